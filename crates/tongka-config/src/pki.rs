@@ -1,0 +1,107 @@
+//! The chain's certificates (rcgen): a self-signed chain CA and, signed by
+//! it, one certificate per node whose common name and DNS SAN are the node
+//! name, usable for both ends of mutual TLS.
+
+use std::path::Path;
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, SanType,
+};
+
+use crate::error::{ConfigError, Result};
+use crate::fsutil;
+
+/// Common name of the chain CA certificate.
+pub(crate) const CA_COMMON_NAME: &str = "tongka chain CA";
+
+/// A certificate and its private key, PEM-encoded.
+pub(crate) struct Pem {
+    pub(crate) cert: String,
+    pub(crate) key: String,
+}
+
+/// Validity of every certificate. Wide on purpose: a back-office PC with a
+/// wrong clock (a flat CMOS battery resets it to 2000) must still join its
+/// chain; trust comes from the chain CA, and a node is retired by removing
+/// it from the chain, not by expiry.
+fn set_validity(params: &mut CertificateParams) {
+    params.not_before = rcgen::date_time_ymd(2000, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2100, 1, 1);
+}
+
+fn cert_err(what: impl Into<String>) -> impl FnOnce(rcgen::Error) -> ConfigError {
+    let what = what.into();
+    move |source| ConfigError::Certificate { what, source }
+}
+
+/// Creates a new chain CA: its certificate and key, and the issuer that
+/// signs node certificates with it.
+pub(crate) fn new_ca() -> Result<(Pem, Issuer<'static, KeyPair>)> {
+    let key = KeyPair::generate().map_err(cert_err("the chain CA key"))?;
+    let mut params = CertificateParams::default();
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::OrganizationName, "tongka");
+    dn.push(DnType::CommonName, CA_COMMON_NAME);
+    params.distinguished_name = dn;
+    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    set_validity(&mut params);
+    let cert = params
+        .self_signed(&key)
+        .map_err(cert_err("the chain CA certificate"))?;
+    let pem = Pem {
+        cert: cert.pem(),
+        key: key.serialize_pem(),
+    };
+    Ok((pem, Issuer::new(params, key)))
+}
+
+/// Loads the issuer of an existing chain from its `ca.key` and `ca.pem`.
+pub(crate) fn load_ca(key_path: &Path, cert_path: &Path) -> Result<Issuer<'static, KeyPair>> {
+    let key_pem = fsutil::read(key_path)?;
+    let cert_pem = fsutil::read(cert_path)?;
+    let key = KeyPair::from_pem(&key_pem).map_err(|source| ConfigError::CaLoad {
+        path: key_path.to_path_buf(),
+        source,
+    })?;
+    Issuer::from_ca_cert_pem(&cert_pem, key).map_err(|source| ConfigError::CaLoad {
+        path: cert_path.to_path_buf(),
+        source,
+    })
+}
+
+/// Issues a node certificate signed by `ca`: common name and DNS SAN
+/// `name` (what peers verify), plus DNS SAN `localhost`; good for TLS
+/// server and client authentication.
+pub(crate) fn issue_node_cert(ca: &Issuer<'_, KeyPair>, name: &str) -> Result<Pem> {
+    let what = || format!("the certificate of node {name}");
+    let key = KeyPair::generate().map_err(cert_err(format!("the key of node {name}")))?;
+    let mut params = CertificateParams::default();
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::OrganizationName, "tongka");
+    dn.push(DnType::CommonName, name);
+    params.distinguished_name = dn;
+    params.subject_alt_names = [name, "localhost"]
+        .into_iter()
+        .map(|n| n.try_into().map(SanType::DnsName))
+        .collect::<std::result::Result<_, _>>()
+        .map_err(cert_err(what()))?;
+    params.is_ca = IsCa::ExplicitNoCa;
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    params.extended_key_usages = vec![
+        ExtendedKeyUsagePurpose::ServerAuth,
+        ExtendedKeyUsagePurpose::ClientAuth,
+    ];
+    params.use_authority_key_identifier_extension = true;
+    set_validity(&mut params);
+    let cert = params.signed_by(&key, ca).map_err(cert_err(what()))?;
+    Ok(Pem {
+        cert: cert.pem(),
+        key: key.serialize_pem(),
+    })
+}

@@ -1,0 +1,588 @@
+//! The checkout calculator: prices lines, applies the member's level
+//! discount, settles the tenders (split tender, balance split into principal
+//! and bonus) and computes points. Pure: the caller passes the member's
+//! wallet, the programme and the node that is selling.
+//!
+//! Stacking and rounding, as printed on the receipt:
+//! 1. line amount = round(unit price × qty)
+//! 2. line payable = round(line amount × level rate); discount = amount − payable
+//! 3. payable = Σ line payable
+//! 4. tenders pay the payable exactly; only cash may be over-tendered, the
+//!    excess being the change.
+//! 5. a balance tender is split into principal and bonus by `Wallet::split_spend`.
+//! 6. points earned = ⌊payable × points per yuan⌋ (members only).
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Hlc;
+use crate::error::DomainError;
+use crate::ids::{MemberId, NodeId, OrderId};
+use crate::money::{AmountError, Money};
+use crate::programme::{Level, Programme};
+use crate::wallet::Wallet;
+
+pub const LINES_MAX: usize = 200;
+pub const TENDERS_MAX: usize = 6;
+/// The largest quantity on one line.
+pub const QTY_MAX: i64 = 100_000;
+pub const DESCRIPTION_LEN_MAX: usize = 80;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TenderKind {
+    Balance,
+    Cash,
+    Card,
+    Wechat,
+    Alipay,
+}
+
+impl TenderKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TenderKind::Balance => "balance",
+            TenderKind::Cash => "cash",
+            TenderKind::Card => "card",
+            TenderKind::Wechat => "wechat",
+            TenderKind::Alipay => "alipay",
+        }
+    }
+}
+
+/// A line as the till gives it, with the price already resolved from the
+/// catalogue (or typed by the cashier).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineInput {
+    pub sku: Option<String>,
+    pub barcode: Option<String>,
+    pub description: String,
+    pub unit_price: Money,
+    pub qty: Decimal,
+}
+
+/// A tender as the till gives it; at most one may leave `amount` out, and
+/// it then pays whatever the others leave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenderInput {
+    pub kind: TenderKind,
+    pub amount: Option<Money>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderLine {
+    pub sku: Option<String>,
+    pub barcode: Option<String>,
+    pub description: String,
+    pub unit_price: Money,
+    pub qty: Decimal,
+    pub amount: Money,
+    pub discount: Money,
+    pub payable: Money,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tender {
+    pub kind: TenderKind,
+    pub amount: Money,
+}
+
+/// A sale, as decided at the till and recorded in the op that makes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    pub id: OrderId,
+    pub member: Option<MemberId>,
+    pub store: NodeId,
+    pub at: Hlc,
+    pub level: Option<String>,
+    pub rate: Decimal,
+    pub lines: Vec<OrderLine>,
+    pub total: Money,
+    pub discount: Money,
+    pub payable: Money,
+    /// What each tender paid, net of change.
+    pub tenders: Vec<Tender>,
+    /// Cash handed back.
+    pub change: Money,
+    pub balance_principal: Money,
+    pub balance_bonus: Money,
+    pub points_earned: i64,
+}
+
+impl Order {
+    pub fn tender(&self, kind: TenderKind) -> Money {
+        self.tenders
+            .iter()
+            .filter(|t| t.kind == kind)
+            .map(|t| t.amount)
+            .sum()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CheckoutError {
+    #[error("an order needs 1 to {LINES_MAX} lines")]
+    LineCount,
+    #[error(
+        "line {line}: quantity must be greater than 0, at most {QTY_MAX}, with at most 3 decimal places"
+    )]
+    Qty { line: usize },
+    #[error("line {line}: unit price {reason}")]
+    UnitPrice { line: usize, reason: AmountError },
+    #[error("line {line}: description must be 1 to {DESCRIPTION_LEN_MAX} characters")]
+    Description { line: usize },
+    #[error("tender {kind}: amount {reason}")]
+    TenderAmount {
+        kind: &'static str,
+        reason: AmountError,
+    },
+    #[error("at most {TENDERS_MAX} tenders, each kind once, and at most one without an amount")]
+    Tenders,
+    #[error("tenders add up to {tendered}, the order is {payable}")]
+    TenderMismatch { tendered: Money, payable: Money },
+    #[error("a balance tender needs a member")]
+    BalanceWithoutMember,
+    #[error("insufficient balance: {wanted} wanted, {available_here} usable at this store")]
+    InsufficientBalance {
+        wanted: Money,
+        available_here: Money,
+    },
+}
+
+impl DomainError for CheckoutError {
+    fn code(&self) -> &'static str {
+        match self {
+            CheckoutError::LineCount => "invalid_lines",
+            CheckoutError::Qty { .. } => "invalid_qty",
+            CheckoutError::UnitPrice { .. } => "invalid_amount",
+            CheckoutError::Description { .. } => "invalid_description",
+            CheckoutError::TenderAmount { .. } => "invalid_amount",
+            CheckoutError::Tenders => "invalid_tenders",
+            CheckoutError::TenderMismatch { .. } => "tender_mismatch",
+            CheckoutError::BalanceWithoutMember => "balance_needs_member",
+            CheckoutError::InsufficientBalance { .. } => "insufficient_balance",
+        }
+    }
+
+    fn message_zh(&self) -> String {
+        match self {
+            CheckoutError::LineCount => format!("订单需要 1 到 {LINES_MAX} 行商品"),
+            CheckoutError::Qty { line } => {
+                format!("第 {line} 行：数量须大于 0、不超过 {QTY_MAX}，最多 3 位小数")
+            }
+            CheckoutError::UnitPrice { line, reason } => format!(
+                "第 {line} 行：单价无效（{}）",
+                crate::amount_reason_zh(reason)
+            ),
+            CheckoutError::Description { line } => {
+                format!("第 {line} 行：商品描述应为 1 到 {DESCRIPTION_LEN_MAX} 个字符")
+            }
+            CheckoutError::TenderAmount { kind, reason } => format!(
+                "支付方式 {kind}：金额无效（{}）",
+                crate::amount_reason_zh(reason)
+            ),
+            CheckoutError::Tenders => {
+                format!("最多 {TENDERS_MAX} 种支付方式，每种一次，最多一种不填金额")
+            }
+            CheckoutError::TenderMismatch { tendered, payable } => {
+                format!("支付合计 {tendered} 与应付 {payable} 不符")
+            }
+            CheckoutError::BalanceWithoutMember => "余额支付需要会员".into(),
+            CheckoutError::InsufficientBalance {
+                wanted,
+                available_here,
+            } => {
+                format!("余额不足：需要 {wanted}，本店可用 {available_here}")
+            }
+        }
+    }
+
+    fn details(&self) -> Vec<(&'static str, String)> {
+        match self {
+            CheckoutError::InsufficientBalance {
+                wanted,
+                available_here,
+            } => {
+                vec![
+                    ("wanted", wanted.to_string()),
+                    ("available_here", available_here.to_string()),
+                ]
+            }
+            CheckoutError::TenderMismatch { tendered, payable } => {
+                vec![
+                    ("tendered", tendered.to_string()),
+                    ("payable", payable.to_string()),
+                ]
+            }
+            CheckoutError::Qty { line }
+            | CheckoutError::Description { line }
+            | CheckoutError::UnitPrice { line, .. } => {
+                vec![("line", line.to_string())]
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// The member side of a checkout: who, at which level, with which wallet.
+pub struct Buyer<'a> {
+    pub member: &'a MemberId,
+    pub level: &'a Level,
+    pub wallet: &'a Wallet,
+}
+
+/// Everything the calculator needs besides the lines and tenders.
+pub struct CheckoutContext<'a> {
+    pub programme: &'a Programme,
+    pub store: &'a NodeId,
+    pub order: OrderId,
+    pub at: Hlc,
+    pub buyer: Option<Buyer<'a>>,
+}
+
+fn check_qty(qty: Decimal) -> bool {
+    qty > Decimal::ZERO && qty <= Decimal::from(QTY_MAX) && qty.normalize().scale() <= 3
+}
+
+/// Price the lines and settle the tenders; the resulting order is what the
+/// checkout op records.
+pub fn checkout(
+    ctx: &CheckoutContext<'_>,
+    lines: &[LineInput],
+    tenders: &[TenderInput],
+) -> Result<Order, CheckoutError> {
+    if lines.is_empty() || lines.len() > LINES_MAX {
+        return Err(CheckoutError::LineCount);
+    }
+    let rate = ctx.buyer.as_ref().map_or(Decimal::ONE, |b| b.level.rate);
+    let mut priced = Vec::with_capacity(lines.len());
+    for (i, l) in lines.iter().enumerate() {
+        let line = i + 1;
+        if !check_qty(l.qty) {
+            return Err(CheckoutError::Qty { line });
+        }
+        Money::check_amount(l.unit_price.as_decimal(), false)
+            .map_err(|reason| CheckoutError::UnitPrice { line, reason })?;
+        let desc_len = l.description.trim().chars().count();
+        if desc_len == 0 || desc_len > DESCRIPTION_LEN_MAX {
+            return Err(CheckoutError::Description { line });
+        }
+        let amount = Money::round_half_up(l.unit_price.as_decimal() * l.qty);
+        let payable = Money::round_half_up(amount.as_decimal() * rate);
+        priced.push(OrderLine {
+            sku: l.sku.clone(),
+            barcode: l.barcode.clone(),
+            description: l.description.trim().to_string(),
+            unit_price: l.unit_price,
+            qty: l.qty.normalize(),
+            amount,
+            discount: amount - payable,
+            payable,
+        });
+    }
+    let total: Money = priced.iter().map(|l| l.amount).sum();
+    let payable: Money = priced.iter().map(|l| l.payable).sum();
+
+    let tenders = settle_tenders(payable, tenders)?;
+    let mut change = Money::ZERO;
+    let mut paid: Vec<Tender> = Vec::with_capacity(tenders.len());
+    let tendered: Money = tenders.iter().map(|t| t.amount).sum();
+    if tendered > payable {
+        change = tendered - payable;
+    }
+    for t in tenders {
+        let amount = if t.kind == TenderKind::Cash {
+            t.amount - change
+        } else {
+            t.amount
+        };
+        if !amount.is_zero() {
+            paid.push(Tender {
+                kind: t.kind,
+                amount,
+            });
+        }
+    }
+
+    let balance: Money = paid
+        .iter()
+        .filter(|t| t.kind == TenderKind::Balance)
+        .map(|t| t.amount)
+        .sum();
+    let (mut balance_principal, mut balance_bonus) = (Money::ZERO, Money::ZERO);
+    if !balance.is_zero() {
+        let buyer = ctx
+            .buyer
+            .as_ref()
+            .ok_or(CheckoutError::BalanceWithoutMember)?;
+        let available_here = buyer.wallet.share(ctx.store).money();
+        (balance_principal, balance_bonus) = buyer.wallet.split_spend(ctx.store, balance).ok_or(
+            CheckoutError::InsufficientBalance {
+                wanted: balance,
+                available_here,
+            },
+        )?;
+    }
+    let points_earned = if ctx.buyer.is_some() {
+        ctx.programme.points_for(payable)
+    } else {
+        0
+    };
+    Ok(Order {
+        id: ctx.order.clone(),
+        member: ctx.buyer.as_ref().map(|b| b.member.clone()),
+        store: ctx.store.clone(),
+        at: ctx.at,
+        level: ctx.buyer.as_ref().map(|b| b.level.code.clone()),
+        rate,
+        lines: priced,
+        total,
+        discount: total - payable,
+        payable,
+        tenders: paid,
+        change,
+        balance_principal,
+        balance_bonus,
+        points_earned,
+    })
+}
+
+/// Resolve the tenders to amounts: the one without an amount pays the rest;
+/// together they must pay `payable` exactly, except that cash may be
+/// over-tendered by less than its own amount (the excess is change).
+fn settle_tenders(payable: Money, tenders: &[TenderInput]) -> Result<Vec<Tender>, CheckoutError> {
+    if tenders.len() > TENDERS_MAX {
+        return Err(CheckoutError::Tenders);
+    }
+    let mut kinds: Vec<TenderKind> = tenders.iter().map(|t| t.kind).collect();
+    kinds.sort();
+    kinds.dedup();
+    if kinds.len() != tenders.len() || tenders.iter().filter(|t| t.amount.is_none()).count() > 1 {
+        return Err(CheckoutError::Tenders);
+    }
+    for t in tenders {
+        if let Some(a) = t.amount {
+            Money::check_amount(a.as_decimal(), true).map_err(|reason| {
+                CheckoutError::TenderAmount {
+                    kind: t.kind.as_str(),
+                    reason,
+                }
+            })?;
+        }
+    }
+    let given: Money = tenders.iter().filter_map(|t| t.amount).sum();
+    let rest = payable.checked_sub(given).unwrap_or(Money::ZERO);
+    let out: Vec<Tender> = tenders
+        .iter()
+        .map(|t| Tender {
+            kind: t.kind,
+            amount: t.amount.unwrap_or(rest),
+        })
+        .filter(|t| !t.amount.is_zero())
+        .collect();
+    let tendered: Money = out.iter().map(|t| t.amount).sum();
+    let cash = out
+        .iter()
+        .find(|t| t.kind == TenderKind::Cash)
+        .map_or(Money::ZERO, |t| t.amount);
+    let ok = tendered == payable || (tendered > payable && tendered - payable < cash);
+    if !ok {
+        return Err(CheckoutError::TenderMismatch { tendered, payable });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wallet::Share;
+    use rust_decimal_macros::dec;
+
+    fn node() -> NodeId {
+        NodeId::new("store-1").unwrap()
+    }
+
+    fn line(price_fen: i64, qty: Decimal) -> LineInput {
+        LineInput {
+            sku: None,
+            barcode: None,
+            description: "咖啡".into(),
+            unit_price: Money::from_fen(price_fen),
+            qty,
+        }
+    }
+
+    fn run(
+        level_code: &str,
+        wallet: &Wallet,
+        lines: &[LineInput],
+        tenders: &[TenderInput],
+    ) -> Result<Order, CheckoutError> {
+        let p = Programme::default();
+        let level = p.levels.iter().find(|l| l.code == level_code).unwrap();
+        let m = MemberId::mint(&node(), 1);
+        let n = node();
+        let ctx = CheckoutContext {
+            programme: &p,
+            store: &n,
+            order: OrderId::mint(&n, 2),
+            at: Hlc::default(),
+            buyer: Some(Buyer {
+                member: &m,
+                level,
+                wallet,
+            }),
+        };
+        checkout(&ctx, lines, tenders)
+    }
+
+    fn funded() -> Wallet {
+        let mut w = Wallet::default();
+        w.credit(
+            &node(),
+            Share {
+                principal: Money::from_yuan(1000),
+                bonus: Money::from_yuan(100),
+                points: 0,
+            },
+        );
+        w
+    }
+
+    #[test]
+    fn readme_walkthrough_numbers() {
+        let o = run(
+            "silver",
+            &funded(),
+            &[line(10000, dec!(1))],
+            &[TenderInput {
+                kind: TenderKind::Balance,
+                amount: None,
+            }],
+        )
+        .unwrap();
+        assert_eq!(o.total.to_string(), "100.00");
+        assert_eq!(o.payable.to_string(), "95.00");
+        assert_eq!(o.discount.to_string(), "5.00");
+        assert_eq!(
+            (o.balance_principal.to_string(), o.balance_bonus.to_string()),
+            ("86.36".into(), "8.64".into())
+        );
+        assert_eq!(o.points_earned, 95);
+    }
+
+    #[test]
+    fn per_line_rounding_half_up() {
+        // 3 × 3.33 = 9.99; × 0.95 = 9.4905 → 9.49. 0.01 × 0.95 = 0.0095 → 0.01.
+        let o = run(
+            "silver",
+            &funded(),
+            &[line(333, dec!(3)), line(1, dec!(1))],
+            &[TenderInput {
+                kind: TenderKind::Cash,
+                amount: Some(Money::from_yuan(20)),
+            }],
+        )
+        .unwrap();
+        assert_eq!(o.lines[0].payable.to_string(), "9.49");
+        assert_eq!(o.lines[1].payable.to_string(), "0.01");
+        assert_eq!(o.payable.to_string(), "9.50");
+        assert_eq!(o.change.to_string(), "10.50");
+        assert_eq!(o.tender(TenderKind::Cash).to_string(), "9.50");
+    }
+
+    #[test]
+    fn split_tender_and_refusals() {
+        let w = funded();
+        let o = run(
+            "regular",
+            &w,
+            &[line(150000, dec!(1))],
+            &[
+                TenderInput {
+                    kind: TenderKind::Wechat,
+                    amount: Some(Money::from_yuan(400)),
+                },
+                TenderInput {
+                    kind: TenderKind::Balance,
+                    amount: None,
+                },
+            ],
+        )
+        .unwrap();
+        assert_eq!(o.tender(TenderKind::Balance).to_string(), "1100.00");
+        assert_eq!(
+            o.balance_principal + o.balance_bonus,
+            Money::from_yuan(1100)
+        );
+
+        let e = run(
+            "regular",
+            &w,
+            &[line(150000, dec!(1))],
+            &[TenderInput {
+                kind: TenderKind::Balance,
+                amount: None,
+            }],
+        )
+        .unwrap_err();
+        assert_eq!(
+            e,
+            CheckoutError::InsufficientBalance {
+                wanted: Money::from_yuan(1500),
+                available_here: Money::from_yuan(1100)
+            }
+        );
+        assert_eq!(e.code(), "insufficient_balance");
+
+        let e = run(
+            "regular",
+            &w,
+            &[line(1000, dec!(1))],
+            &[TenderInput {
+                kind: TenderKind::Card,
+                amount: Some(Money::from_yuan(11)),
+            }],
+        )
+        .unwrap_err();
+        assert_eq!(e.code(), "tender_mismatch");
+        let e = run("regular", &w, &[line(1000, dec!(0))], &[]).unwrap_err();
+        assert_eq!(e.code(), "invalid_qty");
+        let e = run("regular", &w, &[line(1000, dec!(1.0001))], &[]).unwrap_err();
+        assert_eq!(e.code(), "invalid_qty");
+        let e = run("regular", &w, &[], &[]).unwrap_err();
+        assert_eq!(e.code(), "invalid_lines");
+        let two_open = [
+            TenderInput {
+                kind: TenderKind::Cash,
+                amount: None,
+            },
+            TenderInput {
+                kind: TenderKind::Balance,
+                amount: None,
+            },
+        ];
+        assert_eq!(
+            run("regular", &w, &[line(1000, dec!(1))], &two_open)
+                .unwrap_err()
+                .code(),
+            "invalid_tenders"
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn orders_add_up(prices in proptest::collection::vec((1i64..100_000, 1i64..50), 1..8), level in 0usize..5) {
+            let p = Programme::default();
+            let code = p.levels[level].code.clone();
+            let lines: Vec<_> = prices.iter().map(|&(fen, q)| line(fen, Decimal::from(q))).collect();
+            let o = run(&code, &Wallet::default(), &lines, &[TenderInput { kind: TenderKind::Card, amount: Some(Money::from_fen(1)) }, TenderInput { kind: TenderKind::Cash, amount: None }]);
+            if let Ok(o) = o {
+                proptest::prop_assert_eq!(o.total - o.discount, o.payable);
+                proptest::prop_assert_eq!(o.tenders.iter().map(|t| t.amount).sum::<Money>(), o.payable);
+                proptest::prop_assert!(o.lines.iter().all(|l| l.payable <= l.amount));
+            }
+        }
+    }
+}

@@ -1,0 +1,293 @@
+//! Money: exact decimal amounts in yuan with two places, and the one place
+//! where tongka's rounding rules are written down.
+//!
+//! Rounding rules (the only ones in the product):
+//! - Every money amount is held to the fen (0.01 yuan).
+//! - A product of money and a quantity, rate or proportion is rounded
+//!   **half-up** (away from zero at the midpoint) to the fen, once, at the
+//!   step that produces it: line amount = unit price × qty; discounted line
+//!   = line amount × level rate; balance principal part = paid × principal ÷
+//!   (principal + bonus).
+//! - Where a total is split into parts, the last part takes the remainder, so
+//!   the parts always add up to the total to the fen.
+//! - Points are whole numbers: points earned = ⌊paid × points per yuan⌋.
+
+use std::fmt;
+use std::str::FromStr;
+
+use rust_decimal::prelude::*;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// The largest single amount accepted from outside: 10,000,000.00 yuan.
+pub const AMOUNT_MAX_YUAN: i64 = 10_000_000;
+
+/// An exact amount of money in yuan, always held at two decimal places.
+///
+/// In JSON it is a string with two places (`"95.00"`); in binary encodings
+/// (postcard) it is the whole number of fen.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Money(Decimal);
+
+/// Why a money amount given from outside is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AmountError {
+    #[error("not a decimal number")]
+    NotANumber,
+    #[error("more than two decimal places")]
+    TooPrecise,
+    #[error("must be greater than zero")]
+    NotPositive,
+    #[error("must not be negative")]
+    Negative,
+    #[error("larger than the maximum of 10000000.00")]
+    TooLarge,
+}
+
+impl Money {
+    pub const ZERO: Money = Money(Decimal::ZERO);
+
+    /// An amount from a whole number of fen.
+    pub fn from_fen(fen: i64) -> Money {
+        Money(Decimal::new(fen, 2))
+    }
+
+    /// An amount from whole yuan.
+    pub fn from_yuan(yuan: i64) -> Money {
+        Money::from_fen(yuan * 100)
+    }
+
+    /// The whole number of fen (exact: amounts are always held to the fen).
+    pub fn fen(self) -> i64 {
+        (self.0 * Decimal::ONE_HUNDRED)
+            .to_i64()
+            .expect("money amounts are bounded far below i64::MAX fen")
+    }
+
+    pub fn as_decimal(self) -> Decimal {
+        self.0
+    }
+
+    /// The rounding rule: half-up (away from zero at the midpoint) to the fen.
+    pub fn round_half_up(value: Decimal) -> Money {
+        let mut d = value.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+        d.rescale(2);
+        Money(d)
+    }
+
+    /// Parse an amount given by a client: a decimal string (or JSON number
+    /// text) with at most two places. `positive` decides whether zero is
+    /// allowed.
+    pub fn parse_amount(text: &str, positive: bool) -> Result<Money, AmountError> {
+        let text = text.trim();
+        if text.is_empty()
+            || !text
+                .chars()
+                .all(|c| c.is_ascii_digit() || c == '.' || c == '-' || c == '+')
+        {
+            return Err(AmountError::NotANumber);
+        }
+        let d = Decimal::from_str(text).map_err(|_| AmountError::NotANumber)?;
+        Self::check_amount(d, positive)
+    }
+
+    /// Validate a decimal given from outside as an amount.
+    pub fn check_amount(d: Decimal, positive: bool) -> Result<Money, AmountError> {
+        if d.normalize().scale() > 2 {
+            return Err(AmountError::TooPrecise);
+        }
+        if d.is_sign_negative() && !d.is_zero() {
+            return Err(AmountError::Negative);
+        }
+        if positive && d.is_zero() {
+            return Err(AmountError::NotPositive);
+        }
+        if d > Decimal::from(AMOUNT_MAX_YUAN) {
+            return Err(AmountError::TooLarge);
+        }
+        let mut d = d;
+        d.rescale(2);
+        Ok(Money(d))
+    }
+
+    pub fn is_zero(self) -> bool {
+        self.0.is_zero()
+    }
+
+    pub fn is_negative(self) -> bool {
+        self.0.is_sign_negative() && !self.0.is_zero()
+    }
+
+    pub fn checked_sub(self, other: Money) -> Option<Money> {
+        let r = self - other;
+        if r.is_negative() { None } else { Some(r) }
+    }
+
+    pub fn min(self, other: Money) -> Money {
+        if self <= other { self } else { other }
+    }
+
+    /// `self × num ÷ den`, rounded by the rule. `den` must not be zero.
+    pub fn mul_ratio(self, num: Money, den: Money) -> Money {
+        assert!(!den.is_zero(), "ratio with zero denominator");
+        Money::round_half_up(self.0 * num.0 / den.0)
+    }
+}
+
+impl std::ops::Add for Money {
+    type Output = Money;
+    fn add(self, rhs: Money) -> Money {
+        let mut d = self.0 + rhs.0;
+        d.rescale(2);
+        Money(d)
+    }
+}
+
+impl std::ops::Sub for Money {
+    type Output = Money;
+    fn sub(self, rhs: Money) -> Money {
+        let mut d = self.0 - rhs.0;
+        d.rescale(2);
+        Money(d)
+    }
+}
+
+impl std::ops::AddAssign for Money {
+    fn add_assign(&mut self, rhs: Money) {
+        *self = *self + rhs;
+    }
+}
+
+impl std::ops::SubAssign for Money {
+    fn sub_assign(&mut self, rhs: Money) {
+        *self = *self - rhs;
+    }
+}
+
+impl std::iter::Sum for Money {
+    fn sum<I: Iterator<Item = Money>>(iter: I) -> Money {
+        iter.fold(Money::ZERO, |a, b| a + b)
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = self.0;
+        d.rescale(2);
+        write!(f, "{d}")
+    }
+}
+
+impl fmt::Debug for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "¥{self}")
+    }
+}
+
+impl Serialize for Money {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            s.collect_str(self)
+        } else {
+            s.serialize_i64(self.fen())
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Money {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Money, D::Error> {
+        if d.is_human_readable() {
+            let text = String::deserialize(d)?;
+            let dec = Decimal::from_str(text.trim()).map_err(serde::de::Error::custom)?;
+            if dec.normalize().scale() > 2 {
+                return Err(serde::de::Error::custom("more than two decimal places"));
+            }
+            let mut dec = dec;
+            dec.rescale(2);
+            Ok(Money(dec))
+        } else {
+            Ok(Money::from_fen(i64::deserialize(d)?))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    #[test]
+    fn half_up_to_the_fen() {
+        assert_eq!(Money::round_half_up(dec!(1.005)).to_string(), "1.01");
+        assert_eq!(Money::round_half_up(dec!(1.004999)).to_string(), "1.00");
+        assert_eq!(Money::round_half_up(dec!(94.05)).to_string(), "94.05");
+        assert_eq!(Money::round_half_up(dec!(0.125)).to_string(), "0.13");
+        assert_eq!(Money::round_half_up(dec!(2)).to_string(), "2.00");
+    }
+
+    #[test]
+    fn parse_rejects_bad_amounts() {
+        assert_eq!(
+            Money::parse_amount("100", true).unwrap().to_string(),
+            "100.00"
+        );
+        assert_eq!(Money::parse_amount("0.1", true).unwrap().fen(), 10);
+        assert_eq!(
+            Money::parse_amount("1.001", true),
+            Err(AmountError::TooPrecise)
+        );
+        assert_eq!(
+            Money::parse_amount("1.0010", true),
+            Err(AmountError::TooPrecise)
+        );
+        assert_eq!(Money::parse_amount("1.000", true).unwrap().fen(), 100);
+        assert_eq!(Money::parse_amount("-5", true), Err(AmountError::Negative));
+        assert_eq!(
+            Money::parse_amount("0", true),
+            Err(AmountError::NotPositive)
+        );
+        assert!(Money::parse_amount("0", false).unwrap().is_zero());
+        assert_eq!(
+            Money::parse_amount("1e3", true),
+            Err(AmountError::NotANumber)
+        );
+        assert_eq!(
+            Money::parse_amount("abc", true),
+            Err(AmountError::NotANumber)
+        );
+        assert_eq!(Money::parse_amount("", true), Err(AmountError::NotANumber));
+        assert_eq!(
+            Money::parse_amount("10000000.01", true),
+            Err(AmountError::TooLarge)
+        );
+    }
+
+    #[test]
+    fn encodings_round_trip() {
+        let m = Money::from_fen(12345);
+        assert_eq!(serde_json::to_string(&m).unwrap(), "\"123.45\"");
+        let back: Money = serde_json::from_str("\"123.45\"").unwrap();
+        assert_eq!(back, m);
+        let bytes = postcard::to_allocvec(&m).unwrap();
+        assert_eq!(postcard::from_bytes::<Money>(&bytes).unwrap(), m);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fen_round_trip(fen in -1_000_000_000i64..1_000_000_000) {
+            let m = Money::from_fen(fen);
+            proptest::prop_assert_eq!(m.fen(), fen);
+            let text = m.to_string();
+            proptest::prop_assert_eq!(Money::round_half_up(Decimal::from_str(&text).unwrap()), m);
+        }
+
+        #[test]
+        fn ratio_parts_never_exceed_whole(paid in 1i64..10_000_000, p in 0i64..10_000_000, b in 0i64..10_000_000) {
+            proptest::prop_assume!(p + b > 0);
+            let paid = Money::from_fen(paid);
+            let part = paid.mul_ratio(Money::from_fen(p), Money::from_fen(p + b));
+            proptest::prop_assert!(part <= paid);
+            proptest::prop_assert!(!part.is_negative());
+        }
+    }
+}

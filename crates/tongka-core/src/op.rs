@@ -1,0 +1,267 @@
+//! Ops: every change to replicated state is an op with a unique id
+//! `(origin, seq)`, a hybrid logical clock reading, the origin's causal
+//! dependencies, who made it, its idempotency key, and a place for the
+//! origin's signature. The op log is the ledger: append-only, auditable.
+
+use serde::{Deserialize, Serialize};
+
+use crate::checkout::{Order, TenderKind};
+use crate::clock::{Hlc, VersionVector};
+use crate::ids::{MemberId, NodeId, OpId, RechargeId};
+use crate::member::{Profile, ProfilePatch};
+use crate::money::Money;
+use crate::refund::Refund;
+
+/// The first byte of every encoded op: the format version. A node refuses
+/// an op of a format it does not know rather than guess.
+pub const OP_FORMAT_V1: u8 = 1;
+/// The largest encoded op accepted (a 200-line order is far below this).
+pub const OP_BYTES_MAX: usize = 256 * 1024;
+/// The longest idempotency key and actor name accepted.
+pub const KEY_LEN_MAX: usize = 128;
+
+/// What an op does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OpBody {
+    MemberRegistered {
+        member: MemberId,
+        profile: Profile,
+    },
+    ProfileUpdated {
+        member: MemberId,
+        patch: ProfilePatch,
+    },
+    /// Credits the origin's share: `amount` principal plus `bonus`.
+    Recharged {
+        member: MemberId,
+        recharge: RechargeId,
+        amount: Money,
+        bonus: Money,
+        tender: TenderKind,
+    },
+    /// A sale; debits the origin's share by the order's balance part and
+    /// credits it the points earned.
+    CheckedOut {
+        order: Order,
+    },
+    /// A refund of a sale made at the origin.
+    Refunded {
+        refund: Refund,
+    },
+    /// The origin gives part of its share of a member's wallet to `to`.
+    SharesTransferred {
+        member: MemberId,
+        to: NodeId,
+        principal: Money,
+        bonus: Money,
+        points: i64,
+    },
+}
+
+impl OpBody {
+    /// The member whose state the op changes, if any.
+    pub fn member(&self) -> Option<&MemberId> {
+        match self {
+            OpBody::MemberRegistered { member, .. }
+            | OpBody::ProfileUpdated { member, .. }
+            | OpBody::Recharged { member, .. }
+            | OpBody::SharesTransferred { member, .. } => Some(member),
+            OpBody::CheckedOut { order } => order.member.as_ref(),
+            OpBody::Refunded { refund } => refund.member.as_ref(),
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            OpBody::MemberRegistered { .. } => "member_registered",
+            OpBody::ProfileUpdated { .. } => "profile_updated",
+            OpBody::Recharged { .. } => "recharged",
+            OpBody::CheckedOut { .. } => "checked_out",
+            OpBody::Refunded { .. } => "refunded",
+            OpBody::SharesTransferred { .. } => "shares_transferred",
+        }
+    }
+}
+
+/// An op before its origin's log gives it a place: what the deciding code
+/// produces. The log stamps it with `(origin, seq)` and the causal deps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpDraft {
+    pub hlc: Hlc,
+    /// Who: the staff member or token that asked for it.
+    pub actor: String,
+    pub idem: Option<String>,
+    pub body: OpBody,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Op {
+    pub id: OpId,
+    /// When, by the origin's hybrid logical clock.
+    pub hlc: Hlc,
+    /// What the origin held of other nodes' logs when it made this op.
+    pub deps: VersionVector,
+    pub actor: String,
+    pub idem: Option<String>,
+    pub body: OpBody,
+    /// The origin's signature over `signing_bytes()`; empty until the chain
+    /// signs ops (replication).
+    pub sig: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    #[error("empty op")]
+    Empty,
+    #[error("op of {0} bytes exceeds the limit")]
+    TooLarge(usize),
+    #[error("unknown op format {0}")]
+    Format(u8),
+    #[error("malformed op: {0}")]
+    Malformed(String),
+    #[error("op field out of range: {0}")]
+    Invalid(&'static str),
+}
+
+impl OpDraft {
+    pub fn stamp(self, id: OpId, deps: VersionVector) -> Op {
+        Op {
+            id,
+            hlc: self.hlc,
+            deps,
+            actor: self.actor,
+            idem: self.idem,
+            body: self.body,
+            sig: Vec::new(),
+        }
+    }
+}
+
+impl Op {
+    /// Where: the node that made the op.
+    pub fn origin(&self) -> &NodeId {
+        &self.id.origin
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = vec![OP_FORMAT_V1];
+        postcard::to_io(self, &mut out).expect("encoding to memory cannot fail");
+        out
+    }
+
+    /// Decode an op received from storage or a peer; never panics.
+    pub fn decode(bytes: &[u8]) -> Result<Op, DecodeError> {
+        let (&format, rest) = bytes.split_first().ok_or(DecodeError::Empty)?;
+        if bytes.len() > OP_BYTES_MAX {
+            return Err(DecodeError::TooLarge(bytes.len()));
+        }
+        if format != OP_FORMAT_V1 {
+            return Err(DecodeError::Format(format));
+        }
+        let op: Op =
+            postcard::from_bytes(rest).map_err(|e| DecodeError::Malformed(e.to_string()))?;
+        if op.id.seq == 0 {
+            return Err(DecodeError::Invalid("seq"));
+        }
+        if op.actor.len() > KEY_LEN_MAX || op.idem.as_ref().is_some_and(|k| k.len() > KEY_LEN_MAX) {
+            return Err(DecodeError::Invalid("actor or idempotency key"));
+        }
+        Ok(op)
+    }
+
+    /// The bytes the origin signs and the digest covers: the op without its
+    /// signature.
+    pub fn signing_bytes(&self) -> Vec<u8> {
+        let unsigned = Op {
+            sig: Vec::new(),
+            ..self.clone()
+        };
+        unsigned.encode()
+    }
+
+    pub fn hash(&self) -> [u8; 32] {
+        *blake3::hash(&self.signing_bytes()).as_bytes()
+    }
+}
+
+/// An order-independent digest of a set of ops: the sum, lane by lane, of
+/// their hashes. Apply is deterministic and ops commute, so two nodes that
+/// hold the same ops hold the same replicated state and the same digest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct StateDigest([u64; 4]);
+
+impl StateDigest {
+    pub fn add(&mut self, op_hash: &[u8; 32]) {
+        for (i, lane) in self.0.iter_mut().enumerate() {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&op_hash[i * 8..i * 8 + 8]);
+            *lane = lane.wrapping_add(u64::from_le_bytes(b));
+        }
+    }
+
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|l| format!("{l:016x}")).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op(seq: u64) -> Op {
+        let node = NodeId::new("store-1").unwrap();
+        OpDraft {
+            hlc: Hlc {
+                ms: 1,
+                count: seq as u32,
+            },
+            actor: "admin".into(),
+            idem: Some(format!("k{seq}")),
+            body: OpBody::Recharged {
+                member: MemberId::mint(&node, 1),
+                recharge: RechargeId::mint(&node, seq),
+                amount: Money::from_yuan(1000),
+                bonus: Money::from_yuan(100),
+                tender: TenderKind::Cash,
+            },
+        }
+        .stamp(OpId { origin: node, seq }, VersionVector::new())
+    }
+
+    #[test]
+    fn encode_decode_round_trip() {
+        let o = op(3);
+        assert_eq!(Op::decode(&o.encode()).unwrap(), o);
+        assert_eq!(Op::decode(&[]), Err(DecodeError::Empty));
+        assert_eq!(Op::decode(&[9, 1, 2]), Err(DecodeError::Format(9)));
+        let mut bytes = o.encode();
+        bytes.truncate(bytes.len() / 2);
+        assert!(matches!(Op::decode(&bytes), Err(DecodeError::Malformed(_))));
+    }
+
+    #[test]
+    fn digest_is_order_independent() {
+        let (a, b, c) = (op(1).hash(), op(2).hash(), op(3).hash());
+        let mut x = StateDigest::default();
+        let mut y = StateDigest::default();
+        for h in [&a, &b, &c] {
+            x.add(h);
+        }
+        for h in [&c, &a, &b] {
+            y.add(h);
+        }
+        assert_eq!(x, y);
+        let mut z = StateDigest::default();
+        z.add(&a);
+        z.add(&b);
+        assert_ne!(x, z);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn decode_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            let _ = Op::decode(&bytes);
+        }
+    }
+}

@@ -1,0 +1,319 @@
+//! Refunds and returns (退货) of a sale, full or partial, by line and
+//! quantity. Amounts are computed cumulatively, so that however a sale is
+//! refunded in parts, the parts add up exactly to the sale:
+//! refund now = F(refunded after) − F(refunded before), with
+//! F(cumulative qty) = Σ round(line payable × cumulative qty ÷ line qty).
+//!
+//! Where the money goes back: to the balance first (principal and bonus in
+//! the proportion the sale took them, again cumulatively), then to the other
+//! tenders in the order the sale lists them, each up to what it paid. Points
+//! earned by the sale are taken back in proportion, never below zero.
+//! A sale is refunded only at the store that made it (that store owns it).
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::checkout::{Order, Tender, TenderKind};
+use crate::clock::Hlc;
+use crate::error::DomainError;
+use crate::ids::{NodeId, RefundId};
+use crate::money::Money;
+
+pub const REASON_LEN_MAX: usize = 200;
+
+/// A refund request: which lines, how many of each; `None` = everything
+/// not yet refunded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundLine {
+    /// Index of the line in the order, from 0.
+    pub line: usize,
+    pub qty: Decimal,
+}
+
+/// A refund as decided and recorded in its op.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refund {
+    pub id: RefundId,
+    pub order: crate::ids::OrderId,
+    pub member: Option<crate::ids::MemberId>,
+    pub store: NodeId,
+    pub at: Hlc,
+    pub lines: Vec<RefundLine>,
+    pub amount: Money,
+    pub tenders: Vec<Tender>,
+    pub balance_principal: Money,
+    pub balance_bonus: Money,
+    pub points_reversed: i64,
+    pub reason: String,
+}
+
+/// A sale with what has been refunded of it so far.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderState {
+    pub order: Order,
+    /// Refunded quantity per line, same indexes as `order.lines`.
+    pub refunded_qty: Vec<Decimal>,
+    pub refunded: Money,
+    pub refunded_tenders: Vec<Tender>,
+    pub refunded_principal: Money,
+    pub refunded_bonus: Money,
+    pub points_reversed: i64,
+    pub refunds: Vec<RefundId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RefundError {
+    #[error("line {line} does not exist in the order")]
+    NoSuchLine { line: usize },
+    #[error(
+        "line {line}: refund quantity must be greater than 0 with at most 3 decimal places, and each line named once"
+    )]
+    Qty { line: usize },
+    #[error("line {line}: refunding {wanted} would exceed the {remaining} not yet refunded")]
+    Exceeds {
+        line: usize,
+        wanted: Decimal,
+        remaining: Decimal,
+    },
+    #[error("the order is already fully refunded")]
+    FullyRefunded,
+    #[error("the order was made at {owner}; refund it there")]
+    WrongStore { owner: NodeId },
+    #[error("reason must be at most {REASON_LEN_MAX} characters")]
+    Reason,
+}
+
+impl DomainError for RefundError {
+    fn code(&self) -> &'static str {
+        match self {
+            RefundError::NoSuchLine { .. } => "invalid_refund_line",
+            RefundError::Qty { .. } => "invalid_qty",
+            RefundError::Exceeds { .. } => "refund_exceeds_paid",
+            RefundError::FullyRefunded => "already_refunded",
+            RefundError::WrongStore { .. } => "refund_wrong_store",
+            RefundError::Reason => "invalid_reason",
+        }
+    }
+
+    fn message_zh(&self) -> String {
+        match self {
+            RefundError::NoSuchLine { line } => format!("订单中没有第 {line} 行"),
+            RefundError::Qty { line } => {
+                format!("第 {line} 行：退货数量须大于 0、最多 3 位小数，且每行只能出现一次")
+            }
+            RefundError::Exceeds {
+                line,
+                wanted,
+                remaining,
+            } => format!("第 {line} 行：退 {wanted} 超过未退数量 {remaining}"),
+            RefundError::FullyRefunded => "该订单已全部退款".into(),
+            RefundError::WrongStore { owner } => format!("该订单在 {owner} 下单，请在该门店退款"),
+            RefundError::Reason => format!("退款原因最多 {REASON_LEN_MAX} 个字符"),
+        }
+    }
+
+    fn details(&self) -> Vec<(&'static str, String)> {
+        match self {
+            RefundError::Exceeds {
+                line,
+                wanted,
+                remaining,
+            } => {
+                vec![
+                    ("line", line.to_string()),
+                    ("wanted", wanted.to_string()),
+                    ("remaining", remaining.to_string()),
+                ]
+            }
+            RefundError::WrongStore { owner } => vec![("owner", owner.to_string())],
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl OrderState {
+    pub fn new(order: Order) -> OrderState {
+        let n = order.lines.len();
+        OrderState {
+            order,
+            refunded_qty: vec![Decimal::ZERO; n],
+            refunded: Money::ZERO,
+            refunded_tenders: Vec::new(),
+            refunded_principal: Money::ZERO,
+            refunded_bonus: Money::ZERO,
+            points_reversed: 0,
+            refunds: Vec::new(),
+        }
+    }
+
+    pub fn fully_refunded(&self) -> bool {
+        self.order
+            .lines
+            .iter()
+            .zip(&self.refunded_qty)
+            .all(|(l, r)| *r >= l.qty)
+    }
+
+    fn refundable_value(&self, cumulative: &[Decimal]) -> Money {
+        self.order
+            .lines
+            .iter()
+            .zip(cumulative)
+            .map(|(l, q)| Money::round_half_up(l.payable.as_decimal() * *q / l.qty))
+            .sum()
+    }
+
+    /// Decide a refund at `store`. `points_held_here` is the member's points
+    /// share at `store` (points are taken back only from what is there).
+    pub fn decide(
+        &self,
+        id: RefundId,
+        store: &NodeId,
+        at: Hlc,
+        request: Option<&[RefundLine]>,
+        reason: &str,
+        points_held_here: i64,
+    ) -> Result<Refund, RefundError> {
+        if self.order.store != *store {
+            return Err(RefundError::WrongStore {
+                owner: self.order.store.clone(),
+            });
+        }
+        if reason.chars().count() > REASON_LEN_MAX {
+            return Err(RefundError::Reason);
+        }
+        if self.fully_refunded() {
+            return Err(RefundError::FullyRefunded);
+        }
+        let lines: Vec<RefundLine> = match request {
+            Some(lines) => lines.to_vec(),
+            None => (0..self.order.lines.len())
+                .map(|i| RefundLine {
+                    line: i,
+                    qty: self.order.lines[i].qty - self.refunded_qty[i],
+                })
+                .filter(|r| r.qty > Decimal::ZERO)
+                .collect(),
+        };
+        if lines.is_empty() {
+            return Err(RefundError::Qty { line: 0 });
+        }
+        let mut after = self.refunded_qty.clone();
+        let mut seen = vec![false; after.len()];
+        for r in &lines {
+            if r.line >= after.len() {
+                return Err(RefundError::NoSuchLine { line: r.line });
+            }
+            if seen[r.line] || r.qty <= Decimal::ZERO || r.qty.normalize().scale() > 3 {
+                return Err(RefundError::Qty { line: r.line });
+            }
+            seen[r.line] = true;
+            let remaining = self.order.lines[r.line].qty - self.refunded_qty[r.line];
+            if r.qty > remaining {
+                return Err(RefundError::Exceeds {
+                    line: r.line,
+                    wanted: r.qty,
+                    remaining,
+                });
+            }
+            after[r.line] += r.qty;
+        }
+        let amount = self.refundable_value(&after) - self.refundable_value(&self.refunded_qty);
+        let refunded_after = self.refunded + amount;
+
+        // Balance first, principal and bonus cumulatively in the sale's proportion.
+        let balance_paid = self.order.tender(TenderKind::Balance);
+        let balance_before = self.refunded_tender(TenderKind::Balance);
+        let to_balance = amount.min(balance_paid - balance_before);
+        let principal_cum = |cum: Money| {
+            if balance_paid.is_zero() {
+                Money::ZERO
+            } else {
+                cum.mul_ratio(self.order.balance_principal, balance_paid)
+            }
+        };
+        let principal = principal_cum(balance_before + to_balance) - principal_cum(balance_before);
+        let bonus = to_balance - principal;
+
+        let mut tenders = Vec::new();
+        if !to_balance.is_zero() {
+            tenders.push(Tender {
+                kind: TenderKind::Balance,
+                amount: to_balance,
+            });
+        }
+        let mut left = amount - to_balance;
+        for t in self
+            .order
+            .tenders
+            .iter()
+            .filter(|t| t.kind != TenderKind::Balance)
+        {
+            if left.is_zero() {
+                break;
+            }
+            let give = left.min(t.amount - self.refunded_tender(t.kind));
+            if !give.is_zero() {
+                tenders.push(Tender {
+                    kind: t.kind,
+                    amount: give,
+                });
+                left -= give;
+            }
+        }
+        debug_assert!(left.is_zero(), "tenders cover the payable");
+
+        let points_target = |cum: Money| -> i64 {
+            if self.order.payable.is_zero() {
+                return 0;
+            }
+            let d = Decimal::from(self.order.points_earned) * cum.as_decimal()
+                / self.order.payable.as_decimal();
+            rust_decimal::prelude::ToPrimitive::to_i64(&d.floor()).unwrap_or(0)
+        };
+        let points_reversed = (points_target(refunded_after) - self.points_reversed)
+            .clamp(0, points_held_here.max(0));
+
+        Ok(Refund {
+            id,
+            order: self.order.id.clone(),
+            member: self.order.member.clone(),
+            store: store.clone(),
+            at,
+            lines,
+            amount,
+            tenders,
+            balance_principal: principal,
+            balance_bonus: bonus,
+            points_reversed,
+            reason: reason.to_string(),
+        })
+    }
+
+    fn refunded_tender(&self, kind: TenderKind) -> Money {
+        self.refunded_tenders
+            .iter()
+            .filter(|t| t.kind == kind)
+            .map(|t| t.amount)
+            .sum()
+    }
+
+    /// Record a decided refund.
+    pub fn apply(&mut self, refund: &Refund) {
+        for r in &refund.lines {
+            self.refunded_qty[r.line] += r.qty;
+        }
+        self.refunded += refund.amount;
+        for t in &refund.tenders {
+            match self.refunded_tenders.iter_mut().find(|x| x.kind == t.kind) {
+                Some(x) => x.amount += t.amount,
+                None => self.refunded_tenders.push(*t),
+            }
+        }
+        self.refunded_principal += refund.balance_principal;
+        self.refunded_bonus += refund.balance_bonus;
+        self.points_reversed += refund.points_reversed;
+        self.refunds.push(refund.id.clone());
+    }
+}

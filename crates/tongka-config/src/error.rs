@@ -48,10 +48,10 @@ pub enum ConfigError {
     },
 
     /// A node or chain name breaks the naming rule (1-32 characters of
-    /// `[a-z0-9-]`, starting with a letter).
+    /// `[a-z0-9-]`, starting with a letter, not ending with `-`).
     #[error(
         "{}: {field} = {name:?} is not a valid name: {reason} \
-         (1-32 characters of a-z, 0-9 and '-', starting with a letter)",
+         (1-32 characters of a-z, 0-9 and '-', starting with a letter, not ending with '-')",
         .path.display()
     )]
     InvalidName {

@@ -373,7 +373,12 @@ impl NodeConfig {
             1,
             1_000_000,
         )?;
-        range("storage.max_batch", self.storage.max_batch.into(), 1, 65_536)?;
+        range(
+            "storage.max_batch",
+            self.storage.max_batch.into(),
+            1,
+            65_536,
+        )?;
         range(
             "actors.idle_passivate_ms",
             self.actors.idle_passivate_ms,
@@ -759,7 +764,13 @@ mailbox_max = 32
                 other => panic!("{bad:?}: expected InvalidName, got {other:?}"),
             }
         }
-        for good in ["s", "hq", "store-1", "a-b-c", "a2345678901234567890123456789012"] {
+        for good in [
+            "s",
+            "hq",
+            "store-1",
+            "a-b-c",
+            "a2345678901234567890123456789012",
+        ] {
             assert_eq!(check_name(good), Ok(()), "{good}");
         }
     }
@@ -788,7 +799,10 @@ mailbox_max = 32
             ("[storage]\nmax_batch = 0\n", "storage.max_batch"),
             ("[storage]\nmax_batch = 65537\n", "storage.max_batch"),
             ("[actors]\nmailbox_max = 0\n", "actors.mailbox_max"),
-            ("[actors]\nidle_passivate_ms = 0\n", "actors.idle_passivate_ms"),
+            (
+                "[actors]\nidle_passivate_ms = 0\n",
+                "actors.idle_passivate_ms",
+            ),
             ("[quic]\nkeep_alive_ms = 0\n", "quic.keep_alive_ms"),
         ];
         for (section, field) in cases {
@@ -810,8 +824,9 @@ mailbox_max = 32
     #[test]
     fn idle_timeout_must_exceed_keep_alive() {
         for (keep_alive, idle) in [(1000, 1000), (5000, 1000)] {
-            let text =
-                format!("{MINIMAL}[quic]\nkeep_alive_ms = {keep_alive}\nidle_timeout_ms = {idle}\n");
+            let text = format!(
+                "{MINIMAL}[quic]\nkeep_alive_ms = {keep_alive}\nidle_timeout_ms = {idle}\n"
+            );
             match load_text(&text) {
                 Err(ConfigError::IdleTimeoutNotAboveKeepAlive {
                     idle_timeout_ms,
@@ -821,8 +836,10 @@ mailbox_max = 32
                 other => panic!("expected IdleTimeoutNotAboveKeepAlive, got {other:?}"),
             }
         }
-        load_text(&format!("{MINIMAL}[quic]\nkeep_alive_ms = 1000\nidle_timeout_ms = 1001\n"))
-            .unwrap();
+        load_text(&format!(
+            "{MINIMAL}[quic]\nkeep_alive_ms = 1000\nidle_timeout_ms = 1001\n"
+        ))
+        .unwrap();
     }
 
     fn tls_error(quic: &str) -> (&'static str, &'static str) {
@@ -846,7 +863,10 @@ mailbox_max = 32
             tls_error("cert = \"node.pem\"\nkey = \"node.key\"\n"),
             ("quic.cert", "quic.ca_cert")
         );
-        assert_eq!(tls_error("ca_cert = \"ca.pem\"\n"), ("quic.ca_cert", "quic.cert"));
+        assert_eq!(
+            tls_error("ca_cert = \"ca.pem\"\n"),
+            ("quic.ca_cert", "quic.cert")
+        );
         let c = load_text(&format!(
             "{MINIMAL}[quic]\nca_cert = \"ca.pem\"\ncert = \"node.pem\"\nkey = \"node.key\"\n"
         ))
@@ -863,7 +883,10 @@ mailbox_max = 32
         let with_tls = |peers: &str| load_text(&format!("{MINIMAL}[quic]\n{TLS}{peers}"));
 
         let err = load_text(&format!("{MINIMAL}{}", peer("a", "1.2.3.4:5"))).unwrap_err();
-        assert!(matches!(err, ConfigError::PeersWithoutCa { count: 1, .. }), "{err:?}");
+        assert!(
+            matches!(err, ConfigError::PeersWithoutCa { count: 1, .. }),
+            "{err:?}"
+        );
 
         let err = with_tls(&peer("store-7", "1.2.3.4:5")).unwrap_err();
         assert!(matches!(err, ConfigError::PeerIsSelf { .. }), "{err:?}");
@@ -872,14 +895,26 @@ mailbox_max = 32
         let err = with_tls(&twice).unwrap_err();
         assert!(matches!(err, ConfigError::DuplicatePeer { .. }), "{err:?}");
 
-        let err = with_tls(&format!("{}{}", peer("a", "1.2.3.4:5"), peer("B", "1.2.3.5:5")))
-            .unwrap_err();
+        let err = with_tls(&format!(
+            "{}{}",
+            peer("a", "1.2.3.4:5"),
+            peer("B", "1.2.3.5:5")
+        ))
+        .unwrap_err();
         assert!(
             matches!(&err, ConfigError::InvalidName { field, .. } if field == "quic.peers[1].name"),
             "{err:?}"
         );
 
-        for bad in ["1.2.3.4", "1.2.3.4:0", "host:99999", ":7201", "ho st:1", "a..b:1", "::1:7201x"] {
+        for bad in [
+            "1.2.3.4",
+            "1.2.3.4:0",
+            "host:99999",
+            ":7201",
+            "ho st:1",
+            "a..b:1",
+            "::1:7201x",
+        ] {
             match with_tls(&peer("a", bad)) {
                 Err(ConfigError::InvalidPeerAddr { field, addr, .. }) => {
                     assert_eq!(field, "quic.peers[0].addr");
@@ -888,7 +923,12 @@ mailbox_max = 32
                 other => panic!("{bad}: expected InvalidPeerAddr, got {other:?}"),
             }
         }
-        for good in ["1.2.3.4:5", "[::1]:7201", "store-1.example.com:7201", "localhost:1"] {
+        for good in [
+            "1.2.3.4:5",
+            "[::1]:7201",
+            "store-1.example.com:7201",
+            "localhost:1",
+        ] {
             with_tls(&peer("a", good)).unwrap();
         }
     }

@@ -102,18 +102,28 @@ mod tests {
         let path = dir.path().join("admin.token");
 
         std::fs::write(&path, " \n").unwrap();
-        assert!(matches!(ensure_token(&path), Err(ConfigError::TokenEmpty { .. })));
+        assert!(matches!(
+            ensure_token(&path),
+            Err(ConfigError::TokenEmpty { .. })
+        ));
 
         std::fs::write(&path, "short-token\n").unwrap();
         match ensure_token(&path) {
-            Err(e @ ConfigError::TokenTooShort { len: 11, min: 32, .. }) => {
+            Err(
+                e @ ConfigError::TokenTooShort {
+                    len: 11, min: 32, ..
+                },
+            ) => {
                 assert!(e.to_string().contains("admin.token"), "{e}");
             }
             other => panic!("expected TokenTooShort, got {other:?}"),
         }
 
         std::fs::write(&path, format!("{} {}", "a".repeat(20), "b".repeat(20))).unwrap();
-        assert!(matches!(read_token(&path), Err(ConfigError::TokenInvalidChars { .. })));
+        assert!(matches!(
+            read_token(&path),
+            Err(ConfigError::TokenInvalidChars { .. })
+        ));
 
         // Exactly the minimum is fine.
         std::fs::write(&path, "c".repeat(MIN_TOKEN_LEN)).unwrap();

@@ -133,6 +133,14 @@ impl VersionVector {
         }
     }
 
+    /// The vector without `node`'s entry (an op's deps leave out its own
+    /// origin, whose earlier ops its sequence number already implies).
+    pub fn without(&self, node: &NodeId) -> VersionVector {
+        let mut v = self.clone();
+        v.0.remove(node);
+        v
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (&NodeId, u64)> {
         self.0.iter().map(|(n, &s)| (n, s))
     }

@@ -5,6 +5,7 @@
 //!
 //! Architecture Invariant: this crate depends on no IO crate.
 
+pub mod catalogue;
 pub mod checkout;
 pub mod clock;
 pub mod error;

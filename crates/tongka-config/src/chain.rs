@@ -1,0 +1,729 @@
+//! Local chains (`tongka chain new`): a directory holding a chain CA, one
+//! sub-directory per node with its key, certificate, admin token and
+//! `tongka.toml`, and `chain.json` listing the nodes; plus adding a store to
+//! an existing chain.
+//!
+//! Layout, with `P` the base port and `i` the node's position (stores
+//! `1..=N`, then `hq` at `N + 1`): HTTP on `127.0.0.1:P+i`, QUIC on
+//! `127.0.0.1:P+100+i`.
+
+use std::collections::HashSet;
+use std::fmt::Write as _;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use rcgen::{Issuer, KeyPair};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ConfigError, Result};
+use crate::fsutil::{self, Access};
+use crate::node::{ActorsSection, HttpSection, QuicSection, Role, StorageSection, check_name};
+use crate::pki;
+use crate::token::ensure_token;
+
+/// Default base port of a local chain: store-1 gets HTTP 7101, QUIC 7201.
+pub const DEFAULT_BASE_PORT: u16 = 7100;
+/// A node's QUIC port is its HTTP port plus this.
+pub const QUIC_PORT_OFFSET: u16 = 100;
+/// Most stores `chain new` creates.
+pub const MAX_STORES: u16 = 99;
+/// The chain manifest, in the chain directory.
+pub const MANIFEST_FILE: &str = "chain.json";
+/// The chain CA certificate (PEM), in the chain directory.
+pub const CA_CERT_FILE: &str = "ca.pem";
+/// The chain CA private key (PEM, mode 0600), in the chain directory.
+pub const CA_KEY_FILE: &str = "ca.key";
+/// A node's configuration, in its directory.
+pub const NODE_CONFIG_FILE: &str = "tongka.toml";
+/// A node's certificate (PEM), in its directory.
+pub const NODE_CERT_FILE: &str = "node.pem";
+/// A node's private key (PEM, mode 0600), in its directory.
+pub const NODE_KEY_FILE: &str = "node.key";
+/// A node's admin token (mode 0600), in its directory.
+pub const NODE_TOKEN_FILE: &str = "admin.token";
+/// Name of the HQ node.
+pub const HQ_NAME: &str = "hq";
+
+/// What `tongka chain new` asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainNewOptions {
+    /// The chain directory; created if missing; must not hold a chain.
+    pub dir: PathBuf,
+    /// Number of stores, `store-1 ..= store-N`: 1..=99.
+    pub stores: u16,
+    /// Also create the `hq` node.
+    pub hq: bool,
+    /// Base port (see the module documentation); default
+    /// [`DEFAULT_BASE_PORT`].
+    pub base_port: u16,
+}
+
+impl ChainNewOptions {
+    /// `stores` stores in `dir`, no HQ, default base port.
+    pub fn new(dir: impl Into<PathBuf>, stores: u16) -> ChainNewOptions {
+        ChainNewOptions {
+            dir: dir.into(),
+            stores,
+            hq: false,
+            base_port: DEFAULT_BASE_PORT,
+        }
+    }
+}
+
+/// `chain.json`: the nodes of a local chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainManifest {
+    /// Every node, stores first in order, then `hq`, then stores added
+    /// later.
+    pub nodes: Vec<NodeEntry>,
+}
+
+/// One node in `chain.json`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeEntry {
+    /// Node name, e.g. `store-1`.
+    pub name: String,
+    /// `store` or `hq`.
+    pub role: Role,
+    /// HTTP API and console address.
+    pub http: SocketAddr,
+    /// QUIC replication address.
+    pub quic: SocketAddr,
+    /// The node's `tongka.toml`, relative to the chain directory.
+    pub config: PathBuf,
+    /// The node's admin token file, relative to the chain directory.
+    pub token_file: PathBuf,
+}
+
+impl ChainManifest {
+    /// Path of the manifest in chain directory `dir`.
+    pub fn path(dir: impl AsRef<Path>) -> PathBuf {
+        dir.as_ref().join(MANIFEST_FILE)
+    }
+
+    /// Reads `dir/chain.json`.
+    pub fn load(dir: impl AsRef<Path>) -> Result<ChainManifest> {
+        let path = ChainManifest::path(dir);
+        let text = fsutil::read(&path)?;
+        serde_json::from_str(&text).map_err(|source| ConfigError::Manifest { path, source })
+    }
+
+    /// The node called `name`.
+    pub fn node(&self, name: &str) -> Option<&NodeEntry> {
+        self.nodes.iter().find(|n| n.name == name)
+    }
+
+    fn to_json(&self, path: &Path) -> Result<String> {
+        serde_json::to_string_pretty(self)
+            .map(|json| json + "\n")
+            .map_err(|source| ConfigError::Manifest {
+                path: path.to_path_buf(),
+                source,
+            })
+    }
+}
+
+impl NodeEntry {
+    fn new(name: &str, role: Role, http_port: u16) -> NodeEntry {
+        let localhost = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        NodeEntry {
+            name: name.to_owned(),
+            role,
+            http: SocketAddr::new(localhost, http_port),
+            quic: SocketAddr::new(localhost, http_port + QUIC_PORT_OFFSET),
+            config: PathBuf::from(format!("{name}/{NODE_CONFIG_FILE}")),
+            token_file: PathBuf::from(format!("{name}/{NODE_TOKEN_FILE}")),
+        }
+    }
+
+    /// The node's directory inside chain directory `dir`.
+    pub fn dir(&self, dir: impl AsRef<Path>) -> PathBuf {
+        dir.as_ref().join(&self.name)
+    }
+
+    /// The node's `tongka.toml` inside chain directory `dir`.
+    pub fn config_path(&self, dir: impl AsRef<Path>) -> PathBuf {
+        dir.as_ref().join(&self.config)
+    }
+
+    /// The node's admin token file inside chain directory `dir`.
+    pub fn token_path(&self, dir: impl AsRef<Path>) -> PathBuf {
+        dir.as_ref().join(&self.token_file)
+    }
+}
+
+/// Creates a local chain in `opts.dir`: the chain CA (`ca.pem`, `ca.key`),
+/// for each of `store-1 ..= store-N` (and `hq`) a directory with `node.key`,
+/// `node.pem` (signed by the CA; common name and DNS SAN = node name, DNS
+/// SAN `localhost`), `admin.token` and `tongka.toml` (every other node as a
+/// static peer), and finally `chain.json`.
+///
+/// Fails without writing anything if `dir/chain.json` exists, if the number
+/// of stores or the ports are out of range, or if any of the files or node
+/// directories to create already exists.
+pub fn chain_new(opts: &ChainNewOptions) -> Result<ChainManifest> {
+    let dir = &opts.dir;
+    if !(1..=MAX_STORES).contains(&opts.stores) {
+        return Err(ConfigError::StoreCountOutOfRange {
+            dir: dir.clone(),
+            stores: opts.stores,
+        });
+    }
+    let count = usize::from(opts.stores) + usize::from(opts.hq);
+    let highest = u32::from(opts.base_port) + u32::from(QUIC_PORT_OFFSET) + count as u32;
+    if highest > u32::from(u16::MAX) {
+        return Err(ConfigError::PortOverflow {
+            dir: dir.clone(),
+            base_port: opts.base_port,
+            nodes: count,
+            highest,
+        });
+    }
+    let manifest_path = ChainManifest::path(dir);
+    if manifest_path.exists() {
+        return Err(ConfigError::ChainExists {
+            path: manifest_path,
+        });
+    }
+
+    // `highest` fits in u16, so every port below does too.
+    let port = |i: usize| opts.base_port + i as u16;
+    let mut nodes: Vec<NodeEntry> = (1..=usize::from(opts.stores))
+        .map(|i| NodeEntry::new(&format!("store-{i}"), Role::Store, port(i)))
+        .collect();
+    if opts.hq {
+        nodes.push(NodeEntry::new(HQ_NAME, Role::Hq, port(count)));
+    }
+
+    let ca_cert_path = dir.join(CA_CERT_FILE);
+    let ca_key_path = dir.join(CA_KEY_FILE);
+    fsutil::ensure_absent(&ca_cert_path)?;
+    fsutil::ensure_absent(&ca_key_path)?;
+    for node in &nodes {
+        fsutil::ensure_absent(&node.dir(dir))?;
+    }
+
+    fsutil::create_dir_all(dir)?;
+    let (ca_pem, ca) = pki::new_ca()?;
+    fsutil::write_new(&ca_key_path, ca_pem.key.as_bytes(), Access::Private)?;
+    fsutil::write_new(&ca_cert_path, ca_pem.cert.as_bytes(), Access::Public)?;
+
+    for node in &nodes {
+        let peers: Vec<&NodeEntry> = nodes.iter().filter(|n| n.name != node.name).collect();
+        write_node(dir, &ca, node, &peers, "tongka chain new")?;
+    }
+
+    let manifest = ChainManifest { nodes };
+    let json = manifest.to_json(&manifest_path)?;
+    fsutil::write_new(&manifest_path, json.as_bytes(), Access::Public)?;
+    Ok(manifest)
+}
+
+/// Adds store `name` to the chain in `dir`: issues its certificate from the
+/// chain CA (`ca.key`, `ca.pem`), gives it the next free HTTP/QUIC port pair
+/// (HTTP one above the highest HTTP port in use, QUIC 100 above that,
+/// skipping ports already taken), writes `dir/<name>/` like [`chain_new`]
+/// with every existing node as a static peer, and appends it to
+/// `chain.json`. The existing nodes' configurations are left alone: they
+/// learn of the new store through discovery.
+pub fn add_store(dir: impl AsRef<Path>, name: &str) -> Result<NodeEntry> {
+    let dir = dir.as_ref();
+    let manifest_path = ChainManifest::path(dir);
+    check_name(name).map_err(|reason| ConfigError::InvalidName {
+        path: dir.to_path_buf(),
+        field: "store name".to_owned(),
+        name: name.to_owned(),
+        reason,
+    })?;
+    let mut manifest = ChainManifest::load(dir)?;
+    if manifest.node(name).is_some() {
+        return Err(ConfigError::NodeExists {
+            path: manifest_path,
+            name: name.to_owned(),
+        });
+    }
+    let http_port = next_free_http_port(&manifest).ok_or_else(|| ConfigError::NoFreePorts {
+        path: manifest_path.clone(),
+    })?;
+    let entry = NodeEntry::new(name, Role::Store, http_port);
+    fsutil::ensure_absent(&entry.dir(dir))?;
+
+    let ca = pki::load_ca(&dir.join(CA_KEY_FILE), &dir.join(CA_CERT_FILE))?;
+    let peers: Vec<&NodeEntry> = manifest.nodes.iter().collect();
+    write_node(dir, &ca, &entry, &peers, "tongka chain add-store")?;
+
+    manifest.nodes.push(entry.clone());
+    let json = manifest.to_json(&manifest_path)?;
+    fsutil::replace(&manifest_path, json.as_bytes())?;
+    Ok(entry)
+}
+
+/// The lowest HTTP port above the highest one in use such that it and its
+/// QUIC port (+100) are both free and valid.
+fn next_free_http_port(manifest: &ChainManifest) -> Option<u16> {
+    let used: HashSet<u16> = manifest
+        .nodes
+        .iter()
+        .flat_map(|n| [n.http.port(), n.quic.port()])
+        .collect();
+    let start = manifest
+        .nodes
+        .iter()
+        .map(|n| n.http.port())
+        .max()
+        .unwrap_or(DEFAULT_BASE_PORT)
+        .checked_add(1)?;
+    (start..=u16::MAX - QUIC_PORT_OFFSET)
+        .find(|&p| !used.contains(&p) && !used.contains(&(p + QUIC_PORT_OFFSET)))
+}
+
+/// Writes a node's directory: key, certificate, admin token, configuration.
+fn write_node(
+    dir: &Path,
+    ca: &Issuer<'_, KeyPair>,
+    node: &NodeEntry,
+    peers: &[&NodeEntry],
+    tool: &str,
+) -> Result<()> {
+    let node_dir = node.dir(dir);
+    fsutil::create_dir_all(&node_dir)?;
+    let pem = pki::issue_node_cert(ca, &node.name)?;
+    fsutil::write_new(
+        &node_dir.join(NODE_KEY_FILE),
+        pem.key.as_bytes(),
+        Access::Private,
+    )?;
+    fsutil::write_new(
+        &node_dir.join(NODE_CERT_FILE),
+        pem.cert.as_bytes(),
+        Access::Public,
+    )?;
+    ensure_token(node_dir.join(NODE_TOKEN_FILE))?;
+    let config = render_node_config(node, peers, tool);
+    fsutil::write_new(
+        &node_dir.join(NODE_CONFIG_FILE),
+        config.as_bytes(),
+        Access::Public,
+    )
+}
+
+/// A complete, commented `tongka.toml` for a node of a local chain.
+fn render_node_config(node: &NodeEntry, peers: &[&NodeEntry], tool: &str) -> String {
+    let http = HttpSection::default();
+    let quic = QuicSection::default();
+    let storage = StorageSection::default();
+    let actors = ActorsSection::default();
+    let name = &node.name;
+    let role = node.role;
+
+    let mut s = format!(
+        r#"# tongka node configuration for {name} ({role}), written by `{tool}`.
+# tongka 节点配置 (由 `{tool}` 生成)。
+# Run it with: tongka run --config {name}/{NODE_CONFIG_FILE}
+# Relative paths below are relative to this file's directory.
+# See config/store.example.toml in the tongka sources for every option.
+
+[node]
+# This node's name: unique in the chain; also the name in its certificate.
+name = "{name}"
+# "store" sells; "hq" sells nothing, authors settings, aggregates reports.
+role = "{role}"
+# Where the database and state live.
+data_dir = "data"
+# The chain's name; nodes of different chains never replicate.
+chain = "tongka"
+
+[http]
+# JSON API and web console (TCP).
+listen = "{http_addr}"
+# Admin bearer token for the API (created with a random token if missing).
+token_file = "{NODE_TOKEN_FILE}"
+# Admission control: most requests inside the node at once.
+max_in_flight = {max_in_flight}
+# Serve the web console at /.
+console = {console}
+
+[quic]
+# Replication with the other nodes (UDP), mutual TLS under the chain CA.
+listen = "{quic_addr}"
+# The chain CA certificate, this node's certificate and its private key.
+ca_cert = "../{CA_CERT_FILE}"
+cert = "{NODE_CERT_FILE}"
+key = "{NODE_KEY_FILE}"
+# Also discover nodes of this chain on the LAN by mDNS.
+mdns = {mdns}
+# QUIC keep-alive interval and idle timeout, in milliseconds.
+keep_alive_ms = {keep_alive_ms}
+idle_timeout_ms = {idle_timeout_ms}
+"#,
+        http_addr = node.http,
+        quic_addr = node.quic,
+        max_in_flight = http.max_in_flight,
+        console = http.console,
+        mdns = quic.mdns,
+        keep_alive_ms = quic.keep_alive_ms,
+        idle_timeout_ms = quic.idle_timeout_ms,
+    );
+    if peers.is_empty() {
+        s.push_str("# Static peers: none (other nodes are found by mDNS).\npeers = []\n");
+    } else {
+        s.push_str("\n# Static peers: the other nodes of the chain when this file was written.\n");
+        for (i, peer) in peers.iter().enumerate() {
+            let gap = if i == 0 { "" } else { "\n" };
+            // Writing to a String cannot fail.
+            let _ = write!(
+                s,
+                "{gap}[[quic.peers]]\nname = \"{}\"\naddr = \"{}\"\n",
+                peer.name, peer.quic
+            );
+        }
+    }
+    let _ = write!(
+        s,
+        r#"
+[storage]
+# Most requests committed in one write transaction (group commit).
+max_batch = {max_batch}
+
+[actors]
+# A member actor idle this long (ms) is passivated; its state stays on disk.
+idle_passivate_ms = {idle_passivate_ms}
+# Most messages waiting in one actor's mailbox.
+mailbox_max = {mailbox_max}
+"#,
+        max_batch = storage.max_batch,
+        idle_passivate_ms = actors.idle_passivate_ms,
+        mailbox_max = actors.mailbox_max,
+    );
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::node::NodeConfig;
+    use crate::token::read_token;
+    use x509_parser::certificate::X509Certificate;
+    use x509_parser::extensions::GeneralName;
+    use x509_parser::pem::Pem as X509Pem;
+
+    fn read_pem(path: &Path) -> X509Pem {
+        let bytes = std::fs::read(path).unwrap();
+        let (_, pem) = x509_parser::pem::parse_x509_pem(&bytes).unwrap();
+        pem
+    }
+
+    fn common_name<'a>(cert: &'a X509Certificate<'a>) -> &'a str {
+        cert.subject()
+            .iter_common_name()
+            .next()
+            .unwrap()
+            .as_str()
+            .unwrap()
+    }
+
+    /// Asserts that `node_dir`'s certificate is signed by the CA in `ca_pem`,
+    /// names `name`, and matches `node.key`.
+    fn assert_node_cert(ca_pem: &Path, node_dir: &Path, name: &str) {
+        let ca_pem = read_pem(ca_pem);
+        let ca = ca_pem.parse_x509().unwrap();
+        assert!(ca.is_ca());
+        assert_eq!(ca.subject(), ca.issuer());
+        ca.verify_signature(None).unwrap();
+
+        let pem = read_pem(&node_dir.join(NODE_CERT_FILE));
+        let cert = pem.parse_x509().unwrap();
+        cert.verify_signature(Some(ca.public_key()))
+            .unwrap_or_else(|e| panic!("{name}: not signed by the chain CA: {e:?}"));
+        assert_eq!(cert.issuer(), ca.subject());
+        assert_eq!(common_name(&cert), name);
+        assert!(!cert.is_ca());
+        let sans: Vec<String> = cert
+            .subject_alternative_name()
+            .unwrap()
+            .unwrap()
+            .value
+            .general_names
+            .iter()
+            .map(|n| match n {
+                GeneralName::DNSName(d) => (*d).to_owned(),
+                other => panic!("unexpected SAN {other:?}"),
+            })
+            .collect();
+        assert_eq!(sans, [name, "localhost"]);
+        let eku = cert.extended_key_usage().unwrap().unwrap().value;
+        assert!(eku.server_auth && eku.client_auth);
+        assert!(cert.validity().is_valid());
+
+        let key =
+            KeyPair::from_pem(&std::fs::read_to_string(node_dir.join(NODE_KEY_FILE)).unwrap())
+                .unwrap();
+        assert_eq!(
+            key.public_key_raw(),
+            &*cert.public_key().subject_public_key.data
+        );
+    }
+
+    #[cfg(unix)]
+    fn mode(path: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    fn new_chain(stores: u16, hq: bool) -> (tempfile::TempDir, PathBuf, ChainManifest) {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("chain");
+        let opts = ChainNewOptions {
+            hq,
+            ..ChainNewOptions::new(&dir, stores)
+        };
+        let manifest = chain_new(&opts).unwrap();
+        (tmp, dir, manifest)
+    }
+
+    #[test]
+    fn chain_of_three_stores_and_hq() {
+        let (_tmp, dir, manifest) = new_chain(3, true);
+
+        // Port layout and names.
+        let layout: Vec<(&str, Role, u16, u16)> = manifest
+            .nodes
+            .iter()
+            .map(|n| (n.name.as_str(), n.role, n.http.port(), n.quic.port()))
+            .collect();
+        assert_eq!(
+            layout,
+            [
+                ("store-1", Role::Store, 7101, 7201),
+                ("store-2", Role::Store, 7102, 7202),
+                ("store-3", Role::Store, 7103, 7203),
+                ("hq", Role::Hq, 7104, 7204),
+            ]
+        );
+        assert!(manifest.nodes.iter().all(|n| n.http.ip().is_loopback()));
+
+        // chain.json has exactly the shape of the API contract.
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join(MANIFEST_FILE)).unwrap())
+                .unwrap();
+        let top = json.as_object().unwrap();
+        assert_eq!(top.keys().collect::<Vec<_>>(), ["nodes"]);
+        assert_eq!(
+            json["nodes"][0],
+            serde_json::json!({
+                "name": "store-1", "role": "store", "http": "127.0.0.1:7101",
+                "quic": "127.0.0.1:7201", "config": "store-1/tongka.toml",
+                "token_file": "store-1/admin.token"
+            })
+        );
+        assert_eq!(json["nodes"][3]["role"], "hq");
+        assert_eq!(json["nodes"][3]["config"], "hq/tongka.toml");
+        for node in json["nodes"].as_array().unwrap() {
+            let mut keys: Vec<&String> = node.as_object().unwrap().keys().collect();
+            keys.sort();
+            assert_eq!(
+                keys,
+                ["config", "http", "name", "quic", "role", "token_file"]
+            );
+        }
+        assert_eq!(ChainManifest::load(&dir).unwrap(), manifest);
+
+        let ca_pem = dir.join(CA_CERT_FILE);
+        assert!(ca_pem.is_file());
+        #[cfg(unix)]
+        assert_eq!(mode(&dir.join(CA_KEY_FILE)), 0o600);
+
+        let mut tokens = HashSet::new();
+        for node in &manifest.nodes {
+            let node_dir = node.dir(&dir);
+            assert_node_cert(&ca_pem, &node_dir, &node.name);
+            #[cfg(unix)]
+            {
+                assert_eq!(mode(&node_dir.join(NODE_KEY_FILE)), 0o600);
+                assert_eq!(mode(&node.token_path(&dir)), 0o600);
+            }
+
+            // The configuration loads, validates and agrees with chain.json.
+            let config = NodeConfig::load(node.config_path(&dir)).unwrap();
+            assert_eq!(config.node.name, node.name);
+            assert_eq!(config.node.role, node.role);
+            assert_eq!(config.http.listen, node.http);
+            assert_eq!(config.quic.listen, node.quic);
+            assert_eq!(config.data_dir(), fsutil::absolute(&node_dir.join("data")));
+            assert_eq!(
+                config.token_file(),
+                fsutil::absolute(&node.token_path(&dir))
+            );
+            let tls = config.tls().unwrap();
+            assert_eq!(
+                tls.ca_cert.canonicalize().unwrap(),
+                ca_pem.canonicalize().unwrap()
+            );
+            assert!(tls.cert.is_file() && tls.key.is_file());
+            let peers: Vec<(&str, String)> = config
+                .quic
+                .peers
+                .iter()
+                .map(|p| (p.name.as_str(), p.addr.clone()))
+                .collect();
+            let expected: Vec<(&str, String)> = manifest
+                .nodes
+                .iter()
+                .filter(|n| n.name != node.name)
+                .map(|n| (n.name.as_str(), n.quic.to_string()))
+                .collect();
+            assert_eq!(peers, expected);
+
+            let token = read_token(config.token_file()).unwrap();
+            assert_eq!(token.len(), 64);
+            assert!(tokens.insert(token), "tokens must differ between nodes");
+        }
+    }
+
+    #[test]
+    fn single_store_chain_has_no_static_peers() {
+        let (_tmp, dir, manifest) = new_chain(1, false);
+        assert_eq!(manifest.nodes.len(), 1);
+        let config = NodeConfig::load(manifest.nodes[0].config_path(&dir)).unwrap();
+        assert!(config.quic.peers.is_empty());
+        assert!(config.tls().is_some());
+    }
+
+    #[test]
+    fn a_cert_from_another_chain_does_not_verify() {
+        let (_tmp_a, dir_a, _) = new_chain(1, false);
+        let (_tmp_b, dir_b, _) = new_chain(1, false);
+        let ca_a = read_pem(&dir_a.join(CA_CERT_FILE));
+        let ca_a = ca_a.parse_x509().unwrap();
+        let cert_b = read_pem(&dir_b.join("store-1").join(NODE_CERT_FILE));
+        let cert_b = cert_b.parse_x509().unwrap();
+        assert!(cert_b.verify_signature(Some(ca_a.public_key())).is_err());
+    }
+
+    #[test]
+    fn chain_new_refuses_an_existing_chain() {
+        let (_tmp, dir, _) = new_chain(2, false);
+        let before = std::fs::read(dir.join(CA_KEY_FILE)).unwrap();
+        let err = chain_new(&ChainNewOptions::new(&dir, 2)).unwrap_err();
+        assert!(matches!(err, ConfigError::ChainExists { .. }), "{err:?}");
+        assert!(err.to_string().contains("chain.json"), "{err}");
+        assert_eq!(std::fs::read(dir.join(CA_KEY_FILE)).unwrap(), before);
+    }
+
+    #[test]
+    fn chain_new_refuses_to_overwrite_leftovers() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir(tmp.path().join("store-2")).unwrap();
+        let err = chain_new(&ChainNewOptions::new(tmp.path(), 3)).unwrap_err();
+        assert!(matches!(err, ConfigError::WouldOverwrite { .. }), "{err:?}");
+        assert!(!tmp.path().join(CA_KEY_FILE).exists());
+    }
+
+    #[test]
+    fn chain_new_checks_store_count_and_ports() {
+        let tmp = tempfile::tempdir().unwrap();
+        for stores in [0, 100] {
+            let err = chain_new(&ChainNewOptions::new(tmp.path(), stores)).unwrap_err();
+            assert!(
+                matches!(err, ConfigError::StoreCountOutOfRange { .. }),
+                "{err:?}"
+            );
+        }
+        let opts = ChainNewOptions {
+            hq: true,
+            base_port: 65_433,
+            ..ChainNewOptions::new(tmp.path(), 2)
+        };
+        match chain_new(&opts) {
+            Err(ConfigError::PortOverflow {
+                nodes: 3, highest, ..
+            }) => assert_eq!(highest, 65_536),
+            other => panic!("expected PortOverflow, got {other:?}"),
+        }
+        assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+
+        // The last port that fits is fine.
+        let opts = ChainNewOptions {
+            base_port: 65_434,
+            ..ChainNewOptions::new(tmp.path(), 1)
+        };
+        let manifest = chain_new(&opts).unwrap();
+        assert_eq!(manifest.nodes[0].quic.port(), 65_535);
+    }
+
+    #[test]
+    fn add_store_issues_from_the_existing_ca_and_appends() {
+        let (_tmp, dir, before) = new_chain(3, true);
+        let configs_before: Vec<Vec<u8>> = before
+            .nodes
+            .iter()
+            .map(|n| std::fs::read(n.config_path(&dir)).unwrap())
+            .collect();
+
+        let entry = add_store(&dir, "store-4").unwrap();
+        assert_eq!(entry.role, Role::Store);
+        assert_eq!((entry.http.port(), entry.quic.port()), (7105, 7205));
+        assert_eq!(entry.config, Path::new("store-4/tongka.toml"));
+
+        let after = ChainManifest::load(&dir).unwrap();
+        assert_eq!(after.nodes.len(), 5);
+        assert_eq!(after.nodes[..4], before.nodes[..]);
+        assert_eq!(after.nodes[4], entry);
+        assert!(!dir.join("chain.json.tmp").exists());
+
+        assert_node_cert(&dir.join(CA_CERT_FILE), &entry.dir(&dir), "store-4");
+        let config = NodeConfig::load(entry.config_path(&dir)).unwrap();
+        assert_eq!(config.node.name, "store-4");
+        assert_eq!(config.quic.listen, entry.quic);
+        let peer_names: Vec<&str> = config.quic.peers.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(peer_names, ["store-1", "store-2", "store-3", "hq"]);
+        read_token(entry.token_path(&dir)).unwrap();
+
+        // Existing nodes' files are untouched.
+        for (node, bytes) in before.nodes.iter().zip(&configs_before) {
+            assert_eq!(&std::fs::read(node.config_path(&dir)).unwrap(), bytes);
+        }
+
+        // A second store goes after it.
+        let next = add_store(&dir, "store-5").unwrap();
+        assert_eq!((next.http.port(), next.quic.port()), (7106, 7206));
+        assert_eq!(ChainManifest::load(&dir).unwrap().nodes.len(), 6);
+    }
+
+    #[test]
+    fn add_store_rejects_bad_requests() {
+        let (_tmp, dir, _) = new_chain(2, false);
+        let err = add_store(&dir, "store-2").unwrap_err();
+        assert!(matches!(err, ConfigError::NodeExists { .. }), "{err:?}");
+        let err = add_store(&dir, "Store 9").unwrap_err();
+        assert!(matches!(err, ConfigError::InvalidName { .. }), "{err:?}");
+        let err = add_store(dir.join("nowhere"), "store-3").unwrap_err();
+        assert!(matches!(err, ConfigError::Read { .. }), "{err:?}");
+        std::fs::create_dir(dir.join("store-3")).unwrap();
+        let err = add_store(&dir, "store-3").unwrap_err();
+        assert!(matches!(err, ConfigError::WouldOverwrite { .. }), "{err:?}");
+        assert_eq!(ChainManifest::load(&dir).unwrap().nodes.len(), 2);
+    }
+
+    #[test]
+    fn add_store_skips_ports_in_use() {
+        let mut manifest = ChainManifest {
+            nodes: (1..=100)
+                .map(|i| NodeEntry::new(&format!("store-{i}"), Role::Store, 7100 + i))
+                .collect(),
+        };
+        // HTTP 7201..=7300 would collide with the QUIC ports of the first 100.
+        assert_eq!(next_free_http_port(&manifest), Some(7301));
+        manifest.nodes = vec![NodeEntry::new("store-1", Role::Store, u16::MAX - 100)];
+        assert_eq!(next_free_http_port(&manifest), None);
+    }
+
+    #[test]
+    fn add_store_rejects_a_corrupt_manifest() {
+        let (_tmp, dir, _) = new_chain(1, false);
+        std::fs::write(dir.join(MANIFEST_FILE), "{\"nodes\": [").unwrap();
+        let err = add_store(&dir, "store-2").unwrap_err();
+        assert!(matches!(err, ConfigError::Manifest { .. }), "{err:?}");
+        assert!(err.to_string().contains("chain.json"), "{err}");
+    }
+}

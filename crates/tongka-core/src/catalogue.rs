@@ -1,0 +1,107 @@
+//! Products the till can scan: sku, barcode, name, price. (For now the
+//! catalogue is per node; replication as a shared document comes with the
+//! chain.)
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::DomainError;
+use crate::money::Money;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Product {
+    pub sku: String,
+    pub barcode: Option<String>,
+    pub name: String,
+    pub price: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProductError {
+    #[error("sku must be 1 to 32 letters, digits, '-' or '_'")]
+    Sku,
+    #[error("barcode must be 6 to 20 digits")]
+    Barcode,
+    #[error("product name must be 1 to 80 characters")]
+    Name,
+    #[error("price must be a non-negative amount with at most two places")]
+    Price,
+    #[error("unknown product {0:?}")]
+    Unknown(String),
+    #[error("barcode {0} already belongs to another product")]
+    BarcodeTaken(String),
+}
+
+impl DomainError for ProductError {
+    fn code(&self) -> &'static str {
+        match self {
+            ProductError::Sku => "invalid_sku",
+            ProductError::Barcode => "invalid_barcode",
+            ProductError::Name => "invalid_name",
+            ProductError::Price => "invalid_amount",
+            ProductError::Unknown(_) => "unknown_product",
+            ProductError::BarcodeTaken(_) => "barcode_taken",
+        }
+    }
+
+    fn message_zh(&self) -> String {
+        match self {
+            ProductError::Sku => "商品编码应为 1 到 32 位字母、数字、- 或 _".into(),
+            ProductError::Barcode => "条码应为 6 到 20 位数字".into(),
+            ProductError::Name => "商品名称应为 1 到 80 个字符".into(),
+            ProductError::Price => "价格须为不小于 0、最多两位小数的金额".into(),
+            ProductError::Unknown(s) => format!("未知商品 {s:?}"),
+            ProductError::BarcodeTaken(b) => format!("条码 {b} 已属于其他商品"),
+        }
+    }
+}
+
+pub fn validate_sku(sku: &str) -> Result<(), ProductError> {
+    let ok = (1..=32).contains(&sku.len())
+        && sku
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok { Ok(()) } else { Err(ProductError::Sku) }
+}
+
+pub fn validate_barcode(code: &str) -> Result<(), ProductError> {
+    let ok = (6..=20).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_digit());
+    if ok {
+        Ok(())
+    } else {
+        Err(ProductError::Barcode)
+    }
+}
+
+impl Product {
+    pub fn validate(&self) -> Result<(), ProductError> {
+        validate_sku(&self.sku)?;
+        if let Some(b) = &self.barcode {
+            validate_barcode(b)?;
+        }
+        let n = self.name.trim().chars().count();
+        if n == 0 || n > 80 {
+            return Err(ProductError::Name);
+        }
+        Money::check_amount(self.price.as_decimal(), false).map_err(|_| ProductError::Price)?;
+        Ok(())
+    }
+}
+
+/// A few products every new node starts with, so a till can scan something
+/// on day one (the sample catalogue of `tongka up` and `tongka demo`).
+pub fn sample_catalogue() -> Vec<Product> {
+    let p = |sku: &str, barcode: &str, name: &str, fen: i64| Product {
+        sku: sku.into(),
+        barcode: Some(barcode.into()),
+        name: name.into(),
+        price: Money::from_fen(fen),
+    };
+    vec![
+        p("coffee", "6901234567892", "美式咖啡 Americano", 2800),
+        p("latte", "6901234567908", "拿铁 Latte", 3200),
+        p("bread", "6901234567915", "全麦面包 Bread", 1550),
+        p("haircut", "6901234567922", "洗剪吹 Haircut", 8800),
+        p("petfood", "6901234567939", "猫粮 2kg Cat food", 12900),
+    ]
+}

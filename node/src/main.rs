@@ -1,1 +1,169 @@
-fn main() {}
+//! The `tongka` binary: parses the command line and hands over to the
+//! library crates. Nothing here decides anything.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use tongka_config::{ChainNewOptions, NodeConfig};
+
+#[derive(Parser)]
+#[command(name = "tongka", version, about = "通卡 tongka: one membership card for every store of a chain")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Quick start: one store node on embedded defaults, with its web console.
+    Up {
+        /// Where the node keeps its data (created if absent).
+        #[arg(long, default_value = "./tongka-data")]
+        data_dir: PathBuf,
+        /// Address of the web console and HTTP API.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        http: SocketAddr,
+    },
+    /// Run one node from its configuration file.
+    Run {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Create or grow a local chain (CA, node certificates, configs, tokens).
+    Chain {
+        #[command(subcommand)]
+        command: ChainCommand,
+    },
+    /// Benchmarks that print figures.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ChainCommand {
+    /// Create a chain of N stores (and HQ) under DIR.
+    New {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        stores: u16,
+        /// Also create the HQ node.
+        #[arg(long)]
+        hq: bool,
+        /// Node i gets HTTP port P+i and QUIC port P+100+i.
+        #[arg(long, default_value_t = tongka_config::DEFAULT_BASE_PORT)]
+        base_port: u16,
+    },
+    /// Issue a certificate and config for a new store of an existing chain.
+    AddStore {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Durable checkouts per second and latency, against raw redb commits.
+    Checkout {
+        /// `actor` (engine in process, no HTTP) or `http` (the HTTP API).
+        #[arg(long, default_value = "actor")]
+        layer: tongka_bench::Layer,
+        #[arg(long, default_value_t = 1000)]
+        members: usize,
+        #[arg(long, default_value_t = 256)]
+        clients: usize,
+        #[arg(long, default_value_t = 100_000)]
+        checkouts: usize,
+        /// Where the benchmark's databases go (default: the system temp dir).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Benchmark a running node at this URL instead (with --layer http).
+        #[arg(long)]
+        url: Option<String>,
+        /// Bearer token for --url.
+        #[arg(long)]
+        token: Option<String>,
+    },
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TONGKA_LOG").unwrap_or_else(|_| "info".into());
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+/// A panic means a broken assumption: abort, and let the restart come back
+/// from durable state, rather than limp on.
+fn abort_on_panic() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        default(info);
+        std::process::abort();
+    }));
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+fn print_ready(s: &tongka_node::Started) {
+    println!("通卡 tongka node {} is up", s.node);
+    println!("  console / 控制台:  http://{}/#token={}", s.http, s.token);
+    println!("  API:               http://{}/api/v1/ (Authorization: Bearer <token>)", s.http);
+    println!("  admin token:       {}", s.token);
+    println!("  token file:        {}", s.data_dir.join("admin.token").display());
+    println!("  data:              {}", s.data_dir.display());
+    println!("Ctrl-C stops the node.");
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_tracing();
+    match cli.command {
+        Command::Up { data_dir, http } => {
+            abort_on_panic();
+            let config = NodeConfig::quick_start(data_dir, http);
+            tongka_node::run(config, shutdown_signal(), print_ready).await
+        }
+        Command::Run { config } => {
+            abort_on_panic();
+            let config = NodeConfig::load(&config)?;
+            tongka_node::run(config, shutdown_signal(), print_ready).await
+        }
+        Command::Chain { command: ChainCommand::New { dir, stores, hq, base_port } } => {
+            let manifest = tongka_config::chain_new(&ChainNewOptions { dir: dir.clone(), stores, hq, base_port })?;
+            println!("chain created in {}", dir.display());
+            for n in &manifest.nodes {
+                println!("  {:<10} {:<5} http {}  quic {}  tongka run --config {}", n.name, n.role.as_str(), n.http, n.quic, dir.join(&n.config).display());
+            }
+            Ok(())
+        }
+        Command::Chain { command: ChainCommand::AddStore { dir, name } } => {
+            let n = tongka_config::add_store(&dir, &name)?;
+            println!("store {} added: http {} quic {}; start it with: tongka run --config {}", n.name, n.http, n.quic, dir.join(&n.config).display());
+            Ok(())
+        }
+        Command::Bench { command: BenchCommand::Checkout { layer, members, clients, checkouts, data_dir, url, token } } => {
+            let opts = tongka_bench::CheckoutBenchOptions { layer, members, clients, checkouts, data_dir, http_url: url, token };
+            let report = tongka_bench::checkout(opts).await.context("checkout benchmark")?;
+            println!("{report}");
+            Ok(())
+        }
+    }
+}

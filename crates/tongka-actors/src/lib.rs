@@ -1,1 +1,555 @@
-//! placeholder
+//! tongka-actors: the node's live layer. Account actors (ractor) own members
+//! and wallets, activated on demand and passivated when idle, so memory
+//! follows the active set. In front of their unbounded mailboxes sits
+//! admission control: at most `max_in_flight` requests are inside the node
+//! at once; the rest are refused at the door with `overloaded`.
+//!
+//! The `Engine` is the API the edges (HTTP, benchmarks) use. It owns
+//! idempotency: a key is checked before, and its answer stored in the same
+//! commit as, the op it made.
+
+mod account;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use ractor::{Actor, ActorId, ActorRef, RpcReplyPort};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Semaphore;
+use tongka_core::catalogue::{Product, ProductError};
+use tongka_core::checkout::{CheckoutError, LineInput, TenderInput, TenderKind};
+use tongka_core::clock::{Hlc, HlcClock};
+use tongka_core::error::DomainError;
+use tongka_core::ids::{MemberId, NodeId, OpId, OrderId, RechargeId};
+use tongka_core::member::{Profile, ProfilePatch};
+use tongka_core::money::Money;
+use tongka_core::op::{Op, OpBody, OpDraft};
+use tongka_core::programme::Programme;
+use tongka_core::refund::{OrderState, Refund, RefundError, RefundLine};
+use tongka_core::state::{MemberError, MemberState, RechargeError};
+use tongka_store::{Effects, IdemRecord, Source, Store, StoreError};
+
+pub use account::AccountKey;
+use account::{AccountActor, AccountMsg};
+
+/// The answer to a request that changed something; stored with its
+/// idempotency key so a replay gets exactly the first answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Outcome {
+    /// A member registered or changed.
+    Member(MemberState),
+    Recharged { recharge: RechargeId, amount: Money, bonus: Money, tender: TenderKind, at: Hlc, member: MemberState },
+    CheckedOut { order: OrderState, member: Option<MemberState> },
+    Refunded { refund: Refund, order: OrderState, member: Option<MemberState> },
+}
+
+/// Why the engine refused or failed a request.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    #[error(transparent)]
+    Member(#[from] MemberError),
+    #[error(transparent)]
+    Recharge(#[from] RechargeError),
+    #[error(transparent)]
+    Checkout(#[from] CheckoutError),
+    #[error(transparent)]
+    Refund(#[from] RefundError),
+    #[error(transparent)]
+    Product(#[from] ProductError),
+    #[error("order {0} not found")]
+    OrderNotFound(String),
+    #[error("idempotency key {0:?} was already used with a different request")]
+    IdemConflict(String),
+    #[error("a request with idempotency key {0:?} is still being processed")]
+    IdemInProgress(String),
+    #[error("the node is at its limit of requests in flight; retry shortly")]
+    Overloaded,
+    #[error("storage: {0}")]
+    Storage(#[from] StoreError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl DomainError for EngineError {
+    fn code(&self) -> &'static str {
+        match self {
+            EngineError::Member(e) => e.code(),
+            EngineError::Recharge(e) => e.code(),
+            EngineError::Checkout(e) => e.code(),
+            EngineError::Refund(e) => e.code(),
+            EngineError::Product(e) => e.code(),
+            EngineError::OrderNotFound(_) => "order_not_found",
+            EngineError::IdemConflict(_) => "idempotency_key_reused",
+            EngineError::IdemInProgress(_) => "idempotency_key_in_progress",
+            EngineError::Overloaded => "overloaded",
+            EngineError::Storage(_) => "storage_unavailable",
+            EngineError::Internal(_) => "internal",
+        }
+    }
+
+    fn message_zh(&self) -> String {
+        match self {
+            EngineError::Member(e) => e.message_zh(),
+            EngineError::Recharge(e) => e.message_zh(),
+            EngineError::Checkout(e) => e.message_zh(),
+            EngineError::Refund(e) => e.message_zh(),
+            EngineError::Product(e) => e.message_zh(),
+            EngineError::OrderNotFound(id) => format!("订单 {id} 不存在"),
+            EngineError::IdemConflict(k) => format!("幂等键 {k:?} 已用于另一个不同的请求"),
+            EngineError::IdemInProgress(k) => format!("幂等键 {k:?} 的请求仍在处理中"),
+            EngineError::Overloaded => "门店节点繁忙，请稍后重试".into(),
+            EngineError::Storage(_) => "存储不可用，请联系运维重启节点".into(),
+            EngineError::Internal(_) => "内部错误".into(),
+        }
+    }
+
+    fn details(&self) -> Vec<(&'static str, String)> {
+        match self {
+            EngineError::Checkout(e) => e.details(),
+            EngineError::Refund(e) => e.details(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// An idempotency key with the fingerprint of the request it came with.
+#[derive(Debug, Clone)]
+pub struct Idem {
+    pub key: String,
+    pub fingerprint: [u8; 32],
+}
+
+impl Idem {
+    fn record(&self, outcome: &Outcome) -> (String, IdemRecord) {
+        let body = postcard::to_allocvec(outcome).expect("encoding to memory cannot fail");
+        (self.key.clone(), IdemRecord { fingerprint: self.fingerprint, body })
+    }
+}
+
+/// A sale line as the till sends it: a product by sku or barcode, or a
+/// free line with its own description and price.
+#[derive(Debug, Clone)]
+pub enum LineRequest {
+    Sku { sku: String, qty: rust_decimal::Decimal },
+    Barcode { barcode: String, qty: rust_decimal::Decimal },
+    Free { description: String, unit_price: Money, qty: rust_decimal::Decimal },
+}
+
+pub struct EngineConfig {
+    pub max_in_flight: usize,
+    pub idle_passivate: Duration,
+}
+
+/// What every actor shares.
+pub(crate) struct Core {
+    pub store: Store,
+    pub node: NodeId,
+    pub programme: Programme,
+    pub idle_passivate: Duration,
+    clock: Mutex<HlcClock>,
+    accounts: Mutex<HashMap<AccountKey, ActorRef<AccountMsg>>>,
+    /// Phone and card numbers being registered or changed, not yet committed.
+    claims: Mutex<HashSet<String>>,
+    /// Idempotency keys whose request is being processed.
+    inflight: Mutex<HashSet<String>>,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+impl Core {
+    pub fn tick(&self) -> Hlc {
+        self.clock.lock().expect("clock lock").tick(now_ms())
+    }
+
+    /// A draft for `body` stamped now, and the op it will become (for
+    /// applying to state before the log gives it its number; apply does not
+    /// look at the number).
+    pub fn draft(&self, actor: String, idem: Option<&Idem>, body: OpBody) -> (OpDraft, Op) {
+        let at = self.tick();
+        self.draft_at(actor, idem, body, at)
+    }
+
+    pub fn draft_at(&self, actor: String, idem: Option<&Idem>, body: OpBody, at: Hlc) -> (OpDraft, Op) {
+        let draft = OpDraft { hlc: at, actor, idem: idem.map(|i| i.key.clone()), body };
+        let op = draft.clone().stamp(OpId { origin: self.node.clone(), seq: u64::MAX }, Default::default());
+        (draft, op)
+    }
+
+    /// Forget a stopped account actor (if the map still points at it).
+    pub fn forget(&self, key: &AccountKey, id: ActorId) {
+        let mut map = self.accounts.lock().expect("accounts lock");
+        if map.get(key).is_some_and(|r| r.get_id() == id) {
+            map.remove(key);
+        }
+    }
+
+    /// Called when a request's commit finished: its idempotency key and
+    /// claims are free again (the commit, if any, now answers for them).
+    pub fn finish(&self, idem_key: Option<String>, claims: Vec<String>) {
+        if let Some(k) = idem_key {
+            self.inflight.lock().expect("inflight lock").remove(&k);
+        }
+        self.release_claims(claims);
+    }
+
+    pub fn release_claims(&self, claims: Vec<String>) {
+        if !claims.is_empty() {
+            let mut c = self.claims.lock().expect("claims lock");
+            for k in claims {
+                c.remove(&k);
+            }
+        }
+    }
+}
+
+/// The node's engine: a cheap handle shared by all request handlers.
+#[derive(Clone)]
+pub struct Engine {
+    core: Arc<Core>,
+    admission: Arc<Semaphore>,
+}
+
+/// An admitted request: holds a place among the requests in flight.
+pub struct Admitted(#[allow(dead_code)] tokio::sync::OwnedSemaphorePermit);
+
+impl Engine {
+    pub fn new(store: Store, programme: Programme, recovered_hlc: Hlc, config: EngineConfig) -> Engine {
+        let node = store.node().clone();
+        let core = Arc::new(Core {
+            store,
+            node,
+            programme,
+            idle_passivate: config.idle_passivate,
+            clock: Mutex::new(HlcClock::starting_at(recovered_hlc)),
+            accounts: Mutex::new(HashMap::new()),
+            claims: Mutex::new(HashSet::new()),
+            inflight: Mutex::new(HashSet::new()),
+        });
+        Engine { core, admission: Arc::new(Semaphore::new(config.max_in_flight.max(1))) }
+    }
+
+    pub fn node(&self) -> &NodeId {
+        &self.core.node
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.core.store
+    }
+
+    pub fn programme(&self) -> &Programme {
+        &self.core.programme
+    }
+
+    /// How many account actors are alive now.
+    pub fn active_accounts(&self) -> usize {
+        self.core.accounts.lock().expect("accounts lock").len()
+    }
+
+    /// Admission control: a place among the requests in flight, or
+    /// `overloaded` at once.
+    pub fn admit(&self) -> Result<Admitted, EngineError> {
+        self.admission.clone().try_acquire_owned().map(Admitted).map_err(|_| EngineError::Overloaded)
+    }
+
+    /// Start an idempotent request: `Some(answer)` if the key already
+    /// answered this very request; an error if it answered another one or
+    /// is still busy. The caller must call the operation next, which frees
+    /// the key once committed (or refused).
+    fn begin_idem(&self, idem: Option<&Idem>) -> Result<Option<Outcome>, EngineError> {
+        let Some(idem) = idem else { return Ok(None) };
+        if !self.core.inflight.lock().expect("inflight lock").insert(idem.key.clone()) {
+            return Err(EngineError::IdemInProgress(idem.key.clone()));
+        }
+        let found = match self.core.store.idem(&idem.key) {
+            Ok(f) => f,
+            Err(e) => {
+                self.end_idem(Some(idem));
+                return Err(e.into());
+            }
+        };
+        match found {
+            None => Ok(None),
+            Some(rec) => {
+                self.end_idem(Some(idem));
+                if rec.fingerprint != idem.fingerprint {
+                    return Err(EngineError::IdemConflict(idem.key.clone()));
+                }
+                let outcome = postcard::from_bytes(&rec.body).map_err(|e| EngineError::Internal(format!("stored answer: {e}")))?;
+                Ok(Some(outcome))
+            }
+        }
+    }
+
+    /// Look up an idempotency key before the request is even parsed: the
+    /// first answer if it was this very request, `idempotency_key_reused`
+    /// if it was another. Nothing is reserved; the operation checks again.
+    pub fn replay(&self, idem: Option<&Idem>) -> Result<Option<Outcome>, EngineError> {
+        let Some(idem) = idem else { return Ok(None) };
+        match self.core.store.idem(&idem.key)? {
+            None => Ok(None),
+            Some(rec) if rec.fingerprint != idem.fingerprint => Err(EngineError::IdemConflict(idem.key.clone())),
+            Some(rec) => Ok(Some(postcard::from_bytes(&rec.body).map_err(|e| EngineError::Internal(format!("stored answer: {e}")))?)),
+        }
+    }
+
+    fn end_idem(&self, idem: Option<&Idem>) {
+        if let Some(i) = idem {
+            self.core.inflight.lock().expect("inflight lock").remove(&i.key);
+        }
+    }
+
+    /// Run an idempotent operation: replay, or run `f` and free the key if
+    /// it was refused before reaching the log.
+    async fn idempotent<F, Fut>(&self, idem: Option<Idem>, f: F) -> Result<(Outcome, bool), EngineError>
+    where
+        F: FnOnce(Option<Idem>) -> Fut,
+        Fut: Future<Output = Result<Outcome, EngineError>>,
+    {
+        if let Some(first) = self.begin_idem(idem.as_ref())? {
+            return Ok((first, true));
+        }
+        let key = idem.clone();
+        let res = f(idem).await;
+        if res.is_err() {
+            // Refused (nothing written) or failed: the key stays unused.
+            self.end_idem(key.as_ref());
+        }
+        res.map(|o| (o, false))
+    }
+
+    async fn account(&self, key: &AccountKey) -> Result<ActorRef<AccountMsg>, EngineError> {
+        if let Some(r) = self.core.accounts.lock().expect("accounts lock").get(key) {
+            return Ok(r.clone());
+        }
+        let spawned = Actor::spawn(None, AccountActor { core: self.core.clone() }, key.clone()).await;
+        let (actor, _handle) = match spawned {
+            Ok(a) => a,
+            Err(e) => {
+                // pre_start refuses unknown members.
+                if let AccountKey::Member(id) = key
+                    && self.core.store.member(id)?.is_none()
+                {
+                    return Err(MemberError::NotFound(id.to_string()).into());
+                }
+                return Err(EngineError::Internal(format!("activating {key:?}: {e}")));
+            }
+        };
+        let mut map = self.core.accounts.lock().expect("accounts lock");
+        match map.get(key) {
+            Some(existing) => {
+                // Another request activated it meanwhile; ours has done nothing.
+                actor.stop(None);
+                Ok(existing.clone())
+            }
+            None => {
+                map.insert(key.clone(), actor.clone());
+                Ok(actor)
+            }
+        }
+    }
+
+    /// Send to the account actor, activating it, and retrying if it was
+    /// just passivating (then it did not see the message).
+    async fn call<F>(&self, key: AccountKey, make: F) -> Result<Outcome, EngineError>
+    where
+        F: Fn(RpcReplyPort<Result<Outcome, EngineError>>) -> AccountMsg,
+    {
+        for _ in 0..4 {
+            let actor = self.account(&key).await?;
+            match actor.call(&make, None).await {
+                Ok(ractor::rpc::CallResult::Success(res)) => return res,
+                Ok(_) | Err(_) => {
+                    self.core.forget(&key, actor.get_id());
+                }
+            }
+        }
+        Err(EngineError::Internal(format!("account {key:?} kept stopping")))
+    }
+
+    pub async fn register(&self, actor: String, idem: Option<Idem>, profile: Profile) -> Result<(Outcome, bool), EngineError> {
+        profile.validate().map_err(MemberError::from)?;
+        self.idempotent(idem, |idem| async move {
+            let core = &self.core;
+            let claims = self.claim(&profile.phone, profile.card_no.as_deref(), None)?;
+            let member = MemberId::mint(&core.node, core.store.next_entity());
+            let (draft, op) = core.draft(actor, idem.as_ref(), OpBody::MemberRegistered { member: member.clone(), profile: profile.clone() });
+            let state = MemberState::registered(&op).map_err(|e| EngineError::Internal(e.to_string()))?;
+            let outcome = Outcome::Member(state.clone());
+            let mut effects = Effects { member: Some(state), ..Default::default() };
+            effects.phones.push((profile.phone.clone(), Some(member.clone())));
+            if let Some(c) = &profile.card_no {
+                effects.cards.push((c.clone(), Some(member.clone())));
+            }
+            if let Some(i) = &idem {
+                effects.idem = Some(i.record(&outcome));
+            }
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let core2 = core.clone();
+            let key = idem.map(|i| i.key);
+            core.store.submit(
+                Source::Local(draft),
+                effects,
+                Box::new(move |res| {
+                    core2.finish(key, claims);
+                    let _ = tx.send(res);
+                }),
+            );
+            rx.await.map_err(|_| EngineError::Internal("writer dropped a request".into()))??;
+            Ok(outcome)
+        })
+        .await
+    }
+
+    /// Reserve a phone (and card) number for `member` (or a new member).
+    fn claim(&self, phone: &str, card: Option<&str>, member: Option<&MemberId>) -> Result<Vec<String>, EngineError> {
+        let store = &self.core.store;
+        let mut claims = self.core.claims.lock().expect("claims lock");
+        let phone_key = format!("phone:{phone}");
+        let owner = store.member_by_phone(phone)?;
+        if claims.contains(&phone_key) || owner.is_some_and(|o| Some(&o) != member) {
+            return Err(MemberError::PhoneTaken(phone.to_string()).into());
+        }
+        let mut out = vec![phone_key];
+        if let Some(card) = card {
+            let card_key = format!("card:{card}");
+            let owner = store.member_by_card(card)?;
+            if claims.contains(&card_key) || owner.is_some_and(|o| Some(&o) != member) {
+                return Err(MemberError::CardTaken(card.to_string()).into());
+            }
+            out.push(card_key);
+        }
+        for k in &out {
+            claims.insert(k.clone());
+        }
+        Ok(out)
+    }
+
+    pub async fn update_profile(&self, actor: String, member: MemberId, patch: ProfilePatch) -> Result<Outcome, EngineError> {
+        let current = self.core.store.member(&member)?.ok_or_else(|| MemberError::NotFound(member.to_string()))?;
+        let new_phone = patch.phone.clone().filter(|p| *p != current.profile.phone);
+        let new_card = patch.card_no.clone().flatten().filter(|c| Some(c) != current.profile.card_no.as_ref());
+        if let Some(p) = &new_phone {
+            tongka_core::member::validate_phone(p).map_err(MemberError::from)?;
+        }
+        if let Some(c) = &new_card {
+            tongka_core::member::validate_card_no(c).map_err(MemberError::from)?;
+        }
+        let claimed = match (&new_phone, &new_card) {
+            (None, None) => Vec::new(),
+            (Some(p), card) => self.claim(p, card.as_deref(), Some(&member))?,
+            (None, Some(c)) => {
+                // Claim only the card: check it the same way.
+                let mut claims = self.core.claims.lock().expect("claims lock");
+                let key = format!("card:{c}");
+                let owner = self.core.store.member_by_card(c)?;
+                if claims.contains(&key) || owner.is_some_and(|o| o != member) {
+                    return Err(MemberError::CardTaken(c.clone()).into());
+                }
+                claims.insert(key.clone());
+                vec![key]
+            }
+        };
+        self.call(AccountKey::Member(member), move |reply| AccountMsg::UpdateProfile {
+            actor: actor.clone(),
+            patch: patch.clone(),
+            claimed: claimed.clone(),
+            reply,
+        })
+        .await
+    }
+
+    pub async fn recharge(&self, actor: String, idem: Option<Idem>, member: MemberId, amount: Money, tender: TenderKind) -> Result<(Outcome, bool), EngineError> {
+        self.idempotent(idem, |idem| async move {
+            self.call(AccountKey::Member(member), move |reply| AccountMsg::Recharge { actor: actor.clone(), idem: idem.clone(), amount, tender, reply })
+                .await
+        })
+        .await
+    }
+
+    /// Resolve lines against the catalogue.
+    pub fn resolve_lines(&self, lines: Vec<LineRequest>) -> Result<Vec<LineInput>, EngineError> {
+        let store = &self.core.store;
+        lines
+            .into_iter()
+            .map(|l| {
+                Ok(match l {
+                    LineRequest::Sku { sku, qty } => {
+                        let p = store.product(&sku)?.ok_or(ProductError::Unknown(sku))?;
+                        LineInput { sku: Some(p.sku), barcode: p.barcode, description: p.name, unit_price: p.price, qty }
+                    }
+                    LineRequest::Barcode { barcode, qty } => {
+                        let p = store.product_by_barcode(&barcode)?.ok_or(ProductError::Unknown(barcode))?;
+                        LineInput { sku: Some(p.sku), barcode: p.barcode, description: p.name, unit_price: p.price, qty }
+                    }
+                    LineRequest::Free { description, unit_price, qty } => LineInput { sku: None, barcode: None, description, unit_price, qty },
+                })
+            })
+            .collect()
+    }
+
+    pub async fn checkout(&self, actor: String, idem: Option<Idem>, member: Option<MemberId>, lines: Vec<LineRequest>, tenders: Vec<TenderInput>) -> Result<(Outcome, bool), EngineError> {
+        self.idempotent(idem, |idem| async move {
+            let lines = self.resolve_lines(lines)?;
+            let key = match member {
+                Some(m) => AccountKey::Member(m),
+                None => AccountKey::WalkIn,
+            };
+            self.call(key, move |reply| AccountMsg::Checkout { actor: actor.clone(), idem: idem.clone(), lines: lines.clone(), tenders: tenders.clone(), reply })
+                .await
+        })
+        .await
+    }
+
+    pub async fn refund(&self, actor: String, idem: Option<Idem>, order: OrderId, lines: Option<Vec<RefundLine>>, reason: String) -> Result<(Outcome, bool), EngineError> {
+        self.idempotent(idem, |idem| async move {
+            let state = self.core.store.order(&order)?.ok_or_else(|| EngineError::OrderNotFound(order.to_string()))?;
+            let key = match &state.order.member {
+                Some(m) => AccountKey::Member(m.clone()),
+                None => AccountKey::WalkIn,
+            };
+            self.call(key, move |reply| AccountMsg::Refund {
+                actor: actor.clone(),
+                idem: idem.clone(),
+                order: state.clone(),
+                lines: lines.clone(),
+                reason: reason.clone(),
+                reply,
+            })
+            .await
+        })
+        .await
+    }
+
+    pub async fn put_products(&self, products: Vec<Product>) -> Result<(), EngineError> {
+        for p in &products {
+            p.validate()?;
+            if let Some(b) = &p.barcode
+                && let Some(other) = self.core.store.product_by_barcode(b)?
+                && other.sku != p.sku
+            {
+                return Err(ProductError::BarcodeTaken(b.clone()).into());
+            }
+        }
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.core.store.put_products(products, Box::new(move |r| {
+            let _ = tx.send(r);
+        }));
+        rx.await.map_err(|_| EngineError::Internal("writer dropped a request".into()))??;
+        Ok(())
+    }
+
+    /// A member's state: from its live actor's committed view is not
+    /// needed — reads see what is committed, which is all that was ever
+    /// acknowledged.
+    pub fn member(&self, id: &MemberId) -> Result<MemberState, EngineError> {
+        self.core.store.member(id)?.ok_or_else(|| MemberError::NotFound(id.to_string()).into())
+    }
+
+    pub fn order(&self, id: &OrderId) -> Result<OrderState, EngineError> {
+        self.core.store.order(id)?.ok_or_else(|| EngineError::OrderNotFound(id.to_string()))
+    }
+}

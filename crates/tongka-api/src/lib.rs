@@ -1,1 +1,471 @@
-//! placeholder
+//! tongka-api: HTTP API v1 and the web console; the only crate that knows
+//! HTTP. Handlers parse and check input, call the `Engine`, and render.
+//! Nothing here decides about money: a refusal comes from the core.
+//!
+//! Architecture Invariant: bad input is refused here or in the core with a
+//! 4xx and a machine code, before anything is written.
+
+mod dto;
+mod error;
+mod render;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tongka_actors::{Admitted, Engine, Idem, LineRequest, Outcome};
+use tongka_core::catalogue::Product;
+use tongka_core::checkout::TenderInput;
+use tongka_core::ids::{MemberId, OrderId};
+use tongka_core::member::{Profile, ProfilePatch};
+use tongka_core::op::KEY_LEN_MAX;
+use tongka_core::refund::RefundLine;
+
+use crate::dto::*;
+pub use crate::error::ApiError;
+
+/// The largest request body accepted.
+pub const BODY_BYTES_MAX: usize = 256 * 1024;
+/// The most entries a list answer holds.
+pub const LIST_MAX: usize = 200;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    engine: Engine,
+    token: String,
+    role: String,
+    console: bool,
+}
+
+impl AppState {
+    pub fn new(engine: Engine, token: String, role: &str, console: bool) -> AppState {
+        AppState { inner: Arc::new(Inner { engine, token, role: role.to_string(), console }) }
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+}
+
+pub const OPENAPI: &str = include_str!("../openapi.json");
+const CONSOLE_HTML: &str = include_str!("../console/index.html");
+const CONSOLE_JS: &str = include_str!("../console/app.js");
+const CONSOLE_CSS: &str = include_str!("../console/app.css");
+
+/// The whole HTTP surface of a node.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/members", post(register).get(find_members))
+        .route("/members/{id}", get(get_member).patch(patch_member))
+        .route("/members/{id}/recharges", post(recharge))
+        .route("/members/{id}/wallet", get(get_wallet))
+        .route("/members/{id}/history", get(get_history))
+        .route("/checkouts", post(checkout))
+        .route("/orders/{id}", get(get_order))
+        .route("/orders/{id}/refunds", post(refund))
+        .route("/orders/{id}/receipt", get(get_receipt))
+        .route("/programme", get(get_programme))
+        .route("/products", get(list_products))
+        .route("/products/{sku}", put(put_product).get(get_product))
+        .route("/sync/status", get(sync_status))
+        .route("/ledger/summary", get(ledger_summary))
+        .route_layer(middleware::from_fn_with_state(state.clone(), auth));
+    let open = Router::new().route("/health", get(health)).route("/openapi.json", get(openapi));
+    let mut app = Router::new().nest("/api/v1", open.merge(api));
+    if state.inner.console {
+        app = app
+            .route("/", get(|| async { Html(CONSOLE_HTML) }))
+            .route("/console/app.js", get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], CONSOLE_JS) }))
+            .route("/console/app.css", get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], CONSOLE_CSS) }));
+    }
+    app.fallback(|| async { ApiError::not_found_route() })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this endpoint", "该接口不支持此方法")
+        })
+        .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
+        .with_state(state)
+}
+
+/// Serve `router(state)` on `listener` until `shutdown` completes.
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn auth(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let given = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    match given {
+        Some(t) if constant_time_eq(t.as_bytes(), s.inner.token.as_bytes()) => next.run(req).await,
+        _ => ApiError::unauthorized().into_response(),
+    }
+}
+
+/// Who made a request, for the op log. One admin token for now.
+fn actor() -> String {
+    "admin".to_string()
+}
+
+/// The request's idempotency key, fingerprinted with what it came with.
+fn idem(headers: &HeaderMap, method: &Method, path: &str, body: &[u8], required: bool) -> Result<Option<Idem>, ApiError> {
+    let Some(v) = headers.get("idempotency-key") else {
+        if required {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "idempotency_key_required",
+                "this request moves money or uses something up: send an Idempotency-Key header",
+                "此请求涉及资金或核销：请提供 Idempotency-Key 请求头",
+            ));
+        }
+        return Ok(None);
+    };
+    let key = v.to_str().unwrap_or("").trim();
+    if key.is_empty() || key.len() > KEY_LEN_MAX || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_idempotency_key",
+            format!("Idempotency-Key must be 1 to {KEY_LEN_MAX} visible ASCII characters"),
+            format!("Idempotency-Key 应为 1 到 {KEY_LEN_MAX} 个可见 ASCII 字符"),
+        ));
+    }
+    let mut h = blake3::Hasher::new();
+    h.update(method.as_str().as_bytes());
+    h.update(b" ");
+    h.update(path.as_bytes());
+    h.update(b"\n");
+    h.update(body);
+    Ok(Some(Idem { key: key.to_string(), fingerprint: *h.finalize().as_bytes() }))
+}
+
+fn member_id(text: &str) -> Result<MemberId, ApiError> {
+    MemberId::parse(text).ok_or_else(|| {
+        ApiError::new(StatusCode::NOT_FOUND, "member_not_found", format!("member {text} not found"), format!("会员 {text} 不存在"))
+    })
+}
+
+fn order_id(text: &str) -> Result<OrderId, ApiError> {
+    OrderId::parse(text)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "order_not_found", format!("order {text} not found"), format!("订单 {text} 不存在")))
+}
+
+/// Answer a replayed idempotency key before parsing the body.
+fn replayed(s: &AppState, idem: Option<&Idem>) -> Result<Option<Response>, ApiError> {
+    Ok(s.engine().replay(idem)?.map(|first| created(s, &(first, true))))
+}
+
+fn admit(s: &AppState) -> Result<Admitted, ApiError> {
+    Ok(s.engine().admit()?)
+}
+
+fn created(s: &AppState, out: &(Outcome, bool)) -> Response {
+    let e = s.engine();
+    let body = render::outcome(&out.0, e.programme(), e.node());
+    let mut resp = (StatusCode::CREATED, Json(body)).into_response();
+    if out.1 {
+        resp.headers_mut().insert("idempotent-replayed", header::HeaderValue::from_static("true"));
+    }
+    resp
+}
+
+async fn health(State(s): State<AppState>) -> Json<Value> {
+    Json(json!({"node": s.engine().node(), "role": s.inner.role, "version": env!("CARGO_PKG_VERSION")}))
+}
+
+async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
+}
+
+async fn register(State(s): State<AppState>, method: Method, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    let _permit = admit(&s)?;
+    let idem = idem(&headers, &method, "/members", &body, false)?;
+    if let Some(resp) = replayed(&s, idem.as_ref())? {
+        return Ok(resp);
+    }
+    let req: RegisterReq = parse_json(&body)?;
+    if let Some(code) = &req.invite_code
+        && !(4..=16).contains(&code.len())
+    {
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_invite_code", "invite code must be 4 to 16 characters", "邀请码应为 4 到 16 个字符"));
+    }
+    let profile = Profile {
+        phone: req.phone.trim().to_string(),
+        name: req.name.trim().to_string(),
+        birthday: req.birthday,
+        gender: req.gender,
+        card_no: req.card_no,
+        invited_by: req.invite_code,
+        tags: req.tags,
+        notes: req.notes,
+    };
+    let out = s.engine().register(actor(), idem, profile).await?;
+    Ok(created(&s, &out))
+}
+
+#[derive(Deserialize)]
+struct FindQuery {
+    phone: Option<String>,
+    card_no: Option<String>,
+}
+
+async fn find_members(State(s): State<AppState>, Query(q): Query<FindQuery>) -> Result<Json<Value>, ApiError> {
+    let store = s.engine().store();
+    let id = match (&q.phone, &q.card_no) {
+        (Some(p), None) => store.member_by_phone(p.trim()).map_err(tongka_actors::EngineError::from)?,
+        (None, Some(c)) => store.member_by_card(c.trim()).map_err(tongka_actors::EngineError::from)?,
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_query",
+                "give exactly one of ?phone= or ?card_no=",
+                "请只提供 ?phone= 或 ?card_no= 其中之一",
+            ));
+        }
+    };
+    let e = s.engine();
+    let members: Vec<Value> = match id {
+        Some(id) => vec![render::member_brief(&e.member(&id)?, e.programme(), e.node())],
+        None => Vec::new(),
+    };
+    Ok(Json(json!({ "members": members })))
+}
+
+async fn get_member(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    let e = s.engine();
+    let m = e.member(&member_id(&id)?)?;
+    Ok(Json(render::member(&m, e.programme(), e.node())))
+}
+
+async fn patch_member(State(s): State<AppState>, Path(id): Path<String>, body: Bytes) -> Result<Json<Value>, ApiError> {
+    let _permit = admit(&s)?;
+    let id = member_id(&id)?;
+    let req: PatchReq = parse_json(&body)?;
+    let patch = ProfilePatch {
+        phone: req.phone.map(|p| p.trim().to_string()),
+        name: req.name,
+        birthday: req.birthday,
+        gender: req.gender,
+        card_no: req.card_no,
+        tags: req.tags,
+        notes: req.notes,
+    };
+    let e = s.engine();
+    match e.update_profile(actor(), id, patch).await? {
+        Outcome::Member(m) => Ok(Json(render::member(&m, e.programme(), e.node()))),
+        other => Err(ApiError::from(tongka_actors::EngineError::Internal(format!("unexpected outcome {other:?}")))),
+    }
+}
+
+async fn recharge(State(s): State<AppState>, Path(id): Path<String>, method: Method, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    let _permit = admit(&s)?;
+    let idem = idem(&headers, &method, &format!("/members/{id}/recharges"), &body, true)?;
+    if let Some(resp) = replayed(&s, idem.as_ref())? {
+        return Ok(resp);
+    }
+    let id = member_id(&id)?;
+    let req: RechargeReq = parse_json(&body)?;
+    let amount = req.amount.money("amount", true)?;
+    let tender = tender_kind(&req.tender, "tender")?;
+    let out = s.engine().recharge(actor(), idem, id, amount, tender).await?;
+    Ok(created(&s, &out))
+}
+
+async fn get_wallet(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    let e = s.engine();
+    let m = e.member(&member_id(&id)?)?;
+    Ok(Json(render::wallet(&m, e.node())))
+}
+
+#[derive(Deserialize)]
+struct HistoryQuery {
+    limit: Option<usize>,
+}
+
+async fn get_history(State(s): State<AppState>, Path(id): Path<String>, Query(q): Query<HistoryQuery>) -> Result<Json<Value>, ApiError> {
+    let e = s.engine();
+    let id = member_id(&id)?;
+    e.member(&id)?;
+    let ops = e.store().member_history(&id, q.limit.unwrap_or(50).clamp(1, LIST_MAX)).map_err(tongka_actors::EngineError::from)?;
+    Ok(Json(json!({ "entries": ops.iter().map(render::history_entry).collect::<Vec<_>>() })))
+}
+
+async fn checkout(State(s): State<AppState>, method: Method, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    let _permit = admit(&s)?;
+    let idem = idem(&headers, &method, "/checkouts", &body, true)?;
+    if let Some(resp) = replayed(&s, idem.as_ref())? {
+        return Ok(resp);
+    }
+    let req: CheckoutReq = parse_json(&body)?;
+    if !req.coupon_codes.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "coupons_not_enabled",
+            "this chain has no coupon programme yet; remove coupon_codes",
+            "本连锁尚未启用优惠券，请去掉 coupon_codes",
+        ));
+    }
+    if let Some(p) = &req.points
+        && p.0.trim() != "0"
+    {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "points_deduction_not_enabled",
+            "this chain's programme does not allow paying with points",
+            "本连锁的会员方案不支持积分抵现",
+        ));
+    }
+    let member = req.member_id.as_deref().map(member_id).transpose()?;
+    let mut lines = Vec::with_capacity(req.lines.len());
+    for (i, l) in req.lines.into_iter().enumerate() {
+        let field = format!("lines[{i}]");
+        let qty = match &l.qty {
+            Some(q) => q.qty(&format!("{field}.qty"))?,
+            None => rust_decimal::Decimal::ONE,
+        };
+        lines.push(match (l.sku, l.barcode, l.description, l.unit_price) {
+            (Some(sku), None, None, None) => LineRequest::Sku { sku, qty },
+            (None, Some(barcode), None, None) => LineRequest::Barcode { barcode, qty },
+            (None, None, Some(description), Some(price)) => {
+                LineRequest::Free { description, unit_price: price.money(&format!("{field}.unit_price"), false)?, qty }
+            }
+            _ => {
+                return Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_line",
+                    format!("{field}: give sku, or barcode, or description with unit_price"),
+                    format!("{field}：请提供 sku、barcode，或 description 加 unit_price"),
+                )
+                .with("field", field));
+            }
+        });
+    }
+    let mut tenders = Vec::with_capacity(req.tenders.len());
+    for (i, t) in req.tenders.iter().enumerate() {
+        let field = format!("tenders[{i}]");
+        let kind = tender_kind(&t.kind, &format!("{field}.kind"))?;
+        let amount = t.amount.as_ref().map(|a| a.money(&format!("{field}.amount"), true)).transpose()?;
+        tenders.push(TenderInput { kind, amount });
+    }
+    let out = s.engine().checkout(actor(), idem, member, lines, tenders).await?;
+    Ok(created(&s, &out))
+}
+
+async fn get_order(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    Ok(Json(render::order(&s.engine().order(&order_id(&id)?)?)))
+}
+
+async fn get_receipt(State(s): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let e = s.engine();
+    let o = e.order(&order_id(&id)?)?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], render::receipt(&o, e.node().as_str())).into_response())
+}
+
+async fn refund(State(s): State<AppState>, Path(id): Path<String>, method: Method, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    let _permit = admit(&s)?;
+    let idem = idem(&headers, &method, &format!("/orders/{id}/refunds"), &body, true)?;
+    if let Some(resp) = replayed(&s, idem.as_ref())? {
+        return Ok(resp);
+    }
+    let order = order_id(&id)?;
+    let req: RefundReq = if body.is_empty() { RefundReq { lines: None, reason: String::new() } } else { parse_json(&body)? };
+    let lines = match req.lines {
+        None => None,
+        Some(ls) => Some(
+            ls.iter()
+                .enumerate()
+                .map(|(i, l)| Ok(RefundLine { line: l.line, qty: l.qty.qty(&format!("lines[{i}].qty"))? }))
+                .collect::<Result<Vec<_>, ApiError>>()?,
+        ),
+    };
+    let out = s.engine().refund(actor(), idem, order, lines, req.reason).await?;
+    Ok(created(&s, &out))
+}
+
+async fn get_programme(State(s): State<AppState>) -> Json<Value> {
+    let p = s.engine().programme();
+    Json(json!({
+        "recharge_offers": p.recharge_offers.iter().map(|o| json!({"threshold": o.threshold, "bonus": o.bonus})).collect::<Vec<_>>(),
+        "levels": p.levels.iter().map(render::level).collect::<Vec<_>>(),
+        "points_per_yuan": p.points_per_yuan.to_string(),
+        "rounding": "each line: amount = round(unit_price × qty), payable = round(amount × level rate); half-up to the fen",
+        "balance_order": "principal and bonus in proportion to the paying store's share",
+    }))
+}
+
+fn product_json(p: &Product) -> Value {
+    json!({"sku": p.sku, "barcode": p.barcode, "name": p.name, "price": p.price})
+}
+
+async fn list_products(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let ps = s.engine().store().products(1000).map_err(tongka_actors::EngineError::from)?;
+    Ok(Json(json!({ "products": ps.iter().map(product_json).collect::<Vec<_>>() })))
+}
+
+async fn get_product(State(s): State<AppState>, Path(sku): Path<String>) -> Result<Json<Value>, ApiError> {
+    let p = s.engine().store().product(&sku).map_err(tongka_actors::EngineError::from)?;
+    let p = p.ok_or_else(|| ApiError::from(tongka_actors::EngineError::from(tongka_core::catalogue::ProductError::Unknown(sku))))?;
+    Ok(Json(product_json(&p)))
+}
+
+async fn put_product(State(s): State<AppState>, Path(sku): Path<String>, body: Bytes) -> Result<Json<Value>, ApiError> {
+    let _permit = admit(&s)?;
+    let req: ProductReq = parse_json(&body)?;
+    let p = Product { sku, barcode: req.barcode, name: req.name.trim().to_string(), price: req.price.money("price", false)? };
+    s.engine().put_products(vec![p.clone()]).await?;
+    Ok(Json(product_json(&p)))
+}
+
+async fn sync_status(State(s): State<AppState>) -> Json<Value> {
+    let e = s.engine();
+    let sum = e.store().summary();
+    let vv: serde_json::Map<String, Value> = sum.vv.iter().map(|(n, q)| (n.to_string(), json!(q))).collect();
+    Json(json!({
+        "node": e.node(),
+        "peers": [],
+        "version_vector": vv,
+        "state_hash": sum.digest.to_hex(),
+        "ops": sum.vv.total(),
+    }))
+}
+
+async fn ledger_summary(State(s): State<AppState>) -> Json<Value> {
+    let t = s.engine().store().summary().totals;
+    let (op, ob) = t.outstanding();
+    Json(json!({
+        "members": t.members,
+        "recharged_principal": t.recharged_principal,
+        "recharged_bonus": t.recharged_bonus,
+        "spent_principal": t.spent_principal,
+        "spent_bonus": t.spent_bonus,
+        "refunded_principal": t.refunded_principal,
+        "refunded_bonus": t.refunded_bonus,
+        "outstanding_principal": op,
+        "outstanding_bonus": ob,
+        "recharges": t.recharges,
+        "orders": t.orders,
+        "sales": t.sales,
+        "refunds": t.refunds,
+        "refunded": t.refunded,
+        "points_issued": t.points_issued,
+        "points_reversed": t.points_reversed,
+    }))
+}

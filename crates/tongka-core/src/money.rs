@@ -174,7 +174,8 @@ impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = self.0;
         d.rescale(2);
-        write!(f, "{d}")
+        // `pad` honours width and alignment, for receipts and tables.
+        f.pad(&d.to_string())
     }
 }
 

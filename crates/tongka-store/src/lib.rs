@@ -85,8 +85,8 @@ fn decode<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, StoreError
 pub struct IdemRecord {
     /// Hash of the request (method, path, body) the key was first used with.
     pub fingerprint: [u8; 32],
-    pub status: u16,
-    pub body: String,
+    /// The first answer, encoded by the caller.
+    pub body: Vec<u8>,
 }
 
 /// What a request writes besides its op: the materialised state it changes.

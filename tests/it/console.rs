@@ -1,0 +1,371 @@
+//! The web console in a real browser: headless Debian Chromium driven through
+//! chromedriver (fantoccini) against a real `tongka up` node. Each test checks
+//! what the page shows and then asks the API whether the console really did
+//! it.
+//!
+//! Waits are `wait().for_element(..)` on selectors that only match once the
+//! page is in the expected state (the console mirrors important values into
+//! `data-value` / `data-code` / `data-id` attributes for that), never sleeps.
+//! Set `TONGKA_SCREENSHOTS=DIR` to keep screenshots (and one of any failure).
+
+use std::panic::AssertUnwindSafe;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+use crate::harness::{self, Node};
+
+/// How long one wait for the page may take (generous: CI machines are small
+/// and several browsers may start at once).
+const WAIT: Duration = Duration::from_secs(30);
+
+const CHROMIUM_ARGS: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1280,800",
+];
+
+fn capabilities() -> serde_json::Map<String, Value> {
+    let mut caps = serde_json::Map::new();
+    caps.insert("browserName".into(), json!("chrome"));
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({ "binary": "/usr/bin/chromium", "args": CHROMIUM_ARGS }),
+    );
+    caps
+}
+
+fn screenshot_dir() -> Option<PathBuf> {
+    let dir = PathBuf::from(std::env::var_os("TONGKA_SCREENSHOTS")?);
+    std::fs::create_dir_all(&dir).ok()?;
+    Some(dir)
+}
+
+async fn screenshot(c: &Client, name: &str) {
+    let Some(dir) = screenshot_dir() else { return };
+    match c.screenshot().await {
+        Ok(png) => {
+            let path = dir.join(format!("{name}.png"));
+            std::fs::write(&path, png).expect("write screenshot");
+            eprintln!("screenshot: {}", path.display());
+        }
+        Err(e) => eprintln!("screenshot {name} failed: {e}"),
+    }
+}
+
+/// Runs `test` against a fresh headless Chromium. The browser session is
+/// closed whatever happens; a failing test leaves `<name>-failure.png`.
+fn with_browser(name: &str, test: impl AsyncFnOnce(&Client)) {
+    let driver = harness::chromedriver();
+    let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let client = rt.block_on(async {
+        ClientBuilder::native()
+            .capabilities(capabilities())
+            .connect(&driver.url)
+            .await
+            .unwrap_or_else(|e| panic!("cannot start headless chromium via {}: {e}", driver.url))
+    });
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| rt.block_on(test(&client))));
+    if outcome.is_err() {
+        rt.block_on(screenshot(&client, &format!("{name}-failure")));
+    }
+    let _ = rt.block_on(client.close());
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+fn dt(id: &str) -> String {
+    format!(r#"[data-test="{id}"]"#)
+}
+
+/// What the page says about itself, for failure messages.
+async fn page_state(c: &Client) -> String {
+    let script = r#"
+        const b = document.querySelector('#error-banner');
+        const l = document.querySelector('#login-message');
+        return `auth=${document.body.dataset.auth} lang=${document.body.dataset.lang} ` +
+          `banner=${b && !b.hidden ? b.innerText : '-'} login=${l && !l.hidden ? l.innerText : '-'}`;
+    "#;
+    match c.execute(script, vec![]).await {
+        Ok(v) => v.as_str().unwrap_or_default().to_string(),
+        Err(e) => format!("(page state unavailable: {e})"),
+    }
+}
+
+/// Waits until `selector` matches (which, for our attribute selectors, means
+/// the page reached the expected state).
+async fn wait_for(c: &Client, selector: &str) -> Element {
+    match c.wait().at_most(WAIT).for_element(Locator::Css(selector)).await {
+        Ok(el) => el,
+        Err(e) => panic!(
+            "waited {WAIT:?} for `{selector}`: {e}; page: {}",
+            page_state(c).await
+        ),
+    }
+}
+
+async fn fill(c: &Client, test_id: &str, text: &str) {
+    let el = wait_for(c, &dt(test_id)).await;
+    el.clear().await.expect("clear field");
+    el.send_keys(text).await.expect("type into field");
+}
+
+async fn click(c: &Client, test_id: &str) {
+    wait_for(c, &dt(test_id))
+        .await
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click {test_id}: {e}"));
+}
+
+async fn select(c: &Client, test_id: &str, value: &str) {
+    wait_for(c, &dt(test_id))
+        .await
+        .select_by_value(value)
+        .await
+        .unwrap_or_else(|e| panic!("select {value} in {test_id}: {e}"));
+}
+
+async fn text(c: &Client, selector: &str) -> String {
+    wait_for(c, selector).await.text().await.expect("element text")
+}
+
+/// Opens the console with the token in the fragment and waits until it is
+/// signed in.
+async fn open_console(c: &Client, node: &Node) {
+    c.goto(&format!("{}/#token={}", node.url, node.token))
+        .await
+        .expect("open the console");
+    wait_for(c, r#"body[data-auth="app"]"#).await;
+}
+
+fn member_by_phone(node: &Node, phone: &str) -> Value {
+    let (status, body) = node.get(&format!("/api/v1/members?phone={phone}"));
+    assert_eq!(status, 200, "member search: {body}");
+    let list = body["members"].as_array().expect("members array");
+    assert_eq!(list.len(), 1, "exactly one member with phone {phone}: {body}");
+    list[0].clone()
+}
+
+fn member(node: &Node, id: &str) -> Value {
+    let (status, body) = node.get(&format!("/api/v1/members/{id}"));
+    assert_eq!(status, 200, "get member {id}: {body}");
+    body
+}
+
+/// (a) The cashier's day: register, recharge, check out, all through the
+/// forms; the API agrees with what the page shows.
+#[test]
+fn console_register_recharge_checkout() {
+    let node = Node::up();
+    with_browser("console-register-recharge-checkout", async |c| {
+        open_console(c, &node).await;
+        // The token left the address bar.
+        let url = c.current_url().await.expect("current url");
+        assert!(
+            !url.as_str().contains("token="),
+            "token still in the URL: {url}"
+        );
+
+        // Register a member.
+        fill(c, "register-phone", "13812341234").await;
+        fill(c, "register-name", "张三").await;
+        click(c, "register-submit").await;
+        wait_for(c, "#member-detail:not([hidden])").await;
+        assert_eq!(text(c, &dt("member-name")).await, "张三");
+        let m = member_by_phone(&node, "13812341234");
+        let id = m["id"].as_str().expect("member id").to_string();
+        assert_eq!(m["name"], "张三");
+
+        // Recharge 1000 in cash; the button is clicked twice in a row, as a
+        // nervous cashier would: the member must be charged once.
+        fill(c, "recharge-amount", "1000").await;
+        select(c, "recharge-tender", "cash").await;
+        wait_for(c, &format!(r#"{}[data-value="100.00"]"#, dt("recharge-bonus"))).await;
+        c.execute(
+            r#"const b = document.querySelector('[data-test="recharge-submit"]'); b.click(); b.click();"#,
+            vec![],
+        )
+        .await
+        .expect("click recharge");
+        let balance = wait_for(c, &format!(r#"{}[data-value="1100.00"]"#, dt("member-balance"))).await;
+        assert_eq!(balance.text().await.unwrap(), "¥1100.00");
+        let level = text(c, &dt("member-level")).await;
+        assert!(level.contains("银卡会员"), "level shown: {level}");
+        screenshot(c, "console-member").await;
+
+        let m = member(&node, &id);
+        assert_eq!(m["balance"], "1100.00", "one recharge only: {m}");
+        assert_eq!(m["level"]["name_zh"], "银卡会员");
+        let (status, hist) = node.get(&format!("/api/v1/members/{id}/history"));
+        assert_eq!(status, 200, "history: {hist}");
+        let recharges = hist["entries"]
+            .as_array()
+            .expect("entries")
+            .iter()
+            .filter(|e| e["kind"] == "recharged")
+            .count();
+        assert_eq!(recharges, 1, "double click recharged twice: {hist}");
+
+        // Check out a typed line, paid from the balance.
+        click(c, "member-to-checkout").await;
+        wait_for(c, &format!(r#"{}[data-id="{id}"]"#, dt("checkout-member"))).await;
+        fill(c, "checkout-desc-0", "咖啡").await;
+        fill(c, "checkout-price-0", "100.00").await;
+        fill(c, "checkout-qty-0", "1").await;
+        select(c, "checkout-tender-kind-0", "balance").await;
+        wait_for(c, &format!(r#"{}[data-fen="10000"]"#, dt("checkout-amount-0"))).await;
+        click(c, "checkout-submit").await;
+        let payable = wait_for(c, &format!(r#"{}[data-value="95.00"]"#, dt("receipt-payable"))).await;
+        assert_eq!(payable.text().await.unwrap(), "¥95.00");
+        assert_eq!(text(c, &dt("receipt-total")).await, "¥100.00");
+        assert_eq!(text(c, &dt("receipt-tender-balance")).await, "¥95.00");
+        let order_id = text(c, &dt("receipt-id")).await;
+        screenshot(c, "console-checkout").await;
+
+        // The UI really did it.
+        let m = member(&node, &id);
+        assert_eq!(m["balance"], "1005.00", "after the sale: {m}");
+        assert_eq!(m["points"], 95, "points: {m}");
+        let (status, order) = node.get(&format!("/api/v1/orders/{order_id}"));
+        assert_eq!(status, 200, "order {order_id}: {order}");
+        assert_eq!(order["payable"], "95.00");
+        assert_eq!(order["member_id"], id.as_str());
+    });
+}
+
+/// (b) A wrong token lands on the login box with a message; the right one
+/// typed into it signs in.
+#[test]
+fn console_wrong_token_shows_login() {
+    let node = Node::up();
+    with_browser("console-wrong-token", async |c| {
+        c.goto(&format!("{}/#token=not-the-token", node.url))
+            .await
+            .expect("open the console");
+        wait_for(c, r#"body[data-auth="login"]"#).await;
+        wait_for(c, &format!("{}:not([hidden])", dt("login"))).await;
+        let msg = text(c, &format!("{}:not([hidden])", dt("login-message"))).await;
+        assert!(msg.contains("令牌"), "login message: {msg:?}");
+        // The member screens are not shown.
+        let panel = wait_for(c, &dt("panel-members")).await;
+        assert!(!panel.is_displayed().await.unwrap(), "members shown to a wrong token");
+
+        fill(c, "login-token", &node.token).await;
+        click(c, "login-submit").await;
+        wait_for(c, r#"body[data-auth="app"]"#).await;
+        wait_for(c, &format!("{}:not([hidden])", dt("panel-members"))).await;
+    });
+}
+
+/// (c) Paying more than the balance: the banner shows the Chinese refusal
+/// with its code, and nothing is spent.
+#[test]
+fn console_insufficient_balance_banner() {
+    let node = Node::up();
+    let (status, m) = node.post(
+        "/api/v1/members",
+        json!({"phone": "13900001111", "name": "李四"}),
+        Some("console-c-register"),
+    );
+    assert_eq!(status, 201, "register: {m}");
+    let id = m["id"].as_str().expect("member id").to_string();
+    let (status, r) = node.post(
+        &format!("/api/v1/members/{id}/recharges"),
+        json!({"amount": "100.00", "tender": "cash"}),
+        Some("console-c-recharge"),
+    );
+    assert_eq!(status, 201, "recharge: {r}");
+    assert_eq!(member(&node, &id)["balance"], "100.00");
+
+    with_browser("console-insufficient-balance", async |c| {
+        open_console(c, &node).await;
+        click(c, "tab-checkout").await;
+        fill(c, "checkout-member-q", "13900001111").await;
+        click(c, "checkout-member-find").await;
+        wait_for(c, &format!(r#"{}[data-id="{id}"]"#, dt("checkout-member"))).await;
+        fill(c, "checkout-desc-0", "蛋糕").await;
+        fill(c, "checkout-price-0", "500.00").await;
+        select(c, "checkout-tender-kind-0", "balance").await;
+        click(c, "checkout-submit").await;
+        let banner = format!(
+            r#"{}[data-code="insufficient_balance"]:not([hidden])"#,
+            dt("error-banner")
+        );
+        wait_for(c, &banner).await;
+        let msg = text(c, &dt("error-message")).await;
+        assert!(msg.contains("余额不足"), "banner message: {msg:?}");
+        assert_eq!(text(c, &dt("error-code")).await, "insufficient_balance");
+        // No receipt was printed.
+        let receipt = wait_for(c, &dt("receipt")).await;
+        assert!(!receipt.is_displayed().await.unwrap(), "a receipt for a refused sale");
+        screenshot(c, "console-insufficient-balance").await;
+    });
+    let m = member(&node, &id);
+    assert_eq!(m["balance"], "100.00", "balance changed by a refused sale: {m}");
+}
+
+/// (d) The 中文/English toggle switches the labels, is remembered across a
+/// reload, and errors come in the chosen language.
+#[test]
+fn console_english_toggle() {
+    let node = Node::up();
+    with_browser("console-english", async |c| {
+        open_console(c, &node).await;
+        assert_eq!(text(c, &dt("tab-members")).await, "会员");
+        assert_eq!(text(c, &dt("register-submit")).await, "登记");
+        assert_eq!(text(c, &dt("lang-toggle")).await, "English");
+
+        click(c, "lang-toggle").await;
+        wait_for(c, r#"body[data-lang="en"]"#).await;
+        assert_eq!(text(c, &dt("tab-members")).await, "Members");
+        assert_eq!(text(c, &dt("tab-checkout")).await, "Checkout");
+        assert_eq!(text(c, &dt("register-submit")).await, "Register");
+        assert_eq!(text(c, &dt("lang-toggle")).await, "中文");
+        let lang = c
+            .execute("return document.documentElement.lang", vec![])
+            .await
+            .unwrap();
+        assert_eq!(lang, json!("en"));
+
+        // Remembered.
+        c.refresh().await.expect("reload");
+        wait_for(c, r#"body[data-auth="app"][data-lang="en"]"#).await;
+        assert_eq!(text(c, &dt("tab-orders")).await, "Orders");
+
+        // An API refusal shows its English message.
+        let (status, refusal) = node.post(
+            "/api/v1/members",
+            json!({"phone": "12345", "name": "Bad Phone"}),
+            None,
+        );
+        assert!((400..500).contains(&status), "bad phone accepted: {refusal}");
+        let code = refusal["error"]["code"].as_str().expect("error code").to_string();
+        let message = refusal["error"]["message"].as_str().expect("message").to_string();
+        fill(c, "register-phone", "12345").await;
+        fill(c, "register-name", "Bad Phone").await;
+        click(c, "register-submit").await;
+        wait_for(c, &format!(r#"{}[data-code="{code}"]:not([hidden])"#, dt("error-banner"))).await;
+        let shown = text(c, &dt("error-message")).await;
+        assert!(shown.contains(&message), "banner {shown:?} lacks {message:?}");
+
+        // And back.
+        click(c, "lang-toggle").await;
+        wait_for(c, r#"body[data-lang="zh"]"#).await;
+        assert_eq!(text(c, &dt("tab-members")).await, "会员");
+        let zh = refusal["error"]["message_zh"].as_str().unwrap_or_default();
+        let shown = text(c, &dt("error-message")).await;
+        assert!(shown.contains(zh), "banner {shown:?} lacks {zh:?}");
+    });
+}

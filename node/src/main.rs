@@ -9,7 +9,11 @@ use clap::{Parser, Subcommand};
 use tongka_config::{ChainNewOptions, NodeConfig};
 
 #[derive(Parser)]
-#[command(name = "tongka", version, about = "通卡 tongka: one membership card for every store of a chain")]
+#[command(
+    name = "tongka",
+    version,
+    about = "通卡 tongka: one membership card for every store of a chain"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -93,8 +97,12 @@ enum BenchCommand {
 }
 
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("TONGKA_LOG").unwrap_or_else(|_| "info".into());
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("TONGKA_LOG").unwrap_or_else(|_| "info".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 /// A panic means a broken assumption: abort, and let the restart come back
@@ -111,7 +119,8 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}
@@ -124,9 +133,15 @@ async fn shutdown_signal() {
 fn print_ready(s: &tongka_node::Started) {
     println!("通卡 tongka node {} is up", s.node);
     println!("  console / 控制台:  http://{}/#token={}", s.http, s.token);
-    println!("  API:               http://{}/api/v1/ (Authorization: Bearer <token>)", s.http);
+    println!(
+        "  API:               http://{}/api/v1/ (Authorization: Bearer <token>)",
+        s.http
+    );
     println!("  admin token:       {}", s.token);
-    println!("  token file:        {}", s.data_dir.join("admin.token").display());
+    println!(
+        "  token file:        {}",
+        s.data_dir.join("admin.token").display()
+    );
     println!("  data:              {}", s.data_dir.display());
     println!("Ctrl-C stops the node.");
 }
@@ -146,22 +161,71 @@ async fn main() -> anyhow::Result<()> {
             let config = NodeConfig::load(&config)?;
             tongka_node::run(config, shutdown_signal(), print_ready).await
         }
-        Command::Chain { command: ChainCommand::New { dir, stores, hq, base_port } } => {
-            let manifest = tongka_config::chain_new(&ChainNewOptions { dir: dir.clone(), stores, hq, base_port })?;
+        Command::Chain {
+            command:
+                ChainCommand::New {
+                    dir,
+                    stores,
+                    hq,
+                    base_port,
+                },
+        } => {
+            let manifest = tongka_config::chain_new(&ChainNewOptions {
+                dir: dir.clone(),
+                stores,
+                hq,
+                base_port,
+            })?;
             println!("chain created in {}", dir.display());
             for n in &manifest.nodes {
-                println!("  {:<10} {:<5} http {}  quic {}  tongka run --config {}", n.name, n.role.as_str(), n.http, n.quic, dir.join(&n.config).display());
+                println!(
+                    "  {:<10} {:<5} http {}  quic {}  tongka run --config {}",
+                    n.name,
+                    n.role.as_str(),
+                    n.http,
+                    n.quic,
+                    dir.join(&n.config).display()
+                );
             }
             Ok(())
         }
-        Command::Chain { command: ChainCommand::AddStore { dir, name } } => {
+        Command::Chain {
+            command: ChainCommand::AddStore { dir, name },
+        } => {
             let n = tongka_config::add_store(&dir, &name)?;
-            println!("store {} added: http {} quic {}; start it with: tongka run --config {}", n.name, n.http, n.quic, dir.join(&n.config).display());
+            println!(
+                "store {} added: http {} quic {}; start it with: tongka run --config {}",
+                n.name,
+                n.http,
+                n.quic,
+                dir.join(&n.config).display()
+            );
             Ok(())
         }
-        Command::Bench { command: BenchCommand::Checkout { layer, members, clients, checkouts, data_dir, url, token } } => {
-            let opts = tongka_bench::CheckoutBenchOptions { layer, members, clients, checkouts, data_dir, http_url: url, token };
-            let report = tongka_bench::checkout(opts).await.context("checkout benchmark")?;
+        Command::Bench {
+            command:
+                BenchCommand::Checkout {
+                    layer,
+                    members,
+                    clients,
+                    checkouts,
+                    data_dir,
+                    url,
+                    token,
+                },
+        } => {
+            let opts = tongka_bench::CheckoutBenchOptions {
+                layer,
+                members,
+                clients,
+                checkouts,
+                data_dir,
+                http_url: url,
+                token,
+            };
+            let report = tongka_bench::checkout(opts)
+                .await
+                .context("checkout benchmark")?;
             println!("{report}");
             Ok(())
         }

@@ -106,7 +106,12 @@ async fn page_state(c: &Client) -> String {
 /// Waits until `selector` matches (which, for our attribute selectors, means
 /// the page reached the expected state).
 async fn wait_for(c: &Client, selector: &str) -> Element {
-    match c.wait().at_most(WAIT).for_element(Locator::Css(selector)).await {
+    match c
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(selector))
+        .await
+    {
         Ok(el) => el,
         Err(e) => panic!(
             "waited {WAIT:?} for `{selector}`: {e}; page: {}",
@@ -138,7 +143,11 @@ async fn select(c: &Client, test_id: &str, value: &str) {
 }
 
 async fn text(c: &Client, selector: &str) -> String {
-    wait_for(c, selector).await.text().await.expect("element text")
+    wait_for(c, selector)
+        .await
+        .text()
+        .await
+        .expect("element text")
 }
 
 /// Opens the console with the token in the fragment and waits until it is
@@ -154,7 +163,11 @@ fn member_by_phone(node: &Node, phone: &str) -> Value {
     let (status, body) = node.get(&format!("/api/v1/members?phone={phone}"));
     assert_eq!(status, 200, "member search: {body}");
     let list = body["members"].as_array().expect("members array");
-    assert_eq!(list.len(), 1, "exactly one member with phone {phone}: {body}");
+    assert_eq!(
+        list.len(),
+        1,
+        "exactly one member with phone {phone}: {body}"
+    );
     list[0].clone()
 }
 
@@ -192,14 +205,22 @@ fn console_register_recharge_checkout() {
         // nervous cashier would: the member must be charged once.
         fill(c, "recharge-amount", "1000").await;
         select(c, "recharge-tender", "cash").await;
-        wait_for(c, &format!(r#"{}[data-value="100.00"]"#, dt("recharge-bonus"))).await;
+        wait_for(
+            c,
+            &format!(r#"{}[data-value="100.00"]"#, dt("recharge-bonus")),
+        )
+        .await;
         c.execute(
             r#"const b = document.querySelector('[data-test="recharge-submit"]'); b.click(); b.click();"#,
             vec![],
         )
         .await
         .expect("click recharge");
-        let balance = wait_for(c, &format!(r#"{}[data-value="1100.00"]"#, dt("member-balance"))).await;
+        let balance = wait_for(
+            c,
+            &format!(r#"{}[data-value="1100.00"]"#, dt("member-balance")),
+        )
+        .await;
         assert_eq!(balance.text().await.unwrap(), "¥1100.00");
         let level = text(c, &dt("member-level")).await;
         assert!(level.contains("银卡会员"), "level shown: {level}");
@@ -225,9 +246,17 @@ fn console_register_recharge_checkout() {
         fill(c, "checkout-price-0", "100.00").await;
         fill(c, "checkout-qty-0", "1").await;
         select(c, "checkout-tender-kind-0", "balance").await;
-        wait_for(c, &format!(r#"{}[data-fen="10000"]"#, dt("checkout-amount-0"))).await;
+        wait_for(
+            c,
+            &format!(r#"{}[data-fen="10000"]"#, dt("checkout-amount-0")),
+        )
+        .await;
         click(c, "checkout-submit").await;
-        let payable = wait_for(c, &format!(r#"{}[data-value="95.00"]"#, dt("receipt-payable"))).await;
+        let payable = wait_for(
+            c,
+            &format!(r#"{}[data-value="95.00"]"#, dt("receipt-payable")),
+        )
+        .await;
         assert_eq!(payable.text().await.unwrap(), "¥95.00");
         assert_eq!(text(c, &dt("receipt-total")).await, "¥100.00");
         assert_eq!(text(c, &dt("receipt-tender-balance")).await, "¥95.00");
@@ -260,7 +289,10 @@ fn console_wrong_token_shows_login() {
         assert!(msg.contains("令牌"), "login message: {msg:?}");
         // The member screens are not shown.
         let panel = wait_for(c, &dt("panel-members")).await;
-        assert!(!panel.is_displayed().await.unwrap(), "members shown to a wrong token");
+        assert!(
+            !panel.is_displayed().await.unwrap(),
+            "members shown to a wrong token"
+        );
 
         fill(c, "login-token", &node.token).await;
         click(c, "login-submit").await;
@@ -309,11 +341,17 @@ fn console_insufficient_balance_banner() {
         assert_eq!(text(c, &dt("error-code")).await, "insufficient_balance");
         // No receipt was printed.
         let receipt = wait_for(c, &dt("receipt")).await;
-        assert!(!receipt.is_displayed().await.unwrap(), "a receipt for a refused sale");
+        assert!(
+            !receipt.is_displayed().await.unwrap(),
+            "a receipt for a refused sale"
+        );
         screenshot(c, "console-insufficient-balance").await;
     });
     let m = member(&node, &id);
-    assert_eq!(m["balance"], "100.00", "balance changed by a refused sale: {m}");
+    assert_eq!(
+        m["balance"], "100.00",
+        "balance changed by a refused sale: {m}"
+    );
 }
 
 /// (d) The 中文/English toggle switches the labels, is remembered across a
@@ -350,15 +388,34 @@ fn console_english_toggle() {
             json!({"phone": "12345", "name": "Bad Phone"}),
             None,
         );
-        assert!((400..500).contains(&status), "bad phone accepted: {refusal}");
-        let code = refusal["error"]["code"].as_str().expect("error code").to_string();
-        let message = refusal["error"]["message"].as_str().expect("message").to_string();
+        assert!(
+            (400..500).contains(&status),
+            "bad phone accepted: {refusal}"
+        );
+        let code = refusal["error"]["code"]
+            .as_str()
+            .expect("error code")
+            .to_string();
+        let message = refusal["error"]["message"]
+            .as_str()
+            .expect("message")
+            .to_string();
         fill(c, "register-phone", "12345").await;
         fill(c, "register-name", "Bad Phone").await;
         click(c, "register-submit").await;
-        wait_for(c, &format!(r#"{}[data-code="{code}"]:not([hidden])"#, dt("error-banner"))).await;
+        wait_for(
+            c,
+            &format!(
+                r#"{}[data-code="{code}"]:not([hidden])"#,
+                dt("error-banner")
+            ),
+        )
+        .await;
         let shown = text(c, &dt("error-message")).await;
-        assert!(shown.contains(&message), "banner {shown:?} lacks {message:?}");
+        assert!(
+            shown.contains(&message),
+            "banner {shown:?} lacks {message:?}"
+        );
 
         // And back.
         click(c, "lang-toggle").await;

@@ -1,1 +1,9 @@
-//! e2e
+//! End-to-end tests: real `tongka` processes, real redb files, real HTTP,
+//! SIGKILL, and a real browser for the console. One test binary with
+//! modules, so the suite links once.
+
+mod api;
+mod cli;
+mod console;
+mod crash;
+mod harness;

@@ -33,10 +33,34 @@ pub enum AccountKey {
 pub(crate) type Reply = RpcReplyPort<Result<Outcome, EngineError>>;
 
 pub(crate) enum AccountMsg {
-    Recharge { actor: String, idem: Option<Idem>, amount: Money, tender: TenderKind, reply: Reply },
-    Checkout { actor: String, idem: Option<Idem>, lines: Vec<LineInput>, tenders: Vec<TenderInput>, reply: Reply },
-    Refund { actor: String, idem: Option<Idem>, order: OrderState, lines: Option<Vec<RefundLine>>, reason: String, reply: Reply },
-    UpdateProfile { actor: String, patch: ProfilePatch, claimed: Vec<String>, reply: Reply },
+    Recharge {
+        actor: String,
+        idem: Option<Idem>,
+        amount: Money,
+        tender: TenderKind,
+        reply: Reply,
+    },
+    Checkout {
+        actor: String,
+        idem: Option<Idem>,
+        lines: Vec<LineInput>,
+        tenders: Vec<TenderInput>,
+        reply: Reply,
+    },
+    Refund {
+        actor: String,
+        idem: Option<Idem>,
+        order: OrderState,
+        lines: Option<Vec<RefundLine>>,
+        reason: String,
+        reply: Reply,
+    },
+    UpdateProfile {
+        actor: String,
+        patch: ProfilePatch,
+        claimed: Vec<String>,
+        reply: Reply,
+    },
     /// Time to check whether to passivate.
     Tick,
 }
@@ -61,24 +85,50 @@ impl Actor for AccountActor {
     type State = AccountState;
     type Arguments = AccountKey;
 
-    async fn pre_start(&self, myself: ActorRef<AccountMsg>, key: AccountKey) -> Result<AccountState, ActorProcessingErr> {
+    async fn pre_start(
+        &self,
+        myself: ActorRef<AccountMsg>,
+        key: AccountKey,
+    ) -> Result<AccountState, ActorProcessingErr> {
         let member = match &key {
-            AccountKey::Member(id) => Some(self.core.store.member(id)?.ok_or_else(|| MemberError::NotFound(id.to_string()))?),
+            AccountKey::Member(id) => Some(
+                self.core
+                    .store
+                    .member(id)?
+                    .ok_or_else(|| MemberError::NotFound(id.to_string()))?,
+            ),
             AccountKey::WalkIn => None,
         };
         let period = (self.core.idle_passivate / 2).max(Duration::from_millis(10));
         myself.send_interval(period, || AccountMsg::Tick);
-        Ok(AccountState { key, member, orders: HashMap::new(), pending: Arc::new(AtomicUsize::new(0)), last_active: Instant::now() })
+        Ok(AccountState {
+            key,
+            member,
+            orders: HashMap::new(),
+            pending: Arc::new(AtomicUsize::new(0)),
+            last_active: Instant::now(),
+        })
     }
 
-    async fn post_stop(&self, myself: ActorRef<AccountMsg>, state: &mut AccountState) -> Result<(), ActorProcessingErr> {
+    async fn post_stop(
+        &self,
+        myself: ActorRef<AccountMsg>,
+        state: &mut AccountState,
+    ) -> Result<(), ActorProcessingErr> {
         self.core.forget(&state.key, myself.get_id());
         Ok(())
     }
 
-    async fn handle(&self, myself: ActorRef<AccountMsg>, msg: AccountMsg, st: &mut AccountState) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        myself: ActorRef<AccountMsg>,
+        msg: AccountMsg,
+        st: &mut AccountState,
+    ) -> Result<(), ActorProcessingErr> {
         if matches!(msg, AccountMsg::Tick) {
-            if st.last_active.elapsed() >= self.core.idle_passivate && st.pending.load(Ordering::Acquire) == 0 {
+            if st.last_active.elapsed() >= self.core.idle_passivate
+                && st.pending.load(Ordering::Acquire) == 0
+            {
                 myself.stop(Some("idle".into()));
             }
             return Ok(());
@@ -89,23 +139,47 @@ impl Actor for AccountActor {
         }
         match msg {
             AccountMsg::Tick => {}
-            AccountMsg::Recharge { actor, idem, amount, tender, reply } => {
+            AccountMsg::Recharge {
+                actor,
+                idem,
+                amount,
+                tender,
+                reply,
+            } => {
                 let r = self.recharge(st, actor, idem, amount, tender, reply);
                 if let Err((e, reply)) = r {
                     let _ = reply.send(Err(e));
                 }
             }
-            AccountMsg::Checkout { actor, idem, lines, tenders, reply } => {
+            AccountMsg::Checkout {
+                actor,
+                idem,
+                lines,
+                tenders,
+                reply,
+            } => {
                 if let Err((e, reply)) = self.checkout(st, actor, idem, lines, tenders, reply) {
                     let _ = reply.send(Err(e));
                 }
             }
-            AccountMsg::Refund { actor, idem, order, lines, reason, reply } => {
+            AccountMsg::Refund {
+                actor,
+                idem,
+                order,
+                lines,
+                reason,
+                reply,
+            } => {
                 if let Err((e, reply)) = self.refund(st, actor, idem, order, lines, reason, reply) {
                     let _ = reply.send(Err(e));
                 }
             }
-            AccountMsg::UpdateProfile { actor, patch, claimed, reply } => {
+            AccountMsg::UpdateProfile {
+                actor,
+                patch,
+                claimed,
+                reply,
+            } => {
                 let res = self.update_profile(st, actor, patch, claimed.clone(), reply);
                 if let Err((e, reply)) = res {
                     self.core.release_claims(claimed);
@@ -121,7 +195,16 @@ type Refusal = (EngineError, Reply);
 
 impl AccountActor {
     /// Commit `draft` with `effects` and answer `reply` once it is durable.
-    fn commit(&self, st: &AccountState, draft: OpDraft, mut effects: Effects, idem: Option<Idem>, outcome: Outcome, reply: Reply, claimed: Vec<String>) {
+    fn commit(
+        &self,
+        st: &AccountState,
+        draft: OpDraft,
+        mut effects: Effects,
+        idem: Option<Idem>,
+        outcome: Outcome,
+        reply: Reply,
+        claimed: Vec<String>,
+    ) {
         let key = idem.as_ref().map(|i| i.key.clone());
         if let Some(i) = idem {
             effects.idem = Some(i.record(&outcome));
@@ -142,31 +225,67 @@ impl AccountActor {
     }
 
     fn member<'a>(&self, st: &'a AccountState) -> &'a MemberState {
-        st.member.as_ref().expect("member messages go to member accounts")
+        st.member
+            .as_ref()
+            .expect("member messages go to member accounts")
     }
 
-    fn recharge(&self, st: &mut AccountState, actor: String, idem: Option<Idem>, amount: Money, tender: TenderKind, reply: Reply) -> Result<(), Refusal> {
+    fn recharge(
+        &self,
+        st: &mut AccountState,
+        actor: String,
+        idem: Option<Idem>,
+        amount: Money,
+        tender: TenderKind,
+        reply: Reply,
+    ) -> Result<(), Refusal> {
         let m = self.member(st);
         let recharge = RechargeId::mint(&self.core.node, self.core.store.next_entity());
-        let body = match state::decide_recharge(&self.core.programme, &m.id, recharge.clone(), amount, tender) {
+        let body = match state::decide_recharge(
+            &self.core.programme,
+            &m.id,
+            recharge.clone(),
+            amount,
+            tender,
+        ) {
             Ok(b) => b,
             Err(e) => return Err((e.into(), reply)),
         };
-        let OpBody::Recharged { bonus, .. } = &body else { unreachable!("decide_recharge makes recharges") };
+        let OpBody::Recharged { bonus, .. } = &body else {
+            unreachable!("decide_recharge makes recharges")
+        };
         let bonus = *bonus;
         let (draft, op) = self.core.draft(actor, idem.as_ref(), body);
         let mut next = m.clone();
         if let Err(e) = next.apply(&op) {
             return Err((EngineError::Internal(e.to_string()), reply));
         }
-        let outcome = Outcome::Recharged { recharge, amount, bonus, tender, at: op.hlc, member: next.clone() };
-        let effects = Effects { member: Some(next.clone()), ..Default::default() };
+        let outcome = Outcome::Recharged {
+            recharge,
+            amount,
+            bonus,
+            tender,
+            at: op.hlc,
+            member: next.clone(),
+        };
+        let effects = Effects {
+            member: Some(next.clone()),
+            ..Default::default()
+        };
         st.member = Some(next);
         self.commit(st, draft, effects, idem, outcome, reply, Vec::new());
         Ok(())
     }
 
-    fn checkout(&self, st: &mut AccountState, actor: String, idem: Option<Idem>, lines: Vec<LineInput>, tenders: Vec<TenderInput>, reply: Reply) -> Result<(), Refusal> {
+    fn checkout(
+        &self,
+        st: &mut AccountState,
+        actor: String,
+        idem: Option<Idem>,
+        lines: Vec<LineInput>,
+        tenders: Vec<TenderInput>,
+        reply: Reply,
+    ) -> Result<(), Refusal> {
         let core = &self.core;
         let order_id = OrderId::mint(&core.node, core.store.next_entity());
         let at = core.tick();
@@ -174,18 +293,33 @@ impl AccountActor {
         let buyer = match &st.member {
             Some(m) => {
                 level = core.programme.level_for(m.cumulative_principal);
-                Some(Buyer { member: &m.id, level, wallet: &m.wallet })
+                Some(Buyer {
+                    member: &m.id,
+                    level,
+                    wallet: &m.wallet,
+                })
             }
             None => None,
         };
-        let ctx = CheckoutContext { programme: &core.programme, store: &core.node, order: order_id, at, buyer };
+        let ctx = CheckoutContext {
+            programme: &core.programme,
+            store: &core.node,
+            order: order_id,
+            at,
+            buyer,
+        };
         let order = match checkout::checkout(&ctx, &lines, &tenders) {
             Ok(o) => o,
             Err(e) => return Err((e.into(), reply)),
         };
-        let body = OpBody::CheckedOut { order: order.clone() };
+        let body = OpBody::CheckedOut {
+            order: order.clone(),
+        };
         let (draft, op) = core.draft_at(actor, idem.as_ref(), body, at);
-        let mut effects = Effects { order: Some(OrderState::new(order.clone())), ..Default::default() };
+        let mut effects = Effects {
+            order: Some(OrderState::new(order.clone())),
+            ..Default::default()
+        };
         if let Some(m) = &st.member {
             let mut next = m.clone();
             if let Err(e) = next.apply(&op) {
@@ -194,31 +328,52 @@ impl AccountActor {
             effects.member = Some(next.clone());
             st.member = Some(next);
         }
-        let outcome = Outcome::CheckedOut { order: OrderState::new(order), member: st.member.clone() };
+        let outcome = Outcome::CheckedOut {
+            order: OrderState::new(order),
+            member: st.member.clone(),
+        };
         self.commit(st, draft, effects, idem, outcome, reply, Vec::new());
         Ok(())
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn refund(&self, st: &mut AccountState, actor: String, idem: Option<Idem>, order: OrderState, lines: Option<Vec<RefundLine>>, reason: String, reply: Reply) -> Result<(), Refusal> {
+    fn refund(
+        &self,
+        st: &mut AccountState,
+        actor: String,
+        idem: Option<Idem>,
+        order: OrderState,
+        lines: Option<Vec<RefundLine>>,
+        reason: String,
+        reply: Reply,
+    ) -> Result<(), Refusal> {
         let core = &self.core;
         // What this actor already refunded of the order but may not have
         // committed yet is newer than what the caller read from disk.
         let current = st.orders.get(&order.order.id).cloned().unwrap_or(order);
         let at = core.tick();
-        let points_here = st.member.as_ref().map_or(0, |m| m.wallet.share(&core.node).points);
+        let points_here = st
+            .member
+            .as_ref()
+            .map_or(0, |m| m.wallet.share(&core.node).points);
         let id = RefundId::mint(&core.node, core.store.next_entity());
-        let refund = match current.decide(id, &core.node, at, lines.as_deref(), &reason, points_here) {
-            Ok(r) => r,
-            Err(e) => return Err((e.into(), reply)),
+        let refund =
+            match current.decide(id, &core.node, at, lines.as_deref(), &reason, points_here) {
+                Ok(r) => r,
+                Err(e) => return Err((e.into(), reply)),
+            };
+        let body = OpBody::Refunded {
+            refund: refund.clone(),
         };
-        let body = OpBody::Refunded { refund: refund.clone() };
         let (draft, op) = core.draft_at(actor, idem.as_ref(), body, at);
         let mut next_order = current;
         if let Err(e) = state::apply_refund(&mut next_order, &op) {
             return Err((EngineError::Internal(e.to_string()), reply));
         }
-        let mut effects = Effects { order: Some(next_order.clone()), ..Default::default() };
+        let mut effects = Effects {
+            order: Some(next_order.clone()),
+            ..Default::default()
+        };
         if let Some(m) = &st.member {
             let mut next = m.clone();
             if let Err(e) = next.apply(&op) {
@@ -227,13 +382,25 @@ impl AccountActor {
             effects.member = Some(next.clone());
             st.member = Some(next);
         }
-        st.orders.insert(next_order.order.id.clone(), next_order.clone());
-        let outcome = Outcome::Refunded { refund, order: next_order, member: st.member.clone() };
+        st.orders
+            .insert(next_order.order.id.clone(), next_order.clone());
+        let outcome = Outcome::Refunded {
+            refund,
+            order: next_order,
+            member: st.member.clone(),
+        };
         self.commit(st, draft, effects, idem, outcome, reply, Vec::new());
         Ok(())
     }
 
-    fn update_profile(&self, st: &mut AccountState, actor: String, patch: ProfilePatch, claimed: Vec<String>, reply: Reply) -> Result<(), Refusal> {
+    fn update_profile(
+        &self,
+        st: &mut AccountState,
+        actor: String,
+        patch: ProfilePatch,
+        claimed: Vec<String>,
+        reply: Reply,
+    ) -> Result<(), Refusal> {
         let m = self.member(st);
         if let Err(e) = state::validate_patch(&m.profile, &patch) {
             return Err((MemberError::from(e).into(), reply));
@@ -255,7 +422,10 @@ impl AccountActor {
                 effects.cards.push((new.clone(), Some(m.id.clone())));
             }
         }
-        let body = OpBody::ProfileUpdated { member: m.id.clone(), patch };
+        let body = OpBody::ProfileUpdated {
+            member: m.id.clone(),
+            patch,
+        };
         let (draft, op) = self.core.draft(actor, None, body);
         let mut next = m.clone();
         if let Err(e) = next.apply(&op) {
@@ -263,7 +433,15 @@ impl AccountActor {
         }
         effects.member = Some(next.clone());
         st.member = Some(next.clone());
-        self.commit(st, draft, effects, None, Outcome::Member(next), reply, claimed);
+        self.commit(
+            st,
+            draft,
+            effects,
+            None,
+            Outcome::Member(next),
+            reply,
+            claimed,
+        );
         Ok(())
     }
 }

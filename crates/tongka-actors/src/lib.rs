@@ -39,9 +39,23 @@ use account::{AccountActor, AccountMsg};
 pub enum Outcome {
     /// A member registered or changed.
     Member(MemberState),
-    Recharged { recharge: RechargeId, amount: Money, bonus: Money, tender: TenderKind, at: Hlc, member: MemberState },
-    CheckedOut { order: OrderState, member: Option<MemberState> },
-    Refunded { refund: Refund, order: OrderState, member: Option<MemberState> },
+    Recharged {
+        recharge: RechargeId,
+        amount: Money,
+        bonus: Money,
+        tender: TenderKind,
+        at: Hlc,
+        member: MemberState,
+    },
+    CheckedOut {
+        order: OrderState,
+        member: Option<MemberState>,
+    },
+    Refunded {
+        refund: Refund,
+        order: OrderState,
+        member: Option<MemberState>,
+    },
 }
 
 /// Why the engine refused or failed a request.
@@ -124,7 +138,13 @@ pub struct Idem {
 impl Idem {
     fn record(&self, outcome: &Outcome) -> (String, IdemRecord) {
         let body = postcard::to_allocvec(outcome).expect("encoding to memory cannot fail");
-        (self.key.clone(), IdemRecord { fingerprint: self.fingerprint, body })
+        (
+            self.key.clone(),
+            IdemRecord {
+                fingerprint: self.fingerprint,
+                body,
+            },
+        )
     }
 }
 
@@ -132,9 +152,19 @@ impl Idem {
 /// free line with its own description and price.
 #[derive(Debug, Clone)]
 pub enum LineRequest {
-    Sku { sku: String, qty: rust_decimal::Decimal },
-    Barcode { barcode: String, qty: rust_decimal::Decimal },
-    Free { description: String, unit_price: Money, qty: rust_decimal::Decimal },
+    Sku {
+        sku: String,
+        qty: rust_decimal::Decimal,
+    },
+    Barcode {
+        barcode: String,
+        qty: rust_decimal::Decimal,
+    },
+    Free {
+        description: String,
+        unit_price: Money,
+        qty: rust_decimal::Decimal,
+    },
 }
 
 pub struct EngineConfig {
@@ -157,7 +187,9 @@ pub(crate) struct Core {
 }
 
 fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 impl Core {
@@ -173,9 +205,26 @@ impl Core {
         self.draft_at(actor, idem, body, at)
     }
 
-    pub fn draft_at(&self, actor: String, idem: Option<&Idem>, body: OpBody, at: Hlc) -> (OpDraft, Op) {
-        let draft = OpDraft { hlc: at, actor, idem: idem.map(|i| i.key.clone()), body };
-        let op = draft.clone().stamp(OpId { origin: self.node.clone(), seq: u64::MAX }, Default::default());
+    pub fn draft_at(
+        &self,
+        actor: String,
+        idem: Option<&Idem>,
+        body: OpBody,
+        at: Hlc,
+    ) -> (OpDraft, Op) {
+        let draft = OpDraft {
+            hlc: at,
+            actor,
+            idem: idem.map(|i| i.key.clone()),
+            body,
+        };
+        let op = draft.clone().stamp(
+            OpId {
+                origin: self.node.clone(),
+                seq: u64::MAX,
+            },
+            Default::default(),
+        );
         (draft, op)
     }
 
@@ -217,7 +266,12 @@ pub struct Engine {
 pub struct Admitted(#[allow(dead_code)] tokio::sync::OwnedSemaphorePermit);
 
 impl Engine {
-    pub fn new(store: Store, programme: Programme, recovered_hlc: Hlc, config: EngineConfig) -> Engine {
+    pub fn new(
+        store: Store,
+        programme: Programme,
+        recovered_hlc: Hlc,
+        config: EngineConfig,
+    ) -> Engine {
         let node = store.node().clone();
         let core = Arc::new(Core {
             store,
@@ -229,7 +283,10 @@ impl Engine {
             claims: Mutex::new(HashSet::new()),
             inflight: Mutex::new(HashSet::new()),
         });
-        Engine { core, admission: Arc::new(Semaphore::new(config.max_in_flight.max(1))) }
+        Engine {
+            core,
+            admission: Arc::new(Semaphore::new(config.max_in_flight.max(1))),
+        }
     }
 
     pub fn node(&self) -> &NodeId {
@@ -252,7 +309,11 @@ impl Engine {
     /// Admission control: a place among the requests in flight, or
     /// `overloaded` at once.
     pub fn admit(&self) -> Result<Admitted, EngineError> {
-        self.admission.clone().try_acquire_owned().map(Admitted).map_err(|_| EngineError::Overloaded)
+        self.admission
+            .clone()
+            .try_acquire_owned()
+            .map(Admitted)
+            .map_err(|_| EngineError::Overloaded)
     }
 
     /// Start an idempotent request: `Some(answer)` if the key already
@@ -261,7 +322,13 @@ impl Engine {
     /// the key once committed (or refused).
     fn begin_idem(&self, idem: Option<&Idem>) -> Result<Option<Outcome>, EngineError> {
         let Some(idem) = idem else { return Ok(None) };
-        if !self.core.inflight.lock().expect("inflight lock").insert(idem.key.clone()) {
+        if !self
+            .core
+            .inflight
+            .lock()
+            .expect("inflight lock")
+            .insert(idem.key.clone())
+        {
             return Err(EngineError::IdemInProgress(idem.key.clone()));
         }
         let found = match self.core.store.idem(&idem.key) {
@@ -278,7 +345,8 @@ impl Engine {
                 if rec.fingerprint != idem.fingerprint {
                     return Err(EngineError::IdemConflict(idem.key.clone()));
                 }
-                let outcome = postcard::from_bytes(&rec.body).map_err(|e| EngineError::Internal(format!("stored answer: {e}")))?;
+                let outcome = postcard::from_bytes(&rec.body)
+                    .map_err(|e| EngineError::Internal(format!("stored answer: {e}")))?;
                 Ok(Some(outcome))
             }
         }
@@ -291,20 +359,34 @@ impl Engine {
         let Some(idem) = idem else { return Ok(None) };
         match self.core.store.idem(&idem.key)? {
             None => Ok(None),
-            Some(rec) if rec.fingerprint != idem.fingerprint => Err(EngineError::IdemConflict(idem.key.clone())),
-            Some(rec) => Ok(Some(postcard::from_bytes(&rec.body).map_err(|e| EngineError::Internal(format!("stored answer: {e}")))?)),
+            Some(rec) if rec.fingerprint != idem.fingerprint => {
+                Err(EngineError::IdemConflict(idem.key.clone()))
+            }
+            Some(rec) => {
+                Ok(Some(postcard::from_bytes(&rec.body).map_err(|e| {
+                    EngineError::Internal(format!("stored answer: {e}"))
+                })?))
+            }
         }
     }
 
     fn end_idem(&self, idem: Option<&Idem>) {
         if let Some(i) = idem {
-            self.core.inflight.lock().expect("inflight lock").remove(&i.key);
+            self.core
+                .inflight
+                .lock()
+                .expect("inflight lock")
+                .remove(&i.key);
         }
     }
 
     /// Run an idempotent operation: replay, or run `f` and free the key if
     /// it was refused before reaching the log.
-    async fn idempotent<F, Fut>(&self, idem: Option<Idem>, f: F) -> Result<(Outcome, bool), EngineError>
+    async fn idempotent<F, Fut>(
+        &self,
+        idem: Option<Idem>,
+        f: F,
+    ) -> Result<(Outcome, bool), EngineError>
     where
         F: FnOnce(Option<Idem>) -> Fut,
         Fut: Future<Output = Result<Outcome, EngineError>>,
@@ -325,7 +407,14 @@ impl Engine {
         if let Some(r) = self.core.accounts.lock().expect("accounts lock").get(key) {
             return Ok(r.clone());
         }
-        let spawned = Actor::spawn(None, AccountActor { core: self.core.clone() }, key.clone()).await;
+        let spawned = Actor::spawn(
+            None,
+            AccountActor {
+                core: self.core.clone(),
+            },
+            key.clone(),
+        )
+        .await;
         let (actor, _handle) = match spawned {
             Ok(a) => a,
             Err(e) => {
@@ -367,20 +456,40 @@ impl Engine {
                 }
             }
         }
-        Err(EngineError::Internal(format!("account {key:?} kept stopping")))
+        Err(EngineError::Internal(format!(
+            "account {key:?} kept stopping"
+        )))
     }
 
-    pub async fn register(&self, actor: String, idem: Option<Idem>, profile: Profile) -> Result<(Outcome, bool), EngineError> {
+    pub async fn register(
+        &self,
+        actor: String,
+        idem: Option<Idem>,
+        profile: Profile,
+    ) -> Result<(Outcome, bool), EngineError> {
         profile.validate().map_err(MemberError::from)?;
         self.idempotent(idem, |idem| async move {
             let core = &self.core;
             let claims = self.claim(&profile.phone, profile.card_no.as_deref(), None)?;
             let member = MemberId::mint(&core.node, core.store.next_entity());
-            let (draft, op) = core.draft(actor, idem.as_ref(), OpBody::MemberRegistered { member: member.clone(), profile: profile.clone() });
-            let state = MemberState::registered(&op).map_err(|e| EngineError::Internal(e.to_string()))?;
+            let (draft, op) = core.draft(
+                actor,
+                idem.as_ref(),
+                OpBody::MemberRegistered {
+                    member: member.clone(),
+                    profile: profile.clone(),
+                },
+            );
+            let state =
+                MemberState::registered(&op).map_err(|e| EngineError::Internal(e.to_string()))?;
             let outcome = Outcome::Member(state.clone());
-            let mut effects = Effects { member: Some(state), ..Default::default() };
-            effects.phones.push((profile.phone.clone(), Some(member.clone())));
+            let mut effects = Effects {
+                member: Some(state),
+                ..Default::default()
+            };
+            effects
+                .phones
+                .push((profile.phone.clone(), Some(member.clone())));
             if let Some(c) = &profile.card_no {
                 effects.cards.push((c.clone(), Some(member.clone())));
             }
@@ -398,14 +507,20 @@ impl Engine {
                     let _ = tx.send(res);
                 }),
             );
-            rx.await.map_err(|_| EngineError::Internal("writer dropped a request".into()))??;
+            rx.await
+                .map_err(|_| EngineError::Internal("writer dropped a request".into()))??;
             Ok(outcome)
         })
         .await
     }
 
     /// Reserve a phone (and card) number for `member` (or a new member).
-    fn claim(&self, phone: &str, card: Option<&str>, member: Option<&MemberId>) -> Result<Vec<String>, EngineError> {
+    fn claim(
+        &self,
+        phone: &str,
+        card: Option<&str>,
+        member: Option<&MemberId>,
+    ) -> Result<Vec<String>, EngineError> {
         let store = &self.core.store;
         let mut claims = self.core.claims.lock().expect("claims lock");
         let phone_key = format!("phone:{phone}");
@@ -428,10 +543,23 @@ impl Engine {
         Ok(out)
     }
 
-    pub async fn update_profile(&self, actor: String, member: MemberId, patch: ProfilePatch) -> Result<Outcome, EngineError> {
-        let current = self.core.store.member(&member)?.ok_or_else(|| MemberError::NotFound(member.to_string()))?;
+    pub async fn update_profile(
+        &self,
+        actor: String,
+        member: MemberId,
+        patch: ProfilePatch,
+    ) -> Result<Outcome, EngineError> {
+        let current = self
+            .core
+            .store
+            .member(&member)?
+            .ok_or_else(|| MemberError::NotFound(member.to_string()))?;
         let new_phone = patch.phone.clone().filter(|p| *p != current.profile.phone);
-        let new_card = patch.card_no.clone().flatten().filter(|c| Some(c) != current.profile.card_no.as_ref());
+        let new_card = patch
+            .card_no
+            .clone()
+            .flatten()
+            .filter(|c| Some(c) != current.profile.card_no.as_ref());
         if let Some(p) = &new_phone {
             tongka_core::member::validate_phone(p).map_err(MemberError::from)?;
         }
@@ -453,19 +581,36 @@ impl Engine {
                 vec![key]
             }
         };
-        self.call(AccountKey::Member(member), move |reply| AccountMsg::UpdateProfile {
-            actor: actor.clone(),
-            patch: patch.clone(),
-            claimed: claimed.clone(),
-            reply,
+        self.call(AccountKey::Member(member), move |reply| {
+            AccountMsg::UpdateProfile {
+                actor: actor.clone(),
+                patch: patch.clone(),
+                claimed: claimed.clone(),
+                reply,
+            }
         })
         .await
     }
 
-    pub async fn recharge(&self, actor: String, idem: Option<Idem>, member: MemberId, amount: Money, tender: TenderKind) -> Result<(Outcome, bool), EngineError> {
+    pub async fn recharge(
+        &self,
+        actor: String,
+        idem: Option<Idem>,
+        member: MemberId,
+        amount: Money,
+        tender: TenderKind,
+    ) -> Result<(Outcome, bool), EngineError> {
         self.idempotent(idem, |idem| async move {
-            self.call(AccountKey::Member(member), move |reply| AccountMsg::Recharge { actor: actor.clone(), idem: idem.clone(), amount, tender, reply })
-                .await
+            self.call(AccountKey::Member(member), move |reply| {
+                AccountMsg::Recharge {
+                    actor: actor.clone(),
+                    idem: idem.clone(),
+                    amount,
+                    tender,
+                    reply,
+                }
+            })
+            .await
         })
         .await
     }
@@ -479,34 +624,82 @@ impl Engine {
                 Ok(match l {
                     LineRequest::Sku { sku, qty } => {
                         let p = store.product(&sku)?.ok_or(ProductError::Unknown(sku))?;
-                        LineInput { sku: Some(p.sku), barcode: p.barcode, description: p.name, unit_price: p.price, qty }
+                        LineInput {
+                            sku: Some(p.sku),
+                            barcode: p.barcode,
+                            description: p.name,
+                            unit_price: p.price,
+                            qty,
+                        }
                     }
                     LineRequest::Barcode { barcode, qty } => {
-                        let p = store.product_by_barcode(&barcode)?.ok_or(ProductError::Unknown(barcode))?;
-                        LineInput { sku: Some(p.sku), barcode: p.barcode, description: p.name, unit_price: p.price, qty }
+                        let p = store
+                            .product_by_barcode(&barcode)?
+                            .ok_or(ProductError::Unknown(barcode))?;
+                        LineInput {
+                            sku: Some(p.sku),
+                            barcode: p.barcode,
+                            description: p.name,
+                            unit_price: p.price,
+                            qty,
+                        }
                     }
-                    LineRequest::Free { description, unit_price, qty } => LineInput { sku: None, barcode: None, description, unit_price, qty },
+                    LineRequest::Free {
+                        description,
+                        unit_price,
+                        qty,
+                    } => LineInput {
+                        sku: None,
+                        barcode: None,
+                        description,
+                        unit_price,
+                        qty,
+                    },
                 })
             })
             .collect()
     }
 
-    pub async fn checkout(&self, actor: String, idem: Option<Idem>, member: Option<MemberId>, lines: Vec<LineRequest>, tenders: Vec<TenderInput>) -> Result<(Outcome, bool), EngineError> {
+    pub async fn checkout(
+        &self,
+        actor: String,
+        idem: Option<Idem>,
+        member: Option<MemberId>,
+        lines: Vec<LineRequest>,
+        tenders: Vec<TenderInput>,
+    ) -> Result<(Outcome, bool), EngineError> {
         self.idempotent(idem, |idem| async move {
             let lines = self.resolve_lines(lines)?;
             let key = match member {
                 Some(m) => AccountKey::Member(m),
                 None => AccountKey::WalkIn,
             };
-            self.call(key, move |reply| AccountMsg::Checkout { actor: actor.clone(), idem: idem.clone(), lines: lines.clone(), tenders: tenders.clone(), reply })
-                .await
+            self.call(key, move |reply| AccountMsg::Checkout {
+                actor: actor.clone(),
+                idem: idem.clone(),
+                lines: lines.clone(),
+                tenders: tenders.clone(),
+                reply,
+            })
+            .await
         })
         .await
     }
 
-    pub async fn refund(&self, actor: String, idem: Option<Idem>, order: OrderId, lines: Option<Vec<RefundLine>>, reason: String) -> Result<(Outcome, bool), EngineError> {
+    pub async fn refund(
+        &self,
+        actor: String,
+        idem: Option<Idem>,
+        order: OrderId,
+        lines: Option<Vec<RefundLine>>,
+        reason: String,
+    ) -> Result<(Outcome, bool), EngineError> {
         self.idempotent(idem, |idem| async move {
-            let state = self.core.store.order(&order)?.ok_or_else(|| EngineError::OrderNotFound(order.to_string()))?;
+            let state = self
+                .core
+                .store
+                .order(&order)?
+                .ok_or_else(|| EngineError::OrderNotFound(order.to_string()))?;
             let key = match &state.order.member {
                 Some(m) => AccountKey::Member(m.clone()),
                 None => AccountKey::WalkIn,
@@ -535,10 +728,14 @@ impl Engine {
             }
         }
         let (tx, rx) = tokio::sync::oneshot::channel();
-        self.core.store.put_products(products, Box::new(move |r| {
-            let _ = tx.send(r);
-        }));
-        rx.await.map_err(|_| EngineError::Internal("writer dropped a request".into()))??;
+        self.core.store.put_products(
+            products,
+            Box::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        );
+        rx.await
+            .map_err(|_| EngineError::Internal("writer dropped a request".into()))??;
         Ok(())
     }
 
@@ -546,10 +743,16 @@ impl Engine {
     /// needed — reads see what is committed, which is all that was ever
     /// acknowledged.
     pub fn member(&self, id: &MemberId) -> Result<MemberState, EngineError> {
-        self.core.store.member(id)?.ok_or_else(|| MemberError::NotFound(id.to_string()).into())
+        self.core
+            .store
+            .member(id)?
+            .ok_or_else(|| MemberError::NotFound(id.to_string()).into())
     }
 
     pub fn order(&self, id: &OrderId) -> Result<OrderState, EngineError> {
-        self.core.store.order(id)?.ok_or_else(|| EngineError::OrderNotFound(id.to_string()))
+        self.core
+            .store
+            .order(id)?
+            .ok_or_else(|| EngineError::OrderNotFound(id.to_string()))
     }
 }

@@ -37,6 +37,7 @@ const I18N = {
     'member.level': '会员等级', 'member.id': '会员编号',
     'wallet.balance': '余额', 'wallet.principal': '本金', 'wallet.bonus': '赠送金',
     'wallet.available_here': '本店可用', 'wallet.points': '积分',
+    'wallet.available_hint': '其余余额由其他门店持有，需联网调拨后方可在本店使用。',
     'edit.title': '编辑资料', 'edit.tags_ph': '用逗号分隔', 'edit.done': '资料已保存',
     'edit.nothing': '没有修改。',
     'recharge.title': '充值', 'recharge.amount': '充值金额', 'recharge.tender': '支付方式',
@@ -80,7 +81,7 @@ const I18N = {
     'receipt.balance_bonus': '余额支付·赠送金', 'receipt.points_earned': '本单积分',
     'receipt.refunded': '已退款', 'receipt.status': '状态',
     'receipt.rounding': '会员折扣按行计算，四舍五入到分。',
-    'receipt.to_order': '退款 / 查看订单',
+    'receipt.to_order': '退款 / 查看订单', 'receipt.text': '热敏小票',
     'rate.none': '无折扣', 'rate.zh': '{z}折',
     'status.paid': '已支付', 'status.partially_refunded': '部分退款', 'status.refunded': '已全额退款',
     'orders.open': '查找订单', 'orders.id_ph': '订单号，如 o-store-1-3', 'orders.open_btn': '打开',
@@ -102,7 +103,8 @@ const I18N = {
     'ledger.spent_principal': '消费本金', 'ledger.spent_bonus': '消费赠送金',
     'ledger.refunded_principal': '退回本金', 'ledger.refunded_bonus': '退回赠送金',
     'ledger.outstanding_principal': '储值余额·本金', 'ledger.outstanding_bonus': '储值余额·赠送金',
-    'ledger.orders': '订单数', 'ledger.sales': '销售额', 'ledger.refunds': '退款额',
+    'ledger.orders': '订单数', 'ledger.sales': '销售额', 'ledger.refunds': '退款笔数', 'ledger.refunded': '退款额',
+    'ledger.recharges': '充值笔数',
     'ledger.points_issued': '发放积分', 'ledger.points_reversed': '扣回积分',
     'detail.available_here': '本店可用', 'detail.wanted': '需要', 'detail.tendered': '支付合计',
     'detail.payable': '应付', 'detail.line': '行', 'detail.remaining': '未退数量', 'detail.owner': '下单门店',
@@ -138,6 +140,7 @@ const I18N = {
     'member.level': 'Level', 'member.id': 'Member ID',
     'wallet.balance': 'Balance', 'wallet.principal': 'Principal', 'wallet.bonus': 'Bonus',
     'wallet.available_here': 'Usable here', 'wallet.points': 'Points',
+    'wallet.available_hint': 'The rest of the balance is held by other stores and moves here when they can be reached.',
     'edit.title': 'Edit profile', 'edit.tags_ph': 'comma separated', 'edit.done': 'Profile saved',
     'edit.nothing': 'Nothing changed.',
     'recharge.title': 'Recharge', 'recharge.amount': 'Amount', 'recharge.tender': 'Paid by',
@@ -181,7 +184,7 @@ const I18N = {
     'receipt.balance_bonus': 'Balance: bonus', 'receipt.points_earned': 'Points earned',
     'receipt.refunded': 'Refunded', 'receipt.status': 'Status',
     'receipt.rounding': 'Member discount applied per line, rounded half-up to the fen.',
-    'receipt.to_order': 'Refund / open order',
+    'receipt.to_order': 'Refund / open order', 'receipt.text': 'Thermal receipt',
     'rate.none': 'no discount', 'rate.zh': '{p}% off',
     'status.paid': 'Paid', 'status.partially_refunded': 'Partially refunded', 'status.refunded': 'Refunded',
     'orders.open': 'Find an order', 'orders.id_ph': 'Order ID, e.g. o-store-1-3', 'orders.open_btn': 'Open',
@@ -203,7 +206,8 @@ const I18N = {
     'ledger.spent_principal': 'Principal spent', 'ledger.spent_bonus': 'Bonus spent',
     'ledger.refunded_principal': 'Principal refunded', 'ledger.refunded_bonus': 'Bonus refunded',
     'ledger.outstanding_principal': 'Outstanding principal', 'ledger.outstanding_bonus': 'Outstanding bonus',
-    'ledger.orders': 'Orders', 'ledger.sales': 'Sales', 'ledger.refunds': 'Refunds',
+    'ledger.orders': 'Orders', 'ledger.sales': 'Sales', 'ledger.refunds': 'Refunds', 'ledger.refunded': 'Refunded',
+    'ledger.recharges': 'Recharges',
     'ledger.points_issued': 'Points issued', 'ledger.points_reversed': 'Points reversed',
     'detail.available_here': 'usable here', 'detail.wanted': 'wanted', 'detail.tendered': 'tendered',
     'detail.payable': 'payable', 'detail.line': 'line', 'detail.remaining': 'remaining', 'detail.owner': 'owner store',
@@ -216,6 +220,9 @@ const I18N = {
 const LS_TOKEN = 'tongka.console.token';
 const LS_LANG = 'tongka.console.lang';
 const TENDERS = ['balance', 'cash', 'card', 'wechat', 'alipay'];
+const LEDGER_ORDER = ['members', 'recharges', 'recharged_principal', 'recharged_bonus', 'orders', 'sales',
+  'spent_principal', 'spent_bonus', 'refunds', 'refunded', 'refunded_principal', 'refunded_bonus',
+  'outstanding_principal', 'outstanding_bonus', 'points_issued', 'points_reversed'];
 
 const state = {
   lang: 'zh',
@@ -405,13 +412,17 @@ class ApiError extends Error {
   get code() { return this.err.code; }
   get unauthorized() { return this.status === 401; }
   /** A retry of the same submission must reuse the Idempotency-Key. */
-  get uncertain() { return this.status === 0 || this.status >= 500 || this.status === 408 || this.status === 429; }
+  get uncertain() {
+    return this.status === 0 || this.status >= 500 || this.status === 408 || this.status === 429
+      || this.err.code === 'idempotency_key_in_progress';
+  }
 }
 
 async function api(method, path, opts) {
   const o = opts || {};
   const headers = { Accept: 'application/json' };
   if (state.token) headers.Authorization = `Bearer ${state.token}`;
+  if (o.text) headers.Accept = 'text/plain';
   if (o.body !== undefined) headers['Content-Type'] = 'application/json';
   if (o.idem) headers['Idempotency-Key'] = o.idem;
   let res;
@@ -439,6 +450,7 @@ async function api(method, path, opts) {
       : { code: `http_${res.status}`, message: text ? text.slice(0, 300) : '' };
     throw new ApiError(res.status, err);
   }
+  if (o.text) return text;
   if (data === null && text) throw new ApiError(res.status, { code: 'bad_response' });
   return data;
 }
@@ -751,6 +763,8 @@ function renderMember() {
   setMoney($('#member-principal'), m.principal);
   setMoney($('#member-bonus'), m.bonus);
   setMoney($('#member-available'), m.available_here);
+  const partial = toFen(m.available_here) !== null && toFen(m.balance) !== null && toFen(m.available_here) !== toFen(m.balance);
+  $('#member-available-hint').hidden = !partial;
   const pts = $('#member-points');
   pts.textContent = m.points === undefined || m.points === null ? t('common.none') : String(m.points);
   pts.dataset.value = String(m.points);
@@ -1265,7 +1279,7 @@ async function submitCheckout(ev) {
 
 function orderTable(o, withRefund) {
   const rows = (o.lines || []).map((l, i) => {
-    const refunded = Array.isArray(o.refunded_qty) ? o.refunded_qty[i] : null;
+    const refunded = l.refunded_qty !== undefined ? l.refunded_qty : (Array.isArray(o.refunded_qty) ? o.refunded_qty[i] : null);
     return h('tr', { 'data-test': `order-line-${i}` },
       h('td', null, h('div', { text: l.description || l.sku || l.barcode || '' }),
         (l.barcode || l.sku) ? h('div', { class: 'muted small mono', text: l.barcode || l.sku }) : null),
@@ -1274,7 +1288,7 @@ function orderTable(o, withRefund) {
       h('td', { class: 'num money', text: toFen(l.discount) ? `-${money(l.discount)}` : money(l.discount) }),
       h('td', { class: 'num money strong', 'data-test': `line-payable-${i}`, 'data-value': l.payable, text: money(l.payable) }),
       withRefund ? h('td', { class: 'num' },
-        refunded && refunded !== '0' ? h('div', { class: 'muted small', text: `${t('orders.refunded_qty')} ${refunded}` }) : null,
+        refunded && !/^0*(\.0*)?$/.test(String(refunded)) ? h('div', { class: 'muted small', text: `${t('orders.refunded_qty')} ${refunded}` }) : null,
         h('input', { type: 'text', class: 'refund-qty num', inputmode: 'decimal', 'data-line': i, 'data-test': `refund-qty-${i}`, id: `refund-qty-${i}`, placeholder: '0' })) : null);
   });
   return h('div', { class: 'table-wrap' }, h('table', { class: 'table receipt-lines' },
@@ -1332,8 +1346,16 @@ function renderReceipt() {
     orderTable(o, false),
     totalsList(o),
     h('p', { class: 'muted small', text: t('receipt.rounding') }),
+    r.text ? h('pre', { class: 'receipt-text', 'data-test': 'receipt-text', text: r.text }) : '',
     h('div', { class: 'actions no-print' },
       h('button', { type: 'button', 'data-test': 'receipt-print', text: t('common.print'), onclick: () => window.print() }),
+      h('button', {
+        type: 'button', 'data-test': 'receipt-text-btn', text: t('receipt.text'),
+        onclick: (ev) => busy(ev.currentTarget, async () => {
+          r.text = r.text ? null : await api('GET', `/api/v1/orders/${encodeURIComponent(o.id)}/receipt`, { text: true });
+          renderReceipt();
+        }),
+      }),
       h('button', { type: 'button', 'data-test': 'receipt-to-order', text: t('receipt.to_order'), onclick: () => openOrderFromElsewhere(o.id) })));
 }
 
@@ -1343,7 +1365,13 @@ function renderReceipt() {
 async function openOrder(id) {
   const o = await api('GET', `/api/v1/orders/${encodeURIComponent(id)}`);
   state.order = o;
+  state.orderMember = null;
   renderOrder(true);
+  if (o.member_id) {
+    api('GET', `/api/v1/members/${encodeURIComponent(o.member_id)}`).then((m) => {
+      if (state.order && state.order.member_id === m.id) { state.orderMember = m; renderOrder(); }
+    }).catch(() => {});
+  }
 }
 
 function openOrderFromElsewhere(id) {
@@ -1367,7 +1395,7 @@ function renderOrder(fresh) {
   clear(box);
   if (!o) return;
   box.dataset.id = o.id;
-  box.append(h('h2', { text: `${t('receipt.order')} ${o.id}` }), orderHead(o, null), orderTable(o, true), totalsList(o));
+  box.append(h('h2', { text: `${t('receipt.order')} ${o.id}` }), orderHead(o, state.orderMember), orderTable(o, true), totalsList(o));
   for (const [i, v] of Object.entries(typed)) { const el = $(`#refund-qty-${i}`); if (el) el.value = v; }
   const done = o.status === 'refunded';
   $('#refund-all').disabled = done;
@@ -1454,7 +1482,9 @@ function renderOverview() {
     kv(hbox, t('overview.version'), ov.health.version, 'health-version');
   } else kv(hbox, t('overview.node'), t('overview.unavailable'));
   if (ov.ledger) {
-    for (const [k, v] of Object.entries(ov.ledger)) {
+    const keys = [...LEDGER_ORDER.filter((k) => k in ov.ledger), ...Object.keys(ov.ledger).filter((k) => !LEDGER_ORDER.includes(k))];
+    for (const k of keys) {
+      const v = ov.ledger[k];
       if (v !== null && typeof v === 'object') continue;
       const isMoney = typeof v === 'string' && MONEY_RE.test(v);
       kv(lbox, I18N.zh[`ledger.${k}`] ? t(`ledger.${k}`) : k, isMoney ? money(v) : String(v), `ledger-${k}`);

@@ -24,7 +24,9 @@ impl<'de> Deserialize<'de> for DecimalText {
         match serde_json::Value::deserialize(d)? {
             serde_json::Value::String(s) => Ok(DecimalText(s)),
             serde_json::Value::Number(n) => Ok(DecimalText(n.to_string())),
-            _ => Err(serde::de::Error::custom("expected a decimal as a string like \"95.00\" or a number")),
+            _ => Err(serde::de::Error::custom(
+                "expected a decimal as a string like \"95.00\" or a number",
+            )),
         }
     }
 }
@@ -35,7 +37,8 @@ fn reason_zh(r: &AmountError) -> &'static str {
 
 impl DecimalText {
     pub fn money(&self, field: &str, positive: bool) -> Result<Money, ApiError> {
-        Money::parse_amount(&self.0, positive).map_err(|r| ApiError::invalid_amount(field, &r, reason_zh(&r)))
+        Money::parse_amount(&self.0, positive)
+            .map_err(|r| ApiError::invalid_amount(field, &r, reason_zh(&r)))
     }
 
     pub fn qty(&self, field: &str) -> Result<Decimal, ApiError> {
@@ -55,7 +58,9 @@ impl DecimalText {
 }
 
 /// `null` → `Some(None)`, absent → `None`, value → `Some(Some(v))`.
-pub fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+pub fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
 }
 
@@ -77,7 +82,9 @@ pub fn tender_kind(text: &str, field: &str) -> Result<TenderKind, ApiError> {
             return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_tender",
-                format!("{field}: unknown tender {text:?}; one of balance, cash, card, wechat, alipay"),
+                format!(
+                    "{field}: unknown tender {text:?}; one of balance, cash, card, wechat, alipay"
+                ),
                 format!("{field}：未知支付方式 {text:?}；可选 balance、cash、card、wechat、alipay"),
             )
             .with("field", field));

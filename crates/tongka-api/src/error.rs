@@ -17,8 +17,19 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>, message_zh: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into(), message_zh: message_zh.into(), details: Vec::new() }
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<String>,
+        message_zh: impl Into<String>,
+    ) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            message_zh: message_zh.into(),
+            details: Vec::new(),
+        }
     }
 
     pub fn with(mut self, name: &'static str, value: impl ToString) -> ApiError {
@@ -27,7 +38,12 @@ impl ApiError {
     }
 
     pub fn bad_json(reason: impl std::fmt::Display) -> ApiError {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", format!("request body is not valid: {reason}"), format!("请求体无效：{reason}"))
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            format!("request body is not valid: {reason}"),
+            format!("请求体无效：{reason}"),
+        )
     }
 
     pub fn unauthorized() -> ApiError {
@@ -40,10 +56,19 @@ impl ApiError {
     }
 
     pub fn not_found_route() -> ApiError {
-        ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint", "接口不存在")
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such endpoint",
+            "接口不存在",
+        )
     }
 
-    pub fn invalid_amount(field: &str, reason: impl std::fmt::Display, reason_zh: &str) -> ApiError {
+    pub fn invalid_amount(
+        field: &str,
+        reason: impl std::fmt::Display,
+        reason_zh: &str,
+    ) -> ApiError {
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_amount",
@@ -58,8 +83,14 @@ impl ApiError {
 fn status_for(code: &str) -> StatusCode {
     match code {
         "member_not_found" | "order_not_found" | "unknown_product" => StatusCode::NOT_FOUND,
-        "phone_taken" | "card_taken" | "barcode_taken" | "idempotency_key_reused" | "idempotency_key_in_progress" | "insufficient_balance"
-        | "already_refunded" | "refund_wrong_store" => StatusCode::CONFLICT,
+        "phone_taken"
+        | "card_taken"
+        | "barcode_taken"
+        | "idempotency_key_reused"
+        | "idempotency_key_in_progress"
+        | "insufficient_balance"
+        | "already_refunded"
+        | "refund_wrong_store" => StatusCode::CONFLICT,
         "overloaded" | "storage_unavailable" => StatusCode::SERVICE_UNAVAILABLE,
         "internal" => StatusCode::INTERNAL_SERVER_ERROR,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
@@ -72,7 +103,13 @@ impl From<EngineError> for ApiError {
         if code == "internal" || code == "storage_unavailable" {
             tracing::error!(error = %e, "request failed");
         }
-        ApiError { status: status_for(code), code, message: e.to_string(), message_zh: e.message_zh(), details: e.details() }
+        ApiError {
+            status: status_for(code),
+            code,
+            message: e.to_string(),
+            message_zh: e.message_zh(),
+            details: e.details(),
+        }
     }
 }
 
@@ -87,7 +124,8 @@ impl IntoResponse for ApiError {
         }
         let mut resp = (self.status, axum::Json(json!({ "error": body }))).into_response();
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            resp.headers_mut().insert("retry-after", axum::http::HeaderValue::from_static("1"));
+            resp.headers_mut()
+                .insert("retry-after", axum::http::HeaderValue::from_static("1"));
         }
         resp
     }

@@ -52,7 +52,14 @@ struct Inner {
 
 impl AppState {
     pub fn new(engine: Engine, token: String, role: &str, console: bool) -> AppState {
-        AppState { inner: Arc::new(Inner { engine, token, role: role.to_string(), console }) }
+        AppState {
+            inner: Arc::new(Inner {
+                engine,
+                token,
+                role: role.to_string(),
+                console,
+            }),
+        }
     }
 
     pub fn engine(&self) -> &Engine {
@@ -83,25 +90,54 @@ pub fn router(state: AppState) -> Router {
         .route("/sync/status", get(sync_status))
         .route("/ledger/summary", get(ledger_summary))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth));
-    let open = Router::new().route("/health", get(health)).route("/openapi.json", get(openapi));
+    let open = Router::new()
+        .route("/health", get(health))
+        .route("/openapi.json", get(openapi));
     let mut app = Router::new().nest("/api/v1", open.merge(api));
     if state.inner.console {
         app = app
             .route("/", get(|| async { Html(CONSOLE_HTML) }))
-            .route("/console/app.js", get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], CONSOLE_JS) }))
-            .route("/console/app.css", get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], CONSOLE_CSS) }));
+            .route(
+                "/console/app.js",
+                get(|| async {
+                    (
+                        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+                        CONSOLE_JS,
+                    )
+                }),
+            )
+            .route(
+                "/console/app.css",
+                get(|| async {
+                    (
+                        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+                        CONSOLE_CSS,
+                    )
+                }),
+            );
     }
     app.fallback(|| async { ApiError::not_found_route() })
         .method_not_allowed_fallback(|| async {
-            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this endpoint", "该接口不支持此方法")
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "method not allowed on this endpoint",
+                "该接口不支持此方法",
+            )
         })
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
         .with_state(state)
 }
 
 /// Serve `router(state)` on `listener` until `shutdown` completes.
-pub async fn serve(listener: tokio::net::TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -127,7 +163,13 @@ fn actor() -> String {
 }
 
 /// The request's idempotency key, fingerprinted with what it came with.
-fn idem(headers: &HeaderMap, method: &Method, path: &str, body: &[u8], required: bool) -> Result<Option<Idem>, ApiError> {
+fn idem(
+    headers: &HeaderMap,
+    method: &Method,
+    path: &str,
+    body: &[u8],
+    required: bool,
+) -> Result<Option<Idem>, ApiError> {
     let Some(v) = headers.get("idempotency-key") else {
         if required {
             return Err(ApiError::new(
@@ -154,23 +196,39 @@ fn idem(headers: &HeaderMap, method: &Method, path: &str, body: &[u8], required:
     h.update(path.as_bytes());
     h.update(b"\n");
     h.update(body);
-    Ok(Some(Idem { key: key.to_string(), fingerprint: *h.finalize().as_bytes() }))
+    Ok(Some(Idem {
+        key: key.to_string(),
+        fingerprint: *h.finalize().as_bytes(),
+    }))
 }
 
 fn member_id(text: &str) -> Result<MemberId, ApiError> {
     MemberId::parse(text).ok_or_else(|| {
-        ApiError::new(StatusCode::NOT_FOUND, "member_not_found", format!("member {text} not found"), format!("会员 {text} 不存在"))
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "member_not_found",
+            format!("member {text} not found"),
+            format!("会员 {text} 不存在"),
+        )
     })
 }
 
 fn order_id(text: &str) -> Result<OrderId, ApiError> {
-    OrderId::parse(text)
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "order_not_found", format!("order {text} not found"), format!("订单 {text} 不存在")))
+    OrderId::parse(text).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "order_not_found",
+            format!("order {text} not found"),
+            format!("订单 {text} 不存在"),
+        )
+    })
 }
 
 /// Answer a replayed idempotency key before parsing the body.
 fn replayed(s: &AppState, idem: Option<&Idem>) -> Result<Option<Response>, ApiError> {
-    Ok(s.engine().replay(idem)?.map(|first| created(s, &(first, true))))
+    Ok(s.engine()
+        .replay(idem)?
+        .map(|first| created(s, &(first, true))))
 }
 
 fn admit(s: &AppState) -> Result<Admitted, ApiError> {
@@ -182,20 +240,30 @@ fn created(s: &AppState, out: &(Outcome, bool)) -> Response {
     let body = render::outcome(&out.0, e.programme(), e.node());
     let mut resp = (StatusCode::CREATED, Json(body)).into_response();
     if out.1 {
-        resp.headers_mut().insert("idempotent-replayed", header::HeaderValue::from_static("true"));
+        resp.headers_mut().insert(
+            "idempotent-replayed",
+            header::HeaderValue::from_static("true"),
+        );
     }
     resp
 }
 
 async fn health(State(s): State<AppState>) -> Json<Value> {
-    Json(json!({"node": s.engine().node(), "role": s.inner.role, "version": env!("CARGO_PKG_VERSION")}))
+    Json(
+        json!({"node": s.engine().node(), "role": s.inner.role, "version": env!("CARGO_PKG_VERSION")}),
+    )
 }
 
 async fn openapi() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
 }
 
-async fn register(State(s): State<AppState>, method: Method, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+async fn register(
+    State(s): State<AppState>,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let _permit = admit(&s)?;
     let idem = idem(&headers, &method, "/members", &body, false)?;
     if let Some(resp) = replayed(&s, idem.as_ref())? {
@@ -205,7 +273,12 @@ async fn register(State(s): State<AppState>, method: Method, headers: HeaderMap,
     if let Some(code) = &req.invite_code
         && !(4..=16).contains(&code.len())
     {
-        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_invite_code", "invite code must be 4 to 16 characters", "邀请码应为 4 到 16 个字符"));
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_invite_code",
+            "invite code must be 4 to 16 characters",
+            "邀请码应为 4 到 16 个字符",
+        ));
     }
     let profile = Profile {
         phone: req.phone.trim().to_string(),
@@ -227,11 +300,18 @@ struct FindQuery {
     card_no: Option<String>,
 }
 
-async fn find_members(State(s): State<AppState>, Query(q): Query<FindQuery>) -> Result<Json<Value>, ApiError> {
+async fn find_members(
+    State(s): State<AppState>,
+    Query(q): Query<FindQuery>,
+) -> Result<Json<Value>, ApiError> {
     let store = s.engine().store();
     let id = match (&q.phone, &q.card_no) {
-        (Some(p), None) => store.member_by_phone(p.trim()).map_err(tongka_actors::EngineError::from)?,
-        (None, Some(c)) => store.member_by_card(c.trim()).map_err(tongka_actors::EngineError::from)?,
+        (Some(p), None) => store
+            .member_by_phone(p.trim())
+            .map_err(tongka_actors::EngineError::from)?,
+        (None, Some(c)) => store
+            .member_by_card(c.trim())
+            .map_err(tongka_actors::EngineError::from)?,
         _ => {
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
@@ -243,19 +323,30 @@ async fn find_members(State(s): State<AppState>, Query(q): Query<FindQuery>) -> 
     };
     let e = s.engine();
     let members: Vec<Value> = match id {
-        Some(id) => vec![render::member_brief(&e.member(&id)?, e.programme(), e.node())],
+        Some(id) => vec![render::member_brief(
+            &e.member(&id)?,
+            e.programme(),
+            e.node(),
+        )],
         None => Vec::new(),
     };
     Ok(Json(json!({ "members": members })))
 }
 
-async fn get_member(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn get_member(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let e = s.engine();
     let m = e.member(&member_id(&id)?)?;
     Ok(Json(render::member(&m, e.programme(), e.node())))
 }
 
-async fn patch_member(State(s): State<AppState>, Path(id): Path<String>, body: Bytes) -> Result<Json<Value>, ApiError> {
+async fn patch_member(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
     let _permit = admit(&s)?;
     let id = member_id(&id)?;
     let req: PatchReq = parse_json(&body)?;
@@ -271,13 +362,27 @@ async fn patch_member(State(s): State<AppState>, Path(id): Path<String>, body: B
     let e = s.engine();
     match e.update_profile(actor(), id, patch).await? {
         Outcome::Member(m) => Ok(Json(render::member(&m, e.programme(), e.node()))),
-        other => Err(ApiError::from(tongka_actors::EngineError::Internal(format!("unexpected outcome {other:?}")))),
+        other => Err(ApiError::from(tongka_actors::EngineError::Internal(
+            format!("unexpected outcome {other:?}"),
+        ))),
     }
 }
 
-async fn recharge(State(s): State<AppState>, Path(id): Path<String>, method: Method, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+async fn recharge(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let _permit = admit(&s)?;
-    let idem = idem(&headers, &method, &format!("/members/{id}/recharges"), &body, true)?;
+    let idem = idem(
+        &headers,
+        &method,
+        &format!("/members/{id}/recharges"),
+        &body,
+        true,
+    )?;
     if let Some(resp) = replayed(&s, idem.as_ref())? {
         return Ok(resp);
     }
@@ -285,11 +390,17 @@ async fn recharge(State(s): State<AppState>, Path(id): Path<String>, method: Met
     let req: RechargeReq = parse_json(&body)?;
     let amount = req.amount.money("amount", true)?;
     let tender = tender_kind(&req.tender, "tender")?;
-    let out = s.engine().recharge(actor(), idem, id, amount, tender).await?;
+    let out = s
+        .engine()
+        .recharge(actor(), idem, id, amount, tender)
+        .await?;
     Ok(created(&s, &out))
 }
 
-async fn get_wallet(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn get_wallet(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let e = s.engine();
     let m = e.member(&member_id(&id)?)?;
     Ok(Json(render::wallet(&m, e.node())))
@@ -300,15 +411,29 @@ struct HistoryQuery {
     limit: Option<usize>,
 }
 
-async fn get_history(State(s): State<AppState>, Path(id): Path<String>, Query(q): Query<HistoryQuery>) -> Result<Json<Value>, ApiError> {
+async fn get_history(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<HistoryQuery>,
+) -> Result<Json<Value>, ApiError> {
     let e = s.engine();
     let id = member_id(&id)?;
     e.member(&id)?;
-    let ops = e.store().member_history(&id, q.limit.unwrap_or(50).clamp(1, LIST_MAX)).map_err(tongka_actors::EngineError::from)?;
-    Ok(Json(json!({ "entries": ops.iter().map(render::history_entry).collect::<Vec<_>>() })))
+    let ops = e
+        .store()
+        .member_history(&id, q.limit.unwrap_or(50).clamp(1, LIST_MAX))
+        .map_err(tongka_actors::EngineError::from)?;
+    Ok(Json(
+        json!({ "entries": ops.iter().map(render::history_entry).collect::<Vec<_>>() }),
+    ))
 }
 
-async fn checkout(State(s): State<AppState>, method: Method, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+async fn checkout(
+    State(s): State<AppState>,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let _permit = admit(&s)?;
     let idem = idem(&headers, &method, "/checkouts", &body, true)?;
     if let Some(resp) = replayed(&s, idem.as_ref())? {
@@ -344,9 +469,11 @@ async fn checkout(State(s): State<AppState>, method: Method, headers: HeaderMap,
         lines.push(match (l.sku, l.barcode, l.description, l.unit_price) {
             (Some(sku), None, None, None) => LineRequest::Sku { sku, qty },
             (None, Some(barcode), None, None) => LineRequest::Barcode { barcode, qty },
-            (None, None, Some(description), Some(price)) => {
-                LineRequest::Free { description, unit_price: price.money(&format!("{field}.unit_price"), false)?, qty }
-            }
+            (None, None, Some(description), Some(price)) => LineRequest::Free {
+                description,
+                unit_price: price.money(&format!("{field}.unit_price"), false)?,
+                qty,
+            },
             _ => {
                 return Err(ApiError::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
@@ -362,41 +489,85 @@ async fn checkout(State(s): State<AppState>, method: Method, headers: HeaderMap,
     for (i, t) in req.tenders.iter().enumerate() {
         let field = format!("tenders[{i}]");
         let kind = tender_kind(&t.kind, &format!("{field}.kind"))?;
-        let amount = t.amount.as_ref().map(|a| a.money(&format!("{field}.amount"), true)).transpose()?;
+        let amount = t
+            .amount
+            .as_ref()
+            .map(|a| a.money(&format!("{field}.amount"), true))
+            .transpose()?;
         tenders.push(TenderInput { kind, amount });
     }
-    let out = s.engine().checkout(actor(), idem, member, lines, tenders).await?;
+    let out = s
+        .engine()
+        .checkout(actor(), idem, member, lines, tenders)
+        .await?;
     Ok(created(&s, &out))
 }
 
-async fn get_order(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn get_order(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     Ok(Json(render::order(&s.engine().order(&order_id(&id)?)?)))
 }
 
-async fn get_receipt(State(s): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn get_receipt(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let e = s.engine();
     let o = e.order(&order_id(&id)?)?;
-    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], render::receipt(&o, e.node().as_str())).into_response())
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        render::receipt(&o, e.node().as_str()),
+    )
+        .into_response())
 }
 
-async fn refund(State(s): State<AppState>, Path(id): Path<String>, method: Method, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+async fn refund(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let _permit = admit(&s)?;
-    let idem = idem(&headers, &method, &format!("/orders/{id}/refunds"), &body, true)?;
+    let idem = idem(
+        &headers,
+        &method,
+        &format!("/orders/{id}/refunds"),
+        &body,
+        true,
+    )?;
     if let Some(resp) = replayed(&s, idem.as_ref())? {
         return Ok(resp);
     }
     let order = order_id(&id)?;
-    let req: RefundReq = if body.is_empty() { RefundReq { lines: None, reason: String::new() } } else { parse_json(&body)? };
+    let req: RefundReq = if body.is_empty() {
+        RefundReq {
+            lines: None,
+            reason: String::new(),
+        }
+    } else {
+        parse_json(&body)?
+    };
     let lines = match req.lines {
         None => None,
         Some(ls) => Some(
             ls.iter()
                 .enumerate()
-                .map(|(i, l)| Ok(RefundLine { line: l.line, qty: l.qty.qty(&format!("lines[{i}].qty"))? }))
+                .map(|(i, l)| {
+                    Ok(RefundLine {
+                        line: l.line,
+                        qty: l.qty.qty(&format!("lines[{i}].qty"))?,
+                    })
+                })
                 .collect::<Result<Vec<_>, ApiError>>()?,
         ),
     };
-    let out = s.engine().refund(actor(), idem, order, lines, req.reason).await?;
+    let out = s
+        .engine()
+        .refund(actor(), idem, order, lines, req.reason)
+        .await?;
     Ok(created(&s, &out))
 }
 
@@ -416,20 +587,46 @@ fn product_json(p: &Product) -> Value {
 }
 
 async fn list_products(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let ps = s.engine().store().products(1000).map_err(tongka_actors::EngineError::from)?;
-    Ok(Json(json!({ "products": ps.iter().map(product_json).collect::<Vec<_>>() })))
+    let ps = s
+        .engine()
+        .store()
+        .products(1000)
+        .map_err(tongka_actors::EngineError::from)?;
+    Ok(Json(
+        json!({ "products": ps.iter().map(product_json).collect::<Vec<_>>() }),
+    ))
 }
 
-async fn get_product(State(s): State<AppState>, Path(sku): Path<String>) -> Result<Json<Value>, ApiError> {
-    let p = s.engine().store().product(&sku).map_err(tongka_actors::EngineError::from)?;
-    let p = p.ok_or_else(|| ApiError::from(tongka_actors::EngineError::from(tongka_core::catalogue::ProductError::Unknown(sku))))?;
+async fn get_product(
+    State(s): State<AppState>,
+    Path(sku): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let p = s
+        .engine()
+        .store()
+        .product(&sku)
+        .map_err(tongka_actors::EngineError::from)?;
+    let p = p.ok_or_else(|| {
+        ApiError::from(tongka_actors::EngineError::from(
+            tongka_core::catalogue::ProductError::Unknown(sku),
+        ))
+    })?;
     Ok(Json(product_json(&p)))
 }
 
-async fn put_product(State(s): State<AppState>, Path(sku): Path<String>, body: Bytes) -> Result<Json<Value>, ApiError> {
+async fn put_product(
+    State(s): State<AppState>,
+    Path(sku): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
     let _permit = admit(&s)?;
     let req: ProductReq = parse_json(&body)?;
-    let p = Product { sku, barcode: req.barcode, name: req.name.trim().to_string(), price: req.price.money("price", false)? };
+    let p = Product {
+        sku,
+        barcode: req.barcode,
+        name: req.name.trim().to_string(),
+        price: req.price.money("price", false)?,
+    };
     s.engine().put_products(vec![p.clone()]).await?;
     Ok(Json(product_json(&p)))
 }
@@ -437,7 +634,11 @@ async fn put_product(State(s): State<AppState>, Path(sku): Path<String>, body: B
 async fn sync_status(State(s): State<AppState>) -> Json<Value> {
     let e = s.engine();
     let sum = e.store().summary();
-    let vv: serde_json::Map<String, Value> = sum.vv.iter().map(|(n, q)| (n.to_string(), json!(q))).collect();
+    let vv: serde_json::Map<String, Value> = sum
+        .vv
+        .iter()
+        .map(|(n, q)| (n.to_string(), json!(q)))
+        .collect();
     Json(json!({
         "node": e.node(),
         "peers": [],

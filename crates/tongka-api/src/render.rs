@@ -152,7 +152,14 @@ pub fn refund(r: &Refund, o: &OrderState) -> Value {
 pub fn outcome(out: &Outcome, p: &Programme, here: &NodeId) -> Value {
     match out {
         Outcome::Member(m) => member(m, p, here),
-        Outcome::Recharged { recharge, amount, bonus, tender, at, member: m } => json!({
+        Outcome::Recharged {
+            recharge,
+            amount,
+            bonus,
+            tender,
+            at,
+            member: m,
+        } => json!({
             "id": recharge,
             "member_id": m.id,
             "amount": amount,
@@ -164,15 +171,35 @@ pub fn outcome(out: &Outcome, p: &Programme, here: &NodeId) -> Value {
             "wallet": wallet(m, here),
         }),
         Outcome::CheckedOut { order: o, .. } => order(o),
-        Outcome::Refunded { refund: r, order: o, .. } => refund(r, o),
+        Outcome::Refunded {
+            refund: r,
+            order: o,
+            ..
+        } => refund(r, o),
     }
 }
 
 pub fn history_entry(op: &Op) -> Value {
     let (kind, amount, principal, bonus, points, reference) = match &op.body {
-        OpBody::MemberRegistered { member, .. } => ("registered", None, None, None, 0, member.to_string()),
-        OpBody::ProfileUpdated { member, .. } => ("profile_updated", None, None, None, 0, member.to_string()),
-        OpBody::Recharged { recharge, amount, bonus, .. } => ("recharged", Some(*amount + *bonus), Some(*amount), Some(*bonus), 0, recharge.to_string()),
+        OpBody::MemberRegistered { member, .. } => {
+            ("registered", None, None, None, 0, member.to_string())
+        }
+        OpBody::ProfileUpdated { member, .. } => {
+            ("profile_updated", None, None, None, 0, member.to_string())
+        }
+        OpBody::Recharged {
+            recharge,
+            amount,
+            bonus,
+            ..
+        } => (
+            "recharged",
+            Some(*amount + *bonus),
+            Some(*amount),
+            Some(*bonus),
+            0,
+            recharge.to_string(),
+        ),
         OpBody::CheckedOut { order } => (
             "checked_out",
             Some(order.tender(TenderKind::Balance)),
@@ -189,9 +216,20 @@ pub fn history_entry(op: &Op) -> Value {
             -refund.points_reversed,
             refund.id.to_string(),
         ),
-        OpBody::SharesTransferred { to, principal, bonus, points, .. } => {
-            ("shares_transferred", Some(*principal + *bonus), Some(*principal), Some(*bonus), *points, to.to_string())
-        }
+        OpBody::SharesTransferred {
+            to,
+            principal,
+            bonus,
+            points,
+            ..
+        } => (
+            "shares_transferred",
+            Some(*principal + *bonus),
+            Some(*principal),
+            Some(*bonus),
+            *points,
+            to.to_string(),
+        ),
     };
     json!({
         "op": op.id.to_string(), "kind": kind, "at": time(op.hlc), "store": op.id.origin, "actor": op.actor,
@@ -205,14 +243,24 @@ pub fn receipt(o: &OrderState, store_name: &str) -> String {
     let ord = &o.order;
     let mut out = String::new();
     let rule = "-".repeat(32);
-    out.push_str(&format!("通卡 tongka  {store_name}\n单号 Order {}\n{}\n{rule}\n", ord.id, time(ord.at)));
+    out.push_str(&format!(
+        "通卡 tongka  {store_name}\n单号 Order {}\n{}\n{rule}\n",
+        ord.id,
+        time(ord.at)
+    ));
     for l in &ord.lines {
-        out.push_str(&format!("{}\n  {} x {} = {}\n", l.description, l.unit_price, l.qty, l.amount));
+        out.push_str(&format!(
+            "{}\n  {} x {} = {}\n",
+            l.description, l.unit_price, l.qty, l.amount
+        ));
         if !l.discount.is_zero() {
             out.push_str(&format!("  会员折扣 discount -{}\n", l.discount));
         }
     }
-    out.push_str(&format!("{rule}\n合计 Total      {:>14}\n优惠 Discount   {:>14}\n应付 Payable    {:>14}\n", ord.total, ord.discount, ord.payable));
+    out.push_str(&format!(
+        "{rule}\n合计 Total      {:>14}\n优惠 Discount   {:>14}\n应付 Payable    {:>14}\n",
+        ord.total, ord.discount, ord.payable
+    ));
     for t in &ord.tenders {
         out.push_str(&format!("{:<16}{:>16}\n", t.kind.as_str(), t.amount));
     }
@@ -220,10 +268,16 @@ pub fn receipt(o: &OrderState, store_name: &str) -> String {
         out.push_str(&format!("找零 Change     {:>14}\n", ord.change));
     }
     if !ord.balance_principal.is_zero() || !ord.balance_bonus.is_zero() {
-        out.push_str(&format!("  本金 principal {}  赠送 bonus {}\n", ord.balance_principal, ord.balance_bonus));
+        out.push_str(&format!(
+            "  本金 principal {}  赠送 bonus {}\n",
+            ord.balance_principal, ord.balance_bonus
+        ));
     }
     if ord.points_earned > 0 {
-        out.push_str(&format!("积分 Points     {:>14}\n", format!("+{}", ord.points_earned)));
+        out.push_str(&format!(
+            "积分 Points     {:>14}\n",
+            format!("+{}", ord.points_earned)
+        ));
     }
     if !o.refunded.is_zero() {
         out.push_str(&format!("已退 Refunded   {:>14}\n", o.refunded));

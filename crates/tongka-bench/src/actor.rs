@@ -11,9 +11,9 @@ use tongka_actors::{Engine, EngineConfig, EngineError, Idem, LineRequest, Outcom
 use tongka_core::checkout::{TenderInput, TenderKind};
 use tongka_core::clock::VersionVector;
 use tongka_core::ids::{MemberId, NodeId, OpId};
-use tongka_core::op::{Op, OpBody};
 use tongka_core::member::Profile;
 use tongka_core::money::Money;
+use tongka_core::op::{Op, OpBody};
 use tongka_core::programme::Programme;
 use tongka_store::{IdemRecord, Store, StoreOptions};
 
@@ -358,7 +358,10 @@ mod tests {
         let commits = report.commits.expect("store visible");
         assert!(commits >= 1 && commits <= 200, "{commits} commits");
         let per = report.requests_per_commit.expect("store visible");
-        assert!((per * commits as f64 - 200.0).abs() < 1e-6, "{per} per commit");
+        assert!(
+            (per * commits as f64 - 200.0).abs() < 1e-6,
+            "{per} per commit"
+        );
         assert_eq!(report.raw_writes, 200);
         assert!(report.raw_commits >= 1);
         assert!(report.raw_batch >= 1);

@@ -308,7 +308,14 @@ pub(crate) async fn run(opts: &CheckoutBenchOptions, dir: &Path) -> anyhow::Resu
             )
         }
     };
-    let result = timed(opts, run, &authority, &token, local.as_ref().map(|(s, e)| (s, e))).await;
+    let result = timed(
+        opts,
+        run,
+        &authority,
+        &token,
+        local.as_ref().map(|(s, e)| (s, e)),
+    )
+    .await;
     if let Some(s) = server {
         s.stop().await;
     }
@@ -522,6 +529,10 @@ mod end_to_end {
         assert_eq!(report.succeeded, 100);
         assert!(report.commits.is_some_and(|c| (1..=100).contains(&c)));
         assert_eq!(report.raw_writes, 100);
-        assert!(report.target.contains("http://127.0.0.1:"), "{}", report.target);
+        assert!(
+            report.target.contains("http://127.0.0.1:"),
+            "{}",
+            report.target
+        );
     }
 }

@@ -159,7 +159,11 @@ impl CheckoutReport {
 
 impl fmt::Display for CheckoutReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "checkout benchmark, {} layer: {}", self.layer, self.target)?;
+        writeln!(
+            f,
+            "checkout benchmark, {} layer: {}",
+            self.layer, self.target
+        )?;
         writeln!(
             f,
             "  {} checkouts by {} concurrent clients over {} members: {} succeeded, {} overloaded retries",
@@ -188,7 +192,11 @@ impl fmt::Display for CheckoutReport {
                 "  bytes per checkout    op {} B; {} B of values in all tables",
                 self.op_bytes, b
             )?,
-            None => writeln!(f, "  bytes per checkout    op ~{} B (estimated)", self.op_bytes)?,
+            None => writeln!(
+                f,
+                "  bytes per checkout    op ~{} B (estimated)",
+                self.op_bytes
+            )?,
         }
         writeln!(
             f,
@@ -210,7 +218,11 @@ impl fmt::Display for CheckoutReport {
             "  target                ≥ {:.0}/s and p99 < {:.0} ms: {}",
             TARGET_CHECKOUTS_PER_SEC,
             TARGET_P99_MS,
-            if self.meets_target() { "met" } else { "NOT met" }
+            if self.meets_target() {
+                "met"
+            } else {
+                "NOT met"
+            }
         )
     }
 }
@@ -330,9 +342,7 @@ pub async fn checkout(opts: CheckoutBenchOptions) -> anyhow::Result<CheckoutRepo
         max_ms: timed.hist.max() as f64 / 1000.0,
         mean_ms: timed.hist.mean() / 1000.0,
         commits: timed.commits.map(|(c, _)| c),
-        requests_per_commit: timed
-            .commits
-            .map(|(c, r)| r as f64 / (c.max(1)) as f64),
+        requests_per_commit: timed.commits.map(|(c, r)| r as f64 / (c.max(1)) as f64),
         op_bytes: timed.op_bytes,
         node_value_bytes_per_checkout: timed.node_value_bytes,
         raw_writes: raw.writes,

@@ -249,20 +249,66 @@ mod tests {
         let p = crate::programme::Programme::default();
         let m = MemberId::mint(&node, 1);
         let mut w = Wallet::default();
-        w.credit(&node, Share { principal: Money::from_yuan(1000), bonus: Money::from_yuan(100), points: 0 });
+        w.credit(
+            &node,
+            Share {
+                principal: Money::from_yuan(1000),
+                bonus: Money::from_yuan(100),
+                points: 0,
+            },
+        );
         let ctx = CheckoutContext {
             programme: &p,
             store: &node,
             order: crate::ids::OrderId::mint(&node, 2),
             at: Hlc::default(),
-            buyer: Some(Buyer { member: &m, level: &p.levels[1], wallet: &w }),
+            buyer: Some(Buyer {
+                member: &m,
+                level: &p.levels[1],
+                wallet: &w,
+            }),
         };
-        let line = LineInput { sku: None, barcode: None, description: "茶".into(), unit_price: Money::from_fen(1234), qty: rust_decimal::Decimal::new(15, 1) };
-        let order = checkout(&ctx, &[line], &[TenderInput { kind: TenderKind::Balance, amount: None }]).unwrap();
+        let line = LineInput {
+            sku: None,
+            barcode: None,
+            description: "茶".into(),
+            unit_price: Money::from_fen(1234),
+            qty: rust_decimal::Decimal::new(15, 1),
+        };
+        let order = checkout(
+            &ctx,
+            &[line],
+            &[TenderInput {
+                kind: TenderKind::Balance,
+                amount: None,
+            }],
+        )
+        .unwrap();
         let state = OrderState::new(order.clone());
-        let refund = state.decide(crate::ids::RefundId::mint(&node, 3), &node, Hlc::default(), None, "退货", 100).unwrap();
+        let refund = state
+            .decide(
+                crate::ids::RefundId::mint(&node, 3),
+                &node,
+                Hlc::default(),
+                None,
+                "退货",
+                100,
+            )
+            .unwrap();
         for body in [OpBody::CheckedOut { order }, OpBody::Refunded { refund }] {
-            let o = OpDraft { hlc: Hlc::default(), actor: "a".into(), idem: None, body }.stamp(OpId { origin: node.clone(), seq: 1 }, VersionVector::new());
+            let o = OpDraft {
+                hlc: Hlc::default(),
+                actor: "a".into(),
+                idem: None,
+                body,
+            }
+            .stamp(
+                OpId {
+                    origin: node.clone(),
+                    seq: 1,
+                },
+                VersionVector::new(),
+            );
             assert_eq!(Op::decode(&o.encode()).unwrap(), o);
         }
         let bytes = postcard::to_allocvec(&state).unwrap();

@@ -32,30 +32,45 @@ pub struct Started {
 /// Open the node's storage and engine as `config` says.
 pub fn open(config: &NodeConfig) -> anyhow::Result<(Store, Engine)> {
     let data_dir = config.data_dir();
-    std::fs::create_dir_all(&data_dir).with_context(|| format!("creating data directory {}", data_dir.display()))?;
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("creating data directory {}", data_dir.display()))?;
     let node = NodeId::new(config.node.name.clone())?;
     let path = data_dir.join(DB_FILE);
     let (store, recovered) = Store::open(
         &path,
-        StoreOptions { node, max_batch: config.storage.max_batch as usize, queue_max: (config.http.max_in_flight as usize).max(1024) * 2 },
+        StoreOptions {
+            node,
+            max_batch: config.storage.max_batch as usize,
+            queue_max: (config.http.max_in_flight as usize).max(1024) * 2,
+        },
     )
     .with_context(|| format!("opening {}", path.display()))?;
     let engine = Engine::new(
         store.clone(),
         Programme::default(),
         recovered.hlc,
-        EngineConfig { max_in_flight: config.http.max_in_flight as usize, idle_passivate: config.idle_passivate() },
+        EngineConfig {
+            max_in_flight: config.http.max_in_flight as usize,
+            idle_passivate: config.idle_passivate(),
+        },
     );
     Ok((store, engine))
 }
 
 /// Run a node until `shutdown` completes. `on_ready` is called once the
 /// API listens.
-pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()> + Send + 'static, on_ready: impl FnOnce(&Started)) -> anyhow::Result<()> {
+pub async fn run(
+    config: NodeConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    on_ready: impl FnOnce(&Started),
+) -> anyhow::Result<()> {
     let token = tongka_config::ensure_token(config.token_file())?;
     let (store, engine) = open(&config)?;
     if store.summary().seq == 0 && store.products(1)?.is_empty() {
-        engine.put_products(sample_catalogue()).await.map_err(|e| anyhow::anyhow!("seeding the sample catalogue: {e}"))?;
+        engine
+            .put_products(sample_catalogue())
+            .await
+            .map_err(|e| anyhow::anyhow!("seeding the sample catalogue: {e}"))?;
     }
     let listener = tokio::net::TcpListener::bind(config.http.listen)
         .await
@@ -63,10 +78,20 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()> + Send +
     let http = listener.local_addr()?;
     let data_dir = config.data_dir();
     std::fs::write(data_dir.join(ADDR_FILE), http.to_string())?;
-    let started = Started { http, token: token.clone(), data_dir, node: engine.node().clone() };
+    let started = Started {
+        http,
+        token: token.clone(),
+        data_dir,
+        node: engine.node().clone(),
+    };
     tracing::info!(node = %started.node, %http, "node is up");
     on_ready(&started);
-    let state = AppState::new(engine, token, config.node.role.as_str(), config.http.console);
+    let state = AppState::new(
+        engine,
+        token,
+        config.node.role.as_str(),
+        config.http.console,
+    );
     tongka_api::serve(listener, state, shutdown).await?;
     tracing::info!("HTTP API stopped; flushing storage");
     store.close();

@@ -1,0 +1,96 @@
+//! The command line: `chain new` makes a chain whose nodes run from their
+//! configs; bad configs are refused with a clear message.
+
+use std::process::Command;
+
+use crate::harness::{BIN, Node};
+
+#[test]
+fn chain_new_then_run_each_node() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("chain");
+    let out = Command::new(BIN)
+        .args([
+            "chain",
+            "new",
+            "--dir",
+            dir.to_str().unwrap(),
+            "--stores",
+            "2",
+            "--hq",
+            "--base-port",
+            "17100",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("chain.json")).unwrap()).unwrap();
+    let nodes = manifest["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 3);
+    for entry in nodes {
+        let name = entry["name"].as_str().unwrap();
+        let n = Node::run(&dir.join(entry["config"].as_str().unwrap()));
+        let (s, h) = n.get("/health");
+        assert_eq!(s, 200);
+        assert_eq!(h["node"].as_str(), Some(name));
+        assert_eq!(h["role"], entry["role"]);
+        assert_eq!(n.url, format!("http://{}", entry["http"].as_str().unwrap()));
+    }
+    // Creating it again refuses and says why.
+    let again = Command::new(BIN)
+        .args([
+            "chain",
+            "new",
+            "--dir",
+            dir.to_str().unwrap(),
+            "--stores",
+            "2",
+        ])
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("chain"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+}
+
+#[test]
+fn bad_config_is_refused_with_the_field_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("tongka.toml");
+    std::fs::write(&cfg, "[node]\nname = \"Store One\"\n").unwrap();
+    let out = Command::new(BIN)
+        .args(["run", "--config", cfg.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("name"), "{err}");
+    std::fs::write(&cfg, "[node]\nname = \"store-1\"\ncolour = \"red\"\n").unwrap();
+    let out = Command::new(BIN)
+        .args(["run", "--config", cfg.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("colour"));
+}
+
+#[test]
+fn restart_keeps_data_and_token() {
+    let mut n = Node::up();
+    let id = n.member("13300000001", "周九");
+    let token = n.token.clone();
+    n.restart();
+    assert_eq!(n.token, token);
+    let (s, m) = n.get(&format!("/members/{id}"));
+    assert_eq!((s, m["name"].as_str()), (200, Some("周九")));
+    let id2 = n.member("13300000002", "吴十");
+    assert_ne!(id, id2, "ids are never reused after a restart");
+}

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use fantoccini::elements::Element;
+use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
@@ -160,7 +161,7 @@ async fn open_console(c: &Client, node: &Node) {
 }
 
 fn member_by_phone(node: &Node, phone: &str) -> Value {
-    let (status, body) = node.get(&format!("/api/v1/members?phone={phone}"));
+    let (status, body) = node.get(&format!("/members?phone={phone}"));
     assert_eq!(status, 200, "member search: {body}");
     let list = body["members"].as_array().expect("members array");
     assert_eq!(
@@ -172,7 +173,7 @@ fn member_by_phone(node: &Node, phone: &str) -> Value {
 }
 
 fn member(node: &Node, id: &str) -> Value {
-    let (status, body) = node.get(&format!("/api/v1/members/{id}"));
+    let (status, body) = node.get(&format!("/members/{id}"));
     assert_eq!(status, 200, "get member {id}: {body}");
     body
 }
@@ -229,7 +230,7 @@ fn console_register_recharge_checkout() {
         let m = member(&node, &id);
         assert_eq!(m["balance"], "1100.00", "one recharge only: {m}");
         assert_eq!(m["level"]["name_zh"], "银卡会员");
-        let (status, hist) = node.get(&format!("/api/v1/members/{id}/history"));
+        let (status, hist) = node.get(&format!("/members/{id}/history"));
         assert_eq!(status, 200, "history: {hist}");
         let recharges = hist["entries"]
             .as_array()
@@ -267,7 +268,7 @@ fn console_register_recharge_checkout() {
         let m = member(&node, &id);
         assert_eq!(m["balance"], "1005.00", "after the sale: {m}");
         assert_eq!(m["points"], 95, "points: {m}");
-        let (status, order) = node.get(&format!("/api/v1/orders/{order_id}"));
+        let (status, order) = node.get(&format!("/orders/{order_id}"));
         assert_eq!(status, 200, "order {order_id}: {order}");
         assert_eq!(order["payable"], "95.00");
         assert_eq!(order["member_id"], id.as_str());
@@ -307,14 +308,14 @@ fn console_wrong_token_shows_login() {
 fn console_insufficient_balance_banner() {
     let node = Node::up();
     let (status, m) = node.post(
-        "/api/v1/members",
+        "/members",
         json!({"phone": "13900001111", "name": "李四"}),
         Some("console-c-register"),
     );
     assert_eq!(status, 201, "register: {m}");
     let id = m["id"].as_str().expect("member id").to_string();
     let (status, r) = node.post(
-        &format!("/api/v1/members/{id}/recharges"),
+        &format!("/members/{id}/recharges"),
         json!({"amount": "100.00", "tender": "cash"}),
         Some("console-c-recharge"),
     );
@@ -384,7 +385,7 @@ fn console_english_toggle() {
 
         // An API refusal shows its English message.
         let (status, refusal) = node.post(
-            "/api/v1/members",
+            "/members",
             json!({"phone": "12345", "name": "Bad Phone"}),
             None,
         );
@@ -425,4 +426,99 @@ fn console_english_toggle() {
         let shown = text(c, &dt("error-message")).await;
         assert!(shown.contains(zh), "banner {shown:?} lacks {zh:?}");
     });
+}
+
+/// (e) A keyboard-wedge scanner types a barcode and Enter into the focused
+/// field: each scan adds a line, the same code twice makes quantity 2. Then
+/// the answer to the sale is lost on its way back (the sale was made); the
+/// cashier presses 结账 again, the console reuses the Idempotency-Key, and
+/// the shop has one sale, not two.
+#[test]
+fn console_scanner_and_retry_after_lost_answer() {
+    let node = Node::up();
+    let (status, p) = node.put(
+        "/products/green-tea",
+        json!({"barcode": "6900000000017", "name": "绿茶", "price": "10.00"}),
+    );
+    assert_eq!(status, 200, "product: {p}");
+    let orders = |node: &Node| {
+        let (status, l) = node.get("/ledger/summary");
+        assert_eq!(status, 200, "ledger: {l}");
+        l["orders"].as_u64().expect("orders count")
+    };
+    let before = orders(&node);
+
+    with_browser("console-scanner-retry", async |c| {
+        open_console(c, &node).await;
+        click(c, "tab-checkout").await;
+        // The first answer from POST /checkouts never reaches the page.
+        c.execute(
+            r#"
+            const orig = window.fetch;
+            let lost = false;
+            window.__checkoutKeys = [];
+            window.fetch = async function (input, init) {
+              const res = await orig.call(this, input, init);
+              if (String(input).endsWith('/api/v1/checkouts')) {
+                window.__checkoutKeys.push(init.headers['Idempotency-Key']);
+                if (!lost) { lost = true; throw new TypeError('answer lost'); }
+              }
+              return res;
+            };"#,
+            vec![],
+        )
+        .await
+        .expect("install the fetch interceptor");
+
+        // Two scans, typed into whatever field has the focus.
+        let scan = format!("6900000000017{}", Key::Enter);
+        fill(c, "checkout-code-0", &scan).await;
+        wait_for(c, &dt("checkout-code-1")).await;
+        c.active_element()
+            .await
+            .expect("focused field")
+            .send_keys(&scan)
+            .await
+            .expect("second scan");
+        wait_for(
+            c,
+            &format!(r#"{}[data-fen="2000"]"#, dt("checkout-amount-0")),
+        )
+        .await;
+        let desc = wait_for(c, &dt("checkout-desc-0")).await;
+        assert_eq!(desc.prop("value").await.unwrap().as_deref(), Some("绿茶"));
+        select(c, "checkout-tender-kind-0", "cash").await;
+
+        click(c, "checkout-submit").await;
+        wait_for(
+            c,
+            &format!(
+                r#"{}[data-code="network_error"]:not([hidden])"#,
+                dt("error-banner")
+            ),
+        )
+        .await;
+        assert_eq!(orders(&node), before + 1, "the lost sale was still made");
+
+        click(c, "checkout-submit").await;
+        let payable = wait_for(
+            c,
+            &format!(r#"{}[data-value="20.00"]"#, dt("receipt-payable")),
+        )
+        .await;
+        assert_eq!(payable.text().await.unwrap(), "¥20.00");
+        let keys = c
+            .execute("return window.__checkoutKeys", vec![])
+            .await
+            .expect("keys");
+        let keys = keys.as_array().expect("keys array");
+        assert_eq!(keys.len(), 2, "two submissions: {keys:?}");
+        assert_eq!(keys[0], keys[1], "the retry must reuse the Idempotency-Key");
+        let order_id = text(c, &dt("receipt-id")).await;
+        let (status, order) = node.get(&format!("/orders/{order_id}"));
+        assert_eq!(status, 200, "order: {order}");
+        assert_eq!(order["lines"][0]["qty"], "2", "one line of 2: {order}");
+        assert_eq!(order["lines"].as_array().map(Vec::len), Some(1), "{order}");
+    });
+    assert_eq!(orders(&node), before + 1, "the retry charged a second time");
 }

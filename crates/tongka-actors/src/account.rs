@@ -50,7 +50,7 @@ pub(crate) enum AccountMsg {
     Refund {
         actor: String,
         idem: Option<Idem>,
-        order: OrderState,
+        order: Box<OrderState>,
         lines: Option<Vec<RefundLine>>,
         reason: String,
         reply: Reply,
@@ -195,6 +195,7 @@ type Refusal = (EngineError, Reply);
 
 impl AccountActor {
     /// Commit `draft` with `effects` and answer `reply` once it is durable.
+    #[allow(clippy::too_many_arguments)]
     fn commit(
         &self,
         st: &AccountState,
@@ -342,7 +343,7 @@ impl AccountActor {
         st: &mut AccountState,
         actor: String,
         idem: Option<Idem>,
-        order: OrderState,
+        order: Box<OrderState>,
         lines: Option<Vec<RefundLine>>,
         reason: String,
         reply: Reply,
@@ -350,7 +351,7 @@ impl AccountActor {
         let core = &self.core;
         // What this actor already refunded of the order but may not have
         // committed yet is newer than what the caller read from disk.
-        let current = st.orders.get(&order.order.id).cloned().unwrap_or(order);
+        let current = st.orders.get(&order.order.id).cloned().unwrap_or(*order);
         let at = core.tick();
         let points_here = st
             .member

@@ -36,6 +36,7 @@ use account::{AccountActor, AccountMsg};
 /// The answer to a request that changed something; stored with its
 /// idempotency key so a replay gets exactly the first answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[allow(clippy::large_enum_variant)] // one per request, moved a few times
 pub enum Outcome {
     /// A member registered or changed.
     Member(MemberState),
@@ -707,7 +708,7 @@ impl Engine {
             self.call(key, move |reply| AccountMsg::Refund {
                 actor: actor.clone(),
                 idem: idem.clone(),
-                order: state.clone(),
+                order: Box::new(state.clone()),
                 lines: lines.clone(),
                 reason: reason.clone(),
                 reply,

@@ -729,8 +729,9 @@ function guessBy(q, sel) {
 // ---------------------------------------------------------------------------
 // Members: detail, history
 // ---------------------------------------------------------------------------
-async function openMember(id, preview) {
+async function openMember(id, preview, keepResult) {
   clearError();
+  if (!keepResult) state.rechargeResult = null;
   if (preview) { state.member = preview; state.history = null; state.phoneShown = false; renderMember(); }
   const [m, hist] = await Promise.all([
     api('GET', `/api/v1/members/${encodeURIComponent(id)}`),
@@ -983,7 +984,7 @@ async function recharge(ev) {
     $('#recharge-amount').value = '';
     renderRechargePreview();
     toast(t('recharge.done', { principal: money(r.principal), bonus: money(r.bonus), balance: money(r.wallet && r.wallet.balance) }));
-    await openMember(m.id);
+    await openMember(m.id, null, true);
   });
 }
 

@@ -113,6 +113,9 @@ pub enum Source {
 /// Called once the request is durable (or failed).
 pub type Done = Box<dyn FnOnce(Result<OpId, StoreError>) + Send>;
 
+// Ops are by far the most common job; boxing them would cost an allocation
+// per request for nothing.
+#[allow(clippy::large_enum_variant)]
 enum Job {
     Op {
         source: Source,

@@ -114,8 +114,7 @@ fn committed_ops_and_state_survive_reopen() {
     state.apply(&op).unwrap();
     let rec = IdemRecord {
         fingerprint: [7; 32],
-        status: 201,
-        body: "{}".into(),
+        body: b"first answer".to_vec(),
     };
     submit_wait(
         &store,

@@ -1,0 +1,226 @@
+//! A real node in process for the integration tests: a redb store on a
+//! temporary file, the engine on the default programme, and the router,
+//! driven request by request with `tower::ServiceExt::oneshot` (no socket).
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tongka_actors::{Engine, EngineConfig};
+use tongka_core::{NodeId, Programme};
+use tongka_store::{Store, StoreOptions};
+use tower::ServiceExt;
+
+pub const TOKEN: &str = "test-token-5f1c2a9e";
+pub const NODE: &str = "store-1";
+
+/// One node: its router, and the temporary directory its database lives in.
+pub struct App {
+    router: Router,
+    pub engine: Engine,
+    _dir: tempfile::TempDir,
+}
+
+/// An answer as the client sees it.
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    pub fn json(&self) -> Option<Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+
+    pub fn content_type(&self) -> &str {
+        self.headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// The `error.code` of a JSON error body, if it has one.
+    pub fn error_code(&self) -> Option<String> {
+        self.json()?
+            .get("error")?
+            .get("code")?
+            .as_str()
+            .map(str::to_string)
+    }
+}
+
+impl App {
+    /// A fresh node `store-1`, console on, with an empty catalogue.
+    pub fn new() -> App {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let (store, recovered) = Store::open(
+            &dir.path().join("node.redb"),
+            StoreOptions {
+                node: NodeId::new(NODE).expect("node name"),
+                max_batch: 64,
+                queue_max: 1024,
+            },
+        )
+        .expect("open the store");
+        let engine = Engine::new(
+            store,
+            Programme::default(),
+            recovered.hlc,
+            EngineConfig {
+                max_in_flight: 64,
+                idle_passivate: Duration::from_secs(60),
+            },
+        );
+        let state = tongka_api::AppState::new(engine.clone(), TOKEN.to_string(), "store", true);
+        App {
+            router: tongka_api::router(state),
+            engine,
+            _dir: dir,
+        }
+    }
+
+    /// Send anything: `headers` are sent as given (no token added).
+    pub async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Answer {
+        let mut req = Request::builder().method(method).uri(path);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let req = req.body(Body::from(body)).expect("a valid request");
+        let resp = self
+            .router
+            .clone()
+            .oneshot(req)
+            .await
+            .expect("the router never fails");
+        let (parts, body) = resp.into_parts();
+        let body = body
+            .collect()
+            .await
+            .expect("the body is readable")
+            .to_bytes()
+            .to_vec();
+        Answer {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+        }
+    }
+
+    /// Send with the token, JSON content type, and an idempotency key if given.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Vec<u8>,
+        idem: Option<&str>,
+    ) -> Answer {
+        let auth = format!("Bearer {TOKEN}");
+        let mut headers = vec![
+            ("authorization", auth.as_str()),
+            ("content-type", "application/json"),
+        ];
+        if let Some(k) = idem {
+            headers.push(("idempotency-key", k));
+        }
+        self.raw(method, path, &headers, body).await
+    }
+
+    /// Send a JSON value; the answer's status and JSON body (`null` if none).
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: &Value,
+        idem: Option<&str>,
+    ) -> (u16, Value) {
+        let a = self
+            .call(method, path, body.to_string().into_bytes(), idem)
+            .await;
+        (a.status.as_u16(), a.json().unwrap_or(Value::Null))
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let a = self.call("GET", path, Vec::new(), None).await;
+        (a.status.as_u16(), a.json().unwrap_or(Value::Null))
+    }
+
+    /// What a refused request must leave as it was: the ledger totals, the
+    /// op count per node and the replicated state hash.
+    pub async fn snapshot(&self) -> Value {
+        let (s1, ledger) = self.get("/api/v1/ledger/summary").await;
+        let (s2, sync) = self.get("/api/v1/sync/status").await;
+        assert_eq!((s1, s2), (200, 200), "snapshot reads");
+        json!({
+            "ledger": ledger,
+            "state_hash": sync["state_hash"],
+            "version_vector": sync["version_vector"],
+        })
+    }
+
+    /// A member with a balance, a product with a barcode, and a paid order
+    /// of two lines: something for every endpoint to work on.
+    pub async fn seed(&self) -> Seed {
+        let (s, m) = self
+            .send(
+                "POST",
+                "/api/v1/members",
+                &json!({"phone": "13812341234", "name": "张三", "card_no": "CARD0001"}),
+                Some("seed-member"),
+            )
+            .await;
+        assert_eq!(s, 201, "{m}");
+        let member = m["id"].as_str().expect("member id").to_string();
+        let (s, r) = self
+            .send(
+                "POST",
+                &format!("/api/v1/members/{member}/recharges"),
+                &json!({"amount": "5000.00", "tender": "cash"}),
+                Some("seed-recharge"),
+            )
+            .await;
+        assert_eq!(s, 201, "{r}");
+        let (s, p) = self
+            .send(
+                "PUT",
+                "/api/v1/products/latte",
+                &json!({"name": "拿铁 Latte", "barcode": "6901234567908", "price": "32.00"}),
+                None,
+            )
+            .await;
+        assert_eq!(s, 200, "{p}");
+        let (s, o) = self
+            .send(
+                "POST",
+                "/api/v1/checkouts",
+                &json!({
+                    "member_id": member,
+                    "lines": [{"sku": "latte", "qty": "2"}, {"description": "蛋糕", "unit_price": "18.50", "qty": 3}],
+                    "tenders": [{"kind": "cash", "amount": "10"}, {"kind": "balance"}],
+                }),
+                Some("seed-order"),
+            )
+            .await;
+        assert_eq!(s, 201, "{o}");
+        Seed {
+            member,
+            order: o["id"].as_str().expect("order id").to_string(),
+        }
+    }
+}
+
+pub struct Seed {
+    pub member: String,
+    pub order: String,
+}

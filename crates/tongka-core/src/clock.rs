@@ -121,6 +121,13 @@ impl VersionVector {
         self.0.insert(id.origin.clone(), id.seq);
     }
 
+    /// Record that ops of `node` up to `seq` are held (or sent), if that is
+    /// more than already recorded.
+    pub fn raise(&mut self, node: &NodeId, seq: u64) {
+        let e = self.0.entry(node.clone()).or_insert(0);
+        *e = (*e).max(seq);
+    }
+
     /// Whether everything `other` holds is held here too.
     pub fn dominates(&self, other: &VersionVector) -> bool {
         other.0.iter().all(|(n, &s)| self.get(n) >= s)

@@ -1,0 +1,78 @@
+//! The messages peers exchange, and their encoding. Decoding never panics
+//! and checks every op inside (it is the decoder of network input).
+
+use serde::{Deserialize, Serialize};
+use tongka_core::clock::VersionVector;
+use tongka_core::ids::NodeId;
+use tongka_core::op::{self, Op};
+
+/// The first byte of every encoded message.
+pub const MSG_FORMAT_V1: u8 = 1;
+/// The largest message accepted.
+pub const MSG_BYTES_MAX: usize = 16 * 1024 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Msg {
+    /// First message on a connection: who I am and what I hold.
+    Hello {
+        chain: String,
+        node: NodeId,
+        held: VersionVector,
+    },
+    /// What I hold now (after applying what you sent).
+    Have { held: VersionVector },
+    /// Ops you lack, in clock order, each encoded as `Op::encode`.
+    Ops { ops: Vec<Vec<u8>> },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    #[error("empty message")]
+    Empty,
+    #[error("message of {0} bytes exceeds the limit")]
+    TooLarge(usize),
+    #[error("unknown message format {0}")]
+    Format(u8),
+    #[error("malformed message: {0}")]
+    Malformed(String),
+    #[error("op {index} in the message: {error}")]
+    Op {
+        index: usize,
+        error: op::DecodeError,
+    },
+}
+
+impl Msg {
+    pub fn ops(ops: &[Op]) -> Msg {
+        Msg::Ops {
+            ops: ops.iter().map(Op::encode).collect(),
+        }
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = vec![MSG_FORMAT_V1];
+        postcard::to_io(self, &mut out).expect("encoding to memory cannot fail");
+        out
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Msg, DecodeError> {
+        let (&format, rest) = bytes.split_first().ok_or(DecodeError::Empty)?;
+        if bytes.len() > MSG_BYTES_MAX {
+            return Err(DecodeError::TooLarge(bytes.len()));
+        }
+        if format != MSG_FORMAT_V1 {
+            return Err(DecodeError::Format(format));
+        }
+        postcard::from_bytes(rest).map_err(|e| DecodeError::Malformed(e.to_string()))
+    }
+
+    /// The ops of an `Ops` message, decoded and checked.
+    pub fn decode_ops(encoded: &[Vec<u8>]) -> Result<Vec<Op>, DecodeError> {
+        encoded
+            .iter()
+            .enumerate()
+            .map(|(index, b)| Op::decode(b).map_err(|error| DecodeError::Op { index, error }))
+            .collect()
+    }
+}

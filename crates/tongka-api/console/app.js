@@ -19,22 +19,20 @@ const I18N = {
     'auth.required': '请输入令牌。',
     'auth.logged_out': '已退出登录。',
     'common.search': '查找', 'common.refresh': '刷新', 'common.cancel': '取消', 'common.save': '保存',
-    'common.close': '关闭', 'common.none': '–', 'common.yes': '是', 'common.no': '否',
+    'common.close': '关闭', 'common.none': '–',
     'common.show': '显示', 'common.hide': '隐藏', 'common.print': '打印小票', 'common.remove': '删除',
-    'common.loading': '加载中…',
     'members.search': '查找会员', 'members.by_phone': '手机号', 'members.by_card': '卡号',
     'members.search_ph': '手机号或卡号', 'members.no_results': '没有找到会员。',
     'members.query_required': '请输入手机号或卡号。',
     'members.none_open': '查找或登记会员后在此显示会员详情。',
     'members.edit': '编辑资料', 'members.to_checkout': '为该会员收银',
-    'members.found': '找到 {n} 位会员',
     'register.title': '登记新会员', 'register.submit': '登记', 'register.done': '已登记会员 {name}',
     'field.phone': '手机号', 'field.name': '姓名', 'field.birthday': '生日', 'field.gender': '性别',
     'field.card_no': '卡号', 'field.tags': '标签', 'field.notes': '备注',
     'gender.none': '未填', 'gender.female': '女', 'gender.male': '男', 'gender.other': '其他',
     'member.home_store': '开卡门店', 'member.created_at': '登记时间', 'member.visits': '到店次数',
     'member.cumulative_principal': '累计充值本金', 'member.cumulative_spent': '累计消费',
-    'member.level': '会员等级', 'member.id': '会员编号',
+    'member.id': '会员编号',
     'wallet.balance': '余额', 'wallet.principal': '本金', 'wallet.bonus': '赠送金',
     'wallet.available_here': '本店可用', 'wallet.points': '积分',
     'wallet.available_hint': '其余余额由其他门店持有，需联网调拨后方可在本店使用。',
@@ -72,7 +70,6 @@ const I18N = {
     'checkout.no_tender': '请至少选择一种支付方式。',
     'checkout.two_empty': '最多只能有一种支付方式不填金额。',
     'checkout.done': '结账成功，应付 {payable}',
-    'checkout.catalogue': '商品目录',
     'receipt.title': '购物小票', 'receipt.order': '单号', 'receipt.store': '门店', 'receipt.time': '时间',
     'receipt.member': '会员', 'receipt.level': '等级折扣', 'receipt.item': '商品',
     'receipt.qty_price': '数量×单价', 'receipt.amount': '金额', 'receipt.discount': '折扣',
@@ -90,7 +87,7 @@ const I18N = {
     'refund.title': '退款 / 退货', 'refund.reason': '退款原因', 'refund.all': '整单退款',
     'refund.lines': '按所填数量退款', 'refund.none': '退款结果将在此显示。',
     'refund.no_lines': '请在要退的行填写退货数量。',
-    'refund.confirm_all': '确认整单退款？',
+    'refund.confirm_all': '再点一次确认整单退款',
     'refund.done': '退款成功：{amount}',
     'refund.result': '退款结果', 'refund.id': '退款单号', 'refund.amount': '退款金额',
     'refund.tenders': '退回方式', 'refund.points_reversed': '扣回积分',
@@ -122,22 +119,20 @@ const I18N = {
     'auth.required': 'Please enter the token.',
     'auth.logged_out': 'Signed out.',
     'common.search': 'Search', 'common.refresh': 'Refresh', 'common.cancel': 'Cancel', 'common.save': 'Save',
-    'common.close': 'Close', 'common.none': '–', 'common.yes': 'yes', 'common.no': 'no',
+    'common.close': 'Close', 'common.none': '–',
     'common.show': 'show', 'common.hide': 'hide', 'common.print': 'Print receipt', 'common.remove': 'Remove',
-    'common.loading': 'Loading…',
     'members.search': 'Find a member', 'members.by_phone': 'Phone', 'members.by_card': 'Card no.',
     'members.search_ph': 'Phone or card number', 'members.no_results': 'No member found.',
     'members.query_required': 'Enter a phone or card number.',
     'members.none_open': 'Find or register a member to see their details here.',
     'members.edit': 'Edit profile', 'members.to_checkout': 'Check out for this member',
-    'members.found': '{n} member(s) found',
     'register.title': 'Register a member', 'register.submit': 'Register', 'register.done': 'Registered {name}',
     'field.phone': 'Phone', 'field.name': 'Name', 'field.birthday': 'Birthday', 'field.gender': 'Gender',
     'field.card_no': 'Card no.', 'field.tags': 'Tags', 'field.notes': 'Notes',
     'gender.none': 'Not given', 'gender.female': 'Female', 'gender.male': 'Male', 'gender.other': 'Other',
     'member.home_store': 'Home store', 'member.created_at': 'Registered', 'member.visits': 'Visits',
     'member.cumulative_principal': 'Principal recharged', 'member.cumulative_spent': 'Spent',
-    'member.level': 'Level', 'member.id': 'Member ID',
+    'member.id': 'Member ID',
     'wallet.balance': 'Balance', 'wallet.principal': 'Principal', 'wallet.bonus': 'Bonus',
     'wallet.available_here': 'Usable here', 'wallet.points': 'Points',
     'wallet.available_hint': 'The rest of the balance is held by other stores and moves here when they can be reached.',
@@ -175,7 +170,6 @@ const I18N = {
     'checkout.no_tender': 'Choose at least one tender.',
     'checkout.two_empty': 'At most one tender may be left without an amount.',
     'checkout.done': 'Paid: {payable}',
-    'checkout.catalogue': 'Catalogue',
     'receipt.title': 'Receipt', 'receipt.order': 'Order', 'receipt.store': 'Store', 'receipt.time': 'Time',
     'receipt.member': 'Member', 'receipt.level': 'Level discount', 'receipt.item': 'Item',
     'receipt.qty_price': 'Qty × price', 'receipt.amount': 'Amount', 'receipt.discount': 'Discount',
@@ -193,7 +187,7 @@ const I18N = {
     'refund.title': 'Refund / return', 'refund.reason': 'Reason', 'refund.all': 'Refund whole order',
     'refund.lines': 'Refund the quantities entered', 'refund.none': 'The refund appears here.',
     'refund.no_lines': 'Enter a refund quantity on the lines to refund.',
-    'refund.confirm_all': 'Refund the whole order?',
+    'refund.confirm_all': 'Click again to refund all',
     'refund.done': 'Refunded {amount}',
     'refund.result': 'Refund', 'refund.id': 'Refund ID', 'refund.amount': 'Amount refunded',
     'refund.tenders': 'Returned to', 'refund.points_reversed': 'Points reversed',
@@ -528,6 +522,7 @@ function renderError() {
   let msg;
   if (e.localKey) msg = t(e.localKey, e.vars);
   else if (e.code === 'network_error') msg = t('err.network_error');
+  else if (e.code === 'bad_response') msg = t('err.bad_response');
   else if (state.lang === 'zh') msg = e.message_zh || e.message || t('err.http', { status: e.status });
   else msg = e.message || e.message_zh || t('err.http', { status: e.status });
   const details = Object.entries(e)
@@ -672,13 +667,16 @@ function renderNodeBadge() {
 // Tabs
 // ---------------------------------------------------------------------------
 function showTab(name) {
+  if (state.tab !== name) clearError();
   state.tab = name;
   for (const b of $$('.tab')) {
     const on = b.dataset.tab === name;
     b.classList.toggle('active', on);
     b.setAttribute('aria-selected', on ? 'true' : 'false');
   }
+  const changed = $$('.panel').some((p) => !p.hidden && p.dataset.panel !== name);
   for (const p of $$('.panel')) p.hidden = p.dataset.panel !== name;
+  if (changed) $('main').scrollTop = 0;
   if (name === 'overview') loadOverview();
   if (name === 'checkout') {
     loadProducts();
@@ -983,7 +981,7 @@ async function recharge(ev) {
     }
     $('#recharge-amount').value = '';
     renderRechargePreview();
-    toast(t('recharge.done', { principal: money(r.principal), bonus: money(r.bonus), balance: money(r.wallet && r.wallet.balance) }));
+    // The result box under the form says it; no toast over the member's name.
     await openMember(m.id, null, true);
   });
 }
@@ -1281,13 +1279,13 @@ async function submitCheckout(ev) {
 function orderTable(o, withRefund) {
   const rows = (o.lines || []).map((l, i) => {
     const refunded = l.refunded_qty !== undefined ? l.refunded_qty : (Array.isArray(o.refunded_qty) ? o.refunded_qty[i] : null);
-    return h('tr', { 'data-test': `order-line-${i}` },
+    return h('tr', { 'data-test': `${withRefund ? 'order-view' : 'receipt'}-line-${i}` },
       h('td', null, h('div', { text: l.description || l.sku || l.barcode || '' }),
         (l.barcode || l.sku) ? h('div', { class: 'muted small mono', text: l.barcode || l.sku }) : null),
       h('td', { class: 'num nowrap', text: `${l.qty} × ${money(l.unit_price)}` }),
       h('td', { class: 'num money', text: money(l.amount) }),
       h('td', { class: 'num money', text: toFen(l.discount) ? `-${money(l.discount)}` : money(l.discount) }),
-      h('td', { class: 'num money strong', 'data-test': `line-payable-${i}`, 'data-value': l.payable, text: money(l.payable) }),
+      h('td', { class: 'num money strong', 'data-test': `${withRefund ? 'order-view' : 'receipt'}-line-payable-${i}`, 'data-value': l.payable, text: money(l.payable) }),
       withRefund ? h('td', { class: 'num' },
         refunded && !/^0*(\.0*)?$/.test(String(refunded)) ? h('div', { class: 'muted small', text: `${t('orders.refunded_qty')} ${refunded}` }) : null,
         h('input', { type: 'text', class: 'refund-qty num', inputmode: 'decimal', 'data-line': i, 'data-test': `refund-qty-${i}`, id: `refund-qty-${i}`, placeholder: '0' })) : null);
@@ -1301,29 +1299,35 @@ function orderTable(o, withRefund) {
     h('tbody', null, rows)));
 }
 
-function totalsList(o) {
+function totalsList(o, prefix) {
   const dl = h('dl', { class: 'totals' });
   const row = (label, val, test, raw, cls) => dl.append(h('div', { class: `kv-row ${cls || ''}` },
-    h('dt', { text: label }), h('dd', { 'data-test': test, 'data-value': raw, class: 'money', text: val })));
+    h('dt', { text: label }), h('dd', { 'data-test': test.replace(/^receipt-/, `${prefix}-`), 'data-value': raw, class: 'money', text: val })));
   row(t('receipt.total'), money(o.total), 'receipt-total', o.total);
   row(t('receipt.discount'), toFen(o.discount) ? `-${money(o.discount)}` : money(o.discount), 'receipt-discount', o.discount);
   row(t('receipt.payable'), money(o.payable), 'receipt-payable', o.payable, 'grand');
-  for (const tn of o.tenders || []) row(tenderName(tn.kind), money(tn.amount), `receipt-tender-${tn.kind}`, tn.amount);
+  // Tenders are net of change; the cash row shows what was handed over.
+  const changeFen = toFen(o.change) || 0n;
+  for (const tn of o.tenders || []) {
+    const given = tn.kind === 'cash' && changeFen > 0n && toFen(tn.amount) !== null ? fenStr(toFen(tn.amount) + changeFen) : tn.amount;
+    row(tenderName(tn.kind), money(given), `receipt-tender-${tn.kind}`, given);
+  }
   if (o.paid !== undefined) row(t('receipt.paid'), money(o.paid), 'receipt-paid', o.paid);
   if (o.change !== undefined && toFen(o.change)) row(t('receipt.change'), money(o.change), 'receipt-change', o.change);
   if (toFen(o.balance_principal)) row(t('receipt.balance_principal'), money(o.balance_principal), 'receipt-balance-principal', o.balance_principal);
   if (toFen(o.balance_bonus)) row(t('receipt.balance_bonus'), money(o.balance_bonus), 'receipt-balance-bonus', o.balance_bonus);
   if (o.member_id) {
     dl.append(h('div', { class: 'kv-row' }, h('dt', { text: t('receipt.points_earned') }),
-      h('dd', { 'data-test': 'receipt-points', 'data-value': o.points_earned, text: String(o.points_earned ?? t('common.none')) })));
+      h('dd', { 'data-test': `${prefix}-points`, 'data-value': o.points_earned, text: String(o.points_earned ?? t('common.none')) })));
   }
   if (toFen(o.refunded)) row(t('receipt.refunded'), money(o.refunded), 'receipt-refunded', o.refunded);
   return dl;
 }
 
-function orderHead(o, member) {
+function orderHead(o, member, prefix) {
   const dl = h('dl', { class: 'kv compact' });
-  const row = (label, val, test) => dl.append(h('div', { class: 'kv-row' }, h('dt', { text: label }), h('dd', { 'data-test': test, text: val })));
+  const row = (label, val, test) => dl.append(h('div', { class: 'kv-row' }, h('dt', { text: label }),
+    h('dd', { 'data-test': test && test.replace(/^receipt-/, `${prefix}-`), text: val })));
   row(t('receipt.order'), o.id, 'receipt-id');
   row(t('receipt.store'), o.store || t('common.none'));
   row(t('receipt.time'), fmtTime(o.created_at));
@@ -1343,9 +1347,9 @@ function renderReceipt() {
   box.dataset.id = o.id;
   box.append(
     h('h2', { class: 'receipt-title', text: t('receipt.title') }),
-    orderHead(o, r.member),
+    orderHead(o, r.member, 'receipt'),
     orderTable(o, false),
-    totalsList(o),
+    totalsList(o, 'receipt'),
     h('p', { class: 'muted small', text: t('receipt.rounding') }),
     r.text ? h('pre', { class: 'receipt-text', 'data-test': 'receipt-text', text: r.text }) : '',
     h('div', { class: 'actions no-print' },
@@ -1364,7 +1368,14 @@ function renderReceipt() {
 // Orders and refunds
 // ---------------------------------------------------------------------------
 async function openOrder(id) {
-  const o = await api('GET', `/api/v1/orders/${encodeURIComponent(id)}`);
+  let o;
+  try {
+    o = await api('GET', `/api/v1/orders/${encodeURIComponent(id)}`);
+  } catch (e) {
+    // Never leave another order on screen under the id that was asked for.
+    if (state.order && state.order.id !== id) { state.order = null; state.orderMember = null; renderOrder(true); }
+    throw e;
+  }
   state.order = o;
   state.orderMember = null;
   renderOrder(true);
@@ -1383,6 +1394,7 @@ function openOrderFromElsewhere(id) {
 }
 
 function renderOrder(fresh) {
+  disarmRefundAll();
   const form = $('#refund-form');
   const o = state.order;
   form.hidden = !o;
@@ -1396,11 +1408,23 @@ function renderOrder(fresh) {
   clear(box);
   if (!o) return;
   box.dataset.id = o.id;
-  box.append(h('h2', { text: `${t('receipt.order')} ${o.id}` }), orderHead(o, state.orderMember), orderTable(o, true), totalsList(o));
+  box.append(h('h2', { text: `${t('receipt.order')} ${o.id}` }), orderHead(o, state.orderMember, 'order-view'), orderTable(o, true), totalsList(o, 'order-view'));
   for (const [i, v] of Object.entries(typed)) { const el = $(`#refund-qty-${i}`); if (el) el.value = v; }
-  const done = o.status === 'refunded';
-  $('#refund-all').disabled = done;
-  $('#refund-lines').disabled = done;
+  syncRefundButtons();
+}
+
+let refundArmTimer = null;
+function disarmRefundAll() {
+  const b = $('#refund-all');
+  clearTimeout(refundArmTimer);
+  delete b.dataset.armed;
+  b.classList.remove('armed');
+  b.textContent = t('refund.all');
+}
+
+function syncRefundButtons() {
+  const done = !state.order || state.order.status === 'refunded';
+  for (const b of [$('#refund-all'), $('#refund-lines')]) if (!b.dataset.busy) b.disabled = done;
 }
 
 async function refund(all) {
@@ -1433,6 +1457,7 @@ async function refund(all) {
     renderRefundResult();
     if (state.member && o.member_id === state.member.id) openMember(state.member.id).catch(() => {});
   });
+  syncRefundButtons();
 }
 
 function renderRefundResult() {
@@ -1601,7 +1626,15 @@ function bind() {
     busy($('#order-open'), () => openOrder(id));
   });
   $('#refund-form').addEventListener('submit', (ev) => { ev.preventDefault(); refund(false); });
-  $('#refund-all').addEventListener('click', () => refund(true));
+  // Refunding a whole order takes two clicks: the first arms the button.
+  $('#refund-all').addEventListener('click', () => {
+    const b = $('#refund-all');
+    if (b.dataset.armed) { disarmRefundAll(); refund(true); return; }
+    b.dataset.armed = '1';
+    b.classList.add('armed');
+    b.textContent = t('refund.confirm_all');
+    refundArmTimer = setTimeout(disarmRefundAll, 5000);
+  });
 
   // overview
   $('#overview-refresh').addEventListener('click', () => busy($('#overview-refresh'), loadOverview));

@@ -15,7 +15,7 @@ use tongka_core::checkout::{self, Buyer, CheckoutContext, LineInput, TenderInput
 use tongka_core::ids::{MemberId, OrderId, RechargeId, RefundId};
 use tongka_core::member::ProfilePatch;
 use tongka_core::money::Money;
-use tongka_core::op::{OpBody, OpDraft};
+use tongka_core::op::{Op, OpBody, OpDraft};
 use tongka_core::refund::{OrderState, RefundLine};
 use tongka_core::state::{self, MemberError, MemberState};
 use tongka_store::{Effects, Source};
@@ -60,6 +60,13 @@ pub(crate) enum AccountMsg {
         patch: ProfilePatch,
         claimed: Vec<String>,
         reply: Reply,
+    },
+    /// An op made by another node: apply it and hand it to the writer,
+    /// then answer (before it is durable; `on_durable` tells that).
+    ApplyRemote {
+        op: Box<Op>,
+        on_durable: tongka_store::Done,
+        reply: RpcReplyPort<()>,
     },
     /// Time to check whether to passivate.
     Tick,
@@ -139,6 +146,14 @@ impl Actor for AccountActor {
         }
         match msg {
             AccountMsg::Tick => {}
+            AccountMsg::ApplyRemote {
+                op,
+                on_durable,
+                reply,
+            } => {
+                self.apply_remote(st, *op, on_durable);
+                let _ = reply.send(());
+            }
             AccountMsg::Recharge {
                 actor,
                 idem,
@@ -194,6 +209,74 @@ impl Actor for AccountActor {
 type Refusal = (EngineError, Reply);
 
 impl AccountActor {
+    /// Apply a remote op to this account's state and submit it. An op that
+    /// fails its checks is logged as rejected, not applied: the check is
+    /// deterministic (an op's validity depends only on its causal past), so
+    /// every node rejects it alike.
+    fn apply_remote(&self, st: &mut AccountState, op: Op, on_durable: tongka_store::Done) {
+        let mut effects = Effects::default();
+        let mut next_member = st.member.clone();
+        let mut next_order = None;
+        let result = (|| -> Result<(), String> {
+            match &op.body {
+                OpBody::CheckedOut { order } => next_order = Some(OrderState::new(order.clone())),
+                OpBody::Refunded { refund } => {
+                    let current = match st.orders.get(&refund.order) {
+                        Some(o) => o.clone(),
+                        None => self
+                            .core
+                            .store
+                            .order(&refund.order)
+                            .map_err(|e| e.to_string())?
+                            .ok_or("refund of an unknown order")?,
+                    };
+                    let mut o = current;
+                    state::apply_refund(&mut o, &op).map_err(|e| e.to_string())?;
+                    next_order = Some(o);
+                }
+                OpBody::ProfileUpdated { patch, .. } => {
+                    if let Some(m) = &st.member {
+                        self.core
+                            .reindex_remote(m, patch, &mut effects)
+                            .map_err(|e| e.to_string())?;
+                    }
+                }
+                _ => {}
+            }
+            if let Some(m) = &mut next_member {
+                m.apply(&op).map_err(|e| e.to_string())?;
+            }
+            Ok(())
+        })();
+        match result {
+            Ok(()) => {
+                if let Some(o) = next_order {
+                    st.orders.insert(o.order.id.clone(), o.clone());
+                    effects.order = Some(o);
+                }
+                effects.member = next_member.clone();
+                st.member = next_member;
+            }
+            Err(reason) => {
+                tracing::warn!(op = %op.id, %reason, "remote op rejected");
+                effects = Effects {
+                    rejected: Some(reason),
+                    ..Effects::default()
+                };
+            }
+        }
+        st.pending.fetch_add(1, Ordering::AcqRel);
+        let pending = st.pending.clone();
+        self.core.store.submit(
+            Source::Remote(op),
+            effects,
+            Box::new(move |res| {
+                pending.fetch_sub(1, Ordering::AcqRel);
+                on_durable(res);
+            }),
+        );
+    }
+
     /// Commit `draft` with `effects` and answer `reply` once it is durable.
     #[allow(clippy::too_many_arguments)]
     fn commit(

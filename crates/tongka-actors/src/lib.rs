@@ -168,6 +168,9 @@ pub enum LineRequest {
     },
 }
 
+/// The most entries a list answer holds.
+pub const LIST_MAX: usize = 1000;
+
 pub struct EngineConfig {
     pub max_in_flight: usize,
     pub idle_passivate: Duration,
@@ -244,6 +247,64 @@ impl Core {
             self.inflight.lock().expect("inflight lock").remove(&k);
         }
         self.release_claims(claims);
+    }
+
+    /// Index changes for a remote profile edit: the new phone or card goes
+    /// to this member unless another holds it, in which case both are
+    /// listed as duplicates and the index keeps the smaller member id (so
+    /// every node ends with the same index).
+    pub fn reindex_remote(
+        &self,
+        m: &MemberState,
+        patch: &ProfilePatch,
+        effects: &mut Effects,
+    ) -> Result<(), StoreError> {
+        if let Some(phone) = &patch.phone
+            && *phone != m.profile.phone
+        {
+            if self.store.member_by_phone(&m.profile.phone)?.as_ref() == Some(&m.id) {
+                effects.phones.push((m.profile.phone.clone(), None));
+            }
+            let owner = self.store.member_by_phone(phone)?;
+            let winner = self.index_winner(owner, &m.id, &format!("phone:{phone}"), effects);
+            effects.phones.push((phone.clone(), Some(winner)));
+        }
+        if let Some(card) = &patch.card_no
+            && *card != m.profile.card_no
+        {
+            if let Some(old) = &m.profile.card_no
+                && self.store.member_by_card(old)?.as_ref() == Some(&m.id)
+            {
+                effects.cards.push((old.clone(), None));
+            }
+            if let Some(new) = card {
+                let owner = self.store.member_by_card(new)?;
+                let winner = self.index_winner(owner, &m.id, &format!("card:{new}"), effects);
+                effects.cards.push((new.clone(), Some(winner)));
+            }
+        }
+        Ok(())
+    }
+
+    /// Which member an index entry keeps when `candidate` claims a key that
+    /// `owner` may hold; a clash is listed as duplicates.
+    fn index_winner(
+        &self,
+        owner: Option<MemberId>,
+        candidate: &MemberId,
+        key: &str,
+        effects: &mut Effects,
+    ) -> MemberId {
+        match owner {
+            Some(o) if o != *candidate => {
+                effects.duplicates.push((key.to_string(), o.clone()));
+                effects
+                    .duplicates
+                    .push((key.to_string(), candidate.clone()));
+                o.min(candidate.clone())
+            }
+            _ => candidate.clone(),
+        }
     }
 
     pub fn release_claims(&self, claims: Vec<String>) {
@@ -740,9 +801,88 @@ impl Engine {
         Ok(())
     }
 
-    /// A member's state: from its live actor's committed view is not
-    /// needed — reads see what is committed, which is all that was ever
-    /// acknowledged.
+    /// Apply an op made by another node, delivered in causal order. Returns
+    /// once the op is queued for the writer, so ops handed over one after
+    /// another are committed in that order; `on_durable` is called when it
+    /// is durable. An op that fails its checks is logged as rejected.
+    pub async fn apply_remote(
+        &self,
+        op: Op,
+        on_durable: tongka_store::Done,
+    ) -> Result<(), EngineError> {
+        let _ = self
+            .core
+            .clock
+            .lock()
+            .expect("clock lock")
+            .observe(op.hlc, now_ms());
+        let key = match &op.body {
+            OpBody::MemberRegistered { member, profile } => {
+                let state = MemberState::registered(&op)
+                    .map_err(|e| EngineError::Internal(e.to_string()))?;
+                let mut effects = Effects::default();
+                let owner = self.core.store.member_by_phone(&profile.phone)?;
+                let winner = self.core.index_winner(
+                    owner,
+                    member,
+                    &format!("phone:{}", profile.phone),
+                    &mut effects,
+                );
+                effects.phones.push((profile.phone.clone(), Some(winner)));
+                if let Some(card) = &profile.card_no {
+                    let owner = self.core.store.member_by_card(card)?;
+                    let winner = self.core.index_winner(
+                        owner,
+                        member,
+                        &format!("card:{card}"),
+                        &mut effects,
+                    );
+                    effects.cards.push((card.clone(), Some(winner)));
+                }
+                effects.member = Some(state);
+                self.core
+                    .store
+                    .submit(Source::Remote(op), effects, on_durable);
+                return Ok(());
+            }
+            body => match body.member() {
+                Some(m) => AccountKey::Member(m.clone()),
+                None => AccountKey::WalkIn,
+            },
+        };
+        let op = Box::new(op);
+        let on_durable = Mutex::new(Some(on_durable));
+        let actor = self.account(&key).await?;
+        let sent = actor
+            .call(
+                |reply| AccountMsg::ApplyRemote {
+                    op: op.clone(),
+                    on_durable: on_durable
+                        .lock()
+                        .expect("once")
+                        .take()
+                        .expect("called once"),
+                    reply,
+                },
+                None,
+            )
+            .await;
+        match sent {
+            Ok(ractor::rpc::CallResult::Success(())) => Ok(()),
+            _ => Err(EngineError::Internal(format!(
+                "account {key:?} stopped while applying {}",
+                op.id
+            ))),
+        }
+    }
+
+    /// Phone and card numbers held by more than one member.
+    pub fn duplicates(&self) -> Result<Vec<(String, Vec<MemberId>)>, EngineError> {
+        Ok(self.core.store.duplicates(LIST_MAX)?)
+    }
+
+    /// A member's state as committed: reads see what is committed, which is
+    /// all that was ever acknowledged.
     pub fn member(&self, id: &MemberId) -> Result<MemberState, EngineError> {
         self.core
             .store

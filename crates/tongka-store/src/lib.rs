@@ -99,6 +99,10 @@ pub struct Effects {
     pub cards: Vec<(String, Option<MemberId>)>,
     /// The stored answer for the request's idempotency key.
     pub idem: Option<(String, IdemRecord)>,
+    /// `(key, member)` pairs to list as duplicates (`phone:…`, `card:…`).
+    pub duplicates: Vec<(String, MemberId)>,
+    /// A remote op that failed its checks: logged, not applied.
+    pub rejected: Option<String>,
 }
 
 /// Where an op comes from.
@@ -262,6 +266,8 @@ impl Store {
         w.open_table(CARDS)?;
         w.open_table(BARCODES)?;
         w.open_table(MEMBER_OPS)?;
+        w.open_table(DUPLICATES)?;
+        w.open_table(REJECTED)?;
         w.commit()?;
         Ok(summary)
     }
@@ -427,6 +433,43 @@ impl Store {
         Ok(out)
     }
 
+    /// Phone and card numbers held by more than one member, with the
+    /// members (the merge queue).
+    pub fn duplicates(&self, limit: usize) -> Result<Vec<(String, Vec<MemberId>)>, StoreError> {
+        let r = self.shared.db.begin_read()?;
+        let t = r.open_table(DUPLICATES)?;
+        let mut out: Vec<(String, Vec<MemberId>)> = Vec::new();
+        for item in t.iter()? {
+            let (k, _) = item?;
+            let (key, member) = k.value();
+            let Some(member) = MemberId::parse(member) else {
+                continue;
+            };
+            let full = out.len() >= limit;
+            match out.last_mut() {
+                Some((last, ms)) if last == key => ms.push(member),
+                _ if full => break,
+                _ => out.push((key.to_string(), vec![member])),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Remote ops refused by their checks, with the reason.
+    pub fn rejected(&self, limit: usize) -> Result<Vec<(OpId, String)>, StoreError> {
+        let r = self.shared.db.begin_read()?;
+        let t = r.open_table(REJECTED)?;
+        let mut out = Vec::new();
+        for item in t.iter()?.take(limit) {
+            let (k, v) = item?;
+            let (origin, seq) = k.value();
+            if let Ok(origin) = NodeId::new(origin) {
+                out.push((OpId { origin, seq }, v.value().to_string()));
+            }
+        }
+        Ok(out)
+    }
+
     pub fn product(&self, sku: &str) -> Result<Option<Product>, StoreError> {
         let r = self.shared.db.begin_read()?;
         let t = r.open_table(PRODUCTS)?;
@@ -548,6 +591,8 @@ fn commit_batch(shared: &Shared, summary: &mut Summary, batch: Vec<Job>) -> Batc
             let mut idem = w.open_table(IDEM)?;
             let mut products = w.open_table(PRODUCTS)?;
             let mut barcodes = w.open_table(BARCODES)?;
+            let mut duplicates = w.open_table(DUPLICATES)?;
+            let mut rejected = w.open_table(REJECTED)?;
             for job in batch {
                 match job {
                     Job::Op {
@@ -575,8 +620,14 @@ fn commit_batch(shared: &Shared, summary: &mut Summary, batch: Vec<Job>) -> Batc
                         }
                         summary.vv.advance(&op.id);
                         summary.hlc = summary.hlc.max(op.hlc);
-                        summary.totals.apply(&op);
                         summary.digest.add(&op.hash());
+                        if let Some(reason) = &effects.rejected {
+                            rejected.insert((op.id.origin.as_str(), op.id.seq), reason.as_str())?;
+                            ops.insert((op.id.origin.as_str(), op.id.seq), op.encode().as_slice())?;
+                            replies.push(Reply::Op(done, Ok(op.id)));
+                            continue;
+                        }
+                        summary.totals.apply(&op);
                         ops.insert((op.id.origin.as_str(), op.id.seq), op.encode().as_slice())?;
                         if let Some(m) = op.body.member() {
                             let (ms, c) = hlc_key(op.hlc);
@@ -602,6 +653,9 @@ fn commit_batch(shared: &Shared, summary: &mut Summary, batch: Vec<Job>) -> Batc
                                 Some(m) => cards.insert(card.as_str(), m.as_str())?,
                                 None => cards.remove(card.as_str())?,
                             };
+                        }
+                        for (key, member) in &effects.duplicates {
+                            duplicates.insert((key.as_str(), member.as_str()), ())?;
                         }
                         if let Some((key, rec)) = &effects.idem {
                             idem.insert(key.as_str(), encode(rec).as_slice())?;

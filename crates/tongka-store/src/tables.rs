@@ -33,5 +33,13 @@ pub const PRODUCTS: TableDefinition<&str, &[u8]> = TableDefinition::new("product
 /// barcodes: barcode → sku.
 pub const BARCODES: TableDefinition<&str, &str> = TableDefinition::new("barcodes-1");
 
+/// duplicates: `(key, member id)` → `()`, key = `phone:<n>` or `card:<n>`:
+/// members registered with the same phone or card on different nodes during
+/// a partition, listed for merging.
+pub const DUPLICATES: TableDefinition<(&str, &str), ()> = TableDefinition::new("duplicates-1");
+/// rejected: `(origin, seq)` → reason. Remote ops that failed their checks:
+/// kept in the log (so the origin's stream goes on) but not applied.
+pub const REJECTED: TableDefinition<(&str, u64), &str> = TableDefinition::new("rejected-1");
+
 /// The format byte of values encoded by `encode`.
 pub const VALUE_FORMAT_V1: u8 = 1;

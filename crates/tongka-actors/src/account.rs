@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use tongka_core::checkout::{self, Buyer, CheckoutContext, LineInput, TenderInput, TenderKind};
-use tongka_core::ids::{MemberId, OrderId, RechargeId, RefundId};
+use tongka_core::ids::{MemberId, NodeId, OpId, OrderId, RechargeId, RefundId};
 use tongka_core::member::ProfilePatch;
 use tongka_core::money::Money;
 use tongka_core::op::{Op, OpBody, OpDraft};
@@ -67,6 +67,13 @@ pub(crate) enum AccountMsg {
         op: Box<Op>,
         on_durable: tongka_store::Done,
         reply: RpcReplyPort<()>,
+    },
+    /// Give up to `want` of this member's share here to `to` (an escrow
+    /// transfer); answers with the op once durable, `None` if nothing to give.
+    Give {
+        to: NodeId,
+        want: Money,
+        reply: RpcReplyPort<Result<Option<OpId>, EngineError>>,
     },
     /// Time to check whether to passivate.
     Tick,
@@ -146,6 +153,7 @@ impl Actor for AccountActor {
         }
         match msg {
             AccountMsg::Tick => {}
+            AccountMsg::Give { to, want, reply } => self.give(st, to, want, reply),
             AccountMsg::ApplyRemote {
                 op,
                 on_durable,
@@ -209,6 +217,44 @@ impl Actor for AccountActor {
 type Refusal = (EngineError, Reply);
 
 impl AccountActor {
+    fn give(
+        &self,
+        st: &mut AccountState,
+        to: NodeId,
+        want: Money,
+        reply: RpcReplyPort<Result<Option<OpId>, EngineError>>,
+    ) {
+        let Some(m) = &st.member else {
+            let _ = reply.send(Ok(None));
+            return;
+        };
+        let Some(body) = state::decide_transfer(m, &self.core.node, &to, want) else {
+            let _ = reply.send(Ok(None));
+            return;
+        };
+        let (draft, op) = self.core.draft("escrow".into(), None, body);
+        let mut next = m.clone();
+        if let Err(e) = next.apply(&op) {
+            let _ = reply.send(Err(EngineError::Internal(e.to_string())));
+            return;
+        }
+        let effects = Effects {
+            member: Some(next.clone()),
+            ..Default::default()
+        };
+        st.member = Some(next);
+        st.pending.fetch_add(1, Ordering::AcqRel);
+        let pending = st.pending.clone();
+        self.core.store.submit(
+            Source::Local(draft),
+            effects,
+            Box::new(move |res| {
+                pending.fetch_sub(1, Ordering::AcqRel);
+                let _ = reply.send(res.map(Some).map_err(EngineError::from));
+            }),
+        );
+    }
+
     /// Apply a remote op to this account's state and submit it. An op that
     /// fails its checks is logged as rejected, not applied: the check is
     /// deterministic (an op's validity depends only on its causal past), so

@@ -171,6 +171,21 @@ pub enum LineRequest {
 /// The most entries a list answer holds.
 pub const LIST_MAX: usize = 1000;
 
+/// Asks other nodes for shares of a member's balance (escrow transfers).
+/// The node's replication layer implements it; without one, a node spends
+/// only what it holds.
+pub trait EscrowBroker: Send + Sync {
+    /// Ask the reachable `holders` (node, amount held) for up to `want` of
+    /// `member`'s balance. Resolves when what was given is applied here, or
+    /// at the broker's deadline.
+    fn request(
+        &self,
+        member: MemberId,
+        want: Money,
+        holders: Vec<(NodeId, Money)>,
+    ) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
+}
+
 pub struct EngineConfig {
     pub max_in_flight: usize,
     pub idle_passivate: Duration,
@@ -188,6 +203,7 @@ pub(crate) struct Core {
     claims: Mutex<HashSet<String>>,
     /// Idempotency keys whose request is being processed.
     inflight: Mutex<HashSet<String>>,
+    broker: Mutex<Option<Arc<dyn EscrowBroker>>>,
 }
 
 fn now_ms() -> u64 {
@@ -344,6 +360,7 @@ impl Engine {
             accounts: Mutex::new(HashMap::new()),
             claims: Mutex::new(HashSet::new()),
             inflight: Mutex::new(HashSet::new()),
+            broker: Mutex::new(None),
         });
         Engine {
             core,
@@ -353,6 +370,80 @@ impl Engine {
 
     pub fn node(&self) -> &NodeId {
         &self.core.node
+    }
+
+    /// Let checkouts ask other nodes for shares.
+    pub fn set_broker(&self, broker: Arc<dyn EscrowBroker>) {
+        *self.core.broker.lock().expect("broker lock") = Some(broker);
+    }
+
+    fn broker(&self) -> Option<Arc<dyn EscrowBroker>> {
+        self.core.broker.lock().expect("broker lock").clone()
+    }
+
+    /// Give up to `want` of `member`'s share held here to node `to`; the
+    /// durable transfer op, or `None` when nothing is held here.
+    pub async fn give_share(
+        &self,
+        member: MemberId,
+        to: NodeId,
+        want: Money,
+    ) -> Result<Option<Op>, EngineError> {
+        if self.core.store.member(&member)?.is_none() {
+            return Ok(None);
+        }
+        let key = AccountKey::Member(member);
+        for _ in 0..4 {
+            let actor = self.account(&key).await?;
+            let to = to.clone();
+            match actor
+                .call(
+                    move |reply| AccountMsg::Give {
+                        to: to.clone(),
+                        want,
+                        reply,
+                    },
+                    None,
+                )
+                .await
+            {
+                Ok(ractor::rpc::CallResult::Success(res)) => {
+                    return match res? {
+                        Some(id) => Ok(self.core.store.op(&id)?),
+                        None => Ok(None),
+                    };
+                }
+                _ => self.core.forget(&key, actor.get_id()),
+            }
+        }
+        Err(EngineError::Internal("account kept stopping".into()))
+    }
+
+    /// Other nodes' shares of `member`, largest first.
+    fn holders(&self, member: &MemberId) -> Vec<(NodeId, Money)> {
+        let Ok(Some(m)) = self.core.store.member(member) else {
+            return Vec::new();
+        };
+        let mut v: Vec<(NodeId, Money)> = m
+            .wallet
+            .shares()
+            .filter(|(n, s)| **n != self.core.node && s.money().is_positive())
+            .map(|(n, s)| (n.clone(), s.money()))
+            .collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        v
+    }
+
+    /// The pull-ahead policy: where a member pays, the store pulls the rest
+    /// of the member's balance to itself in the background, so the next
+    /// sale there needs no transfer even if the network is down by then.
+    fn pull_ahead(&self, member: &MemberId) {
+        let Some(broker) = self.broker() else { return };
+        let holders = self.holders(member);
+        let want: Money = holders.iter().map(|(_, m)| *m).sum();
+        if want.is_positive() {
+            tokio::spawn(broker.request(member.clone(), want, holders));
+        }
     }
 
     pub fn store(&self) -> &Store {
@@ -730,22 +821,49 @@ impl Engine {
         lines: Vec<LineRequest>,
         tenders: Vec<TenderInput>,
     ) -> Result<(Outcome, bool), EngineError> {
-        self.idempotent(idem, |idem| async move {
-            let lines = self.resolve_lines(lines)?;
-            let key = match member {
-                Some(m) => AccountKey::Member(m),
-                None => AccountKey::WalkIn,
-            };
-            self.call(key, move |reply| AccountMsg::Checkout {
-                actor: actor.clone(),
-                idem: idem.clone(),
-                lines: lines.clone(),
-                tenders: tenders.clone(),
-                reply,
+        let paying = member.clone();
+        let out = self
+            .idempotent(idem, |idem| async move {
+                let lines = self.resolve_lines(lines)?;
+                let key = match &member {
+                    Some(m) => AccountKey::Member(m.clone()),
+                    None => AccountKey::WalkIn,
+                };
+                let msg = |reply| AccountMsg::Checkout {
+                    actor: actor.clone(),
+                    idem: idem.clone(),
+                    lines: lines.clone(),
+                    tenders: tenders.clone(),
+                    reply,
+                };
+                let first = self.call(key.clone(), msg).await;
+                // Short here: ask the stores that hold the rest, then try once more.
+                if let (
+                    Err(EngineError::Checkout(CheckoutError::InsufficientBalance {
+                        wanted,
+                        available_here,
+                    })),
+                    Some(m),
+                    Some(broker),
+                ) = (&first, &member, self.broker())
+                {
+                    let holders = self.holders(m);
+                    if !holders.is_empty() {
+                        broker
+                            .request(m.clone(), *wanted - *available_here, holders)
+                            .await;
+                        return self.call(key, msg).await;
+                    }
+                }
+                first
             })
-            .await
-        })
-        .await
+            .await?;
+        if let Some(m) = &paying
+            && !out.1
+        {
+            self.pull_ahead(m);
+        }
+        Ok(out)
     }
 
     pub async fn refund(

@@ -255,6 +255,32 @@ impl MemberState {
     }
 }
 
+/// Decide how much of `member`'s share held by `from` to give to `to` when
+/// `to` asks for `want`: as much as `from` holds, up to `want`, principal
+/// and bonus in the share's proportion. `None` when there is nothing to give.
+pub fn decide_transfer(
+    member: &MemberState,
+    from: &NodeId,
+    to: &NodeId,
+    want: Money,
+) -> Option<OpBody> {
+    if from == to || !want.is_positive() {
+        return None;
+    }
+    let give = want.min(member.wallet.share(from).money());
+    let (principal, bonus) = member.wallet.split_spend(from, give)?;
+    if give.is_zero() {
+        return None;
+    }
+    Some(OpBody::SharesTransferred {
+        member: member.id.clone(),
+        to: to.clone(),
+        principal,
+        bonus,
+        points: 0,
+    })
+}
+
 /// Apply a refund op to the sale it refunds.
 pub fn apply_refund(order: &mut OrderState, op: &Op) -> Result<(), ApplyError> {
     let OpBody::Refunded { refund } = &op.body else {

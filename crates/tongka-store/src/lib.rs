@@ -162,7 +162,12 @@ struct Shared {
     /// Replicated-state summary, as of the last commit.
     summary: Mutex<Summary>,
     stats: CommitStats,
+    /// Told, after each commit, the ids of the ops it made durable, in order.
+    watchers: Mutex<Vec<CommitWatcher>>,
 }
+
+/// A function called after each commit with the ops it made durable.
+pub type CommitWatcher = Arc<dyn Fn(&[OpId]) + Send + Sync>;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Summary {
@@ -203,6 +208,7 @@ impl Store {
             is_poisoned: AtomicBool::new(false),
             summary: Mutex::new(summary),
             stats: CommitStats::default(),
+            watchers: Mutex::new(Vec::new()),
         });
         let (tx, rx) = mpsc::sync_channel(opts.queue_max.max(1));
         let w = shared.clone();
@@ -328,6 +334,12 @@ impl Store {
         } else {
             None
         }
+    }
+
+    /// Call `f` after every commit with the ids of the ops it made durable,
+    /// in log order (replication uses it to stream and to acknowledge).
+    pub fn watch_commits(&self, f: CommitWatcher) {
+        self.shared.watchers.lock().expect("watchers lock").push(f);
     }
 
     pub fn stats(&self) -> (u64, u64) {
@@ -541,6 +553,18 @@ fn writer_loop(shared: &Shared, rx: &mpsc::Receiver<Job>, max_batch: usize) {
                 *shared.summary.lock().expect("summary lock") = summary;
                 shared.stats.commits.fetch_add(1, Ordering::Relaxed);
                 shared.stats.requests.fetch_add(n, Ordering::Relaxed);
+                let committed: Vec<OpId> = replies
+                    .iter()
+                    .filter_map(|r| match r {
+                        Reply::Op(_, Ok(id)) => Some(id.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                if !committed.is_empty() {
+                    for w in shared.watchers.lock().expect("watchers lock").iter() {
+                        w(&committed);
+                    }
+                }
                 for r in replies {
                     match r {
                         Reply::Op(done, res) => done(res),

@@ -3,7 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 use tongka_core::clock::VersionVector;
-use tongka_core::ids::NodeId;
+use tongka_core::ids::{MemberId, NodeId};
+use tongka_core::money::Money;
 use tongka_core::op::{self, Op};
 
 /// The first byte of every encoded message.
@@ -21,8 +22,17 @@ pub enum Msg {
     },
     /// What I hold now (after applying what you sent).
     Have { held: VersionVector },
-    /// Ops you lack, in clock order, each encoded as `Op::encode`.
+    /// Ops you lack, in rank order, each encoded as `Op::encode`.
     Ops { ops: Vec<Vec<u8>> },
+    /// Escrow: give me up to `want` of `member`'s balance you hold.
+    Ask {
+        req: u64,
+        member: MemberId,
+        want: Money,
+    },
+    /// Escrow: the answer to `Ask` `req`: the transfer op(s) made for it
+    /// (none if nothing was held). They are also streamed as usual.
+    Gave { req: u64, ops: Vec<Vec<u8>> },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -12,7 +12,8 @@
 use std::collections::BTreeMap;
 
 use tongka_core::clock::VersionVector;
-use tongka_core::ids::{NodeId, OpId};
+use tongka_core::ids::{MemberId, NodeId, OpId};
+use tongka_core::money::Money;
 use tongka_core::op::Op;
 
 use crate::msg::Msg;
@@ -66,6 +67,10 @@ pub struct Delivery {
     pub ack: bool,
     /// The peer is of another chain or broke the protocol: disconnect it.
     pub refuse: Option<String>,
+    /// The peer asks for shares: `(req, member, want)`.
+    pub ask: Option<(u64, MemberId, Money)>,
+    /// The peer answered our ask `req` (its ops are in `apply` if new).
+    pub gave: Option<u64>,
 }
 
 #[derive(Debug)]
@@ -157,30 +162,41 @@ impl Replica {
                 p.theirs.merge(&held);
                 p.sent.merge(&held);
             }
-            Msg::Ops { ops } => match Msg::decode_ops(&ops) {
-                Err(e) => out.refuse = Some(e.to_string()),
-                Ok(ops) => {
-                    out.ack = true;
-                    let limit = (self.peers.len().max(1) as u64 * self.config.window * 2) as usize;
-                    for op in ops {
-                        if self.admitted.contains(&op.id) || self.early.contains_key(&op.id) {
-                            continue;
-                        }
-                        if ready(&self.admitted, &op) {
-                            self.admitted.advance(&op.id);
-                            out.apply.push(op);
-                            self.drain_early(&mut out.apply);
-                        } else if self.early.len() < limit {
-                            self.early.insert(op.id.clone(), op);
-                        } else {
-                            out.refuse = Some(format!("more than {limit} ops out of causal order"));
-                            break;
-                        }
-                    }
-                }
-            },
+            Msg::Ask { req, member, want } => out.ask = Some((req, member, want)),
+            Msg::Gave { req, ops } => {
+                out.gave = Some(req);
+                self.take_ops(&ops, &mut out);
+            }
+            Msg::Ops { ops } => {
+                out.ack = true;
+                self.take_ops(&ops, &mut out);
+            }
         }
         out
+    }
+
+    fn take_ops(&mut self, ops: &[Vec<u8>], out: &mut Delivery) {
+        match Msg::decode_ops(ops) {
+            Err(e) => out.refuse = Some(e.to_string()),
+            Ok(ops) => {
+                let limit = (self.peers.len().max(1) as u64 * self.config.window * 2) as usize;
+                for op in ops {
+                    if self.admitted.contains(&op.id) || self.early.contains_key(&op.id) {
+                        continue;
+                    }
+                    if ready(&self.admitted, &op) {
+                        self.admitted.advance(&op.id);
+                        out.apply.push(op);
+                        self.drain_early(&mut out.apply);
+                    } else if self.early.len() < limit {
+                        self.early.insert(op.id.clone(), op);
+                    } else {
+                        out.refuse = Some(format!("more than {limit} ops out of causal order"));
+                        break;
+                    }
+                }
+            }
+        }
     }
 
     fn drain_early(&mut self, apply: &mut Vec<Op>) {

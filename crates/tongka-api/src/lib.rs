@@ -48,7 +48,11 @@ struct Inner {
     token: String,
     role: String,
     console: bool,
+    peers: Option<PeerStatusFn>,
 }
+
+/// Reports the peers: `(node, connected, lag_ops)` each.
+pub type PeerStatusFn = Arc<dyn Fn() -> Vec<(String, bool, u64)> + Send + Sync>;
 
 impl AppState {
     pub fn new(engine: Engine, token: String, role: &str, console: bool) -> AppState {
@@ -58,6 +62,21 @@ impl AppState {
                 token,
                 role: role.to_string(),
                 console,
+                peers: None,
+            }),
+        }
+    }
+
+    /// Show the replication layer's peers in `/sync/status`.
+    pub fn with_peers(self, peers: PeerStatusFn) -> AppState {
+        let i = &self.inner;
+        AppState {
+            inner: Arc::new(Inner {
+                engine: i.engine.clone(),
+                token: i.token.clone(),
+                role: i.role.clone(),
+                console: i.console,
+                peers: Some(peers),
             }),
         }
     }
@@ -641,7 +660,9 @@ async fn sync_status(State(s): State<AppState>) -> Json<Value> {
         .collect();
     Json(json!({
         "node": e.node(),
-        "peers": [],
+        "peers": s.inner.peers.as_ref().map(|f| f()).unwrap_or_default().into_iter()
+            .map(|(node, connected, lag)| json!({"node": node, "connected": connected, "lag_ops": lag}))
+            .collect::<Vec<_>>(),
         "version_vector": vv,
         "state_hash": sum.digest.to_hex(),
         "ops": sum.vv.total(),

@@ -7,12 +7,16 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
+use std::sync::Arc;
 use tongka_actors::{Engine, EngineConfig};
 use tongka_api::AppState;
 use tongka_config::NodeConfig;
 use tongka_core::catalogue::sample_catalogue;
 use tongka_core::ids::NodeId;
 use tongka_core::programme::Programme;
+
+use tongka_net::{Discovery, Endpoint, Identity, Options};
+use tongka_replication::Replication;
 use tongka_store::{Store, StoreOptions};
 
 /// The database file inside the data directory.
@@ -57,6 +61,80 @@ pub fn open(config: &NodeConfig) -> anyhow::Result<(Store, Engine)> {
     Ok((store, engine))
 }
 
+/// Start replication when the config names a chain CA: the QUIC endpoint,
+/// static peers, and mDNS discovery if enabled.
+async fn start_replication(
+    config: &NodeConfig,
+    engine: &Engine,
+    store: &Store,
+) -> anyhow::Result<Option<Replication>> {
+    let Some(tls) = config.tls() else {
+        return Ok(None);
+    };
+    let identity = Identity::load(&tls.ca_cert, &tls.cert, &tls.key)
+        .context("loading the node's certificate")?;
+    anyhow::ensure!(
+        identity.node_name() == config.node.name,
+        "the certificate is for node {:?}, the config says {:?}",
+        identity.node_name(),
+        config.node.name
+    );
+    let mut options = Options::new(config.node.chain.clone());
+    options.keep_alive = config.keep_alive();
+    options.idle_timeout = config.idle_timeout();
+    let endpoint = Endpoint::bind(config.quic.listen, &identity, options)
+        .with_context(|| format!("binding QUIC to {}", config.quic.listen))?;
+    let mut peers = Vec::new();
+    for p in &config.quic.peers {
+        let name = NodeId::new(p.name.clone())?;
+        match tokio::net::lookup_host(p.addr.as_str())
+            .await
+            .ok()
+            .and_then(|mut a| a.next())
+        {
+            Some(addr) => peers.push((name, addr)),
+            None => {
+                tracing::warn!(peer = %p.name, addr = %p.addr, "cannot resolve peer address; skipping it")
+            }
+        }
+    }
+    let rep = Replication::start(
+        engine.clone(),
+        store.clone(),
+        endpoint,
+        &config.node.chain,
+        peers,
+    );
+    if config.quic.mdns {
+        match Discovery::start(
+            &config.node.chain,
+            &config.node.name,
+            config.quic.listen.port(),
+        ) {
+            Ok(mut d) => {
+                if let Some(mut events) = d.events() {
+                    let r = rep.clone();
+                    tokio::spawn(async move {
+                        let _keep = d;
+                        while let Some(found) = events.recv().await {
+                            if let (Ok(name), Some(addr)) =
+                                (NodeId::new(found.node.clone()), found.addrs.first())
+                            {
+                                r.add_peer(name, *addr);
+                            }
+                        }
+                    });
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "mDNS discovery unavailable; using static peers only")
+            }
+        }
+    }
+    tracing::info!(quic = %config.quic.listen, "replication started");
+    Ok(Some(rep))
+}
+
 /// Run a node until `shutdown` completes. `on_ready` is called once the
 /// API listens.
 pub async fn run(
@@ -72,6 +150,7 @@ pub async fn run(
             .await
             .map_err(|e| anyhow::anyhow!("seeding the sample catalogue: {e}"))?;
     }
+    let replication = start_replication(&config, &engine, &store).await?;
     let listener = tokio::net::TcpListener::bind(config.http.listen)
         .await
         .with_context(|| format!("binding the HTTP API to {}", config.http.listen))?;
@@ -86,12 +165,20 @@ pub async fn run(
     };
     tracing::info!(node = %started.node, %http, "node is up");
     on_ready(&started);
-    let state = AppState::new(
-        engine,
+    let mut state = AppState::new(
+        engine.clone(),
         token,
         config.node.role.as_str(),
         config.http.console,
     );
+    if let Some(rep) = replication {
+        state = state.with_peers(Arc::new(move || {
+            rep.status()
+                .into_iter()
+                .map(|p| (p.node.to_string(), p.connected, p.lag_ops))
+                .collect()
+        }));
+    }
     tongka_api::serve(listener, state, shutdown).await?;
     tracing::info!("HTTP API stopped; flushing storage");
     store.close();

@@ -213,16 +213,21 @@ impl Replica {
         }
     }
 
-    /// The node made op `id` itself and it is durable.
-    pub fn made(&mut self, id: &OpId) {
-        self.admitted.advance(id);
-        self.held.advance(id);
+    /// Op `id` is durable here (made here, or delivered by `receive` and
+    /// applied). Ops become durable in log order; telling twice is harmless.
+    pub fn durable(&mut self, id: &OpId) {
+        if !self.held.contains(id) {
+            self.held.advance(id);
+        }
+        if !self.admitted.contains(id) {
+            self.admitted.advance(id);
+        }
     }
 
-    /// An op delivered by `receive` is now durable.
-    pub fn applied(&mut self, id: &OpId) {
-        debug_assert!(self.admitted.contains(id));
-        self.held.advance(id);
+    /// Catch up with what storage holds (everything in `vv` is durable).
+    pub fn durable_up_to(&mut self, vv: &VersionVector) {
+        self.held.merge(vv);
+        self.admitted.merge(vv);
     }
 
     /// Tell a peer what we hold (after applying what it sent).

@@ -134,7 +134,7 @@ impl Net {
             node.replica.held().without(&n(i)),
         );
         node.log.0.insert((n(i), seq), op.clone());
-        node.replica.made(&op.id);
+        node.replica.durable(&op.id);
         node.applied.push(op.id);
     }
 
@@ -163,7 +163,7 @@ impl Net {
             node.log
                 .0
                 .insert((op.id.origin.clone(), op.id.seq), op.clone());
-            node.replica.applied(&op.id);
+            node.replica.durable(&op.id);
             node.applied.push(op.id);
         }
         if ack {

@@ -1,0 +1,437 @@
+//! tongka-replication: the node's replication layer. It runs the sans-IO
+//! protocol of `tongka-sync` over authenticated QUIC connections
+//! (`tongka-net`), hands remote ops to the engine in causal order, tells
+//! peers what became durable, and brokers escrow transfers (asking peers for
+//! shares of a member's balance, and giving when asked).
+//!
+//! One connection per pair of nodes: the node whose name sorts first dials,
+//! the other accepts. A connection is re-dialled with back-off when it drops.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::{Notify, mpsc, oneshot, watch};
+use tongka_actors::{Engine, EscrowBroker};
+use tongka_core::clock::VersionVector;
+use tongka_core::ids::{MemberId, NodeId, OpId};
+use tongka_core::money::Money;
+use tongka_core::op::Op;
+use tongka_net::{Connection, Endpoint};
+use tongka_store::Store;
+use tongka_sync::{Msg, OpLog, Replica, ReplicaConfig};
+
+/// How long a store waits for a peer to answer an escrow request.
+pub const ASK_TIMEOUT: Duration = Duration::from_millis(1500);
+/// Re-dial back-off bounds.
+const REDIAL_MIN: Duration = Duration::from_millis(100);
+const REDIAL_MAX: Duration = Duration::from_secs(2);
+/// Control messages queued for one peer, at most.
+const CONTROL_QUEUE: usize = 1024;
+
+/// What `/sync/status` shows of a peer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerStatus {
+    pub node: NodeId,
+    pub connected: bool,
+    /// Ops this node holds that the peer is not known to hold.
+    pub lag_ops: u64,
+}
+
+struct StoreLog<'a>(&'a Store);
+
+impl OpLog for StoreLog<'_> {
+    fn ops_from(&self, origin: &NodeId, from_seq: u64, limit: usize) -> Vec<Op> {
+        self.0
+            .ops_from(origin, from_seq, limit)
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "reading the op log");
+                Vec::new()
+            })
+    }
+}
+
+struct Inner {
+    me: NodeId,
+    engine: Engine,
+    store: Store,
+    replica: Mutex<Replica>,
+    /// Wakes every peer's sender: something to send may have appeared.
+    wake: Notify,
+    /// What this node holds durably, for escrow waiters.
+    held: watch::Sender<VersionVector>,
+    /// Control-message queues of connected peers.
+    peers: Mutex<HashMap<NodeId, mpsc::Sender<Msg>>>,
+    /// Known peers (static and discovered), for status.
+    known: Mutex<Vec<NodeId>>,
+    asks: Mutex<HashMap<u64, oneshot::Sender<Vec<OpId>>>>,
+    next_ask: AtomicU64,
+    endpoint: Arc<Endpoint>,
+    /// Peers being dialled (each has one dial loop).
+    dialing: Mutex<Vec<NodeId>>,
+}
+
+/// The replication layer of a running node.
+#[derive(Clone)]
+pub struct Replication {
+    inner: Arc<Inner>,
+}
+
+impl Replication {
+    /// Start replicating: accept connections on `endpoint`, dial `peers`
+    /// whose names sort after this node's, and lend the engine an escrow
+    /// broker.
+    pub fn start(
+        engine: Engine,
+        store: Store,
+        endpoint: Endpoint,
+        chain: &str,
+        peers: Vec<(NodeId, SocketAddr)>,
+    ) -> Replication {
+        let me = store.node().clone();
+        let replica = Replica::new(
+            me.clone(),
+            VersionVector::new(),
+            ReplicaConfig {
+                chain: chain.to_string(),
+                ..ReplicaConfig::default()
+            },
+        );
+        let (held, _) = watch::channel(VersionVector::new());
+        let inner = Arc::new(Inner {
+            me: me.clone(),
+            engine: engine.clone(),
+            store: store.clone(),
+            replica: Mutex::new(replica),
+            wake: Notify::new(),
+            held,
+            peers: Mutex::new(HashMap::new()),
+            known: Mutex::new(peers.iter().map(|(n, _)| n.clone()).collect()),
+            asks: Mutex::new(HashMap::new()),
+            next_ask: AtomicU64::new(1),
+            endpoint: Arc::new(endpoint),
+            dialing: Mutex::new(Vec::new()),
+        });
+        // Watch commits before reading what storage holds, so nothing
+        // committed in between is missed (telling twice is harmless).
+        let w = inner.clone();
+        store.watch_commits(Arc::new(move |ids: &[OpId]| {
+            let held = {
+                let mut r = w.replica.lock().expect("replica lock");
+                for id in ids {
+                    r.durable(id);
+                }
+                r.held().clone()
+            };
+            w.held.send_replace(held);
+            w.wake.notify_waiters();
+        }));
+        {
+            let mut r = inner.replica.lock().expect("replica lock");
+            r.durable_up_to(&store.summary().vv);
+            inner.held.send_replace(r.held().clone());
+        }
+        let rep = Replication { inner };
+        engine.set_broker(Arc::new(Broker(rep.clone())));
+        let acc = rep.clone();
+        let ep = rep.inner.endpoint.clone();
+        tokio::spawn(async move {
+            while let Some(incoming) = ep.accept().await {
+                match incoming {
+                    Ok(conn) => {
+                        let r = acc.clone();
+                        tokio::spawn(async move { r.run(conn).await });
+                    }
+                    Err(e) => tracing::warn!(error = %e, "incoming connection failed"),
+                }
+            }
+        });
+        for (peer, addr) in peers {
+            rep.add_peer(peer, addr);
+        }
+        rep
+    }
+
+    /// A peer to keep connected to (static or discovered). Of each pair of
+    /// nodes, the one whose name sorts first dials; the other waits.
+    pub fn add_peer(&self, peer: NodeId, addr: SocketAddr) {
+        {
+            let mut known = self.inner.known.lock().expect("known lock");
+            if !known.contains(&peer) {
+                known.push(peer.clone());
+            }
+        }
+        if self.inner.me >= peer {
+            return;
+        }
+        {
+            let mut dialing = self.inner.dialing.lock().expect("dialing lock");
+            if dialing.contains(&peer) {
+                return;
+            }
+            dialing.push(peer.clone());
+        }
+        let r = self.clone();
+        tokio::spawn(async move { r.dial(peer, addr).await });
+    }
+
+    async fn dial(&self, peer: NodeId, addr: SocketAddr) {
+        let mut backoff = REDIAL_MIN;
+        loop {
+            match self.inner.endpoint.connect(peer.as_str(), addr).await {
+                Ok(conn) => {
+                    backoff = REDIAL_MIN;
+                    self.run(conn).await;
+                }
+                Err(e) => tracing::debug!(%peer, error = %e, "dial failed"),
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(REDIAL_MAX);
+        }
+    }
+
+    /// Serve one authenticated connection until it drops.
+    async fn run(&self, conn: Connection) {
+        let Ok(peer) = NodeId::new(conn.peer()) else {
+            conn.close("bad node name");
+            return;
+        };
+        let conn = Arc::new(conn);
+        let (tx, rx) = mpsc::channel(CONTROL_QUEUE);
+        {
+            let mut peers = self.inner.peers.lock().expect("peers lock");
+            peers.insert(peer.clone(), tx);
+            let mut known = self.inner.known.lock().expect("known lock");
+            if !known.contains(&peer) {
+                known.push(peer.clone());
+            }
+        }
+        let hello = self
+            .inner
+            .replica
+            .lock()
+            .expect("replica lock")
+            .connected(&peer);
+        tracing::info!(%peer, remote = %conn.remote(), "peer connected");
+        let sender = tokio::spawn(
+            self.clone()
+                .send_loop(conn.clone(), peer.clone(), hello, rx),
+        );
+        let reason = self.receive_loop(&conn, &peer).await;
+        sender.abort();
+        conn.close(&reason);
+        self.inner
+            .replica
+            .lock()
+            .expect("replica lock")
+            .disconnected(&peer);
+        let mut peers = self.inner.peers.lock().expect("peers lock");
+        peers.remove(&peer);
+        tracing::info!(%peer, %reason, "peer disconnected");
+    }
+
+    async fn send_loop(
+        self,
+        conn: Arc<Connection>,
+        peer: NodeId,
+        hello: Msg,
+        mut control: mpsc::Receiver<Msg>,
+    ) {
+        let mut last_have = VersionVector::new();
+        let send = |m: Msg| {
+            let conn = conn.clone();
+            async move { conn.send(Bytes::from(m.encode())).await }
+        };
+        if send(hello).await.is_err() {
+            return;
+        }
+        loop {
+            let woken = self.inner.wake.notified();
+            while let Ok(m) = control.try_recv() {
+                if send(m).await.is_err() {
+                    return;
+                }
+            }
+            // Tell the peer what became durable here.
+            let held = self.inner.held.borrow().clone();
+            if held != last_have {
+                if send(Msg::Have { held: held.clone() }).await.is_err() {
+                    return;
+                }
+                last_have = held;
+            }
+            let next = {
+                let mut r = self.inner.replica.lock().expect("replica lock");
+                r.poll_send(&peer, &StoreLog(&self.inner.store))
+            };
+            match next {
+                Some(m) => {
+                    if send(m).await.is_err() {
+                        return;
+                    }
+                }
+                None => {
+                    tokio::select! {
+                        _ = woken => {}
+                        m = control.recv() => match m {
+                            Some(m) => if send(m).await.is_err() { return },
+                            None => return,
+                        },
+                        _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    async fn receive_loop(&self, conn: &Connection, peer: &NodeId) -> String {
+        loop {
+            let bytes = match conn.recv().await {
+                Ok(Some(b)) => b,
+                Ok(None) => return "closed".into(),
+                Err(e) => return e.to_string(),
+            };
+            let msg = match Msg::decode(&bytes) {
+                Ok(m) => m,
+                Err(e) => return format!("bad message: {e}"),
+            };
+            let d = self
+                .inner
+                .replica
+                .lock()
+                .expect("replica lock")
+                .receive(peer, msg);
+            if let Some(reason) = d.refuse {
+                return reason;
+            }
+            let mut delivered = Vec::with_capacity(d.apply.len());
+            for op in d.apply {
+                delivered.push(op.id.clone());
+                if let Err(e) = self.inner.engine.apply_remote(op, Box::new(|_| {})).await {
+                    return format!("applying a remote op: {e}");
+                }
+            }
+            // The peer learns of applied ops through `Have`, sent when they
+            // are durable; wake the senders now in case the window was full.
+            self.inner.wake.notify_waiters();
+            if let Some(req) = d.gave {
+                let tx = self.inner.asks.lock().expect("asks lock").remove(&req);
+                if let Some(tx) = tx {
+                    let _ = tx.send(delivered);
+                }
+            }
+            if let Some((req, member, want)) = d.ask {
+                let r = self.clone();
+                let peer = peer.clone();
+                tokio::spawn(async move { r.give(peer, req, member, want).await });
+            }
+        }
+    }
+
+    /// A peer asked for shares: give what is held here, then answer.
+    async fn give(&self, peer: NodeId, req: u64, member: MemberId, want: Money) {
+        let ops = match self
+            .inner
+            .engine
+            .give_share(member, peer.clone(), want)
+            .await
+        {
+            Ok(Some(op)) => vec![op.encode()],
+            Ok(None) => Vec::new(),
+            Err(e) => {
+                tracing::warn!(%peer, error = %e, "escrow transfer failed");
+                Vec::new()
+            }
+        };
+        self.control(&peer, Msg::Gave { req, ops });
+    }
+
+    fn control(&self, peer: &NodeId, msg: Msg) -> bool {
+        let tx = self
+            .inner
+            .peers
+            .lock()
+            .expect("peers lock")
+            .get(peer)
+            .cloned();
+        match tx {
+            Some(tx) => {
+                let ok = tx.try_send(msg).is_ok();
+                self.inner.wake.notify_waiters();
+                ok
+            }
+            None => false,
+        }
+    }
+
+    /// Ask connected `holders` in turn for up to `want`; return when what
+    /// they gave is durable here, or after `ASK_TIMEOUT` for each.
+    async fn ask(&self, member: MemberId, want: Money, holders: Vec<(NodeId, Money)>) {
+        let mut still = want;
+        for (node, held) in holders {
+            if !still.is_positive() {
+                break;
+            }
+            let req = self.inner.next_ask.fetch_add(1, Ordering::Relaxed);
+            let (tx, rx) = oneshot::channel();
+            self.inner.asks.lock().expect("asks lock").insert(req, tx);
+            let asked = still.min(held);
+            if !self.control(
+                &node,
+                Msg::Ask {
+                    req,
+                    member: member.clone(),
+                    want: asked,
+                },
+            ) {
+                self.inner.asks.lock().expect("asks lock").remove(&req);
+                continue;
+            }
+            let got = tokio::time::timeout(ASK_TIMEOUT, rx).await;
+            self.inner.asks.lock().expect("asks lock").remove(&req);
+            let Ok(Ok(ids)) = got else { continue };
+            // Wait until the transfers are durable here.
+            let mut held_rx = self.inner.held.subscribe();
+            let _ = tokio::time::timeout(
+                ASK_TIMEOUT,
+                held_rx.wait_for(|vv| ids.iter().all(|id| vv.contains(id))),
+            )
+            .await;
+            still -= asked;
+        }
+    }
+
+    /// Every known peer: connected or not, and how far behind.
+    pub fn status(&self) -> Vec<PeerStatus> {
+        let known = self.inner.known.lock().expect("known lock").clone();
+        let r = self.inner.replica.lock().expect("replica lock");
+        let mut out: Vec<PeerStatus> = known
+            .into_iter()
+            .filter(|n| *n != self.inner.me)
+            .map(|node| PeerStatus {
+                connected: r.is_connected(&node),
+                lag_ops: r.lag(&node),
+                node,
+            })
+            .collect();
+        out.sort_by(|a, b| a.node.cmp(&b.node));
+        out
+    }
+}
+
+struct Broker(Replication);
+
+impl EscrowBroker for Broker {
+    fn request(
+        &self,
+        member: MemberId,
+        want: Money,
+        holders: Vec<(NodeId, Money)>,
+    ) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
+        let r = self.0.clone();
+        Box::pin(async move { r.ask(member, want, holders).await })
+    }
+}

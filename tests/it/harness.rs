@@ -23,15 +23,23 @@ pub fn agent() -> ureq::Agent {
 }
 
 /// Wait until `cond` holds, polling; panics with `what` after `timeout`.
-pub fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+pub fn wait_for(what: &str, timeout: Duration, cond: impl FnMut() -> bool) {
+    assert!(
+        try_wait_for(timeout, cond),
+        "timed out after {timeout:?} waiting for {what}"
+    );
+}
+
+/// Wait until `cond` holds, polling; false after `timeout`.
+pub fn try_wait_for(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let start = Instant::now();
     while !cond() {
-        assert!(
-            start.elapsed() < timeout,
-            "timed out after {timeout:?} waiting for {what}"
-        );
+        if start.elapsed() >= timeout {
+            return false;
+        }
         std::thread::sleep(Duration::from_millis(20));
     }
+    true
 }
 
 /// A real node process.
@@ -103,7 +111,7 @@ impl Node {
             .expect("log file");
         let child = Command::new(BIN)
             .args(&self.args)
-            .env("TONGKA_LOG", "warn")
+            .env("TONGKA_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
@@ -134,9 +142,25 @@ impl Node {
             .to_string();
         let health = format!("{}/api/v1/health", self.url);
         let agent = self.agent.clone();
-        wait_for("/health", START_TIMEOUT, || {
+        let mut died = None;
+        let ok = try_wait_for(START_TIMEOUT, || {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                died = Some(status);
+                return true;
+            }
             agent.get(&health).call().is_ok_and(|r| r.status() == 200)
         });
+        if !ok || died.is_some() {
+            let log = std::fs::read_to_string(self.data_dir.join("node.log")).unwrap_or_default();
+            panic!(
+                "node at {} did not answer /health (exit: {died:?}):\n{log}",
+                self.url
+            );
+        }
     }
 
     fn token_file(&self) -> PathBuf {
@@ -145,6 +169,13 @@ impl Node {
             Some(p) if p.exists() && !self.data_dir.join("admin.token").exists() => p,
             _ => self.data_dir.join("admin.token"),
         }
+    }
+
+    /// The end of the node's log (for failure messages).
+    pub fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(self.data_dir.join("node.log")).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
     }
 
     /// SIGKILL: no chance to flush anything.
@@ -185,7 +216,10 @@ impl Node {
                 req.send_json(body.cloned().unwrap_or(Value::Null))
             }
         };
-        let mut resp = resp.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let mut resp = match resp {
+            Ok(r) => r,
+            Err(e) => panic!("{method} {path}: {e}\n{}", self.log_tail()),
+        };
         let status = resp.status().as_u16();
         let text = resp.body_mut().read_to_string().unwrap_or_default();
         (
@@ -301,4 +335,128 @@ impl Drop for Chromedriver {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A chain of real nodes made by `tongka chain new`, each run from its own
+/// config.
+pub struct Chain {
+    pub nodes: Vec<Node>,
+    _tmp: tempfile::TempDir,
+}
+
+/// A base port P such that P+1..=P+n (HTTP) and P+101..=P+100+n (QUIC) are
+/// free now, for `chain new --base-port P`.
+pub fn free_base_port(n: u16) -> u16 {
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    loop {
+        let step = NEXT.fetch_add(1, Ordering::Relaxed);
+        let base = 20_000 + (std::process::id() as u16 % 200) * 150 + (step % 40) * 300 % 30_000;
+        let free = (1..=n).all(|i| {
+            std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok()
+                && std::net::UdpSocket::bind(("127.0.0.1", base + 100 + i)).is_ok()
+        });
+        if free {
+            return base;
+        }
+    }
+}
+
+impl Chain {
+    pub fn new(stores: u16) -> Chain {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let dir = tmp.path().join("chain");
+        let base = free_base_port(stores);
+        let out = Command::new(BIN)
+            .args([
+                "chain",
+                "new",
+                "--dir",
+                dir.to_str().unwrap(),
+                "--stores",
+                &stores.to_string(),
+                "--base-port",
+                &base.to_string(),
+            ])
+            .output()
+            .expect("chain new");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let nodes = (1..=stores)
+            .map(|i| Node::run(&dir.join(format!("store-{i}/tongka.toml"))))
+            .collect();
+        let chain = Chain { nodes, _tmp: tmp };
+        chain.wait_connected();
+        chain
+    }
+
+    /// Wait until every node sees every other connected.
+    pub fn wait_connected(&self) {
+        let n = self.nodes.len();
+        let ok = try_wait_for(Duration::from_secs(30), || {
+            self.nodes.iter().all(|node| {
+                let (_, s) = node.get("/sync/status");
+                s["peers"]
+                    .as_array()
+                    .is_some_and(|p| p.iter().filter(|x| x["connected"] == true).count() == n - 1)
+            })
+        });
+        if !ok {
+            panic!("peers did not all connect within 30 s:\n{}", self.report());
+        }
+    }
+
+    /// Each node's sync status and the end of its log, for failure messages.
+    pub fn report(&self) -> String {
+        let mut out = String::new();
+        for node in &self.nodes {
+            let (_, s) = node.get("/sync/status");
+            let log = std::fs::read_to_string(node.data_dir.join("node.log")).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(15).collect();
+            out.push_str(&format!(
+                "{s}\n{}\n",
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            ));
+        }
+        out
+    }
+
+    /// Wait until the nodes at `idx` report one state hash and version
+    /// vector; returns the hash.
+    pub fn wait_converged(&self, idx: &[usize], bound: Duration) -> String {
+        let mut hash = String::new();
+        let ok = try_wait_for(bound, || {
+            let states: Vec<Value> = idx
+                .iter()
+                .map(|&i| self.nodes[i].get("/sync/status").1)
+                .collect();
+            let same = states.windows(2).all(|w| {
+                w[0]["state_hash"] == w[1]["state_hash"]
+                    && w[0]["version_vector"] == w[1]["version_vector"]
+            });
+            hash = states[0]["state_hash"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            same
+        });
+        if !ok {
+            panic!("no convergence within {bound:?}:\n{}", self.report());
+        }
+        hash
+    }
+}
+
+impl Node {
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+}
+
+/// Send a signal to a process (SIGSTOP, SIGCONT).
+pub fn signal(pid: u32, sig: i32) {
+    send_signal(pid, sig);
 }

@@ -3,6 +3,7 @@
 //! modules, so the suite links once.
 
 mod api;
+mod chain;
 mod cli;
 mod console;
 mod crash;

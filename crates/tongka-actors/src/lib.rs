@@ -176,7 +176,7 @@ pub const LIST_MAX: usize = 1000;
 /// only what it holds.
 pub trait EscrowBroker: Send + Sync {
     /// Ask the reachable `holders` (node, amount held) for up to `want` of
-    /// `member`'s balance. Resolves when what was given is applied here, or
+    /// `member`'s balance; with no holders named, ask every reachable peer. Resolves when what was given is applied here, or
     /// at the broker's deadline.
     fn request(
         &self,
@@ -847,13 +847,13 @@ impl Engine {
                     Some(broker),
                 ) = (&first, &member, self.broker())
                 {
+                    // This node's view may lag (a recharge elsewhere not yet
+                    // here): with no holder known, the broker asks every peer.
                     let holders = self.holders(m);
-                    if !holders.is_empty() {
-                        broker
-                            .request(m.clone(), *wanted - *available_here, holders)
-                            .await;
-                        return self.call(key, msg).await;
-                    }
+                    broker
+                        .request(m.clone(), *wanted - *available_here, holders)
+                        .await;
+                    return self.call(key, msg).await;
                 }
                 first
             })

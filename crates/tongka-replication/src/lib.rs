@@ -72,6 +72,17 @@ struct Inner {
     endpoint: Arc<Endpoint>,
     /// Peers being dialled (each has one dial loop).
     dialing: Mutex<Vec<NodeId>>,
+    /// Ops released by the protocol, from every connection, in the order it
+    /// released them (sent while holding the replica lock); one task applies
+    /// them, so the writer receives them in causal order.
+    apply_tx: mpsc::UnboundedSender<Applying>,
+}
+
+/// A batch of delivered ops for the applier, and whom to tell when applied.
+struct Applying {
+    ops: Vec<Op>,
+    /// An escrow ask answered by these ops: told once they are handed over.
+    gave: Option<oneshot::Sender<Vec<OpId>>>,
 }
 
 /// The replication layer of a running node.
@@ -101,6 +112,7 @@ impl Replication {
             },
         );
         let (held, _) = watch::channel(VersionVector::new());
+        let (apply_tx, mut apply_rx) = mpsc::unbounded_channel::<Applying>();
         let inner = Arc::new(Inner {
             me: me.clone(),
             engine: engine.clone(),
@@ -114,6 +126,7 @@ impl Replication {
             next_ask: AtomicU64::new(1),
             endpoint: Arc::new(endpoint),
             dialing: Mutex::new(Vec::new()),
+            apply_tx,
         });
         // Watch commits before reading what storage holds, so nothing
         // committed in between is missed (telling twice is harmless).
@@ -134,6 +147,23 @@ impl Replication {
             r.durable_up_to(&store.summary().vv);
             inner.held.send_replace(r.held().clone());
         }
+        let applier = inner.engine.clone();
+        tokio::spawn(async move {
+            while let Some(batch) = apply_rx.recv().await {
+                let ids: Vec<OpId> = batch.ops.iter().map(|o| o.id.clone()).collect();
+                for op in batch.ops {
+                    let id = op.id.clone();
+                    if let Err(e) = applier.apply_remote(op, Box::new(|_| {})).await {
+                        // A delivered op must be applied before any later one:
+                        // a node that cannot is broken; restart it.
+                        panic!("applying remote op {id}: {e}");
+                    }
+                }
+                if let Some(tx) = batch.gave {
+                    let _ = tx.send(ids);
+                }
+            }
+        });
         let rep = Replication { inner };
         engine.set_broker(Arc::new(Broker(rep.clone())));
         let acc = rep.clone();
@@ -298,31 +328,27 @@ impl Replication {
                 Ok(m) => m,
                 Err(e) => return format!("bad message: {e}"),
             };
-            let d = self
-                .inner
-                .replica
-                .lock()
-                .expect("replica lock")
-                .receive(peer, msg);
+            let gave = match &msg {
+                Msg::Gave { req, .. } => self.inner.asks.lock().expect("asks lock").remove(req),
+                _ => None,
+            };
+            let d = {
+                let mut r = self.inner.replica.lock().expect("replica lock");
+                let d = r.receive(peer, msg);
+                if d.refuse.is_none() && (!d.apply.is_empty() || gave.is_some()) {
+                    let _ = self.inner.apply_tx.send(Applying {
+                        ops: d.apply.clone(),
+                        gave,
+                    });
+                }
+                d
+            };
             if let Some(reason) = d.refuse {
                 return reason;
-            }
-            let mut delivered = Vec::with_capacity(d.apply.len());
-            for op in d.apply {
-                delivered.push(op.id.clone());
-                if let Err(e) = self.inner.engine.apply_remote(op, Box::new(|_| {})).await {
-                    return format!("applying a remote op: {e}");
-                }
             }
             // The peer learns of applied ops through `Have`, sent when they
             // are durable; wake the senders now in case the window was full.
             self.inner.wake.notify_waiters();
-            if let Some(req) = d.gave {
-                let tx = self.inner.asks.lock().expect("asks lock").remove(&req);
-                if let Some(tx) = tx {
-                    let _ = tx.send(delivered);
-                }
-            }
             if let Some((req, member, want)) = d.ask {
                 let r = self.clone();
                 let peer = peer.clone();
@@ -370,6 +396,20 @@ impl Replication {
     /// Ask connected `holders` in turn for up to `want`; return when what
     /// they gave is durable here, or after `ASK_TIMEOUT` for each.
     async fn ask(&self, member: MemberId, want: Money, holders: Vec<(NodeId, Money)>) {
+        let holders = if holders.is_empty() {
+            let mut peers: Vec<NodeId> = self
+                .inner
+                .peers
+                .lock()
+                .expect("peers lock")
+                .keys()
+                .cloned()
+                .collect();
+            peers.sort();
+            peers.into_iter().map(|p| (p, want)).collect()
+        } else {
+            holders
+        };
         let mut still = want;
         for (node, held) in holders {
             if !still.is_positive() {

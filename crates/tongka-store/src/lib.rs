@@ -635,13 +635,12 @@ fn commit_batch(shared: &Shared, summary: &mut Summary, batch: Vec<Job>) -> Batc
                             }
                             Source::Remote(op) => op,
                         };
-                        if !summary.vv.is_next(&op.id) {
-                            replies.push(Reply::Op(
-                                done,
-                                Err(StoreError::Corrupt(format!("op {} out of order", op.id))),
-                            ));
-                            continue;
-                        }
+                        assert!(
+                            summary.vv.is_next(&op.id),
+                            "op {} handed to the writer out of order (holding {:?}): the caller must deliver in causal order",
+                            op.id,
+                            summary.vv
+                        );
                         summary.vv.advance(&op.id);
                         summary.hlc = summary.hlc.max(op.hlc);
                         summary.digest.add(&op.hash());

@@ -1,0 +1,163 @@
+//! Bugs found by the fuzzing of the API and of the core parsers, each as a
+//! test of what should happen. They fail today, so they are `#[ignore]`d:
+//! run them with `cargo test -p tongka-api --test known_bugs -- --ignored`,
+//! and drop the `#[ignore]` of each once it is fixed.
+
+mod common;
+
+use common::App;
+use serde_json::{Value, json};
+
+/// Amounts with more digits than rust_decimal holds (28) are rounded by
+/// `Decimal::from_str` in `Money::parse_amount` (tongka-core money.rs)
+/// instead of being refused as having more than two places: the client's
+/// 0.0999…9 becomes a recharge of 0.10.
+#[tokio::test]
+#[ignore = "bug: long decimals are rounded, not refused"]
+async fn amounts_with_more_than_28_digits_are_refused() {
+    let app = App::new();
+    let seed = app.seed().await;
+    let path = format!("/api/v1/members/{}/recharges", seed.member);
+    for (i, amount) in [
+        json!("0.0999999999999999999999999999999"),
+        json!("100.000000000000000000000000000000000001"),
+        serde_json::from_str::<Value>("100.000000000000000000000000000000000001").expect("number"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (s, r) = app
+            .send(
+                "POST",
+                &path,
+                &json!({"amount": amount, "tender": "cash"}),
+                Some(&format!("long-{i}")),
+            )
+            .await;
+        assert_eq!(
+            (s, r["error"]["code"].as_str()),
+            (422, Some("invalid_amount")),
+            "{amount} → {r}"
+        );
+    }
+}
+
+/// The same for quantities (`DecimalText::qty` in dto.rs): 0.9999…9 (32
+/// nines) is sold as a quantity of 1.
+#[tokio::test]
+#[ignore = "bug: long decimals are rounded, not refused"]
+async fn quantities_with_more_than_28_digits_are_refused() {
+    let app = App::new();
+    let (s, r) = app
+        .send(
+            "POST",
+            "/api/v1/checkouts",
+            &json!({"lines": [{"description": "x", "unit_price": "10", "qty": "0.99999999999999999999999999999999"}],
+                    "tenders": [{"kind": "cash"}]}),
+            Some("q"),
+        )
+        .await;
+    assert_eq!(
+        (s, r["error"]["code"].as_str()),
+        (422, Some("invalid_qty")),
+        "{r}"
+    );
+}
+
+/// Order totals are not bounded (200 lines × 10,000,000.00 × 100,000 =
+/// 200,000,000,000,000.00 per order, paid by a cash tender without an
+/// amount, which `settle_tenders` does not check against the maximum).
+/// After 461 such walk-in sales the ledger's `sales` exceeds i64::MAX fen,
+/// `Money::fen()` panics while the store encodes its summary (postcard), the
+/// writer thread dies, and the node answers every write `503
+/// storage_unavailable` until it is restarted. Slow (about 25 s in debug).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "bug: unbounded order totals overflow i64 fen and kill the store writer"]
+async fn huge_orders_cannot_kill_the_store() {
+    let app = App::new();
+    let lines: Vec<Value> = (0..200)
+        .map(|_| json!({"description": "x", "unit_price": "10000000.00", "qty": "100000"}))
+        .collect();
+    let body = json!({"lines": lines, "tenders": [{"kind": "cash"}]});
+    for i in 0..470 {
+        let (s, r) = app
+            .send(
+                "POST",
+                "/api/v1/checkouts",
+                &body,
+                Some(&format!("big-{i}")),
+            )
+            .await;
+        assert!(s < 500, "checkout {i}: {s} {r}");
+    }
+    let (s, r) = app
+        .send(
+            "POST",
+            "/api/v1/members",
+            &json!({"phone": "13800000000", "name": "x"}),
+            None,
+        )
+        .await;
+    assert_eq!(s, 201, "the node still takes writes: {r}");
+}
+
+/// Refusals by axum's extractors are plain text, not the API's error
+/// object: a bad query string (`Query` in get_history and find_members), a
+/// path segment that is not UTF-8 (`Path<String>`), and a body over
+/// BODY_BYTES_MAX (`Bytes` with `DefaultBodyLimit`, 413).
+#[tokio::test]
+#[ignore = "bug: extractor rejections are text/plain"]
+async fn every_refusal_is_the_error_object() {
+    let app = App::new();
+    let seed = app.seed().await;
+    let big = vec![b' '; tongka_api::BODY_BYTES_MAX + 1];
+    let cases: Vec<(&str, String, Vec<u8>)> = vec![
+        (
+            "GET",
+            format!("/api/v1/members/{}/history?limit=-1", seed.member),
+            vec![],
+        ),
+        ("GET", "/api/v1/members?phone=1&phone=2".into(), vec![]),
+        ("GET", "/api/v1/members/%FF".into(), vec![]),
+        ("POST", "/api/v1/checkouts".into(), big),
+    ];
+    for (method, path, body) in cases {
+        let a = app.call(method, &path, body, Some("k")).await;
+        assert!(a.status.is_client_error(), "{method} {path}: {}", a.status);
+        assert!(
+            a.error_code().is_some(),
+            "{method} {path}: {} {:?} {}",
+            a.status,
+            a.content_type(),
+            String::from_utf8_lossy(&a.body)
+        );
+    }
+}
+
+/// `invite_code` is checked by its length in bytes (lib.rs, register:
+/// `code.len()`), so six Chinese characters are refused as "not 4 to 16
+/// characters", and its characters are not checked at all: control
+/// characters are stored and shown as `invited_by`.
+#[tokio::test]
+#[ignore = "bug: invite_code counted in bytes, control characters accepted"]
+async fn invite_codes_are_counted_in_characters_and_checked() {
+    let app = App::new();
+    let (s, r) = app
+        .send(
+            "POST",
+            "/api/v1/members",
+            &json!({"phone": "13900000000", "name": "a", "invite_code": "邀请码六个字"}),
+            None,
+        )
+        .await;
+    assert_eq!(s, 201, "six characters: {r}");
+    let (s, r) = app
+        .send(
+            "POST",
+            "/api/v1/members",
+            &json!({"phone": "13900000001", "name": "a", "invite_code": "\u{0}\u{1}\u{2}\u{3}"}),
+            None,
+        )
+        .await;
+    assert_eq!(s, 422, "control characters: {r}");
+}

@@ -1,0 +1,1104 @@
+//! The OpenAPI document served at /api/v1/openapi.json: it is OpenAPI 3.1,
+//! it documents exactly the routes the router serves, and what the node
+//! answers matches what the document says (statuses, schemas, machine codes,
+//! security, examples).
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::schema::{self, check, conforms, media_type, operation};
+use common::{App, TOKEN};
+use serde_json::{Value, json};
+
+/// Every route of `tongka_api::router` (console on), as (METHOD, path).
+/// Keep in step with the router in src/lib.rs.
+const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/api/v1/health"),
+    ("GET", "/api/v1/openapi.json"),
+    ("POST", "/api/v1/members"),
+    ("GET", "/api/v1/members"),
+    ("GET", "/api/v1/members/{id}"),
+    ("PATCH", "/api/v1/members/{id}"),
+    ("POST", "/api/v1/members/{id}/recharges"),
+    ("GET", "/api/v1/members/{id}/wallet"),
+    ("GET", "/api/v1/members/{id}/history"),
+    ("POST", "/api/v1/checkouts"),
+    ("GET", "/api/v1/orders/{id}"),
+    ("POST", "/api/v1/orders/{id}/refunds"),
+    ("GET", "/api/v1/orders/{id}/receipt"),
+    ("GET", "/api/v1/programme"),
+    ("GET", "/api/v1/products"),
+    ("GET", "/api/v1/products/{sku}"),
+    ("PUT", "/api/v1/products/{sku}"),
+    ("GET", "/api/v1/sync/status"),
+    ("GET", "/api/v1/ledger/summary"),
+    ("GET", "/"),
+    ("GET", "/console/app.js"),
+    ("GET", "/console/app.css"),
+];
+
+/// A concrete path for a path template.
+fn concrete(template: &str, member: &str, order: &str) -> String {
+    let id = if template.starts_with("/api/v1/orders/") {
+        order
+    } else {
+        member
+    };
+    template.replace("{id}", id).replace("{sku}", "latte")
+}
+
+#[test]
+fn the_document_is_openapi_3_1() {
+    let doc = schema::doc();
+    let version = doc["openapi"].as_str().expect("openapi field");
+    assert!(version.starts_with("3.1."), "{version}");
+    assert!(doc["info"]["title"].is_string());
+    assert!(doc["info"]["version"].is_string());
+    let d = doc["info"]["description"].as_str().expect("description");
+    for words in [
+        "会员",
+        "四舍五入",
+        "Idempotency-Key",
+        "half-up",
+        "rounded",
+        "message_zh",
+    ] {
+        assert!(d.contains(words), "info.description lacks {words:?}");
+    }
+    let bearer = &doc["components"]["securitySchemes"]["bearer"];
+    assert_eq!(
+        (bearer["type"].as_str(), bearer["scheme"].as_str()),
+        (Some("http"), Some("bearer"))
+    );
+    assert_eq!(doc["security"], json!([{"bearer": []}]));
+
+    // Every $ref points somewhere, and every operation has an id, a summary
+    // and responses.
+    fn refs(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(Value::String(r)) = m.get("$ref") {
+                    out.push(r.clone());
+                }
+                m.values().for_each(|x| refs(x, out));
+            }
+            Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    refs(&doc, &mut all);
+    assert!(all.len() > 50);
+    for r in all {
+        let ptr = r.strip_prefix('#').expect("local ref");
+        assert!(doc.pointer(ptr).is_some(), "dangling {r}");
+    }
+    let mut ids = BTreeSet::new();
+    for (m, p) in schema::operations(&doc) {
+        let op = operation(&doc, &m, &p);
+        assert!(op["summary"].is_string(), "{m} {p}: summary");
+        assert!(op["responses"].is_object(), "{m} {p}: responses");
+        assert!(
+            ids.insert(op["operationId"].as_str().expect("operationId").to_string()),
+            "{m} {p}: duplicate operationId"
+        );
+    }
+}
+
+#[test]
+fn the_document_lists_exactly_the_routes() {
+    let doc = schema::doc();
+    let documented = schema::operations(&doc);
+    let served: BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    let missing: Vec<_> = served.difference(&documented).collect();
+    let extra: Vec<_> = documented.difference(&served).collect();
+    assert!(missing.is_empty(), "routes not documented: {missing:?}");
+    assert!(extra.is_empty(), "documented but not in ROUTES: {extra:?}");
+    for (m, p) in ROUTES {
+        if p.starts_with("/api/") {
+            assert!(
+                p.starts_with("/api/v1/"),
+                "{m} {p}: paths are written in full"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_document_served_is_the_embedded_one() {
+    let app = App::new();
+    let a = app
+        .raw("GET", "/api/v1/openapi.json", &[], Vec::new())
+        .await;
+    assert_eq!(a.status, 200);
+    assert_eq!(media_type(a.content_type()), "application/json");
+    assert_eq!(a.json().expect("JSON"), schema::doc());
+}
+
+/// Every documented operation reaches a handler (not the router's
+/// `not_found` / `method_not_allowed` fallbacks) on a fresh node, and every
+/// other method on a documented path is `405 method_not_allowed`.
+#[tokio::test]
+async fn every_documented_operation_is_served() {
+    let app = App::new();
+    let doc = schema::doc();
+    for (m, template) in schema::operations(&doc) {
+        let path = concrete(&template, "m-store-1-1", "o-store-1-1");
+        let body = if m == "GET" {
+            Vec::new()
+        } else {
+            b"{}".to_vec()
+        };
+        let a = app.call(&m, &path, body, Some("served-1")).await;
+        let code = a.error_code();
+        assert!(
+            a.status != 405 && !(a.status == 404 && code.as_deref() == Some("not_found")),
+            "{m} {path}: the router's fallback answered {} {code:?}",
+            a.status
+        );
+        assert!(a.status.as_u16() < 500, "{m} {path}: {}", a.status);
+        conforms(&doc, &m, &template, &a);
+    }
+    let documented = schema::operations(&doc);
+    let paths: BTreeSet<&String> = documented.iter().map(|(_, p)| p).collect();
+    for template in paths {
+        let path = concrete(template, "m-store-1-1", "o-store-1-1");
+        for m in ["GET", "POST", "PUT", "PATCH", "DELETE"] {
+            if documented.contains(&(m.to_string(), template.clone())) {
+                continue;
+            }
+            let a = app.call(m, &path, b"{}".to_vec(), Some("k")).await;
+            assert_eq!(
+                (a.status.as_u16(), a.error_code().as_deref()),
+                (405, Some("method_not_allowed")),
+                "{m} {path}"
+            );
+        }
+    }
+    for path in ["/api/v1/nope", "/api/v2/health", "/api/v1/members/x/y/z"] {
+        let a = app.call("GET", path, Vec::new(), None).await;
+        assert_eq!(
+            (a.status.as_u16(), a.error_code().as_deref()),
+            (404, Some("not_found")),
+            "{path}"
+        );
+    }
+}
+
+/// Operations with `security: []` answer without a token; all others refuse
+/// a missing or wrong token with `401 unauthorized` and a documented body.
+#[tokio::test]
+async fn security_is_as_documented() {
+    let app = App::new();
+    let doc = schema::doc();
+    for (m, template) in schema::operations(&doc) {
+        let op = operation(&doc, &m, &template);
+        let open = op.get("security") == Some(&json!([]));
+        let path = concrete(&template, "m-store-1-1", "o-store-1-1");
+        let wrong = format!("Bearer {TOKEN}x");
+        for headers in [
+            vec![],
+            vec![("authorization", wrong.as_str())],
+            vec![("authorization", TOKEN)],
+        ] {
+            let a = app.raw(&m, &path, &headers, b"{}".to_vec()).await;
+            if open {
+                assert_eq!(a.status, 200, "{m} {path} is open");
+            } else {
+                assert_eq!(
+                    (a.status.as_u16(), a.error_code().as_deref()),
+                    (401, Some("unauthorized")),
+                    "{m} {path} {headers:?}"
+                );
+                conforms(&doc, &m, &template, &a);
+            }
+        }
+    }
+}
+
+/// A request and what it must get: method, path template, concrete path,
+/// body, idempotency key, status, machine code.
+type Step<'a> = (
+    &'a str,
+    &'a str,
+    String,
+    Vec<u8>,
+    Option<&'a str>,
+    u16,
+    Option<&'a str>,
+);
+
+/// A walk through every operation with valid requests and with refusals:
+/// each answer has a documented status, content type, schema and code.
+#[tokio::test]
+async fn answers_match_the_documented_schemas() {
+    let app = App::new();
+    let doc = schema::doc();
+    let seed = app.seed().await;
+    let (m, o) = (seed.member.as_str(), seed.order.as_str());
+    let j = |v: Value| v.to_string().into_bytes();
+
+    // (method, template, concrete path, body, idempotency key, expected status, expected code)
+    let steps: Vec<Step> = vec![
+        (
+            "GET",
+            "/api/v1/health",
+            "/api/v1/health".into(),
+            vec![],
+            None,
+            200,
+            None,
+        ),
+        (
+            "GET",
+            "/api/v1/openapi.json",
+            "/api/v1/openapi.json".into(),
+            vec![],
+            None,
+            200,
+            None,
+        ),
+        ("GET", "/", "/".into(), vec![], None, 200, None),
+        (
+            "GET",
+            "/console/app.js",
+            "/console/app.js".into(),
+            vec![],
+            None,
+            200,
+            None,
+        ),
+        (
+            "GET",
+            "/console/app.css",
+            "/console/app.css".into(),
+            vec![],
+            None,
+            200,
+            None,
+        ),
+        (
+            "POST",
+            "/api/v1/members",
+            "/api/v1/members".into(),
+            j(
+                json!({"phone": "13900001111", "name": "王五", "birthday": "1988-08-08", "gender": "male", "tags": ["茶"], "notes": "n"}),
+            ),
+            None,
+            201,
+            None,
+        ),
+        (
+            "POST",
+            "/api/v1/members",
+            "/api/v1/members".into(),
+            j(json!({"phone": "13812341234", "name": "x"})),
+            Some("reg-dup"),
+            409,
+            Some("phone_taken"),
+        ),
+        (
+            "POST",
+            "/api/v1/members",
+            "/api/v1/members".into(),
+            j(json!({"phone": "13900002222", "name": "x", "card_no": "CARD0001"})),
+            None,
+            409,
+            Some("card_taken"),
+        ),
+        (
+            "POST",
+            "/api/v1/members",
+            "/api/v1/members".into(),
+            j(json!({"phone": "12", "name": "x"})),
+            None,
+            422,
+            Some("invalid_phone"),
+        ),
+        (
+            "POST",
+            "/api/v1/members",
+            "/api/v1/members".into(),
+            j(json!({"phone": "13900003333", "name": "x", "invite_code": "ab"})),
+            None,
+            422,
+            Some("invalid_invite_code"),
+        ),
+        (
+            "POST",
+            "/api/v1/members",
+            "/api/v1/members".into(),
+            j(json!({"phone": "13900003333", "name": "x", "birthday": "2001-02-29"})),
+            None,
+            422,
+            Some("invalid_birthday"),
+        ),
+        (
+            "POST",
+            "/api/v1/members",
+            "/api/v1/members".into(),
+            j(json!({"phone": "13900003333", "name": "x", "mood": "happy"})),
+            None,
+            400,
+            Some("invalid_json"),
+        ),
+        (
+            "POST",
+            "/api/v1/members",
+            "/api/v1/members".into(),
+            j(json!({"phone": "13900003333", "name": "x"})),
+            Some("bad key é"),
+            400,
+            Some("invalid_idempotency_key"),
+        ),
+        (
+            "GET",
+            "/api/v1/members",
+            "/api/v1/members?phone=13812341234".into(),
+            vec![],
+            None,
+            200,
+            None,
+        ),
+        (
+            "GET",
+            "/api/v1/members",
+            "/api/v1/members?card_no=CARD0001".into(),
+            vec![],
+            None,
+            200,
+            None,
+        ),
+        (
+            "GET",
+            "/api/v1/members",
+            "/api/v1/members?phone=13800000000".into(),
+            vec![],
+            None,
+            200,
+            None,
+        ),
+        (
+            "GET",
+            "/api/v1/members",
+            "/api/v1/members".into(),
+            vec![],
+            None,
+            400,
+            Some("invalid_query"),
+        ),
+        (
+            "GET",
+            "/api/v1/members/{id}",
+            format!("/api/v1/members/{m}"),
+            vec![],
+            None,
+            200,
+            None,
+        ),
+        (
+            "GET",
+            "/api/v1/members/{id}",
+            "/api/v1/members/m-store-1-999".into(),
+            vec![],
+            None,
+            404,
+            Some("member_not_found"),
+        ),
+        (
+            "GET",
+            "/api/v1/members/{id}",
+            "/api/v1/members/nonsense".into(),
+            vec![],
+            None,
+            404,
+            Some("member_not_found"),
+        ),
+        (
+            "PATCH",
+            "/api/v1/members/{id}",
+            format!("/api/v1/members/{m}"),
+            j(json!({"notes": "常客", "gender": "female", "birthday": null})),
+            None,
+            200,
+            None,
+        ),
+        (
+            "PATCH",
+            "/api/v1/members/{id}",
+            format!("/api/v1/members/{m}"),
+            j(json!({})),
+            None,
+            422,
+            Some("empty_patch"),
+        ),
+        (
+            "PATCH",
+            "/api/v1/members/{id}",
+            format!("/api/v1/members/{m}"),
+            j(json!({"phone": "13900001111"})),
+            None,
+            409,
+            Some("phone_taken"),
+        ),
+        (
+            "PATCH",
+            "/api/v1/members/{id}",
+            format!("/api/v1/members/{m}"),
+            j(json!({"card_no": "x"})),
+            None,
+            422,
+            Some("invalid_card_no"),
+        ),
+        (
+            "PATCH",
+            "/api/v1/members/{id}",
+            "/api/v1/members/m-store-1-999".into(),
+            j(json!({"notes": "x"})),
+            None,
+            404,
+            Some("member_not_found"),
+        ),
+        (
+            "POST",
+            "/api/v1/members/{id}/recharges",
+            format!("/api/v1/members/{m}/recharges"),
+            j(json!({"amount": 1000, "tender": "wechat"})),
+            Some("rc-1"),
+            201,
+            None,
+        ),
+        (
+            "POST",
+            "/api/v1/members/{id}/recharges",
+            format!("/api/v1/members/{m}/recharges"),
+            j(json!({"amount": 1000, "tender": "wechat"})),
+            Some("rc-1"),
+            201,
+            None,
+        ),
+        (
+            "POST",
+            "/api/v1/members/{id}/recharges",
+            format!("/api/v1/members/{m}/recharges"),
+            j(json!({"amount": 2000, "tender": "wechat"})),
+            Some("rc-1"),
+            409,
+            Some("idempotency_key_reused"),
+        ),
+        (
+            "POST",
+            "/api/v1/members/{id}/recharges",
+            format!("/api/v1/members/{m}/recharges"),
+            j(json!({"amount": "10", "tender": "cash"})),
+            None,
+            400,
+            Some("idempotency_key_required"),
+        ),
+        (
+            "POST",
+            "/api/v1/members/{id}/recharges",
+            format!("/api/v1/members/{m}/recharges"),
+            j(json!({"amount": "1.001", "tender": "cash"})),
+            Some("rc-2"),
+            422,
+            Some("invalid_amount"),
+        ),
+        (
+            "POST",
+            "/api/v1/members/{id}/recharges",
+            format!("/api/v1/members/{m}/recharges"),
+            j(json!({"amount": "10", "tender": "balance"})),
+            Some("rc-3"),
+            422,
+            Some("invalid_tender"),
+        ),
+        (
+            "POST",
+            "/api/v1/members/{id}/recharges",
+            format!("/api/v1/members/{m}/recharges"),
+            j(json!({"amount": "10", "tender": "gold"})),
+            Some("rc-4"),
+            422,
+            Some("invalid_tender"),
+        ),
+        (
+            "POST",
+            "/api/v1/members/{id}/recharges",
+            "/api/v1/members/m-store-1-999/recharges".into(),
+            j(json!({"amount": "10", "tender": "cash"})),
+            Some("rc-5"),
+            404,
+            Some("member_not_found"),
+        ),
+        (
+            "GET",
+            "/api/v1/members/{id}/wallet",
+            format!("/api/v1/members/{m}/wallet"),
+            vec![],
+            None,
+            200,
+            None,
+        ),
+        (
+            "GET",
+            "/api/v1/members/{id}/wallet",
+            "/api/v1/members/m-store-1-999/wallet".into(),
+            vec![],
+            None,
+            404,
+            Some("member_not_found"),
+        ),
+        (
+            "GET",
+            "/api/v1/members/{id}/history",
+            format!("/api/v1/members/{m}/history?limit=3"),
+            vec![],
+            None,
+            200,
+            None,
+        ),
+        (
+            "GET",
+            "/api/v1/members/{id}/history",
+            format!("/api/v1/members/{m}/history"),
+            vec![],
+            None,
+            200,
+            None,
+        ),
+        (
+            "GET",
+            "/api/v1/members/{id}/history",
+            "/api/v1/members/m-store-1-999/history".into(),
+            vec![],
+            None,
+            404,
+            Some("member_not_found"),
+        ),
+        (
+            "POST",
+            "/api/v1/checkouts",
+            "/api/v1/checkouts".into(),
+            j(
+                json!({"member_id": m, "lines": [{"barcode": "6901234567908"}, {"description": "小费", "unit_price": 0.5, "qty": 3}], "tenders": [{"kind": "card", "amount": "1"}, {"kind": "balance"}]}),
+            ),
+            Some("co-1"),
+            201,
+            None,
+        ),
+        (
+            "POST",
+            "/api/v1/checkouts",
+            "/api/v1/checkouts".into(),
+            j(
+                json!({"lines": [{"description": "咖啡", "unit_price": "28"}], "tenders": [{"kind": "cash", "amount": "50"}]}),
+            ),
+            Some("co-2"),
+            201,
+            None,
+        ),
+        (
+            "POST",
+            "/api/v1/checkouts",
+            "/api/v1/checkouts".into(),
+            j(
+                json!({"member_id": m, "lines": [{"description": "金条", "unit_price": "9999999"}], "tenders": [{"kind": "balance"}]}),
+            ),
+            Some("co-3"),
+            409,
+            Some("insufficient_balance"),
+        ),
+        (
+            "POST",
+            "/api/v1/checkouts",
+            "/api/v1/checkouts".into(),
+            j(json!({"lines": [{"sku": "nope"}]})),
+            Some("co-4"),
+            404,
+            Some("unknown_product"),
+        ),
+        (
+            "POST",
+            "/api/v1/checkouts",
+            "/api/v1/checkouts".into(),
+            j(json!({"lines": []})),
+            Some("co-5"),
+            422,
+            Some("invalid_lines"),
+        ),
+        (
+            "POST",
+            "/api/v1/checkouts",
+            "/api/v1/checkouts".into(),
+            j(json!({"lines": [{"sku": "latte", "description": "x"}]})),
+            Some("co-6"),
+            422,
+            Some("invalid_line"),
+        ),
+        (
+            "POST",
+            "/api/v1/checkouts",
+            "/api/v1/checkouts".into(),
+            j(json!({"lines": [{"sku": "latte"}], "tenders": [{"kind": "card", "amount": "1"}]})),
+            Some("co-7"),
+            422,
+            Some("tender_mismatch"),
+        ),
+        (
+            "POST",
+            "/api/v1/checkouts",
+            "/api/v1/checkouts".into(),
+            j(json!({"lines": [{"sku": "latte"}], "tenders": [{"kind": "balance"}]})),
+            Some("co-8"),
+            422,
+            Some("balance_needs_member"),
+        ),
+        (
+            "POST",
+            "/api/v1/checkouts",
+            "/api/v1/checkouts".into(),
+            j(
+                json!({"lines": [{"sku": "latte"}], "tenders": [{"kind": "cash"}, {"kind": "card"}]}),
+            ),
+            Some("co-9"),
+            422,
+            Some("invalid_tenders"),
+        ),
+        (
+            "POST",
+            "/api/v1/checkouts",
+            "/api/v1/checkouts".into(),
+            j(json!({"lines": [{"sku": "latte", "qty": "1.0001"}], "tenders": [{"kind": "cash"}]})),
+            Some("co-10"),
+            422,
+            Some("invalid_qty"),
+        ),
+        (
+            "POST",
+            "/api/v1/checkouts",
+            "/api/v1/checkouts".into(),
+            j(
+                json!({"lines": [{"description": " ", "unit_price": "1"}], "tenders": [{"kind": "cash"}]}),
+            ),
+            Some("co-11"),
+            422,
+            Some("invalid_description"),
+        ),
+        (
+            "POST",
+            "/api/v1/checkouts",
+            "/api/v1/checkouts".into(),
+            j(json!({"lines": [{"sku": "latte"}], "coupon_codes": ["A"]})),
+            Some("co-12"),
+            422,
+            Some("coupons_not_enabled"),
+        ),
+        (
+            "POST",
+            "/api/v1/checkouts",
+            "/api/v1/checkouts".into(),
+            j(json!({"lines": [{"sku": "latte"}], "points": 100})),
+            Some("co-13"),
+            422,
+            Some("points_deduction_not_enabled"),
+        ),
+        (
+            "POST",
+            "/api/v1/checkouts",
+            "/api/v1/checkouts".into(),
+            j(
+                json!({"member_id": "m-store-1-999", "lines": [{"sku": "latte"}], "tenders": [{"kind": "cash"}]}),
+            ),
+            Some("co-14"),
+            404,
+            Some("member_not_found"),
+        ),
+        (
+            "GET",
+            "/api/v1/orders/{id}",
+            format!("/api/v1/orders/{o}"),
+            vec![],
+            None,
+            200,
+            None,
+        ),
+        (
+            "GET",
+            "/api/v1/orders/{id}",
+            "/api/v1/orders/o-store-1-999".into(),
+            vec![],
+            None,
+            404,
+            Some("order_not_found"),
+        ),
+        (
+            "GET",
+            "/api/v1/orders/{id}/receipt",
+            format!("/api/v1/orders/{o}/receipt"),
+            vec![],
+            None,
+            200,
+            None,
+        ),
+        (
+            "GET",
+            "/api/v1/orders/{id}/receipt",
+            "/api/v1/orders/x/receipt".into(),
+            vec![],
+            None,
+            404,
+            Some("order_not_found"),
+        ),
+        (
+            "POST",
+            "/api/v1/orders/{id}/refunds",
+            format!("/api/v1/orders/{o}/refunds"),
+            j(json!({"lines": [{"line": 1, "qty": "1"}], "reason": "退一个"})),
+            Some("rf-1"),
+            201,
+            None,
+        ),
+        (
+            "POST",
+            "/api/v1/orders/{id}/refunds",
+            format!("/api/v1/orders/{o}/refunds"),
+            j(json!({"lines": [{"line": 9, "qty": "1"}]})),
+            Some("rf-2"),
+            422,
+            Some("invalid_refund_line"),
+        ),
+        (
+            "POST",
+            "/api/v1/orders/{id}/refunds",
+            format!("/api/v1/orders/{o}/refunds"),
+            j(json!({"lines": [{"line": 1, "qty": "5"}]})),
+            Some("rf-3"),
+            422,
+            Some("refund_exceeds_paid"),
+        ),
+        (
+            "POST",
+            "/api/v1/orders/{id}/refunds",
+            format!("/api/v1/orders/{o}/refunds"),
+            j(json!({"reason": "很".repeat(201)})),
+            Some("rf-4"),
+            422,
+            Some("invalid_reason"),
+        ),
+        (
+            "POST",
+            "/api/v1/orders/{id}/refunds",
+            format!("/api/v1/orders/{o}/refunds"),
+            vec![],
+            Some("rf-5"),
+            201,
+            None,
+        ),
+        (
+            "POST",
+            "/api/v1/orders/{id}/refunds",
+            format!("/api/v1/orders/{o}/refunds"),
+            vec![],
+            Some("rf-6"),
+            409,
+            Some("already_refunded"),
+        ),
+        (
+            "POST",
+            "/api/v1/orders/{id}/refunds",
+            "/api/v1/orders/o-store-1-999/refunds".into(),
+            vec![],
+            Some("rf-7"),
+            404,
+            Some("order_not_found"),
+        ),
+        (
+            "GET",
+            "/api/v1/orders/{id}",
+            format!("/api/v1/orders/{o}"),
+            vec![],
+            None,
+            200,
+            None,
+        ),
+        (
+            "GET",
+            "/api/v1/programme",
+            "/api/v1/programme".into(),
+            vec![],
+            None,
+            200,
+            None,
+        ),
+        (
+            "GET",
+            "/api/v1/products",
+            "/api/v1/products".into(),
+            vec![],
+            None,
+            200,
+            None,
+        ),
+        (
+            "GET",
+            "/api/v1/products/{sku}",
+            "/api/v1/products/latte".into(),
+            vec![],
+            None,
+            200,
+            None,
+        ),
+        (
+            "GET",
+            "/api/v1/products/{sku}",
+            "/api/v1/products/nope".into(),
+            vec![],
+            None,
+            404,
+            Some("unknown_product"),
+        ),
+        (
+            "PUT",
+            "/api/v1/products/{sku}",
+            "/api/v1/products/tea".into(),
+            j(json!({"name": " 绿茶 ", "price": 12})),
+            None,
+            200,
+            None,
+        ),
+        (
+            "PUT",
+            "/api/v1/products/{sku}",
+            "/api/v1/products/tea2".into(),
+            j(json!({"name": "x", "price": "1", "barcode": "6901234567908"})),
+            None,
+            409,
+            Some("barcode_taken"),
+        ),
+        (
+            "PUT",
+            "/api/v1/products/{sku}",
+            "/api/v1/products/bad!sku".into(),
+            j(json!({"name": "x", "price": "1"})),
+            None,
+            422,
+            Some("invalid_sku"),
+        ),
+        (
+            "PUT",
+            "/api/v1/products/{sku}",
+            "/api/v1/products/tea3".into(),
+            j(json!({"name": "x", "price": "1", "barcode": "12"})),
+            None,
+            422,
+            Some("invalid_barcode"),
+        ),
+        (
+            "PUT",
+            "/api/v1/products/{sku}",
+            "/api/v1/products/tea3".into(),
+            j(json!({"name": "", "price": "1"})),
+            None,
+            422,
+            Some("invalid_name"),
+        ),
+        (
+            "PUT",
+            "/api/v1/products/{sku}",
+            "/api/v1/products/tea3".into(),
+            j(json!({"name": "x", "price": "-1"})),
+            None,
+            422,
+            Some("invalid_amount"),
+        ),
+        (
+            "GET",
+            "/api/v1/sync/status",
+            "/api/v1/sync/status".into(),
+            vec![],
+            None,
+            200,
+            None,
+        ),
+        (
+            "GET",
+            "/api/v1/ledger/summary",
+            "/api/v1/ledger/summary".into(),
+            vec![],
+            None,
+            200,
+            None,
+        ),
+    ];
+    let mut first_answer: Option<Vec<u8>> = None;
+    for (method, template, path, body, idem, status, code) in steps {
+        let a = app.call(method, &path, body, idem).await;
+        let what = format!(
+            "{method} {path} → {} {}",
+            a.status,
+            String::from_utf8_lossy(&a.body)
+        );
+        assert_eq!(a.status.as_u16(), status, "{what}");
+        assert_eq!(a.error_code().as_deref(), code, "{what}");
+        conforms(&doc, method, template, &a);
+        // The replayed recharge is the first answer, marked as a replay.
+        if idem == Some("rc-1") && status == 201 {
+            match &first_answer {
+                None => {
+                    assert!(a.headers.get("idempotent-replayed").is_none());
+                    first_answer = Some(a.body.clone());
+                }
+                Some(first) => {
+                    assert_eq!(&a.body, first, "a replay is the first answer");
+                    assert_eq!(a.headers["idempotent-replayed"], "true");
+                }
+            }
+        }
+    }
+    assert!(first_answer.is_some());
+}
+
+/// The request examples in the document are valid against their schemas,
+/// and a node accepts them, in order, on a fresh node.
+#[tokio::test]
+async fn the_documented_examples_are_accepted() {
+    let app = App::new();
+    let doc = schema::doc();
+    // (method, template, example name, idempotency key, expected status)
+    let order = [
+        ("PUT", "/api/v1/products/{sku}", "latte", None, 200),
+        ("POST", "/api/v1/members", "full", Some("ex-1"), 201),
+        ("POST", "/api/v1/members", "minimal", None, 201),
+        ("PATCH", "/api/v1/members/{id}", "rename", None, 200),
+        ("PATCH", "/api/v1/members/{id}", "clear card", None, 200),
+        (
+            "POST",
+            "/api/v1/members/{id}/recharges",
+            "1000 cash",
+            Some("ex-2"),
+            201,
+        ),
+        (
+            "POST",
+            "/api/v1/checkouts",
+            "member pays from balance",
+            Some("ex-3"),
+            201,
+        ),
+        (
+            "POST",
+            "/api/v1/checkouts",
+            "walk-in, cash with change",
+            Some("ex-4"),
+            201,
+        ),
+        (
+            "POST",
+            "/api/v1/orders/{id}/refunds",
+            "one of line 0",
+            Some("ex-5"),
+            201,
+        ),
+        (
+            "POST",
+            "/api/v1/orders/{id}/refunds",
+            "everything",
+            Some("ex-6"),
+            201,
+        ),
+    ];
+    let mut seen = 0;
+    let mut member_order = String::new();
+    for (method, template, name, idem, status) in order {
+        let op = operation(&doc, method, template);
+        let content = &op["requestBody"]["content"]["application/json"];
+        let example = &content["examples"][name]["value"];
+        assert!(
+            !example.is_null(),
+            "{method} {template}: no example {name:?}"
+        );
+        let errors = check(&doc, &content["schema"], example, false);
+        assert!(errors.is_empty(), "{method} {template} {name}: {errors:#?}");
+        // The examples name the first member of a node; refunds go to the
+        // order the first checkout example made.
+        let path = concrete(template, "m-store-1-1", &member_order);
+        let a = app
+            .call(method, &path, example.to_string().into_bytes(), idem)
+            .await;
+        assert_eq!(
+            a.status.as_u16(),
+            status,
+            "{method} {path} {name}: {}",
+            String::from_utf8_lossy(&a.body)
+        );
+        conforms(&doc, method, template, &a);
+        if name == "member pays from balance" {
+            member_order = a.json().expect("JSON")["id"]
+                .as_str()
+                .expect("order id")
+                .to_string();
+        }
+        seen += 1;
+    }
+    // Every example in the document was tried.
+    let mut total = 0;
+    for (m, p) in schema::operations(&doc) {
+        if let Some(ex) = operation(&doc, &m, &p)
+            .pointer("/requestBody/content/application~1json/examples")
+            .and_then(Value::as_object)
+        {
+            total += ex.len();
+        }
+    }
+    assert_eq!(seen, total, "an example of the document is not tried here");
+}
+
+/// The schema checker the tests above rely on does refuse what the
+/// document does not say.
+#[test]
+fn the_checker_refuses_what_the_document_does_not_say() {
+    let doc = schema::doc();
+    let money = json!({"$ref": "#/components/schemas/Money"});
+    assert!(check(&doc, &money, &json!("95.00"), true).is_empty());
+    for bad in [
+        json!("95.0"),
+        json!("95"),
+        json!(95),
+        json!("-1.00"),
+        json!(null),
+    ] {
+        assert!(!check(&doc, &money, &bad, true).is_empty(), "{bad}");
+    }
+    let product = json!({"$ref": "#/components/schemas/Product"});
+    let p = json!({"sku": "a", "barcode": null, "name": "n", "price": "1.00"});
+    assert!(check(&doc, &product, &p, true).is_empty());
+    let mut extra = p.clone();
+    extra["stock"] = json!(1);
+    assert!(!check(&doc, &product, &extra, true).is_empty());
+    assert!(check(&doc, &product, &extra, false).is_empty());
+    let mut missing = p.clone();
+    missing.as_object_mut().expect("object").remove("price");
+    assert!(!check(&doc, &product, &missing, true).is_empty());
+    let line = json!({"$ref": "#/components/schemas/LineRequest"});
+    assert!(check(&doc, &line, &json!({"sku": "a", "qty": 2}), false).is_empty());
+    assert!(
+        !check(
+            &doc,
+            &line,
+            &json!({"sku": "a", "barcode": "123456"}),
+            false
+        )
+        .is_empty()
+    );
+    assert!(!check(&doc, &line, &json!({"description": "x"}), false).is_empty());
+    let error = json!({"$ref": "#/components/schemas/Error"});
+    let e = json!({"error": {"code": "x", "message": "m", "message_zh": "中", "line": "1"}});
+    assert!(check(&doc, &error, &e, true).is_empty());
+    let e = json!({"error": {"code": "x", "message": "m", "message_zh": "中", "line": 1}});
+    assert!(!check(&doc, &error, &e, true).is_empty());
+}

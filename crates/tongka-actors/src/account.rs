@@ -532,8 +532,15 @@ impl AccountActor {
         reply: Reply,
     ) -> Result<(), Refusal> {
         let m = self.member(st);
-        if let Err(e) = state::validate_patch(&m.profile, &patch) {
-            return Err((MemberError::from(e).into(), reply));
+        match state::validate_patch(&m.profile, &patch) {
+            Err(e) => return Err((MemberError::from(e).into(), reply)),
+            // Same values as now: nothing to record.
+            Ok(next) if next == m.profile => {
+                self.core.release_claims(claimed);
+                let _ = reply.send(Ok(Outcome::Member(m.clone())));
+                return Ok(());
+            }
+            Ok(_) => {}
         }
         let mut effects = Effects::default();
         if let Some(phone) = &patch.phone

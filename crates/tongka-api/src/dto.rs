@@ -2,8 +2,6 @@
 //! amounts keep their exact decimal text (JSON numbers are never turned into
 //! floating point), and every field error names the field.
 
-use std::str::FromStr;
-
 use axum::http::StatusCode;
 use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
@@ -43,14 +41,12 @@ impl DecimalText {
 
     pub fn qty(&self, field: &str) -> Result<Decimal, ApiError> {
         let t = self.0.trim();
-        let ok = !t.is_empty() && t.chars().all(|c| c.is_ascii_digit() || c == '.');
-        let d = if ok { Decimal::from_str(t).ok() } else { None };
-        d.ok_or_else(|| {
+        tongka_core::money::parse_decimal_text(t, 3).map_err(|_| {
             ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_qty",
-                format!("{field}: quantity {t:?} is not a positive decimal"),
-                format!("{field}：数量 {t:?} 不是正数"),
+                format!("{field}: quantity {t:?} is not a positive decimal with at most 3 places"),
+                format!("{field}：数量 {t:?} 不是最多 3 位小数的正数"),
             )
             .with("field", field)
         })

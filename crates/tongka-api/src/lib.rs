@@ -145,6 +145,7 @@ pub fn router(state: AppState) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
+        .layer(middleware::map_response(json_errors))
         .with_state(state)
 }
 
@@ -157,6 +158,52 @@ pub async fn serve(
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// Refusals made by the framework itself (a query that does not parse, a
+/// body over the limit, a path that is not UTF-8) come as plain text; give
+/// them the same JSON error shape as every other refusal.
+async fn json_errors(resp: Response) -> Response {
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return resp;
+    }
+    let (code, en, zh) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "payload_too_large",
+            format!("request body larger than {BODY_BYTES_MAX} bytes"),
+            format!("请求体超过 {BODY_BYTES_MAX} 字节"),
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported_media_type",
+            "send JSON".to_string(),
+            "请发送 JSON".to_string(),
+        ),
+        s if s.is_server_error() => (
+            "internal",
+            "internal error".to_string(),
+            "内部错误".to_string(),
+        ),
+        _ => {
+            let body = axum::body::to_bytes(resp.into_body(), 4096)
+                .await
+                .unwrap_or_default();
+            let detail = String::from_utf8_lossy(&body).into_owned();
+            return ApiError::new(
+                status,
+                "invalid_request",
+                format!("the request is malformed: {detail}"),
+                format!("请求格式错误：{detail}"),
+            )
+            .into_response();
+        }
+    };
+    ApiError::new(status, code, en, zh).into_response()
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -290,13 +337,13 @@ async fn register(
     }
     let req: RegisterReq = parse_json(&body)?;
     if let Some(code) = &req.invite_code
-        && !(4..=16).contains(&code.len())
+        && !((4..=16).contains(&code.chars().count()) && code.chars().all(char::is_alphanumeric))
     {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_invite_code",
-            "invite code must be 4 to 16 characters",
-            "邀请码应为 4 到 16 个字符",
+            "invite code must be 4 to 16 letters or digits",
+            "邀请码应为 4 到 16 个字母或数字",
         ));
     }
     let profile = Profile {
@@ -468,7 +515,7 @@ async fn checkout(
         ));
     }
     if let Some(p) = &req.points
-        && p.0.trim() != "0"
+        && tongka_core::money::parse_decimal_text(&p.0, 2).map_or(true, |d| !d.is_zero())
     {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,

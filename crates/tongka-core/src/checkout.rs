@@ -143,6 +143,8 @@ pub enum CheckoutError {
     TenderMismatch { tendered: Money, payable: Money },
     #[error("a balance tender needs a member")]
     BalanceWithoutMember,
+    #[error("the order comes to {total}, more than the limit of one order (10000000.00)")]
+    TooLarge { total: Money },
     #[error("insufficient balance: {wanted} wanted, {available_here} usable at this store")]
     InsufficientBalance {
         wanted: Money,
@@ -162,6 +164,7 @@ impl DomainError for CheckoutError {
             CheckoutError::TenderMismatch { .. } => "tender_mismatch",
             CheckoutError::BalanceWithoutMember => "balance_needs_member",
             CheckoutError::InsufficientBalance { .. } => "insufficient_balance",
+            CheckoutError::TooLarge { .. } => "order_too_large",
         }
     }
 
@@ -189,6 +192,9 @@ impl DomainError for CheckoutError {
                 format!("支付合计 {tendered} 与应付 {payable} 不符")
             }
             CheckoutError::BalanceWithoutMember => "余额支付需要会员".into(),
+            CheckoutError::TooLarge { total } => {
+                format!("订单金额 {total} 超过单笔上限 10000000.00")
+            }
             CheckoutError::InsufficientBalance {
                 wanted,
                 available_here,
@@ -283,6 +289,9 @@ pub fn checkout(
     }
     let total: Money = priced.iter().map(|l| l.amount).sum();
     let payable: Money = priced.iter().map(|l| l.payable).sum();
+    if total > Money::from_yuan(crate::money::AMOUNT_MAX_YUAN) {
+        return Err(CheckoutError::TooLarge { total });
+    }
 
     let tenders = settle_tenders(payable, tenders)?;
     let mut change = Money::ZERO;

@@ -57,9 +57,11 @@ pub enum ProfileError {
     Birthday(String),
     #[error("card number {0:?} must be 4 to 32 letters or digits")]
     CardNo(String),
-    #[error("at most {TAGS_MAX} tags of 1 to {TAG_LEN_MAX} characters each")]
+    #[error(
+        "at most {TAGS_MAX} tags of 1 to {TAG_LEN_MAX} characters each, without control characters"
+    )]
     Tags,
-    #[error("notes must be at most {NOTES_LEN_MAX} characters")]
+    #[error("notes must be at most {NOTES_LEN_MAX} characters, without control characters")]
     Notes,
     #[error("the patch changes nothing")]
     EmptyPatch,
@@ -85,7 +87,7 @@ impl DomainError for ProfileError {
             ProfileError::Birthday(b) => format!("生日 {b:?} 不是 YYYY-MM-DD 格式的日期"),
             ProfileError::CardNo(c) => format!("卡号 {c:?} 应为 4 到 32 位字母或数字"),
             ProfileError::Tags => format!("标签最多 {TAGS_MAX} 个，每个 1 到 {TAG_LEN_MAX} 个字符"),
-            ProfileError::Notes => format!("备注最多 {NOTES_LEN_MAX} 个字符"),
+            ProfileError::Notes => format!("备注最多 {NOTES_LEN_MAX} 个字符，且不能含控制字符"),
             ProfileError::EmptyPatch => "没有要修改的内容".into(),
         }
     }
@@ -147,13 +149,14 @@ fn validate_tags(tags: &[String]) -> Result<(), ProfileError> {
     let ok = tags.len() <= TAGS_MAX
         && tags.iter().all(|t| {
             let n = t.trim().chars().count();
-            n > 0 && n <= TAG_LEN_MAX
+            n > 0 && n <= TAG_LEN_MAX && !t.chars().any(char::is_control)
         });
     if ok { Ok(()) } else { Err(ProfileError::Tags) }
 }
 
 fn validate_notes(notes: &str) -> Result<(), ProfileError> {
-    if notes.chars().count() > NOTES_LEN_MAX {
+    let control = notes.chars().any(|c| c.is_control() && c != '\n');
+    if notes.chars().count() > NOTES_LEN_MAX || control {
         Err(ProfileError::Notes)
     } else {
         Ok(())

@@ -79,15 +79,12 @@ impl Money {
     /// text) with at most two places. `positive` decides whether zero is
     /// allowed.
     pub fn parse_amount(text: &str, positive: bool) -> Result<Money, AmountError> {
-        let text = text.trim();
-        if text.is_empty()
-            || !text
-                .chars()
-                .all(|c| c.is_ascii_digit() || c == '.' || c == '-' || c == '+')
-        {
-            return Err(AmountError::NotANumber);
-        }
-        let d = Decimal::from_str(text).map_err(|_| AmountError::NotANumber)?;
+        let d = parse_decimal_text(text, 2).map_err(|e| match e {
+            DecimalTextError::NotANumber => AmountError::NotANumber,
+            DecimalTextError::TooPrecise => AmountError::TooPrecise,
+            DecimalTextError::TooLarge => AmountError::TooLarge,
+            DecimalTextError::Negative => AmountError::Negative,
+        })?;
         Self::check_amount(d, positive)
     }
 
@@ -136,6 +133,57 @@ impl Money {
         assert!(!den.is_zero(), "ratio with zero denominator");
         Money::round_half_up(self.0 * num.0 / den.0)
     }
+}
+
+/// Why a decimal's text is refused by `parse_decimal_text`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecimalTextError {
+    NotANumber,
+    TooPrecise,
+    TooLarge,
+    Negative,
+}
+
+/// The longest decimal text read from outside.
+pub const DECIMAL_TEXT_LEN_MAX: usize = 40;
+
+/// Read a non-negative decimal from its text, exactly: `digits[.digits]`,
+/// at most `places` significant decimal places and 12 integer digits.
+/// Checked on the text itself, because `Decimal::from_str` rounds what it
+/// cannot hold (beyond 28 significant digits) instead of refusing it.
+pub fn parse_decimal_text(text: &str, places: usize) -> Result<Decimal, DecimalTextError> {
+    let text = text.trim();
+    let (negative, body) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if text.len() > DECIMAL_TEXT_LEN_MAX
+        || (int.is_empty() && frac.is_empty())
+        || !digits(int)
+        || !digits(frac)
+    {
+        return Err(DecimalTextError::NotANumber);
+    }
+    if frac.trim_end_matches('0').len() > places {
+        return Err(DecimalTextError::TooPrecise);
+    }
+    if int.trim_start_matches('0').len() > 12 {
+        return Err(DecimalTextError::TooLarge);
+    }
+    let int = if int.is_empty() { "0" } else { int };
+    let frac = frac.trim_end_matches('0');
+    let d = if frac.is_empty() {
+        Decimal::from_str(int)
+    } else {
+        Decimal::from_str(&format!("{int}.{frac}"))
+    }
+    .map_err(|_| DecimalTextError::NotANumber)?;
+    if negative && !d.is_zero() {
+        return Err(DecimalTextError::Negative);
+    }
+    Ok(d)
 }
 
 impl std::ops::Add for Money {
@@ -194,7 +242,12 @@ impl Serialize for Money {
         if s.is_human_readable() {
             s.collect_str(self)
         } else {
-            s.serialize_i64(self.fen())
+            // i128 fen: sums in ledger totals can never overflow it.
+            s.serialize_i128(
+                (self.0 * Decimal::ONE_HUNDRED)
+                    .to_i128()
+                    .expect("a Decimal fits in i128"),
+            )
         }
     }
 }
@@ -211,7 +264,10 @@ impl<'de> Deserialize<'de> for Money {
             dec.rescale(2);
             Ok(Money(dec))
         } else {
-            Ok(Money::from_fen(i64::deserialize(d)?))
+            let fen = i128::deserialize(d)?;
+            Ok(Money(
+                Decimal::try_from_i128_with_scale(fen, 2).map_err(serde::de::Error::custom)?,
+            ))
         }
     }
 }
@@ -265,6 +321,32 @@ mod tests {
             Money::parse_amount("10000000.01", true),
             Err(AmountError::TooLarge)
         );
+    }
+
+    #[test]
+    fn digits_beyond_what_a_decimal_holds_are_refused_not_rounded() {
+        let p = |t| Money::parse_amount(t, true);
+        assert_eq!(
+            p("0.0999999999999999999999999999999"),
+            Err(AmountError::TooPrecise)
+        );
+        assert_eq!(
+            p("100.000000000000000000000000000000001"),
+            Err(AmountError::TooPrecise)
+        );
+        assert_eq!(p("88.400000000000000000000000").unwrap().fen(), 8840);
+        assert_eq!(p("99999999999999999999999"), Err(AmountError::TooLarge));
+        assert_eq!(p(".5").unwrap().fen(), 50);
+        assert_eq!(p("5.").unwrap().fen(), 500);
+        assert_eq!(p("."), Err(AmountError::NotANumber));
+        assert_eq!(p("1.2.3"), Err(AmountError::NotANumber));
+        assert_eq!(p("+7").unwrap().fen(), 700);
+        assert_eq!(Money::parse_amount("-0", false).unwrap().fen(), 0);
+        assert_eq!(
+            parse_decimal_text("0.99999999999999999999999999999999", 3),
+            Err(DecimalTextError::TooPrecise)
+        );
+        assert_eq!(parse_decimal_text("1.500", 3).unwrap().to_string(), "1.5");
     }
 
     #[test]

@@ -177,3 +177,33 @@ fn kill9_during_replication_loses_nothing_and_applies_nothing_twice() {
         assert_eq!(l["recharges"], 3);
     }
 }
+
+#[test]
+fn a_store_added_later_joins_and_catches_up() {
+    let mut chain = Chain::new(2);
+    let id = chain.nodes[0].member("13722223333", "老会员");
+    let (s, _) = chain.nodes[0].post(
+        &format!("/members/{id}/recharges"),
+        json!({"amount": "2000", "tender": "card"}),
+        Some("r"),
+    );
+    assert_eq!(s, 201);
+    for i in 0..20 {
+        let (s, _) = chain.nodes[1].post(
+            "/checkouts",
+            json!({"lines": [{"sku": "coffee"}], "tenders": [{"kind": "cash"}]}),
+            Some(&format!("w{i}")),
+        );
+        assert_eq!(s, 201);
+    }
+    // The existing stores' configs do not name store-3: it dials them.
+    chain.add_store("store-3");
+    chain.wait_connected();
+    chain.wait_converged(&[0, 1, 2], CONVERGE);
+    let s3 = &chain.nodes[2];
+    let (s, w) = s3.get(&format!("/members/{id}/wallet"));
+    assert_eq!((s, w["balance"].as_str()), (200, Some("2200.00")));
+    // And it trades: the member pays at the new store with a transfer.
+    let (s, o) = s3.post("/checkouts", sale(&id, "100.00"), Some("c"));
+    assert_eq!((s, o["payable"].as_str()), (201, Some("90.00")), "{o}");
+}

@@ -340,6 +340,7 @@ impl Drop for Chromedriver {
 /// A chain of real nodes made by `tongka chain new`, each run from its own
 /// config.
 pub struct Chain {
+    pub dir: PathBuf,
     pub nodes: Vec<Node>,
     _tmp: tempfile::TempDir,
 }
@@ -388,9 +389,36 @@ impl Chain {
         let nodes = (1..=stores)
             .map(|i| Node::run(&dir.join(format!("store-{i}/tongka.toml"))))
             .collect();
-        let chain = Chain { nodes, _tmp: tmp };
+        let chain = Chain {
+            dir,
+            nodes,
+            _tmp: tmp,
+        };
         chain.wait_connected();
         chain
+    }
+
+    /// `tongka chain add-store` and run the new store; it joins the running
+    /// chain.
+    pub fn add_store(&mut self, name: &str) {
+        let out = Command::new(BIN)
+            .args([
+                "chain",
+                "add-store",
+                "--dir",
+                self.dir.to_str().unwrap(),
+                "--name",
+                name,
+            ])
+            .output()
+            .expect("add-store");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        self.nodes
+            .push(Node::run(&self.dir.join(format!("{name}/tongka.toml"))));
     }
 
     /// Wait until every node sees every other connected.

@@ -65,6 +65,8 @@ pub(crate) enum AccountMsg {
     /// then answer (before it is durable; `on_durable` tells that).
     ApplyRemote {
         op: Box<Op>,
+        /// Index changes decided by the engine (registrations).
+        effects: Box<Effects>,
         on_durable: tongka_store::Done,
         reply: RpcReplyPort<()>,
     },
@@ -97,14 +99,18 @@ const ORDERS_CACHED_MAX: usize = 256;
 impl Actor for AccountActor {
     type Msg = AccountMsg;
     type State = AccountState;
-    type Arguments = AccountKey;
+    /// The account, and its state when the caller has it newer than disk
+    /// (a member registered by another node whose registration is not
+    /// committed here yet).
+    type Arguments = (AccountKey, Option<MemberState>);
 
     async fn pre_start(
         &self,
         myself: ActorRef<AccountMsg>,
-        key: AccountKey,
+        (key, preload): (AccountKey, Option<MemberState>),
     ) -> Result<AccountState, ActorProcessingErr> {
         let member = match &key {
+            AccountKey::Member(_) if preload.is_some() => preload,
             AccountKey::Member(id) => Some(
                 self.core
                     .store
@@ -156,10 +162,11 @@ impl Actor for AccountActor {
             AccountMsg::Give { to, want, reply } => self.give(st, to, want, reply),
             AccountMsg::ApplyRemote {
                 op,
+                effects,
                 on_durable,
                 reply,
             } => {
-                self.apply_remote(st, *op, on_durable);
+                self.apply_remote(st, *op, *effects, on_durable);
                 let _ = reply.send(());
             }
             AccountMsg::Recharge {
@@ -259,8 +266,13 @@ impl AccountActor {
     /// fails its checks is logged as rejected, not applied: the check is
     /// deterministic (an op's validity depends only on its causal past), so
     /// every node rejects it alike.
-    fn apply_remote(&self, st: &mut AccountState, op: Op, on_durable: tongka_store::Done) {
-        let mut effects = Effects::default();
+    fn apply_remote(
+        &self,
+        st: &mut AccountState,
+        op: Op,
+        mut effects: Effects,
+        on_durable: tongka_store::Done,
+    ) {
         let mut next_member = st.member.clone();
         let mut next_order = None;
         let result = (|| -> Result<(), String> {
@@ -289,7 +301,10 @@ impl AccountActor {
                 }
                 _ => {}
             }
-            if let Some(m) = &mut next_member {
+            // A registration created this account with the state it makes.
+            if !matches!(op.body, OpBody::MemberRegistered { .. })
+                && let Some(m) = &mut next_member
+            {
                 m.apply(&op).map_err(|e| e.to_string())?;
             }
             Ok(())

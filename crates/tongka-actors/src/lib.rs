@@ -557,6 +557,16 @@ impl Engine {
     }
 
     async fn account(&self, key: &AccountKey) -> Result<ActorRef<AccountMsg>, EngineError> {
+        self.account_with(key, None).await
+    }
+
+    /// The account's actor, activated with `preload` as its state if it is
+    /// not alive (else from disk).
+    async fn account_with(
+        &self,
+        key: &AccountKey,
+        preload: Option<MemberState>,
+    ) -> Result<ActorRef<AccountMsg>, EngineError> {
         if let Some(r) = self.core.accounts.lock().expect("accounts lock").get(key) {
             return Ok(r.clone());
         }
@@ -565,7 +575,7 @@ impl Engine {
             AccountActor {
                 core: self.core.clone(),
             },
-            key.clone(),
+            (key.clone(), preload),
         )
         .await;
         let (actor, _handle) = match spawned {
@@ -934,6 +944,8 @@ impl Engine {
             .lock()
             .expect("clock lock")
             .observe(op.hlc, now_ms());
+        let mut preload = None;
+        let mut effects_in = Effects::default();
         let key = match &op.body {
             OpBody::MemberRegistered { member, profile } => {
                 let state = MemberState::registered(&op)
@@ -957,11 +969,11 @@ impl Engine {
                     );
                     effects.cards.push((card.clone(), Some(winner)));
                 }
-                effects.member = Some(state);
-                self.core
-                    .store
-                    .submit(Source::Remote(op), effects, on_durable);
-                return Ok(());
+                // Not on disk until committed: the actor starts from this
+                // state, so the member's next ops find it.
+                preload = Some(state);
+                effects_in = effects;
+                AccountKey::Member(member.clone())
             }
             body => match body.member() {
                 Some(m) => AccountKey::Member(m.clone()),
@@ -970,11 +982,13 @@ impl Engine {
         };
         let op = Box::new(op);
         let on_durable = Mutex::new(Some(on_durable));
-        let actor = self.account(&key).await?;
+        let effects = Mutex::new(Some(effects_in));
+        let actor = self.account_with(&key, preload).await?;
         let sent = actor
             .call(
                 |reply| AccountMsg::ApplyRemote {
                     op: op.clone(),
+                    effects: Box::new(effects.lock().expect("once").take().expect("called once")),
                     on_durable: on_durable
                         .lock()
                         .expect("once")

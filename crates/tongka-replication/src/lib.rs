@@ -63,8 +63,9 @@ struct Inner {
     wake: Notify,
     /// What this node holds durably, for escrow waiters.
     held: watch::Sender<VersionVector>,
-    /// Control-message queues of connected peers.
-    peers: Mutex<HashMap<NodeId, mpsc::Sender<Msg>>>,
+    /// Connected peers: control-message queue, connection, and its number.
+    peers: Mutex<HashMap<NodeId, Live>>,
+    next_conn: AtomicU64,
     /// Known peers (static and discovered), for status.
     known: Mutex<Vec<NodeId>>,
     asks: Mutex<HashMap<u64, oneshot::Sender<Vec<OpId>>>>,
@@ -77,6 +78,17 @@ struct Inner {
     /// them, so the writer receives them in causal order.
     apply_tx: mpsc::UnboundedSender<Applying>,
 }
+
+/// A live connection to a peer.
+struct Live {
+    control: mpsc::Sender<Msg>,
+    conn: Arc<Connection>,
+    id: u64,
+}
+
+/// How long a node waits for a peer whose name sorts first to dial it
+/// before dialling itself (that peer may not know it: a store added later).
+const DIAL_GRACE: Duration = Duration::from_secs(3);
 
 /// A batch of delivered ops for the applier, and whom to tell when applied.
 struct Applying {
@@ -121,6 +133,7 @@ impl Replication {
             wake: Notify::new(),
             held,
             peers: Mutex::new(HashMap::new()),
+            next_conn: AtomicU64::new(1),
             known: Mutex::new(peers.iter().map(|(n, _)| n.clone()).collect()),
             asks: Mutex::new(HashMap::new()),
             next_ask: AtomicU64::new(1),
@@ -194,9 +207,16 @@ impl Replication {
                 known.push(peer.clone());
             }
         }
-        if self.inner.me >= peer {
+        if self.inner.me == peer {
             return;
         }
+        // Of each pair the node whose name sorts first dials; the other
+        // dials too if nothing came after a grace period.
+        let grace = if self.inner.me < peer {
+            Duration::ZERO
+        } else {
+            DIAL_GRACE
+        };
         {
             let mut dialing = self.inner.dialing.lock().expect("dialing lock");
             if dialing.contains(&peer) {
@@ -205,12 +225,25 @@ impl Replication {
             dialing.push(peer.clone());
         }
         let r = self.clone();
-        tokio::spawn(async move { r.dial(peer, addr).await });
+        tokio::spawn(async move { r.dial(peer, addr, grace).await });
     }
 
-    async fn dial(&self, peer: NodeId, addr: SocketAddr) {
+    fn is_connected(&self, peer: &NodeId) -> bool {
+        self.inner
+            .peers
+            .lock()
+            .expect("peers lock")
+            .contains_key(peer)
+    }
+
+    async fn dial(&self, peer: NodeId, addr: SocketAddr, grace: Duration) {
         let mut backoff = REDIAL_MIN;
+        tokio::time::sleep(grace).await;
         loop {
+            if self.is_connected(&peer) {
+                tokio::time::sleep(grace.max(REDIAL_MIN)).await;
+                continue;
+            }
             match self.inner.endpoint.connect(peer.as_str(), addr).await {
                 Ok(conn) => {
                     backoff = REDIAL_MIN;
@@ -231,9 +264,20 @@ impl Replication {
         };
         let conn = Arc::new(conn);
         let (tx, rx) = mpsc::channel(CONTROL_QUEUE);
+        let id = self.inner.next_conn.fetch_add(1, Ordering::Relaxed);
         {
             let mut peers = self.inner.peers.lock().expect("peers lock");
-            peers.insert(peer.clone(), tx);
+            // A newer connection to the same peer replaces the older one.
+            if let Some(old) = peers.insert(
+                peer.clone(),
+                Live {
+                    control: tx,
+                    conn: conn.clone(),
+                    id,
+                },
+            ) {
+                old.conn.close("replaced by a newer connection");
+            }
             let mut known = self.inner.known.lock().expect("known lock");
             if !known.contains(&peer) {
                 known.push(peer.clone());
@@ -253,13 +297,21 @@ impl Replication {
         let reason = self.receive_loop(&conn, &peer).await;
         sender.abort();
         conn.close(&reason);
-        self.inner
-            .replica
-            .lock()
-            .expect("replica lock")
-            .disconnected(&peer);
-        let mut peers = self.inner.peers.lock().expect("peers lock");
-        peers.remove(&peer);
+        let ours = {
+            let mut peers = self.inner.peers.lock().expect("peers lock");
+            let ours = peers.get(&peer).is_some_and(|l| l.id == id);
+            if ours {
+                peers.remove(&peer);
+            }
+            ours
+        };
+        if ours {
+            self.inner
+                .replica
+                .lock()
+                .expect("replica lock")
+                .disconnected(&peer);
+        }
         tracing::info!(%peer, %reason, "peer disconnected");
     }
 
@@ -382,7 +434,7 @@ impl Replication {
             .lock()
             .expect("peers lock")
             .get(peer)
-            .cloned();
+            .map(|l| l.control.clone());
         match tx {
             Some(tx) => {
                 let ok = tx.try_send(msg).is_ok();

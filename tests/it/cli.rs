@@ -94,3 +94,16 @@ fn restart_keeps_data_and_token() {
     let id2 = n.member("13300000002", "吴十");
     assert_ne!(id, id2, "ids are never reused after a restart");
 }
+
+#[test]
+fn sigterm_shuts_down_cleanly_and_keeps_data() {
+    let mut n = Node::up();
+    let id = n.member("13300000003", "郑十一");
+    let (s, _) = n.post(&format!("/members/{id}/recharges"), serde_json::json!({"amount": "10", "tender": "cash"}), Some("r"));
+    assert_eq!(s, 201);
+    let status = n.terminate(std::time::Duration::from_secs(10));
+    assert!(status.success(), "exit status {status}");
+    n.restart();
+    let (_, w) = n.get(&format!("/members/{id}/wallet"));
+    assert_eq!(w["balance"], "10.00");
+}

@@ -178,6 +178,22 @@ impl Node {
         lines[lines.len().saturating_sub(40)..].join("\n")
     }
 
+    /// SIGTERM, then wait (bounded) for the process to exit; its status.
+    pub fn terminate(&mut self, bound: Duration) -> std::process::ExitStatus {
+        let mut c = self.child.take().expect("running");
+        send_signal(c.id(), libc::SIGTERM);
+        let mut status = None;
+        let exited = try_wait_for(bound, || {
+            status = c.try_wait().ok().flatten();
+            status.is_some()
+        });
+        if !exited {
+            let _ = c.kill();
+            panic!("the node did not exit within {bound:?} of SIGTERM:\n{}", self.log_tail());
+        }
+        status.expect("exited")
+    }
+
     /// SIGKILL: no chance to flush anything.
     pub fn kill9(&mut self) {
         if let Some(mut c) = self.child.take() {

@@ -126,6 +126,8 @@ enum Job {
         effects: Effects,
         done: Done,
     },
+    /// Finish what is queued ahead, then stop.
+    Stop,
     Products {
         products: Vec<Product>,
         done: Box<dyn FnOnce(Result<(), StoreError>) + Send>,
@@ -516,6 +518,8 @@ impl Store {
     /// Stop the writer after it has finished what is queued.
     pub fn close(self) {
         let Store { tx, writer, .. } = self;
+        // Other handles (actors) may still hold senders: stop explicitly.
+        let _ = tx.send(Job::Stop);
         drop(tx);
         if let Some(h) = writer.lock().expect("writer lock").take() {
             let _ = h.join();
@@ -537,10 +541,18 @@ enum Reply {
 }
 
 fn writer_loop(shared: &Shared, rx: &mpsc::Receiver<Job>, max_batch: usize) {
+    let mut stopping = false;
     while let Ok(first) = rx.recv() {
+        if matches!(first, Job::Stop) {
+            break;
+        }
         let mut batch = vec![first];
         while batch.len() < max_batch {
             match rx.try_recv() {
+                Ok(Job::Stop) => {
+                    stopping = true;
+                    break;
+                }
                 Ok(j) => batch.push(j),
                 Err(_) => break,
             }
@@ -591,9 +603,21 @@ fn writer_loop(shared: &Shared, rx: &mpsc::Receiver<Job>, max_batch: usize) {
                         Job::Products { done, .. } => {
                             done(Err(StoreError::Poisoned(e.to_string())))
                         }
+                        Job::Stop => stopping = true,
                     }
                 }
             }
+        }
+        if stopping {
+            break;
+        }
+    }
+    // Requests still queued behind the stop are refused, not dropped.
+    while let Ok(job) = rx.try_recv() {
+        match job {
+            Job::Op { done, .. } => done(Err(StoreError::Stopped)),
+            Job::Products { done, .. } => done(Err(StoreError::Stopped)),
+            Job::Stop => {}
         }
     }
 }
@@ -705,6 +729,7 @@ fn commit_batch(shared: &Shared, summary: &mut Summary, batch: Vec<Job>) -> Batc
                         }
                         replies.push(Reply::Products(done));
                     }
+                    Job::Stop => unreachable!("the writer loop never batches a stop"),
                 }
             }
             let mut meta = w.open_table(META)?;

@@ -99,11 +99,93 @@ fn restart_keeps_data_and_token() {
 fn sigterm_shuts_down_cleanly_and_keeps_data() {
     let mut n = Node::up();
     let id = n.member("13300000003", "郑十一");
-    let (s, _) = n.post(&format!("/members/{id}/recharges"), serde_json::json!({"amount": "10", "tender": "cash"}), Some("r"));
+    let (s, _) = n.post(
+        &format!("/members/{id}/recharges"),
+        serde_json::json!({"amount": "10", "tender": "cash"}),
+        Some("r"),
+    );
     assert_eq!(s, 201);
     let status = n.terminate(std::time::Duration::from_secs(10));
     assert!(status.success(), "exit status {status}");
     n.restart();
     let (_, w) = n.get(&format!("/members/{id}/wallet"));
     assert_eq!(w["balance"], "10.00");
+}
+
+#[test]
+fn demo_runs_three_stores_and_hq_with_sample_data() {
+    use std::io::{BufRead, BufReader};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    let base = crate::harness::free_base_port(4);
+    let mut child = Command::new(BIN)
+        .args([
+            "demo",
+            "--dir",
+            dir.to_str().unwrap(),
+            "--base-port",
+            &base.to_string(),
+        ])
+        .env("TONGKA_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut consoles = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(url) = line.split_whitespace().find(|w| w.starts_with("http://")) {
+            consoles.push(url.to_string());
+        }
+        if line.contains("Ctrl-C") {
+            break;
+        }
+    }
+    assert_eq!(consoles.len(), 4, "a console per node: {consoles:?}");
+    let hq = consoles
+        .iter()
+        .find(|u| u.contains(&format!(":{}/", base + 4)))
+        .expect("hq console")
+        .clone();
+    let (url, token) = hq.split_once("/#token=").unwrap();
+    let agent = crate::harness::agent();
+    let get = |path: &str| -> serde_json::Value {
+        let mut r = agent
+            .get(&format!("{url}/api/v1{path}"))
+            .header("Authorization", &format!("Bearer {token}"))
+            .call()
+            .unwrap();
+        r.body_mut().read_json().unwrap()
+    };
+    // HQ sees every store's members once replication has caught up.
+    crate::harness::wait_for(
+        "HQ to see the sample members",
+        std::time::Duration::from_secs(30),
+        || get("/ledger/summary")["members"] == 12,
+    );
+    let h = get("/health");
+    assert_eq!(h["role"], "hq");
+    // HQ sells nothing.
+    let mut r = agent
+        .post(&format!("{url}/api/v1/checkouts"))
+        .header("Authorization", &format!("Bearer {token}"))
+        .header("Idempotency-Key", "k")
+        .send_json(serde_json::json!({"lines": [{"sku": "coffee"}], "tenders": [{"kind": "cash"}]}))
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let e: serde_json::Value = r.body_mut().read_json().unwrap();
+    assert_eq!(e["error"]["code"], "hq_sells_nothing");
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let mut status = None;
+    crate::harness::wait_for(
+        "the demo to exit",
+        std::time::Duration::from_secs(15),
+        || {
+            status = child.try_wait().unwrap();
+            status.is_some()
+        },
+    );
+    assert!(status.unwrap().success());
 }

@@ -189,7 +189,10 @@ impl Node {
         });
         if !exited {
             let _ = c.kill();
-            panic!("the node did not exit within {bound:?} of SIGTERM:\n{}", self.log_tail());
+            panic!(
+                "the node did not exit within {bound:?} of SIGTERM:\n{}",
+                self.log_tail()
+            );
         }
         status.expect("exited")
     }

@@ -297,6 +297,19 @@ fn replayed(s: &AppState, idem: Option<&Idem>) -> Result<Option<Response>, ApiEr
         .map(|first| created(s, &(first, true))))
 }
 
+/// HQ authors settings and aggregates reports; it sells nothing.
+fn selling(s: &AppState) -> Result<(), ApiError> {
+    if s.inner.role == "hq" {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "hq_sells_nothing",
+            "this is the HQ node: recharges and sales happen at stores",
+            "这是总部节点：充值和收银请在门店进行",
+        ));
+    }
+    Ok(())
+}
+
 fn admit(s: &AppState) -> Result<Admitted, ApiError> {
     Ok(s.engine().admit()?)
 }
@@ -442,6 +455,7 @@ async fn recharge(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let _permit = admit(&s)?;
+    selling(&s)?;
     let idem = idem(
         &headers,
         &method,
@@ -501,6 +515,7 @@ async fn checkout(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let _permit = admit(&s)?;
+    selling(&s)?;
     let idem = idem(&headers, &method, "/checkouts", &body, true)?;
     if let Some(resp) = replayed(&s, idem.as_ref())? {
         return Ok(resp);

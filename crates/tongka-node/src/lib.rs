@@ -2,6 +2,10 @@
 //! engine, HTTP API; and shuts it down cleanly. The binary calls `run`;
 //! tests and benchmarks call `start` with their own listener.
 
+mod demo;
+
+pub use demo::demo;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -26,6 +30,7 @@ pub const DB_FILE: &str = "tongka.redb";
 pub const ADDR_FILE: &str = "http.addr";
 
 /// A node that is up: where it listens and how to reach it.
+#[derive(Debug, Clone)]
 pub struct Started {
     pub http: SocketAddr,
     pub token: String,
@@ -135,13 +140,31 @@ async fn start_replication(
     Ok(Some(rep))
 }
 
-/// Run a node until `shutdown` completes. `on_ready` is called once the
-/// API listens.
-pub async fn run(
+/// A node that is serving.
+pub struct Running {
+    pub started: Started,
+    pub engine: Engine,
+    store: Store,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Wait until the node has shut down (its `shutdown` future completed),
+    /// then flush storage.
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.server.await??;
+        tracing::info!(node = %self.started.node, "HTTP API stopped; flushing storage");
+        self.store.close();
+        Ok(())
+    }
+}
+
+/// Start a node: storage, engine, replication (if the config names a chain
+/// CA) and the HTTP API, which serves until `shutdown` completes.
+pub async fn start(
     config: NodeConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
-    on_ready: impl FnOnce(&Started),
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Running> {
     let token = tongka_config::ensure_token(config.token_file())?;
     let (store, engine) = open(&config)?;
     if store.summary().seq == 0 && store.products(1)?.is_empty() {
@@ -156,15 +179,12 @@ pub async fn run(
         .with_context(|| format!("binding the HTTP API to {}", config.http.listen))?;
     let http = listener.local_addr()?;
     let data_dir = config.data_dir();
-    std::fs::write(data_dir.join(ADDR_FILE), http.to_string())?;
     let started = Started {
         http,
         token: token.clone(),
-        data_dir,
+        data_dir: data_dir.clone(),
         node: engine.node().clone(),
     };
-    tracing::info!(node = %started.node, %http, "node is up");
-    on_ready(&started);
     let mut state = AppState::new(
         engine.clone(),
         token,
@@ -179,8 +199,26 @@ pub async fn run(
                 .collect()
         }));
     }
-    tongka_api::serve(listener, state, shutdown).await?;
-    tracing::info!("HTTP API stopped; flushing storage");
-    store.close();
-    Ok(())
+    let server = tokio::spawn(tongka_api::serve(listener, state, shutdown));
+    // Written once the API is served: tests and scripts wait for this file.
+    std::fs::write(data_dir.join(ADDR_FILE), http.to_string())?;
+    tracing::info!(node = %started.node, %http, "node is up");
+    Ok(Running {
+        started,
+        engine,
+        store,
+        server,
+    })
+}
+
+/// Run a node until `shutdown` completes. `on_ready` is called once the
+/// API listens.
+pub async fn run(
+    config: NodeConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    on_ready: impl FnOnce(&Started),
+) -> anyhow::Result<()> {
+    let running = start(config, shutdown).await?;
+    on_ready(&running.started);
+    running.wait().await
 }

@@ -175,14 +175,15 @@ pub const LIST_MAX: usize = 1000;
 /// The node's replication layer implements it; without one, a node spends
 /// only what it holds.
 pub trait EscrowBroker: Send + Sync {
-    /// Ask the reachable `holders` (node, amount held) for up to `want` of
-    /// `member`'s balance; with no holders named, ask every reachable peer. Resolves when what was given is applied here, or
-    /// at the broker's deadline.
+    /// The peers reachable now.
+    fn reachable(&self) -> Vec<NodeId>;
+    /// Ask each `(node, amount)` in turn (as `tongka_core::escrow` decided)
+    /// for that much of `member`'s balance. Resolves when what was given is
+    /// applied here, or at the broker's deadline.
     fn request(
         &self,
         member: MemberId,
-        want: Money,
-        holders: Vec<(NodeId, Money)>,
+        asks: Vec<(NodeId, Money)>,
     ) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
 }
 
@@ -419,30 +420,17 @@ impl Engine {
         Err(EngineError::Internal("account kept stopping".into()))
     }
 
-    /// Other nodes' shares of `member`, largest first.
-    fn holders(&self, member: &MemberId) -> Vec<(NodeId, Money)> {
-        let Ok(Some(m)) = self.core.store.member(member) else {
-            return Vec::new();
-        };
-        let mut v: Vec<(NodeId, Money)> = m
-            .wallet
-            .shares()
-            .filter(|(n, s)| **n != self.core.node && s.money().is_positive())
-            .map(|(n, s)| (n.clone(), s.money()))
-            .collect();
-        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        v
-    }
-
     /// The pull-ahead policy: where a member pays, the store pulls the rest
     /// of the member's balance to itself in the background, so the next
     /// sale there needs no transfer even if the network is down by then.
     fn pull_ahead(&self, member: &MemberId) {
         let Some(broker) = self.broker() else { return };
-        let holders = self.holders(member);
-        let want: Money = holders.iter().map(|(_, m)| *m).sum();
-        if want.is_positive() {
-            tokio::spawn(broker.request(member.clone(), want, holders));
+        let Ok(Some(m)) = self.core.store.member(member) else {
+            return;
+        };
+        let asks = tongka_core::escrow::pull_ahead(&m, &self.core.node);
+        if !asks.is_empty() {
+            tokio::spawn(broker.request(member.clone(), asks));
         }
     }
 
@@ -858,11 +846,16 @@ impl Engine {
                 ) = (&first, &member, self.broker())
                 {
                     // This node's view may lag (a recharge elsewhere not yet
-                    // here): with no holder known, the broker asks every peer.
-                    let holders = self.holders(m);
-                    broker
-                        .request(m.clone(), *wanted - *available_here, holders)
-                        .await;
+                    // here): with no holder known, the policy asks every peer.
+                    if let Ok(Some(state)) = self.core.store.member(m) {
+                        let asks = tongka_core::escrow::asks_for_shortfall(
+                            &state,
+                            &self.core.node,
+                            *wanted - *available_here,
+                            &broker.reachable(),
+                        );
+                        broker.request(m.clone(), asks).await;
+                    }
                     return self.call(key, msg).await;
                 }
                 first

@@ -9,6 +9,7 @@ pub mod catalogue;
 pub mod checkout;
 pub mod clock;
 pub mod error;
+pub mod escrow;
 pub mod ids;
 pub mod member;
 pub mod money;

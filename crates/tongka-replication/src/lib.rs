@@ -447,36 +447,17 @@ impl Replication {
 
     /// Ask connected `holders` in turn for up to `want`; return when what
     /// they gave is durable here, or after `ASK_TIMEOUT` for each.
-    async fn ask(&self, member: MemberId, want: Money, holders: Vec<(NodeId, Money)>) {
-        let holders = if holders.is_empty() {
-            let mut peers: Vec<NodeId> = self
-                .inner
-                .peers
-                .lock()
-                .expect("peers lock")
-                .keys()
-                .cloned()
-                .collect();
-            peers.sort();
-            peers.into_iter().map(|p| (p, want)).collect()
-        } else {
-            holders
-        };
-        let mut still = want;
-        for (node, held) in holders {
-            if !still.is_positive() {
-                break;
-            }
+    async fn ask(&self, member: MemberId, asks: Vec<(NodeId, Money)>) {
+        for (node, want) in asks {
             let req = self.inner.next_ask.fetch_add(1, Ordering::Relaxed);
             let (tx, rx) = oneshot::channel();
             self.inner.asks.lock().expect("asks lock").insert(req, tx);
-            let asked = still.min(held);
             if !self.control(
                 &node,
                 Msg::Ask {
                     req,
                     member: member.clone(),
-                    want: asked,
+                    want,
                 },
             ) {
                 self.inner.asks.lock().expect("asks lock").remove(&req);
@@ -492,7 +473,6 @@ impl Replication {
                 held_rx.wait_for(|vv| ids.iter().all(|id| vv.contains(id))),
             )
             .await;
-            still -= asked;
         }
     }
 
@@ -517,13 +497,26 @@ impl Replication {
 struct Broker(Replication);
 
 impl EscrowBroker for Broker {
+    fn reachable(&self) -> Vec<NodeId> {
+        let mut v: Vec<NodeId> = self
+            .0
+            .inner
+            .peers
+            .lock()
+            .expect("peers lock")
+            .keys()
+            .cloned()
+            .collect();
+        v.sort();
+        v
+    }
+
     fn request(
         &self,
         member: MemberId,
-        want: Money,
-        holders: Vec<(NodeId, Money)>,
+        asks: Vec<(NodeId, Money)>,
     ) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
         let r = self.0.clone();
-        Box::pin(async move { r.ask(member, want, holders).await })
+        Box::pin(async move { r.ask(member, asks).await })
     }
 }

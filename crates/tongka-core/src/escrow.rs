@@ -1,0 +1,148 @@
+//! The escrow policy: which stores a store asks for shares of a member's
+//! balance, and what it pulls ahead of need. Pure, so the node and the
+//! simulator follow the same policy.
+//!
+//! Policy (figures measured by the simulator):
+//! - **Asking when short.** A store that cannot pay from its own share asks
+//!   the other holders for the shortfall, largest share first; with no
+//!   holder known (its view lags), it asks every reachable peer. Each holder
+//!   gives what it holds, up to what is asked (`state::decide_transfer`).
+//! - **Pull ahead.** After a sale paid at a store, that store asks the other
+//!   holders for the rest of the member's balance, so the member's next sale
+//!   there needs no transfer, even if the network is down by then. Shares
+//!   follow the member to where the member shops.
+//! - A recharge stays where it was made until the member shops elsewhere.
+
+use crate::ids::NodeId;
+use crate::money::Money;
+use crate::state::MemberState;
+
+/// Other stores' shares of `member`'s stored value, largest first (ties by
+/// name), as `here` knows them.
+pub fn holders(member: &MemberState, here: &NodeId) -> Vec<(NodeId, Money)> {
+    let mut v: Vec<(NodeId, Money)> = member
+        .wallet
+        .shares()
+        .filter(|(n, s)| *n != here && s.money().is_positive())
+        .map(|(n, s)| (n.clone(), s.money()))
+        .collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    v
+}
+
+/// Whom to ask, and for how much each, to cover `short` at `here`: the
+/// holders largest first, each for the smaller of what it holds and what is
+/// still missing. With no holder known, every `reachable` peer for the whole
+/// shortfall (each gives what it has).
+pub fn asks_for_shortfall(
+    member: &MemberState,
+    here: &NodeId,
+    short: Money,
+    reachable: &[NodeId],
+) -> Vec<(NodeId, Money)> {
+    let holders = holders(member, here);
+    if holders.is_empty() {
+        return reachable
+            .iter()
+            .filter(|n| *n != here)
+            .map(|n| (n.clone(), short))
+            .collect();
+    }
+    let mut still = short;
+    let mut out = Vec::new();
+    for (node, held) in holders {
+        if !still.is_positive() {
+            break;
+        }
+        let ask = still.min(held);
+        out.push((node, ask));
+        still -= ask;
+    }
+    out
+}
+
+/// What to pull to `here` after a sale there: everything the other holders
+/// hold of the member (empty when `here` already holds it all).
+pub fn pull_ahead(member: &MemberState, here: &NodeId) -> Vec<(NodeId, Money)> {
+    holders(member, here)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Hlc;
+    use crate::ids::{MemberId, OpId};
+    use crate::member::Profile;
+    use crate::op::{OpBody, OpDraft};
+    use crate::wallet::Share;
+
+    fn n(s: &str) -> NodeId {
+        NodeId::new(s).unwrap()
+    }
+
+    fn member(shares: &[(&str, i64)]) -> MemberState {
+        let profile = Profile {
+            phone: "13800000000".into(),
+            name: "x".into(),
+            birthday: None,
+            gender: None,
+            card_no: None,
+            invited_by: None,
+            tags: vec![],
+            notes: String::new(),
+        };
+        let op = OpDraft {
+            hlc: Hlc::default(),
+            actor: "t".into(),
+            idem: None,
+            body: OpBody::MemberRegistered {
+                member: MemberId::mint(&n("a"), 1),
+                profile,
+            },
+        }
+        .stamp(
+            OpId {
+                origin: n("a"),
+                seq: 1,
+            },
+            Default::default(),
+        );
+        let mut m = MemberState::registered(&op).unwrap();
+        for (node, yuan) in shares {
+            m.wallet.credit(
+                &n(node),
+                Share {
+                    principal: Money::from_yuan(*yuan),
+                    bonus: Money::ZERO,
+                    points: 0,
+                },
+            );
+        }
+        m
+    }
+
+    #[test]
+    fn asks_largest_holders_first_for_the_shortfall_only() {
+        let m = member(&[("a", 10), ("b", 300), ("c", 200), ("d", 300)]);
+        let asks = asks_for_shortfall(&m, &n("a"), Money::from_yuan(450), &[]);
+        assert_eq!(
+            asks,
+            vec![
+                (n("b"), Money::from_yuan(300)),
+                (n("d"), Money::from_yuan(150))
+            ]
+        );
+        assert_eq!(pull_ahead(&m, &n("a")).len(), 3);
+        assert!(pull_ahead(&member(&[("a", 5)]), &n("a")).is_empty());
+    }
+
+    #[test]
+    fn with_no_holder_known_every_reachable_peer_is_asked() {
+        let m = member(&[]);
+        let asks = asks_for_shortfall(&m, &n("a"), Money::from_yuan(5), &[n("a"), n("b"), n("c")]);
+        assert_eq!(
+            asks,
+            vec![(n("b"), Money::from_yuan(5)), (n("c"), Money::from_yuan(5))]
+        );
+    }
+}

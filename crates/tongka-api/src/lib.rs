@@ -95,6 +95,7 @@ const CONSOLE_CSS: &str = include_str!("../console/app.css");
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/members", post(register).get(find_members))
+        .route("/members/duplicates", get(get_duplicates))
         .route("/members/{id}", get(get_member).patch(patch_member))
         .route("/members/{id}/recharges", post(recharge))
         .route("/members/{id}/wallet", get(get_wallet))
@@ -410,6 +411,28 @@ async fn find_members(
         None => Vec::new(),
     };
     Ok(Json(json!({ "members": members })))
+}
+
+/// Phone and card numbers registered to more than one member (at different
+/// stores during a partition), with the members: the merge queue.
+async fn get_duplicates(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let e = s.engine();
+    let mut out = Vec::new();
+    for (key, ids) in e.duplicates()? {
+        let (kind, value) = key.split_once(':').unwrap_or(("", key.as_str()));
+        let members: Vec<Value> = ids
+            .iter()
+            .filter_map(|id| e.member(id).ok())
+            .map(|m| render::member_brief(&m, e.programme(), e.node()))
+            .collect();
+        let shown = if kind == "phone" {
+            tongka_core::member::mask_phone(value)
+        } else {
+            value.to_string()
+        };
+        out.push(json!({"kind": kind, "value": shown, "members": members}));
+    }
+    Ok(Json(json!({ "duplicates": out })))
 }
 
 async fn get_member(

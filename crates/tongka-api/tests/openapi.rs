@@ -18,6 +18,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/openapi.json"),
     ("POST", "/api/v1/members"),
     ("GET", "/api/v1/members"),
+    ("GET", "/api/v1/members/duplicates"),
     ("GET", "/api/v1/members/{id}"),
     ("PATCH", "/api/v1/members/{id}"),
     ("POST", "/api/v1/members/{id}/recharges"),

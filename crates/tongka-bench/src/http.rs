@@ -21,6 +21,7 @@ use tongka_core::ids::MemberId;
 use tongka_core::money::Money;
 use tongka_store::Store;
 
+use crate::sys::{Counters, Usage};
 use crate::{
     CheckoutBenchOptions, OP_BYTES_ESTIMATE, Timed, micros, new_histogram, phone, recharge_yuan,
     run_id,
@@ -319,6 +320,10 @@ pub(crate) async fn run(opts: &CheckoutBenchOptions, dir: &Path) -> anyhow::Resu
     if let Some(s) = server {
         s.stop().await;
     }
+    if let Some((store, engine)) = local {
+        drop(engine);
+        crate::actor::close(store).await?;
+    }
     let mut t = result?;
     t.target = target;
     Ok(t)
@@ -355,6 +360,7 @@ async fn timed(
     }
     let n = opts.checkouts;
     let next = Arc::new(AtomicUsize::new(0));
+    let counters = Counters::now();
     let start = Instant::now();
     let mut tasks = Vec::with_capacity(opts.clients);
     for mut c in clients {
@@ -431,6 +437,11 @@ async fn timed(
         }
     }
     let elapsed = start.elapsed();
+    // Against an external node this process holds only the clients.
+    let usage = match store {
+        Some(_) => counters.until(&Counters::now()),
+        None => Usage::default(),
+    };
     let stats1 = store.map(Store::stats);
 
     anyhow::ensure!(
@@ -473,6 +484,7 @@ async fn timed(
         },
         op_bytes,
         node_value_bytes,
+        usage,
     })
 }
 
@@ -534,5 +546,45 @@ mod end_to_end {
             "{}",
             report.target
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn http_bench_runs_against_a_running_node() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, engine) = crate::actor::open_node(dir.path(), 8).unwrap();
+        let server = crate::start_in_process_server(engine, "s3cret".into())
+            .await
+            .unwrap();
+        let url = format!("http://{}/", server.addr);
+        let report = crate::checkout(CheckoutBenchOptions {
+            layer: Layer::Http,
+            members: 4,
+            clients: 6,
+            checkouts: 60,
+            http_url: Some(url.clone()),
+            token: Some("s3cret".into()),
+            ..Default::default()
+        })
+        .await
+        .expect("benchmark runs");
+        assert_eq!(report.succeeded, 60);
+        assert_eq!(report.commits, None);
+        assert_eq!(report.cpu_us_per_checkout, None);
+        assert!(report.target.contains(&url), "{}", report.target);
+        assert_eq!(store.summary().totals.orders, 60);
+        // A wrong token is refused before anything is measured.
+        let err = crate::checkout(CheckoutBenchOptions {
+            layer: Layer::Http,
+            members: 1,
+            clients: 1,
+            checkouts: 1,
+            http_url: Some(url),
+            token: Some("wrong".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("401"), "{err:#}");
+        server.stop().await;
     }
 }

@@ -18,6 +18,7 @@
 mod actor;
 mod http;
 mod raw;
+mod sys;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -26,7 +27,7 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
-pub use http::start_in_process_server;
+pub use http::{InProcessServer, start_in_process_server};
 
 /// The target for a 2-core machine.
 pub const TARGET_CHECKOUTS_PER_SEC: f64 = 20_000.0;
@@ -148,6 +149,29 @@ pub struct CheckoutReport {
     pub raw_commit_writes_per_sec: f64,
     /// `checkouts_per_sec / raw_commit_writes_per_sec`.
     pub ratio: f64,
+    /// The machine's 1-minute load average when the run started: other
+    /// processes on the machine share its cores and disk, and make the
+    /// wall-clock figures above noisy. The figures below are steadier.
+    pub load_avg_1m: Option<f64>,
+    /// CPU time of the whole process (node and clients) per checkout, in
+    /// µs, in the timed part; `None` against an external node.
+    pub cpu_us_per_checkout: Option<f64>,
+    /// CPU time of the store's writer thread per checkout, in µs: the one
+    /// serial stage every checkout passes.
+    pub writer_cpu_us_per_checkout: Option<f64>,
+    /// Share of the wall time the writer thread spent on a CPU.
+    pub writer_cpu_share: Option<f64>,
+    /// Share of the wall time the writer thread was ready to run but
+    /// waited for a CPU (other threads or processes had both cores). The
+    /// rest of its time it waited for the disk (sync) or for work.
+    pub writer_cpu_wait_share: Option<f64>,
+    /// Bytes the node sent to storage per checkout (pages rewritten by each
+    /// commit, and their sync).
+    pub disk_bytes_per_checkout: Option<f64>,
+    /// Same for the raw baseline, per write.
+    pub raw_disk_bytes_per_write: Option<f64>,
+    /// CPU time of the raw baseline per write, in µs.
+    pub raw_cpu_us_per_write: Option<f64>,
 }
 
 impl CheckoutReport {
@@ -213,6 +237,39 @@ impl fmt::Display for CheckoutReport {
             "  ratio                 {:.3}  (durable checkouts/s ÷ raw redb writes/s)",
             self.ratio
         )?;
+        if let Some(cpu) = self.cpu_us_per_checkout {
+            write!(f, "  CPU per checkout      {cpu:.1} µs in all")?;
+            if let (Some(w), Some(share), Some(wait)) = (
+                self.writer_cpu_us_per_checkout,
+                self.writer_cpu_share,
+                self.writer_cpu_wait_share,
+            ) {
+                write!(
+                    f,
+                    "; store writer thread {w:.1} µs (of the wall time: {:.0}% on a CPU, {:.0}% waiting for one, {:.0}% for the disk or for work)",
+                    share * 100.0,
+                    wait * 100.0,
+                    (100.0 - share * 100.0 - wait * 100.0).max(0.0)
+                )?;
+            }
+            if let Some(r) = self.raw_cpu_us_per_write {
+                write!(f, "; raw baseline {r:.1} µs per write")?;
+            }
+            writeln!(f)?;
+        }
+        if let Some(b) = self.disk_bytes_per_checkout {
+            write!(f, "  disk writes           {b:.0} B per checkout")?;
+            if let Some(r) = self.raw_disk_bytes_per_write {
+                write!(f, "; raw baseline {r:.0} B per write")?;
+            }
+            writeln!(f)?;
+        }
+        if let Some(l) = self.load_avg_1m {
+            writeln!(
+                f,
+                "  machine load          {l:.2} (1-min load average at start; other processes on the cores or disk make the rates above noisy)"
+            )?;
+        }
         write!(
             f,
             "  target                ≥ {:.0}/s and p99 < {:.0} ms: {}",
@@ -238,6 +295,8 @@ pub(crate) struct Timed {
     pub commits: Option<(u64, u64)>,
     pub op_bytes: usize,
     pub node_value_bytes: Option<usize>,
+    /// CPU and disk use of the timed part (in-process node only).
+    pub usage: sys::Usage,
 }
 
 pub(crate) fn new_histogram() -> Histogram<u64> {
@@ -251,7 +310,7 @@ pub(crate) fn micros(d: Duration) -> u64 {
 
 /// An op's size when the node's store is not visible: what an encoded
 /// checkout op with one free line measures in process.
-pub(crate) const OP_BYTES_ESTIMATE: usize = 300;
+pub(crate) const OP_BYTES_ESTIMATE: usize = 175;
 
 /// Largest per-checkout price the benchmark sends (28.00 before the level
 /// discount), in yuan: recharges cover this much per checkout.
@@ -306,6 +365,7 @@ pub async fn checkout(opts: CheckoutBenchOptions) -> anyhow::Result<CheckoutRepo
         }
         None => tempfile::Builder::new().prefix("tongka-bench-").tempdir()?,
     };
+    let load_avg_1m = sys::load_avg();
     let timed = match opts.layer {
         Layer::Actor => actor::run(&opts, dir.path()).await?,
         Layer::Http => http::run(&opts, dir.path()).await?,
@@ -322,6 +382,8 @@ pub async fn checkout(opts: CheckoutBenchOptions) -> anyhow::Result<CheckoutRepo
     })
     .await??;
     let elapsed_secs = timed.elapsed.as_secs_f64();
+    let n = timed.succeeded.max(1);
+    let per = |x: f64, count: u64| x / count.max(1) as f64;
     let checkouts_per_sec = timed.succeeded as f64 / elapsed_secs.max(1e-9);
     let raw_rate = raw.writes as f64 / raw.elapsed.as_secs_f64().max(1e-9);
     let ms = |q: f64| timed.hist.value_at_quantile(q) as f64 / 1000.0;
@@ -351,6 +413,23 @@ pub async fn checkout(opts: CheckoutBenchOptions) -> anyhow::Result<CheckoutRepo
         raw_elapsed_secs: raw.elapsed.as_secs_f64(),
         raw_commit_writes_per_sec: raw_rate,
         ratio: checkouts_per_sec / raw_rate.max(1e-9),
+        load_avg_1m,
+        cpu_us_per_checkout: timed.usage.cpu.map(|c| per(c.as_secs_f64() * 1e6, n)),
+        writer_cpu_us_per_checkout: timed
+            .usage
+            .writer
+            .map(|(c, _)| per(c.as_secs_f64() * 1e6, n)),
+        writer_cpu_share: timed
+            .usage
+            .writer
+            .map(|(c, _)| c.as_secs_f64() / elapsed_secs.max(1e-9)),
+        writer_cpu_wait_share: timed
+            .usage
+            .writer
+            .map(|(_, w)| w.as_secs_f64() / elapsed_secs.max(1e-9)),
+        disk_bytes_per_checkout: timed.usage.written.map(|b| per(b as f64, n)),
+        raw_disk_bytes_per_write: raw.written.map(|b| per(b as f64, raw.writes)),
+        raw_cpu_us_per_write: raw.cpu.map(|c| per(c.as_secs_f64() * 1e6, raw.writes)),
     };
     drop(dir);
     Ok(report)

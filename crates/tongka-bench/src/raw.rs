@@ -12,6 +12,10 @@ pub(crate) struct Raw {
     pub writes: u64,
     pub commits: u64,
     pub elapsed: Duration,
+    /// Bytes sent to storage (the whole process; the node is idle by then).
+    pub written: Option<u64>,
+    /// CPU time of this thread.
+    pub cpu: Option<Duration>,
 }
 
 /// Write `writes` values of `value_bytes` bytes into a fresh database at
@@ -37,6 +41,8 @@ pub(crate) fn baseline(
     let batch = batch.max(1) as u64;
     let mut commits = 0u64;
     let mut key = 0u64;
+    let written0 = crate::sys::write_bytes();
+    let cpu0 = crate::sys::this_thread_cpu();
     let start = Instant::now();
     while key < writes {
         let end = (key + batch).min(writes);
@@ -54,10 +60,18 @@ pub(crate) fn baseline(
         commits += 1;
     }
     let elapsed = start.elapsed();
+    let written = crate::sys::write_bytes()
+        .zip(written0)
+        .map(|(b, a)| b.saturating_sub(a));
+    let cpu = crate::sys::this_thread_cpu()
+        .zip(cpu0)
+        .map(|(b, a)| b.saturating_sub(a));
     Ok(Raw {
         writes,
         commits,
         elapsed,
+        written,
+        cpu,
     })
 }
 

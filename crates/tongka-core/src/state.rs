@@ -34,6 +34,11 @@ pub struct MemberState {
     pub cumulative_spent: Money,
     pub visits: u64,
     pub last_seen: Hlc,
+    /// For each profile field, the (clock, origin) of the edit that set it:
+    /// concurrent edits of one field resolve to the later stamp on every
+    /// node, whatever the order they arrive in (a last-writer-wins register
+    /// per field).
+    pub profile_stamps: std::collections::BTreeMap<String, (Hlc, NodeId)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -149,6 +154,7 @@ impl MemberState {
             cumulative_spent: Money::ZERO,
             visits: 0,
             last_seen: op.hlc,
+            profile_stamps: Default::default(),
         })
     }
 
@@ -168,7 +174,40 @@ impl MemberState {
             OpBody::MemberRegistered { .. } => {
                 return Err(ApplyError::NotApplicable("member already registered"));
             }
-            OpBody::ProfileUpdated { patch, .. } => next.profile = next.profile.patched(patch),
+            OpBody::ProfileUpdated { patch, .. } => {
+                let stamp = (op.hlc, origin.clone());
+                let winning = |field: &str, stamps: &mut std::collections::BTreeMap<String, (Hlc, NodeId)>| {
+                    let wins = stamps.get(field).is_none_or(|s| stamp > *s);
+                    if wins {
+                        stamps.insert(field.to_string(), stamp.clone());
+                    }
+                    wins
+                };
+                let mut take = ProfilePatch::default();
+                let st = &mut next.profile_stamps;
+                if patch.phone.is_some() && winning("phone", st) {
+                    take.phone.clone_from(&patch.phone);
+                }
+                if patch.name.is_some() && winning("name", st) {
+                    take.name.clone_from(&patch.name);
+                }
+                if patch.birthday.is_some() && winning("birthday", st) {
+                    take.birthday.clone_from(&patch.birthday);
+                }
+                if patch.gender.is_some() && winning("gender", st) {
+                    take.gender = patch.gender;
+                }
+                if patch.card_no.is_some() && winning("card_no", st) {
+                    take.card_no.clone_from(&patch.card_no);
+                }
+                if patch.tags.is_some() && winning("tags", st) {
+                    take.tags.clone_from(&patch.tags);
+                }
+                if patch.notes.is_some() && winning("notes", st) {
+                    take.notes.clone_from(&patch.notes);
+                }
+                next.profile = next.profile.patched(&take);
+            }
             OpBody::Recharged { amount, bonus, .. } => {
                 next.wallet.credit(
                     origin,
@@ -362,4 +401,89 @@ pub fn validate_patch(current: &Profile, patch: &ProfilePatch) -> Result<Profile
     let next = current.patched(patch);
     next.validate()?;
     Ok(next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::VersionVector;
+    use crate::ids::OpId;
+    use crate::op::OpDraft;
+
+    fn n(s: &str) -> NodeId {
+        NodeId::new(s).unwrap()
+    }
+
+    fn op(origin: &str, seq: u64, ms: u64, body: OpBody) -> Op {
+        OpDraft {
+            hlc: Hlc { ms, count: 0 },
+            actor: "t".into(),
+            idem: None,
+            body,
+        }
+        .stamp(
+            OpId {
+                origin: n(origin),
+                seq,
+            },
+            VersionVector::new(),
+        )
+    }
+
+    #[test]
+    fn concurrent_profile_edits_converge_whatever_the_order() {
+        let m = MemberId::mint(&n("a"), 1);
+        let profile = Profile {
+            phone: "13800000000".into(),
+            name: "原名".into(),
+            birthday: None,
+            gender: None,
+            card_no: None,
+            invited_by: None,
+            tags: vec![],
+            notes: String::new(),
+        };
+        let reg = op(
+            "a",
+            1,
+            1,
+            OpBody::MemberRegistered {
+                member: m.clone(),
+                profile,
+            },
+        );
+        let edit = |origin: &str, ms: u64, name: &str, notes: Option<&str>| {
+            op(
+                origin,
+                2,
+                ms,
+                OpBody::ProfileUpdated {
+                    member: m.clone(),
+                    patch: ProfilePatch {
+                        name: Some(name.into()),
+                        notes: notes.map(Into::into),
+                        ..Default::default()
+                    },
+                },
+            )
+        };
+        let x = edit("a", 10, "甲", Some("from a"));
+        let y = edit("b", 20, "乙", None);
+        let z = edit("c", 20, "丙", None);
+        let mut states = Vec::new();
+        for order in [[&x, &y, &z], [&z, &y, &x], [&y, &x, &z], [&z, &x, &y]] {
+            let mut s = MemberState::registered(&reg).unwrap();
+            for o in order {
+                s.apply(o).unwrap();
+            }
+            states.push(s);
+        }
+        assert!(
+            states.windows(2).all(|w| w[0] == w[1]),
+            "one state whatever the order"
+        );
+        // The latest stamp wins the name ((20, c) > (20, b)); notes only a set.
+        assert_eq!(states[0].profile.name, "丙");
+        assert_eq!(states[0].profile.notes, "from a");
+    }
 }

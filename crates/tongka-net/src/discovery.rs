@@ -9,9 +9,9 @@
 use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr, SocketAddrV6};
 
-use mdns_sd::{ServiceDaemon, ServiceEvent, ServiceInfo};
+use mdns_sd::{ScopedIp, ServiceDaemon, ServiceEvent, ServiceInfo};
 use tokio::sync::mpsc;
 
 use crate::error::{NetError, Result};
@@ -29,7 +29,8 @@ const MAX_LABEL: usize = 63;
 pub struct Found {
     /// The peer's node name.
     pub node: String,
-    /// Its QUIC addresses, IPv4 first.
+    /// Its QUIC addresses: IPv4 before IPv6, routable before loopback
+    /// before link-local (IPv6 link-local ones with their interface).
     pub addrs: Vec<SocketAddr>,
 }
 
@@ -86,9 +87,16 @@ impl Discovery {
             truncate(format!("tongka-{node}-{tag:08x}"), MAX_LABEL)
         );
         let properties = [("chain", chain), ("node", node)];
-        let info = ServiceInfo::new(SERVICE_TYPE, &instance, &host, "", quic_port, &properties[..])
-            .map_err(NetError::Discovery)?
-            .enable_addr_auto();
+        let info = ServiceInfo::new(
+            SERVICE_TYPE,
+            &instance,
+            &host,
+            "",
+            quic_port,
+            &properties[..],
+        )
+        .map_err(NetError::Discovery)?
+        .enable_addr_auto();
         let fullname = info.get_fullname().to_owned();
         let browse = daemon.browse(SERVICE_TYPE).map_err(NetError::Discovery)?;
         daemon.register(info).map_err(NetError::Discovery)?;
@@ -131,6 +139,30 @@ impl Drop for Discovery {
     }
 }
 
+/// A socket address for `ip`, keeping the interface of an IPv6 link-local
+/// address (without it the address is unusable).
+fn socket_addr(ip: &ScopedIp, port: u16) -> SocketAddr {
+    match ip {
+        ScopedIp::V6(v6) if v6.addr().is_unicast_link_local() => {
+            SocketAddr::V6(SocketAddrV6::new(*v6.addr(), port, 0, v6.scope_id().index))
+        }
+        other => SocketAddr::new(other.to_ip_addr(), port),
+    }
+}
+
+/// Order of preference: IPv4 before IPv6, routable before loopback before
+/// link-local.
+fn rank(addr: &SocketAddr) -> (bool, u8) {
+    let ip = addr.ip();
+    let scope = match ip {
+        IpAddr::V4(v4) if v4.is_link_local() => 2,
+        IpAddr::V6(v6) if v6.is_unicast_link_local() => 2,
+        _ if ip.is_loopback() => 1,
+        _ => 0,
+    };
+    (addr.is_ipv6(), scope)
+}
+
 /// Turns browse events into [`Found`]s for peers of `chain` other than
 /// `me`, until the daemon stops or the receiver is dropped.
 fn forward(
@@ -153,12 +185,13 @@ fn forward(
                 if node == me {
                     continue;
                 }
+                let port = service.get_port();
                 let mut addrs: Vec<SocketAddr> = service
                     .get_addresses()
                     .iter()
-                    .map(|ip| SocketAddr::new(ip.to_ip_addr(), service.get_port()))
+                    .map(|ip| socket_addr(ip, port))
                     .collect();
-                addrs.sort_by_key(|a| (a.is_ipv6(), *a));
+                addrs.sort_by_key(|a| (rank(a), *a));
                 addrs.dedup();
                 if addrs.is_empty() || seen.get(service.get_fullname()) == Some(&addrs) {
                     continue;

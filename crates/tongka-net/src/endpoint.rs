@@ -46,9 +46,11 @@ pub struct Options {
     pub keep_alive: Duration,
     /// A connection that hears nothing from its peer for this long is
     /// dead ([`Connection::closed`] resolves with [`NetError::TimedOut`]).
-    /// The shorter of the two sides' values applies. Also bounds how long
-    /// a handshake with an address where nobody answers takes. Config
-    /// default: 5 s.
+    /// The shorter of the two sides' values applies. quinn never times out
+    /// sooner than three probe timeouts: on a LAN that is a few
+    /// milliseconds, but before the first round trip it is about 3 s, so a
+    /// handshake with an address where nobody answers takes at least that
+    /// (or `handshake_timeout`, if shorter). Config default: 5 s.
     pub idle_timeout: Duration,
     /// This node's chain name (`[node] chain`); peers must have the same.
     /// The chain CA already keeps other chains out; this catches two
@@ -152,7 +154,10 @@ fn transport(options: &Options) -> Result<Arc<TransportConfig>> {
     Ok(Arc::new(t))
 }
 
-fn server_config(identity: &Identity, transport: Arc<TransportConfig>) -> Result<quinn::ServerConfig> {
+fn server_config(
+    identity: &Identity,
+    transport: Arc<TransportConfig>,
+) -> Result<quinn::ServerConfig> {
     let provider = provider();
     let verifier = WebPkiClientVerifier::builder_with_provider(identity.roots()?, provider.clone())
         .build()
@@ -177,7 +182,10 @@ fn server_config(identity: &Identity, transport: Arc<TransportConfig>) -> Result
     Ok(config)
 }
 
-fn client_config(identity: &Identity, transport: Arc<TransportConfig>) -> Result<quinn::ClientConfig> {
+fn client_config(
+    identity: &Identity,
+    transport: Arc<TransportConfig>,
+) -> Result<quinn::ClientConfig> {
     let mut tls = rustls::ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(NetError::TlsConfig)?
@@ -208,8 +216,10 @@ impl Endpoint {
         let mut endpoint = {
             // quinn finds the runtime from the calling context.
             let _guard = runtime.enter();
-            quinn::Endpoint::server(server, listen)
-                .map_err(|source| NetError::Bind { addr: listen, source })?
+            quinn::Endpoint::server(server, listen).map_err(|source| NetError::Bind {
+                addr: listen,
+                source,
+            })?
         };
         endpoint.set_default_client_config(client);
 
@@ -342,15 +352,13 @@ async fn accept_loop(
         let shared = shared.clone();
         tokio::spawn(async move {
             let addr = incoming.remote_address();
-            let result = match tokio::time::timeout(
-                shared.handshake_timeout,
-                accept_one(incoming, &shared),
-            )
-            .await
-            {
-                Ok(result) => result,
-                Err(_) => Err(NetError::TimedOut { addr }),
-            };
+            let result =
+                match tokio::time::timeout(shared.handshake_timeout, accept_one(incoming, &shared))
+                    .await
+                {
+                    Ok(result) => result,
+                    Err(_) => Err(NetError::TimedOut { addr }),
+                };
             match result {
                 Ok(conn) => {
                     tracing::debug!(peer = conn.peer(), %addr, "accepted connection");
@@ -389,7 +397,13 @@ async fn accept_one(incoming: quinn::Incoming, shared: &Shared) -> Result<Connec
             got: theirs,
         });
     }
-    Ok(Connection::new(peer, conn, send, reader, shared.max_message))
+    Ok(Connection::new(
+        peer,
+        conn,
+        send,
+        reader,
+        shared.max_message,
+    ))
 }
 
 /// The node name in the peer's certificate (which rustls has verified
@@ -446,8 +460,9 @@ async fn read_hello(reader: &mut Reader, addr: SocketAddr, ours: &str) -> Result
         reason: reason.to_owned(),
     };
     match reader.read_frame(MAX_HELLO).await {
-        Ok(Some(hello)) => String::from_utf8(hello.to_vec())
-            .map_err(|_| protocol("the hello is not UTF-8")),
+        Ok(Some(hello)) => {
+            String::from_utf8(hello.to_vec()).map_err(|_| protocol("the hello is not UTF-8"))
+        }
         Ok(None) | Err(FrameError::Truncated) => Err(protocol("the stream ended before the hello")),
         Err(FrameError::TooLarge(_)) => Err(protocol("the hello is too long")),
         Err(FrameError::Read(quinn::ReadError::ConnectionLost(e))) => {

@@ -34,7 +34,8 @@ pub use account::AccountKey;
 use account::{AccountActor, AccountMsg};
 
 /// The answer to a request that changed something; stored with its
-/// idempotency key so a replay gets exactly the first answer.
+/// idempotency key so a replay gets exactly the first answer (see
+/// `StoredAnswer` for how a sale's is kept).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[allow(clippy::large_enum_variant)] // one per request, moved a few times
 pub enum Outcome {
@@ -50,6 +51,8 @@ pub enum Outcome {
     },
     CheckedOut {
         order: OrderState,
+        /// The member after the sale. On a replay, the member as committed
+        /// now: the answer to a sale shows only the order.
         member: Option<MemberState>,
     },
     Refunded {
@@ -136,9 +139,37 @@ pub struct Idem {
     pub fingerprint: [u8; 32],
 }
 
+/// What the body of an idempotency record holds (postcard), as written.
+/// The first answer, except for a sale: there, a reference to the order,
+/// whose first answer is `OrderState::new` of the sale's order (refunds
+/// change the order's state, never its `order`). Sales are by far the most
+/// common request, and the order and the member are their bulk: a small
+/// record keeps the writer's page writes small. A recharge, refund or
+/// registration keeps its whole answer: it shows the wallet or the order
+/// as they were then.
+#[derive(Serialize)]
+enum StoredAnswerRef<'a> {
+    Outcome(&'a Outcome),
+    CheckedOut { order: &'a OrderId },
+}
+
+/// `StoredAnswerRef` as read back (same variants, same order).
+#[allow(clippy::large_enum_variant)] // read once per replay
+#[derive(Deserialize)]
+enum StoredAnswer {
+    Outcome(Outcome),
+    CheckedOut { order: OrderId },
+}
+
 impl Idem {
     fn record(&self, outcome: &Outcome) -> (String, IdemRecord) {
-        let body = postcard::to_allocvec(outcome).expect("encoding to memory cannot fail");
+        let stored = match outcome {
+            Outcome::CheckedOut { order, .. } => StoredAnswerRef::CheckedOut {
+                order: &order.order.id,
+            },
+            other => StoredAnswerRef::Outcome(other),
+        };
+        let body = postcard::to_allocvec(&stored).expect("encoding to memory cannot fail");
         (
             self.key.clone(),
             IdemRecord {
@@ -486,9 +517,7 @@ impl Engine {
                 if rec.fingerprint != idem.fingerprint {
                     return Err(EngineError::IdemConflict(idem.key.clone()));
                 }
-                let outcome = postcard::from_bytes(&rec.body)
-                    .map_err(|e| EngineError::Internal(format!("stored answer: {e}")))?;
-                Ok(Some(outcome))
+                Ok(Some(self.stored_answer(&rec.body)?))
             }
         }
     }
@@ -503,10 +532,29 @@ impl Engine {
             Some(rec) if rec.fingerprint != idem.fingerprint => {
                 Err(EngineError::IdemConflict(idem.key.clone()))
             }
-            Some(rec) => {
-                Ok(Some(postcard::from_bytes(&rec.body).map_err(|e| {
-                    EngineError::Internal(format!("stored answer: {e}"))
-                })?))
+            Some(rec) => Ok(Some(self.stored_answer(&rec.body)?)),
+        }
+    }
+
+    /// The first answer from an idempotency record's body.
+    fn stored_answer(&self, body: &[u8]) -> Result<Outcome, EngineError> {
+        let stored: StoredAnswer = postcard::from_bytes(body)
+            .map_err(|e| EngineError::Internal(format!("stored answer: {e}")))?;
+        match stored {
+            StoredAnswer::Outcome(o) => Ok(o),
+            StoredAnswer::CheckedOut { order } => {
+                // Committed with the record, in the same transaction.
+                let state = self.core.store.order(&order)?.ok_or_else(|| {
+                    EngineError::Internal(format!("stored answer: order {order} missing"))
+                })?;
+                let member = match &state.order.member {
+                    Some(m) => self.core.store.member(m)?,
+                    None => None,
+                };
+                Ok(Outcome::CheckedOut {
+                    order: OrderState::new(state.order),
+                    member,
+                })
             }
         }
     }

@@ -124,7 +124,43 @@ pub enum DecodeError {
     Invalid(&'static str),
 }
 
+/// An op's fields by reference, in `Op`'s order: postcard encodes a struct
+/// as its fields one after another, so this encodes exactly as the `Op`
+/// with these fields, without cloning any of them.
+#[derive(Serialize)]
+struct OpView<'a> {
+    id: &'a OpId,
+    hlc: &'a Hlc,
+    deps: &'a VersionVector,
+    actor: &'a str,
+    idem: &'a Option<String>,
+    body: &'a OpBody,
+    sig: &'a [u8],
+}
+
+/// The fields after `deps`, by reference, in `Op`'s order (the part of the
+/// encoding that stamping leaves alone).
+#[derive(Serialize)]
+struct TailView<'a> {
+    actor: &'a str,
+    idem: &'a Option<String>,
+    body: &'a OpBody,
+}
+
 impl OpDraft {
+    /// The encoding of the fields stamping does not change (actor,
+    /// idempotency key, body): the bulk of the op's encoding, which the
+    /// caller can do ahead, off the log's writer. Pass it to
+    /// `Op::encode_with_tail` of the stamped op.
+    pub fn encode_tail(&self) -> Vec<u8> {
+        postcard::to_allocvec(&TailView {
+            actor: &self.actor,
+            idem: &self.idem,
+            body: &self.body,
+        })
+        .expect("encoding to memory cannot fail")
+    }
+
     pub fn stamp(self, id: OpId, deps: VersionVector) -> Op {
         Op {
             id,
@@ -170,18 +206,69 @@ impl Op {
         Ok(op)
     }
 
+    fn view<'a>(&'a self, sig: &'a [u8]) -> OpView<'a> {
+        OpView {
+            id: &self.id,
+            hlc: &self.hlc,
+            deps: &self.deps,
+            actor: &self.actor,
+            idem: &self.idem,
+            body: &self.body,
+            sig,
+        }
+    }
+
     /// The bytes the origin signs and the digest covers: the op without its
     /// signature.
     pub fn signing_bytes(&self) -> Vec<u8> {
-        let unsigned = Op {
-            sig: Vec::new(),
-            ..self.clone()
-        };
-        unsigned.encode()
+        let mut out = vec![OP_FORMAT_V1];
+        postcard::to_io(&self.view(&[]), &mut out).expect("encoding to memory cannot fail");
+        out
     }
 
+    /// blake3 of `signing_bytes()`, streamed: no copy of the op, no buffer.
     pub fn hash(&self) -> [u8; 32] {
-        *blake3::hash(&self.signing_bytes()).as_bytes()
+        let mut h = blake3::Hasher::new();
+        h.update(&[OP_FORMAT_V1]);
+        let h = postcard::to_io(&self.view(&[]), h).expect("hashing cannot fail");
+        *h.finalize().as_bytes()
+    }
+
+    /// `(self.encode(), self.hash())`, encoding the op once (and hashing
+    /// that encoding when the op is unsigned, as ops are until replication
+    /// signs them).
+    pub fn encode_and_hash(&self) -> (Vec<u8>, [u8; 32]) {
+        if self.sig.is_empty() {
+            let bytes = self.encode();
+            let hash = *blake3::hash(&bytes).as_bytes();
+            (bytes, hash)
+        } else {
+            (self.encode(), self.hash())
+        }
+    }
+
+    /// `(self.encode(), self.hash())` for an op stamped from a draft whose
+    /// `OpDraft::encode_tail` is `tail`: encodes only the id, clock, deps
+    /// and signature, and hashes the result once. `tail` must be the
+    /// draft's (checked in debug builds).
+    pub fn encode_with_tail(&self, tail: &[u8]) -> (Vec<u8>, [u8; 32]) {
+        let mut out = Vec::with_capacity(tail.len() + 64);
+        out.push(OP_FORMAT_V1);
+        postcard::to_io(&(&self.id, &self.hlc, &self.deps), &mut out)
+            .expect("encoding to memory cannot fail");
+        out.extend_from_slice(tail);
+        let hash = if self.sig.is_empty() {
+            out.push(0); // the empty signature: its length, 0
+            *blake3::hash(&out).as_bytes()
+        } else {
+            let mut h = blake3::Hasher::new();
+            h.update(&out);
+            h.update(&[0]);
+            postcard::to_io(&self.sig, &mut out).expect("encoding to memory cannot fail");
+            *h.finalize().as_bytes()
+        };
+        debug_assert_eq!(out, self.encode(), "tail of another draft");
+        (out, hash)
     }
 }
 
@@ -313,6 +400,40 @@ mod tests {
         }
         let bytes = postcard::to_allocvec(&state).unwrap();
         assert_eq!(postcard::from_bytes::<OrderState>(&bytes).unwrap(), state);
+    }
+
+    #[test]
+    fn cheap_encodings_and_hashes_match_the_plain_ones() {
+        let mut o = op(7);
+        let draft = OpDraft {
+            hlc: o.hlc,
+            actor: o.actor.clone(),
+            idem: o.idem.clone(),
+            body: o.body.clone(),
+        };
+        let mut deps = VersionVector::new();
+        deps.advance(&OpId {
+            origin: NodeId::new("store-2").unwrap(),
+            seq: 1,
+        });
+        o.deps = deps;
+        let plain_hash = *blake3::hash(&o.encode()).as_bytes();
+        assert_eq!(o.hash(), plain_hash);
+        assert_eq!(o.signing_bytes(), o.encode());
+        assert_eq!(o.encode_and_hash(), (o.encode(), plain_hash));
+        let tail = draft.encode_tail();
+        assert_eq!(o.encode_with_tail(&tail), (o.encode(), plain_hash));
+        // Signed: the hash still covers the op without its signature.
+        o.sig = vec![9; 64];
+        let unsigned = Op {
+            sig: Vec::new(),
+            ..o.clone()
+        };
+        let unsigned_hash = *blake3::hash(&unsigned.encode()).as_bytes();
+        assert_eq!(o.signing_bytes(), unsigned.encode());
+        assert_eq!(o.hash(), unsigned_hash);
+        assert_eq!(o.encode_and_hash(), (o.encode(), unsigned_hash));
+        assert_eq!(o.encode_with_tail(&tail), (o.encode(), unsigned_hash));
     }
 
     #[test]

@@ -11,6 +11,14 @@
 //! Architecture Invariant: ops of this node are numbered by the writer, in
 //! commit order, without gaps; an op and the state change it causes are in
 //! the same transaction.
+//!
+//! The writer thread is the one serial stage every write passes, so it does
+//! as little as it can: `submit` encodes values (and the bulk of the op) on
+//! the caller's thread; a completion thread tells commit watchers, answers
+//! requests and frees what the batch held; and the member history index,
+//! whose entries land on random pages, is written in batches of its own
+//! (`Durability::None`, made durable by the next commit) behind a
+//! watermark, caught up from the op log at open.
 
 mod tables;
 
@@ -19,6 +27,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
@@ -117,15 +126,58 @@ pub enum Source {
 /// Called once the request is durable (or failed).
 pub type Done = Box<dyn FnOnce(Result<OpId, StoreError>) + Send>;
 
+/// A request as the writer takes it: values already encoded by `submit`
+/// on the caller's thread.
+struct OpJob {
+    source: Source,
+    /// A local draft's `OpDraft::encode_tail`, or a remote op's whole
+    /// encoding and hash.
+    pre: Pre,
+    values: Values,
+    done: Done,
+}
+
+enum Pre {
+    Tail(Vec<u8>),
+    Full(Vec<u8>, [u8; 32]),
+}
+
+/// `Effects` with the member, order and idempotency record encoded.
+struct Values {
+    member: Option<(MemberId, Vec<u8>)>,
+    order: Option<(OrderId, Vec<u8>)>,
+    phones: Vec<(String, Option<MemberId>)>,
+    cards: Vec<(String, Option<MemberId>)>,
+    idem: Option<(String, Vec<u8>)>,
+    duplicates: Vec<(String, MemberId)>,
+    rejected: Option<String>,
+}
+
+impl Values {
+    fn encode(e: Effects) -> Values {
+        Values {
+            member: e.member.map(|m| {
+                let bytes = encode(&m);
+                (m.id, bytes)
+            }),
+            order: e.order.map(|o| {
+                let bytes = encode(&o);
+                (o.order.id, bytes)
+            }),
+            phones: e.phones,
+            cards: e.cards,
+            idem: e.idem.map(|(k, rec)| (k, encode(&rec))),
+            duplicates: e.duplicates,
+            rejected: e.rejected,
+        }
+    }
+}
+
 // Ops are by far the most common job; boxing them would cost an allocation
 // per request for nothing.
 #[allow(clippy::large_enum_variant)]
 enum Job {
-    Op {
-        source: Source,
-        effects: Effects,
-        done: Done,
-    },
+    Op(OpJob),
     /// Finish what is queued ahead, then stop.
     Stop,
     Products {
@@ -166,6 +218,33 @@ struct Shared {
     stats: CommitStats,
     /// Told, after each commit, the ids of the ops it made durable, in order.
     watchers: Mutex<Vec<CommitWatcher>>,
+    /// The member history index: a database of its own (see `tables`).
+    history: Database,
+    /// Committed ops not yet in the history index, in log order (filled by
+    /// the completion thread, emptied by the indexer).
+    unindexed: Mutex<Vec<IndexItem>>,
+    /// Set if writing the history index failed: it stops (readers scan the
+    /// log past its watermark; the next open catches it up).
+    index_failed: AtomicBool,
+}
+
+/// A committed op as the history index sees it: its id (to move the
+/// watermark) and, when listed, its member and time.
+struct IndexItem {
+    id: OpId,
+    entry: Option<(MemberId, Hlc)>,
+}
+
+/// How often the indexer writes what waits for the history index…
+const INDEX_EVERY: Duration = Duration::from_millis(100);
+/// …and how many of its writes in a row may be `Durability::None` (the
+/// file's pages go to disk once per durable write).
+const INDEX_DURABLE_EVERY: u32 = 20;
+
+/// The history index's file beside the database: `node.redb` →
+/// `node.history.redb`.
+pub fn history_path(db: &Path) -> std::path::PathBuf {
+    db.with_extension("history.redb")
 }
 
 /// A function called after each commit with the ops it made durable.
@@ -194,6 +273,8 @@ impl Store {
     pub fn open(path: &Path, opts: StoreOptions) -> Result<(Store, Recovered), StoreError> {
         let db = Database::create(path)?;
         let summary = Self::init(&db, &opts.node)?;
+        let history = Database::create(history_path(path))?;
+        let indexed = catch_up_index(&db, &history, &opts.node, &summary.vv)?;
         let entity = {
             let r = db.begin_read()?;
             let meta = r.open_table(META)?;
@@ -211,13 +292,16 @@ impl Store {
             summary: Mutex::new(summary),
             stats: CommitStats::default(),
             watchers: Mutex::new(Vec::new()),
+            history,
+            unindexed: Mutex::new(Vec::new()),
+            index_failed: AtomicBool::new(false),
         });
         let (tx, rx) = mpsc::sync_channel(opts.queue_max.max(1));
         let w = shared.clone();
         let max_batch = opts.max_batch.max(1);
         let handle = std::thread::Builder::new()
             .name("tongka-writer".into())
-            .spawn(move || writer_loop(&w, &rx, max_batch))
+            .spawn(move || writer_loop(&w, &rx, max_batch, indexed))
             .expect("spawn writer thread");
         Ok((
             Store {
@@ -241,6 +325,7 @@ impl Store {
                 None => {
                     meta.insert("schema", SCHEMA_VERSION.to_le_bytes().as_slice())?;
                     meta.insert("node", node.as_str().as_bytes())?;
+                    meta.insert("instance", random_u64().to_le_bytes().as_slice())?;
                 }
                 Some(found) if found != SCHEMA_VERSION => {
                     return Err(StoreError::Schema {
@@ -273,7 +358,6 @@ impl Store {
         w.open_table(PHONES)?;
         w.open_table(CARDS)?;
         w.open_table(BARCODES)?;
-        w.open_table(MEMBER_OPS)?;
         w.open_table(DUPLICATES)?;
         w.open_table(REJECTED)?;
         w.commit()?;
@@ -297,11 +381,22 @@ impl Store {
             done(Err(StoreError::Poisoned(reason)));
             return;
         }
-        if let Err(mpsc::SendError(Job::Op { done, .. })) = self.tx.send(Job::Op {
+        // Encode here, on the caller's thread: the writer is the one stage
+        // every request passes, one at a time.
+        let pre = match &source {
+            Source::Local(draft) => Pre::Tail(draft.encode_tail()),
+            Source::Remote(op) => {
+                let (bytes, hash) = op.encode_and_hash();
+                Pre::Full(bytes, hash)
+            }
+        };
+        let job = Job::Op(OpJob {
             source,
-            effects,
+            pre,
+            values: Values::encode(effects),
             done,
-        }) {
+        });
+        if let Err(mpsc::SendError(Job::Op(OpJob { done, .. }))) = self.tx.send(job) {
             done(Err(StoreError::Stopped));
         }
     }
@@ -426,22 +521,73 @@ impl Store {
         Ok(out)
     }
 
-    /// The member's ops, newest first, at most `limit`.
+    /// The member's ops, newest first (by clock, then origin and number),
+    /// at most `limit`: from the history index, and from the ops committed
+    /// after its watermark.
     pub fn member_history(&self, id: &MemberId, limit: usize) -> Result<Vec<Op>, StoreError> {
+        // The index first: what it covers is committed in the log.
+        let h = self.shared.history.begin_read()?;
+        let idx = h.open_table(MEMBER_OPS)?;
+        let indexed = read_watermark(&h.open_table(HISTORY_META)?)?;
         let r = self.shared.db.begin_read()?;
-        let idx = r.open_table(MEMBER_OPS)?;
         let ops = r.open_table(OPS)?;
+        let rejected = r.open_table(REJECTED)?;
+        let meta = r.open_table(META)?;
+        let committed = {
+            let summary: Summary = match meta.get("summary")? {
+                Some(v) => decode(v.value(), "summary")?,
+                None => Summary::default(),
+            };
+            summary.vv
+        };
+        let decode_op = |b: &[u8]| Op::decode(b).map_err(|e| StoreError::Corrupt(e.to_string()));
+        // The ops past the watermark: few (the index trails the log by a
+        // fraction of a second), read from the log.
+        let mut recent: Vec<((u64, u32, String, u64), Op)> = Vec::new();
+        for (origin, top) in committed.iter() {
+            let from = indexed.get(origin) + 1;
+            if from > top {
+                continue;
+            }
+            for item in ops.range((origin.as_str(), from)..=(origin.as_str(), top))? {
+                let (k, v) = item?;
+                let op = decode_op(v.value())?;
+                if op.body.member() == Some(id) && rejected.get(k.value())?.is_none() {
+                    let key = (op.hlc.ms, op.hlc.count, origin.to_string(), op.id.seq);
+                    recent.push((key, op));
+                }
+            }
+        }
+        recent.sort_by(|a, b| b.0.cmp(&a.0));
+        let mut recent = recent.into_iter().peekable();
         let m = id.as_str();
-        let mut out = Vec::new();
-        for item in idx
+        let mut indexed_iter = idx
             .range((m, 0u64, 0u32, "", 0u64)..=(m, u64::MAX, u32::MAX, "\u{10FFFF}", u64::MAX))?
             .rev()
-            .take(limit)
-        {
-            let (k, _) = item?;
-            let (_, _, _, origin, seq) = k.value();
-            if let Some(v) = ops.get((origin, seq))? {
-                out.push(Op::decode(v.value()).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+            .peekable();
+        let mut out = Vec::new();
+        while out.len() < limit {
+            let from_index = match (indexed_iter.peek(), recent.peek()) {
+                (None, None) => break,
+                (Some(Err(_)), _) => {
+                    indexed_iter.next().transpose()?;
+                    continue;
+                }
+                (Some(Ok((k, _))), Some((rk, _))) => {
+                    let (_, ms, c, origin, seq) = k.value();
+                    (ms, c, origin, seq) > (rk.0, rk.1, rk.2.as_str(), rk.3)
+                }
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+            };
+            if from_index {
+                let (k, _) = indexed_iter.next().expect("peeked")?;
+                let (_, _, _, origin, seq) = k.value();
+                if let Some(v) = ops.get((origin, seq))? {
+                    out.push(decode_op(v.value())?);
+                }
+            } else {
+                out.push(recent.next().expect("peeked").1);
             }
         }
         Ok(out)
@@ -535,16 +681,277 @@ fn hlc_key(h: Hlc) -> (u64, u32) {
     (h.ms, h.count)
 }
 
-enum Reply {
-    Op(Done, Result<OpId, StoreError>),
+/// What a committed batch leaves to the completion thread: answers to
+/// send, and everything the batch held, freed there rather than on the
+/// writer.
+// Ops are by far the most common; boxing them would cost an allocation per
+// request for nothing.
+#[allow(clippy::large_enum_variant)]
+enum Finished {
+    Op {
+        op: Op,
+        /// Rejected remote ops are logged, not listed in histories.
+        rejected: bool,
+        done: Done,
+        _held: (Vec<u8>, Values),
+    },
     Products(Box<dyn FnOnce(Result<(), StoreError>) + Send>),
 }
 
-fn writer_loop(shared: &Shared, rx: &mpsc::Receiver<Job>, max_batch: usize) {
+fn read_watermark(
+    meta: &impl ReadableTable<&'static str, &'static [u8]>,
+) -> Result<VersionVector, StoreError> {
+    match meta.get("indexed")? {
+        Some(v) => decode(v.value(), "index watermark"),
+        None => Ok(VersionVector::new()),
+    }
+}
+
+/// A number unlikely to repeat (std's per-process random hash keys).
+fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.finish()
+}
+
+/// Bring the history index up to the log: index the ops committed after
+/// its watermark (after a crash, what its last durable write had not
+/// covered), durably. An index that is not this database's (another node,
+/// ahead of the log, unreadable) is rebuilt from the log. The watermark it
+/// reaches.
+fn catch_up_index(
+    db: &Database,
+    history: &Database,
+    node: &NodeId,
+    committed: &VersionVector,
+) -> Result<VersionVector, StoreError> {
+    let instance = {
+        let r = db.begin_read()?;
+        let meta = r.open_table(META)?;
+        meta.get("instance")?
+            .map(|v| v.value().to_vec())
+            .unwrap_or_default()
+    };
+    let mut w = history.begin_write()?;
+    w.set_durability(Durability::Immediate)?;
+    let indexed = {
+        let mut meta = w.open_table(HISTORY_META)?;
+        let mut idx = w.open_table(MEMBER_OPS)?;
+        let ours = meta
+            .get("node")?
+            .is_some_and(|v| v.value() == node.as_str().as_bytes())
+            && meta
+                .get("instance")?
+                .is_some_and(|v| v.value() == instance.as_slice());
+        let mut indexed = match read_watermark(&meta) {
+            Ok(v) if ours && committed.dominates(&v) => v,
+            _ => {
+                idx.retain(|_, _| false)?;
+                meta.insert("node", node.as_str().as_bytes())?;
+                meta.insert("instance", instance.as_slice())?;
+                VersionVector::new()
+            }
+        };
+        if !indexed.dominates(committed) {
+            let r = db.begin_read()?;
+            let ops = r.open_table(OPS)?;
+            let rejected = r.open_table(REJECTED)?;
+            for (origin, top) in committed.iter() {
+                let from = indexed.get(origin) + 1;
+                if from > top {
+                    continue;
+                }
+                for item in ops.range((origin.as_str(), from)..=(origin.as_str(), top))? {
+                    let (k, v) = item?;
+                    let op =
+                        Op::decode(v.value()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    if let Some(m) = op.body.member()
+                        && rejected.get(k.value())?.is_none()
+                    {
+                        let (ms, c) = hlc_key(op.hlc);
+                        idx.insert((m.as_str(), ms, c, origin.as_str(), op.id.seq), ())?;
+                    }
+                }
+                indexed.raise(origin, top);
+            }
+        }
+        meta.insert("indexed", encode(&indexed).as_slice())?;
+        indexed
+    };
+    w.commit()?;
+    Ok(indexed)
+}
+
+/// Write what waits for the history index, with its watermark, in one
+/// transaction of the index's database.
+fn flush_index(
+    shared: &Shared,
+    indexed: &mut VersionVector,
+    durability: Durability,
+) -> Result<(), StoreError> {
+    let items = std::mem::take(&mut *shared.unindexed.lock().expect("index lock"));
+    if items.is_empty() && matches!(durability, Durability::None) {
+        return Ok(());
+    }
+    let mut entries: Vec<(&str, u64, u32, &str, u64)> = items
+        .iter()
+        .filter_map(|i| {
+            let (m, h) = i.entry.as_ref()?;
+            Some((m.as_str(), h.ms, h.count, i.id.origin.as_str(), i.id.seq))
+        })
+        .collect();
+    // In key order, each page of the index is copied once and then stays
+    // hot while its entries go in.
+    entries.sort_unstable();
+    let mut next = indexed.clone();
+    for i in &items {
+        next.raise(&i.id.origin, i.id.seq);
+    }
+    let mut w = shared.history.begin_write()?;
+    w.set_durability(durability)?;
+    {
+        let mut idx = w.open_table(MEMBER_OPS)?;
+        for e in entries {
+            idx.insert(e, ())?;
+        }
+        let mut meta = w.open_table(HISTORY_META)?;
+        meta.insert("indexed", encode(&next).as_slice())?;
+    }
+    w.commit()?;
+    *indexed = next;
+    Ok(())
+}
+
+/// The indexer thread: every `INDEX_EVERY`, write what waits for the
+/// history index; when `stop` closes, write the rest durably and end.
+fn index_loop(shared: &Shared, stop: &mpsc::Receiver<()>, mut indexed: VersionVector) {
+    let mut writes = 0u32;
+    loop {
+        let last = !matches!(
+            stop.recv_timeout(INDEX_EVERY),
+            Err(mpsc::RecvTimeoutError::Timeout)
+        );
+        writes += 1;
+        let durability = if last || writes.is_multiple_of(INDEX_DURABLE_EVERY) {
+            Durability::Immediate
+        } else {
+            Durability::None
+        };
+        if let Err(e) = flush_index(shared, &mut indexed, durability) {
+            tracing::error!(error = %e, "writing the member history index failed; it stops until restart");
+            shared.index_failed.store(true, Ordering::Release);
+            shared.unindexed.lock().expect("index lock").clear();
+            return;
+        }
+        if last {
+            return;
+        }
+    }
+}
+
+/// The completion thread: after each commit, in commit order, tell the
+/// watchers, answer the requests, queue the history entries, free the rest.
+fn completion_loop(shared: &Shared, rx: &mpsc::Receiver<Vec<Finished>>) {
+    while let Ok(batch) = rx.recv() {
+        let committed: Vec<OpId> = batch
+            .iter()
+            .filter_map(|f| match f {
+                Finished::Op { op, .. } => Some(op.id.clone()),
+                Finished::Products(_) => None,
+            })
+            .collect();
+        if !committed.is_empty() {
+            for w in shared.watchers.lock().expect("watchers lock").iter() {
+                w(&committed);
+            }
+        }
+        let mut items = Vec::with_capacity(committed.len());
+        for f in batch {
+            match f {
+                Finished::Op {
+                    op, rejected, done, ..
+                } => {
+                    done(Ok(op.id.clone()));
+                    let entry = match op.body.member() {
+                        Some(m) if !rejected => Some((m.clone(), op.hlc)),
+                        _ => None,
+                    };
+                    items.push(IndexItem { id: op.id, entry });
+                }
+                Finished::Products(done) => done(Ok(())),
+            }
+        }
+        if !shared.index_failed.load(Ordering::Acquire) {
+            shared
+                .unindexed
+                .lock()
+                .expect("index lock")
+                .append(&mut items);
+        }
+    }
+}
+
+fn poison(shared: &Shared, e: &StoreError) {
+    tracing::error!(error = %e, "storage failed; it is poisoned until restart");
+    *shared.poisoned.lock().expect("poison lock") = Some(e.to_string());
+    shared.is_poisoned.store(true, Ordering::Release);
+}
+
+fn refuse(job: Job, e: impl Fn() -> StoreError) -> bool {
+    match job {
+        Job::Op(OpJob { done, .. }) => done(Err(e())),
+        Job::Products { done, .. } => done(Err(e())),
+        Job::Stop => return true,
+    }
+    false
+}
+
+fn writer_loop(
+    shared: &Arc<Shared>,
+    rx: &mpsc::Receiver<Job>,
+    max_batch: usize,
+    indexed: VersionVector,
+) {
+    let (fin_tx, fin_rx) = mpsc::channel::<Vec<Finished>>();
+    let completion = {
+        let shared = shared.clone();
+        std::thread::Builder::new()
+            .name("tongka-commit-done".into())
+            .spawn(move || completion_loop(&shared, &fin_rx))
+            .expect("spawn completion thread")
+    };
+    let (stop_index, stop_rx) = mpsc::channel::<()>();
+    let indexer = {
+        let shared = shared.clone();
+        std::thread::Builder::new()
+            .name("tongka-indexer".into())
+            .spawn(move || index_loop(&shared, &stop_rx, indexed))
+            .expect("spawn indexer thread")
+    };
+    let mut summary = shared.summary.lock().expect("summary lock").clone();
     let mut stopping = false;
-    while let Ok(first) = rx.recv() {
+    loop {
+        let Ok(first) = rx.recv() else { break };
         if matches!(first, Job::Stop) {
             break;
+        }
+        if shared.is_poisoned.load(Ordering::Acquire) {
+            let reason = shared
+                .poisoned
+                .lock()
+                .expect("poison lock")
+                .clone()
+                .unwrap_or_default();
+            stopping |= refuse(first, || StoreError::Poisoned(reason.clone()));
+            if stopping {
+                break;
+            }
+            continue;
         }
         let mut batch = vec![first];
         while batch.len() < max_batch {
@@ -558,53 +965,27 @@ fn writer_loop(shared: &Shared, rx: &mpsc::Receiver<Job>, max_batch: usize) {
             }
         }
         let n = batch.len() as u64;
-        let before = shared.summary.lock().expect("summary lock").clone();
-        let mut summary = before.clone();
         match commit_batch(shared, &mut summary, batch) {
-            Ok(replies) => {
-                *shared.summary.lock().expect("summary lock") = summary;
+            Ok(finished) => {
+                *shared.summary.lock().expect("summary lock") = summary.clone();
                 shared.stats.commits.fetch_add(1, Ordering::Relaxed);
                 shared.stats.requests.fetch_add(n, Ordering::Relaxed);
-                let committed: Vec<OpId> = replies
-                    .iter()
-                    .filter_map(|r| match r {
-                        Reply::Op(_, Ok(id)) => Some(id.clone()),
-                        _ => None,
-                    })
-                    .collect();
-                if !committed.is_empty() {
-                    for w in shared.watchers.lock().expect("watchers lock").iter() {
-                        w(&committed);
-                    }
-                }
-                for r in replies {
-                    match r {
-                        Reply::Op(done, res) => done(res),
-                        Reply::Products(done) => done(Ok(())),
-                    }
-                }
+                let _ = fin_tx.send(finished);
             }
-            Err((e, replies)) => {
+            Err((e, finished)) => {
                 // Nothing of the batch is durable, but callers (actors) may
                 // already hold state that assumed it would be: accept no
                 // more writes until a restart reloads state from disk.
-                tracing::error!(error = %e, "commit failed; storage is poisoned until restart");
-                *shared.poisoned.lock().expect("poison lock") = Some(e.to_string());
-                shared.is_poisoned.store(true, Ordering::Release);
-                for r in replies {
-                    match r {
-                        Reply::Op(done, _) => done(Err(StoreError::Poisoned(e.to_string()))),
-                        Reply::Products(done) => done(Err(StoreError::Poisoned(e.to_string()))),
+                poison(shared, &e);
+                summary = shared.summary.lock().expect("summary lock").clone();
+                for f in finished {
+                    match f {
+                        Finished::Op { done, .. } => done(Err(StoreError::Poisoned(e.to_string()))),
+                        Finished::Products(done) => done(Err(StoreError::Poisoned(e.to_string()))),
                     }
                 }
                 while let Ok(job) = rx.try_recv() {
-                    match job {
-                        Job::Op { done, .. } => done(Err(StoreError::Poisoned(e.to_string()))),
-                        Job::Products { done, .. } => {
-                            done(Err(StoreError::Poisoned(e.to_string())))
-                        }
-                        Job::Stop => stopping = true,
-                    }
+                    stopping |= refuse(job, || StoreError::Poisoned(e.to_string()));
                 }
             }
         }
@@ -614,18 +995,20 @@ fn writer_loop(shared: &Shared, rx: &mpsc::Receiver<Job>, max_batch: usize) {
     }
     // Requests still queued behind the stop are refused, not dropped.
     while let Ok(job) = rx.try_recv() {
-        match job {
-            Job::Op { done, .. } => done(Err(StoreError::Stopped)),
-            Job::Products { done, .. } => done(Err(StoreError::Stopped)),
-            Job::Stop => {}
-        }
+        refuse(job, || StoreError::Stopped);
     }
+    // Every answer sent and every history entry queued: the indexer writes
+    // them durably and ends, so the next open has nothing to catch up.
+    drop(fin_tx);
+    let _ = completion.join();
+    drop(stop_index);
+    let _ = indexer.join();
 }
 
-type BatchResult = Result<Vec<Reply>, (StoreError, Vec<Reply>)>;
+type BatchResult = Result<Vec<Finished>, (StoreError, Vec<Finished>)>;
 
 fn commit_batch(shared: &Shared, summary: &mut Summary, batch: Vec<Job>) -> BatchResult {
-    let mut replies = Vec::with_capacity(batch.len());
+    let mut finished = Vec::with_capacity(batch.len());
     let result = (|| -> Result<(), StoreError> {
         let mut w = shared.db.begin_write()?;
         w.set_durability(Durability::Immediate)?;
@@ -635,7 +1018,6 @@ fn commit_batch(shared: &Shared, summary: &mut Summary, batch: Vec<Job>) -> Batc
             let mut orders = w.open_table(ORDERS)?;
             let mut phones = w.open_table(PHONES)?;
             let mut cards = w.open_table(CARDS)?;
-            let mut member_ops = w.open_table(MEMBER_OPS)?;
             let mut idem = w.open_table(IDEM)?;
             let mut products = w.open_table(PRODUCTS)?;
             let mut barcodes = w.open_table(BARCODES)?;
@@ -643,21 +1025,25 @@ fn commit_batch(shared: &Shared, summary: &mut Summary, batch: Vec<Job>) -> Batc
             let mut rejected = w.open_table(REJECTED)?;
             for job in batch {
                 match job {
-                    Job::Op {
+                    Job::Op(OpJob {
                         source,
-                        effects,
+                        pre,
+                        values,
                         done,
-                    } => {
-                        let op = match source {
-                            Source::Local(draft) => {
+                    }) => {
+                        let (op, bytes, hash) = match (source, pre) {
+                            (Source::Local(draft), Pre::Tail(tail)) => {
                                 summary.seq += 1;
                                 let id = OpId {
                                     origin: shared.node.clone(),
                                     seq: summary.seq,
                                 };
-                                draft.stamp(id, summary.vv.without(&shared.node))
+                                let op = draft.stamp(id, summary.vv.without(&shared.node));
+                                let (bytes, hash) = op.encode_with_tail(&tail);
+                                (op, bytes, hash)
                             }
-                            Source::Remote(op) => op,
+                            (Source::Remote(op), Pre::Full(bytes, hash)) => (op, bytes, hash),
+                            _ => unreachable!("submit encodes each source its way"),
                         };
                         assert!(
                             summary.vv.is_next(&op.id),
@@ -667,47 +1053,49 @@ fn commit_batch(shared: &Shared, summary: &mut Summary, batch: Vec<Job>) -> Batc
                         );
                         summary.vv.advance(&op.id);
                         summary.hlc = summary.hlc.max(op.hlc);
-                        summary.digest.add(&op.hash());
-                        if let Some(reason) = &effects.rejected {
+                        summary.digest.add(&hash);
+                        ops.insert((op.id.origin.as_str(), op.id.seq), bytes.as_slice())?;
+                        if let Some(reason) = &values.rejected {
                             rejected.insert((op.id.origin.as_str(), op.id.seq), reason.as_str())?;
-                            ops.insert((op.id.origin.as_str(), op.id.seq), op.encode().as_slice())?;
-                            replies.push(Reply::Op(done, Ok(op.id)));
+                            finished.push(Finished::Op {
+                                op,
+                                rejected: true,
+                                done,
+                                _held: (bytes, values),
+                            });
                             continue;
                         }
                         summary.totals.apply(&op);
-                        ops.insert((op.id.origin.as_str(), op.id.seq), op.encode().as_slice())?;
-                        if let Some(m) = op.body.member() {
-                            let (ms, c) = hlc_key(op.hlc);
-                            member_ops.insert(
-                                (m.as_str(), ms, c, op.id.origin.as_str(), op.id.seq),
-                                (),
-                            )?;
+                        if let Some((id, m)) = &values.member {
+                            members.insert(id.as_str(), m.as_slice())?;
                         }
-                        if let Some(m) = &effects.member {
-                            members.insert(m.id.as_str(), encode(m).as_slice())?;
+                        if let Some((id, o)) = &values.order {
+                            orders.insert(id.as_str(), o.as_slice())?;
                         }
-                        if let Some(o) = &effects.order {
-                            orders.insert(o.order.id.as_str(), encode(o).as_slice())?;
-                        }
-                        for (phone, owner) in &effects.phones {
+                        for (phone, owner) in &values.phones {
                             match owner {
                                 Some(m) => phones.insert(phone.as_str(), m.as_str())?,
                                 None => phones.remove(phone.as_str())?,
                             };
                         }
-                        for (card, owner) in &effects.cards {
+                        for (card, owner) in &values.cards {
                             match owner {
                                 Some(m) => cards.insert(card.as_str(), m.as_str())?,
                                 None => cards.remove(card.as_str())?,
                             };
                         }
-                        for (key, member) in &effects.duplicates {
+                        for (key, member) in &values.duplicates {
                             duplicates.insert((key.as_str(), member.as_str()), ())?;
                         }
-                        if let Some((key, rec)) = &effects.idem {
-                            idem.insert(key.as_str(), encode(rec).as_slice())?;
+                        if let Some((key, rec)) = &values.idem {
+                            idem.insert(key.as_str(), rec.as_slice())?;
                         }
-                        replies.push(Reply::Op(done, Ok(op.id)));
+                        finished.push(Finished::Op {
+                            op,
+                            rejected: false,
+                            done,
+                            _held: (bytes, values),
+                        });
                     }
                     Job::Products {
                         products: list,
@@ -727,7 +1115,7 @@ fn commit_batch(shared: &Shared, summary: &mut Summary, batch: Vec<Job>) -> Batc
                                 barcodes.insert(b.as_str(), p.sku.as_str())?;
                             }
                         }
-                        replies.push(Reply::Products(done));
+                        finished.push(Finished::Products(done));
                     }
                     Job::Stop => unreachable!("the writer loop never batches a stop"),
                 }
@@ -747,7 +1135,7 @@ fn commit_batch(shared: &Shared, summary: &mut Summary, batch: Vec<Job>) -> Batc
         Ok(())
     })();
     match result {
-        Ok(()) => Ok(replies),
-        Err(e) => Err((e, replies)),
+        Ok(()) => Ok(finished),
+        Err(e) => Err((e, finished)),
     }
 }

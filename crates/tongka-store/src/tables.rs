@@ -6,11 +6,17 @@ use redb::TableDefinition;
 
 /// The schema this build reads and writes. Bumped with a numbered
 /// migration whenever a table's layout changes.
-pub const SCHEMA_VERSION: u32 = 1;
+///
+/// 2: the member history index moved to a database of its own, written
+/// behind the writer (see `MEMBER_OPS`); idempotency answers of checkouts are stored by
+/// reference (the engine's encoding of `IdemRecord::body` changed).
+pub const SCHEMA_VERSION: u32 = 2;
 
-/// meta: `&str` name → bytes. Names: `schema` (u32 LE), `seq` (u64 LE: the
-/// last op this node made), `entity` (u64 LE: high-water mark of minted
-/// entity ids), `hlc`, `totals`, `digest`, `vv` (encoded values).
+/// meta: `&str` name → bytes. Names: `schema` (u32 LE), `node` (utf-8),
+/// `instance` (u64 LE, random at creation: tells this database's history
+/// index from another's),
+/// `entity` (u64 LE: high-water mark of minted entity ids), `summary`
+/// (`Summary`: seq, version vector, digest, totals, hlc).
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta-1");
 /// ops: `(origin, seq)` → encoded `Op` (`Op::encode`). The op log; append-only.
 pub const OPS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("ops-1");
@@ -22,12 +28,25 @@ pub const PHONES: TableDefinition<&str, &str> = TableDefinition::new("phones-1")
 pub const CARDS: TableDefinition<&str, &str> = TableDefinition::new("cards-1");
 /// orders: order id → `OrderState`.
 pub const ORDERS: TableDefinition<&str, &[u8]> = TableDefinition::new("orders-1");
-/// member history: `(member id, hlc ms, hlc count, origin, seq)` → `()`;
-/// points into `ops` in the member's time order.
+/// member history, in the history database (`history_path`), not the
+/// main one: `(member id, hlc ms, hlc count, origin, seq)` → `()`; points
+/// into `ops` in the member's time order. Rejected ops are not listed.
+///
+/// Its keys start with the member, so its entries land on random pages: in
+/// the writer's commits it cost a page per entry. It is written behind the
+/// writer instead, by the indexer thread, in batches (many entries share a
+/// page), in a file of its own (its writes and syncs never hold up the
+/// writer's). It covers the ops up to its watermark (`history-meta`
+/// `indexed`), a prefix of each origin's log; readers scan the log after
+/// it; open catches it up from the log. It holds nothing the log does not:
+/// lost or foreign, it is rebuilt.
 pub const MEMBER_OPS: TableDefinition<(&str, u64, u32, &str, u64), ()> =
-    TableDefinition::new("member-ops-1");
-/// idempotency: key → `IdemRecord`.
-pub const IDEM: TableDefinition<&str, &[u8]> = TableDefinition::new("idem-1");
+    TableDefinition::new("member-ops-2");
+/// history-meta (history database): `node` (utf-8), `instance` (the main
+/// database's), `indexed` (`VersionVector`).
+pub const HISTORY_META: TableDefinition<&str, &[u8]> = TableDefinition::new("history-meta-1");
+/// idempotency: key → `IdemRecord` (its body encoded by the engine).
+pub const IDEM: TableDefinition<&str, &[u8]> = TableDefinition::new("idem-2");
 /// products: sku → `Product`.
 pub const PRODUCTS: TableDefinition<&str, &[u8]> = TableDefinition::new("products-1");
 /// barcodes: barcode → sku.

@@ -228,7 +228,110 @@ fn wrong_node_and_schema_are_refused() {
         res,
         Err(StoreError::Schema {
             found: 99,
-            expected: 1
+            expected: tongka_store::SCHEMA_VERSION
         })
     ));
+}
+
+fn recharge(store: &Store, m: &MemberId, ms: u64) -> OpId {
+    let draft = OpDraft {
+        hlc: Hlc { ms, count: 0 },
+        actor: "t".into(),
+        idem: None,
+        body: OpBody::Recharged {
+            member: m.clone(),
+            recharge: RechargeId::mint(&node(), store.next_entity()),
+            amount: Money::from_yuan(10),
+            bonus: Money::ZERO,
+            tender: TenderKind::Cash,
+        },
+    };
+    submit_wait(store, Source::Local(draft), Effects::default()).unwrap()
+}
+
+fn history_seqs(store: &Store, m: &MemberId, limit: usize) -> Vec<u64> {
+    store
+        .member_history(m, limit)
+        .unwrap()
+        .iter()
+        .map(|o| o.id.seq)
+        .collect()
+}
+
+/// The history index is written behind the writer: a history read right
+/// after a commit, before the index has it, after it has it, and after a
+/// reopen that had to catch it up from the log, is complete and newest
+/// first, with the limit applied across index and log.
+#[test]
+fn member_history_is_complete_while_the_index_trails_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("node.redb");
+    let store = open(&path);
+    let (a, _) = register(&store, 1);
+    let (b, _) = register(&store, 2);
+    // Clock readings out of commit order: history follows the clock.
+    for (i, ms) in [5000u64, 3000, 4000, 6000].into_iter().enumerate() {
+        let id = recharge(&store, &a, ms);
+        recharge(&store, &b, ms);
+        assert_eq!(id.seq, 3 + 2 * i as u64);
+    }
+    // By clock, newest first: 6000 (seq 9), 5000 (3), 4000 (7), 3000 (5), 1001 (1).
+    let want = vec![9, 3, 7, 5, 1];
+    assert_eq!(history_seqs(&store, &a, 10), want, "right after commit");
+    assert_eq!(history_seqs(&store, &a, 2), want[..2]);
+    // Let the index catch up, then commit more: part indexed, part not.
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    assert_eq!(history_seqs(&store, &a, 10), want);
+    let late = recharge(&store, &a, 4500);
+    let want = vec![9, 3, late.seq, 7, 5, 1];
+    assert_eq!(history_seqs(&store, &a, 10), want, "index and log merged");
+    assert_eq!(history_seqs(&store, &a, 3), want[..3]);
+    assert_eq!(history_seqs(&store, &b, 10), vec![10, 4, 8, 6, 2]);
+    store.close();
+    let store = open(&path);
+    assert_eq!(history_seqs(&store, &a, 10), want, "after a clean close");
+    let more = recharge(&store, &a, 7000);
+    store.close();
+    // As after a crash before the index caught up: the watermark and the
+    // newest entries lost. Open catches the index up from the log.
+    {
+        let db = redb::Database::create(tongka_store::history_path(&path)).unwrap();
+        let w = db.begin_write().unwrap();
+        {
+            let mut meta = w
+                .open_table(redb::TableDefinition::<&str, &[u8]>::new("history-meta-1"))
+                .unwrap();
+            meta.remove("indexed").unwrap();
+            let mut idx = w
+                .open_table(
+                    redb::TableDefinition::<(&str, u64, u32, &str, u64), ()>::new("member-ops-2"),
+                )
+                .unwrap();
+            idx.retain(|(_, ms, _, _, _), _| ms < 4000).unwrap();
+        }
+        w.commit().unwrap();
+    }
+    let store = open(&path);
+    let mut want2 = vec![more.seq];
+    want2.extend(&want);
+    assert_eq!(history_seqs(&store, &a, 10), want2, "after catching up");
+    assert_eq!(history_seqs(&store, &b, 10), vec![10, 4, 8, 6, 2]);
+    store.close();
+    // Lost altogether, or another database's: rebuilt from the log.
+    std::fs::remove_file(tongka_store::history_path(&path)).unwrap();
+    let store = open(&path);
+    assert_eq!(history_seqs(&store, &a, 10), want2, "after rebuilding");
+    store.close();
+    let other = dir.path().join("other.redb");
+    let o = open(&other);
+    register(&o, 9);
+    o.close();
+    std::fs::copy(
+        tongka_store::history_path(&other),
+        tongka_store::history_path(&path),
+    )
+    .unwrap();
+    let store = open(&path);
+    assert_eq!(history_seqs(&store, &a, 10), want2, "after replacing");
+    store.close();
 }

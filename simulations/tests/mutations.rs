@@ -1,0 +1,76 @@
+//! The checkers bite: deliberately broken drivers (`Mutation`) are caught,
+//! each by the invariant meant for it, within a few seeds.
+
+mod common;
+
+use tongka_sim::{Mutation, Options, Scenario};
+
+/// The first seed in 1..=5 whose run breaks an invariant, and which.
+fn caught(sc: &Scenario, mutation: Mutation) -> (u64, String, String) {
+    for seed in 1..=5 {
+        let out = tongka_sim::run_with(
+            sc,
+            seed,
+            &Options {
+                mutation,
+                shrink: false,
+            },
+        );
+        if let Some(v) = out.violation {
+            return (seed, v.invariant.clone(), v.to_string());
+        }
+    }
+    panic!("{mutation:?} was not caught in 5 seeds");
+}
+
+#[test]
+fn spend_beyond_the_share_is_caught_by_no_overdraft() {
+    // store-1 sells beyond its share once members shop there while their
+    // balance is held elsewhere.
+    let sc = common::smaller(common::scenario("partition"), 150, 10);
+    let (seed, inv, what) = caught(&sc, Mutation::SpendSkipsShareCheck);
+    assert_eq!(inv, "no_overdraft", "seed {seed}: {what}");
+}
+
+#[test]
+fn transfer_applied_twice_is_caught_by_at_most_once() {
+    let sc = common::smaller(common::scenario("small"), 150, 6);
+    let (seed, inv, what) = caught(&sc, Mutation::TransferAppliedTwice);
+    assert_eq!(inv, "at_most_once", "seed {seed}: {what}");
+}
+
+#[test]
+fn merge_dropping_a_field_is_caught_by_convergence() {
+    let sc = common::scenario("profiles");
+    let (seed, inv, what) = caught(&sc, Mutation::MergeDropsField);
+    assert_eq!(inv, "convergence", "seed {seed}: {what}");
+    assert!(what.contains("materialised state differs"), "{what}");
+}
+
+#[test]
+fn applying_before_the_causal_past_is_caught_by_causality() {
+    let sc = common::smaller(common::scenario("flapping"), 150, 6);
+    let (seed, inv, what) = caught(&sc, Mutation::SkipCausalOrder);
+    assert_eq!(inv, "causality", "seed {seed}: {what}");
+}
+
+#[test]
+fn a_violation_is_reported_with_its_seed_and_shrunk() {
+    let sc = common::smaller(common::scenario("small"), 150, 6);
+    let out = tongka_sim::run_with(
+        &sc,
+        1,
+        &Options {
+            mutation: Mutation::TransferAppliedTwice,
+            shrink: true,
+        },
+    );
+    let v = out.violation.as_ref().expect("caught");
+    let text = out.to_text();
+    assert!(text.contains("VIOLATION (replay with --seed 1)"), "{text}");
+    assert!(text.contains(&format!("step {}", v.step)), "{text}");
+    let sh = out.shrunk.as_ref().expect("shrunk");
+    assert_eq!(sh.violation.invariant, v.invariant);
+    assert!(sh.steps <= out.report.steps);
+    assert!(sh.scenario.members.initial <= sc.members.initial);
+}

@@ -1,0 +1,80 @@
+//! A fixed set of seeds per example scenario passes every invariant.
+//! chain20 runs shrunk to stay quick in a debug build; its full day is the
+//! benchmark (`--example bench`).
+
+mod common;
+
+fn all_pass(sc: &tongka_sim::Scenario, seeds: std::ops::Range<u64>) {
+    let sum = tongka_sim::run_seeds(sc, seeds);
+    assert!(sum.passed(), "{}", sum.to_text());
+}
+
+#[test]
+fn small() {
+    all_pass(&common::scenario("small"), 1..4);
+}
+
+#[test]
+fn partition() {
+    all_pass(&common::scenario("partition"), 1..4);
+}
+
+#[test]
+fn flapping() {
+    all_pass(&common::scenario("flapping"), 1..4);
+}
+
+#[test]
+fn crashes() {
+    all_pass(&common::scenario("crashes"), 1..4);
+}
+
+#[test]
+fn profiles() {
+    all_pass(&common::scenario("profiles"), 1..4);
+}
+
+#[test]
+fn chain20_shrunk() {
+    let sc = common::smaller(common::scenario("chain20"), 400, 12);
+    all_pass(&sc, 1..2);
+}
+
+#[test]
+fn every_example_scenario_parses() {
+    let dir = format!("{}/scenarios", env!("CARGO_MANIFEST_DIR"));
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "toml") {
+            let sc =
+                tongka_sim::load_scenario(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            // And renders back to a scenario that parses to the same.
+            let again = tongka_sim::Scenario::parse(&sc.to_toml()).unwrap();
+            assert_eq!(again, sc, "{}", p.display());
+            n += 1;
+        }
+    }
+    assert!(n >= 5);
+}
+
+#[test]
+fn unknown_fields_and_bad_values_are_refused() {
+    let base = std::fs::read_to_string(format!(
+        "{}/scenarios/small.toml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let typo = base.replace("[network]", "[network]\nlos = 0.1");
+    assert!(tongka_sim::Scenario::parse(&typo).is_err());
+    let bad = base.replace("other_store = 0.1", "other_store = 1.5");
+    assert!(tongka_sim::Scenario::parse(&bad).is_err());
+    let fault = format!(
+        "{base}\n[[faults]]\nkind = \"crash\"\nnode = \"store-9\"\nat = \"1h\"\nrestart = \"2h\"\n"
+    );
+    assert!(tongka_sim::Scenario::parse(&fault).is_err());
+    let fault = format!(
+        "{base}\n[[faults]]\nkind = \"crash\"\nnode = \"store-1\"\nat = \"1h\"\nrestart = \"2h\"\nextra = 1\n"
+    );
+    assert!(tongka_sim::Scenario::parse(&fault).is_err());
+}

@@ -106,6 +106,31 @@ enum ChainCommand {
 
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// Ops/s applied durably by a store that rejoins after missing many ops
+    /// (two real nodes over QUIC on loopback).
+    Catchup {
+        /// Ops the rejoining store has missed.
+        #[arg(long, default_value_t = 500_000)]
+        ops: usize,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Latency of a sale at one store paid from a balance held at another
+    /// (an escrow transfer over QUIC), beside a local sale.
+    Escrow {
+        #[arg(long, default_value_t = 1000)]
+        members: usize,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Resident memory and start-up time of a node holding many members
+    /// (the node runs as a child process of this binary).
+    Memory {
+        #[arg(long, default_value_t = 1_000_000)]
+        members: usize,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
     /// Durable checkouts per second and latency, against raw redb commits.
     Checkout {
         /// `actor` (engine in process, no HTTP) or `http` (the HTTP API).
@@ -283,6 +308,59 @@ async fn main() -> anyhow::Result<()> {
                 n.http,
                 n.quic,
                 dir.join(&n.config).display()
+            );
+            Ok(())
+        }
+        Command::Bench {
+            command: BenchCommand::Catchup { ops, data_dir },
+        } => {
+            let opts = tongka_bench::CatchupBenchOptions {
+                ops,
+                data_dir,
+                progress: true,
+                ..Default::default()
+            };
+            println!(
+                "{}",
+                tongka_bench::catchup(opts)
+                    .await
+                    .context("catch-up benchmark")?
+            );
+            Ok(())
+        }
+        Command::Bench {
+            command: BenchCommand::Escrow { members, data_dir },
+        } => {
+            let opts = tongka_bench::EscrowBenchOptions {
+                members,
+                data_dir,
+                progress: true,
+                ..Default::default()
+            };
+            println!(
+                "{}",
+                tongka_bench::escrow(opts)
+                    .await
+                    .context("escrow benchmark")?
+            );
+            Ok(())
+        }
+        Command::Bench {
+            command: BenchCommand::Memory { members, data_dir },
+        } => {
+            let binary = std::env::current_exe().ok();
+            let opts = tongka_bench::MemoryBenchOptions {
+                members,
+                data_dir,
+                binary,
+                progress: true,
+                ..Default::default()
+            };
+            println!(
+                "{}",
+                tongka_bench::memory(opts)
+                    .await
+                    .context("memory benchmark")?
             );
             Ok(())
         }

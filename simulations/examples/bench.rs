@@ -3,6 +3,10 @@
 //!
 //! cargo run --release -p tongka-sim --example bench -- simulations/scenarios/chain20.toml [seed]
 
+/// The allocator `tongka` itself uses, so the figures match `tongka sim`.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let path = args

@@ -20,6 +20,9 @@ pub(crate) struct OpRec {
     pub op: Op,
     pub bytes: Vec<u8>,
     pub hash: [u8; 32],
+    /// For a sale: the order as every node starts it, shared until a
+    /// refund changes a node's copy.
+    pub order0: Option<Arc<OrderState>>,
 }
 
 impl OpRec {
@@ -34,7 +37,16 @@ impl OpRec {
             op.hash(),
             "an unsigned op's hash is that of its encoding"
         );
-        OpRec { op, bytes, hash }
+        let order0 = match &op.body {
+            OpBody::CheckedOut { order } => Some(Arc::new(OrderState::new(order.clone()))),
+            _ => None,
+        };
+        OpRec {
+            op,
+            bytes,
+            hash,
+            order0,
+        }
     }
 }
 
@@ -76,7 +88,7 @@ fn from_apply(e: state::ApplyError) -> ApplyFail {
 pub(crate) struct Materialised {
     pub members: BTreeMap<MemberId, MemberState>,
     pub expect: BTreeMap<MemberId, Expect>,
-    pub orders: BTreeMap<OrderId, OrderState>,
+    pub orders: BTreeMap<OrderId, Arc<OrderState>>,
     /// Phone → members holding it (more than one: a duplicate for the
     /// merge queue).
     pub phones: BTreeMap<String, BTreeSet<MemberId>>,
@@ -95,7 +107,12 @@ pub(crate) struct Touched {
 impl Materialised {
     /// Fold `op` into the state, all or nothing. `drop_notes` is the
     /// `MergeDropsField` mutation.
-    pub fn apply(&mut self, op: &Op, drop_notes: bool) -> Result<Touched, ApplyFail> {
+    pub fn apply(
+        &mut self,
+        op: &Op,
+        order0: Option<&Arc<OrderState>>,
+        drop_notes: bool,
+    ) -> Result<Touched, ApplyFail> {
         let mut touched = Touched {
             member: None,
             order: None,
@@ -184,8 +201,10 @@ impl Materialised {
                 } else if order.store != *op.origin() {
                     return Err(fail("authority", "a walk-in sale of another store"));
                 }
-                self.orders
-                    .insert(order.id.clone(), OrderState::new(order.clone()));
+                let o = order0
+                    .cloned()
+                    .unwrap_or_else(|| Arc::new(OrderState::new(order.clone())));
+                self.orders.insert(order.id.clone(), o);
                 touched.order = Some(order.id.clone());
             }
             OpBody::Refunded { refund } => {
@@ -195,7 +214,7 @@ impl Materialised {
                         format!("refund of unknown order {}", refund.order),
                     )
                 })?;
-                let mut next_order = o.clone();
+                let mut next_order = OrderState::clone(o);
                 state::apply_refund(&mut next_order, op).map_err(from_apply)?;
                 if let Some(member) = &refund.member {
                     let m = self
@@ -210,7 +229,8 @@ impl Materialised {
                     self.held.bonus += refund.balance_bonus;
                     touched.member = Some(member.clone());
                 }
-                self.orders.insert(refund.order.clone(), next_order);
+                self.orders
+                    .insert(refund.order.clone(), Arc::new(next_order));
                 touched.order = Some(refund.order.clone());
             }
             OpBody::SharesTransferred { member, .. } => {
@@ -236,7 +256,7 @@ impl Materialised {
         }
         for (id, o) in &self.orders {
             h.update(id.as_str().as_bytes());
-            h.update(&postcard::to_allocvec(o).expect("encoding to memory"));
+            h.update(&postcard::to_allocvec(&**o).expect("encoding to memory"));
         }
         for (phone, ids) in &self.phones {
             h.update(phone.as_bytes());

@@ -197,7 +197,8 @@ pub struct Time {
     /// How long a node waits before relaying ops it received to peers
     /// that may lack them (so peers first say what they got directly).
     /// Default: two ticks plus twice the largest link delay. `"0ms"`
-    /// relays at once, as the real node's send loop does.
+    /// relays at once, as the real node's send loop does. A node says what
+    /// it holds (`Have`) every tick, or every third of this if longer.
     #[serde(default)]
     pub relay_after: Option<Dur>,
     /// After the workload, every fault ends; the chain must converge within

@@ -155,8 +155,6 @@ struct MemberModel {
     id: Option<MemberId>,
     /// Chain-wide balance by the acknowledged ops, less spends in flight.
     balance: Money,
-    /// Recent sales with a balance or cash tender (order, store).
-    orders: VecDeque<(OrderId, usize)>,
     edits: u64,
 }
 
@@ -502,7 +500,6 @@ impl<'a> Sim<'a> {
             home,
             id: None,
             balance: Money::ZERO,
-            orders: VecDeque::new(),
             edits: 0,
         });
         i
@@ -870,7 +867,8 @@ impl<'a> Sim<'a> {
     fn recompute_cut_off(&mut self) {
         let n = self.names.len();
         for a in 0..n {
-            self.cut_off[a] = (0..n).any(|b| b != a && self.separated(a, b));
+            // Cut off from another store (HQ holds no shares).
+            self.cut_off[a] = (0..self.stores).any(|b| b != a && self.separated(a, b));
         }
     }
 
@@ -986,7 +984,7 @@ impl<'a> Sim<'a> {
                 continue;
             }
             let remote = o as usize != n;
-            if let Err(e) = st.apply(&rec.op, drop_notes && remote) {
+            if let Err(e) = st.apply(&rec.op, rec.order0.as_ref(), drop_notes && remote) {
                 replay_errors.push(format!("{}: {}", rec.op.id, e.reason));
             }
         }
@@ -1147,7 +1145,8 @@ impl<'a> Sim<'a> {
     fn schedule_have(&mut self, n: usize) {
         if !self.nodes[n].have_due {
             self.nodes[n].have_due = true;
-            let t = self.now + self.sc.time.tick.ms();
+            // Often enough that peers know before they would relay.
+            let t = self.now + self.sc.time.tick.ms().max(self.relay_after / 3);
             let life = self.nodes[n].life;
             self.at(t, Ev::Have(n, life));
         }
@@ -1379,7 +1378,7 @@ impl<'a> Sim<'a> {
         }
         let node = &mut self.nodes[n];
         node.side_applied.insert(op.id.clone());
-        let _ = node.st.apply(op, false);
+        let _ = node.st.apply(op, None, false);
     }
 
     fn commit_remote(&mut self, n: usize, op: Op) {
@@ -1451,7 +1450,9 @@ impl<'a> Sim<'a> {
         let result = if skip_state {
             Ok(None)
         } else {
-            node.st.apply(&rec.op, drop_notes).map(Some)
+            node.st
+                .apply(&rec.op, rec.order0.as_ref(), drop_notes)
+                .map(Some)
         };
         node.st.digest.add(&rec.hash);
         node.log[o].push(rec.clone());
@@ -1834,7 +1835,6 @@ impl<'a> Sim<'a> {
                         self.at(t + 5_000, Ev::Request(Box::new(req2), false));
                     }
                 }
-                let _ = &self.models[model].orders;
                 self.maybe_retry(&r);
                 if balance && self.sc.escrow.pull_ahead {
                     self.pull_ahead(s, &m);

@@ -92,7 +92,13 @@ pub(crate) struct AccountState {
     orders: HashMap<OrderId, OrderState>,
     pending: Arc<AtomicUsize>,
     last_active: Instant,
+    /// Whether a till asked anything of this account (else only remote ops
+    /// touched it, as when a store catches up: then it passivates soon).
+    served_local: bool,
 }
+
+/// How long an account touched only by remote ops stays active.
+const REMOTE_IDLE: Duration = Duration::from_secs(2);
 
 const ORDERS_CACHED_MAX: usize = 256;
 
@@ -119,7 +125,7 @@ impl Actor for AccountActor {
             ),
             AccountKey::WalkIn => None,
         };
-        let period = (self.core.idle_passivate / 2).max(Duration::from_millis(10));
+        let period = (self.core.idle_passivate.min(REMOTE_IDLE) / 2).max(Duration::from_millis(10));
         myself.send_interval(period, || AccountMsg::Tick);
         Ok(AccountState {
             key,
@@ -127,6 +133,7 @@ impl Actor for AccountActor {
             orders: HashMap::new(),
             pending: Arc::new(AtomicUsize::new(0)),
             last_active: Instant::now(),
+            served_local: false,
         })
     }
 
@@ -146,14 +153,18 @@ impl Actor for AccountActor {
         st: &mut AccountState,
     ) -> Result<(), ActorProcessingErr> {
         if matches!(msg, AccountMsg::Tick) {
-            if st.last_active.elapsed() >= self.core.idle_passivate
-                && st.pending.load(Ordering::Acquire) == 0
-            {
+            let idle = if st.served_local {
+                self.core.idle_passivate
+            } else {
+                self.core.idle_passivate.min(REMOTE_IDLE)
+            };
+            if st.last_active.elapsed() >= idle && st.pending.load(Ordering::Acquire) == 0 {
                 myself.stop(Some("idle".into()));
             }
             return Ok(());
         }
         st.last_active = Instant::now();
+        st.served_local |= !matches!(msg, AccountMsg::ApplyRemote { .. });
         if st.orders.len() > ORDERS_CACHED_MAX && st.pending.load(Ordering::Acquire) == 0 {
             st.orders.clear();
         }

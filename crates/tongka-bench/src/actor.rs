@@ -80,16 +80,33 @@ async fn setup_members(
     yuan: i64,
     width: usize,
 ) -> anyhow::Result<Vec<MemberId>> {
-    let next = Arc::new(AtomicUsize::new(0));
+    register_and_recharge(engine, run, 0..n, yuan, width.clamp(1, 64), None).await
+}
+
+/// Register members `range` (phone numbers `phone(run, i)`) and recharge
+/// each with `yuan` cash, through `engine`, `width` tasks at a time, each
+/// request with its own idempotency key as a till sends it; `done` counts
+/// the members finished. The ids in the order of `range`.
+pub(crate) async fn register_and_recharge(
+    engine: &Engine,
+    run: u64,
+    range: std::ops::Range<usize>,
+    yuan: i64,
+    width: usize,
+    done: Option<Arc<AtomicUsize>>,
+) -> anyhow::Result<Vec<MemberId>> {
+    let next = Arc::new(AtomicUsize::new(range.start));
+    let end = range.end;
     let mut tasks = Vec::new();
-    for _ in 0..width.clamp(1, 64) {
+    for _ in 0..width.max(1) {
         let engine = engine.clone();
         let next = next.clone();
+        let done = done.clone();
         tasks.push(tokio::spawn(async move {
             let mut out = Vec::new();
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= n {
+                if i >= end {
                     return Ok::<_, anyhow::Error>(out);
                 }
                 let profile = Profile {
@@ -109,7 +126,7 @@ async fn setup_members(
                         profile,
                     )
                     .await
-                    .with_context(|| format!("registering member {i}"))?;
+                    .map_err(|e| anyhow::anyhow!("registering member {i}: {}", describe(&e)))?;
                 let Outcome::Member(m) = outcome else {
                     anyhow::bail!("registering member {i}: unexpected answer {outcome:?}");
                 };
@@ -122,12 +139,15 @@ async fn setup_members(
                         TenderKind::Cash,
                     )
                     .await
-                    .with_context(|| format!("recharging member {i}"))?;
+                    .map_err(|e| anyhow::anyhow!("recharging member {i}: {}", describe(&e)))?;
                 out.push((i, m.id));
+                if let Some(d) = &done {
+                    d.fetch_add(1, Ordering::Relaxed);
+                }
             }
         }));
     }
-    let mut all = Vec::with_capacity(n);
+    let mut all = Vec::with_capacity(range.len());
     for t in tasks {
         all.extend(t.await??);
     }

@@ -85,14 +85,14 @@ pub(crate) fn authority(url: &str) -> anyhow::Result<String> {
 }
 
 /// One keep-alive HTTP/1.1 connection.
-struct Client {
+pub(crate) struct Client {
     sender: SendRequest<Full<Bytes>>,
     authority: String,
     bearer: String,
 }
 
 impl Client {
-    async fn connect(authority: &str, token: &str) -> anyhow::Result<Client> {
+    pub(crate) async fn connect(authority: &str, token: &str) -> anyhow::Result<Client> {
         let stream = TcpStream::connect(authority)
             .await
             .with_context(|| format!("connecting to {authority}"))?;
@@ -108,7 +108,7 @@ impl Client {
         })
     }
 
-    async fn send(
+    pub(crate) async fn send(
         &mut self,
         method: Method,
         path: &str,
@@ -167,7 +167,7 @@ fn is_overloaded(status: StatusCode, body: &[u8]) -> bool {
         && body.windows(12).any(|w| w == b"\"overloaded\"")
 }
 
-fn text(b: &[u8]) -> String {
+pub(crate) fn text(b: &[u8]) -> String {
     let s = String::from_utf8_lossy(b);
     s.chars().take(300).collect()
 }

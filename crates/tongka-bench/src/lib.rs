@@ -11,12 +11,22 @@
 //! the durable rate is acknowledged checkouts over wall time. The benchmark
 //! fails (returns an error) unless every checkout succeeded and the ledger
 //! shows exactly the orders and the money it sent: it never measures errors.
+//!
+//! `catchup`, `escrow` and `memory` measure whole nodes: a store that
+//! rejoins after missing half a million ops (two nodes replicating over
+//! QUIC in process), a sale that needs an escrow transfer from a peer
+//! (same), and the resident memory and start-up time of the real `tongka`
+//! binary on a database of a million members (a child process).
 
 // Benchmark figures (rates, milliseconds) are floating point; no money is.
 #![allow(clippy::float_arithmetic)]
 
 mod actor;
+mod catchup;
+mod chain;
+mod escrow;
 mod http;
+mod memory;
 mod raw;
 mod sys;
 
@@ -27,7 +37,10 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
+pub use catchup::{CatchupBenchOptions, CatchupReport, TARGET_CATCHUP_OPS_PER_SEC, catchup};
+pub use escrow::{EscrowBenchOptions, EscrowReport, Latency, TARGET_ESCROW_P50_MS, escrow};
 pub use http::{InProcessServer, start_in_process_server};
+pub use memory::{MemoryBenchOptions, MemoryReport, TARGET_RSS_BYTES, find_tongka_binary, memory};
 
 /// The target for a 2-core machine.
 pub const TARGET_CHECKOUTS_PER_SEC: f64 = 20_000.0;
@@ -340,6 +353,21 @@ pub(crate) fn phone(run: u64, i: usize) -> String {
     let block = (run % 1000) * 1_000_000;
     let second = 3 + (run / 1000) % 7;
     format!("1{second}{:09}", block + (i as u64 % 1_000_000))
+}
+
+/// A fresh temporary folder for a benchmark's files, inside `data_dir` if
+/// given (created if missing), else in the system's temporary folder.
+pub(crate) fn bench_dir(
+    data_dir: Option<&std::path::Path>,
+    prefix: &str,
+) -> anyhow::Result<tempfile::TempDir> {
+    Ok(match data_dir {
+        Some(d) => {
+            std::fs::create_dir_all(d)?;
+            tempfile::Builder::new().prefix(prefix).tempdir_in(d)?
+        }
+        None => tempfile::Builder::new().prefix(prefix).tempdir()?,
+    })
 }
 
 /// Run the checkout benchmark and return its figures (print them with

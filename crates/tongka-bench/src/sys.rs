@@ -83,6 +83,27 @@ pub(crate) fn load_avg() -> Option<f64> {
         .ok()
 }
 
+/// `(VmRSS, VmHWM)` in bytes from a `/proc/<pid>/status` file: resident
+/// memory now, and its peak.
+pub(crate) fn proc_memory(status_path: &str) -> (Option<u64>, Option<u64>) {
+    let Ok(text) = std::fs::read_to_string(status_path) else {
+        return (None, None);
+    };
+    status_memory(&text)
+}
+
+/// `(VmRSS, VmHWM)` in bytes of a `/proc/<pid>/status` text.
+pub(crate) fn status_memory(text: &str) -> (Option<u64>, Option<u64>) {
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().strip_suffix("kB"))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(|kib| kib * 1024)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
 /// A reading of the counters, to subtract from a later one.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Counters {
@@ -136,6 +157,16 @@ mod tests {
             schedstat("1500 2500 7\n"),
             Some((Duration::from_nanos(1500), Duration::from_nanos(2500)))
         );
+    }
+
+    #[test]
+    fn parses_status_memory() {
+        let text = "Name:\ttongka\nVmHWM:\t  204800 kB\nVmRSS:\t  102400 kB\nThreads:\t9\n";
+        assert_eq!(
+            status_memory(text),
+            (Some(100 * 1024 * 1024), Some(200 * 1024 * 1024))
+        );
+        assert_eq!(status_memory("Name: x\n"), (None, None));
     }
 
     #[test]

@@ -93,8 +93,10 @@ const DIAL_GRACE: Duration = Duration::from_secs(3);
 /// A batch of delivered ops for the applier, and whom to tell when applied.
 struct Applying {
     ops: Vec<Op>,
-    /// An escrow ask answered by these ops: told once they are handed over.
-    gave: Option<oneshot::Sender<Vec<OpId>>>,
+    /// An escrow ask answered: told the ids of the ops the answer carried
+    /// once this batch is handed over (the asker then waits until those are
+    /// durable; one may be held back until its causal past arrives).
+    gave: Option<(oneshot::Sender<Vec<OpId>>, Vec<OpId>)>,
 }
 
 /// The replication layer of a running node.
@@ -163,7 +165,6 @@ impl Replication {
         let applier = inner.engine.clone();
         tokio::spawn(async move {
             while let Some(batch) = apply_rx.recv().await {
-                let ids: Vec<OpId> = batch.ops.iter().map(|o| o.id.clone()).collect();
                 for op in batch.ops {
                     let id = op.id.clone();
                     if let Err(e) = applier.apply_remote(op, Box::new(|_| {})).await {
@@ -172,7 +173,7 @@ impl Replication {
                         panic!("applying remote op {id}: {e}");
                     }
                 }
-                if let Some(tx) = batch.gave {
+                if let Some((tx, ids)) = batch.gave {
                     let _ = tx.send(ids);
                 }
             }
@@ -381,7 +382,17 @@ impl Replication {
                 Err(e) => return format!("bad message: {e}"),
             };
             let gave = match &msg {
-                Msg::Gave { req, .. } => self.inner.asks.lock().expect("asks lock").remove(req),
+                Msg::Gave { req, ops } => {
+                    let ids: Vec<OpId> = Msg::decode_ops(ops)
+                        .map(|o| o.into_iter().map(|op| op.id).collect())
+                        .unwrap_or_default();
+                    self.inner
+                        .asks
+                        .lock()
+                        .expect("asks lock")
+                        .remove(req)
+                        .map(|tx| (tx, ids))
+                }
                 _ => None,
             };
             let d = {

@@ -291,11 +291,30 @@ fn order_id(text: &str) -> Result<OrderId, ApiError> {
     })
 }
 
-/// Answer a replayed idempotency key before parsing the body.
-fn replayed(s: &AppState, idem: Option<&Idem>) -> Result<Option<Response>, ApiError> {
-    Ok(s.engine()
-        .replay(idem)?
-        .map(|first| created(s, &(first, true))))
+/// Where an idempotent request stands before its body is even parsed.
+enum Start {
+    /// The key already answered this very request: its first answer.
+    Replay(Response),
+    /// Go on, with the request's key (if any).
+    Fresh(Option<Idem>),
+}
+
+/// Read the request's idempotency key and answer a replay (or refuse a key
+/// reused with another request) before the body is parsed, so a reused key
+/// with a body that no longer parses is still `idempotency_key_reused`.
+fn start_idempotent(
+    s: &AppState,
+    headers: &HeaderMap,
+    method: &Method,
+    path: &str,
+    body: &[u8],
+    required: bool,
+) -> Result<Start, ApiError> {
+    let idem = idem(headers, method, path, body, required)?;
+    Ok(match s.engine().replay(idem.as_ref())? {
+        Some(first) => Start::Replay(created(s, &(first, true))),
+        None => Start::Fresh(idem),
+    })
 }
 
 /// HQ authors settings and aggregates reports; it sells nothing.
@@ -345,10 +364,10 @@ async fn register(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let _permit = admit(&s)?;
-    let idem = idem(&headers, &method, "/members", &body, false)?;
-    if let Some(resp) = replayed(&s, idem.as_ref())? {
-        return Ok(resp);
-    }
+    let idem = match start_idempotent(&s, &headers, &method, "/members", &body, false)? {
+        Start::Replay(first) => return Ok(first),
+        Start::Fresh(idem) => idem,
+    };
     let req: RegisterReq = parse_json(&body)?;
     if let Some(code) = &req.invite_code
         && !((4..=16).contains(&code.chars().count()) && code.chars().all(char::is_alphanumeric))
@@ -479,16 +498,17 @@ async fn recharge(
 ) -> Result<Response, ApiError> {
     let _permit = admit(&s)?;
     selling(&s)?;
-    let idem = idem(
+    let idem = match start_idempotent(
+        &s,
         &headers,
         &method,
         &format!("/members/{id}/recharges"),
         &body,
         true,
-    )?;
-    if let Some(resp) = replayed(&s, idem.as_ref())? {
-        return Ok(resp);
-    }
+    )? {
+        Start::Replay(first) => return Ok(first),
+        Start::Fresh(idem) => idem,
+    };
     let id = member_id(&id)?;
     let req: RechargeReq = parse_json(&body)?;
     let amount = req.amount.money("amount", true)?;
@@ -539,10 +559,10 @@ async fn checkout(
 ) -> Result<Response, ApiError> {
     let _permit = admit(&s)?;
     selling(&s)?;
-    let idem = idem(&headers, &method, "/checkouts", &body, true)?;
-    if let Some(resp) = replayed(&s, idem.as_ref())? {
-        return Ok(resp);
-    }
+    let idem = match start_idempotent(&s, &headers, &method, "/checkouts", &body, true)? {
+        Start::Replay(first) => return Ok(first),
+        Start::Fresh(idem) => idem,
+    };
     let req: CheckoutReq = parse_json(&body)?;
     if !req.coupon_codes.is_empty() {
         return Err(ApiError::new(
@@ -635,16 +655,17 @@ async fn refund(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let _permit = admit(&s)?;
-    let idem = idem(
+    let idem = match start_idempotent(
+        &s,
         &headers,
         &method,
         &format!("/orders/{id}/refunds"),
         &body,
         true,
-    )?;
-    if let Some(resp) = replayed(&s, idem.as_ref())? {
-        return Ok(resp);
-    }
+    )? {
+        Start::Replay(first) => return Ok(first),
+        Start::Fresh(idem) => idem,
+    };
     let order = order_id(&id)?;
     let req: RefundReq = if body.is_empty() {
         RefundReq {

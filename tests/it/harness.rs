@@ -48,6 +48,9 @@ pub struct Node {
     pub token: String,
     pub data_dir: PathBuf,
     args: Vec<String>,
+    /// A command the node runs under, e.g. `ip netns exec NS` (which
+    /// execs the node in place: the child's pid is the node's).
+    wrap: Vec<String>,
     child: Option<Child>,
     agent: ureq::Agent,
     _tmp: Option<tempfile::TempDir>,
@@ -70,6 +73,7 @@ impl Node {
             token: String::new(),
             data_dir,
             args,
+            wrap: Vec::new(),
             child: None,
             agent: agent(),
             _tmp: Some(tmp),
@@ -81,6 +85,11 @@ impl Node {
     /// `tongka run --config FILE`; the data directory is read from the
     /// config's folder (`data`).
     pub fn run(config: &Path) -> Node {
+        Node::run_under(config, &[])
+    }
+
+    /// `tongka run --config FILE` under `wrap` (e.g. `ip netns exec NS`).
+    pub fn run_under(config: &Path, wrap: &[&str]) -> Node {
         let data_dir = config.parent().expect("config folder").join("data");
         let args = vec![
             "run".into(),
@@ -92,6 +101,7 @@ impl Node {
             token: String::new(),
             data_dir,
             args,
+            wrap: wrap.iter().map(|s| s.to_string()).collect(),
             child: None,
             agent: agent(),
             _tmp: None,
@@ -109,7 +119,15 @@ impl Node {
             .append(true)
             .open(self.data_dir.join("node.log"))
             .expect("log file");
-        let child = Command::new(BIN)
+        let mut cmd = match self.wrap.split_first() {
+            Some((program, rest)) => {
+                let mut c = Command::new(program);
+                c.args(rest).arg(BIN);
+                c
+            }
+            None => Command::new(BIN),
+        };
+        let child = cmd
             .args(&self.args)
             .env("TONGKA_LOG", "info")
             .stdin(Stdio::null())
@@ -383,6 +401,16 @@ pub fn free_base_port(n: u16) -> u16 {
 }
 
 impl Chain {
+    /// A chain of nodes started by the caller from the configs in `dir`
+    /// (inside `tmp`, removed on drop after the nodes are killed).
+    pub fn from_nodes(tmp: tempfile::TempDir, dir: PathBuf, nodes: Vec<Node>) -> Chain {
+        Chain {
+            dir,
+            nodes,
+            _tmp: tmp,
+        }
+    }
+
     pub fn new(stores: u16) -> Chain {
         let tmp = tempfile::tempdir().expect("temp dir");
         let dir = tmp.path().join("chain");

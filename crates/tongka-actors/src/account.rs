@@ -6,8 +6,8 @@
 //! flight, so a fresh activation always reads complete state from disk.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
@@ -18,7 +18,7 @@ use tongka_core::money::Money;
 use tongka_core::op::{Op, OpBody, OpDraft};
 use tongka_core::refund::{OrderState, RefundLine};
 use tongka_core::state::{self, MemberError, MemberState};
-use tongka_store::{Effects, Source};
+use tongka_store::{Effects, Prepared, Source};
 
 use crate::{Core, EngineError, Idem, Outcome};
 
@@ -70,6 +70,17 @@ pub(crate) enum AccountMsg {
         on_durable: tongka_store::Done,
         reply: RpcReplyPort<()>,
     },
+    /// Ops made by other nodes, in causal order (`Engine::apply_remote_batch`):
+    /// apply them, answer with what to commit, and take no other message
+    /// until the engine says they are handed to the writer, so that nothing
+    /// this account commits later can reach disk before them.
+    ApplyRemoteBatch {
+        /// Taken by the actor; left in place if it stopped before handling
+        /// the message, for the engine to hand to a fresh activation.
+        items: Arc<Mutex<Option<Vec<RemoteItem>>>>,
+        handed: tokio::sync::watch::Receiver<bool>,
+        reply: tokio::sync::oneshot::Sender<RemoteApplied>,
+    },
     /// Give up to `want` of this member's share here to `to` (an escrow
     /// transfer); answers with the op once durable, `None` if nothing to give.
     Give {
@@ -79,6 +90,20 @@ pub(crate) enum AccountMsg {
     },
     /// Time to check whether to passivate.
     Tick,
+}
+
+/// A remote op for an account: its place in the engine's batch, the op,
+/// and index changes the engine decided (registrations).
+pub(crate) struct RemoteItem {
+    pub index: usize,
+    pub op: Op,
+    pub effects: Effects,
+}
+
+/// What an account answers to `ApplyRemoteBatch`: the ops with their
+/// effects, encoded for the writer, by place in the engine's batch.
+pub(crate) struct RemoteApplied {
+    pub prepared: Vec<(usize, Prepared)>,
 }
 
 pub(crate) struct AccountActor {
@@ -164,7 +189,10 @@ impl Actor for AccountActor {
             return Ok(());
         }
         st.last_active = Instant::now();
-        st.served_local |= !matches!(msg, AccountMsg::ApplyRemote { .. });
+        st.served_local |= !matches!(
+            msg,
+            AccountMsg::ApplyRemote { .. } | AccountMsg::ApplyRemoteBatch { .. }
+        );
         if st.orders.len() > ORDERS_CACHED_MAX && st.pending.load(Ordering::Acquire) == 0 {
             st.orders.clear();
         }
@@ -179,6 +207,20 @@ impl Actor for AccountActor {
             } => {
                 self.apply_remote(st, *op, *effects, on_durable);
                 let _ = reply.send(());
+            }
+            AccountMsg::ApplyRemoteBatch {
+                items,
+                mut handed,
+                reply,
+            } => {
+                let taken = items.lock().expect("remote items lock").take();
+                if let Some(items) = taken {
+                    let prepared = self.apply_remote_batch(st, items);
+                    if reply.send(RemoteApplied { prepared }).is_ok() {
+                        // An error means the engine gave up: it hands nothing.
+                        let _ = handed.wait_for(|h| *h).await;
+                    }
+                }
             }
             AccountMsg::Recharge {
                 actor,
@@ -281,9 +323,64 @@ impl AccountActor {
         &self,
         st: &mut AccountState,
         op: Op,
-        mut effects: Effects,
+        effects: Effects,
         on_durable: tongka_store::Done,
     ) {
+        let effects = self.remote_effects(st, &op, effects, true);
+        st.pending.fetch_add(1, Ordering::AcqRel);
+        let pending = st.pending.clone();
+        self.core.store.submit(
+            Source::Remote(op),
+            effects,
+            Box::new(move |res| {
+                pending.fetch_sub(1, Ordering::AcqRel);
+                on_durable(res);
+            }),
+        );
+    }
+
+    /// `apply_remote` for ops the engine commits together, in one
+    /// transaction: only the last applied op carries the member's state.
+    fn apply_remote_batch(
+        &self,
+        st: &mut AccountState,
+        items: Vec<RemoteItem>,
+    ) -> Vec<(usize, Prepared)> {
+        let mut out: Vec<(usize, Op, Effects)> = items
+            .into_iter()
+            .map(|RemoteItem { index, op, effects }| {
+                let effects = self.remote_effects(st, &op, effects, false);
+                (index, op, effects)
+            })
+            .collect();
+        if let Some((_, _, last)) = out.iter_mut().rev().find(|(_, _, e)| e.rejected.is_none()) {
+            last.member = st.member.clone();
+        }
+        st.pending.fetch_add(out.len(), Ordering::AcqRel);
+        out.into_iter()
+            .map(|(index, op, effects)| {
+                let pending = st.pending.clone();
+                let job = self.core.store.prepare(
+                    Source::Remote(op),
+                    effects,
+                    Box::new(move |_| {
+                        pending.fetch_sub(1, Ordering::AcqRel);
+                    }),
+                );
+                (index, job)
+            })
+            .collect()
+    }
+
+    /// Apply a remote op to the account's state; the effects to commit with
+    /// it (the member's state after it when `with_member`).
+    fn remote_effects(
+        &self,
+        st: &mut AccountState,
+        op: &Op,
+        mut effects: Effects,
+        with_member: bool,
+    ) -> Effects {
         let mut next_member = st.member.clone();
         let mut next_order = None;
         let result = (|| -> Result<(), String> {
@@ -316,7 +413,7 @@ impl AccountActor {
             if !matches!(op.body, OpBody::MemberRegistered { .. })
                 && let Some(m) = &mut next_member
             {
-                m.apply(&op).map_err(|e| e.to_string())?;
+                m.apply(op).map_err(|e| e.to_string())?;
             }
             Ok(())
         })();
@@ -326,7 +423,9 @@ impl AccountActor {
                     st.orders.insert(o.order.id.clone(), o.clone());
                     effects.order = Some(o);
                 }
-                effects.member = next_member.clone();
+                if with_member {
+                    effects.member = next_member.clone();
+                }
                 st.member = next_member;
             }
             Err(reason) => {
@@ -337,16 +436,7 @@ impl AccountActor {
                 };
             }
         }
-        st.pending.fetch_add(1, Ordering::AcqRel);
-        let pending = st.pending.clone();
-        self.core.store.submit(
-            Source::Remote(op),
-            effects,
-            Box::new(move |res| {
-                pending.fetch_sub(1, Ordering::AcqRel);
-                on_durable(res);
-            }),
-        );
+        effects
     }
 
     /// Commit `draft` with `effects` and answer `reply` once it is durable.

@@ -31,7 +31,7 @@ use tongka_core::state::{MemberError, MemberState, RechargeError};
 use tongka_store::{Effects, IdemRecord, Source, Store, StoreError};
 
 pub use account::AccountKey;
-use account::{AccountActor, AccountMsg};
+use account::{AccountActor, AccountMsg, RemoteItem};
 
 /// The answer to a request that changed something; stored with its
 /// idempotency key so a replay gets exactly the first answer (see
@@ -1047,6 +1047,153 @@ impl Engine {
                 op.id
             ))),
         }
+    }
+
+    /// Apply ops made by other nodes, delivered in causal order, as one
+    /// batch: each account's ops go to its actor in one message, the actors
+    /// work in parallel, and the ops are handed to the writer in the given
+    /// order to be committed in one transaction. Returns once they are
+    /// handed over, so batches handed over one after another are committed
+    /// in that order. An op that fails its checks is logged as rejected.
+    pub async fn apply_remote_batch(&self, ops: Vec<Op>) -> Result<(), EngineError> {
+        let n = ops.len();
+        if n == 0 {
+            return Ok(());
+        }
+        {
+            let now = now_ms();
+            let mut clock = self.core.clock.lock().expect("clock lock");
+            for op in &ops {
+                let _ = clock.observe(op.hlc, now);
+            }
+        }
+        // Per account, in order of first appearance: its ops, and its state
+        // when a registration in this batch creates it.
+        let mut groups: Vec<(AccountKey, Option<MemberState>, Vec<RemoteItem>)> = Vec::new();
+        let mut group_of: HashMap<AccountKey, usize> = HashMap::new();
+        // Index entries claimed earlier in this batch, not committed yet.
+        let mut phones: HashMap<String, MemberId> = HashMap::new();
+        let mut cards: HashMap<String, MemberId> = HashMap::new();
+        for (index, op) in ops.into_iter().enumerate() {
+            let mut effects = Effects::default();
+            let mut preload = None;
+            let key = match &op.body {
+                OpBody::MemberRegistered { member, profile } => {
+                    let state = MemberState::registered(&op)
+                        .map_err(|e| EngineError::Internal(e.to_string()))?;
+                    let owner = match phones.get(&profile.phone) {
+                        Some(m) => Some(m.clone()),
+                        None => self.core.store.member_by_phone(&profile.phone)?,
+                    };
+                    let winner = self.core.index_winner(
+                        owner,
+                        member,
+                        &format!("phone:{}", profile.phone),
+                        &mut effects,
+                    );
+                    phones.insert(profile.phone.clone(), winner.clone());
+                    effects.phones.push((profile.phone.clone(), Some(winner)));
+                    if let Some(card) = &profile.card_no {
+                        let owner = match cards.get(card) {
+                            Some(m) => Some(m.clone()),
+                            None => self.core.store.member_by_card(card)?,
+                        };
+                        let winner = self.core.index_winner(
+                            owner,
+                            member,
+                            &format!("card:{card}"),
+                            &mut effects,
+                        );
+                        cards.insert(card.clone(), winner.clone());
+                        effects.cards.push((card.clone(), Some(winner)));
+                    }
+                    preload = Some(state);
+                    AccountKey::Member(member.clone())
+                }
+                body => match body.member() {
+                    Some(m) => AccountKey::Member(m.clone()),
+                    None => AccountKey::WalkIn,
+                },
+            };
+            let g = *group_of.entry(key.clone()).or_insert_with(|| {
+                groups.push((key, None, Vec::new()));
+                groups.len() - 1
+            });
+            let group = &mut groups[g];
+            if group.1.is_none() && group.2.is_empty() {
+                group.1 = preload;
+            }
+            group.2.push(RemoteItem { index, op, effects });
+        }
+        let (handed_tx, handed) = tokio::sync::watch::channel(false);
+        // Send every account its ops, then collect the answers: the actors
+        // work meanwhile.
+        let mut waiting = Vec::with_capacity(groups.len());
+        for (key, preload, items) in groups {
+            let items = Arc::new(Mutex::new(Some(items)));
+            let rx = self
+                .send_remote(&key, preload.clone(), &items, &handed)
+                .await?;
+            waiting.push((key, preload, items, rx));
+        }
+        let mut slots: Vec<Option<tongka_store::Prepared>> = (0..n).map(|_| None).collect();
+        for (key, preload, items, mut rx) in waiting {
+            let mut tries = 0;
+            let applied = loop {
+                match rx.await {
+                    Ok(a) => break a,
+                    // The actor stopped before it took the ops (it was
+                    // passivating): a fresh activation takes them.
+                    Err(_) if items.lock().expect("remote items lock").is_some() && tries < 4 => {
+                        tries += 1;
+                        rx = self
+                            .send_remote(&key, preload.clone(), &items, &handed)
+                            .await?;
+                    }
+                    Err(_) => {
+                        return Err(EngineError::Internal(format!(
+                            "account {key:?} stopped while applying remote ops"
+                        )));
+                    }
+                }
+            };
+            for (index, job) in applied.prepared {
+                slots[index] = Some(job);
+            }
+        }
+        let jobs: Vec<tongka_store::Prepared> = slots
+            .into_iter()
+            .map(|j| j.expect("every op of the batch was applied"))
+            .collect();
+        self.core.store.submit_all(jobs);
+        let _ = handed_tx.send(true);
+        Ok(())
+    }
+
+    /// Hand an account its share of a remote batch; the answer to await.
+    async fn send_remote(
+        &self,
+        key: &AccountKey,
+        preload: Option<MemberState>,
+        items: &Arc<Mutex<Option<Vec<RemoteItem>>>>,
+        handed: &tokio::sync::watch::Receiver<bool>,
+    ) -> Result<tokio::sync::oneshot::Receiver<account::RemoteApplied>, EngineError> {
+        for _ in 0..4 {
+            let actor = self.account_with(key, preload.clone()).await?;
+            let (reply, rx) = tokio::sync::oneshot::channel();
+            let msg = AccountMsg::ApplyRemoteBatch {
+                items: items.clone(),
+                handed: handed.clone(),
+                reply,
+            };
+            if actor.send_message(msg).is_ok() {
+                return Ok(rx);
+            }
+            self.core.forget(key, actor.get_id());
+        }
+        Err(EngineError::Internal(format!(
+            "account {key:?} kept stopping"
+        )))
     }
 
     /// Phone and card numbers held by more than one member.

@@ -29,6 +29,8 @@ pub const ASK_TIMEOUT: Duration = Duration::from_millis(1500);
 /// Re-dial back-off bounds.
 const REDIAL_MIN: Duration = Duration::from_millis(100);
 const REDIAL_MAX: Duration = Duration::from_secs(2);
+/// Most ops the applier hands the engine at once (one commit).
+const APPLY_BATCH: usize = 2048;
 /// Control messages queued for one peer, at most.
 const CONTROL_QUEUE: usize = 1024;
 
@@ -165,15 +167,22 @@ impl Replication {
         let applier = inner.engine.clone();
         tokio::spawn(async move {
             while let Some(batch) = apply_rx.recv().await {
-                for op in batch.ops {
-                    let id = op.id.clone();
-                    if let Err(e) = applier.apply_remote(op, Box::new(|_| {})).await {
-                        // A delivered op must be applied before any later one:
-                        // a node that cannot is broken; restart it.
-                        panic!("applying remote op {id}: {e}");
-                    }
+                // Batches queued meanwhile (a peer streaming a catch-up) go
+                // to the engine together, up to APPLY_BATCH ops.
+                let mut ops = batch.ops;
+                let mut gave: Vec<_> = batch.gave.into_iter().collect();
+                while ops.len() < APPLY_BATCH {
+                    let Ok(more) = apply_rx.try_recv() else { break };
+                    ops.extend(more.ops);
+                    gave.extend(more.gave);
                 }
-                if let Some((tx, ids)) = batch.gave {
+                let first = ops.first().map(|op| op.id.clone());
+                if let Err(e) = applier.apply_remote_batch(ops).await {
+                    // A delivered op must be applied before any later one:
+                    // a node that cannot is broken; restart it.
+                    panic!("applying remote ops from {first:?}: {e}");
+                }
+                for (tx, ids) in gave {
                     let _ = tx.send(ids);
                 }
             }

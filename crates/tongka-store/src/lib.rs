@@ -137,6 +137,9 @@ struct OpJob {
     done: Done,
 }
 
+/// An op prepared for the writer by [`Store::prepare`].
+pub struct Prepared(OpJob);
+
 enum Pre {
     Tail(Vec<u8>),
     Full(Vec<u8>, [u8; 32]),
@@ -178,6 +181,8 @@ impl Values {
 #[allow(clippy::large_enum_variant)]
 enum Job {
     Op(OpJob),
+    /// Ops committed in one transaction, in this order (`Store::submit_all`).
+    Ops(Vec<OpJob>),
     /// Finish what is queued ahead, then stop.
     Stop,
     Products {
@@ -398,6 +403,43 @@ impl Store {
         });
         if let Err(mpsc::SendError(Job::Op(OpJob { done, .. }))) = self.tx.send(job) {
             done(Err(StoreError::Stopped));
+        }
+    }
+
+    /// An op and its effects encoded for the writer, on the caller's
+    /// thread, to be handed over later with [`Store::submit_all`].
+    pub fn prepare(&self, source: Source, effects: Effects, done: Done) -> Prepared {
+        let pre = match &source {
+            Source::Local(draft) => Pre::Tail(draft.encode_tail()),
+            Source::Remote(op) => {
+                let (bytes, hash) = op.encode_and_hash();
+                Pre::Full(bytes, hash)
+            }
+        };
+        Prepared(OpJob {
+            source,
+            pre,
+            values: Values::encode(effects),
+            done,
+        })
+    }
+
+    /// Queue prepared ops to be committed in this order and all in one
+    /// transaction: all of them are durable, or none. Each `done` is called
+    /// after that commit (or with the error).
+    pub fn submit_all(&self, jobs: Vec<Prepared>) {
+        if jobs.is_empty() {
+            return;
+        }
+        if let Some(reason) = self.poison_reason() {
+            for Prepared(job) in jobs {
+                (job.done)(Err(StoreError::Poisoned(reason.clone())));
+            }
+            return;
+        }
+        let job = Job::Ops(jobs.into_iter().map(|Prepared(j)| j).collect());
+        if let Err(mpsc::SendError(job)) = self.tx.send(job) {
+            refuse(job, || StoreError::Stopped);
         }
     }
 
@@ -856,8 +898,12 @@ fn index_loop(shared: &Shared, stop: &mpsc::Receiver<()>, mut indexed: VersionVe
 
 /// The completion thread: after each commit, in commit order, tell the
 /// watchers, answer the requests, queue the history entries, free the rest.
-fn completion_loop(shared: &Shared, rx: &mpsc::Receiver<Vec<Finished>>) {
-    while let Ok(batch) = rx.recv() {
+fn completion_loop(
+    shared: &Shared,
+    rx: &mpsc::Receiver<Vec<Finished>>,
+    recycle: &mpsc::Sender<Vec<Finished>>,
+) {
+    while let Ok(mut batch) = rx.recv() {
         let committed: Vec<OpId> = batch
             .iter()
             .filter_map(|f| match f {
@@ -871,7 +917,7 @@ fn completion_loop(shared: &Shared, rx: &mpsc::Receiver<Vec<Finished>>) {
             }
         }
         let mut items = Vec::with_capacity(committed.len());
-        for f in batch {
+        for f in batch.drain(..) {
             match f {
                 Finished::Op {
                     op, rejected, done, ..
@@ -886,6 +932,7 @@ fn completion_loop(shared: &Shared, rx: &mpsc::Receiver<Vec<Finished>>) {
                 Finished::Products(done) => done(Ok(())),
             }
         }
+        let _ = recycle.send(batch);
         if !shared.index_failed.load(Ordering::Acquire) {
             shared
                 .unindexed
@@ -905,6 +952,11 @@ fn poison(shared: &Shared, e: &StoreError) {
 fn refuse(job: Job, e: impl Fn() -> StoreError) -> bool {
     match job {
         Job::Op(OpJob { done, .. }) => done(Err(e())),
+        Job::Ops(jobs) => {
+            for OpJob { done, .. } in jobs {
+                done(Err(e()));
+            }
+        }
         Job::Products { done, .. } => done(Err(e())),
         Job::Stop => return true,
     }
@@ -918,11 +970,12 @@ fn writer_loop(
     indexed: VersionVector,
 ) {
     let (fin_tx, fin_rx) = mpsc::channel::<Vec<Finished>>();
+    let (recycle, recycled) = mpsc::channel::<Vec<Finished>>();
     let completion = {
         let shared = shared.clone();
         std::thread::Builder::new()
             .name("tongka-commit-done".into())
-            .spawn(move || completion_loop(&shared, &fin_rx))
+            .spawn(move || completion_loop(&shared, &fin_rx, &recycle))
             .expect("spawn completion thread")
     };
     let (stop_index, stop_rx) = mpsc::channel::<()>();
@@ -935,6 +988,7 @@ fn writer_loop(
     };
     let mut summary = shared.summary.lock().expect("summary lock").clone();
     let mut stopping = false;
+    let mut batch: Vec<Job> = Vec::new();
     loop {
         let Ok(first) = rx.recv() else { break };
         if matches!(first, Job::Stop) {
@@ -953,19 +1007,28 @@ fn writer_loop(
             }
             continue;
         }
-        let mut batch = vec![first];
+        // Ops submitted together stay together: `Job::Ops` goes into one
+        // batch whole, even past `max_batch`.
+        let take = |batch: &mut Vec<Job>, job: Job| match job {
+            Job::Ops(jobs) => batch.extend(jobs.into_iter().map(Job::Op)),
+            job => batch.push(job),
+        };
+        take(&mut batch, first);
         while batch.len() < max_batch {
             match rx.try_recv() {
                 Ok(Job::Stop) => {
                     stopping = true;
                     break;
                 }
-                Ok(j) => batch.push(j),
+                Ok(j) => take(&mut batch, j),
                 Err(_) => break,
             }
         }
         let n = batch.len() as u64;
-        match commit_batch(shared, &mut summary, batch) {
+        // Vectors of a batch's size are reused, not allocated per commit:
+        // fresh large allocations cost page faults on every commit.
+        let finished = recycled.try_recv().unwrap_or_default();
+        match commit_batch(shared, &mut summary, batch.drain(..), finished) {
             Ok(finished) => {
                 *shared.summary.lock().expect("summary lock") = summary.clone();
                 shared.stats.commits.fetch_add(1, Ordering::Relaxed);
@@ -1007,8 +1070,12 @@ fn writer_loop(
 
 type BatchResult = Result<Vec<Finished>, (StoreError, Vec<Finished>)>;
 
-fn commit_batch(shared: &Shared, summary: &mut Summary, batch: Vec<Job>) -> BatchResult {
-    let mut finished = Vec::with_capacity(batch.len());
+fn commit_batch(
+    shared: &Shared,
+    summary: &mut Summary,
+    batch: impl Iterator<Item = Job>,
+    mut finished: Vec<Finished>,
+) -> BatchResult {
     let result = (|| -> Result<(), StoreError> {
         let mut w = shared.db.begin_write()?;
         w.set_durability(Durability::Immediate)?;
@@ -1117,7 +1184,9 @@ fn commit_batch(shared: &Shared, summary: &mut Summary, batch: Vec<Job>) -> Batc
                         }
                         finished.push(Finished::Products(done));
                     }
-                    Job::Stop => unreachable!("the writer loop never batches a stop"),
+                    Job::Stop | Job::Ops(_) => {
+                        unreachable!("the writer loop never batches a stop, and unpacks ops")
+                    }
                 }
             }
             let mut meta = w.open_table(META)?;

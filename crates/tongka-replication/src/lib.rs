@@ -86,10 +86,13 @@ struct Live {
     control: mpsc::Sender<Msg>,
     conn: Arc<Connection>,
     id: u64,
+    /// Dialled by the node of the pair whose name sorts first.
+    preferred: bool,
 }
 
-/// How long a node waits for a peer whose name sorts first to dial it
-/// before dialling itself (that peer may not know it: a store added later).
+/// How often the node of a pair whose name sorts last checks, while
+/// connected, whether it must dial again itself (the other may not know
+/// it: a store added later).
 const DIAL_GRACE: Duration = Duration::from_secs(3);
 
 /// A batch of delivered ops for the applier, and whom to tell when applied.
@@ -196,7 +199,7 @@ impl Replication {
                 match incoming {
                     Ok(conn) => {
                         let r = acc.clone();
-                        tokio::spawn(async move { r.run(conn).await });
+                        tokio::spawn(async move { r.run(conn, false).await });
                     }
                     Err(e) => tracing::warn!(error = %e, "incoming connection failed"),
                 }
@@ -221,7 +224,10 @@ impl Replication {
             return;
         }
         // Of each pair the node whose name sorts first dials; the other
-        // dials too if nothing came after a grace period.
+        // dials too (at once on start: it may be rejoining after a long
+        // absence, and the other's back-off may be long), and checks again
+        // after a grace period when connected. Should both connections get
+        // through, both nodes keep the one the first node dialled.
         let grace = if self.inner.me < peer {
             Duration::ZERO
         } else {
@@ -248,7 +254,6 @@ impl Replication {
 
     async fn dial(&self, peer: NodeId, addr: SocketAddr, grace: Duration) {
         let mut backoff = REDIAL_MIN;
-        tokio::time::sleep(grace).await;
         loop {
             if self.is_connected(&peer) {
                 tokio::time::sleep(grace.max(REDIAL_MIN)).await;
@@ -256,8 +261,13 @@ impl Replication {
             }
             match self.inner.endpoint.connect(peer.as_str(), addr).await {
                 Ok(conn) => {
-                    backoff = REDIAL_MIN;
-                    self.run(conn).await;
+                    let up = std::time::Instant::now();
+                    self.run(conn, true).await;
+                    // A connection refused at once (the peer keeps another)
+                    // does not reset the back-off.
+                    if up.elapsed() > REDIAL_MAX {
+                        backoff = REDIAL_MIN;
+                    }
                 }
                 Err(e) => tracing::debug!(%peer, error = %e, "dial failed"),
             }
@@ -266,8 +276,9 @@ impl Replication {
         }
     }
 
-    /// Serve one authenticated connection until it drops.
-    async fn run(&self, conn: Connection) {
+    /// Serve one authenticated connection (`dialled` by this node, or
+    /// accepted) until it drops.
+    async fn run(&self, conn: Connection, dialled: bool) {
         let Ok(peer) = NodeId::new(conn.peer()) else {
             conn.close("bad node name");
             return;
@@ -275,15 +286,28 @@ impl Replication {
         let conn = Arc::new(conn);
         let (tx, rx) = mpsc::channel(CONTROL_QUEUE);
         let id = self.inner.next_conn.fetch_add(1, Ordering::Relaxed);
+        // Dialled by the node whose name sorts first.
+        let preferred = dialled == (self.inner.me < peer);
         {
             let mut peers = self.inner.peers.lock().expect("peers lock");
-            // A newer connection to the same peer replaces the older one.
+            // Both nodes dialled at once: both keep the preferred connection.
+            if let Some(old) = peers.get(&peer)
+                && old.preferred
+                && !preferred
+                && old.conn.close_reason().is_none()
+            {
+                drop(peers);
+                conn.close("a connection dialled by the other node is up");
+                return;
+            }
+            // Else a newer connection to the same peer replaces the older one.
             if let Some(old) = peers.insert(
                 peer.clone(),
                 Live {
                     control: tx,
                     conn: conn.clone(),
                     id,
+                    preferred,
                 },
             ) {
                 old.conn.close("replaced by a newer connection");
@@ -406,10 +430,10 @@ impl Replication {
             };
             let d = {
                 let mut r = self.inner.replica.lock().expect("replica lock");
-                let d = r.receive(peer, msg);
+                let mut d = r.receive(peer, msg);
                 if d.refuse.is_none() && (!d.apply.is_empty() || gave.is_some()) {
                     let _ = self.inner.apply_tx.send(Applying {
-                        ops: d.apply.clone(),
+                        ops: std::mem::take(&mut d.apply),
                         gave,
                     });
                 }

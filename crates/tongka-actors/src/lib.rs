@@ -233,6 +233,10 @@ pub(crate) struct Core {
     accounts: Mutex<HashMap<AccountKey, ActorRef<AccountMsg>>>,
     /// Phone and card numbers being registered or changed, not yet committed.
     claims: Mutex<HashSet<String>>,
+    /// Index entries (`phone:…`, `card:…`) given by remote registrations
+    /// handed to the writer and not committed yet: their member, and how
+    /// many such registrations hold the entry. Later lookups see them.
+    pending_index: Mutex<HashMap<String, (MemberId, usize)>>,
     /// Idempotency keys whose request is being processed.
     inflight: Mutex<HashSet<String>>,
     broker: Mutex<Option<Arc<dyn EscrowBroker>>>,
@@ -313,7 +317,7 @@ impl Core {
             if self.store.member_by_phone(&m.profile.phone)?.as_ref() == Some(&m.id) {
                 effects.phones.push((m.profile.phone.clone(), None));
             }
-            let owner = self.store.member_by_phone(phone)?;
+            let owner = self.phone_owner(phone)?;
             let winner = self.index_winner(owner, &m.id, &format!("phone:{phone}"), effects);
             effects.phones.push((phone.clone(), Some(winner)));
         }
@@ -326,12 +330,30 @@ impl Core {
                 effects.cards.push((old.clone(), None));
             }
             if let Some(new) = card {
-                let owner = self.store.member_by_card(new)?;
+                let owner = self.card_owner(new)?;
                 let winner = self.index_winner(owner, &m.id, &format!("card:{new}"), effects);
                 effects.cards.push((new.clone(), Some(winner)));
             }
         }
         Ok(())
+    }
+
+    /// Who holds phone `phone` in the index: a remote registration not
+    /// committed yet, or as committed.
+    fn phone_owner(&self, phone: &str) -> Result<Option<MemberId>, StoreError> {
+        let pending = self.pending_owner(&format!("phone:{phone}"));
+        pending.map_or_else(|| self.store.member_by_phone(phone), |m| Ok(Some(m)))
+    }
+
+    /// `phone_owner` for card numbers.
+    fn card_owner(&self, card: &str) -> Result<Option<MemberId>, StoreError> {
+        let pending = self.pending_owner(&format!("card:{card}"));
+        pending.map_or_else(|| self.store.member_by_card(card), |m| Ok(Some(m)))
+    }
+
+    fn pending_owner(&self, key: &str) -> Option<MemberId> {
+        let pending = self.pending_index.lock().expect("pending index lock");
+        pending.get(key).map(|(m, _)| m.clone())
     }
 
     /// Which member an index entry keeps when `candidate` claims a key that
@@ -391,6 +413,7 @@ impl Engine {
             clock: Mutex::new(HlcClock::starting_at(recovered_hlc)),
             accounts: Mutex::new(HashMap::new()),
             claims: Mutex::new(HashSet::new()),
+            pending_index: Mutex::new(HashMap::new()),
             inflight: Mutex::new(HashSet::new()),
             broker: Mutex::new(None),
         });
@@ -1071,9 +1094,17 @@ impl Engine {
         // when a registration in this batch creates it.
         let mut groups: Vec<(AccountKey, Option<MemberState>, Vec<RemoteItem>)> = Vec::new();
         let mut group_of: HashMap<AccountKey, usize> = HashMap::new();
-        // Index entries claimed earlier in this batch, not committed yet.
-        let mut phones: HashMap<String, MemberId> = HashMap::new();
-        let mut cards: HashMap<String, MemberId> = HashMap::new();
+        // Index entries this batch's registrations give, seen by the
+        // registrations after them (here and in later batches) until they
+        // are committed.
+        let mut claimed: Vec<String> = Vec::new();
+        let mut claim = |key: String, winner: &MemberId| {
+            let mut pending = self.core.pending_index.lock().expect("pending index lock");
+            let e = pending.entry(key.clone()).or_insert((winner.clone(), 0));
+            e.0 = winner.clone();
+            e.1 += 1;
+            claimed.push(key);
+        };
         for (index, op) in ops.into_iter().enumerate() {
             let mut effects = Effects::default();
             let mut preload = None;
@@ -1081,30 +1112,16 @@ impl Engine {
                 OpBody::MemberRegistered { member, profile } => {
                     let state = MemberState::registered(&op)
                         .map_err(|e| EngineError::Internal(e.to_string()))?;
-                    let owner = match phones.get(&profile.phone) {
-                        Some(m) => Some(m.clone()),
-                        None => self.core.store.member_by_phone(&profile.phone)?,
-                    };
-                    let winner = self.core.index_winner(
-                        owner,
-                        member,
-                        &format!("phone:{}", profile.phone),
-                        &mut effects,
-                    );
-                    phones.insert(profile.phone.clone(), winner.clone());
+                    let owner = self.core.phone_owner(&profile.phone)?;
+                    let key = format!("phone:{}", profile.phone);
+                    let winner = self.core.index_winner(owner, member, &key, &mut effects);
+                    claim(key, &winner);
                     effects.phones.push((profile.phone.clone(), Some(winner)));
                     if let Some(card) = &profile.card_no {
-                        let owner = match cards.get(card) {
-                            Some(m) => Some(m.clone()),
-                            None => self.core.store.member_by_card(card)?,
-                        };
-                        let winner = self.core.index_winner(
-                            owner,
-                            member,
-                            &format!("card:{card}"),
-                            &mut effects,
-                        );
-                        cards.insert(card.clone(), winner.clone());
+                        let owner = self.core.card_owner(card)?;
+                        let key = format!("card:{card}");
+                        let winner = self.core.index_winner(owner, member, &key, &mut effects);
+                        claim(key, &winner);
                         effects.cards.push((card.clone(), Some(winner)));
                     }
                     preload = Some(state);
@@ -1165,7 +1182,22 @@ impl Engine {
             .into_iter()
             .map(|j| j.expect("every op of the batch was applied"))
             .collect();
-        self.core.store.submit_all(jobs);
+        let core = self.core.clone();
+        self.core.store.submit_all(
+            jobs,
+            Box::new(move |_| {
+                // Committed (or the store failed): lookups read the index.
+                let mut pending = core.pending_index.lock().expect("pending index lock");
+                for key in claimed {
+                    if let Some(e) = pending.get_mut(&key) {
+                        e.1 -= 1;
+                        if e.1 == 0 {
+                            pending.remove(&key);
+                        }
+                    }
+                }
+            }),
+        );
         let _ = handed_tx.send(true);
         Ok(())
     }

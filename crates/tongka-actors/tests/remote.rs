@@ -95,3 +95,142 @@ async fn a_phone_registered_at_two_stores_is_listed_for_merging() {
     }
     assert_eq!(a.store().summary().digest, b.store().summary().digest);
 }
+
+/// Wait (bounded) until `e` holds every op `of` holds.
+async fn wait_holding(e: &Engine, of: &[&Engine]) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let vv = e.store().summary().vv;
+        if of
+            .iter()
+            .all(|o| vv.get(o.node()) >= o.store().summary().seq)
+        {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} holds {vv:?}",
+            e.node()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// A batch holding both registrations of one phone, recharges and sales of
+/// several members, applied with `apply_remote_batch`, ends in the same
+/// state as the same ops applied one by one, each committed before the
+/// next: same digest and totals, each member's wallet, and the phone listed
+/// as a duplicate (the second registration sees the first, though neither
+/// is committed yet).
+#[tokio::test]
+async fn a_batch_of_remote_ops_ends_where_one_by_one_does() {
+    use rust_decimal::Decimal;
+    use tongka_actors::LineRequest;
+    use tongka_core::checkout::{TenderInput, TenderKind};
+    use tongka_core::money::Money;
+
+    let dir = tempfile::tempdir().unwrap();
+    let a = engine(dir.path(), "store-1");
+    let b = engine(dir.path(), "store-2");
+    let mut members = Vec::new();
+    for (e, name) in [(&a, "甲"), (&b, "乙")] {
+        let m = register(e, name).await;
+        for i in 0..3 {
+            e.recharge(
+                "t".into(),
+                None,
+                m.clone(),
+                Money::from_yuan(100 + i),
+                TenderKind::Cash,
+            )
+            .await
+            .unwrap();
+            e.checkout(
+                "t".into(),
+                None,
+                Some(m.clone()),
+                vec![LineRequest::Free {
+                    description: "咖啡".into(),
+                    unit_price: Money::from_fen(1250),
+                    qty: Decimal::new(2, 0),
+                }],
+                vec![TenderInput {
+                    kind: TenderKind::Balance,
+                    amount: None,
+                }],
+            )
+            .await
+            .unwrap();
+        }
+        members.push(m);
+    }
+    // Store-3: everything in one batch, store-1's then store-2's (a causal
+    // order: the two logs are independent).
+    let c = engine(dir.path(), "store-3");
+    let mut all = a.store().ops_from(a.node(), 1, 1000).unwrap();
+    all.extend(b.store().ops_from(b.node(), 1, 1000).unwrap());
+    assert_eq!(all.len(), 14);
+    c.apply_remote_batch(all.clone()).await.unwrap();
+    wait_holding(&c, &[&a, &b]).await;
+    // Store-5: in two batches, the second handed over at once, while the
+    // first registration is (almost surely) not committed yet.
+    let e5 = engine(dir.path(), "store-5");
+    e5.apply_remote_batch(all[..7].to_vec()).await.unwrap();
+    e5.apply_remote_batch(all[7..].to_vec()).await.unwrap();
+    wait_holding(&e5, &[&a, &b]).await;
+    assert_eq!(e5.store().summary().digest, c.store().summary().digest);
+    assert_eq!(e5.duplicates().unwrap(), c.duplicates().unwrap());
+    // Store-4: the same ops one at a time, each durable before the next.
+    let d = engine(dir.path(), "store-4");
+    for op in all {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        d.apply_remote(op, Box::new(move |r| tx.send(r).unwrap()))
+            .await
+            .unwrap();
+        rx.await.unwrap().unwrap();
+    }
+    let (sc, sd) = (c.store().summary(), d.store().summary());
+    assert_eq!(sc.digest, sd.digest);
+    assert_eq!(sc.totals, sd.totals);
+    assert_eq!(sc.totals.orders, 6);
+    assert!(c.store().rejected(10).unwrap().is_empty());
+    for m in &members {
+        // As committed, and as each origin has it.
+        let at_c = c.member(m).unwrap();
+        assert_eq!(at_c, d.member(m).unwrap());
+        let origin = if a
+            .member(m)
+            .is_ok_and(|x| x.profile.name == at_c.profile.name)
+        {
+            &a
+        } else {
+            &b
+        };
+        assert_eq!(at_c.wallet, origin.member(m).unwrap().wallet);
+    }
+    let dups = c.duplicates().unwrap();
+    assert_eq!(dups.len(), 1, "{dups:?}");
+    assert_eq!(dups, d.duplicates().unwrap());
+    assert_eq!(
+        c.store().member_by_phone("13912345678").unwrap(),
+        d.store().member_by_phone("13912345678").unwrap()
+    );
+    // The account actors hold the batch's state: a recharge here builds on it.
+    let (out, _) = c
+        .recharge(
+            "t".into(),
+            None,
+            members[0].clone(),
+            Money::from_yuan(10),
+            TenderKind::Cash,
+        )
+        .await
+        .unwrap();
+    let Outcome::Recharged { member, .. } = out else {
+        panic!("{out:?}")
+    };
+    assert_eq!(
+        member.wallet.total().money(),
+        d.member(&members[0]).unwrap().wallet.total().money() + Money::from_yuan(10)
+    );
+}

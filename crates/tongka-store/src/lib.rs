@@ -426,11 +426,18 @@ impl Store {
 
     /// Queue prepared ops to be committed in this order and all in one
     /// transaction: all of them are durable, or none. Each `done` is called
-    /// after that commit (or with the error).
-    pub fn submit_all(&self, jobs: Vec<Prepared>) {
-        if jobs.is_empty() {
+    /// after that commit (or with the error), then `after`.
+    pub fn submit_all(&self, mut jobs: Vec<Prepared>, after: Box<dyn FnOnce(bool) + Send>) {
+        let Some(last) = jobs.last_mut() else {
+            after(true);
             return;
-        }
+        };
+        let done = std::mem::replace(&mut last.0.done, Box::new(|_| {}));
+        last.0.done = Box::new(move |res| {
+            let ok = res.is_ok();
+            done(res);
+            after(ok);
+        });
         if let Some(reason) = self.poison_reason() {
             for Prepared(job) in jobs {
                 (job.done)(Err(StoreError::Poisoned(reason.clone())));

@@ -207,3 +207,70 @@ fn a_store_added_later_joins_and_catches_up() {
     let (s, o) = s3.post("/checkouts", sale(&id, "100.00"), Some("c"));
     assert_eq!((s, o["payable"].as_str()), (201, Some("90.00")), "{o}");
 }
+
+#[test]
+fn kill9_during_catch_up_loses_nothing_and_applies_nothing_twice() {
+    const SALES: usize = 2000;
+    let mut chain = Chain::new(2);
+    let members: Vec<String> = (0..20)
+        .map(|i| chain.nodes[0].member(&format!("1370000{i:04}"), "会员"))
+        .collect();
+    for (i, m) in members.iter().enumerate() {
+        let (s, _) = chain.nodes[0].post(
+            &format!("/members/{m}/recharges"),
+            json!({"amount": "5000", "tender": "cash"}),
+            Some(&format!("r{i}")),
+        );
+        assert_eq!(s, 201);
+    }
+    chain.wait_converged(&[0, 1], CONVERGE);
+    // Store-2 is away while store-1 sells.
+    chain.nodes[1].kill9();
+    let mut acked = Vec::with_capacity(SALES);
+    for i in 0..SALES {
+        let (s, o) = chain.nodes[0].post(
+            "/checkouts",
+            sale(&members[i % members.len()], "1.00"),
+            Some(&format!("c{i}")),
+        );
+        assert_eq!(s, 201, "{o}");
+        acked.push(o["id"].as_str().unwrap().to_string());
+    }
+    let total = chain.nodes[0].get("/sync/status").1["version_vector"]["store-1"]
+        .as_u64()
+        .unwrap();
+    let before = total - SALES as u64;
+    // It comes back, and is killed once it holds some of the sales, not all.
+    chain.nodes[1].restart();
+    let mut at_kill = 0;
+    wait_for("store-2 to start catching up", CONVERGE, || {
+        at_kill = chain.nodes[1].get("/sync/status").1["version_vector"]["store-1"]
+            .as_u64()
+            .unwrap_or(0);
+        at_kill > before
+    });
+    chain.nodes[1].kill9();
+    assert!(
+        at_kill < total,
+        "store-2 had caught up ({at_kill} of {total}) before it could be killed"
+    );
+    println!("store-2 killed holding {at_kill} of store-1's {total} ops");
+    chain.nodes[1].restart();
+    chain.wait_converged(&[0, 1], CONVERGE);
+    let (_, l1) = chain.nodes[0].get("/ledger/summary");
+    let (_, l2) = chain.nodes[1].get("/ledger/summary");
+    assert_eq!(l1, l2);
+    assert_eq!(l2["orders"], SALES, "each sale applied once");
+    for order in &acked {
+        assert_eq!(
+            chain.nodes[1].get(&format!("/orders/{order}")).0,
+            200,
+            "{order} missing"
+        );
+    }
+    for m in &members {
+        let (_, w1) = chain.nodes[0].get(&format!("/members/{m}/wallet"));
+        let (_, w2) = chain.nodes[1].get(&format!("/members/{m}/wallet"));
+        assert_eq!(w1["balance"], w2["balance"]);
+    }
+}

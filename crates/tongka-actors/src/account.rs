@@ -397,7 +397,7 @@ impl AccountActor {
                             .ok_or("refund of an unknown order")?,
                     };
                     let mut o = current;
-                    state::apply_refund(&mut o, &op).map_err(|e| e.to_string())?;
+                    state::apply_refund(&mut o, op).map_err(|e| e.to_string())?;
                     next_order = Some(o);
                 }
                 OpBody::ProfileUpdated { patch, .. } => {

@@ -82,8 +82,8 @@ pub struct CatchupReport {
     /// From `store-2`'s start until `tongka_node::start` returned.
     pub start_secs: f64,
     /// From `store-2`'s start until its first op was durable: start-up, the
-    /// QUIC connection (`store-1` re-dials with back-off up to 2 s), and the
-    /// first batch.
+    /// QUIC connection (`store-2` dials at once; `store-1` re-dials with
+    /// back-off up to 2 s), and the first batch.
     pub first_op_secs: f64,
     /// From `store-2`'s start until it held everything `store-1` holds.
     pub elapsed_secs: f64,

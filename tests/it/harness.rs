@@ -146,7 +146,10 @@ impl Node {
                 exited = Some(status);
                 return true;
             }
-            addr_file.exists()
+            // The node writes the file in one write after creating it:
+            // wait for the address, not just the file.
+            std::fs::read_to_string(&addr_file)
+                .is_ok_and(|a| a.trim().parse::<std::net::SocketAddr>().is_ok())
         });
         if let Some(status) = exited {
             let log = std::fs::read_to_string(self.data_dir.join("node.log")).unwrap_or_default();

@@ -10,7 +10,7 @@ use tongka_core::money::Money;
 use tongka_core::op::{Op, OpBody, StateDigest};
 use tongka_core::refund::OrderState;
 use tongka_core::state::{self, LedgerTotals, MemberState};
-use tongka_sync::{OpLog, Replica};
+use tongka_sync::{OpLog, OpRef, Replica};
 
 /// An op with its encoding and hash, made once by its origin and shared by
 /// every log that holds it (the logs hold the same bytes; sharing them
@@ -18,11 +18,22 @@ use tongka_sync::{OpLog, Replica};
 #[derive(Debug)]
 pub(crate) struct OpRec {
     pub op: Op,
-    pub bytes: Vec<u8>,
     pub hash: [u8; 32],
     /// For a sale: the order as every node starts it, shared until a
     /// refund changes a node's copy.
     pub order0: Option<Arc<OrderState>>,
+}
+
+/// A shared op as the replica handles it: the simulated network carries
+/// these handles, not encoded bytes (the encoding is the real node's and is
+/// tested there; here it would only cost time).
+#[derive(Debug, Clone)]
+pub(crate) struct Rec(pub Arc<OpRec>);
+
+impl OpRef for Rec {
+    fn op(&self) -> &Op {
+        &self.0.op
+    }
 }
 
 impl OpRec {
@@ -43,7 +54,6 @@ impl OpRec {
         };
         OpRec {
             op,
-            bytes,
             hash,
             order0,
         }
@@ -289,15 +299,6 @@ pub(crate) enum Purpose {
     PullAhead,
 }
 
-/// Replication bookkeeping mirrored outside the `Replica` (which does not
-/// expose it) so the driver asks it for ops only when a peer may lack some:
-/// the same rules as `Replica`'s per-peer `sent` and `greeted`.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Shadow {
-    pub sent: Vec<u64>,
-    pub greeted: bool,
-}
-
 pub(crate) struct Node {
     pub name: NodeId,
     // Durable: survives a crash.
@@ -314,14 +315,10 @@ pub(crate) struct Node {
     pub life: u64,
     pub disk_full: bool,
     pub skew: i64,
-    pub replica: Replica,
+    pub replica: Replica<Rec>,
     pub clock: HlcClock,
     /// `vv` by origin index.
     pub held: Vec<u64>,
-    /// Per origin, the ops old enough to relay (own ops: all).
-    pub visible: Vec<u64>,
-    /// Remote ops not yet old enough to relay: (origin, seq, arrival).
-    pub recent: std::collections::VecDeque<(usize, u64, u64)>,
     pub st: Materialised,
     pub entity: u64,
     pub idem: BTreeMap<String, OpId>,
@@ -330,11 +327,10 @@ pub(crate) struct Node {
     pub jobs: BTreeMap<u64, EscrowJob>,
     pub next_job: u64,
     pub pulling: BTreeSet<MemberId>,
-    pub shadow: Vec<Shadow>,
-    pub have_told: Vec<u64>,
+    /// Per peer, (ops held, links epoch) when last told with `Have`.
+    pub have_told: Vec<(u64, u64)>,
     pub have_due: bool,
     pub push_due: bool,
-    pub relay_due: bool,
     /// Ops applied to state outside the log (mutations only).
     pub side_applied: BTreeSet<OpId>,
 }
@@ -342,29 +338,19 @@ pub(crate) struct Node {
 /// The node's log as the protocol reads it.
 pub(crate) struct LogView<'a> {
     pub log: &'a [Vec<Arc<OpRec>>],
+    pub stores: usize,
     pub index: &'a BTreeMap<NodeId, usize>,
-    /// What may be relayed yet, per origin (the driver's relay policy).
-    pub visible: &'a [u64],
-    pub me: usize,
 }
 
-impl OpLog for LogView<'_> {
-    fn ops_from(&self, origin: &NodeId, from_seq: u64, limit: usize) -> Vec<Op> {
-        let Some(&i) = self.index.get(origin) else {
-            return Vec::new();
-        };
+impl OpLog<Rec> for LogView<'_> {
+    fn ops_from(&self, origin: &NodeId, from_seq: u64, limit: usize) -> Vec<Rec> {
+        let i = crate::sim::node_ix(self.stores, self.index, origin);
         let ops = &self.log[i];
-        let upto = if i == self.me {
-            ops.len()
-        } else {
-            (self.visible[i] as usize).min(ops.len())
-        };
         let start = (from_seq.max(1) - 1) as usize;
-        ops[..upto]
-            .iter()
+        ops.iter()
             .skip(start)
             .take(limit)
-            .map(|r| r.op.clone())
+            .map(|r| Rec(r.clone()))
             .collect()
     }
 }

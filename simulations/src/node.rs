@@ -1,8 +1,9 @@
 //! A simulated node: its durable log and the state it materialises from
 //! it, built with the same core rules the real node uses.
 
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use tongka_core::clock::HlcClock;
 use tongka_core::ids::{MemberId, NodeId, OpId, OrderId};
@@ -22,6 +23,43 @@ pub(crate) struct OpRec {
     /// For a sale: the order as every node starts it, shared until a
     /// refund changes a node's copy.
     pub order0: Option<Arc<OrderState>>,
+    /// Applying this op to a member: the state it was applied to and the
+    /// result, so nodes that apply it to the very same state share the
+    /// result (the rules are pure: same state and op, same result). Keeps
+    /// a day of a large chain's members in memory once, not once per node.
+    pub memo: Memo,
+}
+
+/// See `OpRec::memo`.
+#[derive(Debug, Default)]
+pub(crate) struct Memo {
+    /// (state applied to, result); the weak handle keeps the first's
+    /// address from being reused while it is compared against.
+    slot: RefCell<Option<(Weak<MemberState>, Arc<MemberState>)>>,
+    /// Nodes that applied the op; at `done` nobody will again (but a node
+    /// replaying its log at restart), and the memo is dropped.
+    uses: Cell<u32>,
+}
+
+impl Memo {
+    fn get(&self, cur: &Arc<MemberState>) -> Option<Arc<MemberState>> {
+        let slot = self.slot.borrow();
+        let (prior, next) = slot.as_ref()?;
+        (Weak::as_ptr(prior) == Arc::as_ptr(cur)).then(|| next.clone())
+    }
+
+    fn put(&self, cur: &Arc<MemberState>, next: &Arc<MemberState>) {
+        *self.slot.borrow_mut() = Some((Arc::downgrade(cur), next.clone()));
+    }
+
+    /// One more node applied the op; `nodes` is how many there are.
+    pub fn used(&self, nodes: u32) {
+        let n = self.uses.get() + 1;
+        self.uses.set(n);
+        if n >= nodes {
+            *self.slot.borrow_mut() = None;
+        }
+    }
 }
 
 /// A shared op as the replica handles it: the simulated network carries
@@ -56,6 +94,7 @@ impl OpRec {
             op,
             hash,
             order0,
+            memo: Memo::default(),
         }
     }
 }
@@ -96,7 +135,8 @@ fn from_apply(e: state::ApplyError) -> ApplyFail {
 /// here may depend on hashing order.
 #[derive(Debug, Default)]
 pub(crate) struct Materialised {
-    pub members: BTreeMap<MemberId, MemberState>,
+    /// Shared between nodes while equal (see `OpRec::memo`).
+    pub members: BTreeMap<MemberId, Arc<MemberState>>,
     pub expect: BTreeMap<MemberId, Expect>,
     pub orders: BTreeMap<OrderId, Arc<OrderState>>,
     /// Phone → members holding it (more than one: a duplicate for the
@@ -115,14 +155,43 @@ pub(crate) struct Touched {
 }
 
 impl Materialised {
+    /// Apply `op` to member `id`'s state with `f`, or take the result
+    /// another node got applying the same op to the same state.
+    fn member_op(
+        &mut self,
+        id: &MemberId,
+        memo: Option<&Memo>,
+        what: &str,
+        f: impl FnOnce(&mut MemberState) -> Result<(), ApplyFail>,
+    ) -> Result<(), ApplyFail> {
+        let cur = self
+            .members
+            .get_mut(id)
+            .ok_or_else(|| fail("unknown", format!("{what} of unknown {id}")))?;
+        if let Some(next) = memo.and_then(|m| m.get(cur)) {
+            *cur = next;
+            return Ok(());
+        }
+        let mut next = MemberState::clone(cur);
+        f(&mut next)?;
+        let next = Arc::new(next);
+        if let Some(m) = memo {
+            m.put(cur, &next);
+        }
+        *cur = next;
+        Ok(())
+    }
+
     /// Fold `op` into the state, all or nothing. `drop_notes` is the
-    /// `MergeDropsField` mutation.
+    /// `MergeDropsField` mutation. `memo`: the op's, to share results.
     pub fn apply(
         &mut self,
         op: &Op,
         order0: Option<&Arc<OrderState>>,
+        memo: Option<&Memo>,
         drop_notes: bool,
     ) -> Result<Touched, ApplyFail> {
+        let memo = if drop_notes { None } else { memo };
         let mut touched = Touched {
             member: None,
             order: None,
@@ -133,7 +202,7 @@ impl Materialised {
                     return Err(fail("not_applicable", format!("{member} registered twice")));
                 }
                 let m = MemberState::registered(op).map_err(from_apply)?;
-                self.members.insert(member.clone(), m);
+                self.members.insert(member.clone(), Arc::new(m));
                 self.expect.insert(member.clone(), Expect::default());
                 self.phones
                     .entry(profile.phone.clone())
@@ -142,25 +211,29 @@ impl Materialised {
                 touched.member = Some(member.clone());
             }
             OpBody::ProfileUpdated { member, patch } => {
-                let m = self
+                let old_phone = self
                     .members
-                    .get_mut(member)
-                    .ok_or_else(|| fail("unknown", format!("profile of unknown {member}")))?;
-                let old_phone = m.profile.phone.clone();
-                if drop_notes && patch.notes.is_some() {
-                    let mut p = patch.clone();
-                    p.notes = None;
-                    let mut dropped = op.clone();
-                    dropped.body = OpBody::ProfileUpdated {
-                        member: member.clone(),
-                        patch: p,
-                    };
-                    m.apply(&dropped).map_err(from_apply)?;
-                } else {
-                    m.apply(op).map_err(from_apply)?;
-                }
-                if m.profile.phone != old_phone {
-                    let new_phone = m.profile.phone.clone();
+                    .get(member)
+                    .ok_or_else(|| fail("unknown", format!("profile of unknown {member}")))?
+                    .profile
+                    .phone
+                    .clone();
+                self.member_op(member, memo, "profile", |m| {
+                    if drop_notes && patch.notes.is_some() {
+                        let mut p = patch.clone();
+                        p.notes = None;
+                        let mut dropped = op.clone();
+                        dropped.body = OpBody::ProfileUpdated {
+                            member: member.clone(),
+                            patch: p,
+                        };
+                        m.apply(&dropped).map_err(from_apply)
+                    } else {
+                        m.apply(op).map_err(from_apply)
+                    }
+                })?;
+                let new_phone = self.members[member].profile.phone.clone();
+                if new_phone != old_phone {
                     if let Some(s) = self.phones.get_mut(&old_phone) {
                         s.remove(member);
                         if s.is_empty() {
@@ -180,11 +253,9 @@ impl Materialised {
                 bonus,
                 ..
             } => {
-                let m = self
-                    .members
-                    .get_mut(member)
-                    .ok_or_else(|| fail("unknown", format!("recharge of unknown {member}")))?;
-                m.apply(op).map_err(from_apply)?;
+                self.member_op(member, memo, "recharge", |m| {
+                    m.apply(op).map_err(from_apply)
+                })?;
                 let e = self.expect.entry(member.clone()).or_default();
                 e.principal += *amount;
                 e.bonus += *bonus;
@@ -197,11 +268,7 @@ impl Materialised {
                     return Err(fail("not_applicable", format!("order {} twice", order.id)));
                 }
                 if let Some(member) = &order.member {
-                    let m = self
-                        .members
-                        .get_mut(member)
-                        .ok_or_else(|| fail("unknown", format!("sale to unknown {member}")))?;
-                    m.apply(op).map_err(from_apply)?;
+                    self.member_op(member, memo, "sale", |m| m.apply(op).map_err(from_apply))?;
                     let e = self.expect.entry(member.clone()).or_default();
                     e.principal -= order.balance_principal;
                     e.bonus -= order.balance_bonus;
@@ -227,11 +294,9 @@ impl Materialised {
                 let mut next_order = OrderState::clone(o);
                 state::apply_refund(&mut next_order, op).map_err(from_apply)?;
                 if let Some(member) = &refund.member {
-                    let m = self
-                        .members
-                        .get_mut(member)
-                        .ok_or_else(|| fail("unknown", format!("refund to unknown {member}")))?;
-                    m.apply(op).map_err(from_apply)?;
+                    self.member_op(member, memo, "refund", |m| {
+                        m.apply(op).map_err(from_apply)
+                    })?;
                     let e = self.expect.entry(member.clone()).or_default();
                     e.principal += refund.balance_principal;
                     e.bonus += refund.balance_bonus;
@@ -244,11 +309,9 @@ impl Materialised {
                 touched.order = Some(refund.order.clone());
             }
             OpBody::SharesTransferred { member, .. } => {
-                let m = self
-                    .members
-                    .get_mut(member)
-                    .ok_or_else(|| fail("unknown", format!("transfer of unknown {member}")))?;
-                m.apply(op).map_err(from_apply)?;
+                self.member_op(member, memo, "transfer", |m| {
+                    m.apply(op).map_err(from_apply)
+                })?;
                 touched.member = Some(member.clone());
             }
         }
@@ -262,7 +325,7 @@ impl Materialised {
         let mut h = blake3::Hasher::new();
         for (id, m) in &self.members {
             h.update(id.as_str().as_bytes());
-            h.update(&postcard::to_allocvec(m).expect("encoding to memory"));
+            h.update(&postcard::to_allocvec(&**m).expect("encoding to memory"));
         }
         for (id, o) in &self.orders {
             h.update(id.as_str().as_bytes());
@@ -333,6 +396,13 @@ pub(crate) struct Node {
     pub push_due: bool,
     /// Ops applied to state outside the log (mutations only).
     pub side_applied: BTreeSet<OpId>,
+    /// Group commit: entries of `commit_order` that are durable (a crash
+    /// loses the rest), whether a commit is scheduled, and what waits for
+    /// it: acknowledgements to clients (own seqs) and escrow answers.
+    pub synced: usize,
+    pub sync_due: bool,
+    pub pending_acks: Vec<u64>,
+    pub pending_gaves: Vec<(usize, u64, Vec<Rec>)>,
 }
 
 /// The node's log as the protocol reads it.

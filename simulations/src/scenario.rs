@@ -200,6 +200,12 @@ pub struct Time {
     /// a node has is told at the next tick whatever this is.
     #[serde(default)]
     pub have_every: Option<Dur>,
+    /// Group commit: a node's log is made durable this long after the
+    /// first op appended since the last commit; clients are answered, ops
+    /// replicated and escrow transfers given only then, and a crash loses
+    /// what was not committed yet. Default: each op commits as it is made.
+    #[serde(default)]
+    pub group_commit: Option<Dur>,
     /// After the workload, every fault ends; the chain must converge within
     /// this bound (checked).
     #[serde(default = "default_settle")]

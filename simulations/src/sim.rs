@@ -120,6 +120,8 @@ enum Ev {
     Chunk(u64),
     EndWorkload,
     Probe,
+    /// A node's group commit: what it appended becomes durable.
+    Sync(usize, u64),
 }
 
 struct Entry {
@@ -248,6 +250,7 @@ pub(crate) struct Sim<'a> {
     p_reorder: u32,
     max_delay: u64,
     have_every: u64,
+    group_commit: u64,
     checks: u64,
 }
 
@@ -297,6 +300,10 @@ impl<'a> Sim<'a> {
                 have_due: false,
                 push_due: false,
                 side_applied: BTreeSet::new(),
+                synced: 0,
+                sync_due: false,
+                pending_acks: Vec::new(),
+                pending_gaves: Vec::new(),
             })
             .collect();
         let mut max_delay = sc.network.delay[1].ms();
@@ -385,6 +392,7 @@ impl<'a> Sim<'a> {
             p_reorder: sc.network.reorder.ppm(),
             max_delay,
             have_every: sc.time.have_every.map_or(sc.time.tick.ms(), |d| d.ms()),
+            group_commit: sc.time.group_commit.map_or(0, |d| d.ms()),
             checks: 0,
         }
     }
@@ -788,6 +796,11 @@ impl<'a> Sim<'a> {
                 }
             }
             Ev::EndWorkload => self.end_workload(),
+            Ev::Sync(n, life) => {
+                if self.nodes[n].life == life && self.nodes[n].up {
+                    self.sync(n);
+                }
+            }
             Ev::Probe => {
                 self.probe_due = false;
                 self.probe();
@@ -943,7 +956,21 @@ impl<'a> Sim<'a> {
         }
         node.up = false;
         node.life += 1;
-        // Volatile state is gone; the log stays.
+        // Volatile state is gone; the log stays, up to its last commit.
+        let lost: Vec<(u32, u64)> = node.commit_order.split_off(node.synced);
+        node.sync_due = false;
+        node.pending_acks.clear();
+        node.pending_gaves.clear();
+        let mut lost_own = Vec::new();
+        for &(o, seq) in lost.iter().rev() {
+            let rec = node.log[o as usize].pop().expect("logged");
+            debug_assert_eq!(rec.op.id.seq, seq);
+            node.held[o as usize] -= 1;
+            node.rejected.remove(&rec.op.id);
+            if o as usize == n {
+                lost_own.push(rec);
+            }
+        }
         node.st = Materialised::default();
         node.asks.clear();
         node.pulling.clear();
@@ -957,6 +984,40 @@ impl<'a> Sim<'a> {
             }
         }
         self.report.crashes += 1;
+        // Ops made here and lost were never acknowledged nor sent: as if
+        // never made (a retry of the request decides it again).
+        for rec in lost_own {
+            self.ops[n].pop();
+            self.report.ops_lost += 1;
+            if let Some(k) = &rec.op.idem {
+                self.idem_ops.remove(k);
+            }
+        }
+        debug_assert_eq!(self.ops[n].len(), self.nodes[n].log[n].len());
+    }
+
+    /// Group commit at `n`: everything appended is durable now; tell the
+    /// replica, acknowledge the clients, answer the escrow asks.
+    fn sync(&mut self, n: usize) {
+        let node = &mut self.nodes[n];
+        node.sync_due = false;
+        for &(o, seq) in &node.commit_order[node.synced..] {
+            let id = OpId {
+                origin: self.names[o as usize].clone(),
+                seq,
+            };
+            node.replica.durable(&id);
+        }
+        node.synced = node.commit_order.len();
+        node.entity_hwm = node.entity_hwm.max(node.entity);
+        let acks = std::mem::take(&mut node.pending_acks);
+        let gaves = std::mem::take(&mut node.pending_gaves);
+        self.acked[n].extend(acks);
+        for (to, req, ops) in gaves {
+            self.send(n, to, Wire::Gave(req, ops));
+        }
+        self.schedule_push(n);
+        self.schedule_have(n);
     }
 
     fn restart(&mut self, n: usize) {
@@ -982,7 +1043,7 @@ impl<'a> Sim<'a> {
                 continue;
             }
             let remote = o as usize != n;
-            if let Err(e) = st.apply(&rec.op, rec.order0.as_ref(), drop_notes && remote) {
+            if let Err(e) = st.apply(&rec.op, rec.order0.as_ref(), None, drop_notes && remote) {
                 replay_errors.push(format!("{}: {}", rec.op.id, e.reason));
             }
         }
@@ -1321,7 +1382,7 @@ impl<'a> Sim<'a> {
         }
         let node = &mut self.nodes[n];
         node.side_applied.insert(op.id.clone());
-        let _ = node.st.apply(op, None, false);
+        let _ = node.st.apply(op, None, None, false);
     }
 
     fn commit_remote(&mut self, n: usize, got: Rec) {
@@ -1394,16 +1455,27 @@ impl<'a> Sim<'a> {
         let result = if skip_state {
             Ok(None)
         } else {
-            node.st
-                .apply(&rec.op, rec.order0.as_ref(), drop_notes)
-                .map(Some)
+            let r = node
+                .st
+                .apply(&rec.op, rec.order0.as_ref(), Some(&rec.memo), drop_notes)
+                .map(Some);
+            rec.memo.used(self.names.len() as u32);
+            r
         };
         node.st.digest.add(&rec.hash);
         node.log[o].push(rec.clone());
         node.commit_order.push((o as u32, rec.op.id.seq));
         node.held[o] += 1;
-        node.replica.durable(&rec.op.id);
-        node.entity_hwm = node.entity_hwm.max(node.entity);
+        if self.group_commit == 0 {
+            node.replica.durable(&rec.op.id);
+            node.synced = node.commit_order.len();
+            node.entity_hwm = node.entity_hwm.max(node.entity);
+        } else if !node.sync_due {
+            node.sync_due = true;
+            let t = self.now + self.group_commit;
+            let life = node.life;
+            self.at(t, Ev::Sync(n, life));
+        }
         match result {
             Ok(Some(t)) => self.check_touched(n, t.member.as_ref(), t.order.as_ref()),
             Ok(None) => {}
@@ -1613,8 +1685,14 @@ impl<'a> Sim<'a> {
         self.maybe_retry(&r);
     }
 
+    /// Answer the client: at once when each op commits as it is made,
+    /// else at the group commit (`AckBeforeDurable`: at once regardless).
     fn ack(&mut self, n: usize, rec: &OpRec) {
-        self.acked[n].push(rec.op.id.seq);
+        if self.group_commit == 0 || self.mutant(n, Mutation::AckBeforeDurable) {
+            self.acked[n].push(rec.op.id.seq);
+        } else {
+            self.nodes[n].pending_acks.push(rec.op.id.seq);
+        }
     }
 
     fn member_id(&self, model: usize) -> Option<MemberId> {
@@ -2056,7 +2134,12 @@ impl<'a> Sim<'a> {
                 self.report.stores[to].received_amount += moved;
             }
         }
-        self.send(s, to, Wire::Gave(req, ops));
+        if self.group_commit == 0 || ops.is_empty() {
+            self.send(s, to, Wire::Gave(req, ops));
+        } else {
+            // The transfer is given once durable here.
+            self.nodes[s].pending_gaves.push((to, req, ops));
+        }
     }
 
     fn gave(&mut self, s: usize, req: u64, ids: Vec<OpId>) {

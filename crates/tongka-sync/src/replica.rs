@@ -29,6 +29,7 @@
 //! only starts relaying later, and never drain.)
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use tongka_core::clock::VersionVector;
 use tongka_core::ids::{MemberId, NodeId, OpId};
@@ -36,6 +37,27 @@ use tongka_core::money::Money;
 use tongka_core::op::Op;
 
 use crate::msg::{DecodeError, Msg};
+
+/// A fast hasher for the name → index map (names are short; the map is
+/// only looked up, never iterated, so nothing depends on hash order).
+#[derive(Default)]
+struct Fx(u64);
+
+impl Hasher for Fx {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+}
+
+type NameIndex = HashMap<NodeId, usize, BuildHasherDefault<Fx>>;
 
 /// An op as the replica handles it: the op itself, or a shared handle to
 /// one (the simulator shares one copy of each op among all its nodes).
@@ -133,7 +155,7 @@ pub struct Replica<O = Op> {
     config: ReplicaConfig,
     /// Every node name seen, by index; `order` lists indices by name.
     names: Vec<NodeId>,
-    index: HashMap<NodeId, usize>,
+    index: NameIndex,
     order: Vec<usize>,
     /// Ops held durably by this node, by node index and as a vector.
     held: Vec<u64>,
@@ -174,7 +196,7 @@ impl<O: OpRef> Replica<O> {
             me: me.clone(),
             config,
             names: Vec::new(),
-            index: HashMap::new(),
+            index: NameIndex::default(),
             order: Vec::new(),
             held: Vec::new(),
             held_vv: VersionVector::new(),

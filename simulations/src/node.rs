@@ -148,10 +148,19 @@ pub(crate) struct Materialised {
     pub held: Expect,
 }
 
+/// A member's expected balance, made on first use (no key clone when
+/// present: this runs once per op and node).
+fn expect_of<'m>(map: &'m mut BTreeMap<MemberId, Expect>, id: &MemberId) -> &'m mut Expect {
+    if !map.contains_key(id) {
+        map.insert(id.clone(), Expect::default());
+    }
+    map.get_mut(id).expect("inserted above")
+}
+
 /// What applying one op touched, for the checks that follow it.
-pub(crate) struct Touched {
-    pub member: Option<MemberId>,
-    pub order: Option<OrderId>,
+pub(crate) struct Touched<'a> {
+    pub member: Option<&'a MemberId>,
+    pub order: Option<&'a OrderId>,
 }
 
 impl Materialised {
@@ -184,13 +193,13 @@ impl Materialised {
 
     /// Fold `op` into the state, all or nothing. `drop_notes` is the
     /// `MergeDropsField` mutation. `memo`: the op's, to share results.
-    pub fn apply(
+    pub fn apply<'a>(
         &mut self,
-        op: &Op,
+        op: &'a Op,
         order0: Option<&Arc<OrderState>>,
         memo: Option<&Memo>,
         drop_notes: bool,
-    ) -> Result<Touched, ApplyFail> {
+    ) -> Result<Touched<'a>, ApplyFail> {
         let memo = if drop_notes { None } else { memo };
         let mut touched = Touched {
             member: None,
@@ -208,7 +217,7 @@ impl Materialised {
                     .entry(profile.phone.clone())
                     .or_default()
                     .insert(member.clone());
-                touched.member = Some(member.clone());
+                touched.member = Some(member);
             }
             OpBody::ProfileUpdated { member, patch } => {
                 let old_phone = self
@@ -245,7 +254,7 @@ impl Materialised {
                         .or_default()
                         .insert(member.clone());
                 }
-                touched.member = Some(member.clone());
+                touched.member = Some(member);
             }
             OpBody::Recharged {
                 member,
@@ -256,12 +265,12 @@ impl Materialised {
                 self.member_op(member, memo, "recharge", |m| {
                     m.apply(op).map_err(from_apply)
                 })?;
-                let e = self.expect.entry(member.clone()).or_default();
+                let e = expect_of(&mut self.expect, member);
                 e.principal += *amount;
                 e.bonus += *bonus;
                 self.held.principal += *amount;
                 self.held.bonus += *bonus;
-                touched.member = Some(member.clone());
+                touched.member = Some(member);
             }
             OpBody::CheckedOut { order } => {
                 if self.orders.contains_key(&order.id) {
@@ -269,12 +278,12 @@ impl Materialised {
                 }
                 if let Some(member) = &order.member {
                     self.member_op(member, memo, "sale", |m| m.apply(op).map_err(from_apply))?;
-                    let e = self.expect.entry(member.clone()).or_default();
+                    let e = expect_of(&mut self.expect, member);
                     e.principal -= order.balance_principal;
                     e.bonus -= order.balance_bonus;
                     self.held.principal -= order.balance_principal;
                     self.held.bonus -= order.balance_bonus;
-                    touched.member = Some(member.clone());
+                    touched.member = Some(member);
                 } else if order.store != *op.origin() {
                     return Err(fail("authority", "a walk-in sale of another store"));
                 }
@@ -282,7 +291,7 @@ impl Materialised {
                     .cloned()
                     .unwrap_or_else(|| Arc::new(OrderState::new(order.clone())));
                 self.orders.insert(order.id.clone(), o);
-                touched.order = Some(order.id.clone());
+                touched.order = Some(&order.id);
             }
             OpBody::Refunded { refund } => {
                 let o = self.orders.get(&refund.order).ok_or_else(|| {
@@ -297,22 +306,22 @@ impl Materialised {
                     self.member_op(member, memo, "refund", |m| {
                         m.apply(op).map_err(from_apply)
                     })?;
-                    let e = self.expect.entry(member.clone()).or_default();
+                    let e = expect_of(&mut self.expect, member);
                     e.principal += refund.balance_principal;
                     e.bonus += refund.balance_bonus;
                     self.held.principal += refund.balance_principal;
                     self.held.bonus += refund.balance_bonus;
-                    touched.member = Some(member.clone());
+                    touched.member = Some(member);
                 }
                 self.orders
                     .insert(refund.order.clone(), Arc::new(next_order));
-                touched.order = Some(refund.order.clone());
+                touched.order = Some(&refund.order);
             }
             OpBody::SharesTransferred { member, .. } => {
                 self.member_op(member, memo, "transfer", |m| {
                     m.apply(op).map_err(from_apply)
                 })?;
-                touched.member = Some(member.clone());
+                touched.member = Some(member);
             }
         }
         self.totals.apply(op);

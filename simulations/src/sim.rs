@@ -1477,7 +1477,7 @@ impl<'a> Sim<'a> {
             self.at(t, Ev::Sync(n, life));
         }
         match result {
-            Ok(Some(t)) => self.check_touched(n, t.member.as_ref(), t.order.as_ref()),
+            Ok(Some(t)) => self.check_touched(n, t.member, t.order),
             Ok(None) => {}
             Err(e) => {
                 self.nodes[n].rejected.insert(rec.op.id.clone());

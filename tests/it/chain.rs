@@ -102,7 +102,7 @@ fn recharge_here_spend_there_partition_heal() {
         .iter()
         .filter(|x| x["node"] == "store-1")
         .collect();
-    assert_eq!(at_s1.len(), 1);
+    assert_eq!(at_s1.len(), 1, "{w}");
     assert_eq!(
         fen(&at_s1[0]["principal"]) + fen(&at_s1[0]["bonus"]),
         50_000

@@ -303,9 +303,7 @@ impl Materialised {
                 let mut next_order = OrderState::clone(o);
                 state::apply_refund(&mut next_order, op).map_err(from_apply)?;
                 if let Some(member) = &refund.member {
-                    self.member_op(member, memo, "refund", |m| {
-                        m.apply(op).map_err(from_apply)
-                    })?;
+                    self.member_op(member, memo, "refund", |m| m.apply(op).map_err(from_apply))?;
                     let e = expect_of(&mut self.expect, member);
                     e.principal += refund.balance_principal;
                     e.bonus += refund.balance_bonus;

@@ -243,7 +243,6 @@ async fn sale(
     }
 }
 
-
 /// What `node` holds of `member`'s balance, as it sees it now.
 fn share_at(node: &Node, member: &MemberId) -> String {
     match node.engine().member(member) {

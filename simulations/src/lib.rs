@@ -96,6 +96,9 @@ pub enum Mutation {
     MergeDropsField,
     /// Ops are applied as they arrive, before their causal past.
     SkipCausalOrder,
+    /// The client is answered when an op is appended, before the group
+    /// commit makes it durable: a crash then loses acknowledged ops.
+    AckBeforeDurable,
 }
 
 /// How to run.

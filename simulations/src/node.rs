@@ -1,8 +1,9 @@
 //! A simulated node: its durable log and the state it materialises from
 //! it, built with the same core rules the real node uses.
 
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use tongka_core::clock::HlcClock;
 use tongka_core::ids::{MemberId, NodeId, OpId, OrderId};
@@ -10,7 +11,7 @@ use tongka_core::money::Money;
 use tongka_core::op::{Op, OpBody, StateDigest};
 use tongka_core::refund::OrderState;
 use tongka_core::state::{self, LedgerTotals, MemberState};
-use tongka_sync::{OpLog, Replica};
+use tongka_sync::{OpLog, OpRef, Replica};
 
 /// An op with its encoding and hash, made once by its origin and shared by
 /// every log that holds it (the logs hold the same bytes; sharing them
@@ -18,11 +19,59 @@ use tongka_sync::{OpLog, Replica};
 #[derive(Debug)]
 pub(crate) struct OpRec {
     pub op: Op,
-    pub bytes: Vec<u8>,
     pub hash: [u8; 32],
     /// For a sale: the order as every node starts it, shared until a
     /// refund changes a node's copy.
     pub order0: Option<Arc<OrderState>>,
+    /// Applying this op to a member: the state it was applied to and the
+    /// result, so nodes that apply it to the very same state share the
+    /// result (the rules are pure: same state and op, same result). Keeps
+    /// a day of a large chain's members in memory once, not once per node.
+    pub memo: Memo,
+}
+
+/// See `OpRec::memo`.
+#[derive(Debug, Default)]
+pub(crate) struct Memo {
+    /// (state applied to, result); the weak handle keeps the first's
+    /// address from being reused while it is compared against.
+    slot: RefCell<Option<(Weak<MemberState>, Arc<MemberState>)>>,
+    /// Nodes that applied the op; at `done` nobody will again (but a node
+    /// replaying its log at restart), and the memo is dropped.
+    uses: Cell<u32>,
+}
+
+impl Memo {
+    fn get(&self, cur: &Arc<MemberState>) -> Option<Arc<MemberState>> {
+        let slot = self.slot.borrow();
+        let (prior, next) = slot.as_ref()?;
+        (Weak::as_ptr(prior) == Arc::as_ptr(cur)).then(|| next.clone())
+    }
+
+    fn put(&self, cur: &Arc<MemberState>, next: &Arc<MemberState>) {
+        *self.slot.borrow_mut() = Some((Arc::downgrade(cur), next.clone()));
+    }
+
+    /// One more node applied the op; `nodes` is how many there are.
+    pub fn used(&self, nodes: u32) {
+        let n = self.uses.get() + 1;
+        self.uses.set(n);
+        if n >= nodes {
+            *self.slot.borrow_mut() = None;
+        }
+    }
+}
+
+/// A shared op as the replica handles it: the simulated network carries
+/// these handles, not encoded bytes (the encoding is the real node's and is
+/// tested there; here it would only cost time).
+#[derive(Debug, Clone)]
+pub(crate) struct Rec(pub Arc<OpRec>);
+
+impl OpRef for Rec {
+    fn op(&self) -> &Op {
+        &self.0.op
+    }
 }
 
 impl OpRec {
@@ -43,9 +92,9 @@ impl OpRec {
         };
         OpRec {
             op,
-            bytes,
             hash,
             order0,
+            memo: Memo::default(),
         }
     }
 }
@@ -86,7 +135,8 @@ fn from_apply(e: state::ApplyError) -> ApplyFail {
 /// here may depend on hashing order.
 #[derive(Debug, Default)]
 pub(crate) struct Materialised {
-    pub members: BTreeMap<MemberId, MemberState>,
+    /// Shared between nodes while equal (see `OpRec::memo`).
+    pub members: BTreeMap<MemberId, Arc<MemberState>>,
     pub expect: BTreeMap<MemberId, Expect>,
     pub orders: BTreeMap<OrderId, Arc<OrderState>>,
     /// Phone → members holding it (more than one: a duplicate for the
@@ -98,21 +148,59 @@ pub(crate) struct Materialised {
     pub held: Expect,
 }
 
+/// A member's expected balance, made on first use (no key clone when
+/// present: this runs once per op and node).
+fn expect_of<'m>(map: &'m mut BTreeMap<MemberId, Expect>, id: &MemberId) -> &'m mut Expect {
+    if !map.contains_key(id) {
+        map.insert(id.clone(), Expect::default());
+    }
+    map.get_mut(id).expect("inserted above")
+}
+
 /// What applying one op touched, for the checks that follow it.
-pub(crate) struct Touched {
-    pub member: Option<MemberId>,
-    pub order: Option<OrderId>,
+pub(crate) struct Touched<'a> {
+    pub member: Option<&'a MemberId>,
+    pub order: Option<&'a OrderId>,
 }
 
 impl Materialised {
-    /// Fold `op` into the state, all or nothing. `drop_notes` is the
-    /// `MergeDropsField` mutation.
-    pub fn apply(
+    /// Apply `op` to member `id`'s state with `f`, or take the result
+    /// another node got applying the same op to the same state.
+    fn member_op(
         &mut self,
-        op: &Op,
+        id: &MemberId,
+        memo: Option<&Memo>,
+        what: &str,
+        f: impl FnOnce(&mut MemberState) -> Result<(), ApplyFail>,
+    ) -> Result<(), ApplyFail> {
+        let cur = self
+            .members
+            .get_mut(id)
+            .ok_or_else(|| fail("unknown", format!("{what} of unknown {id}")))?;
+        if let Some(next) = memo.and_then(|m| m.get(cur)) {
+            *cur = next;
+            return Ok(());
+        }
+        let mut next = MemberState::clone(cur);
+        f(&mut next)?;
+        let next = Arc::new(next);
+        if let Some(m) = memo {
+            m.put(cur, &next);
+        }
+        *cur = next;
+        Ok(())
+    }
+
+    /// Fold `op` into the state, all or nothing. `drop_notes` is the
+    /// `MergeDropsField` mutation. `memo`: the op's, to share results.
+    pub fn apply<'a>(
+        &mut self,
+        op: &'a Op,
         order0: Option<&Arc<OrderState>>,
+        memo: Option<&Memo>,
         drop_notes: bool,
-    ) -> Result<Touched, ApplyFail> {
+    ) -> Result<Touched<'a>, ApplyFail> {
+        let memo = if drop_notes { None } else { memo };
         let mut touched = Touched {
             member: None,
             order: None,
@@ -123,34 +211,38 @@ impl Materialised {
                     return Err(fail("not_applicable", format!("{member} registered twice")));
                 }
                 let m = MemberState::registered(op).map_err(from_apply)?;
-                self.members.insert(member.clone(), m);
+                self.members.insert(member.clone(), Arc::new(m));
                 self.expect.insert(member.clone(), Expect::default());
                 self.phones
                     .entry(profile.phone.clone())
                     .or_default()
                     .insert(member.clone());
-                touched.member = Some(member.clone());
+                touched.member = Some(member);
             }
             OpBody::ProfileUpdated { member, patch } => {
-                let m = self
+                let old_phone = self
                     .members
-                    .get_mut(member)
-                    .ok_or_else(|| fail("unknown", format!("profile of unknown {member}")))?;
-                let old_phone = m.profile.phone.clone();
-                if drop_notes && patch.notes.is_some() {
-                    let mut p = patch.clone();
-                    p.notes = None;
-                    let mut dropped = op.clone();
-                    dropped.body = OpBody::ProfileUpdated {
-                        member: member.clone(),
-                        patch: p,
-                    };
-                    m.apply(&dropped).map_err(from_apply)?;
-                } else {
-                    m.apply(op).map_err(from_apply)?;
-                }
-                if m.profile.phone != old_phone {
-                    let new_phone = m.profile.phone.clone();
+                    .get(member)
+                    .ok_or_else(|| fail("unknown", format!("profile of unknown {member}")))?
+                    .profile
+                    .phone
+                    .clone();
+                self.member_op(member, memo, "profile", |m| {
+                    if drop_notes && patch.notes.is_some() {
+                        let mut p = patch.clone();
+                        p.notes = None;
+                        let mut dropped = op.clone();
+                        dropped.body = OpBody::ProfileUpdated {
+                            member: member.clone(),
+                            patch: p,
+                        };
+                        m.apply(&dropped).map_err(from_apply)
+                    } else {
+                        m.apply(op).map_err(from_apply)
+                    }
+                })?;
+                let new_phone = self.members[member].profile.phone.clone();
+                if new_phone != old_phone {
                     if let Some(s) = self.phones.get_mut(&old_phone) {
                         s.remove(member);
                         if s.is_empty() {
@@ -162,7 +254,7 @@ impl Materialised {
                         .or_default()
                         .insert(member.clone());
                 }
-                touched.member = Some(member.clone());
+                touched.member = Some(member);
             }
             OpBody::Recharged {
                 member,
@@ -170,34 +262,28 @@ impl Materialised {
                 bonus,
                 ..
             } => {
-                let m = self
-                    .members
-                    .get_mut(member)
-                    .ok_or_else(|| fail("unknown", format!("recharge of unknown {member}")))?;
-                m.apply(op).map_err(from_apply)?;
-                let e = self.expect.entry(member.clone()).or_default();
+                self.member_op(member, memo, "recharge", |m| {
+                    m.apply(op).map_err(from_apply)
+                })?;
+                let e = expect_of(&mut self.expect, member);
                 e.principal += *amount;
                 e.bonus += *bonus;
                 self.held.principal += *amount;
                 self.held.bonus += *bonus;
-                touched.member = Some(member.clone());
+                touched.member = Some(member);
             }
             OpBody::CheckedOut { order } => {
                 if self.orders.contains_key(&order.id) {
                     return Err(fail("not_applicable", format!("order {} twice", order.id)));
                 }
                 if let Some(member) = &order.member {
-                    let m = self
-                        .members
-                        .get_mut(member)
-                        .ok_or_else(|| fail("unknown", format!("sale to unknown {member}")))?;
-                    m.apply(op).map_err(from_apply)?;
-                    let e = self.expect.entry(member.clone()).or_default();
+                    self.member_op(member, memo, "sale", |m| m.apply(op).map_err(from_apply))?;
+                    let e = expect_of(&mut self.expect, member);
                     e.principal -= order.balance_principal;
                     e.bonus -= order.balance_bonus;
                     self.held.principal -= order.balance_principal;
                     self.held.bonus -= order.balance_bonus;
-                    touched.member = Some(member.clone());
+                    touched.member = Some(member);
                 } else if order.store != *op.origin() {
                     return Err(fail("authority", "a walk-in sale of another store"));
                 }
@@ -205,7 +291,7 @@ impl Materialised {
                     .cloned()
                     .unwrap_or_else(|| Arc::new(OrderState::new(order.clone())));
                 self.orders.insert(order.id.clone(), o);
-                touched.order = Some(order.id.clone());
+                touched.order = Some(&order.id);
             }
             OpBody::Refunded { refund } => {
                 let o = self.orders.get(&refund.order).ok_or_else(|| {
@@ -217,29 +303,23 @@ impl Materialised {
                 let mut next_order = OrderState::clone(o);
                 state::apply_refund(&mut next_order, op).map_err(from_apply)?;
                 if let Some(member) = &refund.member {
-                    let m = self
-                        .members
-                        .get_mut(member)
-                        .ok_or_else(|| fail("unknown", format!("refund to unknown {member}")))?;
-                    m.apply(op).map_err(from_apply)?;
-                    let e = self.expect.entry(member.clone()).or_default();
+                    self.member_op(member, memo, "refund", |m| m.apply(op).map_err(from_apply))?;
+                    let e = expect_of(&mut self.expect, member);
                     e.principal += refund.balance_principal;
                     e.bonus += refund.balance_bonus;
                     self.held.principal += refund.balance_principal;
                     self.held.bonus += refund.balance_bonus;
-                    touched.member = Some(member.clone());
+                    touched.member = Some(member);
                 }
                 self.orders
                     .insert(refund.order.clone(), Arc::new(next_order));
-                touched.order = Some(refund.order.clone());
+                touched.order = Some(&refund.order);
             }
             OpBody::SharesTransferred { member, .. } => {
-                let m = self
-                    .members
-                    .get_mut(member)
-                    .ok_or_else(|| fail("unknown", format!("transfer of unknown {member}")))?;
-                m.apply(op).map_err(from_apply)?;
-                touched.member = Some(member.clone());
+                self.member_op(member, memo, "transfer", |m| {
+                    m.apply(op).map_err(from_apply)
+                })?;
+                touched.member = Some(member);
             }
         }
         self.totals.apply(op);
@@ -252,7 +332,7 @@ impl Materialised {
         let mut h = blake3::Hasher::new();
         for (id, m) in &self.members {
             h.update(id.as_str().as_bytes());
-            h.update(&postcard::to_allocvec(m).expect("encoding to memory"));
+            h.update(&postcard::to_allocvec(&**m).expect("encoding to memory"));
         }
         for (id, o) in &self.orders {
             h.update(id.as_str().as_bytes());
@@ -289,15 +369,6 @@ pub(crate) enum Purpose {
     PullAhead,
 }
 
-/// Replication bookkeeping mirrored outside the `Replica` (which does not
-/// expose it) so the driver asks it for ops only when a peer may lack some:
-/// the same rules as `Replica`'s per-peer `sent` and `greeted`.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Shadow {
-    pub sent: Vec<u64>,
-    pub greeted: bool,
-}
-
 pub(crate) struct Node {
     pub name: NodeId,
     // Durable: survives a crash.
@@ -314,14 +385,10 @@ pub(crate) struct Node {
     pub life: u64,
     pub disk_full: bool,
     pub skew: i64,
-    pub replica: Replica,
+    pub replica: Replica<Rec>,
     pub clock: HlcClock,
     /// `vv` by origin index.
     pub held: Vec<u64>,
-    /// Per origin, the ops old enough to relay (own ops: all).
-    pub visible: Vec<u64>,
-    /// Remote ops not yet old enough to relay: (origin, seq, arrival).
-    pub recent: std::collections::VecDeque<(usize, u64, u64)>,
     pub st: Materialised,
     pub entity: u64,
     pub idem: BTreeMap<String, OpId>,
@@ -330,41 +397,37 @@ pub(crate) struct Node {
     pub jobs: BTreeMap<u64, EscrowJob>,
     pub next_job: u64,
     pub pulling: BTreeSet<MemberId>,
-    pub shadow: Vec<Shadow>,
-    pub have_told: Vec<u64>,
+    /// Per peer, (ops held, links epoch) when last told with `Have`.
+    pub have_told: Vec<(u64, u64)>,
     pub have_due: bool,
     pub push_due: bool,
-    pub relay_due: bool,
     /// Ops applied to state outside the log (mutations only).
     pub side_applied: BTreeSet<OpId>,
+    /// Group commit: entries of `commit_order` that are durable (a crash
+    /// loses the rest), whether a commit is scheduled, and what waits for
+    /// it: acknowledgements to clients (own seqs) and escrow answers.
+    pub synced: usize,
+    pub sync_due: bool,
+    pub pending_acks: Vec<u64>,
+    pub pending_gaves: Vec<(usize, u64, Vec<Rec>)>,
 }
 
 /// The node's log as the protocol reads it.
 pub(crate) struct LogView<'a> {
     pub log: &'a [Vec<Arc<OpRec>>],
+    pub stores: usize,
     pub index: &'a BTreeMap<NodeId, usize>,
-    /// What may be relayed yet, per origin (the driver's relay policy).
-    pub visible: &'a [u64],
-    pub me: usize,
 }
 
-impl OpLog for LogView<'_> {
-    fn ops_from(&self, origin: &NodeId, from_seq: u64, limit: usize) -> Vec<Op> {
-        let Some(&i) = self.index.get(origin) else {
-            return Vec::new();
-        };
+impl OpLog<Rec> for LogView<'_> {
+    fn ops_from(&self, origin: &NodeId, from_seq: u64, limit: usize) -> Vec<Rec> {
+        let i = crate::sim::node_ix(self.stores, self.index, origin);
         let ops = &self.log[i];
-        let upto = if i == self.me {
-            ops.len()
-        } else {
-            (self.visible[i] as usize).min(ops.len())
-        };
         let start = (from_seq.max(1) - 1) as usize;
-        ops[..upto]
-            .iter()
+        ops.iter()
             .skip(start)
             .take(limit)
-            .map(|r| r.op.clone())
+            .map(|r| Rec(r.clone()))
             .collect()
     }
 }

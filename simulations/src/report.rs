@@ -201,6 +201,8 @@ pub struct Report {
     pub final_converged_after: Option<u64>,
     pub ops_made: u64,
     pub ops_sent: u64,
+    /// Ops lost at a crash before their group commit (never acknowledged).
+    pub ops_lost: u64,
     pub messages: BTreeMap<&'static str, u64>,
     pub lost: u64,
     pub duplicated: u64,
@@ -260,6 +262,7 @@ impl Report {
             final_converged_after: None,
             ops_made: 0,
             ops_sent: 0,
+            ops_lost: 0,
             messages: BTreeMap::new(),
             lost: 0,
             duplicated: 0,
@@ -509,12 +512,13 @@ impl Report {
         let _ = writeln!(o, "  messages: {}", msgs.join(", "));
         let _ = writeln!(
             o,
-            "  network: lost once {}, duplicated {}, reordered {}, link flaps {}; crashes {}; clock readings refused {}",
+            "  network: lost once {}, duplicated {}, reordered {}, link flaps {}; crashes {} (uncommitted ops lost {}); clock readings refused {}",
             self.lost,
             self.duplicated,
             self.reordered,
             self.flaps,
             self.crashes,
+            self.ops_lost,
             self.clock_refusals
         );
         if let Some(t) = &self.totals {

@@ -194,13 +194,18 @@ pub struct Time {
     /// most one tick after they appear.
     #[serde(default = "default_tick")]
     pub tick: Dur,
-    /// How long a node waits before relaying ops it received to peers
-    /// that may lack them (so peers first say what they got directly).
-    /// Default: two ticks plus twice the largest link delay. `"0ms"`
-    /// relays at once, as the real node's send loop does. A node says what
-    /// it holds (`Have`) every tick, or every third of this if longer.
+    /// How often a node tells peers what it holds (`Have`: acknowledges
+    /// their ops, frees their send window). Default: every tick. A coarser
+    /// cadence saves the N² messages of a large mesh. A change of the links
+    /// a node has is told at the next tick whatever this is.
     #[serde(default)]
-    pub relay_after: Option<Dur>,
+    pub have_every: Option<Dur>,
+    /// Group commit: a node's log is made durable this long after the
+    /// first op appended since the last commit; clients are answered, ops
+    /// replicated and escrow transfers given only then, and a crash loses
+    /// what was not committed yet. Default: each op commits as it is made.
+    #[serde(default)]
+    pub group_commit: Option<Dur>,
     /// After the workload, every fault ends; the chain must converge within
     /// this bound (checked).
     #[serde(default = "default_settle")]

@@ -21,9 +21,9 @@ use tongka_core::op::{Op, OpBody, OpDraft};
 use tongka_core::programme::Programme;
 use tongka_core::refund::RefundLine;
 use tongka_core::state::{self};
-use tongka_sync::{Msg, Replica, ReplicaConfig};
+use tongka_sync::{Msg, OpRef, Replica, ReplicaConfig};
 
-use crate::node::{EscrowJob, LogView, Materialised, Node, OpRec, Purpose, Shadow};
+use crate::node::{EscrowJob, LogView, Materialised, Node, OpRec, Purpose, Rec};
 use crate::report::{HealRecord, Report, Sample, StoreStats};
 use crate::scenario::{Fault, HomeDist, Scenario};
 use crate::{Mutation, Violation};
@@ -86,6 +86,16 @@ impl Request {
     }
 }
 
+/// A message on the simulated network: the protocol's own messages, except
+/// that ops travel as shared handles rather than encoded bytes.
+#[derive(Debug, Clone)]
+pub(crate) enum Wire {
+    /// `Hello`, `Have`, `Ask` (shared: one `Have` goes to many peers).
+    Ctl(Arc<Msg>),
+    Ops(Vec<Rec>),
+    Gave(u64, Vec<Rec>),
+}
+
 #[derive(Debug)]
 enum Ev {
     Request(Box<Request>, bool),
@@ -98,10 +108,10 @@ enum Ev {
         from: usize,
         to: usize,
         epoch: u64,
-        msg: Msg,
+        msg: Wire,
     },
     Have(usize, u64),
-    Push(usize, u64, bool),
+    Push(usize, u64),
     AskTimeout(usize, u64, u64),
     FaultStart(usize),
     FaultEnd(usize),
@@ -110,6 +120,8 @@ enum Ev {
     Chunk(u64),
     EndWorkload,
     Probe,
+    /// A node's group commit: what it appended becomes durable.
+    Sync(usize, u64),
 }
 
 struct Entry {
@@ -237,7 +249,8 @@ pub(crate) struct Sim<'a> {
     p_dupmsg: u32,
     p_reorder: u32,
     max_delay: u64,
-    relay_after: u64,
+    have_every: u64,
+    group_commit: u64,
     checks: u64,
 }
 
@@ -275,8 +288,6 @@ impl<'a> Sim<'a> {
                 clock: HlcClock::default(),
 
                 held: vec![0; n],
-                visible: vec![0; n],
-                recent: VecDeque::new(),
                 st: Materialised::default(),
                 entity: 0,
                 idem: BTreeMap::new(),
@@ -285,12 +296,14 @@ impl<'a> Sim<'a> {
                 jobs: BTreeMap::new(),
                 next_job: 1,
                 pulling: BTreeSet::new(),
-                shadow: vec![Shadow::default(); n],
-                have_told: vec![0; n],
+                have_told: vec![(0, 0); n],
                 have_due: false,
                 push_due: false,
-                relay_due: false,
                 side_applied: BTreeSet::new(),
+                synced: 0,
+                sync_due: false,
+                pending_acks: Vec::new(),
+                pending_gaves: Vec::new(),
             })
             .collect();
         let mut max_delay = sc.network.delay[1].ms();
@@ -378,10 +391,8 @@ impl<'a> Sim<'a> {
             p_dupmsg: sc.network.duplicate.ppm(),
             p_reorder: sc.network.reorder.ppm(),
             max_delay,
-            relay_after: sc
-                .time
-                .relay_after
-                .map_or(2 * sc.time.tick.ms() + 2 * max_delay, |d| d.ms()),
+            have_every: sc.time.have_every.map_or(sc.time.tick.ms(), |d| d.ms()),
+            group_commit: sc.time.group_commit.map_or(0, |d| d.ms()),
             checks: 0,
         }
     }
@@ -743,13 +754,9 @@ impl<'a> Sim<'a> {
                     self.send_haves(n);
                 }
             }
-            Ev::Push(n, life, relay) => {
+            Ev::Push(n, life) => {
                 if self.nodes[n].life == life && self.nodes[n].up {
-                    if relay {
-                        self.nodes[n].relay_due = false;
-                    } else {
-                        self.nodes[n].push_due = false;
-                    }
+                    self.nodes[n].push_due = false;
                     self.push(n);
                 }
             }
@@ -789,6 +796,11 @@ impl<'a> Sim<'a> {
                 }
             }
             Ev::EndWorkload => self.end_workload(),
+            Ev::Sync(n, life) => {
+                if self.nodes[n].life == life && self.nodes[n].up {
+                    self.sync(n);
+                }
+            }
             Ev::Probe => {
                 self.probe_due = false;
                 self.probe();
@@ -944,14 +956,27 @@ impl<'a> Sim<'a> {
         }
         node.up = false;
         node.life += 1;
-        // Volatile state is gone; the log stays.
+        // Volatile state is gone; the log stays, up to its last commit.
+        let lost: Vec<(u32, u64)> = node.commit_order.split_off(node.synced);
+        node.sync_due = false;
+        node.pending_acks.clear();
+        node.pending_gaves.clear();
+        let mut lost_own = Vec::new();
+        for &(o, seq) in lost.iter().rev() {
+            let rec = node.log[o as usize].pop().expect("logged");
+            debug_assert_eq!(rec.op.id.seq, seq);
+            node.held[o as usize] -= 1;
+            node.rejected.remove(&rec.op.id);
+            if o as usize == n {
+                lost_own.push(rec);
+            }
+        }
         node.st = Materialised::default();
         node.asks.clear();
         node.pulling.clear();
         node.side_applied.clear();
         node.have_due = false;
         node.push_due = false;
-        node.relay_due = false;
         let jobs = std::mem::take(&mut node.jobs);
         for (_, job) in jobs {
             if let Purpose::Checkout(r) = job.purpose {
@@ -959,6 +984,40 @@ impl<'a> Sim<'a> {
             }
         }
         self.report.crashes += 1;
+        // Ops made here and lost were never acknowledged nor sent: as if
+        // never made (a retry of the request decides it again).
+        for rec in lost_own {
+            self.ops[n].pop();
+            self.report.ops_lost += 1;
+            if let Some(k) = &rec.op.idem {
+                self.idem_ops.remove(k);
+            }
+        }
+        debug_assert_eq!(self.ops[n].len(), self.nodes[n].log[n].len());
+    }
+
+    /// Group commit at `n`: everything appended is durable now; tell the
+    /// replica, acknowledge the clients, answer the escrow asks.
+    fn sync(&mut self, n: usize) {
+        let node = &mut self.nodes[n];
+        node.sync_due = false;
+        for &(o, seq) in &node.commit_order[node.synced..] {
+            let id = OpId {
+                origin: self.names[o as usize].clone(),
+                seq,
+            };
+            node.replica.durable(&id);
+        }
+        node.synced = node.commit_order.len();
+        node.entity_hwm = node.entity_hwm.max(node.entity);
+        let acks = std::mem::take(&mut node.pending_acks);
+        let gaves = std::mem::take(&mut node.pending_gaves);
+        self.acked[n].extend(acks);
+        for (to, req, ops) in gaves {
+            self.send(n, to, Wire::Gave(req, ops));
+        }
+        self.schedule_push(n);
+        self.schedule_have(n);
     }
 
     fn restart(&mut self, n: usize) {
@@ -984,7 +1043,7 @@ impl<'a> Sim<'a> {
                 continue;
             }
             let remote = o as usize != n;
-            if let Err(e) = st.apply(&rec.op, rec.order0.as_ref(), drop_notes && remote) {
+            if let Err(e) = st.apply(&rec.op, rec.order0.as_ref(), None, drop_notes && remote) {
                 replay_errors.push(format!("{}: {}", rec.op.id, e.reason));
             }
         }
@@ -1001,14 +1060,11 @@ impl<'a> Sim<'a> {
             .filter_map(|r| r.op.idem.clone().map(|k| (k, r.op.id.clone())))
             .collect();
         node.st = st;
-        node.visible = held.clone();
-        node.recent.clear();
         node.held = held;
         node.clock = HlcClock::starting_at(max_hlc);
         node.entity = node.entity_hwm;
         node.replica = Replica::new(node.name.clone(), vv, cfg);
-        node.shadow = vec![Shadow::default(); names.len()];
-        node.have_told = vec![0; names.len()];
+        node.have_told = vec![(0, 0); names.len()];
         node.up = true;
         if let Some(e) = replay_errors.first() {
             self.violate(
@@ -1064,19 +1120,15 @@ impl<'a> Sim<'a> {
                 for (x, y) in [(a, b), (b, a)] {
                     let peer = self.names[y].clone();
                     let hello = self.nodes[x].replica.connected(&peer);
-                    self.nodes[x].shadow[y] = Shadow {
-                        sent: vec![0; self.names.len()],
-                        greeted: false,
-                    };
-                    self.nodes[x].have_told[y] = u64::MAX;
-                    self.send(x, y, hello);
+                    self.nodes[x].have_told[y] = (u64::MAX, 0);
+                    self.send(x, y, Wire::Ctl(Arc::new(hello)));
                 }
             } else {
                 for (x, y) in [(a, b), (b, a)] {
                     if self.nodes[x].up {
                         let peer = self.names[y].clone();
                         self.nodes[x].replica.disconnected(&peer);
-                        self.nodes[x].shadow[y].greeted = false;
+                        self.schedule_links_have(x);
                     }
                 }
             }
@@ -1087,17 +1139,21 @@ impl<'a> Sim<'a> {
         a != b && self.links[self.link_index(a, b)].up
     }
 
-    fn send(&mut self, from: usize, to: usize, msg: Msg) {
+    fn send(&mut self, from: usize, to: usize, msg: Wire) {
         let l = self.link_index(from, to);
         if !self.links[l].up {
             return;
         }
         let kind = match &msg {
-            Msg::Hello { .. } => "hello",
-            Msg::Have { .. } => "have",
-            Msg::Ops { .. } => "ops",
-            Msg::Ask { .. } => "ask",
-            Msg::Gave { .. } => "gave",
+            Wire::Ctl(m) => match &**m {
+                Msg::Hello { .. } => "hello",
+                Msg::Have { .. } => "have",
+                Msg::Ask { .. } => "ask",
+                Msg::Ops { .. } => "ops",
+                Msg::Gave { .. } => "gave",
+            },
+            Wire::Ops(_) => "ops",
+            Wire::Gave(..) => "gave",
         };
         *self.report.messages.entry(kind).or_default() += 1;
         let link = &self.links[l];
@@ -1145,11 +1201,17 @@ impl<'a> Sim<'a> {
     fn schedule_have(&mut self, n: usize) {
         if !self.nodes[n].have_due {
             self.nodes[n].have_due = true;
-            // Often enough that peers know before they would relay.
-            let t = self.now + self.sc.time.tick.ms().max(self.relay_after / 3);
+            let t = self.now + self.have_every;
             let life = self.nodes[n].life;
             self.at(t, Ev::Have(n, life));
         }
+    }
+
+    /// A change of links is told at the next tick.
+    fn schedule_links_have(&mut self, n: usize) {
+        let life = self.nodes[n].life;
+        let t = self.now + self.sc.time.tick.ms();
+        self.at(t, Ev::Have(n, life));
     }
 
     fn schedule_push(&mut self, n: usize) {
@@ -1157,143 +1219,93 @@ impl<'a> Sim<'a> {
             self.nodes[n].push_due = true;
             let t = self.now + self.sc.time.tick.ms();
             let life = self.nodes[n].life;
-            self.at(t, Ev::Push(n, life, false));
-        }
-    }
-
-    /// Relays wait until peers have had time to say what they got directly.
-    fn schedule_relay(&mut self, n: usize) {
-        if !self.nodes[n].relay_due {
-            self.nodes[n].relay_due = true;
-            let t = self.now + self.relay_after;
-            let life = self.nodes[n].life;
-            self.at(t, Ev::Push(n, life, true));
+            self.at(t, Ev::Push(n, life));
         }
     }
 
     fn send_haves(&mut self, n: usize) {
         let total: u64 = self.nodes[n].held.iter().sum();
+        let told = (total, self.nodes[n].replica.links_epoch());
+        let mut have: Option<Arc<Msg>> = None;
         for p in 0..self.names.len() {
-            if p == n || !self.connected(n, p) || self.nodes[n].have_told[p] == total {
+            if p == n || !self.connected(n, p) || self.nodes[n].have_told[p] == told {
                 continue;
             }
-            self.nodes[n].have_told[p] = total;
-            let have = self.nodes[n].replica.have();
-            self.send(n, p, have);
+            self.nodes[n].have_told[p] = told;
+            let m = have
+                .get_or_insert_with(|| Arc::new(self.nodes[n].replica.have()))
+                .clone();
+            self.send(n, p, Wire::Ctl(m));
         }
     }
 
     fn push(&mut self, n: usize) {
-        // Ops from other origins become visible for relaying `relay_after`
-        // after they arrived.
-        let node = &mut self.nodes[n];
-        while let Some(&(o, seq, t)) = node.recent.front() {
-            if t + self.relay_after > self.now {
-                break;
-            }
-            node.recent.pop_front();
-            node.visible[o] = node.visible[o].max(seq);
-        }
-        if let Some(&(_, _, t)) = node.recent.front() {
-            let at = t + self.relay_after;
-            if !node.relay_due {
-                node.relay_due = true;
-                let life = node.life;
-                self.at(at, Ev::Push(n, life, true));
-            }
-        }
         for p in 0..self.names.len() {
             if p == n || !self.connected(n, p) {
                 continue;
             }
             loop {
-                let node = &self.nodes[n];
-                let sh = &node.shadow[p];
-                let lacks = node
-                    .visible
-                    .iter()
-                    .zip(&sh.sent)
-                    .enumerate()
-                    .any(|(o, (v, s))| if o == n { node.held[n] > *s } else { v > s });
-                if !sh.greeted || !lacks {
+                let node = &mut self.nodes[n];
+                let peer = &self.names[p];
+                if !node.replica.wants(peer) {
                     break;
                 }
-                let peer = self.names[p].clone();
-                let node = &mut self.nodes[n];
                 let view = LogView {
                     log: &node.log,
+                    stores: self.stores,
                     index: &self.index,
-                    visible: &node.visible,
-                    me: n,
                 };
-                let ops = node.replica.next_ops(&peer, &view);
+                let ops = node.replica.next_ops(peer, &view);
                 if ops.is_empty() {
                     break;
                 }
-                let mut bytes = Vec::with_capacity(ops.len());
-                for op in &ops {
-                    let o = node_ix(self.stores, &self.index, &op.id.origin);
-                    let sh = &mut node.shadow[p];
-                    sh.sent[o] = sh.sent[o].max(op.id.seq);
-                    bytes.push(self.ops[o][(op.id.seq - 1) as usize].bytes.clone());
-                }
                 self.report.ops_sent += ops.len() as u64;
-                self.send(n, p, Msg::Ops { ops: bytes });
+                self.send(n, p, Wire::Ops(ops));
             }
         }
     }
 
-    fn deliver(&mut self, from: usize, to: usize, epoch: u64, msg: Msg) {
+    fn deliver(&mut self, from: usize, to: usize, epoch: u64, msg: Wire) {
         let l = self.link_index(from, to);
         if !self.links[l].up || self.links[l].epoch != epoch || !self.nodes[to].up {
             return;
         }
-        // Mirror what the replica does with the peer's state.
         match &msg {
-            Msg::Hello { held, .. } => {
-                let sent = self.vv_vec(held);
-                let sh = &mut self.nodes[to].shadow[from];
-                sh.sent = sent;
-                sh.greeted = true;
-                self.schedule_push(to);
-            }
-            Msg::Have { held } => {
-                let v = self.vv_vec(held);
-                let sh = &mut self.nodes[to].shadow[from];
-                for (s, h) in sh.sent.iter_mut().zip(v) {
-                    *s = (*s).max(h);
-                }
-                self.schedule_push(to);
-            }
-            Msg::Ops { ops } if self.mutant(to, Mutation::SkipCausalOrder) => {
+            Wire::Ops(ops) if self.mutant(to, Mutation::SkipCausalOrder) => {
                 // The bug: apply what arrives at once, deps or not.
-                let ops = Msg::decode_ops(ops).unwrap_or_default();
-                for op in ops {
-                    self.side_apply(to, &op);
+                for r in ops {
+                    self.side_apply(to, &r.0.op);
                 }
             }
-            Msg::Gave { ops, .. } if self.mutant(to, Mutation::TransferAppliedTwice) => {
+            Wire::Gave(_, ops) if self.mutant(to, Mutation::TransferAppliedTwice) => {
                 // The bug: apply the transfer from the answer directly, and
                 // again when the replica delivers it.
-                let ops = Msg::decode_ops(ops).unwrap_or_default();
-                for op in ops {
-                    self.side_apply(to, &op);
+                for r in ops {
+                    self.side_apply(to, &r.0.op);
                 }
             }
             _ => {}
         }
         let gave_ids = match &msg {
-            Msg::Gave { ops, .. } => Some(
-                Msg::decode_ops(ops)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|o| o.id)
-                    .collect::<Vec<_>>(),
-            ),
+            Wire::Gave(_, ops) => Some(ops.iter().map(|o| o.op().id.clone()).collect::<Vec<_>>()),
             _ => None,
         };
-        let peer = self.names[from].clone();
-        let d = self.nodes[to].replica.receive(&peer, msg);
+        let peer = &self.names[from];
+        let links_before = self.nodes[to].replica.links_epoch();
+        let d = match msg {
+            Wire::Ctl(m) => {
+                let d = self.nodes[to].replica.receive_control(peer, &m);
+                if matches!(&*m, Msg::Hello { .. } | Msg::Have { .. }) {
+                    self.schedule_push(to);
+                }
+                d
+            }
+            Wire::Ops(ops) => self.nodes[to].replica.receive_ops(peer, ops, None),
+            Wire::Gave(req, ops) => self.nodes[to].replica.receive_ops(peer, ops, Some(req)),
+        };
+        if self.nodes[to].replica.links_epoch() != links_before {
+            self.schedule_links_have(to);
+        }
         if let Some(reason) = d.refuse {
             self.violate(
                 "protocol",
@@ -1313,7 +1325,7 @@ impl<'a> Sim<'a> {
             self.schedule_have(to);
         }
         if applied {
-            self.schedule_relay(to);
+            self.schedule_push(to);
             self.check_waits(to);
         }
         if let Some((req, member, want)) = d.ask {
@@ -1327,14 +1339,6 @@ impl<'a> Sim<'a> {
     /// A node's index from its name (`store-N` is N − 1, `hq` the last).
     fn ix(&self, n: &NodeId) -> usize {
         node_ix(self.stores, &self.index, n)
-    }
-
-    fn vv_vec(&self, vv: &VersionVector) -> Vec<u64> {
-        let mut v = vec![0; self.names.len()];
-        for (n, s) in vv.iter() {
-            v[self.ix(n)] = s;
-        }
-        v
     }
 
     // ----------------------------------------------------------- commits
@@ -1378,10 +1382,11 @@ impl<'a> Sim<'a> {
         }
         let node = &mut self.nodes[n];
         node.side_applied.insert(op.id.clone());
-        let _ = node.st.apply(op, None, false);
+        let _ = node.st.apply(op, None, None, false);
     }
 
-    fn commit_remote(&mut self, n: usize, op: Op) {
+    fn commit_remote(&mut self, n: usize, got: Rec) {
+        let op = &got.0.op;
         let o = self.ix(&op.id.origin);
         let Some(rec) = self.ops[o].get((op.id.seq - 1) as usize).cloned() else {
             self.violate(
@@ -1391,7 +1396,7 @@ impl<'a> Sim<'a> {
             );
             return;
         };
-        if rec.op != op {
+        if !Arc::ptr_eq(&rec, &got.0) && rec.op != *op {
             self.violate(
                 "authority",
                 Some(n),
@@ -1450,23 +1455,29 @@ impl<'a> Sim<'a> {
         let result = if skip_state {
             Ok(None)
         } else {
-            node.st
-                .apply(&rec.op, rec.order0.as_ref(), drop_notes)
-                .map(Some)
+            let r = node
+                .st
+                .apply(&rec.op, rec.order0.as_ref(), Some(&rec.memo), drop_notes)
+                .map(Some);
+            rec.memo.used(self.names.len() as u32);
+            r
         };
         node.st.digest.add(&rec.hash);
         node.log[o].push(rec.clone());
         node.commit_order.push((o as u32, rec.op.id.seq));
         node.held[o] += 1;
-        if local {
-            node.visible[o] = node.held[o];
-        } else {
-            node.recent.push_back((o, rec.op.id.seq, self.now));
+        if self.group_commit == 0 {
+            node.replica.durable(&rec.op.id);
+            node.synced = node.commit_order.len();
+            node.entity_hwm = node.entity_hwm.max(node.entity);
+        } else if !node.sync_due {
+            node.sync_due = true;
+            let t = self.now + self.group_commit;
+            let life = node.life;
+            self.at(t, Ev::Sync(n, life));
         }
-        node.replica.durable(&rec.op.id);
-        node.entity_hwm = node.entity_hwm.max(node.entity);
         match result {
-            Ok(Some(t)) => self.check_touched(n, t.member.as_ref(), t.order.as_ref()),
+            Ok(Some(t)) => self.check_touched(n, t.member, t.order),
             Ok(None) => {}
             Err(e) => {
                 self.nodes[n].rejected.insert(rec.op.id.clone());
@@ -1674,8 +1685,14 @@ impl<'a> Sim<'a> {
         self.maybe_retry(&r);
     }
 
+    /// Answer the client: at once when each op commits as it is made,
+    /// else at the group commit (`AckBeforeDurable`: at once regardless).
     fn ack(&mut self, n: usize, rec: &OpRec) {
-        self.acked[n].push(rec.op.id.seq);
+        if self.group_commit == 0 || self.mutant(n, Mutation::AckBeforeDurable) {
+            self.acked[n].push(rec.op.id.seq);
+        } else {
+            self.nodes[n].pending_acks.push(rec.op.id.seq);
+        }
     }
 
     fn member_id(&self, model: usize) -> Option<MemberId> {
@@ -2041,7 +2058,7 @@ impl<'a> Sim<'a> {
             if s < self.stores {
                 self.report.stores[s].asks += 1;
             }
-            self.send(s, peer, Msg::Ask { req, member, want });
+            self.send(s, peer, Wire::Ctl(Arc::new(Msg::Ask { req, member, want })));
             let life = self.nodes[s].life;
             let t = self.now + self.sc.escrow.ask_timeout.ms();
             self.at(t, Ev::AskTimeout(s, life, req));
@@ -2105,7 +2122,7 @@ impl<'a> Sim<'a> {
             };
             let hlc = self.tick(s);
             let rec = self.make(s, hlc, "escrow", None, body);
-            ops.push(rec.bytes.clone());
+            ops.push(Rec(rec));
             self.report.transfers += 1;
             self.report.transferred += moved;
             if s < self.stores {
@@ -2117,7 +2134,12 @@ impl<'a> Sim<'a> {
                 self.report.stores[to].received_amount += moved;
             }
         }
-        self.send(s, to, Msg::Gave { req, ops });
+        if self.group_commit == 0 || ops.is_empty() {
+            self.send(s, to, Wire::Gave(req, ops));
+        } else {
+            // The transfer is given once durable here.
+            self.nodes[s].pending_gaves.push((to, req, ops));
+        }
     }
 
     fn gave(&mut self, s: usize, req: u64, ids: Vec<OpId>) {
@@ -2449,7 +2471,7 @@ fn touched_problem(
 }
 
 /// A node's index from its name: `store-N` is N − 1, others by the map.
-fn node_ix(stores: usize, index: &BTreeMap<NodeId, usize>, n: &NodeId) -> usize {
+pub(crate) fn node_ix(stores: usize, index: &BTreeMap<NodeId, usize>, n: &NodeId) -> usize {
     match n
         .as_str()
         .strip_prefix("store-")

@@ -3,7 +3,8 @@
 
 mod common;
 
-use tongka_sim::{Mutation, Options, Scenario};
+use tongka_sim::scenario::Num;
+use tongka_sim::{Dur, Fault, Mutation, Options, Scenario};
 
 /// The first seed in 1..=5 whose run breaks an invariant, and which.
 fn caught(sc: &Scenario, mutation: Mutation) -> (u64, String, String) {
@@ -52,6 +53,34 @@ fn applying_before_the_causal_past_is_caught_by_causality() {
     let sc = common::smaller(common::scenario("flapping"), 150, 6);
     let (seed, inv, what) = caught(&sc, Mutation::SkipCausalOrder);
     assert_eq!(inv, "causality", "seed {seed}: {what}");
+}
+
+#[test]
+fn acknowledging_before_the_commit_is_caught_by_durability() {
+    // store-1 is busy, commits its log in groups up to two seconds apart,
+    // and crashes every ten minutes: a crash loses what was not committed
+    // yet.
+    let mut sc = common::smaller(common::scenario("crashes"), 1000, 3);
+    sc.members.initial = 1000;
+    sc.time.group_commit = Some(Dur(2_000));
+    sc.workload.checkouts = Num(rust_decimal::Decimal::from(60));
+    sc.faults.retain(|f| !matches!(f, Fault::Crash { .. }));
+    for k in 1..18u64 {
+        let at = k * 10 * 60_000;
+        sc.faults.push(Fault::Crash {
+            node: "store-1".into(),
+            at: Dur(at),
+            restart: Dur(at + 60_000),
+        });
+    }
+    // Answered at the commit, every acknowledged op survives the crashes.
+    for seed in 1..=1 {
+        let out = tongka_sim::run_with(&sc, seed, &Options::default());
+        assert!(out.violation.is_none(), "{}", out.to_text());
+        assert!(out.report.ops_lost > 0, "crashes lost uncommitted ops");
+    }
+    let (seed, inv, what) = caught(&sc, Mutation::AckBeforeDurable);
+    assert_eq!(inv, "durability", "seed {seed}: {what}");
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! A fixed set of seeds per example scenario passes every invariant.
-//! chain20 runs shrunk to stay quick in a debug build; its full day is the
-//! benchmark (`--example bench`).
+//! chain20 and day20 run shrunk to stay quick in a debug build; their full
+//! days are benchmarks (`--example bench`).
 
 mod common;
 
@@ -37,6 +37,14 @@ fn profiles() {
 #[test]
 fn chain20_shrunk() {
     let sc = common::smaller(common::scenario("chain20"), 400, 12);
+    all_pass(&sc, 1..2);
+}
+
+#[test]
+fn day20_shrunk() {
+    // The throughput day (about 1.2 M ops) is a benchmark (`--example
+    // bench`), never a debug-build test: here a few hundred members.
+    let sc = common::smaller(common::scenario("day20"), 300, 2);
     all_pass(&sc, 1..2);
 }
 

@@ -30,15 +30,20 @@ fn recharge_here_spend_there_partition_heal() {
     let chain = Chain::new(3);
     let [s1, s2, s3] = [&chain.nodes[0], &chain.nodes[1], &chain.nodes[2]];
 
-    let id = s1.member("13811112222", "跨店会员");
+    // The member's home store is store-2 (registered there); the recharge
+    // is made at store-1.
+    let id = s2.member("13811112222", "跨店会员");
+    wait_for("the member at store-1", Duration::from_secs(10), || {
+        s1.get(&format!("/members/{id}")).0 == 200
+    });
     let (s, _) = s1.post(
         &format!("/members/{id}/recharges"),
         json!({"amount": "1000", "tender": "cash"}),
         Some("r1"),
     );
     assert_eq!(s, 201);
-    wait_for("the member at store-2", Duration::from_secs(10), || {
-        s2.get(&format!("/members/{id}")).0 == 200
+    wait_for("the recharge at store-2", Duration::from_secs(10), || {
+        s2.get(&format!("/members/{id}/wallet")).1["balance"] == "1100.00"
     });
 
     // Spend at store-2 what was recharged at store-1: an escrow transfer.
@@ -55,8 +60,8 @@ fn recharge_here_spend_there_partition_heal() {
         let (_, w) = n.get(&format!("/members/{id}/wallet"));
         assert_eq!(w["balance"], "1005.00", "balance equal everywhere");
     }
-    // The sale at store-2 pulls the rest of the balance there ahead of need,
-    // in the background.
+    // The sale at store-2, the member's home store, pulls the rest of the
+    // balance there ahead of need, in the background.
     wait_for("the pull-ahead transfer", Duration::from_secs(10), || {
         s2.get(&format!("/members/{id}/wallet")).1["available_here"] == "1005.00"
     });
@@ -97,7 +102,7 @@ fn recharge_here_spend_there_partition_heal() {
         .iter()
         .filter(|x| x["node"] == "store-1")
         .collect();
-    assert_eq!(at_s1.len(), 1);
+    assert_eq!(at_s1.len(), 1, "{w}");
     assert_eq!(
         fen(&at_s1[0]["principal"]) + fen(&at_s1[0]["bonus"]),
         50_000

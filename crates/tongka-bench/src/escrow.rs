@@ -33,11 +33,10 @@ pub struct EscrowBenchOptions {
     /// Members who pay once at `store-2` with a balance held at `store-1`;
     /// as many again pay at `store-1` (no transfer).
     pub members: usize,
-    /// Start each cross-store sale as soon as the previous one answered,
-    /// while its pull-ahead transfer (the rest of that member's balance)
-    /// still runs in the background. By default the benchmark waits, untimed,
-    /// until the pull-ahead is done and both nodes hold the same ops, as at a
-    /// till where customers are a while apart.
+    /// Start each cross-store sale as soon as the previous one answered. By
+    /// default the benchmark waits, untimed, until both nodes hold the same
+    /// ops, as at a till where customers are a while apart. (The members'
+    /// home store is store-1, so store-2 pulls nothing ahead: escrow policy.)
     pub back_to_back: bool,
     /// Where the chain's files go (a fresh temporary folder is made inside
     /// it and removed afterwards); the system's temporary folder by default.
@@ -109,8 +108,8 @@ pub struct EscrowReport {
     /// Sales at `store-1`, where the balance is: no transfer.
     pub local: Latency,
     /// Transfers `store-1` made while the cross-store sales ran: one for
-    /// each sale's shortfall, one for each pull-ahead of the rest of the
-    /// balance (made in the background after the sale).
+    /// each sale's shortfall (store-2 is not the members' home store, so it
+    /// pulls nothing ahead).
     pub transfers: u64,
     /// Members whose whole balance ended at `store-2`.
     pub balances_moved: u64,
@@ -143,9 +142,9 @@ impl fmt::Display for EscrowReport {
             f,
             "  pacing                {}",
             if self.back_to_back {
-                "back to back: each sale starts when the previous answered, its pull-ahead still running"
+                "back to back: each sale starts when the previous answered"
             } else {
-                "each sale after the previous one's pull-ahead finished and both nodes held the same ops (untimed wait)"
+                "each sale after both nodes held the same ops (untimed wait)"
             }
         )?;
         if self.cross_store_failed > 0 {
@@ -163,7 +162,7 @@ impl fmt::Display for EscrowReport {
         )?;
         writeln!(
             f,
-            "  transfers             {} by store-1 during the cross-store sales ({:.2} per sale: shortfall, then pull-ahead of the rest); {} of {} balances ended wholly at store-2",
+            "  transfers             {} by store-1 during the cross-store sales ({:.2} per sale: the shortfall; store-2 is not the members' home store, so it pulls nothing ahead); {} of {} balances ended wholly at store-2",
             self.transfers,
             self.transfers as f64 / self.members.max(1) as f64,
             self.balances_moved,
@@ -242,28 +241,6 @@ async fn sale(
         }
         Err(e) => anyhow::bail!("{tag} sale {i} of {member}: {}", actor::describe(&e)),
     }
-}
-
-/// Wait until `store-2` holds all of `member`'s balance (the pull-ahead
-/// after its sale is done) and both nodes hold the same ops.
-async fn pull_ahead_done(a: &Node, b: &Node, member: &MemberId) -> anyhow::Result<()> {
-    let here = b.engine().node().clone();
-    chain::wait_until(
-        "the pull-ahead transfer after a cross-store sale",
-        Duration::from_secs(10),
-        Duration::from_millis(1),
-        || {
-            let moved = b.engine().member(member).is_ok_and(|m| {
-                m.wallet
-                    .shares()
-                    .all(|(n, s)| *n == here || !s.money().is_positive())
-            });
-            let same = chain::same_ops(&a.summary().vv, &b.summary().vv);
-            (moved && same, (moved, same))
-        },
-    )
-    .await?;
-    Ok(())
 }
 
 /// What `node` holds of `member`'s balance, as it sees it now.
@@ -346,7 +323,6 @@ pub async fn escrow(opts: EscrowBenchOptions) -> anyhow::Result<EscrowReport> {
         let t = Instant::now();
         let res = sale(store2.engine(), run, "x", i, member).await;
         cross_elapsed += t.elapsed();
-        let paid = res.is_ok();
         match res {
             Ok(us) => {
                 h_cross.saturating_record(us);
@@ -366,12 +342,9 @@ pub async fn escrow(opts: EscrowBenchOptions) -> anyhow::Result<EscrowReport> {
             }
         }
         if !opts.back_to_back {
-            if paid {
-                pull_ahead_done(&store1, &store2, member).await?;
-            } else {
-                // No sale, no pull-ahead: only wait for the nodes to agree.
-                chain::converge(&store1, &store2, Duration::from_secs(10)).await?;
-            }
+            // store-2 is not the member's home store: no pull-ahead
+            // (escrow policy); only wait for the nodes to agree.
+            chain::converge(&store1, &store2, Duration::from_secs(10)).await?;
         }
     }
     settle(&store1, &store2, Duration::from_millis(300)).await?;

@@ -118,14 +118,23 @@ impl VersionVector {
             "version vector must advance without gaps: {id} after {}",
             self.get(&id.origin)
         );
-        self.0.insert(id.origin.clone(), id.seq);
+        match self.0.get_mut(&id.origin) {
+            Some(s) => *s = id.seq,
+            None => {
+                self.0.insert(id.origin.clone(), id.seq);
+            }
+        }
     }
 
     /// Record that ops of `node` up to `seq` are held (or sent), if that is
     /// more than already recorded.
     pub fn raise(&mut self, node: &NodeId, seq: u64) {
-        let e = self.0.entry(node.clone()).or_insert(0);
-        *e = (*e).max(seq);
+        match self.0.get_mut(node) {
+            Some(s) => *s = (*s).max(seq),
+            None => {
+                self.0.insert(node.clone(), seq);
+            }
+        }
     }
 
     /// Whether everything `other` holds is held here too.
@@ -135,8 +144,7 @@ impl VersionVector {
 
     pub fn merge(&mut self, other: &VersionVector) {
         for (n, &s) in &other.0 {
-            let e = self.0.entry(n.clone()).or_insert(0);
-            *e = (*e).max(s);
+            self.raise(n, s);
         }
     }
 

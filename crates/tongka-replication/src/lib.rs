@@ -345,6 +345,8 @@ impl Replication {
                 .lock()
                 .expect("replica lock")
                 .disconnected(&peer);
+            // The other peers' send loops tell them this link is down.
+            self.inner.wake.notify_waiters();
         }
         tracing::info!(%peer, %reason, "peer disconnected");
     }
@@ -356,7 +358,7 @@ impl Replication {
         hello: Msg,
         mut control: mpsc::Receiver<Msg>,
     ) {
-        let mut last_have = VersionVector::new();
+        let mut last_have: Option<Msg> = None;
         let send = |m: Msg| {
             let conn = conn.clone();
             async move { conn.send(Bytes::from(m.encode())).await }
@@ -371,13 +373,14 @@ impl Replication {
                     return;
                 }
             }
-            // Tell the peer what became durable here.
-            let held = self.inner.held.borrow().clone();
-            if held != last_have {
-                if send(Msg::Have { held: held.clone() }).await.is_err() {
+            // Tell the peer what became durable here, and whom this node is
+            // linked to (the relay policy needs both).
+            let have = self.inner.replica.lock().expect("replica lock").have();
+            if last_have.as_ref() != Some(&have) {
+                if send(have.clone()).await.is_err() {
                     return;
                 }
-                last_have = held;
+                last_have = Some(have);
             }
             let next = {
                 let mut r = self.inner.replica.lock().expect("replica lock");

@@ -14,14 +14,20 @@ pub const MSG_BYTES_MAX: usize = 16 * 1024 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Msg {
-    /// First message on a connection: who I am and what I hold.
+    /// First message on a connection: who I am, what I hold, and the nodes
+    /// I am linked to (the relay policy, see `Replica`).
     Hello {
         chain: String,
         node: NodeId,
         held: VersionVector,
+        links: Vec<NodeId>,
     },
-    /// What I hold now (after applying what you sent).
-    Have { held: VersionVector },
+    /// What I hold now (after applying what you sent), and the nodes I am
+    /// linked to now.
+    Have {
+        held: VersionVector,
+        links: Vec<NodeId>,
+    },
     /// Ops you lack, in rank order, each encoded as `Op::encode`.
     Ops { ops: Vec<Vec<u8>> },
     /// Escrow: give me up to `want` of `member`'s balance you hold.

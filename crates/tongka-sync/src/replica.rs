@@ -4,31 +4,91 @@
 //! If op x is in the causal past of op y, every component of y's vector time
 //! is at least x's and one is larger, so rank(x) < rank(y); ops of one origin
 //! rise in rank with their sequence number. Rank order is therefore a
-//! linear extension of causal order that keeps each origin's log in order,
-//! and a receiver that applies what one peer sends, in order, never waits.
-//! Ops that arrive early (the same op range from two peers, interleaved) wait
-//! in a buffer bounded by the peers' windows.
+//! linear extension of causal order that keeps each origin's log in order.
+//! A receiver gets each origin's ops in order, but from different senders
+//! (the origin itself, or a relay), so an op may arrive before its causal
+//! past: it waits in a buffer, bounded by the senders' windows.
+//!
+//! Relay policy. Every node sends its own ops to every peer it is linked to
+//! (connected, and the peer's `Hello` received). Each node tells its peers,
+//! in `Hello` and `Have`, which nodes it is linked to. A node relays ops of
+//! another origin O to a peer P only when P is not linked to O itself, and
+//! then only if, of the nodes P is linked to that are (as far as this node
+//! knows) linked to O, this node's name sorts first; when it knows of no
+//! such node, it relays. So in a healthy full mesh every op reaches every
+//! node once, from its origin; when a link O–P is down exactly one common
+//! neighbour relays O's ops to P; and on longer paths (a line, a partition
+//! of any shape) ops travel hop by hop. When a link comes back, relaying it
+//! stops; when it goes down, the peers' next `Have` says so and relaying
+//! resumes from what P holds. Stale knowledge only ever costs duplicates
+//! (dropped by the receiver) or a delay until the next `Have`.
+//!
+//! Back-pressure is per origin: at most `window` ops of one origin are sent
+//! to a peer and not yet held by it. (A window shared by all origins could
+//! fill with ops waiting in the peer's buffer for ops of an origin this node
+//! only starts relaying later, and never drain.)
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use tongka_core::clock::VersionVector;
 use tongka_core::ids::{MemberId, NodeId, OpId};
 use tongka_core::money::Money;
 use tongka_core::op::Op;
 
-use crate::msg::Msg;
+use crate::msg::{DecodeError, Msg};
+
+/// A fast hasher for the name → index map (names are short; the map is
+/// only looked up, never iterated, so nothing depends on hash order).
+#[derive(Default)]
+struct Fx(u64);
+
+impl Hasher for Fx {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(b))
+                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+}
+
+type NameIndex = HashMap<NodeId, usize, BuildHasherDefault<Fx>>;
+
+/// An op as the replica handles it: the op itself, or a shared handle to
+/// one (the simulator shares one copy of each op among all its nodes).
+pub trait OpRef: Clone {
+    fn op(&self) -> &Op;
+}
+
+impl OpRef for Op {
+    fn op(&self) -> &Op {
+        self
+    }
+}
+
+impl OpRef for std::sync::Arc<Op> {
+    fn op(&self) -> &Op {
+        self
+    }
+}
 
 /// Read access to the node's op log.
-pub trait OpLog {
+pub trait OpLog<O = Op> {
     /// Ops of `origin` from sequence number `from_seq` on, at most `limit`,
     /// in sequence order.
-    fn ops_from(&self, origin: &NodeId, from_seq: u64, limit: usize) -> Vec<Op>;
+    fn ops_from(&self, origin: &NodeId, from_seq: u64, limit: usize) -> Vec<O>;
 }
 
 #[derive(Debug, Clone)]
 pub struct ReplicaConfig {
     pub chain: String,
-    /// Ops sent to a peer and not yet held by it, at most.
+    /// Ops of one origin sent to a peer and not yet held by it, at most.
     pub window: u64,
     /// Ops in one `Ops` message, at most.
     pub batch: usize,
@@ -46,22 +106,27 @@ impl Default for ReplicaConfig {
 
 #[derive(Debug, Default, Clone)]
 struct Peer {
-    /// What the peer holds durably, as it last said.
-    theirs: VersionVector,
+    /// What the peer holds durably, as it last said (by node index).
+    theirs: Vec<u64>,
     /// What has been sent to the peer on this connection (≥ theirs).
-    sent: VersionVector,
+    sent: Vec<u64>,
     connected: bool,
     /// Nothing is sent on a connection before the peer's `Hello` says what
     /// it holds.
     greeted: bool,
+    /// The nodes the peer says it is linked to (by node index).
+    links: Vec<bool>,
+    /// Origins (by node index) whose ops are not relayed to this peer:
+    /// it gets them from the origin or from another relay.
+    quiet: Vec<bool>,
 }
 
 /// What a received message asks of the node.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct Delivery {
+#[derive(Debug, PartialEq, Eq)]
+pub struct Delivery<O = Op> {
     /// Ops to apply now, in this order (each causally ready after the
     /// previous ones), each delivered once.
-    pub apply: Vec<Op>,
+    pub apply: Vec<O>,
     /// Answer with `have()` once the ops are applied: every `Ops` message is
     /// acknowledged, even when it held nothing new, so the sender learns.
     pub ack: bool,
@@ -73,38 +138,78 @@ pub struct Delivery {
     pub gave: Option<u64>,
 }
 
+impl<O> Default for Delivery<O> {
+    fn default() -> Self {
+        Delivery {
+            apply: Vec::new(),
+            ack: false,
+            refuse: None,
+            ask: None,
+            gave: None,
+        }
+    }
+}
+
 #[derive(Debug)]
-pub struct Replica {
+pub struct Replica<O = Op> {
     me: NodeId,
     config: ReplicaConfig,
-    /// Ops held durably by this node.
-    held: VersionVector,
-    /// Ops delivered to the node for applying (⊇ held).
-    admitted: VersionVector,
-    /// Ops received before their causal past, by id.
-    early: BTreeMap<OpId, Op>,
-    peers: BTreeMap<NodeId, Peer>,
+    /// Every node name seen, by index; `order` lists indices by name.
+    names: Vec<NodeId>,
+    index: NameIndex,
+    order: Vec<usize>,
+    /// Ops held durably by this node, by node index and as a vector.
+    held: Vec<u64>,
+    held_vv: VersionVector,
+    /// Ops delivered to the node for applying (≥ held).
+    admitted: Vec<u64>,
+    /// Ops received before their causal past, by origin index and seq.
+    early: Vec<BTreeMap<u64, O>>,
+    early_len: usize,
+    peers: BTreeMap<usize, Peer>,
+    /// Bumped whenever the nodes this node is linked to change.
+    links_epoch: u64,
+}
+
+fn at(v: &[u64], i: usize) -> u64 {
+    v.get(i).copied().unwrap_or(0)
+}
+
+fn put(v: &mut Vec<u64>, i: usize, x: u64) {
+    if v.len() <= i {
+        v.resize(i + 1, 0);
+    }
+    v[i] = x;
+}
+
+fn flag(v: &[bool], i: usize) -> bool {
+    v.get(i).copied().unwrap_or(false)
 }
 
 fn rank(op: &Op) -> u64 {
     op.deps.total() + op.id.seq
 }
 
-fn ready(vv: &VersionVector, op: &Op) -> bool {
-    vv.is_next(&op.id) && vv.dominates(&op.deps)
-}
-
-impl Replica {
+impl<O: OpRef> Replica<O> {
     /// A replica for node `me` that holds `held` (from storage at start).
-    pub fn new(me: NodeId, held: VersionVector, config: ReplicaConfig) -> Replica {
-        Replica {
-            me,
+    pub fn new(me: NodeId, held: VersionVector, config: ReplicaConfig) -> Replica<O> {
+        let mut r = Replica {
+            me: me.clone(),
             config,
-            admitted: held.clone(),
-            held,
-            early: BTreeMap::new(),
+            names: Vec::new(),
+            index: NameIndex::default(),
+            order: Vec::new(),
+            held: Vec::new(),
+            held_vv: VersionVector::new(),
+            admitted: Vec::new(),
+            early: Vec::new(),
+            early_len: 0,
             peers: BTreeMap::new(),
-        }
+            links_epoch: 0,
+        };
+        r.ix(&me);
+        r.durable_up_to(&held);
+        r
     }
 
     pub fn me(&self) -> &NodeId {
@@ -112,142 +217,447 @@ impl Replica {
     }
 
     pub fn held(&self) -> &VersionVector {
-        &self.held
+        &self.held_vv
+    }
+
+    /// The index of a node name, made on first sight.
+    fn ix(&mut self, n: &NodeId) -> usize {
+        if let Some(&i) = self.index.get(n) {
+            return i;
+        }
+        let i = self.names.len();
+        self.names.push(n.clone());
+        self.index.insert(n.clone(), i);
+        let pos = self
+            .order
+            .partition_point(|&j| self.names[j] < self.names[i]);
+        self.order.insert(pos, i);
+        self.early.push(BTreeMap::new());
+        i
+    }
+
+    fn vec_of(&mut self, vv: &VersionVector) -> Vec<u64> {
+        let mut v = Vec::new();
+        for (n, s) in vv.iter() {
+            let i = self.ix(n);
+            put(&mut v, i, s);
+        }
+        v
+    }
+
+    fn flags_of(&mut self, nodes: &[NodeId]) -> Vec<bool> {
+        let mut v = Vec::new();
+        for n in nodes {
+            let i = self.ix(n);
+            if v.len() <= i {
+                v.resize(i + 1, false);
+            }
+            v[i] = true;
+        }
+        v
+    }
+
+    /// Whether this node is linked to node `i`: connected, `Hello` heard.
+    fn linked(&self, i: usize) -> bool {
+        self.peers.get(&i).is_some_and(|p| p.connected && p.greeted)
+    }
+
+    /// The nodes this node is linked to, by name.
+    pub fn links(&self) -> Vec<NodeId> {
+        self.order
+            .iter()
+            .filter(|&&i| self.linked(i))
+            .map(|&i| self.names[i].clone())
+            .collect()
+    }
+
+    /// Changes whenever `links()` changes: a driver that tells peers what
+    /// it holds only when that changed must also tell them then.
+    pub fn links_epoch(&self) -> u64 {
+        self.links_epoch
+    }
+
+    /// Work out again, for every peer, which origins not to relay to it.
+    fn relays_changed(&mut self) {
+        let me = self.index[&self.me];
+        let n = self.names.len();
+        let keys: Vec<usize> = self.peers.keys().copied().collect();
+        for pi in keys {
+            let mut quiet = vec![false; n];
+            let p = &self.peers[&pi];
+            for (o, q) in quiet.iter_mut().enumerate() {
+                if o == me {
+                    continue;
+                }
+                // A peer holds its own ops; and one linked to o gets o's
+                // ops from o.
+                if o == pi || flag(&p.links, o) {
+                    *q = true;
+                    continue;
+                }
+                // The first node (by name) linked to both the peer and o.
+                let first = self.order.iter().copied().find(|&k| {
+                    k != o
+                        && flag(&p.links, k)
+                        && if k == me {
+                            self.linked(o)
+                        } else {
+                            self.peers
+                                .get(&k)
+                                .is_some_and(|x| x.connected && x.greeted && flag(&x.links, o))
+                        }
+                });
+                *q = first.is_some_and(|k| k != me);
+            }
+            self.peers.get_mut(&pi).expect("listed above").quiet = quiet;
+        }
+    }
+
+    fn own_links_changed(&mut self) {
+        self.links_epoch += 1;
+        self.relays_changed();
     }
 
     /// A connection to `peer` is up: the first message to send it.
     pub fn connected(&mut self, peer: &NodeId) -> Msg {
-        let p = self.peers.entry(peer.clone()).or_default();
+        let pi = self.ix(peer);
+        let p = self.peers.entry(pi).or_default();
+        let was = p.connected && p.greeted;
         p.connected = true;
         p.greeted = false;
+        if was {
+            self.own_links_changed();
+        }
         Msg::Hello {
             chain: self.config.chain.clone(),
             node: self.me.clone(),
-            held: self.held.clone(),
+            held: self.held_vv.clone(),
+            links: self.links(),
         }
     }
 
     pub fn disconnected(&mut self, peer: &NodeId) {
-        if let Some(p) = self.peers.get_mut(peer) {
+        let pi = self.ix(peer);
+        if let Some(p) = self.peers.get_mut(&pi) {
+            let was = p.connected && p.greeted;
             p.connected = false;
             p.greeted = false;
+            if was {
+                self.own_links_changed();
+            }
         }
     }
 
     pub fn is_connected(&self, peer: &NodeId) -> bool {
-        self.peers.get(peer).is_some_and(|p| p.connected)
+        self.index
+            .get(peer)
+            .and_then(|i| self.peers.get(i))
+            .is_some_and(|p| p.connected)
     }
 
-    /// Handle a message from `peer` (already decoded).
-    pub fn receive(&mut self, peer: &NodeId, msg: Msg) -> Delivery {
+    /// Handle a message from `peer` that carries no ops (`Hello`, `Have`,
+    /// `Ask`). `Ops` and `Gave` go to `receive_ops`.
+    pub fn receive_control(&mut self, peer: &NodeId, msg: &Msg) -> Delivery<O> {
         let mut out = Delivery::default();
+        let pi = self.ix(peer);
         match msg {
-            Msg::Hello { chain, node, held } => {
-                if chain != self.config.chain {
+            Msg::Hello {
+                chain,
+                node,
+                held,
+                links,
+            } => {
+                if *chain != self.config.chain {
                     out.refuse = Some(format!(
                         "peer is of chain {chain:?}, not {:?}",
                         self.config.chain
                     ));
-                } else if node != *peer {
+                } else if node != peer {
                     out.refuse = Some(format!("peer authenticated as {peer} says it is {node}"));
                 } else {
-                    let p = self.peers.entry(peer.clone()).or_default();
+                    let held = self.vec_of(held);
+                    let links = self.flags_of(links);
+                    let p = self.peers.entry(pi).or_default();
                     p.theirs = held.clone();
                     p.sent = held;
+                    p.links = links;
+                    let was = p.greeted;
                     p.greeted = true;
+                    if !was && p.connected {
+                        self.own_links_changed();
+                    } else {
+                        self.relays_changed();
+                    }
                 }
             }
-            Msg::Have { held } => {
-                let p = self.peers.entry(peer.clone()).or_default();
-                p.theirs.merge(&held);
-                p.sent.merge(&held);
+            Msg::Have { held, links } => {
+                let held = self.vec_of(held);
+                let links = self.flags_of(links);
+                let p = self.peers.entry(pi).or_default();
+                for (i, &s) in held.iter().enumerate() {
+                    if s > at(&p.theirs, i) {
+                        put(&mut p.theirs, i, s);
+                    }
+                    if s > at(&p.sent, i) {
+                        put(&mut p.sent, i, s);
+                    }
+                }
+                let same = links.len().max(p.links.len());
+                let changed = (0..same).any(|i| flag(&links, i) != flag(&p.links, i));
+                if changed {
+                    p.links = links;
+                    self.relays_changed();
+                }
             }
-            Msg::Ask { req, member, want } => out.ask = Some((req, member, want)),
-            Msg::Gave { req, ops } => {
-                out.gave = Some(req);
-                self.take_ops(&ops, &mut out);
-            }
-            Msg::Ops { ops } => {
-                out.ack = true;
-                self.take_ops(&ops, &mut out);
+            Msg::Ask { req, member, want } => out.ask = Some((*req, member.clone(), *want)),
+            Msg::Ops { .. } | Msg::Gave { .. } => {
+                out.refuse = Some("ops must be handed to receive_ops".into());
             }
         }
         out
     }
 
-    fn take_ops(&mut self, ops: &[Vec<u8>], out: &mut Delivery) {
-        match Msg::decode_ops(ops) {
-            Err(e) => out.refuse = Some(e.to_string()),
-            Ok(ops) => {
-                let limit = (self.peers.len().max(1) as u64 * self.config.window * 2) as usize;
-                for op in ops {
-                    if self.admitted.contains(&op.id) || self.early.contains_key(&op.id) {
-                        continue;
-                    }
-                    if ready(&self.admitted, &op) {
-                        self.admitted.advance(&op.id);
-                        out.apply.push(op);
-                        self.drain_early(&mut out.apply);
-                    } else if self.early.len() < limit {
-                        self.early.insert(op.id.clone(), op);
-                    } else {
-                        out.refuse = Some(format!("more than {limit} ops out of causal order"));
-                        break;
-                    }
+    /// Ops from `peer`: an `Ops` message (`gave` none: acknowledged), or the
+    /// answer `gave` to an escrow ask.
+    pub fn receive_ops(&mut self, peer: &NodeId, ops: Vec<O>, gave: Option<u64>) -> Delivery<O> {
+        let mut out = Delivery {
+            ack: gave.is_none(),
+            gave,
+            ..Delivery::default()
+        };
+        let _ = self.ix(peer);
+        let limit = (self.peers.len() as u64 + 1)
+            .saturating_mul(self.names.len() as u64 + 1)
+            .saturating_mul(self.config.window) as usize;
+        for op in ops {
+            let o = self.ix(&op.op().id.origin);
+            let seq = op.op().id.seq;
+            if at(&self.admitted, o) >= seq || self.early[o].contains_key(&seq) {
+                continue;
+            }
+            if self.ready(o, op.op()) {
+                self.admit(o, seq);
+                out.apply.push(op);
+                if self.early_len > 0 {
+                    self.drain_early(&mut out.apply);
                 }
+            } else if self.early_len < limit {
+                self.early[o].insert(seq, op);
+                self.early_len += 1;
+            } else {
+                out.refuse = Some(format!("more than {limit} ops out of causal order"));
+                break;
             }
         }
+        out
     }
 
-    fn drain_early(&mut self, apply: &mut Vec<Op>) {
+    fn ready(&mut self, o: usize, op: &Op) -> bool {
+        if at(&self.admitted, o) + 1 != op.id.seq {
+            return false;
+        }
+        op.deps.iter().all(|(n, s)| match self.index.get(n) {
+            Some(&i) => at(&self.admitted, i) >= s,
+            None => s == 0,
+        })
+    }
+
+    fn admit(&mut self, o: usize, seq: u64) {
+        put(&mut self.admitted, o, seq);
+    }
+
+    fn drain_early(&mut self, apply: &mut Vec<O>) {
         loop {
-            let next = self
-                .early
-                .values()
-                .find(|op| ready(&self.admitted, op))
-                .map(|op| op.id.clone());
-            let Some(id) = next else { break };
-            let op = self.early.remove(&id).expect("found above");
-            self.admitted.advance(&op.id);
-            apply.push(op);
+            let mut progress = false;
+            for o in 0..self.early.len() {
+                while let Some((&seq, op)) = self.early[o].first_key_value() {
+                    if seq <= at(&self.admitted, o) {
+                        self.early[o].pop_first();
+                        self.early_len -= 1;
+                        continue;
+                    }
+                    let op = op.clone();
+                    if !self.ready(o, op.op()) {
+                        break;
+                    }
+                    self.early[o].pop_first();
+                    self.early_len -= 1;
+                    self.admit(o, seq);
+                    apply.push(op);
+                    progress = true;
+                }
+            }
+            if !progress || self.early_len == 0 {
+                break;
+            }
         }
     }
 
     /// Op `id` is durable here (made here, or delivered by `receive` and
     /// applied). Ops become durable in log order; telling twice is harmless.
     pub fn durable(&mut self, id: &OpId) {
-        if !self.held.contains(id) {
-            self.held.advance(id);
+        let o = self.ix(&id.origin);
+        if at(&self.held, o) < id.seq {
+            put(&mut self.held, o, id.seq);
+            self.held_vv.raise(&id.origin, id.seq);
         }
-        if !self.admitted.contains(id) {
-            self.admitted.advance(id);
+        if at(&self.admitted, o) < id.seq {
+            put(&mut self.admitted, o, id.seq);
         }
     }
 
     /// Catch up with what storage holds (everything in `vv` is durable).
     pub fn durable_up_to(&mut self, vv: &VersionVector) {
-        self.held.merge(vv);
-        self.admitted.merge(vv);
+        for (n, s) in vv.iter() {
+            let o = self.ix(n);
+            if at(&self.held, o) < s {
+                put(&mut self.held, o, s);
+                self.held_vv.raise(n, s);
+            }
+            if at(&self.admitted, o) < s {
+                put(&mut self.admitted, o, s);
+            }
+        }
     }
 
-    /// Tell a peer what we hold (after applying what it sent).
+    /// Tell a peer what we hold (after applying what it sent), and whom we
+    /// are linked to.
     pub fn have(&self) -> Msg {
         Msg::Have {
-            held: self.held.clone(),
+            held: self.held_vv.clone(),
+            links: self.links(),
         }
     }
 
     /// Ops this node holds that `peer` is not known to hold.
     pub fn lag(&self, peer: &NodeId) -> u64 {
         let theirs = self
-            .peers
+            .index
             .get(peer)
-            .map(|p| p.theirs.clone())
-            .unwrap_or_default();
+            .and_then(|i| self.peers.get(i))
+            .map(|p| p.theirs.as_slice())
+            .unwrap_or(&[]);
         self.held
             .iter()
-            .map(|(o, s)| s.saturating_sub(theirs.get(o)))
+            .enumerate()
+            .map(|(o, s)| s.saturating_sub(at(theirs, o)))
             .sum()
+    }
+
+    /// Whether `next_ops` would give something for `peer` now, if the
+    /// window allows (cheap: no log read).
+    pub fn wants(&self, peer: &NodeId) -> bool {
+        let Some(p) = self.index.get(peer).and_then(|i| self.peers.get(i)) else {
+            return false;
+        };
+        p.connected
+            && p.greeted
+            && self
+                .held
+                .iter()
+                .enumerate()
+                .any(|(o, &h)| h > at(&p.sent, o) && !flag(&p.quiet, o))
+    }
+
+    /// The next ops for `peer` (at most one message's worth), if it lacks
+    /// something this node sends it and the window allows.
+    pub fn next_ops(&mut self, peer: &NodeId, log: &dyn OpLog<O>) -> Vec<O> {
+        let Some(&pi) = self.index.get(peer) else {
+            return Vec::new();
+        };
+        let Some(p) = self.peers.get(&pi) else {
+            return Vec::new();
+        };
+        if !p.connected || !p.greeted {
+            return Vec::new();
+        }
+        let batch = self.config.batch;
+        // Per origin, the next ops the peer lacks, within its window.
+        let mut heads: Vec<(Vec<O>, bool)> = Vec::new();
+        for (o, &held) in self.held.iter().enumerate() {
+            let sent = at(&p.sent, o);
+            if sent >= held || flag(&p.quiet, o) {
+                continue;
+            }
+            let in_flight = sent.saturating_sub(at(&p.theirs, o));
+            let budget = self.config.window.saturating_sub(in_flight);
+            let want = budget.min(held - sent).min(batch as u64) as usize;
+            if want == 0 {
+                continue;
+            }
+            let ops = log.ops_from(&self.names[o], sent + 1, want);
+            let more = sent + (ops.len() as u64) < held;
+            if !ops.is_empty() {
+                heads.push((ops, more));
+            }
+        }
+        let out = if heads.len() == 1 {
+            heads.pop().map(|(ops, _)| ops).unwrap_or_default()
+        } else {
+            merge_by_rank(heads, batch)
+        };
+        let p = self.peers.get_mut(&pi).expect("checked above");
+        for op in &out {
+            // Ops of an origin go out in order, so `sent` moves by prefixes.
+            let o = self.index[&op.op().id.origin];
+            if at(&p.sent, o) < op.op().id.seq {
+                put(&mut p.sent, o, op.op().id.seq);
+            }
+        }
+        out
+    }
+}
+
+/// Merge per-origin runs by rank, up to `batch`; stop where an origin's
+/// fetched run ends while it has more, since its next op could rank lower.
+fn merge_by_rank<O: OpRef>(mut heads: Vec<(Vec<O>, bool)>, batch: usize) -> Vec<O> {
+    let ranks: Vec<Vec<u64>> = heads
+        .iter()
+        .map(|(ops, _)| ops.iter().map(|o| rank(o.op())).collect())
+        .collect();
+    let mut taken: Vec<Vec<Option<O>>> = heads
+        .iter_mut()
+        .map(|(ops, _)| std::mem::take(ops).into_iter().map(Some).collect())
+        .collect();
+    let mut out = Vec::new();
+    let mut idx = vec![0usize; heads.len()];
+    while out.len() < batch {
+        let mut best: Option<(u64, usize)> = None;
+        for h in 0..heads.len() {
+            if let Some(&r) = ranks[h].get(idx[h])
+                && best.is_none_or(|(br, bh)| (r, h) < (br, bh))
+            {
+                best = Some((r, h));
+            }
+        }
+        let Some((_, h)) = best else { break };
+        out.push(taken[h][idx[h]].take().expect("taken once"));
+        idx[h] += 1;
+        if idx[h] == ranks[h].len() && heads[h].1 {
+            break;
+        }
+    }
+    out
+}
+
+impl Replica<Op> {
+    /// Handle a message from `peer` (already decoded).
+    pub fn receive(&mut self, peer: &NodeId, msg: Msg) -> Delivery {
+        match msg {
+            Msg::Ops { ops } => match Msg::decode_ops(&ops) {
+                Ok(ops) => self.receive_ops(peer, ops, None),
+                Err(e) => refused(e),
+            },
+            Msg::Gave { req, ops } => match Msg::decode_ops(&ops) {
+                Ok(ops) => self.receive_ops(peer, ops, Some(req)),
+                Err(e) => {
+                    let mut d = refused(e);
+                    d.gave = Some(req);
+                    d
+                }
+            },
+            other => self.receive_control(peer, &other),
+        }
     }
 
     /// The next `Ops` message for `peer`, if it lacks something and the
@@ -260,68 +670,11 @@ impl Replica {
             Some(Msg::ops(&ops))
         }
     }
+}
 
-    /// Like `poll_send`, but the ops themselves (for an in-memory transport).
-    pub fn next_ops(&mut self, peer: &NodeId, log: &dyn OpLog) -> Vec<Op> {
-        let Some(p) = self.peers.get(peer) else {
-            return Vec::new();
-        };
-        if !p.connected || !p.greeted {
-            return Vec::new();
-        }
-        let in_flight: u64 = p
-            .sent
-            .iter()
-            .map(|(o, s)| s.saturating_sub(p.theirs.get(o)))
-            .sum();
-        let budget = self
-            .config
-            .window
-            .saturating_sub(in_flight)
-            .min(self.config.batch as u64) as usize;
-        if budget == 0 {
-            return Vec::new();
-        }
-        // Per origin, the next ops the peer lacks.
-        let mut heads: Vec<(Vec<Op>, bool)> = Vec::new();
-        for (origin, held) in self.held.iter() {
-            let next = p.sent.get(origin) + 1;
-            if next > held {
-                continue;
-            }
-            let want = budget.min((held - next + 1) as usize);
-            let ops = log.ops_from(origin, next, want);
-            let more = (next + ops.len() as u64) <= held;
-            if !ops.is_empty() {
-                heads.push((ops, more));
-            }
-        }
-        // Merge by rank; stop where an origin's fetched prefix runs out
-        // while it has more, since its next op could rank lower.
-        let mut out = Vec::with_capacity(budget);
-        let mut idx = vec![0usize; heads.len()];
-        while out.len() < budget {
-            let mut best: Option<(u64, usize)> = None;
-            for (h, (ops, _)) in heads.iter().enumerate() {
-                if let Some(op) = ops.get(idx[h]) {
-                    let r = rank(op);
-                    if best.is_none_or(|(br, bh)| (r, h) < (br, bh)) {
-                        best = Some((r, h));
-                    }
-                }
-            }
-            let Some((_, h)) = best else { break };
-            out.push(heads[h].0[idx[h]].clone());
-            idx[h] += 1;
-            if idx[h] == heads[h].0.len() && heads[h].1 {
-                break;
-            }
-        }
-        let p = self.peers.get_mut(peer).expect("checked above");
-        for op in &out {
-            // Ops of an origin go out in order, so `sent` moves by prefixes.
-            p.sent.raise(&op.id.origin, op.id.seq);
-        }
-        out
+fn refused(e: DecodeError) -> Delivery {
+    Delivery {
+        refuse: Some(e.to_string()),
+        ..Delivery::default()
     }
 }

@@ -1,6 +1,7 @@
 //! The protocol on an in-memory network: random ops at random nodes, random
-//! interleavings of per-link FIFO delivery, links that go down and up, and a
-//! line topology (a — b — c) so ops must travel through a third node.
+//! interleavings of per-link FIFO delivery, links that go down and up in
+//! any shape (so ops must travel through third nodes), and the relay
+//! policy's promise: in a healthy mesh each op reaches each node once.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -29,73 +30,105 @@ struct Node {
     replica: Replica,
     log: Log,
     applied: Vec<OpId>,
+    /// The replica's `links_epoch` when peers were last told.
+    told: u64,
+    /// Ops received in `Ops` messages, by id (duplicates counted).
+    received: BTreeMap<OpId, u32>,
 }
 
 fn n(i: usize) -> NodeId {
     NodeId::new(format!("n{i}")).unwrap()
 }
 
+const NODES: usize = 4;
+
+/// The links of the full mesh, as (a, b) with a < b.
+fn pairs() -> Vec<(usize, usize)> {
+    let mut v = Vec::new();
+    for a in 0..NODES {
+        for b in a + 1..NODES {
+            v.push((a, b));
+        }
+    }
+    v
+}
+
 #[derive(Debug, Clone)]
 enum Step {
     Make(usize),
+    /// Deliver the next message on a directed link (index into `directed`).
     Deliver(usize),
     Pump(usize),
     Toggle(usize),
 }
 
-fn steps() -> impl Strategy<Value = Vec<Step>> {
+fn steps(toggles: bool) -> impl Strategy<Value = Vec<Step>> {
+    let d = NODES * (NODES - 1);
+    let l = pairs().len();
     prop::collection::vec(
         prop_oneof![
-            3 => (0usize..3).prop_map(Step::Make),
-            6 => (0usize..4).prop_map(Step::Deliver),
-            4 => (0usize..4).prop_map(Step::Pump),
-            1 => (0usize..2).prop_map(Step::Toggle),
+            3 => (0..NODES).prop_map(Step::Make),
+            6 => (0..d).prop_map(Step::Deliver),
+            4 => (0..d).prop_map(Step::Pump),
+            (if toggles { 1 } else { 0 }) => (0..l).prop_map(Step::Toggle),
         ],
         1..300,
     )
 }
 
-/// Links of the line a — b — c, as directed (from, to) pairs.
-const DIRECTED: [(usize, usize); 4] = [(0, 1), (1, 0), (1, 2), (2, 1)];
-
 struct Net {
     nodes: Vec<Node>,
+    links: Vec<(usize, usize)>,
     queues: BTreeMap<(usize, usize), VecDeque<Msg>>,
-    up: [bool; 2],
+    up: Vec<bool>,
     made: usize,
 }
 
 impl Net {
-    fn new(window: u64) -> Net {
+    /// Nodes n0 … n3 with the links in `up` (by index into `pairs()`).
+    fn new(window: u64, up: &[usize]) -> Net {
         let cfg = ReplicaConfig {
             chain: "t".into(),
             window,
             batch: 3,
         };
-        let nodes = (0..3)
+        let nodes = (0..NODES)
             .map(|i| Node {
                 replica: Replica::new(n(i), VersionVector::new(), cfg.clone()),
                 log: Log::default(),
                 applied: Vec::new(),
+                told: 0,
+                received: BTreeMap::new(),
             })
             .collect();
+        let links = pairs();
         let mut net = Net {
             nodes,
+            up: vec![false; links.len()],
+            links,
             queues: BTreeMap::new(),
-            up: [false, false],
             made: 0,
         };
-        net.set_link(0, true);
-        net.set_link(1, true);
+        for &l in up {
+            net.set_link(l, true);
+        }
         net
     }
 
-    fn link_of(a: usize, b: usize) -> usize {
-        a.min(b)
+    fn directed(&self) -> Vec<(usize, usize)> {
+        self.links
+            .iter()
+            .flat_map(|&(a, b)| [(a, b), (b, a)])
+            .collect()
+    }
+
+    fn link_of(&self, a: usize, b: usize) -> usize {
+        let (a, b) = (a.min(b), a.max(b));
+        self.links.iter().position(|&x| x == (a, b)).unwrap()
     }
 
     fn set_link(&mut self, link: usize, up: bool) {
-        let (a, b) = (link, link + 1);
+        let (a, b) = self.links[link];
         self.up[link] = up;
         self.queues.remove(&(a, b));
         self.queues.remove(&(b, a));
@@ -107,6 +140,24 @@ impl Net {
         } else {
             self.nodes[a].replica.disconnected(&n(b));
             self.nodes[b].replica.disconnected(&n(a));
+        }
+        self.tell_links(a);
+        self.tell_links(b);
+    }
+
+    /// When the nodes a node is linked to changed, it tells its peers
+    /// (as the node's send loop does with `Have`).
+    fn tell_links(&mut self, i: usize) {
+        let epoch = self.nodes[i].replica.links_epoch();
+        if self.nodes[i].told == epoch {
+            return;
+        }
+        self.nodes[i].told = epoch;
+        for j in 0..NODES {
+            if j != i && self.up[self.link_of(i, j)] {
+                let have = self.nodes[i].replica.have();
+                self.queues.entry((i, j)).or_default().push_back(have);
+            }
         }
     }
 
@@ -136,6 +187,13 @@ impl Net {
         node.log.0.insert((n(i), seq), op.clone());
         node.replica.durable(&op.id);
         node.applied.push(op.id);
+        // Like the node: what became durable is told to every peer.
+        for j in 0..NODES {
+            if j != i && self.up[self.link_of(i, j)] {
+                let have = self.nodes[i].replica.have();
+                self.queues.entry((i, j)).or_default().push_back(have);
+            }
+        }
     }
 
     fn deliver(&mut self, (from, to): (usize, usize)) {
@@ -147,9 +205,15 @@ impl Net {
             return;
         };
         let node = &mut self.nodes[to];
+        if let Msg::Ops { ops } = &msg {
+            for op in Msg::decode_ops(ops).unwrap() {
+                *node.received.entry(op.id).or_default() += 1;
+            }
+        }
         let d = node.replica.receive(&n(from), msg);
         assert_eq!(d.refuse, None);
         let ack = d.ack;
+        let applied = !d.apply.is_empty();
         for op in d.apply {
             // Causal delivery: everything the op depends on is already here.
             for (origin, seq) in op.deps.iter() {
@@ -166,31 +230,38 @@ impl Net {
             node.replica.durable(&op.id);
             node.applied.push(op.id);
         }
-        if ack {
-            let have = node.replica.have();
-            self.queues.entry((to, from)).or_default().push_back(have);
+        // Like the node: tell the sender (an acknowledgement), and every
+        // other peer when something new is held.
+        for j in 0..NODES {
+            if j != to && self.up[self.link_of(to, j)] && ((ack && j == from) || applied) {
+                let have = self.nodes[to].replica.have();
+                self.queues.entry((to, j)).or_default().push_back(have);
+            }
         }
+        self.tell_links(to);
     }
 
     fn pump(&mut self, (from, to): (usize, usize)) {
-        if !self.up[Self::link_of(from, to)] {
+        if !self.up[self.link_of(from, to)] {
             return;
         }
         let node = &mut self.nodes[from];
-        if let Some(m) = node.replica.poll_send(&n(to), &node.log) {
+        let wants = node.replica.wants(&n(to));
+        let m = node.replica.poll_send(&n(to), &node.log);
+        assert!(
+            wants || m.is_none(),
+            "next_ops gave ops where wants said none"
+        );
+        if let Some(m) = m {
             self.queues.entry((from, to)).or_default().push_back(m);
         }
     }
 
-    fn settle(&mut self) {
-        for l in 0..2 {
-            if !self.up[l] {
-                self.set_link(l, true);
-            }
-        }
-        for _ in 0..10_000 {
+    /// Deliver and pump until nothing moves (links as they are).
+    fn quiesce(&mut self) {
+        for _ in 0..100_000 {
             let mut moved = false;
-            for d in DIRECTED {
+            for d in self.directed() {
                 let before = self.queues.get(&d).map_or(0, VecDeque::len);
                 self.pump(d);
                 moved |= self.queues.get(&d).map_or(0, VecDeque::len) > before;
@@ -205,42 +276,118 @@ impl Net {
         }
         panic!("did not settle");
     }
-}
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
-
-    #[test]
-    fn every_op_reaches_every_node_once_in_causal_order(steps in steps(), window in 1u64..8) {
-        let mut net = Net::new(window);
+    fn run(&mut self, steps: Vec<Step>) {
+        let directed = self.directed();
         for s in steps {
             match s {
-                Step::Make(i) => net.make(i),
-                Step::Deliver(d) => net.deliver(DIRECTED[d]),
-                Step::Pump(d) => net.pump(DIRECTED[d]),
+                Step::Make(i) => self.make(i),
+                Step::Deliver(d) => self.deliver(directed[d]),
+                Step::Pump(d) => self.pump(directed[d]),
                 Step::Toggle(l) => {
-                    let up = !net.up[l];
-                    net.set_link(l, up);
-                }
-            }
-        }
-        net.settle();
-        let all: BTreeSet<OpId> = net.nodes.iter().flat_map(|x| x.applied.iter().cloned()).collect();
-        prop_assert_eq!(all.len(), net.made);
-        for node in &net.nodes {
-            let mine: BTreeSet<OpId> = node.applied.iter().cloned().collect();
-            prop_assert_eq!(mine.len(), node.applied.len(), "no op applied twice");
-            prop_assert_eq!(&mine, &all, "every node holds every op");
-            prop_assert_eq!(node.replica.held().total() as usize, net.made);
-        }
-        for i in 0..3 {
-            for j in 0..3 {
-                if i != j && (i as i64 - j as i64).abs() == 1 {
-                    prop_assert_eq!(net.nodes[i].replica.lag(&n(j)), 0);
+                    let up = !self.up[l];
+                    self.set_link(l, up);
                 }
             }
         }
     }
+
+    /// Every node holds every op, each applied once.
+    fn converged(&self) -> Result<(), TestCaseError> {
+        let all: BTreeSet<OpId> = self
+            .nodes
+            .iter()
+            .flat_map(|x| x.applied.iter().cloned())
+            .collect();
+        prop_assert_eq!(all.len(), self.made);
+        for node in &self.nodes {
+            let mine: BTreeSet<OpId> = node.applied.iter().cloned().collect();
+            prop_assert_eq!(mine.len(), node.applied.len(), "no op applied twice");
+            prop_assert_eq!(&mine, &all, "every node holds every op");
+            prop_assert_eq!(node.replica.held().total() as usize, self.made);
+        }
+        for (l, &(a, b)) in self.links.iter().enumerate() {
+            if self.up[l] {
+                prop_assert_eq!(self.nodes[a].replica.lag(&n(b)), 0);
+                prop_assert_eq!(self.nodes[b].replica.lag(&n(a)), 0);
+            }
+        }
+        Ok(())
+    }
+
+    /// Copies of ops received, beyond the one each node needs.
+    fn extra_copies(&self) -> u32 {
+        self.nodes
+            .iter()
+            .flat_map(|x| x.received.values())
+            .map(|c| c - 1)
+            .sum::<u32>()
+    }
+
+    fn received_total(&self) -> usize {
+        self.nodes.iter().map(|x| x.received.len()).sum()
+    }
+}
+
+/// Links as indices into `pairs()`: the line n0 — n1 — n2 — n3.
+const LINE: [usize; 3] = [0, 3, 5];
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// Links of any shape go down and up while ops are made; once the
+    /// links form a connected graph (here: at least the line), every op
+    /// reaches every node once, in causal order.
+    #[test]
+    fn every_op_reaches_every_node_once_in_causal_order(
+        steps in steps(true),
+        window in 1u64..8,
+        start in prop::collection::vec(any::<bool>(), 6),
+    ) {
+        let up: Vec<usize> = (0..6).filter(|&l| start[l]).collect();
+        let mut net = Net::new(window, &up);
+        net.run(steps);
+        for l in LINE {
+            if !net.up[l] {
+                net.set_link(l, true);
+            }
+        }
+        net.quiesce();
+        net.converged()?;
+    }
+
+    /// A healthy full mesh: each op reaches each other node exactly once,
+    /// from its origin (no relays); with one link down, exactly once too,
+    /// through one relay.
+    #[test]
+    fn in_a_stable_mesh_each_op_is_delivered_once(
+        steps in steps(false),
+        window in 1u64..8,
+        down in prop::option::of(0usize..6),
+    ) {
+        let up: Vec<usize> = (0..6).filter(|&l| Some(l) != down).collect();
+        let mut net = Net::new(window, &up);
+        net.quiesce();
+        net.run(steps);
+        net.quiesce();
+        net.converged()?;
+        prop_assert_eq!(net.extra_copies(), 0);
+        prop_assert_eq!(net.received_total(), net.made * (NODES - 1));
+    }
+}
+
+/// The line n0 — n1 — n2 — n3, stable: n3's ops reach n0 through two relays.
+#[test]
+fn ops_travel_hop_by_hop_along_a_line() {
+    let mut net = Net::new(4, &LINE);
+    net.quiesce();
+    for _ in 0..10 {
+        net.make(3);
+        net.make(0);
+    }
+    net.quiesce();
+    net.converged().unwrap();
+    assert_eq!(net.extra_copies(), 0);
 }
 
 #[test]
@@ -259,6 +406,7 @@ fn a_peer_of_another_chain_or_name_is_refused() {
             chain: "b".into(),
             node: n(1),
             held: VersionVector::new(),
+            links: vec![],
         },
     );
     assert!(d.refuse.unwrap().contains("chain"));
@@ -268,6 +416,7 @@ fn a_peer_of_another_chain_or_name_is_refused() {
             chain: "a".into(),
             node: n(2),
             held: VersionVector::new(),
+            links: vec![],
         },
     );
     assert!(d.refuse.unwrap().contains("says it is"));
@@ -286,6 +435,7 @@ fn messages_round_trip_and_garbage_is_refused() {
         chain: "tongka".into(),
         node: n(3),
         held: VersionVector::new(),
+        links: vec![n(1), n(2)],
     };
     assert_eq!(Msg::decode(&m.encode()).unwrap(), m);
     assert!(Msg::decode(&[]).is_err());

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use anyhow::Context as _;
 use rust_decimal::Decimal;
 use tongka_core::checkout::{self, Buyer, CheckoutContext, LineInput, TenderInput, TenderKind};
 use tongka_core::clock::{Hlc, VersionVector};
@@ -257,6 +258,8 @@ pub(crate) struct Synth {
     pub recharged: u64,
     pub sold: u64,
     pub bytes: u64,
+    /// Signs each op as its origin would (catch-up verifies them).
+    pub signer: Option<tongka_replication::ChainSigner>,
 }
 
 impl Synth {
@@ -279,6 +282,7 @@ impl Synth {
             recharged: 0,
             sold: 0,
             bytes: 0,
+            signer: None,
         }
     }
 
@@ -350,7 +354,7 @@ impl Synth {
                 }
             }
         };
-        let op = OpDraft {
+        let mut op = OpDraft {
             hlc,
             actor: "till-9".into(),
             idem: Some(format!("bench-{:x}-{ORIGIN}-{seq}", self.run)),
@@ -363,6 +367,10 @@ impl Synth {
             },
             VersionVector::new(),
         );
+        if let Some(signer) = &self.signer {
+            let unsigned = op.encode();
+            op.sign_encoded(unsigned, signer);
+        }
         match (&op.body, self.current.as_mut()) {
             (OpBody::MemberRegistered { .. }, _) => {
                 self.current = Some((MemberState::registered(&op)?, 1));
@@ -434,6 +442,18 @@ pub async fn catchup(opts: CatchupBenchOptions) -> anyhow::Result<CatchupReport>
     let dir = crate::bench_dir(opts.data_dir.as_deref(), "tongka-bench-catchup-")?;
     let configs = chain::chain_configs(dir.path(), 2)?;
     let (c1, c2) = (configs[0].clone(), configs[1].clone());
+    // store-9 is never started, but its ops are signed with its key, and
+    // store-1 knows its certificate (as if it had met store-9), so it passes
+    // it on to store-2, which verifies every op it catches up on.
+    let chain_dir = dir.path().join("chain");
+    let entry = tongka_config::add_store(&chain_dir, ORIGIN)?;
+    let tls = tongka_config::NodeConfig::load(entry.config_path(&chain_dir))?
+        .tls()
+        .context("store-9 has TLS files")?;
+    let identity = tongka_net::Identity::load(&tls.ca_cert, &tls.cert, &tls.key)?;
+    let certs = c1.data_dir().join(tongka_node::CERTS_DIR);
+    std::fs::create_dir_all(&certs)?;
+    std::fs::copy(&tls.cert, certs.join(format!("{ORIGIN}.pem")))?;
     let store1 = Node::start(c1).await?;
 
     // Setup: store-1 applies the ops of store-9, in log order.
@@ -445,6 +465,9 @@ pub async fn catchup(opts: CatchupBenchOptions) -> anyhow::Result<CatchupReport>
         opts.recharges_per_member,
         opts.sales_per_member,
     );
+    synth.signer = Some(tongka_replication::ChainSigner(
+        tongka_net::OpKey::from_identity(&identity)?,
+    ));
     let failed = Arc::new(AtomicU64::new(0));
     let setup_start = Instant::now();
     let mut last_print = Instant::now();

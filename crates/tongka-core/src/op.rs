@@ -104,9 +104,40 @@ pub struct Op {
     pub actor: String,
     pub idem: Option<String>,
     pub body: OpBody,
-    /// The origin's signature over `signing_bytes()`; empty until the chain
-    /// signs ops (replication).
+    /// The origin's signature over `signing_bytes()` (Ed25519, 64 bytes, by
+    /// the key of the origin's chain certificate); empty when the origin has
+    /// no chain identity (a quick-start node, the simulator), and such an op
+    /// is refused by every chain node.
     pub sig: Vec<u8>,
+}
+
+/// Signs the ops a node authors. The crypto lives outside the core (in
+/// `tongka-net`, with the certificates); the core only says what is signed:
+/// `Op::signing_bytes`.
+pub trait OpSigner: Send + Sync {
+    /// The signature of `signing_bytes` (an op's `Op::signing_bytes`).
+    fn sign(&self, signing_bytes: &[u8]) -> Vec<u8>;
+}
+
+/// What an origin's chain certificate says the node is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OriginRole {
+    Store,
+    Hq,
+}
+
+/// Whether an origin of `role` may author an op doing `body`: HQ sells
+/// nothing, so a recharge, sale or refund authored by HQ is refused. (Who
+/// may decrease a share is checked when the op is applied:
+/// `MemberState::apply` lets an op debit only its origin's share.)
+pub fn check_authority(role: OriginRole, body: &OpBody) -> Result<(), &'static str> {
+    match (role, body) {
+        (
+            OriginRole::Hq,
+            OpBody::Recharged { .. } | OpBody::CheckedOut { .. } | OpBody::Refunded { .. },
+        ) => Err("HQ sells nothing: a recharge, sale or refund authored by HQ is refused"),
+        _ => Ok(()),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -245,6 +276,19 @@ impl Op {
         } else {
             (self.encode(), self.hash())
         }
+    }
+
+    /// Signs this unsigned op whose encoding is `unsigned` (as
+    /// `encode_with_tail` or `encode` gave it: equal to `signing_bytes()`):
+    /// sets `sig` and returns the signed encoding. The hash is unchanged
+    /// (it covers the op without its signature).
+    pub fn sign_encoded(&mut self, mut unsigned: Vec<u8>, signer: &dyn OpSigner) -> Vec<u8> {
+        debug_assert!(self.sig.is_empty(), "op signed twice");
+        debug_assert_eq!(unsigned, self.signing_bytes(), "encoding of another op");
+        self.sig = signer.sign(&unsigned);
+        unsigned.pop(); // the empty signature: its length, 0
+        postcard::to_io(&self.sig, &mut unsigned).expect("encoding to memory cannot fail");
+        unsigned
     }
 
     /// `(self.encode(), self.hash())` for an op stamped from a draft whose
@@ -434,6 +478,41 @@ mod tests {
         assert_eq!(o.hash(), unsigned_hash);
         assert_eq!(o.encode_and_hash(), (o.encode(), unsigned_hash));
         assert_eq!(o.encode_with_tail(&tail), (o.encode(), unsigned_hash));
+    }
+
+    struct Xor(u8);
+    impl OpSigner for Xor {
+        fn sign(&self, b: &[u8]) -> Vec<u8> {
+            b.iter().take(64).map(|x| x ^ self.0).collect()
+        }
+    }
+
+    #[test]
+    fn signing_an_encoding_gives_the_signed_op_and_keeps_the_hash() {
+        let mut o = op(4);
+        let (unsigned, hash) = o.encode_and_hash();
+        let signed = o.sign_encoded(unsigned.clone(), &Xor(7));
+        assert_eq!(o.sig, Xor(7).sign(&unsigned));
+        assert_eq!(signed, o.encode());
+        assert_eq!(Op::decode(&signed).unwrap(), o);
+        assert_eq!(o.signing_bytes(), unsigned);
+        assert_eq!(o.hash(), hash);
+    }
+
+    #[test]
+    fn hq_may_not_author_sales_recharges_or_refunds() {
+        let body = op(1).body;
+        assert!(check_authority(OriginRole::Store, &body).is_ok());
+        assert!(check_authority(OriginRole::Hq, &body).is_err());
+        let node = NodeId::new("hq").unwrap();
+        let transfer = OpBody::SharesTransferred {
+            member: MemberId::mint(&node, 1),
+            to: NodeId::new("store-1").unwrap(),
+            principal: Money::from_yuan(1),
+            bonus: Money::ZERO,
+            points: 0,
+        };
+        assert!(check_authority(OriginRole::Hq, &transfer).is_ok());
     }
 
     #[test]

@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use tongka_core::catalogue::Product;
 use tongka_core::clock::{Hlc, VersionVector};
 use tongka_core::ids::{MemberId, NodeId, OpId, OrderId};
-use tongka_core::op::{Op, OpDraft, StateDigest};
+use tongka_core::op::{Op, OpDraft, OpSigner, StateDigest};
 use tongka_core::refund::OrderState;
 use tongka_core::state::{LedgerTotals, MemberState};
 
@@ -184,6 +184,19 @@ enum Job {
         products: Vec<Product>,
         done: Box<dyn FnOnce(Result<(), StoreError>) + Send>,
     },
+    Refused {
+        entry: RefusedOp,
+        done: Box<dyn FnOnce(Result<(), StoreError>) + Send>,
+    },
+}
+
+/// A remote op refused before it reached the log (see `tables::REFUSED`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusedOp {
+    pub id: OpId,
+    /// The peer that sent it.
+    pub from: NodeId,
+    pub reason: String,
 }
 
 /// Figures of the group commit, for benchmarks and metrics.
@@ -226,6 +239,9 @@ struct Shared {
     /// Set if writing the history index failed: it stops (readers scan the
     /// log past its watermark; the next open catches it up).
     index_failed: AtomicBool,
+    /// Signs the ops this node makes, once set (`Store::set_signer`); ops
+    /// made before, or by a node without a chain identity, go unsigned.
+    signer: std::sync::OnceLock<Arc<dyn OpSigner>>,
 }
 
 /// A committed op as the history index sees it: its id (to move the
@@ -295,6 +311,7 @@ impl Store {
             history,
             unindexed: Mutex::new(Vec::new()),
             index_failed: AtomicBool::new(false),
+            signer: std::sync::OnceLock::new(),
         });
         let (tx, rx) = mpsc::sync_channel(opts.queue_max.max(1));
         let w = shared.clone();
@@ -360,6 +377,7 @@ impl Store {
         w.open_table(BARCODES)?;
         w.open_table(DUPLICATES)?;
         w.open_table(REJECTED)?;
+        w.open_table(REFUSED)?;
         w.commit()?;
         Ok(summary)
     }
@@ -418,6 +436,42 @@ impl Store {
         }
     }
 
+    /// Log a remote op refused before applying (`refused()` lists them).
+    pub fn log_refused(
+        &self,
+        entry: RefusedOp,
+        done: Box<dyn FnOnce(Result<(), StoreError>) + Send>,
+    ) {
+        if let Some(reason) = self.poison_reason() {
+            done(Err(StoreError::Poisoned(reason)));
+            return;
+        }
+        if let Err(mpsc::SendError(Job::Refused { done, .. })) =
+            self.tx.send(Job::Refused { entry, done })
+        {
+            done(Err(StoreError::Stopped));
+        }
+    }
+
+    /// Remote ops refused before applying, with the peer that sent them.
+    pub fn refused(&self, limit: usize) -> Result<Vec<RefusedOp>, StoreError> {
+        let r = self.shared.db.begin_read()?;
+        let t = r.open_table(REFUSED)?;
+        let mut out = Vec::new();
+        for item in t.iter()?.take(limit) {
+            let (k, v) = item?;
+            let (origin, seq, from) = k.value();
+            if let (Ok(origin), Ok(from)) = (NodeId::new(origin), NodeId::new(from)) {
+                out.push(RefusedOp {
+                    id: OpId { origin, seq },
+                    from,
+                    reason: v.value().to_string(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
     fn poison_reason(&self) -> Option<String> {
         if self.shared.is_poisoned.load(Ordering::Acquire) {
             Some(
@@ -435,6 +489,14 @@ impl Store {
 
     /// Call `f` after every commit with the ids of the ops it made durable,
     /// in log order (replication uses it to stream and to acknowledge).
+    /// Sign every op this node makes from now on with `signer` (the node's
+    /// chain key), on the writer thread, in the commit that makes the op
+    /// durable. Set once, before the node takes requests; a second call is
+    /// ignored (returns false).
+    pub fn set_signer(&self, signer: Arc<dyn OpSigner>) -> bool {
+        self.shared.signer.set(signer).is_ok()
+    }
+
     pub fn watch_commits(&self, f: CommitWatcher) {
         self.shared.watchers.lock().expect("watchers lock").push(f);
     }
@@ -905,7 +967,7 @@ fn poison(shared: &Shared, e: &StoreError) {
 fn refuse(job: Job, e: impl Fn() -> StoreError) -> bool {
     match job {
         Job::Op(OpJob { done, .. }) => done(Err(e())),
-        Job::Products { done, .. } => done(Err(e())),
+        Job::Products { done, .. } | Job::Refused { done, .. } => done(Err(e())),
         Job::Stop => return true,
     }
     false
@@ -1023,6 +1085,7 @@ fn commit_batch(shared: &Shared, summary: &mut Summary, batch: Vec<Job>) -> Batc
             let mut barcodes = w.open_table(BARCODES)?;
             let mut duplicates = w.open_table(DUPLICATES)?;
             let mut rejected = w.open_table(REJECTED)?;
+            let mut refused = w.open_table(REFUSED)?;
             for job in batch {
                 match job {
                     Job::Op(OpJob {
@@ -1038,8 +1101,11 @@ fn commit_batch(shared: &Shared, summary: &mut Summary, batch: Vec<Job>) -> Batc
                                     origin: shared.node.clone(),
                                     seq: summary.seq,
                                 };
-                                let op = draft.stamp(id, summary.vv.without(&shared.node));
-                                let (bytes, hash) = op.encode_with_tail(&tail);
+                                let mut op = draft.stamp(id, summary.vv.without(&shared.node));
+                                let (mut bytes, hash) = op.encode_with_tail(&tail);
+                                if let Some(signer) = shared.signer.get() {
+                                    bytes = op.sign_encoded(bytes, signer.as_ref());
+                                }
                                 (op, bytes, hash)
                             }
                             (Source::Remote(op), Pre::Full(bytes, hash)) => (op, bytes, hash),
@@ -1115,6 +1181,13 @@ fn commit_batch(shared: &Shared, summary: &mut Summary, batch: Vec<Job>) -> Batc
                                 barcodes.insert(b.as_str(), p.sku.as_str())?;
                             }
                         }
+                        finished.push(Finished::Products(done));
+                    }
+                    Job::Refused { entry, done } => {
+                        refused.insert(
+                            (entry.id.origin.as_str(), entry.id.seq, entry.from.as_str()),
+                            entry.reason.as_str(),
+                        )?;
                         finished.push(Finished::Products(done));
                     }
                     Job::Stop => unreachable!("the writer loop never batches a stop"),

@@ -178,23 +178,44 @@ impl Replica {
     fn take_ops(&mut self, ops: &[Vec<u8>], out: &mut Delivery) {
         match Msg::decode_ops(ops) {
             Err(e) => out.refuse = Some(e.to_string()),
-            Ok(ops) => {
-                let limit = (self.peers.len().max(1) as u64 * self.config.window * 2) as usize;
-                for op in ops {
-                    if self.admitted.contains(&op.id) || self.early.contains_key(&op.id) {
-                        continue;
-                    }
-                    if ready(&self.admitted, &op) {
-                        self.admitted.advance(&op.id);
-                        out.apply.push(op);
-                        self.drain_early(&mut out.apply);
-                    } else if self.early.len() < limit {
-                        self.early.insert(op.id.clone(), op);
-                    } else {
-                        out.refuse = Some(format!("more than {limit} ops out of causal order"));
-                        break;
-                    }
-                }
+            Ok(ops) => self.admit(ops, out),
+        }
+    }
+
+    /// Handle the ops of an `Ops` message (`gave: None`) or of a `Gave`
+    /// answer to ask `req` (`gave: Some(req)`) that the caller has decoded
+    /// itself, and checked (the node verifies each op's origin signature
+    /// before the replica sees it). Otherwise as `receive`.
+    pub fn receive_ops(&mut self, ops: Vec<Op>, gave: Option<u64>) -> Delivery {
+        let mut out = Delivery {
+            ack: gave.is_none(),
+            gave,
+            ..Delivery::default()
+        };
+        self.admit(ops, &mut out);
+        out
+    }
+
+    /// Whether op `id` was delivered already (nothing to check or apply).
+    pub fn has_admitted(&self, id: &OpId) -> bool {
+        self.admitted.contains(id)
+    }
+
+    fn admit(&mut self, ops: Vec<Op>, out: &mut Delivery) {
+        let limit = (self.peers.len().max(1) as u64 * self.config.window * 2) as usize;
+        for op in ops {
+            if self.admitted.contains(&op.id) || self.early.contains_key(&op.id) {
+                continue;
+            }
+            if ready(&self.admitted, &op) {
+                self.admitted.advance(&op.id);
+                out.apply.push(op);
+                self.drain_early(&mut out.apply);
+            } else if self.early.len() < limit {
+                self.early.insert(op.id.clone(), op);
+            } else {
+                out.refuse = Some(format!("more than {limit} ops out of causal order"));
+                break;
             }
         }
     }

@@ -193,3 +193,34 @@ fn learnt_certificates_are_kept_across_restarts() {
     let key = ChainSigner(OpKey::from_identity(&ids[0]).unwrap());
     assert_eq!(key.sign(b"x").len(), 64);
 }
+
+/// A chain node's trust store and another node's certificate, made once.
+fn fixture() -> &'static (Trust, Vec<u8>) {
+    static FIXTURE: std::sync::OnceLock<(Trust, Vec<u8>)> = std::sync::OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let tmp = tempfile::tempdir().unwrap();
+        let ids = chain(&tmp.path().join("chain"), false);
+        (Trust::new(&ids[0], None).unwrap(), ids[1].certificate())
+    })
+}
+
+proptest::proptest! {
+    /// Certificates come from peers: arbitrary or damaged bytes are refused
+    /// (or, untouched, learnt) without panicking.
+    #[test]
+    fn learning_arbitrary_or_damaged_certificates_never_panics(
+        bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..1024),
+        flips in proptest::collection::vec(
+            (proptest::prelude::any::<usize>(), 1..=255u8), 1..6),
+    ) {
+        let (trust, cert) = fixture();
+        let _ = trust.learn(&bytes);
+        let mut damaged = cert.clone();
+        for (i, x) in flips {
+            let n = damaged.len();
+            damaged[i % n] ^= x;
+        }
+        let _ = trust.learn(&damaged);
+        proptest::prop_assert!(trust.learn(cert).is_ok());
+    }
+}

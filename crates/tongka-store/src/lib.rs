@@ -490,8 +490,9 @@ impl Store {
     /// Call `f` after every commit with the ids of the ops it made durable,
     /// in log order (replication uses it to stream and to acknowledge).
     /// Sign every op this node makes from now on with `signer` (the node's
-    /// chain key), on the writer thread, in the commit that makes the op
-    /// durable. Set once, before the node takes requests; a second call is
+    /// chain key), in the commit that makes the op durable (the writer
+    /// stamps a batch's ops, then signs them in parallel on the machine's
+    /// cores before writing them). Set once, before the node takes requests; a second call is
     /// ignored (returns false).
     pub fn set_signer(&self, signer: Arc<dyn OpSigner>) -> bool {
         self.shared.signer.set(signer).is_ok()
@@ -1069,7 +1070,96 @@ fn writer_loop(
 
 type BatchResult = Result<Vec<Finished>, (StoreError, Vec<Finished>)>;
 
+/// Local ops of a batch signed on one thread, at least: more are split over
+/// the machine's cores.
+const SIGN_CHUNK: usize = 8;
+
+/// Stamp the batch's local drafts (`(node, seq)`, deps) in batch order, as
+/// the commit will log them, and sign them in parallel with the node's key:
+/// the signature covers the id and deps, so it is made here, but not one
+/// after another on the writer's own time. Local jobs come back in the
+/// shape of remote ones (op, full encoding, hash).
+fn stamp_and_sign(shared: &Shared, summary: &mut Summary, batch: Vec<Job>) -> Vec<Job> {
+    let Some(signer) = shared.signer.get() else {
+        return batch;
+    };
+    let mut vv = summary.vv.clone();
+    let mut local = Vec::new();
+    let mut batch: Vec<Job> = batch
+        .into_iter()
+        .enumerate()
+        .map(|(i, job)| match job {
+            Job::Op(OpJob {
+                source: Source::Local(draft),
+                pre: Pre::Tail(tail),
+                values,
+                done,
+            }) => {
+                summary.seq += 1;
+                let id = OpId {
+                    origin: shared.node.clone(),
+                    seq: summary.seq,
+                };
+                let op = draft.stamp(id, vv.without(&shared.node));
+                vv.advance(&op.id);
+                let (bytes, hash) = op.encode_with_tail(&tail);
+                local.push(i);
+                Job::Op(OpJob {
+                    source: Source::Remote(op),
+                    pre: Pre::Full(bytes, hash),
+                    values,
+                    done,
+                })
+            }
+            Job::Op(j) => {
+                if let Source::Remote(op) = &j.source
+                    && vv.is_next(&op.id)
+                {
+                    vv.advance(&op.id);
+                }
+                Job::Op(j)
+            }
+            other => other,
+        })
+        .collect();
+    let mut jobs: Vec<&mut OpJob> = batch
+        .iter_mut()
+        .enumerate()
+        .filter(|(i, _)| local.binary_search(i).is_ok())
+        .filter_map(|(_, j)| match j {
+            Job::Op(j) => Some(j),
+            _ => None,
+        })
+        .collect();
+    let sign = |jobs: &mut [&mut OpJob]| {
+        for j in jobs.iter_mut() {
+            if let (Source::Remote(op), Pre::Full(bytes, _)) = (&mut j.source, &mut j.pre) {
+                *bytes = op.sign_encoded(std::mem::take(bytes), signer.as_ref());
+            }
+        }
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(jobs.len() / SIGN_CHUNK)
+        .max(1);
+    if threads == 1 {
+        sign(&mut jobs);
+    } else {
+        let per = jobs.len().div_ceil(threads);
+        std::thread::scope(|s| {
+            let mut chunks = jobs.chunks_mut(per);
+            let mine = chunks.next().expect("at least one op");
+            for chunk in chunks {
+                s.spawn(move || sign(chunk));
+            }
+            sign(mine);
+        });
+    }
+    batch
+}
+
 fn commit_batch(shared: &Shared, summary: &mut Summary, batch: Vec<Job>) -> BatchResult {
+    let batch = stamp_and_sign(shared, summary, batch);
     let mut finished = Vec::with_capacity(batch.len());
     let result = (|| -> Result<(), StoreError> {
         let mut w = shared.db.begin_write()?;
@@ -1101,11 +1191,8 @@ fn commit_batch(shared: &Shared, summary: &mut Summary, batch: Vec<Job>) -> Batc
                                     origin: shared.node.clone(),
                                     seq: summary.seq,
                                 };
-                                let mut op = draft.stamp(id, summary.vv.without(&shared.node));
-                                let (mut bytes, hash) = op.encode_with_tail(&tail);
-                                if let Some(signer) = shared.signer.get() {
-                                    bytes = op.sign_encoded(bytes, signer.as_ref());
-                                }
+                                let op = draft.stamp(id, summary.vv.without(&shared.node));
+                                let (bytes, hash) = op.encode_with_tail(&tail);
                                 (op, bytes, hash)
                             }
                             (Source::Remote(op), Pre::Full(bytes, hash)) => (op, bytes, hash),

@@ -258,9 +258,17 @@ pub(crate) struct Synth {
     pub recharged: u64,
     pub sold: u64,
     pub bytes: u64,
-    /// Signs each op as its origin would (catch-up verifies them).
+    /// Signs the ops as their origin would (catch-up verifies them): in
+    /// groups of `SIGN_GROUP`, as a node signs the ops of one commit.
     pub signer: Option<tongka_replication::ChainSigner>,
+    /// Ops the setup makes in all, and those made and signed, not yet out.
+    total: usize,
+    ready: std::collections::VecDeque<Op>,
 }
+
+/// Ops signed together by the synthetic origin: about what one group
+/// commit of a busy store holds.
+const SIGN_GROUP: usize = 64;
 
 impl Synth {
     pub fn new(origin: NodeId, run: u64, ops: usize, recharges: usize, sales: usize) -> Synth {
@@ -283,6 +291,8 @@ impl Synth {
             sold: 0,
             bytes: 0,
             signer: None,
+            total: ops,
+            ready: std::collections::VecDeque::new(),
         }
     }
 
@@ -293,6 +303,29 @@ impl Synth {
 
     /// The next op of the log.
     pub fn next_op(&mut self) -> anyhow::Result<Op> {
+        let Some(signer) = self.signer.take() else {
+            return self.make_op();
+        };
+        if self.ready.is_empty() {
+            let n = SIGN_GROUP.min(self.total.saturating_sub(self.seq as usize).max(1));
+            let mut ops = (0..n)
+                .map(|_| self.make_op())
+                .collect::<anyhow::Result<Vec<Op>>>()?;
+            let items = ops
+                .iter_mut()
+                .map(|op| {
+                    let (bytes, hash) = op.encode_and_hash();
+                    (op, bytes, hash)
+                })
+                .collect();
+            tongka_core::op::sign_batch(items, &signer);
+            self.ready.extend(ops);
+        }
+        self.signer = Some(signer);
+        Ok(self.ready.pop_front().expect("made above"))
+    }
+
+    fn make_op(&mut self) -> anyhow::Result<Op> {
         self.seq += 1;
         let seq = self.seq;
         let hlc = Hlc {
@@ -354,7 +387,7 @@ impl Synth {
                 }
             }
         };
-        let mut op = OpDraft {
+        let op = OpDraft {
             hlc,
             actor: "till-9".into(),
             idem: Some(format!("bench-{:x}-{ORIGIN}-{seq}", self.run)),
@@ -367,10 +400,6 @@ impl Synth {
             },
             VersionVector::new(),
         );
-        if let Some(signer) = &self.signer {
-            let unsigned = op.encode();
-            op.sign_encoded(unsigned, signer);
-        }
         match (&op.body, self.current.as_mut()) {
             (OpBody::MemberRegistered { .. }, _) => {
                 self.current = Some((MemberState::registered(&op)?, 1));

@@ -69,12 +69,13 @@ impl OpSigner for ChainSigner {
 
 /// Verify one received op as replication does before applying it: its
 /// origin's certificate is known (and chains to the chain CA: `Trust` only
-/// learns such), the signature verifies, and the origin's role may make it.
+/// learns such), its signature (`Op::signed_message`: the root its path
+/// leads to) verifies, and the origin's role may make it.
 pub fn verify_op(trust: &Trust, op: &Op) -> Result<(), String> {
-    let role = trust
-        .verify(op.origin().as_str(), &op.signing_bytes(), &op.sig)
-        .map_err(|e| e.to_string())?;
-    authorised(role, op)
+    match verify_ops(trust, std::slice::from_ref(op)) {
+        Some((_, reason)) => Err(reason),
+        None => Ok(()),
+    }
 }
 
 fn authorised(role: CertRole, op: &Op) -> Result<(), String> {
@@ -85,42 +86,37 @@ fn authorised(role: CertRole, op: &Op) -> Result<(), String> {
     op::check_authority(role, &op.body).map_err(str::to_owned)
 }
 
-/// Ops in one message verified on one thread, at least (more are split
-/// between two).
-const VERIFY_SPLIT: usize = 64;
-
 /// Verify `ops` (signature, certificate, role); the index of the first
-/// refused one and why, if any.
+/// refused one and why, if any. Ops their origin committed together share
+/// one signature, verified once.
 fn verify_ops(trust: &Trust, ops: &[Op]) -> Option<(usize, String)> {
-    let check = |ops: &[Op]| -> Option<(usize, String)> {
-        let bytes: Vec<Vec<u8>> = ops.iter().map(Op::signing_bytes).collect();
-        let items: Vec<tongka_net::SignedItem<'_>> = ops
-            .iter()
-            .zip(&bytes)
-            .map(|(op, b)| (op.origin().as_str(), b.as_slice(), op.sig.as_slice()))
-            .collect();
-        trust
-            .verify_all(&items)
-            .into_iter()
-            .zip(ops)
-            .enumerate()
-            .find_map(|(i, (r, op))| {
-                r.map_err(|e| e.to_string())
-                    .and_then(|role| authorised(role, op))
-                    .err()
-                    .map(|e| (i, e))
-            })
-    };
-    if ops.len() < VERIFY_SPLIT {
-        return check(ops);
+    let signed: Vec<Option<(Vec<u8>, &[u8])>> = ops.iter().map(Op::signed_message).collect();
+    // Each distinct (origin, message, signature), once.
+    let mut distinct: HashMap<(&str, &[u8], &[u8]), usize> = HashMap::new();
+    let mut which = Vec::with_capacity(ops.len());
+    for (op, s) in ops.iter().zip(&signed) {
+        which.push(s.as_ref().map(|(m, sig)| {
+            let n = distinct.len();
+            *distinct
+                .entry((op.origin().as_str(), m.as_slice(), *sig))
+                .or_insert(n)
+        }));
     }
-    let (a, b) = ops.split_at(ops.len() / 2);
-    std::thread::scope(|s| {
-        let second = s.spawn(|| check(b));
-        let first = check(a);
-        let second = second.join().expect("verifier thread");
-        first.or(second.map(|(i, e)| (i + a.len(), e)))
-    })
+    let mut items = vec![("", &[][..], &[][..]); distinct.len()];
+    for (item, i) in &distinct {
+        items[*i] = *item;
+    }
+    let results = trust.verify_all(&items);
+    let found = ops.iter().zip(&which).enumerate().find_map(|(i, (op, w))| {
+        let r = match w {
+            None => Err(format!("signature of {} malformed or missing", op.origin())),
+            Some(w) => results[*w].clone().map_err(|e| e.to_string()),
+        };
+        r.and_then(|role| authorised(role, op))
+            .err()
+            .map(|e| (i, e))
+    });
+    found
 }
 
 struct StoreLog<'a>(&'a Store);

@@ -126,17 +126,43 @@ fn signed_ops_verify_and_tampering_is_refused() {
     assert!(e.contains("HQ sells nothing"), "{e}");
 
     // Batched verification answers as single verification does.
-    let ops = [op.clone(), forged.clone(), op.clone(), unsigned.clone()];
-    let bytes: Vec<Vec<u8>> = ops.iter().map(Op::signing_bytes).collect();
-    let items: Vec<_> = ops
+    let signed: Vec<(Vec<u8>, Vec<u8>)> = [&op, &forged, &op]
         .iter()
-        .zip(&bytes)
-        .map(|(o, b)| (o.origin().as_str(), b.as_slice(), o.sig.as_slice()))
+        .map(|o| {
+            let (m, s) = o.signed_message().unwrap();
+            (m, s.to_vec())
+        })
+        .collect();
+    let items: Vec<_> = signed
+        .iter()
+        .map(|(m, s)| ("store-1", m.as_slice(), s.as_slice()))
         .collect();
     let res = trust.verify_all(&items);
-    assert!(res[0].is_ok() && res[1].is_err() && res[2].is_ok() && res[3].is_err());
-    let good = [&items[0], &items[2]].map(|i| *i);
+    assert!(res[0].is_ok() && res[1].is_err() && res[2].is_ok());
+    let good = [items[0], items[2]];
     assert!(trust.verify_all(&good).iter().all(Result::is_ok));
+    assert!(unsigned.signed_message().is_none());
+
+    // Ops committed together share one signature: each verifies alone, and
+    // a tampered one among them is refused while the others pass.
+    let mut batch: Vec<Op> = (1..=5).map(|seq| recharge("store-1", seq)).collect();
+    let items = batch
+        .iter_mut()
+        .map(|o| {
+            let (b, h) = o.encode_and_hash();
+            (o, b, h)
+        })
+        .collect();
+    let signer = ChainSigner(OpKey::from_identity(s1).unwrap());
+    tongka_core::op::sign_batch(items, &signer);
+    for o in &batch {
+        verify_op(&trust, o).unwrap();
+    }
+    if let OpBody::Recharged { amount, .. } = &mut batch[3].body {
+        *amount = Money::from_yuan(1);
+    }
+    assert!(verify_op(&trust, &batch[3]).is_err());
+    verify_op(&trust, &batch[4]).unwrap();
 }
 
 #[test]

@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use tongka_core::catalogue::Product;
 use tongka_core::clock::{Hlc, VersionVector};
 use tongka_core::ids::{MemberId, NodeId, OpId, OrderId};
-use tongka_core::op::{Op, OpDraft, OpSigner, StateDigest};
+use tongka_core::op::{self, Op, OpDraft, OpSigner, StateDigest};
 use tongka_core::refund::OrderState;
 use tongka_core::state::{LedgerTotals, MemberState};
 
@@ -491,8 +491,7 @@ impl Store {
     /// in log order (replication uses it to stream and to acknowledge).
     /// Sign every op this node makes from now on with `signer` (the node's
     /// chain key), in the commit that makes the op durable (the writer
-    /// stamps a batch's ops, then signs them in parallel on the machine's
-    /// cores before writing them). Set once, before the node takes requests; a second call is
+    /// stamps a batch's ops, then signs them together: `op::sign_batch`). Set once, before the node takes requests; a second call is
     /// ignored (returns false).
     pub fn set_signer(&self, signer: Arc<dyn OpSigner>) -> bool {
         self.shared.signer.set(signer).is_ok()
@@ -1070,15 +1069,12 @@ fn writer_loop(
 
 type BatchResult = Result<Vec<Finished>, (StoreError, Vec<Finished>)>;
 
-/// Local ops of a batch signed on one thread, at least: more are split over
-/// the machine's cores.
-const SIGN_CHUNK: usize = 8;
-
 /// Stamp the batch's local drafts (`(node, seq)`, deps) in batch order, as
-/// the commit will log them, and sign them in parallel with the node's key:
-/// the signature covers the id and deps, so it is made here, but not one
-/// after another on the writer's own time. Local jobs come back in the
-/// shape of remote ones (op, full encoding, hash).
+/// the commit will log them, and sign them together with the node's key:
+/// one signature of the Merkle root of their hashes (`op::sign_batch`),
+/// each op carrying its path, so that signing costs one signature per
+/// commit, not one per op. Local jobs come back in the shape of remote ones
+/// (op, full encoding, hash).
 fn stamp_and_sign(shared: &Shared, summary: &mut Summary, batch: Vec<Job>) -> Vec<Job> {
     let Some(signer) = shared.signer.get() else {
         return batch;
@@ -1122,38 +1118,25 @@ fn stamp_and_sign(shared: &Shared, summary: &mut Summary, batch: Vec<Job>) -> Ve
             other => other,
         })
         .collect();
-    let mut jobs: Vec<&mut OpJob> = batch
+    let items: Vec<_> = batch
         .iter_mut()
         .enumerate()
         .filter(|(i, _)| local.binary_search(i).is_ok())
         .filter_map(|(_, j)| match j {
-            Job::Op(j) => Some(j),
+            Job::Op(OpJob {
+                source: Source::Remote(op),
+                pre: Pre::Full(bytes, hash),
+                ..
+            }) => Some((op, bytes, *hash)),
             _ => None,
         })
         .collect();
-    let sign = |jobs: &mut [&mut OpJob]| {
-        for j in jobs.iter_mut() {
-            if let (Source::Remote(op), Pre::Full(bytes, _)) = (&mut j.source, &mut j.pre) {
-                *bytes = op.sign_encoded(std::mem::take(bytes), signer.as_ref());
-            }
-        }
-    };
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(jobs.len() / SIGN_CHUNK)
-        .max(1);
-    if threads == 1 {
-        sign(&mut jobs);
-    } else {
-        let per = jobs.len().div_ceil(threads);
-        std::thread::scope(|s| {
-            let mut chunks = jobs.chunks_mut(per);
-            let mine = chunks.next().expect("at least one op");
-            for chunk in chunks {
-                s.spawn(move || sign(chunk));
-            }
-            sign(mine);
-        });
+    let (ops, mut slots): (Vec<_>, Vec<_>) = items
+        .into_iter()
+        .map(|(op, bytes, hash)| ((op, std::mem::take(bytes), hash), bytes))
+        .unzip();
+    for (slot, signed) in slots.iter_mut().zip(op::sign_batch(ops, signer.as_ref())) {
+        **slot = signed;
     }
     batch
 }

@@ -341,19 +341,21 @@ fn member_history_is_complete_while_the_index_trails_the_log() {
 struct KeyedHash;
 
 impl tongka_core::op::OpSigner for KeyedHash {
-    fn sign(&self, signing_bytes: &[u8]) -> Vec<u8> {
+    fn sign(&self, message: &[u8]) -> Vec<u8> {
         // FNV-1a over every byte, then the length.
-        let h = signing_bytes
+        let h = message
             .iter()
             .fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
                 (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
             });
-        [h.to_le_bytes(), (signing_bytes.len() as u64).to_le_bytes()].concat()
+        [h.to_le_bytes(), (message.len() as u64).to_le_bytes()]
+            .concat()
+            .repeat(4)
     }
 }
 
 #[test]
-fn ops_made_here_are_signed_over_their_encoding_without_the_signature() {
+fn ops_made_here_are_signed_together_over_their_encodings_without_signatures() {
     use tongka_core::op::OpSigner;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("node.redb");
@@ -419,9 +421,18 @@ fn ops_made_here_are_signed_over_their_encoding_without_the_signature() {
     assert_eq!(ops.len() as u64, n + 1);
     assert_eq!(ops.last().unwrap().id, last);
     let mut digest = tongka_core::op::StateDigest::default();
+    let mut signatures = std::collections::BTreeSet::new();
     for op in &ops {
-        assert_eq!(op.sig, KeyedHash.sign(&op.signing_bytes()), "op {}", op.id);
+        let (message, sig) = op.signed_message().expect("a well-formed batch signature");
+        assert_eq!(sig, KeyedHash.sign(&message).as_slice(), "op {}", op.id);
+        signatures.insert(sig.to_vec());
     }
+    // Ops committed together share one signature.
+    assert!(
+        signatures.len() < ops.len(),
+        "{} signatures",
+        signatures.len()
+    );
     // The last op was made after the remote one: its deps name it.
     assert_eq!(
         ops.last()

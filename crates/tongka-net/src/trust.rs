@@ -6,8 +6,8 @@
 //! authors, so the certificate that names the node, signed by the chain CA,
 //! also certifies its op signatures; nothing else has to be issued or
 //! distributed. (TLS 1.3 signs a context string starting with 64 spaces;
-//! an op's signed bytes start with its format byte, 1: the two uses cannot
-//! be confused.)
+//! what signs ops starts with `tongka op batch v1`: the two uses cannot be
+//! confused.)
 //!
 //! A node verifies an op with the certificate of the op's origin, which it
 //! may never have connected to: peers send each other the certificates they

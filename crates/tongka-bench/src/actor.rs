@@ -306,7 +306,7 @@ pub(crate) async fn run(opts: &CheckoutBenchOptions, dir: &Path) -> anyhow::Resu
             if opts.unsigned {
                 "unsigned"
             } else {
-                "signed (Ed25519, on the writer)"
+                "signed (one Ed25519 signature per commit over the Merkle root of its ops, on the writer)"
             }
         ),
         elapsed,

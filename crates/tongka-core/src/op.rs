@@ -214,7 +214,7 @@ pub struct BatchSig<'a> {
 impl<'a> BatchSig<'a> {
     pub fn parse(sig: &'a [u8]) -> Option<BatchSig<'a>> {
         let head = SIGNATURE_LEN + 8;
-        if sig.len() < head || (sig.len() - head) % 32 != 0 {
+        if sig.len() < head || !(sig.len() - head).is_multiple_of(32) {
             return None;
         }
         let u32_at = |i: usize| u32::from_le_bytes(sig[i..i + 4].try_into().expect("4 bytes"));

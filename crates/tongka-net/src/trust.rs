@@ -157,15 +157,25 @@ fn cert_key(cert: &CertificateDer<'_>) -> Result<(CertRole, VerifyingKey), Trust
 
 /// A node certificate learnt and checked.
 struct Known {
+    der: Vec<u8>,
     role: CertRole,
     key: VerifyingKey,
+}
+
+/// Signatures gathered for one batch verification.
+#[derive(Default)]
+struct Batch<'a> {
+    messages: Vec<&'a [u8]>,
+    signatures: Vec<Signature>,
+    keys: Vec<VerifyingKey>,
+    roles: Vec<CertRole>,
 }
 
 #[derive(Default)]
 struct Inner {
     /// By node name: every certificate learnt for it (a reissued node has
     /// two; ops signed with either verify).
-    by_node: HashMap<String, Vec<(Vec<u8>, Arc<Known>)>>,
+    by_node: HashMap<String, Vec<Arc<Known>>>,
     /// Every certificate learnt, in learning order (what peers are sent).
     order: Vec<Vec<u8>>,
 }
@@ -282,9 +292,13 @@ impl Trust {
             return Ok(None);
         }
         let certs = inner.by_node.entry(node.clone()).or_default();
-        certs.push((der.to_vec(), Arc::new(Known { role, key })));
+        certs.push(Arc::new(Known {
+            der: der.to_vec(),
+            role,
+            key,
+        }));
         if keep && let Some(dir) = &self.dir {
-            let pem: String = certs.iter().map(|(d, _)| pem_cert(d)).collect();
+            let pem: String = certs.iter().map(|k| pem_cert(&k.der)).collect();
             if let Err(e) = write_atomic(&dir.join(format!("{node}.pem")), pem.as_bytes()) {
                 certs.pop();
                 return Err(TrustError::Store {
@@ -316,13 +330,13 @@ impl Trust {
     /// The role of `node` by its certificate, if known.
     pub fn role(&self, node: &str) -> Option<CertRole> {
         let inner = self.inner.read().expect("trust lock");
-        inner.by_node.get(node)?.first().map(|(_, k)| k.role)
+        inner.by_node.get(node)?.first().map(|k| k.role)
     }
 
     fn keys(&self, origin: &str) -> Result<Vec<Arc<Known>>, TrustError> {
         let inner = self.inner.read().expect("trust lock");
         match inner.by_node.get(origin) {
-            Some(v) if !v.is_empty() => Ok(v.iter().map(|(_, k)| k.clone()).collect()),
+            Some(v) if !v.is_empty() => Ok(v.clone()),
             _ => Err(TrustError::UnknownOrigin(origin.to_owned())),
         }
     }
@@ -342,26 +356,25 @@ impl Trust {
     /// costs about a third of single verifications); an item of a failed
     /// batch is verified alone, so each answer is that of `verify`.
     pub fn verify_all(&self, items: &[SignedItem<'_>]) -> Vec<Result<CertRole, TrustError>> {
-        let mut batch: Option<(Vec<&[u8]>, Vec<Signature>, Vec<VerifyingKey>, Vec<CertRole>)> =
-            Some((Vec::new(), Vec::new(), Vec::new(), Vec::new()));
+        let mut batch = Some(Batch::default());
         let mut cache: HashMap<&str, Result<Vec<Arc<Known>>, TrustError>> = HashMap::new();
         for (origin, bytes, sig) in items {
             let keys = cache.entry(origin).or_insert_with(|| self.keys(origin));
             match (keys, Signature::from_slice(sig), &mut batch) {
-                (Ok(keys), Ok(sig), Some((m, s, k, r))) if keys.len() == 1 => {
-                    m.push(bytes);
-                    s.push(sig);
-                    k.push(keys[0].key);
-                    r.push(keys[0].role);
+                (Ok(keys), Ok(sig), Some(b)) if keys.len() == 1 => {
+                    b.messages.push(bytes);
+                    b.signatures.push(sig);
+                    b.keys.push(keys[0].key);
+                    b.roles.push(keys[0].role);
                 }
                 _ => batch = None,
             }
         }
-        if let Some((m, s, k, r)) = batch
-            && !m.is_empty()
-            && ed25519_dalek::verify_batch(&m, &s, &k).is_ok()
+        if let Some(b) = batch
+            && !b.messages.is_empty()
+            && ed25519_dalek::verify_batch(&b.messages, &b.signatures, &b.keys).is_ok()
         {
-            return r.into_iter().map(Ok).collect();
+            return b.roles.into_iter().map(Ok).collect();
         }
         items
             .iter()

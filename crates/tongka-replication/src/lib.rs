@@ -107,7 +107,7 @@ fn verify_ops(trust: &Trust, ops: &[Op]) -> Option<(usize, String)> {
         items[*i] = *item;
     }
     let results = trust.verify_all(&items);
-    let found = ops.iter().zip(&which).enumerate().find_map(|(i, (op, w))| {
+    ops.iter().zip(&which).enumerate().find_map(|(i, (op, w))| {
         let r = match w {
             None => Err(format!("signature of {} malformed or missing", op.origin())),
             Some(w) => results[*w].clone().map_err(|e| e.to_string()),
@@ -115,8 +115,7 @@ fn verify_ops(trust: &Trust, ops: &[Op]) -> Option<(usize, String)> {
         r.and_then(|role| authorised(role, op))
             .err()
             .map(|e| (i, e))
-    });
-    found
+    })
 }
 
 struct StoreLog<'a>(&'a Store);

@@ -343,11 +343,9 @@ struct KeyedHash;
 impl tongka_core::op::OpSigner for KeyedHash {
     fn sign(&self, message: &[u8]) -> Vec<u8> {
         // FNV-1a over every byte, then the length.
-        let h = message
-            .iter()
-            .fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
-                (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-            });
+        let h = message.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
         [h.to_le_bytes(), (message.len() as u64).to_le_bytes()]
             .concat()
             .repeat(4)

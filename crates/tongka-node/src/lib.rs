@@ -206,7 +206,7 @@ pub async fn start(
         state = state.with_peers(Arc::new(move || {
             rep.status()
                 .into_iter()
-                .map(|p| (p.node.to_string(), p.connected, p.lag_ops))
+                .map(|p| (p.node.to_string(), p.connected, p.lag_ops, p.refused_ops))
                 .collect()
         }));
     }

@@ -130,6 +130,19 @@ async fn closed_by_node(conn: &Connection) {
     assert!(end.is_ok(), "the node kept the connection open");
 }
 
+/// A plain HTTP/1.1 GET of the node's API; the whole answer as text.
+async fn http_get(addr: SocketAddr, token: &str, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let req = format!(
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    out
+}
+
 fn held(store: &Store, origin: &str) -> u64 {
     store.summary().vv.get(&NodeId::new(origin).unwrap())
 }
@@ -252,6 +265,16 @@ async fn forged_ops_from_an_authenticated_peer_are_refused_good_ones_applied() {
     assert_eq!(held(&store, "hq"), 1, "HQ's recharge was not applied");
     assert_eq!(principal(&store), Some(Money::from_yuan(100)));
     assert!(store.rejected(10).unwrap().is_empty());
+    // The peer is reported to operators: `/sync/status` counts its refused
+    // ops.
+    let status = http_get(
+        node.started.http,
+        &node.started.token,
+        "/api/v1/sync/status",
+    )
+    .await;
+    assert!(status.contains(r#""node":"store-3""#), "{status}");
+    assert!(status.contains(r#""refused_ops":3"#), "{status}");
 
     // Good ops still flow from the same peer: the genuine store-3 #3 (the
     // tampered op did not take its place), and store-2's genuine #1 relayed

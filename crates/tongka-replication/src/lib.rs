@@ -118,6 +118,10 @@ fn verify_ops(trust: &Trust, ops: &[Op]) -> Option<(usize, String)> {
     })
 }
 
+/// Messages with fewer ops are verified on the receiving task; larger ones
+/// (catch-up) on the blocking pool.
+const VERIFY_INLINE_MAX: usize = 16;
+
 struct StoreLog<'a>(&'a Store);
 
 impl OpLog for StoreLog<'_> {
@@ -520,8 +524,10 @@ impl Replication {
                     .filter(|op| !r.has_admitted(&op.id))
                     .collect()
             };
-            let refused = if ops.is_empty() {
-                None
+            let refused = if ops.len() < VERIFY_INLINE_MAX {
+                // A few ops (live traffic, an escrow answer): a signature or
+                // two, verified here rather than paying a thread hop.
+                verify_ops(&self.inner.trust, &ops)
             } else {
                 let trust = self.inner.trust.clone();
                 let (back, refused) = tokio::task::spawn_blocking(move || {
@@ -531,11 +537,9 @@ impl Replication {
                 .await
                 .expect("verifying ops");
                 ops = back;
-                refused.map(|(i, reason)| {
-                    let bad = ops.split_off(i).swap_remove(0);
-                    (bad, reason)
-                })
-            };
+                refused
+            }
+            .map(|(i, reason)| (ops.split_off(i).swap_remove(0), reason));
             let gave = gave_req.and_then(|req| {
                 self.inner
                     .asks

@@ -151,6 +151,10 @@ enum BenchCommand {
         /// Bearer token for --url.
         #[arg(long)]
         token: Option<String>,
+        /// Leave ops unsigned (by default they are signed with an Ed25519
+        /// chain key, as a chain node signs them).
+        #[arg(long)]
+        unsigned: bool,
     },
 }
 
@@ -374,6 +378,7 @@ async fn main() -> anyhow::Result<()> {
                     data_dir,
                     url,
                     token,
+                    unsigned,
                 },
         } => {
             let opts = tongka_bench::CheckoutBenchOptions {
@@ -384,6 +389,7 @@ async fn main() -> anyhow::Result<()> {
                 data_dir,
                 http_url: url,
                 token,
+                unsigned,
             };
             let report = tongka_bench::checkout(opts)
                 .await

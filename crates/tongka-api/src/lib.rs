@@ -51,8 +51,8 @@ struct Inner {
     peers: Option<PeerStatusFn>,
 }
 
-/// Reports the peers: `(node, connected, lag_ops)` each.
-pub type PeerStatusFn = Arc<dyn Fn() -> Vec<(String, bool, u64)> + Send + Sync>;
+/// Reports the peers: `(node, connected, lag_ops, refused_ops)` each.
+pub type PeerStatusFn = Arc<dyn Fn() -> Vec<(String, bool, u64, u64)> + Send + Sync>;
 
 impl AppState {
     pub fn new(engine: Engine, token: String, role: &str, console: bool) -> AppState {
@@ -767,7 +767,7 @@ async fn sync_status(State(s): State<AppState>) -> Json<Value> {
     Json(json!({
         "node": e.node(),
         "peers": s.inner.peers.as_ref().map(|f| f()).unwrap_or_default().into_iter()
-            .map(|(node, connected, lag)| json!({"node": node, "connected": connected, "lag_ops": lag}))
+            .map(|(node, connected, lag, refused)| json!({"node": node, "connected": connected, "lag_ops": lag, "refused_ops": refused}))
             .collect::<Vec<_>>(),
         "version_vector": vv,
         "state_hash": sum.digest.to_hex(),

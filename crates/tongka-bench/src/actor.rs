@@ -29,11 +29,29 @@ pub(crate) fn store_options(node: NodeId) -> StoreOptions {
     }
 }
 
-/// A fresh node (store on `dir/node.redb` and engine) as the binary makes it.
-pub(crate) fn open_node(dir: &Path, clients: usize) -> anyhow::Result<(Store, Engine)> {
-    let node = NodeId::new("bench-store").expect("valid node name");
+/// A fresh node (store on `dir/node.redb` and engine) as the binary makes it:
+/// signing its ops with the key of a chain certificate made for it (as
+/// `tongka chain new` makes them) unless `unsigned`.
+pub(crate) fn open_node(
+    dir: &Path,
+    clients: usize,
+    unsigned: bool,
+) -> anyhow::Result<(Store, Engine)> {
+    let node = NodeId::new("store-1").expect("valid node name");
     let (store, recovered) =
         Store::open(&dir.join("node.redb"), store_options(node)).context("opening the store")?;
+    if !unsigned {
+        let chain = dir.join("chain");
+        tongka_config::chain_new(&tongka_config::ChainNewOptions::new(&chain, 1))
+            .context("making the node's chain certificate")?;
+        let manifest = tongka_config::ChainManifest::load(&chain)?;
+        let tls = tongka_config::NodeConfig::load(manifest.nodes[0].config_path(&chain))?
+            .tls()
+            .context("the node's TLS files")?;
+        let identity = tongka_net::Identity::load(&tls.ca_cert, &tls.cert, &tls.key)?;
+        let key = tongka_net::OpKey::from_identity(&identity)?;
+        store.set_signer(std::sync::Arc::new(tongka_replication::ChainSigner(key)));
+    }
     let engine = Engine::new(
         store.clone(),
         Programme::default(),
@@ -165,7 +183,7 @@ struct ClientResult {
 }
 
 pub(crate) async fn run(opts: &CheckoutBenchOptions, dir: &Path) -> anyhow::Result<Timed> {
-    let (store, engine) = open_node(dir, opts.clients)?;
+    let (store, engine) = open_node(dir, opts.clients, opts.unsigned)?;
     let run = run_id();
     let members = Arc::new(
         setup_members(
@@ -283,7 +301,14 @@ pub(crate) async fn run(opts: &CheckoutBenchOptions, dir: &Path) -> anyhow::Resu
     close(store).await?;
 
     Ok(Timed {
-        target: "in-process Engine (ractor account actors, redb group commit)".into(),
+        target: format!(
+            "in-process Engine (ractor account actors, redb group commit), ops {}",
+            if opts.unsigned {
+                "unsigned"
+            } else {
+                "signed (one Ed25519 signature per commit over the Merkle root of its ops, on the writer)"
+            }
+        ),
         elapsed,
         hist,
         succeeded: ok,

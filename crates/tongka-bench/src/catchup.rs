@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use anyhow::Context as _;
 use rust_decimal::Decimal;
 use tongka_core::checkout::{self, Buyer, CheckoutContext, LineInput, TenderInput, TenderKind};
 use tongka_core::clock::{Hlc, VersionVector};
@@ -257,7 +258,17 @@ pub(crate) struct Synth {
     pub recharged: u64,
     pub sold: u64,
     pub bytes: u64,
+    /// Signs the ops as their origin would (catch-up verifies them): in
+    /// groups of `SIGN_GROUP`, as a node signs the ops of one commit.
+    pub signer: Option<tongka_replication::ChainSigner>,
+    /// Ops the setup makes in all, and those made and signed, not yet out.
+    total: usize,
+    ready: std::collections::VecDeque<Op>,
 }
+
+/// Ops signed together by the synthetic origin: about what one group
+/// commit of a busy store holds.
+const SIGN_GROUP: usize = 64;
 
 impl Synth {
     pub fn new(origin: NodeId, run: u64, ops: usize, recharges: usize, sales: usize) -> Synth {
@@ -279,6 +290,9 @@ impl Synth {
             recharged: 0,
             sold: 0,
             bytes: 0,
+            signer: None,
+            total: ops,
+            ready: std::collections::VecDeque::new(),
         }
     }
 
@@ -289,6 +303,29 @@ impl Synth {
 
     /// The next op of the log.
     pub fn next_op(&mut self) -> anyhow::Result<Op> {
+        let Some(signer) = self.signer.take() else {
+            return self.make_op();
+        };
+        if self.ready.is_empty() {
+            let n = SIGN_GROUP.min(self.total.saturating_sub(self.seq as usize).max(1));
+            let mut ops = (0..n)
+                .map(|_| self.make_op())
+                .collect::<anyhow::Result<Vec<Op>>>()?;
+            let items = ops
+                .iter_mut()
+                .map(|op| {
+                    let (bytes, hash) = op.encode_and_hash();
+                    (op, bytes, hash)
+                })
+                .collect();
+            tongka_core::op::sign_batch(items, &signer);
+            self.ready.extend(ops);
+        }
+        self.signer = Some(signer);
+        Ok(self.ready.pop_front().expect("made above"))
+    }
+
+    fn make_op(&mut self) -> anyhow::Result<Op> {
         self.seq += 1;
         let seq = self.seq;
         let hlc = Hlc {
@@ -434,6 +471,18 @@ pub async fn catchup(opts: CatchupBenchOptions) -> anyhow::Result<CatchupReport>
     let dir = crate::bench_dir(opts.data_dir.as_deref(), "tongka-bench-catchup-")?;
     let configs = chain::chain_configs(dir.path(), 2)?;
     let (c1, c2) = (configs[0].clone(), configs[1].clone());
+    // store-9 is never started, but its ops are signed with its key, and
+    // store-1 knows its certificate (as if it had met store-9), so it passes
+    // it on to store-2, which verifies every op it catches up on.
+    let chain_dir = dir.path().join("chain");
+    let entry = tongka_config::add_store(&chain_dir, ORIGIN)?;
+    let tls = tongka_config::NodeConfig::load(entry.config_path(&chain_dir))?
+        .tls()
+        .context("store-9 has TLS files")?;
+    let identity = tongka_net::Identity::load(&tls.ca_cert, &tls.cert, &tls.key)?;
+    let certs = c1.data_dir().join(tongka_node::CERTS_DIR);
+    std::fs::create_dir_all(&certs)?;
+    std::fs::copy(&tls.cert, certs.join(format!("{ORIGIN}.pem")))?;
     let store1 = Node::start(c1).await?;
 
     // Setup: store-1 applies the ops of store-9, in log order.
@@ -445,6 +494,9 @@ pub async fn catchup(opts: CatchupBenchOptions) -> anyhow::Result<CatchupReport>
         opts.recharges_per_member,
         opts.sales_per_member,
     );
+    synth.signer = Some(tongka_replication::ChainSigner(
+        tongka_net::OpKey::from_identity(&identity)?,
+    ));
     let failed = Arc::new(AtomicU64::new(0));
     let setup_start = Instant::now();
     let mut last_print = Instant::now();

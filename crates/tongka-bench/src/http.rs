@@ -293,7 +293,7 @@ pub(crate) async fn run(opts: &CheckoutBenchOptions, dir: &Path) -> anyhow::Resu
             (authority(url)?, token, format!("node at {url}"))
         }
         None => {
-            let (store, engine) = crate::actor::open_node(dir, opts.clients)?;
+            let (store, engine) = crate::actor::open_node(dir, opts.clients, opts.unsigned)?;
             let token = format!(
                 "bench-{}",
                 blake3::hash(&run.to_le_bytes()).to_hex().as_str()
@@ -551,7 +551,7 @@ mod end_to_end {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn http_bench_runs_against_a_running_node() {
         let dir = tempfile::tempdir().unwrap();
-        let (store, engine) = crate::actor::open_node(dir.path(), 8).unwrap();
+        let (store, engine) = crate::actor::open_node(dir.path(), 8, false).unwrap();
         let server = crate::start_in_process_server(engine, "s3cret".into())
             .await
             .unwrap();

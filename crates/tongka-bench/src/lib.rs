@@ -98,6 +98,10 @@ pub struct CheckoutBenchOptions {
     pub http_url: Option<String>,
     /// The bearer token for `http_url`.
     pub token: Option<String>,
+    /// Leave ops unsigned (a node without a chain identity). By default the
+    /// node signs every op it makes with an Ed25519 chain key, on the
+    /// writer, as a chain node does.
+    pub unsigned: bool,
 }
 
 impl Default for CheckoutBenchOptions {
@@ -110,6 +114,7 @@ impl Default for CheckoutBenchOptions {
             data_dir: None,
             http_url: None,
             token: None,
+            unsigned: false,
         }
     }
 }

@@ -287,7 +287,7 @@ fn write_node(
 ) -> Result<()> {
     let node_dir = node.dir(dir);
     fsutil::create_dir_all(&node_dir)?;
-    let pem = pki::issue_node_cert(ca, &node.name)?;
+    let pem = pki::issue_node_cert(ca, &node.name, node.role)?;
     fsutil::write_new(
         &node_dir.join(NODE_KEY_FILE),
         pem.key.as_bytes(),

@@ -9,6 +9,7 @@ use rcgen::{
     Issuer, KeyPair, KeyUsagePurpose, SanType,
 };
 
+use crate::Role;
 use crate::error::{ConfigError, Result};
 use crate::fsutil;
 
@@ -76,14 +77,21 @@ pub(crate) fn load_ca(key_path: &Path, cert_path: &Path) -> Result<Issuer<'stati
 }
 
 /// Issues a node certificate signed by `ca`: common name and DNS SAN
-/// `name` (what peers verify), plus DNS SAN `localhost`; good for TLS
-/// server and client authentication.
-pub(crate) fn issue_node_cert(ca: &Issuer<'_, KeyPair>, name: &str) -> Result<Pem> {
+/// `name` (what peers verify), plus DNS SAN `localhost`; organisational unit
+/// `role` (`store` or `hq`: what the node may author); good for TLS server
+/// and client authentication.
+///
+/// The node's key is Ed25519: the same key authenticates the node in TLS
+/// 1.3 and signs every op the node authors (`tongka-net`'s `OpKey`), so
+/// the certificate that names the node also certifies its op signatures.
+pub(crate) fn issue_node_cert(ca: &Issuer<'_, KeyPair>, name: &str, role: Role) -> Result<Pem> {
     let what = || format!("the certificate of node {name}");
-    let key = KeyPair::generate().map_err(cert_err(format!("the key of node {name}")))?;
+    let key = KeyPair::generate_for(&rcgen::PKCS_ED25519)
+        .map_err(cert_err(format!("the key of node {name}")))?;
     let mut params = CertificateParams::default();
     let mut dn = DistinguishedName::new();
     dn.push(DnType::OrganizationName, "tongka");
+    dn.push(DnType::OrganizationalUnitName, role.as_str());
     dn.push(DnType::CommonName, name);
     params.distinguished_name = dn;
     params.subject_alt_names = [name, "localhost"]

@@ -104,9 +104,190 @@ pub struct Op {
     pub actor: String,
     pub idem: Option<String>,
     pub body: OpBody,
-    /// The origin's signature over `signing_bytes()`; empty until the chain
-    /// signs ops (replication).
+    /// The origin's signature of the op (`signing_bytes()`), by the key of
+    /// its chain certificate; empty when the origin has no chain identity (a
+    /// quick-start node, the simulator), and such an op is refused by every
+    /// chain node. Ops committed together are signed together: one Ed25519
+    /// signature of the Merkle root of their hashes, and each op carries it
+    /// with the path from its own hash to that root (`BatchSig`), so each
+    /// op is verified on its own, wherever it travels.
     pub sig: Vec<u8>,
+}
+
+/// Signs the ops a node authors. The crypto lives outside the core (in
+/// `tongka-net`, with the certificates); the core only says what is signed:
+/// `batch_message` of the Merkle root over the ops' hashes (`sign_batch`).
+pub trait OpSigner: Send + Sync {
+    /// The signature of `message` (64 bytes for Ed25519).
+    fn sign(&self, message: &[u8]) -> Vec<u8>;
+}
+
+/// What a batch signature signs: this prefix, the number of ops (u32 LE),
+/// and the Merkle root of their hashes.
+pub const BATCH_SIG_DOMAIN: &[u8] = b"tongka op batch v1\0";
+/// The length of a signature proper (Ed25519) in `Op::sig`.
+pub const SIGNATURE_LEN: usize = 64;
+/// Ops signed together, at most.
+pub const BATCH_MAX: usize = 1 << 16;
+
+/// The message a batch signature signs.
+pub fn batch_message(count: u32, root: &[u8; 32]) -> Vec<u8> {
+    let mut m = Vec::with_capacity(BATCH_SIG_DOMAIN.len() + 36);
+    m.extend_from_slice(BATCH_SIG_DOMAIN);
+    m.extend_from_slice(&count.to_le_bytes());
+    m.extend_from_slice(root);
+    m
+}
+
+fn merkle_parent(l: &[u8; 32], r: &[u8; 32]) -> [u8; 32] {
+    let mut h = blake3::Hasher::new();
+    h.update(&[1]);
+    h.update(l);
+    h.update(r);
+    *h.finalize().as_bytes()
+}
+
+/// The Merkle root of `leaves` and each leaf's path to it (siblings from
+/// the leaf up; a node without a sibling at a level is carried up as is).
+pub fn merkle_tree(leaves: &[[u8; 32]]) -> ([u8; 32], Vec<Vec<[u8; 32]>>) {
+    assert!(!leaves.is_empty(), "a tree of no leaves");
+    let mut paths = vec![Vec::new(); leaves.len()];
+    let mut pos: Vec<usize> = (0..leaves.len()).collect();
+    let mut level = leaves.to_vec();
+    while level.len() > 1 {
+        for (path, p) in paths.iter_mut().zip(pos.iter_mut()) {
+            if let Some(sib) = level.get(*p ^ 1) {
+                path.push(*sib);
+            }
+            *p /= 2;
+        }
+        level = level
+            .chunks(2)
+            .map(|c| match c {
+                [l, r] => merkle_parent(l, r),
+                [x] => *x,
+                _ => unreachable!("chunks of two"),
+            })
+            .collect();
+    }
+    (level[0], paths)
+}
+
+/// The root reached from `leaf` at `index` of `count` leaves by `path`;
+/// `None` if the path does not fit the tree's shape.
+pub fn merkle_root_from(
+    leaf: [u8; 32],
+    count: usize,
+    index: usize,
+    path: &[[u8; 32]],
+) -> Option<[u8; 32]> {
+    if index >= count {
+        return None;
+    }
+    let (mut h, mut p, mut len, mut sibs) = (leaf, index, count, path.iter());
+    while len > 1 {
+        if (p ^ 1) < len {
+            let s = sibs.next()?;
+            h = if p % 2 == 0 {
+                merkle_parent(&h, s)
+            } else {
+                merkle_parent(s, &h)
+            };
+        }
+        p /= 2;
+        len = len.div_ceil(2);
+    }
+    sibs.next().is_none().then_some(h)
+}
+
+/// An op's `sig` read: the signature proper, and where the op sits in the
+/// batch signed together. Layout: signature (64 bytes) ‖ count (u32 LE) ‖
+/// index (u32 LE) ‖ path (32 bytes each, from the leaf up).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchSig<'a> {
+    pub signature: &'a [u8],
+    pub count: u32,
+    pub index: u32,
+    pub path: Vec<[u8; 32]>,
+}
+
+impl<'a> BatchSig<'a> {
+    pub fn parse(sig: &'a [u8]) -> Option<BatchSig<'a>> {
+        let head = SIGNATURE_LEN + 8;
+        if sig.len() < head || !(sig.len() - head).is_multiple_of(32) {
+            return None;
+        }
+        let u32_at = |i: usize| u32::from_le_bytes(sig[i..i + 4].try_into().expect("4 bytes"));
+        Some(BatchSig {
+            signature: &sig[..SIGNATURE_LEN],
+            count: u32_at(SIGNATURE_LEN),
+            index: u32_at(SIGNATURE_LEN + 4),
+            path: sig[head..]
+                .chunks_exact(32)
+                .map(|c| c.try_into().expect("32 bytes"))
+                .collect(),
+        })
+    }
+
+    fn encode(signature: &[u8], count: usize, index: usize, path: &[[u8; 32]]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(signature.len() + 8 + 32 * path.len());
+        out.extend_from_slice(signature);
+        out.extend_from_slice(&(count as u32).to_le_bytes());
+        out.extend_from_slice(&(index as u32).to_le_bytes());
+        for p in path {
+            out.extend_from_slice(p);
+        }
+        out
+    }
+}
+
+/// Sign unsigned ops together: each item is an op, its unsigned encoding
+/// (`encode` or `encode_with_tail`, equal to `signing_bytes()`) and its
+/// hash. One signature of the Merkle root of the hashes; each op's `sig`
+/// gets it with the op's path. Returns the signed encodings, in order (the
+/// hashes do not change: they cover ops without their signatures).
+pub fn sign_batch(items: Vec<(&mut Op, Vec<u8>, [u8; 32])>, signer: &dyn OpSigner) -> Vec<Vec<u8>> {
+    if items.is_empty() {
+        return Vec::new();
+    }
+    assert!(items.len() <= BATCH_MAX, "batch of {} ops", items.len());
+    let leaves: Vec<[u8; 32]> = items.iter().map(|(_, _, h)| *h).collect();
+    let (root, paths) = merkle_tree(&leaves);
+    let signature = signer.sign(&batch_message(leaves.len() as u32, &root));
+    items
+        .into_iter()
+        .zip(paths)
+        .enumerate()
+        .map(|(i, ((op, mut unsigned, _), path))| {
+            debug_assert!(op.sig.is_empty(), "op signed twice");
+            debug_assert_eq!(unsigned, op.signing_bytes(), "encoding of another op");
+            op.sig = BatchSig::encode(&signature, leaves.len(), i, &path);
+            unsigned.pop(); // the empty signature: its length, 0
+            postcard::to_io(&op.sig, &mut unsigned).expect("encoding to memory cannot fail");
+            unsigned
+        })
+        .collect()
+}
+
+/// What an origin's chain certificate says the node is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OriginRole {
+    Store,
+    Hq,
+}
+
+/// Whether an origin of `role` may author an op doing `body`: HQ sells
+/// nothing, so a recharge, sale or refund authored by HQ is refused. (Who
+/// may decrease a share is checked when the op is applied:
+/// `MemberState::apply` lets an op debit only its origin's share.)
+pub fn check_authority(role: OriginRole, body: &OpBody) -> Result<(), &'static str> {
+    match (role, body) {
+        (
+            OriginRole::Hq,
+            OpBody::Recharged { .. } | OpBody::CheckedOut { .. } | OpBody::Refunded { .. },
+        ) => Err("HQ sells nothing: a recharge, sale or refund authored by HQ is refused"),
+        _ => Ok(()),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -245,6 +426,29 @@ impl Op {
         } else {
             (self.encode(), self.hash())
         }
+    }
+
+    /// Signs this unsigned op alone (a batch of one; see `sign_batch`),
+    /// whose encoding is `unsigned`: sets `sig`, returns the signed
+    /// encoding.
+    pub fn sign_encoded(&mut self, unsigned: Vec<u8>, signer: &dyn OpSigner) -> Vec<u8> {
+        let hash = self.hash();
+        sign_batch(vec![(self, unsigned, hash)], signer)
+            .pop()
+            .expect("one op in, one out")
+    }
+
+    /// What the origin's signature must sign for this op to be genuine
+    /// (`batch_message` of the root its path leads to), and the signature;
+    /// `None` if `sig` is not a well-formed batch signature for this op.
+    /// The caller verifies the signature with the origin's key.
+    pub fn signed_message(&self) -> Option<(Vec<u8>, &[u8])> {
+        let bs = BatchSig::parse(&self.sig)?;
+        if bs.count as usize > BATCH_MAX {
+            return None;
+        }
+        let root = merkle_root_from(self.hash(), bs.count as usize, bs.index as usize, &bs.path)?;
+        Some((batch_message(bs.count, &root), bs.signature))
     }
 
     /// `(self.encode(), self.hash())` for an op stamped from a draft whose
@@ -434,6 +638,84 @@ mod tests {
         assert_eq!(o.hash(), unsigned_hash);
         assert_eq!(o.encode_and_hash(), (o.encode(), unsigned_hash));
         assert_eq!(o.encode_with_tail(&tail), (o.encode(), unsigned_hash));
+    }
+
+    /// A stand-in signer: the message's blake3 hash, twice (64 bytes).
+    struct Hash2;
+    impl OpSigner for Hash2 {
+        fn sign(&self, m: &[u8]) -> Vec<u8> {
+            blake3::hash(m).as_bytes().repeat(2)
+        }
+    }
+
+    #[test]
+    fn signing_an_encoding_gives_the_signed_op_and_keeps_the_hash() {
+        let mut o = op(4);
+        let (unsigned, hash) = o.encode_and_hash();
+        let signed = o.sign_encoded(unsigned.clone(), &Hash2);
+        assert_eq!(signed, o.encode());
+        assert_eq!(Op::decode(&signed).unwrap(), o);
+        assert_eq!(o.signing_bytes(), unsigned);
+        assert_eq!(o.hash(), hash);
+        // Alone, the op's root is its hash.
+        let (message, sig) = o.signed_message().unwrap();
+        assert_eq!(message, batch_message(1, &hash));
+        assert_eq!(sig, Hash2.sign(&message).as_slice());
+    }
+
+    #[test]
+    fn ops_signed_together_each_carry_the_signature_and_their_path() {
+        for n in [1usize, 2, 3, 5, 8, 13] {
+            let mut ops: Vec<Op> = (1..=n as u64).map(op).collect();
+            let items: Vec<_> = ops
+                .iter_mut()
+                .map(|o| {
+                    let (b, h) = o.encode_and_hash();
+                    (o, b, h)
+                })
+                .collect();
+            let encoded = sign_batch(items, &Hash2);
+            let leaves: Vec<[u8; 32]> = ops.iter().map(Op::hash).collect();
+            let (root, _) = merkle_tree(&leaves);
+            let expected = batch_message(n as u32, &root);
+            for (o, bytes) in ops.iter().zip(&encoded) {
+                assert_eq!(Op::decode(bytes).unwrap(), *o);
+                let (message, sig) = o.signed_message().unwrap();
+                assert_eq!(message, expected, "{n} ops, op {}", o.id);
+                assert_eq!(sig, Hash2.sign(&expected).as_slice());
+            }
+            if n > 1 {
+                // Another op's path, or another place, leads elsewhere.
+                let mut swapped = ops[0].clone();
+                swapped.sig = ops[1].sig.clone();
+                assert_ne!(
+                    swapped.signed_message().map(|m| m.0),
+                    Some(expected.clone())
+                );
+                let mut bad = ops[0].clone();
+                bad.sig.truncate(bad.sig.len() - 32);
+                assert_ne!(bad.signed_message().map(|m| m.0), Some(expected.clone()));
+            }
+        }
+        let mut short = op(1);
+        short.sig = vec![0; 10];
+        assert!(short.signed_message().is_none());
+    }
+
+    #[test]
+    fn hq_may_not_author_sales_recharges_or_refunds() {
+        let body = op(1).body;
+        assert!(check_authority(OriginRole::Store, &body).is_ok());
+        assert!(check_authority(OriginRole::Hq, &body).is_err());
+        let node = NodeId::new("hq").unwrap();
+        let transfer = OpBody::SharesTransferred {
+            member: MemberId::mint(&node, 1),
+            to: NodeId::new("store-1").unwrap(),
+            principal: Money::from_yuan(1),
+            bonus: Money::ZERO,
+            points: 0,
+        };
+        assert!(check_authority(OriginRole::Hq, &transfer).is_ok());
     }
 
     #[test]

@@ -154,6 +154,12 @@ impl Identity {
         &self.node
     }
 
+    /// This node's certificate (DER): what peers are given to verify its
+    /// op signatures.
+    pub fn certificate(&self) -> Vec<u8> {
+        self.chain[0].as_ref().to_vec()
+    }
+
     pub(crate) fn roots(&self) -> Result<Arc<RootCertStore>> {
         root_store(&self.ca).map_err(|reason| cert_err("chain CA certificate", reason))
     }

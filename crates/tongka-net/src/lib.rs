@@ -20,6 +20,10 @@
 //!   the same chain ([`Found`]). It only finds peers, never declares one
 //!   gone.
 //!
+//! - [`OpKey`] signs the ops this node authors with its certificate's
+//!   Ed25519 key; [`Trust`] learns the chain's node certificates (checked
+//!   against the chain CA, kept on disk) and verifies op signatures.
+//!
 //! Stream protocol: after the TLS handshake the dialling side opens the
 //! stream and sends a hello frame holding its chain name; the accepting
 //! side answers with its own; then both sides exchange message frames.
@@ -30,6 +34,7 @@ mod discovery;
 mod endpoint;
 mod error;
 mod identity;
+mod trust;
 
 pub use bytes::Bytes;
 pub use connection::Connection;
@@ -37,3 +42,4 @@ pub use discovery::{Discovery, Found, SERVICE_TYPE};
 pub use endpoint::{ALPN, DEFAULT_MAX_MESSAGE, Endpoint, Options};
 pub use error::{NetError, Result};
 pub use identity::Identity;
+pub use trust::{CertRole, OpKey, SignedItem, Trust, TrustError};

@@ -19,8 +19,8 @@ use tongka_core::catalogue::sample_catalogue;
 use tongka_core::ids::NodeId;
 use tongka_core::programme::Programme;
 
-use tongka_net::{Discovery, Endpoint, Identity, Options};
-use tongka_replication::Replication;
+use tongka_net::{Discovery, Endpoint, Identity, OpKey, Options, Trust};
+use tongka_replication::{ChainSigner, Replication};
 use tongka_store::{Store, StoreOptions};
 
 /// The database file inside the data directory.
@@ -28,6 +28,9 @@ pub const DB_FILE: &str = "tongka.redb";
 /// Written at start with the address the HTTP API listens on (useful when
 /// the config asks for port 0).
 pub const ADDR_FILE: &str = "http.addr";
+/// The chain's node certificates this node learnt (one PEM file per node),
+/// in its data directory.
+pub const CERTS_DIR: &str = "certs";
 
 /// A node that is up: where it listens and how to reach it.
 #[derive(Debug, Clone)]
@@ -84,6 +87,13 @@ async fn start_replication(
         identity.node_name(),
         config.node.name
     );
+    // Ops this node authors are signed with its certificate's key from
+    // here on (before the node takes any request); received ops are
+    // verified against the certificates in `certs/` (kept across restarts).
+    let key = OpKey::from_identity(&identity).context("the node's op-signing key")?;
+    store.set_signer(Arc::new(ChainSigner(key)));
+    let trust = Trust::new(&identity, Some(&config.data_dir().join(CERTS_DIR)))
+        .context("loading the chain's node certificates")?;
     let mut options = Options::new(config.node.chain.clone());
     options.keep_alive = config.keep_alive();
     options.idle_timeout = config.idle_timeout();
@@ -107,6 +117,7 @@ async fn start_replication(
         engine.clone(),
         store.clone(),
         endpoint,
+        Arc::new(trust),
         &config.node.chain,
         peers,
     );
@@ -195,7 +206,7 @@ pub async fn start(
         state = state.with_peers(Arc::new(move || {
             rep.status()
                 .into_iter()
-                .map(|p| (p.node.to_string(), p.connected, p.lag_ops))
+                .map(|p| (p.node.to_string(), p.connected, p.lag_ops, p.refused_ops))
                 .collect()
         }));
     }

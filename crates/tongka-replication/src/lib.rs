@@ -6,6 +6,20 @@
 //!
 //! One connection per pair of nodes: the node whose name sorts first dials,
 //! the other accepts. A connection is re-dialled with back-off when it drops.
+//!
+//! Every op received is verified before the protocol (`Replica`) or the
+//! applier sees it: its origin's certificate must be known and chain to the
+//! chain CA, the signature must verify, and the origin's role (in its
+//! certificate) must allow what the op does. A refused op is logged in the
+//! store's refused-op log with the peer that sent it, never applied, and the
+//! connection to that peer is closed (an honest node only relays ops it
+//! verified). Peers pass on the certificates they know (`Frame::Certs`) when
+//! a connection opens and whenever they learn one, before any op of that
+//! origin on the same ordered stream.
+
+mod frame;
+
+pub use frame::{CERTS_FORMAT_V1, Frame, FrameError};
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -19,9 +33,9 @@ use tongka_actors::{Engine, EscrowBroker};
 use tongka_core::clock::VersionVector;
 use tongka_core::ids::{MemberId, NodeId, OpId};
 use tongka_core::money::Money;
-use tongka_core::op::Op;
-use tongka_net::{Connection, Endpoint};
-use tongka_store::Store;
+use tongka_core::op::{self, Op, OpSigner, OriginRole};
+use tongka_net::{CertRole, Connection, Endpoint, OpKey, Trust};
+use tongka_store::{RefusedOp, Store};
 use tongka_sync::{Msg, OpLog, Replica, ReplicaConfig};
 
 /// How long a store waits for a peer to answer an escrow request.
@@ -41,7 +55,74 @@ pub struct PeerStatus {
     pub connected: bool,
     /// Ops this node holds that the peer is not known to hold.
     pub lag_ops: u64,
+    /// Ops the peer sent that were refused at verification (forged, of an
+    /// unknown origin, or not their origin's to make), since start.
+    pub refused_ops: u64,
 }
+
+/// Signs this node's ops with its chain key (`Store::set_signer`).
+pub struct ChainSigner(pub OpKey);
+
+impl OpSigner for ChainSigner {
+    fn sign(&self, signing_bytes: &[u8]) -> Vec<u8> {
+        self.0.sign(signing_bytes).to_vec()
+    }
+}
+
+/// Verify one received op as replication does before applying it: its
+/// origin's certificate is known (and chains to the chain CA: `Trust` only
+/// learns such), its signature (`Op::signed_message`: the root its path
+/// leads to) verifies, and the origin's role may make it.
+pub fn verify_op(trust: &Trust, op: &Op) -> Result<(), String> {
+    match verify_ops(trust, std::slice::from_ref(op)) {
+        Some((_, reason)) => Err(reason),
+        None => Ok(()),
+    }
+}
+
+fn authorised(role: CertRole, op: &Op) -> Result<(), String> {
+    let role = match role {
+        CertRole::Store => OriginRole::Store,
+        CertRole::Hq => OriginRole::Hq,
+    };
+    op::check_authority(role, &op.body).map_err(str::to_owned)
+}
+
+/// Verify `ops` (signature, certificate, role); the index of the first
+/// refused one and why, if any. Ops their origin committed together share
+/// one signature, verified once.
+fn verify_ops(trust: &Trust, ops: &[Op]) -> Option<(usize, String)> {
+    let signed: Vec<Option<(Vec<u8>, &[u8])>> = ops.iter().map(Op::signed_message).collect();
+    // Each distinct (origin, message, signature), once.
+    let mut distinct: HashMap<(&str, &[u8], &[u8]), usize> = HashMap::new();
+    let mut which = Vec::with_capacity(ops.len());
+    for (op, s) in ops.iter().zip(&signed) {
+        which.push(s.as_ref().map(|(m, sig)| {
+            let n = distinct.len();
+            *distinct
+                .entry((op.origin().as_str(), m.as_slice(), *sig))
+                .or_insert(n)
+        }));
+    }
+    let mut items = vec![("", &[][..], &[][..]); distinct.len()];
+    for (item, i) in &distinct {
+        items[*i] = *item;
+    }
+    let results = trust.verify_all(&items);
+    ops.iter().zip(&which).enumerate().find_map(|(i, (op, w))| {
+        let r = match w {
+            None => Err(format!("signature of {} malformed or missing", op.origin())),
+            Some(w) => results[*w].clone().map_err(|e| e.to_string()),
+        };
+        r.and_then(|role| authorised(role, op))
+            .err()
+            .map(|e| (i, e))
+    })
+}
+
+/// Messages with fewer ops are verified on the receiving task; larger ones
+/// (catch-up) on the blocking pool.
+const VERIFY_INLINE_MAX: usize = 16;
 
 struct StoreLog<'a>(&'a Store);
 
@@ -61,6 +142,10 @@ struct Inner {
     engine: Engine,
     store: Store,
     replica: Mutex<Replica>,
+    /// The chain's certificates: verifies every received op.
+    trust: Arc<Trust>,
+    /// Ops refused at verification, by the peer that sent them.
+    refused: Mutex<HashMap<NodeId, u64>>,
     /// Wakes every peer's sender: something to send may have appeared.
     wake: Notify,
     /// What this node holds durably, for escrow waiters.
@@ -113,11 +198,13 @@ pub struct Replication {
 impl Replication {
     /// Start replicating: accept connections on `endpoint`, dial `peers`
     /// whose names sort after this node's, and lend the engine an escrow
-    /// broker.
+    /// broker. Received ops are verified with `trust` (the node's own ops
+    /// are signed by the store: `Store::set_signer`).
     pub fn start(
         engine: Engine,
         store: Store,
         endpoint: Endpoint,
+        trust: Arc<Trust>,
         chain: &str,
         peers: Vec<(NodeId, SocketAddr)>,
     ) -> Replication {
@@ -137,6 +224,8 @@ impl Replication {
             engine: engine.clone(),
             store: store.clone(),
             replica: Mutex::new(replica),
+            trust,
+            refused: Mutex::new(HashMap::new()),
             wake: Notify::new(),
             held,
             peers: Mutex::new(HashMap::new()),
@@ -366,8 +455,24 @@ impl Replication {
         if send(hello).await.is_err() {
             return;
         }
+        // Certificates sent on this connection: the first `certs_sent` the
+        // trust store learnt. An op is applied here only after its origin's
+        // certificate was learnt, so sending new certificates before polling
+        // ops puts each origin's certificate ahead of its ops.
+        let mut certs_sent = 0;
         loop {
             let woken = self.inner.wake.notified();
+            if self.inner.trust.len() > certs_sent {
+                let certs = self.inner.trust.certs_from(certs_sent);
+                certs_sent += certs.len();
+                if conn
+                    .send(Bytes::from(Frame::encode_certs(&certs)))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
             while let Ok(m) = control.try_recv() {
                 if send(m).await.is_err() {
                     return;
@@ -413,28 +518,78 @@ impl Replication {
                 Ok(None) => return "closed".into(),
                 Err(e) => return e.to_string(),
             };
-            let msg = match Msg::decode(&bytes) {
-                Ok(m) => m,
+            let msg = match Frame::decode(&bytes) {
+                Ok(Frame::Msg(m)) => m,
+                Ok(Frame::Certs(certs)) => {
+                    self.learn_certs(peer, &certs);
+                    continue;
+                }
                 Err(e) => return format!("bad message: {e}"),
             };
-            let gave = match &msg {
-                Msg::Gave { req, ops } => {
-                    let ids: Vec<OpId> = Msg::decode_ops(ops)
-                        .map(|o| o.into_iter().map(|op| op.id).collect())
-                        .unwrap_or_default();
-                    self.inner
-                        .asks
+            let (ops, gave_req) = match msg {
+                Msg::Ops { ops } => (ops, None),
+                Msg::Gave { req, ops } => (ops, Some(req)),
+                msg => {
+                    let d = self
+                        .inner
+                        .replica
                         .lock()
-                        .expect("asks lock")
-                        .remove(req)
-                        .map(|tx| (tx, ids))
+                        .expect("replica lock")
+                        .receive(peer, msg);
+                    if let Some(reason) = d.refuse {
+                        return reason;
+                    }
+                    if let Some((req, member, want)) = d.ask {
+                        let r = self.clone();
+                        let peer = peer.clone();
+                        tokio::spawn(async move { r.give(peer, req, member, want).await });
+                    }
+                    continue;
                 }
-                _ => None,
             };
+            let ops = match Msg::decode_ops(&ops) {
+                Ok(ops) => ops,
+                Err(e) => return format!("bad message: {e}"),
+            };
+            let ids: Vec<OpId> = ops.iter().map(|op| op.id.clone()).collect();
+            // Verify what is new here (outside the replica lock: it is the
+            // costly part of receiving), the verified prefix goes on.
+            let mut ops: Vec<Op> = {
+                let r = self.inner.replica.lock().expect("replica lock");
+                ops.into_iter()
+                    .filter(|op| !r.has_admitted(&op.id))
+                    .collect()
+            };
+            let refused = if ops.len() < VERIFY_INLINE_MAX {
+                // A few ops (live traffic, an escrow answer): a signature or
+                // two, verified here rather than paying a thread hop.
+                verify_ops(&self.inner.trust, &ops)
+            } else {
+                let trust = self.inner.trust.clone();
+                let (back, refused) = tokio::task::spawn_blocking(move || {
+                    let refused = verify_ops(&trust, &ops);
+                    (ops, refused)
+                })
+                .await
+                .expect("verifying ops");
+                ops = back;
+                refused
+            }
+            .map(|(i, reason)| (ops.split_off(i).swap_remove(0), reason));
+            let gave = gave_req.and_then(|req| {
+                self.inner
+                    .asks
+                    .lock()
+                    .expect("asks lock")
+                    .remove(&req)
+                    .map(|tx| (tx, ids))
+            });
             let d = {
                 let mut r = self.inner.replica.lock().expect("replica lock");
-                let mut d = r.receive(peer, msg);
-                if d.refuse.is_none() && (!d.apply.is_empty() || gave.is_some()) {
+                let mut d = r.receive_ops(peer, ops, gave_req);
+                // Delivered ops are admitted: they must reach the applier
+                // even if the rest of the message is refused.
+                if !d.apply.is_empty() || gave.is_some() {
                     let _ = self.inner.apply_tx.send(Applying {
                         ops: std::mem::take(&mut d.apply),
                         gave,
@@ -442,18 +597,64 @@ impl Replication {
                 }
                 d
             };
+            if let Some((op, reason)) = refused {
+                return self.refuse_op(peer, op, reason);
+            }
             if let Some(reason) = d.refuse {
                 return reason;
             }
             // The peer learns of applied ops through `Have`, sent when they
             // are durable; wake the senders now in case the window was full.
             self.inner.wake.notify_waiters();
-            if let Some((req, member, want)) = d.ask {
-                let r = self.clone();
-                let peer = peer.clone();
-                tokio::spawn(async move { r.give(peer, req, member, want).await });
+        }
+    }
+
+    /// Learn the certificates a peer passed on (each checked against the
+    /// chain CA); wake the senders to pass new ones on.
+    fn learn_certs(&self, peer: &NodeId, certs: &[Vec<u8>]) {
+        let mut new = false;
+        for c in certs {
+            match self.inner.trust.learn(c) {
+                Ok(Some(node)) => {
+                    tracing::info!(%peer, %node, "learnt a node certificate");
+                    new = true;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(%peer, error = %e, "peer passed on a certificate that is refused")
+                }
             }
         }
+        if new {
+            self.inner.wake.notify_waiters();
+        }
+    }
+
+    /// An op from `peer` failed verification: log it with the peer, count
+    /// it against the peer, and give the reason to close the connection.
+    fn refuse_op(&self, peer: &NodeId, op: Op, reason: String) -> String {
+        tracing::warn!(%peer, op = %op.id, kind = op.body.kind(), %reason, "refused an op that failed verification; closing the connection to the peer that sent it");
+        *self
+            .inner
+            .refused
+            .lock()
+            .expect("refused lock")
+            .entry(peer.clone())
+            .or_default() += 1;
+        let id = op.id.clone();
+        self.inner.store.log_refused(
+            RefusedOp {
+                id: op.id,
+                from: peer.clone(),
+                reason: reason.clone(),
+            },
+            Box::new(|r| {
+                if let Err(e) = r {
+                    tracing::error!(error = %e, "logging a refused op");
+                }
+            }),
+        );
+        format!("sent op {id}, refused: {reason}")
     }
 
     /// A peer asked for shares: give what is held here, then answer.
@@ -526,6 +727,7 @@ impl Replication {
     /// Every known peer: connected or not, and how far behind.
     pub fn status(&self) -> Vec<PeerStatus> {
         let known = self.inner.known.lock().expect("known lock").clone();
+        let refused = self.inner.refused.lock().expect("refused lock").clone();
         let r = self.inner.replica.lock().expect("replica lock");
         let mut out: Vec<PeerStatus> = known
             .into_iter()
@@ -533,6 +735,7 @@ impl Replication {
             .map(|node| PeerStatus {
                 connected: r.is_connected(&node),
                 lag_ops: r.lag(&node),
+                refused_ops: refused.get(&node).copied().unwrap_or(0),
                 node,
             })
             .collect();

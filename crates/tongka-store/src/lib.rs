@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use tongka_core::catalogue::Product;
 use tongka_core::clock::{Hlc, VersionVector};
 use tongka_core::ids::{MemberId, NodeId, OpId, OrderId};
-use tongka_core::op::{Op, OpDraft, StateDigest};
+use tongka_core::op::{self, Op, OpDraft, OpSigner, StateDigest};
 use tongka_core::refund::OrderState;
 use tongka_core::state::{LedgerTotals, MemberState};
 
@@ -189,6 +189,19 @@ enum Job {
         products: Vec<Product>,
         done: Box<dyn FnOnce(Result<(), StoreError>) + Send>,
     },
+    Refused {
+        entry: RefusedOp,
+        done: Box<dyn FnOnce(Result<(), StoreError>) + Send>,
+    },
+}
+
+/// A remote op refused before it reached the log (see `tables::REFUSED`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusedOp {
+    pub id: OpId,
+    /// The peer that sent it.
+    pub from: NodeId,
+    pub reason: String,
 }
 
 /// Figures of the group commit, for benchmarks and metrics.
@@ -231,6 +244,9 @@ struct Shared {
     /// Set if writing the history index failed: it stops (readers scan the
     /// log past its watermark; the next open catches it up).
     index_failed: AtomicBool,
+    /// Signs the ops this node makes, once set (`Store::set_signer`); ops
+    /// made before, or by a node without a chain identity, go unsigned.
+    signer: std::sync::OnceLock<Arc<dyn OpSigner>>,
 }
 
 /// A committed op as the history index sees it: its id (to move the
@@ -300,6 +316,7 @@ impl Store {
             history,
             unindexed: Mutex::new(Vec::new()),
             index_failed: AtomicBool::new(false),
+            signer: std::sync::OnceLock::new(),
         });
         let (tx, rx) = mpsc::sync_channel(opts.queue_max.max(1));
         let w = shared.clone();
@@ -365,6 +382,7 @@ impl Store {
         w.open_table(BARCODES)?;
         w.open_table(DUPLICATES)?;
         w.open_table(REJECTED)?;
+        w.open_table(REFUSED)?;
         w.commit()?;
         Ok(summary)
     }
@@ -467,6 +485,42 @@ impl Store {
         }
     }
 
+    /// Log a remote op refused before applying (`refused()` lists them).
+    pub fn log_refused(
+        &self,
+        entry: RefusedOp,
+        done: Box<dyn FnOnce(Result<(), StoreError>) + Send>,
+    ) {
+        if let Some(reason) = self.poison_reason() {
+            done(Err(StoreError::Poisoned(reason)));
+            return;
+        }
+        if let Err(mpsc::SendError(Job::Refused { done, .. })) =
+            self.tx.send(Job::Refused { entry, done })
+        {
+            done(Err(StoreError::Stopped));
+        }
+    }
+
+    /// Remote ops refused before applying, with the peer that sent them.
+    pub fn refused(&self, limit: usize) -> Result<Vec<RefusedOp>, StoreError> {
+        let r = self.shared.db.begin_read()?;
+        let t = r.open_table(REFUSED)?;
+        let mut out = Vec::new();
+        for item in t.iter()?.take(limit) {
+            let (k, v) = item?;
+            let (origin, seq, from) = k.value();
+            if let (Ok(origin), Ok(from)) = (NodeId::new(origin), NodeId::new(from)) {
+                out.push(RefusedOp {
+                    id: OpId { origin, seq },
+                    from,
+                    reason: v.value().to_string(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
     fn poison_reason(&self) -> Option<String> {
         if self.shared.is_poisoned.load(Ordering::Acquire) {
             Some(
@@ -484,6 +538,14 @@ impl Store {
 
     /// Call `f` after every commit with the ids of the ops it made durable,
     /// in log order (replication uses it to stream and to acknowledge).
+    /// Sign every op this node makes from now on with `signer` (the node's
+    /// chain key), in the commit that makes the op durable (the writer
+    /// stamps a batch's ops, then signs them together: `op::sign_batch`). Set once, before the node takes requests; a second call is
+    /// ignored (returns false).
+    pub fn set_signer(&self, signer: Arc<dyn OpSigner>) -> bool {
+        self.shared.signer.set(signer).is_ok()
+    }
+
     pub fn watch_commits(&self, f: CommitWatcher) {
         self.shared.watchers.lock().expect("watchers lock").push(f);
     }
@@ -964,7 +1026,7 @@ fn refuse(job: Job, e: impl Fn() -> StoreError) -> bool {
                 done(Err(e()));
             }
         }
-        Job::Products { done, .. } => done(Err(e())),
+        Job::Products { done, .. } | Job::Refused { done, .. } => done(Err(e())),
         Job::Stop => return true,
     }
     false
@@ -1035,6 +1097,7 @@ fn writer_loop(
         // Vectors of a batch's size are reused, not allocated per commit:
         // fresh large allocations cost page faults on every commit.
         let finished = recycled.try_recv().unwrap_or_default();
+        stamp_and_sign(shared, &mut summary, &mut batch);
         match commit_batch(shared, &mut summary, batch.drain(..), finished) {
             Ok(finished) => {
                 *shared.summary.lock().expect("summary lock") = summary.clone();
@@ -1077,6 +1140,77 @@ fn writer_loop(
 
 type BatchResult = Result<Vec<Finished>, (StoreError, Vec<Finished>)>;
 
+/// Stamp the batch's local drafts (`(node, seq)`, deps) in batch order, as
+/// the commit will log them, and sign them together with the node's key:
+/// one signature of the Merkle root of their hashes (`op::sign_batch`),
+/// each op carrying its path, so that signing costs one signature per
+/// commit, not one per op. Local jobs come back in the shape of remote ones
+/// (op, full encoding, hash).
+fn stamp_and_sign(shared: &Shared, summary: &mut Summary, batch: &mut Vec<Job>) {
+    let Some(signer) = shared.signer.get() else {
+        return;
+    };
+    let mut vv = summary.vv.clone();
+    let mut local = Vec::new();
+    *batch = std::mem::take(batch)
+        .into_iter()
+        .enumerate()
+        .map(|(i, job)| match job {
+            Job::Op(OpJob {
+                source: Source::Local(draft),
+                pre: Pre::Tail(tail),
+                values,
+                done,
+            }) => {
+                summary.seq += 1;
+                let id = OpId {
+                    origin: shared.node.clone(),
+                    seq: summary.seq,
+                };
+                let op = draft.stamp(id, vv.without(&shared.node));
+                vv.advance(&op.id);
+                let (bytes, hash) = op.encode_with_tail(&tail);
+                local.push(i);
+                Job::Op(OpJob {
+                    source: Source::Remote(op),
+                    pre: Pre::Full(bytes, hash),
+                    values,
+                    done,
+                })
+            }
+            Job::Op(j) => {
+                if let Source::Remote(op) = &j.source
+                    && vv.is_next(&op.id)
+                {
+                    vv.advance(&op.id);
+                }
+                Job::Op(j)
+            }
+            other => other,
+        })
+        .collect();
+    let items: Vec<_> = batch
+        .iter_mut()
+        .enumerate()
+        .filter(|(i, _)| local.binary_search(i).is_ok())
+        .filter_map(|(_, j)| match j {
+            Job::Op(OpJob {
+                source: Source::Remote(op),
+                pre: Pre::Full(bytes, hash),
+                ..
+            }) => Some((op, bytes, *hash)),
+            _ => None,
+        })
+        .collect();
+    let (ops, mut slots): (Vec<_>, Vec<_>) = items
+        .into_iter()
+        .map(|(op, bytes, hash)| ((op, std::mem::take(bytes), hash), bytes))
+        .unzip();
+    for (slot, signed) in slots.iter_mut().zip(op::sign_batch(ops, signer.as_ref())) {
+        **slot = signed;
+    }
+}
+
 fn commit_batch(
     shared: &Shared,
     summary: &mut Summary,
@@ -1097,6 +1231,7 @@ fn commit_batch(
             let mut barcodes = w.open_table(BARCODES)?;
             let mut duplicates = w.open_table(DUPLICATES)?;
             let mut rejected = w.open_table(REJECTED)?;
+            let mut refused = w.open_table(REFUSED)?;
             for job in batch {
                 match job {
                     Job::Op(OpJob {
@@ -1189,6 +1324,13 @@ fn commit_batch(
                                 barcodes.insert(b.as_str(), p.sku.as_str())?;
                             }
                         }
+                        finished.push(Finished::Products(done));
+                    }
+                    Job::Refused { entry, done } => {
+                        refused.insert(
+                            (entry.id.origin.as_str(), entry.id.seq, entry.from.as_str()),
+                            entry.reason.as_str(),
+                        )?;
                         finished.push(Finished::Products(done));
                     }
                     Job::Stop | Job::Ops(_) => {

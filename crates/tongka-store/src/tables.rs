@@ -59,6 +59,12 @@ pub const DUPLICATES: TableDefinition<(&str, &str), ()> = TableDefinition::new("
 /// rejected: `(origin, seq)` → reason. Remote ops that failed their checks:
 /// kept in the log (so the origin's stream goes on) but not applied.
 pub const REJECTED: TableDefinition<(&str, u64), &str> = TableDefinition::new("rejected-1");
+/// refused: `(origin, seq, peer)` → reason. Remote ops refused before
+/// applying — a signature that does not verify, an origin with no known
+/// certificate, an op its origin's role may not make — and the peer that
+/// sent them. Not in the op log: the op's place in its origin's stream stays
+/// open for the genuine op.
+pub const REFUSED: TableDefinition<(&str, u64, &str), &str> = TableDefinition::new("refused-1");
 
 /// The format byte of values encoded by `encode`.
 pub const VALUE_FORMAT_V1: u8 = 1;

@@ -335,3 +335,120 @@ fn member_history_is_complete_while_the_index_trails_the_log() {
     assert_eq!(history_seqs(&store, &a, 10), want2, "after replacing");
     store.close();
 }
+
+/// A stand-in for the node's Ed25519 key (the store only calls it):
+/// deterministic, so the test can say what each op's signature must be.
+struct KeyedHash;
+
+impl tongka_core::op::OpSigner for KeyedHash {
+    fn sign(&self, message: &[u8]) -> Vec<u8> {
+        // FNV-1a over every byte, then the length.
+        let h = message.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
+        [h.to_le_bytes(), (message.len() as u64).to_le_bytes()]
+            .concat()
+            .repeat(4)
+    }
+}
+
+#[test]
+fn ops_made_here_are_signed_together_over_their_encodings_without_signatures() {
+    use tongka_core::op::OpSigner;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("node.redb");
+    let store = open(&path);
+    // Before a signer is set, ops go unsigned (a node without a chain
+    // identity).
+    let (_, first) = register(&store, 1);
+    assert!(store.op(&first).unwrap().unwrap().sig.is_empty());
+    assert!(store.set_signer(std::sync::Arc::new(KeyedHash)));
+    assert!(!store.set_signer(std::sync::Arc::new(KeyedHash)));
+    // Many at once, so that batches are signed on several threads, with a
+    // remote op in between (the deps of later local ops include it).
+    let (tx, rx) = mpsc::channel();
+    let n = 200u64;
+    for i in 0..n {
+        let member = MemberId::mint(&node(), store.next_entity());
+        let draft = OpDraft {
+            hlc: Hlc {
+                ms: 5000 + i,
+                count: 0,
+            },
+            actor: "t".into(),
+            idem: None,
+            body: OpBody::MemberRegistered {
+                member: member.clone(),
+                profile: profile(&format!("139{i:08}")),
+            },
+        };
+        let tx = tx.clone();
+        store.submit(
+            Source::Local(draft),
+            Effects::default(),
+            Box::new(move |r| tx.send(r).unwrap()),
+        );
+    }
+    let remote = OpDraft {
+        hlc: Hlc { ms: 9000, count: 0 },
+        actor: "t".into(),
+        idem: None,
+        body: OpBody::MemberRegistered {
+            member: MemberId::mint(&NodeId::new("store-2").unwrap(), 1),
+            profile: profile("13700000001"),
+        },
+    }
+    .stamp(
+        OpId {
+            origin: NodeId::new("store-2").unwrap(),
+            seq: 1,
+        },
+        Default::default(),
+    );
+    let tx2 = tx.clone();
+    store.submit(
+        Source::Remote(remote),
+        Effects::default(),
+        Box::new(move |r| tx2.send(r).unwrap()),
+    );
+    let (_, last) = register(&store, 2);
+    for _ in 0..=n {
+        rx.recv().unwrap().unwrap();
+    }
+    let ops = store.ops_from(&node(), 2, 1000).unwrap();
+    assert_eq!(ops.len() as u64, n + 1);
+    assert_eq!(ops.last().unwrap().id, last);
+    let mut digest = tongka_core::op::StateDigest::default();
+    let mut signatures = std::collections::BTreeSet::new();
+    for op in &ops {
+        let (message, sig) = op.signed_message().expect("a well-formed batch signature");
+        assert_eq!(sig, KeyedHash.sign(&message).as_slice(), "op {}", op.id);
+        signatures.insert(sig.to_vec());
+    }
+    // Ops committed together share one signature.
+    assert!(
+        signatures.len() < ops.len(),
+        "{} signatures",
+        signatures.len()
+    );
+    // The last op was made after the remote one: its deps name it.
+    assert_eq!(
+        ops.last()
+            .unwrap()
+            .deps
+            .get(&NodeId::new("store-2").unwrap()),
+        1
+    );
+    // The state digest covers ops without their signatures.
+    for op in store.ops_from(&node(), 1, 1000).unwrap() {
+        digest.add(&op.hash());
+    }
+    for op in store
+        .ops_from(&NodeId::new("store-2").unwrap(), 1, 10)
+        .unwrap()
+    {
+        digest.add(&op.hash());
+    }
+    assert_eq!(store.summary().digest, digest);
+    store.close();
+}

@@ -452,6 +452,13 @@ impl<O: OpRef> Replica<O> {
         out
     }
 
+    /// Whether op `id` was delivered already (nothing to check or apply).
+    pub fn has_admitted(&self, id: &OpId) -> bool {
+        self.index
+            .get(&id.origin)
+            .is_some_and(|&o| at(&self.admitted, o) >= id.seq)
+    }
+
     fn ready(&mut self, o: usize, op: &Op) -> bool {
         if at(&self.admitted, o) + 1 != op.id.seq {
             return false;

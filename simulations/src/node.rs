@@ -131,23 +131,17 @@ impl Materialised {
                     .insert(member.clone());
                 touched.member = Some(member.clone());
             }
-            OpBody::ProfileUpdated { member, patch } => {
+            OpBody::ProfileUpdated { member, patch, .. } => {
                 let m = self
                     .members
                     .get_mut(member)
                     .ok_or_else(|| fail("unknown", format!("profile of unknown {member}")))?;
                 let old_phone = m.profile.phone.clone();
+                let old_notes = m.profile.notes.clone();
+                m.apply(op).map_err(from_apply)?;
                 if drop_notes && patch.notes.is_some() {
-                    let mut p = patch.clone();
-                    p.notes = None;
-                    let mut dropped = op.clone();
-                    dropped.body = OpBody::ProfileUpdated {
-                        member: member.clone(),
-                        patch: p,
-                    };
-                    m.apply(&dropped).map_err(from_apply)?;
-                } else {
-                    m.apply(op).map_err(from_apply)?;
+                    // The broken variant: the edit's notes are lost here.
+                    m.profile.notes = old_notes;
                 }
                 if m.profile.phone != old_phone {
                     let new_phone = m.profile.phone.clone();
@@ -240,6 +234,9 @@ impl Materialised {
                     .ok_or_else(|| fail("unknown", format!("transfer of unknown {member}")))?;
                 m.apply(op).map_err(from_apply)?;
                 touched.member = Some(member.clone());
+            }
+            OpBody::MembersMerged { .. } | OpBody::MergeMoved { .. } => {
+                return Err(fail("not_applicable", "merges are not simulated yet"));
             }
         }
         self.totals.apply(op);

@@ -24,6 +24,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/members/{id}/recharges"),
     ("GET", "/api/v1/members/{id}/wallet"),
     ("GET", "/api/v1/members/{id}/history"),
+    ("POST", "/api/v1/members/{id}/merge"),
     ("POST", "/api/v1/checkouts"),
     ("GET", "/api/v1/orders/{id}"),
     ("POST", "/api/v1/orders/{id}/refunds"),

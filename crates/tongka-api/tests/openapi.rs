@@ -1013,6 +1013,13 @@ async fn the_documented_examples_are_accepted() {
             Some("ex-6"),
             201,
         ),
+        (
+            "POST",
+            "/api/v1/members/{id}/merge",
+            "absorb a duplicate",
+            Some("ex-7"),
+            201,
+        ),
     ];
     let mut seen = 0;
     let mut member_order = String::new();

@@ -8,3 +8,4 @@ mod cli;
 mod console;
 mod crash;
 mod harness;
+mod merge;

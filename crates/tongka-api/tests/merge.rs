@@ -176,7 +176,9 @@ async fn merge_refusals_have_their_codes_and_change_nothing() {
     assert_eq!(s, 201);
     let snap = app.snapshot().await;
     let path = |m: &str| format!("/api/v1/members/{m}/merge");
-    let cases: Vec<(String, Vec<u8>, Option<&str>, u16, &str)> = vec![
+    // (path, body, idempotency key, status, code)
+    type Case<'a> = (String, Vec<u8>, Option<&'a str>, u16, &'a str);
+    let cases: Vec<Case> = vec![
         (
             path(&a),
             json!({"absorb": a}).to_string().into(),

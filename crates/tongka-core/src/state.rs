@@ -635,9 +635,9 @@ mod tests {
                 finals.push(s);
             }
             for h in &mut held {
-                for i in 0..ops.len() {
+                for (i, (o, _)) in ops.iter().enumerate() {
                     if !h.1.contains(&i) {
-                        h.0.apply(&ops[i].0).unwrap();
+                        h.0.apply(o).unwrap();
                         h.1.push(i);
                     }
                 }

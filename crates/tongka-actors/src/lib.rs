@@ -954,15 +954,24 @@ impl Engine {
                 Some(m) => AccountKey::Member(m.clone()),
                 None => AccountKey::WalkIn,
             };
-            self.call(key, move |reply| AccountMsg::Refund {
-                actor: actor.clone(),
-                idem: idem.clone(),
-                order: Box::new(state.clone()),
-                lines: lines.clone(),
-                reason: reason.clone(),
-                reply,
-            })
-            .await
+            let out = self
+                .call(key.clone(), move |reply| AccountMsg::Refund {
+                    actor: actor.clone(),
+                    idem: idem.clone(),
+                    order: Box::new(state.clone()),
+                    lines: lines.clone(),
+                    reason: reason.clone(),
+                    reply,
+                })
+                .await?;
+            // A refund to a member merged away since the sale credits this
+            // store's share of it: moved on to the survivor.
+            if let AccountKey::Member(m) = &key
+                && let Err(e) = self.settle(m).await
+            {
+                tracing::warn!(member = %m, error = %e, "moving a merged member's share failed; retried on its next op");
+            }
+            Ok(out)
         })
         .await
     }

@@ -313,6 +313,49 @@ mod tests {
     }
 
     #[test]
+    fn a_merge_and_a_concurrent_edit_converge_in_either_order() {
+        let s = register("s1", 1, "13800000001", &["vip"], None);
+        let a = register("s2", 2, "13800000001", &["tea"], Some("CARD9"));
+        let merge = op(
+            "s3",
+            5,
+            50,
+            decide_merge(
+                &s,
+                &a,
+                &Merged::default(),
+                &n("s3"),
+                Hlc { ms: 50, count: 0 },
+            )
+            .unwrap(),
+        );
+        let patch = crate::member::ProfilePatch {
+            tags: Some(vec!["gold".into()]),
+            card_no: Some(Some("CARD1".into())),
+            ..Default::default()
+        };
+        let edit = op(
+            "s1",
+            6,
+            50,
+            s.decide_profile_update(&n("s1"), Hlc { ms: 50, count: 0 }, patch)
+                .unwrap()
+                .unwrap(),
+        );
+        let mut x = s.clone();
+        x.apply(&merge).unwrap();
+        x.apply(&edit).unwrap();
+        let mut y = s.clone();
+        y.apply(&edit).unwrap();
+        y.apply(&merge).unwrap();
+        assert_eq!(x, y);
+        // s1 removed vip and added gold; the merge added tea: all kept but
+        // the removal. Both wrote the card: one value, the same everywhere.
+        assert_eq!(x.profile.tags, vec!["gold", "tea"]);
+        assert!(x.profile.card_no.is_some());
+    }
+
+    #[test]
     fn merge_refusals() {
         let s = register("s1", 1, "13800000001", &[], None);
         let a = register("s2", 2, "13800000001", &[], None);

@@ -294,8 +294,11 @@ pub fn apply(doc: &mut Automerge, origin: &NodeId, bytes: &[u8]) -> Result<(), D
     {
         return Err(DocError::MissingDeps);
     }
-    let heads: HashSet<_> = doc.get_heads().into_iter().collect();
-    let follows_heads = change.deps().iter().copied().collect::<HashSet<_>>() == heads;
+    // A change that depends on every head (it may also name its actor's
+    // previous change) comes last in the canonical order too: appending it
+    // keeps a canonical document canonical.
+    let deps: HashSet<_> = change.deps().iter().copied().collect();
+    let follows_heads = doc.get_heads().iter().all(|h| deps.contains(h));
     doc.apply_changes([change]).map_err(malformed)?;
     if !follows_heads {
         *doc = canonical(doc)?;

@@ -576,10 +576,7 @@ impl Target {
                     )
                     .await;
                 assert_eq!(s, 201, "{r}");
-                (
-                    format!("/api/v1/members/{m}/merge"),
-                    json!({"absorb": id}),
-                )
+                (format!("/api/v1/members/{m}/merge"), json!({"absorb": id}))
             }
         }
     }

@@ -130,9 +130,9 @@ fn patch(k: usize) -> ProfilePatch {
 /// A patch that always changes something (values never written before).
 fn unique_patch(k: usize) -> ProfilePatch {
     ProfilePatch {
-        name: (k % 2 == 0).then(|| format!("名{k}")),
+        name: k.is_multiple_of(2).then(|| format!("名{k}")),
         notes: (k % 2 == 1).then(|| format!("备注 {k}")),
-        tags: (k % 3 == 0).then(|| vec!["vip".into(), format!("u{k}")]),
+        tags: k.is_multiple_of(3).then(|| vec!["vip".into(), format!("u{k}")]),
         ..Default::default()
     }
 }

@@ -131,6 +131,17 @@ enum BenchCommand {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// What profiles as automerge documents cost: saved and resident size
+    /// of a document, time of a profile op, and a node's memory while many
+    /// members' profiles are edited.
+    Profiles {
+        #[arg(long, default_value_t = 5000)]
+        documents: usize,
+        #[arg(long, default_value_t = 5000)]
+        edits: usize,
+        #[arg(long, default_value_t = 20_000)]
+        members: usize,
+    },
     /// Durable checkouts per second and latency, against raw redb commits.
     Checkout {
         /// `actor` (engine in process, no HTTP) or `http` (the HTTP API).
@@ -346,6 +357,27 @@ async fn main() -> anyhow::Result<()> {
                 tongka_bench::escrow(opts)
                     .await
                     .context("escrow benchmark")?
+            );
+            Ok(())
+        }
+        Command::Bench {
+            command:
+                BenchCommand::Profiles {
+                    documents,
+                    edits,
+                    members,
+                },
+        } => {
+            let opts = tongka_bench::ProfileBenchOptions {
+                documents,
+                edits,
+                members,
+            };
+            println!(
+                "{}",
+                tongka_bench::profiles(opts)
+                    .await
+                    .context("profiles benchmark")?
             );
             Ok(())
         }

@@ -219,7 +219,7 @@ impl Materialised {
                     .insert(member.clone());
                 touched.member = Some(member);
             }
-            OpBody::ProfileUpdated { member, patch } => {
+            OpBody::ProfileUpdated { member, patch, .. } => {
                 let old_phone = self
                     .members
                     .get(member)
@@ -228,18 +228,13 @@ impl Materialised {
                     .phone
                     .clone();
                 self.member_op(member, memo, "profile", |m| {
+                    let old_notes = m.profile.notes.clone();
+                    m.apply(op).map_err(from_apply)?;
                     if drop_notes && patch.notes.is_some() {
-                        let mut p = patch.clone();
-                        p.notes = None;
-                        let mut dropped = op.clone();
-                        dropped.body = OpBody::ProfileUpdated {
-                            member: member.clone(),
-                            patch: p,
-                        };
-                        m.apply(&dropped).map_err(from_apply)
-                    } else {
-                        m.apply(op).map_err(from_apply)
+                        // The broken variant: the edit's notes are lost here.
+                        m.profile.notes = old_notes;
                     }
+                    Ok(())
                 })?;
                 let new_phone = self.members[member].profile.phone.clone();
                 if new_phone != old_phone {
@@ -320,6 +315,9 @@ impl Materialised {
                     m.apply(op).map_err(from_apply)
                 })?;
                 touched.member = Some(member);
+            }
+            OpBody::MembersMerged { .. } | OpBody::MergeMoved { .. } => {
+                return Err(fail("not_applicable", "merges are not simulated yet"));
             }
         }
         self.totals.apply(op);

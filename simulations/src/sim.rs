@@ -1969,16 +1969,14 @@ impl<'a> Sim<'a> {
             Ok(next) if next == member.profile => {}
             Ok(_) => {
                 let hlc = self.tick(s);
-                let rec = self.make(
-                    s,
-                    hlc,
-                    "till",
-                    None,
-                    OpBody::ProfileUpdated {
-                        member: m,
-                        patch: patch.clone(),
-                    },
-                );
+                let Some(Ok(Some(body))) =
+                    self.nodes[s].st.members.get(&m).map(|member| {
+                        member.decide_profile_update(&self.names[s], hlc, patch.clone())
+                    })
+                else {
+                    return;
+                };
+                let rec = self.make(s, hlc, "till", None, body);
                 self.ack(s, &rec);
                 self.report.stores[s].profile_edits += 1;
             }

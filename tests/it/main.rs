@@ -8,4 +8,5 @@ mod cli;
 mod console;
 mod crash;
 mod harness;
+mod merge;
 mod netns;

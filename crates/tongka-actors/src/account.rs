@@ -14,6 +14,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use tongka_core::checkout::{self, Buyer, CheckoutContext, LineInput, TenderInput, TenderKind};
 use tongka_core::ids::{MemberId, NodeId, OpId, OrderId, RechargeId, RefundId};
 use tongka_core::member::ProfilePatch;
+use tongka_core::merge::{self, Merged};
 use tongka_core::money::Money;
 use tongka_core::op::{Op, OpBody, OpDraft};
 use tongka_core::refund::{OrderState, RefundLine};
@@ -87,6 +88,38 @@ pub(crate) enum AccountMsg {
         to: NodeId,
         want: Money,
         reply: RpcReplyPort<Result<Option<OpId>, EngineError>>,
+    },
+    /// This member's state as this actor holds it (newest).
+    Snapshot {
+        reply: RpcReplyPort<Option<MemberState>>,
+    },
+    /// Merge `absorbed` into this member (a local request).
+    Merge {
+        actor: String,
+        idem: Option<Idem>,
+        absorbed: Box<MemberState>,
+        merged: Box<Merged>,
+        reply: Reply,
+    },
+    /// This member was merged into `into` (whose actor is `survivor`):
+    /// move this node's share of it there (`remote: None`, a decision of
+    /// this node), or apply another holder's move (`remote`). Answers
+    /// whether an op was submitted.
+    Move {
+        survivor: ActorRef<AccountMsg>,
+        into: MemberId,
+        remote: Option<(Box<Op>, tongka_store::Done)>,
+        reply: RpcReplyPort<Result<bool, EngineError>>,
+    },
+    /// The survivor's side of a move: credit it and submit the op with
+    /// both members' new states (one commit).
+    Absorb {
+        source: Box<Source>,
+        op: Box<Op>,
+        other: Box<MemberState>,
+        other_pending: Arc<AtomicUsize>,
+        done: tongka_store::Done,
+        reply: RpcReplyPort<Result<(), String>>,
     },
     /// Time to check whether to passivate.
     Tick,
@@ -198,6 +231,40 @@ impl Actor for AccountActor {
         }
         match msg {
             AccountMsg::Tick => {}
+            AccountMsg::Snapshot { reply } => {
+                let _ = reply.send(st.member.clone());
+            }
+            AccountMsg::Merge {
+                actor,
+                idem,
+                absorbed,
+                merged,
+                reply,
+            } => {
+                if let Err((e, reply)) = self.merge(st, actor, idem, *absorbed, *merged, reply) {
+                    let _ = reply.send(Err(e));
+                }
+            }
+            AccountMsg::Move {
+                survivor,
+                into,
+                remote,
+                reply,
+            } => {
+                let r = self.move_merged(st, survivor, into, remote).await;
+                let _ = reply.send(r);
+            }
+            AccountMsg::Absorb {
+                source,
+                op,
+                other,
+                other_pending,
+                done,
+                reply,
+            } => {
+                let r = self.absorb(st, *source, *op, *other, other_pending, done);
+                let _ = reply.send(r);
+            }
             AccountMsg::Give { to, want, reply } => self.give(st, to, want, reply),
             AccountMsg::ApplyRemote {
                 op,
@@ -400,13 +467,6 @@ impl AccountActor {
                     state::apply_refund(&mut o, op).map_err(|e| e.to_string())?;
                     next_order = Some(o);
                 }
-                OpBody::ProfileUpdated { patch, .. } => {
-                    if let Some(m) = &st.member {
-                        self.core
-                            .reindex_remote(m, patch, &mut effects)
-                            .map_err(|e| e.to_string())?;
-                    }
-                }
                 _ => {}
             }
             // A registration created this account with the state it makes.
@@ -414,6 +474,15 @@ impl AccountActor {
                 && let Some(m) = &mut next_member
             {
                 m.apply(op).map_err(|e| e.to_string())?;
+                // A profile change (an edit or a merge's) may move the
+                // phone or card: the index follows what the document says.
+                if let Some(old) = &st.member
+                    && old.profile != m.profile
+                {
+                    self.core
+                        .reindex_remote(old, &m.profile, &mut effects)
+                        .map_err(|e| e.to_string())?;
+                }
             }
             Ok(())
         })();
@@ -675,11 +744,17 @@ impl AccountActor {
                 effects.cards.push((new.clone(), Some(m.id.clone())));
             }
         }
-        let body = OpBody::ProfileUpdated {
-            member: m.id.clone(),
-            patch,
+        let at = self.core.tick();
+        let body = match m.decide_profile_update(&self.core.node, at, patch) {
+            Ok(Some(body)) => body,
+            Ok(None) => {
+                self.core.release_claims(claimed);
+                let _ = reply.send(Ok(Outcome::Member(m.clone())));
+                return Ok(());
+            }
+            Err(e) => return Err((EngineError::Internal(e.to_string()), reply)),
         };
-        let (draft, op) = self.core.draft(actor, None, body);
+        let (draft, op) = self.core.draft_at(actor, None, body, at);
         let mut next = m.clone();
         if let Err(e) = next.apply(&op) {
             return Err((EngineError::Internal(e.to_string()), reply));
@@ -694,6 +769,174 @@ impl AccountActor {
             Outcome::Member(next),
             reply,
             claimed,
+        );
+        Ok(())
+    }
+
+    fn merge(
+        &self,
+        st: &mut AccountState,
+        actor: String,
+        idem: Option<Idem>,
+        absorbed: MemberState,
+        merged: Merged,
+        reply: Reply,
+    ) -> Result<(), Refusal> {
+        let m = self.member(st);
+        let at = self.core.tick();
+        let body = match merge::decide_merge(m, &absorbed, &merged, &self.core.node, at) {
+            Ok(b) => b,
+            Err(e) => return Err((e.into(), reply)),
+        };
+        let (draft, op) = self.core.draft_at(actor, idem.as_ref(), body, at);
+        let mut next = m.clone();
+        if let Err(e) = next.apply(&op) {
+            return Err((EngineError::Internal(e.to_string()), reply));
+        }
+        let mut effects = Effects {
+            member: Some(next.clone()),
+            merged: vec![(absorbed.id.clone(), next.id.clone())],
+            ..Default::default()
+        };
+        if next.profile != m.profile
+            && let Err(e) = self.core.reindex_remote(m, &next.profile, &mut effects)
+        {
+            return Err((e.into(), reply));
+        }
+        st.member = Some(next.clone());
+        self.commit(
+            st,
+            draft,
+            effects,
+            idem,
+            Outcome::Member(next),
+            reply,
+            Vec::new(),
+        );
+        Ok(())
+    }
+
+    /// See `AccountMsg::Move`. The caller holds the engine's merge lock, so
+    /// no two actors wait on each other.
+    async fn move_merged(
+        &self,
+        st: &mut AccountState,
+        survivor: ActorRef<AccountMsg>,
+        into: MemberId,
+        remote: Option<(Box<Op>, tongka_store::Done)>,
+    ) -> Result<bool, EngineError> {
+        let Some(m) = st.member.clone() else {
+            return Err(EngineError::Internal("a move of no member".into()));
+        };
+        let (source, op, done): (Source, Op, tongka_store::Done) = match remote {
+            Some((op, on_durable)) => (Source::Remote((*op).clone()), *op, on_durable),
+            None => {
+                let Some(body) = merge::decide_move(&m, &into, &self.core.node) else {
+                    return Ok(false);
+                };
+                let (draft, op) = self.core.draft("merge".into(), None, body);
+                (Source::Local(draft), op, Box::new(|_| {}))
+            }
+        };
+        let mut next = m.clone();
+        let applied = next.apply(&op).map_err(|e| e.to_string());
+        let result: Result<(), String> = match applied {
+            Err(reason) => Err(reason),
+            Ok(()) => {
+                st.pending.fetch_add(1, Ordering::AcqRel);
+                let parts = Mutex::new(Some((source, op.clone(), next.clone(), done)));
+                let other_pending = st.pending.clone();
+                let sent = survivor
+                    .call(
+                        |reply| {
+                            let (source, op, other, done) =
+                                parts.lock().expect("once").take().expect("called once");
+                            AccountMsg::Absorb {
+                                source: Box::new(source),
+                                op: Box::new(op),
+                                other: Box::new(other),
+                                other_pending: other_pending.clone(),
+                                done,
+                                reply,
+                            }
+                        },
+                        None,
+                    )
+                    .await;
+                match sent {
+                    Ok(ractor::rpc::CallResult::Success(Ok(()))) => {
+                        st.member = Some(next);
+                        return Ok(true);
+                    }
+                    Ok(ractor::rpc::CallResult::Success(Err(reason))) => {
+                        st.pending.fetch_sub(1, Ordering::AcqRel);
+                        Err(reason)
+                    }
+                    _ => {
+                        st.pending.fetch_sub(1, Ordering::AcqRel);
+                        return Err(EngineError::Internal(format!(
+                            "survivor {into} stopped while {} moved",
+                            op.id
+                        )));
+                    }
+                }
+            }
+        };
+        let Err(reason) = result else {
+            unreachable!("success returned above")
+        };
+        match op.id.seq {
+            // A local decision that does not apply is a bug, not an op.
+            u64::MAX => Err(EngineError::Internal(reason)),
+            _ => {
+                tracing::warn!(op = %op.id, %reason, "remote op rejected");
+                let effects = Effects {
+                    rejected: Some(reason),
+                    ..Effects::default()
+                };
+                st.pending.fetch_add(1, Ordering::AcqRel);
+                let pending = st.pending.clone();
+                self.core.store.submit(
+                    Source::Remote(op),
+                    effects,
+                    Box::new(move |_| {
+                        pending.fetch_sub(1, Ordering::AcqRel);
+                    }),
+                );
+                Ok(true)
+            }
+        }
+    }
+
+    fn absorb(
+        &self,
+        st: &mut AccountState,
+        source: Source,
+        op: Op,
+        other: MemberState,
+        other_pending: Arc<AtomicUsize>,
+        done: tongka_store::Done,
+    ) -> Result<(), String> {
+        let Some(m) = &st.member else {
+            return Err("a move into no member".into());
+        };
+        let mut next = m.clone();
+        merge::apply_credit(&mut next, &op).map_err(|e| e.to_string())?;
+        st.member = Some(next.clone());
+        st.pending.fetch_add(1, Ordering::AcqRel);
+        let pending = st.pending.clone();
+        self.core.store.submit(
+            source,
+            Effects {
+                member: Some(next),
+                also: Some(other),
+                ..Effects::default()
+            },
+            Box::new(move |res| {
+                pending.fetch_sub(1, Ordering::AcqRel);
+                other_pending.fetch_sub(1, Ordering::AcqRel);
+                done(res);
+            }),
         );
         Ok(())
     }

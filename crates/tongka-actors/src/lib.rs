@@ -23,6 +23,7 @@ use tongka_core::clock::{Hlc, HlcClock};
 use tongka_core::error::DomainError;
 use tongka_core::ids::{MemberId, NodeId, OpId, OrderId, RechargeId};
 use tongka_core::member::{Profile, ProfilePatch};
+use tongka_core::merge::{MergeError, Merged};
 use tongka_core::money::Money;
 use tongka_core::op::{Op, OpBody, OpDraft};
 use tongka_core::programme::Programme;
@@ -76,6 +77,8 @@ pub enum EngineError {
     Refund(#[from] RefundError),
     #[error(transparent)]
     Product(#[from] ProductError),
+    #[error(transparent)]
+    Merge(#[from] MergeError),
     #[error("order {0} not found")]
     OrderNotFound(String),
     #[error("idempotency key {0:?} was already used with a different request")]
@@ -98,6 +101,7 @@ impl DomainError for EngineError {
             EngineError::Checkout(e) => e.code(),
             EngineError::Refund(e) => e.code(),
             EngineError::Product(e) => e.code(),
+            EngineError::Merge(e) => e.code(),
             EngineError::OrderNotFound(_) => "order_not_found",
             EngineError::IdemConflict(_) => "idempotency_key_reused",
             EngineError::IdemInProgress(_) => "idempotency_key_in_progress",
@@ -114,6 +118,7 @@ impl DomainError for EngineError {
             EngineError::Checkout(e) => e.message_zh(),
             EngineError::Refund(e) => e.message_zh(),
             EngineError::Product(e) => e.message_zh(),
+            EngineError::Merge(e) => e.message_zh(),
             EngineError::OrderNotFound(id) => format!("订单 {id} 不存在"),
             EngineError::IdemConflict(k) => format!("幂等键 {k:?} 已用于另一个不同的请求"),
             EngineError::IdemInProgress(k) => format!("幂等键 {k:?} 的请求仍在处理中"),
@@ -240,6 +245,11 @@ pub(crate) struct Core {
     /// Idempotency keys whose request is being processed.
     inflight: Mutex<HashSet<String>>,
     broker: Mutex<Option<Arc<dyn EscrowBroker>>>,
+    /// The merges applied here (absorbed → survivors), loaded at start.
+    merged: Mutex<Merged>,
+    /// Held while a merge or a merge move involves two account actors, so
+    /// no two actors ever wait on each other.
+    merge_lock: tokio::sync::Mutex<()>,
 }
 
 fn now_ms() -> u64 {
@@ -301,19 +311,18 @@ impl Core {
         self.release_claims(claims);
     }
 
-    /// Index changes for a remote profile edit: the new phone or card goes
-    /// to this member unless another holds it, in which case both are
-    /// listed as duplicates and the index keeps the smaller member id (so
-    /// every node ends with the same index).
+    /// Index changes for a profile change (`m` before, `next` after): the
+    /// new phone or card goes to this member unless another holds it, in
+    /// which case both are listed as duplicates and the index keeps the
+    /// smaller member id (so every node ends with the same index).
     pub fn reindex_remote(
         &self,
         m: &MemberState,
-        patch: &ProfilePatch,
+        next: &Profile,
         effects: &mut Effects,
     ) -> Result<(), StoreError> {
-        if let Some(phone) = &patch.phone
-            && *phone != m.profile.phone
-        {
+        if next.phone != m.profile.phone {
+            let phone = &next.phone;
             if self.store.member_by_phone(&m.profile.phone)?.as_ref() == Some(&m.id) {
                 effects.phones.push((m.profile.phone.clone(), None));
             }
@@ -321,9 +330,8 @@ impl Core {
             let winner = self.index_winner(owner, &m.id, &format!("phone:{phone}"), effects);
             effects.phones.push((phone.clone(), Some(winner)));
         }
-        if let Some(card) = &patch.card_no
-            && *card != m.profile.card_no
-        {
+        if next.card_no != m.profile.card_no {
+            let card = &next.card_no;
             if let Some(old) = &m.profile.card_no
                 && self.store.member_by_card(old)?.as_ref() == Some(&m.id)
             {
@@ -405,6 +413,12 @@ impl Engine {
         config: EngineConfig,
     ) -> Engine {
         let node = store.node().clone();
+        let mut merged = Merged::default();
+        // A node that cannot read its merges would answer lookups wrongly;
+        // the store was just opened, so a failure here is a broken disk.
+        for (a, s) in store.merged().expect("reading the merges at start") {
+            merged.add(a, s);
+        }
         let core = Arc::new(Core {
             store,
             node,
@@ -416,6 +430,8 @@ impl Engine {
             pending_index: Mutex::new(HashMap::new()),
             inflight: Mutex::new(HashSet::new()),
             broker: Mutex::new(None),
+            merged: Mutex::new(merged),
+            merge_lock: tokio::sync::Mutex::new(()),
         });
         Engine {
             core,
@@ -771,6 +787,7 @@ impl Engine {
         member: MemberId,
         patch: ProfilePatch,
     ) -> Result<Outcome, EngineError> {
+        let member = self.resolve(&member);
         let current = self
             .core
             .store
@@ -822,6 +839,7 @@ impl Engine {
         amount: Money,
         tender: TenderKind,
     ) -> Result<(Outcome, bool), EngineError> {
+        let member = self.resolve(&member);
         self.idempotent(idem, |idem| async move {
             self.call(AccountKey::Member(member), move |reply| {
                 AccountMsg::Recharge {
@@ -890,6 +908,7 @@ impl Engine {
         lines: Vec<LineRequest>,
         tenders: Vec<TenderInput>,
     ) -> Result<(Outcome, bool), EngineError> {
+        let member = member.map(|m| self.resolve(&m));
         let paying = member.clone();
         let out = self
             .idempotent(idem, |idem| async move {
@@ -958,15 +977,24 @@ impl Engine {
                 Some(m) => AccountKey::Member(m.clone()),
                 None => AccountKey::WalkIn,
             };
-            self.call(key, move |reply| AccountMsg::Refund {
-                actor: actor.clone(),
-                idem: idem.clone(),
-                order: Box::new(state.clone()),
-                lines: lines.clone(),
-                reason: reason.clone(),
-                reply,
-            })
-            .await
+            let out = self
+                .call(key.clone(), move |reply| AccountMsg::Refund {
+                    actor: actor.clone(),
+                    idem: idem.clone(),
+                    order: Box::new(state.clone()),
+                    lines: lines.clone(),
+                    reason: reason.clone(),
+                    reply,
+                })
+                .await?;
+            // A refund to a member merged away since the sale credits this
+            // store's share of it: moved on to the survivor.
+            if let AccountKey::Member(m) = &key
+                && let Err(e) = self.settle(m).await
+            {
+                tracing::warn!(member = %m, error = %e, "moving a merged member's share failed; retried on its next op");
+            }
+            Ok(out)
         })
         .await
     }
@@ -1044,6 +1072,27 @@ impl Engine {
                 None => AccountKey::WalkIn,
             },
         };
+        if let OpBody::MergeMoved { member, into, .. } = &op.body {
+            let (member, into) = (member.clone(), into.clone());
+            let _g = self.core.merge_lock.lock().await;
+            self.move_call(&member, &into, Some((Box::new(op), on_durable)))
+                .await?;
+            return Ok(());
+        }
+        let mut settle = op.body.member().cloned();
+        if let OpBody::MembersMerged {
+            member, absorbed, ..
+        } = &op.body
+        {
+            effects_in.merged.push((absorbed.clone(), member.clone()));
+            settle = Some(absorbed.clone());
+        }
+        let merged_now = match &op.body {
+            OpBody::MembersMerged {
+                member, absorbed, ..
+            } => Some((absorbed.clone(), member.clone())),
+            _ => None,
+        };
         let op = Box::new(op);
         let on_durable = Mutex::new(Some(on_durable));
         let effects = Mutex::new(Some(effects_in));
@@ -1064,10 +1113,92 @@ impl Engine {
             )
             .await;
         match sent {
-            Ok(ractor::rpc::CallResult::Success(())) => Ok(()),
+            Ok(ractor::rpc::CallResult::Success(())) => {}
+            _ => {
+                return Err(EngineError::Internal(format!(
+                    "account {key:?} stopped while applying {}",
+                    op.id
+                )));
+            }
+        }
+        if let Some((a, s)) = merged_now {
+            self.core.merged.lock().expect("merged lock").add(a, s);
+        }
+        // A merged-away member whose share here grew (or that was merged
+        // just now): this node moves its share to the survivor.
+        if let Some(m) = settle
+            && let Err(e) = self.settle(&m).await
+        {
+            tracing::warn!(member = %m, error = %e, "moving a merged member's share failed; retried on its next op");
+        }
+        Ok(())
+    }
+
+    /// The member `id` is now: itself, unless merged into another.
+    pub fn resolve(&self, id: &MemberId) -> MemberId {
+        let merged = self.core.merged.lock().expect("merged lock");
+        if merged.is_empty() {
+            id.clone()
+        } else {
+            merged.resolve(id)
+        }
+    }
+
+    /// If `m` was merged away and this node holds a share of it, move that
+    /// share to the survivor (an op of this node's: only a share's owner
+    /// decreases it).
+    pub async fn settle(&self, m: &MemberId) -> Result<bool, EngineError> {
+        let into = self.resolve(m);
+        if into == *m {
+            return Ok(false);
+        }
+        let _g = self.core.merge_lock.lock().await;
+        self.move_call(m, &into, None).await
+    }
+
+    /// Move every merged-away member's share held here (at start: a move
+    /// cut short by a crash is made now).
+    pub async fn settle_all(&self) -> Result<usize, EngineError> {
+        let absorbed: Vec<MemberId> = self
+            .core
+            .store
+            .merged()?
+            .into_iter()
+            .map(|(a, _)| a)
+            .collect();
+        let mut moved = 0;
+        for m in absorbed {
+            moved += usize::from(self.settle(&m).await?);
+        }
+        Ok(moved)
+    }
+
+    /// Hand a merge move to `m`'s actor, with the survivor `into`'s actor
+    /// to credit. The caller holds the merge lock.
+    async fn move_call(
+        &self,
+        m: &MemberId,
+        into: &MemberId,
+        remote: Option<(Box<Op>, tongka_store::Done)>,
+    ) -> Result<bool, EngineError> {
+        let survivor = self.account(&AccountKey::Member(into.clone())).await?;
+        let actor = self.account(&AccountKey::Member(m.clone())).await?;
+        let remote = Mutex::new(remote);
+        let sent = actor
+            .call(
+                |reply| AccountMsg::Move {
+                    survivor: survivor.clone(),
+                    into: into.clone(),
+                    remote: remote.lock().expect("once").take(),
+                    reply,
+                },
+                None,
+            )
+            .await;
+        match sent {
+            Ok(ractor::rpc::CallResult::Success(r)) => r,
             _ => Err(EngineError::Internal(format!(
-                "account {key:?} stopped while applying {}",
-                op.id
+                "account {m} stopped during a merge move"
             ))),
         }
     }
@@ -1078,7 +1209,40 @@ impl Engine {
     /// order to be committed in one transaction. Returns once they are
     /// handed over, so batches handed over one after another are committed
     /// in that order. An op that fails its checks is logged as rejected.
+    ///
+    /// Merge ops (`MembersMerged`, `MergeMoved`: they change two accounts)
+    /// go one at a time, in their place, between the runs of other ops; after
+    /// the batch this node moves its own share of any merged-away member the
+    /// batch touched to the survivor.
     pub async fn apply_remote_batch(&self, ops: Vec<Op>) -> Result<(), EngineError> {
+        let any_merged = !self.core.merged.lock().expect("merged lock").is_empty();
+        let mut touched: std::collections::BTreeSet<MemberId> = Default::default();
+        let mut run = Vec::with_capacity(ops.len());
+        for op in ops {
+            if matches!(
+                op.body,
+                OpBody::MembersMerged { .. } | OpBody::MergeMoved { .. }
+            ) {
+                self.apply_remote_run(std::mem::take(&mut run)).await?;
+                self.apply_remote(op, Box::new(|_| {})).await?;
+                continue;
+            }
+            if any_merged && let Some(m) = op.body.member() {
+                touched.insert(m.clone());
+            }
+            run.push(op);
+        }
+        self.apply_remote_run(run).await?;
+        for m in touched {
+            if let Err(e) = self.settle(&m).await {
+                tracing::warn!(member = %m, error = %e, "moving a merged member's share failed; retried on its next op");
+            }
+        }
+        Ok(())
+    }
+
+    /// A run of remote ops without merge ops, applied as one batch.
+    async fn apply_remote_run(&self, ops: Vec<Op>) -> Result<(), EngineError> {
         let n = ops.len();
         if n == 0 {
             return Ok(());
@@ -1228,17 +1392,102 @@ impl Engine {
         )))
     }
 
+    /// The member's state as its actor holds it now.
+    async fn snapshot(&self, id: &MemberId) -> Result<MemberState, EngineError> {
+        let key = AccountKey::Member(id.clone());
+        for _ in 0..4 {
+            let actor = self.account(&key).await?;
+            match actor
+                .call(|reply| AccountMsg::Snapshot { reply }, None)
+                .await
+            {
+                Ok(ractor::rpc::CallResult::Success(Some(m))) => return Ok(m),
+                Ok(ractor::rpc::CallResult::Success(None)) => break,
+                _ => self.core.forget(&key, actor.get_id()),
+            }
+        }
+        Err(EngineError::Internal(format!("account {id} kept stopping")))
+    }
+
+    /// Merge `absorbed` into `survivor` (duplicates): the survivor's
+    /// profile takes the absorbed member's blank fields and tags and its
+    /// cumulative figures; every node moves its own share of the absorbed
+    /// member's wallet and points to the survivor (this node at once).
+    pub async fn merge_members(
+        &self,
+        actor: String,
+        idem: Option<Idem>,
+        survivor: MemberId,
+        absorbed: MemberId,
+    ) -> Result<(Outcome, bool), EngineError> {
+        let gone = absorbed.clone();
+        let out = self
+            .idempotent(idem, |idem| async move {
+                let _g = self.core.merge_lock.lock().await;
+                if self.core.store.member(&survivor)?.is_none() {
+                    return Err(MemberError::NotFound(survivor.to_string()).into());
+                }
+                if self.core.store.member(&absorbed)?.is_none() {
+                    return Err(MemberError::NotFound(absorbed.to_string()).into());
+                }
+                let absorbed_state = self.snapshot(&absorbed).await?;
+                let merged = self.core.merged.lock().expect("merged lock").clone();
+                let out = self
+                    .call(AccountKey::Member(survivor.clone()), |reply| {
+                        AccountMsg::Merge {
+                            actor: actor.clone(),
+                            idem: idem.clone(),
+                            absorbed: Box::new(absorbed_state.clone()),
+                            merged: Box::new(merged.clone()),
+                            reply,
+                        }
+                    })
+                    .await?;
+                self.core
+                    .merged
+                    .lock()
+                    .expect("merged lock")
+                    .add(absorbed.clone(), survivor.clone());
+                Ok(out)
+            })
+            .await?;
+        if let Err(e) = self.settle(&gone).await {
+            tracing::warn!(member = %gone, error = %e, "moving a merged member's share failed; retried on its next op");
+        }
+        Ok(out)
+    }
+
+    /// A member's history, newest first, with the history of the members
+    /// merged into it.
+    pub fn history(&self, id: &MemberId, limit: usize) -> Result<Vec<Op>, EngineError> {
+        let m = self.member(id)?;
+        let mut ops = self.core.store.member_history(&m.id, limit)?;
+        for a in &m.absorbed {
+            ops.extend(self.core.store.member_history(a, limit)?);
+        }
+        ops.sort_by(|x, y| (y.hlc, &y.id).cmp(&(x.hlc, &x.id)));
+        ops.truncate(limit);
+        Ok(ops)
+    }
+
     /// Phone and card numbers held by more than one member.
+    /// Merged pairs are no longer listed.
     pub fn duplicates(&self) -> Result<Vec<(String, Vec<MemberId>)>, EngineError> {
-        Ok(self.core.store.duplicates(LIST_MAX)?)
+        let mut out = self.core.store.duplicates(LIST_MAX)?;
+        out.retain(|(_, ids)| {
+            let now: HashSet<MemberId> = ids.iter().map(|i| self.resolve(i)).collect();
+            now.len() > 1
+        });
+        Ok(out)
     }
 
     /// A member's state as committed: reads see what is committed, which is
     /// all that was ever acknowledged.
+    /// A member merged into another reads as the survivor.
     pub fn member(&self, id: &MemberId) -> Result<MemberState, EngineError> {
         self.core
             .store
-            .member(id)?
+            .member(&self.resolve(id))?
             .ok_or_else(|| MemberError::NotFound(id.to_string()).into())
     }
 

@@ -120,6 +120,13 @@ pub struct PatchReq {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct MergeReq {
+    /// The duplicate to absorb into the member of the path.
+    pub absorb: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RechargeReq {
     pub amount: DecimalText,
     pub tender: String,

@@ -90,7 +90,8 @@ fn status_for(code: &str) -> StatusCode {
         | "idempotency_key_in_progress"
         | "insufficient_balance"
         | "already_refunded"
-        | "refund_wrong_store" => StatusCode::CONFLICT,
+        | "refund_wrong_store"
+        | "member_merged" => StatusCode::CONFLICT,
         "overloaded" | "storage_unavailable" => StatusCode::SERVICE_UNAVAILABLE,
         "internal" => StatusCode::INTERNAL_SERVER_ERROR,
         _ => StatusCode::UNPROCESSABLE_ENTITY,

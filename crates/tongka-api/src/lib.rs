@@ -100,6 +100,7 @@ pub fn router(state: AppState) -> Router {
         .route("/members/{id}/recharges", post(recharge))
         .route("/members/{id}/wallet", get(get_wallet))
         .route("/members/{id}/history", get(get_history))
+        .route("/members/{id}/merge", post(merge_members))
         .route("/checkouts", post(checkout))
         .route("/orders/{id}", get(get_order))
         .route("/orders/{id}/refunds", post(refund))
@@ -520,6 +521,36 @@ async fn recharge(
     Ok(created(&s, &out))
 }
 
+/// Merge a duplicate (`absorb`) into the member of the path.
+async fn merge_members(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let _permit = admit(&s)?;
+    let idem = match start_idempotent(
+        &s,
+        &headers,
+        &method,
+        &format!("/members/{id}/merge"),
+        &body,
+        true,
+    )? {
+        Start::Replay(first) => return Ok(first),
+        Start::Fresh(idem) => idem,
+    };
+    let id = member_id(&id)?;
+    let req: MergeReq = parse_json(&body)?;
+    let absorbed = member_id(req.absorb.trim())?;
+    let out = s
+        .engine()
+        .merge_members(actor(), idem, id, absorbed)
+        .await?;
+    Ok(created(&s, &out))
+}
+
 async fn get_wallet(
     State(s): State<AppState>,
     Path(id): Path<String>,
@@ -541,11 +572,7 @@ async fn get_history(
 ) -> Result<Json<Value>, ApiError> {
     let e = s.engine();
     let id = member_id(&id)?;
-    e.member(&id)?;
-    let ops = e
-        .store()
-        .member_history(&id, q.limit.unwrap_or(50).clamp(1, LIST_MAX))
-        .map_err(tongka_actors::EngineError::from)?;
+    let ops = e.history(&id, q.limit.unwrap_or(50).clamp(1, LIST_MAX))?;
     Ok(Json(
         json!({ "entries": ops.iter().map(render::history_entry).collect::<Vec<_>>() }),
     ))

@@ -48,6 +48,7 @@ pub fn member(m: &MemberState, p: &Programme, here: &NodeId) -> Value {
         "cumulative_bonus": m.cumulative_bonus,
         "cumulative_spent": m.cumulative_spent,
         "visits": m.visits,
+        "merged": m.absorbed,
     })
 }
 
@@ -229,6 +230,23 @@ pub fn history_entry(op: &Op) -> Value {
             Some(*bonus),
             *points,
             to.to_string(),
+        ),
+        OpBody::MembersMerged { absorbed, .. } => {
+            ("members_merged", None, None, None, 0, absorbed.to_string())
+        }
+        OpBody::MergeMoved {
+            into,
+            principal,
+            bonus,
+            points,
+            ..
+        } => (
+            "merge_moved",
+            Some(*principal + *bonus),
+            Some(*principal),
+            Some(*bonus),
+            *points,
+            into.to_string(),
         ),
     };
     json!({

@@ -477,12 +477,17 @@ enum Target {
     Checkout,
     Refund,
     PutProduct,
+    Merge,
 }
 
 impl Target {
     fn method(self) -> &'static str {
         match self {
-            Target::Register | Target::Recharge | Target::Checkout | Target::Refund => "POST",
+            Target::Register
+            | Target::Recharge
+            | Target::Checkout
+            | Target::Refund
+            | Target::Merge => "POST",
             Target::Patch => "PATCH",
             Target::PutProduct => "PUT",
         }
@@ -496,6 +501,7 @@ impl Target {
             Target::Checkout => "/api/v1/checkouts",
             Target::Refund => "/api/v1/orders/{id}/refunds",
             Target::PutProduct => "/api/v1/products/{sku}",
+            Target::Merge => "/api/v1/members/{id}/merge",
         }
     }
 
@@ -549,6 +555,29 @@ impl Target {
                 format!("/api/v1/products/fz-{n}"),
                 json!({"name": "商品", "barcode": format!("77{n:08}"), "price": "9.90"}),
             ),
+            Target::Merge => {
+                // A fresh duplicate to absorb, with a balance to move.
+                let (s, d) = app
+                    .send(
+                        "POST",
+                        "/api/v1/members",
+                        &json!({"phone": format!("135{n:08}"), "name": "重复", "tags": ["dup"]}),
+                        Some(&format!("fuzz-dup-{n}")),
+                    )
+                    .await;
+                assert_eq!(s, 201, "{d}");
+                let id = d["id"].as_str().expect("member id");
+                let (s, r) = app
+                    .send(
+                        "POST",
+                        &format!("/api/v1/members/{id}/recharges"),
+                        &json!({"amount": "10.00", "tender": "cash"}),
+                        Some(&format!("fuzz-dup-r-{n}")),
+                    )
+                    .await;
+                assert_eq!(s, 201, "{r}");
+                (format!("/api/v1/members/{m}/merge"), json!({"absorb": id}))
+            }
         }
     }
 }
@@ -728,6 +757,11 @@ fn fuzz_refund() {
 #[test]
 fn fuzz_put_product() {
     fuzz(Target::PutProduct, nothing);
+}
+
+#[test]
+fn fuzz_merge() {
+    fuzz(Target::Merge, nothing);
 }
 
 /// The mutators do what they say (a broken mutator would make the fuzzing

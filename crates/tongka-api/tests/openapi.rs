@@ -24,6 +24,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/members/{id}/recharges"),
     ("GET", "/api/v1/members/{id}/wallet"),
     ("GET", "/api/v1/members/{id}/history"),
+    ("POST", "/api/v1/members/{id}/merge"),
     ("POST", "/api/v1/checkouts"),
     ("GET", "/api/v1/orders/{id}"),
     ("POST", "/api/v1/orders/{id}/refunds"),
@@ -1010,6 +1011,13 @@ async fn the_documented_examples_are_accepted() {
             "/api/v1/orders/{id}/refunds",
             "everything",
             Some("ex-6"),
+            201,
+        ),
+        (
+            "POST",
+            "/api/v1/members/{id}/merge",
+            "absorb a duplicate",
+            Some("ex-7"),
             201,
         ),
     ];

@@ -27,6 +27,7 @@ mod chain;
 mod escrow;
 mod http;
 mod memory;
+mod profiles;
 mod raw;
 mod sys;
 
@@ -41,6 +42,7 @@ pub use catchup::{CatchupBenchOptions, CatchupReport, TARGET_CATCHUP_OPS_PER_SEC
 pub use escrow::{EscrowBenchOptions, EscrowReport, Latency, TARGET_ESCROW_P50_MS, escrow};
 pub use http::{InProcessServer, start_in_process_server};
 pub use memory::{MemoryBenchOptions, MemoryReport, TARGET_RSS_BYTES, find_tongka_binary, memory};
+pub use profiles::{ProfileBenchOptions, ProfileReport, profiles};
 
 /// The target for a 2-core machine.
 pub const TARGET_CHECKOUTS_PER_SEC: f64 = 20_000.0;

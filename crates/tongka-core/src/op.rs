@@ -27,9 +27,12 @@ pub enum OpBody {
         member: MemberId,
         profile: Profile,
     },
+    /// A profile edit: the patch as asked (for history) and the automerge
+    /// change its origin made of it (`profile_doc`), which is what applies.
     ProfileUpdated {
         member: MemberId,
         patch: ProfilePatch,
+        change: Vec<u8>,
     },
     /// Credits the origin's share: `amount` principal plus `bonus`.
     Recharged {
@@ -56,6 +59,35 @@ pub enum OpBody {
         bonus: Money,
         points: i64,
     },
+    /// `absorbed` (a duplicate) is merged into `member`: the automerge
+    /// change fills `member`'s blank fields from `absorbed`'s profile and
+    /// unites the tags; `figures` are `absorbed`'s cumulative figures as
+    /// the origin saw them, added to `member`'s. Wallet shares follow by
+    /// `MergeMoved` ops of their holders.
+    MembersMerged {
+        member: MemberId,
+        absorbed: MemberId,
+        change: Vec<u8>,
+        figures: MergedFigures,
+    },
+    /// The origin moves its own share of merged-away `member` to `into`
+    /// (the survivor): debits the one, credits the other, same owner.
+    MergeMoved {
+        member: MemberId,
+        into: MemberId,
+        principal: Money,
+        bonus: Money,
+        points: i64,
+    },
+}
+
+/// Cumulative figures of an absorbed member, carried by a merge.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MergedFigures {
+    pub principal: Money,
+    pub bonus: Money,
+    pub spent: Money,
+    pub visits: u64,
 }
 
 impl OpBody {
@@ -65,7 +97,9 @@ impl OpBody {
             OpBody::MemberRegistered { member, .. }
             | OpBody::ProfileUpdated { member, .. }
             | OpBody::Recharged { member, .. }
-            | OpBody::SharesTransferred { member, .. } => Some(member),
+            | OpBody::SharesTransferred { member, .. }
+            | OpBody::MembersMerged { member, .. }
+            | OpBody::MergeMoved { member, .. } => Some(member),
             OpBody::CheckedOut { order } => order.member.as_ref(),
             OpBody::Refunded { refund } => refund.member.as_ref(),
         }
@@ -79,6 +113,8 @@ impl OpBody {
             OpBody::CheckedOut { .. } => "checked_out",
             OpBody::Refunded { .. } => "refunded",
             OpBody::SharesTransferred { .. } => "shares_transferred",
+            OpBody::MembersMerged { .. } => "members_merged",
+            OpBody::MergeMoved { .. } => "merge_moved",
         }
     }
 }

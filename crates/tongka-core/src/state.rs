@@ -13,6 +13,7 @@ use crate::ids::{MemberId, NodeId, RechargeId};
 use crate::member::{Profile, ProfileError, ProfilePatch};
 use crate::money::{AmountError, Money};
 use crate::op::{Op, OpBody};
+use crate::profile_doc::{self, DocError};
 use crate::programme::Programme;
 use crate::refund::OrderState;
 use crate::wallet::{Overdraft, Share, Wallet};
@@ -34,11 +35,14 @@ pub struct MemberState {
     pub cumulative_spent: Money,
     pub visits: u64,
     pub last_seen: Hlc,
-    /// For each profile field, the (clock, origin) of the edit that set it:
-    /// concurrent edits of one field resolve to the later stamp on every
-    /// node, whatever the order they arrive in (a last-writer-wins register
-    /// per field).
-    pub profile_stamps: std::collections::BTreeMap<String, (Hlc, NodeId)>,
+    /// The profile's automerge document (`profile_doc`), saved compactly;
+    /// `None` until the first change, while it is the registration's
+    /// document (rebuilt from `profile`, `home` and `created` on demand).
+    /// `profile` is materialised from it after every change, so reads never
+    /// load it.
+    pub profile_doc: Option<Vec<u8>>,
+    /// Members merged into this one, sorted (their history shows here).
+    pub absorbed: Vec<MemberId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -52,6 +56,8 @@ pub enum ApplyError {
     Authority { origin: NodeId, what: String },
     #[error("op does not apply here: {0}")]
     NotApplicable(&'static str),
+    #[error(transparent)]
+    Doc(#[from] DocError),
 }
 
 /// Refusals about members as a whole.
@@ -154,8 +160,59 @@ impl MemberState {
             cumulative_spent: Money::ZERO,
             visits: 0,
             last_seen: op.hlc,
-            profile_stamps: Default::default(),
+            profile_doc: None,
+            absorbed: Vec::new(),
         })
+    }
+
+    /// The profile's automerge document, loaded (or rebuilt, before the
+    /// first change). Callers drop it when done: documents are not kept.
+    pub fn profile_document(&self) -> Result<automerge::Automerge, DocError> {
+        match &self.profile_doc {
+            Some(bytes) => profile_doc::load(bytes),
+            None => Ok(profile_doc::initial(
+                &self.profile,
+                &self.home,
+                self.created,
+            )),
+        }
+    }
+
+    /// Apply an automerge change of `origin` to the profile: load the
+    /// document, apply, materialise, save. The profile it yields must be
+    /// valid (each field is a value some valid edit wrote, so only a
+    /// forged change can fail here).
+    fn apply_profile_change(&mut self, origin: &NodeId, change: &[u8]) -> Result<(), ApplyError> {
+        let mut doc = self.profile_document()?;
+        profile_doc::apply(&mut doc, origin, change)?;
+        let profile = profile_doc::materialise(&doc);
+        profile
+            .validate()
+            .map_err(|_| ApplyError::NotApplicable("profile change makes an invalid profile"))?;
+        self.profile = profile;
+        self.profile_doc = Some(doc.save());
+        Ok(())
+    }
+
+    /// The op for a (validated) profile patch made by `origin` at `at`:
+    /// the patch and the automerge change it makes of this member's
+    /// document. `None` when the patch writes nothing.
+    pub fn decide_profile_update(
+        &self,
+        origin: &NodeId,
+        at: Hlc,
+        patch: ProfilePatch,
+    ) -> Result<Option<OpBody>, ApplyError> {
+        let mut doc = self.profile_document()?;
+        Ok(
+            profile_doc::change(&mut doc, origin, at, &patch).map(|change| {
+                OpBody::ProfileUpdated {
+                    member: self.id.clone(),
+                    patch,
+                    change,
+                }
+            }),
+        )
     }
 
     pub fn balance(&self) -> Share {
@@ -174,39 +231,48 @@ impl MemberState {
             OpBody::MemberRegistered { .. } => {
                 return Err(ApplyError::NotApplicable("member already registered"));
             }
-            OpBody::ProfileUpdated { patch, .. } => {
-                let stamp = (op.hlc, origin.clone());
-                let winning = |field: &str, stamps: &mut std::collections::BTreeMap<String, (Hlc, NodeId)>| {
-                    let wins = stamps.get(field).is_none_or(|s| stamp > *s);
-                    if wins {
-                        stamps.insert(field.to_string(), stamp.clone());
-                    }
-                    wins
-                };
-                let mut take = ProfilePatch::default();
-                let st = &mut next.profile_stamps;
-                if patch.phone.is_some() && winning("phone", st) {
-                    take.phone.clone_from(&patch.phone);
+            OpBody::ProfileUpdated { change, .. } => {
+                next.apply_profile_change(origin, change)?;
+            }
+            OpBody::MembersMerged {
+                absorbed,
+                change,
+                figures,
+                ..
+            } => {
+                if *absorbed == self.id {
+                    return Err(ApplyError::NotApplicable("member merged into itself"));
                 }
-                if patch.name.is_some() && winning("name", st) {
-                    take.name.clone_from(&patch.name);
+                if !change.is_empty() {
+                    next.apply_profile_change(origin, change)?;
                 }
-                if patch.birthday.is_some() && winning("birthday", st) {
-                    take.birthday.clone_from(&patch.birthday);
+                if let Err(at) = next.absorbed.binary_search(absorbed) {
+                    next.absorbed.insert(at, absorbed.clone());
                 }
-                if patch.gender.is_some() && winning("gender", st) {
-                    take.gender = patch.gender;
+                next.cumulative_principal += figures.principal;
+                next.cumulative_bonus += figures.bonus;
+                next.cumulative_spent += figures.spent;
+                next.visits += figures.visits;
+            }
+            OpBody::MergeMoved {
+                into,
+                principal,
+                bonus,
+                points,
+                ..
+            } => {
+                if *into == self.id {
+                    return Err(ApplyError::NotApplicable("share moved to the same member"));
                 }
-                if patch.card_no.is_some() && winning("card_no", st) {
-                    take.card_no.clone_from(&patch.card_no);
-                }
-                if patch.tags.is_some() && winning("tags", st) {
-                    take.tags.clone_from(&patch.tags);
-                }
-                if patch.notes.is_some() && winning("notes", st) {
-                    take.notes.clone_from(&patch.notes);
-                }
-                next.profile = next.profile.patched(&take);
+                // The origin takes from its own share only (authority).
+                next.wallet.debit(
+                    origin,
+                    Share {
+                        principal: *principal,
+                        bonus: *bonus,
+                        points: *points,
+                    },
+                )?;
             }
             OpBody::Recharged { amount, bonus, .. } => {
                 next.wallet.credit(
@@ -360,7 +426,10 @@ impl LedgerTotals {
     pub fn apply(&mut self, op: &Op) {
         match &op.body {
             OpBody::MemberRegistered { .. } => self.members += 1,
-            OpBody::ProfileUpdated { .. } | OpBody::SharesTransferred { .. } => {}
+            OpBody::ProfileUpdated { .. }
+            | OpBody::SharesTransferred { .. }
+            | OpBody::MembersMerged { .. }
+            | OpBody::MergeMoved { .. } => {}
             OpBody::Recharged { amount, bonus, .. } => {
                 self.recharges += 1;
                 self.recharged_principal += *amount;
@@ -408,6 +477,7 @@ mod tests {
     use super::*;
     use crate::clock::VersionVector;
     use crate::ids::OpId;
+    use crate::member::Gender;
     use crate::op::OpDraft;
 
     fn n(s: &str) -> NodeId {
@@ -452,27 +522,27 @@ mod tests {
                 profile,
             },
         );
+        let base = MemberState::registered(&reg).unwrap();
+        // Each store edits the registration's profile concurrently: the
+        // op carries the automerge change its origin made.
         let edit = |origin: &str, ms: u64, name: &str, notes: Option<&str>| {
-            op(
-                origin,
-                2,
-                ms,
-                OpBody::ProfileUpdated {
-                    member: m.clone(),
-                    patch: ProfilePatch {
-                        name: Some(name.into()),
-                        notes: notes.map(Into::into),
-                        ..Default::default()
-                    },
-                },
-            )
+            let patch = ProfilePatch {
+                name: Some(name.into()),
+                notes: notes.map(Into::into),
+                ..Default::default()
+            };
+            let body = base
+                .decide_profile_update(&n(origin), Hlc { ms, count: 0 }, patch)
+                .unwrap()
+                .unwrap();
+            op(origin, 2, ms, body)
         };
         let x = edit("a", 10, "甲", Some("from a"));
         let y = edit("b", 20, "乙", None);
         let z = edit("c", 20, "丙", None);
         let mut states = Vec::new();
         for order in [[&x, &y, &z], [&z, &y, &x], [&y, &x, &z], [&z, &x, &y]] {
-            let mut s = MemberState::registered(&reg).unwrap();
+            let mut s = base.clone();
             for o in order {
                 s.apply(o).unwrap();
             }
@@ -480,10 +550,104 @@ mod tests {
         }
         assert!(
             states.windows(2).all(|w| w[0] == w[1]),
-            "one state whatever the order"
+            "one state, document bytes included, whatever the order"
         );
-        // The latest stamp wins the name ((20, c) > (20, b)); notes only a set.
+        // Concurrent writes of one field: automerge keeps the one of the
+        // greatest (counter, actor), here actor "c"; notes only a set.
         assert_eq!(states[0].profile.name, "丙");
         assert_eq!(states[0].profile.notes, "from a");
+        // Materialised from the document alone.
+        let doc = states[0].profile_document().unwrap();
+        assert_eq!(crate::profile_doc::materialise(&doc), states[0].profile);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+        /// Three stores edit one profile, syncing now and then; then every
+        /// op is delivered to fresh replicas in random causal orders: all
+        /// end in one state, document bytes included, equal to the stores'
+        /// own once they have synced everything.
+        #[test]
+        fn profile_edits_converge_in_any_causal_delivery_order(
+            steps in proptest::collection::vec((0usize..3, 0usize..3, 0u8..6, 0u8..4), 1..14),
+            picks in proptest::collection::vec(0usize..64, 3 * 14),
+        ) {
+            let nodes = ["a", "b", "c"];
+            let m = MemberId::mint(&n("a"), 1);
+            let profile = Profile {
+                phone: "13800000000".into(),
+                name: "原名".into(),
+                birthday: None,
+                gender: None,
+                card_no: None,
+                invited_by: None,
+                tags: vec!["t0".into()],
+                notes: String::new(),
+            };
+            let reg = op("a", 1, 1, OpBody::MemberRegistered { member: m, profile });
+            let base = MemberState::registered(&reg).unwrap();
+            // ops made so far, with the indices of the ops their maker held.
+            let mut ops: Vec<(Op, Vec<usize>)> = Vec::new();
+            let mut held: Vec<(MemberState, Vec<usize>)> = vec![(base.clone(), vec![]); 3];
+            let mut seqs = [1u64; 3];
+            for (k, (who, other, what, v)) in steps.iter().enumerate() {
+                if what % 3 == 0 {
+                    // `who` learns every op `other` holds, in making order.
+                    let mut learn: Vec<usize> = held[*other].1.clone();
+                    learn.sort_unstable();
+                    for i in learn {
+                        if !held[*who].1.contains(&i) {
+                            held[*who].0.apply(&ops[i].0).unwrap();
+                            held[*who].1.push(i);
+                        }
+                    }
+                    continue;
+                }
+                let patch = match what {
+                    1 => ProfilePatch { name: Some(format!("名{k}")), ..Default::default() },
+                    2 => ProfilePatch { tags: Some(vec![format!("t{v}"), format!("t{}", k % 3)]), ..Default::default() },
+                    4 => ProfilePatch { notes: Some(format!("n{k}")), birthday: Some(Some(format!("199{v}-01-0{}", 1 + k % 9))), ..Default::default() },
+                    _ => ProfilePatch { gender: Some(if *v % 2 == 0 { Some(Gender::Male) } else { None }), card_no: Some(Some(format!("CARD{v}"))), ..Default::default() },
+                };
+                seqs[*who] += 1;
+                let at = Hlc { ms: 10 + k as u64, count: 0 };
+                let Some(body) = held[*who].0.decide_profile_update(&n(nodes[*who]), at, patch).unwrap() else { continue };
+                let o = op(nodes[*who], seqs[*who], at.ms, body);
+                held[*who].0.apply(&o).unwrap();
+                let deps = held[*who].1.clone();
+                ops.push((o, deps));
+                held[*who].1.push(ops.len() - 1);
+            }
+            let mut finals = Vec::new();
+            for round in 0..3 {
+                let mut s = base.clone();
+                let mut done: Vec<usize> = Vec::new();
+                let mut p = round * 14;
+                while done.len() < ops.len() {
+                    let ready: Vec<usize> = (0..ops.len())
+                        .filter(|i| !done.contains(i) && ops[*i].1.iter().all(|d| done.contains(d)))
+                        .collect();
+                    let i = ready[picks[p % picks.len()] % ready.len()];
+                    p += 1;
+                    s.apply(&ops[i].0).unwrap();
+                    done.push(i);
+                }
+                finals.push(s);
+            }
+            for h in &mut held {
+                for (i, (o, _)) in ops.iter().enumerate() {
+                    if !h.1.contains(&i) {
+                        h.0.apply(o).unwrap();
+                        h.1.push(i);
+                    }
+                }
+                finals.push(h.0.clone());
+            }
+            for f in &finals[1..] {
+                proptest::prop_assert_eq!(f, &finals[0]);
+            }
+            let doc = finals[0].profile_document().unwrap();
+            proptest::prop_assert_eq!(crate::profile_doc::materialise(&doc), finals[0].profile.clone());
+        }
     }
 }

@@ -184,6 +184,13 @@ pub async fn start(
             .await
             .map_err(|e| anyhow::anyhow!("seeding the sample catalogue: {e}"))?;
     }
+    // Shares of merged-away members still held here (a move cut short by
+    // a stop): moved now.
+    match engine.settle_all().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(moved = n, "moved shares of merged members"),
+        Err(e) => tracing::warn!(error = %e, "moving shares of merged members failed"),
+    }
     let replication = start_replication(&config, &engine, &store).await?;
     let listener = tokio::net::TcpListener::bind(config.http.listen)
         .await

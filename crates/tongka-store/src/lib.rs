@@ -102,6 +102,10 @@ pub struct IdemRecord {
 #[derive(Debug, Default)]
 pub struct Effects {
     pub member: Option<MemberState>,
+    /// A second member the op changes (a merge move: the survivor).
+    pub also: Option<MemberState>,
+    /// `(absorbed, survivor)` merges to record.
+    pub merged: Vec<(MemberId, MemberId)>,
     pub order: Option<OrderState>,
     /// Index changes: `(phone or card, Some(member))` to claim, `None` to release.
     pub phones: Vec<(String, Option<MemberId>)>,
@@ -148,6 +152,8 @@ enum Pre {
 /// `Effects` with the member, order and idempotency record encoded.
 struct Values {
     member: Option<(MemberId, Vec<u8>)>,
+    also: Option<(MemberId, Vec<u8>)>,
+    merged: Vec<(MemberId, MemberId)>,
     order: Option<(OrderId, Vec<u8>)>,
     phones: Vec<(String, Option<MemberId>)>,
     cards: Vec<(String, Option<MemberId>)>,
@@ -163,6 +169,11 @@ impl Values {
                 let bytes = encode(&m);
                 (m.id, bytes)
             }),
+            also: e.also.map(|m| {
+                let bytes = encode(&m);
+                (m.id, bytes)
+            }),
+            merged: e.merged,
             order: e.order.map(|o| {
                 let bytes = encode(&o);
                 (o.order.id, bytes)
@@ -383,6 +394,7 @@ impl Store {
         w.open_table(DUPLICATES)?;
         w.open_table(REJECTED)?;
         w.open_table(REFUSED)?;
+        w.open_table(MERGED)?;
         w.commit()?;
         Ok(summary)
     }
@@ -721,6 +733,21 @@ impl Store {
                 Some((last, ms)) if last == key => ms.push(member),
                 _ if full => break,
                 _ => out.push((key.to_string(), vec![member])),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every merge this node applied: `(absorbed, survivor)`.
+    pub fn merged(&self) -> Result<Vec<(MemberId, MemberId)>, StoreError> {
+        let r = self.shared.db.begin_read()?;
+        let t = r.open_table(MERGED)?;
+        let mut out = Vec::new();
+        for item in t.iter()? {
+            let (k, _) = item?;
+            let (a, s) = k.value();
+            if let (Some(a), Some(s)) = (MemberId::parse(a), MemberId::parse(s)) {
+                out.push((a, s));
             }
         }
         Ok(out)
@@ -1232,6 +1259,7 @@ fn commit_batch(
             let mut duplicates = w.open_table(DUPLICATES)?;
             let mut rejected = w.open_table(REJECTED)?;
             let mut refused = w.open_table(REFUSED)?;
+            let mut merged = w.open_table(MERGED)?;
             for job in batch {
                 match job {
                     Job::Op(OpJob {
@@ -1275,8 +1303,11 @@ fn commit_batch(
                             continue;
                         }
                         summary.totals.apply(&op);
-                        if let Some((id, m)) = &values.member {
+                        for (id, m) in values.member.iter().chain(&values.also) {
                             members.insert(id.as_str(), m.as_slice())?;
+                        }
+                        for (absorbed, survivor) in &values.merged {
+                            merged.insert((absorbed.as_str(), survivor.as_str()), ())?;
                         }
                         if let Some((id, o)) = &values.order {
                             orders.insert(id.as_str(), o.as_slice())?;

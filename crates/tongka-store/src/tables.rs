@@ -10,7 +10,10 @@ use redb::TableDefinition;
 /// 2: the member history index moved to a database of its own, written
 /// behind the writer (see `MEMBER_OPS`); idempotency answers of checkouts are stored by
 /// reference (the engine's encoding of `IdemRecord::body` changed).
-pub const SCHEMA_VERSION: u32 = 2;
+/// 3: profiles are automerge documents (`MemberState::profile_doc`, the
+/// `ProfileUpdated` op carries its change), members merge (`merged-1`,
+/// `MembersMerged`, `MergeMoved`).
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// meta: `&str` name → bytes. Names: `schema` (u32 LE), `node` (utf-8),
 /// `instance` (u64 LE, random at creation: tells this database's history
@@ -56,6 +59,10 @@ pub const BARCODES: TableDefinition<&str, &str> = TableDefinition::new("barcodes
 /// members registered with the same phone or card on different nodes during
 /// a partition, listed for merging.
 pub const DUPLICATES: TableDefinition<(&str, &str), ()> = TableDefinition::new("duplicates-1");
+/// merged: `(absorbed member id, survivor member id)` → `()`: the merges
+/// this node applied (more than one survivor for a member only when it was
+/// merged concurrently; `tongka_core::merge::Merged::resolve` picks one).
+pub const MERGED: TableDefinition<(&str, &str), ()> = TableDefinition::new("merged-1");
 /// rejected: `(origin, seq)` → reason. Remote ops that failed their checks:
 /// kept in the log (so the origin's stream goes on) but not applied.
 pub const REJECTED: TableDefinition<(&str, u64), &str> = TableDefinition::new("rejected-1");

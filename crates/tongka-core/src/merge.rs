@@ -1,0 +1,437 @@
+//! Merging two members (duplicates registered during a partition): the
+//! rules, pure.
+//!
+//! A merge is two kinds of op. `MembersMerged` (made by the node staff
+//! asked) records that `absorbed` now belongs to the survivor: it fills the
+//! survivor's blank profile fields and unites the tags (an automerge change
+//! of the survivor's document) and adds the absorbed member's cumulative
+//! figures. Money and points are shares, and only a share's owner may
+//! decrease it: so every node that holds a share of the absorbed member
+//! moves its own share to the survivor with a `MergeMoved` op of its own,
+//! when it applies the merge and again whenever its share of the absorbed
+//! member grows later (ops from a store that was partitioned). A move
+//! debits and credits the same owner's share, so totals and the ledger are
+//! unchanged by a merge.
+//!
+//! Where a member was merged more than once (concurrently, at stores that
+//! could not see each other) `resolve` picks one survivor the same way on
+//! every node: the smallest survivor id at each step, and the smallest
+//! member of a cycle.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::clock::Hlc;
+use crate::error::DomainError;
+use crate::ids::{MemberId, NodeId};
+use crate::op::{MergedFigures, Op, OpBody};
+use crate::profile_doc;
+use crate::state::{ApplyError, MemberState};
+use crate::wallet::Share;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MergeError {
+    #[error("a member cannot be merged into itself")]
+    SameMember,
+    #[error("member {member} was already merged into {into}")]
+    AlreadyMerged { member: MemberId, into: MemberId },
+    #[error("the merge cannot be made: {0}")]
+    Document(String),
+}
+
+impl DomainError for MergeError {
+    fn code(&self) -> &'static str {
+        match self {
+            MergeError::SameMember => "merge_same_member",
+            MergeError::AlreadyMerged { .. } => "member_merged",
+            MergeError::Document(_) => "merge_failed",
+        }
+    }
+
+    fn message_zh(&self) -> String {
+        match self {
+            MergeError::SameMember => "不能把会员合并到自己".into(),
+            MergeError::AlreadyMerged { member, into } => {
+                format!("会员 {member} 已合并到 {into}")
+            }
+            MergeError::Document(e) => format!("无法合并：{e}"),
+        }
+    }
+}
+
+/// Decide the merge of `absorbed` into `survivor` by `origin` at `at`.
+/// `merged` is what the caller knows of earlier merges (see `resolve`).
+pub fn decide_merge(
+    survivor: &MemberState,
+    absorbed: &MemberState,
+    merged: &Merged,
+    origin: &NodeId,
+    at: Hlc,
+) -> Result<OpBody, MergeError> {
+    if survivor.id == absorbed.id {
+        return Err(MergeError::SameMember);
+    }
+    for m in [&survivor.id, &absorbed.id] {
+        let into = merged.resolve(m);
+        if into != *m {
+            return Err(MergeError::AlreadyMerged {
+                member: m.clone(),
+                into,
+            });
+        }
+    }
+    let mut doc = survivor
+        .profile_document()
+        .map_err(|e| MergeError::Document(e.to_string()))?;
+    let change =
+        profile_doc::fill_change(&mut doc, origin, at, &absorbed.profile).unwrap_or_default();
+    Ok(OpBody::MembersMerged {
+        member: survivor.id.clone(),
+        absorbed: absorbed.id.clone(),
+        change,
+        figures: MergedFigures {
+            principal: absorbed.cumulative_principal,
+            bonus: absorbed.cumulative_bonus,
+            spent: absorbed.cumulative_spent,
+            visits: absorbed.visits,
+        },
+    })
+}
+
+/// The move `holder` makes of its whole share of merged-away `absorbed`
+/// to `into`; `None` when it holds nothing.
+pub fn decide_move(absorbed: &MemberState, into: &MemberId, holder: &NodeId) -> Option<OpBody> {
+    let s = absorbed.wallet.share(holder);
+    if s == Share::default() || *into == absorbed.id {
+        return None;
+    }
+    Some(OpBody::MergeMoved {
+        member: absorbed.id.clone(),
+        into: into.clone(),
+        principal: s.principal,
+        bonus: s.bonus,
+        points: s.points,
+    })
+}
+
+/// The survivor's side of a `MergeMoved`: credit the origin's share of
+/// `into` with what the origin took from its share of the absorbed member.
+pub fn apply_credit(survivor: &mut MemberState, op: &Op) -> Result<(), ApplyError> {
+    let OpBody::MergeMoved {
+        member,
+        into,
+        principal,
+        bonus,
+        points,
+    } = &op.body
+    else {
+        return Err(ApplyError::NotApplicable("not a merge move"));
+    };
+    if *into != survivor.id {
+        return Err(ApplyError::WrongMember(survivor.id.clone()));
+    }
+    if member == into {
+        return Err(ApplyError::NotApplicable("share moved to the same member"));
+    }
+    survivor.wallet.credit(
+        op.origin(),
+        Share {
+            principal: *principal,
+            bonus: *bonus,
+            points: *points,
+        },
+    );
+    survivor.last_seen = survivor.last_seen.max(op.hlc);
+    Ok(())
+}
+
+/// What a node knows of merges: for each absorbed member, the survivors
+/// merges named (more than one only when merged concurrently).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Merged {
+    into: BTreeMap<MemberId, BTreeSet<MemberId>>,
+}
+
+impl Merged {
+    pub fn add(&mut self, absorbed: MemberId, survivor: MemberId) {
+        self.into.entry(absorbed).or_default().insert(survivor);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.into.is_empty()
+    }
+
+    pub fn contains(&self, m: &MemberId) -> bool {
+        self.into.contains_key(m)
+    }
+
+    /// The member `m` now is: follow merges (the smallest survivor at each
+    /// step) until a member not merged away; in a cycle, its smallest
+    /// member. Depends only on the set of merges, not their order.
+    pub fn resolve(&self, m: &MemberId) -> MemberId {
+        let mut path: Vec<&MemberId> = vec![m];
+        let mut at = m;
+        while let Some(next) = self.into.get(at).and_then(|s| s.first()) {
+            if let Some(i) = path.iter().position(|p| *p == next) {
+                return path[i..]
+                    .iter()
+                    .min()
+                    .copied()
+                    .cloned()
+                    .unwrap_or_else(|| m.clone());
+            }
+            path.push(next);
+            at = next;
+        }
+        at.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::VersionVector;
+    use crate::ids::OpId;
+    use crate::member::Profile;
+    use crate::money::Money;
+    use crate::op::OpDraft;
+    use crate::state::LedgerTotals;
+
+    fn n(s: &str) -> NodeId {
+        NodeId::new(s).unwrap()
+    }
+
+    fn op(origin: &str, seq: u64, ms: u64, body: OpBody) -> Op {
+        OpDraft {
+            hlc: Hlc { ms, count: 0 },
+            actor: "t".into(),
+            idem: None,
+            body,
+        }
+        .stamp(
+            OpId {
+                origin: n(origin),
+                seq,
+            },
+            VersionVector::new(),
+        )
+    }
+
+    fn register(
+        origin: &str,
+        seq: u64,
+        phone: &str,
+        tags: &[&str],
+        card: Option<&str>,
+    ) -> MemberState {
+        let body = OpBody::MemberRegistered {
+            member: MemberId::mint(&n(origin), seq),
+            profile: Profile {
+                phone: phone.into(),
+                name: format!("会员{seq}"),
+                birthday: None,
+                gender: None,
+                card_no: card.map(Into::into),
+                invited_by: None,
+                tags: tags.iter().map(|t| t.to_string()).collect(),
+                notes: String::new(),
+            },
+        };
+        MemberState::registered(&op(origin, seq, seq, body)).unwrap()
+    }
+
+    fn recharge(m: &mut MemberState, origin: &str, seq: u64, yuan: i64) {
+        let body = OpBody::Recharged {
+            member: m.id.clone(),
+            recharge: crate::ids::RechargeId::mint(&n(origin), seq),
+            amount: Money::from_yuan(yuan),
+            bonus: Money::from_yuan(yuan / 10),
+            tender: crate::checkout::TenderKind::Cash,
+        };
+        m.apply(&op(origin, seq, 100 + seq, body)).unwrap();
+    }
+
+    #[test]
+    fn merge_fills_blanks_unites_tags_and_moves_shares_by_their_owners() {
+        let mut s = register("s1", 1, "13800000001", &["vip"], None);
+        let mut a = register("s2", 2, "13800000001", &["tea"], Some("CARD9"));
+        recharge(&mut s, "s1", 3, 100);
+        recharge(&mut a, "s2", 4, 50);
+        recharge(&mut a, "s3", 5, 20);
+        let before = s.balance().money() + a.balance().money();
+        let body = decide_merge(
+            &s,
+            &a,
+            &Merged::default(),
+            &n("s3"),
+            Hlc { ms: 200, count: 0 },
+        )
+        .unwrap();
+        let merge = op("s3", 6, 200, body);
+        s.apply(&merge).unwrap();
+        assert_eq!(s.profile.tags, vec!["tea", "vip"]);
+        assert_eq!(s.profile.card_no.as_deref(), Some("CARD9"));
+        assert_eq!(s.profile.name, "会员1", "the survivor's own fields win");
+        assert_eq!(s.absorbed, vec![a.id.clone()]);
+        assert_eq!(s.cumulative_principal, Money::from_yuan(170));
+        let mut totals = LedgerTotals::default();
+        totals.apply(&merge);
+        for (seq, holder) in [(7, "s2"), (8, "s3")] {
+            let body = decide_move(&a, &s.id, &n(holder)).unwrap();
+            let mv = op(holder, seq, 300, body);
+            a.apply(&mv).unwrap();
+            apply_credit(&mut s, &mv).unwrap();
+            totals.apply(&mv);
+        }
+        assert_eq!(
+            decide_move(&a, &s.id, &n("s1")),
+            None,
+            "s1 holds none of it"
+        );
+        assert_eq!(a.balance(), Share::default());
+        assert_eq!(s.balance().money(), before);
+        assert_eq!(s.wallet.share(&n("s2")).money(), Money::from_yuan(55));
+        assert_eq!(
+            totals,
+            LedgerTotals::default(),
+            "a merge moves no money in or out"
+        );
+        // A node cannot move another's share: the debit is of its own.
+        let forged = op(
+            "s1",
+            9,
+            400,
+            OpBody::MergeMoved {
+                member: a.id.clone(),
+                into: s.id.clone(),
+                principal: Money::from_yuan(1),
+                bonus: Money::ZERO,
+                points: 0,
+            },
+        );
+        assert!(a.apply(&forged).is_err());
+    }
+
+    #[test]
+    fn a_merge_and_a_concurrent_edit_converge_in_either_order() {
+        let s = register("s1", 1, "13800000001", &["vip"], None);
+        let a = register("s2", 2, "13800000001", &["tea"], Some("CARD9"));
+        let merge = op(
+            "s3",
+            5,
+            50,
+            decide_merge(
+                &s,
+                &a,
+                &Merged::default(),
+                &n("s3"),
+                Hlc { ms: 50, count: 0 },
+            )
+            .unwrap(),
+        );
+        let patch = crate::member::ProfilePatch {
+            tags: Some(vec!["gold".into()]),
+            card_no: Some(Some("CARD1".into())),
+            ..Default::default()
+        };
+        let edit = op(
+            "s1",
+            6,
+            50,
+            s.decide_profile_update(&n("s1"), Hlc { ms: 50, count: 0 }, patch)
+                .unwrap()
+                .unwrap(),
+        );
+        let mut x = s.clone();
+        x.apply(&merge).unwrap();
+        x.apply(&edit).unwrap();
+        let mut y = s.clone();
+        y.apply(&edit).unwrap();
+        y.apply(&merge).unwrap();
+        assert_eq!(x, y);
+        // s1 removed vip and added gold; the merge added tea: all kept but
+        // the removal. Both wrote the card: one value, the same everywhere.
+        assert_eq!(x.profile.tags, vec!["gold", "tea"]);
+        assert!(x.profile.card_no.is_some());
+    }
+
+    #[test]
+    fn merge_refusals() {
+        let s = register("s1", 1, "13800000001", &[], None);
+        let a = register("s2", 2, "13800000001", &[], None);
+        let at = Hlc::default();
+        assert_eq!(
+            decide_merge(&s, &s, &Merged::default(), &n("s1"), at),
+            Err(MergeError::SameMember)
+        );
+        let mut m = Merged::default();
+        m.add(a.id.clone(), MemberId::mint(&n("s9"), 9));
+        assert!(matches!(
+            decide_merge(&s, &a, &m, &n("s1"), at),
+            Err(MergeError::AlreadyMerged { .. })
+        ));
+        assert_eq!(MergeError::SameMember.code(), "merge_same_member");
+    }
+
+    #[test]
+    fn resolve_follows_chains_and_breaks_cycles_alike() {
+        let id = |i: u64| MemberId::mint(&n("s1"), i);
+        let mut m = Merged::default();
+        m.add(id(3), id(2));
+        m.add(id(2), id(5));
+        assert_eq!(m.resolve(&id(3)), id(5));
+        assert_eq!(m.resolve(&id(7)), id(7));
+        m.add(id(5), id(3));
+        for i in [2, 3, 5] {
+            assert_eq!(m.resolve(&id(i)), id(2), "the cycle's smallest");
+        }
+        m.add(id(4), id(9));
+        m.add(id(4), id(1));
+        assert_eq!(m.resolve(&id(4)), id(1), "the smallest survivor");
+    }
+
+    proptest::proptest! {
+        /// Whatever the holders, amounts and the order moves are applied
+        /// in, a merge keeps the money and points of both members to the
+        /// fen and leaves the absorbed member empty.
+        #[test]
+        fn merge_conserves_whatever_the_shares_and_order(
+            shares in proptest::collection::vec((0usize..4, 0i64..100_000, 0i64..500), 1..8),
+            rev in proptest::prelude::any::<bool>(),
+        ) {
+            let nodes = ["s1", "s2", "s3", "s4"];
+            let mut s = register("s1", 1, "13800000001", &[], None);
+            let mut a = register("s2", 2, "13800000001", &[], None);
+            let mut seq = 10;
+            for (i, fen, pts) in &shares {
+                seq += 1;
+                let body = OpBody::Recharged {
+                    member: a.id.clone(),
+                    recharge: crate::ids::RechargeId::mint(&n(nodes[*i]), seq),
+                    amount: Money::from_fen(*fen + 1),
+                    bonus: Money::from_fen(*fen / 7),
+                    tender: crate::checkout::TenderKind::Cash,
+                };
+                a.apply(&op(nodes[*i], seq, seq, body)).unwrap();
+                a.wallet.credit(&n(nodes[*i]), Share { points: *pts, ..Share::default() });
+            }
+            let total = a.balance();
+            let mut moves: Vec<Op> = nodes
+                .iter()
+                .filter_map(|h| decide_move(&a, &s.id, &n(h)).map(|b| op(h, 99, 999, b)))
+                .collect();
+            if rev {
+                moves.reverse();
+            }
+            for mv in &moves {
+                a.apply(mv).unwrap();
+                apply_credit(&mut s, mv).unwrap();
+            }
+            proptest::prop_assert_eq!(a.balance(), Share::default());
+            proptest::prop_assert_eq!(s.balance(), total);
+            for h in nodes {
+                proptest::prop_assert!(decide_move(&a, &s.id, &n(h)).is_none());
+            }
+        }
+    }
+}

@@ -1,9 +1,9 @@
 //! A simulated node: its durable log and the state it materialises from
 //! it, built with the same core rules the real node uses.
 
-use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Weak};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 
 use tongka_core::clock::HlcClock;
 use tongka_core::ids::{MemberId, NodeId, OpId, OrderId};
@@ -35,29 +35,28 @@ pub(crate) struct OpRec {
 pub(crate) struct Memo {
     /// (state applied to, result); the weak handle keeps the first's
     /// address from being reused while it is compared against.
-    slot: RefCell<Option<(Weak<MemberState>, Arc<MemberState>)>>,
+    slot: Mutex<Option<(Weak<MemberState>, Arc<MemberState>)>>,
     /// Nodes that applied the op; at `done` nobody will again (but a node
     /// replaying its log at restart), and the memo is dropped.
-    uses: Cell<u32>,
+    uses: AtomicU32,
 }
 
 impl Memo {
     fn get(&self, cur: &Arc<MemberState>) -> Option<Arc<MemberState>> {
-        let slot = self.slot.borrow();
+        let slot = self.slot.lock().expect("memo lock");
         let (prior, next) = slot.as_ref()?;
         (Weak::as_ptr(prior) == Arc::as_ptr(cur)).then(|| next.clone())
     }
 
     fn put(&self, cur: &Arc<MemberState>, next: &Arc<MemberState>) {
-        *self.slot.borrow_mut() = Some((Arc::downgrade(cur), next.clone()));
+        *self.slot.lock().expect("memo lock") = Some((Arc::downgrade(cur), next.clone()));
     }
 
     /// One more node applied the op; `nodes` is how many there are.
     pub fn used(&self, nodes: u32) {
-        let n = self.uses.get() + 1;
-        self.uses.set(n);
+        let n = self.uses.fetch_add(1, Ordering::Relaxed) + 1;
         if n >= nodes {
-            *self.slot.borrow_mut() = None;
+            *self.slot.lock().expect("memo lock") = None;
         }
     }
 }

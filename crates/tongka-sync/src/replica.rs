@@ -21,7 +21,10 @@
 //! of any shape) ops travel hop by hop. When a link comes back, relaying it
 //! stops; when it goes down, the peers' next `Have` says so and relaying
 //! resumes from what P holds. Stale knowledge only ever costs duplicates
-//! (dropped by the receiver) or a delay until the next `Have`.
+//! (dropped by the receiver) or a delay until the next `Have`. Nothing is
+//! relayed to a peer before its first `Have` after its `Hello`: when a
+//! partition heals many links come up at once, and a `Hello` lists only the
+//! links its sender had before.
 //!
 //! Back-pressure is per origin: at most `window` ops of one origin are sent
 //! to a peer and not yet held by it. (A window shared by all origins could
@@ -116,6 +119,11 @@ struct Peer {
     greeted: bool,
     /// The nodes the peer says it is linked to (by node index).
     links: Vec<bool>,
+    /// A `Have` came after the peer's `Hello`: its links are as it sees
+    /// them once connected (a `Hello` sent while many links come up at
+    /// once, after a partition heals, lists few). Until then nothing is
+    /// relayed to it, only this node's own ops.
+    confirmed: bool,
     /// Origins (by node index) whose ops are not relayed to this peer:
     /// it gets them from the origin or from another relay.
     quiet: Vec<bool>,
@@ -289,6 +297,10 @@ impl<O: OpRef> Replica<O> {
                 if o == me {
                     continue;
                 }
+                if !p.confirmed {
+                    *q = true;
+                    continue;
+                }
                 // A peer holds its own ops; and one linked to o gets o's
                 // ops from o.
                 if o == pi || flag(&p.links, o) {
@@ -325,6 +337,7 @@ impl<O: OpRef> Replica<O> {
         let was = p.connected && p.greeted;
         p.connected = true;
         p.greeted = false;
+        p.confirmed = false;
         if was {
             self.own_links_changed();
         }
@@ -404,7 +417,11 @@ impl<O: OpRef> Replica<O> {
                 }
                 let same = links.len().max(p.links.len());
                 let changed = (0..same).any(|i| flag(&links, i) != flag(&p.links, i));
-                if changed {
+                let confirms = p.greeted && !p.confirmed;
+                if confirms {
+                    p.confirmed = true;
+                }
+                if changed || confirms {
                     p.links = links;
                     self.relays_changed();
                 }

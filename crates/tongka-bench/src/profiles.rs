@@ -132,7 +132,9 @@ fn unique_patch(k: usize) -> ProfilePatch {
     ProfilePatch {
         name: k.is_multiple_of(2).then(|| format!("名{k}")),
         notes: (k % 2 == 1).then(|| format!("备注 {k}")),
-        tags: k.is_multiple_of(3).then(|| vec!["vip".into(), format!("u{k}")]),
+        tags: k
+            .is_multiple_of(3)
+            .then(|| vec!["vip".into(), format!("u{k}")]),
         ..Default::default()
     }
 }

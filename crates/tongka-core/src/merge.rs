@@ -434,4 +434,131 @@ mod tests {
             }
         }
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Three stores; a duplicate with shares at random stores, a merge
+        /// made at one, recharges of the duplicate made concurrently
+        /// elsewhere; ops delivered in random causal orders, each store
+        /// moving its own share whenever it knows the merge and holds part
+        /// of the duplicate. At the end every store holds the same two
+        /// members, the duplicate is empty and the survivor holds all.
+        #[test]
+        fn merges_converge_and_conserve_whatever_the_delivery(
+            before in proptest::collection::vec((0usize..3, 1i64..50_000), 0..5),
+            during in proptest::collection::vec((0usize..3, 1i64..50_000), 0..5),
+            merger in 0usize..3,
+            picks in proptest::collection::vec(0usize..1000, 200),
+        ) {
+            let names = ["s1", "s2", "s3"];
+            let s0 = register("s1", 1, "13800000001", &[], None);
+            let a0 = register("s2", 2, "13800000001", &["tea"], None);
+            // ops: (op, origin index, indices of the ops its origin held).
+            let mut ops: Vec<(Op, usize, Vec<usize>)> = Vec::new();
+            let mut seq = [10u64; 3];
+            let mut next_seq = |h: usize| { seq[h] += 1; seq[h] };
+            let recharge_op = |h: usize, sq: u64, fen: i64, member: &MemberId| op(
+                names[h], sq, sq, OpBody::Recharged {
+                    member: member.clone(),
+                    recharge: crate::ids::RechargeId::mint(&n(names[h]), sq),
+                    amount: Money::from_fen(fen),
+                    bonus: Money::from_fen(fen / 10),
+                    tender: crate::checkout::TenderKind::Cash,
+                });
+            for (h, fen) in &before {
+                let o = recharge_op(*h, next_seq(*h), *fen, &a0.id);
+                let deps = (0..ops.len()).collect();
+                ops.push((o, *h, deps));
+            }
+            // Everyone holds the recharges made before; the merge is made
+            // at `merger` on that state.
+            let mut state: Vec<(MemberState, MemberState, Vec<usize>, Merged)> =
+                vec![(s0.clone(), a0.clone(), Vec::new(), Merged::default()); 3];
+            for st in &mut state {
+                for (i, (o, _, _)) in ops.iter().enumerate() {
+                    st.1.apply(o).unwrap();
+                    st.2.push(i);
+                }
+            }
+            let body = decide_merge(&state[merger].0, &state[merger].1, &Merged::default(),
+                &n(names[merger]), Hlc { ms: 500, count: 0 }).unwrap();
+            let merge_at = ops.len();
+            let merge = op(names[merger], next_seq(merger), 500, body);
+            ops.push((merge, merger, (0..merge_at).collect()));
+            for (h, fen) in &during {
+                let h = (*h + 1 + merger) % 3;
+                if h == merger { continue; }
+                // Made without knowing the merge.
+                let o = recharge_op(h, next_seq(h), *fen, &a0.id);
+                let deps = state[h].2.clone();
+                state[h].1.apply(&o).unwrap();
+                state[h].2.push(ops.len());
+                ops.push((o, h, deps));
+            }
+            let total = {
+                let mut t = Share::default();
+                for (o, _, _) in &ops {
+                    if let OpBody::Recharged { amount, bonus, .. } = &o.body {
+                        t.principal += *amount;
+                        t.bonus += *bonus;
+                    }
+                }
+                t.principal + t.bonus
+            };
+            let apply = |st: &mut (MemberState, MemberState, Vec<usize>, Merged), o: &Op| {
+                match &o.body {
+                    OpBody::MembersMerged { absorbed, member, .. } => {
+                        st.0.apply(o).unwrap();
+                        st.3.add(absorbed.clone(), member.clone());
+                    }
+                    OpBody::MergeMoved { .. } => {
+                        st.1.apply(o).unwrap();
+                        apply_credit(&mut st.0, o).unwrap();
+                    }
+                    _ => st.1.apply(o).unwrap(),
+                }
+            };
+            {
+                let o = ops[merge_at].0.clone();
+                apply(&mut state[merger], &o);
+                state[merger].2.push(merge_at);
+            }
+            let mut p = 0;
+            loop {
+                // Each store moves its own share once it knows the merge.
+                for h in 0..3 {
+                    let into = state[h].3.resolve(&a0.id);
+                    if let Some(body) = decide_move(&state[h].1, &into, &n(names[h])) {
+                        let o = op(names[h], next_seq(h), 900, body);
+                        let deps = state[h].2.clone();
+                        apply(&mut state[h], &o);
+                        state[h].2.push(ops.len());
+                        ops.push((o, h, deps));
+                    }
+                }
+                let mut deliverable = Vec::new();
+                for (h, st) in state.iter().enumerate() {
+                    for (i, (_, origin, deps)) in ops.iter().enumerate() {
+                        if *origin != h && !st.2.contains(&i) && deps.iter().all(|d| st.2.contains(d)) {
+                            deliverable.push((h, i));
+                        }
+                    }
+                }
+                if deliverable.is_empty() {
+                    break;
+                }
+                let (h, i) = deliverable[picks[p % picks.len()] % deliverable.len()];
+                p += 1;
+                let o = ops[i].0.clone();
+                apply(&mut state[h], &o);
+                state[h].2.push(i);
+            }
+            for st in &state {
+                proptest::prop_assert_eq!(&st.0, &state[0].0);
+                proptest::prop_assert_eq!(&st.1, &state[0].1);
+                proptest::prop_assert_eq!(st.1.balance(), Share::default());
+                proptest::prop_assert_eq!(st.0.balance().money(), total);
+            }
+        }
+    }
 }

@@ -305,18 +305,24 @@ fn partition_by_network_namespaces_link_down_and_up() {
     ];
     let all = [0, 1, 2, 3];
 
-    let id = s1.member("13911112222", "隔离会员");
+    // The member's home store is store-2 (registered there); the recharge
+    // is made at store-1.
+    let id = s2.member("13911112222", "隔离会员");
+    wait_for("the member at store-1", Duration::from_secs(10), || {
+        s1.get(&format!("/members/{id}")).0 == 200
+    });
     let (s, _) = s1.post(
         &format!("/members/{id}/recharges"),
         json!({"amount": "1000", "tender": "cash"}),
         Some("r1"),
     );
     assert_eq!(s, 201);
-    wait_for("the member at store-2", Duration::from_secs(10), || {
-        s2.get(&format!("/members/{id}")).0 == 200
+    wait_for("the recharge at store-2", Duration::from_secs(10), || {
+        s2.get(&format!("/members/{id}/wallet")).1["balance"] == "1100.00"
     });
     // Spend at store-2 what was recharged at store-1 (escrow transfer); the
-    // pull-ahead then moves the rest of the balance to store-2.
+    // pull-ahead at the member's home store then moves the rest of the
+    // balance to store-2.
     let (s, o) = s2.post("/checkouts", sale(&id, "100.00"), Some("c1"));
     assert_eq!((s, o["payable"].as_str()), (201, Some("95.00")), "{o}");
     wait_for("the pull-ahead transfer", Duration::from_secs(10), || {

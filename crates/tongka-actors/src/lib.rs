@@ -1168,7 +1168,15 @@ impl Engine {
             .collect();
         let mut moved = 0;
         for m in absorbed {
-            moved += usize::from(self.settle(&m).await?);
+            // Nothing is in flight at start: what disk says is the share.
+            let holds = self
+                .core
+                .store
+                .member(&m)?
+                .is_some_and(|s| s.wallet.share(&self.core.node) != Default::default());
+            if holds {
+                moved += usize::from(self.settle(&m).await?);
+            }
         }
         Ok(moved)
     }

@@ -24,8 +24,8 @@
 //! from home 15% of the time): spends at the member's home store made while
 //! it was cut off by a partition were served 98.18% of the time with the
 //! earlier policy, 100.00% with this one; at other stores 36.34% and
-//! 35.68%. On `chain20.toml` (seed 1): see README ("The partition
-//! simulator").
+//! 35.68%. On `chain20.toml` (seed 1, five stores cut off for four hours):
+//! 100.00% at home (4,536 of 4,536), 65.71% at other stores (138 of 210).
 
 use crate::ids::NodeId;
 use crate::money::Money;

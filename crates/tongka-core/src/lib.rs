@@ -21,6 +21,9 @@ pub mod refund;
 pub mod state;
 pub mod wallet;
 
+#[cfg(test)]
+mod testkit;
+
 pub use checkout::{Order, OrderLine, Tender, TenderKind};
 pub use clock::{Hlc, HlcClock, VersionVector};
 pub use error::DomainError;

@@ -190,32 +190,11 @@ impl Merged {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::VersionVector;
-    use crate::ids::OpId;
     use crate::member::Profile;
     use crate::money::Money;
-    use crate::op::OpDraft;
     use crate::state::LedgerTotals;
 
-    fn n(s: &str) -> NodeId {
-        NodeId::new(s).unwrap()
-    }
-
-    fn op(origin: &str, seq: u64, ms: u64, body: OpBody) -> Op {
-        OpDraft {
-            hlc: Hlc { ms, count: 0 },
-            actor: "t".into(),
-            idem: None,
-            body,
-        }
-        .stamp(
-            OpId {
-                origin: n(origin),
-                seq,
-            },
-            VersionVector::new(),
-        )
-    }
+    use crate::testkit::{n, op};
 
     fn register(
         origin: &str,

@@ -475,30 +475,9 @@ pub fn validate_patch(current: &Profile, patch: &ProfilePatch) -> Result<Profile
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::VersionVector;
-    use crate::ids::OpId;
     use crate::member::Gender;
-    use crate::op::OpDraft;
 
-    fn n(s: &str) -> NodeId {
-        NodeId::new(s).unwrap()
-    }
-
-    fn op(origin: &str, seq: u64, ms: u64, body: OpBody) -> Op {
-        OpDraft {
-            hlc: Hlc { ms, count: 0 },
-            actor: "t".into(),
-            idem: None,
-            body,
-        }
-        .stamp(
-            OpId {
-                origin: n(origin),
-                seq,
-            },
-            VersionVector::new(),
-        )
-    }
+    use crate::testkit::{n, op};
 
     #[test]
     fn concurrent_profile_edits_converge_whatever_the_order() {

@@ -234,6 +234,9 @@ pub fn history_entry(op: &Op) -> Value {
         OpBody::MembersMerged { absorbed, .. } => {
             ("members_merged", None, None, None, 0, absorbed.to_string())
         }
+        OpBody::ProgrammeChanged { .. } => {
+            ("programme_changed", None, None, None, 0, String::new())
+        }
         OpBody::MergeMoved {
             into,
             principal,

@@ -253,11 +253,15 @@ mod tests {
         let mut p = Programme::default();
         p.levels[0].rate = Decimal::ZERO;
         assert_eq!(p.validate(), Err(ProgrammeError::LevelRate));
-        let mut p = Programme::default();
-        p.points_per_yuan = Decimal::new(-1, 0);
+        let p = Programme {
+            points_per_yuan: Decimal::new(-1, 0),
+            ..Programme::default()
+        };
         assert_eq!(p.validate(), Err(ProgrammeError::PointsRate));
-        let mut p = Programme::default();
-        p.points_per_yuan = Decimal::new(101, 0);
+        let p = Programme {
+            points_per_yuan: Decimal::new(101, 0),
+            ..Programme::default()
+        };
         assert_eq!(p.validate(), Err(ProgrammeError::PointsRate));
         let mut p = Programme::default();
         p.levels[2].code = "regular".into();
@@ -265,13 +269,15 @@ mod tests {
         let mut p = Programme::default();
         p.levels[2].name_zh = " ".into();
         assert_eq!(p.validate(), Err(ProgrammeError::LevelNames));
-        let mut p = Programme::default();
-        p.recharge_offers = (1..=21)
-            .map(|y| RechargeOffer {
-                threshold: Money::from_yuan(y * 100),
-                bonus: Money::ZERO,
-            })
-            .collect();
+        let p = Programme {
+            recharge_offers: (1..=21)
+                .map(|y| RechargeOffer {
+                    threshold: Money::from_yuan(y * 100),
+                    bonus: Money::ZERO,
+                })
+                .collect(),
+            ..Programme::default()
+        };
         assert_eq!(p.validate(), Err(ProgrammeError::TooMany));
     }
 }

@@ -181,15 +181,19 @@ mod tests {
         let hq = n("hq");
         let mut doc = initial();
         let before = doc.save();
-        let mut bad = Programme::default();
-        bad.points_per_yuan = rust_decimal::Decimal::new(-1, 0);
+        let bad = Programme {
+            points_per_yuan: rust_decimal::Decimal::new(-1, 0),
+            ..Programme::default()
+        };
         assert!(matches!(
             change(&mut doc, &hq, at(1), &bad),
             Err(ProgrammeDocError::Invalid(ProgrammeError::PointsRate))
         ));
         assert_eq!(doc.save(), before);
-        let mut asked = Programme::default();
-        asked.points_per_yuan = rust_decimal::Decimal::new(2, 0);
+        let asked = Programme {
+            points_per_yuan: rust_decimal::Decimal::new(2, 0),
+            ..Programme::default()
+        };
         let ch = change(&mut doc, &hq, at(2), &asked).unwrap().unwrap();
         assert!(matches!(
             apply_to(&before, &n("store-1"), &ch),

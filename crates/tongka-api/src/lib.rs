@@ -777,8 +777,16 @@ fn authoring_programme(s: &AppState) -> Result<(), ApiError> {
 fn programme_req(req: ProgrammeReq) -> Result<tongka_core::Programme, ApiError> {
     use tongka_core::programme::{Level, ProgrammeError, RechargeOffer};
     let refuse = |e: ProgrammeError| ApiError::from(tongka_actors::EngineError::from(e));
+    // Shown with at least two places, as the default programme's are.
     let decimal = |t: &DecimalText, e: ProgrammeError| {
-        tongka_core::money::parse_decimal_text(&t.0, 4).map_err(|_| refuse(e))
+        tongka_core::money::parse_decimal_text(&t.0, 4)
+            .map(|mut d| {
+                if d.scale() < 2 {
+                    d.rescale(2);
+                }
+                d
+            })
+            .map_err(|_| refuse(e))
     };
     let mut offers = Vec::with_capacity(req.recharge_offers.len());
     for (i, o) in req.recharge_offers.iter().enumerate() {
@@ -806,7 +814,8 @@ fn programme_req(req: ProgrammeReq) -> Result<tongka_core::Programme, ApiError> 
     let p = tongka_core::Programme {
         recharge_offers: offers,
         levels,
-        points_per_yuan: decimal(&req.points_per_yuan, ProgrammeError::PointsRate)?,
+        points_per_yuan: tongka_core::money::parse_decimal_text(&req.points_per_yuan.0, 4)
+            .map_err(|_| refuse(ProgrammeError::PointsRate))?,
     };
     p.validate().map_err(refuse)?;
     Ok(p)

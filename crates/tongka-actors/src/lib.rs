@@ -275,6 +275,11 @@ impl Core {
         self.programme.read().expect("programme lock").clone()
     }
 
+    /// Move the clock past a remote op's reading.
+    pub fn observe(&self, at: Hlc) {
+        let _ = self.clock.lock().expect("clock lock").observe(at, now_ms());
+    }
+
     pub fn tick(&self) -> Hlc {
         self.clock.lock().expect("clock lock").tick(now_ms())
     }
@@ -635,14 +640,7 @@ impl Engine {
             }
             Err(e) => effects.rejected = Some(e.to_string()),
         }
-        {
-            let _ = self
-                .core
-                .clock
-                .lock()
-                .expect("clock lock")
-                .observe(op.hlc, now_ms());
-        }
+        self.core.observe(op.hlc);
         self.core
             .store
             .submit(tongka_store::Source::Remote(op), effects, on_durable);
@@ -1170,12 +1168,7 @@ impl Engine {
             self.apply_programme_remote(op, on_durable);
             return Ok(());
         }
-        let _ = self
-            .core
-            .clock
-            .lock()
-            .expect("clock lock")
-            .observe(op.hlc, now_ms());
+        self.core.observe(op.hlc);
         let mut preload = None;
         let mut effects_in = Effects::default();
         let key = match &op.body {

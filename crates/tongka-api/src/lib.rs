@@ -336,9 +336,14 @@ fn admit(s: &AppState) -> Result<Admitted, ApiError> {
 }
 
 fn created(s: &AppState, out: &(Outcome, bool)) -> Response {
+    answered(s, StatusCode::CREATED, out)
+}
+
+/// The answer to a write: the outcome rendered, marked when replayed.
+fn answered(s: &AppState, status: StatusCode, out: &(Outcome, bool)) -> Response {
     let e = s.engine();
     let body = render::outcome(&out.0, &e.programme(), e.node());
-    let mut resp = (StatusCode::CREATED, Json(body)).into_response();
+    let mut resp = (status, Json(body)).into_response();
     if out.1 {
         resp.headers_mut().insert(
             "idempotent-replayed",
@@ -834,26 +839,11 @@ async fn put_programme(
     authoring_programme(&s)?;
     let idem = idem(&headers, &method, "/programme", &body, false)?;
     if let Some(first) = s.engine().replay(idem.as_ref())? {
-        return Ok(programme_answer(&(first, true)));
+        return Ok(answered(&s, StatusCode::OK, &(first, true)));
     }
     let asked = programme_req(parse_json(&body)?)?;
     let out = s.engine().change_programme(asked, actor(), idem).await?;
-    Ok(programme_answer(&out))
-}
-
-fn programme_answer(out: &(Outcome, bool)) -> Response {
-    let body = match &out.0 {
-        Outcome::Programme(p) => render::programme(p),
-        _ => json!({}),
-    };
-    let mut resp = (StatusCode::OK, Json(body)).into_response();
-    if out.1 {
-        resp.headers_mut().insert(
-            "idempotent-replayed",
-            header::HeaderValue::from_static("true"),
-        );
-    }
-    resp
+    Ok(answered(&s, StatusCode::OK, &out))
 }
 
 fn product_json(p: &Product) -> Value {

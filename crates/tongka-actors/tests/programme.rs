@@ -147,3 +147,53 @@ async fn hq_changes_an_offer_and_the_store_next_recharge_uses_it() {
     assert_eq!(*hq.programme(), asked);
     assert_eq!(hq.store().summary().vv.get(hq.node()), seq);
 }
+
+/// A programme change whose automerge change was not made by its origin is
+/// logged as rejected and changes nothing.
+#[tokio::test]
+async fn a_change_not_made_by_its_origin_is_rejected() {
+    use tongka_core::clock::{Hlc, VersionVector};
+    use tongka_core::ids::OpId;
+    use tongka_core::op::{OpBody, OpDraft};
+    use tongka_core::programme_doc;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = engine(dir.path(), "store-1");
+    let mut asked = Programme::default();
+    asked.points_per_yuan = rust_decimal::Decimal::new(3, 0);
+    let at = Hlc { ms: 1, count: 0 };
+    let mut doc = programme_doc::initial();
+    let change = programme_doc::change(&mut doc, &NodeId::new("store-9").unwrap(), at, &asked)
+        .unwrap()
+        .unwrap();
+    let op = OpDraft {
+        hlc: at,
+        actor: "x".into(),
+        idem: None,
+        body: OpBody::ProgrammeChanged {
+            change,
+            programme: asked,
+        },
+    }
+    .stamp(
+        OpId {
+            origin: NodeId::new("hq").unwrap(),
+            seq: 1,
+        },
+        VersionVector::default(),
+    );
+    store.apply_remote_batch(vec![op]).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while store.store().summary().vv.get(&NodeId::new("hq").unwrap()) < 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not committed in time"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let rejected = store.store().rejected(10).unwrap();
+    assert_eq!(rejected.len(), 1, "{rejected:?}");
+    assert!(rejected[0].1.contains("not by its origin"), "{rejected:?}");
+    assert_eq!(*store.programme(), Programme::default());
+    assert_eq!(store.store().programme_doc().unwrap(), None);
+}

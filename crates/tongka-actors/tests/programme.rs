@@ -159,8 +159,10 @@ async fn a_change_not_made_by_its_origin_is_rejected() {
 
     let dir = tempfile::tempdir().unwrap();
     let store = engine(dir.path(), "store-1");
-    let mut asked = Programme::default();
-    asked.points_per_yuan = rust_decimal::Decimal::new(3, 0);
+    let asked = Programme {
+        points_per_yuan: rust_decimal::Decimal::new(3, 0),
+        ..Programme::default()
+    };
     let at = Hlc { ms: 1, count: 0 };
     let mut doc = programme_doc::initial();
     let change = programme_doc::change(&mut doc, &NodeId::new("store-9").unwrap(), at, &asked)

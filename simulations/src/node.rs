@@ -318,6 +318,12 @@ impl Materialised {
             OpBody::MembersMerged { .. } | OpBody::MergeMoved { .. } => {
                 return Err(fail("not_applicable", "merges are not simulated yet"));
             }
+            OpBody::ProgrammeChanged { .. } => {
+                return Err(fail(
+                    "not_applicable",
+                    "programme changes are not simulated yet",
+                ));
+            }
         }
         self.totals.apply(op);
         Ok(touched)

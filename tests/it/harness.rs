@@ -415,9 +415,18 @@ impl Chain {
     }
 
     pub fn new(stores: u16) -> Chain {
+        Chain::make(stores, false)
+    }
+
+    /// `stores` stores and HQ, last (`nodes[stores]`).
+    pub fn with_hq(stores: u16) -> Chain {
+        Chain::make(stores, true)
+    }
+
+    fn make(stores: u16, hq: bool) -> Chain {
         let tmp = tempfile::tempdir().expect("temp dir");
         let dir = tmp.path().join("chain");
-        let base = free_base_port(stores);
+        let base = free_base_port(stores + u16::from(hq));
         let out = Command::new(BIN)
             .args([
                 "chain",
@@ -429,6 +438,7 @@ impl Chain {
                 "--base-port",
                 &base.to_string(),
             ])
+            .args(if hq { &["--hq"][..] } else { &[][..] })
             .output()
             .expect("chain new");
         assert!(
@@ -436,9 +446,12 @@ impl Chain {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let nodes = (1..=stores)
+        let mut nodes: Vec<Node> = (1..=stores)
             .map(|i| Node::run(&dir.join(format!("store-{i}/tongka.toml"))))
             .collect();
+        if hq {
+            nodes.push(Node::run(&dir.join("hq/tongka.toml")));
+        }
         let chain = Chain {
             dir,
             nodes,

@@ -10,3 +10,4 @@ mod crash;
 mod harness;
 mod merge;
 mod netns;
+mod programme;

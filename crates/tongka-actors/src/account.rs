@@ -557,7 +557,7 @@ impl AccountActor {
         let m = self.member(st);
         let recharge = RechargeId::mint(&self.core.node, self.core.store.next_entity());
         let body = match state::decide_recharge(
-            &self.core.programme,
+            &self.core.programme(),
             &m.id,
             recharge.clone(),
             amount,
@@ -604,10 +604,11 @@ impl AccountActor {
         let core = &self.core;
         let order_id = OrderId::mint(&core.node, core.store.next_entity());
         let at = core.tick();
+        let programme = core.programme();
         let level;
         let buyer = match &st.member {
             Some(m) => {
-                level = core.programme.level_for(m.cumulative_principal);
+                level = programme.level_for(m.cumulative_principal);
                 Some(Buyer {
                     member: &m.id,
                     level,
@@ -617,7 +618,7 @@ impl AccountActor {
             None => None,
         };
         let ctx = CheckoutContext {
-            programme: &core.programme,
+            programme: &programme,
             store: &core.node,
             order: order_id,
             at,

@@ -26,7 +26,8 @@ use tongka_core::member::{Profile, ProfilePatch};
 use tongka_core::merge::{MergeError, Merged};
 use tongka_core::money::Money;
 use tongka_core::op::{Op, OpBody, OpDraft};
-use tongka_core::programme::Programme;
+use tongka_core::programme::{Programme, ProgrammeError};
+use tongka_core::programme_doc;
 use tongka_core::refund::{OrderState, Refund, RefundError, RefundLine};
 use tongka_core::state::{MemberError, MemberState, RechargeError};
 use tongka_store::{Effects, IdemRecord, Source, Store, StoreError};
@@ -61,6 +62,8 @@ pub enum Outcome {
         order: OrderState,
         member: Option<MemberState>,
     },
+    /// The programme after a change.
+    Programme(Programme),
 }
 
 /// Why the engine refused or failed a request.
@@ -79,6 +82,8 @@ pub enum EngineError {
     Product(#[from] ProductError),
     #[error(transparent)]
     Merge(#[from] MergeError),
+    #[error(transparent)]
+    Programme(#[from] ProgrammeError),
     #[error("order {0} not found")]
     OrderNotFound(String),
     #[error("idempotency key {0:?} was already used with a different request")]
@@ -102,6 +107,7 @@ impl DomainError for EngineError {
             EngineError::Refund(e) => e.code(),
             EngineError::Product(e) => e.code(),
             EngineError::Merge(e) => e.code(),
+            EngineError::Programme(e) => e.code(),
             EngineError::OrderNotFound(_) => "order_not_found",
             EngineError::IdemConflict(_) => "idempotency_key_reused",
             EngineError::IdemInProgress(_) => "idempotency_key_in_progress",
@@ -119,6 +125,7 @@ impl DomainError for EngineError {
             EngineError::Refund(e) => e.message_zh(),
             EngineError::Product(e) => e.message_zh(),
             EngineError::Merge(e) => e.message_zh(),
+            EngineError::Programme(e) => e.message_zh(),
             EngineError::OrderNotFound(id) => format!("订单 {id} 不存在"),
             EngineError::IdemConflict(k) => format!("幂等键 {k:?} 已用于另一个不同的请求"),
             EngineError::IdemInProgress(k) => format!("幂等键 {k:?} 的请求仍在处理中"),
@@ -232,7 +239,11 @@ pub struct EngineConfig {
 pub(crate) struct Core {
     pub store: Store,
     pub node: NodeId,
-    pub programme: Programme,
+    /// The programme now: what every decision made from now on uses.
+    programme: std::sync::RwLock<Arc<Programme>>,
+    /// The programme document (saved bytes); held while a programme op is
+    /// made or applied, so they apply one at a time.
+    programme_doc: Mutex<Vec<u8>>,
     pub idle_passivate: Duration,
     clock: Mutex<HlcClock>,
     accounts: Mutex<HashMap<AccountKey, ActorRef<AccountMsg>>>,
@@ -259,6 +270,16 @@ fn now_ms() -> u64 {
 }
 
 impl Core {
+    /// The programme now.
+    pub fn programme(&self) -> Arc<Programme> {
+        self.programme.read().expect("programme lock").clone()
+    }
+
+    /// Move the clock past a remote op's reading.
+    pub fn observe(&self, at: Hlc) {
+        let _ = self.clock.lock().expect("clock lock").observe(at, now_ms());
+    }
+
     pub fn tick(&self) -> Hlc {
         self.clock.lock().expect("clock lock").tick(now_ms())
     }
@@ -419,10 +440,31 @@ impl Engine {
         for (a, s) in store.merged().expect("reading the merges at start") {
             merged.add(a, s);
         }
+        // The programme the store's document holds; without one, the
+        // initial document's (the default programme, `programme`).
+        let (programme, programme_doc) = match store
+            .programme_doc()
+            .expect("reading the programme at start")
+        {
+            Some(bytes) => {
+                let doc = programme_doc::load(&bytes).expect("a stored programme document loads");
+                let p = programme_doc::materialise(&doc).expect("a stored programme is valid");
+                (p, bytes)
+            }
+            None => {
+                debug_assert_eq!(
+                    programme,
+                    Programme::default(),
+                    "nodes start on the default programme"
+                );
+                (programme, programme_doc::initial().save())
+            }
+        };
         let core = Arc::new(Core {
             store,
             node,
-            programme,
+            programme: std::sync::RwLock::new(Arc::new(programme)),
+            programme_doc: Mutex::new(programme_doc),
             idle_passivate: config.idle_passivate,
             clock: Mutex::new(HlcClock::starting_at(recovered_hlc)),
             accounts: Mutex::new(HashMap::new()),
@@ -508,8 +550,100 @@ impl Engine {
         &self.core.store
     }
 
-    pub fn programme(&self) -> &Programme {
-        &self.core.programme
+    /// The programme now (HQ may change it: `change_programme`, or a
+    /// `ProgrammeChanged` op from HQ).
+    pub fn programme(&self) -> Arc<Programme> {
+        self.core.programme()
+    }
+
+    /// HQ (or a chain-less node) changes the programme to `asked`: an
+    /// automerge change of the programme document, logged as a
+    /// `ProgrammeChanged` op. Decisions made after it use it; ops made
+    /// before keep what they decided. Answers once durable. Who may ask is
+    /// the caller's check (the API: HQ or a node without a chain).
+    pub async fn change_programme(
+        &self,
+        asked: Programme,
+        actor: String,
+        idem: Option<Idem>,
+    ) -> Result<(Outcome, bool), EngineError> {
+        self.idempotent(idem, |idem| async move {
+            let (rx, outcome) = {
+                let mut doc_bytes = self.core.programme_doc.lock().expect("programme lock");
+                let mut doc = programme_doc::load(&doc_bytes)
+                    .map_err(|e| EngineError::Internal(e.to_string()))?;
+                let at = self.core.tick();
+                let change = match programme_doc::change(&mut doc, &self.core.node, at, &asked) {
+                    Ok(c) => c,
+                    Err(programme_doc::ProgrammeDocError::Invalid(e)) => return Err(e.into()),
+                    Err(e) => return Err(EngineError::Internal(e.to_string())),
+                };
+                let now = programme_doc::materialise(&doc)
+                    .map_err(|e| EngineError::Internal(e.to_string()))?;
+                let outcome = Outcome::Programme(now.clone());
+                let Some(change) = change else {
+                    // Nothing differs: nothing to log.
+                    self.end_idem(idem.as_ref());
+                    return Ok(outcome);
+                };
+                let body = OpBody::ProgrammeChanged {
+                    change,
+                    programme: now.clone(),
+                };
+                let (draft, _) = self.core.draft_at(actor, idem.as_ref(), body, at);
+                let saved = programme_doc::canonical(&doc)
+                    .map_err(|e| EngineError::Internal(e.to_string()))?
+                    .save();
+                let effects = Effects {
+                    programme: Some(saved.clone()),
+                    idem: idem.as_ref().map(|i| i.record(&outcome)),
+                    ..Default::default()
+                };
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                let core = self.core.clone();
+                let key = idem.as_ref().map(|i| i.key.clone());
+                self.core.store.submit(
+                    tongka_store::Source::Local(draft),
+                    effects,
+                    Box::new(move |res| {
+                        core.finish(key, Vec::new());
+                        let _ = tx.send(res);
+                    }),
+                );
+                *doc_bytes = saved;
+                *self.core.programme.write().expect("programme lock") = Arc::new(now);
+                (rx, outcome)
+            };
+            match rx.await {
+                Ok(Ok(_)) => Ok(outcome),
+                Ok(Err(e)) => Err(e.into()),
+                Err(_) => Err(EngineError::Internal("the writer stopped".into())),
+            }
+        })
+        .await
+    }
+
+    /// Apply HQ's `ProgrammeChanged` op made elsewhere: its change to the
+    /// programme document, in its place among the ops handed to the
+    /// writer. A change that does not apply is logged as rejected.
+    fn apply_programme_remote(&self, op: Op, on_durable: tongka_store::Done) {
+        let OpBody::ProgrammeChanged { change, .. } = &op.body else {
+            unreachable!("called for programme changes only")
+        };
+        let mut doc_bytes = self.core.programme_doc.lock().expect("programme lock");
+        let mut effects = Effects::default();
+        match programme_doc::apply_to(&doc_bytes, op.origin(), change) {
+            Ok((bytes, now)) => {
+                *doc_bytes = bytes.clone();
+                effects.programme = Some(bytes);
+                *self.core.programme.write().expect("programme lock") = Arc::new(now);
+            }
+            Err(e) => effects.rejected = Some(e.to_string()),
+        }
+        self.core.observe(op.hlc);
+        self.core
+            .store
+            .submit(tongka_store::Source::Remote(op), effects, on_durable);
     }
 
     /// How many account actors are alive now.
@@ -1030,12 +1164,11 @@ impl Engine {
         op: Op,
         on_durable: tongka_store::Done,
     ) -> Result<(), EngineError> {
-        let _ = self
-            .core
-            .clock
-            .lock()
-            .expect("clock lock")
-            .observe(op.hlc, now_ms());
+        if matches!(op.body, OpBody::ProgrammeChanged { .. }) {
+            self.apply_programme_remote(op, on_durable);
+            return Ok(());
+        }
+        self.core.observe(op.hlc);
         let mut preload = None;
         let mut effects_in = Effects::default();
         let key = match &op.body {
@@ -1227,6 +1360,11 @@ impl Engine {
         let mut touched: std::collections::BTreeSet<MemberId> = Default::default();
         let mut run = Vec::with_capacity(ops.len());
         for op in ops {
+            if matches!(op.body, OpBody::ProgrammeChanged { .. }) {
+                self.apply_remote_run(std::mem::take(&mut run)).await?;
+                self.apply_programme_remote(op, Box::new(|_| {}));
+                continue;
+            }
             if matches!(
                 op.body,
                 OpBody::MembersMerged { .. } | OpBody::MergeMoved { .. }

@@ -105,7 +105,7 @@ pub fn router(state: AppState) -> Router {
         .route("/orders/{id}", get(get_order))
         .route("/orders/{id}/refunds", post(refund))
         .route("/orders/{id}/receipt", get(get_receipt))
-        .route("/programme", get(get_programme))
+        .route("/programme", get(get_programme).put(put_programme))
         .route("/products", get(list_products))
         .route("/products/{sku}", put(put_product).get(get_product))
         .route("/sync/status", get(sync_status))
@@ -336,9 +336,14 @@ fn admit(s: &AppState) -> Result<Admitted, ApiError> {
 }
 
 fn created(s: &AppState, out: &(Outcome, bool)) -> Response {
+    answered(s, StatusCode::CREATED, out)
+}
+
+/// The answer to a write: the outcome rendered, marked when replayed.
+fn answered(s: &AppState, status: StatusCode, out: &(Outcome, bool)) -> Response {
     let e = s.engine();
-    let body = render::outcome(&out.0, e.programme(), e.node());
-    let mut resp = (StatusCode::CREATED, Json(body)).into_response();
+    let body = render::outcome(&out.0, &e.programme(), e.node());
+    let mut resp = (status, Json(body)).into_response();
     if out.1 {
         resp.headers_mut().insert(
             "idempotent-replayed",
@@ -425,7 +430,7 @@ async fn find_members(
     let members: Vec<Value> = match id {
         Some(id) => vec![render::member_brief(
             &e.member(&id)?,
-            e.programme(),
+            &e.programme(),
             e.node(),
         )],
         None => Vec::new(),
@@ -443,7 +448,7 @@ async fn get_duplicates(State(s): State<AppState>) -> Result<Json<Value>, ApiErr
         let members: Vec<Value> = ids
             .iter()
             .filter_map(|id| e.member(id).ok())
-            .map(|m| render::member_brief(&m, e.programme(), e.node()))
+            .map(|m| render::member_brief(&m, &e.programme(), e.node()))
             .collect();
         let shown = if kind == "phone" {
             tongka_core::member::mask_phone(value)
@@ -461,7 +466,7 @@ async fn get_member(
 ) -> Result<Json<Value>, ApiError> {
     let e = s.engine();
     let m = e.member(&member_id(&id)?)?;
-    Ok(Json(render::member(&m, e.programme(), e.node())))
+    Ok(Json(render::member(&m, &e.programme(), e.node())))
 }
 
 async fn patch_member(
@@ -483,7 +488,7 @@ async fn patch_member(
     };
     let e = s.engine();
     match e.update_profile(actor(), id, patch).await? {
-        Outcome::Member(m) => Ok(Json(render::member(&m, e.programme(), e.node()))),
+        Outcome::Member(m) => Ok(Json(render::member(&m, &e.programme(), e.node()))),
         other => Err(ApiError::from(tongka_actors::EngineError::Internal(
             format!("unexpected outcome {other:?}"),
         ))),
@@ -724,14 +729,121 @@ async fn refund(
 }
 
 async fn get_programme(State(s): State<AppState>) -> Json<Value> {
-    let p = s.engine().programme();
-    Json(json!({
-        "recharge_offers": p.recharge_offers.iter().map(|o| json!({"threshold": o.threshold, "bonus": o.bonus})).collect::<Vec<_>>(),
-        "levels": p.levels.iter().map(render::level).collect::<Vec<_>>(),
-        "points_per_yuan": p.points_per_yuan.to_string(),
-        "rounding": "each line: amount = round(unit_price × qty), payable = round(amount × level rate); half-up to the fen",
-        "balance_order": "principal and bonus in proportion to the paying store's share",
-    }))
+    Json(render::programme(&s.engine().programme()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OfferReq {
+    threshold: DecimalText,
+    bonus: DecimalText,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LevelReq {
+    code: String,
+    name_zh: String,
+    name_en: String,
+    min_principal: DecimalText,
+    rate: DecimalText,
+}
+
+/// The programme as `GET /programme` shows it; the explanatory fields
+/// (`rounding`, `balance_order`) may be sent back and are ignored.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProgrammeReq {
+    recharge_offers: Vec<OfferReq>,
+    levels: Vec<LevelReq>,
+    points_per_yuan: DecimalText,
+    #[serde(default)]
+    #[allow(dead_code)]
+    rounding: Option<Value>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    balance_order: Option<Value>,
+}
+
+/// Who may change the programme: HQ, for the whole chain, or a node of no
+/// chain (a quick-start `tongka up`), for itself. A store of a chain may not.
+fn authoring_programme(s: &AppState) -> Result<(), ApiError> {
+    if s.inner.role == "hq" || s.inner.peers.is_none() {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::FORBIDDEN,
+        "programme_hq_only",
+        "the programme is authored by HQ for the whole chain; change it at the HQ node",
+        "会员方案由总部统一制定，请在总部节点修改",
+    ))
+}
+
+fn programme_req(req: ProgrammeReq) -> Result<tongka_core::Programme, ApiError> {
+    use tongka_core::programme::{Level, ProgrammeError, RechargeOffer};
+    let refuse = |e: ProgrammeError| ApiError::from(tongka_actors::EngineError::from(e));
+    // Shown with at least two places, as the default programme's are.
+    let decimal = |t: &DecimalText, e: ProgrammeError| {
+        tongka_core::money::parse_decimal_text(&t.0, 4)
+            .map(|mut d| {
+                if d.scale() < 2 {
+                    d.rescale(2);
+                }
+                d
+            })
+            .map_err(|_| refuse(e))
+    };
+    let mut offers = Vec::with_capacity(req.recharge_offers.len());
+    for (i, o) in req.recharge_offers.iter().enumerate() {
+        offers.push(RechargeOffer {
+            threshold: o
+                .threshold
+                .money(&format!("recharge_offers[{i}].threshold"), true)?,
+            bonus: o
+                .bonus
+                .money(&format!("recharge_offers[{i}].bonus"), false)?,
+        });
+    }
+    let mut levels = Vec::with_capacity(req.levels.len());
+    for (i, l) in req.levels.into_iter().enumerate() {
+        levels.push(Level {
+            min_principal: l
+                .min_principal
+                .money(&format!("levels[{i}].min_principal"), false)?,
+            rate: decimal(&l.rate, ProgrammeError::LevelRate)?,
+            code: l.code,
+            name_zh: l.name_zh.trim().to_string(),
+            name_en: l.name_en.trim().to_string(),
+        });
+    }
+    let p = tongka_core::Programme {
+        recharge_offers: offers,
+        levels,
+        points_per_yuan: tongka_core::money::parse_decimal_text(&req.points_per_yuan.0, 4)
+            .map_err(|_| refuse(ProgrammeError::PointsRate))?,
+    };
+    p.validate().map_err(refuse)?;
+    Ok(p)
+}
+
+/// Change the programme (HQ, or a chain-less node): the whole programme as
+/// `GET` shows it. Decisions made after it use it; it reaches every store
+/// by replication. Answers the programme now (200).
+async fn put_programme(
+    State(s): State<AppState>,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let _permit = admit(&s)?;
+    authoring_programme(&s)?;
+    let idem = idem(&headers, &method, "/programme", &body, false)?;
+    if let Some(first) = s.engine().replay(idem.as_ref())? {
+        return Ok(answered(&s, StatusCode::OK, &(first, true)));
+    }
+    let asked = programme_req(parse_json(&body)?)?;
+    let out = s.engine().change_programme(asked, actor(), idem).await?;
+    Ok(answered(&s, StatusCode::OK, &out))
 }
 
 fn product_json(p: &Product) -> Value {

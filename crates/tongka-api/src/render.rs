@@ -23,6 +23,17 @@ pub fn level(l: &Level) -> Value {
     json!({"code": l.code, "name_zh": l.name_zh, "name_en": l.name_en, "rate": l.rate.to_string(), "min_principal": l.min_principal})
 }
 
+/// The programme as `GET /programme` shows it.
+pub fn programme(p: &Programme) -> Value {
+    json!({
+        "recharge_offers": p.recharge_offers.iter().map(|o| json!({"threshold": o.threshold, "bonus": o.bonus})).collect::<Vec<_>>(),
+        "levels": p.levels.iter().map(level).collect::<Vec<_>>(),
+        "points_per_yuan": p.points_per_yuan.to_string(),
+        "rounding": "each line: amount = round(unit_price × qty), payable = round(amount × level rate); half-up to the fen",
+        "balance_order": "principal and bonus in proportion to the paying store's share",
+    })
+}
+
 pub fn member(m: &MemberState, p: &Programme, here: &NodeId) -> Value {
     let total = m.balance();
     json!({
@@ -172,6 +183,7 @@ pub fn outcome(out: &Outcome, p: &Programme, here: &NodeId) -> Value {
             "wallet": wallet(m, here),
         }),
         Outcome::CheckedOut { order: o, .. } => order(o),
+        Outcome::Programme(p) => programme(p),
         Outcome::Refunded {
             refund: r,
             order: o,
@@ -233,6 +245,9 @@ pub fn history_entry(op: &Op) -> Value {
         ),
         OpBody::MembersMerged { absorbed, .. } => {
             ("members_merged", None, None, None, 0, absorbed.to_string())
+        }
+        OpBody::ProgrammeChanged { .. } => {
+            ("programme_changed", None, None, None, 0, String::new())
         }
         OpBody::MergeMoved {
             into,

@@ -30,6 +30,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/orders/{id}/refunds"),
     ("GET", "/api/v1/orders/{id}/receipt"),
     ("GET", "/api/v1/programme"),
+    ("PUT", "/api/v1/programme"),
     ("GET", "/api/v1/products"),
     ("GET", "/api/v1/products/{sku}"),
     ("PUT", "/api/v1/products/{sku}"),
@@ -1020,6 +1021,7 @@ async fn the_documented_examples_are_accepted() {
             Some("ex-7"),
             201,
         ),
+        ("PUT", "/api/v1/programme", "richer_first_offer", None, 200),
     ];
     let mut seen = 0;
     let mut member_order = String::new();

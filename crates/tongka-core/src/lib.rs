@@ -17,6 +17,7 @@ pub mod money;
 pub mod op;
 pub mod profile_doc;
 pub mod programme;
+pub mod programme_doc;
 pub mod refund;
 pub mod state;
 pub mod wallet;

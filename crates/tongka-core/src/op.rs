@@ -10,6 +10,7 @@ use crate::clock::{Hlc, VersionVector};
 use crate::ids::{MemberId, NodeId, OpId, RechargeId};
 use crate::member::{Profile, ProfilePatch};
 use crate::money::Money;
+use crate::programme::Programme;
 use crate::refund::Refund;
 
 /// The first byte of every encoded op: the format version. A node refuses
@@ -79,6 +80,14 @@ pub enum OpBody {
         bonus: Money,
         points: i64,
     },
+    /// HQ edits the chain's programme: the automerge change it made of the
+    /// programme document (`programme_doc`), which is what applies, and the
+    /// programme as it was at its origin after the change (for history).
+    /// Ops made before it keep what they decided.
+    ProgrammeChanged {
+        change: Vec<u8>,
+        programme: Programme,
+    },
 }
 
 /// Cumulative figures of an absorbed member, carried by a merge.
@@ -102,6 +111,7 @@ impl OpBody {
             | OpBody::MergeMoved { member, .. } => Some(member),
             OpBody::CheckedOut { order } => order.member.as_ref(),
             OpBody::Refunded { refund } => refund.member.as_ref(),
+            OpBody::ProgrammeChanged { .. } => None,
         }
     }
 
@@ -115,6 +125,7 @@ impl OpBody {
             OpBody::SharesTransferred { .. } => "shares_transferred",
             OpBody::MembersMerged { .. } => "members_merged",
             OpBody::MergeMoved { .. } => "merge_moved",
+            OpBody::ProgrammeChanged { .. } => "programme_changed",
         }
     }
 }
@@ -313,7 +324,10 @@ pub enum OriginRole {
 }
 
 /// Whether an origin of `role` may author an op doing `body`: HQ sells
-/// nothing, so a recharge, sale or refund authored by HQ is refused. (Who
+/// nothing, so a recharge, sale or refund authored by HQ is refused; HQ
+/// alone authors the programme, so a store's `ProgrammeChanged` is refused
+/// (a chain-less quick-start node has no role and makes no ops another
+/// node checks: it may edit its own programme). (Who
 /// may decrease a share is checked when the op is applied:
 /// `MemberState::apply` lets an op debit only its origin's share.)
 pub fn check_authority(role: OriginRole, body: &OpBody) -> Result<(), &'static str> {
@@ -322,6 +336,9 @@ pub fn check_authority(role: OriginRole, body: &OpBody) -> Result<(), &'static s
             OriginRole::Hq,
             OpBody::Recharged { .. } | OpBody::CheckedOut { .. } | OpBody::Refunded { .. },
         ) => Err("HQ sells nothing: a recharge, sale or refund authored by HQ is refused"),
+        (OriginRole::Store, OpBody::ProgrammeChanged { .. }) => {
+            Err("only HQ authors the programme: a programme change authored by a store is refused")
+        }
         _ => Ok(()),
     }
 }
@@ -752,6 +769,13 @@ mod tests {
             points: 0,
         };
         assert!(check_authority(OriginRole::Hq, &transfer).is_ok());
+        let prog = OpBody::ProgrammeChanged {
+            change: Vec::new(),
+            programme: Programme::default(),
+        };
+        assert!(check_authority(OriginRole::Hq, &prog).is_ok());
+        assert!(check_authority(OriginRole::Store, &prog).is_err());
+        assert_eq!(prog.member(), None);
     }
 
     #[test]

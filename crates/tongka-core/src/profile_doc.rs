@@ -30,7 +30,7 @@ use crate::member::{Gender, Profile, ProfilePatch, TAGS_MAX};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DocError {
-    #[error("profile document: {0}")]
+    #[error("automerge document: {0}")]
     Malformed(String),
     #[error("profile change authored by {actor}, not by its origin {origin}")]
     Actor { actor: String, origin: NodeId },
@@ -38,7 +38,7 @@ pub enum DocError {
     MissingDeps,
 }
 
-fn malformed(e: impl std::fmt::Display) -> DocError {
+pub(crate) fn malformed(e: impl std::fmt::Display) -> DocError {
     DocError::Malformed(e.to_string())
 }
 
@@ -47,7 +47,7 @@ pub fn actor_of(node: &NodeId) -> ActorId {
     ActorId::from(node.as_str().as_bytes())
 }
 
-fn options(at: Hlc) -> CommitOptions {
+pub(crate) fn options(at: Hlc) -> CommitOptions {
     CommitOptions::default().with_time(i64::try_from(at.ms).unwrap_or(i64::MAX))
 }
 

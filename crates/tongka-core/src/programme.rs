@@ -49,6 +49,43 @@ pub enum ProgrammeError {
     OffersOrder,
     #[error("points per yuan must be between 0 and 100")]
     PointsRate,
+    #[error(
+        "level codes must be 1 to 32 letters, digits or _ and distinct; names 1 to 32 characters"
+    )]
+    LevelNames,
+    #[error("a programme has at most 20 recharge offers and 20 levels")]
+    TooMany,
+}
+
+/// The most recharge offers, and the most levels, a programme has.
+pub const PROGRAMME_ITEMS_MAX: usize = 20;
+
+impl crate::error::DomainError for ProgrammeError {
+    fn code(&self) -> &'static str {
+        match self {
+            ProgrammeError::LevelsOrder => "programme_levels_order",
+            ProgrammeError::LevelRate => "programme_level_rate",
+            ProgrammeError::OffersOrder => "programme_offers_order",
+            ProgrammeError::PointsRate => "programme_points_rate",
+            ProgrammeError::LevelNames => "programme_level_names",
+            ProgrammeError::TooMany => "programme_too_many",
+        }
+    }
+
+    fn message_zh(&self) -> String {
+        match self {
+            ProgrammeError::LevelsOrder => "会员等级须从累计充值 0 起，门槛严格递增".into(),
+            ProgrammeError::LevelRate => "等级折扣率须大于 0 且不大于 1".into(),
+            ProgrammeError::OffersOrder => {
+                "充值优惠门槛须严格递增，赠送金额不能为负且须小于门槛".into()
+            }
+            ProgrammeError::PointsRate => "每元积分须在 0 到 100 之间".into(),
+            ProgrammeError::LevelNames => {
+                "等级代码须为 1 到 32 个字母、数字或下划线且互不相同；名称 1 到 32 个字符".into()
+            }
+            ProgrammeError::TooMany => "充值优惠与会员等级各最多 20 个".into(),
+        }
+    }
 }
 
 fn level(code: &str, zh: &str, en: &str, min_yuan: i64, rate_pct: i64) -> Level {
@@ -87,6 +124,25 @@ impl Default for Programme {
 
 impl Programme {
     pub fn validate(&self) -> Result<(), ProgrammeError> {
+        if self.levels.len() > PROGRAMME_ITEMS_MAX
+            || self.recharge_offers.len() > PROGRAMME_ITEMS_MAX
+        {
+            return Err(ProgrammeError::TooMany);
+        }
+        let name_ok = |n: &str| !n.trim().is_empty() && n.chars().count() <= 32;
+        let code_ok = |c: &str| {
+            (1..=32).contains(&c.len()) && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        };
+        let codes: std::collections::BTreeSet<&str> =
+            self.levels.iter().map(|l| l.code.as_str()).collect();
+        if codes.len() != self.levels.len()
+            || self
+                .levels
+                .iter()
+                .any(|l| !code_ok(&l.code) || !name_ok(&l.name_zh) || !name_ok(&l.name_en))
+        {
+            return Err(ProgrammeError::LevelNames);
+        }
         let first_ok = self
             .levels
             .first()
@@ -182,5 +238,46 @@ mod tests {
         let mut p = Programme::default();
         p.recharge_offers[0].bonus = Money::from_yuan(1000);
         assert_eq!(p.validate(), Err(ProgrammeError::OffersOrder));
+        let mut p = Programme::default();
+        p.recharge_offers[0].bonus = Money::from_yuan(-1);
+        assert_eq!(p.validate(), Err(ProgrammeError::OffersOrder));
+        let mut p = Programme::default();
+        p.recharge_offers.swap(0, 1);
+        assert_eq!(p.validate(), Err(ProgrammeError::OffersOrder));
+        let mut p = Programme::default();
+        p.levels[0].min_principal = Money::from_yuan(1);
+        assert_eq!(p.validate(), Err(ProgrammeError::LevelsOrder));
+        let mut p = Programme::default();
+        p.levels.clear();
+        assert_eq!(p.validate(), Err(ProgrammeError::LevelsOrder));
+        let mut p = Programme::default();
+        p.levels[0].rate = Decimal::ZERO;
+        assert_eq!(p.validate(), Err(ProgrammeError::LevelRate));
+        let p = Programme {
+            points_per_yuan: Decimal::new(-1, 0),
+            ..Programme::default()
+        };
+        assert_eq!(p.validate(), Err(ProgrammeError::PointsRate));
+        let p = Programme {
+            points_per_yuan: Decimal::new(101, 0),
+            ..Programme::default()
+        };
+        assert_eq!(p.validate(), Err(ProgrammeError::PointsRate));
+        let mut p = Programme::default();
+        p.levels[2].code = "regular".into();
+        assert_eq!(p.validate(), Err(ProgrammeError::LevelNames));
+        let mut p = Programme::default();
+        p.levels[2].name_zh = " ".into();
+        assert_eq!(p.validate(), Err(ProgrammeError::LevelNames));
+        let p = Programme {
+            recharge_offers: (1..=21)
+                .map(|y| RechargeOffer {
+                    threshold: Money::from_yuan(y * 100),
+                    bonus: Money::ZERO,
+                })
+                .collect(),
+            ..Programme::default()
+        };
+        assert_eq!(p.validate(), Err(ProgrammeError::TooMany));
     }
 }

@@ -231,6 +231,11 @@ impl MemberState {
             OpBody::MemberRegistered { .. } => {
                 return Err(ApplyError::NotApplicable("member already registered"));
             }
+            OpBody::ProgrammeChanged { .. } => {
+                return Err(ApplyError::NotApplicable(
+                    "a programme change is not a member's",
+                ));
+            }
             OpBody::ProfileUpdated { change, .. } => {
                 next.apply_profile_change(origin, change)?;
             }
@@ -429,7 +434,8 @@ impl LedgerTotals {
             OpBody::ProfileUpdated { .. }
             | OpBody::SharesTransferred { .. }
             | OpBody::MembersMerged { .. }
-            | OpBody::MergeMoved { .. } => {}
+            | OpBody::MergeMoved { .. }
+            | OpBody::ProgrammeChanged { .. } => {}
             OpBody::Recharged { amount, bonus, .. } => {
                 self.recharges += 1;
                 self.recharged_principal += *amount;

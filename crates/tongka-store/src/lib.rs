@@ -116,6 +116,8 @@ pub struct Effects {
     pub duplicates: Vec<(String, MemberId)>,
     /// A remote op that failed its checks: logged, not applied.
     pub rejected: Option<String>,
+    /// The programme document after the op (`meta` `programme`).
+    pub programme: Option<Vec<u8>>,
 }
 
 /// Where an op comes from.
@@ -160,6 +162,7 @@ struct Values {
     idem: Option<(String, Vec<u8>)>,
     duplicates: Vec<(String, MemberId)>,
     rejected: Option<String>,
+    programme: Option<Vec<u8>>,
 }
 
 impl Values {
@@ -183,6 +186,7 @@ impl Values {
             idem: e.idem.map(|(k, rec)| (k, encode(&rec))),
             duplicates: e.duplicates,
             rejected: e.rejected,
+            programme: e.programme,
         }
     }
 }
@@ -359,6 +363,11 @@ impl Store {
                     meta.insert("schema", SCHEMA_VERSION.to_le_bytes().as_slice())?;
                     meta.insert("node", node.as_str().as_bytes())?;
                     meta.insert("instance", random_u64().to_le_bytes().as_slice())?;
+                }
+                // 3 → 4 adds the `programme` meta entry only: absent, it
+                // means the initial programme document.
+                Some(3) => {
+                    meta.insert("schema", SCHEMA_VERSION.to_le_bytes().as_slice())?;
                 }
                 Some(found) if found != SCHEMA_VERSION => {
                     return Err(StoreError::Schema {
@@ -751,6 +760,14 @@ impl Store {
             }
         }
         Ok(out)
+    }
+
+    /// The programme document (`programme_doc`, saved), if any op changed
+    /// it; none means the initial one.
+    pub fn programme_doc(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        let r = self.shared.db.begin_read()?;
+        let meta = r.open_table(META)?;
+        Ok(meta.get("programme")?.map(|v| v.value().to_vec()))
     }
 
     /// Remote ops refused by their checks, with the reason.
@@ -1260,6 +1277,7 @@ fn commit_batch(
             let mut rejected = w.open_table(REJECTED)?;
             let mut refused = w.open_table(REFUSED)?;
             let mut merged = w.open_table(MERGED)?;
+            let mut programme: Option<Vec<u8>> = None;
             for job in batch {
                 match job {
                     Job::Op(OpJob {
@@ -1330,6 +1348,9 @@ fn commit_batch(
                         if let Some((key, rec)) = &values.idem {
                             idem.insert(key.as_str(), rec.as_slice())?;
                         }
+                        if let Some(doc) = &values.programme {
+                            programme = Some(doc.clone());
+                        }
                         finished.push(Finished::Op {
                             op,
                             rejected: false,
@@ -1371,6 +1392,9 @@ fn commit_batch(
             }
             let mut meta = w.open_table(META)?;
             meta.insert("summary", encode(&*summary).as_slice())?;
+            if let Some(doc) = &programme {
+                meta.insert("programme", doc.as_slice())?;
+            }
             meta.insert(
                 "entity",
                 shared

@@ -13,12 +13,17 @@ use redb::TableDefinition;
 /// 3: profiles are automerge documents (`MemberState::profile_doc`, the
 /// `ProfileUpdated` op carries its change), members merge (`merged-1`,
 /// `MembersMerged`, `MergeMoved`).
-pub const SCHEMA_VERSION: u32 = 3;
+/// 4: the programme is an automerge document (`programme_doc`), saved in
+/// `meta` `programme` by the `ProgrammeChanged` op that last changed it;
+/// absent, the initial document. Opening a 3 database upgrades it in place
+/// (nothing else changed).
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// meta: `&str` name → bytes. Names: `schema` (u32 LE), `node` (utf-8),
 /// `instance` (u64 LE, random at creation: tells this database's history
 /// index from another's),
-/// `entity` (u64 LE: high-water mark of minted entity ids), `summary`
+/// `entity` (u64 LE: high-water mark of minted entity ids), `programme`
+/// (the programme document's saved bytes, raw), `summary`
 /// (`Summary`: seq, version vector, digest, totals, hlc).
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta-1");
 /// ops: `(origin, seq)` → encoded `Op` (`Op::encode`). The op log; append-only.

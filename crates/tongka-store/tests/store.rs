@@ -204,18 +204,7 @@ fn wrong_node_and_schema_are_refused() {
     );
     assert!(matches!(other, Err(StoreError::WrongNode { .. })));
     // Rewrite the schema marker as a future version.
-    {
-        let db = redb::Database::create(&path).unwrap();
-        let w = db.begin_write().unwrap();
-        {
-            let mut meta = w
-                .open_table(redb::TableDefinition::<&str, &[u8]>::new("meta-1"))
-                .unwrap();
-            meta.insert("schema", 99u32.to_le_bytes().as_slice())
-                .unwrap();
-        }
-        w.commit().unwrap();
-    }
+    set_schema(&path, 99);
     let res = Store::open(
         &path,
         StoreOptions {
@@ -231,6 +220,44 @@ fn wrong_node_and_schema_are_refused() {
             expected: tongka_store::SCHEMA_VERSION
         })
     ));
+}
+
+fn set_schema(path: &std::path::Path, v: u32) {
+    let db = redb::Database::create(path).unwrap();
+    let w = db.begin_write().unwrap();
+    {
+        let mut meta = w
+            .open_table(redb::TableDefinition::<&str, &[u8]>::new("meta-1"))
+            .unwrap();
+        meta.insert("schema", v.to_le_bytes().as_slice()).unwrap();
+    }
+    w.commit().unwrap();
+}
+
+fn schema_of(path: &std::path::Path) -> u32 {
+    use redb::ReadableDatabase;
+    let db = redb::Database::create(path).unwrap();
+    let r = db.begin_read().unwrap();
+    let meta = r
+        .open_table(redb::TableDefinition::<&str, &[u8]>::new("meta-1"))
+        .unwrap();
+    let v = meta.get("schema").unwrap().unwrap();
+    u32::from_le_bytes(v.value()[..4].try_into().unwrap())
+}
+
+/// Schema 4 only adds the `programme` meta entry: a schema 3 database
+/// opens, is marked 4, and holds no programme document (the initial one).
+#[test]
+fn a_schema_3_database_is_upgraded_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("node.redb");
+    open(&path).close();
+    set_schema(&path, 3);
+    let store = open(&path);
+    assert_eq!(store.programme_doc().unwrap(), None);
+    store.close();
+    assert_eq!(schema_of(&path), tongka_store::SCHEMA_VERSION);
+    assert_eq!(tongka_store::SCHEMA_VERSION, 4);
 }
 
 fn recharge(store: &Store, m: &MemberId, ms: u64) -> OpId {

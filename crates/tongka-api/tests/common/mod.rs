@@ -60,6 +60,12 @@ impl Answer {
 impl App {
     /// A fresh node `store-1`, console on, with an empty catalogue.
     pub fn new() -> App {
+        App::as_node("store", false)
+    }
+
+    /// A fresh node `store-1` of `role` (`store`, `hq`), in a chain (it
+    /// reports peers) or not.
+    pub fn as_node(role: &str, chained: bool) -> App {
         let dir = tempfile::tempdir().expect("temporary directory");
         let (store, recovered) = Store::open(
             &dir.path().join("node.redb"),
@@ -79,7 +85,10 @@ impl App {
                 idle_passivate: Duration::from_secs(60),
             },
         );
-        let state = tongka_api::AppState::new(engine.clone(), TOKEN.to_string(), "store", true);
+        let mut state = tongka_api::AppState::new(engine.clone(), TOKEN.to_string(), role, true);
+        if chained {
+            state = state.with_peers(std::sync::Arc::new(Vec::new));
+        }
         App {
             router: tongka_api::router(state),
             engine,

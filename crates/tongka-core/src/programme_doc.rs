@@ -1,0 +1,265 @@
+//! The chain's programme (recharge offers, levels, points rule) as an
+//! automerge document, so that edits converge on every node whatever order
+//! they arrive in.
+//!
+//! Layout (root map): `recharge_offers`, `levels`, `points_per_yuan`, each
+//! a register holding the postcard encoding of that part. A part is
+//! replaced as a whole: concurrent edits of different parts both stay,
+//! concurrent edits of one part resolve to one of them (automerge's
+//! deterministic winner). `Programme::validate` checks each part on its
+//! own, so any merge of valid edits is valid.
+//!
+//! Every node starts from the same document: the default programme written
+//! by the fixed actor `tongka-default` at time 0 (`initial`), equal bytes
+//! everywhere. A change is authored like a profile change (actor = origin
+//! node, time = the op's HLC ms) and travels in `OpBody::ProgrammeChanged`;
+//! applying, loading and canonical saving are `profile_doc`'s.
+
+use automerge::transaction::Transactable;
+use automerge::{ActorId, Automerge, ROOT, ReadDoc, ScalarValue, Value};
+
+use crate::clock::Hlc;
+use crate::ids::NodeId;
+pub use crate::profile_doc::{DocError, apply, canonical, load};
+use crate::profile_doc::{actor_of, malformed, options};
+use crate::programme::{Level, Programme, ProgrammeError, RechargeOffer};
+
+/// The actor of the initial document's one change.
+pub const DEFAULT_ACTOR: &str = "tongka-default";
+
+const OFFERS: &str = "recharge_offers";
+const LEVELS: &str = "levels";
+const POINTS: &str = "points_per_yuan";
+
+fn enc<T: serde::Serialize>(v: &T) -> Vec<u8> {
+    postcard::to_allocvec(v).expect("encoding to memory cannot fail")
+}
+
+/// The document every node starts from: the default programme, equal
+/// bytes everywhere.
+pub fn initial() -> Automerge {
+    let p = Programme::default();
+    let mut doc = Automerge::new();
+    doc.set_actor(ActorId::from(DEFAULT_ACTOR.as_bytes()));
+    let mut tx = doc.transaction();
+    let r = (|| -> Result<(), automerge::AutomergeError> {
+        tx.put(ROOT, OFFERS, ScalarValue::Bytes(enc(&p.recharge_offers)))?;
+        tx.put(ROOT, LEVELS, ScalarValue::Bytes(enc(&p.levels)))?;
+        tx.put(ROOT, POINTS, ScalarValue::Bytes(enc(&p.points_per_yuan)))?;
+        Ok(())
+    })();
+    r.expect("writing fresh keys of a fresh document cannot fail");
+    tx.commit_with(options(Hlc { ms: 0, count: 0 }));
+    doc
+}
+
+fn part<T: serde::de::DeserializeOwned>(doc: &Automerge, key: &str) -> Result<T, DocError> {
+    match doc.get(ROOT, key).map_err(malformed)? {
+        Some((Value::Scalar(s), _)) => match s.as_ref() {
+            ScalarValue::Bytes(b) => postcard::from_bytes(b).map_err(malformed),
+            _ => Err(malformed(format!("{key} is not bytes"))),
+        },
+        _ => Err(malformed(format!("{key} missing"))),
+    }
+}
+
+/// Why a document or change cannot be the programme.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProgrammeDocError {
+    #[error(transparent)]
+    Doc(#[from] DocError),
+    #[error("the programme it makes is invalid: {0}")]
+    Invalid(#[from] ProgrammeError),
+}
+
+/// The programme a document holds, checked.
+pub fn materialise(doc: &Automerge) -> Result<Programme, ProgrammeDocError> {
+    let p = Programme {
+        recharge_offers: part::<Vec<RechargeOffer>>(doc, OFFERS)?,
+        levels: part::<Vec<Level>>(doc, LEVELS)?,
+        points_per_yuan: part(doc, POINTS)?,
+    };
+    p.validate()?;
+    Ok(p)
+}
+
+/// Make the change that turns `doc`'s programme into `asked` as `origin`
+/// at `at`: only the parts that differ are written (so a concurrent edit
+/// of another part stays). Commits it to `doc` and returns its bytes,
+/// `None` when nothing differs. `asked` must be valid.
+pub fn change(
+    doc: &mut Automerge,
+    origin: &NodeId,
+    at: Hlc,
+    asked: &Programme,
+) -> Result<Option<Vec<u8>>, ProgrammeDocError> {
+    asked.validate()?;
+    let current = materialise(doc)?;
+    doc.set_actor(actor_of(origin));
+    let mut tx = doc.transaction();
+    let r = (|| -> Result<(), automerge::AutomergeError> {
+        if current.recharge_offers != asked.recharge_offers {
+            tx.put(
+                ROOT,
+                OFFERS,
+                ScalarValue::Bytes(enc(&asked.recharge_offers)),
+            )?;
+        }
+        if current.levels != asked.levels {
+            tx.put(ROOT, LEVELS, ScalarValue::Bytes(enc(&asked.levels)))?;
+        }
+        if current.points_per_yuan != asked.points_per_yuan {
+            tx.put(
+                ROOT,
+                POINTS,
+                ScalarValue::Bytes(enc(&asked.points_per_yuan)),
+            )?;
+        }
+        Ok(())
+    })();
+    r.expect("writing root-level keys of a loaded document cannot fail");
+    let (hash, _) = tx.commit_with(options(at));
+    if hash.is_none() {
+        return Ok(None);
+    }
+    Ok(doc.get_last_local_change().map(|c| c.raw_bytes().to_vec()))
+}
+
+/// Apply a change `origin` made (from a `ProgrammeChanged` op) to the
+/// document held as `bytes`: the new document's bytes (canonical) and the
+/// programme it holds. A change that does not apply or would make an
+/// invalid programme is refused and nothing changes.
+pub fn apply_to(
+    bytes: &[u8],
+    origin: &NodeId,
+    change: &[u8],
+) -> Result<(Vec<u8>, Programme), ProgrammeDocError> {
+    let mut doc = load(bytes)?;
+    apply(&mut doc, origin, change)?;
+    let p = materialise(&doc)?;
+    Ok((doc.save(), p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::Money;
+    use proptest::prelude::*;
+
+    fn n(s: &str) -> NodeId {
+        NodeId::new(s).unwrap()
+    }
+
+    fn at(ms: u64) -> Hlc {
+        Hlc { ms, count: 0 }
+    }
+
+    #[test]
+    fn initial_is_the_default_programme_with_equal_bytes() {
+        assert_eq!(initial().save(), initial().save());
+        assert_eq!(materialise(&initial()).unwrap(), Programme::default());
+    }
+
+    #[test]
+    fn an_edit_applies_elsewhere_and_changes_only_its_part() {
+        let hq = n("hq");
+        let mut doc = initial();
+        let mut asked = Programme::default();
+        asked.recharge_offers[0].bonus = Money::from_yuan(150);
+        let ch = change(&mut doc, &hq, at(10), &asked).unwrap().unwrap();
+        assert_eq!(materialise(&doc).unwrap(), asked);
+        let (bytes, p) = apply_to(&initial().save(), &hq, &ch).unwrap();
+        assert_eq!(p, asked);
+        assert_eq!(bytes, doc.save());
+        // Nothing differs: no change.
+        assert_eq!(change(&mut doc, &hq, at(11), &asked).unwrap(), None);
+    }
+
+    #[test]
+    fn an_invalid_edit_is_refused_and_a_foreign_actor_too() {
+        let hq = n("hq");
+        let mut doc = initial();
+        let before = doc.save();
+        let bad = Programme {
+            points_per_yuan: rust_decimal::Decimal::new(-1, 0),
+            ..Programme::default()
+        };
+        assert!(matches!(
+            change(&mut doc, &hq, at(1), &bad),
+            Err(ProgrammeDocError::Invalid(ProgrammeError::PointsRate))
+        ));
+        assert_eq!(doc.save(), before);
+        let asked = Programme {
+            points_per_yuan: rust_decimal::Decimal::new(2, 0),
+            ..Programme::default()
+        };
+        let ch = change(&mut doc, &hq, at(2), &asked).unwrap().unwrap();
+        assert!(matches!(
+            apply_to(&before, &n("store-1"), &ch),
+            Err(ProgrammeDocError::Doc(DocError::Actor { .. }))
+        ));
+    }
+
+    fn edit() -> impl Strategy<Value = (u8, i64)> {
+        (0u8..3, 1i64..9)
+    }
+
+    fn asked_of(base: &Programme, (which, v): (u8, i64)) -> Programme {
+        let mut p = base.clone();
+        match which {
+            0 => p.recharge_offers[0].bonus = Money::from_yuan(v * 10),
+            1 => p.levels[1].rate = rust_decimal::Decimal::new(90 + v, 2),
+            _ => p.points_per_yuan = rust_decimal::Decimal::new(v, 0),
+        }
+        p
+    }
+
+    proptest! {
+        /// Concurrent edits by several authors, each on what it had seen,
+        /// delivered to replicas in any causal order: same programme, same
+        /// bytes, and a valid programme.
+        #[test]
+        fn concurrent_edits_converge(
+            edits in proptest::collection::vec((0usize..3, edit()), 1..8),
+            seed in any::<u64>(),
+        ) {
+            let authors = [n("hq"), n("hq-b"), n("hq-c")];
+            let mut docs: Vec<Automerge> = (0..3).map(|_| initial()).collect();
+            // (author, change) in the order made; each author builds on its own doc.
+            let mut made: Vec<(usize, Vec<u8>)> = Vec::new();
+            for (i, (a, e)) in edits.iter().enumerate() {
+                let base = materialise(&docs[*a]).unwrap();
+                let asked = asked_of(&base, *e);
+                if let Some(ch) = change(&mut docs[*a], &authors[*a], at(i as u64 + 1), &asked).unwrap() {
+                    made.push((*a, ch));
+                }
+            }
+            // Two replicas apply all changes in different orders, each
+            // author's own changes in its order (causal per author; the
+            // authors never saw each other's, so that is causal order).
+            let mut results = Vec::new();
+            for r in 0..2u64 {
+                let mut bytes = initial().save();
+                let mut queues: Vec<Vec<Vec<u8>>> = vec![Vec::new(); 3];
+                for (a, ch) in &made {
+                    queues[*a].push(ch.clone());
+                }
+                for q in &mut queues { q.reverse(); }
+                let mut x = seed.wrapping_add(r.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+                while queues.iter().any(|q| !q.is_empty()) {
+                    x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+                    let live: Vec<usize> = (0..3).filter(|&i| !queues[i].is_empty()).collect();
+                    let a = live[(x % live.len() as u64) as usize];
+                    let ch = queues[a].pop().unwrap();
+                    let (b, _) = apply_to(&bytes, &authors[a], &ch).unwrap();
+                    bytes = b;
+                }
+                let p = materialise(&load(&bytes).unwrap()).unwrap();
+                results.push((bytes, p));
+            }
+            prop_assert_eq!(&results[0].1, &results[1].1);
+            prop_assert_eq!(&results[0].0, &results[1].0);
+        }
+    }
+}

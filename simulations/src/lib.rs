@@ -99,6 +99,9 @@ pub enum Mutation {
     /// The client is answered when an op is appended, before the group
     /// commit makes it durable: a crash then loses acknowledged ops.
     AckBeforeDurable,
+    /// store-1 ignores the programme changes it receives (keeps deciding
+    /// with the programme it had).
+    IgnoresProgramme,
 }
 
 /// How to run.

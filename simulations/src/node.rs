@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex, Weak};
 use tongka_core::clock::HlcClock;
 use tongka_core::ids::{MemberId, NodeId, OpId, OrderId};
 use tongka_core::money::Money;
-use tongka_core::op::{Op, OpBody, StateDigest};
+use tongka_core::op::{Op, OpBody, OriginRole, StateDigest, check_authority};
+use tongka_core::programme::Programme;
+use tongka_core::programme_doc;
 use tongka_core::refund::OrderState;
 use tongka_core::state::{self, LedgerTotals, MemberState};
 use tongka_sync::{OpLog, OpRef, Replica};
@@ -132,8 +134,15 @@ fn from_apply(e: state::ApplyError) -> ApplyFail {
 
 /// The state a node materialises from its log. Ordered maps only: nothing
 /// here may depend on hashing order.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Materialised {
+    /// The programme document (saved bytes, as the node's store keeps it)
+    /// and the programme it holds: what this node's decisions use.
+    pub programme_doc: Vec<u8>,
+    pub programme: Arc<Programme>,
+    /// Whether a programme change was applied (the state hash covers the
+    /// programme only then, so runs without changes hash as before).
+    pub programme_changed: bool,
     /// Shared between nodes while equal (see `OpRec::memo`).
     pub members: BTreeMap<MemberId, Arc<MemberState>>,
     pub expect: BTreeMap<MemberId, Expect>,
@@ -147,6 +156,32 @@ pub(crate) struct Materialised {
     pub held: Expect,
 }
 
+impl Default for Materialised {
+    fn default() -> Self {
+        Materialised {
+            programme_doc: programme_doc::initial().save(),
+            programme: Arc::new(Programme::default()),
+            programme_changed: false,
+            members: BTreeMap::new(),
+            expect: BTreeMap::new(),
+            orders: BTreeMap::new(),
+            phones: BTreeMap::new(),
+            totals: LedgerTotals::default(),
+            digest: StateDigest::default(),
+            held: Expect::default(),
+        }
+    }
+}
+
+/// The role a simulated node's chain certificate would give it.
+pub(crate) fn role_of(origin: &tongka_core::ids::NodeId) -> OriginRole {
+    if origin.as_str() == "hq" {
+        OriginRole::Hq
+    } else {
+        OriginRole::Store
+    }
+}
+
 /// A member's expected balance, made on first use (no key clone when
 /// present: this runs once per op and node).
 fn expect_of<'m>(map: &'m mut BTreeMap<MemberId, Expect>, id: &MemberId) -> &'m mut Expect {
@@ -157,6 +192,7 @@ fn expect_of<'m>(map: &'m mut BTreeMap<MemberId, Expect>, id: &MemberId) -> &'m 
 }
 
 /// What applying one op touched, for the checks that follow it.
+#[derive(Debug)]
 pub(crate) struct Touched<'a> {
     pub member: Option<&'a MemberId>,
     pub order: Option<&'a OrderId>,
@@ -191,14 +227,18 @@ impl Materialised {
     }
 
     /// Fold `op` into the state, all or nothing. `drop_notes` is the
-    /// `MergeDropsField` mutation. `memo`: the op's, to share results.
+    /// `MergeDropsField` mutation, `ignore_programme` the
+    /// `IgnoresProgramme` one. `memo`: the op's, to share results.
     pub fn apply<'a>(
         &mut self,
         op: &'a Op,
         order0: Option<&Arc<OrderState>>,
         memo: Option<&Memo>,
         drop_notes: bool,
+        ignore_programme: bool,
     ) -> Result<Touched<'a>, ApplyFail> {
+        // The origin's authority, as the node checks it on receipt.
+        check_authority(role_of(op.origin()), &op.body).map_err(|e| fail("authority", e))?;
         let memo = if drop_notes { None } else { memo };
         let mut touched = Touched {
             member: None,
@@ -318,11 +358,19 @@ impl Materialised {
             OpBody::MembersMerged { .. } | OpBody::MergeMoved { .. } => {
                 return Err(fail("not_applicable", "merges are not simulated yet"));
             }
-            OpBody::ProgrammeChanged { .. } => {
-                return Err(fail(
-                    "not_applicable",
-                    "programme changes are not simulated yet",
-                ));
+            OpBody::ProgrammeChanged { change, .. } => {
+                // The node's `apply_programme_remote`: the change applied to
+                // the document held, the programme it then holds used from
+                // now on. The node's own change goes the same way (its
+                // document gets the very change it made).
+                if !ignore_programme {
+                    let (bytes, now) =
+                        programme_doc::apply_to(&self.programme_doc, op.origin(), change)
+                            .map_err(|e| fail("not_applicable", e.to_string()))?;
+                    self.programme_doc = bytes;
+                    self.programme = Arc::new(now);
+                    self.programme_changed = true;
+                }
             }
         }
         self.totals.apply(op);
@@ -348,6 +396,10 @@ impl Materialised {
             }
         }
         h.update(&postcard::to_allocvec(&self.totals).expect("encoding to memory"));
+        if self.programme_changed {
+            h.update(b"programme");
+            h.update(&postcard::to_allocvec(&*self.programme).expect("encoding to memory"));
+        }
         *h.finalize().as_bytes()
     }
 }
@@ -432,5 +484,80 @@ impl OpLog<Rec> for LogView<'_> {
             .take(limit)
             .map(|r| Rec(r.clone()))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tongka_core::clock::{Hlc, VersionVector};
+    use tongka_core::op::OpDraft;
+
+    fn programme_op(origin: &str, asked: &Programme) -> Op {
+        let node = NodeId::new(origin).unwrap();
+        let at = Hlc { ms: 10, count: 0 };
+        let mut doc = programme_doc::initial();
+        let change = programme_doc::change(&mut doc, &node, at, asked)
+            .unwrap()
+            .unwrap();
+        OpDraft {
+            hlc: at,
+            actor: "admin".into(),
+            idem: None,
+            body: OpBody::ProgrammeChanged {
+                change,
+                programme: asked.clone(),
+            },
+        }
+        .stamp(
+            OpId {
+                origin: node,
+                seq: 1,
+            },
+            VersionVector::new(),
+        )
+    }
+
+    fn edited() -> Programme {
+        Programme {
+            points_per_yuan: rust_decimal::Decimal::from(3),
+            ..Programme::default()
+        }
+    }
+
+    #[test]
+    fn hq_programme_change_applies_and_enters_the_state_hash() {
+        let mut st = Materialised::default();
+        let before = st.state_hash();
+        assert_eq!(before, Materialised::default().state_hash());
+        st.apply(&programme_op("hq", &edited()), None, None, false, false)
+            .unwrap();
+        assert_eq!(*st.programme, edited());
+        assert_ne!(st.state_hash(), before);
+        // The mutation: the change is taken (logged) but not applied.
+        let mut ignoring = Materialised::default();
+        ignoring
+            .apply(&programme_op("hq", &edited()), None, None, false, true)
+            .unwrap();
+        assert_eq!(*ignoring.programme, Programme::default());
+        assert_ne!(ignoring.state_hash(), st.state_hash());
+    }
+
+    #[test]
+    fn a_store_programme_change_is_refused_and_changes_nothing() {
+        let mut st = Materialised::default();
+        let before = st.state_hash();
+        let e = st
+            .apply(
+                &programme_op("store-1", &edited()),
+                None,
+                None,
+                false,
+                false,
+            )
+            .unwrap_err();
+        assert_eq!(e.kind, "authority", "{}", e.reason);
+        assert_eq!(*st.programme, Programme::default());
+        assert_eq!(st.state_hash(), before);
     }
 }

@@ -203,6 +203,8 @@ pub struct Report {
     pub ops_sent: u64,
     /// Ops lost at a crash before their group commit (never acknowledged).
     pub ops_lost: u64,
+    /// `ProgrammeChanged` ops HQ made (`workload.programme_changes`).
+    pub programme_changes: u64,
     pub messages: BTreeMap<&'static str, u64>,
     pub lost: u64,
     pub duplicated: u64,
@@ -263,6 +265,7 @@ impl Report {
             ops_made: 0,
             ops_sent: 0,
             ops_lost: 0,
+            programme_changes: 0,
             messages: BTreeMap::new(),
             lost: 0,
             duplicated: 0,
@@ -510,6 +513,13 @@ impl Report {
             .map(|(k, v)| format!("{k} {v}"))
             .collect();
         let _ = writeln!(o, "  messages: {}", msgs.join(", "));
+        if self.programme_changes > 0 {
+            let _ = writeln!(
+                o,
+                "  programme changes made by HQ: {}",
+                self.programme_changes
+            );
+        }
         let _ = writeln!(
             o,
             "  network: lost once {}, duplicated {}, reordered {}, link flaps {}; crashes {} (uncommitted ops lost {}); clock readings refused {}",

@@ -107,6 +107,10 @@ impl<'de> Deserialize<'de> for Offset {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub struct Num(pub Decimal);
 
+fn num_is_zero(n: &Num) -> bool {
+    n.is_zero()
+}
+
 impl Num {
     pub const ZERO: Num = Num(Decimal::ZERO);
 
@@ -287,6 +291,11 @@ pub struct Workload {
     /// New members per existing member per day (registered at home).
     #[serde(default)]
     pub registrations: Num,
+    /// Programme edits HQ makes per day (not per member): a recharge
+    /// offer's bonus, a level's rate or the points rate, picked by the
+    /// seed, as `ProgrammeChanged` ops. Needs `chain.hq`. Default 0.
+    #[serde(default, skip_serializing_if = "num_is_zero")]
+    pub programme_changes: Num,
     /// Probability that a new member's phone is registered again at another
     /// store (refused when that store knows the first one; a duplicate for
     /// the merge queue when it does not).
@@ -518,6 +527,11 @@ impl Scenario {
             }
         }
         let w = &self.workload;
+        if !w.programme_changes.is_zero() && !self.chain.hq {
+            return bad(
+                "workload.programme_changes needs chain.hq (HQ authors the programme)".into(),
+            );
+        }
         for (name, p) in [
             ("workload.balance_paid", w.balance_paid),
             ("workload.refunds", w.refunds),

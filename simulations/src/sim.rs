@@ -19,6 +19,7 @@ use tongka_core::member::{Profile, ProfilePatch};
 use tongka_core::money::Money;
 use tongka_core::op::{Op, OpBody, OpDraft};
 use tongka_core::programme::Programme;
+use tongka_core::programme_doc;
 use tongka_core::refund::RefundLine;
 use tongka_core::state::{self};
 use tongka_sync::{Msg, OpRef, Replica, ReplicaConfig};
@@ -104,6 +105,8 @@ enum Ev {
     Recharge(usize),
     Edit(usize),
     Register,
+    /// HQ edits the programme.
+    ProgrammeEdit,
     Deliver {
         from: usize,
         to: usize,
@@ -208,7 +211,6 @@ fn count(rng: &mut ChaCha8Rng, expected: Decimal) -> u64 {
 pub(crate) struct Sim<'a> {
     sc: &'a Scenario,
     mutation: Mutation,
-    programme: Programme,
     now: u64,
     step: u64,
     queue: BinaryHeap<Entry>,
@@ -355,7 +357,6 @@ impl<'a> Sim<'a> {
         Sim {
             sc,
             mutation,
-            programme: Programme::default(),
             now: 0,
             step: 0,
             queue: BinaryHeap::new(),
@@ -555,6 +556,15 @@ impl<'a> Sim<'a> {
                     _ => Ev::Register,
                 };
                 self.at(t, ev);
+            }
+        }
+        // Per day, not per member; only drawn when asked for, so scenarios
+        // without it keep their random stream.
+        if !w.programme_changes.is_zero() {
+            let n = count(&mut self.rng_work, w.programme_changes.0 * frac);
+            for _ in 0..n {
+                let t = start + self.rng_work.random_range(0..span);
+                self.at(t, Ev::ProgrammeEdit);
             }
         }
         if end < sc.time.duration.ms() {
@@ -796,6 +806,7 @@ impl<'a> Sim<'a> {
                 }
             }
             Ev::EndWorkload => self.end_workload(),
+            Ev::ProgrammeEdit => self.programme_edit(),
             Ev::Sync(n, life) => {
                 if self.nodes[n].life == life && self.nodes[n].up {
                     self.sync(n);
@@ -1029,6 +1040,7 @@ impl<'a> Sim<'a> {
             ..ReplicaConfig::default()
         };
         let drop_notes = self.mutant(n, Mutation::MergeDropsField);
+        let ignore_prog = self.mutant(n, Mutation::IgnoresProgramme);
         let names = self.names.clone();
         let node = &mut self.nodes[n];
         // Rebuild everything from the log, in commit order.
@@ -1043,7 +1055,13 @@ impl<'a> Sim<'a> {
                 continue;
             }
             let remote = o as usize != n;
-            if let Err(e) = st.apply(&rec.op, rec.order0.as_ref(), None, drop_notes && remote) {
+            if let Err(e) = st.apply(
+                &rec.op,
+                rec.order0.as_ref(),
+                None,
+                drop_notes && remote,
+                ignore_prog && remote,
+            ) {
                 replay_errors.push(format!("{}: {}", rec.op.id, e.reason));
             }
         }
@@ -1382,7 +1400,7 @@ impl<'a> Sim<'a> {
         }
         let node = &mut self.nodes[n];
         node.side_applied.insert(op.id.clone());
-        let _ = node.st.apply(op, None, None, false);
+        let _ = node.st.apply(op, None, None, false, false);
     }
 
     fn commit_remote(&mut self, n: usize, got: Rec) {
@@ -1450,6 +1468,7 @@ impl<'a> Sim<'a> {
     fn append(&mut self, n: usize, rec: Arc<OpRec>, local: bool, skip_state: bool) {
         let o = self.ix(&rec.op.id.origin);
         let drop_notes = !local && self.mutant(n, Mutation::MergeDropsField);
+        let ignore_prog = !local && self.mutant(n, Mutation::IgnoresProgramme);
         let forced = local && self.mutant(n, Mutation::SpendSkipsShareCheck);
         let node = &mut self.nodes[n];
         let result = if skip_state {
@@ -1457,7 +1476,13 @@ impl<'a> Sim<'a> {
         } else {
             let r = node
                 .st
-                .apply(&rec.op, rec.order0.as_ref(), Some(&rec.memo), drop_notes)
+                .apply(
+                    &rec.op,
+                    rec.order0.as_ref(),
+                    Some(&rec.memo),
+                    drop_notes,
+                    ignore_prog,
+                )
                 .map(Some);
             rec.memo.used(self.names.len() as u32);
             r
@@ -1717,8 +1742,9 @@ impl<'a> Sim<'a> {
         }
         let e = self.next_entity(s);
         let rid = RechargeId::mint(&self.names[s], e);
-        let body = match state::decide_recharge(&self.programme, &m, rid, amount, TenderKind::Cash)
-        {
+        // The programme this store holds now, as the node decides.
+        let programme = self.nodes[s].st.programme.clone();
+        let body = match state::decide_recharge(&programme, &m, rid, amount, TenderKind::Cash) {
             Ok(b) => b,
             Err(_) => return self.decline(&r, "invalid_amount"),
         };
@@ -1761,8 +1787,9 @@ impl<'a> Sim<'a> {
         let e = self.next_entity(s);
         let order_id = OrderId::mint(&self.names[s], e);
         let at = self.tick(s);
+        let programme = self.nodes[s].st.programme.clone();
         let member = &self.nodes[s].st.members[&m];
-        let level = self.programme.level_for(member.cumulative_principal);
+        let level = programme.level_for(member.cumulative_principal);
         // Two of the same item: a partial refund takes one back.
         let half = Money::from_fen(price.fen() / 2);
         let (unit, qty) = if price.fen() % 2 == 0 && half.is_positive() {
@@ -1797,7 +1824,7 @@ impl<'a> Sim<'a> {
             &member.wallet
         };
         let ctx = CheckoutContext {
-            programme: &self.programme,
+            programme: &programme,
             store: &self.names[s],
             order: order_id,
             at,
@@ -2184,6 +2211,63 @@ impl<'a> Sim<'a> {
 
     /// Checks on what one op touched: shares and balances never negative,
     /// the wallet adds up to what its ops say, refunds within the sale.
+    /// HQ edits one part of the programme it holds (an offer's bonus, a
+    /// level's rate or the points rate, picked by the seed), decided like
+    /// the engine's `change_programme`: `programme_doc::change` on its
+    /// document, logged as a `ProgrammeChanged` op.
+    fn programme_edit(&mut self) {
+        if !self.sc.chain.hq {
+            return;
+        }
+        let hq = self.stores;
+        if !self.nodes[hq].up || self.nodes[hq].disk_full {
+            return;
+        }
+        let mut asked = Programme::clone(&self.nodes[hq].st.programme);
+        match self.rng_work.random_range(0..3u32) {
+            0 if !asked.recharge_offers.is_empty() => {
+                let i = self.rng_work.random_range(0..asked.recharge_offers.len());
+                let o = &mut asked.recharge_offers[i];
+                // Whole yuan below the threshold (a bonus must stay under it).
+                let top = o.threshold.fen() / 100;
+                if top < 1 {
+                    return;
+                }
+                o.bonus = Money::from_fen(self.rng_work.random_range(0..top) * 100);
+            }
+            1 if !asked.levels.is_empty() => {
+                let i = self.rng_work.random_range(0..asked.levels.len());
+                asked.levels[i].rate = Decimal::new(self.rng_work.random_range(50..=100i64), 2);
+            }
+            _ => {
+                asked.points_per_yuan = Decimal::from(self.rng_work.random_range(0..=5i64));
+            }
+        }
+        let at = self.tick(hq);
+        let mut doc = programme_doc::load(&self.nodes[hq].st.programme_doc)
+            .expect("a held programme document loads");
+        let change = match programme_doc::change(&mut doc, &self.names[hq], at, &asked) {
+            Ok(Some(c)) => c,
+            // Nothing differs: nothing to log.
+            Ok(None) => return,
+            Err(e) => {
+                self.violate(
+                    "authority",
+                    Some(hq),
+                    format!("HQ could not make a programme edit: {e}"),
+                );
+                return;
+            }
+        };
+        let now = programme_doc::materialise(&doc).expect("a change of a valid programme");
+        let body = OpBody::ProgrammeChanged {
+            change,
+            programme: now,
+        };
+        self.make(hq, at, "hq-admin", None, body);
+        self.report.programme_changes += 1;
+    }
+
     fn check_touched(&mut self, n: usize, member: Option<&MemberId>, order: Option<&OrderId>) {
         if let Some((inv, d)) = touched_problem(&self.nodes[n].st, member, order) {
             self.violate(inv, Some(n), d);

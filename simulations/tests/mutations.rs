@@ -103,3 +103,11 @@ fn a_violation_is_reported_with_its_seed_and_shrunk() {
     assert!(sh.steps <= out.report.steps);
     assert!(sh.scenario.members.initial <= sc.members.initial);
 }
+
+#[test]
+fn a_node_ignoring_programme_changes_is_caught_by_convergence() {
+    let sc = common::scenario("programme");
+    let (seed, inv, what) = caught(&sc, Mutation::IgnoresProgramme);
+    assert_eq!(inv, "convergence", "seed {seed}: {what}");
+    assert!(what.contains("materialised state differs"), "{what}");
+}

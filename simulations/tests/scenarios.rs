@@ -86,3 +86,27 @@ fn unknown_fields_and_bad_values_are_refused() {
     );
     assert!(tongka_sim::Scenario::parse(&fault).is_err());
 }
+
+#[test]
+fn programme() {
+    let sc = common::scenario("programme");
+    all_pass(&sc, 1..4);
+    // HQ did edit the programme (the edits replicate and converge: the
+    // programme is part of the compared state hash).
+    let out = tongka_sim::run(&sc, 1);
+    assert!(out.report.programme_changes > 0, "{}", out.to_text());
+}
+
+#[test]
+fn programme_changes_need_hq() {
+    let base = std::fs::read_to_string(format!(
+        "{}/scenarios/profiles.toml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let sc = base.replace(
+        "profile_edits = 100.0",
+        "profile_edits = 100.0\nprogramme_changes = 1.0",
+    );
+    assert!(tongka_sim::Scenario::parse(&sc).is_err());
+}

@@ -20,7 +20,9 @@
 use std::collections::{BTreeSet, HashSet};
 
 use automerge::transaction::{CommitOptions, Transactable};
-use automerge::{ActorId, Automerge, Change, ObjType, ROOT, ReadDoc, ScalarValue, Value};
+use automerge::{
+    ActorId, Automerge, AutomergeError, Change, ObjType, ROOT, ReadDoc, ScalarValue, Value,
+};
 
 use crate::clock::Hlc;
 use crate::ids::NodeId;
@@ -154,6 +156,24 @@ pub fn materialise(doc: &Automerge) -> Profile {
     }
 }
 
+/// Make one change of `doc` as `origin` at `at`: `write` puts what it
+/// wants in one transaction, committed to `doc`. The change's bytes, or
+/// `None` when it wrote nothing. Writing root-level keys of a loaded
+/// document cannot fail.
+pub(crate) fn make_change(
+    doc: &mut Automerge,
+    origin: &NodeId,
+    at: Hlc,
+    write: impl FnOnce(&mut automerge::transaction::Transaction<'_>) -> Result<(), AutomergeError>,
+) -> Option<Vec<u8>> {
+    doc.set_actor(actor_of(origin));
+    let mut tx = doc.transaction();
+    write(&mut tx).expect("writing root-level keys of a loaded document cannot fail");
+    let (hash, _) = tx.commit_with(options(at));
+    hash?;
+    doc.get_last_local_change().map(|c| c.raw_bytes().to_vec())
+}
+
 /// Make the change `patch` asks of `doc` as `origin` at `at`, commit it to
 /// `doc`, and return its bytes (`None` when the patch writes nothing).
 /// Fields given are written even when equal to the current value (an edit
@@ -167,9 +187,7 @@ pub fn change(
 ) -> Option<Vec<u8>> {
     let current = materialise(doc);
     let tags = tags_obj(doc);
-    doc.set_actor(actor_of(origin));
-    let mut tx = doc.transaction();
-    let r = (|| -> Result<(), automerge::AutomergeError> {
+    make_change(doc, origin, at, |tx| {
         if let Some(v) = &patch.phone {
             tx.put(ROOT, "phone", v.as_str())?;
         }
@@ -177,13 +195,13 @@ pub fn change(
             tx.put(ROOT, "name", v.trim())?;
         }
         if let Some(v) = &patch.birthday {
-            put_opt(&mut tx, "birthday", v.as_deref())?;
+            put_opt(tx, "birthday", v.as_deref())?;
         }
         if let Some(v) = &patch.gender {
-            put_opt(&mut tx, "gender", v.map(gender_str))?;
+            put_opt(tx, "gender", v.map(gender_str))?;
         }
         if let Some(v) = &patch.card_no {
-            put_opt(&mut tx, "card_no", v.as_deref())?;
+            put_opt(tx, "card_no", v.as_deref())?;
         }
         if let Some(v) = &patch.notes {
             tx.put(ROOT, "notes", v.as_str())?;
@@ -206,11 +224,7 @@ pub fn change(
             }
         }
         Ok(())
-    })();
-    r.expect("writing a root-level map of a loaded document cannot fail");
-    let (hash, _) = tx.commit_with(options(at));
-    hash?;
-    doc.get_last_local_change().map(|c| c.raw_bytes().to_vec())
+    })
 }
 
 /// Make the change a merge makes of the survivor's `doc`: blank fields
@@ -224,9 +238,7 @@ pub fn fill_change(
 ) -> Option<Vec<u8>> {
     let current = materialise(doc);
     let tags = tags_obj(doc);
-    doc.set_actor(actor_of(origin));
-    let mut tx = doc.transaction();
-    let r = (|| -> Result<(), automerge::AutomergeError> {
+    make_change(doc, origin, at, |tx| {
         for (key, mine, theirs) in [
             (
                 "birthday",
@@ -271,11 +283,7 @@ pub fn fill_change(
             }
         }
         Ok(())
-    })();
-    r.expect("writing a root-level map of a loaded document cannot fail");
-    let (hash, _) = tx.commit_with(options(at));
-    hash?;
-    doc.get_last_local_change().map(|c| c.raw_bytes().to_vec())
+    })
 }
 
 /// Apply a change made by `origin` (its bytes, from an op) to `doc`.

@@ -21,7 +21,7 @@ use automerge::{ActorId, Automerge, ROOT, ReadDoc, ScalarValue, Value};
 use crate::clock::Hlc;
 use crate::ids::NodeId;
 pub use crate::profile_doc::{DocError, apply, canonical, load};
-use crate::profile_doc::{actor_of, malformed, options};
+use crate::profile_doc::{make_change, malformed, options};
 use crate::programme::{Level, Programme, ProgrammeError, RechargeOffer};
 
 /// The actor of the initial document's one change.
@@ -96,9 +96,7 @@ pub fn change(
 ) -> Result<Option<Vec<u8>>, ProgrammeDocError> {
     asked.validate()?;
     let current = materialise(doc)?;
-    doc.set_actor(actor_of(origin));
-    let mut tx = doc.transaction();
-    let r = (|| -> Result<(), automerge::AutomergeError> {
+    Ok(make_change(doc, origin, at, |tx| {
         if current.recharge_offers != asked.recharge_offers {
             tx.put(
                 ROOT,
@@ -117,13 +115,7 @@ pub fn change(
             )?;
         }
         Ok(())
-    })();
-    r.expect("writing root-level keys of a loaded document cannot fail");
-    let (hash, _) = tx.commit_with(options(at));
-    if hash.is_none() {
-        return Ok(None);
-    }
-    Ok(doc.get_last_local_change().map(|c| c.raw_bytes().to_vec()))
+    }))
 }
 
 /// Apply a change `origin` made (from a `ProgrammeChanged` op) to the

@@ -1,6 +1,6 @@
-//! Products the till can scan: sku, barcode, name, price. (For now the
-//! catalogue is per node; replication as a shared document comes with the
-//! chain.)
+//! Products the till can scan: sku, barcode, name, price. The chain's
+//! catalogue is an automerge document authored by HQ (`catalogue_doc`);
+//! every node starts from the sample catalogue below.
 
 use serde::{Deserialize, Serialize};
 

@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::catalogue::Product;
 use crate::checkout::{Order, TenderKind};
 use crate::clock::{Hlc, VersionVector};
 use crate::ids::{MemberId, NodeId, OpId, RechargeId};
@@ -88,6 +89,14 @@ pub enum OpBody {
         change: Vec<u8>,
         programme: Programme,
     },
+    /// HQ edits the chain's catalogue: the automerge change it made of the
+    /// catalogue document (`catalogue_doc`), which is what applies, and the
+    /// products as asked (for history). Sales made before it keep the
+    /// prices they recorded.
+    CatalogueChanged {
+        change: Vec<u8>,
+        products: Vec<Product>,
+    },
 }
 
 /// Cumulative figures of an absorbed member, carried by a merge.
@@ -111,7 +120,7 @@ impl OpBody {
             | OpBody::MergeMoved { member, .. } => Some(member),
             OpBody::CheckedOut { order } => order.member.as_ref(),
             OpBody::Refunded { refund } => refund.member.as_ref(),
-            OpBody::ProgrammeChanged { .. } => None,
+            OpBody::ProgrammeChanged { .. } | OpBody::CatalogueChanged { .. } => None,
         }
     }
 
@@ -126,6 +135,7 @@ impl OpBody {
             OpBody::MembersMerged { .. } => "members_merged",
             OpBody::MergeMoved { .. } => "merge_moved",
             OpBody::ProgrammeChanged { .. } => "programme_changed",
+            OpBody::CatalogueChanged { .. } => "catalogue_changed",
         }
     }
 }
@@ -325,9 +335,10 @@ pub enum OriginRole {
 
 /// Whether an origin of `role` may author an op doing `body`: HQ sells
 /// nothing, so a recharge, sale or refund authored by HQ is refused; HQ
-/// alone authors the programme, so a store's `ProgrammeChanged` is refused
-/// (a chain-less quick-start node has no role and makes no ops another
-/// node checks: it may edit its own programme). (Who
+/// alone authors the programme and the catalogue, so a store's
+/// `ProgrammeChanged` or `CatalogueChanged` is refused (a chain-less
+/// quick-start node has no role and makes no ops another node checks: it
+/// may edit its own programme and catalogue). (Who
 /// may decrease a share is checked when the op is applied:
 /// `MemberState::apply` lets an op debit only its origin's share.)
 pub fn check_authority(role: OriginRole, body: &OpBody) -> Result<(), &'static str> {
@@ -338,6 +349,9 @@ pub fn check_authority(role: OriginRole, body: &OpBody) -> Result<(), &'static s
         ) => Err("HQ sells nothing: a recharge, sale or refund authored by HQ is refused"),
         (OriginRole::Store, OpBody::ProgrammeChanged { .. }) => {
             Err("only HQ authors the programme: a programme change authored by a store is refused")
+        }
+        (OriginRole::Store, OpBody::CatalogueChanged { .. }) => {
+            Err("only HQ authors the catalogue: a catalogue change authored by a store is refused")
         }
         _ => Ok(()),
     }
@@ -775,6 +789,12 @@ mod tests {
         };
         assert!(check_authority(OriginRole::Hq, &prog).is_ok());
         assert!(check_authority(OriginRole::Store, &prog).is_err());
+        let cat = OpBody::CatalogueChanged {
+            change: vec![1],
+            products: crate::catalogue::sample_catalogue(),
+        };
+        assert!(check_authority(OriginRole::Hq, &cat).is_ok());
+        assert!(check_authority(OriginRole::Store, &cat).is_err());
         assert_eq!(prog.member(), None);
     }
 

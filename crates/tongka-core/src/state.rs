@@ -231,9 +231,9 @@ impl MemberState {
             OpBody::MemberRegistered { .. } => {
                 return Err(ApplyError::NotApplicable("member already registered"));
             }
-            OpBody::ProgrammeChanged { .. } => {
+            OpBody::ProgrammeChanged { .. } | OpBody::CatalogueChanged { .. } => {
                 return Err(ApplyError::NotApplicable(
-                    "a programme change is not a member's",
+                    "a programme or catalogue change is not a member's",
                 ));
             }
             OpBody::ProfileUpdated { change, .. } => {
@@ -435,7 +435,8 @@ impl LedgerTotals {
             | OpBody::SharesTransferred { .. }
             | OpBody::MembersMerged { .. }
             | OpBody::MergeMoved { .. }
-            | OpBody::ProgrammeChanged { .. } => {}
+            | OpBody::ProgrammeChanged { .. }
+            | OpBody::CatalogueChanged { .. } => {}
             OpBody::Recharged { amount, bonus, .. } => {
                 self.recharges += 1;
                 self.recharged_principal += *amount;

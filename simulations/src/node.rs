@@ -358,6 +358,12 @@ impl Materialised {
             OpBody::MembersMerged { .. } | OpBody::MergeMoved { .. } => {
                 return Err(fail("not_applicable", "merges are not simulated yet"));
             }
+            OpBody::CatalogueChanged { .. } => {
+                return Err(fail(
+                    "not_applicable",
+                    "catalogue changes are not simulated yet",
+                ));
+            }
             OpBody::ProgrammeChanged { change, .. } => {
                 // The node's `apply_programme_remote`: the change applied to
                 // the document held, the programme it then holds used from

@@ -18,6 +18,7 @@ use ractor::{Actor, ActorId, ActorRef, RpcReplyPort};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 use tongka_core::catalogue::{Product, ProductError};
+use tongka_core::catalogue_doc::{self, Catalogue};
 use tongka_core::checkout::{CheckoutError, LineInput, TenderInput, TenderKind};
 use tongka_core::clock::{Hlc, HlcClock};
 use tongka_core::error::DomainError;
@@ -30,7 +31,7 @@ use tongka_core::programme::{Programme, ProgrammeError};
 use tongka_core::programme_doc;
 use tongka_core::refund::{OrderState, Refund, RefundError, RefundLine};
 use tongka_core::state::{MemberError, MemberState, RechargeError};
-use tongka_store::{Effects, IdemRecord, Source, Store, StoreError};
+use tongka_store::{CatalogueWrite, Effects, IdemRecord, Source, Store, StoreError};
 
 pub use account::AccountKey;
 use account::{AccountActor, AccountMsg, RemoteItem};
@@ -244,6 +245,10 @@ pub(crate) struct Core {
     /// The programme document (saved bytes); held while a programme op is
     /// made or applied, so they apply one at a time.
     programme_doc: Mutex<Vec<u8>>,
+    /// The catalogue document (saved bytes) and the catalogue it holds (as
+    /// materialised in the store); held while a catalogue op is made or
+    /// applied, so they apply one at a time.
+    catalogue: Mutex<(Vec<u8>, Catalogue)>,
     pub idle_passivate: Duration,
     clock: Mutex<HlcClock>,
     accounts: Mutex<HashMap<AccountKey, ActorRef<AccountMsg>>>,
@@ -261,6 +266,15 @@ pub(crate) struct Core {
     /// Held while a merge or a merge move involves two account actors, so
     /// no two actors ever wait on each other.
     merge_lock: tokio::sync::Mutex<()>,
+}
+
+/// The products of `now` whose materialised row differs from `before`'s
+/// (the catalogue only grows: no product is removed).
+fn changed_products(before: &Catalogue, now: &Catalogue) -> Vec<Product> {
+    now.values()
+        .filter(|p| before.get(&p.sku) != Some(*p))
+        .cloned()
+        .collect()
 }
 
 fn now_ms() -> u64 {
@@ -460,11 +474,21 @@ impl Engine {
                 (programme, programme_doc::initial().save())
             }
         };
+        // The store writes the initial catalogue document at creation.
+        let catalogue_bytes = store
+            .catalogue_doc()
+            .expect("reading the catalogue at start")
+            .unwrap_or_else(|| catalogue_doc::initial().save());
+        let catalogue = catalogue_doc::materialise(
+            &catalogue_doc::load(&catalogue_bytes).expect("a stored catalogue document loads"),
+        )
+        .expect("a stored catalogue is valid");
         let core = Arc::new(Core {
             store,
             node,
             programme: std::sync::RwLock::new(Arc::new(programme)),
             programme_doc: Mutex::new(programme_doc),
+            catalogue: Mutex::new((catalogue_bytes, catalogue)),
             idle_passivate: config.idle_passivate,
             clock: Mutex::new(HlcClock::starting_at(recovered_hlc)),
             accounts: Mutex::new(HashMap::new()),
@@ -644,6 +668,102 @@ impl Engine {
         self.core
             .store
             .submit(tongka_store::Source::Remote(op), effects, on_durable);
+    }
+
+    /// HQ (or a chain-less node) puts `products` (new ones or new
+    /// versions) into the catalogue: an automerge change of the catalogue
+    /// document, logged as a `CatalogueChanged` op and materialised in the
+    /// same commit. Sales decided after it use the new prices; sales made
+    /// before keep theirs. Answers the products as materialised, once
+    /// durable. Who may ask is the caller's check (the API: HQ or a node
+    /// without a chain).
+    pub async fn change_catalogue(
+        &self,
+        products: Vec<Product>,
+        actor: String,
+    ) -> Result<Vec<Product>, EngineError> {
+        let rx = {
+            let mut held = self.core.catalogue.lock().expect("catalogue lock");
+            let mut doc = catalogue_doc::load(&held.0)
+                .map_err(|e| EngineError::Internal(e.to_string()))?;
+            let at = self.core.tick();
+            let change = match catalogue_doc::change(&mut doc, &self.core.node, at, &products) {
+                Ok(c) => c,
+                Err(catalogue_doc::CatalogueDocError::Invalid(e)) => return Err(e.into()),
+                Err(e) => return Err(EngineError::Internal(e.to_string())),
+            };
+            let now = catalogue_doc::materialise(&doc)
+                .map_err(|e| EngineError::Internal(e.to_string()))?;
+            let answer: Vec<Product> = products
+                .iter()
+                .filter_map(|p| now.get(&p.sku).cloned())
+                .collect();
+            let Some(change) = change else {
+                return Ok(answer);
+            };
+            let body = OpBody::CatalogueChanged { change, products };
+            let (draft, _) = self.core.draft_at(actor, None, body, at);
+            let saved = catalogue_doc::canonical(&doc)
+                .map_err(|e| EngineError::Internal(e.to_string()))?
+                .save();
+            let effects = Effects {
+                catalogue: Some(CatalogueWrite {
+                    doc: saved.clone(),
+                    products: changed_products(&held.1, &now),
+                }),
+                ..Default::default()
+            };
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            self.core.store.submit(
+                tongka_store::Source::Local(draft),
+                effects,
+                Box::new(move |res| {
+                    let _ = tx.send(res.map(|_| answer));
+                }),
+            );
+            *held = (saved, now);
+            rx
+        };
+        match rx.await {
+            Ok(Ok(answer)) => Ok(answer),
+            Ok(Err(e)) => Err(e.into()),
+            Err(_) => Err(EngineError::Internal("the writer stopped".into())),
+        }
+    }
+
+    /// Apply HQ's `CatalogueChanged` op made elsewhere: its change to the
+    /// catalogue document, materialised in the same commit, in its place
+    /// among the ops handed to the writer. A change that does not apply is
+    /// logged as rejected.
+    fn apply_catalogue_remote(&self, op: Op, on_durable: tongka_store::Done) {
+        let OpBody::CatalogueChanged { change, .. } = &op.body else {
+            unreachable!("called for catalogue changes only")
+        };
+        let mut held = self.core.catalogue.lock().expect("catalogue lock");
+        let mut effects = Effects::default();
+        match catalogue_doc::apply_to(&held.0, op.origin(), change) {
+            Ok((bytes, now)) => {
+                effects.catalogue = Some(CatalogueWrite {
+                    doc: bytes.clone(),
+                    products: changed_products(&held.1, &now),
+                });
+                *held = (bytes, now);
+            }
+            Err(e) => effects.rejected = Some(e.to_string()),
+        }
+        self.core.observe(op.hlc);
+        self.core
+            .store
+            .submit(tongka_store::Source::Remote(op), effects, on_durable);
+    }
+
+    /// Apply a programme or catalogue change made elsewhere.
+    fn apply_document_remote(&self, op: Op, on_durable: tongka_store::Done) {
+        if matches!(op.body, OpBody::CatalogueChanged { .. }) {
+            self.apply_catalogue_remote(op, on_durable);
+        } else {
+            self.apply_programme_remote(op, on_durable);
+        }
     }
 
     /// How many account actors are alive now.
@@ -1133,27 +1253,6 @@ impl Engine {
         .await
     }
 
-    pub async fn put_products(&self, products: Vec<Product>) -> Result<(), EngineError> {
-        for p in &products {
-            p.validate()?;
-            if let Some(b) = &p.barcode
-                && let Some(other) = self.core.store.product_by_barcode(b)?
-                && other.sku != p.sku
-            {
-                return Err(ProductError::BarcodeTaken(b.clone()).into());
-            }
-        }
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        self.core.store.put_products(
-            products,
-            Box::new(move |r| {
-                let _ = tx.send(r);
-            }),
-        );
-        rx.await
-            .map_err(|_| EngineError::Internal("writer dropped a request".into()))??;
-        Ok(())
-    }
 
     /// Apply an op made by another node, delivered in causal order. Returns
     /// once the op is queued for the writer, so ops handed over one after
@@ -1164,8 +1263,11 @@ impl Engine {
         op: Op,
         on_durable: tongka_store::Done,
     ) -> Result<(), EngineError> {
-        if matches!(op.body, OpBody::ProgrammeChanged { .. }) {
-            self.apply_programme_remote(op, on_durable);
+        if matches!(
+            op.body,
+            OpBody::ProgrammeChanged { .. } | OpBody::CatalogueChanged { .. }
+        ) {
+            self.apply_document_remote(op, on_durable);
             return Ok(());
         }
         self.core.observe(op.hlc);
@@ -1360,9 +1462,12 @@ impl Engine {
         let mut touched: std::collections::BTreeSet<MemberId> = Default::default();
         let mut run = Vec::with_capacity(ops.len());
         for op in ops {
-            if matches!(op.body, OpBody::ProgrammeChanged { .. }) {
+            if matches!(
+                op.body,
+                OpBody::ProgrammeChanged { .. } | OpBody::CatalogueChanged { .. }
+            ) {
                 self.apply_remote_run(std::mem::take(&mut run)).await?;
-                self.apply_programme_remote(op, Box::new(|_| {}));
+                self.apply_document_remote(op, Box::new(|_| {}));
                 continue;
             }
             if matches!(

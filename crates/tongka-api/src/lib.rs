@@ -779,6 +779,20 @@ fn authoring_programme(s: &AppState) -> Result<(), ApiError> {
     ))
 }
 
+/// Who may change the catalogue: as the programme, HQ for the whole
+/// chain, or a node of no chain for itself.
+fn authoring_catalogue(s: &AppState) -> Result<(), ApiError> {
+    if s.inner.role == "hq" || s.inner.peers.is_none() {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::FORBIDDEN,
+        "catalogue_hq_only",
+        "the catalogue (products and prices) is authored by HQ for the whole chain; change it at the HQ node",
+        "商品目录（商品与价格）由总部统一维护，请在总部节点修改",
+    ))
+}
+
 fn programme_req(req: ProgrammeReq) -> Result<tongka_core::Programme, ApiError> {
     use tongka_core::programme::{Level, ProgrammeError, RechargeOffer};
     let refuse = |e: ProgrammeError| ApiError::from(tongka_actors::EngineError::from(e));
@@ -884,6 +898,7 @@ async fn put_product(
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let _permit = admit(&s)?;
+    authoring_catalogue(&s)?;
     let req: ProductReq = parse_json(&body)?;
     let p = Product {
         sku,
@@ -891,8 +906,11 @@ async fn put_product(
         name: req.name.trim().to_string(),
         price: req.price.money("price", false)?,
     };
-    s.engine().put_products(vec![p.clone()]).await?;
-    Ok(Json(product_json(&p)))
+    let now = s.engine().change_catalogue(vec![p], actor()).await?;
+    let p = now
+        .first()
+        .ok_or_else(|| ApiError::from(tongka_actors::EngineError::Internal("no product".into())))?;
+    Ok(Json(product_json(p)))
 }
 
 async fn sync_status(State(s): State<AppState>) -> Json<Value> {

@@ -249,6 +249,9 @@ pub fn history_entry(op: &Op) -> Value {
         OpBody::ProgrammeChanged { .. } => {
             ("programme_changed", None, None, None, 0, String::new())
         }
+        OpBody::CatalogueChanged { .. } => {
+            ("catalogue_changed", None, None, None, 0, String::new())
+        }
         OpBody::MergeMoved {
             into,
             principal,

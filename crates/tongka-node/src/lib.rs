@@ -15,7 +15,6 @@ use std::sync::Arc;
 use tongka_actors::{Engine, EngineConfig};
 use tongka_api::AppState;
 use tongka_config::NodeConfig;
-use tongka_core::catalogue::sample_catalogue;
 use tongka_core::ids::NodeId;
 use tongka_core::programme::Programme;
 
@@ -170,6 +169,43 @@ impl Running {
     }
 }
 
+/// The products a schema-4 database held of its own (kept by the upgrade
+/// to schema 5, `Store::legacy_products`): at HQ or a chain-less node they
+/// become a catalogue change of this node's, so its tills keep its
+/// prices; at a store of a chain, whose catalogue HQ authors, they are
+/// dropped (logged).
+async fn adopt_legacy_products(
+    config: &NodeConfig,
+    store: &Store,
+    engine: &Engine,
+) -> anyhow::Result<()> {
+    let legacy = store.legacy_products()?;
+    if legacy.is_empty() {
+        return Ok(());
+    }
+    if config.node.role.as_str() == "hq" || config.tls().is_none() {
+        let n = legacy.len();
+        engine
+            .change_catalogue(legacy, "schema-upgrade".into())
+            .await
+            .map_err(|e| anyhow::anyhow!("adopting this node's products into the catalogue: {e}"))?;
+        tracing::info!(products = n, "this node's products became a catalogue change");
+    } else {
+        tracing::warn!(
+            products = ?legacy.iter().map(|p| p.sku.as_str()).collect::<Vec<_>>(),
+            "this store's own product edits are dropped: the chain's catalogue is HQ's"
+        );
+    }
+    if !store.legacy_products()?.is_empty() {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        store.drop_legacy_products(Box::new(move |r| {
+            let _ = tx.send(r);
+        }));
+        rx.await.context("the writer stopped")??;
+    }
+    Ok(())
+}
+
 /// Start a node: storage, engine, replication (if the config names a chain
 /// CA) and the HTTP API, which serves until `shutdown` completes.
 pub async fn start(
@@ -178,12 +214,6 @@ pub async fn start(
 ) -> anyhow::Result<Running> {
     let token = tongka_config::ensure_token(config.token_file())?;
     let (store, engine) = open(&config)?;
-    if store.summary().seq == 0 && store.products(1)?.is_empty() {
-        engine
-            .put_products(sample_catalogue())
-            .await
-            .map_err(|e| anyhow::anyhow!("seeding the sample catalogue: {e}"))?;
-    }
     // Shares of merged-away members still held here (a move cut short by
     // a stop): moved now.
     match engine.settle_all().await {
@@ -192,6 +222,8 @@ pub async fn start(
         Err(e) => tracing::warn!(error = %e, "moving shares of merged members failed"),
     }
     let replication = start_replication(&config, &engine, &store).await?;
+    // After replication set the op signer: the adoption may make an op.
+    adopt_legacy_products(&config, &store, &engine).await?;
     let listener = tokio::net::TcpListener::bind(config.http.listen)
         .await
         .with_context(|| format!("binding the HTTP API to {}", config.http.listen))?;

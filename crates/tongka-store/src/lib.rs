@@ -118,6 +118,17 @@ pub struct Effects {
     pub rejected: Option<String>,
     /// The programme document after the op (`meta` `programme`).
     pub programme: Option<Vec<u8>>,
+    /// The catalogue after the op: its document and the products whose
+    /// materialised rows changed.
+    pub catalogue: Option<CatalogueWrite>,
+}
+
+/// A catalogue change to materialise: the document (`meta` `catalogue`)
+/// and the products (rows of `products`, `barcodes`) it changed.
+#[derive(Debug, Default)]
+pub struct CatalogueWrite {
+    pub doc: Vec<u8>,
+    pub products: Vec<Product>,
 }
 
 /// Where an op comes from.
@@ -163,6 +174,7 @@ struct Values {
     duplicates: Vec<(String, MemberId)>,
     rejected: Option<String>,
     programme: Option<Vec<u8>>,
+    catalogue: Option<CatalogueWrite>,
 }
 
 impl Values {
@@ -187,6 +199,7 @@ impl Values {
             duplicates: e.duplicates,
             rejected: e.rejected,
             programme: e.programme,
+            catalogue: e.catalogue,
         }
     }
 }
@@ -200,8 +213,9 @@ enum Job {
     Ops(Vec<OpJob>),
     /// Finish what is queued ahead, then stop.
     Stop,
-    Products {
-        products: Vec<Product>,
+    /// Forget the products of a schema-4 database kept at the upgrade
+    /// (`legacy_products`).
+    DropLegacyProducts {
         done: Box<dyn FnOnce(Result<(), StoreError>) + Send>,
     },
     Refused {
@@ -365,8 +379,9 @@ impl Store {
                     meta.insert("instance", random_u64().to_le_bytes().as_slice())?;
                 }
                 // 3 → 4 adds the `programme` meta entry only: absent, it
-                // means the initial programme document.
-                Some(3) => {
+                // means the initial programme document. 4 → 5 adds the
+                // `catalogue` entry, written below.
+                Some(3 | 4) => {
                     meta.insert("schema", SCHEMA_VERSION.to_le_bytes().as_slice())?;
                 }
                 Some(found) if found != SCHEMA_VERSION => {
@@ -404,6 +419,7 @@ impl Store {
         w.open_table(REJECTED)?;
         w.open_table(REFUSED)?;
         w.open_table(MERGED)?;
+        init_catalogue(&w)?;
         w.commit()?;
         Ok(summary)
     }
@@ -489,18 +505,15 @@ impl Store {
         }
     }
 
-    /// Insert or replace products (catalogue edits).
-    pub fn put_products(
-        &self,
-        products: Vec<Product>,
-        done: Box<dyn FnOnce(Result<(), StoreError>) + Send>,
-    ) {
+    /// Forget the products kept at the schema 4 → 5 upgrade
+    /// (`legacy_products`); a catalogue change forgets them too.
+    pub fn drop_legacy_products(&self, done: Box<dyn FnOnce(Result<(), StoreError>) + Send>) {
         if let Some(reason) = self.poison_reason() {
             done(Err(StoreError::Poisoned(reason)));
             return;
         }
-        if let Err(mpsc::SendError(Job::Products { done, .. })) =
-            self.tx.send(Job::Products { products, done })
+        if let Err(mpsc::SendError(Job::DropLegacyProducts { done })) =
+            self.tx.send(Job::DropLegacyProducts { done })
         {
             done(Err(StoreError::Stopped));
         }
@@ -770,6 +783,27 @@ impl Store {
         Ok(meta.get("programme")?.map(|v| v.value().to_vec()))
     }
 
+    /// The catalogue document (`catalogue_doc`, saved): written at
+    /// creation (the initial one) and by each catalogue change.
+    pub fn catalogue_doc(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        let r = self.shared.db.begin_read()?;
+        let meta = r.open_table(META)?;
+        Ok(meta.get("catalogue")?.map(|v| v.value().to_vec()))
+    }
+
+    /// The products a schema-4 database held where they differed from the
+    /// sample catalogue (this node's own edits of its per-node catalogue),
+    /// kept at the upgrade to schema 5 until the node turns them into a
+    /// catalogue change or drops them.
+    pub fn legacy_products(&self) -> Result<Vec<Product>, StoreError> {
+        let r = self.shared.db.begin_read()?;
+        let meta = r.open_table(META)?;
+        meta.get("catalogue-legacy")?
+            .map(|v| decode(v.value(), "legacy products"))
+            .transpose()
+            .map(Option::unwrap_or_default)
+    }
+
     /// Remote ops refused by their checks, with the reason.
     pub fn rejected(&self, limit: usize) -> Result<Vec<(OpId, String)>, StoreError> {
         let r = self.shared.db.begin_read()?;
@@ -879,6 +913,71 @@ fn random_u64() -> u64 {
 /// covered), durably. An index that is not this database's (another node,
 /// ahead of the log, unreadable) is rebuilt from the log. The watermark it
 /// reaches.
+/// A database without a catalogue document (new, or upgraded from schema
+/// 4) gets the initial one, materialised in `products` and `barcodes`.
+/// Rows it held that differ from the sample catalogue (a schema-4 node's
+/// own edits) are kept in `meta` `catalogue-legacy` for the node to turn
+/// into a catalogue change or drop (`Store::legacy_products`).
+fn init_catalogue(w: &redb::WriteTransaction) -> Result<(), StoreError> {
+    use tongka_core::catalogue_doc;
+    let mut meta = w.open_table(META)?;
+    if meta.get("catalogue")?.is_some() {
+        return Ok(());
+    }
+    let mut products = w.open_table(PRODUCTS)?;
+    let mut barcodes = w.open_table(BARCODES)?;
+    let doc = catalogue_doc::initial();
+    let initial = catalogue_doc::materialise(&doc).expect("the initial catalogue is valid");
+    let mut legacy: Vec<Product> = Vec::new();
+    for item in products.iter()? {
+        let (_, v) = item?;
+        let p: Product = decode(v.value(), "product")?;
+        if initial.get(&p.sku) != Some(&p) {
+            legacy.push(p);
+        }
+    }
+    if !legacy.is_empty() {
+        meta.insert("catalogue-legacy", encode(&legacy).as_slice())?;
+    }
+    products.retain(|_, _| false)?;
+    barcodes.retain(|_, _| false)?;
+    let rows: Vec<Product> = initial.into_values().collect();
+    write_products(&mut products, &mut barcodes, &rows)?;
+    meta.insert("catalogue", doc.save().as_slice())?;
+    Ok(())
+}
+
+/// Write materialised products: each one's previous barcode released (if
+/// it still points to it), then the rows and their barcodes, so a barcode
+/// moving between the products written ends on its new holder.
+fn write_products(
+    products: &mut redb::Table<&str, &[u8]>,
+    barcodes: &mut redb::Table<&str, &str>,
+    list: &[Product],
+) -> Result<(), StoreError> {
+    for p in list {
+        let old = products
+            .get(p.sku.as_str())?
+            .map(|v| decode::<Product>(v.value(), "product"))
+            .transpose()?;
+        if let Some(b) = old.and_then(|o| o.barcode) {
+            let mine = barcodes
+                .get(b.as_str())?
+                .is_some_and(|v| v.value() == p.sku);
+            if mine {
+                barcodes.remove(b.as_str())?;
+            }
+        }
+    }
+    for p in list {
+        products.insert(p.sku.as_str(), encode(p).as_slice())?;
+        if let Some(b) = &p.barcode {
+            barcodes.insert(b.as_str(), p.sku.as_str())?;
+        }
+    }
+    Ok(())
+}
+
 fn catch_up_index(
     db: &Database,
     history: &Database,
@@ -1070,7 +1169,7 @@ fn refuse(job: Job, e: impl Fn() -> StoreError) -> bool {
                 done(Err(e()));
             }
         }
-        Job::Products { done, .. } | Job::Refused { done, .. } => done(Err(e())),
+        Job::DropLegacyProducts { done } | Job::Refused { done, .. } => done(Err(e())),
         Job::Stop => return true,
     }
     false
@@ -1278,6 +1377,8 @@ fn commit_batch(
             let mut refused = w.open_table(REFUSED)?;
             let mut merged = w.open_table(MERGED)?;
             let mut programme: Option<Vec<u8>> = None;
+            let mut catalogue: Option<Vec<u8>> = None;
+            let mut drop_legacy = false;
             for job in batch {
                 match job {
                     Job::Op(OpJob {
@@ -1351,6 +1452,10 @@ fn commit_batch(
                         if let Some(doc) = &values.programme {
                             programme = Some(doc.clone());
                         }
+                        if let Some(c) = &values.catalogue {
+                            write_products(&mut products, &mut barcodes, &c.products)?;
+                            catalogue = Some(c.doc.clone());
+                        }
                         finished.push(Finished::Op {
                             op,
                             rejected: false,
@@ -1358,24 +1463,8 @@ fn commit_batch(
                             _held: (bytes, values),
                         });
                     }
-                    Job::Products {
-                        products: list,
-                        done,
-                    } => {
-                        for p in &list {
-                            if let Some(old) = products
-                                .get(p.sku.as_str())?
-                                .map(|v| decode::<Product>(v.value(), "product"))
-                                .transpose()?
-                                && let Some(b) = old.barcode
-                            {
-                                barcodes.remove(b.as_str())?;
-                            }
-                            products.insert(p.sku.as_str(), encode(p).as_slice())?;
-                            if let Some(b) = &p.barcode {
-                                barcodes.insert(b.as_str(), p.sku.as_str())?;
-                            }
-                        }
+                    Job::DropLegacyProducts { done } => {
+                        drop_legacy = true;
                         finished.push(Finished::Products(done));
                     }
                     Job::Refused { entry, done } => {
@@ -1394,6 +1483,12 @@ fn commit_batch(
             meta.insert("summary", encode(&*summary).as_slice())?;
             if let Some(doc) = &programme {
                 meta.insert("programme", doc.as_slice())?;
+            }
+            if let Some(doc) = &catalogue {
+                meta.insert("catalogue", doc.as_slice())?;
+            }
+            if catalogue.is_some() || drop_legacy {
+                meta.remove("catalogue-legacy")?;
             }
             meta.insert(
                 "entity",

@@ -17,13 +17,22 @@ use redb::TableDefinition;
 /// `meta` `programme` by the `ProgrammeChanged` op that last changed it;
 /// absent, the initial document. Opening a 3 database upgrades it in place
 /// (nothing else changed).
-pub const SCHEMA_VERSION: u32 = 4;
+/// 5: the catalogue is an automerge document (`catalogue_doc`), saved in
+/// `meta` `catalogue` (written at creation: the initial document) and
+/// materialised in `products` and `barcodes` by the `CatalogueChanged` op
+/// that changes it. Opening a 3 or 4 database upgrades it in place: the
+/// initial catalogue replaces its per-node products; the rows that
+/// differed from the sample catalogue are kept in `meta`
+/// `catalogue-legacy` (see `Store::legacy_products`).
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// meta: `&str` name → bytes. Names: `schema` (u32 LE), `node` (utf-8),
 /// `instance` (u64 LE, random at creation: tells this database's history
 /// index from another's),
 /// `entity` (u64 LE: high-water mark of minted entity ids), `programme`
-/// (the programme document's saved bytes, raw), `summary`
+/// (the programme document's saved bytes, raw), `catalogue` (the catalogue
+/// document's saved bytes, raw), `catalogue-legacy` (`Vec<Product>`, see
+/// schema 5), `summary`
 /// (`Summary`: seq, version vector, digest, totals, hlc).
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta-1");
 /// ops: `(origin, seq)` → encoded `Op` (`Op::encode`). The op log; append-only.
@@ -55,7 +64,8 @@ pub const MEMBER_OPS: TableDefinition<(&str, u64, u32, &str, u64), ()> =
 pub const HISTORY_META: TableDefinition<&str, &[u8]> = TableDefinition::new("history-meta-1");
 /// idempotency: key → `IdemRecord` (its body encoded by the engine).
 pub const IDEM: TableDefinition<&str, &[u8]> = TableDefinition::new("idem-2");
-/// products: sku → `Product`.
+/// products: sku → `Product`, the catalogue document materialised
+/// (barcodes resolved).
 pub const PRODUCTS: TableDefinition<&str, &[u8]> = TableDefinition::new("products-1");
 /// barcodes: barcode → sku.
 pub const BARCODES: TableDefinition<&str, &str> = TableDefinition::new("barcodes-1");

@@ -257,7 +257,79 @@ fn a_schema_3_database_is_upgraded_in_place() {
     assert_eq!(store.programme_doc().unwrap(), None);
     store.close();
     assert_eq!(schema_of(&path), tongka_store::SCHEMA_VERSION);
-    assert_eq!(tongka_store::SCHEMA_VERSION, 4);
+    assert_eq!(tongka_store::SCHEMA_VERSION, 5);
+}
+
+/// Schema 5 makes the catalogue a document: a schema 4 database (per-node
+/// products, no `catalogue` entry) opens with the initial catalogue
+/// materialised, and its rows that differed from the sample catalogue
+/// kept as legacy products until dropped.
+#[test]
+fn a_schema_4_database_gets_the_initial_catalogue_and_keeps_its_own_rows() {
+    use tongka_core::catalogue::{Product, sample_catalogue};
+    use tongka_core::catalogue_doc;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("node.redb");
+    let fresh = open(&path);
+    assert_eq!(fresh.products(100).unwrap(), sorted(sample_catalogue()));
+    assert_eq!(
+        fresh.catalogue_doc().unwrap(),
+        Some(catalogue_doc::initial().save())
+    );
+    assert_eq!(fresh.legacy_products().unwrap(), vec![]);
+    fresh.close();
+    // A schema 4 node's catalogue: latte repriced, tea added.
+    let mut latte = sample_catalogue()[1].clone();
+    latte.price = Money::from_fen(3600);
+    let tea = Product {
+        sku: "tea".into(),
+        barcode: Some("6900000000017".into()),
+        name: "茶 Tea".into(),
+        price: Money::from_fen(1800),
+    };
+    {
+        let db = redb::Database::create(&path).unwrap();
+        let w = db.begin_write().unwrap();
+        {
+            let mut meta = w
+                .open_table(redb::TableDefinition::<&str, &[u8]>::new("meta-1"))
+                .unwrap();
+            meta.insert("schema", 4u32.to_le_bytes().as_slice()).unwrap();
+            meta.remove("catalogue").unwrap();
+            let mut products = w
+                .open_table(redb::TableDefinition::<&str, &[u8]>::new("products-1"))
+                .unwrap();
+            for p in [&latte, &tea] {
+                let mut v = vec![1u8];
+                v.extend(postcard::to_allocvec(p).unwrap());
+                products.insert(p.sku.as_str(), v.as_slice()).unwrap();
+            }
+        }
+        w.commit().unwrap();
+    }
+    let store = open(&path);
+    assert_eq!(store.products(100).unwrap(), sorted(sample_catalogue()));
+    assert_eq!(store.product_by_barcode("6900000000017").unwrap(), None);
+    assert_eq!(
+        store.product_by_barcode("6901234567908").unwrap().unwrap().sku,
+        "latte"
+    );
+    assert_eq!(
+        store.catalogue_doc().unwrap(),
+        Some(catalogue_doc::initial().save())
+    );
+    assert_eq!(store.legacy_products().unwrap(), sorted(vec![latte, tea]));
+    let (tx, rx) = mpsc::channel();
+    store.drop_legacy_products(Box::new(move |r| tx.send(r).unwrap()));
+    rx.recv().unwrap().unwrap();
+    assert_eq!(store.legacy_products().unwrap(), vec![]);
+    store.close();
+    assert_eq!(schema_of(&path), 5);
+}
+
+fn sorted(mut v: Vec<tongka_core::catalogue::Product>) -> Vec<tongka_core::catalogue::Product> {
+    v.sort_by(|a, b| a.sku.cmp(&b.sku));
+    v
 }
 
 fn recharge(store: &Store, m: &MemberId, ms: u64) -> OpId {

@@ -684,8 +684,8 @@ impl Engine {
     ) -> Result<Vec<Product>, EngineError> {
         let rx = {
             let mut held = self.core.catalogue.lock().expect("catalogue lock");
-            let mut doc = catalogue_doc::load(&held.0)
-                .map_err(|e| EngineError::Internal(e.to_string()))?;
+            let mut doc =
+                catalogue_doc::load(&held.0).map_err(|e| EngineError::Internal(e.to_string()))?;
             let at = self.core.tick();
             let change = match catalogue_doc::change(&mut doc, &self.core.node, at, &products) {
                 Ok(c) => c,
@@ -1252,7 +1252,6 @@ impl Engine {
         })
         .await
     }
-
 
     /// Apply an op made by another node, delivered in causal order. Returns
     /// once the op is queued for the writer, so ops handed over one after

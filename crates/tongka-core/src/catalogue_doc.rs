@@ -32,8 +32,8 @@ use automerge::{ActorId, Automerge, ROOT, ReadDoc, ScalarValue, Value};
 use crate::catalogue::{Product, ProductError, sample_catalogue};
 use crate::clock::Hlc;
 use crate::ids::NodeId;
-use crate::profile_doc::{make_change, malformed, options};
 pub use crate::profile_doc::{DocError, apply, canonical, load};
+use crate::profile_doc::{make_change, malformed, options};
 pub use crate::programme_doc::DEFAULT_ACTOR;
 
 /// The catalogue as the tills use it: products by sku, barcodes resolved
@@ -288,13 +288,17 @@ mod tests {
             0 => None,
             c => Some(format!("90000{c}")),
         };
-        let mut p = base.get(sku).cloned().unwrap_or_else(|| product(sku, None, 1));
+        let mut p = base
+            .get(sku)
+            .cloned()
+            .unwrap_or_else(|| product(sku, None, 1));
         p.price = Money::from_fen(fen);
         // Only a barcode free in the author's view (others keep theirs).
-        if barcode
-            .as_deref()
-            .is_none_or(|b| !base.values().any(|o| o.sku != sku && o.barcode.as_deref() == Some(b)))
-        {
+        if barcode.as_deref().is_none_or(|b| {
+            !base
+                .values()
+                .any(|o| o.sku != sku && o.barcode.as_deref() == Some(b))
+        }) {
             p.barcode = barcode;
         }
         vec![p]

@@ -188,8 +188,13 @@ async fn adopt_legacy_products(
         engine
             .change_catalogue(legacy, "schema-upgrade".into())
             .await
-            .map_err(|e| anyhow::anyhow!("adopting this node's products into the catalogue: {e}"))?;
-        tracing::info!(products = n, "this node's products became a catalogue change");
+            .map_err(|e| {
+                anyhow::anyhow!("adopting this node's products into the catalogue: {e}")
+            })?;
+        tracing::info!(
+            products = n,
+            "this node's products became a catalogue change"
+        );
     } else {
         tracing::warn!(
             products = ?legacy.iter().map(|p| p.sku.as_str()).collect::<Vec<_>>(),

@@ -294,7 +294,8 @@ fn a_schema_4_database_gets_the_initial_catalogue_and_keeps_its_own_rows() {
             let mut meta = w
                 .open_table(redb::TableDefinition::<&str, &[u8]>::new("meta-1"))
                 .unwrap();
-            meta.insert("schema", 4u32.to_le_bytes().as_slice()).unwrap();
+            meta.insert("schema", 4u32.to_le_bytes().as_slice())
+                .unwrap();
             meta.remove("catalogue").unwrap();
             let mut products = w
                 .open_table(redb::TableDefinition::<&str, &[u8]>::new("products-1"))
@@ -311,7 +312,11 @@ fn a_schema_4_database_gets_the_initial_catalogue_and_keeps_its_own_rows() {
     assert_eq!(store.products(100).unwrap(), sorted(sample_catalogue()));
     assert_eq!(store.product_by_barcode("6900000000017").unwrap(), None);
     assert_eq!(
-        store.product_by_barcode("6901234567908").unwrap().unwrap().sku,
+        store
+            .product_by_barcode("6901234567908")
+            .unwrap()
+            .unwrap()
+            .sku,
         "latte"
     );
     assert_eq!(

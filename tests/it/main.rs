@@ -3,6 +3,7 @@
 //! modules, so the suite links once.
 
 mod api;
+mod catalogue;
 mod chain;
 mod cli;
 mod console;

@@ -169,6 +169,28 @@ impl Running {
     }
 }
 
+/// A node that changed its programme or catalogue while it had no chain
+/// (`tongka up`) holds those changes in its op log, as its own ops. As a
+/// store of a chain it may not author them: every other node would refuse
+/// them (`op::check_authority`), and an origin's ops apply in order, so
+/// nothing it made after them would ever reach the chain. Such a node is
+/// not started as a store of a chain; it says why and what to do.
+fn refuse_store_with_own_documents(config: &NodeConfig, store: &Store) -> anyhow::Result<()> {
+    if config.tls().is_some() && config.node.role.as_str() != "hq" && store.authored_documents()? {
+        anyhow::bail!(
+            "node {} changed its own programme or catalogue while it had no chain; \
+             a store of a chain may not (HQ authors them), and the chain would refuse \
+             those changes and everything this node made after them. Keep running it \
+             without a chain, or set up the store afresh for the chain \
+             (`tongka chain add-store`) with a new data directory. \
+             (节点在未加入连锁时修改过自己的会员方案或商品目录；连锁门店不能修改这些设置，\
+             不能以门店身份加入连锁。请继续单机运行，或用新的数据目录重新创建门店。)",
+            config.node.name
+        );
+    }
+    Ok(())
+}
+
 /// The products a schema-4 database held of its own (kept by the upgrade
 /// to schema 5, `Store::legacy_products`): at HQ or a chain-less node they
 /// become a catalogue change of this node's, so its tills keep its
@@ -219,6 +241,11 @@ pub async fn start(
 ) -> anyhow::Result<Running> {
     let token = tongka_config::ensure_token(config.token_file())?;
     let (store, engine) = open(&config)?;
+    if let Err(e) = refuse_store_with_own_documents(&config, &store) {
+        drop(engine);
+        store.close();
+        return Err(e);
+    }
     // Shares of merged-away members still held here (a move cut short by
     // a stop): moved now.
     match engine.settle_all().await {

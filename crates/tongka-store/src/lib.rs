@@ -367,6 +367,7 @@ impl Store {
     fn init(db: &Database, node: &NodeId) -> Result<Summary, StoreError> {
         let mut w = db.begin_write()?;
         w.set_durability(Durability::Immediate)?;
+        let mut upgrade = false;
         let summary = {
             let mut meta = w.open_table(META)?;
             let schema = meta
@@ -383,6 +384,7 @@ impl Store {
                 // `catalogue` entry, written below.
                 Some(3 | 4) => {
                     meta.insert("schema", SCHEMA_VERSION.to_le_bytes().as_slice())?;
+                    upgrade = true;
                 }
                 Some(found) if found != SCHEMA_VERSION => {
                     return Err(StoreError::Schema {
@@ -420,6 +422,9 @@ impl Store {
         w.open_table(REFUSED)?;
         w.open_table(MERGED)?;
         init_catalogue(&w)?;
+        if upgrade {
+            mark_authored_programme(&w, node)?;
+        }
         w.commit()?;
         Ok(summary)
     }
@@ -804,6 +809,15 @@ impl Store {
             .map(Option::unwrap_or_default)
     }
 
+    /// Whether this node ever authored a programme or catalogue change
+    /// (`meta` `authored-documents`): a store of a chain may not, so a
+    /// node that did (without a chain) cannot join one as a store.
+    pub fn authored_documents(&self) -> Result<bool, StoreError> {
+        let r = self.shared.db.begin_read()?;
+        let meta = r.open_table(META)?;
+        Ok(meta.get("authored-documents")?.is_some())
+    }
+
     /// Remote ops refused by their checks, with the reason.
     pub fn rejected(&self, limit: usize) -> Result<Vec<(OpId, String)>, StoreError> {
         let r = self.shared.db.begin_read()?;
@@ -944,6 +958,27 @@ fn init_catalogue(w: &redb::WriteTransaction) -> Result<(), StoreError> {
     let rows: Vec<Product> = initial.into_values().collect();
     write_products(&mut products, &mut barcodes, &rows)?;
     meta.insert("catalogue", doc.save().as_slice())?;
+    Ok(())
+}
+
+/// At the upgrade from schema 3 or 4: whether this node authored a
+/// programme change (before schema 5 nothing recorded it), found by one
+/// scan of its own ops.
+fn mark_authored_programme(w: &redb::WriteTransaction, node: &NodeId) -> Result<(), StoreError> {
+    let ops = w.open_table(OPS)?;
+    let mut found = false;
+    for item in ops.range((node.as_str(), 0u64)..=(node.as_str(), u64::MAX))? {
+        let (_, v) = item?;
+        let op = Op::decode(v.value()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        if matches!(op.body, tongka_core::op::OpBody::ProgrammeChanged { .. }) {
+            found = true;
+            break;
+        }
+    }
+    if found {
+        w.open_table(META)?
+            .insert("authored-documents", [1u8].as_slice())?;
+    }
     Ok(())
 }
 
@@ -1379,6 +1414,7 @@ fn commit_batch(
             let mut programme: Option<Vec<u8>> = None;
             let mut catalogue: Option<Vec<u8>> = None;
             let mut drop_legacy = false;
+            let mut authored = false;
             for job in batch {
                 match job {
                     Job::Op(OpJob {
@@ -1456,6 +1492,11 @@ fn commit_batch(
                             write_products(&mut products, &mut barcodes, &c.products)?;
                             catalogue = Some(c.doc.clone());
                         }
+                        if (values.programme.is_some() || values.catalogue.is_some())
+                            && op.id.origin == shared.node
+                        {
+                            authored = true;
+                        }
                         finished.push(Finished::Op {
                             op,
                             rejected: false,
@@ -1489,6 +1530,9 @@ fn commit_batch(
             }
             if catalogue.is_some() || drop_legacy {
                 meta.remove("catalogue-legacy")?;
+            }
+            if authored {
+                meta.insert("authored-documents", [1u8].as_slice())?;
             }
             meta.insert(
                 "entity",

@@ -1,0 +1,112 @@
+//! A node that changed its own catalogue or programme while it had no
+//! chain is not started as a store of a chain (the chain would refuse
+//! those ops and hold up everything it made after them); it says why. A
+//! node that changed neither starts in the chain; HQ may always.
+
+use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+
+use tongka_config::{ChainManifest, ChainNewOptions, NodeConfig};
+use tongka_core::Money;
+use tongka_core::catalogue::Product;
+
+fn chain_config(dir: &std::path::Path, name: &str) -> NodeConfig {
+    let manifest = ChainManifest::load(dir).unwrap();
+    let n = manifest.nodes.iter().find(|n| n.name == name).unwrap();
+    let mut c = NodeConfig::load(n.config_path(dir)).unwrap();
+    c.http.listen = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+    c.quic.listen = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    c.quic.mdns = false;
+    c.quic.peers.clear();
+    c
+}
+
+/// The same node, same data directory, without a chain.
+fn chainless(c: &NodeConfig) -> NodeConfig {
+    let mut c = c.clone();
+    c.quic.ca_cert = None;
+    c.quic.cert = None;
+    c.quic.key = None;
+    assert!(c.tls().is_none());
+    c
+}
+
+async fn run<T>(
+    config: NodeConfig,
+    f: impl AsyncFnOnce(&tongka_actors::Engine) -> T,
+) -> anyhow::Result<T> {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let node = tongka_node::start(config, async move {
+        let _ = stopped.await;
+    })
+    .await?;
+    let out = f(&node.engine).await;
+    let _ = stop.send(());
+    node.wait().await?;
+    Ok(out)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_authored_its_catalogue_or_programme_does_not_join_as_a_store() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("chain");
+    let mut opts = ChainNewOptions::new(&dir, 3);
+    opts.hq = true;
+    tongka_config::chain_new(&opts).unwrap();
+
+    // store-1 edits its catalogue while chain-less: refused as a store.
+    let c1 = chain_config(&dir, "store-1");
+    let tea = Product {
+        sku: "tea".into(),
+        barcode: None,
+        name: "茶 Tea".into(),
+        price: Money::from_fen(1800),
+    };
+    run(chainless(&c1), async |e| {
+        e.change_catalogue(vec![tea.clone()], "t".into())
+            .await
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let err = run(c1.clone(), async |_| ()).await.err().expect("refused");
+    let msg = format!("{err:#}");
+    assert!(
+        msg.contains("catalogue") && msg.contains("store-1"),
+        "{msg}"
+    );
+    // Still fine without a chain, with its product.
+    let kept = run(chainless(&c1), async |e| e.store().product("tea").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(kept, Some(tea.clone()));
+
+    // store-2 edits its programme while chain-less: refused too.
+    let c2 = chain_config(&dir, "store-2");
+    run(chainless(&c2), async |e| {
+        let mut p = (*e.programme()).clone();
+        p.points_per_yuan = rust_decimal::Decimal::new(2, 0);
+        e.change_programme(p, "t".into(), None).await.unwrap();
+    })
+    .await
+    .unwrap();
+    assert!(run(c2, async |_| ()).await.is_err());
+
+    // store-3 edited neither: it starts in the chain.
+    let c3 = chain_config(&dir, "store-3");
+    run(chainless(&c3), async |_| ()).await.unwrap();
+    run(c3, async |_| ()).await.unwrap();
+
+    // HQ authors them: its own edits made chain-less do not stop it.
+    let hq = chain_config(&dir, "hq");
+    run(chainless(&hq), async |e| {
+        e.change_catalogue(vec![tea.clone()], "t".into())
+            .await
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    run(hq, async |_| ()).await.unwrap();
+}

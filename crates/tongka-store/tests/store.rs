@@ -332,6 +332,58 @@ fn a_schema_4_database_gets_the_initial_catalogue_and_keeps_its_own_rows() {
     assert_eq!(schema_of(&path), 5);
 }
 
+/// A node that changed its programme before schema 5 (which records it)
+/// is found out by the upgrade: its own `ProgrammeChanged` op.
+#[test]
+fn the_upgrade_finds_a_programme_this_node_authored() {
+    use tongka_core::programme::Programme;
+    use tongka_core::programme_doc;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("node.redb");
+    let store = open(&path);
+    assert!(!store.authored_documents().unwrap());
+    let mut doc = programme_doc::initial();
+    let mut asked = Programme::default();
+    asked.recharge_offers[0].bonus = Money::from_yuan(150);
+    let at = Hlc { ms: 5, count: 0 };
+    let change = programme_doc::change(&mut doc, &node(), at, &asked)
+        .unwrap()
+        .unwrap();
+    let draft = OpDraft {
+        hlc: at,
+        actor: "t".into(),
+        idem: None,
+        body: OpBody::ProgrammeChanged {
+            change,
+            programme: asked,
+        },
+    };
+    let effects = Effects {
+        programme: Some(doc.save()),
+        ..Default::default()
+    };
+    submit_wait(&store, Source::Local(draft), effects).unwrap();
+    assert!(store.authored_documents().unwrap());
+    store.close();
+    // As a schema 4 database: nothing recorded it.
+    {
+        let db = redb::Database::create(&path).unwrap();
+        let w = db.begin_write().unwrap();
+        {
+            let mut meta = w
+                .open_table(redb::TableDefinition::<&str, &[u8]>::new("meta-1"))
+                .unwrap();
+            meta.insert("schema", 4u32.to_le_bytes().as_slice())
+                .unwrap();
+            meta.remove("authored-documents").unwrap();
+        }
+        w.commit().unwrap();
+    }
+    let store = open(&path);
+    assert!(store.authored_documents().unwrap());
+    store.close();
+}
+
 fn sorted(mut v: Vec<tongka_core::catalogue::Product>) -> Vec<tongka_core::catalogue::Product> {
     v.sort_by(|a, b| a.sku.cmp(&b.sku));
     v

@@ -71,7 +71,7 @@ async fn a_node_that_authored_its_catalogue_or_programme_does_not_join_as_a_stor
     })
     .await
     .unwrap();
-    let err = run(c1.clone(), async |_| ()).await.err().expect("refused");
+    let err = run(c1.clone(), async |_| ()).await.expect_err("refused");
     let msg = format!("{err:#}");
     assert!(
         msg.contains("catalogue") && msg.contains("store-1"),

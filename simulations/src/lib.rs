@@ -24,6 +24,7 @@
 //! assert!(out.violation.is_none());
 //! ```
 
+mod ids;
 mod node;
 pub mod report;
 pub mod scenario;

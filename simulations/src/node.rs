@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 
 use tongka_core::clock::HlcClock;
 use tongka_core::ids::{MemberId, NodeId, OpId, OrderId};
@@ -30,7 +30,8 @@ pub(crate) struct OpRec {
     /// refund changes a node's copy.
     pub order0: Option<Arc<OrderState>>,
     /// Applying this op to a member: the state it was applied to and the
-    /// result, so nodes that apply it to the very same state share the
+    /// result, so nodes that apply it to the same state (equal by value)
+    /// share the
     /// result (the rules are pure: same state and op, same result). Keeps
     /// a day of a large chain's members in memory once, not once per node.
     pub memo: Memo,
@@ -39,23 +40,26 @@ pub(crate) struct OpRec {
 /// See `OpRec::memo`.
 #[derive(Debug, Default)]
 pub(crate) struct Memo {
-    /// (state applied to, result); the weak handle keeps the first's
-    /// address from being reused while it is compared against.
-    slot: Mutex<Option<(Weak<MemberState>, Arc<MemberState>)>>,
+    /// (state applied to, result).
+    slot: Mutex<Option<(Arc<MemberState>, Arc<MemberState>)>>,
     /// Nodes that applied the op; at `done` nobody will again (but a node
     /// replaying its log at restart), and the memo is dropped.
     uses: AtomicU32,
 }
 
 impl Memo {
+    /// The result for `cur`: the same state (by handle, else by value:
+    /// nodes that applied a member's ops in another order hold equal
+    /// states under different handles; they share the result, and from
+    /// then on the state).
     fn get(&self, cur: &Arc<MemberState>) -> Option<Arc<MemberState>> {
         let slot = self.slot.lock().expect("memo lock");
         let (prior, next) = slot.as_ref()?;
-        (Weak::as_ptr(prior) == Arc::as_ptr(cur)).then(|| next.clone())
+        (Arc::ptr_eq(prior, cur) || **prior == **cur).then(|| next.clone())
     }
 
     fn put(&self, cur: &Arc<MemberState>, next: &Arc<MemberState>) {
-        *self.slot.lock().expect("memo lock") = Some((Arc::downgrade(cur), next.clone()));
+        *self.slot.lock().expect("memo lock") = Some((cur.clone(), next.clone()));
     }
 
     /// One more node applied the op; `nodes` is how many there are.

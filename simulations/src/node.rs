@@ -31,8 +31,8 @@ pub(crate) struct OpRec {
     pub order0: Option<Arc<OrderState>>,
     /// Applying this op to a member: the state it was applied to and the
     /// result, so nodes that apply it to the same state (equal by value)
-    /// share the
-    /// result (the rules are pure: same state and op, same result). Keeps
+    /// share the result (the rules are pure: same state and op, same
+    /// result). Keeps
     /// a day of a large chain's members in memory once, not once per node.
     pub memo: Memo,
 }

@@ -17,7 +17,7 @@ use tongka_core::escrow;
 use tongka_core::ids::{MemberId, NodeId, OpId, OrderId, RechargeId, RefundId};
 use tongka_core::member::{Profile, ProfilePatch};
 use tongka_core::money::Money;
-use tongka_core::op::{Op, OpBody, OpDraft};
+use tongka_core::op::{OpBody, OpDraft};
 use tongka_core::programme::Programme;
 use tongka_core::programme_doc;
 use tongka_core::refund::RefundLine;
@@ -1296,14 +1296,14 @@ impl<'a> Sim<'a> {
             Wire::Ops(ops) if self.mutant(to, Mutation::SkipCausalOrder) => {
                 // The bug: apply what arrives at once, deps or not.
                 for r in ops {
-                    self.side_apply(to, &r.0.op);
+                    self.side_apply(to, &r.0);
                 }
             }
             Wire::Gave(_, ops) if self.mutant(to, Mutation::TransferAppliedTwice) => {
                 // The bug: apply the transfer from the answer directly, and
                 // again when the replica delivers it.
                 for r in ops {
-                    self.side_apply(to, &r.0.op);
+                    self.side_apply(to, &r.0);
                 }
             }
             _ => {}
@@ -1376,9 +1376,10 @@ impl<'a> Sim<'a> {
     }
 
     /// Apply an op to a node's state outside its log (mutations).
-    fn side_apply(&mut self, n: usize, op: &Op) {
+    fn side_apply(&mut self, n: usize, rec: &OpRec) {
+        let op = &rec.op;
         let node = &self.nodes[n];
-        let o = self.ix(&op.id.origin);
+        let o = rec.o as usize;
         if node.held[o] >= op.id.seq && !self.mutant(n, Mutation::TransferAppliedTwice) {
             return;
         }
@@ -1386,7 +1387,7 @@ impl<'a> Sim<'a> {
             return;
         }
         let ready = node.held[o] + 1 == op.id.seq
-            && op.deps.iter().all(|(d, s)| node.held[self.ix(d)] >= s);
+            && rec.deps.iter().all(|&(d, s)| node.held[d as usize] >= s);
         let already = node.held[o] >= op.id.seq;
         if !ready && !already {
             self.violate(
@@ -1409,7 +1410,7 @@ impl<'a> Sim<'a> {
 
     fn commit_remote(&mut self, n: usize, got: Rec) {
         let op = &got.0.op;
-        let o = self.ix(&op.id.origin);
+        let o = got.0.o as usize;
         let Some(rec) = self.ops[o].get((op.id.seq - 1) as usize).cloned() else {
             self.violate(
                 "authority",
@@ -1442,11 +1443,11 @@ impl<'a> Sim<'a> {
             self.violate(what.0, Some(n), format!("{} {}", op.id, what.1));
             return;
         }
-        let missing = op
+        let missing = rec
             .deps
             .iter()
-            .find(|(d, s)| node.held[self.ix(d)] < *s)
-            .map(|(d, s)| format!("{d}#{s}"));
+            .find(|&&(d, s)| node.held[d as usize] < s)
+            .map(|&(d, s)| format!("{}#{s}", self.names[d as usize]));
         if let Some(dep) = missing {
             self.violate(
                 "causality",
@@ -1470,7 +1471,7 @@ impl<'a> Sim<'a> {
     /// Append an op to a node's log and fold it into its state, then check
     /// what it touched. `local`: made here now.
     fn append(&mut self, n: usize, rec: Arc<OpRec>, local: bool, skip_state: bool) {
-        let o = self.ix(&rec.op.id.origin);
+        let o = rec.o as usize;
         let drop_notes = !local && self.mutant(n, Mutation::MergeDropsField);
         let ignore_prog = !local && self.mutant(n, Mutation::IgnoresProgramme);
         let forced = local && self.mutant(n, Mutation::SpendSkipsShareCheck);
@@ -1558,13 +1559,15 @@ impl<'a> Sim<'a> {
             body,
         };
         let mut deps = VersionVector::new();
+        let mut dense = Vec::new();
         for (o, &h) in node.held.iter().enumerate() {
             if o != n && h > 0 {
                 deps.raise(&self.names[o], h);
+                dense.push((o as u32, h));
             }
         }
         let op = draft.stamp(id.clone(), deps);
-        let rec = Arc::new(OpRec::new(op));
+        let rec = Arc::new(OpRec::new(op, n as u32, dense.into_boxed_slice()));
         if let Some(k) = idem {
             if let Some(first) = self.idem_ops.get(&k) {
                 self.violate(
@@ -2343,7 +2346,7 @@ impl<'a> Sim<'a> {
             if let Some((k, r)) = ops
                 .iter()
                 .enumerate()
-                .find(|(k, r)| r.op.id.seq != *k as u64 + 1 || r.op.id.origin != self.names[o])
+                .find(|(k, r)| r.op.id.seq != *k as u64 + 1 || r.o as usize != o)
             {
                 let d = format!(
                     "log of {} holds {} at place {}",

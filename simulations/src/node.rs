@@ -179,6 +179,8 @@ pub(crate) struct Materialised {
     /// Numbered like `members`.
     pub expect: IdMap<MemberId, Expect>,
     pub orders: IdMap<OrderId, Arc<OrderState>>,
+    /// Orders a refund was applied to (the others are as sold).
+    pub refunded: Vec<u32>,
     /// Phone → members holding it (more than one: a duplicate for the
     /// merge queue).
     pub phones: BTreeMap<String, BTreeSet<MemberId>>,
@@ -204,6 +206,7 @@ impl Materialised {
             members: IdMap::new(ids.members.clone()),
             expect: IdMap::new(ids.members.clone()),
             orders: IdMap::new(ids.orders.clone()),
+            refunded: Vec::new(),
             phones: BTreeMap::new(),
             totals: LedgerTotals::default(),
             digest: StateDigest::default(),
@@ -390,6 +393,7 @@ impl Materialised {
                     touched.member = Some(i);
                 }
                 self.orders.put(oi, Arc::new(next_order));
+                self.refunded.push(oi);
                 touched.order = Some(oi);
             }
             OpBody::SharesTransferred { member, .. } => {

@@ -26,10 +26,10 @@ use crate::ids::{IdMap, Interner, Shared};
 pub(crate) struct OpRec {
     pub op: Op,
     pub hash: [u8; 32],
-    /// The origin's node index, and the deps by node index (the checks on
-    /// every delivery use these, not the names).
+    /// The origin's node index, and the deps by node index: `deps[d]` ops
+    /// of node `d` (the checks on every delivery use these, not names).
     pub o: u32,
-    pub deps: Box<[(u32, u64)]>,
+    pub deps: Box<[u32]>,
     /// For a sale: the order as every node starts it, shared until a
     /// refund changes a node's copy.
     pub order0: Option<Arc<OrderState>>,
@@ -89,7 +89,7 @@ impl OpRef for Rec {
 
 impl OpRec {
     /// `o`, `deps`: as in the op, by node index.
-    pub fn new(op: Op, o: u32, deps: Box<[(u32, u64)]>) -> OpRec {
+    pub fn new(op: Op, o: u32, deps: Box<[u32]>) -> OpRec {
         let bytes = op.encode();
         // The op is unsigned, so its encoding is its signing bytes and this
         // is `op.hash()` without encoding twice.

@@ -1399,7 +1399,11 @@ impl<'a> Sim<'a> {
             return;
         }
         let ready = node.held[o] + 1 == op.id.seq
-            && rec.deps.iter().all(|&(d, s)| node.held[d as usize] >= s);
+            && rec
+                .deps
+                .iter()
+                .zip(&node.held)
+                .all(|(&s, &h)| h >= u64::from(s));
         let already = node.held[o] >= op.id.seq;
         if !ready && !already {
             self.violate(
@@ -1458,8 +1462,9 @@ impl<'a> Sim<'a> {
         let missing = rec
             .deps
             .iter()
-            .find(|&&(d, s)| node.held[d as usize] < s)
-            .map(|&(d, s)| format!("{}#{s}", self.names[d as usize]));
+            .zip(&node.held)
+            .position(|(&s, &h)| h < u64::from(s))
+            .map(|d| format!("{}#{}", self.names[d], rec.deps[d]));
         if let Some(dep) = missing {
             self.violate(
                 "causality",
@@ -1571,11 +1576,11 @@ impl<'a> Sim<'a> {
             body,
         };
         let mut deps = VersionVector::new();
-        let mut dense = Vec::new();
+        let mut dense = vec![0u32; node.held.len()];
         for (o, &h) in node.held.iter().enumerate() {
             if o != n && h > 0 {
                 deps.raise(&self.names[o], h);
-                dense.push((o as u32, h));
+                dense[o] = u32::try_from(h).expect("fewer than 2^32 ops per origin");
             }
         }
         let op = draft.stamp(id.clone(), deps);

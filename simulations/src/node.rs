@@ -116,14 +116,14 @@ pub(crate) struct ApplyFail {
     pub reason: String,
 }
 
-fn fail(kind: &'static str, reason: impl Into<String>) -> ApplyFail {
+pub(crate) fn fail(kind: &'static str, reason: impl Into<String>) -> ApplyFail {
     ApplyFail {
         kind,
         reason: reason.into(),
     }
 }
 
-fn from_apply(e: state::ApplyError) -> ApplyFail {
+pub(crate) fn from_apply(e: state::ApplyError) -> ApplyFail {
     let kind = match &e {
         state::ApplyError::Overdraft(_) => "overdraft",
         state::ApplyError::Authority { .. } => "authority",
@@ -154,6 +154,13 @@ pub(crate) struct Materialised {
     pub digest: StateDigest,
     /// Σ of every wallet's principal and bonus (kept as ops apply).
     pub held: Expect,
+    /// Merges applied (`MembersMerged`): the core's view for lookups, and
+    /// the (absorbed, survivor) pairs for the state hash. See `merges.rs`.
+    pub merged: tongka_core::merge::Merged,
+    pub merge_pairs: BTreeSet<(MemberId, MemberId)>,
+    /// The `MergeMoveDropsField` mutation: this node (named) credits the
+    /// survivor of other nodes' share moves without their principal.
+    pub merge_drop: Option<NodeId>,
 }
 
 impl Default for Materialised {
@@ -169,6 +176,9 @@ impl Default for Materialised {
             totals: LedgerTotals::default(),
             digest: StateDigest::default(),
             held: Expect::default(),
+            merged: Default::default(),
+            merge_pairs: BTreeSet::new(),
+            merge_drop: None,
         }
     }
 }
@@ -184,7 +194,10 @@ pub(crate) fn role_of(origin: &tongka_core::ids::NodeId) -> OriginRole {
 
 /// A member's expected balance, made on first use (no key clone when
 /// present: this runs once per op and node).
-fn expect_of<'m>(map: &'m mut BTreeMap<MemberId, Expect>, id: &MemberId) -> &'m mut Expect {
+pub(crate) fn expect_of<'m>(
+    map: &'m mut BTreeMap<MemberId, Expect>,
+    id: &MemberId,
+) -> &'m mut Expect {
     if !map.contains_key(id) {
         map.insert(id.clone(), Expect::default());
     }
@@ -356,7 +369,7 @@ impl Materialised {
                 touched.member = Some(member);
             }
             OpBody::MembersMerged { .. } | OpBody::MergeMoved { .. } => {
-                return Err(fail("not_applicable", "merges are not simulated yet"));
+                touched = self.apply_merge(op)?;
             }
             OpBody::ProgrammeChanged { change, .. } => {
                 // The node's `apply_programme_remote`: the change applied to
@@ -399,6 +412,12 @@ impl Materialised {
         if self.programme_changed {
             h.update(b"programme");
             h.update(&postcard::to_allocvec(&*self.programme).expect("encoding to memory"));
+        }
+        // Merges, once any was applied (runs without hash as before).
+        for (absorbed, survivor) in &self.merge_pairs {
+            h.update(b"merged");
+            h.update(absorbed.as_str().as_bytes());
+            h.update(survivor.as_str().as_bytes());
         }
         *h.finalize().as_bytes()
     }

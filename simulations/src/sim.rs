@@ -29,6 +29,8 @@ use crate::report::{HealRecord, Report, Sample, StoreStats};
 use crate::scenario::{Fault, HomeDist, Scenario};
 use crate::{Mutation, Violation};
 
+mod merges;
+
 /// Simulated time 0, as wall-clock milliseconds (2025-01-01T00:00:00Z).
 pub(crate) const EPOCH_MS: u64 = 1_735_689_600_000;
 const HOUR: u64 = 3_600_000;
@@ -125,6 +127,8 @@ enum Ev {
     Probe,
     /// A node's group commit: what it appended becomes durable.
     Sync(usize, u64),
+    /// An operator lists a store's duplicates and merges them.
+    MergeScan,
 }
 
 struct Entry {
@@ -254,6 +258,8 @@ pub(crate) struct Sim<'a> {
     have_every: u64,
     group_commit: u64,
     checks: u64,
+    /// Member merges (`workload.merges`): see `merges.rs`.
+    merge: merges::MergeWork,
 }
 
 impl<'a> Sim<'a> {
@@ -395,6 +401,7 @@ impl<'a> Sim<'a> {
             have_every: sc.time.have_every.map_or(sc.time.tick.ms(), |d| d.ms()),
             group_commit: sc.time.group_commit.map_or(0, |d| d.ms()),
             checks: 0,
+            merge: merges::MergeWork::new(sc),
         }
     }
 
@@ -428,6 +435,7 @@ impl<'a> Sim<'a> {
 
     pub fn run(mut self) -> (Report, Option<Violation>) {
         self.setup();
+        self.merge_mutate(0);
         while let Some(e) = self.queue.pop() {
             if self.violation.is_some() || self.finished {
                 break;
@@ -567,6 +575,7 @@ impl<'a> Sim<'a> {
                 self.at(t, Ev::ProgrammeEdit);
             }
         }
+        self.schedule_merge_scan(start, span);
         if end < sc.time.duration.ms() {
             self.at(end, Ev::Chunk(hour + 1));
         }
@@ -816,6 +825,7 @@ impl<'a> Sim<'a> {
                 self.probe_due = false;
                 self.probe();
             }
+            Ev::MergeScan => self.merge_scan(),
         }
     }
 
@@ -1104,6 +1114,7 @@ impl<'a> Sim<'a> {
             );
         }
         self.full_sweep_node(n);
+        self.merge_restarted(n);
     }
 
     // ----------------------------------------------------------- network
@@ -1525,6 +1536,7 @@ impl<'a> Sim<'a> {
                 }
             }
         }
+        self.merge_appended(n, &rec.op);
         self.check_node_totals(n);
         if local {
             self.schedule_push(n);
@@ -1704,6 +1716,7 @@ impl<'a> Sim<'a> {
         self.report.stores[s].registrations += 1;
         if dup {
             self.report.duplicate_registrations += 1;
+            self.note_duplicate(model, s, member);
         } else {
             self.models[model].id = Some(member);
         }
@@ -1720,8 +1733,9 @@ impl<'a> Sim<'a> {
         }
     }
 
-    fn member_id(&self, model: usize) -> Option<MemberId> {
-        self.models[model].id.clone()
+    /// The member a client (`model`) is at store `s`: see `merges::target`.
+    fn member_id(&self, model: usize, s: usize) -> Option<MemberId> {
+        self.target(model, s)
     }
 
     fn recharge(&mut self, r: Request) {
@@ -1734,7 +1748,7 @@ impl<'a> Sim<'a> {
         else {
             unreachable!()
         };
-        let Some(m) = self.member_id(model) else {
+        let Some(m) = self.member_id(model, s) else {
             return;
         };
         if !self.nodes[s].st.members.contains_key(&m) {
@@ -1775,7 +1789,7 @@ impl<'a> Sim<'a> {
         else {
             unreachable!()
         };
-        let Some(m) = self.member_id(model) else {
+        let Some(m) = self.member_id(model, s) else {
             return;
         };
         if self.nodes[s].disk_full {
@@ -1985,7 +1999,7 @@ impl<'a> Sim<'a> {
         else {
             unreachable!()
         };
-        let Some(m) = self.member_id(model) else {
+        let Some(m) = self.member_id(model, s) else {
             return;
         };
         let Some(member) = self.nodes[s].st.members.get(&m) else {
@@ -2207,6 +2221,9 @@ impl<'a> Sim<'a> {
 
     fn after_step(&mut self) {
         self.checks += 1;
+        if !self.merge.unsettled.is_empty() {
+            self.settle_pending();
+        }
     }
 
     /// Checks on what one op touched: shares and balances never negative,
@@ -2433,6 +2450,10 @@ impl<'a> Sim<'a> {
                     );
                     return self.violate("convergence", Some(n), d);
                 }
+            }
+            self.check_merges_moved();
+            if self.violation.is_some() {
+                return;
             }
             let dups = self.nodes[0]
                 .st

@@ -1,0 +1,393 @@
+//! Member merges (`workload.merges`): an operator merges the duplicates a
+//! store lists, and every node applies the merge and moves its own share
+//! of the absorbed member to the survivor, with the core's rules
+//! (`tongka_core::merge`) the node's engine uses (`merge_members`,
+//! `settle`, `settle_all`).
+//!
+//! - Decide: `merge::decide_merge(survivor, absorbed, merged, origin, at)`
+//!   at the operator's store, logged as its `MembersMerged` op.
+//! - Apply (every node, causal order, exactly once like every op):
+//!   `MemberState::apply` fills the survivor's blanks, unites tags, adds
+//!   the figures; the node's `Merged` learns the pair. A `MergeMoved` op
+//!   debits its origin's share of the absorbed member (`MemberState::apply`:
+//!   only the owner's own share) and credits the origin's share of the
+//!   survivor (`merge::apply_credit`); the per-member expected balances
+//!   move with it, the ledger does not change.
+//! - Settle: whenever a node applies an op that touches a merged-away
+//!   member (the merge itself, a late recharge from a store that was cut
+//!   off, a transfer given to it, a refund) and it holds a share of that
+//!   member, it moves the share with `merge::decide_move`, as the engine's
+//!   `settle`; after a restart, every such share (`settle_all`).
+//! - Lookups: a client's requests go to `Merged::resolve` of the member
+//!   the store knows them by (`Engine::member`).
+//!
+//! Checks: conservation per member and per node as for every op (the
+//! moved money leaves one wallet and reaches the other, to the fen), no
+//! negative share (a move beyond the origin's share is refused by the
+//! core), authority (a move of a member not merged at the node applying
+//! it is refused), convergence (the state hash covers the merge pairs),
+//! and at the end, once converged: every merged-away member holds nothing
+//! (each holder moved its whole share, nothing stranded).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use rand::Rng;
+use tongka_core::error::DomainError;
+use tongka_core::ids::MemberId;
+use tongka_core::merge;
+use tongka_core::op::{Op, OpBody};
+use tongka_core::state::MemberState;
+use tongka_core::wallet::Share;
+
+use super::{Ev, Request, Sim, chance};
+use crate::Mutation;
+use crate::node::{Materialised, Touched, expect_of, fail, from_apply};
+use crate::scenario::Scenario;
+
+/// The simulator's merge workload state.
+#[derive(Debug, Default)]
+pub(crate) struct MergeWork {
+    /// Probability (ppm) an operator merges a listed duplicate.
+    p_merge: u32,
+    /// Client (model) → the store that registered their duplicate, and
+    /// the duplicate: that store's member for them.
+    dups: BTreeMap<usize, (usize, MemberId)>,
+    /// (node, member): the node may hold a share of merged-away `member`
+    /// to move (kept while the node is down or its disk is full).
+    pub unsettled: BTreeSet<(usize, MemberId)>,
+}
+
+impl MergeWork {
+    pub fn new(sc: &Scenario) -> MergeWork {
+        MergeWork {
+            p_merge: sc.workload.merges.ppm(),
+            ..MergeWork::default()
+        }
+    }
+}
+
+impl Materialised {
+    /// Apply a `MembersMerged` or `MergeMoved` op, all or nothing.
+    pub(crate) fn apply_merge<'a>(
+        &mut self,
+        op: &'a Op,
+    ) -> Result<Touched<'a>, crate::node::ApplyFail> {
+        let get = |st: &Materialised, id: &MemberId| {
+            st.members
+                .get(id)
+                .cloned()
+                .ok_or_else(|| fail("unknown", format!("{} of unknown {id}", op.body.kind())))
+        };
+        match &op.body {
+            OpBody::MembersMerged {
+                member, absorbed, ..
+            } => {
+                get(self, absorbed)?;
+                let cur = get(self, member)?;
+                let mut next = MemberState::clone(&cur);
+                next.apply(op).map_err(from_apply)?;
+                let (old_phone, new_phone) =
+                    (cur.profile.phone.clone(), next.profile.phone.clone());
+                self.members.insert(member.clone(), Arc::new(next));
+                if new_phone != old_phone {
+                    if let Some(s) = self.phones.get_mut(&old_phone) {
+                        s.remove(member);
+                        if s.is_empty() {
+                            self.phones.remove(&old_phone);
+                        }
+                    }
+                    self.phones
+                        .entry(new_phone)
+                        .or_default()
+                        .insert(member.clone());
+                }
+                self.merged.add(absorbed.clone(), member.clone());
+                self.merge_pairs.insert((absorbed.clone(), member.clone()));
+                Ok(Touched {
+                    member: Some(member),
+                    order: None,
+                })
+            }
+            OpBody::MergeMoved {
+                member,
+                into,
+                principal,
+                bonus,
+                ..
+            } => {
+                if !self.merged.contains(member) {
+                    // The mover applied the merge before moving: it is in
+                    // the move's causal past.
+                    return Err(fail(
+                        "authority",
+                        format!("a share of {member} moved, but it was not merged"),
+                    ));
+                }
+                let mut gone = MemberState::clone(&*get(self, member)?);
+                let mut survivor = MemberState::clone(&*get(self, into)?);
+                // The origin's own share only: the core debits the origin's.
+                gone.apply(op).map_err(from_apply)?;
+                let dropped;
+                let credit = match (&self.merge_drop, &op.body) {
+                    (Some(me), OpBody::MergeMoved { .. }) if op.origin() != me => {
+                        // The bug: the credit drops the principal field.
+                        let mut o = op.clone();
+                        if let OpBody::MergeMoved { principal, .. } = &mut o.body {
+                            *principal = tongka_core::money::Money::ZERO;
+                        }
+                        dropped = o;
+                        &dropped
+                    }
+                    _ => op,
+                };
+                merge::apply_credit(&mut survivor, credit).map_err(from_apply)?;
+                self.members.insert(member.clone(), Arc::new(gone));
+                self.members.insert(into.clone(), Arc::new(survivor));
+                let e = expect_of(&mut self.expect, member);
+                e.principal -= *principal;
+                e.bonus -= *bonus;
+                let e = expect_of(&mut self.expect, into);
+                e.principal += *principal;
+                e.bonus += *bonus;
+                Ok(Touched {
+                    member: Some(member),
+                    order: None,
+                })
+            }
+            _ => Err(fail("not_applicable", "not a merge op")),
+        }
+    }
+}
+
+impl Sim<'_> {
+    /// Arm the `MergeMoveDropsField` mutation at store-1 (at the start
+    /// and after each restart: the rebuilt state replays correctly).
+    pub(super) fn merge_mutate(&mut self, n: usize) {
+        if self.mutant(n, Mutation::MergeMoveDropsField) {
+            self.nodes[n].st.merge_drop = Some(self.names[n].clone());
+        }
+    }
+
+    /// The member client `model` is at store `s`: the duplicate registered
+    /// there, if any (with merges on), else their first registration;
+    /// then whom the store resolves it to (`Engine::member`).
+    pub(super) fn target(&self, model: usize, s: usize) -> Option<MemberId> {
+        let id = match self.merge.dups.get(&model) {
+            Some((d, dup)) if *d == s => dup.clone(),
+            _ => self.models[model].id.clone()?,
+        };
+        let merged = &self.nodes[s].st.merged;
+        Some(if merged.is_empty() {
+            id
+        } else {
+            merged.resolve(&id)
+        })
+    }
+
+    /// A duplicate of `model` was registered at `s` (kept with merges on).
+    pub(super) fn note_duplicate(&mut self, model: usize, s: usize, member: MemberId) {
+        if self.merge.p_merge == 0 {
+            return;
+        }
+        self.merge.dups.insert(model, (s, member));
+        // A client registering tops up there, like the first members.
+        let amounts = &self.sc.members.initial_balance;
+        if !amounts.is_empty() {
+            let amount = amounts[self.rng_work.random_range(0..amounts.len())];
+            let idem = self.idem();
+            let t = self.now + 1_000;
+            self.at(
+                t,
+                Ev::Request(
+                    Box::new(Request::Recharge {
+                        model,
+                        store: s,
+                        amount,
+                        idem,
+                    }),
+                    false,
+                ),
+            );
+        }
+    }
+
+    /// One operator's look at the duplicates in this hour (merges on only:
+    /// runs without draw nothing more).
+    pub(super) fn schedule_merge_scan(&mut self, start: u64, span: u64) {
+        if self.merge.p_merge == 0 {
+            return;
+        }
+        let t = start + self.rng_work.random_range(0..span);
+        self.at(t, Ev::MergeScan);
+    }
+
+    /// An operator at a store picked by the seed lists the duplicates the
+    /// store sees (`Engine::duplicates`: a phone held by members that do
+    /// not resolve to one) and merges each with probability `merges` into
+    /// the smallest id, as `POST /members/{survivor}/merge`.
+    pub(super) fn merge_scan(&mut self) {
+        if self.workload_over || self.stores == 0 {
+            return;
+        }
+        let s = self.rng_work.random_range(0..self.stores);
+        if !self.nodes[s].up || self.nodes[s].disk_full {
+            return;
+        }
+        let st = &self.nodes[s].st;
+        let listed: Vec<BTreeSet<MemberId>> = st
+            .phones
+            .values()
+            .filter(|ids| ids.len() > 1)
+            .map(|ids| ids.iter().map(|i| st.merged.resolve(i)).collect())
+            .filter(|now: &BTreeSet<MemberId>| now.len() > 1)
+            .collect();
+        for ids in listed {
+            if !chance(&mut self.rng_work, self.merge.p_merge) {
+                continue;
+            }
+            let mut ids = ids.into_iter();
+            let Some(survivor) = ids.next() else { continue };
+            for absorbed in ids {
+                self.merge_one(s, &survivor, &absorbed);
+            }
+        }
+    }
+
+    /// `Engine::merge_members` at store `s`: decide with the core, log,
+    /// then this node moves its own share at once.
+    fn merge_one(&mut self, s: usize, survivor: &MemberId, absorbed: &MemberId) {
+        let at = self.tick(s);
+        let st = &self.nodes[s].st;
+        let (Some(sv), Some(ab)) = (st.members.get(survivor), st.members.get(absorbed)) else {
+            return;
+        };
+        let body = match merge::decide_merge(sv, ab, &st.merged, &self.names[s], at) {
+            Ok(b) => b,
+            Err(e) => {
+                *self.report.stores[s].declines.entry(e.code()).or_default() += 1;
+                return;
+            }
+        };
+        let idem = self.idem();
+        let rec = self.make(s, at, "operator", Some(idem), body);
+        self.ack(s, &rec);
+        self.report.merges += 1;
+        self.merge.unsettled.insert((s, absorbed.clone()));
+        self.settle_pending();
+    }
+
+    /// After node `n` appended `op`: check the survivor a move credited,
+    /// and note a merged-away member it touched (its share may have to
+    /// move). Nothing to do before any merge.
+    pub(super) fn merge_appended(&mut self, n: usize, op: &Op) {
+        if self.nodes[n].st.merged.is_empty() {
+            return;
+        }
+        let touched = match &op.body {
+            OpBody::MembersMerged { absorbed, .. } => Some(absorbed),
+            OpBody::MergeMoved { into, member, .. } => {
+                self.check_touched(n, Some(into), None);
+                Some(member)
+            }
+            body => body.member(),
+        };
+        if let Some(m) = touched
+            && self.nodes[n].st.merged.contains(m)
+        {
+            self.merge.unsettled.insert((n, m.clone()));
+        }
+    }
+
+    /// At restart (`Engine::settle_all`): every merged-away member this
+    /// node holds a share of (a move the crash lost is made again).
+    pub(super) fn merge_restarted(&mut self, n: usize) {
+        self.merge_mutate(n);
+        let st = &self.nodes[n].st;
+        if st.merged.is_empty() {
+            return;
+        }
+        let me = &self.names[n];
+        let holds: Vec<MemberId> = st
+            .merge_pairs
+            .iter()
+            .map(|(a, _)| a)
+            .filter(|a| {
+                st.members
+                    .get(*a)
+                    .is_some_and(|m| m.wallet.share(me) != Share::default())
+            })
+            .cloned()
+            .collect();
+        for m in holds {
+            self.merge.unsettled.insert((n, m));
+        }
+    }
+
+    /// `Engine::settle` for each noted (node, member) whose node can write:
+    /// move the node's own share of the merged-away member to the member
+    /// it resolves to.
+    pub(super) fn settle_pending(&mut self) {
+        let due: Vec<(usize, MemberId)> = self
+            .merge
+            .unsettled
+            .iter()
+            .filter(|(n, _)| self.nodes[*n].up && !self.nodes[*n].disk_full)
+            .cloned()
+            .collect();
+        for (n, m) in due {
+            self.merge.unsettled.remove(&(n, m.clone()));
+            let st = &self.nodes[n].st;
+            let into = st.merged.resolve(&m);
+            let Some(gone) = st.members.get(&m) else {
+                continue;
+            };
+            let Some(body) = merge::decide_move(gone, &into, &self.names[n]) else {
+                continue;
+            };
+            if let OpBody::MergeMoved {
+                principal,
+                bonus,
+                points,
+                ..
+            } = &body
+            {
+                self.report.merge_moves += 1;
+                self.report.merge_moved += *principal;
+                self.report.merge_moved_bonus += *bonus;
+                self.report.merge_moved_points += *points;
+            }
+            let at = self.tick(n);
+            self.make(n, at, "merge", None, body);
+            if self.violation.is_some() {
+                return;
+            }
+        }
+    }
+
+    /// Once converged: every merged-away member holds nothing (each holder
+    /// moved its whole share to the survivor; nothing is stranded on a
+    /// member no lookup reaches).
+    pub(super) fn check_merges_moved(&mut self) {
+        for n in 0..self.nodes.len() {
+            let st = &self.nodes[n].st;
+            let stranded = st.merge_pairs.iter().find_map(|(a, _)| {
+                let m = st.members.get(a)?;
+                let left: Vec<String> = m
+                    .wallet
+                    .shares()
+                    .filter(|(_, s)| **s != Share::default())
+                    .map(|(owner, s)| format!("{owner} {}/{}/{}", s.principal, s.bonus, s.points))
+                    .collect();
+                (!left.is_empty()).then(|| (a.clone(), left))
+            });
+            if let Some((a, left)) = stranded {
+                let d = format!(
+                    "{a} was merged away but still holds shares (principal/bonus/points): {}",
+                    left.join(", ")
+                );
+                return self.violate("conservation", Some(n), d);
+            }
+        }
+    }
+}

@@ -391,3 +391,149 @@ impl Sim<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tongka_core::checkout::TenderKind;
+    use tongka_core::clock::{Hlc, VersionVector};
+    use tongka_core::ids::{NodeId, OpId, RechargeId};
+    use tongka_core::member::Profile;
+    use tongka_core::money::Money;
+    use tongka_core::op::OpDraft;
+
+    fn node(name: &str) -> NodeId {
+        NodeId::new(name).unwrap()
+    }
+
+    fn op(origin: &str, seq: u64, body: OpBody) -> Op {
+        OpDraft {
+            hlc: Hlc {
+                ms: 1_000 * seq,
+                count: 0,
+            },
+            actor: "t".into(),
+            idem: None,
+            body,
+        }
+        .stamp(
+            OpId {
+                origin: node(origin),
+                seq,
+            },
+            VersionVector::new(),
+        )
+    }
+
+    fn register(st: &mut Materialised, origin: &str, seq: u64) -> MemberId {
+        let member = MemberId::mint(&node(origin), seq);
+        let profile = Profile {
+            phone: "13800000001".into(),
+            name: format!("会员{seq}"),
+            birthday: None,
+            gender: None,
+            card_no: None,
+            invited_by: None,
+            tags: vec![],
+            notes: String::new(),
+        };
+        let body = OpBody::MemberRegistered {
+            member: member.clone(),
+            profile,
+        };
+        st.apply(&op(origin, seq, body), None, None, false, false)
+            .unwrap();
+        member
+    }
+
+    fn recharge(st: &mut Materialised, origin: &str, seq: u64, m: &MemberId, yuan: i64) {
+        let body = OpBody::Recharged {
+            member: m.clone(),
+            recharge: RechargeId::mint(&node(origin), seq),
+            amount: Money::from_yuan(yuan),
+            bonus: Money::ZERO,
+            tender: TenderKind::Cash,
+        };
+        st.apply(&op(origin, seq, body), None, None, false, false)
+            .unwrap();
+    }
+
+    /// Two duplicates, money at two stores; merged, each store moves its
+    /// own share: the absorbed member ends empty, the survivor holds all,
+    /// every wallet adds up to what its ops say, and a forged move (of a
+    /// share its origin does not hold, or of a member not merged) is
+    /// refused and changes nothing.
+    #[test]
+    fn a_merge_moves_each_holders_share_and_refuses_forged_moves() {
+        let mut st = Materialised::default();
+        let s = register(&mut st, "store-1", 1);
+        let a = register(&mut st, "store-2", 1);
+        recharge(&mut st, "store-1", 2, &s, 100);
+        recharge(&mut st, "store-2", 2, &a, 50);
+        recharge(&mut st, "store-3", 1, &a, 20);
+        let before = st.state_hash();
+        // A move before any merge is refused.
+        let early = OpBody::MergeMoved {
+            member: a.clone(),
+            into: s.clone(),
+            principal: Money::from_yuan(50),
+            bonus: Money::ZERO,
+            points: 0,
+        };
+        let e = st.apply_merge(&op("store-2", 3, early)).unwrap_err();
+        assert_eq!(e.kind, "authority", "{}", e.reason);
+        assert_eq!(st.state_hash(), before);
+
+        let at = Hlc { ms: 9_000, count: 0 };
+        let body = merge::decide_merge(
+            &st.members[&s],
+            &st.members[&a],
+            &st.merged,
+            &node("store-3"),
+            at,
+        )
+        .unwrap();
+        st.apply(&op("store-3", 2, body), None, None, false, false)
+            .unwrap();
+        assert_eq!(st.merged.resolve(&a), s);
+        assert_ne!(st.state_hash(), before, "the merge is in the state hash");
+        // store-1 holds none of the absorbed member: a move of 1 fen by it
+        // overdraws its share and is refused.
+        let forged = OpBody::MergeMoved {
+            member: a.clone(),
+            into: s.clone(),
+            principal: Money::from_fen(1),
+            bonus: Money::ZERO,
+            points: 0,
+        };
+        let e = st.apply_merge(&op("store-1", 3, forged)).unwrap_err();
+        assert_eq!(e.kind, "overdraft", "{}", e.reason);
+        assert_eq!(
+            merge::decide_move(&st.members[&a], &s, &node("store-1")),
+            None
+        );
+        for (seq, holder) in [(3, "store-2"), (3, "store-3")] {
+            let body = merge::decide_move(&st.members[&a], &s, &node(holder)).unwrap();
+            st.apply(&op(holder, seq, body), None, None, false, false)
+                .unwrap();
+        }
+        assert_eq!(st.members[&a].wallet.total(), Share::default());
+        assert_eq!(
+            st.members[&s].wallet.total().principal,
+            Money::from_yuan(170)
+        );
+        assert_eq!(
+            st.members[&s].wallet.share(&node("store-2")).principal,
+            Money::from_yuan(50),
+            "each holder keeps its authority over what it moved"
+        );
+        for id in [&a, &s] {
+            let e = st.expect[id];
+            let t = st.members[id].wallet.total();
+            assert_eq!((t.principal, t.bonus), (e.principal, e.bonus));
+        }
+        let (p, b) = st.totals.outstanding();
+        assert_eq!((st.held.principal, st.held.bonus), (p, b));
+        assert_eq!(p, Money::from_yuan(170), "a merge moves no money in or out");
+    }
+}

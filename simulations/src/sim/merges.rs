@@ -484,7 +484,10 @@ mod tests {
         assert_eq!(e.kind, "authority", "{}", e.reason);
         assert_eq!(st.state_hash(), before);
 
-        let at = Hlc { ms: 9_000, count: 0 };
+        let at = Hlc {
+            ms: 9_000,
+            count: 0,
+        };
         let body = merge::decide_merge(
             &st.members[&s],
             &st.members[&a],

@@ -154,7 +154,6 @@ impl<K: Ord + Hash + Clone, V> IdMap<K, V> {
         self.get(k).is_some()
     }
 
-    #[allow(dead_code)] // the ordered map's API, kept whole
     pub fn insert(&mut self, k: K, v: V) -> Option<V> {
         let i = self.intern(&k);
         self.put(i, v)

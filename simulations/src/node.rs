@@ -131,14 +131,14 @@ pub(crate) struct ApplyFail {
     pub reason: String,
 }
 
-fn fail(kind: &'static str, reason: impl Into<String>) -> ApplyFail {
+pub(crate) fn fail(kind: &'static str, reason: impl Into<String>) -> ApplyFail {
     ApplyFail {
         kind,
         reason: reason.into(),
     }
 }
 
-fn from_apply(e: state::ApplyError) -> ApplyFail {
+pub(crate) fn from_apply(e: state::ApplyError) -> ApplyFail {
     let kind = match &e {
         state::ApplyError::Overdraft(_) => "overdraft",
         state::ApplyError::Authority { .. } => "authority",
@@ -188,6 +188,13 @@ pub(crate) struct Materialised {
     pub digest: StateDigest,
     /// Σ of every wallet's principal and bonus (kept as ops apply).
     pub held: Expect,
+    /// Merges applied (`MembersMerged`): the core's view for lookups, and
+    /// the (absorbed, survivor) pairs for the state hash. See `merges.rs`.
+    pub merged: tongka_core::merge::Merged,
+    pub merge_pairs: BTreeSet<(MemberId, MemberId)>,
+    /// The `MergeMoveDropsField` mutation: this node (named) credits the
+    /// survivor of other nodes' share moves without their principal.
+    pub merge_drop: Option<NodeId>,
 }
 
 impl Default for Materialised {
@@ -211,6 +218,9 @@ impl Materialised {
             totals: LedgerTotals::default(),
             digest: StateDigest::default(),
             held: Expect::default(),
+            merged: Default::default(),
+            merge_pairs: BTreeSet::new(),
+            merge_drop: None,
         }
     }
 }
@@ -225,7 +235,7 @@ pub(crate) fn role_of(origin: &tongka_core::ids::NodeId) -> OriginRole {
 }
 
 /// A member's expected balance (by number), made on first use.
-fn expect_of(map: &mut IdMap<MemberId, Expect>, i: u32) -> &mut Expect {
+pub(crate) fn expect_of(map: &mut IdMap<MemberId, Expect>, i: u32) -> &mut Expect {
     if map.at(i).is_none() {
         map.put(i, Expect::default());
     }
@@ -403,7 +413,7 @@ impl Materialised {
                 touched.member = Some(i);
             }
             OpBody::MembersMerged { .. } | OpBody::MergeMoved { .. } => {
-                return Err(fail("not_applicable", "merges are not simulated yet"));
+                touched = self.apply_merge(op)?;
             }
             OpBody::ProgrammeChanged { change, .. } => {
                 // The node's `apply_programme_remote`: the change applied to
@@ -456,6 +466,12 @@ impl Materialised {
             h.update(b"programme");
             h.update(&postcard::to_allocvec(&*self.programme).expect("encoding to memory"));
         }
+        // Merges, once any was applied (runs without hash as before).
+        for (absorbed, survivor) in &self.merge_pairs {
+            h.update(b"merged");
+            h.update(absorbed.as_str().as_bytes());
+            h.update(survivor.as_str().as_bytes());
+        }
         *h.finalize().as_bytes()
     }
 
@@ -479,6 +495,7 @@ impl Materialised {
             && self.totals == other.totals
             && self.programme_changed == other.programme_changed
             && (!self.programme_changed || self.programme == other.programme)
+            && self.merge_pairs == other.merge_pairs
     }
 }
 

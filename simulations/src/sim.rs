@@ -29,6 +29,8 @@ use crate::report::{HealRecord, Report, Sample, StoreStats};
 use crate::scenario::{Fault, HomeDist, Scenario};
 use crate::{Mutation, Violation};
 
+mod merges;
+
 /// Simulated time 0, as wall-clock milliseconds (2025-01-01T00:00:00Z).
 pub(crate) const EPOCH_MS: u64 = 1_735_689_600_000;
 const HOUR: u64 = 3_600_000;
@@ -125,6 +127,8 @@ enum Ev {
     Probe,
     /// A node's group commit: what it appended becomes durable.
     Sync(usize, u64),
+    /// An operator lists a store's duplicates and merges them.
+    MergeScan,
 }
 
 struct Entry {
@@ -258,6 +262,8 @@ pub(crate) struct Sim<'a> {
     checks: u64,
     /// Messages sent, by kind (`MSG_KINDS`).
     msg_counts: [u64; 5],
+    /// Member merges (`workload.merges`): see `merges.rs`.
+    merge: merges::MergeWork,
 }
 
 /// The message kinds, as the report names them.
@@ -405,6 +411,7 @@ impl<'a> Sim<'a> {
             group_commit: sc.time.group_commit.map_or(0, |d| d.ms()),
             checks: 0,
             msg_counts: [0; 5],
+            merge: merges::MergeWork::new(sc),
         }
     }
 
@@ -438,6 +445,7 @@ impl<'a> Sim<'a> {
 
     pub fn run(mut self) -> (Report, Option<Violation>) {
         self.setup();
+        self.merge_mutate(0);
         while let Some(e) = self.queue.pop() {
             if self.violation.is_some() || self.finished {
                 break;
@@ -582,6 +590,7 @@ impl<'a> Sim<'a> {
                 self.at(t, Ev::ProgrammeEdit);
             }
         }
+        self.schedule_merge_scan(start, span);
         if end < sc.time.duration.ms() {
             self.at(end, Ev::Chunk(hour + 1));
         }
@@ -831,6 +840,7 @@ impl<'a> Sim<'a> {
                 self.probe_due = false;
                 self.probe();
             }
+            Ev::MergeScan => self.merge_scan(),
         }
     }
 
@@ -1119,6 +1129,7 @@ impl<'a> Sim<'a> {
             );
         }
         self.full_sweep_node(n);
+        self.merge_restarted(n);
     }
 
     // ----------------------------------------------------------- network
@@ -1547,6 +1558,7 @@ impl<'a> Sim<'a> {
                 }
             }
         }
+        self.merge_appended(n, &rec.op);
         self.check_node_totals(n);
         if local {
             self.schedule_push(n);
@@ -1728,6 +1740,7 @@ impl<'a> Sim<'a> {
         self.report.stores[s].registrations += 1;
         if dup {
             self.report.duplicate_registrations += 1;
+            self.note_duplicate(model, s, member);
         } else {
             self.models[model].id = Some(member);
         }
@@ -1744,8 +1757,9 @@ impl<'a> Sim<'a> {
         }
     }
 
-    fn member_id(&self, model: usize) -> Option<MemberId> {
-        self.models[model].id.clone()
+    /// The member a client (`model`) is at store `s`: see `merges::target`.
+    fn member_id(&self, model: usize, s: usize) -> Option<MemberId> {
+        self.target(model, s)
     }
 
     fn recharge(&mut self, r: Request) {
@@ -1758,7 +1772,7 @@ impl<'a> Sim<'a> {
         else {
             unreachable!()
         };
-        let Some(m) = self.member_id(model) else {
+        let Some(m) = self.member_id(model, s) else {
             return;
         };
         if !self.nodes[s].st.members.contains_key(&m) {
@@ -1799,7 +1813,7 @@ impl<'a> Sim<'a> {
         else {
             unreachable!()
         };
-        let Some(m) = self.member_id(model) else {
+        let Some(m) = self.member_id(model, s) else {
             return;
         };
         if self.nodes[s].disk_full {
@@ -2009,7 +2023,7 @@ impl<'a> Sim<'a> {
         else {
             unreachable!()
         };
-        let Some(m) = self.member_id(model) else {
+        let Some(m) = self.member_id(model, s) else {
             return;
         };
         let Some(member) = self.nodes[s].st.members.get(&m) else {
@@ -2231,6 +2245,9 @@ impl<'a> Sim<'a> {
 
     fn after_step(&mut self) {
         self.checks += 1;
+        if !self.merge.unsettled.is_empty() {
+            self.settle_pending();
+        }
     }
 
     /// Checks on what one op touched: shares and balances never negative,
@@ -2486,6 +2503,10 @@ impl<'a> Sim<'a> {
                     );
                     return self.violate("convergence", Some(n), d);
                 }
+            }
+            self.check_merges_moved();
+            if self.violation.is_some() {
+                return;
             }
             let dups = self.nodes[0]
                 .st

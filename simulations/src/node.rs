@@ -1,9 +1,9 @@
 //! A simulated node: its durable log and the state it materialises from
 //! it, built with the same core rules the real node uses.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
-use std::cell::RefCell;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -442,16 +442,16 @@ impl Materialised {
         self.members.for_each_sorted(|id, m| {
             h.update(id.as_str().as_bytes());
             buf.clear();
-            let bytes = postcard::to_extend(&**m, std::mem::take(&mut buf))
-                .expect("encoding to memory");
+            let bytes =
+                postcard::to_extend(&**m, std::mem::take(&mut buf)).expect("encoding to memory");
             h.update(&bytes);
             buf = bytes;
         });
         self.orders.for_each_sorted(|id, o| {
             h.update(id.as_str().as_bytes());
             buf.clear();
-            let bytes = postcard::to_extend(&**o, std::mem::take(&mut buf))
-                .expect("encoding to memory");
+            let bytes =
+                postcard::to_extend(&**o, std::mem::take(&mut buf)).expect("encoding to memory");
             h.update(&bytes);
             buf = bytes;
         });
@@ -485,8 +485,7 @@ impl Materialised {
             b: &IdMap<K, Arc<V>>,
         ) -> bool {
             a.len() == b.len()
-                && a
-                    .slots()
+                && a.slots()
                     .all(|(i, x)| b.at(i).is_some_and(|y| Arc::ptr_eq(x, y) || **x == **y))
         }
         same(&self.members, &other.members)

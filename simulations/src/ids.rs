@@ -144,7 +144,6 @@ impl<K: Ord + Hash + Clone, V> IdMap<K, V> {
         self.at(self.slot(k)?)
     }
 
-    #[allow(dead_code)] // the ordered map's API, kept whole
     pub fn get_mut(&mut self, k: &K) -> Option<&mut V> {
         let i = self.slot(k)?;
         self.at_mut(i)
@@ -159,7 +158,6 @@ impl<K: Ord + Hash + Clone, V> IdMap<K, V> {
         self.put(i, v)
     }
 
-    #[allow(dead_code)] // the ordered map's API, kept whole
     pub fn remove(&mut self, k: &K) -> Option<V> {
         let i = self.slot(k)?;
         let old = self.slots.get_mut(i as usize)?.take();
@@ -227,6 +225,25 @@ impl<K: Ord + Hash + Clone, V> IdMap<K, V> {
         }
     }
 
+    /// Values held, in id order.
+    pub fn values(&self) -> std::vec::IntoIter<&V> {
+        let ids = self.sorted();
+        let v: Vec<&V> = ids.sorted.iter().filter_map(|&i| self.at(i)).collect();
+        v.into_iter()
+    }
+
+    /// The value of `k`, made with `V::default()` on first use.
+    pub fn or_default(&mut self, k: &K) -> &mut V
+    where
+        V: Default,
+    {
+        let i = self.intern(k);
+        if self.at(i).is_none() {
+            self.put(i, V::default());
+        }
+        self.at_mut(i).expect("put above")
+    }
+
     /// Ids held, in id order.
     pub fn keys(&self) -> Vec<K> {
         let mut out = Vec::with_capacity(self.len);
@@ -240,5 +257,13 @@ impl<K: Ord + Hash + Clone, V> std::ops::Index<&K> for IdMap<K, V> {
 
     fn index(&self, k: &K) -> &V {
         self.get(k).expect("id held")
+    }
+}
+
+/// Equal when the same ids hold equal values (maps of one run: one
+/// numbering).
+impl<K: Ord + Hash + Clone, V: PartialEq> PartialEq for IdMap<K, V> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len == other.len && self.slots().all(|(i, v)| other.at(i) == Some(v))
     }
 }

@@ -152,6 +152,7 @@ pub(crate) fn from_apply(e: state::ApplyError) -> ApplyFail {
 pub(crate) struct Ids {
     pub members: Shared<MemberId>,
     pub orders: Shared<OrderId>,
+    pub phones: Shared<String>,
 }
 
 impl Ids {
@@ -159,6 +160,7 @@ impl Ids {
         Ids {
             members: Rc::new(RefCell::new(Interner::default())),
             orders: Rc::new(RefCell::new(Interner::default())),
+            phones: Rc::new(RefCell::new(Interner::default())),
         }
     }
 }
@@ -183,7 +185,7 @@ pub(crate) struct Materialised {
     pub refunded: Vec<u32>,
     /// Phone → members holding it (more than one: a duplicate for the
     /// merge queue).
-    pub phones: BTreeMap<String, BTreeSet<MemberId>>,
+    pub phones: IdMap<String, BTreeSet<MemberId>>,
     pub totals: LedgerTotals,
     pub digest: StateDigest,
     /// Σ of every wallet's principal and bonus (kept as ops apply).
@@ -214,7 +216,7 @@ impl Materialised {
             expect: IdMap::new(ids.members.clone()),
             orders: IdMap::new(ids.orders.clone()),
             refunded: Vec::new(),
-            phones: BTreeMap::new(),
+            phones: IdMap::new(ids.phones.clone()),
             totals: LedgerTotals::default(),
             digest: StateDigest::default(),
             held: Expect::default(),
@@ -305,8 +307,7 @@ impl Materialised {
                 self.members.put(i, Arc::new(m));
                 self.expect.put(i, Expect::default());
                 self.phones
-                    .entry(profile.phone.clone())
-                    .or_default()
+                    .or_default(&profile.phone)
                     .insert(member.clone());
                 touched.member = Some(i);
             }
@@ -335,10 +336,7 @@ impl Materialised {
                             self.phones.remove(&old_phone);
                         }
                     }
-                    self.phones
-                        .entry(new_phone)
-                        .or_default()
-                        .insert(member.clone());
+                    self.phones.or_default(&new_phone).insert(member.clone());
                 }
                 touched.member = Some(i);
             }
@@ -455,12 +453,12 @@ impl Materialised {
             h.update(&bytes);
             buf = bytes;
         });
-        for (phone, ids) in &self.phones {
+        self.phones.for_each_sorted(|phone, ids| {
             h.update(phone.as_bytes());
             for id in ids {
                 h.update(id.as_str().as_bytes());
             }
-        }
+        });
         h.update(&postcard::to_allocvec(&self.totals).expect("encoding to memory"));
         if self.programme_changed {
             h.update(b"programme");

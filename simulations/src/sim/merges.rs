@@ -94,10 +94,7 @@ impl Materialised {
                             self.phones.remove(&old_phone);
                         }
                     }
-                    self.phones
-                        .entry(new_phone)
-                        .or_default()
-                        .insert(member.clone());
+                    self.phones.or_default(&new_phone).insert(member.clone());
                 }
                 self.merged.add(absorbed.clone(), member.clone());
                 self.merge_pairs.insert((absorbed.clone(), member.clone()));

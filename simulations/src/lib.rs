@@ -24,6 +24,7 @@
 //! assert!(out.violation.is_none());
 //! ```
 
+mod ids;
 mod node;
 pub mod report;
 pub mod scenario;
@@ -102,6 +103,10 @@ pub enum Mutation {
     /// store-1 ignores the programme changes it receives (keeps deciding
     /// with the programme it had).
     IgnoresProgramme,
+    /// store-1, moving its share of a merged-away member to the survivor
+    /// (`MergeMoved`), moves the principal but drops the bonus and points
+    /// fields: they stay on the absorbed member.
+    MergeMoveDropsField,
 }
 
 /// How to run.

@@ -205,6 +205,13 @@ pub struct Report {
     pub ops_lost: u64,
     /// `ProgrammeChanged` ops HQ made (`workload.programme_changes`).
     pub programme_changes: u64,
+    /// `MembersMerged` ops made (`workload.merges`), and the `MergeMoved`
+    /// ops, principal, bonus and points they moved to survivors.
+    pub merges: u64,
+    pub merge_moves: u64,
+    pub merge_moved: Money,
+    pub merge_moved_bonus: Money,
+    pub merge_moved_points: i64,
     pub messages: BTreeMap<&'static str, u64>,
     pub lost: u64,
     pub duplicated: u64,
@@ -266,6 +273,11 @@ impl Report {
             ops_sent: 0,
             ops_lost: 0,
             programme_changes: 0,
+            merges: 0,
+            merge_moves: 0,
+            merge_moved: Money::ZERO,
+            merge_moved_bonus: Money::ZERO,
+            merge_moved_points: 0,
             messages: BTreeMap::new(),
             lost: 0,
             duplicated: 0,
@@ -518,6 +530,17 @@ impl Report {
                 o,
                 "  programme changes made by HQ: {}",
                 self.programme_changes
+            );
+        }
+        if self.merges > 0 {
+            let _ = writeln!(
+                o,
+                "  member merges: {} made; {} share moves, moving {} principal, {} bonus, {} points to survivors",
+                self.merges,
+                self.merge_moves,
+                self.merge_moved,
+                self.merge_moved_bonus,
+                self.merge_moved_points
             );
         }
         let _ = writeln!(

@@ -301,6 +301,17 @@ pub struct Workload {
     /// the merge queue when it does not).
     #[serde(default)]
     pub duplicate_registrations: Num,
+    /// Member merges (default 0, off): about once an hour an operator at
+    /// a store picked by the seed lists the duplicates that store sees (a
+    /// phone held by more than one member not merged together, as
+    /// `GET /members/duplicates`) and merges each with this probability,
+    /// as `POST /members/{survivor}/merge {"absorb": ..}`: the survivor is
+    /// the smallest member id (the one `merge::Merged::resolve` keeps when
+    /// merges cross). A duplicate registered at another store is then
+    /// that store's member for the client (recharges and checkouts there
+    /// go to it) until merged.
+    #[serde(default, skip_serializing_if = "num_is_zero")]
+    pub merges: Num,
     /// Probability that a client sends an accepted request again with the
     /// same idempotency key (it must get the first answer, nothing more).
     #[serde(default)]
@@ -540,6 +551,7 @@ impl Scenario {
                 w.duplicate_registrations,
             ),
             ("workload.retries", w.retries),
+            ("workload.merges", w.merges),
             ("network.loss", self.network.loss),
             ("network.duplicate", self.network.duplicate),
             ("network.reorder", self.network.reorder),

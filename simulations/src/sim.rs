@@ -17,17 +17,19 @@ use tongka_core::escrow;
 use tongka_core::ids::{MemberId, NodeId, OpId, OrderId, RechargeId, RefundId};
 use tongka_core::member::{Profile, ProfilePatch};
 use tongka_core::money::Money;
-use tongka_core::op::{Op, OpBody, OpDraft};
+use tongka_core::op::{OpBody, OpDraft};
 use tongka_core::programme::Programme;
 use tongka_core::programme_doc;
 use tongka_core::refund::RefundLine;
 use tongka_core::state::{self};
 use tongka_sync::{Msg, OpRef, Replica, ReplicaConfig};
 
-use crate::node::{EscrowJob, LogView, Materialised, Node, OpRec, Purpose, Rec};
+use crate::node::{EscrowJob, Ids, LogView, Materialised, Node, OpRec, Purpose, Rec, Touched};
 use crate::report::{HealRecord, Report, Sample, StoreStats};
 use crate::scenario::{Fault, HomeDist, Scenario};
 use crate::{Mutation, Violation};
+
+mod merges;
 
 /// Simulated time 0, as wall-clock milliseconds (2025-01-01T00:00:00Z).
 pub(crate) const EPOCH_MS: u64 = 1_735_689_600_000;
@@ -125,6 +127,8 @@ enum Ev {
     Probe,
     /// A node's group commit: what it appended becomes durable.
     Sync(usize, u64),
+    /// An operator lists a store's duplicates and merges them.
+    MergeScan,
 }
 
 struct Entry {
@@ -221,6 +225,8 @@ pub(crate) struct Sim<'a> {
     index: BTreeMap<NodeId, usize>,
     stores: usize,
     nodes: Vec<Node>,
+    /// Member and order numbers, shared by the nodes' states.
+    ids: Ids,
     /// Every op ever made, by origin: the canonical copies.
     ops: Vec<Vec<Arc<OpRec>>>,
     links: Vec<Link>,
@@ -254,7 +260,14 @@ pub(crate) struct Sim<'a> {
     have_every: u64,
     group_commit: u64,
     checks: u64,
+    /// Messages sent, by kind (`MSG_KINDS`).
+    msg_counts: [u64; 5],
+    /// Member merges (`workload.merges`): see `merges.rs`.
+    merge: merges::MergeWork,
 }
+
+/// The message kinds, as the report names them.
+const MSG_KINDS: [&str; 5] = ["hello", "have", "ask", "ops", "gave"];
 
 impl<'a> Sim<'a> {
     pub fn new(sc: &'a Scenario, seed: u64, mutation: Mutation) -> Sim<'a> {
@@ -274,6 +287,7 @@ impl<'a> Sim<'a> {
             chain: CHAIN.into(),
             ..ReplicaConfig::default()
         };
+        let ids = Ids::new();
         let nodes = names
             .iter()
             .map(|name| Node {
@@ -290,7 +304,7 @@ impl<'a> Sim<'a> {
                 clock: HlcClock::default(),
 
                 held: vec![0; n],
-                st: Materialised::default(),
+                st: Materialised::new(&ids),
                 entity: 0,
                 idem: BTreeMap::new(),
                 next_req: 1,
@@ -367,6 +381,7 @@ impl<'a> Sim<'a> {
             index,
             stores,
             nodes,
+            ids,
             ops: vec![Vec::new(); n],
             links,
             partitions: BTreeMap::new(),
@@ -395,6 +410,8 @@ impl<'a> Sim<'a> {
             have_every: sc.time.have_every.map_or(sc.time.tick.ms(), |d| d.ms()),
             group_commit: sc.time.group_commit.map_or(0, |d| d.ms()),
             checks: 0,
+            msg_counts: [0; 5],
+            merge: merges::MergeWork::new(sc),
         }
     }
 
@@ -428,6 +445,7 @@ impl<'a> Sim<'a> {
 
     pub fn run(mut self) -> (Report, Option<Violation>) {
         self.setup();
+        self.merge_mutate(0);
         while let Some(e) = self.queue.pop() {
             if self.violation.is_some() || self.finished {
                 break;
@@ -445,6 +463,11 @@ impl<'a> Sim<'a> {
             );
         }
         let mut report = self.report;
+        for (kind, &c) in MSG_KINDS.iter().zip(&self.msg_counts) {
+            if c > 0 {
+                report.messages.insert(kind, c);
+            }
+        }
         report.steps = self.step;
         report.checks = self.checks;
         report.violation = self.violation.clone();
@@ -567,6 +590,7 @@ impl<'a> Sim<'a> {
                 self.at(t, Ev::ProgrammeEdit);
             }
         }
+        self.schedule_merge_scan(start, span);
         if end < sc.time.duration.ms() {
             self.at(end, Ev::Chunk(hour + 1));
         }
@@ -816,6 +840,7 @@ impl<'a> Sim<'a> {
                 self.probe_due = false;
                 self.probe();
             }
+            Ev::MergeScan => self.merge_scan(),
         }
     }
 
@@ -982,7 +1007,7 @@ impl<'a> Sim<'a> {
                 lost_own.push(rec);
             }
         }
-        node.st = Materialised::default();
+        node.st = Materialised::new(&self.ids);
         node.asks.clear();
         node.pulling.clear();
         node.side_applied.clear();
@@ -1044,7 +1069,7 @@ impl<'a> Sim<'a> {
         let names = self.names.clone();
         let node = &mut self.nodes[n];
         // Rebuild everything from the log, in commit order.
-        let mut st = Materialised::default();
+        let mut st = Materialised::new(&self.ids);
         let mut max_hlc = Hlc::default();
         let mut replay_errors = Vec::new();
         for &(o, s) in &node.commit_order {
@@ -1104,6 +1129,7 @@ impl<'a> Sim<'a> {
             );
         }
         self.full_sweep_node(n);
+        self.merge_restarted(n);
     }
 
     // ----------------------------------------------------------- network
@@ -1162,18 +1188,19 @@ impl<'a> Sim<'a> {
         if !self.links[l].up {
             return;
         }
+        // Counted by kind (see `MSG_KINDS`), put in the report at the end.
         let kind = match &msg {
             Wire::Ctl(m) => match &**m {
-                Msg::Hello { .. } => "hello",
-                Msg::Have { .. } => "have",
-                Msg::Ask { .. } => "ask",
-                Msg::Ops { .. } => "ops",
-                Msg::Gave { .. } => "gave",
+                Msg::Hello { .. } => 0,
+                Msg::Have { .. } => 1,
+                Msg::Ask { .. } => 2,
+                Msg::Ops { .. } => 3,
+                Msg::Gave { .. } => 4,
             },
-            Wire::Ops(_) => "ops",
-            Wire::Gave(..) => "gave",
+            Wire::Ops(_) => 3,
+            Wire::Gave(..) => 4,
         };
-        *self.report.messages.entry(kind).or_default() += 1;
+        self.msg_counts[kind] += 1;
         let link = &self.links[l];
         let dir = usize::from(from != link.a);
         let mut t = self.now + between(&mut self.rng_net, link.delay[0], link.delay[1]);
@@ -1292,14 +1319,14 @@ impl<'a> Sim<'a> {
             Wire::Ops(ops) if self.mutant(to, Mutation::SkipCausalOrder) => {
                 // The bug: apply what arrives at once, deps or not.
                 for r in ops {
-                    self.side_apply(to, &r.0.op);
+                    self.side_apply(to, &r.0);
                 }
             }
             Wire::Gave(_, ops) if self.mutant(to, Mutation::TransferAppliedTwice) => {
                 // The bug: apply the transfer from the answer directly, and
                 // again when the replica delivers it.
                 for r in ops {
-                    self.side_apply(to, &r.0.op);
+                    self.side_apply(to, &r.0);
                 }
             }
             _ => {}
@@ -1372,9 +1399,10 @@ impl<'a> Sim<'a> {
     }
 
     /// Apply an op to a node's state outside its log (mutations).
-    fn side_apply(&mut self, n: usize, op: &Op) {
+    fn side_apply(&mut self, n: usize, rec: &OpRec) {
+        let op = &rec.op;
         let node = &self.nodes[n];
-        let o = self.ix(&op.id.origin);
+        let o = rec.o as usize;
         if node.held[o] >= op.id.seq && !self.mutant(n, Mutation::TransferAppliedTwice) {
             return;
         }
@@ -1382,7 +1410,11 @@ impl<'a> Sim<'a> {
             return;
         }
         let ready = node.held[o] + 1 == op.id.seq
-            && op.deps.iter().all(|(d, s)| node.held[self.ix(d)] >= s);
+            && rec
+                .deps
+                .iter()
+                .zip(&node.held)
+                .all(|(&s, &h)| h >= u64::from(s));
         let already = node.held[o] >= op.id.seq;
         if !ready && !already {
             self.violate(
@@ -1405,7 +1437,7 @@ impl<'a> Sim<'a> {
 
     fn commit_remote(&mut self, n: usize, got: Rec) {
         let op = &got.0.op;
-        let o = self.ix(&op.id.origin);
+        let o = got.0.o as usize;
         let Some(rec) = self.ops[o].get((op.id.seq - 1) as usize).cloned() else {
             self.violate(
                 "authority",
@@ -1438,11 +1470,12 @@ impl<'a> Sim<'a> {
             self.violate(what.0, Some(n), format!("{} {}", op.id, what.1));
             return;
         }
-        let missing = op
+        let missing = rec
             .deps
             .iter()
-            .find(|(d, s)| node.held[self.ix(d)] < *s)
-            .map(|(d, s)| format!("{d}#{s}"));
+            .zip(&node.held)
+            .position(|(&s, &h)| h < u64::from(s))
+            .map(|d| format!("{}#{}", self.names[d], rec.deps[d]));
         if let Some(dep) = missing {
             self.violate(
                 "causality",
@@ -1466,7 +1499,7 @@ impl<'a> Sim<'a> {
     /// Append an op to a node's log and fold it into its state, then check
     /// what it touched. `local`: made here now.
     fn append(&mut self, n: usize, rec: Arc<OpRec>, local: bool, skip_state: bool) {
-        let o = self.ix(&rec.op.id.origin);
+        let o = rec.o as usize;
         let drop_notes = !local && self.mutant(n, Mutation::MergeDropsField);
         let ignore_prog = !local && self.mutant(n, Mutation::IgnoresProgramme);
         let forced = local && self.mutant(n, Mutation::SpendSkipsShareCheck);
@@ -1502,7 +1535,7 @@ impl<'a> Sim<'a> {
             self.at(t, Ev::Sync(n, life));
         }
         match result {
-            Ok(Some(t)) => self.check_touched(n, t.member, t.order),
+            Ok(Some(t)) => self.check_touched(n, t),
             Ok(None) => {}
             Err(e) => {
                 self.nodes[n].rejected.insert(rec.op.id.clone());
@@ -1525,6 +1558,7 @@ impl<'a> Sim<'a> {
                 }
             }
         }
+        self.merge_appended(n, &rec.op);
         self.check_node_totals(n);
         if local {
             self.schedule_push(n);
@@ -1554,13 +1588,15 @@ impl<'a> Sim<'a> {
             body,
         };
         let mut deps = VersionVector::new();
+        let mut dense = vec![0u32; node.held.len()];
         for (o, &h) in node.held.iter().enumerate() {
             if o != n && h > 0 {
                 deps.raise(&self.names[o], h);
+                dense[o] = u32::try_from(h).expect("fewer than 2^32 ops per origin");
             }
         }
         let op = draft.stamp(id.clone(), deps);
-        let rec = Arc::new(OpRec::new(op));
+        let rec = Arc::new(OpRec::new(op, n as u32, dense.into_boxed_slice()));
         if let Some(k) = idem {
             if let Some(first) = self.idem_ops.get(&k) {
                 self.violate(
@@ -1704,6 +1740,7 @@ impl<'a> Sim<'a> {
         self.report.stores[s].registrations += 1;
         if dup {
             self.report.duplicate_registrations += 1;
+            self.note_duplicate(model, s, member);
         } else {
             self.models[model].id = Some(member);
         }
@@ -1720,8 +1757,9 @@ impl<'a> Sim<'a> {
         }
     }
 
-    fn member_id(&self, model: usize) -> Option<MemberId> {
-        self.models[model].id.clone()
+    /// The member a client (`model`) is at store `s`: see `merges::target`.
+    fn member_id(&self, model: usize, s: usize) -> Option<MemberId> {
+        self.target(model, s)
     }
 
     fn recharge(&mut self, r: Request) {
@@ -1734,7 +1772,7 @@ impl<'a> Sim<'a> {
         else {
             unreachable!()
         };
-        let Some(m) = self.member_id(model) else {
+        let Some(m) = self.member_id(model, s) else {
             return;
         };
         if !self.nodes[s].st.members.contains_key(&m) {
@@ -1775,7 +1813,7 @@ impl<'a> Sim<'a> {
         else {
             unreachable!()
         };
-        let Some(m) = self.member_id(model) else {
+        let Some(m) = self.member_id(model, s) else {
             return;
         };
         if self.nodes[s].disk_full {
@@ -1985,7 +2023,7 @@ impl<'a> Sim<'a> {
         else {
             unreachable!()
         };
-        let Some(m) = self.member_id(model) else {
+        let Some(m) = self.member_id(model, s) else {
             return;
         };
         let Some(member) = self.nodes[s].st.members.get(&m) else {
@@ -2207,6 +2245,9 @@ impl<'a> Sim<'a> {
 
     fn after_step(&mut self) {
         self.checks += 1;
+        if !self.merge.unsettled.is_empty() {
+            self.settle_pending();
+        }
     }
 
     /// Checks on what one op touched: shares and balances never negative,
@@ -2268,8 +2309,8 @@ impl<'a> Sim<'a> {
         self.report.programme_changes += 1;
     }
 
-    fn check_touched(&mut self, n: usize, member: Option<&MemberId>, order: Option<&OrderId>) {
-        if let Some((inv, d)) = touched_problem(&self.nodes[n].st, member, order) {
+    fn check_touched(&mut self, n: usize, t: Touched) {
+        if let Some((inv, d)) = touched_problem(&self.nodes[n].st, t) {
             self.violate(inv, Some(n), d);
         }
     }
@@ -2294,16 +2335,38 @@ impl<'a> Sim<'a> {
             return;
         }
         let mut sum = (Money::ZERO, Money::ZERO);
-        let ids: Vec<MemberId> = self.nodes[n].st.members.keys().cloned().collect();
-        for id in &ids {
-            let t = self.nodes[n].st.members[id].wallet.total();
+        // By number, not by id: which problem is reported first when there
+        // are several may differ, whether there is one may not.
+        let st = &self.nodes[n].st;
+        let mut problem = None;
+        for (i, m) in st.members.slots() {
+            let t = m.wallet.total();
             sum.0 += t.principal;
             sum.1 += t.bonus;
-            self.check_touched(n, Some(id), None);
+            if problem.is_none() {
+                problem = touched_problem(
+                    st,
+                    Touched {
+                        member: Some(i),
+                        order: None,
+                    },
+                );
+            }
         }
-        let oids: Vec<OrderId> = self.nodes[n].st.orders.keys().cloned().collect();
-        for o in &oids {
-            self.check_touched(n, None, Some(o));
+        if problem.is_none() {
+            // Orders no refund touched are as sold: nothing to check there.
+            problem = st.refunded.iter().find_map(|&i| {
+                touched_problem(
+                    st,
+                    Touched {
+                        member: None,
+                        order: Some(i),
+                    },
+                )
+            });
+        }
+        if let Some((inv, d)) = problem {
+            self.violate(inv, Some(n), d);
         }
         let (p, b) = self.nodes[n].st.totals.outstanding();
         if sum != (p, b) {
@@ -2314,12 +2377,14 @@ impl<'a> Sim<'a> {
             self.violate("conservation", Some(n), d);
         }
         // Op ids unique and gap-free per origin.
+        // The canonical op at a place has the place's seq and origin (`make`
+        // stamps it so): the same handle needs no closer look.
         for (o, ops) in self.nodes[n].log.iter().enumerate() {
-            if let Some((k, r)) = ops
-                .iter()
-                .enumerate()
-                .find(|(k, r)| r.op.id.seq != *k as u64 + 1 || r.op.id.origin != self.names[o])
-            {
+            let canon = &self.ops[o];
+            if let Some((k, r)) = ops.iter().enumerate().find(|(k, r)| {
+                !canon.get(*k).is_some_and(|c| Arc::ptr_eq(c, r))
+                    && (r.op.id.seq != *k as u64 + 1 || r.op.id.origin != self.names[o])
+            }) {
                 let d = format!(
                     "log of {} holds {} at place {}",
                     self.names[o],
@@ -2424,6 +2489,11 @@ impl<'a> Sim<'a> {
                     );
                     return self.violate("convergence", Some(n), d);
                 }
+                // Equal parts hash equally: only a node whose state differs
+                // from the first's in some part is hashed.
+                if self.nodes[n].st.same_as(&self.nodes[0].st) {
+                    continue;
+                }
                 let h = self.nodes[n].st.state_hash();
                 if h != h0 {
                     let why = self.explain_diff(0, n);
@@ -2433,6 +2503,10 @@ impl<'a> Sim<'a> {
                     );
                     return self.violate("convergence", Some(n), d);
                 }
+            }
+            self.check_merges_moved();
+            if self.violation.is_some() {
+                return;
             }
             let dups = self.nodes[0]
                 .st
@@ -2480,8 +2554,9 @@ impl<'a> Sim<'a> {
 
     fn explain_diff(&self, a: usize, b: usize) -> String {
         let (x, y) = (&self.nodes[a].st, &self.nodes[b].st);
-        for (id, m) in &x.members {
-            match y.members.get(id) {
+        for id in x.members.keys() {
+            let m = &x.members[&id];
+            match y.members.get(&id) {
                 None => return format!("{id} missing at {}", self.names[b]),
                 Some(n) if n != m => {
                     let field = if n.profile != m.profile {
@@ -2496,8 +2571,9 @@ impl<'a> Sim<'a> {
                 _ => {}
             }
         }
-        for (id, o) in &x.orders {
-            if y.orders.get(id) != Some(o) {
+        for id in x.orders.keys() {
+            let o = &x.orders[&id];
+            if y.orders.get(&id) != Some(o) {
                 return format!("order {id} differs");
             }
         }
@@ -2509,23 +2585,21 @@ impl<'a> Sim<'a> {
 }
 
 /// What is wrong with a member or order after an op touched it, if anything.
-fn touched_problem(
-    st: &Materialised,
-    member: Option<&MemberId>,
-    order: Option<&OrderId>,
-) -> Option<(&'static str, String)> {
-    if let Some(id) = member
-        && let Some(m) = st.members.get(id)
+fn touched_problem(st: &Materialised, t: Touched) -> Option<(&'static str, String)> {
+    if let Some(i) = t.member
+        && let Some(m) = st.members.at(i)
     {
         for (owner, share) in m.wallet.shares() {
             if share.principal.is_negative() || share.bonus.is_negative() || share.points < 0 {
+                let id = &m.id;
                 let d = format!("{id}: share of {owner} is negative: {share:?}");
                 return Some(("no_overdraft", d));
             }
         }
         let total = m.wallet.total();
-        let e = st.expect.get(id).copied().unwrap_or_default();
+        let e = st.expect.at(i).copied().unwrap_or_default();
         if total.principal != e.principal || total.bonus != e.bonus {
+            let id = &m.id;
             let d = format!(
                 "{id}: wallet holds {}/{} (principal/bonus) but its ops say {}/{}",
                 total.principal, total.bonus, e.principal, e.bonus
@@ -2533,8 +2607,8 @@ fn touched_problem(
             return Some(("conservation", d));
         }
     }
-    if let Some(oid) = order
-        && let Some(o) = st.orders.get(oid)
+    if let Some(i) = t.order
+        && let Some(o) = st.orders.at(i)
     {
         let over = o
             .order
@@ -2543,6 +2617,7 @@ fn touched_problem(
             .zip(&o.refunded_qty)
             .any(|(l, q)| *q > l.qty);
         if over || o.refunded > o.order.payable {
+            let oid = &o.order.id;
             return Some((
                 "at_most_once",
                 format!("{oid}: refunded more than was sold"),

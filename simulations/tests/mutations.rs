@@ -111,3 +111,13 @@ fn a_node_ignoring_programme_changes_is_caught_by_convergence() {
     assert_eq!(inv, "convergence", "seed {seed}: {what}");
     assert!(what.contains("materialised state differs"), "{what}");
 }
+
+#[test]
+fn a_merge_move_dropping_a_field_is_caught_by_conservation() {
+    // store-1 credits survivors with other stores' share moves but drops
+    // their principal: the survivor's wallet no longer adds up.
+    let sc = common::scenario("merges");
+    let (seed, inv, what) = caught(&sc, Mutation::MergeMoveDropsField);
+    assert_eq!(inv, "conservation", "seed {seed}: {what}");
+    assert!(what.contains("its ops say"), "{what}");
+}

@@ -110,3 +110,31 @@ fn programme_changes_need_hq() {
     );
     assert!(tongka_sim::Scenario::parse(&sc).is_err());
 }
+
+#[test]
+fn merges() {
+    let sc = common::scenario("merges");
+    all_pass(&sc, 1..4);
+    // Operators did merge, and the absorbed members' money moved.
+    let out = tongka_sim::run(&sc, 2);
+    assert!(out.report.merges > 0, "{}", out.to_text());
+    assert!(out.report.merge_moved.is_positive(), "{}", out.to_text());
+    assert!(
+        out.report.to_text().contains("member merges: "),
+        "{}",
+        out.to_text()
+    );
+}
+
+#[test]
+fn merges_is_a_probability() {
+    let base = std::fs::read_to_string(format!(
+        "{}/scenarios/merges.toml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    assert!(tongka_sim::Scenario::parse(&base).is_ok());
+    let bad = base.replace("merges = 0.5", "merges = 1.5");
+    assert_ne!(bad, base);
+    assert!(tongka_sim::Scenario::parse(&bad).is_err());
+}

@@ -52,12 +52,27 @@ impl Hasher for Fx {
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut b = [0u8; 8];
-            b[..chunk.len()].copy_from_slice(chunk);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(b))
-                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.mix(u64::from_le_bytes(c.try_into().expect("eight bytes")));
         }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut b = [0u8; 8];
+            b[..rest.len()].copy_from_slice(rest);
+            self.mix(u64::from_le_bytes(b));
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.mix(u64::from(i));
+    }
+}
+
+impl Fx {
+    #[inline]
+    fn mix(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
     }
 }
 
@@ -244,10 +259,36 @@ impl<O: OpRef> Replica<O> {
         i
     }
 
+    /// The index of a known name, looked for by walking `order` from
+    /// `*k` on: names given in name order (a vector's, a `links` list) are
+    /// found without hashing. Any other name: by the map (`None`: unknown).
+    fn ix_walk(&self, n: &NodeId, k: &mut usize) -> Option<usize> {
+        while let Some(&i) = self.order.get(*k) {
+            match self.names[i].cmp(n) {
+                std::cmp::Ordering::Less => *k += 1,
+                std::cmp::Ordering::Equal => {
+                    *k += 1;
+                    return Some(i);
+                }
+                std::cmp::Ordering::Greater => break,
+            }
+        }
+        self.index.get(n).copied()
+    }
+
+    /// `ix` for names given in name order (see `ix_walk`).
+    fn ix_sorted(&mut self, n: &NodeId, k: &mut usize) -> usize {
+        match self.ix_walk(n, k) {
+            Some(i) => i,
+            None => self.ix(n),
+        }
+    }
+
     fn vec_of(&mut self, vv: &VersionVector) -> Vec<u64> {
         let mut v = Vec::new();
+        let mut k = 0;
         for (n, s) in vv.iter() {
-            let i = self.ix(n);
+            let i = self.ix_sorted(n, &mut k);
             put(&mut v, i, s);
         }
         v
@@ -255,8 +296,9 @@ impl<O: OpRef> Replica<O> {
 
     fn flags_of(&mut self, nodes: &[NodeId]) -> Vec<bool> {
         let mut v = Vec::new();
+        let mut k = 0;
         for n in nodes {
-            let i = self.ix(n);
+            let i = self.ix_sorted(n, &mut k);
             if v.len() <= i {
                 v.resize(i + 1, false);
             }
@@ -480,8 +522,10 @@ impl<O: OpRef> Replica<O> {
         if at(&self.admitted, o) + 1 != op.id.seq {
             return false;
         }
-        op.deps.iter().all(|(n, s)| match self.index.get(n) {
-            Some(&i) => at(&self.admitted, i) >= s,
+        // Deps come in name order: found by walking `order`, not hashed.
+        let mut k = 0;
+        op.deps.iter().all(|(n, s)| match self.ix_walk(n, &mut k) {
+            Some(i) => at(&self.admitted, i) >= s,
             None => s == 0,
         })
     }

@@ -155,6 +155,8 @@ async fn start_replication(
 pub struct Running {
     pub started: Started,
     pub engine: Engine,
+    /// The replication layer, on a node of a chain.
+    pub replication: Option<Replication>,
     store: Store,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -209,7 +211,7 @@ pub async fn start(
         config.node.role.as_str(),
         config.http.console,
     );
-    if let Some(rep) = replication {
+    if let Some(rep) = replication.clone() {
         state = state.with_peers(Arc::new(move || {
             rep.status()
                 .into_iter()
@@ -224,6 +226,7 @@ pub async fn start(
     Ok(Running {
         started,
         engine,
+        replication,
         store,
         server,
     })

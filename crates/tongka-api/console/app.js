@@ -115,8 +115,7 @@ const I18N = {
     'prog.name_en': '英文名称', 'prog.min_principal': '累计充值门槛', 'prog.rate': '折扣率',
     'prog.points_per_yuan': '每消费 1 元获得积分',
     'prog.add_offer': '＋ 添加优惠', 'prog.add_level': '＋ 添加等级', 'prog.reset': '撤销修改',
-    'prog.saved': '会员方案已保存', 'prog.no_offers': '没有充值优惠。',
-    'prog.unavailable': '无法读取会员方案。',
+    'prog.saved': '会员方案已保存',
     'overview.title': '节点概览', 'overview.node': '节点', 'overview.ledger': '账本汇总（本节点所知全链）',
     'overview.sync': '同步状态', 'overview.role': '角色', 'overview.version': '版本',
     'overview.peers': '对等节点', 'overview.connected': '已连接', 'overview.disconnected': '未连接',
@@ -241,8 +240,7 @@ const I18N = {
     'prog.name_en': 'English name', 'prog.min_principal': 'From principal', 'prog.rate': 'Rate',
     'prog.points_per_yuan': 'Points per yuan spent',
     'prog.add_offer': '+ Add offer', 'prog.add_level': '+ Add level', 'prog.reset': 'Undo changes',
-    'prog.saved': 'Programme saved', 'prog.no_offers': 'No recharge offers.',
-    'prog.unavailable': 'The programme could not be read.',
+    'prog.saved': 'Programme saved',
     'overview.title': 'Node overview', 'overview.node': 'Node', 'overview.ledger': 'Ledger (chain-wide, as this node knows it)',
     'overview.sync': 'Replication', 'overview.role': 'Role', 'overview.version': 'Version',
     'overview.peers': 'Peers', 'overview.connected': 'connected', 'overview.disconnected': 'disconnected',
@@ -1611,7 +1609,10 @@ function renderDuplicates() {
       group.append(h('div', { class: 'merge-confirm', 'data-test': 'merge-confirm-box', role: 'alertdialog' },
         h('div', {
           'data-test': 'merge-confirm-text',
-          text: t('dup.confirm', { absorbed: absorbed.map((m) => `${m.name}（${m.id}）`).join('、'), survivor: survivor ? survivor.name : pick, sid: pick }),
+          text: t('dup.confirm', {
+            absorbed: absorbed.map((m) => (state.lang === 'zh' ? `${m.name}（${m.id}）` : `${m.name} (${m.id})`)).join(state.lang === 'zh' ? '、' : ', '),
+            survivor: survivor ? survivor.name : pick, sid: pick,
+          }),
         }),
         h('div', { class: 'actions' },
           h('button', { type: 'button', 'data-test': 'merge-cancel', text: t('common.cancel'), onclick: () => { state.mergeConfirm = null; renderDuplicates(); } }),
@@ -1649,7 +1650,7 @@ async function mergeGroup(key, survivorId, absorbed, btn) {
           survivor, names: absorbed.map((m) => m.name || m.id),
           later: absorbed.some((m) => m.home_store && m.home_store !== here) || toFen(survivor.available_here) !== toFen(survivor.balance),
         };
-        toast(t('dup.done', { names: state.mergeResult.names.join('、'), survivor: survivor.name }));
+        toast(t('dup.done', { names: state.mergeResult.names.join(state.lang === 'zh' ? '、' : ', '), survivor: survivor.name }));
       }
       // Whatever happened, show the list as it is now.
       await loadDuplicates().catch((e) => { if (!(e instanceof ApiError && e.unauthorized)) renderDuplicates(); });
@@ -1666,7 +1667,7 @@ function renderMergeResult() {
   box.dataset.id = s.id;
   box.dataset.value = s.balance;
   box.append(
-    h('div', { text: t('dup.result', { names: r.names.join('、'), survivor: s.name, sid: s.id, balance: money(s.balance), points: s.points == null ? t('common.none') : s.points }) }),
+    h('div', { text: t('dup.result', { names: r.names.join(state.lang === 'zh' ? '、' : ', '), survivor: s.name, sid: s.id, balance: money(s.balance), points: s.points == null ? t('common.none') : s.points }) }),
     r.later ? h('div', { class: 'small', text: t('dup.result_later') }) : null,
     h('div', { class: 'actions' }, h('button', {
       type: 'button', 'data-test': 'merge-open-member', text: t('dup.open_member'),

@@ -459,10 +459,11 @@ impl Replication {
             .expect("replica lock")
             .connected(&peer);
         tracing::info!(%peer, remote = %conn.remote(), "peer connected");
-        let sender = tokio::spawn(
-            self.clone()
-                .send_loop(conn.clone(), peer.clone(), hello, rx),
-        );
+        let sender =
+            tokio::spawn(
+                self.clone()
+                    .send_loop(conn.clone(), id, peer.clone(), hello, rx),
+            );
         let reason = self.receive_loop(&conn, &peer).await;
         sender.abort();
         conn.close(&reason);
@@ -490,6 +491,7 @@ impl Replication {
     async fn send_loop(
         self,
         conn: Arc<Connection>,
+        id: u64,
         peer: NodeId,
         hello: Msg,
         mut control: mpsc::Receiver<Msg>,
@@ -536,6 +538,22 @@ impl Replication {
             }
             let next = {
                 let mut r = self.inner.replica.lock().expect("replica lock");
+                // A connection replaced by another (both nodes dialled at
+                // once) polls no more: what it took would count as sent to
+                // the peer and be lost with it, and the new connection
+                // would never send it. Looked at under the replica lock:
+                // the new connection is the peer's before its `Hello`
+                // resets what was sent.
+                let current = self
+                    .inner
+                    .peers
+                    .lock()
+                    .expect("peers lock")
+                    .get(&peer)
+                    .is_some_and(|l| l.id == id);
+                if !current {
+                    return;
+                }
                 r.poll_send(&peer, &StoreLog(&self.inner.store))
             };
             match next {

@@ -442,8 +442,10 @@ mod tests {
     /// An escrow request, or its answer, lost with the connection it went
     /// on. Two stores that dial each other at once keep one of the two
     /// connections and drop the other with whatever was in it; a sale whose
-    /// request went that way waited `ASK_TIMEOUT` and was refused (about one
-    /// run in 50 to 100 of the test below). The asker now asks again on the
+    /// request went that way waited `ASK_TIMEOUT` and was refused (the test
+    /// below failed so, reportedly one run in 50 to 100: the swap comes
+    /// about 1 s after a chain starts, and its sales can start before). The
+    /// asker now asks again on the
     /// connection of now, and the giver answers a repeated request as the
     /// first time, without a second transfer.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -495,7 +497,10 @@ mod tests {
     /// some sales were refused with `insufficient_balance` although the peer
     /// gave the share (the giver's `Gave` arrived before an earlier op of the
     /// giver, and the asker stopped waiting); the asker now waits for the
-    /// ops the `Gave` carries.
+    /// ops the `Gave` carries. It also found two effects of the dial race
+    /// (see `an_escrow_message_lost_with_its_connection_is_asked_again`, and
+    /// the replaced connection that took ops to send and lost them, which
+    /// stalled a setup's replication).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn back_to_back_cross_store_sales_all_succeed() {
         for _ in 0..5 {

@@ -445,9 +445,8 @@ mod tests {
     /// request went that way waited `ASK_TIMEOUT` and was refused (the test
     /// below failed so, reportedly one run in 50 to 100: the swap comes
     /// about 1 s after a chain starts, and its sales can start before). The
-    /// asker now asks again on the
-    /// connection of now, and the giver answers a repeated request as the
-    /// first time, without a second transfer.
+    /// asker now asks again on the connection of now, and the giver answers
+    /// a repeated request as the first time, without a second transfer.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_escrow_message_lost_with_its_connection_is_asked_again() {
         let dir = tempfile::tempdir().expect("temp dir");

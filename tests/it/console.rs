@@ -522,3 +522,261 @@ fn console_scanner_and_retry_after_lost_answer() {
     });
     assert_eq!(orders(&node), before + 1, "the retry charged a second time");
 }
+
+/// Clicks whatever matches `selector` (waiting for it first).
+async fn click_css(c: &Client, selector: &str) {
+    wait_for(c, selector)
+        .await
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click {selector}: {e}"));
+}
+
+fn register(node: &crate::harness::Node, body: Value, key: &str) -> String {
+    let (status, m) = node.post("/members", body, Some(key));
+    assert_eq!(status, 201, "register: {m}");
+    m["id"].as_str().expect("member id").to_string()
+}
+
+fn recharge(node: &crate::harness::Node, id: &str, amount: &str, key: &str) -> Value {
+    let (status, r) = node.post(
+        &format!("/members/{id}/recharges"),
+        json!({"amount": amount, "tender": "cash"}),
+        Some(key),
+    );
+    assert_eq!(status, 201, "recharge: {r}");
+    r
+}
+
+/// (f) Duplicates made by a partition, merged by a store manager: the
+/// screen lists both pairs side by side; a merge the page does not know
+/// was already made elsewhere is refused with the API's code and message;
+/// the other pair is merged after a confirmation, and the survivor ends
+/// with both balances (the other store moves its share). The programme is
+/// read-only on a chain's store.
+#[test]
+fn console_merges_duplicates_from_a_partition() {
+    let mut chain = crate::harness::Chain::new(2);
+    let (p1, p2) = ("13966667777", "13966668888");
+    // Store-1 alone registers two members; then store-2 alone registers
+    // the same two phones (SIGKILL makes the partition).
+    chain.nodes[1].kill9();
+    let a = register(
+        &chain.nodes[0],
+        json!({"phone": p1, "name": "王五"}),
+        "cm-a",
+    );
+    recharge(&chain.nodes[0], &a, "300.00", "cm-a1");
+    let mc = register(
+        &chain.nodes[0],
+        json!({"phone": p2, "name": "孙七"}),
+        "cm-c",
+    );
+    chain.nodes[0].kill9();
+    chain.nodes[1].restart();
+    let b = register(
+        &chain.nodes[1],
+        json!({"phone": p1, "name": "王五", "card_no": "CARD7777"}),
+        "cm-b",
+    );
+    recharge(&chain.nodes[1], &b, "1000.00", "cm-b1");
+    let d = register(
+        &chain.nodes[1],
+        json!({"phone": p2, "name": "孙七"}),
+        "cm-d",
+    );
+    chain.nodes[0].restart();
+    chain.wait_connected();
+    chain.wait_converged(&[0, 1], Duration::from_secs(30));
+    let store1 = &chain.nodes[0];
+    assert_eq!(member(store1, &b)["balance"], "1100.00");
+
+    with_browser("console-merge", async |c| {
+        open_console(c, store1).await;
+        click(c, "tab-duplicates").await;
+        let group =
+            |x: &str, y: &str| format!(r#"{}[data-ids~="{x}"][data-ids~="{y}"]"#, dt("dup-group"));
+        let g1 = group(&a, &b);
+        let g2 = group(&mc, &d);
+        wait_for(c, &g1).await;
+        wait_for(c, &g2).await;
+        // Side by side: B's card and balance as store-2 registered them.
+        let b_card = format!(r#"{g1} {}[data-id="{b}"]"#, dt("dup-member"));
+        assert_eq!(
+            text(c, &format!("{b_card} {}", dt("dup-card"))).await,
+            "CARD7777"
+        );
+        assert_eq!(
+            text(c, &format!("{b_card} {}", dt("dup-balance"))).await,
+            "¥1100.00"
+        );
+        screenshot(c, "console-duplicates").await;
+
+        // Meanwhile D is merged into C at the API, behind the page's back:
+        // merging that pair from the page is refused with the API's code.
+        let (status, r) = store1.post(
+            &format!("/members/{mc}/merge"),
+            json!({"absorb": d}),
+            Some("cm-merge-cd"),
+        );
+        assert_eq!(status, 201, "merge at the API: {r}");
+        click_css(
+            c,
+            &format!(r#"{g2} {}[data-id="{}"]"#, dt("dup-member"), mc),
+        )
+        .await;
+        click_css(
+            c,
+            &format!(r#"{g2}[data-survivor="{}"] {}"#, mc, dt("dup-merge")),
+        )
+        .await;
+        click_css(c, &format!("{g2} {}", dt("merge-confirm"))).await;
+        wait_for(
+            c,
+            &format!(
+                r#"{}[data-code="member_merged"]:not([hidden])"#,
+                dt("error-banner")
+            ),
+        )
+        .await;
+        let msg = text(c, &dt("error-message")).await;
+        assert!(msg.contains("已合并"), "banner message: {msg:?}");
+        assert_eq!(text(c, &dt("error-code")).await, "member_merged");
+
+        // The other pair: keep A (store-1's), confirm, see the result.
+        click_css(c, &format!(r#"{g1} {}[data-id="{a}"]"#, dt("dup-member"))).await;
+        click_css(
+            c,
+            &format!(r#"{g1}[data-survivor="{a}"] {}"#, dt("dup-merge")),
+        )
+        .await;
+        let confirm = text(c, &format!("{g1} {}", dt("merge-confirm-text"))).await;
+        assert!(
+            confirm.contains(&b) && confirm.contains(&a),
+            "confirmation: {confirm:?}"
+        );
+        click_css(c, &format!("{g1} {}", dt("merge-confirm"))).await;
+        wait_for(
+            c,
+            &format!(r#"{}[data-id="{a}"]:not([hidden])"#, dt("merge-result")),
+        )
+        .await;
+        // Both pairs are merged now: nothing is listed.
+        wait_for(c, &dt("dup-none")).await;
+        screenshot(c, "console-merged").await;
+
+        // On a chain's store the programme is shown, read-only.
+        click(c, "tab-programme").await;
+        wait_for(c, r#"#programme-form[data-loaded="1"][data-readonly]"#).await;
+        wait_for(c, &format!("{}:not([hidden])", dt("programme-readonly"))).await;
+        let save = wait_for(c, &dt("programme-save")).await;
+        assert!(
+            !save.is_displayed().await.unwrap(),
+            "save shown on a chain store"
+        );
+        let offer = wait_for(c, &dt("prog-offer-bonus-0")).await;
+        assert_eq!(
+            offer.prop("value").await.unwrap().as_deref(),
+            Some("100.00")
+        );
+        assert_eq!(
+            offer.prop("readOnly").await.unwrap().as_deref(),
+            Some("true")
+        );
+    });
+
+    // The survivor holds both balances once store-2 moved its share.
+    crate::harness::wait_for(
+        "store-2's share moved to A",
+        Duration::from_secs(30),
+        || member(store1, &a)["balance"] == "1400.00",
+    );
+    let m = member(store1, &a);
+    assert_eq!(m["card_no"], "CARD7777", "the profile is combined: {m}");
+    let (_, dups) = store1.get("/members/duplicates");
+    assert_eq!(dups["duplicates"], json!([]), "{dups}");
+}
+
+/// (g) The programme edited on a chain-less node (`tongka up`): the next
+/// recharge gets the new offer; a refused edit shows the API's message
+/// next to the form and changes nothing.
+#[test]
+fn console_edits_the_programme() {
+    let node = Node::up();
+    let id = node.member("13977778888", "周八");
+    with_browser("console-programme", async |c| {
+        open_console(c, &node).await;
+        click(c, "tab-programme").await;
+        wait_for(
+            c,
+            r#"#programme-form[data-loaded="1"]:not([data-readonly])"#,
+        )
+        .await;
+        let readonly = wait_for(c, &dt("programme-readonly")).await;
+        assert!(
+            !readonly.is_displayed().await.unwrap(),
+            "read-only notice on a chain-less node"
+        );
+        let bonus = wait_for(c, &dt("prog-offer-bonus-0")).await;
+        assert_eq!(
+            bonus.prop("value").await.unwrap().as_deref(),
+            Some("100.00")
+        );
+
+        // 充1000送150 instead of 100, and 2 points a yuan.
+        fill(c, "prog-offer-bonus-0", "150").await;
+        fill(c, "prog-points-per-yuan", "2").await;
+        click(c, "programme-save").await;
+        wait_for(c, r#"#programme-form[data-saved="1"]"#).await;
+        let bonus = wait_for(c, &dt("prog-offer-bonus-0")).await;
+        assert_eq!(
+            bonus.prop("value").await.unwrap().as_deref(),
+            Some("150.00")
+        );
+        let (_, p) = node.get("/programme");
+        assert_eq!(p["recharge_offers"][0]["bonus"], "150.00", "{p}");
+        assert_eq!(p["points_per_yuan"], "2", "{p}");
+
+        // A refused edit: a level rate above 1.
+        fill(c, "prog-level-rate-1", "1.5").await;
+        click(c, "programme-save").await;
+        let err = format!(
+            r#"{}[data-code="programme_level_rate"]:not([hidden])"#,
+            dt("programme-error")
+        );
+        wait_for(c, &err).await;
+        let msg = text(c, &dt("programme-error-message")).await;
+        assert!(msg.contains("折扣率"), "message next to the form: {msg:?}");
+        wait_for(c, r#"#prog-levels.invalid"#).await;
+        // And an amount that is not one: the very field is marked.
+        fill(c, "prog-level-rate-1", "0.95").await;
+        fill(c, "prog-offer-threshold-1", "两千").await;
+        click(c, "programme-save").await;
+        wait_for(
+            c,
+            &format!(
+                r#"{}[data-code="invalid_amount"]:not([hidden])"#,
+                dt("programme-error")
+            ),
+        )
+        .await;
+        wait_for(
+            c,
+            &format!(r#"{}[aria-invalid="true"]"#, dt("prog-offer-threshold-1")),
+        )
+        .await;
+        screenshot(c, "console-programme-refused").await;
+        let (_, now) = node.get("/programme");
+        assert_eq!(now, p, "a refused edit changed the programme");
+    });
+
+    // The next recharge uses the new offer.
+    let (status, r) = node.post(
+        &format!("/members/{id}/recharges"),
+        json!({"amount": "1000.00", "tender": "cash"}),
+        Some("console-g-recharge"),
+    );
+    assert_eq!(status, 201, "recharge: {r}");
+    assert_eq!(r["bonus"], "150.00", "{r}");
+    assert_eq!(member(&node, &id)["balance"], "1150.00");
+}

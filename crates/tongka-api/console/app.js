@@ -12,6 +12,7 @@ const I18N = {
   zh: {
     'app.title': '通卡 门店控制台',
     'tab.members': '会员', 'tab.checkout': '收银', 'tab.orders': '订单', 'tab.overview': '概览',
+    'tab.duplicates': '重复会员', 'tab.programme': '会员方案',
     'auth.title': '登录门店控制台',
     'auth.hint': '请输入本门店节点的管理令牌（启动 tongka 时打印，也保存在数据目录的 admin.token 文件中）。',
     'auth.token': '令牌', 'auth.submit': '登录', 'auth.logout': '退出',
@@ -91,6 +92,30 @@ const I18N = {
     'refund.done': '退款成功：{amount}',
     'refund.result': '退款结果', 'refund.id': '退款单号', 'refund.amount': '退款金额',
     'refund.tenders': '退回方式', 'refund.points_reversed': '扣回积分',
+    'dup.title': '重复会员与合并',
+    'dup.hint': '同一手机号或卡号登记了两次（例如门店断网期间在两家门店分别登记）。选择保留的会员，另一位的余额、积分和明细并入其中；其他门店持有的余额份额在联网后自动转入。合并不可撤销。',
+    'dup.none': '没有重复登记的会员。',
+    'dup.kind_phone': '手机号 {value} 重复登记', 'dup.kind_card': '卡号 {value} 重复登记',
+    'dup.keep': '保留此会员',
+    'dup.merge': '合并到所选会员',
+    'dup.pick_first': '请先选择要保留的会员。',
+    'dup.confirm': '确认将 {absorbed} 合并到 {survivor}（{sid}）？被合并会员的余额、积分和明细将并入保留的会员，之后不能再单独使用。此操作不可撤销。',
+    'dup.confirm_btn': '确认合并',
+    'dup.done': '合并完成：{names} 已并入 {survivor}',
+    'dup.result': '合并完成：{names} 已并入 {survivor}（{sid}）。当前余额 {balance}，积分 {points}。',
+    'dup.result_later': '其他门店持有的余额份额会在联网后转入，余额随之更新。',
+    'dup.open_member': '查看会员',
+    'prog.title': '会员方案',
+    'prog.readonly': '会员方案由总部统一制定并同步到各门店，本店只能查看。如需修改，请在总部节点的控制台操作。',
+    'prog.hint': '修改后保存，之后的充值与结账即按新方案计算；已完成的交易不受影响。',
+    'prog.offers': '充值优惠', 'prog.levels': '会员等级', 'prog.points': '积分',
+    'prog.offers_hint': '单次充值达到门槛即赠送对应金额（取最高一档）；门槛须严格递增，赠送金额须小于门槛。',
+    'prog.levels_hint': '按累计充值本金定级；第一级门槛为 0，门槛严格递增；折扣率大于 0 且不大于 1（0.95 即 9.5 折）。',
+    'prog.threshold': '充值门槛', 'prog.bonus': '赠送金额', 'prog.code': '代码', 'prog.name_zh': '中文名称',
+    'prog.name_en': '英文名称', 'prog.min_principal': '累计充值门槛', 'prog.rate': '折扣率',
+    'prog.points_per_yuan': '每消费 1 元获得积分',
+    'prog.add_offer': '＋ 添加优惠', 'prog.add_level': '＋ 添加等级', 'prog.reset': '撤销修改',
+    'prog.saved': '会员方案已保存',
     'overview.title': '节点概览', 'overview.node': '节点', 'overview.ledger': '账本汇总（本节点所知全链）',
     'overview.sync': '同步状态', 'overview.role': '角色', 'overview.version': '版本',
     'overview.peers': '对等节点', 'overview.connected': '已连接', 'overview.disconnected': '未连接',
@@ -112,6 +137,7 @@ const I18N = {
   en: {
     'app.title': 'Tongka store console',
     'tab.members': 'Members', 'tab.checkout': 'Checkout', 'tab.orders': 'Orders', 'tab.overview': 'Overview',
+    'tab.duplicates': 'Duplicates', 'tab.programme': 'Programme',
     'auth.title': 'Sign in to the store console',
     'auth.hint': "Enter this store node's admin token (printed when tongka starts, and saved in admin.token in its data directory).",
     'auth.token': 'Token', 'auth.submit': 'Sign in', 'auth.logout': 'Sign out',
@@ -191,6 +217,30 @@ const I18N = {
     'refund.done': 'Refunded {amount}',
     'refund.result': 'Refund', 'refund.id': 'Refund ID', 'refund.amount': 'Amount refunded',
     'refund.tenders': 'Returned to', 'refund.points_reversed': 'Points reversed',
+    'dup.title': 'Duplicate members and merging',
+    'dup.hint': 'The same phone or card number registered twice (e.g. at two stores while they could not reach each other). Pick the member to keep: the other one\'s balance, points and history go into it; shares of the balance held by other stores move when those stores are reached. A merge cannot be undone.',
+    'dup.none': 'No duplicate registrations.',
+    'dup.kind_phone': 'Phone {value} registered twice', 'dup.kind_card': 'Card {value} registered twice',
+    'dup.keep': 'Keep this member',
+    'dup.merge': 'Merge into the member kept',
+    'dup.pick_first': 'First pick the member to keep.',
+    'dup.confirm': 'Merge {absorbed} into {survivor} ({sid})? The balance, points and history of the member merged go to the member kept, and it cannot be used on its own any more. This cannot be undone.',
+    'dup.confirm_btn': 'Merge',
+    'dup.done': 'Merged: {names} into {survivor}',
+    'dup.result': 'Merged: {names} into {survivor} ({sid}). Balance now {balance}, points {points}.',
+    'dup.result_later': 'Shares of the balance held by other stores move here when they are reached; the balance grows then.',
+    'dup.open_member': 'Open member',
+    'prog.title': 'Membership programme',
+    'prog.readonly': 'HQ authors the programme for the whole chain and it reaches every store by replication: this store can only view it. To change it, use the console of the HQ node.',
+    'prog.hint': 'Once saved, recharges and sales from then on use the new programme; past ones are not changed.',
+    'prog.offers': 'Recharge offers', 'prog.levels': 'Levels', 'prog.points': 'Points',
+    'prog.offers_hint': 'A recharge reaching a threshold gets its bonus (the highest offer reached). Thresholds rise strictly; a bonus is below its threshold.',
+    'prog.levels_hint': 'Levels go by cumulative principal recharged: the first starts at 0 and thresholds rise strictly; a rate is above 0 and at most 1 (0.95 = 5% off).',
+    'prog.threshold': 'Threshold', 'prog.bonus': 'Bonus', 'prog.code': 'Code', 'prog.name_zh': 'Chinese name',
+    'prog.name_en': 'English name', 'prog.min_principal': 'From principal', 'prog.rate': 'Rate',
+    'prog.points_per_yuan': 'Points per yuan spent',
+    'prog.add_offer': '+ Add offer', 'prog.add_level': '+ Add level', 'prog.reset': 'Undo changes',
+    'prog.saved': 'Programme saved',
     'overview.title': 'Node overview', 'overview.node': 'Node', 'overview.ledger': 'Ledger (chain-wide, as this node knows it)',
     'overview.sync': 'Replication', 'overview.role': 'Role', 'overview.version': 'Version',
     'overview.peers': 'Peers', 'overview.connected': 'connected', 'overview.disconnected': 'disconnected',
@@ -237,6 +287,15 @@ const state = {
   order: null,
   refundResult: null,
   overview: null,
+  duplicates: null,        // [{kind, value, members}] once loaded
+  mergePick: {},           // duplicate group → the member kept
+  mergeConfirm: null,      // the group whose merge awaits confirmation
+  mergeResult: null,
+  progEditable: false,
+  progLocked: false,       // the API said programme_hq_only
+  progDirty: false,
+  progError: null,
+  progSentRows: null,
 };
 
 // ---------------------------------------------------------------------------
@@ -461,11 +520,16 @@ function idemKeyFor(action, sig) {
 }
 
 /** POST that moves money or uses something up. */
-async function postOnce(action, path, body) {
-  const sig = `${path}\n${JSON.stringify(body)}`;
+function postOnce(action, path, body) {
+  return sendOnce(action, 'POST', path, body);
+}
+
+/** A write sent with an Idempotency-Key, reused by a retry of the same. */
+async function sendOnce(action, method, path, body) {
+  const sig = `${method} ${path}\n${JSON.stringify(body)}`;
   const key = idemKeyFor(action, sig);
   try {
-    const r = await api('POST', path, { body, idem: key });
+    const r = await api(method, path, { body, idem: key });
     pendingKeys.delete(action);
     return r;
   } catch (e) {
@@ -577,6 +641,8 @@ function renderAll() {
   renderReceipt();
   renderOrder();
   renderRefundResult();
+  renderDuplicates();
+  renderProgrammeError();
   renderOverview();
 }
 
@@ -678,6 +744,8 @@ function showTab(name) {
   for (const p of $$('.panel')) p.hidden = p.dataset.panel !== name;
   if (changed) $('main').scrollTop = 0;
   if (name === 'overview') loadOverview();
+  if (name === 'duplicates') busy($('#dup-refresh'), loadDuplicates);
+  if (name === 'programme' && !state.progDirty) busy($('#programme-reload'), loadProgrammeScreen);
   if (name === 'checkout') {
     loadProducts();
     const first = $('#checkout-lines tbody tr:last-child .code');
@@ -1480,6 +1548,311 @@ function renderRefundResult() {
 }
 
 // ---------------------------------------------------------------------------
+// Duplicates and merge
+// ---------------------------------------------------------------------------
+/** A duplicate group is known by its members (the value shown is masked). */
+function dupKey(g) { return `${g.kind}:${(g.members || []).map((m) => m.id).sort().join(' ')}`; }
+
+async function loadDuplicates() {
+  const r = await api('GET', '/api/v1/members/duplicates');
+  state.duplicates = (r && r.duplicates) || [];
+  // A pick survives a reload while its group is still listed.
+  const keys = new Set(state.duplicates.map(dupKey));
+  for (const k of Object.keys(state.mergePick)) if (!keys.has(k)) delete state.mergePick[k];
+  if (state.mergeConfirm && !keys.has(state.mergeConfirm)) state.mergeConfirm = null;
+  renderDuplicates();
+}
+
+function renderDuplicates() {
+  const box = clear($('#dup-list'));
+  const list = state.duplicates;
+  renderMergeResult();
+  if (!list) return;
+  if (!list.length) {
+    box.append(h('div', { class: 'card empty', 'data-test': 'dup-none', text: t('dup.none') }));
+    return;
+  }
+  list.forEach((g, gi) => {
+    const key = dupKey(g);
+    const pick = state.mergePick[key] || null;
+    const members = g.members || [];
+    const title = t(g.kind === 'card' ? 'dup.kind_card' : 'dup.kind_phone', { value: g.value });
+    const cards = members.map((m) => {
+      const kv = h('dl', { class: 'kv' });
+      const row = (label, val, test, raw) => kv.append(h('div', { class: 'kv-row' }, h('dt', { text: label }),
+        h('dd', { 'data-test': test, 'data-value': raw, text: val })));
+      row(t('field.name'), m.name || t('common.none'), 'dup-name');
+      row(t('field.phone'), maskPhone(m), 'dup-phone');
+      row(t('field.card_no'), m.card_no || t('common.none'), 'dup-card');
+      row(t('wallet.balance'), money(m.balance), 'dup-balance', m.balance);
+      row(t('wallet.available_here'), money(m.available_here), 'dup-available', m.available_here);
+      row(t('wallet.points'), m.points == null ? t('common.none') : String(m.points), 'dup-points', m.points);
+      row(t('member.home_store'), m.home_store || t('common.none'), 'dup-home', m.home_store);
+      row(t('member.created_at'), fmtTime(m.created_at), 'dup-created');
+      row(t('member.id'), m.id, 'dup-id');
+      const radio = h('input', { type: 'radio', name: `dup-keep-${gi}`, value: m.id, 'data-test': 'dup-keep' });
+      radio.checked = pick === m.id;
+      return h('div', {
+        class: `dup-member${pick === m.id ? ' survivor' : ''}`, 'data-test': 'dup-member', 'data-id': m.id,
+        onclick: () => { if (state.mergePick[key] !== m.id) { state.mergePick[key] = m.id; state.mergeConfirm = null; renderDuplicates(); } },
+      }, h('label', { class: 'dup-pick' }, radio, h('span', { text: t('dup.keep') })), kv);
+    });
+    const group = h('div', {
+      class: 'card dup-group', 'data-test': 'dup-group', 'data-kind': g.kind, 'data-ids': members.map((m) => m.id).join(' '),
+      'data-survivor': pick || '',
+    }, h('h3', { text: title }), h('div', { class: 'dup-members' }, cards));
+    if (state.mergeConfirm === key && pick) {
+      const survivor = members.find((m) => m.id === pick);
+      const absorbed = members.filter((m) => m.id !== pick);
+      const btnConfirm = h('button', { type: 'button', class: 'danger armed', 'data-test': 'merge-confirm', text: t('dup.confirm_btn') });
+      btnConfirm.addEventListener('click', () => mergeGroup(key, pick, absorbed, btnConfirm));
+      group.append(h('div', { class: 'merge-confirm', 'data-test': 'merge-confirm-box', role: 'alertdialog' },
+        h('div', {
+          'data-test': 'merge-confirm-text',
+          text: t('dup.confirm', {
+            absorbed: absorbed.map((m) => (state.lang === 'zh' ? `${m.name}（${m.id}）` : `${m.name} (${m.id})`)).join(state.lang === 'zh' ? '、' : ', '),
+            survivor: survivor ? survivor.name : pick, sid: pick,
+          }),
+        }),
+        h('div', { class: 'actions' },
+          h('button', { type: 'button', 'data-test': 'merge-cancel', text: t('common.cancel'), onclick: () => { state.mergeConfirm = null; renderDuplicates(); } }),
+          btnConfirm)));
+    } else {
+      group.append(h('div', { class: 'actions' }, h('button', {
+        type: 'button', class: 'primary', 'data-test': 'dup-merge', disabled: !pick, text: t('dup.merge'),
+        onclick: () => {
+          clearError();
+          if (!state.mergePick[key]) { showError(localError('dup.pick_first', null, 'merge_pick_survivor')); return; }
+          state.mergeConfirm = key;
+          renderDuplicates();
+        },
+      })));
+    }
+    box.append(group);
+  });
+}
+
+async function mergeGroup(key, survivorId, absorbed, btn) {
+  clearError();
+  state.mergeResult = null;
+  await busy(btn, async () => {
+    let survivor = null;
+    try {
+      // The API merges one member at a time; a group of three takes two.
+      for (const a of absorbed) {
+        survivor = await postOnce(`merge:${a.id}`, `/api/v1/members/${encodeURIComponent(survivorId)}/merge`, { absorb: a.id });
+      }
+    } finally {
+      state.mergeConfirm = null;
+      if (survivor) {
+        const here = state.health && state.health.node;
+        state.mergeResult = {
+          survivor, names: absorbed.map((m) => m.name || m.id),
+          later: absorbed.some((m) => m.home_store && m.home_store !== here) || toFen(survivor.available_here) !== toFen(survivor.balance),
+        };
+        toast(t('dup.done', { names: state.mergeResult.names.join(state.lang === 'zh' ? '、' : ', '), survivor: survivor.name }));
+      }
+      // Whatever happened, show the list as it is now.
+      await loadDuplicates().catch((e) => { if (!(e instanceof ApiError && e.unauthorized)) renderDuplicates(); });
+    }
+  });
+}
+
+function renderMergeResult() {
+  const box = clear($('#merge-result'));
+  const r = state.mergeResult;
+  box.hidden = !r;
+  if (!r) return;
+  const s = r.survivor;
+  box.dataset.id = s.id;
+  box.dataset.value = s.balance;
+  box.append(
+    h('div', { text: t('dup.result', { names: r.names.join(state.lang === 'zh' ? '、' : ', '), survivor: s.name, sid: s.id, balance: money(s.balance), points: s.points == null ? t('common.none') : s.points }) }),
+    r.later ? h('div', { class: 'small', text: t('dup.result_later') }) : null,
+    h('div', { class: 'actions' }, h('button', {
+      type: 'button', 'data-test': 'merge-open-member', text: t('dup.open_member'),
+      onclick: () => { showTab('members'); busy($('#member-refresh'), () => openMember(s.id)); },
+    })));
+}
+
+// ---------------------------------------------------------------------------
+// Programme (HQ, or a node of no chain, edits; a chain's store views)
+// ---------------------------------------------------------------------------
+async function loadProgrammeScreen() {
+  const [p, hl, sync] = await Promise.allSettled([
+    api('GET', '/api/v1/programme'), api('GET', '/api/v1/health'), api('GET', '/api/v1/sync/status'),
+  ]);
+  if (p.status === 'rejected') throw p.reason;
+  state.programme = p.value;
+  if (hl.status === 'fulfilled') { state.health = hl.value; renderNodeBadge(); }
+  const role = state.health && state.health.role;
+  const peers = sync.status === 'fulfilled' ? (sync.value.peers || []) : null;
+  // HQ authors the chain's programme; a node of no chain (no peers) its
+  // own. Should this guess be wrong the API says so (programme_hq_only).
+  state.progEditable = !state.progLocked && (role === 'hq' || (peers !== null && peers.length === 0));
+  state.progError = null;
+  state.progDirty = false;
+  fillProgrammeForm(state.programme);
+  renderRechargeOffers();
+  renderRechargePreview();
+}
+
+function progInput(cls, value, field, attrs) {
+  return h('input', { type: 'text', class: cls, 'data-field': field, value: value == null ? '' : String(value), autocomplete: 'off', spellcheck: 'false', ...(attrs || {}) });
+}
+
+function addOfferRow(o) {
+  const x = o || {};
+  const tr = h('tr', { class: 'prog-offer' },
+    h('td', { class: 'num' }, progInput('num', x.threshold, 'threshold', { inputmode: 'decimal', placeholder: '1000.00' })),
+    h('td', { class: 'num' }, progInput('num', x.bonus, 'bonus', { inputmode: 'decimal', placeholder: '100.00' })),
+    h('td', null, h('button', { type: 'button', class: 'icon-btn prog-edit', 'data-field': 'remove', 'data-i18n-title': 'common.remove', title: t('common.remove'), text: '×' })));
+  $('#prog-offers-table tbody').append(tr);
+  return tr;
+}
+
+function addLevelRow(l) {
+  const x = l || {};
+  const tr = h('tr', { class: 'prog-level' },
+    h('td', null, progInput('mono', x.code, 'code', { maxlength: 32 })),
+    h('td', null, progInput('', x.name_zh, 'name_zh', { maxlength: 32 })),
+    h('td', null, progInput('', x.name_en, 'name_en', { maxlength: 32 })),
+    h('td', { class: 'num' }, progInput('num', x.min_principal, 'min_principal', { inputmode: 'decimal' })),
+    h('td', { class: 'num' }, progInput('num', x.rate, 'rate', { inputmode: 'decimal', placeholder: '0.95' })),
+    h('td', null, h('button', { type: 'button', class: 'icon-btn prog-edit', 'data-field': 'remove', 'data-i18n-title': 'common.remove', title: t('common.remove'), text: '×' })));
+  $('#prog-levels-table tbody').append(tr);
+  return tr;
+}
+
+function renumberProgramme() {
+  $$('#prog-offers-table tbody tr').forEach((tr, i) => {
+    for (const el of $$('[data-field]', tr)) el.setAttribute('data-test', `prog-offer-${el.dataset.field}-${i}`);
+  });
+  $$('#prog-levels-table tbody tr').forEach((tr, i) => {
+    for (const el of $$('[data-field]', tr)) el.setAttribute('data-test', `prog-level-${el.dataset.field}-${i}`);
+  });
+  syncProgrammeReadonly();
+}
+
+function fillProgrammeForm(p) {
+  clear($('#prog-offers-table tbody'));
+  clear($('#prog-levels-table tbody'));
+  if (p) {
+    for (const o of p.recharge_offers || []) addOfferRow(o);
+    for (const l of p.levels || []) addLevelRow(l);
+  }
+  $('#prog-points-per-yuan').value = p ? String(p.points_per_yuan) : '';
+  const form = $('#programme-form');
+  form.dataset.loaded = p ? '1' : '';
+  renumberProgramme();
+  renderProgrammeError();
+}
+
+function syncProgrammeReadonly() {
+  const form = $('#programme-form');
+  const ro = !state.progEditable;
+  if (ro) form.dataset.readonly = '1'; else delete form.dataset.readonly;
+  $('#programme-readonly').hidden = !ro || !form.dataset.loaded;
+  $('#programme-hint').hidden = ro;
+  for (const el of $$('input', form)) el.readOnly = ro;
+}
+
+/** The form as the API takes it; `rows` maps each sent item to its row. */
+function readProgrammeForm() {
+  const val = (tr, f) => $(`[data-field="${f}"]`, tr).value.trim();
+  // A typed "¥1,000" is sent as "1000.00"; anything else as typed, for
+  // the API to refuse with its own message.
+  const amount = (s) => parseAmountInput(s) || s;
+  const rows = { offers: [], levels: [] };
+  const offers = [];
+  for (const tr of $$('#prog-offers-table tbody tr')) {
+    const th = val(tr, 'threshold');
+    const bonus = val(tr, 'bonus');
+    if (!th && !bonus) continue;
+    offers.push({ threshold: amount(th), bonus: amount(bonus) });
+    rows.offers.push(tr);
+  }
+  const levels = [];
+  for (const tr of $$('#prog-levels-table tbody tr')) {
+    const l = {
+      code: val(tr, 'code'), name_zh: val(tr, 'name_zh'), name_en: val(tr, 'name_en'),
+      min_principal: amount(val(tr, 'min_principal')), rate: val(tr, 'rate'),
+    };
+    if (!l.code && !l.name_zh && !l.name_en && !l.min_principal && !l.rate) continue;
+    levels.push(l);
+    rows.levels.push(tr);
+  }
+  return { body: { recharge_offers: offers, levels, points_per_yuan: $('#prog-points-per-yuan').value.trim() }, rows };
+}
+
+// Which part of the form an API refusal is about.
+const PROG_ERROR_SECTIONS = {
+  programme_levels_order: ['levels'], programme_level_rate: ['levels'], programme_level_names: ['levels'],
+  programme_offers_order: ['offers'], programme_points_rate: ['points'], programme_too_many: ['offers', 'levels'],
+};
+
+function renderProgrammeError() {
+  const box = $('#programme-error');
+  const e = state.progError;
+  for (const s of $$('.prog-section')) s.classList.remove('invalid');
+  for (const el of $$('#programme-form input[aria-invalid]')) el.removeAttribute('aria-invalid');
+  if (!e) { box.hidden = true; delete box.dataset.code; return; }
+  const msg = state.lang === 'zh' ? (e.message_zh || e.message || t('err.http', { status: e.status }))
+    : (e.message || e.message_zh || t('err.http', { status: e.status }));
+  $('#programme-error-message').textContent = msg;
+  $('#programme-error-code').textContent = e.code || '';
+  box.dataset.code = e.code || '';
+  box.hidden = false;
+  for (const s of PROG_ERROR_SECTIONS[e.code] || []) $(`.prog-section[data-section="${s}"]`).classList.add('invalid');
+  // "recharge_offers[1].bonus", "levels[0].min_principal": the very field.
+  const m = /^(recharge_offers|levels)\[(\d+)\]\.(\w+)$/.exec(e.field || '');
+  const rows = state.progSentRows;
+  if (m && rows) {
+    const tr = (m[1] === 'levels' ? rows.levels : rows.offers)[Number(m[2])];
+    const el = tr && $(`[data-field="${m[3]}"]`, tr);
+    if (el) { el.setAttribute('aria-invalid', 'true'); el.closest('.prog-section').classList.add('invalid'); }
+  }
+}
+
+async function saveProgramme(ev) {
+  ev.preventDefault();
+  clearError();
+  if (!state.progEditable) return;
+  const { body, rows } = readProgrammeForm();
+  state.progError = null;
+  state.progSentRows = rows;
+  renderProgrammeError();
+  await busy([$('#programme-save'), $('#programme-reset')], async () => {
+    let p;
+    try {
+      p = await sendOnce('programme', 'PUT', '/api/v1/programme', body);
+    } catch (e) {
+      // A refusal of the programme is shown next to the form, the rest
+      // (network, server) in the banner.
+      if (!(e instanceof ApiError) || e.unauthorized || e.status === 0 || e.status >= 500) throw e;
+      state.progError = { status: e.status, ...e.err };
+      if (e.code === 'programme_hq_only') {
+        // The node is a chain's store after all: show the programme as it is.
+        state.progLocked = true;
+        state.progEditable = false;
+        fillProgrammeForm(state.programme);
+      }
+      renderProgrammeError();
+      $('#programme-error').scrollIntoView({ block: 'nearest' });
+      return;
+    }
+    state.programme = p;
+    state.progDirty = false;
+    fillProgrammeForm(p);
+    const form = $('#programme-form');
+    form.dataset.saved = String(Number(form.dataset.saved || 0) + 1);
+    renderRechargeOffers();
+    renderRechargePreview();
+    toast(t('prog.saved'));
+  });
+}
+
+// ---------------------------------------------------------------------------
 // Overview
 // ---------------------------------------------------------------------------
 async function loadOverview() {
@@ -1635,6 +2008,30 @@ function bind() {
     b.textContent = t('refund.confirm_all');
     refundArmTimer = setTimeout(disarmRefundAll, 5000);
   });
+
+  // duplicates
+  $('#dup-refresh').addEventListener('click', () => { clearError(); busy($('#dup-refresh'), loadDuplicates); });
+
+  // programme
+  $('#programme-form').addEventListener('submit', saveProgramme);
+  $('#programme-form').addEventListener('input', () => { state.progDirty = true; });
+  $('#programme-reload').addEventListener('click', () => { clearError(); busy($('#programme-reload'), loadProgrammeScreen); });
+  $('#programme-reset').addEventListener('click', () => {
+    state.progError = null;
+    state.progDirty = false;
+    fillProgrammeForm(state.programme);
+  });
+  $('#prog-add-offer').addEventListener('click', () => { state.progDirty = true; const tr = addOfferRow(); renumberProgramme(); $('input', tr).focus(); });
+  $('#prog-add-level').addEventListener('click', () => { state.progDirty = true; const tr = addLevelRow(); renumberProgramme(); $('input', tr).focus(); });
+  for (const tb of [$('#prog-offers-table tbody'), $('#prog-levels-table tbody')]) {
+    tb.addEventListener('click', (ev) => {
+      const b = ev.target.closest('[data-field="remove"]');
+      if (!b || !state.progEditable) return;
+      state.progDirty = true;
+      b.closest('tr').remove();
+      renumberProgramme();
+    });
+  }
 
   // overview
   $('#overview-refresh').addEventListener('click', () => busy($('#overview-refresh'), loadOverview));

@@ -154,6 +154,8 @@ async fn start_replication(
 pub struct Running {
     pub started: Started,
     pub engine: Engine,
+    /// The replication layer, on a node of a chain.
+    pub replication: Option<Replication>,
     store: Store,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -273,7 +275,7 @@ pub async fn start(
         config.node.role.as_str(),
         config.http.console,
     );
-    if let Some(rep) = replication {
+    if let Some(rep) = replication.clone() {
         state = state.with_peers(Arc::new(move || {
             rep.status()
                 .into_iter()
@@ -288,6 +290,7 @@ pub async fn start(
     Ok(Running {
         started,
         engine,
+        replication,
         store,
         server,
     })

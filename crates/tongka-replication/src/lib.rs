@@ -23,7 +23,7 @@ pub use frame::{CERTS_FORMAT_V1, Frame, FrameError};
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -40,6 +40,10 @@ use tongka_sync::{Msg, OpLog, Replica, ReplicaConfig};
 
 /// How long a store waits for a peer to answer an escrow request.
 pub const ASK_TIMEOUT: Duration = Duration::from_millis(1500);
+/// How long a giver remembers its answer to an escrow request: an asker
+/// whose connection was replaced asks again (same request number) and gets
+/// the same answer instead of a second transfer.
+const GIVE_MEMORY: Duration = Duration::from_secs(30);
 /// Re-dial back-off bounds.
 const REDIAL_MIN: Duration = Duration::from_millis(100);
 const REDIAL_MAX: Duration = Duration::from_secs(2);
@@ -157,6 +161,17 @@ struct Inner {
     known: Mutex<Vec<NodeId>>,
     asks: Mutex<HashMap<u64, oneshot::Sender<Vec<OpId>>>>,
     next_ask: AtomicU64,
+    /// Escrow requests answered (or being answered) here, by asker and
+    /// request number: see `GIVE_MEMORY`.
+    gives: Mutex<HashMap<(NodeId, u64), Give>>,
+    /// Notified whenever a peer's connection comes, goes or is replaced:
+    /// pending asks go again on the peer's connection of now.
+    links: Notify,
+    /// Tests: the next escrow message to lose with its connection
+    /// (`LOSE_NONE`, `LOSE_ASK`, `LOSE_GAVE`).
+    lose_next: AtomicU8,
+    /// Tests: escrow messages lost so (`escrow_messages_lost`).
+    lost: AtomicU64,
     endpoint: Arc<Endpoint>,
     /// Peers being dialled (each has one dial loop).
     dialing: Mutex<Vec<NodeId>>,
@@ -164,6 +179,26 @@ struct Inner {
     /// released them (sent while holding the replica lock); one task applies
     /// them, so the writer receives them in causal order.
     apply_tx: mpsc::UnboundedSender<Applying>,
+}
+
+const LOSE_NONE: u8 = 0;
+const LOSE_ASK: u8 = 1;
+const LOSE_GAVE: u8 = 2;
+
+/// An escrow request from a peer, as this node answers it.
+enum Give {
+    /// The transfer is being made; a repeated request waits for it.
+    Making(std::time::Instant),
+    /// The answer (`Msg::Gave` ops), sent again to a repeated request.
+    Made(std::time::Instant, Vec<Vec<u8>>),
+}
+
+impl Give {
+    fn at(&self) -> std::time::Instant {
+        match self {
+            Give::Making(at) | Give::Made(at, _) => *at,
+        }
+    }
 }
 
 /// A live connection to a peer.
@@ -232,7 +267,17 @@ impl Replication {
             next_conn: AtomicU64::new(1),
             known: Mutex::new(peers.iter().map(|(n, _)| n.clone()).collect()),
             asks: Mutex::new(HashMap::new()),
-            next_ask: AtomicU64::new(1),
+            // Request numbers of a restarted node do not repeat those of
+            // its previous run, which a giver may still remember.
+            next_ask: AtomicU64::new(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(1, |d| u64::try_from(d.as_millis()).unwrap_or(1) << 10),
+            ),
+            gives: Mutex::new(HashMap::new()),
+            links: Notify::new(),
+            lose_next: AtomicU8::new(LOSE_NONE),
+            lost: AtomicU64::new(0),
             endpoint: Arc::new(endpoint),
             dialing: Mutex::new(Vec::new()),
             apply_tx,
@@ -406,6 +451,7 @@ impl Replication {
                 known.push(peer.clone());
             }
         }
+        self.inner.links.notify_waiters();
         let hello = self
             .inner
             .replica
@@ -413,10 +459,11 @@ impl Replication {
             .expect("replica lock")
             .connected(&peer);
         tracing::info!(%peer, remote = %conn.remote(), "peer connected");
-        let sender = tokio::spawn(
-            self.clone()
-                .send_loop(conn.clone(), peer.clone(), hello, rx),
-        );
+        let sender =
+            tokio::spawn(
+                self.clone()
+                    .send_loop(conn.clone(), id, peer.clone(), hello, rx),
+            );
         let reason = self.receive_loop(&conn, &peer).await;
         sender.abort();
         conn.close(&reason);
@@ -428,6 +475,7 @@ impl Replication {
             }
             ours
         };
+        self.inner.links.notify_waiters();
         if ours {
             self.inner
                 .replica
@@ -443,6 +491,7 @@ impl Replication {
     async fn send_loop(
         self,
         conn: Arc<Connection>,
+        id: u64,
         peer: NodeId,
         hello: Msg,
         mut control: mpsc::Receiver<Msg>,
@@ -489,6 +538,22 @@ impl Replication {
             }
             let next = {
                 let mut r = self.inner.replica.lock().expect("replica lock");
+                // A connection replaced by another (both nodes dialled at
+                // once) polls no more: what it took would count as sent to
+                // the peer and be lost with it, and the new connection
+                // would never send it. Looked at under the replica lock:
+                // the new connection is the peer's before its `Hello`
+                // resets what was sent.
+                let current = self
+                    .inner
+                    .peers
+                    .lock()
+                    .expect("peers lock")
+                    .get(&peer)
+                    .is_some_and(|l| l.id == id);
+                if !current {
+                    return;
+                }
                 r.poll_send(&peer, &StoreLog(&self.inner.store))
             };
             match next {
@@ -540,9 +605,7 @@ impl Replication {
                         return reason;
                     }
                     if let Some((req, member, want)) = d.ask {
-                        let r = self.clone();
-                        let peer = peer.clone();
-                        tokio::spawn(async move { r.give(peer, req, member, want).await });
+                        self.asked(peer, req, member, want);
                     }
                     continue;
                 }
@@ -657,7 +720,37 @@ impl Replication {
         format!("sent op {id}, refused: {reason}")
     }
 
-    /// A peer asked for shares: give what is held here, then answer.
+    /// A peer asked for shares. A request asked again (its connection was
+    /// replaced before the answer got through) is answered as the first
+    /// time, and gives nothing more.
+    fn asked(&self, peer: &NodeId, req: u64, member: MemberId, want: Money) {
+        let now = std::time::Instant::now();
+        let again = {
+            let mut gives = self.inner.gives.lock().expect("gives lock");
+            gives.retain(|_, g| now.duration_since(g.at()) < GIVE_MEMORY);
+            match gives.get(&(peer.clone(), req)) {
+                // Answered when the transfer is made, on the connection of then.
+                Some(Give::Making(_)) => return,
+                Some(Give::Made(_, ops)) => Some(ops.clone()),
+                None => {
+                    gives.insert((peer.clone(), req), Give::Making(now));
+                    None
+                }
+            }
+        };
+        match again {
+            Some(ops) => {
+                self.control(peer, Msg::Gave { req, ops });
+            }
+            None => {
+                let r = self.clone();
+                let peer = peer.clone();
+                tokio::spawn(async move { r.give(peer, req, member, want).await });
+            }
+        }
+    }
+
+    /// Give what is held here of `member`, up to `want`, then answer.
     async fn give(&self, peer: NodeId, req: u64, member: MemberId, want: Money) {
         let ops = match self
             .inner
@@ -672,25 +765,93 @@ impl Replication {
                 Vec::new()
             }
         };
+        self.inner.gives.lock().expect("gives lock").insert(
+            (peer.clone(), req),
+            Give::Made(std::time::Instant::now(), ops.clone()),
+        );
+        if self.losing(LOSE_GAVE) {
+            self.drop_link(&peer);
+            return;
+        }
         self.control(&peer, Msg::Gave { req, ops });
     }
 
-    fn control(&self, peer: &NodeId, msg: Msg) -> bool {
-        let tx = self
+    /// Tests: whether to lose this message (`what`) with its connection.
+    fn losing(&self, what: u8) -> bool {
+        let lose = self
+            .inner
+            .lose_next
+            .compare_exchange(what, LOSE_NONE, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok();
+        if lose {
+            self.inner.lost.fetch_add(1, Ordering::Relaxed);
+        }
+        lose
+    }
+
+    /// Close the connection to `peer` (it is dialled again).
+    fn drop_link(&self, peer: &NodeId) {
+        let conn = self
             .inner
             .peers
             .lock()
             .expect("peers lock")
             .get(peer)
-            .map(|l| l.control.clone());
-        match tx {
-            Some(tx) => {
-                let ok = tx.try_send(msg).is_ok();
-                self.inner.wake.notify_waiters();
-                ok
-            }
-            None => false,
+            .map(|l| l.conn.clone());
+        if let Some(conn) = conn {
+            conn.close("dropped with an escrow message (test)");
         }
+    }
+
+    /// Tests: the next escrow request this node sends is lost with the
+    /// connection it goes on, as when two nodes dialled each other at once
+    /// and the connection it went on is the one they drop.
+    #[doc(hidden)]
+    pub fn lose_next_ask(&self) {
+        self.inner.lose_next.store(LOSE_ASK, Ordering::Relaxed);
+    }
+
+    /// Tests: the next answer to an escrow request this node gives is lost
+    /// with its connection (the transfer is made).
+    #[doc(hidden)]
+    pub fn lose_next_gave(&self) {
+        self.inner.lose_next.store(LOSE_GAVE, Ordering::Relaxed);
+    }
+
+    /// Tests: how many escrow messages `lose_next_ask` and `lose_next_gave`
+    /// made this node lose.
+    #[doc(hidden)]
+    pub fn escrow_messages_lost(&self) -> u64 {
+        self.inner.lost.load(Ordering::Relaxed)
+    }
+
+    fn control(&self, peer: &NodeId, msg: Msg) -> bool {
+        self.control_on(peer, msg).is_some()
+    }
+
+    /// Queue `msg` on the peer's connection; which one (its number).
+    fn control_on(&self, peer: &NodeId, msg: Msg) -> Option<u64> {
+        let live = self
+            .inner
+            .peers
+            .lock()
+            .expect("peers lock")
+            .get(peer)
+            .map(|l| (l.control.clone(), l.id));
+        let (tx, id) = live?;
+        let ok = tx.try_send(msg).is_ok();
+        self.inner.wake.notify_waiters();
+        ok.then_some(id)
+    }
+
+    /// The number of the peer's connection now.
+    fn link(&self, peer: &NodeId) -> Option<u64> {
+        self.inner
+            .peers
+            .lock()
+            .expect("peers lock")
+            .get(peer)
+            .map(|l| l.id)
     }
 
     /// Ask connected `holders` in turn for up to `want`; return when what
@@ -700,20 +861,9 @@ impl Replication {
             let req = self.inner.next_ask.fetch_add(1, Ordering::Relaxed);
             let (tx, rx) = oneshot::channel();
             self.inner.asks.lock().expect("asks lock").insert(req, tx);
-            if !self.control(
-                &node,
-                Msg::Ask {
-                    req,
-                    member: member.clone(),
-                    want,
-                },
-            ) {
-                self.inner.asks.lock().expect("asks lock").remove(&req);
-                continue;
-            }
-            let got = tokio::time::timeout(ASK_TIMEOUT, rx).await;
+            let got = self.await_gave(&node, req, &member, want, rx).await;
             self.inner.asks.lock().expect("asks lock").remove(&req);
-            let Ok(Ok(ids)) = got else { continue };
+            let Some(ids) = got else { continue };
             // Wait until the transfers are durable here.
             let mut held_rx = self.inner.held.subscribe();
             let _ = tokio::time::timeout(
@@ -721,6 +871,51 @@ impl Replication {
                 held_rx.wait_for(|vv| ids.iter().all(|id| vv.contains(id))),
             )
             .await;
+        }
+    }
+
+    /// Send `Ask` `req` to `node` and wait (up to `ASK_TIMEOUT`) for its
+    /// answer. Two nodes that dialled each other at once keep one of the
+    /// two connections: an ask sent on the other one, or its answer, may be
+    /// lost with it. So whenever the node's connection is no longer the
+    /// one the ask went on, the ask goes again on the new one (the giver
+    /// answers a repeated request once: `asked`).
+    async fn await_gave(
+        &self,
+        node: &NodeId,
+        req: u64,
+        member: &MemberId,
+        want: Money,
+        mut rx: oneshot::Receiver<Vec<OpId>>,
+    ) -> Option<Vec<OpId>> {
+        let deadline = tokio::time::Instant::now() + ASK_TIMEOUT;
+        let ask = || Msg::Ask {
+            req,
+            member: member.clone(),
+            want,
+        };
+        // Not connected now: nobody to ask.
+        let first = if self.losing(LOSE_ASK) {
+            let id = self.link(node)?;
+            self.drop_link(node);
+            id
+        } else {
+            self.control_on(node, ask())?
+        };
+        let mut sent_on = Some(first);
+        loop {
+            // Registered before the connection is looked at, so a change
+            // right after is not missed.
+            let changed = self.inner.links.notified();
+            let now = self.link(node);
+            if now.is_some() && now != sent_on {
+                sent_on = self.control_on(node, ask());
+            }
+            tokio::select! {
+                got = &mut rx => return got.ok(),
+                () = changed => {}
+                () = tokio::time::sleep_until(deadline) => return None,
+            }
         }
     }
 

@@ -237,7 +237,7 @@ mod tests {
         // coffee's barcode.
         let thief = product("thief", Some("6901234567892"), 100);
         assert!(matches!(
-            change(&mut doc, &hq, at(1), &[thief.clone()]),
+            change(&mut doc, &hq, at(1), std::slice::from_ref(&thief)),
             Err(CatalogueDocError::Invalid(ProductError::BarcodeTaken(_)))
         ));
         assert_eq!(doc.save(), before);

@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use tongka_core::catalogue::Product;
 use tongka_core::clock::{Hlc, VersionVector};
 use tongka_core::ids::{MemberId, NodeId, OpId, OrderId};
-use tongka_core::op::{self, Op, OpDraft, OpSigner, StateDigest};
+use tongka_core::op::{self, EncodedOp, Op, OpDraft, OpSigner, StateDigest};
 use tongka_core::refund::OrderState;
 use tongka_core::state::{LedgerTotals, MemberState};
 
@@ -463,6 +463,17 @@ impl Store {
         })
     }
 
+    /// `prepare` for a remote op whose encoding and hash the caller holds
+    /// (an op received as bytes and verified: stored as received).
+    pub fn prepare_encoded(&self, op: EncodedOp, effects: Effects, done: Done) -> Prepared {
+        Prepared(OpJob {
+            source: Source::Remote(op.op),
+            pre: Pre::Full(op.bytes, op.hash),
+            values: Values::encode(effects),
+            done,
+        })
+    }
+
     /// Queue prepared ops to be committed in this order and all in one
     /// transaction: all of them are durable, or none. Each `done` is called
     /// after that commit (or with the error), then `after`.
@@ -649,6 +660,30 @@ impl Store {
         {
             let (_, v) = item?;
             out.push(Op::decode(v.value()).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+        }
+        Ok(out)
+    }
+
+    /// `ops_from`, each op with the bytes the log holds (replication sends
+    /// them as they are).
+    pub fn ops_from_encoded(
+        &self,
+        origin: &NodeId,
+        from_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<EncodedOp>, StoreError> {
+        let r = self.shared.db.begin_read()?;
+        let t = r.open_table(OPS)?;
+        let mut out = Vec::new();
+        for item in t
+            .range((origin.as_str(), from_seq)..=(origin.as_str(), u64::MAX))?
+            .take(limit)
+        {
+            let (_, v) = item?;
+            out.push(
+                EncodedOp::decode(v.value().to_vec())
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            );
         }
         Ok(out)
     }

@@ -63,8 +63,9 @@ impl Hasher for Fx {
 
 type NameIndex = HashMap<NodeId, usize, BuildHasherDefault<Fx>>;
 
-/// An op as the replica handles it: the op itself, or a shared handle to
-/// one (the simulator shares one copy of each op among all its nodes).
+/// An op as the replica handles it: the op itself, a shared handle to one
+/// (the simulator shares one copy of each op among all its nodes), or the
+/// op with its encoding (`EncodedOp`: a node ships what its log stores).
 pub trait OpRef: Clone {
     fn op(&self) -> &Op;
 }
@@ -72,6 +73,12 @@ pub trait OpRef: Clone {
 impl OpRef for Op {
     fn op(&self) -> &Op {
         self
+    }
+}
+
+impl OpRef for tongka_core::op::EncodedOp {
+    fn op(&self) -> &Op {
+        &self.op
     }
 }
 

@@ -45,6 +45,10 @@ const REDIAL_MIN: Duration = Duration::from_millis(100);
 const REDIAL_MAX: Duration = Duration::from_secs(2);
 /// Most ops the applier hands the engine at once (one commit).
 const APPLY_BATCH: usize = 2048;
+/// Ops of one origin sent to a peer and not yet durable there, at most
+/// (`ReplicaConfig::window`): enough to keep a catch-up's pipeline (verify,
+/// apply, commit, acknowledge) full.
+const WINDOW: u64 = 32 * 1024;
 /// Control messages queued for one peer, at most.
 const CONTROL_QUEUE: usize = 1024;
 
@@ -223,6 +227,7 @@ impl Replication {
             VersionVector::new(),
             ReplicaConfig {
                 chain: chain.to_string(),
+                window: WINDOW,
                 ..ReplicaConfig::default()
             },
         );
@@ -540,6 +545,7 @@ impl Replication {
                 Msg::Ops { ops } => (ops, None),
                 Msg::Gave { req, ops } => (ops, Some(req)),
                 msg => {
+                    let is_have = matches!(msg, Msg::Have { .. });
                     let d = self
                         .inner
                         .replica
@@ -548,6 +554,13 @@ impl Replication {
                         .receive_control(peer, &msg);
                     if let Some(reason) = d.refuse {
                         return reason;
+                    }
+                    // A peer's `Have` opens its window (it holds more now):
+                    // the sender may send again at once. (Without this, a
+                    // sender whose window was full slept until its periodic
+                    // wake, 500 ms: catch-up ran at one window per 500 ms.)
+                    if is_have {
+                        self.inner.wake.notify_waiters();
                     }
                     if let Some((req, member, want)) = d.ask {
                         let r = self.clone();

@@ -143,8 +143,10 @@ struct OpJob {
     done: Done,
 }
 
-/// An op prepared for the writer by [`Store::prepare`].
-pub struct Prepared(OpJob);
+/// An op prepared for the writer by [`Store::prepare`]. Boxed: a batch
+/// gathers thousands of them in vectors, which at the job's size were
+/// large fresh allocations (zeroed pages) on every batch.
+pub struct Prepared(Box<OpJob>);
 
 enum Pre {
     Tail(Vec<u8>),
@@ -197,7 +199,7 @@ impl Values {
 enum Job {
     Op(OpJob),
     /// Ops committed in one transaction, in this order (`Store::submit_all`).
-    Ops(Vec<OpJob>),
+    Ops(Vec<Box<OpJob>>),
     /// Finish what is queued ahead, then stop.
     Stop,
     Products {
@@ -455,23 +457,23 @@ impl Store {
                 Pre::Full(bytes, hash)
             }
         };
-        Prepared(OpJob {
+        Prepared(Box::new(OpJob {
             source,
             pre,
             values: Values::encode(effects),
             done,
-        })
+        }))
     }
 
     /// `prepare` for a remote op whose encoding and hash the caller holds
     /// (an op received as bytes and verified: stored as received).
     pub fn prepare_encoded(&self, op: EncodedOp, effects: Effects, done: Done) -> Prepared {
-        Prepared(OpJob {
+        Prepared(Box::new(OpJob {
             source: Source::Remote(op.op),
             pre: Pre::Full(op.bytes, op.hash),
             values: Values::encode(effects),
             done,
-        })
+        }))
     }
 
     /// Queue prepared ops to be committed in this order and all in one
@@ -1101,8 +1103,8 @@ fn refuse(job: Job, e: impl Fn() -> StoreError) -> bool {
     match job {
         Job::Op(OpJob { done, .. }) => done(Err(e())),
         Job::Ops(jobs) => {
-            for OpJob { done, .. } in jobs {
-                done(Err(e()));
+            for job in jobs {
+                (job.done)(Err(e()));
             }
         }
         Job::Products { done, .. } | Job::Refused { done, .. } => done(Err(e())),
@@ -1158,7 +1160,7 @@ fn writer_loop(
         // Ops submitted together stay together: `Job::Ops` goes into one
         // batch whole, even past `max_batch`.
         let take = |batch: &mut Vec<Job>, job: Job| match job {
-            Job::Ops(jobs) => batch.extend(jobs.into_iter().map(Job::Op)),
+            Job::Ops(jobs) => batch.extend(jobs.into_iter().map(|j| Job::Op(*j))),
             job => batch.push(job),
         };
         take(&mut batch, first);

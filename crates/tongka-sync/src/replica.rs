@@ -445,6 +445,7 @@ impl<O: OpRef> Replica<O> {
     /// answer `gave` to an escrow ask.
     pub fn receive_ops(&mut self, peer: &NodeId, ops: Vec<O>, gave: Option<u64>) -> Delivery<O> {
         let mut out = Delivery {
+            apply: Vec::with_capacity(ops.len()),
             ack: gave.is_none(),
             gave,
             ..Delivery::default()

@@ -199,7 +199,7 @@ impl Values {
 enum Job {
     Op(OpJob),
     /// Ops committed in one transaction, in this order (`Store::submit_all`).
-    Ops(Vec<Box<OpJob>>),
+    Ops(Vec<OpJob>),
     /// Finish what is queued ahead, then stop.
     Stop,
     Products {
@@ -496,7 +496,7 @@ impl Store {
             }
             return;
         }
-        let job = Job::Ops(jobs.into_iter().map(|Prepared(j)| j).collect());
+        let job = Job::Ops(jobs.into_iter().map(|Prepared(j)| *j).collect());
         if let Err(mpsc::SendError(job)) = self.tx.send(job) {
             refuse(job, || StoreError::Stopped);
         }
@@ -1160,7 +1160,7 @@ fn writer_loop(
         // Ops submitted together stay together: `Job::Ops` goes into one
         // batch whole, even past `max_batch`.
         let take = |batch: &mut Vec<Job>, job: Job| match job {
-            Job::Ops(jobs) => batch.extend(jobs.into_iter().map(|j| Job::Op(*j))),
+            Job::Ops(jobs) => batch.extend(jobs.into_iter().map(Job::Op)),
             job => batch.push(job),
         };
         take(&mut batch, first);

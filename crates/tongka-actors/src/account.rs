@@ -16,7 +16,7 @@ use tongka_core::ids::{MemberId, NodeId, OpId, OrderId, RechargeId, RefundId};
 use tongka_core::member::ProfilePatch;
 use tongka_core::merge::{self, Merged};
 use tongka_core::money::Money;
-use tongka_core::op::{Op, OpBody, OpDraft};
+use tongka_core::op::{EncodedOp, Op, OpBody, OpDraft};
 use tongka_core::refund::{OrderState, RefundLine};
 use tongka_core::state::{self, MemberError, MemberState};
 use tongka_store::{Effects, Prepared, Source};
@@ -130,8 +130,13 @@ pub(crate) enum AccountMsg {
 pub(crate) struct RemoteItem {
     pub index: usize,
     pub op: Op,
+    /// The op's encoding and hash, when received so (stored as received).
+    pub encoded: Encoding,
     pub effects: Effects,
 }
+
+/// An op's encoding (`Op::encode`) and hash (`Op::hash`), if known.
+pub(crate) type Encoding = Option<(Vec<u8>, [u8; 32])>;
 
 /// What an account answers to `ApplyRemoteBatch`: the ops with their
 /// effects, encoded for the writer, by place in the engine's batch.
@@ -413,27 +418,42 @@ impl AccountActor {
         st: &mut AccountState,
         items: Vec<RemoteItem>,
     ) -> Vec<(usize, Prepared)> {
-        let mut out: Vec<(usize, Op, Effects)> = items
+        let mut out: Vec<(usize, Op, Encoding, Effects)> = items
             .into_iter()
-            .map(|RemoteItem { index, op, effects }| {
-                let effects = self.remote_effects(st, &op, effects, false);
-                (index, op, effects)
-            })
+            .map(
+                |RemoteItem {
+                     index,
+                     op,
+                     encoded,
+                     effects,
+                 }| {
+                    let effects = self.remote_effects(st, &op, effects, false);
+                    (index, op, encoded, effects)
+                },
+            )
             .collect();
-        if let Some((_, _, last)) = out.iter_mut().rev().find(|(_, _, e)| e.rejected.is_none()) {
+        if let Some((_, _, _, last)) = out
+            .iter_mut()
+            .rev()
+            .find(|(_, _, _, e)| e.rejected.is_none())
+        {
             last.member = st.member.clone();
         }
         st.pending.fetch_add(out.len(), Ordering::AcqRel);
         out.into_iter()
-            .map(|(index, op, effects)| {
+            .map(|(index, op, encoded, effects)| {
                 let pending = st.pending.clone();
-                let job = self.core.store.prepare(
-                    Source::Remote(op),
-                    effects,
-                    Box::new(move |_| {
-                        pending.fetch_sub(1, Ordering::AcqRel);
-                    }),
-                );
+                let done: tongka_store::Done = Box::new(move |_| {
+                    pending.fetch_sub(1, Ordering::AcqRel);
+                });
+                let job = match encoded {
+                    Some((bytes, hash)) => self.core.store.prepare_encoded(
+                        EncodedOp { op, bytes, hash },
+                        effects,
+                        done,
+                    ),
+                    None => self.core.store.prepare(Source::Remote(op), effects, done),
+                };
                 (index, job)
             })
             .collect()

@@ -26,7 +26,7 @@ use tongka_core::ids::{MemberId, NodeId, OpId, OrderId, RechargeId};
 use tongka_core::member::{Profile, ProfilePatch};
 use tongka_core::merge::{MergeError, Merged};
 use tongka_core::money::Money;
-use tongka_core::op::{Op, OpBody, OpDraft};
+use tongka_core::op::{EncodedOp, Op, OpBody, OpDraft};
 use tongka_core::programme::{Programme, ProgrammeError};
 use tongka_core::programme_doc;
 use tongka_core::refund::{OrderState, Refund, RefundError, RefundLine};
@@ -34,7 +34,7 @@ use tongka_core::state::{MemberError, MemberState, RechargeError};
 use tongka_store::{CatalogueWrite, Effects, IdemRecord, Source, Store, StoreError};
 
 pub use account::AccountKey;
-use account::{AccountActor, AccountMsg, RemoteItem};
+use account::{AccountActor, AccountMsg, Encoding, RemoteItem};
 
 /// The answer to a request that changed something; stored with its
 /// idempotency key so a replay gets exactly the first answer (see
@@ -1457,10 +1457,26 @@ impl Engine {
     /// the batch this node moves its own share of any merged-away member the
     /// batch touched to the survivor.
     pub async fn apply_remote_batch(&self, ops: Vec<Op>) -> Result<(), EngineError> {
+        self.apply_remote_items(ops.into_iter().map(|op| (op, None)).collect())
+            .await
+    }
+
+    /// `apply_remote_batch` for ops received with their encoding (verified
+    /// against it): each is stored as received, not encoded again.
+    pub async fn apply_remote_encoded(&self, ops: Vec<EncodedOp>) -> Result<(), EngineError> {
+        self.apply_remote_items(
+            ops.into_iter()
+                .map(|e| (e.op, Some((e.bytes, e.hash))))
+                .collect(),
+        )
+        .await
+    }
+
+    async fn apply_remote_items(&self, ops: Vec<(Op, Encoding)>) -> Result<(), EngineError> {
         let any_merged = !self.core.merged.lock().expect("merged lock").is_empty();
         let mut touched: std::collections::BTreeSet<MemberId> = Default::default();
         let mut run = Vec::with_capacity(ops.len());
-        for op in ops {
+        for (op, encoded) in ops {
             if matches!(
                 op.body,
                 OpBody::ProgrammeChanged { .. } | OpBody::CatalogueChanged { .. }
@@ -1480,7 +1496,7 @@ impl Engine {
             if any_merged && let Some(m) = op.body.member() {
                 touched.insert(m.clone());
             }
-            run.push(op);
+            run.push((op, encoded));
         }
         self.apply_remote_run(run).await?;
         for m in touched {
@@ -1492,7 +1508,7 @@ impl Engine {
     }
 
     /// A run of remote ops without merge ops, applied as one batch.
-    async fn apply_remote_run(&self, ops: Vec<Op>) -> Result<(), EngineError> {
+    async fn apply_remote_run(&self, ops: Vec<(Op, Encoding)>) -> Result<(), EngineError> {
         let n = ops.len();
         if n == 0 {
             return Ok(());
@@ -1500,7 +1516,7 @@ impl Engine {
         {
             let now = now_ms();
             let mut clock = self.core.clock.lock().expect("clock lock");
-            for op in &ops {
+            for (op, _) in &ops {
                 let _ = clock.observe(op.hlc, now);
             }
         }
@@ -1519,7 +1535,7 @@ impl Engine {
             e.1 += 1;
             claimed.push(key);
         };
-        for (index, op) in ops.into_iter().enumerate() {
+        for (index, (op, encoded)) in ops.into_iter().enumerate() {
             let mut effects = Effects::default();
             let mut preload = None;
             let key = match &op.body {
@@ -1554,7 +1570,12 @@ impl Engine {
             if group.1.is_none() && group.2.is_empty() {
                 group.1 = preload;
             }
-            group.2.push(RemoteItem { index, op, effects });
+            group.2.push(RemoteItem {
+                index,
+                op,
+                encoded,
+                effects,
+            });
         }
         let (handed_tx, handed) = tokio::sync::watch::channel(false);
         // Send every account its ops, then collect the answers: the actors

@@ -180,6 +180,31 @@ async fn a_batch_of_remote_ops_ends_where_one_by_one_does() {
     wait_holding(&e5, &[&a, &b]).await;
     assert_eq!(e5.store().summary().digest, c.store().summary().digest);
     assert_eq!(e5.duplicates().unwrap(), c.duplicates().unwrap());
+    // Store-6: the ops as their origins' logs hold them (replication's
+    // path): stored as received, byte for byte, to the same state.
+    let e6 = engine(dir.path(), "store-6");
+    let mut encoded = a.store().ops_from_encoded(a.node(), 1, 1000).unwrap();
+    encoded.extend(b.store().ops_from_encoded(b.node(), 1, 1000).unwrap());
+    assert_eq!(
+        encoded.iter().map(|e| e.op.clone()).collect::<Vec<_>>(),
+        all
+    );
+    e6.apply_remote_encoded(encoded.clone()).await.unwrap();
+    wait_holding(&e6, &[&a, &b]).await;
+    assert_eq!(e6.store().summary().digest, c.store().summary().digest);
+    assert_eq!(e6.store().summary().totals, c.store().summary().totals);
+    assert_eq!(e6.duplicates().unwrap(), c.duplicates().unwrap());
+    for (node, n) in [(a.node(), 7), (b.node(), 7)] {
+        let here = e6.store().ops_from_encoded(node, 1, 1000).unwrap();
+        assert_eq!(here.len(), n);
+        for (h, e) in here
+            .iter()
+            .zip(encoded.iter().filter(|e| e.op.origin() == node))
+        {
+            assert_eq!(h.bytes, e.bytes);
+            assert_eq!(h.hash, e.op.hash());
+        }
+    }
     // Store-4: the same ops one at a time, each durable before the next.
     let d = engine(dir.path(), "store-4");
     for op in all {

@@ -510,11 +510,17 @@ impl Op {
     /// `None` if `sig` is not a well-formed batch signature for this op.
     /// The caller verifies the signature with the origin's key.
     pub fn signed_message(&self) -> Option<(Vec<u8>, &[u8])> {
+        self.signed_message_with(self.hash())
+    }
+
+    /// `signed_message` for this op whose hash (`hash()`) is `hash`,
+    /// known already (an [`EncodedOp`]'s).
+    pub fn signed_message_with(&self, hash: [u8; 32]) -> Option<(Vec<u8>, &[u8])> {
         let bs = BatchSig::parse(&self.sig)?;
         if bs.count as usize > BATCH_MAX {
             return None;
         }
-        let root = merkle_root_from(self.hash(), bs.count as usize, bs.index as usize, &bs.path)?;
+        let root = merkle_root_from(hash, bs.count as usize, bs.index as usize, &bs.path)?;
         Some((batch_message(bs.count, &root), bs.signature))
     }
 
@@ -540,6 +546,60 @@ impl Op {
         };
         debug_assert_eq!(out, self.encode(), "tail of another draft");
         (out, hash)
+    }
+}
+
+/// An op with the bytes it is stored and sent as (`Op::encode`) and its
+/// hash (`Op::hash`). Replication passes these along so an op is encoded
+/// once, by its origin: a node ships what its log stores and stores the
+/// bytes it verified, instead of encoding the op again at each step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedOp {
+    pub op: Op,
+    pub bytes: Vec<u8>,
+    pub hash: [u8; 32],
+}
+
+/// postcard's encoding of a length (LEB128).
+fn varint(mut n: usize, out: &mut Vec<u8>) {
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+impl EncodedOp {
+    /// Encode `op` (and hash it).
+    pub fn new(op: Op) -> EncodedOp {
+        let (bytes, hash) = op.encode_and_hash();
+        EncodedOp { op, bytes, hash }
+    }
+
+    /// Decode an op received from storage or a peer, keeping its bytes;
+    /// never panics. The hash is taken of the bytes themselves (the
+    /// encoding without its signature is a prefix of them), so a signature
+    /// that verifies against it vouches for exactly the bytes kept. Bytes
+    /// that decode but are not the op's own encoding where the signature
+    /// sits (an overlong length) are refused.
+    pub fn decode(bytes: Vec<u8>) -> Result<EncodedOp, DecodeError> {
+        let op = Op::decode(&bytes)?;
+        let mut tail = Vec::with_capacity(op.sig.len() + 3);
+        varint(op.sig.len(), &mut tail);
+        tail.extend_from_slice(&op.sig);
+        if !bytes.ends_with(&tail) {
+            return Err(DecodeError::Invalid("signature encoding"));
+        }
+        let mut h = blake3::Hasher::new();
+        h.update(&bytes[..bytes.len() - tail.len()]);
+        h.update(&[0]); // the empty signature: its length, 0
+        let hash = *h.finalize().as_bytes();
+        Ok(EncodedOp { op, bytes, hash })
+    }
+
+    /// What the origin's signature must sign (`Op::signed_message`).
+    pub fn signed_message(&self) -> Option<(Vec<u8>, &[u8])> {
+        self.op.signed_message_with(self.hash)
     }
 }
 
@@ -767,6 +827,48 @@ mod tests {
         let mut short = op(1);
         short.sig = vec![0; 10];
         assert!(short.signed_message().is_none());
+    }
+
+    #[test]
+    fn encoded_ops_keep_their_bytes_and_hash() {
+        let mut ops: Vec<Op> = (1..=3).map(op).collect();
+        let unsigned = EncodedOp::decode(ops[0].encode()).unwrap();
+        assert_eq!(unsigned, EncodedOp::new(ops[0].clone()));
+        assert_eq!(unsigned.hash, ops[0].hash());
+        let items: Vec<_> = ops
+            .iter_mut()
+            .map(|o| {
+                let (b, h) = o.encode_and_hash();
+                (o, b, h)
+            })
+            .collect();
+        let encoded = sign_batch(items, &Hash2);
+        for (o, bytes) in ops.iter().zip(encoded) {
+            let e = EncodedOp::decode(bytes.clone()).unwrap();
+            assert_eq!(e.op, *o);
+            assert_eq!(e.bytes, bytes);
+            assert_eq!(e.hash, o.hash());
+            assert_eq!(e.signed_message(), o.signed_message());
+            assert_eq!(e, EncodedOp::new(o.clone()));
+            // A byte of the op changed: another hash, another message.
+            let mut tampered = bytes.clone();
+            let at = tampered.len() - o.sig.len() - 10;
+            tampered[at] ^= 1;
+            if let Ok(t) = EncodedOp::decode(tampered) {
+                assert_ne!(t.hash, e.hash);
+                assert_ne!(
+                    t.signed_message().map(|m| m.0),
+                    e.signed_message().map(|m| m.0)
+                );
+            }
+            // The signature's length written overlong: refused.
+            let mut overlong = bytes[..bytes.len() - o.sig.len() - 2].to_vec();
+            let n = o.sig.len();
+            overlong.extend_from_slice(&[(n as u8) | 0x80, ((n >> 7) as u8) | 0x80, 0]);
+            overlong.extend_from_slice(&o.sig);
+            assert!(EncodedOp::decode(overlong).is_err());
+        }
+        assert!(EncodedOp::decode(Vec::new()).is_err());
     }
 
     #[test]

@@ -33,7 +33,7 @@ use tongka_actors::{Engine, EscrowBroker};
 use tongka_core::clock::VersionVector;
 use tongka_core::ids::{MemberId, NodeId, OpId};
 use tongka_core::money::Money;
-use tongka_core::op::{self, Op, OpSigner, OriginRole};
+use tongka_core::op::{self, EncodedOp, Op, OpSigner, OriginRole};
 use tongka_net::{CertRole, Connection, Endpoint, OpKey, Trust};
 use tongka_store::{RefusedOp, Store};
 use tongka_sync::{Msg, OpLog, Replica, ReplicaConfig};
@@ -49,6 +49,10 @@ const REDIAL_MIN: Duration = Duration::from_millis(100);
 const REDIAL_MAX: Duration = Duration::from_secs(2);
 /// Most ops the applier hands the engine at once (one commit).
 const APPLY_BATCH: usize = 2048;
+/// Ops of one origin sent to a peer and not yet durable there, at most
+/// (`ReplicaConfig::window`): enough to keep a catch-up's pipeline (verify,
+/// apply, commit, acknowledge) full.
+const WINDOW: u64 = 32 * 1024;
 /// Control messages queued for one peer, at most.
 const CONTROL_QUEUE: usize = 1024;
 
@@ -78,6 +82,12 @@ impl OpSigner for ChainSigner {
 /// learns such), its signature (`Op::signed_message`: the root its path
 /// leads to) verifies, and the origin's role may make it.
 pub fn verify_op(trust: &Trust, op: &Op) -> Result<(), String> {
+    verify_encoded(trust, &EncodedOp::new(op.clone()))
+}
+
+/// `verify_op` for an op as received: its bytes are what the signature
+/// must cover (the hash is taken of them, `EncodedOp::decode`).
+pub fn verify_encoded(trust: &Trust, op: &EncodedOp) -> Result<(), String> {
     match verify_ops(trust, std::slice::from_ref(op)) {
         Some((_, reason)) => Err(reason),
         None => Ok(()),
@@ -95,8 +105,8 @@ fn authorised(role: CertRole, op: &Op) -> Result<(), String> {
 /// Verify `ops` (signature, certificate, role); the index of the first
 /// refused one and why, if any. Ops their origin committed together share
 /// one signature, verified once.
-fn verify_ops(trust: &Trust, ops: &[Op]) -> Option<(usize, String)> {
-    let signed: Vec<Option<(Vec<u8>, &[u8])>> = ops.iter().map(Op::signed_message).collect();
+fn verify_ops(trust: &Trust, ops: &[EncodedOp]) -> Option<(usize, String)> {
+    let signed: Vec<Option<(Vec<u8>, &[u8])>> = ops.iter().map(EncodedOp::signed_message).collect();
     // Each distinct (origin, message, signature), once.
     let mut distinct: HashMap<(&str, &[u8], &[u8]), usize> = HashMap::new();
     let mut which = Vec::with_capacity(ops.len());
@@ -104,7 +114,7 @@ fn verify_ops(trust: &Trust, ops: &[Op]) -> Option<(usize, String)> {
         which.push(s.as_ref().map(|(m, sig)| {
             let n = distinct.len();
             *distinct
-                .entry((op.origin().as_str(), m.as_slice(), *sig))
+                .entry((op.op.origin().as_str(), m.as_slice(), *sig))
                 .or_insert(n)
         }));
     }
@@ -114,6 +124,7 @@ fn verify_ops(trust: &Trust, ops: &[Op]) -> Option<(usize, String)> {
     }
     let results = trust.verify_all(&items);
     ops.iter().zip(&which).enumerate().find_map(|(i, (op, w))| {
+        let op = &op.op;
         let r = match w {
             None => Err(format!("signature of {} malformed or missing", op.origin())),
             Some(w) => results[*w].clone().map_err(|e| e.to_string()),
@@ -130,10 +141,10 @@ const VERIFY_INLINE_MAX: usize = 16;
 
 struct StoreLog<'a>(&'a Store);
 
-impl OpLog for StoreLog<'_> {
-    fn ops_from(&self, origin: &NodeId, from_seq: u64, limit: usize) -> Vec<Op> {
+impl OpLog<EncodedOp> for StoreLog<'_> {
+    fn ops_from(&self, origin: &NodeId, from_seq: u64, limit: usize) -> Vec<EncodedOp> {
         self.0
-            .ops_from(origin, from_seq, limit)
+            .ops_from_encoded(origin, from_seq, limit)
             .unwrap_or_else(|e| {
                 tracing::error!(error = %e, "reading the op log");
                 Vec::new()
@@ -145,7 +156,9 @@ struct Inner {
     me: NodeId,
     engine: Engine,
     store: Store,
-    replica: Mutex<Replica>,
+    /// Ops travel as their origin encoded them: sent as the log holds them,
+    /// stored as received and verified.
+    replica: Mutex<Replica<EncodedOp>>,
     /// The chain's certificates: verifies every received op.
     trust: Arc<Trust>,
     /// Ops refused at verification, by the peer that sent them.
@@ -217,7 +230,7 @@ const DIAL_GRACE: Duration = Duration::from_secs(3);
 
 /// A batch of delivered ops for the applier, and whom to tell when applied.
 struct Applying {
-    ops: Vec<Op>,
+    ops: Vec<EncodedOp>,
     /// An escrow ask answered: told the ids of the ops the answer carried
     /// once this batch is handed over (the asker then waits until those are
     /// durable; one may be held back until its causal past arrives).
@@ -249,6 +262,7 @@ impl Replication {
             VersionVector::new(),
             ReplicaConfig {
                 chain: chain.to_string(),
+                window: WINDOW,
                 ..ReplicaConfig::default()
             },
         );
@@ -313,8 +327,8 @@ impl Replication {
                     ops.extend(more.ops);
                     gave.extend(more.gave);
                 }
-                let first = ops.first().map(|op| op.id.clone());
-                if let Err(e) = applier.apply_remote_batch(ops).await {
+                let first = ops.first().map(|op| op.op.id.clone());
+                if let Err(e) = applier.apply_remote_encoded(ops).await {
                     // A delivered op must be applied before any later one:
                     // a node that cannot is broken; restart it.
                     panic!("applying remote ops from {first:?}: {e}");
@@ -554,7 +568,8 @@ impl Replication {
                 if !current {
                     return;
                 }
-                r.poll_send(&peer, &StoreLog(&self.inner.store))
+                let ops = r.next_ops(&peer, &StoreLog(&self.inner.store));
+                (!ops.is_empty()).then(|| Msg::encoded_ops(ops))
             };
             match next {
                 Some(m) => {
@@ -595,14 +610,22 @@ impl Replication {
                 Msg::Ops { ops } => (ops, None),
                 Msg::Gave { req, ops } => (ops, Some(req)),
                 msg => {
+                    let is_have = matches!(msg, Msg::Have { .. });
                     let d = self
                         .inner
                         .replica
                         .lock()
                         .expect("replica lock")
-                        .receive(peer, msg);
+                        .receive_control(peer, &msg);
                     if let Some(reason) = d.refuse {
                         return reason;
+                    }
+                    // A peer's `Have` opens its window (it holds more now):
+                    // the sender may send again at once. (Without this, a
+                    // sender whose window was full slept until its periodic
+                    // wake, 500 ms: catch-up ran at one window per 500 ms.)
+                    if is_have {
+                        self.inner.wake.notify_waiters();
                     }
                     if let Some((req, member, want)) = d.ask {
                         self.asked(peer, req, member, want);
@@ -610,17 +633,17 @@ impl Replication {
                     continue;
                 }
             };
-            let ops = match Msg::decode_ops(&ops) {
+            let ops = match Msg::decode_encoded_ops(ops) {
                 Ok(ops) => ops,
                 Err(e) => return format!("bad message: {e}"),
             };
-            let ids: Vec<OpId> = ops.iter().map(|op| op.id.clone()).collect();
+            let ids: Vec<OpId> = ops.iter().map(|op| op.op.id.clone()).collect();
             // Verify what is new here (outside the replica lock: it is the
             // costly part of receiving), the verified prefix goes on.
-            let mut ops: Vec<Op> = {
+            let mut ops: Vec<EncodedOp> = {
                 let r = self.inner.replica.lock().expect("replica lock");
                 ops.into_iter()
-                    .filter(|op| !r.has_admitted(&op.id))
+                    .filter(|op| !r.has_admitted(&op.op.id))
                     .collect()
             };
             let refused = if ops.len() < VERIFY_INLINE_MAX {
@@ -695,7 +718,8 @@ impl Replication {
 
     /// An op from `peer` failed verification: log it with the peer, count
     /// it against the peer, and give the reason to close the connection.
-    fn refuse_op(&self, peer: &NodeId, op: Op, reason: String) -> String {
+    fn refuse_op(&self, peer: &NodeId, op: EncodedOp, reason: String) -> String {
+        let op = op.op;
         tracing::warn!(%peer, op = %op.id, kind = op.body.kind(), %reason, "refused an op that failed verification; closing the connection to the peer that sent it");
         *self
             .inner

@@ -9,9 +9,9 @@ use tongka_core::checkout::TenderKind;
 use tongka_core::clock::{Hlc, VersionVector};
 use tongka_core::ids::{MemberId, NodeId, OpId, RechargeId};
 use tongka_core::money::Money;
-use tongka_core::op::{Op, OpBody, OpDraft, OpSigner};
+use tongka_core::op::{EncodedOp, Op, OpBody, OpDraft, OpSigner};
 use tongka_net::{CertRole, Identity, OpKey, Trust, TrustError};
-use tongka_replication::{ChainSigner, verify_op};
+use tongka_replication::{ChainSigner, verify_encoded, verify_op};
 
 fn chain(dir: &Path, hq: bool) -> Vec<Identity> {
     let mut opts = ChainNewOptions::new(dir, 2);
@@ -110,6 +110,31 @@ fn signed_ops_verify_and_tampering_is_refused() {
             );
         }
     }
+    // The same as received bytes (kept and stored as they are): the op as
+    // encoded verifies; any byte flipped fails to decode or to verify, and
+    // bytes added or removed are refused.
+    verify_encoded(&trust, &EncodedOp::decode(bytes.clone()).unwrap()).unwrap();
+    for i in 1..bytes.len() {
+        let mut b = bytes.clone();
+        b[i] ^= 0x20;
+        if let Ok(o) = EncodedOp::decode(b) {
+            assert!(
+                verify_encoded(&trust, &o).is_err(),
+                "raw byte {i} changed, still verifies"
+            );
+        }
+    }
+    let mut longer = bytes.clone();
+    longer.push(0);
+    if let Ok(o) = EncodedOp::decode(longer) {
+        assert!(verify_encoded(&trust, &o).is_err(), "a byte added");
+    }
+    for cut in [1, 2, op.sig.len()] {
+        if let Ok(o) = EncodedOp::decode(bytes[..bytes.len() - cut].to_vec()) {
+            assert!(verify_encoded(&trust, &o).is_err(), "{cut} bytes cut");
+        }
+    }
+
     // Unsigned, or signed by another node's key under store-1's name.
     let unsigned = recharge("store-1", 1);
     assert!(verify_op(&trust, &unsigned).is_err());

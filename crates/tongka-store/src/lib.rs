@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use tongka_core::catalogue::Product;
 use tongka_core::clock::{Hlc, VersionVector};
 use tongka_core::ids::{MemberId, NodeId, OpId, OrderId};
-use tongka_core::op::{self, Op, OpDraft, OpSigner, StateDigest};
+use tongka_core::op::{self, EncodedOp, Op, OpDraft, OpSigner, StateDigest};
 use tongka_core::refund::OrderState;
 use tongka_core::state::{LedgerTotals, MemberState};
 
@@ -154,8 +154,10 @@ struct OpJob {
     done: Done,
 }
 
-/// An op prepared for the writer by [`Store::prepare`].
-pub struct Prepared(OpJob);
+/// An op prepared for the writer by [`Store::prepare`]. Boxed: a batch
+/// gathers thousands of them in vectors, which at the job's size were
+/// large fresh allocations (zeroed pages) on every batch.
+pub struct Prepared(Box<OpJob>);
 
 enum Pre {
     Tail(Vec<u8>),
@@ -476,12 +478,23 @@ impl Store {
                 Pre::Full(bytes, hash)
             }
         };
-        Prepared(OpJob {
+        Prepared(Box::new(OpJob {
             source,
             pre,
             values: Values::encode(effects),
             done,
-        })
+        }))
+    }
+
+    /// `prepare` for a remote op whose encoding and hash the caller holds
+    /// (an op received as bytes and verified: stored as received).
+    pub fn prepare_encoded(&self, op: EncodedOp, effects: Effects, done: Done) -> Prepared {
+        Prepared(Box::new(OpJob {
+            source: Source::Remote(op.op),
+            pre: Pre::Full(op.bytes, op.hash),
+            values: Values::encode(effects),
+            done,
+        }))
     }
 
     /// Queue prepared ops to be committed in this order and all in one
@@ -504,7 +517,7 @@ impl Store {
             }
             return;
         }
-        let job = Job::Ops(jobs.into_iter().map(|Prepared(j)| j).collect());
+        let job = Job::Ops(jobs.into_iter().map(|Prepared(j)| *j).collect());
         if let Err(mpsc::SendError(job)) = self.tx.send(job) {
             refuse(job, || StoreError::Stopped);
         }
@@ -667,6 +680,30 @@ impl Store {
         {
             let (_, v) = item?;
             out.push(Op::decode(v.value()).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+        }
+        Ok(out)
+    }
+
+    /// `ops_from`, each op with the bytes the log holds (replication sends
+    /// them as they are).
+    pub fn ops_from_encoded(
+        &self,
+        origin: &NodeId,
+        from_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<EncodedOp>, StoreError> {
+        let r = self.shared.db.begin_read()?;
+        let t = r.open_table(OPS)?;
+        let mut out = Vec::new();
+        for item in t
+            .range((origin.as_str(), from_seq)..=(origin.as_str(), u64::MAX))?
+            .take(limit)
+        {
+            let (_, v) = item?;
+            out.push(
+                EncodedOp::decode(v.value().to_vec())
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            );
         }
         Ok(out)
     }
@@ -1200,8 +1237,8 @@ fn refuse(job: Job, e: impl Fn() -> StoreError) -> bool {
     match job {
         Job::Op(OpJob { done, .. }) => done(Err(e())),
         Job::Ops(jobs) => {
-            for OpJob { done, .. } in jobs {
-                done(Err(e()));
+            for job in jobs {
+                (job.done)(Err(e()));
             }
         }
         Job::DropLegacyProducts { done } | Job::Refused { done, .. } => done(Err(e())),

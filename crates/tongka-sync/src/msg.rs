@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use tongka_core::clock::VersionVector;
 use tongka_core::ids::{MemberId, NodeId};
 use tongka_core::money::Money;
-use tongka_core::op::{self, Op};
+use tongka_core::op::{self, EncodedOp, Op};
 
 /// The first byte of every encoded message.
 pub const MSG_FORMAT_V1: u8 = 1;
@@ -66,6 +66,13 @@ impl Msg {
         }
     }
 
+    /// An `Ops` message of ops as they were encoded (no encoding again).
+    pub fn encoded_ops(ops: Vec<EncodedOp>) -> Msg {
+        Msg::Ops {
+            ops: ops.into_iter().map(|o| o.bytes).collect(),
+        }
+    }
+
     pub fn encode(&self) -> Vec<u8> {
         let mut out = vec![MSG_FORMAT_V1];
         postcard::to_io(self, &mut out).expect("encoding to memory cannot fail");
@@ -81,6 +88,18 @@ impl Msg {
             return Err(DecodeError::Format(format));
         }
         postcard::from_bytes(rest).map_err(|e| DecodeError::Malformed(e.to_string()))
+    }
+
+    /// The ops of an `Ops` message, decoded and checked, each kept with its
+    /// bytes and their hash (`EncodedOp::decode`).
+    pub fn decode_encoded_ops(encoded: Vec<Vec<u8>>) -> Result<Vec<EncodedOp>, DecodeError> {
+        encoded
+            .into_iter()
+            .enumerate()
+            .map(|(index, b)| {
+                EncodedOp::decode(b).map_err(|error| DecodeError::Op { index, error })
+            })
+            .collect()
     }
 
     /// The ops of an `Ops` message, decoded and checked.

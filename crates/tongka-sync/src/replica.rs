@@ -78,8 +78,9 @@ impl Fx {
 
 type NameIndex = HashMap<NodeId, usize, BuildHasherDefault<Fx>>;
 
-/// An op as the replica handles it: the op itself, or a shared handle to
-/// one (the simulator shares one copy of each op among all its nodes).
+/// An op as the replica handles it: the op itself, a shared handle to one
+/// (the simulator shares one copy of each op among all its nodes), or the
+/// op with its encoding (`EncodedOp`: a node ships what its log stores).
 pub trait OpRef: Clone {
     fn op(&self) -> &Op;
 }
@@ -87,6 +88,12 @@ pub trait OpRef: Clone {
 impl OpRef for Op {
     fn op(&self) -> &Op {
         self
+    }
+}
+
+impl OpRef for tongka_core::op::EncodedOp {
+    fn op(&self) -> &Op {
+        &self.op
     }
 }
 
@@ -480,6 +487,7 @@ impl<O: OpRef> Replica<O> {
     /// answer `gave` to an escrow ask.
     pub fn receive_ops(&mut self, peer: &NodeId, ops: Vec<O>, gave: Option<u64>) -> Delivery<O> {
         let mut out = Delivery {
+            apply: Vec::with_capacity(ops.len()),
             ack: gave.is_none(),
             gave,
             ..Delivery::default()

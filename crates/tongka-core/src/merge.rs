@@ -17,6 +17,31 @@
 //! could not see each other) `resolve` picks one survivor the same way on
 //! every node: the smallest survivor id at each step, and the smallest
 //! member of a cycle.
+//!
+//! Figures are counted once per absorbed member. Two stores may merge the
+//! same pair concurrently, each with the absorbed member's figures as it
+//! saw them; both ops apply everywhere. The survivor keeps, per absorbed
+//! member, the op whose figures it counted and those figures
+//! (`MemberState::counted`): the first `MembersMerged` of a member counts;
+//! a later one counts instead (the recorded figures out, its own in) only
+//! if its op id (origin, seq) sorts lower, else it changes no figure (its
+//! profile change still applies: automerge changes commute). So every
+//! node counts the lowest op id's figures, whatever the delivery order,
+//! and a duplicate changes nothing. Merges applied before the store's
+//! schema 6 are recorded without an op (`None`, sorting first: never
+//! replaced; figures counted twice before it stay so).
+//!
+//! What the rule does not cover: the record is per (survivor, absorbed)
+//! pair. A chain (A into B, then B into C) counts A once in C, through
+//! B's figures, as the deciding store saw them. Crossed merges of one pair
+//! (A into B at one store, B into A at another) are two different pairs:
+//! each side counts the other's figures once, as before; `resolve` makes
+//! the smaller id the survivor, whose figures then hold both members'
+//! (the merged-away one's are no longer read). A member merged into two
+//! survivors concurrently (A into B and A into C) is counted in each, as
+//! before, though only one survives `resolve`; and A merged both directly
+//! into C and through B (A into B, B into C, A into C concurrently) is
+//! counted twice in C.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -332,6 +357,90 @@ mod tests {
         // the removal. Both wrote the card: one value, the same everywhere.
         assert_eq!(x.profile.tags, vec!["gold", "tea"]);
         assert!(x.profile.card_no.is_some());
+    }
+
+    /// The same pair merged at three stores that could not see each other,
+    /// each seeing different figures of the absorbed member: every
+    /// delivery order (and a duplicate) gives the same state, with the
+    /// figures of the lowest op id counted once.
+    fn concurrent_merges_of_one_pair(extra: &[i64], order: &[usize]) -> MemberState {
+        let mut s = register("s1", 1, "13800000001", &["vip"], None);
+        let mut a = register("s2", 2, "13800000001", &["tea"], Some("CARD9"));
+        recharge(&mut s, "s1", 3, 100);
+        recharge(&mut a, "s2", 4, 50);
+        let merges: Vec<Op> = extra
+            .iter()
+            .enumerate()
+            .map(|(i, yuan)| {
+                // Store i saw a recharge of `yuan` at its own store first.
+                let mut seen = a.clone();
+                let store = format!("s{}", 5 + i);
+                if *yuan > 0 {
+                    recharge(&mut seen, &store, 10, *yuan);
+                }
+                let at = Hlc {
+                    ms: 200 + i as u64,
+                    count: 0,
+                };
+                let body = decide_merge(&s, &seen, &Merged::default(), &n(&store), at).unwrap();
+                op(&store, 20, at.ms, body)
+            })
+            .collect();
+        for i in order {
+            s.apply(&merges[*i]).unwrap();
+        }
+        s
+    }
+
+    #[test]
+    fn concurrent_merges_of_one_pair_count_the_figures_once_in_any_order() {
+        let extra = [30, 0, 7];
+        let first = concurrent_merges_of_one_pair(&extra, &[0, 1, 2]);
+        for order in [
+            &[0, 2, 1][..],
+            &[1, 0, 2],
+            &[1, 2, 0],
+            &[2, 0, 1],
+            &[2, 1, 0],
+            &[2, 1, 0, 2, 1],
+        ] {
+            assert_eq!(concurrent_merges_of_one_pair(&extra, order), first);
+        }
+        // Op ids: s5#20 < s6#20 < s7#20, so s5's figures count: a's 50
+        // and the 30 s5 saw (bonus a tenth of each), and nothing twice.
+        assert_eq!(first.cumulative_principal, Money::from_yuan(100 + 50 + 30));
+        assert_eq!(first.cumulative_bonus, Money::from_yuan(10 + 5 + 3));
+        assert_eq!(first.absorbed.len(), 1);
+        assert_eq!(first.counted.len(), 1);
+        assert_eq!(first.counted[0].op.as_ref().map(|o| o.seq), Some(20));
+        assert_eq!(
+            first.counted[0].op.as_ref().map(|o| o.origin.clone()),
+            Some(n("s5"))
+        );
+        assert_eq!(first.profile.tags, vec!["tea", "vip"]);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn concurrent_merges_converge_whatever_the_figures_and_order(
+            extra in proptest::collection::vec(0i64..1_000, 1..4),
+            order in proptest::collection::vec(0usize..1000, 1..8),
+        ) {
+            let k = extra.len();
+            let mut order: Vec<usize> = order.into_iter().map(|i| i % k).collect();
+            order.extend(0..k);
+            let forward: Vec<usize> = (0..k).collect();
+            let a = concurrent_merges_of_one_pair(&extra, &order);
+            let b = concurrent_merges_of_one_pair(&extra, &forward);
+            proptest::prop_assert_eq!(&a, &b);
+            // The lowest op id is store 0's: its figures, once.
+            proptest::prop_assert_eq!(
+                a.cumulative_principal,
+                Money::from_yuan(150 + extra[0])
+            );
+        }
     }
 
     #[test]

@@ -9,10 +9,10 @@ use serde::{Deserialize, Serialize};
 use crate::checkout::TenderKind;
 use crate::clock::Hlc;
 use crate::error::DomainError;
-use crate::ids::{MemberId, NodeId, RechargeId};
+use crate::ids::{MemberId, NodeId, OpId, RechargeId};
 use crate::member::{Profile, ProfileError, ProfilePatch};
 use crate::money::{AmountError, Money};
-use crate::op::{Op, OpBody};
+use crate::op::{MergedFigures, Op, OpBody};
 use crate::profile_doc::{self, DocError};
 use crate::programme::Programme;
 use crate::refund::OrderState;
@@ -43,6 +43,21 @@ pub struct MemberState {
     pub profile_doc: Option<Vec<u8>>,
     /// Members merged into this one, sorted (their history shows here).
     pub absorbed: Vec<MemberId>,
+    /// Per absorbed member (sorted by it), the merge op whose figures the
+    /// cumulative figures above count: one op per absorbed member, the
+    /// lowest op id seen (see `merge`'s module doc).
+    pub counted: Vec<CountedMerge>,
+}
+
+/// The figures of one absorbed member counted in its survivor's
+/// cumulative figures, and the `MembersMerged` op they came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CountedMerge {
+    pub absorbed: MemberId,
+    /// The op; `None` for a merge applied before schema 6 recorded it
+    /// (sorts before every op: never replaced).
+    pub op: Option<OpId>,
+    pub figures: MergedFigures,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -162,7 +177,42 @@ impl MemberState {
             last_seen: op.hlc,
             profile_doc: None,
             absorbed: Vec::new(),
+            counted: Vec::new(),
         })
+    }
+
+    /// Count `figures` of `absorbed`, merged by op `by`, in the cumulative
+    /// figures: the first merge of `absorbed` seen is counted; a later one
+    /// replaces it (its figures out, the new ones in) only if its op id
+    /// sorts lower. So concurrent merges of one pair count once, the same
+    /// on every node whatever order they arrive in.
+    fn count_merge(&mut self, absorbed: &MemberId, by: &OpId, figures: &MergedFigures) {
+        let by = Some(by.clone());
+        let old = match self.counted.binary_search_by(|c| c.absorbed.cmp(absorbed)) {
+            Ok(at) => {
+                let c = &mut self.counted[at];
+                if by >= c.op {
+                    return;
+                }
+                c.op = by;
+                std::mem::replace(&mut c.figures, *figures)
+            }
+            Err(at) => {
+                self.counted.insert(
+                    at,
+                    CountedMerge {
+                        absorbed: absorbed.clone(),
+                        op: by,
+                        figures: *figures,
+                    },
+                );
+                MergedFigures::default()
+            }
+        };
+        self.cumulative_principal += figures.principal - old.principal;
+        self.cumulative_bonus += figures.bonus - old.bonus;
+        self.cumulative_spent += figures.spent - old.spent;
+        self.visits = self.visits.saturating_sub(old.visits) + figures.visits;
     }
 
     /// The profile's automerge document, loaded (or rebuilt, before the
@@ -254,10 +304,7 @@ impl MemberState {
                 if let Err(at) = next.absorbed.binary_search(absorbed) {
                     next.absorbed.insert(at, absorbed.clone());
                 }
-                next.cumulative_principal += figures.principal;
-                next.cumulative_bonus += figures.bonus;
-                next.cumulative_spent += figures.spent;
-                next.visits += figures.visits;
+                next.count_merge(absorbed, &op.id, figures);
             }
             OpBody::MergeMoved {
                 into,

@@ -36,7 +36,7 @@ use tongka_core::clock::{Hlc, VersionVector};
 use tongka_core::ids::{MemberId, NodeId, OpId, OrderId};
 use tongka_core::op::{self, EncodedOp, Op, OpDraft, OpSigner, StateDigest};
 use tongka_core::refund::OrderState;
-use tongka_core::state::{LedgerTotals, MemberState};
+use tongka_core::state::{LedgerTotals, MemberState, MemberStateV5};
 
 pub use tables::SCHEMA_VERSION;
 use tables::*;
@@ -370,6 +370,7 @@ impl Store {
         let mut w = db.begin_write()?;
         w.set_durability(Durability::Immediate)?;
         let mut upgrade = false;
+        let mut members_v5 = false;
         let summary = {
             let mut meta = w.open_table(META)?;
             let schema = meta
@@ -383,10 +384,12 @@ impl Store {
                 }
                 // 3 → 4 adds the `programme` meta entry only: absent, it
                 // means the initial programme document. 4 → 5 adds the
-                // `catalogue` entry, written below.
-                Some(3 | 4) => {
+                // `catalogue` entry, written below. 5 → 6 rewrites the
+                // members (below).
+                Some(found @ 3..=5) => {
                     meta.insert("schema", SCHEMA_VERSION.to_le_bytes().as_slice())?;
-                    upgrade = true;
+                    upgrade = found < 5;
+                    members_v5 = true;
                 }
                 Some(found) if found != SCHEMA_VERSION => {
                     return Err(StoreError::Schema {
@@ -426,6 +429,9 @@ impl Store {
         init_catalogue(&w)?;
         if upgrade {
             mark_authored_programme(&w, node)?;
+        }
+        if members_v5 {
+            upgrade_members(&w)?;
         }
         w.commit()?;
         Ok(summary)
@@ -995,6 +1001,22 @@ fn init_catalogue(w: &redb::WriteTransaction) -> Result<(), StoreError> {
     let rows: Vec<Product> = initial.into_values().collect();
     write_products(&mut products, &mut barcodes, &rows)?;
     meta.insert("catalogue", doc.save().as_slice())?;
+    Ok(())
+}
+
+/// At the upgrade from schema 3, 4 or 5: every member row decoded as it
+/// was stored (`MemberStateV5`) and rewritten as a `MemberState`.
+fn upgrade_members(w: &redb::WriteTransaction) -> Result<(), StoreError> {
+    let mut members = w.open_table(MEMBERS)?;
+    let mut rows = Vec::new();
+    for item in members.iter()? {
+        let (k, v) = item?;
+        let old: MemberStateV5 = decode(v.value(), "member (schema 5)")?;
+        rows.push((k.value().to_owned(), MemberState::from(old)));
+    }
+    for (id, m) in rows {
+        members.insert(id.as_str(), encode(&m).as_slice())?;
+    }
     Ok(())
 }
 

@@ -24,7 +24,11 @@ use redb::TableDefinition;
 /// initial catalogue replaces its per-node products; the rows that
 /// differed from the sample catalogue are kept in `meta`
 /// `catalogue-legacy` (see `Store::legacy_products`).
-pub const SCHEMA_VERSION: u32 = 5;
+/// 6: `MemberState` records which merge op's figures it counted per
+/// absorbed member (`counted`). Opening a 3, 4 or 5 database upgrades it in
+/// place: every `members` row is decoded as it was (`MemberStateV5`) and
+/// rewritten, its absorbed members recorded with no op.
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// meta: `&str` name → bytes. Names: `schema` (u32 LE), `node` (utf-8),
 /// `instance` (u64 LE, random at creation: tells this database's history

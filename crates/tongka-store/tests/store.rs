@@ -257,7 +257,7 @@ fn a_schema_3_database_is_upgraded_in_place() {
     assert_eq!(store.programme_doc().unwrap(), None);
     store.close();
     assert_eq!(schema_of(&path), tongka_store::SCHEMA_VERSION);
-    assert_eq!(tongka_store::SCHEMA_VERSION, 5);
+    assert_eq!(tongka_store::SCHEMA_VERSION, 6);
 }
 
 /// Schema 5 makes the catalogue a document: a schema 4 database (per-node
@@ -329,7 +329,7 @@ fn a_schema_4_database_gets_the_initial_catalogue_and_keeps_its_own_rows() {
     rx.recv().unwrap().unwrap();
     assert_eq!(store.legacy_products().unwrap(), vec![]);
     store.close();
-    assert_eq!(schema_of(&path), 5);
+    assert_eq!(schema_of(&path), tongka_store::SCHEMA_VERSION);
 }
 
 /// A node that changed its programme before schema 5 (which records it)
@@ -381,6 +381,80 @@ fn the_upgrade_finds_a_programme_this_node_authored() {
     }
     let store = open(&path);
     assert!(store.authored_documents().unwrap());
+    store.close();
+}
+
+/// Schema 6 adds `MemberState::counted`: a schema 5 database's member rows
+/// (the old shape) are decoded as they were and rewritten, each absorbed
+/// member recorded with no op; figures and everything else kept.
+#[test]
+fn a_schema_5_database_has_its_members_rewritten() {
+    use tongka_core::op::MergedFigures;
+    use tongka_core::state::{CountedMerge, MemberStateV5};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("node.redb");
+    open(&path).close();
+    let at = Hlc { ms: 7, count: 1 };
+    let old = |n: u64, absorbed: Vec<MemberId>| MemberStateV5 {
+        id: MemberId::mint(&node(), n),
+        profile: profile(&format!("138{n:08}")),
+        created: at,
+        home: node(),
+        wallet: Default::default(),
+        cumulative_principal: Money::from_yuan(300),
+        cumulative_bonus: Money::from_yuan(30),
+        cumulative_spent: Money::from_fen(1234),
+        visits: 4,
+        last_seen: at,
+        profile_doc: Some(vec![1, 2, 3]),
+        absorbed,
+    };
+    let gone = [MemberId::mint(&node(), 3), MemberId::mint(&node(), 4)];
+    let rows = [old(1, vec![]), old(2, gone.to_vec())];
+    {
+        let db = redb::Database::create(&path).unwrap();
+        let w = db.begin_write().unwrap();
+        {
+            let mut meta = w
+                .open_table(redb::TableDefinition::<&str, &[u8]>::new("meta-1"))
+                .unwrap();
+            meta.insert("schema", 5u32.to_le_bytes().as_slice())
+                .unwrap();
+            let mut members = w
+                .open_table(redb::TableDefinition::<&str, &[u8]>::new("members-1"))
+                .unwrap();
+            for m in &rows {
+                let mut v = vec![1u8];
+                v.extend(postcard::to_allocvec(m).unwrap());
+                members.insert(m.id.as_str(), v.as_slice()).unwrap();
+            }
+        }
+        w.commit().unwrap();
+    }
+    let check = |store: &Store| {
+        let plain = store.member(&rows[0].id).unwrap().unwrap();
+        assert_eq!(plain.counted, vec![]);
+        assert_eq!(plain.cumulative_principal, Money::from_yuan(300));
+        let merged = store.member(&rows[1].id).unwrap().unwrap();
+        assert_eq!(merged.absorbed, gone.to_vec());
+        let none = |a: &MemberId| CountedMerge {
+            absorbed: a.clone(),
+            op: None,
+            figures: MergedFigures::default(),
+        };
+        assert_eq!(merged.counted, gone.iter().map(none).collect::<Vec<_>>());
+        assert_eq!(merged, MemberState::from(rows[1].clone()));
+        assert_eq!(merged.visits, 4);
+        assert_eq!(merged.cumulative_spent, Money::from_fen(1234));
+        assert_eq!(merged.profile_doc, Some(vec![1, 2, 3]));
+    };
+    let store = open(&path);
+    check(&store);
+    store.close();
+    assert_eq!(schema_of(&path), 6);
+    // Opened again: nothing more to upgrade, the rows read the same.
+    let store = open(&path);
+    check(&store);
     store.close();
 }
 

@@ -30,7 +30,7 @@ use tongka_core::op::{EncodedOp, Op, OpBody, OpDraft};
 use tongka_core::programme::{Programme, ProgrammeError};
 use tongka_core::programme_doc;
 use tongka_core::refund::{OrderState, Refund, RefundError, RefundLine};
-use tongka_core::state::{MemberError, MemberState, RechargeError};
+use tongka_core::state::{MemberError, MemberState, MemberStateV5, RechargeError};
 use tongka_store::{CatalogueWrite, Effects, IdemRecord, Source, Store, StoreError};
 
 pub use account::AccountKey;
@@ -172,6 +172,91 @@ enum StoredAnswerRef<'a> {
 enum StoredAnswer {
     Outcome(Outcome),
     CheckedOut { order: OrderId },
+}
+
+/// `StoredAnswer` as recorded before the store's schema 6: its members in
+/// the old shape (`MemberStateV5`, no `counted`). Same variants, same
+/// order, as `Outcome` then.
+#[allow(clippy::large_enum_variant)] // read once per replay
+#[derive(Deserialize)]
+enum StoredAnswerV5 {
+    Outcome(OutcomeV5),
+    CheckedOut { order: OrderId },
+}
+
+#[allow(clippy::large_enum_variant)] // read once per replay
+#[derive(Deserialize)]
+enum OutcomeV5 {
+    Member(MemberStateV5),
+    Recharged {
+        recharge: RechargeId,
+        amount: Money,
+        bonus: Money,
+        tender: TenderKind,
+        at: Hlc,
+        member: MemberStateV5,
+    },
+    CheckedOut {
+        order: OrderState,
+        member: Option<MemberStateV5>,
+    },
+    Refunded {
+        refund: Refund,
+        order: OrderState,
+        member: Option<MemberStateV5>,
+    },
+    Programme(Programme),
+}
+
+impl From<StoredAnswerV5> for StoredAnswer {
+    fn from(old: StoredAnswerV5) -> Self {
+        let o = match old {
+            StoredAnswerV5::CheckedOut { order } => return StoredAnswer::CheckedOut { order },
+            StoredAnswerV5::Outcome(o) => o,
+        };
+        StoredAnswer::Outcome(match o {
+            OutcomeV5::Member(m) => Outcome::Member(m.into()),
+            OutcomeV5::Recharged {
+                recharge,
+                amount,
+                bonus,
+                tender,
+                at,
+                member,
+            } => Outcome::Recharged {
+                recharge,
+                amount,
+                bonus,
+                tender,
+                at,
+                member: member.into(),
+            },
+            OutcomeV5::CheckedOut { order, member } => Outcome::CheckedOut {
+                order,
+                member: member.map(Into::into),
+            },
+            OutcomeV5::Refunded {
+                refund,
+                order,
+                member,
+            } => Outcome::Refunded {
+                refund,
+                order,
+                member: member.map(Into::into),
+            },
+            OutcomeV5::Programme(p) => Outcome::Programme(p),
+        })
+    }
+}
+
+/// An idempotency record's body as `StoredAnswer`, or as recorded before
+/// schema 6 (`StoredAnswerV5`).
+fn decode_stored_answer(body: &[u8]) -> Result<StoredAnswer, postcard::Error> {
+    postcard::from_bytes::<StoredAnswer>(body).or_else(|e| {
+        postcard::from_bytes::<StoredAnswerV5>(body)
+            .map(Into::into)
+            .map_err(|_| e)
+    })
 }
 
 impl Idem {
@@ -831,7 +916,7 @@ impl Engine {
 
     /// The first answer from an idempotency record's body.
     fn stored_answer(&self, body: &[u8]) -> Result<Outcome, EngineError> {
-        let stored: StoredAnswer = postcard::from_bytes(body)
+        let stored = decode_stored_answer(body)
             .map_err(|e| EngineError::Internal(format!("stored answer: {e}")))?;
         match stored {
             StoredAnswer::Outcome(o) => Ok(o),
@@ -1767,5 +1852,84 @@ impl Engine {
             .store
             .order(id)?
             .ok_or_else(|| EngineError::OrderNotFound(id.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tongka_core::member::Profile;
+
+    fn v5(absorbed: Vec<MemberId>) -> MemberStateV5 {
+        let node = NodeId::new("s1").unwrap();
+        let at = Hlc { ms: 9, count: 0 };
+        MemberStateV5 {
+            id: MemberId::mint(&node, 1),
+            profile: Profile {
+                phone: "13800000001".into(),
+                name: "会员".into(),
+                birthday: None,
+                gender: None,
+                card_no: None,
+                invited_by: None,
+                tags: vec!["vip".into()],
+                notes: String::new(),
+            },
+            created: at,
+            home: node.clone(),
+            wallet: Default::default(),
+            cumulative_principal: Money::from_yuan(120),
+            cumulative_bonus: Money::from_yuan(12),
+            cumulative_spent: Money::from_yuan(30),
+            visits: 2,
+            last_seen: at,
+            profile_doc: None,
+            absorbed,
+        }
+    }
+
+    /// Idempotency answers recorded before schema 6 hold members in the
+    /// old shape: they still replay, as the same member; new ones decode
+    /// as themselves.
+    #[test]
+    fn answers_recorded_before_schema_6_replay() {
+        let node = NodeId::new("s1").unwrap();
+        let old = v5(vec![MemberId::mint(&node, 2)]);
+        // `StoredAnswer::Outcome` (0), `Outcome::Member` (0), the member.
+        let mut body = vec![0u8, 0];
+        body.extend(postcard::to_allocvec(&old).unwrap());
+        let Ok(StoredAnswer::Outcome(Outcome::Member(m))) = decode_stored_answer(&body) else {
+            panic!("an old member answer decodes");
+        };
+        assert_eq!(m, MemberState::from(old.clone()));
+        assert_eq!(m.counted.len(), 1);
+        // `Outcome::Recharged` (1): its fields, the member last.
+        let mut body = vec![0u8, 1];
+        let recharge = RechargeId::mint(&node, 3);
+        let at = Hlc { ms: 10, count: 0 };
+        let fields = (
+            &recharge,
+            Money::from_yuan(100),
+            Money::from_yuan(10),
+            TenderKind::Cash,
+            at,
+            &old,
+        );
+        body.extend(postcard::to_allocvec(&fields).unwrap());
+        let Ok(StoredAnswer::Outcome(Outcome::Recharged { member, amount, .. })) =
+            decode_stored_answer(&body)
+        else {
+            panic!("an old recharge answer decodes");
+        };
+        assert_eq!(member, MemberState::from(old.clone()));
+        assert_eq!(amount, Money::from_yuan(100));
+        // A new answer decodes as itself.
+        let now = Outcome::Member(MemberState::from(old));
+        let body = postcard::to_allocvec(&StoredAnswerRef::Outcome(&now)).unwrap();
+        let Ok(StoredAnswer::Outcome(back)) = decode_stored_answer(&body) else {
+            panic!("a new answer decodes");
+        };
+        assert_eq!(back, now);
+        assert!(decode_stored_answer(&[7, 7]).is_err());
     }
 }

@@ -64,7 +64,8 @@ pub enum OpBody {
     /// `absorbed` (a duplicate) is merged into `member`: the automerge
     /// change fills `member`'s blank fields from `absorbed`'s profile and
     /// unites the tags; `figures` are `absorbed`'s cumulative figures as
-    /// the origin saw them, added to `member`'s. Wallet shares follow by
+    /// the origin saw them, added to `member`'s once per absorbed member
+    /// (concurrent merges of a pair: the lowest op id's; see `merge`). Wallet shares follow by
     /// `MergeMoved` ops of their holders.
     MembersMerged {
         member: MemberId,

@@ -7,8 +7,8 @@
 //! - Decide: `merge::decide_merge(survivor, absorbed, merged, origin, at)`
 //!   at the operator's store, logged as its `MembersMerged` op.
 //! - Apply (every node, causal order, exactly once like every op):
-//!   `MemberState::apply` fills the survivor's blanks, unites tags, adds
-//!   the figures; the node's `Merged` learns the pair. A `MergeMoved` op
+//!   `MemberState::apply` fills the survivor's blanks, unites tags, counts
+//!   the figures (once per absorbed member, the lowest op id's); the node's `Merged` learns the pair. A `MergeMoved` op
 //!   debits its origin's share of the absorbed member (`MemberState::apply`:
 //!   only the owner's own share) and credits the origin's share of the
 //!   survivor (`merge::apply_credit`); the per-member expected balances

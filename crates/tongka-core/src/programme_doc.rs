@@ -232,21 +232,13 @@ mod tests {
             // authors never saw each other's, so that is causal order).
             let mut results = Vec::new();
             for r in 0..2u64 {
-                let mut bytes = initial().save();
-                let mut queues: Vec<Vec<Vec<u8>>> = vec![Vec::new(); 3];
-                for (a, ch) in &made {
-                    queues[*a].push(ch.clone());
-                }
-                for q in &mut queues { q.reverse(); }
-                let mut x = seed.wrapping_add(r.wrapping_mul(0x9e37_79b9_7f4a_7c15));
-                while queues.iter().any(|q| !q.is_empty()) {
-                    x ^= x << 13; x ^= x >> 7; x ^= x << 17;
-                    let live: Vec<usize> = (0..3).filter(|&i| !queues[i].is_empty()).collect();
-                    let a = live[(x % live.len() as u64) as usize];
-                    let ch = queues[a].pop().unwrap();
-                    let (b, _) = apply_to(&bytes, &authors[a], &ch).unwrap();
-                    bytes = b;
-                }
+                let bytes = crate::testkit::deliver_in_causal_order(
+                    initial().save(),
+                    3,
+                    &made,
+                    seed.wrapping_add(r.wrapping_mul(0x9e37_79b9_7f4a_7c15)),
+                    |b, a, ch| apply_to(b, &authors[a], ch).unwrap().0,
+                );
                 let p = materialise(&load(&bytes).unwrap()).unwrap();
                 results.push((bytes, p));
             }

@@ -677,17 +677,11 @@ impl Store {
         from_seq: u64,
         limit: usize,
     ) -> Result<Vec<Op>, StoreError> {
-        let r = self.shared.db.begin_read()?;
-        let t = r.open_table(OPS)?;
-        let mut out = Vec::new();
-        for item in t
-            .range((origin.as_str(), from_seq)..=(origin.as_str(), u64::MAX))?
-            .take(limit)
-        {
-            let (_, v) = item?;
-            out.push(Op::decode(v.value()).map_err(|e| StoreError::Corrupt(e.to_string()))?);
-        }
-        Ok(out)
+        Ok(self
+            .ops_from_encoded(origin, from_seq, limit)?
+            .into_iter()
+            .map(|e| e.op)
+            .collect())
     }
 
     /// `ops_from`, each op with the bytes the log holds (replication sends

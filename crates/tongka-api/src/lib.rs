@@ -765,32 +765,37 @@ struct ProgrammeReq {
     balance_order: Option<Value>,
 }
 
-/// Who may change the programme: HQ, for the whole chain, or a node of no
-/// chain (a quick-start `tongka up`), for itself. A store of a chain may not.
-fn authoring_programme(s: &AppState) -> Result<(), ApiError> {
+/// HQ's documents (the programme, the catalogue) are authored by HQ for the
+/// whole chain, or by a node of no chain (a quick-start `tongka up`) for
+/// itself; a store of a chain is refused with `code` and its messages.
+fn authoring_hq_document(
+    s: &AppState,
+    code: &'static str,
+    en: &'static str,
+    zh: &'static str,
+) -> Result<(), ApiError> {
     if s.inner.role == "hq" || s.inner.peers.is_none() {
         return Ok(());
     }
-    Err(ApiError::new(
-        StatusCode::FORBIDDEN,
+    Err(ApiError::new(StatusCode::FORBIDDEN, code, en, zh))
+}
+
+fn authoring_programme(s: &AppState) -> Result<(), ApiError> {
+    authoring_hq_document(
+        s,
         "programme_hq_only",
         "the programme is authored by HQ for the whole chain; change it at the HQ node",
         "会员方案由总部统一制定，请在总部节点修改",
-    ))
+    )
 }
 
-/// Who may change the catalogue: as the programme, HQ for the whole
-/// chain, or a node of no chain for itself.
 fn authoring_catalogue(s: &AppState) -> Result<(), ApiError> {
-    if s.inner.role == "hq" || s.inner.peers.is_none() {
-        return Ok(());
-    }
-    Err(ApiError::new(
-        StatusCode::FORBIDDEN,
+    authoring_hq_document(
+        s,
         "catalogue_hq_only",
         "the catalogue (products and prices) is authored by HQ for the whole chain; change it at the HQ node",
         "商品目录（商品与价格）由总部统一维护，请在总部节点修改",
-    ))
+    )
 }
 
 fn programme_req(req: ProgrammeReq) -> Result<tongka_core::Programme, ApiError> {

@@ -159,15 +159,18 @@ fn duplicates_from_a_partition_are_merged_everywhere_and_money_is_conserved() {
     assert_eq!(m["card_no"], "CARD5566");
     assert_eq!(m["birthday"], "1988-08-08");
     assert_eq!(m["tags"], json!(["tea", "vip"]));
+    // Store-2 moves its share of the duplicate when it has applied the
+    // merge (an op of its own, made after it: the two stores can hold the
+    // same ops for a moment before it exists): then what this side knows
+    // is all on the survivor.
+    let want = fen(&before_a["balance"]) + fen(&before_b["balance"]);
+    wait_for("store-2 moved its share of the duplicate", CONVERGE, || {
+        let (_, w) = chain.nodes[1].get(&format!("/members/{a}/wallet"));
+        fen(&w["balance"]) == want
+    });
     chain.wait_converged(&[1, 2], CONVERGE);
-    // Store-2 moved its share of the duplicate: what this side knows is
-    // all on the survivor.
     let (_, w) = chain.nodes[1].get(&format!("/members/{a}/wallet"));
-    assert_eq!(
-        fen(&w["balance"]),
-        fen(&before_a["balance"]) + fen(&before_b["balance"]),
-        "{w}"
-    );
+    assert_eq!(fen(&w["balance"]), want, "{w}");
 
     // Heal: store-1 learns of the merge and moves its own (late) share.
     chain.nodes[0].restart();

@@ -101,7 +101,9 @@ impl OpRec {
             "an unsigned op's hash is that of its encoding"
         );
         let order0 = match &op.body {
-            OpBody::CheckedOut { order } => Some(Arc::new(OrderState::new(order.clone()))),
+            OpBody::CheckedOut { order } | OpBody::CheckedOutWithPoints { order } => {
+                Some(Arc::new(OrderState::new(order.clone())))
+            }
             _ => None,
         };
         OpRec {
@@ -356,7 +358,7 @@ impl Materialised {
                 self.held.bonus += *bonus;
                 touched.member = Some(i);
             }
-            OpBody::CheckedOut { order } => {
+            OpBody::CheckedOut { order } | OpBody::CheckedOutWithPoints { order } => {
                 let oi = self.orders.intern(&order.id);
                 if self.orders.at(oi).is_some() {
                     return Err(fail("not_applicable", format!("order {} twice", order.id)));
@@ -379,7 +381,7 @@ impl Materialised {
                 self.orders.put(oi, o);
                 touched.order = Some(oi);
             }
-            OpBody::Refunded { refund } => {
+            OpBody::Refunded { refund } | OpBody::RefundedWithPoints { refund } => {
                 let unknown = || {
                     fail(
                         "unknown",

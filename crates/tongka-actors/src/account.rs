@@ -46,6 +46,8 @@ pub(crate) enum AccountMsg {
         idem: Option<Idem>,
         lines: Vec<LineInput>,
         tenders: Vec<TenderInput>,
+        /// Points to pay with (积分抵现); 0 = none.
+        points: i64,
         reply: Reply,
     },
     Refund {
@@ -311,9 +313,12 @@ impl Actor for AccountActor {
                 idem,
                 lines,
                 tenders,
+                points,
                 reply,
             } => {
-                if let Err((e, reply)) = self.checkout(st, actor, idem, lines, tenders, reply) {
+                if let Err((e, reply)) =
+                    self.checkout(st, actor, idem, lines, tenders, points, reply)
+                {
                     let _ = reply.send(Err(e));
                 }
             }
@@ -472,8 +477,10 @@ impl AccountActor {
         let mut next_order = None;
         let result = (|| -> Result<(), String> {
             match &op.body {
-                OpBody::CheckedOut { order } => next_order = Some(OrderState::new(order.clone())),
-                OpBody::Refunded { refund } => {
+                OpBody::CheckedOut { order } | OpBody::CheckedOutWithPoints { order } => {
+                    next_order = Some(OrderState::new(order.clone()))
+                }
+                OpBody::Refunded { refund } | OpBody::RefundedWithPoints { refund } => {
                     let current = match st.orders.get(&refund.order) {
                         Some(o) => o.clone(),
                         None => self
@@ -612,6 +619,7 @@ impl AccountActor {
         Ok(())
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn checkout(
         &self,
         st: &mut AccountState,
@@ -619,6 +627,7 @@ impl AccountActor {
         idem: Option<Idem>,
         lines: Vec<LineInput>,
         tenders: Vec<TenderInput>,
+        points: i64,
         reply: Reply,
     ) -> Result<(), Refusal> {
         let core = &self.core;
@@ -644,13 +653,14 @@ impl AccountActor {
             at,
             buyer,
         };
-        let order = match checkout::checkout(&ctx, &lines, &tenders) {
+        // The member's points share here is checked by the calculator, and
+        // debited by the op in the same commit as the decision, in this
+        // member's actor (one decision at a time): a point is spent once.
+        let order = match checkout::checkout_with_points(&ctx, &lines, &tenders, points) {
             Ok(o) => o,
             Err(e) => return Err((e.into(), reply)),
         };
-        let body = OpBody::CheckedOut {
-            order: order.clone(),
-        };
+        let body = OpBody::sale(order.clone());
         let (draft, op) = core.draft_at(actor, idem.as_ref(), body, at);
         let mut effects = Effects {
             order: Some(OrderState::new(order.clone())),
@@ -698,9 +708,7 @@ impl AccountActor {
                 Ok(r) => r,
                 Err(e) => return Err((e.into(), reply)),
             };
-        let body = OpBody::Refunded {
-            refund: refund.clone(),
-        };
+        let body = OpBody::refund(refund.clone());
         let (draft, op) = core.draft_at(actor, idem.as_ref(), body, at);
         let mut next_order = current;
         if let Err(e) = state::apply_refund(&mut next_order, &op) {

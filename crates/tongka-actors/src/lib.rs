@@ -21,6 +21,7 @@ use tongka_core::catalogue::{Product, ProductError};
 use tongka_core::catalogue_doc::{self, Catalogue};
 use tongka_core::checkout::{CheckoutError, LineInput, TenderInput, TenderKind};
 use tongka_core::clock::{Hlc, HlcClock};
+use tongka_core::compat::{OrderStateV6, ProgrammeV1, RefundV1};
 use tongka_core::error::DomainError;
 use tongka_core::ids::{MemberId, NodeId, OpId, OrderId, RechargeId};
 use tongka_core::member::{Profile, ProfilePatch};
@@ -160,18 +161,92 @@ pub struct Idem {
 /// record keeps the writer's page writes small. A recharge, refund or
 /// registration keeps its whole answer: it shows the wallet or the order
 /// as they were then.
+///
+/// Variant 0 holds an answer in the shape of before the store's schema 7
+/// (orders, refunds and programmes without points; `OutcomeV6`, and before
+/// schema 6 `OutcomeV5`), no longer written; variant 2 holds it as now.
+/// A new variant rather than a new shape under the old tag, so an old
+/// record is never misread as a new one.
 #[derive(Serialize)]
 enum StoredAnswerRef<'a> {
+    #[allow(dead_code)] // read only: `StoredAnswer::OutcomeV6`
+    OutcomeV6(()),
+    CheckedOut {
+        order: &'a OrderId,
+    },
     Outcome(&'a Outcome),
-    CheckedOut { order: &'a OrderId },
 }
 
 /// `StoredAnswerRef` as read back (same variants, same order).
 #[allow(clippy::large_enum_variant)] // read once per replay
 #[derive(Deserialize)]
 enum StoredAnswer {
-    Outcome(Outcome),
+    OutcomeV6(OutcomeV6),
     CheckedOut { order: OrderId },
+    Outcome(Outcome),
+}
+
+/// `Outcome` as recorded from schema 6 to 7: orders, refunds and
+/// programmes in their format-1 shapes (`tongka_core::compat`).
+#[allow(clippy::large_enum_variant)] // read once per replay
+#[derive(Deserialize)]
+enum OutcomeV6 {
+    Member(MemberState),
+    Recharged {
+        recharge: RechargeId,
+        amount: Money,
+        bonus: Money,
+        tender: TenderKind,
+        at: Hlc,
+        member: MemberState,
+    },
+    CheckedOut {
+        order: OrderStateV6,
+        member: Option<MemberState>,
+    },
+    Refunded {
+        refund: RefundV1,
+        order: OrderStateV6,
+        member: Option<MemberState>,
+    },
+    Programme(ProgrammeV1),
+}
+
+impl From<OutcomeV6> for Outcome {
+    fn from(o: OutcomeV6) -> Outcome {
+        match o {
+            OutcomeV6::Member(m) => Outcome::Member(m),
+            OutcomeV6::Recharged {
+                recharge,
+                amount,
+                bonus,
+                tender,
+                at,
+                member,
+            } => Outcome::Recharged {
+                recharge,
+                amount,
+                bonus,
+                tender,
+                at,
+                member,
+            },
+            OutcomeV6::CheckedOut { order, member } => Outcome::CheckedOut {
+                order: order.into(),
+                member,
+            },
+            OutcomeV6::Refunded {
+                refund,
+                order,
+                member,
+            } => Outcome::Refunded {
+                refund: refund.into(),
+                order: order.into(),
+                member,
+            },
+            OutcomeV6::Programme(p) => Outcome::Programme(p.into()),
+        }
+    }
 }
 
 /// `StoredAnswer` as recorded before the store's schema 6: its members in
@@ -197,15 +272,15 @@ enum OutcomeV5 {
         member: MemberStateV5,
     },
     CheckedOut {
-        order: OrderState,
+        order: OrderStateV6,
         member: Option<MemberStateV5>,
     },
     Refunded {
-        refund: Refund,
-        order: OrderState,
+        refund: RefundV1,
+        order: OrderStateV6,
         member: Option<MemberStateV5>,
     },
-    Programme(Programme),
+    Programme(ProgrammeV1),
 }
 
 impl From<StoredAnswerV5> for StoredAnswer {
@@ -232,7 +307,7 @@ impl From<StoredAnswerV5> for StoredAnswer {
                 member: member.into(),
             },
             OutcomeV5::CheckedOut { order, member } => Outcome::CheckedOut {
-                order,
+                order: order.into(),
                 member: member.map(Into::into),
             },
             OutcomeV5::Refunded {
@@ -240,17 +315,18 @@ impl From<StoredAnswerV5> for StoredAnswer {
                 order,
                 member,
             } => Outcome::Refunded {
-                refund,
-                order,
+                refund: refund.into(),
+                order: order.into(),
                 member: member.map(Into::into),
             },
-            OutcomeV5::Programme(p) => Outcome::Programme(p),
+            OutcomeV5::Programme(p) => Outcome::Programme(p.into()),
         })
     }
 }
 
-/// An idempotency record's body as `StoredAnswer`, or as recorded before
-/// schema 6 (`StoredAnswerV5`).
+/// An idempotency record's body as `StoredAnswer` (its variant 0 as
+/// recorded before schema 7), or as recorded before schema 6
+/// (`StoredAnswerV5`).
 fn decode_stored_answer(body: &[u8]) -> Result<StoredAnswer, postcard::Error> {
     postcard::from_bytes::<StoredAnswer>(body).or_else(|e| {
         postcard::from_bytes::<StoredAnswerV5>(body)
@@ -314,6 +390,17 @@ pub trait EscrowBroker: Send + Sync {
         member: MemberId,
         asks: Vec<(NodeId, Money)>,
     ) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
+    /// Ask each `(node, points)` in turn (`escrow::asks_for_points`) for
+    /// that many of `member`'s points. Resolves like `request`. Without an
+    /// implementation a node pays only with the points it holds.
+    fn request_points(
+        &self,
+        member: MemberId,
+        asks: Vec<(NodeId, i64)>,
+    ) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
+        let _ = (member, asks);
+        Box::pin(std::future::ready(()))
+    }
 }
 
 pub struct EngineConfig {
@@ -920,6 +1007,7 @@ impl Engine {
             .map_err(|e| EngineError::Internal(format!("stored answer: {e}")))?;
         match stored {
             StoredAnswer::Outcome(o) => Ok(o),
+            StoredAnswer::OutcomeV6(o) => Ok(o.into()),
             StoredAnswer::CheckedOut { order } => {
                 // Committed with the record, in the same transaction.
                 let state = self.core.store.order(&order)?.ok_or_else(|| {
@@ -1247,6 +1335,23 @@ impl Engine {
         lines: Vec<LineRequest>,
         tenders: Vec<TenderInput>,
     ) -> Result<(Outcome, bool), EngineError> {
+        self.checkout_with_points(actor, idem, member, lines, tenders, 0)
+            .await
+    }
+
+    /// `checkout`, paying `points` of the member's points (积分抵现; 0 =
+    /// none). Short of balance or of points here, the node asks the
+    /// stores that hold the rest (`escrow`), then decides again; at most
+    /// once for each (a sale short of both asks for both).
+    pub async fn checkout_with_points(
+        &self,
+        actor: String,
+        idem: Option<Idem>,
+        member: Option<MemberId>,
+        lines: Vec<LineRequest>,
+        tenders: Vec<TenderInput>,
+        points: i64,
+    ) -> Result<(Outcome, bool), EngineError> {
         let member = member.map(|m| self.resolve(&m));
         let paying = member.clone();
         let out = self
@@ -1261,33 +1366,55 @@ impl Engine {
                     idem: idem.clone(),
                     lines: lines.clone(),
                     tenders: tenders.clone(),
+                    points,
                     reply,
                 };
-                let first = self.call(key.clone(), msg).await;
-                // Short here: ask the stores that hold the rest, then try once more.
-                if let (
-                    Err(EngineError::Checkout(CheckoutError::InsufficientBalance {
-                        wanted,
-                        available_here,
-                    })),
-                    Some(m),
-                    Some(broker),
-                ) = (&first, &member, self.broker())
+                let mut result = self.call(key.clone(), msg).await;
+                let (mut asked_money, mut asked_points) = (false, false);
+                // Short here: ask the stores that hold the rest, then try again.
+                while let (Err(EngineError::Checkout(short)), Some(m), Some(broker)) =
+                    (&result, &member, self.broker())
                 {
-                    // This node's view may lag (a recharge elsewhere not yet
-                    // here): with no holder known, the policy asks every peer.
-                    if let Ok(Some(state)) = self.core.store.member(m) {
-                        let asks = tongka_core::escrow::asks_for_shortfall(
-                            &state,
-                            &self.core.node,
-                            *wanted - *available_here,
-                            &broker.reachable(),
-                        );
-                        broker.request(m.clone(), asks).await;
+                    // This node's view may lag (a recharge or sale elsewhere
+                    // not yet here): with no holder known, the policy asks
+                    // every peer.
+                    let state = self.core.store.member(m).ok().flatten();
+                    match short {
+                        CheckoutError::InsufficientBalance {
+                            wanted,
+                            available_here,
+                        } if !asked_money => {
+                            asked_money = true;
+                            if let Some(state) = &state {
+                                let asks = tongka_core::escrow::asks_for_shortfall(
+                                    state,
+                                    &self.core.node,
+                                    *wanted - *available_here,
+                                    &broker.reachable(),
+                                );
+                                broker.request(m.clone(), asks).await;
+                            }
+                        }
+                        CheckoutError::InsufficientPoints {
+                            wanted,
+                            available_here,
+                        } if !asked_points => {
+                            asked_points = true;
+                            if let Some(state) = &state {
+                                let asks = tongka_core::escrow::asks_for_points(
+                                    state,
+                                    &self.core.node,
+                                    *wanted - *available_here,
+                                    &broker.reachable(),
+                                );
+                                broker.request_points(m.clone(), asks).await;
+                            }
+                        }
+                        _ => break,
                     }
-                    return self.call(key, msg).await;
+                    result = self.call(key.clone(), msg).await;
                 }
-                first
+                result
             })
             .await?;
         if let Some(m) = &paying

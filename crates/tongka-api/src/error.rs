@@ -89,6 +89,7 @@ fn status_for(code: &str) -> StatusCode {
         | "idempotency_key_reused"
         | "idempotency_key_in_progress"
         | "insufficient_balance"
+        | "insufficient_points"
         | "already_refunded"
         | "refund_wrong_store"
         | "member_merged" => StatusCode::CONFLICT,

@@ -604,16 +604,10 @@ async fn checkout(
             "本连锁尚未启用优惠券，请去掉 coupon_codes",
         ));
     }
-    if let Some(p) = &req.points
-        && tongka_core::money::parse_decimal_text(&p.0, 2).map_or(true, |d| !d.is_zero())
-    {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "points_deduction_not_enabled",
-            "this chain's programme does not allow paying with points",
-            "本连锁的会员方案不支持积分抵现",
-        ));
-    }
+    let points = match &req.points {
+        None => 0,
+        Some(p) => points_req(p)?,
+    };
     let member = req.member_id.as_deref().map(member_id).transpose()?;
     let mut lines = Vec::with_capacity(req.lines.len());
     for (i, l) in req.lines.into_iter().enumerate() {
@@ -654,9 +648,25 @@ async fn checkout(
     }
     let out = s
         .engine()
-        .checkout(actor(), idem, member, lines, tenders)
+        .checkout_with_points(actor(), idem, member, lines, tenders, points)
         .await?;
     Ok(created(&s, &out))
+}
+
+/// `points` of a checkout: a whole number of points, 0 or more (as a JSON
+/// number or string); 0 = none.
+fn points_req(p: &DecimalText) -> Result<i64, ApiError> {
+    use rust_decimal::prelude::ToPrimitive;
+    tongka_core::money::parse_decimal_text(&p.0, 0)
+        .ok()
+        .filter(|d| !d.is_sign_negative() || d.is_zero())
+        .and_then(|d| d.to_i64())
+        .ok_or_else(|| {
+            ApiError::from(tongka_actors::EngineError::from(
+                tongka_core::checkout::CheckoutError::InvalidPoints,
+            ))
+            .with("field", "points")
+        })
 }
 
 async fn get_order(
@@ -757,12 +767,25 @@ struct ProgrammeReq {
     recharge_offers: Vec<OfferReq>,
     levels: Vec<LevelReq>,
     points_per_yuan: DecimalText,
+    /// Paying with points (积分抵现): absent or null = off.
+    #[serde(default)]
+    points_deduction: Option<DeductionReq>,
     #[serde(default)]
     #[allow(dead_code)]
     rounding: Option<Value>,
     #[serde(default)]
     #[allow(dead_code)]
     balance_order: Option<Value>,
+}
+
+/// The points deduction rule as `GET /programme` shows it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeductionReq {
+    points_per_yuan: Value,
+    cap: DecimalText,
+    #[serde(default)]
+    min_points: Option<Value>,
 }
 
 /// HQ's documents (the programme, the catalogue) are authored by HQ for the
@@ -835,11 +858,32 @@ fn programme_req(req: ProgrammeReq) -> Result<tongka_core::Programme, ApiError> 
             name_en: l.name_en.trim().to_string(),
         });
     }
+    // A whole number, as a JSON number or string.
+    let whole = |v: &Value, e: ProgrammeError| {
+        match v {
+            Value::Number(n) => n.as_i64(),
+            Value::String(t) => t.trim().parse::<i64>().ok(),
+            _ => None,
+        }
+        .ok_or_else(|| refuse(e))
+    };
+    let points_deduction = match &req.points_deduction {
+        None => None,
+        Some(d) => Some(tongka_core::programme::PointsDeduction {
+            points_per_yuan: whole(&d.points_per_yuan, ProgrammeError::DeductionRate)?,
+            cap: decimal(&d.cap, ProgrammeError::DeductionCap)?,
+            min_points: match &d.min_points {
+                None => 0,
+                Some(m) => whole(m, ProgrammeError::DeductionMinimum)?,
+            },
+        }),
+    };
     let p = tongka_core::Programme {
         recharge_offers: offers,
         levels,
         points_per_yuan: tongka_core::money::parse_decimal_text(&req.points_per_yuan.0, 4)
             .map_err(|_| refuse(ProgrammeError::PointsRate))?,
+        points_deduction,
     };
     p.validate().map_err(refuse)?;
     Ok(p)
@@ -957,5 +1001,8 @@ async fn ledger_summary(State(s): State<AppState>) -> Json<Value> {
         "refunded": t.refunded,
         "points_issued": t.points_issued,
         "points_reversed": t.points_reversed,
+        "points_redeemed": t.points_redeemed,
+        "points_returned": t.points_returned,
+        "points_outstanding": t.points_outstanding(),
     }))
 }

@@ -29,7 +29,12 @@ pub fn programme(p: &Programme) -> Value {
         "recharge_offers": p.recharge_offers.iter().map(|o| json!({"threshold": o.threshold, "bonus": o.bonus})).collect::<Vec<_>>(),
         "levels": p.levels.iter().map(level).collect::<Vec<_>>(),
         "points_per_yuan": p.points_per_yuan.to_string(),
-        "rounding": "each line: amount = round(unit_price × qty), payable = round(amount × level rate); half-up to the fen",
+        "points_deduction": p.points_deduction.as_ref().map(|d| json!({
+            "points_per_yuan": d.points_per_yuan,
+            "cap": d.cap.to_string(),
+            "min_points": d.min_points,
+        })),
+        "rounding": "each line: amount = round(unit_price × qty), payable = round(amount × level rate); points: value = round(points ÷ points_deduction.points_per_yuan), at most round(payable × cap); half-up to the fen",
         "balance_order": "principal and bonus in proportion to the paying store's share",
     })
 }
@@ -136,6 +141,9 @@ pub fn order(o: &OrderState) -> Value {
         "balance_principal": ord.balance_principal,
         "balance_bonus": ord.balance_bonus,
         "points_earned": ord.points_earned,
+        "points_used": ord.points_used,
+        "points_value": ord.points_value,
+        "points_returned": o.points_returned,
         "refunded": o.refunded,
         "refunds": o.refunds,
         "status": order_status(o),
@@ -155,6 +163,7 @@ pub fn refund(r: &Refund, o: &OrderState) -> Value {
         "balance_principal": r.balance_principal,
         "balance_bonus": r.balance_bonus,
         "points_reversed": r.points_reversed,
+        "points_returned": r.points_returned,
         "reason": r.reason,
         "order": order(o),
     })
@@ -213,20 +222,20 @@ pub fn history_entry(op: &Op) -> Value {
             0,
             recharge.to_string(),
         ),
-        OpBody::CheckedOut { order } => (
+        OpBody::CheckedOut { order } | OpBody::CheckedOutWithPoints { order } => (
             "checked_out",
             Some(order.tender(TenderKind::Balance)),
             Some(order.balance_principal),
             Some(order.balance_bonus),
-            order.points_earned,
+            order.points_earned - order.points_used,
             order.id.to_string(),
         ),
-        OpBody::Refunded { refund } => (
+        OpBody::Refunded { refund } | OpBody::RefundedWithPoints { refund } => (
             "refunded",
             Some(refund.balance_principal + refund.balance_bonus),
             Some(refund.balance_principal),
             Some(refund.balance_bonus),
-            -refund.points_reversed,
+            refund.points_returned - refund.points_reversed,
             refund.id.to_string(),
         ),
         OpBody::SharesTransferred {
@@ -294,9 +303,17 @@ pub fn receipt(o: &OrderState, store_name: &str) -> String {
         }
     }
     out.push_str(&format!(
-        "{rule}\n合计 Total      {:>14}\n优惠 Discount   {:>14}\n应付 Payable    {:>14}\n",
-        ord.total, ord.discount, ord.payable
+        "{rule}\n合计 Total      {:>14}\n优惠 Discount   {:>14}\n",
+        ord.total, ord.discount
     ));
+    if ord.points_used > 0 {
+        out.push_str(&format!(
+            "积分抵现 Points {:>15}\n  使用 used {} 积分 points\n",
+            format!("-{}", ord.points_value),
+            ord.points_used
+        ));
+    }
+    out.push_str(&format!("应付 Payable    {:>14}\n", ord.payable));
     for t in &ord.tenders {
         out.push_str(&format!("{:<16}{:>16}\n", t.kind.as_str(), t.amount));
     }
@@ -318,9 +335,20 @@ pub fn receipt(o: &OrderState, store_name: &str) -> String {
     if !o.refunded.is_zero() {
         out.push_str(&format!("已退 Refunded   {:>14}\n", o.refunded));
     }
+    if o.points_returned > 0 {
+        out.push_str(&format!(
+            "退回积分 Points {:>15}\n",
+            format!("+{}", o.points_returned)
+        ));
+    }
     out.push_str(&format!(
         "{rule}\n折扣按行计算，四舍五入到分\nDiscount per line, rounded half-up to the fen (rate {})\n",
         ord.rate
     ));
+    if ord.points_used > 0 {
+        out.push_str(
+            "积分在会员折扣后抵扣，积分按实付金额计算\nPoints deducted after the level discount; points earned on what is paid\n",
+        );
+    }
     out
 }

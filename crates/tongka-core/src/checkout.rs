@@ -1,16 +1,28 @@
 //! The checkout calculator: prices lines, applies the member's level
-//! discount, settles the tenders (split tender, balance split into principal
-//! and bonus) and computes points. Pure: the caller passes the member's
-//! wallet, the programme and the node that is selling.
+//! discount and points deduction (积分抵现), settles the tenders (split
+//! tender, balance split into principal and bonus) and computes points.
+//! Pure: the caller passes the member's wallet, the programme and the node
+//! that is selling.
 //!
-//! Stacking and rounding, as printed on the receipt:
+//! Stacking and rounding, as printed on the receipt (round = to the fen,
+//! half-up):
 //! 1. line amount = round(unit price × qty)
 //! 2. line payable = round(line amount × level rate); discount = amount − payable
-//! 3. payable = Σ line payable
-//! 4. tenders pay the payable exactly; only cash may be over-tendered, the
+//! 3. goods payable = Σ line payable
+//! 4. points deduction (members only, when the programme's
+//!    `points_deduction` rule is on; whole points): the value of n points
+//!    is round(n ÷ points per yuan); it may not exceed the cap,
+//!    round(goods payable × cap); n is at least the rule's minimum, and at
+//!    most the member's points share *at this store* (`Wallet::share`:
+//!    points are escrowed per node like money; the node asks its peers for
+//!    points shares when short, see `escrow`).
+//! 5. payable = goods payable − points value: what the tenders pay. So
+//!    total − discount − points value = payable.
+//! 6. tenders pay the payable exactly; only cash may be over-tendered, the
 //!    excess being the change.
-//! 5. a balance tender is split into principal and bonus by `Wallet::split_spend`.
-//! 6. points earned = ⌊payable × points per yuan⌋ (members only).
+//! 7. a balance tender is split into principal and bonus by `Wallet::split_spend`.
+//! 8. points earned = ⌊payable × points per yuan⌋ (members only): on what
+//!    is paid after the points deduction, never on the points' value.
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -107,9 +119,18 @@ pub struct Order {
     pub balance_principal: Money,
     pub balance_bonus: Money,
     pub points_earned: i64,
+    /// Points paid with (积分抵现), debited from this store's share.
+    pub points_used: i64,
+    /// What they paid: `payable` is after it.
+    pub points_value: Money,
 }
 
 impl Order {
+    /// The goods payable before the points deduction (Σ line payable).
+    pub fn goods_payable(&self) -> Money {
+        self.payable + self.points_value
+    }
+
     pub fn tender(&self, kind: TenderKind) -> Money {
         self.tenders
             .iter()
@@ -150,6 +171,25 @@ pub enum CheckoutError {
         wanted: Money,
         available_here: Money,
     },
+    #[error("this chain's programme does not allow paying with points")]
+    PointsNotEnabled,
+    #[error("paying with points needs a member")]
+    PointsWithoutMember,
+    #[error("points must be a whole number, 0 or more")]
+    InvalidPoints,
+    #[error("at least {min} points must be used at once")]
+    PointsBelowMinimum { min: i64 },
+    #[error(
+        "{wanted} points are worth {value}, more than the cap of {cap}: at most {max_points} points"
+    )]
+    PointsOverCap {
+        wanted: i64,
+        value: Money,
+        cap: Money,
+        max_points: i64,
+    },
+    #[error("insufficient points: {wanted} wanted, {available_here} usable at this store")]
+    InsufficientPoints { wanted: i64, available_here: i64 },
 }
 
 impl DomainError for CheckoutError {
@@ -165,6 +205,12 @@ impl DomainError for CheckoutError {
             CheckoutError::BalanceWithoutMember => "balance_needs_member",
             CheckoutError::InsufficientBalance { .. } => "insufficient_balance",
             CheckoutError::TooLarge { .. } => "order_too_large",
+            CheckoutError::PointsNotEnabled => "points_deduction_not_enabled",
+            CheckoutError::PointsWithoutMember => "points_need_member",
+            CheckoutError::InvalidPoints => "invalid_points",
+            CheckoutError::PointsBelowMinimum { .. } => "points_below_minimum",
+            CheckoutError::PointsOverCap { .. } => "points_over_cap",
+            CheckoutError::InsufficientPoints { .. } => "insufficient_points",
         }
     }
 
@@ -201,6 +247,24 @@ impl DomainError for CheckoutError {
             } => {
                 format!("余额不足：需要 {wanted}，本店可用 {available_here}")
             }
+            CheckoutError::PointsNotEnabled => "本连锁的会员方案未开启积分抵现".into(),
+            CheckoutError::PointsWithoutMember => "积分抵现需要会员".into(),
+            CheckoutError::InvalidPoints => "积分须为不小于 0 的整数".into(),
+            CheckoutError::PointsBelowMinimum { min } => {
+                format!("积分抵现单笔最少使用 {min} 积分")
+            }
+            CheckoutError::PointsOverCap {
+                wanted,
+                value,
+                cap,
+                max_points,
+            } => {
+                format!("{wanted} 积分可抵 {value}，超过抵扣上限 {cap}：最多使用 {max_points} 积分")
+            }
+            CheckoutError::InsufficientPoints {
+                wanted,
+                available_here,
+            } => format!("积分不足：需要 {wanted}，本店可用 {available_here}"),
         }
     }
 
@@ -215,6 +279,25 @@ impl DomainError for CheckoutError {
                     ("available_here", available_here.to_string()),
                 ]
             }
+            CheckoutError::InsufficientPoints {
+                wanted,
+                available_here,
+            } => vec![
+                ("wanted", wanted.to_string()),
+                ("available_here", available_here.to_string()),
+            ],
+            CheckoutError::PointsOverCap {
+                wanted,
+                value,
+                cap,
+                max_points,
+            } => vec![
+                ("wanted", wanted.to_string()),
+                ("value", value.to_string()),
+                ("cap", cap.to_string()),
+                ("max_points", max_points.to_string()),
+            ],
+            CheckoutError::PointsBelowMinimum { min } => vec![("min", min.to_string())],
             CheckoutError::TenderMismatch { tendered, payable } => {
                 vec![
                     ("tendered", tendered.to_string()),
@@ -252,11 +335,62 @@ fn check_qty(qty: Decimal) -> bool {
 }
 
 /// Price the lines and settle the tenders; the resulting order is what the
-/// checkout op records.
+/// checkout op records. No points used: `checkout_with_points` with 0.
 pub fn checkout(
     ctx: &CheckoutContext<'_>,
     lines: &[LineInput],
     tenders: &[TenderInput],
+) -> Result<Order, CheckoutError> {
+    checkout_with_points(ctx, lines, tenders, 0)
+}
+
+/// The points deduction of `points` against `goods` (steps 4 and 5 of the
+/// module doc): their value, checked against the rule, the cap and what
+/// the member holds at this store. Holding is checked last (`held`), so a
+/// request the rule refuses never makes the node ask its peers for points.
+fn deduct_points(
+    ctx: &CheckoutContext<'_>,
+    goods: Money,
+    points: i64,
+) -> Result<Money, CheckoutError> {
+    if points < 0 {
+        return Err(CheckoutError::InvalidPoints);
+    }
+    if points == 0 {
+        return Ok(Money::ZERO);
+    }
+    let rule = ctx
+        .programme
+        .points_deduction
+        .as_ref()
+        .ok_or(CheckoutError::PointsNotEnabled)?;
+    if ctx.buyer.is_none() {
+        return Err(CheckoutError::PointsWithoutMember);
+    }
+    if points < rule.min_points {
+        return Err(CheckoutError::PointsBelowMinimum {
+            min: rule.min_points,
+        });
+    }
+    let cap = rule.cap_of(goods);
+    let value = rule.value_of(points);
+    if value > cap {
+        return Err(CheckoutError::PointsOverCap {
+            wanted: points,
+            value,
+            cap,
+            max_points: rule.max_points_within(cap),
+        });
+    }
+    Ok(value)
+}
+
+/// `checkout`, paying `points` (whole points, 0 = none) with points.
+pub fn checkout_with_points(
+    ctx: &CheckoutContext<'_>,
+    lines: &[LineInput],
+    tenders: &[TenderInput],
+    points: i64,
 ) -> Result<Order, CheckoutError> {
     if lines.is_empty() || lines.len() > LINES_MAX {
         return Err(CheckoutError::LineCount);
@@ -288,12 +422,23 @@ pub fn checkout(
         });
     }
     let total: Money = priced.iter().map(|l| l.amount).sum();
-    let payable: Money = priced.iter().map(|l| l.payable).sum();
+    let goods: Money = priced.iter().map(|l| l.payable).sum();
     if total > Money::from_yuan(crate::money::AMOUNT_MAX_YUAN) {
         return Err(CheckoutError::TooLarge { total });
     }
+    let points_value = deduct_points(ctx, goods, points)?;
+    let payable = goods - points_value;
 
     let tenders = settle_tenders(payable, tenders)?;
+    if let Some(buyer) = ctx.buyer.as_ref() {
+        let available_here = buyer.wallet.share(ctx.store).points;
+        if points > available_here {
+            return Err(CheckoutError::InsufficientPoints {
+                wanted: points,
+                available_here,
+            });
+        }
+    }
     let mut change = Money::ZERO;
     let mut paid: Vec<Tender> = Vec::with_capacity(tenders.len());
     let tendered: Money = tenders.iter().map(|t| t.amount).sum();
@@ -347,13 +492,15 @@ pub fn checkout(
         rate,
         lines: priced,
         total,
-        discount: total - payable,
+        discount: total - goods,
         payable,
         tenders: paid,
         change,
         balance_principal,
         balance_bonus,
         points_earned,
+        points_used: points,
+        points_value,
     })
 }
 
@@ -580,6 +727,171 @@ mod tests {
         );
     }
 
+    fn with_points_rule(cap_pct: i64, min_points: i64) -> Programme {
+        Programme {
+            points_deduction: Some(crate::programme::PointsDeduction {
+                points_per_yuan: 100,
+                cap: Decimal::new(cap_pct, 2),
+                min_points,
+            }),
+            ..Programme::default()
+        }
+    }
+
+    fn points_wallet(points: i64) -> Wallet {
+        let mut w = funded();
+        w.credit(
+            &node(),
+            Share {
+                points,
+                ..Share::default()
+            },
+        );
+        w
+    }
+
+    pub(crate) fn run_points(
+        p: &Programme,
+        level_code: &str,
+        wallet: &Wallet,
+        lines: &[LineInput],
+        tenders: &[TenderInput],
+        points: i64,
+    ) -> Result<Order, CheckoutError> {
+        let level = p.levels.iter().find(|l| l.code == level_code).unwrap();
+        let m = MemberId::mint(&node(), 1);
+        let n = node();
+        let ctx = CheckoutContext {
+            programme: p,
+            store: &n,
+            order: OrderId::mint(&n, 2),
+            at: Hlc::default(),
+            buyer: Some(Buyer {
+                member: &m,
+                level,
+                wallet,
+            }),
+        };
+        checkout_with_points(&ctx, lines, tenders, points)
+    }
+
+    fn cash_rest() -> [TenderInput; 1] {
+        [TenderInput {
+            kind: TenderKind::Cash,
+            amount: None,
+        }]
+    }
+
+    #[test]
+    fn points_deduct_after_the_level_discount_and_earn_on_what_is_paid() {
+        let p = with_points_rule(50, 0);
+        // 100.00 at silver (95%) = 95.00; 1500 points = 15.00; pays 80.00.
+        let o = run_points(
+            &p,
+            "silver",
+            &points_wallet(2000),
+            &[line(10000, dec!(1))],
+            &cash_rest(),
+            1500,
+        )
+        .unwrap();
+        assert_eq!(o.total.to_string(), "100.00");
+        assert_eq!(o.discount.to_string(), "5.00");
+        assert_eq!(o.points_used, 1500);
+        assert_eq!(o.points_value.to_string(), "15.00");
+        assert_eq!(o.payable.to_string(), "80.00");
+        assert_eq!(o.goods_payable().to_string(), "95.00");
+        assert_eq!(o.tender(TenderKind::Cash).to_string(), "80.00");
+        assert_eq!(o.points_earned, 80);
+        assert_eq!(o.total - o.discount - o.points_value, o.payable);
+        // All of it with points (cap 100%): nothing to tender, nothing earned.
+        let all = run_points(
+            &with_points_rule(100, 0),
+            "regular",
+            &points_wallet(1000),
+            &[line(1000, dec!(1))],
+            &[],
+            1000,
+        )
+        .unwrap();
+        assert_eq!(all.payable, Money::ZERO);
+        assert!(all.tenders.is_empty());
+        assert_eq!(all.points_earned, 0);
+    }
+
+    #[test]
+    fn points_refusals_have_their_codes() {
+        let lines = [line(10000, dec!(1))];
+        let w = points_wallet(10_000);
+        let code = |p: &Programme, w: &Wallet, points: i64| {
+            run_points(p, "regular", w, &lines, &cash_rest(), points)
+                .unwrap_err()
+                .code()
+        };
+        assert_eq!(
+            code(&Programme::default(), &w, 100),
+            "points_deduction_not_enabled"
+        );
+        let p = with_points_rule(50, 200);
+        assert_eq!(code(&p, &w, -1), "invalid_points");
+        assert_eq!(code(&p, &w, 199), "points_below_minimum");
+        let e = run_points(&p, "regular", &w, &lines, &cash_rest(), 5001).unwrap_err();
+        assert_eq!(
+            e,
+            CheckoutError::PointsOverCap {
+                wanted: 5001,
+                value: Money::from_fen(5001),
+                cap: Money::from_yuan(50),
+                max_points: 5000
+            }
+        );
+        assert_eq!(e.code(), "points_over_cap");
+        let e = run_points(
+            &p,
+            "regular",
+            &points_wallet(300),
+            &lines,
+            &cash_rest(),
+            400,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e,
+            CheckoutError::InsufficientPoints {
+                wanted: 400,
+                available_here: 300
+            }
+        );
+        assert_eq!(e.code(), "insufficient_points");
+        assert!(e.message_zh().contains("本店可用 300"));
+        // A walk-in cannot pay with points.
+        let n = node();
+        let ctx = CheckoutContext {
+            programme: &p,
+            store: &n,
+            order: OrderId::mint(&n, 2),
+            at: Hlc::default(),
+            buyer: None,
+        };
+        assert_eq!(
+            checkout_with_points(&ctx, &lines, &cash_rest(), 300)
+                .unwrap_err()
+                .code(),
+            "points_need_member"
+        );
+        // Zero points: no deduction, allowed with the rule off.
+        let o = run_points(
+            &Programme::default(),
+            "regular",
+            &w,
+            &lines,
+            &cash_rest(),
+            0,
+        )
+        .unwrap();
+        assert_eq!(o.points_used, 0);
+    }
+
     proptest::proptest! {
         #[test]
         fn orders_add_up(prices in proptest::collection::vec((1i64..100_000, 1i64..50), 1..8), level in 0usize..5) {
@@ -591,6 +903,34 @@ mod tests {
                 proptest::prop_assert_eq!(o.total - o.discount, o.payable);
                 proptest::prop_assert_eq!(o.tenders.iter().map(|t| t.amount).sum::<Money>(), o.payable);
                 proptest::prop_assert!(o.lines.iter().all(|l| l.payable <= l.amount));
+            }
+        }
+
+        /// Points never pay more than the cap, the held share, or the
+        /// payable; the order always adds up.
+        #[test]
+        fn points_orders_add_up(
+            prices in proptest::collection::vec((1i64..100_000, 1i64..5), 1..5),
+            level in 0usize..5,
+            cap in 1i64..=100,
+            held in 0i64..20_000,
+            points in 0i64..30_000,
+        ) {
+            let p = with_points_rule(cap, 0);
+            let code = p.levels[level].code.clone();
+            let lines: Vec<_> = prices.iter().map(|&(fen, q)| line(fen, Decimal::from(q))).collect();
+            let w = points_wallet(held);
+            match run_points(&p, &code, &w, &lines, &cash_rest(), points) {
+                Ok(o) => {
+                    proptest::prop_assert!(o.points_used <= held);
+                    proptest::prop_assert!(o.points_value <= Money::round_half_up(o.goods_payable().as_decimal() * Decimal::new(cap, 2)));
+                    proptest::prop_assert_eq!(o.total - o.discount - o.points_value, o.payable);
+                    proptest::prop_assert_eq!(o.tenders.iter().map(|t| t.amount).sum::<Money>(), o.payable);
+                    proptest::prop_assert_eq!(o.points_earned, p.points_for(o.payable));
+                }
+                Err(CheckoutError::InsufficientPoints { .. }) => proptest::prop_assert!(points > held),
+                Err(CheckoutError::PointsOverCap { max_points, .. }) => proptest::prop_assert!(points > max_points),
+                Err(e) => proptest::prop_assert!(false, "unexpected {e}"),
             }
         }
     }

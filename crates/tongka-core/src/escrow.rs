@@ -75,6 +75,56 @@ pub fn asks_for_shortfall(
     out
 }
 
+/// Other stores' points shares of `member`, largest first (ties by name),
+/// as `here` knows them.
+pub fn points_holders(member: &MemberState, here: &NodeId) -> Vec<(NodeId, i64)> {
+    let mut v: Vec<(NodeId, i64)> = member
+        .wallet
+        .shares()
+        .filter(|(n, s)| *n != here && s.points > 0)
+        .map(|(n, s)| (n.clone(), s.points))
+        .collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    v
+}
+
+/// Points are escrowed like money: whom to ask, and for how many points
+/// each, to cover `short` points at `here` (a checkout paying with points,
+/// 积分抵现): the points holders largest first, each for the smaller of
+/// what it holds and what is still missing; with none known, every
+/// `reachable` peer for the whole shortfall. Each holder gives what it
+/// holds, up to what is asked (`state::decide_points_transfer`), never
+/// more than its own share. Points are not pulled ahead.
+pub fn asks_for_points(
+    member: &MemberState,
+    here: &NodeId,
+    short: i64,
+    reachable: &[NodeId],
+) -> Vec<(NodeId, i64)> {
+    if short <= 0 {
+        return Vec::new();
+    }
+    let holders = points_holders(member, here);
+    if holders.is_empty() {
+        return reachable
+            .iter()
+            .filter(|n| *n != here)
+            .map(|n| (n.clone(), short))
+            .collect();
+    }
+    let mut still = short;
+    let mut out = Vec::new();
+    for (node, held) in holders {
+        if still <= 0 {
+            break;
+        }
+        let ask = still.min(held);
+        out.push((node, ask));
+        still -= ask;
+    }
+    out
+}
+
 /// What to pull to `here` after a sale there: at the member's home store,
 /// everything the other holders hold of the member (empty when `here`
 /// already holds it all); elsewhere nothing.
@@ -183,5 +233,36 @@ mod tests {
             asks,
             vec![(n("b"), Money::from_yuan(5)), (n("c"), Money::from_yuan(5))]
         );
+    }
+
+    #[test]
+    fn points_are_asked_of_their_holders_for_the_shortfall_only() {
+        let mut m = member(&[("b", 300)]);
+        for (node, points) in [("a", 10), ("b", 500), ("c", 700)] {
+            m.wallet.credit(
+                &n(node),
+                Share {
+                    points,
+                    ..Share::default()
+                },
+            );
+        }
+        assert_eq!(
+            asks_for_points(&m, &n("a"), 900, &[]),
+            vec![(n("c"), 700), (n("b"), 200)]
+        );
+        assert!(asks_for_points(&m, &n("a"), 0, &[n("b")]).is_empty());
+        let none = member(&[]);
+        assert_eq!(
+            asks_for_points(&none, &n("a"), 5, &[n("a"), n("b")]),
+            vec![(n("b"), 5)]
+        );
+        // A holder gives what it holds, up to the ask, never more.
+        let give = crate::state::decide_points_transfer(&m, &n("b"), &n("a"), 900).unwrap();
+        assert!(matches!(
+            give,
+            OpBody::SharesTransferred { points: 500, .. }
+        ));
+        assert!(crate::state::decide_points_transfer(&m, &n("d"), &n("a"), 1).is_none());
     }
 }

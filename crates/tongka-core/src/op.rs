@@ -45,12 +45,18 @@ pub enum OpBody {
         tender: TenderKind,
     },
     /// A sale; debits the origin's share by the order's balance part and
-    /// credits it the points earned.
+    /// credits it the points earned. Using no points (format 1, see
+    /// `compat`); a sale using points is `CheckedOutWithPoints`. Make
+    /// either with `OpBody::sale`.
     CheckedOut {
+        #[serde(with = "crate::compat::order_v1")]
         order: Order,
     },
-    /// A refund of a sale made at the origin.
+    /// A refund of a sale made at the origin, returning no points used
+    /// (format 1); one that does is `RefundedWithPoints`. Make either with
+    /// `OpBody::refund`.
     Refunded {
+        #[serde(with = "crate::compat::refund_v1")]
         refund: Refund,
     },
     /// The origin gives part of its share of a member's wallet to `to`.
@@ -88,6 +94,8 @@ pub enum OpBody {
     /// Ops made before it keep what they decided.
     ProgrammeChanged {
         change: Vec<u8>,
+        /// Format-1 fields only: the points deduction rule is in `change`.
+        #[serde(with = "crate::compat::programme_v1")]
         programme: Programme,
     },
     /// HQ edits the chain's catalogue: the automerge change it made of the
@@ -97,6 +105,18 @@ pub enum OpBody {
     CatalogueChanged {
         change: Vec<u8>,
         products: Vec<Product>,
+    },
+    /// A sale that pays part with points (`Order::points_used` > 0): as
+    /// `CheckedOut`, and debits the origin's points share by the points
+    /// used. Appended (see `compat`).
+    CheckedOutWithPoints {
+        order: Order,
+    },
+    /// A refund that returns points used by the sale
+    /// (`Refund::points_returned` > 0): as `Refunded`, and credits them
+    /// back to the origin's share. Appended (see `compat`).
+    RefundedWithPoints {
+        refund: Refund,
     },
 }
 
@@ -110,6 +130,42 @@ pub struct MergedFigures {
 }
 
 impl OpBody {
+    /// The op recording `order`: `CheckedOut` when it uses no points (its
+    /// encoding unchanged since format 1), else `CheckedOutWithPoints`.
+    pub fn sale(order: Order) -> OpBody {
+        if order.points_used == 0 {
+            OpBody::CheckedOut { order }
+        } else {
+            OpBody::CheckedOutWithPoints { order }
+        }
+    }
+
+    /// The op recording `refund`: `Refunded` when it returns no points,
+    /// else `RefundedWithPoints`.
+    pub fn refund(refund: Refund) -> OpBody {
+        if refund.points_returned == 0 {
+            OpBody::Refunded { refund }
+        } else {
+            OpBody::RefundedWithPoints { refund }
+        }
+    }
+
+    /// The sale this op records, whichever variant.
+    pub fn as_sale(&self) -> Option<&Order> {
+        match self {
+            OpBody::CheckedOut { order } | OpBody::CheckedOutWithPoints { order } => Some(order),
+            _ => None,
+        }
+    }
+
+    /// The refund this op records, whichever variant.
+    pub fn as_refund(&self) -> Option<&Refund> {
+        match self {
+            OpBody::Refunded { refund } | OpBody::RefundedWithPoints { refund } => Some(refund),
+            _ => None,
+        }
+    }
+
     /// The member whose state the op changes, if any.
     pub fn member(&self) -> Option<&MemberId> {
         match self {
@@ -119,8 +175,12 @@ impl OpBody {
             | OpBody::SharesTransferred { member, .. }
             | OpBody::MembersMerged { member, .. }
             | OpBody::MergeMoved { member, .. } => Some(member),
-            OpBody::CheckedOut { order } => order.member.as_ref(),
-            OpBody::Refunded { refund } => refund.member.as_ref(),
+            OpBody::CheckedOut { order } | OpBody::CheckedOutWithPoints { order } => {
+                order.member.as_ref()
+            }
+            OpBody::Refunded { refund } | OpBody::RefundedWithPoints { refund } => {
+                refund.member.as_ref()
+            }
             OpBody::ProgrammeChanged { .. } | OpBody::CatalogueChanged { .. } => None,
         }
     }
@@ -130,8 +190,8 @@ impl OpBody {
             OpBody::MemberRegistered { .. } => "member_registered",
             OpBody::ProfileUpdated { .. } => "profile_updated",
             OpBody::Recharged { .. } => "recharged",
-            OpBody::CheckedOut { .. } => "checked_out",
-            OpBody::Refunded { .. } => "refunded",
+            OpBody::CheckedOut { .. } | OpBody::CheckedOutWithPoints { .. } => "checked_out",
+            OpBody::Refunded { .. } | OpBody::RefundedWithPoints { .. } => "refunded",
             OpBody::SharesTransferred { .. } => "shares_transferred",
             OpBody::MembersMerged { .. } => "members_merged",
             OpBody::MergeMoved { .. } => "merge_moved",
@@ -346,7 +406,11 @@ pub fn check_authority(role: OriginRole, body: &OpBody) -> Result<(), &'static s
     match (role, body) {
         (
             OriginRole::Hq,
-            OpBody::Recharged { .. } | OpBody::CheckedOut { .. } | OpBody::Refunded { .. },
+            OpBody::Recharged { .. }
+            | OpBody::CheckedOut { .. }
+            | OpBody::Refunded { .. }
+            | OpBody::CheckedOutWithPoints { .. }
+            | OpBody::RefundedWithPoints { .. },
         ) => Err("HQ sells nothing: a recharge, sale or refund authored by HQ is refused"),
         (OriginRole::Store, OpBody::ProgrammeChanged { .. }) => {
             Err("only HQ authors the programme: a programme change authored by a store is refused")

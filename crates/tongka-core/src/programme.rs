@@ -36,6 +36,80 @@ pub struct Programme {
     pub levels: Vec<Level>,
     /// Points earned per whole yuan paid (rounded down to a whole point).
     pub points_per_yuan: Decimal,
+    /// Paying with points at checkout (积分抵现); `None` = off (the
+    /// default). Ops of format 1 carry programmes without it
+    /// (`compat::ProgrammeV1`); the programme document holds it.
+    pub points_deduction: Option<PointsDeduction>,
+}
+
+/// The points deduction rule (积分抵现). Its arithmetic, written down once
+/// in `checkout`'s module doc: n points are worth round(n ÷
+/// `points_per_yuan`) yuan, to the fen half-up; their worth may not exceed
+/// round(payable × `cap`); a checkout uses at least `min_points` (or none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PointsDeduction {
+    /// Points that make one yuan (100 = 100 points for 1.00), 1 to 10000.
+    pub points_per_yuan: i64,
+    /// The largest part of the payable (after the level discount) points
+    /// may pay: greater than 0, at most 1 (0.5 = half).
+    pub cap: Decimal,
+    /// The fewest points one checkout may use; 0 = no minimum. At most
+    /// `POINTS_MIN_MAX`.
+    pub min_points: i64,
+}
+
+/// The largest `PointsDeduction::points_per_yuan`.
+pub const DEDUCTION_RATE_MAX: i64 = 10_000;
+/// The largest `PointsDeduction::min_points`.
+pub const POINTS_MIN_MAX: i64 = 1_000_000;
+
+impl PointsDeduction {
+    /// What `points` are worth: round(points ÷ points per yuan), to the fen
+    /// half-up.
+    pub fn value_of(&self, points: i64) -> Money {
+        Money::round_half_up(Decimal::from(points) / Decimal::from(self.points_per_yuan))
+    }
+
+    /// The most points may pay of `payable`: round(payable × cap), to the
+    /// fen half-up (never more than `payable`: cap ≤ 1).
+    pub fn cap_of(&self, payable: Money) -> Money {
+        Money::round_half_up(payable.as_decimal() * self.cap).min(payable)
+    }
+
+    /// The most points whose worth stays within `limit`.
+    pub fn max_points_within(&self, limit: Money) -> i64 {
+        if !limit.is_positive() {
+            return 0;
+        }
+        // Worth is monotonic in points, and round(n ÷ rate) ≤ limit exactly
+        // when n < (limit + 0.005) × rate: start there, settle by steps.
+        let rate = Decimal::from(self.points_per_yuan);
+        let mut n = ((limit.as_decimal() + Decimal::new(5, 3)) * rate)
+            .floor()
+            .to_i64()
+            .unwrap_or(0);
+        while self.value_of(n + 1) <= limit {
+            n += 1;
+        }
+        while n > 0 && self.value_of(n) > limit {
+            n -= 1;
+        }
+        n
+    }
+
+    pub fn validate(&self) -> Result<(), ProgrammeError> {
+        if !(1..=DEDUCTION_RATE_MAX).contains(&self.points_per_yuan) {
+            return Err(ProgrammeError::DeductionRate);
+        }
+        if self.cap <= Decimal::ZERO || self.cap > Decimal::ONE || self.cap.normalize().scale() > 4
+        {
+            return Err(ProgrammeError::DeductionCap);
+        }
+        if !(0..=POINTS_MIN_MAX).contains(&self.min_points) {
+            return Err(ProgrammeError::DeductionMinimum);
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -55,6 +129,14 @@ pub enum ProgrammeError {
     LevelNames,
     #[error("a programme has at most 20 recharge offers and 20 levels")]
     TooMany,
+    #[error("points deduction: points per yuan must be a whole number from 1 to 10000")]
+    DeductionRate,
+    #[error(
+        "points deduction: the cap must be greater than 0 and at most 1, with at most 4 decimal places"
+    )]
+    DeductionCap,
+    #[error("points deduction: the minimum must be a whole number from 0 to 1000000")]
+    DeductionMinimum,
 }
 
 /// The most recharge offers, and the most levels, a programme has.
@@ -69,6 +151,9 @@ impl crate::error::DomainError for ProgrammeError {
             ProgrammeError::PointsRate => "programme_points_rate",
             ProgrammeError::LevelNames => "programme_level_names",
             ProgrammeError::TooMany => "programme_too_many",
+            ProgrammeError::DeductionRate => "programme_deduction_rate",
+            ProgrammeError::DeductionCap => "programme_deduction_cap",
+            ProgrammeError::DeductionMinimum => "programme_deduction_minimum",
         }
     }
 
@@ -84,6 +169,15 @@ impl crate::error::DomainError for ProgrammeError {
                 "等级代码须为 1 到 32 个字母、数字或下划线且互不相同；名称 1 到 32 个字符".into()
             }
             ProgrammeError::TooMany => "充值优惠与会员等级各最多 20 个".into(),
+            ProgrammeError::DeductionRate => {
+                "积分抵现：多少积分抵 1 元须为 1 到 10000 的整数".into()
+            }
+            ProgrammeError::DeductionCap => {
+                "积分抵现：抵扣上限比例须大于 0 且不大于 1，最多 4 位小数".into()
+            }
+            ProgrammeError::DeductionMinimum => {
+                "积分抵现：单笔最少使用积分须为 0 到 1000000 的整数".into()
+            }
         }
     }
 }
@@ -118,6 +212,7 @@ impl Default for Programme {
                 level("diamond", "钻石会员", "Diamond", 4000, 80),
             ],
             points_per_yuan: Decimal::ONE,
+            points_deduction: None,
         }
     }
 }
@@ -175,6 +270,9 @@ impl Programme {
         }
         if self.points_per_yuan < Decimal::ZERO || self.points_per_yuan > Decimal::ONE_HUNDRED {
             return Err(ProgrammeError::PointsRate);
+        }
+        if let Some(d) = &self.points_deduction {
+            d.validate()?;
         }
         Ok(())
     }
@@ -279,5 +377,102 @@ mod tests {
             ..Programme::default()
         };
         assert_eq!(p.validate(), Err(ProgrammeError::TooMany));
+        let rule = PointsDeduction {
+            points_per_yuan: 100,
+            cap: Decimal::new(5, 1),
+            min_points: 0,
+        };
+        for (bad, err) in [
+            (
+                PointsDeduction {
+                    points_per_yuan: 0,
+                    ..rule
+                },
+                ProgrammeError::DeductionRate,
+            ),
+            (
+                PointsDeduction {
+                    points_per_yuan: 10_001,
+                    ..rule
+                },
+                ProgrammeError::DeductionRate,
+            ),
+            (
+                PointsDeduction {
+                    cap: Decimal::ZERO,
+                    ..rule
+                },
+                ProgrammeError::DeductionCap,
+            ),
+            (
+                PointsDeduction {
+                    cap: Decimal::new(101, 2),
+                    ..rule
+                },
+                ProgrammeError::DeductionCap,
+            ),
+            (
+                PointsDeduction {
+                    cap: Decimal::new(12345, 5),
+                    ..rule
+                },
+                ProgrammeError::DeductionCap,
+            ),
+            (
+                PointsDeduction {
+                    min_points: -1,
+                    ..rule
+                },
+                ProgrammeError::DeductionMinimum,
+            ),
+        ] {
+            let p = Programme {
+                points_deduction: Some(bad),
+                ..Programme::default()
+            };
+            assert_eq!(p.validate(), Err(err));
+        }
+    }
+
+    #[test]
+    fn points_deduction_arithmetic() {
+        let rule = PointsDeduction {
+            points_per_yuan: 100,
+            cap: Decimal::new(5, 1),
+            min_points: 0,
+        };
+        assert_eq!(rule.value_of(150).to_string(), "1.50");
+        assert_eq!(rule.cap_of(Money::from_fen(9501)).to_string(), "47.51");
+        assert_eq!(rule.max_points_within(Money::from_fen(4751)), 4751);
+        // 3 points a yuan: 5 points are 1.666… → 1.67, 6 are 2.00.
+        assert_eq!(
+            PointsDeduction {
+                points_per_yuan: 3,
+                ..rule
+            }
+            .max_points_within(Money::from_fen(167)),
+            5
+        );
+        // 3 points a yuan: 1 point is 0.33, 2 points 0.67 (half-up).
+        let third = PointsDeduction {
+            points_per_yuan: 3,
+            ..rule
+        };
+        assert_eq!(third.value_of(1).to_string(), "0.33");
+        assert_eq!(third.value_of(2).to_string(), "0.67");
+        assert_eq!(third.max_points_within(Money::from_fen(66)), 1);
+        assert_eq!(third.max_points_within(Money::from_fen(67)), 2);
+        assert_eq!(third.max_points_within(Money::ZERO), 0);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn max_points_within_is_the_largest(rate in 1i64..10_000, fen in 0i64..10_000_000) {
+            let rule = PointsDeduction { points_per_yuan: rate, cap: Decimal::ONE, min_points: 0 };
+            let limit = Money::from_fen(fen);
+            let n = rule.max_points_within(limit);
+            proptest::prop_assert!(rule.value_of(n) <= limit);
+            proptest::prop_assert!(rule.value_of(n + 1) > limit);
+        }
     }
 }

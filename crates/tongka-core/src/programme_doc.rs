@@ -2,8 +2,10 @@
 //! automerge document, so that edits converge on every node whatever order
 //! they arrive in.
 //!
-//! Layout (root map): `recharge_offers`, `levels`, `points_per_yuan`, each
-//! a register holding the postcard encoding of that part. A part is
+//! Layout (root map): `recharge_offers`, `levels`, `points_per_yuan`,
+//! `points_deduction` (`Option<PointsDeduction>`; absent in documents
+//! written before it existed, and in the initial document: off), each a
+//! register holding the postcard encoding of that part. A part is
 //! replaced as a whole: concurrent edits of different parts both stay,
 //! concurrent edits of one part resolve to one of them (automerge's
 //! deterministic winner). `Programme::validate` checks each part on its
@@ -30,6 +32,7 @@ pub const DEFAULT_ACTOR: &str = "tongka-default";
 const OFFERS: &str = "recharge_offers";
 const LEVELS: &str = "levels";
 const POINTS: &str = "points_per_yuan";
+const DEDUCTION: &str = "points_deduction";
 
 fn enc<T: serde::Serialize>(v: &T) -> Vec<u8> {
     postcard::to_allocvec(v).expect("encoding to memory cannot fail")
@@ -79,6 +82,10 @@ pub fn materialise(doc: &Automerge) -> Result<Programme, ProgrammeDocError> {
         recharge_offers: part::<Vec<RechargeOffer>>(doc, OFFERS)?,
         levels: part::<Vec<Level>>(doc, LEVELS)?,
         points_per_yuan: part(doc, POINTS)?,
+        points_deduction: match doc.get(ROOT, DEDUCTION).map_err(malformed)? {
+            None => None,
+            Some(_) => part(doc, DEDUCTION)?,
+        },
     };
     p.validate()?;
     Ok(p)
@@ -112,6 +119,13 @@ pub fn change(
                 ROOT,
                 POINTS,
                 ScalarValue::Bytes(enc(&asked.points_per_yuan)),
+            )?;
+        }
+        if current.points_deduction != asked.points_deduction {
+            tx.put(
+                ROOT,
+                DEDUCTION,
+                ScalarValue::Bytes(enc(&asked.points_deduction)),
             )?;
         }
         Ok(())
@@ -169,6 +183,44 @@ mod tests {
     }
 
     #[test]
+    fn the_points_deduction_rule_is_a_part_of_its_own() {
+        let hq = n("hq");
+        let mut doc = initial();
+        // A document of before (no `points_deduction` key): off.
+        assert_eq!(materialise(&doc).unwrap().points_deduction, None);
+        let asked = Programme {
+            points_deduction: Some(crate::programme::PointsDeduction {
+                points_per_yuan: 100,
+                cap: rust_decimal::Decimal::new(5, 1),
+                min_points: 100,
+            }),
+            ..Programme::default()
+        };
+        let ch = change(&mut doc, &hq, at(5), &asked).unwrap().unwrap();
+        let (_, p) = apply_to(&initial().save(), &hq, &ch).unwrap();
+        assert_eq!(p, asked);
+        // Turned off again.
+        let off = change(&mut doc, &hq, at(6), &Programme::default())
+            .unwrap()
+            .unwrap();
+        assert_eq!(materialise(&doc).unwrap(), Programme::default());
+        assert!(!off.is_empty());
+        // An invalid rule is refused with its code.
+        let bad = Programme {
+            points_deduction: Some(crate::programme::PointsDeduction {
+                points_per_yuan: 0,
+                cap: rust_decimal::Decimal::ONE,
+                min_points: 0,
+            }),
+            ..Programme::default()
+        };
+        assert!(matches!(
+            change(&mut doc, &hq, at(7), &bad),
+            Err(ProgrammeDocError::Invalid(ProgrammeError::DeductionRate))
+        ));
+    }
+
+    #[test]
     fn an_invalid_edit_is_refused_and_a_foreign_actor_too() {
         let hq = n("hq");
         let mut doc = initial();
@@ -194,7 +246,7 @@ mod tests {
     }
 
     fn edit() -> impl Strategy<Value = (u8, i64)> {
-        (0u8..3, 1i64..9)
+        (0u8..4, 1i64..9)
     }
 
     fn asked_of(base: &Programme, (which, v): (u8, i64)) -> Programme {
@@ -202,7 +254,14 @@ mod tests {
         match which {
             0 => p.recharge_offers[0].bonus = Money::from_yuan(v * 10),
             1 => p.levels[1].rate = rust_decimal::Decimal::new(90 + v, 2),
-            _ => p.points_per_yuan = rust_decimal::Decimal::new(v, 0),
+            2 => p.points_per_yuan = rust_decimal::Decimal::new(v, 0),
+            _ => {
+                p.points_deduction = Some(crate::programme::PointsDeduction {
+                    points_per_yuan: v * 10,
+                    cap: rust_decimal::Decimal::new(v, 1),
+                    min_points: v,
+                })
+            }
         }
         p
     }

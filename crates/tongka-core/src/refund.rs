@@ -9,6 +9,18 @@
 //! tenders in the order the sale lists them, each up to what it paid. Points
 //! earned by the sale are taken back in proportion, never below zero.
 //! A sale is refunded only at the store that made it (that store owns it).
+//!
+//! A sale that paid with points (积分抵现) gives them back in proportion to
+//! the goods refunded, cumulatively like the money: with G = the goods
+//! payable (Σ line payable) and F as above,
+//! points value back(cum) = round(points value × F(cum) ÷ G) (to the fen,
+//! half-up), points back(cum) = round(points used × F(cum) ÷ G) (to a whole
+//! point, half-up), so a full refund gives back exactly the points used
+//! and never more. The money refunded is the goods value refunded less the
+//! points value given back: refund now = ΔF − Δ(points value back). Points
+//! given back are credited to this store's share (where they were
+//! debited), before the points earned are taken back (those may then be
+//! taken from them).
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -45,6 +57,8 @@ pub struct Refund {
     pub balance_bonus: Money,
     pub points_reversed: i64,
     pub reason: String,
+    /// Points used by the sale given back (credited to this store's share).
+    pub points_returned: i64,
 }
 
 /// A sale with what has been refunded of it so far.
@@ -59,6 +73,8 @@ pub struct OrderState {
     pub refunded_bonus: Money,
     pub points_reversed: i64,
     pub refunds: Vec<RefundId>,
+    /// Points used by the sale given back so far.
+    pub points_returned: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -144,6 +160,7 @@ impl OrderState {
             refunded_bonus: Money::ZERO,
             points_reversed: 0,
             refunds: Vec::new(),
+            points_returned: 0,
         }
     }
 
@@ -219,7 +236,32 @@ impl OrderState {
             }
             after[r.line] += r.qty;
         }
-        let amount = self.refundable_value(&after) - self.refundable_value(&self.refunded_qty);
+        let (f_before, f_after) = (
+            self.refundable_value(&self.refunded_qty),
+            self.refundable_value(&after),
+        );
+        let goods = self.order.goods_payable();
+        let points_value_back = |f: Money| {
+            if goods.is_zero() {
+                Money::ZERO
+            } else {
+                f.mul_ratio(self.order.points_value, goods)
+            }
+        };
+        let points_back = |f: Money| -> i64 {
+            if goods.is_zero() || self.order.points_used == 0 {
+                return 0;
+            }
+            let d = Decimal::from(self.order.points_used) * f.as_decimal() / goods.as_decimal();
+            rust_decimal::prelude::ToPrimitive::to_i64(
+                &d.round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointAwayFromZero),
+            )
+            .unwrap_or(0)
+            .clamp(0, self.order.points_used)
+        };
+        let amount =
+            (f_after - f_before) - (points_value_back(f_after) - points_value_back(f_before));
+        let points_returned = (points_back(f_after) - self.points_returned).max(0);
         let refunded_after = self.refunded + amount;
 
         // Balance first, principal and bonus cumulatively in the sale's proportion.
@@ -273,7 +315,7 @@ impl OrderState {
             rust_decimal::prelude::ToPrimitive::to_i64(&d.floor()).unwrap_or(0)
         };
         let points_reversed = (points_target(refunded_after) - self.points_reversed)
-            .clamp(0, points_held_here.max(0));
+            .clamp(0, (points_held_here + points_returned).max(0));
 
         Ok(Refund {
             id,
@@ -288,6 +330,7 @@ impl OrderState {
             balance_bonus: bonus,
             points_reversed,
             reason: reason.to_string(),
+            points_returned,
         })
     }
 
@@ -314,6 +357,160 @@ impl OrderState {
         self.refunded_principal += refund.balance_principal;
         self.refunded_bonus += refund.balance_bonus;
         self.points_reversed += refund.points_reversed;
+        self.points_returned += refund.points_returned;
         self.refunds.push(refund.id.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checkout::{Buyer, CheckoutContext, LineInput, TenderInput, checkout_with_points};
+    use crate::ids::{MemberId, OrderId};
+    use crate::programme::{PointsDeduction, Programme};
+    use crate::wallet::{Share, Wallet};
+
+    fn node() -> NodeId {
+        NodeId::new("store-1").unwrap()
+    }
+
+    fn sale(
+        prices: &[(i64, i64)],
+        cap_pct: i64,
+        held: i64,
+        points: i64,
+        balance: bool,
+    ) -> Option<Order> {
+        let p = Programme {
+            points_deduction: Some(PointsDeduction {
+                points_per_yuan: 100,
+                cap: Decimal::new(cap_pct, 2),
+                min_points: 0,
+            }),
+            ..Programme::default()
+        };
+        let mut w = Wallet::default();
+        w.credit(
+            &node(),
+            Share {
+                principal: Money::from_yuan(100_000),
+                bonus: Money::from_yuan(3_333),
+                points: held,
+            },
+        );
+        let m = MemberId::mint(&node(), 1);
+        let n = node();
+        let ctx = CheckoutContext {
+            programme: &p,
+            store: &n,
+            order: OrderId::mint(&n, 2),
+            at: Hlc::default(),
+            buyer: Some(Buyer {
+                member: &m,
+                level: &p.levels[1],
+                wallet: &w,
+            }),
+        };
+        let lines: Vec<LineInput> = prices
+            .iter()
+            .map(|&(fen, q)| LineInput {
+                sku: None,
+                barcode: None,
+                description: "x".into(),
+                unit_price: Money::from_fen(fen),
+                qty: Decimal::from(q),
+            })
+            .collect();
+        let kind = if balance {
+            TenderKind::Balance
+        } else {
+            TenderKind::Card
+        };
+        checkout_with_points(&ctx, &lines, &[TenderInput { kind, amount: None }], points).ok()
+    }
+
+    #[test]
+    fn a_full_refund_gives_back_every_point_used_and_the_money_paid() {
+        // 2 × 50.00 at 95% = 95.00; 4000 points = 40.00; pays 55.00.
+        let o = sale(&[(5000, 2)], 50, 5000, 4000, true).unwrap();
+        assert_eq!(o.payable.to_string(), "55.00");
+        let mut st = OrderState::new(o.clone());
+        let half = st
+            .decide(
+                RefundId::mint(&node(), 3),
+                &node(),
+                Hlc::default(),
+                Some(&[RefundLine {
+                    line: 0,
+                    qty: Decimal::ONE,
+                }]),
+                "",
+                1000 + o.points_earned,
+            )
+            .unwrap();
+        assert_eq!(half.points_returned, 2000);
+        assert_eq!(half.amount.to_string(), "27.50");
+        st.apply(&half);
+        let rest = st
+            .decide(
+                RefundId::mint(&node(), 4),
+                &node(),
+                Hlc::default(),
+                None,
+                "",
+                0,
+            )
+            .unwrap();
+        st.apply(&rest);
+        assert_eq!(st.points_returned, 4000);
+        assert_eq!(st.refunded, o.payable);
+        assert_eq!(st.points_reversed, o.points_earned);
+    }
+
+    proptest::proptest! {
+        /// Conservation of points and money through a sale and its refunds
+        /// in any parts: the store's points share ends at held − used +
+        /// earned + Σ returned − Σ reversed, never below zero; points given
+        /// back never exceed those used and equal them at a full refund;
+        /// the money refunded adds up to the payable.
+        #[test]
+        fn points_are_conserved_through_partial_refunds(
+            prices in proptest::collection::vec((1i64..20_000, 1i64..4), 1..4),
+            cap in 1i64..=100,
+            held in 0i64..50_000,
+            points in 0i64..50_000,
+            balance in proptest::bool::ANY,
+            steps in proptest::collection::vec((0usize..4, 1i64..4), 0..6),
+        ) {
+            let Some(o) = sale(&prices, cap, held, points, balance) else { return Ok(()); };
+            let mut share = held - o.points_used + o.points_earned;
+            proptest::prop_assert!(share >= 0);
+            let mut st = OrderState::new(o.clone());
+            let mut k = 10;
+            for (line, q) in steps {
+                if line >= o.lines.len() { continue; }
+                let left = o.lines[line].qty - st.refunded_qty[line];
+                let qty = Decimal::from(q).min(left);
+                if qty <= Decimal::ZERO { continue; }
+                k += 1;
+                let r = st.decide(RefundId::mint(&node(), k), &node(), Hlc::default(), Some(&[RefundLine { line, qty }]), "", share).unwrap();
+                proptest::prop_assert!(r.amount >= Money::ZERO);
+                share += r.points_returned - r.points_reversed;
+                proptest::prop_assert!(share >= 0);
+                st.apply(&r);
+                proptest::prop_assert!(st.points_returned <= o.points_used);
+            }
+            if !st.fully_refunded() {
+                k += 1;
+                let r = st.decide(RefundId::mint(&node(), k), &node(), Hlc::default(), None, "", share).unwrap();
+                share += r.points_returned - r.points_reversed;
+                proptest::prop_assert!(share >= 0);
+                st.apply(&r);
+            }
+            proptest::prop_assert_eq!(st.points_returned, o.points_used);
+            proptest::prop_assert_eq!(st.refunded, o.payable);
+            proptest::prop_assert_eq!(share, held - o.points_used + o.points_earned + st.points_returned - st.points_reversed);
+            proptest::prop_assert_eq!(share, held + o.points_earned - st.points_reversed);
+        }
     }
 }

@@ -388,19 +388,25 @@ impl MemberState {
                 next.cumulative_principal += *amount;
                 next.cumulative_bonus += *bonus;
             }
-            OpBody::CheckedOut { order } => {
+            OpBody::CheckedOut { order } | OpBody::CheckedOutWithPoints { order } => {
                 if order.store != *origin {
                     return Err(ApplyError::Authority {
                         origin: origin.clone(),
                         what: format!("a sale of {}", order.store),
                     });
                 }
+                if order.points_used < 0 {
+                    return Err(ApplyError::NotApplicable("negative points used"));
+                }
+                // Points used come out of the origin's own share, all or
+                // nothing with the balance part (at most once: the op is
+                // applied once, and a share never goes below zero).
                 next.wallet.debit(
                     origin,
                     Share {
                         principal: order.balance_principal,
                         bonus: order.balance_bonus,
-                        points: 0,
+                        points: order.points_used,
                     },
                 )?;
                 next.wallet.credit(
@@ -413,13 +419,26 @@ impl MemberState {
                 next.cumulative_spent += order.payable;
                 next.visits += 1;
             }
-            OpBody::Refunded { refund } => {
+            OpBody::Refunded { refund } | OpBody::RefundedWithPoints { refund } => {
                 if refund.store != *origin {
                     return Err(ApplyError::Authority {
                         origin: origin.clone(),
                         what: format!("a refund of {}", refund.store),
                     });
                 }
+                if refund.points_returned < 0 {
+                    return Err(ApplyError::NotApplicable("negative points returned"));
+                }
+                // Points used given back first, then points earned taken
+                // back (see `refund`); with none given back, as before.
+                next.wallet.credit(
+                    origin,
+                    Share {
+                        principal: refund.balance_principal,
+                        bonus: refund.balance_bonus,
+                        points: refund.points_returned,
+                    },
+                );
                 next.wallet.debit(
                     origin,
                     Share {
@@ -427,14 +446,6 @@ impl MemberState {
                         ..Share::default()
                     },
                 )?;
-                next.wallet.credit(
-                    origin,
-                    Share {
-                        principal: refund.balance_principal,
-                        bonus: refund.balance_bonus,
-                        points: 0,
-                    },
-                );
                 next.cumulative_spent -= refund.amount;
             }
             OpBody::SharesTransferred {
@@ -460,6 +471,31 @@ impl MemberState {
         *self = next;
         Ok(())
     }
+}
+
+/// Decide how many of `member`'s points held by `from` to give to `to` when
+/// `to` asks for `want` points: as many as `from` holds, up to `want`.
+/// `None` when there is nothing to give.
+pub fn decide_points_transfer(
+    member: &MemberState,
+    from: &NodeId,
+    to: &NodeId,
+    want: i64,
+) -> Option<OpBody> {
+    if from == to || want <= 0 {
+        return None;
+    }
+    let give = want.min(member.wallet.share(from).points);
+    if give <= 0 {
+        return None;
+    }
+    Some(OpBody::SharesTransferred {
+        member: member.id.clone(),
+        to: to.clone(),
+        principal: Money::ZERO,
+        bonus: Money::ZERO,
+        points: give,
+    })
 }
 
 /// Decide how much of `member`'s share held by `from` to give to `to` when
@@ -490,7 +526,7 @@ pub fn decide_transfer(
 
 /// Apply a refund op to the sale it refunds.
 pub fn apply_refund(order: &mut OrderState, op: &Op) -> Result<(), ApplyError> {
-    let OpBody::Refunded { refund } = &op.body else {
+    let Some(refund) = op.body.as_refund() else {
         return Err(ApplyError::NotApplicable("not a refund"));
     };
     if order.order.store != *op.origin() {
@@ -522,6 +558,10 @@ pub struct LedgerTotals {
     pub refunded_bonus: Money,
     pub points_issued: i64,
     pub points_reversed: i64,
+    /// Points paid with at checkout (积分抵现).
+    pub points_redeemed: i64,
+    /// Points paid with, given back by refunds.
+    pub points_returned: i64,
 }
 
 impl LedgerTotals {
@@ -539,21 +579,30 @@ impl LedgerTotals {
                 self.recharged_principal += *amount;
                 self.recharged_bonus += *bonus;
             }
-            OpBody::CheckedOut { order } => {
+            OpBody::CheckedOut { order } | OpBody::CheckedOutWithPoints { order } => {
                 self.orders += 1;
                 self.sales += order.payable;
                 self.spent_principal += order.balance_principal;
                 self.spent_bonus += order.balance_bonus;
                 self.points_issued += order.points_earned;
+                self.points_redeemed += order.points_used;
             }
-            OpBody::Refunded { refund } => {
+            OpBody::Refunded { refund } | OpBody::RefundedWithPoints { refund } => {
                 self.refunds += 1;
                 self.refunded += refund.amount;
                 self.refunded_principal += refund.balance_principal;
                 self.refunded_bonus += refund.balance_bonus;
                 self.points_reversed += refund.points_reversed;
+                self.points_returned += refund.points_returned;
             }
         }
+    }
+
+    /// Points members hold, as far as sales and refunds tell (conservation
+    /// of points, with `Σ share.points` over all members): issued −
+    /// reversed − redeemed + returned.
+    pub fn points_outstanding(&self) -> i64 {
+        self.points_issued - self.points_reversed - self.points_redeemed + self.points_returned
     }
 
     /// Stored value still owed to members (invariant 1, conservation):

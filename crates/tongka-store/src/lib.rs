@@ -33,6 +33,7 @@ use redb::{Database, Durability, ReadableDatabase, ReadableTable, ReadableTableM
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use tongka_core::catalogue::Product;
 use tongka_core::clock::{Hlc, VersionVector};
+use tongka_core::compat::{LedgerTotalsV6, OrderStateV6};
 use tongka_core::ids::{MemberId, NodeId, OpId, OrderId};
 use tongka_core::op::{self, EncodedOp, Op, OpDraft, OpSigner, StateDigest};
 use tongka_core::refund::OrderState;
@@ -311,6 +312,28 @@ pub struct Summary {
     pub hlc: Hlc,
 }
 
+/// `Summary` as stored before schema 7 (`LedgerTotalsV6`).
+#[derive(Deserialize)]
+struct SummaryV6 {
+    seq: u64,
+    vv: VersionVector,
+    digest: StateDigest,
+    totals: LedgerTotalsV6,
+    hlc: Hlc,
+}
+
+impl From<SummaryV6> for Summary {
+    fn from(s: SummaryV6) -> Summary {
+        Summary {
+            seq: s.seq,
+            vv: s.vv,
+            digest: s.digest,
+            totals: s.totals.into(),
+            hlc: s.hlc,
+        }
+    }
+}
+
 /// The node's storage: a handle that is cheap to clone.
 #[derive(Clone)]
 pub struct Store {
@@ -371,6 +394,7 @@ impl Store {
         w.set_durability(Durability::Immediate)?;
         let mut upgrade = false;
         let mut members_v5 = false;
+        let mut points_v6 = false;
         let summary = {
             let mut meta = w.open_table(META)?;
             let schema = meta
@@ -385,11 +409,13 @@ impl Store {
                 // 3 → 4 adds the `programme` meta entry only: absent, it
                 // means the initial programme document. 4 → 5 adds the
                 // `catalogue` entry, written below. 5 → 6 rewrites the
-                // members (below).
-                Some(found @ 3..=5) => {
+                // members (below). 6 → 7 rewrites the orders and the
+                // summary (points deduction).
+                Some(found @ 3..=6) => {
                     meta.insert("schema", SCHEMA_VERSION.to_le_bytes().as_slice())?;
                     upgrade = found < 5;
-                    members_v5 = true;
+                    members_v5 = found < 6;
+                    points_v6 = true;
                 }
                 Some(found) if found != SCHEMA_VERSION => {
                     return Err(StoreError::Schema {
@@ -410,10 +436,17 @@ impl Store {
                     expected: node.to_string(),
                 });
             }
-            match meta.get("summary")? {
+            let summary = match meta.get("summary")? {
+                Some(v) if points_v6 => {
+                    decode::<SummaryV6>(v.value(), "summary (schema 6)")?.into()
+                }
                 Some(v) => decode(v.value(), "summary")?,
                 None => Summary::default(),
+            };
+            if points_v6 {
+                meta.insert("summary", encode(&summary).as_slice())?;
             }
+            summary
         };
         for t in [MEMBERS, ORDERS, IDEM, PRODUCTS] {
             w.open_table(t)?;
@@ -432,6 +465,9 @@ impl Store {
         }
         if members_v5 {
             upgrade_members(&w)?;
+        }
+        if points_v6 {
+            upgrade_orders(&w)?;
         }
         w.commit()?;
         Ok(summary)
@@ -995,6 +1031,22 @@ fn init_catalogue(w: &redb::WriteTransaction) -> Result<(), StoreError> {
     let rows: Vec<Product> = initial.into_values().collect();
     write_products(&mut products, &mut barcodes, &rows)?;
     meta.insert("catalogue", doc.save().as_slice())?;
+    Ok(())
+}
+
+/// At the upgrade from schema 3 to 6: every order row decoded as it was
+/// stored (`OrderStateV6`: no points used) and rewritten as an `OrderState`.
+fn upgrade_orders(w: &redb::WriteTransaction) -> Result<(), StoreError> {
+    let mut orders = w.open_table(ORDERS)?;
+    let mut rows = Vec::new();
+    for item in orders.iter()? {
+        let (k, v) = item?;
+        let old: OrderStateV6 = decode(v.value(), "order (schema 6)")?;
+        rows.push((k.value().to_owned(), OrderState::from(old)));
+    }
+    for (id, o) in rows {
+        orders.insert(id.as_str(), encode(&o).as_slice())?;
+    }
     Ok(())
 }
 

@@ -28,7 +28,14 @@ use redb::TableDefinition;
 /// absorbed member (`counted`). Opening a 3, 4 or 5 database upgrades it in
 /// place: every `members` row is decoded as it was (`MemberStateV5`) and
 /// rewritten, its absorbed members recorded with no op.
-pub const SCHEMA_VERSION: u32 = 6;
+/// 7: orders record points paid with and given back (`Order::points_used`,
+/// `points_value`, `OrderState::points_returned`) and the summary's totals
+/// points redeemed and returned (points deduction, 积分抵现). Opening a 3
+/// to 6 database upgrades it in place: every `orders` row is decoded as it
+/// was (`compat::OrderStateV6`) and rewritten, and the summary
+/// (`LedgerTotalsV6`). The op log is not touched: ops of before decode as
+/// they are (`compat`).
+pub const SCHEMA_VERSION: u32 = 7;
 
 /// meta: `&str` name → bytes. Names: `schema` (u32 LE), `node` (utf-8),
 /// `instance` (u64 LE, random at creation: tells this database's history

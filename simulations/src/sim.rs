@@ -14,6 +14,7 @@ use tongka_core::checkout::{
 };
 use tongka_core::clock::{Hlc, HlcClock, VersionVector};
 use tongka_core::escrow;
+use tongka_core::escrow::Want;
 use tongka_core::ids::{MemberId, NodeId, OpId, OrderId, RechargeId, RefundId};
 use tongka_core::member::{Profile, ProfilePatch};
 use tongka_core::money::Money;
@@ -1193,7 +1194,7 @@ impl<'a> Sim<'a> {
             Wire::Ctl(m) => match &**m {
                 Msg::Hello { .. } => 0,
                 Msg::Have { .. } => 1,
-                Msg::Ask { .. } => 2,
+                Msg::Ask { .. } | Msg::AskPoints { .. } => 2,
                 Msg::Ops { .. } => 3,
                 Msg::Gave { .. } => 4,
             },
@@ -2171,11 +2172,18 @@ impl<'a> Sim<'a> {
     }
 
     /// A peer asks `s` for shares of `member`.
-    fn give(&mut self, s: usize, to: usize, req: u64, member: MemberId, want: Money) {
+    fn give(&mut self, s: usize, to: usize, req: u64, member: MemberId, want: Want) {
         let mut ops = Vec::new();
         if let Some(m) = self.nodes[s].st.members.get(&member)
             && !self.nodes[s].disk_full
-            && let Some(body) = state::decide_transfer(m, &self.names[s], &self.names[to], want)
+            && let Some(body) = match want {
+                Want::Money(want) => {
+                    state::decide_transfer(m, &self.names[s], &self.names[to], want)
+                }
+                Want::Points(want) => {
+                    state::decide_points_transfer(m, &self.names[s], &self.names[to], want)
+                }
+            }
         {
             let moved = match &body {
                 OpBody::SharesTransferred {

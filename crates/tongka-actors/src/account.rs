@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use tongka_core::checkout::{self, Buyer, CheckoutContext, LineInput, TenderInput, TenderKind};
+use tongka_core::escrow::Want;
 use tongka_core::ids::{MemberId, NodeId, OpId, OrderId, RechargeId, RefundId};
 use tongka_core::member::ProfilePatch;
 use tongka_core::merge::{self, Merged};
@@ -88,7 +89,7 @@ pub(crate) enum AccountMsg {
     /// transfer); answers with the op once durable, `None` if nothing to give.
     Give {
         to: NodeId,
-        want: Money,
+        want: Want,
         reply: RpcReplyPort<Result<Option<OpId>, EngineError>>,
     },
     /// This member's state as this actor holds it (newest).
@@ -358,14 +359,18 @@ impl AccountActor {
         &self,
         st: &mut AccountState,
         to: NodeId,
-        want: Money,
+        want: Want,
         reply: RpcReplyPort<Result<Option<OpId>, EngineError>>,
     ) {
         let Some(m) = &st.member else {
             let _ = reply.send(Ok(None));
             return;
         };
-        let Some(body) = state::decide_transfer(m, &self.core.node, &to, want) else {
+        let body = match want {
+            Want::Money(want) => state::decide_transfer(m, &self.core.node, &to, want),
+            Want::Points(want) => state::decide_points_transfer(m, &self.core.node, &to, want),
+        };
+        let Some(body) = body else {
             let _ = reply.send(Ok(None));
             return;
         };

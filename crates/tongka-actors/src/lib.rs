@@ -23,6 +23,7 @@ use tongka_core::checkout::{CheckoutError, LineInput, TenderInput, TenderKind};
 use tongka_core::clock::{Hlc, HlcClock};
 use tongka_core::compat::{OrderStateV6, ProgrammeV1, RefundV1};
 use tongka_core::error::DomainError;
+use tongka_core::escrow::Want;
 use tongka_core::ids::{MemberId, NodeId, OpId, OrderId, RechargeId};
 use tongka_core::member::{Profile, ProfilePatch};
 use tongka_core::merge::{MergeError, Merged};
@@ -690,13 +691,14 @@ impl Engine {
         self.core.broker.lock().expect("broker lock").clone()
     }
 
-    /// Give up to `want` of `member`'s share held here to node `to`; the
-    /// durable transfer op, or `None` when nothing is held here.
+    /// Give up to `want` of `member`'s share held here (balance, or
+    /// points) to node `to`; the durable transfer op, or `None` when
+    /// nothing is held here.
     pub async fn give_share(
         &self,
         member: MemberId,
         to: NodeId,
-        want: Money,
+        want: Want,
     ) -> Result<Option<Op>, EngineError> {
         if self.core.store.member(&member)?.is_none() {
             return Ok(None);

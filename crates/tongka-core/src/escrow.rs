@@ -27,9 +27,18 @@
 //! 35.68%. On `chain20.toml` (seed 1, five stores cut off for four hours):
 //! 100.00% at home (4,536 of 4,536), 65.71% at other stores (138 of 210).
 
+use serde::{Deserialize, Serialize};
+
 use crate::ids::NodeId;
 use crate::money::Money;
 use crate::state::MemberState;
+
+/// What a store asks a peer for: part of a member's balance, or points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Want {
+    Money(Money),
+    Points(i64),
+}
 
 /// Other stores' shares of `member`'s stored value, largest first (ties by
 /// name), as `here` knows them.

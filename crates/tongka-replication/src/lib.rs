@@ -31,6 +31,7 @@ use bytes::Bytes;
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tongka_actors::{Engine, EscrowBroker};
 use tongka_core::clock::VersionVector;
+use tongka_core::escrow::Want;
 use tongka_core::ids::{MemberId, NodeId, OpId};
 use tongka_core::money::Money;
 use tongka_core::op::{self, EncodedOp, Op, OpSigner, OriginRole};
@@ -747,7 +748,7 @@ impl Replication {
     /// A peer asked for shares. A request asked again (its connection was
     /// replaced before the answer got through) is answered as the first
     /// time, and gives nothing more.
-    fn asked(&self, peer: &NodeId, req: u64, member: MemberId, want: Money) {
+    fn asked(&self, peer: &NodeId, req: u64, member: MemberId, want: Want) {
         let now = std::time::Instant::now();
         let again = {
             let mut gives = self.inner.gives.lock().expect("gives lock");
@@ -775,7 +776,7 @@ impl Replication {
     }
 
     /// Give what is held here of `member`, up to `want`, then answer.
-    async fn give(&self, peer: NodeId, req: u64, member: MemberId, want: Money) {
+    async fn give(&self, peer: NodeId, req: u64, member: MemberId, want: Want) {
         let ops = match self
             .inner
             .engine
@@ -880,7 +881,7 @@ impl Replication {
 
     /// Ask connected `holders` in turn for up to `want`; return when what
     /// they gave is durable here, or after `ASK_TIMEOUT` for each.
-    async fn ask(&self, member: MemberId, asks: Vec<(NodeId, Money)>) {
+    async fn ask(&self, member: MemberId, asks: Vec<(NodeId, Want)>) {
         for (node, want) in asks {
             let req = self.inner.next_ask.fetch_add(1, Ordering::Relaxed);
             let (tx, rx) = oneshot::channel();
@@ -909,14 +910,21 @@ impl Replication {
         node: &NodeId,
         req: u64,
         member: &MemberId,
-        want: Money,
+        want: Want,
         mut rx: oneshot::Receiver<Vec<OpId>>,
     ) -> Option<Vec<OpId>> {
         let deadline = tokio::time::Instant::now() + ASK_TIMEOUT;
-        let ask = || Msg::Ask {
-            req,
-            member: member.clone(),
-            want,
+        let ask = || match want {
+            Want::Money(want) => Msg::Ask {
+                req,
+                member: member.clone(),
+                want,
+            },
+            Want::Points(want) => Msg::AskPoints {
+                req,
+                member: member.clone(),
+                want,
+            },
         };
         // Not connected now: nobody to ask.
         let first = if self.losing(LOSE_ASK) {
@@ -986,6 +994,20 @@ impl EscrowBroker for Broker {
         asks: Vec<(NodeId, Money)>,
     ) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
         let r = self.0.clone();
+        let asks = asks.into_iter().map(|(n, m)| (n, Want::Money(m))).collect();
+        Box::pin(async move { r.ask(member, asks).await })
+    }
+
+    fn request_points(
+        &self,
+        member: MemberId,
+        asks: Vec<(NodeId, i64)>,
+    ) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
+        let r = self.0.clone();
+        let asks = asks
+            .into_iter()
+            .map(|(n, p)| (n, Want::Points(p)))
+            .collect();
         Box::pin(async move { r.ask(member, asks).await })
     }
 }

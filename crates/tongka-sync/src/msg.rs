@@ -39,6 +39,14 @@ pub enum Msg {
     /// Escrow: the answer to `Ask` `req`: the transfer op(s) made for it
     /// (none if nothing was held). They are also streamed as usual.
     Gave { req: u64, ops: Vec<Vec<u8>> },
+    /// Escrow: give me up to `want` of `member`'s points you hold (a sale
+    /// paying with points). Appended: a node of before refuses it as
+    /// unknown (the asker then pays with what it holds).
+    AskPoints {
+        req: u64,
+        member: MemberId,
+        want: i64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -35,8 +35,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 
 use tongka_core::clock::VersionVector;
+use tongka_core::escrow::Want;
 use tongka_core::ids::{MemberId, NodeId, OpId};
-use tongka_core::money::Money;
 use tongka_core::op::Op;
 
 use crate::msg::{DecodeError, Msg};
@@ -163,7 +163,7 @@ pub struct Delivery<O = Op> {
     /// The peer is of another chain or broke the protocol: disconnect it.
     pub refuse: Option<String>,
     /// The peer asks for shares: `(req, member, want)`.
-    pub ask: Option<(u64, MemberId, Money)>,
+    pub ask: Option<(u64, MemberId, Want)>,
     /// The peer answered our ask `req` (its ops are in `apply` if new).
     pub gave: Option<u64>,
 }
@@ -475,7 +475,12 @@ impl<O: OpRef> Replica<O> {
                     self.relays_changed();
                 }
             }
-            Msg::Ask { req, member, want } => out.ask = Some((*req, member.clone(), *want)),
+            Msg::Ask { req, member, want } => {
+                out.ask = Some((*req, member.clone(), Want::Money(*want)))
+            }
+            Msg::AskPoints { req, member, want } => {
+                out.ask = Some((*req, member.clone(), Want::Points(*want)))
+            }
             Msg::Ops { .. } | Msg::Gave { .. } => {
                 out.refuse = Some("ops must be handed to receive_ops".into());
             }

@@ -11,4 +11,5 @@ mod crash;
 mod harness;
 mod merge;
 mod netns;
+mod points;
 mod programme;

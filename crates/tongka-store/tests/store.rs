@@ -257,7 +257,7 @@ fn a_schema_3_database_is_upgraded_in_place() {
     assert_eq!(store.programme_doc().unwrap(), None);
     store.close();
     assert_eq!(schema_of(&path), tongka_store::SCHEMA_VERSION);
-    assert_eq!(tongka_store::SCHEMA_VERSION, 6);
+    assert_eq!(tongka_store::SCHEMA_VERSION, 7);
 }
 
 /// Schema 5 makes the catalogue a document: a schema 4 database (per-node
@@ -451,7 +451,7 @@ fn a_schema_5_database_has_its_members_rewritten() {
     let store = open(&path);
     check(&store);
     store.close();
-    assert_eq!(schema_of(&path), 6);
+    assert_eq!(schema_of(&path), tongka_store::SCHEMA_VERSION);
     // Opened again: nothing more to upgrade, the rows read the same.
     let store = open(&path);
     check(&store);
@@ -680,5 +680,115 @@ fn ops_made_here_are_signed_together_over_their_encodings_without_signatures() {
         digest.add(&op.hash());
     }
     assert_eq!(store.summary().digest, digest);
+    store.close();
+}
+
+/// Schema 7 adds points deduction to orders and the summary's totals: a
+/// schema 6 database's order rows and summary (the old shapes) are decoded
+/// as they were and rewritten, with no points used; everything else kept.
+#[test]
+fn a_schema_6_database_has_its_orders_and_summary_rewritten() {
+    use rust_decimal::Decimal;
+    use tongka_core::checkout::{OrderLine, Tender};
+    use tongka_core::clock::VersionVector;
+    use tongka_core::compat::{LedgerTotalsV6, OrderStateV6, OrderV1};
+    use tongka_core::ids::OrderId;
+    use tongka_core::op::StateDigest;
+    use tongka_core::refund::OrderState;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("node.redb");
+    open(&path).close();
+    let order = OrderV1 {
+        id: OrderId::mint(&node(), 9),
+        member: None,
+        store: node(),
+        at: Hlc { ms: 5, count: 0 },
+        level: None,
+        rate: Decimal::ONE,
+        lines: vec![OrderLine {
+            sku: None,
+            barcode: None,
+            description: "茶".into(),
+            unit_price: Money::from_fen(1200),
+            qty: Decimal::ONE,
+            amount: Money::from_fen(1200),
+            discount: Money::ZERO,
+            payable: Money::from_fen(1200),
+        }],
+        total: Money::from_fen(1200),
+        discount: Money::ZERO,
+        payable: Money::from_fen(1200),
+        tenders: vec![Tender {
+            kind: TenderKind::Cash,
+            amount: Money::from_fen(1200),
+        }],
+        change: Money::ZERO,
+        balance_principal: Money::ZERO,
+        balance_bonus: Money::ZERO,
+        points_earned: 0,
+    };
+    let row = OrderStateV6 {
+        order: order.clone(),
+        refunded_qty: vec![Decimal::ZERO],
+        refunded: Money::ZERO,
+        refunded_tenders: vec![],
+        refunded_principal: Money::ZERO,
+        refunded_bonus: Money::ZERO,
+        points_reversed: 0,
+        refunds: vec![],
+    };
+    let totals = LedgerTotalsV6 {
+        orders: 1,
+        sales: Money::from_fen(1200),
+        points_issued: 12,
+        ..Default::default()
+    };
+    let mut vv = VersionVector::new();
+    vv.raise(&node(), 3);
+    {
+        let db = redb::Database::create(&path).unwrap();
+        let w = db.begin_write().unwrap();
+        {
+            let mut meta = w
+                .open_table(redb::TableDefinition::<&str, &[u8]>::new("meta-1"))
+                .unwrap();
+            meta.insert("schema", 6u32.to_le_bytes().as_slice())
+                .unwrap();
+            let summary = (
+                3u64,
+                vv.clone(),
+                StateDigest::default(),
+                totals.clone(),
+                Hlc { ms: 5, count: 0 },
+            );
+            let mut v = vec![1u8];
+            v.extend(postcard::to_allocvec(&summary).unwrap());
+            meta.insert("summary", v.as_slice()).unwrap();
+            let mut orders = w
+                .open_table(redb::TableDefinition::<&str, &[u8]>::new("orders-1"))
+                .unwrap();
+            let mut v = vec![1u8];
+            v.extend(postcard::to_allocvec(&row).unwrap());
+            orders.insert(order.id.as_str(), v.as_slice()).unwrap();
+        }
+        w.commit().unwrap();
+    }
+    let check = |store: &Store| {
+        let got = store.order(&order.id).unwrap().unwrap();
+        assert_eq!(got, OrderState::from(row.clone()));
+        assert_eq!(got.order.points_used, 0);
+        assert_eq!(got.order.payable, Money::from_fen(1200));
+        let s = store.summary();
+        assert_eq!(s.seq, 3);
+        assert_eq!(s.vv, vv);
+        assert_eq!(s.totals, totals.clone().into());
+        assert_eq!(s.totals.points_redeemed, 0);
+    };
+    let store = open(&path);
+    check(&store);
+    store.close();
+    assert_eq!(schema_of(&path), 7);
+    let store = open(&path);
+    check(&store);
     store.close();
 }

@@ -780,3 +780,87 @@ fn console_edits_the_programme() {
     assert_eq!(r["bonus"], "150.00", "{r}");
     assert_eq!(member(&node, &id)["balance"], "1150.00");
 }
+
+/// Paying with points (积分抵现) through the console: the programme tab turns
+/// the rule on (a bad cap refused next to the form), the checkout form
+/// takes the points to use and previews what they deduct, the receipt shows
+/// the deduction, and the API agrees.
+#[test]
+fn console_pays_with_points() {
+    let node = Node::up();
+    let id = node.member("13966667777", "积分顾客");
+    let (status, o) = node.post(
+        "/checkouts",
+        json!({"member_id": id, "lines": [{"description": "礼盒", "unit_price": "500.00", "qty": 1}], "tenders": [{"kind": "card"}]}),
+        Some("console-p-earn"),
+    );
+    assert_eq!(status, 201, "earn: {o}");
+    assert_eq!(member(&node, &id)["points"], 500);
+    with_browser("console-points", async |c| {
+        open_console(c, &node).await;
+        click(c, "tab-programme").await;
+        wait_for(
+            c,
+            r#"#programme-form[data-loaded="1"]:not([data-readonly])"#,
+        )
+        .await;
+        click(c, "prog-deduction-on").await;
+        fill(c, "prog-deduction-rate", "100").await;
+        fill(c, "prog-deduction-cap", "1.5").await;
+        fill(c, "prog-deduction-min", "0").await;
+        click(c, "programme-save").await;
+        wait_for(
+            c,
+            &format!(
+                r#"{}[data-code="programme_deduction_cap"]:not([hidden])"#,
+                dt("programme-error")
+            ),
+        )
+        .await;
+        wait_for(c, "#prog-deduction.invalid").await;
+        assert_eq!(node.get("/programme").1["points_deduction"], Value::Null);
+        fill(c, "prog-deduction-cap", "0.5").await;
+        click(c, "programme-save").await;
+        wait_for(c, r#"#programme-form[data-saved="1"]"#).await;
+        let (_, p) = node.get("/programme");
+        assert_eq!(
+            p["points_deduction"],
+            json!({"points_per_yuan": 100, "cap": "0.50", "min_points": 0}),
+            "{p}"
+        );
+
+        click(c, "tab-checkout").await;
+        fill(c, "checkout-member-q", "13966667777").await;
+        click(c, "checkout-member-find").await;
+        wait_for(c, &format!(r#"{}[data-id="{id}"]"#, dt("checkout-member"))).await;
+        wait_for(c, &format!("{}:not([hidden])", dt("checkout-points-row"))).await;
+        fill(c, "checkout-desc-0", "蛋糕").await;
+        fill(c, "checkout-price-0", "20.00").await;
+        fill(c, "checkout-points", "300").await;
+        wait_for(
+            c,
+            &format!(r#"{}[data-value="3.00"]"#, dt("checkout-points-value")),
+        )
+        .await;
+        select(c, "checkout-tender-kind-0", "card").await;
+        click(c, "checkout-submit").await;
+        wait_for(
+            c,
+            &format!(r#"{}[data-value="3.00"]"#, dt("receipt-points-value")),
+        )
+        .await;
+        wait_for(
+            c,
+            &format!(r#"{}[data-value="17.00"]"#, dt("receipt-payable")),
+        )
+        .await;
+        wait_for(
+            c,
+            &format!(r#"{}[data-value="300"]"#, dt("receipt-points-used")),
+        )
+        .await;
+        screenshot(c, "console-points-receipt").await;
+    });
+    // 500 − 300 used + 17 earned on the 17.00 paid.
+    assert_eq!(member(&node, &id)["points"], 217);
+}

@@ -70,6 +70,13 @@ const I18N = {
     'checkout.bad_tender': '支付金额格式不正确。',
     'checkout.no_tender': '请至少选择一种支付方式。',
     'checkout.two_empty': '最多只能有一种支付方式不填金额。',
+    'checkout.points': '积分抵现', 'checkout.points_ph': '使用积分数',
+    'checkout.points_value': '抵扣 {value}', 'checkout.points_rule': '{rate} 积分抵 1 元，最多抵应付的 {cap}；会员积分 {held}',
+    'checkout.bad_points': '积分须为不小于 0 的整数。',
+    'receipt.points_used': '积分抵现', 'receipt.points_count': '使用积分', 'receipt.points_returned': '退回积分',
+    'prog.deduction': '积分抵现', 'prog.deduction_on': '允许结账时用积分抵扣',
+    'prog.deduction_rate': '多少积分抵 1 元', 'prog.deduction_cap': '最多抵扣应付的比例（0–1）',
+    'prog.deduction_min': '单笔最少使用积分',
     'checkout.done': '结账成功，应付 {payable}',
     'receipt.title': '购物小票', 'receipt.order': '单号', 'receipt.store': '门店', 'receipt.time': '时间',
     'receipt.member': '会员', 'receipt.level': '等级折扣', 'receipt.item': '商品',
@@ -195,6 +202,13 @@ const I18N = {
     'checkout.bad_tender': 'A tender amount is not a valid amount.',
     'checkout.no_tender': 'Choose at least one tender.',
     'checkout.two_empty': 'At most one tender may be left without an amount.',
+    'checkout.points': 'Pay with points', 'checkout.points_ph': 'points to use',
+    'checkout.points_value': 'deducts {value}', 'checkout.points_rule': '{rate} points = 1.00, at most {cap} of the payable; the member has {held} points',
+    'checkout.bad_points': 'Points must be a whole number, 0 or more.',
+    'receipt.points_used': 'Paid with points', 'receipt.points_count': 'Points used', 'receipt.points_returned': 'Points given back',
+    'prog.deduction': 'Pay with points', 'prog.deduction_on': 'Members may pay part of a sale with points',
+    'prog.deduction_rate': 'Points per 1.00', 'prog.deduction_cap': 'At most this part of the payable (0–1)',
+    'prog.deduction_min': 'Fewest points per sale',
     'checkout.done': 'Paid: {payable}',
     'receipt.title': 'Receipt', 'receipt.order': 'Order', 'receipt.store': 'Store', 'receipt.time': 'Time',
     'receipt.member': 'Member', 'receipt.level': 'Level discount', 'receipt.item': 'Item',
@@ -400,6 +414,15 @@ function lineFen(priceFen, qty) {
 }
 
 /** "0.95" → {zh: "9.5折", en: "5% off"}; rates are ≤ 1 with ≤ 4 decimals. */
+/** "0.5" → "50%", "0.125" → "12.5%" (exact, from the decimal text). */
+function capText(cap) {
+  const m = /^(\d+)(?:\.(\d{1,4}))?$/.exec(String(cap));
+  if (!m) return String(cap);
+  const r = BigInt(m[1]) * 10000n + BigInt((m[2] || '').padEnd(4, '0')); // per ten thousand
+  const frac = String(r % 100n).padStart(2, '0').replace(/0+$/, '');
+  return `${r / 100n}${frac ? `.${frac}` : ''}%`;
+}
+
 function rateText(rate) {
   if (rate === null || rate === undefined) return '';
   const m = /^(\d+)(?:\.(\d{1,4}))?$/.exec(String(rate));
@@ -1243,6 +1266,32 @@ function renderCheckoutMember() {
     h('strong', { class: 'money', 'data-test': 'checkout-member-available', 'data-value': m.available_here, text: money(m.available_here) }), ' ',
     h('span', { class: 'muted', text: `${t('wallet.points')} ${m.points == null ? t('common.none') : m.points}` }), ' ',
     h('button', { type: 'button', class: 'link-btn', 'data-test': 'checkout-member-clear', text: t('checkout.clear_member'), onclick: () => pickCheckoutMember(null) }));
+  renderPointsRow();
+}
+
+/** The points deduction row: shown for a member when the programme allows
+ * paying with points; previews what the typed points deduct (the server
+ * decides: round(points ÷ rate) half-up to the fen, within the cap). */
+function renderPointsRow() {
+  const rule = state.programme && state.programme.points_deduction;
+  const m = state.coMember;
+  const row = $('#checkout-points-row');
+  row.hidden = !(rule && m);
+  if (row.hidden) { $('#checkout-points').value = ''; return; }
+  const held = m.points;
+  $('#checkout-points-rule').textContent = t('checkout.points_rule', { rate: rule.points_per_yuan, cap: capText(rule.cap), held: held == null ? t('common.none') : held });
+  const raw = $('#checkout-points').value.trim();
+  const out = $('#checkout-points-value');
+  if (/^\d{1,12}$/.test(raw) && Number(raw) > 0) {
+    const n = BigInt(raw);
+    const rate = BigInt(rule.points_per_yuan);
+    const fen = (n * 200n + rate) / (2n * rate); // round(n × 100 ÷ rate), half-up
+    out.textContent = t('checkout.points_value', { value: `-${money(fenStr(fen))}` });
+    out.dataset.value = fenStr(fen);
+  } else {
+    out.textContent = '';
+    delete out.dataset.value;
+  }
 }
 
 function pickCheckoutMember(m) {
@@ -1314,11 +1363,18 @@ function buildCheckout() {
   if (empty > 1) throw localError('checkout.two_empty', null, 'invalid_tenders');
   const body = { lines, tenders };
   if (state.coMember) body.member_id = state.coMember.id;
+  const points = $('#checkout-points').value.trim();
+  if (points && !$('#checkout-points-row').hidden) {
+    if (!/^\d{1,12}$/.test(points)) throw localError('checkout.bad_points', null, 'invalid_points');
+    if (Number(points) > 0) body.points = Number(points);
+  }
   return body;
 }
 
 function resetCheckout(keepMember) {
   clear($('#checkout-lines tbody'));
+  $('#checkout-points').value = '';
+  renderPointsRow();
   addLine();
   if (!keepMember) {
     state.coMember = null;
@@ -1373,6 +1429,11 @@ function totalsList(o, prefix) {
     h('dt', { text: label }), h('dd', { 'data-test': test.replace(/^receipt-/, `${prefix}-`), 'data-value': raw, class: 'money', text: val })));
   row(t('receipt.total'), money(o.total), 'receipt-total', o.total);
   row(t('receipt.discount'), toFen(o.discount) ? `-${money(o.discount)}` : money(o.discount), 'receipt-discount', o.discount);
+  if (o.points_used) {
+    row(t('receipt.points_used'), `-${money(o.points_value)}`, 'receipt-points-value', o.points_value);
+    dl.append(h('div', { class: 'kv-row' }, h('dt', { text: t('receipt.points_count') }),
+      h('dd', { 'data-test': `${prefix}-points-used`, 'data-value': o.points_used, text: String(o.points_used) })));
+  }
   row(t('receipt.payable'), money(o.payable), 'receipt-payable', o.payable, 'grand');
   // Tenders are net of change; the cash row shows what was handed over.
   const changeFen = toFen(o.change) || 0n;
@@ -1389,6 +1450,10 @@ function totalsList(o, prefix) {
       h('dd', { 'data-test': `${prefix}-points`, 'data-value': o.points_earned, text: String(o.points_earned ?? t('common.none')) })));
   }
   if (toFen(o.refunded)) row(t('receipt.refunded'), money(o.refunded), 'receipt-refunded', o.refunded);
+  if (o.points_returned) {
+    dl.append(h('div', { class: 'kv-row' }, h('dt', { text: t('receipt.points_returned') }),
+      h('dd', { 'data-test': `${prefix}-points-returned`, 'data-value': o.points_returned, text: `+${o.points_returned}` })));
+  }
   return dl;
 }
 
@@ -1742,6 +1807,11 @@ function fillProgrammeForm(p) {
     for (const l of p.levels || []) addLevelRow(l);
   }
   $('#prog-points-per-yuan').value = p ? String(p.points_per_yuan) : '';
+  const d = p && p.points_deduction;
+  $('#prog-deduction-on').checked = !!d;
+  $('#prog-deduction-rate').value = d ? String(d.points_per_yuan) : '';
+  $('#prog-deduction-cap').value = d ? String(d.cap) : '';
+  $('#prog-deduction-min').value = d ? String(d.min_points) : '';
   const form = $('#programme-form');
   form.dataset.loaded = p ? '1' : '';
   renumberProgramme();
@@ -1755,6 +1825,7 @@ function syncProgrammeReadonly() {
   $('#programme-readonly').hidden = !ro || !form.dataset.loaded;
   $('#programme-hint').hidden = ro;
   for (const el of $$('input', form)) el.readOnly = ro;
+  $('#prog-deduction-on').disabled = ro;
 }
 
 /** The form as the API takes it; `rows` maps each sent item to its row. */
@@ -1782,13 +1853,23 @@ function readProgrammeForm() {
     levels.push(l);
     rows.levels.push(tr);
   }
-  return { body: { recharge_offers: offers, levels, points_per_yuan: $('#prog-points-per-yuan').value.trim() }, rows };
+  const body = { recharge_offers: offers, levels, points_per_yuan: $('#prog-points-per-yuan').value.trim() };
+  // Sent as typed (a whole number is sent as a number), for the API to
+  // refuse with its own code and message.
+  const whole = (s) => (/^\d{1,12}$/.test(s) ? Number(s) : s);
+  body.points_deduction = $('#prog-deduction-on').checked ? {
+    points_per_yuan: whole($('#prog-deduction-rate').value.trim()),
+    cap: $('#prog-deduction-cap').value.trim(),
+    min_points: whole($('#prog-deduction-min').value.trim() || '0'),
+  } : null;
+  return { body, rows };
 }
 
 // Which part of the form an API refusal is about.
 const PROG_ERROR_SECTIONS = {
   programme_levels_order: ['levels'], programme_level_rate: ['levels'], programme_level_names: ['levels'],
   programme_offers_order: ['offers'], programme_points_rate: ['points'], programme_too_many: ['offers', 'levels'],
+  programme_deduction_rate: ['deduction'], programme_deduction_cap: ['deduction'], programme_deduction_minimum: ['deduction'],
 };
 
 function renderProgrammeError() {
@@ -1842,6 +1923,7 @@ async function saveProgramme(ev) {
       return;
     }
     state.programme = p;
+    renderPointsRow();
     state.progDirty = false;
     fillProgrammeForm(p);
     const form = $('#programme-form');
@@ -1953,6 +2035,7 @@ function bind() {
   form.addEventListener('submit', submitCheckout);
   $('#checkout-member-find').addEventListener('click', findCheckoutMember);
   $('#checkout-add-line').addEventListener('click', () => { const tr = addLine(); $('.code', tr).focus(); });
+  $('#checkout-points').addEventListener('input', renderPointsRow);
   $('#checkout-add-tender').addEventListener('click', () => { const r = addTender(); $('.t-amount', r).focus(); });
   $('#checkout-clear').addEventListener('click', () => { clearError(); resetCheckout(false); focusLastCode(); });
   $('#checkout-lines').addEventListener('input', (ev) => {

@@ -26,6 +26,7 @@
 
 mod ids;
 mod node;
+mod points;
 pub mod report;
 pub mod scenario;
 mod sim;
@@ -107,6 +108,10 @@ pub enum Mutation {
     /// (`MergeMoved`), moves the principal but drops the bonus and points
     /// fields: they stay on the absorbed member.
     MergeMoveDropsField,
+    /// A checkout paying with points counts the member's points at every
+    /// store as the store's own share, so the op debits more points than
+    /// the share holds.
+    RedemptionSkipsPointsShare,
 }
 
 /// How to run.

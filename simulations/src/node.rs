@@ -509,7 +509,7 @@ impl Materialised {
 #[derive(Debug)]
 pub(crate) struct EscrowJob {
     pub member: MemberId,
-    pub asks: std::collections::VecDeque<(usize, Money)>,
+    pub asks: std::collections::VecDeque<(usize, tongka_core::escrow::Want)>,
     /// The ask being waited for: request number, and the transfer ops its
     /// answer carried (waited for until held here).
     pub waiting: Option<(u64, Option<Vec<OpId>>)>,
@@ -522,6 +522,8 @@ pub(crate) struct EscrowJob {
 pub(crate) enum Purpose {
     Checkout(Box<crate::sim::Request>),
     PullAhead,
+    /// A checkout paying with points short of points here.
+    Redeem(Box<crate::sim::Request>),
 }
 
 pub(crate) struct Node {

@@ -230,6 +230,13 @@ pub struct Report {
     pub state_hash: String,
     pub series: Vec<Sample>,
     pub violation: Option<Violation>,
+    /// Checkouts paying with points (`workload.redemptions`): served,
+    /// declined (`insufficient_points`), the points they used, and the
+    /// points escrow transfers made for them.
+    pub redemptions: u64,
+    pub redemptions_declined: u64,
+    pub points_redeemed: i64,
+    pub points_transfers: u64,
 }
 
 /// Spends summed over stores.
@@ -296,6 +303,10 @@ impl Report {
             state_hash: String::new(),
             series: Vec::new(),
             violation: None,
+            redemptions: 0,
+            redemptions_declined: 0,
+            points_redeemed: 0,
+            points_transfers: 0,
         }
     }
 
@@ -554,6 +565,27 @@ impl Report {
             self.ops_lost,
             self.clock_refusals
         );
+        if self.redemptions + self.redemptions_declined > 0 {
+            let _ = writeln!(
+                o,
+                "  redemptions (积分抵现): {} served ({} points), {} declined (insufficient_points); {} points transfers",
+                self.redemptions,
+                self.points_redeemed,
+                self.redemptions_declined,
+                self.points_transfers
+            );
+            if let Some(t) = &self.totals {
+                let _ = writeln!(
+                    o,
+                    "  points: issued {} − reversed {} − redeemed {} + returned {} = outstanding {}",
+                    t.points_issued,
+                    t.points_reversed,
+                    t.points_redeemed,
+                    t.points_returned,
+                    t.points_outstanding()
+                );
+            }
+        }
         if let Some(t) = &self.totals {
             let (p, b) = t.outstanding();
             let _ = writeln!(

@@ -316,6 +316,14 @@ pub struct Workload {
     /// same idempotency key (it must get the first answer, nothing more).
     #[serde(default)]
     pub retries: Num,
+    /// Probability that a member checkout asks to pay part with points
+    /// (积分抵现; default 0, off). When above 0 the chain's programme starts
+    /// with the points deduction rule on (100 points = 1.00, at most half
+    /// the payable), and the cashier asks for the points the member has as
+    /// the store sees them, at most 40% of the price; a store short of
+    /// points asks the stores that hold them (escrow, like money).
+    #[serde(default, skip_serializing_if = "num_is_zero")]
+    pub redemptions: Num,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -63,6 +63,8 @@ pub(crate) enum Request {
         cut_off: bool,
         /// Escrow already asked: the next shortfall declines.
         second: bool,
+        /// Points to pay with (`workload.redemptions`); 0 = none.
+        points: i64,
     },
     Refund {
         model: usize,
@@ -252,6 +254,10 @@ pub(crate) struct Sim<'a> {
     p_other: u32,
     p_balance: u32,
     p_refund: u32,
+    p_redeem: u32,
+    /// The programme every node starts from when the scenario has
+    /// redemptions (`points::initial`).
+    start_programme: Option<(Vec<u8>, Arc<tongka_core::programme::Programme>)>,
     p_dup: u32,
     p_retry: u32,
     p_loss: u32,
@@ -369,7 +375,7 @@ impl<'a> Sim<'a> {
         let rng_work = ChaCha8Rng::seed_from_u64(seed);
         let mut rng_net = ChaCha8Rng::seed_from_u64(seed);
         rng_net.set_stream(1);
-        Sim {
+        let mut sim = Sim {
             sc,
             mutation,
             now: 0,
@@ -402,6 +408,8 @@ impl<'a> Sim<'a> {
             p_other: sc.members.other_store.ppm(),
             p_balance: sc.workload.balance_paid.ppm(),
             p_refund: sc.workload.refunds.ppm(),
+            p_redeem: sc.workload.redemptions.ppm(),
+            start_programme: (sc.workload.redemptions.ppm() > 0).then(crate::points::initial),
             p_dup: sc.workload.duplicate_registrations.ppm(),
             p_retry: sc.workload.retries.ppm(),
             p_loss: sc.network.loss.ppm(),
@@ -413,7 +421,13 @@ impl<'a> Sim<'a> {
             checks: 0,
             msg_counts: [0; 5],
             merge: merges::MergeWork::new(sc),
+        };
+        if let Some(p) = &sim.start_programme {
+            for node in &mut sim.nodes {
+                crate::points::start(&mut node.st, p);
+            }
         }
+        sim
     }
 
     fn at(&mut self, at: u64, ev: Ev) {
@@ -664,6 +678,18 @@ impl<'a> Sim<'a> {
                         self.models[m].balance -= price;
                     }
                 }
+                // Drawn only when redemptions are on: runs without them
+                // draw the same numbers as before.
+                let mut points = 0;
+                if self.p_redeem > 0 && chance(&mut self.rng_work, self.p_redeem) {
+                    let st = &self.nodes[store].st;
+                    if let Some(id) = self.models[m].id.as_ref()
+                        && let Some(member) = st.members.get(id)
+                    {
+                        points =
+                            crate::points::ask(member.wallet.total().points, price, &st.programme);
+                    }
+                }
                 let idem = self.idem();
                 let cut_off = self.cut_off[store];
                 self.request(
@@ -675,6 +701,7 @@ impl<'a> Sim<'a> {
                         idem,
                         cut_off,
                         second: false,
+                        points,
                     },
                     false,
                 );
@@ -1009,6 +1036,9 @@ impl<'a> Sim<'a> {
             }
         }
         node.st = Materialised::new(&self.ids);
+        if let Some(p) = &self.start_programme {
+            crate::points::start(&mut node.st, p);
+        }
         node.asks.clear();
         node.pulling.clear();
         node.side_applied.clear();
@@ -1016,7 +1046,7 @@ impl<'a> Sim<'a> {
         node.push_due = false;
         let jobs = std::mem::take(&mut node.jobs);
         for (_, job) in jobs {
-            if let Purpose::Checkout(r) = job.purpose {
+            if let Purpose::Checkout(r) | Purpose::Redeem(r) = job.purpose {
                 self.decline(&r, "store_down");
             }
         }
@@ -1071,6 +1101,9 @@ impl<'a> Sim<'a> {
         let node = &mut self.nodes[n];
         // Rebuild everything from the log, in commit order.
         let mut st = Materialised::new(&self.ids);
+        if let Some(p) = &self.start_programme {
+            crate::points::start(&mut st, p);
+        }
         let mut max_hlc = Hlc::default();
         let mut replay_errors = Vec::new();
         for &(o, s) in &node.commit_order {
@@ -1809,6 +1842,7 @@ impl<'a> Sim<'a> {
             balance,
             ref idem,
             second,
+            points,
             ..
         } = r
         else {
@@ -1853,10 +1887,25 @@ impl<'a> Sim<'a> {
         }];
         let forced_wallet;
         let mutant = self.mutant(s, Mutation::SpendSkipsShareCheck);
+        let points_mutant = points > 0 && self.mutant(s, Mutation::RedemptionSkipsPointsShare);
         let wallet = if mutant {
             // The bug: the store counts the member's whole balance as its own.
             let mut w = tongka_core::wallet::Wallet::default();
             w.credit(&self.names[s], member.wallet.total());
+            forced_wallet = w;
+            &forced_wallet
+        } else if points_mutant {
+            // The bug: the store counts the member's points everywhere as its own.
+            let mut w = member.wallet.clone();
+            let elsewhere =
+                member.wallet.total().points - member.wallet.share(&self.names[s]).points;
+            w.credit(
+                &self.names[s],
+                tongka_core::wallet::Share {
+                    points: elsewhere,
+                    ..Default::default()
+                },
+            );
             forced_wallet = w;
             &forced_wallet
         } else {
@@ -1873,13 +1922,15 @@ impl<'a> Sim<'a> {
                 wallet,
             }),
         };
-        let result = checkout::checkout(&ctx, &lines, &tenders);
+        let result = checkout::checkout_with_points(&ctx, &lines, &tenders, points);
         match result {
             Ok(order) => {
                 let paid = order.balance_principal + order.balance_bonus;
-                let body = OpBody::CheckedOut {
-                    order: order.clone(),
-                };
+                if order.points_used > 0 {
+                    self.report.redemptions += 1;
+                    self.report.points_redeemed += order.points_used;
+                }
+                let body = OpBody::sale(order.clone());
                 let rec = self.make(s, at, "till", Some(idem.clone()), body);
                 self.ack(s, &rec);
                 if balance {
@@ -1938,8 +1989,10 @@ impl<'a> Sim<'a> {
                     wanted - available_here,
                     &reachable,
                 );
-                let asks: VecDeque<(usize, Money)> =
-                    asks.into_iter().map(|(n, a)| (self.ix(&n), a)).collect();
+                let asks: VecDeque<(usize, Want)> = asks
+                    .into_iter()
+                    .map(|(n, a)| (self.ix(&n), Want::Money(a)))
+                    .collect();
                 if asks.is_empty() {
                     return self.decline(&r, "insufficient_balance");
                 }
@@ -1952,6 +2005,35 @@ impl<'a> Sim<'a> {
             Err(CheckoutError::InsufficientBalance { .. }) => {
                 self.decline(&r, "insufficient_balance")
             }
+            Err(CheckoutError::InsufficientPoints {
+                wanted,
+                available_here,
+            }) if !second => {
+                let reachable: Vec<NodeId> = (0..self.names.len())
+                    .filter(|p| self.connected(s, *p))
+                    .map(|p| self.names[p].clone())
+                    .collect();
+                let member = &self.nodes[s].st.members[&m];
+                let asks = escrow::asks_for_points(
+                    member,
+                    &self.names[s],
+                    wanted - available_here,
+                    &reachable,
+                );
+                let asks: VecDeque<(usize, Want)> = asks
+                    .into_iter()
+                    .map(|(n, p)| (self.ix(&n), Want::Points(p)))
+                    .collect();
+                if asks.is_empty() {
+                    return self.decline_points(&r);
+                }
+                let mut r2 = r.clone();
+                if let Request::Checkout { second, .. } = &mut r2 {
+                    *second = true;
+                }
+                self.start_job(s, m, asks, Purpose::Redeem(Box::new(r2)));
+            }
+            Err(CheckoutError::InsufficientPoints { .. }) => self.decline_points(&r),
             Err(_) => self.decline(&r, "invalid_order"),
         }
     }
@@ -1996,13 +2078,7 @@ impl<'a> Sim<'a> {
         ) {
             Ok(refund) => {
                 let back = refund.balance_principal + refund.balance_bonus;
-                let rec = self.make(
-                    s,
-                    at,
-                    "till",
-                    Some(idem.clone()),
-                    OpBody::Refunded { refund },
-                );
+                let rec = self.make(s, at, "till", Some(idem.clone()), OpBody::refund(refund));
                 self.ack(s, &rec);
                 self.models[model].balance += back;
                 self.report.stores[s].refunds += 1;
@@ -2058,9 +2134,9 @@ impl<'a> Sim<'a> {
         let Some(member) = self.nodes[s].st.members.get(m) else {
             return;
         };
-        let asks: VecDeque<(usize, Money)> = escrow::pull_ahead(member, &self.names[s])
+        let asks: VecDeque<(usize, Want)> = escrow::pull_ahead(member, &self.names[s])
             .into_iter()
-            .map(|(n, a)| (self.ix(&n), a))
+            .map(|(n, a)| (self.ix(&n), Want::Money(a)))
             .filter(|(n, _)| self.connected(s, *n))
             .collect();
         if asks.is_empty() {
@@ -2075,7 +2151,7 @@ impl<'a> Sim<'a> {
         &mut self,
         s: usize,
         member: MemberId,
-        asks: VecDeque<(usize, Money)>,
+        asks: VecDeque<(usize, Want)>,
         purpose: Purpose,
     ) {
         let node = &mut self.nodes[s];
@@ -2122,7 +2198,11 @@ impl<'a> Sim<'a> {
             if s < self.stores {
                 self.report.stores[s].asks += 1;
             }
-            self.send(s, peer, Wire::Ctl(Arc::new(Msg::Ask { req, member, want })));
+            let msg = match want {
+                Want::Money(want) => Msg::Ask { req, member, want },
+                Want::Points(want) => Msg::AskPoints { req, member, want },
+            };
+            self.send(s, peer, Wire::Ctl(Arc::new(msg)));
             let life = self.nodes[s].life;
             let t = self.now + self.sc.escrow.ask_timeout.ms();
             self.at(t, Ev::AskTimeout(s, life, req));
@@ -2132,6 +2212,14 @@ impl<'a> Sim<'a> {
         match job.purpose {
             Purpose::PullAhead => {
                 self.nodes[s].pulling.remove(&job.member);
+            }
+            Purpose::Redeem(r) => {
+                if !job.asked {
+                    self.decline_points(&r);
+                    return;
+                }
+                // One more try with what was given (declined when still short).
+                self.checkout(*r);
             }
             Purpose::Checkout(r) => {
                 let timed_out = job.timed_out;
@@ -2158,6 +2246,13 @@ impl<'a> Sim<'a> {
 
     fn decline_spend(&mut self, r: &Request, reason: &'static str) {
         self.decline(r, reason);
+    }
+
+    /// A checkout paying with points declined: short of points here and at
+    /// the stores asked.
+    fn decline_points(&mut self, r: &Request) {
+        self.report.redemptions_declined += 1;
+        self.decline(r, "insufficient_points");
     }
 
     fn ask_timeout(&mut self, s: usize, req: u64) {
@@ -2195,6 +2290,9 @@ impl<'a> Sim<'a> {
             let rec = self.make(s, hlc, "escrow", None, body);
             ops.push(Rec(rec));
             self.report.transfers += 1;
+            if matches!(want, Want::Points(_)) {
+                self.report.points_transfers += 1;
+            }
             self.report.transferred += moved;
             if s < self.stores {
                 self.report.stores[s].given += 1;
@@ -2341,6 +2439,16 @@ impl<'a> Sim<'a> {
     fn full_sweep_node(&mut self, n: usize) {
         if !self.nodes[n].up {
             return;
+        }
+        // Points (only with redemptions on: runs without them check as
+        // before): conserved, and no redemption counted twice.
+        if self.p_redeem > 0 {
+            if let Some(d) = crate::points::conservation_problem(&self.nodes[n].st) {
+                self.violate("conservation", Some(n), d);
+            }
+            if let Some(d) = crate::points::once_problem(&self.nodes[n].st) {
+                self.violate("at_most_once", Some(n), d);
+            }
         }
         let mut sum = (Money::ZERO, Money::ZERO);
         // By number, not by id: which problem is reported first when there

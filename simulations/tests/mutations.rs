@@ -121,3 +121,12 @@ fn a_merge_move_dropping_a_field_is_caught_by_conservation() {
     assert_eq!(inv, "conservation", "seed {seed}: {what}");
     assert!(what.contains("its ops say"), "{what}");
 }
+
+#[test]
+fn redemption_beyond_the_points_share_is_caught_by_no_overdraft() {
+    // Members shop around with points spread over stores: a store counting
+    // every store's points as its own debits more than its share.
+    let sc = common::smaller(common::scenario("redemptions"), 150, 10);
+    let (seed, inv, what) = caught(&sc, Mutation::RedemptionSkipsPointsShare);
+    assert_eq!(inv, "no_overdraft", "seed {seed}: {what}");
+}

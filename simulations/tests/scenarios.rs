@@ -30,6 +30,21 @@ fn crashes() {
 }
 
 #[test]
+fn redemptions() {
+    let sc = common::scenario("redemptions");
+    let sum = tongka_sim::run_seeds(&sc, 1..3);
+    assert!(sum.passed(), "{}", sum.to_text());
+    // Points were paid with, some by escrow of points shares, and a
+    // partition declined some.
+    let out = tongka_sim::run(&sc, 1);
+    assert!(out.report.redemptions > 50, "{}", out.to_text());
+    assert!(out.report.points_transfers > 0, "{}", out.to_text());
+    assert!(out.report.redemptions_declined > 0, "{}", out.to_text());
+    let t = out.report.totals.as_ref().expect("totals");
+    assert_eq!(t.points_redeemed, out.report.points_redeemed);
+}
+
+#[test]
 fn profiles() {
     all_pass(&common::scenario("profiles"), 1..4);
 }

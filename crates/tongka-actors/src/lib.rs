@@ -1987,6 +1987,7 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tongka_core::ids::RefundId;
     use tongka_core::member::Profile;
 
     fn v5(absorbed: Vec<MemberId>) -> MemberStateV5 {
@@ -2060,5 +2061,103 @@ mod tests {
         };
         assert_eq!(back, now);
         assert!(decode_stored_answer(&[7, 7]).is_err());
+    }
+
+    /// Answers recorded from schema 6 to 7 hold orders, refunds and
+    /// programmes in their format-1 shapes under variant 0: they replay
+    /// with no points used; answers written now are variant 2.
+    #[test]
+    fn answers_recorded_before_schema_7_replay() {
+        use tongka_core::compat::{OrderStateV6, OrderV1, ProgrammeV1, RefundV1};
+        let node = NodeId::new("s1").unwrap();
+        let p = Programme::default();
+        let old = ProgrammeV1 {
+            recharge_offers: p.recharge_offers.clone(),
+            levels: p.levels.clone(),
+            points_per_yuan: p.points_per_yuan,
+        };
+        // `StoredAnswer::OutcomeV6` (0), `Outcome::Programme` (4).
+        let mut body = vec![0u8, 4];
+        body.extend(postcard::to_allocvec(&old).unwrap());
+        let Ok(StoredAnswer::OutcomeV6(o)) = decode_stored_answer(&body) else {
+            panic!("an old programme answer decodes");
+        };
+        assert_eq!(Outcome::from(o), Outcome::Programme(p));
+
+        let order = OrderV1 {
+            id: OrderId::mint(&node, 5),
+            member: None,
+            store: node.clone(),
+            at: Hlc { ms: 3, count: 0 },
+            level: None,
+            rate: rust_decimal::Decimal::ONE,
+            lines: vec![],
+            total: Money::from_yuan(8),
+            discount: Money::ZERO,
+            payable: Money::from_yuan(8),
+            tenders: vec![],
+            change: Money::ZERO,
+            balance_principal: Money::ZERO,
+            balance_bonus: Money::ZERO,
+            points_earned: 0,
+        };
+        let state = OrderStateV6 {
+            order,
+            refunded_qty: vec![],
+            refunded: Money::from_yuan(8),
+            refunded_tenders: vec![],
+            refunded_principal: Money::ZERO,
+            refunded_bonus: Money::ZERO,
+            points_reversed: 0,
+            refunds: vec![RefundId::mint(&node, 6)],
+        };
+        let refund = RefundV1 {
+            id: RefundId::mint(&node, 6),
+            order: OrderId::mint(&node, 5),
+            member: None,
+            store: node.clone(),
+            at: Hlc { ms: 4, count: 0 },
+            lines: vec![],
+            amount: Money::from_yuan(8),
+            tenders: vec![],
+            balance_principal: Money::ZERO,
+            balance_bonus: Money::ZERO,
+            points_reversed: 0,
+            reason: "x".into(),
+        };
+        // `Outcome::Refunded` (3): refund, order, member (none).
+        let mut body = vec![0u8, 3];
+        body.extend(postcard::to_allocvec(&(&refund, &state, None::<MemberState>)).unwrap());
+        let Ok(StoredAnswer::OutcomeV6(o)) = decode_stored_answer(&body) else {
+            panic!("an old refund answer decodes");
+        };
+        let Outcome::Refunded {
+            refund: r,
+            order: o,
+            member: None,
+        } = Outcome::from(o)
+        else {
+            panic!("a refund");
+        };
+        assert_eq!(r, Refund::from(refund));
+        assert_eq!(r.points_returned, 0);
+        assert_eq!(o, OrderState::from(state));
+        assert_eq!(o.order.points_used, 0);
+
+        // Written now: variant 2, decoded as itself.
+        let now = Outcome::Programme(Programme {
+            points_deduction: Some(tongka_core::programme::PointsDeduction {
+                points_per_yuan: 100,
+                cap: rust_decimal::Decimal::ONE,
+                min_points: 0,
+            }),
+            ..Programme::default()
+        });
+        let body = postcard::to_allocvec(&StoredAnswerRef::Outcome(&now)).unwrap();
+        assert_eq!(body[0], 2);
+        let Ok(StoredAnswer::Outcome(back)) = decode_stored_answer(&body) else {
+            panic!("a new answer decodes");
+        };
+        assert_eq!(back, now);
     }
 }

@@ -782,4 +782,112 @@ mod tests {
             proptest::prop_assert_eq!(crate::profile_doc::materialise(&doc), finals[0].profile.clone());
         }
     }
+
+    proptest::proptest! {
+        /// Conservation of points through sales that earn and pay with
+        /// points at two stores, escrow transfers of points shares between
+        /// them, and refunds in parts: after every op Σ shares = issued −
+        /// reversed − redeemed + returned (the ledger), every share ≥ 0,
+        /// and an op debiting more points than its origin holds is refused
+        /// and changes nothing.
+        #[test]
+        fn points_are_conserved_across_stores(
+            steps in proptest::collection::vec((0u8..4, 0usize..2, 1i64..30_000, 0i64..5_000), 1..25),
+        ) {
+            use crate::checkout::{Buyer, CheckoutContext, LineInput, TenderInput, TenderKind, checkout_with_points};
+            use crate::ids::{OrderId, RefundId};
+            use crate::programme::{PointsDeduction, Programme};
+            use crate::refund::OrderState;
+            use rust_decimal::Decimal;
+            let stores = [n("a"), n("b")];
+            let p = Programme {
+                points_deduction: Some(PointsDeduction { points_per_yuan: 100, cap: Decimal::ONE, min_points: 0 }),
+                ..Programme::default()
+            };
+            let member = MemberId::mint(&stores[0], 1);
+            let profile = Profile {
+                phone: "13800000000".into(), name: "x".into(), birthday: None, gender: None,
+                card_no: None, invited_by: None, tags: vec![], notes: String::new(),
+            };
+            let reg = op("a", 1, 1, OpBody::MemberRegistered { member: member.clone(), profile });
+            let mut m = MemberState::registered(&reg).unwrap();
+            let mut totals = LedgerTotals::default();
+            totals.apply(&reg);
+            let mut seqs = [1u64, 0];
+            let mut orders: Vec<OrderState> = Vec::new();
+            for (k, (what, at, price, points)) in steps.into_iter().enumerate() {
+                let here = &stores[at];
+                seqs[at] += 1;
+                let seq = seqs[at];
+                let ms = k as u64 + 2;
+                let body = match what {
+                    // A sale, with points or not.
+                    0 | 1 => {
+                        let level = p.level_for(m.cumulative_principal);
+                        let ctx = CheckoutContext {
+                            programme: &p, store: here, order: OrderId::mint(here, seq), at: Hlc { ms, count: 0 },
+                            buyer: Some(Buyer { member: &member, level, wallet: &m.wallet }),
+                        };
+                        let line = LineInput { sku: None, barcode: None, description: "x".into(), unit_price: Money::from_fen(price), qty: Decimal::from(2) };
+                        let use_points = if what == 1 { points } else { 0 };
+                        match checkout_with_points(&ctx, &[line], &[TenderInput { kind: TenderKind::Card, amount: None }], use_points) {
+                            Ok(o) => OpBody::sale(o),
+                            Err(_) => continue,
+                        }
+                    }
+                    // The other store gives points (escrow).
+                    2 => {
+                        let from = &stores[1 - at];
+                        match decide_points_transfer(&m, from, here, points) {
+                            Some(b) => {
+                                seqs[at] -= 1;
+                                let o = if from == &stores[0] { 0 } else { 1 };
+                                seqs[o] += 1;
+                                let t = op(from.as_str(), seqs[o], ms, b);
+                                m.apply(&t).unwrap();
+                                totals.apply(&t);
+                                continue;
+                            }
+                            None => continue,
+                        }
+                    }
+                    // A refund of the oldest order made here, one unit.
+                    _ => {
+                        let Some(st) = orders.iter_mut().find(|o| o.order.store == *here && !o.fully_refunded()) else { continue };
+                        let lines = [crate::refund::RefundLine { line: 0, qty: Decimal::ONE }];
+                        let r = st.decide(RefundId::mint(here, seq), here, Hlc { ms, count: 0 }, Some(&lines), "", m.wallet.share(here).points).unwrap();
+                        st.apply(&r);
+                        OpBody::refund(r)
+                    }
+                };
+                if let Some(o) = body.as_sale() {
+                    orders.push(OrderState::new(o.clone()));
+                }
+                let o = op(here.as_str(), seq, ms, body);
+                m.apply(&o).unwrap();
+                totals.apply(&o);
+                proptest::prop_assert_eq!(m.wallet.total().points, totals.points_outstanding());
+                proptest::prop_assert!(m.wallet.shares().all(|(_, s)| s.points >= 0));
+            }
+            // A sale debiting more points than its store holds is refused.
+            let here = &stores[1];
+            let held = m.wallet.share(here).points;
+            let level = p.level_for(m.cumulative_principal);
+            let rich = {
+                let mut w = m.wallet.clone();
+                w.credit(here, Share { points: 1_000_000, ..Share::default() });
+                w
+            };
+            let ctx = CheckoutContext {
+                programme: &p, store: here, order: OrderId::mint(here, 999), at: Hlc { ms: 999, count: 0 },
+                buyer: Some(Buyer { member: &member, level, wallet: &rich }),
+            };
+            let line = LineInput { sku: None, barcode: None, description: "x".into(), unit_price: Money::from_yuan(100_000), qty: Decimal::ONE };
+            let o = checkout_with_points(&ctx, &[line], &[TenderInput { kind: TenderKind::Card, amount: None }], held + 1).unwrap();
+            let before = m.clone();
+            let bad = op(here.as_str(), 999, 999, OpBody::sale(o));
+            proptest::prop_assert!(m.apply(&bad).is_err());
+            proptest::prop_assert_eq!(&m, &before);
+        }
+    }
 }

@@ -163,3 +163,23 @@ fn ops_encoded_before_points_deduction_decode_and_reencode_byte_for_byte() {
         assert_eq!(got.hash(), want.hash());
     }
 }
+
+/// A sale using points is the appended variant, and round-trips; the
+/// format-1 variant refuses to carry one (it could not say so).
+#[test]
+fn a_sale_using_points_is_the_appended_variant() {
+    let mut o = order();
+    o.points_used = 300;
+    o.points_value = Money::from_fen(300);
+    o.payable = Money::from_fen(5020);
+    let body = OpBody::sale(o.clone());
+    assert!(matches!(body, OpBody::CheckedOutWithPoints { .. }));
+    assert_eq!(body.as_sale(), Some(&o));
+    assert_eq!(body.kind(), "checked_out");
+    let op = op(9, body);
+    let bytes = op.encode();
+    assert_eq!(Op::decode(&bytes).unwrap(), op);
+    assert!(postcard::to_allocvec(&OpBody::CheckedOut { order: o }).is_err());
+    // Without points: the format-1 variant, as before.
+    assert!(matches!(OpBody::sale(order()), OpBody::CheckedOut { .. }));
+}

@@ -1,12 +1,14 @@
 //! A simulated node: its durable log and the state it materialises from
 //! it, built with the same core rules the real node uses.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
+use tongka_core::checkout::Order;
 use tongka_core::clock::HlcClock;
 use tongka_core::ids::{MemberId, NodeId, OpId, OrderId};
 use tongka_core::money::Money;
@@ -30,9 +32,11 @@ pub(crate) struct OpRec {
     /// of node `d` (the checks on every delivery use these, not names).
     pub o: u32,
     pub deps: Box<[u32]>,
-    /// For a sale: the order as every node starts it, shared until a
-    /// refund changes a node's copy.
-    pub order0: Option<Arc<OrderState>>,
+    /// The number of the member the op is about and of its order (sale,
+    /// refund), numbered once when it is made, so the nodes that apply it
+    /// do not look its ids up again.
+    pub member: Option<u32>,
+    pub order: Option<u32>,
     /// Applying this op to a member: the state it was applied to and the
     /// result, so nodes that apply it to the same state (equal by value)
     /// share the result (the rules are pure: same state and op, same
@@ -88,8 +92,10 @@ impl OpRef for Rec {
 }
 
 impl OpRec {
-    /// `o`, `deps`: as in the op, by node index.
-    pub fn new(op: Op, o: u32, deps: Box<[u32]>) -> OpRec {
+    /// `o`, `deps`: as in the op, by node index. A registration's member
+    /// and a sale's order are numbered here (the origin applies the op
+    /// next, where they were numbered before: same numbers).
+    pub fn new(op: Op, o: u32, deps: Box<[u32]>, ids: &Ids) -> OpRec {
         let bytes = op.encode();
         // The op is unsigned, so its encoding is its signing bytes and this
         // is `op.hash()` without encoding twice.
@@ -100,16 +106,31 @@ impl OpRec {
             op.hash(),
             "an unsigned op's hash is that of its encoding"
         );
-        let order0 = match &op.body {
-            OpBody::CheckedOut { order } => Some(Arc::new(OrderState::new(order.clone()))),
-            _ => None,
+        let members = |m: &MemberId| ids.members.borrow().get(m);
+        let (member, order) = match &op.body {
+            OpBody::MemberRegistered { member, .. } => {
+                (Some(ids.members.borrow_mut().intern(member)), None)
+            }
+            OpBody::ProfileUpdated { member, .. }
+            | OpBody::Recharged { member, .. }
+            | OpBody::SharesTransferred { member, .. } => (members(member), None),
+            OpBody::CheckedOut { order } => (
+                order.member.as_ref().and_then(members),
+                Some(ids.orders.borrow_mut().intern(&order.id)),
+            ),
+            OpBody::Refunded { refund } => (
+                refund.member.as_ref().and_then(members),
+                ids.orders.borrow().get(&refund.order),
+            ),
+            _ => (None, None),
         };
         OpRec {
             op,
             hash,
             o,
             deps,
-            order0,
+            member,
+            order,
             memo: Memo::default(),
         }
     }
@@ -165,6 +186,75 @@ impl Ids {
     }
 }
 
+/// A node's order: as sold (read from the sale op every node shares), or
+/// as its refunds left it. An order as sold is the core's
+/// `OrderState::new(order)`, made when asked for (a refund, the state hash).
+#[derive(Debug, Clone)]
+pub(crate) enum Sale {
+    Sold(Arc<OpRec>),
+    Changed(Arc<OrderState>),
+}
+
+impl Sale {
+    /// The order as sold.
+    pub fn order(&self) -> &Order {
+        match self {
+            Sale::Sold(rec) => match &rec.op.body {
+                OpBody::CheckedOut { order } => order,
+                _ => unreachable!("a sale's op is a checkout"),
+            },
+            Sale::Changed(o) => &o.order,
+        }
+    }
+
+    /// The order's state, as the core keeps it.
+    pub fn state(&self) -> Cow<'_, OrderState> {
+        match self {
+            Sale::Sold(_) => Cow::Owned(OrderState::new(self.order().clone())),
+            Sale::Changed(o) => Cow::Borrowed(o),
+        }
+    }
+}
+
+impl PartialEq for Sale {
+    fn eq(&self, other: &Sale) -> bool {
+        match (self, other) {
+            (Sale::Sold(a), Sale::Sold(b)) => Arc::ptr_eq(a, b) || self.order() == other.order(),
+            (Sale::Changed(a), Sale::Changed(b)) => Arc::ptr_eq(a, b) || **a == **b,
+            _ => *self.state() == *other.state(),
+        }
+    }
+}
+
+/// The members holding a phone, by number, in id order (mostly one).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Holders(Vec<u32>);
+
+impl Holders {
+    pub fn insert(&mut self, i: u32, ids: &Interner<MemberId>) {
+        if let Err(at) = self.0.binary_search_by(|x| ids.key(*x).cmp(ids.key(i))) {
+            self.0.insert(at, i);
+        }
+    }
+
+    pub fn remove(&mut self, i: u32) {
+        self.0.retain(|x| *x != i);
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The members' numbers, in id order.
+    pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        self.0.iter().copied()
+    }
+}
+
 /// The state a node materialises from its log. Nothing here may depend on
 /// hashing order (`IdMap`s iterate by number or by id).
 #[derive(Debug)]
@@ -180,12 +270,12 @@ pub(crate) struct Materialised {
     pub members: IdMap<MemberId, Arc<MemberState>>,
     /// Numbered like `members`.
     pub expect: IdMap<MemberId, Expect>,
-    pub orders: IdMap<OrderId, Arc<OrderState>>,
+    pub orders: IdMap<OrderId, Sale>,
     /// Orders a refund was applied to (the others are as sold).
     pub refunded: Vec<u32>,
     /// Phone → members holding it (more than one: a duplicate for the
     /// merge queue).
-    pub phones: IdMap<String, BTreeSet<MemberId>>,
+    pub phones: IdMap<String, Holders>,
     pub totals: LedgerTotals,
     pub digest: StateDigest,
     /// Σ of every wallet's principal and bonus (kept as ops apply).
@@ -258,12 +348,13 @@ impl Materialised {
     fn member_op(
         &mut self,
         id: &MemberId,
+        num: Option<u32>,
         memo: Option<&Memo>,
         what: &str,
         f: impl FnOnce(&mut MemberState) -> Result<(), ApplyFail>,
     ) -> Result<u32, ApplyFail> {
         let unknown = || fail("unknown", format!("{what} of unknown {id}"));
-        let i = self.members.slot(id).ok_or_else(unknown)?;
+        let i = num.or_else(|| self.members.slot(id)).ok_or_else(unknown)?;
         let cur = self.members.at_mut(i).ok_or_else(unknown)?;
         if let Some(next) = memo.and_then(|m| m.get(cur)) {
             *cur = next;
@@ -281,25 +372,29 @@ impl Materialised {
 
     /// Fold `op` into the state, all or nothing. `drop_notes` is the
     /// `MergeDropsField` mutation, `ignore_programme` the
-    /// `IgnoresProgramme` one. `memo`: the op's, to share results.
+    /// `IgnoresProgramme` one. `rec`: the op's shared record (its ids'
+    /// numbers; a sale keeps it as its order); `memo`: share results
+    /// through it.
     pub fn apply(
         &mut self,
         op: &Op,
-        order0: Option<&Arc<OrderState>>,
-        memo: Option<&Memo>,
+        rec: Option<&Arc<OpRec>>,
+        memo: bool,
         drop_notes: bool,
         ignore_programme: bool,
     ) -> Result<Touched, ApplyFail> {
         // The origin's authority, as the node checks it on receipt.
         check_authority(role_of(op.origin()), &op.body).map_err(|e| fail("authority", e))?;
-        let memo = if drop_notes { None } else { memo };
+        let memo = rec.filter(|_| memo && !drop_notes).map(|r| &r.memo);
+        let num_m = rec.and_then(|r| r.member);
+        let num_o = rec.and_then(|r| r.order);
         let mut touched = Touched {
             member: None,
             order: None,
         };
         match &op.body {
             OpBody::MemberRegistered { member, profile } => {
-                let i = self.members.intern(member);
+                let i = num_m.unwrap_or_else(|| self.members.intern(member));
                 if self.members.at(i).is_some() {
                     return Err(fail("not_applicable", format!("{member} registered twice")));
                 }
@@ -308,18 +403,18 @@ impl Materialised {
                 self.expect.put(i, Expect::default());
                 self.phones
                     .or_default(&profile.phone)
-                    .insert(member.clone());
+                    .insert(i, &self.members.ids());
                 touched.member = Some(i);
             }
             OpBody::ProfileUpdated { member, patch, .. } => {
-                let old_phone = self
-                    .members
-                    .get(member)
+                let old_phone = num_m
+                    .or_else(|| self.members.slot(member))
+                    .and_then(|i| self.members.at(i))
                     .ok_or_else(|| fail("unknown", format!("profile of unknown {member}")))?
                     .profile
                     .phone
                     .clone();
-                let i = self.member_op(member, memo, "profile", |m| {
+                let i = self.member_op(member, num_m, memo, "profile", |m| {
                     let old_notes = m.profile.notes.clone();
                     m.apply(op).map_err(from_apply)?;
                     if drop_notes && patch.notes.is_some() {
@@ -331,12 +426,14 @@ impl Materialised {
                 let new_phone = self.members.at(i).expect("applied").profile.phone.clone();
                 if new_phone != old_phone {
                     if let Some(s) = self.phones.get_mut(&old_phone) {
-                        s.remove(member);
+                        s.remove(i);
                         if s.is_empty() {
                             self.phones.remove(&old_phone);
                         }
                     }
-                    self.phones.or_default(&new_phone).insert(member.clone());
+                    self.phones
+                        .or_default(&new_phone)
+                        .insert(i, &self.members.ids());
                 }
                 touched.member = Some(i);
             }
@@ -346,7 +443,7 @@ impl Materialised {
                 bonus,
                 ..
             } => {
-                let i = self.member_op(member, memo, "recharge", |m| {
+                let i = self.member_op(member, num_m, memo, "recharge", |m| {
                     m.apply(op).map_err(from_apply)
                 })?;
                 let e = expect_of(&mut self.expect, i);
@@ -357,13 +454,14 @@ impl Materialised {
                 touched.member = Some(i);
             }
             OpBody::CheckedOut { order } => {
-                let oi = self.orders.intern(&order.id);
+                let oi = num_o.unwrap_or_else(|| self.orders.intern(&order.id));
                 if self.orders.at(oi).is_some() {
                     return Err(fail("not_applicable", format!("order {} twice", order.id)));
                 }
                 if let Some(member) = &order.member {
-                    let i =
-                        self.member_op(member, memo, "sale", |m| m.apply(op).map_err(from_apply))?;
+                    let i = self.member_op(member, num_m, memo, "sale", |m| {
+                        m.apply(op).map_err(from_apply)
+                    })?;
                     let e = expect_of(&mut self.expect, i);
                     e.principal -= order.balance_principal;
                     e.bonus -= order.balance_bonus;
@@ -373,9 +471,10 @@ impl Materialised {
                 } else if order.store != *op.origin() {
                     return Err(fail("authority", "a walk-in sale of another store"));
                 }
-                let o = order0
-                    .cloned()
-                    .unwrap_or_else(|| Arc::new(OrderState::new(order.clone())));
+                let o = match rec {
+                    Some(r) => Sale::Sold(r.clone()),
+                    None => Sale::Changed(Arc::new(OrderState::new(order.clone()))),
+                };
                 self.orders.put(oi, o);
                 touched.order = Some(oi);
             }
@@ -386,13 +485,16 @@ impl Materialised {
                         format!("refund of unknown order {}", refund.order),
                     )
                 };
-                let oi = self.orders.slot(&refund.order).ok_or_else(unknown)?;
+                let oi = num_o
+                    .or_else(|| self.orders.slot(&refund.order))
+                    .ok_or_else(unknown)?;
                 let o = self.orders.at(oi).ok_or_else(unknown)?;
-                let mut next_order = OrderState::clone(o);
+                let mut next_order = o.state().into_owned();
                 state::apply_refund(&mut next_order, op).map_err(from_apply)?;
                 if let Some(member) = &refund.member {
-                    let i = self
-                        .member_op(member, memo, "refund", |m| m.apply(op).map_err(from_apply))?;
+                    let i = self.member_op(member, num_m, memo, "refund", |m| {
+                        m.apply(op).map_err(from_apply)
+                    })?;
                     let e = expect_of(&mut self.expect, i);
                     e.principal += refund.balance_principal;
                     e.bonus += refund.balance_bonus;
@@ -400,12 +502,12 @@ impl Materialised {
                     self.held.bonus += refund.balance_bonus;
                     touched.member = Some(i);
                 }
-                self.orders.put(oi, Arc::new(next_order));
+                self.orders.put(oi, Sale::Changed(Arc::new(next_order)));
                 self.refunded.push(oi);
                 touched.order = Some(oi);
             }
             OpBody::SharesTransferred { member, .. } => {
-                let i = self.member_op(member, memo, "transfer", |m| {
+                let i = self.member_op(member, num_m, memo, "transfer", |m| {
                     m.apply(op).map_err(from_apply)
                 })?;
                 touched.member = Some(i);
@@ -454,17 +556,19 @@ impl Materialised {
         self.orders.for_each_sorted(|id, o| {
             h.update(id.as_str().as_bytes());
             buf.clear();
-            let bytes =
-                postcard::to_extend(&**o, std::mem::take(&mut buf)).expect("encoding to memory");
+            let bytes = postcard::to_extend(&*o.state(), std::mem::take(&mut buf))
+                .expect("encoding to memory");
             h.update(&bytes);
             buf = bytes;
         });
-        self.phones.for_each_sorted(|phone, ids| {
+        let members = self.members.ids();
+        self.phones.for_each_sorted(|phone, holders| {
             h.update(phone.as_bytes());
-            for id in ids {
-                h.update(id.as_str().as_bytes());
+            for i in holders.iter() {
+                h.update(members.key(i).as_str().as_bytes());
             }
         });
+        drop(members);
         h.update(&postcard::to_allocvec(&self.totals).expect("encoding to memory"));
         if self.programme_changed {
             h.update(b"programme");
@@ -493,7 +597,11 @@ impl Materialised {
                     .all(|(i, x)| b.at(i).is_some_and(|y| Arc::ptr_eq(x, y) || **x == **y))
         }
         same(&self.members, &other.members)
-            && same(&self.orders, &other.orders)
+            && self.orders.len() == other.orders.len()
+            && self
+                .orders
+                .slots()
+                .all(|(i, x)| other.orders.at(i).is_some_and(|y| x == y))
             && self.phones == other.phones
             && self.totals == other.totals
             && self.programme_changed == other.programme_changed
@@ -628,14 +736,14 @@ mod tests {
         let mut st = Materialised::default();
         let before = st.state_hash();
         assert_eq!(before, Materialised::default().state_hash());
-        st.apply(&programme_op("hq", &edited()), None, None, false, false)
+        st.apply(&programme_op("hq", &edited()), None, false, false, false)
             .unwrap();
         assert_eq!(*st.programme, edited());
         assert_ne!(st.state_hash(), before);
         // The mutation: the change is taken (logged) but not applied.
         let mut ignoring = Materialised::default();
         ignoring
-            .apply(&programme_op("hq", &edited()), None, None, false, true)
+            .apply(&programme_op("hq", &edited()), None, false, false, true)
             .unwrap();
         assert_eq!(*ignoring.programme, Programme::default());
         assert_ne!(ignoring.state_hash(), st.state_hash());
@@ -649,7 +757,7 @@ mod tests {
             .apply(
                 &programme_op("store-1", &edited()),
                 None,
-                None,
+                false,
                 false,
                 false,
             )

@@ -24,7 +24,9 @@ use tongka_core::refund::RefundLine;
 use tongka_core::state::{self};
 use tongka_sync::{Msg, OpRef, Replica, ReplicaConfig};
 
-use crate::node::{EscrowJob, Ids, LogView, Materialised, Node, OpRec, Purpose, Rec, Touched};
+use crate::node::{
+    EscrowJob, Ids, LogView, Materialised, Node, OpRec, Purpose, Rec, Sale, Touched,
+};
 use crate::report::{HealRecord, Report, Sample, StoreStats};
 use crate::scenario::{Fault, HomeDist, Scenario};
 use crate::{Mutation, Violation};
@@ -1082,8 +1084,8 @@ impl<'a> Sim<'a> {
             let remote = o as usize != n;
             if let Err(e) = st.apply(
                 &rec.op,
-                rec.order0.as_ref(),
-                None,
+                Some(&rec),
+                false,
                 drop_notes && remote,
                 ignore_prog && remote,
             ) {
@@ -1432,7 +1434,7 @@ impl<'a> Sim<'a> {
         }
         let node = &mut self.nodes[n];
         node.side_applied.insert(op.id.clone());
-        let _ = node.st.apply(op, None, None, false, false);
+        let _ = node.st.apply(op, None, false, false, false);
     }
 
     fn commit_remote(&mut self, n: usize, got: Rec) {
@@ -1509,13 +1511,7 @@ impl<'a> Sim<'a> {
         } else {
             let r = node
                 .st
-                .apply(
-                    &rec.op,
-                    rec.order0.as_ref(),
-                    Some(&rec.memo),
-                    drop_notes,
-                    ignore_prog,
-                )
+                .apply(&rec.op, Some(&rec), true, drop_notes, ignore_prog)
                 .map(Some);
             rec.memo.used(self.names.len() as u32);
             r
@@ -1596,7 +1592,12 @@ impl<'a> Sim<'a> {
             }
         }
         let op = draft.stamp(id.clone(), deps);
-        let rec = Arc::new(OpRec::new(op, n as u32, dense.into_boxed_slice()));
+        let rec = Arc::new(OpRec::new(
+            op,
+            n as u32,
+            dense.into_boxed_slice(),
+            &self.ids,
+        ));
         if let Some(k) = idem {
             if let Some(first) = self.idem_ops.get(&k) {
                 self.violate(
@@ -1970,7 +1971,7 @@ impl<'a> Sim<'a> {
             return self.decline(&r, "order_not_found");
         };
         let points_here = o
-            .order
+            .order()
             .member
             .as_ref()
             .and_then(|m| self.nodes[s].st.members.get(m))
@@ -1984,7 +1985,7 @@ impl<'a> Sim<'a> {
         let rid = RefundId::mint(&self.names[s], self.nodes[s].entity + 1);
         self.nodes[s].entity += 1;
         let at = self.tick(s);
-        let o = &self.nodes[s].st.orders[order];
+        let o = self.nodes[s].st.orders[order].state();
         match o.decide(
             rid,
             &self.names[s],
@@ -2608,8 +2609,23 @@ fn touched_problem(st: &Materialised, t: Touched) -> Option<(&'static str, Strin
         }
     }
     if let Some(i) = t.order
-        && let Some(o) = st.orders.at(i)
+        && let Some(sale) = st.orders.at(i)
     {
+        let o = match sale {
+            Sale::Changed(o) => &**o,
+            // As sold: nothing refunded (`OrderState::new`).
+            Sale::Sold(_) => {
+                let order = sale.order();
+                if order.lines.iter().any(|l| Decimal::ZERO > l.qty) || Money::ZERO > order.payable
+                {
+                    return Some((
+                        "at_most_once",
+                        format!("{}: refunded more than was sold", order.id),
+                    ));
+                }
+                return None;
+            }
+        };
         let over = o
             .order
             .lines

@@ -26,6 +26,7 @@
 
 mod ids;
 mod node;
+mod queue;
 pub mod report;
 pub mod scenario;
 mod sim;

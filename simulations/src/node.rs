@@ -3,7 +3,8 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::hash::BuildHasherDefault;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -19,7 +20,7 @@ use tongka_core::refund::OrderState;
 use tongka_core::state::{self, LedgerTotals, MemberState};
 use tongka_sync::{OpLog, OpRef, Replica};
 
-use crate::ids::{IdMap, Interner, Shared};
+use crate::ids::{Fx, IdMap, Interner, Shared};
 
 /// An op with its encoding and hash, made once by its origin and shared by
 /// every log that holds it (the logs hold the same bytes; sharing them
@@ -64,6 +65,13 @@ impl Memo {
         let slot = self.slot.lock().expect("memo lock");
         let (prior, next) = slot.as_ref()?;
         (Arc::ptr_eq(prior, cur) || **prior == **cur).then(|| next.clone())
+    }
+
+    /// The result for an op whose result does not depend on the state it
+    /// is applied to (a registration), if a node made it.
+    fn made(&self) -> Option<Arc<MemberState>> {
+        let slot = self.slot.lock().expect("memo lock");
+        slot.as_ref().map(|(_, next)| next.clone())
     }
 
     fn put(&self, cur: &Arc<MemberState>, next: &Arc<MemberState>) {
@@ -398,8 +406,18 @@ impl Materialised {
                 if self.members.at(i).is_some() {
                     return Err(fail("not_applicable", format!("{member} registered twice")));
                 }
-                let m = MemberState::registered(op).map_err(from_apply)?;
-                self.members.put(i, Arc::new(m));
+                // The registered state is the op's alone: made once, shared.
+                let m = match memo.and_then(Memo::made) {
+                    Some(m) => m,
+                    None => {
+                        let m = Arc::new(MemberState::registered(op).map_err(from_apply)?);
+                        if let Some(memo) = memo {
+                            memo.put(&m, &m);
+                        }
+                        m
+                    }
+                };
+                self.members.put(i, m);
                 self.expect.put(i, Expect::default());
                 self.phones
                     .or_default(&profile.phone)
@@ -636,7 +654,7 @@ pub(crate) struct Node {
     /// The log: for each origin (by index) its ops 1..=n.
     pub log: Vec<Vec<Arc<OpRec>>>,
     /// The order ops were committed in (origin index, seq).
-    pub commit_order: Vec<(u32, u64)>,
+    pub commit_order: Vec<(u32, u32)>,
     pub rejected: BTreeSet<OpId>,
     /// Entity counter high-water mark, committed with every op.
     pub entity_hwm: u64,
@@ -652,7 +670,8 @@ pub(crate) struct Node {
     pub held: Vec<u64>,
     pub st: Materialised,
     pub entity: u64,
-    pub idem: BTreeMap<String, OpId>,
+    /// Idempotency keys of the ops made here.
+    pub idem: HashSet<String, BuildHasherDefault<Fx>>,
     pub next_req: u64,
     pub asks: BTreeMap<u64, u64>,
     pub jobs: BTreeMap<u64, EscrowJob>,

@@ -1,8 +1,8 @@
 //! The event loop: simulated time, the network, the faults, the workload,
 //! the escrow conversations, and the invariant checks after every step.
 
-use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
 use rand::{Rng, SeedableRng};
@@ -24,9 +24,11 @@ use tongka_core::refund::RefundLine;
 use tongka_core::state::{self};
 use tongka_sync::{Msg, OpRef, Replica, ReplicaConfig};
 
+use crate::ids::Fx;
 use crate::node::{
     EscrowJob, Ids, LogView, Materialised, Node, OpRec, Purpose, Rec, Sale, Touched,
 };
+use crate::queue::Queue;
 use crate::report::{HealRecord, Report, Sample, StoreStats};
 use crate::scenario::{Fault, HomeDist, Scenario};
 use crate::{Mutation, Violation};
@@ -133,30 +135,6 @@ enum Ev {
     MergeScan,
 }
 
-struct Entry {
-    at: u64,
-    seq: u64,
-    ev: Ev,
-}
-
-impl PartialEq for Entry {
-    fn eq(&self, o: &Self) -> bool {
-        (self.at, self.seq) == (o.at, o.seq)
-    }
-}
-impl Eq for Entry {}
-impl PartialOrd for Entry {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Entry {
-    fn cmp(&self, o: &Self) -> Ordering {
-        // Earliest first in a max-heap.
-        (o.at, o.seq).cmp(&(self.at, self.seq))
-    }
-}
-
 struct Link {
     a: usize,
     b: usize,
@@ -219,7 +197,7 @@ pub(crate) struct Sim<'a> {
     mutation: Mutation,
     now: u64,
     step: u64,
-    queue: BinaryHeap<Entry>,
+    queue: Queue<Ev>,
     seq: u64,
     rng_work: ChaCha8Rng,
     rng_net: ChaCha8Rng,
@@ -238,7 +216,8 @@ pub(crate) struct Sim<'a> {
     models: Vec<MemberModel>,
     next_idem: u64,
     /// Idempotency key → the op that answered it (chain-wide, at most once).
-    idem_ops: BTreeMap<String, OpId>,
+    /// (origin, seq); hashed: only looked up.
+    idem_ops: HashMap<String, (u32, u64), BuildHasherDefault<Fx>>,
     /// Ops acknowledged to clients.
     acked: Vec<Vec<u64>>,
     workload_over: bool,
@@ -308,7 +287,7 @@ impl<'a> Sim<'a> {
                 held: vec![0; n],
                 st: Materialised::new(&ids),
                 entity: 0,
-                idem: BTreeMap::new(),
+                idem: HashSet::default(),
                 next_req: 1,
                 asks: BTreeMap::new(),
                 jobs: BTreeMap::new(),
@@ -375,7 +354,7 @@ impl<'a> Sim<'a> {
             mutation,
             now: 0,
             step: 0,
-            queue: BinaryHeap::new(),
+            queue: Queue::default(),
             seq: 0,
             rng_work,
             rng_net,
@@ -390,7 +369,7 @@ impl<'a> Sim<'a> {
             cut_off: vec![false; n],
             models: Vec::new(),
             next_idem: 1,
-            idem_ops: BTreeMap::new(),
+            idem_ops: HashMap::default(),
             acked: vec![Vec::new(); n],
             workload_over: false,
             heal_watch: None,
@@ -419,11 +398,7 @@ impl<'a> Sim<'a> {
 
     fn at(&mut self, at: u64, ev: Ev) {
         self.seq += 1;
-        self.queue.push(Entry {
-            at,
-            seq: self.seq,
-            ev,
-        });
+        self.queue.push(at, self.seq, ev);
     }
 
     fn violate(&mut self, invariant: &'static str, node: Option<usize>, detail: String) {
@@ -448,13 +423,13 @@ impl<'a> Sim<'a> {
     pub fn run(mut self) -> (Report, Option<Violation>) {
         self.setup();
         self.merge_mutate(0);
-        while let Some(e) = self.queue.pop() {
+        while let Some((at, ev)) = self.queue.pop() {
             if self.violation.is_some() || self.finished {
                 break;
             }
-            self.now = e.at;
+            self.now = at;
             self.step += 1;
-            self.handle(e.ev);
+            self.handle(ev);
             self.after_step();
         }
         if self.violation.is_none() && !self.finished {
@@ -995,14 +970,14 @@ impl<'a> Sim<'a> {
         node.up = false;
         node.life += 1;
         // Volatile state is gone; the log stays, up to its last commit.
-        let lost: Vec<(u32, u64)> = node.commit_order.split_off(node.synced);
+        let lost: Vec<(u32, u32)> = node.commit_order.split_off(node.synced);
         node.sync_due = false;
         node.pending_acks.clear();
         node.pending_gaves.clear();
         let mut lost_own = Vec::new();
         for &(o, seq) in lost.iter().rev() {
             let rec = node.log[o as usize].pop().expect("logged");
-            debug_assert_eq!(rec.op.id.seq, seq);
+            debug_assert_eq!(rec.op.id.seq, u64::from(seq));
             node.held[o as usize] -= 1;
             node.rejected.remove(&rec.op.id);
             if o as usize == n {
@@ -1042,7 +1017,7 @@ impl<'a> Sim<'a> {
         for &(o, seq) in &node.commit_order[node.synced..] {
             let id = OpId {
                 origin: self.names[o as usize].clone(),
-                seq,
+                seq: u64::from(seq),
             };
             node.replica.durable(&id);
         }
@@ -1102,7 +1077,7 @@ impl<'a> Sim<'a> {
         }
         node.idem = node.log[n]
             .iter()
-            .filter_map(|r| r.op.idem.clone().map(|k| (k, r.op.id.clone())))
+            .filter_map(|r| r.op.idem.clone())
             .collect();
         node.st = st;
         node.held = held;
@@ -1518,7 +1493,10 @@ impl<'a> Sim<'a> {
         };
         node.st.digest.add(&rec.hash);
         node.log[o].push(rec.clone());
-        node.commit_order.push((o as u32, rec.op.id.seq));
+        node.commit_order.push((
+            o as u32,
+            u32::try_from(rec.op.id.seq).expect("fewer than 2^32 ops per origin"),
+        ));
         node.held[o] += 1;
         if self.group_commit == 0 {
             node.replica.durable(&rec.op.id);
@@ -1599,15 +1577,19 @@ impl<'a> Sim<'a> {
             &self.ids,
         ));
         if let Some(k) = idem {
-            if let Some(first) = self.idem_ops.get(&k) {
+            if let Some(&(fo, fs)) = self.idem_ops.get(&k) {
+                let first = OpId {
+                    origin: self.names[fo as usize].clone(),
+                    seq: fs,
+                };
                 self.violate(
                     "at_most_once",
                     Some(n),
                     format!("idempotency key {k} decided twice: {first} and {id}"),
                 );
             }
-            self.idem_ops.insert(k.clone(), id.clone());
-            self.nodes[n].idem.insert(k, id);
+            self.idem_ops.insert(k.clone(), (n as u32, id.seq));
+            self.nodes[n].idem.insert(k);
         }
         self.ops[n].push(rec.clone());
         self.append(n, rec.clone(), true, false);
@@ -1666,7 +1648,7 @@ impl<'a> Sim<'a> {
             Request::Edit { .. } => None,
         };
         if let Some(k) = &key
-            && self.nodes[s].idem.contains_key(k)
+            && self.nodes[s].idem.contains(k)
         {
             self.report.stores[s].replayed += 1;
             return;

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tongka_core::checkout::Order;
-use tongka_core::clock::HlcClock;
+use tongka_core::clock::{HlcClock, VersionVector};
 use tongka_core::ids::{MemberId, NodeId, OpId, OrderId};
 use tongka_core::money::Money;
 use tongka_core::op::{Op, OpBody, OriginRole, StateDigest, check_authority};
@@ -18,6 +18,7 @@ use tongka_core::programme::Programme;
 use tongka_core::programme_doc;
 use tongka_core::refund::OrderState;
 use tongka_core::state::{self, LedgerTotals, MemberState};
+use tongka_core::wallet::Share;
 use tongka_sync::{OpLog, OpRef, Replica};
 
 use crate::ids::{Fx, IdMap, Interner, Shared};
@@ -46,11 +47,24 @@ pub(crate) struct OpRec {
     pub memo: Memo,
 }
 
+type MemoSlot = (Arc<MemberState>, Arc<MemberState>, Option<(Share, bool)>);
+
+/// A wallet's total, and whether any of its shares is negative (what the
+/// checks after an op and the sweeps look at).
+pub(crate) fn wallet_summary(m: &MemberState) -> (Share, bool) {
+    let negative = m
+        .wallet
+        .shares()
+        .any(|(_, s)| s.principal.is_negative() || s.bonus.is_negative() || s.points < 0);
+    (m.wallet.total(), negative)
+}
+
 /// See `OpRec::memo`.
 #[derive(Debug, Default)]
 pub(crate) struct Memo {
-    /// (state applied to, result).
-    slot: Mutex<Option<(Arc<MemberState>, Arc<MemberState>)>>,
+    /// (state applied to, result, the result's wallet summary once a
+    /// check asked for it).
+    slot: Mutex<Option<MemoSlot>>,
     /// Nodes that applied the op; at `done` nobody will again (but a node
     /// replaying its log at restart), and the memo is dropped.
     uses: AtomicU32,
@@ -63,7 +77,7 @@ impl Memo {
     /// then on the state).
     fn get(&self, cur: &Arc<MemberState>) -> Option<Arc<MemberState>> {
         let slot = self.slot.lock().expect("memo lock");
-        let (prior, next) = slot.as_ref()?;
+        let (prior, next, _) = slot.as_ref()?;
         (Arc::ptr_eq(prior, cur) || **prior == **cur).then(|| next.clone())
     }
 
@@ -71,11 +85,22 @@ impl Memo {
     /// is applied to (a registration), if a node made it.
     fn made(&self) -> Option<Arc<MemberState>> {
         let slot = self.slot.lock().expect("memo lock");
-        slot.as_ref().map(|(_, next)| next.clone())
+        slot.as_ref().map(|(_, next, _)| next.clone())
     }
 
     fn put(&self, cur: &Arc<MemberState>, next: &Arc<MemberState>) {
-        *self.slot.lock().expect("memo lock") = Some((cur.clone(), next.clone()));
+        *self.slot.lock().expect("memo lock") = Some((cur.clone(), next.clone(), None));
+    }
+
+    /// `wallet_summary(m)`, computed once for the shared result.
+    pub fn summary(&self, m: &Arc<MemberState>) -> (Share, bool) {
+        let mut slot = self.slot.lock().expect("memo lock");
+        match slot.as_mut() {
+            Some((_, next, sum)) if Arc::ptr_eq(next, m) => {
+                *sum.get_or_insert_with(|| wallet_summary(m))
+            }
+            _ => wallet_summary(m),
+        }
     }
 
     /// One more node applied the op; `nodes` is how many there are.
@@ -690,6 +715,10 @@ pub(crate) struct Node {
     pub sync_due: bool,
     pub pending_acks: Vec<u64>,
     pub pending_gaves: Vec<(usize, u64, Vec<Rec>)>,
+    /// The deps of the last op made here, by origin index and as stamped
+    /// (the next op's are these raised where more is held: cheaper than
+    /// making them anew).
+    pub deps_made: Option<(Vec<u64>, VersionVector)>,
 }
 
 /// The node's log as the protocol reads it.

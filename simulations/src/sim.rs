@@ -26,7 +26,7 @@ use tongka_sync::{Msg, OpRef, Replica, ReplicaConfig};
 
 use crate::ids::Fx;
 use crate::node::{
-    EscrowJob, Ids, LogView, Materialised, Node, OpRec, Purpose, Rec, Sale, Touched,
+    EscrowJob, Ids, LogView, Materialised, Node, OpRec, Purpose, Rec, Sale, Touched, wallet_summary,
 };
 use crate::queue::Queue;
 use crate::report::{HealRecord, Report, Sample, StoreStats};
@@ -301,6 +301,7 @@ impl<'a> Sim<'a> {
                 sync_due: false,
                 pending_acks: Vec::new(),
                 pending_gaves: Vec::new(),
+                deps_made: None,
             })
             .collect();
         let mut max_delay = sc.network.delay[1].ms();
@@ -1523,7 +1524,7 @@ impl<'a> Sim<'a> {
             self.at(t, Ev::Sync(n, life));
         }
         match result {
-            Ok(Some(t)) => self.check_touched(n, t),
+            Ok(Some(t)) => self.check_touched_op(n, t, &rec),
             Ok(None) => {}
             Err(e) => {
                 self.nodes[n].rejected.insert(rec.op.id.clone());
@@ -1575,14 +1576,29 @@ impl<'a> Sim<'a> {
             idem: idem.clone(),
             body,
         };
-        let mut deps = VersionVector::new();
         let mut dense = vec![0u32; node.held.len()];
         for (o, &h) in node.held.iter().enumerate() {
             if o != n && h > 0 {
-                deps.raise(&self.names[o], h);
                 dense[o] = u32::try_from(h).expect("fewer than 2^32 ops per origin");
             }
         }
+        // Deps: what is held of others (the last op's, raised).
+        let node = &mut self.nodes[n];
+        let (made, vv) = node
+            .deps_made
+            .get_or_insert_with(|| (vec![0; node.held.len()], VersionVector::new()));
+        if node.held.iter().zip(made.iter()).any(|(h, m)| h < m) {
+            // Less held than then (a crash lost ops): anew.
+            *made = vec![0; node.held.len()];
+            *vv = VersionVector::new();
+        }
+        for (o, &h) in node.held.iter().enumerate() {
+            if o != n && h > made[o] {
+                vv.raise(&self.names[o], h);
+                made[o] = h;
+            }
+        }
+        let deps = vv.clone();
         let op = draft.stamp(id.clone(), deps);
         let rec = Arc::new(OpRec::new(
             op,
@@ -2306,6 +2322,25 @@ impl<'a> Sim<'a> {
         self.report.programme_changes += 1;
     }
 
+    /// `check_touched` after `rec` applied: a member state other nodes
+    /// share is summed once (`Memo::summary`).
+    fn check_touched_op(&mut self, n: usize, t: Touched, rec: &OpRec) {
+        let st = &self.nodes[n].st;
+        let fine = t.member.is_some_and(|i| {
+            st.members.at(i).is_some_and(|m| {
+                let (total, negative) = rec.memo.summary(m);
+                let e = st.expect.at(i).copied().unwrap_or_default();
+                !negative && total.principal == e.principal && total.bonus == e.bonus
+            })
+        });
+        let t = if fine {
+            Touched { member: None, ..t }
+        } else {
+            t
+        };
+        self.check_touched(n, t)
+    }
+
     fn check_touched(&mut self, n: usize, t: Touched) {
         if let Some((inv, d)) = touched_problem(&self.nodes[n].st, t) {
             self.violate(inv, Some(n), d);
@@ -2342,12 +2377,9 @@ impl<'a> Sim<'a> {
         for (i, m) in st.members.slots() {
             // Held while the sweeps last (every state is held by a node):
             // an address names one state.
-            let (t, negative) = *cache.entry(Arc::as_ptr(m) as usize).or_insert_with(|| {
-                let negative = m.wallet.shares().any(|(_, s)| {
-                    s.principal.is_negative() || s.bonus.is_negative() || s.points < 0
-                });
-                (m.wallet.total(), negative)
-            });
+            let (t, negative) = *cache
+                .entry(Arc::as_ptr(m) as usize)
+                .or_insert_with(|| wallet_summary(m));
             sum.0 += t.principal;
             sum.1 += t.bonus;
             let e = st.expect.at(i).copied().unwrap_or_default();

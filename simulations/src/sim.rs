@@ -176,6 +176,24 @@ fn between(rng: &mut ChaCha8Rng, lo: u64, hi: u64) -> u64 {
     }
 }
 
+/// About how many ops and sales a scenario's run makes (a capacity hint,
+/// with a tenth more; at most 2^26).
+fn expected(sc: &Scenario) -> (usize, usize) {
+    let m = Decimal::from(sc.members.initial);
+    let days = Decimal::from(sc.time.duration.ms()) / Decimal::from(DAY);
+    let w = &sc.workload;
+    let made = w.checkouts.0 + w.recharges.0 + w.profile_edits.0 + w.registrations.0;
+    let ops = m * Decimal::TWO + m * days * made;
+    let sales = m * days * w.checkouts.0;
+    let cap = |d: Decimal| {
+        (d * Decimal::new(11, 1))
+            .to_usize()
+            .unwrap_or(0)
+            .min(1 << 26)
+    };
+    (cap(ops), cap(sales))
+}
+
 /// How many events of an expected (decimal) count: the whole part, and one
 /// more with the probability of the fraction.
 fn count(rng: &mut ChaCha8Rng, expected: Decimal) -> u64 {
@@ -269,12 +287,21 @@ impl<'a> Sim<'a> {
             ..ReplicaConfig::default()
         };
         let ids = Ids::new();
+        // Sized once for the ops the scenario makes, not grown by copying.
+        let (ops_hint, sales_hint) = expected(sc);
+        let per_origin = ops_hint / stores.max(1);
+        let log = || {
+            (0..n)
+                .map(|o| Vec::with_capacity(if o < stores { per_origin } else { 0 }))
+                .collect::<Vec<_>>()
+        };
+        ids.orders.borrow_mut().reserve(sales_hint);
         let nodes = names
             .iter()
             .map(|name| Node {
                 name: name.clone(),
-                log: vec![Vec::new(); n],
-                commit_order: Vec::new(),
+                log: log(),
+                commit_order: Vec::with_capacity(ops_hint),
                 rejected: BTreeSet::new(),
                 entity_hwm: 0,
                 up: true,
@@ -285,7 +312,11 @@ impl<'a> Sim<'a> {
                 clock: HlcClock::default(),
 
                 held: vec![0; n],
-                st: Materialised::new(&ids),
+                st: {
+                    let mut st = Materialised::new(&ids);
+                    st.orders.reserve(sales_hint);
+                    st
+                },
                 entity: 0,
                 idem: HashSet::default(),
                 next_req: 1,
@@ -364,7 +395,7 @@ impl<'a> Sim<'a> {
             stores,
             nodes,
             ids,
-            ops: vec![Vec::new(); n],
+            ops: log(),
             links,
             partitions: BTreeMap::new(),
             cut_off: vec![false; n],

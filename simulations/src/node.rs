@@ -13,7 +13,7 @@ use tongka_core::checkout::Order;
 use tongka_core::clock::{HlcClock, VersionVector};
 use tongka_core::ids::{MemberId, NodeId, OpId, OrderId};
 use tongka_core::money::Money;
-use tongka_core::op::{Op, OpBody, OriginRole, StateDigest, check_authority};
+use tongka_core::op::{OP_FORMAT_V1, Op, OpBody, OriginRole, StateDigest, check_authority};
 use tongka_core::programme::Programme;
 use tongka_core::programme_doc;
 use tongka_core::refund::OrderState;
@@ -39,6 +39,8 @@ pub(crate) struct OpRec {
     /// do not look its ids up again.
     pub member: Option<u32>,
     pub order: Option<u32>,
+    /// A registration's phone, numbered likewise.
+    pub phone: Option<u32>,
     /// Applying this op to a member: the state it was applied to and the
     /// result, so nodes that apply it to the same state (equal by value)
     /// share the result (the rules are pure: same state and op, same
@@ -128,20 +130,27 @@ impl OpRec {
     /// `o`, `deps`: as in the op, by node index. A registration's member
     /// and a sale's order are numbered here (the origin applies the op
     /// next, where they were numbered before: same numbers).
-    pub fn new(op: Op, o: u32, deps: Box<[u32]>, ids: &Ids) -> OpRec {
-        let bytes = op.encode();
+    /// `buf`: room to encode the op in (kept from op to op: no growing).
+    pub fn new(op: Op, o: u32, deps: Box<[u32]>, ids: &Ids, buf: &mut Vec<u8>) -> OpRec {
+        // `op.encode()`, into `buf`.
+        buf.clear();
+        buf.push(OP_FORMAT_V1);
+        postcard::to_io(&op, &mut *buf).expect("encoding to memory");
+        debug_assert_eq!(*buf, op.encode());
         // The op is unsigned, so its encoding is its signing bytes and this
         // is `op.hash()` without encoding twice.
         debug_assert!(op.sig.is_empty());
-        let hash = *blake3::hash(&bytes).as_bytes();
+        let hash = *blake3::hash(buf).as_bytes();
         debug_assert_eq!(
             hash,
             op.hash(),
             "an unsigned op's hash is that of its encoding"
         );
         let members = |m: &MemberId| ids.members.borrow().get(m);
+        let mut phone = None;
         let (member, order) = match &op.body {
-            OpBody::MemberRegistered { member, .. } => {
+            OpBody::MemberRegistered { member, profile } => {
+                phone = Some(ids.phones.borrow_mut().intern(&profile.phone));
                 (Some(ids.members.borrow_mut().intern(member)), None)
             }
             OpBody::ProfileUpdated { member, .. }
@@ -164,6 +173,7 @@ impl OpRec {
             deps,
             member,
             order,
+            phone,
             memo: Memo::default(),
         }
     }
@@ -444,8 +454,16 @@ impl Materialised {
                 };
                 self.members.put(i, m);
                 self.expect.put(i, Expect::default());
+                let p = match rec.and_then(|r| r.phone) {
+                    Some(p) => p,
+                    None => self.phones.intern(&profile.phone),
+                };
+                if self.phones.at(p).is_none() {
+                    self.phones.put(p, Holders::default());
+                }
                 self.phones
-                    .or_default(&profile.phone)
+                    .at_mut(p)
+                    .expect("put above")
                     .insert(i, &self.members.ids());
                 touched.member = Some(i);
             }

@@ -263,6 +263,8 @@ pub(crate) struct Sim<'a> {
     msg_counts: [u64; 5],
     /// Member merges (`workload.merges`): see `merges.rs`.
     merge: merges::MergeWork,
+    /// Room to encode an op in (`OpRec::new`).
+    enc: Vec<u8>,
 }
 
 /// The message kinds, as the report names them.
@@ -425,6 +427,7 @@ impl<'a> Sim<'a> {
             checks: 0,
             msg_counts: [0; 5],
             merge: merges::MergeWork::new(sc),
+            enc: Vec::with_capacity(4096),
         }
     }
 
@@ -1636,6 +1639,7 @@ impl<'a> Sim<'a> {
             n as u32,
             dense.into_boxed_slice(),
             &self.ids,
+            &mut self.enc,
         ));
         if let Some(k) = idem {
             if let Some(&(fo, fs)) = self.idem_ops.get(&k) {

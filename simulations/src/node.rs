@@ -2,12 +2,11 @@
 //! it, built with the same core rules the real node uses.
 
 use std::borrow::Cow;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::hash::BuildHasherDefault;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use tongka_core::checkout::Order;
 use tongka_core::clock::{HlcClock, VersionVector};
@@ -66,10 +65,11 @@ pub(crate) fn wallet_summary(m: &MemberState) -> (Share, bool) {
 pub(crate) struct Memo {
     /// (state applied to, result, the result's wallet summary once a
     /// check asked for it).
-    slot: Mutex<Option<MemoSlot>>,
+    /// (A run is one thread's: no lock.)
+    slot: RefCell<Option<MemoSlot>>,
     /// Nodes that applied the op; at `done` nobody will again (but a node
     /// replaying its log at restart), and the memo is dropped.
-    uses: AtomicU32,
+    uses: Cell<u32>,
 }
 
 impl Memo {
@@ -78,7 +78,7 @@ impl Memo {
     /// states under different handles; they share the result, and from
     /// then on the state).
     fn get(&self, cur: &Arc<MemberState>) -> Option<Arc<MemberState>> {
-        let slot = self.slot.lock().expect("memo lock");
+        let slot = self.slot.borrow();
         let (prior, next, _) = slot.as_ref()?;
         (Arc::ptr_eq(prior, cur) || **prior == **cur).then(|| next.clone())
     }
@@ -86,17 +86,17 @@ impl Memo {
     /// The result for an op whose result does not depend on the state it
     /// is applied to (a registration), if a node made it.
     fn made(&self) -> Option<Arc<MemberState>> {
-        let slot = self.slot.lock().expect("memo lock");
+        let slot = self.slot.borrow();
         slot.as_ref().map(|(_, next, _)| next.clone())
     }
 
     fn put(&self, cur: &Arc<MemberState>, next: &Arc<MemberState>) {
-        *self.slot.lock().expect("memo lock") = Some((cur.clone(), next.clone(), None));
+        *self.slot.borrow_mut() = Some((cur.clone(), next.clone(), None));
     }
 
     /// `wallet_summary(m)`, computed once for the shared result.
     pub fn summary(&self, m: &Arc<MemberState>) -> (Share, bool) {
-        let mut slot = self.slot.lock().expect("memo lock");
+        let mut slot = self.slot.borrow_mut();
         match slot.as_mut() {
             Some((_, next, sum)) if Arc::ptr_eq(next, m) => {
                 *sum.get_or_insert_with(|| wallet_summary(m))
@@ -107,9 +107,10 @@ impl Memo {
 
     /// One more node applied the op; `nodes` is how many there are.
     pub fn used(&self, nodes: u32) {
-        let n = self.uses.fetch_add(1, Ordering::Relaxed) + 1;
+        let n = self.uses.get() + 1;
+        self.uses.set(n);
         if n >= nodes {
-            *self.slot.lock().expect("memo lock") = None;
+            *self.slot.borrow_mut() = None;
         }
     }
 }

@@ -11,6 +11,8 @@ pub(crate) struct Queue<T> {
     /// `buckets[b]`: keys whose highest bit differing from `last` is bit
     /// `b − 1` (bucket 0: equal to `last`).
     buckets: Vec<Vec<(u128, T)>>,
+    /// Bit `b − 1` set: bucket `b` (1..=128) holds something.
+    full: u128,
     len: usize,
 }
 
@@ -19,6 +21,7 @@ impl<T> Default for Queue<T> {
         Queue {
             last: 0,
             buckets: (0..=128).map(|_| Vec::new()).collect(),
+            full: 0,
             len: 0,
         }
     }
@@ -39,8 +42,16 @@ impl<T> Queue<T> {
     pub fn push(&mut self, at: u64, seq: u64, v: T) {
         let k = key(at, seq);
         assert!(k >= self.last, "an event scheduled in the past");
-        self.buckets[bucket(k, self.last)].push((k, v));
+        self.put(k, v);
         self.len += 1;
+    }
+
+    fn put(&mut self, k: u128, v: T) {
+        let b = bucket(k, self.last);
+        if b > 0 {
+            self.full |= 1 << (b - 1);
+        }
+        self.buckets[b].push((k, v));
     }
 
     /// The earliest event, with its time.
@@ -49,15 +60,13 @@ impl<T> Queue<T> {
             return None;
         }
         if self.buckets[0].is_empty() {
-            let b = self
-                .buckets
-                .iter()
-                .position(|v| !v.is_empty())
-                .expect("len > 0");
+            // The lowest bucket holding something.
+            let b = self.full.trailing_zeros() as usize + 1;
+            self.full &= !(1 << (b - 1));
             let mut items = std::mem::take(&mut self.buckets[b]);
             self.last = items.iter().map(|(k, _)| *k).min().expect("non-empty");
             for (k, v) in items.drain(..) {
-                self.buckets[bucket(k, self.last)].push((k, v));
+                self.put(k, v);
             }
             // Keep the bucket's room for next time.
             self.buckets[b] = items;

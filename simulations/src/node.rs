@@ -119,7 +119,7 @@ impl Memo {
 /// these handles, not encoded bytes (the encoding is the real node's and is
 /// tested there; here it would only cost time).
 #[derive(Debug, Clone)]
-pub(crate) struct Rec(pub Arc<OpRec>);
+pub(crate) struct Rec(pub Rc<OpRec>);
 
 impl OpRef for Rec {
     fn op(&self) -> &Op {
@@ -235,7 +235,7 @@ impl Ids {
 /// `OrderState::new(order)`, made when asked for (a refund, the state hash).
 #[derive(Debug, Clone)]
 pub(crate) enum Sale {
-    Sold(Arc<OpRec>),
+    Sold(Rc<OpRec>),
     Changed(Arc<OrderState>),
 }
 
@@ -263,7 +263,7 @@ impl Sale {
 impl PartialEq for Sale {
     fn eq(&self, other: &Sale) -> bool {
         match (self, other) {
-            (Sale::Sold(a), Sale::Sold(b)) => Arc::ptr_eq(a, b) || self.order() == other.order(),
+            (Sale::Sold(a), Sale::Sold(b)) => Rc::ptr_eq(a, b) || self.order() == other.order(),
             (Sale::Changed(a), Sale::Changed(b)) => Arc::ptr_eq(a, b) || **a == **b,
             _ => *self.state() == *other.state(),
         }
@@ -422,7 +422,7 @@ impl Materialised {
     pub fn apply(
         &mut self,
         op: &Op,
-        rec: Option<&Arc<OpRec>>,
+        rec: Option<&Rc<OpRec>>,
         memo: bool,
         drop_notes: bool,
         ignore_programme: bool,
@@ -696,7 +696,7 @@ pub(crate) struct Node {
     pub name: NodeId,
     // Durable: survives a crash.
     /// The log: for each origin (by index) its ops 1..=n.
-    pub log: Vec<Vec<Arc<OpRec>>>,
+    pub log: Vec<Vec<Rc<OpRec>>>,
     /// The order ops were committed in (origin index, seq).
     pub commit_order: Vec<(u32, u32)>,
     pub rejected: BTreeSet<OpId>,
@@ -742,7 +742,7 @@ pub(crate) struct Node {
 
 /// The node's log as the protocol reads it.
 pub(crate) struct LogView<'a> {
-    pub log: &'a [Vec<Arc<OpRec>>],
+    pub log: &'a [Vec<Rc<OpRec>>],
     pub stores: usize,
     pub index: &'a BTreeMap<NodeId, usize>,
 }

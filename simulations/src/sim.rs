@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::hash::BuildHasherDefault;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use rand::{Rng, SeedableRng};
@@ -226,7 +227,7 @@ pub(crate) struct Sim<'a> {
     /// Member and order numbers, shared by the nodes' states.
     ids: Ids,
     /// Every op ever made, by origin: the canonical copies.
-    ops: Vec<Vec<Arc<OpRec>>>,
+    ops: Vec<Vec<Rc<OpRec>>>,
     links: Vec<Link>,
     /// Active partitions: for each, the group of each node (if listed).
     partitions: BTreeMap<usize, Vec<Option<usize>>>,
@@ -1472,7 +1473,7 @@ impl<'a> Sim<'a> {
             );
             return;
         };
-        if !Arc::ptr_eq(&rec, &got.0) && rec.op != *op {
+        if !Rc::ptr_eq(&rec, &got.0) && rec.op != *op {
             self.violate(
                 "authority",
                 Some(n),
@@ -1524,7 +1525,7 @@ impl<'a> Sim<'a> {
 
     /// Append an op to a node's log and fold it into its state, then check
     /// what it touched. `local`: made here now.
-    fn append(&mut self, n: usize, rec: Arc<OpRec>, local: bool, skip_state: bool) {
+    fn append(&mut self, n: usize, rec: Rc<OpRec>, local: bool, skip_state: bool) {
         let o = rec.o as usize;
         let drop_notes = !local && self.mutant(n, Mutation::MergeDropsField);
         let ignore_prog = !local && self.mutant(n, Mutation::IgnoresProgramme);
@@ -1598,7 +1599,7 @@ impl<'a> Sim<'a> {
         actor: &str,
         idem: Option<String>,
         body: OpBody,
-    ) -> Arc<OpRec> {
+    ) -> Rc<OpRec> {
         let node = &self.nodes[n];
         let id = OpId {
             origin: node.name.clone(),
@@ -1634,7 +1635,7 @@ impl<'a> Sim<'a> {
         }
         let deps = vv.clone();
         let op = draft.stamp(id.clone(), deps);
-        let rec = Arc::new(OpRec::new(
+        let rec = Rc::new(OpRec::new(
             op,
             n as u32,
             dense.into_boxed_slice(),
@@ -2458,7 +2459,7 @@ impl<'a> Sim<'a> {
         for (o, ops) in self.nodes[n].log.iter().enumerate() {
             let canon = &self.ops[o];
             if let Some((k, r)) = ops.iter().enumerate().find(|(k, r)| {
-                !canon.get(*k).is_some_and(|c| Arc::ptr_eq(c, r))
+                !canon.get(*k).is_some_and(|c| Rc::ptr_eq(c, r))
                     && (r.op.id.seq != *k as u64 + 1 || r.op.id.origin != self.names[o])
             }) {
                 let d = format!(

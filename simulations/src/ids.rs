@@ -90,6 +90,12 @@ impl<K: Ord + Hash + Clone> Interner<K> {
         i
     }
 
+    /// Room for `n` more ids without growing.
+    pub fn reserve(&mut self, n: usize) {
+        self.map.reserve(n);
+        self.keys.reserve(n);
+    }
+
     pub fn key(&self, i: u32) -> &K {
         &self.keys[i as usize]
     }
@@ -128,6 +134,11 @@ impl<K: Ord + Hash + Clone, V> IdMap<K, V> {
             slots: Vec::new(),
             len: 0,
         }
+    }
+
+    /// Room for ids numbered below `n` without growing.
+    pub fn reserve(&mut self, n: usize) {
+        self.slots.reserve(n.saturating_sub(self.slots.len()));
     }
 
     /// The number of id `k`, if it was ever seen.
@@ -180,9 +191,9 @@ impl<K: Ord + Hash + Clone, V> IdMap<K, V> {
     pub fn put(&mut self, i: u32, v: V) -> Option<V> {
         let i = i as usize;
         if self.slots.len() <= i {
-            // Grow geometrically: ids arrive one by one.
-            let want = (i + 1).max(self.slots.len() * 2).max(16);
-            self.slots.resize_with(want, || None);
+            // The vector's room grows geometrically (ids arrive one by
+            // one), unless reserved.
+            self.slots.resize_with(i + 1, || None);
         }
         let old = self.slots[i].replace(v);
         if old.is_none() {

@@ -27,6 +27,7 @@
 mod ids;
 mod node;
 mod points;
+mod queue;
 pub mod report;
 pub mod scenario;
 mod sim;
@@ -452,7 +453,8 @@ impl Bench {
 /// Run once and time it (no shrinking).
 pub fn bench(scenario: &Scenario, seed: u64) -> Bench {
     let start = Instant::now();
-    let (report, violation) = sim::Sim::new(scenario, seed, Mutation::None).run();
+    // The process ends after a bench: the run's state is not freed.
+    let (report, violation) = sim::Sim::new(scenario, seed, Mutation::None).run_then(false);
     Bench {
         report,
         violation,

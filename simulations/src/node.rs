@@ -1,23 +1,26 @@
 //! A simulated node: its durable log and the state it materialises from
 //! it, built with the same core rules the real node uses.
 
-use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet};
+use std::borrow::Cow;
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::hash::BuildHasherDefault;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use tongka_core::clock::HlcClock;
+use tongka_core::checkout::Order;
+use tongka_core::clock::{HlcClock, VersionVector};
 use tongka_core::ids::{MemberId, NodeId, OpId, OrderId};
 use tongka_core::money::Money;
-use tongka_core::op::{Op, OpBody, OriginRole, StateDigest, check_authority};
+use tongka_core::op::{OP_FORMAT_V1, Op, OpBody, OriginRole, StateDigest, check_authority};
 use tongka_core::programme::Programme;
 use tongka_core::programme_doc;
 use tongka_core::refund::OrderState;
 use tongka_core::state::{self, LedgerTotals, MemberState};
+use tongka_core::wallet::Share;
 use tongka_sync::{OpLog, OpRef, Replica};
 
-use crate::ids::{IdMap, Interner, Shared};
+use crate::ids::{Fx, IdMap, Interner, Shared};
 
 /// An op with its encoding and hash, made once by its origin and shared by
 /// every log that holds it (the logs hold the same bytes; sharing them
@@ -30,9 +33,13 @@ pub(crate) struct OpRec {
     /// of node `d` (the checks on every delivery use these, not names).
     pub o: u32,
     pub deps: Box<[u32]>,
-    /// For a sale: the order as every node starts it, shared until a
-    /// refund changes a node's copy.
-    pub order0: Option<Arc<OrderState>>,
+    /// The number of the member the op is about and of its order (sale,
+    /// refund), numbered once when it is made, so the nodes that apply it
+    /// do not look its ids up again.
+    pub member: Option<u32>,
+    pub order: Option<u32>,
+    /// A registration's phone, numbered likewise.
+    pub phone: Option<u32>,
     /// Applying this op to a member: the state it was applied to and the
     /// result, so nodes that apply it to the same state (equal by value)
     /// share the result (the rules are pure: same state and op, same
@@ -41,14 +48,37 @@ pub(crate) struct OpRec {
     pub memo: Memo,
 }
 
+type MemoSlot = (Arc<MemberState>, Arc<MemberState>, Option<(Share, bool)>);
+
+/// A wallet's total, and whether any of its shares is negative (what the
+/// checks after an op and the sweeps look at).
+pub(crate) fn wallet_summary(m: &MemberState) -> (Share, bool) {
+    let negative = m
+        .wallet
+        .shares()
+        .any(|(_, s)| s.principal.is_negative() || s.bonus.is_negative() || s.points < 0);
+    (m.wallet.total(), negative)
+}
+
+/// `a == b`, looking first at the fields two states of one member differ
+/// in most often (states applied in another order: visits, last seen).
+fn same_state(a: &MemberState, b: &MemberState) -> bool {
+    a.visits == b.visits
+        && a.last_seen == b.last_seen
+        && a.cumulative_spent == b.cumulative_spent
+        && a == b
+}
+
 /// See `OpRec::memo`.
 #[derive(Debug, Default)]
 pub(crate) struct Memo {
-    /// (state applied to, result).
-    slot: Mutex<Option<(Arc<MemberState>, Arc<MemberState>)>>,
+    /// (state applied to, result, the result's wallet summary once a
+    /// check asked for it).
+    /// (A run is one thread's: no lock.)
+    slot: RefCell<Option<MemoSlot>>,
     /// Nodes that applied the op; at `done` nobody will again (but a node
     /// replaying its log at restart), and the memo is dropped.
-    uses: AtomicU32,
+    uses: Cell<u32>,
 }
 
 impl Memo {
@@ -57,20 +87,39 @@ impl Memo {
     /// states under different handles; they share the result, and from
     /// then on the state).
     fn get(&self, cur: &Arc<MemberState>) -> Option<Arc<MemberState>> {
-        let slot = self.slot.lock().expect("memo lock");
-        let (prior, next) = slot.as_ref()?;
-        (Arc::ptr_eq(prior, cur) || **prior == **cur).then(|| next.clone())
+        let slot = self.slot.borrow();
+        let (prior, next, _) = slot.as_ref()?;
+        (Arc::ptr_eq(prior, cur) || same_state(prior, cur)).then(|| next.clone())
+    }
+
+    /// The result for an op whose result does not depend on the state it
+    /// is applied to (a registration), if a node made it.
+    fn made(&self) -> Option<Arc<MemberState>> {
+        let slot = self.slot.borrow();
+        slot.as_ref().map(|(_, next, _)| next.clone())
     }
 
     fn put(&self, cur: &Arc<MemberState>, next: &Arc<MemberState>) {
-        *self.slot.lock().expect("memo lock") = Some((cur.clone(), next.clone()));
+        *self.slot.borrow_mut() = Some((cur.clone(), next.clone(), None));
+    }
+
+    /// `wallet_summary(m)`, computed once for the shared result.
+    pub fn summary(&self, m: &Arc<MemberState>) -> (Share, bool) {
+        let mut slot = self.slot.borrow_mut();
+        match slot.as_mut() {
+            Some((_, next, sum)) if Arc::ptr_eq(next, m) => {
+                *sum.get_or_insert_with(|| wallet_summary(m))
+            }
+            _ => wallet_summary(m),
+        }
     }
 
     /// One more node applied the op; `nodes` is how many there are.
     pub fn used(&self, nodes: u32) {
-        let n = self.uses.fetch_add(1, Ordering::Relaxed) + 1;
+        let n = self.uses.get() + 1;
+        self.uses.set(n);
         if n >= nodes {
-            *self.slot.lock().expect("memo lock") = None;
+            *self.slot.borrow_mut() = None;
         }
     }
 }
@@ -79,7 +128,7 @@ impl Memo {
 /// these handles, not encoded bytes (the encoding is the real node's and is
 /// tested there; here it would only cost time).
 #[derive(Debug, Clone)]
-pub(crate) struct Rec(pub Arc<OpRec>);
+pub(crate) struct Rec(pub Rc<OpRec>);
 
 impl OpRef for Rec {
     fn op(&self) -> &Op {
@@ -88,30 +137,53 @@ impl OpRef for Rec {
 }
 
 impl OpRec {
-    /// `o`, `deps`: as in the op, by node index.
-    pub fn new(op: Op, o: u32, deps: Box<[u32]>) -> OpRec {
-        let bytes = op.encode();
+    /// `o`, `deps`: as in the op, by node index. A registration's member
+    /// and a sale's order are numbered here (the origin applies the op
+    /// next, where they were numbered before: same numbers).
+    /// `buf`: room to encode the op in (kept from op to op: no growing).
+    pub fn new(op: Op, o: u32, deps: Box<[u32]>, ids: &Ids, buf: &mut Vec<u8>) -> OpRec {
+        // `op.encode()`, into `buf`.
+        buf.clear();
+        buf.push(OP_FORMAT_V1);
+        postcard::to_io(&op, &mut *buf).expect("encoding to memory");
+        debug_assert_eq!(*buf, op.encode());
         // The op is unsigned, so its encoding is its signing bytes and this
         // is `op.hash()` without encoding twice.
         debug_assert!(op.sig.is_empty());
-        let hash = *blake3::hash(&bytes).as_bytes();
+        let hash = *blake3::hash(buf).as_bytes();
         debug_assert_eq!(
             hash,
             op.hash(),
             "an unsigned op's hash is that of its encoding"
         );
-        let order0 = match &op.body {
-            OpBody::CheckedOut { order } | OpBody::CheckedOutWithPoints { order } => {
-                Some(Arc::new(OrderState::new(order.clone())))
+        let members = |m: &MemberId| ids.members.borrow().get(m);
+        let mut phone = None;
+        let (member, order) = match &op.body {
+            OpBody::MemberRegistered { member, profile } => {
+                phone = Some(ids.phones.borrow_mut().intern(&profile.phone));
+                (Some(ids.members.borrow_mut().intern(member)), None)
             }
-            _ => None,
+            OpBody::ProfileUpdated { member, .. }
+            | OpBody::Recharged { member, .. }
+            | OpBody::SharesTransferred { member, .. } => (members(member), None),
+            OpBody::CheckedOut { order } | OpBody::CheckedOutWithPoints { order } => (
+                order.member.as_ref().and_then(members),
+                Some(ids.orders.borrow_mut().intern(&order.id)),
+            ),
+            OpBody::Refunded { refund } | OpBody::RefundedWithPoints { refund } => (
+                refund.member.as_ref().and_then(members),
+                ids.orders.borrow().get(&refund.order),
+            ),
+            _ => (None, None),
         };
         OpRec {
             op,
             hash,
             o,
             deps,
-            order0,
+            member,
+            order,
+            phone,
             memo: Memo::default(),
         }
     }
@@ -167,6 +239,72 @@ impl Ids {
     }
 }
 
+/// A node's order: as sold (read from the sale op every node shares), or
+/// as its refunds left it. An order as sold is the core's
+/// `OrderState::new(order)`, made when asked for (a refund, the state hash).
+#[derive(Debug, Clone)]
+pub(crate) enum Sale {
+    Sold(Rc<OpRec>),
+    Changed(Arc<OrderState>),
+}
+
+impl Sale {
+    /// The order as sold.
+    pub fn order(&self) -> &Order {
+        match self {
+            Sale::Sold(rec) => rec.op.body.as_sale().expect("a sale's op is a checkout"),
+            Sale::Changed(o) => &o.order,
+        }
+    }
+
+    /// The order's state, as the core keeps it.
+    pub fn state(&self) -> Cow<'_, OrderState> {
+        match self {
+            Sale::Sold(_) => Cow::Owned(OrderState::new(self.order().clone())),
+            Sale::Changed(o) => Cow::Borrowed(o),
+        }
+    }
+}
+
+impl PartialEq for Sale {
+    fn eq(&self, other: &Sale) -> bool {
+        match (self, other) {
+            (Sale::Sold(a), Sale::Sold(b)) => Rc::ptr_eq(a, b) || self.order() == other.order(),
+            (Sale::Changed(a), Sale::Changed(b)) => Arc::ptr_eq(a, b) || **a == **b,
+            _ => *self.state() == *other.state(),
+        }
+    }
+}
+
+/// The members holding a phone, by number, in id order (mostly one).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Holders(Vec<u32>);
+
+impl Holders {
+    pub fn insert(&mut self, i: u32, ids: &Interner<MemberId>) {
+        if let Err(at) = self.0.binary_search_by(|x| ids.key(*x).cmp(ids.key(i))) {
+            self.0.insert(at, i);
+        }
+    }
+
+    pub fn remove(&mut self, i: u32) {
+        self.0.retain(|x| *x != i);
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The members' numbers, in id order.
+    pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        self.0.iter().copied()
+    }
+}
+
 /// The state a node materialises from its log. Nothing here may depend on
 /// hashing order (`IdMap`s iterate by number or by id).
 #[derive(Debug)]
@@ -182,12 +320,12 @@ pub(crate) struct Materialised {
     pub members: IdMap<MemberId, Arc<MemberState>>,
     /// Numbered like `members`.
     pub expect: IdMap<MemberId, Expect>,
-    pub orders: IdMap<OrderId, Arc<OrderState>>,
+    pub orders: IdMap<OrderId, Sale>,
     /// Orders a refund was applied to (the others are as sold).
     pub refunded: Vec<u32>,
     /// Phone → members holding it (more than one: a duplicate for the
     /// merge queue).
-    pub phones: IdMap<String, BTreeSet<MemberId>>,
+    pub phones: IdMap<String, Holders>,
     pub totals: LedgerTotals,
     pub digest: StateDigest,
     /// Σ of every wallet's principal and bonus (kept as ops apply).
@@ -260,12 +398,13 @@ impl Materialised {
     fn member_op(
         &mut self,
         id: &MemberId,
+        num: Option<u32>,
         memo: Option<&Memo>,
         what: &str,
         f: impl FnOnce(&mut MemberState) -> Result<(), ApplyFail>,
     ) -> Result<u32, ApplyFail> {
         let unknown = || fail("unknown", format!("{what} of unknown {id}"));
-        let i = self.members.slot(id).ok_or_else(unknown)?;
+        let i = num.or_else(|| self.members.slot(id)).ok_or_else(unknown)?;
         let cur = self.members.at_mut(i).ok_or_else(unknown)?;
         if let Some(next) = memo.and_then(|m| m.get(cur)) {
             *cur = next;
@@ -283,45 +422,67 @@ impl Materialised {
 
     /// Fold `op` into the state, all or nothing. `drop_notes` is the
     /// `MergeDropsField` mutation, `ignore_programme` the
-    /// `IgnoresProgramme` one. `memo`: the op's, to share results.
+    /// `IgnoresProgramme` one. `rec`: the op's shared record (its ids'
+    /// numbers; a sale keeps it as its order); `memo`: share results
+    /// through it.
     pub fn apply(
         &mut self,
         op: &Op,
-        order0: Option<&Arc<OrderState>>,
-        memo: Option<&Memo>,
+        rec: Option<&Rc<OpRec>>,
+        memo: bool,
         drop_notes: bool,
         ignore_programme: bool,
     ) -> Result<Touched, ApplyFail> {
         // The origin's authority, as the node checks it on receipt.
         check_authority(role_of(op.origin()), &op.body).map_err(|e| fail("authority", e))?;
-        let memo = if drop_notes { None } else { memo };
+        let memo = rec.filter(|_| memo && !drop_notes).map(|r| &r.memo);
+        let num_m = rec.and_then(|r| r.member);
+        let num_o = rec.and_then(|r| r.order);
         let mut touched = Touched {
             member: None,
             order: None,
         };
         match &op.body {
             OpBody::MemberRegistered { member, profile } => {
-                let i = self.members.intern(member);
+                let i = num_m.unwrap_or_else(|| self.members.intern(member));
                 if self.members.at(i).is_some() {
                     return Err(fail("not_applicable", format!("{member} registered twice")));
                 }
-                let m = MemberState::registered(op).map_err(from_apply)?;
-                self.members.put(i, Arc::new(m));
+                // The registered state is the op's alone: made once, shared.
+                let m = match memo.and_then(Memo::made) {
+                    Some(m) => m,
+                    None => {
+                        let m = Arc::new(MemberState::registered(op).map_err(from_apply)?);
+                        if let Some(memo) = memo {
+                            memo.put(&m, &m);
+                        }
+                        m
+                    }
+                };
+                self.members.put(i, m);
                 self.expect.put(i, Expect::default());
+                let p = match rec.and_then(|r| r.phone) {
+                    Some(p) => p,
+                    None => self.phones.intern(&profile.phone),
+                };
+                if self.phones.at(p).is_none() {
+                    self.phones.put(p, Holders::default());
+                }
                 self.phones
-                    .or_default(&profile.phone)
-                    .insert(member.clone());
+                    .at_mut(p)
+                    .expect("put above")
+                    .insert(i, &self.members.ids());
                 touched.member = Some(i);
             }
             OpBody::ProfileUpdated { member, patch, .. } => {
-                let old_phone = self
-                    .members
-                    .get(member)
+                let old_phone = num_m
+                    .or_else(|| self.members.slot(member))
+                    .and_then(|i| self.members.at(i))
                     .ok_or_else(|| fail("unknown", format!("profile of unknown {member}")))?
                     .profile
                     .phone
                     .clone();
-                let i = self.member_op(member, memo, "profile", |m| {
+                let i = self.member_op(member, num_m, memo, "profile", |m| {
                     let old_notes = m.profile.notes.clone();
                     m.apply(op).map_err(from_apply)?;
                     if drop_notes && patch.notes.is_some() {
@@ -333,12 +494,14 @@ impl Materialised {
                 let new_phone = self.members.at(i).expect("applied").profile.phone.clone();
                 if new_phone != old_phone {
                     if let Some(s) = self.phones.get_mut(&old_phone) {
-                        s.remove(member);
+                        s.remove(i);
                         if s.is_empty() {
                             self.phones.remove(&old_phone);
                         }
                     }
-                    self.phones.or_default(&new_phone).insert(member.clone());
+                    self.phones
+                        .or_default(&new_phone)
+                        .insert(i, &self.members.ids());
                 }
                 touched.member = Some(i);
             }
@@ -348,7 +511,7 @@ impl Materialised {
                 bonus,
                 ..
             } => {
-                let i = self.member_op(member, memo, "recharge", |m| {
+                let i = self.member_op(member, num_m, memo, "recharge", |m| {
                     m.apply(op).map_err(from_apply)
                 })?;
                 let e = expect_of(&mut self.expect, i);
@@ -359,13 +522,14 @@ impl Materialised {
                 touched.member = Some(i);
             }
             OpBody::CheckedOut { order } | OpBody::CheckedOutWithPoints { order } => {
-                let oi = self.orders.intern(&order.id);
+                let oi = num_o.unwrap_or_else(|| self.orders.intern(&order.id));
                 if self.orders.at(oi).is_some() {
                     return Err(fail("not_applicable", format!("order {} twice", order.id)));
                 }
                 if let Some(member) = &order.member {
-                    let i =
-                        self.member_op(member, memo, "sale", |m| m.apply(op).map_err(from_apply))?;
+                    let i = self.member_op(member, num_m, memo, "sale", |m| {
+                        m.apply(op).map_err(from_apply)
+                    })?;
                     let e = expect_of(&mut self.expect, i);
                     e.principal -= order.balance_principal;
                     e.bonus -= order.balance_bonus;
@@ -375,9 +539,10 @@ impl Materialised {
                 } else if order.store != *op.origin() {
                     return Err(fail("authority", "a walk-in sale of another store"));
                 }
-                let o = order0
-                    .cloned()
-                    .unwrap_or_else(|| Arc::new(OrderState::new(order.clone())));
+                let o = match rec {
+                    Some(r) => Sale::Sold(r.clone()),
+                    None => Sale::Changed(Arc::new(OrderState::new(order.clone()))),
+                };
                 self.orders.put(oi, o);
                 touched.order = Some(oi);
             }
@@ -388,13 +553,16 @@ impl Materialised {
                         format!("refund of unknown order {}", refund.order),
                     )
                 };
-                let oi = self.orders.slot(&refund.order).ok_or_else(unknown)?;
+                let oi = num_o
+                    .or_else(|| self.orders.slot(&refund.order))
+                    .ok_or_else(unknown)?;
                 let o = self.orders.at(oi).ok_or_else(unknown)?;
-                let mut next_order = OrderState::clone(o);
+                let mut next_order = o.state().into_owned();
                 state::apply_refund(&mut next_order, op).map_err(from_apply)?;
                 if let Some(member) = &refund.member {
-                    let i = self
-                        .member_op(member, memo, "refund", |m| m.apply(op).map_err(from_apply))?;
+                    let i = self.member_op(member, num_m, memo, "refund", |m| {
+                        m.apply(op).map_err(from_apply)
+                    })?;
                     let e = expect_of(&mut self.expect, i);
                     e.principal += refund.balance_principal;
                     e.bonus += refund.balance_bonus;
@@ -402,12 +570,12 @@ impl Materialised {
                     self.held.bonus += refund.balance_bonus;
                     touched.member = Some(i);
                 }
-                self.orders.put(oi, Arc::new(next_order));
+                self.orders.put(oi, Sale::Changed(Arc::new(next_order)));
                 self.refunded.push(oi);
                 touched.order = Some(oi);
             }
             OpBody::SharesTransferred { member, .. } => {
-                let i = self.member_op(member, memo, "transfer", |m| {
+                let i = self.member_op(member, num_m, memo, "transfer", |m| {
                     m.apply(op).map_err(from_apply)
                 })?;
                 touched.member = Some(i);
@@ -456,17 +624,19 @@ impl Materialised {
         self.orders.for_each_sorted(|id, o| {
             h.update(id.as_str().as_bytes());
             buf.clear();
-            let bytes =
-                postcard::to_extend(&**o, std::mem::take(&mut buf)).expect("encoding to memory");
+            let bytes = postcard::to_extend(&*o.state(), std::mem::take(&mut buf))
+                .expect("encoding to memory");
             h.update(&bytes);
             buf = bytes;
         });
-        self.phones.for_each_sorted(|phone, ids| {
+        let members = self.members.ids();
+        self.phones.for_each_sorted(|phone, holders| {
             h.update(phone.as_bytes());
-            for id in ids {
-                h.update(id.as_str().as_bytes());
+            for i in holders.iter() {
+                h.update(members.key(i).as_str().as_bytes());
             }
         });
+        drop(members);
         h.update(&postcard::to_allocvec(&self.totals).expect("encoding to memory"));
         if self.programme_changed {
             h.update(b"programme");
@@ -495,7 +665,11 @@ impl Materialised {
                     .all(|(i, x)| b.at(i).is_some_and(|y| Arc::ptr_eq(x, y) || **x == **y))
         }
         same(&self.members, &other.members)
-            && same(&self.orders, &other.orders)
+            && self.orders.len() == other.orders.len()
+            && self
+                .orders
+                .slots()
+                .all(|(i, x)| other.orders.at(i).is_some_and(|y| x == y))
             && self.phones == other.phones
             && self.totals == other.totals
             && self.programme_changed == other.programme_changed
@@ -530,9 +704,9 @@ pub(crate) struct Node {
     pub name: NodeId,
     // Durable: survives a crash.
     /// The log: for each origin (by index) its ops 1..=n.
-    pub log: Vec<Vec<Arc<OpRec>>>,
+    pub log: Vec<Vec<Rc<OpRec>>>,
     /// The order ops were committed in (origin index, seq).
-    pub commit_order: Vec<(u32, u64)>,
+    pub commit_order: Vec<(u32, u32)>,
     pub rejected: BTreeSet<OpId>,
     /// Entity counter high-water mark, committed with every op.
     pub entity_hwm: u64,
@@ -548,7 +722,8 @@ pub(crate) struct Node {
     pub held: Vec<u64>,
     pub st: Materialised,
     pub entity: u64,
-    pub idem: BTreeMap<String, OpId>,
+    /// Idempotency keys of the ops made here.
+    pub idem: HashSet<String, BuildHasherDefault<Fx>>,
     pub next_req: u64,
     pub asks: BTreeMap<u64, u64>,
     pub jobs: BTreeMap<u64, EscrowJob>,
@@ -567,11 +742,15 @@ pub(crate) struct Node {
     pub sync_due: bool,
     pub pending_acks: Vec<u64>,
     pub pending_gaves: Vec<(usize, u64, Vec<Rec>)>,
+    /// The deps of the last op made here, by origin index and as stamped
+    /// (the next op's are these raised where more is held: cheaper than
+    /// making them anew).
+    pub deps_made: Option<(Vec<u64>, VersionVector)>,
 }
 
 /// The node's log as the protocol reads it.
 pub(crate) struct LogView<'a> {
-    pub log: &'a [Vec<Arc<OpRec>>],
+    pub log: &'a [Vec<Rc<OpRec>>],
     pub stores: usize,
     pub index: &'a BTreeMap<NodeId, usize>,
 }
@@ -632,14 +811,14 @@ mod tests {
         let mut st = Materialised::default();
         let before = st.state_hash();
         assert_eq!(before, Materialised::default().state_hash());
-        st.apply(&programme_op("hq", &edited()), None, None, false, false)
+        st.apply(&programme_op("hq", &edited()), None, false, false, false)
             .unwrap();
         assert_eq!(*st.programme, edited());
         assert_ne!(st.state_hash(), before);
         // The mutation: the change is taken (logged) but not applied.
         let mut ignoring = Materialised::default();
         ignoring
-            .apply(&programme_op("hq", &edited()), None, None, false, true)
+            .apply(&programme_op("hq", &edited()), None, false, false, true)
             .unwrap();
         assert_eq!(*ignoring.programme, Programme::default());
         assert_ne!(ignoring.state_hash(), st.state_hash());
@@ -653,7 +832,7 @@ mod tests {
             .apply(
                 &programme_op("store-1", &edited()),
                 None,
-                None,
+                false,
                 false,
                 false,
             )

@@ -84,7 +84,7 @@ pub(crate) fn conservation_problem(st: &Materialised) -> Option<String> {
 /// A redemption applied twice would count its points twice: the points
 /// used by the orders a node holds add up to the ledger's points redeemed.
 pub(crate) fn once_problem(st: &Materialised) -> Option<String> {
-    let used: i64 = st.orders.slots().map(|(_, o)| o.order.points_used).sum();
+    let used: i64 = st.orders.slots().map(|(_, o)| o.order().points_used).sum();
     (used != st.totals.points_redeemed).then(|| {
         format!(
             "orders used {used} points, the ledger counts {} redeemed",

@@ -1,8 +1,9 @@
 //! The event loop: simulated time, the network, the faults, the workload,
 //! the escrow conversations, and the invariant checks after every step.
 
-use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::hash::BuildHasherDefault;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use rand::{Rng, SeedableRng};
@@ -25,7 +26,11 @@ use tongka_core::refund::RefundLine;
 use tongka_core::state::{self};
 use tongka_sync::{Msg, OpRef, Replica, ReplicaConfig};
 
-use crate::node::{EscrowJob, Ids, LogView, Materialised, Node, OpRec, Purpose, Rec, Touched};
+use crate::ids::Fx;
+use crate::node::{
+    EscrowJob, Ids, LogView, Materialised, Node, OpRec, Purpose, Rec, Sale, Touched, wallet_summary,
+};
+use crate::queue::Queue;
 use crate::report::{HealRecord, Report, Sample, StoreStats};
 use crate::scenario::{Fault, HomeDist, Scenario};
 use crate::{Mutation, Violation};
@@ -134,30 +139,6 @@ enum Ev {
     MergeScan,
 }
 
-struct Entry {
-    at: u64,
-    seq: u64,
-    ev: Ev,
-}
-
-impl PartialEq for Entry {
-    fn eq(&self, o: &Self) -> bool {
-        (self.at, self.seq) == (o.at, o.seq)
-    }
-}
-impl Eq for Entry {}
-impl PartialOrd for Entry {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Entry {
-    fn cmp(&self, o: &Self) -> Ordering {
-        // Earliest first in a max-heap.
-        (o.at, o.seq).cmp(&(self.at, self.seq))
-    }
-}
-
 struct Link {
     a: usize,
     b: usize,
@@ -199,6 +180,24 @@ fn between(rng: &mut ChaCha8Rng, lo: u64, hi: u64) -> u64 {
     }
 }
 
+/// About how many ops and sales a scenario's run makes (a capacity hint,
+/// with a tenth more; at most 2^26).
+fn expected(sc: &Scenario) -> (usize, usize) {
+    let m = Decimal::from(sc.members.initial);
+    let days = Decimal::from(sc.time.duration.ms()) / Decimal::from(DAY);
+    let w = &sc.workload;
+    let made = w.checkouts.0 + w.recharges.0 + w.profile_edits.0 + w.registrations.0;
+    let ops = m * Decimal::TWO + m * days * made;
+    let sales = m * days * w.checkouts.0;
+    let cap = |d: Decimal| {
+        (d * Decimal::new(11, 1))
+            .to_usize()
+            .unwrap_or(0)
+            .min(1 << 26)
+    };
+    (cap(ops), cap(sales))
+}
+
 /// How many events of an expected (decimal) count: the whole part, and one
 /// more with the probability of the fraction.
 fn count(rng: &mut ChaCha8Rng, expected: Decimal) -> u64 {
@@ -220,7 +219,7 @@ pub(crate) struct Sim<'a> {
     mutation: Mutation,
     now: u64,
     step: u64,
-    queue: BinaryHeap<Entry>,
+    queue: Queue<Ev>,
     seq: u64,
     rng_work: ChaCha8Rng,
     rng_net: ChaCha8Rng,
@@ -231,7 +230,7 @@ pub(crate) struct Sim<'a> {
     /// Member and order numbers, shared by the nodes' states.
     ids: Ids,
     /// Every op ever made, by origin: the canonical copies.
-    ops: Vec<Vec<Arc<OpRec>>>,
+    ops: Vec<Vec<Rc<OpRec>>>,
     links: Vec<Link>,
     /// Active partitions: for each, the group of each node (if listed).
     partitions: BTreeMap<usize, Vec<Option<usize>>>,
@@ -239,7 +238,8 @@ pub(crate) struct Sim<'a> {
     models: Vec<MemberModel>,
     next_idem: u64,
     /// Idempotency key → the op that answered it (chain-wide, at most once).
-    idem_ops: BTreeMap<String, OpId>,
+    /// (origin, seq); hashed: only looked up.
+    idem_ops: HashMap<String, (u32, u64), BuildHasherDefault<Fx>>,
     /// Ops acknowledged to clients.
     acked: Vec<Vec<u64>>,
     workload_over: bool,
@@ -271,6 +271,8 @@ pub(crate) struct Sim<'a> {
     msg_counts: [u64; 5],
     /// Member merges (`workload.merges`): see `merges.rs`.
     merge: merges::MergeWork,
+    /// Room to encode an op in (`OpRec::new`).
+    enc: Vec<u8>,
 }
 
 /// The message kinds, as the report names them.
@@ -295,12 +297,21 @@ impl<'a> Sim<'a> {
             ..ReplicaConfig::default()
         };
         let ids = Ids::new();
+        // Sized once for the ops the scenario makes, not grown by copying.
+        let (ops_hint, sales_hint) = expected(sc);
+        let per_origin = ops_hint / stores.max(1);
+        let log = || {
+            (0..n)
+                .map(|o| Vec::with_capacity(if o < stores { per_origin } else { 0 }))
+                .collect::<Vec<_>>()
+        };
+        ids.orders.borrow_mut().reserve(sales_hint);
         let nodes = names
             .iter()
             .map(|name| Node {
                 name: name.clone(),
-                log: vec![Vec::new(); n],
-                commit_order: Vec::new(),
+                log: log(),
+                commit_order: Vec::with_capacity(ops_hint),
                 rejected: BTreeSet::new(),
                 entity_hwm: 0,
                 up: true,
@@ -311,9 +322,13 @@ impl<'a> Sim<'a> {
                 clock: HlcClock::default(),
 
                 held: vec![0; n],
-                st: Materialised::new(&ids),
+                st: {
+                    let mut st = Materialised::new(&ids);
+                    st.orders.reserve(sales_hint);
+                    st
+                },
                 entity: 0,
-                idem: BTreeMap::new(),
+                idem: HashSet::default(),
                 next_req: 1,
                 asks: BTreeMap::new(),
                 jobs: BTreeMap::new(),
@@ -327,6 +342,7 @@ impl<'a> Sim<'a> {
                 sync_due: false,
                 pending_acks: Vec::new(),
                 pending_gaves: Vec::new(),
+                deps_made: None,
             })
             .collect();
         let mut max_delay = sc.network.delay[1].ms();
@@ -380,7 +396,7 @@ impl<'a> Sim<'a> {
             mutation,
             now: 0,
             step: 0,
-            queue: BinaryHeap::new(),
+            queue: Queue::default(),
             seq: 0,
             rng_work,
             rng_net,
@@ -389,13 +405,13 @@ impl<'a> Sim<'a> {
             stores,
             nodes,
             ids,
-            ops: vec![Vec::new(); n],
+            ops: log(),
             links,
             partitions: BTreeMap::new(),
             cut_off: vec![false; n],
             models: Vec::new(),
             next_idem: 1,
-            idem_ops: BTreeMap::new(),
+            idem_ops: HashMap::default(),
             acked: vec![Vec::new(); n],
             workload_over: false,
             heal_watch: None,
@@ -421,6 +437,7 @@ impl<'a> Sim<'a> {
             checks: 0,
             msg_counts: [0; 5],
             merge: merges::MergeWork::new(sc),
+            enc: Vec::with_capacity(4096),
         };
         if let Some(p) = &sim.start_programme {
             for node in &mut sim.nodes {
@@ -432,11 +449,7 @@ impl<'a> Sim<'a> {
 
     fn at(&mut self, at: u64, ev: Ev) {
         self.seq += 1;
-        self.queue.push(Entry {
-            at,
-            seq: self.seq,
-            ev,
-        });
+        self.queue.push(at, self.seq, ev);
     }
 
     fn violate(&mut self, invariant: &'static str, node: Option<usize>, detail: String) {
@@ -458,16 +471,23 @@ impl<'a> Sim<'a> {
 
     // ---------------------------------------------------------------- run
 
-    pub fn run(mut self) -> (Report, Option<Violation>) {
+    pub fn run(self) -> (Report, Option<Violation>) {
+        self.run_then(true)
+    }
+
+    /// `run`, leaving the run's state unfreed when `free` is false: for a
+    /// process that ends after one run (`bench`), where freeing a large
+    /// chain-day's ops and states one by one is a tenth of the run.
+    pub fn run_then(mut self, free: bool) -> (Report, Option<Violation>) {
         self.setup();
         self.merge_mutate(0);
-        while let Some(e) = self.queue.pop() {
+        while let Some((at, ev)) = self.queue.pop() {
             if self.violation.is_some() || self.finished {
                 break;
             }
-            self.now = e.at;
+            self.now = at;
             self.step += 1;
-            self.handle(e.ev);
+            self.handle(ev);
             self.after_step();
         }
         if self.violation.is_none() && !self.finished {
@@ -486,6 +506,13 @@ impl<'a> Sim<'a> {
         report.steps = self.step;
         report.checks = self.checks;
         report.violation = self.violation.clone();
+        if !free {
+            std::mem::forget((
+                std::mem::take(&mut self.nodes),
+                std::mem::take(&mut self.ops),
+                std::mem::take(&mut self.ids),
+            ));
+        }
         (report, self.violation)
     }
 
@@ -1021,14 +1048,14 @@ impl<'a> Sim<'a> {
         node.up = false;
         node.life += 1;
         // Volatile state is gone; the log stays, up to its last commit.
-        let lost: Vec<(u32, u64)> = node.commit_order.split_off(node.synced);
+        let lost: Vec<(u32, u32)> = node.commit_order.split_off(node.synced);
         node.sync_due = false;
         node.pending_acks.clear();
         node.pending_gaves.clear();
         let mut lost_own = Vec::new();
         for &(o, seq) in lost.iter().rev() {
             let rec = node.log[o as usize].pop().expect("logged");
-            debug_assert_eq!(rec.op.id.seq, seq);
+            debug_assert_eq!(rec.op.id.seq, u64::from(seq));
             node.held[o as usize] -= 1;
             node.rejected.remove(&rec.op.id);
             if o as usize == n {
@@ -1071,7 +1098,7 @@ impl<'a> Sim<'a> {
         for &(o, seq) in &node.commit_order[node.synced..] {
             let id = OpId {
                 origin: self.names[o as usize].clone(),
-                seq,
+                seq: u64::from(seq),
             };
             node.replica.durable(&id);
         }
@@ -1116,8 +1143,8 @@ impl<'a> Sim<'a> {
             let remote = o as usize != n;
             if let Err(e) = st.apply(
                 &rec.op,
-                rec.order0.as_ref(),
-                None,
+                Some(&rec),
+                false,
                 drop_notes && remote,
                 ignore_prog && remote,
             ) {
@@ -1134,7 +1161,7 @@ impl<'a> Sim<'a> {
         }
         node.idem = node.log[n]
             .iter()
-            .filter_map(|r| r.op.idem.clone().map(|k| (k, r.op.id.clone())))
+            .filter_map(|r| r.op.idem.clone())
             .collect();
         node.st = st;
         node.held = held;
@@ -1162,7 +1189,7 @@ impl<'a> Sim<'a> {
                 ),
             );
         }
-        self.full_sweep_node(n);
+        self.full_sweep_node(n, &mut SweepCache::default());
         self.merge_restarted(n);
     }
 
@@ -1466,7 +1493,7 @@ impl<'a> Sim<'a> {
         }
         let node = &mut self.nodes[n];
         node.side_applied.insert(op.id.clone());
-        let _ = node.st.apply(op, None, None, false, false);
+        let _ = node.st.apply(op, None, false, false, false);
     }
 
     fn commit_remote(&mut self, n: usize, got: Rec) {
@@ -1480,7 +1507,7 @@ impl<'a> Sim<'a> {
             );
             return;
         };
-        if !Arc::ptr_eq(&rec, &got.0) && rec.op != *op {
+        if !Rc::ptr_eq(&rec, &got.0) && rec.op != *op {
             self.violate(
                 "authority",
                 Some(n),
@@ -1532,7 +1559,7 @@ impl<'a> Sim<'a> {
 
     /// Append an op to a node's log and fold it into its state, then check
     /// what it touched. `local`: made here now.
-    fn append(&mut self, n: usize, rec: Arc<OpRec>, local: bool, skip_state: bool) {
+    fn append(&mut self, n: usize, rec: Rc<OpRec>, local: bool, skip_state: bool) {
         let o = rec.o as usize;
         let drop_notes = !local && self.mutant(n, Mutation::MergeDropsField);
         let ignore_prog = !local && self.mutant(n, Mutation::IgnoresProgramme);
@@ -1543,20 +1570,17 @@ impl<'a> Sim<'a> {
         } else {
             let r = node
                 .st
-                .apply(
-                    &rec.op,
-                    rec.order0.as_ref(),
-                    Some(&rec.memo),
-                    drop_notes,
-                    ignore_prog,
-                )
+                .apply(&rec.op, Some(&rec), true, drop_notes, ignore_prog)
                 .map(Some);
             rec.memo.used(self.names.len() as u32);
             r
         };
         node.st.digest.add(&rec.hash);
         node.log[o].push(rec.clone());
-        node.commit_order.push((o as u32, rec.op.id.seq));
+        node.commit_order.push((
+            o as u32,
+            u32::try_from(rec.op.id.seq).expect("fewer than 2^32 ops per origin"),
+        ));
         node.held[o] += 1;
         if self.group_commit == 0 {
             node.replica.durable(&rec.op.id);
@@ -1569,7 +1593,7 @@ impl<'a> Sim<'a> {
             self.at(t, Ev::Sync(n, life));
         }
         match result {
-            Ok(Some(t)) => self.check_touched(n, t),
+            Ok(Some(t)) => self.check_touched_op(n, t, &rec),
             Ok(None) => {}
             Err(e) => {
                 self.nodes[n].rejected.insert(rec.op.id.clone());
@@ -1609,7 +1633,7 @@ impl<'a> Sim<'a> {
         actor: &str,
         idem: Option<String>,
         body: OpBody,
-    ) -> Arc<OpRec> {
+    ) -> Rc<OpRec> {
         let node = &self.nodes[n];
         let id = OpId {
             origin: node.name.clone(),
@@ -1621,26 +1645,51 @@ impl<'a> Sim<'a> {
             idem: idem.clone(),
             body,
         };
-        let mut deps = VersionVector::new();
         let mut dense = vec![0u32; node.held.len()];
         for (o, &h) in node.held.iter().enumerate() {
             if o != n && h > 0 {
-                deps.raise(&self.names[o], h);
                 dense[o] = u32::try_from(h).expect("fewer than 2^32 ops per origin");
             }
         }
+        // Deps: what is held of others (the last op's, raised).
+        let node = &mut self.nodes[n];
+        let (made, vv) = node
+            .deps_made
+            .get_or_insert_with(|| (vec![0; node.held.len()], VersionVector::new()));
+        if node.held.iter().zip(made.iter()).any(|(h, m)| h < m) {
+            // Less held than then (a crash lost ops): anew.
+            *made = vec![0; node.held.len()];
+            *vv = VersionVector::new();
+        }
+        for (o, &h) in node.held.iter().enumerate() {
+            if o != n && h > made[o] {
+                vv.raise(&self.names[o], h);
+                made[o] = h;
+            }
+        }
+        let deps = vv.clone();
         let op = draft.stamp(id.clone(), deps);
-        let rec = Arc::new(OpRec::new(op, n as u32, dense.into_boxed_slice()));
+        let rec = Rc::new(OpRec::new(
+            op,
+            n as u32,
+            dense.into_boxed_slice(),
+            &self.ids,
+            &mut self.enc,
+        ));
         if let Some(k) = idem {
-            if let Some(first) = self.idem_ops.get(&k) {
+            if let Some(&(fo, fs)) = self.idem_ops.get(&k) {
+                let first = OpId {
+                    origin: self.names[fo as usize].clone(),
+                    seq: fs,
+                };
                 self.violate(
                     "at_most_once",
                     Some(n),
                     format!("idempotency key {k} decided twice: {first} and {id}"),
                 );
             }
-            self.idem_ops.insert(k.clone(), id.clone());
-            self.nodes[n].idem.insert(k, id);
+            self.idem_ops.insert(k.clone(), (n as u32, id.seq));
+            self.nodes[n].idem.insert(k);
         }
         self.ops[n].push(rec.clone());
         self.append(n, rec.clone(), true, false);
@@ -1699,7 +1748,7 @@ impl<'a> Sim<'a> {
             Request::Edit { .. } => None,
         };
         if let Some(k) = &key
-            && self.nodes[s].idem.contains_key(k)
+            && self.nodes[s].idem.contains(k)
         {
             self.report.stores[s].replayed += 1;
             return;
@@ -2053,7 +2102,7 @@ impl<'a> Sim<'a> {
             return self.decline(&r, "order_not_found");
         };
         let points_here = o
-            .order
+            .order()
             .member
             .as_ref()
             .and_then(|m| self.nodes[s].st.members.get(m))
@@ -2067,7 +2116,7 @@ impl<'a> Sim<'a> {
         let rid = RefundId::mint(&self.names[s], self.nodes[s].entity + 1);
         self.nodes[s].entity += 1;
         let at = self.tick(s);
-        let o = &self.nodes[s].st.orders[order];
+        let o = self.nodes[s].st.orders[order].state();
         match o.decide(
             rid,
             &self.names[s],
@@ -2415,6 +2464,25 @@ impl<'a> Sim<'a> {
         self.report.programme_changes += 1;
     }
 
+    /// `check_touched` after `rec` applied: a member state other nodes
+    /// share is summed once (`Memo::summary`).
+    fn check_touched_op(&mut self, n: usize, t: Touched, rec: &OpRec) {
+        let st = &self.nodes[n].st;
+        let fine = t.member.is_some_and(|i| {
+            st.members.at(i).is_some_and(|m| {
+                let (total, negative) = rec.memo.summary(m);
+                let e = st.expect.at(i).copied().unwrap_or_default();
+                !negative && total.principal == e.principal && total.bonus == e.bonus
+            })
+        });
+        let t = if fine {
+            Touched { member: None, ..t }
+        } else {
+            t
+        };
+        self.check_touched(n, t)
+    }
+
     fn check_touched(&mut self, n: usize, t: Touched) {
         if let Some((inv, d)) = touched_problem(&self.nodes[n].st, t) {
             self.violate(inv, Some(n), d);
@@ -2436,7 +2504,10 @@ impl<'a> Sim<'a> {
     }
 
     /// Every check over a node's whole state (periodically and at the end).
-    fn full_sweep_node(&mut self, n: usize) {
+    /// `cache`: what the sweeps of other nodes found of the member states
+    /// this node shares with them (the state is the same: so are its
+    /// total and its shares).
+    fn full_sweep_node(&mut self, n: usize, cache: &mut SweepCache) {
         if !self.nodes[n].up {
             return;
         }
@@ -2456,10 +2527,16 @@ impl<'a> Sim<'a> {
         let st = &self.nodes[n].st;
         let mut problem = None;
         for (i, m) in st.members.slots() {
-            let t = m.wallet.total();
+            // Held while the sweeps last (every state is held by a node):
+            // an address names one state.
+            let (t, negative) = *cache
+                .entry(Arc::as_ptr(m) as usize)
+                .or_insert_with(|| wallet_summary(m));
             sum.0 += t.principal;
             sum.1 += t.bonus;
-            if problem.is_none() {
+            let e = st.expect.at(i).copied().unwrap_or_default();
+            let fine = !negative && t.principal == e.principal && t.bonus == e.bonus;
+            if problem.is_none() && !fine {
                 problem = touched_problem(
                     st,
                     Touched {
@@ -2498,7 +2575,7 @@ impl<'a> Sim<'a> {
         for (o, ops) in self.nodes[n].log.iter().enumerate() {
             let canon = &self.ops[o];
             if let Some((k, r)) = ops.iter().enumerate().find(|(k, r)| {
-                !canon.get(*k).is_some_and(|c| Arc::ptr_eq(c, r))
+                !canon.get(*k).is_some_and(|c| Rc::ptr_eq(c, r))
                     && (r.op.id.seq != *k as u64 + 1 || r.op.id.origin != self.names[o])
             }) {
                 let d = format!(
@@ -2523,8 +2600,9 @@ impl<'a> Sim<'a> {
     }
 
     fn sample(&mut self) {
+        let mut cache = SweepCache::default();
         for n in 0..self.nodes.len() {
-            self.full_sweep_node(n);
+            self.full_sweep_node(n, &mut cache);
         }
         let made: u64 = self.ops.iter().map(|o| o.len() as u64).sum();
         let lag: u64 = self
@@ -2590,8 +2668,9 @@ impl<'a> Sim<'a> {
             // Nothing more can happen: compare.
             self.finished = true;
             self.report.final_converged_after = Some(self.now - start);
+            let mut cache = SweepCache::default();
             for n in 0..self.nodes.len() {
-                self.full_sweep_node(n);
+                self.full_sweep_node(n, &mut cache);
             }
             let d0 = self.nodes[0].st.digest;
             let h0 = self.nodes[0].st.state_hash();
@@ -2700,6 +2779,10 @@ impl<'a> Sim<'a> {
     }
 }
 
+/// Per member state (by address), its wallet's total and whether a share
+/// is negative: see `full_sweep_node`.
+type SweepCache = HashMap<usize, (tongka_core::wallet::Share, bool), BuildHasherDefault<Fx>>;
+
 /// What is wrong with a member or order after an op touched it, if anything.
 fn touched_problem(st: &Materialised, t: Touched) -> Option<(&'static str, String)> {
     if let Some(i) = t.member
@@ -2724,8 +2807,23 @@ fn touched_problem(st: &Materialised, t: Touched) -> Option<(&'static str, Strin
         }
     }
     if let Some(i) = t.order
-        && let Some(o) = st.orders.at(i)
+        && let Some(sale) = st.orders.at(i)
     {
+        let o = match sale {
+            Sale::Changed(o) => &**o,
+            // As sold: nothing refunded (`OrderState::new`).
+            Sale::Sold(_) => {
+                let order = sale.order();
+                if order.lines.iter().any(|l| Decimal::ZERO > l.qty) || Money::ZERO > order.payable
+                {
+                    return Some((
+                        "at_most_once",
+                        format!("{}: refunded more than was sold", order.id),
+                    ));
+                }
+                return None;
+            }
+        };
         let over = o
             .order
             .lines

@@ -88,13 +88,16 @@ impl Materialised {
                     (cur.profile.phone.clone(), next.profile.phone.clone());
                 self.members.insert(member.clone(), Arc::new(next));
                 if new_phone != old_phone {
+                    let i = self.members.slot(member).expect("held above");
                     if let Some(s) = self.phones.get_mut(&old_phone) {
-                        s.remove(member);
+                        s.remove(i);
                         if s.is_empty() {
                             self.phones.remove(&old_phone);
                         }
                     }
-                    self.phones.or_default(&new_phone).insert(member.clone());
+                    self.phones
+                        .or_default(&new_phone)
+                        .insert(i, &self.members.ids());
                 }
                 self.merged.add(absorbed.clone(), member.clone());
                 self.merge_pairs.insert((absorbed.clone(), member.clone()));
@@ -230,13 +233,19 @@ impl Sim<'_> {
             return;
         }
         let st = &self.nodes[s].st;
+        let members = st.members.ids();
         let listed: Vec<BTreeSet<MemberId>> = st
             .phones
             .values()
             .filter(|ids| ids.len() > 1)
-            .map(|ids| ids.iter().map(|i| st.merged.resolve(i)).collect())
+            .map(|ids| {
+                ids.iter()
+                    .map(|i| st.merged.resolve(members.key(i)))
+                    .collect()
+            })
             .filter(|now: &BTreeSet<MemberId>| now.len() > 1)
             .collect();
+        drop(members);
         for ids in listed {
             if !chance(&mut self.rng_work, self.merge.p_merge) {
                 continue;
@@ -440,7 +449,7 @@ mod tests {
             member: member.clone(),
             profile,
         };
-        st.apply(&op(origin, seq, body), None, None, false, false)
+        st.apply(&op(origin, seq, body), None, false, false, false)
             .unwrap();
         member
     }
@@ -453,7 +462,7 @@ mod tests {
             bonus: Money::ZERO,
             tender: TenderKind::Cash,
         };
-        st.apply(&op(origin, seq, body), None, None, false, false)
+        st.apply(&op(origin, seq, body), None, false, false, false)
             .unwrap();
     }
 
@@ -495,7 +504,7 @@ mod tests {
             at,
         )
         .unwrap();
-        st.apply(&op("store-3", 2, body), None, None, false, false)
+        st.apply(&op("store-3", 2, body), None, false, false, false)
             .unwrap();
         assert_eq!(st.merged.resolve(&a), s);
         assert_ne!(st.state_hash(), before, "the merge is in the state hash");
@@ -516,7 +525,7 @@ mod tests {
         );
         for (seq, holder) in [(3, "store-2"), (3, "store-3")] {
             let body = merge::decide_move(&st.members[&a], &s, &node(holder)).unwrap();
-            st.apply(&op(holder, seq, body), None, None, false, false)
+            st.apply(&op(holder, seq, body), None, false, false, false)
                 .unwrap();
         }
         assert_eq!(st.members[&a].wallet.total(), Share::default());

@@ -16,7 +16,7 @@ pub const NODE_NAME_LEN_MAX: usize = 32;
 /// a zero byte, so comparing the padded bytes orders names as their text
 /// (a prefix first), and equal bytes are equal names. Encoded as its text
 /// (a string), as it always was.
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct NodeId([u8; NODE_NAME_LEN_MAX]);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -53,14 +53,21 @@ impl NodeId {
         std::str::from_utf8(&self.0[..len]).expect("node names are ASCII")
     }
 
-    /// The padded name as two big-endian words: they compare as the text.
+    /// Half `h` (0 or 1) of the padded name as a big-endian word: the
+    /// halves compare as the text.
     #[inline]
-    fn words(&self) -> (u128, u128) {
-        let (a, b) = self.0.split_at(16);
-        (
-            u128::from_be_bytes(a.try_into().expect("16 bytes")),
-            u128::from_be_bytes(b.try_into().expect("16 bytes")),
-        )
+    fn half(&self, h: usize) -> u128 {
+        u128::from_be_bytes(self.0[h * 16..h * 16 + 16].try_into().expect("16 bytes"))
+    }
+}
+
+impl std::hash::Hash for NodeId {
+    /// One word, folded from the padded name (equal names, equal words).
+    #[inline]
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let w = |i: usize| u64::from_le_bytes(self.0[i..i + 8].try_into().expect("8 bytes"));
+        state
+            .write_u64(w(0) ^ w(8).rotate_left(16) ^ w(16).rotate_left(32) ^ w(24).rotate_left(48));
     }
 }
 
@@ -74,7 +81,10 @@ impl PartialOrd for NodeId {
 impl Ord for NodeId {
     #[inline]
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.words().cmp(&other.words())
+        match self.half(0).cmp(&other.half(0)) {
+            std::cmp::Ordering::Equal => self.half(1).cmp(&other.half(1)),
+            o => o,
+        }
     }
 }
 

@@ -151,6 +151,55 @@ struct Peer {
     quiet: Vec<bool>,
 }
 
+/// The peers by node index (a chain has tens of nodes: a vector indexed
+/// by node, not a tree), iterated in index order.
+#[derive(Default)]
+struct Peers {
+    by_ix: Vec<Option<Peer>>,
+    len: usize,
+}
+
+impl std::fmt::Debug for Peers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl Peers {
+    #[inline]
+    fn get(&self, i: &usize) -> Option<&Peer> {
+        self.by_ix.get(*i).and_then(Option::as_ref)
+    }
+
+    #[inline]
+    fn get_mut(&mut self, i: &usize) -> Option<&mut Peer> {
+        self.by_ix.get_mut(*i).and_then(Option::as_mut)
+    }
+
+    /// The peer `i`, made on first sight.
+    fn entry(&mut self, i: usize) -> &mut Peer {
+        if self.by_ix.len() <= i {
+            self.by_ix.resize_with(i + 1, || None);
+        }
+        let slot = &mut self.by_ix[i];
+        if slot.is_none() {
+            self.len += 1;
+        }
+        slot.get_or_insert_default()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (usize, &Peer)> {
+        self.by_ix
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.as_ref().map(|p| (i, p)))
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+}
+
 /// What a received message asks of the node.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Delivery<O = Op> {
@@ -188,6 +237,8 @@ pub struct Replica<O = Op> {
     names: Vec<NodeId>,
     index: NameIndex,
     order: Vec<usize>,
+    /// The names in name order (`names[order[k]]`), for walking.
+    sorted: Vec<NodeId>,
     /// Ops held durably by this node, by node index and as a vector.
     held: Vec<u64>,
     held_vv: VersionVector,
@@ -196,15 +247,17 @@ pub struct Replica<O = Op> {
     /// Ops received before their causal past, by origin index and seq.
     early: Vec<BTreeMap<u64, O>>,
     early_len: usize,
-    peers: BTreeMap<usize, Peer>,
+    peers: Peers,
     /// Bumped whenever the nodes this node is linked to change.
     links_epoch: u64,
 }
 
+#[inline]
 fn at(v: &[u64], i: usize) -> u64 {
     v.get(i).copied().unwrap_or(0)
 }
 
+#[inline]
 fn put(v: &mut Vec<u64>, i: usize, x: u64) {
     if v.len() <= i {
         v.resize(i + 1, 0);
@@ -212,6 +265,7 @@ fn put(v: &mut Vec<u64>, i: usize, x: u64) {
     v[i] = x;
 }
 
+#[inline]
 fn flag(v: &[bool], i: usize) -> bool {
     v.get(i).copied().unwrap_or(false)
 }
@@ -229,12 +283,13 @@ impl<O: OpRef> Replica<O> {
             names: Vec::new(),
             index: NameIndex::default(),
             order: Vec::new(),
+            sorted: Vec::new(),
             held: Vec::new(),
             held_vv: VersionVector::new(),
             admitted: Vec::new(),
             early: Vec::new(),
             early_len: 0,
-            peers: BTreeMap::new(),
+            peers: Peers::default(),
             links_epoch: 0,
         };
         r.ix(&me);
@@ -262,6 +317,7 @@ impl<O: OpRef> Replica<O> {
             .order
             .partition_point(|&j| self.names[j] < self.names[i]);
         self.order.insert(pos, i);
+        self.sorted.insert(pos, n.clone());
         self.early.push(BTreeMap::new());
         i
     }
@@ -269,9 +325,23 @@ impl<O: OpRef> Replica<O> {
     /// The index of a known name, looked for by walking `order` from
     /// `*k` on: names given in name order (a vector's, a `links` list) are
     /// found without hashing. Any other name: by the map (`None`: unknown).
+    #[inline(always)]
     fn ix_walk(&self, n: &NodeId, k: &mut usize) -> Option<usize> {
-        while let Some(&i) = self.order.get(*k) {
-            match self.names[i].cmp(n) {
+        // Most often the name is the very next one.
+        if let Some(m) = self.sorted.get(*k)
+            && m == n
+        {
+            let i = self.order[*k];
+            *k += 1;
+            return Some(i);
+        }
+        self.ix_walk_on(n, k)
+    }
+
+    fn ix_walk_on(&self, n: &NodeId, k: &mut usize) -> Option<usize> {
+        while let Some(m) = self.sorted.get(*k) {
+            let i = self.order[*k];
+            match m.cmp(n) {
                 std::cmp::Ordering::Less => *k += 1,
                 std::cmp::Ordering::Equal => {
                     *k += 1;
@@ -338,10 +408,10 @@ impl<O: OpRef> Replica<O> {
     fn relays_changed(&mut self) {
         let me = self.index[&self.me];
         let n = self.names.len();
-        let keys: Vec<usize> = self.peers.keys().copied().collect();
+        let keys: Vec<usize> = self.peers.iter().map(|(i, _)| i).collect();
         for pi in keys {
             let mut quiet = vec![false; n];
-            let p = &self.peers[&pi];
+            let p = self.peers.get(&pi).expect("listed above");
             for (o, q) in quiet.iter_mut().enumerate() {
                 if o == me {
                     continue;
@@ -382,7 +452,7 @@ impl<O: OpRef> Replica<O> {
     /// A connection to `peer` is up: the first message to send it.
     pub fn connected(&mut self, peer: &NodeId) -> Msg {
         let pi = self.ix(peer);
-        let p = self.peers.entry(pi).or_default();
+        let p = self.peers.entry(pi);
         let was = p.connected && p.greeted;
         p.connected = true;
         p.greeted = false;
@@ -439,7 +509,7 @@ impl<O: OpRef> Replica<O> {
                 } else {
                     let held = self.vec_of(held);
                     let links = self.flags_of(links);
-                    let p = self.peers.entry(pi).or_default();
+                    let p = self.peers.entry(pi);
                     p.theirs = held.clone();
                     p.sent = held;
                     p.links = links;
@@ -455,7 +525,7 @@ impl<O: OpRef> Replica<O> {
             Msg::Have { held, links } => {
                 let held = self.vec_of(held);
                 let links = self.flags_of(links);
-                let p = self.peers.entry(pi).or_default();
+                let p = self.peers.entry(pi);
                 for (i, &s) in held.iter().enumerate() {
                     if s > at(&p.theirs, i) {
                         put(&mut p.theirs, i, s);
@@ -626,13 +696,23 @@ impl<O: OpRef> Replica<O> {
         let Some(p) = self.index.get(peer).and_then(|i| self.peers.get(i)) else {
             return false;
         };
-        p.connected
-            && p.greeted
-            && self
+        if !p.connected || !p.greeted {
+            return false;
+        }
+        let n = self.held.len();
+        if p.sent.len() >= n && p.quiet.len() >= n {
+            // Without bounds checks or early exit: vectorised.
+            return self
                 .held
                 .iter()
-                .enumerate()
-                .any(|(o, &h)| h > at(&p.sent, o) && !flag(&p.quiet, o))
+                .zip(&p.sent[..n])
+                .zip(&p.quiet[..n])
+                .fold(false, |a, ((&h, &s), &q)| a | ((h > s) & !q));
+        }
+        self.held
+            .iter()
+            .enumerate()
+            .any(|(o, &h)| h > at(&p.sent, o) && !flag(&p.quiet, o))
     }
 
     /// The next ops for `peer` (at most one message's worth), if it lacks

@@ -149,6 +149,34 @@ struct Peer {
     /// Origins (by node index) whose ops are not relayed to this peer:
     /// it gets them from the origin or from another relay.
     quiet: Vec<bool>,
+    /// How many origins this node holds more of than it sent the peer and
+    /// relays to it (`lags`): `wants` without a scan.
+    pending: usize,
+}
+
+impl Peer {
+    /// Whether this node holds ops of origin `o` not sent to the peer, and
+    /// sends it `o`'s ops.
+    #[inline]
+    fn lags(&self, held: &[u64], o: usize) -> bool {
+        at(held, o) > at(&self.sent, o) && !flag(&self.quiet, o)
+    }
+
+    fn recount(&mut self, held: &[u64]) {
+        self.pending = (0..held.len()).filter(|&o| self.lags(held, o)).count();
+    }
+
+    /// Record that ops of `o` up to `s` were sent (or are held by the peer).
+    #[inline]
+    fn sent_up_to(&mut self, held: &[u64], o: usize, s: u64) {
+        if s > at(&self.sent, o) {
+            let was = self.lags(held, o);
+            put(&mut self.sent, o, s);
+            if was && !self.lags(held, o) {
+                self.pending -= 1;
+            }
+        }
+    }
 }
 
 /// The peers by node index (a chain has tens of nodes: a vector indexed
@@ -176,16 +204,23 @@ impl Peers {
         self.by_ix.get_mut(*i).and_then(Option::as_mut)
     }
 
-    /// The peer `i`, made on first sight.
-    fn entry(&mut self, i: usize) -> &mut Peer {
+    /// The peer `i`, made on first sight (this node holding `held`).
+    fn entry(&mut self, i: usize, held: &[u64]) -> &mut Peer {
         if self.by_ix.len() <= i {
             self.by_ix.resize_with(i + 1, || None);
         }
         let slot = &mut self.by_ix[i];
         if slot.is_none() {
             self.len += 1;
+            let mut p = Peer::default();
+            p.recount(held);
+            *slot = Some(p);
         }
-        slot.get_or_insert_default()
+        slot.as_mut().expect("made above")
+    }
+
+    fn iter_mut(&mut self) -> impl Iterator<Item = &mut Peer> {
+        self.by_ix.iter_mut().filter_map(Option::as_mut)
     }
 
     fn iter(&self) -> impl Iterator<Item = (usize, &Peer)> {
@@ -440,7 +475,9 @@ impl<O: OpRef> Replica<O> {
                 });
                 *q = first.is_some_and(|k| k != me);
             }
-            self.peers.get_mut(&pi).expect("listed above").quiet = quiet;
+            let p = self.peers.get_mut(&pi).expect("listed above");
+            p.quiet = quiet;
+            p.recount(&self.held);
         }
     }
 
@@ -452,7 +489,7 @@ impl<O: OpRef> Replica<O> {
     /// A connection to `peer` is up: the first message to send it.
     pub fn connected(&mut self, peer: &NodeId) -> Msg {
         let pi = self.ix(peer);
-        let p = self.peers.entry(pi);
+        let p = self.peers.entry(pi, &self.held);
         let was = p.connected && p.greeted;
         p.connected = true;
         p.greeted = false;
@@ -509,9 +546,10 @@ impl<O: OpRef> Replica<O> {
                 } else {
                     let held = self.vec_of(held);
                     let links = self.flags_of(links);
-                    let p = self.peers.entry(pi);
+                    let p = self.peers.entry(pi, &self.held);
                     p.theirs = held.clone();
                     p.sent = held;
+                    p.recount(&self.held);
                     p.links = links;
                     let was = p.greeted;
                     p.greeted = true;
@@ -525,14 +563,12 @@ impl<O: OpRef> Replica<O> {
             Msg::Have { held, links } => {
                 let held = self.vec_of(held);
                 let links = self.flags_of(links);
-                let p = self.peers.entry(pi);
+                let p = self.peers.entry(pi, &self.held);
                 for (i, &s) in held.iter().enumerate() {
                     if s > at(&p.theirs, i) {
                         put(&mut p.theirs, i, s);
                     }
-                    if s > at(&p.sent, i) {
-                        put(&mut p.sent, i, s);
-                    }
+                    p.sent_up_to(&self.held, i, s);
                 }
                 let same = links.len().max(p.links.len());
                 let changed = (0..same).any(|i| flag(&links, i) != flag(&p.links, i));
@@ -644,7 +680,7 @@ impl<O: OpRef> Replica<O> {
     pub fn durable(&mut self, id: &OpId) {
         let o = self.ix(&id.origin);
         if at(&self.held, o) < id.seq {
-            put(&mut self.held, o, id.seq);
+            self.hold(o, id.seq);
             self.held_vv.raise(&id.origin, id.seq);
         }
         if at(&self.admitted, o) < id.seq {
@@ -652,12 +688,24 @@ impl<O: OpRef> Replica<O> {
         }
     }
 
+    /// Ops of origin `o` up to `s` (more than before) are held.
+    fn hold(&mut self, o: usize, s: u64) {
+        let before = at(&self.held, o);
+        for p in self.peers.iter_mut() {
+            let sent = at(&p.sent, o);
+            if before <= sent && sent < s && !flag(&p.quiet, o) {
+                p.pending += 1;
+            }
+        }
+        put(&mut self.held, o, s);
+    }
+
     /// Catch up with what storage holds (everything in `vv` is durable).
     pub fn durable_up_to(&mut self, vv: &VersionVector) {
         for (n, s) in vv.iter() {
             let o = self.ix(n);
             if at(&self.held, o) < s {
-                put(&mut self.held, o, s);
+                self.hold(o, s);
                 self.held_vv.raise(n, s);
             }
             if at(&self.admitted, o) < s {
@@ -696,23 +744,14 @@ impl<O: OpRef> Replica<O> {
         let Some(p) = self.index.get(peer).and_then(|i| self.peers.get(i)) else {
             return false;
         };
-        if !p.connected || !p.greeted {
-            return false;
-        }
-        let n = self.held.len();
-        if p.sent.len() >= n && p.quiet.len() >= n {
-            // Without bounds checks or early exit: vectorised.
-            return self
-                .held
-                .iter()
-                .zip(&p.sent[..n])
-                .zip(&p.quiet[..n])
-                .fold(false, |a, ((&h, &s), &q)| a | ((h > s) & !q));
-        }
-        self.held
-            .iter()
-            .enumerate()
-            .any(|(o, &h)| h > at(&p.sent, o) && !flag(&p.quiet, o))
+        debug_assert_eq!(
+            p.pending,
+            (0..self.held.len())
+                .filter(|&o| p.lags(&self.held, o))
+                .count(),
+            "pending origins counted right"
+        );
+        p.connected && p.greeted && p.pending > 0
     }
 
     /// The next ops for `peer` (at most one message's worth), if it lacks
@@ -756,9 +795,7 @@ impl<O: OpRef> Replica<O> {
         for op in &out {
             // Ops of an origin go out in order, so `sent` moves by prefixes.
             let o = self.index[&op.op().id.origin];
-            if at(&p.sent, o) < op.op().id.seq {
-                put(&mut p.sent, o, op.op().id.seq);
-            }
+            p.sent_up_to(&self.held, o, op.op().id.seq);
         }
         out
     }

@@ -285,6 +285,10 @@ pub struct Replica<O = Op> {
     peers: Peers,
     /// Bumped whenever the nodes this node is linked to change.
     links_epoch: u64,
+    /// Reused for each `Have`: the node indices of its names, and its
+    /// links as flags (no allocation per message).
+    scratch_ix: Vec<usize>,
+    scratch_links: Vec<bool>,
 }
 
 #[inline]
@@ -326,6 +330,8 @@ impl<O: OpRef> Replica<O> {
             early_len: 0,
             peers: Peers::default(),
             links_epoch: 0,
+            scratch_ix: Vec::new(),
+            scratch_links: Vec::new(),
         };
         r.ix(&me);
         r.durable_up_to(&held);
@@ -561,23 +567,45 @@ impl<O: OpRef> Replica<O> {
                 }
             }
             Msg::Have { held, links } => {
-                let held = self.vec_of(held);
-                let links = self.flags_of(links);
+                // Names to indices first (new names get theirs in the order
+                // they come: the vector's, then the links'), into reused
+                // buffers.
+                let mut ix = std::mem::take(&mut self.scratch_ix);
+                ix.clear();
+                let mut k = 0;
+                for (n, _) in held.iter() {
+                    ix.push(self.ix_sorted(n, &mut k));
+                }
+                let mut new_links = std::mem::take(&mut self.scratch_links);
+                new_links.clear();
+                let mut k = 0;
+                for n in links {
+                    let i = self.ix_sorted(n, &mut k);
+                    if new_links.len() <= i {
+                        new_links.resize(i + 1, false);
+                    }
+                    new_links[i] = true;
+                }
                 let p = self.peers.entry(pi, &self.held);
-                for (i, &s) in held.iter().enumerate() {
+                for (&i, (_, s)) in ix.iter().zip(held.iter()) {
                     if s > at(&p.theirs, i) {
                         put(&mut p.theirs, i, s);
                     }
                     p.sent_up_to(&self.held, i, s);
                 }
-                let same = links.len().max(p.links.len());
-                let changed = (0..same).any(|i| flag(&links, i) != flag(&p.links, i));
+                let same = new_links.len().max(p.links.len());
+                let changed = (0..same).any(|i| flag(&new_links, i) != flag(&p.links, i));
                 let confirms = p.greeted && !p.confirmed;
                 if confirms {
                     p.confirmed = true;
                 }
-                if changed || confirms {
-                    p.links = links;
+                let relays = changed || confirms;
+                if relays {
+                    std::mem::swap(&mut p.links, &mut new_links);
+                }
+                self.scratch_ix = ix;
+                self.scratch_links = new_links;
+                if relays {
                     self.relays_changed();
                 }
             }

@@ -5,6 +5,7 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use smol_str::SmolStr;
 
 /// The longest node name.
 pub const NODE_NAME_LEN_MAX: usize = 32;
@@ -167,16 +168,19 @@ pub const ENTITY_ID_LEN_MAX: usize = 64;
 macro_rules! entity_id {
     ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
         $(#[$doc])*
+        ///
+        /// Held inline when short (every id a node of a short name mints),
+        /// without allocating; ordered, compared and encoded as its text.
         #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(transparent)]
-        pub struct $name(String);
+        pub struct $name(SmolStr);
 
         impl $name {
             pub const PREFIX: &'static str = $prefix;
 
             /// The id minted by `node` from its entity counter value `n`.
             pub fn mint(node: &NodeId, n: u64) -> $name {
-                $name(format!("{}{}-{}", $prefix, node, n))
+                $name(smol_str::format_smolstr!("{}{}-{}", $prefix, node, n))
             }
 
             /// Accept an id given by a client, if it has this kind's shape.
@@ -188,7 +192,7 @@ macro_rules! entity_id {
                     && !n.is_empty()
                     && n.len() <= 20
                     && n.bytes().all(|b| b.is_ascii_digit());
-                ok.then(|| $name(text.to_string()))
+                ok.then(|| $name(SmolStr::new(text)))
             }
 
             pub fn as_str(&self) -> &str {
@@ -301,5 +305,25 @@ mod tests {
         );
         let e = serde_json::from_str::<NodeId>("7").unwrap_err();
         assert!(e.to_string().contains("expected a string"), "{e}");
+    }
+
+    proptest::proptest! {
+        /// Entity ids (inline when short, on the heap when long) order,
+        /// compare, print and encode as their text, both ways.
+        #[test]
+        fn entity_ids_behave_as_their_text(a in name(), b in name(), n in 0u64..u64::MAX, m in 0u64..100) {
+            let (x, y) = (MemberId::mint(&NodeId::new(a).unwrap(), n), MemberId::mint(&NodeId::new(b).unwrap(), m));
+            let (tx, ty) = (x.as_str().to_string(), y.as_str().to_string());
+            proptest::prop_assert_eq!(MemberId::parse(&tx), Some(x.clone()));
+            proptest::prop_assert_eq!(x.cmp(&y), tx.cmp(&ty));
+            proptest::prop_assert_eq!(x == y, tx == ty);
+            proptest::prop_assert_eq!(format!("{x} {x:?}"), format!("{tx} {tx}"));
+            let bytes = postcard::to_allocvec(&x).unwrap();
+            proptest::prop_assert_eq!(&bytes, &postcard::to_allocvec(&tx).unwrap());
+            proptest::prop_assert_eq!(postcard::from_bytes::<MemberId>(&bytes).unwrap(), x.clone());
+            let json = serde_json::to_string(&x).unwrap();
+            proptest::prop_assert_eq!(&json, &serde_json::to_string(&tx).unwrap());
+            proptest::prop_assert_eq!(serde_json::from_str::<MemberId>(&json).unwrap(), x);
+        }
     }
 }

@@ -276,7 +276,9 @@ pub struct Replica<O = Op> {
     sorted: Vec<NodeId>,
     /// Ops held durably by this node, by node index and as a vector.
     held: Vec<u64>,
-    held_vv: VersionVector,
+    /// `held` as a vector (the nodes held of, in name order), made when
+    /// asked for and forgotten when `held` changes.
+    held_vv: std::cell::OnceCell<VersionVector>,
     /// Ops delivered to the node for applying (≥ held).
     admitted: Vec<u64>,
     /// Ops received before their causal past, by origin index and seq.
@@ -324,7 +326,7 @@ impl<O: OpRef> Replica<O> {
             order: Vec::new(),
             sorted: Vec::new(),
             held: Vec::new(),
-            held_vv: VersionVector::new(),
+            held_vv: std::cell::OnceCell::new(),
             admitted: Vec::new(),
             early: Vec::new(),
             early_len: 0,
@@ -343,7 +345,17 @@ impl<O: OpRef> Replica<O> {
     }
 
     pub fn held(&self) -> &VersionVector {
-        &self.held_vv
+        self.held_vv.get_or_init(|| {
+            let mut v = VersionVector::new();
+            // `order` is name order: each raise appends.
+            for (&i, n) in self.order.iter().zip(&self.sorted) {
+                let s = at(&self.held, i);
+                if s > 0 {
+                    v.raise(n, s);
+                }
+            }
+            v
+        })
     }
 
     /// The index of a node name, made on first sight.
@@ -506,7 +518,7 @@ impl<O: OpRef> Replica<O> {
         Msg::Hello {
             chain: self.config.chain.clone(),
             node: self.me.clone(),
-            held: self.held_vv.clone(),
+            held: self.held().clone(),
             links: self.links(),
         }
     }
@@ -709,7 +721,6 @@ impl<O: OpRef> Replica<O> {
         let o = self.ix(&id.origin);
         if at(&self.held, o) < id.seq {
             self.hold(o, id.seq);
-            self.held_vv.raise(&id.origin, id.seq);
         }
         if at(&self.admitted, o) < id.seq {
             put(&mut self.admitted, o, id.seq);
@@ -726,6 +737,7 @@ impl<O: OpRef> Replica<O> {
             }
         }
         put(&mut self.held, o, s);
+        self.held_vv.take();
     }
 
     /// Catch up with what storage holds (everything in `vv` is durable).
@@ -734,7 +746,6 @@ impl<O: OpRef> Replica<O> {
             let o = self.ix(n);
             if at(&self.held, o) < s {
                 self.hold(o, s);
-                self.held_vv.raise(n, s);
             }
             if at(&self.admitted, o) < s {
                 put(&mut self.admitted, o, s);
@@ -746,7 +757,7 @@ impl<O: OpRef> Replica<O> {
     /// are linked to.
     pub fn have(&self) -> Msg {
         Msg::Have {
-            held: self.held_vv.clone(),
+            held: self.held().clone(),
             links: self.links(),
         }
     }

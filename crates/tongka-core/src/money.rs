@@ -227,12 +227,14 @@ impl std::ops::Sub for Money {
 }
 
 impl std::ops::AddAssign for Money {
+    #[inline]
     fn add_assign(&mut self, rhs: Money) {
         *self = *self + rhs;
     }
 }
 
 impl std::ops::SubAssign for Money {
+    #[inline]
     fn sub_assign(&mut self, rhs: Money) {
         *self = *self - rhs;
     }

@@ -291,6 +291,8 @@ pub struct Replica<O = Op> {
     /// links as flags (no allocation per message).
     scratch_ix: Vec<usize>,
     scratch_links: Vec<bool>,
+    /// The index `ix` found last.
+    last_ix: usize,
 }
 
 #[inline]
@@ -334,6 +336,7 @@ impl<O: OpRef> Replica<O> {
             links_epoch: 0,
             scratch_ix: Vec::new(),
             scratch_links: Vec::new(),
+            last_ix: 0,
         };
         r.ix(&me);
         r.durable_up_to(&held);
@@ -359,8 +362,16 @@ impl<O: OpRef> Replica<O> {
     }
 
     /// The index of a node name, made on first sight.
+    #[inline]
     fn ix(&mut self, n: &NodeId) -> usize {
+        // Ops come in runs of one origin: the last name looked up first.
+        if let Some(m) = self.names.get(self.last_ix)
+            && m == n
+        {
+            return self.last_ix;
+        }
         if let Some(&i) = self.index.get(n) {
+            self.last_ix = i;
             return i;
         }
         let i = self.names.len();

@@ -2,8 +2,6 @@
 //! physical time is always passed in, so the same code runs in the node
 //! (system clock) and the simulator (simulated clock).
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{NodeId, OpId};
@@ -84,12 +82,71 @@ impl HlcClock {
 }
 
 /// For each node, how many of its ops (a prefix 1..=n of its log) are held.
-#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct VersionVector(BTreeMap<NodeId, u64>);
+///
+/// Held as entries sorted by node name, each name once (a chain has tens of
+/// nodes: a sorted vector is smaller and faster than a tree). Encoded as a
+/// map from name to count, in name order, as it always was.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct VersionVector(Vec<(NodeId, u64)>);
 
 impl std::fmt::Debug for VersionVector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_map().entries(self.0.iter()).finish()
+        f.debug_map()
+            .entries(self.0.iter().map(|(n, s)| (n, s)))
+            .finish()
+    }
+}
+
+impl Serialize for VersionVector {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (n, v) in &self.0 {
+            m.serialize_entry(n, v)?;
+        }
+        m.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for VersionVector {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<VersionVector, D::Error> {
+        struct Entries;
+        impl<'de> serde::de::Visitor<'de> for Entries {
+            type Value = VersionVector;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<VersionVector, A::Error> {
+                // As a `BTreeMap` reads it: any order, a repeated name's
+                // last count wins.
+                let mut v: Vec<(NodeId, u64)> =
+                    Vec::with_capacity(map.size_hint().unwrap_or(0).min(4096));
+                let mut sorted = true;
+                while let Some((n, s)) = map.next_entry::<NodeId, u64>()? {
+                    if let Some((last, _)) = v.last() {
+                        sorted &= *last < n;
+                    }
+                    v.push((n, s));
+                }
+                if !sorted {
+                    // Stable: of equal names, the last read stays last.
+                    v.sort_by(|a, b| a.0.cmp(&b.0));
+                    let mut out: Vec<(NodeId, u64)> = Vec::with_capacity(v.len());
+                    for e in v {
+                        match out.last_mut() {
+                            Some(last) if last.0 == e.0 => last.1 = e.1,
+                            _ => out.push(e),
+                        }
+                    }
+                    v = out;
+                }
+                Ok(VersionVector(v))
+            }
+        }
+        d.deserialize_map(Entries)
     }
 }
 
@@ -98,8 +155,15 @@ impl VersionVector {
         VersionVector::default()
     }
 
+    fn find(&self, node: &NodeId) -> Result<usize, usize> {
+        self.0.binary_search_by(|(n, _)| n.cmp(node))
+    }
+
     pub fn get(&self, node: &NodeId) -> u64 {
-        self.0.get(node).copied().unwrap_or(0)
+        match self.find(node) {
+            Ok(i) => self.0[i].1,
+            Err(_) => 0,
+        }
     }
 
     pub fn contains(&self, id: &OpId) -> bool {
@@ -118,33 +182,39 @@ impl VersionVector {
             "version vector must advance without gaps: {id} after {}",
             self.get(&id.origin)
         );
-        match self.0.get_mut(&id.origin) {
-            Some(s) => *s = id.seq,
-            None => {
-                self.0.insert(id.origin.clone(), id.seq);
-            }
-        }
+        self.raise(&id.origin, id.seq);
     }
 
     /// Record that ops of `node` up to `seq` are held (or sent), if that is
     /// more than already recorded.
     pub fn raise(&mut self, node: &NodeId, seq: u64) {
-        match self.0.get_mut(node) {
-            Some(s) => *s = (*s).max(seq),
-            None => {
-                self.0.insert(node.clone(), seq);
-            }
+        // Names usually come in name order: try after the last one first.
+        if self.0.last().is_none_or(|(n, _)| n < node) {
+            self.0.push((node.clone(), seq));
+            return;
+        }
+        match self.find(node) {
+            Ok(i) => self.0[i].1 = self.0[i].1.max(seq),
+            Err(i) => self.0.insert(i, (node.clone(), seq)),
         }
     }
 
     /// Whether everything `other` holds is held here too.
     pub fn dominates(&self, other: &VersionVector) -> bool {
-        other.0.iter().all(|(n, &s)| self.get(n) >= s)
+        // Both sorted by name: one walk.
+        let mut mine = self.0.iter().peekable();
+        other.0.iter().all(|(n, s)| {
+            while mine.next_if(|(m, _)| m < n).is_some() {}
+            match mine.peek() {
+                Some((m, have)) if m == n => have >= s,
+                _ => *s == 0,
+            }
+        })
     }
 
     pub fn merge(&mut self, other: &VersionVector) {
-        for (n, &s) in &other.0 {
-            self.raise(n, s);
+        for (n, s) in &other.0 {
+            self.raise(n, *s);
         }
     }
 
@@ -152,16 +222,18 @@ impl VersionVector {
     /// origin, whose earlier ops its sequence number already implies).
     pub fn without(&self, node: &NodeId) -> VersionVector {
         let mut v = self.clone();
-        v.0.remove(node);
+        if let Ok(i) = v.find(node) {
+            v.0.remove(i);
+        }
         v
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&NodeId, u64)> {
-        self.0.iter().map(|(n, &s)| (n, s))
+        self.0.iter().map(|(n, s)| (n, *s))
     }
 
     pub fn total(&self) -> u64 {
-        self.0.values().sum()
+        self.0.iter().map(|(_, s)| s).sum()
     }
 }
 
@@ -216,5 +288,69 @@ mod tests {
         v.merge(&w);
         assert!(v.dominates(&w));
         assert_eq!(v.total(), 2);
+    }
+
+    proptest::proptest! {
+        /// The vector reads, writes and prints as the `BTreeMap` it was:
+        /// same encoding both ways (postcard and JSON), same answers.
+        #[test]
+        fn vectors_behave_as_a_tree(
+            raises in proptest::collection::vec(("[a-z][a-z0-9-]{0,6}", 0u64..50), 0..40),
+            others in proptest::collection::vec(("[a-z][a-z0-9-]{0,6}", 0u64..50), 0..40),
+        ) {
+            use std::collections::BTreeMap;
+            let build = |rs: &[(String, u64)]| {
+                let mut v = VersionVector::new();
+                let mut t: BTreeMap<NodeId, u64> = BTreeMap::new();
+                for (n, s) in rs {
+                    let n = NodeId::new(n.clone()).unwrap();
+                    v.raise(&n, *s);
+                    let e = t.entry(n).or_insert(*s);
+                    *e = (*e).max(*s);
+                }
+                (v, t)
+            };
+            let (v, t) = build(&raises);
+            let (w, u) = build(&others);
+            let bytes = postcard::to_allocvec(&v).unwrap();
+            proptest::prop_assert_eq!(&bytes, &postcard::to_allocvec(&t).unwrap());
+            proptest::prop_assert_eq!(&postcard::from_bytes::<VersionVector>(&bytes).unwrap(), &v);
+            let json = serde_json::to_string(&v).unwrap();
+            proptest::prop_assert_eq!(&json, &serde_json::to_string(&t).unwrap());
+            proptest::prop_assert_eq!(&serde_json::from_str::<VersionVector>(&json).unwrap(), &v);
+            proptest::prop_assert_eq!(format!("{v:?}"), format!("{t:?}"));
+            proptest::prop_assert_eq!(v.total(), t.values().sum::<u64>());
+            let dominated = u.iter().all(|(n, s)| t.get(n).copied().unwrap_or(0) >= *s);
+            proptest::prop_assert_eq!(v.dominates(&w), dominated);
+            let mut m = v.clone();
+            m.merge(&w);
+            let mut mt = t.clone();
+            for (n, s) in &u {
+                let e = mt.entry(n.clone()).or_insert(*s);
+                *e = (*e).max(*s);
+            }
+            proptest::prop_assert_eq!(postcard::to_allocvec(&m).unwrap(), postcard::to_allocvec(&mt).unwrap());
+            for n in t.keys() {
+                proptest::prop_assert_eq!(v.get(n), t[n]);
+                let mut less = t.clone();
+                less.remove(n);
+                proptest::prop_assert_eq!(postcard::to_allocvec(&v.without(n)).unwrap(), postcard::to_allocvec(&less).unwrap());
+            }
+        }
+    }
+
+    /// A map given out of order, or with a name twice, reads as a
+    /// `BTreeMap` reads it: sorted, the last count of a name wins.
+    #[test]
+    fn unsorted_maps_read_as_a_tree_reads_them() {
+        let json = r#"{"c":3,"a":1,"c":7,"b":2}"#;
+        let v: VersionVector = serde_json::from_str(json).unwrap();
+        let t: std::collections::BTreeMap<NodeId, u64> = serde_json::from_str(json).unwrap();
+        assert_eq!(
+            serde_json::to_string(&v).unwrap(),
+            serde_json::to_string(&t).unwrap()
+        );
+        assert_eq!(serde_json::to_string(&v).unwrap(), r#"{"a":1,"b":2,"c":7}"#);
+        assert!(serde_json::from_str::<VersionVector>(r#"{"A":1}"#).is_err());
     }
 }

@@ -186,9 +186,27 @@ pub fn parse_decimal_text(text: &str, places: usize) -> Result<Decimal, DecimalT
     Ok(d)
 }
 
+impl Money {
+    /// `op` on the fen of `a` and `b`, when both are held to the fen (as
+    /// every amount is) and the result fits: the same value, scale and
+    /// representation `Decimal` arithmetic gives, without its general path.
+    #[inline]
+    fn fen_op(a: Money, b: Money, op: fn(i128, i128) -> Option<i128>) -> Option<Money> {
+        if a.0.scale() != 2 || b.0.scale() != 2 {
+            return None;
+        }
+        let r = op(a.0.mantissa(), b.0.mantissa())?;
+        Decimal::try_from_i128_with_scale(r, 2).ok().map(Money)
+    }
+}
+
 impl std::ops::Add for Money {
     type Output = Money;
+    #[inline]
     fn add(self, rhs: Money) -> Money {
+        if let Some(m) = Money::fen_op(self, rhs, i128::checked_add) {
+            return m;
+        }
         let mut d = self.0 + rhs.0;
         d.rescale(2);
         Money(d)
@@ -197,7 +215,11 @@ impl std::ops::Add for Money {
 
 impl std::ops::Sub for Money {
     type Output = Money;
+    #[inline]
     fn sub(self, rhs: Money) -> Money {
+        if let Some(m) = Money::fen_op(self, rhs, i128::checked_sub) {
+            return m;
+        }
         let mut d = self.0 - rhs.0;
         d.rescale(2);
         Money(d)
@@ -205,12 +227,14 @@ impl std::ops::Sub for Money {
 }
 
 impl std::ops::AddAssign for Money {
+    #[inline]
     fn add_assign(&mut self, rhs: Money) {
         *self = *self + rhs;
     }
 }
 
 impl std::ops::SubAssign for Money {
+    #[inline]
     fn sub_assign(&mut self, rhs: Money) {
         *self = *self - rhs;
     }
@@ -366,6 +390,21 @@ mod tests {
             proptest::prop_assert_eq!(m.fen(), fen);
             let text = m.to_string();
             proptest::prop_assert_eq!(Money::round_half_up(Decimal::from_str(&text).unwrap()), m);
+        }
+
+        /// Adding and subtracting by fen gives what `Decimal` arithmetic
+        /// (then rescaled to the fen) gives, to the representation.
+        #[test]
+        fn fen_arithmetic_is_decimal_arithmetic(a in -1_000_000_000_000i64..1_000_000_000_000, b in -1_000_000_000_000i64..1_000_000_000_000, same in proptest::bool::ANY) {
+            let (x, y) = (Money::from_fen(a), Money::from_fen(if same { a } else { b }));
+            let slow = |d: Decimal| {
+                let mut d = d;
+                d.rescale(2);
+                d.serialize()
+            };
+            proptest::prop_assert_eq!((x + y).0.serialize(), slow(x.0 + y.0));
+            proptest::prop_assert_eq!((x - y).0.serialize(), slow(x.0 - y.0));
+            proptest::prop_assert_eq!((y - x).0.serialize(), slow(y.0 - x.0));
         }
 
         #[test]

@@ -3,8 +3,6 @@
 //! non-negative, and only the node that owns a share ever decreases it.
 //! A one-store chain simply has one share.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
 use crate::ids::NodeId;
@@ -28,9 +26,71 @@ impl Share {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+/// The shares, sorted by node name, each node once. Most
+/// members hold a share at one node: that one is held inline.
+type Shares = smallvec::SmallVec<[(NodeId, Share); 1]>;
+
+#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Wallet {
-    shares: BTreeMap<NodeId, Share>,
+    /// Encoded as a map from node name to share, in name order.
+    #[serde(with = "shares_map")]
+    shares: Shares,
+}
+
+impl std::fmt::Debug for Wallet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        struct Map<'a>(&'a Shares);
+        impl std::fmt::Debug for Map<'_> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_map()
+                    .entries(self.0.iter().map(|(n, s)| (n, s)))
+                    .finish()
+            }
+        }
+        f.debug_struct("Wallet")
+            .field("shares", &Map(&self.shares))
+            .finish()
+    }
+}
+
+/// `Shares` encoded as a map, as a `BTreeMap<NodeId, Share>` is.
+mod shares_map {
+    use serde::de::{MapAccess, Visitor};
+    use serde::ser::SerializeMap;
+    use serde::{Deserializer, Serializer};
+
+    use super::{NodeId, Share, Shares};
+
+    pub fn serialize<S: Serializer>(shares: &Shares, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(shares.len()))?;
+        for (n, share) in shares {
+            m.serialize_entry(n, share)?;
+        }
+        m.end()
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Shares, D::Error> {
+        struct Entries;
+        impl<'de> Visitor<'de> for Entries {
+            type Value = Shares;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Shares, A::Error> {
+                // As a `BTreeMap` reads it: any order, a repeated name's
+                // last share wins.
+                let mut v = Shares::new();
+                while let Some((n, share)) = map.next_entry::<NodeId, Share>()? {
+                    match v.binary_search_by(|(m, _)| m.cmp(&n)) {
+                        Ok(i) => v[i].1 = share,
+                        Err(i) => v.insert(i, (n, share)),
+                    }
+                }
+                Ok(v)
+            }
+        }
+        d.deserialize_map(Entries)
+    }
 }
 
 /// A debit larger than the share it is taken from.
@@ -43,21 +103,33 @@ pub struct Overdraft {
 }
 
 impl Wallet {
+    fn find(&self, node: &NodeId) -> Result<usize, usize> {
+        self.shares.binary_search_by(|(n, _)| n.cmp(node))
+    }
+
     pub fn share(&self, node: &NodeId) -> Share {
-        self.shares.get(node).copied().unwrap_or_default()
+        match self.find(node) {
+            Ok(i) => self.shares[i].1,
+            Err(_) => Share::default(),
+        }
     }
 
     pub fn shares(&self) -> impl Iterator<Item = (&NodeId, &Share)> {
-        self.shares.iter()
+        self.shares.iter().map(|(n, s)| (n, s))
     }
 
     /// The sum of all shares.
     pub fn total(&self) -> Share {
-        self.shares.values().fold(Share::default(), |a, s| Share {
-            principal: a.principal + s.principal,
-            bonus: a.bonus + s.bonus,
-            points: a.points + s.points,
-        })
+        if let [(_, s)] = self.shares.as_slice() {
+            return *s;
+        }
+        self.shares
+            .iter()
+            .fold(Share::default(), |a, (_, s)| Share {
+                principal: a.principal + s.principal,
+                bonus: a.bonus + s.bonus,
+                points: a.points + s.points,
+            })
     }
 
     /// Add to `node`'s share. Amounts must not be negative.
@@ -66,7 +138,14 @@ impl Wallet {
             !add.principal.is_negative() && !add.bonus.is_negative() && add.points >= 0,
             "credit of a negative amount"
         );
-        let s = self.shares.entry(node.clone()).or_default();
+        let i = match self.find(node) {
+            Ok(i) => i,
+            Err(i) => {
+                self.shares.insert(i, (node.clone(), Share::default()));
+                i
+            }
+        };
+        let s = &mut self.shares[i].1;
         s.principal += add.principal;
         s.bonus += add.bonus;
         s.points += add.points;
@@ -92,10 +171,13 @@ impl Wallet {
                 wanted: take,
             });
         }
-        if after.is_empty() {
-            self.shares.remove(node);
-        } else {
-            self.shares.insert(node.clone(), after);
+        match (self.find(node), after.is_empty()) {
+            (Ok(i), true) => {
+                self.shares.remove(i);
+            }
+            (Ok(i), false) => self.shares[i].1 = after,
+            (Err(_), true) => {}
+            (Err(i), false) => self.shares.insert(i, (node.clone(), after)),
         }
         Ok(())
     }
@@ -204,6 +286,52 @@ mod tests {
                     proptest::prop_assert!(w.debit(&n("a"), take).is_ok());
                 }
                 None => proptest::prop_assert!(x > p + b),
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// The wallet encodes and prints as it did with a `BTreeMap` of
+        /// shares, and reads back the same.
+        #[test]
+        fn wallets_encode_as_a_tree_of_shares(
+            credits in proptest::collection::vec(("[a-c]", 0i64..1000, 0i64..1000, 0i64..50), 0..12),
+            debits in proptest::collection::vec(("[a-c]", 0i64..1000, 0i64..1000, 0i64..50), 0..12),
+        ) {
+            #[derive(Debug, Serialize)]
+            struct Wallet0 {
+                shares: std::collections::BTreeMap<NodeId, Share>,
+            }
+            let share = |p: i64, b: i64, pts: i64| Share {
+                principal: Money::from_fen(p),
+                bonus: Money::from_fen(b),
+                points: pts,
+            };
+            let mut w = Wallet::default();
+            for (node, p, b, pts) in &credits {
+                w.credit(&n(node), share(*p, *b, *pts));
+            }
+            for (node, p, b, pts) in &debits {
+                let _ = w.debit(&n(node), share(*p, *b, *pts));
+            }
+            let w0 = Wallet0 {
+                shares: w.shares().map(|(k, s)| (k.clone(), *s)).collect(),
+            };
+            let bytes = postcard::to_allocvec(&w).unwrap();
+            proptest::prop_assert_eq!(&bytes, &postcard::to_allocvec(&w0).unwrap());
+            proptest::prop_assert_eq!(&postcard::from_bytes::<Wallet>(&bytes).unwrap(), &w);
+            let json = serde_json::to_string(&w).unwrap();
+            proptest::prop_assert_eq!(&json, &serde_json::to_string(&w0).unwrap());
+            proptest::prop_assert_eq!(&serde_json::from_str::<Wallet>(&json).unwrap(), &w);
+            proptest::prop_assert_eq!(format!("{w:?}"), format!("{w0:?}").replace("Wallet0", "Wallet"));
+            let total = w0.shares.values().fold(Share::default(), |a, s| Share {
+                principal: a.principal + s.principal,
+                bonus: a.bonus + s.bonus,
+                points: a.points + s.points,
+            });
+            proptest::prop_assert_eq!(w.total(), total);
+            for k in ["a", "b", "c"] {
+                proptest::prop_assert_eq!(w.share(&n(k)), w0.shares.get(&n(k)).copied().unwrap_or_default());
             }
         }
     }

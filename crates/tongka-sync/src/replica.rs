@@ -149,6 +149,90 @@ struct Peer {
     /// Origins (by node index) whose ops are not relayed to this peer:
     /// it gets them from the origin or from another relay.
     quiet: Vec<bool>,
+    /// How many origins this node holds more of than it sent the peer and
+    /// relays to it (`lags`): `wants` without a scan.
+    pending: usize,
+}
+
+impl Peer {
+    /// Whether this node holds ops of origin `o` not sent to the peer, and
+    /// sends it `o`'s ops.
+    #[inline]
+    fn lags(&self, held: &[u64], o: usize) -> bool {
+        at(held, o) > at(&self.sent, o) && !flag(&self.quiet, o)
+    }
+
+    fn recount(&mut self, held: &[u64]) {
+        self.pending = (0..held.len()).filter(|&o| self.lags(held, o)).count();
+    }
+
+    /// Record that ops of `o` up to `s` were sent (or are held by the peer).
+    #[inline]
+    fn sent_up_to(&mut self, held: &[u64], o: usize, s: u64) {
+        if s > at(&self.sent, o) {
+            let was = self.lags(held, o);
+            put(&mut self.sent, o, s);
+            if was && !self.lags(held, o) {
+                self.pending -= 1;
+            }
+        }
+    }
+}
+
+/// The peers by node index (a chain has tens of nodes: a vector indexed
+/// by node, not a tree), iterated in index order.
+#[derive(Default)]
+struct Peers {
+    by_ix: Vec<Option<Peer>>,
+    len: usize,
+}
+
+impl std::fmt::Debug for Peers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl Peers {
+    #[inline]
+    fn get(&self, i: &usize) -> Option<&Peer> {
+        self.by_ix.get(*i).and_then(Option::as_ref)
+    }
+
+    #[inline]
+    fn get_mut(&mut self, i: &usize) -> Option<&mut Peer> {
+        self.by_ix.get_mut(*i).and_then(Option::as_mut)
+    }
+
+    /// The peer `i`, made on first sight (this node holding `held`).
+    fn entry(&mut self, i: usize, held: &[u64]) -> &mut Peer {
+        if self.by_ix.len() <= i {
+            self.by_ix.resize_with(i + 1, || None);
+        }
+        let slot = &mut self.by_ix[i];
+        if slot.is_none() {
+            self.len += 1;
+            let mut p = Peer::default();
+            p.recount(held);
+            *slot = Some(p);
+        }
+        slot.as_mut().expect("made above")
+    }
+
+    fn iter_mut(&mut self) -> impl Iterator<Item = &mut Peer> {
+        self.by_ix.iter_mut().filter_map(Option::as_mut)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (usize, &Peer)> {
+        self.by_ix
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.as_ref().map(|p| (i, p)))
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
 }
 
 /// What a received message asks of the node.
@@ -188,23 +272,35 @@ pub struct Replica<O = Op> {
     names: Vec<NodeId>,
     index: NameIndex,
     order: Vec<usize>,
+    /// The names in name order (`names[order[k]]`), for walking.
+    sorted: Vec<NodeId>,
     /// Ops held durably by this node, by node index and as a vector.
     held: Vec<u64>,
-    held_vv: VersionVector,
+    /// `held` as a vector (the nodes held of, in name order), made when
+    /// asked for and forgotten when `held` changes.
+    held_vv: std::cell::OnceCell<VersionVector>,
     /// Ops delivered to the node for applying (≥ held).
     admitted: Vec<u64>,
     /// Ops received before their causal past, by origin index and seq.
     early: Vec<BTreeMap<u64, O>>,
     early_len: usize,
-    peers: BTreeMap<usize, Peer>,
+    peers: Peers,
     /// Bumped whenever the nodes this node is linked to change.
     links_epoch: u64,
+    /// Reused for each `Have`: the node indices of its names, and its
+    /// links as flags (no allocation per message).
+    scratch_ix: Vec<usize>,
+    scratch_links: Vec<bool>,
+    /// The index `ix` found last.
+    last_ix: usize,
 }
 
+#[inline]
 fn at(v: &[u64], i: usize) -> u64 {
     v.get(i).copied().unwrap_or(0)
 }
 
+#[inline]
 fn put(v: &mut Vec<u64>, i: usize, x: u64) {
     if v.len() <= i {
         v.resize(i + 1, 0);
@@ -212,6 +308,7 @@ fn put(v: &mut Vec<u64>, i: usize, x: u64) {
     v[i] = x;
 }
 
+#[inline]
 fn flag(v: &[bool], i: usize) -> bool {
     v.get(i).copied().unwrap_or(false)
 }
@@ -229,13 +326,17 @@ impl<O: OpRef> Replica<O> {
             names: Vec::new(),
             index: NameIndex::default(),
             order: Vec::new(),
+            sorted: Vec::new(),
             held: Vec::new(),
-            held_vv: VersionVector::new(),
+            held_vv: std::cell::OnceCell::new(),
             admitted: Vec::new(),
             early: Vec::new(),
             early_len: 0,
-            peers: BTreeMap::new(),
+            peers: Peers::default(),
             links_epoch: 0,
+            scratch_ix: Vec::new(),
+            scratch_links: Vec::new(),
+            last_ix: 0,
         };
         r.ix(&me);
         r.durable_up_to(&held);
@@ -247,12 +348,30 @@ impl<O: OpRef> Replica<O> {
     }
 
     pub fn held(&self) -> &VersionVector {
-        &self.held_vv
+        self.held_vv.get_or_init(|| {
+            let mut v = VersionVector::new();
+            // `order` is name order: each raise appends.
+            for (&i, n) in self.order.iter().zip(&self.sorted) {
+                let s = at(&self.held, i);
+                if s > 0 {
+                    v.raise(n, s);
+                }
+            }
+            v
+        })
     }
 
     /// The index of a node name, made on first sight.
+    #[inline]
     fn ix(&mut self, n: &NodeId) -> usize {
+        // Ops come in runs of one origin: the last name looked up first.
+        if let Some(m) = self.names.get(self.last_ix)
+            && m == n
+        {
+            return self.last_ix;
+        }
         if let Some(&i) = self.index.get(n) {
+            self.last_ix = i;
             return i;
         }
         let i = self.names.len();
@@ -262,6 +381,7 @@ impl<O: OpRef> Replica<O> {
             .order
             .partition_point(|&j| self.names[j] < self.names[i]);
         self.order.insert(pos, i);
+        self.sorted.insert(pos, n.clone());
         self.early.push(BTreeMap::new());
         i
     }
@@ -269,9 +389,23 @@ impl<O: OpRef> Replica<O> {
     /// The index of a known name, looked for by walking `order` from
     /// `*k` on: names given in name order (a vector's, a `links` list) are
     /// found without hashing. Any other name: by the map (`None`: unknown).
+    #[inline(always)]
     fn ix_walk(&self, n: &NodeId, k: &mut usize) -> Option<usize> {
-        while let Some(&i) = self.order.get(*k) {
-            match self.names[i].cmp(n) {
+        // Most often the name is the very next one.
+        if let Some(m) = self.sorted.get(*k)
+            && m == n
+        {
+            let i = self.order[*k];
+            *k += 1;
+            return Some(i);
+        }
+        self.ix_walk_on(n, k)
+    }
+
+    fn ix_walk_on(&self, n: &NodeId, k: &mut usize) -> Option<usize> {
+        while let Some(m) = self.sorted.get(*k) {
+            let i = self.order[*k];
+            match m.cmp(n) {
                 std::cmp::Ordering::Less => *k += 1,
                 std::cmp::Ordering::Equal => {
                     *k += 1;
@@ -338,10 +472,10 @@ impl<O: OpRef> Replica<O> {
     fn relays_changed(&mut self) {
         let me = self.index[&self.me];
         let n = self.names.len();
-        let keys: Vec<usize> = self.peers.keys().copied().collect();
+        let keys: Vec<usize> = self.peers.iter().map(|(i, _)| i).collect();
         for pi in keys {
             let mut quiet = vec![false; n];
-            let p = &self.peers[&pi];
+            let p = self.peers.get(&pi).expect("listed above");
             for (o, q) in quiet.iter_mut().enumerate() {
                 if o == me {
                     continue;
@@ -370,7 +504,9 @@ impl<O: OpRef> Replica<O> {
                 });
                 *q = first.is_some_and(|k| k != me);
             }
-            self.peers.get_mut(&pi).expect("listed above").quiet = quiet;
+            let p = self.peers.get_mut(&pi).expect("listed above");
+            p.quiet = quiet;
+            p.recount(&self.held);
         }
     }
 
@@ -382,7 +518,7 @@ impl<O: OpRef> Replica<O> {
     /// A connection to `peer` is up: the first message to send it.
     pub fn connected(&mut self, peer: &NodeId) -> Msg {
         let pi = self.ix(peer);
-        let p = self.peers.entry(pi).or_default();
+        let p = self.peers.entry(pi, &self.held);
         let was = p.connected && p.greeted;
         p.connected = true;
         p.greeted = false;
@@ -393,7 +529,7 @@ impl<O: OpRef> Replica<O> {
         Msg::Hello {
             chain: self.config.chain.clone(),
             node: self.me.clone(),
-            held: self.held_vv.clone(),
+            held: self.held().clone(),
             links: self.links(),
         }
     }
@@ -439,9 +575,10 @@ impl<O: OpRef> Replica<O> {
                 } else {
                     let held = self.vec_of(held);
                     let links = self.flags_of(links);
-                    let p = self.peers.entry(pi).or_default();
+                    let p = self.peers.entry(pi, &self.held);
                     p.theirs = held.clone();
                     p.sent = held;
+                    p.recount(&self.held);
                     p.links = links;
                     let was = p.greeted;
                     p.greeted = true;
@@ -453,25 +590,45 @@ impl<O: OpRef> Replica<O> {
                 }
             }
             Msg::Have { held, links } => {
-                let held = self.vec_of(held);
-                let links = self.flags_of(links);
-                let p = self.peers.entry(pi).or_default();
-                for (i, &s) in held.iter().enumerate() {
+                // Names to indices first (new names get theirs in the order
+                // they come: the vector's, then the links'), into reused
+                // buffers.
+                let mut ix = std::mem::take(&mut self.scratch_ix);
+                ix.clear();
+                let mut k = 0;
+                for (n, _) in held.iter() {
+                    ix.push(self.ix_sorted(n, &mut k));
+                }
+                let mut new_links = std::mem::take(&mut self.scratch_links);
+                new_links.clear();
+                let mut k = 0;
+                for n in links {
+                    let i = self.ix_sorted(n, &mut k);
+                    if new_links.len() <= i {
+                        new_links.resize(i + 1, false);
+                    }
+                    new_links[i] = true;
+                }
+                let p = self.peers.entry(pi, &self.held);
+                for (&i, (_, s)) in ix.iter().zip(held.iter()) {
                     if s > at(&p.theirs, i) {
                         put(&mut p.theirs, i, s);
                     }
-                    if s > at(&p.sent, i) {
-                        put(&mut p.sent, i, s);
-                    }
+                    p.sent_up_to(&self.held, i, s);
                 }
-                let same = links.len().max(p.links.len());
-                let changed = (0..same).any(|i| flag(&links, i) != flag(&p.links, i));
+                let same = new_links.len().max(p.links.len());
+                let changed = (0..same).any(|i| flag(&new_links, i) != flag(&p.links, i));
                 let confirms = p.greeted && !p.confirmed;
                 if confirms {
                     p.confirmed = true;
                 }
-                if changed || confirms {
-                    p.links = links;
+                let relays = changed || confirms;
+                if relays {
+                    std::mem::swap(&mut p.links, &mut new_links);
+                }
+                self.scratch_ix = ix;
+                self.scratch_links = new_links;
+                if relays {
                     self.relays_changed();
                 }
             }
@@ -579,12 +736,24 @@ impl<O: OpRef> Replica<O> {
     pub fn durable(&mut self, id: &OpId) {
         let o = self.ix(&id.origin);
         if at(&self.held, o) < id.seq {
-            put(&mut self.held, o, id.seq);
-            self.held_vv.raise(&id.origin, id.seq);
+            self.hold(o, id.seq);
         }
         if at(&self.admitted, o) < id.seq {
             put(&mut self.admitted, o, id.seq);
         }
+    }
+
+    /// Ops of origin `o` up to `s` (more than before) are held.
+    fn hold(&mut self, o: usize, s: u64) {
+        let before = at(&self.held, o);
+        for p in self.peers.iter_mut() {
+            let sent = at(&p.sent, o);
+            if before <= sent && sent < s && !flag(&p.quiet, o) {
+                p.pending += 1;
+            }
+        }
+        put(&mut self.held, o, s);
+        self.held_vv.take();
     }
 
     /// Catch up with what storage holds (everything in `vv` is durable).
@@ -592,8 +761,7 @@ impl<O: OpRef> Replica<O> {
         for (n, s) in vv.iter() {
             let o = self.ix(n);
             if at(&self.held, o) < s {
-                put(&mut self.held, o, s);
-                self.held_vv.raise(n, s);
+                self.hold(o, s);
             }
             if at(&self.admitted, o) < s {
                 put(&mut self.admitted, o, s);
@@ -605,7 +773,7 @@ impl<O: OpRef> Replica<O> {
     /// are linked to.
     pub fn have(&self) -> Msg {
         Msg::Have {
-            held: self.held_vv.clone(),
+            held: self.held().clone(),
             links: self.links(),
         }
     }
@@ -631,13 +799,14 @@ impl<O: OpRef> Replica<O> {
         let Some(p) = self.index.get(peer).and_then(|i| self.peers.get(i)) else {
             return false;
         };
-        p.connected
-            && p.greeted
-            && self
-                .held
-                .iter()
-                .enumerate()
-                .any(|(o, &h)| h > at(&p.sent, o) && !flag(&p.quiet, o))
+        debug_assert_eq!(
+            p.pending,
+            (0..self.held.len())
+                .filter(|&o| p.lags(&self.held, o))
+                .count(),
+            "pending origins counted right"
+        );
+        p.connected && p.greeted && p.pending > 0
     }
 
     /// The next ops for `peer` (at most one message's worth), if it lacks
@@ -681,9 +850,7 @@ impl<O: OpRef> Replica<O> {
         for op in &out {
             // Ops of an origin go out in order, so `sent` moves by prefixes.
             let o = self.index[&op.op().id.origin];
-            if at(&p.sent, o) < op.op().id.seq {
-                put(&mut p.sent, o, op.op().id.seq);
-            }
+            p.sent_up_to(&self.held, o, op.op().id.seq);
         }
         out
     }

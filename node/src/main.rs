@@ -241,6 +241,7 @@ async fn main() -> anyhow::Result<()> {
             html,
         } => {
             let sc = tongka_sim::load_scenario(&scenario)?;
+            tongka_sim::keep_freed_memory();
             if let Some(range) = seeds {
                 let (a, b) = range.split_once("..").context("--seeds takes A..B")?;
                 let (a, b): (u64, u64) = (a.trim().parse()?, b.trim().parse()?);

@@ -22,6 +22,7 @@ fn main() {
             std::process::exit(2);
         }
     };
+    tongka_sim::keep_freed_memory();
     let b = tongka_sim::bench(&sc, seed);
     print!("{}", b.to_text());
     if std::env::var_os("SIM_REPORT").is_some() {

@@ -16,6 +16,10 @@ use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::rc::Rc;
 
 /// A fast hasher for short ids (FxHash's mixing, eight bytes at a time).
+/// `finish` rotates the well-mixed high bits down, as rustc-hash 2 does:
+/// the hash table picks buckets by the low bits, and a product's low bits
+/// depend only on the low bytes of the input (keys `k1`, `k2`, … sharing
+/// their first bytes fell into a few long probe runs).
 #[derive(Default)]
 pub(crate) struct Fx(u64);
 
@@ -28,7 +32,7 @@ impl Fx {
 
 impl Hasher for Fx {
     fn finish(&self) -> u64 {
-        self.0
+        self.0.rotate_left(26)
     }
 
     #[inline]

@@ -254,7 +254,7 @@ async fn main() -> anyhow::Result<()> {
                 return Ok(());
             }
             let seed = seed.unwrap_or(1);
-            let outcome = tongka_sim::run(&sc, seed);
+            let outcome = tongka_sim::run_last(&sc, seed);
             print!("{}", outcome.to_text());
             if let Some(path) = html {
                 std::fs::write(&path, outcome.report.to_html())

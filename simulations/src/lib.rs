@@ -218,8 +218,30 @@ pub fn run(scenario: &Scenario, seed: u64) -> Outcome {
     )
 }
 
+/// `run`, for a process that ends after it (`tongka sim --seed`): the
+/// run's state is left unfreed, as `bench` does (freeing a chain-day's
+/// ops and states one by one takes seconds; the OS takes the memory back
+/// at exit). Shrinking, if any, frees as usual.
+pub fn run_last(scenario: &Scenario, seed: u64) -> Outcome {
+    let options = Options {
+        mutation: Mutation::None,
+        shrink: true,
+    };
+    let run = sim::Sim::new(scenario, seed, options.mutation).run_then(false);
+    outcome(scenario, seed, &options, run)
+}
+
 pub fn run_with(scenario: &Scenario, seed: u64, options: &Options) -> Outcome {
-    let (report, violation) = sim::Sim::new(scenario, seed, options.mutation).run();
+    let run = sim::Sim::new(scenario, seed, options.mutation).run();
+    outcome(scenario, seed, options, run)
+}
+
+fn outcome(
+    scenario: &Scenario,
+    seed: u64,
+    options: &Options,
+    (report, violation): (Report, Option<Violation>),
+) -> Outcome {
     let shrunk = match (&violation, options.shrink) {
         (Some(v), true) => Some(shrink(scenario, seed, options.mutation, v, &report)),
         _ => None,

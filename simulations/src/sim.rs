@@ -2027,29 +2027,11 @@ impl<'a> Sim<'a> {
                 wanted,
                 available_here,
             }) if !second => {
-                let reachable: Vec<NodeId> = (0..self.names.len())
-                    .filter(|p| self.connected(s, *p))
-                    .map(|p| self.names[p].clone())
-                    .collect();
-                let member = &self.nodes[s].st.members[&m];
-                let asks = escrow::asks_for_shortfall(
-                    member,
-                    &self.names[s],
-                    wanted - available_here,
-                    &reachable,
-                );
-                let asks: VecDeque<(usize, Want)> = asks
-                    .into_iter()
-                    .map(|(n, a)| (self.ix(&n), Want::Money(a)))
-                    .collect();
+                let asks = self.escrow_asks(s, &m, Want::Money(wanted - available_here));
                 if asks.is_empty() {
                     return self.decline(&r, "insufficient_balance");
                 }
-                let mut r2 = r.clone();
-                if let Request::Checkout { second, .. } = &mut r2 {
-                    *second = true;
-                }
-                self.start_job(s, m, asks, Purpose::Checkout(Box::new(r2)));
+                self.start_job(s, m, asks, Purpose::Checkout(Box::new(second_try(&r))));
             }
             Err(CheckoutError::InsufficientBalance { .. }) => {
                 self.decline(&r, "insufficient_balance")
@@ -2058,32 +2040,36 @@ impl<'a> Sim<'a> {
                 wanted,
                 available_here,
             }) if !second => {
-                let reachable: Vec<NodeId> = (0..self.names.len())
-                    .filter(|p| self.connected(s, *p))
-                    .map(|p| self.names[p].clone())
-                    .collect();
-                let member = &self.nodes[s].st.members[&m];
-                let asks = escrow::asks_for_points(
-                    member,
-                    &self.names[s],
-                    wanted - available_here,
-                    &reachable,
-                );
-                let asks: VecDeque<(usize, Want)> = asks
-                    .into_iter()
-                    .map(|(n, p)| (self.ix(&n), Want::Points(p)))
-                    .collect();
+                let asks = self.escrow_asks(s, &m, Want::Points(wanted - available_here));
                 if asks.is_empty() {
                     return self.decline_points(&r);
                 }
-                let mut r2 = r.clone();
-                if let Request::Checkout { second, .. } = &mut r2 {
-                    *second = true;
-                }
-                self.start_job(s, m, asks, Purpose::Redeem(Box::new(r2)));
+                self.start_job(s, m, asks, Purpose::Redeem(Box::new(second_try(&r))));
             }
             Err(CheckoutError::InsufficientPoints { .. }) => self.decline_points(&r),
             Err(_) => self.decline(&r, "invalid_order"),
+        }
+    }
+
+    /// Whom store `s` asks, and for what, to cover `short` of member `m`
+    /// (the core's policy for money or for points, among the peers it is
+    /// connected to).
+    fn escrow_asks(&self, s: usize, m: &MemberId, short: Want) -> VecDeque<(usize, Want)> {
+        let reachable: Vec<NodeId> = (0..self.names.len())
+            .filter(|p| self.connected(s, *p))
+            .map(|p| self.names[p].clone())
+            .collect();
+        let member = &self.nodes[s].st.members[m];
+        let here = &self.names[s];
+        match short {
+            Want::Money(a) => escrow::asks_for_shortfall(member, here, a, &reachable)
+                .into_iter()
+                .map(|(n, a)| (self.ix(&n), Want::Money(a)))
+                .collect(),
+            Want::Points(p) => escrow::asks_for_points(member, here, p, &reachable)
+                .into_iter()
+                .map(|(n, p)| (self.ix(&n), Want::Points(p)))
+                .collect(),
         }
     }
 
@@ -2851,4 +2837,14 @@ pub(crate) fn node_ix(stores: usize, index: &BTreeMap<NodeId, usize>, n: &NodeId
         Some(k) if k >= 1 && k <= stores => k - 1,
         _ => index[n],
     }
+}
+
+/// A checkout request marked as the try after escrow asks (declined if
+/// still short).
+fn second_try(r: &Request) -> Request {
+    let mut r2 = r.clone();
+    if let Request::Checkout { second, .. } = &mut r2 {
+        *second = true;
+    }
+    r2
 }

@@ -32,6 +32,7 @@ use serde::{Deserialize, Serialize};
 use crate::ids::NodeId;
 use crate::money::Money;
 use crate::state::MemberState;
+use crate::wallet::Share;
 
 /// What a store asks a peer for: part of a member's balance, or points.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,14 +44,53 @@ pub enum Want {
 /// Other stores' shares of `member`'s stored value, largest first (ties by
 /// name), as `here` knows them.
 pub fn holders(member: &MemberState, here: &NodeId) -> Vec<(NodeId, Money)> {
-    let mut v: Vec<(NodeId, Money)> = member
+    held_elsewhere(member, here, Share::money)
+}
+
+/// Other stores' positive amounts `of` their shares of `member`, largest
+/// first (ties by name).
+fn held_elsewhere<Q: Copy + Ord + Default>(
+    member: &MemberState,
+    here: &NodeId,
+    of: impl Fn(&Share) -> Q,
+) -> Vec<(NodeId, Q)> {
+    let mut v: Vec<(NodeId, Q)> = member
         .wallet
         .shares()
-        .filter(|(n, s)| *n != here && s.money().is_positive())
-        .map(|(n, s)| (n.clone(), s.money()))
+        .filter(|(n, s)| *n != here && of(s) > Q::default())
+        .map(|(n, s)| (n.clone(), of(s)))
         .collect();
     v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     v
+}
+
+/// The asks covering `short` from `holders` (largest first): each for the
+/// smaller of what it holds and what is still missing; with no holder
+/// known, every `reachable` peer but `here` for the whole shortfall.
+fn asks_of<Q: Copy + Ord + Default + std::ops::SubAssign>(
+    holders: Vec<(NodeId, Q)>,
+    here: &NodeId,
+    short: Q,
+    reachable: &[NodeId],
+) -> Vec<(NodeId, Q)> {
+    if holders.is_empty() {
+        return reachable
+            .iter()
+            .filter(|n| *n != here)
+            .map(|n| (n.clone(), short))
+            .collect();
+    }
+    let mut still = short;
+    let mut out = Vec::new();
+    for (node, held) in holders {
+        if still <= Q::default() {
+            break;
+        }
+        let ask = still.min(held);
+        out.push((node, ask));
+        still -= ask;
+    }
+    out
 }
 
 /// Whom to ask, and for how much each, to cover `short` at `here`: the
@@ -63,38 +103,13 @@ pub fn asks_for_shortfall(
     short: Money,
     reachable: &[NodeId],
 ) -> Vec<(NodeId, Money)> {
-    let holders = holders(member, here);
-    if holders.is_empty() {
-        return reachable
-            .iter()
-            .filter(|n| *n != here)
-            .map(|n| (n.clone(), short))
-            .collect();
-    }
-    let mut still = short;
-    let mut out = Vec::new();
-    for (node, held) in holders {
-        if !still.is_positive() {
-            break;
-        }
-        let ask = still.min(held);
-        out.push((node, ask));
-        still -= ask;
-    }
-    out
+    asks_of(holders(member, here), here, short, reachable)
 }
 
 /// Other stores' points shares of `member`, largest first (ties by name),
 /// as `here` knows them.
 pub fn points_holders(member: &MemberState, here: &NodeId) -> Vec<(NodeId, i64)> {
-    let mut v: Vec<(NodeId, i64)> = member
-        .wallet
-        .shares()
-        .filter(|(n, s)| *n != here && s.points > 0)
-        .map(|(n, s)| (n.clone(), s.points))
-        .collect();
-    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    v
+    held_elsewhere(member, here, |s| s.points)
 }
 
 /// Points are escrowed like money: whom to ask, and for how many points
@@ -113,25 +128,7 @@ pub fn asks_for_points(
     if short <= 0 {
         return Vec::new();
     }
-    let holders = points_holders(member, here);
-    if holders.is_empty() {
-        return reachable
-            .iter()
-            .filter(|n| *n != here)
-            .map(|n| (n.clone(), short))
-            .collect();
-    }
-    let mut still = short;
-    let mut out = Vec::new();
-    for (node, held) in holders {
-        if still <= 0 {
-            break;
-        }
-        let ask = still.min(held);
-        out.push((node, ask));
-        still -= ask;
-    }
-    out
+    asks_of(points_holders(member, here), here, short, reachable)
 }
 
 /// What to pull to `here` after a sale there: at the member's home store,

@@ -2060,17 +2060,10 @@ impl<'a> Sim<'a> {
             .map(|p| self.names[p].clone())
             .collect();
         let member = &self.nodes[s].st.members[m];
-        let here = &self.names[s];
-        match short {
-            Want::Money(a) => escrow::asks_for_shortfall(member, here, a, &reachable)
-                .into_iter()
-                .map(|(n, a)| (self.ix(&n), Want::Money(a)))
-                .collect(),
-            Want::Points(p) => escrow::asks_for_points(member, here, p, &reachable)
-                .into_iter()
-                .map(|(n, p)| (self.ix(&n), Want::Points(p)))
-                .collect(),
-        }
+        escrow::asks_for(member, &self.names[s], short, &reachable)
+            .into_iter()
+            .map(|(n, w)| (self.ix(&n), w))
+            .collect()
     }
 
     fn refund(&mut self, r: Request) {

@@ -383,25 +383,14 @@ pub const LIST_MAX: usize = 1000;
 pub trait EscrowBroker: Send + Sync {
     /// The peers reachable now.
     fn reachable(&self) -> Vec<NodeId>;
-    /// Ask each `(node, amount)` in turn (as `tongka_core::escrow` decided)
-    /// for that much of `member`'s balance. Resolves when what was given is
-    /// applied here, or at the broker's deadline.
+    /// Ask each `(node, want)` in turn (as `tongka_core::escrow` decided)
+    /// for that much of `member`'s balance or points. Resolves when what
+    /// was given is applied here, or at the broker's deadline.
     fn request(
         &self,
         member: MemberId,
-        asks: Vec<(NodeId, Money)>,
+        asks: Vec<(NodeId, Want)>,
     ) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
-    /// Ask each `(node, points)` in turn (`escrow::asks_for_points`) for
-    /// that many of `member`'s points. Resolves like `request`. Without an
-    /// implementation a node pays only with the points it holds.
-    fn request_points(
-        &self,
-        member: MemberId,
-        asks: Vec<(NodeId, i64)>,
-    ) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
-        let _ = (member, asks);
-        Box::pin(std::future::ready(()))
-    }
 }
 
 pub struct EngineConfig {
@@ -738,7 +727,10 @@ impl Engine {
         let Ok(Some(m)) = self.core.store.member(member) else {
             return;
         };
-        let asks = tongka_core::escrow::pull_ahead(&m, &self.core.node);
+        let asks: Vec<(NodeId, Want)> = tongka_core::escrow::pull_ahead(&m, &self.core.node)
+            .into_iter()
+            .map(|(n, a)| (n, Want::Money(a)))
+            .collect();
         if !asks.is_empty() {
             tokio::spawn(broker.request(member.clone(), asks));
         }
@@ -1381,38 +1373,31 @@ impl Engine {
                     // not yet here): with no holder known, the policy asks
                     // every peer.
                     let state = self.core.store.member(m).ok().flatten();
-                    match short {
+                    let short = match short {
                         CheckoutError::InsufficientBalance {
                             wanted,
                             available_here,
                         } if !asked_money => {
                             asked_money = true;
-                            if let Some(state) = &state {
-                                let asks = tongka_core::escrow::asks_for_shortfall(
-                                    state,
-                                    &self.core.node,
-                                    *wanted - *available_here,
-                                    &broker.reachable(),
-                                );
-                                broker.request(m.clone(), asks).await;
-                            }
+                            Want::Money(*wanted - *available_here)
                         }
                         CheckoutError::InsufficientPoints {
                             wanted,
                             available_here,
                         } if !asked_points => {
                             asked_points = true;
-                            if let Some(state) = &state {
-                                let asks = tongka_core::escrow::asks_for_points(
-                                    state,
-                                    &self.core.node,
-                                    *wanted - *available_here,
-                                    &broker.reachable(),
-                                );
-                                broker.request_points(m.clone(), asks).await;
-                            }
+                            Want::Points(*wanted - *available_here)
                         }
                         _ => break,
+                    };
+                    if let Some(state) = &state {
+                        let asks = tongka_core::escrow::asks_for(
+                            state,
+                            &self.core.node,
+                            short,
+                            &broker.reachable(),
+                        );
+                        broker.request(m.clone(), asks).await;
                     }
                     result = self.call(key.clone(), msg).await;
                 }

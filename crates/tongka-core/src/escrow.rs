@@ -131,6 +131,26 @@ pub fn asks_for_points(
     asks_of(points_holders(member, here), here, short, reachable)
 }
 
+/// Whom to ask, and for what, to cover `short` at `here`, money or points:
+/// `asks_for_shortfall` or `asks_for_points`.
+pub fn asks_for(
+    member: &MemberState,
+    here: &NodeId,
+    short: Want,
+    reachable: &[NodeId],
+) -> Vec<(NodeId, Want)> {
+    match short {
+        Want::Money(a) => asks_for_shortfall(member, here, a, reachable)
+            .into_iter()
+            .map(|(n, a)| (n, Want::Money(a)))
+            .collect(),
+        Want::Points(p) => asks_for_points(member, here, p, reachable)
+            .into_iter()
+            .map(|(n, p)| (n, Want::Points(p)))
+            .collect(),
+    }
+}
+
 /// What to pull to `here` after a sale there: at the member's home store,
 /// everything the other holders hold of the member (empty when `here`
 /// already holds it all); elsewhere nothing.

@@ -33,7 +33,6 @@ use tongka_actors::{Engine, EscrowBroker};
 use tongka_core::clock::VersionVector;
 use tongka_core::escrow::Want;
 use tongka_core::ids::{MemberId, NodeId, OpId};
-use tongka_core::money::Money;
 use tongka_core::op::{self, EncodedOp, Op, OpSigner, OriginRole};
 use tongka_net::{CertRole, Connection, Endpoint, OpKey, Trust};
 use tongka_store::{RefusedOp, Store};
@@ -991,23 +990,9 @@ impl EscrowBroker for Broker {
     fn request(
         &self,
         member: MemberId,
-        asks: Vec<(NodeId, Money)>,
+        asks: Vec<(NodeId, Want)>,
     ) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
         let r = self.0.clone();
-        let asks = asks.into_iter().map(|(n, m)| (n, Want::Money(m))).collect();
-        Box::pin(async move { r.ask(member, asks).await })
-    }
-
-    fn request_points(
-        &self,
-        member: MemberId,
-        asks: Vec<(NodeId, i64)>,
-    ) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
-        let r = self.0.clone();
-        let asks = asks
-            .into_iter()
-            .map(|(n, p)| (n, Want::Points(p)))
-            .collect();
         Box::pin(async move { r.ask(member, asks).await })
     }
 }

@@ -526,6 +526,9 @@ impl Materialised {
                 if self.orders.at(oi).is_some() {
                     return Err(fail("not_applicable", format!("order {} twice", order.id)));
                 }
+                // The node's rule for the order a sale makes (its store is
+                // the op's origin); the simulator keeps the op as the order.
+                state::check_sale(op).map_err(from_apply)?;
                 if let Some(member) = &order.member {
                     let i = self.member_op(member, num_m, memo, "sale", |m| {
                         m.apply(op).map_err(from_apply)
@@ -536,8 +539,6 @@ impl Materialised {
                     self.held.principal -= order.balance_principal;
                     self.held.bonus -= order.balance_bonus;
                     touched.member = Some(i);
-                } else if order.store != *op.origin() {
-                    return Err(fail("authority", "a walk-in sale of another store"));
                 }
                 let o = match rec {
                     Some(r) => Sale::Sold(r.clone()),

@@ -67,13 +67,6 @@ pub(crate) enum AccountMsg {
     },
     /// An op made by another node: apply it and hand it to the writer,
     /// then answer (before it is durable; `on_durable` tells that).
-    ApplyRemote {
-        op: Box<Op>,
-        /// Index changes decided by the engine (registrations).
-        effects: Box<Effects>,
-        on_durable: tongka_store::Done,
-        reply: RpcReplyPort<()>,
-    },
     /// Ops made by other nodes, in causal order (`Engine::apply_remote_batch`):
     /// apply them, answer with what to commit, and take no other message
     /// until the engine says they are handed to the writer, so that nothing
@@ -136,6 +129,8 @@ pub(crate) struct RemoteItem {
     /// The op's encoding and hash, when received so (stored as received).
     pub encoded: Encoding,
     pub effects: Effects,
+    /// Called once the op is durable (or failed), if its caller waits.
+    pub on_durable: Option<tongka_store::Done>,
 }
 
 /// An op's encoding (`Op::encode`) and hash (`Op::hash`), if known.
@@ -230,10 +225,7 @@ impl Actor for AccountActor {
             return Ok(());
         }
         st.last_active = Instant::now();
-        st.served_local |= !matches!(
-            msg,
-            AccountMsg::ApplyRemote { .. } | AccountMsg::ApplyRemoteBatch { .. }
-        );
+        st.served_local |= !matches!(msg, AccountMsg::ApplyRemoteBatch { .. });
         if st.orders.len() > ORDERS_CACHED_MAX && st.pending.load(Ordering::Acquire) == 0 {
             st.orders.clear();
         }
@@ -274,15 +266,6 @@ impl Actor for AccountActor {
                 let _ = reply.send(r);
             }
             AccountMsg::Give { to, want, reply } => self.give(st, to, want, reply),
-            AccountMsg::ApplyRemote {
-                op,
-                effects,
-                on_durable,
-                reply,
-            } => {
-                self.apply_remote(st, *op, *effects, on_durable);
-                let _ = reply.send(());
-            }
             AccountMsg::ApplyRemoteBatch {
                 items,
                 mut handed,
@@ -397,38 +380,18 @@ impl AccountActor {
         );
     }
 
-    /// Apply a remote op to this account's state and submit it. An op that
-    /// fails its checks is logged as rejected, not applied: the check is
-    /// deterministic (an op's validity depends only on its causal past), so
-    /// every node rejects it alike.
-    fn apply_remote(
-        &self,
-        st: &mut AccountState,
-        op: Op,
-        effects: Effects,
-        on_durable: tongka_store::Done,
-    ) {
-        let effects = self.remote_effects(st, &op, effects, true);
-        st.pending.fetch_add(1, Ordering::AcqRel);
-        let pending = st.pending.clone();
-        self.core.store.submit(
-            Source::Remote(op),
-            effects,
-            Box::new(move |res| {
-                pending.fetch_sub(1, Ordering::AcqRel);
-                on_durable(res);
-            }),
-        );
-    }
-
-    /// `apply_remote` for ops the engine commits together, in one
-    /// transaction: only the last applied op carries the member's state.
+    /// Apply remote ops to this account's state, to be committed together
+    /// in one transaction (the engine's batch; a single op is a batch of
+    /// one). An op that fails its checks is logged as rejected, not
+    /// applied: the check is deterministic (an op's validity depends only
+    /// on its causal past), so every node rejects it alike. Only the last
+    /// applied op carries the member's state.
     fn apply_remote_batch(
         &self,
         st: &mut AccountState,
         items: Vec<RemoteItem>,
     ) -> Vec<(usize, Prepared)> {
-        let mut out: Vec<(usize, Op, Encoding, Effects)> = items
+        let mut out: Vec<(usize, Op, Encoding, Effects, Option<tongka_store::Done>)> = items
             .into_iter()
             .map(
                 |RemoteItem {
@@ -436,25 +399,29 @@ impl AccountActor {
                      op,
                      encoded,
                      effects,
+                     on_durable,
                  }| {
-                    let effects = self.remote_effects(st, &op, effects, false);
-                    (index, op, encoded, effects)
+                    let effects = self.remote_effects(st, &op, effects);
+                    (index, op, encoded, effects, on_durable)
                 },
             )
             .collect();
-        if let Some((_, _, _, last)) = out
+        if let Some((_, _, _, last, _)) = out
             .iter_mut()
             .rev()
-            .find(|(_, _, _, e)| e.rejected.is_none())
+            .find(|(_, _, _, e, _)| e.rejected.is_none())
         {
             last.member = st.member.clone();
         }
         st.pending.fetch_add(out.len(), Ordering::AcqRel);
         out.into_iter()
-            .map(|(index, op, encoded, effects)| {
+            .map(|(index, op, encoded, effects, on_durable)| {
                 let pending = st.pending.clone();
-                let done: tongka_store::Done = Box::new(move |_| {
+                let done: tongka_store::Done = Box::new(move |res| {
                     pending.fetch_sub(1, Ordering::AcqRel);
+                    if let Some(f) = on_durable {
+                        f(res);
+                    }
                 });
                 let job = match encoded {
                     Some((bytes, hash)) => self.core.store.prepare_encoded(
@@ -470,20 +437,14 @@ impl AccountActor {
     }
 
     /// Apply a remote op to the account's state; the effects to commit with
-    /// it (the member's state after it when `with_member`).
-    fn remote_effects(
-        &self,
-        st: &mut AccountState,
-        op: &Op,
-        mut effects: Effects,
-        with_member: bool,
-    ) -> Effects {
+    /// it (the member's state is added by the batch, to its last op).
+    fn remote_effects(&self, st: &mut AccountState, op: &Op, mut effects: Effects) -> Effects {
         let mut next_member = st.member.clone();
         let mut next_order = None;
         let result = (|| -> Result<(), String> {
             match &op.body {
-                OpBody::CheckedOut { order } | OpBody::CheckedOutWithPoints { order } => {
-                    next_order = Some(OrderState::new(order.clone()))
+                OpBody::CheckedOut { .. } | OpBody::CheckedOutWithPoints { .. } => {
+                    next_order = Some(state::sold(op).map_err(|e| e.to_string())?)
                 }
                 OpBody::Refunded { refund } | OpBody::RefundedWithPoints { refund } => {
                     let current = match st.orders.get(&refund.order) {
@@ -523,9 +484,6 @@ impl AccountActor {
                 if let Some(o) = next_order {
                     st.orders.insert(o.order.id.clone(), o.clone());
                     effects.order = Some(o);
-                }
-                if with_member {
-                    effects.member = next_member.clone();
                 }
                 st.member = next_member;
             }

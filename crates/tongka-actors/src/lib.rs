@@ -38,6 +38,10 @@ use tongka_store::{CatalogueWrite, Effects, IdemRecord, Source, Store, StoreErro
 pub use account::AccountKey;
 use account::{AccountActor, AccountMsg, Encoding, RemoteItem};
 
+/// A remote op as the engine takes it: the op, its encoding if received
+/// so, and who waits for it to be durable.
+type RemoteIn = (Op, Encoding, Option<tongka_store::Done>);
+
 /// The answer to a request that changed something; stored with its
 /// idempotency key so a replay gets exactly the first answer (see
 /// `StoredAnswer` for how a sale's is kept).
@@ -1452,119 +1456,18 @@ impl Engine {
         .await
     }
 
-    /// Apply an op made by another node, delivered in causal order. Returns
-    /// once the op is queued for the writer, so ops handed over one after
-    /// another are committed in that order; `on_durable` is called when it
-    /// is durable. An op that fails its checks is logged as rejected.
+    /// Apply an op made by another node, delivered in causal order: a batch
+    /// of one (`apply_remote_batch`, the one path). Returns once the op is
+    /// queued for the writer, so ops handed over one after another are
+    /// committed in that order; `on_durable` is called when it is durable.
+    /// An op that fails its checks is logged as rejected.
     pub async fn apply_remote(
         &self,
         op: Op,
         on_durable: tongka_store::Done,
     ) -> Result<(), EngineError> {
-        if matches!(
-            op.body,
-            OpBody::ProgrammeChanged { .. } | OpBody::CatalogueChanged { .. }
-        ) {
-            self.apply_document_remote(op, on_durable);
-            return Ok(());
-        }
-        self.core.observe(op.hlc);
-        let mut preload = None;
-        let mut effects_in = Effects::default();
-        let key = match &op.body {
-            OpBody::MemberRegistered { member, profile } => {
-                let state = MemberState::registered(&op)
-                    .map_err(|e| EngineError::Internal(e.to_string()))?;
-                let mut effects = Effects::default();
-                let owner = self.core.store.member_by_phone(&profile.phone)?;
-                let winner = self.core.index_winner(
-                    owner,
-                    member,
-                    &format!("phone:{}", profile.phone),
-                    &mut effects,
-                );
-                effects.phones.push((profile.phone.clone(), Some(winner)));
-                if let Some(card) = &profile.card_no {
-                    let owner = self.core.store.member_by_card(card)?;
-                    let winner = self.core.index_winner(
-                        owner,
-                        member,
-                        &format!("card:{card}"),
-                        &mut effects,
-                    );
-                    effects.cards.push((card.clone(), Some(winner)));
-                }
-                // Not on disk until committed: the actor starts from this
-                // state, so the member's next ops find it.
-                preload = Some(state);
-                effects_in = effects;
-                AccountKey::Member(member.clone())
-            }
-            body => match body.member() {
-                Some(m) => AccountKey::Member(m.clone()),
-                None => AccountKey::WalkIn,
-            },
-        };
-        if let OpBody::MergeMoved { member, into, .. } = &op.body {
-            let (member, into) = (member.clone(), into.clone());
-            let _g = self.core.merge_lock.lock().await;
-            self.move_call(&member, &into, Some((Box::new(op), on_durable)))
-                .await?;
-            return Ok(());
-        }
-        let mut settle = op.body.member().cloned();
-        if let OpBody::MembersMerged {
-            member, absorbed, ..
-        } = &op.body
-        {
-            effects_in.merged.push((absorbed.clone(), member.clone()));
-            settle = Some(absorbed.clone());
-        }
-        let merged_now = match &op.body {
-            OpBody::MembersMerged {
-                member, absorbed, ..
-            } => Some((absorbed.clone(), member.clone())),
-            _ => None,
-        };
-        let op = Box::new(op);
-        let on_durable = Mutex::new(Some(on_durable));
-        let effects = Mutex::new(Some(effects_in));
-        let actor = self.account_with(&key, preload).await?;
-        let sent = actor
-            .call(
-                |reply| AccountMsg::ApplyRemote {
-                    op: op.clone(),
-                    effects: Box::new(effects.lock().expect("once").take().expect("called once")),
-                    on_durable: on_durable
-                        .lock()
-                        .expect("once")
-                        .take()
-                        .expect("called once"),
-                    reply,
-                },
-                None,
-            )
-            .await;
-        match sent {
-            Ok(ractor::rpc::CallResult::Success(())) => {}
-            _ => {
-                return Err(EngineError::Internal(format!(
-                    "account {key:?} stopped while applying {}",
-                    op.id
-                )));
-            }
-        }
-        if let Some((a, s)) = merged_now {
-            self.core.merged.lock().expect("merged lock").add(a, s);
-        }
-        // A merged-away member whose share here grew (or that was merged
-        // just now): this node moves its share to the survivor.
-        if let Some(m) = settle
-            && let Err(e) = self.settle(&m).await
-        {
-            tracing::warn!(member = %m, error = %e, "moving a merged member's share failed; retried on its next op");
-        }
-        Ok(())
+        self.apply_remote_items(vec![(op, None, Some(on_durable))])
+            .await
     }
 
     /// The member `id` is now: itself, unless merged into another.
@@ -1656,7 +1559,7 @@ impl Engine {
     /// the batch this node moves its own share of any merged-away member the
     /// batch touched to the survivor.
     pub async fn apply_remote_batch(&self, ops: Vec<Op>) -> Result<(), EngineError> {
-        self.apply_remote_items(ops.into_iter().map(|op| (op, None)).collect())
+        self.apply_remote_items(ops.into_iter().map(|op| (op, None, None)).collect())
             .await
     }
 
@@ -1665,37 +1568,54 @@ impl Engine {
     pub async fn apply_remote_encoded(&self, ops: Vec<EncodedOp>) -> Result<(), EngineError> {
         self.apply_remote_items(
             ops.into_iter()
-                .map(|e| (e.op, Some((e.bytes, e.hash))))
+                .map(|e| (e.op, Some((e.bytes, e.hash)), None))
                 .collect(),
         )
         .await
     }
 
-    async fn apply_remote_items(&self, ops: Vec<(Op, Encoding)>) -> Result<(), EngineError> {
+    async fn apply_remote_items(&self, ops: Vec<RemoteIn>) -> Result<(), EngineError> {
         let any_merged = !self.core.merged.lock().expect("merged lock").is_empty();
         let mut touched: std::collections::BTreeSet<MemberId> = Default::default();
         let mut run = Vec::with_capacity(ops.len());
-        for (op, encoded) in ops {
-            if matches!(
-                op.body,
-                OpBody::ProgrammeChanged { .. } | OpBody::CatalogueChanged { .. }
-            ) {
-                self.apply_remote_run(std::mem::take(&mut run)).await?;
-                self.apply_document_remote(op, Box::new(|_| {}));
-                continue;
+        for (op, encoded, on_durable) in ops {
+            let on_durable = on_durable.unwrap_or_else(|| Box::new(|_| {}));
+            match &op.body {
+                OpBody::ProgrammeChanged { .. } | OpBody::CatalogueChanged { .. } => {
+                    self.apply_remote_run(std::mem::take(&mut run)).await?;
+                    self.apply_document_remote(op, on_durable);
+                }
+                OpBody::MergeMoved { member, into, .. } => {
+                    // It changes two accounts: one at a time, in its place.
+                    self.apply_remote_run(std::mem::take(&mut run)).await?;
+                    let (member, into) = (member.clone(), into.clone());
+                    let _g = self.core.merge_lock.lock().await;
+                    self.move_call(&member, &into, Some((Box::new(op), on_durable)))
+                        .await?;
+                }
+                OpBody::MembersMerged {
+                    member, absorbed, ..
+                } => {
+                    // A batch of one, in its place; then lookups follow the
+                    // merge, and this node moves its share of `absorbed`.
+                    let (member, absorbed) = (member.clone(), absorbed.clone());
+                    self.apply_remote_run(std::mem::take(&mut run)).await?;
+                    self.apply_remote_run(vec![(op, encoded, Some(on_durable))])
+                        .await?;
+                    self.core
+                        .merged
+                        .lock()
+                        .expect("merged lock")
+                        .add(absorbed.clone(), member);
+                    touched.insert(absorbed);
+                }
+                body => {
+                    if any_merged && let Some(m) = body.member() {
+                        touched.insert(m.clone());
+                    }
+                    run.push((op, encoded, Some(on_durable)));
+                }
             }
-            if matches!(
-                op.body,
-                OpBody::MembersMerged { .. } | OpBody::MergeMoved { .. }
-            ) {
-                self.apply_remote_run(std::mem::take(&mut run)).await?;
-                self.apply_remote(op, Box::new(|_| {})).await?;
-                continue;
-            }
-            if any_merged && let Some(m) = op.body.member() {
-                touched.insert(m.clone());
-            }
-            run.push((op, encoded));
         }
         self.apply_remote_run(run).await?;
         for m in touched {
@@ -1707,7 +1627,7 @@ impl Engine {
     }
 
     /// A run of remote ops without merge ops, applied as one batch.
-    async fn apply_remote_run(&self, ops: Vec<(Op, Encoding)>) -> Result<(), EngineError> {
+    async fn apply_remote_run(&self, ops: Vec<RemoteIn>) -> Result<(), EngineError> {
         let n = ops.len();
         if n == 0 {
             return Ok(());
@@ -1715,7 +1635,7 @@ impl Engine {
         {
             let now = now_ms();
             let mut clock = self.core.clock.lock().expect("clock lock");
-            for (op, _) in &ops {
+            for (op, _, _) in &ops {
                 let _ = clock.observe(op.hlc, now);
             }
         }
@@ -1734,8 +1654,14 @@ impl Engine {
             e.1 += 1;
             claimed.push(key);
         };
-        for (index, (op, encoded)) in ops.into_iter().enumerate() {
+        for (index, (op, encoded, on_durable)) in ops.into_iter().enumerate() {
             let mut effects = Effects::default();
+            if let OpBody::MembersMerged {
+                member, absorbed, ..
+            } = &op.body
+            {
+                effects.merged.push((absorbed.clone(), member.clone()));
+            }
             let mut preload = None;
             let key = match &op.body {
                 OpBody::MemberRegistered { member, profile } => {
@@ -1774,6 +1700,7 @@ impl Engine {
                 op,
                 encoded,
                 effects,
+                on_durable,
             });
         }
         let (handed_tx, handed) = tokio::sync::watch::channel(false);

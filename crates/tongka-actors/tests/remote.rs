@@ -259,3 +259,71 @@ async fn a_batch_of_remote_ops_ends_where_one_by_one_does() {
         d.member(&members[0]).unwrap().wallet.total().money() + Money::from_yuan(10)
     );
 }
+
+/// A walk-in sale (no member) whose order names another store than the
+/// op's origin is refused by the node, by either remote path, as the
+/// simulator refuses it: the rule is the core's `state::sold`.
+#[tokio::test]
+async fn a_walk_in_sale_of_another_store_is_refused() {
+    use rust_decimal::Decimal;
+    use tongka_actors::{EngineError, LineRequest};
+    use tongka_core::checkout::{TenderInput, TenderKind};
+    use tongka_core::money::Money;
+
+    let dir = tempfile::tempdir().unwrap();
+    let a = engine(dir.path(), "store-1");
+    let (out, _) = a
+        .checkout(
+            "t".into(),
+            None,
+            None,
+            vec![LineRequest::Free {
+                description: "水".into(),
+                unit_price: Money::from_fen(300),
+                qty: Decimal::new(1, 0),
+            }],
+            vec![TenderInput {
+                kind: TenderKind::Cash,
+                amount: None,
+            }],
+        )
+        .await
+        .unwrap();
+    let order = match out {
+        Outcome::CheckedOut { order, .. } => order.order.id,
+        other => panic!("{other:?}"),
+    };
+    let honest = a.store().ops_from(a.node(), 1, 10).unwrap();
+    let mut forged = honest[0].clone();
+    assert!(forged.body.as_sale().is_some_and(|o| o.member.is_none()));
+    // Store-2 claims store-1's walk-in sale as its own op.
+    let two = NodeId::new("store-2").unwrap();
+    forged.id.origin = two.clone();
+    let c = engine(dir.path(), "store-3");
+    c.apply_remote_batch(vec![forged.clone()]).await.unwrap();
+    let d = engine(dir.path(), "store-4");
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    d.apply_remote(forged, Box::new(move |r| tx.send(r).unwrap()))
+        .await
+        .unwrap();
+    rx.await.unwrap().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while c.store().summary().vv.get(&two) < 1 {
+        assert!(std::time::Instant::now() < deadline, "store-3 took the op");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    for e in [&c, &d] {
+        assert!(
+            matches!(e.order(&order), Err(EngineError::OrderNotFound(_))),
+            "{}: the forged walk-in sale made no order",
+            e.node()
+        );
+        assert_eq!(e.store().summary().totals.orders, 0);
+    }
+    // The same sale from its own store applies.
+    let e5 = engine(dir.path(), "store-5");
+    e5.apply_remote_batch(honest).await.unwrap();
+    wait_holding(&e5, &[&a]).await;
+    assert!(e5.order(&order).is_ok());
+    assert_eq!(e5.store().summary().totals.orders, 1);
+}

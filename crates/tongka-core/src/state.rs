@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::checkout::TenderKind;
+use crate::checkout::{Order, TenderKind};
 use crate::clock::Hlc;
 use crate::error::DomainError;
 use crate::ids::{MemberId, NodeId, OpId, RechargeId};
@@ -522,6 +522,28 @@ pub fn decide_transfer(
         bonus,
         points: 0,
     })
+}
+
+/// The order a sale op makes. A store records only its own sales: a sale
+/// whose order names another store than the op's origin is refused, with a
+/// member (`MemberState::apply` refuses it too) or without (a walk-in sale).
+/// The node and the simulator both take a sale's order from here.
+pub fn sold(op: &Op) -> Result<OrderState, ApplyError> {
+    check_sale(op).map(|order| OrderState::new(order.clone()))
+}
+
+/// `sold`'s checks alone: the sale's order, if the op may make it.
+pub fn check_sale(op: &Op) -> Result<&Order, ApplyError> {
+    let Some(order) = op.body.as_sale() else {
+        return Err(ApplyError::NotApplicable("not a sale"));
+    };
+    if order.store != *op.origin() {
+        return Err(ApplyError::Authority {
+            origin: op.origin().clone(),
+            what: format!("order {} of {}", order.id, order.store),
+        });
+    }
+    Ok(order)
 }
 
 /// Apply a refund op to the sale it refunds.

@@ -20,6 +20,7 @@
 //! (`Durability::None`, made durable by the next commit) behind a
 //! watermark, caught up from the op log at open.
 
+pub mod baseline;
 mod tables;
 
 use std::path::Path;
@@ -46,7 +47,7 @@ use tables::*;
 #[non_exhaustive]
 pub enum StoreError {
     #[error("database: {0}")]
-    Db(#[from] redb::Error),
+    Db(DbError),
     #[error("database file was written by schema {found}; this build reads schema {expected}")]
     Schema { found: u32, expected: u32 },
     #[error("database belongs to node {found}, not {expected}")]
@@ -59,14 +60,21 @@ pub enum StoreError {
     Stopped,
 }
 
+/// A failure of the database engine, kept opaque: only this crate knows
+/// redb, so its error types stay inside.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct DbError(redb::Error);
+
 macro_rules! from_redb {
     ($($t:ty),*) => {$(
         impl From<$t> for StoreError {
-            fn from(e: $t) -> StoreError { StoreError::Db(e.into()) }
+            fn from(e: $t) -> StoreError { StoreError::Db(DbError(e.into())) }
         }
     )*};
 }
 from_redb!(
+    redb::Error,
     redb::DatabaseError,
     redb::TransactionError,
     redb::TableError,

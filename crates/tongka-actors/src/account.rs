@@ -357,7 +357,13 @@ impl AccountActor {
             let _ = reply.send(Ok(None));
             return;
         };
-        let (draft, op) = self.core.draft("escrow".into(), None, body);
+        let (draft, op) = match self.core.draft("escrow".into(), None, body) {
+            Ok(d) => d,
+            Err(e) => {
+                let _ = reply.send(Err(e));
+                return;
+            }
+        };
         let mut next = m.clone();
         if let Err(e) = next.apply(&op) {
             let _ = reply.send(Err(EngineError::Internal(e.to_string())));
@@ -560,7 +566,10 @@ impl AccountActor {
             unreachable!("decide_recharge makes recharges")
         };
         let bonus = *bonus;
-        let (draft, op) = self.core.draft(actor, idem.as_ref(), body);
+        let (draft, op) = match self.core.draft(actor, idem.as_ref(), body) {
+            Ok(d) => d,
+            Err(e) => return Err((e, reply)),
+        };
         let mut next = m.clone();
         if let Err(e) = next.apply(&op) {
             return Err((EngineError::Internal(e.to_string()), reply));
@@ -624,7 +633,10 @@ impl AccountActor {
             Err(e) => return Err((e.into(), reply)),
         };
         let body = OpBody::sale(order.clone());
-        let (draft, op) = core.draft_at(actor, idem.as_ref(), body, at);
+        let (draft, op) = match core.draft_at(actor, idem.as_ref(), body, at) {
+            Ok(d) => d,
+            Err(e) => return Err((e, reply)),
+        };
         let mut effects = Effects {
             order: Some(OrderState::new(order.clone())),
             ..Default::default()
@@ -672,7 +684,10 @@ impl AccountActor {
                 Err(e) => return Err((e.into(), reply)),
             };
         let body = OpBody::refund(refund.clone());
-        let (draft, op) = core.draft_at(actor, idem.as_ref(), body, at);
+        let (draft, op) = match core.draft_at(actor, idem.as_ref(), body, at) {
+            Ok(d) => d,
+            Err(e) => return Err((e, reply)),
+        };
         let mut next_order = current;
         if let Err(e) = state::apply_refund(&mut next_order, &op) {
             return Err((EngineError::Internal(e.to_string()), reply));
@@ -746,7 +761,10 @@ impl AccountActor {
             }
             Err(e) => return Err((EngineError::Internal(e.to_string()), reply)),
         };
-        let (draft, op) = self.core.draft_at(actor, None, body, at);
+        let (draft, op) = match self.core.draft_at(actor, None, body, at) {
+            Ok(d) => d,
+            Err(e) => return Err((e, reply)),
+        };
         let mut next = m.clone();
         if let Err(e) = next.apply(&op) {
             return Err((EngineError::Internal(e.to_string()), reply));
@@ -780,7 +798,10 @@ impl AccountActor {
             Ok(b) => b,
             Err(e) => return Err((e.into(), reply)),
         };
-        let (draft, op) = self.core.draft_at(actor, idem.as_ref(), body, at);
+        let (draft, op) = match self.core.draft_at(actor, idem.as_ref(), body, at) {
+            Ok(d) => d,
+            Err(e) => return Err((e, reply)),
+        };
         let mut next = m.clone();
         if let Err(e) = next.apply(&op) {
             return Err((EngineError::Internal(e.to_string()), reply));
@@ -826,7 +847,7 @@ impl AccountActor {
                 let Some(body) = merge::decide_move(&m, &into, &self.core.node) else {
                     return Ok(false);
                 };
-                let (draft, op) = self.core.draft("merge".into(), None, body);
+                let (draft, op) = self.core.draft("merge".into(), None, body)?;
                 (Source::Local(draft), op, Box::new(|_| {}))
             }
         };

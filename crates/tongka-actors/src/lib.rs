@@ -17,6 +17,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use ractor::{Actor, ActorId, ActorRef, RpcReplyPort};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
+use tongka_core::authority::{NotAuthorised, may_author};
 use tongka_core::catalogue::{Product, ProductError};
 use tongka_core::catalogue_doc::{self, Catalogue};
 use tongka_core::checkout::{CheckoutError, LineInput, TenderInput, TenderKind};
@@ -28,7 +29,7 @@ use tongka_core::ids::{MemberId, NodeId, OpId, OrderId, RechargeId};
 use tongka_core::member::{Profile, ProfilePatch};
 use tongka_core::merge::{MergeError, Merged};
 use tongka_core::money::Money;
-use tongka_core::op::{EncodedOp, Op, OpBody, OpDraft};
+use tongka_core::op::{EncodedOp, Op, OpBody, OpDraft, OriginRole};
 use tongka_core::programme::{Programme, ProgrammeError};
 use tongka_core::programme_doc;
 use tongka_core::refund::{OrderState, Refund, RefundError, RefundLine};
@@ -91,6 +92,8 @@ pub enum EngineError {
     Merge(#[from] MergeError),
     #[error(transparent)]
     Programme(#[from] ProgrammeError),
+    #[error(transparent)]
+    NotAuthorised(#[from] NotAuthorised),
     #[error("order {0} not found")]
     OrderNotFound(String),
     #[error("idempotency key {0:?} was already used with a different request")]
@@ -115,6 +118,7 @@ impl DomainError for EngineError {
             EngineError::Product(e) => e.code(),
             EngineError::Merge(e) => e.code(),
             EngineError::Programme(e) => e.code(),
+            EngineError::NotAuthorised(e) => e.code(),
             EngineError::OrderNotFound(_) => "order_not_found",
             EngineError::IdemConflict(_) => "idempotency_key_reused",
             EngineError::IdemInProgress(_) => "idempotency_key_in_progress",
@@ -133,6 +137,7 @@ impl DomainError for EngineError {
             EngineError::Product(e) => e.message_zh(),
             EngineError::Merge(e) => e.message_zh(),
             EngineError::Programme(e) => e.message_zh(),
+            EngineError::NotAuthorised(e) => e.message_zh(),
             EngineError::OrderNotFound(id) => format!("订单 {id} 不存在"),
             EngineError::IdemConflict(k) => format!("幂等键 {k:?} 已用于另一个不同的请求"),
             EngineError::IdemInProgress(k) => format!("幂等键 {k:?} 的请求仍在处理中"),
@@ -427,6 +432,9 @@ pub(crate) struct Core {
     /// Idempotency keys whose request is being processed.
     inflight: Mutex<HashSet<String>>,
     broker: Mutex<Option<Arc<dyn EscrowBroker>>>,
+    /// What this node's chain certificate makes it (`None`: a node of no
+    /// chain). Every draft it makes is checked against it.
+    role: Mutex<Option<OriginRole>>,
     /// The merges applied here (absorbed → survivors), loaded at start.
     merged: Mutex<Merged>,
     /// Held while a merge or a merge move involves two account actors, so
@@ -467,18 +475,27 @@ impl Core {
     /// A draft for `body` stamped now, and the op it will become (for
     /// applying to state before the log gives it its number; apply does not
     /// look at the number).
-    pub fn draft(&self, actor: String, idem: Option<&Idem>, body: OpBody) -> (OpDraft, Op) {
+    pub fn draft(
+        &self,
+        actor: String,
+        idem: Option<&Idem>,
+        body: OpBody,
+    ) -> Result<(OpDraft, Op), EngineError> {
         let at = self.tick();
         self.draft_at(actor, idem, body, at)
     }
 
+    /// `draft` stamped `at`. Every op this node makes passes here: one that
+    /// its role may not author is refused (`authority::may_author`).
     pub fn draft_at(
         &self,
         actor: String,
         idem: Option<&Idem>,
         body: OpBody,
         at: Hlc,
-    ) -> (OpDraft, Op) {
+    ) -> Result<(OpDraft, Op), EngineError> {
+        let role = *self.role.lock().expect("role lock");
+        may_author(role, &body)?;
         let draft = OpDraft {
             hlc: at,
             actor,
@@ -492,7 +509,7 @@ impl Core {
             },
             Default::default(),
         );
-        (draft, op)
+        Ok((draft, op))
     }
 
     /// Forget a stopped account actor (if the map still points at it).
@@ -662,6 +679,7 @@ impl Engine {
             pending_index: Mutex::new(HashMap::new()),
             inflight: Mutex::new(HashSet::new()),
             broker: Mutex::new(None),
+            role: Mutex::new(None),
             merged: Mutex::new(merged),
             merge_lock: tokio::sync::Mutex::new(()),
         });
@@ -673,6 +691,19 @@ impl Engine {
 
     pub fn node(&self) -> &NodeId {
         &self.core.node
+    }
+
+    /// This node's role in its chain (`None`, the default: a node of no
+    /// chain). Drafts the role may not author are refused
+    /// (`authority::may_author`): HQ sells nothing; stores author no
+    /// programme or catalogue.
+    pub fn set_role(&self, role: Option<OriginRole>) {
+        *self.core.role.lock().expect("role lock") = role;
+    }
+
+    /// This node's role in its chain, as set by `set_role`.
+    pub fn role(&self) -> Option<OriginRole> {
+        *self.core.role.lock().expect("role lock")
     }
 
     /// Let checkouts ask other nodes for shares.
@@ -754,7 +785,8 @@ impl Engine {
     /// automerge change of the programme document, logged as a
     /// `ProgrammeChanged` op. Decisions made after it use it; ops made
     /// before keep what they decided. Answers once durable. Who may ask is
-    /// the caller's check (the API: HQ or a node without a chain).
+    /// the caller's check (the API: HQ or a node without a chain), and the
+    /// engine refuses the draft of a store of a chain (`set_role`).
     pub async fn change_programme(
         &self,
         asked: Programme,
@@ -784,7 +816,7 @@ impl Engine {
                     change,
                     programme: now.clone(),
                 };
-                let (draft, _) = self.core.draft_at(actor, idem.as_ref(), body, at);
+                let (draft, _) = self.core.draft_at(actor, idem.as_ref(), body, at)?;
                 let saved = programme_doc::canonical(&doc)
                     .map_err(|e| EngineError::Internal(e.to_string()))?
                     .save();
@@ -846,7 +878,8 @@ impl Engine {
     /// same commit. Sales decided after it use the new prices; sales made
     /// before keep theirs. Answers the products as materialised, once
     /// durable. Who may ask is the caller's check (the API: HQ or a node
-    /// without a chain).
+    /// without a chain), and the engine refuses the draft of a store of a
+    /// chain (`set_role`).
     pub async fn change_catalogue(
         &self,
         products: Vec<Product>,
@@ -872,7 +905,7 @@ impl Engine {
                 return Ok(answer);
             };
             let body = OpBody::CatalogueChanged { change, products };
-            let (draft, _) = self.core.draft_at(actor, None, body, at);
+            let (draft, _) = self.core.draft_at(actor, None, body, at)?;
             let saved = catalogue_doc::canonical(&doc)
                 .map_err(|e| EngineError::Internal(e.to_string()))?
                 .save();
@@ -1135,16 +1168,28 @@ impl Engine {
             let core = &self.core;
             let claims = self.claim(&profile.phone, profile.card_no.as_deref(), None)?;
             let member = MemberId::mint(&core.node, core.store.next_entity());
-            let (draft, op) = core.draft(
-                actor,
-                idem.as_ref(),
-                OpBody::MemberRegistered {
-                    member: member.clone(),
-                    profile: profile.clone(),
-                },
-            );
-            let state =
-                MemberState::registered(&op).map_err(|e| EngineError::Internal(e.to_string()))?;
+            let made = core
+                .draft(
+                    actor,
+                    idem.as_ref(),
+                    OpBody::MemberRegistered {
+                        member: member.clone(),
+                        profile: profile.clone(),
+                    },
+                )
+                .and_then(|(draft, op)| {
+                    MemberState::registered(&op)
+                        .map(|state| (draft, state))
+                        .map_err(|e| EngineError::Internal(e.to_string()))
+                });
+            let (draft, state) = match made {
+                Ok(m) => m,
+                Err(e) => {
+                    // Nothing was submitted: the numbers are free again.
+                    core.release_claims(claims);
+                    return Err(e);
+                }
+            };
             let outcome = Outcome::Member(state.clone());
             let mut effects = Effects {
                 member: Some(state),

@@ -5,6 +5,7 @@
 //!
 //! Architecture Invariant: this crate depends on no IO crate.
 
+pub mod authority;
 pub mod catalogue;
 pub mod catalogue_doc;
 pub mod checkout;

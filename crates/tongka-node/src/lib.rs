@@ -16,6 +16,7 @@ use tongka_actors::{Engine, EngineConfig};
 use tongka_api::AppState;
 use tongka_config::NodeConfig;
 use tongka_core::ids::NodeId;
+use tongka_core::op::OriginRole;
 use tongka_core::programme::Programme;
 
 use tongka_net::{Discovery, Endpoint, Identity, OpKey, Options, Trust};
@@ -65,6 +66,12 @@ pub fn open(config: &NodeConfig) -> anyhow::Result<(Store, Engine)> {
             idle_passivate: config.idle_passivate(),
         },
     );
+    // A node of a chain drafts only what its role may author; a node of
+    // no chain authors its own documents too.
+    engine.set_role(config.tls().map(|_| match config.node.role {
+        tongka_config::Role::Hq => OriginRole::Hq,
+        tongka_config::Role::Store => OriginRole::Store,
+    }));
     Ok((store, engine))
 }
 

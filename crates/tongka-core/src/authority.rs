@@ -1,0 +1,92 @@
+//! Who may author an op, as a refusal a client can read: the rule itself is
+//! `op::check_authority` (HQ sells nothing; HQ alone authors the programme
+//! and the catalogue), checked on ops received from other nodes and, with
+//! [`may_author`], on the drafts a node makes itself, so a node never
+//! commits an op that every other node would refuse.
+
+use crate::error::DomainError;
+use crate::op::{OpBody, OriginRole, check_authority};
+
+/// Why this node may not author an op.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NotAuthorised {
+    #[error("this is the HQ node: recharges and sales happen at stores")]
+    HqSellsNothing,
+    #[error("the programme is authored by HQ for the whole chain; change it at the HQ node")]
+    ProgrammeHqOnly,
+    #[error(
+        "the catalogue (products and prices) is authored by HQ for the whole chain; change it at the HQ node"
+    )]
+    CatalogueHqOnly,
+}
+
+impl DomainError for NotAuthorised {
+    fn code(&self) -> &'static str {
+        match self {
+            NotAuthorised::HqSellsNothing => "hq_sells_nothing",
+            NotAuthorised::ProgrammeHqOnly => "programme_hq_only",
+            NotAuthorised::CatalogueHqOnly => "catalogue_hq_only",
+        }
+    }
+
+    fn message_zh(&self) -> String {
+        match self {
+            NotAuthorised::HqSellsNothing => "这是总部节点：充值和收银请在门店进行",
+            NotAuthorised::ProgrammeHqOnly => "会员方案由总部统一制定，请在总部节点修改",
+            NotAuthorised::CatalogueHqOnly => {
+                "商品目录（商品与价格）由总部统一维护，请在总部节点修改"
+            }
+        }
+        .into()
+    }
+}
+
+/// Whether a node of `role` may author `body`. `None`: a node of no chain
+/// (a quick-start node), whose ops no other node checks: it may author
+/// anything, its own programme and catalogue included.
+pub fn may_author(role: Option<OriginRole>, body: &OpBody) -> Result<(), NotAuthorised> {
+    let Some(role) = role else {
+        return Ok(());
+    };
+    check_authority(role, body).map_err(|_| match body {
+        OpBody::ProgrammeChanged { .. } => NotAuthorised::ProgrammeHqOnly,
+        OpBody::CatalogueChanged { .. } => NotAuthorised::CatalogueHqOnly,
+        _ => NotAuthorised::HqSellsNothing,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{MemberId, RechargeId};
+    use crate::money::Money;
+
+    #[test]
+    fn hq_sells_nothing_and_stores_author_no_documents() {
+        let recharge = OpBody::Recharged {
+            member: MemberId::parse("m-store-1-1").unwrap(),
+            recharge: RechargeId::parse("r-store-1-2").unwrap(),
+            amount: Money::from_yuan(100),
+            bonus: Money::ZERO,
+            tender: crate::checkout::TenderKind::Cash,
+        };
+        let programme = OpBody::ProgrammeChanged {
+            change: Vec::new(),
+            programme: Default::default(),
+        };
+        assert_eq!(
+            may_author(Some(OriginRole::Hq), &recharge),
+            Err(NotAuthorised::HqSellsNothing)
+        );
+        assert_eq!(may_author(Some(OriginRole::Store), &recharge), Ok(()));
+        assert_eq!(
+            may_author(Some(OriginRole::Store), &programme),
+            Err(NotAuthorised::ProgrammeHqOnly)
+        );
+        assert_eq!(may_author(Some(OriginRole::Hq), &programme), Ok(()));
+        // A node of no chain authors both.
+        assert_eq!(may_author(None, &recharge), Ok(()));
+        assert_eq!(may_author(None, &programme), Ok(()));
+        assert_eq!(NotAuthorised::ProgrammeHqOnly.code(), "programme_hq_only");
+    }
+}

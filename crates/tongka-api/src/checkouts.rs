@@ -1,0 +1,97 @@
+//! `POST /checkouts`: a sale, paid by balance, points and other tenders.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::Response;
+
+use crate::dto::*;
+use crate::*;
+use tongka_actors::LineRequest;
+use tongka_core::checkout::TenderInput;
+
+pub(crate) async fn checkout(
+    State(s): State<AppState>,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let _permit = admit(&s)?;
+    selling(&s)?;
+    let idem = match start_idempotent(&s, &headers, &method, "/checkouts", &body, true)? {
+        Start::Replay(first) => return Ok(first),
+        Start::Fresh(idem) => idem,
+    };
+    let req: CheckoutReq = parse_json(&body)?;
+    if !req.coupon_codes.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "coupons_not_enabled",
+            "this chain has no coupon programme yet; remove coupon_codes",
+            "本连锁尚未启用优惠券，请去掉 coupon_codes",
+        ));
+    }
+    let points = match &req.points {
+        None => 0,
+        Some(p) => points_req(p)?,
+    };
+    let member = req.member_id.as_deref().map(member_id).transpose()?;
+    let mut lines = Vec::with_capacity(req.lines.len());
+    for (i, l) in req.lines.into_iter().enumerate() {
+        let field = format!("lines[{i}]");
+        let qty = match &l.qty {
+            Some(q) => q.qty(&format!("{field}.qty"))?,
+            None => rust_decimal::Decimal::ONE,
+        };
+        lines.push(match (l.sku, l.barcode, l.description, l.unit_price) {
+            (Some(sku), None, None, None) => LineRequest::Sku { sku, qty },
+            (None, Some(barcode), None, None) => LineRequest::Barcode { barcode, qty },
+            (None, None, Some(description), Some(price)) => LineRequest::Free {
+                description,
+                unit_price: price.money(&format!("{field}.unit_price"), false)?,
+                qty,
+            },
+            _ => {
+                return Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_line",
+                    format!("{field}: give sku, or barcode, or description with unit_price"),
+                    format!("{field}：请提供 sku、barcode，或 description 加 unit_price"),
+                )
+                .with("field", field));
+            }
+        });
+    }
+    let mut tenders = Vec::with_capacity(req.tenders.len());
+    for (i, t) in req.tenders.iter().enumerate() {
+        let field = format!("tenders[{i}]");
+        let kind = tender_kind(&t.kind, &format!("{field}.kind"))?;
+        let amount = t
+            .amount
+            .as_ref()
+            .map(|a| a.money(&format!("{field}.amount"), true))
+            .transpose()?;
+        tenders.push(TenderInput { kind, amount });
+    }
+    let out = s
+        .engine()
+        .checkout_with_points(actor(), idem, member, lines, tenders, points)
+        .await?;
+    Ok(created(&s, &out))
+}
+
+/// `points` of a checkout: a whole number of points, 0 or more (as a JSON
+/// number or string); 0 = none.
+pub(crate) fn points_req(p: &DecimalText) -> Result<i64, ApiError> {
+    use rust_decimal::prelude::ToPrimitive;
+    tongka_core::money::parse_decimal_text(&p.0, 0)
+        .ok()
+        .filter(|d| !d.is_sign_negative() || d.is_zero())
+        .and_then(|d| d.to_i64())
+        .ok_or_else(|| {
+            ApiError::from(tongka_actors::EngineError::from(
+                tongka_core::checkout::CheckoutError::InvalidPoints,
+            ))
+            .with("field", "points")
+        })
+}

@@ -1,0 +1,81 @@
+//! Orders: get, the printed receipt, and refunds.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use crate::dto::*;
+use crate::*;
+use tongka_core::refund::RefundLine;
+
+pub(crate) async fn get_order(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(render::order(&s.engine().order(&order_id(&id)?)?)))
+}
+
+pub(crate) async fn get_receipt(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let e = s.engine();
+    let o = e.order(&order_id(&id)?)?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        render::receipt(&o, e.node().as_str()),
+    )
+        .into_response())
+}
+
+pub(crate) async fn refund(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let _permit = admit(&s)?;
+    let idem = match start_idempotent(
+        &s,
+        &headers,
+        &method,
+        &format!("/orders/{id}/refunds"),
+        &body,
+        true,
+    )? {
+        Start::Replay(first) => return Ok(first),
+        Start::Fresh(idem) => idem,
+    };
+    let order = order_id(&id)?;
+    let req: RefundReq = if body.is_empty() {
+        RefundReq {
+            lines: None,
+            reason: String::new(),
+        }
+    } else {
+        parse_json(&body)?
+    };
+    let lines = match req.lines {
+        None => None,
+        Some(ls) => Some(
+            ls.iter()
+                .enumerate()
+                .map(|(i, l)| {
+                    Ok(RefundLine {
+                        line: l.line,
+                        qty: l.qty.qty(&format!("lines[{i}].qty"))?,
+                    })
+                })
+                .collect::<Result<Vec<_>, ApiError>>()?,
+        ),
+    };
+    let out = s
+        .engine()
+        .refund(actor(), idem, order, lines, req.reason)
+        .await?;
+    Ok(created(&s, &out))
+}

@@ -71,7 +71,8 @@ pub enum Outcome {
 
 /// Why the engine refused or failed a request.
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
+// Not `non_exhaustive`: the API maps each variant to an HTTP status in an
+// exhaustive match, so a new variant must be given one (tongka-api error.rs).
 pub enum EngineError {
     #[error(transparent)]
     Member(#[from] MemberError),

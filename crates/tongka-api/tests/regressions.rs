@@ -2,7 +2,8 @@
 //! test of what must happen: more digits than a decimal holds are refused,
 //! not rounded; no order is so large that it overflows the ledger; every
 //! refusal, even the framework's own, is the JSON error object; invite codes
-//! are counted in characters and checked.
+//! are counted in characters and checked; the `Bearer` scheme is matched
+//! without regard to case.
 
 mod common;
 
@@ -156,4 +157,40 @@ async fn invite_codes_are_counted_in_characters_and_checked() {
         )
         .await;
     assert_eq!(s, 422, "control characters: {r}");
+}
+
+/// RFC 7235 section 2.1: the authentication scheme is case-insensitive, so
+/// `bearer` and `BEARER` are the `Bearer` scheme; the token itself is not.
+#[tokio::test]
+async fn the_bearer_scheme_is_case_insensitive() {
+    let app = App::new();
+    let token = common::TOKEN;
+    for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+        let auth = format!("{scheme} {token}");
+        let a = app
+            .raw(
+                "GET",
+                "/api/v1/ledger/summary",
+                &[("authorization", &auth)],
+                Vec::new(),
+            )
+            .await;
+        assert_eq!(a.status.as_u16(), 200, "{auth}");
+    }
+    let upper = format!("Bearer {}", token.to_uppercase());
+    for auth in [upper.as_str(), "Basic abc", "Bearer", "Bearer ", token] {
+        let a = app
+            .raw(
+                "GET",
+                "/api/v1/ledger/summary",
+                &[("authorization", auth)],
+                Vec::new(),
+            )
+            .await;
+        assert_eq!(
+            (a.status.as_u16(), a.error_code().as_deref()),
+            (401, Some("unauthorized")),
+            "{auth}"
+        );
+    }
 }

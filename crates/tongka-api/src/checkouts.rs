@@ -1,9 +1,11 @@
-//! `POST /checkouts`: a sale, paid by balance, points and other tenders.
+//! `POST /checkouts`: a sale, paid by balance, points and other tenders;
+//! `POST /checkouts/quote`: what that sale would be, changing nothing.
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 
 use crate::dto::*;
 use crate::*;
@@ -22,7 +24,44 @@ pub(crate) async fn checkout(
         Start::Replay(first) => return Ok(first),
         Start::Fresh(idem) => idem,
     };
-    let req: CheckoutReq = parse_json(&body)?;
+    let sale = sale_request(&body)?;
+    let out = s
+        .engine()
+        .checkout_with_points(
+            actor(),
+            idem,
+            sale.member,
+            sale.lines,
+            sale.tenders,
+            sale.points,
+        )
+        .await?;
+    Ok(created(&s, &out))
+}
+
+/// What the sale would be, changing nothing: the same body as
+/// `POST /checkouts` (no idempotency key), the same checks and the same
+/// calculator, no op written. Refused with the checkout's own codes.
+pub(crate) async fn quote(State(s): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+    let _permit = admit(&s)?;
+    selling(&s)?;
+    let sale = sale_request(&body)?;
+    let order = s
+        .engine()
+        .quote_checkout(sale.member, sale.lines, sale.tenders, sale.points)?;
+    Ok(Json(render::quote(&order)).into_response())
+}
+
+/// A checkout's body, parsed and checked as far as the API checks it.
+struct SaleRequest {
+    member: Option<tongka_core::ids::MemberId>,
+    lines: Vec<LineRequest>,
+    tenders: Vec<TenderInput>,
+    points: i64,
+}
+
+fn sale_request(body: &[u8]) -> Result<SaleRequest, ApiError> {
+    let req: CheckoutReq = parse_json(body)?;
     if !req.coupon_codes.is_empty() {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -73,13 +112,13 @@ pub(crate) async fn checkout(
             .transpose()?;
         tenders.push(TenderInput { kind, amount });
     }
-    let out = s
-        .engine()
-        .checkout_with_points(actor(), idem, member, lines, tenders, points)
-        .await?;
-    Ok(created(&s, &out))
+    Ok(SaleRequest {
+        member,
+        lines,
+        tenders,
+        points,
+    })
 }
-
 /// `points` of a checkout: a whole number of points, 0 or more (as a JSON
 /// number or string); 0 = none.
 pub(crate) fn points_req(p: &DecimalText) -> Result<i64, ApiError> {

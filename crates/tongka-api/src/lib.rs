@@ -109,6 +109,7 @@ pub fn router(state: AppState) -> Router {
         .route("/members/{id}/history", get(members::get_history))
         .route("/members/{id}/merge", post(members::merge_members))
         .route("/checkouts", post(checkouts::checkout))
+        .route("/checkouts/quote", post(checkouts::quote))
         .route("/orders/{id}", get(orders::get_order))
         .route("/orders/{id}/refunds", post(orders::refund))
         .route("/orders/{id}/receipt", get(orders::get_receipt))

@@ -150,6 +150,40 @@ pub fn order(o: &OrderState) -> Value {
     })
 }
 
+/// What a sale would be (`POST /checkouts/quote`): the order's figures,
+/// without what only a made sale has (its id, store, time and refunds).
+pub fn quote(ord: &Order) -> Value {
+    let lines: Vec<Value> = ord
+        .lines
+        .iter()
+        .map(|l| {
+            json!({
+                "sku": l.sku, "barcode": l.barcode, "description": l.description,
+                "unit_price": l.unit_price, "qty": l.qty.to_string(), "amount": l.amount,
+                "discount": l.discount, "payable": l.payable,
+            })
+        })
+        .collect();
+    let paid: tongka_core::Money = ord.tenders.iter().map(|t| t.amount).sum();
+    json!({
+        "member_id": ord.member,
+        "level": ord.level,
+        "rate": ord.rate.to_string(),
+        "lines": lines,
+        "total": ord.total,
+        "discount": ord.discount,
+        "points_used": ord.points_used,
+        "points_value": ord.points_value,
+        "payable": ord.payable,
+        "paid": paid,
+        "change": ord.change,
+        "tenders": ord.tenders.iter().map(|t| json!({"kind": t.kind, "amount": t.amount})).collect::<Vec<_>>(),
+        "balance_principal": ord.balance_principal,
+        "balance_bonus": ord.balance_bonus,
+        "points_earned": ord.points_earned,
+    })
+}
+
 pub fn refund(r: &Refund, o: &OrderState) -> Value {
     json!({
         "id": r.id,

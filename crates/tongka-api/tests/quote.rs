@@ -241,3 +241,49 @@ async fn hq_quotes_no_sale() {
     );
     conforms(&schema::doc(), "POST", QUOTE, &a);
 }
+
+/// The README's walk-through: after a recharge of 1000.00 (银卡, 95%), the
+/// quote of a 100.00 line paid from the balance has the figures it shows.
+#[tokio::test]
+async fn the_readme_quote_is_true() {
+    let app = App::new();
+    let (s, m) = app
+        .send(
+            "POST",
+            "/api/v1/members",
+            &json!({"phone": "13812341234", "name": "张三"}),
+            None,
+        )
+        .await;
+    assert_eq!(s, 201, "{m}");
+    let id = m["id"].as_str().expect("id");
+    let (s, r) = app
+        .send(
+            "POST",
+            &format!("/api/v1/members/{id}/recharges"),
+            &json!({"amount": "1000.00", "tender": "cash"}),
+            Some("recharge-0001"),
+        )
+        .await;
+    assert_eq!(s, 201, "{r}");
+    let (s, q) = app
+        .send(
+            "POST",
+            QUOTE,
+            &json!({"member_id": id, "lines": [{"description": "咖啡", "unit_price": "100.00", "qty": "1"}],
+                    "tenders": [{"kind": "balance"}]}),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{q}");
+    for (k, v) in [
+        ("total", json!("100.00")),
+        ("discount", json!("5.00")),
+        ("payable", json!("95.00")),
+        ("balance_principal", json!("86.36")),
+        ("balance_bonus", json!("8.64")),
+        ("points_earned", json!(95)),
+    ] {
+        assert_eq!(q[k], v, "{k}: {q}");
+    }
+}

@@ -20,11 +20,11 @@ pub(crate) async fn checkout(
 ) -> Result<Response, ApiError> {
     let _permit = admit(&s)?;
     selling(&s)?;
-    let idem = match start_idempotent(&s, &headers, &method, "/checkouts", &body, true)? {
-        Start::Replay(first) => return Ok(first),
-        Start::Fresh(idem) => idem,
+    let idem = idem(&headers, &method, "/checkouts", &body, true)?;
+    let sale = match sale_request(&body) {
+        Ok(sale) => sale,
+        Err(e) => return refused(&s, idem.as_ref(), StatusCode::CREATED, e),
     };
-    let sale = sale_request(&body)?;
     let out = s
         .engine()
         .checkout_with_points(

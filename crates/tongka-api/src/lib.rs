@@ -315,30 +315,25 @@ pub(crate) fn order_id(text: &str) -> Result<OrderId, ApiError> {
     })
 }
 
-/// Where an idempotent request stands before its body is even parsed.
-pub(crate) enum Start {
-    /// The key already answered this very request: its first answer.
-    Replay(Response),
-    /// Go on, with the request's key (if any).
-    Fresh(Option<Idem>),
-}
-
-/// Read the request's idempotency key and answer a replay (or refuse a key
-/// reused with another request) before the body is parsed, so a reused key
-/// with a body that no longer parses is still `idempotency_key_reused`.
-pub(crate) fn start_idempotent(
+/// A request with an idempotency key that the API's own checks (its body,
+/// its path) refuse with `refusal`: the first answer if the key already
+/// answered this very request, `idempotency_key_reused` if it went with
+/// another one, else the refusal; so a reused key with a body that no
+/// longer parses is still `idempotency_key_reused`.
+///
+/// The store is read for the key here only, on the refusal path: a request
+/// that parses goes to the engine, which reads the key once (and replays a
+/// first answer itself), so an accepted request costs one read of its key.
+pub(crate) fn refused(
     s: &AppState,
-    headers: &HeaderMap,
-    method: &Method,
-    path: &str,
-    body: &[u8],
-    required: bool,
-) -> Result<Start, ApiError> {
-    let idem = idem(headers, method, path, body, required)?;
-    Ok(match s.engine().replay(idem.as_ref())? {
-        Some(first) => Start::Replay(created(s, &(first, true))),
-        None => Start::Fresh(idem),
-    })
+    idem: Option<&Idem>,
+    status: StatusCode,
+    refusal: ApiError,
+) -> Result<Response, ApiError> {
+    match s.engine().replay(idem)? {
+        Some(first) => Ok(answered(s, status, &(first, true))),
+        None => Err(refusal),
+    }
 }
 
 /// HQ authors settings and aggregates reports; it sells nothing.

@@ -21,11 +21,17 @@ pub(crate) async fn register(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let _permit = admit(&s)?;
-    let idem = match start_idempotent(&s, &headers, &method, "/members", &body, false)? {
-        Start::Replay(first) => return Ok(first),
-        Start::Fresh(idem) => idem,
+    let idem = idem(&headers, &method, "/members", &body, false)?;
+    let profile = match register_request(&body) {
+        Ok(p) => p,
+        Err(e) => return refused(&s, idem.as_ref(), StatusCode::CREATED, e),
     };
-    let req: RegisterReq = parse_json(&body)?;
+    let out = s.engine().register(actor(), idem, profile).await?;
+    Ok(created(&s, &out))
+}
+
+fn register_request(body: &[u8]) -> Result<Profile, ApiError> {
+    let req: RegisterReq = parse_json(body)?;
     if let Some(code) = &req.invite_code
         && !((4..=16).contains(&code.chars().count()) && code.chars().all(char::is_alphanumeric))
     {
@@ -36,7 +42,7 @@ pub(crate) async fn register(
             "邀请码应为 4 到 16 个字母或数字",
         ));
     }
-    let profile = Profile {
+    Ok(Profile {
         phone: req.phone.trim().to_string(),
         name: req.name.trim().to_string(),
         birthday: req.birthday,
@@ -45,9 +51,7 @@ pub(crate) async fn register(
         invited_by: req.invite_code,
         tags: req.tags,
         notes: req.notes,
-    };
-    let out = s.engine().register(actor(), idem, profile).await?;
-    Ok(created(&s, &out))
+    })
 }
 
 #[derive(Deserialize)]
@@ -155,20 +159,22 @@ pub(crate) async fn merge_members(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let _permit = admit(&s)?;
-    let idem = match start_idempotent(
-        &s,
+    let idem = idem(
         &headers,
         &method,
         &format!("/members/{id}/merge"),
         &body,
         true,
-    )? {
-        Start::Replay(first) => return Ok(first),
-        Start::Fresh(idem) => idem,
+    )?;
+    let parsed = (|| {
+        let id = member_id(&id)?;
+        let req: MergeReq = parse_json(&body)?;
+        Ok((id, member_id(req.absorb.trim())?))
+    })();
+    let (id, absorbed) = match parsed {
+        Ok(p) => p,
+        Err(e) => return refused(&s, idem.as_ref(), StatusCode::CREATED, e),
     };
-    let id = member_id(&id)?;
-    let req: MergeReq = parse_json(&body)?;
-    let absorbed = member_id(req.absorb.trim())?;
     let out = s
         .engine()
         .merge_members(actor(), idem, id, absorbed)

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::dto::*;
 use crate::*;
+use tongka_core::ids::OrderId;
 use tongka_core::refund::RefundLine;
 
 pub(crate) async fn get_order(
@@ -39,25 +40,36 @@ pub(crate) async fn refund(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let _permit = admit(&s)?;
-    let idem = match start_idempotent(
-        &s,
+    let idem = idem(
         &headers,
         &method,
         &format!("/orders/{id}/refunds"),
         &body,
         true,
-    )? {
-        Start::Replay(first) => return Ok(first),
-        Start::Fresh(idem) => idem,
+    )?;
+    let (order, lines, reason) = match refund_request(&id, &body) {
+        Ok(p) => p,
+        Err(e) => return refused(&s, idem.as_ref(), StatusCode::CREATED, e),
     };
-    let order = order_id(&id)?;
+    let out = s
+        .engine()
+        .refund(actor(), idem, order, lines, reason)
+        .await?;
+    Ok(created(&s, &out))
+}
+
+/// A refund's order, lines (none = everything left) and reason.
+type RefundRequest = (OrderId, Option<Vec<RefundLine>>, String);
+
+fn refund_request(id: &str, body: &[u8]) -> Result<RefundRequest, ApiError> {
+    let order = order_id(id)?;
     let req: RefundReq = if body.is_empty() {
         RefundReq {
             lines: None,
             reason: String::new(),
         }
     } else {
-        parse_json(&body)?
+        parse_json(body)?
     };
     let lines = match req.lines {
         None => None,
@@ -73,9 +85,5 @@ pub(crate) async fn refund(
                 .collect::<Result<Vec<_>, ApiError>>()?,
         ),
     };
-    let out = s
-        .engine()
-        .refund(actor(), idem, order, lines, req.reason)
-        .await?;
-    Ok(created(&s, &out))
+    Ok((order, lines, req.reason))
 }

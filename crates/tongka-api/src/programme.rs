@@ -151,10 +151,10 @@ pub(crate) async fn put_programme(
     let _permit = admit(&s)?;
     authoring_programme(&s)?;
     let idem = idem(&headers, &method, "/programme", &body, false)?;
-    if let Some(first) = s.engine().replay(idem.as_ref())? {
-        return Ok(answered(&s, StatusCode::OK, &(first, true)));
-    }
-    let asked = programme_req(parse_json(&body)?)?;
+    let asked = match parse_json(&body).and_then(programme_req) {
+        Ok(p) => p,
+        Err(e) => return refused(&s, idem.as_ref(), StatusCode::OK, e),
+    };
     let out = s.engine().change_programme(asked, actor(), idem).await?;
     Ok(answered(&s, StatusCode::OK, &out))
 }

@@ -17,21 +17,23 @@ pub(crate) async fn recharge(
 ) -> Result<Response, ApiError> {
     let _permit = admit(&s)?;
     selling(&s)?;
-    let idem = match start_idempotent(
-        &s,
+    let idem = idem(
         &headers,
         &method,
         &format!("/members/{id}/recharges"),
         &body,
         true,
-    )? {
-        Start::Replay(first) => return Ok(first),
-        Start::Fresh(idem) => idem,
+    )?;
+    let parsed = (|| {
+        let id = member_id(&id)?;
+        let req: RechargeReq = parse_json(&body)?;
+        let amount = req.amount.money("amount", true)?;
+        Ok((id, amount, tender_kind(&req.tender, "tender")?))
+    })();
+    let (id, amount, tender) = match parsed {
+        Ok(p) => p,
+        Err(e) => return refused(&s, idem.as_ref(), StatusCode::CREATED, e),
     };
-    let id = member_id(&id)?;
-    let req: RechargeReq = parse_json(&body)?;
-    let amount = req.amount.money("amount", true)?;
-    let tender = tender_kind(&req.tender, "tender")?;
     let out = s
         .engine()
         .recharge(actor(), idem, id, amount, tender)

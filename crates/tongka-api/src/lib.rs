@@ -360,7 +360,8 @@ pub(crate) fn created(s: &AppState, out: &(Outcome, bool)) -> Response {
 /// The answer to a write: the outcome rendered, marked when replayed.
 pub(crate) fn answered(s: &AppState, status: StatusCode, out: &(Outcome, bool)) -> Response {
     let e = s.engine();
-    let body = render::outcome(&out.0, &e.programme(), e.node());
+    let programme = e.programme();
+    let body = render::outcome(&out.0, &programme, e.node());
     let mut resp = (status, Json(body)).into_response();
     if out.1 {
         resp.headers_mut().insert(

@@ -6,13 +6,14 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::dto::*;
 use crate::*;
 use tongka_actors::Outcome;
 use tongka_core::member::{Profile, ProfilePatch};
+use tongka_core::state::MemberState;
 
 pub(crate) async fn register(
     State(s): State<AppState>,
@@ -63,7 +64,7 @@ pub(crate) struct FindQuery {
 pub(crate) async fn find_members(
     State(s): State<AppState>,
     Query(q): Query<FindQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let store = s.engine().store();
     let id = match (&q.phone, &q.card_no) {
         (Some(p), None) => store
@@ -82,53 +83,81 @@ pub(crate) async fn find_members(
         }
     };
     let e = s.engine();
-    let members: Vec<Value> = match id {
-        Some(id) => vec![render::member_brief(
-            &e.member(&id)?,
-            &e.programme(),
-            e.node(),
-        )],
-        None => Vec::new(),
-    };
-    Ok(Json(json!({ "members": members })))
+    let found = id.map(|id| e.member(&id)).transpose()?;
+    let programme = e.programme();
+    Ok(Json(MembersView {
+        members: found
+            .iter()
+            .map(|m| render::member_brief(m, &programme, e.node()))
+            .collect(),
+    })
+    .into_response())
+}
+
+#[derive(Serialize)]
+struct MembersView<'a> {
+    members: Vec<render::MemberView<'a>>,
+}
+
+#[derive(Serialize)]
+struct DuplicateView<'a> {
+    kind: &'a str,
+    value: String,
+    members: Vec<render::MemberView<'a>>,
+}
+
+#[derive(Serialize)]
+struct DuplicatesView<'a> {
+    duplicates: Vec<DuplicateView<'a>>,
 }
 
 /// Phone and card numbers registered to more than one member (at different
 /// stores during a partition), with the members: the merge queue.
-pub(crate) async fn get_duplicates(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn get_duplicates(State(s): State<AppState>) -> Result<Response, ApiError> {
     let e = s.engine();
-    let mut out = Vec::new();
-    for (key, ids) in e.duplicates()? {
+    let programme = e.programme();
+    let found: Vec<(String, Vec<MemberState>)> = e
+        .duplicates()?
+        .into_iter()
+        .map(|(key, ids)| {
+            let members = ids.iter().filter_map(|id| e.member(id).ok()).collect();
+            (key, members)
+        })
+        .collect();
+    let mut out = Vec::with_capacity(found.len());
+    for (key, members) in &found {
         let (kind, value) = key.split_once(':').unwrap_or(("", key.as_str()));
-        let members: Vec<Value> = ids
-            .iter()
-            .filter_map(|id| e.member(id).ok())
-            .map(|m| render::member_brief(&m, &e.programme(), e.node()))
-            .collect();
         let shown = if kind == "phone" {
             tongka_core::member::mask_phone(value)
         } else {
             value.to_string()
         };
-        out.push(json!({"kind": kind, "value": shown, "members": members}));
+        out.push(DuplicateView {
+            kind,
+            value: shown,
+            members: members
+                .iter()
+                .map(|m| render::member_brief(m, &programme, e.node()))
+                .collect(),
+        });
     }
-    Ok(Json(json!({ "duplicates": out })))
+    Ok(Json(DuplicatesView { duplicates: out }).into_response())
 }
 
 pub(crate) async fn get_member(
     State(s): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let e = s.engine();
     let m = e.member(&member_id(&id)?)?;
-    Ok(Json(render::member(&m, &e.programme(), e.node())))
+    Ok(Json(render::member(&m, &e.programme(), e.node())).into_response())
 }
 
 pub(crate) async fn patch_member(
     State(s): State<AppState>,
     Path(id): Path<String>,
     body: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let _permit = admit(&s)?;
     let id = member_id(&id)?;
     let req: PatchReq = parse_json(&body)?;
@@ -143,7 +172,9 @@ pub(crate) async fn patch_member(
     };
     let e = s.engine();
     match e.update_profile(actor(), id, patch).await? {
-        Outcome::Member(m) => Ok(Json(render::member(&m, &e.programme(), e.node()))),
+        Outcome::Member(m) => {
+            Ok(Json(render::member(&m, &e.programme(), e.node())).into_response())
+        }
         other => Err(ApiError::from(tongka_actors::EngineError::Internal(
             format!("unexpected outcome {other:?}"),
         ))),
@@ -185,10 +216,10 @@ pub(crate) async fn merge_members(
 pub(crate) async fn get_wallet(
     State(s): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let e = s.engine();
     let m = e.member(&member_id(&id)?)?;
-    Ok(Json(render::wallet(&m, e.node())))
+    Ok(Json(render::wallet(&m, e.node())).into_response())
 }
 
 #[derive(Deserialize)]

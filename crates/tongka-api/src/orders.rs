@@ -5,7 +5,6 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::Value;
 
 use crate::dto::*;
 use crate::*;
@@ -15,8 +14,9 @@ use tongka_core::refund::RefundLine;
 pub(crate) async fn get_order(
     State(s): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(render::order(&s.engine().order(&order_id(&id)?)?)))
+) -> Result<Response, ApiError> {
+    let o = s.engine().order(&order_id(&id)?)?;
+    Ok(Json(render::order(&o)).into_response())
 }
 
 pub(crate) async fn get_receipt(

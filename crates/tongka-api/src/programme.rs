@@ -12,8 +12,8 @@ use serde_json::Value;
 use crate::dto::*;
 use crate::*;
 
-pub(crate) async fn get_programme(State(s): State<AppState>) -> Json<Value> {
-    Json(render::programme(&s.engine().programme()))
+pub(crate) async fn get_programme(State(s): State<AppState>) -> Response {
+    Json(render::programme(&s.engine().programme())).into_response()
 }
 
 #[derive(Deserialize)]

@@ -1,11 +1,10 @@
 //! `POST /checkouts`: a sale, paid by balance, points and other tenders;
 //! `POST /checkouts/quote`: what that sale would be, changing nothing.
 
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
 use crate::dto::*;
 use crate::*;
@@ -49,7 +48,7 @@ pub(crate) async fn quote(State(s): State<AppState>, body: Bytes) -> Result<Resp
     let order = s
         .engine()
         .quote_checkout(sale.member, sale.lines, sale.tenders, sale.points)?;
-    Ok(Json(render::quote(&order)).into_response())
+    Ok(json_answer(StatusCode::OK, &render::quote(&order)))
 }
 
 /// A checkout's body, parsed and checked as far as the API checks it.
@@ -77,9 +76,8 @@ fn sale_request(body: &[u8]) -> Result<SaleRequest, ApiError> {
     let member = req.member_id.as_deref().map(member_id).transpose()?;
     let mut lines = Vec::with_capacity(req.lines.len());
     for (i, l) in req.lines.into_iter().enumerate() {
-        let field = format!("lines[{i}]");
         let qty = match &l.qty {
-            Some(q) => q.qty(&format!("{field}.qty"))?,
+            Some(q) => q.qty_at(|| format!("lines[{i}].qty"))?,
             None => rust_decimal::Decimal::ONE,
         };
         lines.push(match (l.sku, l.barcode, l.description, l.unit_price) {
@@ -87,10 +85,11 @@ fn sale_request(body: &[u8]) -> Result<SaleRequest, ApiError> {
             (None, Some(barcode), None, None) => LineRequest::Barcode { barcode, qty },
             (None, None, Some(description), Some(price)) => LineRequest::Free {
                 description,
-                unit_price: price.money(&format!("{field}.unit_price"), false)?,
+                unit_price: price.money_at(|| format!("lines[{i}].unit_price"), false)?,
                 qty,
             },
             _ => {
+                let field = format!("lines[{i}]");
                 return Err(ApiError::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "invalid_line",
@@ -103,12 +102,11 @@ fn sale_request(body: &[u8]) -> Result<SaleRequest, ApiError> {
     }
     let mut tenders = Vec::with_capacity(req.tenders.len());
     for (i, t) in req.tenders.iter().enumerate() {
-        let field = format!("tenders[{i}]");
-        let kind = tender_kind(&t.kind, &format!("{field}.kind"))?;
+        let kind = tender_kind(&t.kind, || format!("tenders[{i}].kind"))?;
         let amount = t
             .amount
             .as_ref()
-            .map(|a| a.money(&format!("{field}.amount"), true))
+            .map(|a| a.money_at(|| format!("tenders[{i}].amount"), true))
             .transpose()?;
         tenders.push(TenderInput { kind, amount });
     }

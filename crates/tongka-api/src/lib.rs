@@ -21,12 +21,12 @@ mod sync;
 use std::future::Future;
 use std::sync::Arc;
 
+use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post, put};
-use axum::{Json, Router};
 use tongka_actors::{Admitted, Engine, Idem, Outcome};
 use tongka_core::ids::{MemberId, OrderId};
 use tongka_core::op::KEY_LEN_MAX;
@@ -357,12 +357,33 @@ pub(crate) fn created(s: &AppState, out: &(Outcome, bool)) -> Response {
     answered(s, StatusCode::CREATED, out)
 }
 
+/// `value` as a JSON answer, serialised once into a buffer sized for an
+/// order (axum's `Json` starts at 128 bytes and grows by copying).
+pub(crate) fn json_answer(status: StatusCode, value: &impl serde::Serialize) -> Response {
+    let mut buf = Vec::with_capacity(2048);
+    match serde_json::to_writer(&mut buf, value) {
+        Ok(()) => (
+            status,
+            [(
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_static("application/json"),
+            )],
+            buf,
+        )
+            .into_response(),
+        Err(e) => ApiError::from(tongka_actors::EngineError::Internal(format!(
+            "rendering the answer: {e}"
+        )))
+        .into_response(),
+    }
+}
+
 /// The answer to a write: the outcome rendered, marked when replayed.
 pub(crate) fn answered(s: &AppState, status: StatusCode, out: &(Outcome, bool)) -> Response {
     let e = s.engine();
     let programme = e.programme();
     let body = render::outcome(&out.0, &programme, e.node());
-    let mut resp = (status, Json(body)).into_response();
+    let mut resp = json_answer(status, &body);
     if out.1 {
         resp.headers_mut().insert(
             "idempotent-replayed",

@@ -1,6 +1,5 @@
 //! Orders: get, the printed receipt, and refunds.
 
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, header};
@@ -16,7 +15,7 @@ pub(crate) async fn get_order(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let o = s.engine().order(&order_id(&id)?)?;
-    Ok(Json(render::order(&o)).into_response())
+    Ok(json_answer(StatusCode::OK, &render::order(&o)))
 }
 
 pub(crate) async fn get_receipt(

@@ -28,7 +28,7 @@ pub(crate) async fn recharge(
         let id = member_id(&id)?;
         let req: RechargeReq = parse_json(&body)?;
         let amount = req.amount.money("amount", true)?;
-        Ok((id, amount, tender_kind(&req.tender, "tender")?))
+        Ok((id, amount, tender_kind(&req.tender, || "tender".into())?))
     })();
     let (id, amount, tender) = match parsed {
         Ok(p) => p,

@@ -1,33 +1,57 @@
 //! The catalogue: list, get and put products, HQ-authored.
 
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use serde_json::{Value, json};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Serialize;
+use tongka_core::money::Money;
 
 use crate::dto::*;
 use crate::*;
 use tongka_core::catalogue::Product;
 
-pub(crate) fn product_json(p: &Product) -> Value {
-    json!({"sku": p.sku, "barcode": p.barcode, "name": p.name, "price": p.price})
+/// A product as the API shows it.
+#[derive(Serialize)]
+pub(crate) struct ProductView<'a> {
+    sku: &'a str,
+    barcode: &'a Option<String>,
+    name: &'a str,
+    price: Money,
 }
 
-pub(crate) async fn list_products(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub(crate) fn product_view(p: &Product) -> ProductView<'_> {
+    ProductView {
+        sku: &p.sku,
+        barcode: &p.barcode,
+        name: &p.name,
+        price: p.price,
+    }
+}
+
+#[derive(Serialize)]
+struct ProductsView<'a> {
+    products: Vec<ProductView<'a>>,
+}
+
+pub(crate) async fn list_products(State(s): State<AppState>) -> Result<Response, ApiError> {
     let ps = s
         .engine()
         .store()
         .products(1000)
         .map_err(tongka_actors::EngineError::from)?;
-    Ok(Json(
-        json!({ "products": ps.iter().map(product_json).collect::<Vec<_>>() }),
+    Ok(json_answer(
+        StatusCode::OK,
+        &ProductsView {
+            products: ps.iter().map(product_view).collect(),
+        },
     ))
 }
 
 pub(crate) async fn get_product(
     State(s): State<AppState>,
     Path(sku): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let p = s
         .engine()
         .store()
@@ -38,14 +62,14 @@ pub(crate) async fn get_product(
             tongka_core::catalogue::ProductError::Unknown(sku),
         ))
     })?;
-    Ok(Json(product_json(&p)))
+    Ok(json_answer(StatusCode::OK, &product_view(&p)))
 }
 
 pub(crate) async fn put_product(
     State(s): State<AppState>,
     Path(sku): Path<String>,
     body: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let _permit = admit(&s)?;
     authoring_catalogue(&s)?;
     let req: ProductReq = parse_json(&body)?;
@@ -59,7 +83,7 @@ pub(crate) async fn put_product(
     let p = now
         .first()
         .ok_or_else(|| ApiError::from(tongka_actors::EngineError::Internal("no product".into())))?;
-    Ok(Json(product_json(p)))
+    Ok(json_answer(StatusCode::OK, &product_view(p)))
 }
 
 pub(crate) fn authoring_catalogue(s: &AppState) -> Result<(), ApiError> {

@@ -252,6 +252,21 @@ fn console_register_recharge_checkout() {
             &format!(r#"{}[data-fen="10000"]"#, dt("checkout-amount-0")),
         )
         .await;
+        // The level's discount and the payable, as the node's quote has
+        // them, before anything is charged.
+        let quoted = wait_for(
+            c,
+            &format!(r#"{}[data-value="95.00"]"#, dt("checkout-quote-payable")),
+        )
+        .await;
+        assert_eq!(quoted.text().await.unwrap(), "¥95.00");
+        assert_eq!(text(c, &dt("checkout-quote-discount")).await, "-¥5.00");
+        assert_eq!(text(c, &dt("checkout-quote-points")).await, "+95");
+        assert_eq!(
+            member(&node, &id)["balance"],
+            "1100.00",
+            "a quote spends nothing"
+        );
         click(c, "checkout-submit").await;
         let payable = wait_for(
             c,
@@ -331,6 +346,23 @@ fn console_insufficient_balance_banner() {
         fill(c, "checkout-desc-0", "蛋糕").await;
         fill(c, "checkout-price-0", "500.00").await;
         select(c, "checkout-tender-kind-0", "balance").await;
+        // The quote already says the balance here is short, and still
+        // shows what the goods come to.
+        wait_for(
+            c,
+            &format!(
+                r#"{}[data-code="insufficient_balance"]:not([hidden])"#,
+                dt("checkout-quote-note")
+            ),
+        )
+        .await;
+        let note = text(c, &dt("checkout-quote-note")).await;
+        assert!(note.contains("余额不足"), "quote note: {note:?}");
+        wait_for(
+            c,
+            &format!(r#"{}[data-value="500.00"]"#, dt("checkout-quote-payable")),
+        )
+        .await;
         click(c, "checkout-submit").await;
         let banner = format!(
             r#"{}[data-code="insufficient_balance"]:not([hidden])"#,
@@ -843,6 +875,11 @@ fn console_pays_with_points() {
         )
         .await;
         select(c, "checkout-tender-kind-0", "card").await;
+        wait_for(
+            c,
+            &format!(r#"{}[data-value="17.00"]"#, dt("checkout-quote-payable")),
+        )
+        .await;
         click(c, "checkout-submit").await;
         wait_for(
             c,

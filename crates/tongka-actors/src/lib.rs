@@ -76,7 +76,8 @@ pub enum Outcome {
 
 /// Why the engine refused or failed a request.
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
+// Not `non_exhaustive`: the API maps each variant to an HTTP status in an
+// exhaustive match, so a new variant must be given one (tongka-api error.rs).
 pub enum EngineError {
     #[error(transparent)]
     Member(#[from] MemberError),
@@ -1459,6 +1460,40 @@ impl Engine {
             self.pull_ahead(m);
         }
         Ok(out)
+    }
+
+    /// What `checkout_with_points` would decide now, changing nothing: the
+    /// same calculator (`tongka_core::checkout`) on the member as this
+    /// node's store holds it and the programme now, with no op, no order
+    /// number taken, no clock tick and no escrow ask. Short of balance or
+    /// points at this store, it is refused as the sale would be before it
+    /// asks the other stores (the sale may still succeed after asking).
+    /// The quote's `id` and `at` are placeholders: a sale gets its own.
+    pub fn quote_checkout(
+        &self,
+        member: Option<MemberId>,
+        lines: Vec<LineRequest>,
+        tenders: Vec<TenderInput>,
+        points: i64,
+    ) -> Result<tongka_core::checkout::Order, EngineError> {
+        let member = member.map(|m| self.member(&m)).transpose()?;
+        let lines = self.resolve_lines(lines)?;
+        let programme = self.core.programme();
+        let buyer = member.as_ref().map(|m| tongka_core::checkout::Buyer {
+            member: &m.id,
+            level: programme.level_for(m.cumulative_principal),
+            wallet: &m.wallet,
+        });
+        let ctx = tongka_core::checkout::CheckoutContext {
+            programme: &programme,
+            store: &self.core.node,
+            order: OrderId::mint(&self.core.node, 0),
+            at: Hlc::default(),
+            buyer,
+        };
+        Ok(tongka_core::checkout::checkout_with_points(
+            &ctx, &lines, &tenders, points,
+        )?)
     }
 
     pub async fn refund(

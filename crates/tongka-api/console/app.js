@@ -1,7 +1,9 @@
 // tongka 通卡 — store console. Plain JS, no framework, no build step, no
 // network but this node's API. Money is never float: amounts are the API's
-// decimal strings, and the little arithmetic done for display (previews) is
-// done in integer fen with BigInt.
+// decimal strings. The checkout's figures (line amounts, discount, points
+// deducted, payable) come from the node's quote (POST /checkouts/quote), by
+// the very calculator the sale uses: nothing is rounded here. The little
+// arithmetic left (the recharge preview's sums) is done in integer fen.
 'use strict';
 (function () {
 
@@ -62,6 +64,7 @@ const I18N = {
     'checkout.tender_amount_ph': '留空 = 支付余下部分',
     'checkout.tender_hint': '可有一种支付方式不填金额，由它支付余下部分；现金可多付并找零。',
     'checkout.subtotal': '折前合计', 'checkout.clear': '清空', 'checkout.submit': '结账',
+    'checkout.discount': '会员优惠', 'checkout.payable': '应付', 'checkout.earns': '得积分',
     'checkout.no_receipt': '结账后在此显示小票。',
     'checkout.no_lines': '请至少添加一行商品（条码/SKU，或描述加单价）。',
     'checkout.bad_line': '第 {n} 行：请填写条码/SKU，或商品描述与单价。',
@@ -194,6 +197,7 @@ const I18N = {
     'checkout.tender_amount_ph': 'empty = pays the rest',
     'checkout.tender_hint': 'One tender may be left empty: it pays the rest. Only cash may be over-tendered (change is given).',
     'checkout.subtotal': 'Before discount', 'checkout.clear': 'Clear', 'checkout.submit': 'Charge',
+    'checkout.discount': 'Member discount', 'checkout.payable': 'Payable', 'checkout.earns': 'Earns points',
     'checkout.no_receipt': 'The receipt appears here after checkout.',
     'checkout.no_lines': 'Add at least one line (barcode/SKU, or description and unit price).',
     'checkout.bad_line': 'Line {n}: enter a barcode/SKU, or a description and a unit price.',
@@ -399,18 +403,6 @@ function parseQty(raw) {
   if (!/^\d+(\.\d{1,3})?$/.test(s)) return null;
   if (/^0+(\.0*)?$/.test(s)) return null;
   return s.replace(/^0+(?=\d)/, '');
-}
-
-/** qty "1.5" → 1500n thousandths. */
-function qtyMilli(q) {
-  const [i, f = ''] = q.split('.');
-  return BigInt(i) * 1000n + BigInt(f.padEnd(3, '0'));
-}
-
-/** round-half-up(fen × qty), integer only. */
-function lineFen(priceFen, qty) {
-  const p = priceFen * qtyMilli(qty);
-  return (p + 500n) / 1000n;
 }
 
 /** "0.95" → {zh: "9.5折", en: "5% off"}; rates are ≤ 1 with ≤ 4 decimals. */
@@ -1143,29 +1135,131 @@ function resolveLine(tr) {
   }
 }
 
-function updateLine(tr) {
-  const cell = $('.amount', tr);
-  const price = parseAmountInput($('.price', tr).value);
-  const qty = parseQty($('.qty', tr).value);
-  if (price !== null && qty !== null) {
-    const fen = lineFen(toFen(price), qty);
-    cell.textContent = money(fenStr(fen));
-    cell.dataset.fen = String(fen);
-  } else {
-    cell.textContent = '';
-    delete cell.dataset.fen;
-  }
-  updateSubtotal();
+// A line changed: its amount, like every figure of the sale, comes from
+// the next quote.
+function updateLine() { scheduleQuote(); }
+
+function updateSubtotal() { scheduleQuote(); }
+
+// --- the quote: the sale's figures, from the node ---------------------------
+const QUOTE_DELAY_MS = 150;
+let quoteTimer = null;
+let quoteSeq = 0;
+
+/** Ask for a quote once the cashier pauses (typing, scanning). */
+function scheduleQuote() {
+  clearTimeout(quoteTimer);
+  quoteTimer = setTimeout(() => { runQuote().catch(() => {}); }, QUOTE_DELAY_MS);
 }
 
-function updateSubtotal() {
-  let sum = 0n;
+/** The checkout as it stands, as a quote request: the lines that can be
+ * priced already (a catalogue product, or a unit price typed; a free line
+ * not yet described is priced under a placeholder), and the rows they are. */
+function quoteRequest() {
+  const rows = [];
+  const lines = [];
   for (const tr of lineRows()) {
-    const c = $('.amount', tr);
-    if (c.dataset.fen) sum += BigInt(c.dataset.fen);
+    const qty = parseQty($('.qty', tr).value);
+    if (qty === null) continue;
+    const code = $('.code', tr).value.trim();
+    if (code && tr.dataset.resolved) {
+      lines.push({ [tr.dataset.resolved]: code, qty });
+    } else {
+      const price = parseAmountInput($('.price', tr).value);
+      if (price === null) continue;
+      lines.push({ description: $('.desc', tr).value.trim() || '-', unit_price: price, qty });
+    }
+    rows.push(tr);
   }
-  $('#checkout-subtotal').textContent = money(fenStr(sum));
-  $('#checkout-subtotal').dataset.value = fenStr(sum);
+  const tenders = [];
+  for (const row of tenderRows()) {
+    const kind = $('.t-kind', row).value;
+    const raw = $('.t-amount', row).value.trim();
+    const amount = raw ? parseAmountInput(raw) : null;
+    if (raw && amount === null) continue;
+    tenders.push(amount === null ? { kind } : { kind, amount });
+  }
+  const body = { lines, tenders };
+  if (state.coMember) body.member_id = state.coMember.id;
+  const points = $('#checkout-points').value.trim();
+  if (!$('#checkout-points-row').hidden && /^\d{1,12}$/.test(points) && Number(points) > 0) body.points = Number(points);
+  return { rows, body };
+}
+
+/** Quote the checkout and show its figures. Refused (say, the balance here
+ * is short), the goods are quoted again as if paid in cash, so the lines
+ * and the payable still show, with the refusal beside them. */
+async function runQuote() {
+  const seq = ++quoteSeq;
+  const { rows, body } = quoteRequest();
+  let quote = null;
+  let refusal = null;
+  if (body.lines.length) {
+    try {
+      quote = await api('POST', '/api/v1/checkouts/quote', { body });
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.unauthorized) return;
+      refusal = e;
+      if (seq !== quoteSeq) return;
+      try {
+        quote = await api('POST', '/api/v1/checkouts/quote', { body: { ...body, tenders: [{ kind: 'cash' }] } });
+      } catch (e2) { quote = null; }
+    }
+  }
+  if (seq !== quoteSeq) return; // a newer quote is on its way
+  showQuote(quote, rows, refusal, body.lines.length === 0);
+}
+
+function setFigure(sel, value, text) {
+  const el = $(sel);
+  if (value === null || value === undefined) {
+    el.textContent = '';
+    delete el.dataset.value;
+  } else {
+    el.textContent = text === undefined ? money(value) : text;
+    el.dataset.value = String(value);
+  }
+}
+
+function showQuote(q, rows, refusal, empty) {
+  for (const tr of lineRows()) {
+    const cell = $('.amount', tr);
+    const i = rows.indexOf(tr);
+    const line = q && i >= 0 ? q.lines[i] : null;
+    if (line) {
+      cell.textContent = money(line.amount);
+      cell.dataset.fen = String(toFen(line.amount));
+      cell.dataset.value = line.amount;
+    } else {
+      cell.textContent = '';
+      delete cell.dataset.fen;
+      delete cell.dataset.value;
+    }
+  }
+  const zero = empty ? '0.00' : null;
+  setFigure('#checkout-subtotal', q ? q.total : zero);
+  setFigure('#checkout-quote-discount', q ? q.discount : zero, q ? `-${money(q.discount)}` : undefined);
+  setFigure('#checkout-quote-payable', q ? q.payable : zero);
+  setFigure('#checkout-quote-points', q && q.member_id ? q.points_earned : null, q ? `+${q.points_earned}` : undefined);
+  $('#checkout-quote-points-label').hidden = !(q && q.member_id);
+  const pv = $('#checkout-points-value');
+  if (q && q.points_used > 0) {
+    pv.textContent = t('checkout.points_value', { value: `-${money(q.points_value)}` });
+    pv.dataset.value = q.points_value;
+  } else {
+    pv.textContent = '';
+    delete pv.dataset.value;
+  }
+  const note = $('#checkout-quote-note');
+  note.hidden = !refusal;
+  note.dataset.code = refusal ? refusal.code : '';
+  if (refusal) {
+    const e = refusal.err;
+    note.textContent = e.code === 'network_error' ? t('err.network_error')
+      : (state.lang === 'zh' ? e.message_zh || e.message : e.message || e.message_zh) || e.code;
+  } else {
+    note.textContent = '';
+  }
 }
 
 function lineIsEmpty(tr) {
@@ -1229,12 +1323,13 @@ function addTender(kind, amount) {
     sel,
     h('input', { type: 'text', class: 't-amount num grow', inputmode: 'decimal', 'data-i18n-placeholder': 'checkout.tender_amount_ph', placeholder: t('checkout.tender_amount_ph'), value: amount || '' }),
     h('button', { type: 'button', class: 'icon-btn t-remove', 'data-i18n-title': 'common.remove', title: t('common.remove'), text: '×' }));
-  sel.addEventListener('change', () => { row.dataset.touched = '1'; });
-  $('.t-amount', row).addEventListener('input', () => { row.dataset.touched = '1'; });
-  $('.t-remove', row).addEventListener('click', () => { row.remove(); renumberTenders(); syncBalanceOption(); });
+  sel.addEventListener('change', () => { row.dataset.touched = '1'; scheduleQuote(); });
+  $('.t-amount', row).addEventListener('input', () => { row.dataset.touched = '1'; scheduleQuote(); });
+  $('.t-remove', row).addEventListener('click', () => { row.remove(); renumberTenders(); syncBalanceOption(); scheduleQuote(); });
   $('#checkout-tenders').append(row);
   renumberTenders();
   syncBalanceOption();
+  scheduleQuote();
   return row;
 }
 
@@ -1270,28 +1365,16 @@ function renderCheckoutMember() {
 }
 
 /** The points deduction row: shown for a member when the programme allows
- * paying with points; previews what the typed points deduct (the server
- * decides: round(points ÷ rate) half-up to the fen, within the cap). */
+ * paying with points; what the typed points deduct comes from the quote. */
 function renderPointsRow() {
   const rule = state.programme && state.programme.points_deduction;
   const m = state.coMember;
   const row = $('#checkout-points-row');
   row.hidden = !(rule && m);
-  if (row.hidden) { $('#checkout-points').value = ''; return; }
+  if (row.hidden) { $('#checkout-points').value = ''; scheduleQuote(); return; }
   const held = m.points;
   $('#checkout-points-rule').textContent = t('checkout.points_rule', { rate: rule.points_per_yuan, cap: capText(rule.cap), held: held == null ? t('common.none') : held });
-  const raw = $('#checkout-points').value.trim();
-  const out = $('#checkout-points-value');
-  if (/^\d{1,12}$/.test(raw) && Number(raw) > 0) {
-    const n = BigInt(raw);
-    const rate = BigInt(rule.points_per_yuan);
-    const fen = (n * 200n + rate) / (2n * rate); // round(n × 100 ÷ rate), half-up
-    out.textContent = t('checkout.points_value', { value: `-${money(fenStr(fen))}` });
-    out.dataset.value = fenStr(fen);
-  } else {
-    out.textContent = '';
-    delete out.dataset.value;
-  }
+  scheduleQuote();
 }
 
 function pickCheckoutMember(m) {
@@ -1306,6 +1389,7 @@ function pickCheckoutMember(m) {
   }
   if (!m) for (const row of rows) if ($('.t-kind', row).value === 'balance') $('.t-kind', row).value = 'cash';
   $('#checkout-member-q').value = '';
+  scheduleQuote();
   if (m) {
     // Refresh: the list entry may be stale.
     api('GET', `/api/v1/members/${encodeURIComponent(m.id)}`).then((fresh) => {

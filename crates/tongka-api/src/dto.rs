@@ -19,13 +19,42 @@ pub struct DecimalText(pub String);
 
 impl<'de> Deserialize<'de> for DecimalText {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match serde_json::Value::deserialize(d)? {
-            serde_json::Value::String(s) => Ok(DecimalText(s)),
-            serde_json::Value::Number(n) => Ok(DecimalText(n.to_string())),
-            _ => Err(serde::de::Error::custom(
-                "expected a decimal as a string like \"95.00\" or a number",
-            )),
-        }
+        d.deserialize_any(DecimalVisitor)
+    }
+}
+
+/// A string as it is; a number as its exact text (serde_json's
+/// `arbitrary_precision` hands an integer over as such, any other number as
+/// a one-entry map of its text), without
+/// building a `serde_json::Value` on the way.
+struct DecimalVisitor;
+
+impl<'de> serde::de::Visitor<'de> for DecimalVisitor {
+    type Value = DecimalText;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a decimal as a string like \"95.00\" or a number")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<DecimalText, E> {
+        Ok(DecimalText(s.to_string()))
+    }
+
+    fn visit_string<E: serde::de::Error>(self, s: String) -> Result<DecimalText, E> {
+        Ok(DecimalText(s))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<DecimalText, E> {
+        Ok(DecimalText(n.to_string()))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<DecimalText, E> {
+        Ok(DecimalText(n.to_string()))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<DecimalText, A::Error> {
+        let n = serde_json::Number::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+        Ok(DecimalText(n.to_string()))
     }
 }
 
@@ -35,13 +64,29 @@ fn reason_zh(r: &AmountError) -> &'static str {
 
 impl DecimalText {
     pub fn money(&self, field: &str, positive: bool) -> Result<Money, ApiError> {
+        self.money_at(|| field.to_string(), positive)
+    }
+
+    /// `money`, naming the field only when it is refused (no allocation on
+    /// the way of a good request).
+    pub fn money_at(
+        &self,
+        field: impl FnOnce() -> String,
+        positive: bool,
+    ) -> Result<Money, ApiError> {
         Money::parse_amount(&self.0, positive)
-            .map_err(|r| ApiError::invalid_amount(field, &r, reason_zh(&r)))
+            .map_err(|r| ApiError::invalid_amount(&field(), &r, reason_zh(&r)))
     }
 
     pub fn qty(&self, field: &str) -> Result<Decimal, ApiError> {
+        self.qty_at(|| field.to_string())
+    }
+
+    /// `qty`, naming the field only when it is refused.
+    pub fn qty_at(&self, field: impl FnOnce() -> String) -> Result<Decimal, ApiError> {
         let t = self.0.trim();
         tongka_core::money::parse_decimal_text(t, 3).map_err(|_| {
+            let field = field();
             ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_qty",
@@ -67,7 +112,8 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(ApiError::bad_json)
 }
 
-pub fn tender_kind(text: &str, field: &str) -> Result<TenderKind, ApiError> {
+/// The tender `text` names; `field` names the field if it is refused.
+pub fn tender_kind(text: &str, field: impl FnOnce() -> String) -> Result<TenderKind, ApiError> {
     Ok(match text {
         "balance" => TenderKind::Balance,
         "cash" => TenderKind::Cash,
@@ -75,6 +121,7 @@ pub fn tender_kind(text: &str, field: &str) -> Result<TenderKind, ApiError> {
         "wechat" => TenderKind::Wechat,
         "alipay" => TenderKind::Alipay,
         _ => {
+            let field = field();
             return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_tender",

@@ -5,31 +5,32 @@
 //! Architecture Invariant: bad input is refused here or in the core with a
 //! 4xx and a machine code, before anything is written.
 
+mod checkouts;
 mod dto;
 mod error;
+mod health;
+mod ledger;
+mod members;
+mod orders;
+mod products;
+mod programme;
+mod recharges;
 mod render;
+mod sync;
 
 use std::future::Future;
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post, put};
-use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{Value, json};
-use tongka_actors::{Admitted, Engine, Idem, LineRequest, Outcome};
-use tongka_core::catalogue::Product;
-use tongka_core::checkout::TenderInput;
+use tongka_actors::{Admitted, Engine, Idem, Outcome};
 use tongka_core::ids::{MemberId, OrderId};
-use tongka_core::member::{Profile, ProfilePatch};
 use tongka_core::op::KEY_LEN_MAX;
-use tongka_core::refund::RefundLine;
 
-use crate::dto::*;
 pub use crate::error::ApiError;
 
 /// The largest request body accepted.
@@ -94,26 +95,39 @@ const CONSOLE_CSS: &str = include_str!("../console/app.css");
 /// The whole HTTP surface of a node.
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
-        .route("/members", post(register).get(find_members))
-        .route("/members/duplicates", get(get_duplicates))
-        .route("/members/{id}", get(get_member).patch(patch_member))
-        .route("/members/{id}/recharges", post(recharge))
-        .route("/members/{id}/wallet", get(get_wallet))
-        .route("/members/{id}/history", get(get_history))
-        .route("/members/{id}/merge", post(merge_members))
-        .route("/checkouts", post(checkout))
-        .route("/orders/{id}", get(get_order))
-        .route("/orders/{id}/refunds", post(refund))
-        .route("/orders/{id}/receipt", get(get_receipt))
-        .route("/programme", get(get_programme).put(put_programme))
-        .route("/products", get(list_products))
-        .route("/products/{sku}", put(put_product).get(get_product))
-        .route("/sync/status", get(sync_status))
-        .route("/ledger/summary", get(ledger_summary))
+        .route(
+            "/members",
+            post(members::register).get(members::find_members),
+        )
+        .route("/members/duplicates", get(members::get_duplicates))
+        .route(
+            "/members/{id}",
+            get(members::get_member).patch(members::patch_member),
+        )
+        .route("/members/{id}/recharges", post(recharges::recharge))
+        .route("/members/{id}/wallet", get(members::get_wallet))
+        .route("/members/{id}/history", get(members::get_history))
+        .route("/members/{id}/merge", post(members::merge_members))
+        .route("/checkouts", post(checkouts::checkout))
+        .route("/checkouts/quote", post(checkouts::quote))
+        .route("/orders/{id}", get(orders::get_order))
+        .route("/orders/{id}/refunds", post(orders::refund))
+        .route("/orders/{id}/receipt", get(orders::get_receipt))
+        .route(
+            "/programme",
+            get(programme::get_programme).put(programme::put_programme),
+        )
+        .route("/products", get(products::list_products))
+        .route(
+            "/products/{sku}",
+            put(products::put_product).get(products::get_product),
+        )
+        .route("/sync/status", get(sync::sync_status))
+        .route("/ledger/summary", get(ledger::ledger_summary))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth));
     let open = Router::new()
-        .route("/health", get(health))
-        .route("/openapi.json", get(openapi));
+        .route("/health", get(health::health))
+        .route("/openapi.json", get(health::openapi));
     let mut app = Router::new().nest("/api/v1", open.merge(api));
     if state.inner.console {
         app = app
@@ -212,13 +226,22 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// The token of an `Authorization: Bearer <token>` value. The scheme is
+/// matched without regard to case (RFC 7235 section 2.1: `bearer`, `BEARER`).
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim_start().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
 async fn auth(State(s): State<AppState>, req: Request, next: Next) -> Response {
     let given = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
+        .and_then(bearer_token);
     match given {
         Some(t) if constant_time_eq(t.as_bytes(), s.inner.token.as_bytes()) => next.run(req).await,
         _ => ApiError::unauthorized().into_response(),
@@ -226,12 +249,12 @@ async fn auth(State(s): State<AppState>, req: Request, next: Next) -> Response {
 }
 
 /// Who made a request, for the op log. One admin token for now.
-fn actor() -> String {
+pub(crate) fn actor() -> String {
     "admin".to_string()
 }
 
 /// The request's idempotency key, fingerprinted with what it came with.
-fn idem(
+pub(crate) fn idem(
     headers: &HeaderMap,
     method: &Method,
     path: &str,
@@ -270,7 +293,7 @@ fn idem(
     }))
 }
 
-fn member_id(text: &str) -> Result<MemberId, ApiError> {
+pub(crate) fn member_id(text: &str) -> Result<MemberId, ApiError> {
     MemberId::parse(text).ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -281,7 +304,7 @@ fn member_id(text: &str) -> Result<MemberId, ApiError> {
     })
 }
 
-fn order_id(text: &str) -> Result<OrderId, ApiError> {
+pub(crate) fn order_id(text: &str) -> Result<OrderId, ApiError> {
     OrderId::parse(text).ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -292,34 +315,29 @@ fn order_id(text: &str) -> Result<OrderId, ApiError> {
     })
 }
 
-/// Where an idempotent request stands before its body is even parsed.
-enum Start {
-    /// The key already answered this very request: its first answer.
-    Replay(Response),
-    /// Go on, with the request's key (if any).
-    Fresh(Option<Idem>),
-}
-
-/// Read the request's idempotency key and answer a replay (or refuse a key
-/// reused with another request) before the body is parsed, so a reused key
-/// with a body that no longer parses is still `idempotency_key_reused`.
-fn start_idempotent(
+/// A request with an idempotency key that the API's own checks (its body,
+/// its path) refuse with `refusal`: the first answer if the key already
+/// answered this very request, `idempotency_key_reused` if it went with
+/// another one, else the refusal; so a reused key with a body that no
+/// longer parses is still `idempotency_key_reused`.
+///
+/// The store is read for the key here only, on the refusal path: a request
+/// that parses goes to the engine, which reads the key once (and replays a
+/// first answer itself), so an accepted request costs one read of its key.
+pub(crate) fn refused(
     s: &AppState,
-    headers: &HeaderMap,
-    method: &Method,
-    path: &str,
-    body: &[u8],
-    required: bool,
-) -> Result<Start, ApiError> {
-    let idem = idem(headers, method, path, body, required)?;
-    Ok(match s.engine().replay(idem.as_ref())? {
-        Some(first) => Start::Replay(created(s, &(first, true))),
-        None => Start::Fresh(idem),
-    })
+    idem: Option<&Idem>,
+    status: StatusCode,
+    refusal: ApiError,
+) -> Result<Response, ApiError> {
+    match s.engine().replay(idem)? {
+        Some(first) => Ok(answered(s, status, &(first, true))),
+        None => Err(refusal),
+    }
 }
 
 /// HQ authors settings and aggregates reports; it sells nothing.
-fn selling(s: &AppState) -> Result<(), ApiError> {
+pub(crate) fn selling(s: &AppState) -> Result<(), ApiError> {
     if s.inner.role == "hq" {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -331,19 +349,41 @@ fn selling(s: &AppState) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn admit(s: &AppState) -> Result<Admitted, ApiError> {
+pub(crate) fn admit(s: &AppState) -> Result<Admitted, ApiError> {
     Ok(s.engine().admit()?)
 }
 
-fn created(s: &AppState, out: &(Outcome, bool)) -> Response {
+pub(crate) fn created(s: &AppState, out: &(Outcome, bool)) -> Response {
     answered(s, StatusCode::CREATED, out)
 }
 
+/// `value` as a JSON answer, serialised once into a buffer sized for an
+/// order (axum's `Json` starts at 128 bytes and grows by copying).
+pub(crate) fn json_answer(status: StatusCode, value: &impl serde::Serialize) -> Response {
+    let mut buf = Vec::with_capacity(2048);
+    match serde_json::to_writer(&mut buf, value) {
+        Ok(()) => (
+            status,
+            [(
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_static("application/json"),
+            )],
+            buf,
+        )
+            .into_response(),
+        Err(e) => ApiError::from(tongka_actors::EngineError::Internal(format!(
+            "rendering the answer: {e}"
+        )))
+        .into_response(),
+    }
+}
+
 /// The answer to a write: the outcome rendered, marked when replayed.
-fn answered(s: &AppState, status: StatusCode, out: &(Outcome, bool)) -> Response {
+pub(crate) fn answered(s: &AppState, status: StatusCode, out: &(Outcome, bool)) -> Response {
     let e = s.engine();
-    let body = render::outcome(&out.0, &e.programme(), e.node());
-    let mut resp = (status, Json(body)).into_response();
+    let programme = e.programme();
+    let body = render::outcome(&out.0, &programme, e.node());
+    let mut resp = json_answer(status, &body);
     if out.1 {
         resp.headers_mut().insert(
             "idempotent-replayed",
@@ -353,445 +393,10 @@ fn answered(s: &AppState, status: StatusCode, out: &(Outcome, bool)) -> Response
     resp
 }
 
-async fn health(State(s): State<AppState>) -> Json<Value> {
-    Json(
-        json!({"node": s.engine().node(), "role": s.inner.role, "version": env!("CARGO_PKG_VERSION")}),
-    )
-}
-
-async fn openapi() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
-}
-
-async fn register(
-    State(s): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let _permit = admit(&s)?;
-    let idem = match start_idempotent(&s, &headers, &method, "/members", &body, false)? {
-        Start::Replay(first) => return Ok(first),
-        Start::Fresh(idem) => idem,
-    };
-    let req: RegisterReq = parse_json(&body)?;
-    if let Some(code) = &req.invite_code
-        && !((4..=16).contains(&code.chars().count()) && code.chars().all(char::is_alphanumeric))
-    {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_invite_code",
-            "invite code must be 4 to 16 letters or digits",
-            "邀请码应为 4 到 16 个字母或数字",
-        ));
-    }
-    let profile = Profile {
-        phone: req.phone.trim().to_string(),
-        name: req.name.trim().to_string(),
-        birthday: req.birthday,
-        gender: req.gender,
-        card_no: req.card_no,
-        invited_by: req.invite_code,
-        tags: req.tags,
-        notes: req.notes,
-    };
-    let out = s.engine().register(actor(), idem, profile).await?;
-    Ok(created(&s, &out))
-}
-
-#[derive(Deserialize)]
-struct FindQuery {
-    phone: Option<String>,
-    card_no: Option<String>,
-}
-
-async fn find_members(
-    State(s): State<AppState>,
-    Query(q): Query<FindQuery>,
-) -> Result<Json<Value>, ApiError> {
-    let store = s.engine().store();
-    let id = match (&q.phone, &q.card_no) {
-        (Some(p), None) => store
-            .member_by_phone(p.trim())
-            .map_err(tongka_actors::EngineError::from)?,
-        (None, Some(c)) => store
-            .member_by_card(c.trim())
-            .map_err(tongka_actors::EngineError::from)?,
-        _ => {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_query",
-                "give exactly one of ?phone= or ?card_no=",
-                "请只提供 ?phone= 或 ?card_no= 其中之一",
-            ));
-        }
-    };
-    let e = s.engine();
-    let members: Vec<Value> = match id {
-        Some(id) => vec![render::member_brief(
-            &e.member(&id)?,
-            &e.programme(),
-            e.node(),
-        )],
-        None => Vec::new(),
-    };
-    Ok(Json(json!({ "members": members })))
-}
-
-/// Phone and card numbers registered to more than one member (at different
-/// stores during a partition), with the members: the merge queue.
-async fn get_duplicates(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let e = s.engine();
-    let mut out = Vec::new();
-    for (key, ids) in e.duplicates()? {
-        let (kind, value) = key.split_once(':').unwrap_or(("", key.as_str()));
-        let members: Vec<Value> = ids
-            .iter()
-            .filter_map(|id| e.member(id).ok())
-            .map(|m| render::member_brief(&m, &e.programme(), e.node()))
-            .collect();
-        let shown = if kind == "phone" {
-            tongka_core::member::mask_phone(value)
-        } else {
-            value.to_string()
-        };
-        out.push(json!({"kind": kind, "value": shown, "members": members}));
-    }
-    Ok(Json(json!({ "duplicates": out })))
-}
-
-async fn get_member(
-    State(s): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let e = s.engine();
-    let m = e.member(&member_id(&id)?)?;
-    Ok(Json(render::member(&m, &e.programme(), e.node())))
-}
-
-async fn patch_member(
-    State(s): State<AppState>,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Json<Value>, ApiError> {
-    let _permit = admit(&s)?;
-    let id = member_id(&id)?;
-    let req: PatchReq = parse_json(&body)?;
-    let patch = ProfilePatch {
-        phone: req.phone.map(|p| p.trim().to_string()),
-        name: req.name,
-        birthday: req.birthday,
-        gender: req.gender,
-        card_no: req.card_no,
-        tags: req.tags,
-        notes: req.notes,
-    };
-    let e = s.engine();
-    match e.update_profile(actor(), id, patch).await? {
-        Outcome::Member(m) => Ok(Json(render::member(&m, &e.programme(), e.node()))),
-        other => Err(ApiError::from(tongka_actors::EngineError::Internal(
-            format!("unexpected outcome {other:?}"),
-        ))),
-    }
-}
-
-async fn recharge(
-    State(s): State<AppState>,
-    Path(id): Path<String>,
-    method: Method,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let _permit = admit(&s)?;
-    selling(&s)?;
-    let idem = match start_idempotent(
-        &s,
-        &headers,
-        &method,
-        &format!("/members/{id}/recharges"),
-        &body,
-        true,
-    )? {
-        Start::Replay(first) => return Ok(first),
-        Start::Fresh(idem) => idem,
-    };
-    let id = member_id(&id)?;
-    let req: RechargeReq = parse_json(&body)?;
-    let amount = req.amount.money("amount", true)?;
-    let tender = tender_kind(&req.tender, "tender")?;
-    let out = s
-        .engine()
-        .recharge(actor(), idem, id, amount, tender)
-        .await?;
-    Ok(created(&s, &out))
-}
-
-/// Merge a duplicate (`absorb`) into the member of the path.
-async fn merge_members(
-    State(s): State<AppState>,
-    Path(id): Path<String>,
-    method: Method,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let _permit = admit(&s)?;
-    let idem = match start_idempotent(
-        &s,
-        &headers,
-        &method,
-        &format!("/members/{id}/merge"),
-        &body,
-        true,
-    )? {
-        Start::Replay(first) => return Ok(first),
-        Start::Fresh(idem) => idem,
-    };
-    let id = member_id(&id)?;
-    let req: MergeReq = parse_json(&body)?;
-    let absorbed = member_id(req.absorb.trim())?;
-    let out = s
-        .engine()
-        .merge_members(actor(), idem, id, absorbed)
-        .await?;
-    Ok(created(&s, &out))
-}
-
-async fn get_wallet(
-    State(s): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let e = s.engine();
-    let m = e.member(&member_id(&id)?)?;
-    Ok(Json(render::wallet(&m, e.node())))
-}
-
-#[derive(Deserialize)]
-struct HistoryQuery {
-    limit: Option<usize>,
-}
-
-async fn get_history(
-    State(s): State<AppState>,
-    Path(id): Path<String>,
-    Query(q): Query<HistoryQuery>,
-) -> Result<Json<Value>, ApiError> {
-    let e = s.engine();
-    let id = member_id(&id)?;
-    let ops = e.history(&id, q.limit.unwrap_or(50).clamp(1, LIST_MAX))?;
-    Ok(Json(
-        json!({ "entries": ops.iter().map(render::history_entry).collect::<Vec<_>>() }),
-    ))
-}
-
-async fn checkout(
-    State(s): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let _permit = admit(&s)?;
-    selling(&s)?;
-    let idem = match start_idempotent(&s, &headers, &method, "/checkouts", &body, true)? {
-        Start::Replay(first) => return Ok(first),
-        Start::Fresh(idem) => idem,
-    };
-    let req: CheckoutReq = parse_json(&body)?;
-    if !req.coupon_codes.is_empty() {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "coupons_not_enabled",
-            "this chain has no coupon programme yet; remove coupon_codes",
-            "本连锁尚未启用优惠券，请去掉 coupon_codes",
-        ));
-    }
-    let points = match &req.points {
-        None => 0,
-        Some(p) => points_req(p)?,
-    };
-    let member = req.member_id.as_deref().map(member_id).transpose()?;
-    let mut lines = Vec::with_capacity(req.lines.len());
-    for (i, l) in req.lines.into_iter().enumerate() {
-        let field = format!("lines[{i}]");
-        let qty = match &l.qty {
-            Some(q) => q.qty(&format!("{field}.qty"))?,
-            None => rust_decimal::Decimal::ONE,
-        };
-        lines.push(match (l.sku, l.barcode, l.description, l.unit_price) {
-            (Some(sku), None, None, None) => LineRequest::Sku { sku, qty },
-            (None, Some(barcode), None, None) => LineRequest::Barcode { barcode, qty },
-            (None, None, Some(description), Some(price)) => LineRequest::Free {
-                description,
-                unit_price: price.money(&format!("{field}.unit_price"), false)?,
-                qty,
-            },
-            _ => {
-                return Err(ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid_line",
-                    format!("{field}: give sku, or barcode, or description with unit_price"),
-                    format!("{field}：请提供 sku、barcode，或 description 加 unit_price"),
-                )
-                .with("field", field));
-            }
-        });
-    }
-    let mut tenders = Vec::with_capacity(req.tenders.len());
-    for (i, t) in req.tenders.iter().enumerate() {
-        let field = format!("tenders[{i}]");
-        let kind = tender_kind(&t.kind, &format!("{field}.kind"))?;
-        let amount = t
-            .amount
-            .as_ref()
-            .map(|a| a.money(&format!("{field}.amount"), true))
-            .transpose()?;
-        tenders.push(TenderInput { kind, amount });
-    }
-    let out = s
-        .engine()
-        .checkout_with_points(actor(), idem, member, lines, tenders, points)
-        .await?;
-    Ok(created(&s, &out))
-}
-
-/// `points` of a checkout: a whole number of points, 0 or more (as a JSON
-/// number or string); 0 = none.
-fn points_req(p: &DecimalText) -> Result<i64, ApiError> {
-    use rust_decimal::prelude::ToPrimitive;
-    tongka_core::money::parse_decimal_text(&p.0, 0)
-        .ok()
-        .filter(|d| !d.is_sign_negative() || d.is_zero())
-        .and_then(|d| d.to_i64())
-        .ok_or_else(|| {
-            ApiError::from(tongka_actors::EngineError::from(
-                tongka_core::checkout::CheckoutError::InvalidPoints,
-            ))
-            .with("field", "points")
-        })
-}
-
-async fn get_order(
-    State(s): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(render::order(&s.engine().order(&order_id(&id)?)?)))
-}
-
-async fn get_receipt(
-    State(s): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let e = s.engine();
-    let o = e.order(&order_id(&id)?)?;
-    Ok((
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        render::receipt(&o, e.node().as_str()),
-    )
-        .into_response())
-}
-
-async fn refund(
-    State(s): State<AppState>,
-    Path(id): Path<String>,
-    method: Method,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let _permit = admit(&s)?;
-    let idem = match start_idempotent(
-        &s,
-        &headers,
-        &method,
-        &format!("/orders/{id}/refunds"),
-        &body,
-        true,
-    )? {
-        Start::Replay(first) => return Ok(first),
-        Start::Fresh(idem) => idem,
-    };
-    let order = order_id(&id)?;
-    let req: RefundReq = if body.is_empty() {
-        RefundReq {
-            lines: None,
-            reason: String::new(),
-        }
-    } else {
-        parse_json(&body)?
-    };
-    let lines = match req.lines {
-        None => None,
-        Some(ls) => Some(
-            ls.iter()
-                .enumerate()
-                .map(|(i, l)| {
-                    Ok(RefundLine {
-                        line: l.line,
-                        qty: l.qty.qty(&format!("lines[{i}].qty"))?,
-                    })
-                })
-                .collect::<Result<Vec<_>, ApiError>>()?,
-        ),
-    };
-    let out = s
-        .engine()
-        .refund(actor(), idem, order, lines, req.reason)
-        .await?;
-    Ok(created(&s, &out))
-}
-
-async fn get_programme(State(s): State<AppState>) -> Json<Value> {
-    Json(render::programme(&s.engine().programme()))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct OfferReq {
-    threshold: DecimalText,
-    bonus: DecimalText,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LevelReq {
-    code: String,
-    name_zh: String,
-    name_en: String,
-    min_principal: DecimalText,
-    rate: DecimalText,
-}
-
-/// The programme as `GET /programme` shows it; the explanatory fields
-/// (`rounding`, `balance_order`) may be sent back and are ignored.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ProgrammeReq {
-    recharge_offers: Vec<OfferReq>,
-    levels: Vec<LevelReq>,
-    points_per_yuan: DecimalText,
-    /// Paying with points (积分抵现): absent or null = off.
-    #[serde(default)]
-    points_deduction: Option<DeductionReq>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    rounding: Option<Value>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    balance_order: Option<Value>,
-}
-
-/// The points deduction rule as `GET /programme` shows it.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DeductionReq {
-    points_per_yuan: Value,
-    cap: DecimalText,
-    #[serde(default)]
-    min_points: Option<Value>,
-}
-
 /// HQ's documents (the programme, the catalogue) are authored by HQ for the
 /// whole chain, or by a node of no chain (a quick-start `tongka up`) for
 /// itself; a store of a chain is refused with `code` and its messages.
-fn authoring_hq_document(
+pub(crate) fn authoring_hq_document(
     s: &AppState,
     code: &'static str,
     en: &'static str,
@@ -801,208 +406,4 @@ fn authoring_hq_document(
         return Ok(());
     }
     Err(ApiError::new(StatusCode::FORBIDDEN, code, en, zh))
-}
-
-fn authoring_programme(s: &AppState) -> Result<(), ApiError> {
-    authoring_hq_document(
-        s,
-        "programme_hq_only",
-        "the programme is authored by HQ for the whole chain; change it at the HQ node",
-        "会员方案由总部统一制定，请在总部节点修改",
-    )
-}
-
-fn authoring_catalogue(s: &AppState) -> Result<(), ApiError> {
-    authoring_hq_document(
-        s,
-        "catalogue_hq_only",
-        "the catalogue (products and prices) is authored by HQ for the whole chain; change it at the HQ node",
-        "商品目录（商品与价格）由总部统一维护，请在总部节点修改",
-    )
-}
-
-fn programme_req(req: ProgrammeReq) -> Result<tongka_core::Programme, ApiError> {
-    use tongka_core::programme::{Level, ProgrammeError, RechargeOffer};
-    let refuse = |e: ProgrammeError| ApiError::from(tongka_actors::EngineError::from(e));
-    // Shown with at least two places, as the default programme's are.
-    let decimal = |t: &DecimalText, e: ProgrammeError| {
-        tongka_core::money::parse_decimal_text(&t.0, 4)
-            .map(|mut d| {
-                if d.scale() < 2 {
-                    d.rescale(2);
-                }
-                d
-            })
-            .map_err(|_| refuse(e))
-    };
-    let mut offers = Vec::with_capacity(req.recharge_offers.len());
-    for (i, o) in req.recharge_offers.iter().enumerate() {
-        offers.push(RechargeOffer {
-            threshold: o
-                .threshold
-                .money(&format!("recharge_offers[{i}].threshold"), true)?,
-            bonus: o
-                .bonus
-                .money(&format!("recharge_offers[{i}].bonus"), false)?,
-        });
-    }
-    let mut levels = Vec::with_capacity(req.levels.len());
-    for (i, l) in req.levels.into_iter().enumerate() {
-        levels.push(Level {
-            min_principal: l
-                .min_principal
-                .money(&format!("levels[{i}].min_principal"), false)?,
-            rate: decimal(&l.rate, ProgrammeError::LevelRate)?,
-            code: l.code,
-            name_zh: l.name_zh.trim().to_string(),
-            name_en: l.name_en.trim().to_string(),
-        });
-    }
-    // A whole number, as a JSON number or string.
-    let whole = |v: &Value, e: ProgrammeError| {
-        match v {
-            Value::Number(n) => n.as_i64(),
-            Value::String(t) => t.trim().parse::<i64>().ok(),
-            _ => None,
-        }
-        .ok_or_else(|| refuse(e))
-    };
-    let points_deduction = match &req.points_deduction {
-        None => None,
-        Some(d) => Some(tongka_core::programme::PointsDeduction {
-            points_per_yuan: whole(&d.points_per_yuan, ProgrammeError::DeductionRate)?,
-            cap: decimal(&d.cap, ProgrammeError::DeductionCap)?,
-            min_points: match &d.min_points {
-                None => 0,
-                Some(m) => whole(m, ProgrammeError::DeductionMinimum)?,
-            },
-        }),
-    };
-    let p = tongka_core::Programme {
-        recharge_offers: offers,
-        levels,
-        points_per_yuan: tongka_core::money::parse_decimal_text(&req.points_per_yuan.0, 4)
-            .map_err(|_| refuse(ProgrammeError::PointsRate))?,
-        points_deduction,
-    };
-    p.validate().map_err(refuse)?;
-    Ok(p)
-}
-
-/// Change the programme (HQ, or a chain-less node): the whole programme as
-/// `GET` shows it. Decisions made after it use it; it reaches every store
-/// by replication. Answers the programme now (200).
-async fn put_programme(
-    State(s): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let _permit = admit(&s)?;
-    authoring_programme(&s)?;
-    let idem = idem(&headers, &method, "/programme", &body, false)?;
-    if let Some(first) = s.engine().replay(idem.as_ref())? {
-        return Ok(answered(&s, StatusCode::OK, &(first, true)));
-    }
-    let asked = programme_req(parse_json(&body)?)?;
-    let out = s.engine().change_programme(asked, actor(), idem).await?;
-    Ok(answered(&s, StatusCode::OK, &out))
-}
-
-fn product_json(p: &Product) -> Value {
-    json!({"sku": p.sku, "barcode": p.barcode, "name": p.name, "price": p.price})
-}
-
-async fn list_products(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let ps = s
-        .engine()
-        .store()
-        .products(1000)
-        .map_err(tongka_actors::EngineError::from)?;
-    Ok(Json(
-        json!({ "products": ps.iter().map(product_json).collect::<Vec<_>>() }),
-    ))
-}
-
-async fn get_product(
-    State(s): State<AppState>,
-    Path(sku): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let p = s
-        .engine()
-        .store()
-        .product(&sku)
-        .map_err(tongka_actors::EngineError::from)?;
-    let p = p.ok_or_else(|| {
-        ApiError::from(tongka_actors::EngineError::from(
-            tongka_core::catalogue::ProductError::Unknown(sku),
-        ))
-    })?;
-    Ok(Json(product_json(&p)))
-}
-
-async fn put_product(
-    State(s): State<AppState>,
-    Path(sku): Path<String>,
-    body: Bytes,
-) -> Result<Json<Value>, ApiError> {
-    let _permit = admit(&s)?;
-    authoring_catalogue(&s)?;
-    let req: ProductReq = parse_json(&body)?;
-    let p = Product {
-        sku,
-        barcode: req.barcode,
-        name: req.name.trim().to_string(),
-        price: req.price.money("price", false)?,
-    };
-    let now = s.engine().change_catalogue(vec![p], actor()).await?;
-    let p = now
-        .first()
-        .ok_or_else(|| ApiError::from(tongka_actors::EngineError::Internal("no product".into())))?;
-    Ok(Json(product_json(p)))
-}
-
-async fn sync_status(State(s): State<AppState>) -> Json<Value> {
-    let e = s.engine();
-    let sum = e.store().summary();
-    let vv: serde_json::Map<String, Value> = sum
-        .vv
-        .iter()
-        .map(|(n, q)| (n.to_string(), json!(q)))
-        .collect();
-    Json(json!({
-        "node": e.node(),
-        "peers": s.inner.peers.as_ref().map(|f| f()).unwrap_or_default().into_iter()
-            .map(|(node, connected, lag, refused)| json!({"node": node, "connected": connected, "lag_ops": lag, "refused_ops": refused}))
-            .collect::<Vec<_>>(),
-        "version_vector": vv,
-        "state_hash": sum.digest.to_hex(),
-        "ops": sum.vv.total(),
-    }))
-}
-
-async fn ledger_summary(State(s): State<AppState>) -> Json<Value> {
-    let t = s.engine().store().summary().totals;
-    let (op, ob) = t.outstanding();
-    Json(json!({
-        "members": t.members,
-        "recharged_principal": t.recharged_principal,
-        "recharged_bonus": t.recharged_bonus,
-        "spent_principal": t.spent_principal,
-        "spent_bonus": t.spent_bonus,
-        "refunded_principal": t.refunded_principal,
-        "refunded_bonus": t.refunded_bonus,
-        "outstanding_principal": op,
-        "outstanding_bonus": ob,
-        "recharges": t.recharges,
-        "orders": t.orders,
-        "sales": t.sales,
-        "refunds": t.refunds,
-        "refunded": t.refunded,
-        "points_issued": t.points_issued,
-        "points_reversed": t.points_reversed,
-        "points_redeemed": t.points_redeemed,
-        "points_returned": t.points_returned,
-        "points_outstanding": t.points_outstanding(),
-    }))
 }

@@ -1,15 +1,23 @@
 //! Answers: how members, wallets, orders, refunds and history look in JSON
-//! (and a receipt as text). Rendering reads nothing but its arguments, so a
-//! stored outcome renders to the same answer when an idempotency key replays it.
+//! (and a receipt as text), as typed views serialised straight to the
+//! answer's bytes (no `serde_json::Value` built on the way; the views are
+//! also what a derived OpenAPI document would describe). Rendering reads
+//! nothing but its arguments, so a stored outcome renders to the same
+//! answer when an idempotency key replays it.
 
+use std::borrow::Cow;
+use std::fmt::Display;
 use std::time::{Duration, UNIX_EPOCH};
 
+use rust_decimal::Decimal;
+use serde::{Serialize, Serializer};
 use serde_json::{Value, json};
 use tongka_actors::Outcome;
-use tongka_core::checkout::{Order, TenderKind};
+use tongka_core::checkout::{Order, OrderLine, Tender, TenderKind};
 use tongka_core::clock::Hlc;
-use tongka_core::ids::NodeId;
-use tongka_core::member::mask_phone;
+use tongka_core::ids::{MemberId, NodeId, OrderId, RechargeId, RefundId};
+use tongka_core::member::{Gender, mask_phone};
+use tongka_core::money::Money;
 use tongka_core::op::{Op, OpBody};
 use tongka_core::programme::{Level, Programme};
 use tongka_core::refund::{OrderState, Refund};
@@ -19,84 +27,198 @@ pub fn time(h: Hlc) -> String {
     humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(h.ms)).to_string()
 }
 
-pub fn level(l: &Level) -> Value {
-    json!({"code": l.code, "name_zh": l.name_zh, "name_en": l.name_en, "rate": l.rate.to_string(), "min_principal": l.min_principal})
+/// A value shown as its `Display` text: decimals (`"0.95"`), times.
+pub struct Text<T>(pub T);
+
+impl<T: Display> Serialize for Text<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
+/// A clock reading as RFC 3339 UTC with milliseconds.
+type Time = Text<humantime::Rfc3339Timestamp>;
+
+fn at(h: Hlc) -> Time {
+    Text(humantime::format_rfc3339_millis(
+        UNIX_EPOCH + Duration::from_millis(h.ms),
+    ))
+}
+
+#[derive(Serialize)]
+pub struct LevelView<'a> {
+    code: &'a str,
+    name_zh: &'a str,
+    name_en: &'a str,
+    rate: Text<Decimal>,
+    min_principal: Money,
+}
+
+pub fn level(l: &Level) -> LevelView<'_> {
+    LevelView {
+        code: &l.code,
+        name_zh: &l.name_zh,
+        name_en: &l.name_en,
+        rate: Text(l.rate),
+        min_principal: l.min_principal,
+    }
+}
+
+#[derive(Serialize)]
+pub struct OfferView {
+    threshold: Money,
+    bonus: Money,
+}
+
+#[derive(Serialize)]
+pub struct DeductionView {
+    points_per_yuan: i64,
+    cap: Text<Decimal>,
+    min_points: i64,
+}
+
+#[derive(Serialize)]
+pub struct ProgrammeView<'a> {
+    recharge_offers: Vec<OfferView>,
+    levels: Vec<LevelView<'a>>,
+    points_per_yuan: Text<Decimal>,
+    points_deduction: Option<DeductionView>,
+    rounding: &'static str,
+    balance_order: &'static str,
 }
 
 /// The programme as `GET /programme` shows it.
-pub fn programme(p: &Programme) -> Value {
-    json!({
-        "recharge_offers": p.recharge_offers.iter().map(|o| json!({"threshold": o.threshold, "bonus": o.bonus})).collect::<Vec<_>>(),
-        "levels": p.levels.iter().map(level).collect::<Vec<_>>(),
-        "points_per_yuan": p.points_per_yuan.to_string(),
-        "points_deduction": p.points_deduction.as_ref().map(|d| json!({
-            "points_per_yuan": d.points_per_yuan,
-            "cap": d.cap.to_string(),
-            "min_points": d.min_points,
-        })),
-        "rounding": "each line: amount = round(unit_price × qty), payable = round(amount × level rate); points: value = round(points ÷ points_deduction.points_per_yuan), at most round(payable × cap); half-up to the fen",
-        "balance_order": "principal and bonus in proportion to the paying store's share",
-    })
+pub fn programme(p: &Programme) -> ProgrammeView<'_> {
+    ProgrammeView {
+        recharge_offers: p
+            .recharge_offers
+            .iter()
+            .map(|o| OfferView {
+                threshold: o.threshold,
+                bonus: o.bonus,
+            })
+            .collect(),
+        levels: p.levels.iter().map(level).collect(),
+        points_per_yuan: Text(p.points_per_yuan),
+        points_deduction: p.points_deduction.as_ref().map(|d| DeductionView {
+            points_per_yuan: d.points_per_yuan,
+            cap: Text(d.cap),
+            min_points: d.min_points,
+        }),
+        rounding: "each line: amount = round(unit_price × qty), payable = round(amount × level rate); points: value = round(points ÷ points_deduction.points_per_yuan), at most round(payable × cap); half-up to the fen",
+        balance_order: "principal and bonus in proportion to the paying store's share",
+    }
 }
 
-pub fn member(m: &MemberState, p: &Programme, here: &NodeId) -> Value {
+#[derive(Serialize)]
+pub struct MemberView<'a> {
+    id: &'a MemberId,
+    phone: Cow<'a, str>,
+    phone_masked: String,
+    name: &'a str,
+    birthday: &'a Option<String>,
+    gender: &'a Option<Gender>,
+    card_no: &'a Option<String>,
+    invited_by: &'a Option<String>,
+    tags: &'a [String],
+    notes: &'a str,
+    home_store: &'a NodeId,
+    created_at: Time,
+    level: LevelView<'a>,
+    points: i64,
+    balance: Money,
+    principal: Money,
+    bonus: Money,
+    available_here: Money,
+    cumulative_principal: Money,
+    cumulative_bonus: Money,
+    cumulative_spent: Money,
+    visits: u64,
+    merged: &'a [MemberId],
+}
+
+pub fn member<'a>(m: &'a MemberState, p: &'a Programme, here: &NodeId) -> MemberView<'a> {
     let total = m.balance();
-    json!({
-        "id": m.id,
-        "phone": m.profile.phone,
-        "phone_masked": mask_phone(&m.profile.phone),
-        "name": m.profile.name,
-        "birthday": m.profile.birthday,
-        "gender": m.profile.gender,
-        "card_no": m.profile.card_no,
-        "invited_by": m.profile.invited_by,
-        "tags": m.profile.tags,
-        "notes": m.profile.notes,
-        "home_store": m.home,
-        "created_at": time(m.created),
-        "level": level(p.level_for(m.cumulative_principal)),
-        "points": total.points,
-        "balance": total.money(),
-        "principal": total.principal,
-        "bonus": total.bonus,
-        "available_here": m.wallet.share(here).money(),
-        "cumulative_principal": m.cumulative_principal,
-        "cumulative_bonus": m.cumulative_bonus,
-        "cumulative_spent": m.cumulative_spent,
-        "visits": m.visits,
-        "merged": m.absorbed,
-    })
+    MemberView {
+        id: &m.id,
+        phone: Cow::Borrowed(&m.profile.phone),
+        phone_masked: mask_phone(&m.profile.phone),
+        name: &m.profile.name,
+        birthday: &m.profile.birthday,
+        gender: &m.profile.gender,
+        card_no: &m.profile.card_no,
+        invited_by: &m.profile.invited_by,
+        tags: &m.profile.tags,
+        notes: &m.profile.notes,
+        home_store: &m.home,
+        created_at: at(m.created),
+        level: level(p.level_for(m.cumulative_principal)),
+        points: total.points,
+        balance: total.money(),
+        principal: total.principal,
+        bonus: total.bonus,
+        available_here: m.wallet.share(here).money(),
+        cumulative_principal: m.cumulative_principal,
+        cumulative_bonus: m.cumulative_bonus,
+        cumulative_spent: m.cumulative_spent,
+        visits: m.visits,
+        merged: &m.absorbed,
+    }
 }
 
 /// A member in a list: the phone number masked.
-pub fn member_brief(m: &MemberState, p: &Programme, here: &NodeId) -> Value {
+pub fn member_brief<'a>(m: &'a MemberState, p: &'a Programme, here: &NodeId) -> MemberView<'a> {
     let mut v = member(m, p, here);
-    v["phone"] = json!(mask_phone(&m.profile.phone));
+    v.phone = Cow::Owned(v.phone_masked.clone());
     v
 }
 
-pub fn wallet(m: &MemberState, here: &NodeId) -> Value {
+#[derive(Serialize)]
+pub struct ShareView<'a> {
+    node: &'a NodeId,
+    principal: Money,
+    bonus: Money,
+    points: i64,
+}
+
+#[derive(Serialize)]
+pub struct WalletView<'a> {
+    member_id: &'a MemberId,
+    balance: Money,
+    principal: Money,
+    bonus: Money,
+    points: i64,
+    available_here: Money,
+    available_here_reason: &'static str,
+    shares: Vec<ShareView<'a>>,
+}
+
+pub fn wallet<'a>(m: &'a MemberState, here: &NodeId) -> WalletView<'a> {
     let total = m.balance();
-    let shares: Vec<Value> = m
-        .wallet
-        .shares()
-        .map(|(n, s)| json!({"node": n, "principal": s.principal, "bonus": s.bonus, "points": s.points}))
-        .collect();
     let here_share = m.wallet.share(here);
-    json!({
-        "member_id": m.id,
-        "balance": total.money(),
-        "principal": total.principal,
-        "bonus": total.bonus,
-        "points": total.points,
-        "available_here": here_share.money(),
-        "available_here_reason": if here_share.money() == total.money() {
+    WalletView {
+        member_id: &m.id,
+        balance: total.money(),
+        principal: total.principal,
+        bonus: total.bonus,
+        points: total.points,
+        available_here: here_share.money(),
+        available_here_reason: if here_share.money() == total.money() {
             "the whole balance is held at this store"
         } else {
             "only this store's share of the balance can be spent here without asking other stores"
         },
-        "shares": shares,
-    })
+        shares: m
+            .wallet
+            .shares()
+            .map(|(n, s)| ShareView {
+                node: n,
+                principal: s.principal,
+                bonus: s.bonus,
+                points: s.points,
+            })
+            .collect(),
+    }
 }
 
 fn order_status(o: &OrderState) -> &'static str {
@@ -109,95 +231,253 @@ fn order_status(o: &OrderState) -> &'static str {
     }
 }
 
-pub fn order(o: &OrderState) -> Value {
-    let ord: &Order = &o.order;
-    let lines: Vec<Value> = ord
-        .lines
-        .iter()
-        .zip(&o.refunded_qty)
-        .map(|(l, r)| {
-            json!({
-                "sku": l.sku, "barcode": l.barcode, "description": l.description,
-                "unit_price": l.unit_price, "qty": l.qty.to_string(), "amount": l.amount,
-                "discount": l.discount, "payable": l.payable, "refunded_qty": r.to_string(),
-            })
-        })
-        .collect();
-    let paid: tongka_core::Money = ord.tenders.iter().map(|t| t.amount).sum();
-    json!({
-        "id": ord.id,
-        "member_id": ord.member,
-        "store": ord.store,
-        "created_at": time(ord.at),
-        "level": ord.level,
-        "rate": ord.rate.to_string(),
-        "lines": lines,
-        "total": ord.total,
-        "discount": ord.discount,
-        "payable": ord.payable,
-        "paid": paid,
-        "change": ord.change,
-        "tenders": ord.tenders.iter().map(|t| json!({"kind": t.kind, "amount": t.amount})).collect::<Vec<_>>(),
-        "balance_principal": ord.balance_principal,
-        "balance_bonus": ord.balance_bonus,
-        "points_earned": ord.points_earned,
-        "points_used": ord.points_used,
-        "points_value": ord.points_value,
-        "points_returned": o.points_returned,
-        "refunded": o.refunded,
-        "refunds": o.refunds,
-        "status": order_status(o),
-    })
+#[derive(Serialize)]
+pub struct TenderView {
+    kind: TenderKind,
+    amount: Money,
 }
 
-pub fn refund(r: &Refund, o: &OrderState) -> Value {
-    json!({
-        "id": r.id,
-        "order_id": r.order,
-        "member_id": r.member,
-        "store": r.store,
-        "created_at": time(r.at),
-        "lines": r.lines.iter().map(|l| json!({"line": l.line, "qty": l.qty.to_string()})).collect::<Vec<_>>(),
-        "amount": r.amount,
-        "tenders": r.tenders.iter().map(|t| json!({"kind": t.kind, "amount": t.amount})).collect::<Vec<_>>(),
-        "balance_principal": r.balance_principal,
-        "balance_bonus": r.balance_bonus,
-        "points_reversed": r.points_reversed,
-        "points_returned": r.points_returned,
-        "reason": r.reason,
-        "order": order(o),
-    })
+fn tenders(ts: &[Tender]) -> Vec<TenderView> {
+    ts.iter()
+        .map(|t| TenderView {
+            kind: t.kind,
+            amount: t.amount,
+        })
+        .collect()
+}
+
+#[derive(Serialize)]
+pub struct LineView<'a> {
+    sku: &'a Option<String>,
+    barcode: &'a Option<String>,
+    description: &'a str,
+    unit_price: Money,
+    qty: Text<Decimal>,
+    amount: Money,
+    discount: Money,
+    payable: Money,
+    /// Only a made sale has refunds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refunded_qty: Option<Text<Decimal>>,
+}
+
+fn line(l: &OrderLine, refunded_qty: Option<Decimal>) -> LineView<'_> {
+    LineView {
+        sku: &l.sku,
+        barcode: &l.barcode,
+        description: &l.description,
+        unit_price: l.unit_price,
+        qty: Text(l.qty),
+        amount: l.amount,
+        discount: l.discount,
+        payable: l.payable,
+        refunded_qty: refunded_qty.map(Text),
+    }
+}
+
+#[derive(Serialize)]
+pub struct OrderView<'a> {
+    id: &'a OrderId,
+    member_id: &'a Option<MemberId>,
+    store: &'a NodeId,
+    created_at: Time,
+    level: &'a Option<String>,
+    rate: Text<Decimal>,
+    lines: Vec<LineView<'a>>,
+    total: Money,
+    discount: Money,
+    payable: Money,
+    paid: Money,
+    change: Money,
+    tenders: Vec<TenderView>,
+    balance_principal: Money,
+    balance_bonus: Money,
+    points_earned: i64,
+    points_used: i64,
+    points_value: Money,
+    points_returned: i64,
+    refunded: Money,
+    refunds: &'a [RefundId],
+    status: &'static str,
+}
+
+pub fn order(o: &OrderState) -> OrderView<'_> {
+    let ord: &Order = &o.order;
+    OrderView {
+        id: &ord.id,
+        member_id: &ord.member,
+        store: &ord.store,
+        created_at: at(ord.at),
+        level: &ord.level,
+        rate: Text(ord.rate),
+        lines: ord
+            .lines
+            .iter()
+            .zip(&o.refunded_qty)
+            .map(|(l, r)| line(l, Some(*r)))
+            .collect(),
+        total: ord.total,
+        discount: ord.discount,
+        payable: ord.payable,
+        paid: ord.tenders.iter().map(|t| t.amount).sum(),
+        change: ord.change,
+        tenders: tenders(&ord.tenders),
+        balance_principal: ord.balance_principal,
+        balance_bonus: ord.balance_bonus,
+        points_earned: ord.points_earned,
+        points_used: ord.points_used,
+        points_value: ord.points_value,
+        points_returned: o.points_returned,
+        refunded: o.refunded,
+        refunds: &o.refunds,
+        status: order_status(o),
+    }
+}
+
+#[derive(Serialize)]
+pub struct QuoteView<'a> {
+    member_id: &'a Option<MemberId>,
+    level: &'a Option<String>,
+    rate: Text<Decimal>,
+    lines: Vec<LineView<'a>>,
+    total: Money,
+    discount: Money,
+    points_used: i64,
+    points_value: Money,
+    payable: Money,
+    paid: Money,
+    change: Money,
+    tenders: Vec<TenderView>,
+    balance_principal: Money,
+    balance_bonus: Money,
+    points_earned: i64,
+}
+
+/// What a sale would be (`POST /checkouts/quote`): the order's figures,
+/// without what only a made sale has (its id, store, time and refunds).
+pub fn quote(ord: &Order) -> QuoteView<'_> {
+    QuoteView {
+        member_id: &ord.member,
+        level: &ord.level,
+        rate: Text(ord.rate),
+        lines: ord.lines.iter().map(|l| line(l, None)).collect(),
+        total: ord.total,
+        discount: ord.discount,
+        points_used: ord.points_used,
+        points_value: ord.points_value,
+        payable: ord.payable,
+        paid: ord.tenders.iter().map(|t| t.amount).sum(),
+        change: ord.change,
+        tenders: tenders(&ord.tenders),
+        balance_principal: ord.balance_principal,
+        balance_bonus: ord.balance_bonus,
+        points_earned: ord.points_earned,
+    }
+}
+
+#[derive(Serialize)]
+pub struct RefundedLineView {
+    line: usize,
+    qty: Text<Decimal>,
+}
+
+#[derive(Serialize)]
+pub struct RefundView<'a> {
+    id: &'a RefundId,
+    order_id: &'a OrderId,
+    member_id: &'a Option<MemberId>,
+    store: &'a NodeId,
+    created_at: Time,
+    lines: Vec<RefundedLineView>,
+    amount: Money,
+    tenders: Vec<TenderView>,
+    balance_principal: Money,
+    balance_bonus: Money,
+    points_reversed: i64,
+    points_returned: i64,
+    reason: &'a str,
+    order: OrderView<'a>,
+}
+
+pub fn refund<'a>(r: &'a Refund, o: &'a OrderState) -> RefundView<'a> {
+    RefundView {
+        id: &r.id,
+        order_id: &r.order,
+        member_id: &r.member,
+        store: &r.store,
+        created_at: at(r.at),
+        lines: r
+            .lines
+            .iter()
+            .map(|l| RefundedLineView {
+                line: l.line,
+                qty: Text(l.qty),
+            })
+            .collect(),
+        amount: r.amount,
+        tenders: tenders(&r.tenders),
+        balance_principal: r.balance_principal,
+        balance_bonus: r.balance_bonus,
+        points_reversed: r.points_reversed,
+        points_returned: r.points_returned,
+        reason: &r.reason,
+        order: order(o),
+    }
+}
+
+#[derive(Serialize)]
+pub struct RechargeView<'a> {
+    id: &'a RechargeId,
+    member_id: &'a MemberId,
+    amount: Money,
+    principal: Money,
+    bonus: Money,
+    tender: TenderKind,
+    created_at: Time,
+    level: LevelView<'a>,
+    wallet: WalletView<'a>,
+}
+
+/// The answer to a write, as the first request got it.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum OutcomeView<'a> {
+    Member(MemberView<'a>),
+    Recharged(RechargeView<'a>),
+    Order(OrderView<'a>),
+    Programme(ProgrammeView<'a>),
+    Refund(RefundView<'a>),
 }
 
 /// The answer for an outcome, as the first request got it.
-pub fn outcome(out: &Outcome, p: &Programme, here: &NodeId) -> Value {
+pub fn outcome<'a>(out: &'a Outcome, p: &'a Programme, here: &NodeId) -> OutcomeView<'a> {
     match out {
-        Outcome::Member(m) => member(m, p, here),
+        Outcome::Member(m) => OutcomeView::Member(member(m, p, here)),
         Outcome::Recharged {
             recharge,
             amount,
             bonus,
             tender,
-            at,
+            at: when,
             member: m,
-        } => json!({
-            "id": recharge,
-            "member_id": m.id,
-            "amount": amount,
-            "principal": amount,
-            "bonus": bonus,
-            "tender": tender,
-            "created_at": time(*at),
-            "level": level(p.level_for(m.cumulative_principal)),
-            "wallet": wallet(m, here),
+        } => OutcomeView::Recharged(RechargeView {
+            id: recharge,
+            member_id: &m.id,
+            amount: *amount,
+            principal: *amount,
+            bonus: *bonus,
+            tender: *tender,
+            created_at: at(*when),
+            level: level(p.level_for(m.cumulative_principal)),
+            wallet: wallet(m, here),
         }),
-        Outcome::CheckedOut { order: o, .. } => order(o),
-        Outcome::Programme(p) => programme(p),
+        Outcome::CheckedOut { order: o, .. } => OutcomeView::Order(order(o)),
+        Outcome::Programme(p) => OutcomeView::Programme(programme(p)),
         Outcome::Refunded {
             refund: r,
             order: o,
             ..
-        } => refund(r, o),
+        } => OutcomeView::Refund(refund(r, o)),
     }
 }
 

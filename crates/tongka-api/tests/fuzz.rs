@@ -6,7 +6,8 @@
 //!   document lists for that operation and status;
 //! - a refused request changes nothing: the ledger summary, the version
 //!   vector and the replicated state hash are as they were;
-//! - an accepted one is answered as the document says (schema, strictly).
+//! - an accepted one is answered as the document says (schema, strictly);
+//! - a quote (`POST /checkouts/quote`) changes nothing, accepted or not.
 //!
 //! Case counts are bounded so the file runs in seconds in debug builds; set
 //! `TONGKA_FUZZ_CASES=N` for N cases per strategy and endpoint.
@@ -469,12 +470,13 @@ impl Body {
 
 /// One endpoint under fuzzing: where the n-th case goes and what a valid
 /// body for it looks like.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Target {
     Register,
     Patch,
     Recharge,
     Checkout,
+    Quote,
     Refund,
     PutProduct,
     Merge,
@@ -486,6 +488,7 @@ impl Target {
             Target::Register
             | Target::Recharge
             | Target::Checkout
+            | Target::Quote
             | Target::Refund
             | Target::Merge => "POST",
             Target::Patch => "PATCH",
@@ -499,6 +502,7 @@ impl Target {
             Target::Patch => "/api/v1/members/{id}",
             Target::Recharge => "/api/v1/members/{id}/recharges",
             Target::Checkout => "/api/v1/checkouts",
+            Target::Quote => "/api/v1/checkouts/quote",
             Target::Refund => "/api/v1/orders/{id}/refunds",
             Target::PutProduct => "/api/v1/products/{sku}",
             Target::Merge => "/api/v1/members/{id}/merge",
@@ -525,8 +529,8 @@ impl Target {
                 format!("/api/v1/members/{m}/recharges"),
                 json!({"amount": "100.00", "tender": "cash"}),
             ),
-            Target::Checkout => (
-                "/api/v1/checkouts".into(),
+            Target::Checkout | Target::Quote => (
+                self.template().into(),
                 json!({"member_id": m,
                        "lines": [{"sku": "latte", "qty": "1"}, {"barcode": "6901234567908", "qty": 2},
                                  {"description": "蛋糕", "unit_price": "18.50", "qty": "1.5"}],
@@ -647,6 +651,10 @@ async fn probe(
         prop_assert_eq!(&before, &after, "a refusal changed state: {}", what);
     } else {
         prop_assert!(status == 200 || status == 201, "{}", what);
+        if target == Target::Quote {
+            let after = app.snapshot().await;
+            prop_assert_eq!(&before, &after, "a quote changed state: {}", what);
+        }
     }
     // Status, code and body as the document says.
     let conformance = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -737,6 +745,11 @@ fn fuzz_checkout() {
             .await;
         assert_eq!(s, 201, "{r}");
     });
+}
+
+#[test]
+fn fuzz_quote() {
+    fuzz(Target::Quote, nothing);
 }
 
 #[test]

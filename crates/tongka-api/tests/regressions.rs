@@ -2,7 +2,9 @@
 //! test of what must happen: more digits than a decimal holds are refused,
 //! not rounded; no order is so large that it overflows the ledger; every
 //! refusal, even the framework's own, is the JSON error object; invite codes
-//! are counted in characters and checked.
+//! are counted in characters and checked; the `Bearer` scheme is matched
+//! without regard to case; an idempotency key answers the same whether the
+//! API or the engine reads it.
 
 mod common;
 
@@ -156,4 +158,123 @@ async fn invite_codes_are_counted_in_characters_and_checked() {
         )
         .await;
     assert_eq!(s, 422, "control characters: {r}");
+}
+
+/// RFC 7235 section 2.1: the authentication scheme is case-insensitive, so
+/// `bearer` and `BEARER` are the `Bearer` scheme; the token itself is not.
+#[tokio::test]
+async fn the_bearer_scheme_is_case_insensitive() {
+    let app = App::new();
+    let token = common::TOKEN;
+    for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+        let auth = format!("{scheme} {token}");
+        let a = app
+            .raw(
+                "GET",
+                "/api/v1/ledger/summary",
+                &[("authorization", &auth)],
+                Vec::new(),
+            )
+            .await;
+        assert_eq!(a.status.as_u16(), 200, "{auth}");
+    }
+    let upper = format!("Bearer {}", token.to_uppercase());
+    for auth in [upper.as_str(), "Basic abc", "Bearer", "Bearer ", token] {
+        let a = app
+            .raw(
+                "GET",
+                "/api/v1/ledger/summary",
+                &[("authorization", auth)],
+                Vec::new(),
+            )
+            .await;
+        assert_eq!(
+            (a.status.as_u16(), a.error_code().as_deref()),
+            (401, Some("unauthorized")),
+            "{auth}"
+        );
+    }
+}
+
+/// The key of an accepted request is read once, by the engine; the API
+/// reads it only for a request it refuses itself. Every answer stays as
+/// it was: a replay is the first answer, a reused key is
+/// `idempotency_key_reused` even with a body that does not parse, and a
+/// key whose request was refused is still free.
+#[tokio::test]
+async fn idempotency_answers_whether_or_not_the_body_parses() {
+    let app = App::new();
+    let seed = app.seed().await;
+    let path = format!("/api/v1/members/{}/recharges", seed.member);
+    let good = json!({"amount": "10.00", "tender": "cash"}).to_string();
+    let first = app
+        .call("POST", &path, good.clone().into_bytes(), Some("k1"))
+        .await;
+    assert_eq!(first.status.as_u16(), 201);
+    let again = app
+        .call("POST", &path, good.clone().into_bytes(), Some("k1"))
+        .await;
+    assert_eq!(again.status.as_u16(), 201);
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    assert_eq!(again.body, first.body);
+    let before = app.snapshot().await;
+    for other in [
+        b"not json".to_vec(),
+        json!({"amount": "-1", "tender": "cash"})
+            .to_string()
+            .into_bytes(),
+        json!({"amount": "11.00", "tender": "cash"})
+            .to_string()
+            .into_bytes(),
+    ] {
+        let a = app.call("POST", &path, other.clone(), Some("k1")).await;
+        assert_eq!(
+            (a.status.as_u16(), a.error_code().as_deref()),
+            (409, Some("idempotency_key_reused")),
+            "{}",
+            String::from_utf8_lossy(&other)
+        );
+    }
+    // The same for a path the API refuses (no such order).
+    let a = app
+        .call(
+            "POST",
+            "/api/v1/orders/nonsense/refunds",
+            Vec::new(),
+            Some("k1"),
+        )
+        .await;
+    assert_eq!(
+        (a.status.as_u16(), a.error_code().as_deref()),
+        (409, Some("idempotency_key_reused"))
+    );
+    assert_eq!(app.snapshot().await, before);
+    // Refused by the API, then by the engine: the key is still free.
+    let bad = json!({"lines": [], "tenders": [{"kind": "cash"}]}).to_string();
+    let a = app
+        .call("POST", "/api/v1/checkouts", bad.into_bytes(), Some("k2"))
+        .await;
+    assert_eq!(a.error_code().as_deref(), Some("invalid_lines"));
+    let short = json!({"member_id": seed.member, "lines": [{"description": "x", "unit_price": "9999999"}], "tenders": [{"kind": "balance"}]});
+    let a = app
+        .call(
+            "POST",
+            "/api/v1/checkouts",
+            short.to_string().into_bytes(),
+            Some("k2"),
+        )
+        .await;
+    assert_eq!(a.error_code().as_deref(), Some("insufficient_balance"));
+    let ok =
+        json!({"lines": [{"description": "x", "unit_price": "1"}], "tenders": [{"kind": "cash"}]});
+    let a = app
+        .call(
+            "POST",
+            "/api/v1/checkouts",
+            ok.to_string().into_bytes(),
+            Some("k2"),
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 201);
+    assert!(a.headers.get("idempotent-replayed").is_none());
 }

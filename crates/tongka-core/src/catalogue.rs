@@ -16,7 +16,8 @@ pub struct Product {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
+// Not `non_exhaustive`: the API maps each variant to an HTTP status in an
+// exhaustive match, so a new variant must be given one (tongka-api error.rs).
 pub enum ProductError {
     #[error("sku must be 1 to 32 letters, digits, '-' or '_'")]
     Sku,

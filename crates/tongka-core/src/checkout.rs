@@ -141,7 +141,8 @@ impl Order {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
+// Not `non_exhaustive`: the API maps each variant to an HTTP status in an
+// exhaustive match, so a new variant must be given one (tongka-api error.rs).
 pub enum CheckoutError {
     #[error("an order needs 1 to {LINES_MAX} lines")]
     LineCount,

@@ -45,7 +45,8 @@ pub const TAGS_MAX: usize = 20;
 pub const TAG_LEN_MAX: usize = 20;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
+// Not `non_exhaustive`: the API maps each variant to an HTTP status in an
+// exhaustive match, so a new variant must be given one (tongka-api error.rs).
 pub enum ProfileError {
     #[error(
         "invalid phone number {0:?}: a mainland mobile number of 11 digits starting with 13-19 is expected"

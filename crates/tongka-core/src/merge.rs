@@ -54,7 +54,8 @@ use crate::state::{ApplyError, MemberState};
 use crate::wallet::Share;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
+// Not `non_exhaustive`: the API maps each variant to an HTTP status in an
+// exhaustive match, so a new variant must be given one (tongka-api error.rs).
 pub enum MergeError {
     #[error("a member cannot be merged into itself")]
     SameMember,

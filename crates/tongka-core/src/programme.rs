@@ -113,7 +113,8 @@ impl PointsDeduction {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
+// Not `non_exhaustive`: the API maps each variant to an HTTP status in an
+// exhaustive match, so a new variant must be given one (tongka-api error.rs).
 pub enum ProgrammeError {
     #[error("levels must start at 0 and rise strictly")]
     LevelsOrder,

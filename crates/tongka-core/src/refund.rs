@@ -78,7 +78,8 @@ pub struct OrderState {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
+// Not `non_exhaustive`: the API maps each variant to an HTTP status in an
+// exhaustive match, so a new variant must be given one (tongka-api error.rs).
 pub enum RefundError {
     #[error("line {line} does not exist in the order")]
     NoSuchLine { line: usize },

@@ -127,7 +127,8 @@ pub enum ApplyError {
 
 /// Refusals about members as a whole.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
+// Not `non_exhaustive`: the API maps each variant to an HTTP status in an
+// exhaustive match, so a new variant must be given one (tongka-api error.rs).
 pub enum MemberError {
     #[error("member {0} not found")]
     NotFound(String),
@@ -162,7 +163,8 @@ impl DomainError for MemberError {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
+// Not `non_exhaustive`: the API maps each variant to an HTTP status in an
+// exhaustive match, so a new variant must be given one (tongka-api error.rs).
 pub enum RechargeError {
     #[error("recharge amount {0}")]
     Amount(AmountError),

@@ -1,0 +1,134 @@
+//! `POST /checkouts`: a sale, paid by balance, points and other tenders;
+//! `POST /checkouts/quote`: what that sale would be, changing nothing.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::Response;
+
+use crate::dto::*;
+use crate::*;
+use tongka_actors::LineRequest;
+use tongka_core::checkout::TenderInput;
+
+pub(crate) async fn checkout(
+    State(s): State<AppState>,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let _permit = admit(&s)?;
+    selling(&s)?;
+    let idem = idem(&headers, &method, "/checkouts", &body, true)?;
+    let sale = match sale_request(&body) {
+        Ok(sale) => sale,
+        Err(e) => return refused(&s, idem.as_ref(), StatusCode::CREATED, e),
+    };
+    let out = s
+        .engine()
+        .checkout_with_points(
+            actor(),
+            idem,
+            sale.member,
+            sale.lines,
+            sale.tenders,
+            sale.points,
+        )
+        .await?;
+    Ok(created(&s, &out))
+}
+
+/// What the sale would be, changing nothing: the same body as
+/// `POST /checkouts` (no idempotency key), the same checks and the same
+/// calculator, no op written. Refused with the checkout's own codes.
+pub(crate) async fn quote(State(s): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+    let _permit = admit(&s)?;
+    selling(&s)?;
+    let sale = sale_request(&body)?;
+    let order = s
+        .engine()
+        .quote_checkout(sale.member, sale.lines, sale.tenders, sale.points)?;
+    Ok(json_answer(StatusCode::OK, &render::quote(&order)))
+}
+
+/// A checkout's body, parsed and checked as far as the API checks it.
+struct SaleRequest {
+    member: Option<tongka_core::ids::MemberId>,
+    lines: Vec<LineRequest>,
+    tenders: Vec<TenderInput>,
+    points: i64,
+}
+
+fn sale_request(body: &[u8]) -> Result<SaleRequest, ApiError> {
+    let req: CheckoutReq = parse_json(body)?;
+    if !req.coupon_codes.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "coupons_not_enabled",
+            "this chain has no coupon programme yet; remove coupon_codes",
+            "本连锁尚未启用优惠券，请去掉 coupon_codes",
+        ));
+    }
+    let points = match &req.points {
+        None => 0,
+        Some(p) => points_req(p)?,
+    };
+    let member = req.member_id.as_deref().map(member_id).transpose()?;
+    let mut lines = Vec::with_capacity(req.lines.len());
+    for (i, l) in req.lines.into_iter().enumerate() {
+        let qty = match &l.qty {
+            Some(q) => q.qty_at(|| format!("lines[{i}].qty"))?,
+            None => rust_decimal::Decimal::ONE,
+        };
+        lines.push(match (l.sku, l.barcode, l.description, l.unit_price) {
+            (Some(sku), None, None, None) => LineRequest::Sku { sku, qty },
+            (None, Some(barcode), None, None) => LineRequest::Barcode { barcode, qty },
+            (None, None, Some(description), Some(price)) => LineRequest::Free {
+                description,
+                unit_price: price.money_at(|| format!("lines[{i}].unit_price"), false)?,
+                qty,
+            },
+            _ => {
+                let field = format!("lines[{i}]");
+                return Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_line",
+                    format!("{field}: give sku, or barcode, or description with unit_price"),
+                    format!("{field}：请提供 sku、barcode，或 description 加 unit_price"),
+                )
+                .with("field", field));
+            }
+        });
+    }
+    let mut tenders = Vec::with_capacity(req.tenders.len());
+    for (i, t) in req.tenders.iter().enumerate() {
+        let kind = tender_kind(&t.kind, || format!("tenders[{i}].kind"))?;
+        let amount = t
+            .amount
+            .as_ref()
+            .map(|a| a.money_at(|| format!("tenders[{i}].amount"), true))
+            .transpose()?;
+        tenders.push(TenderInput { kind, amount });
+    }
+    Ok(SaleRequest {
+        member,
+        lines,
+        tenders,
+        points,
+    })
+}
+/// `points` of a checkout: a whole number of points, 0 or more (as a JSON
+/// number or string); 0 = none.
+pub(crate) fn points_req(p: &DecimalText) -> Result<i64, ApiError> {
+    use rust_decimal::prelude::ToPrimitive;
+    tongka_core::money::parse_decimal_text(&p.0, 0)
+        .ok()
+        .filter(|d| !d.is_sign_negative() || d.is_zero())
+        .and_then(|d| d.to_i64())
+        .ok_or_else(|| {
+            ApiError::from(tongka_actors::EngineError::from(
+                tongka_core::checkout::CheckoutError::InvalidPoints,
+            ))
+            .with("field", "points")
+        })
+}

@@ -17,6 +17,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use tongka_actors::EngineError;
+use tongka_core::authority::NotAuthorised;
 use tongka_core::catalogue::ProductError;
 use tongka_core::checkout::CheckoutError;
 use tongka_core::error::DomainError;
@@ -170,6 +171,13 @@ pub(crate) fn status_of(e: &EngineError) -> StatusCode {
             | ProgrammeError::DeductionRate
             | ProgrammeError::DeductionCap
             | ProgrammeError::DeductionMinimum => INVALID,
+        },
+        // Not this node's to do (HQ sells nothing; stores author no
+        // documents): the same 403 the API's early checks answer.
+        EngineError::NotAuthorised(e) => match e {
+            NotAuthorised::HqSellsNothing
+            | NotAuthorised::ProgrammeHqOnly
+            | NotAuthorised::CatalogueHqOnly => StatusCode::FORBIDDEN,
         },
         EngineError::OrderNotFound(_) => NOT_FOUND,
         EngineError::IdemConflict(_) | EngineError::IdemInProgress(_) => CONFLICT,

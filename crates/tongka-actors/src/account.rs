@@ -482,10 +482,8 @@ impl AccountActor {
         let mut next_order = None;
         let result = (|| -> Result<(), String> {
             match &op.body {
-                OpBody::CheckedOut { order } | OpBody::CheckedOutWithPoints { order } => {
-                    next_order = Some(OrderState::new(order.clone()))
-                }
-                OpBody::Refunded { refund } | OpBody::RefundedWithPoints { refund } => {
+                OpBody::CheckedOut { order } => next_order = Some(OrderState::new(order.clone())),
+                OpBody::Refunded { refund } => {
                     let current = match st.orders.get(&refund.order) {
                         Some(o) => o.clone(),
                         None => self

@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::DomainError;
 use crate::money::Money;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode,
+)]
 pub struct Product {
     #[n(0)]
     pub sku: String,

@@ -40,7 +40,20 @@ pub const TENDERS_MAX: usize = 6;
 pub const QTY_MAX: i64 = 100_000;
 pub const DESCRIPTION_LEN_MAX: usize = 80;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, minicbor::Encode, minicbor::Decode)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    minicbor::Encode,
+    minicbor::Decode,
+)]
 #[serde(rename_all = "snake_case")]
 #[cbor(index_only)]
 pub enum TenderKind {
@@ -87,7 +100,9 @@ pub struct TenderInput {
     pub amount: Option<Money>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode,
+)]
 pub struct OrderLine {
     #[n(0)]
     pub sku: Option<String>,
@@ -107,7 +122,9 @@ pub struct OrderLine {
     pub payable: Money,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode,
+)]
 pub struct Tender {
     #[n(0)]
     pub kind: TenderKind,
@@ -116,7 +133,9 @@ pub struct Tender {
 }
 
 /// A sale, as decided at the till and recorded in the op that makes it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode,
+)]
 pub struct Order {
     #[n(0)]
     pub id: OrderId,

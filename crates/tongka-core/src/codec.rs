@@ -199,7 +199,10 @@ mod tests {
 
     fn round<T>(
         v: &T,
-        enc: impl Fn(&T, &mut Encoder<&mut Vec<u8>>) -> Result<(), encode::Error<std::convert::Infallible>>,
+        enc: impl Fn(
+            &T,
+            &mut Encoder<&mut Vec<u8>>,
+        ) -> Result<(), encode::Error<std::convert::Infallible>>,
         dec: impl Fn(&mut Decoder<'_>) -> Result<T, decode::Error>,
     ) -> T {
         let mut out = Vec::new();
@@ -225,7 +228,11 @@ mod tests {
     #[test]
     fn a_patch_tells_unchanged_from_cleared() {
         for v in [None, Some(None), Some(Some("x".to_string()))] {
-            let back = round(&v, |v, e| patch::encode(v, e, &mut ()), |d| patch::decode(d, &mut ()));
+            let back = round(
+                &v,
+                |v, e| patch::encode(v, e, &mut ()),
+                |d| patch::decode(d, &mut ()),
+            );
             assert_eq!(back, v);
         }
     }
@@ -236,6 +243,9 @@ mod tests {
         assert_eq!(feature_name(1), None);
         assert_eq!(feature_name(99), None);
         assert_eq!(first_unknown_feature(FEATURE_POINTS), None);
-        assert_eq!(first_unknown_feature(FEATURE_POINTS | 1 << 5 | 1 << 9), Some(5));
+        assert_eq!(
+            first_unknown_feature(FEATURE_POINTS | 1 << 5 | 1 << 9),
+            Some(5)
+        );
     }
 }

@@ -102,10 +102,7 @@ impl<C> minicbor::Encode<C> for NodeId {
 }
 
 impl<'b, C> minicbor::Decode<'b, C> for NodeId {
-    fn decode(
-        d: &mut minicbor::Decoder<'b>,
-        _: &mut C,
-    ) -> Result<NodeId, minicbor::decode::Error> {
+    fn decode(d: &mut minicbor::Decoder<'b>, _: &mut C) -> Result<NodeId, minicbor::decode::Error> {
         NodeId::parse(d.str()?).ok_or_else(|| minicbor::decode::Error::message("invalid node name"))
     }
 }

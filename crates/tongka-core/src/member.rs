@@ -4,7 +4,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::DomainError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode,
+)]
 #[serde(rename_all = "snake_case")]
 #[cbor(index_only)]
 pub enum Gender {
@@ -17,7 +19,9 @@ pub enum Gender {
 }
 
 /// What a member is: contact and card fields. Validated on the way in.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode,
+)]
 pub struct Profile {
     #[n(0)]
     pub phone: String,
@@ -40,7 +44,9 @@ pub struct Profile {
 
 /// A change to a profile: only the fields present change. For the fields
 /// that may be cleared, `Some(None)` clears them.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode,
+)]
 pub struct ProfilePatch {
     #[n(0)]
     pub phone: Option<String>,

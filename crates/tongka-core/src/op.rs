@@ -33,7 +33,9 @@ pub const KEY_LEN_MAX: usize = 128;
 /// What an op does. Encoded by minicbor (`codec`): each variant and field
 /// has an index number, so a field is added without a new variant; a field
 /// that changes what applying does is also a feature (`OpBody::needs`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode,
+)]
 pub enum OpBody {
     #[n(0)]
     MemberRegistered {
@@ -600,10 +602,15 @@ impl Op {
 
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(256 + self.sig.len());
-        self.encode_unsigned_into(&mut out);
-        out.pop();
-        encode_sig(&self.sig, &mut out);
+        self.encode_into(&mut out);
         out
+    }
+
+    /// `encode()`, appended to `out` (a buffer kept from op to op).
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        self.encode_unsigned_into(out);
+        out.pop();
+        encode_sig(&self.sig, out);
     }
 
     /// The op as if unsigned (its signing bytes), appended to `out`.
@@ -629,7 +636,9 @@ impl Op {
         let bad = |e: minicbor::decode::Error| DecodeError::Malformed(e.to_string());
         let mut d = minicbor::Decoder::new(rest);
         if d.array().map_err(bad)? != Some(OP_FIELDS) {
-            return Err(DecodeError::Malformed("an op is an array of 8 fields".into()));
+            return Err(DecodeError::Malformed(
+                "an op is an array of 8 fields".into(),
+            ));
         }
         let id: OpId = d.decode().map_err(bad)?;
         let hlc: Hlc = d.decode().map_err(bad)?;
@@ -652,7 +661,9 @@ impl Op {
             return Err(DecodeError::Malformed("bytes after the op".into()));
         }
         if body.needs() != needs {
-            return Err(DecodeError::Invalid("declared features differ from the op's content"));
+            return Err(DecodeError::Invalid(
+                "declared features differ from the op's content",
+            ));
         }
         if id.seq == 0 {
             return Err(DecodeError::Invalid("seq"));

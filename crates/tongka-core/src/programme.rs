@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use crate::money::Money;
 
 /// Recharge `threshold` or more in one go and get `bonus` on top.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode,
+)]
 pub struct RechargeOffer {
     #[n(0)]
     pub threshold: Money,
@@ -18,7 +20,9 @@ pub struct RechargeOffer {
 }
 
 /// A member level (会员等级), reached by cumulative principal recharged.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode,
+)]
 pub struct Level {
     /// Stable machine name (`regular`, `silver`, …).
     #[n(0)]
@@ -35,7 +39,9 @@ pub struct Level {
     pub rate: Decimal,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode,
+)]
 pub struct Programme {
     /// Sorted by threshold, ascending; the highest one reached applies.
     #[n(0)]
@@ -56,7 +62,9 @@ pub struct Programme {
 /// in `checkout`'s module doc: n points are worth round(n ÷
 /// `points_per_yuan`) yuan, to the fen half-up; their worth may not exceed
 /// round(payable × `cap`); a checkout uses at least `min_points` (or none).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode,
+)]
 pub struct PointsDeduction {
     /// Points that make one yuan (100 = 100 points for 1.00), 1 to 10000.
     #[n(0)]

@@ -35,7 +35,9 @@ pub const REASON_LEN_MAX: usize = 200;
 
 /// A refund request: which lines, how many of each; `None` = everything
 /// not yet refunded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode,
+)]
 pub struct RefundLine {
     /// Index of the line in the order, from 0.
     #[n(0)]
@@ -45,7 +47,9 @@ pub struct RefundLine {
 }
 
 /// A refund as decided and recorded in its op.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode,
+)]
 pub struct Refund {
     #[n(0)]
     pub id: RefundId,

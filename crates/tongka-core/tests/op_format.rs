@@ -82,7 +82,12 @@ fn line() -> impl Strategy<Value = OrderLine> {
 
 fn order() -> impl Strategy<Value = Order> {
     (
-        (node(), any::<u64>(), proptest::option::of(1u64..1000), hlc()),
+        (
+            node(),
+            any::<u64>(),
+            proptest::option::of(1u64..1000),
+            hlc(),
+        ),
         (proptest::option::of(text()), decimal()),
         proptest::collection::vec(line(), 0..4),
         (money(), money(), money(), money(), money(), money()),
@@ -121,7 +126,12 @@ fn order() -> impl Strategy<Value = Order> {
 
 fn refund() -> impl Strategy<Value = Refund> {
     (
-        (node(), any::<u64>(), proptest::option::of(1u64..1000), hlc()),
+        (
+            node(),
+            any::<u64>(),
+            proptest::option::of(1u64..1000),
+            hlc(),
+        ),
         proptest::collection::vec(
             (any::<usize>(), decimal()).prop_map(|(line, qty)| RefundLine { line, qty }),
             0..3,
@@ -209,8 +219,11 @@ fn patch() -> impl Strategy<Value = ProfilePatch> {
 }
 
 fn programme() -> impl Strategy<Value = Programme> {
-    (decimal(), proptest::option::of((1i64..10_000, decimal(), 0i64..1000))).prop_map(
-        |(points_per_yuan, deduction)| Programme {
+    (
+        decimal(),
+        proptest::option::of((1i64..10_000, decimal(), 0i64..1000)),
+    )
+        .prop_map(|(points_per_yuan, deduction)| Programme {
             points_per_yuan,
             points_deduction: deduction.map(|(p, cap, min_points)| PointsDeduction {
                 points_per_yuan: p,
@@ -218,8 +231,7 @@ fn programme() -> impl Strategy<Value = Programme> {
                 min_points,
             }),
             ..Programme::default()
-        },
-    )
+        })
 }
 
 fn body() -> impl Strategy<Value = OpBody> {
@@ -561,7 +573,11 @@ fn a_sale_with_a_new_informational_field_decodes_as_the_sale_known() {
         let OpBody::CheckedOut { order } = &op.body else {
             unreachable!()
         };
-        let bytes = next_encoding(&op, NextOrder::of(order, Some("王芳"), &[]), op.body.needs());
+        let bytes = next_encoding(
+            &op,
+            NextOrder::of(order, Some("王芳"), &[]),
+            op.body.needs(),
+        );
         assert_ne!(bytes, op.encode(), "the field is in the bytes");
         let e = EncodedOp::decode(bytes.clone()).unwrap();
         assert_eq!(e.op, op, "the sale it knows, points {points}");

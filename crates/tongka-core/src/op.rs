@@ -539,10 +539,16 @@ fn encoding_to_memory<T>(r: Result<T, minicbor::encode::Error<std::convert::Infa
 fn encode_head(id: &OpId, hlc: &Hlc, deps: &VersionVector, out: &mut Vec<u8>) {
     out.push(OP_FORMAT_V2);
     let mut e = Encoder::new(out);
+    // `OpId` and `Hlc` written out as their derived encodings are (arrays
+    // of two): this runs on the log's writer, once per op.
     encoding_to_memory(
         e.array(OP_FIELDS)
-            .and_then(|e| e.encode(id))
-            .and_then(|e| e.encode(hlc))
+            .and_then(|e| e.array(2))
+            .and_then(|e| e.str(id.origin.as_str()))
+            .and_then(|e| e.u64(id.seq))
+            .and_then(|e| e.array(2))
+            .and_then(|e| e.u64(hlc.ms))
+            .and_then(|e| e.u32(hlc.count))
             .and_then(|e| e.encode(deps))
             .map(|_| ()),
     );

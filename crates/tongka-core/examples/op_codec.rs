@@ -100,7 +100,7 @@ fn recharge(node: &NodeId) -> OpBody {
 /// Nanoseconds per call of `f`: the fastest of 15 rounds of `n / 15`
 /// calls (the machine is shared: the fastest round is the one least
 /// disturbed).
-fn ns(n: u32, f: impl Fn()) -> f64 {
+fn ns(n: u32, f: impl Fn()) -> u128 {
     let per = n / 15;
     for _ in 0..per {
         f();
@@ -111,9 +111,10 @@ fn ns(n: u32, f: impl Fn()) -> f64 {
             for _ in 0..per {
                 f();
             }
-            t.elapsed().as_nanos() as f64 / per as f64
+            t.elapsed().as_nanos() / u128::from(per)
         })
-        .fold(f64::MAX, f64::min)
+        .min()
+        .expect("15 rounds")
 }
 
 fn main() {
@@ -139,7 +140,7 @@ fn main() {
             black_box(Op::decode(black_box(&bytes)).unwrap());
         });
         println!(
-            "{name:<8}{:>5}  {encode:>9.0}  {tail_ns:>7.0}  {head_ns:>9.0}  {decode:>9.0}",
+            "{name:<8}{:>5}  {encode:>9}  {tail_ns:>7}  {head_ns:>9}  {decode:>9}",
             bytes.len()
         );
     }

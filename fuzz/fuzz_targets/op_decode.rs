@@ -1,14 +1,17 @@
-//! `Op::decode` on arbitrary bytes (what a peer or a damaged disk may hand
-//! a node): it never panics, and an op that decodes re-encodes to bytes that
-//! decode to the same op, and encode to the same bytes again.
+//! `Op::decode` and `EncodedOp::decode` (the codec's edge, op format 2) on
+//! arbitrary bytes (what a peer or a damaged disk may hand a node): they
+//! never panic, and an op that decodes re-encodes to bytes that decode to
+//! the same op, and encode to the same bytes again.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tongka_core::op::Op;
+use tongka_core::op::{EncodedOp, Op};
 
 fuzz_target!(|data: &[u8]| {
+    let kept = EncodedOp::decode(data.to_vec());
     let Ok(op) = Op::decode(data) else {
+        assert!(kept.is_err(), "EncodedOp decodes what Op refuses");
         return;
     };
     let bytes = op.encode();

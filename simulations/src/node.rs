@@ -12,7 +12,7 @@ use tongka_core::checkout::Order;
 use tongka_core::clock::{HlcClock, VersionVector};
 use tongka_core::ids::{MemberId, NodeId, OpId, OrderId};
 use tongka_core::money::Money;
-use tongka_core::op::{OP_FORMAT_V1, Op, OpBody, OriginRole, StateDigest, check_authority};
+use tongka_core::op::{Op, OpBody, OriginRole, StateDigest, check_authority};
 use tongka_core::programme::Programme;
 use tongka_core::programme_doc;
 use tongka_core::refund::OrderState;
@@ -144,8 +144,7 @@ impl OpRec {
     pub fn new(op: Op, o: u32, deps: Box<[u32]>, ids: &Ids, buf: &mut Vec<u8>) -> OpRec {
         // `op.encode()`, into `buf`.
         buf.clear();
-        buf.push(OP_FORMAT_V1);
-        postcard::to_io(&op, &mut *buf).expect("encoding to memory");
+        op.encode_into(buf);
         debug_assert_eq!(*buf, op.encode());
         // The op is unsigned, so its encoding is its signing bytes and this
         // is `op.hash()` without encoding twice.
@@ -166,11 +165,11 @@ impl OpRec {
             OpBody::ProfileUpdated { member, .. }
             | OpBody::Recharged { member, .. }
             | OpBody::SharesTransferred { member, .. } => (members(member), None),
-            OpBody::CheckedOut { order } | OpBody::CheckedOutWithPoints { order } => (
+            OpBody::CheckedOut { order } => (
                 order.member.as_ref().and_then(members),
                 Some(ids.orders.borrow_mut().intern(&order.id)),
             ),
-            OpBody::Refunded { refund } | OpBody::RefundedWithPoints { refund } => (
+            OpBody::Refunded { refund } => (
                 refund.member.as_ref().and_then(members),
                 ids.orders.borrow().get(&refund.order),
             ),
@@ -434,7 +433,8 @@ impl Materialised {
         ignore_programme: bool,
     ) -> Result<Touched, ApplyFail> {
         // The origin's authority, as the node checks it on receipt.
-        check_authority(role_of(op.origin()), &op.body).map_err(|e| fail("authority", e))?;
+        check_authority(role_of(op.origin()), &op.body)
+            .map_err(|e| fail("authority", e.to_string()))?;
         let memo = rec.filter(|_| memo && !drop_notes).map(|r| &r.memo);
         let num_m = rec.and_then(|r| r.member);
         let num_o = rec.and_then(|r| r.order);
@@ -521,7 +521,7 @@ impl Materialised {
                 self.held.bonus += *bonus;
                 touched.member = Some(i);
             }
-            OpBody::CheckedOut { order } | OpBody::CheckedOutWithPoints { order } => {
+            OpBody::CheckedOut { order } => {
                 let oi = num_o.unwrap_or_else(|| self.orders.intern(&order.id));
                 if self.orders.at(oi).is_some() {
                     return Err(fail("not_applicable", format!("order {} twice", order.id)));
@@ -547,7 +547,7 @@ impl Materialised {
                 self.orders.put(oi, o);
                 touched.order = Some(oi);
             }
-            OpBody::Refunded { refund } | OpBody::RefundedWithPoints { refund } => {
+            OpBody::Refunded { refund } => {
                 let unknown = || {
                     fail(
                         "unknown",

@@ -449,10 +449,10 @@ impl AccountActor {
         let mut next_order = None;
         let result = (|| -> Result<(), String> {
             match &op.body {
-                OpBody::CheckedOut { .. } | OpBody::CheckedOutWithPoints { .. } => {
+                OpBody::CheckedOut { .. } => {
                     next_order = Some(state::sold(op).map_err(|e| e.to_string())?)
                 }
-                OpBody::Refunded { refund } | OpBody::RefundedWithPoints { refund } => {
+                OpBody::Refunded { refund } => {
                     let current = match st.orders.get(&refund.order) {
                         Some(o) => o.clone(),
                         None => self

@@ -22,7 +22,6 @@ use tongka_core::catalogue::{Product, ProductError};
 use tongka_core::catalogue_doc::{self, Catalogue};
 use tongka_core::checkout::{CheckoutError, LineInput, TenderInput, TenderKind};
 use tongka_core::clock::{Hlc, HlcClock};
-use tongka_core::compat::{OrderStateV6, ProgrammeV1, RefundV1};
 use tongka_core::error::DomainError;
 use tongka_core::escrow::Want;
 use tongka_core::ids::{MemberId, NodeId, OpId, OrderId, RechargeId};
@@ -33,7 +32,7 @@ use tongka_core::op::{EncodedOp, Op, OpBody, OpDraft, OriginRole};
 use tongka_core::programme::{Programme, ProgrammeError};
 use tongka_core::programme_doc;
 use tongka_core::refund::{OrderState, Refund, RefundError, RefundLine};
-use tongka_core::state::{MemberError, MemberState, MemberStateV5, RechargeError};
+use tongka_core::state::{MemberError, MemberState, RechargeError};
 use tongka_store::{CatalogueWrite, Effects, IdemRecord, Source, Store, StoreError};
 
 pub use account::AccountKey;
@@ -173,18 +172,9 @@ pub struct Idem {
 /// registration keeps its whole answer: it shows the wallet or the order
 /// as they were then.
 ///
-/// Variant 0 holds an answer in the shape of before the store's schema 7
-/// (orders, refunds and programmes without points; `OutcomeV6`, and before
-/// schema 6 `OutcomeV5`), no longer written; variant 2 holds it as now.
-/// A new variant rather than a new shape under the old tag, so an old
-/// record is never misread as a new one.
 #[derive(Serialize)]
 enum StoredAnswerRef<'a> {
-    #[allow(dead_code)] // read only: `StoredAnswer::OutcomeV6`
-    OutcomeV6(()),
-    CheckedOut {
-        order: &'a OrderId,
-    },
+    CheckedOut { order: &'a OrderId },
     Outcome(&'a Outcome),
 }
 
@@ -192,158 +182,13 @@ enum StoredAnswerRef<'a> {
 #[allow(clippy::large_enum_variant)] // read once per replay
 #[derive(Deserialize)]
 enum StoredAnswer {
-    OutcomeV6(OutcomeV6),
     CheckedOut { order: OrderId },
     Outcome(Outcome),
 }
 
-/// `Outcome` as recorded from schema 6 to 7: orders, refunds and
-/// programmes in their format-1 shapes (`tongka_core::compat`).
-#[allow(clippy::large_enum_variant)] // read once per replay
-#[derive(Deserialize)]
-enum OutcomeV6 {
-    Member(MemberState),
-    Recharged {
-        recharge: RechargeId,
-        amount: Money,
-        bonus: Money,
-        tender: TenderKind,
-        at: Hlc,
-        member: MemberState,
-    },
-    CheckedOut {
-        order: OrderStateV6,
-        member: Option<MemberState>,
-    },
-    Refunded {
-        refund: RefundV1,
-        order: OrderStateV6,
-        member: Option<MemberState>,
-    },
-    Programme(ProgrammeV1),
-}
-
-impl From<OutcomeV6> for Outcome {
-    fn from(o: OutcomeV6) -> Outcome {
-        match o {
-            OutcomeV6::Member(m) => Outcome::Member(m),
-            OutcomeV6::Recharged {
-                recharge,
-                amount,
-                bonus,
-                tender,
-                at,
-                member,
-            } => Outcome::Recharged {
-                recharge,
-                amount,
-                bonus,
-                tender,
-                at,
-                member,
-            },
-            OutcomeV6::CheckedOut { order, member } => Outcome::CheckedOut {
-                order: order.into(),
-                member,
-            },
-            OutcomeV6::Refunded {
-                refund,
-                order,
-                member,
-            } => Outcome::Refunded {
-                refund: refund.into(),
-                order: order.into(),
-                member,
-            },
-            OutcomeV6::Programme(p) => Outcome::Programme(p.into()),
-        }
-    }
-}
-
-/// `StoredAnswer` as recorded before the store's schema 6: its members in
-/// the old shape (`MemberStateV5`, no `counted`). Same variants, same
-/// order, as `Outcome` then.
-#[allow(clippy::large_enum_variant)] // read once per replay
-#[derive(Deserialize)]
-enum StoredAnswerV5 {
-    Outcome(OutcomeV5),
-    CheckedOut { order: OrderId },
-}
-
-#[allow(clippy::large_enum_variant)] // read once per replay
-#[derive(Deserialize)]
-enum OutcomeV5 {
-    Member(MemberStateV5),
-    Recharged {
-        recharge: RechargeId,
-        amount: Money,
-        bonus: Money,
-        tender: TenderKind,
-        at: Hlc,
-        member: MemberStateV5,
-    },
-    CheckedOut {
-        order: OrderStateV6,
-        member: Option<MemberStateV5>,
-    },
-    Refunded {
-        refund: RefundV1,
-        order: OrderStateV6,
-        member: Option<MemberStateV5>,
-    },
-    Programme(ProgrammeV1),
-}
-
-impl From<StoredAnswerV5> for StoredAnswer {
-    fn from(old: StoredAnswerV5) -> Self {
-        let o = match old {
-            StoredAnswerV5::CheckedOut { order } => return StoredAnswer::CheckedOut { order },
-            StoredAnswerV5::Outcome(o) => o,
-        };
-        StoredAnswer::Outcome(match o {
-            OutcomeV5::Member(m) => Outcome::Member(m.into()),
-            OutcomeV5::Recharged {
-                recharge,
-                amount,
-                bonus,
-                tender,
-                at,
-                member,
-            } => Outcome::Recharged {
-                recharge,
-                amount,
-                bonus,
-                tender,
-                at,
-                member: member.into(),
-            },
-            OutcomeV5::CheckedOut { order, member } => Outcome::CheckedOut {
-                order: order.into(),
-                member: member.map(Into::into),
-            },
-            OutcomeV5::Refunded {
-                refund,
-                order,
-                member,
-            } => Outcome::Refunded {
-                refund: refund.into(),
-                order: order.into(),
-                member: member.map(Into::into),
-            },
-            OutcomeV5::Programme(p) => Outcome::Programme(p.into()),
-        })
-    }
-}
-
-/// An idempotency record's body as `StoredAnswer` (its variant 0 as
-/// recorded before schema 7), or as recorded before schema 6
-/// (`StoredAnswerV5`).
+/// An idempotency record's body as `StoredAnswer`.
 fn decode_stored_answer(body: &[u8]) -> Result<StoredAnswer, postcard::Error> {
-    postcard::from_bytes::<StoredAnswer>(body).or_else(|e| {
-        postcard::from_bytes::<StoredAnswerV5>(body)
-            .map(Into::into)
-            .map_err(|_| e)
-    })
+    postcard::from_bytes::<StoredAnswer>(body)
 }
 
 impl Idem {
@@ -1039,7 +884,6 @@ impl Engine {
             .map_err(|e| EngineError::Internal(format!("stored answer: {e}")))?;
         match stored {
             StoredAnswer::Outcome(o) => Ok(o),
-            StoredAnswer::OutcomeV6(o) => Ok(o.into()),
             StoredAnswer::CheckedOut { order } => {
                 // Committed with the record, in the same transaction.
                 let state = self.core.store.order(&order)?.ok_or_else(|| {
@@ -1979,164 +1823,11 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tongka_core::ids::RefundId;
-    use tongka_core::member::Profile;
 
-    fn v5(absorbed: Vec<MemberId>) -> MemberStateV5 {
-        let node = NodeId::new("s1").unwrap();
-        let at = Hlc { ms: 9, count: 0 };
-        MemberStateV5 {
-            id: MemberId::mint(&node, 1),
-            profile: Profile {
-                phone: "13800000001".into(),
-                name: "会员".into(),
-                birthday: None,
-                gender: None,
-                card_no: None,
-                invited_by: None,
-                tags: vec!["vip".into()],
-                notes: String::new(),
-            },
-            created: at,
-            home: node.clone(),
-            wallet: Default::default(),
-            cumulative_principal: Money::from_yuan(120),
-            cumulative_bonus: Money::from_yuan(12),
-            cumulative_spent: Money::from_yuan(30),
-            visits: 2,
-            last_seen: at,
-            profile_doc: None,
-            absorbed,
-        }
-    }
-
-    /// Idempotency answers recorded before schema 6 hold members in the
-    /// old shape: they still replay, as the same member; new ones decode
-    /// as themselves.
+    /// An answer is read back as written: the whole outcome, or a sale's
+    /// reference to its order; anything else is refused.
     #[test]
-    fn answers_recorded_before_schema_6_replay() {
-        let node = NodeId::new("s1").unwrap();
-        let old = v5(vec![MemberId::mint(&node, 2)]);
-        // `StoredAnswer::Outcome` (0), `Outcome::Member` (0), the member.
-        let mut body = vec![0u8, 0];
-        body.extend(postcard::to_allocvec(&old).unwrap());
-        let Ok(StoredAnswer::Outcome(Outcome::Member(m))) = decode_stored_answer(&body) else {
-            panic!("an old member answer decodes");
-        };
-        assert_eq!(m, MemberState::from(old.clone()));
-        assert_eq!(m.counted.len(), 1);
-        // `Outcome::Recharged` (1): its fields, the member last.
-        let mut body = vec![0u8, 1];
-        let recharge = RechargeId::mint(&node, 3);
-        let at = Hlc { ms: 10, count: 0 };
-        let fields = (
-            &recharge,
-            Money::from_yuan(100),
-            Money::from_yuan(10),
-            TenderKind::Cash,
-            at,
-            &old,
-        );
-        body.extend(postcard::to_allocvec(&fields).unwrap());
-        let Ok(StoredAnswer::Outcome(Outcome::Recharged { member, amount, .. })) =
-            decode_stored_answer(&body)
-        else {
-            panic!("an old recharge answer decodes");
-        };
-        assert_eq!(member, MemberState::from(old.clone()));
-        assert_eq!(amount, Money::from_yuan(100));
-        // A new answer decodes as itself.
-        let now = Outcome::Member(MemberState::from(old));
-        let body = postcard::to_allocvec(&StoredAnswerRef::Outcome(&now)).unwrap();
-        let Ok(StoredAnswer::Outcome(back)) = decode_stored_answer(&body) else {
-            panic!("a new answer decodes");
-        };
-        assert_eq!(back, now);
-        assert!(decode_stored_answer(&[7, 7]).is_err());
-    }
-
-    /// Answers recorded from schema 6 to 7 hold orders, refunds and
-    /// programmes in their format-1 shapes under variant 0: they replay
-    /// with no points used; answers written now are variant 2.
-    #[test]
-    fn answers_recorded_before_schema_7_replay() {
-        use tongka_core::compat::{OrderStateV6, OrderV1, ProgrammeV1, RefundV1};
-        let node = NodeId::new("s1").unwrap();
-        let p = Programme::default();
-        let old = ProgrammeV1 {
-            recharge_offers: p.recharge_offers.clone(),
-            levels: p.levels.clone(),
-            points_per_yuan: p.points_per_yuan,
-        };
-        // `StoredAnswer::OutcomeV6` (0), `Outcome::Programme` (4).
-        let mut body = vec![0u8, 4];
-        body.extend(postcard::to_allocvec(&old).unwrap());
-        let Ok(StoredAnswer::OutcomeV6(o)) = decode_stored_answer(&body) else {
-            panic!("an old programme answer decodes");
-        };
-        assert_eq!(Outcome::from(o), Outcome::Programme(p));
-
-        let order = OrderV1 {
-            id: OrderId::mint(&node, 5),
-            member: None,
-            store: node.clone(),
-            at: Hlc { ms: 3, count: 0 },
-            level: None,
-            rate: rust_decimal::Decimal::ONE,
-            lines: vec![],
-            total: Money::from_yuan(8),
-            discount: Money::ZERO,
-            payable: Money::from_yuan(8),
-            tenders: vec![],
-            change: Money::ZERO,
-            balance_principal: Money::ZERO,
-            balance_bonus: Money::ZERO,
-            points_earned: 0,
-        };
-        let state = OrderStateV6 {
-            order,
-            refunded_qty: vec![],
-            refunded: Money::from_yuan(8),
-            refunded_tenders: vec![],
-            refunded_principal: Money::ZERO,
-            refunded_bonus: Money::ZERO,
-            points_reversed: 0,
-            refunds: vec![RefundId::mint(&node, 6)],
-        };
-        let refund = RefundV1 {
-            id: RefundId::mint(&node, 6),
-            order: OrderId::mint(&node, 5),
-            member: None,
-            store: node.clone(),
-            at: Hlc { ms: 4, count: 0 },
-            lines: vec![],
-            amount: Money::from_yuan(8),
-            tenders: vec![],
-            balance_principal: Money::ZERO,
-            balance_bonus: Money::ZERO,
-            points_reversed: 0,
-            reason: "x".into(),
-        };
-        // `Outcome::Refunded` (3): refund, order, member (none).
-        let mut body = vec![0u8, 3];
-        body.extend(postcard::to_allocvec(&(&refund, &state, None::<MemberState>)).unwrap());
-        let Ok(StoredAnswer::OutcomeV6(o)) = decode_stored_answer(&body) else {
-            panic!("an old refund answer decodes");
-        };
-        let Outcome::Refunded {
-            refund: r,
-            order: o,
-            member: None,
-        } = Outcome::from(o)
-        else {
-            panic!("a refund");
-        };
-        assert_eq!(r, Refund::from(refund));
-        assert_eq!(r.points_returned, 0);
-        assert_eq!(o, OrderState::from(state));
-        assert_eq!(o.order.points_used, 0);
-
-        // Written now: variant 2, decoded as itself.
+    fn stored_answers_read_back_as_written() {
         let now = Outcome::Programme(Programme {
             points_deduction: Some(tongka_core::programme::PointsDeduction {
                 points_per_yuan: 100,
@@ -2146,10 +1837,16 @@ mod tests {
             ..Programme::default()
         });
         let body = postcard::to_allocvec(&StoredAnswerRef::Outcome(&now)).unwrap();
-        assert_eq!(body[0], 2);
         let Ok(StoredAnswer::Outcome(back)) = decode_stored_answer(&body) else {
-            panic!("a new answer decodes");
+            panic!("an answer decodes");
         };
         assert_eq!(back, now);
+        let order = OrderId::mint(&NodeId::new("s1").unwrap(), 3);
+        let body = postcard::to_allocvec(&StoredAnswerRef::CheckedOut { order: &order }).unwrap();
+        let Ok(StoredAnswer::CheckedOut { order: back }) = decode_stored_answer(&body) else {
+            panic!("a sale's reference decodes");
+        };
+        assert_eq!(back, order);
+        assert!(decode_stored_answer(&[7, 7]).is_err());
     }
 }

@@ -28,6 +28,7 @@ use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post, put};
 use tongka_actors::{Admitted, Engine, Idem, Outcome};
+use tongka_core::authority::{Act, may};
 use tongka_core::ids::{MemberId, OrderId};
 use tongka_core::op::KEY_LEN_MAX;
 
@@ -336,17 +337,17 @@ pub(crate) fn refused(
     }
 }
 
-/// HQ authors settings and aggregates reports; it sells nothing.
+/// HQ authors settings and aggregates reports; it sells nothing. The rule
+/// is the core's (`authority::may`) over the engine's role, checked here
+/// before the body is read and again on the engine's draft.
 pub(crate) fn selling(s: &AppState) -> Result<(), ApiError> {
-    if s.inner.role == "hq" {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "hq_sells_nothing",
-            "this is the HQ node: recharges and sales happen at stores",
-            "这是总部节点：充值和收银请在门店进行",
-        ));
-    }
-    Ok(())
+    authorised(s, Act::Sell)
+}
+
+/// Whether this node may do `act` (`authority::may` over the engine's role:
+/// `None` for a node of no chain, which authors its own documents).
+pub(crate) fn authorised(s: &AppState, act: Act) -> Result<(), ApiError> {
+    may(s.engine().role(), act).map_err(|e| ApiError::from(tongka_actors::EngineError::from(e)))
 }
 
 pub(crate) fn admit(s: &AppState) -> Result<Admitted, ApiError> {
@@ -391,19 +392,4 @@ pub(crate) fn answered(s: &AppState, status: StatusCode, out: &(Outcome, bool)) 
         );
     }
     resp
-}
-
-/// HQ's documents (the programme, the catalogue) are authored by HQ for the
-/// whole chain, or by a node of no chain (a quick-start `tongka up`) for
-/// itself; a store of a chain is refused with `code` and its messages.
-pub(crate) fn authoring_hq_document(
-    s: &AppState,
-    code: &'static str,
-    en: &'static str,
-    zh: &'static str,
-) -> Result<(), ApiError> {
-    if s.inner.role == "hq" || s.inner.peers.is_none() {
-        return Ok(());
-    }
-    Err(ApiError::new(StatusCode::FORBIDDEN, code, en, zh))
 }

@@ -87,10 +87,5 @@ pub(crate) async fn put_product(
 }
 
 pub(crate) fn authoring_catalogue(s: &AppState) -> Result<(), ApiError> {
-    authoring_hq_document(
-        s,
-        "catalogue_hq_only",
-        "the catalogue (products and prices) is authored by HQ for the whole chain; change it at the HQ node",
-        "商品目录（商品与价格）由总部统一维护，请在总部节点修改",
-    )
+    crate::authorised(s, tongka_core::authority::Act::AuthorCatalogue)
 }

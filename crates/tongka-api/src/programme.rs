@@ -63,12 +63,7 @@ pub(crate) struct DeductionReq {
 }
 
 pub(crate) fn authoring_programme(s: &AppState) -> Result<(), ApiError> {
-    authoring_hq_document(
-        s,
-        "programme_hq_only",
-        "the programme is authored by HQ for the whole chain; change it at the HQ node",
-        "会员方案由总部统一制定，请在总部节点修改",
-    )
+    crate::authorised(s, tongka_core::authority::Act::AuthorProgramme)
 }
 
 pub(crate) fn programme_req(req: ProgrammeReq) -> Result<tongka_core::Programme, ApiError> {

@@ -502,7 +502,7 @@ pub fn history_entry(op: &Op) -> Value {
             0,
             recharge.to_string(),
         ),
-        OpBody::CheckedOut { order } | OpBody::CheckedOutWithPoints { order } => (
+        OpBody::CheckedOut { order } => (
             "checked_out",
             Some(order.tender(TenderKind::Balance)),
             Some(order.balance_principal),
@@ -510,7 +510,7 @@ pub fn history_entry(op: &Op) -> Value {
             order.points_earned - order.points_used,
             order.id.to_string(),
         ),
-        OpBody::Refunded { refund } | OpBody::RefundedWithPoints { refund } => (
+        OpBody::Refunded { refund } => (
             "refunded",
             Some(refund.balance_principal + refund.balance_bonus),
             Some(refund.balance_principal),

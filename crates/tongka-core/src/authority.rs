@@ -1,13 +1,43 @@
-//! Who may author an op, as a refusal a client can read: the rule itself is
-//! `op::check_authority` (HQ sells nothing; HQ alone authors the programme
-//! and the catalogue), checked on ops received from other nodes and, with
-//! [`may_author`], on the drafts a node makes itself, so a node never
-//! commits an op that every other node would refuse.
+//! Who may author what: the one rule. HQ sells nothing (no recharge, sale
+//! or refund); HQ alone authors the programme and the catalogue; a node of
+//! no chain (a quick-start node), whose ops no other node checks, authors
+//! anything. Checked on ops received from other nodes
+//! (`op::check_authority`), on the drafts a node makes itself
+//! ([`may_author`], in the engine), and early on requests ([`may`], in the
+//! API), so a node never commits an op every other node would refuse.
 
 use crate::error::DomainError;
-use crate::op::{OpBody, OriginRole, check_authority};
+use crate::op::{OpBody, OriginRole};
 
-/// Why this node may not author an op.
+/// What an op does, as far as authority goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Act {
+    /// A recharge, sale or refund.
+    Sell,
+    AuthorProgramme,
+    AuthorCatalogue,
+    /// Anything else (members, profiles, transfers, merges).
+    Other,
+}
+
+impl Act {
+    pub fn of(body: &OpBody) -> Act {
+        match body {
+            OpBody::Recharged { .. } | OpBody::CheckedOut { .. } | OpBody::Refunded { .. } => {
+                Act::Sell
+            }
+            OpBody::ProgrammeChanged { .. } => Act::AuthorProgramme,
+            OpBody::CatalogueChanged { .. } => Act::AuthorCatalogue,
+            OpBody::MemberRegistered { .. }
+            | OpBody::ProfileUpdated { .. }
+            | OpBody::SharesTransferred { .. }
+            | OpBody::MembersMerged { .. }
+            | OpBody::MergeMoved { .. } => Act::Other,
+        }
+    }
+}
+
+/// Why a node may not author an op.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum NotAuthorised {
     #[error("this is the HQ node: recharges and sales happen at stores")]
@@ -41,18 +71,22 @@ impl DomainError for NotAuthorised {
     }
 }
 
-/// Whether a node of `role` may author `body`. `None`: a node of no chain
-/// (a quick-start node), whose ops no other node checks: it may author
-/// anything, its own programme and catalogue included.
+/// Whether a node of `role` may do `act` (`None`: a node of no chain).
+pub fn may(role: Option<OriginRole>, act: Act) -> Result<(), NotAuthorised> {
+    match (role, act) {
+        (Some(OriginRole::Hq), Act::Sell) => Err(NotAuthorised::HqSellsNothing),
+        (Some(OriginRole::Store), Act::AuthorProgramme) => Err(NotAuthorised::ProgrammeHqOnly),
+        (Some(OriginRole::Store), Act::AuthorCatalogue) => Err(NotAuthorised::CatalogueHqOnly),
+        (None, _)
+        | (Some(_), Act::Other)
+        | (Some(OriginRole::Store), Act::Sell)
+        | (Some(OriginRole::Hq), Act::AuthorProgramme | Act::AuthorCatalogue) => Ok(()),
+    }
+}
+
+/// Whether a node of `role` may author `body`.
 pub fn may_author(role: Option<OriginRole>, body: &OpBody) -> Result<(), NotAuthorised> {
-    let Some(role) = role else {
-        return Ok(());
-    };
-    check_authority(role, body).map_err(|_| match body {
-        OpBody::ProgrammeChanged { .. } => NotAuthorised::ProgrammeHqOnly,
-        OpBody::CatalogueChanged { .. } => NotAuthorised::CatalogueHqOnly,
-        _ => NotAuthorised::HqSellsNothing,
-    })
+    may(role, Act::of(body))
 }
 
 #[cfg(test)]

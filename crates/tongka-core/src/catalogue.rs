@@ -7,11 +7,17 @@ use serde::{Deserialize, Serialize};
 use crate::error::DomainError;
 use crate::money::Money;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode,
+)]
 pub struct Product {
+    #[n(0)]
     pub sku: String,
+    #[n(1)]
     pub barcode: Option<String>,
+    #[n(2)]
     pub name: String,
+    #[n(3)]
     pub price: Money,
 }
 

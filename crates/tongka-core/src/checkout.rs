@@ -40,13 +40,32 @@ pub const TENDERS_MAX: usize = 6;
 pub const QTY_MAX: i64 = 100_000;
 pub const DESCRIPTION_LEN_MAX: usize = 80;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    minicbor::Encode,
+    minicbor::Decode,
+)]
 #[serde(rename_all = "snake_case")]
+#[cbor(index_only)]
 pub enum TenderKind {
+    #[n(0)]
     Balance,
+    #[n(1)]
     Cash,
+    #[n(2)]
     Card,
+    #[n(3)]
     Wechat,
+    #[n(4)]
     Alipay,
 }
 
@@ -81,47 +100,80 @@ pub struct TenderInput {
     pub amount: Option<Money>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode,
+)]
 pub struct OrderLine {
+    #[n(0)]
     pub sku: Option<String>,
+    #[n(1)]
     pub barcode: Option<String>,
+    #[n(2)]
     pub description: String,
+    #[n(3)]
     pub unit_price: Money,
+    #[cbor(n(4), with = "crate::codec::decimal")]
     pub qty: Decimal,
+    #[n(5)]
     pub amount: Money,
+    #[n(6)]
     pub discount: Money,
+    #[n(7)]
     pub payable: Money,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode,
+)]
 pub struct Tender {
+    #[n(0)]
     pub kind: TenderKind,
+    #[n(1)]
     pub amount: Money,
 }
 
 /// A sale, as decided at the till and recorded in the op that makes it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode,
+)]
 pub struct Order {
+    #[n(0)]
     pub id: OrderId,
+    #[n(1)]
     pub member: Option<MemberId>,
+    #[n(2)]
     pub store: NodeId,
+    #[n(3)]
     pub at: Hlc,
+    #[n(4)]
     pub level: Option<String>,
+    #[cbor(n(5), with = "crate::codec::decimal")]
     pub rate: Decimal,
+    #[n(6)]
     pub lines: Vec<OrderLine>,
+    #[n(7)]
     pub total: Money,
+    #[n(8)]
     pub discount: Money,
+    #[n(9)]
     pub payable: Money,
     /// What each tender paid, net of change.
+    #[n(10)]
     pub tenders: Vec<Tender>,
     /// Cash handed back.
+    #[n(11)]
     pub change: Money,
+    #[n(12)]
     pub balance_principal: Money,
+    #[n(13)]
     pub balance_bonus: Money,
+    #[n(14)]
     pub points_earned: i64,
     /// Points paid with (积分抵现), debited from this store's share.
+    #[cbor(n(15), skip_if = "crate::codec::is_zero_i64")]
     pub points_used: i64,
     /// What they paid: `payable` is after it.
+    #[cbor(n(16), skip_if = "crate::codec::is_zero_money")]
     pub points_value: Money,
 }
 

@@ -8,9 +8,24 @@ use crate::ids::{NodeId, OpId};
 
 /// A hybrid logical clock reading: wall milliseconds since the Unix epoch,
 /// and a counter that orders readings within the same millisecond.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    Serialize,
+    Deserialize,
+    minicbor::Encode,
+    minicbor::Decode,
+)]
 pub struct Hlc {
+    #[n(0)]
     pub ms: u64,
+    #[n(1)]
     pub count: u32,
 }
 
@@ -120,39 +135,68 @@ impl<'de> Deserialize<'de> for VersionVector {
                 self,
                 mut map: A,
             ) -> Result<VersionVector, A::Error> {
-                // As a `BTreeMap` reads it: any order, a repeated name's
-                // last count wins.
                 let mut v: Vec<(NodeId, u64)> =
                     Vec::with_capacity(map.size_hint().unwrap_or(0).min(4096));
-                let mut sorted = true;
                 while let Some((n, s)) = map.next_entry::<NodeId, u64>()? {
-                    if let Some((last, _)) = v.last() {
-                        sorted &= *last < n;
-                    }
                     v.push((n, s));
                 }
-                if !sorted {
-                    // Stable: of equal names, the last read stays last.
-                    v.sort_by(|a, b| a.0.cmp(&b.0));
-                    let mut out: Vec<(NodeId, u64)> = Vec::with_capacity(v.len());
-                    for e in v {
-                        match out.last_mut() {
-                            Some(last) if last.0 == e.0 => last.1 = e.1,
-                            _ => out.push(e),
-                        }
-                    }
-                    v = out;
-                }
-                Ok(VersionVector(v))
+                Ok(VersionVector::from_entries(v))
             }
         }
         d.deserialize_map(Entries)
     }
 }
 
+/// In ops (`codec`): a map from name to count, in name order.
+impl<C> minicbor::Encode<C> for VersionVector {
+    fn encode<W: minicbor::encode::Write>(
+        &self,
+        e: &mut minicbor::Encoder<W>,
+        ctx: &mut C,
+    ) -> Result<(), minicbor::encode::Error<W::Error>> {
+        e.map(self.0.len() as u64)?;
+        for (n, s) in &self.0 {
+            minicbor::Encode::encode(n, e, ctx)?;
+            e.u64(*s)?;
+        }
+        Ok(())
+    }
+}
+
+impl<'b, C> minicbor::Decode<'b, C> for VersionVector {
+    fn decode(
+        d: &mut minicbor::Decoder<'b>,
+        ctx: &mut C,
+    ) -> Result<VersionVector, minicbor::decode::Error> {
+        let mut v = Vec::new();
+        for entry in d.map_iter_with::<C, NodeId, u64>(ctx)? {
+            v.push(entry?);
+        }
+        Ok(VersionVector::from_entries(v))
+    }
+}
+
 impl VersionVector {
     pub fn new() -> VersionVector {
         VersionVector::default()
+    }
+
+    /// The vector of `entries` as read from an encoding: as a `BTreeMap`
+    /// reads them, in any order, a repeated name's last count winning.
+    pub(crate) fn from_entries(mut v: Vec<(NodeId, u64)>) -> VersionVector {
+        if !v.windows(2).all(|w| w[0].0 < w[1].0) {
+            // Stable: of equal names, the last read stays last.
+            v.sort_by(|a, b| a.0.cmp(&b.0));
+            let mut out: Vec<(NodeId, u64)> = Vec::with_capacity(v.len());
+            for e in v {
+                match out.last_mut() {
+                    Some(last) if last.0 == e.0 => last.1 = e.1,
+                    _ => out.push(e),
+                }
+            }
+            v = out;
+        }
+        VersionVector(v)
     }
 
     fn find(&self, node: &NodeId) -> Result<usize, usize> {

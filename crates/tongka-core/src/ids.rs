@@ -89,6 +89,24 @@ impl Ord for NodeId {
     }
 }
 
+/// In ops (`codec`): its text.
+impl<C> minicbor::Encode<C> for NodeId {
+    fn encode<W: minicbor::encode::Write>(
+        &self,
+        e: &mut minicbor::Encoder<W>,
+        _: &mut C,
+    ) -> Result<(), minicbor::encode::Error<W::Error>> {
+        e.str(self.as_str())?;
+        Ok(())
+    }
+}
+
+impl<'b, C> minicbor::Decode<'b, C> for NodeId {
+    fn decode(d: &mut minicbor::Decoder<'b>, _: &mut C) -> Result<NodeId, minicbor::decode::Error> {
+        NodeId::parse(d.str()?).ok_or_else(|| minicbor::decode::Error::message("invalid node name"))
+    }
+}
+
 impl TryFrom<String> for NodeId {
     type Error = BadNodeId;
     fn try_from(s: String) -> Result<Self, Self::Error> {
@@ -144,9 +162,22 @@ impl fmt::Debug for NodeId {
 
 /// The unique id of an op: the node that made it and its place in that
 /// node's log (1, 2, 3, … without gaps).
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    minicbor::Encode,
+    minicbor::Decode,
+)]
 pub struct OpId {
+    #[n(0)]
     pub origin: NodeId,
+    #[n(1)]
     pub seq: u64,
 }
 
@@ -197,6 +228,27 @@ macro_rules! entity_id {
 
             pub fn as_str(&self) -> &str {
                 &self.0
+            }
+        }
+
+        /// In ops (`codec`): its text.
+        impl<C> minicbor::Encode<C> for $name {
+            fn encode<W: minicbor::encode::Write>(
+                &self,
+                e: &mut minicbor::Encoder<W>,
+                _: &mut C,
+            ) -> Result<(), minicbor::encode::Error<W::Error>> {
+                e.str(&self.0)?;
+                Ok(())
+            }
+        }
+
+        impl<'b, C> minicbor::Decode<'b, C> for $name {
+            fn decode(
+                d: &mut minicbor::Decoder<'b>,
+                _: &mut C,
+            ) -> Result<$name, minicbor::decode::Error> {
+                d.str().map(|t| $name(SmolStr::new(t)))
             }
         }
 

@@ -10,7 +10,7 @@ pub mod catalogue;
 pub mod catalogue_doc;
 pub mod checkout;
 pub mod clock;
-pub mod compat;
+pub mod codec;
 pub mod error;
 pub mod escrow;
 pub mod ids;

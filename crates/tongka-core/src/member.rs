@@ -4,38 +4,63 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::DomainError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode,
+)]
 #[serde(rename_all = "snake_case")]
+#[cbor(index_only)]
 pub enum Gender {
+    #[n(0)]
     Female,
+    #[n(1)]
     Male,
+    #[n(2)]
     Other,
 }
 
 /// What a member is: contact and card fields. Validated on the way in.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode,
+)]
 pub struct Profile {
+    #[n(0)]
     pub phone: String,
+    #[n(1)]
     pub name: String,
+    #[n(2)]
     pub birthday: Option<String>,
+    #[n(3)]
     pub gender: Option<Gender>,
+    #[n(4)]
     pub card_no: Option<String>,
     /// The invite code of the member who referred this one, if any.
+    #[n(5)]
     pub invited_by: Option<String>,
+    #[n(6)]
     pub tags: Vec<String>,
+    #[n(7)]
     pub notes: String,
 }
 
 /// A change to a profile: only the fields present change. For the fields
 /// that may be cleared, `Some(None)` clears them.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode,
+)]
 pub struct ProfilePatch {
+    #[n(0)]
     pub phone: Option<String>,
+    #[n(1)]
     pub name: Option<String>,
+    #[cbor(n(2), with = "crate::codec::patch", has_nil)]
     pub birthday: Option<Option<String>>,
+    #[cbor(n(3), with = "crate::codec::patch", has_nil)]
     pub gender: Option<Option<Gender>>,
+    #[cbor(n(4), with = "crate::codec::patch", has_nil)]
     pub card_no: Option<Option<String>>,
+    #[n(5)]
     pub tags: Option<Vec<String>>,
+    #[n(6)]
     pub notes: Option<String>,
 }
 

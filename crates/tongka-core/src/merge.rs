@@ -444,52 +444,6 @@ mod tests {
         }
     }
 
-    /// A member whose merges were applied before schema 6 (no op
-    /// recorded): a merge of the same absorbed member arriving later
-    /// changes no figure, whatever its op id; a merge of another counts.
-    #[test]
-    fn merges_from_before_schema_6_are_never_counted_again() {
-        let s = register("s1", 1, "13800000001", &["vip"], None);
-        let mut a = register("s2", 2, "13800000001", &["tea"], None);
-        let b = register("s2", 3, "13800000002", &[], None);
-        recharge(&mut a, "s2", 4, 50);
-        let at = Hlc { ms: 200, count: 0 };
-        let late = op(
-            "a",
-            1,
-            200,
-            decide_merge(&s, &a, &Merged::default(), &n("a"), at).unwrap(),
-        );
-        let other = op(
-            "a",
-            2,
-            201,
-            decide_merge(&s, &b, &Merged::default(), &n("a"), at).unwrap(),
-        );
-        let stored = crate::state::MemberStateV5 {
-            id: s.id.clone(),
-            profile: s.profile.clone(),
-            created: s.created,
-            home: s.home.clone(),
-            wallet: s.wallet.clone(),
-            cumulative_principal: Money::from_yuan(50),
-            cumulative_bonus: Money::from_yuan(5),
-            cumulative_spent: Money::ZERO,
-            visits: 0,
-            last_seen: s.last_seen,
-            profile_doc: None,
-            absorbed: vec![a.id.clone()],
-        };
-        let mut up = MemberState::from(stored);
-        up.apply(&late).unwrap();
-        assert_eq!(up.cumulative_principal, Money::from_yuan(50));
-        assert_eq!(up.counted[0].op, None);
-        assert_eq!(up.profile.tags, vec!["tea", "vip"]);
-        up.apply(&other).unwrap();
-        assert_eq!(up.absorbed, vec![a.id.clone(), b.id.clone()]);
-        assert_eq!(up.counted[1].op, Some(other.id.clone()));
-    }
-
     #[test]
     fn merge_refusals() {
         let s = register("s1", 1, "13800000001", &[], None);

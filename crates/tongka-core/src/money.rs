@@ -296,6 +296,43 @@ impl<'de> Deserialize<'de> for Money {
     }
 }
 
+/// In ops (`codec`): the whole number of fen as a CBOR integer (1–9
+/// bytes), which every amount is; anything else (not held to the fen, or
+/// beyond an `i64` of fen) as an exact `[mantissa, scale]`.
+impl<C> minicbor::Encode<C> for Money {
+    fn encode<W: minicbor::encode::Write>(
+        &self,
+        e: &mut minicbor::Encoder<W>,
+        ctx: &mut C,
+    ) -> Result<(), minicbor::encode::Error<W::Error>> {
+        // Held to the fen (`Money::ZERO` has scale 0): decodes at scale 2,
+        // the same value, as every amount is held.
+        if self.0.scale() <= 2
+            && let Some(fen) = 10i128
+                .checked_pow(2 - self.0.scale())
+                .and_then(|k| self.0.mantissa().checked_mul(k))
+                .and_then(|f| i64::try_from(f).ok())
+        {
+            e.i64(fen)?;
+            return Ok(());
+        }
+        crate::codec::decimal::encode(&self.0, e, ctx)
+    }
+}
+
+impl<'b, C> minicbor::Decode<'b, C> for Money {
+    fn decode(
+        d: &mut minicbor::Decoder<'b>,
+        ctx: &mut C,
+    ) -> Result<Money, minicbor::decode::Error> {
+        if d.datatype()? == minicbor::data::Type::Array {
+            crate::codec::decimal::decode(d, ctx).map(Money)
+        } else {
+            d.i64().map(Money::from_fen)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

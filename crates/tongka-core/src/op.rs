@@ -3,11 +3,14 @@
 //! dependencies, who made it, its idempotency key, and a place for the
 //! origin's signature. The op log is the ledger: append-only, auditable.
 
+use minicbor::Encoder;
 use serde::{Deserialize, Serialize};
 
+use crate::authority::NotAuthorised;
 use crate::catalogue::Product;
 use crate::checkout::{Order, TenderKind};
 use crate::clock::{Hlc, VersionVector};
+use crate::codec::{FEATURE_POINTS, feature_name, first_unknown_feature};
 use crate::ids::{MemberId, NodeId, OpId, RechargeId};
 use crate::member::{Profile, ProfilePatch};
 use crate::money::Money;
@@ -15,56 +18,85 @@ use crate::programme::Programme;
 use crate::refund::Refund;
 
 /// The first byte of every encoded op: the format version. A node refuses
-/// an op of a format it does not know rather than guess.
+/// an op of a format it does not know rather than guess. Format 2 is the
+/// minicbor encoding of `codec`.
+pub const OP_FORMAT_V2: u8 = 2;
+/// The format of before the break (postcard), refused with its reason.
 pub const OP_FORMAT_V1: u8 = 1;
+/// The fields of an op's array: id, hlc, deps | needs, actor, idem, body |
+/// sig (the head is encoded on the log's writer, the tail by the caller).
+const OP_FIELDS: u64 = 8;
 /// The largest encoded op accepted (a 200-line order is far below this).
 pub const OP_BYTES_MAX: usize = 256 * 1024;
 /// The longest idempotency key and actor name accepted.
 pub const KEY_LEN_MAX: usize = 128;
 
-/// What an op does.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// What an op does. Encoded by minicbor (`codec`): each variant and field
+/// has an index number, so a field is added without a new variant; a field
+/// that changes what applying does is also a feature (`OpBody::needs`).
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode,
+)]
 pub enum OpBody {
+    #[n(0)]
     MemberRegistered {
+        #[n(0)]
         member: MemberId,
+        #[n(1)]
         profile: Profile,
     },
     /// A profile edit: the patch as asked (for history) and the automerge
     /// change its origin made of it (`profile_doc`), which is what applies.
+    #[n(1)]
     ProfileUpdated {
+        #[n(0)]
         member: MemberId,
+        #[n(1)]
         patch: ProfilePatch,
+        #[cbor(n(2), with = "minicbor::bytes")]
         change: Vec<u8>,
     },
     /// Credits the origin's share: `amount` principal plus `bonus`.
+    #[n(2)]
     Recharged {
+        #[n(0)]
         member: MemberId,
+        #[n(1)]
         recharge: RechargeId,
+        #[n(2)]
         amount: Money,
+        #[n(3)]
         bonus: Money,
+        #[n(4)]
         tender: TenderKind,
     },
     /// A sale; debits the origin's share by the order's balance part and
-    /// credits it the points earned. Using no points (format 1, see
-    /// `compat`); a sale using points is `CheckedOutWithPoints`. Make
-    /// either with `OpBody::sale`.
+    /// its points used (`Order::points_used`, feature `FEATURE_POINTS`),
+    /// and credits it the points earned.
+    #[n(3)]
     CheckedOut {
-        #[serde(with = "crate::compat::order_v1")]
+        #[n(0)]
         order: Order,
     },
-    /// A refund of a sale made at the origin, returning no points used
-    /// (format 1); one that does is `RefundedWithPoints`. Make either with
-    /// `OpBody::refund`.
+    /// A refund of a sale made at the origin; credits back the points used
+    /// it returns (`Refund::points_returned`, feature `FEATURE_POINTS`).
+    #[n(4)]
     Refunded {
-        #[serde(with = "crate::compat::refund_v1")]
+        #[n(0)]
         refund: Refund,
     },
     /// The origin gives part of its share of a member's wallet to `to`.
+    #[n(5)]
     SharesTransferred {
+        #[n(0)]
         member: MemberId,
+        #[n(1)]
         to: NodeId,
+        #[n(2)]
         principal: Money,
+        #[n(3)]
         bonus: Money,
+        #[n(4)]
         points: i64,
     },
     /// `absorbed` (a duplicate) is merged into `member`: the automerge
@@ -73,96 +105,115 @@ pub enum OpBody {
     /// the origin saw them, added to `member`'s once per absorbed member
     /// (concurrent merges of a pair: the lowest op id's; see `merge`). Wallet shares follow by
     /// `MergeMoved` ops of their holders.
+    #[n(6)]
     MembersMerged {
+        #[n(0)]
         member: MemberId,
+        #[n(1)]
         absorbed: MemberId,
+        #[cbor(n(2), with = "minicbor::bytes")]
         change: Vec<u8>,
+        #[n(3)]
         figures: MergedFigures,
     },
     /// The origin moves its own share of merged-away `member` to `into`
     /// (the survivor): debits the one, credits the other, same owner.
+    #[n(7)]
     MergeMoved {
+        #[n(0)]
         member: MemberId,
+        #[n(1)]
         into: MemberId,
+        #[n(2)]
         principal: Money,
+        #[n(3)]
         bonus: Money,
+        #[n(4)]
         points: i64,
     },
     /// HQ edits the chain's programme: the automerge change it made of the
     /// programme document (`programme_doc`), which is what applies, and the
     /// programme as it was at its origin after the change (for history).
     /// Ops made before it keep what they decided.
+    #[n(8)]
     ProgrammeChanged {
+        #[cbor(n(0), with = "minicbor::bytes")]
         change: Vec<u8>,
-        /// Format-1 fields only: the points deduction rule is in `change`.
-        #[serde(with = "crate::compat::programme_v1")]
+        #[n(1)]
         programme: Programme,
     },
     /// HQ edits the chain's catalogue: the automerge change it made of the
     /// catalogue document (`catalogue_doc`), which is what applies, and the
     /// products as asked (for history). Sales made before it keep the
     /// prices they recorded.
+    #[n(9)]
     CatalogueChanged {
+        #[cbor(n(0), with = "minicbor::bytes")]
         change: Vec<u8>,
+        #[n(1)]
         products: Vec<Product>,
-    },
-    /// A sale that pays part with points (`Order::points_used` > 0): as
-    /// `CheckedOut`, and debits the origin's points share by the points
-    /// used. Appended (see `compat`).
-    CheckedOutWithPoints {
-        order: Order,
-    },
-    /// A refund that returns points used by the sale
-    /// (`Refund::points_returned` > 0): as `Refunded`, and credits them
-    /// back to the origin's share. Appended (see `compat`).
-    RefundedWithPoints {
-        refund: Refund,
     },
 }
 
 /// Cumulative figures of an absorbed member, carried by a merge.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    minicbor::Encode,
+    minicbor::Decode,
+)]
 pub struct MergedFigures {
+    #[n(0)]
     pub principal: Money,
+    #[n(1)]
     pub bonus: Money,
+    #[n(2)]
     pub spent: Money,
+    #[n(3)]
     pub visits: u64,
 }
 
 impl OpBody {
-    /// The op recording `order`: `CheckedOut` when it uses no points (its
-    /// encoding unchanged since format 1), else `CheckedOutWithPoints`.
+    /// The op recording `order`.
     pub fn sale(order: Order) -> OpBody {
-        if order.points_used == 0 {
-            OpBody::CheckedOut { order }
-        } else {
-            OpBody::CheckedOutWithPoints { order }
-        }
+        OpBody::CheckedOut { order }
     }
 
-    /// The op recording `refund`: `Refunded` when it returns no points,
-    /// else `RefundedWithPoints`.
+    /// The op recording `refund`.
     pub fn refund(refund: Refund) -> OpBody {
-        if refund.points_returned == 0 {
-            OpBody::Refunded { refund }
-        } else {
-            OpBody::RefundedWithPoints { refund }
-        }
+        OpBody::Refunded { refund }
     }
 
-    /// The sale this op records, whichever variant.
+    /// The sale this op records.
     pub fn as_sale(&self) -> Option<&Order> {
         match self {
-            OpBody::CheckedOut { order } | OpBody::CheckedOutWithPoints { order } => Some(order),
+            OpBody::CheckedOut { order } => Some(order),
             _ => None,
         }
     }
 
-    /// The refund this op records, whichever variant.
+    /// The refund this op records.
     pub fn as_refund(&self) -> Option<&Refund> {
         match self {
-            OpBody::Refunded { refund } | OpBody::RefundedWithPoints { refund } => Some(refund),
+            OpBody::Refunded { refund } => Some(refund),
             _ => None,
+        }
+    }
+
+    /// The features (`codec::FEATURE_*`) applying this op needs, from its
+    /// content: the one place that says which content is a feature. The
+    /// op's maker declares them, and the decoder checks them.
+    pub fn needs(&self) -> u64 {
+        match self {
+            OpBody::CheckedOut { order } if order.points_used != 0 => FEATURE_POINTS,
+            OpBody::Refunded { refund } if refund.points_returned != 0 => FEATURE_POINTS,
+            _ => 0,
         }
     }
 
@@ -175,12 +226,8 @@ impl OpBody {
             | OpBody::SharesTransferred { member, .. }
             | OpBody::MembersMerged { member, .. }
             | OpBody::MergeMoved { member, .. } => Some(member),
-            OpBody::CheckedOut { order } | OpBody::CheckedOutWithPoints { order } => {
-                order.member.as_ref()
-            }
-            OpBody::Refunded { refund } | OpBody::RefundedWithPoints { refund } => {
-                refund.member.as_ref()
-            }
+            OpBody::CheckedOut { order } => order.member.as_ref(),
+            OpBody::Refunded { refund } => refund.member.as_ref(),
             OpBody::ProgrammeChanged { .. } | OpBody::CatalogueChanged { .. } => None,
         }
     }
@@ -190,8 +237,8 @@ impl OpBody {
             OpBody::MemberRegistered { .. } => "member_registered",
             OpBody::ProfileUpdated { .. } => "profile_updated",
             OpBody::Recharged { .. } => "recharged",
-            OpBody::CheckedOut { .. } | OpBody::CheckedOutWithPoints { .. } => "checked_out",
-            OpBody::Refunded { .. } | OpBody::RefundedWithPoints { .. } => "refunded",
+            OpBody::CheckedOut { .. } => "checked_out",
+            OpBody::Refunded { .. } => "refunded",
             OpBody::SharesTransferred { .. } => "shares_transferred",
             OpBody::MembersMerged { .. } => "members_merged",
             OpBody::MergeMoved { .. } => "merge_moved",
@@ -380,8 +427,8 @@ pub fn sign_batch(items: Vec<(&mut Op, Vec<u8>, [u8; 32])>, signer: &dyn OpSigne
             debug_assert!(op.sig.is_empty(), "op signed twice");
             debug_assert_eq!(unsigned, op.signing_bytes(), "encoding of another op");
             op.sig = BatchSig::encode(&signature, leaves.len(), i, &path);
-            unsigned.pop(); // the empty signature: its length, 0
-            postcard::to_io(&op.sig, &mut unsigned).expect("encoding to memory cannot fail");
+            unsigned.pop(); // the empty signature, `EMPTY_SIG`
+            encode_sig(&op.sig, &mut unsigned);
             unsigned
         })
         .collect()
@@ -402,24 +449,8 @@ pub enum OriginRole {
 /// may edit its own programme and catalogue). (Who
 /// may decrease a share is checked when the op is applied:
 /// `MemberState::apply` lets an op debit only its origin's share.)
-pub fn check_authority(role: OriginRole, body: &OpBody) -> Result<(), &'static str> {
-    match (role, body) {
-        (
-            OriginRole::Hq,
-            OpBody::Recharged { .. }
-            | OpBody::CheckedOut { .. }
-            | OpBody::Refunded { .. }
-            | OpBody::CheckedOutWithPoints { .. }
-            | OpBody::RefundedWithPoints { .. },
-        ) => Err("HQ sells nothing: a recharge, sale or refund authored by HQ is refused"),
-        (OriginRole::Store, OpBody::ProgrammeChanged { .. }) => {
-            Err("only HQ authors the programme: a programme change authored by a store is refused")
-        }
-        (OriginRole::Store, OpBody::CatalogueChanged { .. }) => {
-            Err("only HQ authors the catalogue: a catalogue change authored by a store is refused")
-        }
-        _ => Ok(()),
-    }
+pub fn check_authority(role: OriginRole, body: &OpBody) -> Result<(), NotAuthorised> {
+    crate::authority::may_author(Some(role), body)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -431,34 +462,108 @@ pub enum DecodeError {
     TooLarge(usize),
     #[error("unknown op format {0}")]
     Format(u8),
+    #[error(
+        "op of format {0}, written before tongka's format break: this build reads format 2 only"
+    )]
+    FormatRetired(u8),
+    #[error("the op needs feature {0}, which this build does not know: upgrade tongka to apply it")]
+    UnknownFeature(u32),
     #[error("malformed op: {0}")]
     Malformed(String),
     #[error("op field out of range: {0}")]
     Invalid(&'static str),
 }
 
-/// An op's fields by reference, in `Op`'s order: postcard encodes a struct
-/// as its fields one after another, so this encodes exactly as the `Op`
-/// with these fields, without cloning any of them.
-#[derive(Serialize)]
-struct OpView<'a> {
-    id: &'a OpId,
-    hlc: &'a Hlc,
-    deps: &'a VersionVector,
-    actor: &'a str,
-    idem: &'a Option<String>,
-    body: &'a OpBody,
-    sig: &'a [u8],
+impl crate::error::DomainError for DecodeError {
+    fn code(&self) -> &'static str {
+        match self {
+            DecodeError::Empty | DecodeError::Malformed(_) => "op_malformed",
+            DecodeError::TooLarge(_) => "op_too_large",
+            DecodeError::Format(_) => "op_format_unknown",
+            DecodeError::FormatRetired(_) => "op_format_too_old",
+            DecodeError::UnknownFeature(_) => "unknown_feature",
+            DecodeError::Invalid(_) => "op_invalid",
+        }
+    }
+
+    fn message_zh(&self) -> String {
+        match self {
+            DecodeError::Empty => "操作为空".into(),
+            DecodeError::TooLarge(n) => format!("操作长 {n} 字节，超过上限"),
+            DecodeError::Format(f) => format!("未知的操作格式 {f}"),
+            DecodeError::FormatRetired(f) => {
+                format!("操作格式 {f} 是通卡格式变更之前写的：本版本只读格式 2")
+            }
+            DecodeError::UnknownFeature(bit) => {
+                format!("该操作需要本版本不认识的功能 {bit}：请升级通卡后再应用")
+            }
+            DecodeError::Malformed(e) => format!("操作格式错误：{e}"),
+            DecodeError::Invalid(what) => format!("操作字段超出范围：{what}"),
+        }
+    }
+
+    fn details(&self) -> Vec<(&'static str, String)> {
+        match self {
+            DecodeError::UnknownFeature(bit) => vec![("feature", bit.to_string())],
+            _ => Vec::new(),
+        }
+    }
 }
 
-/// The fields after `deps`, by reference, in `Op`'s order (the part of the
-/// encoding that stamping leaves alone).
-#[derive(Serialize)]
-struct TailView<'a> {
-    actor: &'a str,
-    idem: &'a Option<String>,
-    body: &'a OpBody,
+/// The name of the features in `needs`, for people (`points`, or the bit
+/// of a feature this build does not know).
+pub fn features_text(needs: u64) -> String {
+    (0..64)
+        .filter(|b| needs & (1 << b) != 0)
+        .map(|b| feature_name(b).map_or_else(|| format!("#{b}"), str::to_string))
+        .collect::<Vec<_>>()
+        .join(",")
 }
+
+fn encoding_to_memory<T>(r: Result<T, minicbor::encode::Error<std::convert::Infallible>>) -> T {
+    r.expect("encoding to memory cannot fail")
+}
+
+/// The op's format byte and the start of its array: id, clock, deps.
+fn encode_head(id: &OpId, hlc: &Hlc, deps: &VersionVector, out: &mut Vec<u8>) {
+    out.push(OP_FORMAT_V2);
+    let mut e = Encoder::new(out);
+    // `OpId` and `Hlc` written out as their derived encodings are (arrays
+    // of two): this runs on the log's writer, once per op.
+    encoding_to_memory(
+        e.array(OP_FIELDS)
+            .and_then(|e| e.array(2))
+            .and_then(|e| e.str(id.origin.as_str()))
+            .and_then(|e| e.u64(id.seq))
+            .and_then(|e| e.array(2))
+            .and_then(|e| e.u64(hlc.ms))
+            .and_then(|e| e.u32(hlc.count))
+            .and_then(|e| e.encode(deps))
+            .map(|_| ()),
+    );
+}
+
+/// The fields after the head, before the signature: the features the
+/// body needs, actor, idempotency key, body.
+fn encode_tail(actor: &str, idem: &Option<String>, body: &OpBody, out: &mut Vec<u8>) {
+    let mut e = Encoder::new(out);
+    encoding_to_memory(
+        e.u64(body.needs())
+            .and_then(|e| e.str(actor))
+            .and_then(|e| e.encode(idem))
+            .and_then(|e| e.encode(body))
+            .map(|_| ()),
+    );
+}
+
+/// The signature field (CBOR bytes); the empty signature is one byte,
+/// `EMPTY_SIG`.
+fn encode_sig(sig: &[u8], out: &mut Vec<u8>) {
+    encoding_to_memory(Encoder::new(out).bytes(sig).map(|_| ()));
+}
+
+/// The encoding of the empty signature: bytes of length 0.
+const EMPTY_SIG: u8 = 0x40;
 
 impl OpDraft {
     /// The encoding of the fields stamping does not change (actor,
@@ -466,12 +571,9 @@ impl OpDraft {
     /// caller can do ahead, off the log's writer. Pass it to
     /// `Op::encode_with_tail` of the stamped op.
     pub fn encode_tail(&self) -> Vec<u8> {
-        postcard::to_allocvec(&TailView {
-            actor: &self.actor,
-            idem: &self.idem,
-            body: &self.body,
-        })
-        .expect("encoding to memory cannot fail")
+        let mut out = Vec::with_capacity(256);
+        encode_tail(&self.actor, &self.idem, &self.body, &mut out);
+        out
     }
 
     pub fn stamp(self, id: OpId, deps: VersionVector) -> Op {
@@ -494,57 +596,98 @@ impl Op {
     }
 
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = vec![OP_FORMAT_V1];
-        postcard::to_io(self, &mut out).expect("encoding to memory cannot fail");
+        let mut out = Vec::with_capacity(256 + self.sig.len());
+        self.encode_into(&mut out);
         out
     }
 
-    /// Decode an op received from storage or a peer; never panics.
+    /// `encode()`, appended to `out` (a buffer kept from op to op).
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        self.encode_unsigned_into(out);
+        out.pop();
+        encode_sig(&self.sig, out);
+    }
+
+    /// The op as if unsigned (its signing bytes), appended to `out`.
+    fn encode_unsigned_into(&self, out: &mut Vec<u8>) {
+        encode_head(&self.id, &self.hlc, &self.deps, out);
+        encode_tail(&self.actor, &self.idem, &self.body, out);
+        out.push(EMPTY_SIG);
+    }
+
+    /// Decode an op received from storage or a peer; never panics. The
+    /// codec's edge: the format, the features and the limits are checked
+    /// here, once, before any rule sees the op.
     pub fn decode(bytes: &[u8]) -> Result<Op, DecodeError> {
         let (&format, rest) = bytes.split_first().ok_or(DecodeError::Empty)?;
         if bytes.len() > OP_BYTES_MAX {
             return Err(DecodeError::TooLarge(bytes.len()));
         }
-        if format != OP_FORMAT_V1 {
-            return Err(DecodeError::Format(format));
+        match format {
+            OP_FORMAT_V2 => {}
+            OP_FORMAT_V1 => return Err(DecodeError::FormatRetired(format)),
+            _ => return Err(DecodeError::Format(format)),
         }
-        let op: Op =
-            postcard::from_bytes(rest).map_err(|e| DecodeError::Malformed(e.to_string()))?;
-        if op.id.seq == 0 {
-            return Err(DecodeError::Invalid("seq"));
+        let bad = |e: minicbor::decode::Error| DecodeError::Malformed(e.to_string());
+        let mut d = minicbor::Decoder::new(rest);
+        if d.array().map_err(bad)? != Some(OP_FIELDS) {
+            return Err(DecodeError::Malformed(
+                "an op is an array of 8 fields".into(),
+            ));
         }
-        if op.actor.len() > KEY_LEN_MAX || op.idem.as_ref().is_some_and(|k| k.len() > KEY_LEN_MAX) {
+        let id: OpId = d.decode().map_err(bad)?;
+        let hlc: Hlc = d.decode().map_err(bad)?;
+        let deps: VersionVector = d.decode().map_err(bad)?;
+        let needs = d.u64().map_err(bad)?;
+        // Before the body: a body needing a feature unknown here may not
+        // even decode as the body this build knows.
+        if let Some(bit) = first_unknown_feature(needs) {
+            return Err(DecodeError::UnknownFeature(bit));
+        }
+        let actor = d.str().map_err(bad)?;
+        if actor.len() > KEY_LEN_MAX {
             return Err(DecodeError::Invalid("actor or idempotency key"));
         }
-        Ok(op)
-    }
-
-    fn view<'a>(&'a self, sig: &'a [u8]) -> OpView<'a> {
-        OpView {
-            id: &self.id,
-            hlc: &self.hlc,
-            deps: &self.deps,
-            actor: &self.actor,
-            idem: &self.idem,
-            body: &self.body,
-            sig,
+        let actor = actor.to_string();
+        let idem: Option<String> = d.decode().map_err(bad)?;
+        let body: OpBody = d.decode().map_err(bad)?;
+        let sig = d.bytes().map_err(bad)?.to_vec();
+        if d.position() != rest.len() {
+            return Err(DecodeError::Malformed("bytes after the op".into()));
         }
+        if body.needs() != needs {
+            return Err(DecodeError::Invalid(
+                "declared features differ from the op's content",
+            ));
+        }
+        if id.seq == 0 {
+            return Err(DecodeError::Invalid("seq"));
+        }
+        if idem.as_ref().is_some_and(|k| k.len() > KEY_LEN_MAX) {
+            return Err(DecodeError::Invalid("actor or idempotency key"));
+        }
+        Ok(Op {
+            id,
+            hlc,
+            deps,
+            actor,
+            idem,
+            body,
+            sig,
+        })
     }
 
     /// The bytes the origin signs and the digest covers: the op without its
     /// signature.
     pub fn signing_bytes(&self) -> Vec<u8> {
-        let mut out = vec![OP_FORMAT_V1];
-        postcard::to_io(&self.view(&[]), &mut out).expect("encoding to memory cannot fail");
+        let mut out = Vec::with_capacity(256);
+        self.encode_unsigned_into(&mut out);
         out
     }
 
-    /// blake3 of `signing_bytes()`, streamed: no copy of the op, no buffer.
+    /// blake3 of `signing_bytes()`.
     pub fn hash(&self) -> [u8; 32] {
-        let mut h = blake3::Hasher::new();
-        h.update(&[OP_FORMAT_V1]);
-        let h = postcard::to_io(&self.view(&[]), h).expect("hashing cannot fail");
-        *h.finalize().as_bytes()
+        *blake3::hash(&self.signing_bytes()).as_bytes()
     }
 
     /// `(self.encode(), self.hash())`, encoding the op once (and hashing
@@ -594,19 +737,17 @@ impl Op {
     /// and signature, and hashes the result once. `tail` must be the
     /// draft's (checked in debug builds).
     pub fn encode_with_tail(&self, tail: &[u8]) -> (Vec<u8>, [u8; 32]) {
-        let mut out = Vec::with_capacity(tail.len() + 64);
-        out.push(OP_FORMAT_V1);
-        postcard::to_io(&(&self.id, &self.hlc, &self.deps), &mut out)
-            .expect("encoding to memory cannot fail");
+        let mut out = Vec::with_capacity(tail.len() + 64 + self.sig.len());
+        encode_head(&self.id, &self.hlc, &self.deps, &mut out);
         out.extend_from_slice(tail);
         let hash = if self.sig.is_empty() {
-            out.push(0); // the empty signature: its length, 0
+            out.push(EMPTY_SIG);
             *blake3::hash(&out).as_bytes()
         } else {
             let mut h = blake3::Hasher::new();
             h.update(&out);
-            h.update(&[0]);
-            postcard::to_io(&self.sig, &mut out).expect("encoding to memory cannot fail");
+            h.update(&[EMPTY_SIG]);
+            encode_sig(&self.sig, &mut out);
             *h.finalize().as_bytes()
         };
         debug_assert_eq!(out, self.encode(), "tail of another draft");
@@ -625,15 +766,6 @@ pub struct EncodedOp {
     pub hash: [u8; 32],
 }
 
-/// postcard's encoding of a length (LEB128).
-fn varint(mut n: usize, out: &mut Vec<u8>) {
-    while n >= 0x80 {
-        out.push((n as u8) | 0x80);
-        n >>= 7;
-    }
-    out.push(n as u8);
-}
-
 impl EncodedOp {
     /// Encode `op` (and hash it).
     pub fn new(op: Op) -> EncodedOp {
@@ -650,14 +782,13 @@ impl EncodedOp {
     pub fn decode(bytes: Vec<u8>) -> Result<EncodedOp, DecodeError> {
         let op = Op::decode(&bytes)?;
         let mut tail = Vec::with_capacity(op.sig.len() + 3);
-        varint(op.sig.len(), &mut tail);
-        tail.extend_from_slice(&op.sig);
+        encode_sig(&op.sig, &mut tail);
         if !bytes.ends_with(&tail) {
             return Err(DecodeError::Invalid("signature encoding"));
         }
         let mut h = blake3::Hasher::new();
         h.update(&bytes[..bytes.len() - tail.len()]);
-        h.update(&[0]); // the empty signature: its length, 0
+        h.update(&[EMPTY_SIG]);
         let hash = *h.finalize().as_bytes();
         Ok(EncodedOp { op, bytes, hash })
     }
@@ -718,6 +849,7 @@ mod tests {
         assert_eq!(Op::decode(&o.encode()).unwrap(), o);
         assert_eq!(Op::decode(&[]), Err(DecodeError::Empty));
         assert_eq!(Op::decode(&[9, 1, 2]), Err(DecodeError::Format(9)));
+        assert_eq!(Op::decode(&[1, 1, 2]), Err(DecodeError::FormatRetired(1)));
         let mut bytes = o.encode();
         bytes.truncate(bytes.len() / 2);
         assert!(matches!(Op::decode(&bytes), Err(DecodeError::Malformed(_))));
@@ -796,6 +928,10 @@ mod tests {
         }
         let bytes = postcard::to_allocvec(&state).unwrap();
         assert_eq!(postcard::from_bytes::<OrderState>(&bytes).unwrap(), state);
+        // Trailing bytes after an op: refused, not ignored.
+        let mut long = op(1).encode();
+        long.push(0);
+        assert!(matches!(Op::decode(&long), Err(DecodeError::Malformed(_))));
     }
 
     #[test]
@@ -926,12 +1062,17 @@ mod tests {
                     e.signed_message().map(|m| m.0)
                 );
             }
-            // The signature's length written overlong: refused.
-            let mut overlong = bytes[..bytes.len() - o.sig.len() - 2].to_vec();
+            // The signature's length written overlong (two length bytes
+            // where one does): decodes, but is not the origin's bytes.
             let n = o.sig.len();
-            overlong.extend_from_slice(&[(n as u8) | 0x80, ((n >> 7) as u8) | 0x80, 0]);
+            assert!((24..256).contains(&n), "a one-byte length");
+            let mut overlong = bytes[..bytes.len() - n - 2].to_vec();
+            overlong.extend_from_slice(&[0x59, 0, n as u8]);
             overlong.extend_from_slice(&o.sig);
-            assert!(EncodedOp::decode(overlong).is_err());
+            assert_eq!(
+                EncodedOp::decode(overlong),
+                Err(DecodeError::Invalid("signature encoding"))
+            );
         }
         assert!(EncodedOp::decode(Vec::new()).is_err());
     }

@@ -9,36 +9,52 @@ use serde::{Deserialize, Serialize};
 use crate::money::Money;
 
 /// Recharge `threshold` or more in one go and get `bonus` on top.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode,
+)]
 pub struct RechargeOffer {
+    #[n(0)]
     pub threshold: Money,
+    #[n(1)]
     pub bonus: Money,
 }
 
 /// A member level (会员等级), reached by cumulative principal recharged.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode,
+)]
 pub struct Level {
     /// Stable machine name (`regular`, `silver`, …).
+    #[n(0)]
     pub code: String,
+    #[n(1)]
     pub name_zh: String,
+    #[n(2)]
     pub name_en: String,
     /// Cumulative principal recharged from which the level applies.
+    #[n(3)]
     pub min_principal: Money,
     /// Price multiplier applied to every line at checkout (0.95 = 95折).
+    #[cbor(n(4), with = "crate::codec::decimal")]
     pub rate: Decimal,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode,
+)]
 pub struct Programme {
     /// Sorted by threshold, ascending; the highest one reached applies.
+    #[n(0)]
     pub recharge_offers: Vec<RechargeOffer>,
     /// Sorted by `min_principal`, ascending; the first starts at zero.
+    #[n(1)]
     pub levels: Vec<Level>,
     /// Points earned per whole yuan paid (rounded down to a whole point).
+    #[cbor(n(2), with = "crate::codec::decimal")]
     pub points_per_yuan: Decimal,
     /// Paying with points at checkout (积分抵现); `None` = off (the
-    /// default). Ops of format 1 carry programmes without it
-    /// (`compat::ProgrammeV1`); the programme document holds it.
+    /// default). The programme document holds it (what applies).
+    #[n(3)]
     pub points_deduction: Option<PointsDeduction>,
 }
 
@@ -46,15 +62,20 @@ pub struct Programme {
 /// in `checkout`'s module doc: n points are worth round(n ÷
 /// `points_per_yuan`) yuan, to the fen half-up; their worth may not exceed
 /// round(payable × `cap`); a checkout uses at least `min_points` (or none).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode,
+)]
 pub struct PointsDeduction {
     /// Points that make one yuan (100 = 100 points for 1.00), 1 to 10000.
+    #[n(0)]
     pub points_per_yuan: i64,
     /// The largest part of the payable (after the level discount) points
     /// may pay: greater than 0, at most 1 (0.5 = half).
+    #[cbor(n(1), with = "crate::codec::decimal")]
     pub cap: Decimal,
     /// The fewest points one checkout may use; 0 = no minimum. At most
     /// `POINTS_MIN_MAX`.
+    #[n(2)]
     pub min_points: i64,
 }
 

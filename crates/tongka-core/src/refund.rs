@@ -35,29 +35,48 @@ pub const REASON_LEN_MAX: usize = 200;
 
 /// A refund request: which lines, how many of each; `None` = everything
 /// not yet refunded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode,
+)]
 pub struct RefundLine {
     /// Index of the line in the order, from 0.
+    #[n(0)]
     pub line: usize,
+    #[cbor(n(1), with = "crate::codec::decimal")]
     pub qty: Decimal,
 }
 
 /// A refund as decided and recorded in its op.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode,
+)]
 pub struct Refund {
+    #[n(0)]
     pub id: RefundId,
+    #[n(1)]
     pub order: crate::ids::OrderId,
+    #[n(2)]
     pub member: Option<crate::ids::MemberId>,
+    #[n(3)]
     pub store: NodeId,
+    #[n(4)]
     pub at: Hlc,
+    #[n(5)]
     pub lines: Vec<RefundLine>,
+    #[n(6)]
     pub amount: Money,
+    #[n(7)]
     pub tenders: Vec<Tender>,
+    #[n(8)]
     pub balance_principal: Money,
+    #[n(9)]
     pub balance_bonus: Money,
+    #[n(10)]
     pub points_reversed: i64,
+    #[n(11)]
     pub reason: String,
     /// Points used by the sale given back (credited to this store's share).
+    #[cbor(n(12), skip_if = "crate::codec::is_zero_i64")]
     pub points_returned: i64,
 }
 

@@ -60,56 +60,6 @@ pub struct CountedMerge {
     pub figures: MergedFigures,
 }
 
-/// `MemberState` as encoded before the store's schema 6 (no `counted`):
-/// stored rows and idempotency answers of that time decode with it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MemberStateV5 {
-    pub id: MemberId,
-    pub profile: Profile,
-    pub created: Hlc,
-    pub home: NodeId,
-    pub wallet: Wallet,
-    pub cumulative_principal: Money,
-    pub cumulative_bonus: Money,
-    pub cumulative_spent: Money,
-    pub visits: u64,
-    pub last_seen: Hlc,
-    pub profile_doc: Option<Vec<u8>>,
-    pub absorbed: Vec<MemberId>,
-}
-
-impl From<MemberStateV5> for MemberState {
-    /// Its merges were counted by ops not recorded: each absorbed member
-    /// is recorded with no op (sorts first, never replaced), so a merge of
-    /// it arriving later counts nothing more.
-    fn from(m: MemberStateV5) -> Self {
-        let counted = m
-            .absorbed
-            .iter()
-            .map(|a| CountedMerge {
-                absorbed: a.clone(),
-                op: None,
-                figures: MergedFigures::default(),
-            })
-            .collect();
-        MemberState {
-            id: m.id,
-            profile: m.profile,
-            created: m.created,
-            home: m.home,
-            wallet: m.wallet,
-            cumulative_principal: m.cumulative_principal,
-            cumulative_bonus: m.cumulative_bonus,
-            cumulative_spent: m.cumulative_spent,
-            visits: m.visits,
-            last_seen: m.last_seen,
-            profile_doc: m.profile_doc,
-            absorbed: m.absorbed,
-            counted,
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ApplyError {
@@ -390,7 +340,7 @@ impl MemberState {
                 next.cumulative_principal += *amount;
                 next.cumulative_bonus += *bonus;
             }
-            OpBody::CheckedOut { order } | OpBody::CheckedOutWithPoints { order } => {
+            OpBody::CheckedOut { order } => {
                 if order.store != *origin {
                     return Err(ApplyError::Authority {
                         origin: origin.clone(),
@@ -421,7 +371,7 @@ impl MemberState {
                 next.cumulative_spent += order.payable;
                 next.visits += 1;
             }
-            OpBody::Refunded { refund } | OpBody::RefundedWithPoints { refund } => {
+            OpBody::Refunded { refund } => {
                 if refund.store != *origin {
                     return Err(ApplyError::Authority {
                         origin: origin.clone(),
@@ -603,7 +553,7 @@ impl LedgerTotals {
                 self.recharged_principal += *amount;
                 self.recharged_bonus += *bonus;
             }
-            OpBody::CheckedOut { order } | OpBody::CheckedOutWithPoints { order } => {
+            OpBody::CheckedOut { order } => {
                 self.orders += 1;
                 self.sales += order.payable;
                 self.spent_principal += order.balance_principal;
@@ -611,7 +561,7 @@ impl LedgerTotals {
                 self.points_issued += order.points_earned;
                 self.points_redeemed += order.points_used;
             }
-            OpBody::Refunded { refund } | OpBody::RefundedWithPoints { refund } => {
+            OpBody::Refunded { refund } => {
                 self.refunds += 1;
                 self.refunded += refund.amount;
                 self.refunded_principal += refund.balance_principal;

@@ -66,12 +66,13 @@ pub fn open(config: &NodeConfig) -> anyhow::Result<(Store, Engine)> {
             idle_passivate: config.idle_passivate(),
         },
     );
-    // A node of a chain drafts only what its role may author; a node of
-    // no chain authors its own documents too.
-    engine.set_role(config.tls().map(|_| match config.node.role {
-        tongka_config::Role::Hq => OriginRole::Hq,
-        tongka_config::Role::Store => OriginRole::Store,
-    }));
+    // A node drafts only what its role may author: HQ sells nothing; a
+    // store of a chain authors no programme or catalogue, and a store of
+    // no chain (a quick start) authors its own.
+    engine.set_role(match config.node.role {
+        tongka_config::Role::Hq => Some(OriginRole::Hq),
+        tongka_config::Role::Store => config.tls().map(|_| OriginRole::Store),
+    });
     Ok((store, engine))
 }
 
@@ -200,48 +201,6 @@ fn refuse_store_with_own_documents(config: &NodeConfig, store: &Store) -> anyhow
     Ok(())
 }
 
-/// The products a schema-4 database held of its own (kept by the upgrade
-/// to schema 5, `Store::legacy_products`): at HQ or a chain-less node they
-/// become a catalogue change of this node's, so its tills keep its
-/// prices; at a store of a chain, whose catalogue HQ authors, they are
-/// dropped (logged).
-async fn adopt_legacy_products(
-    config: &NodeConfig,
-    store: &Store,
-    engine: &Engine,
-) -> anyhow::Result<()> {
-    let legacy = store.legacy_products()?;
-    if legacy.is_empty() {
-        return Ok(());
-    }
-    if config.node.role.as_str() == "hq" || config.tls().is_none() {
-        let n = legacy.len();
-        engine
-            .change_catalogue(legacy, "schema-upgrade".into())
-            .await
-            .map_err(|e| {
-                anyhow::anyhow!("adopting this node's products into the catalogue: {e}")
-            })?;
-        tracing::info!(
-            products = n,
-            "this node's products became a catalogue change"
-        );
-    } else {
-        tracing::warn!(
-            products = ?legacy.iter().map(|p| p.sku.as_str()).collect::<Vec<_>>(),
-            "this store's own product edits are dropped: the chain's catalogue is HQ's"
-        );
-    }
-    if !store.legacy_products()?.is_empty() {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        store.drop_legacy_products(Box::new(move |r| {
-            let _ = tx.send(r);
-        }));
-        rx.await.context("the writer stopped")??;
-    }
-    Ok(())
-}
-
 /// Start a node: storage, engine, replication (if the config names a chain
 /// CA) and the HTTP API, which serves until `shutdown` completes.
 pub async fn start(
@@ -263,8 +222,6 @@ pub async fn start(
         Err(e) => tracing::warn!(error = %e, "moving shares of merged members failed"),
     }
     let replication = start_replication(&config, &engine, &store).await?;
-    // After replication set the op signer: the adoption may make an op.
-    adopt_legacy_products(&config, &store, &engine).await?;
     let listener = tokio::net::TcpListener::bind(config.http.listen)
         .await
         .with_context(|| format!("binding the HTTP API to {}", config.http.listen))?;

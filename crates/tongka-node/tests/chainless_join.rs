@@ -111,92 +111,34 @@ async fn a_node_that_authored_its_catalogue_or_programme_does_not_join_as_a_stor
     run(hq, async |_| ()).await.unwrap();
 }
 
-/// Turn the node's database into a schema 4 one holding its own products
-/// (`latte` repriced, `tea` added), as a node of before the shared
-/// catalogue had.
-fn as_schema_4_with_own_products(config: &NodeConfig, latte: &Product, tea: &Product) {
-    let path = config.data_dir().join(tongka_node::DB_FILE);
-    let db = redb::Database::create(&path).unwrap();
-    let w = db.begin_write().unwrap();
-    {
-        let mut meta = w
-            .open_table(redb::TableDefinition::<&str, &[u8]>::new("meta-1"))
-            .unwrap();
-        meta.insert("schema", 4u32.to_le_bytes().as_slice())
-            .unwrap();
-        meta.remove("catalogue").unwrap();
-        let mut products = w
-            .open_table(redb::TableDefinition::<&str, &[u8]>::new("products-1"))
-            .unwrap();
-        for p in [latte, tea] {
-            let mut v = vec![1u8];
-            v.extend(postcard::to_allocvec(p).unwrap());
-            products.insert(p.sku.as_str(), v.as_slice()).unwrap();
-        }
-    }
-    w.commit().unwrap();
-}
-
-/// At the upgrade to schema 5 a chain-less node's own products become a
-/// catalogue change of its own (its tills keep its prices); a store of a
-/// chain drops them (HQ's catalogue rules) and still joins.
+/// A data directory of before the format break (here: its database
+/// marked schema 7 by hand) is refused at start, saying what to do; the
+/// node changes nothing in it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn own_products_of_a_schema_4_node_are_adopted_chainless_and_dropped_in_a_chain() {
-    use tongka_core::catalogue::sample_catalogue;
+async fn a_data_directory_of_before_the_format_break_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("chain");
-    let mut opts = ChainNewOptions::new(&dir, 2);
-    opts.hq = true;
-    tongka_config::chain_new(&opts).unwrap();
-    let mut latte = sample_catalogue()[1].clone();
-    latte.price = Money::from_fen(3600);
-    let tea = Product {
-        sku: "tea".into(),
-        barcode: Some("6900000000017".into()),
-        name: "茶 Tea".into(),
-        price: Money::from_fen(1800),
-    };
-
-    let c1 = chainless(&chain_config(&dir, "store-1"));
-    run(c1.clone(), async |_| ()).await.unwrap();
-    as_schema_4_with_own_products(&c1, &latte, &tea);
-    let (l, t, legacy, authored, ops) = run(c1.clone(), async |e| {
-        let s = e.store();
-        (
-            s.product("latte").unwrap(),
-            s.product_by_barcode("6900000000017").unwrap(),
-            s.legacy_products().unwrap(),
-            s.authored_documents().unwrap(),
-            s.ops_from(e.node(), 1, 10).unwrap(),
-        )
-    })
-    .await
-    .unwrap();
-    assert_eq!((l, t), (Some(latte.clone()), Some(tea.clone())));
-    assert_eq!(legacy, vec![]);
-    assert!(authored);
-    assert_eq!(ops.len(), 1);
-    assert_eq!(ops[0].body.kind(), "catalogue_changed");
-
-    // (Created without a chain: in this process a chain node's
-    // replication keeps its database open after it stops.)
-    let c2 = chain_config(&dir, "store-2");
-    run(chainless(&c2), async |_| ()).await.unwrap();
-    as_schema_4_with_own_products(&c2, &latte, &tea);
-    let (l, t, legacy, authored, ops) = run(c2, async |e| {
-        let s = e.store();
-        (
-            s.product("latte").unwrap(),
-            s.product("tea").unwrap(),
-            s.legacy_products().unwrap(),
-            s.authored_documents().unwrap(),
-            s.ops_from(e.node(), 1, 10).unwrap(),
-        )
-    })
-    .await
-    .unwrap();
-    assert_eq!((l, t), (Some(sample_catalogue()[1].clone()), None));
-    assert_eq!(legacy, vec![]);
-    assert!(!authored);
-    assert!(ops.is_empty());
+    tongka_config::chain_new(&ChainNewOptions::new(&dir, 1)).unwrap();
+    let c = chainless(&chain_config(&dir, "store-1"));
+    run(c.clone(), async |_| ()).await.unwrap();
+    let path = c.data_dir().join(tongka_node::DB_FILE);
+    let meta = redb::TableDefinition::<&str, &[u8]>::new("meta-1");
+    {
+        let db = redb::Database::create(&path).unwrap();
+        let w = db.begin_write().unwrap();
+        w.open_table(meta)
+            .unwrap()
+            .insert("schema", 7u32.to_le_bytes().as_slice())
+            .unwrap();
+        w.commit().unwrap();
+    }
+    let err = run(c, async |_| ()).await.unwrap_err();
+    let text = format!("{err:#}");
+    assert!(text.contains("earlier tongka format"), "{text}");
+    assert!(text.contains("tongka chain add-store"), "{text}");
+    use redb::ReadableDatabase;
+    let db = redb::Database::create(&path).unwrap();
+    let r = db.begin_read().unwrap();
+    let schema = r.open_table(meta).unwrap().get("schema").unwrap().unwrap();
+    assert_eq!(schema.value(), 7u32.to_le_bytes().as_slice());
 }

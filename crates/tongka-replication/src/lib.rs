@@ -99,7 +99,7 @@ fn authorised(role: CertRole, op: &Op) -> Result<(), String> {
         CertRole::Store => OriginRole::Store,
         CertRole::Hq => OriginRole::Hq,
     };
-    op::check_authority(role, &op.body).map_err(str::to_owned)
+    op::check_authority(role, &op.body).map_err(|e| e.to_string())
 }
 
 /// Verify `ops` (signature, certificate, role); the index of the first

@@ -34,11 +34,10 @@ use redb::{Database, Durability, ReadableDatabase, ReadableTable, ReadableTableM
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use tongka_core::catalogue::Product;
 use tongka_core::clock::{Hlc, VersionVector};
-use tongka_core::compat::{LedgerTotalsV6, OrderStateV6};
 use tongka_core::ids::{MemberId, NodeId, OpId, OrderId};
 use tongka_core::op::{self, EncodedOp, Op, OpDraft, OpSigner, StateDigest};
 use tongka_core::refund::OrderState;
-use tongka_core::state::{LedgerTotals, MemberState, MemberStateV5};
+use tongka_core::state::{LedgerTotals, MemberState};
 
 pub use tables::SCHEMA_VERSION;
 use tables::*;
@@ -50,6 +49,13 @@ pub enum StoreError {
     Db(DbError),
     #[error("database file was written by schema {found}; this build reads schema {expected}")]
     Schema { found: u32, expected: u32 },
+    /// A database of before the format break (schema < 8): not upgraded.
+    #[error(
+        "this database was written by an earlier tongka format (schema {found}; this build \
+         reads schema 8 and later): start a new data directory, or re-run \
+         `tongka chain add-store` for this store, and let it catch up from the chain"
+    )]
+    FormatTooOld { found: u32 },
     #[error("database belongs to node {found}, not {expected}")]
     WrongNode { found: String, expected: String },
     #[error("stored value is corrupt: {0}")]
@@ -65,6 +71,39 @@ pub enum StoreError {
 #[derive(Debug, thiserror::Error)]
 #[error(transparent)]
 pub struct DbError(redb::Error);
+
+impl tongka_core::DomainError for StoreError {
+    fn code(&self) -> &'static str {
+        match self {
+            StoreError::Db(_) => "storage_error",
+            StoreError::Schema { .. } => "storage_schema_unknown",
+            StoreError::FormatTooOld { .. } => "storage_format_too_old",
+            StoreError::WrongNode { .. } => "storage_wrong_node",
+            StoreError::Corrupt(_) => "storage_corrupt",
+            StoreError::Poisoned(_) => "storage_poisoned",
+            StoreError::Stopped => "storage_stopped",
+        }
+    }
+
+    fn message_zh(&self) -> String {
+        match self {
+            StoreError::Db(e) => format!("数据库错误：{e}"),
+            StoreError::Schema { found, expected } => {
+                format!("数据库文件由结构版本 {found} 写入；本版本读取结构版本 {expected}")
+            }
+            StoreError::FormatTooOld { found } => format!(
+                "此数据库由较早的通卡格式写入（结构版本 {found}；本版本读取 8 及以后）：\
+                 请使用新的数据目录，或为此门店重新运行 `tongka chain add-store`，再从连锁同步数据"
+            ),
+            StoreError::WrongNode { found, expected } => {
+                format!("数据库属于节点 {found}，不是 {expected}")
+            }
+            StoreError::Corrupt(e) => format!("存储的数据已损坏：{e}"),
+            StoreError::Poisoned(e) => format!("存储此前出错，节点重启前不再接受写入：{e}"),
+            StoreError::Stopped => "写入线程已停止".into(),
+        }
+    }
+}
 
 macro_rules! from_redb {
     ($($t:ty),*) => {$(
@@ -224,11 +263,6 @@ enum Job {
     Ops(Vec<OpJob>),
     /// Finish what is queued ahead, then stop.
     Stop,
-    /// Forget the products of a schema-4 database kept at the upgrade
-    /// (`legacy_products`).
-    DropLegacyProducts {
-        done: Box<dyn FnOnce(Result<(), StoreError>) + Send>,
-    },
     Refused {
         entry: RefusedOp,
         done: Box<dyn FnOnce(Result<(), StoreError>) + Send>,
@@ -320,28 +354,6 @@ pub struct Summary {
     pub hlc: Hlc,
 }
 
-/// `Summary` as stored before schema 7 (`LedgerTotalsV6`).
-#[derive(Deserialize)]
-struct SummaryV6 {
-    seq: u64,
-    vv: VersionVector,
-    digest: StateDigest,
-    totals: LedgerTotalsV6,
-    hlc: Hlc,
-}
-
-impl From<SummaryV6> for Summary {
-    fn from(s: SummaryV6) -> Summary {
-        Summary {
-            seq: s.seq,
-            vv: s.vv,
-            digest: s.digest,
-            totals: s.totals.into(),
-            hlc: s.hlc,
-        }
-    }
-}
-
 /// The node's storage: a handle that is cheap to clone.
 #[derive(Clone)]
 pub struct Store {
@@ -400,9 +412,6 @@ impl Store {
     fn init(db: &Database, node: &NodeId) -> Result<Summary, StoreError> {
         let mut w = db.begin_write()?;
         w.set_durability(Durability::Immediate)?;
-        let mut upgrade = false;
-        let mut members_v5 = false;
-        let mut points_v6 = false;
         let summary = {
             let mut meta = w.open_table(META)?;
             let schema = meta
@@ -414,16 +423,9 @@ impl Store {
                     meta.insert("node", node.as_str().as_bytes())?;
                     meta.insert("instance", random_u64().to_le_bytes().as_slice())?;
                 }
-                // 3 → 4 adds the `programme` meta entry only: absent, it
-                // means the initial programme document. 4 → 5 adds the
-                // `catalogue` entry, written below. 5 → 6 rewrites the
-                // members (below). 6 → 7 rewrites the orders and the
-                // summary (points deduction).
-                Some(found @ 3..=6) => {
-                    meta.insert("schema", SCHEMA_VERSION.to_le_bytes().as_slice())?;
-                    upgrade = found < 5;
-                    members_v5 = found < 6;
-                    points_v6 = true;
+                // Before the format break (schema 8): refused, not upgraded.
+                Some(found) if found < SCHEMA_VERSION => {
+                    return Err(StoreError::FormatTooOld { found });
                 }
                 Some(found) if found != SCHEMA_VERSION => {
                     return Err(StoreError::Schema {
@@ -444,17 +446,10 @@ impl Store {
                     expected: node.to_string(),
                 });
             }
-            let summary = match meta.get("summary")? {
-                Some(v) if points_v6 => {
-                    decode::<SummaryV6>(v.value(), "summary (schema 6)")?.into()
-                }
+            match meta.get("summary")? {
                 Some(v) => decode(v.value(), "summary")?,
                 None => Summary::default(),
-            };
-            if points_v6 {
-                meta.insert("summary", encode(&summary).as_slice())?;
             }
-            summary
         };
         for t in [MEMBERS, ORDERS, IDEM, PRODUCTS] {
             w.open_table(t)?;
@@ -468,15 +463,6 @@ impl Store {
         w.open_table(REFUSED)?;
         w.open_table(MERGED)?;
         init_catalogue(&w)?;
-        if upgrade {
-            mark_authored_programme(&w, node)?;
-        }
-        if members_v5 {
-            upgrade_members(&w)?;
-        }
-        if points_v6 {
-            upgrade_orders(&w)?;
-        }
         w.commit()?;
         Ok(summary)
     }
@@ -570,20 +556,6 @@ impl Store {
         let job = Job::Ops(jobs.into_iter().map(|Prepared(j)| *j).collect());
         if let Err(mpsc::SendError(job)) = self.tx.send(job) {
             refuse(job, || StoreError::Stopped);
-        }
-    }
-
-    /// Forget the products kept at the schema 4 → 5 upgrade
-    /// (`legacy_products`); a catalogue change forgets them too.
-    pub fn drop_legacy_products(&self, done: Box<dyn FnOnce(Result<(), StoreError>) + Send>) {
-        if let Some(reason) = self.poison_reason() {
-            done(Err(StoreError::Poisoned(reason)));
-            return;
-        }
-        if let Err(mpsc::SendError(Job::DropLegacyProducts { done })) =
-            self.tx.send(Job::DropLegacyProducts { done })
-        {
-            done(Err(StoreError::Stopped));
         }
     }
 
@@ -877,19 +849,6 @@ impl Store {
         Ok(meta.get("catalogue")?.map(|v| v.value().to_vec()))
     }
 
-    /// The products a schema-4 database held where they differed from the
-    /// sample catalogue (this node's own edits of its per-node catalogue),
-    /// kept at the upgrade to schema 5 until the node turns them into a
-    /// catalogue change or drops them.
-    pub fn legacy_products(&self) -> Result<Vec<Product>, StoreError> {
-        let r = self.shared.db.begin_read()?;
-        let meta = r.open_table(META)?;
-        meta.get("catalogue-legacy")?
-            .map(|v| decode(v.value(), "legacy products"))
-            .transpose()
-            .map(Option::unwrap_or_default)
-    }
-
     /// Whether this node ever authored a programme or catalogue change
     /// (`meta` `authored-documents`): a store of a chain may not, so a
     /// node that did (without a chain) cannot join one as a store.
@@ -1008,11 +967,8 @@ fn random_u64() -> u64 {
 /// covered), durably. An index that is not this database's (another node,
 /// ahead of the log, unreadable) is rebuilt from the log. The watermark it
 /// reaches.
-/// A database without a catalogue document (new, or upgraded from schema
-/// 4) gets the initial one, materialised in `products` and `barcodes`.
-/// Rows it held that differ from the sample catalogue (a schema-4 node's
-/// own edits) are kept in `meta` `catalogue-legacy` for the node to turn
-/// into a catalogue change or drop (`Store::legacy_products`).
+/// A new database gets the initial catalogue document, materialised in
+/// `products` and `barcodes`.
 fn init_catalogue(w: &redb::WriteTransaction) -> Result<(), StoreError> {
     use tongka_core::catalogue_doc;
     let mut meta = w.open_table(META)?;
@@ -1023,75 +979,9 @@ fn init_catalogue(w: &redb::WriteTransaction) -> Result<(), StoreError> {
     let mut barcodes = w.open_table(BARCODES)?;
     let doc = catalogue_doc::initial();
     let initial = catalogue_doc::materialise(&doc).expect("the initial catalogue is valid");
-    let mut legacy: Vec<Product> = Vec::new();
-    for item in products.iter()? {
-        let (_, v) = item?;
-        let p: Product = decode(v.value(), "product")?;
-        if initial.get(&p.sku) != Some(&p) {
-            legacy.push(p);
-        }
-    }
-    if !legacy.is_empty() {
-        meta.insert("catalogue-legacy", encode(&legacy).as_slice())?;
-    }
-    products.retain(|_, _| false)?;
-    barcodes.retain(|_, _| false)?;
     let rows: Vec<Product> = initial.into_values().collect();
     write_products(&mut products, &mut barcodes, &rows)?;
     meta.insert("catalogue", doc.save().as_slice())?;
-    Ok(())
-}
-
-/// At the upgrade from schema 3 to 6: every order row decoded as it was
-/// stored (`OrderStateV6`: no points used) and rewritten as an `OrderState`.
-fn upgrade_orders(w: &redb::WriteTransaction) -> Result<(), StoreError> {
-    let mut orders = w.open_table(ORDERS)?;
-    let mut rows = Vec::new();
-    for item in orders.iter()? {
-        let (k, v) = item?;
-        let old: OrderStateV6 = decode(v.value(), "order (schema 6)")?;
-        rows.push((k.value().to_owned(), OrderState::from(old)));
-    }
-    for (id, o) in rows {
-        orders.insert(id.as_str(), encode(&o).as_slice())?;
-    }
-    Ok(())
-}
-
-/// At the upgrade from schema 3, 4 or 5: every member row decoded as it
-/// was stored (`MemberStateV5`) and rewritten as a `MemberState`.
-fn upgrade_members(w: &redb::WriteTransaction) -> Result<(), StoreError> {
-    let mut members = w.open_table(MEMBERS)?;
-    let mut rows = Vec::new();
-    for item in members.iter()? {
-        let (k, v) = item?;
-        let old: MemberStateV5 = decode(v.value(), "member (schema 5)")?;
-        rows.push((k.value().to_owned(), MemberState::from(old)));
-    }
-    for (id, m) in rows {
-        members.insert(id.as_str(), encode(&m).as_slice())?;
-    }
-    Ok(())
-}
-
-/// At the upgrade from schema 3 or 4: whether this node authored a
-/// programme change (before schema 5 nothing recorded it), found by one
-/// scan of its own ops.
-fn mark_authored_programme(w: &redb::WriteTransaction, node: &NodeId) -> Result<(), StoreError> {
-    let ops = w.open_table(OPS)?;
-    let mut found = false;
-    for item in ops.range((node.as_str(), 0u64)..=(node.as_str(), u64::MAX))? {
-        let (_, v) = item?;
-        let op = Op::decode(v.value()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        if matches!(op.body, tongka_core::op::OpBody::ProgrammeChanged { .. }) {
-            found = true;
-            break;
-        }
-    }
-    if found {
-        w.open_table(META)?
-            .insert("authored-documents", [1u8].as_slice())?;
-    }
     Ok(())
 }
 
@@ -1317,7 +1207,7 @@ fn refuse(job: Job, e: impl Fn() -> StoreError) -> bool {
                 (job.done)(Err(e()));
             }
         }
-        Job::DropLegacyProducts { done } | Job::Refused { done, .. } => done(Err(e())),
+        Job::Refused { done, .. } => done(Err(e())),
         Job::Stop => return true,
     }
     false
@@ -1526,7 +1416,6 @@ fn commit_batch(
             let mut merged = w.open_table(MERGED)?;
             let mut programme: Option<Vec<u8>> = None;
             let mut catalogue: Option<Vec<u8>> = None;
-            let mut drop_legacy = false;
             let mut authored = false;
             for job in batch {
                 match job {
@@ -1617,10 +1506,6 @@ fn commit_batch(
                             _held: (bytes, values),
                         });
                     }
-                    Job::DropLegacyProducts { done } => {
-                        drop_legacy = true;
-                        finished.push(Finished::Products(done));
-                    }
                     Job::Refused { entry, done } => {
                         refused.insert(
                             (entry.id.origin.as_str(), entry.id.seq, entry.from.as_str()),
@@ -1640,9 +1525,6 @@ fn commit_batch(
             }
             if let Some(doc) = &catalogue {
                 meta.insert("catalogue", doc.as_slice())?;
-            }
-            if catalogue.is_some() || drop_legacy {
-                meta.remove("catalogue-legacy")?;
             }
             if authored {
                 meta.insert("authored-documents", [1u8].as_slice())?;

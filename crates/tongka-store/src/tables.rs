@@ -4,46 +4,28 @@
 
 use redb::TableDefinition;
 
-/// The schema this build reads and writes. Bumped with a numbered
-/// migration whenever a table's layout changes.
+/// The schema this build reads and writes. A database of another schema
+/// is refused at open: an older one with `StoreError::FormatTooOld`, a
+/// newer one with `StoreError::Schema`.
 ///
-/// 2: the member history index moved to a database of its own, written
-/// behind the writer (see `MEMBER_OPS`); idempotency answers of checkouts are stored by
-/// reference (the engine's encoding of `IdemRecord::body` changed).
-/// 3: profiles are automerge documents (`MemberState::profile_doc`, the
-/// `ProfileUpdated` op carries its change), members merge (`merged-1`,
-/// `MembersMerged`, `MergeMoved`).
-/// 4: the programme is an automerge document (`programme_doc`), saved in
-/// `meta` `programme` by the `ProgrammeChanged` op that last changed it;
-/// absent, the initial document. Opening a 3 database upgrades it in place
-/// (nothing else changed).
-/// 5: the catalogue is an automerge document (`catalogue_doc`), saved in
-/// `meta` `catalogue` (written at creation: the initial document) and
-/// materialised in `products` and `barcodes` by the `CatalogueChanged` op
-/// that changes it. Opening a 3 or 4 database upgrades it in place: the
-/// initial catalogue replaces its per-node products; the rows that
-/// differed from the sample catalogue are kept in `meta`
-/// `catalogue-legacy` (see `Store::legacy_products`).
-/// 6: `MemberState` records which merge op's figures it counted per
-/// absorbed member (`counted`). Opening a 3, 4 or 5 database upgrades it in
-/// place: every `members` row is decoded as it was (`MemberStateV5`) and
-/// rewritten, its absorbed members recorded with no op.
-/// 7: orders record points paid with and given back (`Order::points_used`,
-/// `points_value`, `OrderState::points_returned`) and the summary's totals
-/// points redeemed and returned (points deduction, 积分抵现). Opening a 3
-/// to 6 database upgrades it in place: every `orders` row is decoded as it
-/// was (`compat::OrderStateV6`) and rewritten, and the summary
-/// (`LedgerTotalsV6`). The op log is not touched: ops of before decode as
-/// they are (`compat`).
-pub const SCHEMA_VERSION: u32 = 7;
+/// 8: the format break (nothing was deployed before it). Ops are of
+/// format 2 (`tongka_core::codec`: minicbor, index-numbered fields, the
+/// features an op needs); orders and refunds record points used and given
+/// back; members record which merge op's figures they counted; the
+/// programme and the catalogue are automerge documents (`meta`
+/// `programme`, `catalogue`). Schemas 1 to 7 were upgraded in place by
+/// code that is gone: a database of one of them is refused, and the node
+/// starts from a new data directory (a store of a chain catches up from
+/// its peers).
+pub const SCHEMA_VERSION: u32 = 8;
 
 /// meta: `&str` name → bytes. Names: `schema` (u32 LE), `node` (utf-8),
 /// `instance` (u64 LE, random at creation: tells this database's history
 /// index from another's),
 /// `entity` (u64 LE: high-water mark of minted entity ids), `programme`
 /// (the programme document's saved bytes, raw), `catalogue` (the catalogue
-/// document's saved bytes, raw), `catalogue-legacy` (`Vec<Product>`, see
-/// schema 5), `summary`
+/// document's saved bytes, raw), `authored-documents` (present once this
+/// node authored a programme or catalogue change), `summary`
 /// (`Summary`: seq, version vector, digest, totals, hlc).
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta-1");
 /// ops: `(origin, seq)` → encoded `Op` (`Op::encode`). The op log; append-only.

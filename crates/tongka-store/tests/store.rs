@@ -245,97 +245,46 @@ fn schema_of(path: &std::path::Path) -> u32 {
     u32::from_le_bytes(v.value()[..4].try_into().unwrap())
 }
 
-/// Schema 4 only adds the `programme` meta entry: a schema 3 database
-/// opens, is marked 4, and holds no programme document (the initial one).
+/// A database of before the format break (schema 1 to 7) is refused at
+/// open with a code and a message in Chinese and English saying what to
+/// do; it is left as it was.
 #[test]
-fn a_schema_3_database_is_upgraded_in_place() {
+fn a_database_of_an_older_schema_is_refused() {
+    use tongka_core::DomainError;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("node.redb");
     open(&path).close();
-    set_schema(&path, 3);
-    let store = open(&path);
-    assert_eq!(store.programme_doc().unwrap(), None);
-    store.close();
-    assert_eq!(schema_of(&path), tongka_store::SCHEMA_VERSION);
-    assert_eq!(tongka_store::SCHEMA_VERSION, 7);
-}
-
-/// Schema 5 makes the catalogue a document: a schema 4 database (per-node
-/// products, no `catalogue` entry) opens with the initial catalogue
-/// materialised, and its rows that differed from the sample catalogue
-/// kept as legacy products until dropped.
-#[test]
-fn a_schema_4_database_gets_the_initial_catalogue_and_keeps_its_own_rows() {
-    use tongka_core::catalogue::{Product, sample_catalogue};
-    use tongka_core::catalogue_doc;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("node.redb");
-    let fresh = open(&path);
-    assert_eq!(fresh.products(100).unwrap(), sorted(sample_catalogue()));
-    assert_eq!(
-        fresh.catalogue_doc().unwrap(),
-        Some(catalogue_doc::initial().save())
-    );
-    assert_eq!(fresh.legacy_products().unwrap(), vec![]);
-    fresh.close();
-    // A schema 4 node's catalogue: latte repriced, tea added.
-    let mut latte = sample_catalogue()[1].clone();
-    latte.price = Money::from_fen(3600);
-    let tea = Product {
-        sku: "tea".into(),
-        barcode: Some("6900000000017".into()),
-        name: "茶 Tea".into(),
-        price: Money::from_fen(1800),
-    };
-    {
-        let db = redb::Database::create(&path).unwrap();
-        let w = db.begin_write().unwrap();
-        {
-            let mut meta = w
-                .open_table(redb::TableDefinition::<&str, &[u8]>::new("meta-1"))
-                .unwrap();
-            meta.insert("schema", 4u32.to_le_bytes().as_slice())
-                .unwrap();
-            meta.remove("catalogue").unwrap();
-            let mut products = w
-                .open_table(redb::TableDefinition::<&str, &[u8]>::new("products-1"))
-                .unwrap();
-            for p in [&latte, &tea] {
-                let mut v = vec![1u8];
-                v.extend(postcard::to_allocvec(p).unwrap());
-                products.insert(p.sku.as_str(), v.as_slice()).unwrap();
-            }
-        }
-        w.commit().unwrap();
+    for old in [3, 7] {
+        set_schema(&path, old);
+        let Err(e) = Store::open(
+            &path,
+            StoreOptions {
+                node: node(),
+                max_batch: 1,
+                queue_max: 1,
+            },
+        ) else {
+            panic!("schema {old} opened");
+        };
+        assert!(matches!(e, StoreError::FormatTooOld { found } if found == old));
+        assert_eq!(e.code(), "storage_format_too_old");
+        let en = e.to_string();
+        assert!(en.contains("earlier tongka format"), "{en}");
+        assert!(en.contains("new data directory"), "{en}");
+        assert!(en.contains("tongka chain add-store"), "{en}");
+        let zh = e.message_zh();
+        assert!(zh.contains("较早的通卡格式"), "{zh}");
+        assert!(zh.contains("新的数据目录"), "{zh}");
+        assert_eq!(schema_of(&path), old, "left as it was");
     }
-    let store = open(&path);
-    assert_eq!(store.products(100).unwrap(), sorted(sample_catalogue()));
-    assert_eq!(store.product_by_barcode("6900000000017").unwrap(), None);
-    assert_eq!(
-        store
-            .product_by_barcode("6901234567908")
-            .unwrap()
-            .unwrap()
-            .sku,
-        "latte"
-    );
-    assert_eq!(
-        store.catalogue_doc().unwrap(),
-        Some(catalogue_doc::initial().save())
-    );
-    assert_eq!(store.legacy_products().unwrap(), sorted(vec![latte, tea]));
-    let (tx, rx) = mpsc::channel();
-    store.drop_legacy_products(Box::new(move |r| tx.send(r).unwrap()));
-    rx.recv().unwrap().unwrap();
-    assert_eq!(store.legacy_products().unwrap(), vec![]);
-    store.close();
-    assert_eq!(schema_of(&path), tongka_store::SCHEMA_VERSION);
+    set_schema(&path, tongka_store::SCHEMA_VERSION);
+    open(&path).close();
 }
 
-/// A node that changed its programme before schema 5 (which records it)
-/// is found out by the upgrade: its own `ProgrammeChanged` op.
+/// A programme change this node authored is recorded (a store of a chain
+/// may not have made one), and stays recorded across a reopen.
 #[test]
-fn the_upgrade_finds_a_programme_this_node_authored() {
+fn a_programme_this_node_authored_is_recorded() {
     use tongka_core::programme::Programme;
     use tongka_core::programme_doc;
     let dir = tempfile::tempdir().unwrap();
@@ -365,102 +314,9 @@ fn the_upgrade_finds_a_programme_this_node_authored() {
     submit_wait(&store, Source::Local(draft), effects).unwrap();
     assert!(store.authored_documents().unwrap());
     store.close();
-    // As a schema 4 database: nothing recorded it.
-    {
-        let db = redb::Database::create(&path).unwrap();
-        let w = db.begin_write().unwrap();
-        {
-            let mut meta = w
-                .open_table(redb::TableDefinition::<&str, &[u8]>::new("meta-1"))
-                .unwrap();
-            meta.insert("schema", 4u32.to_le_bytes().as_slice())
-                .unwrap();
-            meta.remove("authored-documents").unwrap();
-        }
-        w.commit().unwrap();
-    }
     let store = open(&path);
     assert!(store.authored_documents().unwrap());
     store.close();
-}
-
-/// Schema 6 adds `MemberState::counted`: a schema 5 database's member rows
-/// (the old shape) are decoded as they were and rewritten, each absorbed
-/// member recorded with no op; figures and everything else kept.
-#[test]
-fn a_schema_5_database_has_its_members_rewritten() {
-    use tongka_core::op::MergedFigures;
-    use tongka_core::state::{CountedMerge, MemberStateV5};
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("node.redb");
-    open(&path).close();
-    let at = Hlc { ms: 7, count: 1 };
-    let old = |n: u64, absorbed: Vec<MemberId>| MemberStateV5 {
-        id: MemberId::mint(&node(), n),
-        profile: profile(&format!("138{n:08}")),
-        created: at,
-        home: node(),
-        wallet: Default::default(),
-        cumulative_principal: Money::from_yuan(300),
-        cumulative_bonus: Money::from_yuan(30),
-        cumulative_spent: Money::from_fen(1234),
-        visits: 4,
-        last_seen: at,
-        profile_doc: Some(vec![1, 2, 3]),
-        absorbed,
-    };
-    let gone = [MemberId::mint(&node(), 3), MemberId::mint(&node(), 4)];
-    let rows = [old(1, vec![]), old(2, gone.to_vec())];
-    {
-        let db = redb::Database::create(&path).unwrap();
-        let w = db.begin_write().unwrap();
-        {
-            let mut meta = w
-                .open_table(redb::TableDefinition::<&str, &[u8]>::new("meta-1"))
-                .unwrap();
-            meta.insert("schema", 5u32.to_le_bytes().as_slice())
-                .unwrap();
-            let mut members = w
-                .open_table(redb::TableDefinition::<&str, &[u8]>::new("members-1"))
-                .unwrap();
-            for m in &rows {
-                let mut v = vec![1u8];
-                v.extend(postcard::to_allocvec(m).unwrap());
-                members.insert(m.id.as_str(), v.as_slice()).unwrap();
-            }
-        }
-        w.commit().unwrap();
-    }
-    let check = |store: &Store| {
-        let plain = store.member(&rows[0].id).unwrap().unwrap();
-        assert_eq!(plain.counted, vec![]);
-        assert_eq!(plain.cumulative_principal, Money::from_yuan(300));
-        let merged = store.member(&rows[1].id).unwrap().unwrap();
-        assert_eq!(merged.absorbed, gone.to_vec());
-        let none = |a: &MemberId| CountedMerge {
-            absorbed: a.clone(),
-            op: None,
-            figures: MergedFigures::default(),
-        };
-        assert_eq!(merged.counted, gone.iter().map(none).collect::<Vec<_>>());
-        assert_eq!(merged, MemberState::from(rows[1].clone()));
-        assert_eq!(merged.visits, 4);
-        assert_eq!(merged.cumulative_spent, Money::from_fen(1234));
-        assert_eq!(merged.profile_doc, Some(vec![1, 2, 3]));
-    };
-    let store = open(&path);
-    check(&store);
-    store.close();
-    assert_eq!(schema_of(&path), tongka_store::SCHEMA_VERSION);
-    // Opened again: nothing more to upgrade, the rows read the same.
-    let store = open(&path);
-    check(&store);
-    store.close();
-}
-
-fn sorted(mut v: Vec<tongka_core::catalogue::Product>) -> Vec<tongka_core::catalogue::Product> {
-    v.sort_by(|a, b| a.sku.cmp(&b.sku));
-    v
 }
 
 fn recharge(store: &Store, m: &MemberId, ms: u64) -> OpId {
@@ -680,115 +536,5 @@ fn ops_made_here_are_signed_together_over_their_encodings_without_signatures() {
         digest.add(&op.hash());
     }
     assert_eq!(store.summary().digest, digest);
-    store.close();
-}
-
-/// Schema 7 adds points deduction to orders and the summary's totals: a
-/// schema 6 database's order rows and summary (the old shapes) are decoded
-/// as they were and rewritten, with no points used; everything else kept.
-#[test]
-fn a_schema_6_database_has_its_orders_and_summary_rewritten() {
-    use rust_decimal::Decimal;
-    use tongka_core::checkout::{OrderLine, Tender};
-    use tongka_core::clock::VersionVector;
-    use tongka_core::compat::{LedgerTotalsV6, OrderStateV6, OrderV1};
-    use tongka_core::ids::OrderId;
-    use tongka_core::op::StateDigest;
-    use tongka_core::refund::OrderState;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("node.redb");
-    open(&path).close();
-    let order = OrderV1 {
-        id: OrderId::mint(&node(), 9),
-        member: None,
-        store: node(),
-        at: Hlc { ms: 5, count: 0 },
-        level: None,
-        rate: Decimal::ONE,
-        lines: vec![OrderLine {
-            sku: None,
-            barcode: None,
-            description: "茶".into(),
-            unit_price: Money::from_fen(1200),
-            qty: Decimal::ONE,
-            amount: Money::from_fen(1200),
-            discount: Money::ZERO,
-            payable: Money::from_fen(1200),
-        }],
-        total: Money::from_fen(1200),
-        discount: Money::ZERO,
-        payable: Money::from_fen(1200),
-        tenders: vec![Tender {
-            kind: TenderKind::Cash,
-            amount: Money::from_fen(1200),
-        }],
-        change: Money::ZERO,
-        balance_principal: Money::ZERO,
-        balance_bonus: Money::ZERO,
-        points_earned: 0,
-    };
-    let row = OrderStateV6 {
-        order: order.clone(),
-        refunded_qty: vec![Decimal::ZERO],
-        refunded: Money::ZERO,
-        refunded_tenders: vec![],
-        refunded_principal: Money::ZERO,
-        refunded_bonus: Money::ZERO,
-        points_reversed: 0,
-        refunds: vec![],
-    };
-    let totals = LedgerTotalsV6 {
-        orders: 1,
-        sales: Money::from_fen(1200),
-        points_issued: 12,
-        ..Default::default()
-    };
-    let mut vv = VersionVector::new();
-    vv.raise(&node(), 3);
-    {
-        let db = redb::Database::create(&path).unwrap();
-        let w = db.begin_write().unwrap();
-        {
-            let mut meta = w
-                .open_table(redb::TableDefinition::<&str, &[u8]>::new("meta-1"))
-                .unwrap();
-            meta.insert("schema", 6u32.to_le_bytes().as_slice())
-                .unwrap();
-            let summary = (
-                3u64,
-                vv.clone(),
-                StateDigest::default(),
-                totals.clone(),
-                Hlc { ms: 5, count: 0 },
-            );
-            let mut v = vec![1u8];
-            v.extend(postcard::to_allocvec(&summary).unwrap());
-            meta.insert("summary", v.as_slice()).unwrap();
-            let mut orders = w
-                .open_table(redb::TableDefinition::<&str, &[u8]>::new("orders-1"))
-                .unwrap();
-            let mut v = vec![1u8];
-            v.extend(postcard::to_allocvec(&row).unwrap());
-            orders.insert(order.id.as_str(), v.as_slice()).unwrap();
-        }
-        w.commit().unwrap();
-    }
-    let check = |store: &Store| {
-        let got = store.order(&order.id).unwrap().unwrap();
-        assert_eq!(got, OrderState::from(row.clone()));
-        assert_eq!(got.order.points_used, 0);
-        assert_eq!(got.order.payable, Money::from_fen(1200));
-        let s = store.summary();
-        assert_eq!(s.seq, 3);
-        assert_eq!(s.vv, vv);
-        assert_eq!(s.totals, totals.clone().into());
-        assert_eq!(s.totals.points_redeemed, 0);
-    };
-    let store = open(&path);
-    check(&store);
-    store.close();
-    assert_eq!(schema_of(&path), 7);
-    let store = open(&path);
-    check(&store);
     store.close();
 }

@@ -85,6 +85,12 @@ impl App {
                 idle_passivate: Duration::from_secs(60),
             },
         );
+        // As tongka-node sets it: HQ sells nothing; a store of a chain
+        // authors no documents.
+        engine.set_role(match role {
+            "hq" => Some(tongka_core::op::OriginRole::Hq),
+            _ => chained.then_some(tongka_core::op::OriginRole::Store),
+        });
         let mut state = tongka_api::AppState::new(engine.clone(), TOKEN.to_string(), role, true);
         if chained {
             state = state.with_peers(std::sync::Arc::new(Vec::new));

@@ -9,6 +9,7 @@
 //! commit as, the op it made.
 
 mod account;
+mod escrow;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -37,6 +38,7 @@ use tongka_store::{CatalogueWrite, Effects, IdemRecord, Source, Store, StoreErro
 
 pub use account::AccountKey;
 use account::{AccountActor, AccountMsg, Encoding, RemoteItem};
+pub use escrow::EscrowBroker;
 
 /// The answer to a request that changed something; stored with its
 /// idempotency key so a replay gets exactly the first answer (see
@@ -377,22 +379,6 @@ pub enum LineRequest {
 /// The most entries a list answer holds.
 pub const LIST_MAX: usize = 1000;
 
-/// Asks other nodes for shares of a member's balance (escrow transfers).
-/// The node's replication layer implements it; without one, a node spends
-/// only what it holds.
-pub trait EscrowBroker: Send + Sync {
-    /// The peers reachable now.
-    fn reachable(&self) -> Vec<NodeId>;
-    /// Ask each `(node, want)` in turn (as `tongka_core::escrow` decided)
-    /// for that much of `member`'s balance or points. Resolves when what
-    /// was given is applied here, or at the broker's deadline.
-    fn request(
-        &self,
-        member: MemberId,
-        asks: Vec<(NodeId, Want)>,
-    ) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
-}
-
 pub struct EngineConfig {
     pub max_in_flight: usize,
     pub idle_passivate: Duration,
@@ -439,7 +425,7 @@ fn changed_products(before: &Catalogue, now: &Catalogue) -> Vec<Product> {
         .collect()
 }
 
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
@@ -678,62 +664,6 @@ impl Engine {
 
     fn broker(&self) -> Option<Arc<dyn EscrowBroker>> {
         self.core.broker.lock().expect("broker lock").clone()
-    }
-
-    /// Give up to `want` of `member`'s share held here (balance, or
-    /// points) to node `to`; the durable transfer op, or `None` when
-    /// nothing is held here.
-    pub async fn give_share(
-        &self,
-        member: MemberId,
-        to: NodeId,
-        want: Want,
-    ) -> Result<Option<Op>, EngineError> {
-        if self.core.store.member(&member)?.is_none() {
-            return Ok(None);
-        }
-        let key = AccountKey::Member(member);
-        for _ in 0..4 {
-            let actor = self.account(&key).await?;
-            let to = to.clone();
-            match actor
-                .call(
-                    move |reply| AccountMsg::Give {
-                        to: to.clone(),
-                        want,
-                        reply,
-                    },
-                    None,
-                )
-                .await
-            {
-                Ok(ractor::rpc::CallResult::Success(res)) => {
-                    return match res? {
-                        Some(id) => Ok(self.core.store.op(&id)?),
-                        None => Ok(None),
-                    };
-                }
-                _ => self.core.forget(&key, actor.get_id()),
-            }
-        }
-        Err(EngineError::Internal("account kept stopping".into()))
-    }
-
-    /// The pull-ahead policy: where a member pays, the store pulls the rest
-    /// of the member's balance to itself in the background, so the next
-    /// sale there needs no transfer even if the network is down by then.
-    fn pull_ahead(&self, member: &MemberId) {
-        let Some(broker) = self.broker() else { return };
-        let Ok(Some(m)) = self.core.store.member(member) else {
-            return;
-        };
-        let asks: Vec<(NodeId, Want)> = tongka_core::escrow::pull_ahead(&m, &self.core.node)
-            .into_iter()
-            .map(|(n, a)| (n, Want::Money(a)))
-            .collect();
-        if !asks.is_empty() {
-            tokio::spawn(broker.request(member.clone(), asks));
-        }
     }
 
     pub fn store(&self) -> &Store {
@@ -1369,10 +1299,6 @@ impl Engine {
                 while let (Err(EngineError::Checkout(short)), Some(m), Some(broker)) =
                     (&result, &member, self.broker())
                 {
-                    // This node's view may lag (a recharge or sale elsewhere
-                    // not yet here): with no holder known, the policy asks
-                    // every peer.
-                    let state = self.core.store.member(m).ok().flatten();
                     let short = match short {
                         CheckoutError::InsufficientBalance {
                             wanted,
@@ -1390,14 +1316,8 @@ impl Engine {
                         }
                         _ => break,
                     };
-                    if let Some(state) = &state {
-                        let asks = tongka_core::escrow::asks_for(
-                            state,
-                            &self.core.node,
-                            short,
-                            &broker.reachable(),
-                        );
-                        broker.request(m.clone(), asks).await;
+                    if !self.cover(&broker, m, short).await {
+                        break;
                     }
                     result = self.call(key.clone(), msg).await;
                 }

@@ -167,6 +167,13 @@ impl<J> Escrow<J> {
         self.asks.contains_key(&req)
     }
 
+    /// What the conversation waiting for ask `req` is for (the simulator's
+    /// checkers look at it).
+    pub fn then_of(&self, req: Req) -> Option<&J> {
+        let job = self.asks.get(&req)?;
+        self.jobs.get(job).map(|j| &j.then)
+    }
+
     /// The node restarted: every conversation is lost. Returns what each
     /// was for (a spend to decline as the store being down). Ask numbers
     /// go on from where they were, so a late answer matches nothing.

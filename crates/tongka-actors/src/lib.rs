@@ -425,6 +425,16 @@ fn changed_products(before: &Catalogue, now: &Catalogue) -> Vec<Product> {
         .collect()
 }
 
+/// Run `op` as its own task and wait for it: dropping the wait does not
+/// stop `op` (see `Engine::idempotent`).
+async fn detach<T: Send + 'static>(
+    op: impl Future<Output = Result<T, EngineError>> + Send + 'static,
+) -> Result<T, EngineError> {
+    tokio::spawn(op)
+        .await
+        .map_err(|e| EngineError::Internal(format!("request task: {e}")))?
+}
+
 pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -687,13 +697,13 @@ impl Engine {
         actor: String,
         idem: Option<Idem>,
     ) -> Result<(Outcome, bool), EngineError> {
-        self.idempotent(idem, |idem| async move {
+        self.idempotent(idem, move |me, idem| async move {
             let (rx, outcome) = {
-                let mut doc_bytes = self.core.programme_doc.lock().expect("programme lock");
+                let mut doc_bytes = me.core.programme_doc.lock().expect("programme lock");
                 let mut doc = programme_doc::load(&doc_bytes)
                     .map_err(|e| EngineError::Internal(e.to_string()))?;
-                let at = self.core.tick();
-                let change = match programme_doc::change(&mut doc, &self.core.node, at, &asked) {
+                let at = me.core.tick();
+                let change = match programme_doc::change(&mut doc, &me.core.node, at, &asked) {
                     Ok(c) => c,
                     Err(programme_doc::ProgrammeDocError::Invalid(e)) => return Err(e.into()),
                     Err(e) => return Err(EngineError::Internal(e.to_string())),
@@ -703,14 +713,14 @@ impl Engine {
                 let outcome = Outcome::Programme(now.clone());
                 let Some(change) = change else {
                     // Nothing differs: nothing to log.
-                    self.end_idem(idem.as_ref());
+                    me.end_idem(idem.as_ref());
                     return Ok(outcome);
                 };
                 let body = OpBody::ProgrammeChanged {
                     change,
                     programme: now.clone(),
                 };
-                let (draft, _) = self.core.draft_at(actor, idem.as_ref(), body, at);
+                let (draft, _) = me.core.draft_at(actor, idem.as_ref(), body, at);
                 let saved = programme_doc::canonical(&doc)
                     .map_err(|e| EngineError::Internal(e.to_string()))?
                     .save();
@@ -720,9 +730,9 @@ impl Engine {
                     ..Default::default()
                 };
                 let (tx, rx) = tokio::sync::oneshot::channel();
-                let core = self.core.clone();
+                let core = me.core.clone();
                 let key = idem.as_ref().map(|i| i.key.clone());
-                self.core.store.submit(
+                me.core.store.submit(
                     tongka_store::Source::Local(draft),
                     effects,
                     Box::new(move |res| {
@@ -731,7 +741,7 @@ impl Engine {
                     }),
                 );
                 *doc_bytes = saved;
-                *self.core.programme.write().expect("programme lock") = Arc::new(now);
+                *me.core.programme.write().expect("programme lock") = Arc::new(now);
                 (rx, outcome)
             };
             match rx.await {
@@ -961,24 +971,40 @@ impl Engine {
 
     /// Run an idempotent operation: replay, or run `f` and free the key if
     /// it was refused before reaching the log.
+    ///
+    /// The operation runs as its own task, detached from the caller: a
+    /// client that hangs up mid-request drops the caller's future (the
+    /// HTTP handler's), but not the operation, which ends as it would have
+    /// and frees the key (or commits, and its stored answer then answers
+    /// for the key). Dropping the operation itself instead would leave the
+    /// key in flight, every retry answered `idempotency_key_in_progress`
+    /// until a restart (issue 10); and freeing the key on drop would let a
+    /// retry run while the first attempt's op may already be on its way to
+    /// the writer.
     async fn idempotent<F, Fut>(
         &self,
         idem: Option<Idem>,
         f: F,
     ) -> Result<(Outcome, bool), EngineError>
     where
-        F: FnOnce(Option<Idem>) -> Fut,
-        Fut: Future<Output = Result<Outcome, EngineError>>,
+        F: FnOnce(Engine, Option<Idem>) -> Fut,
+        Fut: Future<Output = Result<Outcome, EngineError>> + Send + 'static,
     {
         if let Some(first) = self.begin_idem(idem.as_ref())? {
             return Ok((first, true));
         }
         let key = idem.clone();
-        let res = f(idem).await;
-        if res.is_err() {
-            // Refused (nothing written) or failed: the key stays unused.
-            self.end_idem(key.as_ref());
-        }
+        let op = f(self.clone(), idem);
+        let me = self.clone();
+        let res = detach(async move {
+            let res = op.await;
+            if res.is_err() {
+                // Refused (nothing written) or failed: the key stays unused.
+                me.end_idem(key.as_ref());
+            }
+            res
+        })
+        .await;
         res.map(|o| (o, false))
     }
 
@@ -1057,9 +1083,9 @@ impl Engine {
         profile: Profile,
     ) -> Result<(Outcome, bool), EngineError> {
         profile.validate().map_err(MemberError::from)?;
-        self.idempotent(idem, |idem| async move {
-            let core = &self.core;
-            let claims = self.claim(&profile.phone, profile.card_no.as_deref(), None)?;
+        self.idempotent(idem, move |me, idem| async move {
+            let core = &me.core;
+            let claims = me.claim(&profile.phone, profile.card_no.as_deref(), None)?;
             let member = MemberId::mint(&core.node, core.store.next_entity());
             let (draft, op) = core.draft(
                 actor,
@@ -1132,7 +1158,22 @@ impl Engine {
         Ok(out)
     }
 
+    /// Change a member's profile. Runs detached from the caller, like
+    /// `idempotent`: a new phone or card number is claimed until the change
+    /// commits or is refused, so a client hanging up must not stop it
+    /// halfway (the number would stay claimed, `phone_taken`, until a
+    /// restart).
     pub async fn update_profile(
+        &self,
+        actor: String,
+        member: MemberId,
+        patch: ProfilePatch,
+    ) -> Result<Outcome, EngineError> {
+        let me = self.clone();
+        detach(async move { me.update_profile_now(actor, member, patch).await }).await
+    }
+
+    async fn update_profile_now(
         &self,
         actor: String,
         member: MemberId,
@@ -1191,8 +1232,8 @@ impl Engine {
         tender: TenderKind,
     ) -> Result<(Outcome, bool), EngineError> {
         let member = self.resolve(&member);
-        self.idempotent(idem, |idem| async move {
-            self.call(AccountKey::Member(member), move |reply| {
+        self.idempotent(idem, move |me, idem| async move {
+            me.call(AccountKey::Member(member), move |reply| {
                 AccountMsg::Recharge {
                     actor: actor.clone(),
                     idem: idem.clone(),
@@ -1279,8 +1320,8 @@ impl Engine {
         let member = member.map(|m| self.resolve(&m));
         let paying = member.clone();
         let out = self
-            .idempotent(idem, |idem| async move {
-                let lines = self.resolve_lines(lines)?;
+            .idempotent(idem, move |me, idem| async move {
+                let lines = me.resolve_lines(lines)?;
                 let key = match &member {
                     Some(m) => AccountKey::Member(m.clone()),
                     None => AccountKey::WalkIn,
@@ -1293,11 +1334,11 @@ impl Engine {
                     points,
                     reply,
                 };
-                let mut result = self.call(key.clone(), msg).await;
+                let mut result = me.call(key.clone(), msg).await;
                 let (mut asked_money, mut asked_points) = (false, false);
                 // Short here: ask the stores that hold the rest, then try again.
                 while let (Err(EngineError::Checkout(short)), Some(m), Some(broker)) =
-                    (&result, &member, self.broker())
+                    (&result, &member, me.broker())
                 {
                     let short = match short {
                         CheckoutError::InsufficientBalance {
@@ -1316,10 +1357,10 @@ impl Engine {
                         }
                         _ => break,
                     };
-                    if !self.cover(&broker, m, short).await {
+                    if !me.cover(&broker, m, short).await {
                         break;
                     }
-                    result = self.call(key.clone(), msg).await;
+                    result = me.call(key.clone(), msg).await;
                 }
                 result
             })
@@ -1340,8 +1381,8 @@ impl Engine {
         lines: Option<Vec<RefundLine>>,
         reason: String,
     ) -> Result<(Outcome, bool), EngineError> {
-        self.idempotent(idem, |idem| async move {
-            let state = self
+        self.idempotent(idem, move |me, idem| async move {
+            let state = me
                 .core
                 .store
                 .order(&order)?
@@ -1350,7 +1391,7 @@ impl Engine {
                 Some(m) => AccountKey::Member(m.clone()),
                 None => AccountKey::WalkIn,
             };
-            let out = self
+            let out = me
                 .call(key.clone(), move |reply| AccountMsg::Refund {
                     actor: actor.clone(),
                     idem: idem.clone(),
@@ -1363,7 +1404,7 @@ impl Engine {
             // A refund to a member merged away since the sale credits this
             // store's share of it: moved on to the survivor.
             if let AccountKey::Member(m) = &key
-                && let Err(e) = self.settle(m).await
+                && let Err(e) = me.settle(m).await
             {
                 tracing::warn!(member = %m, error = %e, "moving a merged member's share failed; retried on its next op");
             }
@@ -1812,17 +1853,17 @@ impl Engine {
     ) -> Result<(Outcome, bool), EngineError> {
         let gone = absorbed.clone();
         let out = self
-            .idempotent(idem, |idem| async move {
-                let _g = self.core.merge_lock.lock().await;
-                if self.core.store.member(&survivor)?.is_none() {
+            .idempotent(idem, move |me, idem| async move {
+                let _g = me.core.merge_lock.lock().await;
+                if me.core.store.member(&survivor)?.is_none() {
                     return Err(MemberError::NotFound(survivor.to_string()).into());
                 }
-                if self.core.store.member(&absorbed)?.is_none() {
+                if me.core.store.member(&absorbed)?.is_none() {
                     return Err(MemberError::NotFound(absorbed.to_string()).into());
                 }
-                let absorbed_state = self.snapshot(&absorbed).await?;
-                let merged = self.core.merged.lock().expect("merged lock").clone();
-                let out = self
+                let absorbed_state = me.snapshot(&absorbed).await?;
+                let merged = me.core.merged.lock().expect("merged lock").clone();
+                let out = me
                     .call(AccountKey::Member(survivor.clone()), |reply| {
                         AccountMsg::Merge {
                             actor: actor.clone(),
@@ -1833,7 +1874,7 @@ impl Engine {
                         }
                     })
                     .await?;
-                self.core
+                me.core
                     .merged
                     .lock()
                     .expect("merged lock")

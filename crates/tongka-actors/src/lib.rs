@@ -9,6 +9,7 @@
 //! commit as, the op it made.
 
 mod account;
+mod detach;
 mod escrow;
 
 use std::collections::{HashMap, HashSet};
@@ -38,6 +39,7 @@ use tongka_store::{CatalogueWrite, Effects, IdemRecord, Source, Store, StoreErro
 
 pub use account::AccountKey;
 use account::{AccountActor, AccountMsg, Encoding, RemoteItem};
+use detach::detach;
 pub use escrow::EscrowBroker;
 
 /// The answer to a request that changed something; stored with its
@@ -423,47 +425,6 @@ fn changed_products(before: &Catalogue, now: &Catalogue) -> Vec<Product> {
         .filter(|p| before.get(&p.sku) != Some(*p))
         .cloned()
         .collect()
-}
-
-/// Run `op` to its end even if the caller stops waiting for it (see
-/// `Engine::idempotent`): awaited in place, and if the wait is dropped
-/// before `op` ends, what is left of `op` goes on as its own task. In place
-/// rather than spawned up front, because a task and its join per request
-/// cost the actor layer about a fifth of its checkouts per second.
-fn detach<T: Send + 'static>(
-    op: impl Future<Output = Result<T, EngineError>> + Send + 'static,
-) -> Detached<T> {
-    Detached(Some(Box::pin(op)))
-}
-
-type BoxedOp<T> = std::pin::Pin<Box<dyn Future<Output = Result<T, EngineError>> + Send>>;
-
-struct Detached<T: Send + 'static>(Option<BoxedOp<T>>);
-
-impl<T: Send + 'static> Future for Detached<T> {
-    type Output = Result<T, EngineError>;
-
-    fn poll(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Self::Output> {
-        let op = self.0.as_mut().expect("polled after it ended");
-        let out = op.as_mut().poll(cx);
-        if out.is_ready() {
-            self.0 = None;
-        }
-        out
-    }
-}
-
-impl<T: Send + 'static> Drop for Detached<T> {
-    fn drop(&mut self) {
-        if let Some(op) = self.0.take()
-            && let Ok(rt) = tokio::runtime::Handle::try_current()
-        {
-            rt.spawn(op);
-        }
-    }
 }
 
 pub(crate) fn now_ms() -> u64 {
@@ -2136,28 +2097,5 @@ mod tests {
             panic!("a new answer decodes");
         };
         assert_eq!(back, now);
-    }
-
-    /// A detached operation whose caller stops waiting goes on to its end
-    /// (as an idempotent request whose client hung up must).
-    #[tokio::test]
-    async fn a_detached_operation_outlives_its_dropped_caller() {
-        let (go_tx, go_rx) = tokio::sync::oneshot::channel::<()>();
-        let (done_tx, done_rx) = tokio::sync::oneshot::channel::<&str>();
-        let mut op = Box::pin(detach(async move {
-            let _ = go_rx.await;
-            let _ = done_tx.send("ended");
-            Ok::<_, EngineError>(())
-        }));
-        // Polled once: waiting inside the operation, as on an escrow ask.
-        assert!(futures_poll_once(op.as_mut()).is_pending());
-        drop(op);
-        go_tx.send(()).unwrap();
-        assert_eq!(done_rx.await, Ok("ended"));
-    }
-
-    fn futures_poll_once<F: Future>(f: std::pin::Pin<&mut F>) -> std::task::Poll<F::Output> {
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        f.poll(&mut cx)
     }
 }

@@ -113,6 +113,10 @@ pub enum Mutation {
     /// store as the store's own share, so the op debits more points than
     /// the share holds.
     RedemptionSkipsPointsShare,
+    /// store-1's escrow asks even when the stores in reach are known to
+    /// hold too little for the spend (the policy before issue 10): shares
+    /// move for spends that are refused anyway.
+    FutileTransfers,
 }
 
 /// How to run.

@@ -679,26 +679,15 @@ impl Materialised {
     }
 }
 
-/// An escrow conversation in progress at a node: asks made one after
-/// another, then (for a checkout) one more try.
-#[derive(Debug)]
-pub(crate) struct EscrowJob {
-    pub member: MemberId,
-    pub asks: std::collections::VecDeque<(usize, tongka_core::escrow::Want)>,
-    /// The ask being waited for: request number, and the transfer ops its
-    /// answer carried (waited for until held here).
-    pub waiting: Option<(u64, Option<Vec<OpId>>)>,
-    pub purpose: Purpose,
-    pub timed_out: bool,
-    pub asked: bool,
-}
-
+/// What an escrow conversation at a node is for (the escrow machine's
+/// payload): the request to try again, and whether the checker found the
+/// spend known short when it began (`sim::escrow`).
 #[derive(Debug)]
 pub(crate) enum Purpose {
-    Checkout(Box<crate::sim::Request>),
+    Checkout(Box<crate::sim::Request>, bool),
     PullAhead,
     /// A checkout paying with points short of points here.
-    Redeem(Box<crate::sim::Request>),
+    Redeem(Box<crate::sim::Request>, bool),
 }
 
 pub(crate) struct Node {
@@ -725,11 +714,8 @@ pub(crate) struct Node {
     pub entity: u64,
     /// Idempotency keys of the ops made here.
     pub idem: HashSet<String, BuildHasherDefault<Fx>>,
-    pub next_req: u64,
-    pub asks: BTreeMap<u64, u64>,
-    pub jobs: BTreeMap<u64, EscrowJob>,
-    pub next_job: u64,
-    pub pulling: BTreeSet<MemberId>,
+    /// The node's escrow conversations (the node machine's).
+    pub escrow: tongka_machine::escrow::Escrow<Purpose>,
     /// Per peer, (ops held, links epoch) when last told with `Have`.
     pub have_told: Vec<(u64, u64)>,
     pub have_due: bool,

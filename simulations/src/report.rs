@@ -181,6 +181,10 @@ pub const INVARIANTS: &[(&str, &str)] = &[
         "protocol",
         "no replica refuses a peer (the protocol never breaks its own rules)",
     ),
+    (
+        "no_futile_transfer",
+        "no escrow transfer for a spend whose store knew the stores in reach held too little to cover it",
+    ),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -237,6 +241,8 @@ pub struct Report {
     pub redemptions_declined: u64,
     pub points_redeemed: i64,
     pub points_transfers: u64,
+    /// Escrow transfers given for spends known short (`no_futile_transfer`).
+    pub futile_transfers: u64,
 }
 
 /// Spends summed over stores.
@@ -307,6 +313,7 @@ impl Report {
             redemptions_declined: 0,
             points_redeemed: 0,
             points_transfers: 0,
+            futile_transfers: 0,
         }
     }
 
@@ -440,6 +447,20 @@ impl Report {
             o,
             "  transfers: {} moving {}; asks timed out: {}",
             self.transfers, self.transferred, self.ask_timeouts
+        );
+        let served: u64 =
+            self.stores.iter().map(|s| s.spends_served).sum::<u64>() + self.redemptions;
+        let per = if served == 0 {
+            "-".to_string()
+        } else {
+            (rust_decimal::Decimal::from(self.transfers) / rust_decimal::Decimal::from(served))
+                .round_dp(3)
+                .to_string()
+        };
+        let _ = writeln!(
+            o,
+            "  transfers per served spend: {per} ({served} spends from the balance or points served); futile transfers: {}",
+            self.futile_transfers
         );
         let _ = writeln!(
             o,

@@ -324,6 +324,11 @@ pub struct Workload {
     /// points asks the stores that hold them (escrow, like money).
     #[serde(default, skip_serializing_if = "num_is_zero")]
     pub redemptions: Num,
+    /// Probability that a balance checkout asks for more than the member
+    /// holds in all (default 0, off): always declined, it must move no
+    /// share (`no_futile_transfer`).
+    #[serde(default, skip_serializing_if = "num_is_zero")]
+    pub overspends: Num,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,7 +1,7 @@
 //! The event loop: simulated time, the network, the faults, the workload,
 //! the escrow conversations, and the invariant checks after every step.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::hash::BuildHasherDefault;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -14,7 +14,6 @@ use tongka_core::checkout::{
     self, Buyer, CheckoutContext, CheckoutError, LineInput, TenderInput, TenderKind,
 };
 use tongka_core::clock::{Hlc, HlcClock, VersionVector};
-use tongka_core::escrow;
 use tongka_core::escrow::Want;
 use tongka_core::ids::{MemberId, NodeId, OpId, OrderId, RechargeId, RefundId};
 use tongka_core::member::{Profile, ProfilePatch};
@@ -28,14 +27,18 @@ use tongka_sync::{Msg, OpRef, Replica, ReplicaConfig};
 
 use crate::ids::Fx;
 use crate::node::{
-    EscrowJob, Ids, LogView, Materialised, Node, OpRec, Purpose, Rec, Sale, Touched, wallet_summary,
+    Ids, LogView, Materialised, Node, OpRec, Purpose, Rec, Sale, Touched, wallet_summary,
 };
 use crate::queue::Queue;
 use crate::report::{HealRecord, Report, Sample, StoreStats};
 use crate::scenario::{Fault, HomeDist, Scenario};
 use crate::{Mutation, Violation};
 
+mod escrow;
 mod merges;
+
+use escrow::escrow_config;
+use tongka_machine::escrow::Escrow;
 
 /// Simulated time 0, as wall-clock milliseconds (2025-01-01T00:00:00Z).
 pub(crate) const EPOCH_MS: u64 = 1_735_689_600_000;
@@ -255,6 +258,7 @@ pub(crate) struct Sim<'a> {
     p_balance: u32,
     p_refund: u32,
     p_redeem: u32,
+    p_overspend: u32,
     /// The programme every node starts from when the scenario has
     /// redemptions (`points::initial`).
     start_programme: Option<(Vec<u8>, Arc<tongka_core::programme::Programme>)>,
@@ -308,7 +312,8 @@ impl<'a> Sim<'a> {
         ids.orders.borrow_mut().reserve(sales_hint);
         let nodes = names
             .iter()
-            .map(|name| Node {
+            .enumerate()
+            .map(|(i, name)| Node {
                 name: name.clone(),
                 log: log(),
                 commit_order: Vec::with_capacity(ops_hint),
@@ -329,11 +334,7 @@ impl<'a> Sim<'a> {
                 },
                 entity: 0,
                 idem: HashSet::default(),
-                next_req: 1,
-                asks: BTreeMap::new(),
-                jobs: BTreeMap::new(),
-                next_job: 1,
-                pulling: BTreeSet::new(),
+                escrow: Escrow::new(escrow_config(sc, mutation, i)),
                 have_told: vec![(0, 0); n],
                 have_due: false,
                 push_due: false,
@@ -425,6 +426,7 @@ impl<'a> Sim<'a> {
             p_balance: sc.workload.balance_paid.ppm(),
             p_refund: sc.workload.refunds.ppm(),
             p_redeem: sc.workload.redemptions.ppm(),
+            p_overspend: sc.workload.overspends.ppm(),
             start_programme: (sc.workload.redemptions.ppm() > 0).then(crate::points::initial),
             p_dup: sc.workload.duplicate_registrations.ppm(),
             p_retry: sc.workload.retries.ppm(),
@@ -700,6 +702,11 @@ impl<'a> Sim<'a> {
                     let have = self.models[m].balance;
                     if have < self.sc.workload.price[0] || !have.is_positive() {
                         balance = false;
+                    } else if self.p_overspend > 0 && chance(&mut self.rng_work, self.p_overspend) {
+                        // More than the member holds: declined (which
+                        // gives the model its price back).
+                        price += have;
+                        self.models[m].balance -= price;
                     } else {
                         price = price.min(have);
                         self.models[m].balance -= price;
@@ -1066,14 +1073,11 @@ impl<'a> Sim<'a> {
         if let Some(p) = &self.start_programme {
             crate::points::start(&mut node.st, p);
         }
-        node.asks.clear();
-        node.pulling.clear();
         node.side_applied.clear();
         node.have_due = false;
         node.push_due = false;
-        let jobs = std::mem::take(&mut node.jobs);
-        for (_, job) in jobs {
-            if let Purpose::Checkout(r) | Purpose::Redeem(r) = job.purpose {
+        for then in node.escrow.reset() {
+            if let Purpose::Checkout(r, _) | Purpose::Redeem(r, _) = then {
                 self.decline(&r, "store_down");
             }
         }
@@ -2027,11 +2031,8 @@ impl<'a> Sim<'a> {
                 wanted,
                 available_here,
             }) if !second => {
-                let asks = self.escrow_asks(s, &m, Want::Money(wanted - available_here));
-                if asks.is_empty() {
-                    return self.decline(&r, "insufficient_balance");
-                }
-                self.start_job(s, m, asks, Purpose::Checkout(Box::new(second_try(&r))));
+                let then = Purpose::Checkout(Box::new(second_try(&r)), false);
+                self.escrow_short(s, m, Want::Money(wanted - available_here), then);
             }
             Err(CheckoutError::InsufficientBalance { .. }) => {
                 self.decline(&r, "insufficient_balance")
@@ -2040,30 +2041,12 @@ impl<'a> Sim<'a> {
                 wanted,
                 available_here,
             }) if !second => {
-                let asks = self.escrow_asks(s, &m, Want::Points(wanted - available_here));
-                if asks.is_empty() {
-                    return self.decline_points(&r);
-                }
-                self.start_job(s, m, asks, Purpose::Redeem(Box::new(second_try(&r))));
+                let then = Purpose::Redeem(Box::new(second_try(&r)), false);
+                self.escrow_short(s, m, Want::Points(wanted - available_here), then);
             }
             Err(CheckoutError::InsufficientPoints { .. }) => self.decline_points(&r),
             Err(_) => self.decline(&r, "invalid_order"),
         }
-    }
-
-    /// Whom store `s` asks, and for what, to cover `short` of member `m`
-    /// (the core's policy for money or for points, among the peers it is
-    /// connected to).
-    fn escrow_asks(&self, s: usize, m: &MemberId, short: Want) -> VecDeque<(usize, Want)> {
-        let reachable: Vec<NodeId> = (0..self.names.len())
-            .filter(|p| self.connected(s, *p))
-            .map(|p| self.names[p].clone())
-            .collect();
-        let member = &self.nodes[s].st.members[m];
-        escrow::asks_for(member, &self.names[s], short, &reachable)
-            .into_iter()
-            .map(|(n, w)| (self.ix(&n), w))
-            .collect()
     }
 
     fn refund(&mut self, r: Request) {
@@ -2150,228 +2133,6 @@ impl<'a> Sim<'a> {
                 self.ack(s, &rec);
                 self.report.stores[s].profile_edits += 1;
             }
-        }
-    }
-
-    // ------------------------------------------------------------ escrow
-
-    fn pull_ahead(&mut self, s: usize, m: &MemberId) {
-        if self.nodes[s].pulling.contains(m) {
-            return;
-        }
-        let Some(member) = self.nodes[s].st.members.get(m) else {
-            return;
-        };
-        let asks: VecDeque<(usize, Want)> = escrow::pull_ahead(member, &self.names[s])
-            .into_iter()
-            .map(|(n, a)| (self.ix(&n), Want::Money(a)))
-            .filter(|(n, _)| self.connected(s, *n))
-            .collect();
-        if asks.is_empty() {
-            return;
-        }
-        self.nodes[s].pulling.insert(m.clone());
-        self.report.stores[s].pulls += 1;
-        self.start_job(s, m.clone(), asks, Purpose::PullAhead);
-    }
-
-    fn start_job(
-        &mut self,
-        s: usize,
-        member: MemberId,
-        asks: VecDeque<(usize, Want)>,
-        purpose: Purpose,
-    ) {
-        let node = &mut self.nodes[s];
-        let id = node.next_job;
-        node.next_job += 1;
-        node.jobs.insert(
-            id,
-            EscrowJob {
-                member,
-                asks,
-                waiting: None,
-                purpose,
-                timed_out: false,
-                asked: false,
-            },
-        );
-        self.step_job(s, id);
-    }
-
-    /// Ask the next peer, or finish.
-    fn step_job(&mut self, s: usize, id: u64) {
-        loop {
-            let Some(job) = self.nodes[s].jobs.get_mut(&id) else {
-                return;
-            };
-            job.waiting = None;
-            let Some((peer, want)) = job.asks.pop_front() else {
-                break;
-            };
-            let member = job.member.clone();
-            if !self.connected(s, peer) {
-                continue;
-            }
-            let node = &mut self.nodes[s];
-            if let Some(job) = node.jobs.get_mut(&id) {
-                job.asked = true;
-            }
-            let req = node.next_req;
-            node.next_req += 1;
-            node.asks.insert(req, id);
-            if let Some(job) = node.jobs.get_mut(&id) {
-                job.waiting = Some((req, None));
-            }
-            if s < self.stores {
-                self.report.stores[s].asks += 1;
-            }
-            let msg = match want {
-                Want::Money(want) => Msg::Ask { req, member, want },
-                Want::Points(want) => Msg::AskPoints { req, member, want },
-            };
-            self.send(s, peer, Wire::Ctl(Arc::new(msg)));
-            let life = self.nodes[s].life;
-            let t = self.now + self.sc.escrow.ask_timeout.ms();
-            self.at(t, Ev::AskTimeout(s, life, req));
-            return;
-        }
-        let job = self.nodes[s].jobs.remove(&id).expect("job present");
-        match job.purpose {
-            Purpose::PullAhead => {
-                self.nodes[s].pulling.remove(&job.member);
-            }
-            Purpose::Redeem(r) => {
-                if !job.asked {
-                    self.decline_points(&r);
-                    return;
-                }
-                // One more try with what was given (declined when still short).
-                self.checkout(*r);
-            }
-            Purpose::Checkout(r) => {
-                let timed_out = job.timed_out;
-                if !job.asked {
-                    self.decline_spend(&r, "insufficient_balance");
-                    return;
-                }
-                // One more try with what was given.
-                let before = self.report.stores[s]
-                    .declines
-                    .get("insufficient_balance")
-                    .copied();
-                self.checkout(*r);
-                let after = self.report.stores[s]
-                    .declines
-                    .get("insufficient_balance")
-                    .copied();
-                if before != after && timed_out {
-                    self.report.stores[s].declined_after_timeout += 1;
-                }
-            }
-        }
-    }
-
-    fn decline_spend(&mut self, r: &Request, reason: &'static str) {
-        self.decline(r, reason);
-    }
-
-    /// A checkout paying with points declined: short of points here and at
-    /// the stores asked.
-    fn decline_points(&mut self, r: &Request) {
-        self.report.redemptions_declined += 1;
-        self.decline(r, "insufficient_points");
-    }
-
-    fn ask_timeout(&mut self, s: usize, req: u64) {
-        let Some(id) = self.nodes[s].asks.remove(&req) else {
-            return;
-        };
-        self.report.ask_timeouts += 1;
-        if let Some(job) = self.nodes[s].jobs.get_mut(&id) {
-            job.timed_out = true;
-        }
-        self.step_job(s, id);
-    }
-
-    /// A peer asks `s` for shares of `member`.
-    fn give(&mut self, s: usize, to: usize, req: u64, member: MemberId, want: Want) {
-        let mut ops = Vec::new();
-        if let Some(m) = self.nodes[s].st.members.get(&member)
-            && !self.nodes[s].disk_full
-            && let Some(body) = match want {
-                Want::Money(want) => {
-                    state::decide_transfer(m, &self.names[s], &self.names[to], want)
-                }
-                Want::Points(want) => {
-                    state::decide_points_transfer(m, &self.names[s], &self.names[to], want)
-                }
-            }
-        {
-            let moved = match &body {
-                OpBody::SharesTransferred {
-                    principal, bonus, ..
-                } => *principal + *bonus,
-                _ => Money::ZERO,
-            };
-            let hlc = self.tick(s);
-            let rec = self.make(s, hlc, "escrow", None, body);
-            ops.push(Rec(rec));
-            self.report.transfers += 1;
-            if matches!(want, Want::Points(_)) {
-                self.report.points_transfers += 1;
-            }
-            self.report.transferred += moved;
-            if s < self.stores {
-                self.report.stores[s].given += 1;
-                self.report.stores[s].given_amount += moved;
-            }
-            if to < self.stores {
-                self.report.stores[to].received += 1;
-                self.report.stores[to].received_amount += moved;
-            }
-        }
-        if self.group_commit == 0 || ops.is_empty() {
-            self.send(s, to, Wire::Gave(req, ops));
-        } else {
-            // The transfer is given once durable here.
-            self.nodes[s].pending_gaves.push((to, req, ops));
-        }
-    }
-
-    fn gave(&mut self, s: usize, req: u64, ids: Vec<OpId>) {
-        let Some(&id) = self.nodes[s].asks.get(&req) else {
-            return;
-        };
-        let node = &self.nodes[s];
-        let held = ids.iter().all(|i| node.held[self.ix(&i.origin)] >= i.seq);
-        if held {
-            self.nodes[s].asks.remove(&req);
-            self.step_job(s, id);
-        } else if let Some(job) = self.nodes[s].jobs.get_mut(&id) {
-            job.waiting = Some((req, Some(ids)));
-        }
-    }
-
-    /// After ops were applied: escrow jobs waiting for given ops.
-    fn check_waits(&mut self, s: usize) {
-        let ready: Vec<(u64, u64)> = self.nodes[s]
-            .jobs
-            .iter()
-            .filter_map(|(id, j)| match &j.waiting {
-                Some((req, Some(ids)))
-                    if ids
-                        .iter()
-                        .all(|i| self.nodes[s].held[self.ix(&i.origin)] >= i.seq) =>
-                {
-                    Some((*id, *req))
-                }
-                _ => None,
-            })
-            .collect();
-        for (id, req) in ready {
-            self.nodes[s].asks.remove(&req);
-            self.step_job(s, id);
         }
     }
 
@@ -2642,7 +2403,7 @@ impl<'a> Sim<'a> {
         let start = self.final_heal.unwrap_or(self.now);
         let all: Vec<u64> = self.ops.iter().map(|o| o.len() as u64).collect();
         let holds_all = self.nodes.iter().all(|n| n.held == all);
-        let escrow_idle = self.nodes.iter().all(|n| n.jobs.is_empty());
+        let escrow_idle = self.nodes.iter().all(|n| n.escrow.idle());
         if holds_all && escrow_idle {
             // Nothing more can happen: compare.
             self.finished = true;

@@ -130,3 +130,29 @@ fn redemption_beyond_the_points_share_is_caught_by_no_overdraft() {
     let (seed, inv, what) = caught(&sc, Mutation::RedemptionSkipsPointsShare);
     assert_eq!(inv, "no_overdraft", "seed {seed}: {what}");
 }
+
+#[test]
+fn futile_transfers_are_caught_by_no_futile_transfer() {
+    // Members now and then ask to spend more than they hold: every such
+    // spend is declined, and must move no share.
+    let mut sc = common::smaller(common::scenario("small"), 150, 6);
+    sc.workload.overspends = Num(rust_decimal::Decimal::new(3, 1));
+    let honest = tongka_sim::run_with(&sc, 1, &Options::default());
+    assert!(honest.violation.is_none(), "{}", honest.to_text());
+    assert_eq!(honest.report.futile_transfers, 0);
+    let short: u64 = honest
+        .report
+        .stores
+        .iter()
+        .filter_map(|s| s.declines.get("insufficient_balance"))
+        .sum();
+    assert!(short >= 5, "overspends declined: {short}");
+    assert!(
+        honest.to_text().contains("transfers per served spend: "),
+        "{}",
+        honest.to_text()
+    );
+    // store-1 asking anyway moves shares for spends it declines.
+    let (seed, inv, what) = caught(&sc, Mutation::FutileTransfers);
+    assert_eq!(inv, "no_futile_transfer", "seed {seed}: {what}");
+}

@@ -8,6 +8,7 @@ mod chain;
 mod cli;
 mod console;
 mod crash;
+mod escrow;
 mod harness;
 mod merge;
 mod netns;

@@ -349,11 +349,7 @@ impl AccountActor {
             let _ = reply.send(Ok(None));
             return;
         };
-        let body = match want {
-            Want::Money(want) => state::decide_transfer(m, &self.core.node, &to, want),
-            Want::Points(want) => state::decide_points_transfer(m, &self.core.node, &to, want),
-        };
-        let Some(body) = body else {
+        let Some(body) = tongka_machine::escrow::answer(Some(m), &self.core.node, &to, want) else {
             let _ = reply.send(Ok(None));
             return;
         };

@@ -9,6 +9,8 @@
 //! commit as, the op it made.
 
 mod account;
+mod detach;
+mod escrow;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -37,6 +39,8 @@ use tongka_store::{CatalogueWrite, Effects, IdemRecord, Source, Store, StoreErro
 
 pub use account::AccountKey;
 use account::{AccountActor, AccountMsg, Encoding, RemoteItem};
+use detach::detach;
+pub use escrow::EscrowBroker;
 
 /// A remote op as the engine takes it: the op, its encoding if received
 /// so, and who waits for it to be durable.
@@ -232,22 +236,6 @@ pub enum LineRequest {
 /// The most entries a list answer holds.
 pub const LIST_MAX: usize = 1000;
 
-/// Asks other nodes for shares of a member's balance (escrow transfers).
-/// The node's replication layer implements it; without one, a node spends
-/// only what it holds.
-pub trait EscrowBroker: Send + Sync {
-    /// The peers reachable now.
-    fn reachable(&self) -> Vec<NodeId>;
-    /// Ask each `(node, want)` in turn (as `tongka_core::escrow` decided)
-    /// for that much of `member`'s balance or points. Resolves when what
-    /// was given is applied here, or at the broker's deadline.
-    fn request(
-        &self,
-        member: MemberId,
-        asks: Vec<(NodeId, Want)>,
-    ) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
-}
-
 pub struct EngineConfig {
     pub max_in_flight: usize,
     pub idle_passivate: Duration,
@@ -297,7 +285,7 @@ fn changed_products(before: &Catalogue, now: &Catalogue) -> Vec<Product> {
         .collect()
 }
 
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
@@ -561,62 +549,6 @@ impl Engine {
         self.core.broker.lock().expect("broker lock").clone()
     }
 
-    /// Give up to `want` of `member`'s share held here (balance, or
-    /// points) to node `to`; the durable transfer op, or `None` when
-    /// nothing is held here.
-    pub async fn give_share(
-        &self,
-        member: MemberId,
-        to: NodeId,
-        want: Want,
-    ) -> Result<Option<Op>, EngineError> {
-        if self.core.store.member(&member)?.is_none() {
-            return Ok(None);
-        }
-        let key = AccountKey::Member(member);
-        for _ in 0..4 {
-            let actor = self.account(&key).await?;
-            let to = to.clone();
-            match actor
-                .call(
-                    move |reply| AccountMsg::Give {
-                        to: to.clone(),
-                        want,
-                        reply,
-                    },
-                    None,
-                )
-                .await
-            {
-                Ok(ractor::rpc::CallResult::Success(res)) => {
-                    return match res? {
-                        Some(id) => Ok(self.core.store.op(&id)?),
-                        None => Ok(None),
-                    };
-                }
-                _ => self.core.forget(&key, actor.get_id()),
-            }
-        }
-        Err(EngineError::Internal("account kept stopping".into()))
-    }
-
-    /// The pull-ahead policy: where a member pays, the store pulls the rest
-    /// of the member's balance to itself in the background, so the next
-    /// sale there needs no transfer even if the network is down by then.
-    fn pull_ahead(&self, member: &MemberId) {
-        let Some(broker) = self.broker() else { return };
-        let Ok(Some(m)) = self.core.store.member(member) else {
-            return;
-        };
-        let asks: Vec<(NodeId, Want)> = tongka_core::escrow::pull_ahead(&m, &self.core.node)
-            .into_iter()
-            .map(|(n, a)| (n, Want::Money(a)))
-            .collect();
-        if !asks.is_empty() {
-            tokio::spawn(broker.request(member.clone(), asks));
-        }
-    }
-
     pub fn store(&self) -> &Store {
         &self.core.store
     }
@@ -639,13 +571,13 @@ impl Engine {
         actor: String,
         idem: Option<Idem>,
     ) -> Result<(Outcome, bool), EngineError> {
-        self.idempotent(idem, |idem| async move {
+        self.idempotent(idem, move |me, idem| async move {
             let (rx, outcome) = {
-                let mut doc_bytes = self.core.programme_doc.lock().expect("programme lock");
+                let mut doc_bytes = me.core.programme_doc.lock().expect("programme lock");
                 let mut doc = programme_doc::load(&doc_bytes)
                     .map_err(|e| EngineError::Internal(e.to_string()))?;
-                let at = self.core.tick();
-                let change = match programme_doc::change(&mut doc, &self.core.node, at, &asked) {
+                let at = me.core.tick();
+                let change = match programme_doc::change(&mut doc, &me.core.node, at, &asked) {
                     Ok(c) => c,
                     Err(programme_doc::ProgrammeDocError::Invalid(e)) => return Err(e.into()),
                     Err(e) => return Err(EngineError::Internal(e.to_string())),
@@ -655,14 +587,14 @@ impl Engine {
                 let outcome = Outcome::Programme(now.clone());
                 let Some(change) = change else {
                     // Nothing differs: nothing to log.
-                    self.end_idem(idem.as_ref());
+                    me.end_idem(idem.as_ref());
                     return Ok(outcome);
                 };
                 let body = OpBody::ProgrammeChanged {
                     change,
                     programme: now.clone(),
                 };
-                let (draft, _) = self.core.draft_at(actor, idem.as_ref(), body, at)?;
+                let (draft, _) = me.core.draft_at(actor, idem.as_ref(), body, at)?;
                 let saved = programme_doc::canonical(&doc)
                     .map_err(|e| EngineError::Internal(e.to_string()))?
                     .save();
@@ -672,9 +604,9 @@ impl Engine {
                     ..Default::default()
                 };
                 let (tx, rx) = tokio::sync::oneshot::channel();
-                let core = self.core.clone();
+                let core = me.core.clone();
                 let key = idem.as_ref().map(|i| i.key.clone());
-                self.core.store.submit(
+                me.core.store.submit(
                     tongka_store::Source::Local(draft),
                     effects,
                     Box::new(move |res| {
@@ -683,7 +615,7 @@ impl Engine {
                     }),
                 );
                 *doc_bytes = saved;
-                *self.core.programme.write().expect("programme lock") = Arc::new(now);
+                *me.core.programme.write().expect("programme lock") = Arc::new(now);
                 (rx, outcome)
             };
             match rx.await {
@@ -913,24 +845,40 @@ impl Engine {
 
     /// Run an idempotent operation: replay, or run `f` and free the key if
     /// it was refused before reaching the log.
+    ///
+    /// The operation runs to its end whatever the caller does (`detach`):
+    /// a client that hangs up mid-request drops the caller's future (the
+    /// HTTP handler's), but not the operation, which goes on as its own
+    /// task, ends as it would have and frees the key (or commits, and its
+    /// stored answer then answers for the key). Dropping the operation itself instead would leave the
+    /// key in flight, every retry answered `idempotency_key_in_progress`
+    /// until a restart (issue 10); and freeing the key on drop would let a
+    /// retry run while the first attempt's op may already be on its way to
+    /// the writer.
     async fn idempotent<F, Fut>(
         &self,
         idem: Option<Idem>,
         f: F,
     ) -> Result<(Outcome, bool), EngineError>
     where
-        F: FnOnce(Option<Idem>) -> Fut,
-        Fut: Future<Output = Result<Outcome, EngineError>>,
+        F: FnOnce(Engine, Option<Idem>) -> Fut,
+        Fut: Future<Output = Result<Outcome, EngineError>> + Send + 'static,
     {
         if let Some(first) = self.begin_idem(idem.as_ref())? {
             return Ok((first, true));
         }
         let key = idem.clone();
-        let res = f(idem).await;
-        if res.is_err() {
-            // Refused (nothing written) or failed: the key stays unused.
-            self.end_idem(key.as_ref());
-        }
+        let op = f(self.clone(), idem);
+        let me = self.clone();
+        let res = detach(async move {
+            let res = op.await;
+            if res.is_err() {
+                // Refused (nothing written) or failed: the key stays unused.
+                me.end_idem(key.as_ref());
+            }
+            res
+        })
+        .await;
         res.map(|o| (o, false))
     }
 
@@ -1009,9 +957,9 @@ impl Engine {
         profile: Profile,
     ) -> Result<(Outcome, bool), EngineError> {
         profile.validate().map_err(MemberError::from)?;
-        self.idempotent(idem, |idem| async move {
-            let core = &self.core;
-            let claims = self.claim(&profile.phone, profile.card_no.as_deref(), None)?;
+        self.idempotent(idem, move |me, idem| async move {
+            let core = &me.core;
+            let claims = me.claim(&profile.phone, profile.card_no.as_deref(), None)?;
             let member = MemberId::mint(&core.node, core.store.next_entity());
             let made = core
                 .draft(
@@ -1096,7 +1044,22 @@ impl Engine {
         Ok(out)
     }
 
+    /// Change a member's profile. Runs to its end whatever the caller
+    /// does (`detach`), like `idempotent`: a new phone or card number is claimed until the change
+    /// commits or is refused, so a client hanging up must not stop it
+    /// halfway (the number would stay claimed, `phone_taken`, until a
+    /// restart).
     pub async fn update_profile(
+        &self,
+        actor: String,
+        member: MemberId,
+        patch: ProfilePatch,
+    ) -> Result<Outcome, EngineError> {
+        let me = self.clone();
+        detach(async move { me.update_profile_now(actor, member, patch).await }).await
+    }
+
+    async fn update_profile_now(
         &self,
         actor: String,
         member: MemberId,
@@ -1155,8 +1118,8 @@ impl Engine {
         tender: TenderKind,
     ) -> Result<(Outcome, bool), EngineError> {
         let member = self.resolve(&member);
-        self.idempotent(idem, |idem| async move {
-            self.call(AccountKey::Member(member), move |reply| {
+        self.idempotent(idem, move |me, idem| async move {
+            me.call(AccountKey::Member(member), move |reply| {
                 AccountMsg::Recharge {
                     actor: actor.clone(),
                     idem: idem.clone(),
@@ -1243,8 +1206,8 @@ impl Engine {
         let member = member.map(|m| self.resolve(&m));
         let paying = member.clone();
         let out = self
-            .idempotent(idem, |idem| async move {
-                let lines = self.resolve_lines(lines)?;
+            .idempotent(idem, move |me, idem| async move {
+                let lines = me.resolve_lines(lines)?;
                 let key = match &member {
                     Some(m) => AccountKey::Member(m.clone()),
                     None => AccountKey::WalkIn,
@@ -1257,16 +1220,12 @@ impl Engine {
                     points,
                     reply,
                 };
-                let mut result = self.call(key.clone(), msg).await;
+                let mut result = me.call(key.clone(), msg).await;
                 let (mut asked_money, mut asked_points) = (false, false);
                 // Short here: ask the stores that hold the rest, then try again.
                 while let (Err(EngineError::Checkout(short)), Some(m), Some(broker)) =
-                    (&result, &member, self.broker())
+                    (&result, &member, me.broker())
                 {
-                    // This node's view may lag (a recharge or sale elsewhere
-                    // not yet here): with no holder known, the policy asks
-                    // every peer.
-                    let state = self.core.store.member(m).ok().flatten();
                     let short = match short {
                         CheckoutError::InsufficientBalance {
                             wanted,
@@ -1284,16 +1243,10 @@ impl Engine {
                         }
                         _ => break,
                     };
-                    if let Some(state) = &state {
-                        let asks = tongka_core::escrow::asks_for(
-                            state,
-                            &self.core.node,
-                            short,
-                            &broker.reachable(),
-                        );
-                        broker.request(m.clone(), asks).await;
+                    if !me.cover(&broker, m, short).await {
+                        break;
                     }
-                    result = self.call(key.clone(), msg).await;
+                    result = me.call(key.clone(), msg).await;
                 }
                 result
             })
@@ -1348,8 +1301,8 @@ impl Engine {
         lines: Option<Vec<RefundLine>>,
         reason: String,
     ) -> Result<(Outcome, bool), EngineError> {
-        self.idempotent(idem, |idem| async move {
-            let state = self
+        self.idempotent(idem, move |me, idem| async move {
+            let state = me
                 .core
                 .store
                 .order(&order)?
@@ -1358,7 +1311,7 @@ impl Engine {
                 Some(m) => AccountKey::Member(m.clone()),
                 None => AccountKey::WalkIn,
             };
-            let out = self
+            let out = me
                 .call(key.clone(), move |reply| AccountMsg::Refund {
                     actor: actor.clone(),
                     idem: idem.clone(),
@@ -1371,7 +1324,7 @@ impl Engine {
             // A refund to a member merged away since the sale credits this
             // store's share of it: moved on to the survivor.
             if let AccountKey::Member(m) = &key
-                && let Err(e) = self.settle(m).await
+                && let Err(e) = me.settle(m).await
             {
                 tracing::warn!(member = %m, error = %e, "moving a merged member's share failed; retried on its next op");
             }
@@ -1743,17 +1696,17 @@ impl Engine {
     ) -> Result<(Outcome, bool), EngineError> {
         let gone = absorbed.clone();
         let out = self
-            .idempotent(idem, |idem| async move {
-                let _g = self.core.merge_lock.lock().await;
-                if self.core.store.member(&survivor)?.is_none() {
+            .idempotent(idem, move |me, idem| async move {
+                let _g = me.core.merge_lock.lock().await;
+                if me.core.store.member(&survivor)?.is_none() {
                     return Err(MemberError::NotFound(survivor.to_string()).into());
                 }
-                if self.core.store.member(&absorbed)?.is_none() {
+                if me.core.store.member(&absorbed)?.is_none() {
                     return Err(MemberError::NotFound(absorbed.to_string()).into());
                 }
-                let absorbed_state = self.snapshot(&absorbed).await?;
-                let merged = self.core.merged.lock().expect("merged lock").clone();
-                let out = self
+                let absorbed_state = me.snapshot(&absorbed).await?;
+                let merged = me.core.merged.lock().expect("merged lock").clone();
+                let out = me
                     .call(AccountKey::Member(survivor.clone()), |reply| {
                         AccountMsg::Merge {
                             actor: actor.clone(),
@@ -1764,7 +1717,7 @@ impl Engine {
                         }
                     })
                     .await?;
-                self.core
+                me.core
                     .merged
                     .lock()
                     .expect("merged lock")

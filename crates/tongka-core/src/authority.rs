@@ -40,7 +40,7 @@ impl Act {
 /// Why a node may not author an op.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum NotAuthorised {
-    #[error("this is the HQ node: recharges and sales happen at stores")]
+    #[error("HQ sells nothing: recharges, sales and refunds happen at stores")]
     HqSellsNothing,
     #[error("the programme is authored by HQ for the whole chain; change it at the HQ node")]
     ProgrammeHqOnly,
@@ -61,7 +61,7 @@ impl DomainError for NotAuthorised {
 
     fn message_zh(&self) -> String {
         match self {
-            NotAuthorised::HqSellsNothing => "这是总部节点：充值和收银请在门店进行",
+            NotAuthorised::HqSellsNothing => "总部不收银：充值、收银和退款请在门店进行",
             NotAuthorised::ProgrammeHqOnly => "会员方案由总部统一制定，请在总部节点修改",
             NotAuthorised::CatalogueHqOnly => {
                 "商品目录（商品与价格）由总部统一维护，请在总部节点修改"

@@ -67,7 +67,7 @@ fn held_elsewhere<Q: Copy + Ord + Default>(
 /// The asks covering `short` from `holders` (largest first): each for the
 /// smaller of what it holds and what is still missing; with no holder
 /// known, every `reachable` peer but `here` for the whole shortfall.
-fn asks_of<Q: Copy + Ord + Default + std::ops::SubAssign>(
+pub fn asks_of<Q: Copy + Ord + Default + std::ops::SubAssign>(
     holders: Vec<(NodeId, Q)>,
     here: &NodeId,
     short: Q,

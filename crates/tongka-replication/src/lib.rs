@@ -878,27 +878,36 @@ impl Replication {
             .map(|l| l.id)
     }
 
-    /// Ask connected `holders` in turn for up to `want`; return when what
-    /// they gave is durable here, or after `ASK_TIMEOUT` for each.
-    async fn ask(&self, member: MemberId, asks: Vec<(NodeId, Want)>) {
-        for (node, want) in asks {
-            let req = self.inner.next_ask.fetch_add(1, Ordering::Relaxed);
-            let (tx, rx) = oneshot::channel();
-            self.inner.asks.lock().expect("asks lock").insert(req, tx);
-            let got = self.await_gave(&node, req, &member, want, rx).await;
-            self.inner.asks.lock().expect("asks lock").remove(&req);
-            let Some(ids) = got else { continue };
-            // Wait until the transfers are durable here.
-            let mut held_rx = self.inner.held.subscribe();
-            let _ = tokio::time::timeout(
-                ASK_TIMEOUT,
-                held_rx.wait_for(|vv| ids.iter().all(|id| vv.contains(id))),
-            )
+    /// Ask `node` for up to `want` of `member`'s shares (one ask of the
+    /// escrow machine's): the transfer ops given (none: nothing held
+    /// there) once durable here, or when `timeout` is up for that wait;
+    /// `None` when `node` is not connected or did not answer in `timeout`.
+    async fn ask(
+        &self,
+        node: NodeId,
+        member: MemberId,
+        want: Want,
+        timeout: Duration,
+    ) -> Option<Vec<OpId>> {
+        let req = self.inner.next_ask.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        self.inner.asks.lock().expect("asks lock").insert(req, tx);
+        let got = self
+            .await_gave(&node, req, &member, want, rx, timeout)
             .await;
-        }
+        self.inner.asks.lock().expect("asks lock").remove(&req);
+        let ids = got?;
+        // Wait until the transfers are durable here.
+        let mut held_rx = self.inner.held.subscribe();
+        let _ = tokio::time::timeout(
+            timeout,
+            held_rx.wait_for(|vv| ids.iter().all(|id| vv.contains(id))),
+        )
+        .await;
+        Some(ids)
     }
 
-    /// Send `Ask` `req` to `node` and wait (up to `ASK_TIMEOUT`) for its
+    /// Send `Ask` `req` to `node` and wait (up to `timeout`) for its
     /// answer. Two nodes that dialled each other at once keep one of the
     /// two connections: an ask sent on the other one, or its answer, may be
     /// lost with it. So whenever the node's connection is no longer the
@@ -911,8 +920,9 @@ impl Replication {
         member: &MemberId,
         want: Want,
         mut rx: oneshot::Receiver<Vec<OpId>>,
+        timeout: Duration,
     ) -> Option<Vec<OpId>> {
-        let deadline = tokio::time::Instant::now() + ASK_TIMEOUT;
+        let deadline = tokio::time::Instant::now() + timeout;
         let ask = || match want {
             Want::Money(want) => Msg::Ask {
                 req,
@@ -987,12 +997,18 @@ impl EscrowBroker for Broker {
         v
     }
 
-    fn request(
+    fn ask_timeout(&self) -> Duration {
+        ASK_TIMEOUT
+    }
+
+    fn ask(
         &self,
+        to: NodeId,
         member: MemberId,
-        asks: Vec<(NodeId, Want)>,
-    ) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
+        want: Want,
+        timeout: Duration,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Option<Vec<OpId>>> + Send>> {
         let r = self.0.clone();
-        Box::pin(async move { r.ask(member, asks).await })
+        Box::pin(async move { r.ask(to, member, want, timeout).await })
     }
 }

@@ -1,0 +1,200 @@
+//! Escrow at the node: the engine drives the node machine's escrow
+//! conversations (`tongka_machine::escrow`): the asks of a checkout short
+//! here, the pull-ahead after a sale at home, and the answer to a peer's
+//! ask. The replication layer is the transport, behind `EscrowBroker`:
+//! one ask out, its answer (or its timeout) back as the machine's event.
+
+use std::collections::HashSet;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tongka_core::escrow::Want;
+use tongka_core::ids::{MemberId, NodeId, OpId};
+use tongka_core::op::Op;
+use tongka_machine::escrow::{Config, Effect, Escrow, Event, View};
+
+use crate::account::{AccountKey, AccountMsg};
+use crate::{Engine, EngineError, now_ms};
+
+/// Carries the escrow machine's asks to other nodes. The node's replication
+/// layer implements it; without one, a node spends only what it holds.
+pub trait EscrowBroker: Send + Sync {
+    /// The peers reachable now.
+    fn reachable(&self) -> Vec<NodeId>;
+    /// How long an ask is waited for.
+    fn ask_timeout(&self) -> Duration;
+    /// Ask `to` for up to `want` of `member`'s shares (balance or points):
+    /// the transfer ops it gave (none: nothing held there), once applied
+    /// here or when `timeout` is up for that; `None` when `to` is not
+    /// connected or did not answer within `timeout`.
+    fn ask(
+        &self,
+        to: NodeId,
+        member: MemberId,
+        want: Want,
+        timeout: Duration,
+    ) -> Pin<Box<dyn Future<Output = Option<Vec<OpId>>> + Send>>;
+}
+
+/// The node's world as the machine reads it: the peers connected now; a
+/// given op counts as held (the broker answers once it is applied here, or
+/// at its deadline, and the spend tried again then sees what arrived).
+struct Reach(HashSet<NodeId>);
+
+impl Reach {
+    fn now(broker: &dyn EscrowBroker) -> Reach {
+        Reach(broker.reachable().into_iter().collect())
+    }
+}
+
+impl View for Reach {
+    fn reachable(&self, peer: &NodeId) -> bool {
+        self.0.contains(peer)
+    }
+    fn holds(&self, _: &OpId) -> bool {
+        true
+    }
+}
+
+fn machine(broker: &dyn EscrowBroker) -> Escrow<()> {
+    Escrow::new(Config {
+        ask_timeout: broker.ask_timeout().as_millis() as u64,
+        futile_asks: false,
+    })
+}
+
+impl Engine {
+    /// A spend of `member` here is short of `short`: ask the peers the
+    /// machine picks. `true`: asks were made, try the spend once more;
+    /// `false`: decline it now (nobody reachable can cover it, so nothing
+    /// was moved).
+    pub(crate) async fn cover(
+        &self,
+        broker: &Arc<dyn EscrowBroker>,
+        member: &MemberId,
+        short: Want,
+    ) -> bool {
+        // This node's view may lag (a recharge or sale elsewhere not yet
+        // here): with no holder known, the machine asks every peer.
+        let Some(state) = self.core.store.member(member).ok().flatten() else {
+            return false;
+        };
+        let peers = broker.reachable();
+        let view = Reach(peers.iter().cloned().collect());
+        let mut e = machine(broker.as_ref());
+        let mut out = Vec::new();
+        let ev = Event::Short {
+            member: &state,
+            want: short,
+            peers: &peers,
+            then: (),
+        };
+        e.handle(ev, &self.core.node, now_ms(), &view, &mut out);
+        matches!(
+            self.converse(broker.as_ref(), e, out).await,
+            Some(Effect::Retry { .. })
+        )
+    }
+
+    /// Run a conversation's asks through `broker`, one at a time, feeding
+    /// each answer or timeout back to the machine, until it ends: the
+    /// ending effect.
+    async fn converse(
+        &self,
+        broker: &dyn EscrowBroker,
+        mut e: Escrow<()>,
+        mut out: Vec<Effect<()>>,
+    ) -> Option<Effect<()>> {
+        loop {
+            let (mut ask, mut deadline) = (None, now_ms());
+            for f in out.drain(..) {
+                match f {
+                    Effect::Ask {
+                        req,
+                        to,
+                        member,
+                        want,
+                    } => ask = Some((req, to, member, want)),
+                    Effect::Timer { at, .. } => deadline = at,
+                    end => return Some(end),
+                }
+            }
+            let (req, to, member, want) = ask?;
+            let timeout = Duration::from_millis(deadline.saturating_sub(now_ms()));
+            let ev = match broker.ask(to, member, want, timeout).await {
+                Some(ids) => Event::Gave { req, ids },
+                None => Event::Timeout { req },
+            };
+            e.handle(ev, &self.core.node, now_ms(), &Reach::now(broker), &mut out);
+        }
+    }
+
+    /// The pull-ahead policy: after a sale at the member's home store, the
+    /// store pulls the rest of the member's balance to itself in the
+    /// background, so the next sale there needs no transfer even if the
+    /// network is down by then.
+    pub(crate) fn pull_ahead(&self, member: &MemberId) {
+        let Some(broker) = self.broker() else { return };
+        let Ok(Some(m)) = self.core.store.member(member) else {
+            return;
+        };
+        let mut e = machine(broker.as_ref());
+        let mut out = Vec::new();
+        let ev = Event::Pull {
+            member: &m,
+            then: (),
+        };
+        e.handle(
+            ev,
+            &self.core.node,
+            now_ms(),
+            &Reach::now(broker.as_ref()),
+            &mut out,
+        );
+        if !out.is_empty() {
+            let me = self.clone();
+            tokio::spawn(async move { me.converse(broker.as_ref(), e, out).await });
+        }
+    }
+
+    /// Give up to `want` of `member`'s share held here (balance, or
+    /// points) to node `to` (`tongka_machine::escrow::answer`, decided by
+    /// the member's actor); the durable transfer op, or `None` when nothing
+    /// is held here.
+    pub async fn give_share(
+        &self,
+        member: MemberId,
+        to: NodeId,
+        want: Want,
+    ) -> Result<Option<Op>, EngineError> {
+        if self.core.store.member(&member)?.is_none() {
+            return Ok(None);
+        }
+        let key = AccountKey::Member(member);
+        for _ in 0..4 {
+            let actor = self.account(&key).await?;
+            let to = to.clone();
+            match actor
+                .call(
+                    move |reply| AccountMsg::Give {
+                        to: to.clone(),
+                        want,
+                        reply,
+                    },
+                    None,
+                )
+                .await
+            {
+                Ok(ractor::rpc::CallResult::Success(res)) => {
+                    return match res? {
+                        Some(id) => Ok(self.core.store.op(&id)?),
+                        None => Ok(None),
+                    };
+                }
+                _ => self.core.forget(&key, actor.get_id()),
+            }
+        }
+        Err(EngineError::Internal("account kept stopping".into()))
+    }
+}

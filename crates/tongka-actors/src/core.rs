@@ -1,0 +1,134 @@
+//! `Core`: what every account actor and the engine share (the store, the
+//! clock, the programme and catalogue documents, the live actors, claims
+//! and in-flight keys, the merges), and how drafts are stamped.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use ractor::{ActorId, ActorRef};
+use tongka_core::authority::may_author;
+use tongka_core::catalogue_doc::Catalogue;
+use tongka_core::clock::{Hlc, HlcClock};
+use tongka_core::ids::{MemberId, NodeId, OpId};
+use tongka_core::merge::Merged;
+use tongka_core::op::{Op, OpBody, OpDraft, OriginRole};
+use tongka_core::programme::Programme;
+use tongka_store::Store;
+
+use crate::account::{AccountKey, AccountMsg};
+use crate::{EngineError, EscrowBroker, Idem};
+
+/// What every actor shares.
+pub(crate) struct Core {
+    pub store: Store,
+    pub node: NodeId,
+    /// The programme now: what every decision made from now on uses.
+    pub(crate) programme: std::sync::RwLock<Arc<Programme>>,
+    /// The programme document (saved bytes); held while a programme op is
+    /// made or applied, so they apply one at a time.
+    pub(crate) programme_doc: Mutex<Vec<u8>>,
+    /// The catalogue document (saved bytes) and the catalogue it holds (as
+    /// materialised in the store); held while a catalogue op is made or
+    /// applied, so they apply one at a time.
+    pub(crate) catalogue: Mutex<(Vec<u8>, Catalogue)>,
+    pub idle_passivate: Duration,
+    pub(crate) clock: Mutex<HlcClock>,
+    pub(crate) accounts: Mutex<HashMap<AccountKey, ActorRef<AccountMsg>>>,
+    /// Phone and card numbers being registered or changed, not yet committed.
+    pub(crate) claims: Mutex<HashSet<String>>,
+    /// Index entries (`phone:…`, `card:…`) given by remote registrations
+    /// handed to the writer and not committed yet: their member, and how
+    /// many such registrations hold the entry. Later lookups see them.
+    pub(crate) pending_index: Mutex<HashMap<String, (MemberId, usize)>>,
+    /// Idempotency keys whose request is being processed.
+    pub(crate) inflight: Mutex<HashSet<String>>,
+    pub(crate) broker: Mutex<Option<Arc<dyn EscrowBroker>>>,
+    /// What this node's chain certificate makes it (`None`: a node of no
+    /// chain). Every draft it makes is checked against it.
+    pub(crate) role: Mutex<Option<OriginRole>>,
+    /// The merges applied here (absorbed → survivors), loaded at start.
+    pub(crate) merged: Mutex<Merged>,
+    /// Held while a merge or a merge move involves two account actors, so
+    /// no two actors ever wait on each other.
+    pub(crate) merge_lock: tokio::sync::Mutex<()>,
+}
+
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+impl Core {
+    /// The programme now.
+    pub fn programme(&self) -> Arc<Programme> {
+        self.programme.read().expect("programme lock").clone()
+    }
+
+    /// Move the clock past a remote op's reading.
+    pub fn observe(&self, at: Hlc) {
+        let _ = self.clock.lock().expect("clock lock").observe(at, now_ms());
+    }
+
+    pub fn tick(&self) -> Hlc {
+        self.clock.lock().expect("clock lock").tick(now_ms())
+    }
+
+    /// A draft for `body` stamped now, and the op it will become (for
+    /// applying to state before the log gives it its number; apply does not
+    /// look at the number).
+    pub fn draft(
+        &self,
+        actor: String,
+        idem: Option<&Idem>,
+        body: OpBody,
+    ) -> Result<(OpDraft, Op), EngineError> {
+        let at = self.tick();
+        self.draft_at(actor, idem, body, at)
+    }
+
+    /// `draft` stamped `at`. Every op this node makes passes here: one that
+    /// its role may not author is refused (`authority::may_author`).
+    pub fn draft_at(
+        &self,
+        actor: String,
+        idem: Option<&Idem>,
+        body: OpBody,
+        at: Hlc,
+    ) -> Result<(OpDraft, Op), EngineError> {
+        let role = *self.role.lock().expect("role lock");
+        may_author(role, &body)?;
+        let draft = OpDraft {
+            hlc: at,
+            actor,
+            idem: idem.map(|i| i.key.clone()),
+            body,
+        };
+        let op = draft.clone().stamp(
+            OpId {
+                origin: self.node.clone(),
+                seq: u64::MAX,
+            },
+            Default::default(),
+        );
+        Ok((draft, op))
+    }
+
+    /// Forget a stopped account actor (if the map still points at it).
+    pub fn forget(&self, key: &AccountKey, id: ActorId) {
+        let mut map = self.accounts.lock().expect("accounts lock");
+        if map.get(key).is_some_and(|r| r.get_id() == id) {
+            map.remove(key);
+        }
+    }
+
+    /// Called when a request's commit finished: its idempotency key and
+    /// claims are free again (the commit, if any, now answers for them).
+    pub fn finish(&self, idem_key: Option<String>, claims: Vec<String>) {
+        if let Some(k) = idem_key {
+            self.inflight.lock().expect("inflight lock").remove(&k);
+        }
+        self.release_claims(claims);
+    }
+}

@@ -1,0 +1,95 @@
+//! `EngineError`: why the engine refused or failed a request, with its
+//! machine code and Chinese message (`DomainError`).
+
+use tongka_core::authority::NotAuthorised;
+use tongka_core::catalogue::ProductError;
+use tongka_core::checkout::CheckoutError;
+use tongka_core::error::DomainError;
+use tongka_core::merge::MergeError;
+use tongka_core::programme::ProgrammeError;
+use tongka_core::refund::RefundError;
+use tongka_core::state::{MemberError, RechargeError};
+use tongka_store::StoreError;
+
+/// Why the engine refused or failed a request.
+#[derive(Debug, thiserror::Error)]
+// Not `non_exhaustive`: the API maps each variant to an HTTP status in an
+// exhaustive match, so a new variant must be given one (tongka-api error.rs).
+pub enum EngineError {
+    #[error(transparent)]
+    Member(#[from] MemberError),
+    #[error(transparent)]
+    Recharge(#[from] RechargeError),
+    #[error(transparent)]
+    Checkout(#[from] CheckoutError),
+    #[error(transparent)]
+    Refund(#[from] RefundError),
+    #[error(transparent)]
+    Product(#[from] ProductError),
+    #[error(transparent)]
+    Merge(#[from] MergeError),
+    #[error(transparent)]
+    Programme(#[from] ProgrammeError),
+    #[error(transparent)]
+    NotAuthorised(#[from] NotAuthorised),
+    #[error("order {0} not found")]
+    OrderNotFound(String),
+    #[error("idempotency key {0:?} was already used with a different request")]
+    IdemConflict(String),
+    #[error("a request with idempotency key {0:?} is still being processed")]
+    IdemInProgress(String),
+    #[error("the node is at its limit of requests in flight; retry shortly")]
+    Overloaded,
+    #[error("storage: {0}")]
+    Storage(#[from] StoreError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl DomainError for EngineError {
+    fn code(&self) -> &'static str {
+        match self {
+            EngineError::Member(e) => e.code(),
+            EngineError::Recharge(e) => e.code(),
+            EngineError::Checkout(e) => e.code(),
+            EngineError::Refund(e) => e.code(),
+            EngineError::Product(e) => e.code(),
+            EngineError::Merge(e) => e.code(),
+            EngineError::Programme(e) => e.code(),
+            EngineError::NotAuthorised(e) => e.code(),
+            EngineError::OrderNotFound(_) => "order_not_found",
+            EngineError::IdemConflict(_) => "idempotency_key_reused",
+            EngineError::IdemInProgress(_) => "idempotency_key_in_progress",
+            EngineError::Overloaded => "overloaded",
+            EngineError::Storage(_) => "storage_unavailable",
+            EngineError::Internal(_) => "internal",
+        }
+    }
+
+    fn message_zh(&self) -> String {
+        match self {
+            EngineError::Member(e) => e.message_zh(),
+            EngineError::Recharge(e) => e.message_zh(),
+            EngineError::Checkout(e) => e.message_zh(),
+            EngineError::Refund(e) => e.message_zh(),
+            EngineError::Product(e) => e.message_zh(),
+            EngineError::Merge(e) => e.message_zh(),
+            EngineError::Programme(e) => e.message_zh(),
+            EngineError::NotAuthorised(e) => e.message_zh(),
+            EngineError::OrderNotFound(id) => format!("订单 {id} 不存在"),
+            EngineError::IdemConflict(k) => format!("幂等键 {k:?} 已用于另一个不同的请求"),
+            EngineError::IdemInProgress(k) => format!("幂等键 {k:?} 的请求仍在处理中"),
+            EngineError::Overloaded => "门店节点繁忙，请稍后重试".into(),
+            EngineError::Storage(_) => "存储不可用，请联系运维重启节点".into(),
+            EngineError::Internal(_) => "内部错误".into(),
+        }
+    }
+
+    fn details(&self) -> Vec<(&'static str, String)> {
+        match self {
+            EngineError::Checkout(e) => e.details(),
+            EngineError::Refund(e) => e.details(),
+            _ => Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! Member requests: registering, changing a profile (its phone or card
+//! claimed until the change commits) and recharging a wallet.
+
+use tongka_core::checkout::TenderKind;
+use tongka_core::ids::MemberId;
+use tongka_core::member::{Profile, ProfilePatch};
+use tongka_core::money::Money;
+use tongka_core::op::OpBody;
+use tongka_core::state::{MemberError, MemberState};
+use tongka_store::{Effects, Source};
+
+use crate::account::{AccountKey, AccountMsg};
+use crate::detach::detach;
+use crate::{Engine, EngineError, Idem, Outcome};
+
+impl Engine {
+    pub async fn register(
+        &self,
+        actor: String,
+        idem: Option<Idem>,
+        profile: Profile,
+    ) -> Result<(Outcome, bool), EngineError> {
+        profile.validate().map_err(MemberError::from)?;
+        self.idempotent(idem, move |me, idem| async move {
+            let core = &me.core;
+            let claims = me.claim(&profile.phone, profile.card_no.as_deref(), None)?;
+            let member = MemberId::mint(&core.node, core.store.next_entity());
+            let made = core
+                .draft(
+                    actor,
+                    idem.as_ref(),
+                    OpBody::MemberRegistered {
+                        member: member.clone(),
+                        profile: profile.clone(),
+                    },
+                )
+                .and_then(|(draft, op)| {
+                    MemberState::registered(&op)
+                        .map(|state| (draft, state))
+                        .map_err(|e| EngineError::Internal(e.to_string()))
+                });
+            let (draft, state) = match made {
+                Ok(m) => m,
+                Err(e) => {
+                    // Nothing was submitted: the numbers are free again.
+                    core.release_claims(claims);
+                    return Err(e);
+                }
+            };
+            let outcome = Outcome::Member(state.clone());
+            let mut effects = Effects {
+                member: Some(state),
+                ..Default::default()
+            };
+            effects
+                .phones
+                .push((profile.phone.clone(), Some(member.clone())));
+            if let Some(c) = &profile.card_no {
+                effects.cards.push((c.clone(), Some(member.clone())));
+            }
+            if let Some(i) = &idem {
+                effects.idem = Some(i.record(&outcome));
+            }
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let core2 = core.clone();
+            let key = idem.map(|i| i.key);
+            core.store.submit(
+                Source::Local(draft),
+                effects,
+                Box::new(move |res| {
+                    core2.finish(key, claims);
+                    let _ = tx.send(res);
+                }),
+            );
+            rx.await
+                .map_err(|_| EngineError::Internal("writer dropped a request".into()))??;
+            Ok(outcome)
+        })
+        .await
+    }
+
+    /// Change a member's profile. Runs to its end whatever the caller
+    /// does (`detach`), like `idempotent`: a new phone or card number is claimed until the change
+    /// commits or is refused, so a client hanging up must not stop it
+    /// halfway (the number would stay claimed, `phone_taken`, until a
+    /// restart).
+    pub async fn update_profile(
+        &self,
+        actor: String,
+        member: MemberId,
+        patch: ProfilePatch,
+    ) -> Result<Outcome, EngineError> {
+        let me = self.clone();
+        detach(async move { me.update_profile_now(actor, member, patch).await }).await
+    }
+
+    async fn update_profile_now(
+        &self,
+        actor: String,
+        member: MemberId,
+        patch: ProfilePatch,
+    ) -> Result<Outcome, EngineError> {
+        let member = self.resolve(&member);
+        let current = self
+            .core
+            .store
+            .member(&member)?
+            .ok_or_else(|| MemberError::NotFound(member.to_string()))?;
+        let new_phone = patch.phone.clone().filter(|p| *p != current.profile.phone);
+        let new_card = patch
+            .card_no
+            .clone()
+            .flatten()
+            .filter(|c| Some(c) != current.profile.card_no.as_ref());
+        if let Some(p) = &new_phone {
+            tongka_core::member::validate_phone(p).map_err(MemberError::from)?;
+        }
+        if let Some(c) = &new_card {
+            tongka_core::member::validate_card_no(c).map_err(MemberError::from)?;
+        }
+        let claimed = match (&new_phone, &new_card) {
+            (None, None) => Vec::new(),
+            (Some(p), card) => self.claim(p, card.as_deref(), Some(&member))?,
+            (None, Some(c)) => {
+                // Claim only the card: check it the same way.
+                let mut claims = self.core.claims.lock().expect("claims lock");
+                let key = format!("card:{c}");
+                let owner = self.core.store.member_by_card(c)?;
+                if claims.contains(&key) || owner.is_some_and(|o| o != member) {
+                    return Err(MemberError::CardTaken(c.clone()).into());
+                }
+                claims.insert(key.clone());
+                vec![key]
+            }
+        };
+        self.call(AccountKey::Member(member), move |reply| {
+            AccountMsg::UpdateProfile {
+                actor: actor.clone(),
+                patch: patch.clone(),
+                claimed: claimed.clone(),
+                reply,
+            }
+        })
+        .await
+    }
+
+    pub async fn recharge(
+        &self,
+        actor: String,
+        idem: Option<Idem>,
+        member: MemberId,
+        amount: Money,
+        tender: TenderKind,
+    ) -> Result<(Outcome, bool), EngineError> {
+        let member = self.resolve(&member);
+        self.idempotent(idem, move |me, idem| async move {
+            me.call(AccountKey::Member(member), move |reply| {
+                AccountMsg::Recharge {
+                    actor: actor.clone(),
+                    idem: idem.clone(),
+                    amount,
+                    tender,
+                    reply,
+                }
+            })
+            .await
+        })
+        .await
+    }
+}

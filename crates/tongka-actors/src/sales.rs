@@ -1,0 +1,235 @@
+//! Sales and refunds: lines resolved against the catalogue, checkouts
+//! (asking other stores for shares when short here), quotes (a dry run of
+//! the same calculator) and refunds.
+
+use tongka_core::catalogue::ProductError;
+use tongka_core::checkout::{CheckoutError, LineInput, TenderInput};
+use tongka_core::clock::Hlc;
+use tongka_core::escrow::Want;
+use tongka_core::ids::{MemberId, OrderId};
+use tongka_core::money::Money;
+use tongka_core::refund::RefundLine;
+
+use crate::account::{AccountKey, AccountMsg};
+use crate::{Engine, EngineError, Idem, Outcome};
+
+/// A sale line as the till sends it: a product by sku or barcode, or a
+/// free line with its own description and price.
+#[derive(Debug, Clone)]
+pub enum LineRequest {
+    Sku {
+        sku: String,
+        qty: rust_decimal::Decimal,
+    },
+    Barcode {
+        barcode: String,
+        qty: rust_decimal::Decimal,
+    },
+    Free {
+        description: String,
+        unit_price: Money,
+        qty: rust_decimal::Decimal,
+    },
+}
+
+impl Engine {
+    /// Resolve lines against the catalogue.
+    pub fn resolve_lines(&self, lines: Vec<LineRequest>) -> Result<Vec<LineInput>, EngineError> {
+        let store = &self.core.store;
+        lines
+            .into_iter()
+            .map(|l| {
+                Ok(match l {
+                    LineRequest::Sku { sku, qty } => {
+                        let p = store.product(&sku)?.ok_or(ProductError::Unknown(sku))?;
+                        LineInput {
+                            sku: Some(p.sku),
+                            barcode: p.barcode,
+                            description: p.name,
+                            unit_price: p.price,
+                            qty,
+                        }
+                    }
+                    LineRequest::Barcode { barcode, qty } => {
+                        let p = store
+                            .product_by_barcode(&barcode)?
+                            .ok_or(ProductError::Unknown(barcode))?;
+                        LineInput {
+                            sku: Some(p.sku),
+                            barcode: p.barcode,
+                            description: p.name,
+                            unit_price: p.price,
+                            qty,
+                        }
+                    }
+                    LineRequest::Free {
+                        description,
+                        unit_price,
+                        qty,
+                    } => LineInput {
+                        sku: None,
+                        barcode: None,
+                        description,
+                        unit_price,
+                        qty,
+                    },
+                })
+            })
+            .collect()
+    }
+
+    pub async fn checkout(
+        &self,
+        actor: String,
+        idem: Option<Idem>,
+        member: Option<MemberId>,
+        lines: Vec<LineRequest>,
+        tenders: Vec<TenderInput>,
+    ) -> Result<(Outcome, bool), EngineError> {
+        self.checkout_with_points(actor, idem, member, lines, tenders, 0)
+            .await
+    }
+
+    /// `checkout`, paying `points` of the member's points (积分抵现; 0 =
+    /// none). Short of balance or of points here, the node asks the
+    /// stores that hold the rest (`escrow`), then decides again; at most
+    /// once for each (a sale short of both asks for both).
+    pub async fn checkout_with_points(
+        &self,
+        actor: String,
+        idem: Option<Idem>,
+        member: Option<MemberId>,
+        lines: Vec<LineRequest>,
+        tenders: Vec<TenderInput>,
+        points: i64,
+    ) -> Result<(Outcome, bool), EngineError> {
+        let member = member.map(|m| self.resolve(&m));
+        let paying = member.clone();
+        let out = self
+            .idempotent(idem, move |me, idem| async move {
+                let lines = me.resolve_lines(lines)?;
+                let key = match &member {
+                    Some(m) => AccountKey::Member(m.clone()),
+                    None => AccountKey::WalkIn,
+                };
+                let msg = |reply| AccountMsg::Checkout {
+                    actor: actor.clone(),
+                    idem: idem.clone(),
+                    lines: lines.clone(),
+                    tenders: tenders.clone(),
+                    points,
+                    reply,
+                };
+                let mut result = me.call(key.clone(), msg).await;
+                let (mut asked_money, mut asked_points) = (false, false);
+                // Short here: ask the stores that hold the rest, then try again.
+                while let (Err(EngineError::Checkout(short)), Some(m), Some(broker)) =
+                    (&result, &member, me.broker())
+                {
+                    let short = match short {
+                        CheckoutError::InsufficientBalance {
+                            wanted,
+                            available_here,
+                        } if !asked_money => {
+                            asked_money = true;
+                            Want::Money(*wanted - *available_here)
+                        }
+                        CheckoutError::InsufficientPoints {
+                            wanted,
+                            available_here,
+                        } if !asked_points => {
+                            asked_points = true;
+                            Want::Points(*wanted - *available_here)
+                        }
+                        _ => break,
+                    };
+                    if !me.cover(&broker, m, short).await {
+                        break;
+                    }
+                    result = me.call(key.clone(), msg).await;
+                }
+                result
+            })
+            .await?;
+        if let Some(m) = &paying
+            && !out.1
+        {
+            self.pull_ahead(m);
+        }
+        Ok(out)
+    }
+
+    /// What `checkout_with_points` would decide now, changing nothing: the
+    /// same calculator (`tongka_core::checkout`) on the member as this
+    /// node's store holds it and the programme now, with no op, no order
+    /// number taken, no clock tick and no escrow ask. Short of balance or
+    /// points at this store, it is refused as the sale would be before it
+    /// asks the other stores (the sale may still succeed after asking).
+    /// The quote's `id` and `at` are placeholders: a sale gets its own.
+    pub fn quote_checkout(
+        &self,
+        member: Option<MemberId>,
+        lines: Vec<LineRequest>,
+        tenders: Vec<TenderInput>,
+        points: i64,
+    ) -> Result<tongka_core::checkout::Order, EngineError> {
+        let member = member.map(|m| self.member(&m)).transpose()?;
+        let lines = self.resolve_lines(lines)?;
+        let programme = self.core.programme();
+        let buyer = member.as_ref().map(|m| tongka_core::checkout::Buyer {
+            member: &m.id,
+            level: programme.level_for(m.cumulative_principal),
+            wallet: &m.wallet,
+        });
+        let ctx = tongka_core::checkout::CheckoutContext {
+            programme: &programme,
+            store: &self.core.node,
+            order: OrderId::mint(&self.core.node, 0),
+            at: Hlc::default(),
+            buyer,
+        };
+        Ok(tongka_core::checkout::checkout_with_points(
+            &ctx, &lines, &tenders, points,
+        )?)
+    }
+
+    pub async fn refund(
+        &self,
+        actor: String,
+        idem: Option<Idem>,
+        order: OrderId,
+        lines: Option<Vec<RefundLine>>,
+        reason: String,
+    ) -> Result<(Outcome, bool), EngineError> {
+        self.idempotent(idem, move |me, idem| async move {
+            let state = me
+                .core
+                .store
+                .order(&order)?
+                .ok_or_else(|| EngineError::OrderNotFound(order.to_string()))?;
+            let key = match &state.order.member {
+                Some(m) => AccountKey::Member(m.clone()),
+                None => AccountKey::WalkIn,
+            };
+            let out = me
+                .call(key.clone(), move |reply| AccountMsg::Refund {
+                    actor: actor.clone(),
+                    idem: idem.clone(),
+                    order: Box::new(state.clone()),
+                    lines: lines.clone(),
+                    reason: reason.clone(),
+                    reply,
+                })
+                .await?;
+            // A refund to a member merged away since the sale credits this
+            // store's share of it: moved on to the survivor.
+            if let AccountKey::Member(m) = &key
+                && let Err(e) = me.settle(m).await
+            {
+                tracing::warn!(member = %m, error = %e, "moving a merged member's share failed; retried on its next op");
+            }
+            Ok(out)
+        })
+        .await
+    }
+}

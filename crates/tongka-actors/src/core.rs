@@ -12,11 +12,11 @@ use tongka_core::catalogue_doc::Catalogue;
 use tongka_core::clock::{Hlc, HlcClock};
 use tongka_core::ids::{MemberId, NodeId, OpId};
 use tongka_core::merge::Merged;
-use tongka_core::op::{Op, OpBody, OpDraft, OriginRole};
+use tongka_core::op::{EncodedOp, Op, OpBody, OpDraft, OriginRole};
 use tongka_core::programme::Programme;
-use tongka_store::Store;
+use tongka_store::{Effects, Store};
 
-use crate::account::{AccountKey, AccountMsg};
+use crate::account::{AccountKey, AccountMsg, Encoding};
 use crate::{EngineError, EscrowBroker, Idem};
 
 /// What every actor shares.
@@ -130,5 +130,29 @@ impl Core {
             self.inflight.lock().expect("inflight lock").remove(&k);
         }
         self.release_claims(claims);
+    }
+
+    /// Hand a remote op to the writer alone, with its effects: stored as
+    /// received when its encoding is given (never encoded again, so a
+    /// field this build does not know stays in the bytes it relays, and
+    /// the origin's signature still verifies), else encoded here.
+    pub(crate) fn submit_remote(
+        &self,
+        op: Op,
+        encoded: Encoding,
+        effects: Effects,
+        on_durable: tongka_store::Done,
+    ) {
+        match encoded {
+            Some((bytes, hash)) => {
+                let job =
+                    self.store
+                        .prepare_encoded(EncodedOp { op, bytes, hash }, effects, on_durable);
+                self.store.submit_all(vec![job], Box::new(|_| {}));
+            }
+            None => self
+                .store
+                .submit(tongka_store::Source::Remote(op), effects, on_durable),
+        }
     }
 }

@@ -11,6 +11,7 @@ use tongka_core::programme::Programme;
 use tongka_core::programme_doc;
 use tongka_store::{CatalogueWrite, Effects};
 
+use crate::account::Encoding;
 use crate::{Engine, EngineError, Idem, Outcome};
 
 /// The products of `now` whose materialised row differs from `before`'s
@@ -94,7 +95,7 @@ impl Engine {
     /// Apply HQ's `ProgrammeChanged` op made elsewhere: its change to the
     /// programme document, in its place among the ops handed to the
     /// writer. A change that does not apply is logged as rejected.
-    fn apply_programme_remote(&self, op: Op, on_durable: tongka_store::Done) {
+    fn apply_programme_remote(&self, op: Op, encoded: Encoding, on_durable: tongka_store::Done) {
         let OpBody::ProgrammeChanged { change, .. } = &op.body else {
             unreachable!("called for programme changes only")
         };
@@ -109,9 +110,7 @@ impl Engine {
             Err(e) => effects.rejected = Some(e.to_string()),
         }
         self.core.observe(op.hlc);
-        self.core
-            .store
-            .submit(tongka_store::Source::Remote(op), effects, on_durable);
+        self.core.submit_remote(op, encoded, effects, on_durable);
     }
 
     /// HQ (or a chain-less node) puts `products` (new ones or new
@@ -180,7 +179,7 @@ impl Engine {
     /// catalogue document, materialised in the same commit, in its place
     /// among the ops handed to the writer. A change that does not apply is
     /// logged as rejected.
-    fn apply_catalogue_remote(&self, op: Op, on_durable: tongka_store::Done) {
+    fn apply_catalogue_remote(&self, op: Op, encoded: Encoding, on_durable: tongka_store::Done) {
         let OpBody::CatalogueChanged { change, .. } = &op.body else {
             unreachable!("called for catalogue changes only")
         };
@@ -197,17 +196,21 @@ impl Engine {
             Err(e) => effects.rejected = Some(e.to_string()),
         }
         self.core.observe(op.hlc);
-        self.core
-            .store
-            .submit(tongka_store::Source::Remote(op), effects, on_durable);
+        self.core.submit_remote(op, encoded, effects, on_durable);
     }
 
-    /// Apply a programme or catalogue change made elsewhere.
-    pub(crate) fn apply_document_remote(&self, op: Op, on_durable: tongka_store::Done) {
+    /// Apply a programme or catalogue change made elsewhere (stored as
+    /// received when its encoding is given).
+    pub(crate) fn apply_document_remote(
+        &self,
+        op: Op,
+        encoded: Encoding,
+        on_durable: tongka_store::Done,
+    ) {
         if matches!(op.body, OpBody::CatalogueChanged { .. }) {
-            self.apply_catalogue_remote(op, on_durable);
+            self.apply_catalogue_remote(op, encoded, on_durable);
         } else {
-            self.apply_programme_remote(op, on_durable);
+            self.apply_programme_remote(op, encoded, on_durable);
         }
     }
 }

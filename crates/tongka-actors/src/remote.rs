@@ -68,7 +68,7 @@ impl Engine {
             match &op.body {
                 OpBody::ProgrammeChanged { .. } | OpBody::CatalogueChanged { .. } => {
                     self.apply_remote_run(std::mem::take(&mut run)).await?;
-                    self.apply_document_remote(op, on_durable);
+                    self.apply_document_remote(op, encoded, on_durable);
                 }
                 OpBody::MergeMoved { member, into, .. } => {
                     // It changes two accounts: one at a time, in its place.

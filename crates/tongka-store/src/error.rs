@@ -1,0 +1,83 @@
+//! The store's errors: what a caller of the store can be told, with a
+//! machine code and messages in Chinese and English; redb's own errors are
+//! kept inside [`DbError`].
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Db(DbError),
+    #[error("database file was written by schema {found}; this build reads schema {expected}")]
+    Schema { found: u32, expected: u32 },
+    /// A database of before the format break (schema < 8): not upgraded.
+    #[error(
+        "this database was written by an earlier tongka format (schema {found}; this build \
+         reads schema 8 and later): start a new data directory, or re-run \
+         `tongka chain add-store` for this store, and let it catch up from the chain"
+    )]
+    FormatTooOld { found: u32 },
+    #[error("database belongs to node {found}, not {expected}")]
+    WrongNode { found: String, expected: String },
+    #[error("stored value is corrupt: {0}")]
+    Corrupt(String),
+    #[error("storage failed earlier and accepts no more writes until the node restarts: {0}")]
+    Poisoned(String),
+    #[error("the writer has stopped")]
+    Stopped,
+}
+
+/// A failure of the database engine, kept opaque: only this crate knows
+/// redb, so its error types stay inside.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct DbError(redb::Error);
+
+impl tongka_core::DomainError for StoreError {
+    fn code(&self) -> &'static str {
+        match self {
+            StoreError::Db(_) => "storage_error",
+            StoreError::Schema { .. } => "storage_schema_unknown",
+            StoreError::FormatTooOld { .. } => "storage_format_too_old",
+            StoreError::WrongNode { .. } => "storage_wrong_node",
+            StoreError::Corrupt(_) => "storage_corrupt",
+            StoreError::Poisoned(_) => "storage_poisoned",
+            StoreError::Stopped => "storage_stopped",
+        }
+    }
+
+    fn message_zh(&self) -> String {
+        match self {
+            StoreError::Db(e) => format!("数据库错误：{e}"),
+            StoreError::Schema { found, expected } => {
+                format!("数据库文件由结构版本 {found} 写入；本版本读取结构版本 {expected}")
+            }
+            StoreError::FormatTooOld { found } => format!(
+                "此数据库由较早的通卡格式写入（结构版本 {found}；本版本读取 8 及以后）：\
+                 请使用新的数据目录，或为此门店重新运行 `tongka chain add-store`，再从连锁同步数据"
+            ),
+            StoreError::WrongNode { found, expected } => {
+                format!("数据库属于节点 {found}，不是 {expected}")
+            }
+            StoreError::Corrupt(e) => format!("存储的数据已损坏：{e}"),
+            StoreError::Poisoned(e) => format!("存储此前出错，节点重启前不再接受写入：{e}"),
+            StoreError::Stopped => "写入线程已停止".into(),
+        }
+    }
+}
+
+macro_rules! from_redb {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> StoreError { StoreError::Db(DbError(e.into())) }
+        }
+    )*};
+}
+from_redb!(
+    redb::Error,
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError,
+    redb::SetDurabilityError
+);

@@ -156,10 +156,10 @@ pub struct RegisterReq {
     #[schema(min_length = 4, max_length = 16)]
     pub invite_code: Option<String>,
     #[serde(default)]
-    #[schema(max_items = 20)]
+    #[schema(value_type = Vec<crate::openapi::Tag>, max_items = 20, default = json!([]))]
     pub tags: Vec<String>,
     #[serde(default)]
-    #[schema(max_length = 500)]
+    #[schema(max_length = 500, default = "")]
     pub notes: String,
 }
 
@@ -183,7 +183,7 @@ pub struct PatchReq {
     /// `null` clears it.
     #[schema(pattern = "^[A-Za-z0-9]{4,32}$")]
     pub card_no: Option<Option<String>>,
-    #[schema(max_items = 20)]
+    #[schema(value_type = Option<Vec<crate::openapi::Tag>>, max_items = 20)]
     pub tags: Option<Vec<String>>,
     #[schema(max_length = 500)]
     pub notes: Option<String>,
@@ -207,6 +207,7 @@ pub struct RechargeReq {
     #[schema(value_type = crate::openapi::AmountInput)]
     pub amount: DecimalText,
     /// How it is paid; not `balance`.
+    #[schema(value_type = crate::openapi::RechargeTender)]
     pub tender: String,
 }
 
@@ -238,17 +239,17 @@ pub struct CheckoutReq {
     /// The member buying; leave out for a walk-in sale (no discount, no points, no balance).
     #[schema(value_type = Option<crate::openapi::MemberId>)]
     pub member_id: Option<String>,
-    #[schema(value_type = Vec<crate::openapi::LineRequest>, max_items = 200)]
+    #[schema(value_type = Vec<crate::openapi::LineRequest>, min_items = 1, max_items = 200)]
     pub lines: Vec<LineReq>,
     #[serde(default)]
     /// Reserved: no coupon programme yet, must be empty.
-    #[schema(max_items = 0)]
+    #[schema(max_items = 0, default = json!([]))]
     pub coupon_codes: Vec<String>,
     /// Whole points to pay with (积分抵现), 0 or more; needs a member and the programme's points_deduction. Refused: invalid_points, points_deduction_not_enabled, points_need_member, points_below_minimum, points_over_cap (with max_points), 409 insufficient_points (with available_here) when the member's points here and at the reachable stores fall short.
     #[schema(value_type = Option<crate::openapi::WholeInput>)]
     pub points: Option<DecimalText>,
     #[serde(default)]
-    #[schema(max_items = 6)]
+    #[schema(max_items = 6, default = json!([]))]
     pub tenders: Vec<TenderReq>,
 }
 
@@ -268,9 +269,10 @@ pub struct RefundLineReq {
 #[schema(as = RefundRequest)]
 pub struct RefundReq {
     /// Leave out (or null) to refund everything not yet refunded.
+    #[schema(min_items = 1)]
     pub lines: Option<Vec<RefundLineReq>>,
     #[serde(default)]
-    #[schema(max_length = 200)]
+    #[schema(max_length = 200, default = "")]
     pub reason: String,
 }
 

@@ -110,6 +110,18 @@ json_schema!(
     WholeInput,
     r##"{"type": ["integer", "string"], "description": "A whole number, as a JSON integer or a string of digits."}"##
 );
+json_schema!(
+    Tag,
+    r##"{"type": "string", "minLength": 1, "maxLength": 20}"##
+);
+json_schema!(
+    RechargeTender,
+    r##"{"type": "string", "enum": ["cash", "card", "wechat", "alipay"], "description": "How a recharge is paid: not from the balance."}"##
+);
+json_schema!(
+    OrderStatus,
+    r##"{"type": "string", "enum": ["paid", "partially_refunded", "refunded"]}"##
+);
 json_schema!(ErrorBody as "Error", r##"{"type": "object", "properties": {"error": {"type": "object", "properties": {"code": {"type": "string", "description": "Stable snake_case machine code."}, "message": {"type": "string", "description": "English."}, "message_zh": {"type": "string", "description": "简体中文."}, "field": {"type": "string", "description": "The request field at fault, as a JSON path (`lines[0].qty`)."}, "line": {"type": "string", "description": "The order line at fault: 1-based in checkout refusals, the 0-based index in refund refusals."}, "wanted": {"type": "string"}, "available_here": {"type": "string", "description": "Balance usable at this store (insufficient_balance)."}, "tendered": {"type": "string"}, "payable": {"type": "string"}, "remaining": {"type": "string"}, "owner": {"type": "string", "description": "The store that owns the order (refund_wrong_store)."}}, "required": ["code", "message", "message_zh"], "description": "Details besides code and messages are strings.", "additionalProperties": {"type": "string"}}}, "required": ["error"], "description": "Every error answer: `{\"error\": {\"code\", \"message\", \"message_zh\", ...details}}`."}"##);
 
 /// Every refusal code an operation can answer: its status and what it
@@ -856,6 +868,10 @@ pub fn document() -> Value {
             "RetryAfter": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}},
         }),
     );
+    // utoipa-gen 5.5 writes `min_properties` as `maxProperties`, so the
+    // one object that needs it (a patch changes at least one field) gets
+    // it here.
+    doc["components"]["schemas"]["PatchRequest"]["minProperties"] = json!(1);
     let paths = doc["paths"].as_object_mut().expect("paths");
     for item in paths.values_mut() {
         for op in item.as_object_mut().expect("path item").values_mut() {

@@ -44,8 +44,11 @@ pub(crate) struct OfferReq {
 #[serde(deny_unknown_fields)]
 #[schema(as = LevelRequest)]
 pub(crate) struct LevelReq {
+    #[schema(examples("silver"))]
     code: String,
+    #[schema(examples("银卡会员"))]
     name_zh: String,
+    #[schema(examples("Silver"))]
     name_en: String,
     /// Cumulative principal recharged from which the level applies.
     #[schema(value_type = crate::openapi::AmountInput)]
@@ -69,6 +72,7 @@ pub(crate) struct ProgrammeReq {
     /// programme_deduction_rate, programme_deduction_cap,
     /// programme_deduction_minimum.
     #[serde(default)]
+    #[schema(default = json!(null))]
     points_deduction: Option<DeductionReq>,
     #[serde(default)]
     #[allow(dead_code)]
@@ -94,7 +98,7 @@ pub(crate) struct DeductionReq {
     cap: DecimalText,
     /// The fewest points one checkout may use; 0 = no minimum.
     #[serde(default)]
-    #[schema(value_type = Option<crate::openapi::WholeInput>)]
+    #[schema(value_type = Option<crate::openapi::WholeInput>, default = 0)]
     min_points: Option<Value>,
 }
 

@@ -48,11 +48,11 @@ fn at(h: Hlc) -> Time {
 #[derive(Serialize, ToSchema)]
 #[schema(as = Level)]
 pub struct LevelView<'a> {
-    #[schema(value_type = String)]
+    #[schema(value_type = String, examples("silver"))]
     code: &'a str,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, examples("银卡会员"))]
     name_zh: &'a str,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, examples("Silver"))]
     name_en: &'a str,
     /// Price multiplier at checkout (0.95 = 95折).
     #[schema(value_type = crate::openapi::Decimal)]
@@ -143,6 +143,7 @@ pub struct MemberView<'a> {
     id: &'a MemberId,
     /// The full mobile number (masked `138****1234` in lists).
     phone: Cow<'a, str>,
+    #[schema(examples("138****1234"))]
     phone_masked: String,
     #[schema(value_type = String)]
     name: &'a str,
@@ -411,7 +412,7 @@ pub struct OrderView<'a> {
     refunded: Money,
     #[schema(value_type = Vec<crate::openapi::RefundId>)]
     refunds: &'a [RefundId],
-    #[schema(value_type = String)]
+    #[schema(value_type = crate::openapi::OrderStatus)]
     status: &'static str,
 }
 

@@ -186,6 +186,124 @@ fn the_derived_document_keeps_every_part_of_the_hand_kept_one() {
     assert!(lost.is_empty(), "the contract shrank:\n{}", lost.join("\n"));
 }
 
+/// The validation keywords the comparison of constraints looks at.
+const CONSTRAINTS: [&str; 11] = [
+    "pattern",
+    "minLength",
+    "maxLength",
+    "minItems",
+    "maxItems",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "enum",
+    "minProperties",
+    "maxProperties",
+];
+
+/// Where the derived document's constraints differ from the hand-kept one
+/// on purpose, because the derived one says what the code does: amounts in
+/// `PUT /programme` are parsed like every amount a client sends
+/// (`AmountInput`, not the answers' two-place `Money`), and a member's
+/// history also shows programme and catalogue changes.
+const WIDER: &[&str] = &[
+    "ProgrammeRequest.recharge_offers[].threshold pattern",
+    "ProgrammeRequest.recharge_offers[].bonus pattern",
+    "ProgrammeRequest.levels[].min_principal pattern",
+    "ProgrammeRequest.recharge_offers[].threshold maximum",
+    "ProgrammeRequest.recharge_offers[].bonus maximum",
+    "ProgrammeRequest.levels[].min_principal maximum",
+    "ProgrammeRequest.recharge_offers[].threshold minimum",
+    "ProgrammeRequest.recharge_offers[].bonus minimum",
+    "ProgrammeRequest.levels[].min_principal minimum",
+    "HistoryEntry.kind enum",
+    "History.entries[].kind enum",
+];
+
+/// Each (field path, keyword) → the values a schema constrains it to
+/// (several when `oneOf` branches differ).
+fn constraints(
+    doc: &Value,
+    schema: &Value,
+    at: &str,
+    depth: usize,
+    out: &mut std::collections::BTreeMap<String, BTreeSet<String>>,
+) {
+    if depth > 12 {
+        return;
+    }
+    let s = resolve(doc, schema);
+    for k in CONSTRAINTS {
+        if let Some(v) = s.get(k) {
+            out.entry(format!("{at} {k}"))
+                .or_default()
+                .insert(v.to_string());
+        }
+    }
+    for k in ["allOf", "anyOf", "oneOf"] {
+        for sub in s.get(k).and_then(Value::as_array).into_iter().flatten() {
+            constraints(doc, sub, at, depth + 1, out);
+        }
+    }
+    if let Some(items) = s.get("items") {
+        constraints(doc, items, &format!("{at}[]"), depth + 1, out);
+    }
+    for (name, sub) in s
+        .get("properties")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        constraints(doc, sub, &format!("{at}.{name}"), depth + 1, out);
+    }
+}
+
+/// Every field keeps the constraints it had, and gains none (a new
+/// constraint could refuse what a client sends today).
+#[test]
+fn every_field_keeps_its_constraints() {
+    let (old, new) = (handkept(), schema::doc());
+    let mut differ = Vec::new();
+    for (name, s) in old["components"]["schemas"].as_object().expect("schemas") {
+        let now_name = SAME_AS
+            .iter()
+            .find(|(a, _)| a == name)
+            .map_or(name.as_str(), |(_, b)| b);
+        let (mut was, mut is) = Default::default();
+        constraints(&old, s, name, 0, &mut was);
+        constraints(
+            &new,
+            &new["components"]["schemas"][now_name],
+            name,
+            0,
+            &mut is,
+        );
+        let keys: BTreeSet<&String> = was.keys().chain(is.keys()).collect();
+        for key in keys {
+            let field = key.rsplit_once(' ').map_or("", |k| k.0);
+            // A field the old document did not have may bring its own.
+            if !was.keys().any(|k| k.starts_with(&format!("{field} ")))
+                && is.contains_key(key)
+                && !fields_of(&old, s).contains(field.split_once('.').map_or("", |f| f.1))
+            {
+                continue;
+            }
+            if was.get(key) != is.get(key) && !WIDER.contains(&key.as_str()) {
+                differ.push(format!(
+                    "{key}: was {:?}, now {:?}",
+                    was.get(key),
+                    is.get(key)
+                ));
+            }
+        }
+    }
+    assert!(
+        differ.is_empty(),
+        "constraints changed:\n{}",
+        differ.join("\n")
+    );
+}
+
 #[test]
 fn money_and_decimals_are_strings_with_the_hand_kept_patterns() {
     let (old, new) = (handkept(), schema::doc());

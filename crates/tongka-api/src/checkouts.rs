@@ -25,6 +25,19 @@ use tongka_core::checkout::TenderInput;
             ("walk-in, cash with change" = (value = json!({"lines": [{"description": "咖啡", "unit_price": "28.00"}], "tenders": [{"kind": "cash", "amount": "50"}]})))
         )
     ),
+    // The refusal codes this handler answers (statuses and meanings:
+    // `openapi::CODES`).
+    extensions(("x-codes" = json!([
+        "idempotency_key_required", "invalid_idempotency_key", "invalid_json",
+        "unauthorized", "member_not_found", "unknown_product", "idempotency_key_reused",
+        "idempotency_key_in_progress", "insufficient_balance", "insufficient_points",
+        "coupons_not_enabled", "points_deduction_not_enabled", "invalid_qty",
+        "invalid_line", "invalid_amount", "invalid_tender", "invalid_lines",
+        "invalid_description", "invalid_tenders", "tender_mismatch",
+        "balance_needs_member", "order_too_large", "invalid_points",
+        "points_need_member", "points_below_minimum", "points_over_cap", "internal",
+        "overloaded", "storage_unavailable", "payload_too_large", "hq_sells_nothing",
+    ]))),
     responses(
         (status = 201, description = r#"The order (or the first answer, replayed)."#, body = crate::render::OrderView, content_type = "application/json")
     )
@@ -73,6 +86,18 @@ pub(crate) async fn checkout(
             ("walk-in, cash with change" = (value = json!({"lines": [{"description": "咖啡", "unit_price": "28.00"}], "tenders": [{"kind": "cash", "amount": "50"}]})))
         )
     ),
+    // The refusal codes this handler answers (statuses and meanings:
+    // `openapi::CODES`).
+    extensions(("x-codes" = json!([
+        "invalid_json", "unauthorized", "hq_sells_nothing", "member_not_found",
+        "unknown_product", "insufficient_balance", "insufficient_points",
+        "payload_too_large", "coupons_not_enabled", "points_deduction_not_enabled",
+        "invalid_qty", "invalid_line", "invalid_amount", "invalid_tender",
+        "invalid_lines", "invalid_description", "invalid_tenders", "tender_mismatch",
+        "balance_needs_member", "order_too_large", "invalid_points",
+        "points_need_member", "points_below_minimum", "points_over_cap", "internal",
+        "overloaded", "storage_unavailable",
+    ]))),
     responses(
         (status = 200, description = r#"What the sale would be."#, body = crate::render::QuoteView, content_type = "application/json")
     )

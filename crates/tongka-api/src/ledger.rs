@@ -59,6 +59,11 @@ struct LedgerView {
     tag = "node",
     summary = r#"Chain-wide ledger totals as this node knows them / 账本汇总"#,
     description = r#"outstanding = recharged − spent + refunded, for principal and bonus separately."#,
+    // The refusal codes this handler answers (statuses and meanings:
+    // `openapi::CODES`).
+    extensions(("x-codes" = json!([
+        "unauthorized",
+    ]))),
     responses(
         (status = 200, description = r#"The totals."#, body = crate::ledger::LedgerView, content_type = "application/json")
     )

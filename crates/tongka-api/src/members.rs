@@ -29,6 +29,15 @@ use tongka_core::state::MemberState;
             ("full" = (value = json!({"phone": "13812341234", "name": "张三", "birthday": "1990-05-01", "gender": "female", "card_no": "VIP0001", "invite_code": "FRIEND01", "tags": ["咖啡"], "notes": "喜欢燕麦奶"})))
         )
     ),
+    // The refusal codes this handler answers (statuses and meanings:
+    // `openapi::CODES`).
+    extensions(("x-codes" = json!([
+        "invalid_json", "invalid_idempotency_key", "unauthorized",
+        "idempotency_key_reused", "idempotency_key_in_progress", "phone_taken",
+        "card_taken", "invalid_invite_code", "invalid_phone", "invalid_name",
+        "invalid_birthday", "invalid_card_no", "invalid_tags", "invalid_notes",
+        "internal", "overloaded", "storage_unavailable", "payload_too_large",
+    ]))),
     responses(
         (status = 201, description = r#"Registered (or the first answer, replayed)."#, body = crate::render::MemberView, content_type = "application/json")
     )
@@ -90,6 +99,12 @@ pub(crate) struct FindQuery {
         ("phone" = Option<String>, Query, description = r#"Mobile number, exactly as registered."#, example = "13812341234"),
         ("card_no" = Option<String>, Query, description = r#"Card number, exactly as registered."#, example = "VIP0001")
     ),
+    // The refusal codes this handler answers (statuses and meanings:
+    // `openapi::CODES`).
+    extensions(("x-codes" = json!([
+        "invalid_query", "invalid_request", "unauthorized", "internal",
+        "storage_unavailable",
+    ]))),
     responses(
         (status = 200, description = r#"The members found (zero or one)."#, body = crate::members::MembersView, content_type = "application/json")
     )
@@ -162,6 +177,11 @@ pub(crate) struct DuplicatesView<'a> {
     operation_id = "listDuplicates",
     summary = r#"Phone and card numbers held by more than one member (the merge queue) / 重复手机号与卡号（待合并）"#,
     description = r#"Members registered with the same phone or card number at different stores while they could not reach each other are detected when the ops meet and listed here for merging. The phone index keeps the member with the smaller id."#,
+    // The refusal codes this handler answers (statuses and meanings:
+    // `openapi::CODES`).
+    extensions(("x-codes" = json!([
+        "unauthorized",
+    ]))),
     responses(
         (status = 200, description = r#"The duplicates."#, body = crate::members::DuplicatesView, content_type = "application/json")
     )
@@ -206,6 +226,12 @@ pub(crate) async fn get_duplicates(State(s): State<AppState>) -> Result<Response
     params(
         ("id" = crate::openapi::MemberId, Path, description = r#"Member id, `m-<node>-<n>`. An id of another shape is answered `404 member_not_found`."#, example = "m-store-1-1")
     ),
+    // The refusal codes this handler answers (statuses and meanings:
+    // `openapi::CODES`).
+    extensions(("x-codes" = json!([
+        "unauthorized", "member_not_found", "internal", "storage_unavailable",
+        "invalid_request",
+    ]))),
     responses(
         (status = 200, description = r#"The member."#, body = crate::render::MemberView, content_type = "application/json")
     )
@@ -236,6 +262,14 @@ pub(crate) async fn get_member(
             ("clear card" = (value = json!({"card_no": null})))
         )
     ),
+    // The refusal codes this handler answers (statuses and meanings:
+    // `openapi::CODES`).
+    extensions(("x-codes" = json!([
+        "invalid_json", "unauthorized", "member_not_found", "phone_taken", "card_taken",
+        "empty_patch", "invalid_phone", "invalid_name", "invalid_birthday",
+        "invalid_card_no", "invalid_tags", "invalid_notes", "internal", "overloaded",
+        "storage_unavailable", "payload_too_large",
+    ]))),
     responses(
         (status = 200, description = r#"The member as changed."#, body = crate::render::MemberView, content_type = "application/json")
     )
@@ -285,6 +319,15 @@ pub(crate) async fn patch_member(
             ("absorb a duplicate" = (value = json!({"absorb": "m-store-1-2"})))
         )
     ),
+    // The refusal codes this handler answers (statuses and meanings:
+    // `openapi::CODES`).
+    extensions(("x-codes" = json!([
+        "idempotency_key_required", "invalid_idempotency_key", "invalid_json",
+        "unauthorized", "member_not_found", "idempotency_key_reused",
+        "idempotency_key_in_progress", "member_merged", "merge_same_member",
+        "merge_failed", "internal", "overloaded", "storage_unavailable",
+        "payload_too_large",
+    ]))),
     responses(
         (status = 201, description = r#"Merged (or the first answer, replayed): the surviving member."#, body = crate::render::MemberView, content_type = "application/json")
     )
@@ -330,6 +373,12 @@ pub(crate) async fn merge_members(
     params(
         ("id" = crate::openapi::MemberId, Path, description = r#"Member id, `m-<node>-<n>`. An id of another shape is answered `404 member_not_found`."#, example = "m-store-1-1")
     ),
+    // The refusal codes this handler answers (statuses and meanings:
+    // `openapi::CODES`).
+    extensions(("x-codes" = json!([
+        "unauthorized", "member_not_found", "internal", "storage_unavailable",
+        "invalid_request",
+    ]))),
     responses(
         (status = 200, description = r#"The wallet."#, body = crate::render::WalletView, content_type = "application/json")
     )
@@ -359,6 +408,12 @@ pub(crate) struct HistoryQuery {
         ("id" = crate::openapi::MemberId, Path, description = r#"Member id, `m-<node>-<n>`. An id of another shape is answered `404 member_not_found`."#, example = "m-store-1-1"),
         ("limit" = Option<u64>, Query, description = r#"How many entries at most (default 50; clamped to 1…200)."#)
     ),
+    // The refusal codes this handler answers (statuses and meanings:
+    // `openapi::CODES`).
+    extensions(("x-codes" = json!([
+        "unauthorized", "member_not_found", "internal", "storage_unavailable",
+        "invalid_request",
+    ]))),
     responses(
         (status = 200, description = r#"The history."#, body = crate::members::HistoryView, content_type = "application/json")
     )

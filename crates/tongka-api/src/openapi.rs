@@ -1,10 +1,10 @@
 //! The OpenAPI 3.1 document served at `GET /api/v1/openapi.json`, derived
 //! with utoipa: the schemas from the request and answer types
 //! (`#[derive(ToSchema)]` in `dto.rs`, `render.rs` and the resource
-//! modules), the operations from `#[utoipa::path]` on each handler, and the
-//! refusals each operation can answer from [`ANSWERS`] and the one code
-//! catalogue [`CODES`]. It is built once, on first use, and served from
-//! memory.
+//! modules), the operations from `#[utoipa::path]` on each handler, with
+//! the refusal codes each handler answers (its `x-codes` extension), whose
+//! statuses and meanings come from the one code catalogue [`CODES`]. It is
+//! built once, on first use, and served from memory.
 //!
 //! What utoipa does not express is added here as JSON, in one place:
 //! the wire shapes of values whose Rust types live in `tongka-core` (which
@@ -447,303 +447,6 @@ pub(crate) const CODES: &[(u16, &str, &str)] = &[
     ),
 ];
 
-/// The refusal codes each operation answers (by operation id), beside the
-/// codes every authenticated operation answers anyway (`unauthorized`).
-pub(crate) const ANSWERS: &[(&str, &[&str])] = &[
-    (
-        "registerMember",
-        &[
-            "invalid_json",
-            "invalid_idempotency_key",
-            "unauthorized",
-            "idempotency_key_reused",
-            "idempotency_key_in_progress",
-            "phone_taken",
-            "card_taken",
-            "invalid_invite_code",
-            "invalid_phone",
-            "invalid_name",
-            "invalid_birthday",
-            "invalid_card_no",
-            "invalid_tags",
-            "invalid_notes",
-            "internal",
-            "overloaded",
-            "storage_unavailable",
-            "payload_too_large",
-        ],
-    ),
-    (
-        "findMembers",
-        &[
-            "invalid_query",
-            "invalid_request",
-            "unauthorized",
-            "internal",
-            "storage_unavailable",
-        ],
-    ),
-    (
-        "getMember",
-        &[
-            "unauthorized",
-            "member_not_found",
-            "internal",
-            "storage_unavailable",
-            "invalid_request",
-        ],
-    ),
-    (
-        "updateMember",
-        &[
-            "invalid_json",
-            "unauthorized",
-            "member_not_found",
-            "phone_taken",
-            "card_taken",
-            "empty_patch",
-            "invalid_phone",
-            "invalid_name",
-            "invalid_birthday",
-            "invalid_card_no",
-            "invalid_tags",
-            "invalid_notes",
-            "internal",
-            "overloaded",
-            "storage_unavailable",
-            "payload_too_large",
-        ],
-    ),
-    (
-        "recharge",
-        &[
-            "idempotency_key_required",
-            "invalid_idempotency_key",
-            "invalid_json",
-            "unauthorized",
-            "member_not_found",
-            "idempotency_key_reused",
-            "idempotency_key_in_progress",
-            "invalid_amount",
-            "invalid_tender",
-            "internal",
-            "overloaded",
-            "storage_unavailable",
-            "payload_too_large",
-            "hq_sells_nothing",
-        ],
-    ),
-    (
-        "getWallet",
-        &[
-            "unauthorized",
-            "member_not_found",
-            "internal",
-            "storage_unavailable",
-            "invalid_request",
-        ],
-    ),
-    (
-        "getHistory",
-        &[
-            "unauthorized",
-            "member_not_found",
-            "internal",
-            "storage_unavailable",
-            "invalid_request",
-        ],
-    ),
-    (
-        "mergeMembers",
-        &[
-            "idempotency_key_required",
-            "invalid_idempotency_key",
-            "invalid_json",
-            "unauthorized",
-            "member_not_found",
-            "idempotency_key_reused",
-            "idempotency_key_in_progress",
-            "member_merged",
-            "merge_same_member",
-            "merge_failed",
-            "internal",
-            "overloaded",
-            "storage_unavailable",
-            "payload_too_large",
-        ],
-    ),
-    (
-        "checkout",
-        &[
-            "idempotency_key_required",
-            "invalid_idempotency_key",
-            "invalid_json",
-            "unauthorized",
-            "member_not_found",
-            "unknown_product",
-            "idempotency_key_reused",
-            "idempotency_key_in_progress",
-            "insufficient_balance",
-            "insufficient_points",
-            "coupons_not_enabled",
-            "points_deduction_not_enabled",
-            "invalid_qty",
-            "invalid_line",
-            "invalid_amount",
-            "invalid_tender",
-            "invalid_lines",
-            "invalid_description",
-            "invalid_tenders",
-            "tender_mismatch",
-            "balance_needs_member",
-            "order_too_large",
-            "invalid_points",
-            "points_need_member",
-            "points_below_minimum",
-            "points_over_cap",
-            "internal",
-            "overloaded",
-            "storage_unavailable",
-            "payload_too_large",
-            "hq_sells_nothing",
-        ],
-    ),
-    (
-        "quoteCheckout",
-        &[
-            "invalid_json",
-            "unauthorized",
-            "hq_sells_nothing",
-            "member_not_found",
-            "unknown_product",
-            "insufficient_balance",
-            "insufficient_points",
-            "payload_too_large",
-            "coupons_not_enabled",
-            "points_deduction_not_enabled",
-            "invalid_qty",
-            "invalid_line",
-            "invalid_amount",
-            "invalid_tender",
-            "invalid_lines",
-            "invalid_description",
-            "invalid_tenders",
-            "tender_mismatch",
-            "balance_needs_member",
-            "order_too_large",
-            "invalid_points",
-            "points_need_member",
-            "points_below_minimum",
-            "points_over_cap",
-            "internal",
-            "overloaded",
-            "storage_unavailable",
-        ],
-    ),
-    (
-        "getOrder",
-        &[
-            "unauthorized",
-            "order_not_found",
-            "internal",
-            "storage_unavailable",
-            "invalid_request",
-        ],
-    ),
-    (
-        "refund",
-        &[
-            "idempotency_key_required",
-            "invalid_idempotency_key",
-            "invalid_json",
-            "unauthorized",
-            "order_not_found",
-            "idempotency_key_reused",
-            "idempotency_key_in_progress",
-            "already_refunded",
-            "refund_wrong_store",
-            "invalid_qty",
-            "invalid_refund_line",
-            "refund_exceeds_paid",
-            "invalid_reason",
-            "internal",
-            "overloaded",
-            "storage_unavailable",
-            "payload_too_large",
-        ],
-    ),
-    (
-        "getReceipt",
-        &[
-            "unauthorized",
-            "order_not_found",
-            "internal",
-            "storage_unavailable",
-            "invalid_request",
-        ],
-    ),
-    ("getProgramme", &["unauthorized"]),
-    (
-        "putProgramme",
-        &[
-            "invalid_idempotency_key",
-            "invalid_json",
-            "unauthorized",
-            "programme_hq_only",
-            "idempotency_key_reused",
-            "idempotency_key_in_progress",
-            "programme_levels_order",
-            "programme_level_rate",
-            "programme_offers_order",
-            "programme_points_rate",
-            "programme_level_names",
-            "programme_too_many",
-            "invalid_amount",
-            "programme_deduction_rate",
-            "programme_deduction_cap",
-            "programme_deduction_minimum",
-            "internal",
-            "overloaded",
-            "storage_unavailable",
-            "payload_too_large",
-        ],
-    ),
-    (
-        "listProducts",
-        &["unauthorized", "internal", "storage_unavailable"],
-    ),
-    (
-        "getProduct",
-        &[
-            "unauthorized",
-            "unknown_product",
-            "internal",
-            "storage_unavailable",
-            "invalid_request",
-        ],
-    ),
-    (
-        "putProduct",
-        &[
-            "invalid_json",
-            "unauthorized",
-            "catalogue_hq_only",
-            "barcode_taken",
-            "invalid_sku",
-            "invalid_barcode",
-            "invalid_name",
-            "invalid_amount",
-            "internal",
-            "overloaded",
-            "storage_unavailable",
-            "payload_too_large",
-        ],
-    ),
-    ("syncStatus", &["unauthorized"]),
-    ("ledgerSummary", &["unauthorized"]),
-    ("listDuplicates", &["unauthorized"]),
-];
-
 /// Where an operation's meaning of a code is narrower than the catalogue's.
 const NOTES: &[(&str, &str, &str)] = &[
     (
@@ -896,31 +599,34 @@ fn complete(op: &mut Map<String, Value>) {
     } else {
         None
     };
+    // The codes the handler's `#[utoipa::path]` lists (its `x-codes`
+    // extension) become its refusal answers, grouped by status.
+    let codes = match op.remove("x-codes") {
+        Some(Value::Array(codes)) => codes,
+        _ => Vec::new(),
+    };
+    let mut by_status: Vec<(u16, Vec<(&str, &str)>)> = Vec::new();
+    for code in &codes {
+        let code = code.as_str().expect("a code is a string");
+        let &(status, code, meaning) = CODES
+            .iter()
+            .find(|(_, c, _)| *c == code)
+            .unwrap_or_else(|| panic!("{id}: code {code} is not in CODES"));
+        let meaning = NOTES
+            .iter()
+            .find(|(o, c, _)| *o == id && *c == code)
+            .map_or(meaning, |n| n.2);
+        match by_status.iter_mut().find(|(s, _)| *s == status) {
+            Some((_, list)) => list.push((code, meaning)),
+            None => by_status.push((status, vec![(code, meaning)])),
+        }
+    }
     let responses = op["responses"].as_object_mut().expect("responses");
     if keyed.is_some() {
         for (status, r) in responses.iter_mut() {
             if status.starts_with('2') {
                 r["headers"] = json!({"Idempotent-Replayed": {"$ref": "#/components/headers/IdempotentReplayed"}});
             }
-        }
-    }
-    let codes = ANSWERS
-        .iter()
-        .find(|(o, _)| *o == id)
-        .map_or(&[][..], |(_, c)| *c);
-    let mut by_status: Vec<(u16, Vec<(&str, &str)>)> = Vec::new();
-    for code in codes {
-        let &(status, _, meaning) = CODES
-            .iter()
-            .find(|(_, c, _)| c == code)
-            .unwrap_or_else(|| panic!("{id}: code {code} is not in CODES"));
-        let meaning = NOTES
-            .iter()
-            .find(|(o, c, _)| *o == id && c == code)
-            .map_or(meaning, |n| n.2);
-        match by_status.iter_mut().find(|(s, _)| *s == status) {
-            Some((_, list)) => list.push((code, meaning)),
-            None => by_status.push((status, vec![(code, meaning)])),
         }
     }
     for (status, list) in by_status {

@@ -19,6 +19,12 @@ use tongka_core::refund::RefundLine;
     params(
         ("id" = crate::openapi::OrderId, Path, description = r#"Order id, `o-<node>-<n>`. An id of another shape is answered `404 order_not_found`."#, example = "o-store-1-3")
     ),
+    // The refusal codes this handler answers (statuses and meanings:
+    // `openapi::CODES`).
+    extensions(("x-codes" = json!([
+        "unauthorized", "order_not_found", "internal", "storage_unavailable",
+        "invalid_request",
+    ]))),
     responses(
         (status = 200, description = r#"The order, with what was refunded of it."#, body = crate::render::OrderView, content_type = "application/json")
     )
@@ -41,6 +47,12 @@ pub(crate) async fn get_order(
     params(
         ("id" = crate::openapi::OrderId, Path, description = r#"Order id, `o-<node>-<n>`. An id of another shape is answered `404 order_not_found`."#, example = "o-store-1-3")
     ),
+    // The refusal codes this handler answers (statuses and meanings:
+    // `openapi::CODES`).
+    extensions(("x-codes" = json!([
+        "unauthorized", "order_not_found", "internal", "storage_unavailable",
+        "invalid_request",
+    ]))),
     responses(
         (status = 200, description = r#"The receipt."#, body = String, content_type = "text/plain")
     )
@@ -75,6 +87,15 @@ pub(crate) async fn get_receipt(
             ("one of line 0" = (value = json!({"lines": [{"line": 0, "qty": "1"}], "reason": "退一杯"})))
         )
     ),
+    // The refusal codes this handler answers (statuses and meanings:
+    // `openapi::CODES`).
+    extensions(("x-codes" = json!([
+        "idempotency_key_required", "invalid_idempotency_key", "invalid_json",
+        "unauthorized", "order_not_found", "idempotency_key_reused",
+        "idempotency_key_in_progress", "already_refunded", "refund_wrong_store",
+        "invalid_qty", "invalid_refund_line", "refund_exceeds_paid", "invalid_reason",
+        "internal", "overloaded", "storage_unavailable", "payload_too_large",
+    ]))),
     responses(
         (status = 201, description = r#"The refund (or the first answer, replayed)."#, body = crate::render::RefundView, content_type = "application/json")
     )

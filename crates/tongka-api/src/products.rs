@@ -48,6 +48,11 @@ struct ProductsView<'a> {
     tag = "products",
     summary = r#"The catalogue / 商品目录"#,
     description = r#"Up to 1000 products, by sku."#,
+    // The refusal codes this handler answers (statuses and meanings:
+    // `openapi::CODES`).
+    extensions(("x-codes" = json!([
+        "unauthorized", "internal", "storage_unavailable",
+    ]))),
     responses(
         (status = 200, description = r#"The products."#, body = crate::products::ProductsView, content_type = "application/json")
     )
@@ -75,6 +80,12 @@ pub(crate) async fn list_products(State(s): State<AppState>) -> Result<Response,
     params(
         ("sku" = String, Path, description = r#"Product sku: 1 to 32 ASCII letters, digits, `-` or `_`."#, example = "latte")
     ),
+    // The refusal codes this handler answers (statuses and meanings:
+    // `openapi::CODES`).
+    extensions(("x-codes" = json!([
+        "unauthorized", "unknown_product", "internal", "storage_unavailable",
+        "invalid_request",
+    ]))),
     responses(
         (status = 200, description = r#"The product."#, body = crate::products::ProductView, content_type = "application/json")
     )
@@ -112,6 +123,13 @@ pub(crate) async fn get_product(
             ("latte" = (value = json!({"name": "拿铁 Latte", "barcode": "6901234567908", "price": "32.00"})))
         )
     ),
+    // The refusal codes this handler answers (statuses and meanings:
+    // `openapi::CODES`).
+    extensions(("x-codes" = json!([
+        "invalid_json", "unauthorized", "catalogue_hq_only", "barcode_taken",
+        "invalid_sku", "invalid_barcode", "invalid_name", "invalid_amount", "internal",
+        "overloaded", "storage_unavailable", "payload_too_large",
+    ]))),
     responses(
         (status = 200, description = r#"The product as stored."#, body = crate::products::ProductView, content_type = "application/json")
     )

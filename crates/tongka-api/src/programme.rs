@@ -20,6 +20,11 @@ use crate::*;
     tag = "programme",
     summary = r#"The membership programme / 会员方案"#,
     description = r#"Recharge offers, levels with their rates, the points rule, and the rounding and balance rules in words."#,
+    // The refusal codes this handler answers (statuses and meanings:
+    // `openapi::CODES`).
+    extensions(("x-codes" = json!([
+        "unauthorized",
+    ]))),
     responses(
         (status = 200, description = r#"The programme."#, body = crate::render::ProgrammeView, content_type = "application/json")
     )
@@ -195,6 +200,17 @@ pub(crate) fn programme_req(req: ProgrammeReq) -> Result<tongka_core::Programme,
             ("richer_first_offer" = (value = json!({"recharge_offers": [{"threshold": "1000.00", "bonus": "150.00"}, {"threshold": "2000.00", "bonus": "200.00"}], "levels": [{"code": "regular", "name_zh": "普通会员", "name_en": "Regular", "min_principal": "0.00", "rate": "1"}, {"code": "silver", "name_zh": "银卡会员", "name_en": "Silver", "min_principal": "1000.00", "rate": "0.95"}], "points_per_yuan": "1"})))
         )
     ),
+    // The refusal codes this handler answers (statuses and meanings:
+    // `openapi::CODES`).
+    extensions(("x-codes" = json!([
+        "invalid_idempotency_key", "invalid_json", "unauthorized", "programme_hq_only",
+        "idempotency_key_reused", "idempotency_key_in_progress",
+        "programme_levels_order", "programme_level_rate", "programme_offers_order",
+        "programme_points_rate", "programme_level_names", "programme_too_many",
+        "invalid_amount", "programme_deduction_rate", "programme_deduction_cap",
+        "programme_deduction_minimum", "internal", "overloaded", "storage_unavailable",
+        "payload_too_large",
+    ]))),
     responses(
         (status = 200, description = r#"The programme now (or the first answer, replayed)."#, body = crate::render::ProgrammeView, content_type = "application/json")
     )

@@ -24,6 +24,14 @@ use crate::*;
             ("1000 cash" = (value = json!({"amount": "1000.00", "tender": "cash"})))
         )
     ),
+    // The refusal codes this handler answers (statuses and meanings:
+    // `openapi::CODES`).
+    extensions(("x-codes" = json!([
+        "idempotency_key_required", "invalid_idempotency_key", "invalid_json",
+        "unauthorized", "member_not_found", "idempotency_key_reused",
+        "idempotency_key_in_progress", "invalid_amount", "invalid_tender", "internal",
+        "overloaded", "storage_unavailable", "payload_too_large", "hq_sells_nothing",
+    ]))),
     responses(
         (status = 201, description = r#"Recharged (or the first answer, replayed)."#, body = crate::render::RechargeView, content_type = "application/json")
     )

@@ -44,6 +44,11 @@ pub(crate) struct PeerView {
     tag = "node",
     summary = r#"Replication status / 同步状态"#,
     description = r#"`state_hash` is a hash of the replicated state only: two nodes holding the same ops report the same hash."#,
+    // The refusal codes this handler answers (statuses and meanings:
+    // `openapi::CODES`).
+    extensions(("x-codes" = json!([
+        "unauthorized",
+    ]))),
     responses(
         (status = 200, description = r#"The status."#, body = crate::sync::SyncView, content_type = "application/json")
     )

@@ -126,7 +126,7 @@ json_schema!(ErrorBody as "Error", r##"{"type": "object", "properties": {"error"
 
 /// Every refusal code an operation can answer: its status and what it
 /// means. One catalogue for the whole API; operations list codes from it.
-pub(crate) const CODES: &[(u16, &str, &str)] = &[
+pub const CODES: &[(u16, &str, &str)] = &[
     (
         400,
         "idempotency_key_required",

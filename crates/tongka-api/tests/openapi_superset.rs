@@ -396,3 +396,24 @@ fn the_comparison_reports_what_is_taken_out() {
         );
     }
 }
+
+/// The code catalogue holds no code that no operation answers, and each
+/// code is answered under the catalogue's status only.
+#[test]
+fn every_catalogued_code_is_answered_somewhere() {
+    let doc = schema::doc();
+    let mut answered = BTreeSet::new();
+    for (m, p) in schema::operations(&doc) {
+        let op = schema::operation(&doc, &m, &p);
+        for (status, r) in op["responses"].as_object().expect("responses") {
+            for c in codes(&doc, r) {
+                answered.insert((status.parse::<u16>().expect("status"), c));
+            }
+        }
+    }
+    let catalogue: BTreeSet<(u16, String)> = tongka_api::openapi::CODES
+        .iter()
+        .map(|(s, c, _)| (*s, c.to_string()))
+        .collect();
+    assert_eq!(catalogue, answered);
+}

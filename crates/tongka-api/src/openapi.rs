@@ -483,7 +483,7 @@ const OPEN: &[&str] = &[
 #[openapi(
     info(
         title = "tongka 通卡 HTTP API v1",
-        version = "0.1.0",
+        // version: the crate's (utoipa takes CARGO_PKG_VERSION).
         description = include_str!("openapi-intro.md"),
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),

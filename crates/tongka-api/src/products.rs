@@ -18,7 +18,7 @@ use tongka_core::catalogue::Product;
 pub(crate) struct ProductView<'a> {
     #[schema(value_type = String)]
     sku: &'a str,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, required = true)]
     barcode: &'a Option<String>,
     #[schema(value_type = String)]
     name: &'a str,

@@ -105,6 +105,7 @@ pub struct ProgrammeView<'a> {
     #[schema(value_type = crate::openapi::Decimal)]
     points_per_yuan: Text<Decimal>,
     /// null: paying with points is off (the default).
+    #[schema(required = true)]
     points_deduction: Option<DeductionView>,
     #[schema(value_type = String)]
     rounding: &'static str,
@@ -147,14 +148,14 @@ pub struct MemberView<'a> {
     phone_masked: String,
     #[schema(value_type = String)]
     name: &'a str,
-    #[schema(value_type = Option<String>, format = Date)]
+    #[schema(value_type = Option<String>, format = Date, required = true)]
     birthday: &'a Option<String>,
-    #[schema(value_type = Option<crate::openapi::Gender>)]
+    #[schema(value_type = Option<crate::openapi::Gender>, required = true)]
     gender: &'a Option<Gender>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, required = true)]
     card_no: &'a Option<String>,
     /// The invite code given at registration.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, required = true)]
     invited_by: &'a Option<String>,
     #[schema(value_type = Vec<String>)]
     tags: &'a [String],
@@ -319,9 +320,9 @@ fn tenders(ts: &[Tender]) -> Vec<TenderView> {
 #[derive(Serialize, ToSchema)]
 #[schema(as = OrderLine)]
 pub struct LineView<'a> {
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, required = true)]
     sku: &'a Option<String>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, required = true)]
     barcode: &'a Option<String>,
     #[schema(value_type = String)]
     description: &'a str,
@@ -364,7 +365,7 @@ fn line(l: &OrderLine, refunded_qty: Option<Decimal>) -> LineView<'_> {
 pub struct OrderView<'a> {
     #[schema(value_type = crate::openapi::OrderId)]
     id: &'a OrderId,
-    #[schema(value_type = Option<crate::openapi::MemberId>)]
+    #[schema(value_type = Option<crate::openapi::MemberId>, required = true)]
     member_id: &'a Option<MemberId>,
     #[schema(value_type = crate::openapi::NodeName)]
     store: &'a NodeId,
@@ -372,7 +373,7 @@ pub struct OrderView<'a> {
     #[schema(value_type = String, format = DateTime)]
     created_at: Time,
     /// The member's level code at the sale.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, required = true)]
     level: &'a Option<String>,
     #[schema(value_type = crate::openapi::Decimal)]
     rate: Text<Decimal>,
@@ -453,10 +454,10 @@ pub fn order(o: &OrderState) -> OrderView<'_> {
 #[derive(Serialize, ToSchema)]
 #[schema(as = Quote)]
 pub struct QuoteView<'a> {
-    #[schema(value_type = Option<crate::openapi::MemberId>)]
+    #[schema(value_type = Option<crate::openapi::MemberId>, required = true)]
     member_id: &'a Option<MemberId>,
     /// The member's level code now.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, required = true)]
     level: &'a Option<String>,
     #[schema(value_type = crate::openapi::Decimal)]
     rate: Text<Decimal>,
@@ -530,7 +531,7 @@ pub struct RefundView<'a> {
     id: &'a RefundId,
     #[schema(value_type = crate::openapi::OrderId)]
     order_id: &'a OrderId,
-    #[schema(value_type = Option<crate::openapi::MemberId>)]
+    #[schema(value_type = Option<crate::openapi::MemberId>, required = true)]
     member_id: &'a Option<MemberId>,
     #[schema(value_type = crate::openapi::NodeName)]
     store: &'a NodeId,
@@ -666,11 +667,11 @@ pub struct HistoryEntry {
     store: NodeId,
     actor: String,
     /// Money moved in or out of the balance (null for profile changes).
-    #[schema(value_type = Option<crate::openapi::Money>)]
+    #[schema(value_type = Option<crate::openapi::Money>, required = true)]
     amount: Option<Money>,
-    #[schema(value_type = Option<crate::openapi::Money>)]
+    #[schema(value_type = Option<crate::openapi::Money>, required = true)]
     principal: Option<Money>,
-    #[schema(value_type = Option<crate::openapi::Money>)]
+    #[schema(value_type = Option<crate::openapi::Money>, required = true)]
     bonus: Option<Money>,
     /// The change to the member's points: earned less paid with (a sale), given back less taken back (a refund), moved (a transfer).
     points: i64,

@@ -11,6 +11,37 @@ use crate::*;
 use tongka_actors::LineRequest;
 use tongka_core::checkout::TenderInput;
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/checkouts",
+    operation_id = "checkout",
+    tag = "orders",
+    summary = r#"Check out a sale / 结账"#,
+    description = r#"Prices the lines (catalogue products by `sku` or `barcode`, or free lines), applies the member's level rate to every line, settles the tenders and records the order. A `balance` tender without `amount` pays the rest. See the rounding rules above."#,
+    request_body(
+        content = crate::dto::CheckoutReq,
+        examples(
+            ("member pays from balance" = (value = json!({"member_id": "m-store-1-1", "lines": [{"sku": "latte", "qty": "2"}], "tenders": [{"kind": "balance"}]}))),
+            ("walk-in, cash with change" = (value = json!({"lines": [{"description": "咖啡", "unit_price": "28.00"}], "tenders": [{"kind": "cash", "amount": "50"}]})))
+        )
+    ),
+    // The refusal codes this handler answers (statuses and meanings:
+    // `openapi::CODES`).
+    extensions(("x-codes" = json!([
+        "idempotency_key_required", "invalid_idempotency_key", "invalid_json",
+        "unauthorized", "member_not_found", "unknown_product", "idempotency_key_reused",
+        "idempotency_key_in_progress", "insufficient_balance", "insufficient_points",
+        "coupons_not_enabled", "points_deduction_not_enabled", "invalid_qty",
+        "invalid_line", "invalid_amount", "invalid_tender", "invalid_lines",
+        "invalid_description", "invalid_tenders", "tender_mismatch",
+        "balance_needs_member", "order_too_large", "invalid_points",
+        "points_need_member", "points_below_minimum", "points_over_cap", "internal",
+        "overloaded", "storage_unavailable", "payload_too_large", "hq_sells_nothing",
+    ]))),
+    responses(
+        (status = 201, description = r#"The order (or the first answer, replayed)."#, body = crate::render::OrderView, content_type = "application/json")
+    )
+)]
 pub(crate) async fn checkout(
     State(s): State<AppState>,
     method: Method,
@@ -41,6 +72,36 @@ pub(crate) async fn checkout(
 /// What the sale would be, changing nothing: the same body as
 /// `POST /checkouts` (no idempotency key), the same checks and the same
 /// calculator, no op written. Refused with the checkout's own codes.
+#[utoipa::path(
+    post,
+    path = "/api/v1/checkouts/quote",
+    operation_id = "quoteCheckout",
+    tag = "orders",
+    summary = r#"Quote a sale without making it / 试算（不结账）"#,
+    description = r#"What `POST /api/v1/checkouts` with the same body would decide now, changing nothing: the same checks and the same calculator (the lines with their amounts and level discounts, the total, the points deduction, the payable, what each tender would pay, the balance's principal and bonus split, the points earned). No order is made, no op written, no idempotency key needed. Refusals are the checkout's own codes. The quote reckons with what the member holds at this store: where the sale, short here, would ask the other stores for the rest, the quote answers `insufficient_balance` or `insufficient_points` with `available_here`. 与结账相同的请求体，返回将会成交的金额明细，不写入任何数据。"#,
+    request_body(
+        content = crate::dto::CheckoutReq,
+        examples(
+            ("member pays from balance" = (value = json!({"member_id": "m-store-1-1", "lines": [{"sku": "latte", "qty": "2"}], "tenders": [{"kind": "balance"}]}))),
+            ("walk-in, cash with change" = (value = json!({"lines": [{"description": "咖啡", "unit_price": "28.00"}], "tenders": [{"kind": "cash", "amount": "50"}]})))
+        )
+    ),
+    // The refusal codes this handler answers (statuses and meanings:
+    // `openapi::CODES`).
+    extensions(("x-codes" = json!([
+        "invalid_json", "unauthorized", "hq_sells_nothing", "member_not_found",
+        "unknown_product", "insufficient_balance", "insufficient_points",
+        "payload_too_large", "coupons_not_enabled", "points_deduction_not_enabled",
+        "invalid_qty", "invalid_line", "invalid_amount", "invalid_tender",
+        "invalid_lines", "invalid_description", "invalid_tenders", "tender_mismatch",
+        "balance_needs_member", "order_too_large", "invalid_points",
+        "points_need_member", "points_below_minimum", "points_over_cap", "internal",
+        "overloaded", "storage_unavailable",
+    ]))),
+    responses(
+        (status = 200, description = r#"What the sale would be."#, body = crate::render::QuoteView, content_type = "application/json")
+    )
+)]
 pub(crate) async fn quote(State(s): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
     let _permit = admit(&s)?;
     selling(&s)?;

@@ -9,6 +9,7 @@ use serde::{Deserialize, Deserializer};
 use tongka_core::checkout::TenderKind;
 use tongka_core::member::Gender;
 use tongka_core::money::{AmountError, Money};
+use utoipa::ToSchema;
 
 use crate::error::ApiError;
 
@@ -135,47 +136,78 @@ pub fn tender_kind(text: &str, field: impl FnOnce() -> String) -> Result<TenderK
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = RegisterRequest)]
 pub struct RegisterReq {
+    /// Mainland mobile number, 11 digits.
+    #[schema(pattern = "^\\s*1[3-9][0-9]{9}\\s*$")]
     pub phone: String,
+    /// 1 to 40 characters after trimming.
+    #[schema(min_length = 1, max_length = 40)]
     pub name: String,
+    #[schema(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", format = Date)]
     pub birthday: Option<String>,
+    #[schema(value_type = Option<crate::openapi::Gender>)]
     pub gender: Option<Gender>,
+    #[schema(pattern = "^[A-Za-z0-9]{4,32}$")]
     pub card_no: Option<String>,
+    /// The referring member's invite code (4 to 16 bytes).
+    #[schema(min_length = 4, max_length = 16)]
     pub invite_code: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Vec<crate::openapi::Tag>, max_items = 20, default = json!([]))]
     pub tags: Vec<String>,
     #[serde(default)]
+    #[schema(max_length = 500, default = "")]
     pub notes: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PatchRequest)]
 pub struct PatchReq {
+    #[schema(pattern = "^\\s*1[3-9][0-9]{9}\\s*$")]
     pub phone: Option<String>,
+    #[schema(min_length = 1, max_length = 40)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
+    /// `null` clears it.
+    #[schema(format = Date)]
     pub birthday: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
+    /// `null` clears it.
+    #[schema(value_type = Option<crate::openapi::Gender>)]
     pub gender: Option<Option<Gender>>,
     #[serde(default, deserialize_with = "double_option")]
+    /// `null` clears it.
+    #[schema(pattern = "^[A-Za-z0-9]{4,32}$")]
     pub card_no: Option<Option<String>>,
+    #[schema(value_type = Option<Vec<crate::openapi::Tag>>, max_items = 20)]
     pub tags: Option<Vec<String>>,
+    #[schema(max_length = 500)]
     pub notes: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = MergeRequest)]
 pub struct MergeReq {
     /// The duplicate to absorb into the member of the path.
+    /// The duplicate to merge into the member of the path (it is then looked up as that member).
+    #[schema(value_type = crate::openapi::MemberId)]
     pub absorb: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = RechargeRequest)]
 pub struct RechargeReq {
+    /// Principal paid in; greater than zero.
+    #[schema(value_type = crate::openapi::AmountInput)]
     pub amount: DecimalText,
+    /// How it is paid; not `balance`.
+    #[schema(value_type = crate::openapi::RechargeTender)]
     pub tender: String,
 }
 
@@ -189,44 +221,70 @@ pub struct LineReq {
     pub qty: Option<DecimalText>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = TenderRequest)]
 pub struct TenderReq {
+    #[schema(value_type = crate::openapi::TenderKind)]
     pub kind: String,
+    /// Greater than zero. Leave it out on at most one tender: that one pays the rest.
+    #[schema(value_type = Option<crate::openapi::AmountInput>)]
     pub amount: Option<DecimalText>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = CheckoutRequest)]
 pub struct CheckoutReq {
+    /// The member buying; leave out for a walk-in sale (no discount, no points, no balance).
+    #[schema(value_type = Option<crate::openapi::MemberId>)]
     pub member_id: Option<String>,
+    #[schema(value_type = Vec<crate::openapi::LineRequest>, min_items = 1, max_items = 200)]
     pub lines: Vec<LineReq>,
     #[serde(default)]
+    /// Reserved: no coupon programme yet, must be empty.
+    #[schema(max_items = 0, default = json!([]))]
     pub coupon_codes: Vec<String>,
+    /// Whole points to pay with (积分抵现), 0 or more; needs a member and the programme's points_deduction. Refused: invalid_points, points_deduction_not_enabled, points_need_member, points_below_minimum, points_over_cap (with max_points), 409 insufficient_points (with available_here) when the member's points here and at the reachable stores fall short.
+    #[schema(value_type = Option<crate::openapi::WholeInput>)]
     pub points: Option<DecimalText>,
     #[serde(default)]
+    #[schema(max_items = 6, default = json!([]))]
     pub tenders: Vec<TenderReq>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = RefundLineRequest)]
 pub struct RefundLineReq {
+    /// Index of the order line, from 0.
+    #[schema(minimum = 0)]
     pub line: usize,
+    #[schema(value_type = crate::openapi::QtyInput)]
     pub qty: DecimalText,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = RefundRequest)]
 pub struct RefundReq {
+    /// Leave out (or null) to refund everything not yet refunded.
+    #[schema(min_items = 1)]
     pub lines: Option<Vec<RefundLineReq>>,
     #[serde(default)]
+    #[schema(max_length = 200, default = "")]
     pub reason: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ProductRequest)]
 pub struct ProductReq {
+    #[schema(pattern = "^[0-9]{6,20}$")]
     pub barcode: Option<String>,
+    #[schema(min_length = 1, max_length = 80)]
     pub name: String,
+    /// Zero or more.
+    #[schema(value_type = crate::openapi::AmountInput)]
     pub price: DecimalText,
 }

@@ -5,33 +5,69 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Serialize;
 use tongka_core::money::Money;
+use utoipa::ToSchema;
 
 use crate::*;
 
 /// The node's totals, as `GET /ledger/summary` shows them.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = LedgerSummary)]
 struct LedgerView {
+    #[schema(minimum = 0)]
     members: u64,
+    #[schema(value_type = crate::openapi::Money)]
     recharged_principal: Money,
+    #[schema(value_type = crate::openapi::Money)]
     recharged_bonus: Money,
+    #[schema(value_type = crate::openapi::Money)]
     spent_principal: Money,
+    #[schema(value_type = crate::openapi::Money)]
     spent_bonus: Money,
+    #[schema(value_type = crate::openapi::Money)]
     refunded_principal: Money,
+    #[schema(value_type = crate::openapi::Money)]
     refunded_bonus: Money,
+    #[schema(value_type = crate::openapi::Money)]
     outstanding_principal: Money,
+    #[schema(value_type = crate::openapi::Money)]
     outstanding_bonus: Money,
+    #[schema(minimum = 0)]
     recharges: u64,
+    #[schema(minimum = 0)]
     orders: u64,
+    /// Σ payable of orders.
+    #[schema(value_type = crate::openapi::Money)]
     sales: Money,
+    #[schema(minimum = 0)]
     refunds: u64,
+    #[schema(value_type = crate::openapi::Money)]
     refunded: Money,
     points_issued: i64,
     points_reversed: i64,
+    /// Points paid with at checkout.
     points_redeemed: i64,
+    /// Points paid with, given back by refunds.
     points_returned: i64,
+    /// points_issued − points_reversed − points_redeemed + points_returned.
     points_outstanding: i64,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/ledger/summary",
+    operation_id = "ledgerSummary",
+    tag = "node",
+    summary = r#"Chain-wide ledger totals as this node knows them / 账本汇总"#,
+    description = r#"outstanding = recharged − spent + refunded, for principal and bonus separately."#,
+    // The refusal codes this handler answers (statuses and meanings:
+    // `openapi::CODES`).
+    extensions(("x-codes" = json!([
+        "unauthorized",
+    ]))),
+    responses(
+        (status = 200, description = r#"The totals."#, body = crate::ledger::LedgerView, content_type = "application/json")
+    )
+)]
 pub(crate) async fn ledger_summary(State(s): State<AppState>) -> Response {
     let t = s.engine().store().summary().totals;
     let (outstanding_principal, outstanding_bonus) = t.outstanding();

@@ -6,11 +6,13 @@
 //! 4xx and a machine code, before anything is written.
 
 mod checkouts;
+mod console;
 mod dto;
 mod error;
 mod health;
 mod ledger;
 mod members;
+pub mod openapi;
 mod orders;
 mod products;
 mod programme;
@@ -25,7 +27,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use tongka_actors::{Admitted, Engine, Idem, Outcome};
 use tongka_core::authority::{Act, may};
@@ -88,11 +90,6 @@ impl AppState {
     }
 }
 
-pub const OPENAPI: &str = include_str!("../openapi.json");
-const CONSOLE_HTML: &str = include_str!("../console/index.html");
-const CONSOLE_JS: &str = include_str!("../console/app.js");
-const CONSOLE_CSS: &str = include_str!("../console/app.css");
-
 /// The whole HTTP surface of a node.
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
@@ -132,25 +129,9 @@ pub fn router(state: AppState) -> Router {
     let mut app = Router::new().nest("/api/v1", open.merge(api));
     if state.inner.console {
         app = app
-            .route("/", get(|| async { Html(CONSOLE_HTML) }))
-            .route(
-                "/console/app.js",
-                get(|| async {
-                    (
-                        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
-                        CONSOLE_JS,
-                    )
-                }),
-            )
-            .route(
-                "/console/app.css",
-                get(|| async {
-                    (
-                        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
-                        CONSOLE_CSS,
-                    )
-                }),
-            );
+            .route("/", get(console::page))
+            .route("/console/app.js", get(console::script))
+            .route("/console/app.css", get(console::style));
     }
     app.fallback(|| async { ApiError::not_found_route() })
         .method_not_allowed_fallback(|| async {

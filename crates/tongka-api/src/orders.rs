@@ -10,6 +10,25 @@ use crate::*;
 use tongka_core::ids::OrderId;
 use tongka_core::refund::RefundLine;
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/orders/{id}",
+    operation_id = "getOrder",
+    tag = "orders",
+    summary = r#"An order / 订单详情"#,
+    params(
+        ("id" = crate::openapi::OrderId, Path, description = r#"Order id, `o-<node>-<n>`. An id of another shape is answered `404 order_not_found`."#, example = "o-store-1-3")
+    ),
+    // The refusal codes this handler answers (statuses and meanings:
+    // `openapi::CODES`).
+    extensions(("x-codes" = json!([
+        "unauthorized", "order_not_found", "internal", "storage_unavailable",
+        "invalid_request",
+    ]))),
+    responses(
+        (status = 200, description = r#"The order, with what was refunded of it."#, body = crate::render::OrderView, content_type = "application/json")
+    )
+)]
 pub(crate) async fn get_order(
     State(s): State<AppState>,
     Path(id): Path<String>,
@@ -18,6 +37,26 @@ pub(crate) async fn get_order(
     Ok(json_answer(StatusCode::OK, &render::order(&o)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/orders/{id}/receipt",
+    operation_id = "getReceipt",
+    tag = "orders",
+    summary = r#"A receipt for a thermal printer / 小票"#,
+    description = r#"Plain text for a 58 mm printer (32 columns; CJK characters take two)."#,
+    params(
+        ("id" = crate::openapi::OrderId, Path, description = r#"Order id, `o-<node>-<n>`. An id of another shape is answered `404 order_not_found`."#, example = "o-store-1-3")
+    ),
+    // The refusal codes this handler answers (statuses and meanings:
+    // `openapi::CODES`).
+    extensions(("x-codes" = json!([
+        "unauthorized", "order_not_found", "internal", "storage_unavailable",
+        "invalid_request",
+    ]))),
+    responses(
+        (status = 200, description = r#"The receipt."#, body = String, content_type = "text/plain")
+    )
+)]
 pub(crate) async fn get_receipt(
     State(s): State<AppState>,
     Path(id): Path<String>,
@@ -31,6 +70,36 @@ pub(crate) async fn get_receipt(
         .into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/orders/{id}/refunds",
+    operation_id = "refund",
+    tag = "orders",
+    summary = r#"Refund an order, fully or partly / 退款退货"#,
+    description = r#"Refunds the given lines and quantities (lines numbered from 0), or, without `lines` (or without a body at all), everything not yet refunded. Only at the store that made the sale."#,
+    params(
+        ("id" = crate::openapi::OrderId, Path, description = r#"Order id, `o-<node>-<n>`. An id of another shape is answered `404 order_not_found`."#, example = "o-store-1-3")
+    ),
+    request_body(
+        content = crate::dto::RefundReq,
+        examples(
+            ("everything" = (value = json!({"reason": "不想要了"}))),
+            ("one of line 0" = (value = json!({"lines": [{"line": 0, "qty": "1"}], "reason": "退一杯"})))
+        )
+    ),
+    // The refusal codes this handler answers (statuses and meanings:
+    // `openapi::CODES`).
+    extensions(("x-codes" = json!([
+        "idempotency_key_required", "invalid_idempotency_key", "invalid_json",
+        "unauthorized", "order_not_found", "idempotency_key_reused",
+        "idempotency_key_in_progress", "already_refunded", "refund_wrong_store",
+        "invalid_qty", "invalid_refund_line", "refund_exceeds_paid", "invalid_reason",
+        "internal", "overloaded", "storage_unavailable", "payload_too_large",
+    ]))),
+    responses(
+        (status = 201, description = r#"The refund (or the first answer, replayed)."#, body = crate::render::RefundView, content_type = "application/json")
+    )
+)]
 pub(crate) async fn refund(
     State(s): State<AppState>,
     Path(id): Path<String>,

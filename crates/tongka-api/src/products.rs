@@ -6,17 +6,23 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Serialize;
 use tongka_core::money::Money;
+use utoipa::ToSchema;
 
 use crate::dto::*;
 use crate::*;
 use tongka_core::catalogue::Product;
 
 /// A product as the API shows it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = Product)]
 pub(crate) struct ProductView<'a> {
+    #[schema(value_type = String)]
     sku: &'a str,
+    #[schema(value_type = Option<String>, required = true)]
     barcode: &'a Option<String>,
+    #[schema(value_type = String)]
     name: &'a str,
+    #[schema(value_type = crate::openapi::Money)]
     price: Money,
 }
 
@@ -29,11 +35,28 @@ pub(crate) fn product_view(p: &Product) -> ProductView<'_> {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = ProductList)]
 struct ProductsView<'a> {
     products: Vec<ProductView<'a>>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/products",
+    operation_id = "listProducts",
+    tag = "products",
+    summary = r#"The catalogue / 商品目录"#,
+    description = r#"Up to 1000 products, by sku."#,
+    // The refusal codes this handler answers (statuses and meanings:
+    // `openapi::CODES`).
+    extensions(("x-codes" = json!([
+        "unauthorized", "internal", "storage_unavailable",
+    ]))),
+    responses(
+        (status = 200, description = r#"The products."#, body = crate::products::ProductsView, content_type = "application/json")
+    )
+)]
 pub(crate) async fn list_products(State(s): State<AppState>) -> Result<Response, ApiError> {
     let ps = s
         .engine()
@@ -48,6 +71,25 @@ pub(crate) async fn list_products(State(s): State<AppState>) -> Result<Response,
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/products/{sku}",
+    operation_id = "getProduct",
+    tag = "products",
+    summary = r#"A product / 商品"#,
+    params(
+        ("sku" = String, Path, description = r#"Product sku: 1 to 32 ASCII letters, digits, `-` or `_`."#, example = "latte")
+    ),
+    // The refusal codes this handler answers (statuses and meanings:
+    // `openapi::CODES`).
+    extensions(("x-codes" = json!([
+        "unauthorized", "unknown_product", "internal", "storage_unavailable",
+        "invalid_request",
+    ]))),
+    responses(
+        (status = 200, description = r#"The product."#, body = crate::products::ProductView, content_type = "application/json")
+    )
+)]
 pub(crate) async fn get_product(
     State(s): State<AppState>,
     Path(sku): Path<String>,
@@ -65,6 +107,33 @@ pub(crate) async fn get_product(
     Ok(json_answer(StatusCode::OK, &product_view(&p)))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/products/{sku}",
+    operation_id = "putProduct",
+    tag = "products",
+    summary = r#"Create or replace a product / 新增或修改商品"#,
+    description = r#"The catalogue is the chain's, authored by HQ (an automerge document replicated to every node); a node without a chain authors its own. At a store of a chain: 403 `catalogue_hq_only`, nothing changed. Idempotent by nature (no key). The name is trimmed. A barcode two products claim after concurrent edits (several HQ authors) stays with the lowest sku; the other shows none."#,
+    params(
+        ("sku" = String, Path, description = r#"Product sku: 1 to 32 ASCII letters, digits, `-` or `_`."#, example = "latte")
+    ),
+    request_body(
+        content = crate::dto::ProductReq,
+        examples(
+            ("latte" = (value = json!({"name": "拿铁 Latte", "barcode": "6901234567908", "price": "32.00"})))
+        )
+    ),
+    // The refusal codes this handler answers (statuses and meanings:
+    // `openapi::CODES`).
+    extensions(("x-codes" = json!([
+        "invalid_json", "unauthorized", "catalogue_hq_only", "barcode_taken",
+        "invalid_sku", "invalid_barcode", "invalid_name", "invalid_amount", "internal",
+        "overloaded", "storage_unavailable", "payload_too_large",
+    ]))),
+    responses(
+        (status = 200, description = r#"The product as stored."#, body = crate::products::ProductView, content_type = "application/json")
+    )
+)]
 pub(crate) async fn put_product(
     State(s): State<AppState>,
     Path(sku): Path<String>,

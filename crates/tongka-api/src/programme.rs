@@ -8,57 +8,102 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::Value;
+use utoipa::ToSchema;
 
 use crate::dto::*;
 use crate::*;
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/programme",
+    operation_id = "getProgramme",
+    tag = "programme",
+    summary = r#"The membership programme / 会员方案"#,
+    description = r#"Recharge offers, levels with their rates, the points rule, and the rounding and balance rules in words."#,
+    // The refusal codes this handler answers (statuses and meanings:
+    // `openapi::CODES`).
+    extensions(("x-codes" = json!([
+        "unauthorized",
+    ]))),
+    responses(
+        (status = 200, description = r#"The programme."#, body = crate::render::ProgrammeView, content_type = "application/json")
+    )
+)]
 pub(crate) async fn get_programme(State(s): State<AppState>) -> Response {
     Json(render::programme(&s.engine().programme())).into_response()
 }
 
-#[derive(Deserialize)]
+/// A recharge offer as `PUT /programme` takes it.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = RechargeOfferRequest)]
 pub(crate) struct OfferReq {
+    #[schema(value_type = crate::openapi::AmountInput)]
     threshold: DecimalText,
+    #[schema(value_type = crate::openapi::AmountInput)]
     bonus: DecimalText,
 }
 
-#[derive(Deserialize)]
+/// A level as `PUT /programme` takes it.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = LevelRequest)]
 pub(crate) struct LevelReq {
+    #[schema(examples("silver"))]
     code: String,
+    #[schema(examples("银卡会员"))]
     name_zh: String,
+    #[schema(examples("Silver"))]
     name_en: String,
+    /// Cumulative principal recharged from which the level applies.
+    #[schema(value_type = crate::openapi::AmountInput)]
     min_principal: DecimalText,
+    /// Price multiplier at checkout (0.95 = 95折).
+    #[schema(value_type = crate::openapi::Decimal)]
     rate: DecimalText,
 }
 
-/// The programme as `GET /programme` shows it; the explanatory fields
-/// (`rounding`, `balance_order`) may be sent back and are ignored.
-#[derive(Deserialize)]
+/// The whole programme as `GET /programme` shows it (`rounding` and
+/// `balance_order` may be sent back; they are ignored).
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ProgrammeRequest)]
 pub(crate) struct ProgrammeReq {
     recharge_offers: Vec<OfferReq>,
     levels: Vec<LevelReq>,
+    #[schema(value_type = crate::openapi::Decimal)]
     points_per_yuan: DecimalText,
-    /// Paying with points (积分抵现): absent or null = off.
+    /// Paying with points (积分抵现). Absent or null: off. Refused:
+    /// programme_deduction_rate, programme_deduction_cap,
+    /// programme_deduction_minimum.
     #[serde(default)]
+    #[schema(default = json!(null))]
     points_deduction: Option<DeductionReq>,
     #[serde(default)]
     #[allow(dead_code)]
+    #[schema(value_type = Option<String>)]
     rounding: Option<Value>,
     #[serde(default)]
     #[allow(dead_code)]
+    #[schema(value_type = Option<String>)]
     balance_order: Option<Value>,
 }
 
 /// The points deduction rule as `GET /programme` shows it.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PointsDeductionRequest)]
 pub(crate) struct DeductionReq {
+    /// Points that make 1.00 (100 = 100 points for 1.00).
+    #[schema(value_type = crate::openapi::WholeInput)]
     points_per_yuan: Value,
+    /// The largest part of the payable (after the level discount) points
+    /// may pay: > 0, ≤ 1, at most 4 places (0.5 = half).
+    #[schema(value_type = crate::openapi::Decimal)]
     cap: DecimalText,
+    /// The fewest points one checkout may use; 0 = no minimum.
     #[serde(default)]
+    #[schema(value_type = Option<crate::openapi::WholeInput>, default = 0)]
     min_points: Option<Value>,
 }
 
@@ -137,6 +182,34 @@ pub(crate) fn programme_req(req: ProgrammeReq) -> Result<tongka_core::Programme,
 /// Change the programme (HQ, or a chain-less node): the whole programme as
 /// `GET` shows it. Decisions made after it use it; it reaches every store
 /// by replication. Answers the programme now (200).
+#[utoipa::path(
+    put,
+    path = "/api/v1/programme",
+    operation_id = "putProgramme",
+    tag = "programme",
+    summary = r#"Change the membership programme / 修改会员方案"#,
+    description = r#"HQ authors the programme for the whole chain: the change is an automerge change of the programme document, logged as a `programme_changed` op and replicated to every store, where decisions made after it (recharge bonus, levels, points) use it; what earlier ops decided stays. A node of no chain (quick start) may change its own programme; a store of a chain answers 403. Concurrent changes of different parts (offers, levels, points rule) both stay; of the same part, one wins on every node."#,
+    request_body(
+        content = crate::programme::ProgrammeReq,
+        examples(
+            ("richer_first_offer" = (value = json!({"recharge_offers": [{"threshold": "1000.00", "bonus": "150.00"}, {"threshold": "2000.00", "bonus": "200.00"}], "levels": [{"code": "regular", "name_zh": "普通会员", "name_en": "Regular", "min_principal": "0.00", "rate": "1"}, {"code": "silver", "name_zh": "银卡会员", "name_en": "Silver", "min_principal": "1000.00", "rate": "0.95"}], "points_per_yuan": "1"})))
+        )
+    ),
+    // The refusal codes this handler answers (statuses and meanings:
+    // `openapi::CODES`).
+    extensions(("x-codes" = json!([
+        "invalid_idempotency_key", "invalid_json", "unauthorized", "programme_hq_only",
+        "idempotency_key_reused", "idempotency_key_in_progress",
+        "programme_levels_order", "programme_level_rate", "programme_offers_order",
+        "programme_points_rate", "programme_level_names", "programme_too_many",
+        "invalid_amount", "programme_deduction_rate", "programme_deduction_cap",
+        "programme_deduction_minimum", "internal", "overloaded", "storage_unavailable",
+        "payload_too_large",
+    ]))),
+    responses(
+        (status = 200, description = r#"The programme now (or the first answer, replayed)."#, body = crate::render::ProgrammeView, content_type = "application/json")
+    )
+)]
 pub(crate) async fn put_programme(
     State(s): State<AppState>,
     method: Method,

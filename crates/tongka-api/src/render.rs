@@ -8,10 +8,10 @@
 use std::borrow::Cow;
 use std::fmt::Display;
 use std::time::{Duration, UNIX_EPOCH};
+use utoipa::ToSchema;
 
 use rust_decimal::Decimal;
 use serde::{Serialize, Serializer};
-use serde_json::{Value, json};
 use tongka_actors::Outcome;
 use tongka_core::checkout::{Order, OrderLine, Tender, TenderKind};
 use tongka_core::clock::Hlc;
@@ -45,12 +45,20 @@ fn at(h: Hlc) -> Time {
     ))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = Level)]
 pub struct LevelView<'a> {
+    #[schema(value_type = String, examples("silver"))]
     code: &'a str,
+    #[schema(value_type = String, examples("银卡会员"))]
     name_zh: &'a str,
+    #[schema(value_type = String, examples("Silver"))]
     name_en: &'a str,
+    /// Price multiplier at checkout (0.95 = 95折).
+    #[schema(value_type = crate::openapi::Decimal)]
     rate: Text<Decimal>,
+    /// Cumulative principal recharged from which the level applies.
+    #[schema(value_type = crate::openapi::Money)]
     min_principal: Money,
 }
 
@@ -64,26 +72,44 @@ pub fn level(l: &Level) -> LevelView<'_> {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = RechargeOffer)]
 pub struct OfferView {
+    #[schema(value_type = crate::openapi::Money)]
     threshold: Money,
+    #[schema(value_type = crate::openapi::Money)]
     bonus: Money,
 }
 
-#[derive(Serialize)]
+/// Paying with points at checkout (积分抵现).
+#[derive(Serialize, ToSchema)]
+#[schema(as = PointsDeduction)]
 pub struct DeductionView {
+    /// Points that make 1.00 (100 = 100 points for 1.00).
+    #[schema(minimum = 1, maximum = 10000)]
     points_per_yuan: i64,
+    /// The largest part of the payable (after the level discount) points may pay: > 0, ≤ 1, at most 4 places (0.5 = half).
+    #[schema(value_type = crate::openapi::Decimal)]
     cap: Text<Decimal>,
+    /// The fewest points one checkout may use; 0 = no minimum.
+    #[schema(minimum = 0, maximum = 1000000)]
     min_points: i64,
 }
 
-#[derive(Serialize)]
+/// The membership programme (会员方案).
+#[derive(Serialize, ToSchema)]
+#[schema(as = Programme)]
 pub struct ProgrammeView<'a> {
     recharge_offers: Vec<OfferView>,
     levels: Vec<LevelView<'a>>,
+    #[schema(value_type = crate::openapi::Decimal)]
     points_per_yuan: Text<Decimal>,
+    /// null: paying with points is off (the default).
+    #[schema(required = true)]
     points_deduction: Option<DeductionView>,
+    #[schema(value_type = String)]
     rounding: &'static str,
+    #[schema(value_type = String)]
     balance_order: &'static str,
 }
 
@@ -110,30 +136,60 @@ pub fn programme(p: &Programme) -> ProgrammeView<'_> {
     }
 }
 
-#[derive(Serialize)]
+/// A member (会员).
+#[derive(Serialize, ToSchema)]
+#[schema(as = Member)]
 pub struct MemberView<'a> {
+    #[schema(value_type = crate::openapi::MemberId)]
     id: &'a MemberId,
+    /// The full mobile number (masked `138****1234` in lists).
     phone: Cow<'a, str>,
+    #[schema(examples("138****1234"))]
     phone_masked: String,
+    #[schema(value_type = String)]
     name: &'a str,
+    #[schema(value_type = Option<String>, format = Date, required = true)]
     birthday: &'a Option<String>,
+    #[schema(value_type = Option<crate::openapi::Gender>, required = true)]
     gender: &'a Option<Gender>,
+    #[schema(value_type = Option<String>, required = true)]
     card_no: &'a Option<String>,
+    /// The invite code given at registration.
+    #[schema(value_type = Option<String>, required = true)]
     invited_by: &'a Option<String>,
+    #[schema(value_type = Vec<String>)]
     tags: &'a [String],
+    #[schema(value_type = String)]
     notes: &'a str,
+    #[schema(value_type = crate::openapi::NodeName)]
     home_store: &'a NodeId,
+    /// RFC 3339, UTC, milliseconds (the op's hybrid logical clock time).
+    #[schema(value_type = String, format = DateTime)]
     created_at: Time,
     level: LevelView<'a>,
     points: i64,
+    /// principal + bonus, all stores.
+    #[schema(value_type = crate::openapi::Money)]
     balance: Money,
+    #[schema(value_type = crate::openapi::Money)]
     principal: Money,
+    #[schema(value_type = crate::openapi::Money)]
     bonus: Money,
+    /// The part of the balance held by this store.
+    #[schema(value_type = crate::openapi::Money)]
     available_here: Money,
+    /// Principal ever recharged (sets the level).
+    #[schema(value_type = crate::openapi::Money)]
     cumulative_principal: Money,
+    #[schema(value_type = crate::openapi::Money)]
     cumulative_bonus: Money,
+    /// Net amount paid for sales, all tenders, after refunds.
+    #[schema(value_type = crate::openapi::Money)]
     cumulative_spent: Money,
+    #[schema(minimum = 0)]
     visits: u64,
+    /// Members merged into this one (duplicates absorbed by `POST /members/{id}/merge`); their history shows in this member's.
+    #[schema(value_type = Vec<crate::openapi::MemberId>)]
     merged: &'a [MemberId],
 }
 
@@ -173,22 +229,34 @@ pub fn member_brief<'a>(m: &'a MemberState, p: &'a Programme, here: &NodeId) -> 
     v
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = Share)]
 pub struct ShareView<'a> {
+    #[schema(value_type = crate::openapi::NodeName)]
     node: &'a NodeId,
+    #[schema(value_type = crate::openapi::Money)]
     principal: Money,
+    #[schema(value_type = crate::openapi::Money)]
     bonus: Money,
     points: i64,
 }
 
-#[derive(Serialize)]
+/// A member's stored value (储值) as shares held by stores.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Wallet)]
 pub struct WalletView<'a> {
+    #[schema(value_type = crate::openapi::MemberId)]
     member_id: &'a MemberId,
+    #[schema(value_type = crate::openapi::Money)]
     balance: Money,
+    #[schema(value_type = crate::openapi::Money)]
     principal: Money,
+    #[schema(value_type = crate::openapi::Money)]
     bonus: Money,
     points: i64,
+    #[schema(value_type = crate::openapi::Money)]
     available_here: Money,
+    #[schema(value_type = String)]
     available_here_reason: &'static str,
     shares: Vec<ShareView<'a>>,
 }
@@ -231,9 +299,12 @@ fn order_status(o: &OrderState) -> &'static str {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = Tender)]
 pub struct TenderView {
+    #[schema(value_type = crate::openapi::TenderKind)]
     kind: TenderKind,
+    #[schema(value_type = crate::openapi::Money)]
     amount: Money,
 }
 
@@ -246,18 +317,31 @@ fn tenders(ts: &[Tender]) -> Vec<TenderView> {
         .collect()
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = OrderLine)]
 pub struct LineView<'a> {
+    #[schema(value_type = Option<String>, required = true)]
     sku: &'a Option<String>,
+    #[schema(value_type = Option<String>, required = true)]
     barcode: &'a Option<String>,
+    #[schema(value_type = String)]
     description: &'a str,
+    #[schema(value_type = crate::openapi::Money)]
     unit_price: Money,
+    #[schema(value_type = crate::openapi::Decimal)]
     qty: Text<Decimal>,
+    /// round(unit_price × qty)
+    #[schema(value_type = crate::openapi::Money)]
     amount: Money,
+    /// amount − payable
+    #[schema(value_type = crate::openapi::Money)]
     discount: Money,
+    /// round(amount × rate)
+    #[schema(value_type = crate::openapi::Money)]
     payable: Money,
     /// Only a made sale has refunds.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::openapi::Decimal>)]
     refunded_qty: Option<Text<Decimal>>,
 }
 
@@ -275,29 +359,61 @@ fn line(l: &OrderLine, refunded_qty: Option<Decimal>) -> LineView<'_> {
     }
 }
 
-#[derive(Serialize)]
+/// A sale (订单).
+#[derive(Serialize, ToSchema)]
+#[schema(as = Order)]
 pub struct OrderView<'a> {
+    #[schema(value_type = crate::openapi::OrderId)]
     id: &'a OrderId,
+    #[schema(value_type = Option<crate::openapi::MemberId>, required = true)]
     member_id: &'a Option<MemberId>,
+    #[schema(value_type = crate::openapi::NodeName)]
     store: &'a NodeId,
+    /// RFC 3339, UTC, milliseconds (the op's hybrid logical clock time).
+    #[schema(value_type = String, format = DateTime)]
     created_at: Time,
+    /// The member's level code at the sale.
+    #[schema(value_type = Option<String>, required = true)]
     level: &'a Option<String>,
+    #[schema(value_type = crate::openapi::Decimal)]
     rate: Text<Decimal>,
     lines: Vec<LineView<'a>>,
+    /// Σ line amount
+    #[schema(value_type = crate::openapi::Money)]
     total: Money,
+    /// total − Σ line payable (the level discount)
+    #[schema(value_type = crate::openapi::Money)]
     discount: Money,
+    /// Σ line payable − points_value: what the tenders pay
+    #[schema(value_type = crate::openapi::Money)]
     payable: Money,
+    /// Σ tenders (net of change) = payable
+    #[schema(value_type = crate::openapi::Money)]
     paid: Money,
+    /// Cash handed back (找零).
+    #[schema(value_type = crate::openapi::Money)]
     change: Money,
+    /// What each tender paid, net of change.
     tenders: Vec<TenderView>,
+    #[schema(value_type = crate::openapi::Money)]
     balance_principal: Money,
+    #[schema(value_type = crate::openapi::Money)]
     balance_bonus: Money,
     points_earned: i64,
+    /// Points paid with (积分抵现), debited from the selling store's points share.
+    #[schema(minimum = 0)]
     points_used: i64,
+    /// What the points paid: round(points_used ÷ points_deduction.points_per_yuan), half-up to the fen; total − discount − points_value = payable.
+    #[schema(value_type = crate::openapi::Money)]
     points_value: Money,
+    /// Points used given back by refunds so far (at most points_used).
+    #[schema(minimum = 0)]
     points_returned: i64,
+    #[schema(value_type = crate::openapi::Money)]
     refunded: Money,
+    #[schema(value_type = Vec<crate::openapi::RefundId>)]
     refunds: &'a [RefundId],
+    #[schema(value_type = crate::openapi::OrderStatus)]
     status: &'static str,
 }
 
@@ -334,21 +450,44 @@ pub fn order(o: &OrderState) -> OrderView<'_> {
     }
 }
 
-#[derive(Serialize)]
+/// What a sale would be (试算): the order's figures without what only a made sale has (its id, store, time, refunds). The same calculator decides both.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Quote)]
 pub struct QuoteView<'a> {
+    #[schema(value_type = Option<crate::openapi::MemberId>, required = true)]
     member_id: &'a Option<MemberId>,
+    /// The member's level code now.
+    #[schema(value_type = Option<String>, required = true)]
     level: &'a Option<String>,
+    #[schema(value_type = crate::openapi::Decimal)]
     rate: Text<Decimal>,
     lines: Vec<LineView<'a>>,
+    /// Σ line amount
+    #[schema(value_type = crate::openapi::Money)]
     total: Money,
+    /// total − Σ line payable (the level discount)
+    #[schema(value_type = crate::openapi::Money)]
     discount: Money,
+    /// Points the sale would pay with (积分抵现).
+    #[schema(minimum = 0)]
     points_used: i64,
+    /// What the points paid: round(points_used ÷ points_deduction.points_per_yuan), half-up to the fen; total − discount − points_value = payable.
+    #[schema(value_type = crate::openapi::Money)]
     points_value: Money,
+    /// Σ line payable − points_value: what the tenders pay
+    #[schema(value_type = crate::openapi::Money)]
     payable: Money,
+    /// Σ tenders (net of change) = payable
+    #[schema(value_type = crate::openapi::Money)]
     paid: Money,
+    /// Cash handed back (找零).
+    #[schema(value_type = crate::openapi::Money)]
     change: Money,
+    /// What each tender paid, net of change.
     tenders: Vec<TenderView>,
+    #[schema(value_type = crate::openapi::Money)]
     balance_principal: Money,
+    #[schema(value_type = crate::openapi::Money)]
     balance_bonus: Money,
     points_earned: i64,
 }
@@ -375,27 +514,47 @@ pub fn quote(ord: &Order) -> QuoteView<'_> {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = RefundedLine)]
 pub struct RefundedLineView {
+    #[schema(minimum = 0)]
     line: usize,
+    #[schema(value_type = crate::openapi::Decimal)]
     qty: Text<Decimal>,
 }
 
-#[derive(Serialize)]
+/// A refund (退款) of all or part of an order.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Refund)]
 pub struct RefundView<'a> {
+    #[schema(value_type = crate::openapi::RefundId)]
     id: &'a RefundId,
+    #[schema(value_type = crate::openapi::OrderId)]
     order_id: &'a OrderId,
+    #[schema(value_type = Option<crate::openapi::MemberId>, required = true)]
     member_id: &'a Option<MemberId>,
+    #[schema(value_type = crate::openapi::NodeName)]
     store: &'a NodeId,
+    /// RFC 3339, UTC, milliseconds (the op's hybrid logical clock time).
+    #[schema(value_type = String, format = DateTime)]
     created_at: Time,
     lines: Vec<RefundedLineView>,
+    /// Money given back: goods value refunded less the points value given back.
+    #[schema(value_type = crate::openapi::Money)]
     amount: Money,
+    /// Where the money goes back.
     tenders: Vec<TenderView>,
+    #[schema(value_type = crate::openapi::Money)]
     balance_principal: Money,
+    #[schema(value_type = crate::openapi::Money)]
     balance_bonus: Money,
     points_reversed: i64,
+    /// Points used by the sale given back: round(points_used × goods refunded ÷ goods payable), cumulatively.
+    #[schema(minimum = 0)]
     points_returned: i64,
+    #[schema(value_type = String)]
     reason: &'a str,
+    /// The order after this refund.
     order: OrderView<'a>,
 }
 
@@ -425,15 +584,27 @@ pub fn refund<'a>(r: &'a Refund, o: &'a OrderState) -> RefundView<'a> {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = Recharge)]
 pub struct RechargeView<'a> {
+    #[schema(value_type = crate::openapi::RechargeId)]
     id: &'a RechargeId,
+    #[schema(value_type = crate::openapi::MemberId)]
     member_id: &'a MemberId,
+    #[schema(value_type = crate::openapi::Money)]
     amount: Money,
+    /// Same as amount: the money paid in.
+    #[schema(value_type = crate::openapi::Money)]
     principal: Money,
+    /// The programme's bonus (赠送金).
+    #[schema(value_type = crate::openapi::Money)]
     bonus: Money,
+    #[schema(value_type = crate::openapi::TenderKind)]
     tender: TenderKind,
+    /// RFC 3339, UTC, milliseconds (the op's hybrid logical clock time).
+    #[schema(value_type = String, format = DateTime)]
     created_at: Time,
+    /// The member's level after the recharge.
     level: LevelView<'a>,
     wallet: WalletView<'a>,
 }
@@ -481,7 +652,35 @@ pub fn outcome<'a>(out: &'a Outcome, p: &'a Programme, here: &NodeId) -> Outcome
     }
 }
 
-pub fn history_entry(op: &Op) -> Value {
+/// One op of a member's history.
+#[derive(Serialize, ToSchema)]
+pub struct HistoryEntry {
+    /// The op id, `<origin>#<seq>`.
+    #[schema(examples("store-1#3"))]
+    op: String,
+    #[schema(value_type = crate::openapi::HistoryKind)]
+    kind: &'static str,
+    /// RFC 3339, UTC, milliseconds (the op's hybrid logical clock time).
+    #[schema(value_type = String, format = DateTime)]
+    at: Time,
+    #[schema(value_type = crate::openapi::NodeName)]
+    store: NodeId,
+    actor: String,
+    /// Money moved in or out of the balance (null for profile changes).
+    #[schema(value_type = Option<crate::openapi::Money>, required = true)]
+    amount: Option<Money>,
+    #[schema(value_type = Option<crate::openapi::Money>, required = true)]
+    principal: Option<Money>,
+    #[schema(value_type = Option<crate::openapi::Money>, required = true)]
+    bonus: Option<Money>,
+    /// The change to the member's points: earned less paid with (a sale), given back less taken back (a refund), moved (a transfer).
+    points: i64,
+    /// The member, recharge, order, refund id or receiving node the op is about.
+    #[serde(rename = "ref")]
+    reference: String,
+}
+
+pub fn history_entry(op: &Op) -> HistoryEntry {
     let (kind, amount, principal, bonus, points, reference) = match &op.body {
         OpBody::MemberRegistered { member, .. } => {
             ("registered", None, None, None, 0, member.to_string())
@@ -556,10 +755,18 @@ pub fn history_entry(op: &Op) -> Value {
             into.to_string(),
         ),
     };
-    json!({
-        "op": op.id.to_string(), "kind": kind, "at": time(op.hlc), "store": op.id.origin, "actor": op.actor,
-        "amount": amount, "principal": principal, "bonus": bonus, "points": points, "ref": reference,
-    })
+    HistoryEntry {
+        op: op.id.to_string(),
+        kind,
+        at: at(op.hlc),
+        store: op.id.origin.clone(),
+        actor: op.actor.to_string(),
+        amount,
+        principal,
+        bonus,
+        points,
+        reference,
+    }
 }
 
 /// A receipt for a 58 mm thermal printer (32 columns of ASCII; CJK text is

@@ -133,7 +133,7 @@ fn the_document_lists_exactly_the_routes() {
 }
 
 #[tokio::test]
-async fn the_document_served_is_the_embedded_one() {
+async fn the_document_served_is_the_derived_one() {
     let app = App::new();
     let a = app
         .raw("GET", "/api/v1/openapi.json", &[], Vec::new())

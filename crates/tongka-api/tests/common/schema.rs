@@ -8,9 +8,9 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-/// The document as embedded in the crate.
+/// The document as the node serves it (derived by utoipa).
 pub fn doc() -> Value {
-    serde_json::from_str(tongka_api::OPENAPI).expect("openapi.json is JSON")
+    serde_json::from_str(tongka_api::openapi::json()).expect("the document is JSON")
 }
 
 /// The HTTP methods an OpenAPI path item may hold.

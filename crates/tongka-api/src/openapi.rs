@@ -1,0 +1,675 @@
+//! The OpenAPI 3.1 document served at `GET /api/v1/openapi.json`, derived
+//! with utoipa: the schemas from the request and answer types
+//! (`#[derive(ToSchema)]` in `dto.rs`, `render.rs` and the resource
+//! modules), the operations from `#[utoipa::path]` on each handler, with
+//! the refusal codes each handler answers (its `x-codes` extension), whose
+//! statuses and meanings come from the one code catalogue [`CODES`]. It is
+//! built once, on first use, and served from memory.
+//!
+//! What utoipa does not express is added here as JSON, in one place:
+//! the wire shapes of values whose Rust types live in `tongka-core` (which
+//! knows nothing of OpenAPI: `Money`, ids, tender kinds) or are parsed by
+//! hand (`AmountInput`, `QtyInput`, the three forms of an order line); the
+//! `Idempotency-Key` header as a shared parameter; and, per refusal
+//! status, the error schema narrowed to the codes the operation answers.
+
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use serde_json::{Map, Value, json};
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::{OpenApi, PartialSchema, ToSchema};
+
+/// A schema given as JSON, for a type whose Rust definition cannot carry
+/// the derive (it lives in the core) or whose wire shape is parsed by hand.
+macro_rules! json_schema {
+    ($name:ident, $json:literal) => {
+        json_schema!($name as stringify!($name), $json);
+    };
+    ($name:ident as $as:expr, $json:literal) => {
+        #[doc = concat!("The `", stringify!($name), "` schema (wire shape given as JSON).")]
+        pub(crate) struct $name;
+        impl PartialSchema for $name {
+            fn schema() -> RefOr<Schema> {
+                serde_json::from_str($json).expect("a schema given as JSON parses")
+            }
+        }
+        impl ToSchema for $name {
+            fn name() -> Cow<'static, str> {
+                Cow::Borrowed($as)
+            }
+        }
+    };
+}
+
+json_schema!(
+    Money,
+    r##"{"type": "string", "pattern": "^[0-9]+\\.[0-9]{2}$", "examples": ["95.00"], "description": "An amount in yuan as a decimal string with exactly two places (金额，两位小数)."}"##
+);
+json_schema!(
+    Decimal,
+    r##"{"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?$", "examples": ["1", "0.95", "1.5"], "description": "An exact decimal as a string (quantities, rates)."}"##
+);
+json_schema!(
+    AmountInput,
+    r##"{"description": "An amount given by a client: a decimal string (`\"95.00\"`, `\"95\"`, `\"95.5\"`) or a JSON number written the same way (`95`, `95.5`). At most two decimal places (trailing zeros beyond are allowed: `\"1.000\"` is 1.00), no exponent, not negative, at most 10000000.00. The exact text is parsed; it never passes through floating point.", "oneOf": [{"type": "string", "pattern": "^\\s*\\+?[0-9]*\\.?[0-9]*\\s*$", "examples": ["95.00"]}, {"type": "number", "minimum": 0, "maximum": 10000000}]}"##
+);
+json_schema!(
+    QtyInput,
+    r##"{"description": "A quantity: a positive decimal string (`\"2\"`, `\"0.5\"`) or JSON number (`2`), at most 3 decimal places, at most 100000. Only digits and `.`.", "oneOf": [{"type": "string", "pattern": "^\\s*[0-9]*\\.?[0-9]*\\s*$", "examples": ["1", "0.25"]}, {"type": "number", "exclusiveMinimum": 0, "maximum": 100000}]}"##
+);
+json_schema!(
+    MemberId,
+    r##"{"type": "string", "pattern": "^m-[a-z][a-z0-9-]{0,31}-[0-9]{1,20}$", "maxLength": 64, "examples": ["m-store-1-1"]}"##
+);
+json_schema!(
+    OrderId,
+    r##"{"type": "string", "pattern": "^o-[a-z][a-z0-9-]{0,31}-[0-9]{1,20}$", "maxLength": 64, "examples": ["o-store-1-3"]}"##
+);
+json_schema!(
+    RechargeId,
+    r##"{"type": "string", "pattern": "^r-[a-z][a-z0-9-]{0,31}-[0-9]{1,20}$", "examples": ["r-store-1-2"]}"##
+);
+json_schema!(
+    RefundId,
+    r##"{"type": "string", "pattern": "^f-[a-z][a-z0-9-]{0,31}-[0-9]{1,20}$", "examples": ["f-store-1-4"]}"##
+);
+json_schema!(
+    NodeName,
+    r##"{"type": "string", "pattern": "^[a-z][a-z0-9-]{0,31}$", "examples": ["store-1"], "description": "A node's name, as in its certificate."}"##
+);
+json_schema!(
+    Gender,
+    r##"{"type": "string", "enum": ["female", "male", "other"]}"##
+);
+json_schema!(
+    TenderKind,
+    r##"{"type": "string", "enum": ["balance", "cash", "card", "wechat", "alipay"], "description": "balance = the member's stored value (储值余额); cash 现金; card 银行卡; wechat 微信支付; alipay 支付宝."}"##
+);
+json_schema!(
+    SkuLine,
+    r##"{"type": "object", "properties": {"sku": {"type": "string"}, "qty": {"$ref": "#/components/schemas/QtyInput"}}, "required": ["sku"], "additionalProperties": false, "description": "A catalogue product by sku."}"##
+);
+json_schema!(
+    BarcodeLine,
+    r##"{"type": "object", "properties": {"barcode": {"type": "string"}, "qty": {"$ref": "#/components/schemas/QtyInput"}}, "required": ["barcode"], "additionalProperties": false, "description": "A catalogue product by barcode."}"##
+);
+json_schema!(
+    FreeLine,
+    r##"{"type": "object", "properties": {"description": {"type": "string", "minLength": 1, "maxLength": 80}, "unit_price": {"$ref": "#/components/schemas/AmountInput", "description": "Zero or more."}, "qty": {"$ref": "#/components/schemas/QtyInput"}}, "required": ["description", "unit_price"], "additionalProperties": false, "description": "A line typed by the cashier."}"##
+);
+json_schema!(
+    LineRequest,
+    r##"{"oneOf": [{"$ref": "#/components/schemas/SkuLine"}, {"$ref": "#/components/schemas/BarcodeLine"}, {"$ref": "#/components/schemas/FreeLine"}], "description": "One of three forms; `qty` defaults to 1. (A field set to `null` counts as absent.)"}"##
+);
+json_schema!(
+    HistoryKind,
+    r##"{"type": "string", "enum": ["registered", "profile_updated", "recharged", "checked_out", "refunded", "shares_transferred", "members_merged", "merge_moved", "programme_changed", "catalogue_changed"]}"##
+);
+json_schema!(
+    WholeInput,
+    r##"{"type": ["integer", "string"], "description": "A whole number, as a JSON integer or a string of digits."}"##
+);
+json_schema!(
+    Tag,
+    r##"{"type": "string", "minLength": 1, "maxLength": 20}"##
+);
+json_schema!(
+    RechargeTender,
+    r##"{"type": "string", "enum": ["cash", "card", "wechat", "alipay"], "description": "How a recharge is paid: not from the balance."}"##
+);
+json_schema!(
+    OrderStatus,
+    r##"{"type": "string", "enum": ["paid", "partially_refunded", "refunded"]}"##
+);
+json_schema!(ErrorBody as "Error", r##"{"type": "object", "properties": {"error": {"type": "object", "properties": {"code": {"type": "string", "description": "Stable snake_case machine code."}, "message": {"type": "string", "description": "English."}, "message_zh": {"type": "string", "description": "简体中文."}, "field": {"type": "string", "description": "The request field at fault, as a JSON path (`lines[0].qty`)."}, "line": {"type": "string", "description": "The order line at fault: 1-based in checkout refusals, the 0-based index in refund refusals."}, "wanted": {"type": "string"}, "available_here": {"type": "string", "description": "Balance usable at this store (insufficient_balance)."}, "tendered": {"type": "string"}, "payable": {"type": "string"}, "remaining": {"type": "string"}, "owner": {"type": "string", "description": "The store that owns the order (refund_wrong_store)."}}, "required": ["code", "message", "message_zh"], "description": "Details besides code and messages are strings.", "additionalProperties": {"type": "string"}}}, "required": ["error"], "description": "Every error answer: `{\"error\": {\"code\", \"message\", \"message_zh\", ...details}}`."}"##);
+
+/// Every refusal code an operation can answer: its status and what it
+/// means. One catalogue for the whole API; operations list codes from it.
+pub const CODES: &[(u16, &str, &str)] = &[
+    (
+        400,
+        "idempotency_key_required",
+        r#"This request moves money or uses something up: send an `Idempotency-Key` header."#,
+    ),
+    (
+        400,
+        "invalid_idempotency_key",
+        r#"`Idempotency-Key` must be 1 to 128 visible ASCII characters."#,
+    ),
+    (
+        400,
+        "invalid_json",
+        r#"The body is not what this endpoint takes: empty, not JSON, not UTF-8, nested too deep, a field of the wrong type, a missing required field, or an unknown or duplicated field."#,
+    ),
+    (
+        400,
+        "invalid_query",
+        r#"Give exactly one of `?phone=` or `?card_no=`."#,
+    ),
+    (
+        400,
+        "invalid_request",
+        r#"The query string or path does not parse (e.g. a negative `limit`, a repeated parameter, a path that is not UTF-8)."#,
+    ),
+    (401, "unauthorized", r#"Missing or wrong bearer token."#),
+    (
+        403,
+        "catalogue_hq_only",
+        r#"The catalogue (products and prices) is authored by HQ for the whole chain; change it at the HQ node."#,
+    ),
+    (
+        403,
+        "hq_sells_nothing",
+        r#"Refused at the HQ node, which sells nothing."#,
+    ),
+    (
+        403,
+        "programme_hq_only",
+        r#"The programme is authored by HQ for the whole chain; change it at the HQ node."#,
+    ),
+    (
+        404,
+        "member_not_found",
+        r#"No member with this id (also for an id of the wrong shape)."#,
+    ),
+    (
+        404,
+        "order_not_found",
+        r#"No order with this id (also for an id of the wrong shape)."#,
+    ),
+    (
+        404,
+        "unknown_product",
+        r#"No product with this sku or barcode."#,
+    ),
+    (
+        409,
+        "already_refunded",
+        r#"The order is already fully refunded."#,
+    ),
+    (
+        409,
+        "barcode_taken",
+        r#"The barcode belongs to another product."#,
+    ),
+    (
+        409,
+        "card_taken",
+        r#"The card number is used by another member."#,
+    ),
+    (
+        409,
+        "idempotency_key_in_progress",
+        r#"A request with this idempotency key is still being processed; retry shortly."#,
+    ),
+    (
+        409,
+        "idempotency_key_reused",
+        r#"The idempotency key was already used with a different request (method, path or body)."#,
+    ),
+    (
+        409,
+        "insufficient_balance",
+        r#"The balance usable at this store is not enough. Details: `wanted`, `available_here`."#,
+    ),
+    (
+        409,
+        "insufficient_points",
+        r#"The member's points usable at this store (after asking the stores that hold the rest) are not enough. Details: `wanted`, `available_here`."#,
+    ),
+    (
+        409,
+        "member_merged",
+        r#"One of the two members was already merged into another (details in the message)."#,
+    ),
+    (
+        409,
+        "phone_taken",
+        r#"The phone number is registered to another member."#,
+    ),
+    (
+        409,
+        "refund_wrong_store",
+        r#"The order was made at another store; refund it there. Detail: `owner`."#,
+    ),
+    (
+        413,
+        "payload_too_large",
+        r#"Refused: the body is larger than 262144 bytes (256 KiB)."#,
+    ),
+    (
+        422,
+        "balance_needs_member",
+        r#"A balance tender needs `member_id`."#,
+    ),
+    (
+        422,
+        "coupons_not_enabled",
+        r#"This chain has no coupon programme yet: leave `coupon_codes` out or empty."#,
+    ),
+    (
+        422,
+        "empty_patch",
+        r#"The patch changes nothing (no field given)."#,
+    ),
+    (
+        422,
+        "invalid_amount",
+        r#"An amount is not a decimal with at most two places, is negative, is zero where it must be positive, or exceeds 10000000.00. Detail: `field` (the JSON path, e.g. `tenders[0].amount`) or `line` (1-based order line)."#,
+    ),
+    (422, "invalid_barcode", r#"A barcode is 6 to 20 digits."#),
+    (
+        422,
+        "invalid_birthday",
+        r#"`birthday` must be a real date `YYYY-MM-DD` between 1900 and 2100."#,
+    ),
+    (
+        422,
+        "invalid_card_no",
+        r#"`card_no` must be 4 to 32 ASCII letters or digits."#,
+    ),
+    (
+        422,
+        "invalid_description",
+        r#"A free line's description must be 1 to 80 characters. Detail: `line` (1-based)."#,
+    ),
+    (
+        422,
+        "invalid_invite_code",
+        r#"`invite_code` must be 4 to 16 characters."#,
+    ),
+    (
+        422,
+        "invalid_line",
+        r#"An order line must give `sku`, or `barcode`, or `description` with `unit_price` (exactly one of these forms). Detail: `field`."#,
+    ),
+    (422, "invalid_lines", r#"An order needs 1 to 200 lines."#),
+    (
+        422,
+        "invalid_name",
+        r#"The name must be 1 to 40 characters (members) or 1 to 80 characters (products), without control characters."#,
+    ),
+    (
+        422,
+        "invalid_notes",
+        r#"`notes` must be at most 500 characters."#,
+    ),
+    (
+        422,
+        "invalid_phone",
+        r#"A mainland mobile number of 11 digits starting with 13–19 is expected."#,
+    ),
+    (
+        422,
+        "invalid_points",
+        r#"`points` must be a whole number, 0 or more. Detail: `field`."#,
+    ),
+    (
+        422,
+        "invalid_qty",
+        r#"A quantity must be a positive decimal with at most 3 places, at most 100000 (refunds: each line named once). Detail: `field` (e.g. `lines[0].qty`) or `line`."#,
+    ),
+    (
+        422,
+        "invalid_reason",
+        r#"`reason` must be at most 200 characters."#,
+    ),
+    (
+        422,
+        "invalid_refund_line",
+        r#"A refund names a line the order does not have (lines are numbered from 0)."#,
+    ),
+    (
+        422,
+        "invalid_sku",
+        r#"A sku is 1 to 32 ASCII letters, digits, `-` or `_`."#,
+    ),
+    (
+        422,
+        "invalid_tags",
+        r#"At most 20 tags of 1 to 20 characters each."#,
+    ),
+    (
+        422,
+        "invalid_tender",
+        r#"Unknown tender kind (one of balance, cash, card, wechat, alipay), or a recharge paid from the balance. Detail: `field` when the kind is unknown."#,
+    ),
+    (
+        422,
+        "invalid_tenders",
+        r#"At most 6 tenders, each kind once, and at most one without an amount."#,
+    ),
+    (
+        422,
+        "merge_failed",
+        r#"The survivor's profile document could not be changed."#,
+    ),
+    (
+        422,
+        "merge_same_member",
+        r#"A member cannot be merged into itself."#,
+    ),
+    (
+        422,
+        "order_too_large",
+        r#"The order comes to more than 10000000.00, the limit of one order. Detail: none."#,
+    ),
+    (
+        422,
+        "points_below_minimum",
+        r#"Fewer points than the programme's `min_points`. Detail: `min`."#,
+    ),
+    (
+        422,
+        "points_deduction_not_enabled",
+        r#"The programme's `points_deduction` is off: leave `points` out or 0."#,
+    ),
+    (
+        422,
+        "points_need_member",
+        r#"Paying with points needs `member_id`."#,
+    ),
+    (
+        422,
+        "points_over_cap",
+        r#"The points are worth more than the cap (round(payable × cap)). Details: `wanted`, `value`, `cap`, `max_points`."#,
+    ),
+    (
+        422,
+        "programme_deduction_cap",
+        r#"`points_deduction.cap` must be greater than 0 and at most 1, with at most 4 places."#,
+    ),
+    (
+        422,
+        "programme_deduction_minimum",
+        r#"`points_deduction.min_points` must be a whole number from 0 to 1000000."#,
+    ),
+    (
+        422,
+        "programme_deduction_rate",
+        r#"`points_deduction.points_per_yuan` must be a whole number from 1 to 10000."#,
+    ),
+    (
+        422,
+        "programme_level_names",
+        r#"Level codes are 1 to 32 ASCII letters, digits or `_`, distinct; names 1 to 32 characters."#,
+    ),
+    (
+        422,
+        "programme_level_rate",
+        r#"A level rate must be a decimal greater than 0 and at most 1."#,
+    ),
+    (
+        422,
+        "programme_levels_order",
+        r#"Levels must start at 0 and their `min_principal` rise strictly (at least one level)."#,
+    ),
+    (
+        422,
+        "programme_offers_order",
+        r#"Recharge offer thresholds must rise strictly; each bonus at least 0 and below its threshold."#,
+    ),
+    (
+        422,
+        "programme_points_rate",
+        r#"Points per yuan must be a decimal between 0 and 100."#,
+    ),
+    (
+        422,
+        "programme_too_many",
+        r#"At most 20 recharge offers and 20 levels."#,
+    ),
+    (
+        422,
+        "refund_exceeds_paid",
+        r#"A refund quantity exceeds what is not yet refunded of the line. Details: `line` (0-based), `wanted`, `remaining`."#,
+    ),
+    (
+        422,
+        "tender_mismatch",
+        r#"The tenders do not pay the payable exactly (only cash may be over-tendered, by less than its own amount). Details: `tendered`, `payable`."#,
+    ),
+    (
+        500,
+        "internal",
+        r#"An internal error; nothing was acknowledged."#,
+    ),
+    (
+        503,
+        "overloaded",
+        r#"The node is at its limit of requests in flight; retry after the `Retry-After` seconds."#,
+    ),
+    (
+        503,
+        "storage_unavailable",
+        r#"Storage failed; the node needs an operator (restart). Answered with `Retry-After`."#,
+    ),
+];
+
+/// Where an operation's meaning of a code is narrower than the catalogue's.
+const NOTES: &[(&str, &str, &str)] = &[
+    (
+        "mergeMembers",
+        "member_not_found",
+        "No member with this id (the path's or `absorb`; also for an id of the wrong shape).",
+    ),
+    (
+        "quoteCheckout",
+        "insufficient_balance",
+        "The balance usable at this store is not enough (a sale would ask the other stores first). Details: `wanted`, `available_here`.",
+    ),
+    (
+        "quoteCheckout",
+        "insufficient_points",
+        "The member's points usable at this store are not enough (a sale would ask the other stores first). Details: `wanted`, `available_here`.",
+    ),
+];
+
+/// Operations that need an `Idempotency-Key` header, and those where it is
+/// optional.
+const KEY_REQUIRED: &[&str] = &["recharge", "checkout", "refund", "mergeMembers"];
+const KEY_OPTIONAL: &[&str] = &["registerMember", "putProgramme"];
+/// Operations open without a token.
+const OPEN: &[&str] = &[
+    "health",
+    "openapi",
+    "console",
+    "consoleScript",
+    "consoleStyle",
+];
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "tongka 通卡 HTTP API v1",
+        // version: the crate's (utoipa takes CARGO_PKG_VERSION).
+        description = include_str!("openapi-intro.md"),
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    servers((url = "/", description = "This node")),
+    security(("bearer" = [])),
+    tags(
+        (name = "node", description = "Node status, replication and ledger / 节点、同步与账本"),
+        (name = "members", description = "Members / 会员"),
+        (name = "wallets", description = "Stored value / 储值"),
+        (name = "orders", description = "Checkout, orders and refunds / 收银、订单与退款"),
+        (name = "programme", description = "Membership programme / 会员方案"),
+        (name = "products", description = "Catalogue / 商品"),
+        (name = "console", description = "Web console static files / 网页控制台"),
+    ),
+    paths(
+        crate::health::health,
+        crate::health::openapi,
+        crate::members::register,
+        crate::members::find_members,
+        crate::members::get_member,
+        crate::members::patch_member,
+        crate::recharges::recharge,
+        crate::members::get_wallet,
+        crate::members::get_history,
+        crate::members::merge_members,
+        crate::checkouts::checkout,
+        crate::checkouts::quote,
+        crate::orders::get_order,
+        crate::orders::refund,
+        crate::orders::get_receipt,
+        crate::programme::get_programme,
+        crate::programme::put_programme,
+        crate::products::list_products,
+        crate::products::get_product,
+        crate::products::put_product,
+        crate::sync::sync_status,
+        crate::ledger::ledger_summary,
+        crate::console::page,
+        crate::console::script,
+        crate::console::style,
+        crate::members::get_duplicates,
+    ),
+    components(schemas(ErrorBody, LineRequest, SkuLine, BarcodeLine, FreeLine, AmountInput, QtyInput))
+)]
+struct ApiDoc;
+
+/// The document, built on first use and kept.
+static DOCUMENT: LazyLock<String> = LazyLock::new(|| document().to_string());
+
+/// The document as served.
+pub fn json() -> &'static str {
+    &DOCUMENT
+}
+
+/// The document as a JSON value: what utoipa derives, plus what it cannot
+/// say (see the module doc).
+pub fn document() -> Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).expect("the document serialises");
+    doc["openapi"] = json!("3.1.0");
+    doc["info"]["summary"] =
+        json!("Membership, stored value and checkout for chain stores / 连锁门店会员储值与收银");
+    let components = doc["components"].as_object_mut().expect("components");
+    components.insert(
+        "securitySchemes".into(),
+        json!({"bearer": {"type": "http", "scheme": "bearer",
+            "description": "The node's admin token (`<data-dir>/admin.token`): `Authorization: Bearer <token>`. Missing or wrong: `401 unauthorized`."}}),
+    );
+    let key =
+        json!({"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[\\x21-\\x7e]+$"});
+    components.insert(
+        "parameters".into(),
+        json!({
+            "IdempotencyKeyRequired": {"name": "Idempotency-Key", "in": "header", "required": true,
+                "description": "1 to 128 visible ASCII characters, unique per intended operation. The same key with the same method, path and body returns the first answer; with anything else, `409 idempotency_key_reused`. A request refused with 4xx leaves the key unused.",
+                "schema": key, "example": "till-3-2024-05-01-0042"},
+            "IdempotencyKeyOptional": {"name": "Idempotency-Key", "in": "header", "required": false,
+                "description": "Optional here; as for the other keyed requests when given.", "schema": key},
+        }),
+    );
+    components.insert(
+        "headers".into(),
+        json!({
+            "IdempotentReplayed": {"description": "`true` when this answer is the stored first answer to the same idempotency key.",
+                "schema": {"type": "string", "enum": ["true"]}},
+            "RetryAfter": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}},
+        }),
+    );
+    // utoipa-gen 5.5 writes `min_properties` as `maxProperties`, so the
+    // one object that needs it (a patch changes at least one field) gets
+    // it here.
+    doc["components"]["schemas"]["PatchRequest"]["minProperties"] = json!(1);
+    let paths = doc["paths"].as_object_mut().expect("paths");
+    for item in paths.values_mut() {
+        for op in item.as_object_mut().expect("path item").values_mut() {
+            complete(op.as_object_mut().expect("operation"));
+        }
+    }
+    doc
+}
+
+/// Add to one operation what its `#[utoipa::path]` does not say: security
+/// for the open ones, the idempotency header, and its refusals.
+fn complete(op: &mut Map<String, Value>) {
+    let id = op["operationId"].as_str().expect("operationId").to_string();
+    let id = id.as_str();
+    if OPEN.contains(&id) {
+        op.insert("security".into(), json!([]));
+    }
+    let keyed = if KEY_REQUIRED.contains(&id) {
+        Some("IdempotencyKeyRequired")
+    } else if KEY_OPTIONAL.contains(&id) {
+        Some("IdempotencyKeyOptional")
+    } else {
+        None
+    };
+    // The codes the handler's `#[utoipa::path]` lists (its `x-codes`
+    // extension) become its refusal answers, grouped by status.
+    let codes = match op.remove("x-codes") {
+        Some(Value::Array(codes)) => codes,
+        _ => Vec::new(),
+    };
+    let mut by_status: Vec<(u16, Vec<(&str, &str)>)> = Vec::new();
+    for code in &codes {
+        let code = code.as_str().expect("a code is a string");
+        let &(status, code, meaning) = CODES
+            .iter()
+            .find(|(_, c, _)| *c == code)
+            .unwrap_or_else(|| panic!("{id}: code {code} is not in CODES"));
+        let meaning = NOTES
+            .iter()
+            .find(|(o, c, _)| *o == id && *c == code)
+            .map_or(meaning, |n| n.2);
+        match by_status.iter_mut().find(|(s, _)| *s == status) {
+            Some((_, list)) => list.push((code, meaning)),
+            None => by_status.push((status, vec![(code, meaning)])),
+        }
+    }
+    let responses = op["responses"].as_object_mut().expect("responses");
+    if keyed.is_some() {
+        for (status, r) in responses.iter_mut() {
+            if status.starts_with('2') {
+                r["headers"] = json!({"Idempotent-Replayed": {"$ref": "#/components/headers/IdempotentReplayed"}});
+            }
+        }
+    }
+    for (status, list) in by_status {
+        responses.insert(status.to_string(), refusal(status, &list));
+    }
+    if let Some(k) = keyed {
+        let params = op.entry("parameters").or_insert_with(|| json!([]));
+        params
+            .as_array_mut()
+            .expect("parameters")
+            .push(json!({"$ref": format!("#/components/parameters/{k}")}));
+    }
+}
+
+/// One refusal status of an operation: the error schema, its code narrowed
+/// to `codes`, each code explained in the description.
+fn refusal(status: u16, codes: &[(&str, &str)]) -> Value {
+    let head = match status {
+        400 => "Bad request.",
+        401 => "Unauthorized.",
+        403 => "Refused: this node's role does not author or sell this.",
+        404 => "Not found.",
+        409 => "Conflict.",
+        413 => "Refused: the body is larger than 262144 bytes (256 KiB).",
+        422 => "Refused (unprocessable); nothing changed.",
+        500 => "Internal error.",
+        503 => "Unavailable.",
+        _ => "Refused.",
+    };
+    let mut description = format!("{head} Machine codes:");
+    for (code, meaning) in codes {
+        description.push_str(&format!("\n- `{code}`: {meaning}"));
+    }
+    let names: Vec<&str> = codes.iter().map(|c| c.0).collect();
+    let mut r = json!({
+        "description": description,
+        "content": {"application/json": {"schema": {"allOf": [
+            {"$ref": "#/components/schemas/Error"},
+            {"properties": {"error": {"properties": {"code": {"enum": names}}}}},
+        ]}}},
+    });
+    if status == 503 {
+        r["headers"] = json!({"Retry-After": {"$ref": "#/components/headers/RetryAfter"}});
+    }
+    r
+}

@@ -565,7 +565,7 @@ impl Materialised {
                     self.held.bonus += refund.balance_bonus;
                     touched.member = Some(i);
                 }
-                self.orders.put(oi, Sale::Changed(Arc::new(order)));
+                self.orders.put(oi, Sale::Changed(Arc::new(*order)));
                 self.refunded.push(oi);
                 touched.order = Some(oi);
             }

@@ -114,7 +114,7 @@ pub enum Admitted<'a> {
     /// A refund: its order becomes `order`; a member's refund changes the
     /// member too.
     Refund {
-        order: OrderState,
+        order: Box<OrderState>,
         member: Option<&'a MemberId>,
     },
     /// A merge or a merge's share move (`MembersMerged`, `MergeMoved`):
@@ -215,7 +215,7 @@ pub fn admit<'a>(
                 known(member, "refund")?;
             }
             Admitted::Refund {
-                order,
+                order: Box::new(order),
                 member: refund.member.as_ref(),
             }
         }
@@ -326,7 +326,7 @@ pub fn apply(view: &impl View, op: &Op, role: Option<OriginRole>) -> Result<Appl
     }
     match admitted {
         Admitted::Sale { order } => out.order = Some(OrderState::new(order.clone())),
-        Admitted::Refund { order, .. } => out.order = Some(order),
+        Admitted::Refund { order, .. } => out.order = Some(*order),
         Admitted::Merge { .. } => out.merge = true,
         Admitted::Programme | Admitted::Catalogue => out.document = true,
         Admitted::Registered { .. } | Admitted::Member { .. } => {}

@@ -570,10 +570,16 @@ impl AccountActor {
             Ok(d) => d,
             Err(e) => return Err((e, reply)),
         };
-        let mut next = m.clone();
-        if let Err(e) = next.apply(&op) {
-            return Err((EngineError::Internal(e.to_string()), reply));
-        }
+        // The op drafted, applied by the machine's rule like a received one
+        // (the draft's authority was checked when it was made).
+        let view = AccountView {
+            member: Some(m),
+            order: None,
+        };
+        let next = match apply::apply(&view, &op, None) {
+            Ok(a) => a.member.expect("a recharge changes its member"),
+            Err(e) => return Err((EngineError::Internal(e.reason), reply)),
+        };
         let outcome = Outcome::Recharged {
             recharge,
             amount,
@@ -632,25 +638,32 @@ impl AccountActor {
             Ok(o) => o,
             Err(e) => return Err((e.into(), reply)),
         };
-        let body = OpBody::sale(order.clone());
+        let body = OpBody::sale(order);
         let (draft, op) = match core.draft_at(actor, idem.as_ref(), body, at) {
             Ok(d) => d,
             Err(e) => return Err((e, reply)),
         };
-        let mut effects = Effects {
-            order: Some(OrderState::new(order.clone())),
+        // The sale drafted, applied by the machine's rule like a received
+        // one (its order id is new: no order to read).
+        let view = AccountView {
+            member: st.member.as_ref(),
+            order: None,
+        };
+        let applied = match apply::apply(&view, &op, None) {
+            Ok(a) => a,
+            Err(e) => return Err((EngineError::Internal(e.reason), reply)),
+        };
+        let sold = applied.order.expect("a sale makes its order");
+        let effects = Effects {
+            order: Some(sold.clone()),
+            member: applied.member.clone(),
             ..Default::default()
         };
-        if let Some(m) = &st.member {
-            let mut next = m.clone();
-            if let Err(e) = next.apply(&op) {
-                return Err((EngineError::Internal(e.to_string()), reply));
-            }
-            effects.member = Some(next.clone());
-            st.member = Some(next);
+        if applied.member.is_some() {
+            st.member = applied.member;
         }
         let outcome = Outcome::CheckedOut {
-            order: OrderState::new(order),
+            order: sold,
             member: st.member.clone(),
         };
         self.commit(st, draft, effects, idem, outcome, reply, Vec::new());

@@ -11,13 +11,15 @@ use std::sync::Arc;
 use tongka_core::checkout::Order;
 use tongka_core::clock::{HlcClock, VersionVector};
 use tongka_core::ids::{MemberId, NodeId, OpId, OrderId};
+use tongka_core::member::Profile;
 use tongka_core::money::Money;
-use tongka_core::op::{Op, OpBody, OriginRole, StateDigest, check_authority};
+use tongka_core::op::{Op, OpBody, OriginRole, StateDigest};
 use tongka_core::programme::Programme;
 use tongka_core::programme_doc;
 use tongka_core::refund::OrderState;
 use tongka_core::state::{self, LedgerTotals, MemberState};
 use tongka_core::wallet::Share;
+use tongka_machine::apply::{self, Admitted, IndexDelta, Key};
 use tongka_sync::{OpLog, OpRef, Replica};
 
 use crate::ids::{Fx, IdMap, Interner, Shared};
@@ -212,12 +214,13 @@ pub(crate) fn fail(kind: &'static str, reason: impl Into<String>) -> ApplyFail {
 }
 
 pub(crate) fn from_apply(e: state::ApplyError) -> ApplyFail {
-    let kind = match &e {
-        state::ApplyError::Overdraft(_) => "overdraft",
-        state::ApplyError::Authority { .. } => "authority",
-        _ => "not_applicable",
-    };
-    fail(kind, e.to_string())
+    apply::Rejected::from(e).into()
+}
+
+impl From<apply::Rejected> for ApplyFail {
+    fn from(r: apply::Rejected) -> ApplyFail {
+        fail(r.kind.as_str(), r.reason)
+    }
 }
 
 /// The member and order numbering of one run, shared by its nodes.
@@ -390,38 +393,59 @@ pub(crate) struct Touched {
     pub order: Option<u32>,
 }
 
+/// The machine's read view of a node's state for one op: its member and
+/// order by the numbers its record carries (the rule only asks about the
+/// op's own member and order), else by id.
+struct Read<'a> {
+    st: &'a Materialised,
+    member: Option<u32>,
+    order: Option<u32>,
+}
+
+impl apply::View for Read<'_> {
+    fn member(&self, id: &MemberId) -> Option<&MemberState> {
+        let i = self.member.or_else(|| self.st.members.slot(id))?;
+        self.st.members.at(i).map(|m| &**m)
+    }
+
+    fn order(&self, id: &OrderId) -> Option<Cow<'_, OrderState>> {
+        let i = self.order.or_else(|| self.st.orders.slot(id))?;
+        self.st.orders.at(i).map(Sale::state)
+    }
+}
+
 impl Materialised {
-    /// Apply `op` to member `id`'s state with `f`, or take the result
-    /// another node got applying the same op to the same state. Returns
-    /// the member's number.
+    /// Member `id`'s state after `op`, by the machine's rule (`next`), or
+    /// the result another node got applying the same op to the same state
+    /// (the memo: a cache around the rule). Returns the member's number
+    /// and its state before.
     fn member_op(
         &mut self,
         id: &MemberId,
         num: Option<u32>,
         memo: Option<&Memo>,
-        what: &str,
-        f: impl FnOnce(&mut MemberState) -> Result<(), ApplyFail>,
-    ) -> Result<u32, ApplyFail> {
-        let unknown = || fail("unknown", format!("{what} of unknown {id}"));
+        op: &Op,
+        next: impl FnOnce(&MemberState) -> Result<MemberState, ApplyFail>,
+    ) -> Result<(u32, Arc<MemberState>), ApplyFail> {
+        let unknown = || fail("unknown", format!("{} of unknown {id}", op.body.kind()));
         let i = num.or_else(|| self.members.slot(id)).ok_or_else(unknown)?;
         let cur = self.members.at_mut(i).ok_or_else(unknown)?;
         if let Some(next) = memo.and_then(|m| m.get(cur)) {
-            *cur = next;
-            return Ok(i);
+            return Ok((i, std::mem::replace(cur, next)));
         }
-        let mut next = MemberState::clone(cur);
-        f(&mut next)?;
-        let next = Arc::new(next);
+        let next = Arc::new(next(cur)?);
         if let Some(m) = memo {
             m.put(cur, &next);
         }
-        *cur = next;
-        Ok(i)
+        Ok((i, std::mem::replace(cur, next)))
     }
 
-    /// Fold `op` into the state, all or nothing. `drop_notes` is the
-    /// `MergeDropsField` mutation, `ignore_programme` the
-    /// `IgnoresProgramme` one. `rec`: the op's shared record (its ids'
+    /// Fold `op` into the state, all or nothing, by the machine's rule
+    /// (`tongka_machine::apply`): what it refuses, and what it changes in
+    /// members, orders and the phone index; kept here are the simulator's
+    /// own books (expected balances, totals) and representations.
+    /// `drop_notes` is the `MergeDropsField` mutation, `ignore_programme`
+    /// the `IgnoresProgramme` one. `rec`: the op's shared record (its ids'
     /// numbers; a sale keeps it as its order); `memo`: share results
     /// through it.
     pub fn apply(
@@ -432,39 +456,44 @@ impl Materialised {
         drop_notes: bool,
         ignore_programme: bool,
     ) -> Result<Touched, ApplyFail> {
-        // The origin's authority, as the node checks it on receipt.
-        check_authority(role_of(op.origin()), &op.body)
-            .map_err(|e| fail("authority", e.to_string()))?;
         let memo = rec.filter(|_| memo && !drop_notes).map(|r| &r.memo);
         let num_m = rec.and_then(|r| r.member);
         let num_o = rec.and_then(|r| r.order);
+        let read = Read {
+            st: self,
+            member: num_m,
+            order: num_o,
+        };
+        // The origin's authority, as the node checks it on receipt.
+        let admitted = apply::admit(&read, op, Some(role_of(op.origin())))?;
         let mut touched = Touched {
             member: None,
             order: None,
         };
-        match &op.body {
-            OpBody::MemberRegistered { member, profile } => {
+        let rule = |m: &MemberState| apply::next_member(Some(m), op).map_err(ApplyFail::from);
+        match admitted {
+            Admitted::Registered { member } => {
                 let i = num_m.unwrap_or_else(|| self.members.intern(member));
-                if self.members.at(i).is_some() {
-                    return Err(fail("not_applicable", format!("{member} registered twice")));
-                }
                 // The registered state is the op's alone: made once, shared.
                 let m = match memo.and_then(Memo::made) {
                     Some(m) => m,
                     None => {
-                        let m = Arc::new(MemberState::registered(op).map_err(from_apply)?);
+                        let m = Arc::new(apply::next_member(None, op)?);
                         if let Some(memo) = memo {
                             memo.put(&m, &m);
                         }
                         m
                     }
                 };
-                self.members.put(i, m);
-                self.expect.put(i, Expect::default());
+                // The registration's index claim (`apply::reindex(None,
+                // profile)`: its phone; cards are not simulated), by the
+                // number its record carries.
                 let p = match rec.and_then(|r| r.phone) {
                     Some(p) => p,
-                    None => self.phones.intern(&profile.phone),
+                    None => self.phones.intern(&m.profile.phone),
                 };
+                self.members.put(i, m);
+                self.expect.put(i, Expect::default());
                 if self.phones.at(p).is_none() {
                     self.phones.put(p, Holders::default());
                 }
@@ -474,65 +503,38 @@ impl Materialised {
                     .insert(i, &self.members.ids());
                 touched.member = Some(i);
             }
-            OpBody::ProfileUpdated { member, patch, .. } => {
-                let old_phone = num_m
-                    .or_else(|| self.members.slot(member))
-                    .and_then(|i| self.members.at(i))
-                    .ok_or_else(|| fail("unknown", format!("profile of unknown {member}")))?
-                    .profile
-                    .phone
-                    .clone();
-                let i = self.member_op(member, num_m, memo, "profile", |m| {
-                    let old_notes = m.profile.notes.clone();
-                    m.apply(op).map_err(from_apply)?;
-                    if drop_notes && patch.notes.is_some() {
+            Admitted::Member { member } => {
+                let (i, old) = self.member_op(member, num_m, memo, op, |m| {
+                    let mut next = rule(m)?;
+                    if drop_notes
+                        && let OpBody::ProfileUpdated { patch, .. } = &op.body
+                        && patch.notes.is_some()
+                    {
                         // The broken variant: the edit's notes are lost here.
-                        m.profile.notes = old_notes;
+                        next.profile.notes = m.profile.notes.clone();
                     }
-                    Ok(())
+                    Ok(next)
                 })?;
-                let new_phone = self.members.at(i).expect("applied").profile.phone.clone();
-                if new_phone != old_phone {
-                    if let Some(s) = self.phones.get_mut(&old_phone) {
-                        s.remove(i);
-                        if s.is_empty() {
-                            self.phones.remove(&old_phone);
-                        }
+                match &op.body {
+                    OpBody::ProfileUpdated { .. } => {
+                        let new = self.members.at(i).expect("applied").clone();
+                        self.reindex(i, &old.profile, &new.profile);
                     }
-                    self.phones
-                        .or_default(&new_phone)
-                        .insert(i, &self.members.ids());
+                    OpBody::Recharged { amount, bonus, .. } => {
+                        let e = expect_of(&mut self.expect, i);
+                        e.principal += *amount;
+                        e.bonus += *bonus;
+                        self.held.principal += *amount;
+                        self.held.bonus += *bonus;
+                    }
+                    _ => {}
                 }
                 touched.member = Some(i);
             }
-            OpBody::Recharged {
-                member,
-                amount,
-                bonus,
-                ..
-            } => {
-                let i = self.member_op(member, num_m, memo, "recharge", |m| {
-                    m.apply(op).map_err(from_apply)
-                })?;
-                let e = expect_of(&mut self.expect, i);
-                e.principal += *amount;
-                e.bonus += *bonus;
-                self.held.principal += *amount;
-                self.held.bonus += *bonus;
-                touched.member = Some(i);
-            }
-            OpBody::CheckedOut { order } => {
+            Admitted::Sale { order } => {
                 let oi = num_o.unwrap_or_else(|| self.orders.intern(&order.id));
-                if self.orders.at(oi).is_some() {
-                    return Err(fail("not_applicable", format!("order {} twice", order.id)));
-                }
-                // The node's rule for the order a sale makes (its store is
-                // the op's origin); the simulator keeps the op as the order.
-                state::check_sale(op).map_err(from_apply)?;
                 if let Some(member) = &order.member {
-                    let i = self.member_op(member, num_m, memo, "sale", |m| {
-                        m.apply(op).map_err(from_apply)
-                    })?;
+                    let (i, _) = self.member_op(member, num_m, memo, op, rule)?;
                     let e = expect_of(&mut self.expect, i);
                     e.principal -= order.balance_principal;
                     e.bonus -= order.balance_bonus;
@@ -540,6 +542,8 @@ impl Materialised {
                     self.held.bonus -= order.balance_bonus;
                     touched.member = Some(i);
                 }
+                // The simulator keeps the op as the order (`OrderState::new`
+                // of it when asked).
                 let o = match rec {
                     Some(r) => Sale::Sold(r.clone()),
                     None => Sale::Changed(Arc::new(OrderState::new(order.clone()))),
@@ -547,23 +551,13 @@ impl Materialised {
                 self.orders.put(oi, o);
                 touched.order = Some(oi);
             }
-            OpBody::Refunded { refund } => {
-                let unknown = || {
-                    fail(
-                        "unknown",
-                        format!("refund of unknown order {}", refund.order),
-                    )
-                };
+            Admitted::Refund { order, member } => {
+                let refund = op.body.as_refund().expect("a refund");
                 let oi = num_o
                     .or_else(|| self.orders.slot(&refund.order))
-                    .ok_or_else(unknown)?;
-                let o = self.orders.at(oi).ok_or_else(unknown)?;
-                let mut next_order = o.state().into_owned();
-                state::apply_refund(&mut next_order, op).map_err(from_apply)?;
-                if let Some(member) = &refund.member {
-                    let i = self.member_op(member, num_m, memo, "refund", |m| {
-                        m.apply(op).map_err(from_apply)
-                    })?;
+                    .expect("admitted: the order is known");
+                if let Some(member) = member {
+                    let (i, _) = self.member_op(member, num_m, memo, op, rule)?;
                     let e = expect_of(&mut self.expect, i);
                     e.principal += refund.balance_principal;
                     e.bonus += refund.balance_bonus;
@@ -571,30 +565,27 @@ impl Materialised {
                     self.held.bonus += refund.balance_bonus;
                     touched.member = Some(i);
                 }
-                self.orders.put(oi, Sale::Changed(Arc::new(next_order)));
+                self.orders.put(oi, Sale::Changed(Arc::new(*order)));
                 self.refunded.push(oi);
                 touched.order = Some(oi);
             }
-            OpBody::SharesTransferred { member, .. } => {
-                let i = self.member_op(member, num_m, memo, "transfer", |m| {
-                    m.apply(op).map_err(from_apply)
-                })?;
-                touched.member = Some(i);
-            }
-            OpBody::MembersMerged { .. } | OpBody::MergeMoved { .. } => {
+            Admitted::Merge { .. } => {
                 touched = self.apply_merge(op)?;
             }
-            OpBody::CatalogueChanged { .. } => {
+            Admitted::Catalogue => {
                 return Err(fail(
                     "not_applicable",
                     "catalogue changes are not simulated yet",
                 ));
             }
-            OpBody::ProgrammeChanged { change, .. } => {
+            Admitted::Programme => {
                 // The node's `apply_programme_remote`: the change applied to
                 // the document held, the programme it then holds used from
                 // now on. The node's own change goes the same way (its
                 // document gets the very change it made).
+                let OpBody::ProgrammeChanged { change, .. } = &op.body else {
+                    unreachable!("admitted as a programme change")
+                };
                 if !ignore_programme {
                     let (bytes, now) =
                         programme_doc::apply_to(&self.programme_doc, op.origin(), change)
@@ -607,6 +598,32 @@ impl Materialised {
         }
         self.totals.apply(op);
         Ok(touched)
+    }
+
+    /// Member `i`'s profile went from `old` to `new`: the phone index
+    /// follows the machine's deltas (cards are not simulated).
+    fn reindex(&mut self, i: u32, old: &Profile, new: &Profile) {
+        if old == new {
+            return;
+        }
+        for d in apply::reindex(Some(old), new) {
+            match d {
+                IndexDelta::Release(Key::Phone(phone)) => {
+                    if let Some(s) = self.phones.get_mut(&phone) {
+                        s.remove(i);
+                        if s.is_empty() {
+                            self.phones.remove(&phone);
+                        }
+                    }
+                }
+                IndexDelta::Claim(Key::Phone(phone)) => {
+                    self.phones
+                        .or_default(&phone)
+                        .insert(i, &self.members.ids());
+                }
+                IndexDelta::Release(Key::Card(_)) | IndexDelta::Claim(Key::Card(_)) => {}
+            }
+        }
     }
 
     /// The materialised-state hash: members, orders, the phone index and

@@ -20,6 +20,7 @@ use tongka_core::money::Money;
 use tongka_core::op::{EncodedOp, Op, OpBody, OpDraft};
 use tongka_core::refund::{OrderState, RefundLine};
 use tongka_core::state::{self, MemberError, MemberState};
+use tongka_machine::apply;
 use tongka_store::{Effects, Prepared, Source};
 
 use crate::{Core, EngineError, Idem, Outcome};
@@ -438,56 +439,59 @@ impl AccountActor {
             .collect()
     }
 
-    /// Apply a remote op to the account's state; the effects to commit with
-    /// it (the member's state is added by the batch, to its last op).
+    /// Apply a remote op to the account's state by the machine's rule
+    /// (`tongka_machine::apply`, the simulator's too); the effects to commit
+    /// with it (the member's state is added by the batch, to its last op).
     fn remote_effects(&self, st: &mut AccountState, op: &Op, mut effects: Effects) -> Effects {
-        let mut next_member = st.member.clone();
-        let mut next_order = None;
-        let result = (|| -> Result<(), String> {
-            match &op.body {
-                OpBody::CheckedOut { .. } => {
-                    next_order = Some(state::sold(op).map_err(|e| e.to_string())?)
-                }
-                OpBody::Refunded { refund } => {
-                    let current = match st.orders.get(&refund.order) {
-                        Some(o) => o.clone(),
-                        None => self
-                            .core
-                            .store
-                            .order(&refund.order)
-                            .map_err(|e| e.to_string())?
-                            .ok_or("refund of an unknown order")?,
-                    };
-                    let mut o = current;
-                    state::apply_refund(&mut o, op).map_err(|e| e.to_string())?;
-                    next_order = Some(o);
-                }
-                _ => {}
-            }
-            // A registration created this account with the state it makes.
-            if !matches!(op.body, OpBody::MemberRegistered { .. })
-                && let Some(m) = &mut next_member
+        let result = (|| -> Result<apply::Applied, String> {
+            // The order a sale or a refund names, as this account or the
+            // store knows it.
+            let order_id = match &op.body {
+                OpBody::CheckedOut { order } => Some(&order.id),
+                OpBody::Refunded { refund } => Some(&refund.order),
+                _ => None,
+            };
+            let order = match order_id {
+                Some(id) => match st.orders.get(id) {
+                    Some(o) => Some(o.clone()),
+                    None => self.core.store.order(id).map_err(|e| e.to_string())?,
+                },
+                None => None,
+            };
+            let view = AccountView {
+                // A registration made this account with the state it makes
+                // (the engine preloads it): the rule sees it unregistered.
+                member: st
+                    .member
+                    .as_ref()
+                    .filter(|_| !matches!(op.body, OpBody::MemberRegistered { .. })),
+                order: order.as_ref(),
+            };
+            // The origin's role was checked on receipt, against its
+            // certificate (`tongka-replication`).
+            let applied = apply::apply(&view, op, None).map_err(|r| r.reason)?;
+            // A profile change (an edit or a merge's) may move the phone or
+            // card: the index follows the rule's deltas, the engine
+            // settling who holds a contested number. A registration's
+            // claims are the engine's (with the batch's pending ones).
+            if !applied.index.is_empty()
+                && let (Some(old), Some(new)) = (view.member, &applied.member)
             {
-                m.apply(op).map_err(|e| e.to_string())?;
-                // A profile change (an edit or a merge's) may move the
-                // phone or card: the index follows what the document says.
-                if let Some(old) = &st.member
-                    && old.profile != m.profile
-                {
-                    self.core
-                        .reindex_remote(old, &m.profile, &mut effects)
-                        .map_err(|e| e.to_string())?;
-                }
+                self.core
+                    .reindex_remote(old, &new.profile, &mut effects)
+                    .map_err(|e| e.to_string())?;
             }
-            Ok(())
+            Ok(applied)
         })();
         match result {
-            Ok(()) => {
-                if let Some(o) = next_order {
+            Ok(applied) => {
+                if let Some(o) = applied.order {
                     st.orders.insert(o.order.id.clone(), o.clone());
                     effects.order = Some(o);
                 }
-                st.member = next_member;
+                if applied.member.is_some() {
+                    st.member = applied.member;
+                }
             }
             Err(reason) => {
                 tracing::warn!(op = %op.id, %reason, "remote op rejected");
@@ -566,10 +570,16 @@ impl AccountActor {
             Ok(d) => d,
             Err(e) => return Err((e, reply)),
         };
-        let mut next = m.clone();
-        if let Err(e) = next.apply(&op) {
-            return Err((EngineError::Internal(e.to_string()), reply));
-        }
+        // The op drafted, applied by the machine's rule like a received one
+        // (the draft's authority was checked when it was made).
+        let view = AccountView {
+            member: Some(m),
+            order: None,
+        };
+        let next = match apply::apply(&view, &op, None) {
+            Ok(a) => a.member.expect("a recharge changes its member"),
+            Err(e) => return Err((EngineError::Internal(e.reason), reply)),
+        };
         let outcome = Outcome::Recharged {
             recharge,
             amount,
@@ -628,25 +638,32 @@ impl AccountActor {
             Ok(o) => o,
             Err(e) => return Err((e.into(), reply)),
         };
-        let body = OpBody::sale(order.clone());
+        let body = OpBody::sale(order);
         let (draft, op) = match core.draft_at(actor, idem.as_ref(), body, at) {
             Ok(d) => d,
             Err(e) => return Err((e, reply)),
         };
-        let mut effects = Effects {
-            order: Some(OrderState::new(order.clone())),
+        // The sale drafted, applied by the machine's rule like a received
+        // one (its order id is new: no order to read).
+        let view = AccountView {
+            member: st.member.as_ref(),
+            order: None,
+        };
+        let applied = match apply::apply(&view, &op, None) {
+            Ok(a) => a,
+            Err(e) => return Err((EngineError::Internal(e.reason), reply)),
+        };
+        let sold = applied.order.expect("a sale makes its order");
+        let effects = Effects {
+            order: Some(sold.clone()),
+            member: applied.member.clone(),
             ..Default::default()
         };
-        if let Some(m) = &st.member {
-            let mut next = m.clone();
-            if let Err(e) = next.apply(&op) {
-                return Err((EngineError::Internal(e.to_string()), reply));
-            }
-            effects.member = Some(next.clone());
-            st.member = Some(next);
+        if applied.member.is_some() {
+            st.member = applied.member;
         }
         let outcome = Outcome::CheckedOut {
-            order: OrderState::new(order),
+            order: sold,
             member: st.member.clone(),
         };
         self.commit(st, draft, effects, idem, outcome, reply, Vec::new());
@@ -684,21 +701,24 @@ impl AccountActor {
             Ok(d) => d,
             Err(e) => return Err((e, reply)),
         };
-        let mut next_order = current;
-        if let Err(e) = state::apply_refund(&mut next_order, &op) {
-            return Err((EngineError::Internal(e.to_string()), reply));
-        }
-        let mut effects = Effects {
+        // The refund drafted, applied by the machine's rule like a received
+        // one (the draft's authority was checked when it was made).
+        let view = AccountView {
+            member: st.member.as_ref(),
+            order: Some(&current),
+        };
+        let applied = match apply::apply(&view, &op, None) {
+            Ok(a) => a,
+            Err(e) => return Err((EngineError::Internal(e.reason), reply)),
+        };
+        let next_order = applied.order.expect("a refund changes its order");
+        let effects = Effects {
             order: Some(next_order.clone()),
+            member: applied.member.clone(),
             ..Default::default()
         };
-        if let Some(m) = &st.member {
-            let mut next = m.clone();
-            if let Err(e) = next.apply(&op) {
-                return Err((EngineError::Internal(e.to_string()), reply));
-            }
-            effects.member = Some(next.clone());
-            st.member = Some(next);
+        if applied.member.is_some() {
+            st.member = applied.member;
         }
         st.orders
             .insert(next_order.order.id.clone(), next_order.clone());
@@ -948,5 +968,24 @@ impl AccountActor {
             }),
         );
         Ok(())
+    }
+}
+
+/// The machine's read view of an account for one remote op: its member,
+/// and the order the op names.
+struct AccountView<'a> {
+    member: Option<&'a MemberState>,
+    order: Option<&'a OrderState>,
+}
+
+impl apply::View for AccountView<'_> {
+    fn member(&self, id: &MemberId) -> Option<&MemberState> {
+        self.member.filter(|m| m.id == *id)
+    }
+
+    fn order(&self, id: &OrderId) -> Option<std::borrow::Cow<'_, OrderState>> {
+        self.order
+            .filter(|o| o.order.id == *id)
+            .map(std::borrow::Cow::Borrowed)
     }
 }

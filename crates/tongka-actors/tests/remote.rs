@@ -327,3 +327,133 @@ async fn a_walk_in_sale_of_another_store_is_refused() {
     assert!(e5.order(&order).is_ok());
     assert_eq!(e5.store().summary().totals.orders, 1);
 }
+
+/// A remote op stamped as `origin`'s `seq`-th, carrying `body`.
+fn remote_op(origin: &str, seq: u64, body: tongka_core::op::OpBody) -> tongka_core::op::Op {
+    use tongka_core::clock::{Hlc, VersionVector};
+    use tongka_core::ids::OpId;
+    use tongka_core::op::OpDraft;
+    let mut deps = VersionVector::new();
+    if seq > 1 {
+        deps.raise(&NodeId::new(origin).unwrap(), seq - 1);
+    }
+    OpDraft {
+        hlc: Hlc {
+            ms: 1_000 + seq,
+            count: 0,
+        },
+        actor: "t".into(),
+        idem: None,
+        body,
+    }
+    .stamp(
+        OpId {
+            origin: NodeId::new(origin).unwrap(),
+            seq,
+        },
+        deps,
+    )
+}
+
+/// The node applies received ops by the machine's rule, the simulator's
+/// too: a walk-in sale whose order is another store's, a sale of an order
+/// id already sold and a refund of an unknown order are logged as
+/// rejected, and change nothing.
+#[tokio::test]
+async fn received_sales_and_refunds_are_checked_by_the_machine_rule() {
+    use tongka_core::checkout::Order;
+    use tongka_core::ids::{OrderId, RefundId};
+    use tongka_core::money::Money;
+    use tongka_core::op::OpBody;
+    use tongka_core::refund::Refund;
+
+    let dir = tempfile::tempdir().unwrap();
+    let b = engine(dir.path(), "store-2");
+    let s1 = NodeId::new("store-1").unwrap();
+    let order = |id: u64, store: &NodeId| Order {
+        id: OrderId::mint(store, id),
+        member: None,
+        store: store.clone(),
+        at: Default::default(),
+        level: None,
+        rate: Default::default(),
+        lines: vec![],
+        total: Money::ZERO,
+        discount: Money::ZERO,
+        payable: Money::ZERO,
+        tenders: vec![],
+        change: Money::ZERO,
+        balance_principal: Money::ZERO,
+        balance_bonus: Money::ZERO,
+        points_earned: 0,
+        points_used: 0,
+        points_value: Money::ZERO,
+    };
+    let forged = order(1, &NodeId::new("store-3").unwrap());
+    let sold = order(2, &s1);
+    let refund = Refund {
+        id: RefundId::mint(&s1, 1),
+        order: OrderId::mint(&s1, 99),
+        member: None,
+        store: s1.clone(),
+        at: Default::default(),
+        lines: vec![],
+        amount: Money::ZERO,
+        tenders: vec![],
+        balance_principal: Money::ZERO,
+        balance_bonus: Money::ZERO,
+        points_reversed: 0,
+        reason: String::new(),
+        points_returned: 0,
+    };
+    let ops = vec![
+        remote_op(
+            "store-1",
+            1,
+            OpBody::CheckedOut {
+                order: forged.clone(),
+            },
+        ),
+        remote_op(
+            "store-1",
+            2,
+            OpBody::CheckedOut {
+                order: sold.clone(),
+            },
+        ),
+        remote_op(
+            "store-1",
+            3,
+            OpBody::CheckedOut {
+                order: sold.clone(),
+            },
+        ),
+        remote_op("store-1", 4, OpBody::Refunded { refund }),
+    ];
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    for op in ops {
+        let tx = tx.clone();
+        b.apply_remote(op, Box::new(move |r| tx.send(r).unwrap()))
+            .await
+            .unwrap();
+    }
+    for _ in 0..4 {
+        rx.recv().await.unwrap().unwrap();
+    }
+    let rejected = b.store().rejected(10).unwrap();
+    let seqs: Vec<u64> = rejected.iter().map(|(id, _)| id.seq).collect();
+    assert_eq!(seqs.len(), 3, "{rejected:?}");
+    for seq in [1, 3, 4] {
+        assert!(seqs.contains(&seq), "op {seq} rejected: {rejected:?}");
+    }
+    let reason = |seq: u64| &rejected.iter().find(|(id, _)| id.seq == seq).unwrap().1;
+    assert!(reason(1).contains("may not change"), "{}", reason(1));
+    assert!(reason(3).contains("twice"), "{}", reason(3));
+    assert!(
+        reason(4).contains("refund of unknown order"),
+        "{}",
+        reason(4)
+    );
+    assert!(b.store().order(&forged.id).unwrap().is_none());
+    assert_eq!(b.store().order(&sold.id).unwrap().unwrap().order, sold);
+}

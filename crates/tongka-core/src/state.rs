@@ -277,6 +277,9 @@ impl MemberState {
         if op.body.member() != Some(&self.id) {
             return Err(ApplyError::WrongMember(self.id.clone()));
         }
+        if moves_negative(&op.body) {
+            return Err(ApplyError::NotApplicable("negative amount"));
+        }
         let origin = op.origin();
         let mut next = self.clone();
         match &op.body {
@@ -422,6 +425,44 @@ impl MemberState {
         next.last_seen = next.last_seen.max(op.hlc);
         *self = next;
         Ok(())
+    }
+}
+
+/// Whether an op would credit or debit a negative amount to a share. A
+/// wallet moves only amounts that are not negative (it asserts so), so a
+/// signed op carrying one is refused here rather than panic the node that
+/// applies it. (Points used and returned have their own refusals.)
+fn moves_negative(body: &OpBody) -> bool {
+    let neg = |p: &Money, b: &Money, points: i64| p.is_negative() || b.is_negative() || points < 0;
+    match body {
+        OpBody::Recharged { amount, bonus, .. } => neg(amount, bonus, 0),
+        OpBody::SharesTransferred {
+            principal,
+            bonus,
+            points,
+            ..
+        }
+        | OpBody::MergeMoved {
+            principal,
+            bonus,
+            points,
+            ..
+        } => neg(principal, bonus, *points),
+        OpBody::CheckedOut { order } => neg(
+            &order.balance_principal,
+            &order.balance_bonus,
+            order.points_earned,
+        ),
+        OpBody::Refunded { refund } => neg(
+            &refund.balance_principal,
+            &refund.balance_bonus,
+            refund.points_reversed,
+        ),
+        OpBody::MemberRegistered { .. }
+        | OpBody::ProfileUpdated { .. }
+        | OpBody::MembersMerged { .. }
+        | OpBody::ProgrammeChanged { .. }
+        | OpBody::CatalogueChanged { .. } => false,
     }
 }
 

@@ -9,8 +9,12 @@
 //! views its events carry.
 //!
 //! Modules:
+//! - [`apply`]: what an op does to the node's state (a member, an order,
+//!   the phone and card index), and which ops are refused, once for the
+//!   node and the simulator.
 //! - [`escrow`]: which peers to ask for shares of a member's balance or
 //!   points, how their answers advance the ask, when a spend is tried again
 //!   or declined, and what to give a peer that asks.
 
+pub mod apply;
 pub mod escrow;

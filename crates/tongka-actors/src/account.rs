@@ -105,13 +105,16 @@ pub(crate) enum AccountMsg {
     Move {
         survivor: ActorRef<AccountMsg>,
         into: MemberId,
-        remote: Option<(Box<Op>, tongka_store::Done)>,
+        /// A move made elsewhere, with its bytes when received so.
+        remote: Option<(Box<Op>, Encoding, tongka_store::Done)>,
         reply: RpcReplyPort<Result<bool, EngineError>>,
     },
     /// The survivor's side of a move: credit it and submit the op with
     /// both members' new states (one commit).
     Absorb {
         source: Box<Source>,
+        /// A remote move's bytes, stored as received.
+        encoded: Encoding,
         op: Box<Op>,
         other: Box<MemberState>,
         other_pending: Arc<AtomicUsize>,
@@ -257,13 +260,14 @@ impl Actor for AccountActor {
             }
             AccountMsg::Absorb {
                 source,
+                encoded,
                 op,
                 other,
                 other_pending,
                 done,
                 reply,
             } => {
-                let r = self.absorb(st, *source, *op, *other, other_pending, done);
+                let r = self.absorb(st, *source, encoded, *op, *other, other_pending, done);
                 let _ = reply.send(r);
             }
             AccountMsg::Give { to, want, reply } => self.give(st, to, want, reply),
@@ -852,19 +856,21 @@ impl AccountActor {
         st: &mut AccountState,
         survivor: ActorRef<AccountMsg>,
         into: MemberId,
-        remote: Option<(Box<Op>, tongka_store::Done)>,
+        remote: Option<(Box<Op>, Encoding, tongka_store::Done)>,
     ) -> Result<bool, EngineError> {
         let Some(m) = st.member.clone() else {
             return Err(EngineError::Internal("a move of no member".into()));
         };
-        let (source, op, done): (Source, Op, tongka_store::Done) = match remote {
-            Some((op, on_durable)) => (Source::Remote((*op).clone()), *op, on_durable),
+        let (source, encoded, op, done): (Source, Encoding, Op, tongka_store::Done) = match remote {
+            Some((op, encoded, on_durable)) => {
+                (Source::Remote((*op).clone()), encoded, *op, on_durable)
+            }
             None => {
                 let Some(body) = merge::decide_move(&m, &into, &self.core.node) else {
                     return Ok(false);
                 };
                 let (draft, op) = self.core.draft("merge".into(), None, body)?;
-                (Source::Local(draft), op, Box::new(|_| {}))
+                (Source::Local(draft), None, op, Box::new(|_| {}))
             }
         };
         let mut next = m.clone();
@@ -873,15 +879,22 @@ impl AccountActor {
             Err(reason) => Err(reason),
             Ok(()) => {
                 st.pending.fetch_add(1, Ordering::AcqRel);
-                let parts = Mutex::new(Some((source, op.clone(), next.clone(), done)));
+                let parts = Mutex::new(Some((
+                    source,
+                    encoded.clone(),
+                    op.clone(),
+                    next.clone(),
+                    done,
+                )));
                 let other_pending = st.pending.clone();
                 let sent = survivor
                     .call(
                         |reply| {
-                            let (source, op, other, done) =
+                            let (source, encoded, op, other, done) =
                                 parts.lock().expect("once").take().expect("called once");
                             AccountMsg::Absorb {
                                 source: Box::new(source),
+                                encoded,
                                 op: Box::new(op),
                                 other: Box::new(other),
                                 other_pending: other_pending.clone(),
@@ -925,8 +938,9 @@ impl AccountActor {
                 };
                 st.pending.fetch_add(1, Ordering::AcqRel);
                 let pending = st.pending.clone();
-                self.core.store.submit(
-                    Source::Remote(op),
+                self.core.submit_remote(
+                    op,
+                    encoded,
                     effects,
                     Box::new(move |_| {
                         pending.fetch_sub(1, Ordering::AcqRel);
@@ -941,6 +955,7 @@ impl AccountActor {
         &self,
         st: &mut AccountState,
         source: Source,
+        encoded: Encoding,
         op: Op,
         other: MemberState,
         other_pending: Arc<AtomicUsize>,
@@ -954,8 +969,9 @@ impl AccountActor {
         st.member = Some(next.clone());
         st.pending.fetch_add(1, Ordering::AcqRel);
         let pending = st.pending.clone();
-        self.core.store.submit(
+        self.core.submit_source(
             source,
+            encoded,
             Effects {
                 member: Some(next),
                 also: Some(other),

@@ -143,16 +143,31 @@ impl Core {
         effects: Effects,
         on_durable: tongka_store::Done,
     ) {
-        match encoded {
-            Some((bytes, hash)) => {
+        self.submit_source(
+            tongka_store::Source::Remote(op),
+            encoded,
+            effects,
+            on_durable,
+        );
+    }
+
+    /// `submit_remote` for any source: a local draft (no bytes yet) or a
+    /// remote op, with its bytes when received so.
+    pub(crate) fn submit_source(
+        &self,
+        source: tongka_store::Source,
+        encoded: Encoding,
+        effects: Effects,
+        on_durable: tongka_store::Done,
+    ) {
+        match (source, encoded) {
+            (tongka_store::Source::Remote(op), Some((bytes, hash))) => {
                 let job =
                     self.store
                         .prepare_encoded(EncodedOp { op, bytes, hash }, effects, on_durable);
                 self.store.submit_all(vec![job], Box::new(|_| {}));
             }
-            None => self
-                .store
-                .submit(tongka_store::Source::Remote(op), effects, on_durable),
+            (source, _) => self.store.submit(source, effects, on_durable),
         }
     }
 }

@@ -8,7 +8,7 @@ use tongka_core::ids::MemberId;
 use tongka_core::op::Op;
 use tongka_core::state::MemberError;
 
-use crate::account::{AccountKey, AccountMsg};
+use crate::account::{AccountKey, AccountMsg, Encoding};
 use crate::{Engine, EngineError, Idem, Outcome};
 
 impl Engine {
@@ -65,7 +65,7 @@ impl Engine {
         &self,
         m: &MemberId,
         into: &MemberId,
-        remote: Option<(Box<Op>, tongka_store::Done)>,
+        remote: Option<(Box<Op>, Encoding, tongka_store::Done)>,
     ) -> Result<bool, EngineError> {
         let survivor = self.account(&AccountKey::Member(into.clone())).await?;
         let actor = self.account(&AccountKey::Member(m.clone())).await?;

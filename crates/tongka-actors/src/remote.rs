@@ -75,7 +75,7 @@ impl Engine {
                     self.apply_remote_run(std::mem::take(&mut run)).await?;
                     let (member, into) = (member.clone(), into.clone());
                     let _g = self.core.merge_lock.lock().await;
-                    self.move_call(&member, &into, Some((Box::new(op), on_durable)))
+                    self.move_call(&member, &into, Some((Box::new(op), encoded, on_durable)))
                         .await?;
                 }
                 OpBody::MembersMerged {

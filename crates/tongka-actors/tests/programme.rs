@@ -3,6 +3,8 @@
 //! made before keeps its bonus; an engine started on the store finds the
 //! programme again.
 
+mod common;
+
 use std::time::Duration;
 
 use tongka_actors::{Engine, EngineConfig, EngineError, Outcome};
@@ -204,8 +206,8 @@ async fn a_change_not_made_by_its_origin_is_rejected() {
 /// stored as received, not encoded again: the bytes a store relays are its
 /// origin's, so a field this build does not know would stay in them and
 /// the origin's signature would still verify. The bytes here are the
-/// origin's with its body's array grown by one field of a later version,
-/// which this build skips.
+/// origin's with the sequence number in a longer valid form
+/// (`common::widen_seq`), which encoding the op again would not keep.
 #[tokio::test]
 async fn a_remote_programme_change_is_stored_as_received() {
     let dir = tempfile::tempdir().unwrap();
@@ -216,7 +218,13 @@ async fn a_remote_programme_change_is_stored_as_received() {
     hq.change_programme(asked.clone(), "hq-admin".into(), None)
         .await
         .unwrap();
-    let sent = hq.store().ops_from_encoded(hq.node(), 1, 10).unwrap();
+    let sent: Vec<_> = hq
+        .store()
+        .ops_from_encoded(hq.node(), 1, 10)
+        .unwrap()
+        .into_iter()
+        .map(common::widen_seq)
+        .collect();
     assert_eq!(sent.len(), 1);
     store.apply_remote_encoded(sent.clone()).await.unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(10);

@@ -2,6 +2,8 @@
 //! they could not reach each other is listed as a duplicate on both, and
 //! both keep the same index entry.
 
+mod common;
+
 use std::time::Duration;
 
 use tongka_actors::{Engine, EngineConfig, Outcome};
@@ -456,4 +458,66 @@ async fn received_sales_and_refunds_are_checked_by_the_machine_rule() {
     );
     assert!(b.store().order(&forged.id).unwrap().is_none());
     assert_eq!(b.store().order(&sold.id).unwrap().unwrap().order, sold);
+}
+
+/// Every op received with its bytes is stored as received, a merge's share
+/// move (`MergeMoved`, applied across two accounts) included: the bytes a
+/// node relays are its origin's, never encoded again.
+#[tokio::test]
+async fn received_ops_are_stored_byte_for_byte_merge_moves_included() {
+    use tongka_core::checkout::TenderKind;
+    use tongka_core::money::Money;
+    use tongka_core::op::OpBody;
+
+    let dir = tempfile::tempdir().unwrap();
+    let a = engine(dir.path(), "store-1");
+    let absorbed = register(&a, "甲").await;
+    a.recharge(
+        "t".into(),
+        None,
+        absorbed.clone(),
+        Money::from_yuan(100),
+        TenderKind::Cash,
+    )
+    .await
+    .unwrap();
+    let mut p = profile("乙");
+    p.phone = "13987654321".into();
+    let survivor = match a.register("t".into(), None, p).await.unwrap().0 {
+        Outcome::Member(m) => m.id,
+        other => panic!("{other:?}"),
+    };
+    a.merge_members("t".into(), None, survivor.clone(), absorbed.clone())
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let sent = loop {
+        let ops = a.store().ops_from_encoded(a.node(), 1, 100).unwrap();
+        if ops
+            .iter()
+            .any(|e| matches!(e.op.body, OpBody::MergeMoved { .. }))
+        {
+            break ops;
+        }
+        assert!(std::time::Instant::now() < deadline, "no merge move made");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    // Each op's bytes as a later build might write them: its sequence
+    // number in a longer (valid, non-minimal) CBOR form. This build reads
+    // the same op from them but would encode it otherwise, so any path
+    // that encodes a received op again stores other bytes.
+    let sent: Vec<_> = sent.into_iter().map(common::widen_seq).collect();
+    let c = engine(dir.path(), "store-3");
+    c.apply_remote_encoded(sent.clone()).await.unwrap();
+    wait_holding(&c, &[&a]).await;
+    let kept = c.store().ops_from_encoded(a.node(), 1, 100).unwrap();
+    assert_eq!(kept.len(), sent.len());
+    for (k, s) in kept.iter().zip(&sent) {
+        assert_eq!(k.bytes, s.bytes, "{} stored byte for byte", s.op.id);
+    }
+    assert!(c.store().rejected(10).unwrap().is_empty());
+    assert_eq!(
+        c.member(&survivor).unwrap().balance().money(),
+        Money::from_yuan(100)
+    );
 }

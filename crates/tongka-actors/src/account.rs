@@ -951,6 +951,7 @@ impl AccountActor {
         }
     }
 
+    #[allow(clippy::too_many_arguments)] // the two sides of one move
     fn absorb(
         &self,
         st: &mut AccountState,

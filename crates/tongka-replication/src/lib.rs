@@ -4,8 +4,10 @@
 //! peers what became durable, and brokers escrow transfers (asking peers for
 //! shares of a member's balance, and giving when asked).
 //!
-//! One connection per pair of nodes: the node whose name sorts first dials,
-//! the other accepts. A connection is re-dialled with back-off when it drops.
+//! One connection per pair of nodes: both nodes dial (the one whose name
+//! sorts second after a grace period, or at once on start), and should both
+//! connections get through, both keep the one the first node dialled. A
+//! connection is re-dialled with back-off when it drops.
 //!
 //! Every op received is verified before the protocol (`Replica`) or the
 //! applier sees it: its origin's certificate must be known and chain to the
@@ -359,8 +361,9 @@ impl Replication {
         rep
     }
 
-    /// A peer to keep connected to (static or discovered). Of each pair of
-    /// nodes, the one whose name sorts first dials; the other waits.
+    /// A peer to keep connected to (static or discovered). Both nodes of a
+    /// pair dial; the one whose name sorts second waits a grace period
+    /// first when connected (see below).
     pub fn add_peer(&self, peer: NodeId, addr: SocketAddr) {
         {
             let mut known = self.inner.known.lock().expect("known lock");

@@ -479,10 +479,10 @@ impl AccountActor {
             // settling who holds a contested number. A registration's
             // claims are the engine's (with the batch's pending ones).
             if !applied.index.is_empty()
-                && let (Some(old), Some(new)) = (view.member, &applied.member)
+                && let (Some(old), Some(_)) = (view.member, &applied.member)
             {
                 self.core
-                    .reindex_remote(old, &new.profile, &mut effects)
+                    .reindex(&old.id, &applied.index, &mut effects)
                     .map_err(|e| e.to_string())?;
             }
             Ok(applied)
@@ -831,9 +831,8 @@ impl AccountActor {
             merged: vec![(absorbed.id.clone(), next.id.clone())],
             ..Default::default()
         };
-        if next.profile != m.profile
-            && let Err(e) = self.core.reindex_remote(m, &next.profile, &mut effects)
-        {
+        let deltas = apply::reindex(Some(&m.profile), &next.profile);
+        if let Err(e) = self.core.reindex(&m.id, &deltas, &mut effects) {
             return Err((e.into(), reply));
         }
         st.member = Some(next.clone());

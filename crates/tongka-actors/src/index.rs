@@ -3,43 +3,46 @@
 //! and which member keeps an entry two members claim (`index_winner`).
 
 use tongka_core::ids::MemberId;
-use tongka_core::member::Profile;
-use tongka_core::state::{MemberError, MemberState};
+use tongka_core::state::MemberError;
+use tongka_machine::apply::{IndexDelta, Key};
 use tongka_store::{Effects, StoreError};
 
 use crate::{Core, Engine, EngineError};
 
 impl Core {
-    /// Index changes for a profile change (`m` before, `next` after): the
-    /// new phone or card goes to this member unless another holds it, in
-    /// which case both are listed as duplicates and the index keeps the
-    /// smaller member id (so every node ends with the same index).
-    pub fn reindex_remote(
+    /// Write `deltas` (the index changes `tongka_machine::apply::reindex`
+    /// found for member `m`) into `effects`: a released number is dropped
+    /// only if the index still gives it to `m`; a claimed number goes to
+    /// the winner among its holders (a contested one is listed as a
+    /// duplicate).
+    pub fn reindex(
         &self,
-        m: &MemberState,
-        next: &Profile,
+        m: &MemberId,
+        deltas: &[IndexDelta],
         effects: &mut Effects,
     ) -> Result<(), StoreError> {
-        if next.phone != m.profile.phone {
-            let phone = &next.phone;
-            if self.store.member_by_phone(&m.profile.phone)?.as_ref() == Some(&m.id) {
-                effects.phones.push((m.profile.phone.clone(), None));
-            }
-            let owner = self.phone_owner(phone)?;
-            let winner = self.index_winner(owner, &m.id, &format!("phone:{phone}"), effects);
-            effects.phones.push((phone.clone(), Some(winner)));
-        }
-        if next.card_no != m.profile.card_no {
-            let card = &next.card_no;
-            if let Some(old) = &m.profile.card_no
-                && self.store.member_by_card(old)?.as_ref() == Some(&m.id)
-            {
-                effects.cards.push((old.clone(), None));
-            }
-            if let Some(new) = card {
-                let owner = self.card_owner(new)?;
-                let winner = self.index_winner(owner, &m.id, &format!("card:{new}"), effects);
-                effects.cards.push((new.clone(), Some(winner)));
+        for d in deltas {
+            match d {
+                IndexDelta::Release(Key::Phone(p)) => {
+                    if self.store.member_by_phone(p)?.as_ref() == Some(m) {
+                        effects.phones.push((p.clone(), None));
+                    }
+                }
+                IndexDelta::Release(Key::Card(c)) => {
+                    if self.store.member_by_card(c)?.as_ref() == Some(m) {
+                        effects.cards.push((c.clone(), None));
+                    }
+                }
+                IndexDelta::Claim(Key::Phone(p)) => {
+                    let owner = self.phone_owner(p)?;
+                    let winner = self.index_winner(owner, m, &format!("phone:{p}"), effects);
+                    effects.phones.push((p.clone(), Some(winner)));
+                }
+                IndexDelta::Claim(Key::Card(c)) => {
+                    let owner = self.card_owner(c)?;
+                    let winner = self.index_winner(owner, m, &format!("card:{c}"), effects);
+                    effects.cards.push((c.clone(), Some(winner)));
+                }
             }
         }
         Ok(())

@@ -2,7 +2,6 @@
 
 /// `e` with its op's sequence number (a small integer) re-written in the
 /// one-byte-argument CBOR form (`0x18 n`): the same op, other bytes.
-#[allow(dead_code)] // not every test binary uses it
 pub fn widen_seq(e: tongka_core::op::EncodedOp) -> tongka_core::op::EncodedOp {
     let b = &e.bytes;
     // format byte, op array, id array, origin (a short text string), seq.

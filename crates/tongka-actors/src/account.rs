@@ -354,7 +354,8 @@ impl AccountActor {
             let _ = reply.send(Ok(None));
             return;
         };
-        let Some(body) = tongka_machine::escrow::answer(Some(m), &self.core.node, &to, want) else {
+        let Some(body) = tongka_machine::escrow::answer(Some(m), &self.core.node, &to, &want)
+        else {
             let _ = reply.send(Ok(None));
             return;
         };

@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tongka_core::escrow::Want;
+use tongka_core::escrow::{Counter, Want};
 use tongka_core::ids::{MemberId, NodeId, OpId};
 use tongka_core::op::Op;
 use tongka_machine::escrow::{Config, Effect, Escrow, Event, View};
@@ -24,14 +24,14 @@ pub trait EscrowBroker: Send + Sync {
     fn reachable(&self) -> Vec<NodeId>;
     /// How long an ask is waited for.
     fn ask_timeout(&self) -> Duration;
-    /// Ask `to` for up to `want` of `member`'s shares (balance or points):
+    /// Ask `to` for up to `want` of a counter's shares (a member's balance
+    /// or points):
     /// the transfer ops it gave (none: nothing held there), once applied
     /// here or when `timeout` is up for that; `None` when `to` is not
     /// connected or did not answer within `timeout`.
     fn ask(
         &self,
         to: NodeId,
-        member: MemberId,
         want: Want,
         timeout: Duration,
     ) -> Pin<Box<dyn Future<Output = Option<Vec<OpId>>> + Send>>;
@@ -65,18 +65,14 @@ fn machine(broker: &dyn EscrowBroker) -> Escrow<()> {
 }
 
 impl Engine {
-    /// A spend of `member` here is short of `short`: ask the peers the
-    /// machine picks. `true`: asks were made, try the spend once more;
+    /// A spend here is short of `short` (a counter of a member): ask the
+    /// peers the machine picks. `true`: asks were made, try the spend once more;
     /// `false`: decline it now (nobody reachable can cover it, so nothing
     /// was moved).
-    pub(crate) async fn cover(
-        &self,
-        broker: &Arc<dyn EscrowBroker>,
-        member: &MemberId,
-        short: Want,
-    ) -> bool {
+    pub(crate) async fn cover(&self, broker: &Arc<dyn EscrowBroker>, short: Want) -> bool {
         // This node's view may lag (a recharge or sale elsewhere not yet
         // here): with no holder known, the machine asks every peer.
+        let member = short.counter.member();
         let Some(state) = self.core.store.member(member).ok().flatten() else {
             return false;
         };
@@ -110,19 +106,14 @@ impl Engine {
             let (mut ask, mut deadline) = (None, now_ms());
             for f in out.drain(..) {
                 match f {
-                    Effect::Ask {
-                        req,
-                        to,
-                        member,
-                        want,
-                    } => ask = Some((req, to, member, want)),
+                    Effect::Ask { req, to, want } => ask = Some((req, to, want)),
                     Effect::Timer { at, .. } => deadline = at,
                     end => return Some(end),
                 }
             }
-            let (req, to, member, want) = ask?;
+            let (req, to, want) = ask?;
             let timeout = Duration::from_millis(deadline.saturating_sub(now_ms()));
-            let ev = match broker.ask(to, member, want, timeout).await {
+            let ev = match broker.ask(to, want, timeout).await {
                 Some(ids) => Event::Gave { req, ids },
                 None => Event::Timeout { req },
             };
@@ -143,6 +134,7 @@ impl Engine {
         let mut out = Vec::new();
         let ev = Event::Pull {
             member: &m,
+            counter: Counter::Balance(m.id.clone()),
             then: (),
         };
         e.handle(
@@ -158,28 +150,24 @@ impl Engine {
         }
     }
 
-    /// Give up to `want` of `member`'s share held here (balance, or
-    /// points) to node `to` (`tongka_machine::escrow::answer`, decided by
-    /// the member's actor); the durable transfer op, or `None` when nothing
-    /// is held here.
-    pub async fn give_share(
-        &self,
-        member: MemberId,
-        to: NodeId,
-        want: Want,
-    ) -> Result<Option<Op>, EngineError> {
-        if self.core.store.member(&member)?.is_none() {
+    /// Give up to `want` of the share of its counter held here (a
+    /// member's balance, or points) to node `to`
+    /// (`tongka_machine::escrow::answer`, decided by the member's actor);
+    /// the durable transfer op, or `None` when nothing is held here.
+    pub async fn give_share(&self, to: NodeId, want: Want) -> Result<Option<Op>, EngineError> {
+        let member = want.counter.member();
+        if self.core.store.member(member)?.is_none() {
             return Ok(None);
         }
-        let key = AccountKey::Member(member);
+        let key = AccountKey::Member(member.clone());
         for _ in 0..4 {
             let actor = self.account(&key).await?;
             let to = to.clone();
             match actor
                 .call(
-                    move |reply| AccountMsg::Give {
-                        to: to.clone(),
-                        want,
+                    |reply| AccountMsg::Give {
+                        to,
+                        want: want.clone(),
                         reply,
                     },
                     None,

@@ -132,18 +132,18 @@ impl Engine {
                             available_here,
                         } if !asked_money => {
                             asked_money = true;
-                            Want::Money(*wanted - *available_here)
+                            Want::money(m.clone(), *wanted - *available_here)
                         }
                         CheckoutError::InsufficientPoints {
                             wanted,
                             available_here,
                         } if !asked_points => {
                             asked_points = true;
-                            Want::Points(*wanted - *available_here)
+                            Want::points(m.clone(), *wanted - *available_here)
                         }
                         _ => break,
                     };
-                    if !me.cover(&broker, m, short).await {
+                    if !me.cover(&broker, short).await {
                         break;
                     }
                     result = me.call(key.clone(), msg).await;

@@ -27,38 +27,132 @@
 //! 35.68%. On `chain20.toml` (seed 1, five stores cut off for four hours):
 //! 100.00% at home (4,536 of 4,536), 65.71% at other stores (138 of 210).
 
+//!
+//! # One mechanism for every escrowed counter
+//!
+//! A member's balance and points are two [`Counter`]s; a coupon's uses, a
+//! card's visits or an item's stock are counters of the same kind to come.
+//! Each is a bounded counter split into shares per node (`total = Σ
+//! share`, no share negative, only a share's holder decreases it). Every
+//! counter's amounts are whole [`Units`] (fen for a balance, points, uses,
+//! visits), so the policy below is written once, over units: whom to ask
+//! ([`holders`], [`asks_of`], [`asks_for`]) and what to pull ahead
+//! ([`pull_ahead`]). A store short of a counter asks with one message
+//! carrying a [`Want`], and the holder answers with the transfer op of
+//! [`Counter::give`]. A new resource is one variant of [`Counter`] and its
+//! arms in [`Counter::of`], [`Counter::give`] and
+//! [`Counter::pulls_ahead`].
+
 use serde::{Deserialize, Serialize};
 
-use crate::ids::NodeId;
+use crate::ids::{MemberId, NodeId};
 use crate::money::Money;
-use crate::state::MemberState;
+use crate::op::OpBody;
+use crate::state::{self, MemberState};
 use crate::wallet::Share;
 
-/// What a store asks a peer for: part of a member's balance, or points.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Want {
-    Money(Money),
-    Points(i64),
+/// An escrowed counter: what it counts, keyed by whose it is.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Counter {
+    /// A member's stored value, principal and bonus together, in fen. A
+    /// transfer moves principal and bonus in the share's proportion
+    /// (`state::decide_transfer`).
+    Balance(MemberId),
+    /// A member's points (积分).
+    Points(MemberId),
 }
 
-/// Other stores' shares of `member`'s stored value, largest first (ties by
-/// name), as `here` knows them.
-pub fn holders(member: &MemberState, here: &NodeId) -> Vec<(NodeId, Money)> {
-    held_elsewhere(member, here, Share::money)
+/// An amount of a counter, in its unit: fen of a balance, points.
+pub type Units = i64;
+
+/// What a store asks a peer for: up to `units` of `counter`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Want {
+    pub counter: Counter,
+    pub units: Units,
 }
 
-/// Other stores' positive amounts `of` their shares of `member`, largest
-/// first (ties by name).
-fn held_elsewhere<Q: Copy + Ord + Default>(
-    member: &MemberState,
-    here: &NodeId,
-    of: impl Fn(&Share) -> Q,
-) -> Vec<(NodeId, Q)> {
-    let mut v: Vec<(NodeId, Q)> = member
+impl Want {
+    /// Up to `amount` of `member`'s balance.
+    pub fn money(member: MemberId, amount: Money) -> Want {
+        Want {
+            counter: Counter::Balance(member),
+            units: amount.fen(),
+        }
+    }
+
+    /// Up to `points` of `member`'s points.
+    pub fn points(member: MemberId, points: i64) -> Want {
+        Want {
+            counter: Counter::Points(member),
+            units: points,
+        }
+    }
+}
+
+impl std::fmt::Display for Want {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.counter {
+            Counter::Balance(m) => write!(f, "{} of {m}'s balance", Money::from_fen(self.units)),
+            Counter::Points(m) => write!(f, "{} of {m}'s points", self.units),
+        }
+    }
+}
+
+impl Counter {
+    /// The member whose state holds the counter.
+    pub fn member(&self) -> &MemberId {
+        match self {
+            Counter::Balance(m) | Counter::Points(m) => m,
+        }
+    }
+
+    /// The counter's part of one node's `share`, in units.
+    pub fn of(&self, share: &Share) -> Units {
+        match self {
+            Counter::Balance(_) => share.money().fen(),
+            Counter::Points(_) => share.points,
+        }
+    }
+
+    /// `node`'s share of the counter, as `member` (its state) knows it.
+    pub fn held(&self, member: &MemberState, node: &NodeId) -> Units {
+        self.of(&member.wallet.share(node))
+    }
+
+    /// The transfer op `from` signs when `to` asks for `want` units: what
+    /// `from` holds, up to `want` (`None`: nothing to give).
+    pub fn give(
+        &self,
+        member: &MemberState,
+        from: &NodeId,
+        to: &NodeId,
+        want: Units,
+    ) -> Option<OpBody> {
+        match self {
+            Counter::Balance(_) => {
+                state::decide_transfer(member, from, to, Money::from_fen(want.max(0)))
+            }
+            Counter::Points(_) => state::decide_points_transfer(member, from, to, want),
+        }
+    }
+
+    /// Whether the rest of the counter is pulled to the member's home
+    /// store after a spend there (the balance is; points are not).
+    pub fn pulls_ahead(&self) -> bool {
+        matches!(self, Counter::Balance(_))
+    }
+}
+
+/// Other stores' positive shares of `counter` in `member`, largest first
+/// (ties by name), as `here` knows them.
+pub fn holders(counter: &Counter, member: &MemberState, here: &NodeId) -> Vec<(NodeId, Units)> {
+    let mut v: Vec<(NodeId, Units)> = member
         .wallet
         .shares()
-        .filter(|(n, s)| *n != here && of(s) > Q::default())
-        .map(|(n, s)| (n.clone(), of(s)))
+        .filter(|(n, _)| *n != here)
+        .map(|(n, s)| (n.clone(), counter.of(s)))
+        .filter(|(_, u)| *u > 0)
         .collect();
     v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     v
@@ -67,12 +161,16 @@ fn held_elsewhere<Q: Copy + Ord + Default>(
 /// The asks covering `short` from `holders` (largest first): each for the
 /// smaller of what it holds and what is still missing; with no holder
 /// known, every `reachable` peer but `here` for the whole shortfall.
-pub fn asks_of<Q: Copy + Ord + Default + std::ops::SubAssign>(
-    holders: Vec<(NodeId, Q)>,
+/// Nothing for a shortfall of zero or less.
+pub fn asks_of(
+    holders: Vec<(NodeId, Units)>,
     here: &NodeId,
-    short: Q,
+    short: Units,
     reachable: &[NodeId],
-) -> Vec<(NodeId, Q)> {
+) -> Vec<(NodeId, Units)> {
+    if short <= 0 {
+        return Vec::new();
+    }
     if holders.is_empty() {
         return reachable
             .iter()
@@ -83,7 +181,7 @@ pub fn asks_of<Q: Copy + Ord + Default + std::ops::SubAssign>(
     let mut still = short;
     let mut out = Vec::new();
     for (node, held) in holders {
-        if still <= Q::default() {
+        if still <= 0 {
             break;
         }
         let ask = still.min(held);
@@ -93,82 +191,43 @@ pub fn asks_of<Q: Copy + Ord + Default + std::ops::SubAssign>(
     out
 }
 
-/// Whom to ask, and for how much each, to cover `short` at `here`: the
-/// holders largest first, each for the smaller of what it holds and what is
-/// still missing. With no holder known, every `reachable` peer for the whole
-/// shortfall (each gives what it has).
-pub fn asks_for_shortfall(
-    member: &MemberState,
-    here: &NodeId,
-    short: Money,
-    reachable: &[NodeId],
-) -> Vec<(NodeId, Money)> {
-    asks_of(holders(member, here), here, short, reachable)
-}
-
-/// Other stores' points shares of `member`, largest first (ties by name),
-/// as `here` knows them.
-pub fn points_holders(member: &MemberState, here: &NodeId) -> Vec<(NodeId, i64)> {
-    held_elsewhere(member, here, |s| s.points)
-}
-
-/// Points are escrowed like money: whom to ask, and for how many points
-/// each, to cover `short` points at `here` (a checkout paying with points,
-/// 积分抵现): the points holders largest first, each for the smaller of
-/// what it holds and what is still missing; with none known, every
-/// `reachable` peer for the whole shortfall. Each holder gives what it
-/// holds, up to what is asked (`state::decide_points_transfer`), never
-/// more than its own share. Points are not pulled ahead.
-pub fn asks_for_points(
-    member: &MemberState,
-    here: &NodeId,
-    short: i64,
-    reachable: &[NodeId],
-) -> Vec<(NodeId, i64)> {
-    if short <= 0 {
-        return Vec::new();
-    }
-    asks_of(points_holders(member, here), here, short, reachable)
-}
-
-/// Whom to ask, and for what, to cover `short` at `here`, money or points:
-/// `asks_for_shortfall` or `asks_for_points`.
+/// Whom to ask, and for how many units each, to cover `short` at `here`:
+/// the holders largest first, each for the smaller of what it holds and
+/// what is still missing; with no holder known (this store's view lags),
+/// every `reachable` peer for the whole shortfall. Each holder gives what
+/// it holds, up to what is asked (`Counter::give`), never more.
 pub fn asks_for(
+    short: &Want,
     member: &MemberState,
     here: &NodeId,
-    short: Want,
     reachable: &[NodeId],
-) -> Vec<(NodeId, Want)> {
-    match short {
-        Want::Money(a) => asks_for_shortfall(member, here, a, reachable)
-            .into_iter()
-            .map(|(n, a)| (n, Want::Money(a)))
-            .collect(),
-        Want::Points(p) => asks_for_points(member, here, p, reachable)
-            .into_iter()
-            .map(|(n, p)| (n, Want::Points(p)))
-            .collect(),
-    }
+) -> Vec<(NodeId, Units)> {
+    asks_of(
+        holders(&short.counter, member, here),
+        here,
+        short.units,
+        reachable,
+    )
 }
 
-/// What to pull to `here` after a sale there: at the member's home store,
-/// everything the other holders hold of the member (empty when `here`
-/// already holds it all); elsewhere nothing.
-pub fn pull_ahead(member: &MemberState, here: &NodeId) -> Vec<(NodeId, Money)> {
-    if member.home != *here {
+/// What to pull to `here` after a spend there: at the member's home
+/// store, everything the other holders hold of a counter that
+/// [`pulls_ahead`](Counter::pulls_ahead) (empty when `here` already holds
+/// it all); elsewhere, or for another counter, nothing.
+pub fn pull_ahead(counter: &Counter, member: &MemberState, here: &NodeId) -> Vec<(NodeId, Units)> {
+    if !counter.pulls_ahead() || member.home != *here {
         return Vec::new();
     }
-    holders(member, here)
+    holders(counter, member, here)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::clock::Hlc;
-    use crate::ids::{MemberId, OpId};
+    use crate::ids::OpId;
     use crate::member::Profile;
-    use crate::op::{OpBody, OpDraft};
-    use crate::wallet::Share;
+    use crate::op::OpDraft;
 
     fn n(s: &str) -> NodeId {
         NodeId::new(s).unwrap()
@@ -215,50 +274,98 @@ mod tests {
         m
     }
 
-    #[test]
-    fn asks_largest_holders_first_for_the_shortfall_only() {
-        let m = member(&[("a", 10), ("b", 300), ("c", 200), ("d", 300)]);
-        let asks = asks_for_shortfall(&m, &n("a"), Money::from_yuan(450), &[]);
-        assert_eq!(
-            asks,
-            vec![
-                (n("b"), Money::from_yuan(300)),
-                (n("d"), Money::from_yuan(150))
-            ]
-        );
-        assert_eq!(pull_ahead(&m, &n("a")).len(), 3);
-        assert!(pull_ahead(&member(&[("a", 5)]), &n("a")).is_empty());
+    fn y(yuan: i64) -> Units {
+        Money::from_yuan(yuan).fen()
+    }
+
+    fn balance(m: &MemberState) -> Counter {
+        Counter::Balance(m.id.clone())
     }
 
     #[test]
-    fn pull_ahead_only_at_the_home_store() {
-        // Registered at "a": its home.
-        let m = member(&[("a", 10), ("b", 300), ("c", 200)]);
-        assert_eq!(m.home, n("a"));
-        assert_eq!(
-            pull_ahead(&m, &n("a")),
-            vec![
-                (n("b"), Money::from_yuan(300)),
-                (n("c"), Money::from_yuan(200))
-            ]
+    fn asks_largest_holders_first_for_the_shortfall_only() {
+        let m = member(&[("a", 10), ("b", 300), ("c", 200), ("d", 300)]);
+        let asks = asks_for(
+            &Want::money(m.id.clone(), Money::from_yuan(450)),
+            &m,
+            &n("a"),
+            &[],
         );
-        assert!(pull_ahead(&m, &n("b")).is_empty());
-        assert!(pull_ahead(&m, &n("d")).is_empty());
+        assert_eq!(asks, vec![(n("b"), y(300)), (n("d"), y(150))]);
+        assert_eq!(pull_ahead(&balance(&m), &m, &n("a")).len(), 3);
+        let alone = member(&[("a", 5)]);
+        assert!(pull_ahead(&balance(&alone), &alone, &n("a")).is_empty());
+    }
+
+    #[test]
+    fn pull_ahead_only_at_the_home_store_and_only_the_balance() {
+        // Registered at "a": its home.
+        let mut m = member(&[("a", 10), ("b", 300), ("c", 200)]);
+        assert_eq!(m.home, n("a"));
+        let c = balance(&m);
+        assert_eq!(
+            pull_ahead(&c, &m, &n("a")),
+            vec![(n("b"), y(300)), (n("c"), y(200))]
+        );
+        assert!(pull_ahead(&c, &m, &n("b")).is_empty());
+        assert!(pull_ahead(&c, &m, &n("d")).is_empty());
+        // Points stay where they are.
+        m.wallet.credit(
+            &n("b"),
+            Share {
+                points: 40,
+                ..Share::default()
+            },
+        );
+        assert!(pull_ahead(&Counter::Points(m.id.clone()), &m, &n("a")).is_empty());
         // Elsewhere a sale still gets its shortfall.
         assert_eq!(
-            asks_for_shortfall(&m, &n("d"), Money::from_yuan(50), &[]),
-            vec![(n("b"), Money::from_yuan(50))]
+            asks_for(
+                &Want::money(m.id.clone(), Money::from_yuan(50)),
+                &m,
+                &n("d"),
+                &[]
+            ),
+            vec![(n("b"), y(50))]
         );
     }
 
     #[test]
     fn with_no_holder_known_every_reachable_peer_is_asked() {
         let m = member(&[]);
-        let asks = asks_for_shortfall(&m, &n("a"), Money::from_yuan(5), &[n("a"), n("b"), n("c")]);
-        assert_eq!(
-            asks,
-            vec![(n("b"), Money::from_yuan(5)), (n("c"), Money::from_yuan(5))]
+        let want = Want::money(m.id.clone(), Money::from_yuan(5));
+        let asks = asks_for(&want, &m, &n("a"), &[n("a"), n("b"), n("c")]);
+        assert_eq!(asks, vec![(n("b"), y(5)), (n("c"), y(5))]);
+        assert!(asks_for(&Want { units: 0, ..want }, &m, &n("a"), &[n("b")]).is_empty());
+    }
+
+    #[test]
+    fn a_balance_counts_in_fen_and_gives_principal_and_bonus_in_proportion() {
+        let mut m = member(&[("b", 0)]);
+        m.wallet.credit(
+            &n("b"),
+            Share {
+                principal: Money::from_fen(300),
+                bonus: Money::from_fen(100),
+                points: 7,
+            },
         );
+        let c = balance(&m);
+        assert_eq!(c.held(&m, &n("b")), 400);
+        assert_eq!(Counter::Points(m.id.clone()).held(&m, &n("b")), 7);
+        let give = c.give(&m, &n("b"), &n("a"), 200).unwrap();
+        assert_eq!(
+            give,
+            crate::state::decide_transfer(&m, &n("b"), &n("a"), Money::from_fen(200)).unwrap()
+        );
+        assert!(matches!(give, OpBody::SharesTransferred { points: 0, .. }));
+        // Asked for more than held: what is held, never more.
+        assert!(matches!(
+            c.give(&m, &n("b"), &n("a"), 10_000).unwrap(),
+            OpBody::SharesTransferred { principal, bonus, .. } if (principal + bonus).fen() == 400
+        ));
+        assert!(c.give(&m, &n("b"), &n("a"), -5).is_none());
+        assert!(c.give(&m, &n("d"), &n("a"), 1).is_none());
     }
 
     #[test]
@@ -273,22 +380,29 @@ mod tests {
                 },
             );
         }
+        let want = |p| Want::points(m.id.clone(), p);
         assert_eq!(
-            asks_for_points(&m, &n("a"), 900, &[]),
+            asks_for(&want(900), &m, &n("a"), &[]),
             vec![(n("c"), 700), (n("b"), 200)]
         );
-        assert!(asks_for_points(&m, &n("a"), 0, &[n("b")]).is_empty());
+        assert!(asks_for(&want(0), &m, &n("a"), &[n("b")]).is_empty());
         let none = member(&[]);
         assert_eq!(
-            asks_for_points(&none, &n("a"), 5, &[n("a"), n("b")]),
+            asks_for(
+                &Want::points(none.id.clone(), 5),
+                &none,
+                &n("a"),
+                &[n("a"), n("b")]
+            ),
             vec![(n("b"), 5)]
         );
         // A holder gives what it holds, up to the ask, never more.
-        let give = crate::state::decide_points_transfer(&m, &n("b"), &n("a"), 900).unwrap();
+        let c = Counter::Points(m.id.clone());
+        let give = c.give(&m, &n("b"), &n("a"), 900).unwrap();
         assert!(matches!(
             give,
-            OpBody::SharesTransferred { points: 500, .. }
+            OpBody::SharesTransferred { points: 500, principal, .. } if principal.is_zero()
         ));
-        assert!(crate::state::decide_points_transfer(&m, &n("d"), &n("a"), 1).is_none());
+        assert!(c.give(&m, &n("d"), &n("a"), 1).is_none());
     }
 }

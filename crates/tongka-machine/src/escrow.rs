@@ -1,9 +1,12 @@
-//! Escrow orchestration: a store short of a member's balance or points
-//! asks the stores holding the rest for shares, one after another, then
-//! tries the spend once more; a store asked gives what it holds, up to what
-//! was asked. The pure rules (who holds what, how a transfer splits
-//! principal and bonus) are `tongka_core::escrow` and `tongka_core::state`;
-//! this module decides the conversation. The node (`tongka-actors` over
+//! Escrow orchestration: a store short of an escrowed counter (a member's
+//! balance or points; a coupon's uses or a card's visits next) asks the
+//! stores holding the rest for shares, one after another, then tries the
+//! spend once more; a store asked gives what it holds, up to what was
+//! asked. Every counter goes through this one conversation, in whole units
+//! (`tongka_core::escrow::{Counter, Want}`). The pure rules (who holds
+//! what, how a transfer splits principal and bonus) are
+//! `tongka_core::escrow` and `tongka_core::state`; this module decides the
+//! conversation. The node (`tongka-actors` over
 //! `tongka-replication`'s QUIC messages) and the simulator drive it alike.
 //!
 //! Events ([`Event`]): a spend is short here (`Short`), a sale at the
@@ -42,11 +45,10 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use tongka_core::Money;
-use tongka_core::escrow::{self as rules, Want};
-use tongka_core::ids::{MemberId, NodeId, OpId};
+use tongka_core::escrow::{self as rules, Counter, Units, Want};
+use tongka_core::ids::{NodeId, OpId};
 use tongka_core::op::OpBody;
-use tongka_core::state::{self, MemberState};
+use tongka_core::state::MemberState;
 
 /// An ask's number, unique at the node that asks.
 pub type Req = u64;
@@ -74,18 +76,23 @@ pub struct Config {
 
 /// What happens at the node, for the machine.
 pub enum Event<'a, J> {
-    /// A spend of `member` here is short of `want` (the shortfall); `then`
-    /// is what to try again or decline. `peers` are the node's peers, asked
-    /// when no holder is known.
+    /// A spend here is short of `want` (the shortfall) of a counter held
+    /// in `member`'s state; `then` is what to try again or decline.
+    /// `peers` are the node's peers, asked when no holder is known.
     Short {
         member: &'a MemberState,
         want: Want,
         peers: &'a [NodeId],
         then: J,
     },
-    /// A sale at the member's home store: pull the rest of the member's
-    /// balance here (`tongka_core::escrow::pull_ahead`).
-    Pull { member: &'a MemberState, then: J },
+    /// A spend at the member's home store: pull the rest of `counter`
+    /// (held in `member`'s state) here, if it is pulled ahead
+    /// (`tongka_core::escrow::pull_ahead`).
+    Pull {
+        member: &'a MemberState,
+        counter: Counter,
+        then: J,
+    },
     /// Ask `req` was answered with these transfer ops (none: nothing held
     /// there).
     Gave { req: Req, ids: Vec<OpId> },
@@ -98,13 +105,8 @@ pub enum Event<'a, J> {
 /// What the driver must do.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Effect<J> {
-    /// Send ask `req` to `to`, for `want` of `member`'s shares.
-    Ask {
-        req: Req,
-        to: NodeId,
-        member: MemberId,
-        want: Want,
-    },
+    /// Send ask `req` to `to`, for `want`.
+    Ask { req: Req, to: NodeId, want: Want },
     /// Deliver `Event::Timeout { req }` at `at` (ms, the clock `now` is on).
     Timer { req: Req, at: u64 },
     /// The asks for a short spend are over: try it once more, declining it
@@ -113,13 +115,13 @@ pub enum Effect<J> {
     /// Nobody reachable can cover the shortfall: decline the spend now
     /// (`insufficient_balance` / `insufficient_points`), moving nothing.
     Decline { then: J },
-    /// A pull-ahead of `member` is over.
-    Pulled { then: J, member: MemberId },
+    /// A pull-ahead of `counter` is over.
+    Pulled { then: J, counter: Counter },
 }
 
 struct Job<J> {
-    member: MemberId,
-    asks: VecDeque<(NodeId, Want)>,
+    counter: Counter,
+    asks: VecDeque<(NodeId, Units)>,
     /// The ask being waited for, and the ops its answer carried (waited
     /// for until held here).
     waiting: Option<(Req, Option<Vec<OpId>>)>,
@@ -135,8 +137,8 @@ pub struct Escrow<J> {
     jobs: BTreeMap<u64, Job<J>>,
     /// Asks in flight → their job.
     asks: BTreeMap<Req, u64>,
-    /// Members being pulled ahead (one pull at a time each).
-    pulling: BTreeSet<MemberId>,
+    /// Counters being pulled ahead (one pull at a time each).
+    pulling: BTreeSet<Counter>,
     next_job: u64,
     next_req: Req,
 }
@@ -214,26 +216,29 @@ impl<J> Escrow<J> {
                 want,
                 peers,
                 then,
-            } => match plan(member, here, want, peers, view, self.config.futile_asks) {
+            } => match plan(member, here, &want, peers, view, self.config.futile_asks) {
                 Some(asks) if !asks.is_empty() => {
-                    self.start(member.id.clone(), asks, then, false, now, view, out)
+                    self.start(want.counter, asks, then, false, now, view, out)
                 }
                 _ => out.push(Effect::Decline { then }),
             },
-            Event::Pull { member, then } => {
-                if self.pulling.contains(&member.id) {
+            Event::Pull {
+                member,
+                counter,
+                then,
+            } => {
+                if self.pulling.contains(&counter) {
                     return;
                 }
-                let asks: VecDeque<(NodeId, Want)> = rules::pull_ahead(member, here)
+                let asks: VecDeque<(NodeId, Units)> = rules::pull_ahead(&counter, member, here)
                     .into_iter()
                     .filter(|(n, _)| view.reachable(n))
-                    .map(|(n, a)| (n, Want::Money(a)))
                     .collect();
                 if asks.is_empty() {
                     return;
                 }
-                self.pulling.insert(member.id.clone());
-                self.start(member.id.clone(), asks, then, true, now, view, out);
+                self.pulling.insert(counter.clone());
+                self.start(counter, asks, then, true, now, view, out);
             }
             Event::Gave { req, ids } => {
                 let Some(&job) = self.asks.get(&req) else {
@@ -266,8 +271,8 @@ impl<J> Escrow<J> {
     #[allow(clippy::too_many_arguments)]
     fn start(
         &mut self,
-        member: MemberId,
-        asks: VecDeque<(NodeId, Want)>,
+        counter: Counter,
+        asks: VecDeque<(NodeId, Units)>,
         then: J,
         pull: bool,
         now: u64,
@@ -279,7 +284,7 @@ impl<J> Escrow<J> {
         self.jobs.insert(
             id,
             Job {
-                member,
+                counter,
                 asks,
                 waiting: None,
                 then,
@@ -297,7 +302,7 @@ impl<J> Escrow<J> {
             return;
         };
         job.waiting = None;
-        while let Some((to, want)) = job.asks.pop_front() {
+        while let Some((to, units)) = job.asks.pop_front() {
             if !view.reachable(&to) {
                 continue;
             }
@@ -309,8 +314,10 @@ impl<J> Escrow<J> {
             out.push(Effect::Ask {
                 req,
                 to,
-                member: job.member.clone(),
-                want,
+                want: Want {
+                    counter: job.counter.clone(),
+                    units,
+                },
             });
             out.push(Effect::Timer {
                 req,
@@ -320,10 +327,10 @@ impl<J> Escrow<J> {
         }
         let job = self.jobs.remove(&id).expect("job present");
         out.push(if job.pull {
-            self.pulling.remove(&job.member);
+            self.pulling.remove(&job.counter);
             Effect::Pulled {
                 then: job.then,
-                member: job.member,
+                counter: job.counter,
             }
         } else if job.asked {
             Effect::Retry {
@@ -336,77 +343,54 @@ impl<J> Escrow<J> {
     }
 }
 
-/// The asks for a spend of `member` at `here` short of `short`, or `None`
-/// when the reachable stores are known to hold too little to cover it
-/// (see the module doc). With `futile`, the policy before issue 10: every
-/// known holder, reachable or not, whatever they hold in all.
+/// The asks for a spend at `here` short of `short` (a counter held in
+/// `member`'s state), or `None` when the reachable stores are known to
+/// hold too little to cover it (see the module doc). With `futile`, the
+/// policy before issue 10: every known holder, reachable or not, whatever
+/// they hold in all. One rule for every counter, over units.
 pub fn plan(
     member: &MemberState,
     here: &NodeId,
-    short: Want,
+    short: &Want,
     peers: &[NodeId],
     view: &impl View,
     futile: bool,
-) -> Option<VecDeque<(NodeId, Want)>> {
+) -> Option<VecDeque<(NodeId, Units)>> {
     let reachable: Vec<NodeId> = peers
         .iter()
         .filter(|p| *p != here && view.reachable(p))
         .cloned()
         .collect();
     if futile {
-        return Some(rules::asks_for(member, here, short, &reachable).into());
+        return Some(rules::asks_for(short, member, here, &reachable).into());
     }
-    match short {
-        Want::Money(a) => {
-            let holders = rules::holders(member, here);
-            let known = !holders.is_empty();
-            let holders: Vec<(NodeId, Money)> = holders
-                .into_iter()
-                .filter(|(n, _)| view.reachable(n))
-                .collect();
-            if known && holders.iter().map(|h| h.1).sum::<Money>() < a {
-                return None;
-            }
-            let asks = rules::asks_of(holders, here, a, &reachable);
-            Some(asks.into_iter().map(|(n, a)| (n, Want::Money(a))).collect())
-        }
-        Want::Points(p) => {
-            if p <= 0 {
-                return Some(VecDeque::new());
-            }
-            let holders = rules::points_holders(member, here);
-            let known = !holders.is_empty();
-            let holders: Vec<(NodeId, i64)> = holders
-                .into_iter()
-                .filter(|(n, _)| view.reachable(n))
-                .collect();
-            if known && holders.iter().map(|h| h.1).sum::<i64>() < p {
-                return None;
-            }
-            let asks = rules::asks_of(holders, here, p, &reachable);
-            Some(
-                asks.into_iter()
-                    .map(|(n, p)| (n, Want::Points(p)))
-                    .collect(),
-            )
-        }
+    if short.units <= 0 {
+        return Some(VecDeque::new());
     }
+    let holders = rules::holders(&short.counter, member, here);
+    let known = !holders.is_empty();
+    let holders: Vec<(NodeId, Units)> = holders
+        .into_iter()
+        .filter(|(n, _)| view.reachable(n))
+        .collect();
+    if known && holders.iter().map(|h| h.1).sum::<Units>() < short.units {
+        return None;
+    }
+    Some(rules::asks_of(holders, here, short.units, &reachable).into())
 }
 
-/// The transfer `here` makes when `to` asks for `want` of `member`'s
-/// shares: what `here` holds, up to what was asked (`None`: nothing held
-/// here, or the member unknown here).
+/// The transfer `here` makes when `to` asks for `want`: what `here` holds
+/// of the counter, up to what was asked (`None`: nothing held here, or the
+/// counter's member unknown here). `member` is the state of
+/// `want.counter.member()` as `here` knows it.
 pub fn answer(
     member: Option<&MemberState>,
     here: &NodeId,
     to: &NodeId,
-    want: Want,
+    want: &Want,
 ) -> Option<OpBody> {
-    let m = member?;
-    match want {
-        Want::Money(w) => state::decide_transfer(m, here, to, w),
-        Want::Points(w) => state::decide_points_transfer(m, here, to, w),
-    }
+    let m = member.filter(|m| m.id == *want.counter.member())?;
+    want.counter.give(m, here, to, want.units)
 }
 
 #[cfg(test)]

@@ -34,7 +34,7 @@ use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tongka_actors::{Engine, EscrowBroker};
 use tongka_core::clock::VersionVector;
 use tongka_core::escrow::Want;
-use tongka_core::ids::{MemberId, NodeId, OpId};
+use tongka_core::ids::{NodeId, OpId};
 use tongka_core::op::{self, EncodedOp, Op, OpSigner, OriginRole};
 use tongka_net::{CertRole, Connection, Endpoint, OpKey, Trust};
 use tongka_store::{RefusedOp, Store};
@@ -630,8 +630,8 @@ impl Replication {
                     if is_have {
                         self.inner.wake.notify_waiters();
                     }
-                    if let Some((req, member, want)) = d.ask {
-                        self.asked(peer, req, member, want);
+                    if let Some((req, want)) = d.ask {
+                        self.asked(peer, req, want);
                     }
                     continue;
                 }
@@ -750,7 +750,7 @@ impl Replication {
     /// A peer asked for shares. A request asked again (its connection was
     /// replaced before the answer got through) is answered as the first
     /// time, and gives nothing more.
-    fn asked(&self, peer: &NodeId, req: u64, member: MemberId, want: Want) {
+    fn asked(&self, peer: &NodeId, req: u64, want: Want) {
         let now = std::time::Instant::now();
         let again = {
             let mut gives = self.inner.gives.lock().expect("gives lock");
@@ -772,19 +772,15 @@ impl Replication {
             None => {
                 let r = self.clone();
                 let peer = peer.clone();
-                tokio::spawn(async move { r.give(peer, req, member, want).await });
+                tokio::spawn(async move { r.give(peer, req, want).await });
             }
         }
     }
 
-    /// Give what is held here of `member`, up to `want`, then answer.
-    async fn give(&self, peer: NodeId, req: u64, member: MemberId, want: Want) {
-        let ops = match self
-            .inner
-            .engine
-            .give_share(member, peer.clone(), want)
-            .await
-        {
+    /// Give what is held here of `want`'s counter, up to `want`, then
+    /// answer.
+    async fn give(&self, peer: NodeId, req: u64, want: Want) {
+        let ops = match self.inner.engine.give_share(peer.clone(), want).await {
             Ok(Some(op)) => vec![op.encode()],
             Ok(None) => Vec::new(),
             Err(e) => {
@@ -881,23 +877,15 @@ impl Replication {
             .map(|l| l.id)
     }
 
-    /// Ask `node` for up to `want` of `member`'s shares (one ask of the
+    /// Ask `node` for up to `want` of a counter's shares (one ask of the
     /// escrow machine's): the transfer ops given (none: nothing held
     /// there) once durable here, or when `timeout` is up for that wait;
     /// `None` when `node` is not connected or did not answer in `timeout`.
-    async fn ask(
-        &self,
-        node: NodeId,
-        member: MemberId,
-        want: Want,
-        timeout: Duration,
-    ) -> Option<Vec<OpId>> {
+    async fn ask(&self, node: NodeId, want: Want, timeout: Duration) -> Option<Vec<OpId>> {
         let req = self.inner.next_ask.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         self.inner.asks.lock().expect("asks lock").insert(req, tx);
-        let got = self
-            .await_gave(&node, req, &member, want, rx, timeout)
-            .await;
+        let got = self.await_gave(&node, req, &want, rx, timeout).await;
         self.inner.asks.lock().expect("asks lock").remove(&req);
         let ids = got?;
         // Wait until the transfers are durable here.
@@ -920,23 +908,14 @@ impl Replication {
         &self,
         node: &NodeId,
         req: u64,
-        member: &MemberId,
-        want: Want,
+        want: &Want,
         mut rx: oneshot::Receiver<Vec<OpId>>,
         timeout: Duration,
     ) -> Option<Vec<OpId>> {
         let deadline = tokio::time::Instant::now() + timeout;
-        let ask = || match want {
-            Want::Money(want) => Msg::Ask {
-                req,
-                member: member.clone(),
-                want,
-            },
-            Want::Points(want) => Msg::AskPoints {
-                req,
-                member: member.clone(),
-                want,
-            },
+        let ask = || Msg::Ask {
+            req,
+            want: want.clone(),
         };
         // Not connected now: nobody to ask.
         let first = if self.losing(LOSE_ASK) {
@@ -1007,11 +986,10 @@ impl EscrowBroker for Broker {
     fn ask(
         &self,
         to: NodeId,
-        member: MemberId,
         want: Want,
         timeout: Duration,
     ) -> std::pin::Pin<Box<dyn Future<Output = Option<Vec<OpId>>> + Send>> {
         let r = self.0.clone();
-        Box::pin(async move { r.ask(to, member, want, timeout).await })
+        Box::pin(async move { r.ask(to, want, timeout).await })
     }
 }

@@ -16,5 +16,5 @@
 mod msg;
 mod replica;
 
-pub use msg::{DecodeError, MSG_BYTES_MAX, Msg};
+pub use msg::{DecodeError, MSG_BYTES_MAX, MSG_FORMAT, Msg};
 pub use replica::{Delivery, OpLog, OpRef, Replica, ReplicaConfig};

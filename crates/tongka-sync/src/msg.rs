@@ -3,12 +3,15 @@
 
 use serde::{Deserialize, Serialize};
 use tongka_core::clock::VersionVector;
-use tongka_core::ids::{MemberId, NodeId};
-use tongka_core::money::Money;
+use tongka_core::escrow::Want;
+use tongka_core::ids::NodeId;
 use tongka_core::op::{self, EncodedOp, Op};
 
-/// The first byte of every encoded message.
-pub const MSG_FORMAT_V1: u8 = 1;
+/// The first byte of every encoded message. Format 2: one `Ask` for
+/// every escrowed counter (format 1 had `Ask` for money and `AskPoints`);
+/// a node of format 1 and one of format 2 refuse each other's messages as
+/// of an unknown format, and do not replicate (upgrade every node).
+pub const MSG_FORMAT: u8 = 2;
 /// The largest message accepted.
 pub const MSG_BYTES_MAX: usize = 16 * 1024 * 1024;
 
@@ -30,23 +33,13 @@ pub enum Msg {
     },
     /// Ops you lack, in rank order, each encoded as `Op::encode`.
     Ops { ops: Vec<Vec<u8>> },
-    /// Escrow: give me up to `want` of `member`'s balance you hold.
-    Ask {
-        req: u64,
-        member: MemberId,
-        want: Money,
-    },
+    /// Escrow: give me up to `want` of a counter you hold a share of (a
+    /// member's balance or points; `tongka_core::escrow::Counter`), one
+    /// message for every escrowed counter.
+    Ask { req: u64, want: Want },
     /// Escrow: the answer to `Ask` `req`: the transfer op(s) made for it
     /// (none if nothing was held). They are also streamed as usual.
     Gave { req: u64, ops: Vec<Vec<u8>> },
-    /// Escrow: give me up to `want` of `member`'s points you hold (a sale
-    /// paying with points). Appended: a node of before refuses it as
-    /// unknown (the asker then pays with what it holds).
-    AskPoints {
-        req: u64,
-        member: MemberId,
-        want: i64,
-    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -82,7 +75,7 @@ impl Msg {
     }
 
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = vec![MSG_FORMAT_V1];
+        let mut out = vec![MSG_FORMAT];
         postcard::to_io(self, &mut out).expect("encoding to memory cannot fail");
         out
     }
@@ -92,7 +85,7 @@ impl Msg {
         if bytes.len() > MSG_BYTES_MAX {
             return Err(DecodeError::TooLarge(bytes.len()));
         }
-        if format != MSG_FORMAT_V1 {
+        if format != MSG_FORMAT {
             return Err(DecodeError::Format(format));
         }
         postcard::from_bytes(rest).map_err(|e| DecodeError::Malformed(e.to_string()))

@@ -36,7 +36,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use tongka_core::clock::VersionVector;
 use tongka_core::escrow::Want;
-use tongka_core::ids::{MemberId, NodeId, OpId};
+use tongka_core::ids::{NodeId, OpId};
 use tongka_core::op::Op;
 
 use crate::msg::{DecodeError, Msg};
@@ -246,8 +246,8 @@ pub struct Delivery<O = Op> {
     pub ack: bool,
     /// The peer is of another chain or broke the protocol: disconnect it.
     pub refuse: Option<String>,
-    /// The peer asks for shares: `(req, member, want)`.
-    pub ask: Option<(u64, MemberId, Want)>,
+    /// The peer asks for shares: `(req, want)`.
+    pub ask: Option<(u64, Want)>,
     /// The peer answered our ask `req` (its ops are in `apply` if new).
     pub gave: Option<u64>,
 }
@@ -632,12 +632,7 @@ impl<O: OpRef> Replica<O> {
                     self.relays_changed();
                 }
             }
-            Msg::Ask { req, member, want } => {
-                out.ask = Some((*req, member.clone(), Want::Money(*want)))
-            }
-            Msg::AskPoints { req, member, want } => {
-                out.ask = Some((*req, member.clone(), Want::Points(*want)))
-            }
+            Msg::Ask { req, want } => out.ask = Some((*req, want.clone())),
             Msg::Ops { .. } | Msg::Gave { .. } => {
                 out.refuse = Some("ops must be handed to receive_ops".into());
             }

@@ -442,6 +442,40 @@ fn messages_round_trip_and_garbage_is_refused() {
     assert!(Msg::decode(&[7]).is_err());
 }
 
+/// One ask for every escrowed counter: it names the counter and the units
+/// and round-trips; a message of format 1 (which had a money `Ask` and an
+/// `AskPoints`) is refused as of an unknown format, not misread.
+#[test]
+fn one_ask_names_its_counter_and_format_1_is_refused() {
+    use tongka_core::escrow::{Counter, Want};
+    let member = MemberId::mint(&n(1), 4);
+    for want in [
+        Want::money(member.clone(), Money::from_fen(1_234)),
+        Want::points(member.clone(), 300),
+    ] {
+        let m = Msg::Ask {
+            req: 9,
+            want: want.clone(),
+        };
+        let bytes = m.encode();
+        assert_eq!(bytes[0], tongka_sync::MSG_FORMAT);
+        assert_eq!(Msg::decode(&bytes).unwrap(), m);
+        let mut old = bytes.clone();
+        old[0] = 1;
+        assert!(matches!(
+            Msg::decode(&old),
+            Err(tongka_sync::DecodeError::Format(1))
+        ));
+    }
+    assert_eq!(
+        Want::money(member.clone(), Money::from_fen(1_234)),
+        Want {
+            counter: Counter::Balance(member),
+            units: 1_234
+        }
+    );
+}
+
 proptest! {
     #[test]
     fn decode_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..1024)) {

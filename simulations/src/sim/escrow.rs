@@ -14,7 +14,7 @@
 
 use std::sync::Arc;
 
-use tongka_core::escrow::Want;
+use tongka_core::escrow::{Counter, Units, Want};
 use tongka_core::ids::{MemberId, NodeId, OpId};
 use tongka_core::money::Money;
 use tongka_core::op::OpBody;
@@ -74,17 +74,17 @@ impl Sim<'_> {
         self.run_escrow(s, out);
     }
 
-    /// A spend of `m` at `s` is short of `short`; `then` is the request
-    /// to try again (or decline).
-    pub(super) fn escrow_short(&mut self, s: usize, m: MemberId, short: Want, then: Purpose) {
+    /// A spend at `s` is short of `short`; `then` is the request to try
+    /// again (or decline).
+    pub(super) fn escrow_short(&mut self, s: usize, short: Want, then: Purpose) {
         let mut e = self.take_escrow(s);
         let mut out = Vec::new();
         let then = match then {
-            Purpose::Checkout(r, _) => Purpose::Checkout(r, self.known_short(s, &m, short)),
-            Purpose::Redeem(r, _) => Purpose::Redeem(r, self.known_short(s, &m, short)),
+            Purpose::Checkout(r, _) => Purpose::Checkout(r, self.known_short(s, &short)),
+            Purpose::Redeem(r, _) => Purpose::Redeem(r, self.known_short(s, &short)),
             p => p,
         };
-        let member = &self.nodes[s].st.members[&m];
+        let member = &self.nodes[s].st.members[short.counter.member()];
         let ev = Event::Short {
             member,
             want: short,
@@ -113,6 +113,7 @@ impl Sim<'_> {
         let member = &self.nodes[s].st.members[m];
         let ev = Event::Pull {
             member,
+            counter: Counter::Balance(m.clone()),
             then: Purpose::PullAhead,
         };
         e.handle(
@@ -132,21 +133,12 @@ impl Sim<'_> {
     fn run_escrow(&mut self, s: usize, out: Vec<Effect<Purpose>>) {
         for f in out {
             match f {
-                Effect::Ask {
-                    req,
-                    to,
-                    member,
-                    want,
-                } => {
+                Effect::Ask { req, to, want } => {
                     if s < self.stores {
                         self.report.stores[s].asks += 1;
                     }
-                    let msg = match want {
-                        Want::Money(want) => Msg::Ask { req, member, want },
-                        Want::Points(want) => Msg::AskPoints { req, member, want },
-                    };
                     let to = self.ix(&to);
-                    self.send(s, to, Wire::Ctl(Arc::new(msg)));
+                    self.send(s, to, Wire::Ctl(Arc::new(Msg::Ask { req, want })));
                 }
                 Effect::Timer { req, at } => {
                     let life = self.nodes[s].life;
@@ -196,14 +188,15 @@ impl Sim<'_> {
         self.escrow_event(s, Event::Timeout { req });
     }
 
-    /// A peer `to` asks `s` for shares of `member`.
-    pub(super) fn give(&mut self, s: usize, to: usize, req: u64, member: MemberId, want: Want) {
+    /// A peer `to` asks `s` for shares of a counter.
+    pub(super) fn give(&mut self, s: usize, to: usize, req: u64, want: Want) {
         let mut ops = Vec::new();
+        let member = want.counter.member();
         let body = if self.nodes[s].disk_full {
             None
         } else {
-            let m = self.nodes[s].st.members.get(&member).map(|m| &**m);
-            machine::answer(m, &self.names[s], &self.names[to], want)
+            let m = self.nodes[s].st.members.get(member).map(|m| &**m);
+            machine::answer(m, &self.names[s], &self.names[to], &want)
         };
         if let Some(body) = body {
             let moved = match &body {
@@ -222,7 +215,7 @@ impl Sim<'_> {
                     "no_futile_transfer",
                     Some(to),
                     format!(
-                        "{} gave {member} {want:?} to {} for a spend its stores in reach could not cover",
+                        "{} gave {want} to {} for a spend its stores in reach could not cover",
                         self.names[s], self.names[to]
                     ),
                 );
@@ -231,7 +224,7 @@ impl Sim<'_> {
             let rec = self.make(s, hlc, "escrow", None, body);
             ops.push(Rec(rec));
             self.report.transfers += 1;
-            if matches!(want, Want::Points(_)) {
+            if matches!(want.counter, Counter::Points(_)) {
                 self.report.points_transfers += 1;
             }
             self.report.transferred += moved;
@@ -267,32 +260,24 @@ impl Sim<'_> {
     }
 
     /// The checker's own judgement, from `s`'s member state and the links
-    /// up now: some other store is known to hold a share of `m`, and the
-    /// stores in reach hold less than `short` in all.
-    fn known_short(&self, s: usize, m: &MemberId, short: Want) -> bool {
-        let Some(member) = self.nodes[s].st.members.get(m) else {
+    /// up now: some other store is known to hold a share of the counter
+    /// short, and the stores in reach hold less than the shortfall in all.
+    fn known_short(&self, s: usize, short: &Want) -> bool {
+        let Some(member) = self.nodes[s].st.members.get(short.counter.member()) else {
             return false;
         };
-        let (mut known, mut money, mut points) = (false, Money::ZERO, 0i64);
+        let (mut known, mut reach): (bool, Units) = (false, 0);
         for (node, share) in member.wallet.shares() {
             let p = self.ix(node);
             if p == s {
                 continue;
             }
-            let held = match short {
-                Want::Money(_) => share.money().is_positive(),
-                Want::Points(_) => share.points > 0,
-            };
-            known |= held;
+            let held = short.counter.of(share);
+            known |= held > 0;
             if self.connected(s, p) {
-                money += share.money();
-                points += share.points;
+                reach += held;
             }
         }
-        known
-            && match short {
-                Want::Money(a) => money < a,
-                Want::Points(p) => points < p,
-            }
+        known && reach < short.units
     }
 }

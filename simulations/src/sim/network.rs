@@ -70,7 +70,7 @@ impl Sim<'_> {
             Wire::Ctl(m) => match &**m {
                 Msg::Hello { .. } => 0,
                 Msg::Have { .. } => 1,
-                Msg::Ask { .. } | Msg::AskPoints { .. } => 2,
+                Msg::Ask { .. } => 2,
                 Msg::Ops { .. } => 3,
                 Msg::Gave { .. } => 4,
             },
@@ -250,8 +250,8 @@ impl Sim<'_> {
             self.schedule_push(to);
             self.check_waits(to);
         }
-        if let Some((req, member, want)) = d.ask {
-            self.give(to, from, req, member, want);
+        if let Some((req, want)) = d.ask {
+            self.give(to, from, req, want);
         }
         if let Some(req) = d.gave {
             self.gave(to, req, gave_ids.unwrap_or_default());

@@ -403,7 +403,7 @@ impl Sim<'_> {
                 available_here,
             }) if !second => {
                 let then = Purpose::Checkout(Box::new(second_try(&r)), false);
-                self.escrow_short(s, m, Want::Money(wanted - available_here), then);
+                self.escrow_short(s, Want::money(m, wanted - available_here), then);
             }
             Err(CheckoutError::InsufficientBalance { .. }) => {
                 self.decline(&r, "insufficient_balance")
@@ -413,7 +413,7 @@ impl Sim<'_> {
                 available_here,
             }) if !second => {
                 let then = Purpose::Redeem(Box::new(second_try(&r)), false);
-                self.escrow_short(s, m, Want::Points(wanted - available_here), then);
+                self.escrow_short(s, Want::points(m, wanted - available_here), then);
             }
             Err(CheckoutError::InsufficientPoints { .. }) => self.decline_points(&r),
             Err(_) => self.decline(&r, "invalid_order"),

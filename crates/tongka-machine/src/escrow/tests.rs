@@ -7,6 +7,7 @@ use proptest::prelude::*;
 use tongka_core::clock::{Hlc, VersionVector};
 use tongka_core::ids::{MemberId, OpId};
 use tongka_core::member::Profile;
+use tongka_core::money::Money;
 use tongka_core::op::{Op, OpDraft};
 use tongka_core::wallet::Share;
 
@@ -121,7 +122,7 @@ fn a_short_spend_asks_the_holders_in_turn_then_retries() {
     let mut out = Vec::new();
     let ev = Event::Short {
         member: &m,
-        want: Want::Money(yuan(6)),
+        want: Want::money(m.id.clone(), yuan(6)),
         peers: &peers(),
         then: "sale",
     };
@@ -132,8 +133,7 @@ fn a_short_spend_asks_the_holders_in_turn_then_retries() {
             Effect::Ask {
                 req: 1,
                 to: n("b"),
-                member: m.id.clone(),
-                want: Want::Money(yuan(4)),
+                want: Want::money(m.id.clone(), yuan(4)),
             },
             Effect::Timer { req: 1, at: 3_100 },
         ]
@@ -151,8 +151,7 @@ fn a_short_spend_asks_the_holders_in_turn_then_retries() {
         Effect::Ask {
             req: 2,
             to: n("c"),
-            member: m.id.clone(),
-            want: Want::Money(yuan(2)),
+            want: Want::money(m.id.clone(), yuan(2)),
         }
     });
     out.clear();
@@ -180,7 +179,7 @@ fn a_spend_the_reachable_shares_cannot_cover_is_declined_without_asks() {
     for (here, short) in [("a", 8), ("b", 7)] {
         let ev = Event::Short {
             member: &m,
-            want: Want::Money(yuan(short)),
+            want: Want::money(m.id.clone(), yuan(short)),
             peers: &peers(),
             then: "sale",
         };
@@ -206,19 +205,19 @@ fn an_unreachable_holder_does_not_count_and_is_not_asked() {
     // c alone covers 3.00: asked for all of it, b not at all.
     let ev = Event::Short {
         member: &m,
-        want: Want::Money(yuan(3)),
+        want: Want::money(m.id.clone(), yuan(3)),
         peers: &peers(),
         then: "sale",
     };
     e.handle(ev, &n("a"), 0, &w, &mut out);
     assert!(
-        matches!(&out[0], Effect::Ask { to, want: Want::Money(a), .. } if *to == n("c") && *a == yuan(3))
+        matches!(&out[0], Effect::Ask { to, want, .. } if *to == n("c") && *want == Want::money(m.id.clone(), yuan(3)))
     );
     out.clear();
     // 4.00 needs b, which cannot be reached: declined, nothing asked.
     let ev = Event::Short {
         member: &m,
-        want: Want::Money(yuan(4)),
+        want: Want::money(m.id.clone(), yuan(4)),
         peers: &peers(),
         then: "sale2",
     };
@@ -229,7 +228,7 @@ fn an_unreachable_holder_does_not_count_and_is_not_asked() {
     out.clear();
     let ev = Event::Short {
         member: &m,
-        want: Want::Points(301),
+        want: Want::points(m.id.clone(), 301),
         peers: &peers(),
         then: "redeem",
     };
@@ -246,7 +245,7 @@ fn with_no_holder_known_every_reachable_peer_is_asked() {
     let mut out = Vec::new();
     let ev = Event::Short {
         member: &m,
-        want: Want::Money(yuan(5)),
+        want: Want::money(m.id.clone(), yuan(5)),
         peers: &peers(),
         then: "sale",
     };
@@ -285,7 +284,7 @@ fn the_futile_policy_asks_anyway() {
     let mut out = Vec::new();
     let ev = Event::Short {
         member: &m,
-        want: Want::Money(yuan(8)),
+        want: Want::money(m.id.clone(), yuan(8)),
         peers: &peers(),
         then: (),
     };
@@ -302,6 +301,7 @@ fn one_pull_ahead_at_a_time_per_member_and_only_at_home() {
     e.handle(
         Event::Pull {
             member: &m,
+            counter: Counter::Balance(m.id.clone()),
             then: "p",
         },
         &n("b"),
@@ -313,6 +313,7 @@ fn one_pull_ahead_at_a_time_per_member_and_only_at_home() {
     e.handle(
         Event::Pull {
             member: &m,
+            counter: Counter::Balance(m.id.clone()),
             then: "p",
         },
         &n("a"),
@@ -323,6 +324,7 @@ fn one_pull_ahead_at_a_time_per_member_and_only_at_home() {
     e.handle(
         Event::Pull {
             member: &m,
+            counter: Counter::Balance(m.id.clone()),
             then: "p",
         },
         &n("a"),
@@ -346,7 +348,7 @@ fn one_pull_ahead_at_a_time_per_member_and_only_at_home() {
         out,
         vec![Effect::Pulled {
             then: "p",
-            member: m.id.clone()
+            counter: Counter::Balance(m.id.clone())
         }]
     );
     assert_eq!(e.reset(), Vec::<&str>::new());
@@ -360,7 +362,7 @@ fn a_restart_hands_back_the_spends_in_progress() {
     let mut out = Vec::new();
     let ev = Event::Short {
         member: &m,
-        want: Want::Money(yuan(1)),
+        want: Want::money(m.id.clone(), yuan(1)),
         peers: &peers(),
         then: "sale",
     };
@@ -398,14 +400,14 @@ fn fifty_refused_checkouts_alternating_move_nothing() {
         let short = yuan(10) - m.wallet.share(here).money();
         let ev = Event::Short {
             member: &m,
-            want: Want::Money(short),
+            want: Want::money(m.id.clone(), short),
             peers: &stores,
             then: i,
         };
         e.handle(ev, here, 0, &w, &mut out);
         while let Some(f) = out.pop() {
             if let Effect::Ask { req, to, want, .. } = f {
-                if let Some(body) = answer(Some(&m), &to, here, want) {
+                if let Some(body) = answer(Some(&m), &to, here, &want) {
                     seq += 1;
                     let op = stamped(&to, seq, body);
                     m.apply(&op).unwrap();
@@ -443,7 +445,7 @@ proptest! {
         let all: Vec<NodeId> = names.iter().map(|s| n(s)).collect();
         let mut e = machine();
         let mut out = Vec::new();
-        let ev = Event::Short { member: &m, want: Want::Money(yuan(short)), peers: &all, then: () };
+        let ev = Event::Short { member: &m, want: Want::money(m.id.clone(), yuan(short)), peers: &all, then: () };
         e.handle(ev, &n("a"), 0, &w, &mut out);
         let known = shares[1..].iter().any(|y| *y > 0);
         let reachable: i64 = (1..4).filter(|i| !w.down.contains(&all[*i])).map(|i| shares[i]).sum();
@@ -455,12 +457,57 @@ proptest! {
             prop_assert_eq!(declined, !any_reachable, "{:?}", out);
         }
         for f in &out {
-            if let Effect::Ask { to, want: Want::Money(a), .. } = f {
+            if let Effect::Ask { to, want, .. } = f {
                 prop_assert!(w.reachable(to));
+                prop_assert_eq!(&want.counter, &Counter::Balance(m.id.clone()));
                 if known {
-                    prop_assert!(*a <= m.wallet.share(to).money());
+                    prop_assert!(want.units <= m.wallet.share(to).money().fen());
                 }
             }
         }
     }
+}
+
+/// Points ride the same conversation as money: an ask names the counter,
+/// the holder's answer moves points only; points are never pulled ahead.
+#[test]
+fn points_go_through_the_one_conversation_and_are_not_pulled() {
+    let mut m = member(&[("a", 1, 0), ("b", 4, 0)]);
+    m.wallet.credit(
+        &n("b"),
+        Share {
+            points: 500,
+            ..Share::default()
+        },
+    );
+    let w = World::default();
+    let mut e = machine();
+    let mut out = Vec::new();
+    let pull = Event::Pull {
+        member: &m,
+        counter: Counter::Points(m.id.clone()),
+        then: "p",
+    };
+    e.handle(pull, &n("a"), 0, &w, &mut out);
+    assert!(out.is_empty(), "{out:?}");
+    let ev = Event::Short {
+        member: &m,
+        want: Want::points(m.id.clone(), 120),
+        peers: &peers(),
+        then: "redeem",
+    };
+    e.handle(ev, &n("a"), 0, &w, &mut out);
+    let Effect::Ask { to, want, .. } = &out[0] else {
+        panic!("{out:?}")
+    };
+    assert_eq!((to, want), (&n("b"), &Want::points(m.id.clone(), 120)));
+    let body = answer(Some(&m), &n("b"), &n("a"), want).unwrap();
+    assert!(matches!(
+        body,
+        tongka_core::op::OpBody::SharesTransferred { points: 120, principal, bonus, .. }
+            if principal.is_zero() && bonus.is_zero()
+    ));
+    // An ask naming another member than the state given is not answered.
+    let other = Want::points(MemberId::mint(&n("z"), 9), 1);
+    assert!(answer(Some(&m), &n("b"), &n("a"), &other).is_none());
 }

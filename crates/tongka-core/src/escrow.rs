@@ -107,8 +107,8 @@ impl Counter {
         }
     }
 
-    /// The counter's part of one node's `share`, in units.
-    pub fn of(&self, share: &Share) -> Units {
+    /// The counter's part of one node's wallet share, in units.
+    fn of(&self, share: &Share) -> Units {
         match self {
             Counter::Balance(_) => share.money().fen(),
             Counter::Points(_) => share.points,
@@ -118,6 +118,14 @@ impl Counter {
     /// `node`'s share of the counter, as `member` (its state) knows it.
     pub fn held(&self, member: &MemberState, node: &NodeId) -> Units {
         self.of(&member.wallet.share(node))
+    }
+
+    /// Every node's share of the counter, as `member` (its state) knows
+    /// it, in node order (zero shares included). A counter kept elsewhere
+    /// in the member's state (a coupon's uses) reads its own shares here.
+    pub fn shares<'m>(&self, member: &'m MemberState) -> impl Iterator<Item = (&'m NodeId, Units)> {
+        let c = self.clone();
+        member.wallet.shares().map(move |(n, s)| (n, c.of(s)))
     }
 
     /// The transfer op `from` signs when `to` asks for `want` units: what
@@ -147,12 +155,10 @@ impl Counter {
 /// Other stores' positive shares of `counter` in `member`, largest first
 /// (ties by name), as `here` knows them.
 pub fn holders(counter: &Counter, member: &MemberState, here: &NodeId) -> Vec<(NodeId, Units)> {
-    let mut v: Vec<(NodeId, Units)> = member
-        .wallet
-        .shares()
-        .filter(|(n, _)| *n != here)
-        .map(|(n, s)| (n.clone(), counter.of(s)))
-        .filter(|(_, u)| *u > 0)
+    let mut v: Vec<(NodeId, Units)> = counter
+        .shares(member)
+        .filter(|(n, u)| *n != here && *u > 0)
+        .map(|(n, u)| (n.clone(), u))
         .collect();
     v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     v

@@ -267,12 +267,11 @@ impl Sim<'_> {
             return false;
         };
         let (mut known, mut reach): (bool, Units) = (false, 0);
-        for (node, share) in member.wallet.shares() {
+        for (node, held) in short.counter.shares(member) {
             let p = self.ix(node);
             if p == s {
                 continue;
             }
-            let held = short.counter.of(share);
             known |= held > 0;
             if self.connected(s, p) {
                 reach += held;

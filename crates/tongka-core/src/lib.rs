@@ -11,6 +11,8 @@ pub mod catalogue_doc;
 pub mod checkout;
 pub mod clock;
 pub mod codec;
+pub mod coupon;
+pub mod day;
 pub mod error;
 pub mod escrow;
 pub mod ids;

@@ -10,6 +10,12 @@
 //!   (principal + bonus).
 //! - Where a total is split into parts, the last part takes the remainder, so
 //!   the parts always add up to the total to the fen.
+//! - Where a discount is spread over lines in proportion to what each line
+//!   pays (a coupon's amount over the lines it applies to:
+//!   [`Money::spread`]), each line first gets its exact share rounded down
+//!   to the fen, and the fen left over go one each to the lines with the
+//!   largest cut-off remainders (ties: the earlier line). The parts add up
+//!   to the discount exactly and no line gets more than it pays.
 //! - Points are whole numbers: points earned = ⌊paid × points per yuan⌋.
 
 use std::fmt;
@@ -126,6 +132,47 @@ impl Money {
 
     pub fn min(self, other: Money) -> Money {
         if self <= other { self } else { other }
+    }
+
+    /// Spread `self` (at most `Σ weights`, none negative) over `weights` in
+    /// proportion, by the largest-remainder rule of the module doc: parts
+    /// that add up to `self` exactly, each at most its weight. `None` when
+    /// `self` is negative or more than the weights add up to.
+    pub fn spread(self, weights: &[Money]) -> Option<Vec<Money>> {
+        let total: i128 = weights.iter().map(|w| i128::from(w.fen())).sum();
+        let amount = i128::from(self.fen());
+        if amount < 0 || amount > total || weights.iter().any(|w| w.is_negative()) {
+            return None;
+        }
+        if amount == 0 {
+            return Some(vec![Money::ZERO; weights.len()]);
+        }
+        let mut parts: Vec<(i128, i128)> = weights
+            .iter()
+            .map(|w| {
+                let exact = amount * i128::from(w.fen());
+                (exact / total, exact % total)
+            })
+            .collect();
+        let mut left = amount - parts.iter().map(|p| p.0).sum::<i128>();
+        let mut order: Vec<usize> = (0..parts.len()).collect();
+        order.sort_by(|a, b| parts[*b].1.cmp(&parts[*a].1).then(a.cmp(b)));
+        for i in order {
+            if left == 0 {
+                break;
+            }
+            if parts[i].1 > 0 {
+                parts[i].0 += 1;
+                left -= 1;
+            }
+        }
+        debug_assert_eq!(left, 0);
+        Some(
+            parts
+                .into_iter()
+                .map(|(fen, _)| Money::from_fen(fen as i64))
+                .collect(),
+        )
     }
 
     /// `self × num ÷ den`, rounded by the rule. `den` must not be zero.
@@ -345,6 +392,37 @@ mod tests {
         assert_eq!(Money::round_half_up(dec!(94.05)).to_string(), "94.05");
         assert_eq!(Money::round_half_up(dec!(0.125)).to_string(), "0.13");
         assert_eq!(Money::round_half_up(dec!(2)).to_string(), "2.00");
+    }
+
+    #[test]
+    fn spread_by_largest_remainder() {
+        let y = Money::from_fen;
+        // 0.10 over 3 equal lines: 0.03 each, the fen left to the first.
+        assert_eq!(
+            y(10).spread(&[y(100), y(100), y(100)]),
+            Some(vec![y(4), y(3), y(3)])
+        );
+        assert_eq!(y(0).spread(&[y(5)]), Some(vec![y(0)]));
+        assert_eq!(y(6).spread(&[y(5)]), None);
+        assert_eq!(y(-1).spread(&[y(5)]), None);
+        assert_eq!(y(5).spread(&[y(0), y(5)]), Some(vec![y(0), y(5)]));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn spread_parts_add_up_and_never_exceed_their_line(
+            weights in proptest::collection::vec(0i64..1_000_000, 1..12),
+            frac in 0u32..=1000,
+        ) {
+            let w: Vec<Money> = weights.iter().map(|f| Money::from_fen(*f)).collect();
+            let total: i64 = weights.iter().sum();
+            let amount = Money::from_fen(total * i64::from(frac) / 1000);
+            let parts = amount.spread(&w).unwrap();
+            proptest::prop_assert_eq!(parts.iter().copied().sum::<Money>(), amount);
+            for (p, w) in parts.iter().zip(&w) {
+                proptest::prop_assert!(!p.is_negative() && p <= w);
+            }
+        }
     }
 
     #[test]

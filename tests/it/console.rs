@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use fantoccini::elements::Element;
 use fantoccini::key::Key;
+use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
@@ -43,7 +44,51 @@ fn capabilities() -> serde_json::Map<String, Value> {
         "goog:chromeOptions".into(),
         json!({ "binary": "/usr/bin/chromium", "args": CHROMIUM_ARGS }),
     );
+    // Keep the page's console (errors, failed loads) for `js_errors`.
+    caps.insert("goog:loggingPrefs".into(), json!({ "browser": "ALL" }));
     caps
+}
+
+/// chromedriver's browser log (`POST /session/{id}/se/log`): not in the
+/// WebDriver standard, so fantoccini has no call for it. Each read returns
+/// the entries since the last one.
+#[derive(Debug)]
+struct BrowserLog;
+
+impl WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/se/log",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(r#"{"type": "browser"}"#.into()))
+    }
+}
+
+/// The errors the page's console reported: a module that failed to load
+/// or to run, an uncaught exception, a `console.error`. A refusal or a lost
+/// answer of the API is not one of them: the console shows those itself
+/// (and the tests ask for them), though Chromium logs each as a failed load;
+/// nor is the browser's own try for `/favicon.ico` (the node has none).
+async fn js_errors(c: &Client) -> Vec<String> {
+    let log = c.issue_cmd(BrowserLog).await.expect("read the browser log");
+    log.as_array()
+        .expect("log entries")
+        .iter()
+        .filter(|e| e["level"] == "SEVERE")
+        .map(|e| e["message"].as_str().unwrap_or_default().to_string())
+        .filter(|m| {
+            let failed_load = m.contains("Failed to load resource");
+            !(failed_load && (m.contains("/api/v1/") || m.contains("/favicon.ico ")))
+        })
+        .collect()
 }
 
 fn screenshot_dir() -> Option<PathBuf> {
@@ -76,7 +121,14 @@ fn with_browser(name: &str, test: impl AsyncFnOnce(&Client)) {
             .await
             .unwrap_or_else(|e| panic!("cannot start headless chromium via {}: {e}", driver.url))
     });
-    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| rt.block_on(test(&client))));
+    // Whatever a test did, the page said nothing was wrong with it.
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        rt.block_on(async {
+            test(&client).await;
+            let errors = js_errors(&client).await;
+            assert!(errors.is_empty(), "the browser's console: {errors:#?}");
+        })
+    }));
     if outcome.is_err() {
         rt.block_on(screenshot(&client, &format!("{name}-failure")));
     }

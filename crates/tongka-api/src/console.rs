@@ -1,12 +1,60 @@
-//! The web console's static files (`/`, `/console/app.js`,
-//! `/console/app.css`), served when the node's console is on.
+//! The web console's static files: the page at `/`, and under `/console/`
+//! its native ES modules (`app.js` the entry, which imports one module per
+//! screen and a few shared ones) and its style sheet. All of them are
+//! compiled into the binary: no build step, nothing from a CDN, no file
+//! system at run time.
 
-use axum::http::header;
-use axum::response::{Html, IntoResponse};
+use axum::http::{Uri, header};
+use axum::response::{Html, IntoResponse, Response};
+
+use crate::ApiError;
 
 const CONSOLE_HTML: &str = include_str!("../console/index.html");
-const CONSOLE_JS: &str = include_str!("../console/app.js");
-const CONSOLE_CSS: &str = include_str!("../console/app.css");
+
+/// A module must be served with a JavaScript MIME type, or the browser
+/// refuses to run it.
+const JS: &str = "text/javascript; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
+
+/// Every file served under `/console/`: (name, content type, content).
+/// Fixed when the node is built; `tests/console_files.rs` checks that it
+/// holds every file of `console/` but the page.
+const FILES: &[(&str, &str, &str)] = &[
+    ("app.js", JS, include_str!("../console/app.js")),
+    ("state.js", JS, include_str!("../console/state.js")),
+    ("i18n.js", JS, include_str!("../console/i18n.js")),
+    ("dom.js", JS, include_str!("../console/dom.js")),
+    ("format.js", JS, include_str!("../console/format.js")),
+    ("api.js", JS, include_str!("../console/api.js")),
+    ("feedback.js", JS, include_str!("../console/feedback.js")),
+    ("nav.js", JS, include_str!("../console/nav.js")),
+    ("auth.js", JS, include_str!("../console/auth.js")),
+    ("members.js", JS, include_str!("../console/members.js")),
+    ("receipt.js", JS, include_str!("../console/receipt.js")),
+    ("checkout.js", JS, include_str!("../console/checkout.js")),
+    ("orders.js", JS, include_str!("../console/orders.js")),
+    (
+        "duplicates.js",
+        JS,
+        include_str!("../console/duplicates.js"),
+    ),
+    ("programme.js", JS, include_str!("../console/programme.js")),
+    ("overview.js", JS, include_str!("../console/overview.js")),
+    ("app.css", CSS, include_str!("../console/app.css")),
+];
+
+/// The file `name`, or `404 not_found` as for any unknown path. The name
+/// is compared as it arrives, never decoded nor joined to a directory, so
+/// no name (`..`, `%2e%2e`, a control character) reaches anything but the
+/// list.
+fn serve(name: &str) -> Response {
+    match FILES.iter().find(|(n, _, _)| *n == name) {
+        Some(&(_, content_type, body)) => {
+            ([(header::CONTENT_TYPE, content_type)], body).into_response()
+        }
+        None => ApiError::not_found_route().into_response(),
+    }
+}
 
 #[utoipa::path(
     get,
@@ -29,15 +77,13 @@ pub(crate) async fn page() -> Html<&'static str> {
     operation_id = "consoleScript",
     tag = "console",
     summary = r#"Web console script"#,
+    description = r#"The console's entry module (a native ES module): it imports the others from `/console/{file}`."#,
     responses(
         (status = 200, description = r#"JavaScript."#, body = String, content_type = "text/javascript")
     )
 )]
-pub(crate) async fn script() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
-        CONSOLE_JS,
-    )
+pub(crate) async fn script() -> Response {
+    serve("app.js")
 }
 
 #[utoipa::path(
@@ -50,9 +96,28 @@ pub(crate) async fn script() -> impl IntoResponse {
         (status = 200, description = r#"CSS."#, body = String, content_type = "text/css")
     )
 )]
-pub(crate) async fn style() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
-        CONSOLE_CSS,
+pub(crate) async fn style() -> Response {
+    serve("app.css")
+}
+
+#[utoipa::path(
+    get,
+    path = "/console/{file}",
+    operation_id = "consoleFile",
+    tag = "console",
+    summary = r#"Web console module"#,
+    description = r#"One of the console's files by name: its native ES modules (one per screen, `members.js`, `checkout.js`, …, and the shared ones they import) and its style sheet. The list is fixed when the node is built; any other name is `404 not_found`."#,
+    params(
+        ("file" = String, Path, description = r#"A file name, e.g. `members.js`."#, example = "members.js")
+    ),
+    extensions(("x-codes" = json!(["not_found"]))),
+    responses(
+        (status = 200, description = r#"JavaScript (a `.js` module) or CSS (`app.css`)."#, content(
+            (String = "text/javascript"),
+            (String = "text/css")
+        ))
     )
+)]
+pub(crate) async fn file(uri: Uri) -> Response {
+    serve(uri.path().strip_prefix("/console/").unwrap_or_default())
 }

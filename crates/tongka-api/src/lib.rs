@@ -131,7 +131,8 @@ pub fn router(state: AppState) -> Router {
         app = app
             .route("/", get(console::page))
             .route("/console/app.js", get(console::script))
-            .route("/console/app.css", get(console::style));
+            .route("/console/app.css", get(console::style))
+            .route("/console/{file}", get(console::file));
     }
     app.fallback(|| async { ApiError::not_found_route() })
         .method_not_allowed_fallback(|| async {

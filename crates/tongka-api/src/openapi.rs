@@ -175,6 +175,11 @@ pub const CODES: &[(u16, &str, &str)] = &[
     ),
     (
         404,
+        "not_found",
+        r#"No such endpoint (for the console, no file of that name)."#,
+    ),
+    (
+        404,
         "order_not_found",
         r#"No order with this id (also for an id of the wrong shape)."#,
     ),
@@ -477,6 +482,7 @@ const OPEN: &[&str] = &[
     "console",
     "consoleScript",
     "consoleStyle",
+    "consoleFile",
 ];
 
 #[derive(OpenApi)]
@@ -524,6 +530,7 @@ const OPEN: &[&str] = &[
         crate::console::page,
         crate::console::script,
         crate::console::style,
+        crate::console::file,
         crate::members::get_duplicates,
     ),
     components(schemas(ErrorBody, LineRequest, SkuLine, BarcodeLine, FreeLine, AmountInput, QtyInput))

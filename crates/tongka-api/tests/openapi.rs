@@ -40,6 +40,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/"),
     ("GET", "/console/app.js"),
     ("GET", "/console/app.css"),
+    ("GET", "/console/{file}"),
 ];
 
 /// A concrete path for a path template.
@@ -49,7 +50,10 @@ fn concrete(template: &str, member: &str, order: &str) -> String {
     } else {
         member
     };
-    template.replace("{id}", id).replace("{sku}", "latte")
+    template
+        .replace("{id}", id)
+        .replace("{sku}", "latte")
+        .replace("{file}", "members.js")
 }
 
 #[test]
@@ -284,6 +288,33 @@ async fn answers_match_the_documented_schemas() {
             None,
             200,
             None,
+        ),
+        (
+            "GET",
+            "/console/{file}",
+            "/console/checkout.js".into(),
+            vec![],
+            None,
+            200,
+            None,
+        ),
+        (
+            "GET",
+            "/console/{file}",
+            "/console/app.css".into(),
+            vec![],
+            None,
+            200,
+            None,
+        ),
+        (
+            "GET",
+            "/console/{file}",
+            "/console/nope.js".into(),
+            vec![],
+            None,
+            404,
+            Some("not_found"),
         ),
         (
             "POST",

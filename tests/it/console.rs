@@ -953,3 +953,73 @@ fn console_pays_with_points() {
     // 500 − 300 used + 17 earned on the 17.00 paid.
     assert_eq!(member(&node, &id)["points"], 217);
 }
+
+/// The member code at the till: a code typed into the member search as a
+/// keyboard-wedge scanner types it (the text, then Enter) opens the member;
+/// an expired one (a screenshot) is refused with its reason; and the member
+/// page shows the member's own code as a QR image, which verifies.
+#[test]
+fn console_scans_a_member_code() {
+    use tongka_core::member_code::{self, MemberCodeKey};
+    let node = Node::up();
+    let id = node.member("13788889999", "扫码顾客");
+    let (status, c) = node.get(&format!("/members/{id}/code"));
+    assert_eq!(status, 200, "code: {c}");
+    let code = c["code"].as_str().expect("code").to_string();
+    let key = tongka_config::member_code::read_key(node.data_dir.join("member-code.key"))
+        .expect("the node's member-code key");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let member = tongka_core::MemberId::parse(&id).unwrap();
+    let expired = member_code::issue(&MemberCodeKey::from_bytes(key), &member, now - 3_600);
+
+    with_browser("console-member-code", async |c| {
+        open_console(c, &node).await;
+        click(c, "tab-members").await;
+        fill(c, "member-search-q", &format!("{expired}{}", Key::Enter)).await;
+        wait_for(
+            c,
+            &format!(
+                r#"{}[data-code="member_code_expired"]:not([hidden])"#,
+                dt("error-banner")
+            ),
+        )
+        .await;
+        assert!(
+            c.find(Locator::Css(&format!(
+                "{}:not([hidden])",
+                dt("member-detail")
+            )))
+            .await
+            .is_err(),
+            "no member opened"
+        );
+
+        fill(c, "member-search-q", &format!("{code}{}", Key::Enter)).await;
+        wait_for(c, &format!("{}:not([hidden])", dt("member-detail"))).await;
+        assert_eq!(text(c, &dt("member-name")).await, "扫码顾客");
+        assert!(text(c, &dt("member-id")).await.contains(&id));
+
+        click(c, "member-code").await;
+        wait_for(
+            c,
+            &format!(r#"{}[src^="data:image/svg+xml"]"#, dt("member-code-img")),
+        )
+        .await;
+        let shown = wait_for(
+            c,
+            &format!(r#"{}[data-code^="TK1."]"#, dt("member-code-text")),
+        )
+        .await
+        .attr("data-code")
+        .await
+        .expect("data-code")
+        .expect("a code shown");
+        let (status, m) = node.post("/member-codes/verify", json!({"code": shown}), None);
+        assert_eq!((status, m["id"].as_str()), (200, Some(id.as_str())), "{m}");
+        click(c, "member-code-close").await;
+        wait_for(c, &format!("{}[hidden]", dt("member-code-box"))).await;
+    });
+}

@@ -10,6 +10,7 @@ mod console;
 mod crash;
 mod escrow;
 mod harness;
+mod member_code;
 mod merge;
 mod netns;
 mod points;

@@ -1,7 +1,8 @@
-// The members screen: find members (by phone or card number) and register
-// them; a member's details, balance, points and history; editing the
-// profile; recharging, with the programme's offers and the level reached
-// previewed.
+// The members screen: find members (by phone or card number, or by the
+// member code a scanner types) and register them; a member's details,
+// balance, points and history; the member's code (会员码) as a QR code that
+// refreshes itself; editing the profile; recharging, with the programme's
+// offers and the level reached previewed.
 import { state } from './state.js';
 import { $, clear, h, toast } from './dom.js';
 import { I18N, t } from './i18n.js';
@@ -39,12 +40,29 @@ export function renderSearchResults() {
   renderMemberList($('#member-results'), state.results.members, (m) => openMember(m.id, m));
 }
 
+/**
+ * Whether `q` is a scanned member code (`TK1.…`, in either case: a
+ * keyboard-wedge scanner with Caps Lock on types it in small letters).
+ */
+export function isMemberCode(q) { return /^tk1\./i.test(q.trim()); }
+
+/**
+ * The members `q` finds: by `phone` or `card_no`, or, for `code`, the one
+ * member a scanned code names (verified by the node: a forged or expired
+ * code is refused with its reason).
+ */
 export async function searchMembers(by, q) {
+  if (by === 'code') {
+    const m = await api('POST', '/api/v1/member-codes/verify', { body: { code: q } });
+    return m ? [m] : [];
+  }
   const r = await api('GET', `/api/v1/members?${by}=${encodeURIComponent(q)}`);
   return (r && r.members) || [];
 }
 
+/** How to search for `q`: `code` for a member code, else phone or card. */
 export function guessBy(q, sel) {
+  if (isMemberCode(q)) return 'code';
   // An 11-digit mobile number is a phone; anything else a card number.
   if (/^1[3-9]\d{9}$/.test(q)) sel.value = 'phone';
   else if (sel.value === 'phone' && !/^\d{1,11}$/.test(q)) sel.value = 'card_no';
@@ -75,8 +93,46 @@ function setMoney(el, s) {
   if (s === null || s === undefined) delete el.dataset.value; else el.dataset.value = String(s);
 }
 
+// --- the member's code (会员码) ---
+// Shown on the member page for the member to scan with a phone, or for a
+// cashier to test the scanner; fetched afresh before it expires (at three
+// quarters of its window), while it is open and the same member is shown.
+let codeTimer = null;
+let codeFor = null;
+
+function closeMemberCode() {
+  clearTimeout(codeTimer);
+  codeTimer = null;
+  codeFor = null;
+  $('#member-code-box').hidden = true;
+}
+
+async function showMemberCode() {
+  const m = state.member;
+  if (!m) return;
+  clearTimeout(codeTimer);
+  const c = await api('GET', `/api/v1/members/${encodeURIComponent(m.id)}/code`);
+  if (!state.member || state.member.id !== m.id) return;
+  codeFor = m.id;
+  const box = $('#member-code-box');
+  box.hidden = false;
+  const img = $('#member-code-img');
+  img.src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(c.svg)}`;
+  img.alt = c.code;
+  const text = $('#member-code-text');
+  text.textContent = c.code;
+  text.dataset.code = c.code;
+  $('#member-code-expires').textContent = t('code.expires', { time: fmtTime(c.expires_at), s: c.valid_for_s });
+  const again = Math.max(1, Math.floor(c.valid_for_s * 0.75)) * 1000;
+  codeTimer = setTimeout(() => {
+    if (codeFor !== m.id || !state.member || state.member.id !== m.id) return;
+    showMemberCode().catch(showError);
+  }, again);
+}
+
 export function renderMember() {
   const m = state.member;
+  if (codeFor && (!m || m.id !== codeFor)) closeMemberCode();
   $('#member-empty').hidden = !!m;
   $('#member-detail').hidden = !m;
   if (!m) return;
@@ -320,6 +376,8 @@ export function bindMembers() {
   $('#edit-cancel').addEventListener('click', () => { $('#edit-form').hidden = true; });
   $('#edit-form').addEventListener('submit', saveEdit);
   $('#member-refresh').addEventListener('click', () => { if (state.member) busy($('#member-refresh'), () => openMember(state.member.id)); });
+  $('#member-code').addEventListener('click', () => busy($('#member-code'), showMemberCode));
+  $('#member-code-close').addEventListener('click', closeMemberCode);
   $('#recharge-form').addEventListener('submit', recharge);
   $('#recharge-amount').addEventListener('input', renderRechargePreview);
 }

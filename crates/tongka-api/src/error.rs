@@ -22,6 +22,7 @@ use tongka_core::catalogue::ProductError;
 use tongka_core::checkout::CheckoutError;
 use tongka_core::error::DomainError;
 use tongka_core::member::ProfileError;
+use tongka_core::member_code::MemberCodeError;
 use tongka_core::merge::MergeError;
 use tongka_core::programme::ProgrammeError;
 use tongka_core::refund::RefundError;
@@ -196,6 +197,26 @@ impl From<EngineError> for ApiError {
         ApiError {
             status,
             code,
+            message: e.to_string(),
+            message_zh: e.message_zh(),
+            details: e.details(),
+        }
+    }
+}
+
+/// A scanned member code refused: 422 whatever the reason (a code is
+/// well-formed input that breaks a rule: forged, or too old), matched with
+/// no wildcard as `status_of` is.
+impl From<MemberCodeError> for ApiError {
+    fn from(e: MemberCodeError) -> ApiError {
+        let status = match e {
+            MemberCodeError::Invalid
+            | MemberCodeError::Expired { .. }
+            | MemberCodeError::FromTheFuture { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        ApiError {
+            status,
+            code: e.code(),
             message: e.to_string(),
             message_zh: e.message_zh(),
             details: e.details(),

@@ -11,6 +11,7 @@ mod dto;
 mod error;
 mod health;
 mod ledger;
+mod member_codes;
 mod members;
 pub mod openapi;
 mod orders;
@@ -35,6 +36,7 @@ use tongka_core::ids::{MemberId, OrderId};
 use tongka_core::op::KEY_LEN_MAX;
 
 pub use crate::error::ApiError;
+pub use crate::member_codes::MemberCodes;
 
 /// The largest request body accepted.
 pub const BODY_BYTES_MAX: usize = 256 * 1024;
@@ -53,6 +55,9 @@ struct Inner {
     role: String,
     console: bool,
     peers: Option<PeerStatusFn>,
+    /// The member-code key and window; `None`: the member-code endpoints
+    /// answer `member_code_unavailable` (a node always sets them).
+    member_codes: Option<MemberCodes>,
 }
 
 /// Reports the peers: `(node, connected, lag_ops, refused_ops)` each.
@@ -67,6 +72,7 @@ impl AppState {
                 role: role.to_string(),
                 console,
                 peers: None,
+                member_codes: None,
             }),
         }
     }
@@ -81,6 +87,22 @@ impl AppState {
                 role: i.role.clone(),
                 console: i.console,
                 peers: Some(peers),
+                member_codes: i.member_codes.clone(),
+            }),
+        }
+    }
+
+    /// Issue and verify member codes with the chain's key and this window.
+    pub fn with_member_codes(self, codes: MemberCodes) -> AppState {
+        let i = &self.inner;
+        AppState {
+            inner: Arc::new(Inner {
+                engine: i.engine.clone(),
+                token: i.token.clone(),
+                role: i.role.clone(),
+                console: i.console,
+                peers: i.peers.clone(),
+                member_codes: Some(codes),
             }),
         }
     }
@@ -106,6 +128,8 @@ pub fn router(state: AppState) -> Router {
         .route("/members/{id}/wallet", get(members::get_wallet))
         .route("/members/{id}/history", get(members::get_history))
         .route("/members/{id}/merge", post(members::merge_members))
+        .route("/members/{id}/code", get(member_codes::get_code))
+        .route("/member-codes/verify", post(member_codes::verify))
         .route("/checkouts", post(checkouts::checkout))
         .route("/checkouts/quote", post(checkouts::quote))
         .route("/orders/{id}", get(orders::get_order))

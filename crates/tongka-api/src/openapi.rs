@@ -347,6 +347,16 @@ pub const CODES: &[(u16, &str, &str)] = &[
     ),
     (
         422,
+        "member_code_expired",
+        r#"The member code is authentic but outside its window: older than the node's window (60 s by default; a screenshot), or dated more than 30 s ahead of this node's clock. Ask the member to show a fresh code. Detail: `window_s` or `ahead_s`."#,
+    ),
+    (
+        422,
+        "member_code_invalid",
+        r#"Not a member code of this chain: malformed (prefix, shape, characters, over 128 characters) or forged (tampered with, or made under another chain's key)."#,
+    ),
+    (
+        422,
         "merge_failed",
         r#"The survivor's profile document could not be changed."#,
     ),
@@ -442,6 +452,11 @@ pub const CODES: &[(u16, &str, &str)] = &[
     ),
     (
         503,
+        "member_code_unavailable",
+        r#"This node has no member-code key configured (a node started by `tongka` always has one)."#,
+    ),
+    (
+        503,
         "overloaded",
         r#"The node is at its limit of requests in flight; retry after the `Retry-After` seconds."#,
     ),
@@ -532,6 +547,8 @@ const OPEN: &[&str] = &[
         crate::console::style,
         crate::console::file,
         crate::members::get_duplicates,
+        crate::member_codes::get_code,
+        crate::member_codes::verify,
     ),
     components(schemas(ErrorBody, LineRequest, SkuLine, BarcodeLine, FreeLine, AmountInput, QtyInput))
 )]

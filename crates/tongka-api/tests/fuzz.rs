@@ -7,7 +7,8 @@
 //! - a refused request changes nothing: the ledger summary, the version
 //!   vector and the replicated state hash are as they were;
 //! - an accepted one is answered as the document says (schema, strictly);
-//! - a quote (`POST /checkouts/quote`) changes nothing, accepted or not.
+//! - a quote (`POST /checkouts/quote`) and a member code's verification
+//!   (`POST /member-codes/verify`) change nothing, accepted or not.
 //!
 //! Case counts are bounded so the file runs in seconds in debug builds; set
 //! `TONGKA_FUZZ_CASES=N` for N cases per strategy and endpoint.
@@ -480,6 +481,7 @@ enum Target {
     Refund,
     PutProduct,
     Merge,
+    VerifyCode,
 }
 
 impl Target {
@@ -490,7 +492,8 @@ impl Target {
             | Target::Checkout
             | Target::Quote
             | Target::Refund
-            | Target::Merge => "POST",
+            | Target::Merge
+            | Target::VerifyCode => "POST",
             Target::Patch => "PATCH",
             Target::PutProduct => "PUT",
         }
@@ -506,6 +509,7 @@ impl Target {
             Target::Refund => "/api/v1/orders/{id}/refunds",
             Target::PutProduct => "/api/v1/products/{sku}",
             Target::Merge => "/api/v1/members/{id}/merge",
+            Target::VerifyCode => "/api/v1/member-codes/verify",
         }
     }
 
@@ -582,6 +586,12 @@ impl Target {
                 assert_eq!(s, 201, "{r}");
                 (format!("/api/v1/members/{m}/merge"), json!({"absorb": id}))
             }
+            Target::VerifyCode => {
+                // A fresh code of the seed member, as its screen shows it.
+                let (s, c) = app.get(&format!("/api/v1/members/{m}/code")).await;
+                assert_eq!(s, 200, "{c}");
+                (self.template().into(), json!({"code": c["code"]}))
+            }
         }
     }
 }
@@ -651,9 +661,9 @@ async fn probe(
         prop_assert_eq!(&before, &after, "a refusal changed state: {}", what);
     } else {
         prop_assert!(status == 200 || status == 201, "{}", what);
-        if target == Target::Quote {
+        if matches!(target, Target::Quote | Target::VerifyCode) {
             let after = app.snapshot().await;
-            prop_assert_eq!(&before, &after, "a quote changed state: {}", what);
+            prop_assert_eq!(&before, &after, "a read changed state: {}", what);
         }
     }
     // Status, code and body as the document says.
@@ -775,6 +785,13 @@ fn fuzz_put_product() {
 #[test]
 fn fuzz_merge() {
     fuzz(Target::Merge, nothing);
+}
+
+/// A scanned member code: whatever comes in, a member or a refusal, and
+/// never a change (`probe` compares the snapshots, accepted or not).
+#[test]
+fn fuzz_verify_member_code() {
+    fuzz(Target::VerifyCode, nothing);
 }
 
 /// The mutators do what they say (a broken mutator would make the fuzzing

@@ -17,7 +17,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ConfigError, Result};
 use crate::fsutil::{self, Access};
-use crate::node::{ActorsSection, HttpSection, QuicSection, Role, StorageSection, check_name};
+use crate::member_code;
+use crate::node::{
+    ActorsSection, HttpSection, MemberCodeSection, QuicSection, Role, StorageSection, check_name,
+};
 use crate::pki;
 use crate::token::ensure_token;
 
@@ -155,8 +158,10 @@ impl NodeEntry {
 /// Creates a local chain in `opts.dir`: the chain CA (`ca.pem`, `ca.key`),
 /// for each of `store-1 ..= store-N` (and `hq`) a directory with `node.key`,
 /// `node.pem` (signed by the CA; common name and DNS SAN = node name, DNS
-/// SAN `localhost`), `admin.token` and `tongka.toml` (every other node as a
-/// static peer), and finally `chain.json`.
+/// SAN `localhost`), `admin.token`, `member-code.key` (the chain's
+/// member-code key, derived from the CA key: see `member_code`) and
+/// `tongka.toml` (every other node as a static peer), and finally
+/// `chain.json`.
 ///
 /// Fails without writing anything if `dir/chain.json` exists, if the number
 /// of stores or the ports are out of range, or if any of the files or node
@@ -207,10 +212,11 @@ pub fn chain_new(opts: &ChainNewOptions) -> Result<ChainManifest> {
     let (ca_pem, ca) = pki::new_ca()?;
     fsutil::write_new(&ca_key_path, ca_pem.key.as_bytes(), Access::Private)?;
     fsutil::write_new(&ca_cert_path, ca_pem.cert.as_bytes(), Access::Public)?;
+    let code_key = member_code::key_from_ca(&ca_pem.key, &ca_key_path)?;
 
     for node in &nodes {
         let peers: Vec<&NodeEntry> = nodes.iter().filter(|n| n.name != node.name).collect();
-        write_node(dir, &ca, node, &peers, "tongka chain new")?;
+        write_node(dir, &ca, &code_key, node, &peers, "tongka chain new")?;
     }
 
     let manifest = ChainManifest { nodes };
@@ -223,7 +229,8 @@ pub fn chain_new(opts: &ChainNewOptions) -> Result<ChainManifest> {
 /// chain CA (`ca.key`, `ca.pem`), gives it the next free HTTP/QUIC port pair
 /// (HTTP one above the highest HTTP port in use, QUIC 100 above that,
 /// skipping ports already taken), writes `dir/<name>/` like [`chain_new`]
-/// with every existing node as a static peer, and appends it to
+/// with every existing node as a static peer (and the chain's member-code
+/// key, derived from `ca.key` as `chain new` did), and appends it to
 /// `chain.json`. The existing nodes' configurations are left alone: they
 /// learn of the new store through discovery.
 pub fn add_store(dir: impl AsRef<Path>, name: &str) -> Result<NodeEntry> {
@@ -248,9 +255,18 @@ pub fn add_store(dir: impl AsRef<Path>, name: &str) -> Result<NodeEntry> {
     let entry = NodeEntry::new(name, Role::Store, http_port);
     fsutil::ensure_absent(&entry.dir(dir))?;
 
-    let ca = pki::load_ca(&dir.join(CA_KEY_FILE), &dir.join(CA_CERT_FILE))?;
+    let ca_key_path = dir.join(CA_KEY_FILE);
+    let ca = pki::load_ca(&ca_key_path, &dir.join(CA_CERT_FILE))?;
+    let code_key = member_code::key_from_ca(&fsutil::read(&ca_key_path)?, &ca_key_path)?;
     let peers: Vec<&NodeEntry> = manifest.nodes.iter().collect();
-    write_node(dir, &ca, &entry, &peers, "tongka chain add-store")?;
+    write_node(
+        dir,
+        &ca,
+        &code_key,
+        &entry,
+        &peers,
+        "tongka chain add-store",
+    )?;
 
     manifest.nodes.push(entry.clone());
     let json = manifest.to_json(&manifest_path)?;
@@ -277,10 +293,12 @@ fn next_free_http_port(manifest: &ChainManifest) -> Option<u16> {
         .find(|&p| !used.contains(&p) && !used.contains(&(p + QUIC_PORT_OFFSET)))
 }
 
-/// Writes a node's directory: key, certificate, admin token, configuration.
+/// Writes a node's directory: key, certificate, admin token, member-code
+/// key, configuration.
 fn write_node(
     dir: &Path,
     ca: &Issuer<'_, KeyPair>,
+    code_key: &[u8; 32],
     node: &NodeEntry,
     peers: &[&NodeEntry],
     tool: &str,
@@ -299,6 +317,7 @@ fn write_node(
         Access::Public,
     )?;
     ensure_token(node_dir.join(NODE_TOKEN_FILE))?;
+    member_code::write_key(&node_dir.join(member_code::KEY_FILE), code_key)?;
     let config = render_node_config(node, peers, tool);
     fsutil::write_new(
         &node_dir.join(NODE_CONFIG_FILE),
@@ -313,6 +332,7 @@ fn render_node_config(node: &NodeEntry, peers: &[&NodeEntry], tool: &str) -> Str
     let quic = QuicSection::default();
     let storage = StorageSection::default();
     let actors = ActorsSection::default();
+    let member_code = MemberCodeSection::default();
     let name = &node.name;
     let role = node.role;
 
@@ -390,10 +410,19 @@ max_batch = {max_batch}
 idle_passivate_ms = {idle_passivate_ms}
 # Most messages waiting in one actor's mailbox.
 mailbox_max = {mailbox_max}
+
+[member_code]
+# The chain's member-code key (the same at every node, derived from the
+# chain CA): signs and verifies members' dynamic QR codes. (会员码密钥)
+key_file = "{key_file}"
+# How long a member code stays valid after it is shown, in seconds.
+window_s = {window_s}
 "#,
         max_batch = storage.max_batch,
         idle_passivate_ms = actors.idle_passivate_ms,
         mailbox_max = actors.mailbox_max,
+        key_file = member_code::KEY_FILE,
+        window_s = member_code.window_s,
     );
     s
 }
@@ -688,6 +717,39 @@ mod tests {
         let next = add_store(&dir, "store-5").unwrap();
         assert_eq!((next.http.port(), next.quic.port()), (7106, 7206));
         assert_eq!(ChainManifest::load(&dir).unwrap().nodes.len(), 6);
+    }
+
+    /// Every node of a chain, stores added later included, holds the same
+    /// member-code key (so each verifies the others' codes offline), named
+    /// by its config and private to it; another chain's key differs.
+    #[test]
+    fn every_node_of_a_chain_holds_the_same_member_code_key() {
+        let (_tmp, dir, manifest) = new_chain(2, true);
+        add_store(&dir, "store-3").unwrap();
+        let names = manifest
+            .nodes
+            .iter()
+            .map(|n| n.name.clone())
+            .chain(["store-3".to_string()]);
+        let mut keys = Vec::new();
+        for name in names {
+            let config = NodeConfig::load(dir.join(&name).join(NODE_CONFIG_FILE)).unwrap();
+            let (path, named) = config.member_code_key_file();
+            assert!(named, "{name}: the config names the chain's key");
+            assert_eq!(path, dir.join(&name).join(member_code::KEY_FILE));
+            assert_eq!(mode(&path), 0o600, "{name}");
+            assert_eq!(config.member_code.window_s, 60);
+            keys.push(member_code::read_key(&path).unwrap());
+        }
+        assert!(keys.windows(2).all(|w| w[0] == w[1]), "one key per chain");
+        let ca_key = dir.join(CA_KEY_FILE);
+        let derived =
+            member_code::key_from_ca(&std::fs::read_to_string(&ca_key).unwrap(), &ca_key).unwrap();
+        assert_eq!(keys[0], derived);
+        let (_other_tmp, other_dir, _) = new_chain(1, false);
+        let other =
+            member_code::read_key(other_dir.join("store-1").join(member_code::KEY_FILE)).unwrap();
+        assert_ne!(keys[0], other, "another chain, another key");
     }
 
     #[test]

@@ -175,6 +175,13 @@ pub enum ConfigError {
         path: PathBuf,
     },
 
+    /// A member-code key file does not hold 64 hex digits (32 bytes).
+    #[error("member-code key file {} must hold 64 hex digits (a 32-byte key)", .path.display())]
+    MemberCodeKey {
+        /// The key file.
+        path: PathBuf,
+    },
+
     /// `chain new` was asked for an unsupported number of stores.
     #[error("{}: --stores {stores} is out of range 1..=99", .dir.display())]
     StoreCountOutOfRange {

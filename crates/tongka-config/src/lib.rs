@@ -4,7 +4,8 @@
 //!
 //! - [`NodeConfig::load`] reads and validates a node's `tongka.toml`;
 //!   [`NodeConfig::quick_start`] is the configuration of `tongka up`.
-//! - [`ensure_token`] / [`read_token`] handle the admin token file.
+//! - [`ensure_token`] / [`read_token`] handle the admin token file;
+//!   [`member_code`] the member-code key.
 //! - [`chain_new`] creates a local chain; [`add_store`] adds a store to
 //!   one; [`ChainManifest`] is `chain.json`.
 //!
@@ -14,6 +15,7 @@
 mod chain;
 mod error;
 mod fsutil;
+pub mod member_code;
 mod node;
 mod pki;
 mod token;
@@ -25,8 +27,8 @@ pub use chain::{
 };
 pub use error::{ConfigError, Result};
 pub use node::{
-    ActorsSection, HttpSection, MAX_NAME_LEN, NodeConfig, NodeSection, Peer, QUICK_START_SOURCE,
-    QuicSection, Role, StorageSection, TlsFiles, check_name,
+    ActorsSection, HttpSection, MAX_NAME_LEN, MemberCodeSection, NodeConfig, NodeSection, Peer,
+    QUICK_START_SOURCE, QuicSection, Role, StorageSection, TlsFiles, check_name,
 };
 pub use token::{MIN_TOKEN_LEN, ensure_token, read_token};
 

@@ -99,6 +99,10 @@ pub struct NodeConfig {
     /// `[actors]`: member/wallet actor tuning. Absent: all defaults.
     #[serde(default)]
     pub actors: ActorsSection,
+    /// `[member_code]`: the members' dynamic QR codes. Absent: all
+    /// defaults (a key of this node's own in its data directory).
+    #[serde(default)]
+    pub member_code: MemberCodeSection,
     /// The file this configuration was read from (absolute), or
     /// [`QUICK_START_SOURCE`].
     #[serde(skip)]
@@ -217,6 +221,23 @@ pub struct ActorsSection {
     pub mailbox_max: u32,
 }
 
+/// `[member_code]`: the key that signs and verifies members' dynamic QR
+/// codes (会员码), and how long a code stays valid.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MemberCodeSection {
+    /// The key file (64 hex digits), which every node of a chain must share
+    /// (`tongka chain new` and `add-store` write it, derived from the chain
+    /// CA: see `member_code`); it must exist. Absent: `<data_dir>/member-code.key`,
+    /// drawn at random on the first start (a node of no chain).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_file: Option<PathBuf>,
+    /// How long a member code verifies after it is issued, in seconds.
+    /// 5..=3600 (`tongka_core::member_code::WINDOW_MIN_S..=WINDOW_MAX_S`).
+    /// Absent: 60.
+    pub window_s: u64,
+}
+
 /// The TLS files of a node that replicates, resolved to absolute paths.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TlsFiles {
@@ -258,6 +279,15 @@ impl Default for QuicSection {
             mdns: true,
             keep_alive_ms: 1000,
             idle_timeout_ms: 5000,
+        }
+    }
+}
+
+impl Default for MemberCodeSection {
+    fn default() -> Self {
+        MemberCodeSection {
+            key_file: None,
+            window_s: 60,
         }
     }
 }
@@ -330,6 +360,7 @@ impl NodeConfig {
             },
             storage: StorageSection::default(),
             actors: ActorsSection::default(),
+            member_code: MemberCodeSection::default(),
             source: PathBuf::from(QUICK_START_SOURCE),
             base_dir: data_dir,
         }
@@ -391,6 +422,7 @@ impl NodeConfig {
             1,
             1_000_000,
         )?;
+        range("member_code.window_s", self.member_code.window_s, 5, 3_600)?;
         range("quic.keep_alive_ms", self.quic.keep_alive_ms, 1, 600_000)?;
         range(
             "quic.idle_timeout_ms",
@@ -521,6 +553,17 @@ impl NodeConfig {
             cert: self.cert()?,
             key: self.key()?,
         })
+    }
+
+    /// The member-code key file, resolved, and whether the config names it
+    /// (then it must exist: a node of a chain must not draw a key of its
+    /// own, whose codes no other store would verify). Not named:
+    /// `<data_dir>/member-code.key`, drawn on first start.
+    pub fn member_code_key_file(&self) -> (PathBuf, bool) {
+        match &self.member_code.key_file {
+            Some(p) => (self.resolve(p), true),
+            None => (self.data_dir().join(crate::member_code::KEY_FILE), false),
+        }
     }
 
     /// `quic.keep_alive_ms` as a duration.

@@ -17,6 +17,7 @@ pub mod error;
 pub mod escrow;
 pub mod ids;
 pub mod member;
+pub mod member_code;
 pub mod merge;
 pub mod money;
 pub mod op;

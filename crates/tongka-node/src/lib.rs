@@ -201,6 +201,25 @@ fn refuse_store_with_own_documents(config: &NodeConfig, store: &Store) -> anyhow
     Ok(())
 }
 
+/// The member-code key and window of the config. A key file the config
+/// names must exist (a store of a chain verifies the others' codes only
+/// with the chain's key, so it never draws one of its own); without one,
+/// a node of no chain draws its own key into its data directory once.
+fn member_codes(config: &NodeConfig) -> anyhow::Result<tongka_api::MemberCodes> {
+    use tongka_config::member_code::{ensure_key, read_key};
+    let (path, named) = config.member_code_key_file();
+    let key = if named {
+        read_key(&path)
+    } else {
+        ensure_key(&path)
+    }
+    .with_context(|| format!("the member-code key ({})", path.display()))?;
+    Ok(tongka_api::MemberCodes {
+        key: tongka_core::member_code::MemberCodeKey::from_bytes(key),
+        window_s: config.member_code.window_s,
+    })
+}
+
 /// Start a node: storage, engine, replication (if the config names a chain
 /// CA) and the HTTP API, which serves until `shutdown` completes.
 pub async fn start(
@@ -208,6 +227,7 @@ pub async fn start(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Running> {
     let token = tongka_config::ensure_token(config.token_file())?;
+    let member_codes = member_codes(&config)?;
     let (store, engine) = open(&config)?;
     if let Err(e) = refuse_store_with_own_documents(&config, &store) {
         drop(engine);
@@ -238,7 +258,8 @@ pub async fn start(
         token,
         config.node.role.as_str(),
         config.http.console,
-    );
+    )
+    .with_member_codes(member_codes);
     if let Some(rep) = replication.clone() {
         state = state.with_peers(Arc::new(move || {
             rep.status()
@@ -270,4 +291,26 @@ pub async fn run(
     let running = start(config, shutdown).await?;
     on_ready(&running.started);
     running.wait().await
+}
+
+#[cfg(test)]
+mod tests {
+    /// `tongka-config` (which depends on no tongka crate) checks
+    /// `member_code.window_s` against the core's bounds, written out again.
+    #[test]
+    fn the_configured_window_bounds_are_the_cores() {
+        use tongka_core::member_code::{WINDOW_DEFAULT_S, WINDOW_MAX_S, WINDOW_MIN_S};
+        let default = tongka_config::MemberCodeSection::default();
+        assert_eq!(default.window_s, WINDOW_DEFAULT_S);
+        let check = |w: u64| {
+            let mut c = tongka_config::NodeConfig::quick_start(
+                "/tmp/x".into(),
+                "127.0.0.1:0".parse().unwrap(),
+            );
+            c.member_code.window_s = w;
+            c.validate().is_ok()
+        };
+        assert!(check(WINDOW_MIN_S) && check(WINDOW_MAX_S));
+        assert!(!check(WINDOW_MIN_S - 1) && !check(WINDOW_MAX_S + 1));
+    }
 }

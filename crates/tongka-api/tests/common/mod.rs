@@ -20,6 +20,9 @@ use tower::ServiceExt;
 
 pub const TOKEN: &str = "test-token-5f1c2a9e";
 pub const NODE: &str = "store-1";
+/// The member-code key of the node under test, and its window.
+pub const CODE_KEY: [u8; 32] = [0x5a; 32];
+pub const CODE_WINDOW_S: u64 = 60;
 
 /// One node: its router, and the temporary directory its database lives in.
 pub struct App {
@@ -66,6 +69,15 @@ impl App {
     /// A fresh node `store-1` of `role` (`store`, `hq`), in a chain (it
     /// reports peers) or not.
     pub fn as_node(role: &str, chained: bool) -> App {
+        App::build(role, chained, true)
+    }
+
+    /// A node given no member-code key (as a benchmark builds one).
+    pub fn keyless() -> App {
+        App::build("store", false, false)
+    }
+
+    fn build(role: &str, chained: bool, member_codes: bool) -> App {
         let dir = tempfile::tempdir().expect("temporary directory");
         let (store, recovered) = Store::open(
             &dir.path().join("node.redb"),
@@ -94,6 +106,12 @@ impl App {
         let mut state = tongka_api::AppState::new(engine.clone(), TOKEN.to_string(), role, true);
         if chained {
             state = state.with_peers(std::sync::Arc::new(Vec::new));
+        }
+        if member_codes {
+            state = state.with_member_codes(tongka_api::MemberCodes {
+                key: tongka_core::member_code::MemberCodeKey::from_bytes(CODE_KEY),
+                window_s: CODE_WINDOW_S,
+            });
         }
         App {
             router: tongka_api::router(state),

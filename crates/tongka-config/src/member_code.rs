@@ -38,7 +38,7 @@ pub fn key_from_ca(ca_key_pem: &str, path: &Path) -> Result<[u8; 32]> {
         path: path.to_path_buf(),
         source,
     })?;
-    Ok(blake3::derive_key(KEY_CONTEXT, &key.serialized_der()))
+    Ok(blake3::derive_key(KEY_CONTEXT, key.serialized_der()))
 }
 
 /// Writes `key` to a new file at `path` (mode 0600), in hex.

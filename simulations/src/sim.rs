@@ -6,7 +6,7 @@
 //! `escrow` and `merges`, `checks` (the invariants after every step) and
 //! `convergence` (heal watches, samples, the end and the final check).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::BuildHasherDefault;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -265,7 +265,7 @@ impl<'a> Sim<'a> {
                     st
                 },
                 entity: 0,
-                idem: HashSet::default(),
+                idem: Default::default(),
                 escrow: Escrow::new(escrow_config(sc, mutation, i)),
                 have_told: vec![(0, 0); n],
                 have_due: false,

@@ -10,10 +10,12 @@ use ractor::{ActorId, ActorRef};
 use tongka_core::authority::may_author;
 use tongka_core::catalogue_doc::Catalogue;
 use tongka_core::clock::{Hlc, HlcClock};
-use tongka_core::ids::{MemberId, NodeId, OpId};
+use tongka_core::ids::{MemberId, NodeId};
 use tongka_core::merge::Merged;
 use tongka_core::op::{EncodedOp, Op, OpBody, OpDraft, OriginRole};
 use tongka_core::programme::Programme;
+use tongka_machine::idem::Idempotency;
+use tongka_machine::stamp;
 use tongka_store::{Effects, Store};
 
 use crate::account::{AccountKey, AccountMsg, Encoding};
@@ -41,8 +43,9 @@ pub(crate) struct Core {
     /// handed to the writer and not committed yet: their member, and how
     /// many such registrations hold the entry. Later lookups see them.
     pub(crate) pending_index: Mutex<HashMap<String, (MemberId, usize)>>,
-    /// Idempotency keys whose request is being processed.
-    pub(crate) inflight: Mutex<HashSet<String>>,
+    /// Idempotency keys whose request is being processed (the machine's
+    /// rule, `tongka_machine::idem`; their records are the store's).
+    pub(crate) inflight: Mutex<Idempotency>,
     pub(crate) broker: Mutex<Option<Arc<dyn EscrowBroker>>>,
     /// What this node's chain certificate makes it (`None`: a node of no
     /// chain). Every draft it makes is checked against it.
@@ -105,13 +108,7 @@ impl Core {
             idem: idem.map(|i| i.key.clone()),
             body,
         };
-        let op = draft.clone().stamp(
-            OpId {
-                origin: self.node.clone(),
-                seq: u64::MAX,
-            },
-            Default::default(),
-        );
+        let op = stamp::provisional(draft.clone(), &self.node);
         Ok((draft, op))
     }
 
@@ -127,7 +124,7 @@ impl Core {
     /// claims are free again (the commit, if any, now answers for them).
     pub fn finish(&self, idem_key: Option<String>, claims: Vec<String>) {
         if let Some(k) = idem_key {
-            self.inflight.lock().expect("inflight lock").remove(&k);
+            self.inflight.lock().expect("inflight lock").end(&k);
         }
         self.release_claims(claims);
     }

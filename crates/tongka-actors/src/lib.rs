@@ -44,6 +44,7 @@ use tongka_core::merge::Merged;
 use tongka_core::op::OriginRole;
 use tongka_core::programme::Programme;
 use tongka_core::programme_doc;
+use tongka_machine::idem::Idempotency;
 use tongka_store::Store;
 
 pub(crate) use self::core::{Core, now_ms};
@@ -124,7 +125,7 @@ impl Engine {
             accounts: Mutex::new(HashMap::new()),
             claims: Mutex::new(HashSet::new()),
             pending_index: Mutex::new(HashMap::new()),
-            inflight: Mutex::new(HashSet::new()),
+            inflight: Mutex::new(Idempotency::new()),
             broker: Mutex::new(None),
             role: Mutex::new(None),
             merged: Mutex::new(merged),

@@ -15,6 +15,13 @@
 //! - [`escrow`]: which peers to ask for shares of a member's balance or
 //!   points, how their answers advance the ask, when a spend is tried again
 //!   or declined, and what to give a peer that asks.
+//! - [`stamp`]: how a draft made here becomes an op of this node's log
+//!   (its number and deps), for the store's writer and the simulator.
+//! - [`idem`]: what a request with an idempotency key gets (run, the
+//!   recorded answer again, `idempotency_key_reused`, or
+//!   `idempotency_key_in_progress`), for the engine and the simulator.
 
 pub mod apply;
 pub mod escrow;
+pub mod idem;
+pub mod stamp;

@@ -9,8 +9,8 @@ use std::sync::mpsc;
 use redb::{Durability, ReadableTable};
 use tongka_core::catalogue::Product;
 use tongka_core::clock::VersionVector;
-use tongka_core::ids::OpId;
 use tongka_core::op;
+use tongka_machine::stamp::{self, Held};
 
 use crate::completion::{Finished, completion_loop};
 use crate::history::index_loop;
@@ -154,8 +154,10 @@ pub(crate) fn writer_loop(
 
 type BatchResult = Result<Vec<Finished>, (StoreError, Vec<Finished>)>;
 
-/// Stamp the batch's local drafts (`(node, seq)`, deps) in batch order, as
-/// the commit will log them, and sign them together with the node's key:
+/// Stamp the batch's local drafts in batch order, as the commit will log
+/// them (`tongka_machine::stamp`: the node's next seq, deps what it holds
+/// of others, the batch's earlier ops included), and sign them together
+/// with the node's key:
 /// one signature of the Merkle root of their hashes (`op::sign_batch`),
 /// each op carrying its path, so that signing costs one signature per
 /// commit, not one per op. Local jobs come back in the shape of remote ones
@@ -176,12 +178,14 @@ fn stamp_and_sign(shared: &Shared, summary: &mut Summary, batch: &mut Vec<Job>) 
                 values,
                 done,
             }) => {
-                summary.seq += 1;
-                let id = OpId {
-                    origin: shared.node.clone(),
-                    seq: summary.seq,
-                };
-                let op = draft.stamp(id, vv.without(&shared.node));
+                let op = stamp::stamp(
+                    draft,
+                    &mut Held {
+                        origin: &shared.node,
+                        held: &vv,
+                    },
+                );
+                summary.seq = op.id.seq;
                 vv.advance(&op.id);
                 let (bytes, hash) = op.encode_with_tail(&tail);
                 local.push(i);
@@ -260,12 +264,16 @@ fn commit_batch(
                     }) => {
                         let (op, bytes, hash) = match (source, pre) {
                             (Source::Local(draft), Pre::Tail(tail)) => {
-                                summary.seq += 1;
-                                let id = OpId {
-                                    origin: shared.node.clone(),
-                                    seq: summary.seq,
-                                };
-                                let op = draft.stamp(id, summary.vv.without(&shared.node));
+                                // Unsigned (no chain identity): stamped
+                                // here, in commit order.
+                                let op = stamp::stamp(
+                                    draft,
+                                    &mut Held {
+                                        origin: &shared.node,
+                                        held: &summary.vv,
+                                    },
+                                );
+                                summary.seq = op.id.seq;
                                 let (bytes, hash) = op.encode_with_tail(&tail);
                                 (op, bytes, hash)
                             }

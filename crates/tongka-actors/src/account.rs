@@ -865,7 +865,7 @@ impl AccountActor {
                 (Source::Remote((*op).clone()), encoded, *op, on_durable)
             }
             None => {
-                let Some(body) = merge::decide_move(&m, &into, &self.core.node) else {
+                let Some(body) = tongka_machine::settle::move_of(&m, &into, &self.core.node) else {
                     return Ok(false);
                 };
                 let (draft, op) = self.core.draft("merge".into(), None, body)?;

@@ -324,6 +324,7 @@ impl<'a> Sim<'a> {
         let rng_work = ChaCha8Rng::seed_from_u64(seed);
         let mut rng_net = ChaCha8Rng::seed_from_u64(seed);
         rng_net.set_stream(1);
+        let merge = merges::MergeWork::new(sc, &names);
         let mut sim = Sim {
             sc,
             mutation,
@@ -370,7 +371,7 @@ impl<'a> Sim<'a> {
             group_commit: sc.time.group_commit.map_or(0, |d| d.ms()),
             checks: 0,
             msg_counts: [0; 5],
-            merge: merges::MergeWork::new(sc),
+            merge,
             enc: Vec::with_capacity(4096),
         };
         if let Some(p) = &sim.start_programme {

@@ -153,6 +153,9 @@ pub(crate) struct AccountActor {
 pub(crate) struct AccountState {
     key: AccountKey,
     member: Option<MemberState>,
+    /// `member` is the preload of a received registration not applied yet
+    /// (the first remote op this account takes is that registration).
+    preloaded: bool,
     /// Orders this actor refunded while alive: newer than disk until committed.
     orders: HashMap<OrderId, OrderState>,
     pending: Arc<AtomicUsize>,
@@ -180,21 +183,23 @@ impl Actor for AccountActor {
         myself: ActorRef<AccountMsg>,
         (key, preload): (AccountKey, Option<MemberState>),
     ) -> Result<AccountState, ActorProcessingErr> {
-        let member = match &key {
-            AccountKey::Member(_) if preload.is_some() => preload,
-            AccountKey::Member(id) => Some(
-                self.core
-                    .store
-                    .member(id)?
-                    .ok_or_else(|| MemberError::NotFound(id.to_string()))?,
-            ),
-            AccountKey::WalkIn => None,
+        // A preload is the state a received registration makes; a member
+        // already on disk is never replaced by it (that registration is
+        // then refused: registered twice).
+        let (member, preloaded) = match &key {
+            AccountKey::Member(id) => match (self.core.store.member(id)?, preload) {
+                (Some(m), _) => (Some(m), false),
+                (None, Some(p)) => (Some(p), true),
+                (None, None) => return Err(MemberError::NotFound(id.to_string()).into()),
+            },
+            AccountKey::WalkIn => (None, false),
         };
         let period = (self.core.idle_passivate.min(REMOTE_IDLE) / 2).max(Duration::from_millis(10));
         myself.send_interval(period, || AccountMsg::Tick);
         Ok(AccountState {
             key,
             member,
+            preloaded,
             orders: HashMap::new(),
             pending: Arc::new(AtomicUsize::new(0)),
             last_active: Instant::now(),
@@ -366,11 +371,13 @@ impl AccountActor {
                 return;
             }
         };
-        let mut next = m.clone();
-        if let Err(e) = next.apply(&op) {
-            let _ = reply.send(Err(EngineError::Internal(e.to_string())));
-            return;
-        }
+        let next = match apply::next_member(Some(m), &op) {
+            Ok(n) => n,
+            Err(e) => {
+                let _ = reply.send(Err(EngineError::Internal(e.reason)));
+                return;
+            }
+        };
         let effects = Effects {
             member: Some(next.clone()),
             ..Default::default()
@@ -463,13 +470,13 @@ impl AccountActor {
                 },
                 None => None,
             };
+            // A registration that made this account with the state it
+            // makes (the engine preloads it) sees it unregistered; any
+            // other sees the member and is refused (registered twice).
+            let fresh = std::mem::take(&mut st.preloaded)
+                && matches!(op.body, OpBody::MemberRegistered { .. });
             let view = AccountView {
-                // A registration made this account with the state it makes
-                // (the engine preloads it): the rule sees it unregistered.
-                member: st
-                    .member
-                    .as_ref()
-                    .filter(|_| !matches!(op.body, OpBody::MemberRegistered { .. })),
+                member: st.member.as_ref().filter(|_| !fresh),
                 order: order.as_ref(),
             };
             // The origin's role was checked on receipt, against its
@@ -755,23 +762,6 @@ impl AccountActor {
             }
             Ok(_) => {}
         }
-        let mut effects = Effects::default();
-        if let Some(phone) = &patch.phone
-            && *phone != m.profile.phone
-        {
-            effects.phones.push((m.profile.phone.clone(), None));
-            effects.phones.push((phone.clone(), Some(m.id.clone())));
-        }
-        if let Some(card) = &patch.card_no
-            && *card != m.profile.card_no
-        {
-            if let Some(old) = &m.profile.card_no {
-                effects.cards.push((old.clone(), None));
-            }
-            if let Some(new) = card {
-                effects.cards.push((new.clone(), Some(m.id.clone())));
-            }
-        }
         let at = self.core.tick();
         let body = match m.decide_profile_update(&self.core.node, at, patch) {
             Ok(Some(body)) => body,
@@ -786,9 +776,21 @@ impl AccountActor {
             Ok(d) => d,
             Err(e) => return Err((e, reply)),
         };
-        let mut next = m.clone();
-        if let Err(e) = next.apply(&op) {
-            return Err((EngineError::Internal(e.to_string()), reply));
+        // Applied by the machine's rule like a received change; the index
+        // follows its deltas (a number released only if still this
+        // member's: one it lost to a duplicate stays the winner's).
+        let view = AccountView {
+            member: Some(m),
+            order: None,
+        };
+        let applied = match apply::apply(&view, &op, None) {
+            Ok(a) => a,
+            Err(e) => return Err((EngineError::Internal(e.reason), reply)),
+        };
+        let next = applied.member.expect("a profile change changes its member");
+        let mut effects = Effects::default();
+        if let Err(e) = self.core.reindex(&m.id, &applied.index, &mut effects) {
+            return Err((e.into(), reply));
         }
         effects.member = Some(next.clone());
         st.member = Some(next.clone());
@@ -823,17 +825,23 @@ impl AccountActor {
             Ok(d) => d,
             Err(e) => return Err((e, reply)),
         };
-        let mut next = m.clone();
-        if let Err(e) = next.apply(&op) {
-            return Err((EngineError::Internal(e.to_string()), reply));
-        }
+        // Applied by the machine's rule like a received merge (the
+        // survivor's side; its index follows the profile change).
+        let view = AccountView {
+            member: Some(m),
+            order: None,
+        };
+        let applied = match apply::apply(&view, &op, None) {
+            Ok(a) => a,
+            Err(e) => return Err((EngineError::Internal(e.reason), reply)),
+        };
+        let next = applied.member.expect("a merge changes its survivor");
         let mut effects = Effects {
             member: Some(next.clone()),
             merged: vec![(absorbed.id.clone(), next.id.clone())],
             ..Default::default()
         };
-        let deltas = apply::reindex(Some(&m.profile), &next.profile);
-        if let Err(e) = self.core.reindex(&m.id, &deltas, &mut effects) {
+        if let Err(e) = self.core.reindex(&m.id, &applied.index, &mut effects) {
             return Err((e.into(), reply));
         }
         st.member = Some(next.clone());
@@ -866,7 +874,7 @@ impl AccountActor {
                 (Source::Remote((*op).clone()), encoded, *op, on_durable)
             }
             None => {
-                let Some(body) = merge::decide_move(&m, &into, &self.core.node) else {
+                let Some(body) = tongka_machine::settle::move_of(&m, &into, &self.core.node) else {
                     return Ok(false);
                 };
                 let (draft, op) = self.core.draft("merge".into(), None, body)?;

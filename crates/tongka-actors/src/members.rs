@@ -153,18 +153,24 @@ impl Engine {
         tender: TenderKind,
     ) -> Result<(Outcome, bool), EngineError> {
         let member = self.resolve(&member);
-        self.idempotent(idem, move |me, idem| async move {
-            me.call(AccountKey::Member(member), move |reply| {
-                AccountMsg::Recharge {
-                    actor: actor.clone(),
-                    idem: idem.clone(),
-                    amount,
-                    tender,
-                    reply,
-                }
+        let touched = member.clone();
+        let out = self
+            .idempotent(idem, move |me, idem| async move {
+                me.call(AccountKey::Member(member), move |reply| {
+                    AccountMsg::Recharge {
+                        actor: actor.clone(),
+                        idem: idem.clone(),
+                        amount,
+                        tender,
+                        reply,
+                    }
+                })
+                .await
             })
-            .await
-        })
-        .await
+            .await?;
+        // The member was resolved before: were it merged away meanwhile,
+        // the recharge credited a share that now moves on (`settle`).
+        self.settle_warn(&touched).await;
+        Ok(out)
     }
 }

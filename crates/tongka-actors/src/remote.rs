@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use tongka_core::ids::MemberId;
 use tongka_core::op::{EncodedOp, Op, OpBody};
 use tongka_core::state::MemberState;
+use tongka_machine::settle::{Event, Settling};
 use tongka_store::Effects;
 
 use crate::account::{self, AccountKey, AccountMsg, Encoding, RemoteItem};
@@ -60,8 +61,10 @@ impl Engine {
     }
 
     async fn apply_remote_items(&self, ops: Vec<RemoteIn>) -> Result<(), EngineError> {
-        let any_merged = !self.core.merged.lock().expect("merged lock").is_empty();
-        let mut touched: std::collections::BTreeSet<MemberId> = Default::default();
+        // The machine's settle rule: which members this batch's ops may
+        // have credited this node's share of (noted only if merged away).
+        let mut settling = Settling::new(self.core.node.clone());
+        let mut any_merged = !self.core.merged.lock().expect("merged lock").is_empty();
         let mut run = Vec::with_capacity(ops.len());
         for (op, encoded, on_durable) in ops {
             let on_durable = on_durable.unwrap_or_else(|| Box::new(|_| {}));
@@ -72,6 +75,7 @@ impl Engine {
                 }
                 OpBody::MergeMoved { member, into, .. } => {
                     // It changes two accounts: one at a time, in its place.
+                    // It notes nothing (`settle::touches`).
                     self.apply_remote_run(std::mem::take(&mut run)).await?;
                     let (member, into) = (member.clone(), into.clone());
                     let _g = self.core.merge_lock.lock().await;
@@ -83,31 +87,27 @@ impl Engine {
                 } => {
                     // A batch of one, in its place; then lookups follow the
                     // merge, and this node moves its share of `absorbed`.
+                    let body = op.body.clone();
                     let (member, absorbed) = (member.clone(), absorbed.clone());
                     self.apply_remote_run(std::mem::take(&mut run)).await?;
                     self.apply_remote_run(vec![(op, encoded, Some(on_durable))])
                         .await?;
-                    self.core
-                        .merged
-                        .lock()
-                        .expect("merged lock")
-                        .add(absorbed.clone(), member);
-                    touched.insert(absorbed);
+                    let mut merged = self.core.merged.lock().expect("merged lock");
+                    merged.add(absorbed, member);
+                    settling.handle(Event::Applied(&body), &merged);
+                    any_merged = true;
                 }
                 body => {
-                    if any_merged && let Some(m) = body.member() {
-                        touched.insert(m.clone());
+                    if any_merged {
+                        let merged = self.core.merged.lock().expect("merged lock");
+                        settling.handle(Event::Applied(body), &merged);
                     }
                     run.push((op, encoded, Some(on_durable)));
                 }
             }
         }
         self.apply_remote_run(run).await?;
-        for m in touched {
-            if let Err(e) = self.settle(&m).await {
-                tracing::warn!(member = %m, error = %e, "moving a merged member's share failed; retried on its next op");
-            }
-        }
+        self.settle_noted(settling).await;
         Ok(())
     }
 

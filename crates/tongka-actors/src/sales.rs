@@ -151,10 +151,13 @@ impl Engine {
                 result
             })
             .await?;
-        if let Some(m) = &paying
-            && !out.1
-        {
-            self.pull_ahead(m);
+        if let Some(m) = &paying {
+            // A sale's points credit this store's share: were the member
+            // merged away meanwhile (it was resolved before), they move on.
+            self.settle_warn(m).await;
+            if !out.1 {
+                self.pull_ahead(m);
+            }
         }
         Ok(out)
     }
@@ -223,10 +226,8 @@ impl Engine {
                 .await?;
             // A refund to a member merged away since the sale credits this
             // store's share of it: moved on to the survivor.
-            if let AccountKey::Member(m) = &key
-                && let Err(e) = me.settle(m).await
-            {
-                tracing::warn!(member = %m, error = %e, "moving a merged member's share failed; retried on its next op");
+            if let AccountKey::Member(m) = &key {
+                me.settle_warn(m).await;
             }
             Ok(out)
         })

@@ -521,3 +521,103 @@ async fn received_ops_are_stored_byte_for_byte_merge_moves_included() {
         Money::from_yuan(100)
     );
 }
+
+/// A received registration of a member already registered here is refused
+/// (registered twice, as the machine's `admit` says and the simulator
+/// checks), whether the first is on disk or in the same batch: it never
+/// replaces the member and its wallet.
+#[tokio::test]
+async fn a_member_registered_twice_is_refused_not_replaced() {
+    use tongka_core::checkout::TenderKind;
+    use tongka_core::ids::RechargeId;
+    use tongka_core::money::Money;
+    use tongka_core::op::OpBody;
+
+    let dir = tempfile::tempdir().unwrap();
+    let b = engine(dir.path(), "store-2");
+    let s1 = NodeId::new("store-1").unwrap();
+    let registration = |member: &MemberId, name: &str| OpBody::MemberRegistered {
+        member: member.clone(),
+        profile: profile(name),
+    };
+    let (x, y) = (MemberId::mint(&s1, 1), MemberId::mint(&s1, 2));
+    let ops = vec![
+        remote_op("store-1", 1, registration(&x, "甲")),
+        remote_op(
+            "store-1",
+            2,
+            OpBody::Recharged {
+                member: x.clone(),
+                recharge: RechargeId::mint(&s1, 3),
+                amount: Money::from_yuan(100),
+                bonus: Money::ZERO,
+                tender: TenderKind::Cash,
+            },
+        ),
+    ];
+    b.apply_remote_batch(ops).await.unwrap();
+    // Once on disk, then twice in one batch.
+    let again = vec![
+        remote_op("store-1", 3, registration(&x, "乙")),
+        remote_op("store-1", 4, registration(&y, "丙")),
+        remote_op("store-1", 5, registration(&y, "丁")),
+    ];
+    b.apply_remote_batch(again).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while b.store().summary().vv.get(&s1) < 5 {
+        assert!(std::time::Instant::now() < deadline, "not applied");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let rejected = b.store().rejected(10).unwrap();
+    let seqs: Vec<u64> = rejected.iter().map(|(id, _)| id.seq).collect();
+    assert_eq!(seqs.len(), 2, "{rejected:?}");
+    for (id, reason) in &rejected {
+        assert!([3, 5].contains(&id.seq), "{rejected:?}");
+        assert!(reason.contains("registered twice"), "{reason}");
+    }
+    let kept = b.store().member(&x).unwrap().unwrap();
+    assert_eq!(kept.profile.name, "甲");
+    assert_eq!(
+        kept.balance().money(),
+        Money::from_yuan(100),
+        "its wallet kept"
+    );
+    assert_eq!(b.store().member(&y).unwrap().unwrap().profile.name, "丙");
+}
+
+/// The member that lost a contested phone to a duplicate changes its
+/// phone here: the phone stays the winner's in the index (a local profile
+/// change releases a number only if it is still its member's, as a
+/// received one does: `tongka_machine::apply::reindex`, `Core::reindex`).
+#[tokio::test]
+async fn a_duplicate_that_changes_its_phone_leaves_the_winner_indexed() {
+    use tongka_core::member::ProfilePatch;
+
+    let dir = tempfile::tempdir().unwrap();
+    let a = engine(dir.path(), "store-1");
+    let b = engine(dir.path(), "store-2");
+    let ma = register(&a, "甲").await;
+    let mb = register(&b, "乙").await;
+    ship(&a, &b).await;
+    let (winner, loser) = (ma.clone().min(mb.clone()), ma.max(mb));
+    assert_eq!(
+        b.store().member_by_phone("13912345678").unwrap(),
+        Some(winner.clone())
+    );
+    let patch = ProfilePatch {
+        phone: Some("13900000009".into()),
+        ..ProfilePatch::default()
+    };
+    b.update_profile("t".into(), loser.clone(), patch)
+        .await
+        .unwrap();
+    assert_eq!(
+        b.store().member_by_phone("13912345678").unwrap(),
+        Some(winner),
+        "the winner keeps its phone"
+    );
+    assert_eq!(
+        b.store().member_by_phone("13900000009").unwrap(),
+        Some(loser)
+    );
+}

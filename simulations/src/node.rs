@@ -793,7 +793,7 @@ mod tests {
             .unwrap();
         OpDraft {
             hlc: at,
-            actor: "admin".into(),
+            by: "admin".into(),
             idem: None,
             body: OpBody::ProgrammeChanged {
                 change,

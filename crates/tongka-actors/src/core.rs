@@ -14,16 +14,16 @@ use tongka_core::ids::{MemberId, NodeId};
 use tongka_core::merge::Merged;
 use tongka_core::op::{EncodedOp, Op, OpBody, OpDraft, OriginRole};
 use tongka_core::programme::Programme;
+use tongka_db::{Db, Effects};
 use tongka_machine::idem::Idempotency;
 use tongka_machine::stamp;
-use tongka_store::{Effects, Store};
 
 use crate::account::{AccountKey, AccountMsg, Encoding};
 use crate::{EngineError, EscrowBroker, Idem};
 
 /// What every actor shares.
 pub(crate) struct Core {
-    pub store: Store,
+    pub db: Db,
     pub node: NodeId,
     /// The programme now: what every decision made from now on uses.
     pub(crate) programme: std::sync::RwLock<Arc<Programme>>,
@@ -83,19 +83,19 @@ impl Core {
     /// look at the number).
     pub fn draft(
         &self,
-        actor: String,
+        by: String,
         idem: Option<&Idem>,
         body: OpBody,
     ) -> Result<(OpDraft, Op), EngineError> {
         let at = self.tick();
-        self.draft_at(actor, idem, body, at)
+        self.draft_at(by, idem, body, at)
     }
 
     /// `draft` stamped `at`. Every op this node makes passes here: one that
     /// its role may not author is refused (`authority::may_author`).
     pub fn draft_at(
         &self,
-        actor: String,
+        by: String,
         idem: Option<&Idem>,
         body: OpBody,
         at: Hlc,
@@ -104,7 +104,7 @@ impl Core {
         may_author(role, &body)?;
         let draft = OpDraft {
             hlc: at,
-            actor,
+            by,
             idem: idem.map(|i| i.key.clone()),
             body,
         };
@@ -138,33 +138,28 @@ impl Core {
         op: Op,
         encoded: Encoding,
         effects: Effects,
-        on_durable: tongka_store::Done,
+        on_durable: tongka_db::Done,
     ) {
-        self.submit_source(
-            tongka_store::Source::Remote(op),
-            encoded,
-            effects,
-            on_durable,
-        );
+        self.submit_source(tongka_db::Source::Remote(op), encoded, effects, on_durable);
     }
 
     /// `submit_remote` for any source: a local draft (no bytes yet) or a
     /// remote op, with its bytes when received so.
     pub(crate) fn submit_source(
         &self,
-        source: tongka_store::Source,
+        source: tongka_db::Source,
         encoded: Encoding,
         effects: Effects,
-        on_durable: tongka_store::Done,
+        on_durable: tongka_db::Done,
     ) {
         match (source, encoded) {
-            (tongka_store::Source::Remote(op), Some((bytes, hash))) => {
+            (tongka_db::Source::Remote(op), Some((bytes, hash))) => {
                 let job =
-                    self.store
+                    self.db
                         .prepare_encoded(EncodedOp { op, bytes, hash }, effects, on_durable);
-                self.store.submit_all(vec![job], Box::new(|_| {}));
+                self.db.submit_all(vec![job], Box::new(|_| {}));
             }
-            (source, _) => self.store.submit(source, effects, on_durable),
+            (source, _) => self.db.submit(source, effects, on_durable),
         }
     }
 }

@@ -5,8 +5,8 @@
 //! (`tongka_machine::idem`); here are the lock, the store's records and
 //! the request's task.
 
+use tongka_db::IdemRecord;
 use tongka_machine::idem::{self, InProgress, Verdict};
-use tongka_store::IdemRecord;
 
 use crate::detach::detach;
 use crate::outcome::StoredAnswerRef;
@@ -53,7 +53,7 @@ impl Engine {
             .begin(&idem.key)
             .map_err(|InProgress| EngineError::IdemInProgress(idem.key.clone()))?;
         // Read outside the lock: other keys' requests go on meanwhile.
-        let found = match self.core.store.idem(&idem.key) {
+        let found = match self.core.db.idem(&idem.key) {
             Ok(f) => f,
             Err(e) => {
                 self.end_idem(Some(idem));
@@ -73,7 +73,7 @@ impl Engine {
     /// if it was another. Nothing is reserved; the operation checks again.
     pub fn replay(&self, idem: Option<&Idem>) -> Result<Option<Outcome>, EngineError> {
         let Some(idem) = idem else { return Ok(None) };
-        let found = self.core.store.idem(&idem.key)?;
+        let found = self.core.db.idem(&idem.key)?;
         let verdict = idem::verdict(
             &idem.fingerprint,
             found.as_ref().map(|r| (&r.fingerprint, &r.body)),

@@ -52,12 +52,12 @@ impl Engine {
     /// the machine's `Event::Started` for each merged-away member as disk
     /// holds it (nothing is in flight at start).
     pub async fn settle_all(&self) -> Result<usize, EngineError> {
-        let absorbed = self.core.store.merged()?;
+        let absorbed = self.core.db.merged()?;
         let mut settling = Settling::new(self.core.node.clone());
         let due = {
             let merged = self.core.merged.lock().expect("merged lock");
             for (a, _) in absorbed {
-                if let Some(state) = self.core.store.member(&a)? {
+                if let Some(state) = self.core.db.member(&a)? {
                     settling.handle(Event::Started(&state), &merged);
                 }
             }
@@ -107,7 +107,7 @@ impl Engine {
         &self,
         m: &MemberId,
         into: &MemberId,
-        remote: Option<(Box<Op>, Encoding, tongka_store::Done)>,
+        remote: Option<(Box<Op>, Encoding, tongka_db::Done)>,
     ) -> Result<bool, EngineError> {
         let survivor = self.account(&AccountKey::Member(into.clone())).await?;
         let actor = self.account(&AccountKey::Member(m.clone())).await?;
@@ -137,7 +137,7 @@ impl Engine {
     /// member's wallet and points to the survivor (this node at once).
     pub async fn merge_members(
         &self,
-        actor: String,
+        by: String,
         idem: Option<Idem>,
         survivor: MemberId,
         absorbed: MemberId,
@@ -146,10 +146,10 @@ impl Engine {
         let out = self
             .idempotent(idem, move |me, idem| async move {
                 let _g = me.core.merge_lock.lock().await;
-                if me.core.store.member(&survivor)?.is_none() {
+                if me.core.db.member(&survivor)?.is_none() {
                     return Err(MemberError::NotFound(survivor.to_string()).into());
                 }
-                if me.core.store.member(&absorbed)?.is_none() {
+                if me.core.db.member(&absorbed)?.is_none() {
                     return Err(MemberError::NotFound(absorbed.to_string()).into());
                 }
                 let absorbed_state = me.snapshot(&absorbed).await?;
@@ -157,7 +157,7 @@ impl Engine {
                 let out = me
                     .call(AccountKey::Member(survivor.clone()), |reply| {
                         AccountMsg::Merge {
-                            actor: actor.clone(),
+                            by: by.clone(),
                             idem: idem.clone(),
                             absorbed: Box::new(absorbed_state.clone()),
                             merged: Box::new(merged.clone()),

@@ -8,15 +8,15 @@ use std::sync::{Arc, Mutex};
 use tongka_core::ids::MemberId;
 use tongka_core::op::{EncodedOp, Op, OpBody};
 use tongka_core::state::MemberState;
+use tongka_db::Effects;
 use tongka_machine::settle::{Event, Settling};
-use tongka_store::Effects;
 
 use crate::account::{self, AccountKey, AccountMsg, Encoding, RemoteItem};
 use crate::{Engine, EngineError, now_ms};
 
 /// A remote op as the engine takes it: the op, its encoding if received
 /// so, and who waits for it to be durable.
-type RemoteIn = (Op, Encoding, Option<tongka_store::Done>);
+type RemoteIn = (Op, Encoding, Option<tongka_db::Done>);
 
 impl Engine {
     /// Apply an op made by another node, delivered in causal order: a batch
@@ -27,7 +27,7 @@ impl Engine {
     pub async fn apply_remote(
         &self,
         op: Op,
-        on_durable: tongka_store::Done,
+        on_durable: tongka_db::Done,
     ) -> Result<(), EngineError> {
         self.apply_remote_items(vec![(op, None, Some(on_durable))])
             .await
@@ -199,7 +199,7 @@ impl Engine {
                 .await?;
             waiting.push((key, preload, items, rx));
         }
-        let mut slots: Vec<Option<tongka_store::Prepared>> = (0..n).map(|_| None).collect();
+        let mut slots: Vec<Option<tongka_db::Prepared>> = (0..n).map(|_| None).collect();
         for (key, preload, items, mut rx) in waiting {
             let mut tries = 0;
             let applied = loop {
@@ -224,12 +224,12 @@ impl Engine {
                 slots[index] = Some(job);
             }
         }
-        let jobs: Vec<tongka_store::Prepared> = slots
+        let jobs: Vec<tongka_db::Prepared> = slots
             .into_iter()
             .map(|j| j.expect("every op of the batch was applied"))
             .collect();
         let core = self.core.clone();
-        self.core.store.submit_all(
+        self.core.db.submit_all(
             jobs,
             Box::new(move |_| {
                 // Committed (or the store failed): lookups read the index.

@@ -13,12 +13,12 @@ use tongka_core::member::Profile;
 use tongka_core::money::Money;
 use tongka_core::programme::Programme;
 use tongka_core::wallet::Share;
-use tongka_store::{Store, StoreOptions};
+use tongka_db::{Db, DbOptions};
 
 fn engine(dir: &std::path::Path, node: &str) -> Engine {
-    let (store, rec) = Store::open(
+    let (store, rec) = Db::open(
         &dir.join(format!("{node}.redb")),
-        StoreOptions {
+        DbOptions {
             node: NodeId::new(node).unwrap(),
             max_batch: 64,
             queue_max: 1024,
@@ -56,7 +56,7 @@ async fn register(e: &Engine, phone: &str) -> MemberId {
 /// Hand `from`'s ops from `seq` on to `to`, and wait until they are
 /// durable there; the next seq to ship.
 async fn ship(from: &Engine, to: &Engine, seq: u64) -> u64 {
-    let ops = from.store().ops_from(from.node(), seq, 1000).unwrap();
+    let ops = from.db().ops_from(from.node(), seq, 1000).unwrap();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let n = ops.len();
     for op in ops {
@@ -76,7 +76,7 @@ async fn ship(from: &Engine, to: &Engine, seq: u64) -> u64 {
 async fn share_becomes(e: &Engine, m: &MemberId, want: Share) -> Share {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
-        let s = e.store().member(m).unwrap().unwrap().wallet.share(e.node());
+        let s = e.db().member(m).unwrap().unwrap().wallet.share(e.node());
         if s == want || std::time::Instant::now() > deadline {
             return s;
         }
@@ -132,12 +132,7 @@ async fn a_merge_that_leads_a_cycle_out_moves_the_share_its_smallest_kept() {
         "q merged into p too: a cycle, whose smallest (p) gets the share and owes nothing"
     );
     assert_eq!(
-        b.store()
-            .member(&q)
-            .unwrap()
-            .unwrap()
-            .wallet
-            .share(b.node()),
+        b.db().member(&q).unwrap().unwrap().wallet.share(b.node()),
         Share::default()
     );
     // store-1 (which never saw q merged into p) merges q into r, smaller:
@@ -152,9 +147,9 @@ async fn a_merge_that_leads_a_cycle_out_moves_the_share_its_smallest_kept() {
         "store-2's share of p moved on to r"
     );
     assert_eq!(
-        b.store().member(&p).unwrap().unwrap().wallet.total(),
+        b.db().member(&p).unwrap().unwrap().wallet.total(),
         Share::default(),
         "nothing stranded on p"
     );
-    assert!(b.store().rejected(10).unwrap().is_empty());
+    assert!(b.db().rejected(10).unwrap().is_empty());
 }

@@ -198,13 +198,13 @@ impl Sim<'_> {
         &mut self,
         n: usize,
         hlc: Hlc,
-        actor: &str,
+        by: &str,
         idem: Option<String>,
         body: OpBody,
     ) -> Rc<OpRec> {
         let draft = OpDraft {
             hlc,
-            actor: actor.into(),
+            by: by.into(),
             idem: idem.clone(),
             body,
         };

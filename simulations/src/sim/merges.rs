@@ -416,7 +416,7 @@ mod tests {
                 ms: 1_000 * seq,
                 count: 0,
             },
-            actor: "t".into(),
+            by: "t".into(),
             idem: None,
             body,
         }

@@ -19,7 +19,7 @@ const NODES: [&str; 4] = ["a", "b", "c", "d"];
 fn draft(ms: u64, idem: Option<&str>) -> OpDraft {
     OpDraft {
         hlc: Hlc { ms, count: 1 },
-        actor: "till".into(),
+        by: "till".into(),
         idem: idem.map(str::to_owned),
         body: OpBody::Recharged {
             member: MemberId::mint(&n("a"), 1),
@@ -85,8 +85,8 @@ fn a_provisional_op_has_no_number_nor_deps() {
     assert_eq!(op.id.origin, n("b"));
     assert_eq!(op.deps, VersionVector::new());
     assert_eq!(
-        (op.hlc, op.actor, op.idem, op.body),
-        (d.hlc, d.actor, d.idem, d.body)
+        (op.hlc, op.by, op.idem, op.body),
+        (d.hlc, d.by, d.idem, d.body)
     );
 }
 
@@ -152,8 +152,8 @@ proptest! {
             }
             prop_assert_eq!(op.deps.iter().count(), dense[1..].iter().filter(|&&h| h > 0).count());
             prop_assert_eq!(
-                (&op.hlc, &op.actor, &op.idem, &op.body),
-                (&d.hlc, &d.actor, &d.idem, &d.body)
+                (&op.hlc, &op.by, &op.idem, &op.body),
+                (&d.hlc, &d.by, &d.idem, &d.body)
             );
             prop_assert!(op.sig.is_empty());
             held.advance(&op.id);

@@ -17,7 +17,7 @@ use crate::history::index_loop;
 use crate::submit::{Job, OpJob, Pre};
 use crate::tables::*;
 use crate::values::{decode, encode};
-use crate::{Shared, Source, StoreError, Summary};
+use crate::{DbError, Shared, Source, Summary};
 
 /// Figures of the group commit, for benchmarks and metrics.
 #[derive(Debug, Default)]
@@ -26,13 +26,13 @@ pub struct CommitStats {
     pub requests: AtomicU64,
 }
 
-fn poison(shared: &Shared, e: &StoreError) {
+fn poison(shared: &Shared, e: &DbError) {
     tracing::error!(error = %e, "storage failed; it is poisoned until restart");
     *shared.poisoned.lock().expect("poison lock") = Some(e.to_string());
     shared.is_poisoned.store(true, Ordering::Release);
 }
 
-pub(crate) fn refuse(job: Job, e: impl Fn() -> StoreError) -> bool {
+pub(crate) fn refuse(job: Job, e: impl Fn() -> DbError) -> bool {
     match job {
         Job::Op(OpJob { done, .. }) => done(Err(e())),
         Job::Ops(jobs) => {
@@ -84,7 +84,7 @@ pub(crate) fn writer_loop(
                 .expect("poison lock")
                 .clone()
                 .unwrap_or_default();
-            stopping |= refuse(first, || StoreError::Poisoned(reason.clone()));
+            stopping |= refuse(first, || DbError::Poisoned(reason.clone()));
             if stopping {
                 break;
             }
@@ -127,12 +127,12 @@ pub(crate) fn writer_loop(
                 summary = shared.summary.lock().expect("summary lock").clone();
                 for f in finished {
                     match f {
-                        Finished::Op { done, .. } => done(Err(StoreError::Poisoned(e.to_string()))),
-                        Finished::Products(done) => done(Err(StoreError::Poisoned(e.to_string()))),
+                        Finished::Op { done, .. } => done(Err(DbError::Poisoned(e.to_string()))),
+                        Finished::Products(done) => done(Err(DbError::Poisoned(e.to_string()))),
                     }
                 }
                 while let Ok(job) = rx.try_recv() {
-                    stopping |= refuse(job, || StoreError::Poisoned(e.to_string()));
+                    stopping |= refuse(job, || DbError::Poisoned(e.to_string()));
                 }
             }
         }
@@ -142,7 +142,7 @@ pub(crate) fn writer_loop(
     }
     // Requests still queued behind the stop are refused, not dropped.
     while let Ok(job) = rx.try_recv() {
-        refuse(job, || StoreError::Stopped);
+        refuse(job, || DbError::Stopped);
     }
     // Every answer sent and every history entry queued: the indexer writes
     // them durably and ends, so the next open has nothing to catch up.
@@ -152,7 +152,7 @@ pub(crate) fn writer_loop(
     let _ = indexer.join();
 }
 
-type BatchResult = Result<Vec<Finished>, (StoreError, Vec<Finished>)>;
+type BatchResult = Result<Vec<Finished>, (DbError, Vec<Finished>)>;
 
 /// Stamp the batch's local drafts in batch order, as the commit will log
 /// them (`tongka_machine::stamp`: the node's next seq, deps what it holds
@@ -235,7 +235,7 @@ fn commit_batch(
     batch: impl Iterator<Item = Job>,
     mut finished: Vec<Finished>,
 ) -> BatchResult {
-    let result = (|| -> Result<(), StoreError> {
+    let result = (|| -> Result<(), DbError> {
         let mut w = shared.db.begin_write()?;
         w.set_durability(Durability::Immediate)?;
         {
@@ -395,7 +395,7 @@ pub(crate) fn write_products(
     products: &mut redb::Table<&str, &[u8]>,
     barcodes: &mut redb::Table<&str, &str>,
     list: &[Product],
-) -> Result<(), StoreError> {
+) -> Result<(), DbError> {
     for p in list {
         let old = products
             .get(p.sku.as_str())?

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::hash::BuildHasherDefault;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -20,6 +20,7 @@ use tongka_core::refund::OrderState;
 use tongka_core::state::{self, LedgerTotals, MemberState};
 use tongka_core::wallet::Share;
 use tongka_machine::apply::{self, Admitted, IndexDelta, Key};
+use tongka_machine::idem::Answers;
 use tongka_sync::{OpLog, OpRef, Replica};
 
 use crate::ids::{Fx, IdMap, Interner, Shared};
@@ -729,8 +730,13 @@ pub(crate) struct Node {
     pub held: Vec<u64>,
     pub st: Materialised,
     pub entity: u64,
-    /// Idempotency keys of the ops made here.
-    pub idem: HashSet<String, BuildHasherDefault<Fx>>,
+    /// The records of the idempotency keys of the ops made here (the
+    /// machine's rule, `tongka_machine::idem`). One fingerprint, `()`: a
+    /// retry sends the very request it retries, and a new request takes a
+    /// new key. No answer is kept (`()`): the client needs none. No key is
+    /// ever in flight twice (a client retries only once answered), so the
+    /// node keeps no `Idempotency` of keys in flight.
+    pub idem: Answers<(), (), BuildHasherDefault<Fx>>,
     /// The node's escrow conversations (the node machine's).
     pub escrow: tongka_machine::escrow::Escrow<Purpose>,
     /// Per peer, (ops held, links epoch) when last told with `Have`.
@@ -787,7 +793,7 @@ mod tests {
             .unwrap();
         OpDraft {
             hlc: at,
-            actor: "admin".into(),
+            by: "admin".into(),
             idem: None,
             body: OpBody::ProgrammeChanged {
                 change,

@@ -6,7 +6,7 @@
 //! `escrow` and `merges`, `checks` (the invariants after every step) and
 //! `convergence` (heal watches, samples, the end and the final check).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::BuildHasherDefault;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -265,7 +265,7 @@ impl<'a> Sim<'a> {
                     st
                 },
                 entity: 0,
-                idem: HashSet::default(),
+                idem: Default::default(),
                 escrow: Escrow::new(escrow_config(sc, mutation, i)),
                 have_told: vec![(0, 0); n],
                 have_due: false,
@@ -324,6 +324,7 @@ impl<'a> Sim<'a> {
         let rng_work = ChaCha8Rng::seed_from_u64(seed);
         let mut rng_net = ChaCha8Rng::seed_from_u64(seed);
         rng_net.set_stream(1);
+        let merge = merges::MergeWork::new(sc, &names);
         let mut sim = Sim {
             sc,
             mutation,
@@ -370,7 +371,7 @@ impl<'a> Sim<'a> {
             group_commit: sc.time.group_commit.map_or(0, |d| d.ms()),
             checks: 0,
             msg_counts: [0; 5],
-            merge: merges::MergeWork::new(sc),
+            merge,
             enc: Vec::with_capacity(4096),
         };
         if let Some(p) = &sim.start_programme {

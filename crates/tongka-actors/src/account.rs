@@ -20,8 +20,8 @@ use tongka_core::money::Money;
 use tongka_core::op::{EncodedOp, Op, OpBody, OpDraft};
 use tongka_core::refund::{OrderState, RefundLine};
 use tongka_core::state::{self, MemberError, MemberState};
+use tongka_db::{Effects, Prepared, Source};
 use tongka_machine::apply;
-use tongka_store::{Effects, Prepared, Source};
 
 use crate::{Core, EngineError, Idem, Outcome};
 
@@ -37,14 +37,14 @@ pub(crate) type Reply = RpcReplyPort<Result<Outcome, EngineError>>;
 
 pub(crate) enum AccountMsg {
     Recharge {
-        actor: String,
+        by: String,
         idem: Option<Idem>,
         amount: Money,
         tender: TenderKind,
         reply: Reply,
     },
     Checkout {
-        actor: String,
+        by: String,
         idem: Option<Idem>,
         lines: Vec<LineInput>,
         tenders: Vec<TenderInput>,
@@ -53,7 +53,7 @@ pub(crate) enum AccountMsg {
         reply: Reply,
     },
     Refund {
-        actor: String,
+        by: String,
         idem: Option<Idem>,
         order: Box<OrderState>,
         lines: Option<Vec<RefundLine>>,
@@ -61,7 +61,7 @@ pub(crate) enum AccountMsg {
         reply: Reply,
     },
     UpdateProfile {
-        actor: String,
+        by: String,
         patch: ProfilePatch,
         claimed: Vec<String>,
         reply: Reply,
@@ -92,7 +92,7 @@ pub(crate) enum AccountMsg {
     },
     /// Merge `absorbed` into this member (a local request).
     Merge {
-        actor: String,
+        by: String,
         idem: Option<Idem>,
         absorbed: Box<MemberState>,
         merged: Box<Merged>,
@@ -106,7 +106,7 @@ pub(crate) enum AccountMsg {
         survivor: ActorRef<AccountMsg>,
         into: MemberId,
         /// A move made elsewhere, with its bytes when received so.
-        remote: Option<(Box<Op>, Encoding, tongka_store::Done)>,
+        remote: Option<(Box<Op>, Encoding, tongka_db::Done)>,
         reply: RpcReplyPort<Result<bool, EngineError>>,
     },
     /// The survivor's side of a move: credit it and submit the op with
@@ -118,7 +118,7 @@ pub(crate) enum AccountMsg {
         op: Box<Op>,
         other: Box<MemberState>,
         other_pending: Arc<AtomicUsize>,
-        done: tongka_store::Done,
+        done: tongka_db::Done,
         reply: RpcReplyPort<Result<(), String>>,
     },
     /// Time to check whether to passivate.
@@ -134,7 +134,7 @@ pub(crate) struct RemoteItem {
     pub encoded: Encoding,
     pub effects: Effects,
     /// Called once the op is durable (or failed), if its caller waits.
-    pub on_durable: Option<tongka_store::Done>,
+    pub on_durable: Option<tongka_db::Done>,
 }
 
 /// An op's encoding (`Op::encode`) and hash (`Op::hash`), if known.
@@ -153,6 +153,9 @@ pub(crate) struct AccountActor {
 pub(crate) struct AccountState {
     key: AccountKey,
     member: Option<MemberState>,
+    /// `member` is the preload of a received registration not applied yet
+    /// (the first remote op this account takes is that registration).
+    preloaded: bool,
     /// Orders this actor refunded while alive: newer than disk until committed.
     orders: HashMap<OrderId, OrderState>,
     pending: Arc<AtomicUsize>,
@@ -180,21 +183,23 @@ impl Actor for AccountActor {
         myself: ActorRef<AccountMsg>,
         (key, preload): (AccountKey, Option<MemberState>),
     ) -> Result<AccountState, ActorProcessingErr> {
-        let member = match &key {
-            AccountKey::Member(_) if preload.is_some() => preload,
-            AccountKey::Member(id) => Some(
-                self.core
-                    .store
-                    .member(id)?
-                    .ok_or_else(|| MemberError::NotFound(id.to_string()))?,
-            ),
-            AccountKey::WalkIn => None,
+        // A preload is the state a received registration makes; a member
+        // already on disk is never replaced by it (that registration is
+        // then refused: registered twice).
+        let (member, preloaded) = match &key {
+            AccountKey::Member(id) => match (self.core.db.member(id)?, preload) {
+                (Some(m), _) => (Some(m), false),
+                (None, Some(p)) => (Some(p), true),
+                (None, None) => return Err(MemberError::NotFound(id.to_string()).into()),
+            },
+            AccountKey::WalkIn => (None, false),
         };
         let period = (self.core.idle_passivate.min(REMOTE_IDLE) / 2).max(Duration::from_millis(10));
         myself.send_interval(period, || AccountMsg::Tick);
         Ok(AccountState {
             key,
             member,
+            preloaded,
             orders: HashMap::new(),
             pending: Arc::new(AtomicUsize::new(0)),
             last_active: Instant::now(),
@@ -239,13 +244,13 @@ impl Actor for AccountActor {
                 let _ = reply.send(st.member.clone());
             }
             AccountMsg::Merge {
-                actor,
+                by,
                 idem,
                 absorbed,
                 merged,
                 reply,
             } => {
-                if let Err((e, reply)) = self.merge(st, actor, idem, *absorbed, *merged, reply) {
+                if let Err((e, reply)) = self.merge(st, by, idem, *absorbed, *merged, reply) {
                     let _ = reply.send(Err(e));
                 }
             }
@@ -286,50 +291,49 @@ impl Actor for AccountActor {
                 }
             }
             AccountMsg::Recharge {
-                actor,
+                by,
                 idem,
                 amount,
                 tender,
                 reply,
             } => {
-                let r = self.recharge(st, actor, idem, amount, tender, reply);
+                let r = self.recharge(st, by, idem, amount, tender, reply);
                 if let Err((e, reply)) = r {
                     let _ = reply.send(Err(e));
                 }
             }
             AccountMsg::Checkout {
-                actor,
+                by,
                 idem,
                 lines,
                 tenders,
                 points,
                 reply,
             } => {
-                if let Err((e, reply)) =
-                    self.checkout(st, actor, idem, lines, tenders, points, reply)
+                if let Err((e, reply)) = self.checkout(st, by, idem, lines, tenders, points, reply)
                 {
                     let _ = reply.send(Err(e));
                 }
             }
             AccountMsg::Refund {
-                actor,
+                by,
                 idem,
                 order,
                 lines,
                 reason,
                 reply,
             } => {
-                if let Err((e, reply)) = self.refund(st, actor, idem, order, lines, reason, reply) {
+                if let Err((e, reply)) = self.refund(st, by, idem, order, lines, reason, reply) {
                     let _ = reply.send(Err(e));
                 }
             }
             AccountMsg::UpdateProfile {
-                actor,
+                by,
                 patch,
                 claimed,
                 reply,
             } => {
-                let res = self.update_profile(st, actor, patch, claimed.clone(), reply);
+                let res = self.update_profile(st, by, patch, claimed.clone(), reply);
                 if let Err((e, reply)) = res {
                     self.core.release_claims(claimed);
                     let _ = reply.send(Err(e));
@@ -366,11 +370,13 @@ impl AccountActor {
                 return;
             }
         };
-        let mut next = m.clone();
-        if let Err(e) = next.apply(&op) {
-            let _ = reply.send(Err(EngineError::Internal(e.to_string())));
-            return;
-        }
+        let next = match apply::next_member(Some(m), &op) {
+            Ok(n) => n,
+            Err(e) => {
+                let _ = reply.send(Err(EngineError::Internal(e.reason)));
+                return;
+            }
+        };
         let effects = Effects {
             member: Some(next.clone()),
             ..Default::default()
@@ -378,7 +384,7 @@ impl AccountActor {
         st.member = Some(next);
         st.pending.fetch_add(1, Ordering::AcqRel);
         let pending = st.pending.clone();
-        self.core.store.submit(
+        self.core.db.submit(
             Source::Local(draft),
             effects,
             Box::new(move |res| {
@@ -399,7 +405,7 @@ impl AccountActor {
         st: &mut AccountState,
         items: Vec<RemoteItem>,
     ) -> Vec<(usize, Prepared)> {
-        let mut out: Vec<(usize, Op, Encoding, Effects, Option<tongka_store::Done>)> = items
+        let mut out: Vec<(usize, Op, Encoding, Effects, Option<tongka_db::Done>)> = items
             .into_iter()
             .map(
                 |RemoteItem {
@@ -425,19 +431,19 @@ impl AccountActor {
         out.into_iter()
             .map(|(index, op, encoded, effects, on_durable)| {
                 let pending = st.pending.clone();
-                let done: tongka_store::Done = Box::new(move |res| {
+                let done: tongka_db::Done = Box::new(move |res| {
                     pending.fetch_sub(1, Ordering::AcqRel);
                     if let Some(f) = on_durable {
                         f(res);
                     }
                 });
                 let job = match encoded {
-                    Some((bytes, hash)) => self.core.store.prepare_encoded(
-                        EncodedOp { op, bytes, hash },
-                        effects,
-                        done,
-                    ),
-                    None => self.core.store.prepare(Source::Remote(op), effects, done),
+                    Some((bytes, hash)) => {
+                        self.core
+                            .db
+                            .prepare_encoded(EncodedOp { op, bytes, hash }, effects, done)
+                    }
+                    None => self.core.db.prepare(Source::Remote(op), effects, done),
                 };
                 (index, job)
             })
@@ -459,17 +465,17 @@ impl AccountActor {
             let order = match order_id {
                 Some(id) => match st.orders.get(id) {
                     Some(o) => Some(o.clone()),
-                    None => self.core.store.order(id).map_err(|e| e.to_string())?,
+                    None => self.core.db.order(id).map_err(|e| e.to_string())?,
                 },
                 None => None,
             };
+            // A registration that made this account with the state it
+            // makes (the engine preloads it) sees it unregistered; any
+            // other sees the member and is refused (registered twice).
+            let fresh = std::mem::take(&mut st.preloaded)
+                && matches!(op.body, OpBody::MemberRegistered { .. });
             let view = AccountView {
-                // A registration made this account with the state it makes
-                // (the engine preloads it): the rule sees it unregistered.
-                member: st
-                    .member
-                    .as_ref()
-                    .filter(|_| !matches!(op.body, OpBody::MemberRegistered { .. })),
+                member: st.member.as_ref().filter(|_| !fresh),
                 order: order.as_ref(),
             };
             // The origin's role was checked on receipt, against its
@@ -528,7 +534,7 @@ impl AccountActor {
         st.pending.fetch_add(1, Ordering::AcqRel);
         let pending = st.pending.clone();
         let core = self.core.clone();
-        self.core.store.submit(
+        self.core.db.submit(
             Source::Local(draft),
             effects,
             Box::new(move |res| {
@@ -549,14 +555,14 @@ impl AccountActor {
     fn recharge(
         &self,
         st: &mut AccountState,
-        actor: String,
+        by: String,
         idem: Option<Idem>,
         amount: Money,
         tender: TenderKind,
         reply: Reply,
     ) -> Result<(), Refusal> {
         let m = self.member(st);
-        let recharge = RechargeId::mint(&self.core.node, self.core.store.next_entity());
+        let recharge = RechargeId::mint(&self.core.node, self.core.db.next_entity());
         let body = match state::decide_recharge(
             &self.core.programme(),
             &m.id,
@@ -571,7 +577,7 @@ impl AccountActor {
             unreachable!("decide_recharge makes recharges")
         };
         let bonus = *bonus;
-        let (draft, op) = match self.core.draft(actor, idem.as_ref(), body) {
+        let (draft, op) = match self.core.draft(by, idem.as_ref(), body) {
             Ok(d) => d,
             Err(e) => return Err((e, reply)),
         };
@@ -606,7 +612,7 @@ impl AccountActor {
     fn checkout(
         &self,
         st: &mut AccountState,
-        actor: String,
+        by: String,
         idem: Option<Idem>,
         lines: Vec<LineInput>,
         tenders: Vec<TenderInput>,
@@ -614,7 +620,7 @@ impl AccountActor {
         reply: Reply,
     ) -> Result<(), Refusal> {
         let core = &self.core;
-        let order_id = OrderId::mint(&core.node, core.store.next_entity());
+        let order_id = OrderId::mint(&core.node, core.db.next_entity());
         let at = core.tick();
         let programme = core.programme();
         let level;
@@ -644,7 +650,7 @@ impl AccountActor {
             Err(e) => return Err((e.into(), reply)),
         };
         let body = OpBody::sale(order);
-        let (draft, op) = match core.draft_at(actor, idem.as_ref(), body, at) {
+        let (draft, op) = match core.draft_at(by, idem.as_ref(), body, at) {
             Ok(d) => d,
             Err(e) => return Err((e, reply)),
         };
@@ -679,7 +685,7 @@ impl AccountActor {
     fn refund(
         &self,
         st: &mut AccountState,
-        actor: String,
+        by: String,
         idem: Option<Idem>,
         order: Box<OrderState>,
         lines: Option<Vec<RefundLine>>,
@@ -695,14 +701,14 @@ impl AccountActor {
             .member
             .as_ref()
             .map_or(0, |m| m.wallet.share(&core.node).points);
-        let id = RefundId::mint(&core.node, core.store.next_entity());
+        let id = RefundId::mint(&core.node, core.db.next_entity());
         let refund =
             match current.decide(id, &core.node, at, lines.as_deref(), &reason, points_here) {
                 Ok(r) => r,
                 Err(e) => return Err((e.into(), reply)),
             };
         let body = OpBody::refund(refund.clone());
-        let (draft, op) = match core.draft_at(actor, idem.as_ref(), body, at) {
+        let (draft, op) = match core.draft_at(by, idem.as_ref(), body, at) {
             Ok(d) => d,
             Err(e) => return Err((e, reply)),
         };
@@ -739,7 +745,7 @@ impl AccountActor {
     fn update_profile(
         &self,
         st: &mut AccountState,
-        actor: String,
+        by: String,
         patch: ProfilePatch,
         claimed: Vec<String>,
         reply: Reply,
@@ -755,23 +761,6 @@ impl AccountActor {
             }
             Ok(_) => {}
         }
-        let mut effects = Effects::default();
-        if let Some(phone) = &patch.phone
-            && *phone != m.profile.phone
-        {
-            effects.phones.push((m.profile.phone.clone(), None));
-            effects.phones.push((phone.clone(), Some(m.id.clone())));
-        }
-        if let Some(card) = &patch.card_no
-            && *card != m.profile.card_no
-        {
-            if let Some(old) = &m.profile.card_no {
-                effects.cards.push((old.clone(), None));
-            }
-            if let Some(new) = card {
-                effects.cards.push((new.clone(), Some(m.id.clone())));
-            }
-        }
         let at = self.core.tick();
         let body = match m.decide_profile_update(&self.core.node, at, patch) {
             Ok(Some(body)) => body,
@@ -782,13 +771,25 @@ impl AccountActor {
             }
             Err(e) => return Err((EngineError::Internal(e.to_string()), reply)),
         };
-        let (draft, op) = match self.core.draft_at(actor, None, body, at) {
+        let (draft, op) = match self.core.draft_at(by, None, body, at) {
             Ok(d) => d,
             Err(e) => return Err((e, reply)),
         };
-        let mut next = m.clone();
-        if let Err(e) = next.apply(&op) {
-            return Err((EngineError::Internal(e.to_string()), reply));
+        // Applied by the machine's rule like a received change; the index
+        // follows its deltas (a number released only if still this
+        // member's: one it lost to a duplicate stays the winner's).
+        let view = AccountView {
+            member: Some(m),
+            order: None,
+        };
+        let applied = match apply::apply(&view, &op, None) {
+            Ok(a) => a,
+            Err(e) => return Err((EngineError::Internal(e.reason), reply)),
+        };
+        let next = applied.member.expect("a profile change changes its member");
+        let mut effects = Effects::default();
+        if let Err(e) = self.core.reindex(&m.id, &applied.index, &mut effects) {
+            return Err((e.into(), reply));
         }
         effects.member = Some(next.clone());
         st.member = Some(next.clone());
@@ -807,7 +808,7 @@ impl AccountActor {
     fn merge(
         &self,
         st: &mut AccountState,
-        actor: String,
+        by: String,
         idem: Option<Idem>,
         absorbed: MemberState,
         merged: Merged,
@@ -819,21 +820,27 @@ impl AccountActor {
             Ok(b) => b,
             Err(e) => return Err((e.into(), reply)),
         };
-        let (draft, op) = match self.core.draft_at(actor, idem.as_ref(), body, at) {
+        let (draft, op) = match self.core.draft_at(by, idem.as_ref(), body, at) {
             Ok(d) => d,
             Err(e) => return Err((e, reply)),
         };
-        let mut next = m.clone();
-        if let Err(e) = next.apply(&op) {
-            return Err((EngineError::Internal(e.to_string()), reply));
-        }
+        // Applied by the machine's rule like a received merge (the
+        // survivor's side; its index follows the profile change).
+        let view = AccountView {
+            member: Some(m),
+            order: None,
+        };
+        let applied = match apply::apply(&view, &op, None) {
+            Ok(a) => a,
+            Err(e) => return Err((EngineError::Internal(e.reason), reply)),
+        };
+        let next = applied.member.expect("a merge changes its survivor");
         let mut effects = Effects {
             member: Some(next.clone()),
             merged: vec![(absorbed.id.clone(), next.id.clone())],
             ..Default::default()
         };
-        let deltas = apply::reindex(Some(&m.profile), &next.profile);
-        if let Err(e) = self.core.reindex(&m.id, &deltas, &mut effects) {
+        if let Err(e) = self.core.reindex(&m.id, &applied.index, &mut effects) {
             return Err((e.into(), reply));
         }
         st.member = Some(next.clone());
@@ -856,17 +863,17 @@ impl AccountActor {
         st: &mut AccountState,
         survivor: ActorRef<AccountMsg>,
         into: MemberId,
-        remote: Option<(Box<Op>, Encoding, tongka_store::Done)>,
+        remote: Option<(Box<Op>, Encoding, tongka_db::Done)>,
     ) -> Result<bool, EngineError> {
         let Some(m) = st.member.clone() else {
             return Err(EngineError::Internal("a move of no member".into()));
         };
-        let (source, encoded, op, done): (Source, Encoding, Op, tongka_store::Done) = match remote {
+        let (source, encoded, op, done): (Source, Encoding, Op, tongka_db::Done) = match remote {
             Some((op, encoded, on_durable)) => {
                 (Source::Remote((*op).clone()), encoded, *op, on_durable)
             }
             None => {
-                let Some(body) = merge::decide_move(&m, &into, &self.core.node) else {
+                let Some(body) = tongka_machine::settle::move_of(&m, &into, &self.core.node) else {
                     return Ok(false);
                 };
                 let (draft, op) = self.core.draft("merge".into(), None, body)?;
@@ -960,7 +967,7 @@ impl AccountActor {
         op: Op,
         other: MemberState,
         other_pending: Arc<AtomicUsize>,
-        done: tongka_store::Done,
+        done: tongka_db::Done,
     ) -> Result<(), String> {
         let Some(m) = &st.member else {
             return Err("a move into no member".into());

@@ -10,18 +10,20 @@ use ractor::{ActorId, ActorRef};
 use tongka_core::authority::may_author;
 use tongka_core::catalogue_doc::Catalogue;
 use tongka_core::clock::{Hlc, HlcClock};
-use tongka_core::ids::{MemberId, NodeId, OpId};
+use tongka_core::ids::{MemberId, NodeId};
 use tongka_core::merge::Merged;
 use tongka_core::op::{EncodedOp, Op, OpBody, OpDraft, OriginRole};
 use tongka_core::programme::Programme;
-use tongka_store::{Effects, Store};
+use tongka_db::{Db, Effects};
+use tongka_machine::idem::Idempotency;
+use tongka_machine::stamp;
 
 use crate::account::{AccountKey, AccountMsg, Encoding};
 use crate::{EngineError, EscrowBroker, Idem};
 
 /// What every actor shares.
 pub(crate) struct Core {
-    pub store: Store,
+    pub db: Db,
     pub node: NodeId,
     /// The programme now: what every decision made from now on uses.
     pub(crate) programme: std::sync::RwLock<Arc<Programme>>,
@@ -41,8 +43,9 @@ pub(crate) struct Core {
     /// handed to the writer and not committed yet: their member, and how
     /// many such registrations hold the entry. Later lookups see them.
     pub(crate) pending_index: Mutex<HashMap<String, (MemberId, usize)>>,
-    /// Idempotency keys whose request is being processed.
-    pub(crate) inflight: Mutex<HashSet<String>>,
+    /// Idempotency keys whose request is being processed (the machine's
+    /// rule, `tongka_machine::idem`; their records are the store's).
+    pub(crate) inflight: Mutex<Idempotency>,
     pub(crate) broker: Mutex<Option<Arc<dyn EscrowBroker>>>,
     /// What this node's chain certificate makes it (`None`: a node of no
     /// chain). Every draft it makes is checked against it.
@@ -80,19 +83,19 @@ impl Core {
     /// look at the number).
     pub fn draft(
         &self,
-        actor: String,
+        by: String,
         idem: Option<&Idem>,
         body: OpBody,
     ) -> Result<(OpDraft, Op), EngineError> {
         let at = self.tick();
-        self.draft_at(actor, idem, body, at)
+        self.draft_at(by, idem, body, at)
     }
 
     /// `draft` stamped `at`. Every op this node makes passes here: one that
     /// its role may not author is refused (`authority::may_author`).
     pub fn draft_at(
         &self,
-        actor: String,
+        by: String,
         idem: Option<&Idem>,
         body: OpBody,
         at: Hlc,
@@ -101,17 +104,11 @@ impl Core {
         may_author(role, &body)?;
         let draft = OpDraft {
             hlc: at,
-            actor,
+            by,
             idem: idem.map(|i| i.key.clone()),
             body,
         };
-        let op = draft.clone().stamp(
-            OpId {
-                origin: self.node.clone(),
-                seq: u64::MAX,
-            },
-            Default::default(),
-        );
+        let op = stamp::provisional(draft.clone(), &self.node);
         Ok((draft, op))
     }
 
@@ -127,7 +124,7 @@ impl Core {
     /// claims are free again (the commit, if any, now answers for them).
     pub fn finish(&self, idem_key: Option<String>, claims: Vec<String>) {
         if let Some(k) = idem_key {
-            self.inflight.lock().expect("inflight lock").remove(&k);
+            self.inflight.lock().expect("inflight lock").end(&k);
         }
         self.release_claims(claims);
     }
@@ -141,33 +138,28 @@ impl Core {
         op: Op,
         encoded: Encoding,
         effects: Effects,
-        on_durable: tongka_store::Done,
+        on_durable: tongka_db::Done,
     ) {
-        self.submit_source(
-            tongka_store::Source::Remote(op),
-            encoded,
-            effects,
-            on_durable,
-        );
+        self.submit_source(tongka_db::Source::Remote(op), encoded, effects, on_durable);
     }
 
     /// `submit_remote` for any source: a local draft (no bytes yet) or a
     /// remote op, with its bytes when received so.
     pub(crate) fn submit_source(
         &self,
-        source: tongka_store::Source,
+        source: tongka_db::Source,
         encoded: Encoding,
         effects: Effects,
-        on_durable: tongka_store::Done,
+        on_durable: tongka_db::Done,
     ) {
         match (source, encoded) {
-            (tongka_store::Source::Remote(op), Some((bytes, hash))) => {
+            (tongka_db::Source::Remote(op), Some((bytes, hash))) => {
                 let job =
-                    self.store
+                    self.db
                         .prepare_encoded(EncodedOp { op, bytes, hash }, effects, on_durable);
-                self.store.submit_all(vec![job], Box::new(|_| {}));
+                self.db.submit_all(vec![job], Box::new(|_| {}));
             }
-            (source, _) => self.store.submit(source, effects, on_durable),
+            (source, _) => self.db.submit(source, effects, on_durable),
         }
     }
 }

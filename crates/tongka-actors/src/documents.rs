@@ -9,7 +9,7 @@ use tongka_core::catalogue_doc::{self, Catalogue};
 use tongka_core::op::{Op, OpBody};
 use tongka_core::programme::Programme;
 use tongka_core::programme_doc;
-use tongka_store::{CatalogueWrite, Effects};
+use tongka_db::{CatalogueWrite, Effects};
 
 use crate::account::Encoding;
 use crate::{Engine, EngineError, Idem, Outcome};
@@ -33,7 +33,7 @@ impl Engine {
     pub async fn change_programme(
         &self,
         asked: Programme,
-        actor: String,
+        by: String,
         idem: Option<Idem>,
     ) -> Result<(Outcome, bool), EngineError> {
         self.idempotent(idem, move |me, idem| async move {
@@ -59,7 +59,7 @@ impl Engine {
                     change,
                     programme: now.clone(),
                 };
-                let (draft, _) = me.core.draft_at(actor, idem.as_ref(), body, at)?;
+                let (draft, _) = me.core.draft_at(by, idem.as_ref(), body, at)?;
                 let saved = programme_doc::canonical(&doc)
                     .map_err(|e| EngineError::Internal(e.to_string()))?
                     .save();
@@ -71,8 +71,8 @@ impl Engine {
                 let (tx, rx) = tokio::sync::oneshot::channel();
                 let core = me.core.clone();
                 let key = idem.as_ref().map(|i| i.key.clone());
-                me.core.store.submit(
-                    tongka_store::Source::Local(draft),
+                me.core.db.submit(
+                    tongka_db::Source::Local(draft),
                     effects,
                     Box::new(move |res| {
                         core.finish(key, Vec::new());
@@ -95,7 +95,7 @@ impl Engine {
     /// Apply HQ's `ProgrammeChanged` op made elsewhere: its change to the
     /// programme document, in its place among the ops handed to the
     /// writer. A change that does not apply is logged as rejected.
-    fn apply_programme_remote(&self, op: Op, encoded: Encoding, on_durable: tongka_store::Done) {
+    fn apply_programme_remote(&self, op: Op, encoded: Encoding, on_durable: tongka_db::Done) {
         let OpBody::ProgrammeChanged { change, .. } = &op.body else {
             unreachable!("called for programme changes only")
         };
@@ -124,7 +124,7 @@ impl Engine {
     pub async fn change_catalogue(
         &self,
         products: Vec<Product>,
-        actor: String,
+        by: String,
     ) -> Result<Vec<Product>, EngineError> {
         let rx = {
             let mut held = self.core.catalogue.lock().expect("catalogue lock");
@@ -146,7 +146,7 @@ impl Engine {
                 return Ok(answer);
             };
             let body = OpBody::CatalogueChanged { change, products };
-            let (draft, _) = self.core.draft_at(actor, None, body, at)?;
+            let (draft, _) = self.core.draft_at(by, None, body, at)?;
             let saved = catalogue_doc::canonical(&doc)
                 .map_err(|e| EngineError::Internal(e.to_string()))?
                 .save();
@@ -158,8 +158,8 @@ impl Engine {
                 ..Default::default()
             };
             let (tx, rx) = tokio::sync::oneshot::channel();
-            self.core.store.submit(
-                tongka_store::Source::Local(draft),
+            self.core.db.submit(
+                tongka_db::Source::Local(draft),
                 effects,
                 Box::new(move |res| {
                     let _ = tx.send(res.map(|_| answer));
@@ -179,7 +179,7 @@ impl Engine {
     /// catalogue document, materialised in the same commit, in its place
     /// among the ops handed to the writer. A change that does not apply is
     /// logged as rejected.
-    fn apply_catalogue_remote(&self, op: Op, encoded: Encoding, on_durable: tongka_store::Done) {
+    fn apply_catalogue_remote(&self, op: Op, encoded: Encoding, on_durable: tongka_db::Done) {
         let OpBody::CatalogueChanged { change, .. } = &op.body else {
             unreachable!("called for catalogue changes only")
         };
@@ -205,7 +205,7 @@ impl Engine {
         &self,
         op: Op,
         encoded: Encoding,
-        on_durable: tongka_store::Done,
+        on_durable: tongka_db::Done,
     ) {
         if matches!(op.body, OpBody::CatalogueChanged { .. }) {
             self.apply_catalogue_remote(op, encoded, on_durable);

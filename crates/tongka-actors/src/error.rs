@@ -9,7 +9,7 @@ use tongka_core::merge::MergeError;
 use tongka_core::programme::ProgrammeError;
 use tongka_core::refund::RefundError;
 use tongka_core::state::{MemberError, RechargeError};
-use tongka_store::StoreError;
+use tongka_db::DbError;
 
 /// Why the engine refused or failed a request.
 #[derive(Debug, thiserror::Error)]
@@ -41,7 +41,7 @@ pub enum EngineError {
     #[error("the node is at its limit of requests in flight; retry shortly")]
     Overloaded,
     #[error("storage: {0}")]
-    Storage(#[from] StoreError),
+    Storage(#[from] DbError),
     #[error("internal error: {0}")]
     Internal(String),
 }

@@ -73,7 +73,7 @@ impl Engine {
         // This node's view may lag (a recharge or sale elsewhere not yet
         // here): with no holder known, the machine asks every peer.
         let member = short.counter.member();
-        let Some(state) = self.core.store.member(member).ok().flatten() else {
+        let Some(state) = self.core.db.member(member).ok().flatten() else {
             return false;
         };
         let peers = broker.reachable();
@@ -127,7 +127,7 @@ impl Engine {
     /// network is down by then.
     pub(crate) fn pull_ahead(&self, member: &MemberId) {
         let Some(broker) = self.broker() else { return };
-        let Ok(Some(m)) = self.core.store.member(member) else {
+        let Ok(Some(m)) = self.core.db.member(member) else {
             return;
         };
         let mut e = machine(broker.as_ref());
@@ -156,7 +156,7 @@ impl Engine {
     /// the durable transfer op, or `None` when nothing is held here.
     pub async fn give_share(&self, to: NodeId, want: Want) -> Result<Option<Op>, EngineError> {
         let member = want.counter.member();
-        if self.core.store.member(member)?.is_none() {
+        if self.core.db.member(member)?.is_none() {
             return Ok(None);
         }
         let key = AccountKey::Member(member.clone());
@@ -176,7 +176,7 @@ impl Engine {
             {
                 Ok(ractor::rpc::CallResult::Success(res)) => {
                     return match res? {
-                        Some(id) => Ok(self.core.store.op(&id)?),
+                        Some(id) => Ok(self.core.db.op(&id)?),
                         None => Ok(None),
                     };
                 }

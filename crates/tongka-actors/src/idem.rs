@@ -1,8 +1,12 @@
 //! Idempotency: a request's key and fingerprint (`Idem`), the record
 //! stored with its op, and running a request once per key
-//! (`Engine::idempotent`), replays answered from the first answer.
+//! (`Engine::idempotent`), replays answered from the first answer. The
+//! rule (run, replay, reused, in progress) is the machine's
+//! (`tongka_machine::idem`); here are the lock, the store's records and
+//! the request's task.
 
-use tongka_store::IdemRecord;
+use tongka_db::IdemRecord;
+use tongka_machine::idem::{self, InProgress, Verdict};
 
 use crate::detach::detach;
 use crate::outcome::StoredAnswerRef;
@@ -38,35 +42,30 @@ impl Engine {
     /// Start an idempotent request: `Some(answer)` if the key already
     /// answered this very request; an error if it answered another one or
     /// is still busy. The caller must call the operation next, which frees
-    /// the key once committed (or refused).
+    /// the key once committed (or refused). The rule, and why the key is
+    /// held before its record is read: `tongka_machine::idem`.
     fn begin_idem(&self, idem: Option<&Idem>) -> Result<Option<Outcome>, EngineError> {
         let Some(idem) = idem else { return Ok(None) };
-        if !self
-            .core
+        self.core
             .inflight
             .lock()
             .expect("inflight lock")
-            .insert(idem.key.clone())
-        {
-            return Err(EngineError::IdemInProgress(idem.key.clone()));
-        }
-        let found = match self.core.store.idem(&idem.key) {
+            .begin(&idem.key)
+            .map_err(|InProgress| EngineError::IdemInProgress(idem.key.clone()))?;
+        // Read outside the lock: other keys' requests go on meanwhile.
+        let found = match self.core.db.idem(&idem.key) {
             Ok(f) => f,
             Err(e) => {
                 self.end_idem(Some(idem));
                 return Err(e.into());
             }
         };
-        match found {
-            None => Ok(None),
-            Some(rec) => {
-                self.end_idem(Some(idem));
-                if rec.fingerprint != idem.fingerprint {
-                    return Err(EngineError::IdemConflict(idem.key.clone()));
-                }
-                Ok(Some(self.stored_answer(&rec.body)?))
-            }
-        }
+        let verdict = self.core.inflight.lock().expect("inflight lock").settle(
+            &idem.key,
+            &idem.fingerprint,
+            found.as_ref().map(|r| (&r.fingerprint, &r.body)),
+        );
+        self.answer(idem, verdict)
     }
 
     /// Look up an idempotency key before the request is even parsed: the
@@ -74,12 +73,25 @@ impl Engine {
     /// if it was another. Nothing is reserved; the operation checks again.
     pub fn replay(&self, idem: Option<&Idem>) -> Result<Option<Outcome>, EngineError> {
         let Some(idem) = idem else { return Ok(None) };
-        match self.core.store.idem(&idem.key)? {
-            None => Ok(None),
-            Some(rec) if rec.fingerprint != idem.fingerprint => {
-                Err(EngineError::IdemConflict(idem.key.clone()))
-            }
-            Some(rec) => Ok(Some(self.stored_answer(&rec.body)?)),
+        let found = self.core.db.idem(&idem.key)?;
+        let verdict = idem::verdict(
+            &idem.fingerprint,
+            found.as_ref().map(|r| (&r.fingerprint, &r.body)),
+        );
+        self.answer(idem, verdict)
+    }
+
+    /// What a verdict answers: nothing yet (run), the stored first answer,
+    /// or `idempotency_key_reused`.
+    fn answer(
+        &self,
+        idem: &Idem,
+        verdict: Verdict<&Vec<u8>>,
+    ) -> Result<Option<Outcome>, EngineError> {
+        match verdict {
+            Verdict::Run => Ok(None),
+            Verdict::Replay(body) => Ok(Some(self.stored_answer(body)?)),
+            Verdict::Reused => Err(EngineError::IdemConflict(idem.key.clone())),
         }
     }
 
@@ -89,7 +101,7 @@ impl Engine {
                 .inflight
                 .lock()
                 .expect("inflight lock")
-                .remove(&i.key);
+                .end(&i.key);
         }
     }
 

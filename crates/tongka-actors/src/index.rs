@@ -4,8 +4,8 @@
 
 use tongka_core::ids::MemberId;
 use tongka_core::state::MemberError;
+use tongka_db::{DbError, Effects};
 use tongka_machine::apply::{IndexDelta, Key};
-use tongka_store::{Effects, StoreError};
 
 use crate::{Core, Engine, EngineError};
 
@@ -20,16 +20,16 @@ impl Core {
         m: &MemberId,
         deltas: &[IndexDelta],
         effects: &mut Effects,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), DbError> {
         for d in deltas {
             match d {
                 IndexDelta::Release(Key::Phone(p)) => {
-                    if self.store.member_by_phone(p)?.as_ref() == Some(m) {
+                    if self.db.member_by_phone(p)?.as_ref() == Some(m) {
                         effects.phones.push((p.clone(), None));
                     }
                 }
                 IndexDelta::Release(Key::Card(c)) => {
-                    if self.store.member_by_card(c)?.as_ref() == Some(m) {
+                    if self.db.member_by_card(c)?.as_ref() == Some(m) {
                         effects.cards.push((c.clone(), None));
                     }
                 }
@@ -50,15 +50,15 @@ impl Core {
 
     /// Who holds phone `phone` in the index: a remote registration not
     /// committed yet, or as committed.
-    pub(crate) fn phone_owner(&self, phone: &str) -> Result<Option<MemberId>, StoreError> {
+    pub(crate) fn phone_owner(&self, phone: &str) -> Result<Option<MemberId>, DbError> {
         let pending = self.pending_owner(&format!("phone:{phone}"));
-        pending.map_or_else(|| self.store.member_by_phone(phone), |m| Ok(Some(m)))
+        pending.map_or_else(|| self.db.member_by_phone(phone), |m| Ok(Some(m)))
     }
 
     /// `phone_owner` for card numbers.
-    pub(crate) fn card_owner(&self, card: &str) -> Result<Option<MemberId>, StoreError> {
+    pub(crate) fn card_owner(&self, card: &str) -> Result<Option<MemberId>, DbError> {
         let pending = self.pending_owner(&format!("card:{card}"));
-        pending.map_or_else(|| self.store.member_by_card(card), |m| Ok(Some(m)))
+        pending.map_or_else(|| self.db.member_by_card(card), |m| Ok(Some(m)))
     }
 
     fn pending_owner(&self, key: &str) -> Option<MemberId> {
@@ -105,7 +105,7 @@ impl Engine {
         card: Option<&str>,
         member: Option<&MemberId>,
     ) -> Result<Vec<String>, EngineError> {
-        let store = &self.core.store;
+        let store = &self.core.db;
         let mut claims = self.core.claims.lock().expect("claims lock");
         let phone_key = format!("phone:{phone}");
         let owner = store.member_by_phone(phone)?;

@@ -44,7 +44,8 @@ use tongka_core::merge::Merged;
 use tongka_core::op::OriginRole;
 use tongka_core::programme::Programme;
 use tongka_core::programme_doc;
-use tongka_store::Store;
+use tongka_db::Db;
+use tongka_machine::idem::Idempotency;
 
 pub(crate) use self::core::{Core, now_ms};
 pub use account::AccountKey;
@@ -71,41 +72,35 @@ pub struct Engine {
 pub struct Admitted(#[allow(dead_code)] tokio::sync::OwnedSemaphorePermit);
 
 impl Engine {
-    pub fn new(
-        store: Store,
-        programme: Programme,
-        recovered_hlc: Hlc,
-        config: EngineConfig,
-    ) -> Engine {
-        let node = store.node().clone();
+    pub fn new(db: Db, programme: Programme, recovered_hlc: Hlc, config: EngineConfig) -> Engine {
+        let node = db.node().clone();
         let mut merged = Merged::default();
         // A node that cannot read its merges would answer lookups wrongly;
         // the store was just opened, so a failure here is a broken disk.
-        for (a, s) in store.merged().expect("reading the merges at start") {
+        for (a, s) in db.merged().expect("reading the merges at start") {
             merged.add(a, s);
         }
         // The programme the store's document holds; without one, the
         // initial document's (the default programme, `programme`).
-        let (programme, programme_doc) = match store
-            .programme_doc()
-            .expect("reading the programme at start")
-        {
-            Some(bytes) => {
-                let doc = programme_doc::load(&bytes).expect("a stored programme document loads");
-                let p = programme_doc::materialise(&doc).expect("a stored programme is valid");
-                (p, bytes)
-            }
-            None => {
-                debug_assert_eq!(
-                    programme,
-                    Programme::default(),
-                    "nodes start on the default programme"
-                );
-                (programme, programme_doc::initial().save())
-            }
-        };
+        let (programme, programme_doc) =
+            match db.programme_doc().expect("reading the programme at start") {
+                Some(bytes) => {
+                    let doc =
+                        programme_doc::load(&bytes).expect("a stored programme document loads");
+                    let p = programme_doc::materialise(&doc).expect("a stored programme is valid");
+                    (p, bytes)
+                }
+                None => {
+                    debug_assert_eq!(
+                        programme,
+                        Programme::default(),
+                        "nodes start on the default programme"
+                    );
+                    (programme, programme_doc::initial().save())
+                }
+            };
         // The store writes the initial catalogue document at creation.
-        let catalogue_bytes = store
+        let catalogue_bytes = db
             .catalogue_doc()
             .expect("reading the catalogue at start")
             .unwrap_or_else(|| catalogue_doc::initial().save());
@@ -114,7 +109,7 @@ impl Engine {
         )
         .expect("a stored catalogue is valid");
         let core = Arc::new(Core {
-            store,
+            db,
             node,
             programme: std::sync::RwLock::new(Arc::new(programme)),
             programme_doc: Mutex::new(programme_doc),
@@ -124,7 +119,7 @@ impl Engine {
             accounts: Mutex::new(HashMap::new()),
             claims: Mutex::new(HashSet::new()),
             pending_index: Mutex::new(HashMap::new()),
-            inflight: Mutex::new(HashSet::new()),
+            inflight: Mutex::new(Idempotency::new()),
             broker: Mutex::new(None),
             role: Mutex::new(None),
             merged: Mutex::new(merged),
@@ -162,8 +157,8 @@ impl Engine {
         self.core.broker.lock().expect("broker lock").clone()
     }
 
-    pub fn store(&self) -> &Store {
-        &self.core.store
+    pub fn db(&self) -> &Db {
+        &self.core.db
     }
 
     /// The programme now (HQ may change it: `change_programme`, or a

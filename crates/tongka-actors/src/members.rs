@@ -7,7 +7,7 @@ use tongka_core::member::{Profile, ProfilePatch};
 use tongka_core::money::Money;
 use tongka_core::op::OpBody;
 use tongka_core::state::{MemberError, MemberState};
-use tongka_store::{Effects, Source};
+use tongka_db::{Effects, Source};
 
 use crate::account::{AccountKey, AccountMsg};
 use crate::detach::detach;
@@ -16,7 +16,7 @@ use crate::{Engine, EngineError, Idem, Outcome};
 impl Engine {
     pub async fn register(
         &self,
-        actor: String,
+        by: String,
         idem: Option<Idem>,
         profile: Profile,
     ) -> Result<(Outcome, bool), EngineError> {
@@ -24,10 +24,10 @@ impl Engine {
         self.idempotent(idem, move |me, idem| async move {
             let core = &me.core;
             let claims = me.claim(&profile.phone, profile.card_no.as_deref(), None)?;
-            let member = MemberId::mint(&core.node, core.store.next_entity());
+            let member = MemberId::mint(&core.node, core.db.next_entity());
             let made = core
                 .draft(
-                    actor,
+                    by,
                     idem.as_ref(),
                     OpBody::MemberRegistered {
                         member: member.clone(),
@@ -64,7 +64,7 @@ impl Engine {
             let (tx, rx) = tokio::sync::oneshot::channel();
             let core2 = core.clone();
             let key = idem.map(|i| i.key);
-            core.store.submit(
+            core.db.submit(
                 Source::Local(draft),
                 effects,
                 Box::new(move |res| {
@@ -86,24 +86,24 @@ impl Engine {
     /// restart).
     pub async fn update_profile(
         &self,
-        actor: String,
+        by: String,
         member: MemberId,
         patch: ProfilePatch,
     ) -> Result<Outcome, EngineError> {
         let me = self.clone();
-        detach(async move { me.update_profile_now(actor, member, patch).await }).await
+        detach(async move { me.update_profile_now(by, member, patch).await }).await
     }
 
     async fn update_profile_now(
         &self,
-        actor: String,
+        by: String,
         member: MemberId,
         patch: ProfilePatch,
     ) -> Result<Outcome, EngineError> {
         let member = self.resolve(&member);
         let current = self
             .core
-            .store
+            .db
             .member(&member)?
             .ok_or_else(|| MemberError::NotFound(member.to_string()))?;
         let new_phone = patch.phone.clone().filter(|p| *p != current.profile.phone);
@@ -125,7 +125,7 @@ impl Engine {
                 // Claim only the card: check it the same way.
                 let mut claims = self.core.claims.lock().expect("claims lock");
                 let key = format!("card:{c}");
-                let owner = self.core.store.member_by_card(c)?;
+                let owner = self.core.db.member_by_card(c)?;
                 if claims.contains(&key) || owner.is_some_and(|o| o != member) {
                     return Err(MemberError::CardTaken(c.clone()).into());
                 }
@@ -135,7 +135,7 @@ impl Engine {
         };
         self.call(AccountKey::Member(member), move |reply| {
             AccountMsg::UpdateProfile {
-                actor: actor.clone(),
+                by: by.clone(),
                 patch: patch.clone(),
                 claimed: claimed.clone(),
                 reply,
@@ -146,25 +146,31 @@ impl Engine {
 
     pub async fn recharge(
         &self,
-        actor: String,
+        by: String,
         idem: Option<Idem>,
         member: MemberId,
         amount: Money,
         tender: TenderKind,
     ) -> Result<(Outcome, bool), EngineError> {
         let member = self.resolve(&member);
-        self.idempotent(idem, move |me, idem| async move {
-            me.call(AccountKey::Member(member), move |reply| {
-                AccountMsg::Recharge {
-                    actor: actor.clone(),
-                    idem: idem.clone(),
-                    amount,
-                    tender,
-                    reply,
-                }
+        let touched = member.clone();
+        let out = self
+            .idempotent(idem, move |me, idem| async move {
+                me.call(AccountKey::Member(member), move |reply| {
+                    AccountMsg::Recharge {
+                        by: by.clone(),
+                        idem: idem.clone(),
+                        amount,
+                        tender,
+                        reply,
+                    }
+                })
+                .await
             })
-            .await
-        })
-        .await
+            .await?;
+        // The member was resolved before: were it merged away meanwhile,
+        // the recharge credited a share that now moves on (`settle`).
+        self.settle_warn(&touched).await;
+        Ok(out)
     }
 }

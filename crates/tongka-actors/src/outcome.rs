@@ -81,11 +81,11 @@ impl Engine {
             StoredAnswer::Outcome(o) => Ok(o),
             StoredAnswer::CheckedOut { order } => {
                 // Committed with the record, in the same transaction.
-                let state = self.core.store.order(&order)?.ok_or_else(|| {
+                let state = self.core.db.order(&order)?.ok_or_else(|| {
                     EngineError::Internal(format!("stored answer: order {order} missing"))
                 })?;
                 let member = match &state.order.member {
-                    Some(m) => self.core.store.member(m)?,
+                    Some(m) => self.core.db.member(m)?,
                     None => None,
                 };
                 Ok(Outcome::CheckedOut {

@@ -18,9 +18,9 @@ impl Engine {
     /// merged into it.
     pub fn history(&self, id: &MemberId, limit: usize) -> Result<Vec<Op>, EngineError> {
         let m = self.member(id)?;
-        let mut ops = self.core.store.member_history(&m.id, limit)?;
+        let mut ops = self.core.db.member_history(&m.id, limit)?;
         for a in &m.absorbed {
-            ops.extend(self.core.store.member_history(a, limit)?);
+            ops.extend(self.core.db.member_history(a, limit)?);
         }
         ops.sort_by(|x, y| (y.hlc, &y.id).cmp(&(x.hlc, &x.id)));
         ops.truncate(limit);
@@ -30,7 +30,7 @@ impl Engine {
     /// Phone and card numbers held by more than one member.
     /// Merged pairs are no longer listed.
     pub fn duplicates(&self) -> Result<Vec<(String, Vec<MemberId>)>, EngineError> {
-        let mut out = self.core.store.duplicates(LIST_MAX)?;
+        let mut out = self.core.db.duplicates(LIST_MAX)?;
         out.retain(|(_, ids)| {
             let now: HashSet<MemberId> = ids.iter().map(|i| self.resolve(i)).collect();
             now.len() > 1
@@ -43,14 +43,14 @@ impl Engine {
     /// A member merged into another reads as the survivor.
     pub fn member(&self, id: &MemberId) -> Result<MemberState, EngineError> {
         self.core
-            .store
+            .db
             .member(&self.resolve(id))?
             .ok_or_else(|| MemberError::NotFound(id.to_string()).into())
     }
 
     pub fn order(&self, id: &OrderId) -> Result<OrderState, EngineError> {
         self.core
-            .store
+            .db
             .order(id)?
             .ok_or_else(|| EngineError::OrderNotFound(id.to_string()))
     }

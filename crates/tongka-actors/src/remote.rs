@@ -8,14 +8,15 @@ use std::sync::{Arc, Mutex};
 use tongka_core::ids::MemberId;
 use tongka_core::op::{EncodedOp, Op, OpBody};
 use tongka_core::state::MemberState;
-use tongka_store::Effects;
+use tongka_db::Effects;
+use tongka_machine::settle::{Event, Settling};
 
 use crate::account::{self, AccountKey, AccountMsg, Encoding, RemoteItem};
 use crate::{Engine, EngineError, now_ms};
 
 /// A remote op as the engine takes it: the op, its encoding if received
 /// so, and who waits for it to be durable.
-type RemoteIn = (Op, Encoding, Option<tongka_store::Done>);
+type RemoteIn = (Op, Encoding, Option<tongka_db::Done>);
 
 impl Engine {
     /// Apply an op made by another node, delivered in causal order: a batch
@@ -26,7 +27,7 @@ impl Engine {
     pub async fn apply_remote(
         &self,
         op: Op,
-        on_durable: tongka_store::Done,
+        on_durable: tongka_db::Done,
     ) -> Result<(), EngineError> {
         self.apply_remote_items(vec![(op, None, Some(on_durable))])
             .await
@@ -60,8 +61,10 @@ impl Engine {
     }
 
     async fn apply_remote_items(&self, ops: Vec<RemoteIn>) -> Result<(), EngineError> {
-        let any_merged = !self.core.merged.lock().expect("merged lock").is_empty();
-        let mut touched: std::collections::BTreeSet<MemberId> = Default::default();
+        // The machine's settle rule: which members this batch's ops may
+        // have credited this node's share of (noted only if merged away).
+        let mut settling = Settling::new(self.core.node.clone());
+        let mut any_merged = !self.core.merged.lock().expect("merged lock").is_empty();
         let mut run = Vec::with_capacity(ops.len());
         for (op, encoded, on_durable) in ops {
             let on_durable = on_durable.unwrap_or_else(|| Box::new(|_| {}));
@@ -72,6 +75,7 @@ impl Engine {
                 }
                 OpBody::MergeMoved { member, into, .. } => {
                     // It changes two accounts: one at a time, in its place.
+                    // It notes nothing (`settle::touches`).
                     self.apply_remote_run(std::mem::take(&mut run)).await?;
                     let (member, into) = (member.clone(), into.clone());
                     let _g = self.core.merge_lock.lock().await;
@@ -83,31 +87,27 @@ impl Engine {
                 } => {
                     // A batch of one, in its place; then lookups follow the
                     // merge, and this node moves its share of `absorbed`.
+                    let body = op.body.clone();
                     let (member, absorbed) = (member.clone(), absorbed.clone());
                     self.apply_remote_run(std::mem::take(&mut run)).await?;
                     self.apply_remote_run(vec![(op, encoded, Some(on_durable))])
                         .await?;
-                    self.core
-                        .merged
-                        .lock()
-                        .expect("merged lock")
-                        .add(absorbed.clone(), member);
-                    touched.insert(absorbed);
+                    let mut merged = self.core.merged.lock().expect("merged lock");
+                    merged.add(absorbed, member);
+                    settling.handle(Event::Applied(&body), &merged);
+                    any_merged = true;
                 }
                 body => {
-                    if any_merged && let Some(m) = body.member() {
-                        touched.insert(m.clone());
+                    if any_merged {
+                        let merged = self.core.merged.lock().expect("merged lock");
+                        settling.handle(Event::Applied(body), &merged);
                     }
                     run.push((op, encoded, Some(on_durable)));
                 }
             }
         }
         self.apply_remote_run(run).await?;
-        for m in touched {
-            if let Err(e) = self.settle(&m).await {
-                tracing::warn!(member = %m, error = %e, "moving a merged member's share failed; retried on its next op");
-            }
-        }
+        self.settle_noted(settling).await;
         Ok(())
     }
 
@@ -199,7 +199,7 @@ impl Engine {
                 .await?;
             waiting.push((key, preload, items, rx));
         }
-        let mut slots: Vec<Option<tongka_store::Prepared>> = (0..n).map(|_| None).collect();
+        let mut slots: Vec<Option<tongka_db::Prepared>> = (0..n).map(|_| None).collect();
         for (key, preload, items, mut rx) in waiting {
             let mut tries = 0;
             let applied = loop {
@@ -224,12 +224,12 @@ impl Engine {
                 slots[index] = Some(job);
             }
         }
-        let jobs: Vec<tongka_store::Prepared> = slots
+        let jobs: Vec<tongka_db::Prepared> = slots
             .into_iter()
             .map(|j| j.expect("every op of the batch was applied"))
             .collect();
         let core = self.core.clone();
-        self.core.store.submit_all(
+        self.core.db.submit_all(
             jobs,
             Box::new(move |_| {
                 // Committed (or the store failed): lookups read the index.

@@ -39,7 +39,7 @@ impl Engine {
             Err(e) => {
                 // pre_start refuses unknown members.
                 if let AccountKey::Member(id) = key
-                    && self.core.store.member(id)?.is_none()
+                    && self.core.db.member(id)?.is_none()
                 {
                     return Err(MemberError::NotFound(id.to_string()).into());
                 }

@@ -35,7 +35,7 @@ pub enum LineRequest {
 impl Engine {
     /// Resolve lines against the catalogue.
     pub fn resolve_lines(&self, lines: Vec<LineRequest>) -> Result<Vec<LineInput>, EngineError> {
-        let store = &self.core.store;
+        let store = &self.core.db;
         lines
             .into_iter()
             .map(|l| {
@@ -80,13 +80,13 @@ impl Engine {
 
     pub async fn checkout(
         &self,
-        actor: String,
+        by: String,
         idem: Option<Idem>,
         member: Option<MemberId>,
         lines: Vec<LineRequest>,
         tenders: Vec<TenderInput>,
     ) -> Result<(Outcome, bool), EngineError> {
-        self.checkout_with_points(actor, idem, member, lines, tenders, 0)
+        self.checkout_with_points(by, idem, member, lines, tenders, 0)
             .await
     }
 
@@ -96,7 +96,7 @@ impl Engine {
     /// once for each (a sale short of both asks for both).
     pub async fn checkout_with_points(
         &self,
-        actor: String,
+        by: String,
         idem: Option<Idem>,
         member: Option<MemberId>,
         lines: Vec<LineRequest>,
@@ -113,7 +113,7 @@ impl Engine {
                     None => AccountKey::WalkIn,
                 };
                 let msg = |reply| AccountMsg::Checkout {
-                    actor: actor.clone(),
+                    by: by.clone(),
                     idem: idem.clone(),
                     lines: lines.clone(),
                     tenders: tenders.clone(),
@@ -151,10 +151,13 @@ impl Engine {
                 result
             })
             .await?;
-        if let Some(m) = &paying
-            && !out.1
-        {
-            self.pull_ahead(m);
+        if let Some(m) = &paying {
+            // A sale's points credit this store's share: were the member
+            // merged away meanwhile (it was resolved before), they move on.
+            self.settle_warn(m).await;
+            if !out.1 {
+                self.pull_ahead(m);
+            }
         }
         Ok(out)
     }
@@ -195,7 +198,7 @@ impl Engine {
 
     pub async fn refund(
         &self,
-        actor: String,
+        by: String,
         idem: Option<Idem>,
         order: OrderId,
         lines: Option<Vec<RefundLine>>,
@@ -204,7 +207,7 @@ impl Engine {
         self.idempotent(idem, move |me, idem| async move {
             let state = me
                 .core
-                .store
+                .db
                 .order(&order)?
                 .ok_or_else(|| EngineError::OrderNotFound(order.to_string()))?;
             let key = match &state.order.member {
@@ -213,7 +216,7 @@ impl Engine {
             };
             let out = me
                 .call(key.clone(), move |reply| AccountMsg::Refund {
-                    actor: actor.clone(),
+                    by: by.clone(),
                     idem: idem.clone(),
                     order: Box::new(state.clone()),
                     lines: lines.clone(),
@@ -223,10 +226,8 @@ impl Engine {
                 .await?;
             // A refund to a member merged away since the sale credits this
             // store's share of it: moved on to the survivor.
-            if let AccountKey::Member(m) = &key
-                && let Err(e) = me.settle(m).await
-            {
-                tracing::warn!(member = %m, error = %e, "moving a merged member's share failed; retried on its next op");
+            if let AccountKey::Member(m) = &key {
+                me.settle_warn(m).await;
             }
             Ok(out)
         })

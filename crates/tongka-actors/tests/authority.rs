@@ -14,12 +14,12 @@ use tongka_core::member::Profile;
 use tongka_core::money::Money;
 use tongka_core::op::OriginRole;
 use tongka_core::programme::Programme;
-use tongka_store::{Store, StoreOptions};
+use tongka_db::{Db, DbOptions};
 
 fn engine(dir: &std::path::Path, node: &str, role: Option<OriginRole>) -> Engine {
-    let (store, rec) = Store::open(
+    let (store, rec) = Db::open(
         &dir.join(format!("{node}.redb")),
-        StoreOptions {
+        DbOptions {
             node: NodeId::new(node).unwrap(),
             max_batch: 64,
             queue_max: 1024,
@@ -60,7 +60,7 @@ async fn hq_drafts_no_recharge_and_logs_nothing() {
         Outcome::Member(m) => m.id,
         other => panic!("{other:?}"),
     };
-    let seq = hq.store().summary().seq;
+    let seq = hq.db().summary().seq;
     let err = hq
         .recharge(
             "t".into(),
@@ -74,7 +74,7 @@ async fn hq_drafts_no_recharge_and_logs_nothing() {
     assert!(matches!(err, EngineError::NotAuthorised(_)), "{err:?}");
     assert_eq!(err.code(), "hq_sells_nothing");
     assert!(!err.message_zh().is_empty());
-    assert_eq!(hq.store().summary().seq, seq, "no op was logged");
+    assert_eq!(hq.db().summary().seq, seq, "no op was logged");
     assert_eq!(hq.member(&m).unwrap().balance().money(), Money::ZERO);
     // The member's actor is still usable: its state did not move.
     let patch = tongka_core::member::ProfilePatch {
@@ -97,7 +97,7 @@ async fn a_store_of_a_chain_drafts_no_programme_and_a_solo_node_does() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), "programme_hq_only");
-    assert_eq!(store.store().summary().seq, 0);
+    assert_eq!(store.db().summary().seq, 0);
     assert_eq!(*store.programme(), Programme::default());
     let solo = engine(dir.path(), "store-2", None);
     solo.change_programme(asked.clone(), "t".into(), None)

@@ -12,12 +12,12 @@ use tongka_core::catalogue_doc;
 use tongka_core::ids::NodeId;
 use tongka_core::money::Money;
 use tongka_core::programme::Programme;
-use tongka_store::{Store, StoreOptions};
+use tongka_db::{Db, DbOptions};
 
 fn engine(dir: &std::path::Path, node: &str) -> Engine {
-    let (store, rec) = Store::open(
+    let (store, rec) = Db::open(
         &dir.join(format!("{node}.redb")),
-        StoreOptions {
+        DbOptions {
             node: NodeId::new(node).unwrap(),
             max_batch: 64,
             queue_max: 1024,
@@ -37,7 +37,7 @@ fn engine(dir: &std::path::Path, node: &str) -> Engine {
 
 async fn wait_vv(to: &Engine, origin: &NodeId, want: u64) {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while to.store().summary().vv.get(origin) < want {
+    while to.db().summary().vv.get(origin) < want {
         assert!(std::time::Instant::now() < deadline, "not durable in time");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -64,23 +64,23 @@ async fn hq_changes_reach_a_store_materialised_with_the_same_document() {
         .await
         .unwrap();
     assert_eq!(got, vec![latte.clone(), coffee.clone(), tea.clone()]);
-    let ops = hq.store().ops_from(hq.node(), 1, 10).unwrap();
+    let ops = hq.db().ops_from(hq.node(), 1, 10).unwrap();
     assert_eq!(ops.len(), 1);
     store.apply_remote_batch(ops).await.unwrap();
     wait_vv(&store, hq.node(), 1).await;
     for e in [&hq, &store] {
-        let s = e.store();
+        let s = e.db();
         assert_eq!(s.product("latte").unwrap(), Some(latte.clone()));
         assert_eq!(s.product("coffee").unwrap(), Some(coffee.clone()));
         assert_eq!(s.product_by_barcode(&code).unwrap(), Some(tea.clone()));
         assert_eq!(s.products(100).unwrap().len(), sample_catalogue().len() + 1);
     }
     assert_eq!(
-        hq.store().catalogue_doc().unwrap(),
-        store.store().catalogue_doc().unwrap()
+        hq.db().catalogue_doc().unwrap(),
+        store.db().catalogue_doc().unwrap()
     );
-    assert!(hq.store().authored_documents().unwrap());
-    assert!(!store.store().authored_documents().unwrap());
+    assert!(hq.db().authored_documents().unwrap());
+    assert!(!store.db().authored_documents().unwrap());
 }
 
 #[tokio::test]
@@ -91,7 +91,7 @@ async fn a_change_not_made_by_its_origin_is_rejected() {
 
     let dir = tempfile::tempdir().unwrap();
     let store = engine(dir.path(), "store-1");
-    let before = store.store().products(100).unwrap();
+    let before = store.db().products(100).unwrap();
     let mut latte = sample_catalogue()[1].clone();
     latte.price = Money::from_fen(1);
     let at = Hlc { ms: 1, count: 0 };
@@ -106,7 +106,7 @@ async fn a_change_not_made_by_its_origin_is_rejected() {
     .unwrap();
     let op = OpDraft {
         hlc: at,
-        actor: "x".into(),
+        by: "x".into(),
         idem: None,
         body: OpBody::CatalogueChanged {
             change,
@@ -122,12 +122,12 @@ async fn a_change_not_made_by_its_origin_is_rejected() {
     );
     store.apply_remote_batch(vec![op]).await.unwrap();
     wait_vv(&store, &NodeId::new("hq").unwrap(), 1).await;
-    let rejected = store.store().rejected(10).unwrap();
+    let rejected = store.db().rejected(10).unwrap();
     assert_eq!(rejected.len(), 1, "{rejected:?}");
     assert!(rejected[0].1.contains("not by its origin"), "{rejected:?}");
-    assert_eq!(store.store().products(100).unwrap(), before);
+    assert_eq!(store.db().products(100).unwrap(), before);
     assert_eq!(
-        store.store().catalogue_doc().unwrap(),
+        store.db().catalogue_doc().unwrap(),
         Some(catalogue_doc::initial().save())
     );
 }

@@ -12,14 +12,14 @@ use tongka_core::ids::NodeId;
 use tongka_core::member::Profile;
 use tongka_core::money::Money;
 use tongka_core::programme::Programme;
-use tongka_store::{Store, StoreOptions};
+use tongka_db::{Db, DbOptions};
 
-async fn engine(path: &std::path::Path) -> (Engine, Store) {
+async fn engine(path: &std::path::Path) -> (Engine, Db) {
     // Account actors of an engine before hold the file until they passivate.
     let (store, rec) = loop {
-        match Store::open(
+        match Db::open(
             path,
-            StoreOptions {
+            DbOptions {
                 node: NodeId::new("store-1").unwrap(),
                 max_batch: 64,
                 queue_max: 1024,

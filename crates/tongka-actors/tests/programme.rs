@@ -14,9 +14,9 @@ use tongka_core::ids::{MemberId, NodeId};
 use tongka_core::member::Profile;
 use tongka_core::money::Money;
 use tongka_core::programme::Programme;
-use tongka_store::{Store, StoreOptions};
+use tongka_db::{Db, DbOptions};
 
-fn engine_on(store: Store, hlc: tongka_core::clock::Hlc) -> Engine {
+fn engine_on(store: Db, hlc: tongka_core::clock::Hlc) -> Engine {
     Engine::new(
         store,
         Programme::default(),
@@ -29,9 +29,9 @@ fn engine_on(store: Store, hlc: tongka_core::clock::Hlc) -> Engine {
 }
 
 fn engine(dir: &std::path::Path, node: &str) -> Engine {
-    let (store, rec) = Store::open(
+    let (store, rec) = Db::open(
         &dir.join(format!("{node}.redb")),
-        StoreOptions {
+        DbOptions {
             node: NodeId::new(node).unwrap(),
             max_batch: 64,
             queue_max: 1024,
@@ -42,13 +42,13 @@ fn engine(dir: &std::path::Path, node: &str) -> Engine {
 }
 
 async fn ship(from: &Engine, to: &Engine, after: u64) {
-    let ops = from.store().ops_from(from.node(), after + 1, 1000).unwrap();
+    let ops = from.db().ops_from(from.node(), after + 1, 1000).unwrap();
     let n = ops.len();
     to.apply_remote_batch(ops).await.unwrap();
     // Handed over; poll until committed.
-    let want = from.store().summary().vv.get(from.node());
+    let want = from.db().summary().vv.get(from.node());
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while to.store().summary().vv.get(from.node()) < want {
+    while to.db().summary().vv.get(from.node()) < want {
         assert!(
             std::time::Instant::now() < deadline,
             "{n} ops not durable in time"
@@ -118,23 +118,23 @@ async fn hq_changes_an_offer_and_the_store_next_recharge_uses_it() {
     }
     assert_eq!(*hq.programme(), asked);
     // The same again changes nothing and logs nothing.
-    let seq = hq.store().summary().vv.get(hq.node());
+    let seq = hq.db().summary().vv.get(hq.node());
     hq.change_programme(asked.clone(), "hq-admin".into(), None)
         .await
         .unwrap();
-    assert_eq!(hq.store().summary().vv.get(hq.node()), seq);
+    assert_eq!(hq.db().summary().vv.get(hq.node()), seq);
 
     assert_eq!(*store.programme(), Programme::default());
     ship(&hq, &store, 0).await;
     assert_eq!(*store.programme(), asked);
-    assert!(store.store().rejected(10).unwrap().is_empty());
+    assert!(store.db().rejected(10).unwrap().is_empty());
     assert_eq!(recharge_bonus(&store, &m).await, Money::from_yuan(150));
     // The first recharge keeps the bonus it was given.
     let w = store.member(&m).unwrap();
     assert_eq!(w.cumulative_bonus, Money::from_yuan(250));
 
     // An engine started on the store reads the programme back.
-    let again = engine_on(store.store().clone(), store.store().summary().hlc);
+    let again = engine_on(store.db().clone(), store.db().summary().hlc);
     assert_eq!(*again.programme(), asked);
 
     // An invalid programme is refused with its code; nothing changes.
@@ -147,7 +147,7 @@ async fn hq_changes_an_offer_and_the_store_next_recharge_uses_it() {
     assert!(matches!(e, EngineError::Programme(_)));
     assert_eq!(e.code(), "programme_offers_order");
     assert_eq!(*hq.programme(), asked);
-    assert_eq!(hq.store().summary().vv.get(hq.node()), seq);
+    assert_eq!(hq.db().summary().vv.get(hq.node()), seq);
 }
 
 /// A programme change whose automerge change was not made by its origin is
@@ -172,7 +172,7 @@ async fn a_change_not_made_by_its_origin_is_rejected() {
         .unwrap();
     let op = OpDraft {
         hlc: at,
-        actor: "x".into(),
+        by: "x".into(),
         idem: None,
         body: OpBody::ProgrammeChanged {
             change,
@@ -188,18 +188,18 @@ async fn a_change_not_made_by_its_origin_is_rejected() {
     );
     store.apply_remote_batch(vec![op]).await.unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while store.store().summary().vv.get(&NodeId::new("hq").unwrap()) < 1 {
+    while store.db().summary().vv.get(&NodeId::new("hq").unwrap()) < 1 {
         assert!(
             std::time::Instant::now() < deadline,
             "not committed in time"
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let rejected = store.store().rejected(10).unwrap();
+    let rejected = store.db().rejected(10).unwrap();
     assert_eq!(rejected.len(), 1, "{rejected:?}");
     assert!(rejected[0].1.contains("not by its origin"), "{rejected:?}");
     assert_eq!(*store.programme(), Programme::default());
-    assert_eq!(store.store().programme_doc().unwrap(), None);
+    assert_eq!(store.db().programme_doc().unwrap(), None);
 }
 
 /// A programme change received with its bytes (replication's path) is
@@ -219,7 +219,7 @@ async fn a_remote_programme_change_is_stored_as_received() {
         .await
         .unwrap();
     let sent: Vec<_> = hq
-        .store()
+        .db()
         .ops_from_encoded(hq.node(), 1, 10)
         .unwrap()
         .into_iter()
@@ -228,12 +228,12 @@ async fn a_remote_programme_change_is_stored_as_received() {
     assert_eq!(sent.len(), 1);
     store.apply_remote_encoded(sent.clone()).await.unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while store.store().summary().vv.get(hq.node()) < 1 {
+    while store.db().summary().vv.get(hq.node()) < 1 {
         assert!(std::time::Instant::now() < deadline, "not durable in time");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     assert_eq!(*store.programme(), asked);
-    let kept = store.store().ops_from_encoded(hq.node(), 1, 10).unwrap();
+    let kept = store.db().ops_from_encoded(hq.node(), 1, 10).unwrap();
     assert_eq!(kept[0].bytes, sent[0].bytes, "stored byte for byte");
     assert_eq!(kept[0].hash, sent[0].hash);
 }

@@ -10,12 +10,12 @@ use tongka_actors::{Engine, EngineConfig, Outcome};
 use tongka_core::ids::{MemberId, NodeId};
 use tongka_core::member::Profile;
 use tongka_core::programme::Programme;
-use tongka_store::{Store, StoreOptions};
+use tongka_db::{Db, DbOptions};
 
 fn engine(dir: &std::path::Path, node: &str) -> Engine {
-    let (store, rec) = Store::open(
+    let (store, rec) = Db::open(
         &dir.join(format!("{node}.redb")),
-        StoreOptions {
+        DbOptions {
             node: NodeId::new(node).unwrap(),
             max_batch: 64,
             queue_max: 1024,
@@ -56,7 +56,7 @@ async fn register(e: &Engine, name: &str) -> MemberId {
 /// Hand `from`'s ops (all of them, in log order) to `to`, and wait until
 /// they are durable there.
 async fn ship(from: &Engine, to: &Engine) {
-    let ops = from.store().ops_from(from.node(), 1, 1000).unwrap();
+    let ops = from.db().ops_from(from.node(), 1, 1000).unwrap();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let n = ops.len();
     for op in ops {
@@ -88,25 +88,22 @@ async fn a_phone_registered_at_two_stores_is_listed_for_merging() {
         assert_eq!(ids, vec![ma.clone(), mb.clone()]);
         // Both stores keep the same member in the phone index.
         assert_eq!(
-            e.store().member_by_phone("13912345678").unwrap(),
+            e.db().member_by_phone("13912345678").unwrap(),
             Some(ma.clone().min(mb.clone()))
         );
         // Both members exist everywhere, with their own profiles.
         assert_eq!(e.member(&ma).unwrap().profile.name, "甲");
         assert_eq!(e.member(&mb).unwrap().profile.name, "乙");
     }
-    assert_eq!(a.store().summary().digest, b.store().summary().digest);
+    assert_eq!(a.db().summary().digest, b.db().summary().digest);
 }
 
 /// Wait (bounded) until `e` holds every op `of` holds.
 async fn wait_holding(e: &Engine, of: &[&Engine]) {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
-        let vv = e.store().summary().vv;
-        if of
-            .iter()
-            .all(|o| vv.get(o.node()) >= o.store().summary().seq)
-        {
+        let vv = e.db().summary().vv;
+        if of.iter().all(|o| vv.get(o.node()) >= o.db().summary().seq) {
             return;
         }
         assert!(
@@ -169,8 +166,8 @@ async fn a_batch_of_remote_ops_ends_where_one_by_one_does() {
     // Store-3: everything in one batch, store-1's then store-2's (a causal
     // order: the two logs are independent).
     let c = engine(dir.path(), "store-3");
-    let mut all = a.store().ops_from(a.node(), 1, 1000).unwrap();
-    all.extend(b.store().ops_from(b.node(), 1, 1000).unwrap());
+    let mut all = a.db().ops_from(a.node(), 1, 1000).unwrap();
+    all.extend(b.db().ops_from(b.node(), 1, 1000).unwrap());
     assert_eq!(all.len(), 14);
     c.apply_remote_batch(all.clone()).await.unwrap();
     wait_holding(&c, &[&a, &b]).await;
@@ -180,24 +177,24 @@ async fn a_batch_of_remote_ops_ends_where_one_by_one_does() {
     e5.apply_remote_batch(all[..7].to_vec()).await.unwrap();
     e5.apply_remote_batch(all[7..].to_vec()).await.unwrap();
     wait_holding(&e5, &[&a, &b]).await;
-    assert_eq!(e5.store().summary().digest, c.store().summary().digest);
+    assert_eq!(e5.db().summary().digest, c.db().summary().digest);
     assert_eq!(e5.duplicates().unwrap(), c.duplicates().unwrap());
     // Store-6: the ops as their origins' logs hold them (replication's
     // path): stored as received, byte for byte, to the same state.
     let e6 = engine(dir.path(), "store-6");
-    let mut encoded = a.store().ops_from_encoded(a.node(), 1, 1000).unwrap();
-    encoded.extend(b.store().ops_from_encoded(b.node(), 1, 1000).unwrap());
+    let mut encoded = a.db().ops_from_encoded(a.node(), 1, 1000).unwrap();
+    encoded.extend(b.db().ops_from_encoded(b.node(), 1, 1000).unwrap());
     assert_eq!(
         encoded.iter().map(|e| e.op.clone()).collect::<Vec<_>>(),
         all
     );
     e6.apply_remote_encoded(encoded.clone()).await.unwrap();
     wait_holding(&e6, &[&a, &b]).await;
-    assert_eq!(e6.store().summary().digest, c.store().summary().digest);
-    assert_eq!(e6.store().summary().totals, c.store().summary().totals);
+    assert_eq!(e6.db().summary().digest, c.db().summary().digest);
+    assert_eq!(e6.db().summary().totals, c.db().summary().totals);
     assert_eq!(e6.duplicates().unwrap(), c.duplicates().unwrap());
     for (node, n) in [(a.node(), 7), (b.node(), 7)] {
-        let here = e6.store().ops_from_encoded(node, 1, 1000).unwrap();
+        let here = e6.db().ops_from_encoded(node, 1, 1000).unwrap();
         assert_eq!(here.len(), n);
         for (h, e) in here
             .iter()
@@ -216,11 +213,11 @@ async fn a_batch_of_remote_ops_ends_where_one_by_one_does() {
             .unwrap();
         rx.await.unwrap().unwrap();
     }
-    let (sc, sd) = (c.store().summary(), d.store().summary());
+    let (sc, sd) = (c.db().summary(), d.db().summary());
     assert_eq!(sc.digest, sd.digest);
     assert_eq!(sc.totals, sd.totals);
     assert_eq!(sc.totals.orders, 6);
-    assert!(c.store().rejected(10).unwrap().is_empty());
+    assert!(c.db().rejected(10).unwrap().is_empty());
     for m in &members {
         // As committed, and as each origin has it.
         let at_c = c.member(m).unwrap();
@@ -239,8 +236,8 @@ async fn a_batch_of_remote_ops_ends_where_one_by_one_does() {
     assert_eq!(dups.len(), 1, "{dups:?}");
     assert_eq!(dups, d.duplicates().unwrap());
     assert_eq!(
-        c.store().member_by_phone("13912345678").unwrap(),
-        d.store().member_by_phone("13912345678").unwrap()
+        c.db().member_by_phone("13912345678").unwrap(),
+        d.db().member_by_phone("13912345678").unwrap()
     );
     // The account actors hold the batch's state: a recharge here builds on it.
     let (out, _) = c
@@ -295,7 +292,7 @@ async fn a_walk_in_sale_of_another_store_is_refused() {
         Outcome::CheckedOut { order, .. } => order.order.id,
         other => panic!("{other:?}"),
     };
-    let honest = a.store().ops_from(a.node(), 1, 10).unwrap();
+    let honest = a.db().ops_from(a.node(), 1, 10).unwrap();
     let mut forged = honest[0].clone();
     assert!(forged.body.as_sale().is_some_and(|o| o.member.is_none()));
     // Store-2 claims store-1's walk-in sale as its own op.
@@ -310,7 +307,7 @@ async fn a_walk_in_sale_of_another_store_is_refused() {
         .unwrap();
     rx.await.unwrap().unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while c.store().summary().vv.get(&two) < 1 {
+    while c.db().summary().vv.get(&two) < 1 {
         assert!(std::time::Instant::now() < deadline, "store-3 took the op");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -320,14 +317,14 @@ async fn a_walk_in_sale_of_another_store_is_refused() {
             "{}: the forged walk-in sale made no order",
             e.node()
         );
-        assert_eq!(e.store().summary().totals.orders, 0);
+        assert_eq!(e.db().summary().totals.orders, 0);
     }
     // The same sale from its own store applies.
     let e5 = engine(dir.path(), "store-5");
     e5.apply_remote_batch(honest).await.unwrap();
     wait_holding(&e5, &[&a]).await;
     assert!(e5.order(&order).is_ok());
-    assert_eq!(e5.store().summary().totals.orders, 1);
+    assert_eq!(e5.db().summary().totals.orders, 1);
 }
 
 /// A remote op stamped as `origin`'s `seq`-th, carrying `body`.
@@ -344,7 +341,7 @@ fn remote_op(origin: &str, seq: u64, body: tongka_core::op::OpBody) -> tongka_co
             ms: 1_000 + seq,
             count: 0,
         },
-        actor: "t".into(),
+        by: "t".into(),
         idem: None,
         body,
     }
@@ -442,7 +439,7 @@ async fn received_sales_and_refunds_are_checked_by_the_machine_rule() {
     for _ in 0..4 {
         rx.recv().await.unwrap().unwrap();
     }
-    let rejected = b.store().rejected(10).unwrap();
+    let rejected = b.db().rejected(10).unwrap();
     let seqs: Vec<u64> = rejected.iter().map(|(id, _)| id.seq).collect();
     assert_eq!(seqs.len(), 3, "{rejected:?}");
     for seq in [1, 3, 4] {
@@ -456,8 +453,8 @@ async fn received_sales_and_refunds_are_checked_by_the_machine_rule() {
         "{}",
         reason(4)
     );
-    assert!(b.store().order(&forged.id).unwrap().is_none());
-    assert_eq!(b.store().order(&sold.id).unwrap().unwrap().order, sold);
+    assert!(b.db().order(&forged.id).unwrap().is_none());
+    assert_eq!(b.db().order(&sold.id).unwrap().unwrap().order, sold);
 }
 
 /// Every op received with its bytes is stored as received, a merge's share
@@ -492,7 +489,7 @@ async fn received_ops_are_stored_byte_for_byte_merge_moves_included() {
         .unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     let sent = loop {
-        let ops = a.store().ops_from_encoded(a.node(), 1, 100).unwrap();
+        let ops = a.db().ops_from_encoded(a.node(), 1, 100).unwrap();
         if ops
             .iter()
             .any(|e| matches!(e.op.body, OpBody::MergeMoved { .. }))
@@ -510,14 +507,111 @@ async fn received_ops_are_stored_byte_for_byte_merge_moves_included() {
     let c = engine(dir.path(), "store-3");
     c.apply_remote_encoded(sent.clone()).await.unwrap();
     wait_holding(&c, &[&a]).await;
-    let kept = c.store().ops_from_encoded(a.node(), 1, 100).unwrap();
+    let kept = c.db().ops_from_encoded(a.node(), 1, 100).unwrap();
     assert_eq!(kept.len(), sent.len());
     for (k, s) in kept.iter().zip(&sent) {
         assert_eq!(k.bytes, s.bytes, "{} stored byte for byte", s.op.id);
     }
-    assert!(c.store().rejected(10).unwrap().is_empty());
+    assert!(c.db().rejected(10).unwrap().is_empty());
     assert_eq!(
         c.member(&survivor).unwrap().balance().money(),
         Money::from_yuan(100)
     );
+}
+
+/// A received registration of a member already registered here is refused
+/// (registered twice, as the machine's `admit` says and the simulator
+/// checks), whether the first is on disk or in the same batch: it never
+/// replaces the member and its wallet.
+#[tokio::test]
+async fn a_member_registered_twice_is_refused_not_replaced() {
+    use tongka_core::checkout::TenderKind;
+    use tongka_core::ids::RechargeId;
+    use tongka_core::money::Money;
+    use tongka_core::op::OpBody;
+
+    let dir = tempfile::tempdir().unwrap();
+    let b = engine(dir.path(), "store-2");
+    let s1 = NodeId::new("store-1").unwrap();
+    let registration = |member: &MemberId, name: &str| OpBody::MemberRegistered {
+        member: member.clone(),
+        profile: profile(name),
+    };
+    let (x, y) = (MemberId::mint(&s1, 1), MemberId::mint(&s1, 2));
+    let ops = vec![
+        remote_op("store-1", 1, registration(&x, "甲")),
+        remote_op(
+            "store-1",
+            2,
+            OpBody::Recharged {
+                member: x.clone(),
+                recharge: RechargeId::mint(&s1, 3),
+                amount: Money::from_yuan(100),
+                bonus: Money::ZERO,
+                tender: TenderKind::Cash,
+            },
+        ),
+    ];
+    b.apply_remote_batch(ops).await.unwrap();
+    // Once on disk, then twice in one batch.
+    let again = vec![
+        remote_op("store-1", 3, registration(&x, "乙")),
+        remote_op("store-1", 4, registration(&y, "丙")),
+        remote_op("store-1", 5, registration(&y, "丁")),
+    ];
+    b.apply_remote_batch(again).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while b.db().summary().vv.get(&s1) < 5 {
+        assert!(std::time::Instant::now() < deadline, "not applied");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let rejected = b.db().rejected(10).unwrap();
+    let seqs: Vec<u64> = rejected.iter().map(|(id, _)| id.seq).collect();
+    assert_eq!(seqs.len(), 2, "{rejected:?}");
+    for (id, reason) in &rejected {
+        assert!([3, 5].contains(&id.seq), "{rejected:?}");
+        assert!(reason.contains("registered twice"), "{reason}");
+    }
+    let kept = b.db().member(&x).unwrap().unwrap();
+    assert_eq!(kept.profile.name, "甲");
+    assert_eq!(
+        kept.balance().money(),
+        Money::from_yuan(100),
+        "its wallet kept"
+    );
+    assert_eq!(b.db().member(&y).unwrap().unwrap().profile.name, "丙");
+}
+
+/// The member that lost a contested phone to a duplicate changes its
+/// phone here: the phone stays the winner's in the index (a local profile
+/// change releases a number only if it is still its member's, as a
+/// received one does: `tongka_machine::apply::reindex`, `Core::reindex`).
+#[tokio::test]
+async fn a_duplicate_that_changes_its_phone_leaves_the_winner_indexed() {
+    use tongka_core::member::ProfilePatch;
+
+    let dir = tempfile::tempdir().unwrap();
+    let a = engine(dir.path(), "store-1");
+    let b = engine(dir.path(), "store-2");
+    let ma = register(&a, "甲").await;
+    let mb = register(&b, "乙").await;
+    ship(&a, &b).await;
+    let (winner, loser) = (ma.clone().min(mb.clone()), ma.max(mb));
+    assert_eq!(
+        b.db().member_by_phone("13912345678").unwrap(),
+        Some(winner.clone())
+    );
+    let patch = ProfilePatch {
+        phone: Some("13900000009".into()),
+        ..ProfilePatch::default()
+    };
+    b.update_profile("t".into(), loser.clone(), patch)
+        .await
+        .unwrap();
+    assert_eq!(
+        b.db().member_by_phone("13912345678").unwrap(),
+        Some(winner),
+        "the winner keeps its phone"
+    );
+    assert_eq!(b.db().member_by_phone("13900000009").unwrap(), Some(loser));
 }

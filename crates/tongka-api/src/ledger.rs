@@ -69,7 +69,7 @@ struct LedgerView {
     )
 )]
 pub(crate) async fn ledger_summary(State(s): State<AppState>) -> Response {
-    let t = s.engine().store().summary().totals;
+    let t = s.engine().db().summary().totals;
     let (outstanding_principal, outstanding_bonus) = t.outstanding();
     json_answer(
         StatusCode::OK,

@@ -113,7 +113,7 @@ pub(crate) async fn find_members(
     State(s): State<AppState>,
     Query(q): Query<FindQuery>,
 ) -> Result<Response, ApiError> {
-    let store = s.engine().store();
+    let store = s.engine().db();
     let id = match (&q.phone, &q.card_no) {
         (Some(p), None) => store
             .member_by_phone(p.trim())

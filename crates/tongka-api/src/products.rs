@@ -60,7 +60,7 @@ struct ProductsView<'a> {
 pub(crate) async fn list_products(State(s): State<AppState>) -> Result<Response, ApiError> {
     let ps = s
         .engine()
-        .store()
+        .db()
         .products(1000)
         .map_err(tongka_actors::EngineError::from)?;
     Ok(json_answer(
@@ -96,7 +96,7 @@ pub(crate) async fn get_product(
 ) -> Result<Response, ApiError> {
     let p = s
         .engine()
-        .store()
+        .db()
         .product(&sku)
         .map_err(tongka_actors::EngineError::from)?;
     let p = p.ok_or_else(|| {

@@ -760,7 +760,7 @@ pub fn history_entry(op: &Op) -> HistoryEntry {
         kind,
         at: at(op.hlc),
         store: op.id.origin.clone(),
-        actor: op.actor.to_string(),
+        actor: op.by.to_string(),
         amount,
         principal,
         bonus,

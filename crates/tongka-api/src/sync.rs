@@ -55,7 +55,7 @@ pub(crate) struct PeerView {
 )]
 pub(crate) async fn sync_status(State(s): State<AppState>) -> Json<SyncView> {
     let e = s.engine();
-    let sum = e.store().summary();
+    let sum = e.db().summary();
     Json(SyncView {
         node: e.node().to_string(),
         peers: s

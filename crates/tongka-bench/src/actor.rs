@@ -1,4 +1,4 @@
-//! The actor layer: `Engine::checkout` in process over a real `Store`.
+//! The actor layer: `Engine::checkout` in process over a real `Db`.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -15,14 +15,14 @@ use tongka_core::member::Profile;
 use tongka_core::money::Money;
 use tongka_core::op::{Op, OpBody};
 use tongka_core::programme::Programme;
-use tongka_store::{IdemRecord, Store, StoreOptions};
+use tongka_db::{Db, DbOptions, IdemRecord};
 
 use crate::sys::Counters;
 use crate::{CheckoutBenchOptions, Timed, micros, new_histogram, phone, recharge_yuan, run_id};
 
 /// The store options the node runs with.
-pub(crate) fn store_options(node: NodeId) -> StoreOptions {
-    StoreOptions {
+pub(crate) fn store_options(node: NodeId) -> DbOptions {
+    DbOptions {
         node,
         max_batch: 4096,
         queue_max: 65536,
@@ -36,10 +36,10 @@ pub(crate) fn open_node(
     dir: &Path,
     clients: usize,
     unsigned: bool,
-) -> anyhow::Result<(Store, Engine)> {
+) -> anyhow::Result<(Db, Engine)> {
     let node = NodeId::new("store-1").expect("valid node name");
     let (store, recovered) =
-        Store::open(&dir.join("node.redb"), store_options(node)).context("opening the store")?;
+        Db::open(&dir.join("node.redb"), store_options(node)).context("opening the store")?;
     if !unsigned {
         let chain = dir.join("chain");
         tongka_config::chain_new(&tongka_config::ChainNewOptions::new(&chain, 1))
@@ -67,7 +67,7 @@ pub(crate) fn open_node(
 }
 
 /// Stop the store's writer (and release its file) once everything is done.
-pub(crate) async fn close(store: Store) -> anyhow::Result<()> {
+pub(crate) async fn close(store: Db) -> anyhow::Result<()> {
     tokio::task::spawn_blocking(move || store.close()).await?;
     Ok(())
 }
@@ -333,7 +333,7 @@ pub(crate) fn describe(e: &EngineError) -> String {
 /// back from the store.
 pub(crate) async fn probe_sizes(
     engine: &Engine,
-    store: &Store,
+    store: &Db,
     member: MemberId,
     run: u64,
 ) -> anyhow::Result<(usize, usize)> {
@@ -358,7 +358,7 @@ pub(crate) async fn probe_sizes(
         },
         hlc: order.order.at,
         deps: VersionVector::default(),
-        actor: "bench".into(),
+        by: "bench".into(),
         idem: Some(key),
         body: OpBody::CheckedOut {
             order: order.order.clone(),

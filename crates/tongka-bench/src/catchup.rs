@@ -389,7 +389,7 @@ impl Synth {
         };
         let op = OpDraft {
             hlc,
-            actor: "till-9".into(),
+            by: "till-9".into(),
             idem: Some(format!("bench-{:x}-{ORIGIN}-{seq}", self.run)),
             body,
         }
@@ -542,7 +542,7 @@ pub async fn catchup(opts: CatchupBenchOptions) -> anyhow::Result<CatchupReport>
         "{} ops of the setup failed to commit",
         failed.load(Ordering::Relaxed)
     );
-    let rejected = store1.engine().store().rejected(5)?;
+    let rejected = store1.engine().db().rejected(5)?;
     anyhow::ensure!(
         rejected.is_empty(),
         "store-1 rejected ops of the setup: {rejected:?}"
@@ -572,7 +572,7 @@ pub async fn catchup(opts: CatchupBenchOptions) -> anyhow::Result<CatchupReport>
     let t0 = Instant::now();
     let store2 = Node::start(c2).await?;
     let start = t0.elapsed();
-    let (commits0, requests0) = store2.engine().store().stats();
+    let (commits0, requests0) = store2.engine().db().stats();
     let want = target.vv.total();
     let (mut first_op, mut p10, mut p90) = (None, None, None);
     let limit = Duration::from_secs(600);
@@ -601,7 +601,7 @@ pub async fn catchup(opts: CatchupBenchOptions) -> anyhow::Result<CatchupReport>
     let elapsed = t0.elapsed();
     let usage = counters.until(&Counters::now());
     let load_avg_end = sys::load_avg();
-    let (commits1, requests1) = store2.engine().store().stats();
+    let (commits1, requests1) = store2.engine().db().stats();
     let rss_after = chain::own_memory().0;
     let actors_alive = store2.engine().active_accounts();
     let timed = Timed {
@@ -613,7 +613,7 @@ pub async fn catchup(opts: CatchupBenchOptions) -> anyhow::Result<CatchupReport>
     };
 
     let end = chain::converge(&store1, &store2, Duration::from_secs(60)).await?;
-    let rejected = store2.engine().store().rejected(5)?;
+    let rejected = store2.engine().db().rejected(5)?;
     anyhow::ensure!(rejected.is_empty(), "store-2 rejected ops: {rejected:?}");
     anyhow::ensure!(
         chain::same_ops(&end.vv, &target.vv),

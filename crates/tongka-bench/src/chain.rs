@@ -11,8 +11,8 @@ use anyhow::Context as _;
 use tongka_actors::Engine;
 use tongka_config::{ChainManifest, ChainNewOptions, NodeConfig, Peer};
 use tongka_core::clock::VersionVector;
+use tongka_db::Summary;
 use tongka_node::Running;
-use tongka_store::Summary;
 
 /// Create a chain of `stores` stores in `dir/chain` and return each node's
 /// configuration, changed to listen on free loopback ports: QUIC on a port
@@ -80,7 +80,7 @@ impl Node {
     }
 
     pub fn summary(&self) -> Summary {
-        self.running.engine.store().summary()
+        self.running.engine.db().summary()
     }
 
     /// Stop the HTTP API and flush storage. (The node's replication tasks
@@ -157,7 +157,7 @@ pub(crate) fn file_size(path: &Path) -> u64 {
 /// history index.
 pub(crate) fn db_bytes(data_dir: &Path) -> u64 {
     let db = data_dir.join(tongka_node::DB_FILE);
-    file_size(&db) + file_size(&tongka_store::history_path(&db))
+    file_size(&db) + file_size(&tongka_db::history_path(&db))
 }
 
 /// Peak and current resident memory of this process, in bytes.

@@ -385,8 +385,8 @@ pub async fn escrow(opts: EscrowBenchOptions) -> anyhow::Result<EscrowReport> {
         end.totals.orders,
     );
     anyhow::ensure!(
-        store1.engine().store().rejected(5)?.is_empty()
-            && store2.engine().store().rejected(5)?.is_empty(),
+        store1.engine().db().rejected(5)?.is_empty()
+            && store2.engine().db().rejected(5)?.is_empty(),
         "a node rejected ops"
     );
     store2.stop().await?;

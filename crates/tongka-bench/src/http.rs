@@ -19,7 +19,7 @@ use tokio::net::TcpStream;
 use tongka_actors::Engine;
 use tongka_core::ids::MemberId;
 use tongka_core::money::Money;
-use tongka_store::Store;
+use tongka_db::Db;
 
 use crate::sys::{Counters, Usage};
 use crate::{
@@ -282,7 +282,7 @@ struct ClientResult {
 
 pub(crate) async fn run(opts: &CheckoutBenchOptions, dir: &Path) -> anyhow::Result<Timed> {
     let run = run_id();
-    let mut local: Option<(Store, Engine)> = None;
+    let mut local: Option<(Db, Engine)> = None;
     let mut server = None;
     let (authority, token, target) = match &opts.http_url {
         Some(url) => {
@@ -334,7 +334,7 @@ async fn timed(
     run: u64,
     authority: &str,
     token: &str,
-    node: Option<(&Store, &Engine)>,
+    node: Option<(&Db, &Engine)>,
 ) -> anyhow::Result<Timed> {
     let store = node.map(|(s, _)| s);
     let members = Arc::new(
@@ -350,7 +350,7 @@ async fn timed(
     );
     let mut probe = Client::connect(authority, token).await?;
     let spent0 = ledger_spent(&mut probe).await?;
-    let stats0 = store.map(Store::stats);
+    let stats0 = store.map(Db::stats);
     let orders0 = store.map(|s| s.summary().totals.orders);
 
     // Connect every client before the clock starts.
@@ -442,7 +442,7 @@ async fn timed(
         Some(_) => counters.until(&Counters::now()),
         None => Usage::default(),
     };
-    let stats1 = store.map(Store::stats);
+    let stats1 = store.map(Db::stats);
 
     anyhow::ensure!(
         errors == 0 && ok == n as u64,

@@ -411,7 +411,7 @@ pub async fn memory(opts: MemoryBenchOptions) -> anyhow::Result<MemoryReport> {
         tokio::task::spawn_blocking(move || make_database(&nd, n, clients, progress)).await??;
     let setup = setup_start.elapsed();
     let db_bytes = chain::db_bytes(&node_dir);
-    let history_bytes = chain::file_size(&tongka_store::history_path(
+    let history_bytes = chain::file_size(&tongka_db::history_path(
         &node_dir.join(tongka_node::DB_FILE),
     ));
     if opts.progress {

@@ -28,7 +28,7 @@ use tongka_core::member::{Gender, Profile, ProfilePatch};
 use tongka_core::op::{Op, OpBody, OpDraft};
 use tongka_core::programme::Programme;
 use tongka_core::state::MemberState;
-use tongka_store::Store;
+use tongka_db::Db;
 
 use crate::catchup::{mib, opt_load};
 use crate::{phone, run_id, sys};
@@ -80,7 +80,7 @@ fn node(s: &str) -> NodeId {
 fn op(origin: &NodeId, seq: u64, at: Hlc, body: OpBody) -> Op {
     OpDraft {
         hlc: at,
-        actor: "bench".into(),
+        by: "bench".into(),
         idem: None,
         body,
     }
@@ -242,7 +242,7 @@ pub async fn profiles(opts: ProfileBenchOptions) -> anyhow::Result<ProfileReport
 
     // 4. A node with many members.
     let dir = tempfile::tempdir()?;
-    let (store, recovered) = Store::open(
+    let (store, recovered) = Db::open(
         &dir.path().join("node.redb"),
         crate::actor::store_options(node("bench-store")),
     )

@@ -1,11 +1,11 @@
-//! The raw redb baseline (`tongka_store::baseline`) timed: the same number
+//! The raw redb baseline (`tongka_db::baseline`) timed: the same number
 //! of writes, batched as the node batched them, each batch one
 //! `Durability::Immediate` write transaction.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use tongka_store::baseline::Baseline;
+use tongka_db::baseline::Baseline;
 
 pub(crate) struct Raw {
     pub writes: u64,

@@ -8,7 +8,7 @@ use std::time::Duration;
 /// Clock ticks per second of `/proc/*/stat` (USER_HZ; 100 on Linux).
 const TICKS_PER_SEC: u64 = 100;
 
-/// The store's writer thread's name (tongka-store names it so).
+/// The store's writer thread's name (tongka-db names it so).
 pub(crate) const WRITER_THREAD: &str = "tongka-writer";
 
 /// utime + stime of a `/proc/.../stat` line.

@@ -23,7 +23,7 @@ fn stamp(body: OpBody, node: &NodeId) -> (OpDraft, Op) {
             ms: 1_764_000_000_000,
             count: 3,
         },
-        actor: "till-1".into(),
+        by: "till-1".into(),
         idem: Some("8f1c2d3e-4b5a-6978-8a9b-0c1d2e3f4a5b".into()),
         body,
     };

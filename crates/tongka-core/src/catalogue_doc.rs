@@ -253,7 +253,7 @@ mod tests {
         );
         assert!(matches!(
             apply_to(&before, &n("store-1"), &ch),
-            Err(CatalogueDocError::Doc(DocError::Actor { .. }))
+            Err(CatalogueDocError::Doc(DocError::Author { .. }))
         ));
     }
 

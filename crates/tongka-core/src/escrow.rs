@@ -252,7 +252,7 @@ mod tests {
         };
         let op = OpDraft {
             hlc: Hlc::default(),
-            actor: "t".into(),
+            by: "t".into(),
             idem: None,
             body: OpBody::MemberRegistered {
                 member: MemberId::mint(&n("a"), 1),

@@ -9,7 +9,8 @@
 //! decrease it: so every node that holds a share of the absorbed member
 //! moves its own share to the survivor with a `MergeMoved` op of its own,
 //! when it applies the merge and again whenever its share of the absorbed
-//! member grows later (ops from a store that was partitioned). A move
+//! member grows later (ops from a store that was partitioned): when is
+//! `tongka_machine::settle`'s rule, for node and simulator. A move
 //! debits and credits the same owner's share, so totals and the ledger are
 //! unchanged by a merge.
 //!
@@ -210,6 +211,34 @@ impl Merged {
             at = next;
         }
         at.clone()
+    }
+}
+
+impl Merged {
+    /// The merged-away members whose way to their survivor (`resolve`'s
+    /// path) passes `via`, `via` itself included if merged away: the
+    /// members a new merge of `via` may send elsewhere (the smallest
+    /// member of a cycle, which owed nothing, among them).
+    pub fn through<'a>(&'a self, via: &'a MemberId) -> impl Iterator<Item = &'a MemberId> + 'a {
+        self.into.keys().filter(move |m| self.passes(m, via))
+    }
+
+    fn passes(&self, m: &MemberId, via: &MemberId) -> bool {
+        let mut seen: Vec<&MemberId> = Vec::new();
+        let mut at = m;
+        loop {
+            if at == via {
+                return true;
+            }
+            if seen.contains(&at) {
+                return false;
+            }
+            seen.push(at);
+            match self.into.get(at).and_then(|s| s.first()) {
+                Some(next) => at = next,
+                None => return false,
+            }
+        }
     }
 }
 

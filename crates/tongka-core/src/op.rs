@@ -254,7 +254,7 @@ impl OpBody {
 pub struct OpDraft {
     pub hlc: Hlc,
     /// Who: the staff member or token that asked for it.
-    pub actor: String,
+    pub by: String,
     pub idem: Option<String>,
     pub body: OpBody,
 }
@@ -266,7 +266,7 @@ pub struct Op {
     pub hlc: Hlc,
     /// What the origin held of other nodes' logs when it made this op.
     pub deps: VersionVector,
-    pub actor: String,
+    pub by: String,
     pub idem: Option<String>,
     pub body: OpBody,
     /// The origin's signature of the op (`signing_bytes()`), by the key of
@@ -545,11 +545,11 @@ fn encode_head(id: &OpId, hlc: &Hlc, deps: &VersionVector, out: &mut Vec<u8>) {
 
 /// The fields after the head, before the signature: the features the
 /// body needs, actor, idempotency key, body.
-fn encode_tail(actor: &str, idem: &Option<String>, body: &OpBody, out: &mut Vec<u8>) {
+fn encode_tail(by: &str, idem: &Option<String>, body: &OpBody, out: &mut Vec<u8>) {
     let mut e = Encoder::new(out);
     encoding_to_memory(
         e.u64(body.needs())
-            .and_then(|e| e.str(actor))
+            .and_then(|e| e.str(by))
             .and_then(|e| e.encode(idem))
             .and_then(|e| e.encode(body))
             .map(|_| ()),
@@ -572,7 +572,7 @@ impl OpDraft {
     /// `Op::encode_with_tail` of the stamped op.
     pub fn encode_tail(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(256);
-        encode_tail(&self.actor, &self.idem, &self.body, &mut out);
+        encode_tail(&self.by, &self.idem, &self.body, &mut out);
         out
     }
 
@@ -581,7 +581,7 @@ impl OpDraft {
             id,
             hlc: self.hlc,
             deps,
-            actor: self.actor,
+            by: self.by,
             idem: self.idem,
             body: self.body,
             sig: Vec::new(),
@@ -611,7 +611,7 @@ impl Op {
     /// The op as if unsigned (its signing bytes), appended to `out`.
     fn encode_unsigned_into(&self, out: &mut Vec<u8>) {
         encode_head(&self.id, &self.hlc, &self.deps, out);
-        encode_tail(&self.actor, &self.idem, &self.body, out);
+        encode_tail(&self.by, &self.idem, &self.body, out);
         out.push(EMPTY_SIG);
     }
 
@@ -670,7 +670,7 @@ impl Op {
             id,
             hlc,
             deps,
-            actor,
+            by: actor,
             idem,
             body,
             sig,
@@ -830,7 +830,7 @@ mod tests {
                 ms: 1,
                 count: seq as u32,
             },
-            actor: "admin".into(),
+            by: "admin".into(),
             idem: Some(format!("k{seq}")),
             body: OpBody::Recharged {
                 member: MemberId::mint(&node, 1),
@@ -913,7 +913,7 @@ mod tests {
         for body in [OpBody::CheckedOut { order }, OpBody::Refunded { refund }] {
             let o = OpDraft {
                 hlc: Hlc::default(),
-                actor: "a".into(),
+                by: "a".into(),
                 idem: None,
                 body,
             }
@@ -939,7 +939,7 @@ mod tests {
         let mut o = op(7);
         let draft = OpDraft {
             hlc: o.hlc,
-            actor: o.actor.clone(),
+            by: o.by.clone(),
             idem: o.idem.clone(),
             body: o.body.clone(),
         };

@@ -34,8 +34,8 @@ use crate::member::{Gender, Profile, ProfilePatch, TAGS_MAX};
 pub enum DocError {
     #[error("automerge document: {0}")]
     Malformed(String),
-    #[error("profile change authored by {actor}, not by its origin {origin}")]
-    Actor { actor: String, origin: NodeId },
+    #[error("profile change authored by {author}, not by its origin {origin}")]
+    Author { author: String, origin: NodeId },
     #[error("profile change depends on changes this document lacks")]
     MissingDeps,
 }
@@ -44,8 +44,9 @@ pub(crate) fn malformed(e: impl std::fmt::Display) -> DocError {
     DocError::Malformed(e.to_string())
 }
 
-/// The automerge actor of `node`'s changes: its name's bytes.
-pub fn actor_of(node: &NodeId) -> ActorId {
+/// The author of `node`'s changes (automerge's actor id): its name's
+/// bytes.
+pub fn author_of(node: &NodeId) -> ActorId {
     ActorId::from(node.as_str().as_bytes())
 }
 
@@ -84,7 +85,7 @@ fn put_opt(
 /// The document a registration makes: equal bytes on every node.
 pub fn initial(profile: &Profile, origin: &NodeId, at: Hlc) -> Automerge {
     let mut doc = Automerge::new();
-    doc.set_actor(actor_of(origin));
+    doc.set_actor(author_of(origin));
     let mut tx = doc.transaction();
     let r = (|| -> Result<(), automerge::AutomergeError> {
         tx.put(ROOT, "phone", profile.phone.as_str())?;
@@ -166,7 +167,7 @@ pub(crate) fn make_change(
     at: Hlc,
     write: impl FnOnce(&mut automerge::transaction::Transaction<'_>) -> Result<(), AutomergeError>,
 ) -> Option<Vec<u8>> {
-    doc.set_actor(actor_of(origin));
+    doc.set_actor(author_of(origin));
     let mut tx = doc.transaction();
     write(&mut tx).expect("writing root-level keys of a loaded document cannot fail");
     let (hash, _) = tx.commit_with(options(at));
@@ -289,9 +290,9 @@ pub fn fill_change(
 /// Apply a change made by `origin` (its bytes, from an op) to `doc`.
 pub fn apply(doc: &mut Automerge, origin: &NodeId, bytes: &[u8]) -> Result<(), DocError> {
     let change = Change::from_bytes(bytes.to_vec()).map_err(malformed)?;
-    if change.actor_id() != &actor_of(origin) {
-        return Err(DocError::Actor {
-            actor: String::from_utf8_lossy(change.actor_id().to_bytes()).into_owned(),
+    if change.actor_id() != &author_of(origin) {
+        return Err(DocError::Author {
+            author: String::from_utf8_lossy(change.actor_id().to_bytes()).into_owned(),
             origin: origin.clone(),
         });
     }
@@ -398,7 +399,7 @@ mod tests {
         let mut z = load(&base).unwrap();
         assert!(matches!(
             apply(&mut z, &n("a"), &cx),
-            Err(DocError::Actor { .. })
+            Err(DocError::Author { .. })
         ));
         assert!(matches!(
             apply(&mut z, &n("b"), b"junk"),

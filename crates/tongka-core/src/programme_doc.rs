@@ -241,7 +241,7 @@ mod tests {
         let ch = change(&mut doc, &hq, at(2), &asked).unwrap().unwrap();
         assert!(matches!(
             apply_to(&before, &n("store-1"), &ch),
-            Err(ProgrammeDocError::Doc(DocError::Actor { .. }))
+            Err(ProgrammeDocError::Doc(DocError::Author { .. }))
         ));
     }
 

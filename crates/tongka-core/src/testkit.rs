@@ -14,7 +14,7 @@ pub(crate) fn n(s: &str) -> NodeId {
 pub(crate) fn op(origin: &str, seq: u64, ms: u64, body: OpBody) -> Op {
     OpDraft {
         hlc: Hlc { ms, count: 0 },
-        actor: "t".into(),
+        by: "t".into(),
         idem: None,
         body,
     }

@@ -321,7 +321,7 @@ fn op_of(body: OpBody, deps: Vec<(NodeId, u64)>, sig: Vec<u8>) -> Op {
     }
     let mut op = OpDraft {
         hlc: Hlc { ms: 7, count: 1 },
-        actor: "till".into(),
+        by: "till".into(),
         idem: Some("k-1".into()),
         body,
     }
@@ -349,7 +349,7 @@ proptest! {
         prop_assert_eq!(e.hash, op.hash());
         let tail = OpDraft {
             hlc: op.hlc,
-            actor: op.actor.clone(),
+            by: op.by.clone(),
             idem: op.idem.clone(),
             body: op.body.clone(),
         }
@@ -498,7 +498,7 @@ struct NextOp {
     #[n(3)]
     needs: u64,
     #[n(4)]
-    actor: String,
+    by: String,
     #[n(5)]
     idem: Option<String>,
     #[n(6)]
@@ -516,7 +516,7 @@ fn next_encoding(op: &Op, next: NextOrder, needs: u64) -> Vec<u8> {
             hlc: op.hlc,
             deps: op.deps.clone(),
             needs,
-            actor: op.actor.clone(),
+            by: op.by.clone(),
             idem: op.idem.clone(),
             body: NextBody::CheckedOut { order: next },
             sig: op.sig.clone(),

@@ -71,7 +71,7 @@ pub async fn demo(
 
 /// Sample data for a store that has none: members, recharges, a few sales.
 async fn seed(engine: &Engine, store_no: u64) -> anyhow::Result<()> {
-    if engine.store().summary().vv.get(engine.node()) > 0 {
+    if engine.db().summary().vv.get(engine.node()) > 0 {
         return Ok(());
     }
     let fail = |e: tongka_actors::EngineError| anyhow::anyhow!("seeding demo data: {e}");

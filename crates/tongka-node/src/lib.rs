@@ -19,9 +19,9 @@ use tongka_core::ids::NodeId;
 use tongka_core::op::OriginRole;
 use tongka_core::programme::Programme;
 
+use tongka_db::{Db, DbOptions};
 use tongka_net::{Discovery, Endpoint, Identity, OpKey, Options, Trust};
 use tongka_replication::{ChainSigner, Replication};
-use tongka_store::{Store, StoreOptions};
 
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "tongka.redb";
@@ -42,15 +42,15 @@ pub struct Started {
 }
 
 /// Open the node's storage and engine as `config` says.
-pub fn open(config: &NodeConfig) -> anyhow::Result<(Store, Engine)> {
+pub fn open(config: &NodeConfig) -> anyhow::Result<(Db, Engine)> {
     let data_dir = config.data_dir();
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("creating data directory {}", data_dir.display()))?;
     let node = NodeId::new(config.node.name.clone())?;
     let path = data_dir.join(DB_FILE);
-    let (store, recovered) = Store::open(
+    let (store, recovered) = Db::open(
         &path,
-        StoreOptions {
+        DbOptions {
             node,
             max_batch: config.storage.max_batch as usize,
             queue_max: (config.http.max_in_flight as usize).max(1024) * 2,
@@ -81,7 +81,7 @@ pub fn open(config: &NodeConfig) -> anyhow::Result<(Store, Engine)> {
 async fn start_replication(
     config: &NodeConfig,
     engine: &Engine,
-    store: &Store,
+    store: &Db,
 ) -> anyhow::Result<Option<Replication>> {
     let Some(tls) = config.tls() else {
         return Ok(None);
@@ -164,7 +164,7 @@ pub struct Running {
     pub engine: Engine,
     /// The replication layer, on a node of a chain.
     pub replication: Option<Replication>,
-    store: Store,
+    store: Db,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
@@ -185,7 +185,7 @@ impl Running {
 /// them (`op::check_authority`), and an origin's ops apply in order, so
 /// nothing it made after them would ever reach the chain. Such a node is
 /// not started as a store of a chain; it says why and what to do.
-fn refuse_store_with_own_documents(config: &NodeConfig, store: &Store) -> anyhow::Result<()> {
+fn refuse_store_with_own_documents(config: &NodeConfig, store: &Db) -> anyhow::Result<()> {
     if config.tls().is_some() && config.node.role.as_str() != "hq" && store.authored_documents()? {
         anyhow::bail!(
             "node {} changed its own programme or catalogue while it had no chain; \

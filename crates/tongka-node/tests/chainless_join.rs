@@ -78,7 +78,7 @@ async fn a_node_that_authored_its_catalogue_or_programme_does_not_join_as_a_stor
         "{msg}"
     );
     // Still fine without a chain, with its product.
-    let kept = run(chainless(&c1), async |e| e.store().product("tea").unwrap())
+    let kept = run(chainless(&c1), async |e| e.db().product("tea").unwrap())
         .await
         .unwrap();
     assert_eq!(kept, Some(tea.clone()));

@@ -19,9 +19,9 @@ use tongka_core::money::Money;
 use tongka_core::op::{Op, OpBody, OpDraft};
 use tongka_core::programme::Programme;
 use tongka_core::state::decide_recharge;
+use tongka_db::Db;
 use tongka_net::{Bytes, Connection, Endpoint, Identity, OpKey, Options};
 use tongka_replication::{ChainSigner, Frame};
-use tongka_store::Store;
 use tongka_sync::Msg;
 
 fn identity(config: &NodeConfig) -> Identity {
@@ -42,7 +42,7 @@ fn op(origin: &str, seq: u64, body: OpBody, signer: &Identity) -> Op {
             ms: now_ms(),
             count: 0,
         },
-        actor: "till".into(),
+        by: "till".into(),
         idem: None,
         body,
     }
@@ -144,11 +144,11 @@ async fn http_get(addr: SocketAddr, token: &str, path: &str) -> String {
     out
 }
 
-fn held(store: &Store, origin: &str) -> u64 {
+fn held(store: &Db, origin: &str) -> u64 {
     store.summary().vv.get(&NodeId::new(origin).unwrap())
 }
 
-fn refused_from_store3(store: &Store, id: &OpId) -> Option<String> {
+fn refused_from_store3(store: &Db, id: &OpId) -> Option<String> {
     store
         .refused(100)
         .unwrap()
@@ -194,7 +194,7 @@ async fn forged_ops_from_an_authenticated_peer_are_refused_good_ones_applied() {
     })
     .await
     .unwrap();
-    let store = node.engine.store().clone();
+    let store = node.engine.db().clone();
 
     // The misbehaving peer: genuinely store-3 (its TLS certificate).
     let ep = Endpoint::bind(
@@ -223,7 +223,7 @@ async fn forged_ops_from_an_authenticated_peer_are_refused_good_ones_applied() {
         held(&store, "store-3") == 2 && held(&store, "hq") == 1
     })
     .await;
-    let principal = |store: &Store| {
+    let principal = |store: &Db| {
         store
             .member(&m3)
             .unwrap()

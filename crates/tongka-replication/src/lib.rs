@@ -36,8 +36,8 @@ use tongka_core::clock::VersionVector;
 use tongka_core::escrow::Want;
 use tongka_core::ids::{NodeId, OpId};
 use tongka_core::op::{self, EncodedOp, Op, OpSigner, OriginRole};
+use tongka_db::{Db, RefusedOp};
 use tongka_net::{CertRole, Connection, Endpoint, OpKey, Trust};
-use tongka_store::{RefusedOp, Store};
 use tongka_sync::{Msg, OpLog, Replica, ReplicaConfig};
 
 /// How long a store waits for a peer to answer an escrow request.
@@ -70,7 +70,7 @@ pub struct PeerStatus {
     pub refused_ops: u64,
 }
 
-/// Signs this node's ops with its chain key (`Store::set_signer`).
+/// Signs this node's ops with its chain key (`Db::set_signer`).
 pub struct ChainSigner(pub OpKey);
 
 impl OpSigner for ChainSigner {
@@ -141,7 +141,7 @@ fn verify_ops(trust: &Trust, ops: &[EncodedOp]) -> Option<(usize, String)> {
 /// (catch-up) on the blocking pool.
 const VERIFY_INLINE_MAX: usize = 16;
 
-struct StoreLog<'a>(&'a Store);
+struct StoreLog<'a>(&'a Db);
 
 impl OpLog<EncodedOp> for StoreLog<'_> {
     fn ops_from(&self, origin: &NodeId, from_seq: u64, limit: usize) -> Vec<EncodedOp> {
@@ -157,7 +157,7 @@ impl OpLog<EncodedOp> for StoreLog<'_> {
 struct Inner {
     me: NodeId,
     engine: Engine,
-    store: Store,
+    store: Db,
     /// Ops travel as their origin encoded them: sent as the log holds them,
     /// stored as received and verified.
     replica: Mutex<Replica<EncodedOp>>,
@@ -249,10 +249,10 @@ impl Replication {
     /// Start replicating: accept connections on `endpoint`, dial `peers`
     /// whose names sort after this node's, and lend the engine an escrow
     /// broker. Received ops are verified with `trust` (the node's own ops
-    /// are signed by the store: `Store::set_signer`).
+    /// are signed by the store: `Db::set_signer`).
     pub fn start(
         engine: Engine,
-        store: Store,
+        store: Db,
         endpoint: Endpoint,
         trust: Arc<Trust>,
         chain: &str,

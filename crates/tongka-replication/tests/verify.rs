@@ -32,7 +32,7 @@ fn recharge(origin: &str, seq: u64) -> Op {
     let node = NodeId::new(origin).unwrap();
     OpDraft {
         hlc: Hlc { ms: 1, count: 0 },
-        actor: "till".into(),
+        by: "till".into(),
         idem: None,
         body: OpBody::Recharged {
             member: MemberId::mint(&node, 1),
@@ -222,7 +222,7 @@ fn learnt_certificates_are_kept_across_restarts() {
     assert_eq!(trust.len(), 2);
     let op = OpDraft {
         hlc: Hlc::default(),
-        actor: "hq".into(),
+        by: "hq".into(),
         idem: None,
         body: OpBody::SharesTransferred {
             member: MemberId::mint(&NodeId::new("hq").unwrap(), 1),

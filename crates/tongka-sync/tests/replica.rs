@@ -170,7 +170,7 @@ impl Net {
                 ms: self.made as u64,
                 count: 0,
             },
-            actor: "t".into(),
+            by: "t".into(),
             idem: None,
             body: OpBody::Recharged {
                 member: MemberId::mint(&n(i), 1),

@@ -17,7 +17,7 @@ use crate::node::{Materialised, OpRec, Sale, Touched, wallet_summary};
 impl Sim<'_> {
     pub(super) fn after_step(&mut self) {
         self.checks += 1;
-        if !self.merge.unsettled.is_empty() {
+        if self.merge.any_unsettled() {
             self.settle_pending();
         }
     }

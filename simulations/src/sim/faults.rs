@@ -186,6 +186,7 @@ impl Sim<'_> {
         node.idem = node.log[n]
             .iter()
             .filter_map(|r| r.op.idem.clone())
+            .map(|k| (k, (), ()))
             .collect();
         node.st = st;
         node.held = held;

@@ -1,4 +1,5 @@
-//! A node's local log: its clock, making an op here (stamping), appending
+//! A node's local log: its clock, making an op here (stamped by the
+//! machine's rule over the node's `Holding`), appending
 //! an op made here or received and folding it into the state, checking a
 //! received op against its origin's, the group commit, and the mutants'
 //! applies outside the log.
@@ -6,8 +7,9 @@
 use std::rc::Rc;
 
 use tongka_core::clock::{Hlc, VersionVector};
-use tongka_core::ids::OpId;
+use tongka_core::ids::{NodeId, OpId};
 use tongka_core::op::{OpBody, OpDraft};
+use tongka_machine::stamp::{self, Holdings};
 
 use super::{EPOCH_MS, Ev, Sim, Wire};
 use crate::Mutation;
@@ -189,51 +191,42 @@ impl Sim<'_> {
         }
     }
 
-    /// Make an op here now: stamp it like the store writer does (next seq,
-    /// deps = what is held of others), append and apply it.
+    /// Make an op here now: stamp it as the store's writer does
+    /// (`tongka_machine::stamp`, over this node's `Holding`), append and
+    /// apply it.
     pub(super) fn make(
         &mut self,
         n: usize,
         hlc: Hlc,
-        actor: &str,
+        by: &str,
         idem: Option<String>,
         body: OpBody,
     ) -> Rc<OpRec> {
-        let node = &self.nodes[n];
-        let id = OpId {
-            origin: node.name.clone(),
-            seq: node.held[n] + 1,
-        };
         let draft = OpDraft {
             hlc,
-            actor: actor.into(),
+            by: by.into(),
             idem: idem.clone(),
             body,
         };
+        let node = &mut self.nodes[n];
+        // The deps again by origin index, as `OpRec` carries them.
         let mut dense = vec![0u32; node.held.len()];
         for (o, &h) in node.held.iter().enumerate() {
             if o != n && h > 0 {
                 dense[o] = u32::try_from(h).expect("fewer than 2^32 ops per origin");
             }
         }
-        // Deps: what is held of others (the last op's, raised).
-        let node = &mut self.nodes[n];
-        let (made, vv) = node
-            .deps_made
-            .get_or_insert_with(|| (vec![0; node.held.len()], VersionVector::new()));
-        if node.held.iter().zip(made.iter()).any(|(h, m)| h < m) {
-            // Less held than then (a crash lost ops): anew.
-            *made = vec![0; node.held.len()];
-            *vv = VersionVector::new();
-        }
-        for (o, &h) in node.held.iter().enumerate() {
-            if o != n && h > made[o] {
-                vv.raise(&self.names[o], h);
-                made[o] = h;
-            }
-        }
-        let deps = vv.clone();
-        let op = draft.stamp(id.clone(), deps);
+        let op = stamp::stamp(
+            draft,
+            &mut Holding {
+                origin: &node.name,
+                me: n,
+                names: &self.names,
+                held: &node.held,
+                made: &mut node.deps_made,
+            },
+        );
+        let id = op.id.clone();
         let rec = Rc::new(OpRec::new(
             op,
             n as u32,
@@ -254,7 +247,7 @@ impl Sim<'_> {
                 );
             }
             self.idem_ops.insert(k.clone(), (n as u32, id.seq));
-            self.nodes[n].idem.insert(k);
+            self.nodes[n].idem.record(k, (), ());
         }
         self.ops[n].push(rec.clone());
         self.append(n, rec.clone(), true, false);
@@ -284,5 +277,44 @@ impl Sim<'_> {
         }
         self.schedule_push(n);
         self.schedule_have(n);
+    }
+}
+
+/// What a simulated node holds, as stamping reads it: its counts by origin
+/// index, and the deps of the last op it made (`Node::deps_made`), raised
+/// where more is held since: cheaper than making them anew per op.
+struct Holding<'a> {
+    origin: &'a NodeId,
+    me: usize,
+    names: &'a [NodeId],
+    held: &'a [u64],
+    made: &'a mut Option<(Vec<u64>, VersionVector)>,
+}
+
+impl Holdings for Holding<'_> {
+    fn origin(&self) -> &NodeId {
+        self.origin
+    }
+
+    fn own(&self) -> u64 {
+        self.held[self.me]
+    }
+
+    fn others(&mut self) -> VersionVector {
+        let (made, vv) = self
+            .made
+            .get_or_insert_with(|| (vec![0; self.held.len()], VersionVector::new()));
+        if self.held.iter().zip(made.iter()).any(|(h, m)| h < m) {
+            // Less held than then (a crash lost ops): anew.
+            *made = vec![0; self.held.len()];
+            *vv = VersionVector::new();
+        }
+        for (o, &h) in self.held.iter().enumerate() {
+            if o != self.me && h > made[o] {
+                vv.raise(&self.names[o], h);
+                made[o] = h;
+            }
+        }
+        vv.clone()
     }
 }

@@ -1,8 +1,10 @@
 //! Member merges (`workload.merges`): an operator merges the duplicates a
 //! store lists, and every node applies the merge and moves its own share
 //! of the absorbed member to the survivor, with the core's rules
-//! (`tongka_core::merge`) the node's engine uses (`merge_members`,
-//! `settle`, `settle_all`).
+//! (`tongka_core::merge`) and the machine's settle rule
+//! (`tongka_machine::settle`) the node's engine uses (`merge_members`,
+//! `settle`, `settle_all`). This file keeps the workload, the simulated
+//! node's side of applying a merge and its checks.
 //!
 //! - Decide: `merge::decide_merge(survivor, absorbed, merged, origin, at)`
 //!   at the operator's store, logged as its `MembersMerged` op.
@@ -13,11 +15,13 @@
 //!   only the owner's own share) and credits the origin's share of the
 //!   survivor (`merge::apply_credit`); the per-member expected balances
 //!   move with it, the ledger does not change.
-//! - Settle: whenever a node applies an op that touches a merged-away
-//!   member (the merge itself, a late recharge from a store that was cut
-//!   off, a transfer given to it, a refund) and it holds a share of that
-//!   member, it moves the share with `merge::decide_move`, as the engine's
-//!   `settle`; after a restart, every such share (`settle_all`).
+//! - Settle: the node machine's rule (`tongka_machine::settle`), as the
+//!   engine runs it: each node's `Settling` notes the merged-away member an
+//!   op it applied touches (`Event::Applied`) and, at a restart, every
+//!   merged-away member it holds a share of (`Event::Started`); once the
+//!   node can write (up, disk not full) it makes the moves due
+//!   (`Settling::due`, `settle::move_of`). The notes are kept while it
+//!   cannot.
 //! - Lookups: a client's requests go to `Merged::resolve` of the member
 //!   the store knows them by (`Engine::member`).
 //!
@@ -34,11 +38,12 @@ use std::sync::Arc;
 
 use rand::Rng;
 use tongka_core::error::DomainError;
-use tongka_core::ids::MemberId;
+use tongka_core::ids::{MemberId, NodeId};
 use tongka_core::merge;
 use tongka_core::op::{Op, OpBody};
 use tongka_core::state::MemberState;
 use tongka_core::wallet::Share;
+use tongka_machine::settle::{self, Due, Event, Settling};
 
 use super::{Ev, Request, Sim, chance};
 use crate::Mutation;
@@ -53,17 +58,29 @@ pub(crate) struct MergeWork {
     /// Client (model) → the store that registered their duplicate, and
     /// the duplicate: that store's member for them.
     dups: BTreeMap<usize, (usize, MemberId)>,
-    /// (node, member): the node may hold a share of merged-away `member`
-    /// to move (kept while the node is down or its disk is full).
-    pub unsettled: BTreeSet<(usize, MemberId)>,
+    /// Each node's settle notes (the machine's `Settling`), by node index:
+    /// merged-away members whose share there may have to move (kept while
+    /// the node is down or its disk is full). Empty with merges off.
+    unsettled: Vec<Settling>,
 }
 
 impl MergeWork {
-    pub fn new(sc: &Scenario) -> MergeWork {
+    pub fn new(sc: &Scenario, names: &[NodeId]) -> MergeWork {
+        let p_merge = sc.workload.merges.ppm();
         MergeWork {
-            p_merge: sc.workload.merges.ppm(),
+            p_merge,
+            unsettled: if p_merge == 0 {
+                Vec::new()
+            } else {
+                names.iter().map(|n| Settling::new(n.clone())).collect()
+            },
             ..MergeWork::default()
         }
+    }
+
+    /// Whether some node has a note to settle.
+    pub fn any_unsettled(&self) -> bool {
+        self.unsettled.iter().any(|s| !s.is_empty())
     }
 }
 
@@ -277,98 +294,77 @@ impl Sim<'_> {
         let rec = self.make(s, at, "operator", Some(idem), body);
         self.ack(s, &rec);
         self.report.merges += 1;
-        self.merge.unsettled.insert((s, absorbed.clone()));
+        // The merge noted its absorbed member (`merge_appended`): this
+        // node moves its share at once, as `Engine::merge_members` does.
         self.settle_pending();
     }
 
     /// After node `n` appended `op`: check the survivor a move credited,
-    /// and note a merged-away member it touched (its share may have to
-    /// move). Nothing to do before any merge.
+    /// and give the op to the node's settle notes (`Event::Applied`).
+    /// Nothing to do before any merge.
     pub(super) fn merge_appended(&mut self, n: usize, op: &Op) {
         if self.nodes[n].st.merged.is_empty() {
             return;
         }
-        let touched = match &op.body {
-            OpBody::MembersMerged { absorbed, .. } => Some(absorbed),
-            OpBody::MergeMoved { into, member, .. } => {
-                let t = Touched {
-                    member: self.nodes[n].st.members.slot(into),
-                    order: None,
-                };
-                self.check_touched(n, t);
-                Some(member)
-            }
-            body => body.member(),
-        };
-        if let Some(m) = touched
-            && self.nodes[n].st.merged.contains(m)
-        {
-            self.merge.unsettled.insert((n, m.clone()));
+        if let OpBody::MergeMoved { into, .. } = &op.body {
+            let t = Touched {
+                member: self.nodes[n].st.members.slot(into),
+                order: None,
+            };
+            self.check_touched(n, t);
         }
+        let st = &self.nodes[n].st;
+        self.merge.unsettled[n].handle(Event::Applied(&op.body), &st.merged);
     }
 
-    /// At restart (`Engine::settle_all`): every merged-away member this
-    /// node holds a share of (a move the crash lost is made again).
+    /// At restart (`Engine::settle_all`): the machine's `Event::Started`
+    /// for every merged-away member (a move the crash lost is made again).
     pub(super) fn merge_restarted(&mut self, n: usize) {
         self.merge_mutate(n);
         let st = &self.nodes[n].st;
         if st.merged.is_empty() {
             return;
         }
-        let me = &self.names[n];
-        let holds: Vec<MemberId> = st
-            .merge_pairs
-            .iter()
-            .map(|(a, _)| a)
-            .filter(|a| {
-                st.members
-                    .get(*a)
-                    .is_some_and(|m| m.wallet.share(me) != Share::default())
-            })
-            .cloned()
-            .collect();
-        for m in holds {
-            self.merge.unsettled.insert((n, m));
+        for (a, _) in &st.merge_pairs {
+            if let Some(m) = st.members.get(a) {
+                self.merge.unsettled[n].handle(Event::Started(m), &st.merged);
+            }
         }
     }
 
-    /// `Engine::settle` for each noted (node, member) whose node can write:
-    /// move the node's own share of the merged-away member to the member
-    /// it resolves to.
+    /// `Engine::settle` for what each node that can write noted: the moves
+    /// due (`Settling::due`), each decided on the member's state there
+    /// (`settle::move_of`) and made as the node's op.
     pub(super) fn settle_pending(&mut self) {
-        let due: Vec<(usize, MemberId)> = self
-            .merge
-            .unsettled
-            .iter()
-            .filter(|(n, _)| self.nodes[*n].up && !self.nodes[*n].disk_full)
-            .cloned()
-            .collect();
-        for (n, m) in due {
-            self.merge.unsettled.remove(&(n, m.clone()));
-            let st = &self.nodes[n].st;
-            let into = st.merged.resolve(&m);
-            let Some(gone) = st.members.get(&m) else {
+        for n in 0..self.merge.unsettled.len() {
+            if self.merge.unsettled[n].is_empty() || !self.nodes[n].up || self.nodes[n].disk_full {
                 continue;
-            };
-            let Some(body) = merge::decide_move(gone, &into, &self.names[n]) else {
-                continue;
-            };
-            if let OpBody::MergeMoved {
-                principal,
-                bonus,
-                points,
-                ..
-            } = &body
-            {
-                self.report.merge_moves += 1;
-                self.report.merge_moved += *principal;
-                self.report.merge_moved_bonus += *bonus;
-                self.report.merge_moved_points += *points;
             }
-            let at = self.tick(n);
-            self.make(n, at, "merge", None, body);
-            if self.violation.is_some() {
-                return;
+            let due = self.merge.unsettled[n].due(&self.nodes[n].st.merged);
+            for Due { member, into } in due {
+                let Some(gone) = self.nodes[n].st.members.get(&member) else {
+                    continue;
+                };
+                let Some(body) = settle::move_of(gone, &into, &self.names[n]) else {
+                    continue;
+                };
+                if let OpBody::MergeMoved {
+                    principal,
+                    bonus,
+                    points,
+                    ..
+                } = &body
+                {
+                    self.report.merge_moves += 1;
+                    self.report.merge_moved += *principal;
+                    self.report.merge_moved_bonus += *bonus;
+                    self.report.merge_moved_points += *points;
+                }
+                let at = self.tick(n);
+                self.make(n, at, "merge", None, body);
+                if self.violation.is_some() {
+                    return;
+                }
             }
         }
     }
@@ -420,7 +416,7 @@ mod tests {
                 ms: 1_000 * seq,
                 count: 0,
             },
-            actor: "t".into(),
+            by: "t".into(),
             idem: None,
             body,
         }

@@ -14,6 +14,7 @@ use tongka_core::money::Money;
 use tongka_core::op::OpBody;
 use tongka_core::refund::RefundLine;
 use tongka_core::state;
+use tongka_machine::idem::Verdict;
 
 use super::{Ev, HOUR, Sim, between, chance};
 use crate::Mutation;
@@ -122,11 +123,15 @@ impl Sim<'_> {
             | Request::Refund { idem, .. } => Some(idem.clone()),
             Request::Edit { .. } => None,
         };
-        if let Some(k) = &key
-            && self.nodes[s].idem.contains(k)
-        {
-            self.report.stores[s].replayed += 1;
-            return;
+        if let Some(k) = &key {
+            match self.nodes[s].idem.verdict(k, &()) {
+                Verdict::Run => {}
+                Verdict::Replay(()) => {
+                    self.report.stores[s].replayed += 1;
+                    return;
+                }
+                Verdict::Reused => return self.decline(&r, "idempotency_key_reused"),
+            }
         }
         if retry {
             self.report.stores[s].retries_decided += 1;

@@ -15,7 +15,7 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tongka_actors::{Engine, EngineConfig};
 use tongka_core::{NodeId, Programme};
-use tongka_store::{Store, StoreOptions};
+use tongka_db::{Db, DbOptions};
 use tower::ServiceExt;
 
 pub const TOKEN: &str = "test-token-5f1c2a9e";
@@ -79,9 +79,9 @@ impl App {
 
     fn build(role: &str, chained: bool, member_codes: bool) -> App {
         let dir = tempfile::tempdir().expect("temporary directory");
-        let (store, recovered) = Store::open(
+        let (store, recovered) = Db::open(
             &dir.path().join("node.redb"),
-            StoreOptions {
+            DbOptions {
                 node: NodeId::new(NODE).expect("node name"),
                 max_batch: 64,
                 queue_max: 1024,

@@ -22,7 +22,7 @@ fn n(s: &str) -> NodeId {
 fn op(origin: &str, seq: u64, body: OpBody) -> Op {
     OpDraft {
         hlc: Hlc { ms: seq, count: 0 },
-        actor: "t".into(),
+        by: "t".into(),
         idem: None,
         body,
     }

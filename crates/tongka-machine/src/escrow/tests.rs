@@ -35,7 +35,7 @@ fn member(shares: &[(&str, i64, i64)]) -> MemberState {
     };
     let op = OpDraft {
         hlc: Hlc::default(),
-        actor: "t".into(),
+        by: "t".into(),
         idem: None,
         body: OpBody::MemberRegistered {
             member: MemberId::mint(&n("a"), 1),
@@ -94,7 +94,7 @@ fn peers() -> Vec<NodeId> {
 fn stamped(origin: &NodeId, seq: u64, body: OpBody) -> Op {
     OpDraft {
         hlc: Hlc::default(),
-        actor: "escrow".into(),
+        by: "escrow".into(),
         idem: None,
         body,
     }

@@ -11,7 +11,7 @@ use tongka_core::op::Op;
 
 use crate::history::IndexItem;
 use crate::submit::Values;
-use crate::{Done, Shared, StoreError};
+use crate::{DbError, Done, Shared};
 
 /// A function called after each commit with the ops it made durable.
 pub type CommitWatcher = Arc<dyn Fn(&[OpId]) + Send + Sync>;
@@ -30,7 +30,7 @@ pub(crate) enum Finished {
         done: Done,
         _held: (Vec<u8>, Values),
     },
-    Products(Box<dyn FnOnce(Result<(), StoreError>) + Send>),
+    Products(Box<dyn FnOnce(Result<(), DbError>) + Send>),
 }
 
 /// The completion thread: after each commit, in commit order, tell the

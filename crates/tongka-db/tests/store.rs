@@ -10,16 +10,16 @@ use tongka_core::ids::{MemberId, NodeId, OpId, RechargeId};
 use tongka_core::member::Profile;
 use tongka_core::op::{OpBody, OpDraft};
 use tongka_core::state::MemberState;
-use tongka_store::{Effects, IdemRecord, Source, Store, StoreError, StoreOptions};
+use tongka_db::{Db, DbError, DbOptions, Effects, IdemRecord, Source};
 
 fn node() -> NodeId {
     NodeId::new("store-1").unwrap()
 }
 
-fn open(path: &std::path::Path) -> Store {
-    Store::open(
+fn open(path: &std::path::Path) -> Db {
+    Db::open(
         path,
-        StoreOptions {
+        DbOptions {
             node: node(),
             max_batch: 64,
             queue_max: 1024,
@@ -42,13 +42,13 @@ fn profile(phone: &str) -> Profile {
     }
 }
 
-fn submit_wait(store: &Store, source: Source, effects: Effects) -> Result<OpId, StoreError> {
+fn submit_wait(store: &Db, source: Source, effects: Effects) -> Result<OpId, DbError> {
     let (tx, rx) = mpsc::channel();
     store.submit(source, effects, Box::new(move |r| tx.send(r).unwrap()));
     rx.recv().unwrap()
 }
 
-fn register(store: &Store, n: u64) -> (MemberId, OpId) {
+fn register(store: &Db, n: u64) -> (MemberId, OpId) {
     let member = MemberId::mint(&node(), store.next_entity());
     let phone = format!("138{n:08}");
     let draft = OpDraft {
@@ -56,7 +56,7 @@ fn register(store: &Store, n: u64) -> (MemberId, OpId) {
             ms: 1000 + n,
             count: 0,
         },
-        actor: "t".into(),
+        by: "t".into(),
         idem: None,
         body: OpBody::MemberRegistered {
             member: member.clone(),
@@ -94,7 +94,7 @@ fn committed_ops_and_state_survive_reopen() {
     let mut state = store.member(&m).unwrap().unwrap();
     let draft = OpDraft {
         hlc: Hlc { ms: 2000, count: 0 },
-        actor: "t".into(),
+        by: "t".into(),
         idem: Some("k1".into()),
         body: OpBody::Recharged {
             member: m.clone(),
@@ -160,7 +160,7 @@ fn concurrent_requests_share_commits() {
         let member = MemberId::mint(&node(), store.next_entity());
         let draft = OpDraft {
             hlc: Hlc { ms: i, count: 0 },
-            actor: "t".into(),
+            by: "t".into(),
             idem: None,
             body: OpBody::MemberRegistered {
                 member,
@@ -194,20 +194,20 @@ fn wrong_node_and_schema_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("node.redb");
     open(&path).close();
-    let other = Store::open(
+    let other = Db::open(
         &path,
-        StoreOptions {
+        DbOptions {
             node: NodeId::new("store-2").unwrap(),
             max_batch: 1,
             queue_max: 1,
         },
     );
-    assert!(matches!(other, Err(StoreError::WrongNode { .. })));
+    assert!(matches!(other, Err(DbError::WrongNode { .. })));
     // Rewrite the schema marker as a future version.
     set_schema(&path, 99);
-    let res = Store::open(
+    let res = Db::open(
         &path,
-        StoreOptions {
+        DbOptions {
             node: node(),
             max_batch: 1,
             queue_max: 1,
@@ -215,9 +215,9 @@ fn wrong_node_and_schema_are_refused() {
     );
     assert!(matches!(
         res,
-        Err(StoreError::Schema {
+        Err(DbError::Schema {
             found: 99,
-            expected: tongka_store::SCHEMA_VERSION
+            expected: tongka_db::SCHEMA_VERSION
         })
     ));
 }
@@ -256,9 +256,9 @@ fn a_database_of_an_older_schema_is_refused() {
     open(&path).close();
     for old in [3, 7] {
         set_schema(&path, old);
-        let Err(e) = Store::open(
+        let Err(e) = Db::open(
             &path,
-            StoreOptions {
+            DbOptions {
                 node: node(),
                 max_batch: 1,
                 queue_max: 1,
@@ -266,7 +266,7 @@ fn a_database_of_an_older_schema_is_refused() {
         ) else {
             panic!("schema {old} opened");
         };
-        assert!(matches!(e, StoreError::FormatTooOld { found } if found == old));
+        assert!(matches!(e, DbError::FormatTooOld { found } if found == old));
         assert_eq!(e.code(), "storage_format_too_old");
         let en = e.to_string();
         assert!(en.contains("earlier tongka format"), "{en}");
@@ -277,7 +277,7 @@ fn a_database_of_an_older_schema_is_refused() {
         assert!(zh.contains("新的数据目录"), "{zh}");
         assert_eq!(schema_of(&path), old, "left as it was");
     }
-    set_schema(&path, tongka_store::SCHEMA_VERSION);
+    set_schema(&path, tongka_db::SCHEMA_VERSION);
     open(&path).close();
 }
 
@@ -300,7 +300,7 @@ fn a_programme_this_node_authored_is_recorded() {
         .unwrap();
     let draft = OpDraft {
         hlc: at,
-        actor: "t".into(),
+        by: "t".into(),
         idem: None,
         body: OpBody::ProgrammeChanged {
             change,
@@ -319,10 +319,10 @@ fn a_programme_this_node_authored_is_recorded() {
     store.close();
 }
 
-fn recharge(store: &Store, m: &MemberId, ms: u64) -> OpId {
+fn recharge(store: &Db, m: &MemberId, ms: u64) -> OpId {
     let draft = OpDraft {
         hlc: Hlc { ms, count: 0 },
-        actor: "t".into(),
+        by: "t".into(),
         idem: None,
         body: OpBody::Recharged {
             member: m.clone(),
@@ -335,7 +335,7 @@ fn recharge(store: &Store, m: &MemberId, ms: u64) -> OpId {
     submit_wait(store, Source::Local(draft), Effects::default()).unwrap()
 }
 
-fn history_seqs(store: &Store, m: &MemberId, limit: usize) -> Vec<u64> {
+fn history_seqs(store: &Db, m: &MemberId, limit: usize) -> Vec<u64> {
     store
         .member_history(m, limit)
         .unwrap()
@@ -381,7 +381,7 @@ fn member_history_is_complete_while_the_index_trails_the_log() {
     // As after a crash before the index caught up: the watermark and the
     // newest entries lost. Open catches the index up from the log.
     {
-        let db = redb::Database::create(tongka_store::history_path(&path)).unwrap();
+        let db = redb::Database::create(tongka_db::history_path(&path)).unwrap();
         let w = db.begin_write().unwrap();
         {
             let mut meta = w
@@ -404,7 +404,7 @@ fn member_history_is_complete_while_the_index_trails_the_log() {
     assert_eq!(history_seqs(&store, &b, 10), vec![10, 4, 8, 6, 2]);
     store.close();
     // Lost altogether, or another database's: rebuilt from the log.
-    std::fs::remove_file(tongka_store::history_path(&path)).unwrap();
+    std::fs::remove_file(tongka_db::history_path(&path)).unwrap();
     let store = open(&path);
     assert_eq!(history_seqs(&store, &a, 10), want2, "after rebuilding");
     store.close();
@@ -413,8 +413,8 @@ fn member_history_is_complete_while_the_index_trails_the_log() {
     register(&o, 9);
     o.close();
     std::fs::copy(
-        tongka_store::history_path(&other),
-        tongka_store::history_path(&path),
+        tongka_db::history_path(&other),
+        tongka_db::history_path(&path),
     )
     .unwrap();
     let store = open(&path);
@@ -461,7 +461,7 @@ fn ops_made_here_are_signed_together_over_their_encodings_without_signatures() {
                 ms: 5000 + i,
                 count: 0,
             },
-            actor: "t".into(),
+            by: "t".into(),
             idem: None,
             body: OpBody::MemberRegistered {
                 member: member.clone(),
@@ -477,7 +477,7 @@ fn ops_made_here_are_signed_together_over_their_encodings_without_signatures() {
     }
     let remote = OpDraft {
         hlc: Hlc { ms: 9000, count: 0 },
-        actor: "t".into(),
+        by: "t".into(),
         idem: None,
         body: OpBody::MemberRegistered {
             member: MemberId::mint(&NodeId::new("store-2").unwrap(), 1),

@@ -9,15 +9,15 @@ use std::sync::mpsc;
 use redb::{Durability, ReadableTable};
 use tongka_core::catalogue::Product;
 use tongka_core::clock::VersionVector;
-use tongka_core::ids::OpId;
 use tongka_core::op;
+use tongka_machine::stamp::{self, Held};
 
 use crate::completion::{Finished, completion_loop};
 use crate::history::index_loop;
 use crate::submit::{Job, OpJob, Pre};
 use crate::tables::*;
 use crate::values::{decode, encode};
-use crate::{Shared, Source, StoreError, Summary};
+use crate::{DbError, Shared, Source, Summary};
 
 /// Figures of the group commit, for benchmarks and metrics.
 #[derive(Debug, Default)]
@@ -26,13 +26,13 @@ pub struct CommitStats {
     pub requests: AtomicU64,
 }
 
-fn poison(shared: &Shared, e: &StoreError) {
+fn poison(shared: &Shared, e: &DbError) {
     tracing::error!(error = %e, "storage failed; it is poisoned until restart");
     *shared.poisoned.lock().expect("poison lock") = Some(e.to_string());
     shared.is_poisoned.store(true, Ordering::Release);
 }
 
-pub(crate) fn refuse(job: Job, e: impl Fn() -> StoreError) -> bool {
+pub(crate) fn refuse(job: Job, e: impl Fn() -> DbError) -> bool {
     match job {
         Job::Op(OpJob { done, .. }) => done(Err(e())),
         Job::Ops(jobs) => {
@@ -84,7 +84,7 @@ pub(crate) fn writer_loop(
                 .expect("poison lock")
                 .clone()
                 .unwrap_or_default();
-            stopping |= refuse(first, || StoreError::Poisoned(reason.clone()));
+            stopping |= refuse(first, || DbError::Poisoned(reason.clone()));
             if stopping {
                 break;
             }
@@ -127,12 +127,12 @@ pub(crate) fn writer_loop(
                 summary = shared.summary.lock().expect("summary lock").clone();
                 for f in finished {
                     match f {
-                        Finished::Op { done, .. } => done(Err(StoreError::Poisoned(e.to_string()))),
-                        Finished::Products(done) => done(Err(StoreError::Poisoned(e.to_string()))),
+                        Finished::Op { done, .. } => done(Err(DbError::Poisoned(e.to_string()))),
+                        Finished::Products(done) => done(Err(DbError::Poisoned(e.to_string()))),
                     }
                 }
                 while let Ok(job) = rx.try_recv() {
-                    stopping |= refuse(job, || StoreError::Poisoned(e.to_string()));
+                    stopping |= refuse(job, || DbError::Poisoned(e.to_string()));
                 }
             }
         }
@@ -142,7 +142,7 @@ pub(crate) fn writer_loop(
     }
     // Requests still queued behind the stop are refused, not dropped.
     while let Ok(job) = rx.try_recv() {
-        refuse(job, || StoreError::Stopped);
+        refuse(job, || DbError::Stopped);
     }
     // Every answer sent and every history entry queued: the indexer writes
     // them durably and ends, so the next open has nothing to catch up.
@@ -152,10 +152,12 @@ pub(crate) fn writer_loop(
     let _ = indexer.join();
 }
 
-type BatchResult = Result<Vec<Finished>, (StoreError, Vec<Finished>)>;
+type BatchResult = Result<Vec<Finished>, (DbError, Vec<Finished>)>;
 
-/// Stamp the batch's local drafts (`(node, seq)`, deps) in batch order, as
-/// the commit will log them, and sign them together with the node's key:
+/// Stamp the batch's local drafts in batch order, as the commit will log
+/// them (`tongka_machine::stamp`: the node's next seq, deps what it holds
+/// of others, the batch's earlier ops included), and sign them together
+/// with the node's key:
 /// one signature of the Merkle root of their hashes (`op::sign_batch`),
 /// each op carrying its path, so that signing costs one signature per
 /// commit, not one per op. Local jobs come back in the shape of remote ones
@@ -176,12 +178,14 @@ fn stamp_and_sign(shared: &Shared, summary: &mut Summary, batch: &mut Vec<Job>) 
                 values,
                 done,
             }) => {
-                summary.seq += 1;
-                let id = OpId {
-                    origin: shared.node.clone(),
-                    seq: summary.seq,
-                };
-                let op = draft.stamp(id, vv.without(&shared.node));
+                let op = stamp::stamp(
+                    draft,
+                    &mut Held {
+                        origin: &shared.node,
+                        held: &vv,
+                    },
+                );
+                summary.seq = op.id.seq;
                 vv.advance(&op.id);
                 let (bytes, hash) = op.encode_with_tail(&tail);
                 local.push(i);
@@ -231,7 +235,7 @@ fn commit_batch(
     batch: impl Iterator<Item = Job>,
     mut finished: Vec<Finished>,
 ) -> BatchResult {
-    let result = (|| -> Result<(), StoreError> {
+    let result = (|| -> Result<(), DbError> {
         let mut w = shared.db.begin_write()?;
         w.set_durability(Durability::Immediate)?;
         {
@@ -260,12 +264,16 @@ fn commit_batch(
                     }) => {
                         let (op, bytes, hash) = match (source, pre) {
                             (Source::Local(draft), Pre::Tail(tail)) => {
-                                summary.seq += 1;
-                                let id = OpId {
-                                    origin: shared.node.clone(),
-                                    seq: summary.seq,
-                                };
-                                let op = draft.stamp(id, summary.vv.without(&shared.node));
+                                // Unsigned (no chain identity): stamped
+                                // here, in commit order.
+                                let op = stamp::stamp(
+                                    draft,
+                                    &mut Held {
+                                        origin: &shared.node,
+                                        held: &summary.vv,
+                                    },
+                                );
+                                summary.seq = op.id.seq;
                                 let (bytes, hash) = op.encode_with_tail(&tail);
                                 (op, bytes, hash)
                             }
@@ -387,7 +395,7 @@ pub(crate) fn write_products(
     products: &mut redb::Table<&str, &[u8]>,
     barcodes: &mut redb::Table<&str, &str>,
     list: &[Product],
-) -> Result<(), StoreError> {
+) -> Result<(), DbError> {
     for p in list {
         let old = products
             .get(p.sku.as_str())?

@@ -15,7 +15,7 @@ use crate::history::{catch_up_index, history_path};
 use crate::tables::*;
 use crate::values::{decode, u64_from};
 use crate::writer::{CommitStats, write_products, writer_loop};
-use crate::{Shared, Store, StoreError, Summary};
+use crate::{Db, DbError, Shared, Summary};
 
 /// State recovered at open.
 #[derive(Debug, Clone)]
@@ -23,7 +23,7 @@ pub struct Recovered {
     pub hlc: Hlc,
 }
 
-pub struct StoreOptions {
+pub struct DbOptions {
     pub node: NodeId,
     /// The most requests folded into one commit.
     pub max_batch: usize,
@@ -31,10 +31,10 @@ pub struct StoreOptions {
     pub queue_max: usize,
 }
 
-impl Store {
+impl Db {
     /// Open (or create) the database at `path` for node `opts.node`,
     /// checking the schema version, and start the writer.
-    pub fn open(path: &Path, opts: StoreOptions) -> Result<(Store, Recovered), StoreError> {
+    pub fn open(path: &Path, opts: DbOptions) -> Result<(Db, Recovered), DbError> {
         let db = Database::create(path)?;
         let summary = Self::init(&db, &opts.node)?;
         let history = Database::create(history_path(path))?;
@@ -69,7 +69,7 @@ impl Store {
             .spawn(move || writer_loop(&w, &rx, max_batch, indexed))
             .expect("spawn writer thread");
         Ok((
-            Store {
+            Db {
                 shared,
                 tx,
                 writer: Arc::new(Mutex::new(Some(handle))),
@@ -78,7 +78,7 @@ impl Store {
         ))
     }
 
-    fn init(db: &Database, node: &NodeId) -> Result<Summary, StoreError> {
+    fn init(db: &Database, node: &NodeId) -> Result<Summary, DbError> {
         let mut w = db.begin_write()?;
         w.set_durability(Durability::Immediate)?;
         let summary = {
@@ -94,10 +94,10 @@ impl Store {
                 }
                 // Before the format break (schema 8): refused, not upgraded.
                 Some(found) if found < SCHEMA_VERSION => {
-                    return Err(StoreError::FormatTooOld { found });
+                    return Err(DbError::FormatTooOld { found });
                 }
                 Some(found) if found != SCHEMA_VERSION => {
-                    return Err(StoreError::Schema {
+                    return Err(DbError::Schema {
                         found,
                         expected: SCHEMA_VERSION,
                     });
@@ -110,7 +110,7 @@ impl Store {
             if let Some(found) = stored_node
                 && found != node.as_str()
             {
-                return Err(StoreError::WrongNode {
+                return Err(DbError::WrongNode {
                     found,
                     expected: node.to_string(),
                 });
@@ -151,7 +151,7 @@ fn random_u64() -> u64 {
 
 /// A new database gets the initial catalogue document, materialised in
 /// `products` and `barcodes`.
-fn init_catalogue(w: &redb::WriteTransaction) -> Result<(), StoreError> {
+fn init_catalogue(w: &redb::WriteTransaction) -> Result<(), DbError> {
     use tongka_core::catalogue_doc;
     let mut meta = w.open_table(META)?;
     if meta.get("catalogue")?.is_some() {

@@ -4,7 +4,7 @@
 
 use serde::{Serialize, de::DeserializeOwned};
 
-use crate::StoreError;
+use crate::DbError;
 use crate::tables::VALUE_FORMAT_V1;
 
 pub(crate) fn encode<T: Serialize>(v: &T) -> Vec<u8> {
@@ -13,12 +13,12 @@ pub(crate) fn encode<T: Serialize>(v: &T) -> Vec<u8> {
     out
 }
 
-pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, StoreError> {
+pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, DbError> {
     match bytes.split_first() {
         Some((&VALUE_FORMAT_V1, rest)) => {
-            postcard::from_bytes(rest).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+            postcard::from_bytes(rest).map_err(|e| DbError::Corrupt(format!("{what}: {e}")))
         }
-        _ => Err(StoreError::Corrupt(format!("{what}: unknown value format"))),
+        _ => Err(DbError::Corrupt(format!("{what}: unknown value format"))),
     }
 }
 

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use redb::{Database, Durability, TableDefinition};
 
-use crate::StoreError;
+use crate::DbError;
 
 const RAW: TableDefinition<u64, &[u8]> = TableDefinition::new("raw");
 
@@ -18,7 +18,7 @@ pub struct Baseline {
 }
 
 impl Baseline {
-    pub fn create(path: &Path) -> Result<Baseline, StoreError> {
+    pub fn create(path: &Path) -> Result<Baseline, DbError> {
         let db = Database::create(path)?;
         let w = db.begin_write()?;
         w.open_table(RAW)?;
@@ -28,7 +28,7 @@ impl Baseline {
 
     /// Write `writes` values of `value_bytes` bytes, `batch` per
     /// `Immediate` commit; the number of commits.
-    pub fn write(&self, writes: u64, batch: usize, value_bytes: usize) -> Result<u64, StoreError> {
+    pub fn write(&self, writes: u64, batch: usize, value_bytes: usize) -> Result<u64, DbError> {
         // Values differ from each other like encoded ops do (ids, times).
         let mut value = vec![0u8; value_bytes.max(16)];
         for (i, b) in value.iter_mut().enumerate() {

@@ -1,4 +1,4 @@
-//! tongka-store: the node's durable state on redb, and the only crate that
+//! tongka-db: the node's durable state on redb, and the only crate that
 //! knows redb.
 //!
 //! One writer thread owns every write transaction and batches whatever
@@ -46,9 +46,9 @@ use tongka_core::state::LedgerTotals;
 
 pub use completion::CommitWatcher;
 pub use effects::{CatalogueWrite, Done, Effects, IdemRecord, RefusedOp, Source};
-pub use error::{DbError, StoreError};
+pub use error::{DbError, RedbError};
 pub use history::history_path;
-pub use open::{Recovered, StoreOptions};
+pub use open::{DbOptions, Recovered};
 pub use submit::Prepared;
 pub use tables::SCHEMA_VERSION;
 pub use writer::CommitStats;
@@ -77,7 +77,7 @@ struct Shared {
     /// Set if writing the history index failed: it stops (readers scan the
     /// log past its watermark; the next open catches it up).
     index_failed: AtomicBool,
-    /// Signs the ops this node makes, once set (`Store::set_signer`); ops
+    /// Signs the ops this node makes, once set (`Db::set_signer`); ops
     /// made before, or by a node without a chain identity, go unsigned.
     signer: std::sync::OnceLock<Arc<dyn OpSigner>>,
 }
@@ -96,7 +96,7 @@ pub struct Summary {
 
 /// The node's storage: a handle that is cheap to clone.
 #[derive(Clone)]
-pub struct Store {
+pub struct Db {
     shared: Arc<Shared>,
     tx: mpsc::SyncSender<Job>,
     writer: Arc<Mutex<Option<JoinHandle<()>>>>,

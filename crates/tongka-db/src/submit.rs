@@ -11,7 +11,7 @@ use tongka_core::op::{EncodedOp, OpSigner};
 
 use crate::values::encode;
 use crate::writer::refuse;
-use crate::{CatalogueWrite, CommitWatcher, Done, Effects, RefusedOp, Source, Store, StoreError};
+use crate::{CatalogueWrite, CommitWatcher, Db, DbError, Done, Effects, RefusedOp, Source};
 
 /// A request as the writer takes it: values already encoded by `submit`
 /// on the caller's thread.
@@ -24,7 +24,7 @@ pub(crate) struct OpJob {
     pub(crate) done: Done,
 }
 
-/// An op prepared for the writer by [`Store::prepare`]. Boxed: a batch
+/// An op prepared for the writer by [`Db::prepare`]. Boxed: a batch
 /// gathers thousands of them in vectors, which at the job's size were
 /// large fresh allocations (zeroed pages) on every batch.
 pub struct Prepared(Box<OpJob>);
@@ -81,17 +81,17 @@ impl Values {
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Job {
     Op(OpJob),
-    /// Ops committed in one transaction, in this order (`Store::submit_all`).
+    /// Ops committed in one transaction, in this order (`Db::submit_all`).
     Ops(Vec<OpJob>),
     /// Finish what is queued ahead, then stop.
     Stop,
     Refused {
         entry: RefusedOp,
-        done: Box<dyn FnOnce(Result<(), StoreError>) + Send>,
+        done: Box<dyn FnOnce(Result<(), DbError>) + Send>,
     },
 }
 
-impl Store {
+impl Db {
     /// A fresh number for an entity id (member, order, …). Numbers are
     /// never reused for anything committed.
     pub fn next_entity(&self) -> u64 {
@@ -102,7 +102,7 @@ impl Store {
     /// holds it (or with the error). Blocks only when the queue is full.
     pub fn submit(&self, source: Source, effects: Effects, done: Done) {
         if let Some(reason) = self.poison_reason() {
-            done(Err(StoreError::Poisoned(reason)));
+            done(Err(DbError::Poisoned(reason)));
             return;
         }
         // Encode here, on the caller's thread: the writer is the one stage
@@ -121,12 +121,12 @@ impl Store {
             done,
         });
         if let Err(mpsc::SendError(Job::Op(OpJob { done, .. }))) = self.tx.send(job) {
-            done(Err(StoreError::Stopped));
+            done(Err(DbError::Stopped));
         }
     }
 
     /// An op and its effects encoded for the writer, on the caller's
-    /// thread, to be handed over later with [`Store::submit_all`].
+    /// thread, to be handed over later with [`Db::submit_all`].
     pub fn prepare(&self, source: Source, effects: Effects, done: Done) -> Prepared {
         let pre = match &source {
             Source::Local(draft) => Pre::Tail(draft.encode_tail()),
@@ -170,30 +170,26 @@ impl Store {
         });
         if let Some(reason) = self.poison_reason() {
             for Prepared(job) in jobs {
-                (job.done)(Err(StoreError::Poisoned(reason.clone())));
+                (job.done)(Err(DbError::Poisoned(reason.clone())));
             }
             return;
         }
         let job = Job::Ops(jobs.into_iter().map(|Prepared(j)| *j).collect());
         if let Err(mpsc::SendError(job)) = self.tx.send(job) {
-            refuse(job, || StoreError::Stopped);
+            refuse(job, || DbError::Stopped);
         }
     }
 
     /// Log a remote op refused before applying (`refused()` lists them).
-    pub fn log_refused(
-        &self,
-        entry: RefusedOp,
-        done: Box<dyn FnOnce(Result<(), StoreError>) + Send>,
-    ) {
+    pub fn log_refused(&self, entry: RefusedOp, done: Box<dyn FnOnce(Result<(), DbError>) + Send>) {
         if let Some(reason) = self.poison_reason() {
-            done(Err(StoreError::Poisoned(reason)));
+            done(Err(DbError::Poisoned(reason)));
             return;
         }
         if let Err(mpsc::SendError(Job::Refused { done, .. })) =
             self.tx.send(Job::Refused { entry, done })
         {
-            done(Err(StoreError::Stopped));
+            done(Err(DbError::Stopped));
         }
     }
 
@@ -229,7 +225,7 @@ impl Store {
 
     /// Stop the writer after it has finished what is queued.
     pub fn close(self) {
-        let Store { tx, writer, .. } = self;
+        let Db { tx, writer, .. } = self;
         // Other handles (actors) may still hold senders: stop explicitly.
         let _ = tx.send(Job::Stop);
         drop(tx);

@@ -13,9 +13,9 @@ use tongka_core::state::MemberState;
 
 use crate::tables::*;
 use crate::values::decode;
-use crate::{IdemRecord, RefusedOp, Store, StoreError, Summary};
+use crate::{Db, DbError, IdemRecord, RefusedOp, Summary};
 
-impl Store {
+impl Db {
     pub fn node(&self) -> &NodeId {
         &self.shared.node
     }
@@ -32,7 +32,7 @@ impl Store {
         self.shared.summary.lock().expect("summary lock").clone()
     }
 
-    pub fn member(&self, id: &MemberId) -> Result<Option<MemberState>, StoreError> {
+    pub fn member(&self, id: &MemberId) -> Result<Option<MemberState>, DbError> {
         let r = self.shared.db.begin_read()?;
         let t = r.open_table(MEMBERS)?;
         t.get(id.as_str())?
@@ -40,24 +40,24 @@ impl Store {
             .transpose()
     }
 
-    pub fn member_by_phone(&self, phone: &str) -> Result<Option<MemberId>, StoreError> {
+    pub fn member_by_phone(&self, phone: &str) -> Result<Option<MemberId>, DbError> {
         let r = self.shared.db.begin_read()?;
         let t = r.open_table(PHONES)?;
         Ok(t.get(phone)?.and_then(|v| MemberId::parse(v.value())))
     }
 
-    pub fn member_by_card(&self, card: &str) -> Result<Option<MemberId>, StoreError> {
+    pub fn member_by_card(&self, card: &str) -> Result<Option<MemberId>, DbError> {
         let r = self.shared.db.begin_read()?;
         let t = r.open_table(CARDS)?;
         Ok(t.get(card)?.and_then(|v| MemberId::parse(v.value())))
     }
 
-    pub fn member_count(&self) -> Result<u64, StoreError> {
+    pub fn member_count(&self) -> Result<u64, DbError> {
         let r = self.shared.db.begin_read()?;
         Ok(r.open_table(MEMBERS)?.len()?)
     }
 
-    pub fn order(&self, id: &OrderId) -> Result<Option<OrderState>, StoreError> {
+    pub fn order(&self, id: &OrderId) -> Result<Option<OrderState>, DbError> {
         let r = self.shared.db.begin_read()?;
         let t = r.open_table(ORDERS)?;
         t.get(id.as_str())?
@@ -65,7 +65,7 @@ impl Store {
             .transpose()
     }
 
-    pub fn idem(&self, key: &str) -> Result<Option<IdemRecord>, StoreError> {
+    pub fn idem(&self, key: &str) -> Result<Option<IdemRecord>, DbError> {
         let r = self.shared.db.begin_read()?;
         let t = r.open_table(IDEM)?;
         t.get(key)?
@@ -73,11 +73,11 @@ impl Store {
             .transpose()
     }
 
-    pub fn op(&self, id: &OpId) -> Result<Option<Op>, StoreError> {
+    pub fn op(&self, id: &OpId) -> Result<Option<Op>, DbError> {
         let r = self.shared.db.begin_read()?;
         let t = r.open_table(OPS)?;
         t.get((id.origin.as_str(), id.seq))?
-            .map(|v| Op::decode(v.value()).map_err(|e| StoreError::Corrupt(e.to_string())))
+            .map(|v| Op::decode(v.value()).map_err(|e| DbError::Corrupt(e.to_string())))
             .transpose()
     }
 
@@ -88,7 +88,7 @@ impl Store {
         origin: &NodeId,
         from_seq: u64,
         limit: usize,
-    ) -> Result<Vec<Op>, StoreError> {
+    ) -> Result<Vec<Op>, DbError> {
         Ok(self
             .ops_from_encoded(origin, from_seq, limit)?
             .into_iter()
@@ -103,7 +103,7 @@ impl Store {
         origin: &NodeId,
         from_seq: u64,
         limit: usize,
-    ) -> Result<Vec<EncodedOp>, StoreError> {
+    ) -> Result<Vec<EncodedOp>, DbError> {
         let r = self.shared.db.begin_read()?;
         let t = r.open_table(OPS)?;
         let mut out = Vec::new();
@@ -114,14 +114,14 @@ impl Store {
             let (_, v) = item?;
             out.push(
                 EncodedOp::decode(v.value().to_vec())
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    .map_err(|e| DbError::Corrupt(e.to_string()))?,
             );
         }
         Ok(out)
     }
 
     /// Remote ops refused before applying, with the peer that sent them.
-    pub fn refused(&self, limit: usize) -> Result<Vec<RefusedOp>, StoreError> {
+    pub fn refused(&self, limit: usize) -> Result<Vec<RefusedOp>, DbError> {
         let r = self.shared.db.begin_read()?;
         let t = r.open_table(REFUSED)?;
         let mut out = Vec::new();
@@ -141,7 +141,7 @@ impl Store {
 
     /// Phone and card numbers held by more than one member, with the
     /// members (the merge queue).
-    pub fn duplicates(&self, limit: usize) -> Result<Vec<(String, Vec<MemberId>)>, StoreError> {
+    pub fn duplicates(&self, limit: usize) -> Result<Vec<(String, Vec<MemberId>)>, DbError> {
         let r = self.shared.db.begin_read()?;
         let t = r.open_table(DUPLICATES)?;
         let mut out: Vec<(String, Vec<MemberId>)> = Vec::new();
@@ -162,7 +162,7 @@ impl Store {
     }
 
     /// Every merge this node applied: `(absorbed, survivor)`.
-    pub fn merged(&self) -> Result<Vec<(MemberId, MemberId)>, StoreError> {
+    pub fn merged(&self) -> Result<Vec<(MemberId, MemberId)>, DbError> {
         let r = self.shared.db.begin_read()?;
         let t = r.open_table(MERGED)?;
         let mut out = Vec::new();
@@ -178,7 +178,7 @@ impl Store {
 
     /// The programme document (`programme_doc`, saved), if any op changed
     /// it; none means the initial one.
-    pub fn programme_doc(&self) -> Result<Option<Vec<u8>>, StoreError> {
+    pub fn programme_doc(&self) -> Result<Option<Vec<u8>>, DbError> {
         let r = self.shared.db.begin_read()?;
         let meta = r.open_table(META)?;
         Ok(meta.get("programme")?.map(|v| v.value().to_vec()))
@@ -186,7 +186,7 @@ impl Store {
 
     /// The catalogue document (`catalogue_doc`, saved): written at
     /// creation (the initial one) and by each catalogue change.
-    pub fn catalogue_doc(&self) -> Result<Option<Vec<u8>>, StoreError> {
+    pub fn catalogue_doc(&self) -> Result<Option<Vec<u8>>, DbError> {
         let r = self.shared.db.begin_read()?;
         let meta = r.open_table(META)?;
         Ok(meta.get("catalogue")?.map(|v| v.value().to_vec()))
@@ -195,14 +195,14 @@ impl Store {
     /// Whether this node ever authored a programme or catalogue change
     /// (`meta` `authored-documents`): a store of a chain may not, so a
     /// node that did (without a chain) cannot join one as a store.
-    pub fn authored_documents(&self) -> Result<bool, StoreError> {
+    pub fn authored_documents(&self) -> Result<bool, DbError> {
         let r = self.shared.db.begin_read()?;
         let meta = r.open_table(META)?;
         Ok(meta.get("authored-documents")?.is_some())
     }
 
     /// Remote ops refused by their checks, with the reason.
-    pub fn rejected(&self, limit: usize) -> Result<Vec<(OpId, String)>, StoreError> {
+    pub fn rejected(&self, limit: usize) -> Result<Vec<(OpId, String)>, DbError> {
         let r = self.shared.db.begin_read()?;
         let t = r.open_table(REJECTED)?;
         let mut out = Vec::new();
@@ -216,7 +216,7 @@ impl Store {
         Ok(out)
     }
 
-    pub fn product(&self, sku: &str) -> Result<Option<Product>, StoreError> {
+    pub fn product(&self, sku: &str) -> Result<Option<Product>, DbError> {
         let r = self.shared.db.begin_read()?;
         let t = r.open_table(PRODUCTS)?;
         t.get(sku)?
@@ -224,7 +224,7 @@ impl Store {
             .transpose()
     }
 
-    pub fn product_by_barcode(&self, barcode: &str) -> Result<Option<Product>, StoreError> {
+    pub fn product_by_barcode(&self, barcode: &str) -> Result<Option<Product>, DbError> {
         let sku = {
             let r = self.shared.db.begin_read()?;
             let t = r.open_table(BARCODES)?;
@@ -236,7 +236,7 @@ impl Store {
         }
     }
 
-    pub fn products(&self, limit: usize) -> Result<Vec<Product>, StoreError> {
+    pub fn products(&self, limit: usize) -> Result<Vec<Product>, DbError> {
         let r = self.shared.db.begin_read()?;
         let t = r.open_table(PRODUCTS)?;
         let mut out = Vec::new();

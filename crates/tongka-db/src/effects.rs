@@ -9,7 +9,7 @@ use tongka_core::op::{Op, OpDraft};
 use tongka_core::refund::OrderState;
 use tongka_core::state::MemberState;
 
-use crate::StoreError;
+use crate::DbError;
 
 /// A stored answer to an API request with an idempotency key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,7 +63,7 @@ pub enum Source {
 }
 
 /// Called once the request is durable (or failed).
-pub type Done = Box<dyn FnOnce(Result<OpId, StoreError>) + Send>;
+pub type Done = Box<dyn FnOnce(Result<OpId, DbError>) + Send>;
 
 /// A remote op refused before it reached the log (see `tables::REFUSED`).
 #[derive(Debug, Clone, PartialEq, Eq)]

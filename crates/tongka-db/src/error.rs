@@ -1,12 +1,12 @@
 //! The store's errors: what a caller of the store can be told, with a
 //! machine code and messages in Chinese and English; redb's own errors are
-//! kept inside [`DbError`].
+//! kept inside [`RedbError`].
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum StoreError {
+pub enum DbError {
     #[error("database: {0}")]
-    Db(DbError),
+    Redb(RedbError),
     #[error("database file was written by schema {found}; this build reads schema {expected}")]
     Schema { found: u32, expected: u32 },
     /// A database of before the format break (schema < 8): not upgraded.
@@ -30,45 +30,45 @@ pub enum StoreError {
 /// redb, so its error types stay inside.
 #[derive(Debug, thiserror::Error)]
 #[error(transparent)]
-pub struct DbError(redb::Error);
+pub struct RedbError(redb::Error);
 
-impl tongka_core::DomainError for StoreError {
+impl tongka_core::DomainError for DbError {
     fn code(&self) -> &'static str {
         match self {
-            StoreError::Db(_) => "storage_error",
-            StoreError::Schema { .. } => "storage_schema_unknown",
-            StoreError::FormatTooOld { .. } => "storage_format_too_old",
-            StoreError::WrongNode { .. } => "storage_wrong_node",
-            StoreError::Corrupt(_) => "storage_corrupt",
-            StoreError::Poisoned(_) => "storage_poisoned",
-            StoreError::Stopped => "storage_stopped",
+            DbError::Redb(_) => "storage_error",
+            DbError::Schema { .. } => "storage_schema_unknown",
+            DbError::FormatTooOld { .. } => "storage_format_too_old",
+            DbError::WrongNode { .. } => "storage_wrong_node",
+            DbError::Corrupt(_) => "storage_corrupt",
+            DbError::Poisoned(_) => "storage_poisoned",
+            DbError::Stopped => "storage_stopped",
         }
     }
 
     fn message_zh(&self) -> String {
         match self {
-            StoreError::Db(e) => format!("数据库错误：{e}"),
-            StoreError::Schema { found, expected } => {
+            DbError::Redb(e) => format!("数据库错误：{e}"),
+            DbError::Schema { found, expected } => {
                 format!("数据库文件由结构版本 {found} 写入；本版本读取结构版本 {expected}")
             }
-            StoreError::FormatTooOld { found } => format!(
+            DbError::FormatTooOld { found } => format!(
                 "此数据库由较早的通卡格式写入（结构版本 {found}；本版本读取 8 及以后）：\
                  请使用新的数据目录，或为此门店重新运行 `tongka chain add-store`，再从连锁同步数据"
             ),
-            StoreError::WrongNode { found, expected } => {
+            DbError::WrongNode { found, expected } => {
                 format!("数据库属于节点 {found}，不是 {expected}")
             }
-            StoreError::Corrupt(e) => format!("存储的数据已损坏：{e}"),
-            StoreError::Poisoned(e) => format!("存储此前出错，节点重启前不再接受写入：{e}"),
-            StoreError::Stopped => "写入线程已停止".into(),
+            DbError::Corrupt(e) => format!("存储的数据已损坏：{e}"),
+            DbError::Poisoned(e) => format!("存储此前出错，节点重启前不再接受写入：{e}"),
+            DbError::Stopped => "写入线程已停止".into(),
         }
     }
 }
 
 macro_rules! from_redb {
     ($($t:ty),*) => {$(
-        impl From<$t> for StoreError {
-            fn from(e: $t) -> StoreError { StoreError::Db(DbError(e.into())) }
+        impl From<$t> for DbError {
+            fn from(e: $t) -> DbError { DbError::Redb(RedbError(e.into())) }
         }
     )*};
 }

@@ -14,7 +14,7 @@ use tongka_core::op::Op;
 
 use crate::tables::*;
 use crate::values::{decode, encode};
-use crate::{Shared, Store, StoreError, Summary};
+use crate::{Db, DbError, Shared, Summary};
 
 /// A committed op as the history index sees it: its id (to move the
 /// watermark) and, when listed, its member and time.
@@ -41,7 +41,7 @@ fn hlc_key(h: Hlc) -> (u64, u32) {
 
 fn read_watermark(
     meta: &impl ReadableTable<&'static str, &'static [u8]>,
-) -> Result<VersionVector, StoreError> {
+) -> Result<VersionVector, DbError> {
     match meta.get("indexed")? {
         Some(v) => decode(v.value(), "index watermark"),
         None => Ok(VersionVector::new()),
@@ -58,7 +58,7 @@ pub(crate) fn catch_up_index(
     history: &Database,
     node: &NodeId,
     committed: &VersionVector,
-) -> Result<VersionVector, StoreError> {
+) -> Result<VersionVector, DbError> {
     let instance = {
         let r = db.begin_read()?;
         let meta = r.open_table(META)?;
@@ -97,8 +97,7 @@ pub(crate) fn catch_up_index(
                 }
                 for item in ops.range((origin.as_str(), from)..=(origin.as_str(), top))? {
                     let (k, v) = item?;
-                    let op =
-                        Op::decode(v.value()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    let op = Op::decode(v.value()).map_err(|e| DbError::Corrupt(e.to_string()))?;
                     if let Some(m) = op.body.member()
                         && rejected.get(k.value())?.is_none()
                     {
@@ -122,7 +121,7 @@ fn flush_index(
     shared: &Shared,
     indexed: &mut VersionVector,
     durability: Durability,
-) -> Result<(), StoreError> {
+) -> Result<(), DbError> {
     let items = std::mem::take(&mut *shared.unindexed.lock().expect("index lock"));
     if items.is_empty() && matches!(durability, Durability::None) {
         return Ok(());
@@ -183,11 +182,11 @@ pub(crate) fn index_loop(shared: &Shared, stop: &mpsc::Receiver<()>, mut indexed
     }
 }
 
-impl Store {
+impl Db {
     /// The member's ops, newest first (by clock, then origin and number),
     /// at most `limit`: from the history index, and from the ops committed
     /// after its watermark.
-    pub fn member_history(&self, id: &MemberId, limit: usize) -> Result<Vec<Op>, StoreError> {
+    pub fn member_history(&self, id: &MemberId, limit: usize) -> Result<Vec<Op>, DbError> {
         // The index first: what it covers is committed in the log.
         let h = self.shared.history.begin_read()?;
         let idx = h.open_table(MEMBER_OPS)?;
@@ -203,7 +202,7 @@ impl Store {
             };
             summary.vv
         };
-        let decode_op = |b: &[u8]| Op::decode(b).map_err(|e| StoreError::Corrupt(e.to_string()));
+        let decode_op = |b: &[u8]| Op::decode(b).map_err(|e| DbError::Corrupt(e.to_string()));
         // The ops past the watermark: few (the index trails the log by a
         // fraction of a second), read from the log.
         let mut recent: Vec<((u64, u32, String, u64), Op)> = Vec::new();

@@ -5,8 +5,8 @@
 use redb::TableDefinition;
 
 /// The schema this build reads and writes. A database of another schema
-/// is refused at open: an older one with `StoreError::FormatTooOld`, a
-/// newer one with `StoreError::Schema`.
+/// is refused at open: an older one with `DbError::FormatTooOld`, a
+/// newer one with `DbError::Schema`.
 ///
 /// 8: the format break (nothing was deployed before it). Ops are of
 /// format 2 (`tongka_core::codec`: minicbor, index-numbered fields, the

@@ -880,18 +880,35 @@ impl AccountActor {
                 (Source::Local(draft), None, op, Box::new(|_| {}))
             }
         };
-        let mut next = m.clone();
-        let applied = next.apply(&op).map_err(|e| e.to_string());
+        let merged = self
+            .core
+            .merged
+            .lock()
+            .expect("merged lock")
+            .contains(&m.id);
+        let applied = tongka_machine::apply::move_out(&m, merged, &op).map_err(|e| e.to_string());
+        // The caller's callback, answered once: by the commit of the move,
+        // or by the commit that logs it as rejected (here or at the
+        // survivor's refusal).
+        let done = Arc::new(Mutex::new(Some(done)));
+        let once = |done: &Arc<Mutex<Option<tongka_db::Done>>>| -> tongka_db::Done {
+            let d = done.clone();
+            Box::new(move |r| {
+                if let Some(f) = d.lock().expect("done lock").take() {
+                    f(r)
+                }
+            })
+        };
         let result: Result<(), String> = match applied {
             Err(reason) => Err(reason),
-            Ok(()) => {
+            Ok(next) => {
                 st.pending.fetch_add(1, Ordering::AcqRel);
                 let parts = Mutex::new(Some((
                     source,
                     encoded.clone(),
                     op.clone(),
                     next.clone(),
-                    done,
+                    once(&done),
                 )));
                 let other_pending = st.pending.clone();
                 let sent = survivor
@@ -945,12 +962,14 @@ impl AccountActor {
                 };
                 st.pending.fetch_add(1, Ordering::AcqRel);
                 let pending = st.pending.clone();
+                let done = once(&done);
                 self.core.submit_remote(
                     op,
                     encoded,
                     effects,
-                    Box::new(move |_| {
+                    Box::new(move |r| {
                         pending.fetch_sub(1, Ordering::AcqRel);
+                        done(r);
                     }),
                 );
                 Ok(true)
@@ -972,8 +991,7 @@ impl AccountActor {
         let Some(m) = &st.member else {
             return Err("a move into no member".into());
         };
-        let mut next = m.clone();
-        merge::apply_credit(&mut next, &op).map_err(|e| e.to_string())?;
+        let next = tongka_machine::apply::move_in(m, &op).map_err(|e| e.to_string())?;
         st.member = Some(next.clone());
         st.pending.fetch_add(1, Ordering::AcqRel);
         let pending = st.pending.clone();

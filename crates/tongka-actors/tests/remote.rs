@@ -615,3 +615,73 @@ async fn a_duplicate_that_changes_its_phone_leaves_the_winner_indexed() {
     );
     assert_eq!(b.db().member_by_phone("13900000009").unwrap(), Some(loser));
 }
+
+/// A share move (`MergeMoved`) of a member that is not merged at the node
+/// applying it is refused there, as the simulator refuses it: both apply
+/// the move through the machine's `apply::move_out`. An honest store moves
+/// a share only after applying the merge, which is then in the move's
+/// causal past; a move without it would take money out of a live member.
+#[tokio::test]
+async fn a_share_move_of_a_member_not_merged_here_is_refused() {
+    use tongka_core::checkout::TenderKind;
+    use tongka_core::money::Money;
+    use tongka_core::op::OpBody;
+
+    let dir = tempfile::tempdir().unwrap();
+    let a = engine(dir.path(), "store-1");
+    let x = register(&a, "甲").await;
+    let y = match a
+        .register(
+            "t".into(),
+            None,
+            Profile {
+                phone: "13900000002".into(),
+                ..profile("乙")
+            },
+        )
+        .await
+        .unwrap()
+        .0
+    {
+        Outcome::Member(m) => m.id,
+        other => panic!("{other:?}"),
+    };
+    a.recharge(
+        "t".into(),
+        None,
+        x.clone(),
+        Money::from_yuan(50),
+        TenderKind::Cash,
+    )
+    .await
+    .unwrap();
+    let b = engine(dir.path(), "store-2");
+    ship(&a, &b).await;
+    let before = b.member(&x).unwrap().wallet;
+    // store-1 (its next op) moves x's share into y, with no merge anywhere.
+    let next = a.db().summary().seq + 1;
+    let mut forged = remote_op(
+        "store-1",
+        next,
+        OpBody::MergeMoved {
+            member: x.clone(),
+            into: y.clone(),
+            principal: Money::from_yuan(50),
+            bonus: Money::ZERO,
+            points: 0,
+        },
+    );
+    forged.deps = a.db().summary().vv.without(a.node());
+    forged.deps.raise(a.node(), next - 1);
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    b.apply_remote(forged, Box::new(move |r| tx.send(r).unwrap()))
+        .await
+        .unwrap();
+    rx.await.unwrap().unwrap();
+    let rejected = b.db().rejected(10).unwrap();
+    assert_eq!(rejected.len(), 1, "{rejected:?}");
+    assert!(rejected[0].1.contains("not merged"), "{}", rejected[0].1);
+    assert_eq!(b.member(&x).unwrap().wallet, before);
+    assert!(before.total().money().is_positive());
+    assert!(b.member(&y).unwrap().wallet.total().money().is_zero());
+}

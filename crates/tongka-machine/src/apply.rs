@@ -15,7 +15,10 @@
 //!   op to equal states;
 //! - [`reindex`]: the phone and card index entries a profile change
 //!   releases and claims;
-//! - [`apply`]: all three, for hosts that need no cache.
+//! - [`apply`]: all three, for hosts that need no cache;
+//! - [`move_out`] and [`move_in`]: the two sides of a merge's share move,
+//!   each applied to its own member (the node applies them in two account
+//!   actors).
 //!
 //! An op is applied all or nothing: a host applies what [`apply`] (or
 //! [`admit`] then [`next_member`]) returns only when both succeed.
@@ -245,6 +248,36 @@ pub fn next_member(cur: Option<&MemberState>, op: &Op) -> Result<MemberState, Re
             },
         )),
     }
+}
+
+/// The absorbed side of a merge's share move (`MergeMoved`): its state
+/// after the origin's share leaves it. Refused (authority) unless the
+/// member is merged away at the node applying it (`merged`: whether
+/// `Merged` knows it): an honest origin moves a share only after applying
+/// the merge, which is then in the move's causal past. The node's account
+/// actor and the simulator both apply the debit through here.
+pub fn move_out(gone: &MemberState, merged: bool, op: &Op) -> Result<MemberState, Rejected> {
+    let OpBody::MergeMoved { member, .. } = &op.body else {
+        return Err(Rejected::new(Kind::NotApplicable, "not a share move"));
+    };
+    if !merged {
+        return Err(Rejected::new(
+            Kind::Authority,
+            format!("a share of {member} moved, but it was not merged"),
+        ));
+    }
+    let mut next = gone.clone();
+    next.apply(op)?;
+    Ok(next)
+}
+
+/// The survivor's side of a merge's share move: its state after the
+/// moved share is credited to the origin's share of it
+/// (`merge::apply_credit`).
+pub fn move_in(survivor: &MemberState, op: &Op) -> Result<MemberState, Rejected> {
+    let mut next = survivor.clone();
+    tongka_core::merge::apply_credit(&mut next, op)?;
+    Ok(next)
 }
 
 /// An index key: a phone number or a card number.

@@ -43,6 +43,7 @@ use tongka_core::merge;
 use tongka_core::op::{Op, OpBody};
 use tongka_core::state::MemberState;
 use tongka_core::wallet::Share;
+use tongka_machine::apply;
 use tongka_machine::settle::{self, Due, Event, Settling};
 
 use super::{Ev, Request, Sim, chance};
@@ -130,18 +131,11 @@ impl Materialised {
                 bonus,
                 ..
             } => {
-                if !self.merged.contains(member) {
-                    // The mover applied the merge before moving: it is in
-                    // the move's causal past.
-                    return Err(fail(
-                        "authority",
-                        format!("a share of {member} moved, but it was not merged"),
-                    ));
-                }
-                let mut gone = MemberState::clone(&*get(self, member)?);
-                let mut survivor = MemberState::clone(&*get(self, into)?);
-                // The origin's own share only: the core debits the origin's.
-                gone.apply(op).map_err(from_apply)?;
+                // The machine's two sides: the debit of the origin's own
+                // share (refused unless the member is merged here), then
+                // the credit.
+                let gone = apply::move_out(&*get(self, member)?, self.merged.contains(member), op)?;
+                let survivor = get(self, into)?;
                 let dropped;
                 let credit = match (&self.merge_drop, &op.body) {
                     (Some(me), OpBody::MergeMoved { .. }) if op.origin() != me => {
@@ -155,7 +149,7 @@ impl Materialised {
                     }
                     _ => op,
                 };
-                merge::apply_credit(&mut survivor, credit).map_err(from_apply)?;
+                let survivor = apply::move_in(&survivor, credit)?;
                 self.members.insert(member.clone(), Arc::new(gone));
                 self.members.insert(into.clone(), Arc::new(survivor));
                 let (mi, ii) = (self.members.intern(member), self.members.intern(into));

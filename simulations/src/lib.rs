@@ -117,6 +117,10 @@ pub enum Mutation {
     /// hold too little for the spend (the policy before issue 10): shares
     /// move for spends that are refused anyway.
     FutileTransfers,
+    /// store-1 runs a request whose idempotency key it has already
+    /// answered as a new one (it skips the machine's verdict): a client's
+    /// retry is decided twice.
+    IgnoresIdempotency,
 }
 
 /// How to run.

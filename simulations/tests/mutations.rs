@@ -156,3 +156,13 @@ fn futile_transfers_are_caught_by_no_futile_transfer() {
     let (seed, inv, what) = caught(&sc, Mutation::FutileTransfers);
     assert_eq!(inv, "no_futile_transfer", "seed {seed}: {what}");
 }
+
+#[test]
+fn a_store_ignoring_idempotency_keys_is_caught_by_at_most_once() {
+    // store-1 runs a client's retry as a new request: the machine's
+    // idempotency verdict is the only thing that answers it once.
+    let sc = common::smaller(common::scenario("small"), 150, 6);
+    let (seed, inv, what) = caught(&sc, Mutation::IgnoresIdempotency);
+    assert_eq!(inv, "at_most_once", "seed {seed}: {what}");
+    assert!(what.contains("decided twice"), "{what}");
+}

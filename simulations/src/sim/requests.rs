@@ -123,7 +123,10 @@ impl Sim<'_> {
             | Request::Refund { idem, .. } => Some(idem.clone()),
             Request::Edit { .. } => None,
         };
-        if let Some(k) = &key {
+        if let Some(k) = key
+            .as_ref()
+            .filter(|_| !self.mutant(s, Mutation::IgnoresIdempotency))
+        {
             match self.nodes[s].idem.verdict(k, &()) {
                 Verdict::Run => {}
                 Verdict::Replay(()) => {

@@ -17,7 +17,7 @@ use tongka_core::programme::Programme;
 use tongka_db::{Db, DbOptions};
 
 fn engine(dir: &std::path::Path, node: &str, role: Option<OriginRole>) -> Engine {
-    let (store, rec) = Db::open(
+    let (db, rec) = Db::open(
         &dir.join(format!("{node}.redb")),
         DbOptions {
             node: NodeId::new(node).unwrap(),
@@ -27,7 +27,7 @@ fn engine(dir: &std::path::Path, node: &str, role: Option<OriginRole>) -> Engine
     )
     .unwrap();
     let e = Engine::new(
-        store,
+        db,
         Programme::default(),
         rec.hlc,
         EngineConfig {

@@ -16,7 +16,7 @@ use tongka_db::{Db, DbOptions};
 
 async fn engine(path: &std::path::Path) -> (Engine, Db) {
     // Account actors of an engine before hold the file until they passivate.
-    let (store, rec) = loop {
+    let (db, rec) = loop {
         match Db::open(
             path,
             DbOptions {
@@ -30,7 +30,7 @@ async fn engine(path: &std::path::Path) -> (Engine, Db) {
         }
     };
     let e = Engine::new(
-        store.clone(),
+        db.clone(),
         Programme::default(),
         rec.hlc,
         EngineConfig {
@@ -38,7 +38,7 @@ async fn engine(path: &std::path::Path) -> (Engine, Db) {
             idle_passivate: Duration::from_millis(50),
         },
     );
-    (e, store)
+    (e, db)
 }
 
 fn idem(key: &str, fp: u8) -> Option<Idem> {

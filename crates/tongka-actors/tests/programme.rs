@@ -16,9 +16,9 @@ use tongka_core::money::Money;
 use tongka_core::programme::Programme;
 use tongka_db::{Db, DbOptions};
 
-fn engine_on(store: Db, hlc: tongka_core::clock::Hlc) -> Engine {
+fn engine_on(db: Db, hlc: tongka_core::clock::Hlc) -> Engine {
     Engine::new(
-        store,
+        db,
         Programme::default(),
         hlc,
         EngineConfig {
@@ -29,7 +29,7 @@ fn engine_on(store: Db, hlc: tongka_core::clock::Hlc) -> Engine {
 }
 
 fn engine(dir: &std::path::Path, node: &str) -> Engine {
-    let (store, rec) = Db::open(
+    let (db, rec) = Db::open(
         &dir.join(format!("{node}.redb")),
         DbOptions {
             node: NodeId::new(node).unwrap(),
@@ -38,7 +38,7 @@ fn engine(dir: &std::path::Path, node: &str) -> Engine {
         },
     )
     .unwrap();
-    engine_on(store, rec.hlc)
+    engine_on(db, rec.hlc)
 }
 
 async fn ship(from: &Engine, to: &Engine, after: u64) {

@@ -16,7 +16,7 @@ use tongka_core::wallet::Share;
 use tongka_db::{Db, DbOptions};
 
 fn engine(dir: &std::path::Path, node: &str) -> Engine {
-    let (store, rec) = Db::open(
+    let (db, rec) = Db::open(
         &dir.join(format!("{node}.redb")),
         DbOptions {
             node: NodeId::new(node).unwrap(),
@@ -26,7 +26,7 @@ fn engine(dir: &std::path::Path, node: &str) -> Engine {
     )
     .unwrap();
     Engine::new(
-        store,
+        db,
         Programme::default(),
         rec.hlc,
         EngineConfig {

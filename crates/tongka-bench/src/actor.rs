@@ -20,8 +20,8 @@ use tongka_db::{Db, DbOptions, IdemRecord};
 use crate::sys::Counters;
 use crate::{CheckoutBenchOptions, Timed, micros, new_histogram, phone, recharge_yuan, run_id};
 
-/// The store options the node runs with.
-pub(crate) fn store_options(node: NodeId) -> DbOptions {
+/// The db options the node runs with.
+pub(crate) fn db_options(node: NodeId) -> DbOptions {
     DbOptions {
         node,
         max_batch: 4096,
@@ -29,7 +29,7 @@ pub(crate) fn store_options(node: NodeId) -> DbOptions {
     }
 }
 
-/// A fresh node (store on `dir/node.redb` and engine) as the binary makes it:
+/// A fresh node (db on `dir/node.redb` and engine) as the binary makes it:
 /// signing its ops with the key of a chain certificate made for it (as
 /// `tongka chain new` makes them) unless `unsigned`.
 pub(crate) fn open_node(
@@ -38,8 +38,8 @@ pub(crate) fn open_node(
     unsigned: bool,
 ) -> anyhow::Result<(Db, Engine)> {
     let node = NodeId::new("store-1").expect("valid node name");
-    let (store, recovered) =
-        Db::open(&dir.join("node.redb"), store_options(node)).context("opening the store")?;
+    let (db, recovered) =
+        Db::open(&dir.join("node.redb"), db_options(node)).context("opening the db")?;
     if !unsigned {
         let chain = dir.join("chain");
         tongka_config::chain_new(&tongka_config::ChainNewOptions::new(&chain, 1))
@@ -50,10 +50,10 @@ pub(crate) fn open_node(
             .context("the node's TLS files")?;
         let identity = tongka_net::Identity::load(&tls.ca_cert, &tls.cert, &tls.key)?;
         let key = tongka_net::OpKey::from_identity(&identity)?;
-        store.set_signer(std::sync::Arc::new(tongka_replication::ChainSigner(key)));
+        db.set_signer(std::sync::Arc::new(tongka_replication::ChainSigner(key)));
     }
     let engine = Engine::new(
-        store.clone(),
+        db.clone(),
         Programme::default(),
         recovered.hlc,
         EngineConfig {
@@ -63,12 +63,12 @@ pub(crate) fn open_node(
             idle_passivate: Duration::from_secs(60),
         },
     );
-    Ok((store, engine))
+    Ok((db, engine))
 }
 
-/// Stop the store's writer (and release its file) once everything is done.
-pub(crate) async fn close(store: Db) -> anyhow::Result<()> {
-    tokio::task::spawn_blocking(move || store.close()).await?;
+/// Stop the db's writer (and release its file) once everything is done.
+pub(crate) async fn close(db: Db) -> anyhow::Result<()> {
+    tokio::task::spawn_blocking(move || db.close()).await?;
     Ok(())
 }
 
@@ -183,7 +183,7 @@ struct ClientResult {
 }
 
 pub(crate) async fn run(opts: &CheckoutBenchOptions, dir: &Path) -> anyhow::Result<Timed> {
-    let (store, engine) = open_node(dir, opts.clients, opts.unsigned)?;
+    let (db, engine) = open_node(dir, opts.clients, opts.unsigned)?;
     let run = run_id();
     let members = Arc::new(
         setup_members(
@@ -195,8 +195,8 @@ pub(crate) async fn run(opts: &CheckoutBenchOptions, dir: &Path) -> anyhow::Resu
         )
         .await?,
     );
-    let (commits0, requests0) = store.stats();
-    let totals0 = store.summary().totals;
+    let (commits0, requests0) = db.stats();
+    let totals0 = db.summary().totals;
 
     let n = opts.checkouts;
     let next = Arc::new(AtomicUsize::new(0));
@@ -272,14 +272,14 @@ pub(crate) async fn run(opts: &CheckoutBenchOptions, dir: &Path) -> anyhow::Resu
     }
     let elapsed = start.elapsed();
     let usage = counters.until(&Counters::now());
-    let (commits1, requests1) = store.stats();
+    let (commits1, requests1) = db.stats();
 
     anyhow::ensure!(
         errors == 0 && ok == n as u64,
         "{errors} of {n} checkouts failed ({ok} succeeded); first: {}",
         first_error.unwrap_or_default()
     );
-    let summary = store.summary();
+    let summary = db.summary();
     let totals = &summary.totals;
     let orders = totals.orders - totals0.orders;
     anyhow::ensure!(
@@ -295,10 +295,9 @@ pub(crate) async fn run(opts: &CheckoutBenchOptions, dir: &Path) -> anyhow::Resu
         Money::from_fen(paid_fen)
     );
 
-    let (op_bytes, node_value_bytes) =
-        probe_sizes(&engine, &store, members[0].clone(), run).await?;
+    let (op_bytes, node_value_bytes) = probe_sizes(&engine, &db, members[0].clone(), run).await?;
     drop(engine);
-    close(store).await?;
+    close(db).await?;
 
     Ok(Timed {
         target: format!(
@@ -326,14 +325,14 @@ pub(crate) fn describe(e: &EngineError) -> String {
 }
 
 /// One more checkout, after the timed part and its checks, to measure what
-/// a checkout writes: the encoded op (as the store stamps it) and the values
+/// a checkout writes: the encoded op (as the db stamps it) and the values
 /// of op, order, member and idempotency record (keys not counted).
 ///
-/// Computed from the answer, as the store encodes it, rather than read
-/// back from the store.
+/// Computed from the answer, as the db encodes it, rather than read
+/// back from the db.
 pub(crate) async fn probe_sizes(
     engine: &Engine,
-    store: &Db,
+    db: &Db,
     member: MemberId,
     run: u64,
 ) -> anyhow::Result<(usize, usize)> {
@@ -353,8 +352,8 @@ pub(crate) async fn probe_sizes(
     };
     let op = Op {
         id: OpId {
-            origin: store.node().clone(),
-            seq: store.summary().seq,
+            origin: db.node().clone(),
+            seq: db.summary().seq,
         },
         hlc: order.order.at,
         deps: VersionVector::default(),
@@ -411,9 +410,9 @@ mod tests {
         assert_eq!(report.succeeded, 200);
         assert_eq!(report.checkouts, 200);
         assert_eq!(report.overloaded_retries, 0);
-        let commits = report.commits.expect("store visible");
+        let commits = report.commits.expect("db visible");
         assert!((1..=200).contains(&commits), "{commits} commits");
-        let per = report.requests_per_commit.expect("store visible");
+        let per = report.requests_per_commit.expect("db visible");
         assert!(
             (per * commits as f64 - 200.0).abs() < 1e-6,
             "{per} per commit"

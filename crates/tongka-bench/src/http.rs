@@ -293,7 +293,7 @@ pub(crate) async fn run(opts: &CheckoutBenchOptions, dir: &Path) -> anyhow::Resu
             (authority(url)?, token, format!("node at {url}"))
         }
         None => {
-            let (store, engine) = crate::actor::open_node(dir, opts.clients, opts.unsigned)?;
+            let (db, engine) = crate::actor::open_node(dir, opts.clients, opts.unsigned)?;
             let token = format!(
                 "bench-{}",
                 blake3::hash(&run.to_le_bytes()).to_hex().as_str()
@@ -301,7 +301,7 @@ pub(crate) async fn run(opts: &CheckoutBenchOptions, dir: &Path) -> anyhow::Resu
             let s = start_in_process_server(engine.clone(), token.clone()).await?;
             let authority = s.addr.to_string();
             server = Some(s);
-            local = Some((store, engine));
+            local = Some((db, engine));
             (
                 authority.clone(),
                 token,
@@ -336,7 +336,7 @@ async fn timed(
     token: &str,
     node: Option<(&Db, &Engine)>,
 ) -> anyhow::Result<Timed> {
-    let store = node.map(|(s, _)| s);
+    let db = node.map(|(s, _)| s);
     let members = Arc::new(
         setup_members(
             authority,
@@ -350,8 +350,8 @@ async fn timed(
     );
     let mut probe = Client::connect(authority, token).await?;
     let spent0 = ledger_spent(&mut probe).await?;
-    let stats0 = store.map(Db::stats);
-    let orders0 = store.map(|s| s.summary().totals.orders);
+    let stats0 = db.map(Db::stats);
+    let orders0 = db.map(|s| s.summary().totals.orders);
 
     // Connect every client before the clock starts.
     let mut clients = Vec::with_capacity(opts.clients);
@@ -438,11 +438,11 @@ async fn timed(
     }
     let elapsed = start.elapsed();
     // Against an external node this process holds only the clients.
-    let usage = match store {
+    let usage = match db {
         Some(_) => counters.until(&Counters::now()),
         None => Usage::default(),
     };
-    let stats1 = store.map(Db::stats);
+    let stats1 = db.map(Db::stats);
 
     anyhow::ensure!(
         errors == 0 && ok == n as u64,
@@ -456,7 +456,7 @@ async fn timed(
          (an external node must be otherwise idle during the benchmark)",
         Money::from_fen(paid_fen)
     );
-    let (op_bytes, node_value_bytes) = match store {
+    let (op_bytes, node_value_bytes) = match db {
         Some(s) => {
             let summary = s.summary();
             let orders = summary.totals.orders - orders0.unwrap_or(0);
@@ -551,7 +551,7 @@ mod end_to_end {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn http_bench_runs_against_a_running_node() {
         let dir = tempfile::tempdir().unwrap();
-        let (store, engine) = crate::actor::open_node(dir.path(), 8, false).unwrap();
+        let (db, engine) = crate::actor::open_node(dir.path(), 8, false).unwrap();
         let server = crate::start_in_process_server(engine, "s3cret".into())
             .await
             .unwrap();
@@ -571,7 +571,7 @@ mod end_to_end {
         assert_eq!(report.commits, None);
         assert_eq!(report.cpu_us_per_checkout, None);
         assert!(report.target.contains(&url), "{}", report.target);
-        assert_eq!(store.summary().totals.orders, 60);
+        assert_eq!(db.summary().totals.orders, 60);
         // A wrong token is refused before anything is measured.
         let err = crate::checkout(CheckoutBenchOptions {
             layer: Layer::Http,

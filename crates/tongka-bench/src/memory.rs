@@ -261,7 +261,7 @@ fn make_database(
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let (store, engine) = tongka_node::open(&config)?;
+    let (db, engine) = tongka_node::open(&config)?;
     let run = crate::run_id();
     let done = Arc::new(AtomicUsize::new(0));
     let result = rt.block_on(async {
@@ -294,9 +294,9 @@ fn make_database(
         }
         ids
     });
-    let totals = store.summary().totals;
+    let totals = db.summary().totals;
     drop(engine);
-    store.close();
+    db.close();
     drop(rt);
     let ids = result?;
     anyhow::ensure!(

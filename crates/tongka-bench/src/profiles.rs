@@ -242,13 +242,13 @@ pub async fn profiles(opts: ProfileBenchOptions) -> anyhow::Result<ProfileReport
 
     // 4. A node with many members.
     let dir = tempfile::tempdir()?;
-    let (store, recovered) = Db::open(
+    let (db, recovered) = Db::open(
         &dir.path().join("node.redb"),
-        crate::actor::store_options(node("bench-store")),
+        crate::actor::db_options(node("bench-store")),
     )
     .context("opening the store")?;
     let engine = Engine::new(
-        store.clone(),
+        db.clone(),
         Programme::default(),
         recovered.hlc,
         EngineConfig {
@@ -270,7 +270,7 @@ pub async fn profiles(opts: ProfileBenchOptions) -> anyhow::Result<ProfileReport
     }
     let active_after_idle = engine.active_accounts();
     drop(engine);
-    tokio::task::spawn_blocking(move || store.close()).await?;
+    tokio::task::spawn_blocking(move || db.close()).await?;
 
     Ok(ProfileReport {
         registration_doc_bytes,

@@ -141,9 +141,9 @@ fn verify_ops(trust: &Trust, ops: &[EncodedOp]) -> Option<(usize, String)> {
 /// (catch-up) on the blocking pool.
 const VERIFY_INLINE_MAX: usize = 16;
 
-struct StoreLog<'a>(&'a Db);
+struct DbLog<'a>(&'a Db);
 
-impl OpLog<EncodedOp> for StoreLog<'_> {
+impl OpLog<EncodedOp> for DbLog<'_> {
     fn ops_from(&self, origin: &NodeId, from_seq: u64, limit: usize) -> Vec<EncodedOp> {
         self.0
             .ops_from_encoded(origin, from_seq, limit)
@@ -157,7 +157,7 @@ impl OpLog<EncodedOp> for StoreLog<'_> {
 struct Inner {
     me: NodeId,
     engine: Engine,
-    store: Db,
+    db: Db,
     /// Ops travel as their origin encoded them: sent as the log holds them,
     /// stored as received and verified.
     replica: Mutex<Replica<EncodedOp>>,
@@ -252,13 +252,13 @@ impl Replication {
     /// are signed by the store: `Db::set_signer`).
     pub fn start(
         engine: Engine,
-        store: Db,
+        db: Db,
         endpoint: Endpoint,
         trust: Arc<Trust>,
         chain: &str,
         peers: Vec<(NodeId, SocketAddr)>,
     ) -> Replication {
-        let me = store.node().clone();
+        let me = db.node().clone();
         let replica = Replica::new(
             me.clone(),
             VersionVector::new(),
@@ -273,7 +273,7 @@ impl Replication {
         let inner = Arc::new(Inner {
             me: me.clone(),
             engine: engine.clone(),
-            store: store.clone(),
+            db: db.clone(),
             replica: Mutex::new(replica),
             trust,
             refused: Mutex::new(HashMap::new()),
@@ -301,7 +301,7 @@ impl Replication {
         // Watch commits before reading what storage holds, so nothing
         // committed in between is missed (telling twice is harmless).
         let w = inner.clone();
-        store.watch_commits(Arc::new(move |ids: &[OpId]| {
+        db.watch_commits(Arc::new(move |ids: &[OpId]| {
             let held = {
                 let mut r = w.replica.lock().expect("replica lock");
                 for id in ids {
@@ -314,7 +314,7 @@ impl Replication {
         }));
         {
             let mut r = inner.replica.lock().expect("replica lock");
-            r.durable_up_to(&store.summary().vv);
+            r.durable_up_to(&db.summary().vv);
             inner.held.send_replace(r.held().clone());
         }
         let applier = inner.engine.clone();
@@ -571,7 +571,7 @@ impl Replication {
                 if !current {
                     return;
                 }
-                let ops = r.next_ops(&peer, &StoreLog(&self.inner.store));
+                let ops = r.next_ops(&peer, &DbLog(&self.inner.db));
                 (!ops.is_empty()).then(|| Msg::encoded_ops(ops))
             };
             match next {
@@ -732,7 +732,7 @@ impl Replication {
             .entry(peer.clone())
             .or_default() += 1;
         let id = op.id.clone();
-        self.inner.store.log_refused(
+        self.inner.db.log_refused(
             RefusedOp {
                 id: op.id,
                 from: peer.clone(),

@@ -79,7 +79,7 @@ impl App {
 
     fn build(role: &str, chained: bool, member_codes: bool) -> App {
         let dir = tempfile::tempdir().expect("temporary directory");
-        let (store, recovered) = Db::open(
+        let (db, recovered) = Db::open(
             &dir.path().join("node.redb"),
             DbOptions {
                 node: NodeId::new(NODE).expect("node name"),
@@ -89,7 +89,7 @@ impl App {
         )
         .expect("open the store");
         let engine = Engine::new(
-            store,
+            db,
             Programme::default(),
             recovered.hlc,
             EngineConfig {

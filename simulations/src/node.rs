@@ -17,7 +17,7 @@ use tongka_core::op::{Op, OpBody, OriginRole, StateDigest};
 use tongka_core::programme::Programme;
 use tongka_core::programme_doc;
 use tongka_core::refund::OrderState;
-use tongka_core::state::{self, LedgerTotals, MemberState};
+use tongka_core::state::{LedgerTotals, MemberState};
 use tongka_core::wallet::Share;
 use tongka_machine::apply::{self, Admitted, IndexDelta, Key};
 use tongka_machine::idem::Answers;
@@ -212,10 +212,6 @@ pub(crate) fn fail(kind: &'static str, reason: impl Into<String>) -> ApplyFail {
         kind,
         reason: reason.into(),
     }
-}
-
-pub(crate) fn from_apply(e: state::ApplyError) -> ApplyFail {
-    apply::Rejected::from(e).into()
 }
 
 impl From<apply::Rejected> for ApplyFail {
@@ -603,7 +599,7 @@ impl Materialised {
 
     /// Member `i`'s profile went from `old` to `new`: the phone index
     /// follows the machine's deltas (cards are not simulated).
-    fn reindex(&mut self, i: u32, old: &Profile, new: &Profile) {
+    pub(crate) fn reindex(&mut self, i: u32, old: &Profile, new: &Profile) {
         if old == new {
             return;
         }

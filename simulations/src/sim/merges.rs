@@ -41,14 +41,13 @@ use tongka_core::error::DomainError;
 use tongka_core::ids::{MemberId, NodeId};
 use tongka_core::merge;
 use tongka_core::op::{Op, OpBody};
-use tongka_core::state::MemberState;
 use tongka_core::wallet::Share;
 use tongka_machine::apply;
 use tongka_machine::settle::{self, Due, Event, Settling};
 
 use super::{Ev, Request, Sim, chance};
 use crate::Mutation;
-use crate::node::{Materialised, Touched, expect_of, fail, from_apply};
+use crate::node::{Materialised, Touched, expect_of, fail};
 use crate::scenario::Scenario;
 
 /// The simulator's merge workload state.
@@ -100,23 +99,13 @@ impl Materialised {
             } => {
                 get(self, absorbed)?;
                 let cur = get(self, member)?;
-                let mut next = MemberState::clone(&cur);
-                next.apply(op).map_err(from_apply)?;
-                let (old_phone, new_phone) =
-                    (cur.profile.phone.clone(), next.profile.phone.clone());
+                // The survivor after the merge, and the index deltas of its
+                // profile: the machine's `next_member` and `reindex`.
+                let next = apply::next_member(Some(&cur), op)?;
+                let new_profile = next.profile.clone();
                 self.members.insert(member.clone(), Arc::new(next));
-                if new_phone != old_phone {
-                    let i = self.members.slot(member).expect("held above");
-                    if let Some(s) = self.phones.get_mut(&old_phone) {
-                        s.remove(i);
-                        if s.is_empty() {
-                            self.phones.remove(&old_phone);
-                        }
-                    }
-                    self.phones
-                        .or_default(&new_phone)
-                        .insert(i, &self.members.ids());
-                }
+                let i = self.members.slot(member).expect("held above");
+                self.reindex(i, &cur.profile, &new_profile);
                 self.merged.add(absorbed.clone(), member.clone());
                 self.merge_pairs.insert((absorbed.clone(), member.clone()));
                 Ok(Touched {

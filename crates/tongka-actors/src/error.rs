@@ -89,6 +89,9 @@ impl DomainError for EngineError {
         match self {
             EngineError::Checkout(e) => e.details(),
             EngineError::Refund(e) => e.details(),
+            EngineError::Member(e) => e.details(),
+            EngineError::Product(e) => e.details(),
+            EngineError::Programme(e) => e.details(),
             _ => Vec::new(),
         }
     }

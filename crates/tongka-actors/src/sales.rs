@@ -45,7 +45,9 @@ impl Engine {
                         LineInput {
                             sku: Some(p.sku),
                             barcode: p.barcode,
-                            description: p.name,
+                            // A name an older HQ wrote may hold what `text`
+                            // refuses: printed safe, and still sellable.
+                            description: tongka_core::text::printable(&p.name).into_owned(),
                             unit_price: p.price,
                             qty,
                         }
@@ -57,7 +59,9 @@ impl Engine {
                         LineInput {
                             sku: Some(p.sku),
                             barcode: p.barcode,
-                            description: p.name,
+                            // A name an older HQ wrote may hold what `text`
+                            // refuses: printed safe, and still sellable.
+                            description: tongka_core::text::printable(&p.name).into_owned(),
                             unit_price: p.price,
                             qty,
                         }

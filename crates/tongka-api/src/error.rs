@@ -114,11 +114,12 @@ pub(crate) fn status_of(e: &EngineError) -> StatusCode {
             MemberError::PhoneTaken(_) | MemberError::CardTaken(_) => CONFLICT,
             MemberError::Profile(e) => match e {
                 ProfileError::Phone(_)
-                | ProfileError::Name
+                | ProfileError::Name(_)
                 | ProfileError::Birthday(_)
                 | ProfileError::CardNo(_)
-                | ProfileError::Tags
-                | ProfileError::Notes
+                | ProfileError::TagCount
+                | ProfileError::Tags(_)
+                | ProfileError::Notes(_)
                 | ProfileError::EmptyPatch => INVALID,
             },
         },
@@ -148,14 +149,14 @@ pub(crate) fn status_of(e: &EngineError) -> StatusCode {
             RefundError::NoSuchLine { .. }
             | RefundError::Qty { .. }
             | RefundError::Exceeds { .. }
-            | RefundError::Reason => INVALID,
+            | RefundError::Reason(_) => INVALID,
         },
         EngineError::Product(e) => match e {
             ProductError::Unknown(_) => NOT_FOUND,
             ProductError::BarcodeTaken(_) => CONFLICT,
             ProductError::Sku
             | ProductError::Barcode
-            | ProductError::Name
+            | ProductError::Name(_)
             | ProductError::Price => INVALID,
         },
         EngineError::Merge(e) => match e {
@@ -168,6 +169,7 @@ pub(crate) fn status_of(e: &EngineError) -> StatusCode {
             | ProgrammeError::OffersOrder
             | ProgrammeError::PointsRate
             | ProgrammeError::LevelNames
+            | ProgrammeError::LevelName { .. }
             | ProgrammeError::TooMany
             | ProgrammeError::DeductionRate
             | ProgrammeError::DeductionCap

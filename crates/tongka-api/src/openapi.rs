@@ -122,7 +122,7 @@ json_schema!(
     OrderStatus,
     r##"{"type": "string", "enum": ["paid", "partially_refunded", "refunded"]}"##
 );
-json_schema!(ErrorBody as "Error", r##"{"type": "object", "properties": {"error": {"type": "object", "properties": {"code": {"type": "string", "description": "Stable snake_case machine code."}, "message": {"type": "string", "description": "English."}, "message_zh": {"type": "string", "description": "简体中文."}, "field": {"type": "string", "description": "The request field at fault, as a JSON path (`lines[0].qty`)."}, "line": {"type": "string", "description": "The order line at fault: 1-based in checkout refusals, the 0-based index in refund refusals."}, "wanted": {"type": "string"}, "available_here": {"type": "string", "description": "Balance usable at this store (insufficient_balance)."}, "tendered": {"type": "string"}, "payable": {"type": "string"}, "remaining": {"type": "string"}, "owner": {"type": "string", "description": "The store that owns the order (refund_wrong_store)."}}, "required": ["code", "message", "message_zh"], "description": "Details besides code and messages are strings.", "additionalProperties": {"type": "string"}}}, "required": ["error"], "description": "Every error answer: `{\"error\": {\"code\", \"message\", \"message_zh\", ...details}}`."}"##);
+json_schema!(ErrorBody as "Error", r##"{"type": "object", "properties": {"error": {"type": "object", "properties": {"code": {"type": "string", "description": "Stable snake_case machine code."}, "message": {"type": "string", "description": "English."}, "message_zh": {"type": "string", "description": "简体中文."}, "field": {"type": "string", "description": "The request field at fault, as a JSON path (`lines[0].qty`)."}, "line": {"type": "string", "description": "The order line at fault: 1-based in checkout refusals, the 0-based index in refund refusals."}, "wanted": {"type": "string"}, "available_here": {"type": "string", "description": "Balance usable at this store (insufficient_balance)."}, "tendered": {"type": "string"}, "payable": {"type": "string"}, "remaining": {"type": "string"}, "owner": {"type": "string", "description": "The store that owns the order (refund_wrong_store)."}, "char_class": {"type": "string", "enum": ["control", "invisible", "direction", "separator", "private_use"], "description": "The class of a refused character in free text (the character itself is never echoed)."}, "code_point": {"type": "string", "description": "The refused character's code point, `U+001B`."}}, "required": ["code", "message", "message_zh"], "description": "Details besides code and messages are strings.", "additionalProperties": {"type": "string"}}}, "required": ["error"], "description": "Every error answer: `{\"error\": {\"code\", \"message\", \"message_zh\", ...details}}`."}"##);
 
 /// Every refusal code an operation can answer: its status and what it
 /// means. One catalogue for the whole API; operations list codes from it.
@@ -277,7 +277,7 @@ pub const CODES: &[(u16, &str, &str)] = &[
     (
         422,
         "invalid_description",
-        r#"A free line's description must be 1 to 80 characters. Detail: `line` (1-based)."#,
+        r#"A free line's description must be 1 to 80 characters, with no control, invisible, direction, separator or private-use character (`tongka_core::text`). Details: `line` (1-based); for a refused character `char_class` and `code_point`."#,
     ),
     (
         422,
@@ -293,12 +293,12 @@ pub const CODES: &[(u16, &str, &str)] = &[
     (
         422,
         "invalid_name",
-        r#"The name must be 1 to 40 characters (members) or 1 to 80 characters (products), without control characters."#,
+        r#"The name must be 1 to 40 characters (members) or 1 to 80 characters (products), with no control, invisible, direction, separator or private-use character (`tongka_core::text`). Details for a refused character: `char_class`, `code_point`."#,
     ),
     (
         422,
         "invalid_notes",
-        r#"`notes` must be at most 500 characters."#,
+        r#"`notes` must be at most 500 characters, with no control (line breaks `\n` allowed), invisible, direction, separator or private-use character. Details for a refused character: `char_class`, `code_point`."#,
     ),
     (
         422,
@@ -318,7 +318,7 @@ pub const CODES: &[(u16, &str, &str)] = &[
     (
         422,
         "invalid_reason",
-        r#"`reason` must be at most 200 characters."#,
+        r#"`reason` must be at most 200 characters, with no control, invisible, direction, separator or private-use character. Details for a refused character: `char_class`, `code_point`."#,
     ),
     (
         422,
@@ -333,7 +333,7 @@ pub const CODES: &[(u16, &str, &str)] = &[
     (
         422,
         "invalid_tags",
-        r#"At most 20 tags of 1 to 20 characters each."#,
+        r#"At most 20 tags of 1 to 20 characters each, with no control, invisible, direction, separator or private-use character. Details for a refused character: `char_class`, `code_point`."#,
     ),
     (
         422,
@@ -408,7 +408,7 @@ pub const CODES: &[(u16, &str, &str)] = &[
     (
         422,
         "programme_level_names",
-        r#"Level codes are 1 to 32 ASCII letters, digits or `_`, distinct; names 1 to 32 characters."#,
+        r#"Level codes are 1 to 32 ASCII letters, digits or `_`, distinct; names 1 to 32 characters, with no control, invisible, direction, separator or private-use character. Details for a name: `field` (`levels[i].name_zh`), and for a refused character `char_class`, `code_point`."#,
     ),
     (
         422,

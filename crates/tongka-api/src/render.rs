@@ -22,6 +22,7 @@ use tongka_core::op::{Op, OpBody};
 use tongka_core::programme::{Level, Programme};
 use tongka_core::refund::{OrderState, Refund};
 use tongka_core::state::MemberState;
+use tongka_core::text::printable;
 
 pub fn time(h: Hlc) -> String {
     humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(h.ms)).to_string()
@@ -771,7 +772,24 @@ pub fn history_entry(op: &Op) -> HistoryEntry {
 
 /// A receipt for a 58 mm thermal printer (32 columns of ASCII; CJK text is
 /// printed as is and takes two columns per character).
+///
+/// It never carries a control character but the line breaks it writes:
+/// the API refuses them in what a client sets (`tongka_core::text`), but an
+/// order may hold a description an older node let through, or a product
+/// name an older HQ wrote (`ESC p` opens the drawer, `GS V` cuts the
+/// paper). Each text is printed with `text::printable` (U+FFFD for every
+/// refused character, a line break included), and the whole is passed
+/// through once more before it leaves.
 pub fn receipt(o: &OrderState, store_name: &str) -> String {
+    let out = receipt_text(o, &printable(store_name));
+    // Nothing but the renderer's own `\n` may reach the printer.
+    out.split('\n')
+        .map(printable)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn receipt_text(o: &OrderState, store_name: &str) -> String {
     let ord = &o.order;
     let mut out = String::new();
     let rule = "-".repeat(32);
@@ -783,7 +801,10 @@ pub fn receipt(o: &OrderState, store_name: &str) -> String {
     for l in &ord.lines {
         out.push_str(&format!(
             "{}\n  {} x {} = {}\n",
-            l.description, l.unit_price, l.qty, l.amount
+            printable(&l.description),
+            l.unit_price,
+            l.qty,
+            l.amount
         ));
         if !l.discount.is_zero() {
             out.push_str(&format!("  会员折扣 discount -{}\n", l.discount));

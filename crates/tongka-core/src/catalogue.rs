@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::DomainError;
 use crate::money::Money;
+use crate::text::{self, TextError};
 
 #[derive(
     Debug, Clone, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode,
@@ -29,8 +30,8 @@ pub enum ProductError {
     Sku,
     #[error("barcode must be 6 to 20 digits")]
     Barcode,
-    #[error("product name must be 1 to 80 characters")]
-    Name,
+    #[error("product name {0}")]
+    Name(TextError),
     #[error("price must be a non-negative amount with at most two places")]
     Price,
     #[error("unknown product {0:?}")]
@@ -44,7 +45,7 @@ impl DomainError for ProductError {
         match self {
             ProductError::Sku => "invalid_sku",
             ProductError::Barcode => "invalid_barcode",
-            ProductError::Name => "invalid_name",
+            ProductError::Name(_) => "invalid_name",
             ProductError::Price => "invalid_amount",
             ProductError::Unknown(_) => "unknown_product",
             ProductError::BarcodeTaken(_) => "barcode_taken",
@@ -55,10 +56,17 @@ impl DomainError for ProductError {
         match self {
             ProductError::Sku => "商品编码应为 1 到 32 位字母、数字、- 或 _".into(),
             ProductError::Barcode => "条码应为 6 到 20 位数字".into(),
-            ProductError::Name => "商品名称应为 1 到 80 个字符".into(),
+            ProductError::Name(e) => format!("商品名称{}", e.zh()),
             ProductError::Price => "价格须为不小于 0、最多两位小数的金额".into(),
             ProductError::Unknown(s) => format!("未知商品 {s:?}"),
             ProductError::BarcodeTaken(b) => format!("条码 {b} 已属于其他商品"),
+        }
+    }
+
+    fn details(&self) -> Vec<(&'static str, String)> {
+        match self {
+            ProductError::Name(e) => e.details(),
+            _ => Vec::new(),
         }
     }
 }
@@ -80,16 +88,31 @@ pub fn validate_barcode(code: &str) -> Result<(), ProductError> {
     }
 }
 
+/// The most characters of a product's name.
+pub const NAME_LEN_MAX: usize = 80;
+
 impl Product {
+    /// Check a product a client sets (HQ's catalogue edit): the name held
+    /// to `text`'s rule, since it is printed on receipts at every store.
     pub fn validate(&self) -> Result<(), ProductError> {
+        self.check(|n| text::check_text(n, 1, NAME_LEN_MAX))
+    }
+
+    /// Check a product as stored in a catalogue document (received from HQ
+    /// or written before): its name held to its length only, as every
+    /// build did, so a document an older HQ wrote still materialises
+    /// everywhere. Its name is made safe where it is printed
+    /// (`text::printable`).
+    pub fn validate_stored(&self) -> Result<(), ProductError> {
+        self.check(|n| text::check_len(n, 1, NAME_LEN_MAX))
+    }
+
+    fn check(&self, name: impl Fn(&str) -> Result<(), TextError>) -> Result<(), ProductError> {
         validate_sku(&self.sku)?;
         if let Some(b) = &self.barcode {
             validate_barcode(b)?;
         }
-        let n = self.name.trim().chars().count();
-        if n == 0 || n > 80 {
-            return Err(ProductError::Name);
-        }
+        name(&self.name).map_err(ProductError::Name)?;
         Money::check_amount(self.price.as_decimal(), false).map_err(|_| ProductError::Price)?;
         Ok(())
     }

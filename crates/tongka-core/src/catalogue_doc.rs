@@ -7,8 +7,10 @@
 //! replaced as a whole: concurrent edits of different products both stay,
 //! concurrent edits of one product resolve to one of them (automerge's
 //! deterministic winner). Products are never removed (no removal exists).
-//! Every edit is checked on its own (`Product::validate`), so any merge of
-//! valid edits holds valid products.
+//! Every edit is checked on its own (`Product::validate`, when it is made),
+//! so any merge of valid edits holds valid products. A document is read
+//! with `Product::validate_stored` (a name's length, not its characters:
+//! `text`), so one written by an older HQ still materialises.
 //!
 //! Barcodes: an edit that gives a product a barcode another product holds
 //! (in its author's view) is refused (`barcode_taken`). Concurrent edits
@@ -85,7 +87,9 @@ fn entries(doc: &Automerge) -> Result<Catalogue, CatalogueDocError> {
         if p.sku != sku {
             return Err(malformed(format!("{sku} holds product {}", p.sku)).into());
         }
-        p.validate()?;
+        // As stored: what HQ wrote is what every node holds (its text is
+        // checked when HQ writes it, in `change`).
+        p.validate_stored()?;
         out.insert(sku, p);
     }
     Ok(out)

@@ -32,6 +32,7 @@ use crate::error::DomainError;
 use crate::ids::{MemberId, NodeId, OrderId};
 use crate::money::{AmountError, Money};
 use crate::programme::{Level, Programme};
+use crate::text::{self, TextError};
 use crate::wallet::Wallet;
 
 pub const LINES_MAX: usize = 200;
@@ -204,8 +205,8 @@ pub enum CheckoutError {
     Qty { line: usize },
     #[error("line {line}: unit price {reason}")]
     UnitPrice { line: usize, reason: AmountError },
-    #[error("line {line}: description must be 1 to {DESCRIPTION_LEN_MAX} characters")]
-    Description { line: usize },
+    #[error("line {line}: description {why}")]
+    Description { line: usize, why: TextError },
     #[error("tender {kind}: amount {reason}")]
     TenderAmount {
         kind: &'static str,
@@ -277,8 +278,8 @@ impl DomainError for CheckoutError {
                 "第 {line} 行：单价无效（{}）",
                 crate::amount_reason_zh(reason)
             ),
-            CheckoutError::Description { line } => {
-                format!("第 {line} 行：商品描述应为 1 到 {DESCRIPTION_LEN_MAX} 个字符")
+            CheckoutError::Description { line, why } => {
+                format!("第 {line} 行：商品描述{}", why.zh())
             }
             CheckoutError::TenderAmount { kind, reason } => format!(
                 "支付方式 {kind}：金额无效（{}）",
@@ -357,9 +358,12 @@ impl DomainError for CheckoutError {
                     ("payable", payable.to_string()),
                 ]
             }
-            CheckoutError::Qty { line }
-            | CheckoutError::Description { line }
-            | CheckoutError::UnitPrice { line, .. } => {
+            CheckoutError::Description { line, why } => {
+                let mut d = vec![("line", line.to_string())];
+                d.extend(why.details());
+                d
+            }
+            CheckoutError::Qty { line } | CheckoutError::UnitPrice { line, .. } => {
                 vec![("line", line.to_string())]
             }
             _ => Vec::new(),
@@ -457,10 +461,9 @@ pub fn checkout_with_points(
         }
         Money::check_amount(l.unit_price.as_decimal(), false)
             .map_err(|reason| CheckoutError::UnitPrice { line, reason })?;
-        let desc_len = l.description.trim().chars().count();
-        if desc_len == 0 || desc_len > DESCRIPTION_LEN_MAX {
-            return Err(CheckoutError::Description { line });
-        }
+        // Printed on the receipt as is: `text`'s rule (no ESC p, no GS V).
+        text::check_text(&l.description, 1, DESCRIPTION_LEN_MAX)
+            .map_err(|why| CheckoutError::Description { line, why })?;
         let amount = Money::round_half_up(l.unit_price.as_decimal() * l.qty);
         let payable = Money::round_half_up(amount.as_decimal() * rate);
         priced.push(OrderLine {

@@ -54,6 +54,7 @@ use crate::day::Day;
 use crate::error::DomainError;
 use crate::ids::NodeId;
 use crate::money::Money;
+use crate::text::{self, TextError};
 
 /// The most coupons one order may use.
 pub const COUPONS_PER_ORDER_MAX: usize = 5;
@@ -240,8 +241,8 @@ pub struct CouponTemplate {
 pub enum TemplateError {
     #[error("template id must be 1 to {TEMPLATE_ID_LEN_MAX} of a-z, 0-9, - and _")]
     Id,
-    #[error("name must be 1 to {TEMPLATE_NAME_LEN_MAX} characters, no control characters")]
-    Name,
+    #[error("name {0}")]
+    Name(TextError),
     #[error("a {kind:?} coupon cannot have this benefit")]
     KindBenefit { kind: CouponKind },
     #[error("an amount off must be greater than 0, at most 10000000.00")]
@@ -272,9 +273,7 @@ impl DomainError for TemplateError {
             TemplateError::Id => {
                 format!("券模板编号应为 1 到 {TEMPLATE_ID_LEN_MAX} 个小写字母、数字、- 或 _")
             }
-            TemplateError::Name => {
-                format!("券名称应为 1 到 {TEMPLATE_NAME_LEN_MAX} 个字符，不含控制字符")
-            }
+            TemplateError::Name(e) => format!("券名称{}", e.zh()),
             TemplateError::KindBenefit { kind } => {
                 format!("{}不能使用这种优惠方式", kind.label_zh())
             }
@@ -288,11 +287,22 @@ impl DomainError for TemplateError {
             TemplateError::MinSpend => "最低消费须为 0 或以上，不超过 10000000.00".into(),
         }
     }
+
+    fn details(&self) -> Vec<(&'static str, String)> {
+        match self {
+            TemplateError::Name(e) => e.details(),
+            _ => Vec::new(),
+        }
+    }
 }
 
-fn name_ok(s: &str, max: usize) -> bool {
-    let n = s.chars().count();
-    (1..=max).contains(&n) && !s.chars().any(char::is_control) && s.trim() == s
+/// A template's name: kept as given, so no surrounding spaces; 1 to `max`
+/// characters, none refused by `text`.
+fn name_ok(s: &str, max: usize) -> Result<(), TextError> {
+    if s.trim() != s {
+        return Err(TextError::Padded);
+    }
+    text::check_text(s, 1, max)
 }
 
 impl CouponTemplate {
@@ -306,9 +316,7 @@ impl CouponTemplate {
         if !id_ok {
             return Err(TemplateError::Id);
         }
-        if !name_ok(&self.name, TEMPLATE_NAME_LEN_MAX) {
-            return Err(TemplateError::Name);
-        }
+        name_ok(&self.name, TEMPLATE_NAME_LEN_MAX).map_err(TemplateError::Name)?;
         let kind_fits = match (self.kind, &self.benefit) {
             (CouponKind::SpendOff | CouponKind::Cash, Benefit::AmountOff { .. }) => true,
             (CouponKind::Percent, Benefit::Percent { .. }) => true,
@@ -342,7 +350,7 @@ impl CouponTemplate {
                 }
             }
             Benefit::FreeItem { sku } => {
-                if !name_ok(sku, 64) {
+                if name_ok(sku, 64).is_err() {
                     return Err(TemplateError::Sku);
                 }
             }
@@ -361,7 +369,8 @@ impl CouponTemplate {
             return Err(TemplateError::MinSpend);
         }
         let s = &self.scope;
-        let list_ok = |l: &[String]| l.len() <= SCOPE_LIST_MAX && l.iter().all(|e| name_ok(e, 64));
+        let list_ok =
+            |l: &[String]| l.len() <= SCOPE_LIST_MAX && l.iter().all(|e| name_ok(e, 64).is_ok());
         if !list_ok(&s.skus) || !list_ok(&s.categories) || !list_ok(&s.levels) {
             return Err(TemplateError::Scope);
         }

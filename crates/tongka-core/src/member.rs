@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::DomainError;
+use crate::text::{self, Lines, TextError};
 
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode,
@@ -77,18 +78,18 @@ pub enum ProfileError {
         "invalid phone number {0:?}: a mainland mobile number of 11 digits starting with 13-19 is expected"
     )]
     Phone(String),
-    #[error("name must be 1 to {NAME_LEN_MAX} characters")]
-    Name,
+    #[error("name {0}")]
+    Name(TextError),
     #[error("birthday {0:?} is not a date of the form YYYY-MM-DD")]
     Birthday(String),
     #[error("card number {0:?} must be 4 to 32 letters or digits")]
     CardNo(String),
-    #[error(
-        "at most {TAGS_MAX} tags of 1 to {TAG_LEN_MAX} characters each, without control characters"
-    )]
-    Tags,
-    #[error("notes must be at most {NOTES_LEN_MAX} characters, without control characters")]
-    Notes,
+    #[error("at most {TAGS_MAX} tags")]
+    TagCount,
+    #[error("each tag {0}")]
+    Tags(TextError),
+    #[error("notes {0}")]
+    Notes(TextError),
     #[error("the patch changes nothing")]
     EmptyPatch,
 }
@@ -97,11 +98,11 @@ impl DomainError for ProfileError {
     fn code(&self) -> &'static str {
         match self {
             ProfileError::Phone(_) => "invalid_phone",
-            ProfileError::Name => "invalid_name",
+            ProfileError::Name(_) => "invalid_name",
             ProfileError::Birthday(_) => "invalid_birthday",
             ProfileError::CardNo(_) => "invalid_card_no",
-            ProfileError::Tags => "invalid_tags",
-            ProfileError::Notes => "invalid_notes",
+            ProfileError::TagCount | ProfileError::Tags(_) => "invalid_tags",
+            ProfileError::Notes(_) => "invalid_notes",
             ProfileError::EmptyPatch => "empty_patch",
         }
     }
@@ -109,12 +110,20 @@ impl DomainError for ProfileError {
     fn message_zh(&self) -> String {
         match self {
             ProfileError::Phone(p) => format!("手机号 {p:?} 无效：应为 13-19 开头的 11 位手机号"),
-            ProfileError::Name => format!("姓名长度应为 1 到 {NAME_LEN_MAX} 个字符"),
+            ProfileError::Name(e) => format!("姓名{}", e.zh()),
             ProfileError::Birthday(b) => format!("生日 {b:?} 不是 YYYY-MM-DD 格式的日期"),
             ProfileError::CardNo(c) => format!("卡号 {c:?} 应为 4 到 32 位字母或数字"),
-            ProfileError::Tags => format!("标签最多 {TAGS_MAX} 个，每个 1 到 {TAG_LEN_MAX} 个字符"),
-            ProfileError::Notes => format!("备注最多 {NOTES_LEN_MAX} 个字符，且不能含控制字符"),
+            ProfileError::TagCount => format!("标签最多 {TAGS_MAX} 个"),
+            ProfileError::Tags(e) => format!("每个标签{}", e.zh()),
+            ProfileError::Notes(e) => format!("备注{}", e.zh()),
             ProfileError::EmptyPatch => "没有要修改的内容".into(),
+        }
+    }
+
+    fn details(&self) -> Vec<(&'static str, String)> {
+        match self {
+            ProfileError::Name(e) | ProfileError::Tags(e) | ProfileError::Notes(e) => e.details(),
+            _ => Vec::new(),
         }
     }
 }
@@ -132,12 +141,34 @@ pub fn validate_phone(phone: &str) -> Result<(), ProfileError> {
     }
 }
 
+/// A member's name, as a client may set it: 1 to `NAME_LEN_MAX`
+/// characters after trimming, none refused by `text`.
 pub fn validate_name(name: &str) -> Result<(), ProfileError> {
-    let n = name.trim().chars().count();
-    if n == 0 || n > NAME_LEN_MAX || name.chars().any(char::is_control) {
-        return Err(ProfileError::Name);
+    text::check_text(name, 1, NAME_LEN_MAX).map_err(ProfileError::Name)
+}
+
+/// What every build has held a stored or received member field to: its
+/// length, and no control character (`\n` allowed in notes). Weaker than
+/// `text`'s rule, which refuses invisible and direction characters too
+/// since a later build: an op made before must still apply everywhere.
+fn stored_text(s: &str, min: usize, max: usize, lines: Lines) -> Result<(), TextError> {
+    let n = match lines {
+        Lines::One => s.trim().chars().count(),
+        Lines::Many => s.chars().count(),
+    };
+    if n < min || n > max {
+        return Err(TextError::Length { min, max });
     }
-    Ok(())
+    match s
+        .chars()
+        .find(|c| c.is_control() && !(lines == Lines::Many && *c == '\n'))
+    {
+        Some(c) => Err(TextError::Char {
+            class: text::CharClass::Control,
+            code: c as u32,
+        }),
+        None => Ok(()),
+    }
 }
 
 pub fn validate_birthday(day: &str) -> Result<(), ProfileError> {
@@ -171,36 +202,44 @@ pub fn validate_card_no(card: &str) -> Result<(), ProfileError> {
     }
 }
 
-fn validate_tags(tags: &[String]) -> Result<(), ProfileError> {
-    let ok = tags.len() <= TAGS_MAX
-        && tags.iter().all(|t| {
-            let n = t.trim().chars().count();
-            n > 0 && n <= TAG_LEN_MAX && !t.chars().any(char::is_control)
-        });
-    if ok { Ok(()) } else { Err(ProfileError::Tags) }
-}
-
-fn validate_notes(notes: &str) -> Result<(), ProfileError> {
-    let control = notes.chars().any(|c| c.is_control() && c != '\n');
-    if notes.chars().count() > NOTES_LEN_MAX || control {
-        Err(ProfileError::Notes)
-    } else {
-        Ok(())
-    }
-}
-
 impl Profile {
+    /// Check a profile a client sets (registration, patch): every text
+    /// field held to `text`'s rule.
     pub fn validate(&self) -> Result<(), ProfileError> {
+        self.check(|s, min, max, lines| match lines {
+            Lines::One => text::check_text(s, min, max),
+            Lines::Many => text::check_lines(s, max),
+        })
+    }
+
+    /// Check a profile as stored or received (a remote profile change):
+    /// the text fields held only to what every build refused
+    /// (`stored_text`), so an op an older node made applies here as it did
+    /// there. Text is made safe where it is printed (`text::printable`).
+    pub fn validate_stored(&self) -> Result<(), ProfileError> {
+        self.check(stored_text)
+    }
+
+    fn check(
+        &self,
+        text: impl Fn(&str, usize, usize, Lines) -> Result<(), TextError>,
+    ) -> Result<(), ProfileError> {
         validate_phone(&self.phone)?;
-        validate_name(&self.name)?;
+        text(&self.name, 1, NAME_LEN_MAX, Lines::One).map_err(ProfileError::Name)?;
         if let Some(b) = &self.birthday {
             validate_birthday(b)?;
         }
         if let Some(c) = &self.card_no {
             validate_card_no(c)?;
         }
-        validate_tags(&self.tags)?;
-        validate_notes(&self.notes)
+        if self.tags.len() > TAGS_MAX {
+            return Err(ProfileError::TagCount);
+        }
+        self.tags
+            .iter()
+            .try_for_each(|t| text(t, 1, TAG_LEN_MAX, Lines::One))
+            .map_err(ProfileError::Tags)?;
+        text(&self.notes, 0, NOTES_LEN_MAX, Lines::Many).map_err(ProfileError::Notes)
     }
 
     /// The profile with `patch` applied (not validated: call `validate`).

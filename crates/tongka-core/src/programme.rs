@@ -7,6 +7,7 @@ use rust_decimal::prelude::ToPrimitive;
 use serde::{Deserialize, Serialize};
 
 use crate::money::Money;
+use crate::text::{self, Lines, TextError};
 
 /// Recharge `threshold` or more in one go and get `bonus` on top.
 #[derive(
@@ -145,10 +146,15 @@ pub enum ProgrammeError {
     OffersOrder,
     #[error("points per yuan must be between 0 and 100")]
     PointsRate,
-    #[error(
-        "level codes must be 1 to 32 letters, digits or _ and distinct; names 1 to 32 characters"
-    )]
+    #[error("level codes must be 1 to 32 letters, digits or _ and distinct")]
     LevelNames,
+    /// A level's `name_zh` or `name_en` (`level` from 1, in the order given).
+    #[error("level {level}: {field} {why}")]
+    LevelName {
+        level: usize,
+        field: &'static str,
+        why: TextError,
+    },
     #[error("a programme has at most 20 recharge offers and 20 levels")]
     TooMany,
     #[error("points deduction: points per yuan must be a whole number from 1 to 10000")]
@@ -171,7 +177,9 @@ impl crate::error::DomainError for ProgrammeError {
             ProgrammeError::LevelRate => "programme_level_rate",
             ProgrammeError::OffersOrder => "programme_offers_order",
             ProgrammeError::PointsRate => "programme_points_rate",
-            ProgrammeError::LevelNames => "programme_level_names",
+            ProgrammeError::LevelNames | ProgrammeError::LevelName { .. } => {
+                "programme_level_names"
+            }
             ProgrammeError::TooMany => "programme_too_many",
             ProgrammeError::DeductionRate => "programme_deduction_rate",
             ProgrammeError::DeductionCap => "programme_deduction_cap",
@@ -188,7 +196,10 @@ impl crate::error::DomainError for ProgrammeError {
             }
             ProgrammeError::PointsRate => "每元积分须在 0 到 100 之间".into(),
             ProgrammeError::LevelNames => {
-                "等级代码须为 1 到 32 个字母、数字或下划线且互不相同；名称 1 到 32 个字符".into()
+                "等级代码须为 1 到 32 个字母、数字或下划线且互不相同".into()
+            }
+            ProgrammeError::LevelName { level, field, why } => {
+                format!("第 {level} 个等级：{field} {}", why.zh())
             }
             ProgrammeError::TooMany => "充值优惠与会员等级各最多 20 个".into(),
             ProgrammeError::DeductionRate => {
@@ -200,6 +211,17 @@ impl crate::error::DomainError for ProgrammeError {
             ProgrammeError::DeductionMinimum => {
                 "积分抵现：单笔最少使用积分须为 0 到 1000000 的整数".into()
             }
+        }
+    }
+
+    fn details(&self) -> Vec<(&'static str, String)> {
+        match self {
+            ProgrammeError::LevelName { level, field, why } => {
+                let mut d = vec![("field", format!("levels[{}].{field}", level - 1))];
+                d.extend(why.details());
+                d
+            }
+            _ => Vec::new(),
         }
     }
 }
@@ -239,26 +261,61 @@ impl Default for Programme {
     }
 }
 
+/// The most characters of a level's name.
+pub const LEVEL_NAME_LEN_MAX: usize = 32;
+
+/// A level name's length as every build has checked it: not blank, at
+/// most `LEVEL_NAME_LEN_MAX` characters as written.
+fn level_name_len(n: &str) -> Result<(), TextError> {
+    if n.trim().is_empty() || n.chars().count() > LEVEL_NAME_LEN_MAX {
+        return Err(TextError::Length {
+            min: 1,
+            max: LEVEL_NAME_LEN_MAX,
+        });
+    }
+    Ok(())
+}
+
 impl Programme {
+    /// Check a programme HQ sets: level names held to `text`'s rule
+    /// (they are shown at every store), besides every other rule.
     pub fn validate(&self) -> Result<(), ProgrammeError> {
+        self.check(|n| {
+            level_name_len(n)?;
+            text::check_chars(n, Lines::One)
+        })
+    }
+
+    /// Check a programme as stored in its document (received from HQ, or
+    /// held since before): level names held to their length only, as
+    /// every build did, so a node holding one an older HQ wrote still
+    /// starts, and still applies HQ's changes. Every other rule applies.
+    pub fn validate_stored(&self) -> Result<(), ProgrammeError> {
+        self.check(level_name_len)
+    }
+
+    fn check(&self, name: impl Fn(&str) -> Result<(), TextError>) -> Result<(), ProgrammeError> {
         if self.levels.len() > PROGRAMME_ITEMS_MAX
             || self.recharge_offers.len() > PROGRAMME_ITEMS_MAX
         {
             return Err(ProgrammeError::TooMany);
         }
-        let name_ok = |n: &str| !n.trim().is_empty() && n.chars().count() <= 32;
         let code_ok = |c: &str| {
             (1..=32).contains(&c.len()) && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
         };
         let codes: std::collections::BTreeSet<&str> =
             self.levels.iter().map(|l| l.code.as_str()).collect();
-        if codes.len() != self.levels.len()
-            || self
-                .levels
-                .iter()
-                .any(|l| !code_ok(&l.code) || !name_ok(&l.name_zh) || !name_ok(&l.name_en))
-        {
+        if codes.len() != self.levels.len() || self.levels.iter().any(|l| !code_ok(&l.code)) {
             return Err(ProgrammeError::LevelNames);
+        }
+        for (i, l) in self.levels.iter().enumerate() {
+            for (field, n) in [("name_zh", &l.name_zh), ("name_en", &l.name_en)] {
+                name(n).map_err(|why| ProgrammeError::LevelName {
+                    level: i + 1,
+                    field,
+                    why,
+                })?;
+            }
         }
         let first_ok = self
             .levels
@@ -388,7 +445,25 @@ mod tests {
         assert_eq!(p.validate(), Err(ProgrammeError::LevelNames));
         let mut p = Programme::default();
         p.levels[2].name_zh = " ".into();
-        assert_eq!(p.validate(), Err(ProgrammeError::LevelNames));
+        let blank = ProgrammeError::LevelName {
+            level: 3,
+            field: "name_zh",
+            why: TextError::Length { min: 1, max: 32 },
+        };
+        assert_eq!(p.validate(), Err(blank.clone()));
+        assert_eq!(p.validate_stored(), Err(blank));
+        // A direction override: refused when HQ sets it, read as stored.
+        let mut p = Programme::default();
+        p.levels[1].name_en = "Silver\u{202e}".into();
+        assert!(matches!(
+            p.validate(),
+            Err(ProgrammeError::LevelName {
+                level: 2,
+                field: "name_en",
+                why: TextError::Char { code: 0x202E, .. }
+            })
+        ));
+        assert_eq!(p.validate_stored(), Ok(()));
         let p = Programme {
             recharge_offers: (1..=21)
                 .map(|y| RechargeOffer {

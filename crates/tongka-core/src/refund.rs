@@ -30,6 +30,7 @@ use crate::clock::Hlc;
 use crate::error::DomainError;
 use crate::ids::{NodeId, RefundId};
 use crate::money::Money;
+use crate::text::{self, Lines, TextError};
 
 pub const REASON_LEN_MAX: usize = 200;
 
@@ -116,8 +117,8 @@ pub enum RefundError {
     FullyRefunded,
     #[error("the order was made at {owner}; refund it there")]
     WrongStore { owner: NodeId },
-    #[error("reason must be at most {REASON_LEN_MAX} characters")]
-    Reason,
+    #[error("reason {0}")]
+    Reason(TextError),
 }
 
 impl DomainError for RefundError {
@@ -128,7 +129,7 @@ impl DomainError for RefundError {
             RefundError::Exceeds { .. } => "refund_exceeds_paid",
             RefundError::FullyRefunded => "already_refunded",
             RefundError::WrongStore { .. } => "refund_wrong_store",
-            RefundError::Reason => "invalid_reason",
+            RefundError::Reason(_) => "invalid_reason",
         }
     }
 
@@ -145,7 +146,7 @@ impl DomainError for RefundError {
             } => format!("第 {line} 行：退 {wanted} 超过未退数量 {remaining}"),
             RefundError::FullyRefunded => "该订单已全部退款".into(),
             RefundError::WrongStore { owner } => format!("该订单在 {owner} 下单，请在该门店退款"),
-            RefundError::Reason => format!("退款原因最多 {REASON_LEN_MAX} 个字符"),
+            RefundError::Reason(e) => format!("退款原因{}", e.zh()),
         }
     }
 
@@ -162,6 +163,7 @@ impl DomainError for RefundError {
                     ("remaining", remaining.to_string()),
                 ]
             }
+            RefundError::Reason(e) => e.details(),
             RefundError::WrongStore { owner } => vec![("owner", owner.to_string())],
             _ => Vec::new(),
         }
@@ -218,8 +220,12 @@ impl OrderState {
             });
         }
         if reason.chars().count() > REASON_LEN_MAX {
-            return Err(RefundError::Reason);
+            return Err(RefundError::Reason(TextError::Length {
+                min: 0,
+                max: REASON_LEN_MAX,
+            }));
         }
+        text::check_chars(reason, Lines::One).map_err(RefundError::Reason)?;
         if self.fully_refunded() {
             return Err(RefundError::FullyRefunded);
         }

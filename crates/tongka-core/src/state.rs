@@ -110,6 +110,13 @@ impl DomainError for MemberError {
             MemberError::Profile(e) => e.message_zh(),
         }
     }
+
+    fn details(&self) -> Vec<(&'static str, String)> {
+        match self {
+            MemberError::Profile(e) => e.details(),
+            _ => Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -238,8 +245,9 @@ impl MemberState {
         let mut doc = self.profile_document()?;
         profile_doc::apply(&mut doc, origin, change)?;
         let profile = profile_doc::materialise(&doc);
+        // As stored: a change an older node made applies as it did there.
         profile
-            .validate()
+            .validate_stored()
             .map_err(|_| ApplyError::NotApplicable("profile change makes an invalid profile"))?;
         self.profile = profile;
         self.profile_doc = Some(doc.save());

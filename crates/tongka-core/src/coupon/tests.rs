@@ -2,6 +2,7 @@ use proptest::prelude::*;
 use rust_decimal_macros::dec;
 
 use super::*;
+use crate::text::CharClass;
 
 fn y(fen: i64) -> Money {
     Money::from_fen(fen)
@@ -282,9 +283,24 @@ fn templates_given_from_outside_are_checked() {
     };
     assert_eq!(bad(&|t| t.id = "Cash".into()), TemplateError::Id);
     assert_eq!(bad(&|t| t.id = "x".repeat(33)), TemplateError::Id);
-    assert_eq!(bad(&|t| t.name = "a\u{7}b".into()), TemplateError::Name);
-    assert_eq!(bad(&|t| t.name = String::new()), TemplateError::Name);
-    assert_eq!(bad(&|t| t.name = "名".repeat(41)), TemplateError::Name);
+    let name = |e| TemplateError::Name(e);
+    let char = |class, code| name(TextError::Char { class, code });
+    let length = name(TextError::Length { min: 1, max: 40 });
+    assert_eq!(
+        bad(&|t| t.name = "a\u{7}b".into()),
+        char(CharClass::Control, 7)
+    );
+    assert_eq!(
+        bad(&|t| t.name = "a\u{202e}b".into()),
+        char(CharClass::Direction, 0x202E)
+    );
+    assert_eq!(
+        bad(&|t| t.name = "a\u{200b}b".into()),
+        char(CharClass::Invisible, 0x200B)
+    );
+    assert_eq!(bad(&|t| t.name = " a".into()), name(TextError::Padded));
+    assert_eq!(bad(&|t| t.name = String::new()), length);
+    assert_eq!(bad(&|t| t.name = "名".repeat(41)), length);
     assert_eq!(
         bad(&|t| t.benefit = Benefit::FreeItem { sku: "a".into() }),
         TemplateError::KindBenefit {

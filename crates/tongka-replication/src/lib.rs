@@ -25,7 +25,7 @@ pub use frame::{CERTS_FORMAT_V1, Frame, FrameError};
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -194,6 +194,9 @@ struct Inner {
     /// released them (sent while holding the replica lock); one task applies
     /// them, so the writer receives them in causal order.
     apply_tx: mpsc::UnboundedSender<Applying>,
+    /// Set by `stop`: the node is shutting down and its db closes next;
+    /// the applier applies nothing more.
+    stopping: AtomicBool,
 }
 
 const LOSE_NONE: u8 = 0;
@@ -297,6 +300,7 @@ impl Replication {
             endpoint: Arc::new(endpoint),
             dialing: Mutex::new(Vec::new()),
             apply_tx,
+            stopping: AtomicBool::new(false),
         });
         // Watch commits before reading what storage holds, so nothing
         // committed in between is missed (telling twice is harmless).
@@ -318,8 +322,12 @@ impl Replication {
             inner.held.send_replace(r.held().clone());
         }
         let applier = inner.engine.clone();
+        let stop = inner.clone();
         tokio::spawn(async move {
             while let Some(batch) = apply_rx.recv().await {
+                if stop.stopping.load(Ordering::Acquire) {
+                    break;
+                }
                 // Batches queued meanwhile (a peer streaming a catch-up) go
                 // to the engine together, up to APPLY_BATCH ops.
                 let mut ops = batch.ops;
@@ -331,6 +339,13 @@ impl Replication {
                 }
                 let first = ops.first().map(|op| op.op.id.clone());
                 if let Err(e) = applier.apply_remote_encoded(ops).await {
+                    if stop.stopping.load(Ordering::Acquire) {
+                        // Shutting down: the db closed under the batch.
+                        // Nothing of it is acknowledged; peers send it
+                        // again after the restart.
+                        tracing::info!(error = %e, "stopped while applying remote ops");
+                        break;
+                    }
                     // A delivered op must be applied before any later one:
                     // a node that cannot is broken; restart it.
                     panic!("applying remote ops from {first:?}: {e}");
@@ -364,6 +379,15 @@ impl Replication {
     /// A peer to keep connected to (static or discovered). Both nodes of a
     /// pair dial; the one whose name sorts second waits a grace period
     /// first when connected (see below).
+    /// The node is shutting down: close every connection and apply
+    /// nothing more, before the db closes (a batch applied after would
+    /// fail and stop the node as broken). Ops received but not applied
+    /// are not acknowledged: peers send them again after the restart.
+    pub fn stop(&self) {
+        self.inner.stopping.store(true, Ordering::Release);
+        self.inner.endpoint.close("node shutting down");
+    }
+
     pub fn add_peer(&self, peer: NodeId, addr: SocketAddr) {
         {
             let mut known = self.inner.known.lock().expect("known lock");

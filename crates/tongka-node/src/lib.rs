@@ -164,7 +164,7 @@ pub struct Running {
     pub engine: Engine,
     /// The replication layer, on a node of a chain.
     pub replication: Option<Replication>,
-    store: Db,
+    db: Db,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
@@ -173,8 +173,13 @@ impl Running {
     /// then flush storage.
     pub async fn wait(self) -> anyhow::Result<()> {
         self.server.await??;
+        // Replication first: a batch it applied after the db closed would
+        // fail, and the node takes that for a broken disk.
+        if let Some(r) = &self.replication {
+            r.stop();
+        }
         tracing::info!(node = %self.started.node, "HTTP API stopped; flushing storage");
-        self.store.close();
+        self.db.close();
         Ok(())
     }
 }
@@ -276,7 +281,7 @@ pub async fn start(
         started,
         engine,
         replication,
-        store,
+        db: store,
         server,
     })
 }

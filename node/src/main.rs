@@ -205,15 +205,17 @@ async fn shutdown_signal() {
 
 fn print_ready(s: &tongka_node::Started) {
     println!("通卡 tongka node {} is up", s.node);
-    println!("  console / 控制台:  http://{}/#token={}", s.http, s.token);
+    // The token itself is never printed: stdout often ends up in a log.
+    println!("  console / 控制台:  http://{}/", s.http);
+    println!(
+        "  admin token:       in {} (sign in with it: cat {})",
+        s.token_file.display(),
+        s.token_file.display()
+    );
+    println!("  管理令牌:          保存在 {}", s.token_file.display());
     println!(
         "  API:               http://{}/api/v1/ (Authorization: Bearer <token>)",
         s.http
-    );
-    println!("  admin token:       {}", s.token);
-    println!(
-        "  token file:        {}",
-        s.data_dir.join("admin.token").display()
     );
     println!("  data:              {}", s.data_dir.display());
     println!("Ctrl-C stops the node.");
@@ -276,8 +278,10 @@ async fn main() -> anyhow::Result<()> {
                 );
                 for s in nodes {
                     println!(
-                        "  {:<8} console http://{}/#token={}",
-                        s.node, s.http, s.token
+                        "  {:<8} console http://{}/  admin token in {}",
+                        s.node,
+                        s.http,
+                        s.token_file.display()
                     );
                 }
                 println!(

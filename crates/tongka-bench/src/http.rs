@@ -60,7 +60,14 @@ pub async fn start_in_process_server(
         let shutdown = async move {
             let _ = rx.await;
         };
-        if let Err(e) = tongka_api::serve(listener, state, shutdown).await {
+        if let Err(e) = tongka_api::serve(
+            listener,
+            state,
+            shutdown,
+            tongka_api::ServeOptions::default(),
+        )
+        .await
+        {
             tracing::error!(error = %e, "in-process HTTP server failed");
         }
     });

@@ -188,32 +188,42 @@ fn abort_on_panic() {
     }));
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Completes on Ctrl-C or SIGTERM. On unix the handlers are installed
+/// here, at once, not when the future is first polled: a SIGTERM sent just
+/// after the node says it is up (before the server task ran) then stops it
+/// cleanly instead of killing it.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("SIGTERM handler");
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+        async move {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
         }
     }
     #[cfg(not(unix))]
-    let _ = ctrl_c.await;
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 fn print_ready(s: &tongka_node::Started) {
     println!("通卡 tongka node {} is up", s.node);
-    println!("  console / 控制台:  http://{}/#token={}", s.http, s.token);
+    // The token itself is never printed: stdout often ends up in a log.
+    println!("  console / 控制台:  http://{}/", s.http);
+    println!(
+        "  admin token:       in {} (sign in with it: cat {})",
+        s.token_file.display(),
+        s.token_file.display()
+    );
+    println!("  管理令牌:          保存在 {}", s.token_file.display());
     println!(
         "  API:               http://{}/api/v1/ (Authorization: Bearer <token>)",
         s.http
-    );
-    println!("  admin token:       {}", s.token);
-    println!(
-        "  token file:        {}",
-        s.data_dir.join("admin.token").display()
     );
     println!("  data:              {}", s.data_dir.display());
     println!("Ctrl-C stops the node.");
@@ -276,8 +286,10 @@ async fn main() -> anyhow::Result<()> {
                 );
                 for s in nodes {
                     println!(
-                        "  {:<8} console http://{}/#token={}",
-                        s.node, s.http, s.token
+                        "  {:<8} console http://{}/  admin token in {}",
+                        s.node,
+                        s.http,
+                        s.token_file.display()
                     );
                 }
                 println!(

@@ -132,22 +132,32 @@ fn demo_runs_three_stores_and_hq_with_sample_data() {
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut consoles = Vec::new();
+    let mut printed = String::new();
     for line in lines.by_ref() {
         let line = line.unwrap();
+        printed.push_str(&line);
+        // `<node> console http://…/  admin token in <file>`: no token itself.
         if let Some(url) = line.split_whitespace().find(|w| w.starts_with("http://")) {
-            consoles.push(url.to_string());
+            let file = line.split_once("admin token in ").expect("token file").1;
+            assert!(!line.contains("#token="), "a token printed: {line}");
+            consoles.push((
+                url.trim_end_matches('/').to_string(),
+                file.trim().to_string(),
+            ));
         }
         if line.contains("Ctrl-C") {
             break;
         }
     }
     assert_eq!(consoles.len(), 4, "a console per node: {consoles:?}");
-    let hq = consoles
+    let (url, token_file) = consoles
         .iter()
-        .find(|u| u.contains(&format!(":{}/", base + 4)))
+        .find(|(u, _)| u.ends_with(&format!(":{}", base + 4)))
         .expect("hq console")
         .clone();
-    let (url, token) = hq.split_once("/#token=").unwrap();
+    let token = std::fs::read_to_string(&token_file).unwrap();
+    let token = token.trim();
+    assert!(!printed.contains(token), "the token is printed: {printed}");
     let agent = crate::harness::agent();
     let get = |path: &str| -> serde_json::Value {
         let mut r = agent
@@ -188,4 +198,68 @@ fn demo_runs_three_stores_and_hq_with_sample_data() {
         },
     );
     assert!(status.unwrap().success());
+}
+
+/// Issue 12 ("files and logs"): the data directory is the owner's only
+/// (0700, its files 0600, also those of a directory made before, 0755 with
+/// a 0644 file), and `tongka up` prints where the admin token is, never
+/// the token itself (stdout often ends up in a log).
+#[cfg(unix)]
+#[test]
+fn files_are_private_and_the_token_is_not_printed() {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(data.join("notes.txt"), "old").unwrap();
+    std::fs::set_permissions(
+        data.join("notes.txt"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let mut child = Command::new(BIN)
+        .args([
+            "up",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--http",
+            "127.0.0.1:0",
+        ])
+        .env("TONGKA_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut printed = String::new();
+    // Kept open until the node has stopped: it may print as it stops.
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        printed.push_str(&line);
+        printed.push('\n');
+        if line.contains("Ctrl-C") {
+            break;
+        }
+    }
+    let token_file = data.join("admin.token");
+    assert!(
+        printed.contains(&token_file.display().to_string()),
+        "where the token is: {printed}"
+    );
+    let token = std::fs::read_to_string(&token_file).unwrap();
+    assert!(
+        !printed.contains(token.trim()),
+        "the token is printed: {printed}"
+    );
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700);
+    for f in ["tongka.redb", "admin.token", "member-code.key", "notes.txt"] {
+        assert_eq!(mode(&data.join(f)), 0o600, "{f}");
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    assert!(child.wait().unwrap().success());
+    drop(lines);
 }

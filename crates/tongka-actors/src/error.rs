@@ -40,7 +40,11 @@ pub enum EngineError {
     IdemInProgress(String),
     #[error("the node is at its limit of requests in flight; retry shortly")]
     Overloaded,
-    #[error("storage: {0}")]
+    /// Storage failed: until a restart (after freeing the disk, if full),
+    /// retrying does not help, so the message says what does.
+    #[error(
+        "storage unavailable (free disk space if the disk is full, then restart the node): {0}"
+    )]
     Storage(#[from] DbError),
     #[error("internal error: {0}")]
     Internal(String),
@@ -80,7 +84,9 @@ impl DomainError for EngineError {
             EngineError::IdemConflict(k) => format!("幂等键 {k:?} 已用于另一个不同的请求"),
             EngineError::IdemInProgress(k) => format!("幂等键 {k:?} 的请求仍在处理中"),
             EngineError::Overloaded => "门店节点繁忙，请稍后重试".into(),
-            EngineError::Storage(_) => "存储不可用，请联系运维重启节点".into(),
+            EngineError::Storage(_) => {
+                "存储不可用（磁盘已满或读写出错）：请释放磁盘空间后重启节点；重试无效".into()
+            }
             EngineError::Internal(_) => "内部错误".into(),
         }
     }

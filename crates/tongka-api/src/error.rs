@@ -236,7 +236,10 @@ impl IntoResponse for ApiError {
             body.insert(k.into(), Value::String(v));
         }
         let mut resp = (self.status, axum::Json(json!({ "error": body }))).into_response();
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+        // Only a node at its limit of requests in flight is worth retrying
+        // soon; failed storage (`storage_unavailable`) needs a restart, so
+        // its answer says so in its message and carries no Retry-After.
+        if self.code == "overloaded" {
             resp.headers_mut()
                 .insert("retry-after", axum::http::HeaderValue::from_static("1"));
         }

@@ -30,11 +30,17 @@ pub(crate) struct HealthView<'a> {
     tag = "node",
     summary = r#"Is the node up / 节点状态"#,
     description = r#"Open (no token). The node's name, role and software version."#,
+    extensions(("x-codes" = json!(["storage_unavailable"]))),
     responses(
         (status = 200, description = r#"The node answers."#, body = crate::health::HealthView, content_type = "application/json")
     )
 )]
 pub(crate) async fn health(State(s): State<AppState>) -> Response {
+    // A node whose writer has failed answers reads but refuses every
+    // write: not healthy, whatever else answers.
+    if let Some(e) = s.engine().db().failed() {
+        return ApiError::from(tongka_actors::EngineError::from(e)).into_response();
+    }
     Json(HealthView {
         node: s.engine().node(),
         role: &s.inner.role,

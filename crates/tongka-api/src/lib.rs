@@ -19,9 +19,9 @@ mod products;
 mod programme;
 mod recharges;
 mod render;
+mod serve;
 mod sync;
 
-use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
@@ -37,6 +37,7 @@ use tongka_core::op::KEY_LEN_MAX;
 
 pub use crate::error::ApiError;
 pub use crate::member_codes::MemberCodes;
+pub use crate::serve::{CAP_WARN_EVERY, HEAD_BYTES_MAX, ServeOptions, serve};
 
 /// The largest request body accepted.
 pub const BODY_BYTES_MAX: usize = 256 * 1024;
@@ -170,17 +171,6 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
         .layer(middleware::map_response(json_errors))
         .with_state(state)
-}
-
-/// Serve `router(state)` on `listener` until `shutdown` completes.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    state: AppState,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
 }
 
 /// Refusals made by the framework itself (a query that does not parse, a

@@ -463,7 +463,7 @@ pub const CODES: &[(u16, &str, &str)] = &[
     (
         503,
         "storage_unavailable",
-        r#"Storage failed; the node needs an operator (restart). Answered with `Retry-After`."#,
+        r#"Storage failed (a full disk, an I/O error): the node takes no more writes until it is restarted, after the disk is freed. No `Retry-After`: retrying does not help."#,
     ),
 ];
 
@@ -592,7 +592,7 @@ pub fn document() -> Value {
         json!({
             "IdempotentReplayed": {"description": "`true` when this answer is the stored first answer to the same idempotency key.",
                 "schema": {"type": "string", "enum": ["true"]}},
-            "RetryAfter": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}},
+            "RetryAfter": {"description": "Seconds to wait before retrying; sent with `overloaded` only (`storage_unavailable` has none: retrying does not help, a restart does).", "schema": {"type": "integer"}},
         }),
     );
     // utoipa-gen 5.5 writes `min_properties` as `maxProperties`, so the
@@ -692,6 +692,8 @@ fn refusal(status: u16, codes: &[(&str, &str)]) -> Value {
             {"properties": {"error": {"properties": {"code": {"enum": names}}}}},
         ]}}},
     });
+    // Documented on every 503 (the v1 contract lists it there); a header
+    // of a response is optional, and only `overloaded` sends it.
     if status == 503 {
         r["headers"] = json!({"Retry-After": {"$ref": "#/components/headers/RetryAfter"}});
     }

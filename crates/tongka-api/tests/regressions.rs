@@ -278,3 +278,122 @@ async fn idempotency_answers_whether_or_not_the_body_parses() {
     assert_eq!(a.status.as_u16(), 201);
     assert!(a.headers.get("idempotent-replayed").is_none());
 }
+
+/// Issue 12 ("answers without a machine code"): every refusal the
+/// framework makes before a handler runs (no such route, a method the
+/// route does not take, a body that is not JSON, or not an object, or too
+/// large; a path or query that does not parse) is the API's error object,
+/// with a machine code and both messages.
+#[tokio::test]
+async fn framework_refusals_have_a_code_and_both_messages() {
+    let app = App::new();
+    let seed = app.seed().await;
+    let member = seed.member.to_string();
+    let big = vec![b' '; tongka_api::BODY_BYTES_MAX + 1];
+    /// Method, path, headers besides the token, body; status and code.
+    type Case<'a> = (
+        &'a str,
+        String,
+        Vec<(&'a str, &'a str)>,
+        Vec<u8>,
+        u16,
+        &'a str,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            "GET",
+            "/api/v1/nowhere".into(),
+            vec![],
+            vec![],
+            404,
+            "not_found",
+        ),
+        ("GET", "/nowhere".into(), vec![], vec![], 404, "not_found"),
+        (
+            "DELETE",
+            "/api/v1/members".into(),
+            vec![],
+            vec![],
+            405,
+            "method_not_allowed",
+        ),
+        (
+            "PUT",
+            "/api/v1/health".into(),
+            vec![],
+            vec![],
+            405,
+            "method_not_allowed",
+        ),
+        (
+            "POST",
+            "/api/v1/members".into(),
+            vec![],
+            b"{".to_vec(),
+            400,
+            "invalid_json",
+        ),
+        (
+            "POST",
+            "/api/v1/members".into(),
+            vec![],
+            b"[]".to_vec(),
+            400,
+            "invalid_json",
+        ),
+        (
+            "POST",
+            "/api/v1/members".into(),
+            vec![("content-type", "text/plain")],
+            b"phone=1".to_vec(),
+            400,
+            "invalid_json",
+        ),
+        (
+            "POST",
+            "/api/v1/members".into(),
+            vec![],
+            big,
+            413,
+            "payload_too_large",
+        ),
+        (
+            "GET",
+            format!("/api/v1/members/{member}/history?limit=x"),
+            vec![],
+            vec![],
+            400,
+            "invalid_request",
+        ),
+        (
+            "GET",
+            "/api/v1/members/%FF".into(),
+            vec![],
+            vec![],
+            400,
+            "invalid_request",
+        ),
+    ];
+    let auth = format!("Bearer {}", common::TOKEN);
+    for (method, path, extra, body, status, code) in cases {
+        let mut headers = vec![("authorization", auth.as_str())];
+        headers.extend(extra);
+        let a = app.raw(method, &path, &headers, body).await;
+        let e = a.json().unwrap_or_default();
+        assert_eq!(
+            (a.status.as_u16(), a.error_code().as_deref()),
+            (status, Some(code)),
+            "{method} {path}: {e}"
+        );
+        assert!(
+            a.content_type().starts_with("application/json"),
+            "{method} {path}"
+        );
+        for m in ["message", "message_zh"] {
+            assert!(
+                e["error"][m].as_str().is_some_and(|s| !s.is_empty()),
+                "{method} {path}: {m}: {e}"
+            );
+        }
+    }
+}

@@ -56,11 +56,17 @@ pub async fn start_in_process_server(
     let addr = listener.local_addr()?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let state = tongka_api::AppState::new(engine, token, "store", false);
+    // Every client of the run holds a connection: no cap below them (the
+    // bench measures the node, not its edge limits).
+    let options = tongka_api::ServeOptions {
+        max_connections: 1_000_000,
+        ..tongka_api::ServeOptions::default()
+    };
     let task = tokio::spawn(async move {
         let shutdown = async move {
             let _ = rx.await;
         };
-        if let Err(e) = tongka_api::serve(listener, state, shutdown).await {
+        if let Err(e) = tongka_api::serve(listener, state, shutdown, options).await {
             tracing::error!(error = %e, "in-process HTTP server failed");
         }
     });

@@ -362,6 +362,10 @@ token_file = "{NODE_TOKEN_FILE}"
 max_in_flight = {max_in_flight}
 # Serve the web console at /.
 console = {console}
+# Seconds to send a request head (also the idle keep-alive timeout).
+header_read_timeout_s = {header_read_timeout_s}
+# Most HTTP connections open at once (lowered below the open-file limit).
+max_connections = {max_connections}
 
 [quic]
 # Replication with the other nodes (UDP), mutual TLS under the chain CA.
@@ -380,6 +384,8 @@ idle_timeout_ms = {idle_timeout_ms}
         quic_addr = node.quic,
         max_in_flight = http.max_in_flight,
         console = http.console,
+        header_read_timeout_s = http.header_read_timeout_s,
+        max_connections = http.max_connections,
         mdns = quic.mdns,
         keep_alive_ms = quic.keep_alive_ms,
         idle_timeout_ms = quic.idle_timeout_ms,

@@ -151,6 +151,19 @@ pub struct HttpSection {
     pub max_in_flight: u32,
     /// Serve the web console at `/`. Absent: `true`.
     pub console: bool,
+    /// Seconds a connection has to send a whole request head, counted from
+    /// when the server is ready for one: from the connection's start, and
+    /// again after each answer on a kept-alive connection. A connection
+    /// idle, or sending its head slowly (half-sent headers), that long is
+    /// closed, so idle and half-sent connections cannot pin file handles.
+    /// So it is also the idle keep-alive timeout. 1..=3600. Absent: 10.
+    pub header_read_timeout_s: u64,
+    /// Most HTTP connections open at once. Beyond it new connections wait
+    /// in the listen queue (not accepted, so they take no file handle)
+    /// until one closes, and a warning is logged. The node lowers it below
+    /// its open-file limit (keeping a reserve for the database, QUIC and
+    /// peers' files) if needed. 1..=1000000. Absent: 1000.
+    pub max_connections: u32,
 }
 
 /// `[quic]`: replication between nodes over QUIC with mutual TLS under the
@@ -264,6 +277,8 @@ impl Default for HttpSection {
             token_file: PathBuf::from("admin.token"),
             max_in_flight: 4096,
             console: true,
+            header_read_timeout_s: 10,
+            max_connections: 1000,
         }
     }
 }
@@ -401,6 +416,18 @@ impl NodeConfig {
         range(
             "http.max_in_flight",
             self.http.max_in_flight.into(),
+            1,
+            1_000_000,
+        )?;
+        range(
+            "http.header_read_timeout_s",
+            self.http.header_read_timeout_s,
+            1,
+            3_600,
+        )?;
+        range(
+            "http.max_connections",
+            self.http.max_connections.into(),
             1,
             1_000_000,
         )?;
@@ -576,6 +603,11 @@ impl NodeConfig {
         Duration::from_millis(self.quic.idle_timeout_ms)
     }
 
+    /// `http.header_read_timeout_s` as a duration.
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.http.header_read_timeout_s)
+    }
+
     /// `actors.idle_passivate_ms` as a duration.
     pub fn idle_passivate(&self) -> Duration {
         Duration::from_millis(self.actors.idle_passivate_ms)
@@ -645,6 +677,8 @@ listen = "0.0.0.0:9000"
 token_file = "/etc/tongka/admin.token"
 max_in_flight = 10
 console = false
+header_read_timeout_s = 3
+max_connections = 50
 
 [quic]
 listen = "0.0.0.0:9100"
@@ -683,6 +717,8 @@ mailbox_max = 32
         assert_eq!(c.http.listen, "127.0.0.1:8080".parse().unwrap());
         assert_eq!(c.http.max_in_flight, 4096);
         assert!(c.http.console);
+        assert_eq!(c.header_read_timeout(), Duration::from_secs(10));
+        assert_eq!(c.http.max_connections, 1000);
         assert_eq!(c.quic, QuicSection::default());
         assert_eq!(c.quic.listen, "127.0.0.1:7201".parse().unwrap());
         assert!(c.quic.mdns);
@@ -710,6 +746,8 @@ mailbox_max = 32
         assert_eq!(c.node.chain, "acme");
         assert_eq!(c.http.listen, "0.0.0.0:9000".parse().unwrap());
         assert!(!c.http.console);
+        assert_eq!(c.header_read_timeout(), Duration::from_secs(3));
+        assert_eq!(c.http.max_connections, 50);
         assert_eq!(c.data_dir(), base.join("var/db"));
         // Absolute paths stay as they are.
         assert_eq!(c.token_file(), PathBuf::from("/etc/tongka/admin.token"));
@@ -839,6 +877,15 @@ mailbox_max = 32
         let cases = [
             ("[http]\nmax_in_flight = 0\n", "http.max_in_flight"),
             ("[http]\nmax_in_flight = 1000001\n", "http.max_in_flight"),
+            (
+                "[http]\nheader_read_timeout_s = 0\n",
+                "http.header_read_timeout_s",
+            ),
+            (
+                "[http]\nheader_read_timeout_s = 3601\n",
+                "http.header_read_timeout_s",
+            ),
+            ("[http]\nmax_connections = 0\n", "http.max_connections"),
             ("[storage]\nmax_batch = 0\n", "storage.max_batch"),
             ("[storage]\nmax_batch = 65537\n", "storage.max_batch"),
             ("[actors]\nmailbox_max = 0\n", "actors.mailbox_max"),

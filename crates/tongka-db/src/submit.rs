@@ -193,6 +193,13 @@ impl Db {
         }
     }
 
+    /// Why the db takes no more writes, if a commit failed (a full disk, an
+    /// I/O error): it stays so until the node restarts. `GET /health`
+    /// reports it, so a node that cannot write does not look healthy.
+    pub fn failed(&self) -> Option<DbError> {
+        self.poison_reason().map(DbError::Poisoned)
+    }
+
     fn poison_reason(&self) -> Option<String> {
         if self.shared.is_poisoned.load(Ordering::Acquire) {
             Some(

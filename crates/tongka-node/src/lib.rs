@@ -3,8 +3,10 @@
 //! tests and benchmarks call `start` with their own listener.
 
 mod demo;
+mod files;
 
 pub use demo::demo;
+pub use files::{FILES_RESERVED, connection_cap, raise_open_files};
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -37,6 +39,9 @@ pub const CERTS_DIR: &str = "certs";
 pub struct Started {
     pub http: SocketAddr,
     pub token: String,
+    /// The file holding `token`: what a person is told to read (the token
+    /// itself is never printed, so it stays out of logs).
+    pub token_file: PathBuf,
     pub data_dir: PathBuf,
     pub node: NodeId,
 }
@@ -44,8 +49,7 @@ pub struct Started {
 /// Open the node's storage and engine as `config` says.
 pub fn open(config: &NodeConfig) -> anyhow::Result<(Db, Engine)> {
     let data_dir = config.data_dir();
-    std::fs::create_dir_all(&data_dir)
-        .with_context(|| format!("creating data directory {}", data_dir.display()))?;
+    files::private_dir(&data_dir)?;
     let node = NodeId::new(config.node.name.clone())?;
     let path = data_dir.join(DB_FILE);
     let (store, recovered) = Db::open(
@@ -57,6 +61,8 @@ pub fn open(config: &NodeConfig) -> anyhow::Result<(Db, Engine)> {
         },
     )
     .with_context(|| format!("opening {}", path.display()))?;
+    // The files redb just made (mode from the umask) are made 0600.
+    files::tighten(&data_dir)?;
     let engine = Engine::new(
         store.clone(),
         Programme::default(),
@@ -231,8 +237,23 @@ pub async fn start(
     config: NodeConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Running> {
+    // The data directory first (0700), as the token may live inside it.
+    files::private_dir(&config.data_dir())?;
     let token = tongka_config::ensure_token(config.token_file())?;
     let member_codes = member_codes(&config)?;
+    // The secrets the config names, wherever they are: owner only (a file
+    // this user may not change, say one an administrator set up in /etc,
+    // is left as it is, with a warning).
+    let mut secrets = vec![config.token_file(), config.member_code_key_file().0];
+    secrets.extend(config.tls().map(|t| t.key));
+    for path in secrets {
+        if let Err(e) = files::tighten(&path) {
+            tracing::warn!(
+                error = format!("{e:#}"),
+                "a secret file stays readable by others"
+            );
+        }
+    }
     let (store, engine) = open(&config)?;
     if let Err(e) = refuse_store_with_own_documents(&config, &store) {
         drop(engine);
@@ -255,6 +276,7 @@ pub async fn start(
     let started = Started {
         http,
         token: token.clone(),
+        token_file: config.token_file(),
         data_dir: data_dir.clone(),
         node: engine.node().clone(),
     };
@@ -273,7 +295,20 @@ pub async fn start(
                 .collect()
         }));
     }
-    let server = tokio::spawn(tongka_api::serve(listener, state, shutdown));
+    let open_files = files::raise_open_files();
+    let options = tongka_api::ServeOptions {
+        header_read_timeout: config.header_read_timeout(),
+        max_connections: files::connection_cap(config.http.max_connections, open_files),
+    };
+    if options.max_connections < config.http.max_connections as usize {
+        tracing::warn!(
+            configured = config.http.max_connections,
+            open_files,
+            max_connections = options.max_connections,
+            "http.max_connections lowered to fit the open-file limit"
+        );
+    }
+    let server = tokio::spawn(tongka_api::serve(listener, state, shutdown, options));
     // Written once the API is served: tests and scripts wait for this file.
     std::fs::write(data_dir.join(ADDR_FILE), http.to_string())?;
     tracing::info!(node = %started.node, %http, "node is up");

@@ -28,6 +28,8 @@ pub const CODE_WINDOW_S: u64 = 60;
 pub struct App {
     router: Router,
     pub engine: Engine,
+    /// What the router serves (for `tongka_api::serve` over a socket).
+    pub state: tongka_api::AppState,
     _dir: tempfile::TempDir,
 }
 
@@ -114,7 +116,8 @@ impl App {
             });
         }
         App {
-            router: tongka_api::router(state),
+            router: tongka_api::router(state.clone()),
+            state,
             engine,
             _dir: dir,
         }

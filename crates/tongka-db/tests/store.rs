@@ -42,14 +42,14 @@ fn profile(phone: &str) -> Profile {
     }
 }
 
-fn submit_wait(store: &Db, source: Source, effects: Effects) -> Result<OpId, DbError> {
+fn submit_wait(db: &Db, source: Source, effects: Effects) -> Result<OpId, DbError> {
     let (tx, rx) = mpsc::channel();
-    store.submit(source, effects, Box::new(move |r| tx.send(r).unwrap()));
+    db.submit(source, effects, Box::new(move |r| tx.send(r).unwrap()));
     rx.recv().unwrap()
 }
 
-fn register(store: &Db, n: u64) -> (MemberId, OpId) {
-    let member = MemberId::mint(&node(), store.next_entity());
+fn register(db: &Db, n: u64) -> (MemberId, OpId) {
+    let member = MemberId::mint(&node(), db.next_entity());
     let phone = format!("138{n:08}");
     let draft = OpDraft {
         hlc: Hlc {
@@ -72,7 +72,7 @@ fn register(store: &Db, n: u64) -> (MemberId, OpId) {
     );
     let state = MemberState::registered(&op).unwrap();
     let id = submit_wait(
-        store,
+        db,
         Source::Local(draft),
         Effects {
             member: Some(state),
@@ -319,25 +319,24 @@ fn a_programme_this_node_authored_is_recorded() {
     store.close();
 }
 
-fn recharge(store: &Db, m: &MemberId, ms: u64) -> OpId {
+fn recharge(db: &Db, m: &MemberId, ms: u64) -> OpId {
     let draft = OpDraft {
         hlc: Hlc { ms, count: 0 },
         by: "t".into(),
         idem: None,
         body: OpBody::Recharged {
             member: m.clone(),
-            recharge: RechargeId::mint(&node(), store.next_entity()),
+            recharge: RechargeId::mint(&node(), db.next_entity()),
             amount: Money::from_yuan(10),
             bonus: Money::ZERO,
             tender: TenderKind::Cash,
         },
     };
-    submit_wait(store, Source::Local(draft), Effects::default()).unwrap()
+    submit_wait(db, Source::Local(draft), Effects::default()).unwrap()
 }
 
-fn history_seqs(store: &Db, m: &MemberId, limit: usize) -> Vec<u64> {
-    store
-        .member_history(m, limit)
+fn history_seqs(db: &Db, m: &MemberId, limit: usize) -> Vec<u64> {
+    db.member_history(m, limit)
         .unwrap()
         .iter()
         .map(|o| o.id.seq)

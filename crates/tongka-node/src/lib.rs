@@ -52,7 +52,7 @@ pub fn open(config: &NodeConfig) -> anyhow::Result<(Db, Engine)> {
     files::private_dir(&data_dir)?;
     let node = NodeId::new(config.node.name.clone())?;
     let path = data_dir.join(DB_FILE);
-    let (store, recovered) = Db::open(
+    let (db, recovered) = Db::open(
         &path,
         DbOptions {
             node,
@@ -64,7 +64,7 @@ pub fn open(config: &NodeConfig) -> anyhow::Result<(Db, Engine)> {
     // The files redb just made (mode from the umask) are made 0600.
     files::tighten(&data_dir)?;
     let engine = Engine::new(
-        store.clone(),
+        db.clone(),
         Programme::default(),
         recovered.hlc,
         EngineConfig {
@@ -79,7 +79,7 @@ pub fn open(config: &NodeConfig) -> anyhow::Result<(Db, Engine)> {
         tongka_config::Role::Hq => Some(OriginRole::Hq),
         tongka_config::Role::Store => config.tls().map(|_| OriginRole::Store),
     });
-    Ok((store, engine))
+    Ok((db, engine))
 }
 
 /// Start replication when the config names a chain CA: the QUIC endpoint,
@@ -87,7 +87,7 @@ pub fn open(config: &NodeConfig) -> anyhow::Result<(Db, Engine)> {
 async fn start_replication(
     config: &NodeConfig,
     engine: &Engine,
-    store: &Db,
+    db: &Db,
 ) -> anyhow::Result<Option<Replication>> {
     let Some(tls) = config.tls() else {
         return Ok(None);
@@ -104,7 +104,7 @@ async fn start_replication(
     // here on (before the node takes any request); received ops are
     // verified against the certificates in `certs/` (kept across restarts).
     let key = OpKey::from_identity(&identity).context("the node's op-signing key")?;
-    store.set_signer(Arc::new(ChainSigner(key)));
+    db.set_signer(Arc::new(ChainSigner(key)));
     let trust = Trust::new(&identity, Some(&config.data_dir().join(CERTS_DIR)))
         .context("loading the chain's node certificates")?;
     let mut options = Options::new(config.node.chain.clone());
@@ -128,7 +128,7 @@ async fn start_replication(
     }
     let rep = Replication::start(
         engine.clone(),
-        store.clone(),
+        db.clone(),
         endpoint,
         Arc::new(trust),
         &config.node.chain,
@@ -196,8 +196,8 @@ impl Running {
 /// them (`op::check_authority`), and an origin's ops apply in order, so
 /// nothing it made after them would ever reach the chain. Such a node is
 /// not started as a store of a chain; it says why and what to do.
-fn refuse_store_with_own_documents(config: &NodeConfig, store: &Db) -> anyhow::Result<()> {
-    if config.tls().is_some() && config.node.role.as_str() != "hq" && store.authored_documents()? {
+fn refuse_store_with_own_documents(config: &NodeConfig, db: &Db) -> anyhow::Result<()> {
+    if config.tls().is_some() && config.node.role.as_str() != "hq" && db.authored_documents()? {
         anyhow::bail!(
             "node {} changed its own programme or catalogue while it had no chain; \
              a store of a chain may not (HQ authors them), and the chain would refuse \
@@ -254,10 +254,10 @@ pub async fn start(
             );
         }
     }
-    let (store, engine) = open(&config)?;
-    if let Err(e) = refuse_store_with_own_documents(&config, &store) {
+    let (db, engine) = open(&config)?;
+    if let Err(e) = refuse_store_with_own_documents(&config, &db) {
         drop(engine);
-        store.close();
+        db.close();
         return Err(e);
     }
     // Shares of merged-away members still held here (a move cut short by
@@ -267,7 +267,7 @@ pub async fn start(
         Ok(n) => tracing::info!(moved = n, "moved shares of merged members"),
         Err(e) => tracing::warn!(error = %e, "moving shares of merged members failed"),
     }
-    let replication = start_replication(&config, &engine, &store).await?;
+    let replication = start_replication(&config, &engine, &db).await?;
     let listener = tokio::net::TcpListener::bind(config.http.listen)
         .await
         .with_context(|| format!("binding the HTTP API to {}", config.http.listen))?;
@@ -316,7 +316,7 @@ pub async fn start(
         started,
         engine,
         replication,
-        db: store,
+        db,
         server,
     })
 }

@@ -144,13 +144,12 @@ async fn http_get(addr: SocketAddr, token: &str, path: &str) -> String {
     out
 }
 
-fn held(store: &Db, origin: &str) -> u64 {
-    store.summary().vv.get(&NodeId::new(origin).unwrap())
+fn held(db: &Db, origin: &str) -> u64 {
+    db.summary().vv.get(&NodeId::new(origin).unwrap())
 }
 
-fn refused_from_store3(store: &Db, id: &OpId) -> Option<String> {
-    store
-        .refused(100)
+fn refused_from_store3(db: &Db, id: &OpId) -> Option<String> {
+    db.refused(100)
         .unwrap()
         .into_iter()
         .find(|r| r.id == *id && r.from.as_str() == "store-3")
@@ -223,7 +222,7 @@ async fn forged_ops_from_an_authenticated_peer_are_refused_good_ones_applied() {
         held(&store, "store-3") == 2 && held(&store, "hq") == 1
     })
     .await;
-    let principal = |store: &Db| {
+    let principal = |db: &Db| {
         store
             .member(&m3)
             .unwrap()

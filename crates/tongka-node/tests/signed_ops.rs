@@ -222,12 +222,7 @@ async fn forged_ops_from_an_authenticated_peer_are_refused_good_ones_applied() {
         held(&store, "store-3") == 2 && held(&store, "hq") == 1
     })
     .await;
-    let principal = |db: &Db| {
-        store
-            .member(&m3)
-            .unwrap()
-            .map(|m| m.wallet.total().principal)
-    };
+    let principal = |db: &Db| db.member(&m3).unwrap().map(|m| m.wallet.total().principal);
     assert_eq!(principal(&store), Some(Money::from_yuan(100)));
     drop(conn);
 

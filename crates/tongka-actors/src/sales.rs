@@ -127,9 +127,10 @@ impl Engine {
                 let mut result = me.call(key.clone(), msg).await;
                 let (mut asked_money, mut asked_points) = (false, false);
                 // Short here: ask the stores that hold the rest, then try again.
-                while let (Err(EngineError::Checkout(short)), Some(m), Some(broker)) =
-                    (&result, &member, me.broker())
-                {
+                // (The broker is looked up only for a shortfall: its lock is
+                // not on every sale's path.)
+                while let (Err(EngineError::Checkout(short)), Some(m)) = (&result, &member) {
+                    let Some(broker) = me.broker() else { break };
                     let short = match short {
                         CheckoutError::InsufficientBalance {
                             wanted,

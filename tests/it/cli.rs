@@ -254,7 +254,13 @@ fn files_are_private_and_the_token_is_not_printed() {
     );
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&data), 0o700);
-    for f in ["tongka.redb", "admin.token", "member-code.key", "notes.txt"] {
+    for f in [
+        "tongka.redb",
+        "admin.token",
+        "member-code.key",
+        "notes.txt",
+        "http.addr",
+    ] {
         assert_eq!(mode(&data.join(f)), 0o600, "{f}");
     }
     let _ = Command::new("kill")

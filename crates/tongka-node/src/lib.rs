@@ -311,6 +311,7 @@ pub async fn start(
     let server = tokio::spawn(tongka_api::serve(listener, state, shutdown, options));
     // Written once the API is served: tests and scripts wait for this file.
     std::fs::write(data_dir.join(ADDR_FILE), http.to_string())?;
+    files::tighten(&data_dir.join(ADDR_FILE))?;
     tracing::info!(node = %started.node, %http, "node is up");
     Ok(Running {
         started,

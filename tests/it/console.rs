@@ -788,6 +788,17 @@ fn console_merges_duplicates_from_a_partition() {
 fn console_edits_the_programme() {
     let node = Node::up();
     let id = node.member("13977778888", "周八");
+    // A coupon template kept through the API: the screen lists it, and a
+    // save of the form leaves it as it is.
+    let (_, mut prog) = node.get("/programme");
+    prog["coupon_templates"] = json!([{
+        "id": "spend-100-20", "name": "满100减20", "kind": "spend_off",
+        "benefit": {"type": "amount_off", "off": "20.00"},
+        "validity": {"type": "days_from_issue", "days": 30},
+        "uses": 1, "min_spend": "100.00"
+    }]);
+    let (status, with_template) = node.put("/programme", prog);
+    assert_eq!(status, 200, "{with_template}");
     with_browser("console-programme", async |c| {
         open_console(c, &node).await;
         click(c, "tab-programme").await;
@@ -806,6 +817,13 @@ fn console_edits_the_programme() {
             bonus.prop("value").await.unwrap().as_deref(),
             Some("100.00")
         );
+        let coupon = text(c, &dt("prog-coupon")).await;
+        assert!(
+            coupon.contains("满100减20") && coupon.contains("满 100.00 减 20.00"),
+            "the coupon template listed: {coupon:?}"
+        );
+        let none = wait_for(c, &dt("prog-coupons-none")).await;
+        assert!(!none.is_displayed().await.unwrap(), "'none yet' shown");
 
         // 充1000送150 instead of 100, and 2 points a yuan.
         fill(c, "prog-offer-bonus-0", "150").await;
@@ -820,6 +838,10 @@ fn console_edits_the_programme() {
         let (_, p) = node.get("/programme");
         assert_eq!(p["recharge_offers"][0]["bonus"], "150.00", "{p}");
         assert_eq!(p["points_per_yuan"], "2", "{p}");
+        assert_eq!(
+            p["coupon_templates"], with_template["coupon_templates"],
+            "the form's save kept the templates"
+        );
 
         // A refused edit: a level rate above 1.
         fill(c, "prog-level-rate-1", "1.5").await;

@@ -237,3 +237,49 @@ async fn a_remote_programme_change_is_stored_as_received() {
     assert_eq!(kept[0].bytes, sent[0].bytes, "stored byte for byte");
     assert_eq!(kept[0].hash, sent[0].hash);
 }
+
+/// Coupon templates travel with the programme: HQ adds two, a store
+/// materialises the same list once the change arrives and reads it back
+/// after a restart; HQ's later removal of one reaches it too.
+#[tokio::test]
+async fn coupon_templates_reach_a_store_with_the_programme() {
+    use tongka_core::coupon::{Benefit, CouponKind, CouponTemplate, Scope, Validity};
+    let t = |id: &str, fen: i64| CouponTemplate {
+        id: id.into(),
+        name: format!("券 {id}"),
+        kind: CouponKind::Cash,
+        benefit: Benefit::AmountOff {
+            off: Money::from_fen(fen),
+        },
+        validity: Validity::DaysFromIssue { days: 30 },
+        scope: Scope::default(),
+        uses: 1,
+        min_spend: Money::ZERO,
+        per_member_limit: 0,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let hq = engine(dir.path(), "hq");
+    let store = engine(dir.path(), "store-1");
+    let asked = Programme {
+        coupon_templates: vec![t("a-five", 500), t("b-ten", 1_000)],
+        ..Programme::default()
+    };
+    hq.change_programme(asked.clone(), "hq-admin".into(), None)
+        .await
+        .unwrap();
+    ship(&hq, &store, 0).await;
+    assert_eq!(store.programme().coupon_templates, asked.coupon_templates);
+    let again = engine_on(store.db().clone(), store.db().summary().hlc);
+    assert_eq!(again.programme().coupon_templates, asked.coupon_templates);
+    let seen = hq.db().summary().vv.get(hq.node());
+    let fewer = Programme {
+        coupon_templates: vec![t("b-ten", 1_000)],
+        ..Programme::default()
+    };
+    hq.change_programme(fewer.clone(), "hq-admin".into(), None)
+        .await
+        .unwrap();
+    ship(&hq, &store, seen).await;
+    assert_eq!(store.programme().coupon_templates, fewer.coupon_templates);
+    assert!(store.db().rejected(10).unwrap().is_empty());
+}

@@ -1,6 +1,7 @@
 // The programme screen: HQ (or a node of no chain) edits the membership
 // programme (recharge offers, levels, points, paying with points); a
-// chain's store views it. The API's refusals are shown next to the form,
+// chain's store views it. Coupon templates are listed, read-only (kept
+// through the API; a save of this form leaves them as they are). The API's refusals are shown next to the form,
 // on the very field when the API names it.
 import { state } from './state.js';
 import { $, $$, clear, h, toast } from './dom.js';
@@ -69,13 +70,36 @@ function renumberProgramme() {
   syncProgrammeReadonly();
 }
 
+/** One coupon template, read-only (templates are kept through the API). */
+function couponRow(c) {
+  const b = c.benefit || {};
+  const min = c.min_spend && c.min_spend !== '0.00' ? c.min_spend : null;
+  const benefit = b.type === 'amount_off'
+    ? (min ? t('coupon.off_min', { off: b.off, min }) : t('coupon.off', { off: b.off }))
+    : b.type === 'percent'
+      ? (b.max_off ? t('coupon.percent_max', { rate: b.rate, max: b.max_off }) : t('coupon.percent', { rate: b.rate }))
+      : t('coupon.free_item', { sku: b.sku });
+  const v = c.validity || {};
+  const valid = v.type === 'dates' ? t('coupon.dates', { from: v.from, to: v.to }) : t('coupon.days', { days: v.days });
+  return h('tr', { class: 'prog-coupon', 'data-test': 'prog-coupon' },
+    h('td', { class: 'mono', text: c.id }),
+    h('td', { text: c.name }),
+    h('td', { text: t('coupon.kind.' + c.kind) }),
+    h('td', { text: benefit }),
+    h('td', { text: valid }),
+    h('td', { class: 'num', text: String(c.uses) }));
+}
+
 function fillProgrammeForm(p) {
   clear($('#prog-offers-table tbody'));
   clear($('#prog-levels-table tbody'));
+  clear($('#prog-coupons-table tbody'));
   if (p) {
     for (const o of p.recharge_offers || []) addOfferRow(o);
     for (const l of p.levels || []) addLevelRow(l);
+    for (const c of p.coupon_templates || []) $('#prog-coupons-table tbody').append(couponRow(c));
   }
+  $('#prog-coupons-none').hidden = !!(p && (p.coupon_templates || []).length);
   $('#prog-points-per-yuan').value = p ? String(p.points_per_yuan) : '';
   const d = p && p.points_deduction;
   $('#prog-deduction-on').checked = !!d;

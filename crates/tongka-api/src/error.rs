@@ -173,7 +173,9 @@ pub(crate) fn status_of(e: &EngineError) -> StatusCode {
             | ProgrammeError::TooMany
             | ProgrammeError::DeductionRate
             | ProgrammeError::DeductionCap
-            | ProgrammeError::DeductionMinimum => INVALID,
+            | ProgrammeError::DeductionMinimum
+            | ProgrammeError::CouponTemplate { .. }
+            | ProgrammeError::CouponTemplateIds => INVALID,
         },
         // Not this node's to do (HQ sells nothing; stores author no
         // documents): the same 403 the API's early checks answer.

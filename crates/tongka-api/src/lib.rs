@@ -7,6 +7,7 @@
 
 mod checkouts;
 mod console;
+mod coupon_templates;
 mod dto;
 mod error;
 mod health;

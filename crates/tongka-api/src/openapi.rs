@@ -382,6 +382,11 @@ pub const CODES: &[(u16, &str, &str)] = &[
     ),
     (
         422,
+        "invalid_coupon_template",
+        r#"A coupon template is invalid (its id, name, kind, benefit, validity, uses, scope or minimum spend), or two share an id, or there are more than 200. Details: `field` (`coupon_templates[i]`)."#,
+    ),
+    (
+        422,
         "points_need_member",
         r#"Paying with points needs `member_id`."#,
     ),

@@ -79,6 +79,13 @@ pub(crate) struct ProgrammeReq {
     #[serde(default)]
     #[schema(default = json!(null))]
     points_deduction: Option<DeductionReq>,
+    /// The chain's coupon templates (券模板), the whole list. Absent: the
+    /// templates stay as they are (a client of before changes none).
+    /// Refused: invalid_coupon_template (details: `field`,
+    /// `coupon_templates[i]`).
+    #[serde(default)]
+    #[schema(default = json!(null))]
+    coupon_templates: Option<Vec<crate::coupon_templates::TemplateDto>>,
     #[serde(default)]
     #[allow(dead_code)]
     #[schema(value_type = Option<String>)]
@@ -111,7 +118,12 @@ pub(crate) fn authoring_programme(s: &AppState) -> Result<(), ApiError> {
     crate::authorised(s, tongka_core::authority::Act::AuthorProgramme)
 }
 
-pub(crate) fn programme_req(req: ProgrammeReq) -> Result<tongka_core::Programme, ApiError> {
+/// The programme a request asks for; `current` templates are kept when it
+/// names none.
+pub(crate) fn programme_req(
+    req: ProgrammeReq,
+    current: &[tongka_core::coupon::CouponTemplate],
+) -> Result<tongka_core::Programme, ApiError> {
     use tongka_core::programme::{Level, ProgrammeError, RechargeOffer};
     let refuse = |e: ProgrammeError| ApiError::from(tongka_actors::EngineError::from(e));
     // Shown with at least two places, as the default programme's are.
@@ -168,12 +180,22 @@ pub(crate) fn programme_req(req: ProgrammeReq) -> Result<tongka_core::Programme,
             },
         }),
     };
+    let coupon_templates = match req.coupon_templates {
+        None => current.to_vec(),
+        Some(list) => list
+            .into_iter()
+            .enumerate()
+            .map(|(i, t)| crate::coupon_templates::template(i, t))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(refuse)?,
+    };
     let p = tongka_core::Programme {
         recharge_offers: offers,
         levels,
         points_per_yuan: tongka_core::money::parse_decimal_text(&req.points_per_yuan.0, 4)
             .map_err(|_| refuse(ProgrammeError::PointsRate))?,
         points_deduction,
+        coupon_templates,
     };
     p.validate().map_err(refuse)?;
     Ok(p)
@@ -203,7 +225,8 @@ pub(crate) fn programme_req(req: ProgrammeReq) -> Result<tongka_core::Programme,
         "programme_levels_order", "programme_level_rate", "programme_offers_order",
         "programme_points_rate", "programme_level_names", "programme_too_many",
         "invalid_amount", "programme_deduction_rate", "programme_deduction_cap",
-        "programme_deduction_minimum", "internal", "overloaded", "storage_unavailable",
+        "programme_deduction_minimum", "invalid_coupon_template", "internal", "overloaded",
+        "storage_unavailable",
         "payload_too_large",
     ]))),
     responses(
@@ -219,7 +242,8 @@ pub(crate) async fn put_programme(
     let _permit = admit(&s)?;
     authoring_programme(&s)?;
     let idem = idem(&headers, &method, "/programme", &body, false)?;
-    let asked = match parse_json(&body).and_then(programme_req) {
+    let current = s.engine().programme().coupon_templates.clone();
+    let asked = match parse_json(&body).and_then(|r| programme_req(r, &current)) {
         Ok(p) => p,
         Err(e) => return refused(&s, idem.as_ref(), StatusCode::OK, e),
     };

@@ -108,6 +108,8 @@ pub struct ProgrammeView<'a> {
     /// null: paying with points is off (the default).
     #[schema(required = true)]
     points_deduction: Option<DeductionView>,
+    /// The chain's coupon templates, by id.
+    coupon_templates: Vec<crate::coupon_templates::TemplateDto>,
     #[schema(value_type = String)]
     rounding: &'static str,
     #[schema(value_type = String)]
@@ -132,6 +134,11 @@ pub fn programme(p: &Programme) -> ProgrammeView<'_> {
             cap: Text(d.cap),
             min_points: d.min_points,
         }),
+        coupon_templates: p
+            .coupon_templates
+            .iter()
+            .map(crate::coupon_templates::view)
+            .collect(),
         rounding: "each line: amount = round(unit_price × qty), payable = round(amount × level rate); points: value = round(points ÷ points_deduction.points_per_yuan), at most round(payable × cap); half-up to the fen",
         balance_order: "principal and bonus in proportion to the paying store's share",
     }

@@ -187,6 +187,11 @@ pub fn is_zero_i64(n: &i64) -> bool {
     *n == 0
 }
 
+/// For `skip_if`: an empty list is left out (and decodes as empty).
+pub fn is_empty_vec<T>(v: &[T]) -> bool {
+    v.is_empty()
+}
+
 /// For `skip_if`: an amount that is 0 is left out (and decodes as 0).
 pub fn is_zero_money(m: &crate::money::Money) -> bool {
     m.is_zero()

@@ -128,11 +128,13 @@ impl CouponKind {
     }
 }
 
-/// What a coupon takes off.
+/// What a coupon takes off. Externally tagged in serde (postcard, which
+/// stores the programme's parts and stored answers, cannot read an
+/// internally tagged enum); the API shows it through its own views.
 #[derive(
     Debug, Clone, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode,
 )]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Benefit {
     /// `off` off the lines it applies to.
     #[n(0)]
@@ -172,7 +174,7 @@ impl Benefit {
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode,
 )]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Validity {
     /// From `from` to `to`, both days included.
     #[n(0)]
@@ -241,6 +243,10 @@ pub struct CouponTemplate {
 pub enum TemplateError {
     #[error("template id must be 1 to {TEMPLATE_ID_LEN_MAX} of a-z, 0-9, - and _")]
     Id,
+    #[error(
+        "kind must be spend_off, percent, cash, exchange, birthday, channel_gift, new_member or wake_up"
+    )]
+    Kind,
     #[error("name {0}")]
     Name(TextError),
     #[error("a {kind:?} coupon cannot have this benefit")]
@@ -273,6 +279,7 @@ impl DomainError for TemplateError {
             TemplateError::Id => {
                 format!("券模板编号应为 1 到 {TEMPLATE_ID_LEN_MAX} 个小写字母、数字、- 或 _")
             }
+            TemplateError::Kind => "券类型须为 spend_off、percent、cash、exchange、birthday、channel_gift、new_member 或 wake_up 之一".into(),
             TemplateError::Name(e) => format!("券名称{}", e.zh()),
             TemplateError::KindBenefit { kind } => {
                 format!("{}不能使用这种优惠方式", kind.label_zh())

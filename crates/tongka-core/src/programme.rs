@@ -6,6 +6,7 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use serde::{Deserialize, Serialize};
 
+use crate::coupon::{CouponTemplate, TemplateError};
 use crate::money::Money;
 use crate::text::{self, Lines, TextError};
 
@@ -57,7 +58,19 @@ pub struct Programme {
     /// default). The programme document holds it (what applies).
     #[n(3)]
     pub points_deduction: Option<PointsDeduction>,
+    /// The chain's coupon templates (`coupon`), sorted by id, at most
+    /// [`COUPON_TEMPLATES_MAX`]. HQ authors them with the rest of the
+    /// programme; each is a part of its own in the programme document, so
+    /// edits of different templates both stay.
+    /// Left out of the encoding when empty, so a programme without
+    /// templates encodes as it did before they existed.
+    #[cbor(n(4), skip_if = "crate::codec::is_empty_vec", default)]
+    #[serde(default)]
+    pub coupon_templates: Vec<CouponTemplate>,
 }
+
+/// The most coupon templates a programme holds.
+pub const COUPON_TEMPLATES_MAX: usize = 200;
 
 /// The points deduction rule (积分抵现). Its arithmetic, written down once
 /// in `checkout`'s module doc: n points are worth round(n ÷
@@ -165,6 +178,11 @@ pub enum ProgrammeError {
     DeductionCap,
     #[error("points deduction: the minimum must be a whole number from 0 to 1000000")]
     DeductionMinimum,
+    /// A coupon template (`template` from 1, in the order given).
+    #[error("coupon template {template}: {why}")]
+    CouponTemplate { template: usize, why: TemplateError },
+    #[error("coupon template ids must be distinct, at most 200 templates")]
+    CouponTemplateIds,
 }
 
 /// The most recharge offers, and the most levels, a programme has.
@@ -184,6 +202,9 @@ impl crate::error::DomainError for ProgrammeError {
             ProgrammeError::DeductionRate => "programme_deduction_rate",
             ProgrammeError::DeductionCap => "programme_deduction_cap",
             ProgrammeError::DeductionMinimum => "programme_deduction_minimum",
+            ProgrammeError::CouponTemplate { .. } | ProgrammeError::CouponTemplateIds => {
+                "invalid_coupon_template"
+            }
         }
     }
 
@@ -211,6 +232,10 @@ impl crate::error::DomainError for ProgrammeError {
             ProgrammeError::DeductionMinimum => {
                 "积分抵现：单笔最少使用积分须为 0 到 1000000 的整数".into()
             }
+            ProgrammeError::CouponTemplate { template, why } => {
+                format!("第 {template} 个券模板：{}", why.message_zh())
+            }
+            ProgrammeError::CouponTemplateIds => "券模板编号须互不相同，最多 200 个券模板".into(),
         }
     }
 
@@ -218,6 +243,11 @@ impl crate::error::DomainError for ProgrammeError {
         match self {
             ProgrammeError::LevelName { level, field, why } => {
                 let mut d = vec![("field", format!("levels[{}].{field}", level - 1))];
+                d.extend(why.details());
+                d
+            }
+            ProgrammeError::CouponTemplate { template, why } => {
+                let mut d = vec![("field", format!("coupon_templates[{}]", template - 1))];
                 d.extend(why.details());
                 d
             }
@@ -257,6 +287,7 @@ impl Default for Programme {
             ],
             points_per_yuan: Decimal::ONE,
             points_deduction: None,
+            coupon_templates: Vec::new(),
         }
     }
 }
@@ -299,6 +330,22 @@ impl Programme {
             || self.recharge_offers.len() > PROGRAMME_ITEMS_MAX
         {
             return Err(ProgrammeError::TooMany);
+        }
+        let ids: std::collections::BTreeSet<&str> = self
+            .coupon_templates
+            .iter()
+            .map(|t| t.id.as_str())
+            .collect();
+        if ids.len() != self.coupon_templates.len()
+            || self.coupon_templates.len() > COUPON_TEMPLATES_MAX
+        {
+            return Err(ProgrammeError::CouponTemplateIds);
+        }
+        for (i, t) in self.coupon_templates.iter().enumerate() {
+            t.validate().map_err(|why| ProgrammeError::CouponTemplate {
+                template: i + 1,
+                why,
+            })?;
         }
         let code_ok = |c: &str| {
             (1..=32).contains(&c.len()) && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')

@@ -4,8 +4,10 @@
 //!
 //! Layout (root map): `recharge_offers`, `levels`, `points_per_yuan`,
 //! `points_deduction` (`Option<PointsDeduction>`; absent in documents
-//! written before it existed, and in the initial document: off), each a
-//! register holding the postcard encoding of that part. A part is
+//! written before it existed, and in the initial document: off), and one
+//! `coupon_template:<id>` per coupon template (none in the initial
+//! document; a template removed is a key deleted), each a register holding
+//! the postcard encoding of that part. A part is
 //! replaced as a whole: concurrent edits of different parts both stay,
 //! concurrent edits of one part resolve to one of them (automerge's
 //! deterministic winner). `Programme::validate` checks each part on its
@@ -21,6 +23,7 @@ use automerge::transaction::Transactable;
 use automerge::{ActorId, Automerge, ROOT, ReadDoc, ScalarValue, Value};
 
 use crate::clock::Hlc;
+use crate::coupon::CouponTemplate;
 use crate::ids::NodeId;
 pub use crate::profile_doc::{DocError, apply, canonical, load};
 use crate::profile_doc::{make_change, malformed, options};
@@ -33,6 +36,24 @@ const OFFERS: &str = "recharge_offers";
 const LEVELS: &str = "levels";
 const POINTS: &str = "points_per_yuan";
 const DEDUCTION: &str = "points_deduction";
+/// The prefix of a coupon template's key: `coupon_template:<id>`.
+const TEMPLATE: &str = "coupon_template:";
+
+/// The coupon templates a document holds, by id.
+fn templates(doc: &Automerge) -> Result<Vec<CouponTemplate>, DocError> {
+    let mut out = Vec::new();
+    for key in doc.keys(ROOT) {
+        if let Some(id) = key.strip_prefix(TEMPLATE) {
+            let t: CouponTemplate = part(doc, &key)?;
+            if t.id != id {
+                return Err(malformed(format!("{key} holds template {}", t.id)));
+            }
+            out.push(t);
+        }
+    }
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(out)
+}
 
 fn enc<T: serde::Serialize>(v: &T) -> Vec<u8> {
     postcard::to_allocvec(v).expect("encoding to memory cannot fail")
@@ -86,6 +107,7 @@ pub fn materialise(doc: &Automerge) -> Result<Programme, ProgrammeDocError> {
             None => None,
             Some(_) => part(doc, DEDUCTION)?,
         },
+        coupon_templates: templates(doc)?,
     };
     // As stored: a programme an older HQ wrote still reads (its text is
     // checked when HQ writes it, in `change`).
@@ -129,6 +151,21 @@ pub fn change(
                 DEDUCTION,
                 ScalarValue::Bytes(enc(&asked.points_deduction)),
             )?;
+        }
+        // One key per template: only those added, changed or removed.
+        for t in &asked.coupon_templates {
+            if !current.coupon_templates.contains(t) {
+                tx.put(
+                    ROOT,
+                    format!("{TEMPLATE}{}", t.id),
+                    ScalarValue::Bytes(enc(t)),
+                )?;
+            }
+        }
+        for t in &current.coupon_templates {
+            if !asked.coupon_templates.iter().any(|a| a.id == t.id) {
+                tx.delete(ROOT, format!("{TEMPLATE}{}", t.id))?;
+            }
         }
         Ok(())
     }))
@@ -182,6 +219,75 @@ mod tests {
         assert_eq!(bytes, doc.save());
         // Nothing differs: no change.
         assert_eq!(change(&mut doc, &hq, at(11), &asked).unwrap(), None);
+    }
+
+    fn template(id: &str, off_fen: i64) -> CouponTemplate {
+        use crate::coupon::{Benefit, CouponKind, Scope, Validity};
+        CouponTemplate {
+            id: id.into(),
+            name: format!("券 {id}"),
+            kind: CouponKind::Cash,
+            benefit: Benefit::AmountOff {
+                off: Money::from_fen(off_fen),
+            },
+            validity: Validity::DaysFromIssue { days: 30 },
+            scope: Scope::default(),
+            uses: 1,
+            min_spend: Money::ZERO,
+            per_member_limit: 0,
+        }
+    }
+
+    /// Each coupon template is a part of its own: edits of two templates
+    /// made concurrently (at HQ and at a chain-less node's copy) both stay,
+    /// a removal removes, and the programme lists them by id.
+    #[test]
+    fn coupon_templates_are_parts_of_their_own() {
+        let hq = n("hq");
+        let mut doc = initial();
+        let two = Programme {
+            coupon_templates: vec![template("b-ten", 1_000), template("a-five", 500)],
+            ..Programme::default()
+        };
+        let ch = change(&mut doc, &hq, at(5), &two).unwrap().unwrap();
+        let p = materialise(&doc).unwrap();
+        let ids: Vec<&str> = p.coupon_templates.iter().map(|t| t.id.as_str()).collect();
+        assert_eq!(ids, ["a-five", "b-ten"]);
+        let (base, _) = apply_to(&initial().save(), &hq, &ch).unwrap();
+        // Two edits from the same base, of different templates.
+        let mut left = load(&base).unwrap();
+        let mut right = load(&base).unwrap();
+        let mut l = materialise(&left).unwrap();
+        l.coupon_templates[0] = template("a-five", 600);
+        let cl = change(&mut left, &hq, at(6), &l).unwrap().unwrap();
+        let mut r = materialise(&right).unwrap();
+        r.coupon_templates.retain(|t| t.id != "b-ten");
+        r.coupon_templates.push(template("c-new", 100));
+        let cr = change(&mut right, &n("hq2"), at(7), &r).unwrap().unwrap();
+        let mut merged = load(&base).unwrap();
+        apply(&mut merged, &hq, &cl).unwrap();
+        apply(&mut merged, &n("hq2"), &cr).unwrap();
+        let got = materialise(&merged).unwrap().coupon_templates;
+        assert_eq!(got, vec![template("a-five", 600), template("c-new", 100)]);
+        // An invalid template is refused, nothing changes.
+        let mut bad = materialise(&merged).unwrap();
+        bad.coupon_templates.push(template("Bad Id", 100));
+        assert!(matches!(
+            change(&mut merged, &hq, at(8), &bad),
+            Err(ProgrammeDocError::Invalid(ProgrammeError::CouponTemplate {
+                template: 3,
+                ..
+            }))
+        ));
+        let mut twice = materialise(&merged).unwrap();
+        twice.coupon_templates.push(template("c-new", 5));
+        assert!(matches!(
+            change(&mut merged, &hq, at(9), &twice),
+            Err(ProgrammeDocError::Invalid(
+                ProgrammeError::CouponTemplateIds
+            ))
+        ));
+        assert_eq!(materialise(&merged).unwrap().coupon_templates, got);
     }
 
     #[test]

@@ -4,36 +4,17 @@
 //! its new holder; a change not made by its origin is rejected and
 //! changes nothing.
 
+mod common;
+
+use common::engine;
+
 use std::time::Duration;
 
-use tongka_actors::{Engine, EngineConfig};
+use tongka_actors::Engine;
 use tongka_core::catalogue::{Product, sample_catalogue};
 use tongka_core::catalogue_doc;
 use tongka_core::ids::NodeId;
 use tongka_core::money::Money;
-use tongka_core::programme::Programme;
-use tongka_db::{Db, DbOptions};
-
-fn engine(dir: &std::path::Path, node: &str) -> Engine {
-    let (db, rec) = Db::open(
-        &dir.join(format!("{node}.redb")),
-        DbOptions {
-            node: NodeId::new(node).unwrap(),
-            max_batch: 64,
-            queue_max: 1024,
-        },
-    )
-    .unwrap();
-    Engine::new(
-        db,
-        Programme::default(),
-        rec.hlc,
-        EngineConfig {
-            max_in_flight: 64,
-            idle_passivate: Duration::from_secs(60),
-        },
-    )
-}
 
 async fn wait_vv(to: &Engine, origin: &NodeId, want: u64) {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);

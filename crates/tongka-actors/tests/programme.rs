@@ -5,41 +5,17 @@
 
 mod common;
 
+use common::{engine, engine_on};
+
 use std::time::Duration;
 
-use tongka_actors::{Engine, EngineConfig, EngineError, Outcome};
+use tongka_actors::{Engine, EngineError, Outcome};
 use tongka_core::checkout::TenderKind;
 use tongka_core::error::DomainError;
 use tongka_core::ids::{MemberId, NodeId};
 use tongka_core::member::Profile;
 use tongka_core::money::Money;
 use tongka_core::programme::Programme;
-use tongka_db::{Db, DbOptions};
-
-fn engine_on(db: Db, hlc: tongka_core::clock::Hlc) -> Engine {
-    Engine::new(
-        db,
-        Programme::default(),
-        hlc,
-        EngineConfig {
-            max_in_flight: 64,
-            idle_passivate: Duration::from_secs(60),
-        },
-    )
-}
-
-fn engine(dir: &std::path::Path, node: &str) -> Engine {
-    let (db, rec) = Db::open(
-        &dir.join(format!("{node}.redb")),
-        DbOptions {
-            node: NodeId::new(node).unwrap(),
-            max_batch: 64,
-            queue_max: 1024,
-        },
-    )
-    .unwrap();
-    engine_on(db, rec.hlc)
-}
 
 async fn ship(from: &Engine, to: &Engine, after: u64) {
     let ops = from.db().ops_from(from.node(), after + 1, 1000).unwrap();

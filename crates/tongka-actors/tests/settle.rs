@@ -4,37 +4,18 @@
 //! concurrent merges out (the cycle's smallest member owed nothing until
 //! then).
 
+mod common;
+
+use common::engine;
+
 use std::time::Duration;
 
-use tongka_actors::{Engine, EngineConfig, Outcome};
+use tongka_actors::{Engine, Outcome};
 use tongka_core::checkout::TenderKind;
-use tongka_core::ids::{MemberId, NodeId};
+use tongka_core::ids::MemberId;
 use tongka_core::member::Profile;
 use tongka_core::money::Money;
-use tongka_core::programme::Programme;
 use tongka_core::wallet::Share;
-use tongka_db::{Db, DbOptions};
-
-fn engine(dir: &std::path::Path, node: &str) -> Engine {
-    let (db, rec) = Db::open(
-        &dir.join(format!("{node}.redb")),
-        DbOptions {
-            node: NodeId::new(node).unwrap(),
-            max_batch: 64,
-            queue_max: 1024,
-        },
-    )
-    .unwrap();
-    Engine::new(
-        db,
-        Programme::default(),
-        rec.hlc,
-        EngineConfig {
-            max_in_flight: 64,
-            idle_passivate: Duration::from_secs(60),
-        },
-    )
-}
 
 async fn register(e: &Engine, phone: &str) -> MemberId {
     let profile = Profile {

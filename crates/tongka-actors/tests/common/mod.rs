@@ -1,4 +1,39 @@
-//! Helpers shared by the actor tests.
+//! Helpers shared by the actor tests. Each test binary uses some of them.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use tongka_actors::{Engine, EngineConfig};
+use tongka_core::ids::NodeId;
+use tongka_core::programme::Programme;
+use tongka_db::{Db, DbOptions};
+
+/// An engine over `db` (the default programme), as a test node runs it.
+pub fn engine_on(db: Db, hlc: tongka_core::clock::Hlc) -> Engine {
+    Engine::new(
+        db,
+        Programme::default(),
+        hlc,
+        EngineConfig {
+            max_in_flight: 64,
+            idle_passivate: Duration::from_secs(60),
+        },
+    )
+}
+
+/// A fresh node `node` with its db in `dir`.
+pub fn engine(dir: &std::path::Path, node: &str) -> Engine {
+    let (db, rec) = Db::open(
+        &dir.join(format!("{node}.redb")),
+        DbOptions {
+            node: NodeId::new(node).unwrap(),
+            max_batch: 64,
+            queue_max: 1024,
+        },
+    )
+    .unwrap();
+    engine_on(db, rec.hlc)
+}
 
 /// `e` with its op's sequence number (a small integer) re-written in the
 /// one-byte-argument CBOR form (`0x18 n`): the same op, other bytes.

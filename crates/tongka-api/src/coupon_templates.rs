@@ -100,16 +100,18 @@ pub(crate) struct ScopeDto {
     levels: Vec<String>,
 }
 
-const KINDS: [(&str, CouponKind); 8] = [
-    ("spend_off", CouponKind::SpendOff),
-    ("percent", CouponKind::Percent),
-    ("cash", CouponKind::Cash),
-    ("exchange", CouponKind::Exchange),
-    ("birthday", CouponKind::Birthday),
-    ("channel_gift", CouponKind::ChannelGift),
-    ("new_member", CouponKind::NewMember),
-    ("wake_up", CouponKind::WakeUp),
-];
+/// A kind by its name (the core's serde name: `spend_off`, `cash`, …).
+fn kind_of(name: &str) -> Option<CouponKind> {
+    serde_json::from_value(serde_json::Value::String(name.into())).ok()
+}
+
+/// A kind's name.
+fn name_of(kind: CouponKind) -> String {
+    match serde_json::to_value(kind) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => unreachable!("a unit variant serialises as its name"),
+    }
+}
 
 /// The template `i` (from 0) of a request, checked by the core's rule.
 pub(crate) fn template(i: usize, d: TemplateDto) -> Result<CouponTemplate, ProgrammeError> {
@@ -124,11 +126,7 @@ pub(crate) fn template(i: usize, d: TemplateDto) -> Result<CouponTemplate, Progr
         t.parse::<Day>()
             .map_err(|_| refuse(TemplateError::Validity))
     };
-    let kind = KINDS
-        .iter()
-        .find(|(k, _)| *k == d.kind)
-        .map(|(_, k)| *k)
-        .ok_or_else(|| refuse(TemplateError::Kind))?;
+    let kind = kind_of(&d.kind).ok_or_else(|| refuse(TemplateError::Kind))?;
     let benefit = match d.benefit {
         BenefitDto::AmountOff { off } => Benefit::AmountOff {
             off: money(&off, true, TemplateError::Off)?,
@@ -181,11 +179,7 @@ pub(crate) fn view(t: &CouponTemplate) -> TemplateDto {
     TemplateDto {
         id: t.id.clone(),
         name: t.name.clone(),
-        kind: KINDS
-            .iter()
-            .find(|(_, k)| *k == t.kind)
-            .map_or("cash", |(n, _)| n)
-            .to_string(),
+        kind: name_of(t.kind),
         benefit: match &t.benefit {
             Benefit::AmountOff { off } => BenefitDto::AmountOff {
                 off: off.to_string(),

@@ -30,7 +30,7 @@ const BAD: &[(&str, &str, &str)] = &[
 ];
 
 /// A refusal with `code`: 422, the class named, the character never
-/// echoed (only as `U+XXXX`).
+/// echoed (only by its code point, e.g. `U+001B`).
 fn refused(status: u16, body: &Value, code: &str, class: &str, what: &str, bad: &str) {
     assert_eq!(status, 422, "{what}: {body}");
     let e = &body["error"];

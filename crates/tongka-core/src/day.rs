@@ -69,12 +69,6 @@ impl Day {
     pub fn plus(self, n: i32) -> Day {
         Day(self.0.saturating_add(n))
     }
-
-    /// Month and day (a birthday's, whatever the year).
-    pub fn month_day(self) -> (u32, u32) {
-        let (_, m, d) = self.ymd();
-        (m, d)
-    }
 }
 
 fn days_in_month(y: i32, m: u32) -> u32 {

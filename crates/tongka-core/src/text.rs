@@ -63,7 +63,7 @@ pub enum Lines {
 }
 
 /// The class of a refused character, named in the refusal (the character
-/// itself is never echoed: it is given as `U+XXXX`).
+/// itself is never echoed: it is given by its code point, e.g. `U+001B`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CharClass {
     Control,

@@ -1,4 +1,4 @@
-//! What a caller hands the store with an op: where the op comes from, the
+//! What a caller hands the db with an op: where the op comes from, the
 //! state it changes ([`Effects`]), the answer to call when it is durable,
 //! and the refused remote ops it logs.
 

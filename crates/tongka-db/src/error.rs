@@ -1,4 +1,4 @@
-//! The store's errors: what a caller of the store can be told, with a
+//! The db's errors: what a caller of the db can be told, with a
 //! machine code and messages in Chinese and English; redb's own errors are
 //! kept inside [`RedbError`].
 

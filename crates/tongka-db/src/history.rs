@@ -1,4 +1,4 @@
-//! The member history index, a database of its own beside the store's:
+//! The member history index, a database of its own beside the db's:
 //! written in batches by the indexer thread behind a watermark, caught up
 //! from the op log at open, and read with the ops past its watermark.
 

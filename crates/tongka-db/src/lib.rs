@@ -56,7 +56,7 @@ pub use writer::CommitStats;
 use history::IndexItem;
 use submit::Job;
 
-/// What the store's handles, the writer, the completion thread and the
+/// What the db's handles, the writer, the completion thread and the
 /// indexer share.
 struct Shared {
     db: Database,

@@ -1,4 +1,4 @@
-//! Opening the store: the database created or checked (schema version,
+//! Opening the db: the database created or checked (schema version,
 //! format break, owning node), the initial catalogue written, the history
 //! index caught up, and the writer started.
 

@@ -1,5 +1,5 @@
 //! Handing requests to the writer: the jobs it takes (values encoded on the
-//! caller's thread), and the store's calls that queue them, set the signer,
+//! caller's thread), and the db's calls that queue them, set the signer,
 //! add commit watchers and stop the writer.
 
 use std::sync::Arc;

@@ -1,6 +1,6 @@
 //! The writer thread: it takes queued requests in batches, stamps and signs
 //! the batch's local ops, and commits each batch as one durable transaction
-//! (group commit), poisoning the store if a commit fails.
+//! (group commit), poisoning the db if a commit fails.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

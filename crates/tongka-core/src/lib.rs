@@ -6,6 +6,7 @@
 //! Architecture Invariant: this crate depends on no IO crate.
 
 pub mod authority;
+pub mod card;
 pub mod catalogue;
 pub mod catalogue_doc;
 pub mod checkout;

@@ -11,9 +11,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
-use tongka_core::checkout::{self, Buyer, CheckoutContext, LineInput, TenderInput, TenderKind};
+use tongka_core::checkout::{
+    self, Buyer, CheckoutContext, CheckoutError, LineInput, TenderInput, TenderKind,
+};
+use tongka_core::coupon::{CouponError, CouponTemplate, HeldCoupon};
 use tongka_core::escrow::Want;
-use tongka_core::ids::{MemberId, NodeId, OpId, OrderId, RechargeId, RefundId};
+use tongka_core::ids::{CouponId, MemberId, NodeId, OpId, OrderId, RechargeId, RefundId};
 use tongka_core::member::ProfilePatch;
 use tongka_core::merge::{self, Merged};
 use tongka_core::money::Money;
@@ -24,6 +27,8 @@ use tongka_db::{Effects, Prepared, Source};
 use tongka_machine::apply;
 
 use crate::{Core, EngineError, Idem, Outcome};
+
+mod coupons;
 
 /// Who an account actor serves.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -50,6 +55,17 @@ pub(crate) enum AccountMsg {
         tenders: Vec<TenderInput>,
         /// Points to pay with (积分抵现); 0 = none.
         points: i64,
+        /// The member's coupons to use.
+        coupons: Vec<CouponId>,
+        reply: Reply,
+    },
+    /// Issue a coupon of `template` to this member, its uses held by
+    /// `holder`.
+    IssueCoupon {
+        by: String,
+        idem: Option<Idem>,
+        template: Box<CouponTemplate>,
+        holder: NodeId,
         reply: Reply,
     },
     Refund {
@@ -308,10 +324,23 @@ impl Actor for AccountActor {
                 lines,
                 tenders,
                 points,
+                coupons,
                 reply,
             } => {
-                if let Err((e, reply)) = self.checkout(st, by, idem, lines, tenders, points, reply)
+                let deduct = (points, coupons);
+                if let Err((e, reply)) = self.checkout(st, by, idem, lines, tenders, deduct, reply)
                 {
+                    let _ = reply.send(Err(e));
+                }
+            }
+            AccountMsg::IssueCoupon {
+                by,
+                idem,
+                template,
+                holder,
+                reply,
+            } => {
+                if let Err((e, reply)) = self.issue_coupon(st, by, idem, &template, holder, reply) {
                     let _ = reply.send(Err(e));
                 }
             }
@@ -616,10 +645,30 @@ impl AccountActor {
         idem: Option<Idem>,
         lines: Vec<LineInput>,
         tenders: Vec<TenderInput>,
-        points: i64,
+        (points, coupons): (i64, Vec<CouponId>),
         reply: Reply,
     ) -> Result<(), Refusal> {
         let core = &self.core;
+        // The coupons named, as this member holds them (its actor: one
+        // decision at a time, so a use is spent once).
+        let held: Vec<&HeldCoupon> = match (&st.member, coupons.is_empty()) {
+            (_, true) => Vec::new(),
+            (None, false) => return Err((CouponError::WithoutMember.into(), reply)),
+            (Some(m), false) => {
+                let found: Result<Vec<&HeldCoupon>, CouponError> = coupons
+                    .iter()
+                    .map(|id| {
+                        m.coupon(id).ok_or_else(|| CouponError::NotFound {
+                            code: id.to_string(),
+                        })
+                    })
+                    .collect();
+                match found {
+                    Ok(h) => h,
+                    Err(e) => return Err((CheckoutError::from(e).into(), reply)),
+                }
+            }
+        };
         let order_id = OrderId::mint(&core.node, core.db.next_entity());
         let at = core.tick();
         let programme = core.programme();
@@ -645,7 +694,11 @@ impl AccountActor {
         // The member's points share here is checked by the calculator, and
         // debited by the op in the same commit as the decision, in this
         // member's actor (one decision at a time): a point is spent once.
-        let order = match checkout::checkout_with_points(&ctx, &lines, &tenders, points) {
+        let deductions = checkout::Deductions {
+            points,
+            coupons: &held,
+        };
+        let order = match checkout::checkout_with(&ctx, &lines, &tenders, &deductions) {
             Ok(o) => o,
             Err(e) => return Err((e.into(), reply)),
         };

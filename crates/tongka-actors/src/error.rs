@@ -4,6 +4,7 @@
 use tongka_core::authority::NotAuthorised;
 use tongka_core::catalogue::ProductError;
 use tongka_core::checkout::CheckoutError;
+use tongka_core::coupon::CouponError;
 use tongka_core::error::DomainError;
 use tongka_core::merge::MergeError;
 use tongka_core::programme::ProgrammeError;
@@ -24,6 +25,9 @@ pub enum EngineError {
     Checkout(#[from] CheckoutError),
     #[error(transparent)]
     Refund(#[from] RefundError),
+    /// Issuing a coupon (a coupon used at checkout is a `Checkout` refusal).
+    #[error(transparent)]
+    Coupon(#[from] CouponError),
     #[error(transparent)]
     Product(#[from] ProductError),
     #[error(transparent)]
@@ -57,6 +61,7 @@ impl DomainError for EngineError {
             EngineError::Recharge(e) => e.code(),
             EngineError::Checkout(e) => e.code(),
             EngineError::Refund(e) => e.code(),
+            EngineError::Coupon(e) => e.code(),
             EngineError::Product(e) => e.code(),
             EngineError::Merge(e) => e.code(),
             EngineError::Programme(e) => e.code(),
@@ -76,6 +81,7 @@ impl DomainError for EngineError {
             EngineError::Recharge(e) => e.message_zh(),
             EngineError::Checkout(e) => e.message_zh(),
             EngineError::Refund(e) => e.message_zh(),
+            EngineError::Coupon(e) => e.message_zh(),
             EngineError::Product(e) => e.message_zh(),
             EngineError::Merge(e) => e.message_zh(),
             EngineError::Programme(e) => e.message_zh(),
@@ -95,6 +101,7 @@ impl DomainError for EngineError {
         match self {
             EngineError::Checkout(e) => e.details(),
             EngineError::Refund(e) => e.details(),
+            EngineError::Coupon(e) => e.details(),
             EngineError::Member(e) => e.details(),
             EngineError::Product(e) => e.details(),
             EngineError::Programme(e) => e.details(),

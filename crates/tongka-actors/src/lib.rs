@@ -18,6 +18,7 @@
 
 mod account;
 mod core;
+mod coupons;
 mod detach;
 mod documents;
 mod error;
@@ -49,12 +50,13 @@ use tongka_machine::idem::Idempotency;
 
 pub(crate) use self::core::{Core, now_ms};
 pub use account::AccountKey;
+pub use coupons::BATCH_MEMBERS_MAX;
 pub use error::EngineError;
 pub use escrow::EscrowBroker;
 pub use idem::Idem;
 pub use outcome::Outcome;
 pub use reads::LIST_MAX;
-pub use sales::LineRequest;
+pub use sales::{Deduct, LineRequest};
 
 pub struct EngineConfig {
     pub max_in_flight: usize,

@@ -21,62 +21,76 @@ impl Engine {
         profile: Profile,
     ) -> Result<(Outcome, bool), EngineError> {
         profile.validate().map_err(MemberError::from)?;
-        self.idempotent(idem, move |me, idem| async move {
-            let core = &me.core;
-            let claims = me.claim(&profile.phone, profile.card_no.as_deref(), None)?;
-            let member = MemberId::mint(&core.node, core.db.next_entity());
-            let made = core
-                .draft(
-                    by,
-                    idem.as_ref(),
-                    OpBody::MemberRegistered {
-                        member: member.clone(),
-                        profile: profile.clone(),
-                    },
-                )
-                .and_then(|(draft, op)| {
-                    MemberState::registered(&op)
-                        .map(|state| (draft, state))
-                        .map_err(|e| EngineError::Internal(e.to_string()))
-                });
-            let (draft, state) = match made {
-                Ok(m) => m,
-                Err(e) => {
-                    // Nothing was submitted: the numbers are free again.
-                    core.release_claims(claims);
-                    return Err(e);
+        let by_welcome = by.clone();
+        let registered = self
+            .idempotent(idem, move |me, idem| async move {
+                let core = &me.core;
+                let claims = me.claim(&profile.phone, profile.card_no.as_deref(), None)?;
+                let member = MemberId::mint(&core.node, core.db.next_entity());
+                let made = core
+                    .draft(
+                        by,
+                        idem.as_ref(),
+                        OpBody::MemberRegistered {
+                            member: member.clone(),
+                            profile: profile.clone(),
+                        },
+                    )
+                    .and_then(|(draft, op)| {
+                        MemberState::registered(&op)
+                            .map(|state| (draft, state))
+                            .map_err(|e| EngineError::Internal(e.to_string()))
+                    });
+                let (draft, state) = match made {
+                    Ok(m) => m,
+                    Err(e) => {
+                        // Nothing was submitted: the numbers are free again.
+                        core.release_claims(claims);
+                        return Err(e);
+                    }
+                };
+                let outcome = Outcome::Member(state.clone());
+                let mut effects = Effects {
+                    member: Some(state),
+                    ..Default::default()
+                };
+                effects
+                    .phones
+                    .push((profile.phone.clone(), Some(member.clone())));
+                if let Some(c) = &profile.card_no {
+                    effects.cards.push((c.clone(), Some(member.clone())));
                 }
-            };
-            let outcome = Outcome::Member(state.clone());
-            let mut effects = Effects {
-                member: Some(state),
-                ..Default::default()
-            };
-            effects
-                .phones
-                .push((profile.phone.clone(), Some(member.clone())));
-            if let Some(c) = &profile.card_no {
-                effects.cards.push((c.clone(), Some(member.clone())));
-            }
-            if let Some(i) = &idem {
-                effects.idem = Some(i.record(&outcome));
-            }
-            let (tx, rx) = tokio::sync::oneshot::channel();
-            let core2 = core.clone();
-            let key = idem.map(|i| i.key);
-            core.db.submit(
-                Source::Local(draft),
-                effects,
-                Box::new(move |res| {
-                    core2.finish(key, claims);
-                    let _ = tx.send(res);
-                }),
-            );
-            rx.await
-                .map_err(|_| EngineError::Internal("writer dropped a request".into()))??;
-            Ok(outcome)
-        })
-        .await
+                if let Some(i) = &idem {
+                    effects.idem = Some(i.record(&outcome));
+                }
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                let core2 = core.clone();
+                let key = idem.map(|i| i.key);
+                core.db.submit(
+                    Source::Local(draft),
+                    effects,
+                    Box::new(move |res| {
+                        core2.finish(key, claims);
+                        let _ = tx.send(res);
+                    }),
+                );
+                rx.await
+                    .map_err(|_| EngineError::Internal("writer dropped a request".into()))??;
+                Ok(outcome)
+            })
+            .await?;
+        // The programme's new-member coupons, on a first answer and on a
+        // replay alike (each is issued once: its own key), then the member
+        // as it holds them.
+        let (Outcome::Member(state), replay) = registered else {
+            return Ok(registered);
+        };
+        if self.programme().coupon_templates.is_empty() {
+            return Ok((Outcome::Member(state), replay));
+        }
+        self.welcome(&by_welcome, &state.id).await?;
+        let now = self.member(&state.id)?;
+        Ok((Outcome::Member(now), replay))
     }
 
     /// Change a member's profile. Runs to its end whatever the caller

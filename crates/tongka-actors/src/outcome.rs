@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use tongka_core::checkout::TenderKind;
 use tongka_core::clock::Hlc;
-use tongka_core::ids::{OrderId, RechargeId};
+use tongka_core::ids::{CouponId, OrderId, RechargeId};
 use tongka_core::money::Money;
 use tongka_core::programme::Programme;
 use tongka_core::refund::{OrderState, Refund};
@@ -42,6 +42,11 @@ pub enum Outcome {
     },
     /// The programme after a change.
     Programme(Programme),
+    /// A coupon issued to `member` (its state after).
+    CouponIssued {
+        coupon: CouponId,
+        member: MemberState,
+    },
 }
 
 /// What the body of an idempotency record holds (postcard), as written.

@@ -5,13 +5,43 @@
 use tongka_core::catalogue::ProductError;
 use tongka_core::checkout::{CheckoutError, LineInput, TenderInput};
 use tongka_core::clock::Hlc;
-use tongka_core::escrow::Want;
-use tongka_core::ids::{MemberId, OrderId};
+use tongka_core::coupon::CouponError;
+use tongka_core::escrow::{Counter, Want};
+use tongka_core::ids::{CouponId, MemberId, OrderId};
 use tongka_core::money::Money;
 use tongka_core::refund::RefundLine;
 
 use crate::account::{AccountKey, AccountMsg};
 use crate::{Engine, EngineError, Idem, Outcome};
+
+/// What a member deducts from a sale besides the level discount.
+#[derive(Debug, Clone, Default)]
+pub struct Deduct {
+    /// Points to pay with (积分抵现); 0 = none.
+    pub points: i64,
+    /// The member's coupons to use, by code.
+    pub coupons: Vec<CouponId>,
+}
+
+/// What a refusal says this store lacks, as an escrow ask: balance, points
+/// or one use of a coupon; `None` for any other refusal.
+fn shortfall(member: &MemberId, e: &CheckoutError) -> Option<Want> {
+    match e {
+        CheckoutError::InsufficientBalance {
+            wanted,
+            available_here,
+        } => Some(Want::money(member.clone(), *wanted - *available_here)),
+        CheckoutError::InsufficientPoints {
+            wanted,
+            available_here,
+        } => Some(Want::points(member.clone(), *wanted - *available_here)),
+        CheckoutError::Coupon(CouponError::UnavailableHere { code, .. }) => Some(Want {
+            counter: Counter::Coupon(member.clone(), CouponId::parse(code)?),
+            units: 1,
+        }),
+        _ => None,
+    }
+}
 
 /// A sale line as the till sends it: a product by sku or barcode, or a
 /// free line with its own description and price.
@@ -95,9 +125,7 @@ impl Engine {
     }
 
     /// `checkout`, paying `points` of the member's points (积分抵现; 0 =
-    /// none). Short of balance or of points here, the node asks the
-    /// stores that hold the rest (`escrow`), then decides again; at most
-    /// once for each (a sale short of both asks for both).
+    /// none).
     pub async fn checkout_with_points(
         &self,
         by: String,
@@ -106,6 +134,27 @@ impl Engine {
         lines: Vec<LineRequest>,
         tenders: Vec<TenderInput>,
         points: i64,
+    ) -> Result<(Outcome, bool), EngineError> {
+        let deduct = Deduct {
+            points,
+            coupons: Vec::new(),
+        };
+        self.checkout_with(by, idem, member, lines, tenders, deduct)
+            .await
+    }
+
+    /// `checkout` with the member's deductions: points (积分抵现) and
+    /// coupons. Short of balance, points or a coupon's use here, the node
+    /// asks the stores that hold the rest (`escrow`), then decides again;
+    /// at most once for each (a sale short of several asks for each).
+    pub async fn checkout_with(
+        &self,
+        by: String,
+        idem: Option<Idem>,
+        member: Option<MemberId>,
+        lines: Vec<LineRequest>,
+        tenders: Vec<TenderInput>,
+        deduct: Deduct,
     ) -> Result<(Outcome, bool), EngineError> {
         let member = member.map(|m| self.resolve(&m));
         let paying = member.clone();
@@ -121,33 +170,24 @@ impl Engine {
                     idem: idem.clone(),
                     lines: lines.clone(),
                     tenders: tenders.clone(),
-                    points,
+                    points: deduct.points,
+                    coupons: deduct.coupons.clone(),
                     reply,
                 };
                 let mut result = me.call(key.clone(), msg).await;
-                let (mut asked_money, mut asked_points) = (false, false);
+                let mut asked: Vec<Counter> = Vec::new();
                 // Short here: ask the stores that hold the rest, then try again.
                 // (The broker is looked up only for a shortfall: its lock is
                 // not on every sale's path.)
                 while let (Err(EngineError::Checkout(short)), Some(m)) = (&result, &member) {
-                    let Some(broker) = me.broker() else { break };
-                    let short = match short {
-                        CheckoutError::InsufficientBalance {
-                            wanted,
-                            available_here,
-                        } if !asked_money => {
-                            asked_money = true;
-                            Want::money(m.clone(), *wanted - *available_here)
-                        }
-                        CheckoutError::InsufficientPoints {
-                            wanted,
-                            available_here,
-                        } if !asked_points => {
-                            asked_points = true;
-                            Want::points(m.clone(), *wanted - *available_here)
-                        }
-                        _ => break,
+                    let Some(short) = shortfall(m, short) else {
+                        break;
                     };
+                    if asked.contains(&short.counter) {
+                        break;
+                    }
+                    let Some(broker) = me.broker() else { break };
+                    asked.push(short.counter.clone());
                     if !me.cover(&broker, short).await {
                         break;
                     }
@@ -173,15 +213,31 @@ impl Engine {
     /// number taken, no clock tick and no escrow ask. Short of balance or
     /// points at this store, it is refused as the sale would be before it
     /// asks the other stores (the sale may still succeed after asking).
-    /// The quote's `id` and `at` are placeholders: a sale gets its own.
+    /// The quote's `id` is a placeholder and its `at` the wall clock now
+    /// (the day coupons are checked against): a sale gets its own.
     pub fn quote_checkout(
         &self,
         member: Option<MemberId>,
         lines: Vec<LineRequest>,
         tenders: Vec<TenderInput>,
-        points: i64,
+        deduct: Deduct,
     ) -> Result<tongka_core::checkout::Order, EngineError> {
         let member = member.map(|m| self.member(&m)).transpose()?;
+        let held = match (&member, deduct.coupons.is_empty()) {
+            (_, true) => Vec::new(),
+            (None, false) => return Err(CheckoutError::from(CouponError::WithoutMember).into()),
+            (Some(m), false) => deduct
+                .coupons
+                .iter()
+                .map(|id| {
+                    m.coupon(id).ok_or_else(|| {
+                        CheckoutError::from(CouponError::NotFound {
+                            code: id.to_string(),
+                        })
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        };
         let lines = self.resolve_lines(lines)?;
         let programme = self.core.programme();
         let buyer = member.as_ref().map(|m| tongka_core::checkout::Buyer {
@@ -193,11 +249,21 @@ impl Engine {
             programme: &programme,
             store: &self.core.node,
             order: OrderId::mint(&self.core.node, 0),
-            at: Hlc::default(),
+            at: Hlc {
+                ms: crate::now_ms(),
+                count: 0,
+            },
             buyer,
         };
-        Ok(tongka_core::checkout::checkout_with_points(
-            &ctx, &lines, &tenders, points,
+        let deductions = tongka_core::checkout::Deductions {
+            points: deduct.points,
+            coupons: &held,
+        };
+        Ok(tongka_core::checkout::checkout_with(
+            &ctx,
+            &lines,
+            &tenders,
+            &deductions,
         )?)
     }
 

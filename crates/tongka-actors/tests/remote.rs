@@ -366,6 +366,8 @@ async fn received_sales_and_refunds_are_checked_by_the_machine_rule() {
         points_earned: 0,
         points_used: 0,
         points_value: Money::ZERO,
+        coupons: vec![],
+        coupon_off: Money::ZERO,
     };
     let forged = order(1, &NodeId::new("store-3").unwrap());
     let sold = order(2, &s1);
@@ -383,6 +385,7 @@ async fn received_sales_and_refunds_are_checked_by_the_machine_rule() {
         points_reversed: 0,
         reason: String::new(),
         points_returned: 0,
+        coupons_returned: vec![],
     };
     let ops = vec![
         remote_op(

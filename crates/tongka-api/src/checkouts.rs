@@ -106,9 +106,15 @@ pub(crate) async fn quote(State(s): State<AppState>, body: Bytes) -> Result<Resp
     let _permit = admit(&s)?;
     selling(&s)?;
     let sale = sale_request(&body)?;
-    let order = s
-        .engine()
-        .quote_checkout(sale.member, sale.lines, sale.tenders, sale.points)?;
+    let order = s.engine().quote_checkout(
+        sale.member,
+        sale.lines,
+        sale.tenders,
+        tongka_actors::Deduct {
+            points: sale.points,
+            coupons: Vec::new(),
+        },
+    )?;
     Ok(json_answer(StatusCode::OK, &render::quote(&order)))
 }
 

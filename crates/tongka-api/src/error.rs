@@ -20,6 +20,7 @@ use tongka_actors::EngineError;
 use tongka_core::authority::NotAuthorised;
 use tongka_core::catalogue::ProductError;
 use tongka_core::checkout::CheckoutError;
+use tongka_core::coupon::CouponError;
 use tongka_core::error::DomainError;
 use tongka_core::member::ProfileError;
 use tongka_core::member_code::MemberCodeError;
@@ -100,6 +101,28 @@ impl ApiError {
     }
 }
 
+/// The status of a coupon refusal: an unknown coupon or template 404; no
+/// use left, held elsewhere, a member's limit 409; the rule's refusals 422.
+pub(crate) fn coupon_status(e: &CouponError) -> StatusCode {
+    match e {
+        CouponError::NotFound { .. } | CouponError::TemplateNotFound { .. } => {
+            StatusCode::NOT_FOUND
+        }
+        CouponError::Used { .. }
+        | CouponError::UnavailableHere { .. }
+        | CouponError::LimitReached { .. }
+        | CouponError::WalletFull => StatusCode::CONFLICT,
+        CouponError::TooMany
+        | CouponError::Repeated { .. }
+        | CouponError::NotCombinable { .. }
+        | CouponError::Expired { .. }
+        | CouponError::NotYetValid { .. }
+        | CouponError::NotApplicable { .. }
+        | CouponError::BelowMinimum { .. }
+        | CouponError::WithoutMember => StatusCode::UNPROCESSABLE_ENTITY,
+    }
+}
+
 /// The status of each engine refusal: 404 for what does not exist, 409 for
 /// a conflict with the state (taken, short, already done, elsewhere), 503
 /// for a node that cannot take the request now, 500 for a fault, and 422
@@ -143,6 +166,7 @@ pub(crate) fn status_of(e: &EngineError) -> StatusCode {
             | CheckoutError::InvalidPoints
             | CheckoutError::PointsBelowMinimum { .. }
             | CheckoutError::PointsOverCap { .. } => INVALID,
+            CheckoutError::Coupon(e) => coupon_status(e),
         },
         EngineError::Refund(e) => match e {
             RefundError::FullyRefunded | RefundError::WrongStore { .. } => CONFLICT,
@@ -184,6 +208,7 @@ pub(crate) fn status_of(e: &EngineError) -> StatusCode {
             | NotAuthorised::ProgrammeHqOnly
             | NotAuthorised::CatalogueHqOnly => StatusCode::FORBIDDEN,
         },
+        EngineError::Coupon(e) => coupon_status(e),
         EngineError::OrderNotFound(_) => NOT_FOUND,
         EngineError::IdemConflict(_) | EngineError::IdemInProgress(_) => CONFLICT,
         EngineError::Overloaded | EngineError::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,

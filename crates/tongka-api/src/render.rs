@@ -657,6 +657,7 @@ pub fn outcome<'a>(out: &'a Outcome, p: &'a Programme, here: &NodeId) -> Outcome
             order: o,
             ..
         } => OutcomeView::Refund(refund(r, o)),
+        Outcome::CouponIssued { member: m, .. } => OutcomeView::Member(member(m, p, here)),
     }
 }
 
@@ -747,6 +748,12 @@ pub fn history_entry(op: &Op) -> HistoryEntry {
         }
         OpBody::CatalogueChanged { .. } => {
             ("catalogue_changed", None, None, None, 0, String::new())
+        }
+        OpBody::CouponIssued { coupon, .. } => {
+            ("coupon_issued", None, None, None, 0, coupon.id.to_string())
+        }
+        OpBody::UsesTransferred { to, .. } => {
+            ("uses_transferred", None, None, None, 0, to.to_string())
         }
         OpBody::MergeMoved {
             into,

@@ -16,7 +16,7 @@ pub enum Act {
     Sell,
     AuthorProgramme,
     AuthorCatalogue,
-    /// Anything else (members, profiles, transfers, merges).
+    /// Anything else (members, profiles, transfers, merges, coupons issued).
     Other,
 }
 
@@ -32,7 +32,9 @@ impl Act {
             | OpBody::ProfileUpdated { .. }
             | OpBody::SharesTransferred { .. }
             | OpBody::MembersMerged { .. }
-            | OpBody::MergeMoved { .. } => Act::Other,
+            | OpBody::MergeMoved { .. }
+            | OpBody::CouponIssued { .. }
+            | OpBody::UsesTransferred { .. } => Act::Other,
         }
     }
 }

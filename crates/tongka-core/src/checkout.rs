@@ -8,16 +8,19 @@
 //! half-up):
 //! 1. line amount = round(unit price × qty)
 //! 2. line payable = round(line amount × level rate); discount = amount − payable
-//! 3. goods payable = Σ line payable
+//! 3. coupons (members only; `coupon`'s stacking rule, on the line
+//!    payables): each line's `coupon_off`; line paid = payable − coupon
+//!    off; goods payable = Σ line paid. Each coupon takes one use, from
+//!    this store's share of its uses (`coupon::held`).
 //! 4. points deduction (members only, when the programme's
 //!    `points_deduction` rule is on; whole points): the value of n points
 //!    is round(n ÷ points per yuan); it may not exceed the cap,
-//!    round(goods payable × cap); n is at least the rule's minimum, and at
+//!    round(goods payable × cap), after coupons; n is at least the rule's minimum, and at
 //!    most the member's points share *at this store* (`Wallet::share`:
 //!    points are escrowed per node like money; the node asks its peers for
 //!    points shares when short, see `escrow`).
 //! 5. payable = goods payable − points value: what the tenders pay. So
-//!    total − discount − points value = payable.
+//!    total − discount − coupon off − points value = payable.
 //! 6. tenders pay the payable exactly; only cash may be over-tendered, the
 //!    excess being the change.
 //! 7. a balance tender is split into principal and bonus by `Wallet::split_spend`.
@@ -28,6 +31,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Hlc;
+use crate::coupon::{self, CouponError, CouponLine, CouponUse, HeldCoupon, Presented};
+use crate::day::Day;
 use crate::error::DomainError;
 use crate::ids::{MemberId, NodeId, OrderId};
 use crate::money::{AmountError, Money};
@@ -119,8 +124,21 @@ pub struct OrderLine {
     pub amount: Money,
     #[n(6)]
     pub discount: Money,
+    /// After the level discount, before coupons.
     #[n(7)]
     pub payable: Money,
+    /// What the order's coupons took off this line (`coupon::stack`).
+    #[cbor(n(8), skip_if = "crate::codec::is_zero_money")]
+    pub coupon_off: Money,
+}
+
+impl OrderLine {
+    /// What the line pays for its goods: its payable less its coupons (the
+    /// points deduction and the tenders pay the order as a whole). A refund
+    /// of the line pays back from this.
+    pub fn paid(&self) -> Money {
+        self.payable - self.coupon_off
+    }
 }
 
 #[derive(
@@ -176,10 +194,18 @@ pub struct Order {
     /// What they paid: `payable` is after it.
     #[cbor(n(16), skip_if = "crate::codec::is_zero_money")]
     pub points_value: Money,
+    /// The coupons used, in the stacking order; each takes one use from
+    /// this store's share of it (feature `FEATURE_COUPONS`).
+    #[cbor(n(17), skip_if = "crate::codec::is_empty_vec")]
+    pub coupons: Vec<CouponUse>,
+    /// What they took off, in all (Σ line `coupon_off`).
+    #[cbor(n(18), skip_if = "crate::codec::is_zero_money")]
+    pub coupon_off: Money,
 }
 
 impl Order {
-    /// The goods payable before the points deduction (Σ line payable).
+    /// The goods payable before the points deduction and after the
+    /// coupons (Σ line `paid`).
     pub fn goods_payable(&self) -> Money {
         self.payable + self.points_value
     }
@@ -244,6 +270,8 @@ pub enum CheckoutError {
     },
     #[error("insufficient points: {wanted} wanted, {available_here} usable at this store")]
     InsufficientPoints { wanted: i64, available_here: i64 },
+    #[error(transparent)]
+    Coupon(#[from] CouponError),
 }
 
 impl DomainError for CheckoutError {
@@ -265,6 +293,7 @@ impl DomainError for CheckoutError {
             CheckoutError::PointsBelowMinimum { .. } => "points_below_minimum",
             CheckoutError::PointsOverCap { .. } => "points_over_cap",
             CheckoutError::InsufficientPoints { .. } => "insufficient_points",
+            CheckoutError::Coupon(e) => e.code(),
         }
     }
 
@@ -319,6 +348,7 @@ impl DomainError for CheckoutError {
                 wanted,
                 available_here,
             } => format!("积分不足：需要 {wanted}，本店可用 {available_here}"),
+            CheckoutError::Coupon(e) => e.message_zh(),
         }
     }
 
@@ -366,6 +396,7 @@ impl DomainError for CheckoutError {
             CheckoutError::Qty { line } | CheckoutError::UnitPrice { line, .. } => {
                 vec![("line", line.to_string())]
             }
+            CheckoutError::Coupon(e) => e.details(),
             _ => Vec::new(),
         }
     }
@@ -449,6 +480,92 @@ pub fn checkout_with_points(
     tenders: &[TenderInput],
     points: i64,
 ) -> Result<Order, CheckoutError> {
+    checkout_with(
+        ctx,
+        lines,
+        tenders,
+        &Deductions {
+            points,
+            coupons: &[],
+        },
+    )
+}
+
+/// What a member deducts from an order besides the level discount: points
+/// (积分抵现, whole points, 0 = none) and coupons (the member's, as held).
+#[derive(Debug, Clone, Copy)]
+pub struct Deductions<'a> {
+    pub points: i64,
+    pub coupons: &'a [&'a HeldCoupon],
+}
+
+/// Whether `coupon` can give a use at `store`: a use left here, else why
+/// not (none left anywhere: used; held elsewhere: where).
+pub fn coupon_held_here(coupon: &HeldCoupon, store: &NodeId) -> Result<(), CouponError> {
+    if coupon.held(store) > 0 {
+        return Ok(());
+    }
+    let code = coupon.id().to_string();
+    if coupon.left() <= 0 {
+        return Err(CouponError::Used { code });
+    }
+    Err(CouponError::UnavailableHere {
+        code,
+        held_at: coupon.holders().cloned().collect(),
+    })
+}
+
+/// The coupons' part (step 2 of `coupon`'s stacking rule): what each takes
+/// off which line, checked against the rule. Whether a use is held here is
+/// checked later, with the points held (`coupon_held_here`), so an order
+/// the rules refuse never makes the node ask its peers for a use.
+fn apply_coupons(
+    ctx: &CheckoutContext<'_>,
+    priced: &[OrderLine],
+    coupons: &[&HeldCoupon],
+) -> Result<coupon::Stacked, CheckoutError> {
+    if coupons.is_empty() {
+        return Ok(coupon::Stacked::default());
+    }
+    let buyer = ctx.buyer.as_ref().ok_or(CouponError::WithoutMember)?;
+    let lines: Vec<CouponLine<'_>> = priced
+        .iter()
+        .map(|l| CouponLine {
+            sku: l.sku.as_deref(),
+            category: None,
+            qty: l.qty,
+            payable: l.payable,
+        })
+        .collect();
+    let presented: Vec<Presented<'_>> = coupons
+        .iter()
+        .map(|c| Presented {
+            code: c.coupon.id.as_str(),
+            template: &c.coupon.template,
+            window: (c.coupon.from, c.coupon.to),
+        })
+        .collect();
+    let stacked = coupon::stack(
+        &lines,
+        &presented,
+        &coupon::Context {
+            store: ctx.store,
+            level: Some(buyer.level.code.as_str()),
+            today: Day::of_ms(ctx.at.ms),
+        },
+    )?;
+    Ok(stacked)
+}
+
+/// `checkout` with the member's `deductions`: the level discount, then
+/// the coupons, then the points (the order of `coupon`'s stacking rule).
+pub fn checkout_with(
+    ctx: &CheckoutContext<'_>,
+    lines: &[LineInput],
+    tenders: &[TenderInput],
+    deductions: &Deductions<'_>,
+) -> Result<Order, CheckoutError> {
+    let points = deductions.points;
     if lines.is_empty() || lines.len() > LINES_MAX {
         return Err(CheckoutError::LineCount);
     }
@@ -475,17 +592,27 @@ pub fn checkout_with_points(
             amount,
             discount: amount - payable,
             payable,
+            coupon_off: Money::ZERO,
         });
     }
     let total: Money = priced.iter().map(|l| l.amount).sum();
-    let goods: Money = priced.iter().map(|l| l.payable).sum();
+    let level_goods: Money = priced.iter().map(|l| l.payable).sum();
     if total > Money::from_yuan(crate::money::AMOUNT_MAX_YUAN) {
         return Err(CheckoutError::TooLarge { total });
     }
+    let stacked = apply_coupons(ctx, &priced, deductions.coupons)?;
+    for (line, off) in priced.iter_mut().zip(&stacked.line_off) {
+        line.coupon_off = *off;
+    }
+    let coupon_off = stacked.total();
+    let goods = level_goods - coupon_off;
     let points_value = deduct_points(ctx, goods, points)?;
     let payable = goods - points_value;
 
     let tenders = settle_tenders(payable, tenders)?;
+    for c in deductions.coupons {
+        coupon_held_here(c, ctx.store)?;
+    }
     if let Some(buyer) = ctx.buyer.as_ref() {
         let available_here = buyer.wallet.share(ctx.store).points;
         if points > available_here {
@@ -548,7 +675,7 @@ pub fn checkout_with_points(
         rate,
         lines: priced,
         total,
-        discount: total - goods,
+        discount: total - level_goods,
         payable,
         tenders: paid,
         change,
@@ -557,6 +684,8 @@ pub fn checkout_with_points(
         points_earned,
         points_used: points,
         points_value,
+        coupons: stacked.uses,
+        coupon_off,
     })
 }
 

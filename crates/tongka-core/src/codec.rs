@@ -29,13 +29,17 @@ use rust_decimal::Decimal;
 /// A sale that pays with points or a refund that gives them back: applying
 /// it moves the origin's points share (积分抵现).
 pub const FEATURE_POINTS: u64 = 1 << 0;
+/// Coupons: a coupon issued, a sale that uses coupons, a refund that gives
+/// uses back, a transfer of uses (`coupon::held`).
+pub const FEATURE_COUPONS: u64 = 1 << 1;
 /// Every feature this build knows how to apply.
-pub const FEATURES_KNOWN: u64 = FEATURE_POINTS;
+pub const FEATURES_KNOWN: u64 = FEATURE_POINTS | FEATURE_COUPONS;
 
 /// The name of feature bit `bit`, if this build knows it.
 pub fn feature_name(bit: u32) -> Option<&'static str> {
     match 1u64.checked_shl(bit)? {
         FEATURE_POINTS => Some("points"),
+        FEATURE_COUPONS => Some("coupons"),
         _ => None,
     }
 }
@@ -245,9 +249,13 @@ mod tests {
     #[test]
     fn features_are_named_and_unknown_ones_found() {
         assert_eq!(feature_name(0), Some("points"));
-        assert_eq!(feature_name(1), None);
+        assert_eq!(feature_name(1), Some("coupons"));
+        assert_eq!(feature_name(2), None);
         assert_eq!(feature_name(99), None);
-        assert_eq!(first_unknown_feature(FEATURE_POINTS), None);
+        assert_eq!(
+            first_unknown_feature(FEATURE_POINTS | FEATURE_COUPONS),
+            None
+        );
         assert_eq!(
             first_unknown_feature(FEATURE_POINTS | 1 << 5 | 1 << 9),
             Some(5)

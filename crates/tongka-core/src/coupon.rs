@@ -56,6 +56,9 @@ use crate::ids::NodeId;
 use crate::money::Money;
 use crate::text::{self, TextError};
 
+mod held;
+pub use held::{COUPONS_PER_MEMBER_MAX, Coupon, CouponStatus, HeldCoupon, UsesShort};
+
 /// The most coupons one order may use.
 pub const COUPONS_PER_ORDER_MAX: usize = 5;
 /// The most uses one coupon may have.
@@ -439,6 +442,10 @@ pub struct CouponUse {
     /// `(line index, amount)` for each line it took something off.
     #[n(3)]
     pub lines: Vec<(u32, Money)>,
+    /// The coupon's last valid day: a refund gives the use back only up to
+    /// it.
+    #[n(4)]
+    pub to: Day,
 }
 
 /// The coupons of an order, priced.
@@ -489,6 +496,20 @@ pub enum CouponError {
         min: Money,
         has: Money,
     },
+    #[error("the member holds no coupon {code}")]
+    NotFound { code: String },
+    #[error("coupon {code} has no use left")]
+    Used { code: String },
+    #[error("coupon {code}'s uses are held at {}, which cannot be reached now", held_at.iter().map(|n| n.as_str()).collect::<Vec<_>>().join(", "))]
+    UnavailableHere { code: String, held_at: Vec<NodeId> },
+    #[error("coupons are used by a member: name the member")]
+    WithoutMember,
+    #[error("no coupon template {template} in the programme")]
+    TemplateNotFound { template: String },
+    #[error("the member already holds {limit} coupons of template {template}, its limit")]
+    LimitReached { template: String, limit: u32 },
+    #[error("the member already holds {COUPONS_PER_MEMBER_MAX} coupons")]
+    WalletFull,
 }
 
 impl DomainError for CouponError {
@@ -501,6 +522,13 @@ impl DomainError for CouponError {
             CouponError::NotYetValid { .. } => "coupon_not_yet_valid",
             CouponError::NotApplicable { .. } => "coupon_not_applicable",
             CouponError::BelowMinimum { .. } => "coupon_below_minimum",
+            CouponError::NotFound { .. } => "coupon_not_found",
+            CouponError::Used { .. } => "coupon_used",
+            CouponError::UnavailableHere { .. } => "coupon_unavailable_here",
+            CouponError::WithoutMember => "coupon_without_member",
+            CouponError::TemplateNotFound { .. } => "coupon_template_not_found",
+            CouponError::LimitReached { .. } => "coupon_limit_reached",
+            CouponError::WalletFull => "coupon_wallet_full",
         }
     }
 
@@ -527,6 +555,24 @@ impl DomainError for CouponError {
             }
             CouponError::BelowMinimum { code, min, has } => {
                 format!("券 {code} 需适用商品满 {min} 元，本单为 {has} 元")
+            }
+            CouponError::NotFound { code } => format!("该会员没有券 {code}"),
+            CouponError::Used { code } => format!("券 {code} 已用完"),
+            CouponError::UnavailableHere { code, held_at } => format!(
+                "券 {code} 的可用次数在 {}，目前无法联系，请稍后再试或到该门店使用",
+                held_at
+                    .iter()
+                    .map(|n| n.as_str())
+                    .collect::<Vec<_>>()
+                    .join("、")
+            ),
+            CouponError::WithoutMember => "用券须先识别会员".into(),
+            CouponError::TemplateNotFound { template } => format!("方案中没有券模板 {template}"),
+            CouponError::LimitReached { template, limit } => {
+                format!("该会员已有 {limit} 张券模板 {template} 的券，已达每人上限")
+            }
+            CouponError::WalletFull => {
+                format!("该会员已有 {COUPONS_PER_MEMBER_MAX} 张券，不能再发")
             }
         }
     }
@@ -561,6 +607,25 @@ impl DomainError for CouponError {
                 ("min_spend", min.to_string()),
                 ("applicable", has.to_string()),
             ],
+            CouponError::NotFound { code } | CouponError::Used { code } => {
+                vec![("coupon", code.clone())]
+            }
+            CouponError::UnavailableHere { code, held_at } => vec![
+                ("coupon", code.clone()),
+                (
+                    "held_at",
+                    held_at
+                        .iter()
+                        .map(|n| n.as_str())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                ),
+            ],
+            CouponError::WithoutMember | CouponError::WalletFull => Vec::new(),
+            CouponError::TemplateNotFound { template } => vec![("template", template.clone())],
+            CouponError::LimitReached { template, limit } => {
+                vec![("template", template.clone()), ("limit", limit.to_string())]
+            }
         }
     }
 }
@@ -699,6 +764,7 @@ pub fn stack(
             template: t.id.clone(),
             off: Money::ZERO,
             lines: Vec::new(),
+            to: p.window.1,
         };
         for (i, part) in parts {
             if part.is_zero() {

@@ -45,10 +45,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{MemberId, NodeId};
+use crate::ids::{CouponId, MemberId, NodeId};
 use crate::money::Money;
-use crate::op::OpBody;
+use crate::op::{OpBody, UsesOf};
 use crate::state::{self, MemberState};
+#[cfg(test)]
 use crate::wallet::Share;
 
 /// An escrowed counter: what it counts, keyed by whose it is.
@@ -60,6 +61,8 @@ pub enum Counter {
     Balance(MemberId),
     /// A member's points (积分).
     Points(MemberId),
+    /// The uses of one of the member's coupons (`coupon::held`).
+    Coupon(MemberId, CouponId),
 }
 
 /// An amount of a counter, in its unit: fen of a balance, points.
@@ -95,6 +98,7 @@ impl std::fmt::Display for Want {
         match &self.counter {
             Counter::Balance(m) => write!(f, "{} of {m}'s balance", Money::from_fen(self.units)),
             Counter::Points(m) => write!(f, "{} of {m}'s points", self.units),
+            Counter::Coupon(m, c) => write!(f, "{} uses of {m}'s coupon {c}", self.units),
         }
     }
 }
@@ -103,24 +107,25 @@ impl Counter {
     /// The member whose state holds the counter.
     pub fn member(&self) -> &MemberId {
         match self {
-            Counter::Balance(m) | Counter::Points(m) => m,
-        }
-    }
-
-    /// The counter's part of one node's wallet share, in units.
-    fn of(&self, share: &Share) -> Units {
-        match self {
-            Counter::Balance(_) => share.money().fen(),
-            Counter::Points(_) => share.points,
+            Counter::Balance(m) | Counter::Points(m) | Counter::Coupon(m, _) => m,
         }
     }
 
     /// Every node's share of the counter, as `member` (its state) knows
-    /// it, in node order (zero shares included). A counter kept elsewhere
-    /// in the member's state (a coupon's uses) reads its own shares here.
-    pub fn shares<'m>(&self, member: &'m MemberState) -> impl Iterator<Item = (&'m NodeId, Units)> {
-        let c = self.clone();
-        member.wallet.shares().map(move |(n, s)| (n, c.of(s)))
+    /// it, in node order (zero shares may be included).
+    pub fn shares<'m>(&self, member: &'m MemberState) -> Vec<(&'m NodeId, Units)> {
+        match self {
+            Counter::Balance(_) => member
+                .wallet
+                .shares()
+                .map(|(n, s)| (n, s.money().fen()))
+                .collect(),
+            Counter::Points(_) => member.wallet.shares().map(|(n, s)| (n, s.points)).collect(),
+            Counter::Coupon(_, id) => member
+                .coupon(id)
+                .map(|c| c.shares.iter().map(|(n, u)| (n, *u)).collect())
+                .unwrap_or_default(),
+        }
     }
 
     /// The transfer op `from` signs when `to` asks for `want` units: what
@@ -137,6 +142,16 @@ impl Counter {
                 state::decide_transfer(member, from, to, Money::from_fen(want.max(0)))
             }
             Counter::Points(_) => state::decide_points_transfer(member, from, to, want),
+            Counter::Coupon(m, id) => {
+                let held = member.coupon(id)?.held(from);
+                let uses = u32::try_from(want.min(held)).ok().filter(|u| *u > 0)?;
+                (from != to).then(|| OpBody::UsesTransferred {
+                    member: m.clone(),
+                    of: UsesOf::Coupon(id.clone()),
+                    to: to.clone(),
+                    uses,
+                })
+            }
         }
     }
 
@@ -152,6 +167,7 @@ impl Counter {
 pub fn holders(counter: &Counter, member: &MemberState, here: &NodeId) -> Vec<(NodeId, Units)> {
     let mut v: Vec<(NodeId, Units)> = counter
         .shares(member)
+        .into_iter()
         .filter(|(n, u)| *n != here && *u > 0)
         .map(|(n, u)| (n.clone(), u))
         .collect();
@@ -352,7 +368,13 @@ mod tests {
             },
         );
         let c = balance(&m);
-        let held = |c: &Counter| c.shares(&m).find(|(node, _)| **node == n("b")).unwrap().1;
+        let held = |c: &Counter| {
+            c.shares(&m)
+                .into_iter()
+                .find(|(node, _)| **node == n("b"))
+                .unwrap()
+                .1
+        };
         assert_eq!(held(&c), 400);
         assert_eq!(held(&Counter::Points(m.id.clone())), 7);
         let give = c.give(&m, &n("b"), &n("a"), 200).unwrap();

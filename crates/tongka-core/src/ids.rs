@@ -286,6 +286,11 @@ entity_id!(
     RefundId,
     "f-"
 );
+entity_id!(
+    /// A coupon issued to a member, its code (`c-store-1-46`).
+    CouponId,
+    "c-"
+);
 
 #[cfg(test)]
 mod tests {

@@ -10,8 +10,9 @@ use crate::authority::NotAuthorised;
 use crate::catalogue::Product;
 use crate::checkout::{Order, TenderKind};
 use crate::clock::{Hlc, VersionVector};
-use crate::codec::{FEATURE_POINTS, feature_name, first_unknown_feature};
-use crate::ids::{MemberId, NodeId, OpId, RechargeId};
+use crate::codec::{FEATURE_COUPONS, FEATURE_POINTS, feature_name, first_unknown_feature};
+use crate::coupon::Coupon;
+use crate::ids::{CouponId, MemberId, NodeId, OpId, RechargeId};
 use crate::member::{Profile, ProfilePatch};
 use crate::money::Money;
 use crate::programme::Programme;
@@ -153,6 +154,50 @@ pub enum OpBody {
         #[n(1)]
         products: Vec<Product>,
     },
+    /// A coupon issued to `member`: its uses credit `holder`'s share (the
+    /// origin, or for a coupon HQ issues the member's home store; see
+    /// `coupon::held`). Feature `FEATURE_COUPONS`.
+    #[n(10)]
+    CouponIssued {
+        #[n(0)]
+        member: MemberId,
+        #[n(1)]
+        coupon: Coupon,
+        #[n(2)]
+        holder: NodeId,
+    },
+    /// The origin gives `uses` of its share of one of `member`'s escrowed
+    /// uses (a coupon's) to `to`. Feature `FEATURE_COUPONS`.
+    #[n(11)]
+    UsesTransferred {
+        #[n(0)]
+        member: MemberId,
+        #[n(1)]
+        of: UsesOf,
+        #[n(2)]
+        to: NodeId,
+        #[n(3)]
+        uses: u32,
+    },
+}
+
+/// Whose uses an op moves: a coupon's of the member.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    minicbor::Encode,
+    minicbor::Decode,
+)]
+pub enum UsesOf {
+    #[n(0)]
+    Coupon(#[n(0)] CouponId),
 }
 
 /// Cumulative figures of an absorbed member, carried by a merge.
@@ -211,8 +256,27 @@ impl OpBody {
     /// op's maker declares them, and the decoder checks them.
     pub fn needs(&self) -> u64 {
         match self {
-            OpBody::CheckedOut { order } if order.points_used != 0 => FEATURE_POINTS,
-            OpBody::Refunded { refund } if refund.points_returned != 0 => FEATURE_POINTS,
+            OpBody::CheckedOut { order } => {
+                let mut f = 0;
+                if order.points_used != 0 {
+                    f |= FEATURE_POINTS;
+                }
+                if !order.coupons.is_empty() {
+                    f |= FEATURE_COUPONS;
+                }
+                f
+            }
+            OpBody::Refunded { refund } => {
+                let mut f = 0;
+                if refund.points_returned != 0 {
+                    f |= FEATURE_POINTS;
+                }
+                if !refund.coupons_returned.is_empty() {
+                    f |= FEATURE_COUPONS;
+                }
+                f
+            }
+            OpBody::CouponIssued { .. } | OpBody::UsesTransferred { .. } => FEATURE_COUPONS,
             _ => 0,
         }
     }
@@ -225,7 +289,9 @@ impl OpBody {
             | OpBody::Recharged { member, .. }
             | OpBody::SharesTransferred { member, .. }
             | OpBody::MembersMerged { member, .. }
-            | OpBody::MergeMoved { member, .. } => Some(member),
+            | OpBody::MergeMoved { member, .. }
+            | OpBody::CouponIssued { member, .. }
+            | OpBody::UsesTransferred { member, .. } => Some(member),
             OpBody::CheckedOut { order } => order.member.as_ref(),
             OpBody::Refunded { refund } => refund.member.as_ref(),
             OpBody::ProgrammeChanged { .. } | OpBody::CatalogueChanged { .. } => None,
@@ -244,6 +310,8 @@ impl OpBody {
             OpBody::MergeMoved { .. } => "merge_moved",
             OpBody::ProgrammeChanged { .. } => "programme_changed",
             OpBody::CatalogueChanged { .. } => "catalogue_changed",
+            OpBody::CouponIssued { .. } => "coupon_issued",
+            OpBody::UsesTransferred { .. } => "uses_transferred",
         }
     }
 }

@@ -10,6 +10,12 @@
 //! earned by the sale are taken back in proportion, never below zero.
 //! A sale is refunded only at the store that made it (that store owns it).
 //!
+//! A sale that used coupons pays back what each line paid after its
+//! coupons (`OrderLine::paid`: F above sums it instead of the payable).
+//! The refund that refunds the last of the sale gives each coupon's use
+//! back, credited to this store's share, if the coupon is still valid on
+//! the refund's day (`coupon`'s module doc); a partial refund keeps them.
+//!
 //! A sale that paid with points (积分抵现) gives them back in proportion to
 //! the goods refunded, cumulatively like the money: with G = the goods
 //! payable (Σ line payable) and F as above,
@@ -27,8 +33,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::checkout::{Order, Tender, TenderKind};
 use crate::clock::Hlc;
+use crate::day::Day;
 use crate::error::DomainError;
-use crate::ids::{NodeId, RefundId};
+use crate::ids::{CouponId, NodeId, RefundId};
 use crate::money::Money;
 use crate::text::{self, Lines, TextError};
 
@@ -79,6 +86,10 @@ pub struct Refund {
     /// Points used by the sale given back (credited to this store's share).
     #[cbor(n(12), skip_if = "crate::codec::is_zero_i64")]
     pub points_returned: i64,
+    /// Coupons whose use this refund gives back, one use each, credited to
+    /// this store's share (feature `FEATURE_COUPONS`).
+    #[cbor(n(13), skip_if = "crate::codec::is_empty_vec")]
+    pub coupons_returned: Vec<CouponId>,
 }
 
 /// A sale with what has been refunded of it so far.
@@ -95,6 +106,9 @@ pub struct OrderState {
     pub refunds: Vec<RefundId>,
     /// Points used by the sale given back so far.
     pub points_returned: i64,
+    /// Whether the sale's coupon uses were given back (by the refund that
+    /// refunded the last of it).
+    pub coupons_returned: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -183,6 +197,7 @@ impl OrderState {
             points_reversed: 0,
             refunds: Vec::new(),
             points_returned: 0,
+            coupons_returned: false,
         }
     }
 
@@ -199,7 +214,7 @@ impl OrderState {
             .lines
             .iter()
             .zip(cumulative)
-            .map(|(l, q)| Money::round_half_up(l.payable.as_decimal() * *q / l.qty))
+            .map(|(l, q)| Money::round_half_up(l.paid().as_decimal() * *q / l.qty))
             .sum()
     }
 
@@ -343,6 +358,24 @@ impl OrderState {
         let points_reversed = (points_target(refunded_after) - self.points_reversed)
             .clamp(0, (points_held_here + points_returned).max(0));
 
+        // The coupons' uses come back with the refund of the last of the
+        // sale, each while the coupon is still valid on the refund's day.
+        let all = after
+            .iter()
+            .zip(&self.order.lines)
+            .all(|(q, l)| *q >= l.qty);
+        let today = Day::of_ms(at.ms);
+        let coupons_returned = if all && !self.coupons_returned {
+            self.order
+                .coupons
+                .iter()
+                .filter(|u| u.to >= today)
+                .filter_map(|u| CouponId::parse(&u.code))
+                .collect()
+        } else {
+            Vec::new()
+        };
+
         Ok(Refund {
             id,
             order: self.order.id.clone(),
@@ -357,6 +390,7 @@ impl OrderState {
             points_reversed,
             reason: reason.to_string(),
             points_returned,
+            coupons_returned,
         })
     }
 
@@ -384,6 +418,7 @@ impl OrderState {
         self.refunded_bonus += refund.balance_bonus;
         self.points_reversed += refund.points_reversed;
         self.points_returned += refund.points_returned;
+        self.coupons_returned |= self.fully_refunded() && !self.order.coupons.is_empty();
         self.refunds.push(refund.id.clone());
     }
 }

@@ -8,11 +8,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::checkout::{Order, TenderKind};
 use crate::clock::Hlc;
+use crate::coupon::{COUPONS_PER_MEMBER_MAX, HeldCoupon, UsesShort};
 use crate::error::DomainError;
-use crate::ids::{MemberId, NodeId, OpId, RechargeId};
+use crate::ids::{CouponId, MemberId, NodeId, OpId, RechargeId};
 use crate::member::{Profile, ProfileError, ProfilePatch};
 use crate::money::{AmountError, Money};
-use crate::op::{MergedFigures, Op, OpBody};
+use crate::op::{MergedFigures, Op, OpBody, UsesOf};
 use crate::profile_doc::{self, DocError};
 use crate::programme::Programme;
 use crate::refund::OrderState;
@@ -47,6 +48,9 @@ pub struct MemberState {
     /// cumulative figures above count: one op per absorbed member, the
     /// lowest op id seen (see `merge`'s module doc).
     pub counted: Vec<CountedMerge>,
+    /// The coupons issued to the member, by code (used and expired ones
+    /// too), each with its uses held per node (`coupon::held`).
+    pub coupons: Vec<HeldCoupon>,
 }
 
 /// The figures of one absorbed member counted in its survivor's
@@ -67,6 +71,8 @@ pub enum ApplyError {
     WrongMember(MemberId),
     #[error("op would overdraw a share: {0}")]
     Overdraft(#[from] Overdraft),
+    #[error("op would take a coupon use not held: {0}")]
+    UsesShort(#[from] UsesShort),
     #[error("{origin} may not change {what}")]
     Authority { origin: NodeId, what: String },
     #[error("op does not apply here: {0}")]
@@ -187,7 +193,31 @@ impl MemberState {
             profile_doc: None,
             absorbed: Vec::new(),
             counted: Vec::new(),
+            coupons: Vec::new(),
         })
+    }
+
+    /// The coupon of code `id` the member holds.
+    pub fn coupon(&self, id: &CouponId) -> Option<&HeldCoupon> {
+        self.coupons
+            .binary_search_by(|c| c.id().cmp(id))
+            .ok()
+            .map(|i| &self.coupons[i])
+    }
+
+    fn coupon_mut(&mut self, id: &CouponId) -> Result<&mut HeldCoupon, ApplyError> {
+        match self.coupons.binary_search_by(|c| c.id().cmp(id)) {
+            Ok(i) => Ok(&mut self.coupons[i]),
+            Err(_) => Err(ApplyError::NotApplicable("no such coupon")),
+        }
+    }
+
+    /// How many coupons of template `template` the member holds.
+    pub fn coupons_of(&self, template: &str) -> usize {
+        self.coupons
+            .iter()
+            .filter(|c| c.coupon.template.id == template)
+            .count()
     }
 
     /// Count `figures` of `absorbed`, merged by op `by`, in the cumulative
@@ -372,6 +402,16 @@ impl MemberState {
                         points: order.points_used,
                     },
                 )?;
+                // Each coupon takes one use from the origin's share (never
+                // below zero: a coupon is used at most as often as it has
+                // uses).
+                for u in &order.coupons {
+                    let id = CouponId::parse(&u.code)
+                        .ok_or(ApplyError::NotApplicable("a coupon code of no coupon"))?;
+                    let c = next.coupon_mut(&id)?;
+                    c.debit(origin, 1)?;
+                    c.used += 1;
+                }
                 next.wallet.credit(
                     origin,
                     Share {
@@ -409,6 +449,11 @@ impl MemberState {
                         ..Share::default()
                     },
                 )?;
+                for id in &refund.coupons_returned {
+                    let c = next.coupon_mut(id)?;
+                    c.credit(origin, 1);
+                    c.used = c.used.saturating_sub(1);
+                }
                 next.cumulative_spent -= refund.amount;
             }
             OpBody::SharesTransferred {
@@ -428,6 +473,29 @@ impl MemberState {
                 };
                 next.wallet.debit(origin, moved)?;
                 next.wallet.credit(to, moved);
+            }
+            OpBody::CouponIssued { coupon, holder, .. } => {
+                coupon
+                    .check()
+                    .map_err(|_| ApplyError::NotApplicable("a coupon of an invalid template"))?;
+                let at = match next.coupons.binary_search_by(|c| c.id().cmp(&coupon.id)) {
+                    Ok(_) => return Err(ApplyError::NotApplicable("coupon issued twice")),
+                    Err(at) => at,
+                };
+                if next.coupons.len() >= COUPONS_PER_MEMBER_MAX {
+                    return Err(ApplyError::NotApplicable("the member's coupons are full"));
+                }
+                next.coupons
+                    .insert(at, HeldCoupon::issued(coupon.clone(), holder));
+            }
+            OpBody::UsesTransferred { of, to, uses, .. } => {
+                if to == origin {
+                    return Err(ApplyError::NotApplicable("transfer to itself"));
+                }
+                let UsesOf::Coupon(id) = of;
+                let c = next.coupon_mut(id)?;
+                c.debit(origin, i64::from(*uses))?;
+                c.credit(to, i64::from(*uses));
             }
         }
         next.last_seen = next.last_seen.max(op.hlc);
@@ -470,7 +538,9 @@ fn moves_negative(body: &OpBody) -> bool {
         | OpBody::ProfileUpdated { .. }
         | OpBody::MembersMerged { .. }
         | OpBody::ProgrammeChanged { .. }
-        | OpBody::CatalogueChanged { .. } => false,
+        | OpBody::CatalogueChanged { .. }
+        | OpBody::CouponIssued { .. }
+        | OpBody::UsesTransferred { .. } => false,
     }
 }
 
@@ -585,6 +655,14 @@ pub struct LedgerTotals {
     pub points_redeemed: i64,
     /// Points paid with, given back by refunds.
     pub points_returned: i64,
+    /// Coupons issued, and the uses they came with.
+    pub coupons_issued: u64,
+    pub coupon_uses_issued: i64,
+    /// Coupon uses made by sales, and given back by refunds.
+    pub coupon_uses: i64,
+    pub coupon_uses_returned: i64,
+    /// What coupons took off sales (refunds do not change it).
+    pub coupon_off: Money,
 }
 
 impl LedgerTotals {
@@ -596,7 +674,12 @@ impl LedgerTotals {
             | OpBody::MembersMerged { .. }
             | OpBody::MergeMoved { .. }
             | OpBody::ProgrammeChanged { .. }
-            | OpBody::CatalogueChanged { .. } => {}
+            | OpBody::CatalogueChanged { .. }
+            | OpBody::UsesTransferred { .. } => {}
+            OpBody::CouponIssued { coupon, .. } => {
+                self.coupons_issued += 1;
+                self.coupon_uses_issued += i64::from(coupon.template.uses);
+            }
             OpBody::Recharged { amount, bonus, .. } => {
                 self.recharges += 1;
                 self.recharged_principal += *amount;
@@ -609,6 +692,8 @@ impl LedgerTotals {
                 self.spent_bonus += order.balance_bonus;
                 self.points_issued += order.points_earned;
                 self.points_redeemed += order.points_used;
+                self.coupon_uses += order.coupons.len() as i64;
+                self.coupon_off += order.coupon_off;
             }
             OpBody::Refunded { refund } => {
                 self.refunds += 1;
@@ -617,8 +702,15 @@ impl LedgerTotals {
                 self.refunded_bonus += refund.balance_bonus;
                 self.points_reversed += refund.points_reversed;
                 self.points_returned += refund.points_returned;
+                self.coupon_uses_returned += refund.coupons_returned.len() as i64;
             }
         }
+    }
+
+    /// Coupon uses members hold (conservation of uses, with `Σ left` over
+    /// every coupon of every member): issued − used + given back.
+    pub fn coupon_uses_outstanding(&self) -> i64 {
+        self.coupon_uses_issued - self.coupon_uses + self.coupon_uses_returned
     }
 
     /// Points members hold, as far as sales and refunds tell (conservation

@@ -10,10 +10,14 @@ use rust_decimal::Decimal;
 use tongka_core::catalogue::Product;
 use tongka_core::checkout::{Order, OrderLine, Tender, TenderKind};
 use tongka_core::codec::{FEATURE_POINTS, feature_name};
+use tongka_core::coupon::{
+    Benefit, Coupon, CouponKind, CouponTemplate, CouponUse, Scope, Validity,
+};
+use tongka_core::day::Day;
 use tongka_core::error::DomainError;
-use tongka_core::ids::{MemberId, NodeId, OpId, OrderId, RechargeId, RefundId};
+use tongka_core::ids::{CouponId, MemberId, NodeId, OpId, OrderId, RechargeId, RefundId};
 use tongka_core::member::{Gender, Profile, ProfilePatch};
-use tongka_core::op::{DecodeError, EncodedOp, MergedFigures, OP_FORMAT_V2, OpDraft};
+use tongka_core::op::{DecodeError, EncodedOp, MergedFigures, OP_FORMAT_V2, OpDraft, UsesOf};
 use tongka_core::programme::{PointsDeduction, Programme};
 use tongka_core::refund::{Refund, RefundLine};
 use tongka_core::{Hlc, Money, Op, OpBody, VersionVector};
@@ -64,18 +68,33 @@ fn line() -> impl Strategy<Value = OrderLine> {
         text(),
         money(),
         decimal(),
-        (money(), money(), money()),
+        (
+            money(),
+            money(),
+            money(),
+            prop_oneof![Just(Money::ZERO), money()],
+        ),
     )
         .prop_map(
-            |(sku, barcode, description, unit_price, qty, (amount, discount, payable))| OrderLine {
+            |(
                 sku,
                 barcode,
                 description,
                 unit_price,
                 qty,
-                amount,
-                discount,
-                payable,
+                (amount, discount, payable, coupon_off),
+            )| {
+                OrderLine {
+                    sku,
+                    barcode,
+                    description,
+                    unit_price,
+                    qty,
+                    amount,
+                    discount,
+                    payable,
+                    coupon_off,
+                }
             },
         )
 }
@@ -93,6 +112,10 @@ fn order() -> impl Strategy<Value = Order> {
         (money(), money(), money(), money(), money(), money()),
         proptest::collection::vec(tender(), 0..3),
         (any::<i64>(), prop_oneof![Just(0i64), any::<i64>()], money()),
+        (
+            proptest::collection::vec(coupon_use(), 0..3),
+            prop_oneof![Just(Money::ZERO), money()],
+        ),
     )
         .prop_map(
             |(
@@ -102,6 +125,7 @@ fn order() -> impl Strategy<Value = Order> {
                 (total, discount, payable, change, balance_principal, balance_bonus),
                 tenders,
                 (points_earned, points_used, points_value),
+                (coupons, coupon_off),
             )| Order {
                 id: OrderId::mint(&store, n),
                 member: member.map(|m| MemberId::mint(&store, m)),
@@ -120,6 +144,66 @@ fn order() -> impl Strategy<Value = Order> {
                 points_earned,
                 points_used,
                 points_value,
+                coupons,
+                coupon_off,
+            },
+        )
+}
+
+fn day() -> impl Strategy<Value = Day> {
+    (-40_000i32..80_000).prop_map(Day)
+}
+
+fn coupon_use() -> impl Strategy<Value = CouponUse> {
+    (
+        text(),
+        text(),
+        money(),
+        proptest::collection::vec((any::<u32>(), money()), 0..3),
+        day(),
+    )
+        .prop_map(|(code, template, off, lines, to)| CouponUse {
+            code,
+            template,
+            off,
+            lines,
+            to,
+        })
+}
+
+fn template() -> impl Strategy<Value = CouponTemplate> {
+    (
+        text(),
+        text(),
+        prop_oneof![
+            money().prop_map(|off| Benefit::AmountOff { off }),
+            (decimal(), proptest::option::of(money()))
+                .prop_map(|(rate, max_off)| Benefit::Percent { rate, max_off }),
+            text().prop_map(|sku| Benefit::FreeItem { sku }),
+        ],
+        prop_oneof![
+            (day(), day()).prop_map(|(from, to)| Validity::Dates { from, to }),
+            any::<u16>().prop_map(|days| Validity::DaysFromIssue { days }),
+        ],
+        (any::<u32>(), money(), any::<u32>()),
+        proptest::collection::vec(text(), 0..3),
+    )
+        .prop_map(
+            |(id, name, benefit, validity, (uses, min_spend, per_member_limit), skus)| {
+                CouponTemplate {
+                    id,
+                    name,
+                    kind: CouponKind::Cash,
+                    benefit,
+                    validity,
+                    scope: Scope {
+                        skus,
+                        ..Scope::default()
+                    },
+                    uses,
+                    min_spend,
+                    per_member_limit,
+                }
             },
         )
 }
@@ -139,6 +223,7 @@ fn refund() -> impl Strategy<Value = Refund> {
         (money(), money(), money()),
         proptest::collection::vec(tender(), 0..3),
         (any::<i64>(), text(), prop_oneof![Just(0i64), any::<i64>()]),
+        proptest::collection::vec(1u64..99, 0..3),
     )
         .prop_map(
             |(
@@ -147,7 +232,9 @@ fn refund() -> impl Strategy<Value = Refund> {
                 (amount, balance_principal, balance_bonus),
                 tenders,
                 (points_reversed, reason, points_returned),
+                coupons,
             )| Refund {
+                coupons_returned: coupons.iter().map(|c| CouponId::mint(&store, *c)).collect(),
                 id: RefundId::mint(&store, n),
                 order: OrderId::mint(&store, n / 2),
                 member: member.map(|m| MemberId::mint(&store, m)),
@@ -305,6 +392,26 @@ fn body() -> impl Strategy<Value = OpBody> {
             )
         )
             .prop_map(|(change, products)| OpBody::CatalogueChanged { change, products }),
+        (node(), 1u64..99, template(), day(), day(), node()).prop_map(
+            |(n, i, template, from, to, holder)| OpBody::CouponIssued {
+                member: MemberId::mint(&n, 1),
+                coupon: Coupon {
+                    id: CouponId::mint(&n, i),
+                    template,
+                    from,
+                    to,
+                },
+                holder,
+            }
+        ),
+        (node(), 1u64..99, node(), any::<u32>()).prop_map(|(n, i, to, uses)| {
+            OpBody::UsesTransferred {
+                member: MemberId::mint(&n, 1),
+                of: UsesOf::Coupon(CouponId::mint(&n, i)),
+                to,
+                uses,
+            }
+        }),
     ]
 }
 
@@ -439,19 +546,23 @@ struct NextOrder {
     points_used: i64,
     #[cbor(n(16), skip_if = "tongka_core::codec::is_zero_money")]
     points_value: Money,
+    #[cbor(n(17), skip_if = "Vec::is_empty")]
+    coupons: Vec<CouponUse>,
+    #[cbor(n(18), skip_if = "tongka_core::codec::is_zero_money")]
+    coupon_off: Money,
     /// New, informational.
-    #[n(17)]
+    #[n(19)]
     staff: Option<String>,
-    /// New, a feature: coupons redeemed by the sale.
-    #[cbor(n(18), skip_if = "Vec::is_empty")]
-    coupons: Vec<String>,
+    /// New, a feature: stock taken by the sale.
+    #[cbor(n(20), skip_if = "Vec::is_empty")]
+    stock: Vec<String>,
 }
 
-/// The feature the next version gives coupons.
-const FEATURE_COUPONS: u64 = 1 << 1;
+/// The feature the next version gives stock.
+const FEATURE_STOCK: u64 = 1 << 2;
 
 impl NextOrder {
-    fn of(o: &Order, staff: Option<&str>, coupons: &[&str]) -> NextOrder {
+    fn of(o: &Order, staff: Option<&str>, stock: &[&str]) -> NextOrder {
         NextOrder {
             id: o.id.clone(),
             member: o.member.clone(),
@@ -470,8 +581,10 @@ impl NextOrder {
             points_earned: o.points_earned,
             points_used: o.points_used,
             points_value: o.points_value,
+            coupons: o.coupons.clone(),
+            coupon_off: o.coupon_off,
             staff: staff.map(str::to_string),
-            coupons: coupons.iter().map(|c| c.to_string()).collect(),
+            stock: stock.iter().map(|c| c.to_string()).collect(),
         }
     }
 }
@@ -545,6 +658,7 @@ fn a_sale(points_used: i64) -> Op {
             amount: Money::from_fen(1200),
             discount: Money::from_fen(60),
             payable: Money::from_fen(1140),
+            coupon_off: Money::ZERO,
         }],
         total: Money::from_fen(1200),
         discount: Money::from_fen(60),
@@ -559,6 +673,8 @@ fn a_sale(points_used: i64) -> Op {
         points_earned: 11,
         points_used,
         points_value: Money::from_fen(points_used),
+        coupons: Vec::new(),
+        coupon_off: Money::ZERO,
     };
     op_of(OpBody::sale(order), Vec::new(), vec![3; 72])
 }
@@ -598,19 +714,20 @@ fn a_sale_needing_an_unknown_feature_is_refused() {
     };
     let bytes = next_encoding(
         &op,
-        NextOrder::of(order, None, &["c-hq-1"]),
-        FEATURE_POINTS | FEATURE_COUPONS,
+        NextOrder::of(order, None, &["tea:1"]),
+        FEATURE_POINTS | FEATURE_STOCK,
     );
     let err = Op::decode(&bytes).unwrap_err();
-    assert_eq!(err, DecodeError::UnknownFeature(1));
-    assert_eq!(feature_name(1), None);
+    assert_eq!(err, DecodeError::UnknownFeature(2));
+    assert_eq!(feature_name(2), None);
+    assert_eq!(feature_name(1), Some("coupons"));
     assert_eq!(err.code(), "unknown_feature");
-    assert!(err.to_string().contains("feature 1"), "{err}");
-    assert!(err.message_zh().contains("功能 1"), "{}", err.message_zh());
-    assert_eq!(err.details(), vec![("feature", "1".to_string())]);
+    assert!(err.to_string().contains("feature 2"), "{err}");
+    assert!(err.message_zh().contains("功能 2"), "{}", err.message_zh());
+    assert_eq!(err.details(), vec![("feature", "2".to_string())]);
     assert_eq!(
         EncodedOp::decode(bytes).unwrap_err(),
-        DecodeError::UnknownFeature(1)
+        DecodeError::UnknownFeature(2)
     );
 }
 

@@ -9,10 +9,10 @@ pub enum DbError {
     Redb(RedbError),
     #[error("database file was written by schema {found}; this build reads schema {expected}")]
     Schema { found: u32, expected: u32 },
-    /// A database of before the format break (schema < 8): not upgraded.
+    /// A database of an earlier schema (< `SCHEMA_VERSION`): not upgraded.
     #[error(
         "this database was written by an earlier tongka format (schema {found}; this build \
-         reads schema 8 and later): start a new data directory, or re-run \
+         reads schema 9): start a new data directory, or re-run \
          `tongka chain add-store` for this store, and let it catch up from the chain"
     )]
     FormatTooOld { found: u32 },

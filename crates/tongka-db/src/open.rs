@@ -92,7 +92,7 @@ impl Db {
                     meta.insert("node", node.as_str().as_bytes())?;
                     meta.insert("instance", random_u64().to_le_bytes().as_slice())?;
                 }
-                // Before the format break (schema 8): refused, not upgraded.
+                // Before this schema (the format break was 8): refused, not upgraded.
                 Some(found) if found < SCHEMA_VERSION => {
                     return Err(DbError::FormatTooOld { found });
                 }

@@ -17,7 +17,13 @@ use redb::TableDefinition;
 /// code that is gone: a database of one of them is refused, and the node
 /// starts from a new data directory (a store of a chain catches up from
 /// its peers).
-pub const SCHEMA_VERSION: u32 = 8;
+///
+/// 9: members hold their coupons (`MemberState::coupons`, each with its
+/// uses per node), orders record the coupons they used and refunds the uses
+/// they gave back, the totals count coupons. Stored values are postcard,
+/// whose records do not grow a field, so schema 8 is refused like the older
+/// ones (nothing was deployed on it).
+pub const SCHEMA_VERSION: u32 = 9;
 
 /// meta: `&str` name → bytes. Names: `schema` (u32 LE), `node` (utf-8),
 /// `instance` (u64 LE, random at creation: tells this database's history

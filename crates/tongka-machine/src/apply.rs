@@ -95,7 +95,7 @@ impl std::error::Error for Rejected {}
 impl From<ApplyError> for Rejected {
     fn from(e: ApplyError) -> Rejected {
         let kind = match &e {
-            ApplyError::Overdraft(_) => Kind::Overdraft,
+            ApplyError::Overdraft(_) | ApplyError::UsesShort(_) => Kind::Overdraft,
             ApplyError::Authority { .. } => Kind::Authority,
             _ => Kind::NotApplicable,
         };
@@ -108,8 +108,8 @@ impl From<ApplyError> for Rejected {
 pub enum Admitted<'a> {
     /// A new member (its state: [`next_member`] over none).
     Registered { member: &'a MemberId },
-    /// A profile change, a recharge or a share transfer: the member's
-    /// state changes ([`next_member`]).
+    /// A profile change, a recharge, a coupon issued or a transfer of
+    /// shares or uses: the member's state changes ([`next_member`]).
     Member { member: &'a MemberId },
     /// A sale: the order it makes is `order` as sold; a member's sale
     /// changes the member too.
@@ -186,6 +186,14 @@ pub fn admit<'a>(
             Admitted::Member { member }
         }
         OpBody::SharesTransferred { member, .. } => {
+            known(member, "transfer")?;
+            Admitted::Member { member }
+        }
+        OpBody::CouponIssued { member, .. } => {
+            known(member, "coupon")?;
+            Admitted::Member { member }
+        }
+        OpBody::UsesTransferred { member, .. } => {
             known(member, "transfer")?;
             Admitted::Member { member }
         }

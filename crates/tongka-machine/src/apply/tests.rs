@@ -67,6 +67,8 @@ fn order(id: u64, store: &str, member: Option<MemberId>) -> Order {
         points_earned: 0,
         points_used: 0,
         points_value: Money::ZERO,
+        coupons: vec![],
+        coupon_off: Money::ZERO,
     }
 }
 
@@ -188,6 +190,7 @@ fn refusals_come_from_the_rule() {
         points_reversed: 0,
         reason: String::new(),
         points_returned: 0,
+        coupons_returned: vec![],
     };
     let unknown = op(
         "a",

@@ -991,7 +991,18 @@ fn console_edits_coupon_templates() {
             "a refused edit changed the programme"
         );
 
+        // Uses that are not a whole number: refused before anything is sent.
         fill(c, "coupon-rate", "0.8").await;
+        fill(c, "coupon-uses", "两次").await;
+        click(c, "programme-save").await;
+        let local = format!(
+            r#"{}[data-code="invalid_input"]:not([hidden])"#,
+            dt("coupon-error")
+        );
+        wait_for(c, &local).await;
+        let msg = text(c, &dt("coupon-error-message")).await;
+        assert_eq!(msg, "第 1 个券模板：可用次数须为整数");
+        fill(c, "coupon-uses", "2").await;
         click(c, "programme-save").await;
         wait_for(c, r#"#programme-form[data-saved="2"]"#).await;
         wait_for(c, &format!("{}[hidden]", dt("coupon-error"))).await;

@@ -230,7 +230,6 @@ export function bindProgramme() {
     fillProgrammeForm(state.programme);
   });
   $('#prog-add-offer').addEventListener('click', () => { state.progDirty = true; const tr = addOfferRow(); renumberProgramme(); $('input', tr).focus(); });
-  bindCoupons();
   $('#prog-add-level').addEventListener('click', () => { state.progDirty = true; const tr = addLevelRow(); renumberProgramme(); $('input', tr).focus(); });
   for (const tb of [$('#prog-offers-table tbody'), $('#prog-levels-table tbody')]) {
     tb.addEventListener('click', (ev) => {
@@ -241,4 +240,5 @@ export function bindProgramme() {
       renumberProgramme();
     });
   }
+  bindCoupons();
 }

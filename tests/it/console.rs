@@ -887,6 +887,146 @@ fn console_edits_the_programme() {
     assert_eq!(member(&node, &id)["balance"], "1150.00");
 }
 
+/// Coupon templates edited at HQ through the console (a chain-less node
+/// authors its programme): one created with every field, edited, a bad
+/// rate refused next to the editor in the language chosen with nothing
+/// typed lost, one removed; `GET /programme` holds what the form said.
+#[test]
+fn console_edits_coupon_templates() {
+    let node = Node::up();
+    let (_, mut prog) = node.get("/programme");
+    prog["coupon_templates"] = json!([{
+        "id": "spend-100-20", "name": "满100减20", "kind": "spend_off",
+        "benefit": {"type": "amount_off", "off": "20.00"},
+        "validity": {"type": "days_from_issue", "days": 30},
+        "uses": 1, "min_spend": "100.00"
+    }]);
+    assert_eq!(node.put("/programme", prog).0, 200);
+    let editor = |i: usize| format!(r#"{}[data-index="{i}"]:not([hidden])"#, dt("coupon-editor"));
+    // The rows are in the programme's order: by id, once saved.
+    let row = |id: &str| format!(r#"{}[data-id="{id}"]"#, dt("prog-coupon"));
+    let value = async |c: &Client, id: &str| {
+        let el = wait_for(c, &dt(id)).await;
+        el.prop("value").await.unwrap().unwrap_or_default()
+    };
+    with_browser("console-coupon-templates", async |c| {
+        open_console(c, &node).await;
+        click(c, "tab-programme").await;
+        wait_for(
+            c,
+            r#"#programme-form[data-loaded="1"]:not([data-readonly])"#,
+        )
+        .await;
+        wait_for(c, &row("spend-100-20")).await;
+
+        // A new template, every field typed; the kind picks its benefit.
+        click(c, "prog-add-coupon").await;
+        wait_for(c, &editor(1)).await;
+        fill(c, "coupon-id", "pct-85").await;
+        fill(c, "coupon-name", "85折券").await;
+        select(c, "coupon-kind", "percent").await;
+        assert_eq!(value(c, "coupon-benefit-type").await, "percent");
+        fill(c, "coupon-rate", "0.85").await;
+        fill(c, "coupon-max-off", "30").await;
+        select(c, "coupon-validity-type", "dates").await;
+        fill(c, "coupon-from", "2026-01-01").await;
+        fill(c, "coupon-to", "2026-06-30").await;
+        fill(c, "coupon-skus", "sku-1, sku-2").await;
+        fill(c, "coupon-categories", "饮品").await;
+        fill(c, "coupon-stores", "store-1").await;
+        fill(c, "coupon-levels", "gold，silver").await;
+        fill(c, "coupon-uses", "2").await;
+        fill(c, "coupon-min-spend", "50").await;
+        fill(c, "coupon-per-member-limit", "3").await;
+        click(c, "programme-save").await;
+        wait_for(c, r#"#programme-form[data-saved="1"]"#).await;
+        let mut want = json!({
+            "id": "pct-85", "name": "85折券", "kind": "percent",
+            "benefit": {"type": "percent", "rate": "0.85", "max_off": "30.00"},
+            "validity": {"type": "dates", "from": "2026-01-01", "to": "2026-06-30"},
+            "scope": {"skus": ["sku-1", "sku-2"], "categories": ["饮品"], "stores": ["store-1"], "levels": ["gold", "silver"]},
+            "uses": 2, "min_spend": "50.00", "per_member_limit": 3
+        });
+        let (_, p) = node.get("/programme");
+        assert_eq!(p["coupon_templates"][0], want, "{p}");
+        assert_eq!(p["coupon_templates"][1]["id"], "spend-100-20", "{p}");
+        let shown = text(c, &row("pct-85")).await;
+        assert!(shown.contains("按 0.85 计价，最多优惠 30.00"), "{shown:?}");
+
+        // Edited: a rate of 1.5 is refused next to the editor, which keeps
+        // what was typed; in English the message is English.
+        click_css(c, &format!(r#"{} [data-act="edit"]"#, row("pct-85"))).await;
+        wait_for(c, &editor(0)).await;
+        assert_eq!(value(c, "coupon-rate").await, "0.85");
+        fill(c, "coupon-name", "8折券").await;
+        fill(c, "coupon-rate", "1.5").await;
+        click(c, "programme-save").await;
+        let refused = format!(
+            r#"{}[data-code="invalid_coupon_template"]:not([hidden])"#,
+            dt("coupon-error")
+        );
+        wait_for(c, &refused).await;
+        let msg = text(c, &dt("coupon-error-message")).await;
+        assert!(
+            msg.contains("第 1 个券模板") && msg.contains("折扣率"),
+            "{msg:?}"
+        );
+        wait_for(c, &format!("{}.invalid", row("pct-85"))).await;
+        wait_for(c, &editor(0)).await;
+        assert_eq!(value(c, "coupon-rate").await, "1.5");
+        assert_eq!(value(c, "coupon-name").await, "8折券");
+        click(c, "lang-toggle").await;
+        wait_for(c, r#"body[data-lang="en"]"#).await;
+        let msg = text(c, &dt("coupon-error-message")).await;
+        assert!(
+            msg.contains("coupon template 1") && msg.contains("rate"),
+            "{msg:?}"
+        );
+        screenshot(c, "console-coupon-refused").await;
+        click(c, "lang-toggle").await;
+        wait_for(c, r#"body[data-lang="zh"]"#).await;
+        assert_eq!(
+            node.get("/programme").1,
+            p,
+            "a refused edit changed the programme"
+        );
+
+        // Uses that are not a whole number: refused before anything is sent.
+        fill(c, "coupon-rate", "0.8").await;
+        fill(c, "coupon-uses", "两次").await;
+        click(c, "programme-save").await;
+        let local = format!(
+            r#"{}[data-code="invalid_input"]:not([hidden])"#,
+            dt("coupon-error")
+        );
+        wait_for(c, &local).await;
+        let msg = text(c, &dt("coupon-error-message")).await;
+        assert_eq!(msg, "第 1 个券模板：可用次数须为整数");
+        fill(c, "coupon-uses", "2").await;
+        click(c, "programme-save").await;
+        wait_for(c, r#"#programme-form[data-saved="2"]"#).await;
+        wait_for(c, &format!("{}[hidden]", dt("coupon-error"))).await;
+
+        // The other template removed.
+        click_css(
+            c,
+            &format!(r#"{} [data-act="remove"]"#, row("spend-100-20")),
+        )
+        .await;
+        click(c, "programme-save").await;
+        wait_for(c, r#"#programme-form[data-saved="3"]"#).await;
+        want["name"] = json!("8折券");
+        want["benefit"]["rate"] = json!("0.8");
+        let (_, now) = node.get("/programme");
+        assert_eq!(now["coupon_templates"], json!([want]), "{now}");
+        assert_eq!(
+            now["recharge_offers"], p["recharge_offers"],
+            "other fields kept"
+        );
+        assert_eq!(now["levels"], p["levels"], "other fields kept");
+    });
+}
+
 /// Paying with points (积分抵现) through the console: the programme tab turns
 /// the rule on (a bad cap refused next to the form), the checkout form
 /// takes the points to use and previews what they deduct, the receipt shows

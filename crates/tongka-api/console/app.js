@@ -7,8 +7,9 @@
 //
 // This is the entry module: it wires the screens together and starts the
 // console. One native ES module per screen (members, checkout, orders,
-// duplicates, programme, overview) and a few shared ones (state, i18n,
-// dom, format, api, feedback, nav, auth, receipt); the node serves each
+// duplicates, programme, overview; the programme's coupon templates in
+// coupons_admin) and a few shared ones (state, i18n, dom, format, api,
+// feedback, nav, auth, receipt); the node serves each
 // from its binary (`console.rs`), nothing comes from elsewhere. Screens
 // import one another's functions only to call them on a user's action,
 // never while loading, so the one import cycle (members ↔ orders: a

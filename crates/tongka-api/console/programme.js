@@ -1,8 +1,8 @@
 // The programme screen: HQ (or a node of no chain) edits the membership
 // programme (recharge offers, levels, points, paying with points); a
-// chain's store views it. Coupon templates are listed, read-only (kept
-// through the API; a save of this form leaves them as they are). The API's refusals are shown next to the form,
-// on the very field when the API names it.
+// chain's store views it. The coupon templates are part of the form
+// (coupons_admin.js edits them) and are sent with it. The API's refusals
+// are shown next to the form, on the very field when the API names it.
 import { state } from './state.js';
 import { $, $$, clear, h, toast } from './dom.js';
 import { t } from './i18n.js';
@@ -13,6 +13,9 @@ import { onShow } from './nav.js';
 import { renderNodeBadge } from './auth.js';
 import { renderRechargeOffers, renderRechargePreview } from './members.js';
 import { renderPointsRow } from './checkout.js';
+import {
+  bindCoupons, fillCoupons, isCouponError, openRefused, readCoupons, renderCoupons,
+} from './coupons_admin.js';
 
 async function loadProgrammeScreen() {
   const [p, hl, sync] = await Promise.allSettled([
@@ -70,36 +73,14 @@ function renumberProgramme() {
   syncProgrammeReadonly();
 }
 
-/** One coupon template, read-only (templates are kept through the API). */
-function couponRow(c) {
-  const b = c.benefit || {};
-  const min = c.min_spend && c.min_spend !== '0.00' ? c.min_spend : null;
-  const benefit = b.type === 'amount_off'
-    ? (min ? t('coupon.off_min', { off: b.off, min }) : t('coupon.off', { off: b.off }))
-    : b.type === 'percent'
-      ? (b.max_off ? t('coupon.percent_max', { rate: b.rate, max: b.max_off }) : t('coupon.percent', { rate: b.rate }))
-      : t('coupon.free_item', { sku: b.sku });
-  const v = c.validity || {};
-  const valid = v.type === 'dates' ? t('coupon.dates', { from: v.from, to: v.to }) : t('coupon.days', { days: v.days });
-  return h('tr', { class: 'prog-coupon', 'data-test': 'prog-coupon' },
-    h('td', { class: 'mono', text: c.id }),
-    h('td', { text: c.name }),
-    h('td', { text: t('coupon.kind.' + c.kind) }),
-    h('td', { text: benefit }),
-    h('td', { text: valid }),
-    h('td', { class: 'num', text: String(c.uses) }));
-}
-
 function fillProgrammeForm(p) {
   clear($('#prog-offers-table tbody'));
   clear($('#prog-levels-table tbody'));
-  clear($('#prog-coupons-table tbody'));
   if (p) {
     for (const o of p.recharge_offers || []) addOfferRow(o);
     for (const l of p.levels || []) addLevelRow(l);
-    for (const c of p.coupon_templates || []) $('#prog-coupons-table tbody').append(couponRow(c));
   }
-  $('#prog-coupons-none').hidden = !!(p && (p.coupon_templates || []).length);
+  fillCoupons(p && p.coupon_templates);
   $('#prog-points-per-yuan').value = p ? String(p.points_per_yuan) : '';
   const d = p && p.points_deduction;
   $('#prog-deduction-on').checked = !!d;
@@ -156,6 +137,10 @@ function readProgrammeForm() {
     cap: $('#prog-deduction-cap').value.trim(),
     min_points: whole($('#prog-deduction-min').value.trim() || '0'),
   } : null;
+  const coupons = readCoupons();
+  if (coupons.error) return { error: coupons.error };
+  body.coupon_templates = coupons.templates;
+  rows.coupons = coupons.sent;
   return { body, rows };
 }
 
@@ -171,7 +156,10 @@ export function renderProgrammeError() {
   const e = state.progError;
   for (const s of $$('.prog-section')) s.classList.remove('invalid');
   for (const el of $$('#programme-form input[aria-invalid]')) el.removeAttribute('aria-invalid');
-  if (!e) { box.hidden = true; delete box.dataset.code; return; }
+  // The rows and the editor of the coupon templates, with a refusal about
+  // them shown there rather than here.
+  renderCoupons();
+  if (!e || isCouponError(e)) { box.hidden = true; delete box.dataset.code; return; }
   const msg = state.lang === 'zh' ? (e.message_zh || e.message || t('err.http', { status: e.status }))
     : (e.message || e.message_zh || t('err.http', { status: e.status }));
   $('#programme-error-message').textContent = msg;
@@ -193,10 +181,12 @@ async function saveProgramme(ev) {
   ev.preventDefault();
   clearError();
   if (!state.progEditable) return;
-  const { body, rows } = readProgrammeForm();
-  state.progError = null;
-  state.progSentRows = rows;
+  const { body, rows, error } = readProgrammeForm();
+  state.progError = error || null;
+  state.progSentRows = rows || null;
+  state.progSentCoupons = rows ? rows.coupons : null;
   renderProgrammeError();
+  if (error) { openRefused(); return; }
   await busy([$('#programme-save'), $('#programme-reset')], async () => {
     let p;
     try {
@@ -213,7 +203,8 @@ async function saveProgramme(ev) {
         fillProgrammeForm(state.programme);
       }
       renderProgrammeError();
-      $('#programme-error').scrollIntoView({ block: 'nearest' });
+      if (isCouponError(state.progError)) openRefused();
+      else $('#programme-error').scrollIntoView({ block: 'nearest' });
       return;
     }
     state.programme = p;
@@ -249,4 +240,5 @@ export function bindProgramme() {
       renumberProgramme();
     });
   }
+  bindCoupons();
 }

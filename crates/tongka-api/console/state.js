@@ -30,4 +30,7 @@ export const state = {
   progDirty: false,
   progError: null,
   progSentRows: null,
+  progCoupons: [],         // [{orig, draft, touched}]: the coupon templates as edited
+  couponOpen: null,        // the index of the template in the editor
+  progSentCoupons: null,   // the templates' entries in the order last sent
 };

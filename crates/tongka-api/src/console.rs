@@ -39,6 +39,11 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../console/duplicates.js"),
     ),
     ("programme.js", JS, include_str!("../console/programme.js")),
+    (
+        "coupons_admin.js",
+        JS,
+        include_str!("../console/coupons_admin.js"),
+    ),
     ("overview.js", JS, include_str!("../console/overview.js")),
     ("app.css", CSS, include_str!("../console/app.css")),
 ];

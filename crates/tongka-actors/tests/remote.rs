@@ -651,6 +651,7 @@ async fn a_share_move_of_a_member_not_merged_here_is_refused() {
             principal: Money::from_yuan(50),
             bonus: Money::ZERO,
             points: 0,
+            coupons: vec![],
         },
     );
     forged.deps = a.db().summary().vv.without(a.node());

@@ -47,9 +47,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::clock::Hlc;
+use crate::coupon::HeldCoupon;
 use crate::error::DomainError;
 use crate::ids::{MemberId, NodeId};
-use crate::op::{MergedFigures, Op, OpBody};
+use crate::op::{MergedFigures, MovedUses, Op, OpBody};
 use crate::profile_doc;
 use crate::state::{ApplyError, MemberState};
 use crate::wallet::Share;
@@ -129,7 +130,18 @@ pub fn decide_merge(
 /// to `into`; `None` when it holds nothing.
 pub fn decide_move(absorbed: &MemberState, into: &MemberId, holder: &NodeId) -> Option<OpBody> {
     let s = absorbed.wallet.share(holder);
-    if s == Share::default() || *into == absorbed.id {
+    let coupons: Vec<MovedUses> = absorbed
+        .coupons
+        .iter()
+        .filter_map(|c| {
+            let uses = u32::try_from(c.held(holder)).ok().filter(|u| *u > 0)?;
+            Some(MovedUses {
+                coupon: c.coupon.clone(),
+                uses,
+            })
+        })
+        .collect();
+    if (s == Share::default() && coupons.is_empty()) || *into == absorbed.id {
         return None;
     }
     Some(OpBody::MergeMoved {
@@ -138,6 +150,7 @@ pub fn decide_move(absorbed: &MemberState, into: &MemberId, holder: &NodeId) -> 
         principal: s.principal,
         bonus: s.bonus,
         points: s.points,
+        coupons,
     })
 }
 
@@ -150,6 +163,7 @@ pub fn apply_credit(survivor: &mut MemberState, op: &Op) -> Result<(), ApplyErro
         principal,
         bonus,
         points,
+        coupons,
     } = &op.body
     else {
         return Err(ApplyError::NotApplicable("not a merge move"));
@@ -168,6 +182,22 @@ pub fn apply_credit(survivor: &mut MemberState, op: &Op) -> Result<(), ApplyErro
             points: *points,
         },
     );
+    // The coupons come along: known to the survivor or not yet.
+    for moved in coupons {
+        let at = match survivor
+            .coupons
+            .binary_search_by(|c| c.id().cmp(&moved.coupon.id))
+        {
+            Ok(at) => at,
+            Err(at) => {
+                survivor
+                    .coupons
+                    .insert(at, HeldCoupon::moved_in(moved.coupon.clone()));
+                at
+            }
+        };
+        survivor.coupons[at].credit(op.origin(), i64::from(moved.uses));
+    }
     survivor.last_seen = survivor.last_seen.max(op.hlc);
     Ok(())
 }
@@ -341,6 +371,7 @@ mod tests {
                 principal: Money::from_yuan(1),
                 bonus: Money::ZERO,
                 points: 0,
+                coupons: vec![],
             },
         );
         assert!(a.apply(&forged).is_err());

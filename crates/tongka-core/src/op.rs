@@ -131,6 +131,11 @@ pub enum OpBody {
         bonus: Money,
         #[n(4)]
         points: i64,
+        /// The origin's uses of the absorbed member's coupons, moved with
+        /// the coupons (the survivor may not know them yet). Feature
+        /// `FEATURE_COUPONS` when not empty.
+        #[cbor(n(5), skip_if = "crate::codec::is_empty_vec")]
+        coupons: Vec<MovedUses>,
     },
     /// HQ edits the chain's programme: the automerge change it made of the
     /// programme document (`programme_doc`), which is what applies, and the
@@ -179,6 +184,17 @@ pub enum OpBody {
         #[n(3)]
         uses: u32,
     },
+}
+
+/// A node's uses of one coupon moved by a merge, with the coupon.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode,
+)]
+pub struct MovedUses {
+    #[n(0)]
+    pub coupon: Coupon,
+    #[n(1)]
+    pub uses: u32,
 }
 
 /// Whose uses an op moves: a coupon's of the member.
@@ -277,6 +293,7 @@ impl OpBody {
                 f
             }
             OpBody::CouponIssued { .. } | OpBody::UsesTransferred { .. } => FEATURE_COUPONS,
+            OpBody::MergeMoved { coupons, .. } if !coupons.is_empty() => FEATURE_COUPONS,
             _ => 0,
         }
     }

@@ -212,6 +212,12 @@ impl MemberState {
         }
     }
 
+    /// Whether `node` holds anything of this member: a wallet share, or
+    /// uses of a coupon (what a merge moves).
+    pub fn held_by(&self, node: &NodeId) -> bool {
+        self.wallet.share(node) != Share::default() || self.coupons.iter().any(|c| c.held(node) > 0)
+    }
+
     /// How many coupons of template `template` the member holds.
     pub fn coupons_of(&self, template: &str) -> usize {
         self.coupons
@@ -354,10 +360,15 @@ impl MemberState {
                 principal,
                 bonus,
                 points,
+                coupons,
                 ..
             } => {
                 if *into == self.id {
                     return Err(ApplyError::NotApplicable("share moved to the same member"));
+                }
+                for moved in coupons {
+                    next.coupon_mut(&moved.coupon.id)?
+                        .debit(origin, i64::from(moved.uses))?;
                 }
                 // The origin takes from its own share only (authority).
                 next.wallet.debit(
@@ -410,7 +421,6 @@ impl MemberState {
                         .ok_or(ApplyError::NotApplicable("a coupon code of no coupon"))?;
                     let c = next.coupon_mut(&id)?;
                     c.debit(origin, 1)?;
-                    c.used += 1;
                 }
                 next.wallet.credit(
                     origin,
@@ -452,7 +462,6 @@ impl MemberState {
                 for id in &refund.coupons_returned {
                     let c = next.coupon_mut(id)?;
                     c.credit(origin, 1);
-                    c.used = c.used.saturating_sub(1);
                 }
                 next.cumulative_spent -= refund.amount;
             }

@@ -373,6 +373,7 @@ fn body() -> impl Strategy<Value = OpBody> {
                 principal,
                 bonus,
                 points,
+                coupons: vec![],
             }
         }),
         (bytes(), programme())

@@ -45,7 +45,6 @@ use tongka_core::ids::{MemberId, NodeId};
 use tongka_core::merge::{self, Merged};
 use tongka_core::op::OpBody;
 use tongka_core::state::MemberState;
-use tongka_core::wallet::Share;
 
 /// The member whose share at the node that applies an op with this body
 /// the op may have credited (were it merged away, the share would have to
@@ -150,7 +149,7 @@ impl Settling {
                 None => return,
             },
             Event::Started(m) => {
-                if m.wallet.share(&self.holder) == Share::default() {
+                if !m.held_by(&self.holder) {
                     return;
                 }
                 &m.id

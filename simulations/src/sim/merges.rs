@@ -466,6 +466,7 @@ mod tests {
             principal: Money::from_yuan(50),
             bonus: Money::ZERO,
             points: 0,
+            coupons: vec![],
         };
         let e = st.apply_merge(&op("store-2", 3, early)).unwrap_err();
         assert_eq!(e.kind, "authority", "{}", e.reason);
@@ -495,6 +496,7 @@ mod tests {
             principal: Money::from_fen(1),
             bonus: Money::ZERO,
             points: 0,
+            coupons: vec![],
         };
         let e = st.apply_merge(&op("store-1", 3, forged)).unwrap_err();
         assert_eq!(e.kind, "overdraft", "{}", e.reason);

@@ -60,14 +60,14 @@ impl Coupon {
     }
 }
 
-/// A coupon in a member's wallet: the coupon, its uses held per node, and
-/// how many have been used (net of uses a refund gave back).
+/// A coupon in a member's wallet: the coupon and its uses held per node.
+/// The uses used (net of those a refund gave back) are the rest:
+/// [`HeldCoupon::used`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HeldCoupon {
     pub coupon: Coupon,
     /// Uses held per node, by node; no share negative, none zero.
     pub shares: Vec<(NodeId, i64)>,
-    pub used: u32,
 }
 
 /// Where a coupon stands for the member's wallet.
@@ -101,8 +101,23 @@ impl HeldCoupon {
         HeldCoupon {
             coupon,
             shares: vec![(holder.clone(), uses)],
-            used: 0,
         }
+    }
+
+    /// A merged-away member's coupon arriving at its survivor, before the
+    /// uses moved with it are credited.
+    pub fn moved_in(coupon: Coupon) -> HeldCoupon {
+        HeldCoupon {
+            coupon,
+            shares: Vec::new(),
+        }
+    }
+
+    /// The uses used, net of those given back: the coupon's uses less
+    /// those left. (At a merge's survivor, uses still to be moved from
+    /// their holders count as used until they arrive.)
+    pub fn used(&self) -> i64 {
+        i64::from(self.coupon.template.uses) - self.left()
     }
 
     pub fn id(&self) -> &CouponId {

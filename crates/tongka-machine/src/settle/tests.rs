@@ -96,6 +96,7 @@ fn which_ops_touch_which_member() {
         principal: Money::from_yuan(1),
         bonus: Money::ZERO,
         points: 0,
+        coupons: vec![],
     };
     assert_eq!(touches(&moved), None, "a move credits a survivor");
     assert_eq!(touches(&recharge(&a.id, "store-2", 1, 5).body), Some(&a.id));
@@ -314,7 +315,7 @@ proptest! {
         for m in w.members.values() {
             held += m.wallet.total().principal;
             if survivor(&w.merged, &m.id).is_some() {
-                prop_assert_eq!(m.wallet.total(), Share::default(), "{} stranded", m.id);
+                prop_assert_eq!(m.wallet.total(), tongka_core::wallet::Share::default(), "{} stranded", m.id);
             }
         }
         prop_assert_eq!(held, w.recharged);

@@ -278,7 +278,7 @@ fn a_use_held_elsewhere_says_where_and_a_transfer_brings_it() {
             held_at: vec![n("s2")],
         })
     );
-    assert_eq!(e.to_string().contains("s2"), true);
+    assert!(e.to_string().contains("s2"), "{e}");
     // A sale made anyway at s1 (a forged or buggy op) is refused: s1 holds
     // no use of it.
     let mut forged = sell(&m, "s2", &[line(2000, 1)], &[&c], NOON).unwrap();

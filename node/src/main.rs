@@ -166,6 +166,10 @@ enum BenchCommand {
         /// chain key, as a chain node signs them).
         #[arg(long)]
         unsigned: bool,
+        /// Also run the same checkouts each using one coupon (actor
+        /// layer), in this run, and print the ratio of the two rates.
+        #[arg(long)]
+        coupon: bool,
     },
 }
 
@@ -424,6 +428,7 @@ async fn main() -> anyhow::Result<()> {
                     url,
                     token,
                     unsigned,
+                    coupon,
                 },
         } => {
             let opts = tongka_bench::CheckoutBenchOptions {
@@ -435,11 +440,28 @@ async fn main() -> anyhow::Result<()> {
                 http_url: url,
                 token,
                 unsigned,
+                coupon: false,
             };
+            let with_coupon = coupon.then(|| tongka_bench::CheckoutBenchOptions {
+                coupon: true,
+                ..opts.clone()
+            });
             let report = tongka_bench::checkout(opts)
                 .await
                 .context("checkout benchmark")?;
             println!("{report}");
+            if let Some(opts) = with_coupon {
+                let coupon = tongka_bench::checkout(opts)
+                    .await
+                    .context("checkout benchmark with a coupon")?;
+                println!("\nthe same checkouts, each using one coupon:\n{coupon}");
+                println!(
+                    "\ncoupon / plain: {:.0} / {:.0} checkouts/s = {:.2}",
+                    coupon.checkouts_per_sec,
+                    report.checkouts_per_sec,
+                    coupon.checkouts_per_sec / report.checkouts_per_sec.max(1e-9)
+                );
+            }
             Ok(())
         }
     }

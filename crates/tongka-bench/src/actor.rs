@@ -7,10 +7,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use rust_decimal::Decimal;
-use tongka_actors::{Engine, EngineConfig, EngineError, Idem, LineRequest, Outcome};
+use tongka_actors::{Deduct, Engine, EngineConfig, EngineError, Idem, LineRequest, Outcome};
 use tongka_core::checkout::{TenderInput, TenderKind};
 use tongka_core::clock::VersionVector;
-use tongka_core::ids::{MemberId, NodeId, OpId};
+use tongka_core::coupon::{Benefit, CouponKind, CouponTemplate, Scope, Validity};
+use tongka_core::ids::{CouponId, MemberId, NodeId, OpId};
 use tongka_core::member::Profile;
 use tongka_core::money::Money;
 use tongka_core::op::{Op, OpBody};
@@ -195,6 +196,13 @@ pub(crate) async fn run(opts: &CheckoutBenchOptions, dir: &Path) -> anyhow::Resu
         )
         .await?,
     );
+    let coupons = if opts.coupon {
+        Some(Arc::new(
+            issue_coupons(&engine, run, &members, opts.checkouts).await?,
+        ))
+    } else {
+        None
+    };
     let (commits0, requests0) = db.stats();
     let totals0 = db.summary().totals;
 
@@ -207,6 +215,7 @@ pub(crate) async fn run(opts: &CheckoutBenchOptions, dir: &Path) -> anyhow::Resu
         let engine = engine.clone();
         let next = next.clone();
         let members = members.clone();
+        let coupons = coupons.clone();
         tasks.push(tokio::spawn(async move {
             let mut r = ClientResult {
                 hist: new_histogram(),
@@ -221,17 +230,23 @@ pub(crate) async fn run(opts: &CheckoutBenchOptions, dir: &Path) -> anyhow::Resu
                 if i >= n {
                     return r;
                 }
-                let member = members[i % members.len()].clone();
+                let k = i % members.len();
+                let member = members[k].clone();
+                let deduct = Deduct {
+                    points: 0,
+                    coupons: coupons.as_ref().map(|c| vec![c[k].clone()]).unwrap_or_default(),
+                };
                 let t0 = Instant::now();
                 let res = {
                     let _admitted = admitted(&engine, &mut r.retries).await;
                     engine
-                        .checkout(
+                        .checkout_with(
                             "bench".into(),
                             Some(idem(format!("bench-{run:x}-co-{i}"))),
                             Some(member),
                             vec![checkout_line()],
                             vec![balance_tender()],
+                            deduct,
                         )
                         .await
                 };
@@ -294,6 +309,12 @@ pub(crate) async fn run(opts: &CheckoutBenchOptions, dir: &Path) -> anyhow::Resu
         "the ledger shows {spent} spent and {sales} sales, the checkouts paid {}",
         Money::from_fen(paid_fen)
     );
+    let uses = totals.coupon_uses - totals0.coupon_uses;
+    let want_uses = if opts.coupon { n as i64 } else { 0 };
+    anyhow::ensure!(
+        uses == want_uses,
+        "the ledger shows {uses} coupon uses, {want_uses} expected"
+    );
 
     let (op_bytes, node_value_bytes) = probe_sizes(&engine, &db, members[0].clone(), run).await?;
     drop(engine);
@@ -317,6 +338,61 @@ pub(crate) async fn run(opts: &CheckoutBenchOptions, dir: &Path) -> anyhow::Resu
         node_value_bytes: Some(node_value_bytes),
         usage,
     })
+}
+
+/// The bench's coupon template: 1 yuan off, enough uses for every
+/// checkout of its member.
+const COUPON_TEMPLATE: &str = "bench";
+
+/// Put the bench's template in the programme and issue one coupon of it
+/// to each member, with as many uses as the member's checkouts; the codes
+/// in the members' order.
+async fn issue_coupons(
+    engine: &Engine,
+    run: u64,
+    members: &[MemberId],
+    checkouts: usize,
+) -> anyhow::Result<Vec<CouponId>> {
+    let uses = checkouts.div_ceil(members.len().max(1));
+    anyhow::ensure!(
+        uses <= tongka_core::coupon::COUPON_USES_MAX as usize,
+        "at most {} checkouts per member with --coupon",
+        tongka_core::coupon::COUPON_USES_MAX
+    );
+    let template = CouponTemplate {
+        id: COUPON_TEMPLATE.into(),
+        name: "压测券".into(),
+        kind: CouponKind::Cash,
+        benefit: Benefit::AmountOff {
+            off: Money::from_yuan(1),
+        },
+        validity: Validity::DaysFromIssue { days: 30 },
+        scope: Scope::default(),
+        uses: uses as u32,
+        min_spend: Money::ZERO,
+        per_member_limit: 0,
+    };
+    let programme = Programme {
+        coupon_templates: vec![template],
+        ..Programme::default()
+    };
+    engine
+        .change_programme(programme, "bench".into(), None)
+        .await
+        .map_err(|e| anyhow::anyhow!("the bench's coupon template: {}", describe(&e)))?;
+    let mut out = Vec::with_capacity(members.len());
+    for (i, m) in members.iter().enumerate() {
+        let key = Some(idem(format!("bench-{run:x}-cpn-{i}")));
+        match engine
+            .issue_coupon("bench".into(), key, m.clone(), COUPON_TEMPLATE)
+            .await
+        {
+            Ok((Outcome::CouponIssued { coupon, .. }, _)) => out.push(coupon),
+            Ok((o, _)) => anyhow::bail!("issuing a coupon: unexpected answer {o:?}"),
+            Err(e) => anyhow::bail!("issuing a coupon: {}", describe(&e)),
+        }
+    }
+    Ok(out)
 }
 
 pub(crate) fn describe(e: &EngineError) -> String {

@@ -104,6 +104,10 @@ pub struct CheckoutBenchOptions {
     /// node signs every op it makes with an Ed25519 chain key, on the
     /// writer, as a chain node does.
     pub unsigned: bool,
+    /// Each checkout uses one coupon of its member (actor layer): a coupon
+    /// of many uses issued to every member before the timed part, one use
+    /// per sale, taken from this store's share in the sale's commit.
+    pub coupon: bool,
 }
 
 impl Default for CheckoutBenchOptions {
@@ -117,6 +121,7 @@ impl Default for CheckoutBenchOptions {
             http_url: None,
             token: None,
             unsigned: false,
+            coupon: false,
         }
     }
 }
@@ -390,6 +395,10 @@ pub async fn checkout(opts: CheckoutBenchOptions) -> anyhow::Result<CheckoutRepo
     anyhow::ensure!(
         opts.http_url.is_none() || opts.layer == Layer::Http,
         "--url needs the http layer"
+    );
+    anyhow::ensure!(
+        !opts.coupon || opts.layer == Layer::Actor,
+        "coupon checkouts are measured at the actor layer"
     );
     let dir = match &opts.data_dir {
         Some(d) => {

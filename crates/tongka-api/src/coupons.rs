@@ -88,6 +88,15 @@ pub(crate) struct BatchView<'a> {
     refused: Vec<RefusedView<'a>>,
 }
 
+/// The longest member id: `m-`, a node name of up to 32, `-`, up to 20
+/// digits.
+const MEMBER_ID_LEN_MAX: usize = 2 + tongka_core::ids::NODE_NAME_LEN_MAX + 1 + 20;
+
+/// The longest idempotency key of a batch: the engine issues each member's
+/// coupon under `<key>/<member id>`, which must itself be a key (at most
+/// `KEY_LEN_MAX`: a peer refuses an op with a longer one).
+const BATCH_KEY_LEN_MAX: usize = tongka_core::op::KEY_LEN_MAX - 1 - MEMBER_ID_LEN_MAX;
+
 /// `template` if it has a template id's shape, else the template is not
 /// found (as a member id of the wrong shape is), and the refusal does not
 /// echo what was sent: it may be 10 KB or carry control characters.
@@ -282,6 +291,21 @@ pub(crate) async fn issue_batch(
 ) -> Result<Response, ApiError> {
     let _permit = admit(&s)?;
     let idem = idem(&headers, &method, "/coupon-batches", &body, true)?;
+    if idem
+        .as_ref()
+        .is_some_and(|i| i.key.len() > BATCH_KEY_LEN_MAX)
+    {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_idempotency_key",
+            format!(
+                "a batch's Idempotency-Key must be 1 to {BATCH_KEY_LEN_MAX} visible ASCII characters (each member's coupon is issued under <key>/<member id>)"
+            ),
+            format!(
+                "批量发券的 Idempotency-Key 应为 1 到 {BATCH_KEY_LEN_MAX} 个可见 ASCII 字符（每位会员的券以 <key>/<会员编号> 发放）"
+            ),
+        ));
+    }
     let req: BatchReq = parse_json(&body)?;
     let template = template_id(&req.template)?.to_string();
     let members = batch_members(&req.member_ids)?;

@@ -568,6 +568,11 @@ const NOTES: &[(&str, &str, &str)] = &[
         "The balance usable at this store is not enough (a sale would ask the other stores first). Details: `wanted`, `available_here`.",
     ),
     (
+        "issueCouponBatch",
+        "invalid_idempotency_key",
+        "`Idempotency-Key` must be 1 to 72 visible ASCII characters here: each member's coupon is issued under `<key>/<member id>`, itself a key of at most 128.",
+    ),
+    (
         "quoteCheckout",
         "coupon_unavailable_here",
         "The coupon's uses are held by other stores (a sale would ask them for one first). Details: `coupon`, `held_at`.",

@@ -324,6 +324,38 @@ async fn a_batch_issues_to_each_member_and_lists_who_was_refused() {
     assert_eq!(again["issued"], got["issued"]);
     assert_eq!(app.snapshot().await, before);
     assert_eq!(coupons(&app, &a).await.len(), 1);
+
+    // Each member's coupon is issued under `<key>/<member id>`, itself a
+    // key of at most 128 (a peer refuses an op with a longer one): a
+    // batch's key is at most 72, so the longest member id still fits.
+    let one = json!({"template": "cash-10", "member_ids": [a]});
+    let (s, e) = app
+        .send(
+            "POST",
+            "/api/v1/coupon-batches",
+            &one,
+            Some(&"k".repeat(73)),
+        )
+        .await;
+    assert_eq!(
+        (s, &e["error"]["code"]),
+        (400, &json!("invalid_idempotency_key")),
+        "{e}"
+    );
+    assert_eq!(app.snapshot().await, before);
+    let (s, got) = app
+        .send(
+            "POST",
+            "/api/v1/coupon-batches",
+            &one,
+            Some(&"k".repeat(72)),
+        )
+        .await;
+    assert_eq!(
+        (s, got["issued"].as_array().map(Vec::len)),
+        (200, Some(1)),
+        "{got}"
+    );
 }
 
 #[tokio::test]

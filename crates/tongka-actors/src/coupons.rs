@@ -14,6 +14,18 @@ use crate::{Engine, EngineError, Idem, Outcome};
 /// The most members one batch issues to.
 pub const BATCH_MEMBERS_MAX: usize = 1_000;
 
+/// A batch member's idempotency key: `<key>/<member>`, or, when that
+/// would pass the longest key an op may carry, the key's BLAKE3 hash (32
+/// hex digits) in place of the key: the same for every retry of the batch.
+fn member_key(key: &str, member: &MemberId) -> String {
+    let plain = format!("{key}/{member}");
+    if plain.len() <= tongka_core::op::KEY_LEN_MAX {
+        return plain;
+    }
+    let hash = blake3::hash(key.as_bytes()).to_hex();
+    format!("batch-{}/{member}", &hash[..32])
+}
+
 impl Engine {
     /// The programme's template `id`.
     pub fn coupon_template(&self, id: &str) -> Result<CouponTemplate, EngineError> {
@@ -67,7 +79,7 @@ impl Engine {
     }
 
     /// Issue one coupon of `template` to each of `members`, each under its
-    /// own idempotency key derived from `idem`'s (`<key>/<member>`), so a
+    /// own idempotency key derived from `idem`'s (`member_key`), so a
     /// batch re-sent after a failure issues only what is missing. The
     /// answer per member, in the order given.
     pub async fn issue_coupons(
@@ -81,7 +93,7 @@ impl Engine {
         let mut out = Vec::with_capacity(members.len());
         for m in members {
             let each = idem.as_ref().map(|i| Idem {
-                key: format!("{}/{m}", i.key),
+                key: member_key(&i.key, &m),
                 fingerprint: i.fingerprint,
             });
             out.push(self.issue_coupon(by.clone(), each, m, template).await);
@@ -113,5 +125,22 @@ impl Engine {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tongka_core::ids::NodeId;
+
+    #[test]
+    fn a_member_key_never_passes_the_limit_and_is_stable() {
+        let m = MemberId::mint(&NodeId::new("store-1").unwrap(), 12);
+        assert_eq!(member_key("k", &m), "k/m-store-1-12");
+        let long = "x".repeat(tongka_core::op::KEY_LEN_MAX);
+        let k = member_key(&long, &m);
+        assert!(k.len() <= tongka_core::op::KEY_LEN_MAX, "{k}");
+        assert_eq!(k, member_key(&long, &m));
+        assert_ne!(k, member_key(&"y".repeat(128), &m));
     }
 }

@@ -4,7 +4,8 @@
 //! use given back by a refund.
 
 use tongka_core::coupon::{CouponError, CouponKind, CouponTemplate};
-use tongka_core::ids::{MemberId, NodeId};
+use tongka_core::ids::{MemberId, NodeId, RechargeId};
+use tongka_core::money::Money;
 use tongka_core::op::OriginRole;
 use tongka_core::state::MemberState;
 
@@ -99,6 +100,38 @@ impl Engine {
             out.push(self.issue_coupon(by.clone(), each, m, template).await);
         }
         Ok(out)
+    }
+
+    /// Issue the coupons of the recharge offer `amount` reached (seed 002:
+    /// tiers that give coupons), on a first answer and on a replay alike:
+    /// each under a key of the recharge, template and place, so each is
+    /// issued once whatever retries or restarts do. A template at its
+    /// per-member limit is skipped.
+    pub(crate) async fn offer_coupons(
+        &self,
+        by: &str,
+        member: &MemberId,
+        recharge: &RechargeId,
+        amount: Money,
+    ) -> Result<(), EngineError> {
+        let programme = self.programme();
+        for (i, t) in programme.coupons_for(amount).iter().enumerate() {
+            let idem = Idem {
+                key: format!("offer/{recharge}/{i}/{t}"),
+                fingerprint: [0; 32],
+            };
+            match self
+                .issue_coupon(by.to_string(), Some(idem), member.clone(), t)
+                .await
+            {
+                Ok(_)
+                | Err(EngineError::Coupon(
+                    CouponError::LimitReached { .. } | CouponError::TemplateNotFound { .. },
+                )) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
     /// Issue the programme's new-member coupons (templates of kind

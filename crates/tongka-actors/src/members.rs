@@ -168,6 +168,7 @@ impl Engine {
     ) -> Result<(Outcome, bool), EngineError> {
         let member = self.resolve(&member);
         let touched = member.clone();
+        let by_offer = by.clone();
         let out = self
             .idempotent(idem, move |me, idem| async move {
                 me.call(AccountKey::Member(member), move |reply| {
@@ -185,6 +186,13 @@ impl Engine {
         // The member was resolved before: were it merged away meanwhile,
         // the recharge credited a share that now moves on (`settle`).
         self.settle_warn(&touched).await;
+        if let Outcome::Recharged {
+            recharge, amount, ..
+        } = &out.0
+        {
+            self.offer_coupons(&by_offer, &touched, recharge, *amount)
+                .await?;
+        }
         Ok(out)
     }
 }

@@ -252,3 +252,71 @@ async fn a_store_without_the_use_says_where_it_is_held() {
     let other = CouponId::mint(s1.node(), 4242);
     assert_eq!(code(sell(&s1, &m, &other).await), "coupon_not_found");
 }
+
+#[tokio::test]
+async fn a_recharge_offer_gives_its_coupons_once() {
+    use tongka_core::programme::RechargeOffer;
+    let dir = tempfile::tempdir().unwrap();
+    let e = engine(dir.path(), "store-1");
+    let p = Programme {
+        recharge_offers: vec![
+            RechargeOffer {
+                threshold: Money::from_yuan(100),
+                bonus: Money::ZERO,
+                coupons: vec!["cash5".into(), "cash5".into()],
+            },
+            RechargeOffer {
+                threshold: Money::from_yuan(500),
+                bonus: Money::from_yuan(50),
+                coupons: vec![],
+            },
+        ],
+        coupon_templates: vec![template("cash5", CouponKind::Cash, 5, 0)],
+        ..Programme::default()
+    };
+    e.change_programme(p, "hq".into(), None).await.unwrap();
+    let m = register(&e, "13800000007").await;
+    for _ in 0..2 {
+        // The same recharge twice (a replay): its coupons once.
+        e.recharge(
+            "t".into(),
+            idem("rch-1"),
+            m.clone(),
+            Money::from_yuan(200),
+            TenderKind::Cash,
+        )
+        .await
+        .unwrap();
+    }
+    assert_eq!(e.member(&m).unwrap().coupons_of("cash5"), 2);
+    // A recharge of the higher tier (a bonus, no coupons) issues none.
+    e.recharge(
+        "t".into(),
+        idem("rch-2"),
+        m.clone(),
+        Money::from_yuan(500),
+        TenderKind::Cash,
+    )
+    .await
+    .unwrap();
+    let held = e.member(&m).unwrap();
+    assert_eq!(held.coupons_of("cash5"), 2);
+    assert_eq!(held.wallet.total().bonus, Money::from_yuan(50));
+    // An offer naming a template the programme lacks is refused.
+    let bad = Programme {
+        recharge_offers: vec![RechargeOffer {
+            threshold: Money::from_yuan(100),
+            bonus: Money::ZERO,
+            coupons: vec!["nope".into()],
+        }],
+        ..Programme::default()
+    };
+    let err = e
+        .change_programme(bad, "hq".into(), None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        tongka_core::error::DomainError::code(&err),
+        "programme_offer_coupons"
+    );
+}

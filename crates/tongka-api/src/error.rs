@@ -199,7 +199,8 @@ pub(crate) fn status_of(e: &EngineError) -> StatusCode {
             | ProgrammeError::DeductionCap
             | ProgrammeError::DeductionMinimum
             | ProgrammeError::CouponTemplate { .. }
-            | ProgrammeError::CouponTemplateIds => INVALID,
+            | ProgrammeError::CouponTemplateIds
+            | ProgrammeError::OfferCoupons { .. } => INVALID,
         },
         // Not this node's to do (HQ sells nothing; stores author no
         // documents): the same 403 the API's early checks answer.

@@ -490,6 +490,11 @@ pub const CODES: &[(u16, &str, &str)] = &[
     ),
     (
         422,
+        "programme_offer_coupons",
+        r#"A recharge offer's `coupons` names more than 10 templates, or a template the programme does not have. Details: `field` (`recharge_offers[i].coupons`)."#,
+    ),
+    (
+        422,
         "programme_deduction_rate",
         r#"`points_deduction.points_per_yuan` must be a whole number from 1 to 10000."#,
     ),

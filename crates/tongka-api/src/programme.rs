@@ -42,6 +42,12 @@ pub(crate) struct OfferReq {
     threshold: DecimalText,
     #[schema(value_type = crate::openapi::AmountInput)]
     bonus: DecimalText,
+    /// Coupon templates (ids) a recharge reaching this offer issues to the
+    /// member, one coupon each; absent: none. Refused:
+    /// programme_offer_coupons.
+    #[serde(default)]
+    #[schema(max_items = 10)]
+    coupons: Vec<String>,
 }
 
 /// A level as `PUT /programme` takes it.
@@ -146,6 +152,7 @@ pub(crate) fn programme_req(
             bonus: o
                 .bonus
                 .money(&format!("recharge_offers[{i}].bonus"), false)?,
+            coupons: o.coupons.clone(),
         });
     }
     let mut levels = Vec::with_capacity(req.levels.len());
@@ -226,7 +233,8 @@ pub(crate) fn programme_req(
         "programme_levels_order", "programme_level_rate", "programme_offers_order",
         "programme_points_rate", "programme_level_names", "programme_too_many",
         "invalid_amount", "programme_deduction_rate", "programme_deduction_cap",
-        "programme_deduction_minimum", "invalid_coupon_template", "internal", "overloaded",
+        "programme_deduction_minimum", "invalid_coupon_template", "programme_offer_coupons",
+        "internal", "overloaded",
         "storage_unavailable",
         "payload_too_large",
     ]))),

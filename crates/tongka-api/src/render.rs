@@ -85,6 +85,9 @@ pub struct OfferView {
     threshold: Money,
     #[schema(value_type = crate::openapi::Money)]
     bonus: Money,
+    /// Coupon templates (ids) a recharge reaching this offer issues, one
+    /// coupon each.
+    coupons: Vec<String>,
 }
 
 /// Paying with points at checkout (积分抵现).
@@ -130,6 +133,7 @@ pub fn programme(p: &Programme) -> ProgrammeView<'_> {
             .map(|o| OfferView {
                 threshold: o.threshold,
                 bonus: o.bonus,
+                coupons: o.coupons.clone(),
             })
             .collect(),
         levels: p.levels.iter().map(level).collect(),

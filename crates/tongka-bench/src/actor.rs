@@ -234,7 +234,10 @@ pub(crate) async fn run(opts: &CheckoutBenchOptions, dir: &Path) -> anyhow::Resu
                 let member = members[k].clone();
                 let deduct = Deduct {
                     points: 0,
-                    coupons: coupons.as_ref().map(|c| vec![c[k].clone()]).unwrap_or_default(),
+                    coupons: coupons
+                        .as_ref()
+                        .map(|c| vec![c[k].clone()])
+                        .unwrap_or_default(),
                 };
                 let t0 = Instant::now();
                 let res = {

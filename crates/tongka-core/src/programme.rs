@@ -10,7 +10,9 @@ use crate::coupon::{CouponTemplate, TemplateError};
 use crate::money::Money;
 use crate::text::{self, Lines, TextError};
 
-/// Recharge `threshold` or more in one go and get `bonus` on top.
+/// Recharge `threshold` or more in one go and get `bonus` on top, and a
+/// coupon of each of `coupons` (template ids; seed 002's entry tiers give
+/// coupons instead of a bonus).
 #[derive(
     Debug, Clone, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode,
 )]
@@ -19,7 +21,13 @@ pub struct RechargeOffer {
     pub threshold: Money,
     #[n(1)]
     pub bonus: Money,
+    #[serde(default)]
+    #[cbor(n(2), skip_if = "crate::codec::is_empty_vec")]
+    pub coupons: Vec<String>,
 }
+
+/// The most coupons one recharge offer gives.
+pub const OFFER_COUPONS_MAX: usize = 10;
 
 /// A member level (会员等级), reached by cumulative principal recharged.
 #[derive(
@@ -183,6 +191,12 @@ pub enum ProgrammeError {
     CouponTemplate { template: usize, why: TemplateError },
     #[error("coupon template ids must be distinct, at most 200 templates")]
     CouponTemplateIds,
+    /// A recharge offer's coupons (`offer` from 1): at most
+    /// `OFFER_COUPONS_MAX`, each a template of the programme.
+    #[error(
+        "recharge offer {offer}: coupons must be at most 10 templates of the programme; {template:?} is not one"
+    )]
+    OfferCoupons { offer: usize, template: String },
 }
 
 /// The most recharge offers, and the most levels, a programme has.
@@ -205,6 +219,7 @@ impl crate::error::DomainError for ProgrammeError {
             ProgrammeError::CouponTemplate { .. } | ProgrammeError::CouponTemplateIds => {
                 "invalid_coupon_template"
             }
+            ProgrammeError::OfferCoupons { .. } => "programme_offer_coupons",
         }
     }
 
@@ -236,6 +251,9 @@ impl crate::error::DomainError for ProgrammeError {
                 format!("第 {template} 个券模板：{}", why.message_zh())
             }
             ProgrammeError::CouponTemplateIds => "券模板编号须互不相同，最多 200 个券模板".into(),
+            ProgrammeError::OfferCoupons { offer, template } => format!(
+                "第 {offer} 个充值优惠：赠券最多 {OFFER_COUPONS_MAX} 张，且须是方案中的券模板；{template:?} 不是"
+            ),
         }
     }
 
@@ -250,6 +268,9 @@ impl crate::error::DomainError for ProgrammeError {
                 let mut d = vec![("field", format!("coupon_templates[{}]", template - 1))];
                 d.extend(why.details());
                 d
+            }
+            ProgrammeError::OfferCoupons { offer, .. } => {
+                vec![("field", format!("recharge_offers[{}].coupons", offer - 1))]
             }
             _ => Vec::new(),
         }
@@ -276,6 +297,7 @@ impl Default for Programme {
                 .map(|y| RechargeOffer {
                     threshold: Money::from_yuan(y),
                     bonus: Money::from_yuan(y / 10),
+                    coupons: Vec::new(),
                 })
                 .collect(),
             levels: vec![
@@ -394,6 +416,22 @@ impl Programme {
         {
             return Err(ProgrammeError::OffersOrder);
         }
+        for (i, o) in self.recharge_offers.iter().enumerate() {
+            let bad = if o.coupons.len() > OFFER_COUPONS_MAX {
+                Some(String::new())
+            } else {
+                o.coupons
+                    .iter()
+                    .find(|c| !ids.contains(c.as_str()))
+                    .cloned()
+            };
+            if let Some(template) = bad {
+                return Err(ProgrammeError::OfferCoupons {
+                    offer: i + 1,
+                    template,
+                });
+            }
+        }
         if self.points_per_yuan < Decimal::ZERO || self.points_per_yuan > Decimal::ONE_HUNDRED {
             return Err(ProgrammeError::PointsRate);
         }
@@ -411,6 +449,16 @@ impl Programme {
             .rev()
             .find(|o| amount >= o.threshold)
             .map_or(Money::ZERO, |o| o.bonus)
+    }
+
+    /// The coupons (template ids) for recharging `amount` in one go: those
+    /// of the offer `bonus_for` picks.
+    pub fn coupons_for(&self, amount: Money) -> &[String] {
+        self.recharge_offers
+            .iter()
+            .rev()
+            .find(|o| amount >= o.threshold)
+            .map_or(&[], |o| o.coupons.as_slice())
     }
 
     /// The level for a cumulative principal recharged.
@@ -516,6 +564,7 @@ mod tests {
                 .map(|y| RechargeOffer {
                     threshold: Money::from_yuan(y * 100),
                     bonus: Money::ZERO,
+                    coupons: Vec::new(),
                 })
                 .collect(),
             ..Programme::default()

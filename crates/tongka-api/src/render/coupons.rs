@@ -55,7 +55,7 @@ pub struct CouponView<'a> {
     uses: u32,
     /// Uses used (net of uses refunds gave back).
     #[schema(minimum = 0)]
-    used: u32,
+    used: i64,
     /// Uses left, wherever held.
     #[schema(minimum = 0)]
     left: i64,
@@ -82,7 +82,7 @@ pub fn coupon<'a>(c: &'a HeldCoupon, here: &NodeId, today: Day) -> CouponView<'a
         valid_from: Text(c.coupon.from),
         valid_to: Text(c.coupon.to),
         uses: t.uses,
-        used: c.used,
+        used: c.used(),
         left: c.left(),
         status: c.status(today).as_str(),
         held_here: c.held(here),

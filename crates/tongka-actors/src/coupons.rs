@@ -4,6 +4,7 @@
 //! use given back by a refund.
 
 use tongka_core::coupon::{CouponError, CouponKind, CouponTemplate};
+use tongka_core::day::Day;
 use tongka_core::ids::{MemberId, NodeId, RechargeId};
 use tongka_core::money::Money;
 use tongka_core::op::OriginRole;
@@ -25,6 +26,18 @@ fn member_key(key: &str, member: &MemberId) -> String {
     }
     let hash = blake3::hash(key.as_bytes()).to_hex();
     format!("batch-{}/{member}", &hash[..32])
+}
+
+/// Whether a birthday `born` (YYYY-MM-DD) falls on `today`; one on 29
+/// February falls on 28 February in a year without a 29th.
+fn birthday_on(born: &str, today: Day) -> bool {
+    let Ok(b) = born.parse::<Day>() else {
+        return false;
+    };
+    let (_, bm, bd) = b.ymd();
+    let (y, m, d) = today.ymd();
+    (bm, bd) == (m, d)
+        || ((bm, bd) == (2, 29) && (m, d) == (2, 28) && Day::from_ymd(y, 2, 29).is_none())
 }
 
 impl Engine {
@@ -134,6 +147,64 @@ impl Engine {
         Ok(())
     }
 
+    /// Issue the programme's birthday coupons (templates of kind
+    /// `birthday`) to the members whose home is this store and whose
+    /// birthday is `today` (a 29 February birthday on 28 February of a
+    /// year without one): each under a key of the year, member and
+    /// template, so running again the same day, at a restart or on the
+    /// next tick, issues nothing twice. Answers how many it issued.
+    pub async fn birthday_coupons(&self, today: Day) -> Result<usize, EngineError> {
+        let programme = self.programme();
+        let templates: Vec<&CouponTemplate> = programme
+            .coupon_templates
+            .iter()
+            .filter(|t| t.kind == CouponKind::Birthday)
+            .collect();
+        if templates.is_empty() {
+            return Ok(0);
+        }
+        let (year, _, _) = today.ymd();
+        let mut issued = 0;
+        let mut after: Option<MemberId> = None;
+        loop {
+            let page = self.core.db.members_after(after.as_ref(), 512)?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.id.clone());
+            // Members merged away are skipped: their survivor has its own
+            // birthday (and home).
+            for m in page
+                .iter()
+                .filter(|m| m.home == self.core.node && self.resolve(&m.id) == m.id)
+            {
+                let Some(born) = m.profile.birthday.as_deref() else {
+                    continue;
+                };
+                if !birthday_on(born, today) {
+                    continue;
+                }
+                for t in &templates {
+                    let idem = Idem {
+                        key: format!("birthday/{year}/{}/{}", m.id, t.id),
+                        fingerprint: [0; 32],
+                    };
+                    match self
+                        .issue_coupon("birthday".into(), Some(idem), m.id.clone(), &t.id)
+                        .await
+                    {
+                        Ok((_, false)) => issued += 1,
+                        Ok((_, true))
+                        | Err(EngineError::Coupon(
+                            CouponError::LimitReached { .. } | CouponError::WalletFull,
+                        ))
+                        | Err(EngineError::Member(_)) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+        }
+        Ok(issued)
+    }
+
     /// Issue the programme's new-member coupons (templates of kind
     /// `new_member`) to `member`, registered here: each under a key of the
     /// member and template, so each is issued once whatever retries or
@@ -165,6 +236,17 @@ impl Engine {
 mod tests {
     use super::*;
     use tongka_core::ids::NodeId;
+
+    #[test]
+    fn birthdays_fall_on_their_day_and_the_29th_of_february_on_the_28th() {
+        let d = |s: &str| s.parse::<Day>().unwrap();
+        assert!(birthday_on("1990-12-05", d("2026-12-05")));
+        assert!(!birthday_on("1990-12-05", d("2026-12-06")));
+        assert!(birthday_on("2000-02-29", d("2026-02-28")));
+        assert!(!birthday_on("2000-02-29", d("2028-02-28")));
+        assert!(birthday_on("2000-02-29", d("2028-02-29")));
+        assert!(!birthday_on("not a day", d("2026-12-05")));
+    }
 
     #[test]
     fn a_member_key_never_passes_the_limit_and_is_stable() {

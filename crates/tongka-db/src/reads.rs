@@ -52,6 +52,28 @@ impl Db {
         Ok(t.get(card)?.and_then(|v| MemberId::parse(v.value())))
     }
 
+    /// Up to `limit` members after `after` (by id; `None`: from the
+    /// first), for a job that walks them all a page at a time.
+    pub fn members_after(
+        &self,
+        after: Option<&MemberId>,
+        limit: usize,
+    ) -> Result<Vec<MemberState>, DbError> {
+        use std::ops::Bound;
+        let r = self.shared.db.begin_read()?;
+        let t = r.open_table(MEMBERS)?;
+        let from = match after {
+            Some(m) => Bound::Excluded(m.as_str()),
+            None => Bound::Unbounded,
+        };
+        let mut out = Vec::new();
+        for item in t.range::<&str>((from, Bound::Unbounded))?.take(limit) {
+            let (_, v) = item?;
+            out.push(decode(v.value(), "member")?);
+        }
+        Ok(out)
+    }
+
     pub fn member_count(&self) -> Result<u64, DbError> {
         let r = self.shared.db.begin_read()?;
         Ok(r.open_table(MEMBERS)?.len()?)

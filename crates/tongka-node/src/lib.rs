@@ -4,6 +4,7 @@
 
 mod demo;
 mod files;
+mod jobs;
 
 pub use demo::demo;
 pub use files::{FILES_RESERVED, connection_cap, raise_open_files};
@@ -172,6 +173,7 @@ pub struct Running {
     pub replication: Option<Replication>,
     db: Db,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
+    jobs: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
@@ -179,6 +181,7 @@ impl Running {
     /// then flush storage.
     pub async fn wait(self) -> anyhow::Result<()> {
         self.server.await??;
+        self.jobs.abort();
         // Replication first: a batch it applied after the db closed would
         // fail, and the node takes that for a broken disk.
         if let Some(r) = &self.replication {
@@ -309,6 +312,7 @@ pub async fn start(
         );
     }
     let server = tokio::spawn(tongka_api::serve(listener, state, shutdown, options));
+    let jobs = jobs::spawn(engine.clone());
     // Written once the API is served: tests and scripts wait for this file.
     std::fs::write(data_dir.join(ADDR_FILE), http.to_string())?;
     files::tighten(&data_dir.join(ADDR_FILE))?;
@@ -319,6 +323,7 @@ pub async fn start(
         replication,
         db,
         server,
+        jobs,
     })
 }
 

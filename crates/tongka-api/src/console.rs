@@ -45,6 +45,23 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../console/coupons_admin.js"),
     ),
     ("overview.js", JS, include_str!("../console/overview.js")),
+    (
+        "i18n_coupons.js",
+        JS,
+        include_str!("../console/i18n_coupons.js"),
+    ),
+    (
+        "coupon_text.js",
+        JS,
+        include_str!("../console/coupon_text.js"),
+    ),
+    ("coupons.js", JS, include_str!("../console/coupons.js")),
+    (
+        "checkout_coupons.js",
+        JS,
+        include_str!("../console/checkout_coupons.js"),
+    ),
+    ("verify.js", JS, include_str!("../console/verify.js")),
     ("app.css", CSS, include_str!("../console/app.css")),
 ];
 

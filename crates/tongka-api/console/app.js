@@ -11,7 +11,7 @@
 // templates in coupons_admin, the member page's coupons in coupons, the
 // checkout's in checkout_coupons) and a few shared ones (state, i18n and
 // i18n_coupons, dom, format, api, feedback, nav, auth, receipt,
-// coupon_text); the node serves each
+// coupon_text, tenders); the node serves each
 // from its binary (`console.rs`), nothing comes from elsewhere. Screens
 // import one another's functions only to call them on a user's action,
 // never while loading, so the one import cycle (members ↔ orders: a
@@ -29,9 +29,9 @@ import {
   bindMembers, renderMember, renderRechargeOffers, renderRechargePreview, renderSearchResults,
 } from './members.js';
 import {
-  addLine, bindCheckout, renderCheckoutMember, renderCheckoutResults, renderReceipt, resetTenders,
-  updateSubtotal,
+  addLine, bindCheckout, renderCheckoutMember, renderCheckoutResults, renderReceipt, updateSubtotal,
 } from './checkout.js';
+import { resetTenders } from './tenders.js';
 import { bindOrders, renderOrder, renderRefundResult } from './orders.js';
 import { bindDuplicates, renderDuplicates } from './duplicates.js';
 import { bindProgramme, renderProgrammeError } from './programme.js';

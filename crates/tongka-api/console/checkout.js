@@ -21,8 +21,9 @@ import {
   showCouponRefusal,
 } from './checkout_coupons.js';
 import { isCouponRefusal } from './coupon_text.js';
-
-const TENDERS = ['balance', 'cash', 'card', 'wechat', 'alipay'];
+import {
+  addTender, resetTenders, syncBalanceOption, tenderRows, whenTendersChange,
+} from './tenders.js';
 
 export async function loadProducts() {
   if (state.products) return;
@@ -259,49 +260,6 @@ function onCodeEnter(tr) {
   focusLastCode();
 }
 
-function tenderRows() { return $$('#checkout-tenders .tender'); }
-
-function renumberTenders() {
-  tenderRows().forEach((row, i) => {
-    $('.t-kind', row).setAttribute('data-test', `checkout-tender-kind-${i}`);
-    $('.t-amount', row).setAttribute('data-test', `checkout-tender-amount-${i}`);
-    $('.t-remove', row).setAttribute('data-test', `checkout-tender-remove-${i}`);
-    $('.t-kind', row).id = `checkout-tender-kind-${i}`;
-    $('.t-amount', row).id = `checkout-tender-amount-${i}`;
-  });
-}
-
-function addTender(kind, amount) {
-  const used = new Set(tenderRows().map((r) => $('.t-kind', r).value));
-  const k = kind || TENDERS.find((x) => !used.has(x) && (x !== 'balance' || state.coMember)) || 'cash';
-  const sel = h('select', { class: 't-kind' }, TENDERS.map((x) => h('option', { value: x, 'data-i18n': `tender.${x}`, text: t(`tender.${x}`) })));
-  sel.value = k;
-  const row = h('div', { class: 'tender row' },
-    sel,
-    h('input', { type: 'text', class: 't-amount num grow', inputmode: 'decimal', 'data-i18n-placeholder': 'checkout.tender_amount_ph', placeholder: t('checkout.tender_amount_ph'), value: amount || '' }),
-    h('button', { type: 'button', class: 'icon-btn t-remove', 'data-i18n-title': 'common.remove', title: t('common.remove'), text: '×' }));
-  sel.addEventListener('change', () => { row.dataset.touched = '1'; scheduleQuote(); });
-  $('.t-amount', row).addEventListener('input', () => { row.dataset.touched = '1'; scheduleQuote(); });
-  $('.t-remove', row).addEventListener('click', () => { row.remove(); renumberTenders(); syncBalanceOption(); scheduleQuote(); });
-  $('#checkout-tenders').append(row);
-  renumberTenders();
-  syncBalanceOption();
-  scheduleQuote();
-  return row;
-}
-
-function syncBalanceOption() {
-  for (const row of tenderRows()) {
-    const opt = $('option[value="balance"]', row);
-    opt.disabled = !state.coMember;
-  }
-}
-
-export function resetTenders() {
-  clear($('#checkout-tenders'));
-  addTender(state.coMember ? 'balance' : 'cash');
-}
-
 export function renderCheckoutMember() {
   const box = clear($('#checkout-member'));
   const m = state.coMember;
@@ -509,6 +467,7 @@ export function bindCheckout() {
     if (first) first.focus();
   });
   bindCheckoutCoupons(scheduleQuote);
+  whenTendersChange(scheduleQuote);
   $('#member-to-checkout').addEventListener('click', () => {
     if (!state.member) return;
     pickCheckoutMember(state.member);

@@ -8,8 +8,10 @@ use axum::response::Response;
 
 use crate::dto::*;
 use crate::*;
-use tongka_actors::LineRequest;
+use tongka_actors::{Deduct, LineRequest};
 use tongka_core::checkout::TenderInput;
+use tongka_core::coupon::{COUPONS_PER_ORDER_MAX, CouponError};
+use tongka_core::ids::CouponId;
 
 #[utoipa::path(
     post,
@@ -31,7 +33,11 @@ use tongka_core::checkout::TenderInput;
         "idempotency_key_required", "invalid_idempotency_key", "invalid_json",
         "unauthorized", "member_not_found", "unknown_product", "idempotency_key_reused",
         "idempotency_key_in_progress", "insufficient_balance", "insufficient_points",
-        "coupons_not_enabled", "points_deduction_not_enabled", "invalid_qty",
+        "too_many_coupons", "invalid_coupon_code", "coupon_without_member",
+        "coupon_repeated", "coupon_not_found", "coupon_used", "coupon_unavailable_here",
+        "coupon_expired", "coupon_not_yet_valid", "coupon_not_applicable",
+        "coupon_below_minimum", "coupon_not_combinable",
+        "points_deduction_not_enabled", "invalid_qty",
         "invalid_line", "invalid_amount", "invalid_tender", "invalid_lines",
         "invalid_description", "invalid_tenders", "tender_mismatch",
         "balance_needs_member", "order_too_large", "invalid_points",
@@ -57,13 +63,13 @@ pub(crate) async fn checkout(
     };
     let out = s
         .engine()
-        .checkout_with_points(
+        .checkout_with(
             actor(),
             idem,
             sale.member,
             sale.lines,
             sale.tenders,
-            sale.points,
+            sale.deduct,
         )
         .await?;
     Ok(created(&s, &out))
@@ -91,7 +97,11 @@ pub(crate) async fn checkout(
     extensions(("x-codes" = json!([
         "invalid_json", "unauthorized", "hq_sells_nothing", "member_not_found",
         "unknown_product", "insufficient_balance", "insufficient_points",
-        "payload_too_large", "coupons_not_enabled", "points_deduction_not_enabled",
+        "payload_too_large", "too_many_coupons", "invalid_coupon_code", "coupon_without_member",
+        "coupon_repeated", "coupon_not_found", "coupon_used", "coupon_unavailable_here",
+        "coupon_expired", "coupon_not_yet_valid", "coupon_not_applicable",
+        "coupon_below_minimum", "coupon_not_combinable",
+        "points_deduction_not_enabled",
         "invalid_qty", "invalid_line", "invalid_amount", "invalid_tender",
         "invalid_lines", "invalid_description", "invalid_tenders", "tender_mismatch",
         "balance_needs_member", "order_too_large", "invalid_points",
@@ -106,15 +116,9 @@ pub(crate) async fn quote(State(s): State<AppState>, body: Bytes) -> Result<Resp
     let _permit = admit(&s)?;
     selling(&s)?;
     let sale = sale_request(&body)?;
-    let order = s.engine().quote_checkout(
-        sale.member,
-        sale.lines,
-        sale.tenders,
-        tongka_actors::Deduct {
-            points: sale.points,
-            coupons: Vec::new(),
-        },
-    )?;
+    let order = s
+        .engine()
+        .quote_checkout(sale.member, sale.lines, sale.tenders, sale.deduct)?;
     Ok(json_answer(StatusCode::OK, &render::quote(&order)))
 }
 
@@ -123,19 +127,13 @@ struct SaleRequest {
     member: Option<tongka_core::ids::MemberId>,
     lines: Vec<LineRequest>,
     tenders: Vec<TenderInput>,
-    points: i64,
+    /// Points and coupons.
+    deduct: Deduct,
 }
 
 fn sale_request(body: &[u8]) -> Result<SaleRequest, ApiError> {
     let req: CheckoutReq = parse_json(body)?;
-    if !req.coupon_codes.is_empty() {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "coupons_not_enabled",
-            "this chain has no coupon programme yet; remove coupon_codes",
-            "本连锁尚未启用优惠券，请去掉 coupon_codes",
-        ));
-    }
+    let coupons = coupon_codes(&req.coupon_codes, req.member_id.is_some())?;
     let points = match &req.points {
         None => 0,
         Some(p) => points_req(p)?,
@@ -181,8 +179,44 @@ fn sale_request(body: &[u8]) -> Result<SaleRequest, ApiError> {
         member,
         lines,
         tenders,
-        points,
+        deduct: Deduct { points, coupons },
     })
+}
+
+/// `coupon_codes` of a checkout: at most `COUPONS_PER_ORDER_MAX` (counted
+/// first, so a long list costs nothing more), each a coupon code, for a
+/// member. A refused code is named by its place, never echoed: it may be
+/// anything a client sent (10 KB, control characters). Whether the member
+/// holds each, and whether they combine, the engine and the core decide.
+fn coupon_codes(codes: &[String], member: bool) -> Result<Vec<CouponId>, ApiError> {
+    let refusal = |e: CouponError| {
+        ApiError::from(tongka_actors::EngineError::from(
+            tongka_core::checkout::CheckoutError::from(e),
+        ))
+    };
+    if codes.len() > COUPONS_PER_ORDER_MAX {
+        return Err(refusal(CouponError::TooMany).with("field", "coupon_codes"));
+    }
+    let ids = codes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            CouponId::parse(c).ok_or_else(|| {
+                let field = format!("coupon_codes[{i}]");
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_coupon_code",
+                    format!("{field}: not a coupon code (c-<store>-<n>, as printed on the coupon)"),
+                    format!("{field}：不是有效的券码（形如 c-<门店>-<编号>）"),
+                )
+                .with("field", field)
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if !ids.is_empty() && !member {
+        return Err(refusal(CouponError::WithoutMember));
+    }
+    Ok(ids)
 }
 /// `points` of a checkout: a whole number of points, 0 or more (as a JSON
 /// number or string); 0 = none.

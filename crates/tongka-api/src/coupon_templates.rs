@@ -106,7 +106,7 @@ fn kind_of(name: &str) -> Option<CouponKind> {
 }
 
 /// A kind's name.
-fn name_of(kind: CouponKind) -> String {
+pub(crate) fn name_of(kind: CouponKind) -> String {
     match serde_json::to_value(kind) {
         Ok(serde_json::Value::String(s)) => s,
         _ => unreachable!("a unit variant serialises as its name"),
@@ -180,16 +180,7 @@ pub(crate) fn view(t: &CouponTemplate) -> TemplateDto {
         id: t.id.clone(),
         name: t.name.clone(),
         kind: name_of(t.kind),
-        benefit: match &t.benefit {
-            Benefit::AmountOff { off } => BenefitDto::AmountOff {
-                off: off.to_string(),
-            },
-            Benefit::Percent { rate, max_off } => BenefitDto::Percent {
-                rate: rate.to_string(),
-                max_off: max_off.map(|m| m.to_string()),
-            },
-            Benefit::FreeItem { sku } => BenefitDto::FreeItem { sku: sku.clone() },
-        },
+        benefit: benefit(&t.benefit),
         validity: match t.validity {
             Validity::Dates { from, to } => ValidityDto::Dates {
                 from: from.to_string(),
@@ -206,5 +197,19 @@ pub(crate) fn view(t: &CouponTemplate) -> TemplateDto {
         uses: t.uses,
         min_spend: t.min_spend.to_string(),
         per_member_limit: t.per_member_limit,
+    }
+}
+
+/// A benefit as a template shows it (and a coupon issued from it).
+pub(crate) fn benefit(b: &Benefit) -> BenefitDto {
+    match b {
+        Benefit::AmountOff { off } => BenefitDto::AmountOff {
+            off: off.to_string(),
+        },
+        Benefit::Percent { rate, max_off } => BenefitDto::Percent {
+            rate: rate.to_string(),
+            max_off: max_off.map(|m| m.to_string()),
+        },
+        Benefit::FreeItem { sku } => BenefitDto::FreeItem { sku: sku.clone() },
     }
 }

@@ -242,8 +242,8 @@ pub struct CheckoutReq {
     #[schema(value_type = Vec<crate::openapi::LineRequest>, min_items = 1, max_items = 200)]
     pub lines: Vec<LineReq>,
     #[serde(default)]
-    /// Reserved: no coupon programme yet, must be empty.
-    #[schema(max_items = 0, default = json!([]))]
+    /// Codes of the member's coupons to use (用券), at most 5, each `c-<node>-<n>` (GET /members/{id}/coupons lists them); needs `member_id`. Taken after the level discount and before points, by the stacking rule (amounts off, then one percentage coupon). Refused: too_many_coupons, invalid_coupon_code (with field), coupon_without_member, coupon_repeated, coupon_not_found, coupon_used, coupon_expired, coupon_not_yet_valid, coupon_not_applicable (with miss), coupon_below_minimum, coupon_not_combinable, 409 coupon_unavailable_here (with held_at) when the stores holding its uses cannot be reached.
+    #[schema(value_type = Vec<crate::openapi::CouponCode>, max_items = 5, default = json!([]))]
     pub coupon_codes: Vec<String>,
     /// Whole points to pay with (积分抵现), 0 or more; needs a member and the programme's points_deduction. Refused: invalid_points, points_deduction_not_enabled, points_need_member, points_below_minimum, points_over_cap (with max_points), 409 insufficient_points (with available_here) when the member's points here and at the reachable stores fall short.
     #[schema(value_type = Option<crate::openapi::WholeInput>)]

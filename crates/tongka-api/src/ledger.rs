@@ -50,6 +50,27 @@ struct LedgerView {
     points_returned: i64,
     /// points_issued − points_reversed − points_redeemed + points_returned.
     points_outstanding: i64,
+    coupons: CouponTotalsView,
+}
+
+/// Coupons issued to members and their uses.
+#[derive(Serialize, ToSchema)]
+#[schema(as = CouponTotals)]
+struct CouponTotalsView {
+    /// Coupons issued.
+    #[schema(minimum = 0)]
+    issued: u64,
+    /// Uses they were issued with.
+    uses_issued: i64,
+    /// Uses used by sales.
+    uses: i64,
+    /// Uses given back by refunds.
+    uses_returned: i64,
+    /// uses_issued − uses + uses_returned: uses left, expired coupons' included.
+    uses_outstanding: i64,
+    /// What coupons took off sales (refunds do not change it).
+    #[schema(value_type = crate::openapi::Money)]
+    off: Money,
 }
 
 #[utoipa::path(
@@ -93,6 +114,14 @@ pub(crate) async fn ledger_summary(State(s): State<AppState>) -> Response {
             outstanding_principal,
             outstanding_bonus,
             points_outstanding: t.points_outstanding(),
+            coupons: CouponTotalsView {
+                issued: t.coupons_issued,
+                uses_issued: t.coupon_uses_issued,
+                uses: t.coupon_uses,
+                uses_returned: t.coupon_uses_returned,
+                uses_outstanding: t.coupon_uses_outstanding(),
+                off: t.coupon_off,
+            },
         },
     )
 }

@@ -8,6 +8,7 @@
 mod checkouts;
 mod console;
 mod coupon_templates;
+mod coupons;
 mod dto;
 mod error;
 mod health;
@@ -131,6 +132,11 @@ pub fn router(state: AppState) -> Router {
         .route("/members/{id}/history", get(members::get_history))
         .route("/members/{id}/merge", post(members::merge_members))
         .route("/members/{id}/code", get(member_codes::get_code))
+        .route(
+            "/members/{id}/coupons",
+            post(coupons::issue).get(coupons::list),
+        )
+        .route("/coupon-batches", post(coupons::issue_batch))
         .route("/member-codes/verify", post(member_codes::verify))
         .route("/checkouts", post(checkouts::checkout))
         .route("/checkouts/quote", post(checkouts::quote))
@@ -376,11 +382,20 @@ pub(crate) fn json_answer(status: StatusCode, value: &impl serde::Serialize) -> 
     }
 }
 
+/// The chain's calendar day now, which a coupon's status is reckoned on
+/// (the day a sale checks its coupons against is its own clock's).
+pub(crate) fn today() -> tongka_core::day::Day {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    tongka_core::day::Day::of_ms(ms)
+}
+
 /// The answer to a write: the outcome rendered, marked when replayed.
 pub(crate) fn answered(s: &AppState, status: StatusCode, out: &(Outcome, bool)) -> Response {
     let e = s.engine();
     let programme = e.programme();
-    let body = render::outcome(&out.0, &programme, e.node());
+    let body = render::outcome(&out.0, &programme, e.node(), today());
     let mut resp = json_answer(status, &body);
     if out.1 {
         resp.headers_mut().insert(

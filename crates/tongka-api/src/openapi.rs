@@ -75,6 +75,14 @@ json_schema!(
     r##"{"type": "string", "pattern": "^f-[a-z][a-z0-9-]{0,31}-[0-9]{1,20}$", "examples": ["f-store-1-4"]}"##
 );
 json_schema!(
+    CouponCode,
+    r##"{"type": "string", "pattern": "^c-[a-z][a-z0-9-]{0,31}-[0-9]{1,20}$", "maxLength": 64, "examples": ["c-store-1-46"], "description": "A coupon's code, `c-<node>-<n>` (券码)."}"##
+);
+json_schema!(
+    CouponStatus,
+    r##"{"type": "string", "enum": ["usable", "not_yet_valid", "used", "expired"], "description": "As of today (China time): usable 可用; not_yet_valid 未到生效日; used 已用完; expired 已过期."}"##
+);
+json_schema!(
     NodeName,
     r##"{"type": "string", "pattern": "^[a-z][a-z0-9-]{0,31}$", "examples": ["store-1"], "description": "A node's name, as in its certificate."}"##
 );
@@ -104,7 +112,7 @@ json_schema!(
 );
 json_schema!(
     HistoryKind,
-    r##"{"type": "string", "enum": ["registered", "profile_updated", "recharged", "checked_out", "refunded", "shares_transferred", "members_merged", "merge_moved", "programme_changed", "catalogue_changed"]}"##
+    r##"{"type": "string", "enum": ["registered", "profile_updated", "recharged", "checked_out", "refunded", "shares_transferred", "members_merged", "merge_moved", "programme_changed", "catalogue_changed", "coupon_issued", "uses_transferred"], "description": "coupon_issued: ref is the coupon's code; uses_transferred: a coupon's uses moved to another store, ref is that store."}"##
 );
 json_schema!(
     WholeInput,
@@ -170,6 +178,16 @@ pub const CODES: &[(u16, &str, &str)] = &[
     ),
     (
         404,
+        "coupon_not_found",
+        r#"The member holds no coupon of this code. Detail: `coupon`."#,
+    ),
+    (
+        404,
+        "coupon_template_not_found",
+        r#"No coupon template of this id in the programme (also for an id of the wrong shape, which is not echoed). Detail: `template` or `field`."#,
+    ),
+    (
+        404,
         "member_not_found",
         r#"No member with this id (also for an id of the wrong shape)."#,
     ),
@@ -202,6 +220,26 @@ pub const CODES: &[(u16, &str, &str)] = &[
         409,
         "card_taken",
         r#"The card number is used by another member."#,
+    ),
+    (
+        409,
+        "coupon_limit_reached",
+        r#"The member already holds as many coupons of the template as its `per_member_limit`. Details: `template`, `limit`."#,
+    ),
+    (
+        409,
+        "coupon_unavailable_here",
+        r#"The coupon's uses are held by other stores that cannot be reached now; try later or use it there. Details: `coupon`, `held_at` (node names, comma-separated)."#,
+    ),
+    (
+        409,
+        "coupon_used",
+        r#"The coupon has no use left. Detail: `coupon`."#,
+    ),
+    (
+        409,
+        "coupon_wallet_full",
+        r#"The member already holds 500 coupons (used and expired ones count)."#,
     ),
     (
         409,
@@ -250,8 +288,53 @@ pub const CODES: &[(u16, &str, &str)] = &[
     ),
     (
         422,
-        "coupons_not_enabled",
-        r#"This chain has no coupon programme yet: leave `coupon_codes` out or empty."#,
+        "coupon_below_minimum",
+        r#"The goods the coupon applies to (after the level discount) come to less than its `min_spend`. Details: `coupon`, `min_spend`, `applicable`."#,
+    ),
+    (
+        422,
+        "coupon_expired",
+        r#"The coupon's last valid day is past (China time). Details: `coupon`, `valid_to`."#,
+    ),
+    (
+        422,
+        "coupon_not_applicable",
+        r#"The coupon does not apply to this order: its scope misses this store, the member's level, or every line's goods. Details: `coupon`, `miss` (`store`, `level`, `goods`)."#,
+    ),
+    (
+        422,
+        "coupon_not_combinable",
+        r#"Two coupons of one order do not combine: two of the same template, or two percentage coupons. Details: `coupon`, `with`."#,
+    ),
+    (
+        422,
+        "coupon_not_yet_valid",
+        r#"The coupon's first valid day is still ahead (China time). Details: `coupon`, `valid_from`."#,
+    ),
+    (
+        422,
+        "coupon_repeated",
+        r#"The same coupon code is given twice in `coupon_codes`. Detail: `coupon`."#,
+    ),
+    (
+        422,
+        "coupon_without_member",
+        r#"Coupons are a member's: `coupon_codes` needs `member_id`."#,
+    ),
+    (
+        422,
+        "invalid_coupon_code",
+        r#"A coupon code is `c-<node>-<n>` (as printed on the coupon; the code sent is not echoed). Detail: `field` (`coupon_codes[i]`)."#,
+    ),
+    (
+        422,
+        "invalid_member_ids",
+        r#"`member_ids` must hold 1 to 1000 member ids (`m-<node>-<n>`), each once. Detail: `field` (`member_ids` or `member_ids[i]`; the id sent is not echoed)."#,
+    ),
+    (
+        422,
+        "too_many_coupons",
+        r#"At most 5 coupons per order. Detail: `max`."#,
     ),
     (
         422,
@@ -486,6 +569,11 @@ const NOTES: &[(&str, &str, &str)] = &[
     ),
     (
         "quoteCheckout",
+        "coupon_unavailable_here",
+        "The coupon's uses are held by other stores (a sale would ask them for one first). Details: `coupon`, `held_at`.",
+    ),
+    (
+        "quoteCheckout",
         "insufficient_points",
         "The member's points usable at this store are not enough (a sale would ask the other stores first). Details: `wanted`, `available_here`.",
     ),
@@ -493,7 +581,14 @@ const NOTES: &[(&str, &str, &str)] = &[
 
 /// Operations that need an `Idempotency-Key` header, and those where it is
 /// optional.
-const KEY_REQUIRED: &[&str] = &["recharge", "checkout", "refund", "mergeMembers"];
+const KEY_REQUIRED: &[&str] = &[
+    "recharge",
+    "checkout",
+    "refund",
+    "mergeMembers",
+    "issueCoupon",
+    "issueCouponBatch",
+];
 const KEY_OPTIONAL: &[&str] = &["registerMember", "putProgramme"];
 /// Operations open without a token.
 const OPEN: &[&str] = &[
@@ -522,6 +617,7 @@ const OPEN: &[&str] = &[
         (name = "orders", description = "Checkout, orders and refunds / 收银、订单与退款"),
         (name = "programme", description = "Membership programme / 会员方案"),
         (name = "products", description = "Catalogue / 商品"),
+        (name = "coupons", description = "Coupons held by members / 会员券"),
         (name = "console", description = "Web console static files / 网页控制台"),
     ),
     paths(
@@ -554,6 +650,9 @@ const OPEN: &[&str] = &[
         crate::members::get_duplicates,
         crate::member_codes::get_code,
         crate::member_codes::verify,
+        crate::coupons::issue,
+        crate::coupons::list,
+        crate::coupons::issue_batch,
     ),
     components(schemas(ErrorBody, LineRequest, SkuLine, BarcodeLine, FreeLine, AmountInput, QtyInput))
 )]

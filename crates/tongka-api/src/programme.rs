@@ -214,7 +214,8 @@ pub(crate) fn programme_req(
     request_body(
         content = crate::programme::ProgrammeReq,
         examples(
-            ("richer_first_offer" = (value = json!({"recharge_offers": [{"threshold": "1000.00", "bonus": "150.00"}, {"threshold": "2000.00", "bonus": "200.00"}], "levels": [{"code": "regular", "name_zh": "普通会员", "name_en": "Regular", "min_principal": "0.00", "rate": "1"}, {"code": "silver", "name_zh": "银卡会员", "name_en": "Silver", "min_principal": "1000.00", "rate": "0.95"}], "points_per_yuan": "1"})))
+            ("richer_first_offer" = (value = json!({"recharge_offers": [{"threshold": "1000.00", "bonus": "150.00"}, {"threshold": "2000.00", "bonus": "200.00"}], "levels": [{"code": "regular", "name_zh": "普通会员", "name_en": "Regular", "min_principal": "0.00", "rate": "1"}, {"code": "silver", "name_zh": "银卡会员", "name_en": "Silver", "min_principal": "1000.00", "rate": "0.95"}], "points_per_yuan": "1"}))),
+            ("with a coupon template" = (value = json!({"recharge_offers": [{"threshold": "1000.00", "bonus": "100.00"}], "levels": [{"code": "regular", "name_zh": "普通会员", "name_en": "Regular", "min_principal": "0.00", "rate": "1"}], "points_per_yuan": "1", "coupon_templates": [{"id": "cash-10", "name": "10元代金券", "kind": "cash", "benefit": {"type": "amount_off", "off": "10.00"}, "validity": {"type": "days_from_issue", "days": 30}, "uses": 1, "min_spend": "30.00", "per_member_limit": 0}]})))
         )
     ),
     // The refusal codes this handler answers (statuses and meanings:

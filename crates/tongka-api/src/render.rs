@@ -5,6 +5,10 @@
 //! nothing but its arguments, so a stored outcome renders to the same
 //! answer when an idempotency key replays it.
 
+mod coupons;
+
+pub use coupons::{CouponView, coupon};
+
 use std::borrow::Cow;
 use std::fmt::Display;
 use std::time::{Duration, UNIX_EPOCH};
@@ -15,6 +19,7 @@ use serde::{Serialize, Serializer};
 use tongka_actors::Outcome;
 use tongka_core::checkout::{Order, OrderLine, Tender, TenderKind};
 use tongka_core::clock::Hlc;
+use tongka_core::day::Day;
 use tongka_core::ids::{MemberId, NodeId, OrderId, RechargeId, RefundId};
 use tongka_core::member::{Gender, mask_phone};
 use tongka_core::money::Money;
@@ -347,6 +352,9 @@ pub struct LineView<'a> {
     /// round(amount × rate)
     #[schema(value_type = crate::openapi::Money)]
     payable: Money,
+    /// What the order's coupons took off this line (0.00 for none); the line pays payable − coupon_off.
+    #[schema(value_type = crate::openapi::Money)]
+    coupon_off: Money,
     /// Only a made sale has refunds.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<crate::openapi::Decimal>)]
@@ -363,6 +371,7 @@ fn line(l: &OrderLine, refunded_qty: Option<Decimal>) -> LineView<'_> {
         amount: l.amount,
         discount: l.discount,
         payable: l.payable,
+        coupon_off: l.coupon_off,
         refunded_qty: refunded_qty.map(Text),
     }
 }
@@ -392,7 +401,12 @@ pub struct OrderView<'a> {
     /// total − Σ line payable (the level discount)
     #[schema(value_type = crate::openapi::Money)]
     discount: Money,
-    /// Σ line payable − points_value: what the tenders pay
+    /// What the coupons took off, after the level discount and before points (Σ coupons' off = Σ lines' coupon_off).
+    #[schema(value_type = crate::openapi::Money)]
+    coupon_off: Money,
+    /// The coupons used, in the stacking order (each took one use).
+    coupons: Vec<coupons::CouponUseView<'a>>,
+    /// Σ line payable − coupon_off − points_value: what the tenders pay
     #[schema(value_type = crate::openapi::Money)]
     payable: Money,
     /// Σ tenders (net of change) = payable
@@ -411,7 +425,7 @@ pub struct OrderView<'a> {
     /// Points paid with (积分抵现), debited from the selling store's points share.
     #[schema(minimum = 0)]
     points_used: i64,
-    /// What the points paid: round(points_used ÷ points_deduction.points_per_yuan), half-up to the fen; total − discount − points_value = payable.
+    /// What the points paid: round(points_used ÷ points_deduction.points_per_yuan), half-up to the fen; total − discount − coupon_off − points_value = payable.
     #[schema(value_type = crate::openapi::Money)]
     points_value: Money,
     /// Points used given back by refunds so far (at most points_used).
@@ -442,6 +456,8 @@ pub fn order(o: &OrderState) -> OrderView<'_> {
             .collect(),
         total: ord.total,
         discount: ord.discount,
+        coupon_off: ord.coupon_off,
+        coupons: coupons::uses(&ord.coupons),
         payable: ord.payable,
         paid: ord.tenders.iter().map(|t| t.amount).sum(),
         change: ord.change,
@@ -476,13 +492,18 @@ pub struct QuoteView<'a> {
     /// total − Σ line payable (the level discount)
     #[schema(value_type = crate::openapi::Money)]
     discount: Money,
+    /// What the coupons took off, after the level discount and before points (Σ coupons' off = Σ lines' coupon_off).
+    #[schema(value_type = crate::openapi::Money)]
+    coupon_off: Money,
+    /// The coupons used, in the stacking order (each took one use).
+    coupons: Vec<coupons::CouponUseView<'a>>,
     /// Points the sale would pay with (积分抵现).
     #[schema(minimum = 0)]
     points_used: i64,
-    /// What the points paid: round(points_used ÷ points_deduction.points_per_yuan), half-up to the fen; total − discount − points_value = payable.
+    /// What the points paid: round(points_used ÷ points_deduction.points_per_yuan), half-up to the fen; total − discount − coupon_off − points_value = payable.
     #[schema(value_type = crate::openapi::Money)]
     points_value: Money,
-    /// Σ line payable − points_value: what the tenders pay
+    /// Σ line payable − coupon_off − points_value: what the tenders pay
     #[schema(value_type = crate::openapi::Money)]
     payable: Money,
     /// Σ tenders (net of change) = payable
@@ -510,6 +531,8 @@ pub fn quote(ord: &Order) -> QuoteView<'_> {
         lines: ord.lines.iter().map(|l| line(l, None)).collect(),
         total: ord.total,
         discount: ord.discount,
+        coupon_off: ord.coupon_off,
+        coupons: coupons::uses(&ord.coupons),
         points_used: ord.points_used,
         points_value: ord.points_value,
         payable: ord.payable,
@@ -560,6 +583,9 @@ pub struct RefundView<'a> {
     /// Points used by the sale given back: round(points_used × goods refunded ÷ goods payable), cumulatively.
     #[schema(minimum = 0)]
     points_returned: i64,
+    /// The sale's coupons whose use this refund gave back (the refund of the last of the sale, while the coupon is still valid).
+    #[schema(value_type = Vec<crate::openapi::CouponCode>)]
+    coupons_returned: &'a [tongka_core::ids::CouponId],
     #[schema(value_type = String)]
     reason: &'a str,
     /// The order after this refund.
@@ -587,6 +613,7 @@ pub fn refund<'a>(r: &'a Refund, o: &'a OrderState) -> RefundView<'a> {
         balance_bonus: r.balance_bonus,
         points_reversed: r.points_reversed,
         points_returned: r.points_returned,
+        coupons_returned: &r.coupons_returned,
         reason: &r.reason,
         order: order(o),
     }
@@ -626,10 +653,17 @@ pub enum OutcomeView<'a> {
     Order(OrderView<'a>),
     Programme(ProgrammeView<'a>),
     Refund(RefundView<'a>),
+    Coupon(CouponView<'a>),
 }
 
-/// The answer for an outcome, as the first request got it.
-pub fn outcome<'a>(out: &'a Outcome, p: &'a Programme, here: &NodeId) -> OutcomeView<'a> {
+/// The answer for an outcome, as the first request got it (a coupon's
+/// status reckoned on `today`).
+pub fn outcome<'a>(
+    out: &'a Outcome,
+    p: &'a Programme,
+    here: &NodeId,
+    today: Day,
+) -> OutcomeView<'a> {
     match out {
         Outcome::Member(m) => OutcomeView::Member(member(m, p, here)),
         Outcome::Recharged {
@@ -657,7 +691,16 @@ pub fn outcome<'a>(out: &'a Outcome, p: &'a Programme, here: &NodeId) -> Outcome
             order: o,
             ..
         } => OutcomeView::Refund(refund(r, o)),
-        Outcome::CouponIssued { member: m, .. } => OutcomeView::Member(member(m, p, here)),
+        // The member after the issue holds the coupon; were it missing
+        // (it cannot be: the outcome is the state the issue left), the
+        // member is the answer rather than a panic.
+        Outcome::CouponIssued {
+            coupon: c,
+            member: m,
+        } => match m.coupon(c) {
+            Some(held) => OutcomeView::Coupon(coupon(held, here, today)),
+            None => OutcomeView::Member(member(m, p, here)),
+        },
     }
 }
 
@@ -828,6 +871,10 @@ fn receipt_text(o: &OrderState, store_name: &str) -> String {
         "{rule}\n合计 Total      {:>14}\n优惠 Discount   {:>14}\n",
         ord.total, ord.discount
     ));
+    // A code is `c-<node>-<n>` (ASCII), checked when the coupon was issued.
+    for c in &ord.coupons {
+        out.push_str(&format!("券 {} -{}\n", printable(&c.code), c.off));
+    }
     if ord.points_used > 0 {
         out.push_str(&format!(
             "积分抵现 Points {:>15}\n  使用 used {} 积分 points\n",
@@ -856,6 +903,12 @@ fn receipt_text(o: &OrderState, store_name: &str) -> String {
     }
     if !o.refunded.is_zero() {
         out.push_str(&format!("已退 Refunded   {:>14}\n", o.refunded));
+    }
+    if o.coupons_returned && !ord.coupons.is_empty() {
+        out.push_str(&format!(
+            "退回券 Coupons returned {:>8}\n",
+            ord.coupons.len()
+        ));
     }
     if o.points_returned > 0 {
         out.push_str(&format!(

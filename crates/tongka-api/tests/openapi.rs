@@ -4,6 +4,8 @@
 //! security, examples).
 
 mod common;
+#[path = "openapi/coupon_steps.rs"]
+mod coupon_steps;
 #[path = "openapi/steps.rs"]
 mod steps;
 
@@ -28,6 +30,9 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/members/{id}/history"),
     ("POST", "/api/v1/members/{id}/merge"),
     ("GET", "/api/v1/members/{id}/code"),
+    ("POST", "/api/v1/members/{id}/coupons"),
+    ("GET", "/api/v1/members/{id}/coupons"),
+    ("POST", "/api/v1/coupon-batches"),
     ("POST", "/api/v1/member-codes/verify"),
     ("POST", "/api/v1/checkouts"),
     ("POST", "/api/v1/checkouts/quote"),
@@ -240,28 +245,40 @@ async fn answers_match_the_documented_schemas() {
     let doc = schema::doc();
     let seed = app.seed().await;
     let (m, o) = (seed.member.as_str(), seed.order.as_str());
-    let steps = steps::steps(m, o);
+    let mut steps = steps::steps(m, o);
+    steps.extend(coupon_steps::issue_steps(m));
     let mut first_answer: Option<Vec<u8>> = None;
-    for (method, template, path, body, idem, status, code) in steps {
-        let a = app.call(method, &path, body, idem).await;
-        let what = format!(
-            "{method} {path} → {} {}",
-            a.status,
-            String::from_utf8_lossy(&a.body)
-        );
-        assert_eq!(a.status.as_u16(), status, "{what}");
-        assert_eq!(a.error_code().as_deref(), code, "{what}");
-        conforms(&doc, method, template, &a);
-        // The replayed recharge is the first answer, marked as a replay.
-        if idem == Some("rc-1") && status == 201 {
-            match &first_answer {
-                None => {
-                    assert!(a.headers.get("idempotent-replayed").is_none());
-                    first_answer = Some(a.body.clone());
-                }
-                Some(first) => {
-                    assert_eq!(&a.body, first, "a replay is the first answer");
-                    assert_eq!(a.headers["idempotent-replayed"], "true");
+    let mut coupon: Option<String> = None;
+    // Two rounds: the second uses the coupon the first issued.
+    for round in 0..2 {
+        if round == 1 {
+            let code = coupon.take().expect("the first issue answered a coupon");
+            steps = coupon_steps::use_steps(m, &code);
+        }
+        for (method, template, path, body, idem, status, code) in std::mem::take(&mut steps) {
+            let a = app.call(method, &path, body, idem).await;
+            let what = format!(
+                "{method} {path} → {} {}",
+                a.status,
+                String::from_utf8_lossy(&a.body)
+            );
+            assert_eq!(a.status.as_u16(), status, "{what}");
+            assert_eq!(a.error_code().as_deref(), code, "{what}");
+            conforms(&doc, method, template, &a);
+            if idem == Some(coupon_steps::FIRST_ISSUE) && status == 201 {
+                coupon = a.json().expect("JSON")["code"].as_str().map(str::to_string);
+            }
+            // The replayed recharge is the first answer, marked as a replay.
+            if idem == Some("rc-1") && status == 201 {
+                match &first_answer {
+                    None => {
+                        assert!(a.headers.get("idempotent-replayed").is_none());
+                        first_answer = Some(a.body.clone());
+                    }
+                    Some(first) => {
+                        assert_eq!(&a.body, first, "a replay is the first answer");
+                        assert_eq!(a.headers["idempotent-replayed"], "true");
+                    }
                 }
             }
         }
@@ -339,6 +356,27 @@ async fn the_documented_examples_are_accepted() {
             201,
         ),
         ("PUT", "/api/v1/programme", "richer_first_offer", None, 200),
+        (
+            "PUT",
+            "/api/v1/programme",
+            "with a coupon template",
+            None,
+            200,
+        ),
+        (
+            "POST",
+            "/api/v1/members/{id}/coupons",
+            "a cash coupon",
+            Some("ex-8"),
+            201,
+        ),
+        (
+            "POST",
+            "/api/v1/coupon-batches",
+            "two members",
+            Some("ex-9"),
+            200,
+        ),
     ];
     let mut seen = 0;
     let mut member_order = String::new();

@@ -95,6 +95,11 @@ fn codes(doc: &Value, response: &Value) -> BTreeSet<String> {
     out
 }
 
+/// Codes of the hand-kept document that no longer exist, on purpose:
+/// `coupons_not_enabled` refused every `coupon_codes` before coupons were
+/// (issue 11); a checkout now uses them, refused only by the coupon codes.
+const RETIRED: &[&str] = &["coupons_not_enabled"];
+
 /// What of `old` is not in `new`, one line each.
 fn shrunk(old: &Value, new: &Value) -> Vec<String> {
     let mut lost = Vec::new();
@@ -134,7 +139,9 @@ fn shrunk(old: &Value, new: &Value) -> Vec<String> {
                     continue;
                 };
                 for c in codes(old, r).difference(&codes(new, r_now)) {
-                    lost.push(format!("{what}: {status} code {c}"));
+                    if !RETIRED.contains(&c.as_str()) {
+                        lost.push(format!("{what}: {status} code {c}"));
+                    }
                 }
                 let (r, r_now) = (resolve(old, r), resolve(new, r_now));
                 for h in r["headers"].as_object().into_iter().flatten().map(|h| h.0) {
@@ -218,6 +225,8 @@ const WIDER: &[&str] = &[
     "ProgrammeRequest.levels[].min_principal minimum",
     "HistoryEntry.kind enum",
     "History.entries[].kind enum",
+    // Reserved (at most 0) until coupons were; at most 5 per order since.
+    "CheckoutRequest.coupon_codes maxItems",
 ];
 
 /// Each (field path, keyword) → the values a schema constrains it to

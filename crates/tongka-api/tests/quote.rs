@@ -170,7 +170,7 @@ async fn a_bad_quote_is_refused_with_the_checkouts_code_and_changes_nothing() {
         (
             json!({"lines": [{"sku": "latte"}], "coupon_codes": ["A"]}),
             422,
-            "coupons_not_enabled",
+            "invalid_coupon_code",
         ),
         (
             json!({"member_id": m, "lines": [{"sku": "latte"}], "tenders": [{"kind": "cash"}], "points": 100}),

@@ -497,7 +497,7 @@ pub fn steps(m: &str, o: &str) -> Vec<Step<'static>> {
             j(json!({"lines": [{"sku": "latte"}], "coupon_codes": ["A"]})),
             None,
             422,
-            Some("coupons_not_enabled"),
+            Some("invalid_coupon_code"),
         ),
         (
             "POST",
@@ -633,7 +633,7 @@ pub fn steps(m: &str, o: &str) -> Vec<Step<'static>> {
             j(json!({"lines": [{"sku": "latte"}], "coupon_codes": ["A"]})),
             Some("co-12"),
             422,
-            Some("coupons_not_enabled"),
+            Some("invalid_coupon_code"),
         ),
         (
             "POST",

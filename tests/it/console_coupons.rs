@@ -4,7 +4,7 @@
 //! on the 核销 screen, the coupon picked there and used at the checkout (the
 //! order's `coupon_off` checked over HTTP), a second use refused next to
 //! the coupons in either language; and an exchange coupon whose free item
-//! the 核销 screen puts on the sale.
+//! the 核销 screen puts on the sale, its use given back by a refund.
 
 use fantoccini::Client;
 use fantoccini::key::Key;
@@ -268,7 +268,8 @@ fn console_issues_redeems_and_refuses_a_coupon() {
 
 /// An exchange coupon (兑换券) redeemed from the 核销 screen: its free item
 /// is put on the sale as if scanned, and taken off; a code that is no
-/// member code is refused there with the node's reason.
+/// member code is refused there with the node's reason; the sale refunded
+/// on the orders screen gives the coupon's use back.
 #[test]
 fn console_redeems_an_exchange_coupon() {
     let node = Node::up();
@@ -341,5 +342,29 @@ fn console_redeems_an_exchange_coupon() {
         assert_eq!(order["coupon_off"], "10.00", "{order}");
         assert_eq!(order["lines"][0]["sku"], "green-tea", "{order}");
         assert_eq!(order["lines"][0]["coupon_off"], "10.00", "{order}");
+
+        // Refunded whole on the orders screen: the order view shows the
+        // coupon line, and the coupon's use comes back (it is still valid).
+        click(c, "receipt-to-order").await;
+        wait_for(c, &format!(r#"#order-view[data-id="{order_id}"]"#)).await;
+        wait_for(
+            c,
+            &format!(r#"{}[data-value="10.00"]"#, dt("order-view-coupon-0")),
+        )
+        .await;
+        click(c, "refund-all").await;
+        click(c, "refund-all").await;
+        wait_for(
+            c,
+            &format!(r#"{}[data-value="{code}"]"#, dt("refund-coupons")),
+        )
+        .await;
     });
+    let (_, list) = node.get(&format!("/members/{id}/coupons"));
+    let back = &list["coupons"][0];
+    assert_eq!(
+        (back["left"].as_u64(), back["status"].as_str()),
+        (Some(1), Some("usable")),
+        "{list}"
+    );
 }

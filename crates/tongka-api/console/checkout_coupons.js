@@ -124,7 +124,11 @@ export function renderCheckoutCoupons() {
   const mine = state.coCoupons && state.coCoupons.member_id === m.id ? state.coCoupons.coupons : null;
   const shown = usable(mine);
   for (const c of shown) list.append(row(c, c.code));
-  for (const code of state.coChosen) if (!shown.some((c) => c.code === code)) list.append(row(null, code));
+  // Codes chosen that are not usable now (typed, or used up since): shown
+  // with what the member's list says of them, if anything.
+  for (const code of state.coChosen) {
+    if (!shown.some((c) => c.code === code)) list.append(row((mine || []).find((c) => c.code === code) || null, code));
+  }
   if (mine && !list.childElementCount) {
     list.append(h('p', { class: 'muted small', 'data-test': 'checkout-coupons-none', text: t('co.coupons_none') }));
   }

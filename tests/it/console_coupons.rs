@@ -359,6 +359,11 @@ fn console_redeems_an_exchange_coupon() {
             &format!(r#"{}[data-value="{code}"]"#, dt("refund-coupons")),
         )
         .await;
+
+        // The overview's ledger counts it: 10.00 taken off, one use given back.
+        click(c, "tab-overview").await;
+        assert_eq!(text(c, &dt("ledger-coupons-off")).await, "¥10.00");
+        assert_eq!(text(c, &dt("ledger-coupons-uses_returned")).await, "1");
     });
     let (_, list) = node.get(&format!("/members/{id}/coupons"));
     let back = &list["coupons"][0];

@@ -60,11 +60,28 @@ export function couponItem(c, attrs, ...extra) {
     ...extra);
 }
 
+// The templates as last read for the select (HQ may change them while the
+// console is open): read again when the select is opened; until then the
+// programme read at sign-in. Kept apart from `state.programme`, which the
+// programme form edits.
+let templates = null;
+
+async function refreshTemplates() {
+  try {
+    const p = await api('GET', '/api/v1/programme');
+    const now = (p && p.coupon_templates) || [];
+    const before = templates || (state.programme && state.programme.coupon_templates) || [];
+    templates = now;
+    // Redrawn only when changed: an open select is not disturbed for nothing.
+    if (JSON.stringify(now) !== JSON.stringify(before)) templateOptions();
+  } catch (e) { /* the list read before stays */ }
+}
+
 function templateOptions() {
   const sel = $('#coupon-issue-template');
   const keep = sel.value;
   clear(sel);
-  const list = (state.programme && state.programme.coupon_templates) || [];
+  const list = templates || (state.programme && state.programme.coupon_templates) || [];
   sel.disabled = list.length === 0;
   $('#coupon-issue-submit').disabled = list.length === 0;
   sel.append(h('option', { value: '', text: list.length ? t('mc.issue_pick') : t('mc.issue_none') }));
@@ -147,4 +164,5 @@ async function issueCoupon(ev, refresh) {
 export function bindMemberCoupons(refresh) {
   $('#coupon-issue-form').addEventListener('submit', (ev) => issueCoupon(ev, refresh));
   $('#coupon-issue-template').addEventListener('change', () => { state.couponIssueError = null; renderIssueError(); });
+  $('#coupon-issue-template').addEventListener('focus', refreshTemplates);
 }

@@ -312,7 +312,12 @@ fn console_redeems_an_exchange_coupon() {
         );
         click(c, "verify-confirm").await;
         wait_for(c, &format!(r#"{}[data-id="{id}"]"#, dt("checkout-member"))).await;
-        let tea = wait_for(c, &dt("checkout-code-0")).await;
+        // The free item's line, priced from the catalogue.
+        let tea = wait_for(
+            c,
+            &format!(r#"tr[data-resolved="sku"] {}"#, dt("checkout-code-0")),
+        )
+        .await;
         assert_eq!(
             tea.prop("value").await.unwrap().as_deref(),
             Some("green-tea")

@@ -120,7 +120,7 @@ export function renderCheckoutCoupons() {
   err.dataset.code = r ? r.code : '';
   $('#checkout-coupon-error-message').textContent = r ? refusalText(r) : '';
   $('#checkout-coupon-error-code').textContent = r ? r.code : '';
-  if (!m) return;
+  if (!m) { delete list.dataset.loaded; return; }
   const mine = state.coCoupons && state.coCoupons.member_id === m.id ? state.coCoupons.coupons : null;
   const shown = usable(mine);
   for (const c of shown) list.append(row(c, c.code));

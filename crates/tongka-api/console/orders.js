@@ -37,7 +37,10 @@ export function openOrderFromElsewhere(id) {
 }
 
 export function renderOrder(fresh) {
-  disarmRefundAll();
+  // A redraw of the same order (its member arrived, the language changed)
+  // leaves a whole refund armed: only another order disarms it.
+  if (fresh) disarmRefundAll();
+  else { const b = $('#refund-all'); b.textContent = t(b.dataset.armed ? 'refund.confirm_all' : 'refund.all'); }
   const form = $('#refund-form');
   const o = state.order;
   form.hidden = !o;

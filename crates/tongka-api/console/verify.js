@@ -55,7 +55,7 @@ export function renderVerify() {
   $('#verify-result').hidden = !v;
   const head = clear($('#verify-member'));
   const list = clear($('#verify-coupons'));
-  if (!v) { delete head.dataset.id; return; }
+  if (!v) { delete head.dataset.id; delete list.dataset.loaded; return; }
   head.dataset.id = v.member.id;
   head.append(memberHead(v.member));
   if (!v.coupons) { list.dataset.loaded = ''; return; }

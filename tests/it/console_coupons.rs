@@ -134,6 +134,24 @@ fn console_issues_redeems_and_refuses_a_coupon() {
         );
         toggle_lang(c, "zh").await;
         assert_eq!(coupons(&node, &id).len(), 1, "a refused issue issued");
+
+        // A template HQ adds while the page is open is offered once the
+        // select is opened again.
+        let (_, mut prog) = node.get("/programme");
+        let mut more = prog["coupon_templates"]
+            .as_array()
+            .expect("templates")
+            .clone();
+        more.push(json!({
+            "id": "pct-90", "name": "9折券", "kind": "percent",
+            "benefit": {"type": "percent", "rate": "0.90"},
+            "validity": {"type": "days_from_issue", "days": 30}, "uses": 1
+        }));
+        prog["coupon_templates"] = json!(more);
+        assert_eq!(node.put("/programme", prog).0, 200);
+        click(c, "coupon-issue-template").await;
+        let offered = text(c, r#"#coupon-issue-template option[value="pct-90"]"#).await;
+        assert!(offered == "9折券 · 折扣券 · 9折", "{offered:?}");
         screenshot(c, "console-coupons-member").await;
 
         // 核销: the member's code scanned, the coupon picked, confirmed.

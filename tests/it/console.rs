@@ -97,7 +97,7 @@ fn screenshot_dir() -> Option<PathBuf> {
     Some(dir)
 }
 
-async fn screenshot(c: &Client, name: &str) {
+pub(crate) async fn screenshot(c: &Client, name: &str) {
     let Some(dir) = screenshot_dir() else { return };
     match c.screenshot().await {
         Ok(png) => {
@@ -111,7 +111,7 @@ async fn screenshot(c: &Client, name: &str) {
 
 /// Runs `test` against a fresh headless Chromium. The browser session is
 /// closed whatever happens; a failing test leaves `<name>-failure.png`.
-fn with_browser(name: &str, test: impl AsyncFnOnce(&Client)) {
+pub(crate) fn with_browser(name: &str, test: impl AsyncFnOnce(&Client)) {
     let driver = harness::chromedriver();
     let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
     let client = rt.block_on(async {
@@ -138,7 +138,7 @@ fn with_browser(name: &str, test: impl AsyncFnOnce(&Client)) {
     }
 }
 
-fn dt(id: &str) -> String {
+pub(crate) fn dt(id: &str) -> String {
     format!(r#"[data-test="{id}"]"#)
 }
 
@@ -158,7 +158,7 @@ async fn page_state(c: &Client) -> String {
 
 /// Waits until `selector` matches (which, for our attribute selectors, means
 /// the page reached the expected state).
-async fn wait_for(c: &Client, selector: &str) -> Element {
+pub(crate) async fn wait_for(c: &Client, selector: &str) -> Element {
     match c
         .wait()
         .at_most(WAIT)
@@ -173,13 +173,13 @@ async fn wait_for(c: &Client, selector: &str) -> Element {
     }
 }
 
-async fn fill(c: &Client, test_id: &str, text: &str) {
+pub(crate) async fn fill(c: &Client, test_id: &str, text: &str) {
     let el = wait_for(c, &dt(test_id)).await;
     el.clear().await.expect("clear field");
     el.send_keys(text).await.expect("type into field");
 }
 
-async fn click(c: &Client, test_id: &str) {
+pub(crate) async fn click(c: &Client, test_id: &str) {
     wait_for(c, &dt(test_id))
         .await
         .click()
@@ -187,7 +187,7 @@ async fn click(c: &Client, test_id: &str) {
         .unwrap_or_else(|e| panic!("click {test_id}: {e}"));
 }
 
-async fn select(c: &Client, test_id: &str, value: &str) {
+pub(crate) async fn select(c: &Client, test_id: &str, value: &str) {
     wait_for(c, &dt(test_id))
         .await
         .select_by_value(value)
@@ -195,7 +195,7 @@ async fn select(c: &Client, test_id: &str, value: &str) {
         .unwrap_or_else(|e| panic!("select {value} in {test_id}: {e}"));
 }
 
-async fn text(c: &Client, selector: &str) -> String {
+pub(crate) async fn text(c: &Client, selector: &str) -> String {
     wait_for(c, selector)
         .await
         .text()
@@ -205,14 +205,14 @@ async fn text(c: &Client, selector: &str) -> String {
 
 /// Opens the console with the token in the fragment and waits until it is
 /// signed in.
-async fn open_console(c: &Client, node: &Node) {
+pub(crate) async fn open_console(c: &Client, node: &Node) {
     c.goto(&format!("{}/#token={}", node.url, node.token))
         .await
         .expect("open the console");
     wait_for(c, r#"body[data-auth="app"]"#).await;
 }
 
-fn member_by_phone(node: &Node, phone: &str) -> Value {
+pub(crate) fn member_by_phone(node: &Node, phone: &str) -> Value {
     let (status, body) = node.get(&format!("/members?phone={phone}"));
     assert_eq!(status, 200, "member search: {body}");
     let list = body["members"].as_array().expect("members array");
@@ -224,7 +224,7 @@ fn member_by_phone(node: &Node, phone: &str) -> Value {
     list[0].clone()
 }
 
-fn member(node: &Node, id: &str) -> Value {
+pub(crate) fn member(node: &Node, id: &str) -> Value {
     let (status, body) = node.get(&format!("/members/{id}"));
     assert_eq!(status, 200, "get member {id}: {body}");
     body
@@ -608,7 +608,7 @@ fn console_scanner_and_retry_after_lost_answer() {
 }
 
 /// Clicks whatever matches `selector` (waiting for it first).
-async fn click_css(c: &Client, selector: &str) {
+pub(crate) async fn click_css(c: &Client, selector: &str) {
     wait_for(c, selector)
         .await
         .click()

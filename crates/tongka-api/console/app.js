@@ -7,9 +7,11 @@
 //
 // This is the entry module: it wires the screens together and starts the
 // console. One native ES module per screen (members, checkout, orders,
-// duplicates, programme, overview; the programme's coupon templates in
-// coupons_admin) and a few shared ones (state, i18n, dom, format, api,
-// feedback, nav, auth, receipt); the node serves each
+// duplicates, programme, overview, verify (核销); the programme's coupon
+// templates in coupons_admin, the member page's coupons in coupons, the
+// checkout's in checkout_coupons) and a few shared ones (state, i18n and
+// i18n_coupons, dom, format, api, feedback, nav, auth, receipt,
+// coupon_text, tenders); the node serves each
 // from its binary (`console.rs`), nothing comes from elsewhere. Screens
 // import one another's functions only to call them on a user's action,
 // never while loading, so the one import cycle (members ↔ orders: a
@@ -27,13 +29,15 @@ import {
   bindMembers, renderMember, renderRechargeOffers, renderRechargePreview, renderSearchResults,
 } from './members.js';
 import {
-  addLine, bindCheckout, renderCheckoutMember, renderCheckoutResults, renderReceipt, resetTenders,
-  updateSubtotal,
+  addLine, bindCheckout, renderCheckoutMember, renderCheckoutResults, renderReceipt, updateSubtotal,
 } from './checkout.js';
+import { resetTenders } from './tenders.js';
 import { bindOrders, renderOrder, renderRefundResult } from './orders.js';
 import { bindDuplicates, renderDuplicates } from './duplicates.js';
 import { bindProgramme, renderProgrammeError } from './programme.js';
 import { bindOverview, renderOverview } from './overview.js';
+import { renderCheckoutCoupons } from './checkout_coupons.js';
+import { bindVerify, renderVerify } from './verify.js';
 
 const LS_LANG = 'tongka.console.lang';
 
@@ -70,6 +74,7 @@ function renderAll() {
   renderRechargeOffers();
   renderRechargePreview();
   renderCheckoutMember();
+  renderCheckoutCoupons();
   updateSubtotal();
   renderReceipt();
   renderOrder();
@@ -77,6 +82,7 @@ function renderAll() {
   renderDuplicates();
   renderProgrammeError();
   renderOverview();
+  renderVerify();
 }
 
 // ---------------------------------------------------------------------------
@@ -93,6 +99,7 @@ function bind() {
   bindDuplicates();
   bindProgramme();
   bindOverview();
+  bindVerify();
 }
 
 function init() {

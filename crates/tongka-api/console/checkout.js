@@ -2,7 +2,8 @@
 // picked from the catalogue or typed), the tenders and points, and the
 // receipt. Every figure of the sale (line amounts, discount, points
 // deducted, payable) comes from the node's quote (POST /checkouts/quote),
-// by the very calculator the sale uses: nothing is rounded here.
+// by the very calculator the sale uses: nothing is rounded here. The
+// member's coupons, chosen for the sale, are checkout_coupons.js's.
 import { state } from './state.js';
 import { $, $$, clear, h, toast } from './dom.js';
 import { t } from './i18n.js';
@@ -15,10 +16,16 @@ import { onShow, showTab } from './nav.js';
 import { guessBy, openMember, renderMemberList, searchMembers } from './members.js';
 import { openOrderFromElsewhere } from './orders.js';
 import { orderHead, orderTable, totalsList } from './receipt.js';
+import {
+  bindCheckoutCoupons, couponCodes, loadCheckoutCoupons, resetCheckoutCoupons, showCouponQuote,
+  showCouponRefusal,
+} from './checkout_coupons.js';
+import { isCouponRefusal } from './coupon_text.js';
+import {
+  addTender, resetTenders, syncBalanceOption, tenderRows, whenTendersChange,
+} from './tenders.js';
 
-const TENDERS = ['balance', 'cash', 'card', 'wechat', 'alipay'];
-
-async function loadProducts() {
+export async function loadProducts() {
   if (state.products) return;
   try {
     const r = await api('GET', '/api/v1/products');
@@ -127,6 +134,8 @@ function quoteRequest() {
   }
   const body = { lines, tenders };
   if (state.coMember) body.member_id = state.coMember.id;
+  const codes = couponCodes();
+  if (codes.length) body.coupon_codes = codes;
   const points = $('#checkout-points').value.trim();
   if (!$('#checkout-points-row').hidden && /^\d{1,12}$/.test(points) && Number(points) > 0) body.points = Number(points);
   return { rows, body };
@@ -148,7 +157,9 @@ async function runQuote() {
       refusal = e;
       if (seq !== quoteSeq) return;
       try {
-        quote = await api('POST', '/api/v1/checkouts/quote', { body: { ...body, tenders: [{ kind: 'cash' }] } });
+        const goods = { ...body, tenders: [{ kind: 'cash' }] };
+        if (isCouponRefusal(e.err)) delete goods.coupon_codes; // the goods priced without them
+        quote = await api('POST', '/api/v1/checkouts/quote', { body: goods });
       } catch (e2) { quote = null; }
     }
   }
@@ -196,6 +207,7 @@ function showQuote(q, rows, refusal, empty) {
     pv.textContent = '';
     delete pv.dataset.value;
   }
+  showCouponQuote(q, refusal);
   const note = $('#checkout-quote-note');
   note.hidden = !refusal;
   note.dataset.code = refusal ? refusal.code : '';
@@ -248,49 +260,6 @@ function onCodeEnter(tr) {
   focusLastCode();
 }
 
-function tenderRows() { return $$('#checkout-tenders .tender'); }
-
-function renumberTenders() {
-  tenderRows().forEach((row, i) => {
-    $('.t-kind', row).setAttribute('data-test', `checkout-tender-kind-${i}`);
-    $('.t-amount', row).setAttribute('data-test', `checkout-tender-amount-${i}`);
-    $('.t-remove', row).setAttribute('data-test', `checkout-tender-remove-${i}`);
-    $('.t-kind', row).id = `checkout-tender-kind-${i}`;
-    $('.t-amount', row).id = `checkout-tender-amount-${i}`;
-  });
-}
-
-function addTender(kind, amount) {
-  const used = new Set(tenderRows().map((r) => $('.t-kind', r).value));
-  const k = kind || TENDERS.find((x) => !used.has(x) && (x !== 'balance' || state.coMember)) || 'cash';
-  const sel = h('select', { class: 't-kind' }, TENDERS.map((x) => h('option', { value: x, 'data-i18n': `tender.${x}`, text: t(`tender.${x}`) })));
-  sel.value = k;
-  const row = h('div', { class: 'tender row' },
-    sel,
-    h('input', { type: 'text', class: 't-amount num grow', inputmode: 'decimal', 'data-i18n-placeholder': 'checkout.tender_amount_ph', placeholder: t('checkout.tender_amount_ph'), value: amount || '' }),
-    h('button', { type: 'button', class: 'icon-btn t-remove', 'data-i18n-title': 'common.remove', title: t('common.remove'), text: '×' }));
-  sel.addEventListener('change', () => { row.dataset.touched = '1'; scheduleQuote(); });
-  $('.t-amount', row).addEventListener('input', () => { row.dataset.touched = '1'; scheduleQuote(); });
-  $('.t-remove', row).addEventListener('click', () => { row.remove(); renumberTenders(); syncBalanceOption(); scheduleQuote(); });
-  $('#checkout-tenders').append(row);
-  renumberTenders();
-  syncBalanceOption();
-  scheduleQuote();
-  return row;
-}
-
-function syncBalanceOption() {
-  for (const row of tenderRows()) {
-    const opt = $('option[value="balance"]', row);
-    opt.disabled = !state.coMember;
-  }
-}
-
-export function resetTenders() {
-  clear($('#checkout-tenders'));
-  addTender(state.coMember ? 'balance' : 'cash');
-}
-
 export function renderCheckoutMember() {
   const box = clear($('#checkout-member'));
   const m = state.coMember;
@@ -327,8 +296,9 @@ export function renderCheckoutResults() {
   renderMemberList($('#checkout-member-results'), state.results.checkout, pickCheckoutMember);
 }
 
-function pickCheckoutMember(m) {
+function pickCheckoutMember(m, coupons) {
   state.coMember = m;
+  loadCheckoutCoupons(m, coupons);
   state.results.checkout = null;
   renderCheckoutResults();
   renderCheckoutMember();
@@ -359,6 +329,26 @@ async function findCheckoutMember() {
     state.results.checkout = list;
     renderCheckoutResults();
   });
+}
+
+/**
+ * The 核销 screen's confirmation: a fresh checkout for member `m` with the
+ * coupon `code` chosen and, for an exchange coupon, a line of its free
+ * item `sku` (priced from the catalogue, as if scanned).
+ */
+export async function checkoutFor(m, code, sku) {
+  clearError();
+  resetCheckout(true);
+  pickCheckoutMember(m, code ? [code] : []);
+  showTab('checkout');
+  if (sku) {
+    await loadProducts();
+    const tr = lineRows()[0];
+    $('.code', tr).value = sku;
+    resolveLine(tr);
+    updateLine(tr);
+  }
+  focusLastCode();
 }
 
 function buildCheckout() {
@@ -397,6 +387,8 @@ function buildCheckout() {
   if (empty > 1) throw localError('checkout.two_empty', null, 'invalid_tenders');
   const body = { lines, tenders };
   if (state.coMember) body.member_id = state.coMember.id;
+  const codes = couponCodes();
+  if (codes.length) body.coupon_codes = codes;
   const points = $('#checkout-points').value.trim();
   if (points && !$('#checkout-points-row').hidden) {
     if (!/^\d{1,12}$/.test(points)) throw localError('checkout.bad_points', null, 'invalid_points');
@@ -414,6 +406,7 @@ function resetCheckout(keepMember) {
     state.coMember = null;
     renderCheckoutMember();
   }
+  resetCheckoutCoupons();
   resetTenders();
   updateSubtotal();
 }
@@ -424,7 +417,13 @@ async function submitCheckout(ev) {
   let body;
   try { body = buildCheckout(); } catch (e) { showError(e); return; }
   await busy($('#checkout-submit'), async () => {
-    const order = await postOnce('checkout', '/api/v1/checkouts', body);
+    let order;
+    try {
+      order = await postOnce('checkout', '/api/v1/checkouts', body);
+    } catch (e) {
+      showCouponRefusal(e);
+      throw e;
+    }
     state.receipt = { order, member: state.coMember };
     renderReceipt();
     toast(t('checkout.done', { payable: money(order.payable) }));
@@ -467,6 +466,8 @@ export function bindCheckout() {
     const first = $('#checkout-lines tbody tr:last-child .code');
     if (first) first.focus();
   });
+  bindCheckoutCoupons(scheduleQuote);
+  whenTendersChange(scheduleQuote);
   $('#member-to-checkout').addEventListener('click', () => {
     if (!state.member) return;
     pickCheckoutMember(state.member);

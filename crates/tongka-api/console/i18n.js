@@ -2,6 +2,7 @@
 // `t`, which looks a key up in the current language (then in Chinese, then
 // gives the key itself) and fills in its `{name}` placeholders.
 import { state } from './state.js';
+import { COUPON_I18N } from './i18n_coupons.js';
 
 export const I18N = {
   zh: {
@@ -315,6 +316,10 @@ export const I18N = {
     'err.bad_response': 'The server answered something unexpected.',
   },
 };
+
+// The coupons' words live in their own file (i18n_coupons.js).
+Object.assign(I18N.zh, COUPON_I18N.zh);
+Object.assign(I18N.en, COUPON_I18N.en);
 
 export function t(key, vars) {
   const dict = I18N[state.lang] || I18N.zh;

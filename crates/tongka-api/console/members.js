@@ -2,7 +2,7 @@
 // member code a scanner types) and register them; a member's details,
 // balance, points and history; the member's code (会员码) as a QR code that
 // refreshes itself; editing the profile; recharging, with the programme's
-// offers and the level reached previewed.
+// offers and the level reached previewed; the member's coupons (coupons.js).
 import { state } from './state.js';
 import { $, clear, h, toast } from './dom.js';
 import { I18N, t } from './i18n.js';
@@ -12,6 +12,7 @@ import {
 import { api, postOnce } from './api.js';
 import { busy, clearError, localError, showError } from './feedback.js';
 import { openOrderFromElsewhere } from './orders.js';
+import { bindMemberCoupons, loadMemberCoupons, renderMemberCoupons } from './coupons.js';
 
 /** A list of members found, each a button that `pick`s it. */
 export function renderMemberList(box, list, pick) {
@@ -76,6 +77,7 @@ export async function openMember(id, preview, keepResult) {
   clearError();
   if (!keepResult) state.rechargeResult = null;
   if (preview) { state.member = preview; state.history = null; state.phoneShown = false; renderMember(); }
+  const coupons = loadMemberCoupons(id).catch(() => {}); // a 401 shows the login box itself
   const [m, hist] = await Promise.all([
     api('GET', `/api/v1/members/${encodeURIComponent(id)}`),
     api('GET', `/api/v1/members/${encodeURIComponent(id)}/history`).catch((e) => { if (e.unauthorized) throw e; return null; }),
@@ -86,6 +88,7 @@ export async function openMember(id, preview, keepResult) {
   $('#edit-form').hidden = true;
   renderMember();
   renderRechargePreview();
+  await coupons;
 }
 
 function setMoney(el, s) {
@@ -173,6 +176,7 @@ export function renderMember() {
 
   renderRechargeResult();
   renderHistory();
+  renderMemberCoupons();
 }
 
 function renderHistory() {
@@ -380,4 +384,5 @@ export function bindMembers() {
   $('#member-code-close').addEventListener('click', closeMemberCode);
   $('#recharge-form').addEventListener('submit', recharge);
   $('#recharge-amount').addEventListener('input', renderRechargePreview);
+  bindMemberCoupons((id) => openMember(id, null, true));
 }

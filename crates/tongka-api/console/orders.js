@@ -37,7 +37,10 @@ export function openOrderFromElsewhere(id) {
 }
 
 export function renderOrder(fresh) {
-  disarmRefundAll();
+  // A redraw of the same order (its member arrived, the language changed)
+  // leaves a whole refund armed: only another order disarms it.
+  if (fresh) disarmRefundAll();
+  else { const b = $('#refund-all'); b.textContent = t(b.dataset.armed ? 'refund.confirm_all' : 'refund.all'); }
   const form = $('#refund-form');
   const o = state.order;
   form.hidden = !o;
@@ -118,6 +121,7 @@ export function renderRefundResult() {
   if (toFen(r.balance_principal)) row(t('receipt.balance_principal'), money(r.balance_principal), 'refund-balance-principal', r.balance_principal);
   if (toFen(r.balance_bonus)) row(t('receipt.balance_bonus'), money(r.balance_bonus), 'refund-balance-bonus', r.balance_bonus);
   if (r.points_reversed) row(t('refund.points_reversed'), String(r.points_reversed), 'refund-points', r.points_reversed);
+  if ((r.coupons_returned || []).length) row(t('refund.coupons_returned'), r.coupons_returned.join(', '), 'refund-coupons', r.coupons_returned.join(' '));
   if (r.reason) row(t('refund.reason'), r.reason, 'refund-reason-shown');
   box.append(h('h2', { text: t('refund.result') }), dl);
 }

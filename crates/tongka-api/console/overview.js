@@ -47,6 +47,11 @@ export function renderOverview() {
       const isMoney = typeof v === 'string' && MONEY_RE.test(v);
       kv(lbox, I18N.zh[`ledger.${k}`] ? t(`ledger.${k}`) : k, isMoney ? money(v) : String(v), `ledger-${k}`);
     }
+    // The coupons' totals (uses issued, used, given back, outstanding; what they took off).
+    for (const [k, v] of Object.entries(ov.ledger.coupons || {})) {
+      const isMoney = typeof v === 'string' && MONEY_RE.test(v);
+      kv(lbox, I18N.zh[`ledger.coupons.${k}`] ? t(`ledger.coupons.${k}`) : `coupons.${k}`, isMoney ? money(v) : String(v), `ledger-coupons-${k}`);
+    }
   } else kv(lbox, t('overview.ledger'), t('overview.unavailable'));
   if (ov.sync) {
     const s = ov.sync;

@@ -1,6 +1,8 @@
 // An order drawn as a receipt: its head (id, store, time, member, level),
-// its lines and its totals. The checkout's receipt and the orders screen
+// its lines and its totals (the coupons used, one line each, after the
+// level discount and before points, as the printed receipt has them). The checkout's receipt and the orders screen
 // (with a refund quantity per line) both draw orders with it.
+import { state } from './state.js';
 import { h } from './dom.js';
 import { t } from './i18n.js';
 import {
@@ -15,7 +17,8 @@ export function orderTable(o, withRefund) {
         (l.barcode || l.sku) ? h('div', { class: 'muted small mono', text: l.barcode || l.sku }) : null),
       h('td', { class: 'num nowrap', text: `${l.qty} × ${money(l.unit_price)}` }),
       h('td', { class: 'num money', text: money(l.amount) }),
-      h('td', { class: 'num money', text: toFen(l.discount) ? `-${money(l.discount)}` : money(l.discount) }),
+      h('td', { class: 'num money' }, h('div', { text: toFen(l.discount) ? `-${money(l.discount)}` : money(l.discount) }),
+        toFen(l.coupon_off) ? h('div', { class: 'muted small', 'data-test': `${withRefund ? 'order-view' : 'receipt'}-line-coupon-${i}`, 'data-value': l.coupon_off, text: t('receipt.line_coupon', { off: money(l.coupon_off) }) }) : null),
       h('td', { class: 'num money strong', 'data-test': `${withRefund ? 'order-view' : 'receipt'}-line-payable-${i}`, 'data-value': l.payable, text: money(l.payable) }),
       withRefund ? h('td', { class: 'num' },
         refunded && !/^0*(\.0*)?$/.test(String(refunded)) ? h('div', { class: 'muted small', text: `${t('orders.refunded_qty')} ${refunded}` }) : null,
@@ -36,6 +39,11 @@ export function totalsList(o, prefix) {
     h('dt', { text: label }), h('dd', { 'data-test': test.replace(/^receipt-/, `${prefix}-`), 'data-value': raw, class: 'money', text: val })));
   row(t('receipt.total'), money(o.total), 'receipt-total', o.total);
   row(t('receipt.discount'), toFen(o.discount) ? `-${money(o.discount)}` : money(o.discount), 'receipt-discount', o.discount);
+  for (const [i, c] of (o.coupons || []).entries()) {
+    const tpl = state.programme && (state.programme.coupon_templates || []).find((x) => x.id === c.template);
+    row(t('receipt.coupon', { name: tpl ? `${tpl.name} ${c.code}` : c.code }), `-${money(c.off)}`, `receipt-coupon-${i}`, c.off);
+  }
+  if ((o.coupons || []).length > 1) row(t('co.coupon_off'), `-${money(o.coupon_off)}`, 'receipt-coupon-off', o.coupon_off);
   if (o.points_used) {
     row(t('receipt.points_used'), `-${money(o.points_value)}`, 'receipt-points-value', o.points_value);
     dl.append(h('div', { class: 'kv-row' }, h('dt', { text: t('receipt.points_count') }),

@@ -33,4 +33,13 @@ export const state = {
   progCoupons: [],         // [{orig, draft, touched}]: the coupon templates as edited
   couponOpen: null,        // the index of the template in the editor
   progSentCoupons: null,   // the templates' entries in the order last sent
+  memberCoupons: null,     // {member_id, coupons}: the member page's coupons (null coupons: unavailable)
+  couponIssueError: null,  // {member_id, code, …}: the last issue refused
+  coCoupons: null,         // {member_id, coupons}: the checkout member's coupons
+  coChosen: [],            // the coupon codes chosen for the sale, in the order chosen
+  coCouponQuote: null,     // {coupons, coupon_off}: what the last quote took off with them
+  coCouponRefusal: null,   // the last refusal about the sale's coupons (API error body or local)
+  verify: null,            // {member, coupons}: the member the 核销 screen scanned
+  verifyPick: null,        // the coupon code picked there
+  verifyError: null,       // the scan's refusal
 };

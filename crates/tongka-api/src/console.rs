@@ -32,6 +32,7 @@ const FILES: &[(&str, &str, &str)] = &[
     ("members.js", JS, include_str!("../console/members.js")),
     ("receipt.js", JS, include_str!("../console/receipt.js")),
     ("checkout.js", JS, include_str!("../console/checkout.js")),
+    ("tenders.js", JS, include_str!("../console/tenders.js")),
     ("orders.js", JS, include_str!("../console/orders.js")),
     (
         "duplicates.js",
@@ -45,6 +46,23 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../console/coupons_admin.js"),
     ),
     ("overview.js", JS, include_str!("../console/overview.js")),
+    (
+        "i18n_coupons.js",
+        JS,
+        include_str!("../console/i18n_coupons.js"),
+    ),
+    (
+        "coupon_text.js",
+        JS,
+        include_str!("../console/coupon_text.js"),
+    ),
+    ("coupons.js", JS, include_str!("../console/coupons.js")),
+    (
+        "checkout_coupons.js",
+        JS,
+        include_str!("../console/checkout_coupons.js"),
+    ),
+    ("verify.js", JS, include_str!("../console/verify.js")),
     ("app.css", CSS, include_str!("../console/app.css")),
 ];
 

@@ -15,7 +15,9 @@
 //! - at_most_once: for each coupon, the uses in the sales a node applied
 //!   less the uses its refunds gave back never exceed the coupon's uses;
 //! - no_overdraft: no node's share of a coupon's uses below zero; the
-//!   shares add up to uses − used + given back; the ledger's
+//!   shares, over every member holding the coupon (a merge moves uses
+//!   with the coupon to the survivor), add up to uses − used + given
+//!   back; the ledger's
 //!   `coupon_uses_outstanding` is Σ left over every member's coupons.
 
 use std::collections::BTreeMap;
@@ -24,7 +26,7 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 use tongka_core::coupon::CouponTemplate;
 use tongka_core::day::Day;
-use tongka_core::ids::CouponId;
+use tongka_core::ids::{CouponId, MemberId};
 use tongka_core::money::Money;
 
 use crate::node::Materialised;
@@ -267,35 +269,41 @@ impl CouponStats {
 pub(crate) type Books = BTreeMap<CouponId, (i64, i64)>;
 
 /// The coupon checks over a node's state (module doc): the invariant
-/// broken and what, or `None`.
+/// broken and what, or `None`. A coupon is counted by its code over every
+/// member holding it: a merge moves the absorbed member's uses with the
+/// coupon to the survivor (`MergeMoved`), so one coupon may sit on two
+/// members, its uses split between them.
 pub(crate) fn problem(st: &Materialised) -> Option<(&'static str, String)> {
+    // Per coupon: its uses, the uses left on every member holding it, and
+    // the first member holding it (for the message).
+    let mut per: BTreeMap<&CouponId, (i64, i64, &MemberId)> = BTreeMap::new();
     let mut left = 0i64;
     for (_, m) in st.members.slots() {
         for c in &m.coupons {
             let id = c.id();
-            let uses = i64::from(c.coupon.template.uses);
             if let Some((node, u)) = c.shares.iter().find(|(_, u)| *u < 0) {
                 let d = format!("{}: {node}'s share of coupon {id} is {u}", m.id);
                 return Some(("no_overdraft", d));
             }
-            let (used, back) = st.coupon_books.get(id).copied().unwrap_or_default();
-            if used - back > uses {
-                let d = format!(
-                    "coupon {id} of {} used {used} times in sales, {back} given back, of {uses} uses",
-                    m.id
-                );
-                return Some(("at_most_once", d));
-            }
-            if c.left() != uses - used + back {
-                let d = format!(
-                    "coupon {id} of {}: shares hold {} uses, but uses {uses} − used {used} + given back {back} = {}",
-                    m.id,
-                    c.left(),
-                    uses - used + back
-                );
-                return Some(("no_overdraft", d));
-            }
+            let uses = i64::from(c.coupon.template.uses);
+            per.entry(id).or_insert((uses, 0, &m.id)).1 += c.left();
             left += c.left();
+        }
+    }
+    for (id, (uses, held, member)) in per {
+        let (used, back) = st.coupon_books.get(id).copied().unwrap_or_default();
+        if used - back > uses {
+            let d = format!(
+                "coupon {id} of {member} used {used} times in sales, {back} given back, of {uses} uses"
+            );
+            return Some(("at_most_once", d));
+        }
+        if held != uses - used + back {
+            let d = format!(
+                "coupon {id} of {member}: shares hold {held} uses, but uses {uses} − used {used} + given back {back} = {}",
+                uses - used + back
+            );
+            return Some(("no_overdraft", d));
         }
     }
     let ledger = st.totals.coupon_uses_outstanding();
@@ -313,7 +321,7 @@ mod tests {
     use std::sync::Arc;
     use tongka_core::clock::{Hlc, VersionVector};
     use tongka_core::coupon::{Benefit, Coupon, CouponKind, Scope, Validity};
-    use tongka_core::ids::{MemberId, NodeId, OpId};
+    use tongka_core::ids::{NodeId, OpId};
     use tongka_core::member::Profile;
     use tongka_core::op::{Op, OpBody, OpDraft};
 

@@ -5,7 +5,8 @@
 //! delays, loss, duplication, reordering, flapping links, partitions,
 //! crashes and restarts, clock skew and full disks, under a workload of
 //! registrations, recharges, balance checkouts, refunds, profile edits,
-//! duplicate registrations and client retries. Every node runs the real
+//! duplicate registrations, client retries and, when a scenario has them,
+//! points redemptions, member merges and coupons. Every node runs the real
 //! rules: `tongka-core` decides and applies, `tongka-sync`'s `Replica`
 //! replicates, `tongka_core::escrow` says whom to ask for shares. The
 //! simulator only drives them, as the real node's actors, writer and
@@ -24,6 +25,7 @@
 //! assert!(out.violation.is_none());
 //! ```
 
+pub mod coupons;
 mod ids;
 mod node;
 mod points;
@@ -121,6 +123,10 @@ pub enum Mutation {
     /// answered as a new one (it skips the machine's verdict): a client's
     /// retry is decided twice.
     IgnoresIdempotency,
+    /// store-1 decides a sale with a coupon whose uses it holds none of
+    /// (held at another store) as if it held one: the op takes a use its
+    /// origin does not hold.
+    CouponSkipsShareCheck,
 }
 
 /// How to run.

@@ -167,7 +167,9 @@ impl OpRec {
             }
             OpBody::ProfileUpdated { member, .. }
             | OpBody::Recharged { member, .. }
-            | OpBody::SharesTransferred { member, .. } => (members(member), None),
+            | OpBody::SharesTransferred { member, .. }
+            | OpBody::CouponIssued { member, .. }
+            | OpBody::UsesTransferred { member, .. } => (members(member), None),
             OpBody::CheckedOut { order } => (
                 order.member.as_ref().and_then(members),
                 Some(ids.orders.borrow_mut().intern(&order.id)),
@@ -336,6 +338,9 @@ pub(crate) struct Materialised {
     /// The `MergeMoveDropsField` mutation: this node (named) credits the
     /// survivor of other nodes' share moves without their principal.
     pub merge_drop: Option<NodeId>,
+    /// Per coupon, the uses in the sales applied here and the uses refunds
+    /// applied here gave back (the coupon checks; empty without coupons).
+    pub coupon_books: crate::coupons::Books,
 }
 
 impl Default for Materialised {
@@ -362,6 +367,7 @@ impl Materialised {
             merged: Default::default(),
             merge_pairs: BTreeSet::new(),
             merge_drop: None,
+            coupon_books: Default::default(),
         }
     }
 }
@@ -539,6 +545,11 @@ impl Materialised {
                     self.held.bonus -= order.balance_bonus;
                     touched.member = Some(i);
                 }
+                for u in &order.coupons {
+                    if let Some(id) = tongka_core::ids::CouponId::parse(&u.code) {
+                        self.coupon_books.entry(id).or_default().0 += 1;
+                    }
+                }
                 // The simulator keeps the op as the order (`OrderState::new`
                 // of it when asked).
                 let o = match rec {
@@ -561,6 +572,9 @@ impl Materialised {
                     self.held.principal += refund.balance_principal;
                     self.held.bonus += refund.balance_bonus;
                     touched.member = Some(i);
+                }
+                for id in &refund.coupons_returned {
+                    self.coupon_books.entry(id.clone()).or_default().1 += 1;
                 }
                 self.orders.put(oi, Sale::Changed(Arc::new(*order)));
                 self.refunded.push(oi);
@@ -702,6 +716,8 @@ pub(crate) enum Purpose {
     PullAhead,
     /// A checkout paying with points short of points here.
     Redeem(Box<crate::sim::Request>, bool),
+    /// A checkout presenting a coupon whose use is not held here.
+    Coupon(Box<crate::sim::Request>, bool),
 }
 
 pub(crate) struct Node {

@@ -26,20 +26,24 @@ pub(crate) fn rule() -> PointsDeduction {
 }
 
 /// The programme document every node starts from when the scenario has
-/// redemptions: the initial document with the rule turned on by the
-/// setup's own actor at time 0 (equal bytes everywhere, as the initial
-/// document is), and the programme it holds. HQ's later changes apply on
-/// top of it.
-pub(crate) fn initial() -> (Vec<u8>, Arc<Programme>) {
+/// redemptions (`points`) or coupon templates: the initial document with
+/// the rule turned on and the templates added by the setup's own actor at
+/// time 0 (equal bytes everywhere, as the initial document is), and the
+/// programme it holds. HQ's later changes apply on top of it.
+pub(crate) fn initial(
+    points: bool,
+    templates: &[tongka_core::coupon::CouponTemplate],
+) -> (Vec<u8>, Arc<Programme>) {
     let mut doc = programme_doc::initial();
     let asked = Programme {
-        points_deduction: Some(rule()),
+        points_deduction: points.then(rule),
+        coupon_templates: templates.to_vec(),
         ..Programme::default()
     };
     let setup = NodeId::new("sim-setup").expect("a valid node name");
     programme_doc::change(&mut doc, &setup, Hlc { ms: 0, count: 0 }, &asked)
-        .expect("the rule is valid")
-        .expect("the rule changes the default programme");
+        .expect("the rule and templates are valid")
+        .expect("the rule or templates change the default programme");
     (doc.save(), Arc::new(asked))
 }
 

@@ -243,6 +243,8 @@ pub struct Report {
     pub points_transfers: u64,
     /// Escrow transfers given for spends known short (`no_futile_transfer`).
     pub futile_transfers: u64,
+    /// Coupons (the scenario's `[coupons]`; `None` without).
+    pub coupons: Option<crate::coupons::CouponStats>,
 }
 
 /// Spends summed over stores.
@@ -314,6 +316,7 @@ impl Report {
             points_redeemed: 0,
             points_transfers: 0,
             futile_transfers: 0,
+            coupons: sc.coupons.as_ref().map(|_| Default::default()),
         }
     }
 
@@ -481,6 +484,10 @@ impl Report {
             );
         }
         o.push('\n');
+        if let Some(c) = &self.coupons {
+            c.to_text(&mut o, self.totals.as_ref());
+            o.push('\n');
+        }
         let _ = writeln!(o, "activity per store");
         let _ = writeln!(
             o,
@@ -697,6 +704,11 @@ pre{{background:#f6f6f6;padding:1em;overflow:auto}}svg{{background:#fff;border:1
         h.push_str(&self.svg_bars());
         h.push_str("<h2>Replication lag and partitions over time</h2>");
         h.push_str(&self.svg_series());
+        if let Some(c) = &self.coupons {
+            let mut t = String::new();
+            c.to_text(&mut t, self.totals.as_ref());
+            let _ = write!(h, "<h2>Coupons</h2><pre>{}</pre>", esc(&t));
+        }
         h.push_str("<h2>Convergence</h2><table><tr><th>when</th><th>what</th><th>every node held every op after</th></tr>");
         for x in &self.heals {
             let _ = write!(

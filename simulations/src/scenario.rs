@@ -177,6 +177,10 @@ pub struct Scenario {
     pub escrow: Escrow,
     #[serde(default)]
     pub faults: Vec<Fault>,
+    /// Coupons (`crate::coupons`): templates, issues, campaigns, uses and
+    /// refunds. Absent: none (as before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coupons: Option<crate::coupons::Coupons>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -600,6 +604,9 @@ impl Scenario {
             if f.up[0] > f.up[1] || f.down[0] > f.down[1] || f.up[0].0 == 0 || f.down[0].0 == 0 {
                 return bad("network.flap: up and down are positive [min, max]".into());
             }
+        }
+        if let Some(p) = self.coupons.as_ref().and_then(|c| c.problem(self.chain.hq)) {
+            return bad(p);
         }
         if self.escrow.ask_timeout.0 == 0 {
             return bad("escrow.ask_timeout must be positive".into());

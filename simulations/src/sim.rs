@@ -30,6 +30,7 @@ use crate::{Mutation, Violation};
 
 mod checks;
 mod convergence;
+mod coupons;
 mod escrow;
 mod faults;
 mod log;
@@ -88,6 +89,10 @@ enum Ev {
     Sync(usize, u64),
     /// An operator lists a store's duplicates and merges them.
     MergeScan,
+    /// A coupon issued to a member (`coupons.issues`).
+    CouponIssue(usize),
+    /// Campaign k of `coupons.campaigns`.
+    Campaign(usize),
 }
 
 struct Link {
@@ -110,6 +115,8 @@ struct MemberModel {
     /// Chain-wide balance by the acknowledged ops, less spends in flight.
     balance: Money,
     edits: u64,
+    /// The coupons the member was issued, as they know them.
+    coupons: Vec<crate::coupons::Known>,
 }
 
 struct HealWatch {
@@ -360,7 +367,12 @@ impl<'a> Sim<'a> {
             p_refund: sc.workload.refunds.ppm(),
             p_redeem: sc.workload.redemptions.ppm(),
             p_overspend: sc.workload.overspends.ppm(),
-            start_programme: (sc.workload.redemptions.ppm() > 0).then(crate::points::initial),
+            start_programme: (sc.workload.redemptions.ppm() > 0 || sc.coupons.is_some()).then(
+                || {
+                    let templates = sc.coupons.as_ref().map_or(&[][..], |c| &c.templates[..]);
+                    crate::points::initial(sc.workload.redemptions.ppm() > 0, templates)
+                },
+            ),
             p_dup: sc.workload.duplicate_registrations.ppm(),
             p_retry: sc.workload.retries.ppm(),
             p_loss: sc.network.loss.ppm(),
@@ -523,6 +535,8 @@ impl<'a> Sim<'a> {
                             crate::points::ask(member.wallet.total().points, price, &st.programme);
                     }
                 }
+                // Drawn only when the scenario has coupons.
+                let coupon = self.present_coupon(m);
                 let idem = self.idem();
                 let cut_off = self.cut_off[store];
                 self.request(
@@ -535,6 +549,8 @@ impl<'a> Sim<'a> {
                         cut_off,
                         second: false,
                         points,
+                        coupon,
+                        coupon_asked: false,
                     },
                     false,
                 );
@@ -702,6 +718,8 @@ impl<'a> Sim<'a> {
                 self.probe();
             }
             Ev::MergeScan => self.merge_scan(),
+            Ev::CouponIssue(m) => self.coupon_issue(m),
+            Ev::Campaign(k) => self.campaign(k),
         }
     }
 

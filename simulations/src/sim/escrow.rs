@@ -82,6 +82,7 @@ impl Sim<'_> {
         let then = match then {
             Purpose::Checkout(r, _) => Purpose::Checkout(r, self.known_short(s, &short)),
             Purpose::Redeem(r, _) => Purpose::Redeem(r, self.known_short(s, &short)),
+            Purpose::Coupon(r, _) => Purpose::Coupon(r, self.known_short(s, &short)),
             p => p,
         };
         let member = &self.nodes[s].st.members[short.counter.member()];
@@ -147,12 +148,13 @@ impl Sim<'_> {
                 Effect::Decline { then } => match then {
                     Purpose::Checkout(r, _) => self.decline(&r, "insufficient_balance"),
                     Purpose::Redeem(r, _) => self.decline_points(&r),
+                    Purpose::Coupon(r, _) => self.decline(&r, "coupon_unavailable_here"),
                     Purpose::PullAhead => {}
                 },
                 // One more try with what was given (declined when still
                 // short).
                 Effect::Retry { then, timed_out } => match then {
-                    Purpose::Redeem(r, _) => self.checkout(*r),
+                    Purpose::Redeem(r, _) | Purpose::Coupon(r, _) => self.checkout(*r),
                     Purpose::Checkout(r, _) => {
                         let declined = |sim: &Self| {
                             sim.report.stores[s]
@@ -208,7 +210,11 @@ impl Sim<'_> {
             // The checker: the asker's spend was known to be short.
             if matches!(
                 self.nodes[to].escrow.then_of(req),
-                Some(Purpose::Checkout(_, true) | Purpose::Redeem(_, true))
+                Some(
+                    Purpose::Checkout(_, true)
+                        | Purpose::Redeem(_, true)
+                        | Purpose::Coupon(_, true)
+                )
             ) {
                 self.report.futile_transfers += 1;
                 self.violate(
@@ -226,6 +232,11 @@ impl Sim<'_> {
             self.report.transfers += 1;
             if matches!(want.counter, Counter::Points(_)) {
                 self.report.points_transfers += 1;
+            }
+            if matches!(want.counter, Counter::Coupon(..))
+                && let Some(st) = self.report.coupons.as_mut()
+            {
+                st.transfers += 1;
             }
             self.report.transferred += moved;
             if s < self.stores {

@@ -130,7 +130,9 @@ impl Sim<'_> {
         let o = rec.o as usize;
         let drop_notes = !local && self.mutant(n, Mutation::MergeDropsField);
         let ignore_prog = !local && self.mutant(n, Mutation::IgnoresProgramme);
-        let forced = local && self.mutant(n, Mutation::SpendSkipsShareCheck);
+        let forced = local
+            && (self.mutant(n, Mutation::SpendSkipsShareCheck)
+                || self.mutant(n, Mutation::CouponSkipsShareCheck));
         let node = &mut self.nodes[n];
         let result = if skip_state {
             Ok(None)

@@ -4,11 +4,13 @@
 
 use rand::Rng;
 use rust_decimal::Decimal;
+use tongka_core::DomainError;
 use tongka_core::checkout::{
-    self, Buyer, CheckoutContext, CheckoutError, LineInput, TenderInput, TenderKind,
+    self, Buyer, CheckoutContext, CheckoutError, Deductions, LineInput, TenderInput, TenderKind,
 };
-use tongka_core::escrow::Want;
-use tongka_core::ids::{MemberId, OrderId, RechargeId, RefundId};
+use tongka_core::coupon::{CouponError, HeldCoupon};
+use tongka_core::escrow::{Counter, Want};
+use tongka_core::ids::{CouponId, MemberId, OrderId, RechargeId, RefundId};
 use tongka_core::member::{Profile, ProfilePatch};
 use tongka_core::money::Money;
 use tongka_core::op::OpBody;
@@ -47,6 +49,11 @@ pub(crate) enum Request {
         second: bool,
         /// Points to pay with (`workload.redemptions`); 0 = none.
         points: i64,
+        /// The coupon the member presents (`coupons.uses`).
+        coupon: Option<CouponId>,
+        /// Escrow already asked for the coupon's use: the next shortfall
+        /// of it declines.
+        coupon_asked: bool,
     },
     Refund {
         model: usize,
@@ -78,6 +85,12 @@ impl Sim<'_> {
     pub(super) fn decline(&mut self, r: &Request, reason: &'static str) {
         let s = r.store();
         if let Request::Checkout {
+            coupon: Some(_), ..
+        } = r
+        {
+            self.coupon_declined(reason);
+        }
+        if let Request::Checkout {
             model,
             price,
             balance: true,
@@ -108,6 +121,19 @@ impl Sim<'_> {
         {
             let home = self.models[*model].home == s;
             self.report.stores[s].spend_requested(home, *cut_off);
+        }
+        if let Request::Checkout {
+            model,
+            cut_off,
+            second: false,
+            coupon: Some(_),
+            coupon_asked: false,
+            ..
+        } = &r
+            && !retry
+        {
+            let home = self.models[*model].home == s;
+            self.coupon_attempted(home, *cut_off);
         }
         if !self.nodes[s].up {
             return self.decline(&r, "store_down");
@@ -148,7 +174,7 @@ impl Sim<'_> {
         }
     }
 
-    fn next_entity(&mut self, n: usize) -> u64 {
+    pub(super) fn next_entity(&mut self, n: usize) -> u64 {
         self.nodes[n].entity += 1;
         self.nodes[n].entity
     }
@@ -275,6 +301,8 @@ impl Sim<'_> {
             ref idem,
             second,
             points,
+            ref coupon,
+            coupon_asked,
             ..
         } = r
         else {
@@ -286,8 +314,15 @@ impl Sim<'_> {
         if self.nodes[s].disk_full {
             return self.decline(&r, "storage_unavailable");
         }
-        if !self.nodes[s].st.members.contains_key(&m) {
+        let Some(member) = self.nodes[s].st.members.get(&m) else {
             return self.decline(&r, "member_not_found");
+        };
+        // The member's coupon as this store holds it (the engine looks it
+        // up so: `coupon_not_found` when the store has not heard of it).
+        if let Some(id) = coupon
+            && member.coupon(id).is_none()
+        {
+            return self.decline(&r, "coupon_not_found");
         }
         let e = self.next_entity(s);
         let order_id = OrderId::mint(&self.names[s], e);
@@ -343,6 +378,22 @@ impl Sim<'_> {
         } else {
             &member.wallet
         };
+        let forged_coupon;
+        let presented: Vec<&HeldCoupon> = match coupon.as_ref().and_then(|id| member.coupon(id)) {
+            Some(c)
+                if c.held(&self.names[s]) == 0
+                    && c.left() > 0
+                    && self.mutant(s, Mutation::CouponSkipsShareCheck) =>
+            {
+                // The bug: the store uses the coupon as if it held a use.
+                let mut forged = c.clone();
+                forged.credit(&self.names[s], 1);
+                forged_coupon = forged;
+                vec![&forged_coupon]
+            }
+            Some(c) => vec![c],
+            None => Vec::new(),
+        };
         let ctx = CheckoutContext {
             programme: &programme,
             store: &self.names[s],
@@ -354,9 +405,18 @@ impl Sim<'_> {
                 wallet,
             }),
         };
-        let result = checkout::checkout_with_points(&ctx, &lines, &tenders, points);
+        let deductions = Deductions {
+            points,
+            coupons: &presented,
+        };
+        let result = checkout::checkout_with(&ctx, &lines, &tenders, &deductions);
         match result {
             Ok(order) => {
+                if let Some(id) = coupon.as_ref().filter(|_| !order.coupons.is_empty()) {
+                    let home = self.models[model].home == s;
+                    let cut = matches!(r, Request::Checkout { cut_off: true, .. });
+                    self.coupon_made(model, id, home, cut, coupon_asked, order.coupon_off);
+                }
                 let paid = order.balance_principal + order.balance_bonus;
                 if order.points_used > 0 {
                     self.report.redemptions += 1;
@@ -375,7 +435,12 @@ impl Sim<'_> {
                     st.spent += paid;
                 }
                 self.report.stores[s].sales += 1;
-                if chance(&mut self.rng_work, self.p_refund) {
+                // A sale with a coupon is refunded with `coupons.refunds`.
+                let p_refund = match &self.sc.coupons {
+                    Some(c) if !order.coupons.is_empty() => c.refunds.ppm(),
+                    _ => self.p_refund,
+                };
+                if chance(&mut self.rng_work, p_refund) {
                     let partial = qty > Decimal::ONE && self.rng_work.random_range(0..2u8) == 0;
                     let idem = self.idem();
                     let t = self.now + between(&mut self.rng_work, 60_000, 2 * HOUR);
@@ -424,6 +489,21 @@ impl Sim<'_> {
                 self.escrow_short(s, Want::points(m, wanted - available_here), then);
             }
             Err(CheckoutError::InsufficientPoints { .. }) => self.decline_points(&r),
+            // Short of the coupon's use here: ask its holders for one
+            // (the engine's `shortfall`), once.
+            Err(CheckoutError::Coupon(CouponError::UnavailableHere { .. })) if !coupon_asked => {
+                let id = coupon.clone().expect("a coupon was presented");
+                if let Some(st) = self.report.coupons.as_mut() {
+                    st.asks += 1;
+                }
+                let want = Want {
+                    counter: Counter::Coupon(m, id),
+                    units: 1,
+                };
+                let then = Purpose::Coupon(Box::new(coupon_try(&r)), false);
+                self.escrow_short(s, want, then);
+            }
+            Err(CheckoutError::Coupon(e)) => self.decline(&r, e.code()),
             Err(_) => self.decline(&r, "invalid_order"),
         }
     }
@@ -468,6 +548,9 @@ impl Sim<'_> {
         ) {
             Ok(refund) => {
                 let back = refund.balance_principal + refund.balance_bonus;
+                if !refund.coupons_returned.is_empty() {
+                    self.coupons_returned(model, &refund.coupons_returned);
+                }
                 let rec = self.make(s, at, "till", Some(idem.clone()), OpBody::refund(refund));
                 self.ack(s, &rec);
                 self.models[model].balance += back;
@@ -514,6 +597,16 @@ impl Sim<'_> {
             }
         }
     }
+}
+
+/// A checkout request marked as the try after an escrow ask for its
+/// coupon's use (declined if still short of it).
+fn coupon_try(r: &Request) -> Request {
+    let mut r2 = r.clone();
+    if let Request::Checkout { coupon_asked, .. } = &mut r2 {
+        *coupon_asked = true;
+    }
+    r2
 }
 
 /// A checkout request marked as the try after escrow asks (declined if

@@ -64,6 +64,11 @@ impl Sim<'_> {
         self.at(60_000, Ev::Chunk(0));
         self.at(sc.time.sample.ms(), Ev::Sample);
         self.at(sc.time.duration.ms(), Ev::EndWorkload);
+        if let Some(c) = &sc.coupons {
+            for (k, campaign) in c.campaigns.iter().enumerate() {
+                self.at(campaign.at.ms(), Ev::Campaign(k));
+            }
+        }
         let _ = n;
     }
 
@@ -78,6 +83,7 @@ impl Sim<'_> {
             id: None,
             balance: Money::ZERO,
             edits: 0,
+            coupons: Vec::new(),
         });
         i
     }
@@ -130,6 +136,15 @@ impl Sim<'_> {
             for _ in 0..n {
                 let t = start + self.rng_work.random_range(0..span);
                 self.at(t, Ev::ProgrammeEdit);
+            }
+        }
+        // Coupon issues (per member-day): drawn only when asked for.
+        if let Some(c) = sc.coupons.as_ref().filter(|c| !c.issues.is_zero()) {
+            let n = count(&mut self.rng_work, c.issues.0 * members * frac);
+            for _ in 0..n {
+                let t = start + self.rng_work.random_range(0..span);
+                let m = self.rng_work.random_range(0..self.models.len().max(1));
+                self.at(t, Ev::CouponIssue(m));
             }
         }
         self.schedule_merge_scan(start, span);

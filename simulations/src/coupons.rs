@@ -61,9 +61,8 @@ pub struct Campaign {
 #[serde(deny_unknown_fields)]
 pub struct Coupons {
     /// Templates in the programme every node starts from (the core's
-    /// `CouponTemplate`, serde as it is). `per_member_limit` must be 0:
-    /// the limit is the engine actor's check at issue, not a core rule,
-    /// and the simulator copies no rule.
+    /// `CouponTemplate`, serde as it is); a per-member limit is checked
+    /// at issue by the core's `MemberState::may_issue`, as the node does.
     pub templates: Vec<CouponTemplate>,
     #[serde(default)]
     pub issue_at: IssueAt,
@@ -95,12 +94,6 @@ impl Coupons {
             }
             if !ids.insert(t.id.as_str()) {
                 return Some(format!("coupons.templates: {} twice", t.id));
-            }
-            if t.per_member_limit != 0 {
-                return Some(format!(
-                    "coupons.templates: {}: per_member_limit must be 0 (the limit is the engine's check at issue, not simulated)",
-                    t.id
-                ));
             }
         }
         if self.templates.is_empty() {

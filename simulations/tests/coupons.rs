@@ -97,10 +97,32 @@ fn a_coupon_scenario_prints_as_toml_and_reads_back() {
     let sc = common::scenario("coupon_campaign");
     let again = tongka_sim::Scenario::parse(&sc.to_toml()).expect("reads back");
     assert_eq!(again, sc);
-    // A template with a per-member limit is refused: the limit is the
-    // engine's check at issue, not simulated.
+    // A template the core refuses is refused with its reason.
     let mut bad = sc.clone();
-    bad.coupons.as_mut().unwrap().templates[0].per_member_limit = 1;
+    bad.coupons.as_mut().unwrap().templates[0].uses = 0;
     let e = tongka_sim::Scenario::parse(&bad.to_toml()).unwrap_err();
-    assert!(e.to_string().contains("per_member_limit"), "{e}");
+    assert!(e.to_string().contains("cash10"), "{e}");
+}
+
+#[test]
+fn a_per_member_limit_is_the_cores_rule_at_issue() {
+    // cash10 with a limit of one: a second campaign of it issues nothing.
+    let mut sc = common::smaller(common::scenario("coupon_campaign"), 120, 6);
+    let c = sc.coupons.as_mut().unwrap();
+    c.templates[0].per_member_limit = 1;
+    let again = c.campaigns[0].clone();
+    c.campaigns.push(again);
+    let out = tongka_sim::run(&sc, 2);
+    assert!(out.violation.is_none(), "{}", out.to_text());
+    let figures = out.report.coupons.as_ref().expect("coupon figures");
+    assert!(
+        figures
+            .issue_refused
+            .get("coupon_limit_reached")
+            .copied()
+            .unwrap_or(0)
+            > 0,
+        "{}",
+        out.to_text()
+    );
 }

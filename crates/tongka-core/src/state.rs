@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::checkout::{Order, TenderKind};
 use crate::clock::Hlc;
-use crate::coupon::{COUPONS_PER_MEMBER_MAX, HeldCoupon, UsesShort};
+use crate::coupon::{COUPONS_PER_MEMBER_MAX, CouponError, CouponTemplate, HeldCoupon, UsesShort};
 use crate::error::DomainError;
 use crate::ids::{CouponId, MemberId, NodeId, OpId, RechargeId};
 use crate::member::{Profile, ProfileError, ProfilePatch};
@@ -216,6 +216,24 @@ impl MemberState {
     /// uses of a coupon (what a merge moves).
     pub fn held_by(&self, node: &NodeId) -> bool {
         self.wallet.share(node) != Share::default() || self.coupons.iter().any(|c| c.held(node) > 0)
+    }
+
+    /// Whether a coupon of `template` may be issued to the member: not at
+    /// the template's per-member limit, and the member's coupons not full.
+    /// Checked against the coupons this node knows of (two stores cut off
+    /// from each other may each issue the last one: a stated limit).
+    pub fn may_issue(&self, template: &CouponTemplate) -> Result<(), CouponError> {
+        let limit = template.per_member_limit;
+        if limit > 0 && self.coupons_of(&template.id) >= limit as usize {
+            return Err(CouponError::LimitReached {
+                template: template.id.clone(),
+                limit,
+            });
+        }
+        if self.coupons.len() >= COUPONS_PER_MEMBER_MAX {
+            return Err(CouponError::WalletFull);
+        }
+        Ok(())
     }
 
     /// How many coupons of template `template` the member holds.

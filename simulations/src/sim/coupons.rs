@@ -6,8 +6,9 @@
 //! machine's escrow (`escrow.rs`).
 
 use rand::Rng;
-use tongka_core::coupon::{COUPONS_PER_MEMBER_MAX, Coupon};
+use tongka_core::coupon::Coupon;
 use tongka_core::day::Day;
+use tongka_core::error::DomainError;
 use tongka_core::ids::CouponId;
 use tongka_core::op::OpBody;
 
@@ -85,9 +86,10 @@ impl Sim<'_> {
         else {
             return self.issue_refused("coupon_template_not_found");
         };
-        // The core's bound on a member's coupons (the apply refuses more).
-        if member.coupons.len() >= COUPONS_PER_MEMBER_MAX {
-            return self.issue_refused("coupon_wallet_full");
+        // The core's rule: the template's per-member limit, and the bound
+        // on a member's coupons (the apply refuses more).
+        if let Err(e) = member.may_issue(&t) {
+            return self.issue_refused(e.code());
         }
         let holder = if n == self.stores {
             member.home.clone()

@@ -2,7 +2,7 @@
 //! (A coupon is used by the member's checkout, `AccountActor::checkout`,
 //! and given back by a refund.)
 
-use tongka_core::coupon::{COUPONS_PER_MEMBER_MAX, Coupon, CouponError, CouponTemplate};
+use tongka_core::coupon::{Coupon, CouponTemplate};
 use tongka_core::day::Day;
 use tongka_core::ids::{CouponId, NodeId};
 use tongka_core::op::OpBody;
@@ -15,9 +15,8 @@ use crate::{EngineError, Idem, Outcome};
 impl AccountActor {
     /// Issue a coupon of `template` to this account's member, its uses
     /// credited to `holder`; refused when the member holds the template's
-    /// limit, or a full wallet. The limit is checked here, in the member's
-    /// actor, against the coupons this node knows of: two stores cut off
-    /// from each other may each issue the last one (README, stated limits).
+    /// limit, or a full wallet (`MemberState::may_issue`, in the member's
+    /// actor: one decision at a time).
     pub(super) fn issue_coupon(
         &self,
         st: &mut AccountState,
@@ -29,16 +28,8 @@ impl AccountActor {
     ) -> Result<(), Refusal> {
         let core = &self.core;
         let m = self.member(st);
-        let limit = template.per_member_limit;
-        if limit > 0 && m.coupons_of(&template.id) >= limit as usize {
-            let e = CouponError::LimitReached {
-                template: template.id.clone(),
-                limit,
-            };
+        if let Err(e) = m.may_issue(template) {
             return Err((e.into(), reply));
-        }
-        if m.coupons.len() >= COUPONS_PER_MEMBER_MAX {
-            return Err((CouponError::WalletFull.into(), reply));
         }
         let id = CouponId::mint(&core.node, core.db.next_entity());
         let at = core.tick();

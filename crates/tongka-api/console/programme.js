@@ -45,6 +45,7 @@ function addOfferRow(o) {
   const tr = h('tr', { class: 'prog-offer' },
     h('td', { class: 'num' }, progInput('num', x.threshold, 'threshold', { inputmode: 'decimal', placeholder: '1000.00' })),
     h('td', { class: 'num' }, progInput('num', x.bonus, 'bonus', { inputmode: 'decimal', placeholder: '100.00' })),
+    h('td', null, progInput('mono', (x.coupons || []).join(', '), 'coupons', { placeholder: 'cash5, welcome' })),
     h('td', null, h('button', { type: 'button', class: 'icon-btn prog-edit', 'data-field': 'remove', 'data-i18n-title': 'common.remove', title: t('common.remove'), text: '×' })));
   $('#prog-offers-table tbody').append(tr);
   return tr;
@@ -114,8 +115,9 @@ function readProgrammeForm() {
   for (const tr of $$('#prog-offers-table tbody tr')) {
     const th = val(tr, 'threshold');
     const bonus = val(tr, 'bonus');
-    if (!th && !bonus) continue;
-    offers.push({ threshold: amount(th), bonus: amount(bonus) });
+    const coupons = val(tr, 'coupons').split(/[,，、]/).map((x) => x.trim()).filter(Boolean);
+    if (!th && !bonus && !coupons.length) continue;
+    offers.push({ threshold: amount(th), bonus: amount(bonus), coupons });
     rows.offers.push(tr);
   }
   const levels = [];

@@ -510,12 +510,12 @@ fn bad_input_is_refused_and_changes_nothing() {
             "unauthorized",
         ),
         (
-            "coupons not enabled",
+            "not a coupon code",
             Box::new(|| {
                 n.post("/checkouts", json!({"lines": [{"description": "x", "unit_price": "1"}], "coupon_codes": ["A"], "tenders": [{"kind": "cash"}]}), Some("k18"))
             }),
             422,
-            "coupons_not_enabled",
+            "invalid_coupon_code",
         ),
         (
             "unknown endpoint",

@@ -455,12 +455,7 @@ async fn main() -> anyhow::Result<()> {
                     .await
                     .context("checkout benchmark with a coupon")?;
                 println!("\nthe same checkouts, each using one coupon:\n{coupon}");
-                println!(
-                    "\ncoupon / plain: {:.0} / {:.0} checkouts/s = {:.2}",
-                    coupon.checkouts_per_sec,
-                    report.checkouts_per_sec,
-                    coupon.checkouts_per_sec / report.checkouts_per_sec.max(1e-9)
-                );
+                println!("\n{}", tongka_bench::coupon_ratio(&report, &coupon));
             }
             Ok(())
         }

@@ -384,6 +384,17 @@ pub(crate) fn bench_dir(
 
 /// Run the checkout benchmark and return its figures (print them with
 /// `Display`). Fails if any checkout failed or the ledger disagrees.
+/// The line comparing a run of checkouts each using a coupon with the
+/// plain run of the same checkouts: both rates and their ratio.
+pub fn coupon_ratio(plain: &CheckoutReport, coupon: &CheckoutReport) -> String {
+    format!(
+        "coupon / plain: {:.0} / {:.0} durable checkouts/s = {:.2}",
+        coupon.checkouts_per_sec,
+        plain.checkouts_per_sec,
+        coupon.checkouts_per_sec / plain.checkouts_per_sec.max(1e-9)
+    )
+}
+
 pub async fn checkout(opts: CheckoutBenchOptions) -> anyhow::Result<CheckoutReport> {
     anyhow::ensure!(opts.members >= 1, "members must be at least 1");
     anyhow::ensure!(opts.clients >= 1, "clients must be at least 1");

@@ -7,6 +7,7 @@ mod catalogue;
 mod chain;
 mod cli;
 mod console;
+mod coupons;
 mod crash;
 mod escrow;
 mod harness;

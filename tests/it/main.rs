@@ -8,6 +8,7 @@ mod chain;
 mod cli;
 mod console;
 mod console_coupons;
+mod coupons;
 mod crash;
 mod escrow;
 mod harness;

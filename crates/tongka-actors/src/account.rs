@@ -16,7 +16,7 @@ use tongka_core::checkout::{
 };
 use tongka_core::coupon::{CouponError, CouponTemplate, HeldCoupon};
 use tongka_core::escrow::Want;
-use tongka_core::ids::{CouponId, MemberId, NodeId, OpId, OrderId, RechargeId, RefundId};
+use tongka_core::ids::{CardId, CouponId, MemberId, NodeId, OpId, OrderId, RechargeId, RefundId};
 use tongka_core::member::ProfilePatch;
 use tongka_core::merge::{self, Merged};
 use tongka_core::money::Money;
@@ -28,6 +28,7 @@ use tongka_machine::apply;
 
 use crate::{Core, EngineError, Idem, Outcome};
 
+mod cards;
 mod coupons;
 
 /// Who an account actor serves.
@@ -57,6 +58,15 @@ pub(crate) enum AccountMsg {
         points: i64,
         /// The member's coupons to use.
         coupons: Vec<CouponId>,
+        reply: Reply,
+    },
+    /// Verify `count` visits for `service` on this member's card `card`.
+    VisitCard {
+        by: String,
+        idem: Option<Idem>,
+        card: CardId,
+        count: u32,
+        service: Option<String>,
         reply: Reply,
     },
     /// Issue a coupon of `template` to this member, its uses held by
@@ -329,6 +339,19 @@ impl Actor for AccountActor {
             } => {
                 let deduct = (points, coupons);
                 if let Err((e, reply)) = self.checkout(st, by, idem, lines, tenders, deduct, reply)
+                {
+                    let _ = reply.send(Err(e));
+                }
+            }
+            AccountMsg::VisitCard {
+                by,
+                idem,
+                card,
+                count,
+                service,
+                reply,
+            } => {
+                if let Err((e, reply)) = self.visit_card(st, by, idem, &card, count, service, reply)
                 {
                     let _ = reply.send(Err(e));
                 }
@@ -698,10 +721,14 @@ impl AccountActor {
             points,
             coupons: &held,
         };
-        let order = match checkout::checkout_with(&ctx, &lines, &tenders, &deductions) {
+        let mut order = match checkout::checkout_with(&ctx, &lines, &tenders, &deductions) {
             Ok(o) => o,
             Err(e) => return Err((e.into(), reply)),
         };
+        // Each card the sale sells gets its code from this node's counter.
+        checkout::mint_cards(&mut order, || {
+            CardId::mint(&core.node, core.db.next_entity())
+        });
         let body = OpBody::sale(order);
         let (draft, op) = match core.draft_at(by, idem.as_ref(), body, at) {
             Ok(d) => d,
@@ -755,11 +782,19 @@ impl AccountActor {
             .as_ref()
             .map_or(0, |m| m.wallet.share(&core.node).points);
         let id = RefundId::mint(&core.node, core.db.next_entity());
-        let refund =
-            match current.decide(id, &core.node, at, lines.as_deref(), &reason, points_here) {
-                Ok(r) => r,
-                Err(e) => return Err((e.into(), reply)),
-            };
+        let cards = st.member.as_ref().map_or(&[][..], |m| m.cards.as_slice());
+        let refund = match current.decide_with_cards(
+            id,
+            &core.node,
+            at,
+            lines.as_deref(),
+            &reason,
+            points_here,
+            cards,
+        ) {
+            Ok(r) => r,
+            Err(e) => return Err((e.into(), reply)),
+        };
         let body = OpBody::refund(refund.clone());
         let (draft, op) = match core.draft_at(by, idem.as_ref(), body, at) {
             Ok(d) => d,

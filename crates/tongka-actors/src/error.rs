@@ -2,6 +2,7 @@
 //! machine code and Chinese message (`DomainError`).
 
 use tongka_core::authority::NotAuthorised;
+use tongka_core::card::CardError;
 use tongka_core::catalogue::ProductError;
 use tongka_core::checkout::CheckoutError;
 use tongka_core::coupon::CouponError;
@@ -28,6 +29,9 @@ pub enum EngineError {
     /// Issuing a coupon (a coupon used at checkout is a `Checkout` refusal).
     #[error(transparent)]
     Coupon(#[from] CouponError),
+    /// A card visit (a card taken back by a refund is a `Refund` refusal).
+    #[error(transparent)]
+    Card(#[from] CardError),
     #[error(transparent)]
     Product(#[from] ProductError),
     #[error(transparent)]
@@ -62,6 +66,7 @@ impl DomainError for EngineError {
             EngineError::Checkout(e) => e.code(),
             EngineError::Refund(e) => e.code(),
             EngineError::Coupon(e) => e.code(),
+            EngineError::Card(e) => e.code(),
             EngineError::Product(e) => e.code(),
             EngineError::Merge(e) => e.code(),
             EngineError::Programme(e) => e.code(),
@@ -82,6 +87,7 @@ impl DomainError for EngineError {
             EngineError::Checkout(e) => e.message_zh(),
             EngineError::Refund(e) => e.message_zh(),
             EngineError::Coupon(e) => e.message_zh(),
+            EngineError::Card(e) => e.message_zh(),
             EngineError::Product(e) => e.message_zh(),
             EngineError::Merge(e) => e.message_zh(),
             EngineError::Programme(e) => e.message_zh(),
@@ -102,6 +108,7 @@ impl DomainError for EngineError {
             EngineError::Checkout(e) => e.details(),
             EngineError::Refund(e) => e.details(),
             EngineError::Coupon(e) => e.details(),
+            EngineError::Card(e) => e.details(),
             EngineError::Member(e) => e.details(),
             EngineError::Product(e) => e.details(),
             EngineError::Programme(e) => e.details(),

@@ -17,6 +17,7 @@
 //! stores), `reads`, `error`, `detach`.
 
 mod account;
+mod cards;
 mod core;
 mod coupons;
 mod detach;

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use tongka_core::checkout::TenderKind;
 use tongka_core::clock::Hlc;
-use tongka_core::ids::{CouponId, OrderId, RechargeId};
+use tongka_core::ids::{CardId, CouponId, OrderId, RechargeId};
 use tongka_core::money::Money;
 use tongka_core::programme::Programme;
 use tongka_core::refund::{OrderState, Refund};
@@ -45,6 +45,13 @@ pub enum Outcome {
     /// A coupon issued to `member` (its state after).
     CouponIssued {
         coupon: CouponId,
+        member: MemberState,
+    },
+    /// `count` visits verified on `member`'s card (its state after).
+    CardVisited {
+        card: CardId,
+        count: u32,
+        at: Hlc,
         member: MemberState,
     },
 }

@@ -2,14 +2,15 @@
 //! (asking other stores for shares when short here), quotes (a dry run of
 //! the same calculator) and refunds.
 
+use tongka_core::card::CardError;
 use tongka_core::catalogue::ProductError;
 use tongka_core::checkout::{CheckoutError, LineInput, TenderInput};
 use tongka_core::clock::Hlc;
 use tongka_core::coupon::CouponError;
 use tongka_core::escrow::{Counter, Want};
-use tongka_core::ids::{CouponId, MemberId, OrderId};
+use tongka_core::ids::{CardId, CouponId, MemberId, OrderId};
 use tongka_core::money::Money;
-use tongka_core::refund::RefundLine;
+use tongka_core::refund::{RefundError, RefundLine};
 
 use crate::account::{AccountKey, AccountMsg};
 use crate::{Engine, EngineError, Idem, Outcome};
@@ -80,6 +81,7 @@ impl Engine {
                             description: tongka_core::text::printable(&p.name).into_owned(),
                             unit_price: p.price,
                             qty,
+                            card: p.card,
                         }
                     }
                     LineRequest::Barcode { barcode, qty } => {
@@ -94,6 +96,7 @@ impl Engine {
                             description: tongka_core::text::printable(&p.name).into_owned(),
                             unit_price: p.price,
                             qty,
+                            card: p.card,
                         }
                     }
                     LineRequest::Free {
@@ -106,6 +109,7 @@ impl Engine {
                         description,
                         unit_price,
                         qty,
+                        card: None,
                     },
                 })
             })
@@ -285,16 +289,43 @@ impl Engine {
                 Some(m) => AccountKey::Member(m.clone()),
                 None => AccountKey::WalkIn,
             };
-            let out = me
-                .call(key.clone(), move |reply| AccountMsg::Refund {
-                    by: by.clone(),
-                    idem: idem.clone(),
-                    order: Box::new(state.clone()),
-                    lines: lines.clone(),
-                    reason: reason.clone(),
-                    reply,
-                })
-                .await?;
+            let msg = move |reply| AccountMsg::Refund {
+                by: by.clone(),
+                idem: idem.clone(),
+                order: Box::new(state.clone()),
+                lines: lines.clone(),
+                reason: reason.clone(),
+                reply,
+            };
+            let mut result = me.call(key.clone(), &msg).await;
+            // A card to take back whose visits are held elsewhere: ask for
+            // them (all of them come here), then decide again; once a card.
+            let mut asked: Vec<CardId> = Vec::new();
+            while let (
+                Err(EngineError::Refund(RefundError::Card(CardError::HeldElsewhere {
+                    card, ..
+                }))),
+                AccountKey::Member(m),
+            ) = (&result, &key)
+            {
+                let Some(id) = CardId::parse(card).filter(|id| !asked.contains(id)) else {
+                    break;
+                };
+                let Some(broker) = me.broker() else { break };
+                let Some(held) = me.core.db.member(m)?.and_then(|s| s.card(&id).cloned()) else {
+                    break;
+                };
+                let short = Want {
+                    counter: Counter::Card(m.clone(), id.clone()),
+                    units: held.left() - held.held(me.node()),
+                };
+                asked.push(id);
+                if !me.cover(&broker, short).await {
+                    break;
+                }
+                result = me.call(key.clone(), &msg).await;
+            }
+            let out = result?;
             // A refund to a member merged away since the sale credits this
             // store's share of it: moved on to the survivor.
             if let AccountKey::Member(m) = &key {

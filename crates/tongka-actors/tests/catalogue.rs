@@ -39,6 +39,7 @@ async fn hq_changes_reach_a_store_materialised_with_the_same_document() {
         barcode: Some(code.clone()),
         name: "茶 Tea".into(),
         price: Money::from_fen(1800),
+        card: None,
     };
     let got = hq
         .change_catalogue(vec![latte.clone(), coffee.clone(), tea.clone()], "a".into())

@@ -386,6 +386,8 @@ async fn received_sales_and_refunds_are_checked_by_the_machine_rule() {
         reason: String::new(),
         points_returned: 0,
         coupons_returned: vec![],
+        cards_refunded: vec![],
+        card_kept: Money::ZERO,
     };
     let ops = vec![
         remote_op(
@@ -652,6 +654,7 @@ async fn a_share_move_of_a_member_not_merged_here_is_refused() {
             bonus: Money::ZERO,
             points: 0,
             coupons: vec![],
+            cards: vec![],
         },
     );
     forged.deps = a.db().summary().vv.without(a.node());

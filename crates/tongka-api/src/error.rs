@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use tongka_actors::EngineError;
 use tongka_core::authority::NotAuthorised;
+use tongka_core::card::CardError;
 use tongka_core::catalogue::ProductError;
 use tongka_core::checkout::CheckoutError;
 use tongka_core::coupon::CouponError;
@@ -123,6 +124,22 @@ pub(crate) fn coupon_status(e: &CouponError) -> StatusCode {
     }
 }
 
+/// The status of a card refusal: an unknown card 404; refunded, used up
+/// or held elsewhere 409; the visit rule's refusals 422.
+pub(crate) fn card_status(e: &CardError) -> StatusCode {
+    match e {
+        CardError::NotFound { .. } => StatusCode::NOT_FOUND,
+        CardError::Refunded { .. } | CardError::UsedUp { .. } | CardError::HeldElsewhere { .. } => {
+            StatusCode::CONFLICT
+        }
+        CardError::InvalidCount { .. }
+        | CardError::NotYetValid { .. }
+        | CardError::Expired { .. }
+        | CardError::NotApplicable { .. }
+        | CardError::DailyCap { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+    }
+}
+
 /// The status of each engine refusal: 404 for what does not exist, 409 for
 /// a conflict with the state (taken, short, already done, elsewhere), 503
 /// for a node that cannot take the request now, 500 for a fault, and 422
@@ -165,7 +182,9 @@ pub(crate) fn status_of(e: &EngineError) -> StatusCode {
             | CheckoutError::PointsWithoutMember
             | CheckoutError::InvalidPoints
             | CheckoutError::PointsBelowMinimum { .. }
-            | CheckoutError::PointsOverCap { .. } => INVALID,
+            | CheckoutError::PointsOverCap { .. }
+            | CheckoutError::CardWithoutMember { .. }
+            | CheckoutError::CardQty { .. } => INVALID,
             CheckoutError::Coupon(e) => coupon_status(e),
         },
         EngineError::Refund(e) => match e {
@@ -174,6 +193,7 @@ pub(crate) fn status_of(e: &EngineError) -> StatusCode {
             | RefundError::Qty { .. }
             | RefundError::Exceeds { .. }
             | RefundError::Reason(_) => INVALID,
+            RefundError::Card(e) => card_status(e),
         },
         EngineError::Product(e) => match e {
             ProductError::Unknown(_) => NOT_FOUND,
@@ -181,7 +201,8 @@ pub(crate) fn status_of(e: &EngineError) -> StatusCode {
             ProductError::Sku
             | ProductError::Barcode
             | ProductError::Name(_)
-            | ProductError::Price => INVALID,
+            | ProductError::Price
+            | ProductError::Card(_) => INVALID,
         },
         EngineError::Merge(e) => match e {
             MergeError::AlreadyMerged { .. } => CONFLICT,
@@ -210,6 +231,7 @@ pub(crate) fn status_of(e: &EngineError) -> StatusCode {
             | NotAuthorised::CatalogueHqOnly => StatusCode::FORBIDDEN,
         },
         EngineError::Coupon(e) => coupon_status(e),
+        EngineError::Card(e) => card_status(e),
         EngineError::OrderNotFound(_) => NOT_FOUND,
         EngineError::IdemConflict(_) | EngineError::IdemInProgress(_) => CONFLICT,
         EngineError::Overloaded | EngineError::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,

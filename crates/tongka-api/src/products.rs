@@ -147,6 +147,7 @@ pub(crate) async fn put_product(
         barcode: req.barcode,
         name: req.name.trim().to_string(),
         price: req.price.money("price", false)?,
+        card: None,
     };
     let now = s.engine().change_catalogue(vec![p], actor()).await?;
     let p = now

@@ -690,6 +690,7 @@ pub fn outcome<'a>(
         }),
         Outcome::CheckedOut { order: o, .. } => OutcomeView::Order(order(o)),
         Outcome::Programme(p) => OutcomeView::Programme(programme(p)),
+        Outcome::CardVisited { member: m, .. } => OutcomeView::Member(member(m, p, here)),
         Outcome::Refunded {
             refund: r,
             order: o,
@@ -802,6 +803,7 @@ pub fn history_entry(op: &Op) -> HistoryEntry {
         OpBody::UsesTransferred { to, .. } => {
             ("uses_transferred", None, None, None, 0, to.to_string())
         }
+        OpBody::CardVisited { card, .. } => ("card_visited", None, None, None, 0, card.to_string()),
         OpBody::MergeMoved {
             into,
             principal,

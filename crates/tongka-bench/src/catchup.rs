@@ -425,6 +425,7 @@ fn coffee() -> LineInput {
         description: "咖啡".into(),
         unit_price: Money::from_fen(crate::PRICE_FEN),
         qty: Decimal::ONE,
+        card: None,
     }
 }
 

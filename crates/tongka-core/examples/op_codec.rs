@@ -70,6 +70,7 @@ fn sale(node: &NodeId) -> OpBody {
         description: desc.into(),
         unit_price: Money::from_fen(fen),
         qty: Decimal::new(qty, 0),
+        card: None,
     };
     let order = checkout(
         &ctx,

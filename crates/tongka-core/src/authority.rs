@@ -12,7 +12,7 @@ use crate::op::{OpBody, OriginRole};
 /// What an op does, as far as authority goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Act {
-    /// A recharge, sale or refund.
+    /// A recharge, sale, refund or card visit.
     Sell,
     AuthorProgramme,
     AuthorCatalogue,
@@ -23,9 +23,10 @@ pub enum Act {
 impl Act {
     pub fn of(body: &OpBody) -> Act {
         match body {
-            OpBody::Recharged { .. } | OpBody::CheckedOut { .. } | OpBody::Refunded { .. } => {
-                Act::Sell
-            }
+            OpBody::Recharged { .. }
+            | OpBody::CheckedOut { .. }
+            | OpBody::Refunded { .. }
+            | OpBody::CardVisited { .. } => Act::Sell,
             OpBody::ProgrammeChanged { .. } => Act::AuthorProgramme,
             OpBody::CatalogueChanged { .. } => Act::AuthorCatalogue,
             OpBody::MemberRegistered { .. }

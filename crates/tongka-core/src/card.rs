@@ -71,7 +71,27 @@ use serde::{Deserialize, Serialize};
 use crate::catalogue;
 use crate::day::Day;
 use crate::error::DomainError;
+use crate::ids::CardId;
 use crate::money::Money;
+
+mod held;
+pub use held::{CARDS_PER_MEMBER_MAX, HeldCard, VisitsShort};
+
+/// The most cards one sale line sells.
+pub const CARDS_PER_LINE_MAX: u32 = 20;
+
+/// A sale line that sells cards: the plan (the product's at the sale) and
+/// one code per card (the line's quantity, whole), minted by the selling
+/// store.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode,
+)]
+pub struct CardSale {
+    #[n(0)]
+    pub plan: CardPlan,
+    #[n(1)]
+    pub cards: Vec<CardId>,
+}
 
 /// The most visits a count card may sell.
 pub const CARD_VISITS_MAX: u32 = 1_000;
@@ -239,9 +259,9 @@ impl CardPlan {
     Debug, Clone, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode,
 )]
 pub struct Card {
-    /// The card's code (minted by the caller), unique in the chain.
+    /// The card's code (minted by the selling store), unique in the chain.
     #[n(0)]
-    pub id: String,
+    pub id: CardId,
     #[n(1)]
     pub plan: CardPlan,
     /// The product's name at the sale, for the wallet and receipts.
@@ -265,7 +285,7 @@ pub struct Card {
 
 impl Card {
     /// The card sold `today` of a (validated) plan.
-    pub fn sold(id: String, name: String, plan: CardPlan, price: Money, today: Day) -> Card {
+    pub fn sold(id: CardId, name: String, plan: CardPlan, price: Money, today: Day) -> Card {
         let (from, to) = plan.window(today);
         let visits = match plan.kind {
             CardKind::Count { visits, .. } => visits,
@@ -363,6 +383,15 @@ pub enum CardError {
         used_today: u32,
         wanted: u32,
     },
+    #[error("the member holds no card {card}")]
+    NotFound { card: String },
+    #[error("card {card} was refunded")]
+    Refunded { card: String },
+    #[error("card {card}'s visits are held at {}, which cannot be reached now", held_at.iter().map(|n| n.as_str()).collect::<Vec<_>>().join(", "))]
+    HeldElsewhere {
+        card: String,
+        held_at: Vec<crate::ids::NodeId>,
+    },
 }
 
 impl CardError {
@@ -389,6 +418,9 @@ impl DomainError for CardError {
             CardError::NotApplicable { .. } => "card_not_applicable",
             CardError::UsedUp { .. } => "card_used_up",
             CardError::DailyCap { .. } => "card_daily_cap",
+            CardError::NotFound { .. } => "card_not_found",
+            CardError::Refunded { .. } => "card_refunded",
+            CardError::HeldElsewhere { .. } => "card_held_elsewhere",
         }
     }
 
@@ -424,6 +456,16 @@ impl DomainError for CardError {
                 wanted,
             } => format!(
                 "卡 {card} 每天最多使用 {cap} 次：今天已用 {used_today} 次，本次 {wanted} 次"
+            ),
+            CardError::NotFound { card } => format!("该会员没有卡 {card}"),
+            CardError::Refunded { card } => format!("卡 {card} 已退卡"),
+            CardError::HeldElsewhere { card, held_at } => format!(
+                "卡 {card} 的次数在 {}，目前无法联系，请稍后再试",
+                held_at
+                    .iter()
+                    .map(|n| n.as_str())
+                    .collect::<Vec<_>>()
+                    .join("、")
             ),
         }
     }
@@ -469,6 +511,20 @@ impl DomainError for CardError {
                 ("used_today", used_today.to_string()),
                 ("wanted", wanted.to_string()),
             ],
+            CardError::NotFound { card } | CardError::Refunded { card } => {
+                vec![("card", card.clone())]
+            }
+            CardError::HeldElsewhere { card, held_at } => vec![
+                ("card", card.clone()),
+                (
+                    "held_at",
+                    held_at
+                        .iter()
+                        .map(|n| n.as_str())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                ),
+            ],
         }
     }
 }
@@ -496,7 +552,7 @@ pub fn decide_visit(
     if !(1..=VISIT_COUNT_MAX).contains(&count) {
         return Err(CardError::InvalidCount { count });
     }
-    let id = || card.id.clone();
+    let id = || card.id.to_string();
     if today < card.from {
         return Err(CardError::NotYetValid {
             card: id(),
@@ -599,14 +655,12 @@ mod tests {
         }
     }
 
+    fn kid() -> CardId {
+        CardId::mint(&crate::ids::NodeId::new("s1").unwrap(), 1)
+    }
+
     fn sold(plan: CardPlan, fen: i64) -> Card {
-        Card::sold(
-            "K1".into(),
-            "十次理发卡".into(),
-            plan,
-            y(fen),
-            day("2026-12-01"),
-        )
+        Card::sold(kid(), "十次理发卡".into(), plan, y(fen), day("2026-12-01"))
     }
 
     /// A visit with nothing in the way but the figure under test.
@@ -671,11 +725,11 @@ mod tests {
         );
         let e = go(Some("haircut"), day("2026-11-30"), 3, 1).unwrap_err();
         assert_eq!(e.code(), "card_not_yet_valid");
-        assert_eq!(e.message_zh(), "卡 K1 自 2026-12-01 起可用");
+        assert_eq!(e.message_zh(), "卡 k-s1-1 自 2026-12-01 起可用");
         assert_eq!(
             e.details(),
             vec![
-                ("card", "K1".to_string()),
+                ("card", "k-s1-1".to_string()),
                 ("valid_from", "2026-12-01".into())
             ]
         );
@@ -686,26 +740,26 @@ mod tests {
         assert_eq!(
             e,
             CardError::Expired {
-                card: "K1".into(),
+                card: "k-s1-1".into(),
                 to: day("2026-12-30")
             }
         );
         assert_eq!(e.code(), "card_expired");
-        assert_eq!(e.message_zh(), "卡 K1 已于 2026-12-30 过期");
+        assert_eq!(e.message_zh(), "卡 k-s1-1 已于 2026-12-30 过期");
         let e = go(Some("massage"), d1, 3, 1).unwrap_err();
         assert_eq!(e.code(), "card_not_applicable");
-        assert_eq!(e.message_zh(), "卡 K1 不适用于服务 massage");
+        assert_eq!(e.message_zh(), "卡 k-s1-1 不适用于服务 massage");
         assert!(e.details().contains(&("service", "massage".into())));
         // A card bound to services needs the service named.
         let e = go(None, d1, 3, 1).unwrap_err();
         assert_eq!(
             e,
             CardError::NotApplicable {
-                card: "K1".into(),
+                card: "k-s1-1".into(),
                 service: None
             }
         );
-        assert_eq!(e.message_zh(), "卡 K1 仅限指定服务使用，请选择服务");
+        assert_eq!(e.message_zh(), "卡 k-s1-1 仅限指定服务使用，请选择服务");
         // Bound to none: any service, named or not.
         let any = sold(count_plan(10, None), 100_000);
         assert_eq!(visit(&any, d1, 1, 10, 0, 1), Ok(()));
@@ -722,7 +776,7 @@ mod tests {
         assert_eq!(
             e,
             CardError::UsedUp {
-                card: "K1".into(),
+                card: "k-s1-1".into(),
                 wanted: 3,
                 left_here: 2,
                 left_total: 5
@@ -732,12 +786,12 @@ mod tests {
         assert_eq!(e.code(), "card_used_up");
         assert_eq!(
             e.message_zh(),
-            "卡 K1 次数不足：需要 3 次，本店可用 2 次，共剩 5 次"
+            "卡 k-s1-1 次数不足：需要 3 次，本店可用 2 次，共剩 5 次"
         );
         assert_eq!(
             e.details(),
             vec![
-                ("card", "K1".to_string()),
+                ("card", "k-s1-1".to_string()),
                 ("wanted", "3".into()),
                 ("left_here", "2".into()),
                 ("left_total", "5".into()),
@@ -748,7 +802,7 @@ mod tests {
         assert!(!e.is_short_here());
         let e = visit(&c, d1, 0, 0, 0, 1).unwrap_err();
         assert!(!e.is_short_here());
-        assert_eq!(e.message_zh(), "卡 K1 次数已用完");
+        assert_eq!(e.message_zh(), "卡 k-s1-1 次数已用完");
         // A count card has no daily cap: the visits of the day do not count.
         assert_eq!(visit(&c, d1, 5, 5, 1_000, 5), Ok(()));
     }
@@ -763,7 +817,7 @@ mod tests {
         assert_eq!(
             e,
             CardError::DailyCap {
-                card: "K1".into(),
+                card: "k-s1-1".into(),
                 cap: 2,
                 used_today: 1,
                 wanted: 2
@@ -773,7 +827,7 @@ mod tests {
         assert!(!e.is_short_here());
         assert_eq!(
             e.message_zh(),
-            "卡 K1 每天最多使用 2 次：今天已用 1 次，本次 2 次"
+            "卡 k-s1-1 每天最多使用 2 次：今天已用 1 次，本次 2 次"
         );
         assert!(e.details().contains(&("daily_cap", "2".into())));
         // No cap: any number a day; nothing held is needed.
@@ -926,7 +980,7 @@ mod tests {
                 kind,
                 services: Vec::new(),
             };
-            Card::sold("K".into(), "卡".into(), plan, y(fen), Day(20_000 + sold))
+            Card::sold(kid(), "卡".into(), plan, y(fen), Day(20_000 + sold))
         })
     }
 

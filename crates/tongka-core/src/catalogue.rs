@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::card::{CardPlan, CardPlanError};
 use crate::error::DomainError;
 use crate::money::Money;
 use crate::text::{self, TextError};
@@ -20,6 +21,11 @@ pub struct Product {
     pub name: String,
     #[n(3)]
     pub price: Money,
+    /// A card product: what each unit sold puts in the member's wallet
+    /// (a count card of N visits, or a period card), `card::CardPlan`.
+    #[serde(default)]
+    #[n(4)]
+    pub card: Option<CardPlan>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -38,6 +44,8 @@ pub enum ProductError {
     Unknown(String),
     #[error("barcode {0} already belongs to another product")]
     BarcodeTaken(String),
+    #[error(transparent)]
+    Card(#[from] CardPlanError),
 }
 
 impl DomainError for ProductError {
@@ -49,6 +57,7 @@ impl DomainError for ProductError {
             ProductError::Price => "invalid_amount",
             ProductError::Unknown(_) => "unknown_product",
             ProductError::BarcodeTaken(_) => "barcode_taken",
+            ProductError::Card(e) => e.code(),
         }
     }
 
@@ -60,12 +69,14 @@ impl DomainError for ProductError {
             ProductError::Price => "价格须为不小于 0、最多两位小数的金额".into(),
             ProductError::Unknown(s) => format!("未知商品 {s:?}"),
             ProductError::BarcodeTaken(b) => format!("条码 {b} 已属于其他商品"),
+            ProductError::Card(e) => e.message_zh(),
         }
     }
 
     fn details(&self) -> Vec<(&'static str, String)> {
         match self {
             ProductError::Name(e) => e.details(),
+            ProductError::Card(e) => e.details(),
             _ => Vec::new(),
         }
     }
@@ -114,6 +125,9 @@ impl Product {
         }
         name(&self.name).map_err(ProductError::Name)?;
         Money::check_amount(self.price.as_decimal(), false).map_err(|_| ProductError::Price)?;
+        if let Some(plan) = &self.card {
+            plan.validate()?;
+        }
         Ok(())
     }
 }
@@ -126,6 +140,7 @@ pub fn sample_catalogue() -> Vec<Product> {
         barcode: Some(barcode.into()),
         name: name.into(),
         price: Money::from_fen(fen),
+        card: None,
     };
     vec![
         p("coffee", "6901234567892", "美式咖啡 Americano", 2800),

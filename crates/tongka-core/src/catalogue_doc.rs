@@ -190,6 +190,7 @@ mod tests {
             barcode: barcode.map(Into::into),
             name: format!("name {sku}"),
             price: Money::from_fen(fen),
+            card: None,
         }
     }
 

@@ -30,10 +30,12 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::card::{CARDS_PER_LINE_MAX, CardPlan, CardSale};
 use crate::clock::Hlc;
 use crate::coupon::{self, CouponError, CouponLine, CouponUse, HeldCoupon, Presented};
 use crate::day::Day;
 use crate::error::DomainError;
+use crate::ids::CardId;
 use crate::ids::{MemberId, NodeId, OrderId};
 use crate::money::{AmountError, Money};
 use crate::programme::{Level, Programme};
@@ -96,6 +98,8 @@ pub struct LineInput {
     pub description: String,
     pub unit_price: Money,
     pub qty: Decimal,
+    /// The card the product sells (a card product of the catalogue).
+    pub card: Option<CardPlan>,
 }
 
 /// A tender as the till gives it; at most one may leave `amount` out, and
@@ -130,6 +134,9 @@ pub struct OrderLine {
     /// What the order's coupons took off this line (`coupon::stack`).
     #[cbor(n(8), skip_if = "crate::codec::is_zero_money")]
     pub coupon_off: Money,
+    /// The cards the line sells, one per unit (feature `FEATURE_CARDS`).
+    #[n(9)]
+    pub card: Option<CardSale>,
 }
 
 impl OrderLine {
@@ -272,6 +279,12 @@ pub enum CheckoutError {
     InsufficientPoints { wanted: i64, available_here: i64 },
     #[error(transparent)]
     Coupon(#[from] CouponError),
+    #[error("line {line} sells cards: a member is needed, to hold them")]
+    CardWithoutMember { line: usize },
+    #[error(
+        "line {line} sells cards: the quantity is a whole number from 1 to {CARDS_PER_LINE_MAX}"
+    )]
+    CardQty { line: usize },
 }
 
 impl DomainError for CheckoutError {
@@ -294,6 +307,8 @@ impl DomainError for CheckoutError {
             CheckoutError::PointsOverCap { .. } => "points_over_cap",
             CheckoutError::InsufficientPoints { .. } => "insufficient_points",
             CheckoutError::Coupon(e) => e.code(),
+            CheckoutError::CardWithoutMember { .. } => "card_needs_member",
+            CheckoutError::CardQty { .. } => "invalid_card_qty",
         }
     }
 
@@ -349,6 +364,12 @@ impl DomainError for CheckoutError {
                 available_here,
             } => format!("积分不足：需要 {wanted}，本店可用 {available_here}"),
             CheckoutError::Coupon(e) => e.message_zh(),
+            CheckoutError::CardWithoutMember { line } => {
+                format!("第 {line} 行是次卡/期卡：须识别会员，卡存入会员账户")
+            }
+            CheckoutError::CardQty { line } => {
+                format!("第 {line} 行是次卡/期卡：数量须为 1 到 {CARDS_PER_LINE_MAX} 的整数")
+            }
         }
     }
 
@@ -393,7 +414,10 @@ impl DomainError for CheckoutError {
                 d.extend(why.details());
                 d
             }
-            CheckoutError::Qty { line } | CheckoutError::UnitPrice { line, .. } => {
+            CheckoutError::Qty { line }
+            | CheckoutError::UnitPrice { line, .. }
+            | CheckoutError::CardWithoutMember { line }
+            | CheckoutError::CardQty { line } => {
                 vec![("line", line.to_string())]
             }
             CheckoutError::Coupon(e) => e.details(),
@@ -491,6 +515,18 @@ pub fn checkout_with_points(
     )
 }
 
+/// Give each card a sale's lines sell its code: `mint` is called once per
+/// card, in line order (the selling store's entity counter). The
+/// calculator leaves the codes to its caller, so it stays pure.
+pub fn mint_cards(order: &mut Order, mut mint: impl FnMut() -> CardId) {
+    for line in &mut order.lines {
+        if let Some(sale) = &mut line.card {
+            let n = rust_decimal::prelude::ToPrimitive::to_usize(&line.qty).unwrap_or(0);
+            sale.cards = (0..n).map(|_| mint()).collect();
+        }
+    }
+}
+
 /// What a member deducts from an order besides the level discount: points
 /// (积分抵现, whole points, 0 = none) and coupons (the member's, as held).
 #[derive(Debug, Clone, Copy)]
@@ -581,6 +617,17 @@ pub fn checkout_with(
         // Printed on the receipt as is: `text`'s rule (no ESC p, no GS V).
         text::check_text(&l.description, 1, DESCRIPTION_LEN_MAX)
             .map_err(|why| CheckoutError::Description { line, why })?;
+        if l.card.is_some() {
+            if ctx.buyer.is_none() {
+                return Err(CheckoutError::CardWithoutMember { line });
+            }
+            let whole = l.qty.fract().is_zero()
+                && l.qty >= Decimal::ONE
+                && l.qty <= Decimal::from(CARDS_PER_LINE_MAX);
+            if !whole {
+                return Err(CheckoutError::CardQty { line });
+            }
+        }
         let amount = Money::round_half_up(l.unit_price.as_decimal() * l.qty);
         let payable = Money::round_half_up(amount.as_decimal() * rate);
         priced.push(OrderLine {
@@ -593,6 +640,10 @@ pub fn checkout_with(
             discount: amount - payable,
             payable,
             coupon_off: Money::ZERO,
+            card: l.card.clone().map(|plan| CardSale {
+                plan,
+                cards: Vec::new(),
+            }),
         });
     }
     let total: Money = priced.iter().map(|l| l.amount).sum();
@@ -751,6 +802,7 @@ mod tests {
             description: "咖啡".into(),
             unit_price: Money::from_fen(price_fen),
             qty,
+            card: None,
         }
     }
 

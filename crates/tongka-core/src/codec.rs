@@ -32,14 +32,18 @@ pub const FEATURE_POINTS: u64 = 1 << 0;
 /// Coupons: a coupon issued, a sale that uses coupons, a refund that gives
 /// uses back, a transfer of uses (`coupon::held`).
 pub const FEATURE_COUPONS: u64 = 1 << 1;
+/// Count and period cards: a sale that sells cards, a visit, a refund of a
+/// card, a transfer of visits (`card::held`).
+pub const FEATURE_CARDS: u64 = 1 << 2;
 /// Every feature this build knows how to apply.
-pub const FEATURES_KNOWN: u64 = FEATURE_POINTS | FEATURE_COUPONS;
+pub const FEATURES_KNOWN: u64 = FEATURE_POINTS | FEATURE_COUPONS | FEATURE_CARDS;
 
 /// The name of feature bit `bit`, if this build knows it.
 pub fn feature_name(bit: u32) -> Option<&'static str> {
     match 1u64.checked_shl(bit)? {
         FEATURE_POINTS => Some("points"),
         FEATURE_COUPONS => Some("coupons"),
+        FEATURE_CARDS => Some("cards"),
         _ => None,
     }
 }
@@ -250,7 +254,8 @@ mod tests {
     fn features_are_named_and_unknown_ones_found() {
         assert_eq!(feature_name(0), Some("points"));
         assert_eq!(feature_name(1), Some("coupons"));
-        assert_eq!(feature_name(2), None);
+        assert_eq!(feature_name(2), Some("cards"));
+        assert_eq!(feature_name(3), None);
         assert_eq!(feature_name(99), None);
         assert_eq!(
             first_unknown_feature(FEATURE_POINTS | FEATURE_COUPONS),

@@ -45,7 +45,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{CouponId, MemberId, NodeId};
+use crate::ids::{CardId, CouponId, MemberId, NodeId};
 use crate::money::Money;
 use crate::op::{OpBody, UsesOf};
 use crate::state::{self, MemberState};
@@ -63,6 +63,8 @@ pub enum Counter {
     Points(MemberId),
     /// The uses of one of the member's coupons (`coupon::held`).
     Coupon(MemberId, CouponId),
+    /// The visits of one of the member's count cards (`card::held`).
+    Card(MemberId, CardId),
 }
 
 /// An amount of a counter, in its unit: fen of a balance, points.
@@ -99,6 +101,7 @@ impl std::fmt::Display for Want {
             Counter::Balance(m) => write!(f, "{} of {m}'s balance", Money::from_fen(self.units)),
             Counter::Points(m) => write!(f, "{} of {m}'s points", self.units),
             Counter::Coupon(m, c) => write!(f, "{} uses of {m}'s coupon {c}", self.units),
+            Counter::Card(m, c) => write!(f, "{} visits of {m}'s card {c}", self.units),
         }
     }
 }
@@ -107,7 +110,10 @@ impl Counter {
     /// The member whose state holds the counter.
     pub fn member(&self) -> &MemberId {
         match self {
-            Counter::Balance(m) | Counter::Points(m) | Counter::Coupon(m, _) => m,
+            Counter::Balance(m)
+            | Counter::Points(m)
+            | Counter::Coupon(m, _)
+            | Counter::Card(m, _) => m,
         }
     }
 
@@ -123,6 +129,10 @@ impl Counter {
             Counter::Points(_) => member.wallet.shares().map(|(n, s)| (n, s.points)).collect(),
             Counter::Coupon(_, id) => member
                 .coupon(id)
+                .map(|c| c.shares.iter().map(|(n, u)| (n, *u)).collect())
+                .unwrap_or_default(),
+            Counter::Card(_, id) => member
+                .card(id)
                 .map(|c| c.shares.iter().map(|(n, u)| (n, *u)).collect())
                 .unwrap_or_default(),
         }
@@ -148,6 +158,20 @@ impl Counter {
                 (from != to).then(|| OpBody::UsesTransferred {
                     member: m.clone(),
                     of: UsesOf::Coupon(id.clone()),
+                    to: to.clone(),
+                    uses,
+                })
+            }
+            Counter::Card(m, id) => {
+                let card = member.card(id)?;
+                if card.refunded {
+                    return None;
+                }
+                let held = card.held(from);
+                let uses = u32::try_from(want.min(held)).ok().filter(|u| *u > 0)?;
+                (from != to).then(|| OpBody::UsesTransferred {
+                    member: m.clone(),
+                    of: UsesOf::Card(id.clone()),
                     to: to.clone(),
                     uses,
                 })

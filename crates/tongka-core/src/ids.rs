@@ -291,6 +291,11 @@ entity_id!(
     CouponId,
     "c-"
 );
+entity_id!(
+    /// A count or period card sold to a member, its code (`k-store-1-47`).
+    CardId,
+    "k-"
+);
 
 #[cfg(test)]
 mod tests {

@@ -46,11 +46,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::card::HeldCard;
 use crate::clock::Hlc;
 use crate::coupon::HeldCoupon;
 use crate::error::DomainError;
 use crate::ids::{MemberId, NodeId};
-use crate::op::{MergedFigures, MovedUses, Op, OpBody};
+use crate::op::{MergedFigures, MovedCard, MovedUses, Op, OpBody};
 use crate::profile_doc;
 use crate::state::{ApplyError, MemberState};
 use crate::wallet::Share;
@@ -141,7 +142,20 @@ pub fn decide_move(absorbed: &MemberState, into: &MemberId, holder: &NodeId) -> 
             })
         })
         .collect();
-    if (s == Share::default() && coupons.is_empty()) || *into == absorbed.id {
+    let cards: Vec<MovedCard> = absorbed
+        .cards
+        .iter()
+        .filter_map(|c| {
+            let visits = u32::try_from(c.held(holder)).ok().filter(|u| *u > 0)?;
+            Some(MovedCard {
+                card: c.card.clone(),
+                visits,
+                visited: c.visited,
+                refunded: c.refunded,
+            })
+        })
+        .collect();
+    if (s == Share::default() && coupons.is_empty() && cards.is_empty()) || *into == absorbed.id {
         return None;
     }
     Some(OpBody::MergeMoved {
@@ -151,6 +165,7 @@ pub fn decide_move(absorbed: &MemberState, into: &MemberId, holder: &NodeId) -> 
         bonus: s.bonus,
         points: s.points,
         coupons,
+        cards,
     })
 }
 
@@ -164,6 +179,7 @@ pub fn apply_credit(survivor: &mut MemberState, op: &Op) -> Result<(), ApplyErro
         bonus,
         points,
         coupons,
+        cards,
     } = &op.body
     else {
         return Err(ApplyError::NotApplicable("not a merge move"));
@@ -197,6 +213,22 @@ pub fn apply_credit(survivor: &mut MemberState, op: &Op) -> Result<(), ApplyErro
             }
         };
         survivor.coupons[at].credit(op.origin(), i64::from(moved.uses));
+    }
+    for moved in cards {
+        let at = match survivor
+            .cards
+            .binary_search_by(|c| c.id().cmp(&moved.card.id))
+        {
+            Ok(at) => at,
+            Err(at) => {
+                survivor.cards.insert(
+                    at,
+                    HeldCard::moved_in(moved.card.clone(), moved.visited, moved.refunded),
+                );
+                at
+            }
+        };
+        survivor.cards[at].credit(op.origin(), i64::from(moved.visits));
     }
     survivor.last_seen = survivor.last_seen.max(op.hlc);
     Ok(())
@@ -372,6 +404,7 @@ mod tests {
                 bonus: Money::ZERO,
                 points: 0,
                 coupons: vec![],
+                cards: vec![],
             },
         );
         assert!(a.apply(&forged).is_err());

@@ -7,12 +7,16 @@ use minicbor::Encoder;
 use serde::{Deserialize, Serialize};
 
 use crate::authority::NotAuthorised;
+use crate::card::Card;
 use crate::catalogue::Product;
 use crate::checkout::{Order, TenderKind};
 use crate::clock::{Hlc, VersionVector};
-use crate::codec::{FEATURE_COUPONS, FEATURE_POINTS, feature_name, first_unknown_feature};
+use crate::codec::{
+    FEATURE_CARDS, FEATURE_COUPONS, FEATURE_POINTS, feature_name, first_unknown_feature,
+};
 use crate::coupon::Coupon;
-use crate::ids::{CouponId, MemberId, NodeId, OpId, RechargeId};
+use crate::day::Day;
+use crate::ids::{CardId, CouponId, MemberId, NodeId, OpId, RechargeId};
 use crate::member::{Profile, ProfilePatch};
 use crate::money::Money;
 use crate::programme::Programme;
@@ -136,6 +140,10 @@ pub enum OpBody {
         /// `FEATURE_COUPONS` when not empty.
         #[cbor(n(5), skip_if = "crate::codec::is_empty_vec")]
         coupons: Vec<MovedUses>,
+        /// The origin's visits of the absorbed member's cards, moved with
+        /// the cards. Feature `FEATURE_CARDS` when not empty.
+        #[cbor(n(6), skip_if = "crate::codec::is_empty_vec")]
+        cards: Vec<MovedCard>,
     },
     /// HQ edits the chain's programme: the automerge change it made of the
     /// programme document (`programme_doc`), which is what applies, and the
@@ -184,6 +192,40 @@ pub enum OpBody {
         #[n(3)]
         uses: u32,
     },
+    /// `count` visits of `member`'s card verified (核销) at the origin on
+    /// `day`, for `service`: a count card's come out of the origin's share
+    /// of its visits. Feature `FEATURE_CARDS`.
+    #[n(12)]
+    CardVisited {
+        #[n(0)]
+        member: MemberId,
+        #[n(1)]
+        card: CardId,
+        #[n(2)]
+        count: u32,
+        #[n(3)]
+        service: Option<String>,
+        #[n(4)]
+        day: Day,
+    },
+}
+
+/// A node's visits of one card moved by a merge, with the card.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode,
+)]
+pub struct MovedCard {
+    #[n(0)]
+    pub card: Card,
+    /// The count card's visits the origin held.
+    #[n(1)]
+    pub visits: u32,
+    /// The card's visits made, and whether it was refunded, as the origin
+    /// knew (so the survivor shows them before every holder moved).
+    #[n(2)]
+    pub visited: u32,
+    #[n(3)]
+    pub refunded: bool,
 }
 
 /// A node's uses of one coupon moved by a merge, with the coupon.
@@ -214,6 +256,8 @@ pub struct MovedUses {
 pub enum UsesOf {
     #[n(0)]
     Coupon(#[n(0)] CouponId),
+    #[n(1)]
+    Card(#[n(0)] CardId),
 }
 
 /// Cumulative figures of an absorbed member, carried by a merge.
@@ -280,6 +324,9 @@ impl OpBody {
                 if !order.coupons.is_empty() {
                     f |= FEATURE_COUPONS;
                 }
+                if order.lines.iter().any(|l| l.card.is_some()) {
+                    f |= FEATURE_CARDS;
+                }
                 f
             }
             OpBody::Refunded { refund } => {
@@ -290,10 +337,27 @@ impl OpBody {
                 if !refund.coupons_returned.is_empty() {
                     f |= FEATURE_COUPONS;
                 }
+                if !refund.cards_refunded.is_empty() {
+                    f |= FEATURE_CARDS;
+                }
                 f
             }
-            OpBody::CouponIssued { .. } | OpBody::UsesTransferred { .. } => FEATURE_COUPONS,
-            OpBody::MergeMoved { coupons, .. } if !coupons.is_empty() => FEATURE_COUPONS,
+            OpBody::CouponIssued { .. } => FEATURE_COUPONS,
+            OpBody::UsesTransferred { of, .. } => match of {
+                UsesOf::Coupon(_) => FEATURE_COUPONS,
+                UsesOf::Card(_) => FEATURE_CARDS,
+            },
+            OpBody::CardVisited { .. } => FEATURE_CARDS,
+            OpBody::MergeMoved { coupons, cards, .. } => {
+                let mut f = 0;
+                if !coupons.is_empty() {
+                    f |= FEATURE_COUPONS;
+                }
+                if !cards.is_empty() {
+                    f |= FEATURE_CARDS;
+                }
+                f
+            }
             _ => 0,
         }
     }
@@ -308,7 +372,8 @@ impl OpBody {
             | OpBody::MembersMerged { member, .. }
             | OpBody::MergeMoved { member, .. }
             | OpBody::CouponIssued { member, .. }
-            | OpBody::UsesTransferred { member, .. } => Some(member),
+            | OpBody::UsesTransferred { member, .. }
+            | OpBody::CardVisited { member, .. } => Some(member),
             OpBody::CheckedOut { order } => order.member.as_ref(),
             OpBody::Refunded { refund } => refund.member.as_ref(),
             OpBody::ProgrammeChanged { .. } | OpBody::CatalogueChanged { .. } => None,
@@ -329,6 +394,7 @@ impl OpBody {
             OpBody::CatalogueChanged { .. } => "catalogue_changed",
             OpBody::CouponIssued { .. } => "coupon_issued",
             OpBody::UsesTransferred { .. } => "uses_transferred",
+            OpBody::CardVisited { .. } => "card_visited",
         }
     }
 }
@@ -974,6 +1040,7 @@ mod tests {
             description: "茶".into(),
             unit_price: Money::from_fen(1234),
             qty: rust_decimal::Decimal::new(15, 1),
+            card: None,
         };
         let order = checkout(
             &ctx,

@@ -31,11 +31,12 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::card::{self, CardError, HeldCard};
 use crate::checkout::{Order, Tender, TenderKind};
 use crate::clock::Hlc;
 use crate::day::Day;
 use crate::error::DomainError;
-use crate::ids::{CouponId, NodeId, RefundId};
+use crate::ids::{CardId, CouponId, NodeId, RefundId};
 use crate::money::Money;
 use crate::text::{self, Lines, TextError};
 
@@ -90,6 +91,15 @@ pub struct Refund {
     /// this store's share (feature `FEATURE_COUPONS`).
     #[cbor(n(13), skip_if = "crate::codec::is_empty_vec")]
     pub coupons_returned: Vec<CouponId>,
+    /// The cards this refund takes back (feature `FEATURE_CARDS`): their
+    /// visits left leave this store's share, and no visit is made on them
+    /// any more.
+    #[cbor(n(14), skip_if = "crate::codec::is_empty_vec")]
+    pub cards_refunded: Vec<CardId>,
+    /// What the sale paid for those cards and the refund keeps: their used
+    /// part (`card::refund_value` gives back the rest).
+    #[cbor(n(15), skip_if = "crate::codec::is_zero_money")]
+    pub card_kept: Money,
 }
 
 /// A sale with what has been refunded of it so far.
@@ -109,6 +119,8 @@ pub struct OrderState {
     /// Whether the sale's coupon uses were given back (by the refund that
     /// refunded the last of it).
     pub coupons_returned: bool,
+    /// What refunds kept of the cards they took back (their used part).
+    pub card_kept: Money,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -133,6 +145,10 @@ pub enum RefundError {
     WrongStore { owner: NodeId },
     #[error("reason {0}")]
     Reason(TextError),
+    /// A card the refund would take back (`card_not_found`,
+    /// `card_refunded`, `card_held_elsewhere`).
+    #[error(transparent)]
+    Card(#[from] CardError),
 }
 
 impl DomainError for RefundError {
@@ -144,6 +160,7 @@ impl DomainError for RefundError {
             RefundError::FullyRefunded => "already_refunded",
             RefundError::WrongStore { .. } => "refund_wrong_store",
             RefundError::Reason(_) => "invalid_reason",
+            RefundError::Card(e) => e.code(),
         }
     }
 
@@ -161,6 +178,7 @@ impl DomainError for RefundError {
             RefundError::FullyRefunded => "该订单已全部退款".into(),
             RefundError::WrongStore { owner } => format!("该订单在 {owner} 下单，请在该门店退款"),
             RefundError::Reason(e) => format!("退款原因{}", e.zh()),
+            RefundError::Card(e) => e.message_zh(),
         }
     }
 
@@ -179,6 +197,7 @@ impl DomainError for RefundError {
             }
             RefundError::Reason(e) => e.details(),
             RefundError::WrongStore { owner } => vec![("owner", owner.to_string())],
+            RefundError::Card(e) => e.details(),
             _ => Vec::new(),
         }
     }
@@ -198,6 +217,7 @@ impl OrderState {
             refunds: Vec::new(),
             points_returned: 0,
             coupons_returned: false,
+            card_kept: Money::ZERO,
         }
     }
 
@@ -220,6 +240,8 @@ impl OrderState {
 
     /// Decide a refund at `store`. `points_held_here` is the member's points
     /// share at `store` (points are taken back only from what is there).
+    /// A sale that sold no cards: [`OrderState::decide_with_cards`] with
+    /// none.
     pub fn decide(
         &self,
         id: RefundId,
@@ -228,6 +250,78 @@ impl OrderState {
         request: Option<&[RefundLine]>,
         reason: &str,
         points_held_here: i64,
+    ) -> Result<Refund, RefundError> {
+        self.decide_with_cards(id, store, at, request, reason, points_held_here, &[])
+    }
+
+    /// The cards refunding `lines` (the quantities refunded going from
+    /// `refunded_qty` to `after`) takes back, and the part of what they
+    /// were paid the refund keeps (the lines' refundable value less
+    /// `card::refund_value` of each card, never below zero). `cards`: the
+    /// member's, as `store` holds them; a count card's visits left must
+    /// all be held at `store`.
+    fn cards_back(
+        &self,
+        lines: &[RefundLine],
+        after: &[Decimal],
+        store: &NodeId,
+        today: Day,
+        cards: &[HeldCard],
+    ) -> Result<(Vec<CardId>, Money), RefundError> {
+        use rust_decimal::prelude::ToPrimitive;
+        let mut back = Vec::new();
+        let mut kept = Money::ZERO;
+        for r in lines {
+            let line = &self.order.lines[r.line];
+            let Some(sale) = &line.card else { continue };
+            let from = self.refunded_qty[r.line].to_usize().unwrap_or(0);
+            let to = after[r.line].to_usize().unwrap_or(0);
+            let mut value = Money::ZERO;
+            for id in sale.cards.get(from..to).unwrap_or(&[]) {
+                let held =
+                    cards
+                        .iter()
+                        .find(|c| c.id() == id)
+                        .ok_or_else(|| CardError::NotFound {
+                            card: id.to_string(),
+                        })?;
+                if held.refunded {
+                    return Err(CardError::Refunded {
+                        card: id.to_string(),
+                    }
+                    .into());
+                }
+                if held.left() > held.held(store) {
+                    return Err(CardError::HeldElsewhere {
+                        card: id.to_string(),
+                        held_at: held.holders().filter(|n| *n != store).cloned().collect(),
+                    }
+                    .into());
+                }
+                value += card::refund_value(&held.card, held.used(), today);
+                back.push(id.clone());
+            }
+            let part = |q: Decimal| Money::round_half_up(line.paid().as_decimal() * q / line.qty);
+            let line_value = part(after[r.line]) - part(self.refunded_qty[r.line]);
+            kept += (line_value - value).max(Money::ZERO);
+        }
+        Ok((back, kept))
+    }
+
+    /// [`OrderState::decide`] of a sale that may have sold cards: a card
+    /// line's cards are taken back, each returning its unused part
+    /// (`card::refund_value`), and the refund keeps the rest of what they
+    /// were paid (`Refund::card_kept`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn decide_with_cards(
+        &self,
+        id: RefundId,
+        store: &NodeId,
+        at: Hlc,
+        request: Option<&[RefundLine]>,
+        reason: &str,
+        points_held_here: i64,
+        cards: &[HeldCard],
     ) -> Result<Refund, RefundError> {
         if self.order.store != *store {
             return Err(RefundError::WrongStore {
@@ -266,6 +360,10 @@ impl OrderState {
             if seen[r.line] || r.qty <= Decimal::ZERO || r.qty.normalize().scale() > 3 {
                 return Err(RefundError::Qty { line: r.line });
             }
+            // Cards are refunded whole.
+            if self.order.lines[r.line].card.is_some() && !r.qty.fract().is_zero() {
+                return Err(RefundError::Qty { line: r.line });
+            }
             seen[r.line] = true;
             let remaining = self.order.lines[r.line].qty - self.refunded_qty[r.line];
             if r.qty > remaining {
@@ -300,8 +398,13 @@ impl OrderState {
             .unwrap_or(0)
             .clamp(0, self.order.points_used)
         };
-        let amount =
+        let today = Day::of_ms(at.ms);
+        let (cards_refunded, kept) = self.cards_back(&lines, &after, store, today, cards)?;
+        let full =
             (f_after - f_before) - (points_value_back(f_after) - points_value_back(f_before));
+        // What the cards' used part keeps, never more than the refund.
+        let card_kept = kept.min(full.max(Money::ZERO));
+        let amount = full - card_kept;
         let points_returned = (points_back(f_after) - self.points_returned).max(0);
         let refunded_after = self.refunded + amount;
 
@@ -364,7 +467,6 @@ impl OrderState {
             .iter()
             .zip(&self.order.lines)
             .all(|(q, l)| *q >= l.qty);
-        let today = Day::of_ms(at.ms);
         let coupons_returned = if all && !self.coupons_returned {
             self.order
                 .coupons
@@ -391,6 +493,8 @@ impl OrderState {
             reason: reason.to_string(),
             points_returned,
             coupons_returned,
+            cards_refunded,
+            card_kept,
         })
     }
 
@@ -419,6 +523,7 @@ impl OrderState {
         self.points_reversed += refund.points_reversed;
         self.points_returned += refund.points_returned;
         self.coupons_returned |= self.fully_refunded() && !self.order.coupons.is_empty();
+        self.card_kept += refund.card_kept;
         self.refunds.push(refund.id.clone());
     }
 }
@@ -480,6 +585,7 @@ mod tests {
                 description: "x".into(),
                 unit_price: Money::from_fen(fen),
                 qty: Decimal::from(q),
+                card: None,
             })
             .collect();
         let kind = if balance {

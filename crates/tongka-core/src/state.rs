@@ -6,11 +6,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::card::{CARDS_PER_MEMBER_MAX, Card, HeldCard, VisitsShort};
 use crate::checkout::{Order, TenderKind};
 use crate::clock::Hlc;
 use crate::coupon::{COUPONS_PER_MEMBER_MAX, CouponError, CouponTemplate, HeldCoupon, UsesShort};
 use crate::error::DomainError;
-use crate::ids::{CouponId, MemberId, NodeId, OpId, RechargeId};
+use crate::ids::{CardId, CouponId, MemberId, NodeId, OpId, RechargeId};
 use crate::member::{Profile, ProfileError, ProfilePatch};
 use crate::money::{AmountError, Money};
 use crate::op::{MergedFigures, Op, OpBody, UsesOf};
@@ -51,6 +52,9 @@ pub struct MemberState {
     /// The coupons issued to the member, by code (used and expired ones
     /// too), each with its uses held per node (`coupon::held`).
     pub coupons: Vec<HeldCoupon>,
+    /// The count and period cards sold to the member, by code (refunded
+    /// ones too), each with its visits held per node (`card::held`).
+    pub cards: Vec<HeldCard>,
 }
 
 /// The figures of one absorbed member counted in its survivor's
@@ -73,6 +77,8 @@ pub enum ApplyError {
     Overdraft(#[from] Overdraft),
     #[error("op would take a coupon use not held: {0}")]
     UsesShort(#[from] UsesShort),
+    #[error("op would take a card visit not held: {0}")]
+    VisitsShort(#[from] VisitsShort),
     #[error("{origin} may not change {what}")]
     Authority { origin: NodeId, what: String },
     #[error("op does not apply here: {0}")]
@@ -194,7 +200,62 @@ impl MemberState {
             absorbed: Vec::new(),
             counted: Vec::new(),
             coupons: Vec::new(),
+            cards: Vec::new(),
         })
+    }
+
+    /// The card of code `id` the member holds.
+    pub fn card(&self, id: &CardId) -> Option<&HeldCard> {
+        self.cards
+            .binary_search_by(|c| c.id().cmp(id))
+            .ok()
+            .map(|i| &self.cards[i])
+    }
+
+    fn card_mut(&mut self, id: &CardId) -> Result<&mut HeldCard, ApplyError> {
+        match self.cards.binary_search_by(|c| c.id().cmp(id)) {
+            Ok(i) => Ok(&mut self.cards[i]),
+            Err(_) => Err(ApplyError::NotApplicable("no such card")),
+        }
+    }
+
+    /// Add the cards `order`'s lines sell, their visits held by `origin`;
+    /// each card's price is its line's paid amount split evenly (the
+    /// largest-remainder rule of `money`).
+    fn add_cards(&mut self, order: &Order, origin: &NodeId) -> Result<(), ApplyError> {
+        let today = crate::day::Day::of_ms(order.at.ms);
+        for line in &order.lines {
+            let Some(sale) = &line.card else { continue };
+            if sale.cards.is_empty() {
+                return Err(ApplyError::NotApplicable("a card line with no card codes"));
+            }
+            sale.plan
+                .validate()
+                .map_err(|_| ApplyError::NotApplicable("a card of an invalid plan"))?;
+            let weights = vec![Money::from_fen(1); sale.cards.len()];
+            let prices = line
+                .paid()
+                .spread(&weights)
+                .ok_or(ApplyError::NotApplicable("a card line's price"))?;
+            for (id, price) in sale.cards.iter().zip(prices) {
+                let at = match self.cards.binary_search_by(|c| c.id().cmp(id)) {
+                    Ok(_) => return Err(ApplyError::NotApplicable("card sold twice")),
+                    Err(at) => at,
+                };
+                if self.cards.len() >= CARDS_PER_MEMBER_MAX {
+                    return Err(ApplyError::NotApplicable("the member's cards are full"));
+                }
+                let card = Card::sold(
+                    id.clone(),
+                    line.description.clone(),
+                    sale.plan.clone(),
+                    price,
+                    today,
+                );
+                self.cards.insert(at, HeldCard::sold(card, origin));
+            }
+        }
+        Ok(())
     }
 
     /// The coupon of code `id` the member holds.
@@ -212,10 +273,12 @@ impl MemberState {
         }
     }
 
-    /// Whether `node` holds anything of this member: a wallet share, or
-    /// uses of a coupon (what a merge moves).
+    /// Whether `node` holds anything of this member: a wallet share, uses
+    /// of a coupon or visits of a card (what a merge moves).
     pub fn held_by(&self, node: &NodeId) -> bool {
-        self.wallet.share(node) != Share::default() || self.coupons.iter().any(|c| c.held(node) > 0)
+        self.wallet.share(node) != Share::default()
+            || self.coupons.iter().any(|c| c.held(node) > 0)
+            || self.cards.iter().any(|c| c.held(node) > 0)
     }
 
     /// Whether a coupon of `template` may be issued to the member: not at
@@ -379,6 +442,7 @@ impl MemberState {
                 bonus,
                 points,
                 coupons,
+                cards,
                 ..
             } => {
                 if *into == self.id {
@@ -387,6 +451,10 @@ impl MemberState {
                 for moved in coupons {
                     next.coupon_mut(&moved.coupon.id)?
                         .debit(origin, i64::from(moved.uses))?;
+                }
+                for moved in cards {
+                    next.card_mut(&moved.card.id)?
+                        .debit(origin, i64::from(moved.visits))?;
                 }
                 // The origin takes from its own share only (authority).
                 next.wallet.debit(
@@ -440,6 +508,7 @@ impl MemberState {
                     let c = next.coupon_mut(&id)?;
                     c.debit(origin, 1)?;
                 }
+                next.add_cards(order, origin)?;
                 next.wallet.credit(
                     origin,
                     Share {
@@ -481,6 +550,14 @@ impl MemberState {
                     let c = next.coupon_mut(id)?;
                     c.credit(origin, 1);
                 }
+                // A card taken back: its visits left leave the origin's
+                // share (the refund was decided holding them all).
+                for id in &refund.cards_refunded {
+                    let c = next.card_mut(id)?;
+                    let left = c.left();
+                    c.debit(origin, left)?;
+                    c.refunded = true;
+                }
                 next.cumulative_spent -= refund.amount;
             }
             OpBody::SharesTransferred {
@@ -519,10 +596,37 @@ impl MemberState {
                 if to == origin {
                     return Err(ApplyError::NotApplicable("transfer to itself"));
                 }
-                let UsesOf::Coupon(id) = of;
-                let c = next.coupon_mut(id)?;
-                c.debit(origin, i64::from(*uses))?;
-                c.credit(to, i64::from(*uses));
+                match of {
+                    UsesOf::Coupon(id) => {
+                        let c = next.coupon_mut(id)?;
+                        c.debit(origin, i64::from(*uses))?;
+                        c.credit(to, i64::from(*uses));
+                    }
+                    UsesOf::Card(id) => {
+                        let c = next.card_mut(id)?;
+                        c.debit(origin, i64::from(*uses))?;
+                        c.credit(to, i64::from(*uses));
+                    }
+                }
+            }
+            OpBody::CardVisited {
+                card, count, day, ..
+            } => {
+                if *count == 0 {
+                    return Err(ApplyError::NotApplicable("a visit of no visits"));
+                }
+                let c = next.card_mut(card)?;
+                // A count card's visits come out of the origin's share
+                // (never below zero: visited at most as often as it has
+                // visits). A period card counts the day's visits; one made
+                // at a store that had not seen its refund still counts.
+                if c.card.is_count() {
+                    if c.refunded {
+                        return Err(ApplyError::NotApplicable("a visit of a refunded card"));
+                    }
+                    c.debit(origin, i64::from(*count))?;
+                }
+                c.record(*day, *count);
             }
         }
         next.last_seen = next.last_seen.max(op.hlc);
@@ -567,7 +671,8 @@ fn moves_negative(body: &OpBody) -> bool {
         | OpBody::ProgrammeChanged { .. }
         | OpBody::CatalogueChanged { .. }
         | OpBody::CouponIssued { .. }
-        | OpBody::UsesTransferred { .. } => false,
+        | OpBody::UsesTransferred { .. }
+        | OpBody::CardVisited { .. } => false,
     }
 }
 
@@ -690,6 +795,12 @@ pub struct LedgerTotals {
     pub coupon_uses_returned: i64,
     /// What coupons took off sales (refunds do not change it).
     pub coupon_off: Money,
+    /// Cards sold, visits verified, cards refunded, and what those refunds
+    /// kept for the visits used.
+    pub cards_sold: u64,
+    pub card_visits: i64,
+    pub cards_refunded: u64,
+    pub card_kept: Money,
 }
 
 impl LedgerTotals {
@@ -703,6 +814,7 @@ impl LedgerTotals {
             | OpBody::ProgrammeChanged { .. }
             | OpBody::CatalogueChanged { .. }
             | OpBody::UsesTransferred { .. } => {}
+            OpBody::CardVisited { count, .. } => self.card_visits += i64::from(*count),
             OpBody::CouponIssued { coupon, .. } => {
                 self.coupons_issued += 1;
                 self.coupon_uses_issued += i64::from(coupon.template.uses);
@@ -721,6 +833,9 @@ impl LedgerTotals {
                 self.points_redeemed += order.points_used;
                 self.coupon_uses += order.coupons.len() as i64;
                 self.coupon_off += order.coupon_off;
+                for sale in order.lines.iter().filter_map(|l| l.card.as_ref()) {
+                    self.cards_sold += sale.cards.len() as u64;
+                }
             }
             OpBody::Refunded { refund } => {
                 self.refunds += 1;
@@ -730,6 +845,8 @@ impl LedgerTotals {
                 self.points_reversed += refund.points_reversed;
                 self.points_returned += refund.points_returned;
                 self.coupon_uses_returned += refund.coupons_returned.len() as i64;
+                self.cards_refunded += refund.cards_refunded.len() as u64;
+                self.card_kept += refund.card_kept;
             }
         }
     }
@@ -970,7 +1087,7 @@ mod tests {
                             programme: &p, store: here, order: OrderId::mint(here, seq), at: Hlc { ms, count: 0 },
                             buyer: Some(Buyer { member: &member, level, wallet: &m.wallet }),
                         };
-                        let line = LineInput { sku: None, barcode: None, description: "x".into(), unit_price: Money::from_fen(price), qty: Decimal::from(2) };
+                        let line = LineInput { sku: None, barcode: None, description: "x".into(), unit_price: Money::from_fen(price), qty: Decimal::from(2), card: None };
                         let use_points = if what == 1 { points } else { 0 };
                         match checkout_with_points(&ctx, &[line], &[TenderInput { kind: TenderKind::Card, amount: None }], use_points) {
                             Ok(o) => OpBody::sale(o),
@@ -1024,7 +1141,7 @@ mod tests {
                 programme: &p, store: here, order: OrderId::mint(here, 999), at: Hlc { ms: 999, count: 0 },
                 buyer: Some(Buyer { member: &member, level, wallet: &rich }),
             };
-            let line = LineInput { sku: None, barcode: None, description: "x".into(), unit_price: Money::from_yuan(100_000), qty: Decimal::ONE };
+            let line = LineInput { sku: None, barcode: None, description: "x".into(), unit_price: Money::from_yuan(100_000), qty: Decimal::ONE, card: None };
             let o = checkout_with_points(&ctx, &[line], &[TenderInput { kind: TenderKind::Card, amount: None }], held + 1).unwrap();
             let before = m.clone();
             let bad = op(here.as_str(), 999, 999, OpBody::sale(o));

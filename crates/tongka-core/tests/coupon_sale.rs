@@ -145,6 +145,7 @@ fn line(fen: i64, qty: i64) -> LineInput {
         description: "货".into(),
         unit_price: Money::from_fen(fen),
         qty: Decimal::from(qty),
+        card: None,
     }
 }
 

@@ -7,6 +7,7 @@
 use minicbor::{Decode, Encode};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
+use tongka_core::card::{CardKind, CardPlan, CardSale};
 use tongka_core::catalogue::Product;
 use tongka_core::checkout::{Order, OrderLine, Tender, TenderKind};
 use tongka_core::codec::{FEATURE_POINTS, feature_name};
@@ -15,7 +16,7 @@ use tongka_core::coupon::{
 };
 use tongka_core::day::Day;
 use tongka_core::error::DomainError;
-use tongka_core::ids::{CouponId, MemberId, NodeId, OpId, OrderId, RechargeId, RefundId};
+use tongka_core::ids::{CardId, CouponId, MemberId, NodeId, OpId, OrderId, RechargeId, RefundId};
 use tongka_core::member::{Gender, Profile, ProfilePatch};
 use tongka_core::op::{DecodeError, EncodedOp, MergedFigures, OP_FORMAT_V2, OpDraft, UsesOf};
 use tongka_core::programme::{PointsDeduction, Programme};
@@ -94,6 +95,16 @@ fn line() -> impl Strategy<Value = OrderLine> {
                     discount,
                     payable,
                     coupon_off,
+                    card: (coupon_off.fen() % 3 == 0).then(|| CardSale {
+                        plan: CardPlan {
+                            kind: CardKind::Count {
+                                visits: 10,
+                                days: None,
+                            },
+                            services: vec![],
+                        },
+                        cards: vec![CardId::mint(&NodeId::new("s1").unwrap(), 5)],
+                    }),
                 }
             },
         )
@@ -235,6 +246,8 @@ fn refund() -> impl Strategy<Value = Refund> {
                 coupons,
             )| Refund {
                 coupons_returned: coupons.iter().map(|c| CouponId::mint(&store, *c)).collect(),
+                cards_refunded: coupons.iter().map(|c| CardId::mint(&store, *c)).collect(),
+                card_kept: Money::from_fen(coupons.len() as i64),
                 id: RefundId::mint(&store, n),
                 order: OrderId::mint(&store, n / 2),
                 member: member.map(|m| MemberId::mint(&store, m)),
@@ -374,6 +387,7 @@ fn body() -> impl Strategy<Value = OpBody> {
                 bonus,
                 points,
                 coupons: vec![],
+                cards: vec![],
             }
         }),
         (bytes(), programme())
@@ -386,7 +400,8 @@ fn body() -> impl Strategy<Value = OpBody> {
                         sku,
                         barcode,
                         name,
-                        price
+                        price,
+                        card: None,
                     }
                 ),
                 0..3
@@ -408,11 +423,29 @@ fn body() -> impl Strategy<Value = OpBody> {
         (node(), 1u64..99, node(), any::<u32>()).prop_map(|(n, i, to, uses)| {
             OpBody::UsesTransferred {
                 member: MemberId::mint(&n, 1),
-                of: UsesOf::Coupon(CouponId::mint(&n, i)),
+                of: if i % 2 == 0 {
+                    UsesOf::Coupon(CouponId::mint(&n, i))
+                } else {
+                    UsesOf::Card(CardId::mint(&n, i))
+                },
                 to,
                 uses,
             }
         }),
+        (
+            node(),
+            1u64..99,
+            any::<u32>(),
+            proptest::option::of(text()),
+            day()
+        )
+            .prop_map(|(n, i, count, service, day)| OpBody::CardVisited {
+                member: MemberId::mint(&n, 1),
+                card: CardId::mint(&n, i),
+                count,
+                service,
+                day,
+            }),
     ]
 }
 
@@ -560,7 +593,7 @@ struct NextOrder {
 }
 
 /// The feature the next version gives stock.
-const FEATURE_STOCK: u64 = 1 << 2;
+const FEATURE_STOCK: u64 = 1 << 3;
 
 impl NextOrder {
     fn of(o: &Order, staff: Option<&str>, stock: &[&str]) -> NextOrder {
@@ -660,6 +693,7 @@ fn a_sale(points_used: i64) -> Op {
             discount: Money::from_fen(60),
             payable: Money::from_fen(1140),
             coupon_off: Money::ZERO,
+            card: None,
         }],
         total: Money::from_fen(1200),
         discount: Money::from_fen(60),
@@ -719,16 +753,17 @@ fn a_sale_needing_an_unknown_feature_is_refused() {
         FEATURE_POINTS | FEATURE_STOCK,
     );
     let err = Op::decode(&bytes).unwrap_err();
-    assert_eq!(err, DecodeError::UnknownFeature(2));
-    assert_eq!(feature_name(2), None);
+    assert_eq!(err, DecodeError::UnknownFeature(3));
+    assert_eq!(feature_name(3), None);
     assert_eq!(feature_name(1), Some("coupons"));
+    assert_eq!(feature_name(2), Some("cards"));
     assert_eq!(err.code(), "unknown_feature");
-    assert!(err.to_string().contains("feature 2"), "{err}");
-    assert!(err.message_zh().contains("功能 2"), "{}", err.message_zh());
-    assert_eq!(err.details(), vec![("feature", "2".to_string())]);
+    assert!(err.to_string().contains("feature 3"), "{err}");
+    assert!(err.message_zh().contains("功能 3"), "{}", err.message_zh());
+    assert_eq!(err.details(), vec![("feature", "3".to_string())]);
     assert_eq!(
         EncodedOp::decode(bytes).unwrap_err(),
-        DecodeError::UnknownFeature(2)
+        DecodeError::UnknownFeature(3)
     );
 }
 

@@ -95,7 +95,9 @@ impl std::error::Error for Rejected {}
 impl From<ApplyError> for Rejected {
     fn from(e: ApplyError) -> Rejected {
         let kind = match &e {
-            ApplyError::Overdraft(_) | ApplyError::UsesShort(_) => Kind::Overdraft,
+            ApplyError::Overdraft(_) | ApplyError::UsesShort(_) | ApplyError::VisitsShort(_) => {
+                Kind::Overdraft
+            }
             ApplyError::Authority { .. } => Kind::Authority,
             _ => Kind::NotApplicable,
         };
@@ -195,6 +197,10 @@ pub fn admit<'a>(
         }
         OpBody::UsesTransferred { member, .. } => {
             known(member, "transfer")?;
+            Admitted::Member { member }
+        }
+        OpBody::CardVisited { member, .. } => {
+            known(member, "card visit")?;
             Admitted::Member { member }
         }
         OpBody::CheckedOut { order } => {

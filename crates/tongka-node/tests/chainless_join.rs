@@ -63,6 +63,7 @@ async fn a_node_that_authored_its_catalogue_or_programme_does_not_join_as_a_stor
         barcode: None,
         name: "茶 Tea".into(),
         price: Money::from_fen(1800),
+        card: None,
     };
     run(chainless(&c1), async |e| {
         e.change_catalogue(vec![tea.clone()], "t".into())

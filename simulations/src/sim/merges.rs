@@ -467,6 +467,7 @@ mod tests {
             bonus: Money::ZERO,
             points: 0,
             coupons: vec![],
+            cards: vec![],
         };
         let e = st.apply_merge(&op("store-2", 3, early)).unwrap_err();
         assert_eq!(e.kind, "authority", "{}", e.reason);
@@ -497,6 +498,7 @@ mod tests {
             bonus: Money::ZERO,
             points: 0,
             coupons: vec![],
+            cards: vec![],
         };
         let e = st.apply_merge(&op("store-1", 3, forged)).unwrap_err();
         assert_eq!(e.kind, "overdraft", "{}", e.reason);

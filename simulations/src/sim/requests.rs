@@ -343,6 +343,7 @@ impl Sim<'_> {
             description: "商品".into(),
             unit_price: unit,
             qty,
+            card: None,
         }];
         let tenders = [TenderInput {
             kind: if balance {

@@ -191,6 +191,8 @@ fn refusals_come_from_the_rule() {
         reason: String::new(),
         points_returned: 0,
         coupons_returned: vec![],
+        cards_refunded: vec![],
+        card_kept: Money::ZERO,
     };
     let unknown = op(
         "a",

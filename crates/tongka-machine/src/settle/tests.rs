@@ -97,6 +97,7 @@ fn which_ops_touch_which_member() {
         bonus: Money::ZERO,
         points: 0,
         coupons: vec![],
+        cards: vec![],
     };
     assert_eq!(touches(&moved), None, "a move credits a survivor");
     assert_eq!(touches(&recharge(&a.id, "store-2", 1, 5).body), Some(&a.id));

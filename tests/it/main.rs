@@ -7,6 +7,7 @@ mod catalogue;
 mod chain;
 mod cli;
 mod console;
+mod console_cards;
 mod console_coupons;
 mod coupons;
 mod crash;

@@ -9,9 +9,11 @@
 // console. One native ES module per screen (members, checkout, orders,
 // duplicates, programme, overview, verify (核销); the programme's coupon
 // templates in coupons_admin, the member page's coupons in coupons, the
-// checkout's in checkout_coupons) and a few shared ones (state, i18n and
-// i18n_coupons, dom, format, api, feedback, nav, auth, receipt,
-// coupon_text, tenders); the node serves each
+// checkout's in checkout_coupons; the member page's count and period cards
+// in cards, their visits on the 核销 screen in verify_cards) and a few
+// shared ones (state, i18n, i18n_coupons and i18n_cards, dom, format, api,
+// feedback, nav, auth, receipt, coupon_text, card_text, tenders); the node
+// serves each
 // from its binary (`console.rs`), nothing comes from elsewhere. Screens
 // import one another's functions only to call them on a user's action,
 // never while loading, so the one import cycle (members ↔ orders: a

@@ -3,7 +3,10 @@
 // receipt. Every figure of the sale (line amounts, discount, points
 // deducted, payable) comes from the node's quote (POST /checkouts/quote),
 // by the very calculator the sale uses: nothing is rounded here. The
-// member's coupons, chosen for the sale, are checkout_coupons.js's.
+// member's coupons, chosen for the sale, are checkout_coupons.js's. A
+// card product (次卡/期卡) is marked as such in the picker and on its line;
+// selling one is adding its line with a member chosen (the node refuses a
+// card sold to no one, `card_needs_member`, shown as any refusal).
 import { state } from './state.js';
 import { $, $$, clear, h, toast } from './dom.js';
 import { t } from './i18n.js';
@@ -21,6 +24,7 @@ import {
   showCouponRefusal,
 } from './checkout_coupons.js';
 import { isCouponRefusal } from './coupon_text.js';
+import { kindLabel, planText, productLabel } from './card_text.js';
 import {
   addTender, resetTenders, syncBalanceOption, tenderRows, whenTendersChange,
 } from './tenders.js';
@@ -32,7 +36,7 @@ export async function loadProducts() {
     state.products = (r && r.products) || [];
     const dl = clear($('#product-list') || document.body.appendChild(h('datalist', { id: 'product-list' })));
     for (const p of state.products) {
-      dl.append(h('option', { value: p.barcode || p.sku }, `${p.name} ${money(p.price)}`));
+      dl.append(h('option', { value: p.barcode || p.sku }, productLabel(p, money(p.price))));
     }
   } catch (e) {
     if (e instanceof ApiError && e.unauthorized) return;
@@ -59,7 +63,8 @@ export function addLine(prefill) {
   const p = prefill || {};
   const tr = h('tr', { class: 'line' },
     h('td', null, h('input', { type: 'text', class: 'code mono', 'data-field': 'code', list: 'product-list', inputmode: 'text', autocomplete: 'off', value: p.code || '' })),
-    h('td', null, h('input', { type: 'text', class: 'desc', 'data-field': 'desc', maxlength: 80, value: p.desc || '' })),
+    h('td', null, h('input', { type: 'text', class: 'desc', 'data-field': 'desc', maxlength: 80, value: p.desc || '' }),
+      h('span', { class: 'tag card-tag', 'data-field': 'card', hidden: true })),
     h('td', { class: 'num' }, h('input', { type: 'text', class: 'price num', 'data-field': 'price', inputmode: 'decimal', placeholder: '0.00', value: p.price || '' })),
     h('td', { class: 'num' }, h('input', { type: 'text', class: 'qty num', 'data-field': 'qty', inputmode: 'decimal', value: p.qty || '1' })),
     h('td', { class: 'num money amount', 'data-field': 'amount' }),
@@ -86,6 +91,17 @@ function resolveLine(tr) {
     desc.value = ''; price.value = '';
     desc.readOnly = false; price.readOnly = false;
   }
+  markCardLine(tr, prod);
+}
+
+/** A line of a card product carries its 次卡/期卡 badge (and plan, as its title). */
+function markCardLine(tr, prod) {
+  const badge = $('.card-tag', tr);
+  const card = prod && prod.card;
+  badge.hidden = !card;
+  badge.textContent = card ? kindLabel(card.kind) : '';
+  badge.title = card ? planText(card) : '';
+  if (card) tr.dataset.card = card.kind; else delete tr.dataset.card;
 }
 
 // A line changed: its amount, like every figure of the sale, comes from

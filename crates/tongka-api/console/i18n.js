@@ -3,6 +3,7 @@
 // gives the key itself) and fills in its `{name}` placeholders.
 import { state } from './state.js';
 import { COUPON_I18N } from './i18n_coupons.js';
+import { CARD_I18N } from './i18n_cards.js';
 
 export const I18N = {
   zh: {
@@ -317,9 +318,10 @@ export const I18N = {
   },
 };
 
-// The coupons' words live in their own file (i18n_coupons.js).
-Object.assign(I18N.zh, COUPON_I18N.zh);
-Object.assign(I18N.en, COUPON_I18N.en);
+// The coupons' and the cards' words live in their own files
+// (i18n_coupons.js, i18n_cards.js).
+Object.assign(I18N.zh, COUPON_I18N.zh, CARD_I18N.zh);
+Object.assign(I18N.en, COUPON_I18N.en, CARD_I18N.en);
 
 export function t(key, vars) {
   const dict = I18N[state.lang] || I18N.zh;

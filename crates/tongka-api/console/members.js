@@ -2,7 +2,8 @@
 // member code a scanner types) and register them; a member's details,
 // balance, points and history; the member's code (会员码) as a QR code that
 // refreshes itself; editing the profile; recharging, with the programme's
-// offers and the level reached previewed; the member's coupons (coupons.js).
+// offers and the level reached previewed; the member's coupons (coupons.js)
+// and count and period cards (cards.js).
 import { state } from './state.js';
 import { $, clear, h, toast } from './dom.js';
 import { I18N, t } from './i18n.js';
@@ -13,6 +14,7 @@ import { api, postOnce } from './api.js';
 import { busy, clearError, localError, showError } from './feedback.js';
 import { openOrderFromElsewhere } from './orders.js';
 import { bindMemberCoupons, loadMemberCoupons, renderMemberCoupons } from './coupons.js';
+import { loadMemberCards, renderMemberCards } from './cards.js';
 
 /** A list of members found, each a button that `pick`s it. */
 export function renderMemberList(box, list, pick) {
@@ -78,6 +80,7 @@ export async function openMember(id, preview, keepResult) {
   if (!keepResult) state.rechargeResult = null;
   if (preview) { state.member = preview; state.history = null; state.phoneShown = false; renderMember(); }
   const coupons = loadMemberCoupons(id).catch(() => {}); // a 401 shows the login box itself
+  const cards = loadMemberCards(id).catch(() => {});
   const [m, hist] = await Promise.all([
     api('GET', `/api/v1/members/${encodeURIComponent(id)}`),
     api('GET', `/api/v1/members/${encodeURIComponent(id)}/history`).catch((e) => { if (e.unauthorized) throw e; return null; }),
@@ -88,7 +91,7 @@ export async function openMember(id, preview, keepResult) {
   $('#edit-form').hidden = true;
   renderMember();
   renderRechargePreview();
-  await coupons;
+  await Promise.all([coupons, cards]);
 }
 
 function setMoney(el, s) {
@@ -177,6 +180,7 @@ export function renderMember() {
   renderRechargeResult();
   renderHistory();
   renderMemberCoupons();
+  renderMemberCards();
 }
 
 function renderHistory() {

@@ -122,6 +122,8 @@ export function renderRefundResult() {
   if (toFen(r.balance_bonus)) row(t('receipt.balance_bonus'), money(r.balance_bonus), 'refund-balance-bonus', r.balance_bonus);
   if (r.points_reversed) row(t('refund.points_reversed'), String(r.points_reversed), 'refund-points', r.points_reversed);
   if ((r.coupons_returned || []).length) row(t('refund.coupons_returned'), r.coupons_returned.join(', '), 'refund-coupons', r.coupons_returned.join(' '));
+  if ((r.cards_refunded || []).length) row(t('refund.cards_refunded'), r.cards_refunded.join(', '), 'refund-cards', r.cards_refunded.join(' '));
+  if (toFen(r.card_kept)) row(t('refund.card_kept'), money(r.card_kept), 'refund-card-kept', r.card_kept);
   if (r.reason) row(t('refund.reason'), r.reason, 'refund-reason-shown');
   box.append(h('h2', { text: t('refund.result') }), dl);
 }

@@ -52,6 +52,11 @@ export function renderOverview() {
       const isMoney = typeof v === 'string' && MONEY_RE.test(v);
       kv(lbox, I18N.zh[`ledger.coupons.${k}`] ? t(`ledger.coupons.${k}`) : `coupons.${k}`, isMoney ? money(v) : String(v), `ledger-coupons-${k}`);
     }
+    // The cards' totals (sold, visits, refunded; the used part kept on refunds).
+    for (const [k, v] of Object.entries(ov.ledger.cards || {})) {
+      const isMoney = typeof v === 'string' && MONEY_RE.test(v);
+      kv(lbox, I18N.zh[`ledger.cards.${k}`] ? t(`ledger.cards.${k}`) : `cards.${k}`, isMoney ? money(v) : String(v), `ledger-cards-${k}`);
+    }
   } else kv(lbox, t('overview.ledger'), t('overview.unavailable'));
   if (ov.sync) {
     const s = ov.sync;

@@ -1,10 +1,12 @@
 // An order drawn as a receipt: its head (id, store, time, member, level),
-// its lines and its totals (the coupons used, one line each, after the
+// its lines (a card line with its 次卡/期卡 badge and the codes of the
+// cards it sold) and its totals (the coupons used, one line each, after the
 // level discount and before points, as the printed receipt has them). The checkout's receipt and the orders screen
 // (with a refund quantity per line) both draw orders with it.
 import { state } from './state.js';
 import { h } from './dom.js';
 import { t } from './i18n.js';
+import { kindLabel, lineCardCodes } from './card_text.js';
 import {
   fenStr, fmtTime, levelName, maskPhone, money, rateText, statusName, tenderName, toFen,
 } from './format.js';
@@ -13,8 +15,14 @@ export function orderTable(o, withRefund) {
   const rows = (o.lines || []).map((l, i) => {
     const refunded = l.refunded_qty !== undefined ? l.refunded_qty : (Array.isArray(o.refunded_qty) ? o.refunded_qty[i] : null);
     return h('tr', { 'data-test': `${withRefund ? 'order-view' : 'receipt'}-line-${i}` },
-      h('td', null, h('div', { text: l.description || l.sku || l.barcode || '' }),
-        (l.barcode || l.sku) ? h('div', { class: 'muted small mono', text: l.barcode || l.sku }) : null),
+      h('td', null, h('div', { text: l.description || l.sku || l.barcode || '' },
+        l.card ? [' ', h('span', { class: 'tag card-tag', text: kindLabel(l.card.kind) })] : null),
+      (l.barcode || l.sku) ? h('div', { class: 'muted small mono', text: l.barcode || l.sku }) : null,
+      // The cards the line sold, one code each, as the printed receipt has them.
+      lineCardCodes(l).map((code) => h('div', {
+        class: 'small mono', 'data-test': `${withRefund ? 'order-view' : 'receipt'}-line-card-${i}`, 'data-code': code,
+        text: t('receipt.card', { code }),
+      }))),
       h('td', { class: 'num nowrap', text: `${l.qty} × ${money(l.unit_price)}` }),
       h('td', { class: 'num money', text: money(l.amount) }),
       h('td', { class: 'num money' }, h('div', { text: toFen(l.discount) ? `-${money(l.discount)}` : money(l.discount) }),

@@ -39,7 +39,9 @@ export const state = {
   coChosen: [],            // the coupon codes chosen for the sale, in the order chosen
   coCouponQuote: null,     // {coupons, coupon_off}: what the last quote took off with them
   coCouponRefusal: null,   // the last refusal about the sale's coupons (API error body or local)
-  verify: null,            // {member, coupons}: the member the 核销 screen scanned
+  memberCards: null,       // {member_id, cards}: the member page's cards (null cards: unavailable)
+  verify: null,            // {member, coupons, cards}: the member the 核销 screen scanned
   verifyPick: null,        // the coupon code picked there
   verifyError: null,       // the scan's refusal
+  verifyCard: null,        // {code, service, count, result, error, sending}: the card visit on the 核销 screen
 };

@@ -4,8 +4,9 @@
 // is refused with its reason, shown here in the language chosen), and the
 // screen shows the member and their usable coupons. Picking one and
 // confirming opens the checkout with that member and coupon chosen (for
-// an exchange coupon, with a line of its free item). Count and period
-// cards get their own list here once they exist; it is empty for now.
+// an exchange coupon, with a line of its free item). The member's count
+// and period cards are listed below the coupons and used right here, with
+// no sale (verify_cards.js).
 import { state } from './state.js';
 import { $, clear, h } from './dom.js';
 import { t } from './i18n.js';
@@ -15,7 +16,10 @@ import { busy, clearError } from './feedback.js';
 import { onShow } from './nav.js';
 import { couponItem, fetchCoupons } from './coupons.js';
 import { refusalText, usable } from './coupon_text.js';
-import { checkoutFor } from './checkout.js';
+import { checkoutFor, loadProducts } from './checkout.js';
+import {
+  bindVerifyCards, loadVerifyCards, renderVerifyCards, resetVerifyCards,
+} from './verify_cards.js';
 
 function renderVerifyError() {
   const box = $('#verify-error');
@@ -55,6 +59,7 @@ export function renderVerify() {
   $('#verify-result').hidden = !v;
   const head = clear($('#verify-member'));
   const list = clear($('#verify-coupons'));
+  renderVerifyCards();
   if (!v) { delete head.dataset.id; delete list.dataset.loaded; return; }
   head.dataset.id = v.member.id;
   head.append(memberHead(v.member));
@@ -91,9 +96,13 @@ async function scan(ev) {
       return;
     }
     input.value = '';
-    state.verify = { member: m, coupons: null };
+    state.verify = { member: m, coupons: null, cards: null };
     state.verifyPick = '';
+    resetVerifyCards();
     renderVerify();
+    // The cards load beside the coupons (the catalogue first, for the
+    // names of their services); a failure to read them goes to the banner.
+    const cards = loadProducts().then(() => loadVerifyCards(m.id, true));
     const coupons = await fetchCoupons(m.id);
     if (!state.verify || state.verify.member.id !== m.id) return;
     state.verify.coupons = coupons;
@@ -101,6 +110,7 @@ async function scan(ev) {
     // One usable coupon: it is the one to redeem, unless the cashier says not.
     state.verifyPick = ok.length === 1 ? ok[0].code : '';
     renderVerify();
+    await cards;
   });
   input.focus();
 }
@@ -126,4 +136,5 @@ export function bindVerify() {
     renderVerify();
   });
   $('#verify-confirm').addEventListener('click', (ev) => busy(ev.currentTarget, confirm));
+  bindVerifyCards();
 }

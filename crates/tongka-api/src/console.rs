@@ -63,6 +63,18 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../console/checkout_coupons.js"),
     ),
     ("verify.js", JS, include_str!("../console/verify.js")),
+    (
+        "i18n_cards.js",
+        JS,
+        include_str!("../console/i18n_cards.js"),
+    ),
+    ("card_text.js", JS, include_str!("../console/card_text.js")),
+    ("cards.js", JS, include_str!("../console/cards.js")),
+    (
+        "verify_cards.js",
+        JS,
+        include_str!("../console/verify_cards.js"),
+    ),
     ("app.css", CSS, include_str!("../console/app.css")),
 ];
 

@@ -33,6 +33,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/members/{id}/coupons"),
     ("GET", "/api/v1/members/{id}/coupons"),
     ("POST", "/api/v1/coupon-batches"),
+    ("GET", "/api/v1/members/{id}/cards"),
+    ("POST", "/api/v1/members/{id}/cards/{code}/visits"),
     ("POST", "/api/v1/member-codes/verify"),
     ("POST", "/api/v1/checkouts"),
     ("POST", "/api/v1/checkouts/quote"),
@@ -62,6 +64,7 @@ fn concrete(template: &str, member: &str, order: &str) -> String {
     template
         .replace("{id}", id)
         .replace("{sku}", "latte")
+        .replace("{code}", "k-store-1-1")
         .replace("{file}", "members.js")
 }
 
@@ -377,6 +380,9 @@ async fn the_documented_examples_are_accepted() {
             Some("ex-9"),
             200,
         ),
+        // Last: they make the latte of the examples above a card product.
+        ("PUT", "/api/v1/products/{sku}", "a count card", None, 200),
+        ("PUT", "/api/v1/products/{sku}", "a period card", None, 200),
     ];
     let mut seen = 0;
     let mut member_order = String::new();

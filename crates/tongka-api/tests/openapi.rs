@@ -3,6 +3,8 @@
 //! answers matches what the document says (statuses, schemas, machine codes,
 //! security, examples).
 
+#[path = "openapi/card_steps.rs"]
+mod card_steps;
 mod common;
 #[path = "openapi/coupon_steps.rs"]
 mod coupon_steps;
@@ -250,13 +252,19 @@ async fn answers_match_the_documented_schemas() {
     let (m, o) = (seed.member.as_str(), seed.order.as_str());
     let mut steps = steps::steps(m, o);
     steps.extend(coupon_steps::issue_steps(m));
+    steps.extend(card_steps::sell_steps(m));
     let mut first_answer: Option<Vec<u8>> = None;
     let mut coupon: Option<String> = None;
-    // Two rounds: the second uses the coupon the first issued.
+    // The card sale's count card, period card and order.
+    let mut sold: Option<(String, String, String)> = None;
+    // Two rounds: the second uses the coupon the first issued, and visits
+    // the cards it sold.
     for round in 0..2 {
         if round == 1 {
             let code = coupon.take().expect("the first issue answered a coupon");
             steps = coupon_steps::use_steps(m, &code);
+            let (count, period, order) = sold.take().expect("the card sale answered");
+            steps.extend(card_steps::visit_steps(m, &count, &period, &order));
         }
         for (method, template, path, body, idem, status, code) in std::mem::take(&mut steps) {
             let a = app.call(method, &path, body, idem).await;
@@ -270,6 +278,16 @@ async fn answers_match_the_documented_schemas() {
             conforms(&doc, method, template, &a);
             if idem == Some(coupon_steps::FIRST_ISSUE) && status == 201 {
                 coupon = a.json().expect("JSON")["code"].as_str().map(str::to_string);
+            }
+            if idem == Some(card_steps::FIRST_SALE) {
+                let o = a.json().expect("JSON");
+                let code = |i: usize| {
+                    o["lines"][i]["card"]["cards"][0]
+                        .as_str()
+                        .map(str::to_string)
+                };
+                let id = o["id"].as_str().map(str::to_string);
+                sold = code(0).zip(code(1)).zip(id).map(|((c, p), o)| (c, p, o));
             }
             // The replayed recharge is the first answer, marked as a replay.
             if idem == Some("rc-1") && status == 201 {

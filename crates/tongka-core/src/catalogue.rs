@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::card::{CardPlan, CardPlanError};
+use crate::card::{CardKind, CardPlan, CardPlanError};
 use crate::error::DomainError;
 use crate::money::Money;
 use crate::text::{self, TextError};
@@ -148,5 +148,30 @@ pub fn sample_catalogue() -> Vec<Product> {
         p("bread", "6901234567915", "全麦面包 Bread", 1550),
         p("haircut", "6901234567922", "洗剪吹 Haircut", 8800),
         p("petfood", "6901234567939", "猫粮 2kg Cat food", 12900),
+        Product {
+            card: Some(CardPlan {
+                kind: CardKind::Count {
+                    visits: 10,
+                    days: Some(365),
+                },
+                services: vec!["haircut".into()],
+            }),
+            ..p(
+                "haircut10",
+                "6901234567946",
+                "十次洗剪吹卡 10 haircuts",
+                68000,
+            )
+        },
+        Product {
+            card: Some(CardPlan {
+                kind: CardKind::Period {
+                    days: 30,
+                    daily_cap: Some(1),
+                },
+                services: Vec::new(),
+            }),
+            ..p("gym30", "6901234567953", "健身月卡 Gym month", 29900)
+        },
     ]
 }

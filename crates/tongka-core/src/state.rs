@@ -232,7 +232,8 @@ impl MemberState {
             sale.plan
                 .validate()
                 .map_err(|_| ApplyError::NotApplicable("a card of an invalid plan"))?;
-            let weights = vec![Money::from_fen(1); sale.cards.len()];
+            // Equal weights (each the line's paid, so they hold it).
+            let weights = vec![line.paid(); sale.cards.len()];
             let prices = line
                 .paid()
                 .spread(&weights)

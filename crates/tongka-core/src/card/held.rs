@@ -113,7 +113,7 @@ impl HeldCard {
             Some((_, n)) => *n = n.saturating_add(count),
             None => {
                 self.days.push((day, count));
-                self.days.sort_by(|a, b| b.0.cmp(&a.0));
+                self.days.sort_by_key(|d| std::cmp::Reverse(d.0));
                 self.days.truncate(VISIT_DAYS_KEPT);
             }
         }

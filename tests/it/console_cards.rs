@@ -49,6 +49,26 @@ async fn toggle_lang(c: &Client, to: &str) {
     wait_for(c, &format!(r#"body[data-lang="{to}"]"#)).await;
 }
 
+/// The text of `selector` once it holds every one of `wants`: the lists
+/// are drawn again as answers arrive (a refresh draws the member page
+/// twice), so a read may meet an element just replaced; it is read again.
+async fn text_with(c: &Client, selector: &str, wants: &[&str]) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let mut last = String::new();
+    while std::time::Instant::now() < deadline {
+        if let Ok(el) = c.find(fantoccini::Locator::Css(selector)).await
+            && let Ok(t) = el.text().await
+        {
+            if wants.iter().all(|w| t.contains(w)) {
+                return t;
+            }
+            last = t;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("`{selector}` never held all of {wants:?}; last: {last:?}");
+}
+
 /// Picks the card `code` on the 核销 screen and waits for its visit form.
 async fn pick_card(c: &Client, code: &str) {
     let item = format!(r#"{}[data-code="{code}"]"#, dt("verify-card"));
@@ -66,9 +86,9 @@ async fn refusal(c: &Client, code: &str) -> (String, String) {
     let sel = format!(r#"{}[data-code="{code}"]"#, dt("verify-card-error"));
     wait_for(c, &sel).await;
     let msg = format!("{sel} {}", dt("verify-card-error-message"));
-    let zh = text(c, &msg).await;
+    let zh = text_with(c, &msg, &[]).await;
     toggle_lang(c, "en").await;
-    let en = text(c, &msg).await;
+    let en = text_with(c, &msg, &[]).await;
     toggle_lang(c, "zh").await;
     (zh, en)
 }
@@ -190,26 +210,30 @@ fn console_sells_and_verifies_cards() {
                 dt("member-card")
             )
         };
-        let shown = text(c, &item(&count_code)).await;
-        for want in [
-            "理发十次卡",
-            "次卡 10 次",
-            "理发 (haircut)",
-            "剩 10/10 次",
-            "本店 ×10",
-        ] {
-            assert!(shown.contains(want), "{want:?} not in {shown:?}");
-        }
-        let shown = text(c, &item(&period_code)).await;
-        for want in [
-            "健身月卡",
-            "期卡 30 天",
-            "每天最多 1 次",
-            "不限",
-            "今天已用 0/1 次",
-        ] {
-            assert!(shown.contains(want), "{want:?} not in {shown:?}");
-        }
+        text_with(
+            c,
+            &item(&count_code),
+            &[
+                "理发十次卡",
+                "次卡 10 次",
+                "理发 (haircut)",
+                "剩 10/10 次",
+                "本店 ×10",
+            ],
+        )
+        .await;
+        text_with(
+            c,
+            &item(&period_code),
+            &[
+                "健身月卡",
+                "期卡 30 天",
+                "每天最多 1 次",
+                "不限",
+                "今天已用 0/1 次",
+            ],
+        )
+        .await;
 
         // 核销: the member's code scanned; both cards usable, none picked.
         click(c, "tab-verify").await;
@@ -288,6 +312,7 @@ fn console_sells_and_verifies_cards() {
             .expect("keys");
         let keys = keys.as_array().expect("keys array");
         assert_eq!(keys.len(), 2, "a double click and one retry: {keys:?}");
+        wait_for(c, &format!("{}[hidden]", dt("error-banner"))).await;
         assert_eq!(keys[0], keys[1], "the retry must reuse the key and body");
         assert_eq!(
             serde_json::from_str::<Value>(keys[0][1].as_str().unwrap()).unwrap(),
@@ -305,16 +330,16 @@ fn console_sells_and_verifies_cards() {
                 .await
                 .is_err()
         );
-        let listed = text(
+        text_with(
             c,
             &format!(
                 r#"{}[data-code="{count_code}"] {}"#,
                 dt("verify-card"),
                 dt("card-usage")
             ),
+            &["剩 9/10 次"],
         )
         .await;
-        assert!(listed.contains("剩 9/10 次"), "{listed:?}");
         screenshot(c, "console-cards-verified").await;
 
         // Beyond the count: refused, nothing used.
@@ -361,16 +386,16 @@ fn console_sells_and_verifies_cards() {
         // The member page and its history agree.
         click(c, "tab-members").await;
         click(c, "member-refresh").await;
-        let shown = text(
+        text_with(
             c,
             &format!(
                 r#"{}[data-code="{count_code}"] {}"#,
                 dt("member-card"),
                 dt("card-usage")
             ),
+            &["剩 9/10 次"],
         )
         .await;
-        assert!(shown.contains("剩 9/10 次"), "{shown:?}");
         wait_for(
             c,
             &format!(r#"{}[data-kind="card_visited"]"#, dt("history-row")),

@@ -14,7 +14,7 @@ import { state } from './state.js';
 import { $, clear, h, toast } from './dom.js';
 import { t } from './i18n.js';
 import { ApiError, postOnce } from './api.js';
-import { busy } from './feedback.js';
+import { busy, clearError } from './feedback.js';
 import { refusalText } from './coupon_text.js';
 import { refusalExtra, serviceName, usableCards } from './card_text.js';
 import { cardItem, fetchCards } from './cards.js';
@@ -125,6 +125,7 @@ async function confirmVisit(btn) {
   const vc = state.verifyCard;
   const c = pickedCard();
   if (!v || !c) return;
+  clearError(); // a lost answer's banner goes once the visit is sent again
   vc.result = null;
   const local = (key) => { vc.error = { code: 'invalid_input', localKey: key }; renderVerifyCards(); };
   const count = vc.count.trim();

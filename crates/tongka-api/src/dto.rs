@@ -287,4 +287,7 @@ pub struct ProductReq {
     /// Zero or more.
     #[schema(value_type = crate::openapi::AmountInput)]
     pub price: DecimalText,
+    /// A card product: each unit sold puts a card of this plan in the member's wallet (a sale of it needs a member). Absent or null: not a card product.
+    #[serde(default)]
+    pub card: Option<crate::render::CardPlanDto>,
 }

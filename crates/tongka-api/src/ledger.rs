@@ -51,6 +51,24 @@ struct LedgerView {
     /// points_issued − points_reversed − points_redeemed + points_returned.
     points_outstanding: i64,
     coupons: CouponTotalsView,
+    cards: CardTotalsView,
+}
+
+/// Count and period cards sold to members, their visits and refunds.
+#[derive(Serialize, ToSchema)]
+#[schema(as = CardTotals)]
+struct CardTotalsView {
+    /// Cards sold (one per unit of a card product's line).
+    #[schema(minimum = 0)]
+    sold: u64,
+    /// Visits verified on them (核销), count and period cards.
+    visits: i64,
+    /// Cards taken back by refunds.
+    #[schema(minimum = 0)]
+    refunded: u64,
+    /// What refunds kept of the cards they took back (their used part).
+    #[schema(value_type = crate::openapi::Money)]
+    kept: Money,
 }
 
 /// Coupons issued to members and their uses.
@@ -121,6 +139,12 @@ pub(crate) async fn ledger_summary(State(s): State<AppState>) -> Response {
                 uses_returned: t.coupon_uses_returned,
                 uses_outstanding: t.coupon_uses_outstanding(),
                 off: t.coupon_off,
+            },
+            cards: CardTotalsView {
+                sold: t.cards_sold,
+                visits: t.card_visits,
+                refunded: t.cards_refunded,
+                kept: t.card_kept,
             },
         },
     )

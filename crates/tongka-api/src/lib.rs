@@ -5,6 +5,7 @@
 //! Architecture Invariant: bad input is refused here or in the core with a
 //! 4xx and a machine code, before anything is written.
 
+mod cards;
 mod checkouts;
 mod console;
 mod coupon_templates;
@@ -137,6 +138,8 @@ pub fn router(state: AppState) -> Router {
             post(coupons::issue).get(coupons::list),
         )
         .route("/coupon-batches", post(coupons::issue_batch))
+        .route("/members/{id}/cards", get(cards::list))
+        .route("/members/{id}/cards/{code}/visits", post(cards::visit))
         .route("/member-codes/verify", post(member_codes::verify))
         .route("/checkouts", post(checkouts::checkout))
         .route("/checkouts/quote", post(checkouts::quote))

@@ -83,6 +83,18 @@ json_schema!(
     r##"{"type": "string", "enum": ["usable", "not_yet_valid", "used", "expired"], "description": "As of today (China time): usable 可用; not_yet_valid 未到生效日; used 已用完; expired 已过期."}"##
 );
 json_schema!(
+    CardCode,
+    r##"{"type": "string", "pattern": "^k-[a-z][a-z0-9-]{0,31}-[0-9]{1,20}$", "maxLength": 64, "examples": ["k-store-1-3"], "description": "A card's code, `k-<store>-<n>` (卡号), minted by the store that sold it."}"##
+);
+json_schema!(
+    CardKind,
+    r##"{"type": "string", "enum": ["count", "period"], "description": "count 记次卡 (a number of visits); period 周期卡 (any visits for a number of days, maybe capped a day)."}"##
+);
+json_schema!(
+    CardStatus,
+    r##"{"type": "string", "enum": ["usable", "not_yet_valid", "used_up", "expired", "refunded"], "description": "As of today (China time): usable 可用; not_yet_valid 未到生效日; used_up 次数已用完 (a count card); expired 已过期; refunded 已退卡."}"##
+);
+json_schema!(
     NodeName,
     r##"{"type": "string", "pattern": "^[a-z][a-z0-9-]{0,31}$", "examples": ["store-1"], "description": "A node's name, as in its certificate."}"##
 );
@@ -112,7 +124,7 @@ json_schema!(
 );
 json_schema!(
     HistoryKind,
-    r##"{"type": "string", "enum": ["registered", "profile_updated", "recharged", "checked_out", "refunded", "shares_transferred", "members_merged", "merge_moved", "programme_changed", "catalogue_changed", "coupon_issued", "uses_transferred"], "description": "coupon_issued: ref is the coupon's code; uses_transferred: a coupon's uses moved to another store, ref is that store."}"##
+    r##"{"type": "string", "enum": ["registered", "profile_updated", "recharged", "checked_out", "refunded", "shares_transferred", "members_merged", "merge_moved", "programme_changed", "catalogue_changed", "coupon_issued", "uses_transferred", "card_visited"], "description": "coupon_issued: ref is the coupon's code; uses_transferred: a coupon's uses moved to another store, ref is that store; card_visited: visits verified on a card (核销), ref is the card's code."}"##
 );
 json_schema!(
     WholeInput,
@@ -178,6 +190,11 @@ pub const CODES: &[(u16, &str, &str)] = &[
     ),
     (
         404,
+        "card_not_found",
+        r#"The member holds no card of this code (a refund: the order's card is no longer the member's). Detail: `card`."#,
+    ),
+    (
+        404,
         "coupon_not_found",
         r#"The member holds no coupon of this code. Detail: `coupon`."#,
     ),
@@ -215,6 +232,21 @@ pub const CODES: &[(u16, &str, &str)] = &[
         409,
         "barcode_taken",
         r#"The barcode belongs to another product."#,
+    ),
+    (
+        409,
+        "card_held_elsewhere",
+        r#"The card's visits are held at other stores that cannot be reached now (a visit short here, or a refund that takes all its visits back, asked them first); try later, or at one of them. Details: `card`, `held_at` (node names, comma-separated)."#,
+    ),
+    (
+        409,
+        "card_refunded",
+        r#"The card was refunded: no visit is made on it, and it is not refunded twice. Detail: `card`."#,
+    ),
+    (
+        409,
+        "card_used_up",
+        r#"The count card has fewer visits left than wanted, at all stores together. Details: `card`, `wanted`, `left_here`, `left_total`."#,
     ),
     (
         409,
@@ -288,6 +320,31 @@ pub const CODES: &[(u16, &str, &str)] = &[
     ),
     (
         422,
+        "card_daily_cap",
+        r#"The period card allows `daily_cap` visits a day; the visits this store knows of today plus those wanted pass it. Details: `card`, `daily_cap`, `used_today`, `wanted`."#,
+    ),
+    (
+        422,
+        "card_expired",
+        r#"The card's last valid day is past (China time). Details: `card`, `valid_to`."#,
+    ),
+    (
+        422,
+        "card_needs_member",
+        r#"A line of a card product sells cards into a member's wallet: the sale needs `member_id`. Detail: `line` (1-based)."#,
+    ),
+    (
+        422,
+        "card_not_applicable",
+        r#"The card does not cover this visit: its plan lists services and the visit names another, or none (a card bound to services needs `service`), or `service` is not a sku (1 to 32 letters, digits, `-`, `_`; not echoed). Details: `card`, `service` or `field`."#,
+    ),
+    (
+        422,
+        "card_not_yet_valid",
+        r#"The card's first valid day is still ahead (China time). Details: `card`, `valid_from`."#,
+    ),
+    (
+        422,
         "coupon_below_minimum",
         r#"The goods the coupon applies to (after the level discount) come to less than its `min_spend`. Details: `coupon`, `min_spend`, `applicable`."#,
     ),
@@ -320,6 +377,21 @@ pub const CODES: &[(u16, &str, &str)] = &[
         422,
         "coupon_without_member",
         r#"Coupons are a member's: `coupon_codes` needs `member_id`."#,
+    ),
+    (
+        422,
+        "invalid_card_code",
+        r#"A card code is `k-<store>-<n>` (as printed on the receipt; the code sent is not echoed). Detail: `field` (`code`)."#,
+    ),
+    (
+        422,
+        "invalid_card_plan",
+        r#"A product's card plan is out of bounds: visits 1 to 1000, days 1 to 3660, daily cap 1 to 100, at most 50 services, each a sku, each once. Detail: `field` (`card.visits`, `card.days`, `card.daily_cap`, `card.services`, `card.services[i]`)."#,
+    ),
+    (
+        422,
+        "invalid_card_qty",
+        r#"A line of a card product sells one card per unit: its quantity is a whole number from 1 to 20. Detail: `line` (1-based)."#,
     ),
     (
         422,
@@ -427,6 +499,11 @@ pub const CODES: &[(u16, &str, &str)] = &[
         422,
         "invalid_tenders",
         r#"At most 6 tenders, each kind once, and at most one without an amount."#,
+    ),
+    (
+        422,
+        "invalid_visit_count",
+        r#"A visit counts 1 to 100 visits. Details: `count`, `max`."#,
     ),
     (
         422,
@@ -598,6 +675,7 @@ const KEY_REQUIRED: &[&str] = &[
     "mergeMembers",
     "issueCoupon",
     "issueCouponBatch",
+    "visitCard",
 ];
 const KEY_OPTIONAL: &[&str] = &["registerMember", "putProgramme"];
 /// Operations open without a token.
@@ -628,6 +706,7 @@ const OPEN: &[&str] = &[
         (name = "programme", description = "Membership programme / 会员方案"),
         (name = "products", description = "Catalogue / 商品"),
         (name = "coupons", description = "Coupons held by members / 会员券"),
+        (name = "cards", description = "Count and period cards held by members / 次卡与期卡"),
         (name = "console", description = "Web console static files / 网页控制台"),
     ),
     paths(
@@ -663,6 +742,8 @@ const OPEN: &[&str] = &[
         crate::coupons::issue,
         crate::coupons::list,
         crate::coupons::issue_batch,
+        crate::cards::list,
+        crate::cards::visit,
     ),
     components(schemas(ErrorBody, LineRequest, SkuLine, BarcodeLine, FreeLine, AmountInput, QtyInput))
 )]

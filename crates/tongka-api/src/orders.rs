@@ -94,6 +94,7 @@ pub(crate) async fn get_receipt(
         "unauthorized", "order_not_found", "idempotency_key_reused",
         "idempotency_key_in_progress", "already_refunded", "refund_wrong_store",
         "invalid_qty", "invalid_refund_line", "refund_exceeds_paid", "invalid_reason",
+        "card_not_found", "card_refunded", "card_held_elsewhere",
         "internal", "overloaded", "storage_unavailable", "payload_too_large",
     ]))),
     responses(

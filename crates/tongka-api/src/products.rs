@@ -24,6 +24,8 @@ pub(crate) struct ProductView<'a> {
     name: &'a str,
     #[schema(value_type = crate::openapi::Money)]
     price: Money,
+    /// What each unit sold puts in the member's wallet; null: not a card product.
+    card: Option<crate::render::CardPlanDto>,
 }
 
 pub(crate) fn product_view(p: &Product) -> ProductView<'_> {
@@ -32,6 +34,7 @@ pub(crate) fn product_view(p: &Product) -> ProductView<'_> {
         barcode: &p.barcode,
         name: &p.name,
         price: p.price,
+        card: p.card.as_ref().map(crate::render::plan),
     }
 }
 
@@ -120,14 +123,17 @@ pub(crate) async fn get_product(
     request_body(
         content = crate::dto::ProductReq,
         examples(
-            ("latte" = (value = json!({"name": "拿铁 Latte", "barcode": "6901234567908", "price": "32.00"})))
+            ("latte" = (value = json!({"name": "拿铁 Latte", "barcode": "6901234567908", "price": "32.00"}))),
+            ("a count card" = (value = json!({"name": "理发10次卡", "price": "300.00", "card": {"kind": "count", "visits": 10, "days": 365, "services": ["haircut"]}}))),
+            ("a period card" = (value = json!({"name": "健身月卡", "price": "199.00", "card": {"kind": "period", "days": 30, "daily_cap": 1}})))
         )
     ),
     // The refusal codes this handler answers (statuses and meanings:
     // `openapi::CODES`).
     extensions(("x-codes" = json!([
         "invalid_json", "unauthorized", "catalogue_hq_only", "barcode_taken",
-        "invalid_sku", "invalid_barcode", "invalid_name", "invalid_amount", "internal",
+        "invalid_sku", "invalid_barcode", "invalid_name", "invalid_amount",
+        "invalid_card_plan", "internal",
         "overloaded", "storage_unavailable", "payload_too_large",
     ]))),
     responses(
@@ -147,7 +153,11 @@ pub(crate) async fn put_product(
         barcode: req.barcode,
         name: req.name.trim().to_string(),
         price: req.price.money("price", false)?,
-        card: None,
+        card: req
+            .card
+            .map(|c| c.plan())
+            .transpose()
+            .map_err(crate::cards::plan_refused)?,
     };
     let now = s.engine().change_catalogue(vec![p], actor()).await?;
     let p = now

@@ -5,8 +5,10 @@
 //! nothing but its arguments, so a stored outcome renders to the same
 //! answer when an idempotency key replays it.
 
+mod cards;
 mod coupons;
 
+pub use cards::{CardPlanDto, CardView, VisitView, card, plan};
 pub use coupons::{CouponView, coupon};
 
 use std::borrow::Cow;
@@ -363,6 +365,8 @@ pub struct LineView<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<crate::openapi::Decimal>)]
     refunded_qty: Option<Text<Decimal>>,
+    /// The cards the line sells (a card product's line: one per unit, in the member's wallet); null for other goods. A quote shows no codes (none is minted until the sale).
+    card: Option<cards::CardSaleView<'a>>,
 }
 
 fn line(l: &OrderLine, refunded_qty: Option<Decimal>) -> LineView<'_> {
@@ -377,6 +381,7 @@ fn line(l: &OrderLine, refunded_qty: Option<Decimal>) -> LineView<'_> {
         payable: l.payable,
         coupon_off: l.coupon_off,
         refunded_qty: refunded_qty.map(Text),
+        card: l.card.as_ref().map(cards::sale),
     }
 }
 
@@ -590,6 +595,12 @@ pub struct RefundView<'a> {
     /// The sale's coupons whose use this refund gave back (the refund of the last of the sale, while the coupon is still valid).
     #[schema(value_type = Vec<crate::openapi::CouponCode>)]
     coupons_returned: &'a [tongka_core::ids::CouponId],
+    /// The cards this refund took back (each refunded: no visit is made on it again).
+    #[schema(value_type = Vec<crate::openapi::CardCode>)]
+    cards_refunded: &'a [tongka_core::ids::CardId],
+    /// What the sale paid for those cards and the refund keeps: their used part (a count card: price × used ÷ visits; a period card: its days to today), rounded half-up to the fen. `amount` is what the refunded lines paid less this.
+    #[schema(value_type = crate::openapi::Money)]
+    card_kept: Money,
     #[schema(value_type = String)]
     reason: &'a str,
     /// The order after this refund.
@@ -618,6 +629,8 @@ pub fn refund<'a>(r: &'a Refund, o: &'a OrderState) -> RefundView<'a> {
         points_reversed: r.points_reversed,
         points_returned: r.points_returned,
         coupons_returned: &r.coupons_returned,
+        cards_refunded: &r.cards_refunded,
+        card_kept: r.card_kept,
         reason: &r.reason,
         order: order(o),
     }
@@ -658,6 +671,7 @@ pub enum OutcomeView<'a> {
     Programme(ProgrammeView<'a>),
     Refund(RefundView<'a>),
     Coupon(CouponView<'a>),
+    Visit(cards::VisitView<'a>),
 }
 
 /// The answer for an outcome, as the first request got it (a coupon's
@@ -690,7 +704,16 @@ pub fn outcome<'a>(
         }),
         Outcome::CheckedOut { order: o, .. } => OutcomeView::Order(order(o)),
         Outcome::Programme(p) => OutcomeView::Programme(programme(p)),
-        Outcome::CardVisited { member: m, .. } => OutcomeView::Member(member(m, p, here)),
+        // As for a coupon: the member after the visit holds the card.
+        Outcome::CardVisited {
+            card: c,
+            count,
+            at: when,
+            member: m,
+        } => match m.card(c) {
+            Some(held) => OutcomeView::Visit(cards::visit(held, *count, *when, here, today)),
+            None => OutcomeView::Member(member(m, p, here)),
+        },
         Outcome::Refunded {
             refund: r,
             order: o,
@@ -872,6 +895,10 @@ fn receipt_text(o: &OrderState, store_name: &str) -> String {
         if !l.discount.is_zero() {
             out.push_str(&format!("  会员折扣 discount -{}\n", l.discount));
         }
+        // A code is `k-<node>-<n>` (ASCII), minted by the selling store.
+        for c in l.card.iter().flat_map(|s| &s.cards) {
+            out.push_str(&format!("  卡 {}\n", printable(c.as_str())));
+        }
     }
     out.push_str(&format!(
         "{rule}\n合计 Total      {:>14}\n优惠 Discount   {:>14}\n",
@@ -915,6 +942,9 @@ fn receipt_text(o: &OrderState, store_name: &str) -> String {
             "退回券 Coupons returned {:>8}\n",
             ord.coupons.len()
         ));
+    }
+    if !o.card_kept.is_zero() {
+        out.push_str(&format!("卡已用 Card kept {:>15}\n", o.card_kept));
     }
     if o.points_returned > 0 {
         out.push_str(&format!(

@@ -3,6 +3,8 @@
 //! answers matches what the document says (statuses, schemas, machine codes,
 //! security, examples).
 
+#[path = "openapi/card_steps.rs"]
+mod card_steps;
 mod common;
 #[path = "openapi/coupon_steps.rs"]
 mod coupon_steps;
@@ -33,6 +35,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/members/{id}/coupons"),
     ("GET", "/api/v1/members/{id}/coupons"),
     ("POST", "/api/v1/coupon-batches"),
+    ("GET", "/api/v1/members/{id}/cards"),
+    ("POST", "/api/v1/members/{id}/cards/{code}/visits"),
     ("POST", "/api/v1/member-codes/verify"),
     ("POST", "/api/v1/checkouts"),
     ("POST", "/api/v1/checkouts/quote"),
@@ -62,6 +66,7 @@ fn concrete(template: &str, member: &str, order: &str) -> String {
     template
         .replace("{id}", id)
         .replace("{sku}", "latte")
+        .replace("{code}", "k-store-1-1")
         .replace("{file}", "members.js")
 }
 
@@ -247,13 +252,19 @@ async fn answers_match_the_documented_schemas() {
     let (m, o) = (seed.member.as_str(), seed.order.as_str());
     let mut steps = steps::steps(m, o);
     steps.extend(coupon_steps::issue_steps(m));
+    steps.extend(card_steps::sell_steps(m));
     let mut first_answer: Option<Vec<u8>> = None;
     let mut coupon: Option<String> = None;
-    // Two rounds: the second uses the coupon the first issued.
+    // The card sale's count card, period card and order.
+    let mut sold: Option<(String, String, String)> = None;
+    // Two rounds: the second uses the coupon the first issued, and visits
+    // the cards it sold.
     for round in 0..2 {
         if round == 1 {
             let code = coupon.take().expect("the first issue answered a coupon");
             steps = coupon_steps::use_steps(m, &code);
+            let (count, period, order) = sold.take().expect("the card sale answered");
+            steps.extend(card_steps::visit_steps(m, &count, &period, &order));
         }
         for (method, template, path, body, idem, status, code) in std::mem::take(&mut steps) {
             let a = app.call(method, &path, body, idem).await;
@@ -267,6 +278,16 @@ async fn answers_match_the_documented_schemas() {
             conforms(&doc, method, template, &a);
             if idem == Some(coupon_steps::FIRST_ISSUE) && status == 201 {
                 coupon = a.json().expect("JSON")["code"].as_str().map(str::to_string);
+            }
+            if idem == Some(card_steps::FIRST_SALE) {
+                let o = a.json().expect("JSON");
+                let code = |i: usize| {
+                    o["lines"][i]["card"]["cards"][0]
+                        .as_str()
+                        .map(str::to_string)
+                };
+                let id = o["id"].as_str().map(str::to_string);
+                sold = code(0).zip(code(1)).zip(id).map(|((c, p), o)| (c, p, o));
             }
             // The replayed recharge is the first answer, marked as a replay.
             if idem == Some("rc-1") && status == 201 {
@@ -377,6 +398,9 @@ async fn the_documented_examples_are_accepted() {
             Some("ex-9"),
             200,
         ),
+        // Last: they make the latte of the examples above a card product.
+        ("PUT", "/api/v1/products/{sku}", "a count card", None, 200),
+        ("PUT", "/api/v1/products/{sku}", "a period card", None, 200),
     ];
     let mut seen = 0;
     let mut member_order = String::new();

@@ -3,6 +3,7 @@
 //! modules, so the suite links once.
 
 mod api;
+mod cards;
 mod catalogue;
 mod chain;
 mod cli;

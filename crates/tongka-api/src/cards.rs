@@ -140,11 +140,7 @@ pub(crate) async fn list(
     // Held by code, which orders as text (`k-s-10` before `k-s-9`): the
     // newest first is the latest day sold, then the higher number.
     cards.sort_by(|a, b| {
-        let n = |c: &HeldCard| {
-            let (_, n) = c.id().as_str().rsplit_once('-').unwrap_or_default();
-            n.parse::<u64>().unwrap_or(0)
-        };
-        (b.card.from, n(b), b.id()).cmp(&(a.card.from, n(a), a.id()))
+        (b.card.from, b.id().number(), b.id()).cmp(&(a.card.from, a.id().number(), a.id()))
     });
     let cards = cards
         .into_iter()

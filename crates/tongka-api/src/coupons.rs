@@ -205,11 +205,12 @@ pub(crate) async fn list(
     let e = s.engine();
     let m = e.member(&member_id(&id)?)?;
     let today = today();
-    // Held by code; a store's codes rise with time, so the latest last.
-    let coupons = m
-        .coupons
-        .iter()
-        .rev()
+    // Held by code, which orders as text (`c-s-10` before `c-s-9`): the
+    // newest first is the higher number a store minted (then by code).
+    let mut held: Vec<_> = m.coupons.iter().collect();
+    held.sort_by(|a, b| (b.id().number(), b.id()).cmp(&(a.id().number(), a.id())));
+    let coupons = held
+        .into_iter()
         .map(|c| render::coupon(c, e.node(), today))
         .collect();
     Ok(json_answer(

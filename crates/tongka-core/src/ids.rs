@@ -229,6 +229,15 @@ macro_rules! entity_id {
             pub fn as_str(&self) -> &str {
                 &self.0
             }
+
+            /// The minting node's counter value in the id (its order of
+            /// minting at that node; the text orders `-10` before `-9`).
+            pub fn number(&self) -> u64 {
+                self.0
+                    .rsplit_once('-')
+                    .and_then(|(_, n)| n.parse().ok())
+                    .unwrap_or(0)
+            }
         }
 
         /// In ops (`codec`): its text.

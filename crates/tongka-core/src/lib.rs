@@ -26,6 +26,7 @@ pub mod profile_doc;
 pub mod programme;
 pub mod programme_doc;
 pub mod refund;
+pub mod shares;
 pub mod state;
 pub mod text;
 pub mod wallet;

@@ -5,6 +5,9 @@
 //! store together never exceed a count card's visits, and a sale's refunds
 //! plus what they keep add up to what the sale was paid.
 
+mod common;
+
+use common::{DAY_MS, NOON, member, n, op};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 use tongka_core::card::{self, CardError, CardKind, CardPlan};
@@ -14,60 +17,11 @@ use tongka_core::checkout::{
 };
 use tongka_core::day::Day;
 use tongka_core::escrow::Counter;
-use tongka_core::ids::{CardId, MemberId, NodeId, OpId, OrderId, RefundId};
-use tongka_core::member::Profile;
-use tongka_core::op::OpDraft;
+use tongka_core::ids::{CardId, OrderId, RefundId};
 use tongka_core::programme::Programme;
 use tongka_core::refund::{OrderState, RefundError, RefundLine};
 use tongka_core::state::{ApplyError, LedgerTotals, MemberState};
-use tongka_core::{Hlc, Money, Op, OpBody, VersionVector};
-
-fn n(s: &str) -> NodeId {
-    NodeId::new(s).unwrap()
-}
-
-/// 2026-12-05 12:00 in the chain's time zone (UTC+8), in ms.
-const NOON: u64 = 1_796_443_200_000;
-const DAY_MS: u64 = 86_400_000;
-
-fn op(origin: &str, seq: u64, ms: u64, body: OpBody) -> Op {
-    OpDraft {
-        hlc: Hlc { ms, count: 0 },
-        by: "t".into(),
-        idem: None,
-        body,
-    }
-    .stamp(
-        OpId {
-            origin: n(origin),
-            seq,
-        },
-        VersionVector::new(),
-    )
-}
-
-fn member() -> MemberState {
-    let profile = Profile {
-        phone: "13800000000".into(),
-        name: "王芳".into(),
-        birthday: None,
-        gender: None,
-        card_no: None,
-        invited_by: None,
-        tags: vec![],
-        notes: String::new(),
-    };
-    let reg = op(
-        "s1",
-        1,
-        NOON,
-        OpBody::MemberRegistered {
-            member: MemberId::mint(&n("s1"), 1),
-            profile,
-        },
-    );
-    MemberState::registered(&reg).unwrap()
-}
+use tongka_core::{Hlc, Money, OpBody};
 
 fn count_plan(visits: u32) -> CardPlan {
     CardPlan {

@@ -6,6 +6,9 @@
 //! are given in changes nothing, refunds add up to what was paid, and a
 //! use is never taken from a share that does not hold it.
 
+mod common;
+
+use common::{NOON, member, n, op};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 use tongka_core::checkout::{
@@ -17,59 +20,12 @@ use tongka_core::coupon::{
     Validity,
 };
 use tongka_core::day::Day;
-use tongka_core::ids::{CouponId, MemberId, NodeId, OpId, OrderId, RefundId};
-use tongka_core::member::Profile;
-use tongka_core::op::{OpDraft, UsesOf};
+use tongka_core::ids::{CouponId, MemberId, OrderId, RefundId};
+use tongka_core::op::UsesOf;
 use tongka_core::programme::Programme;
 use tongka_core::refund::{OrderState, RefundLine};
 use tongka_core::state::{ApplyError, LedgerTotals, MemberState};
-use tongka_core::{Hlc, Money, Op, OpBody, VersionVector};
-
-fn n(s: &str) -> NodeId {
-    NodeId::new(s).unwrap()
-}
-
-/// 2026-12-05 12:00 in the chain's time zone (UTC+8), in ms.
-const NOON: u64 = 1_796_443_200_000;
-
-fn op(origin: &str, seq: u64, ms: u64, body: OpBody) -> Op {
-    OpDraft {
-        hlc: Hlc { ms, count: 0 },
-        by: "t".into(),
-        idem: None,
-        body,
-    }
-    .stamp(
-        OpId {
-            origin: n(origin),
-            seq,
-        },
-        VersionVector::new(),
-    )
-}
-
-fn member() -> MemberState {
-    let profile = Profile {
-        phone: "13800000000".into(),
-        name: "王芳".into(),
-        birthday: None,
-        gender: None,
-        card_no: None,
-        invited_by: None,
-        tags: vec![],
-        notes: String::new(),
-    };
-    let reg = op(
-        "s1",
-        1,
-        NOON,
-        OpBody::MemberRegistered {
-            member: MemberId::mint(&n("s1"), 1),
-            profile,
-        },
-    );
-    MemberState::registered(&reg).unwrap()
-}
+use tongka_core::{Hlc, Money, OpBody};
 
 fn template(id: &str, benefit: Benefit, min_spend: i64, uses: u32) -> CouponTemplate {
     let kind = match &benefit {

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::Card;
 use crate::day::Day;
 use crate::ids::{CardId, NodeId};
+use crate::shares::Shares;
 
 /// The most cards one member may hold.
 pub const CARDS_PER_MEMBER_MAX: usize = 200;
@@ -23,9 +24,8 @@ const VISIT_DAYS_KEPT: usize = 8;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HeldCard {
     pub card: Card,
-    /// A count card's visits held per node, by node; no share negative,
-    /// none zero. Empty for a period card.
-    pub shares: Vec<(NodeId, i64)>,
+    /// A count card's visits held per node; none for a period card.
+    pub shares: Shares,
     /// Visits per day, the most recent days (for a period card's cap).
     pub days: Vec<(Day, u32)>,
     /// Visits made in all.
@@ -47,10 +47,10 @@ pub struct VisitsShort {
 impl HeldCard {
     /// A card just sold: a count card's visits all held by `holder`.
     pub fn sold(card: Card, holder: &NodeId) -> HeldCard {
-        let shares = if card.is_count() && card.visits > 0 {
-            vec![(holder.clone(), i64::from(card.visits))]
+        let shares = if card.is_count() {
+            Shares::of(holder, i64::from(card.visits))
         } else {
-            Vec::new()
+            Shares::default()
         };
         HeldCard {
             card,
@@ -66,7 +66,7 @@ impl HeldCard {
     pub fn moved_in(card: Card, visited: u32, refunded: bool) -> HeldCard {
         HeldCard {
             card,
-            shares: Vec::new(),
+            shares: Shares::default(),
             days: Vec::new(),
             visited,
             refunded,
@@ -79,14 +79,12 @@ impl HeldCard {
 
     /// The visits `node` holds (a count card).
     pub fn held(&self, node: &NodeId) -> i64 {
-        self.shares
-            .binary_search_by(|(n, _)| n.cmp(node))
-            .map_or(0, |i| self.shares[i].1)
+        self.shares.held(node)
     }
 
     /// A count card's visits left, wherever held.
     pub fn left(&self) -> i64 {
-        self.shares.iter().map(|(_, u)| u).sum()
+        self.shares.total()
     }
 
     /// A count card's visits used: its visits less those left.
@@ -96,7 +94,7 @@ impl HeldCard {
 
     /// The nodes holding visits.
     pub fn holders(&self) -> impl Iterator<Item = &NodeId> {
-        self.shares.iter().map(|(n, _)| n)
+        self.shares.holders()
     }
 
     /// The visits this node knows of on `day`.
@@ -121,33 +119,17 @@ impl HeldCard {
     }
 
     pub fn credit(&mut self, node: &NodeId, visits: i64) {
-        if visits <= 0 {
-            return;
-        }
-        match self.shares.binary_search_by(|(n, _)| n.cmp(node)) {
-            Ok(i) => self.shares[i].1 += visits,
-            Err(i) => self.shares.insert(i, (node.clone(), visits)),
-        }
+        self.shares.credit(node, visits);
     }
 
     /// Take `visits` from `node`'s share; refused (nothing changed) when it
     /// holds fewer.
     pub fn debit(&mut self, node: &NodeId, visits: i64) -> Result<(), VisitsShort> {
-        let held = self.held(node);
-        if visits < 0 || held < visits {
-            return Err(VisitsShort {
-                card: self.card.id.clone(),
-                node: node.clone(),
-                held,
-                wanted: visits,
-            });
-        }
-        if let Ok(i) = self.shares.binary_search_by(|(n, _)| n.cmp(node)) {
-            self.shares[i].1 -= visits;
-            if self.shares[i].1 == 0 {
-                self.shares.remove(i);
-            }
-        }
-        Ok(())
+        self.shares.debit(node, visits).map_err(|held| VisitsShort {
+            card: self.card.id.clone(),
+            node: node.clone(),
+            held,
+            wanted: visits,
+        })
     }
 }

@@ -38,12 +38,13 @@ fn hq_changes_a_price_and_adds_a_product_and_both_stores_sell_by_them() {
 
     // HQ does: latte repriced, tea added.
     let hq = &chain.nodes[2];
-    let latte =
-        json!({"sku": "latte", "barcode": "6901234567908", "name": "拿铁 Latte", "price": "35.00"});
-    let tea = json!({"sku": "tea", "barcode": "6900000000017", "name": "茶 Tea", "price": "18.00"});
+    // As answered: `card` null (not a card product).
+    let latte = json!({"sku": "latte", "barcode": "6901234567908", "name": "拿铁 Latte", "price": "35.00", "card": null});
+    let tea = json!({"sku": "tea", "barcode": "6900000000017", "name": "茶 Tea", "price": "18.00", "card": null});
     for p in [&latte, &tea] {
         let mut body = p.clone();
         body.as_object_mut().unwrap().remove("sku");
+        body.as_object_mut().unwrap().remove("card");
         let (s, got) = hq.put(&format!("/products/{}", p["sku"].as_str().unwrap()), body);
         assert_eq!((s, &got), (200, p));
     }

@@ -161,9 +161,11 @@ pub struct CardStats {
     pub refund_asks: u64,
     pub transfers: u64,
     pub moved: u64,
-    /// Card refunds asked for, made, declined by code; cards taken back.
+    /// Card refunds asked for, made (of which after asking for visits
+    /// held elsewhere), declined by code; cards taken back.
     pub refunds_asked: u64,
     pub refunds: u64,
+    pub refunds_after_ask: u64,
     pub refund_declines: BTreeMap<&'static str, u64>,
     pub cards_back: u64,
 }
@@ -216,9 +218,10 @@ impl CardStats {
         );
         let _ = writeln!(
             o,
-            "  refunds asked {}, made {} (cards taken back {}), declined: {}",
+            "  refunds asked {}, made {} (after asking for visits {}; cards taken back {}), declined: {}",
             self.refunds_asked,
             self.refunds,
+            self.refunds_after_ask,
             self.cards_back,
             codes(&self.refund_declines)
         );

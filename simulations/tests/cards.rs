@@ -92,3 +92,23 @@ fn a_card_scenario_prints_as_toml_and_reads_back() {
     assert!(e.to_string().contains("cut10"), "{e}");
     assert!(e.to_string().contains("visits"), "{e}");
 }
+
+#[test]
+fn a_refund_asks_for_the_visits_held_elsewhere_first() {
+    // With asks that give up quickly, a transfer for an away visit may
+    // arrive after the visit was declined: the visit stays at the away
+    // store, and the card's refund at the seller must ask for it first.
+    let mut sc = common::scenario("card_visits");
+    sc.escrow.ask_timeout = tongka_sim::Dur(40);
+    let c = sc.cards.as_mut().unwrap();
+    c.refunds = tongka_sim::scenario::Num(rust_decimal::Decimal::new(3, 1));
+    let mut after_ask = 0;
+    for seed in 1..=3 {
+        let out = tongka_sim::run(&sc, seed);
+        assert!(out.violation.is_none(), "{}", out.to_text());
+        let c = out.report.cards.as_ref().unwrap();
+        assert!(c.refund_asks > 0, "{}", out.to_text());
+        after_ask += c.refunds_after_ask;
+    }
+    assert!(after_ask > 0, "no refund was made after asking for visits");
+}

@@ -423,6 +423,7 @@ impl Sim<'_> {
                 }
                 if let Some(st) = self.report.cards.as_mut() {
                     st.refunds += 1;
+                    st.refunds_after_ask += u64::from(!asked.is_empty());
                     st.cards_back += taken.len() as u64;
                 }
                 self.maybe_retry(&r);

@@ -509,9 +509,9 @@ mod tests {
         let (mut st, _, _) = state();
         let i = st.members.slots().next().unwrap().0;
         let m = Arc::make_mut(st.members.at_mut(i).unwrap());
-        m.cards[0]
-            .shares
-            .push((NodeId::new("store-9").unwrap(), -1));
+        let mut broken: Vec<(NodeId, i64)> = m.cards[0].shares.iter().cloned().collect();
+        broken.push((NodeId::new("store-9").unwrap(), -1));
+        m.cards[0].shares = tongka_core::shares::Shares::unchecked(broken);
         let (inv, what) = problem(&st, &s1).unwrap();
         assert_eq!(inv, "no_overdraft");
         assert!(what.contains("store-9"), "{what}");

@@ -6,7 +6,7 @@
 //! crashes and restarts, clock skew and full disks, under a workload of
 //! registrations, recharges, balance checkouts, refunds, profile edits,
 //! duplicate registrations, client retries and, when a scenario has them,
-//! points redemptions, member merges and coupons. Every node runs the real
+//! points redemptions, member merges, coupons and count/period cards. Every node runs the real
 //! rules: `tongka-core` decides and applies, `tongka-sync`'s `Replica`
 //! replicates, `tongka_core::escrow` says whom to ask for shares. The
 //! simulator only drives them, as the real node's actors, writer and
@@ -25,6 +25,7 @@
 //! assert!(out.violation.is_none());
 //! ```
 
+pub mod cards;
 pub mod coupons;
 mod ids;
 mod node;
@@ -127,6 +128,10 @@ pub enum Mutation {
     /// (held at another store) as if it held one: the op takes a use its
     /// origin does not hold.
     CouponSkipsShareCheck,
+    /// store-1 verifies a count-card visit whose visits it holds none of
+    /// (held at another store) as if it held one: the op takes a visit its
+    /// origin does not hold.
+    CardSkipsShareCheck,
 }
 
 /// How to run.

@@ -169,7 +169,8 @@ impl OpRec {
             | OpBody::Recharged { member, .. }
             | OpBody::SharesTransferred { member, .. }
             | OpBody::CouponIssued { member, .. }
-            | OpBody::UsesTransferred { member, .. } => (members(member), None),
+            | OpBody::UsesTransferred { member, .. }
+            | OpBody::CardVisited { member, .. } => (members(member), None),
             OpBody::CheckedOut { order } => (
                 order.member.as_ref().and_then(members),
                 Some(ids.orders.borrow_mut().intern(&order.id)),
@@ -341,6 +342,10 @@ pub(crate) struct Materialised {
     /// Per coupon, the uses in the sales applied here and the uses refunds
     /// applied here gave back (the coupon checks; empty without coupons).
     pub coupon_books: crate::coupons::Books,
+    /// Per card, the visits applied here and the visits refunds took back,
+    /// and visits applied after a refund (the card checks; empty without
+    /// cards).
+    pub card_books: crate::cards::Books,
 }
 
 impl Default for Materialised {
@@ -368,6 +373,7 @@ impl Materialised {
             merge_pairs: BTreeSet::new(),
             merge_drop: None,
             coupon_books: Default::default(),
+            card_books: Default::default(),
         }
     }
 }
@@ -523,6 +529,11 @@ impl Materialised {
                         let new = self.members.at(i).expect("applied").clone();
                         self.reindex(i, &old.profile, &new.profile);
                     }
+                    OpBody::CardVisited { card, count, .. } => {
+                        let m = self.members.at(i).expect("applied");
+                        let count_card = m.card(card).is_some_and(|c| c.card.is_count());
+                        self.card_books.visited(card, *count, count_card, &op.id);
+                    }
                     OpBody::Recharged { amount, bonus, .. } => {
                         let e = expect_of(&mut self.expect, i);
                         e.principal += *amount;
@@ -565,7 +576,13 @@ impl Materialised {
                     .or_else(|| self.orders.slot(&refund.order))
                     .expect("admitted: the order is known");
                 if let Some(member) = member {
-                    let (i, _) = self.member_op(member, num_m, memo, op, rule)?;
+                    let (i, old) = self.member_op(member, num_m, memo, op, rule)?;
+                    // The visits each card taken back had left (the apply
+                    // took them from the origin's share).
+                    for id in &refund.cards_refunded {
+                        let left = old.card(id).map_or(0, |c| c.left());
+                        self.card_books.refunded(id, left, op.origin());
+                    }
                     let e = expect_of(&mut self.expect, i);
                     e.principal += refund.balance_principal;
                     e.bonus += refund.balance_bonus;
@@ -718,6 +735,8 @@ pub(crate) enum Purpose {
     Redeem(Box<crate::sim::Request>, bool),
     /// A checkout presenting a coupon whose use is not held here.
     Coupon(Box<crate::sim::Request>, bool),
+    /// A card visit or card refund short of a count card's visits here.
+    Card(Box<crate::sim::Request>, bool),
 }
 
 pub(crate) struct Node {

@@ -245,6 +245,8 @@ pub struct Report {
     pub futile_transfers: u64,
     /// Coupons (the scenario's `[coupons]`; `None` without).
     pub coupons: Option<crate::coupons::CouponStats>,
+    /// Cards (the scenario's `[cards]`; `None` without).
+    pub cards: Option<crate::cards::CardStats>,
 }
 
 /// Spends summed over stores.
@@ -317,6 +319,7 @@ impl Report {
             points_transfers: 0,
             futile_transfers: 0,
             coupons: sc.coupons.as_ref().map(|_| Default::default()),
+            cards: sc.cards.as_ref().map(|_| Default::default()),
         }
     }
 
@@ -485,6 +488,10 @@ impl Report {
         }
         o.push('\n');
         if let Some(c) = &self.coupons {
+            c.to_text(&mut o, self.totals.as_ref());
+            o.push('\n');
+        }
+        if let Some(c) = &self.cards {
             c.to_text(&mut o, self.totals.as_ref());
             o.push('\n');
         }
@@ -708,6 +715,11 @@ pre{{background:#f6f6f6;padding:1em;overflow:auto}}svg{{background:#fff;border:1
             let mut t = String::new();
             c.to_text(&mut t, self.totals.as_ref());
             let _ = write!(h, "<h2>Coupons</h2><pre>{}</pre>", esc(&t));
+        }
+        if let Some(c) = &self.cards {
+            let mut t = String::new();
+            c.to_text(&mut t, self.totals.as_ref());
+            let _ = write!(h, "<h2>Cards</h2><pre>{}</pre>", esc(&t));
         }
         h.push_str("<h2>Convergence</h2><table><tr><th>when</th><th>what</th><th>every node held every op after</th></tr>");
         for x in &self.heals {

@@ -181,6 +181,10 @@ pub struct Scenario {
     /// refunds. Absent: none (as before).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coupons: Option<crate::coupons::Coupons>,
+    /// Count and period cards (`crate::cards`): plans sold, sales, visits,
+    /// visits away from the seller, refunds. Absent: none (as before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cards: Option<crate::cards::Cards>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -606,6 +610,9 @@ impl Scenario {
             }
         }
         if let Some(p) = self.coupons.as_ref().and_then(|c| c.problem(self.chain.hq)) {
+            return bad(p);
+        }
+        if let Some(p) = self.cards.as_ref().and_then(|c| c.problem()) {
             return bad(p);
         }
         if self.escrow.ask_timeout.0 == 0 {

@@ -28,6 +28,7 @@ use crate::report::{Report, StoreStats};
 use crate::scenario::Scenario;
 use crate::{Mutation, Violation};
 
+mod cards;
 mod checks;
 mod convergence;
 mod coupons;
@@ -93,6 +94,10 @@ enum Ev {
     CouponIssue(usize),
     /// Campaign k of `coupons.campaigns`.
     Campaign(usize),
+    /// A member buys a card (`cards.sales`).
+    CardSale(usize),
+    /// A card-holding member comes for a visit (`cards.visits`).
+    CardVisit(usize),
 }
 
 struct Link {
@@ -214,6 +219,8 @@ pub(crate) struct Sim<'a> {
     msg_counts: [u64; 5],
     /// Member merges (`workload.merges`): see `merges.rs`.
     merge: merges::MergeWork,
+    /// Cards the members hold (`[cards]`): see `cards.rs`.
+    card: cards::CardWork,
     /// Room to encode an op in (`OpRec::new`).
     enc: Vec<u8>,
 }
@@ -384,6 +391,7 @@ impl<'a> Sim<'a> {
             checks: 0,
             msg_counts: [0; 5],
             merge,
+            card: cards::CardWork::default(),
             enc: Vec::with_capacity(4096),
         };
         if let Some(p) = &sim.start_programme {
@@ -720,6 +728,8 @@ impl<'a> Sim<'a> {
             Ev::MergeScan => self.merge_scan(),
             Ev::CouponIssue(m) => self.coupon_issue(m),
             Ev::Campaign(k) => self.campaign(k),
+            Ev::CardSale(m) => self.card_sale_event(m),
+            Ev::CardVisit(m) => self.card_visit_event(m),
         }
     }
 

@@ -74,6 +74,7 @@ impl Sim<'_> {
         // Points (only with redemptions on: runs without them check as
         // before): conserved, and no redemption counted twice.
         self.check_coupons(n);
+        self.check_cards(n);
         if self.p_redeem > 0 {
             if let Some(d) = crate::points::conservation_problem(&self.nodes[n].st) {
                 self.violate("conservation", Some(n), d);

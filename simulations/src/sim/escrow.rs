@@ -83,6 +83,7 @@ impl Sim<'_> {
             Purpose::Checkout(r, _) => Purpose::Checkout(r, self.known_short(s, &short)),
             Purpose::Redeem(r, _) => Purpose::Redeem(r, self.known_short(s, &short)),
             Purpose::Coupon(r, _) => Purpose::Coupon(r, self.known_short(s, &short)),
+            Purpose::Card(r, _) => Purpose::Card(r, self.known_short(s, &short)),
             p => p,
         };
         let member = &self.nodes[s].st.members[short.counter.member()];
@@ -149,12 +150,14 @@ impl Sim<'_> {
                     Purpose::Checkout(r, _) => self.decline(&r, "insufficient_balance"),
                     Purpose::Redeem(r, _) => self.decline_points(&r),
                     Purpose::Coupon(r, _) => self.decline(&r, "coupon_unavailable_here"),
+                    Purpose::Card(r, _) => self.decline(&r, "card_held_elsewhere"),
                     Purpose::PullAhead => {}
                 },
                 // One more try with what was given (declined when still
                 // short).
                 Effect::Retry { then, timed_out } => match then {
                     Purpose::Redeem(r, _) | Purpose::Coupon(r, _) => self.checkout(*r),
+                    Purpose::Card(r, _) => self.card_retry(*r),
                     Purpose::Checkout(r, _) => {
                         let declined = |sim: &Self| {
                             sim.report.stores[s]
@@ -207,6 +210,14 @@ impl Sim<'_> {
                 } => *principal + *bonus,
                 _ => Money::ZERO,
             };
+            let card_visits = match &body {
+                OpBody::UsesTransferred {
+                    of: tongka_core::op::UsesOf::Card(_),
+                    uses,
+                    ..
+                } => Some(u64::from(*uses)),
+                _ => None,
+            };
             // The checker: the asker's spend was known to be short.
             if matches!(
                 self.nodes[to].escrow.then_of(req),
@@ -214,6 +225,7 @@ impl Sim<'_> {
                     Purpose::Checkout(_, true)
                         | Purpose::Redeem(_, true)
                         | Purpose::Coupon(_, true)
+                        | Purpose::Card(_, true)
                 )
             ) {
                 self.report.futile_transfers += 1;
@@ -237,6 +249,9 @@ impl Sim<'_> {
                 && let Some(st) = self.report.coupons.as_mut()
             {
                 st.transfers += 1;
+            }
+            if let Some(visits) = card_visits {
+                self.card_transfer(visits);
             }
             self.report.transferred += moved;
             if s < self.stores {

@@ -121,7 +121,11 @@ impl Sim<'_> {
         node.have_due = false;
         node.push_due = false;
         for then in node.escrow.reset() {
-            if let Purpose::Checkout(r, _) | Purpose::Redeem(r, _) | Purpose::Coupon(r, _) = then {
+            if let Purpose::Checkout(r, _)
+            | Purpose::Redeem(r, _)
+            | Purpose::Coupon(r, _)
+            | Purpose::Card(r, _) = then
+            {
                 self.decline(&r, "store_down");
             }
         }

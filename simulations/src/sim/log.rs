@@ -132,7 +132,8 @@ impl Sim<'_> {
         let ignore_prog = !local && self.mutant(n, Mutation::IgnoresProgramme);
         let forced = local
             && (self.mutant(n, Mutation::SpendSkipsShareCheck)
-                || self.mutant(n, Mutation::CouponSkipsShareCheck));
+                || self.mutant(n, Mutation::CouponSkipsShareCheck)
+                || self.mutant(n, Mutation::CardSkipsShareCheck));
         let node = &mut self.nodes[n];
         let result = if skip_state {
             Ok(None)

@@ -10,7 +10,7 @@ use tongka_core::checkout::{
 };
 use tongka_core::coupon::{CouponError, HeldCoupon};
 use tongka_core::escrow::{Counter, Want};
-use tongka_core::ids::{CouponId, MemberId, OrderId, RechargeId, RefundId};
+use tongka_core::ids::{CardId, CouponId, MemberId, OrderId, RechargeId, RefundId};
 use tongka_core::member::{Profile, ProfilePatch};
 use tongka_core::money::Money;
 use tongka_core::op::OpBody;
@@ -67,6 +67,34 @@ pub(crate) enum Request {
         store: usize,
         patch: ProfilePatch,
     },
+    /// A card sale (`cards.sales`): one card of `cards.plans[plan]`.
+    CardSale {
+        model: usize,
+        store: usize,
+        plan: usize,
+        idem: String,
+    },
+    /// A visit on a card (`cards.visits`).
+    Visit {
+        model: usize,
+        store: usize,
+        card: CardId,
+        service: Option<String>,
+        idem: String,
+        /// Made while the store was cut off by a partition.
+        cut_off: bool,
+        /// Escrow already asked for the visit: still short, declined.
+        asked: bool,
+    },
+    /// A refund of a card sale's whole line (`cards.refunds`).
+    CardRefund {
+        model: usize,
+        store: usize,
+        order: OrderId,
+        idem: String,
+        /// The cards whose visits escrow already asked for.
+        asked: Vec<CardId>,
+    },
 }
 
 impl Request {
@@ -76,7 +104,10 @@ impl Request {
             | Request::Recharge { store, .. }
             | Request::Checkout { store, .. }
             | Request::Refund { store, .. }
-            | Request::Edit { store, .. } => *store,
+            | Request::Edit { store, .. }
+            | Request::CardSale { store, .. }
+            | Request::Visit { store, .. }
+            | Request::CardRefund { store, .. } => *store,
         }
     }
 }
@@ -89,6 +120,12 @@ impl Sim<'_> {
         } = r
         {
             self.coupon_declined(reason);
+        }
+        if matches!(
+            r,
+            Request::CardSale { .. } | Request::Visit { .. } | Request::CardRefund { .. }
+        ) {
+            self.card_declined(r, reason);
         }
         if let Request::Checkout {
             model,
@@ -135,6 +172,9 @@ impl Sim<'_> {
             let home = self.models[*model].home == s;
             self.coupon_attempted(home, *cut_off);
         }
+        if !retry {
+            self.card_requested(&r);
+        }
         if !self.nodes[s].up {
             return self.decline(&r, "store_down");
         }
@@ -146,7 +186,10 @@ impl Sim<'_> {
             Request::Register { idem, .. }
             | Request::Recharge { idem, .. }
             | Request::Checkout { idem, .. }
-            | Request::Refund { idem, .. } => Some(idem.clone()),
+            | Request::Refund { idem, .. }
+            | Request::CardSale { idem, .. }
+            | Request::Visit { idem, .. }
+            | Request::CardRefund { idem, .. } => Some(idem.clone()),
             Request::Edit { .. } => None,
         };
         if let Some(k) = key
@@ -171,6 +214,9 @@ impl Sim<'_> {
             Request::Checkout { .. } => self.checkout(r),
             Request::Refund { .. } => self.refund(r),
             Request::Edit { .. } => self.edit(r),
+            Request::CardSale { .. } => self.sell_card(r),
+            Request::Visit { .. } => self.visit(r),
+            Request::CardRefund { .. } => self.card_refund(r),
         }
     }
 
@@ -179,7 +225,7 @@ impl Sim<'_> {
         self.nodes[n].entity
     }
 
-    fn maybe_retry(&mut self, r: &Request) {
+    pub(super) fn maybe_retry(&mut self, r: &Request) {
         if chance(&mut self.rng_work, self.p_retry) {
             let t = self.now + between(&mut self.rng_work, 100, 5_000);
             self.at(t, Ev::Request(Box::new(r.clone()), true));

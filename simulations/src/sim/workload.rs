@@ -147,6 +147,8 @@ impl Sim<'_> {
                 self.at(t, Ev::CouponIssue(m));
             }
         }
+        // Card sales and visits: drawn only when the scenario has cards.
+        self.schedule_cards(start, span, frac);
         self.schedule_merge_scan(start, span);
         if end < sc.time.duration.ms() {
             self.at(end, Ev::Chunk(hour + 1));
@@ -223,7 +225,7 @@ impl Sim<'_> {
 
 /// How many events of an expected (decimal) count: the whole part, and one
 /// more with the probability of the fraction.
-fn count(rng: &mut ChaCha8Rng, expected: Decimal) -> u64 {
+pub(super) fn count(rng: &mut ChaCha8Rng, expected: Decimal) -> u64 {
     let whole = expected.trunc();
     let frac = expected - whole;
     let mut n = whole.to_u64().unwrap_or(0);

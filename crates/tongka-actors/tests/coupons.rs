@@ -320,3 +320,68 @@ async fn a_recharge_offer_gives_its_coupons_once() {
         "programme_offer_coupons"
     );
 }
+
+#[tokio::test]
+async fn birthday_coupons_go_to_todays_birthdays_at_their_home_store_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = engine(dir.path(), "store-1");
+    let p = Programme {
+        coupon_templates: vec![template("bday", CouponKind::Birthday, 8, 0)],
+        ..Programme::default()
+    };
+    e.change_programme(p, "hq".into(), None).await.unwrap();
+    let today: Day = "2026-12-05".parse().unwrap();
+    let born = |date: &str, phone: &str| Profile {
+        phone: phone.into(),
+        name: "寿星".into(),
+        birthday: Some(date.into()),
+        gender: None,
+        card_no: None,
+        invited_by: None,
+        tags: vec![],
+        notes: String::new(),
+    };
+    let mut ids = Vec::new();
+    for (date, phone) in [("1990-12-05", "13800000011"), ("1990-12-06", "13800000012")] {
+        match e
+            .register("t".into(), None, born(date, phone))
+            .await
+            .unwrap()
+            .0
+        {
+            Outcome::Member(m) => ids.push(m.id),
+            other => panic!("{other:?}"),
+        }
+    }
+    // A member of another home store (registered there, replicated here).
+    let s2 = engine(dir.path(), "store-2");
+    let other = match s2
+        .register("t".into(), None, born("1985-12-05", "13800000013"))
+        .await
+        .unwrap()
+        .0
+    {
+        Outcome::Member(m) => m.id,
+        o => panic!("{o:?}"),
+    };
+    e.apply_remote_batch(s2.db().ops_from(s2.node(), 1, 100).unwrap())
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while e.member(&other).is_err() {
+        assert!(std::time::Instant::now() < deadline, "not applied in time");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(e.birthday_coupons(today).await.unwrap(), 1);
+    assert_eq!(e.birthday_coupons(today).await.unwrap(), 0, "once a year");
+    assert_eq!(e.member(&ids[0]).unwrap().coupons_of("bday"), 1);
+    assert_eq!(e.member(&ids[1]).unwrap().coupons_of("bday"), 0);
+    assert_eq!(
+        e.member(&other).unwrap().coupons_of("bday"),
+        0,
+        "its home issues it"
+    );
+    // A year later, again.
+    let next_year: Day = "2027-12-05".parse().unwrap();
+    assert_eq!(e.birthday_coupons(next_year).await.unwrap(), 1);
+}

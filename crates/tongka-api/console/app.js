@@ -9,7 +9,8 @@
 // console. One native ES module per screen (members, checkout, orders,
 // duplicates, programme, overview, verify (核销); the programme's coupon
 // templates in coupons_admin, the member page's coupons in coupons, the
-// checkout's in checkout_coupons; the member page's count and period cards
+// checkout's in checkout_coupons, its lines in checkout_lines; the member
+// page's count and period cards
 // in cards, their visits on the 核销 screen in verify_cards) and a few
 // shared ones (state, i18n, i18n_coupons and i18n_cards, dom, format, api,
 // feedback, nav, auth, receipt, coupon_text, card_text, tenders); the node
@@ -31,8 +32,9 @@ import {
   bindMembers, renderMember, renderRechargeOffers, renderRechargePreview, renderSearchResults,
 } from './members.js';
 import {
-  addLine, bindCheckout, renderCheckoutMember, renderCheckoutResults, renderReceipt, updateSubtotal,
+  bindCheckout, renderCheckoutMember, renderCheckoutResults, renderReceipt, updateSubtotal,
 } from './checkout.js';
+import { addLine } from './checkout_lines.js';
 import { resetTenders } from './tenders.js';
 import { bindOrders, renderOrder, renderRefundResult } from './orders.js';
 import { bindDuplicates, renderDuplicates } from './duplicates.js';

@@ -63,6 +63,11 @@ const FILES: &[(&str, &str, &str)] = &[
     ),
     ("coupons.js", JS, include_str!("../console/coupons.js")),
     (
+        "coupon_batch.js",
+        JS,
+        include_str!("../console/coupon_batch.js"),
+    ),
+    (
         "checkout_coupons.js",
         JS,
         include_str!("../console/checkout_coupons.js"),

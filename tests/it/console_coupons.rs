@@ -3,8 +3,9 @@
 //! second one refused by the template's limit), the member's code scanned
 //! on the 核销 screen, the coupon picked there and used at the checkout (the
 //! order's `coupon_off` checked over HTTP), a second use refused next to
-//! the coupons in either language; and an exchange coupon whose free item
-//! the 核销 screen puts on the sale, its use given back by a refund.
+//! the coupons in either language; an exchange coupon whose free item
+//! the 核销 screen puts on the sale, its use given back by a refund; and a
+//! batch issued from the members screen, an unknown member refused in it.
 
 use fantoccini::Client;
 use fantoccini::key::Key;
@@ -395,4 +396,109 @@ fn console_redeems_an_exchange_coupon() {
         (Some(1), Some("usable")),
         "{list}"
     );
+}
+
+/// A batch issued from the members screen (批量发券): two members, one
+/// pasted and one added from the search's list, and a well-formed id of
+/// no member; the screen says 2 issued and lists the unknown one refused
+/// with the node's reason, in either language, and each of the two holds
+/// the coupon. A body the node refuses whole (an id of no member's shape)
+/// is shown next to the form, naming the id, and issues nothing.
+#[test]
+fn console_issues_a_batch_of_coupons() {
+    let node = Node::up();
+    put_templates(
+        &node,
+        json!([{
+            "id": "gift-10", "name": "10元礼券", "kind": "cash",
+            "benefit": {"type": "amount_off", "off": "10.00"},
+            "validity": {"type": "days_from_issue", "days": 30},
+            "uses": 1
+        }]),
+    );
+    let a = node.member("13877770001", "批量甲");
+    let b = node.member("13877770002", "批量乙");
+    // Of a member id's shape (`m-<node>-<n>`), and no member's.
+    let (prefix, _) = a.rsplit_once('-').expect("m-<node>-<n>");
+    let unknown = format!("{prefix}-999999");
+    with_browser("console-coupon-batch", async |c| {
+        open_console(c, &node).await;
+        // Refused whole: nothing issued, the id at fault named by the form.
+        wait_for(c, r#"#batch-template option[value="gift-10"]"#).await;
+        select(c, "batch-template", "gift-10").await;
+        fill(c, "batch-members", &format!("{a}\nnot-a-member")).await;
+        click(c, "batch-submit").await;
+        wait_for(
+            c,
+            &format!(
+                r#"{}[data-code="invalid_member_ids"]:not([hidden])"#,
+                dt("batch-error")
+            ),
+        )
+        .await;
+        let msg = text(c, &dt("batch-error-message")).await;
+        assert!(msg.contains("not-a-member"), "{msg:?}");
+        assert!(coupons(&node, &a).is_empty(), "a refused batch issued");
+
+        // One pasted with the unknown id, one added from the search's list.
+        fill(c, "batch-members", &format!("{a}\n{unknown}")).await;
+        fill(c, "member-search-q", "13877770002").await;
+        click(c, "member-search-submit").await;
+        wait_for(c, &format!(r#"{}[data-id="{b}"]"#, dt("member-result"))).await;
+        click(c, "batch-listed").await;
+        let listed = wait_for(c, &dt("batch-members"))
+            .await
+            .prop("value")
+            .await
+            .expect("textarea value")
+            .unwrap_or_default();
+        assert_eq!(listed, format!("{a}\n{unknown}\n{b}"));
+        click(c, "batch-submit").await;
+        let issued = format!(r#"{}[data-count="2"]"#, dt("batch-issued"));
+        let shown = text(c, &issued).await;
+        assert!(
+            shown.contains("已发放 2 张") && shown.contains("10元礼券"),
+            "{shown:?}"
+        );
+        wait_for(c, "#batch-error[hidden]").await;
+        let refused = format!(
+            r#"{}[data-id="{unknown}"][data-code="member_not_found"]"#,
+            dt("batch-refused-member")
+        );
+        let rows = c
+            .find_all(fantoccini::Locator::Css(&dt("batch-refused-member")))
+            .await
+            .expect("refused rows");
+        assert_eq!(rows.len(), 1, "only the unknown member is refused");
+        let why = text(c, &format!("{refused} {}", dt("batch-refused-reason"))).await;
+        assert!(why.contains("不存在") && why.contains(&unknown), "{why:?}");
+        screenshot(c, "console-coupon-batch").await;
+        toggle_lang(c, "en").await;
+        let shown = text(c, &issued).await;
+        assert!(shown.contains("2 issued"), "{shown:?}");
+        let why = text(c, &format!("{refused} {}", dt("batch-refused-reason"))).await;
+        assert!(
+            why.contains("not found") && why.contains(&unknown),
+            "{why:?}"
+        );
+        toggle_lang(c, "zh").await;
+        // The member the search opened shows the coupon just issued.
+        wait_for(
+            c,
+            &format!(
+                r#"{}[data-loaded="{b}"] {}[data-status="usable"]"#,
+                dt("member-coupon-list"),
+                dt("member-coupon")
+            ),
+        )
+        .await;
+    });
+    for id in [&a, &b] {
+        let held = coupons(&node, id);
+        assert_eq!(held.len(), 1, "{id}: {held:?}");
+        assert_eq!(held[0]["template"], "gift-10", "{id}: {held:?}");
+        assert_eq!(held[0]["status"], "usable", "{id}: {held:?}");
+    }
+    let (status, _) = node.get(&format!("/members/{unknown}/coupons"));
+    assert_eq!(status, 404, "the unknown member");
 }

@@ -8,17 +8,17 @@
 // This is the entry module: it wires the screens together and starts the
 // console. One native ES module per screen (members, checkout, orders,
 // duplicates, programme, overview, verify (核销); the programme's coupon
-// templates in coupons_admin, the member page's coupons in coupons, the
-// checkout's in checkout_coupons; the member page's count and period cards
-// in cards, their visits on the 核销 screen in verify_cards) and a few
-// shared ones (state, i18n, i18n_coupons and i18n_cards, dom, format, api,
-// feedback, nav, auth, receipt, coupon_text, card_text, tenders); the node
-// serves each
-// from its binary (`console.rs`), nothing comes from elsewhere. Screens
-// import one another's functions only to call them on a user's action,
-// never while loading, so the one import cycle (members ↔ orders: a
-// member's history opens an order, a refund refreshes the member) is
-// harmless.
+// templates in coupons_admin, the member page's coupons in coupons, their
+// batch issue in coupon_batch, the checkout's coupons in checkout_coupons
+// and its lines in checkout_lines; the member page's count and period
+// cards in cards, their visits on the 核销 screen in verify_cards) and a
+// few shared ones (state, i18n, i18n_coupons and i18n_cards, dom, format,
+// api, feedback, nav, auth, receipt, coupon_text, card_text, tenders); the
+// node serves each from its binary (`console.rs`), nothing comes from
+// elsewhere. Screens import one another's functions only to call them on
+// a user's action, never while loading, so the one import cycle (members
+// ↔ orders: a member's history opens an order, a refund refreshes the
+// member) is harmless.
 import { state } from './state.js';
 import { $, $$ } from './dom.js';
 import { t } from './i18n.js';
@@ -31,8 +31,9 @@ import {
   bindMembers, renderMember, renderRechargeOffers, renderRechargePreview, renderSearchResults,
 } from './members.js';
 import {
-  addLine, bindCheckout, renderCheckoutMember, renderCheckoutResults, renderReceipt, updateSubtotal,
+  bindCheckout, renderCheckoutMember, renderCheckoutResults, renderReceipt, updateSubtotal,
 } from './checkout.js';
+import { addLine } from './checkout_lines.js';
 import { resetTenders } from './tenders.js';
 import { bindOrders, renderOrder, renderRefundResult } from './orders.js';
 import { bindDuplicates, renderDuplicates } from './duplicates.js';
@@ -40,6 +41,7 @@ import { bindProgramme, renderProgrammeError } from './programme.js';
 import { bindOverview, renderOverview } from './overview.js';
 import { renderCheckoutCoupons } from './checkout_coupons.js';
 import { bindVerify, renderVerify } from './verify.js';
+import { bindCouponBatch, renderCouponBatch } from './coupon_batch.js';
 
 const LS_LANG = 'tongka.console.lang';
 
@@ -85,6 +87,7 @@ function renderAll() {
   renderProgrammeError();
   renderOverview();
   renderVerify();
+  renderCouponBatch();
 }
 
 // ---------------------------------------------------------------------------
@@ -102,6 +105,7 @@ function bind() {
   bindProgramme();
   bindOverview();
   bindVerify();
+  bindCouponBatch();
 }
 
 function init() {

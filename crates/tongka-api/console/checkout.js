@@ -1,18 +1,17 @@
 // The checkout screen: the member (or a walk-in), the lines (scanned,
-// picked from the catalogue or typed), the tenders and points, and the
-// receipt. Every figure of the sale (line amounts, discount, points
-// deducted, payable) comes from the node's quote (POST /checkouts/quote),
-// by the very calculator the sale uses: nothing is rounded here. The
-// member's coupons, chosen for the sale, are checkout_coupons.js's. A
-// card product (次卡/期卡) is marked as such in the picker and on its line;
-// selling one is adding its line with a member chosen (the node refuses a
-// card sold to no one, `card_needs_member`, shown as any refusal).
+// picked from the catalogue or typed: checkout_lines.js), the tenders and
+// points, and the receipt. Every figure of the sale (line amounts,
+// discount, points deducted, payable) comes from the node's quote
+// (POST /checkouts/quote), by the very calculator the sale uses: nothing
+// is rounded here. The member's coupons, chosen for the sale, are
+// checkout_coupons.js's. A card product (次卡/期卡) is marked as such in
+// the picker and on its line (checkout_lines.js); selling one is adding
+// its line with a member chosen (the node refuses a card sold to no one,
+// `card_needs_member`, shown as any refusal).
 import { state } from './state.js';
-import { $, $$, clear, h, toast } from './dom.js';
+import { $, clear, h, toast } from './dom.js';
 import { t } from './i18n.js';
-import {
-  capText, levelName, maskPhone, money, parseAmountInput, parseQty, rateText, toFen,
-} from './format.js';
+import { capText, levelName, maskPhone, money, parseAmountInput, rateText } from './format.js';
 import { ApiError, api, postOnce } from './api.js';
 import { busy, clearError, localError, showError } from './feedback.js';
 import { onShow, showTab } from './nav.js';
@@ -24,90 +23,16 @@ import {
   showCouponRefusal,
 } from './checkout_coupons.js';
 import { isCouponRefusal } from './coupon_text.js';
-import { kindLabel, planText, productLabel } from './card_text.js';
+import {
+  bindLines, focusLastCode, lineEnter, loadProducts, quoteLines, resetLines, saleLines,
+  setFirstLineCode, showLineAmounts, whenLinesChange,
+} from './checkout_lines.js';
 import {
   addTender, resetTenders, syncBalanceOption, tenderRows, whenTendersChange,
 } from './tenders.js';
 
-export async function loadProducts() {
-  if (state.products) return;
-  try {
-    const r = await api('GET', '/api/v1/products');
-    state.products = (r && r.products) || [];
-    const dl = clear($('#product-list') || document.body.appendChild(h('datalist', { id: 'product-list' })));
-    for (const p of state.products) {
-      dl.append(h('option', { value: p.barcode || p.sku }, productLabel(p, money(p.price))));
-    }
-  } catch (e) {
-    if (e instanceof ApiError && e.unauthorized) return;
-    state.products = []; // the server still resolves codes at checkout
-  }
-}
-
-function findProduct(code) {
-  if (!code || !state.products) return null;
-  return state.products.find((p) => p.barcode === code) || state.products.find((p) => p.sku === code) || null;
-}
-
-function lineRows() { return $$('#checkout-lines tbody tr'); }
-
-function renumberLines() {
-  lineRows().forEach((tr, i) => {
-    tr.dataset.index = String(i);
-    for (const el of $$('[data-field]', tr)) el.setAttribute('data-test', `checkout-${el.dataset.field}-${i}`);
-    for (const el of $$('[data-field]', tr)) el.id = `checkout-${el.dataset.field}-${i}`;
-  });
-}
-
-export function addLine(prefill) {
-  const p = prefill || {};
-  const tr = h('tr', { class: 'line' },
-    h('td', null, h('input', { type: 'text', class: 'code mono', 'data-field': 'code', list: 'product-list', inputmode: 'text', autocomplete: 'off', value: p.code || '' })),
-    h('td', null, h('input', { type: 'text', class: 'desc', 'data-field': 'desc', maxlength: 80, value: p.desc || '' }),
-      h('span', { class: 'tag card-tag', 'data-field': 'card', hidden: true })),
-    h('td', { class: 'num' }, h('input', { type: 'text', class: 'price num', 'data-field': 'price', inputmode: 'decimal', placeholder: '0.00', value: p.price || '' })),
-    h('td', { class: 'num' }, h('input', { type: 'text', class: 'qty num', 'data-field': 'qty', inputmode: 'decimal', value: p.qty || '1' })),
-    h('td', { class: 'num money amount', 'data-field': 'amount' }),
-    h('td', null, h('button', { type: 'button', class: 'icon-btn', 'data-field': 'remove', 'data-i18n-title': 'common.remove', title: t('common.remove'), text: '×' })));
-  $('#checkout-lines tbody').append(tr);
-  renumberLines();
-  if (p.code) resolveLine(tr);
-  updateLine(tr);
-  return tr;
-}
-
-/** Fills description/price of a row from the catalogue, when the code is known. */
-function resolveLine(tr) {
-  const code = $('.code', tr).value.trim();
-  const prod = findProduct(code);
-  const desc = $('.desc', tr);
-  const price = $('.price', tr);
-  if (prod) {
-    tr.dataset.resolved = prod.barcode === code ? 'barcode' : 'sku';
-    desc.value = prod.name; price.value = prod.price;
-    desc.readOnly = true; price.readOnly = true;
-  } else if (tr.dataset.resolved) {
-    delete tr.dataset.resolved;
-    desc.value = ''; price.value = '';
-    desc.readOnly = false; price.readOnly = false;
-  }
-  markCardLine(tr, prod);
-}
-
-/** A line of a card product carries its 次卡/期卡 badge (and plan, as its title). */
-function markCardLine(tr, prod) {
-  const badge = $('.card-tag', tr);
-  const card = prod && prod.card;
-  badge.hidden = !card;
-  badge.textContent = card ? kindLabel(card.kind) : '';
-  badge.title = card ? planText(card) : '';
-  if (card) tr.dataset.card = card.kind; else delete tr.dataset.card;
-}
-
 // A line changed: its amount, like every figure of the sale, comes from
 // the next quote.
-function updateLine() { scheduleQuote(); }
-
 export function updateSubtotal() { scheduleQuote(); }
 
 // --- the quote: the sale's figures, from the node ---------------------------
@@ -125,21 +50,7 @@ function scheduleQuote() {
  * priced already (a catalogue product, or a unit price typed; a free line
  * not yet described is priced under a placeholder), and the rows they are. */
 function quoteRequest() {
-  const rows = [];
-  const lines = [];
-  for (const tr of lineRows()) {
-    const qty = parseQty($('.qty', tr).value);
-    if (qty === null) continue;
-    const code = $('.code', tr).value.trim();
-    if (code && tr.dataset.resolved) {
-      lines.push({ [tr.dataset.resolved]: code, qty });
-    } else {
-      const price = parseAmountInput($('.price', tr).value);
-      if (price === null) continue;
-      lines.push({ description: $('.desc', tr).value.trim() || '-', unit_price: price, qty });
-    }
-    rows.push(tr);
-  }
+  const { rows, lines } = quoteLines();
   const tenders = [];
   for (const row of tenderRows()) {
     const kind = $('.t-kind', row).value;
@@ -195,20 +106,7 @@ function setFigure(sel, value, text) {
 }
 
 function showQuote(q, rows, refusal, empty) {
-  for (const tr of lineRows()) {
-    const cell = $('.amount', tr);
-    const i = rows.indexOf(tr);
-    const line = q && i >= 0 ? q.lines[i] : null;
-    if (line) {
-      cell.textContent = money(line.amount);
-      cell.dataset.fen = String(toFen(line.amount));
-      cell.dataset.value = line.amount;
-    } else {
-      cell.textContent = '';
-      delete cell.dataset.fen;
-      delete cell.dataset.value;
-    }
-  }
+  showLineAmounts(q, rows);
   const zero = empty ? '0.00' : null;
   setFigure('#checkout-subtotal', q ? q.total : zero);
   setFigure('#checkout-quote-discount', q ? q.discount : zero, q ? `-${money(q.discount)}` : undefined);
@@ -234,46 +132,6 @@ function showQuote(q, rows, refusal, empty) {
   } else {
     note.textContent = '';
   }
-}
-
-function lineIsEmpty(tr) {
-  return !$('.code', tr).value.trim() && !$('.desc', tr).value.trim() && !$('.price', tr).value.trim();
-}
-
-function focusLastCode() {
-  let rows = lineRows();
-  let last = rows[rows.length - 1];
-  if (!last || !lineIsEmpty(last)) last = addLine();
-  $('.code', last).focus();
-}
-
-/** Enter in a barcode field: the scanned code becomes a line. */
-function onCodeEnter(tr) {
-  const input = $('.code', tr);
-  const code = input.value.trim();
-  if (!code) {
-    if (lineRows().some((r) => !lineIsEmpty(r))) $('#checkout-submit').focus();
-    return;
-  }
-  input.value = code;
-  resolveLine(tr);
-  // Same code already on another line: one more of it.
-  const other = lineRows().find((r) => r !== tr && $('.code', r).value.trim() === code);
-  if (other) {
-    const q = parseQty($('.qty', other).value);
-    const add = parseQty($('.qty', tr).value) || '1';
-    if (q !== null && /^\d+$/.test(q) && /^\d+$/.test(add)) {
-      $('.qty', other).value = String(BigInt(q) + BigInt(add));
-      updateLine(other);
-      tr.remove();
-      renumberLines();
-      updateSubtotal();
-      focusLastCode();
-      return;
-    }
-  }
-  updateLine(tr);
-  focusLastCode();
 }
 
 export function renderCheckoutMember() {
@@ -359,36 +217,13 @@ export async function checkoutFor(m, code, sku) {
   showTab('checkout');
   if (sku) {
     await loadProducts();
-    const tr = lineRows()[0];
-    $('.code', tr).value = sku;
-    resolveLine(tr);
-    updateLine(tr);
+    setFirstLineCode(sku);
   }
   focusLastCode();
 }
 
 function buildCheckout() {
-  const lines = [];
-  let n = 0;
-  for (const tr of lineRows()) {
-    n += 1;
-    if (lineIsEmpty(tr)) continue;
-    const code = $('.code', tr).value.trim();
-    const desc = $('.desc', tr).value.trim();
-    const priceRaw = $('.price', tr).value.trim();
-    const qty = parseQty($('.qty', tr).value);
-    if (qty === null) throw localError('checkout.bad_qty', { n }, 'invalid_qty');
-    if (code) {
-      const kind = tr.dataset.resolved || (/^\d+$/.test(code) ? 'barcode' : 'sku');
-      lines.push({ [kind]: code, qty });
-    } else {
-      if (!desc || !priceRaw) throw localError('checkout.bad_line', { n }, 'invalid_lines');
-      const price = parseAmountInput(priceRaw);
-      if (price === null) throw localError('checkout.bad_price', { n }, 'invalid_amount');
-      lines.push({ description: desc, unit_price: price, qty });
-    }
-  }
-  if (!lines.length) throw localError('checkout.no_lines', null, 'invalid_lines');
+  const lines = saleLines();
   const tenders = [];
   let empty = 0;
   for (const row of tenderRows()) {
@@ -414,10 +249,9 @@ function buildCheckout() {
 }
 
 function resetCheckout(keepMember) {
-  clear($('#checkout-lines tbody'));
+  resetLines();
   $('#checkout-points').value = '';
   renderPointsRow();
-  addLine();
   if (!keepMember) {
     state.coMember = null;
     renderCheckoutMember();
@@ -484,6 +318,8 @@ export function bindCheckout() {
   });
   bindCheckoutCoupons(scheduleQuote);
   whenTendersChange(scheduleQuote);
+  whenLinesChange(scheduleQuote);
+  bindLines();
   $('#member-to-checkout').addEventListener('click', () => {
     if (!state.member) return;
     pickCheckoutMember(state.member);
@@ -493,40 +329,16 @@ export function bindCheckout() {
   const form = $('#checkout-form');
   form.addEventListener('submit', submitCheckout);
   $('#checkout-member-find').addEventListener('click', findCheckoutMember);
-  $('#checkout-add-line').addEventListener('click', () => { const tr = addLine(); $('.code', tr).focus(); });
   $('#checkout-points').addEventListener('input', renderPointsRow);
   $('#checkout-add-tender').addEventListener('click', () => { const r = addTender(); $('.t-amount', r).focus(); });
   $('#checkout-clear').addEventListener('click', () => { clearError(); resetCheckout(false); focusLastCode(); });
-  $('#checkout-lines').addEventListener('input', (ev) => {
-    const tr = ev.target.closest('tr');
-    if (!tr) return;
-    if (ev.target.classList.contains('code') && tr.dataset.resolved) resolveLine(tr);
-    updateLine(tr);
-  });
-  $('#checkout-lines').addEventListener('change', (ev) => {
-    const tr = ev.target.closest('tr');
-    if (tr && ev.target.classList.contains('code')) { resolveLine(tr); updateLine(tr); }
-  });
-  $('#checkout-lines').addEventListener('click', (ev) => {
-    const b = ev.target.closest('[data-field="remove"]');
-    if (!b) return;
-    b.closest('tr').remove();
-    if (!lineRows().length) addLine();
-    renumberLines();
-    updateSubtotal();
-  });
   // Enter never charges by accident: only the Charge button submits.
   form.addEventListener('keydown', (ev) => {
     if (ev.key !== 'Enter' || ev.isComposing) return;
     const el = ev.target;
     if (el.tagName === 'BUTTON') return;
     ev.preventDefault();
-    const tr = el.closest('tr.line');
     if (el.id === 'checkout-member-q') { findCheckoutMember(); return; }
-    if (!tr) return;
-    if (el.classList.contains('code')) onCodeEnter(tr);
-    else if (el.classList.contains('desc')) $('.price', tr).focus();
-    else if (el.classList.contains('price')) $('.qty', tr).select();
-    else if (el.classList.contains('qty')) focusLastCode();
+    lineEnter(el);
   });
 }

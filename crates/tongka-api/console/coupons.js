@@ -60,35 +60,50 @@ export function couponItem(c, attrs, ...extra) {
     ...extra);
 }
 
-// The templates as last read for the select (HQ may change them while the
-// console is open): read again when the select is opened; until then the
+// The templates as last read for the selects (HQ may change them while the
+// console is open): read again when a select is opened; until then the
 // programme read at sign-in. Kept apart from `state.programme`, which the
 // programme form edits.
 let templates = null;
 
-async function refreshTemplates() {
+/** The programme's coupon templates, as last read. */
+export function couponTemplates() {
+  return templates || (state.programme && state.programme.coupon_templates) || [];
+}
+
+/** Reads the templates again (the list read before stays when the node
+ * cannot say). */
+export async function refreshTemplates() {
   try {
     const p = await api('GET', '/api/v1/programme');
-    const now = (p && p.coupon_templates) || [];
-    const before = templates || (state.programme && state.programme.coupon_templates) || [];
-    templates = now;
-    // Redrawn only when changed: an open select is not disturbed for nothing.
-    if (JSON.stringify(now) !== JSON.stringify(before)) templateOptions();
+    templates = (p && p.coupon_templates) || [];
   } catch (e) { /* the list read before stays */ }
 }
 
-function templateOptions() {
-  const sel = $('#coupon-issue-template');
+/**
+ * Fills the select `sel` with the templates to pick from (keeping the one
+ * picked) and enables `submit` when there are some. Redrawn only when
+ * what it shows changed: an open select is not disturbed for nothing.
+ */
+export function templateSelect(sel, submit) {
+  const list = couponTemplates();
+  // The words depend on the language and, for a free item, the catalogue.
+  const sig = `${state.lang}\n${(state.products || []).length}\n${JSON.stringify(list)}`;
+  if (sel.dataset.sig === sig) return;
+  sel.dataset.sig = sig;
   const keep = sel.value;
   clear(sel);
-  const list = templates || (state.programme && state.programme.coupon_templates) || [];
   sel.disabled = list.length === 0;
-  $('#coupon-issue-submit').disabled = list.length === 0;
+  submit.disabled = list.length === 0;
   sel.append(h('option', { value: '', text: list.length ? t('mc.issue_pick') : t('mc.issue_none') }));
   for (const tpl of list) {
     sel.append(h('option', { value: tpl.id, text: `${tpl.name} · ${kindLabel(tpl.kind)} · ${benefitText(tpl)}` }));
   }
   if (list.some((x) => x.id === keep)) sel.value = keep;
+}
+
+function templateOptions() {
+  templateSelect($('#coupon-issue-template'), $('#coupon-issue-submit'));
 }
 
 function renderIssueError() {
@@ -164,5 +179,5 @@ async function issueCoupon(ev, refresh) {
 export function bindMemberCoupons(refresh) {
   $('#coupon-issue-form').addEventListener('submit', (ev) => issueCoupon(ev, refresh));
   $('#coupon-issue-template').addEventListener('change', () => { state.couponIssueError = null; renderIssueError(); });
-  $('#coupon-issue-template').addEventListener('focus', refreshTemplates);
+  $('#coupon-issue-template').addEventListener('focus', () => refreshTemplates().then(templateOptions));
 }

@@ -1,5 +1,5 @@
 // The console's words for the coupons a member holds (the member page's
-// coupons, the checkout's coupon lines, the 核销 screen), Simplified Chinese
+// coupons, the batch issue, the checkout's coupon lines, the 核销 screen), Simplified Chinese
 // first. Kept apart from i18n.js only to keep each file short; i18n.js
 // merges them into its one dictionary, so `t` finds them as any other.
 
@@ -29,6 +29,11 @@ export const COUPON_I18N = {
     'verify.member': '会员', 'verify.coupons': '可用优惠券', 'verify.coupons_none': '该会员没有可用的券。',
     'verify.no_coupon': '不用券', 'verify.confirm': '确认核销，去收银', 'verify.empty': '扫描会员码后在此显示会员和可用的券、次卡与期卡。',
     'verify.code_required': '请先扫描会员码。',
+    'batch.title': '批量发券', 'batch.template': '券模板', 'batch.members': '会员编号（每行一个）',
+    'batch.hint': '选择券模板，粘贴会员编号（每行一个），或填入上方查找列出的会员，每位会员各发一张。',
+    'batch.listed': '填入列出的会员', 'batch.submit': '批量发券',
+    'batch.members_required': '请填写至少一个会员编号。',
+    'batch.issued': '已发放 {n} 张「{name}」', 'batch.refused': '{n} 位会员未发放：',
   },
   en: {
     'tab.verify': 'Redeem',
@@ -55,5 +60,10 @@ export const COUPON_I18N = {
     'verify.member': 'Member', 'verify.coupons': 'Usable coupons', 'verify.coupons_none': 'This member has no usable coupon.',
     'verify.no_coupon': 'No coupon', 'verify.confirm': 'Redeem and check out', 'verify.empty': 'Scan a member code to see the member and their usable coupons and cards here.',
     'verify.code_required': 'Scan a member code first.',
+    'batch.title': 'Issue coupons in a batch', 'batch.template': 'Coupon template', 'batch.members': 'Member ids (one a line)',
+    'batch.hint': 'Pick a coupon template and paste member ids, one a line, or add the members the search above lists: each gets one coupon.',
+    'batch.listed': 'Add the listed members', 'batch.submit': 'Issue to all',
+    'batch.members_required': 'Give at least one member id.',
+    'batch.issued': '{n} issued: {name}', 'batch.refused': '{n} refused:',
   },
 };

@@ -35,6 +35,8 @@ export const state = {
   progSentCoupons: null,   // the templates' entries in the order last sent
   memberCoupons: null,     // {member_id, coupons}: the member page's coupons (null coupons: unavailable)
   couponIssueError: null,  // {member_id, code, …}: the last issue refused
+  batchResult: null,       // the last batch's answer: {template, issued, refused}
+  batchError: null,        // the last batch refused whole ({code, …, sent: the ids sent})
   coCoupons: null,         // {member_id, coupons}: the checkout member's coupons
   coChosen: [],            // the coupon codes chosen for the sale, in the order chosen
   coCouponQuote: null,     // {coupons, coupon_off}: what the last quote took off with them

@@ -16,7 +16,8 @@ import { busy, clearError } from './feedback.js';
 import { onShow } from './nav.js';
 import { couponItem, fetchCoupons } from './coupons.js';
 import { refusalText, usable } from './coupon_text.js';
-import { checkoutFor, loadProducts } from './checkout.js';
+import { checkoutFor } from './checkout.js';
+import { loadProducts } from './checkout_lines.js';
 import {
   bindVerifyCards, loadVerifyCards, renderVerifyCards, resetVerifyCards,
 } from './verify_cards.js';

@@ -32,6 +32,11 @@ const FILES: &[(&str, &str, &str)] = &[
     ("members.js", JS, include_str!("../console/members.js")),
     ("receipt.js", JS, include_str!("../console/receipt.js")),
     ("checkout.js", JS, include_str!("../console/checkout.js")),
+    (
+        "checkout_lines.js",
+        JS,
+        include_str!("../console/checkout_lines.js"),
+    ),
     ("tenders.js", JS, include_str!("../console/tenders.js")),
     ("orders.js", JS, include_str!("../console/orders.js")),
     (
@@ -57,6 +62,11 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../console/coupon_text.js"),
     ),
     ("coupons.js", JS, include_str!("../console/coupons.js")),
+    (
+        "coupon_batch.js",
+        JS,
+        include_str!("../console/coupon_batch.js"),
+    ),
     (
         "checkout_coupons.js",
         JS,

@@ -27,6 +27,7 @@ pub mod programme;
 pub mod programme_doc;
 pub mod refund;
 pub mod shares;
+pub mod staff;
 pub mod state;
 pub mod text;
 pub mod wallet;

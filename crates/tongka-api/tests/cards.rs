@@ -628,8 +628,13 @@ async fn a_refund_takes_a_count_card_back_at_its_unused_value() {
     assert_eq!(r["card_kept"], "85.50");
     assert_eq!(r["amount"], "199.50");
     let (_, after) = app.get(&format!("/api/v1/members/{m}")).await;
-    let balance = |v: &Value| v["balance"].as_str().unwrap().parse::<f64>().unwrap();
-    assert_eq!(balance(&after) - balance(&before_refund), 199.5);
+    let balance = |v: &Value| {
+        tongka_core::money::Money::parse_amount(v["balance"].as_str().unwrap(), false).unwrap()
+    };
+    assert_eq!(
+        balance(&after) - balance(&before_refund),
+        tongka_core::money::Money::from_fen(19_950)
+    );
     let c = card(&app, &m, &count).await;
     assert_eq!(
         (

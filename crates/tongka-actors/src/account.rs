@@ -598,6 +598,44 @@ impl AccountActor {
         );
     }
 
+    /// Draft `body` (decided at `at`) about this account's member, apply it
+    /// by the machine's rule like a received op, and commit it with the
+    /// member after it; `outcome` makes the answer from the op and that
+    /// member. For an op that changes only its member (a recharge, a coupon
+    /// issued, a card visit).
+    #[allow(clippy::too_many_arguments)]
+    fn commit_member_op(
+        &self,
+        st: &mut AccountState,
+        by: String,
+        idem: Option<Idem>,
+        body: OpBody,
+        at: tongka_core::clock::Hlc,
+        reply: Reply,
+        outcome: impl FnOnce(&Op, MemberState) -> Outcome,
+    ) -> Result<(), Refusal> {
+        let (draft, op) = match self.core.draft_at(by, idem.as_ref(), body, at) {
+            Ok(d) => d,
+            Err(e) => return Err((e, reply)),
+        };
+        let view = AccountView {
+            member: st.member.as_ref(),
+            order: None,
+        };
+        let next = match apply::apply(&view, &op, None) {
+            Ok(a) => a.member.expect("a member's op changes its member"),
+            Err(e) => return Err((EngineError::Internal(e.reason), reply)),
+        };
+        let effects = Effects {
+            member: Some(next.clone()),
+            ..Default::default()
+        };
+        let answer = outcome(&op, next.clone());
+        st.member = Some(next);
+        self.commit(st, draft, effects, idem, answer, reply, Vec::new());
+        Ok(())
+    }
+
     fn member<'a>(&self, st: &'a AccountState) -> &'a MemberState {
         st.member
             .as_ref()
@@ -629,35 +667,17 @@ impl AccountActor {
             unreachable!("decide_recharge makes recharges")
         };
         let bonus = *bonus;
-        let (draft, op) = match self.core.draft(by, idem.as_ref(), body) {
-            Ok(d) => d,
-            Err(e) => return Err((e, reply)),
-        };
-        // The op drafted, applied by the machine's rule like a received one
-        // (the draft's authority was checked when it was made).
-        let view = AccountView {
-            member: Some(m),
-            order: None,
-        };
-        let next = match apply::apply(&view, &op, None) {
-            Ok(a) => a.member.expect("a recharge changes its member"),
-            Err(e) => return Err((EngineError::Internal(e.reason), reply)),
-        };
-        let outcome = Outcome::Recharged {
-            recharge,
-            amount,
-            bonus,
-            tender,
-            at: op.hlc,
-            member: next.clone(),
-        };
-        let effects = Effects {
-            member: Some(next.clone()),
-            ..Default::default()
-        };
-        st.member = Some(next);
-        self.commit(st, draft, effects, idem, outcome, reply, Vec::new());
-        Ok(())
+        let at = self.core.tick();
+        self.commit_member_op(st, by, idem, body, at, reply, |op, member| {
+            Outcome::Recharged {
+                recharge,
+                amount,
+                bonus,
+                tender,
+                at: op.hlc,
+                member,
+            }
+        })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -677,20 +697,10 @@ impl AccountActor {
         let held: Vec<&HeldCoupon> = match (&st.member, coupons.is_empty()) {
             (_, true) => Vec::new(),
             (None, false) => return Err((CouponError::WithoutMember.into(), reply)),
-            (Some(m), false) => {
-                let found: Result<Vec<&HeldCoupon>, CouponError> = coupons
-                    .iter()
-                    .map(|id| {
-                        m.coupon(id).ok_or_else(|| CouponError::NotFound {
-                            code: id.to_string(),
-                        })
-                    })
-                    .collect();
-                match found {
-                    Ok(h) => h,
-                    Err(e) => return Err((CheckoutError::from(e).into(), reply)),
-                }
-            }
+            (Some(m), false) => match m.coupons_named(&coupons) {
+                Ok(h) => h,
+                Err(e) => return Err((CheckoutError::from(e).into(), reply)),
+            },
         };
         let order_id = OrderId::mint(&core.node, core.db.next_entity());
         let at = core.tick();

@@ -230,17 +230,9 @@ impl Engine {
         let held = match (&member, deduct.coupons.is_empty()) {
             (_, true) => Vec::new(),
             (None, false) => return Err(CheckoutError::from(CouponError::WithoutMember).into()),
-            (Some(m), false) => deduct
-                .coupons
-                .iter()
-                .map(|id| {
-                    m.coupon(id).ok_or_else(|| {
-                        CheckoutError::from(CouponError::NotFound {
-                            code: id.to_string(),
-                        })
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()?,
+            (Some(m), false) => m
+                .coupons_named(&deduct.coupons)
+                .map_err(CheckoutError::from)?,
         };
         let lines = self.resolve_lines(lines)?;
         let programme = self.core.programme();

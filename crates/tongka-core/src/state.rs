@@ -300,6 +300,18 @@ impl MemberState {
         Ok(())
     }
 
+    /// The coupons `ids` as the member holds them, in the order named;
+    /// `coupon_not_found` for the first it does not hold.
+    pub fn coupons_named(&self, ids: &[CouponId]) -> Result<Vec<&HeldCoupon>, CouponError> {
+        ids.iter()
+            .map(|id| {
+                self.coupon(id).ok_or_else(|| CouponError::NotFound {
+                    code: id.to_string(),
+                })
+            })
+            .collect()
+    }
+
     /// How many coupons of template `template` the member holds.
     pub fn coupons_of(&self, template: &str) -> usize {
         self.coupons

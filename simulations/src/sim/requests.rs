@@ -366,9 +366,9 @@ impl Sim<'_> {
         // The member's coupon as this store holds it (the engine looks it
         // up so: `coupon_not_found` when the store has not heard of it).
         if let Some(id) = coupon
-            && member.coupon(id).is_none()
+            && let Err(e) = member.coupons_named(std::slice::from_ref(id))
         {
-            return self.decline(&r, "coupon_not_found");
+            return self.decline(&r, e.code());
         }
         let e = self.next_entity(s);
         let order_id = OrderId::mint(&self.names[s], e);

@@ -6,11 +6,9 @@ use tongka_core::coupon::{Coupon, CouponTemplate};
 use tongka_core::day::Day;
 use tongka_core::ids::{CouponId, NodeId};
 use tongka_core::op::OpBody;
-use tongka_db::Effects;
-use tongka_machine::apply;
 
-use super::{AccountActor, AccountState, AccountView, Refusal, Reply};
-use crate::{EngineError, Idem, Outcome};
+use super::{AccountActor, AccountState, Refusal, Reply};
+use crate::{Idem, Outcome};
 
 impl AccountActor {
     /// Issue a coupon of `template` to this account's member, its uses
@@ -38,29 +36,8 @@ impl AccountActor {
             coupon: Coupon::issue(id.clone(), template, Day::of_ms(at.ms)),
             holder,
         };
-        let (draft, op) = match core.draft_at(by, idem.as_ref(), body, at) {
-            Ok(d) => d,
-            Err(e) => return Err((e, reply)),
-        };
-        // Applied by the machine's rule like a received one.
-        let view = AccountView {
-            member: Some(m),
-            order: None,
-        };
-        let next = match apply::apply(&view, &op, None) {
-            Ok(a) => a.member.expect("a coupon issued changes its member"),
-            Err(e) => return Err((EngineError::Internal(e.reason), reply)),
-        };
-        let outcome = Outcome::CouponIssued {
-            coupon: id,
-            member: next.clone(),
-        };
-        let effects = Effects {
-            member: Some(next.clone()),
-            ..Default::default()
-        };
-        st.member = Some(next);
-        self.commit(st, draft, effects, idem, outcome, reply, Vec::new());
-        Ok(())
+        self.commit_member_op(st, by, idem, body, at, reply, |_, member| {
+            Outcome::CouponIssued { coupon: id, member }
+        })
     }
 }

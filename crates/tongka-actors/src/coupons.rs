@@ -115,6 +115,38 @@ impl Engine {
         Ok(out)
     }
 
+    /// Issue a coupon a rule gives (new member, recharge offer, birthday)
+    /// under the rule's own `key`, so it is issued once whatever retries
+    /// and restarts do. `true` when issued now; `false` when it was before
+    /// (a replay), or the rule gives nothing after all: the member at the
+    /// template's limit or with a full wallet, the template gone from the
+    /// programme, the member not here. Any other refusal is an error.
+    async fn issue_by_rule(
+        &self,
+        by: &str,
+        key: String,
+        member: &MemberId,
+        template: &str,
+    ) -> Result<bool, EngineError> {
+        let idem = Idem {
+            key,
+            fingerprint: [0; 32],
+        };
+        match self
+            .issue_coupon(by.to_string(), Some(idem), member.clone(), template)
+            .await
+        {
+            Ok((_, replay)) => Ok(!replay),
+            Err(EngineError::Coupon(
+                CouponError::LimitReached { .. }
+                | CouponError::WalletFull
+                | CouponError::TemplateNotFound { .. },
+            ))
+            | Err(EngineError::Member(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Issue the coupons of the recharge offer `amount` reached (seed 002:
     /// tiers that give coupons), on a first answer and on a replay alike:
     /// each under a key of the recharge, template and place, so each is
@@ -129,20 +161,8 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let programme = self.programme();
         for (i, t) in programme.coupons_for(amount).iter().enumerate() {
-            let idem = Idem {
-                key: format!("offer/{recharge}/{i}/{t}"),
-                fingerprint: [0; 32],
-            };
-            match self
-                .issue_coupon(by.to_string(), Some(idem), member.clone(), t)
-                .await
-            {
-                Ok(_)
-                | Err(EngineError::Coupon(
-                    CouponError::LimitReached { .. } | CouponError::TemplateNotFound { .. },
-                )) => {}
-                Err(e) => return Err(e),
-            }
+            let key = format!("offer/{recharge}/{i}/{t}");
+            self.issue_by_rule(by, key, member, t).await?;
         }
         Ok(())
     }
@@ -183,21 +203,9 @@ impl Engine {
                     continue;
                 }
                 for t in &templates {
-                    let idem = Idem {
-                        key: format!("birthday/{year}/{}/{}", m.id, t.id),
-                        fingerprint: [0; 32],
-                    };
-                    match self
-                        .issue_coupon("birthday".into(), Some(idem), m.id.clone(), &t.id)
-                        .await
-                    {
-                        Ok((_, false)) => issued += 1,
-                        Ok((_, true))
-                        | Err(EngineError::Coupon(
-                            CouponError::LimitReached { .. } | CouponError::WalletFull,
-                        ))
-                        | Err(EngineError::Member(_)) => {}
-                        Err(e) => return Err(e),
+                    let key = format!("birthday/{year}/{}/{}", m.id, t.id);
+                    if self.issue_by_rule("birthday", key, &m.id, &t.id).await? {
+                        issued += 1;
                     }
                 }
             }
@@ -208,27 +216,22 @@ impl Engine {
     /// Issue the programme's new-member coupons (templates of kind
     /// `new_member`) to `member`, registered here: each under a key of the
     /// member and template, so each is issued once whatever retries or
-    /// restarts do. A template at its per-member limit is skipped.
-    pub(crate) async fn welcome(&self, by: &str, member: &MemberId) -> Result<(), EngineError> {
+    /// restarts do. A template at its per-member limit is skipped. Answers
+    /// how many new-member templates there are (0: nothing was asked).
+    pub(crate) async fn welcome(&self, by: &str, member: &MemberId) -> Result<usize, EngineError> {
         let programme = self.programme();
+        let mut templates = 0;
         for t in programme
             .coupon_templates
             .iter()
             .filter(|t| t.kind == CouponKind::NewMember)
         {
-            let idem = Idem {
-                key: format!("new-member/{member}/{}", t.id),
-                fingerprint: [0; 32],
-            };
-            match self
-                .issue_coupon(by.to_string(), Some(idem), member.clone(), &t.id)
-                .await
-            {
-                Ok(_) | Err(EngineError::Coupon(CouponError::LimitReached { .. })) => {}
-                Err(e) => return Err(e),
-            }
+            let key = format!("new-member/{member}/{}", t.id);
+            // Counted on a replay too: the answer shows the member with it.
+            self.issue_by_rule(by, key, member, &t.id).await?;
+            templates += 1;
         }
-        Ok(())
+        Ok(templates)
     }
 }
 

@@ -85,10 +85,10 @@ impl Engine {
         let (Outcome::Member(state), replay) = registered else {
             return Ok(registered);
         };
-        if self.programme().coupon_templates.is_empty() {
+        // Nothing to issue (the usual case): no second read of the member.
+        if self.welcome(&by_welcome, &state.id).await? == 0 {
             return Ok((Outcome::Member(state), replay));
         }
-        self.welcome(&by_welcome, &state.id).await?;
         let now = self.member(&state.id)?;
         Ok((Outcome::Member(now), replay))
     }

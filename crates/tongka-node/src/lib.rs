@@ -181,7 +181,10 @@ impl Running {
     /// then flush storage.
     pub async fn wait(self) -> anyhow::Result<()> {
         self.server.await??;
+        // Awaited, not only aborted: the job's engine (and so the db file)
+        // is dropped before the db closes, so a restart can open it.
         self.jobs.abort();
+        let _ = self.jobs.await;
         // Replication first: a batch it applied after the db closed would
         // fail, and the node takes that for a broken disk.
         if let Some(r) = &self.replication {

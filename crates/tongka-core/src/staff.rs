@@ -258,6 +258,46 @@ impl DomainError for ForbiddenForRole {
     }
 }
 
+/// A cashier's refund above the programme's limit, without a store
+/// manager's approval (`approval_needed`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "a refund of {amount} is above the limit of {limit}: a store manager's approval is needed (their login and password at this till)"
+)]
+pub struct ApprovalRequired {
+    pub limit: crate::money::Money,
+    pub amount: crate::money::Money,
+}
+
+impl DomainError for ApprovalRequired {
+    fn code(&self) -> &'static str {
+        "approval_required"
+    }
+
+    fn message_zh(&self) -> String {
+        format!(
+            "退款 {} 超过限额 {}：需要店长在本收银台输入账号和密码授权",
+            self.amount, self.limit
+        )
+    }
+
+    fn details(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("limit", self.limit.to_string()),
+            ("amount", self.amount.to_string()),
+        ]
+    }
+}
+
+/// What a refund's request says of who asks: the role of the staff member
+/// (`None`: the integration token, whom no limit binds) and the store
+/// manager who approved it at the till, already verified by the caller.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RefundAuth {
+    pub role: Option<Role>,
+    pub approved_by: Option<String>,
+}
+
 /// `allows`, as a refusal.
 pub fn check(role: Role, action: Action) -> Result<(), ForbiddenForRole> {
     if allows(role, action) {

@@ -8,7 +8,7 @@ use tongka_core::ids::{NodeId, OpId, StaffId};
 use tongka_core::money::Money;
 use tongka_core::op::{Op, OpBody, OpDraft};
 use tongka_core::staff::{
-    Role, StaffBook, StaffError, StaffPatch, approval_needed, check_login, check_password,
+    Role, StaffBook, StaffError, StaffPatch, Stamp, approval_needed, check_login, check_password,
     may_manage,
 };
 
@@ -127,7 +127,7 @@ proptest! {
         let latest_name = in_order
             .iter()
             .filter_map(|o| match &o.body {
-                OpBody::StaffChanged { patch, .. } => patch.name.clone().map(|n| ((o.hlc, o.id.clone()), n)),
+                OpBody::StaffChanged { patch, .. } => patch.name.clone().map(|n| ((o.hlc, o.id.origin.clone()), n)),
                 _ => None,
             })
             .max()
@@ -185,9 +185,9 @@ fn concurrent_edits_of_different_fields_both_stay_of_one_field_the_later_wins() 
     let a = at1.get(&id).unwrap();
     assert_eq!(a.name, "王五");
     assert_eq!(a.password, HASH_A, "the later password (by clock) wins");
-    assert_eq!(a.password_stamp().op, pw2.id);
-    assert_eq!(a.created.op, first.id);
-    assert_eq!(a.changed().op, pw2.id);
+    assert_eq!(a.password_stamp(), &Stamp::of(&pw2));
+    assert_eq!(a.created, Stamp::of(&first));
+    assert_eq!(a.changed(), &Stamp::of(&pw2));
 }
 
 #[test]
@@ -223,12 +223,9 @@ fn bad_edits_are_refused_and_change_nothing() {
     assert_eq!(book.apply(&early), Err(StaffError::NotFound));
     // A cashier without a store.
     let p = create("ok", Role::Cashier, &[]);
-    let stamp = tongka_core::staff::Stamp {
+    let stamp = Stamp {
         hlc: Hlc { ms: 1, count: 0 },
-        op: OpId {
-            origin: node("hq"),
-            seq: 1,
-        },
+        origin: node("hq"),
         by: "admin".into(),
     };
     assert_eq!(book.after(&id, &p, &stamp), Err(StaffError::StoresRequired));

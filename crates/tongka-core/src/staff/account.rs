@@ -5,7 +5,8 @@
 //! An account is created by one op that carries every field; later ops
 //! carry the fields they change (`StaffPatch`). Each field is a
 //! last-writer-wins register stamped with the op that wrote it
-//! (`Stamp`: the op's hybrid logical clock, then its id): applying an op
+//! (`Stamp`: the op's hybrid logical clock, then its origin; a node's
+//! clock rises with every op it makes, so no two ops share both): applying an op
 //! sets a field only when the op's stamp is above the field's. So two
 //! edits of different fields made at two stores during a partition both
 //! stay, and two edits of one field (two password changes) end in the
@@ -34,7 +35,7 @@ use serde::{Deserialize, Serialize};
 use super::{Action, ForbiddenForRole, Role, allows};
 use crate::clock::Hlc;
 use crate::error::DomainError;
-use crate::ids::{NodeId, OpId, StaffId};
+use crate::ids::{NodeId, StaffId};
 use crate::op::{Op, OpBody};
 use crate::text::{self, TextError};
 
@@ -49,7 +50,9 @@ pub const HASH_LEN_MAX: usize = 256;
 /// The most stores one account may work at.
 pub const STORES_MAX: usize = 64;
 
-/// Who wrote a field, and when: ordered by clock, then op id.
+/// Who wrote a field, and when: ordered by clock, then origin. Known
+/// before the log numbers the op, so the node that makes it holds the same
+/// stamp as every node that receives it.
 #[derive(
     Debug,
     Clone,
@@ -66,10 +69,21 @@ pub struct Stamp {
     #[n(0)]
     pub hlc: Hlc,
     #[n(1)]
-    pub op: OpId,
+    pub origin: NodeId,
     /// The op's `by` (a staff id or an integration token's name).
     #[n(2)]
     pub by: String,
+}
+
+impl Stamp {
+    /// The stamp of the fields `op` writes.
+    pub fn of(op: &Op) -> Stamp {
+        Stamp {
+            hlc: op.hlc,
+            origin: op.id.origin.clone(),
+            by: op.by.clone(),
+        }
+    }
 }
 
 /// An edit of a staff account (all fields at creation).
@@ -260,11 +274,7 @@ impl StaffBook {
         let OpBody::StaffChanged { staff, patch } = &op.body else {
             return Ok(());
         };
-        let stamp = Stamp {
-            hlc: op.hlc,
-            op: op.id.clone(),
-            by: op.by.clone(),
-        };
+        let stamp = Stamp::of(op);
         let a = self.merged(staff, patch, &stamp)?;
         self.accounts.insert(staff.clone(), a);
         Ok(())
@@ -409,6 +419,17 @@ pub fn check_hash(h: &str) -> Result<(), StaffError> {
         && h.len() <= HASH_LEN_MAX
         && h.bytes().all(|b| b.is_ascii_graphic());
     if ok { Ok(()) } else { Err(StaffError::Hash) }
+}
+
+impl StaffBook {
+    /// The book as the store keeps it (minicbor: fields grow by index).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        minicbor::to_vec(self).expect("encoding to memory cannot fail")
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<StaffBook, String> {
+        minicbor::decode(bytes).map_err(|e| e.to_string())
+    }
 }
 
 /// Why a staff edit is refused.

@@ -94,6 +94,11 @@ enum ChainCommand {
         /// Node i gets HTTP port P+i and QUIC port P+100+i.
         #[arg(long, default_value_t = tongka_config::DEFAULT_BASE_PORT)]
         base_port: u16,
+        /// Serve HTTPS: a host name or IP address tills use to reach the
+        /// nodes (repeat for each); each node gets a certificate for them
+        /// signed by the chain CA. None: plain HTTP.
+        #[arg(long = "https-host", value_name = "NAME_OR_IP")]
+        https_hosts: Vec<String>,
     },
     /// Issue a certificate and config for a new store of an existing chain.
     AddStore {
@@ -101,6 +106,11 @@ enum ChainCommand {
         dir: PathBuf,
         #[arg(long)]
         name: String,
+        /// Serve HTTPS: a host name or IP address tills use to reach the
+        /// store (repeat for each); it gets a certificate for them signed
+        /// by the chain CA. None: plain HTTP.
+        #[arg(long = "https-host", value_name = "NAME_OR_IP")]
+        https_hosts: Vec<String>,
     },
 }
 
@@ -218,7 +228,7 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
 fn print_ready(s: &tongka_node::Started) {
     println!("通卡 tongka node {} is up", s.node);
     // The token itself is never printed: stdout often ends up in a log.
-    println!("  console / 控制台:  http://{}/", s.http);
+    println!("  console / 控制台:  {}", s.console_url());
     println!(
         "  admin token:       in {} (sign in with it: cat {})",
         s.token_file.display(),
@@ -226,11 +236,26 @@ fn print_ready(s: &tongka_node::Started) {
     );
     println!("  管理令牌:          保存在 {}", s.token_file.display());
     println!(
-        "  API:               http://{}/api/v1/ (Authorization: Bearer <token>)",
-        s.http
+        "  API:               {}api/v1/ (Authorization: Bearer <token>)",
+        s.console_url()
     );
     println!("  data:              {}", s.data_dir.display());
     println!("Ctrl-C stops the node.");
+}
+
+/// What a till needs to trust a chain's HTTPS certificates.
+fn print_https_hint(dir: &std::path::Path) {
+    let ca = dir.join(tongka_config::CA_CERT_FILE);
+    println!(
+        "HTTPS: tills trust the nodes once they trust the chain CA {} (README, \
+         \"HTTPS on the shop's LAN\"); {} stays at HQ.",
+        ca.display(),
+        dir.join(tongka_config::CA_KEY_FILE).display()
+    );
+    println!(
+        "HTTPS: 收银机信任连锁根证书 {} 后即可访问；根私钥只留在总部。",
+        ca.display()
+    );
 }
 
 #[tokio::main]
@@ -290,9 +315,9 @@ async fn main() -> anyhow::Result<()> {
                 );
                 for s in nodes {
                     println!(
-                        "  {:<8} console http://{}/  admin token in {}",
+                        "  {:<8} console {}  admin token in {}",
                         s.node,
-                        s.http,
+                        s.console_url(),
                         s.token_file.display()
                     );
                 }
@@ -309,6 +334,7 @@ async fn main() -> anyhow::Result<()> {
                     stores,
                     hq,
                     base_port,
+                    https_hosts,
                 },
         } => {
             let manifest = tongka_config::chain_new(&ChainNewOptions {
@@ -316,31 +342,43 @@ async fn main() -> anyhow::Result<()> {
                 stores,
                 hq,
                 base_port,
+                https_hosts,
             })?;
             println!("chain created in {}", dir.display());
             for n in &manifest.nodes {
                 println!(
-                    "  {:<10} {:<5} http {}  quic {}  tongka run --config {}",
+                    "  {:<10} {:<5} {}  quic {}  tongka run --config {}",
                     n.name,
                     n.role.as_str(),
-                    n.http,
+                    n.console_url(),
                     n.quic,
                     dir.join(&n.config).display()
                 );
             }
+            if manifest.nodes.iter().any(|n| n.https) {
+                print_https_hint(&dir);
+            }
             Ok(())
         }
         Command::Chain {
-            command: ChainCommand::AddStore { dir, name },
+            command:
+                ChainCommand::AddStore {
+                    dir,
+                    name,
+                    https_hosts,
+                },
         } => {
-            let n = tongka_config::add_store(&dir, &name)?;
+            let n = tongka_config::add_store_with_https(&dir, &name, &https_hosts)?;
             println!(
-                "store {} added: http {} quic {}; start it with: tongka run --config {}",
+                "store {} added: {} quic {}; start it with: tongka run --config {}",
                 n.name,
-                n.http,
+                n.console_url(),
                 n.quic,
                 dir.join(&n.config).display()
             );
+            if n.https {
+                print_https_hint(&dir);
+            }
             Ok(())
         }
         Command::Bench {

@@ -14,6 +14,7 @@ mod coupons;
 mod crash;
 mod escrow;
 mod harness;
+mod https;
 mod member_code;
 mod merge;
 mod netns;

@@ -46,7 +46,7 @@ use tongka_core::op::KEY_LEN_MAX;
 pub use crate::auth::{Principal, Sessions};
 pub use crate::error::ApiError;
 pub use crate::member_codes::MemberCodes;
-pub use crate::serve::{CAP_WARN_EVERY, HEAD_BYTES_MAX, ServeOptions, serve};
+pub use crate::serve::{CAP_WARN_EVERY, HEAD_BYTES_MAX, ServeOptions, serve, serve_tls};
 
 /// The largest request body accepted.
 pub const BODY_BYTES_MAX: usize = 256 * 1024;

@@ -14,6 +14,18 @@
 //!   listen queue (holding no file handle of ours) until one closes; a
 //!   warning says so, at most once per [`CAP_WARN_EVERY`].
 //!
+//! [`serve_tls`] serves the same over HTTPS (tills reach the back-office PC
+//! over the shop's LAN), with the TLS of `tongka_net::https::Acceptor` (the
+//! one crate that knows rustls). A connection holds its permit from before
+//! `accept` through its handshake, and the handshake must end within the
+//! header-read timeout, or the connection is closed: a client that opens
+//! TCP and never sends its ClientHello pins nothing. Once the handshake is
+//! done, hyper's header-read timeout starts for the first request head as
+//! on plain HTTP. A handshake that fails (a plain-HTTP request on the TLS
+//! port, a browser that does not trust the certificate) closes that
+//! connection only, logged at debug level (a browser refusing the
+//! certificate would flood the log otherwise).
+//!
 //! Refusals hyper makes itself, before the router sees a request (a request
 //! line that does not parse: `400`; a head over [`HEAD_BYTES_MAX`]: `431`;
 //! a URI too long for its parser: `414`), are answered by hyper with the
@@ -26,7 +38,9 @@ use std::time::{Duration, Instant};
 
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{Semaphore, watch};
+use tongka_net::https::Acceptor;
 
 use crate::{AppState, router};
 
@@ -61,6 +75,29 @@ impl Default for ServeOptions {
 /// return once all are closed.
 pub async fn serve(
     listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    options: ServeOptions,
+) -> std::io::Result<()> {
+    serve_on(listener, None, state, shutdown, options).await
+}
+
+/// [`serve`] over HTTPS: each connection's TLS handshake by `tls`, bounded
+/// by the header-read timeout and counted under the connection cap (see
+/// the module doc).
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    tls: Acceptor,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    options: ServeOptions,
+) -> std::io::Result<()> {
+    serve_on(listener, Some(tls), state, shutdown, options).await
+}
+
+async fn serve_on(
+    listener: tokio::net::TcpListener,
+    tls: Option<Acceptor>,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
     options: ServeOptions,
@@ -111,17 +148,42 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let conn =
-            builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+        let service = TowerToHyperService::new(app.clone());
         let mut stop = stop_rx.clone();
+        let Some(tls) = tls.clone() else {
+            let conn = builder.serve_connection(TokioIo::new(stream), service);
+            tokio::spawn(async move {
+                let _permit = permit;
+                drive(conn, stop).await;
+            });
+            continue;
+        };
+        let builder = builder.clone();
+        let handshake_timeout = options.header_read_timeout;
         tokio::spawn(async move {
             let _permit = permit;
-            tokio::pin!(conn);
-            tokio::select! {
-                _ = conn.as_mut() => return,
-                _ = stop.wait_for(|s| *s) => conn.as_mut().graceful_shutdown(),
-            }
-            let _ = conn.await;
+            let handshake = tokio::time::timeout(handshake_timeout, tls.accept(stream));
+            let stream = tokio::select! {
+                r = handshake => match r {
+                    Ok(Ok(s)) => s,
+                    Ok(Err(e)) => {
+                        tracing::debug!(error = %e, "TLS handshake failed");
+                        return;
+                    }
+                    Err(_) => {
+                        tracing::debug!("TLS handshake not done within the header-read timeout");
+                        return;
+                    }
+                },
+                // Shutting down: a connection still in its handshake has no
+                // request in flight to finish.
+                _ = stop.wait_for(|s| *s) => return,
+            };
+            drive(
+                builder.serve_connection(TokioIo::new(stream), service),
+                stop,
+            )
+            .await;
         });
     }
     drop(listener);
@@ -131,4 +193,23 @@ pub async fn serve(
         .acquire_many(u32::try_from(cap).unwrap_or(u32::MAX))
         .await;
     Ok(())
+}
+
+/// Serves one connection to its end; when the server stops, lets its
+/// request in flight finish, then closes it.
+async fn drive<I, S>(
+    conn: hyper::server::conn::http1::Connection<TokioIo<I>, S>,
+    mut stop: watch::Receiver<bool>,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: hyper::service::HttpService<hyper::body::Incoming>,
+    S::ResBody: 'static,
+    <S::ResBody as hyper::body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => return,
+        _ = stop.wait_for(|s| *s) => conn.as_mut().graceful_shutdown(),
+    }
+    let _ = conn.await;
 }

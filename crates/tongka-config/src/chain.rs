@@ -6,6 +6,12 @@
 //! Layout, with `P` the base port and `i` the node's position (stores
 //! `1..=N`, then `hq` at `N + 1`): HTTP on `127.0.0.1:P+i`, QUIC on
 //! `127.0.0.1:P+100+i`.
+//!
+//! Given HTTPS hosts (`--https-host`, the names and IP addresses tills use
+//! to reach a node), a node also gets an HTTPS server certificate signed
+//! by the chain CA (`https.pem`, `https.key`) and its config serves the API
+//! over TLS; tills trust it by trusting the chain CA (`ca.pem`). None
+//! given: plain HTTP, no such files.
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -20,6 +26,7 @@ use crate::fsutil::{self, Access};
 use crate::member_code;
 use crate::node::{
     ActorsSection, HttpSection, MemberCodeSection, QuicSection, Role, StorageSection, check_name,
+    is_dns_name,
 };
 use crate::pki;
 use crate::token::ensure_token;
@@ -42,6 +49,11 @@ pub const NODE_CONFIG_FILE: &str = "tongka.toml";
 pub const NODE_CERT_FILE: &str = "node.pem";
 /// A node's private key (PEM, mode 0600), in its directory.
 pub const NODE_KEY_FILE: &str = "node.key";
+/// A node's HTTPS server certificate (PEM), in its directory, when it
+/// serves HTTPS.
+pub const HTTPS_CERT_FILE: &str = "https.pem";
+/// Its private key (PEM, mode 0600), in its directory.
+pub const HTTPS_KEY_FILE: &str = "https.key";
 /// A node's admin token (mode 0600), in its directory.
 pub const NODE_TOKEN_FILE: &str = "admin.token";
 /// Name of the HQ node.
@@ -59,6 +71,11 @@ pub struct ChainNewOptions {
     /// Base port (see the module documentation); default
     /// [`DEFAULT_BASE_PORT`].
     pub base_port: u16,
+    /// The host names and IP addresses tills use to reach the nodes
+    /// (`--https-host`, repeated): each node gets an HTTPS certificate for
+    /// them (and `localhost`, `127.0.0.1`) and serves HTTPS. Empty: plain
+    /// HTTP.
+    pub https_hosts: Vec<String>,
 }
 
 impl ChainNewOptions {
@@ -69,6 +86,7 @@ impl ChainNewOptions {
             stores,
             hq: false,
             base_port: DEFAULT_BASE_PORT,
+            https_hosts: Vec::new(),
         }
     }
 }
@@ -96,6 +114,10 @@ pub struct NodeEntry {
     pub config: PathBuf,
     /// The node's admin token file, relative to the chain directory.
     pub token_file: PathBuf,
+    /// Whether the node serves its API over HTTPS (its config names an
+    /// HTTPS certificate). Absent from `chain.json` when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub https: bool,
 }
 
 impl ChainManifest {
@@ -136,7 +158,15 @@ impl NodeEntry {
             quic: SocketAddr::new(localhost, http_port + QUIC_PORT_OFFSET),
             config: PathBuf::from(format!("{name}/{NODE_CONFIG_FILE}")),
             token_file: PathBuf::from(format!("{name}/{NODE_TOKEN_FILE}")),
+            https: false,
         }
+    }
+
+    /// The URL of the node's console from this machine: `http://` or
+    /// `https://`, and its HTTP address.
+    pub fn console_url(&self) -> String {
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}/", self.http)
     }
 
     /// The node's directory inside chain directory `dir`.
@@ -160,7 +190,8 @@ impl NodeEntry {
 /// `node.pem` (signed by the CA; common name and DNS SAN = node name, DNS
 /// SAN `localhost`), `admin.token`, `member-code.key` (the chain's
 /// member-code key, derived from the CA key: see `member_code`) and
-/// `tongka.toml` (every other node as a static peer), and finally
+/// `tongka.toml` (every other node as a static peer), given HTTPS hosts
+/// `https.pem` and `https.key` (see the module doc), and finally
 /// `chain.json`.
 ///
 /// Fails without writing anything if `dir/chain.json` exists, if the number
@@ -190,6 +221,7 @@ pub fn chain_new(opts: &ChainNewOptions) -> Result<ChainManifest> {
             path: manifest_path,
         });
     }
+    check_https_hosts(dir, &opts.https_hosts)?;
 
     // `highest` fits in u16, so every port below does too.
     let port = |i: usize| opts.base_port + i as u16;
@@ -198,6 +230,9 @@ pub fn chain_new(opts: &ChainNewOptions) -> Result<ChainManifest> {
         .collect();
     if opts.hq {
         nodes.push(NodeEntry::new(HQ_NAME, Role::Hq, port(count)));
+    }
+    for node in &mut nodes {
+        node.https = !opts.https_hosts.is_empty();
     }
 
     let ca_cert_path = dir.join(CA_CERT_FILE);
@@ -216,7 +251,15 @@ pub fn chain_new(opts: &ChainNewOptions) -> Result<ChainManifest> {
 
     for node in &nodes {
         let peers: Vec<&NodeEntry> = nodes.iter().filter(|n| n.name != node.name).collect();
-        write_node(dir, &ca, &code_key, node, &peers, "tongka chain new")?;
+        write_node(
+            dir,
+            &ca,
+            &code_key,
+            node,
+            &peers,
+            &opts.https_hosts,
+            "tongka chain new",
+        )?;
     }
 
     let manifest = ChainManifest { nodes };
@@ -232,9 +275,22 @@ pub fn chain_new(opts: &ChainNewOptions) -> Result<ChainManifest> {
 /// with every existing node as a static peer (and the chain's member-code
 /// key, derived from `ca.key` as `chain new` did), and appends it to
 /// `chain.json`. The existing nodes' configurations are left alone: they
-/// learn of the new store through discovery.
+/// learn of the new store through discovery. Plain HTTP: see
+/// [`add_store_with_https`].
 pub fn add_store(dir: impl AsRef<Path>, name: &str) -> Result<NodeEntry> {
+    add_store_with_https(dir, name, &[])
+}
+
+/// [`add_store`], and if `https_hosts` (the names and IP addresses tills
+/// use to reach the store) is not empty, an HTTPS certificate for them
+/// signed by the chain CA, and a config that serves HTTPS.
+pub fn add_store_with_https(
+    dir: impl AsRef<Path>,
+    name: &str,
+    https_hosts: &[String],
+) -> Result<NodeEntry> {
     let dir = dir.as_ref();
+    check_https_hosts(dir, https_hosts)?;
     let manifest_path = ChainManifest::path(dir);
     check_name(name).map_err(|reason| ConfigError::InvalidName {
         path: dir.to_path_buf(),
@@ -252,7 +308,10 @@ pub fn add_store(dir: impl AsRef<Path>, name: &str) -> Result<NodeEntry> {
     let http_port = next_free_http_port(&manifest).ok_or_else(|| ConfigError::NoFreePorts {
         path: manifest_path.clone(),
     })?;
-    let entry = NodeEntry::new(name, Role::Store, http_port);
+    let entry = NodeEntry {
+        https: !https_hosts.is_empty(),
+        ..NodeEntry::new(name, Role::Store, http_port)
+    };
     fsutil::ensure_absent(&entry.dir(dir))?;
 
     let ca_key_path = dir.join(CA_KEY_FILE);
@@ -265,6 +324,7 @@ pub fn add_store(dir: impl AsRef<Path>, name: &str) -> Result<NodeEntry> {
         &code_key,
         &entry,
         &peers,
+        https_hosts,
         "tongka chain add-store",
     )?;
 
@@ -293,14 +353,31 @@ fn next_free_http_port(manifest: &ChainManifest) -> Option<u16> {
         .find(|&p| !used.contains(&p) && !used.contains(&(p + QUIC_PORT_OFFSET)))
 }
 
+/// Checks the HTTPS hosts before anything is written: each an IP address or
+/// a DNS name.
+fn check_https_hosts(dir: &Path, hosts: &[String]) -> Result<()> {
+    match hosts
+        .iter()
+        .find(|h| h.parse::<IpAddr>().is_err() && !is_dns_name(h))
+    {
+        Some(host) => Err(ConfigError::InvalidHttpsHost {
+            path: dir.to_path_buf(),
+            host: host.clone(),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Writes a node's directory: key, certificate, admin token, member-code
-/// key, configuration.
+/// key, the HTTPS certificate and key if `https_hosts` is not empty,
+/// configuration.
 fn write_node(
     dir: &Path,
     ca: &Issuer<'_, KeyPair>,
     code_key: &[u8; 32],
     node: &NodeEntry,
     peers: &[&NodeEntry],
+    https_hosts: &[String],
     tool: &str,
 ) -> Result<()> {
     let node_dir = node.dir(dir);
@@ -318,7 +395,20 @@ fn write_node(
     )?;
     ensure_token(node_dir.join(NODE_TOKEN_FILE))?;
     member_code::write_key(&node_dir.join(member_code::KEY_FILE), code_key)?;
-    let config = render_node_config(node, peers, tool);
+    if !https_hosts.is_empty() {
+        let pem = pki::issue_https_cert(ca, &node.name, https_hosts)?;
+        fsutil::write_new(
+            &node_dir.join(HTTPS_KEY_FILE),
+            pem.key.as_bytes(),
+            Access::Private,
+        )?;
+        fsutil::write_new(
+            &node_dir.join(HTTPS_CERT_FILE),
+            pem.cert.as_bytes(),
+            Access::Public,
+        )?;
+    }
+    let config = render_node_config(node, peers, https_hosts, tool);
     fsutil::write_new(
         &node_dir.join(NODE_CONFIG_FILE),
         config.as_bytes(),
@@ -327,7 +417,12 @@ fn write_node(
 }
 
 /// A complete, commented `tongka.toml` for a node of a local chain.
-fn render_node_config(node: &NodeEntry, peers: &[&NodeEntry], tool: &str) -> String {
+fn render_node_config(
+    node: &NodeEntry,
+    peers: &[&NodeEntry],
+    https_hosts: &[String],
+    tool: &str,
+) -> String {
     let http = HttpSection::default();
     let quic = QuicSection::default();
     let storage = StorageSection::default();
@@ -366,7 +461,7 @@ console = {console}
 header_read_timeout_s = {header_read_timeout_s}
 # Most HTTP connections open at once (lowered below the open-file limit).
 max_connections = {max_connections}
-
+{https}
 [quic]
 # Replication with the other nodes (UDP), mutual TLS under the chain CA.
 listen = "{quic_addr}"
@@ -386,6 +481,7 @@ idle_timeout_ms = {idle_timeout_ms}
         console = http.console,
         header_read_timeout_s = http.header_read_timeout_s,
         max_connections = http.max_connections,
+        https = render_https(node, https_hosts),
         mdns = quic.mdns,
         keep_alive_ms = quic.keep_alive_ms,
         idle_timeout_ms = quic.idle_timeout_ms,
@@ -431,6 +527,29 @@ window_s = {window_s}
         window_s = member_code.window_s,
     );
     s
+}
+
+/// The HTTPS lines of a node's `[http]`, or a note that it serves plain
+/// HTTP.
+fn render_https(node: &NodeEntry, https_hosts: &[String]) -> String {
+    if https_hosts.is_empty() {
+        return "# Plain HTTP. HTTPS for tills on the LAN: tls_cert and tls_key, see\n\
+                # config/store.example.toml (`tongka chain add-store --https-host`).\n"
+            .to_owned();
+    }
+    format!(
+        r#"# HTTPS for the tills on the LAN: this node's server certificate, signed by
+# the chain CA, and its key. The certificate names these hosts:
+# {hosts}, localhost, 127.0.0.1.
+# A till's browser trusts it once it trusts ../{CA_CERT_FILE} (README, "HTTPS on
+# the shop's LAN"). To be reached from the LAN, listen there too, e.g.
+# listen = "0.0.0.0:{port}".
+tls_cert = "{HTTPS_CERT_FILE}"
+tls_key = "{HTTPS_KEY_FILE}"
+"#,
+        hosts = https_hosts.join(", "),
+        port = node.http.port(),
+    )
 }
 
 #[cfg(test)]
@@ -771,6 +890,151 @@ mod tests {
         let err = add_store(&dir, "store-3").unwrap_err();
         assert!(matches!(err, ConfigError::WouldOverwrite { .. }), "{err:?}");
         assert_eq!(ChainManifest::load(&dir).unwrap().nodes.len(), 2);
+    }
+
+    /// `chain new --https-host` gives every node an HTTPS certificate signed
+    /// by the chain CA, naming the given hosts (and `localhost`,
+    /// `127.0.0.1`), for server authentication only, its key private and
+    /// fitting it; the config serves HTTPS and `chain.json` says so.
+    #[test]
+    fn chain_new_with_https_hosts_issues_server_certificates() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("chain");
+        let hosts = [
+            "192.168.1.20",
+            "BackOffice.local",
+            "fe80::1",
+            "192.168.1.20",
+        ];
+        let opts = ChainNewOptions {
+            https_hosts: hosts.iter().map(|h| h.to_string()).collect(),
+            hq: true,
+            ..ChainNewOptions::new(&dir, 2)
+        };
+        let manifest = chain_new(&opts).unwrap();
+        let ca_pem = read_pem(&dir.join(CA_CERT_FILE));
+        let ca = ca_pem.parse_x509().unwrap();
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join(MANIFEST_FILE)).unwrap())
+                .unwrap();
+        for (i, node) in manifest.nodes.iter().enumerate() {
+            assert!(node.https);
+            assert_eq!(json["nodes"][i]["https"], true);
+            assert_eq!(
+                node.console_url(),
+                format!("https://127.0.0.1:{}/", node.http.port())
+            );
+            let node_dir = node.dir(&dir);
+            let pem = read_pem(&node_dir.join(HTTPS_CERT_FILE));
+            let cert = pem.parse_x509().unwrap();
+            cert.verify_signature(Some(ca.public_key()))
+                .unwrap_or_else(|e| panic!("{}: not signed by the chain CA: {e:?}", node.name));
+            assert_eq!(cert.issuer(), ca.subject());
+            assert_eq!(common_name(&cert), node.name);
+            assert!(!cert.is_ca());
+            let sans: Vec<String> = cert
+                .subject_alternative_name()
+                .unwrap()
+                .unwrap()
+                .value
+                .general_names
+                .iter()
+                .map(|n| match n {
+                    GeneralName::DNSName(d) => (*d).to_owned(),
+                    GeneralName::IPAddress(ip) => match ip.len() {
+                        4 => IpAddr::from(<[u8; 4]>::try_from(*ip).unwrap()).to_string(),
+                        _ => IpAddr::from(<[u8; 16]>::try_from(*ip).unwrap()).to_string(),
+                    },
+                    other => panic!("unexpected SAN {other:?}"),
+                })
+                .collect();
+            assert_eq!(
+                sans,
+                [
+                    "192.168.1.20",
+                    "backoffice.local",
+                    "fe80::1",
+                    "localhost",
+                    "127.0.0.1"
+                ]
+            );
+            let eku = cert.extended_key_usage().unwrap().unwrap().value;
+            assert!(eku.server_auth && !eku.client_auth);
+            assert!(cert.validity().is_valid());
+            let key =
+                KeyPair::from_pem(&std::fs::read_to_string(node_dir.join(HTTPS_KEY_FILE)).unwrap())
+                    .unwrap();
+            assert_eq!(
+                key.public_key_raw(),
+                &*cert.public_key().subject_public_key.data
+            );
+            #[cfg(unix)]
+            assert_eq!(mode(&node_dir.join(HTTPS_KEY_FILE)), 0o600);
+            // Not the node's QUIC key: that one signs ops.
+            let node_key = std::fs::read(node_dir.join(NODE_KEY_FILE)).unwrap();
+            assert_ne!(
+                std::fs::read(node_dir.join(HTTPS_KEY_FILE)).unwrap(),
+                node_key
+            );
+
+            let config = NodeConfig::load(node.config_path(&dir)).unwrap();
+            let https = config.https().expect("the config serves HTTPS");
+            assert_eq!(
+                https.cert,
+                fsutil::absolute(&node_dir.join(HTTPS_CERT_FILE))
+            );
+            assert_eq!(https.key, fsutil::absolute(&node_dir.join(HTTPS_KEY_FILE)));
+            assert_eq!(config.http.listen, node.http);
+        }
+    }
+
+    /// Without `--https-host`: no HTTPS files, plain HTTP, `chain.json` as
+    /// before; a store added with hosts gets its certificate, the others
+    /// stay as they were.
+    #[test]
+    fn https_is_per_node_and_off_unless_asked() {
+        let (_tmp, dir, manifest) = new_chain(1, false);
+        let node = &manifest.nodes[0];
+        assert!(!node.https);
+        assert_eq!(node.console_url(), "http://127.0.0.1:7101/");
+        assert!(!node.dir(&dir).join(HTTPS_CERT_FILE).exists());
+        assert!(!node.dir(&dir).join(HTTPS_KEY_FILE).exists());
+        let config = NodeConfig::load(node.config_path(&dir)).unwrap();
+        assert!(config.https().is_none());
+
+        let added = add_store_with_https(&dir, "store-2", &["till-gw.lan".to_owned()]).unwrap();
+        assert!(added.https);
+        let config = NodeConfig::load(added.config_path(&dir)).unwrap();
+        assert!(config.https().unwrap().cert.is_file());
+        let after = ChainManifest::load(&dir).unwrap();
+        assert_eq!(after.nodes, [node.clone(), added]);
+        let json = std::fs::read_to_string(dir.join(MANIFEST_FILE)).unwrap();
+        assert_eq!(json.matches("\"https\"").count(), 1, "{json}");
+    }
+
+    /// A host that is neither an IP address nor a DNS name is refused
+    /// before anything is written.
+    #[test]
+    fn bad_https_hosts_are_refused_up_front() {
+        let tmp = tempfile::tempdir().unwrap();
+        for bad in ["", "till one", "-till", "till_1.lan", "1.2.3.4:80"] {
+            let opts = ChainNewOptions {
+                https_hosts: vec!["ok.lan".to_owned(), bad.to_owned()],
+                ..ChainNewOptions::new(tmp.path(), 1)
+            };
+            match chain_new(&opts) {
+                Err(ConfigError::InvalidHttpsHost { host, .. }) => assert_eq!(host, bad),
+                other => panic!("{bad:?}: expected InvalidHttpsHost, got {other:?}"),
+            }
+            assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+        }
+        let (_tmp, dir, _) = new_chain(1, false);
+        let err = add_store_with_https(&dir, "store-2", &["a b".to_owned()]).unwrap_err();
+        assert!(
+            matches!(err, ConfigError::InvalidHttpsHost { .. }),
+            "{err:?}"
+        );
+        assert!(!dir.join("store-2").exists());
     }
 
     #[test]

@@ -96,9 +96,9 @@ pub enum ConfigError {
         keep_alive_ms: u64,
     },
 
-    /// The TLS settings of `[quic]` are incomplete: `ca_cert`, `cert` and
-    /// `key` go together.
-    #[error("{}: {given} is set but {missing} is not (quic.ca_cert, quic.cert and quic.key go together)", .path.display())]
+    /// TLS settings are incomplete: `quic.ca_cert`, `quic.cert` and
+    /// `quic.key` go together, as do `http.tls_cert` and `http.tls_key`.
+    #[error("{}: {given} is set but {missing} is not (quic.ca_cert, quic.cert and quic.key go together; so do http.tls_cert and http.tls_key)", .path.display())]
     TlsIncomplete {
         /// The configuration file.
         path: PathBuf,
@@ -147,6 +147,16 @@ pub enum ConfigError {
         addr: String,
         /// What is wrong with it.
         reason: &'static str,
+    },
+
+    /// A host given for a node's HTTPS certificate (`--https-host`) is
+    /// neither an IP address nor a DNS name.
+    #[error("{}: HTTPS host {host:?} is neither an IP address nor a DNS name", .path.display())]
+    InvalidHttpsHost {
+        /// The chain directory.
+        path: PathBuf,
+        /// The offending host.
+        host: String,
     },
 
     /// An admin token file exists but is empty.

@@ -7,7 +7,8 @@
 //! - [`ensure_token`] / [`read_token`] handle the admin token file;
 //!   [`member_code`] the member-code key.
 //! - [`chain_new`] creates a local chain; [`add_store`] adds a store to
-//!   one; [`ChainManifest`] is `chain.json`.
+//!   one ([`add_store_with_https`] with an HTTPS certificate);
+//!   [`ChainManifest`] is `chain.json`.
 //!
 //! Documented example configurations live in `config/` at the top of the
 //! repository.
@@ -22,13 +23,14 @@ mod token;
 
 pub use chain::{
     CA_CERT_FILE, CA_KEY_FILE, ChainManifest, ChainNewOptions, DEFAULT_BASE_PORT, HQ_NAME,
-    MANIFEST_FILE, MAX_STORES, NODE_CERT_FILE, NODE_CONFIG_FILE, NODE_KEY_FILE, NODE_TOKEN_FILE,
-    NodeEntry, QUIC_PORT_OFFSET, add_store, chain_new,
+    HTTPS_CERT_FILE, HTTPS_KEY_FILE, MANIFEST_FILE, MAX_STORES, NODE_CERT_FILE, NODE_CONFIG_FILE,
+    NODE_KEY_FILE, NODE_TOKEN_FILE, NodeEntry, QUIC_PORT_OFFSET, add_store, add_store_with_https,
+    chain_new,
 };
 pub use error::{ConfigError, Result};
 pub use node::{
-    ActorsSection, HttpSection, MAX_NAME_LEN, MemberCodeSection, NodeConfig, NodeSection, Peer,
-    QUICK_START_SOURCE, QuicSection, Role, StorageSection, TlsFiles, check_name,
+    ActorsSection, HttpSection, HttpsFiles, MAX_NAME_LEN, MemberCodeSection, NodeConfig,
+    NodeSection, Peer, QUICK_START_SOURCE, QuicSection, Role, StorageSection, TlsFiles, check_name,
 };
 pub use token::{MIN_TOKEN_LEN, ensure_token, read_token};
 

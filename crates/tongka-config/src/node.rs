@@ -164,6 +164,20 @@ pub struct HttpSection {
     /// its open-file limit (keeping a reserve for the database, QUIC and
     /// peers' files) if needed. 1..=1000000. Absent: 1000.
     pub max_connections: u32,
+    /// HTTPS: this node's server certificate chain (PEM, server certificate
+    /// first), for tills' browsers reaching the console over the LAN; its
+    /// names (DNS names, IP addresses) must be those the tills use.
+    /// Relative to the configuration file's directory. `tongka chain new`
+    /// and `add-store` write one signed by the chain CA when given
+    /// `--https-host`. Absent: plain HTTP (then `tls_key` must be absent
+    /// too).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of `tls_cert`; kept owner-only (mode 0600) at
+    /// every start, like the other keys. Required when `tls_cert` is set;
+    /// absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// `[quic]`: replication between nodes over QUIC with mutual TLS under the
@@ -262,6 +276,16 @@ pub struct TlsFiles {
     pub key: PathBuf,
 }
 
+/// The HTTPS files of a node that serves its API over TLS, resolved to
+/// absolute paths.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpsFiles {
+    /// The server certificate chain (PEM).
+    pub cert: PathBuf,
+    /// Its private key (PEM).
+    pub key: PathBuf,
+}
+
 fn default_data_dir() -> PathBuf {
     PathBuf::from("data")
 }
@@ -279,6 +303,8 @@ impl Default for HttpSection {
             console: true,
             header_read_timeout_s: 10,
             max_connections: 1000,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -471,19 +497,28 @@ impl NodeConfig {
 
     fn validate_tls(&self) -> Result<()> {
         let q = &self.quic;
-        let fields = [
-            ("quic.ca_cert", q.ca_cert.is_some()),
-            ("quic.cert", q.cert.is_some()),
-            ("quic.key", q.key.is_some()),
+        let h = &self.http;
+        let groups: [&[(&'static str, bool)]; 2] = [
+            &[
+                ("quic.ca_cert", q.ca_cert.is_some()),
+                ("quic.cert", q.cert.is_some()),
+                ("quic.key", q.key.is_some()),
+            ],
+            &[
+                ("http.tls_cert", h.tls_cert.is_some()),
+                ("http.tls_key", h.tls_key.is_some()),
+            ],
         ];
-        if let Some(&(given, _)) = fields.iter().find(|(_, set)| *set)
-            && let Some(&(missing, _)) = fields.iter().find(|(_, set)| !*set)
-        {
-            return Err(ConfigError::TlsIncomplete {
-                path: self.source.clone(),
-                given,
-                missing,
-            });
+        for fields in groups {
+            if let Some(&(given, _)) = fields.iter().find(|(_, set)| *set)
+                && let Some(&(missing, _)) = fields.iter().find(|(_, set)| !*set)
+            {
+                return Err(ConfigError::TlsIncomplete {
+                    path: self.source.clone(),
+                    given,
+                    missing,
+                });
+            }
         }
         Ok(())
     }
@@ -582,6 +617,16 @@ impl NodeConfig {
         })
     }
 
+    /// The HTTPS files, resolved, when the API is served over TLS
+    /// (`http.tls_cert` set; validation guarantees `tls_key` then is too);
+    /// `None`: plain HTTP.
+    pub fn https(&self) -> Option<HttpsFiles> {
+        Some(HttpsFiles {
+            cert: self.resolve(self.http.tls_cert.as_deref()?),
+            key: self.resolve(self.http.tls_key.as_deref()?),
+        })
+    }
+
     /// The member-code key file, resolved, and whether the config names it
     /// (then it must exist: a node of a chain must not draw a key of its
     /// own, whose codes no other store would verify). Not named:
@@ -631,7 +676,18 @@ fn check_host_port(addr: &str) -> std::result::Result<(), &'static str> {
         Ok(0) | Err(_) => return Err("the port is not a number in 1..=65535"),
         Ok(_) => {}
     }
-    let host_ok = !host.is_empty()
+    if is_dns_name(host) {
+        Ok(())
+    } else {
+        Err("the host is neither an IP address nor a DNS name")
+    }
+}
+
+/// Whether `host` is a DNS name: dot-separated labels of ASCII letters,
+/// digits and `-`, none empty, none starting or ending with `-`, at most
+/// 63 characters each and 253 in all.
+pub(crate) fn is_dns_name(host: &str) -> bool {
+    !host.is_empty()
         && host.len() <= 253
         && host.split('.').all(|label| {
             !label.is_empty()
@@ -639,12 +695,7 @@ fn check_host_port(addr: &str) -> std::result::Result<(), &'static str> {
                 && !label.starts_with('-')
                 && !label.ends_with('-')
                 && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        });
-    if host_ok {
-        Ok(())
-    } else {
-        Err("the host is neither an IP address nor a DNS name")
-    }
+        })
 }
 
 #[cfg(test)]
@@ -679,6 +730,8 @@ max_in_flight = 10
 console = false
 header_read_timeout_s = 3
 max_connections = 50
+tls_cert = "https.pem"
+tls_key = "/etc/tongka/https.key"
 
 [quic]
 listen = "0.0.0.0:9100"
@@ -755,6 +808,9 @@ mailbox_max = 32
         assert_eq!(tls.ca_cert, base.join("../ca.pem"));
         assert_eq!(tls.cert, base.join("node.pem"));
         assert_eq!(tls.key, base.join("node.key"));
+        let https = c.https().unwrap();
+        assert_eq!(https.cert, base.join("https.pem"));
+        assert_eq!(https.key, PathBuf::from("/etc/tongka/https.key"));
         assert_eq!(c.quic.peers.len(), 2);
         assert_eq!(c.quic.peers[1].addr, "hq.example.com:7300");
         assert_eq!(c.keep_alive(), Duration::from_millis(200));
@@ -962,6 +1018,20 @@ mailbox_max = 32
         ))
         .unwrap();
         assert!(c.tls().is_some());
+        assert!(c.https().is_none(), "plain HTTP unless told");
+
+        let https_error = |http: &str| match load_text(&format!("{MINIMAL}[http]\n{http}")) {
+            Err(ConfigError::TlsIncomplete { given, missing, .. }) => (given, missing),
+            other => panic!("expected TlsIncomplete, got {other:?}"),
+        };
+        assert_eq!(
+            https_error("tls_cert = \"https.pem\"\n"),
+            ("http.tls_cert", "http.tls_key")
+        );
+        assert_eq!(
+            https_error("tls_key = \"https.key\"\n"),
+            ("http.tls_key", "http.tls_cert")
+        );
     }
 
     #[test]
@@ -1036,6 +1106,7 @@ mailbox_max = 32
         assert_eq!(c.data_dir(), data);
         assert_eq!(c.token_file(), data.join("admin.token"));
         assert!(c.tls().is_none());
+        assert!(c.https().is_none(), "`tongka up` serves plain HTTP");
         assert_eq!(c.source(), Path::new(QUICK_START_SOURCE));
 
         let relative = NodeConfig::quick_start(PathBuf::from("tongka-data"), http);

@@ -1,6 +1,7 @@
 //! The chain's certificates (rcgen): a self-signed chain CA and, signed by
 //! it, one certificate per node whose common name and DNS SAN are the node
-//! name, usable for both ends of mutual TLS.
+//! name, usable for both ends of mutual TLS; and, when asked, a node's
+//! HTTPS server certificate for the tills' browsers.
 
 use std::path::Path;
 
@@ -112,4 +113,60 @@ pub(crate) fn issue_node_cert(ca: &Issuer<'_, KeyPair>, name: &str, role: Role) 
         cert: cert.pem(),
         key: key.serialize_pem(),
     })
+}
+
+/// Issues a node's HTTPS server certificate signed by `ca`: what a till's
+/// browser checks when it opens the console over the LAN. Its subject
+/// alternative names are `hosts` (each an IP address or a DNS name, as the
+/// tills type them) then `localhost` and `127.0.0.1` (the back-office PC's
+/// own browser), without repeats; extended key usage serverAuth only.
+///
+/// Its own key, ECDSA P-256, not the node's Ed25519 one: browsers
+/// (Chrome, Edge) accept no Ed25519 server certificate, and a key that
+/// sits in a web server's files is better kept apart from the key that
+/// signs the node's ops.
+pub(crate) fn issue_https_cert(
+    ca: &Issuer<'_, KeyPair>,
+    name: &str,
+    hosts: &[String],
+) -> Result<Pem> {
+    let what = || format!("the HTTPS certificate of node {name}");
+    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
+        .map_err(cert_err(format!("the HTTPS key of node {name}")))?;
+    let mut params = CertificateParams::default();
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::OrganizationName, "tongka");
+    dn.push(DnType::CommonName, name);
+    params.distinguished_name = dn;
+    let mut sans: Vec<SanType> = Vec::new();
+    for host in hosts
+        .iter()
+        .map(String::as_str)
+        .chain(["localhost", "127.0.0.1"])
+    {
+        let san = https_san(host).map_err(cert_err(what()))?;
+        if !sans.contains(&san) {
+            sans.push(san);
+        }
+    }
+    params.subject_alt_names = sans;
+    params.is_ca = IsCa::ExplicitNoCa;
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    params.use_authority_key_identifier_extension = true;
+    set_validity(&mut params);
+    let cert = params.signed_by(&key, ca).map_err(cert_err(what()))?;
+    Ok(Pem {
+        cert: cert.pem(),
+        key: key.serialize_pem(),
+    })
+}
+
+/// A host a till reaches the node by, as a subject alternative name: an IP
+/// address (v4 or v6) or a DNS name.
+fn https_san(host: &str) -> std::result::Result<SanType, rcgen::Error> {
+    match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => Ok(SanType::IpAddress(ip)),
+        Err(_) => Ok(SanType::DnsName(host.to_ascii_lowercase().try_into()?)),
+    }
 }

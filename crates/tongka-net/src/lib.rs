@@ -20,6 +20,10 @@
 //!   the same chain ([`Found`]). It only finds peers, never declares one
 //!   gone.
 //!
+//! - [`https::Acceptor`] is the HTTP API's TLS: a server certificate and
+//!   key (PEM) for tills' browsers on the LAN; `tongka_api::serve_tls`
+//!   uses it.
+//!
 //! - [`OpKey`] signs the ops this node authors with its certificate's
 //!   Ed25519 key; [`Trust`] learns the chain's node certificates (checked
 //!   against the chain CA, kept on disk) and verifies op signatures.
@@ -33,6 +37,7 @@ mod connection;
 mod discovery;
 mod endpoint;
 mod error;
+pub mod https;
 mod identity;
 mod trust;
 

@@ -33,11 +33,11 @@ pub async fn demo(
     on_ready: impl FnOnce(&[Started]),
 ) -> anyhow::Result<()> {
     if !ChainManifest::path(dir).exists() {
+        // Plain HTTP on loopback: the demo is for this machine's browser.
         tongka_config::chain_new(&ChainNewOptions {
-            dir: dir.to_path_buf(),
-            stores: 3,
             hq: true,
             base_port,
+            ..ChainNewOptions::new(dir, 3)
         })
         .with_context(|| format!("creating the demo chain in {}", dir.display()))?;
     }

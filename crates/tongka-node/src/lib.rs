@@ -39,12 +39,24 @@ pub const CERTS_DIR: &str = "certs";
 #[derive(Debug, Clone)]
 pub struct Started {
     pub http: SocketAddr,
+    /// Whether the API is served over HTTPS (the config names
+    /// `http.tls_cert`): the console's URL is then `https://`.
+    pub https: bool,
     pub token: String,
     /// The file holding `token`: what a person is told to read (the token
     /// itself is never printed, so it stays out of logs).
     pub token_file: PathBuf,
     pub data_dir: PathBuf,
     pub node: NodeId,
+}
+
+impl Started {
+    /// The console's URL: `http://` or `https://`, and the address the
+    /// API listens on.
+    pub fn console_url(&self) -> String {
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}/", self.http)
+    }
 }
 
 /// Open the node's storage and engine as `config` says.
@@ -252,6 +264,7 @@ pub async fn start(
     // is left as it is, with a warning).
     let mut secrets = vec![config.token_file(), config.member_code_key_file().0];
     secrets.extend(config.tls().map(|t| t.key));
+    secrets.extend(config.https().map(|h| h.key));
     for path in secrets {
         if let Err(e) = files::tighten(&path) {
             tracing::warn!(
@@ -260,6 +273,15 @@ pub async fn start(
             );
         }
     }
+    // The HTTPS certificate is read before the database opens, so a wrong
+    // file stops the start with its name rather than every till's handshake.
+    let https = match config.https() {
+        Some(files) => Some(
+            tongka_net::https::Acceptor::load(&files.cert, &files.key)
+                .context("loading the HTTPS certificate (http.tls_cert, http.tls_key)")?,
+        ),
+        None => None,
+    };
     let (db, engine) = open(&config)?;
     if let Err(e) = refuse_store_with_own_documents(&config, &db) {
         drop(engine);
@@ -281,6 +303,7 @@ pub async fn start(
     let data_dir = config.data_dir();
     let started = Started {
         http,
+        https: https.is_some(),
         token: token.clone(),
         token_file: config.token_file(),
         data_dir: data_dir.clone(),
@@ -314,12 +337,17 @@ pub async fn start(
             "http.max_connections lowered to fit the open-file limit"
         );
     }
-    let server = tokio::spawn(tongka_api::serve(listener, state, shutdown, options));
+    let server = match https {
+        Some(tls) => tokio::spawn(tongka_api::serve_tls(
+            listener, tls, state, shutdown, options,
+        )),
+        None => tokio::spawn(tongka_api::serve(listener, state, shutdown, options)),
+    };
     let jobs = jobs::spawn(engine.clone());
     // Written once the API is served: tests and scripts wait for this file.
     std::fs::write(data_dir.join(ADDR_FILE), http.to_string())?;
     files::tighten(&data_dir.join(ADDR_FILE))?;
-    tracing::info!(node = %started.node, %http, "node is up");
+    tracing::info!(node = %started.node, %http, https = started.https, "node is up");
     Ok(Running {
         started,
         engine,

@@ -134,7 +134,7 @@ async fn serve_on(
                 }
             }
         };
-        let (stream, _peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             r = listener.accept() => match r {
                 Ok(s) => s,
                 Err(e) => {
@@ -148,7 +148,11 @@ async fn serve_on(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(app.clone());
+        // The client's address, for the sign-in limits (`auth`).
+        let service = TowerToHyperService::new(tower_layer::Layer::layer(
+            &axum::Extension(axum::extract::ConnectInfo(peer)),
+            app.clone(),
+        ));
         let mut stop = stop_rx.clone();
         let Some(tls) = tls.clone() else {
             let conn = builder.serve_connection(TokioIo::new(stream), service);

@@ -12,10 +12,12 @@
 //! a few milliseconds out of clock order; none is skipped or shown twice,
 //! since the cursor is a place in each log, not a time.
 //!
-//! A page stops at `limit` ops kept, or once it has examined `budget` ops
-//! (a filter that keeps little must not read the whole log in one request),
-//! or at the end; its cursor names, for each origin not done, the number of
-//! the next op to examine. A scan is done at its origin's first op, or once
+//! A page stops before the first op it would keep past `limit` (so the ops
+//! it passes over after its last one are not examined again, and a listing
+//! whose last page is full ends there rather than with an empty page), or
+//! once it has examined `budget` ops (a filter that keeps little must not
+//! read the whole log in one request), or at the end; its cursor names, for
+//! each origin not done, the number of the next op to examine. A scan is done at its origin's first op, or once
 //! it meets an op older than the filter's first day by more than the slack.
 
 use std::ops::Bound;
@@ -118,7 +120,7 @@ impl Db {
         }
         let mut ops = Vec::new();
         let mut examined = 0;
-        while ops.len() < limit && examined < budget {
+        while examined < budget {
             // The scan whose next op is the newest.
             let Some(i) = scans
                 .iter()
@@ -129,6 +131,11 @@ impl Db {
             else {
                 break;
             };
+            let head = scans[i].head.as_ref().expect("the newest head");
+            if ops.len() >= limit && filter.keeps(head) {
+                // The next page starts here.
+                break;
+            }
             let op = scans[i].head.take().expect("the newest head");
             examined += 1;
             if filter.past_the_start(&op) {

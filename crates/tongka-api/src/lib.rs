@@ -5,6 +5,7 @@
 //! Architecture Invariant: bad input is refused here or in the core with a
 //! 4xx and a machine code, before anything is written.
 
+mod audit;
 mod cards;
 mod checkouts;
 mod console;
@@ -157,6 +158,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/sync/status", get(sync::sync_status))
         .route("/ledger/summary", get(ledger::ledger_summary))
+        .route("/audit", get(audit::audit))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth));
     let open = Router::new()
         .route("/health", get(health::health))

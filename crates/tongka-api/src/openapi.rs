@@ -128,7 +128,7 @@ json_schema!(
 );
 json_schema!(
     AuditKind,
-    r##"{"type": "string", "enum": ["member_registered", "profile_updated", "recharged", "checked_out", "refunded", "shares_transferred", "members_merged", "merge_moved", "programme_changed", "catalogue_changed", "coupon_issued", "uses_transferred", "card_visited"], "description": "What an op of the audit trail did (`tongka_core::audit::KINDS`): member_registered 注册会员; profile_updated 修改资料; recharged 充值; checked_out 销售; refunded 退款; shares_transferred 份额转给他店; members_merged 合并会员; merge_moved 合并后份额转移; programme_changed 会员方案修改; catalogue_changed 商品目录修改; coupon_issued 发券; uses_transferred 券次数转给他店; card_visited 核销次卡/期卡."}"##
+    r##"{"type": "string", "enum": ["member_registered", "profile_updated", "recharged", "checked_out", "refunded", "shares_transferred", "members_merged", "merge_moved", "programme_changed", "catalogue_changed", "coupon_issued", "uses_transferred", "card_visited", "staff_changed"], "description": "What an op of the audit trail did (`tongka_core::audit::KINDS`): member_registered 注册会员; profile_updated 修改资料; recharged 充值; checked_out 销售; refunded 退款; shares_transferred 份额转给他店; members_merged 合并会员; merge_moved 合并后份额转移; programme_changed 会员方案修改; catalogue_changed 商品目录修改; coupon_issued 发券; uses_transferred 券次数转给他店; card_visited 核销次卡/期卡; staff_changed 员工账号新建或修改."}"##
 );
 json_schema!(
     WholeInput,

@@ -20,6 +20,7 @@ use crate::ids::{MemberId, NodeId};
 use crate::member::ProfilePatch;
 use crate::money::Money;
 use crate::op::{Op, OpBody, UsesOf};
+use crate::staff::StaffPatch;
 use crate::text::printable;
 
 /// Every kind of op the trail shows, as `OpBody::kind` names them: the
@@ -40,6 +41,7 @@ pub const KINDS: &[&str] = &[
     "coupon_issued",
     "uses_transferred",
     "card_visited",
+    "staff_changed",
 ];
 
 /// The name in `KINDS` spelled `s`, if any.
@@ -78,7 +80,8 @@ pub struct Facts {
     /// a refund's amount, a share given or moved (principal and bonus).
     /// `None` for an op that moves none.
     pub amount: Option<Money>,
-    /// The manager who approved it (a refund above the limit).
+    /// The manager who approved it (a refund above the limit:
+    /// `Refund::approved_by`, their staff id).
     pub approved_by: Option<String>,
     /// One line, English and Chinese. Free text from the op (a template's
     /// name, a refund's reason) is made printable and cut short.
@@ -138,6 +141,55 @@ fn patched(p: &ProfilePatch) -> (String, String) {
     let en: Vec<&str> = set.iter().filter(|s| s.0).map(|s| s.1).collect();
     let zh: Vec<&str> = set.iter().filter(|s| s.0).map(|s| s.2).collect();
     (en.join(", "), zh.join("、"))
+}
+
+/// What a staff patch sets, in English and Chinese: the login, role and
+/// stores as set, the other fields by name (never the password's hash).
+fn staff_patched(p: &StaffPatch) -> (String, String) {
+    // Destructured whole: a new field fails to compile here until named.
+    let StaffPatch {
+        login,
+        name,
+        role,
+        stores,
+        disabled,
+        password,
+    } = p;
+    let mut en = Vec::new();
+    let mut zh = Vec::new();
+    if let Some(l) = login {
+        en.push(format!("login {}", short(l)));
+        zh.push(format!("登录名 {}", short(l)));
+    }
+    if name.is_some() {
+        en.push("name".to_string());
+        zh.push("姓名".to_string());
+    }
+    if let Some(r) = role {
+        en.push(format!("role {}", r.as_str()));
+        zh.push(format!("角色 {}", r.label_zh()));
+    }
+    if let Some(s) = stores {
+        let names: Vec<String> = s.iter().map(|n| n.to_string()).collect();
+        en.push(format!("stores {}", some_of(&names, " ")));
+        zh.push(format!("门店 {}", some_of(&names, "、")));
+    }
+    match disabled {
+        Some(true) => {
+            en.push("disabled".to_string());
+            zh.push("停用".to_string());
+        }
+        Some(false) => {
+            en.push("enabled".to_string());
+            zh.push("启用".to_string());
+        }
+        None => {}
+    }
+    if password.is_some() {
+        en.push("password".to_string());
+        zh.push("密码".to_string());
+    }
+    (en.join(", "), zh.join("，"))
 }
 
 /// A tender's name in Chinese (as the API's documentation gives it).
@@ -250,7 +302,7 @@ pub fn facts(body: &OpBody) -> Facts {
                     "退款 {}（订单 {}）：{}{why_zh}",
                     refund.id, refund.order, refund.amount
                 ),
-                None,
+                refund.approved_by.clone(),
             )
         }
         OpBody::SharesTransferred {
@@ -383,6 +435,24 @@ pub fn facts(body: &OpBody) -> Facts {
                 format!("核销会员 {member} 的卡 {card} {count} 次，{day}{for_zh}"),
                 None,
             )
+        }
+        OpBody::StaffChanged { staff, patch } => {
+            let (en, zh) = staff_patched(patch);
+            if patch.creates() {
+                (
+                    None,
+                    format!("created staff account {staff}: {en}"),
+                    format!("新建员工账号 {staff}：{zh}"),
+                    None,
+                )
+            } else {
+                (
+                    None,
+                    format!("changed staff account {staff}: {en}"),
+                    format!("修改员工账号 {staff}：{zh}"),
+                    None,
+                )
+            }
         }
     };
     Facts {

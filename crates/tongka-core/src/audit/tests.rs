@@ -7,11 +7,12 @@ use crate::catalogue::Product;
 use crate::checkout::{Buyer, CheckoutContext, LineInput, TenderInput, checkout};
 use crate::clock::Hlc;
 use crate::coupon::{Benefit, Coupon, CouponKind, CouponTemplate, Scope, Validity};
-use crate::ids::{CardId, CouponId, OrderId, RechargeId, RefundId};
+use crate::ids::{CardId, CouponId, OrderId, RechargeId, RefundId, StaffId};
 use crate::member::Profile;
 use crate::op::MergedFigures;
 use crate::programme::Programme;
 use crate::refund::OrderState;
+use crate::staff::{Role, StaffPatch};
 use crate::testkit::{n, op};
 use crate::wallet::{Share, Wallet};
 
@@ -189,6 +190,17 @@ fn one_of_each() -> Vec<OpBody> {
             service: Some("latte".into()),
             day: Day(20_000),
         },
+        OpBody::StaffChanged {
+            staff: StaffId::mint(&n("hq"), 3),
+            patch: StaffPatch {
+                login: Some("li.si".into()),
+                name: Some("李四".into()),
+                role: Some(Role::Cashier),
+                stores: Some(vec![store.clone(), n("store-2")]),
+                disabled: None,
+                password: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
+            },
+        },
     ]
 }
 
@@ -246,6 +258,7 @@ fn the_money_each_kind_moves() {
             ("coupon_issued", None),
             ("uses_transferred", None),
             ("card_visited", None),
+            ("staff_changed", None),
         ]
     );
 }
@@ -278,6 +291,35 @@ fn summaries_say_what_happened() {
     let c = by_kind("catalogue_changed");
     assert_eq!(c.summary, "catalogue changed: latte, mocha, tea, +2");
     assert_eq!(c.summary_zh, "商品目录修改：latte、mocha、tea、+2");
+    let st = by_kind("staff_changed");
+    assert_eq!(
+        st.summary,
+        "created staff account s-hq-3: login li.si, name, role cashier, stores store-1 store-2, password"
+    );
+    assert_eq!(
+        st.summary_zh,
+        "新建员工账号 s-hq-3：登录名 li.si，姓名，角色 收银员，门店 store-1、store-2，密码"
+    );
+    let OpBody::StaffChanged { staff, .. } = one_of_each().pop().unwrap() else {
+        unreachable!("the last sample")
+    };
+    let disable = OpBody::StaffChanged {
+        staff,
+        patch: StaffPatch {
+            disabled: Some(true),
+            ..StaffPatch::default()
+        },
+    };
+    assert_eq!(
+        facts(&disable).summary,
+        "changed staff account s-hq-3: disabled"
+    );
+    // A refund a manager approved names them.
+    let (_, mut refund) = sale_and_refund();
+    if let OpBody::Refunded { refund } = &mut refund {
+        refund.approved_by = Some("s-store-1-2".into());
+    }
+    assert_eq!(facts(&refund).approved_by.as_deref(), Some("s-store-1-2"));
     let s = by_kind("checked_out");
     assert_eq!(
         s.summary,

@@ -55,7 +55,7 @@ pub fn kind_named(s: &str) -> Option<&'static str> {
 /// whole log.
 pub const SCAN_BUDGET: usize = 20_000;
 
-/// How much older than an op logged after it an op may be, by their clock
+/// How much older an op may be than an op logged before it, by their clock
 /// readings, within one origin's log (a bound, not a guarantee).
 ///
 /// An op's clock reading is taken when its draft is decided (the engine's
@@ -66,9 +66,10 @@ pub const SCAN_BUDGET: usize = 20_000;
 /// load, a blocked queue, seconds) less than an earlier one. The writer
 /// cannot put it right (the op was applied at its reading before it was
 /// numbered). So a scan going back in the log stops at a `from` date only
-/// once it meets an op older than `from` by more than this slack: every op
-/// of the range is still found unless one waited longer than this between
-/// being decided and being logged.
+/// once it meets an op older than `from` by more than this slack, and
+/// starts below a `to` date only below an op newer than `to` by this slack
+/// or more: every op of the range is still found unless one waited longer
+/// than this between being decided and being logged.
 pub const CLOCK_SLACK_MS: u64 = 15 * 60 * 1000;
 
 /// What the trail shows of an op, from its body.
@@ -506,6 +507,17 @@ impl Filter {
         self.from.is_some_and(|f| {
             let start = f.start_ms();
             (op.hlc.ms as i64).saturating_add(CLOCK_SLACK_MS as i64) < start
+        })
+    }
+
+    /// Whether a scan may start below `op` in its origin's log: it is
+    /// newer than the last day kept by `CLOCK_SLACK_MS` or more, so neither
+    /// it nor any op logged after it is of the range (see
+    /// `CLOCK_SLACK_MS`).
+    pub fn past_the_end(&self, op: &Op) -> bool {
+        self.to.is_some_and(|t| {
+            let end = t.plus(1).start_ms();
+            op.hlc.ms as i64 >= end.saturating_add(CLOCK_SLACK_MS as i64)
         })
     }
 }

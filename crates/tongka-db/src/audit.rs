@@ -17,8 +17,10 @@
 //! whose last page is full ends there rather than with an empty page), or
 //! once it has examined `budget` ops (a filter that keeps little must not
 //! read the whole log in one request), or at the end; its cursor names, for
-//! each origin not done, the number of the next op to examine. A scan is done at its origin's first op, or once
-//! it meets an op older than the filter's first day by more than the slack.
+//! each origin not done, the number of the next op to examine. A scan is
+//! done at its origin's first op, or once it meets an op older than the
+//! filter's first day by more than the slack; with a last day, it starts
+//! below the ops newer than that day by the slack, found by bisection.
 
 use std::ops::Bound;
 
@@ -82,6 +84,50 @@ fn origins(t: &ReadOnlyTable<(&str, u64), &[u8]>) -> Result<Vec<NodeId>, DbError
     }
 }
 
+/// Where the backward scan of `origin`'s log starts, at or below `top`:
+/// below the ops the filter's last day leaves out (all of them, 0, when
+/// nothing is left). The log's ops are numbered from 1 without a gap, and
+/// an op logged after one past the filter's end is after its end too (by
+/// `CLOCK_SLACK_MS`), so a bisection finds an op past the end in a few
+/// reads and the scan starts below it, never above an op it would keep.
+/// These reads are not counted as examined.
+fn start_at(
+    t: &ReadOnlyTable<(&str, u64), &[u8]>,
+    origin: &NodeId,
+    top: u64,
+    filter: &Filter,
+) -> Result<u64, DbError> {
+    let o = origin.as_str();
+    let last = match t.range::<(&str, u64)>((o, 1)..=(o, top))?.next_back() {
+        Some(row) => row?.0.value().1,
+        None => return Ok(0),
+    };
+    if filter.to.is_none() {
+        return Ok(last);
+    }
+    let past = |seq: u64| -> Result<bool, DbError> {
+        let v = t
+            .get((o, seq))?
+            .ok_or_else(|| DbError::Corrupt(format!("op {o}#{seq} missing from the log")))?;
+        let op = Op::decode(v.value()).map_err(|e| DbError::Corrupt(e.to_string()))?;
+        Ok(filter.past_the_end(&op))
+    };
+    if !past(last)? {
+        return Ok(last);
+    }
+    // past(hi); lo is 0 or !past(lo).
+    let (mut lo, mut hi) = (0, last);
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if past(mid)? {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    Ok(hi - 1)
+}
+
 impl Db {
     /// A page of the audit trail: the ops `filter` keeps, newest first, from
     /// the newest (`before` `None`) or from where the page that answered
@@ -111,8 +157,12 @@ impl Db {
         };
         let mut scans = Vec::with_capacity(starts.len());
         for (origin, top) in &starts {
+            let top = start_at(&t, origin, *top, filter)?;
+            if top == 0 {
+                continue;
+            }
             let rows = t
-                .range::<(&str, u64)>((origin.as_str(), 1)..=(origin.as_str(), *top))?
+                .range::<(&str, u64)>((origin.as_str(), 1)..=(origin.as_str(), top))?
                 .rev();
             let mut s = Scan { rows, head: None };
             s.advance()?;

@@ -311,6 +311,21 @@ fn the_trail_is_newest_first_filtered_and_paged_without_gaps_or_repeats() {
     assert_eq!(from.examined, recent + 2);
     assert!(from.next.is_none());
 
+    // Up to two days ago: each origin's scan starts below its newer ops
+    // (found by bisection), examining only the four old ones.
+    let to = db
+        .audit(
+            &Filter {
+                to: Some(today().plus(-2)),
+                ..Filter::default()
+            },
+            None,
+            1000,
+            100_000,
+        )
+        .unwrap();
+    assert_eq!((to.ops.len(), to.examined), (8, 8));
+
     // A cursor naming an origin past its log's end, or one the log does
     // not hold, reads what there is.
     let c: Cursor = "store-1.999_store-7.3".parse().unwrap();

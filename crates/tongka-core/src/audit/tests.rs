@@ -376,6 +376,17 @@ fn the_filter_keeps_what_it_names() {
     o.hlc.ms = start - CLOCK_SLACK_MS - 1;
     assert!(from.past_the_start(&o));
     assert!(!all.past_the_start(&o));
+
+    // A scan starts below an op only from the slack after `to`'s end.
+    let to = Filter {
+        to: Some(five),
+        ..Filter::default()
+    };
+    o.hlc.ms = start + CLOCK_SLACK_MS - 1;
+    assert!(!to.keeps(&o) && !to.past_the_end(&o));
+    o.hlc.ms = start + CLOCK_SLACK_MS;
+    assert!(to.past_the_end(&o));
+    assert!(!all.past_the_end(&o) && !from.past_the_end(&o));
 }
 
 #[test]

@@ -14,9 +14,10 @@ use axum::response::Response;
 use serde::Serialize;
 use tongka_core::audit::{self, Cursor, Filter, SCAN_BUDGET};
 use tongka_core::day::Day;
-use tongka_core::ids::{MemberId, NodeId};
+use tongka_core::ids::{MemberId, NodeId, StaffId};
 use tongka_core::money::Money;
 use tongka_core::op::{KEY_LEN_MAX, Op};
+use tongka_core::staff::StaffBook;
 use utoipa::ToSchema;
 
 use crate::render::Text;
@@ -75,12 +76,16 @@ pub(crate) struct AuditView {
     next: Option<String>,
 }
 
-/// The name of who made an op, for the trail.
-fn by_name(_s: &AppState, by: &str) -> String {
-    by.to_string()
+/// The name of who made an op, for the trail: a staff account's name as
+/// the chain's book holds it, else `by` itself (an integration token's
+/// name, an account this node does not know yet).
+fn by_name(book: &StaffBook, by: &str) -> String {
+    StaffId::parse(by)
+        .and_then(|id| book.get(&id).map(|a| a.name.clone()))
+        .unwrap_or_else(|| by.to_string())
 }
 
-fn entry(s: &AppState, op: &Op) -> AuditEntryView {
+fn entry(book: &StaffBook, op: &Op) -> AuditEntryView {
     let f = audit::facts(&op.body);
     AuditEntryView {
         op: op.id.to_string(),
@@ -89,7 +94,7 @@ fn entry(s: &AppState, op: &Op) -> AuditEntryView {
         )),
         store: op.id.origin.clone(),
         by: op.by.clone(),
-        by_name: by_name(s, &op.by),
+        by_name: by_name(book, &op.by),
         kind: op.body.kind(),
         member: f.member,
         amount: f.amount,
@@ -268,10 +273,11 @@ pub(crate) async fn audit(
     .await
     .map_err(|e| tongka_actors::EngineError::Internal(format!("the audit read: {e}")))?
     .map_err(tongka_actors::EngineError::from)?;
+    let book = s.engine().staff();
     Ok(json_answer(
         StatusCode::OK,
         &AuditView {
-            entries: page.ops.iter().map(|op| entry(&s, op)).collect(),
+            entries: page.ops.iter().map(|op| entry(&book, op)).collect(),
             next: page.next.map(|c| c.to_string()),
         },
     ))

@@ -327,3 +327,95 @@ fn the_documented_kinds_are_the_cores() {
             .collect::<BTreeSet<_>>()
     );
 }
+
+/// A POST as the holder of `bearer`, answered 201: the answer.
+async fn post_as(app: &App, bearer: &str, path: &str, body: Value, key: &str) -> Value {
+    let headers = [
+        ("authorization", bearer),
+        ("content-type", "application/json"),
+        ("idempotency-key", key),
+    ];
+    let a = app
+        .raw("POST", path, &headers, body.to_string().into_bytes())
+        .await;
+    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+    a.json().unwrap()
+}
+
+/// Ops made by a staff member name them: `by` their id, `by_name` their
+/// name; the account's creation is in the trail too (by the token).
+#[tokio::test]
+async fn a_staff_members_ops_name_them() {
+    let app = App::new();
+    let (s, owner) = app
+        .send(
+            "POST",
+            "/api/v1/setup/first-admin",
+            &json!({"login": "wang", "name": "王店主", "password": "correct horse"}),
+            None,
+        )
+        .await;
+    assert_eq!(s, 201, "{owner}");
+    let id = owner["id"].as_str().unwrap().to_string();
+    let (s, session) = app
+        .send(
+            "POST",
+            "/api/v1/sessions",
+            &json!({"login": "wang", "password": "correct horse"}),
+            None,
+        )
+        .await;
+    assert_eq!(s, 201, "{session}");
+    let bearer = format!("Bearer {}", session["token"].as_str().unwrap());
+    let m = post_as(
+        &app,
+        &bearer,
+        "/api/v1/members",
+        json!({"phone": "13812341234", "name": "张三"}),
+        "s-m",
+    )
+    .await;
+    let member = m["id"].as_str().unwrap();
+    post_as(
+        &app,
+        &bearer,
+        &format!("/api/v1/members/{member}/recharges"),
+        json!({"amount": "100.00", "tender": "cash"}),
+        "s-r",
+    )
+    .await;
+
+    let (s, v) = app.get(&format!("/api/v1/audit?staff={id}")).await;
+    assert_eq!(s, 200, "{v}");
+    let e = v["entries"].as_array().unwrap();
+    let got: Vec<(&str, &str, &str)> = e
+        .iter()
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap(),
+                e["by"].as_str().unwrap(),
+                e["by_name"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("recharged", id.as_str(), "王店主"),
+            ("member_registered", id.as_str(), "王店主"),
+        ]
+    );
+    let (s, v) = app.get("/api/v1/audit?kind=staff_changed").await;
+    assert_eq!(s, 200, "{v}");
+    let e = &v["entries"][0];
+    assert_eq!(
+        (e["by"].as_str(), e["by_name"].as_str()),
+        (Some("admin"), Some("admin"))
+    );
+    let summary = e["summary"].as_str().unwrap();
+    assert!(
+        summary.starts_with(&format!("created staff account {id}")),
+        "{summary}"
+    );
+    assert!(!summary.contains("argon2"), "{summary}");
+}

@@ -5,6 +5,7 @@
 //! Architecture Invariant: bad input is refused here or in the core with a
 //! 4xx and a machine code, before anything is written.
 
+mod audit;
 mod auth;
 mod cards;
 mod checkouts;
@@ -191,6 +192,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/sync/status", get(sync::sync_status))
         .route("/ledger/summary", get(ledger::ledger_summary))
+        .route("/audit", get(audit::audit))
         .route("/staff", get(staff::list).post(staff::create))
         .route("/staff/{id}", get(staff::get_one).patch(staff::patch))
         .route(

@@ -127,6 +127,10 @@ json_schema!(
     r##"{"type": "string", "enum": ["registered", "profile_updated", "recharged", "checked_out", "refunded", "shares_transferred", "members_merged", "merge_moved", "programme_changed", "catalogue_changed", "coupon_issued", "uses_transferred", "card_visited"], "description": "coupon_issued: ref is the coupon's code; uses_transferred: a coupon's uses moved to another store, ref is that store; card_visited: visits verified on a card (核销), ref is the card's code."}"##
 );
 json_schema!(
+    AuditKind,
+    r##"{"type": "string", "enum": ["member_registered", "profile_updated", "recharged", "checked_out", "refunded", "shares_transferred", "members_merged", "merge_moved", "programme_changed", "catalogue_changed", "coupon_issued", "uses_transferred", "card_visited", "staff_changed"], "description": "What an op of the audit trail did (`tongka_core::audit::KINDS`): member_registered 注册会员; profile_updated 修改资料; recharged 充值; checked_out 销售; refunded 退款; shares_transferred 份额转给他店; members_merged 合并会员; merge_moved 合并后份额转移; programme_changed 会员方案修改; catalogue_changed 商品目录修改; coupon_issued 发券; uses_transferred 券次数转给他店; card_visited 核销次卡/期卡; staff_changed 员工账号新建或修改."}"##
+);
+json_schema!(
     WholeInput,
     r##"{"type": ["integer", "string"], "description": "A whole number, as a JSON integer or a string of digits."}"##
 );
@@ -505,6 +509,11 @@ pub const CODES: &[(u16, &str, &str)] = &[
         "invalid_amount",
         r#"An amount is not a decimal with at most two places, is negative, is zero where it must be positive, or exceeds 10000000.00. Detail: `field` (the JSON path, e.g. `tenders[0].amount`) or `line` (1-based order line)."#,
     ),
+    (
+        422,
+        "invalid_audit_filter",
+        r#"An audit query parameter does not parse: `store` a node name, `staff` 1 to 128 visible ASCII characters, `kind` audit kinds (`AuditKind`) separated by commas, `from` and `to` real dates `YYYY-MM-DD` between 1900 and 2100 with `from` not after `to`, `before` a cursor this endpoint gave (`next`), `limit` a whole number from 1 to 200; no other parameter, none twice. The value sent is not echoed. Detail: `field` (the parameter, or `query` for an unknown one)."#,
+    ),
     (422, "invalid_barcode", r#"A barcode is 6 to 20 digits."#),
     (
         422,
@@ -806,6 +815,7 @@ const SIGNED_IN: &[&str] = &[
         (name = "coupons", description = "Coupons held by members / 会员券"),
         (name = "cards", description = "Count and period cards held by members / 次卡与期卡"),
         (name = "staff", description = "Staff accounts, sign-in and sessions / 员工与登录"),
+        (name = "audit", description = "Audit trail / 审计日志"),
         (name = "console", description = "Web console static files / 网页控制台"),
     ),
     paths(
@@ -831,6 +841,7 @@ const SIGNED_IN: &[&str] = &[
         crate::products::put_product,
         crate::sync::sync_status,
         crate::ledger::ledger_summary,
+        crate::audit::audit,
         crate::console::page,
         crate::console::script,
         crate::console::style,

@@ -3,6 +3,8 @@
 //! answers matches what the document says (statuses, schemas, machine codes,
 //! security, examples).
 
+#[path = "openapi/audit_steps.rs"]
+mod audit_steps;
 #[path = "openapi/card_steps.rs"]
 mod card_steps;
 mod common;
@@ -50,6 +52,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("PUT", "/api/v1/products/{sku}"),
     ("GET", "/api/v1/sync/status"),
     ("GET", "/api/v1/ledger/summary"),
+    ("GET", "/api/v1/audit"),
     ("GET", "/api/v1/setup"),
     ("POST", "/api/v1/setup/first-admin"),
     ("POST", "/api/v1/sessions"),
@@ -283,6 +286,7 @@ async fn answers_match_the_documented_schemas() {
             steps = coupon_steps::use_steps(m, &code);
             let (count, period, order) = sold.take().expect("the card sale answered");
             steps.extend(card_steps::visit_steps(m, &count, &period, &order));
+            steps.extend(audit_steps::steps());
         }
         for (method, template, path, body, idem, status, code) in std::mem::take(&mut steps) {
             let a = app.call(method, &path, body, idem).await;

@@ -65,6 +65,14 @@ impl Day {
         Day(local.div_euclid(24 * 60) as i32)
     }
 
+    /// The instant this day starts in the chain's time zone, in
+    /// milliseconds since the Unix epoch (negative before 1970-01-01 08:00
+    /// China time): the first instant `of_ms` calls this day. A day's
+    /// instants are `start_ms()` up to `plus(1).start_ms()`, excluded.
+    pub fn start_ms(self) -> i64 {
+        (self.0 as i64 * 24 * 60 - CHAIN_UTC_OFFSET_MINUTES) * 60_000
+    }
+
     /// `n` days later (earlier when negative).
     pub fn plus(self, n: i32) -> Day {
         Day(self.0.saturating_add(n))
@@ -174,6 +182,8 @@ mod tests {
         let ms = |h: u64, m: u64| (fifth.0 as u64 * 86_400 + h * 3600 + m * 60) * 1000;
         assert_eq!(Day::of_ms(ms(15, 59) + 59_999), fifth);
         assert_eq!(Day::of_ms(ms(16, 0)), fifth.plus(1));
+        // The 6th starts at 16:00 UTC of the 5th.
+        assert_eq!(fifth.plus(1).start_ms(), ms(16, 0) as i64);
     }
 
     #[test]
@@ -203,6 +213,16 @@ mod tests {
             prop_assert_eq!(Day::from_ymd(y, m, d), Some(day));
             prop_assert_eq!(day.to_string().parse::<Day>(), Ok(day));
             prop_assert_eq!(day.plus(1).ymd() > (y, m, d), true);
+        }
+
+        #[test]
+        fn a_day_starts_where_of_ms_begins_it(n in 1i32..47_482) {
+            let day = Day(n);
+            let start = day.start_ms();
+            prop_assert!(start > 0);
+            prop_assert_eq!(Day::of_ms(start as u64), day);
+            prop_assert_eq!(Day::of_ms(start as u64 - 1), day.plus(-1));
+            prop_assert_eq!(day.plus(1).start_ms() - start, 86_400_000);
         }
     }
 }

@@ -5,6 +5,7 @@
 //!
 //! Architecture Invariant: this crate depends on no IO crate.
 
+pub mod audit;
 pub mod authority;
 pub mod card;
 pub mod catalogue;

@@ -20,6 +20,7 @@
 //! (`Durability::None`, made durable by the next commit) behind a
 //! watermark, caught up from the op log at open.
 
+mod audit;
 pub mod baseline;
 mod completion;
 mod effects;
@@ -44,6 +45,7 @@ use tongka_core::ids::NodeId;
 use tongka_core::op::{OpSigner, StateDigest};
 use tongka_core::state::LedgerTotals;
 
+pub use audit::AuditPage;
 pub use completion::CommitWatcher;
 pub use effects::{CatalogueWrite, Done, Effects, IdemRecord, RefusedOp, Source};
 pub use error::{DbError, RedbError};

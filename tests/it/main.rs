@@ -19,3 +19,4 @@ mod merge;
 mod netns;
 mod points;
 mod programme;
+mod staff;

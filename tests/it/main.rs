@@ -20,3 +20,4 @@ mod merge;
 mod netns;
 mod points;
 mod programme;
+mod staff;

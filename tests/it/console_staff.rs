@@ -9,7 +9,7 @@
 use fantoccini::Client;
 use serde_json::{Value, json};
 
-use crate::console::{click, dt, fill, select, text, wait_for, with_browser};
+use crate::console::{click, dt, fill, screenshot, select, text, wait_for, with_browser};
 use crate::harness::Node;
 
 /// The node's name (a node of no chain: its only store).
@@ -118,6 +118,7 @@ fn console_first_admin_from_the_sign_in_page() {
         fill(c, "first-name", "王老板").await;
         fill(c, "first-password", "boss-pass-123").await;
         fill(c, "first-password2", "boss-pass-123").await;
+        screenshot(c, "console-staff-first-admin").await;
         click(c, "first-submit").await;
         wait_for(
             c,
@@ -210,7 +211,7 @@ fn console_cashier_refund_approved_by_the_manager() {
         click(c, "tab-staff").await;
         wait_for(c, &format!("{}:not([hidden])", dt("panel-staff"))).await;
         for (login, name, role) in [
-            ("cashier1", "收银员小李", "cashier"),
+            ("cashier1", "李小红", "cashier"),
             ("manager1", "店长老张", "store_manager"),
         ] {
             fill(c, "staff-f-login", login).await;
@@ -227,13 +228,14 @@ fn console_cashier_refund_approved_by_the_manager() {
         let manager = staff_by_login(&node, "manager1");
         assert_eq!(manager["role"], "store_manager", "{manager}");
         assert_eq!(manager["name"], "店长老张");
+        screenshot(c, "console-staff-page").await;
         sign_out(c).await;
 
         // The cashier sells 600.00 to the member (silver: 570.00 payable).
         sign_in(c, "cashier1", "cashier1-pass").await;
         let who = text(c, &dt("who")).await;
         assert!(
-            who.contains("收银员小李") && who.contains("收银员"),
+            who.contains("李小红") && who.contains("收银员"),
             "header: {who:?}"
         );
         click(c, "tab-checkout").await;
@@ -271,6 +273,7 @@ fn console_cashier_refund_approved_by_the_manager() {
             ask.contains("¥500.00") && ask.contains("¥570.00"),
             "approval text: {ask:?}"
         );
+        screenshot(c, "console-staff-approval").await;
         let (_, o) = node.get(&format!("/orders/{order_id}"));
         assert_eq!(o["status"], "paid", "refunded before the approval: {o}");
 
@@ -288,16 +291,28 @@ fn console_cashier_refund_approved_by_the_manager() {
         .await;
         fill(c, "approval-password", "manager1-pass").await;
         click(c, "approval-submit").await;
-        let by = text(c, &dt("refund-approved-by")).await;
-        assert_eq!(by, "店长老张");
+        let by = wait_for(c, &dt("refund-approved-by")).await;
+        assert_eq!(by.text().await.unwrap(), "店长老张");
+        assert_eq!(
+            by.attr("data-value").await.unwrap().as_deref(),
+            manager["id"].as_str(),
+            "the refund's approver"
+        );
         wait_for(c, &format!("{}[hidden]", dt("refund-approval"))).await;
 
         let (status, o) = node.get(&format!("/orders/{order_id}"));
         assert_eq!(status, 200, "order: {o}");
         assert_eq!(o["status"], "refunded", "{o}");
-        let refunds = o["refunds"].as_array().expect("refunds");
-        assert_eq!(refunds.len(), 1, "one refund: {o}");
-        assert_eq!(refunds[0]["approved_by"], manager["id"], "{o}");
+        assert_eq!(
+            o["refunds"].as_array().map(Vec::len),
+            Some(1),
+            "one refund: {o}"
+        );
+        let (status, audit) = node.get("/audit?kind=refunded");
+        assert_eq!(status, 200, "audit: {audit}");
+        let entry = &audit["entries"][0];
+        assert_eq!(entry["by"], cashier["id"], "{audit}");
+        assert_eq!(entry["approved_by"], manager["id"], "{audit}");
         sign_out(c).await;
 
         // The manager's audit log: the refund, by the cashier, approved by
@@ -308,10 +323,11 @@ fn console_cashier_refund_approved_by_the_manager() {
         wait_for(c, &row).await;
         assert_eq!(
             text(c, &format!("{row} {}", dt("audit-by"))).await,
-            "收银员小李"
+            "李小红"
         );
         let approved = text(c, &format!("{row} {}", dt("audit-approved"))).await;
         assert!(approved.contains("店长老张"), "approved by: {approved:?}");
+        screenshot(c, "console-staff-audit").await;
     });
 }
 

@@ -51,7 +51,8 @@ function renderFilters() {
   const pick = $('#audit-staff-select');
   pick.hidden = !staff;
   $('#audit-staff-text').hidden = !!staff;
-  if (staff) options(pick, [...staff.map((s) => [s.id, `${s.name}（${s.login}）`]), ['admin', 'admin']]);
+  const label = (s) => (state.lang === 'zh' ? `${s.name}（${s.login}）` : `${s.name} (${s.login})`);
+  if (staff) options(pick, [...staff.map((s) => [s.id, label(s)]), ['admin', 'admin']]);
   options($('#audit-store'), (state.auditNodes || []).map((n) => [n, n]));
   options($('#audit-kind'), AUDIT_KINDS.map((k) => [k, kindLabel(k)]));
 }

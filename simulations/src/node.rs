@@ -346,6 +346,9 @@ pub(crate) struct Materialised {
     /// and visits applied after a refund (the card checks; empty without
     /// cards).
     pub card_books: crate::cards::Books,
+    /// The chain's staff accounts (`StaffChanged` ops, the core's
+    /// `StaffBook::apply`); the state hash covers it once not empty.
+    pub staff: tongka_core::staff::StaffBook,
 }
 
 impl Default for Materialised {
@@ -361,6 +364,7 @@ impl Materialised {
             programme_doc: programme_doc::initial().save(),
             programme: Arc::new(Programme::default()),
             programme_changed: false,
+            staff: Default::default(),
             members: IdMap::new(ids.members.clone()),
             expect: IdMap::new(ids.members.clone()),
             orders: IdMap::new(ids.orders.clone()),
@@ -600,6 +604,11 @@ impl Materialised {
             Admitted::Merge { .. } => {
                 touched = self.apply_merge(op)?;
             }
+            Admitted::Staff => {
+                self.staff
+                    .apply(op)
+                    .map_err(|e| fail("not_applicable", e.to_string()))?;
+            }
             Admitted::Catalogue => {
                 return Err(fail(
                     "not_applicable",
@@ -688,6 +697,10 @@ impl Materialised {
             h.update(b"programme");
             h.update(&postcard::to_allocvec(&*self.programme).expect("encoding to memory"));
         }
+        if !self.staff.is_empty() {
+            h.update(b"staff");
+            h.update(&postcard::to_allocvec(&self.staff).expect("encoding to memory"));
+        }
         // Merges, once any was applied (runs without hash as before).
         for (absorbed, survivor) in &self.merge_pairs {
             h.update(b"merged");
@@ -721,6 +734,7 @@ impl Materialised {
             && self.programme_changed == other.programme_changed
             && (!self.programme_changed || self.programme == other.programme)
             && self.merge_pairs == other.merge_pairs
+            && self.staff == other.staff
     }
 }
 

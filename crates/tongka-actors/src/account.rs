@@ -23,6 +23,7 @@ use tongka_core::money::Money;
 use tongka_core::op::{EncodedOp, Op, OpBody, OpDraft};
 use tongka_core::refund::{OrderState, RefundLine};
 use tongka_core::state::{self, MemberError, MemberState};
+use tongka_core::staff::{ApprovalRequired, RefundAuth, approval_needed};
 use tongka_db::{Effects, Prepared, Source};
 use tongka_machine::apply;
 
@@ -84,6 +85,7 @@ pub(crate) enum AccountMsg {
         order: Box<OrderState>,
         lines: Option<Vec<RefundLine>>,
         reason: String,
+        auth: RefundAuth,
         reply: Reply,
     },
     UpdateProfile {
@@ -373,9 +375,12 @@ impl Actor for AccountActor {
                 order,
                 lines,
                 reason,
+                auth,
                 reply,
             } => {
-                if let Err((e, reply)) = self.refund(st, by, idem, order, lines, reason, reply) {
+                if let Err((e, reply)) =
+                    self.refund(st, by, idem, order, lines, reason, auth, reply)
+                {
                     let _ = reply.send(Err(e));
                 }
             }
@@ -780,6 +785,7 @@ impl AccountActor {
         order: Box<OrderState>,
         lines: Option<Vec<RefundLine>>,
         reason: String,
+        auth: RefundAuth,
         reply: Reply,
     ) -> Result<(), Refusal> {
         let core = &self.core;
@@ -793,7 +799,7 @@ impl AccountActor {
             .map_or(0, |m| m.wallet.share(&core.node).points);
         let id = RefundId::mint(&core.node, core.db.next_entity());
         let cards = st.member.as_ref().map_or(&[][..], |m| m.cards.as_slice());
-        let refund = match current.decide_with_cards(
+        let mut refund = match current.decide_with_cards(
             id,
             &core.node,
             at,
@@ -805,6 +811,19 @@ impl AccountActor {
             Ok(r) => r,
             Err(e) => return Err((e.into(), reply)),
         };
+        if auth.approved_by.is_none()
+            && let Some(role) = auth.role
+        {
+            let limit = core.programme().refund_approval_above;
+            if let Some(limit) = limit.filter(|_| approval_needed(role, refund.amount, limit)) {
+                let e = ApprovalRequired {
+                    limit,
+                    amount: refund.amount,
+                };
+                return Err((e.into(), reply));
+            }
+        }
+        refund.approved_by = auth.approved_by;
         let body = OpBody::refund(refund.clone());
         let (draft, op) = match core.draft_at(by, idem.as_ref(), body, at) {
             Ok(d) => d,

@@ -34,6 +34,9 @@ pub(crate) struct Core {
     /// materialised in the store); held while a catalogue op is made or
     /// applied, so they apply one at a time.
     pub(crate) catalogue: Mutex<(Vec<u8>, Catalogue)>,
+    /// The chain's staff accounts; held while a staff op is made or
+    /// applied, so they apply one at a time.
+    pub(crate) staff: Mutex<Arc<tongka_core::staff::StaffBook>>,
     pub idle_passivate: Duration,
     pub(crate) clock: Mutex<HlcClock>,
     pub(crate) accounts: Mutex<HashMap<AccountKey, ActorRef<AccountMsg>>>,

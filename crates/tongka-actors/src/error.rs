@@ -40,6 +40,12 @@ pub enum EngineError {
     Programme(#[from] ProgrammeError),
     #[error(transparent)]
     NotAuthorised(#[from] NotAuthorised),
+    /// Creating or changing a staff account.
+    #[error(transparent)]
+    Staff(#[from] tongka_core::staff::StaffError),
+    /// A cashier's refund above the programme's limit, unapproved.
+    #[error(transparent)]
+    ApprovalRequired(#[from] tongka_core::staff::ApprovalRequired),
     #[error("order {0} not found")]
     OrderNotFound(String),
     #[error("idempotency key {0:?} was already used with a different request")]
@@ -71,6 +77,8 @@ impl DomainError for EngineError {
             EngineError::Merge(e) => e.code(),
             EngineError::Programme(e) => e.code(),
             EngineError::NotAuthorised(e) => e.code(),
+            EngineError::Staff(e) => e.code(),
+            EngineError::ApprovalRequired(e) => e.code(),
             EngineError::OrderNotFound(_) => "order_not_found",
             EngineError::IdemConflict(_) => "idempotency_key_reused",
             EngineError::IdemInProgress(_) => "idempotency_key_in_progress",
@@ -92,6 +100,8 @@ impl DomainError for EngineError {
             EngineError::Merge(e) => e.message_zh(),
             EngineError::Programme(e) => e.message_zh(),
             EngineError::NotAuthorised(e) => e.message_zh(),
+            EngineError::Staff(e) => e.message_zh(),
+            EngineError::ApprovalRequired(e) => e.message_zh(),
             EngineError::OrderNotFound(id) => format!("订单 {id} 不存在"),
             EngineError::IdemConflict(k) => format!("幂等键 {k:?} 已用于另一个不同的请求"),
             EngineError::IdemInProgress(k) => format!("幂等键 {k:?} 的请求仍在处理中"),
@@ -112,6 +122,8 @@ impl DomainError for EngineError {
             EngineError::Member(e) => e.details(),
             EngineError::Product(e) => e.details(),
             EngineError::Programme(e) => e.details(),
+            EngineError::Staff(e) => e.details(),
+            EngineError::ApprovalRequired(e) => e.details(),
             _ => Vec::new(),
         }
     }

@@ -33,6 +33,7 @@ mod reads;
 mod remote;
 mod routing;
 mod sales;
+mod staff;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -111,9 +112,15 @@ impl Engine {
             &catalogue_doc::load(&catalogue_bytes).expect("a stored catalogue document loads"),
         )
         .expect("a stored catalogue is valid");
+        let staff = match db.staff_book().expect("reading the staff at start") {
+            Some(bytes) => tongka_core::staff::StaffBook::from_bytes(&bytes)
+                .expect("a stored staff book decodes"),
+            None => Default::default(),
+        };
         let core = Arc::new(Core {
             db,
             node,
+            staff: Mutex::new(Arc::new(staff)),
             programme: std::sync::RwLock::new(Arc::new(programme)),
             programme_doc: Mutex::new(programme_doc),
             catalogue: Mutex::new((catalogue_bytes, catalogue)),

@@ -54,6 +54,9 @@ pub enum Outcome {
         at: Hlc,
         member: MemberState,
     },
+    /// A staff account after a change (last: stored answers are postcard,
+    /// numbered by variant).
+    Staff(tongka_core::staff::StaffAccount),
 }
 
 /// What the body of an idempotency record holds (postcard), as written.

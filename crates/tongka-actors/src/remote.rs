@@ -73,6 +73,10 @@ impl Engine {
                     self.apply_remote_run(std::mem::take(&mut run)).await?;
                     self.apply_document_remote(op, encoded, on_durable);
                 }
+                OpBody::StaffChanged { .. } => {
+                    self.apply_remote_run(std::mem::take(&mut run)).await?;
+                    self.apply_staff_remote(op, encoded, on_durable);
+                }
                 OpBody::MergeMoved { member, into, .. } => {
                     // It changes two accounts: one at a time, in its place.
                     // It notes nothing (`settle::touches`).

@@ -11,6 +11,7 @@ use tongka_core::escrow::{Counter, Want};
 use tongka_core::ids::{CardId, CouponId, MemberId, OrderId};
 use tongka_core::money::Money;
 use tongka_core::refund::{RefundError, RefundLine};
+use tongka_core::staff::RefundAuth;
 
 use crate::account::{AccountKey, AccountMsg};
 use crate::{Engine, EngineError, Idem, Outcome};
@@ -271,6 +272,23 @@ impl Engine {
         lines: Option<Vec<RefundLine>>,
         reason: String,
     ) -> Result<(Outcome, bool), EngineError> {
+        self.refund_as(by, idem, order, lines, reason, RefundAuth::default())
+            .await
+    }
+
+    /// `refund`, by a staff member of `auth.role`: a refund above the
+    /// programme's limit by a role that may not make one is refused
+    /// (`approval_required`) unless `auth.approved_by` names the store
+    /// manager the caller verified; the refund records them.
+    pub async fn refund_as(
+        &self,
+        by: String,
+        idem: Option<Idem>,
+        order: OrderId,
+        lines: Option<Vec<RefundLine>>,
+        reason: String,
+        auth: RefundAuth,
+    ) -> Result<(Outcome, bool), EngineError> {
         self.idempotent(idem, move |me, idem| async move {
             let state = me
                 .core
@@ -287,6 +305,7 @@ impl Engine {
                 order: Box::new(state.clone()),
                 lines: lines.clone(),
                 reason: reason.clone(),
+                auth: auth.clone(),
                 reply,
             };
             let mut result = me.call(key.clone(), &msg).await;

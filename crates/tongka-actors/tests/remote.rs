@@ -388,6 +388,7 @@ async fn received_sales_and_refunds_are_checked_by_the_machine_rule() {
         coupons_returned: vec![],
         cards_refunded: vec![],
         card_kept: Money::ZERO,
+        approved_by: None,
     };
     let ops = vec![
         remote_op(

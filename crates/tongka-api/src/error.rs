@@ -221,7 +221,8 @@ pub(crate) fn status_of(e: &EngineError) -> StatusCode {
             | ProgrammeError::DeductionMinimum
             | ProgrammeError::CouponTemplate { .. }
             | ProgrammeError::CouponTemplateIds
-            | ProgrammeError::OfferCoupons { .. } => INVALID,
+            | ProgrammeError::OfferCoupons { .. }
+            | ProgrammeError::RefundLimit => INVALID,
         },
         // Not this node's to do (HQ sells nothing; stores author no
         // documents): the same 403 the API's early checks answer.

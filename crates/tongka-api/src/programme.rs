@@ -92,6 +92,13 @@ pub(crate) struct ProgrammeReq {
     #[serde(default)]
     #[schema(default = json!(null))]
     coupon_templates: Option<Vec<crate::coupon_templates::TemplateDto>>,
+    /// A cashier's refund above this amount needs a store manager's
+    /// approval at the till. Absent: unchanged (a client of before changes
+    /// nothing); null: no refund needs approval. Refused:
+    /// programme_refund_limit, invalid_amount.
+    #[serde(default, deserialize_with = "crate::dto::double_option")]
+    #[schema(value_type = Option<crate::openapi::AmountInput>)]
+    refund_approval_above: Option<Option<DecimalText>>,
     #[serde(default)]
     #[allow(dead_code)]
     #[schema(value_type = Option<String>)]
@@ -128,7 +135,7 @@ pub(crate) fn authoring_programme(s: &AppState) -> Result<(), ApiError> {
 /// names none.
 pub(crate) fn programme_req(
     req: ProgrammeReq,
-    current: &[tongka_core::coupon::CouponTemplate],
+    current: &tongka_core::Programme,
 ) -> Result<tongka_core::Programme, ApiError> {
     use tongka_core::programme::{Level, ProgrammeError, RechargeOffer};
     let refuse = |e: ProgrammeError| ApiError::from(tongka_actors::EngineError::from(e));
@@ -188,7 +195,7 @@ pub(crate) fn programme_req(
         }),
     };
     let coupon_templates = match req.coupon_templates {
-        None => current.to_vec(),
+        None => current.coupon_templates.clone(),
         Some(list) => list
             .into_iter()
             .enumerate()
@@ -203,6 +210,11 @@ pub(crate) fn programme_req(
             .map_err(|_| refuse(ProgrammeError::PointsRate))?,
         points_deduction,
         coupon_templates,
+        refund_approval_above: match &req.refund_approval_above {
+            None => current.refund_approval_above,
+            Some(None) => None,
+            Some(Some(t)) => Some(t.money("refund_approval_above", false)?),
+        },
     };
     p.validate().map_err(refuse)?;
     Ok(p)
@@ -234,7 +246,7 @@ pub(crate) fn programme_req(
         "programme_points_rate", "programme_level_names", "programme_too_many",
         "invalid_amount", "programme_deduction_rate", "programme_deduction_cap",
         "programme_deduction_minimum", "invalid_coupon_template", "programme_offer_coupons",
-        "internal", "overloaded",
+        "programme_refund_limit", "internal", "overloaded",
         "storage_unavailable",
         "payload_too_large",
     ]))),
@@ -251,7 +263,7 @@ pub(crate) async fn put_programme(
     let _permit = admit(&s)?;
     authoring_programme(&s)?;
     let idem = idem(&headers, &method, "/programme", &body, false)?;
-    let current = s.engine().programme().coupon_templates.clone();
+    let current = s.engine().programme();
     let asked = match parse_json(&body).and_then(|r| programme_req(r, &current)) {
         Ok(p) => p,
         Err(e) => return refused(&s, idem.as_ref(), StatusCode::OK, e),

@@ -120,6 +120,10 @@ pub struct ProgrammeView<'a> {
     points_deduction: Option<DeductionView>,
     /// The chain's coupon templates, by id.
     coupon_templates: Vec<crate::coupon_templates::TemplateDto>,
+    /// A cashier's refund above this amount needs a store manager's
+    /// approval at the till; null: none does.
+    #[schema(value_type = Option<crate::openapi::Money>, required = true)]
+    refund_approval_above: Option<Money>,
     #[schema(value_type = String)]
     rounding: &'static str,
     #[schema(value_type = String)]
@@ -150,6 +154,7 @@ pub fn programme(p: &Programme) -> ProgrammeView<'_> {
             .iter()
             .map(crate::coupon_templates::view)
             .collect(),
+        refund_approval_above: p.refund_approval_above,
         rounding: "each line: amount = round(unit_price × qty), payable = round(amount × level rate); points: value = round(points ÷ points_deduction.points_per_yuan), at most round(payable × cap); half-up to the fen",
         balance_order: "principal and bonus in proportion to the paying store's share",
     }
@@ -841,6 +846,10 @@ pub fn history_entry(op: &Op) -> HistoryEntry {
             *points,
             into.to_string(),
         ),
+        // Not a member's: never in a member's history.
+        OpBody::StaffChanged { staff, .. } => {
+            ("staff_changed", None, None, None, 0, staff.to_string())
+        }
     };
     HistoryEntry {
         op: op.id.to_string(),

@@ -35,7 +35,8 @@ impl Act {
             | OpBody::MembersMerged { .. }
             | OpBody::MergeMoved { .. }
             | OpBody::CouponIssued { .. }
-            | OpBody::UsesTransferred { .. } => Act::Other,
+            | OpBody::UsesTransferred { .. }
+            | OpBody::StaffChanged { .. } => Act::Other,
         }
     }
 }

@@ -35,8 +35,10 @@ pub const FEATURE_COUPONS: u64 = 1 << 1;
 /// Count and period cards: a sale that sells cards, a visit, a refund of a
 /// card, a transfer of visits (`card::held`).
 pub const FEATURE_CARDS: u64 = 1 << 2;
+/// Staff accounts: an account created or changed (`staff`).
+pub const FEATURE_STAFF: u64 = 1 << 3;
 /// Every feature this build knows how to apply.
-pub const FEATURES_KNOWN: u64 = FEATURE_POINTS | FEATURE_COUPONS | FEATURE_CARDS;
+pub const FEATURES_KNOWN: u64 = FEATURE_POINTS | FEATURE_COUPONS | FEATURE_CARDS | FEATURE_STAFF;
 
 /// The name of feature bit `bit`, if this build knows it.
 pub fn feature_name(bit: u32) -> Option<&'static str> {
@@ -44,6 +46,7 @@ pub fn feature_name(bit: u32) -> Option<&'static str> {
         FEATURE_POINTS => Some("points"),
         FEATURE_COUPONS => Some("coupons"),
         FEATURE_CARDS => Some("cards"),
+        FEATURE_STAFF => Some("staff"),
         _ => None,
     }
 }
@@ -255,7 +258,8 @@ mod tests {
         assert_eq!(feature_name(0), Some("points"));
         assert_eq!(feature_name(1), Some("coupons"));
         assert_eq!(feature_name(2), Some("cards"));
-        assert_eq!(feature_name(3), None);
+        assert_eq!(feature_name(3), Some("staff"));
+        assert_eq!(feature_name(4), None);
         assert_eq!(feature_name(99), None);
         assert_eq!(
             first_unknown_feature(FEATURE_POINTS | FEATURE_COUPONS),

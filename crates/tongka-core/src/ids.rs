@@ -305,6 +305,11 @@ entity_id!(
     CardId,
     "k-"
 );
+entity_id!(
+    /// A staff account (`s-hq-3`).
+    StaffId,
+    "s-"
+);
 
 #[cfg(test)]
 mod tests {

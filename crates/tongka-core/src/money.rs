@@ -58,6 +58,11 @@ impl Money {
         Money(Decimal::new(fen, 2))
     }
 
+    /// An amount of whole yuan, for constants (up to 42,949,672 yuan).
+    pub const fn yuan_const(yuan: u32) -> Money {
+        Money(Decimal::from_parts(yuan * 100, 0, 0, false, 2))
+    }
+
     /// An amount from whole yuan.
     pub fn from_yuan(yuan: i64) -> Money {
         Money::from_fen(yuan * 100)

@@ -12,15 +12,17 @@ use crate::catalogue::Product;
 use crate::checkout::{Order, TenderKind};
 use crate::clock::{Hlc, VersionVector};
 use crate::codec::{
-    FEATURE_CARDS, FEATURE_COUPONS, FEATURE_POINTS, feature_name, first_unknown_feature,
+    FEATURE_CARDS, FEATURE_COUPONS, FEATURE_POINTS, FEATURE_STAFF, feature_name,
+    first_unknown_feature,
 };
 use crate::coupon::Coupon;
 use crate::day::Day;
-use crate::ids::{CardId, CouponId, MemberId, NodeId, OpId, RechargeId};
+use crate::ids::{CardId, CouponId, MemberId, NodeId, OpId, RechargeId, StaffId};
 use crate::member::{Profile, ProfilePatch};
 use crate::money::Money;
 use crate::programme::Programme;
 use crate::refund::Refund;
+use crate::staff::StaffPatch;
 
 /// The first byte of every encoded op: the format version. A node refuses
 /// an op of a format it does not know rather than guess. Format 2 is the
@@ -208,6 +210,16 @@ pub enum OpBody {
         #[n(4)]
         day: Day,
     },
+    /// A staff account created (every field) or changed (some), each field
+    /// last-writer-wins by the op's clock (`staff::StaffBook`). Feature
+    /// `FEATURE_STAFF`.
+    #[n(13)]
+    StaffChanged {
+        #[n(0)]
+        staff: StaffId,
+        #[n(1)]
+        patch: StaffPatch,
+    },
 }
 
 /// A node's visits of one card moved by a merge, with the card.
@@ -348,6 +360,7 @@ impl OpBody {
                 UsesOf::Card(_) => FEATURE_CARDS,
             },
             OpBody::CardVisited { .. } => FEATURE_CARDS,
+            OpBody::StaffChanged { .. } => FEATURE_STAFF,
             OpBody::MergeMoved { coupons, cards, .. } => {
                 let mut f = 0;
                 if !coupons.is_empty() {
@@ -376,7 +389,9 @@ impl OpBody {
             | OpBody::CardVisited { member, .. } => Some(member),
             OpBody::CheckedOut { order } => order.member.as_ref(),
             OpBody::Refunded { refund } => refund.member.as_ref(),
-            OpBody::ProgrammeChanged { .. } | OpBody::CatalogueChanged { .. } => None,
+            OpBody::ProgrammeChanged { .. }
+            | OpBody::CatalogueChanged { .. }
+            | OpBody::StaffChanged { .. } => None,
         }
     }
 
@@ -395,6 +410,7 @@ impl OpBody {
             OpBody::CouponIssued { .. } => "coupon_issued",
             OpBody::UsesTransferred { .. } => "uses_transferred",
             OpBody::CardVisited { .. } => "card_visited",
+            OpBody::StaffChanged { .. } => "staff_changed",
         }
     }
 }

@@ -75,7 +75,21 @@ pub struct Programme {
     #[cbor(n(4), skip_if = "crate::codec::is_empty_vec", default)]
     #[serde(default)]
     pub coupon_templates: Vec<CouponTemplate>,
+    /// A cashier's refund above this amount needs a store manager's
+    /// approval at the till (`staff::approval_needed`); `None`: no refund
+    /// needs one. A document without the part holds the default,
+    /// [`REFUND_APPROVAL_ABOVE`].
+    #[n(5)]
+    #[serde(default)]
+    pub refund_approval_above: Option<Money>,
 }
+
+/// The refund limit of the default programme (and of a document written
+/// before the limit existed): 500.00.
+pub const REFUND_APPROVAL_ABOVE: Money = Money::yuan_const(500);
+
+/// The highest refund limit a programme may set: 1,000,000.00.
+pub const REFUND_LIMIT_MAX: Money = Money::yuan_const(1_000_000);
 
 /// The most coupon templates a programme holds.
 pub const COUPON_TEMPLATES_MAX: usize = 200;
@@ -191,6 +205,8 @@ pub enum ProgrammeError {
     CouponTemplate { template: usize, why: TemplateError },
     #[error("coupon template ids must be distinct, at most 200 templates")]
     CouponTemplateIds,
+    #[error("the refund approval limit must be from 0.00 to 1000000.00")]
+    RefundLimit,
     /// A recharge offer's coupons (`offer` from 1): at most
     /// `OFFER_COUPONS_MAX`, each a template of the programme.
     #[error(
@@ -220,6 +236,7 @@ impl crate::error::DomainError for ProgrammeError {
                 "invalid_coupon_template"
             }
             ProgrammeError::OfferCoupons { .. } => "programme_offer_coupons",
+            ProgrammeError::RefundLimit => "programme_refund_limit",
         }
     }
 
@@ -251,6 +268,7 @@ impl crate::error::DomainError for ProgrammeError {
                 format!("第 {template} 个券模板：{}", why.message_zh())
             }
             ProgrammeError::CouponTemplateIds => "券模板编号须互不相同，最多 200 个券模板".into(),
+            ProgrammeError::RefundLimit => "退款审批额度须在 0.00 到 1000000.00 之间".into(),
             ProgrammeError::OfferCoupons { offer, template } => format!(
                 "第 {offer} 个充值优惠：赠券最多 {OFFER_COUPONS_MAX} 张，且须是方案中的券模板；{template:?} 不是"
             ),
@@ -310,6 +328,7 @@ impl Default for Programme {
             points_per_yuan: Decimal::ONE,
             points_deduction: None,
             coupon_templates: Vec::new(),
+            refund_approval_above: Some(REFUND_APPROVAL_ABOVE),
         }
     }
 }
@@ -348,6 +367,12 @@ impl Programme {
     }
 
     fn check(&self, name: impl Fn(&str) -> Result<(), TextError>) -> Result<(), ProgrammeError> {
+        if self
+            .refund_approval_above
+            .is_some_and(|m| m < Money::ZERO || m > REFUND_LIMIT_MAX)
+        {
+            return Err(ProgrammeError::RefundLimit);
+        }
         if self.levels.len() > PROGRAMME_ITEMS_MAX
             || self.recharge_offers.len() > PROGRAMME_ITEMS_MAX
         {

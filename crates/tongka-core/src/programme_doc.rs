@@ -4,7 +4,10 @@
 //!
 //! Layout (root map): `recharge_offers`, `levels`, `points_per_yuan`,
 //! `points_deduction` (`Option<PointsDeduction>`; absent in documents
-//! written before it existed, and in the initial document: off), and one
+//! written before it existed, and in the initial document: off),
+//! `refund_approval_above` (`Option<Money>`; absent: the default limit,
+//! `programme::REFUND_APPROVAL_ABOVE`, so the initial document's bytes
+//! stay as every node has them), and one
 //! `coupon_template:<id>` per coupon template (none in the initial
 //! document; a template removed is a key deleted), each a register holding
 //! the postcard encoding of that part. A part is
@@ -36,6 +39,7 @@ const OFFERS: &str = "recharge_offers";
 const LEVELS: &str = "levels";
 const POINTS: &str = "points_per_yuan";
 const DEDUCTION: &str = "points_deduction";
+const REFUND_LIMIT: &str = "refund_approval_above";
 /// The prefix of a coupon template's key: `coupon_template:<id>`.
 const TEMPLATE: &str = "coupon_template:";
 
@@ -108,6 +112,10 @@ pub fn materialise(doc: &Automerge) -> Result<Programme, ProgrammeDocError> {
             Some(_) => part(doc, DEDUCTION)?,
         },
         coupon_templates: templates(doc)?,
+        refund_approval_above: match doc.get(ROOT, REFUND_LIMIT).map_err(malformed)? {
+            None => Some(crate::programme::REFUND_APPROVAL_ABOVE),
+            Some(_) => part(doc, REFUND_LIMIT)?,
+        },
     };
     // As stored: a programme an older HQ wrote still reads (its text is
     // checked when HQ writes it, in `change`).
@@ -150,6 +158,13 @@ pub fn change(
                 ROOT,
                 DEDUCTION,
                 ScalarValue::Bytes(enc(&asked.points_deduction)),
+            )?;
+        }
+        if current.refund_approval_above != asked.refund_approval_above {
+            tx.put(
+                ROOT,
+                REFUND_LIMIT,
+                ScalarValue::Bytes(enc(&asked.refund_approval_above)),
             )?;
         }
         // One key per template: only those added, changed or removed.

@@ -100,6 +100,12 @@ pub struct Refund {
     /// part (`card::refund_value` gives back the rest).
     #[cbor(n(15), skip_if = "crate::codec::is_zero_money")]
     pub card_kept: Money,
+    /// The store manager who approved the refund at the till (a cashier's
+    /// refund above the programme's limit): their staff id. Only shown:
+    /// applying ignores it, so it needs no feature.
+    #[cbor(n(16), default)]
+    #[serde(default)]
+    pub approved_by: Option<String>,
 }
 
 /// A sale with what has been refunded of it so far.
@@ -495,6 +501,7 @@ impl OrderState {
             coupons_returned,
             cards_refunded,
             card_kept,
+            approved_by: None,
         })
     }
 

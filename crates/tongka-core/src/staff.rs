@@ -14,6 +14,11 @@
 //!   audit log; sells nothing.
 //! - **HQ admin** (总部管理员): the programme, the catalogue, coupon
 //!   templates, staff of every store, reports and the audit log.
+//! - **Owner** (店主): every right; the first admin of a node of no chain
+//!   (one shop that both sells and sets its own rules).
+//!
+//! A cashier or store manager works at the stores of their account
+//! (`StaffAccount::works_at`); HQ roles and the owner at any node.
 //!
 //! The admin token of `tongka up` is an integration's key, not a person:
 //! it keeps every right (scripts and integrations), and ops it makes
@@ -22,6 +27,14 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::DomainError;
+
+mod account;
+
+pub use account::{
+    HASH_LEN_MAX, LOGIN_LEN, NAME_LEN, PASSWORD_LEN, STORES_MAX, Stamp, StaffAccount, StaffBook,
+    StaffError, StaffPatch, approval_needed, check_hash, check_login, check_name, check_password,
+    check_stores, may_manage,
+};
 
 /// A staff member's role.
 #[derive(
@@ -49,15 +62,29 @@ pub enum Role {
     HqFinance,
     #[n(3)]
     HqAdmin,
+    #[n(4)]
+    Owner,
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [
+    pub const ALL: [Role; 5] = [
         Role::Cashier,
         Role::StoreManager,
         Role::HqFinance,
         Role::HqAdmin,
+        Role::Owner,
     ];
+
+    /// A role given by a client.
+    pub fn parse(text: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+
+    /// Whether the role works at the stores listed in its account (and
+    /// needs at least one), rather than at every node.
+    pub fn is_store_role(self) -> bool {
+        matches!(self, Role::Cashier | Role::StoreManager)
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -65,6 +92,7 @@ impl Role {
             Role::StoreManager => "store_manager",
             Role::HqFinance => "hq_finance",
             Role::HqAdmin => "hq_admin",
+            Role::Owner => "owner",
         }
     }
 
@@ -74,6 +102,7 @@ impl Role {
             Role::StoreManager => "店长",
             Role::HqFinance => "总部财务",
             Role::HqAdmin => "总部管理员",
+            Role::Owner => "店主",
         }
     }
 }
@@ -119,6 +148,11 @@ impl Action {
         Action::Reports,
         Action::Audit,
     ];
+
+    /// An action named by a client.
+    pub fn parse(text: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.as_str() == text)
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -170,21 +204,21 @@ impl Action {
 }
 
 /// The table: for each action, whether each role (in `Role::ALL`'s
-/// order: cashier, store manager, HQ finance, HQ admin) may take it. HQ
+/// order: cashier, store manager, HQ finance, HQ admin, owner) may take it. HQ
 /// sells nothing whatever the role (`authority`); a store manager's staff
 /// and audit rights are for the stores they work at (the caller's check).
-const TABLE: [(Action, [bool; 4]); 11] = [
-    (Action::Sell, [true, true, false, false]),
-    (Action::EditMembers, [true, true, false, true]),
-    (Action::Verify, [true, true, false, false]),
-    (Action::Refund, [true, true, false, false]),
-    (Action::RefundAboveLimit, [false, true, false, false]),
-    (Action::MergeMembers, [false, true, false, true]),
-    (Action::IssueCoupons, [false, true, false, true]),
-    (Action::AuthorRules, [false, false, false, true]),
-    (Action::ManageStaff, [false, true, false, true]),
-    (Action::Reports, [false, true, true, true]),
-    (Action::Audit, [false, true, true, true]),
+const TABLE: [(Action, [bool; 5]); 11] = [
+    (Action::Sell, [true, true, false, false, true]),
+    (Action::EditMembers, [true, true, false, true, true]),
+    (Action::Verify, [true, true, false, false, true]),
+    (Action::Refund, [true, true, false, false, true]),
+    (Action::RefundAboveLimit, [false, true, false, false, true]),
+    (Action::MergeMembers, [false, true, false, true, true]),
+    (Action::IssueCoupons, [false, true, false, true, true]),
+    (Action::AuthorRules, [false, false, false, true, true]),
+    (Action::ManageStaff, [false, true, false, true, true]),
+    (Action::Reports, [false, true, true, true, true]),
+    (Action::Audit, [false, true, true, true, true]),
 ];
 
 /// Whether `role` may take `action`.
@@ -222,6 +256,46 @@ impl DomainError for ForbiddenForRole {
             ("action", self.action.as_str().into()),
         ]
     }
+}
+
+/// A cashier's refund above the programme's limit, without a store
+/// manager's approval (`approval_needed`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "a refund of {amount} is above the limit of {limit}: a store manager's approval is needed (their login and password at this till)"
+)]
+pub struct ApprovalRequired {
+    pub limit: crate::money::Money,
+    pub amount: crate::money::Money,
+}
+
+impl DomainError for ApprovalRequired {
+    fn code(&self) -> &'static str {
+        "approval_required"
+    }
+
+    fn message_zh(&self) -> String {
+        format!(
+            "退款 {} 超过限额 {}：需要店长在本收银台输入账号和密码授权",
+            self.amount, self.limit
+        )
+    }
+
+    fn details(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("limit", self.limit.to_string()),
+            ("amount", self.amount.to_string()),
+        ]
+    }
+}
+
+/// What a refund's request says of who asks: the role of the staff member
+/// (`None`: the integration token, whom no limit binds) and the store
+/// manager who approved it at the till, already verified by the caller.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RefundAuth {
+    pub role: Option<Role>,
+    pub approved_by: Option<String>,
 }
 
 /// `allows`, as a refusal.
@@ -276,8 +350,14 @@ mod tests {
         assert!(!allows(Role::Cashier, Action::MergeMembers));
         // Programme, catalogue and coupon templates belong to HQ admin.
         for r in Role::ALL {
-            assert_eq!(allows(r, Action::AuthorRules), r == Role::HqAdmin, "{r:?}");
+            assert_eq!(
+                allows(r, Action::AuthorRules),
+                matches!(r, Role::HqAdmin | Role::Owner),
+                "{r:?}"
+            );
         }
+        // The owner of a node of no chain may do everything.
+        assert!(Action::ALL.iter().all(|a| allows(Role::Owner, *a)));
         // Reports and settlement belong to HQ finance (and managers and
         // HQ admin), never to a cashier.
         assert!(allows(Role::HqFinance, Action::Reports));

@@ -424,9 +424,11 @@ impl MemberState {
             OpBody::MemberRegistered { .. } => {
                 return Err(ApplyError::NotApplicable("member already registered"));
             }
-            OpBody::ProgrammeChanged { .. } | OpBody::CatalogueChanged { .. } => {
+            OpBody::ProgrammeChanged { .. }
+            | OpBody::CatalogueChanged { .. }
+            | OpBody::StaffChanged { .. } => {
                 return Err(ApplyError::NotApplicable(
-                    "a programme or catalogue change is not a member's",
+                    "a programme, catalogue or staff change is not a member's",
                 ));
             }
             OpBody::ProfileUpdated { change, .. } => {
@@ -685,7 +687,8 @@ fn moves_negative(body: &OpBody) -> bool {
         | OpBody::CatalogueChanged { .. }
         | OpBody::CouponIssued { .. }
         | OpBody::UsesTransferred { .. }
-        | OpBody::CardVisited { .. } => false,
+        | OpBody::CardVisited { .. }
+        | OpBody::StaffChanged { .. } => false,
     }
 }
 
@@ -826,7 +829,8 @@ impl LedgerTotals {
             | OpBody::MergeMoved { .. }
             | OpBody::ProgrammeChanged { .. }
             | OpBody::CatalogueChanged { .. }
-            | OpBody::UsesTransferred { .. } => {}
+            | OpBody::UsesTransferred { .. }
+            | OpBody::StaffChanged { .. } => {}
             OpBody::CardVisited { count, .. } => self.card_visits += i64::from(*count),
             OpBody::CouponIssued { coupon, .. } => {
                 self.coupons_issued += 1;

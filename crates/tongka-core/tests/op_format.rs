@@ -16,11 +16,14 @@ use tongka_core::coupon::{
 };
 use tongka_core::day::Day;
 use tongka_core::error::DomainError;
-use tongka_core::ids::{CardId, CouponId, MemberId, NodeId, OpId, OrderId, RechargeId, RefundId};
+use tongka_core::ids::{
+    CardId, CouponId, MemberId, NodeId, OpId, OrderId, RechargeId, RefundId, StaffId,
+};
 use tongka_core::member::{Gender, Profile, ProfilePatch};
 use tongka_core::op::{DecodeError, EncodedOp, MergedFigures, OP_FORMAT_V2, OpDraft, UsesOf};
 use tongka_core::programme::{PointsDeduction, Programme};
 use tongka_core::refund::{Refund, RefundLine};
+use tongka_core::staff::{Role, StaffPatch};
 use tongka_core::{Hlc, Money, Op, OpBody, VersionVector};
 
 // ---- strategies -------------------------------------------------------
@@ -248,6 +251,7 @@ fn refund() -> impl Strategy<Value = Refund> {
                 coupons_returned: coupons.iter().map(|c| CouponId::mint(&store, *c)).collect(),
                 cards_refunded: coupons.iter().map(|c| CardId::mint(&store, *c)).collect(),
                 card_kept: Money::from_fen(coupons.len() as i64),
+                approved_by: (coupons.len() % 2 == 1).then(|| "s-store-1-2".to_string()),
                 id: RefundId::mint(&store, n),
                 order: OrderId::mint(&store, n / 2),
                 member: member.map(|m| MemberId::mint(&store, m)),
@@ -446,6 +450,29 @@ fn body() -> impl Strategy<Value = OpBody> {
                 service,
                 day,
             }),
+        (
+            node(),
+            1u64..99,
+            proptest::option::of(text()),
+            proptest::option::of(text()),
+            proptest::option::of(0usize..5),
+            proptest::option::of(proptest::collection::vec(node(), 0..3)),
+            proptest::option::of(any::<bool>()),
+            proptest::option::of(text()),
+        )
+            .prop_map(|(n, i, login, name, role, stores, disabled, password)| {
+                OpBody::StaffChanged {
+                    staff: StaffId::mint(&n, i),
+                    patch: StaffPatch {
+                        login,
+                        name,
+                        role: role.map(|r| Role::ALL[r]),
+                        stores,
+                        disabled,
+                        password,
+                    },
+                }
+            }),
     ]
 }
 
@@ -593,7 +620,7 @@ struct NextOrder {
 }
 
 /// The feature the next version gives stock.
-const FEATURE_STOCK: u64 = 1 << 3;
+const FEATURE_STOCK: u64 = 1 << 4;
 
 impl NextOrder {
     fn of(o: &Order, staff: Option<&str>, stock: &[&str]) -> NextOrder {
@@ -753,17 +780,18 @@ fn a_sale_needing_an_unknown_feature_is_refused() {
         FEATURE_POINTS | FEATURE_STOCK,
     );
     let err = Op::decode(&bytes).unwrap_err();
-    assert_eq!(err, DecodeError::UnknownFeature(3));
-    assert_eq!(feature_name(3), None);
+    assert_eq!(err, DecodeError::UnknownFeature(4));
+    assert_eq!(feature_name(4), None);
+    assert_eq!(feature_name(3), Some("staff"));
     assert_eq!(feature_name(1), Some("coupons"));
     assert_eq!(feature_name(2), Some("cards"));
     assert_eq!(err.code(), "unknown_feature");
-    assert!(err.to_string().contains("feature 3"), "{err}");
-    assert!(err.message_zh().contains("功能 3"), "{}", err.message_zh());
-    assert_eq!(err.details(), vec![("feature", "3".to_string())]);
+    assert!(err.to_string().contains("feature 4"), "{err}");
+    assert!(err.message_zh().contains("功能 4"), "{}", err.message_zh());
+    assert_eq!(err.details(), vec![("feature", "4".to_string())]);
     assert_eq!(
         EncodedOp::decode(bytes).unwrap_err(),
-        DecodeError::UnknownFeature(3)
+        DecodeError::UnknownFeature(4)
     );
 }
 

@@ -43,6 +43,9 @@ pub struct Effects {
     /// The catalogue after the op: its document and the products whose
     /// materialised rows changed.
     pub catalogue: Option<CatalogueWrite>,
+    /// The staff book after the op (`meta` `staff`, minicbor): a few
+    /// hundred accounts, written whole by each rare staff op.
+    pub staff: Option<Vec<u8>>,
 }
 
 /// A catalogue change to materialise: the document (`meta` `catalogue`)

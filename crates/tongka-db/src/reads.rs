@@ -206,6 +206,14 @@ impl Db {
         Ok(meta.get("programme")?.map(|v| v.value().to_vec()))
     }
 
+    /// The staff book (`tongka_core::staff::StaffBook`, minicbor), if any
+    /// staff op was applied; none means no account.
+    pub fn staff_book(&self) -> Result<Option<Vec<u8>>, DbError> {
+        let r = self.shared.db.begin_read()?;
+        let meta = r.open_table(META)?;
+        Ok(meta.get("staff")?.map(|v| v.value().to_vec()))
+    }
+
     /// The catalogue document (`catalogue_doc`, saved): written at
     /// creation (the initial one) and by each catalogue change.
     pub fn catalogue_doc(&self) -> Result<Option<Vec<u8>>, DbError> {

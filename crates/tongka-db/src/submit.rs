@@ -47,6 +47,7 @@ pub(crate) struct Values {
     pub(crate) rejected: Option<String>,
     pub(crate) programme: Option<Vec<u8>>,
     pub(crate) catalogue: Option<CatalogueWrite>,
+    pub(crate) staff: Option<Vec<u8>>,
 }
 
 impl Values {
@@ -72,6 +73,7 @@ impl Values {
             rejected: e.rejected,
             programme: e.programme,
             catalogue: e.catalogue,
+            staff: e.staff,
         }
     }
 }

@@ -29,7 +29,8 @@ pub const SCHEMA_VERSION: u32 = 9;
 /// `instance` (u64 LE, random at creation: tells this database's history
 /// index from another's),
 /// `entity` (u64 LE: high-water mark of minted entity ids), `programme`
-/// (the programme document's saved bytes, raw), `catalogue` (the catalogue
+/// (the programme document's saved bytes, raw), `staff` (the staff book,
+/// minicbor, which grows by new fields), `catalogue` (the catalogue
 /// document's saved bytes, raw), `authored-documents` (present once this
 /// node authored a programme or catalogue change), `summary`
 /// (`Summary`: seq, version vector, digest, totals, hlc).

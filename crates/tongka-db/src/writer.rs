@@ -253,6 +253,7 @@ fn commit_batch(
             let mut merged = w.open_table(MERGED)?;
             let mut programme: Option<Vec<u8>> = None;
             let mut catalogue: Option<Vec<u8>> = None;
+            let mut staff: Option<Vec<u8>> = None;
             let mut authored = false;
             for job in batch {
                 match job {
@@ -331,6 +332,9 @@ fn commit_batch(
                         if let Some(doc) = &values.programme {
                             programme = Some(doc.clone());
                         }
+                        if let Some(book) = &values.staff {
+                            staff = Some(book.clone());
+                        }
                         if let Some(c) = &values.catalogue {
                             write_products(&mut products, &mut barcodes, &c.products)?;
                             catalogue = Some(c.doc.clone());
@@ -366,6 +370,9 @@ fn commit_batch(
             }
             if let Some(doc) = &catalogue {
                 meta.insert("catalogue", doc.as_slice())?;
+            }
+            if let Some(book) = &staff {
+                meta.insert("staff", book.as_slice())?;
             }
             if authored {
                 meta.insert("authored-documents", [1u8].as_slice())?;

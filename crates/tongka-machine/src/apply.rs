@@ -130,6 +130,9 @@ pub enum Admitted<'a> {
     Programme,
     /// A catalogue change: the host applies it to its catalogue document.
     Catalogue,
+    /// A staff account created or changed: the host applies it to its
+    /// staff book (`tongka_core::staff::StaffBook::apply`).
+    Staff,
 }
 
 impl Admitted<'_> {
@@ -141,7 +144,7 @@ impl Admitted<'_> {
             | Admitted::Merge { member } => Some(member),
             Admitted::Sale { order } => order.member.as_ref(),
             Admitted::Refund { member, .. } => *member,
-            Admitted::Programme | Admitted::Catalogue => None,
+            Admitted::Programme | Admitted::Catalogue | Admitted::Staff => None,
         }
     }
 }
@@ -241,6 +244,7 @@ pub fn admit<'a>(
         }
         OpBody::ProgrammeChanged { .. } => Admitted::Programme,
         OpBody::CatalogueChanged { .. } => Admitted::Catalogue,
+        OpBody::StaffChanged { .. } => Admitted::Staff,
     })
 }
 
@@ -345,8 +349,8 @@ pub struct Applied {
     pub index: Vec<IndexDelta>,
     /// A merge or a merge's share move: the host settles the pair.
     pub merge: bool,
-    /// A programme or catalogue change: the host applies it to its
-    /// document.
+    /// A programme, catalogue or staff change: the host applies it to its
+    /// document (or staff book).
     pub document: bool,
 }
 
@@ -375,7 +379,7 @@ pub fn apply(view: &impl View, op: &Op, role: Option<OriginRole>) -> Result<Appl
         Admitted::Sale { order } => out.order = Some(OrderState::new(order.clone())),
         Admitted::Refund { order, .. } => out.order = Some(*order),
         Admitted::Merge { .. } => out.merge = true,
-        Admitted::Programme | Admitted::Catalogue => out.document = true,
+        Admitted::Programme | Admitted::Catalogue | Admitted::Staff => out.document = true,
         Admitted::Registered { .. } | Admitted::Member { .. } => {}
     }
     Ok(out)

@@ -193,6 +193,7 @@ fn refusals_come_from_the_rule() {
         coupons_returned: vec![],
         cards_refunded: vec![],
         card_kept: Money::ZERO,
+        approved_by: None,
     };
     let unknown = op(
         "a",

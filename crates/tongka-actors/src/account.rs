@@ -22,8 +22,8 @@ use tongka_core::merge::{self, Merged};
 use tongka_core::money::Money;
 use tongka_core::op::{EncodedOp, Op, OpBody, OpDraft};
 use tongka_core::refund::{OrderState, RefundLine};
-use tongka_core::state::{self, MemberError, MemberState};
 use tongka_core::staff::{ApprovalRequired, RefundAuth, approval_needed};
+use tongka_core::state::{self, MemberError, MemberState};
 use tongka_db::{Effects, Prepared, Source};
 use tongka_machine::apply;
 

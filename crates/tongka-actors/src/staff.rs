@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use tongka_core::ids::StaffId;
 use tongka_core::op::{Op, OpBody};
-use tongka_core::staff::{Stamp, StaffAccount, StaffBook, StaffError, StaffPatch};
+use tongka_core::staff::{StaffAccount, StaffBook, StaffError, StaffPatch, Stamp};
 use tongka_db::Effects;
 
 use crate::account::Encoding;

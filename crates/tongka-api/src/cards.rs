@@ -184,6 +184,7 @@ pub(crate) async fn list(
 )]
 pub(crate) async fn visit(
     State(s): State<AppState>,
+    axum::Extension(who): axum::Extension<Principal>,
     Path((id, code)): Path<(String, String)>,
     method: Method,
     headers: HeaderMap,
@@ -216,7 +217,7 @@ pub(crate) async fn visit(
     };
     let out = s
         .engine()
-        .visit_card(actor(), idem, member, card, count, service)
+        .visit_card(actor(&who), idem, member, card, count, service)
         .await?;
     Ok(created(&s, &out))
 }

@@ -51,6 +51,7 @@ use tongka_core::ids::CouponId;
 )]
 pub(crate) async fn checkout(
     State(s): State<AppState>,
+    axum::Extension(who): axum::Extension<Principal>,
     method: Method,
     headers: HeaderMap,
     body: Bytes,
@@ -65,7 +66,7 @@ pub(crate) async fn checkout(
     let out = s
         .engine()
         .checkout_with(
-            actor(),
+            actor(&who),
             idem,
             sale.member,
             sale.lines,

@@ -148,6 +148,7 @@ fn template_id(template: &str) -> Result<&str, ApiError> {
 )]
 pub(crate) async fn issue(
     State(s): State<AppState>,
+    axum::Extension(who): axum::Extension<Principal>,
     Path(id): Path<String>,
     method: Method,
     headers: HeaderMap,
@@ -173,7 +174,7 @@ pub(crate) async fn issue(
     };
     let out = s
         .engine()
-        .issue_coupon(actor(), idem, member, &template)
+        .issue_coupon(actor(&who), idem, member, &template)
         .await?;
     Ok(created(&s, &out))
 }
@@ -286,6 +287,7 @@ fn batch_members(ids: &[String]) -> Result<Vec<MemberId>, ApiError> {
 )]
 pub(crate) async fn issue_batch(
     State(s): State<AppState>,
+    axum::Extension(who): axum::Extension<Principal>,
     method: Method,
     headers: HeaderMap,
     body: Bytes,
@@ -312,7 +314,7 @@ pub(crate) async fn issue_batch(
     let members = batch_members(&req.member_ids)?;
     let e = s.engine();
     let results = e
-        .issue_coupons(actor(), idem, members.clone(), &template)
+        .issue_coupons(actor(&who), idem, members.clone(), &template)
         .await?;
     let today = today();
     let here = e.node();

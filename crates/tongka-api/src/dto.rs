@@ -274,6 +274,20 @@ pub struct RefundReq {
     #[serde(default)]
     #[schema(max_length = 200, default = "")]
     pub reason: String,
+    /// A store manager's sign-in at this till, approving a cashier's
+    /// refund above the programme's `refund_approval_above`.
+    #[serde(default)]
+    pub approval: Option<ApprovalReq>,
+}
+
+/// A store manager's login and password, approving at the till.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = ApprovalRequest)]
+pub struct ApprovalReq {
+    #[schema(examples("wang.dz"))]
+    pub login: String,
+    pub password: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

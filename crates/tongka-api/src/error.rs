@@ -28,6 +28,7 @@ use tongka_core::member_code::MemberCodeError;
 use tongka_core::merge::MergeError;
 use tongka_core::programme::ProgrammeError;
 use tongka_core::refund::RefundError;
+use tongka_core::staff::StaffError;
 use tongka_core::state::{MemberError, RechargeError};
 
 #[derive(Debug)]
@@ -52,6 +53,17 @@ impl ApiError {
             message: message.into(),
             message_zh: message_zh.into(),
             details: Vec::new(),
+        }
+    }
+
+    /// A domain refusal answered with `status`.
+    pub fn from_domain(status: StatusCode, e: &dyn DomainError) -> ApiError {
+        ApiError {
+            status,
+            code: e.code(),
+            message: e.to_string(),
+            message_zh: e.message_zh(),
+            details: e.details(),
         }
     }
 
@@ -226,6 +238,18 @@ pub(crate) fn status_of(e: &EngineError) -> StatusCode {
         },
         // Not this node's to do (HQ sells nothing; stores author no
         // documents): the same 403 the API's early checks answer.
+        EngineError::Staff(e) => match e {
+            StaffError::NotFound => NOT_FOUND,
+            StaffError::LoginTaken(_) | StaffError::Exists => CONFLICT,
+            StaffError::Login
+            | StaffError::Name(_)
+            | StaffError::Password
+            | StaffError::Hash
+            | StaffError::TooManyStores
+            | StaffError::StoresRequired
+            | StaffError::Incomplete => INVALID,
+        },
+        EngineError::ApprovalRequired(_) => StatusCode::FORBIDDEN,
         EngineError::NotAuthorised(e) => match e {
             NotAuthorised::HqSellsNothing
             | NotAuthorised::ProgrammeHqOnly
@@ -279,6 +303,11 @@ impl From<MemberCodeError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let retry_after = self
+            .details
+            .iter()
+            .find(|(k, _)| *k == "retry_after_s")
+            .and_then(|(_, v)| axum::http::HeaderValue::from_str(v).ok());
         let mut body = Map::new();
         body.insert("code".into(), json!(self.code));
         body.insert("message".into(), json!(self.message));
@@ -293,6 +322,12 @@ impl IntoResponse for ApiError {
         if self.code == "overloaded" {
             resp.headers_mut()
                 .insert("retry-after", axum::http::HeaderValue::from_static("1"));
+        }
+        // Sign-ins locked after failures: when they may be tried again.
+        if self.code == "login_locked"
+            && let Some(s) = retry_after
+        {
+            resp.headers_mut().insert("retry-after", s);
         }
         resp
     }

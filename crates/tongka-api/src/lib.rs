@@ -5,6 +5,7 @@
 //! Architecture Invariant: bad input is refused here or in the core with a
 //! 4xx and a machine code, before anything is written.
 
+mod auth;
 mod cards;
 mod checkouts;
 mod console;
@@ -18,19 +19,23 @@ mod member_codes;
 mod members;
 pub mod openapi;
 mod orders;
+mod password;
+pub mod permissions;
 mod products;
 mod programme;
 mod recharges;
 mod render;
 mod serve;
+mod sessions;
+mod staff;
 mod sync;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, Method, StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use tongka_actors::{Admitted, Engine, Idem, Outcome};
@@ -38,6 +43,7 @@ use tongka_core::authority::{Act, may};
 use tongka_core::ids::{MemberId, OrderId};
 use tongka_core::op::KEY_LEN_MAX;
 
+pub use crate::auth::{Principal, Sessions};
 pub use crate::error::ApiError;
 pub use crate::member_codes::MemberCodes;
 pub use crate::serve::{CAP_WARN_EVERY, HEAD_BYTES_MAX, ServeOptions, serve};
@@ -46,6 +52,8 @@ pub use crate::serve::{CAP_WARN_EVERY, HEAD_BYTES_MAX, ServeOptions, serve};
 pub const BODY_BYTES_MAX: usize = 256 * 1024;
 /// The most entries a list answer holds.
 pub const LIST_MAX: usize = 200;
+/// How long a staff session lasts from sign-in by default: a long shift.
+pub const DEFAULT_SESSION_TTL: std::time::Duration = std::time::Duration::from_secs(12 * 3600);
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -56,6 +64,8 @@ pub struct AppState {
 struct Inner {
     engine: Engine,
     token: String,
+    /// Staff sessions and sign-in failures (`auth`).
+    sessions: Arc<Sessions>,
     role: String,
     console: bool,
     peers: Option<PeerStatusFn>,
@@ -73,10 +83,28 @@ impl AppState {
             inner: Arc::new(Inner {
                 engine,
                 token,
+                sessions: Arc::new(Sessions::new(DEFAULT_SESSION_TTL)),
                 role: role.to_string(),
                 console,
                 peers: None,
                 member_codes: None,
+            }),
+        }
+    }
+
+    /// Staff sessions last `ttl` from sign-in (default
+    /// [`DEFAULT_SESSION_TTL`]).
+    pub fn with_session_ttl(self, ttl: std::time::Duration) -> AppState {
+        let i = &self.inner;
+        AppState {
+            inner: Arc::new(Inner {
+                engine: i.engine.clone(),
+                token: i.token.clone(),
+                sessions: Arc::new(Sessions::new(ttl)),
+                role: i.role.clone(),
+                console: i.console,
+                peers: i.peers.clone(),
+                member_codes: i.member_codes.clone(),
             }),
         }
     }
@@ -88,6 +116,7 @@ impl AppState {
             inner: Arc::new(Inner {
                 engine: i.engine.clone(),
                 token: i.token.clone(),
+                sessions: i.sessions.clone(),
                 role: i.role.clone(),
                 console: i.console,
                 peers: Some(peers),
@@ -103,6 +132,7 @@ impl AppState {
             inner: Arc::new(Inner {
                 engine: i.engine.clone(),
                 token: i.token.clone(),
+                sessions: i.sessions.clone(),
                 role: i.role.clone(),
                 console: i.console,
                 peers: i.peers.clone(),
@@ -113,6 +143,10 @@ impl AppState {
 
     pub fn engine(&self) -> &Engine {
         &self.inner.engine
+    }
+
+    pub(crate) fn sessions(&self) -> &Sessions {
+        &self.inner.sessions
     }
 }
 
@@ -157,8 +191,17 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/sync/status", get(sync::sync_status))
         .route("/ledger/summary", get(ledger::ledger_summary))
-        .route_layer(middleware::from_fn_with_state(state.clone(), auth));
+        .route("/staff", get(staff::list).post(staff::create))
+        .route("/staff/{id}", get(staff::get_one).patch(staff::patch))
+        .route(
+            "/sessions/current",
+            get(sessions::current).delete(sessions::sign_out),
+        )
+        .route("/setup/first-admin", post(sessions::first_admin))
+        .route_layer(middleware::from_fn_with_state(state.clone(), auth::auth));
     let open = Router::new()
+        .route("/setup", get(sessions::setup))
+        .route("/sessions", post(sessions::sign_in))
         .route("/health", get(health::health))
         .route("/openapi.json", get(health::openapi));
     let mut app = Router::new().nest("/api/v1", open.merge(api));
@@ -229,35 +272,10 @@ async fn json_errors(resp: Response) -> Response {
     ApiError::new(status, code, en, zh).into_response()
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// The token of an `Authorization: Bearer <token>` value. The scheme is
-/// matched without regard to case (RFC 7235 section 2.1: `bearer`, `BEARER`).
-fn bearer_token(value: &str) -> Option<&str> {
-    let (scheme, token) = value.trim_start().split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
-        .filter(|t| !t.is_empty())
-}
-
-async fn auth(State(s): State<AppState>, req: Request, next: Next) -> Response {
-    let given = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(bearer_token);
-    match given {
-        Some(t) if constant_time_eq(t.as_bytes(), s.inner.token.as_bytes()) => next.run(req).await,
-        _ => ApiError::unauthorized().into_response(),
-    }
-}
-
-/// Who made a request, for the op log. One admin token for now.
-pub(crate) fn actor() -> String {
-    "admin".to_string()
+/// Who made a request, for the op log: the staff member's id, or the
+/// admin token's name.
+pub(crate) fn actor(who: &Principal) -> String {
+    who.by()
 }
 
 /// The request's idempotency key, fingerprinted with what it came with.

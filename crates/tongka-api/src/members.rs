@@ -44,6 +44,7 @@ use tongka_core::state::MemberState;
 )]
 pub(crate) async fn register(
     State(s): State<AppState>,
+    axum::Extension(who): axum::Extension<Principal>,
     method: Method,
     headers: HeaderMap,
     body: Bytes,
@@ -54,7 +55,7 @@ pub(crate) async fn register(
         Ok(p) => p,
         Err(e) => return refused(&s, idem.as_ref(), StatusCode::CREATED, e),
     };
-    let out = s.engine().register(actor(), idem, profile).await?;
+    let out = s.engine().register(actor(&who), idem, profile).await?;
     Ok(created(&s, &out))
 }
 
@@ -276,6 +277,7 @@ pub(crate) async fn get_member(
 )]
 pub(crate) async fn patch_member(
     State(s): State<AppState>,
+    axum::Extension(who): axum::Extension<Principal>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -292,7 +294,7 @@ pub(crate) async fn patch_member(
         notes: req.notes,
     };
     let e = s.engine();
-    match e.update_profile(actor(), id, patch).await? {
+    match e.update_profile(actor(&who), id, patch).await? {
         Outcome::Member(m) => {
             Ok(Json(render::member(&m, &e.programme(), e.node())).into_response())
         }
@@ -334,6 +336,7 @@ pub(crate) async fn patch_member(
 )]
 pub(crate) async fn merge_members(
     State(s): State<AppState>,
+    axum::Extension(who): axum::Extension<Principal>,
     Path(id): Path<String>,
     method: Method,
     headers: HeaderMap,
@@ -358,7 +361,7 @@ pub(crate) async fn merge_members(
     };
     let out = s
         .engine()
-        .merge_members(actor(), idem, id, absorbed)
+        .merge_members(actor(&who), idem, id, absorbed)
         .await?;
     Ok(created(&s, &out))
 }

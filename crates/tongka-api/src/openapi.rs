@@ -174,6 +174,93 @@ pub const CODES: &[(u16, &str, &str)] = &[
     ),
     (401, "unauthorized", r#"Missing or wrong bearer token."#),
     (
+        401,
+        "session_expired",
+        r#"The staff session has ended: expired, signed out, or the account's password changed since. Sign in again."#,
+    ),
+    (
+        401,
+        "login_failed",
+        r#"Wrong login or password (the same answer whether or not the login exists)."#,
+    ),
+    (
+        403,
+        "account_disabled",
+        r#"The staff account is disabled (at this node: the change reached it)."#,
+    ),
+    (
+        403,
+        "not_at_this_store",
+        r#"A cashier or store manager signs in only at the stores of their account. Details: `store`."#,
+    ),
+    (
+        403,
+        "forbidden_for_role",
+        r#"The staff member's role may not do this (the permission table in README). Details: `role`, `action`."#,
+    ),
+    (
+        403,
+        "approval_required",
+        r#"A cashier's refund above the programme's `refund_approval_above` needs a store manager's approval: send `approval` with their login and password. Details: `limit`, `amount`."#,
+    ),
+    (
+        403,
+        "approval_invalid",
+        r#"The approval is refused: a wrong login or password, an account that may not approve refunds at this store, or the cashier's own."#,
+    ),
+    (
+        403,
+        "token_only",
+        r#"Only the node's admin token may do this (the first-run flow)."#,
+    ),
+    (
+        429,
+        "login_locked",
+        r#"Too many failed sign-ins of this login (5) or from this address (30) in 15 minutes: wait `Retry-After` seconds. Details: `retry_after_s`."#,
+    ),
+    (404, "staff_not_found", r#"No staff account with this id."#),
+    (409, "login_taken", r#"Another account has this login."#),
+    (
+        409,
+        "first_admin_exists",
+        r#"Staff accounts exist already: sign in, and add staff on the staff page."#,
+    ),
+    (
+        409,
+        "first_admin_at_hq",
+        r#"A store of a chain gets its staff from HQ: create the first admin at the HQ node."#,
+    ),
+    (
+        422,
+        "invalid_login",
+        r#"A login is 2 to 32 of a-z, 0-9, '.', '_' and '-', starting with a letter or digit. Details: `field`."#,
+    ),
+    (
+        422,
+        "invalid_staff_name",
+        r#"A staff name is 1 to 40 characters, without control, invisible or direction characters. Details: `field`."#,
+    ),
+    (
+        422,
+        "invalid_password",
+        r#"A password is 8 to 128 characters, without control characters. Details: `field`."#,
+    ),
+    (
+        422,
+        "invalid_role",
+        r#"`role` is one of cashier, store_manager, hq_finance, hq_admin, owner. Details: `field`."#,
+    ),
+    (
+        422,
+        "invalid_stores",
+        r#"A cashier or store manager works at 1 to 64 stores, each a node name. Details: `field`."#,
+    ),
+    (
+        422,
+        "programme_refund_limit",
+        r#"`refund_approval_above` is from 0.00 to 1000000.00, or null."#,
+    ),
+    (
         403,
         "catalogue_hq_only",
         r#"The catalogue (products and prices) is authored by HQ for the whole chain; change it at the HQ node."#,
@@ -677,7 +764,7 @@ const KEY_REQUIRED: &[&str] = &[
     "issueCouponBatch",
     "visitCard",
 ];
-const KEY_OPTIONAL: &[&str] = &["registerMember", "putProgramme"];
+const KEY_OPTIONAL: &[&str] = &["registerMember", "putProgramme", "createStaff"];
 /// Operations open without a token.
 const OPEN: &[&str] = &[
     "health",
@@ -686,6 +773,17 @@ const OPEN: &[&str] = &[
     "consoleScript",
     "consoleStyle",
     "consoleFile",
+    "setup",
+    "signIn",
+];
+
+/// The refusals of sign-in every operation behind it may answer (besides
+/// `unauthorized`, which each lists).
+const SIGNED_IN: &[&str] = &[
+    "session_expired",
+    "account_disabled",
+    "not_at_this_store",
+    "forbidden_for_role",
 ];
 
 #[derive(OpenApi)]
@@ -707,6 +805,7 @@ const OPEN: &[&str] = &[
         (name = "products", description = "Catalogue / 商品"),
         (name = "coupons", description = "Coupons held by members / 会员券"),
         (name = "cards", description = "Count and period cards held by members / 次卡与期卡"),
+        (name = "staff", description = "Staff accounts, sign-in and sessions / 员工与登录"),
         (name = "console", description = "Web console static files / 网页控制台"),
     ),
     paths(
@@ -744,6 +843,15 @@ const OPEN: &[&str] = &[
         crate::coupons::issue_batch,
         crate::cards::list,
         crate::cards::visit,
+        crate::sessions::setup,
+        crate::sessions::sign_in,
+        crate::sessions::current,
+        crate::sessions::sign_out,
+        crate::sessions::first_admin,
+        crate::staff::list,
+        crate::staff::create,
+        crate::staff::get_one,
+        crate::staff::patch,
     ),
     components(schemas(ErrorBody, LineRequest, SkuLine, BarcodeLine, FreeLine, AmountInput, QtyInput))
 )]
@@ -820,10 +928,17 @@ fn complete(op: &mut Map<String, Value>) {
     };
     // The codes the handler's `#[utoipa::path]` lists (its `x-codes`
     // extension) become its refusal answers, grouped by status.
-    let codes = match op.remove("x-codes") {
+    let mut codes = match op.remove("x-codes") {
         Some(Value::Array(codes)) => codes,
         _ => Vec::new(),
     };
+    if !OPEN.contains(&id) {
+        for c in SIGNED_IN {
+            if !codes.iter().any(|x| x == c) {
+                codes.push(json!(c));
+            }
+        }
+    }
     let mut by_status: Vec<(u16, Vec<(&str, &str)>)> = Vec::new();
     for code in &codes {
         let code = code.as_str().expect("a code is a string");

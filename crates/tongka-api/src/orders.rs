@@ -9,6 +9,7 @@ use crate::dto::*;
 use crate::*;
 use tongka_core::ids::OrderId;
 use tongka_core::refund::RefundLine;
+use tongka_core::staff::RefundAuth;
 
 #[utoipa::path(
     get,
@@ -95,6 +96,8 @@ pub(crate) async fn get_receipt(
         "idempotency_key_in_progress", "already_refunded", "refund_wrong_store",
         "invalid_qty", "invalid_refund_line", "refund_exceeds_paid", "invalid_reason",
         "card_not_found", "card_refunded", "card_held_elsewhere",
+        "session_expired", "account_disabled", "not_at_this_store", "forbidden_for_role",
+        "approval_required", "approval_invalid", "login_locked",
         "internal", "overloaded", "storage_unavailable", "payload_too_large",
     ]))),
     responses(
@@ -103,9 +106,11 @@ pub(crate) async fn get_receipt(
 )]
 pub(crate) async fn refund(
     State(s): State<AppState>,
+    axum::Extension(who): axum::Extension<Principal>,
     Path(id): Path<String>,
     method: Method,
     headers: HeaderMap,
+    ext: axum::http::Extensions,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let _permit = admit(&s)?;
@@ -116,19 +121,73 @@ pub(crate) async fn refund(
         &body,
         true,
     )?;
-    let (order, lines, reason) = match refund_request(&id, &body) {
+    let (order, lines, reason, approval) = match refund_request(&id, &body) {
         Ok(p) => p,
         Err(e) => return refused(&s, idem.as_ref(), StatusCode::CREATED, e),
     };
+    let approved_by = match approval {
+        None => None,
+        Some(a) => Some(approver(&s, &who, a, &crate::auth::address(&ext)).await?),
+    };
+    let auth = RefundAuth {
+        role: who.role(),
+        approved_by,
+    };
     let out = s
         .engine()
-        .refund(actor(), idem, order, lines, reason)
+        .refund_as(actor(&who), idem, order, lines, reason, auth)
         .await?;
     Ok(created(&s, &out))
 }
 
-/// A refund's order, lines (none = everything left) and reason.
-type RefundRequest = (OrderId, Option<Vec<RefundLine>>, String);
+fn approval_invalid() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "approval_invalid",
+        "the approval is refused: a store manager of this store (not the cashier) signs in with their own login and password",
+        "授权无效：须由本店店长（非收银员本人）输入自己的账号和密码",
+    )
+}
+
+/// The staff id of the store manager approving a refund at the till:
+/// their password checked, their role and store, and not the one asking.
+/// Failed approvals count as failed sign-ins of that login.
+async fn approver(
+    s: &AppState,
+    who: &Principal,
+    a: ApprovalReq,
+    address: &str,
+) -> Result<String, ApiError> {
+    let login: String = a.login.trim().to_lowercase().chars().take(64).collect();
+    let sessions = s.sessions();
+    if let Some(wait) = sessions.locked(&login, address) {
+        return Err(crate::sessions::login_locked(wait));
+    }
+    let book = s.engine().staff();
+    let account = book.by_login(&login);
+    let ok = crate::password::verify(account.map(|x| x.password.clone()), a.password).await;
+    let Some(account) = account.filter(|_| ok) else {
+        sessions.failed(&login, address);
+        return Err(approval_invalid());
+    };
+    sessions.succeeded(&login);
+    let may = !account.disabled
+        && account.works_at(s.engine().node())
+        && tongka_core::staff::allows(account.role, tongka_core::staff::Action::RefundAboveLimit)
+        && who.account().is_none_or(|me| me.id != account.id);
+    if !may {
+        return Err(approval_invalid());
+    }
+    Ok(account.id.to_string())
+}
+
+/// A refund's order, lines (none = everything left), reason and approval.
+type RefundRequest = (
+    OrderId,
+    Option<Vec<RefundLine>>,
+    String,
+    Option<ApprovalReq>,
+);
 
 fn refund_request(id: &str, body: &[u8]) -> Result<RefundRequest, ApiError> {
     let order = order_id(id)?;
@@ -136,6 +195,7 @@ fn refund_request(id: &str, body: &[u8]) -> Result<RefundRequest, ApiError> {
         RefundReq {
             lines: None,
             reason: String::new(),
+            approval: None,
         }
     } else {
         parse_json(body)?
@@ -154,5 +214,5 @@ fn refund_request(id: &str, body: &[u8]) -> Result<RefundRequest, ApiError> {
                 .collect::<Result<Vec<_>, ApiError>>()?,
         ),
     };
-    Ok((order, lines, req.reason))
+    Ok((order, lines, req.reason, req.approval))
 }

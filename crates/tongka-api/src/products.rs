@@ -142,6 +142,7 @@ pub(crate) async fn get_product(
 )]
 pub(crate) async fn put_product(
     State(s): State<AppState>,
+    axum::Extension(who): axum::Extension<Principal>,
     Path(sku): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -159,7 +160,7 @@ pub(crate) async fn put_product(
             .transpose()
             .map_err(crate::cards::plan_refused)?,
     };
-    let now = s.engine().change_catalogue(vec![p], actor()).await?;
+    let now = s.engine().change_catalogue(vec![p], actor(&who)).await?;
     let p = now
         .first()
         .ok_or_else(|| ApiError::from(tongka_actors::EngineError::Internal("no product".into())))?;

@@ -256,6 +256,7 @@ pub(crate) fn programme_req(
 )]
 pub(crate) async fn put_programme(
     State(s): State<AppState>,
+    axum::Extension(who): axum::Extension<Principal>,
     method: Method,
     headers: HeaderMap,
     body: Bytes,
@@ -268,6 +269,9 @@ pub(crate) async fn put_programme(
         Ok(p) => p,
         Err(e) => return refused(&s, idem.as_ref(), StatusCode::OK, e),
     };
-    let out = s.engine().change_programme(asked, actor(), idem).await?;
+    let out = s
+        .engine()
+        .change_programme(asked, actor(&who), idem)
+        .await?;
     Ok(answered(&s, StatusCode::OK, &out))
 }

@@ -38,6 +38,7 @@ use crate::*;
 )]
 pub(crate) async fn recharge(
     State(s): State<AppState>,
+    axum::Extension(who): axum::Extension<Principal>,
     Path(id): Path<String>,
     method: Method,
     headers: HeaderMap,
@@ -64,7 +65,7 @@ pub(crate) async fn recharge(
     };
     let out = s
         .engine()
-        .recharge(actor(), idem, id, amount, tender)
+        .recharge(actor(&who), idem, id, amount, tender)
         .await?;
     Ok(created(&s, &out))
 }

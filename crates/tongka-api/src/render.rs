@@ -7,9 +7,11 @@
 
 mod cards;
 mod coupons;
+mod staff;
 
 pub use cards::{CardPlanDto, CardView, VisitView, card, plan};
 pub use coupons::{CouponView, coupon};
+pub use staff::{SessionView, StaffListView, StaffView, staff, time_ms};
 
 use std::borrow::Cow;
 use std::fmt::Display;
@@ -608,6 +610,10 @@ pub struct RefundView<'a> {
     card_kept: Money,
     #[schema(value_type = String)]
     reason: &'a str,
+    /// The store manager who approved it at the till (a cashier's refund
+    /// above the programme's limit): their staff id; else null.
+    #[schema(value_type = Option<String>, required = true)]
+    approved_by: Option<&'a str>,
     /// The order after this refund.
     order: OrderView<'a>,
 }
@@ -637,6 +643,7 @@ pub fn refund<'a>(r: &'a Refund, o: &'a OrderState) -> RefundView<'a> {
         cards_refunded: &r.cards_refunded,
         card_kept: r.card_kept,
         reason: &r.reason,
+        approved_by: r.approved_by.as_deref(),
         order: order(o),
     }
 }
@@ -677,6 +684,7 @@ pub enum OutcomeView<'a> {
     Refund(RefundView<'a>),
     Coupon(CouponView<'a>),
     Visit(cards::VisitView<'a>),
+    Staff(StaffView<'a>),
 }
 
 /// The answer for an outcome, as the first request got it (a coupon's
@@ -734,6 +742,9 @@ pub fn outcome<'a>(
             Some(held) => OutcomeView::Coupon(coupon(held, here, today)),
             None => OutcomeView::Member(member(m, p, here)),
         },
+        // A staff answer is rendered with the book by its handler; here
+        // the account alone (a login conflict shows on the next read).
+        Outcome::Staff(a) => OutcomeView::Staff(staff(a, &Default::default())),
     }
 }
 

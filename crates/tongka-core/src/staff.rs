@@ -31,9 +31,9 @@ use crate::error::DomainError;
 mod account;
 
 pub use account::{
-    HASH_LEN_MAX, LOGIN_LEN, NAME_LEN, PASSWORD_LEN, STORES_MAX, Stamp, StaffAccount, StaffBook,
-    StaffError, StaffPatch, approval_needed, check_hash, check_login, check_name, check_password,
-    check_stores, may_manage,
+    HASH_LEN_MAX, LOGIN_LEN, NAME_LEN, PASSWORD_LEN, STORES_MAX, StaffAccount, StaffBook,
+    StaffError, StaffPatch, Stamp, approval_needed, check_hash, check_login, check_name,
+    check_password, check_stores, may_manage,
 };
 
 /// A staff member's role.

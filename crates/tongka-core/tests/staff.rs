@@ -140,7 +140,13 @@ proptest! {
 #[test]
 fn concurrent_edits_of_different_fields_both_stay_of_one_field_the_later_wins() {
     let id = StaffId::mint(&node("hq"), 1);
-    let first = op("hq", 1, 10, &id, create("wang", Role::Cashier, &["store-1"]));
+    let first = op(
+        "hq",
+        1,
+        10,
+        &id,
+        create("wang", Role::Cashier, &["store-1"]),
+    );
     // During a partition: store-1 changes the password, store-2 the name
     // and (later by clock) the password too.
     let pw1 = op(
@@ -195,8 +201,14 @@ fn two_accounts_with_one_login_the_lower_id_signs_in() {
     let mut book = StaffBook::default();
     let a = StaffId::mint(&node("store-1"), 7);
     let b = StaffId::mint(&node("hq"), 9);
-    book.apply(&op("store-1", 7, 5, &a, create("zhao", Role::Cashier, &["store-1"])))
-        .unwrap();
+    book.apply(&op(
+        "store-1",
+        7,
+        5,
+        &a,
+        create("zhao", Role::Cashier, &["store-1"]),
+    ))
+    .unwrap();
     book.apply(&op("hq", 9, 6, &b, create("zhao", Role::HqFinance, &[])))
         .unwrap();
     let winner = book.by_login("zhao").unwrap();
@@ -233,12 +245,23 @@ fn bad_edits_are_refused_and_change_nothing() {
     let mut p = create("ok", Role::HqAdmin, &[]);
     p.password = None;
     assert_eq!(book.after(&id, &p, &stamp), Err(StaffError::Incomplete));
-    for bad in ["A", "a", "-ab", "ab cd", "ab\u{1b}", &"a".repeat(33), "张三"] {
+    for bad in [
+        "A",
+        "a",
+        "-ab",
+        "ab cd",
+        "ab\u{1b}",
+        &"a".repeat(33),
+        "张三",
+    ] {
         assert_eq!(check_login(bad), Err(StaffError::Login), "{bad:?}");
     }
     let mut p = create("ok", Role::HqAdmin, &[]);
     p.name = Some("a\u{202e}b".into());
-    assert!(matches!(book.after(&id, &p, &stamp), Err(StaffError::Name(_))));
+    assert!(matches!(
+        book.after(&id, &p, &stamp),
+        Err(StaffError::Name(_))
+    ));
     let mut p = create("ok", Role::HqAdmin, &[]);
     p.password = Some("hunter22".into());
     assert_eq!(book.after(&id, &p, &stamp), Err(StaffError::Hash));
@@ -266,8 +289,24 @@ fn a_store_manager_manages_only_store_roles_of_their_stores() {
 #[test]
 fn only_a_cashiers_refund_above_the_limit_needs_approval() {
     let limit = Some(Money::from_yuan(500));
-    assert!(approval_needed(Role::Cashier, Money::from_fen(50001), limit));
-    assert!(!approval_needed(Role::Cashier, Money::from_yuan(500), limit));
-    assert!(!approval_needed(Role::StoreManager, Money::from_yuan(9000), limit));
-    assert!(!approval_needed(Role::Cashier, Money::from_yuan(9000), None));
+    assert!(approval_needed(
+        Role::Cashier,
+        Money::from_fen(50001),
+        limit
+    ));
+    assert!(!approval_needed(
+        Role::Cashier,
+        Money::from_yuan(500),
+        limit
+    ));
+    assert!(!approval_needed(
+        Role::StoreManager,
+        Money::from_yuan(9000),
+        limit
+    ));
+    assert!(!approval_needed(
+        Role::Cashier,
+        Money::from_yuan(9000),
+        None
+    ));
 }

@@ -88,15 +88,7 @@ impl Stamp {
 
 /// An edit of a staff account (all fields at creation).
 #[derive(
-    Debug,
-    Clone,
-    Default,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    minicbor::Encode,
-    minicbor::Decode,
+    Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode,
 )]
 pub struct StaffPatch {
     /// Only at creation.
@@ -207,15 +199,7 @@ impl StaffAccount {
 
 /// The chain's staff accounts, as one node knows them.
 #[derive(
-    Debug,
-    Clone,
-    Default,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    minicbor::Encode,
-    minicbor::Decode,
+    Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode,
 )]
 pub struct StaffBook {
     #[n(0)]
@@ -477,7 +461,9 @@ impl DomainError for StaffError {
                 "登录名应为 2 到 32 个小写字母、数字、“.”“_”“-”，以字母或数字开头".into()
             }
             StaffError::Name(e) => format!("姓名{}", e.zh()),
-            StaffError::Password | StaffError::Hash => "密码应为 8 到 128 个字符，不含控制字符".into(),
+            StaffError::Password | StaffError::Hash => {
+                "密码应为 8 到 128 个字符，不含控制字符".into()
+            }
             StaffError::TooManyStores => format!("一个账号最多可在 {STORES_MAX} 家门店工作"),
             StaffError::StoresRequired => "收银员和店长至少要指定一家门店".into(),
             StaffError::Incomplete => "新账号需要登录名、姓名、角色、门店和密码".into(),

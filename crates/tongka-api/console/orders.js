@@ -142,7 +142,7 @@ export function renderRefundResult() {
   if ((r.cards_refunded || []).length) row(t('refund.cards_refunded'), r.cards_refunded.join(', '), 'refund-cards', r.cards_refunded.join(' '));
   if (toFen(r.card_kept)) row(t('refund.card_kept'), money(r.card_kept), 'refund-card-kept', r.card_kept);
   if (r.reason) row(t('refund.reason'), r.reason, 'refund-reason-shown');
-  if (r.approved_by) row(t('refund.approved_by'), r.approved_by_name || r.approved_by, 'refund-approved-by', r.approved_by);
+  if (r.approved_by) row(t('refund.approved_by'), r.approved_by_name || r.approved_by_login || r.approved_by, 'refund-approved-by', r.approved_by);
   box.append(h('h2', { text: t('refund.result') }), dl);
 }
 

@@ -62,6 +62,9 @@ async function approveAndRefund() {
     renderApproval();
     return;
   }
+  // The manager's name when the node gives it; else the login typed here
+  // (a cashier may not read other accounts).
+  if (!r.approved_by_name) r.approved_by_login = login;
   state.refundApproval = null;
   $('#approval-password').value = '';
   renderApproval();

@@ -105,14 +105,17 @@ export function renderAudit() {
   $('#audit-none').hidden = !list || list.length > 0;
   $('#audit-more').hidden = !state.auditNext;
   for (const e of list || []) {
-    const approver = e.approved_by ? (e.approved_by_name || staffName(e.approved_by)) : null;
+    // A name the node did not resolve (it gave the id) is looked up in
+    // the staff list, when this principal may read it.
+    const named = (id, name) => (name && name !== id ? name : staffName(id));
+    const approver = e.approved_by ? named(e.approved_by, e.approved_by_name) : null;
     body.append(h('tr', {
       'data-test': 'audit-row', 'data-op': e.op, 'data-kind': e.kind, 'data-by': e.by,
       'data-approved-by': e.approved_by || '',
     },
     h('td', { text: fmtTime(e.at) }),
     h('td', { class: 'mono', text: e.store || '' }),
-    h('td', { 'data-test': 'audit-who' }, h('span', { 'data-test': 'audit-by', text: e.by_name || e.by || '' }),
+    h('td', { 'data-test': 'audit-who' }, h('span', { 'data-test': 'audit-by', text: named(e.by, e.by_name) || '' }),
       approver ? h('div', { class: 'small muted', 'data-test': 'audit-approved', text: t('audit.approved_by', { name: approver }) }) : null),
     h('td', { text: kindLabel(e.kind) }),
     h('td', { class: 'mono', text: e.member || '' }),

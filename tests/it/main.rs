@@ -10,6 +10,7 @@ mod cli;
 mod console;
 mod console_cards;
 mod console_coupons;
+mod console_staff;
 mod coupons;
 mod crash;
 mod escrow;

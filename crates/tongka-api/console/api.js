@@ -5,8 +5,8 @@
 // outcome cannot do it twice.
 import { state } from './state.js';
 
-// What a 401 answer does (show the login box): set by auth.js, so that
-// this module needs no screen.
+// What a 401 answer does (show the sign-in page, with the refusal): set by
+// auth.js, so that this module needs no screen.
 let unauthorized = () => {};
 export function whenUnauthorized(fn) { unauthorized = fn; }
 
@@ -39,10 +39,14 @@ export class ApiError extends Error {
   }
 }
 
+// `opts.token` sends another token than the signed-in one (null: none);
+// `opts.anon` marks a call whose 401 is its own answer (a wrong password
+// at sign-in), not the end of the session.
 export async function api(method, path, opts) {
   const o = opts || {};
   const headers = { Accept: 'application/json' };
-  if (state.token) headers.Authorization = `Bearer ${state.token}`;
+  const token = 'token' in o ? o.token : state.token;
+  if (token) headers.Authorization = `Bearer ${token}`;
   if (o.text) headers.Accept = 'text/plain';
   if (o.body !== undefined) headers['Content-Type'] = 'application/json';
   if (o.idem) headers['Idempotency-Key'] = o.idem;
@@ -63,7 +67,7 @@ export async function api(method, path, opts) {
   }
   if (res.status === 401) {
     const err = new ApiError(401, (data && data.error) || { code: 'unauthorized' });
-    unauthorized();
+    if (!o.anon) unauthorized(err);
     throw err;
   }
   if (!res.ok) {

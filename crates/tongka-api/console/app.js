@@ -13,7 +13,12 @@
 // and its lines in checkout_lines; the member page's count and period
 // cards in cards, their visits on the 核销 screen in verify_cards) and a
 // few shared ones (state, i18n, i18n_coupons and i18n_cards, dom, format,
-// api, feedback, nav, auth, receipt, coupon_text, card_text, tenders); the
+// api, feedback, nav, auth, receipt, coupon_text, card_text, tenders).
+// Staff: the sign-in page in signin (auth keeps the token and the
+// session), what the principal may do in perms, the staff page in staff,
+// the own password in account, the audit log in audit, a manager's
+// approval of a refund in refund_approval, the chain's node names in
+// nodes, their words in i18n_staff. The
 // node serves each from its binary (`console.rs`), nothing comes from
 // elsewhere. Screens import one another's functions only to call them on
 // a user's action, never while loading, so the one import cycle (members
@@ -25,8 +30,13 @@ import { t } from './i18n.js';
 import { clearError, renderError } from './feedback.js';
 import { showTab } from './nav.js';
 import {
-  bindAuth, renderLoginMessage, renderNodeBadge, restoreToken, showLogin, start, takeTokenFromHash,
+  bindAuth, renderLoginMessage, renderNodeBadge, renderWho, restoreToken, showLogin, start, takeTokenFromHash,
 } from './auth.js';
+import { bindSignIn, renderSignIn } from './signin.js';
+import { applyPermissions, watchPermissions } from './perms.js';
+import { bindStaff, renderStaff } from './staff.js';
+import { bindAccount, renderAccount } from './account.js';
+import { bindAudit, renderAudit } from './audit.js';
 import {
   bindMembers, renderMember, renderRechargeOffers, renderRechargePreview, renderSearchResults,
 } from './members.js';
@@ -71,7 +81,9 @@ function setLang(lang) {
 function renderAll() {
   renderError();
   renderLoginMessage();
+  renderSignIn();
   renderNodeBadge();
+  renderWho();
   renderSearchResults();
   renderCheckoutResults();
   renderMember();
@@ -88,6 +100,11 @@ function renderAll() {
   renderOverview();
   renderVerify();
   renderCouponBatch();
+  renderStaff();
+  renderAccount();
+  renderAudit();
+  // The reasons on disabled controls, in the language now chosen.
+  applyPermissions();
 }
 
 // ---------------------------------------------------------------------------
@@ -98,6 +115,7 @@ function bind() {
   $('#error-close').addEventListener('click', clearError);
   for (const b of $$('.tab')) b.addEventListener('click', () => showTab(b.dataset.tab));
   bindAuth();
+  bindSignIn();
   bindMembers();
   bindCheckout();
   bindOrders();
@@ -106,6 +124,10 @@ function bind() {
   bindOverview();
   bindVerify();
   bindCouponBatch();
+  bindStaff();
+  bindAccount();
+  bindAudit();
+  watchPermissions();
 }
 
 function init() {

@@ -64,7 +64,7 @@ export function renderDuplicates() {
     if (state.mergeConfirm === key && pick) {
       const survivor = members.find((m) => m.id === pick);
       const absorbed = members.filter((m) => m.id !== pick);
-      const btnConfirm = h('button', { type: 'button', class: 'danger armed', 'data-test': 'merge-confirm', text: t('dup.confirm_btn') });
+      const btnConfirm = h('button', { type: 'button', class: 'danger armed', 'data-test': 'merge-confirm', 'data-needs': 'merge_members', text: t('dup.confirm_btn') });
       btnConfirm.addEventListener('click', () => mergeGroup(key, pick, absorbed, btnConfirm));
       group.append(h('div', { class: 'merge-confirm', 'data-test': 'merge-confirm-box', role: 'alertdialog' },
         h('div', {
@@ -79,7 +79,7 @@ export function renderDuplicates() {
           btnConfirm)));
     } else {
       group.append(h('div', { class: 'actions' }, h('button', {
-        type: 'button', class: 'primary', 'data-test': 'dup-merge', disabled: !pick, text: t('dup.merge'),
+        type: 'button', class: 'primary', 'data-test': 'dup-merge', 'data-needs': 'merge_members', disabled: !pick, text: t('dup.merge'),
         onclick: () => {
           clearError();
           if (!state.mergePick[key]) { showError(localError('dup.pick_first', null, 'merge_pick_survivor')); return; }

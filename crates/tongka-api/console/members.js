@@ -198,7 +198,9 @@ function renderHistory() {
     tb.append(h('tr', { 'data-test': 'history-row', 'data-kind': e.kind },
       h('td', { class: 'nowrap', text: fmtTime(e.at) }),
       h('td', { text: I18N.zh[`kind.${e.kind}`] ? t(`kind.${e.kind}`) : e.kind }),
-      h('td', { text: e.store || t('common.none') }),
+      // The store, and who did it there (a staff member's name, or admin).
+      h('td', null, e.store || t('common.none'),
+        e.actor_name ? h('div', { class: 'small muted', 'data-test': 'history-actor', text: e.actor_name }) : null),
       h('td', { class: 'num money', text: e.amount == null ? t('common.none') : money(e.amount) }),
       h('td', { class: 'num money', text: e.principal == null ? t('common.none') : money(e.principal) }),
       h('td', { class: 'num money', text: e.bonus == null ? t('common.none') : money(e.bonus) }),

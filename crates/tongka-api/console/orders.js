@@ -1,14 +1,16 @@
 // The orders screen: open an order by its id, refund it whole (two clicks)
-// or by the quantities typed per line, and the refund's result.
+// or by the quantities typed per line, and the refund's result. A refund
+// above the limit asks a manager's approval (refund_approval.js).
 import { state } from './state.js';
 import { $, $$, clear, h, toast } from './dom.js';
 import { t } from './i18n.js';
 import { money, parseQty, tenderName, toFen } from './format.js';
-import { api, postOnce } from './api.js';
+import { ApiError, api, postOnce } from './api.js';
 import { busy, clearError, localError, showError } from './feedback.js';
 import { showTab } from './nav.js';
 import { openMember } from './members.js';
 import { orderHead, orderTable, totalsList } from './receipt.js';
+import { askApproval, bindApproval, cancelApproval, renderApproval } from './refund_approval.js';
 
 async function openOrder(id) {
   let o;
@@ -44,6 +46,7 @@ export function renderOrder(fresh) {
   const form = $('#refund-form');
   const o = state.order;
   form.hidden = !o;
+  renderApproval();
   const box = $('#order-view');
   // Keep what the cashier typed in the refund quantities across re-renders
   // (language switch), not across a new order or a refund.
@@ -92,18 +95,32 @@ async function refund(all) {
   }
   const reason = $('#refund-reason').value.trim();
   if (reason) body.reason = reason;
+  cancelApproval();
   await busy([$('#refund-all'), $('#refund-lines')], async () => {
-    const r = await postOnce('refund', `/api/v1/orders/${encodeURIComponent(o.id)}/refunds`, body);
-    state.refundResult = r;
-    state.order = r.order || state.order;
-    $('#refund-reason').value = '';
-    toast(t('refund.done', { amount: money(r.amount) }));
-    if (!r.order) await openOrder(o.id).catch(() => {});
-    renderOrder(true);
-    renderRefundResult();
-    if (state.member && o.member_id === state.member.id) openMember(state.member.id).catch(() => {});
+    let r;
+    try {
+      r = await postOnce('refund', `/api/v1/orders/${encodeURIComponent(o.id)}/refunds`, body);
+    } catch (e) {
+      if (e instanceof ApiError && e.code === 'approval_required') { askApproval(o.id, body, e.err); return; }
+      throw e;
+    }
+    await refunded(o.id, r);
   });
   syncRefundButtons();
+}
+
+/** Shows the refund `r` of order `orderId` made (approved or not). */
+async function refunded(orderId, r) {
+  state.refundResult = r;
+  if (r.order) state.order = r.order;
+  $('#refund-reason').value = '';
+  toast(t('refund.done', { amount: money(r.amount) }));
+  if (!r.order) await openOrder(orderId).catch(() => {});
+  renderOrder(true);
+  renderRefundResult();
+  syncRefundButtons();
+  const memberId = state.order && state.order.member_id;
+  if (state.member && memberId === state.member.id) openMember(state.member.id).catch(() => {});
 }
 
 export function renderRefundResult() {
@@ -125,10 +142,12 @@ export function renderRefundResult() {
   if ((r.cards_refunded || []).length) row(t('refund.cards_refunded'), r.cards_refunded.join(', '), 'refund-cards', r.cards_refunded.join(' '));
   if (toFen(r.card_kept)) row(t('refund.card_kept'), money(r.card_kept), 'refund-card-kept', r.card_kept);
   if (r.reason) row(t('refund.reason'), r.reason, 'refund-reason-shown');
+  if (r.approved_by) row(t('refund.approved_by'), r.approved_by_name || r.approved_by_login || r.approved_by, 'refund-approved-by', r.approved_by);
   box.append(h('h2', { text: t('refund.result') }), dl);
 }
 
 export function bindOrders() {
+  bindApproval(refunded);
   $('#order-open-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
     clearError();

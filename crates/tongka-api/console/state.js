@@ -5,6 +5,12 @@
 export const state = {
   lang: 'zh',
   token: null,
+  tokenKind: null,         // 'session' (a staff sign-in) or 'token' (an integration's admin token)
+  session: null,           // GET /sessions/current: who is signed in and what they may do (null: a node without sessions)
+  loginTab: null,          // the sign-in page's tab: 'staff', 'token' or 'first'
+  loginError: null,        // the sign-in page's refusal (an API error body)
+  setup: null,             // GET /setup: {node, node_role, first_run}
+  firstError: null,        // the first admin's refusal
   tab: 'members',
   health: null,
   programme: null,
@@ -46,4 +52,15 @@ export const state = {
   verifyPick: null,        // the coupon code picked there
   verifyError: null,       // the scan's refusal
   verifyCard: null,        // {code, service, count, result, error, sending}: the card visit on the 核销 screen
+  staffList: null,         // GET /staff: the accounts this principal may manage
+  staffNodes: null,        // the chain's node names, for the stores
+  staffEditing: null,      // the id of the account in the staff form (null: adding)
+  staffError: null,        // the staff form's refusal
+  myPasswordError: null,   // the own password change's refusal
+  auditEntries: null,      // the audit's entries shown
+  auditNext: null,         // the cursor of the next page
+  auditNodes: null,        // the store filter's choices
+  auditStaff: null,        // the staff filter's choices (null: typed)
+  auditError: null,
+  refundApproval: null,    // {orderId, body, limit, amount, error}: the refund awaiting a manager's approval
 };

@@ -85,6 +85,22 @@ const FILES: &[(&str, &str, &str)] = &[
         JS,
         include_str!("../console/verify_cards.js"),
     ),
+    (
+        "i18n_staff.js",
+        JS,
+        include_str!("../console/i18n_staff.js"),
+    ),
+    ("perms.js", JS, include_str!("../console/perms.js")),
+    ("signin.js", JS, include_str!("../console/signin.js")),
+    ("nodes.js", JS, include_str!("../console/nodes.js")),
+    ("staff.js", JS, include_str!("../console/staff.js")),
+    ("account.js", JS, include_str!("../console/account.js")),
+    ("audit.js", JS, include_str!("../console/audit.js")),
+    (
+        "refund_approval.js",
+        JS,
+        include_str!("../console/refund_approval.js"),
+    ),
     ("app.css", CSS, include_str!("../console/app.css")),
 ];
 

@@ -14,7 +14,7 @@ use axum::response::Response;
 use serde::Serialize;
 use tongka_core::audit::{self, Cursor, Filter, SCAN_BUDGET};
 use tongka_core::day::Day;
-use tongka_core::ids::{MemberId, NodeId, StaffId};
+use tongka_core::ids::{MemberId, NodeId};
 use tongka_core::money::Money;
 use tongka_core::op::{KEY_LEN_MAX, Op};
 use tongka_core::staff::StaffBook;
@@ -79,12 +79,6 @@ pub(crate) struct AuditView {
 /// The name of who made an op, for the trail: a staff account's name as
 /// the chain's book holds it, else `by` itself (an integration token's
 /// name, an account this node does not know yet).
-fn by_name(book: &StaffBook, by: &str) -> String {
-    StaffId::parse(by)
-        .and_then(|id| book.get(&id).map(|a| a.name.clone()))
-        .unwrap_or_else(|| by.to_string())
-}
-
 fn entry(book: &StaffBook, op: &Op) -> AuditEntryView {
     let f = audit::facts(&op.body);
     AuditEntryView {
@@ -94,7 +88,7 @@ fn entry(book: &StaffBook, op: &Op) -> AuditEntryView {
         )),
         store: op.id.origin.clone(),
         by: op.by.clone(),
-        by_name: by_name(book, &op.by),
+        by_name: crate::render::by_name(book, &op.by),
         kind: op.body.kind(),
         member: f.member,
         amount: f.amount,
@@ -262,9 +256,23 @@ pub(crate) fn parse_query(pairs: &[(String, String)]) -> Result<AuditQuery, ApiE
 )]
 pub(crate) async fn audit(
     State(s): State<AppState>,
+    axum::Extension(who): axum::Extension<Principal>,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
-    let q = parse_query(&pairs)?;
+    let mut q = parse_query(&pairs)?;
+    // A store manager sees the trail of their own stores only: asked for
+    // none, theirs; asked for another, refused.
+    if let Some(me) = who.account().filter(|a| a.role.is_store_role()) {
+        let mine: std::collections::BTreeSet<NodeId> = me.stores.iter().cloned().collect();
+        match &q.filter.origins {
+            None => q.filter.origins = Some(mine),
+            Some(asked) => {
+                if let Some(other) = asked.iter().find(|o| !mine.contains(*o)) {
+                    return Err(crate::auth::not_at_this_store(other.as_str()));
+                }
+            }
+        }
+    }
     // A page may examine SCAN_BUDGET ops: off the async workers.
     let db = s.engine().db().clone();
     let page = tokio::task::spawn_blocking(move || {

@@ -418,7 +418,8 @@ pub(crate) fn today() -> tongka_core::day::Day {
 pub(crate) fn answered(s: &AppState, status: StatusCode, out: &(Outcome, bool)) -> Response {
     let e = s.engine();
     let programme = e.programme();
-    let body = render::outcome(&out.0, &programme, e.node(), today());
+    let book = e.staff();
+    let body = render::outcome(&out.0, &programme, e.node(), today(), &book);
     let mut resp = json_answer(status, &body);
     if out.1 {
         resp.headers_mut().insert(

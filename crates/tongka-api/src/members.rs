@@ -429,8 +429,12 @@ pub(crate) async fn get_history(
     let e = s.engine();
     let id = member_id(&id)?;
     let ops = e.history(&id, q.limit.unwrap_or(50).clamp(1, LIST_MAX))?;
+    let book = e.staff();
     Ok(Json(HistoryView {
-        entries: ops.iter().map(render::history_entry).collect(),
+        entries: ops
+            .iter()
+            .map(|op| render::history_entry(op, &book))
+            .collect(),
     }))
 }
 

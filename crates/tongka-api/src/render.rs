@@ -11,7 +11,7 @@ mod staff;
 
 pub use cards::{CardPlanDto, CardView, VisitView, card, plan};
 pub use coupons::{CouponView, coupon};
-pub use staff::{SessionView, StaffListView, StaffView, staff, time_ms};
+pub use staff::{SessionView, StaffListView, StaffView, by_name, staff, time_ms};
 
 use std::borrow::Cow;
 use std::fmt::Display;
@@ -614,11 +614,18 @@ pub struct RefundView<'a> {
     /// above the programme's limit): their staff id; else null.
     #[schema(value_type = Option<String>, required = true)]
     approved_by: Option<&'a str>,
+    /// Their name; null when none approved.
+    #[schema(required = true)]
+    approved_by_name: Option<String>,
     /// The order after this refund.
     order: OrderView<'a>,
 }
 
-pub fn refund<'a>(r: &'a Refund, o: &'a OrderState) -> RefundView<'a> {
+pub fn refund<'a>(
+    r: &'a Refund,
+    o: &'a OrderState,
+    book: &tongka_core::staff::StaffBook,
+) -> RefundView<'a> {
     RefundView {
         id: &r.id,
         order_id: &r.order,
@@ -644,6 +651,7 @@ pub fn refund<'a>(r: &'a Refund, o: &'a OrderState) -> RefundView<'a> {
         card_kept: r.card_kept,
         reason: &r.reason,
         approved_by: r.approved_by.as_deref(),
+        approved_by_name: r.approved_by.as_deref().map(|by| by_name(book, by)),
         order: order(o),
     }
 }
@@ -673,9 +681,12 @@ pub struct RechargeView<'a> {
     wallet: WalletView<'a>,
 }
 
-/// The answer to a write, as the first request got it.
+/// The answer to a write, as the first request got it. One per answer,
+/// serialised once: boxing the larger views would cost an allocation for
+/// nothing.
 #[derive(Serialize)]
 #[serde(untagged)]
+#[allow(clippy::large_enum_variant)]
 pub enum OutcomeView<'a> {
     Member(MemberView<'a>),
     Recharged(RechargeView<'a>),
@@ -694,6 +705,7 @@ pub fn outcome<'a>(
     p: &'a Programme,
     here: &NodeId,
     today: Day,
+    book: &tongka_core::staff::StaffBook,
 ) -> OutcomeView<'a> {
     match out {
         Outcome::Member(m) => OutcomeView::Member(member(m, p, here)),
@@ -731,7 +743,7 @@ pub fn outcome<'a>(
             refund: r,
             order: o,
             ..
-        } => OutcomeView::Refund(refund(r, o)),
+        } => OutcomeView::Refund(refund(r, o, book)),
         // The member after the issue holds the coupon; were it missing
         // (it cannot be: the outcome is the state the issue left), the
         // member is the answer rather than a panic.
@@ -744,7 +756,7 @@ pub fn outcome<'a>(
         },
         // A staff answer is rendered with the book by its handler; here
         // the account alone (a login conflict shows on the next read).
-        Outcome::Staff(a) => OutcomeView::Staff(staff(a, &Default::default())),
+        Outcome::Staff(a) => OutcomeView::Staff(staff(a, book)),
     }
 }
 
@@ -761,7 +773,11 @@ pub struct HistoryEntry {
     at: Time,
     #[schema(value_type = crate::openapi::NodeName)]
     store: NodeId,
+    /// Who made it: a staff id, or `admin` (the node's token).
     actor: String,
+    /// The staff member's name (as the account is named now), or `actor`
+    /// itself for the token.
+    actor_name: String,
     /// Money moved in or out of the balance (null for profile changes).
     #[schema(value_type = Option<crate::openapi::Money>, required = true)]
     amount: Option<Money>,
@@ -776,7 +792,7 @@ pub struct HistoryEntry {
     reference: String,
 }
 
-pub fn history_entry(op: &Op) -> HistoryEntry {
+pub fn history_entry(op: &Op, book: &tongka_core::staff::StaffBook) -> HistoryEntry {
     let (kind, amount, principal, bonus, points, reference) = match &op.body {
         OpBody::MemberRegistered { member, .. } => {
             ("registered", None, None, None, 0, member.to_string())
@@ -868,6 +884,7 @@ pub fn history_entry(op: &Op) -> HistoryEntry {
         at: at(op.hlc),
         store: op.id.origin.clone(),
         actor: op.by.to_string(),
+        actor_name: staff::by_name(book, &op.by),
         amount,
         principal,
         bonus,

@@ -57,7 +57,7 @@ fn edit(k: u8, v: u8) -> StaffPatch {
             ..Default::default()
         },
         1 => StaffPatch {
-            role: Some(if v % 2 == 0 {
+            role: Some(if v.is_multiple_of(2) {
                 Role::Cashier
             } else {
                 Role::StoreManager
@@ -65,15 +65,15 @@ fn edit(k: u8, v: u8) -> StaffPatch {
             ..Default::default()
         },
         2 => StaffPatch {
-            stores: Some(vec![node(if v % 2 == 0 { "store-1" } else { "store-2" })]),
+            stores: Some(vec![node(if v.is_multiple_of(2) { "store-1" } else { "store-2" })]),
             ..Default::default()
         },
         3 => StaffPatch {
-            disabled: Some(v % 2 == 0),
+            disabled: Some(v.is_multiple_of(2)),
             ..Default::default()
         },
         _ => StaffPatch {
-            password: Some(if v % 2 == 0 { HASH_A } else { HASH_B }.into()),
+            password: Some(if v.is_multiple_of(2) { HASH_A } else { HASH_B }.into()),
             ..Default::default()
         },
     }

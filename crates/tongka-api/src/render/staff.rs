@@ -94,6 +94,14 @@ pub struct SessionView<'a> {
     pub refund_approval_above: Option<Money>,
 }
 
+/// The name of who made an op: a staff member's name as the account is
+/// named now, or `by` itself (the token's name, an account not known here).
+pub fn by_name(book: &StaffBook, by: &str) -> String {
+    StaffId::parse(by)
+        .and_then(|id| book.get(&id).map(|a| a.name.clone()))
+        .unwrap_or_else(|| by.to_string())
+}
+
 pub fn time_ms(ms: u64) -> Time {
     at(tongka_core::clock::Hlc { ms, count: 0 })
 }

@@ -164,6 +164,10 @@ pub struct HttpSection {
     /// its open-file limit (keeping a reserve for the database, QUIC and
     /// peers' files) if needed. 1..=1000000. Absent: 1000.
     pub max_connections: u32,
+    /// Minutes a staff member's session lasts from signing in (sessions
+    /// live in the node's memory: a restart signs everyone out).
+    /// 1..=10080 (a week). Absent: 720 (12 hours, a long shift).
+    pub session_minutes: u32,
     /// HTTPS: this node's server certificate chain (PEM, server certificate
     /// first), for tills' browsers reaching the console over the LAN; its
     /// names (DNS names, IP addresses) must be those the tills use.
@@ -303,6 +307,7 @@ impl Default for HttpSection {
             console: true,
             header_read_timeout_s: 10,
             max_connections: 1000,
+            session_minutes: 720,
             tls_cert: None,
             tls_key: None,
         }
@@ -456,6 +461,12 @@ impl NodeConfig {
             self.http.max_connections.into(),
             1,
             1_000_000,
+        )?;
+        range(
+            "http.session_minutes",
+            self.http.session_minutes.into(),
+            1,
+            10_080,
         )?;
         range(
             "storage.max_batch",
@@ -651,6 +662,11 @@ impl NodeConfig {
     /// `http.header_read_timeout_s` as a duration.
     pub fn header_read_timeout(&self) -> Duration {
         Duration::from_secs(self.http.header_read_timeout_s)
+    }
+
+    /// `http.session_minutes` as a duration.
+    pub fn session_ttl(&self) -> Duration {
+        Duration::from_secs(u64::from(self.http.session_minutes) * 60)
     }
 
     /// `actors.idle_passivate_ms` as a duration.

@@ -315,7 +315,8 @@ pub async fn start(
         config.node.role.as_str(),
         config.http.console,
     )
-    .with_member_codes(member_codes);
+    .with_member_codes(member_codes)
+    .with_session_ttl(config.session_ttl());
     if let Some(rep) = replication.clone() {
         state = state.with_peers(Arc::new(move || {
             rep.status()

@@ -344,7 +344,9 @@ pub(crate) async fn patch(
         patch.role = new_role;
         patch.stores = Some(stores_after);
     }
-    patch.disabled = req.disabled;
+    // Only a change: writing `disabled` ends the account's sessions
+    // (`auth`), and a form saved unchanged should not.
+    patch.disabled = req.disabled.filter(|d| *d != a.disabled);
     if let Some(p) = &req.password {
         patch.password = Some(hashed(p).await?);
     }

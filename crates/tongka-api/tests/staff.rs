@@ -463,6 +463,36 @@ async fn a_store_manager_manages_only_their_stores_cashiers_and_managers() {
     );
 }
 
+/// A cashier sees their own account, no other, and lists none.
+#[tokio::test]
+async fn a_cashier_reads_only_their_own_account() {
+    let app = App::new();
+    let me = app
+        .create_staff("li.na", "cashier", &[NODE], PASSWORD)
+        .await;
+    let boss = app
+        .create_staff("wang.dz", "store_manager", &[NODE], PASSWORD)
+        .await;
+    let token = app.sign_in("li.na", PASSWORD).await;
+    let (s, v) = app
+        .get_as(
+            &token,
+            &format!("/api/v1/staff/{}", me["id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!((s, &v["id"]), (200, &me["id"]), "{v}");
+    let (s, v) = app
+        .get_as(
+            &token,
+            &format!("/api/v1/staff/{}", boss["id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!((s, code(&v)), (403, "forbidden_for_role"), "{v}");
+    assert_eq!(v["error"]["action"], "manage_staff");
+    let (s, v) = app.get_as(&token, "/api/v1/staff").await;
+    assert_eq!((s, code(&v)), (403, "forbidden_for_role"), "{v}");
+}
+
 #[tokio::test]
 async fn staff_of_another_store_do_not_sign_in_here() {
     let app = App::new();

@@ -101,6 +101,10 @@ struct Session {
     expires_ms: u64,
     /// The account's password when signing in: a change ends the session.
     password: Stamp,
+    /// The last write of the account's `disabled` when signing in: any
+    /// later one ends the session, so disabling ends it even if it is not
+    /// used before the account is enabled again.
+    disabled: Stamp,
 }
 
 /// The sessions of this node and its sign-in failures.
@@ -123,6 +127,12 @@ fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// The stamp of the last write of `a`'s `disabled` (its fourth field,
+/// `StaffAccount::written`).
+fn disabled_stamp(a: &StaffAccount) -> &Stamp {
+    &a.written[3]
 }
 
 fn key_of(token: &str) -> [u8; 32] {
@@ -172,6 +182,7 @@ impl Sessions {
                 expires: Instant::now() + self.ttl,
                 expires_ms,
                 password: a.password_stamp().clone(),
+                disabled: disabled_stamp(a).clone(),
             },
         );
         (token, expires_ms)
@@ -307,10 +318,17 @@ pub(crate) fn principal(s: &AppState, token: Option<&str>) -> Result<Principal, 
     let key = key_of(token);
     let found = {
         let live = sessions.live.lock().expect("sessions lock");
-        live.get(&key)
-            .map(|x| (x.staff.clone(), x.expires, x.expires_ms, x.password.clone()))
+        live.get(&key).map(|x| {
+            (
+                x.staff.clone(),
+                x.expires,
+                x.expires_ms,
+                x.password.clone(),
+                x.disabled.clone(),
+            )
+        })
     };
-    let Some((staff, expires, expires_ms, password)) = found else {
+    let Some((staff, expires, expires_ms, password, disabled)) = found else {
         return Err(if sessions.was_ended(&key) {
             session_expired()
         } else {
@@ -329,6 +347,11 @@ pub(crate) fn principal(s: &AppState, token: Option<&str>) -> Result<Principal, 
     if account.disabled {
         sessions.end(key);
         return Err(account_disabled());
+    }
+    if *disabled_stamp(account) != disabled {
+        // Disabled and enabled again since signing in.
+        sessions.end(key);
+        return Err(session_expired());
     }
     let node = s.engine().node();
     if !account.works_at(node) {

@@ -72,7 +72,11 @@ impl ApiError {
         self
     }
 
+    /// A body that does not parse. The parser's reason quotes what was
+    /// sent (serde names an unknown field and shows a string of the wrong
+    /// type), so it is [`tame`]d first.
     pub fn bad_json(reason: impl std::fmt::Display) -> ApiError {
+        let reason = tame(&reason.to_string());
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "invalid_json",
@@ -112,6 +116,40 @@ impl ApiError {
         )
         .with("field", field)
     }
+}
+
+/// The longest word of a parser's reason kept whole, in characters.
+const WORD_CHARS_MAX: usize = 40;
+/// The most characters of a parser's reason kept.
+const REASON_CHARS_MAX: usize = 300;
+
+/// A parser's reason, fit to send back: a client's text it quotes may be
+/// 10 KB or carry control, invisible and direction characters. Each such
+/// character is shown by its code point (`U+202E`), a word longer than
+/// [`WORD_CHARS_MAX`] is cut, and the whole after [`REASON_CHARS_MAX`].
+pub(crate) fn tame(reason: &str) -> String {
+    let mut out = String::new();
+    let (mut word, mut kept) = (0, 0);
+    for c in reason.chars() {
+        if kept == REASON_CHARS_MAX {
+            out.push('…');
+            break;
+        }
+        word = if c == ' ' { 0 } else { word + 1 };
+        if word > WORD_CHARS_MAX {
+            if word == WORD_CHARS_MAX + 1 {
+                out.push('…');
+            }
+            continue;
+        }
+        kept += 1;
+        if tongka_core::text::refused(c).is_some() {
+            out.push_str(&format!("U+{:04X}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// The status of a coupon refusal: an unknown coupon or template 404; no
@@ -330,5 +368,28 @@ impl IntoResponse for ApiError {
             resp.headers_mut().insert("retry-after", s);
         }
         resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_parsers_reason_is_tamed() {
+        let long = "a".repeat(10_000);
+        let t = tame(&format!(
+            "unknown field `x\u{202e}{long}`, expected one of `login`"
+        ));
+        assert!(t.len() < 200 && !t.contains('\u{202e}'), "{t}");
+        assert!(
+            t.starts_with("unknown field `xU+202Eaaa") && t.contains('…'),
+            "{t}"
+        );
+        assert!(t.ends_with("… expected one of `login`"), "{t}");
+        let plain = "invalid type: integer `1`, expected a string at line 1 column 9";
+        assert_eq!(tame(plain), plain);
+        let spaced = "word ".repeat(1_000);
+        assert_eq!(tame(&spaced).chars().count(), REASON_CHARS_MAX + 1);
     }
 }

@@ -68,4 +68,18 @@ mod tests {
         let again = hash("correct horse".into()).await.unwrap();
         assert_ne!(h, again, "a fresh salt each time");
     }
+
+    /// The decoy parses and has the cost of a real hash: an unknown login
+    /// must take as long to refuse as a wrong password (else the time of
+    /// the answer tells which logins exist).
+    #[tokio::test]
+    async fn the_decoy_costs_what_a_real_hash_costs() {
+        let decoy = PasswordHash::new(DECOY).expect("the decoy parses");
+        assert_eq!(decoy.algorithm.as_str(), "argon2id");
+        assert_eq!(decoy.hash.map(|h| h.len()), Some(32));
+        // The parameters a hash made now carries.
+        let real = hash("correct horse".into()).await.unwrap();
+        let params = |h: &str| h.split('$').take(4).collect::<Vec<_>>().join("$");
+        assert_eq!(params(DECOY), params(&real));
+    }
 }

@@ -286,8 +286,8 @@ pub(crate) async fn get_one(
     extensions(("x-codes" = json!([
         "invalid_json", "unauthorized", "session_expired", "account_disabled",
         "not_at_this_store", "forbidden_for_role", "staff_not_found", "invalid_staff_name",
-        "invalid_password", "invalid_role", "invalid_stores", "login_failed", "internal",
-        "overloaded", "storage_unavailable", "payload_too_large",
+        "invalid_password", "invalid_role", "invalid_stores", "login_failed", "login_locked",
+        "internal", "overloaded", "storage_unavailable", "payload_too_large",
     ]))),
     responses(
         (status = 200, description = r#"The account after the change."#, body = crate::render::StaffView, content_type = "application/json")
@@ -297,6 +297,7 @@ pub(crate) async fn patch(
     State(s): State<AppState>,
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
+    ext: axum::http::Extensions,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let _permit = admit(&s)?;
@@ -311,11 +312,20 @@ pub(crate) async fn patch(
         && req.disabled.is_none()
         && req.password.is_some();
     if own && only_password {
-        // One's own password: the current one proves it is them.
+        // One's own password: the current one proves it is them. Wrong
+        // ones count as failed sign-ins of the login (else a till left
+        // signed in could try passwords without limit).
+        let sessions = s.sessions();
+        let address = crate::auth::address(&ext);
+        if let Some(wait) = sessions.locked(&a.login, &address) {
+            return Err(crate::sessions::login_locked(wait));
+        }
         let current = req.current_password.clone().flatten().unwrap_or_default();
         if !crate::password::verify(Some(a.password.clone()), current).await {
+            sessions.failed(&a.login, &address);
             return Err(crate::sessions::login_failed());
         }
+        sessions.succeeded(&a.login);
     } else {
         who.check(Action::ManageStaff)?;
         may_touch(&who, &a)?;
@@ -344,7 +354,9 @@ pub(crate) async fn patch(
         patch.role = new_role;
         patch.stores = Some(stores_after);
     }
-    patch.disabled = req.disabled;
+    // Only a change: writing `disabled` ends the account's sessions
+    // (`auth`), and a form saved unchanged should not.
+    patch.disabled = req.disabled.filter(|d| *d != a.disabled);
     if let Some(p) = &req.password {
         patch.password = Some(hashed(p).await?);
     }

@@ -79,7 +79,21 @@ impl App {
         App::build("store", false, false)
     }
 
+    /// A fresh node `store-1` of no chain whose staff sessions last `ttl`.
+    pub fn with_session_ttl(ttl: Duration) -> App {
+        App::build_with(|s| s.with_session_ttl(ttl), "store", false, true)
+    }
+
     fn build(role: &str, chained: bool, member_codes: bool) -> App {
+        App::build_with(|s| s, role, chained, member_codes)
+    }
+
+    fn build_with(
+        tune: impl FnOnce(tongka_api::AppState) -> tongka_api::AppState,
+        role: &str,
+        chained: bool,
+        member_codes: bool,
+    ) -> App {
         let dir = tempfile::tempdir().expect("temporary directory");
         let (db, recovered) = Db::open(
             &dir.path().join("node.redb"),
@@ -115,6 +129,7 @@ impl App {
                 window_s: CODE_WINDOW_S,
             });
         }
+        let state = tune(state);
         App {
             router: tongka_api::router(state.clone()),
             state,
@@ -173,6 +188,89 @@ impl App {
             headers.push(("idempotency-key", k));
         }
         self.raw(method, path, &headers, body).await
+    }
+
+    /// Send with `bearer` as the token (a staff session's, say), JSON
+    /// content type, and an idempotency key if given.
+    pub async fn call_as(
+        &self,
+        bearer: &str,
+        method: &str,
+        path: &str,
+        body: Vec<u8>,
+        idem: Option<&str>,
+    ) -> Answer {
+        let auth = format!("Bearer {bearer}");
+        let mut headers = vec![
+            ("authorization", auth.as_str()),
+            ("content-type", "application/json"),
+        ];
+        if let Some(k) = idem {
+            headers.push(("idempotency-key", k));
+        }
+        self.raw(method, path, &headers, body).await
+    }
+
+    /// `send`, with `bearer` as the token.
+    pub async fn send_as(
+        &self,
+        bearer: &str,
+        method: &str,
+        path: &str,
+        body: &Value,
+        idem: Option<&str>,
+    ) -> (u16, Value) {
+        let a = self
+            .call_as(bearer, method, path, body.to_string().into_bytes(), idem)
+            .await;
+        (a.status.as_u16(), a.json().unwrap_or(Value::Null))
+    }
+
+    /// `get`, with `bearer` as the token.
+    pub async fn get_as(&self, bearer: &str, path: &str) -> (u16, Value) {
+        let a = self.call_as(bearer, "GET", path, Vec::new(), None).await;
+        (a.status.as_u16(), a.json().unwrap_or(Value::Null))
+    }
+
+    /// A staff account made with the admin token (`POST /staff`); its view.
+    pub async fn create_staff(
+        &self,
+        login: &str,
+        role: &str,
+        stores: &[&str],
+        password: &str,
+    ) -> Value {
+        let (s, v) = self
+            .send(
+                "POST",
+                "/api/v1/staff",
+                &json!({"login": login, "name": format!("员工 {login}"), "role": role,
+                        "stores": stores, "password": password}),
+                None,
+            )
+            .await;
+        assert_eq!(s, 201, "creating {login}: {v}");
+        v
+    }
+
+    /// Sign in (`POST /sessions`, no token): the answer as the client sees it.
+    pub async fn try_sign_in(&self, login: &str, password: &str) -> Answer {
+        let body = json!({"login": login, "password": password}).to_string();
+        self.raw(
+            "POST",
+            "/api/v1/sessions",
+            &[("content-type", "application/json")],
+            body.into_bytes(),
+        )
+        .await
+    }
+
+    /// Sign in, which must succeed: the session's token.
+    pub async fn sign_in(&self, login: &str, password: &str) -> String {
+        let a = self.try_sign_in(login, password).await;
+        let v = a.json().unwrap_or(Value::Null);
+        assert_eq!(a.status, 201, "signing in as {login}: {v}");
+        v["token"].as_str().expect("a session token").to_string()
     }
 
     /// Send a JSON value; the answer's status and JSON body (`null` if none).

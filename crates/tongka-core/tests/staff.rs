@@ -65,7 +65,11 @@ fn edit(k: u8, v: u8) -> StaffPatch {
             ..Default::default()
         },
         2 => StaffPatch {
-            stores: Some(vec![node(if v.is_multiple_of(2) { "store-1" } else { "store-2" })]),
+            stores: Some(vec![node(if v.is_multiple_of(2) {
+                "store-1"
+            } else {
+                "store-2"
+            })]),
             ..Default::default()
         },
         3 => StaffPatch {

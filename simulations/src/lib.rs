@@ -6,7 +6,8 @@
 //! crashes and restarts, clock skew and full disks, under a workload of
 //! registrations, recharges, balance checkouts, refunds, profile edits,
 //! duplicate registrations, client retries and, when a scenario has them,
-//! points redemptions, member merges, coupons and count/period cards. Every node runs the real
+//! points redemptions, member merges, coupons, count/period cards and
+//! staff accounts. Every node runs the real
 //! rules: `tongka-core` decides and applies, `tongka-sync`'s `Replica`
 //! replicates, `tongka_core::escrow` says whom to ask for shares. The
 //! simulator only drives them, as the real node's actors, writer and
@@ -34,6 +35,7 @@ mod queue;
 pub mod report;
 pub mod scenario;
 mod sim;
+pub mod staff;
 
 use std::fmt;
 use std::ops::Range;
@@ -132,6 +134,11 @@ pub enum Mutation {
     /// (held at another store) as if it held one: the op takes a visit its
     /// origin does not hold.
     CardSkipsShareCheck,
+    /// store-1 applies the staff edits it receives field by field in the
+    /// order they arrive, whatever their stamps: of two concurrent edits
+    /// of one field, the one that arrived last stays (not the later
+    /// stamp, as at every other node).
+    StaffLastArrivedWins,
 }
 
 /// How to run.

@@ -349,6 +349,9 @@ pub(crate) struct Materialised {
     /// The chain's staff accounts (`StaffChanged` ops, the core's
     /// `StaffBook::apply`); the state hash covers it once not empty.
     pub staff: tongka_core::staff::StaffBook,
+    /// The `StaffLastArrivedWins` mutation: this node applies each staff
+    /// edit's fields whatever their stamps (the last to arrive stays).
+    pub staff_last_arrived: bool,
 }
 
 impl Default for Materialised {
@@ -365,6 +368,7 @@ impl Materialised {
             programme: Arc::new(Programme::default()),
             programme_changed: false,
             staff: Default::default(),
+            staff_last_arrived: false,
             members: IdMap::new(ids.members.clone()),
             expect: IdMap::new(ids.members.clone()),
             orders: IdMap::new(ids.orders.clone()),
@@ -380,6 +384,40 @@ impl Materialised {
             card_books: Default::default(),
         }
     }
+}
+
+/// The `StaffLastArrivedWins` mutation: a staff edit that would lose a
+/// field it changes to a later stamp the account holds is restamped just
+/// above it, so the core's apply takes it: the field keeps the edit that
+/// arrived last, whatever the stamps.
+fn arrival_restamp(book: &tongka_core::staff::StaffBook, op: &Op) -> Option<Op> {
+    let OpBody::StaffChanged { staff, patch } = &op.body else {
+        return None;
+    };
+    let a = book.get(staff)?;
+    let mut stores = patch.stores.clone();
+    if let Some(s) = stores.as_mut() {
+        s.sort();
+        s.dedup();
+    }
+    let changes = [
+        patch.name.as_ref().is_some_and(|v| *v != a.name),
+        patch.role.is_some_and(|v| v != a.role),
+        stores.is_some_and(|v| v != a.stores),
+        patch.disabled.is_some_and(|v| v != a.disabled),
+        patch.password.as_ref().is_some_and(|v| *v != a.password),
+    ];
+    let stamp = tongka_core::staff::Stamp::of(op);
+    let top = (0..5)
+        .filter(|&i| changes[i] && a.written[i] > stamp)
+        .map(|i| a.written[i].hlc)
+        .max()?;
+    let mut o = op.clone();
+    o.hlc = tongka_core::clock::Hlc {
+        ms: top.ms,
+        count: top.count + 1,
+    };
+    Some(o)
 }
 
 /// The role a simulated node's chain certificate would give it.
@@ -605,6 +643,11 @@ impl Materialised {
                 touched = self.apply_merge(op)?;
             }
             Admitted::Staff => {
+                let arrived = self
+                    .staff_last_arrived
+                    .then(|| arrival_restamp(&self.staff, op))
+                    .flatten();
+                let op = arrived.as_ref().unwrap_or(op);
                 self.staff
                     .apply(op)
                     .map_err(|e| fail("not_applicable", e.to_string()))?;

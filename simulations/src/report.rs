@@ -187,6 +187,18 @@ pub const INVARIANTS: &[(&str, &str)] = &[
     ),
 ];
 
+/// The invariants a run with staff accounts (`[staff]`) checks besides.
+pub const STAFF_INVARIANTS: &[(&str, &str)] = &[
+    (
+        "last_writer_wins",
+        "full sweeps: each staff account's every field at every node is the value of the applied op with the greatest (clock, origin, by) that set it, computed from the ops",
+    ),
+    (
+        "login_unique",
+        "full sweeps: a login two accounts claim signs in as the lower id at every node",
+    ),
+];
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
     pub scenario: String,
@@ -247,6 +259,8 @@ pub struct Report {
     pub coupons: Option<crate::coupons::CouponStats>,
     /// Cards (the scenario's `[cards]`; `None` without).
     pub cards: Option<crate::cards::CardStats>,
+    /// Staff accounts (the scenario's `[staff]`; `None` without).
+    pub staff: Option<crate::staff::StaffStats>,
 }
 
 /// Spends summed over stores.
@@ -320,6 +334,7 @@ impl Report {
             futile_transfers: 0,
             coupons: sc.coupons.as_ref().map(|_| Default::default()),
             cards: sc.cards.as_ref().map(|_| Default::default()),
+            staff: sc.staff.as_ref().map(|_| Default::default()),
         }
     }
 
@@ -495,6 +510,10 @@ impl Report {
             c.to_text(&mut o, self.totals.as_ref());
             o.push('\n');
         }
+        if let Some(s) = &self.staff {
+            s.to_text(&mut o);
+            o.push('\n');
+        }
         let _ = writeln!(o, "activity per store");
         let _ = writeln!(
             o,
@@ -638,7 +657,7 @@ impl Report {
         }
         o.push('\n');
         let _ = writeln!(o, "invariants checked ({} steps)", self.steps);
-        for (name, what) in INVARIANTS {
+        for (name, what) in self.invariants() {
             let status = match &self.violation {
                 Some(v) if v.invariant == *name => "BROKEN",
                 Some(_) => "held until the stop",
@@ -647,6 +666,17 @@ impl Report {
             let _ = writeln!(o, "  {name:<13} {status:<20} {what}");
         }
         o
+    }
+
+    /// The invariants this run checked: every run's, and the staff ones
+    /// when the scenario has staff.
+    fn invariants(&self) -> impl Iterator<Item = &(&'static str, &'static str)> {
+        let staff = if self.staff.is_some() {
+            STAFF_INVARIANTS
+        } else {
+            &[]
+        };
+        INVARIANTS.iter().chain(staff)
     }
 
     pub fn to_html(&self) -> String {
@@ -721,6 +751,11 @@ pre{{background:#f6f6f6;padding:1em;overflow:auto}}svg{{background:#fff;border:1
             c.to_text(&mut t, self.totals.as_ref());
             let _ = write!(h, "<h2>Cards</h2><pre>{}</pre>", esc(&t));
         }
+        if let Some(s) = &self.staff {
+            let mut t = String::new();
+            s.to_text(&mut t);
+            let _ = write!(h, "<h2>Staff accounts</h2><pre>{}</pre>", esc(&t));
+        }
         h.push_str("<h2>Convergence</h2><table><tr><th>when</th><th>what</th><th>every node held every op after</th></tr>");
         for x in &self.heals {
             let _ = write!(
@@ -739,7 +774,7 @@ pre{{background:#f6f6f6;padding:1em;overflow:auto}}svg{{background:#fff;border:1
                 .map_or("not converged".into(), fmt_ms)
         );
         h.push_str("<h2>Invariants</h2><table><tr><th>invariant</th><th>status</th><th>what is checked</th></tr>");
-        for (name, what) in INVARIANTS {
+        for (name, what) in self.invariants() {
             let status = match &self.violation {
                 Some(v) if v.invariant == *name => "<span class=\"fail\">BROKEN</span>",
                 Some(_) => "held until the stop",

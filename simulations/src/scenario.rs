@@ -185,6 +185,11 @@ pub struct Scenario {
     /// visits away from the seller, refunds. Absent: none (as before).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cards: Option<crate::cards::Cards>,
+    /// Staff accounts (`crate::staff`): HQ's accounts at the start, edits
+    /// at random nodes, logins two nodes apart both create. Absent: none
+    /// (as before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staff: Option<crate::staff::Staff>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -613,6 +618,9 @@ impl Scenario {
             return bad(p);
         }
         if let Some(p) = self.cards.as_ref().and_then(|c| c.problem()) {
+            return bad(p);
+        }
+        if let Some(p) = self.staff.as_ref().and_then(|s| s.problem(self.chain.hq)) {
             return bad(p);
         }
         if self.escrow.ask_timeout.0 == 0 {

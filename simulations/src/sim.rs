@@ -38,6 +38,7 @@ mod log;
 mod merges;
 mod network;
 mod requests;
+mod staff;
 mod workload;
 
 use escrow::escrow_config;
@@ -98,6 +99,12 @@ enum Ev {
     CardSale(usize),
     /// A card-holding member comes for a visit (`cards.visits`).
     CardVisit(usize),
+    /// HQ creates account k of `staff.accounts`.
+    StaffCreate(u32),
+    /// A node edits a staff account (`staff.edits`).
+    StaffEdit,
+    /// Two nodes apart in partition k (the fault's index) create one login.
+    StaffClash(usize),
 }
 
 struct Link {
@@ -221,6 +228,8 @@ pub(crate) struct Sim<'a> {
     merge: merges::MergeWork,
     /// Cards the members hold (`[cards]`): see `cards.rs`.
     card: cards::CardWork,
+    /// Staff accounts (`[staff]`): see `staff.rs`.
+    staff: staff::StaffWork,
     /// Room to encode an op in (`OpRec::new`).
     enc: Vec<u8>,
 }
@@ -392,6 +401,7 @@ impl<'a> Sim<'a> {
             msg_counts: [0; 5],
             merge,
             card: cards::CardWork::default(),
+            staff: staff::StaffWork::new(seed, n),
             enc: Vec::with_capacity(4096),
         };
         if let Some(p) = &sim.start_programme {
@@ -399,6 +409,7 @@ impl<'a> Sim<'a> {
                 crate::points::start(&mut node.st, p);
             }
         }
+        sim.nodes[0].st.staff_last_arrived = sim.mutant(0, Mutation::StaffLastArrivedWins);
         sim
     }
 
@@ -730,6 +741,9 @@ impl<'a> Sim<'a> {
             Ev::Campaign(k) => self.campaign(k),
             Ev::CardSale(m) => self.card_sale_event(m),
             Ev::CardVisit(m) => self.card_visit_event(m),
+            Ev::StaffCreate(i) => self.staff_create(i),
+            Ev::StaffEdit => self.staff_edit(),
+            Ev::StaffClash(f) => self.staff_clash(f),
         }
     }
 

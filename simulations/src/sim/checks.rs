@@ -75,6 +75,7 @@ impl Sim<'_> {
         // before): conserved, and no redemption counted twice.
         self.check_coupons(n);
         self.check_cards(n);
+        self.check_staff(n);
         if self.p_redeem > 0 {
             if let Some(d) = crate::points::conservation_problem(&self.nodes[n].st) {
                 self.violate("conservation", Some(n), d);

@@ -172,6 +172,7 @@ impl Sim<'_> {
             if self.violation.is_some() {
                 return;
             }
+            self.staff_final();
             let dups = self.nodes[0]
                 .st
                 .phones
@@ -243,6 +244,28 @@ impl Sim<'_> {
         }
         if x.phones != y.phones {
             return "phone index differs".into();
+        }
+        if x.staff != y.staff {
+            for a in x.staff.iter() {
+                match y.staff.get(&a.id) {
+                    None => return format!("staff account {} missing at {}", a.id, self.names[b]),
+                    Some(o) if o != a => {
+                        let field = [
+                            ("name", a.name != o.name),
+                            ("role", a.role != o.role),
+                            ("stores", a.stores != o.stores),
+                            ("disabled", a.disabled != o.disabled),
+                            ("password", a.password != o.password),
+                        ]
+                        .iter()
+                        .find(|(_, d)| *d)
+                        .map_or("stamps", |(f, _)| f);
+                        return format!("staff account {} ({}) differs ({field})", a.id, a.login);
+                    }
+                    _ => {}
+                }
+            }
+            return format!("staff accounts differ ({} holds more)", self.names[b]);
         }
         "totals differ".into()
     }

@@ -132,6 +132,8 @@ impl Sim<'_> {
         self.report.crashes += 1;
         // Ops made here and lost were never acknowledged nor sent: as if
         // never made (a retry of the request decides it again).
+        let kept = (self.ops[n].len() - lost_own.len()) as u64;
+        self.staff_lost(n, kept);
         for rec in lost_own {
             self.ops[n].pop();
             self.report.ops_lost += 1;
@@ -152,6 +154,7 @@ impl Sim<'_> {
         };
         let drop_notes = self.mutant(n, Mutation::MergeDropsField);
         let ignore_prog = self.mutant(n, Mutation::IgnoresProgramme);
+        let last_arrived = self.mutant(n, Mutation::StaffLastArrivedWins);
         let names = self.names.clone();
         let node = &mut self.nodes[n];
         // Rebuild everything from the log, in commit order.
@@ -159,6 +162,7 @@ impl Sim<'_> {
         if let Some(p) = &self.start_programme {
             crate::points::start(&mut st, p);
         }
+        st.staff_last_arrived = last_arrived;
         let mut max_hlc = Hlc::default();
         let mut replay_errors = Vec::new();
         for &(o, s) in &node.commit_order {

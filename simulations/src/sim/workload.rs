@@ -69,6 +69,7 @@ impl Sim<'_> {
                 self.at(campaign.at.ms(), Ev::Campaign(k));
             }
         }
+        self.schedule_staff_start();
         let _ = n;
     }
 
@@ -149,6 +150,8 @@ impl Sim<'_> {
         }
         // Card sales and visits: drawn only when the scenario has cards.
         self.schedule_cards(start, span, frac);
+        // Staff edits: drawn (from their own stream) only with `[staff]`.
+        self.schedule_staff(start, span, frac);
         self.schedule_merge_scan(start, span);
         if end < sc.time.duration.ms() {
             self.at(end, Ev::Chunk(hour + 1));

@@ -230,11 +230,14 @@ fn print_ready(s: &tongka_node::Started) {
     // The token itself is never printed: stdout often ends up in a log.
     println!("  console / 控制台:  {}", s.console_url());
     println!(
-        "  admin token:       in {} (sign in with it: cat {})",
+        "  admin token:       in {} (for scripts; the console's first run asks for it once to create the first account: cat {})",
         s.token_file.display(),
         s.token_file.display()
     );
-    println!("  管理令牌:          保存在 {}", s.token_file.display());
+    println!(
+        "  管理令牌:          保存在 {}（首次打开控制台时用它创建首位管理员）",
+        s.token_file.display()
+    );
     println!(
         "  API:               {}api/v1/ (Authorization: Bearer <token>)",
         s.console_url()

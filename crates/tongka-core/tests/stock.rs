@@ -19,9 +19,9 @@ use tongka_core::error::DomainError;
 use tongka_core::ids::{NodeId, OpId};
 use tongka_core::money::Money;
 use tongka_core::stock::{
-    self, Move, MoveKind, NegativeStock, Receipt, Reference, Shipment, StockCount, StockError,
-    StoreStock, TransferId, TransferState, Transfers, Unit, chain_stock, check_qty, decide_receive,
-    decide_ship, decide_stocktake,
+    self, Move, MoveKind, Movement, NegativeStock, Receipt, Reference, Shipment, StockCount,
+    StockError, StoreStock, TransferId, TransferState, Transfers, Unit, chain_stock, check_qty,
+    decide_receive, decide_ship, decide_stocktake,
 };
 
 /// "a" is counted in pieces, "b" weighed in kg.
@@ -305,6 +305,46 @@ fn transfers_refuse_bad_input() {
         (dec!(1), Money::from_fen(100))
     );
     assert!(decide_stocktake(&s2, &count, &units, &book).is_ok());
+
+    // A receive op from elsewhere is checked again by the book.
+    let mut book2 = Transfers::default();
+    let sh2 = shipped(&mut s1, &n("s2"), 2, &[("a", dec!(2))], &mut book2);
+    let ok = decide_receive(&book2, &sh2.id, &n("s2"), &[], &units).unwrap();
+    assert_eq!(
+        ok.lines[0].qty,
+        Decimal::ZERO,
+        "a line not named arrived as nothing"
+    );
+    let mut bad = ok.clone();
+    bad.lines[0].qty = dec!(3);
+    assert_eq!(
+        code(book2.clone().receive(&bad).unwrap_err()),
+        "receive_exceeds_shipped"
+    );
+    let mut bad = ok.clone();
+    bad.lines[0].sku = "b".into();
+    assert_eq!(
+        code(book2.clone().receive(&bad).unwrap_err()),
+        "receive_exceeds_shipped"
+    );
+    let mut bad = ok.clone();
+    bad.lines.push(stock::ReceivedLine {
+        sku: "b".into(),
+        qty: dec!(1),
+    });
+    assert_eq!(
+        code(book2.clone().receive(&bad).unwrap_err()),
+        "receive_exceeds_shipped"
+    );
+    let mut bad = ok.clone();
+    bad.at = n("s3");
+    assert_eq!(
+        code(book2.clone().receive(&bad).unwrap_err()),
+        "not_transfer_destination"
+    );
+    book2.receive(&ok).unwrap();
+    assert_eq!(ok.shortages(&sh2)[0].qty, dec!(2));
+    assert!(ok.moves(&sh2).is_empty());
 }
 
 #[test]
@@ -462,7 +502,12 @@ impl World {
 
     /// Apply `moves` at store `s`; on success add each movement's qty to
     /// the model when `counted` (moves in or out of the chain).
-    fn moves(&mut self, s: usize, moves: &[Move], counted: bool) -> Result<(), StockError> {
+    fn moves(
+        &mut self,
+        s: usize,
+        moves: &[Move],
+        counted: bool,
+    ) -> Result<Vec<Movement>, StockError> {
         let store = self.stores[s].store.clone();
         let before = self.stores[s].clone();
         let r = self.stores[s].apply(&store, moves, &units, self.policy);
@@ -476,7 +521,7 @@ impl World {
             Ok(_) => {}
             Err(_) => assert_eq!(self.stores[s], before, "a refused op changes nothing"),
         }
-        r.map(|_| ())
+        r
     }
 
     fn step(&mut self, a: &Action) {
@@ -522,7 +567,11 @@ impl World {
                 let Ok(sh) = decide_ship(id, &self.stores[s], &to, &stores(), lines, &units) else {
                     return;
                 };
-                self.moves(s, &sh.moves(), false).unwrap();
+                let ms = self.moves(s, &sh.moves(), false).unwrap();
+                // The sender's books lose exactly what the shipment carries.
+                for (m, l) in ms.iter().zip(&sh.lines) {
+                    assert_eq!(m.value, Money::ZERO - l.value);
+                }
                 self.book.ship(&sh).unwrap();
                 self.log.push(TransferOp::Ship(sh));
             }
@@ -544,7 +593,12 @@ impl World {
                     .collect();
                 let r = decide_receive(&self.book, &sh.id, &sh.to, &lines, &units).unwrap();
                 let at = stores().iter().position(|s| s == &sh.to).unwrap();
-                self.moves(at, &r.moves(&sh), false).unwrap();
+                let ms = self.moves(at, &r.moves(&sh), false).unwrap();
+                // What arrived plus what is short is worth what was shipped.
+                let arrived: Money = ms.iter().map(|m| m.value).sum();
+                let short: Money = r.shortages(&sh).iter().map(|s| s.value).sum();
+                let sent: Money = sh.lines.iter().map(|l| l.value).sum();
+                assert_eq!(arrived + short, sent);
                 self.book.receive(&r).unwrap();
                 for short in r.shortages(&sh) {
                     let sku = if short.sku == "a" { "a" } else { "b" };

@@ -359,7 +359,8 @@ fn exceeds(id: &TransferId, sku: &str, shipped: Decimal, received: Decimal) -> S
 }
 
 /// Decide a ship at `stock`'s store: `lines` (sku, qty) to `to`, one of
-/// `known` stores. Each line is valued at the sender's cost as the earlier
+/// `known` stores (the caller passes the chain's stores, role `store`:
+/// HQ holds no stock, so it is not one). Each line is valued at the sender's cost as the earlier
 /// lines leave it (its ledger's `out_value`). The shipment's `moves()`
 /// then apply to the sender's stock, and `Transfers::ship` to every book.
 pub fn decide_ship(

@@ -30,6 +30,7 @@ pub mod refund;
 pub mod shares;
 pub mod staff;
 pub mod state;
+pub mod stock;
 pub mod text;
 pub mod wallet;
 

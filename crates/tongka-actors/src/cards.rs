@@ -46,12 +46,17 @@ impl Engine {
                 counter: Counter::Card(member.clone(), card.clone()),
                 units: i64::from(count) - *left_here,
             };
-            let covered = match me.broker() {
-                Some(broker) => me.cover(&broker, short).await,
-                None => false,
+            // Not in a chain (no broker): nothing asked, nothing counted.
+            let how = match me.broker() {
+                Some(broker) => Some(me.cover(&broker, short).await),
+                None => None,
             };
-            if covered {
-                return me.call(key, msg).await;
+            if let Some(how) = how.filter(|h| h.retry()) {
+                let again = me.call(key, msg).await;
+                if let Err(e) = &again {
+                    me.note_declined(e, how);
+                }
+                return again;
             }
             let held_at = me
                 .core
@@ -62,11 +67,15 @@ impl Engine {
                         .map(|c| c.holders().filter(|n| *n != me.node()).cloned().collect())
                 })
                 .unwrap_or_default();
-            Err(CardError::HeldElsewhere {
+            let e: EngineError = CardError::HeldElsewhere {
                 card: card.to_string(),
                 held_at,
             }
-            .into())
+            .into();
+            if let Some(how) = how {
+                me.note_declined(&e, how);
+            }
+            Err(e)
         })
         .await
     }

@@ -4,7 +4,7 @@
 //! ask. The replication layer is the transport, behind `EscrowBroker`:
 //! one ask out, its answer (or its timeout) back as the machine's event.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,6 +57,32 @@ impl View for Reach {
     }
 }
 
+/// How the escrow conversation for a short spend ended (`Engine::cover`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Covered {
+    /// Asks were made: try the spend once more. `timed_out`: one went
+    /// unanswered.
+    Retry { timed_out: bool },
+    /// Nobody reachable could cover it: nothing was asked that could help.
+    Declined,
+}
+
+impl Covered {
+    pub(crate) fn retry(self) -> bool {
+        matches!(self, Covered::Retry { .. })
+    }
+
+    /// Why a spend still refused after this ended was refused, in the
+    /// consistency report's words.
+    pub(crate) fn cause(self) -> &'static str {
+        match self {
+            Covered::Declined => "unreachable",
+            Covered::Retry { timed_out: true } => "timed_out",
+            Covered::Retry { timed_out: false } => "answered_short",
+        }
+    }
+}
+
 fn machine(broker: &dyn EscrowBroker) -> Escrow<()> {
     Escrow::new(Config {
         ask_timeout: broker.ask_timeout().as_millis() as u64,
@@ -66,15 +92,15 @@ fn machine(broker: &dyn EscrowBroker) -> Escrow<()> {
 
 impl Engine {
     /// A spend here is short of `short` (a counter of a member): ask the
-    /// peers the machine picks. `true`: asks were made, try the spend once more;
-    /// `false`: decline it now (nobody reachable can cover it, so nothing
-    /// was moved).
-    pub(crate) async fn cover(&self, broker: &Arc<dyn EscrowBroker>, short: Want) -> bool {
+    /// peers the machine picks. `Retry`: asks were made, try the spend once
+    /// more; `Declined`: decline it now (nobody reachable can cover it, so
+    /// nothing was moved).
+    pub(crate) async fn cover(&self, broker: &Arc<dyn EscrowBroker>, short: Want) -> Covered {
         // This node's view may lag (a recharge or sale elsewhere not yet
         // here): with no holder known, the machine asks every peer.
         let member = short.counter.member();
         let Some(state) = self.core.db.member(member).ok().flatten() else {
-            return false;
+            return Covered::Declined;
         };
         let peers = broker.reachable();
         let view = Reach(peers.iter().cloned().collect());
@@ -87,10 +113,30 @@ impl Engine {
             then: (),
         };
         e.handle(ev, &self.core.node, now_ms(), &view, &mut out);
-        matches!(
-            self.converse(broker.as_ref(), e, out).await,
-            Some(Effect::Retry { .. })
-        )
+        match self.converse(broker.as_ref(), e, out).await {
+            Some(Effect::Retry { timed_out, .. }) => Covered::Retry { timed_out },
+            _ => Covered::Declined,
+        }
+    }
+
+    /// Count a spend declined after its escrow conversation (`cover`):
+    /// the refusal's code, and how the asks ended. Kept in memory since
+    /// this node started (`declines`): a refusal writes nothing.
+    pub(crate) fn note_declined(&self, error: &EngineError, how: Covered) {
+        use tongka_core::DomainError;
+        let mut d = self.core.declines.lock().expect("declines lock");
+        *d.entry((error.code(), how.cause())).or_default() += 1;
+    }
+
+    /// The spends this node declined after asking other stores for the
+    /// shares they lacked, since it started: `(refusal code, cause)` →
+    /// how many. Causes: `unreachable` (no store that could cover it was
+    /// connected: nothing was asked or every ask was refused at once),
+    /// `timed_out` (an ask went unanswered, as in a partition),
+    /// `answered_short` (the stores asked answered, and the spend was
+    /// still short: the member lacked it chain-wide).
+    pub fn declines(&self) -> BTreeMap<(&'static str, &'static str), u64> {
+        self.core.declines.lock().expect("declines lock").clone()
     }
 
     /// Run a conversation's asks through `broker`, one at a time, feeding

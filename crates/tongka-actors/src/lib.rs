@@ -134,6 +134,7 @@ impl Engine {
             role: Mutex::new(None),
             merged: Mutex::new(merged),
             merge_lock: tokio::sync::Mutex::new(()),
+            declines: Mutex::new(Default::default()),
         });
         Engine {
             core,

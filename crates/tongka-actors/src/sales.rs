@@ -181,6 +181,7 @@ impl Engine {
                 };
                 let mut result = me.call(key.clone(), msg).await;
                 let mut asked: Vec<Counter> = Vec::new();
+                let mut how = None;
                 // Short here: ask the stores that hold the rest, then try again.
                 // (The broker is looked up only for a shortfall: its lock is
                 // not on every sale's path.)
@@ -193,10 +194,15 @@ impl Engine {
                     }
                     let Some(broker) = me.broker() else { break };
                     asked.push(short.counter.clone());
-                    if !me.cover(&broker, short).await {
+                    let covered = me.cover(&broker, short).await;
+                    how = Some(covered);
+                    if !covered.retry() {
                         break;
                     }
                     result = me.call(key.clone(), msg).await;
+                }
+                if let (Err(e), Some(how)) = (&result, how) {
+                    me.note_declined(e, how);
                 }
                 result
             })
@@ -312,6 +318,7 @@ impl Engine {
             // A card to take back whose visits are held elsewhere: ask for
             // them (all of them come here), then decide again; once a card.
             let mut asked: Vec<CardId> = Vec::new();
+            let mut how = None;
             while let (
                 Err(EngineError::Refund(RefundError::Card(CardError::HeldElsewhere {
                     card, ..
@@ -331,10 +338,15 @@ impl Engine {
                     units: held.left() - held.held(me.node()),
                 };
                 asked.push(id);
-                if !me.cover(&broker, short).await {
+                let covered = me.cover(&broker, short).await;
+                how = Some(covered);
+                if !covered.retry() {
                     break;
                 }
                 result = me.call(key.clone(), &msg).await;
+            }
+            if let (Err(e), Some(how)) = (&result, how) {
+                me.note_declined(e, how);
             }
             let out = result?;
             // A refund to a member merged away since the sale credits this

@@ -9,6 +9,7 @@ mod audit;
 mod auth;
 mod cards;
 mod checkouts;
+mod consistency;
 mod console;
 mod coupon_templates;
 mod coupons;
@@ -192,6 +193,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/sync/status", get(sync::sync_status))
         .route("/ledger/summary", get(ledger::ledger_summary))
+        .route("/consistency", get(consistency::consistency))
         .route("/audit", get(audit::audit))
         .route("/staff", get(staff::list).post(staff::create))
         .route("/staff/{id}", get(staff::get_one).patch(staff::patch))

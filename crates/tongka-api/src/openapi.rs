@@ -514,6 +514,11 @@ pub const CODES: &[(u16, &str, &str)] = &[
         "invalid_audit_filter",
         r#"An audit query parameter does not parse: `store` a node name, `staff` 1 to 128 visible ASCII characters, `kind` audit kinds (`AuditKind`) separated by commas, `from` and `to` real dates `YYYY-MM-DD` between 1900 and 2100 with `from` not after `to`, `before` a cursor this endpoint gave (`next`), `limit` a whole number from 1 to 200; no other parameter, none twice. The value sent is not echoed. Detail: `field` (the parameter, or `query` for an unknown one)."#,
     ),
+    (
+        422,
+        "invalid_consistency_query",
+        r#"A consistency query parameter does not parse: `store` a node name; no other parameter, none twice. The value sent is not echoed. Detail: `field` (`store`, or `query` for an unknown one)."#,
+    ),
     (422, "invalid_barcode", r#"A barcode is 6 to 20 digits."#),
     (
         422,
@@ -841,6 +846,7 @@ const SIGNED_IN: &[&str] = &[
         crate::products::put_product,
         crate::sync::sync_status,
         crate::ledger::ledger_summary,
+        crate::consistency::consistency,
         crate::audit::audit,
         crate::console::page,
         crate::console::script,

@@ -60,6 +60,7 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
     ("PUT", "/products/{sku}", Need::Act(Action::AuthorRules)),
     ("GET", "/sync/status", Need::Signed),
     ("GET", "/ledger/summary", Need::Act(Action::Reports)),
+    ("GET", "/consistency", Need::Act(Action::Reports)),
     ("GET", "/audit", Need::Act(Action::Audit)),
     ("GET", "/staff", Need::Act(Action::ManageStaff)),
     ("POST", "/staff", Need::Act(Action::ManageStaff)),

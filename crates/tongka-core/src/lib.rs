@@ -13,6 +13,7 @@ pub mod catalogue_doc;
 pub mod checkout;
 pub mod clock;
 pub mod codec;
+pub mod consistency;
 pub mod coupon;
 pub mod day;
 pub mod error;

@@ -277,3 +277,31 @@ impl Db {
         Ok(out)
     }
 }
+
+impl Db {
+    /// The ledger totals and what the members hold (Σ of every share of
+    /// every wallet), read in one read transaction so both sides are of
+    /// the same commit (`tongka_core::consistency::check` compares them).
+    /// Reads every member: a check, not a figure to show on each request.
+    pub fn ledger_sides(
+        &self,
+    ) -> Result<(tongka_core::state::LedgerTotals, tongka_core::wallet::Share), DbError> {
+        let r = self.shared.db.begin_read()?;
+        let meta = r.open_table(META)?;
+        let summary: Summary = match meta.get("summary")? {
+            Some(v) => decode(v.value(), "summary")?,
+            None => Summary::default(),
+        };
+        let t = r.open_table(MEMBERS)?;
+        let mut held = tongka_core::wallet::Share::default();
+        for item in t.iter()? {
+            let (_, v) = item?;
+            let m: MemberState = decode(v.value(), "member")?;
+            let s = tongka_core::consistency::held([&m.wallet]);
+            held.principal += s.principal;
+            held.bonus += s.bonus;
+            held.points += s.points;
+        }
+        Ok((summary.totals, held))
+    }
+}

@@ -8,6 +8,8 @@ mod audit_steps;
 #[path = "openapi/card_steps.rs"]
 mod card_steps;
 mod common;
+#[path = "openapi/consistency_steps.rs"]
+mod consistency_steps;
 #[path = "openapi/coupon_steps.rs"]
 mod coupon_steps;
 #[path = "openapi/steps.rs"]
@@ -52,6 +54,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("PUT", "/api/v1/products/{sku}"),
     ("GET", "/api/v1/sync/status"),
     ("GET", "/api/v1/ledger/summary"),
+    ("GET", "/api/v1/consistency"),
     ("GET", "/api/v1/audit"),
     ("GET", "/api/v1/setup"),
     ("POST", "/api/v1/setup/first-admin"),
@@ -287,6 +290,7 @@ async fn answers_match_the_documented_schemas() {
             let (count, period, order) = sold.take().expect("the card sale answered");
             steps.extend(card_steps::visit_steps(m, &count, &period, &order));
             steps.extend(audit_steps::steps());
+            steps.extend(consistency_steps::steps());
         }
         for (method, template, path, body, idem, status, code) in std::mem::take(&mut steps) {
             let a = app.call(method, &path, body, idem).await;

@@ -37,6 +37,7 @@ import { applyPermissions, watchPermissions } from './perms.js';
 import { bindStaff, renderStaff } from './staff.js';
 import { bindAccount, renderAccount } from './account.js';
 import { bindAudit, renderAudit } from './audit.js';
+import { bindConsistency, renderConsistency } from './consistency.js';
 import {
   bindMembers, renderMember, renderRechargeOffers, renderRechargePreview, renderSearchResults,
 } from './members.js';
@@ -103,6 +104,7 @@ function renderAll() {
   renderStaff();
   renderAccount();
   renderAudit();
+  renderConsistency();
   // The reasons on disabled controls, in the language now chosen.
   applyPermissions();
 }
@@ -127,6 +129,7 @@ function bind() {
   bindStaff();
   bindAccount();
   bindAudit();
+  bindConsistency();
   watchPermissions();
 }
 

@@ -77,6 +77,7 @@ export function showLogin(msg, tab) {
   // Nothing the last principal saw stays for the next one.
   Object.assign(state, {
     staffList: null, staffEditing: null, staffError: null, auditEntries: null, auditNext: null,
+    consistency: null, consistencyError: null,
     auditStaff: null, auditError: null, refundApproval: null, myPasswordError: null,
   });
   renderError();

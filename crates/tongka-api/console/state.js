@@ -62,5 +62,8 @@ export const state = {
   auditNodes: null,        // the store filter's choices
   auditStaff: null,        // the staff filter's choices (null: typed)
   auditError: null,
+  consistency: null,       // GET /consistency, last answer
+  consistencyError: null,  // its refusal, if the last refresh was refused
+  consistencyAt: null,     // when it was fetched (a Date)
   refundApproval: null,    // {orderId, body, limit, amount, error}: the refund awaiting a manager's approval
 };

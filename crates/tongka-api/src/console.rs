@@ -97,6 +97,16 @@ const FILES: &[(&str, &str, &str)] = &[
     ("account.js", JS, include_str!("../console/account.js")),
     ("audit.js", JS, include_str!("../console/audit.js")),
     (
+        "consistency.js",
+        JS,
+        include_str!("../console/consistency.js"),
+    ),
+    (
+        "i18n_consistency.js",
+        JS,
+        include_str!("../console/i18n_consistency.js"),
+    ),
+    (
         "refund_approval.js",
         JS,
         include_str!("../console/refund_approval.js"),

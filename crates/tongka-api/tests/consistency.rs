@@ -342,3 +342,31 @@ async fn bad_queries_are_refused_with_the_field() {
         assert_eq!(e["error"]["field"], field, "{e}");
     }
 }
+
+#[tokio::test]
+async fn a_store_manager_sees_their_stores_and_a_cashier_nothing() {
+    let app = App::new();
+    app.create_staff("mgr", "store_manager", &["store-1"], "manager-pw-1")
+        .await;
+    app.create_staff("till", "cashier", &["store-1"], "cashier-pw-1")
+        .await;
+    let mgr = app.sign_in("mgr", "manager-pw-1").await;
+    let (s, r) = app.get_as(&mgr, "/api/v1/consistency").await;
+    assert_eq!(s, 200, "{r}");
+    let names: Vec<&str> = r["stores"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["store"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["store-1"]);
+    let (s, e) = app.get_as(&mgr, "/api/v1/consistency?store=store-2").await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (403, Some("not_at_this_store")),
+        "{e}"
+    );
+    let till = app.sign_in("till", "cashier-pw-1").await;
+    let (s, e) = app.get_as(&till, "/api/v1/consistency").await;
+    assert_eq!(s, 403, "{e}");
+}

@@ -34,8 +34,10 @@ use utoipa::ToSchema;
 
 use crate::*;
 
-/// Ops of the log examined, newest first, for the escrow transfers.
-pub const TRANSFER_SCAN: usize = 100_000;
+/// Ops of the log examined, newest first, for the escrow transfers: as
+/// many as a page of the audit trail may examine (`audit::SCAN_BUDGET`),
+/// so a report costs no more than a page of the trail.
+pub const TRANSFER_SCAN: usize = tongka_core::audit::SCAN_BUDGET;
 /// Rows read from each of the duplicates, merges, rejected and refused
 /// tables.
 pub const TABLE_SCAN: usize = 10_000;
@@ -363,7 +365,7 @@ fn reasons(rs: impl IntoIterator<Item = String>) -> Vec<ReasonView> {
     operation_id = "consistency",
     tag = "node",
     summary = r#"The consistency report / 一致性报告"#,
-    description = r#"This node's view of the chain, chain-wide and per store: whether the ledger balances to the fen (what members hold against recharged − spent + refunded), escrow transfers between stores (from the newest ops of the log, at most 100000 examined: `transfers_scan`), spends this node declined after asking the stores that held the shares, by refusal code and cause (counted in memory since this node started), duplicate phone and card numbers and merges, and remote ops rejected (failed their rules) or refused (failed verification) with their reasons. `store` keeps one store's figures in `stores`; a store manager sees their own stores only."#,
+    description = r#"This node's view of the chain, chain-wide and per store: whether the ledger balances to the fen (what members hold against recharged − spent + refunded), escrow transfers between stores (from the newest ops of the log, at most 20000 examined: `transfers_scan`), spends this node declined after asking the stores that held the shares, by refusal code and cause (counted in memory since this node started), duplicate phone and card numbers and merges, and remote ops rejected (failed their rules) or refused (failed verification) with their reasons. `store` keeps one store's figures in `stores`; a store manager sees their own stores only."#,
     params(
         ("store" = Option<String>, Query, description = r#"Only this store in `stores` (a node name)."#, example = "store-1"),
     ),

@@ -34,7 +34,11 @@ fn console_shows_the_consistency_report_live() {
     with_browser("console-consistency", async |c| {
         open_console(c, &node).await;
         click(c, "tab-consistency").await;
-        wait_for(c, &format!(r#"{}[data-balanced="true"]"#, dt("consistency-ledger"))).await;
+        wait_for(
+            c,
+            &format!(r#"{}[data-balanced="true"]"#, dt("consistency-ledger")),
+        )
+        .await;
         let held = format!(r#"{} td[data-value="70.00"]"#, dt("consistency-held"));
         wait_for(c, &held).await;
         let title = text(c, &dt("consistency-ledger")).await;
@@ -48,7 +52,11 @@ fn console_shows_the_consistency_report_live() {
         assert_eq!(status, 201, "recharge: {r}");
         let held = format!(r#"{} td[data-value="120.00"]"#, dt("consistency-held"));
         wait_for(c, &held).await;
-        wait_for(c, &format!(r#"{} td[data-value="120.00"]"#, dt("consistency-owed"))).await;
+        wait_for(
+            c,
+            &format!(r#"{} td[data-value="120.00"]"#, dt("consistency-owed")),
+        )
+        .await;
         screenshot(c, "console-consistency").await;
     });
     let (status, report) = node.get("/consistency");

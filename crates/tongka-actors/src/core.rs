@@ -50,6 +50,8 @@ pub(crate) struct Core {
     /// rule, `tongka_machine::idem`; their records are the store's).
     pub(crate) inflight: Mutex<Idempotency>,
     pub(crate) broker: Mutex<Option<Arc<dyn EscrowBroker>>>,
+    /// The escrow asks made, for metrics.
+    pub(crate) asks: crate::escrow::AskCounts,
     /// What this node's chain certificate makes it (`None`: a node of no
     /// chain). Every draft it makes is checked against it.
     pub(crate) role: Mutex<Option<OriginRole>>,

@@ -18,6 +18,7 @@ mod health;
 mod ledger;
 mod member_codes;
 mod members;
+mod metrics;
 pub mod openapi;
 mod orders;
 mod password;
@@ -153,6 +154,7 @@ impl AppState {
 
 /// The whole HTTP surface of a node.
 pub fn router(state: AppState) -> Router {
+    let metrics = metrics::Metrics::new(state.clone());
     let api = Router::new()
         .route(
             "/members",
@@ -193,6 +195,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sync/status", get(sync::sync_status))
         .route("/ledger/summary", get(ledger::ledger_summary))
         .route("/audit", get(audit::audit))
+        .route("/metrics", metrics::endpoint(&metrics))
         .route("/staff", get(staff::list).post(staff::create))
         .route("/staff/{id}", get(staff::get_one).patch(staff::patch))
         .route(
@@ -225,6 +228,7 @@ pub fn router(state: AppState) -> Router {
         })
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
         .layer(middleware::map_response(json_errors))
+        .layer(middleware::from_fn_with_state(metrics, metrics::track))
         .with_state(state)
 }
 

@@ -842,6 +842,7 @@ const SIGNED_IN: &[&str] = &[
         crate::sync::sync_status,
         crate::ledger::ledger_summary,
         crate::audit::audit,
+        crate::metrics::scrape,
         crate::console::page,
         crate::console::script,
         crate::console::style,

@@ -61,6 +61,7 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
     ("GET", "/sync/status", Need::Signed),
     ("GET", "/ledger/summary", Need::Act(Action::Reports)),
     ("GET", "/audit", Need::Act(Action::Audit)),
+    ("GET", "/metrics", Need::Act(Action::Reports)),
     ("GET", "/staff", Need::Act(Action::ManageStaff)),
     ("POST", "/staff", Need::Act(Action::ManageStaff)),
     // Their own account for anyone; another's: the handler checks

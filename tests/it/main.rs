@@ -19,6 +19,7 @@ mod harness;
 mod https;
 mod member_code;
 mod merge;
+mod metrics;
 mod netns;
 mod points;
 mod programme;

@@ -10,7 +10,7 @@ use ractor::{ActorId, ActorRef};
 use tongka_core::authority::may_author;
 use tongka_core::catalogue_doc::Catalogue;
 use tongka_core::clock::{Hlc, HlcClock};
-use tongka_core::ids::{MemberId, NodeId};
+use tongka_core::ids::{MemberId, NodeId, OpId};
 use tongka_core::merge::Merged;
 use tongka_core::op::{EncodedOp, Op, OpBody, OpDraft, OriginRole};
 use tongka_core::programme::Programme;
@@ -50,6 +50,8 @@ pub(crate) struct Core {
     /// rule, `tongka_machine::idem`; their records are the store's).
     pub(crate) inflight: Mutex<Idempotency>,
     pub(crate) broker: Mutex<Option<Arc<dyn EscrowBroker>>>,
+    /// The escrow asks made, for metrics.
+    pub(crate) asks: crate::escrow::AskCounts,
     /// What this node's chain certificate makes it (`None`: a node of no
     /// chain). Every draft it makes is checked against it.
     pub(crate) role: Mutex<Option<OriginRole>>,
@@ -149,6 +151,29 @@ impl Core {
         self.submit_source(tongka_db::Source::Remote(op), encoded, effects, on_durable);
     }
 
+    /// Hand a draft this node made to the writer with its effects; the
+    /// receiver answers once it is durable (or failed), after the request's
+    /// idempotency key is settled. The caller submits under whatever lock
+    /// orders its ops and awaits outside it ([`durable`]).
+    pub(crate) fn submit_local(
+        self: &Arc<Self>,
+        draft: OpDraft,
+        effects: Effects,
+        idem_key: Option<String>,
+    ) -> tokio::sync::oneshot::Receiver<Result<OpId, tongka_db::DbError>> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let core = self.clone();
+        self.db.submit(
+            tongka_db::Source::Local(draft),
+            effects,
+            Box::new(move |res| {
+                core.finish(idem_key, Vec::new());
+                let _ = tx.send(res);
+            }),
+        );
+        rx
+    }
+
     /// `submit_remote` for any source: a local draft (no bytes yet) or a
     /// remote op, with its bytes when received so.
     pub(crate) fn submit_source(
@@ -167,5 +192,17 @@ impl Core {
             }
             (source, _) => self.db.submit(source, effects, on_durable),
         }
+    }
+}
+
+/// What [`Core::submit_local`]'s receiver says, as the request's answer.
+pub(crate) async fn durable<T>(
+    rx: tokio::sync::oneshot::Receiver<Result<OpId, tongka_db::DbError>>,
+    answer: T,
+) -> Result<T, EngineError> {
+    match rx.await {
+        Ok(Ok(_)) => Ok(answer),
+        Ok(Err(e)) => Err(e.into()),
+        Err(_) => Err(EngineError::Internal("the writer stopped".into())),
     }
 }

@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tongka_core::escrow::{Counter, Want};
@@ -35,6 +36,14 @@ pub trait EscrowBroker: Send + Sync {
         want: Want,
         timeout: Duration,
     ) -> Pin<Box<dyn Future<Output = Option<Vec<OpId>>> + Send>>;
+}
+
+/// Asks this node made of its peers since it started, for metrics
+/// (`Engine::escrow_asks`): one atomic add per ask and per unanswered one.
+#[derive(Debug, Default)]
+pub(crate) struct AskCounts {
+    asks: AtomicU64,
+    unanswered: AtomicU64,
 }
 
 /// The node's world as the machine reads it: the peers connected now; a
@@ -91,6 +100,17 @@ fn machine(broker: &dyn EscrowBroker) -> Escrow<()> {
 }
 
 impl Engine {
+    /// Asks for shares this node made of its peers since it started, and
+    /// how many of them went unanswered (the peer unreachable, or no
+    /// answer by the deadline: the machine's `Timeout`).
+    pub fn escrow_asks(&self) -> (u64, u64) {
+        let c = &self.core.asks;
+        (
+            c.asks.load(Ordering::Relaxed),
+            c.unanswered.load(Ordering::Relaxed),
+        )
+    }
+
     /// A spend here is short of `short` (a counter of a member): ask the
     /// peers the machine picks. `Retry`: asks were made, try the spend once
     /// more; `Declined`: decline it now (nobody reachable can cover it, so
@@ -159,9 +179,14 @@ impl Engine {
             }
             let (req, to, want) = ask?;
             let timeout = Duration::from_millis(deadline.saturating_sub(now_ms()));
+            let counts = &self.core.asks;
+            counts.asks.fetch_add(1, Ordering::Relaxed);
             let ev = match broker.ask(to, want, timeout).await {
                 Some(ids) => Event::Gave { req, ids },
-                None => Event::Timeout { req },
+                None => {
+                    counts.unanswered.fetch_add(1, Ordering::Relaxed);
+                    Event::Timeout { req }
+                }
             };
             e.handle(ev, &self.core.node, now_ms(), &Reach::now(broker), &mut out);
         }

@@ -131,6 +131,7 @@ impl Engine {
             pending_index: Mutex::new(HashMap::new()),
             inflight: Mutex::new(Idempotency::new()),
             broker: Mutex::new(None),
+            asks: Default::default(),
             role: Mutex::new(None),
             merged: Mutex::new(merged),
             merge_lock: tokio::sync::Mutex::new(()),

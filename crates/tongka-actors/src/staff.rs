@@ -12,6 +12,7 @@ use tongka_core::staff::{StaffAccount, StaffBook, StaffError, StaffPatch, Stamp}
 use tongka_db::Effects;
 
 use crate::account::Encoding;
+use crate::core::durable;
 use crate::{Engine, EngineError, Idem, Outcome};
 
 impl Engine {
@@ -65,25 +66,12 @@ impl Engine {
                     idem: idem.as_ref().map(|i| i.record(&outcome)),
                     ..Default::default()
                 };
-                let (tx, rx) = tokio::sync::oneshot::channel();
-                let core = me.core.clone();
                 let key = idem.as_ref().map(|i| i.key.clone());
-                me.core.db.submit(
-                    tongka_db::Source::Local(draft),
-                    effects,
-                    Box::new(move |res| {
-                        core.finish(key, Vec::new());
-                        let _ = tx.send(res);
-                    }),
-                );
+                let rx = me.core.submit_local(draft, effects, key);
                 *held = Arc::new(next);
                 (rx, outcome)
             };
-            match rx.await {
-                Ok(Ok(_)) => Ok(outcome),
-                Ok(Err(e)) => Err(e.into()),
-                Err(_) => Err(EngineError::Internal("the writer stopped".into())),
-            }
+            durable(rx, outcome).await
         })
         .await
     }

@@ -19,6 +19,7 @@ mod health;
 mod ledger;
 mod member_codes;
 mod members;
+mod metrics;
 pub mod openapi;
 mod orders;
 mod password;
@@ -154,6 +155,7 @@ impl AppState {
 
 /// The whole HTTP surface of a node.
 pub fn router(state: AppState) -> Router {
+    let metrics = metrics::Metrics::new(state.clone());
     let api = Router::new()
         .route(
             "/members",
@@ -195,6 +197,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ledger/summary", get(ledger::ledger_summary))
         .route("/consistency", get(consistency::consistency))
         .route("/audit", get(audit::audit))
+        .route("/metrics", metrics::endpoint(&metrics))
         .route("/staff", get(staff::list).post(staff::create))
         .route("/staff/{id}", get(staff::get_one).patch(staff::patch))
         .route(
@@ -227,6 +230,7 @@ pub fn router(state: AppState) -> Router {
         })
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
         .layer(middleware::map_response(json_errors))
+        .layer(middleware::from_fn_with_state(metrics, metrics::track))
         .with_state(state)
 }
 

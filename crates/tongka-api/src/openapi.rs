@@ -848,6 +848,7 @@ const SIGNED_IN: &[&str] = &[
         crate::ledger::ledger_summary,
         crate::consistency::consistency,
         crate::audit::audit,
+        crate::metrics::scrape,
         crate::console::page,
         crate::console::script,
         crate::console::style,

@@ -62,6 +62,7 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
     ("GET", "/ledger/summary", Need::Act(Action::Reports)),
     ("GET", "/consistency", Need::Act(Action::Reports)),
     ("GET", "/audit", Need::Act(Action::Audit)),
+    ("GET", "/metrics", Need::Act(Action::Reports)),
     ("GET", "/staff", Need::Act(Action::ManageStaff)),
     ("POST", "/staff", Need::Act(Action::ManageStaff)),
     // Their own account for anyone; another's: the handler checks

@@ -53,7 +53,7 @@ pub use history::history_path;
 pub use open::{DbOptions, Recovered};
 pub use submit::Prepared;
 pub use tables::SCHEMA_VERSION;
-pub use writer::CommitStats;
+pub use writer::{BATCH_BOUNDS, BatchSizes, CommitStats};
 
 use history::IndexItem;
 use submit::Job;

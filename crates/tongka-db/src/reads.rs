@@ -27,6 +27,11 @@ impl Db {
         )
     }
 
+    /// The group commit's batch sizes so far (for metrics).
+    pub fn batch_sizes(&self) -> crate::BatchSizes {
+        self.shared.stats.batch_sizes()
+    }
+
     /// The replicated-state summary as of the last commit.
     pub fn summary(&self) -> Summary {
         self.shared.summary.lock().expect("summary lock").clone()

@@ -24,6 +24,56 @@ use crate::{DbError, Shared, Source, Summary};
 pub struct CommitStats {
     pub commits: AtomicU64,
     pub requests: AtomicU64,
+    /// Commits by batch size: `sizes[i]` counts the batches of at most
+    /// `BATCH_BOUNDS[i]` requests (and more than the bound before it); the
+    /// last, the larger ones. A histogram kept as counters, so the writer
+    /// pays one atomic add per commit for it.
+    pub sizes: [AtomicU64; BATCH_BOUNDS.len() + 1],
+}
+
+/// The upper bounds of the batch-size buckets of [`CommitStats::sizes`]:
+/// powers of two up to past the default `max_batch`.
+pub const BATCH_BOUNDS: [u64; 13] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096];
+
+/// The group commit's batch sizes as read at one moment (`Db::batch_sizes`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchSizes {
+    /// Requests committed (ops, and refused remote ops logged), over all
+    /// batches: the sum of the batch sizes.
+    pub requests: u64,
+    /// `(upper bound, commits)` per bucket of [`BATCH_BOUNDS`], not
+    /// cumulative, then `(u64::MAX, commits)` of the larger batches.
+    pub buckets: Vec<(u64, u64)>,
+}
+
+impl BatchSizes {
+    /// Commits counted: the sum of the buckets.
+    pub fn commits(&self) -> u64 {
+        self.buckets.iter().map(|b| b.1).sum()
+    }
+}
+
+impl CommitStats {
+    fn record(&self, n: u64) {
+        let i = BATCH_BOUNDS
+            .iter()
+            .position(|b| n <= *b)
+            .unwrap_or(BATCH_BOUNDS.len());
+        self.sizes[i].fetch_add(1, Ordering::Relaxed);
+        self.commits.fetch_add(1, Ordering::Relaxed);
+        self.requests.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub(crate) fn batch_sizes(&self) -> BatchSizes {
+        let bounds = BATCH_BOUNDS.iter().copied().chain([u64::MAX]);
+        BatchSizes {
+            requests: self.requests.load(Ordering::Relaxed),
+            buckets: bounds
+                .zip(&self.sizes)
+                .map(|(b, c)| (b, c.load(Ordering::Relaxed)))
+                .collect(),
+        }
+    }
 }
 
 fn poison(shared: &Shared, e: &DbError) {
@@ -115,8 +165,7 @@ pub(crate) fn writer_loop(
         match commit_batch(shared, &mut summary, batch.drain(..), finished) {
             Ok(finished) => {
                 *shared.summary.lock().expect("summary lock") = summary.clone();
-                shared.stats.commits.fetch_add(1, Ordering::Relaxed);
-                shared.stats.requests.fetch_add(n, Ordering::Relaxed);
+                shared.stats.record(n);
                 let _ = fin_tx.send(finished);
             }
             Err((e, finished)) => {

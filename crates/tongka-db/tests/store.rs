@@ -187,6 +187,12 @@ fn concurrent_requests_share_commits() {
         commits < n,
         "group commit folds queued requests: {commits} commits for {n}"
     );
+    // The batch-size histogram counts the same commits and requests, and
+    // shows a batch larger than one.
+    let sizes = store.batch_sizes();
+    assert_eq!((sizes.commits(), sizes.requests), (commits, requests));
+    assert!(sizes.buckets.iter().skip(1).any(|b| b.1 > 0), "{sizes:?}");
+    assert_eq!(sizes.buckets.len(), tongka_db::BATCH_BOUNDS.len() + 1);
 }
 
 #[test]

@@ -84,6 +84,12 @@ impl App {
         App::build_with(|s| s.with_session_ttl(ttl), "store", false, true)
     }
 
+    /// A store whose replication layer reports `peers` (of no chain as to
+    /// authority: it authors its own catalogue).
+    pub fn with_peers(peers: tongka_api::PeerStatusFn) -> App {
+        App::build_with(|s| s.with_peers(peers), "store", false, true)
+    }
+
     fn build(role: &str, chained: bool, member_codes: bool) -> App {
         App::build_with(|s| s, role, chained, member_codes)
     }

@@ -57,6 +57,10 @@ pub(crate) struct AuditEntryView {
     /// The manager who approved it (a refund above the limit).
     #[schema(required = true)]
     approved_by: Option<String>,
+    /// Their name (so a reader who may not list the staff, HQ finance,
+    /// sees it too); null when none approved.
+    #[schema(required = true)]
+    approved_by_name: Option<String>,
     /// One line, English.
     summary: String,
     /// One line, Chinese.
@@ -76,9 +80,9 @@ pub(crate) struct AuditView {
     next: Option<String>,
 }
 
-/// The name of who made an op, for the trail: a staff account's name as
-/// the chain's book holds it, else `by` itself (an integration token's
-/// name, an account this node does not know yet).
+/// One op as the trail shows it; who made and who approved it named as
+/// the chain's book names them now, else by their id (an integration
+/// token's name, an account this node does not know yet).
 fn entry(book: &StaffBook, op: &Op) -> AuditEntryView {
     let f = audit::facts(&op.body);
     AuditEntryView {
@@ -92,6 +96,10 @@ fn entry(book: &StaffBook, op: &Op) -> AuditEntryView {
         kind: op.body.kind(),
         member: f.member,
         amount: f.amount,
+        approved_by_name: f
+            .approved_by
+            .as_deref()
+            .map(|a| crate::render::by_name(book, a)),
         approved_by: f.approved_by,
         summary: f.summary,
         summary_zh: f.summary_zh,

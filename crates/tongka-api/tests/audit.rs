@@ -119,6 +119,7 @@ async fn the_trail_shows_who_moved_what_money_newest_first() {
         assert_eq!(e["by_name"], "admin", "{e}");
         assert_eq!(e["store"], "store-1", "{e}");
         assert_eq!(e["approved_by"], Value::Null, "{e}");
+        assert_eq!(e["approved_by_name"], Value::Null, "{e}");
         assert!(e["op"].as_str().unwrap().starts_with("store-1#"), "{e}");
         let at = e["at"].as_str().unwrap();
         assert!(humantime::parse_rfc3339(at).is_ok(), "{at}");

@@ -704,6 +704,17 @@ async fn a_cashiers_refund_above_the_limit_needs_a_managers_approval() {
         (&r["amount"], &r["approved_by"]),
         (&json!("80.00"), &manager["id"])
     );
+    assert_eq!(r["approved_by_name"], manager["name"], "{r}");
+    // The audit trail names both, for any reader of it.
+    let (s, a) = app.get("/api/v1/audit?kind=refunded&limit=1").await;
+    assert_eq!(s, 200, "{a}");
+    let e = &a["entries"][0];
+    assert_eq!(
+        (&e["by"], &e["approved_by"], &e["approved_by_name"]),
+        (&cashier["id"], &manager["id"], &manager["name"]),
+        "{e}"
+    );
+    assert_eq!(e["by_name"], cashier["name"], "{e}");
     let (_, o) = app.get(&format!("/api/v1/orders/{order}")).await;
     assert_eq!(o["refunds"].as_array().map(Vec::len), Some(2), "{o}");
 

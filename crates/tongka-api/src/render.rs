@@ -754,8 +754,7 @@ pub fn outcome<'a>(
             Some(held) => OutcomeView::Coupon(coupon(held, here, today)),
             None => OutcomeView::Member(member(m, p, here)),
         },
-        // A staff answer is rendered with the book by its handler; here
-        // the account alone (a login conflict shows on the next read).
+        // The account as changed; its login conflict from the book now.
         Outcome::Staff(a) => OutcomeView::Staff(staff(a, book)),
     }
 }

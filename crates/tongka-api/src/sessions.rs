@@ -299,9 +299,5 @@ pub(crate) async fn first_admin(
         password: Some(crate::password::hash(req.password).await?),
     };
     let out = s.engine().change_staff(None, patch, who.by(), None).await?;
-    let tongka_actors::Outcome::Staff(a) = &out.0 else {
-        return Ok(answered(&s, StatusCode::CREATED, &out));
-    };
-    let book = s.engine().staff();
-    Ok(json_answer(StatusCode::CREATED, &staff_view(a, &book)))
+    Ok(created(&s, &out))
 }

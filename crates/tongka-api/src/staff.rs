@@ -138,22 +138,6 @@ fn found<'a>(book: &'a StaffBook, id: &StaffId) -> Result<&'a StaffAccount, ApiE
     book.get(id).ok_or_else(|| refused(StaffError::NotFound))
 }
 
-/// The staff answer to a write: the account as the book now holds it.
-fn answer(s: &AppState, status: StatusCode, out: &(tongka_actors::Outcome, bool)) -> Response {
-    let tongka_actors::Outcome::Staff(a) = &out.0 else {
-        return answered(s, status, out);
-    };
-    let book = s.engine().staff();
-    let mut resp = json_answer(status, &view(a, &book));
-    if out.1 {
-        resp.headers_mut().insert(
-            "idempotent-replayed",
-            axum::http::HeaderValue::from_static("true"),
-        );
-    }
-    resp
-}
-
 #[utoipa::path(
     get,
     path = "/api/v1/staff",
@@ -215,7 +199,7 @@ pub(crate) async fn create(
         Err(e) => return crate::refused(&s, idem.as_ref(), StatusCode::CREATED, e),
     };
     let out = s.engine().change_staff(None, patch, who.by(), idem).await?;
-    Ok(answer(&s, StatusCode::CREATED, &out))
+    Ok(created(&s, &out))
 }
 
 async fn create_patch(who: &Principal, body: &[u8]) -> Result<StaffPatch, ApiError> {
@@ -364,7 +348,7 @@ pub(crate) async fn patch(
         .engine()
         .change_staff(Some(id), patch, who.by(), None)
         .await?;
-    Ok(answer(&s, StatusCode::OK, &out))
+    Ok(answered(&s, StatusCode::OK, &out))
 }
 
 fn names(stores: &[NodeId]) -> Vec<String> {

@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 use common::App;
 use serde_json::{Value, json};
 use tongka_core::day::Day;
+use tongka_core::money::Money;
 
 /// The kinds, `op` ids and `next` of a page.
 async fn page(app: &App, query: &str) -> (Vec<String>, Vec<String>, Option<String>) {
@@ -133,9 +134,8 @@ async fn the_trail_shows_who_moved_what_money_newest_first() {
     // The money: the recharge's amount and bonus, the sale's payable, the
     // refund's amount, as the requests answered them.
     let credited = |r: &Value| {
-        let a: f64 = r["amount"].as_str().unwrap().parse().unwrap();
-        let b: f64 = r["bonus"].as_str().unwrap().parse().unwrap();
-        format!("{:.2}", a + b)
+        let money = |f: &str| Money::parse_amount(r[f].as_str().unwrap(), false).unwrap();
+        (money("amount") + money("bonus")).to_string()
     };
     assert_eq!(of("recharged")["amount"], credited(&recharge));
     assert_eq!(of("recharged")["amount"], "1100.00");

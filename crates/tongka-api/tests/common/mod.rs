@@ -366,3 +366,15 @@ pub struct Seed {
     pub member: String,
     pub order: String,
 }
+
+/// The machine code of an error answer ("" for another answer).
+pub fn code(v: &Value) -> &str {
+    v["error"]["code"].as_str().unwrap_or("")
+}
+
+/// The staff accounts as the admin token sees them.
+pub async fn staff_list(app: &App) -> Value {
+    let (s, v) = app.get("/api/v1/staff").await;
+    assert_eq!(s, 200, "{v}");
+    v
+}

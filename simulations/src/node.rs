@@ -171,11 +171,11 @@ impl OpRec {
             | OpBody::CouponIssued { member, .. }
             | OpBody::UsesTransferred { member, .. }
             | OpBody::CardVisited { member, .. } => (members(member), None),
-            OpBody::CheckedOut { order } => (
+            OpBody::CheckedOut { order, .. } => (
                 order.member.as_ref().and_then(members),
                 Some(ids.orders.borrow_mut().intern(&order.id)),
             ),
-            OpBody::Refunded { refund } => (
+            OpBody::Refunded { refund, .. } => (
                 refund.member.as_ref().and_then(members),
                 ids.orders.borrow().get(&refund.order),
             ),
@@ -657,6 +657,9 @@ impl Materialised {
                     "not_applicable",
                     "catalogue changes are not simulated yet",
                 ));
+            }
+            Admitted::Stock => {
+                return Err(fail("not_applicable", "stock is not simulated yet"));
             }
             Admitted::Programme => {
                 // The node's `apply_programme_remote`: the change applied to

@@ -515,8 +515,8 @@ impl AccountActor {
             // The order a sale or a refund names, as this account or the
             // store knows it.
             let order_id = match &op.body {
-                OpBody::CheckedOut { order } => Some(&order.id),
-                OpBody::Refunded { refund } => Some(&refund.order),
+                OpBody::CheckedOut { order, .. } => Some(&order.id),
+                OpBody::Refunded { refund, .. } => Some(&refund.order),
                 _ => None,
             };
             let order = match order_id {

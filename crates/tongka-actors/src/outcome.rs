@@ -94,7 +94,7 @@ impl Engine {
             .map_err(|e| EngineError::Internal(format!("stored answer: {e}")))?;
         match stored {
             StoredAnswer::Outcome(o) => Ok(o),
-            StoredAnswer::CheckedOut { order } => {
+            StoredAnswer::CheckedOut { order, .. } => {
                 // Committed with the record, in the same transaction.
                 let state = self.core.db.order(&order)?.ok_or_else(|| {
                     EngineError::Internal(format!("stored answer: order {order} missing"))

@@ -395,6 +395,7 @@ async fn received_sales_and_refunds_are_checked_by_the_machine_rule() {
             "store-1",
             1,
             OpBody::CheckedOut {
+                stock: Vec::new(),
                 order: forged.clone(),
             },
         ),
@@ -402,6 +403,7 @@ async fn received_sales_and_refunds_are_checked_by_the_machine_rule() {
             "store-1",
             2,
             OpBody::CheckedOut {
+                stock: Vec::new(),
                 order: sold.clone(),
             },
         ),
@@ -409,10 +411,11 @@ async fn received_sales_and_refunds_are_checked_by_the_machine_rule() {
             "store-1",
             3,
             OpBody::CheckedOut {
+                stock: Vec::new(),
                 order: sold.clone(),
             },
         ),
-        remote_op("store-1", 4, OpBody::Refunded { refund }),
+        remote_op("store-1", 4, OpBody::refund(refund)),
     ];
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     for op in ops {

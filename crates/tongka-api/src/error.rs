@@ -291,7 +291,8 @@ pub(crate) fn status_of(e: &EngineError) -> StatusCode {
         EngineError::NotAuthorised(e) => match e {
             NotAuthorised::HqSellsNothing
             | NotAuthorised::ProgrammeHqOnly
-            | NotAuthorised::CatalogueHqOnly => StatusCode::FORBIDDEN,
+            | NotAuthorised::CatalogueHqOnly
+            | NotAuthorised::HqHoldsNoStock => StatusCode::FORBIDDEN,
         },
         EngineError::Coupon(e) => coupon_status(e),
         EngineError::Card(e) => card_status(e),

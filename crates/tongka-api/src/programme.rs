@@ -99,6 +99,11 @@ pub(crate) struct ProgrammeReq {
     #[serde(default, deserialize_with = "crate::dto::double_option")]
     #[schema(value_type = Option<crate::openapi::AmountInput>)]
     refund_approval_above: Option<Option<DecimalText>>,
+    /// A sale that takes a store's stock below zero: `allow` (flagged) or
+    /// `refuse`. Absent: unchanged. Refused: invalid_negative_stock.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, pattern = "^(allow|refuse)$")]
+    negative_stock: Option<String>,
     #[serde(default)]
     #[allow(dead_code)]
     #[schema(value_type = Option<String>)]
@@ -214,6 +219,20 @@ pub(crate) fn programme_req(
             None => current.refund_approval_above,
             Some(None) => None,
             Some(Some(t)) => Some(t.money("refund_approval_above", false)?),
+        },
+        negative_stock: match req.negative_stock.as_deref() {
+            None => current.negative_stock,
+            Some("allow") => tongka_core::stock::NegativeStock::Allow,
+            Some("refuse") => tongka_core::stock::NegativeStock::Refuse,
+            Some(_) => {
+                return Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_negative_stock",
+                    "negative_stock is allow or refuse",
+                    "negative_stock 须为 allow（允许负库存）或 refuse（拒绝）",
+                )
+                .with("field", "negative_stock"));
+            }
         },
     };
     p.validate().map_err(refuse)?;

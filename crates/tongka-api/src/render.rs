@@ -126,6 +126,10 @@ pub struct ProgrammeView<'a> {
     /// approval at the till; null: none does.
     #[schema(value_type = Option<crate::openapi::Money>, required = true)]
     refund_approval_above: Option<Money>,
+    /// A sale that takes a store's stock below zero: `allow` (sold, and
+    /// flagged on the below-zero report) or `refuse` (`insufficient_stock`).
+    #[schema(value_type = String, pattern = "^(allow|refuse)$")]
+    negative_stock: &'static str,
     #[schema(value_type = String)]
     rounding: &'static str,
     #[schema(value_type = String)]
@@ -157,6 +161,10 @@ pub fn programme(p: &Programme) -> ProgrammeView<'_> {
             .map(crate::coupon_templates::view)
             .collect(),
         refund_approval_above: p.refund_approval_above,
+        negative_stock: match p.negative_stock {
+            tongka_core::stock::NegativeStock::Allow => "allow",
+            tongka_core::stock::NegativeStock::Refuse => "refuse",
+        },
         rounding: "each line: amount = round(unit_price × qty), payable = round(amount × level rate); points: value = round(points ÷ points_deduction.points_per_yuan), at most round(payable × cap); half-up to the fen",
         balance_order: "principal and bonus in proportion to the paying store's share",
     }
@@ -812,7 +820,7 @@ pub fn history_entry(op: &Op, book: &tongka_core::staff::StaffBook) -> HistoryEn
             0,
             recharge.to_string(),
         ),
-        OpBody::CheckedOut { order } => (
+        OpBody::CheckedOut { order, .. } => (
             "checked_out",
             Some(order.tender(TenderKind::Balance)),
             Some(order.balance_principal),
@@ -820,7 +828,7 @@ pub fn history_entry(op: &Op, book: &tongka_core::staff::StaffBook) -> HistoryEn
             order.points_earned - order.points_used,
             order.id.to_string(),
         ),
-        OpBody::Refunded { refund } => (
+        OpBody::Refunded { refund, .. } => (
             "refunded",
             Some(refund.balance_principal + refund.balance_bonus),
             Some(refund.balance_principal),
@@ -876,6 +884,7 @@ pub fn history_entry(op: &Op, book: &tongka_core::staff::StaffBook) -> HistoryEn
         OpBody::StaffChanged { staff, .. } => {
             ("staff_changed", None, None, None, 0, staff.to_string())
         }
+        OpBody::StockChanged { change } => (change.kind(), None, None, None, 0, op.id.to_string()),
     };
     HistoryEntry {
         op: op.id.to_string(),

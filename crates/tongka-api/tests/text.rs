@@ -242,7 +242,7 @@ async fn sale_of_an_older_node(dir: &std::path::Path, description: &str) -> Op {
         .await
         .unwrap();
     let mut op = other.db().ops_from(other.node(), 1, 10).unwrap().remove(0);
-    let OpBody::CheckedOut { order } = &mut op.body else {
+    let OpBody::CheckedOut { order, .. } = &mut op.body else {
         panic!("{op:?}")
     };
     order.lines[0].description = description.into();

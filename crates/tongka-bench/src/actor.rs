@@ -439,6 +439,7 @@ pub(crate) async fn probe_sizes(
         by: "bench".into(),
         idem: Some(key),
         body: OpBody::CheckedOut {
+            stock: Vec::new(),
             order: order.order.clone(),
         },
         sig: Vec::new(),

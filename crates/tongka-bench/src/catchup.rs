@@ -362,7 +362,7 @@ impl Synth {
                     };
                     let order = checkout::checkout(&ctx, &[coffee()], &[balance()])
                         .map_err(|e| anyhow::anyhow!("synthesising a sale: {e}"))?;
-                    OpBody::CheckedOut { order }
+                    OpBody::sale(order)
                 };
                 self.current = Some((m, done + 1));
                 body

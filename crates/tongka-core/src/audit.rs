@@ -21,6 +21,7 @@ use crate::member::ProfilePatch;
 use crate::money::Money;
 use crate::op::{Op, OpBody, UsesOf};
 use crate::staff::StaffPatch;
+use crate::stock::StockChange;
 use crate::text::printable;
 
 /// Every kind of op the trail shows, as `OpBody::kind` names them: the
@@ -259,7 +260,7 @@ pub fn facts(body: &OpBody) -> Facts {
             ),
             None,
         ),
-        OpBody::CheckedOut { order } => {
+        OpBody::CheckedOut { order, .. } => {
             let who = order
                 .member
                 .as_ref()
@@ -286,7 +287,7 @@ pub fn facts(body: &OpBody) -> Facts {
                 None,
             )
         }
-        OpBody::Refunded { refund } => {
+        OpBody::Refunded { refund, .. } => {
             let reason = short(&refund.reason);
             let (why, why_zh) = if reason.is_empty() {
                 (String::new(), String::new())
@@ -455,6 +456,10 @@ pub fn facts(body: &OpBody) -> Facts {
                 )
             }
         }
+        OpBody::StockChanged { change } => {
+            let (amount, en, zh) = stock_facts(change);
+            (amount, en, zh, None)
+        }
     };
     Facts {
         member,
@@ -462,6 +467,79 @@ pub fn facts(body: &OpBody) -> Facts {
         approved_by,
         summary,
         summary_zh,
+    }
+}
+
+/// What the trail shows of a stock change: its value at cost where the op
+/// states one (goods in, a shipment), and a summary of its lines.
+fn stock_facts(change: &StockChange) -> (Option<Money>, String, String) {
+    let lines = |n: usize| format!("{n} line{}", if n == 1 { "" } else { "s" });
+    match change {
+        StockChange::In {
+            supplier, lines: l, ..
+        } => {
+            let value: Money = l
+                .iter()
+                .map(|l| Money::round_half_up(l.unit_cost.as_decimal() * l.qty))
+                .sum();
+            let who = short(supplier);
+            (
+                Some(value),
+                format!("stock in from {who}: {}, cost {value}", lines(l.len())),
+                format!("入库（供应商 {who}）：{} 行，成本 {value}", l.len()),
+            )
+        }
+        StockChange::Return {
+            supplier, lines: l, ..
+        } => {
+            let who = short(supplier);
+            (
+                None,
+                format!("returned to {who}: {}", lines(l.len())),
+                format!("退货给供应商 {who}：{} 行", l.len()),
+            )
+        }
+        StockChange::Ship { shipment, .. } => {
+            let value: Money = shipment.lines.iter().map(|l| l.value).sum();
+            (
+                Some(value),
+                format!(
+                    "transfer {} shipped to {}: {}, cost {value}",
+                    shipment.id,
+                    shipment.to,
+                    lines(shipment.lines.len())
+                ),
+                format!(
+                    "调拨 {} 发往 {}：{} 行，成本 {value}",
+                    shipment.id,
+                    shipment.to,
+                    shipment.lines.len()
+                ),
+            )
+        }
+        StockChange::Receive { receipt, .. } => (
+            None,
+            format!(
+                "transfer {} received: {}",
+                receipt.id,
+                lines(receipt.lines.len())
+            ),
+            format!("调拨 {} 已收货：{} 行", receipt.id, receipt.lines.len()),
+        ),
+        StockChange::Count { counts, adjust, .. } => (
+            None,
+            format!(
+                "stocktake: {} counted, {} adjusted",
+                counts.len(),
+                adjust.len()
+            ),
+            format!("盘点：清点 {} 种，调整 {} 种", counts.len(), adjust.len()),
+        ),
+        StockChange::Minimums { lines: l } => (
+            None,
+            format!("stock minimums set: {}", lines(l.len())),
+            format!("设置库存下限：{} 种", l.len()),
+        ),
     }
 }
 

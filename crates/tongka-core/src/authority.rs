@@ -16,6 +16,8 @@ pub enum Act {
     Sell,
     AuthorProgramme,
     AuthorCatalogue,
+    /// A change of the origin's own stock: HQ holds none.
+    Stock,
     /// Anything else (members, profiles, transfers, merges, coupons issued).
     Other,
 }
@@ -29,6 +31,7 @@ impl Act {
             | OpBody::CardVisited { .. } => Act::Sell,
             OpBody::ProgrammeChanged { .. } => Act::AuthorProgramme,
             OpBody::CatalogueChanged { .. } => Act::AuthorCatalogue,
+            OpBody::StockChanged { .. } => Act::Stock,
             OpBody::MemberRegistered { .. }
             | OpBody::ProfileUpdated { .. }
             | OpBody::SharesTransferred { .. }
@@ -52,6 +55,8 @@ pub enum NotAuthorised {
         "the catalogue (products and prices) is authored by HQ for the whole chain; change it at the HQ node"
     )]
     CatalogueHqOnly,
+    #[error("HQ holds no stock: goods in, returns, transfers and stocktakes happen at stores")]
+    HqHoldsNoStock,
 }
 
 impl DomainError for NotAuthorised {
@@ -60,6 +65,7 @@ impl DomainError for NotAuthorised {
             NotAuthorised::HqSellsNothing => "hq_sells_nothing",
             NotAuthorised::ProgrammeHqOnly => "programme_hq_only",
             NotAuthorised::CatalogueHqOnly => "catalogue_hq_only",
+            NotAuthorised::HqHoldsNoStock => "hq_holds_no_stock",
         }
     }
 
@@ -70,6 +76,7 @@ impl DomainError for NotAuthorised {
             NotAuthorised::CatalogueHqOnly => {
                 "商品目录（商品与价格）由总部统一维护，请在总部节点修改"
             }
+            NotAuthorised::HqHoldsNoStock => "总部不持有库存：入库、退货、调拨和盘点请在门店进行",
         }
         .into()
     }
@@ -79,11 +86,12 @@ impl DomainError for NotAuthorised {
 pub fn may(role: Option<OriginRole>, act: Act) -> Result<(), NotAuthorised> {
     match (role, act) {
         (Some(OriginRole::Hq), Act::Sell) => Err(NotAuthorised::HqSellsNothing),
+        (Some(OriginRole::Hq), Act::Stock) => Err(NotAuthorised::HqHoldsNoStock),
         (Some(OriginRole::Store), Act::AuthorProgramme) => Err(NotAuthorised::ProgrammeHqOnly),
         (Some(OriginRole::Store), Act::AuthorCatalogue) => Err(NotAuthorised::CatalogueHqOnly),
         (None, _)
         | (Some(_), Act::Other)
-        | (Some(OriginRole::Store), Act::Sell)
+        | (Some(OriginRole::Store), Act::Sell | Act::Stock)
         | (Some(OriginRole::Hq), Act::AuthorProgramme | Act::AuthorCatalogue) => Ok(()),
     }
 }

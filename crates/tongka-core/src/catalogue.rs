@@ -103,6 +103,16 @@ pub fn validate_barcode(code: &str) -> Result<(), ProductError> {
 pub const NAME_LEN_MAX: usize = 80;
 
 impl Product {
+    /// How the product's stock is counted, `None` when it is not stocked
+    /// (a card product sells a plan, not goods). The stock code asks only
+    /// this.
+    pub fn stock_unit(&self) -> Option<crate::stock::Unit> {
+        match self.card {
+            Some(_) => None,
+            None => Some(crate::stock::Unit::Whole),
+        }
+    }
+
     /// Check a product a client sets (HQ's catalogue edit): the name held
     /// to `text`'s rule, since it is printed on receipts at every store.
     pub fn validate(&self) -> Result<(), ProductError> {

@@ -37,8 +37,12 @@ pub const FEATURE_COUPONS: u64 = 1 << 1;
 pub const FEATURE_CARDS: u64 = 1 << 2;
 /// Staff accounts: an account created or changed (`staff`).
 pub const FEATURE_STAFF: u64 = 1 << 3;
+/// Stock: a store's stock changed (`stock`), a sale or refund that moves
+/// stock.
+pub const FEATURE_STOCK: u64 = 1 << 4;
 /// Every feature this build knows how to apply.
-pub const FEATURES_KNOWN: u64 = FEATURE_POINTS | FEATURE_COUPONS | FEATURE_CARDS | FEATURE_STAFF;
+pub const FEATURES_KNOWN: u64 =
+    FEATURE_POINTS | FEATURE_COUPONS | FEATURE_CARDS | FEATURE_STAFF | FEATURE_STOCK;
 
 /// The name of feature bit `bit`, if this build knows it.
 pub fn feature_name(bit: u32) -> Option<&'static str> {
@@ -47,6 +51,7 @@ pub fn feature_name(bit: u32) -> Option<&'static str> {
         FEATURE_COUPONS => Some("coupons"),
         FEATURE_CARDS => Some("cards"),
         FEATURE_STAFF => Some("staff"),
+        FEATURE_STOCK => Some("stock"),
         _ => None,
     }
 }
@@ -258,8 +263,8 @@ mod tests {
         assert_eq!(feature_name(0), Some("points"));
         assert_eq!(feature_name(1), Some("coupons"));
         assert_eq!(feature_name(2), Some("cards"));
-        assert_eq!(feature_name(3), Some("staff"));
-        assert_eq!(feature_name(4), None);
+        assert_eq!(feature_name(4), Some("stock"));
+        assert_eq!(feature_name(5), None);
         assert_eq!(feature_name(99), None);
         assert_eq!(
             first_unknown_feature(FEATURE_POINTS | FEATURE_COUPONS),

@@ -12,7 +12,7 @@ use crate::catalogue::Product;
 use crate::checkout::{Order, TenderKind};
 use crate::clock::{Hlc, VersionVector};
 use crate::codec::{
-    FEATURE_CARDS, FEATURE_COUPONS, FEATURE_POINTS, FEATURE_STAFF, feature_name,
+    FEATURE_CARDS, FEATURE_COUPONS, FEATURE_POINTS, FEATURE_STAFF, FEATURE_STOCK, feature_name,
     first_unknown_feature,
 };
 use crate::coupon::Coupon;
@@ -23,6 +23,7 @@ use crate::money::Money;
 use crate::programme::Programme;
 use crate::refund::Refund;
 use crate::staff::StaffPatch;
+use crate::stock::{StockChange, StockQty};
 
 /// The first byte of every encoded op: the format version. A node refuses
 /// an op of a format it does not know rather than guess. Format 2 is the
@@ -84,6 +85,11 @@ pub enum OpBody {
     CheckedOut {
         #[n(0)]
         order: Order,
+        /// The stock the sale takes out of the origin's (stocked products'
+        /// lines). Feature `FEATURE_STOCK` when not empty.
+        #[cbor(n(1), skip_if = "crate::codec::is_empty_vec")]
+        #[serde(default)]
+        stock: Vec<StockQty>,
     },
     /// A refund of a sale made at the origin; credits back the points used
     /// it returns (`Refund::points_returned`, feature `FEATURE_POINTS`).
@@ -91,6 +97,11 @@ pub enum OpBody {
     Refunded {
         #[n(0)]
         refund: Refund,
+        /// The stock the refund puts back at the origin. Feature
+        /// `FEATURE_STOCK` when not empty.
+        #[cbor(n(1), skip_if = "crate::codec::is_empty_vec")]
+        #[serde(default)]
+        stock: Vec<StockQty>,
     },
     /// The origin gives part of its share of a member's wallet to `to`.
     #[n(5)]
@@ -220,6 +231,14 @@ pub enum OpBody {
         #[n(1)]
         patch: StaffPatch,
     },
+    /// A store changes its own stock (`stock`): goods in, a supplier
+    /// return, a transfer shipped or received, a stocktake. Feature
+    /// `FEATURE_STOCK`.
+    #[n(14)]
+    StockChanged {
+        #[n(0)]
+        change: StockChange,
+    },
 }
 
 /// A node's visits of one card moved by a merge, with the card.
@@ -299,18 +318,24 @@ pub struct MergedFigures {
 impl OpBody {
     /// The op recording `order`.
     pub fn sale(order: Order) -> OpBody {
-        OpBody::CheckedOut { order }
+        OpBody::CheckedOut {
+            order,
+            stock: Vec::new(),
+        }
     }
 
     /// The op recording `refund`.
     pub fn refund(refund: Refund) -> OpBody {
-        OpBody::Refunded { refund }
+        OpBody::Refunded {
+            refund,
+            stock: Vec::new(),
+        }
     }
 
     /// The sale this op records.
     pub fn as_sale(&self) -> Option<&Order> {
         match self {
-            OpBody::CheckedOut { order } => Some(order),
+            OpBody::CheckedOut { order, .. } => Some(order),
             _ => None,
         }
     }
@@ -318,7 +343,7 @@ impl OpBody {
     /// The refund this op records.
     pub fn as_refund(&self) -> Option<&Refund> {
         match self {
-            OpBody::Refunded { refund } => Some(refund),
+            OpBody::Refunded { refund, .. } => Some(refund),
             _ => None,
         }
     }
@@ -328,8 +353,11 @@ impl OpBody {
     /// op's maker declares them, and the decoder checks them.
     pub fn needs(&self) -> u64 {
         match self {
-            OpBody::CheckedOut { order } => {
+            OpBody::CheckedOut { order, stock } => {
                 let mut f = 0;
+                if !stock.is_empty() {
+                    f |= FEATURE_STOCK;
+                }
                 if order.points_used != 0 {
                     f |= FEATURE_POINTS;
                 }
@@ -341,8 +369,11 @@ impl OpBody {
                 }
                 f
             }
-            OpBody::Refunded { refund } => {
+            OpBody::Refunded { refund, stock } => {
                 let mut f = 0;
+                if !stock.is_empty() {
+                    f |= FEATURE_STOCK;
+                }
                 if refund.points_returned != 0 {
                     f |= FEATURE_POINTS;
                 }
@@ -361,6 +392,7 @@ impl OpBody {
             },
             OpBody::CardVisited { .. } => FEATURE_CARDS,
             OpBody::StaffChanged { .. } => FEATURE_STAFF,
+            OpBody::StockChanged { .. } => FEATURE_STOCK,
             OpBody::MergeMoved { coupons, cards, .. } => {
                 let mut f = 0;
                 if !coupons.is_empty() {
@@ -387,11 +419,12 @@ impl OpBody {
             | OpBody::CouponIssued { member, .. }
             | OpBody::UsesTransferred { member, .. }
             | OpBody::CardVisited { member, .. } => Some(member),
-            OpBody::CheckedOut { order } => order.member.as_ref(),
-            OpBody::Refunded { refund } => refund.member.as_ref(),
+            OpBody::CheckedOut { order, .. } => order.member.as_ref(),
+            OpBody::Refunded { refund, .. } => refund.member.as_ref(),
             OpBody::ProgrammeChanged { .. }
             | OpBody::CatalogueChanged { .. }
-            | OpBody::StaffChanged { .. } => None,
+            | OpBody::StaffChanged { .. }
+            | OpBody::StockChanged { .. } => None,
         }
     }
 
@@ -411,6 +444,7 @@ impl OpBody {
             OpBody::UsesTransferred { .. } => "uses_transferred",
             OpBody::CardVisited { .. } => "card_visited",
             OpBody::StaffChanged { .. } => "staff_changed",
+            OpBody::StockChanged { change } => change.kind(),
         }
     }
 }

@@ -82,6 +82,12 @@ pub struct Programme {
     #[n(5)]
     #[serde(default)]
     pub refund_approval_above: Option<Money>,
+    /// Whether a sale may take a store's stock below zero (flagged) or is
+    /// refused (`stock::NegativeStock`). A document without the part, and
+    /// an encoding without the field, hold the default: allow.
+    #[cbor(n(6), skip_if = "crate::stock::NegativeStock::is_allow", default)]
+    #[serde(default)]
+    pub negative_stock: crate::stock::NegativeStock,
 }
 
 /// The refund limit of the default programme (and of a document written
@@ -329,6 +335,7 @@ impl Default for Programme {
             points_deduction: None,
             coupon_templates: Vec::new(),
             refund_approval_above: Some(REFUND_APPROVAL_ABOVE),
+            negative_stock: crate::stock::NegativeStock::Allow,
         }
     }
 }

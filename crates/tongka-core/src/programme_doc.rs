@@ -7,7 +7,8 @@
 //! written before it existed, and in the initial document: off),
 //! `refund_approval_above` (`Option<Money>`; absent: the default limit,
 //! `programme::REFUND_APPROVAL_ABOVE`, so the initial document's bytes
-//! stay as every node has them), and one
+//! stay as every node has them), `negative_stock`
+//! (`stock::NegativeStock`; absent: allow), and one
 //! `coupon_template:<id>` per coupon template (none in the initial
 //! document; a template removed is a key deleted), each a register holding
 //! the postcard encoding of that part. A part is
@@ -40,6 +41,7 @@ const LEVELS: &str = "levels";
 const POINTS: &str = "points_per_yuan";
 const DEDUCTION: &str = "points_deduction";
 const REFUND_LIMIT: &str = "refund_approval_above";
+const NEGATIVE_STOCK: &str = "negative_stock";
 /// The prefix of a coupon template's key: `coupon_template:<id>`.
 const TEMPLATE: &str = "coupon_template:";
 
@@ -116,6 +118,10 @@ pub fn materialise(doc: &Automerge) -> Result<Programme, ProgrammeDocError> {
             None => Some(crate::programme::REFUND_APPROVAL_ABOVE),
             Some(_) => part(doc, REFUND_LIMIT)?,
         },
+        negative_stock: match doc.get(ROOT, NEGATIVE_STOCK).map_err(malformed)? {
+            None => crate::stock::NegativeStock::Allow,
+            Some(_) => part(doc, NEGATIVE_STOCK)?,
+        },
     };
     // As stored: a programme an older HQ wrote still reads (its text is
     // checked when HQ writes it, in `change`).
@@ -165,6 +171,13 @@ pub fn change(
                 ROOT,
                 REFUND_LIMIT,
                 ScalarValue::Bytes(enc(&asked.refund_approval_above)),
+            )?;
+        }
+        if current.negative_stock != asked.negative_stock {
+            tx.put(
+                ROOT,
+                NEGATIVE_STOCK,
+                ScalarValue::Bytes(enc(&asked.negative_stock)),
             )?;
         }
         // One key per template: only those added, changed or removed.

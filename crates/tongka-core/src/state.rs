@@ -426,7 +426,8 @@ impl MemberState {
             }
             OpBody::ProgrammeChanged { .. }
             | OpBody::CatalogueChanged { .. }
-            | OpBody::StaffChanged { .. } => {
+            | OpBody::StaffChanged { .. }
+            | OpBody::StockChanged { .. } => {
                 return Err(ApplyError::NotApplicable(
                     "a programme, catalogue or staff change is not a member's",
                 ));
@@ -493,7 +494,7 @@ impl MemberState {
                 next.cumulative_principal += *amount;
                 next.cumulative_bonus += *bonus;
             }
-            OpBody::CheckedOut { order } => {
+            OpBody::CheckedOut { order, .. } => {
                 if order.store != *origin {
                     return Err(ApplyError::Authority {
                         origin: origin.clone(),
@@ -534,7 +535,7 @@ impl MemberState {
                 next.cumulative_spent += order.payable;
                 next.visits += 1;
             }
-            OpBody::Refunded { refund } => {
+            OpBody::Refunded { refund, .. } => {
                 if refund.store != *origin {
                     return Err(ApplyError::Authority {
                         origin: origin.clone(),
@@ -670,12 +671,12 @@ fn moves_negative(body: &OpBody) -> bool {
             points,
             ..
         } => neg(principal, bonus, *points),
-        OpBody::CheckedOut { order } => neg(
+        OpBody::CheckedOut { order, .. } => neg(
             &order.balance_principal,
             &order.balance_bonus,
             order.points_earned,
         ),
-        OpBody::Refunded { refund } => neg(
+        OpBody::Refunded { refund, .. } => neg(
             &refund.balance_principal,
             &refund.balance_bonus,
             refund.points_reversed,
@@ -688,7 +689,8 @@ fn moves_negative(body: &OpBody) -> bool {
         | OpBody::CouponIssued { .. }
         | OpBody::UsesTransferred { .. }
         | OpBody::CardVisited { .. }
-        | OpBody::StaffChanged { .. } => false,
+        | OpBody::StaffChanged { .. }
+        | OpBody::StockChanged { .. } => false,
     }
 }
 
@@ -830,7 +832,8 @@ impl LedgerTotals {
             | OpBody::ProgrammeChanged { .. }
             | OpBody::CatalogueChanged { .. }
             | OpBody::UsesTransferred { .. }
-            | OpBody::StaffChanged { .. } => {}
+            | OpBody::StaffChanged { .. }
+            | OpBody::StockChanged { .. } => {}
             OpBody::CardVisited { count, .. } => self.card_visits += i64::from(*count),
             OpBody::CouponIssued { coupon, .. } => {
                 self.coupons_issued += 1;
@@ -841,7 +844,7 @@ impl LedgerTotals {
                 self.recharged_principal += *amount;
                 self.recharged_bonus += *bonus;
             }
-            OpBody::CheckedOut { order } => {
+            OpBody::CheckedOut { order, .. } => {
                 self.orders += 1;
                 self.sales += order.payable;
                 self.spent_principal += order.balance_principal;
@@ -854,7 +857,7 @@ impl LedgerTotals {
                     self.cards_sold += sale.cards.len() as u64;
                 }
             }
-            OpBody::Refunded { refund } => {
+            OpBody::Refunded { refund, .. } => {
                 self.refunds += 1;
                 self.refunded += refund.amount;
                 self.refunded_principal += refund.balance_principal;

@@ -72,6 +72,7 @@
 //!   cost variance.
 
 mod error;
+pub mod op;
 pub mod stocktake;
 pub mod transfer;
 
@@ -84,6 +85,7 @@ use crate::ids::{NodeId, OpId, OrderId, RefundId};
 use crate::money::Money;
 
 pub use error::StockError;
+pub use op::{MovementRecord, StockChange, StockInLine, StockQty, refund_moves, sale_moves};
 pub use stocktake::{StockCount, VarianceLine, VarianceReport, decide_stocktake};
 pub use transfer::{
     Receipt, ReceivedLine, Shipment, Shortage, TransferId, TransferLine, TransferState, Transfers,
@@ -152,6 +154,13 @@ pub enum NegativeStock {
     /// Refuse the sale (`insufficient_stock`).
     #[n(1)]
     Refuse,
+}
+
+impl NegativeStock {
+    /// The default: left out of an encoding (`Programme::negative_stock`).
+    pub fn is_allow(&self) -> bool {
+        *self == NegativeStock::Allow
+    }
 }
 
 /// Check a quantity given from outside against its unit: not negative,

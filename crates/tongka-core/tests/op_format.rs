@@ -619,8 +619,9 @@ struct NextOrder {
     stock: Vec<String>,
 }
 
-/// The feature the next version gives stock.
-const FEATURE_STOCK: u64 = 1 << 4;
+/// A feature the next version gives stock (bit 4 is this build's own stock;
+/// this stands for one it does not know).
+const FEATURE_STOCK: u64 = 1 << 5;
 
 impl NextOrder {
     fn of(o: &Order, staff: Option<&str>, stock: &[&str]) -> NextOrder {
@@ -748,7 +749,7 @@ fn a_sale(points_used: i64) -> Op {
 fn a_sale_with_a_new_informational_field_decodes_as_the_sale_known() {
     for points in [0, 300] {
         let op = a_sale(points);
-        let OpBody::CheckedOut { order } = &op.body else {
+        let OpBody::CheckedOut { order, .. } = &op.body else {
             unreachable!()
         };
         let bytes = next_encoding(
@@ -771,7 +772,7 @@ fn a_sale_with_a_new_informational_field_decodes_as_the_sale_known() {
 #[test]
 fn a_sale_needing_an_unknown_feature_is_refused() {
     let op = a_sale(300);
-    let OpBody::CheckedOut { order } = &op.body else {
+    let OpBody::CheckedOut { order, .. } = &op.body else {
         unreachable!()
     };
     let bytes = next_encoding(
@@ -780,18 +781,19 @@ fn a_sale_needing_an_unknown_feature_is_refused() {
         FEATURE_POINTS | FEATURE_STOCK,
     );
     let err = Op::decode(&bytes).unwrap_err();
-    assert_eq!(err, DecodeError::UnknownFeature(4));
-    assert_eq!(feature_name(4), None);
+    assert_eq!(err, DecodeError::UnknownFeature(5));
+    assert_eq!(feature_name(5), None);
+    assert_eq!(feature_name(4), Some("stock"));
     assert_eq!(feature_name(3), Some("staff"));
     assert_eq!(feature_name(1), Some("coupons"));
     assert_eq!(feature_name(2), Some("cards"));
     assert_eq!(err.code(), "unknown_feature");
-    assert!(err.to_string().contains("feature 4"), "{err}");
-    assert!(err.message_zh().contains("功能 4"), "{}", err.message_zh());
-    assert_eq!(err.details(), vec![("feature", "4".to_string())]);
+    assert!(err.to_string().contains("feature 5"), "{err}");
+    assert!(err.message_zh().contains("功能 5"), "{}", err.message_zh());
+    assert_eq!(err.details(), vec![("feature", "5".to_string())]);
     assert_eq!(
         EncodedOp::decode(bytes).unwrap_err(),
-        DecodeError::UnknownFeature(4)
+        DecodeError::UnknownFeature(5)
     );
 }
 
@@ -801,7 +803,7 @@ fn a_sale_needing_an_unknown_feature_is_refused() {
 fn declared_features_must_match_the_content() {
     for (points, needs) in [(300, 0), (0, FEATURE_POINTS)] {
         let op = a_sale(points);
-        let OpBody::CheckedOut { order } = &op.body else {
+        let OpBody::CheckedOut { order, .. } = &op.body else {
             unreachable!()
         };
         let bytes = next_encoding(&op, NextOrder::of(order, None, &[]), needs);

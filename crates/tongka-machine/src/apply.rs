@@ -133,6 +133,9 @@ pub enum Admitted<'a> {
     /// A staff account created or changed: the host applies it to its
     /// staff book (`tongka_core::staff::StaffBook::apply`).
     Staff,
+    /// A store's stock changed: the host applies it to its stock book
+    /// (`stock::StockBook::apply`).
+    Stock,
 }
 
 impl Admitted<'_> {
@@ -144,7 +147,7 @@ impl Admitted<'_> {
             | Admitted::Merge { member } => Some(member),
             Admitted::Sale { order } => order.member.as_ref(),
             Admitted::Refund { member, .. } => *member,
-            Admitted::Programme | Admitted::Catalogue | Admitted::Staff => None,
+            Admitted::Programme | Admitted::Catalogue | Admitted::Staff | Admitted::Stock => None,
         }
     }
 }
@@ -206,7 +209,7 @@ pub fn admit<'a>(
             known(member, "card visit")?;
             Admitted::Member { member }
         }
-        OpBody::CheckedOut { order } => {
+        OpBody::CheckedOut { order, .. } => {
             if view.order(&order.id).is_some() {
                 return Err(Rejected::new(
                     Kind::NotApplicable,
@@ -220,7 +223,7 @@ pub fn admit<'a>(
             }
             Admitted::Sale { order }
         }
-        OpBody::Refunded { refund } => {
+        OpBody::Refunded { refund, .. } => {
             let mut order = view
                 .order(&refund.order)
                 .ok_or_else(|| {
@@ -245,6 +248,7 @@ pub fn admit<'a>(
         OpBody::ProgrammeChanged { .. } => Admitted::Programme,
         OpBody::CatalogueChanged { .. } => Admitted::Catalogue,
         OpBody::StaffChanged { .. } => Admitted::Staff,
+        OpBody::StockChanged { .. } => Admitted::Stock,
     })
 }
 
@@ -379,7 +383,9 @@ pub fn apply(view: &impl View, op: &Op, role: Option<OriginRole>) -> Result<Appl
         Admitted::Sale { order } => out.order = Some(OrderState::new(order.clone())),
         Admitted::Refund { order, .. } => out.order = Some(*order),
         Admitted::Merge { .. } => out.merge = true,
-        Admitted::Programme | Admitted::Catalogue | Admitted::Staff => out.document = true,
+        Admitted::Programme | Admitted::Catalogue | Admitted::Staff | Admitted::Stock => {
+            out.document = true
+        }
         Admitted::Registered { .. } | Admitted::Member { .. } => {}
     }
     Ok(out)

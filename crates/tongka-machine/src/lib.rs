@@ -22,9 +22,13 @@
 //!   `idempotency_key_in_progress`), for the engine and the simulator.
 //! - [`settle`]: when a node moves its share of a merged-away member to
 //!   the survivor (the ops that oblige it, at start, the moves due).
+//! - [`stock`]: the chain's stock as a node holds it (every store's
+//!   ledgers, minimums, transfers): what a store's request decides, and
+//!   what an op does to the book, for the node and the simulator.
 
 pub mod apply;
 pub mod escrow;
 pub mod idem;
 pub mod settle;
 pub mod stamp;
+pub mod stock;

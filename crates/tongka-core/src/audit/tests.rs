@@ -316,7 +316,7 @@ fn summaries_say_what_happened() {
     );
     // A refund a manager approved names them.
     let (_, mut refund) = sale_and_refund();
-    if let OpBody::Refunded { refund } = &mut refund {
+    if let OpBody::Refunded { refund, .. } = &mut refund {
         refund.approved_by = Some("s-store-1-2".into());
     }
     assert_eq!(facts(&refund).approved_by.as_deref(), Some("s-store-1-2"));

@@ -88,7 +88,7 @@ fn sales_and_refunds_round_trip() {
             100,
         )
         .unwrap();
-    for body in [OpBody::CheckedOut { order }, OpBody::Refunded { refund }] {
+    for body in [OpBody::sale(order), OpBody::refund(refund)] {
         let o = OpDraft {
             hlc: Hlc::default(),
             by: "a".into(),

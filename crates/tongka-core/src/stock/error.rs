@@ -61,6 +61,15 @@ pub enum StockError {
     },
     #[error("{sku} is under transfer {id}: receive it before counting")]
     UnderTransfer { sku: String, id: TransferId },
+    /// More lines than one stock op takes.
+    #[error("at most {max} lines")]
+    TooManyLines { max: usize },
+    /// A supplier's name or a note a client sets (`text`'s rule).
+    #[error("{field} {error}")]
+    Text {
+        field: &'static str,
+        error: crate::text::TextError,
+    },
 }
 
 fn unit_en(u: Unit) -> &'static str {
@@ -88,6 +97,11 @@ impl DomainError for StockError {
             StockError::AlreadyReceived { .. } => "transfer_already_received",
             StockError::ReceiveExceedsShipped { .. } => "receive_exceeds_shipped",
             StockError::UnderTransfer { .. } => "stocktake_under_transfer",
+            StockError::TooManyLines { .. } => "too_many_stock_lines",
+            StockError::Text { field, .. } => match *field {
+                "supplier" => "invalid_supplier",
+                _ => "invalid_note",
+            },
         }
     }
 
@@ -129,6 +143,15 @@ impl DomainError for StockError {
             } => format!("调拨单 {id}：{sku} 收货 {received}，超过发货 {shipped}"),
             StockError::UnderTransfer { sku, id } => {
                 format!("{sku} 正在调拨中（调拨单 {id}），收货后才能盘点")
+            }
+            StockError::TooManyLines { max } => format!("一次最多 {max} 行"),
+            StockError::Text { field, error } => {
+                let what = if *field == "supplier" {
+                    "供应商"
+                } else {
+                    "备注"
+                };
+                format!("{what}{}", error.zh())
             }
         }
     }
@@ -172,6 +195,7 @@ impl DomainError for StockError {
             StockError::UnderTransfer { sku, id } => {
                 vec![("sku", sku.clone()), ("transfer", id.to_string())]
             }
+            StockError::Text { field, .. } => vec![("field", (*field).to_string())],
             _ => Vec::new(),
         }
     }

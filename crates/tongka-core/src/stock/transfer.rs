@@ -231,13 +231,19 @@ impl Receipt {
 }
 
 /// A transfer as every node sees it once it holds its ops.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode,
+)]
 pub enum TransferState {
     /// Shipped, not yet received: its lines are in transit.
-    InTransit(Shipment),
+    #[n(0)]
+    InTransit(#[n(0)] Shipment),
     /// Received, once; the receipt's shortages were written off.
+    #[n(1)]
     Received {
+        #[n(0)]
         shipment: Shipment,
+        #[n(1)]
         receipt: Receipt,
     },
 }

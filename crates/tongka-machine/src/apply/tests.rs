@@ -139,6 +139,7 @@ fn refusals_come_from_the_rule() {
         "hq",
         1,
         OpBody::CheckedOut {
+            stock: Vec::new(),
             order: order(1, "hq", None),
         },
     );
@@ -153,6 +154,7 @@ fn refusals_come_from_the_rule() {
         "a",
         2,
         OpBody::CheckedOut {
+            stock: Vec::new(),
             order: order(1, "b", None),
         },
     );
@@ -167,6 +169,7 @@ fn refusals_come_from_the_rule() {
         "a",
         3,
         OpBody::CheckedOut {
+            stock: Vec::new(),
             order: order(2, "a", Some(stranger)),
         },
     );
@@ -199,6 +202,7 @@ fn refusals_come_from_the_rule() {
         "a",
         4,
         OpBody::Refunded {
+            stock: Vec::new(),
             refund: refund(OrderId::mint(&n("a"), 7), "a"),
         },
     );
@@ -213,6 +217,7 @@ fn refusals_come_from_the_rule() {
         "a",
         5,
         OpBody::CheckedOut {
+            stock: Vec::new(),
             order: sold.clone(),
         },
     );
@@ -223,6 +228,7 @@ fn refusals_come_from_the_rule() {
         "a",
         6,
         OpBody::Refunded {
+            stock: Vec::new(),
             refund: refund(sold.id.clone(), "a"),
         },
     );
@@ -233,6 +239,7 @@ fn refusals_come_from_the_rule() {
         "b",
         1,
         OpBody::Refunded {
+            stock: Vec::new(),
             refund: refund(sold.id.clone(), "b"),
         },
     );
@@ -283,6 +290,7 @@ fn body(kind: u8, who: u8, store: u8, amount: i64) -> (String, OpBody) {
             points: 0,
         },
         _ => OpBody::CheckedOut {
+            stock: Vec::new(),
             order: order(amount.unsigned_abs(), &origin, Some(member)),
         },
     };

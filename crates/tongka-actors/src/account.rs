@@ -26,6 +26,7 @@ use tongka_core::staff::{ApprovalRequired, RefundAuth, approval_needed};
 use tongka_core::state::{self, MemberError, MemberState};
 use tongka_db::{Effects, Prepared, Source};
 use tongka_machine::apply;
+use tongka_machine::stock::Check;
 
 use crate::{Core, EngineError, Idem, Outcome};
 
@@ -744,7 +745,12 @@ impl AccountActor {
         checkout::mint_cards(&mut order, || {
             CardId::mint(&core.node, core.db.next_entity())
         });
-        let body = OpBody::sale(order);
+        // The lines of stocked products take the selling store's stock, in
+        // the sale's commit (`stock`).
+        let units =
+            crate::stock::units_of(core, order.lines.iter().filter_map(|l| l.sku.as_deref()));
+        let stock = crate::stock::sale_lines(&order, &units);
+        let body = OpBody::CheckedOut { order, stock };
         let (draft, op) = match core.draft_at(by, idem.as_ref(), body, at) {
             Ok(d) => d,
             Err(e) => return Err((e, reply)),
@@ -760,11 +766,29 @@ impl AccountActor {
             Err(e) => return Err((EngineError::Internal(e.reason), reply)),
         };
         let sold = applied.order.expect("a sale makes its order");
-        let effects = Effects {
+        let mut effects = Effects {
             order: Some(sold.clone()),
             member: applied.member.clone(),
             ..Default::default()
         };
+        // Held until the sale is handed to the writer (`stock`'s order).
+        let mut book = None;
+        if matches!(&op.body, OpBody::CheckedOut { stock, .. } if !stock.is_empty()) {
+            let policy = core.programme().negative_stock;
+            let unit = |sku: &str| units.get(sku).copied().flatten();
+            let mut held = core.stock.lock().expect("stock lock");
+            match held.apply(
+                &op,
+                Check::Made {
+                    units: &unit,
+                    policy,
+                },
+            ) {
+                Ok(a) => effects.stock = Some(crate::stock::write_of(a)),
+                Err(e) => return Err((EngineError::Stock(e), reply)),
+            }
+            book = Some(held);
+        }
         if applied.member.is_some() {
             st.member = applied.member;
         }
@@ -773,6 +797,7 @@ impl AccountActor {
             member: st.member.clone(),
         };
         self.commit(st, draft, effects, idem, outcome, reply, Vec::new());
+        drop(book);
         Ok(())
     }
 
@@ -824,7 +849,15 @@ impl AccountActor {
             }
         }
         refund.approved_by = auth.approved_by;
-        let body = OpBody::refund(refund.clone());
+        let units = crate::stock::units_of(
+            core,
+            current.order.lines.iter().filter_map(|l| l.sku.as_deref()),
+        );
+        let stock = crate::stock::refund_lines(&current.order, &refund, &units);
+        let body = OpBody::Refunded {
+            refund: refund.clone(),
+            stock,
+        };
         let (draft, op) = match core.draft_at(by, idem.as_ref(), body, at) {
             Ok(d) => d,
             Err(e) => return Err((e, reply)),
@@ -840,11 +873,21 @@ impl AccountActor {
             Err(e) => return Err((EngineError::Internal(e.reason), reply)),
         };
         let next_order = applied.order.expect("a refund changes its order");
-        let effects = Effects {
+        let mut effects = Effects {
             order: Some(next_order.clone()),
             member: applied.member.clone(),
             ..Default::default()
         };
+        // Goods back into this store's stock, in the refund's commit.
+        let mut book = None;
+        if matches!(&op.body, OpBody::Refunded { stock, .. } if !stock.is_empty()) {
+            let mut held = core.stock.lock().expect("stock lock");
+            match held.apply(&op, Check::Received) {
+                Ok(a) => effects.stock = Some(crate::stock::write_of(a)),
+                Err(e) => return Err((EngineError::Stock(e), reply)),
+            }
+            book = Some(held);
+        }
         if applied.member.is_some() {
             st.member = applied.member;
         }
@@ -856,6 +899,7 @@ impl AccountActor {
             member: st.member.clone(),
         };
         self.commit(st, draft, effects, idem, outcome, reply, Vec::new());
+        drop(book);
         Ok(())
     }
 

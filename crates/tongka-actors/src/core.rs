@@ -37,6 +37,13 @@ pub(crate) struct Core {
     /// The chain's staff accounts; held while a staff op is made or
     /// applied, so they apply one at a time.
     pub(crate) staff: Mutex<Arc<tongka_core::staff::StaffBook>>,
+    /// The chain's stock as this node holds it (`tongka_machine::stock`):
+    /// held while a stock-moving op is decided, applied and handed to the
+    /// writer, so the book changes in the log's order.
+    pub(crate) stock: Mutex<tongka_machine::stock::StockBook>,
+    /// The chain's stores as this node knows them (a transfer's possible
+    /// destinations); `None`: none known (a node of no chain).
+    pub(crate) stores: Mutex<Option<crate::stock::StoresFn>>,
     pub idle_passivate: Duration,
     pub(crate) clock: Mutex<HlcClock>,
     pub(crate) accounts: Mutex<HashMap<AccountKey, ActorRef<AccountMsg>>>,

@@ -43,6 +43,9 @@ pub enum EngineError {
     /// Creating or changing a staff account.
     #[error(transparent)]
     Staff(#[from] tongka_core::staff::StaffError),
+    /// A stock move, transfer or stocktake (and a sale short of stock).
+    #[error(transparent)]
+    Stock(#[from] tongka_core::stock::StockError),
     /// A cashier's refund above the programme's limit, unapproved.
     #[error(transparent)]
     ApprovalRequired(#[from] tongka_core::staff::ApprovalRequired),
@@ -78,6 +81,7 @@ impl DomainError for EngineError {
             EngineError::Programme(e) => e.code(),
             EngineError::NotAuthorised(e) => e.code(),
             EngineError::Staff(e) => e.code(),
+            EngineError::Stock(e) => e.code(),
             EngineError::ApprovalRequired(e) => e.code(),
             EngineError::OrderNotFound(_) => "order_not_found",
             EngineError::IdemConflict(_) => "idempotency_key_reused",
@@ -101,6 +105,7 @@ impl DomainError for EngineError {
             EngineError::Programme(e) => e.message_zh(),
             EngineError::NotAuthorised(e) => e.message_zh(),
             EngineError::Staff(e) => e.message_zh(),
+            EngineError::Stock(e) => e.message_zh(),
             EngineError::ApprovalRequired(e) => e.message_zh(),
             EngineError::OrderNotFound(id) => format!("订单 {id} 不存在"),
             EngineError::IdemConflict(k) => format!("幂等键 {k:?} 已用于另一个不同的请求"),
@@ -123,6 +128,7 @@ impl DomainError for EngineError {
             EngineError::Product(e) => e.details(),
             EngineError::Programme(e) => e.details(),
             EngineError::Staff(e) => e.details(),
+            EngineError::Stock(e) => e.details(),
             EngineError::ApprovalRequired(e) => e.details(),
             _ => Vec::new(),
         }

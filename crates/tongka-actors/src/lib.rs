@@ -34,6 +34,7 @@ mod remote;
 mod routing;
 mod sales;
 mod staff;
+pub mod stock;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -117,10 +118,13 @@ impl Engine {
                 .expect("a stored staff book decodes"),
             None => Default::default(),
         };
+        let stock = crate::stock::load_book(&db).expect("reading the stock at start");
         let core = Arc::new(Core {
             db,
             node,
             staff: Mutex::new(Arc::new(staff)),
+            stock: Mutex::new(stock),
+            stores: Mutex::new(None),
             programme: std::sync::RwLock::new(Arc::new(programme)),
             programme_doc: Mutex::new(programme_doc),
             catalogue: Mutex::new((catalogue_bytes, catalogue)),

@@ -57,6 +57,9 @@ pub enum Outcome {
     /// A staff account after a change (last: stored answers are postcard,
     /// numbered by variant).
     Staff(tongka_core::staff::StaffAccount),
+    /// A store's stock changed (after `Staff`: stored answers are postcard,
+    /// numbered by variant).
+    Stock(Box<crate::stock::StockOutcome>),
 }
 
 /// What the body of an idempotency record holds (postcard), as written.

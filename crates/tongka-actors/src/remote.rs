@@ -77,6 +77,10 @@ impl Engine {
                     self.apply_remote_run(std::mem::take(&mut run)).await?;
                     self.apply_staff_remote(op, encoded, on_durable);
                 }
+                OpBody::StockChanged { .. } => {
+                    self.apply_remote_run(std::mem::take(&mut run)).await?;
+                    self.apply_stock_remote(op, encoded, on_durable);
+                }
                 OpBody::MergeMoved { member, into, .. } => {
                     // It changes two accounts: one at a time, in its place.
                     // It notes nothing (`settle::touches`).
@@ -228,10 +232,13 @@ impl Engine {
                 slots[index] = Some(job);
             }
         }
-        let jobs: Vec<tongka_db::Prepared> = slots
+        let mut jobs: Vec<tongka_db::Prepared> = slots
             .into_iter()
             .map(|j| j.expect("every op of the batch was applied"))
             .collect();
+        // Sales' and refunds' stock, in the batch's order; the book stays
+        // locked until they are handed over.
+        let stock = self.stock_of_remote_run(&mut jobs);
         let core = self.core.clone();
         self.core.db.submit_all(
             jobs,
@@ -248,6 +255,7 @@ impl Engine {
                 }
             }),
         );
+        drop(stock);
         let _ = handed_tx.send(true);
         Ok(())
     }

@@ -30,6 +30,7 @@ use tongka_core::programme::ProgrammeError;
 use tongka_core::refund::RefundError;
 use tongka_core::staff::StaffError;
 use tongka_core::state::{MemberError, RechargeError};
+use tongka_core::stock::StockError;
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -288,6 +289,26 @@ pub(crate) fn status_of(e: &EngineError) -> StatusCode {
             | StaffError::Incomplete => INVALID,
         },
         EngineError::ApprovalRequired(_) => StatusCode::FORBIDDEN,
+        EngineError::Stock(e) => match e {
+            StockError::Qty { .. }
+            | StockError::UnitCost { .. }
+            | StockError::NoLines
+            | StockError::DuplicateLine { .. }
+            | StockError::TooManyLines { .. }
+            | StockError::Text { .. }
+            | StockError::TransferToSelf
+            | StockError::ReceiveExceedsShipped { .. } => INVALID,
+            StockError::UnknownProduct { .. }
+            | StockError::UnknownStore { .. }
+            | StockError::UnknownTransfer { .. } => NOT_FOUND,
+            StockError::Insufficient { .. }
+            | StockError::TransferExists { .. }
+            | StockError::AlreadyReceived { .. }
+            | StockError::UnderTransfer { .. } => CONFLICT,
+            StockError::NotOwner { .. } | StockError::NotDestination { .. } => {
+                StatusCode::FORBIDDEN
+            }
+        },
         EngineError::NotAuthorised(e) => match e {
             NotAuthorised::HqSellsNothing
             | NotAuthorised::ProgrammeHqOnly

@@ -8,6 +8,7 @@
 mod cards;
 mod coupons;
 mod staff;
+pub mod stock;
 
 pub use cards::{CardPlanDto, CardView, VisitView, card, plan};
 pub use coupons::{CouponView, coupon};
@@ -704,6 +705,7 @@ pub enum OutcomeView<'a> {
     Coupon(CouponView<'a>),
     Visit(cards::VisitView<'a>),
     Staff(StaffView<'a>),
+    Stock(stock::StockOutcomeView<'a>),
 }
 
 /// The answer for an outcome, as the first request got it (a coupon's
@@ -764,6 +766,7 @@ pub fn outcome<'a>(
         },
         // The account as changed; its login conflict from the book now.
         Outcome::Staff(a) => OutcomeView::Staff(staff(a, book)),
+        Outcome::Stock(o) => OutcomeView::Stock(stock::stock_outcome(o)),
     }
 }
 

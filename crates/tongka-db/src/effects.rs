@@ -46,6 +46,8 @@ pub struct Effects {
     /// The staff book after the op (`meta` `staff`, minicbor): a few
     /// hundred accounts, written whole by each rare staff op.
     pub staff: Option<Vec<u8>>,
+    /// The op's stock effects (`crate::stock`).
+    pub stock: Option<crate::StockWrite>,
 }
 
 /// A catalogue change to materialise: the document (`meta` `catalogue`)

@@ -29,6 +29,26 @@ pub(crate) struct OpJob {
 /// large fresh allocations (zeroed pages) on every batch.
 pub struct Prepared(Box<OpJob>);
 
+impl Prepared {
+    /// The remote op it holds (a local draft has no op yet).
+    pub fn remote_op(&self) -> Option<&tongka_core::op::Op> {
+        match &self.0.source {
+            Source::Remote(op) => Some(op),
+            Source::Local(_) => None,
+        }
+    }
+
+    /// Whether it is logged as rejected (not applied).
+    pub fn is_rejected(&self) -> bool {
+        self.0.values.rejected.is_some()
+    }
+
+    /// Add the op's stock effects, decided after its other effects.
+    pub fn set_stock(&mut self, stock: crate::StockWrite) {
+        self.0.values.stock = Some(stock);
+    }
+}
+
 pub(crate) enum Pre {
     Tail(Vec<u8>),
     Full(Vec<u8>, [u8; 32]),
@@ -48,6 +68,7 @@ pub(crate) struct Values {
     pub(crate) programme: Option<Vec<u8>>,
     pub(crate) catalogue: Option<CatalogueWrite>,
     pub(crate) staff: Option<Vec<u8>>,
+    pub(crate) stock: Option<crate::StockWrite>,
 }
 
 impl Values {
@@ -74,6 +95,7 @@ impl Values {
             programme: e.programme,
             catalogue: e.catalogue,
             staff: e.staff,
+            stock: e.stock,
         }
     }
 }

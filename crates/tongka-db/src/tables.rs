@@ -88,5 +88,24 @@ pub const REJECTED: TableDefinition<(&str, u64), &str> = TableDefinition::new("r
 /// open for the genuine op.
 pub const REFUSED: TableDefinition<(&str, u64, &str), &str> = TableDefinition::new("refused-1");
 
+/// stock: `(store, sku)` → minicbor `tongka_core::stock::StockLedger`: each
+/// store's stock as of the last op applied (`tongka_machine::stock`).
+pub const STOCK: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("stock-1");
+/// stock-minimums: `(store, sku)` → the minimum on hand, decimal text.
+pub const STOCK_MINIMUMS: TableDefinition<(&str, &str), &str> =
+    TableDefinition::new("stock-minimums-1");
+/// transfers: transfer id → minicbor `tongka_core::stock::TransferState`.
+pub const TRANSFERS: TableDefinition<&str, &[u8]> = TableDefinition::new("transfers-1");
+/// movements: `(store, sku, seq, line)` → minicbor
+/// `tongka_core::stock::MovementRecord`: the stock ledger report, each
+/// store's moves of a sku in its log's order (`seq` is the store's op,
+/// which made the move).
+pub const MOVEMENTS: TableDefinition<(&str, &str, u64, u32), &[u8]> =
+    TableDefinition::new("movements-1");
+/// store-movements: `(store, seq, line)` → sku: a store's moves of every
+/// sku in its log's order (the movement report without a sku).
+pub const STORE_MOVEMENTS: TableDefinition<(&str, u64, u32), &str> =
+    TableDefinition::new("store-movements-1");
+
 /// The format byte of values encoded by `encode`.
 pub const VALUE_FORMAT_V1: u8 = 1;

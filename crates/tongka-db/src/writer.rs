@@ -304,6 +304,7 @@ fn commit_batch(
             let mut catalogue: Option<Vec<u8>> = None;
             let mut staff: Option<Vec<u8>> = None;
             let mut authored = false;
+            let mut stock: Option<crate::stock::StockTables> = None;
             for job in batch {
                 match job {
                     Job::Op(OpJob {
@@ -384,6 +385,12 @@ fn commit_batch(
                         if let Some(book) = &values.staff {
                             staff = Some(book.clone());
                         }
+                        if let Some(s) = &values.stock {
+                            if stock.is_none() {
+                                stock = Some(crate::stock::StockTables::open(&w)?);
+                            }
+                            stock.as_mut().expect("opened above").write(&op, s)?;
+                        }
                         if let Some(c) = &values.catalogue {
                             write_products(&mut products, &mut barcodes, &c.products)?;
                             catalogue = Some(c.doc.clone());
@@ -412,6 +419,7 @@ fn commit_batch(
                     }
                 }
             }
+            drop(stock);
             let mut meta = w.open_table(META)?;
             meta.insert("summary", encode(&*summary).as_slice())?;
             if let Some(doc) = &programme {

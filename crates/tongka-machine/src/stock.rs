@@ -51,6 +51,9 @@ pub struct StockBook {
     pub transfers: Transfers,
 }
 
+/// Each sku's unit (`None`: unknown, or not stocked).
+pub type Units<'a> = &'a dyn Fn(&str) -> Option<Unit>;
+
 /// How an op's quantities are checked (module doc).
 pub enum Check<'a> {
     /// Made here: each sku's unit (`None`: unknown or not stocked) and the
@@ -198,7 +201,7 @@ impl StockBook {
             return Ok(StockApplied::default());
         }
         let lenient = |_: &str| Some(Unit::Measured);
-        let (units, policy): (&dyn Fn(&str) -> Option<Unit>, NegativeStock) = match check {
+        let (units, policy): (Units<'_>, NegativeStock) = match check {
             Check::Made { units, policy } => (units, policy),
             Check::Received => (&lenient, NegativeStock::Allow),
         };

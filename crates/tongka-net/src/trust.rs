@@ -327,6 +327,19 @@ impl Trust {
         inner.order.get(from..).unwrap_or_default().to_vec()
     }
 
+    /// The stores of the chain whose certificates this node knows, sorted.
+    pub fn stores(&self) -> Vec<String> {
+        let inner = self.inner.read().expect("trust lock");
+        let mut out: Vec<String> = inner
+            .by_node
+            .iter()
+            .filter(|(_, v)| v.first().is_some_and(|k| k.role == CertRole::Store))
+            .map(|(n, _)| n.clone())
+            .collect();
+        out.sort();
+        out
+    }
+
     /// The role of `node` by its certificate, if known.
     pub fn role(&self, node: &str) -> Option<CertRole> {
         let inner = self.inner.read().expect("trust lock");

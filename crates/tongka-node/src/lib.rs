@@ -139,11 +139,24 @@ async fn start_replication(
             }
         }
     }
+    let trust = Arc::new(trust);
+    {
+        // A transfer's possible destinations: the stores whose chain
+        // certificates this node knows.
+        let trust = trust.clone();
+        engine.set_stores(Arc::new(move || {
+            trust
+                .stores()
+                .iter()
+                .filter_map(|n| tongka_core::ids::NodeId::new(n).ok())
+                .collect()
+        }));
+    }
     let rep = Replication::start(
         engine.clone(),
         db.clone(),
         endpoint,
-        Arc::new(trust),
+        trust,
         &config.node.chain,
         peers,
     );

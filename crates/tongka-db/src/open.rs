@@ -131,6 +131,7 @@ impl Db {
         w.open_table(REJECTED)?;
         w.open_table(REFUSED)?;
         w.open_table(MERGED)?;
+        drop(crate::stock::StockTables::open(&w)?);
         init_catalogue(&w)?;
         w.commit()?;
         Ok(summary)

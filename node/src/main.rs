@@ -152,6 +152,25 @@ enum BenchCommand {
         #[arg(long, default_value_t = 20_000)]
         members: usize,
     },
+    /// Barcode checkouts of five stocked lines (stock moved in the sale's
+    /// commit) against plain checkouts on one fresh node, in alternating
+    /// rounds: durable checkouts/s of both and their ratio.
+    Stock {
+        #[arg(long, default_value_t = 1000)]
+        members: usize,
+        #[arg(long, default_value_t = 256)]
+        clients: usize,
+        /// Checkouts of each kind, over all rounds.
+        #[arg(long, default_value_t = 40_000)]
+        checkouts: usize,
+        #[arg(long, default_value_t = 4)]
+        rounds: usize,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Leave ops unsigned (by default signed, as a chain node signs them).
+        #[arg(long)]
+        unsigned: bool,
+    },
     /// Durable checkouts per second and latency, against raw redb commits.
     Checkout {
         /// `actor` (engine in process, no HTTP) or `http` (the HTTP API).
@@ -456,6 +475,31 @@ async fn main() -> anyhow::Result<()> {
                     .await
                     .context("memory benchmark")?
             );
+            Ok(())
+        }
+        Command::Bench {
+            command:
+                BenchCommand::Stock {
+                    members,
+                    clients,
+                    checkouts,
+                    rounds,
+                    data_dir,
+                    unsigned,
+                },
+        } => {
+            let opts = tongka_bench::StockBenchOptions {
+                members,
+                clients,
+                checkouts,
+                rounds,
+                data_dir,
+                unsigned,
+            };
+            let report = tongka_bench::stock(opts)
+                .await
+                .context("stock checkout benchmark")?;
+            println!("{report}");
             Ok(())
         }
         Command::Bench {

@@ -12,6 +12,10 @@
 //! fails (returns an error) unless every checkout succeeded and the ledger
 //! shows exactly the orders and the money it sent: it never measures errors.
 //!
+//! `stock` runs plain checkouts and barcode checkouts of five stocked
+//! lines (moving stock in the sale's commit) on one fresh node, in
+//! alternating rounds, and prints both durable rates and their ratio.
+//!
 //! `catchup`, `escrow` and `memory` measure whole nodes: a store that
 //! rejoins after missing half a million ops (two nodes replicating over
 //! QUIC in process), a sale that needs an escrow transfer from a peer
@@ -29,6 +33,7 @@ mod http;
 mod memory;
 mod profiles;
 mod raw;
+mod stock;
 mod sys;
 
 use std::fmt;
@@ -43,6 +48,7 @@ pub use escrow::{EscrowBenchOptions, EscrowReport, Latency, TARGET_ESCROW_P50_MS
 pub use http::{InProcessServer, start_in_process_server};
 pub use memory::{MemoryBenchOptions, MemoryReport, TARGET_RSS_BYTES, find_tongka_binary, memory};
 pub use profiles::{ProfileBenchOptions, ProfileReport, profiles};
+pub use stock::{STOCK_LINES, StockBenchOptions, StockReport, TARGET_STOCK_RATIO, stock};
 
 /// The target for a 2-core machine.
 pub const TARGET_CHECKOUTS_PER_SEC: f64 = 20_000.0;

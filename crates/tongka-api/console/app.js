@@ -18,7 +18,8 @@
 // session), what the principal may do in perms, the staff page in staff,
 // the own password in account, the audit log in audit, a manager's
 // approval of a refund in refund_approval, the chain's node names in
-// nodes, their words in i18n_staff. The
+// nodes, their words in i18n_staff. The stock screen (库存) in stock,
+// its words in i18n_stock. The
 // node serves each from its binary (`console.rs`), nothing comes from
 // elsewhere. Screens import one another's functions only to call them on
 // a user's action, never while loading, so the one import cycle (members
@@ -38,6 +39,7 @@ import { bindStaff, renderStaff } from './staff.js';
 import { bindAccount, renderAccount } from './account.js';
 import { bindAudit, renderAudit } from './audit.js';
 import { bindConsistency, renderConsistency } from './consistency.js';
+import { bindStock, renderStock } from './stock.js';
 import {
   bindMembers, renderMember, renderRechargeOffers, renderRechargePreview, renderSearchResults,
 } from './members.js';
@@ -105,6 +107,7 @@ function renderAll() {
   renderAccount();
   renderAudit();
   renderConsistency();
+  renderStock();
   // The reasons on disabled controls, in the language now chosen.
   applyPermissions();
 }
@@ -130,6 +133,7 @@ function bind() {
   bindAccount();
   bindAudit();
   bindConsistency();
+  bindStock();
   watchPermissions();
 }
 

@@ -65,5 +65,10 @@ export const state = {
   consistency: null,       // GET /consistency, last answer
   consistencyError: null,  // its refusal, if the last refresh was refused
   consistencyAt: null,     // when it was fetched (a Date)
+  stock: null,             // GET /stock?store=<this node>: on hand, value, minimums
+  stockIncoming: null,     // the transfers in transit to this store
+  stockNodes: null,        // the other stores a transfer may go to
+  stockReceiving: null,    // the id of the transfer whose receive dialog is open
+  stockVariance: null,     // the last stocktake's variance report
   refundApproval: null,    // {orderId, body, limit, amount, error}: the refund awaiting a manager's approval
 };

@@ -29,6 +29,12 @@ const FILES: &[(&str, &str, &str)] = &[
     ("feedback.js", JS, include_str!("../console/feedback.js")),
     ("nav.js", JS, include_str!("../console/nav.js")),
     ("auth.js", JS, include_str!("../console/auth.js")),
+    ("stock.js", JS, include_str!("../console/stock.js")),
+    (
+        "i18n_stock.js",
+        JS,
+        include_str!("../console/i18n_stock.js"),
+    ),
     ("members.js", JS, include_str!("../console/members.js")),
     ("receipt.js", JS, include_str!("../console/receipt.js")),
     ("checkout.js", JS, include_str!("../console/checkout.js")),

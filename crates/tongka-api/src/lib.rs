@@ -31,6 +31,8 @@ mod render;
 mod serve;
 mod sessions;
 mod staff;
+mod stock;
+mod stock_read;
 mod sync;
 
 use std::sync::Arc;
@@ -199,6 +201,18 @@ pub fn router(state: AppState) -> Router {
         .route("/audit", get(audit::audit))
         .route("/metrics", metrics::endpoint(&metrics))
         .route("/staff", get(staff::list).post(staff::create))
+        .route("/stock", get(stock_read::list))
+        .route("/stock/low", get(stock_read::low))
+        .route("/stock/value", get(stock_read::value))
+        .route("/stock/movements", get(stock_read::movements))
+        .route("/stock/below-zero", get(stock_read::below_zero))
+        .route("/stock/in", post(stock::stock_in))
+        .route("/stock/returns", post(stock::stock_return))
+        .route("/stock/minimums", put(stock::minimums))
+        .route("/stocktakes", post(stock::stocktake))
+        .route("/transfers", get(stock_read::transfers).post(stock::ship))
+        .route("/transfers/{id}", get(stock_read::one_transfer))
+        .route("/transfers/{id}/receive", post(stock::receive))
         .route("/staff/{id}", get(staff::get_one).patch(staff::patch))
         .route(
             "/sessions/current",

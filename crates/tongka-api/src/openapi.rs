@@ -51,6 +51,14 @@ json_schema!(
     r##"{"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?$", "examples": ["1", "0.95", "1.5"], "description": "An exact decimal as a string (quantities, rates)."}"##
 );
 json_schema!(
+    SignedMoney,
+    r##"{"type": "string", "pattern": "^-?[0-9]+\\.[0-9]{2}$", "examples": ["-55.50"], "description": "A signed amount in yuan, two places (a change of value at cost; 带符号金额)."}"##
+);
+json_schema!(
+    SignedDecimal,
+    r##"{"type": "string", "pattern": "^-?[0-9]+(\\.[0-9]+)?$", "examples": ["-2", "8"], "description": "A signed exact decimal as a string (a change of on hand, on hand below zero, a variance)."}"##
+);
+json_schema!(
     AmountInput,
     r##"{"description": "An amount given by a client: a decimal string (`\"95.00\"`, `\"95\"`, `\"95.5\"`) or a JSON number written the same way (`95`, `95.5`). At most two decimal places (trailing zeros beyond are allowed: `\"1.000\"` is 1.00), no exponent, not negative, at most 10000000.00. The exact text is parsed; it never passes through floating point.", "oneOf": [{"type": "string", "pattern": "^\\s*\\+?[0-9]*\\.?[0-9]*\\s*$", "examples": ["95.00"]}, {"type": "number", "minimum": 0, "maximum": 10000000}]}"##
 );
@@ -151,6 +159,101 @@ json_schema!(ErrorBody as "Error", r##"{"type": "object", "properties": {"error"
 /// Every refusal code an operation can answer: its status and what it
 /// means. One catalogue for the whole API; operations list codes from it.
 pub const CODES: &[(u16, &str, &str)] = &[
+    (
+        422,
+        "invalid_negative_stock",
+        r#"`negative_stock` is `allow` (a sale may take stock below zero, flagged on the below-zero report) or `refuse` (refused `insufficient_stock`). Detail: `field`. negative_stock 须为 allow 或 refuse。"#,
+    ),
+    (
+        422,
+        "invalid_stock_qty",
+        r#"A stock quantity is refused: not a number, more than 3 decimal places, a fraction of a product counted by piece, or not positive where it must be. Details: `sku`, `qty` or `field`. 数量无效：按件计的商品须为正整数，计量商品最多 3 位小数。"#,
+    ),
+    (
+        422,
+        "invalid_unit_cost",
+        r#"A unit cost is 0 or more with at most two decimal places. Details: `sku`, `field`. 进价须为不小于 0、最多两位小数的金额。"#,
+    ),
+    (
+        409,
+        "insufficient_stock",
+        r#"Not enough on hand for a return, a transfer, or a sale under `negative_stock: refuse`; nothing changed. Details: `sku`, `on_hand`, `wanted`. 库存不足，未做任何变动。"#,
+    ),
+    (
+        422,
+        "no_stock_lines",
+        r#"A stock change needs at least one line. 没有商品行。"#,
+    ),
+    (
+        422,
+        "duplicate_stock_line",
+        r#"A sku is on more than one line. Detail: `sku`. 同一商品出现在多行中。"#,
+    ),
+    (
+        422,
+        "too_many_stock_lines",
+        r#"At most 500 lines in one stock change. 一次最多 500 行。"#,
+    ),
+    (
+        422,
+        "transfer_to_self",
+        r#"A transfer goes to another store, not its own. 不能调拨给本门店。"#,
+    ),
+    (
+        404,
+        "unknown_store",
+        r#"No store of this name in the chain as this node knows it. Detail: `store`. 未知门店。"#,
+    ),
+    (
+        404,
+        "unknown_transfer",
+        r#"No transfer of this id (also an id of the wrong shape, not echoed). Detail: `transfer`. 未知调拨单。"#,
+    ),
+    (
+        409,
+        "transfer_exists",
+        r#"A transfer of this id was already shipped. Detail: `transfer`. 调拨单已发货。"#,
+    ),
+    (
+        403,
+        "not_transfer_destination",
+        r#"The transfer goes to another store: only its destination receives it. Details: `transfer`, `to`. 只有调拨单的收货门店可以收货。"#,
+    ),
+    (
+        409,
+        "transfer_already_received",
+        r#"The transfer was already received. Detail: `transfer`. 调拨单已收货。"#,
+    ),
+    (
+        422,
+        "receive_exceeds_shipped",
+        r#"More of a sku received than the transfer shipped. Details: `transfer`, `sku`, `shipped`, `received`. 收货数量超过发货数量。"#,
+    ),
+    (
+        409,
+        "stocktake_under_transfer",
+        r#"A counted sku is under a transfer to this store not yet received: receive it first. Details: `sku`, `transfer`. 商品在调拨途中，收货后才能盘点。"#,
+    ),
+    (
+        403,
+        "stock_not_owner",
+        r#"A store's stock is changed only by that store. 门店库存只能由本门店变动。"#,
+    ),
+    (
+        422,
+        "invalid_supplier",
+        r#"A supplier is 1 to 60 characters, with no control, invisible or direction character. Details: `field`, and for a refused character `char_class`, `code_point`. 供应商名称无效。"#,
+    ),
+    (
+        422,
+        "invalid_note",
+        r#"A note is at most 200 characters, with no control, invisible or direction character. Details: `field`, and for a refused character `char_class`, `code_point`. 备注无效。"#,
+    ),
+    (
+        403,
+        "hq_holds_no_stock",
+        r#"Refused at the HQ node, which holds no stock: goods in, returns, transfers and stocktakes are made at a store. 总部不持有库存：请在门店操作。"#,
+    ),
     (
         400,
         "idempotency_key_required",
@@ -777,8 +880,18 @@ const KEY_REQUIRED: &[&str] = &[
     "issueCoupon",
     "issueCouponBatch",
     "visitCard",
+    "stockIn",
+    "stockReturn",
+    "shipTransfer",
+    "receiveTransfer",
+    "stocktake",
 ];
-const KEY_OPTIONAL: &[&str] = &["registerMember", "putProgramme", "createStaff"];
+const KEY_OPTIONAL: &[&str] = &[
+    "registerMember",
+    "putProgramme",
+    "createStaff",
+    "putStockMinimums",
+];
 /// Operations open without a token.
 const OPEN: &[&str] = &[
     "health",
@@ -820,6 +933,7 @@ const SIGNED_IN: &[&str] = &[
         (name = "coupons", description = "Coupons held by members / 会员券"),
         (name = "cards", description = "Count and period cards held by members / 次卡与期卡"),
         (name = "staff", description = "Staff accounts, sign-in and sessions / 员工与登录"),
+        (name = "stock", description = "Stock per store, transfers and stocktakes / 库存、调拨与盘点"),
         (name = "audit", description = "Audit trail / 审计日志"),
         (name = "console", description = "Web console static files / 网页控制台"),
     ),
@@ -870,6 +984,19 @@ const SIGNED_IN: &[&str] = &[
         crate::staff::create,
         crate::staff::get_one,
         crate::staff::patch,
+        crate::stock::stock_in,
+        crate::stock::stock_return,
+        crate::stock::ship,
+        crate::stock::receive,
+        crate::stock::stocktake,
+        crate::stock::minimums,
+        crate::stock_read::list,
+        crate::stock_read::low,
+        crate::stock_read::transfers,
+        crate::stock_read::one_transfer,
+        crate::stock_read::movements,
+        crate::stock_read::below_zero,
+        crate::stock_read::value,
     ),
     components(schemas(ErrorBody, LineRequest, SkuLine, BarcodeLine, FreeLine, AmountInput, QtyInput))
 )]

@@ -3,7 +3,7 @@
 //! every role against every mutating endpoint of the running API from it
 //! and from the core's table (`tongka_core::staff`).
 
-use tongka_core::staff::Action;
+use tongka_core::staff::{Action, Role};
 
 /// What an endpoint needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,6 +14,10 @@ pub enum Need {
     Act(Action),
     /// The admin token itself (the first-run flow).
     Token,
+    /// A change of the store's stock: a store manager or the owner (the
+    /// core's action table has no stock action; `auth` checks the roles
+    /// here, `STOCK_ROLES`).
+    Stock,
 }
 
 /// Every endpoint behind sign-in: method, path as routed (under
@@ -72,7 +76,25 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
     ("GET", "/sessions/current", Need::Signed),
     ("DELETE", "/sessions/current", Need::Signed),
     ("POST", "/setup/first-admin", Need::Token),
+    // Stock: anyone signed in reads every store's; a store manager or the
+    // owner changes their store's.
+    ("GET", "/stock", Need::Signed),
+    ("GET", "/stock/low", Need::Signed),
+    ("GET", "/stock/value", Need::Signed),
+    ("GET", "/stock/movements", Need::Signed),
+    ("GET", "/stock/below-zero", Need::Signed),
+    ("GET", "/transfers", Need::Signed),
+    ("GET", "/transfers/{id}", Need::Signed),
+    ("POST", "/stock/in", Need::Stock),
+    ("POST", "/stock/returns", Need::Stock),
+    ("PUT", "/stock/minimums", Need::Stock),
+    ("POST", "/stocktakes", Need::Stock),
+    ("POST", "/transfers", Need::Stock),
+    ("POST", "/transfers/{id}/receive", Need::Stock),
 ];
+
+/// The roles that change a store's stock (`Need::Stock`).
+pub const STOCK_ROLES: &[Role] = &[Role::StoreManager, Role::Owner];
 
 /// What `method` on the routed `path` needs; `None`: not in the table.
 pub fn need(method: &str, path: &str) -> Option<Need> {

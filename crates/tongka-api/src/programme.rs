@@ -265,7 +265,7 @@ pub(crate) fn programme_req(
         "programme_points_rate", "programme_level_names", "programme_too_many",
         "invalid_amount", "programme_deduction_rate", "programme_deduction_cap",
         "programme_deduction_minimum", "invalid_coupon_template", "programme_offer_coupons",
-        "programme_refund_limit", "internal", "overloaded",
+        "programme_refund_limit", "invalid_negative_stock", "internal", "overloaded",
         "storage_unavailable",
         "payload_too_large",
     ]))),

@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 
 use common::{App, NODE, Seed};
 use serde_json::{Value, json};
-use tongka_api::permissions::{Need, ROUTES};
+use tongka_api::permissions::{Need, ROUTES, STOCK_ROLES};
 use tongka_core::staff::{Role, allows};
 
 const PASSWORD: &str = "correct horse 1";
@@ -122,6 +122,18 @@ fn request(w: &World, who: &Member, method: &str, path: &str, n: usize) -> (Stri
         ("POST", "/setup/first-admin") => {
             json!({"login": "boss", "name": "老板", "password": PASSWORD})
         }
+        ("POST", "/stock/in") => {
+            json!({"supplier": "供应商", "lines": [{"sku": "latte", "qty": "1", "unit_cost": "10.00"}]})
+        }
+        ("POST", "/stock/returns") => {
+            json!({"supplier": "供应商", "lines": [{"sku": "latte", "qty": "1"}]})
+        }
+        ("PUT", "/stock/minimums") => json!({"lines": [{"sku": "latte", "min": "2"}]}),
+        ("POST", "/stocktakes") => json!({"counts": [{"sku": "latte", "counted": "3"}]}),
+        // No chain: no store to ship to (unknown_store), no transfer to
+        // receive (unknown_transfer); refused for the role or not.
+        ("POST", "/transfers") => json!({"to": "store-2", "lines": [{"sku": "latte", "qty": "1"}]}),
+        ("POST", "/transfers/{id}/receive") => json!({"lines": [{"sku": "latte", "qty": "1"}]}),
         (_, _) if method == "GET" || method == "DELETE" => Value::Null,
         _ => panic!("{method} {path}: give it a plausible body here"),
     };
@@ -231,7 +243,14 @@ async fn every_role_against_every_endpoint() {
                     );
                     refused_seen += 1;
                 }
-                Need::Act(_) | Need::Signed => {
+                Need::Stock if !STOCK_ROLES.contains(&who.role) => {
+                    assert_eq!(a.status, 403, "{what}");
+                    assert_eq!(code(&v), "forbidden_for_role", "{what}");
+                    assert_eq!(v["error"]["role"], who.role.as_str(), "{what}");
+                    assert_eq!(v["error"]["action"], "stock", "{what}");
+                    refused_seen += 1;
+                }
+                Need::Act(_) | Need::Signed | Need::Stock => {
                     assert_ne!(code(&v), "forbidden_for_role", "{what}");
                     assert!(!SESSION_REFUSALS.contains(&code(&v)), "{what}");
                     assert!(a.status.as_u16() < 500, "{what}");

@@ -1,8 +1,6 @@
 //! Stock as the API shows it: a stock op's answer, movements, ledgers,
 //! transfers and a stocktake's variance. Quantities are decimal text
 //! (`"2.5"`), money as everywhere (`"12.50"`).
-// The stock endpoints that show ledgers and movement records come next.
-#![allow(dead_code)]
 
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -29,13 +27,13 @@ pub struct MovementView<'a> {
     #[schema(value_type = String, examples("stock_in"))]
     kind: &'static str,
     /// The signed change of on hand.
-    #[schema(value_type = crate::openapi::Decimal, examples("-2"))]
+    #[schema(value_type = crate::openapi::SignedDecimal, examples("-2"))]
     qty: Text<Decimal>,
     /// The signed change of value at cost.
-    #[schema(value_type = crate::openapi::Money)]
+    #[schema(value_type = crate::openapi::SignedMoney)]
     value: Money,
-    /// On hand after the move.
-    #[schema(value_type = crate::openapi::Decimal)]
+    /// On hand after the move (below zero after a sale the policy allowed).
+    #[schema(value_type = crate::openapi::SignedDecimal)]
     on_hand: Text<Decimal>,
     /// A sale that took on hand below zero (allowed by the chain's
     /// policy): listed on the below-zero report.
@@ -103,10 +101,11 @@ pub fn movement_record(r: &MovementRecord) -> MovementRecordView<'_> {
 #[derive(Serialize, ToSchema)]
 #[schema(as = StockLevel)]
 pub struct LedgerView {
-    #[schema(value_type = crate::openapi::Decimal)]
+    /// Below zero after sales the policy allowed.
+    #[schema(value_type = crate::openapi::SignedDecimal)]
     on_hand: Text<Decimal>,
     /// On hand's value at cost (moving average).
-    #[schema(value_type = crate::openapi::Money)]
+    #[schema(value_type = crate::openapi::SignedMoney)]
     value: Money,
     /// The average unit cost.
     #[schema(value_type = crate::openapi::Money)]
@@ -188,15 +187,15 @@ pub fn transfer(t: &TransferState) -> TransferView<'_> {
 pub struct VarianceLineView<'a> {
     #[schema(value_type = String)]
     sku: &'a str,
-    #[schema(value_type = crate::openapi::Decimal)]
+    #[schema(value_type = crate::openapi::SignedDecimal)]
     book: Text<Decimal>,
     #[schema(value_type = crate::openapi::Decimal)]
     counted: Text<Decimal>,
     /// counted − book.
-    #[schema(value_type = crate::openapi::Decimal)]
+    #[schema(value_type = crate::openapi::SignedDecimal)]
     variance: Text<Decimal>,
     /// The variance at cost (a loss is negative).
-    #[schema(value_type = crate::openapi::Money)]
+    #[schema(value_type = crate::openapi::SignedMoney)]
     value: Money,
 }
 

@@ -525,6 +525,11 @@ pub const CODES: &[(u16, &str, &str)] = &[
         r#"`since` names an origin this node holds no op of: not a cursor of this chain's log. Detail: `origin`."#,
     ),
     (
+        403,
+        "export_not_for_role",
+        r#"The op export is for HQ finance, the owner and the admin token (it holds every member's every movement); the other roles that may see reports may not. Detail: `role`."#,
+    ),
+    (
         409,
         "export_cursor_ahead",
         r#"`since` holds more ops of an origin than this node does (a cursor from another node, or this node restored from an older backup): ask a node that holds them, or later. Detail: `origin`, `held` (the ops of it this node holds)."#,

@@ -24,7 +24,9 @@
 //! request came (`Db::summary`: only committed ops, a causally closed
 //! set), and sends about 64 KiB at a time through a bounded channel: a
 //! slow reader slows the export, nothing piles up in memory, and a reader
-//! that hangs up ends it at the next send.
+//! that hangs up ends it at the next send; one that takes nothing for
+//! `EXPORT_STALL` ends it too (the node's graceful shutdown lets a
+//! response in flight finish: it must not wait on a reader that is gone).
 //!
 //! Each line carries the op's bytes as the log holds them (base64) and
 //! their BLAKE3 hash, so a consumer can check the origin's signature
@@ -57,7 +59,7 @@ use tongka_core::day::Day;
 use tongka_core::ids::{MemberId, NodeId};
 use tongka_core::money::Money;
 use tongka_core::op::{EncodedOp, OpBody};
-use tongka_core::staff::{Action, Role};
+use tongka_core::staff::Role;
 use tongka_core::state::LedgerTotals;
 
 use crate::*;
@@ -74,6 +76,9 @@ const CHUNK: usize = 256;
 const FLUSH_BYTES: usize = 64 * 1024;
 /// Sends in flight before the export waits for the reader.
 const CHANNEL: usize = 4;
+/// How long the export waits for a reader that takes nothing before it
+/// ends the stream (the reader resumes from what it read).
+pub const EXPORT_STALL: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Exports streaming now (for tests and metrics).
 static RUNNING: AtomicUsize = AtomicUsize::new(0);
@@ -245,7 +250,7 @@ fn check_since(q: &ExportQuery, held: &VersionVector) -> Result<(), ApiError> {
 
 Lines of `"type": "op"`: `op` (`<origin>#<seq>`), `origin`, `seq`, `hlc` (`{ms, count}`), `at` (RFC 3339, UTC), `day` (the chain's calendar day, China time), `by`, `idem` (the idempotency key, or null), `kind`, `deps` (the version vector the origin held), `member` and `amount` (as the audit trail shows them, or null), `ledger` (the op's part of each `/ledger/summary` total, zeros left out: summed over every line, the node's figures), `body` (the op's content, serde form, tagged by variant), `bytes` (the op as the log holds it, base64) and `hash` (its BLAKE3, hex) to check the origin's signature.
 
-Order: each origin's ops in sequence, and across origins causal (an op comes after every op it depends on), by clock otherwise. The last line is `{"type": "end", "cursor", "ops", "more", "held"}`: `cursor` is the version vector to give as `since` next (also computable: `since` raised by the `origin`/`seq` of every op line read, so after a dropped connection a consumer resumes from what it loaded); `more` true when the node held more ops than `limit` let through; `held`, what the node held when the export began. A stream without an `end` line was cut short (or ends with a `"type": "error"` line): resume from the ops read. Resuming from a cursor gives exactly the ops not yet sent, while ops are being written too."#,
+Order: each origin's ops in sequence, and across origins causal (an op comes after every op it depends on), by clock otherwise. The last line is `{"type": "end", "cursor", "ops", "more", "held"}`: `cursor` is the version vector to give as `since` next (also computable: `since` raised by the `origin`/`seq` of every op line read, so after a dropped connection a consumer resumes from what it loaded); `more` true when the node held more ops than `limit` let through; `held`, what the node held when the export began. A stream without an `end` line was cut short (a reader that takes nothing for 30 s is cut off; a failed read of the log ends with a `"type": "error"` line): resume from the ops read. Resuming from a cursor gives exactly the ops not yet sent, while ops are being written too."#,
     params(
         ("since" = Option<String>, Query, description = r#"A version vector: `<origin>.<seq>` joined by `_`, the `cursor` of an earlier export; empty or absent: from the first op. Each origin must be one this node holds ops of, with no more ops than it holds."#, example = "hq.3_store-1.42"),
         ("limit" = Option<u64>, Query, description = r#"The most ops sent, 1 to 100000 (default 10000)."#)
@@ -253,7 +258,7 @@ Order: each origin's ops in sequence, and across origins causal (an op comes aft
     // The refusal codes this handler answers (statuses and meanings:
     // `openapi::CODES`).
     extensions(("x-codes" = json!([
-        "invalid_export_query", "export_origin_unknown", "export_cursor_ahead", "unauthorized",
+        "invalid_export_query", "export_origin_unknown", "export_cursor_ahead", "export_not_for_role", "unauthorized",
     ]))),
     responses(
         (status = 200, description = r#"NDJSON: op lines, then one `end` line."#, body = String, content_type = "application/x-ndjson")
@@ -265,11 +270,21 @@ pub(crate) async fn export(
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
     // Every member's every movement: HQ finance and the owner (and the
-    // token), not the other roles that may see reports.
+    // token), not the other roles that may see reports (`ROUTES` lets
+    // them through as `reports`; this rule is narrower, so its own code).
     if let Some(role) = who.role()
         && !matches!(role, Role::HqFinance | Role::Owner)
     {
-        return Err(crate::auth::forbidden(role, Action::Reports));
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "export_not_for_role",
+            format!(
+                "a {} may not export the op log: HQ finance and the owner may",
+                role.as_str()
+            ),
+            "导出操作日志仅限总部财务与店主",
+        )
+        .with("role", role.as_str()));
     }
     let q = parse_query(&pairs)?;
     let engine = s.engine().clone();
@@ -351,9 +366,14 @@ async fn produce(engine: Engine, mut ex: Export, tx: mpsc::Sender<Bytes>) {
         if step == Step::Done {
             ex.end_line(&mut buf);
         }
-        if !buf.is_empty() && tx.send(Bytes::from(buf)).await.is_err() {
-            // The reader hung up.
-            return;
+        if !buf.is_empty() {
+            match tokio::time::timeout(EXPORT_STALL, tx.send(Bytes::from(buf))).await {
+                Ok(Ok(())) => {}
+                // The reader hung up, or took nothing for `EXPORT_STALL` (gone
+                // without closing, or stuck): end, so neither this task
+                // nor the node's graceful shutdown waits on it.
+                Ok(Err(_)) | Err(_) => return,
+            }
         }
         if step == Step::Done {
             return;

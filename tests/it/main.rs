@@ -22,6 +22,7 @@ mod member_code;
 mod merge;
 mod metrics;
 mod netns;
+mod pgload;
 mod points;
 mod programme;
 mod staff;

@@ -21,6 +21,7 @@ mod member_codes;
 mod members;
 mod metrics;
 pub mod openapi;
+mod ops_export;
 mod orders;
 mod password;
 pub mod permissions;
@@ -51,6 +52,9 @@ use tongka_core::op::KEY_LEN_MAX;
 pub use crate::auth::{Principal, Sessions};
 pub use crate::error::ApiError;
 pub use crate::member_codes::MemberCodes;
+pub use crate::ops_export::{
+    EXPORT_LIMIT_DEFAULT, EXPORT_LIMIT_MAX, exports_running, parse_vv, render_vv,
+};
 pub use crate::serve::{CAP_WARN_EVERY, HEAD_BYTES_MAX, ServeOptions, serve, serve_tls};
 
 /// The largest request body accepted.
@@ -199,6 +203,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ledger/summary", get(ledger::ledger_summary))
         .route("/consistency", get(consistency::consistency))
         .route("/audit", get(audit::audit))
+        .route("/ops/export", get(ops_export::export))
         .route("/metrics", metrics::endpoint(&metrics))
         .route("/staff", get(staff::list).post(staff::create))
         .route("/stock", get(stock_read::list))

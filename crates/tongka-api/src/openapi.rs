@@ -619,6 +619,26 @@ pub const CODES: &[(u16, &str, &str)] = &[
     ),
     (
         422,
+        "invalid_export_query",
+        r#"An op export query parameter does not parse: `since` a version vector `<origin>.<seq>` joined by `_` (each origin a node name, once; at most 1000), `limit` a whole number from 1 to 100000; no other parameter, none twice. The value sent is not echoed. Detail: `field` (the parameter, or `query` for an unknown one)."#,
+    ),
+    (
+        422,
+        "export_origin_unknown",
+        r#"`since` names an origin this node holds no op of: not a cursor of this chain's log. Detail: `origin`."#,
+    ),
+    (
+        403,
+        "export_not_for_role",
+        r#"The op export is for HQ finance, the owner and the admin token (it holds every member's every movement); the other roles that may see reports may not. Detail: `role`."#,
+    ),
+    (
+        409,
+        "export_cursor_ahead",
+        r#"`since` holds more ops of an origin than this node does (a cursor from another node, or this node restored from an older backup): ask a node that holds them, or later. Detail: `origin`, `held` (the ops of it this node holds)."#,
+    ),
+    (
+        422,
         "invalid_consistency_query",
         r#"A consistency query parameter does not parse: `store` a node name; no other parameter, none twice. The value sent is not echoed. Detail: `field` (`store`, or `query` for an unknown one)."#,
     ),
@@ -962,6 +982,7 @@ const SIGNED_IN: &[&str] = &[
         crate::ledger::ledger_summary,
         crate::consistency::consistency,
         crate::audit::audit,
+        crate::ops_export::export,
         crate::metrics::scrape,
         crate::console::page,
         crate::console::script,

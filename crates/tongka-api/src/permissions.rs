@@ -66,6 +66,9 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
     ("GET", "/ledger/summary", Need::Act(Action::Reports)),
     ("GET", "/consistency", Need::Act(Action::Reports)),
     ("GET", "/audit", Need::Act(Action::Audit)),
+    // HQ finance and the owner only (the handler refuses the other roles
+    // that may see reports): every member's every movement.
+    ("GET", "/ops/export", Need::Act(Action::Reports)),
     ("GET", "/metrics", Need::Act(Action::Reports)),
     ("GET", "/staff", Need::Act(Action::ManageStaff)),
     ("POST", "/staff", Need::Act(Action::ManageStaff)),

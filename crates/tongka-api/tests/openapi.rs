@@ -56,6 +56,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/ledger/summary"),
     ("GET", "/api/v1/consistency"),
     ("GET", "/api/v1/audit"),
+    ("GET", "/api/v1/ops/export"),
     ("GET", "/api/v1/metrics"),
     ("GET", "/api/v1/setup"),
     ("POST", "/api/v1/setup/first-admin"),

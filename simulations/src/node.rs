@@ -22,7 +22,7 @@ use tongka_core::stock::{NegativeStock, StockChange, StockError, StoreStock, Uni
 use tongka_core::wallet::Share;
 use tongka_machine::apply::{self, Admitted, IndexDelta, Key};
 use tongka_machine::idem::Answers;
-use tongka_machine::stock::{Check, StockBook};
+use tongka_machine::stock::{Check, StockBook, Units};
 use tongka_sync::{OpLog, OpRef, Replica};
 
 use crate::ids::{Fx, IdMap, Interner, Shared};
@@ -362,10 +362,6 @@ pub(crate) struct Materialised {
     /// transfer it holds as received again instead of refusing it.
     pub stock_receive_twice: bool,
 }
-
-/// The sim catalogue's units (`None`: not stocked), given to an op made
-/// here so the machine checks it as the engine does (`Check::Made`).
-pub(crate) type Units<'a> = &'a dyn Fn(&str) -> Option<Unit>;
 
 impl Default for Materialised {
     fn default() -> Self {

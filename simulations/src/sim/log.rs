@@ -138,7 +138,7 @@ impl Sim<'_> {
         // (`Check::Made`); received or replayed, applied as recorded.
         let units = self.stock.units.clone();
         let lookup = |sku: &str| units.get(sku).copied();
-        let made: Option<crate::node::Units> = local.then_some(&lookup);
+        let made: Option<tongka_machine::stock::Units> = local.then_some(&lookup);
         let node = &mut self.nodes[n];
         let result = if skip_state {
             Ok(None)

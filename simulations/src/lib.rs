@@ -36,6 +36,7 @@ pub mod report;
 pub mod scenario;
 mod sim;
 pub mod staff;
+pub mod stock;
 
 use std::fmt;
 use std::ops::Range;
@@ -139,6 +140,10 @@ pub enum Mutation {
     /// of one field, the one that arrived last stays (not the later
     /// stamp, as at every other node).
     StaffLastArrivedWins,
+    /// store-1 does not refuse a second receive of a transfer it already
+    /// received: it decides the second scan of a delivery note as a first
+    /// and applies its moves again (the goods counted twice).
+    ReceiveTwice,
 }
 
 /// How to run.

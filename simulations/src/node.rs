@@ -18,9 +18,11 @@ use tongka_core::programme::Programme;
 use tongka_core::programme_doc;
 use tongka_core::refund::OrderState;
 use tongka_core::state::{LedgerTotals, MemberState};
+use tongka_core::stock::{NegativeStock, StockChange, StockError, StoreStock, Unit};
 use tongka_core::wallet::Share;
 use tongka_machine::apply::{self, Admitted, IndexDelta, Key};
 use tongka_machine::idem::Answers;
+use tongka_machine::stock::{Check, StockBook, Units};
 use tongka_sync::{OpLog, OpRef, Replica};
 
 use crate::ids::{Fx, IdMap, Interner, Shared};
@@ -352,6 +354,13 @@ pub(crate) struct Materialised {
     /// The `StaffLastArrivedWins` mutation: this node applies each staff
     /// edit's fields whatever their stamps (the last to arrive stays).
     pub staff_last_arrived: bool,
+    /// Every store's stock and the chain's transfers (`StockChanged` ops
+    /// and the stock lines of sales and refunds, the machine's
+    /// `StockBook::apply`); the state hash covers it once not empty.
+    pub stock: StockBook,
+    /// The `ReceiveTwice` mutation: this node applies a receive of a
+    /// transfer it holds as received again instead of refusing it.
+    pub stock_receive_twice: bool,
 }
 
 impl Default for Materialised {
@@ -369,6 +378,8 @@ impl Materialised {
             programme_changed: false,
             staff: Default::default(),
             staff_last_arrived: false,
+            stock: StockBook::default(),
+            stock_receive_twice: false,
             members: IdMap::new(ids.members.clone()),
             expect: IdMap::new(ids.members.clone()),
             orders: IdMap::new(ids.orders.clone()),
@@ -507,6 +518,22 @@ impl Materialised {
         drop_notes: bool,
         ignore_programme: bool,
     ) -> Result<Touched, ApplyFail> {
+        self.apply_as(op, rec, memo, drop_notes, ignore_programme, None)
+    }
+
+    /// `apply`, with `made`: the op was made here now, checked against the
+    /// sim catalogue's units and the programme's negative-stock policy
+    /// (`Check::Made`); `None`: made elsewhere or replayed from the log,
+    /// applied as recorded (`Check::Received`).
+    pub fn apply_as(
+        &mut self,
+        op: &Op,
+        rec: Option<&Rc<OpRec>>,
+        memo: bool,
+        drop_notes: bool,
+        ignore_programme: bool,
+        made: Option<Units<'_>>,
+    ) -> Result<Touched, ApplyFail> {
         let memo = rec.filter(|_| memo && !drop_notes).map(|r| &r.memo);
         let num_m = rec.and_then(|r| r.member);
         let num_o = rec.and_then(|r| r.order);
@@ -588,6 +615,8 @@ impl Materialised {
                 touched.member = Some(i);
             }
             Admitted::Sale { order } => {
+                // The sale's stock lines first: a refusal changes nothing.
+                self.apply_stock(op, made)?;
                 let oi = num_o.unwrap_or_else(|| self.orders.intern(&order.id));
                 if let Some(member) = &order.member {
                     let (i, _) = self.member_op(member, num_m, memo, op, rule)?;
@@ -613,6 +642,7 @@ impl Materialised {
                 touched.order = Some(oi);
             }
             Admitted::Refund { order, member } => {
+                self.apply_stock(op, made)?;
                 let refund = op.body.as_refund().expect("a refund");
                 let oi = num_o
                     .or_else(|| self.orders.slot(&refund.order))
@@ -658,9 +688,7 @@ impl Materialised {
                     "catalogue changes are not simulated yet",
                 ));
             }
-            Admitted::Stock => {
-                return Err(fail("not_applicable", "stock is not simulated yet"));
-            }
+            Admitted::Stock => self.apply_stock(op, made)?,
             Admitted::Programme => {
                 // The node's `apply_programme_remote`: the change applied to
                 // the document held, the programme it then holds used from
@@ -681,6 +709,52 @@ impl Materialised {
         }
         self.totals.apply(op);
         Ok(touched)
+    }
+
+    /// `op`'s stock moves by the machine's `StockBook::apply` (a sale or
+    /// refund without stock lines moves nothing). The `ReceiveTwice`
+    /// mutant applies a second receive of a transfer by moving its goods
+    /// in again.
+    fn apply_stock(&mut self, op: &Op, made: Option<Units<'_>>) -> Result<(), ApplyFail> {
+        let check = match made {
+            Some(units) => Check::Made {
+                units,
+                policy: self.programme.negative_stock,
+            },
+            None => Check::Received,
+        };
+        match self.stock.apply(op, check) {
+            Ok(_) => Ok(()),
+            Err(StockError::AlreadyReceived { id }) if self.stock_receive_twice => {
+                let OpBody::StockChanged {
+                    change: StockChange::Receive { receipt, .. },
+                } = &op.body
+                else {
+                    unreachable!("only a receive is already received")
+                };
+                let shipment = self
+                    .stock
+                    .transfers
+                    .get(&id)
+                    .expect("received")
+                    .shipment()
+                    .clone();
+                let origin = op.origin();
+                self.stock
+                    .stores
+                    .entry(origin.clone())
+                    .or_insert_with(|| StoreStock::new(origin.clone()))
+                    .apply(
+                        origin,
+                        &receipt.moves(&shipment),
+                        &|_| Some(Unit::Measured),
+                        NegativeStock::Allow,
+                    )
+                    .map(|_| ())
+                    .map_err(|e| fail("not_applicable", e.to_string()))
+            }
+            Err(e) => Err(fail("not_applicable", e.to_string())),
+        }
     }
 
     /// Member `i`'s profile went from `old` to `new`: the phone index
@@ -747,6 +821,15 @@ impl Materialised {
             h.update(b"staff");
             h.update(&postcard::to_allocvec(&self.staff).expect("encoding to memory"));
         }
+        if self.stock != StockBook::default() {
+            h.update(b"stock");
+            for (store, stock) in &self.stock.stores {
+                h.update(store.as_str().as_bytes());
+                h.update(&postcard::to_allocvec(stock).expect("encoding to memory"));
+            }
+            h.update(&postcard::to_allocvec(&self.stock.minimums).expect("encoding to memory"));
+            h.update(&postcard::to_allocvec(&self.stock.transfers).expect("encoding to memory"));
+        }
         // Merges, once any was applied (runs without hash as before).
         for (absorbed, survivor) in &self.merge_pairs {
             h.update(b"merged");
@@ -781,6 +864,7 @@ impl Materialised {
             && (!self.programme_changed || self.programme == other.programme)
             && self.merge_pairs == other.merge_pairs
             && self.staff == other.staff
+            && self.stock == other.stock
     }
 }
 

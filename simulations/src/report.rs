@@ -261,6 +261,8 @@ pub struct Report {
     pub cards: Option<crate::cards::CardStats>,
     /// Staff accounts (the scenario's `[staff]`; `None` without).
     pub staff: Option<crate::staff::StaffStats>,
+    /// Stock (the scenario's `[stock]`; `None` without).
+    pub stock: Option<crate::stock::StockStats>,
 }
 
 /// Spends summed over stores.
@@ -335,6 +337,7 @@ impl Report {
             coupons: sc.coupons.as_ref().map(|_| Default::default()),
             cards: sc.cards.as_ref().map(|_| Default::default()),
             staff: sc.staff.as_ref().map(|_| Default::default()),
+            stock: sc.stock.as_ref().map(|_| Default::default()),
         }
     }
 
@@ -514,6 +517,10 @@ impl Report {
             s.to_text(&mut o);
             o.push('\n');
         }
+        if let Some(s) = &self.stock {
+            s.to_text(&mut o);
+            o.push('\n');
+        }
         let _ = writeln!(o, "activity per store");
         let _ = writeln!(
             o,
@@ -676,7 +683,12 @@ impl Report {
         } else {
             &[]
         };
-        INVARIANTS.iter().chain(staff)
+        let stock = if self.stock.is_some() {
+            crate::stock::STOCK_INVARIANTS
+        } else {
+            &[]
+        };
+        INVARIANTS.iter().chain(staff).chain(stock)
     }
 
     pub fn to_html(&self) -> String {
@@ -755,6 +767,11 @@ pre{{background:#f6f6f6;padding:1em;overflow:auto}}svg{{background:#fff;border:1
             let mut t = String::new();
             s.to_text(&mut t);
             let _ = write!(h, "<h2>Staff accounts</h2><pre>{}</pre>", esc(&t));
+        }
+        if let Some(s) = &self.stock {
+            let mut t = String::new();
+            s.to_text(&mut t);
+            let _ = write!(h, "<h2>Stock</h2><pre>{}</pre>", esc(&t));
         }
         h.push_str("<h2>Convergence</h2><table><tr><th>when</th><th>what</th><th>every node held every op after</th></tr>");
         for x in &self.heals {

@@ -190,6 +190,10 @@ pub struct Scenario {
     /// (as before).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub staff: Option<crate::staff::Staff>,
+    /// Stock (`crate::stock`): goods in, sales of stocked skus, refunds,
+    /// returns, transfers, stocktakes, minimums. Absent: none (as before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stock: Option<crate::stock::Stock>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -621,6 +625,13 @@ impl Scenario {
             return bad(p);
         }
         if let Some(p) = self.staff.as_ref().and_then(|s| s.problem(self.chain.hq)) {
+            return bad(p);
+        }
+        if let Some(p) = self
+            .stock
+            .as_ref()
+            .and_then(|s| s.problem(self.chain.stores))
+        {
             return bad(p);
         }
         if self.escrow.ask_timeout.0 == 0 {

@@ -39,6 +39,7 @@ mod merges;
 mod network;
 mod requests;
 mod staff;
+mod stock;
 mod workload;
 
 use escrow::escrow_config;
@@ -105,6 +106,8 @@ enum Ev {
     StaffEdit,
     /// Two nodes apart in partition k (the fault's index) create one login.
     StaffClash(usize),
+    /// A store's stock (`[stock]`): see `stock.rs`.
+    Stock(stock::StockEv),
 }
 
 struct Link {
@@ -230,6 +233,8 @@ pub(crate) struct Sim<'a> {
     card: cards::CardWork,
     /// Staff accounts (`[staff]`): see `staff.rs`.
     staff: staff::StaffWork,
+    /// Stock (`[stock]`): see `stock.rs`.
+    stock: stock::StockWork,
     /// Room to encode an op in (`OpRec::new`).
     enc: Vec<u8>,
 }
@@ -402,6 +407,7 @@ impl<'a> Sim<'a> {
             merge,
             card: cards::CardWork::default(),
             staff: staff::StaffWork::new(seed, n),
+            stock: stock::StockWork::new(sc, seed, n),
             enc: Vec::with_capacity(4096),
         };
         if let Some(p) = &sim.start_programme {
@@ -410,6 +416,7 @@ impl<'a> Sim<'a> {
             }
         }
         sim.nodes[0].st.staff_last_arrived = sim.mutant(0, Mutation::StaffLastArrivedWins);
+        sim.nodes[0].st.stock_receive_twice = sim.mutant(0, Mutation::ReceiveTwice);
         sim
     }
 
@@ -744,6 +751,7 @@ impl<'a> Sim<'a> {
             Ev::StaffCreate(i) => self.staff_create(i),
             Ev::StaffEdit => self.staff_edit(),
             Ev::StaffClash(f) => self.staff_clash(f),
+            Ev::Stock(e) => self.stock_event(e),
         }
     }
 

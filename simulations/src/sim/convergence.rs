@@ -145,6 +145,11 @@ impl Sim<'_> {
             let h0 = self.nodes[0].st.state_hash();
             self.report.digest = d0.to_hex();
             self.report.state_hash = h0.iter().map(|b| format!("{b:02x}")).collect();
+            // Stock books first: a difference is named by store and sku.
+            self.stock_final();
+            if self.violation.is_some() {
+                return;
+            }
             for n in 1..self.nodes.len() {
                 if self.nodes[n].st.digest != d0 {
                     let d = format!(

@@ -134,6 +134,7 @@ impl Sim<'_> {
         // never made (a retry of the request decides it again).
         let kept = (self.ops[n].len() - lost_own.len()) as u64;
         self.staff_lost(n, kept);
+        self.stock_lost(n, kept);
         for rec in lost_own {
             self.ops[n].pop();
             self.report.ops_lost += 1;
@@ -155,6 +156,7 @@ impl Sim<'_> {
         let drop_notes = self.mutant(n, Mutation::MergeDropsField);
         let ignore_prog = self.mutant(n, Mutation::IgnoresProgramme);
         let last_arrived = self.mutant(n, Mutation::StaffLastArrivedWins);
+        let receive_twice = self.mutant(n, Mutation::ReceiveTwice);
         let names = self.names.clone();
         let node = &mut self.nodes[n];
         // Rebuild everything from the log, in commit order.
@@ -163,6 +165,7 @@ impl Sim<'_> {
             crate::points::start(&mut st, p);
         }
         st.staff_last_arrived = last_arrived;
+        st.stock_receive_twice = receive_twice;
         let mut max_hlc = Hlc::default();
         let mut replay_errors = Vec::new();
         for &(o, s) in &node.commit_order {

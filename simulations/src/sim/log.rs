@@ -134,13 +134,18 @@ impl Sim<'_> {
             && (self.mutant(n, Mutation::SpendSkipsShareCheck)
                 || self.mutant(n, Mutation::CouponSkipsShareCheck)
                 || self.mutant(n, Mutation::CardSkipsShareCheck));
+        // An op made here is checked against the sim catalogue's units
+        // (`Check::Made`); received or replayed, applied as recorded.
+        let units = self.stock.units.clone();
+        let lookup = |sku: &str| units.get(sku).copied();
+        let made: Option<tongka_machine::stock::Units> = local.then_some(&lookup);
         let node = &mut self.nodes[n];
         let result = if skip_state {
             Ok(None)
         } else {
             let r = node
                 .st
-                .apply(&rec.op, Some(&rec), true, drop_notes, ignore_prog)
+                .apply_as(&rec.op, Some(&rec), true, drop_notes, ignore_prog, made)
                 .map(Some);
             rec.memo.used(self.names.len() as u32);
             r
@@ -187,6 +192,7 @@ impl Sim<'_> {
             }
         }
         self.merge_appended(n, &rec.op);
+        self.stock_appended(n, &rec, local);
         self.check_node_totals(n);
         if local {
             self.schedule_push(n);

@@ -70,6 +70,7 @@ impl Sim<'_> {
             }
         }
         self.schedule_staff_start();
+        self.schedule_stock_start();
         let _ = n;
     }
 
@@ -152,6 +153,8 @@ impl Sim<'_> {
         self.schedule_cards(start, span, frac);
         // Staff edits: drawn (from their own stream) only with `[staff]`.
         self.schedule_staff(start, span, frac);
+        // Stock: drawn (from its own stream) only with `[stock]`.
+        self.schedule_stock(start, span, frac);
         self.schedule_merge_scan(start, span);
         if end < sc.time.duration.ms() {
             self.at(end, Ev::Chunk(hour + 1));

@@ -163,13 +163,7 @@ fn one_of_each() -> Vec<OpBody> {
             change: vec![],
             products: ["latte", "mocha", "tea", "cake", "pie"]
                 .iter()
-                .map(|s| Product {
-                    sku: s.to_string(),
-                    barcode: None,
-                    name: s.to_string(),
-                    price: yuan(1),
-                    card: None,
-                })
+                .map(|s| Product::new(s, None, s, yuan(1)))
                 .collect(),
         },
         OpBody::CouponIssued {

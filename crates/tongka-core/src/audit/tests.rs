@@ -58,6 +58,7 @@ fn sale_and_refund() -> (OpBody, OpBody) {
             unit_price: yuan(50),
             qty: Decimal::from(2),
             card: None,
+            pricing: Default::default(),
         }],
         &[TenderInput {
             kind: TenderKind::Balance,

@@ -64,6 +64,16 @@ use fields::{Legacy, Stored};
 /// (each barcode on one product at most).
 pub type Catalogue = BTreeMap<String, Product>;
 
+/// Every barcode of a catalogue (primary and others, as resolved) → its
+/// sku: what a till's scan looks up.
+pub type Barcodes = std::collections::HashMap<String, String>;
+
+pub fn barcodes(c: &Catalogue) -> Barcodes {
+    c.values()
+        .flat_map(|p| p.all_barcodes().map(|b| (b.clone(), p.sku.clone())))
+        .collect()
+}
+
 /// The root key of a category.
 const CATEGORY_PREFIX: &str = "@category:";
 

@@ -6,8 +6,13 @@
 //!
 //! Stacking and rounding, as printed on the receipt (round = to the fen,
 //! half-up):
-//! 1. line amount = round(unit price × qty)
-//! 2. line payable = round(line amount × level rate); discount = amount − payable
+//! 1. line amount = round(unit price × qty), the unit price being the
+//!    regular one at this store (the catalogue's store price, else its list
+//!    price: `Product::price_at`, resolved by the caller)
+//! 2. line payable = round(line amount × level rate); for a member and a
+//!    product with a member price (会员价), the lower of that and
+//!    round(member price × qty): the member price and the level discount
+//!    never stack (`catalogue`'s module doc). discount = amount − payable
 //! 3. coupons (members only; `coupon`'s stacking rule, on the line
 //!    payables): each line's `coupon_off`; line paid = payable − coupon
 //!    off; goods payable = Σ line paid. Each coupon takes one use, from
@@ -24,8 +29,12 @@
 //! 6. tenders pay the payable exactly; only cash may be over-tendered, the
 //!    excess being the change.
 //! 7. a balance tender is split into principal and bonus by `Wallet::split_spend`.
-//! 8. points earned = ⌊payable × points per yuan⌋ (members only): on what
-//!    is paid after the points deduction, never on the points' value.
+//! 8. points earned = ⌊base × points per yuan⌋ (members only): on what
+//!    is paid after the points deduction, never on the points' value. base
+//!    = payable when every line's points multiplier is 1; otherwise the
+//!    payable shared among the lines in proportion to what each pays after
+//!    coupons (line paid), each share times its product's multiplier:
+//!    base = round(payable × Σ(line paid × multiplier) ÷ goods payable).
 
 mod error;
 pub use error::CheckoutError;
@@ -102,6 +111,26 @@ pub struct LineInput {
     pub qty: Decimal,
     /// The card the product sells (a card product of the catalogue).
     pub card: Option<CardPlan>,
+    /// The catalogue's member price and points multiplier of the product.
+    pub pricing: LinePricing,
+}
+
+/// What the catalogue says of a line's price besides its regular price:
+/// the member price and the points multiplier (module doc, steps 2 and 8).
+/// A line typed by the cashier has the default: none, and 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinePricing {
+    pub member_price: Option<Money>,
+    pub points_multiplier: Decimal,
+}
+
+impl Default for LinePricing {
+    fn default() -> Self {
+        LinePricing {
+            member_price: None,
+            points_multiplier: Decimal::ONE,
+        }
+    }
 }
 
 /// A tender as the till gives it; at most one may leave `amount` out, and
@@ -431,7 +460,14 @@ pub fn checkout_with(
             }
         }
         let amount = Money::round_half_up(l.unit_price.as_decimal() * l.qty);
-        let payable = Money::round_half_up(amount.as_decimal() * rate);
+        let mut payable = Money::round_half_up(amount.as_decimal() * rate);
+        if ctx.buyer.is_some()
+            && let Some(member) = l.pricing.member_price
+        {
+            Money::check_amount(member.as_decimal(), false)
+                .map_err(|reason| CheckoutError::UnitPrice { line, reason })?;
+            payable = payable.min(Money::round_half_up(member.as_decimal() * l.qty));
+        }
         priced.push(OrderLine {
             sku: l.sku.clone(),
             barcode: l.barcode.clone(),
@@ -515,7 +551,8 @@ pub fn checkout_with(
         )?;
     }
     let points_earned = if ctx.buyer.is_some() {
-        ctx.programme.points_for(payable)
+        ctx.programme
+            .points_for(points_base(payable, goods, &priced, lines))
     } else {
         0
     };
@@ -540,6 +577,24 @@ pub fn checkout_with(
         coupons: stacked.uses,
         coupon_off,
     })
+}
+
+/// What points are earned on (module doc, step 8): the payable, each
+/// line's share of it weighted by its points multiplier.
+fn points_base(payable: Money, goods: Money, priced: &[OrderLine], lines: &[LineInput]) -> Money {
+    if lines
+        .iter()
+        .all(|l| l.pricing.points_multiplier == Decimal::ONE)
+        || goods.is_zero()
+    {
+        return payable;
+    }
+    let weighted: Decimal = priced
+        .iter()
+        .zip(lines)
+        .map(|(p, l)| p.paid().as_decimal() * l.pricing.points_multiplier)
+        .sum();
+    Money::round_half_up(payable.as_decimal() * weighted / goods.as_decimal())
 }
 
 /// Resolve the tenders to amounts: the one without an amount pays the rest;

@@ -15,6 +15,7 @@ fn line(price_fen: i64, qty: Decimal) -> LineInput {
         unit_price: Money::from_fen(price_fen),
         qty,
         card: None,
+        pricing: Default::default(),
     }
 }
 
@@ -381,5 +382,127 @@ proptest::proptest! {
             Err(CheckoutError::PointsOverCap { max_points, .. }) => proptest::prop_assert!(points > max_points),
             Err(e) => proptest::prop_assert!(false, "unexpected {e}"),
         }
+    }
+}
+
+fn priced(price_fen: i64, qty: Decimal, member_fen: Option<i64>, mult: Decimal) -> LineInput {
+    LineInput {
+        pricing: LinePricing {
+            member_price: member_fen.map(Money::from_fen),
+            points_multiplier: mult,
+        },
+        ..line(price_fen, qty)
+    }
+}
+
+fn cash() -> [TenderInput; 1] {
+    [TenderInput {
+        kind: TenderKind::Cash,
+        amount: None,
+    }]
+}
+
+/// The member price and the level discount never stack: a member pays
+/// the lower of the two; a non-member pays the regular price.
+#[test]
+fn member_price_or_level_discount_whichever_is_lower() {
+    // silver: 5% off. 100.00 × 0.95 = 95.00 beats a member price of 96.
+    let o = run(
+        "silver",
+        &funded(),
+        &[priced(10000, dec!(1), Some(9600), Decimal::ONE)],
+        &cash(),
+    )
+    .unwrap();
+    assert_eq!(o.payable.to_string(), "95.00");
+    // A member price of 90.00 × 2 beats 200 × 0.95 = 190; not 90 × 0.95.
+    let o = run(
+        "silver",
+        &funded(),
+        &[priced(10000, dec!(2), Some(9000), Decimal::ONE)],
+        &cash(),
+    )
+    .unwrap();
+    assert_eq!(o.payable.to_string(), "180.00");
+    assert_eq!(o.total.to_string(), "200.00");
+    assert_eq!(o.discount.to_string(), "20.00");
+    // Measured: 1.255 kg at member price 9.99 = 12.53745 → 12.54 (half-up).
+    let o = run(
+        "regular",
+        &funded(),
+        &[priced(1200, dec!(1.255), Some(999), Decimal::ONE)],
+        &cash(),
+    )
+    .unwrap();
+    assert_eq!(o.payable.to_string(), "12.54");
+    // No member: the regular price.
+    let p = Programme::default();
+    let n = node();
+    let ctx = CheckoutContext {
+        programme: &p,
+        store: &n,
+        order: OrderId::mint(&n, 3),
+        at: Hlc::default(),
+        buyer: None,
+    };
+    let o = checkout(
+        &ctx,
+        &[priced(10000, dec!(1), Some(5000), Decimal::ONE)],
+        &cash(),
+    )
+    .unwrap();
+    assert_eq!(o.payable.to_string(), "100.00");
+}
+
+/// Points earned weigh each line's share of the payable by its
+/// multiplier: 2× on a 60.00 line and 0× on a 40.00 line of a 100.00
+/// order earn on 120.00.
+#[test]
+fn points_multiplier_weighs_each_lines_share() {
+    let o = run(
+        "regular",
+        &funded(),
+        &[
+            priced(6000, dec!(1), None, dec!(2)),
+            priced(4000, dec!(1), None, Decimal::ZERO),
+        ],
+        &cash(),
+    )
+    .unwrap();
+    assert_eq!(o.payable.to_string(), "100.00");
+    assert_eq!(o.points_earned, 120);
+    let o = run(
+        "regular",
+        &funded(),
+        &[priced(3333, dec!(1), None, dec!(0.5))],
+        &cash(),
+    )
+    .unwrap();
+    // 33.33 × 0.5 = 16.665 → 16.67 (half-up), 16 points.
+    assert_eq!(o.points_earned, 16);
+}
+
+proptest::proptest! {
+    /// Any member prices and multipliers: a line never pays more than
+    /// its level-discounted price, the order still adds up, and
+    /// multipliers of 1 earn exactly what no multiplier earns.
+    #[test]
+    fn member_prices_and_multipliers_add_up(
+        lines in proptest::collection::vec((1i64..100_000, 1i64..20, proptest::option::of(0i64..100_000), 0u32..40), 1..6),
+        level in 0usize..5,
+    ) {
+        let p = Programme::default();
+        let code = p.levels[level].code.clone();
+        let ls: Vec<LineInput> = lines.iter().map(|(f, q, m, x)| priced(*f, Decimal::from(*q), *m, Decimal::new(i64::from(*x), 1))).collect();
+        let plain: Vec<LineInput> = lines.iter().map(|(f, q, _, _)| line(*f, Decimal::from(*q))).collect();
+        let o = run(&code, &funded(), &ls, &cash()).unwrap();
+        let base = run(&code, &funded(), &plain, &cash()).unwrap();
+        proptest::prop_assert!(o.payable <= base.payable);
+        proptest::prop_assert_eq!(o.total - o.discount, o.payable);
+        for (a, b) in o.lines.iter().zip(&base.lines) {
+            proptest::prop_assert!(a.payable <= b.payable);
+        }
+        let ones: Vec<LineInput> = lines.iter().map(|(f, q, _, _)| priced(*f, Decimal::from(*q), None, Decimal::ONE)).collect();
+        proptest::prop_assert_eq!(run(&code, &funded(), &ones, &cash()).unwrap().points_earned, base.points_earned);
     }
 }

@@ -68,7 +68,7 @@ fn is_empty_map<K, V>(m: &BTreeMap<K, V>) -> bool {
     m.is_empty()
 }
 
-fn is_empty_str(s: &String) -> bool {
+fn is_empty_str(s: &str) -> bool {
     s.is_empty()
 }
 

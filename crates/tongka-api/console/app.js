@@ -18,7 +18,8 @@
 // session), what the principal may do in perms, the staff page in staff,
 // the own password in account, the audit log in audit, a manager's
 // approval of a refund in refund_approval, the chain's node names in
-// nodes, their words in i18n_staff. The
+// nodes, their words in i18n_staff. HQ's catalogue in catalogue and its
+// category tree in categories, their words in i18n_catalogue. The
 // node serves each from its binary (`console.rs`), nothing comes from
 // elsewhere. Screens import one another's functions only to call them on
 // a user's action, never while loading, so the one import cycle (members
@@ -38,6 +39,8 @@ import { bindStaff, renderStaff } from './staff.js';
 import { bindAccount, renderAccount } from './account.js';
 import { bindAudit, renderAudit } from './audit.js';
 import { bindConsistency, renderConsistency } from './consistency.js';
+import { bindCatalogue, renderCatalogue } from './catalogue.js';
+import { bindCategories, renderCategories } from './categories.js';
 import {
   bindMembers, renderMember, renderRechargeOffers, renderRechargePreview, renderSearchResults,
 } from './members.js';
@@ -105,6 +108,8 @@ function renderAll() {
   renderAccount();
   renderAudit();
   renderConsistency();
+  renderCatalogue();
+  renderCategories();
   // The reasons on disabled controls, in the language now chosen.
   applyPermissions();
 }
@@ -130,6 +135,8 @@ function bind() {
   bindAccount();
   bindAudit();
   bindConsistency();
+  bindCatalogue();
+  bindCategories();
   watchPermissions();
 }
 

@@ -439,6 +439,7 @@ mod tests {
             unit_price: Money::from_yuan(90),
             qty: rust_decimal::Decimal::ONE,
             card: Some(plan),
+            pricing: Default::default(),
         }];
         let tenders = [TenderInput {
             kind: TenderKind::Cash,

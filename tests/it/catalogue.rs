@@ -38,13 +38,27 @@ fn hq_changes_a_price_and_adds_a_product_and_both_stores_sell_by_them() {
 
     // HQ does: latte repriced, tea added.
     let hq = &chain.nodes[2];
-    // As answered: `card` null (not a card product).
-    let latte = json!({"sku": "latte", "barcode": "6901234567908", "name": "拿铁 Latte", "price": "35.00", "card": null});
-    let tea = json!({"sku": "tea", "barcode": "6900000000017", "name": "茶 Tea", "price": "18.00", "card": null});
+    // As answered: `card` null (not a card product), and the fields an
+    // API v1 body leaves out at their defaults.
+    let answered = |v1: Value| {
+        let mut p = v1;
+        let defaults = json!({"card": null, "barcodes": [], "unit": "whole", "unit_label": "件",
+            "member_price": null, "points_multiplier": "1", "active": true, "category": null,
+            "stocked": true, "store_prices": {}, "attributes": {}});
+        for (k, v) in defaults.as_object().unwrap() {
+            p[k] = v.clone();
+        }
+        p
+    };
+    let latte = answered(
+        json!({"sku": "latte", "barcode": "6901234567908", "name": "拿铁 Latte", "price": "35.00"}),
+    );
+    let tea = answered(
+        json!({"sku": "tea", "barcode": "6900000000017", "name": "茶 Tea", "price": "18.00"}),
+    );
     for p in [&latte, &tea] {
-        let mut body = p.clone();
-        body.as_object_mut().unwrap().remove("sku");
-        body.as_object_mut().unwrap().remove("card");
+        // An API v1 body: sku in the path, no new field.
+        let body = json!({"barcode": p["barcode"], "name": p["name"], "price": p["price"]});
         let (s, got) = hq.put(&format!("/products/{}", p["sku"].as_str().unwrap()), body);
         assert_eq!((s, &got), (200, p));
     }

@@ -9,6 +9,7 @@ mod chain;
 mod cli;
 mod console;
 mod console_cards;
+mod console_catalogue;
 mod console_consistency;
 mod console_coupons;
 mod console_staff;

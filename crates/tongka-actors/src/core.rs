@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ractor::{ActorId, ActorRef};
 use tongka_core::authority::may_author;
-use tongka_core::catalogue_doc::Catalogue;
+use tongka_core::catalogue_doc::{Barcodes, Catalogue};
 use tongka_core::clock::{Hlc, HlcClock};
 use tongka_core::ids::{MemberId, NodeId, OpId};
 use tongka_core::merge::Merged;
@@ -33,7 +33,7 @@ pub(crate) struct Core {
     /// The catalogue document (saved bytes) and the catalogue it holds (as
     /// materialised in the store); held while a catalogue op is made or
     /// applied, so they apply one at a time.
-    pub(crate) catalogue: Mutex<(Vec<u8>, Catalogue)>,
+    pub(crate) catalogue: Mutex<(Vec<u8>, Catalogue, Barcodes)>,
     /// The chain's staff accounts; held while a staff op is made or
     /// applied, so they apply one at a time.
     pub(crate) staff: Mutex<Arc<tongka_core::staff::StaffBook>>,

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use tongka_core::catalogue::Product;
+use tongka_core::catalogue::{Categories, Category, Product};
 use tongka_core::catalogue_doc::{self, Catalogue};
 use tongka_core::op::{Op, OpBody};
 use tongka_core::programme::Programme;
@@ -153,7 +153,88 @@ impl Engine {
                     let _ = tx.send(res.map(|_| answer));
                 }),
             );
-            *held = (saved, now);
+            let barcodes = catalogue_doc::barcodes(&now);
+            *held = (saved, now, barcodes);
+            rx
+        };
+        match rx.await {
+            Ok(Ok(answer)) => Ok(answer),
+            Ok(Err(e)) => Err(e.into()),
+            Err(_) => Err(EngineError::Internal("the writer stopped".into())),
+        }
+    }
+
+    /// The catalogue as this node holds it (products by sku, barcodes
+    /// resolved) and its categories: what the API shows and imports
+    /// against.
+    pub fn catalogue(&self) -> Result<(Catalogue, Categories), EngineError> {
+        let held = self.core.catalogue.lock().expect("catalogue lock");
+        let doc = catalogue_doc::load(&held.0).map_err(|e| EngineError::Internal(e.to_string()))?;
+        let cats =
+            catalogue_doc::categories(&doc).map_err(|e| EngineError::Internal(e.to_string()))?;
+        Ok((held.1.clone(), cats))
+    }
+
+    /// A product by sku, or by any of its barcodes, from the catalogue held.
+    pub fn product(&self, sku: Option<&str>, barcode: Option<&str>) -> Option<Product> {
+        let held = self.core.catalogue.lock().expect("catalogue lock");
+        let sku = match (sku, barcode) {
+            (Some(s), _) => s.to_string(),
+            (None, Some(b)) => held.2.get(b)?.clone(),
+            (None, None) => return None,
+        };
+        held.1.get(&sku).cloned()
+    }
+
+    /// HQ puts `asked` (new categories, renames, moves, attribute
+    /// definitions) into the catalogue document: a `CatalogueChanged` op
+    /// (its `products` empty), as `change_catalogue`. Answers the
+    /// categories as materialised, once durable.
+    pub async fn change_categories(
+        &self,
+        asked: Vec<Category>,
+        by: String,
+    ) -> Result<Categories, EngineError> {
+        let rx = {
+            let mut held = self.core.catalogue.lock().expect("catalogue lock");
+            let mut doc =
+                catalogue_doc::load(&held.0).map_err(|e| EngineError::Internal(e.to_string()))?;
+            let at = self.core.tick();
+            let change =
+                match catalogue_doc::change_categories(&mut doc, &self.core.node, at, &asked) {
+                    Ok(c) => c,
+                    Err(catalogue_doc::CatalogueDocError::Invalid(e)) => return Err(e.into()),
+                    Err(e) => return Err(EngineError::Internal(e.to_string())),
+                };
+            let answer = catalogue_doc::categories(&doc)
+                .map_err(|e| EngineError::Internal(e.to_string()))?;
+            let Some(change) = change else {
+                return Ok(answer);
+            };
+            let body = OpBody::CatalogueChanged {
+                change,
+                products: Vec::new(),
+            };
+            let (draft, _) = self.core.draft_at(by, None, body, at)?;
+            let saved = catalogue_doc::canonical(&doc)
+                .map_err(|e| EngineError::Internal(e.to_string()))?
+                .save();
+            let effects = Effects {
+                catalogue: Some(CatalogueWrite {
+                    doc: saved.clone(),
+                    products: Vec::new(),
+                }),
+                ..Default::default()
+            };
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            self.core.db.submit(
+                tongka_db::Source::Local(draft),
+                effects,
+                Box::new(move |res| {
+                    let _ = tx.send(res.map(|_| answer));
+                }),
+            );
+            held.0 = saved;
             rx
         };
         match rx.await {
@@ -179,7 +260,8 @@ impl Engine {
                     doc: bytes.clone(),
                     products: changed_products(&held.1, &now),
                 });
-                *held = (bytes, now);
+                let barcodes = catalogue_doc::barcodes(&now);
+                *held = (bytes, now, barcodes);
             }
             Err(e) => effects.rejected = Some(e.to_string()),
         }

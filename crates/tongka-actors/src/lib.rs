@@ -127,7 +127,10 @@ impl Engine {
             stores: Mutex::new(None),
             programme: std::sync::RwLock::new(Arc::new(programme)),
             programme_doc: Mutex::new(programme_doc),
-            catalogue: Mutex::new((catalogue_bytes, catalogue)),
+            catalogue: Mutex::new({
+                let barcodes = catalogue_doc::barcodes(&catalogue);
+                (catalogue_bytes, catalogue, barcodes)
+            }),
             idle_passivate: config.idle_passivate,
             clock: Mutex::new(HlcClock::starting_at(recovered_hlc)),
             accounts: Mutex::new(HashMap::new()),

@@ -4,7 +4,7 @@
 
 use tongka_core::card::CardError;
 use tongka_core::catalogue::ProductError;
-use tongka_core::checkout::{CheckoutError, LineInput, TenderInput};
+use tongka_core::checkout::{CheckoutError, LineInput, LinePricing, TenderInput};
 use tongka_core::clock::Hlc;
 use tongka_core::coupon::CouponError;
 use tongka_core::escrow::{Counter, Want};
@@ -65,40 +65,44 @@ pub enum LineRequest {
 }
 
 impl Engine {
-    /// Resolve lines against the catalogue.
+    /// Resolve lines against the catalogue this node holds: a product by
+    /// sku or by any of its barcodes; an inactive one is refused
+    /// (`product_inactive`); the unit price is the regular price at this
+    /// store (`Product::price_at`), with the member price and points
+    /// multiplier for the calculator (`checkout`'s module doc).
     pub fn resolve_lines(&self, lines: Vec<LineRequest>) -> Result<Vec<LineInput>, EngineError> {
-        let store = &self.core.db;
+        let line = |p: tongka_core::catalogue::Product, qty| -> Result<LineInput, EngineError> {
+            p.sellable()?;
+            Ok(LineInput {
+                unit_price: p.price_at(&self.core.node),
+                pricing: LinePricing {
+                    member_price: p.member_price,
+                    points_multiplier: p.points_multiplier,
+                },
+                // A name an older HQ wrote may hold what `text`
+                // refuses: printed safe, and still sellable.
+                description: tongka_core::text::printable(&p.name).into_owned(),
+                sku: Some(p.sku),
+                barcode: p.barcode,
+                qty,
+                card: p.card,
+            })
+        };
         lines
             .into_iter()
             .map(|l| {
                 Ok(match l {
                     LineRequest::Sku { sku, qty } => {
-                        let p = store.product(&sku)?.ok_or(ProductError::Unknown(sku))?;
-                        LineInput {
-                            sku: Some(p.sku),
-                            barcode: p.barcode,
-                            // A name an older HQ wrote may hold what `text`
-                            // refuses: printed safe, and still sellable.
-                            description: tongka_core::text::printable(&p.name).into_owned(),
-                            unit_price: p.price,
-                            qty,
-                            card: p.card,
-                        }
+                        let p = self
+                            .product(Some(&sku), None)
+                            .ok_or(ProductError::Unknown(sku))?;
+                        line(p, qty)?
                     }
                     LineRequest::Barcode { barcode, qty } => {
-                        let p = store
-                            .product_by_barcode(&barcode)?
+                        let p = self
+                            .product(None, Some(&barcode))
                             .ok_or(ProductError::Unknown(barcode))?;
-                        LineInput {
-                            sku: Some(p.sku),
-                            barcode: p.barcode,
-                            // A name an older HQ wrote may hold what `text`
-                            // refuses: printed safe, and still sellable.
-                            description: tongka_core::text::printable(&p.name).into_owned(),
-                            unit_price: p.price,
-                            qty,
-                            card: p.card,
-                        }
+                        line(p, qty)?
                     }
                     LineRequest::Free {
                         description,
@@ -111,6 +115,7 @@ impl Engine {
                         unit_price,
                         qty,
                         card: None,
+                        pricing: Default::default(),
                     },
                 })
             })

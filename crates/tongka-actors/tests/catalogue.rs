@@ -34,13 +34,7 @@ async fn hq_changes_reach_a_store_materialised_with_the_same_document() {
     // tea takes coffee's barcode, coffee gives it up, in one edit.
     let mut coffee = sample_catalogue()[0].clone();
     let code = coffee.barcode.take().unwrap();
-    let tea = Product {
-        sku: "tea".into(),
-        barcode: Some(code.clone()),
-        name: "茶 Tea".into(),
-        price: Money::from_fen(1800),
-        card: None,
-    };
+    let tea = Product::new("tea", Some(&code), "茶 Tea", Money::from_fen(1800));
     let got = hq
         .change_catalogue(vec![latte.clone(), coffee.clone(), tea.clone()], "a".into())
         .await

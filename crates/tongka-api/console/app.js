@@ -19,7 +19,8 @@
 // the own password in account, the audit log in audit, a manager's
 // approval of a refund in refund_approval, the chain's node names in
 // nodes, their words in i18n_staff. The stock screen (库存) in stock,
-// its words in i18n_stock. The
+// its words in i18n_stock. HQ's catalogue in catalogue and its
+// category tree in categories, their words in i18n_catalogue. The
 // node serves each from its binary (`console.rs`), nothing comes from
 // elsewhere. Screens import one another's functions only to call them on
 // a user's action, never while loading, so the one import cycle (members
@@ -40,6 +41,8 @@ import { bindAccount, renderAccount } from './account.js';
 import { bindAudit, renderAudit } from './audit.js';
 import { bindConsistency, renderConsistency } from './consistency.js';
 import { bindStock, renderStock } from './stock.js';
+import { bindCatalogue, renderCatalogue } from './catalogue.js';
+import { bindCategories, renderCategories } from './categories.js';
 import {
   bindMembers, renderMember, renderRechargeOffers, renderRechargePreview, renderSearchResults,
 } from './members.js';
@@ -108,6 +111,8 @@ function renderAll() {
   renderAudit();
   renderConsistency();
   renderStock();
+  renderCatalogue();
+  renderCategories();
   // The reasons on disabled controls, in the language now chosen.
   applyPermissions();
 }
@@ -134,6 +139,8 @@ function bind() {
   bindAudit();
   bindConsistency();
   bindStock();
+  bindCatalogue();
+  bindCategories();
   watchPermissions();
 }
 

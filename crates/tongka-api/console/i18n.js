@@ -7,6 +7,7 @@ import { CARD_I18N } from './i18n_cards.js';
 import { STAFF_I18N } from './i18n_staff.js';
 import { CONSISTENCY_I18N } from './i18n_consistency.js';
 import { STOCK_I18N } from './i18n_stock.js';
+import { CATALOGUE_I18N } from './i18n_catalogue.js';
 
 export const I18N = {
   zh: {
@@ -323,9 +324,9 @@ export const I18N = {
 
 // The coupons', the cards' and the staff's words live in their own files
 // (i18n_coupons.js, i18n_cards.js, i18n_staff.js, i18n_consistency.js,
-// i18n_stock.js).
-Object.assign(I18N.zh, COUPON_I18N.zh, CARD_I18N.zh, STAFF_I18N.zh, CONSISTENCY_I18N.zh, STOCK_I18N.zh);
-Object.assign(I18N.en, COUPON_I18N.en, CARD_I18N.en, STAFF_I18N.en, CONSISTENCY_I18N.en, STOCK_I18N.en);
+// i18n_stock.js, i18n_catalogue.js).
+Object.assign(I18N.zh, COUPON_I18N.zh, CARD_I18N.zh, STAFF_I18N.zh, CONSISTENCY_I18N.zh, STOCK_I18N.zh, CATALOGUE_I18N.zh);
+Object.assign(I18N.en, COUPON_I18N.en, CARD_I18N.en, STAFF_I18N.en, CONSISTENCY_I18N.en, STOCK_I18N.en, CATALOGUE_I18N.en);
 
 export function t(key, vars) {
   const dict = I18N[state.lang] || I18N.zh;

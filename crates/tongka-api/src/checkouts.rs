@@ -31,7 +31,7 @@ use tongka_core::ids::CouponId;
     // `openapi::CODES`).
     extensions(("x-codes" = json!([
         "idempotency_key_required", "invalid_idempotency_key", "invalid_json",
-        "unauthorized", "member_not_found", "unknown_product", "idempotency_key_reused",
+        "unauthorized", "member_not_found", "unknown_product", "product_inactive", "idempotency_key_reused",
         "idempotency_key_in_progress", "insufficient_balance", "insufficient_points",
         "too_many_coupons", "invalid_coupon_code", "coupon_without_member",
         "coupon_repeated", "coupon_not_found", "coupon_used", "coupon_unavailable_here",
@@ -98,7 +98,7 @@ pub(crate) async fn checkout(
     // `openapi::CODES`).
     extensions(("x-codes" = json!([
         "invalid_json", "unauthorized", "hq_sells_nothing", "member_not_found",
-        "unknown_product", "insufficient_balance", "insufficient_points",
+        "unknown_product", "product_inactive", "insufficient_balance", "insufficient_points",
         "payload_too_large", "too_many_coupons", "invalid_coupon_code", "coupon_without_member",
         "coupon_repeated", "coupon_not_found", "coupon_used", "coupon_unavailable_here",
         "coupon_expired", "coupon_not_yet_valid", "coupon_not_applicable",

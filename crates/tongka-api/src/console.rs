@@ -21,6 +21,17 @@ const CSS: &str = "text/css; charset=utf-8";
 /// holds every file of `console/` but the page.
 const FILES: &[(&str, &str, &str)] = &[
     ("app.js", JS, include_str!("../console/app.js")),
+    ("catalogue.js", JS, include_str!("../console/catalogue.js")),
+    (
+        "categories.js",
+        JS,
+        include_str!("../console/categories.js"),
+    ),
+    (
+        "i18n_catalogue.js",
+        JS,
+        include_str!("../console/i18n_catalogue.js"),
+    ),
     ("state.js", JS, include_str!("../console/state.js")),
     ("i18n.js", JS, include_str!("../console/i18n.js")),
     ("dom.js", JS, include_str!("../console/dom.js")),

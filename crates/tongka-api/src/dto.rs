@@ -304,4 +304,45 @@ pub struct ProductReq {
     /// A card product: each unit sold puts a card of this plan in the member's wallet (a sale of it needs a member). Absent or null: not a card product.
     #[serde(default)]
     pub card: Option<crate::render::CardPlanDto>,
+    /// The fields below are optional: absent keeps the product's value (a new product: its default), so an API v1 body leaves them as they are.
+    /// Other barcodes (up to 10), each 6 to 20 digits.
+    pub barcodes: Option<Vec<String>>,
+    /// `whole` (counted in pieces, the default) or `measured` (kg…).
+    #[schema(value_type = Option<String>)]
+    pub unit: Option<tongka_core::stock::Unit>,
+    /// The unit as shown (件, kg), 0 to 8 characters; empty: the unit's own.
+    pub unit_label: Option<String>,
+    /// 会员价; null: none.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<crate::openapi::AmountInput>)]
+    pub member_price: Option<Option<DecimalText>>,
+    /// 0 to 10, two places at most; 1: normal points.
+    #[schema(value_type = Option<String>)]
+    pub points_multiplier: Option<DecimalText>,
+    /// false: not for sale (`product_inactive` at checkout).
+    pub active: Option<bool>,
+    /// A category id; null: none.
+    #[serde(default, deserialize_with = "double_option")]
+    pub category: Option<Option<String>>,
+    /// false: no stock kept (a service). A card product never is.
+    pub stocked: Option<bool>,
+    /// Store name → its regular price there.
+    #[schema(value_type = Option<std::collections::BTreeMap<String, String>>)]
+    pub store_prices: Option<std::collections::BTreeMap<String, DecimalText>>,
+    /// Attribute name → value (names defined by the category or a parent).
+    pub attributes: Option<std::collections::BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = CategoryRequest)]
+pub struct CategoryReq {
+    #[schema(min_length = 1, max_length = 40)]
+    pub name: String,
+    /// The parent's id; absent or null: a root.
+    #[serde(default)]
+    pub parent: Option<String>,
+    /// The attribute names it defines (its subcategories inherit them).
+    #[serde(default)]
+    pub attributes: Vec<String>,
 }

@@ -19,7 +19,7 @@ use serde_json::{Map, Value, json};
 use tongka_actors::EngineError;
 use tongka_core::authority::NotAuthorised;
 use tongka_core::card::CardError;
-use tongka_core::catalogue::ProductError;
+use tongka_core::catalogue::{CategoryError, ProductError};
 use tongka_core::checkout::CheckoutError;
 use tongka_core::coupon::CouponError;
 use tongka_core::error::DomainError;
@@ -249,11 +249,28 @@ pub(crate) fn status_of(e: &EngineError) -> StatusCode {
         EngineError::Product(e) => match e {
             ProductError::Unknown(_) => NOT_FOUND,
             ProductError::BarcodeTaken(_) => CONFLICT,
+            ProductError::Inactive(_) => INVALID,
+            ProductError::Category(c) => match c {
+                CategoryError::Unknown(_) => NOT_FOUND,
+                CategoryError::Cycle { .. } => CONFLICT,
+                CategoryError::Id
+                | CategoryError::Name(_)
+                | CategoryError::Attributes(_)
+                | CategoryError::AttributeCount => INVALID,
+            },
             ProductError::Sku
             | ProductError::Barcode
             | ProductError::Name(_)
             | ProductError::Price
-            | ProductError::Card(_) => INVALID,
+            | ProductError::Card(_)
+            | ProductError::Barcodes
+            | ProductError::UnitLabel(_)
+            | ProductError::MemberPrice
+            | ProductError::PointsMultiplier
+            | ProductError::StorePrice
+            | ProductError::Attribute(_)
+            | ProductError::AttributeCount
+            | ProductError::UnknownAttribute(_) => INVALID,
         },
         EngineError::Merge(e) => match e {
             MergeError::AlreadyMerged { .. } => CONFLICT,

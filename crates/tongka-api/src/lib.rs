@@ -8,6 +8,7 @@
 mod audit;
 mod auth;
 mod cards;
+mod categories;
 mod checkouts;
 mod consistency;
 mod console;
@@ -195,6 +196,12 @@ pub fn router(state: AppState) -> Router {
             get(programme::get_programme).put(programme::put_programme),
         )
         .route("/products", get(products::list_products))
+        .route("/products/import", post(products::import_products))
+        .route("/categories", get(categories::list_categories))
+        .route(
+            "/categories/{id}",
+            put(categories::put_category).get(categories::get_category),
+        )
         .route(
             "/products/{sku}",
             put(products::put_product).get(products::get_product),

@@ -418,6 +418,11 @@ pub const CODES: &[(u16, &str, &str)] = &[
         r#"No product with this sku or barcode."#,
     ),
     (
+        404,
+        "unknown_category",
+        r#"No category with this id. Detail: `category`."#,
+    ),
+    (
         409,
         "already_refunded",
         r#"The order is already fully refunded."#,
@@ -426,6 +431,11 @@ pub const CODES: &[(u16, &str, &str)] = &[
         409,
         "barcode_taken",
         r#"The barcode belongs to another product."#,
+    ),
+    (
+        409,
+        "category_cycle",
+        r#"Moving the category under that parent would put it under itself. Details: `category`, `parent`."#,
     ),
     (
         409,
@@ -642,7 +652,61 @@ pub const CODES: &[(u16, &str, &str)] = &[
         "invalid_consistency_query",
         r#"A consistency query parameter does not parse: `store` a node name; no other parameter, none twice. The value sent is not echoed. Detail: `field` (`store`, or `query` for an unknown one)."#,
     ),
-    (422, "invalid_barcode", r#"A barcode is 6 to 20 digits."#),
+    (
+        422,
+        "invalid_barcode",
+        r#"A barcode is 6 to 20 digits; a product has at most 10 besides its primary one, each once."#,
+    ),
+    (
+        422,
+        "invalid_unit",
+        r#"`unit` is `whole` or `measured`; `unit_label` 0 to 8 characters (`tongka_core::text`)."#,
+    ),
+    (
+        422,
+        "invalid_points_multiplier",
+        r#"A points multiplier is 0 to 10 with at most two decimal places."#,
+    ),
+    (
+        422,
+        "invalid_attribute",
+        r#"An attribute name (1 to 20 characters) defined by the product's category or a parent, its value 1 to 40 characters; a category defines at most 20, each once. Detail: `attribute`."#,
+    ),
+    (
+        422,
+        "invalid_category",
+        r#"A category id is 1 to 32 ASCII letters, digits, `-` or `_`."#,
+    ),
+    (
+        422,
+        "product_inactive",
+        r#"The product is inactive (停售): not for sale. Detail: `sku`."#,
+    ),
+    (
+        422,
+        "invalid_csv",
+        r#"The CSV body does not parse: UTF-8 text, a quoted field closed, as many fields on a row as in the header."#,
+    ),
+    (
+        422,
+        "invalid_csv_header",
+        r#"The CSV header names an unknown column, a column twice, or misses `sku`, `name` or `price` (English or Chinese names: README)."#,
+    ),
+    (
+        422,
+        "too_many_rows",
+        r#"A CSV import has at most 5000 rows."#,
+    ),
+    (
+        422,
+        "import_rejected",
+        r#"Rows of the CSV import are rejected (listed in `rejected`, each with its line, code and reasons); nothing was changed."#,
+    ),
+    (
+        422,
+        "invalid_import_query",
+        r#"The only query parameter of an import is `dry_run`, `true` or `false`."#,
+    ),
     (
         422,
         "invalid_birthday",
@@ -978,6 +1042,10 @@ const SIGNED_IN: &[&str] = &[
         crate::products::list_products,
         crate::products::get_product,
         crate::products::put_product,
+        crate::products::import_products,
+        crate::categories::list_categories,
+        crate::categories::get_category,
+        crate::categories::put_category,
         crate::sync::sync_status,
         crate::ledger::ledger_summary,
         crate::consistency::consistency,

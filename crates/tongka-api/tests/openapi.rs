@@ -52,6 +52,10 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/products"),
     ("GET", "/api/v1/products/{sku}"),
     ("PUT", "/api/v1/products/{sku}"),
+    ("POST", "/api/v1/products/import"),
+    ("GET", "/api/v1/categories"),
+    ("GET", "/api/v1/categories/{id}"),
+    ("PUT", "/api/v1/categories/{id}"),
     ("GET", "/api/v1/sync/status"),
     ("GET", "/api/v1/ledger/summary"),
     ("GET", "/api/v1/consistency"),
@@ -550,7 +554,10 @@ fn the_checker_refuses_what_the_document_does_not_say() {
         assert!(!check(&doc, &money, &bad, true).is_empty(), "{bad}");
     }
     let product = json!({"$ref": "#/components/schemas/Product"});
-    let p = json!({"sku": "a", "barcode": null, "name": "n", "price": "1.00"});
+    let p = json!({"sku": "a", "barcode": null, "name": "n", "price": "1.00",
+        "barcodes": [], "unit": "whole", "unit_label": "件", "member_price": null,
+        "points_multiplier": "1", "active": true, "category": null, "stocked": true,
+        "store_prices": {}, "attributes": {}});
     assert!(check(&doc, &product, &p, true).is_empty());
     let mut extra = p.clone();
     extra["stock"] = json!(1);

@@ -426,6 +426,7 @@ fn coffee() -> LineInput {
         unit_price: Money::from_fen(crate::PRICE_FEN),
         qty: Decimal::ONE,
         card: None,
+        pricing: Default::default(),
     }
 }
 

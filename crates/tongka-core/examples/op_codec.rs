@@ -71,6 +71,7 @@ fn sale(node: &NodeId) -> OpBody {
         unit_price: Money::from_fen(fen),
         qty: Decimal::new(qty, 0),
         card: None,
+        pricing: Default::default(),
     };
     let order = checkout(
         &ctx,

@@ -593,6 +593,7 @@ mod tests {
                 unit_price: Money::from_fen(fen),
                 qty: Decimal::from(q),
                 card: None,
+                pricing: Default::default(),
             })
             .collect();
         let kind = if balance {

@@ -1107,7 +1107,7 @@ mod tests {
                             programme: &p, store: here, order: OrderId::mint(here, seq), at: Hlc { ms, count: 0 },
                             buyer: Some(Buyer { member: &member, level, wallet: &m.wallet }),
                         };
-                        let line = LineInput { sku: None, barcode: None, description: "x".into(), unit_price: Money::from_fen(price), qty: Decimal::from(2), card: None };
+                        let line = LineInput { sku: None, barcode: None, description: "x".into(), unit_price: Money::from_fen(price), qty: Decimal::from(2), card: None, pricing: Default::default() };
                         let use_points = if what == 1 { points } else { 0 };
                         match checkout_with_points(&ctx, &[line], &[TenderInput { kind: TenderKind::Card, amount: None }], use_points) {
                             Ok(o) => OpBody::sale(o),
@@ -1161,7 +1161,7 @@ mod tests {
                 programme: &p, store: here, order: OrderId::mint(here, 999), at: Hlc { ms: 999, count: 0 },
                 buyer: Some(Buyer { member: &member, level, wallet: &rich }),
             };
-            let line = LineInput { sku: None, barcode: None, description: "x".into(), unit_price: Money::from_yuan(100_000), qty: Decimal::ONE, card: None };
+            let line = LineInput { sku: None, barcode: None, description: "x".into(), unit_price: Money::from_yuan(100_000), qty: Decimal::ONE, card: None, pricing: Default::default() };
             let o = checkout_with_points(&ctx, &[line], &[TenderInput { kind: TenderKind::Card, amount: None }], held + 1).unwrap();
             let before = m.clone();
             let bad = op(here.as_str(), 999, 999, OpBody::sale(o));

@@ -51,6 +51,7 @@ fn card_line(plan: CardPlan, fen: i64, qty: Decimal) -> LineInput {
         unit_price: Money::from_fen(fen),
         qty,
         card: Some(plan),
+        pricing: Default::default(),
     }
 }
 

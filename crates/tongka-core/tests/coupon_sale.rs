@@ -102,6 +102,7 @@ fn line(fen: i64, qty: i64) -> LineInput {
         unit_price: Money::from_fen(fen),
         qty: Decimal::from(qty),
         card: None,
+        pricing: Default::default(),
     }
 }
 

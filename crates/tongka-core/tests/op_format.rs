@@ -400,13 +400,12 @@ fn body() -> impl Strategy<Value = OpBody> {
             bytes(),
             proptest::collection::vec(
                 (text(), proptest::option::of(text()), text(), money()).prop_map(
-                    |(sku, barcode, name, price)| Product {
-                        sku,
-                        barcode,
-                        name,
-                        price,
-                        card: None,
-                    }
+                    |(sku, barcode, name, price)| Product::new(
+                        &sku,
+                        barcode.as_deref(),
+                        &name,
+                        price
+                    )
                 ),
                 0..3
             )

@@ -58,13 +58,7 @@ async fn a_node_that_authored_its_catalogue_or_programme_does_not_join_as_a_stor
 
     // store-1 edits its catalogue while chain-less: refused as a store.
     let c1 = chain_config(&dir, "store-1");
-    let tea = Product {
-        sku: "tea".into(),
-        barcode: None,
-        name: "茶 Tea".into(),
-        price: Money::from_fen(1800),
-        card: None,
-    };
+    let tea = Product::new("tea", None, "茶 Tea", Money::from_fen(1800));
     run(chainless(&c1), async |e| {
         e.change_catalogue(vec![tea.clone()], "t".into())
             .await

@@ -204,6 +204,7 @@ impl Sim<'_> {
             unit_price: product.price,
             qty: Decimal::ONE,
             card: Some(product.plan.clone()),
+            pricing: Default::default(),
         }];
         let tenders = [TenderInput {
             kind: TenderKind::Cash,

@@ -390,6 +390,7 @@ impl Sim<'_> {
             unit_price: unit,
             qty,
             card: None,
+            pricing: Default::default(),
         }];
         let tenders = [TenderInput {
             kind: if balance {

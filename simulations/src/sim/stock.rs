@@ -330,6 +330,7 @@ impl Sim<'_> {
                 unit_price: k.price,
                 qty,
                 card: None,
+                pricing: Default::default(),
             });
             stock.push(StockQty {
                 sku: k.sku.clone(),

@@ -58,6 +58,7 @@ fn sale_and_refund() -> (OpBody, OpBody) {
             unit_price: yuan(50),
             qty: Decimal::from(2),
             card: None,
+            pricing: Default::default(),
         }],
         &[TenderInput {
             kind: TenderKind::Balance,
@@ -163,13 +164,7 @@ fn one_of_each() -> Vec<OpBody> {
             change: vec![],
             products: ["latte", "mocha", "tea", "cake", "pie"]
                 .iter()
-                .map(|s| Product {
-                    sku: s.to_string(),
-                    barcode: None,
-                    name: s.to_string(),
-                    price: yuan(1),
-                    card: None,
-                })
+                .map(|s| Product::new(s, None, s, yuan(1)))
                 .collect(),
         },
         OpBody::CouponIssued {

@@ -67,6 +67,7 @@ fn sales_and_refunds_round_trip() {
         unit_price: Money::from_fen(1234),
         qty: rust_decimal::Decimal::new(15, 1),
         card: None,
+        pricing: Default::default(),
     };
     let order = checkout(
         &ctx,

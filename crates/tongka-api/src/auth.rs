@@ -91,18 +91,6 @@ impl Principal {
     }
 }
 
-/// A role that may not change the store's stock (`Need::Stock`).
-pub(crate) fn not_for_stock(role: Role) -> ApiError {
-    ApiError::new(
-        StatusCode::FORBIDDEN,
-        "forbidden_for_role",
-        format!("a {} may not: Change the store's stock", role.as_str()),
-        format!("{}无权变动门店库存", role.label_zh()),
-    )
-    .with("role", role.as_str())
-    .with("action", "stock")
-}
-
 pub(crate) fn forbidden(role: Role, action: Action) -> ApiError {
     ApiError::from_domain(StatusCode::FORBIDDEN, &ForbiddenForRole { role, action })
 }
@@ -398,10 +386,6 @@ pub(crate) async fn auth(State(s): State<AppState>, mut req: Request, next: Next
         (_, Principal::Token) => None,
         (Some(Need::Signed), _) => None,
         (Some(Need::Act(a)), p) => p.check(a).err(),
-        (Some(Need::Stock), p) => p
-            .role()
-            .filter(|r| !permissions::STOCK_ROLES.contains(r))
-            .map(not_for_stock),
         (Some(Need::Token), Principal::Staff { .. }) | (None, Principal::Staff { .. }) => {
             Some(ApiError::new(
                 StatusCode::FORBIDDEN,

@@ -3,7 +3,7 @@
 //! every role against every mutating endpoint of the running API from it
 //! and from the core's table (`tongka_core::staff`).
 
-use tongka_core::staff::{Action, Role};
+use tongka_core::staff::Action;
 
 /// What an endpoint needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,10 +14,6 @@ pub enum Need {
     Act(Action),
     /// The admin token itself (the first-run flow).
     Token,
-    /// A change of the store's stock: a store manager or the owner (the
-    /// core's action table has no stock action; `auth` checks the roles
-    /// here, `STOCK_ROLES`).
-    Stock,
 }
 
 /// Every endpoint behind sign-in: method, path as routed (under
@@ -92,16 +88,14 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
     ("GET", "/stock/below-zero", Need::Signed),
     ("GET", "/transfers", Need::Signed),
     ("GET", "/transfers/{id}", Need::Signed),
-    ("POST", "/stock/in", Need::Stock),
-    ("POST", "/stock/returns", Need::Stock),
-    ("PUT", "/stock/minimums", Need::Stock),
-    ("POST", "/stocktakes", Need::Stock),
-    ("POST", "/transfers", Need::Stock),
-    ("POST", "/transfers/{id}/receive", Need::Stock),
+    ("POST", "/stock/in", Need::Act(Action::Stock)),
+    ("POST", "/stock/returns", Need::Act(Action::Stock)),
+    ("PUT", "/stock/minimums", Need::Act(Action::Stock)),
+    ("POST", "/stocktakes", Need::Act(Action::Stock)),
+    ("POST", "/transfers", Need::Act(Action::Stock)),
+    ("POST", "/transfers/{id}/receive", Need::Act(Action::Stock)),
 ];
 
-/// The roles that change a store's stock (`Need::Stock`).
-pub const STOCK_ROLES: &[Role] = &[Role::StoreManager, Role::Owner];
 
 /// What `method` on the routed `path` needs; `None`: not in the table.
 pub fn need(method: &str, path: &str) -> Option<Need> {

@@ -111,13 +111,6 @@ fn session_view<'a>(
             .into_iter()
             .filter(|a| who.may(*a))
             .map(Action::as_str)
-            // Changing the store's stock is the API's own need
-            // (`permissions::Need::Stock`), not a core action.
-            .chain(
-                who.role()
-                    .is_none_or(|r| crate::permissions::STOCK_ROLES.contains(&r))
-                    .then_some("stock"),
-            )
             .collect(),
         refund_approval_above: s.engine().programme().refund_approval_above,
     }

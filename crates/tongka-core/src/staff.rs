@@ -132,10 +132,13 @@ pub enum Action {
     Reports,
     /// See the audit log.
     Audit,
+    /// Change the store's stock: goods in, returns, transfers, stocktakes,
+    /// minimums (reading stock needs only sign-in).
+    Stock,
 }
 
 impl Action {
-    pub const ALL: [Action; 11] = [
+    pub const ALL: [Action; 12] = [
         Action::Sell,
         Action::EditMembers,
         Action::Verify,
@@ -147,6 +150,7 @@ impl Action {
         Action::ManageStaff,
         Action::Reports,
         Action::Audit,
+        Action::Stock,
     ];
 
     /// An action named by a client.
@@ -167,6 +171,7 @@ impl Action {
             Action::ManageStaff => "manage_staff",
             Action::Reports => "reports",
             Action::Audit => "audit",
+            Action::Stock => "stock",
         }
     }
 
@@ -183,6 +188,7 @@ impl Action {
             Action::ManageStaff => "员工管理",
             Action::Reports => "报表与结算",
             Action::Audit => "审计日志",
+            Action::Stock => "入库、退货、调拨、盘点",
         }
     }
 
@@ -199,6 +205,7 @@ impl Action {
             Action::ManageStaff => "Manage staff",
             Action::Reports => "Reports and settlement",
             Action::Audit => "Audit log",
+            Action::Stock => "Stock in, returns, transfers, stocktakes",
         }
     }
 }
@@ -207,7 +214,7 @@ impl Action {
 /// order: cashier, store manager, HQ finance, HQ admin, owner) may take it. HQ
 /// sells nothing whatever the role (`authority`); a store manager's staff
 /// and audit rights are for the stores they work at (the caller's check).
-const TABLE: [(Action, [bool; 5]); 11] = [
+const TABLE: [(Action, [bool; 5]); 12] = [
     (Action::Sell, [true, true, false, false, true]),
     (Action::EditMembers, [true, true, false, true, true]),
     (Action::Verify, [true, true, false, false, true]),
@@ -219,6 +226,7 @@ const TABLE: [(Action, [bool; 5]); 11] = [
     (Action::ManageStaff, [false, true, false, true, true]),
     (Action::Reports, [false, true, true, true, true]),
     (Action::Audit, [false, true, true, true, true]),
+    (Action::Stock, [false, true, false, false, true]),
 ];
 
 /// Whether `role` may take `action`.

@@ -96,7 +96,6 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
     ("POST", "/transfers/{id}/receive", Need::Act(Action::Stock)),
 ];
 
-
 /// What `method` on the routed `path` needs; `None`: not in the table.
 pub fn need(method: &str, path: &str) -> Option<Need> {
     ROUTES

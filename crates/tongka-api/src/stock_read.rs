@@ -116,6 +116,40 @@ pub(crate) struct ItemsView {
     items: Vec<ItemView>,
 }
 
+/// The skus of `category` and of its subcategories, by the catalogue held
+/// (`None`: no category filter). An unknown category is refused.
+fn skus_in(s: &AppState, category: Option<&str>) -> Result<Option<BTreeSet<String>>, ApiError> {
+    let Some(c) = category else {
+        return Ok(None);
+    };
+    let (products, cats) = s.engine().catalogue().map_err(ApiError::from)?;
+    let id = tongka_core::catalogue::CategoryId::new(c)
+        .ok()
+        .filter(|id| cats.contains_key(id))
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown_category",
+                format!("unknown category {c:?}"),
+                format!("未知商品分类 {c:?}"),
+            )
+            .with("field", "category")
+        })?;
+    Ok(Some(
+        products
+            .values()
+            .filter(|p| {
+                p.category.as_ref().is_some_and(|pc| {
+                    tongka_core::catalogue::lineage(&cats, pc)
+                        .iter()
+                        .any(|a| a.id == id)
+                })
+            })
+            .map(|p| p.sku.clone())
+            .collect(),
+    ))
+}
+
 /// Every (store, sku) with stock or a minimum, filtered.
 fn items(s: &AppState, store: Option<&NodeId>, sku: Option<&str>) -> Vec<ItemView> {
     s.engine().with_stock(|book| {
@@ -154,12 +188,13 @@ fn items(s: &AppState, store: Option<&NodeId>, sku: Option<&str>) -> Vec<ItemVie
     operation_id = "listStock",
     tag = "stock",
     summary = r#"Stock on hand / 库存"#,
-    description = r#"On hand, its value at cost and the minimum per store and sku, as this node holds it (other stores' stock as replicated so far: see `as_of`). Filters: `store`, `sku`. The catalogue has no categories yet, so there is no category filter. 各门店各商品的库存与成本金额。"#,
+    description = r#"On hand, its value at cost and the minimum per store and sku, as this node holds it (other stores' stock as replicated so far: see `as_of`). Filters: `store`, `sku`, `category` (the category and every subcategory under it, by the catalogue this node holds). 各门店各商品的库存与成本金额，可按门店、商品、分类（含子分类）筛选。"#,
     params(
         ("store" = Option<String>, Query, description = r#"Only this store."#),
         ("sku" = Option<String>, Query, description = r#"Only this sku."#),
+        ("category" = Option<String>, Query, description = r#"Only products of this category or one under it."#),
     ),
-    extensions(("x-codes" = json!(["unauthorized", "invalid_request"]))),
+    extensions(("x-codes" = json!(["unauthorized", "invalid_request", "unknown_category"]))),
     responses(
         (status = 200, description = r#"The stock."#, body = crate::stock_read::ItemsView, content_type = "application/json")
     )
@@ -168,11 +203,16 @@ pub(crate) async fn list(
     State(s): State<AppState>,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
-    let p = params(&pairs, &["store", "sku"])?;
+    let p = params(&pairs, &["store", "sku", "category"])?;
     let store = store_param(&p)?;
+    let of = skus_in(&s, p.get("category").copied())?;
+    let mut items = items(&s, store.as_ref(), p.get("sku").copied());
+    if let Some(of) = of {
+        items.retain(|i| of.contains(&i.sku));
+    }
     let body = ItemsView {
         as_of: as_of(&s),
-        items: items(&s, store.as_ref(), p.get("sku").copied()),
+        items,
     };
     Ok(json_answer(StatusCode::OK, &body))
 }

@@ -527,3 +527,54 @@ async fn a_transfer_in_transit_is_received_once_and_not_counted_before() {
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["in_transit"], "6.00", "{v}");
 }
+
+/// On hand by category: a category's products and its subcategories'
+/// products, nothing else; an unknown category is refused.
+#[tokio::test]
+async fn stock_on_hand_by_category_includes_subcategories() {
+    let app = App::new();
+    for (id, body) in [
+        ("drinks", json!({"name": "饮料"})),
+        ("soda", json!({"name": "汽水", "parent": "drinks"})),
+        ("snacks", json!({"name": "零食"})),
+    ] {
+        let (s, v) = app
+            .send("PUT", &format!("/api/v1/categories/{id}"), &body, None)
+            .await;
+        assert_eq!(s, 200, "{v}");
+    }
+    for (sku, barcode, cat) in [
+        ("cola", "6909990000017", "soda"),
+        ("tea", "6909990000024", "drinks"),
+        ("chips", "6909990000031", "snacks"),
+    ] {
+        let (s, p) = app
+            .send(
+                "PUT",
+                &format!("/api/v1/products/{sku}"),
+                &json!({"name": format!("商品 {sku}"), "barcode": barcode, "price": "5.00", "category": cat}),
+                None,
+            )
+            .await;
+        assert_eq!(s, 200, "{p}");
+        let (s, v) = stock_in(&app, sku, "3", &format!("in-{sku}")).await;
+        assert_eq!(s, 201, "{v}");
+    }
+    let skus = |v: &Value| -> Vec<String> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["sku"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (s, v) = app.get("/api/v1/stock?category=drinks").await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(skus(&v), ["cola", "tea"]);
+    let (s, v) = app.get("/api/v1/stock?category=soda").await;
+    assert_eq!((s, skus(&v)), (200, vec!["cola".to_string()]), "{v}");
+    let (s, v) = app.get("/api/v1/stock?category=snacks&sku=cola").await;
+    assert_eq!((s, skus(&v)), (200, Vec::<String>::new()), "{v}");
+    let (s, v) = app.get("/api/v1/stock?category=nope").await;
+    assert_eq!((s, code(&v)), (404, "unknown_category"), "{v}");
+}

@@ -5,12 +5,7 @@
 //! at one store and replicated to another is in transit at both, received
 //! once at its destination, and both end with the same book; the movement
 //! report lists the moves newest first with their op.
-//!
-//! NOTE (engine bug on 5f5d480): `Db::init` does not create the stock
-//! tables, so `Engine::new` on a db that never moved stock panics
-//! ("reading the stock at start: TableDoesNotExist(stock-1)") and every
-//! test here fails until it does (the fix: open `STOCK`, `STOCK_MINIMUMS`,
-//! `TRANSFERS`, `MOVEMENTS` and `STORE_MOVEMENTS` in `Db::init`).
+
 
 mod common;
 

@@ -1,6 +1,6 @@
 //! Stock in the db: what an op's stock effects write in its commit (the
 //! ledgers after it, its movements, the transfer, minimums: tables
-//! `stock-1`, `movements-1`, `store-movements-1`, `transfers-1`,
+//! `stock-1`, `movements-2`, `sku-movements-1`, `transfers-1`,
 //! `stock-minimums-1`), the book read back whole at start, and the
 //! movement report read in pages. Values are minicbor, whose records grow
 //! by new fields.
@@ -13,7 +13,7 @@ use tongka_core::stock::{
     Movement, MovementRecord, Reference, StockLedger, StockQty, TransferState,
 };
 
-use crate::tables::{MOVEMENTS, STOCK, STOCK_MINIMUMS, STORE_MOVEMENTS, TRANSFERS};
+use crate::tables::{MOVEMENTS, SKU_MOVEMENTS, STOCK, STOCK_MINIMUMS, TRANSFERS};
 use crate::{Db, DbError};
 
 /// An op's stock effects (`tongka_machine::stock::StockApplied`), for its
@@ -49,8 +49,8 @@ pub(crate) struct StockTables<'w> {
     stock: Table<'w, (&'static str, &'static str), &'static [u8]>,
     minimums: Table<'w, (&'static str, &'static str), &'static str>,
     transfers: Table<'w, &'static str, &'static [u8]>,
-    movements: Table<'w, (&'static str, &'static str, u64, u32), &'static [u8]>,
-    store_movements: Table<'w, (&'static str, u64, u32), &'static str>,
+    movements: Table<'w, (&'static str, u64, u32), &'static [u8]>,
+    sku_movements: Table<'w, (&'static str, &'static str, u64, u32), ()>,
 }
 
 impl<'w> StockTables<'w> {
@@ -60,7 +60,7 @@ impl<'w> StockTables<'w> {
             minimums: w.open_table(STOCK_MINIMUMS)?,
             transfers: w.open_table(TRANSFERS)?,
             movements: w.open_table(MOVEMENTS)?,
-            store_movements: w.open_table(STORE_MOVEMENTS)?,
+            sku_movements: w.open_table(SKU_MOVEMENTS)?,
         })
     }
 
@@ -97,12 +97,10 @@ impl<'w> StockTables<'w> {
                 by: op.by.to_string(),
                 op: op.id.clone(),
             };
-            self.movements.insert(
-                (store, m.sku.as_str(), op.id.seq, line),
-                cbor(&rec).as_slice(),
-            )?;
-            self.store_movements
-                .insert((store, op.id.seq, line), m.sku.as_str())?;
+            self.movements
+                .insert((store, op.id.seq, line), cbor(&rec).as_slice())?;
+            self.sku_movements
+                .insert((store, m.sku.as_str(), op.id.seq, line), ())?;
         }
         Ok(())
     }
@@ -158,13 +156,13 @@ impl Db {
         let mut out = Vec::new();
         let mut last = None;
         let mut more = false;
-        let mut take = |sku: &str, q: u64, l: u32| -> Result<bool, DbError> {
+        let mut take = |q: u64, l: u32| -> Result<bool, DbError> {
             if out.len() == limit {
                 more = true;
                 return Ok(false);
             }
             let v = movements
-                .get((s, sku, q, l))?
+                .get((s, q, l))?
                 .ok_or_else(|| DbError::Corrupt(format!("movement {s}/{q}/{l} missing")))?;
             out.push(uncbor(v.value(), "movement")?);
             last = Some((q, l));
@@ -172,24 +170,24 @@ impl Db {
         };
         match sku {
             Some(sku) => {
-                let range = movements.range((s, sku, 0, 0)..(s, sku, seq, line))?;
-                let keys: Vec<(u64, u32)> = range
-                    .rev()
-                    .take(limit + 1)
-                    .map(|row| row.map(|(k, _)| (k.value().2, k.value().3)))
-                    .collect::<Result<_, _>>()?;
-                for (q, l) in keys {
-                    if !take(sku, q, l)? {
+                let index = r.open_table(SKU_MOVEMENTS)?;
+                for row in index.range((s, sku, 0, 0)..(s, sku, seq, line))?.rev() {
+                    let (k, _) = row?;
+                    let (_, _, q, l) = k.value();
+                    if !take(q, l)? {
                         break;
                     }
                 }
             }
             None => {
-                let index = r.open_table(STORE_MOVEMENTS)?;
-                for row in index.range((s, 0, 0)..(s, seq, line))?.rev() {
-                    let (k, v) = row?;
-                    let (_, q, l) = k.value();
-                    if !take(v.value(), q, l)? {
+                let keys: Vec<(u64, u32)> = movements
+                    .range((s, 0, 0)..(s, seq, line))?
+                    .rev()
+                    .take(limit + 1)
+                    .map(|row| row.map(|(k, _)| (k.value().1, k.value().2)))
+                    .collect::<Result<_, _>>()?;
+                for (q, l) in keys {
+                    if !take(q, l)? {
                         break;
                     }
                 }

@@ -96,16 +96,16 @@ pub const STOCK_MINIMUMS: TableDefinition<(&str, &str), &str> =
     TableDefinition::new("stock-minimums-1");
 /// transfers: transfer id → minicbor `tongka_core::stock::TransferState`.
 pub const TRANSFERS: TableDefinition<&str, &[u8]> = TableDefinition::new("transfers-1");
-/// movements: `(store, sku, seq, line)` → minicbor
-/// `tongka_core::stock::MovementRecord`: the stock ledger report, each
-/// store's moves of a sku in its log's order (`seq` is the store's op,
-/// which made the move).
-pub const MOVEMENTS: TableDefinition<(&str, &str, u64, u32), &[u8]> =
-    TableDefinition::new("movements-1");
-/// store-movements: `(store, seq, line)` → sku: a store's moves of every
-/// sku in its log's order (the movement report without a sku).
-pub const STORE_MOVEMENTS: TableDefinition<(&str, u64, u32), &str> =
-    TableDefinition::new("store-movements-1");
+/// movements: `(store, seq, line)` → minicbor
+/// `tongka_core::stock::MovementRecord`: each store's moves in its log's
+/// order (`seq` is the store's op, which made the move), appended.
+pub const MOVEMENTS: TableDefinition<(&str, u64, u32), &[u8]> =
+    TableDefinition::new("movements-2");
+/// sku-movements: `(store, sku, seq, line)` → `()`: a store's moves of one
+/// sku (the stock ledger report), an index into `movements` (its keys land
+/// mid-table, so it holds no value to shift).
+pub const SKU_MOVEMENTS: TableDefinition<(&str, &str, u64, u32), ()> =
+    TableDefinition::new("sku-movements-1");
 
 /// The format byte of values encoded by `encode`.
 pub const VALUE_FORMAT_V1: u8 = 1;

@@ -28,6 +28,7 @@ mod products;
 mod programme;
 mod recharges;
 mod render;
+mod reports;
 mod serve;
 mod sessions;
 mod staff;
@@ -197,6 +198,11 @@ pub fn router(state: AppState) -> Router {
         .route("/ledger/summary", get(ledger::ledger_summary))
         .route("/consistency", get(consistency::consistency))
         .route("/audit", get(audit::audit))
+        .route("/reports/sales", get(reports::sales))
+        .route("/reports/liability", get(reports::liability))
+        .route("/reports/points", get(reports::points))
+        .route("/reports/members", get(reports::members))
+        .route("/reports/rankings", get(reports::rankings))
         .route("/metrics", metrics::endpoint(&metrics))
         .route("/staff", get(staff::list).post(staff::create))
         .route("/staff/{id}", get(staff::get_one).patch(staff::patch))

@@ -62,6 +62,13 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
     ("GET", "/ledger/summary", Need::Act(Action::Reports)),
     ("GET", "/consistency", Need::Act(Action::Reports)),
     ("GET", "/audit", Need::Act(Action::Audit)),
+    // HQ roles and the owner: every store; a store manager: their own (the
+    // handler narrows and refuses another store).
+    ("GET", "/reports/sales", Need::Act(Action::Reports)),
+    ("GET", "/reports/liability", Need::Act(Action::Reports)),
+    ("GET", "/reports/points", Need::Act(Action::Reports)),
+    ("GET", "/reports/members", Need::Act(Action::Reports)),
+    ("GET", "/reports/rankings", Need::Act(Action::Reports)),
     ("GET", "/metrics", Need::Act(Action::Reports)),
     ("GET", "/staff", Need::Act(Action::ManageStaff)),
     ("POST", "/staff", Need::Act(Action::ManageStaff)),

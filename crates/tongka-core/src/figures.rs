@@ -38,8 +38,8 @@ pub struct TenderFigures {
     pub sales: u64,
     #[n(1)]
     pub sold: Money,
-    /// Recharges paid with it, and their principal (the bonus is given,
-    /// not paid).
+    /// Recharges paid with it, and their principal (what it paid); the
+    /// bonus they gave is `recharged_bonus`.
     #[n(2)]
     pub recharges: u64,
     #[n(3)]
@@ -49,6 +49,8 @@ pub struct TenderFigures {
     pub refunds: u64,
     #[n(5)]
     pub refunded: Money,
+    #[n(6)]
+    pub recharged_bonus: Money,
 }
 
 impl TenderFigures {
@@ -139,10 +141,16 @@ impl Figures {
         if store == op.origin() {
             self.totals.apply(op);
             match &op.body {
-                OpBody::Recharged { amount, tender, .. } => {
+                OpBody::Recharged {
+                    amount,
+                    bonus,
+                    tender,
+                    ..
+                } => {
                     let t = self.tenders.entry(*tender).or_default();
                     t.recharges += 1;
                     t.recharged += *amount;
+                    t.recharged_bonus += *bonus;
                 }
                 OpBody::CheckedOut { order, .. } => {
                     let mut seen = BTreeSet::new();

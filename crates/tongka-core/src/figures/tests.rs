@@ -280,6 +280,7 @@ fn a_day_at_two_stores_by_hand() {
             recharged: yuan(10_000),
             refunds: 0,
             refunded: Money::ZERO,
+            recharged_bonus: yuan(2_000),
         }
     );
     assert_eq!(a.tender(Balance).sold, yuan(6_000));

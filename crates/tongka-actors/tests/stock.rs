@@ -6,7 +6,6 @@
 //! once at its destination, and both end with the same book; the movement
 //! report lists the moves newest first with their op.
 
-
 mod common;
 
 use std::sync::Arc;

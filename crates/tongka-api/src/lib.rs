@@ -30,6 +30,7 @@ mod products;
 mod programme;
 mod recharges;
 mod render;
+mod reports;
 mod serve;
 mod sessions;
 mod staff;
@@ -211,6 +212,11 @@ pub fn router(state: AppState) -> Router {
         .route("/consistency", get(consistency::consistency))
         .route("/audit", get(audit::audit))
         .route("/ops/export", get(ops_export::export))
+        .route("/reports/sales", get(reports::sales))
+        .route("/reports/liability", get(reports::liability))
+        .route("/reports/points", get(reports::points))
+        .route("/reports/members", get(reports::members))
+        .route("/reports/rankings", get(reports::rankings))
         .route("/metrics", metrics::endpoint(&metrics))
         .route("/staff", get(staff::list).post(staff::create))
         .route("/stock", get(stock_read::list))

@@ -654,6 +654,11 @@ pub const CODES: &[(u16, &str, &str)] = &[
     ),
     (
         422,
+        "invalid_report_query",
+        r#"A report query parameter does not parse / 报表查询参数有误: `from` and `to` real dates `YYYY-MM-DD` between 1900 and 2100, `from` not after `to`, at most 366 days; `store` the name of a store this node knows (holds ops of); `channel` a tender kind (balance, cash, card, wechat, alipay); `by` stores; no control character, no other parameter, none twice. The value sent is not echoed. Detail: `field` (the parameter, or `query` for an unknown one)."#,
+    ),
+    (
+        422,
         "invalid_barcode",
         r#"A barcode is 6 to 20 digits; a product has at most 10 besides its primary one, each once."#,
     ),
@@ -1019,6 +1024,7 @@ const SIGNED_IN: &[&str] = &[
         (name = "staff", description = "Staff accounts, sign-in and sessions / 员工与登录"),
         (name = "stock", description = "Stock per store, transfers and stocktakes / 库存、调拨与盘点"),
         (name = "audit", description = "Audit trail / 审计日志"),
+        (name = "reports", description = "Reports from the figures each op keeps / 报表"),
         (name = "console", description = "Web console static files / 网页控制台"),
     ),
     paths(
@@ -1051,6 +1057,11 @@ const SIGNED_IN: &[&str] = &[
         crate::consistency::consistency,
         crate::audit::audit,
         crate::ops_export::export,
+        crate::reports::sales,
+        crate::reports::liability,
+        crate::reports::points,
+        crate::reports::members,
+        crate::reports::rankings,
         crate::metrics::scrape,
         crate::console::page,
         crate::console::script,

@@ -69,6 +69,13 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
     // HQ finance and the owner only (the handler refuses the other roles
     // that may see reports): every member's every movement.
     ("GET", "/ops/export", Need::Act(Action::Reports)),
+    // HQ roles and the owner: every store; a store manager: their own (the
+    // handler narrows and refuses another store).
+    ("GET", "/reports/sales", Need::Act(Action::Reports)),
+    ("GET", "/reports/liability", Need::Act(Action::Reports)),
+    ("GET", "/reports/points", Need::Act(Action::Reports)),
+    ("GET", "/reports/members", Need::Act(Action::Reports)),
+    ("GET", "/reports/rankings", Need::Act(Action::Reports)),
     ("GET", "/metrics", Need::Act(Action::Reports)),
     ("GET", "/staff", Need::Act(Action::ManageStaff)),
     ("POST", "/staff", Need::Act(Action::ManageStaff)),

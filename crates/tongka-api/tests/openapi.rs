@@ -12,6 +12,8 @@ mod common;
 mod consistency_steps;
 #[path = "openapi/coupon_steps.rs"]
 mod coupon_steps;
+#[path = "openapi/report_steps.rs"]
+mod report_steps;
 #[path = "openapi/steps.rs"]
 mod steps;
 
@@ -61,6 +63,11 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/consistency"),
     ("GET", "/api/v1/audit"),
     ("GET", "/api/v1/ops/export"),
+    ("GET", "/api/v1/reports/sales"),
+    ("GET", "/api/v1/reports/liability"),
+    ("GET", "/api/v1/reports/points"),
+    ("GET", "/api/v1/reports/members"),
+    ("GET", "/api/v1/reports/rankings"),
     ("GET", "/api/v1/metrics"),
     ("GET", "/api/v1/setup"),
     ("POST", "/api/v1/setup/first-admin"),
@@ -310,6 +317,7 @@ async fn answers_match_the_documented_schemas() {
             steps.extend(card_steps::visit_steps(m, &count, &period, &order));
             steps.extend(audit_steps::steps());
             steps.extend(consistency_steps::steps());
+            steps.extend(report_steps::steps());
         }
         for (method, template, path, body, idem, status, code) in std::mem::take(&mut steps) {
             let a = app.call(method, &path, body, idem).await;

@@ -18,6 +18,7 @@ pub mod coupon;
 pub mod day;
 pub mod error;
 pub mod escrow;
+pub mod figures;
 pub mod ids;
 pub mod member;
 pub mod member_code;

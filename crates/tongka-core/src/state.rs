@@ -784,40 +784,69 @@ pub fn apply_refund(order: &mut OrderState, op: &Op) -> Result<(), ApplyError> {
 
 /// Chain-wide money totals, as far as this node's ops tell (api.md
 /// `/ledger/summary`). Derived from ops alone, so equal on nodes holding the
-/// same ops.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// same ops. Its serde shape is the db's `Summary` (postcard, which does
+/// not grow a field: add none); its minicbor one, index-numbered, is each
+/// day's figures (`figures::Figures::totals`).
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode,
+)]
 pub struct LedgerTotals {
+    #[n(0)]
     pub members: u64,
+    #[n(1)]
     pub recharges: u64,
+    #[n(2)]
     pub recharged_principal: Money,
+    #[n(3)]
     pub recharged_bonus: Money,
+    #[n(4)]
     pub orders: u64,
+    #[n(5)]
     pub sales: Money,
+    #[n(6)]
     pub spent_principal: Money,
+    #[n(7)]
     pub spent_bonus: Money,
+    #[n(8)]
     pub refunds: u64,
+    #[n(9)]
     pub refunded: Money,
+    #[n(10)]
     pub refunded_principal: Money,
+    #[n(11)]
     pub refunded_bonus: Money,
+    #[n(12)]
     pub points_issued: i64,
+    #[n(13)]
     pub points_reversed: i64,
     /// Points paid with at checkout (积分抵现).
+    #[n(14)]
     pub points_redeemed: i64,
     /// Points paid with, given back by refunds.
+    #[n(15)]
     pub points_returned: i64,
     /// Coupons issued, and the uses they came with.
+    #[n(16)]
     pub coupons_issued: u64,
+    #[n(17)]
     pub coupon_uses_issued: i64,
     /// Coupon uses made by sales, and given back by refunds.
+    #[n(18)]
     pub coupon_uses: i64,
+    #[n(19)]
     pub coupon_uses_returned: i64,
     /// What coupons took off sales (refunds do not change it).
+    #[n(20)]
     pub coupon_off: Money,
     /// Cards sold, visits verified, cards refunded, and what those refunds
     /// kept for the visits used.
+    #[n(21)]
     pub cards_sold: u64,
+    #[n(22)]
     pub card_visits: i64,
+    #[n(23)]
     pub cards_refunded: u64,
+    #[n(24)]
     pub card_kept: Money,
 }
 

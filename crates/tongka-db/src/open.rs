@@ -1,5 +1,6 @@
 //! Opening the db: the database created or checked (schema version,
-//! format break, owning node), the initial catalogue written, the history
+//! format break, owning node), the initial catalogue written, the figures
+//! backfilled from the log once (a database made before them), the history
 //! index caught up, and the writer started.
 
 use std::path::Path;
@@ -132,6 +133,7 @@ impl Db {
         w.open_table(REFUSED)?;
         w.open_table(MERGED)?;
         drop(crate::stock::StockTables::open(&w)?);
+        crate::figures::backfill(&w)?;
         init_catalogue(&w)?;
         w.commit()?;
         Ok(summary)

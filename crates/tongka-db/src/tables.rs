@@ -32,7 +32,8 @@ pub const SCHEMA_VERSION: u32 = 9;
 /// (the programme document's saved bytes, raw), `staff` (the staff book,
 /// minicbor, which grows by new fields), `catalogue` (the catalogue
 /// document's saved bytes, raw), `authored-documents` (present once this
-/// node authored a programme or catalogue change), `summary`
+/// node authored a programme or catalogue change), `figures` (present
+/// once `figures-1` counts the whole log), `summary`
 /// (`Summary`: seq, version vector, digest, totals, hlc).
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta-1");
 /// ops: `(origin, seq)` → encoded `Op` (`Op::encode`). The op log; append-only.
@@ -99,13 +100,24 @@ pub const TRANSFERS: TableDefinition<&str, &[u8]> = TableDefinition::new("transf
 /// movements: `(store, seq, line)` → minicbor
 /// `tongka_core::stock::MovementRecord`: each store's moves in its log's
 /// order (`seq` is the store's op, which made the move), appended.
-pub const MOVEMENTS: TableDefinition<(&str, u64, u32), &[u8]> =
-    TableDefinition::new("movements-2");
+pub const MOVEMENTS: TableDefinition<(&str, u64, u32), &[u8]> = TableDefinition::new("movements-2");
 /// sku-movements: `(store, sku, seq, line)` → `()`: a store's moves of one
 /// sku (the stock ledger report), an index into `movements` (its keys land
 /// mid-table, so it holds no value to shift).
 pub const SKU_MOVEMENTS: TableDefinition<(&str, &str, u64, u32), ()> =
     TableDefinition::new("sku-movements-1");
+
+/// figures: `(store, chain day)` → minicbor `tongka_core::figures::Figures`:
+/// what the store did that day (`Day::of_ms` of each op's clock), written
+/// in the commit of every op applied (not rejected), made here or received
+/// (`crate::figures`). A database made before this table gets it filled
+/// once at open from its log (`figures::backfill`, marked by `meta`
+/// `figures`), so its figures count every op it holds.
+pub const FIGURES: TableDefinition<(&str, i32), &[u8]> = TableDefinition::new("figures-1");
+/// active: `(store, chain day, member id)` → `()`: the members with a sale
+/// or a recharge at the store that day; a new key bumps that day's
+/// `Figures::active_members` (distinct members, which a sum cannot count).
+pub const ACTIVE: TableDefinition<(&str, i32, &str), ()> = TableDefinition::new("active-1");
 
 /// The format byte of values encoded by `encode`.
 pub const VALUE_FORMAT_V1: u8 = 1;

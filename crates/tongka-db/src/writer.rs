@@ -305,6 +305,7 @@ fn commit_batch(
             let mut staff: Option<Vec<u8>> = None;
             let mut authored = false;
             let mut stock: Option<crate::stock::StockTables> = None;
+            let mut figures = crate::figures::FiguresTables::open(&w)?;
             for job in batch {
                 match job {
                     Job::Op(OpJob {
@@ -352,6 +353,7 @@ fn commit_batch(
                             continue;
                         }
                         summary.totals.apply(&op);
+                        figures.apply(&op)?;
                         for (id, m) in values.member.iter().chain(&values.also) {
                             members.insert(id.as_str(), m.as_slice())?;
                         }
@@ -420,6 +422,7 @@ fn commit_batch(
                 }
             }
             drop(stock);
+            figures.flush()?;
             let mut meta = w.open_table(META)?;
             meta.insert("summary", encode(&*summary).as_slice())?;
             if let Some(doc) = &programme {

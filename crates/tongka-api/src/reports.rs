@@ -1,0 +1,849 @@
+//! `GET /reports/…`: HQ's reports (issue 13), read from the figures each
+//! op leaves in its commit (`tongka_core::figures`, `Db::figures`: one row
+//! per store and chain day), never from the op log, so a report costs a
+//! range scan of at most 366 days per store.
+//!
+//! - `sales`: per day and store, sales, recharges, refunds and the balance
+//!   spent, optionally of one tender kind (`channel`);
+//! - `liability`: stored value owed to members per store and chain-wide,
+//!   principal and bonus (the rule: `Figures::liability`);
+//! - `points`: issued, redeemed, reversed, returned, moved between stores
+//!   and outstanding (expired is 0: points do not expire yet);
+//! - `members`: new and active members per day and store (dormant members
+//!   are not there yet: they need a member's last activity indexed by day);
+//! - `rankings`: stores by sales (members and products are not there yet:
+//!   they need figures per member and per product kept per day).
+//!
+//! Every report says how fresh it is (`freshness`): the ops this node
+//! holds of each origin and when the newest of them was made. Every node
+//! holding the same ops answers the same figures.
+//!
+//! Query parameters are parsed strictly: a bad one is 422
+//! `invalid_report_query` with the `field` at fault (the value sent is
+//! never echoed). A store manager sees their own stores only.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Serialize;
+use tongka_core::checkout::TenderKind;
+use tongka_core::clock::{Hlc, VersionVector};
+use tongka_core::day::Day;
+use tongka_core::figures::Figures;
+use tongka_core::ids::NodeId;
+use tongka_core::money::Money;
+use utoipa::ToSchema;
+
+use crate::render::Text;
+use crate::*;
+
+/// The longest range a report covers, in days.
+pub const RANGE_DAYS_MAX: i32 = 366;
+/// The range when none is given: the 30 days up to today.
+pub const RANGE_DAYS_DEFAULT: i32 = 30;
+
+const TENDERS: [TenderKind; 5] = [
+    TenderKind::Balance,
+    TenderKind::Cash,
+    TenderKind::Card,
+    TenderKind::Wechat,
+    TenderKind::Alipay,
+];
+
+fn bad(field: &'static str, en: &str, zh: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_report_query",
+        format!("{field}: {en}"),
+        format!("{field}：{zh}"),
+    )
+    .with("field", field)
+}
+
+/// What a report's query asks.
+#[derive(Debug, Default)]
+struct Asked {
+    from: Option<Day>,
+    to: Option<Day>,
+    store: Option<NodeId>,
+    channel: Option<TenderKind>,
+    by: Option<String>,
+}
+
+/// Read `pairs`, each of `allowed` at most once, none other; an empty value
+/// is as if not given.
+fn parse(pairs: &[(String, String)], allowed: &[&'static str]) -> Result<Asked, ApiError> {
+    let mut q = Asked::default();
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
+    for (k, v) in pairs {
+        let Some(&field) = allowed.iter().find(|a| **a == k.as_str()) else {
+            let list = allowed.join(", ");
+            return Err(bad(
+                "query",
+                &format!("unknown parameter: give {list}"),
+                &format!("未知参数：可用 {list}"),
+            ));
+        };
+        if !seen.insert(field) {
+            return Err(bad(field, "given twice", "重复给出"));
+        }
+        if v.chars().any(char::is_control) {
+            return Err(bad(field, "holds a control character", "含控制字符"));
+        }
+        if v.is_empty() {
+            continue;
+        }
+        let day = |v: &str| {
+            v.parse::<Day>().map_err(|_| {
+                bad(
+                    field,
+                    "a date YYYY-MM-DD between 1900 and 2100 is expected",
+                    "应为 1900 到 2100 年之间的日期 YYYY-MM-DD",
+                )
+            })
+        };
+        match field {
+            "from" => q.from = Some(day(v)?),
+            "to" => q.to = Some(day(v)?),
+            "store" => {
+                q.store = Some(NodeId::new(v.as_str()).map_err(|_| {
+                    bad(
+                        field,
+                        "a node name is 1 to 32 of a-z, 0-9 and -, starting with a letter",
+                        "门店名应为 1 到 32 个 a-z、0-9 或 -，以字母开头",
+                    )
+                })?);
+            }
+            "channel" => {
+                q.channel = Some(TENDERS.into_iter().find(|t| t.as_str() == v).ok_or_else(
+                    || {
+                        bad(
+                            field,
+                            "a tender kind: balance, cash, card, wechat or alipay",
+                            "应为支付方式：balance、cash、card、wechat 或 alipay",
+                        )
+                    },
+                )?);
+            }
+            "by" => {
+                if v != "stores" {
+                    return Err(bad(
+                        field,
+                        "only stores can be ranked for now (members and products need figures of their own)",
+                        "目前只可按门店排名（会员与商品排名尚需各自的数据）",
+                    ));
+                }
+                q.by = Some(v.clone());
+            }
+            _ => unreachable!("the parameters allowed"),
+        }
+    }
+    Ok(q)
+}
+
+/// The days asked: `from` to `to` inclusive; `to` defaults to today and
+/// `from` to 29 days before `to`.
+fn range(q: &Asked) -> Result<(Day, Day), ApiError> {
+    let to = q.to.unwrap_or_else(today);
+    let from = q.from.unwrap_or(to.plus(1 - RANGE_DAYS_DEFAULT));
+    if from > to {
+        return Err(bad("from", "is after to", "晚于 to"));
+    }
+    if to.0 - from.0 >= RANGE_DAYS_MAX {
+        return Err(bad(
+            "to",
+            "a report covers at most 366 days",
+            "报表最多覆盖 366 天",
+        ));
+    }
+    Ok((from, to))
+}
+
+/// The stores a report covers: the one asked, or every store (`None`) —
+/// for a store manager, their own. A store this node has never heard of
+/// (no op of it held, not this node, not a peer) is refused.
+fn stores(
+    s: &AppState,
+    who: &Principal,
+    asked: Option<&NodeId>,
+) -> Result<Option<Vec<NodeId>>, ApiError> {
+    let mine: Option<Vec<NodeId>> = who
+        .account()
+        .filter(|a| a.role.is_store_role())
+        .map(|a| a.stores.clone());
+    if let Some(store) = asked {
+        if let Some(mine) = &mine
+            && !mine.contains(store)
+        {
+            return Err(crate::auth::not_at_this_store(store.as_str()));
+        }
+        let engine = s.engine();
+        let known = engine.node() == store
+            || engine.db().summary().vv.get(store) > 0
+            || s.inner
+                .peers
+                .as_ref()
+                .is_some_and(|p| p().iter().any(|(n, ..)| n == store.as_str()));
+        if !known {
+            return Err(bad(
+                "store",
+                "no such store: this node holds no op of it",
+                "无此门店：本节点没有它的任何操作",
+            ));
+        }
+        return Ok(Some(vec![store.clone()]));
+    }
+    Ok(mine)
+}
+
+/// The figures rows of `stores` (every store: `None`) from `from` to `to`,
+/// and how fresh they are, read off the async workers.
+async fn read(
+    s: &AppState,
+    stores: Option<Vec<NodeId>>,
+    from: Day,
+    to: Day,
+) -> Result<(Vec<(NodeId, Day, Figures)>, FreshnessView), ApiError> {
+    let db = s.engine().db().clone();
+    let read = tokio::task::spawn_blocking(move || {
+        let rows = db.figures(stores.as_deref(), from, to)?;
+        let f = db.freshness()?;
+        Ok::<_, tongka_actors::EngineError>((rows, FreshnessView::new(&f.vv, f.newest)))
+    });
+    Ok(read
+        .await
+        .map_err(|e| tongka_actors::EngineError::Internal(format!("the report read: {e}")))??)
+}
+
+/// How fresh a report is.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ReportFreshness)]
+pub(crate) struct FreshnessView {
+    /// This node's version vector: per origin, how many of its ops it holds.
+    version_vector: BTreeMap<String, u64>,
+    /// Per origin held, its newest op: number and when it was made.
+    newest: Vec<NewestView>,
+}
+
+/// The newest op held of one origin.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ReportNewestOp)]
+struct NewestView {
+    #[schema(value_type = crate::openapi::NodeName)]
+    store: NodeId,
+    #[schema(minimum = 1)]
+    seq: u64,
+    /// RFC 3339, UTC, milliseconds (the op's hybrid logical clock time).
+    #[schema(value_type = String, format = DateTime)]
+    at: Text<humantime::Rfc3339Timestamp>,
+}
+
+impl FreshnessView {
+    fn new(vv: &VersionVector, newest: Vec<(NodeId, u64, Hlc)>) -> FreshnessView {
+        FreshnessView {
+            version_vector: vv.iter().map(|(n, s)| (n.to_string(), s)).collect(),
+            newest: newest
+                .into_iter()
+                .map(|(store, seq, hlc)| NewestView {
+                    store,
+                    seq,
+                    at: Text(humantime::format_rfc3339_millis(
+                        std::time::UNIX_EPOCH + std::time::Duration::from_millis(hlc.ms),
+                    )),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Money through one tender kind on one day at one store.
+#[derive(Serialize, ToSchema, Default)]
+#[schema(as = ReportTender)]
+struct TenderView {
+    #[schema(value_type = crate::openapi::TenderKind)]
+    kind: &'static str,
+    /// Sales paid (in part) with it, and what it paid (net of change).
+    #[schema(minimum = 0)]
+    sales: u64,
+    #[schema(value_type = crate::openapi::Money)]
+    sold: Money,
+    /// Recharges paid with it: their principal, and the bonus given.
+    #[schema(minimum = 0)]
+    recharges: u64,
+    #[schema(value_type = crate::openapi::Money)]
+    recharged: Money,
+    #[schema(value_type = crate::openapi::Money)]
+    recharged_bonus: Money,
+    /// Refunds paid back through it, and what it paid back.
+    #[schema(minimum = 0)]
+    refunds: u64,
+    #[schema(value_type = crate::openapi::Money)]
+    refunded: Money,
+}
+
+/// Sales, recharges and refunds of one store on one day (or their sum).
+#[derive(Serialize, ToSchema, Default)]
+#[schema(as = SalesRow)]
+struct SalesRowView {
+    /// The chain day (`YYYY-MM-DD`, China time); absent in the totals.
+    #[schema(value_type = Option<String>, format = Date)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    day: Option<Text<Day>>,
+    #[schema(value_type = Option<crate::openapi::NodeName>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    store: Option<NodeId>,
+    #[schema(minimum = 0)]
+    sales: u64,
+    /// What sales were paid (their payable; with `channel`, what that
+    /// tender paid of them).
+    #[schema(value_type = crate::openapi::Money)]
+    sales_amount: Money,
+    #[schema(minimum = 0)]
+    recharges: u64,
+    #[schema(value_type = crate::openapi::Money)]
+    recharged_principal: Money,
+    #[schema(value_type = crate::openapi::Money)]
+    recharged_bonus: Money,
+    #[schema(minimum = 0)]
+    refunds: u64,
+    #[schema(value_type = crate::openapi::Money)]
+    refunded: Money,
+    /// The balance spent by sales, principal and bonus (with a `channel`
+    /// other than balance: 0).
+    #[schema(value_type = crate::openapi::Money)]
+    balance_spent_principal: Money,
+    #[schema(value_type = crate::openapi::Money)]
+    balance_spent_bonus: Money,
+    /// The balance refunds gave back, principal and bonus (likewise).
+    #[schema(value_type = crate::openapi::Money)]
+    balance_refunded_principal: Money,
+    #[schema(value_type = crate::openapi::Money)]
+    balance_refunded_bonus: Money,
+    /// Each tender kind used (only `channel`'s, when given).
+    tenders: Vec<TenderView>,
+}
+
+impl SalesRowView {
+    fn add(&mut self, f: &Figures, channel: Option<TenderKind>) {
+        let t = &f.totals;
+        let balance = channel.is_none_or(|c| c == TenderKind::Balance);
+        match channel {
+            None => {
+                self.sales += t.orders;
+                self.sales_amount += t.sales;
+                self.recharges += t.recharges;
+                self.recharged_principal += t.recharged_principal;
+                self.recharged_bonus += t.recharged_bonus;
+                self.refunds += t.refunds;
+                self.refunded += t.refunded;
+            }
+            Some(c) => {
+                let x = f.tender(c);
+                self.sales += x.sales;
+                self.sales_amount += x.sold;
+                self.recharges += x.recharges;
+                self.recharged_principal += x.recharged;
+                self.recharged_bonus += x.recharged_bonus;
+                self.refunds += x.refunds;
+                self.refunded += x.refunded;
+            }
+        }
+        if balance {
+            self.balance_spent_principal += t.spent_principal;
+            self.balance_spent_bonus += t.spent_bonus;
+            self.balance_refunded_principal += t.refunded_principal;
+            self.balance_refunded_bonus += t.refunded_bonus;
+        }
+        for (kind, x) in &f.tenders {
+            if channel.is_some_and(|c| c != *kind) {
+                continue;
+            }
+            let i = match self.tenders.iter().position(|v| v.kind == kind.as_str()) {
+                Some(i) => i,
+                None => {
+                    self.tenders.push(TenderView {
+                        kind: kind.as_str(),
+                        ..TenderView::default()
+                    });
+                    self.tenders.len() - 1
+                }
+            };
+            let v = &mut self.tenders[i];
+            v.sales += x.sales;
+            v.sold += x.sold;
+            v.recharges += x.recharges;
+            v.recharged += x.recharged;
+            v.recharged_bonus += x.recharged_bonus;
+            v.refunds += x.refunds;
+            v.refunded += x.refunded;
+        }
+        self.tenders.sort_by_key(|v| {
+            TENDERS
+                .iter()
+                .position(|k| k.as_str() == v.kind)
+                .unwrap_or(usize::MAX)
+        });
+    }
+}
+
+/// The sales report.
+#[derive(Serialize, ToSchema)]
+#[schema(as = SalesReport)]
+pub(crate) struct SalesView {
+    #[schema(value_type = String, format = Date)]
+    from: Text<Day>,
+    #[schema(value_type = String, format = Date)]
+    to: Text<Day>,
+    /// The tender kind asked, if any.
+    #[schema(value_type = Option<crate::openapi::TenderKind>, required = true)]
+    channel: Option<&'static str>,
+    /// Per store, then day; days without any op are left out.
+    rows: Vec<SalesRowView>,
+    /// The rows summed.
+    totals: SalesRowView,
+    freshness: FreshnessView,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports/sales",
+    operation_id = "salesReport",
+    tag = "reports",
+    summary = r#"Sales, recharges and refunds per day and store / 销售、充值与退款日报"#,
+    description = r#"Per chain day (China time) and store: sales (count and what was paid), recharges (principal and bonus), refunds, and the balance spent and given back (principal and bonus), with each tender kind's part. `channel` keeps one tender kind: the rows then count what went through it (the balance columns only for `balance`). Read from the figures each op leaves in its commit: equal on every node holding the same ops; `freshness` says which ops those are. Days from `from` to `to` included, at most 366; `to` defaults to today and `from` to 29 days before `to`. A store manager sees their own stores only."#,
+    params(
+        ("from" = Option<String>, Query, description = r#"First day, included (`YYYY-MM-DD`, China time)."#, example = "2026-12-01"),
+        ("to" = Option<String>, Query, description = r#"Last day, included; not before `from`, at most 365 days after it."#, example = "2026-12-06"),
+        ("store" = Option<String>, Query, description = r#"One store (a node name); default every store."#, example = "store-1"),
+        ("channel" = Option<String>, Query, description = r#"One tender kind: balance, cash, card, wechat or alipay."#, example = "cash"),
+    ),
+    // The refusal codes this handler answers (statuses and meanings:
+    // `openapi::CODES`).
+    extensions(("x-codes" = json!([
+        "invalid_report_query", "unauthorized", "not_at_this_store", "internal", "storage_unavailable",
+    ]))),
+    responses(
+        (status = 200, description = r#"The report."#, body = crate::reports::SalesView, content_type = "application/json")
+    )
+)]
+pub(crate) async fn sales(
+    State(s): State<AppState>,
+    axum::Extension(who): axum::Extension<Principal>,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    let q = parse(&pairs, &["from", "to", "store", "channel"])?;
+    let (from, to) = range(&q)?;
+    let stores = stores(&s, &who, q.store.as_ref())?;
+    let (rows, freshness) = read(&s, stores, from, to).await?;
+    let mut totals = SalesRowView::default();
+    let rows = rows
+        .iter()
+        .map(|(store, day, f)| {
+            totals.add(f, q.channel);
+            let mut row = SalesRowView {
+                day: Some(Text(*day)),
+                store: Some(store.clone()),
+                ..SalesRowView::default()
+            };
+            row.add(f, q.channel);
+            row
+        })
+        .collect();
+    Ok(json_answer(
+        StatusCode::OK,
+        &SalesView {
+            from: Text(from),
+            to: Text(to),
+            channel: q.channel.map(TenderKind::as_str),
+            rows,
+            totals,
+            freshness,
+        },
+    ))
+}
+
+/// Stored value owed to members (principal, bonus).
+#[derive(Serialize, ToSchema)]
+#[schema(as = Liability)]
+struct LiabilityView {
+    #[schema(value_type = crate::openapi::Money)]
+    principal: Money,
+    #[schema(value_type = crate::openapi::Money)]
+    bonus: Money,
+}
+
+/// One store's liability.
+#[derive(Serialize, ToSchema)]
+#[schema(as = StoreLiability)]
+struct StoreLiabilityView {
+    #[schema(value_type = crate::openapi::NodeName)]
+    store: NodeId,
+    #[schema(value_type = crate::openapi::Money)]
+    principal: Money,
+    #[schema(value_type = crate::openapi::Money)]
+    bonus: Money,
+}
+
+/// The liability report.
+#[derive(Serialize, ToSchema)]
+#[schema(as = LiabilityReport)]
+pub(crate) struct LiabilityReportView {
+    /// Per store: recharged − spent + refunded + shares received − shares
+    /// given, over all its days.
+    stores: Vec<StoreLiabilityView>,
+    /// Chain-wide (recharged − spent + refunded); null for a store manager
+    /// or when one store is asked.
+    #[schema(required = true)]
+    chain: Option<LiabilityView>,
+    freshness: FreshnessView,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports/liability",
+    operation_id = "liabilityReport",
+    tag = "reports",
+    summary = r#"Stored value owed to members, per store and chain-wide / 储值负债"#,
+    description = r#"What members may still spend, principal and bonus apart. A store's part is recharged − spent + refunded at it, plus the shares other stores gave it less the shares it gave (escrow transfers), over all its days; the stores' parts sum to the chain-wide figure, recharged − spent + refunded. A store manager sees their own stores only, without the chain-wide figure."#,
+    params(
+        ("store" = Option<String>, Query, description = r#"One store (a node name); default every store."#, example = "store-1"),
+    ),
+    extensions(("x-codes" = json!([
+        "invalid_report_query", "unauthorized", "not_at_this_store", "internal", "storage_unavailable",
+    ]))),
+    responses(
+        (status = 200, description = r#"The report."#, body = crate::reports::LiabilityReportView, content_type = "application/json")
+    )
+)]
+pub(crate) async fn liability(
+    State(s): State<AppState>,
+    axum::Extension(who): axum::Extension<Principal>,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    let q = parse(&pairs, &["store"])?;
+    let stores = stores(&s, &who, q.store.as_ref())?;
+    let whole = stores.is_none();
+    let (rows, freshness) = read(&s, stores, Day(i32::MIN), Day(i32::MAX)).await?;
+    let mut per: BTreeMap<NodeId, (Money, Money)> = BTreeMap::new();
+    for (store, _, f) in &rows {
+        let (p, b) = f.liability();
+        let e = per
+            .entry(store.clone())
+            .or_insert((Money::ZERO, Money::ZERO));
+        e.0 += p;
+        e.1 += b;
+    }
+    let chain = whole.then(|| {
+        let (principal, bonus) = per
+            .values()
+            .fold((Money::ZERO, Money::ZERO), |a, v| (a.0 + v.0, a.1 + v.1));
+        LiabilityView { principal, bonus }
+    });
+    Ok(json_answer(
+        StatusCode::OK,
+        &LiabilityReportView {
+            stores: per
+                .into_iter()
+                .map(|(store, (principal, bonus))| StoreLiabilityView {
+                    store,
+                    principal,
+                    bonus,
+                })
+                .collect(),
+            chain,
+            freshness,
+        },
+    ))
+}
+
+/// Points of one store on one day.
+#[derive(Serialize, ToSchema)]
+#[schema(as = PointsRow)]
+struct PointsRowView {
+    #[schema(value_type = String, format = Date)]
+    day: Text<Day>,
+    #[schema(value_type = crate::openapi::NodeName)]
+    store: NodeId,
+    /// Earned by sales.
+    issued: i64,
+    /// Paid with at checkout (积分抵现).
+    redeemed: i64,
+    /// Taken back by refunds of the sales that earned them.
+    reversed: i64,
+    /// Paid with, given back by refunds.
+    returned: i64,
+    /// Always 0: points do not expire yet.
+    expired: i64,
+    /// Points shares other stores gave this one, and it gave others.
+    moved_in: i64,
+    moved_out: i64,
+    /// issued − redeemed − reversed + returned − expired + moved in −
+    /// moved out.
+    net: i64,
+}
+
+/// One store's points outstanding.
+#[derive(Serialize, ToSchema)]
+#[schema(as = StorePoints)]
+struct StorePointsView {
+    #[schema(value_type = crate::openapi::NodeName)]
+    store: NodeId,
+    /// Over all its days (not only the range).
+    outstanding: i64,
+}
+
+/// The points report.
+#[derive(Serialize, ToSchema)]
+#[schema(as = PointsReport)]
+pub(crate) struct PointsView {
+    #[schema(value_type = String, format = Date)]
+    from: Text<Day>,
+    #[schema(value_type = String, format = Date)]
+    to: Text<Day>,
+    rows: Vec<PointsRowView>,
+    stores: Vec<StorePointsView>,
+    /// Chain-wide points members hold; null for a store manager or when
+    /// one store is asked.
+    #[schema(required = true)]
+    chain_outstanding: Option<i64>,
+    freshness: FreshnessView,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports/points",
+    operation_id = "pointsReport",
+    tag = "reports",
+    summary = r#"Points issued, redeemed, reversed, returned and outstanding / 积分报表"#,
+    description = r#"Per chain day and store: points issued by sales, redeemed at checkout, reversed and returned by refunds, and moved between stores by escrow transfers; `expired` is always 0 (points do not expire yet). `stores` gives each store's points outstanding over all its days, and `chain_outstanding` the chain's. Days as in the sales report (at most 366)."#,
+    params(
+        ("from" = Option<String>, Query, description = r#"First day, included (`YYYY-MM-DD`, China time)."#, example = "2026-12-01"),
+        ("to" = Option<String>, Query, description = r#"Last day, included."#, example = "2026-12-06"),
+        ("store" = Option<String>, Query, description = r#"One store (a node name); default every store."#, example = "store-1"),
+    ),
+    extensions(("x-codes" = json!([
+        "invalid_report_query", "unauthorized", "not_at_this_store", "internal", "storage_unavailable",
+    ]))),
+    responses(
+        (status = 200, description = r#"The report."#, body = crate::reports::PointsView, content_type = "application/json")
+    )
+)]
+pub(crate) async fn points(
+    State(s): State<AppState>,
+    axum::Extension(who): axum::Extension<Principal>,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    let q = parse(&pairs, &["from", "to", "store"])?;
+    let (from, to) = range(&q)?;
+    let stores = stores(&s, &who, q.store.as_ref())?;
+    let whole = stores.is_none();
+    let (all, freshness) = read(&s, stores, Day(i32::MIN), Day(i32::MAX)).await?;
+    let mut outstanding: BTreeMap<NodeId, i64> = BTreeMap::new();
+    let mut rows = Vec::new();
+    for (store, day, f) in &all {
+        *outstanding.entry(store.clone()).or_default() += f.points_outstanding();
+        if *day < from || *day > to {
+            continue;
+        }
+        let t = &f.totals;
+        rows.push(PointsRowView {
+            day: Text(*day),
+            store: store.clone(),
+            issued: t.points_issued,
+            redeemed: t.points_redeemed,
+            reversed: t.points_reversed,
+            returned: t.points_returned,
+            expired: 0,
+            moved_in: f.shares_in.points,
+            moved_out: f.shares_out.points,
+            net: f.points_outstanding(),
+        });
+    }
+    let chain_outstanding = whole.then(|| outstanding.values().sum());
+    Ok(json_answer(
+        StatusCode::OK,
+        &PointsView {
+            from: Text(from),
+            to: Text(to),
+            rows,
+            stores: outstanding
+                .into_iter()
+                .map(|(store, outstanding)| StorePointsView { store, outstanding })
+                .collect(),
+            chain_outstanding,
+            freshness,
+        },
+    ))
+}
+
+/// Members of one store on one day.
+#[derive(Serialize, ToSchema)]
+#[schema(as = MembersRow)]
+struct MembersRowView {
+    #[schema(value_type = String, format = Date)]
+    day: Text<Day>,
+    #[schema(value_type = crate::openapi::NodeName)]
+    store: NodeId,
+    /// Registered at the store that day.
+    #[schema(minimum = 0)]
+    new: u64,
+    /// Distinct members with a sale or a recharge at the store that day.
+    #[schema(minimum = 0)]
+    active: u64,
+}
+
+/// The members report.
+#[derive(Serialize, ToSchema)]
+#[schema(as = MembersReport)]
+pub(crate) struct MembersView {
+    #[schema(value_type = String, format = Date)]
+    from: Text<Day>,
+    #[schema(value_type = String, format = Date)]
+    to: Text<Day>,
+    rows: Vec<MembersRowView>,
+    /// New members in the range, all rows.
+    #[schema(minimum = 0)]
+    new: u64,
+    freshness: FreshnessView,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports/members",
+    operation_id = "membersReport",
+    tag = "reports",
+    summary = r#"Member growth: new and active members per day / 会员增长"#,
+    description = r#"Per chain day and store: members registered there, and distinct members with a sale or recharge there (a member active at two stores counts at each; one active on two days counts on each). Dormant members (no activity in the range) are not reported yet: they need each member's last activity indexed by day, which is not kept. Days as in the sales report (at most 366)."#,
+    params(
+        ("from" = Option<String>, Query, description = r#"First day, included (`YYYY-MM-DD`, China time)."#, example = "2026-12-01"),
+        ("to" = Option<String>, Query, description = r#"Last day, included."#, example = "2026-12-06"),
+        ("store" = Option<String>, Query, description = r#"One store (a node name); default every store."#, example = "store-1"),
+    ),
+    extensions(("x-codes" = json!([
+        "invalid_report_query", "unauthorized", "not_at_this_store", "internal", "storage_unavailable",
+    ]))),
+    responses(
+        (status = 200, description = r#"The report."#, body = crate::reports::MembersView, content_type = "application/json")
+    )
+)]
+pub(crate) async fn members(
+    State(s): State<AppState>,
+    axum::Extension(who): axum::Extension<Principal>,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    let q = parse(&pairs, &["from", "to", "store"])?;
+    let (from, to) = range(&q)?;
+    let stores = stores(&s, &who, q.store.as_ref())?;
+    let (rows, freshness) = read(&s, stores, from, to).await?;
+    let rows: Vec<MembersRowView> = rows
+        .into_iter()
+        .map(|(store, day, f)| MembersRowView {
+            day: Text(day),
+            store,
+            new: f.totals.members,
+            active: f.active_members,
+        })
+        .collect();
+    Ok(json_answer(
+        StatusCode::OK,
+        &MembersView {
+            from: Text(from),
+            to: Text(to),
+            new: rows.iter().map(|r| r.new).sum(),
+            rows,
+            freshness,
+        },
+    ))
+}
+
+/// One store's place in the ranking.
+#[derive(Serialize, ToSchema)]
+#[schema(as = StoreRank)]
+struct RankView {
+    #[schema(minimum = 1)]
+    rank: u64,
+    #[schema(value_type = crate::openapi::NodeName)]
+    store: NodeId,
+    #[schema(value_type = crate::openapi::Money)]
+    sales_amount: Money,
+    #[schema(minimum = 0)]
+    sales: u64,
+    #[schema(value_type = crate::openapi::Money)]
+    refunded: Money,
+    #[schema(value_type = crate::openapi::Money)]
+    recharged_principal: Money,
+}
+
+/// The rankings report.
+#[derive(Serialize, ToSchema)]
+#[schema(as = RankingsReport)]
+pub(crate) struct RankingsView {
+    #[schema(value_type = String, format = Date)]
+    from: Text<Day>,
+    #[schema(value_type = String, format = Date)]
+    to: Text<Day>,
+    /// What is ranked: `stores`.
+    by: &'static str,
+    /// Highest sales amount first (ties: by store name).
+    stores: Vec<RankView>,
+    freshness: FreshnessView,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports/rankings",
+    operation_id = "rankingsReport",
+    tag = "reports",
+    summary = r#"Top stores by sales / 门店排名"#,
+    description = r#"Stores ranked by what their sales were paid in the range (ties by name), with their sales count, refunds and recharges. Only `by=stores` for now: ranking members and products needs figures per member and per product kept per day, which are not there yet. A store manager sees their own stores only. Days as in the sales report (at most 366)."#,
+    params(
+        ("from" = Option<String>, Query, description = r#"First day, included (`YYYY-MM-DD`, China time)."#, example = "2026-12-01"),
+        ("to" = Option<String>, Query, description = r#"Last day, included."#, example = "2026-12-06"),
+        ("by" = Option<String>, Query, description = r#"What to rank: `stores` (the default and, for now, the only one)."#, example = "stores"),
+    ),
+    extensions(("x-codes" = json!([
+        "invalid_report_query", "unauthorized", "internal", "storage_unavailable",
+    ]))),
+    responses(
+        (status = 200, description = r#"The ranking."#, body = crate::reports::RankingsView, content_type = "application/json")
+    )
+)]
+pub(crate) async fn rankings(
+    State(s): State<AppState>,
+    axum::Extension(who): axum::Extension<Principal>,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    let q = parse(&pairs, &["from", "to", "by"])?;
+    let (from, to) = range(&q)?;
+    let stores = stores(&s, &who, None)?;
+    let (rows, freshness) = read(&s, stores, from, to).await?;
+    let mut per: BTreeMap<NodeId, SalesRowView> = BTreeMap::new();
+    for (store, _, f) in &rows {
+        per.entry(store.clone()).or_default().add(f, None);
+    }
+    let mut ranked: Vec<(NodeId, SalesRowView)> = per.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.sales_amount.cmp(&a.1.sales_amount).then(a.0.cmp(&b.0)));
+    Ok(json_answer(
+        StatusCode::OK,
+        &RankingsView {
+            from: Text(from),
+            to: Text(to),
+            by: "stores",
+            stores: ranked
+                .into_iter()
+                .enumerate()
+                .map(|(i, (store, r))| RankView {
+                    rank: i as u64 + 1,
+                    store,
+                    sales_amount: r.sales_amount,
+                    sales: r.sales,
+                    refunded: r.refunded,
+                    recharged_principal: r.recharged_principal,
+                })
+                .collect(),
+            freshness,
+        },
+    ))
+}

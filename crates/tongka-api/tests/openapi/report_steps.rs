@@ -1,0 +1,47 @@
+//! The reports' part of the walk of `answers_match_the_documented_schemas`,
+//! last (the walk's sales, recharges and refunds are then in the figures):
+//! each report, filtered, and refused queries.
+
+use super::steps::Step;
+
+fn get(path: &'static str, query: &str, status: u16, code: Option<&'static str>) -> Step<'static> {
+    (
+        "GET",
+        path,
+        format!("{path}{query}"),
+        Vec::new(),
+        None,
+        status,
+        code,
+    )
+}
+
+pub fn steps() -> Vec<Step<'static>> {
+    const SALES: &str = "/api/v1/reports/sales";
+    const LIABILITY: &str = "/api/v1/reports/liability";
+    const POINTS: &str = "/api/v1/reports/points";
+    const MEMBERS: &str = "/api/v1/reports/members";
+    const RANKINGS: &str = "/api/v1/reports/rankings";
+    let bad = |path: &'static str, q: &str| get(path, q, 422, Some("invalid_report_query"));
+    vec![
+        get(SALES, "", 200, None),
+        get(
+            SALES,
+            "?store=store-1&channel=cash&from=2000-01-01&to=2000-12-31",
+            200,
+            None,
+        ),
+        get(SALES, "?channel=balance", 200, None),
+        get(LIABILITY, "", 200, None),
+        get(LIABILITY, "?store=store-1", 200, None),
+        get(POINTS, "", 200, None),
+        get(MEMBERS, "?store=store-1", 200, None),
+        get(RANKINGS, "?by=stores", 200, None),
+        bad(SALES, "?from=2026-12-32"),
+        bad(SALES, "?channel=bitcoin"),
+        bad(LIABILITY, "?store=store-77"),
+        bad(POINTS, "?from=2000-01-01&to=2001-01-02"),
+        bad(MEMBERS, "?dormant=1"),
+        bad(RANKINGS, "?by=products"),
+    ]
+}

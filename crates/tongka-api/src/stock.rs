@@ -171,15 +171,14 @@ pub(crate) fn sku_of(
 ) -> Result<String, ApiError> {
     match (sku, barcode) {
         (Some(sku), None) => Ok(sku.trim().to_string()),
-        (None, Some(b)) => {
-            let p = s
-                .engine()
-                .db()
-                .product_by_barcode(b.trim())
-                .map_err(|e| ApiError::from(tongka_actors::EngineError::from(e)))?;
-            p.map(|p| p.sku)
-                .ok_or_else(|| unknown_product(field("barcode")))
-        }
+        // Any of the product's barcodes, from the catalogue the engine
+        // holds (as checkout reads it): the db's barcode table is written
+        // only when a catalogue change commits, a moment after.
+        (None, Some(b)) => s
+            .engine()
+            .product(None, Some(b.trim()))
+            .map(|p| p.sku)
+            .ok_or_else(|| unknown_product(field("barcode"))),
         _ => Err(ApiError::bad_json(format!(
             "{}: give exactly one of sku or barcode",
             field("")

@@ -226,6 +226,11 @@ fn transfer_across_a_partition_and_a_restart(chain: &mut Chain, cut: Cut<'_>) {
             n.get("/products/cola").0 == 200 && n.get("/products/rice").0 == 200
         });
     }
+    // And durable there: a store resolves a stock line's barcode from its
+    // redb table, written at the commit, while `GET /products` reads the
+    // catalogue held in memory, updated before (see
+    // `stock_in_by_barcode_as_soon_as_the_product_is_readable`).
+    chain.wait_converged(&all, CONVERGE);
     let [s1, s2, hq] = [&chain.nodes[0], &chain.nodes[1], &chain.nodes[2]];
     let (s, o) = s1.post(
         "/stock/in",
@@ -489,4 +494,52 @@ fn stock_transfer_received_across_a_link_down_partition_and_a_restart() {
 fn stock_transfer_received_while_the_peers_are_stopped_and_after_a_restart() {
     let mut chain = Chain::with_hq(2);
     transfer_across_a_partition_and_a_restart(&mut chain, Cut::Stop);
+}
+
+/// BUG (reported to the lead, not fixed here): a store that answers `GET
+/// /products/{sku}` for a product HQ just added may still refuse a stock
+/// line naming it by barcode, 404 `unknown_product`. The stock API
+/// resolves barcodes from the redb `barcodes` table
+/// (`tongka_api::stock::sku_of` → `Db::product_by_barcode`), written when
+/// the replicated `CatalogueChanged` op commits, while `GET /products` and
+/// checkout (`sales.rs`, `Engine::product`) read the catalogue held in
+/// memory, which `apply_catalogue_remote` updates before it hands the op
+/// to the writer. Seen once in six runs of the scenario above (which now
+/// waits for the commit); polling tightly, as this test does, hits the
+/// window most times (24 of 40 refused on its first run). Ignored until
+/// the fix so the suite stays green: run it with `--ignored`.
+#[test]
+#[ignore = "BUG: stock API resolves barcodes from redb, GET /products from the in-memory catalogue"]
+fn stock_in_by_barcode_as_soon_as_the_product_is_readable() {
+    const TRIES: usize = 40;
+    let chain = Chain::with_hq(1);
+    let [s1, hq] = [&chain.nodes[0], &chain.nodes[1]];
+    let mut refused = Vec::new();
+    for i in 0..TRIES {
+        let (sku, barcode) = (format!("p{i}"), format!("69020000{i:05}"));
+        let (s, p) = hq.put(
+            &format!("/products/{sku}"),
+            json!({"name": format!("商品 {i}"), "barcode": barcode, "price": "1.00"}),
+        );
+        assert_eq!(s, 200, "{p}");
+        // No sleep between polls: the window is the time of one commit.
+        let deadline = Instant::now() + REPLICATE;
+        while s1.get(&format!("/products/{sku}")).0 != 200 {
+            assert!(Instant::now() < deadline, "{sku} never reached store-1");
+        }
+        let (s, o) = s1.post(
+            "/stock/in",
+            json!({"supplier": "供应商", "lines": [{"barcode": barcode, "qty": "1", "unit_cost": "0.50"}]}),
+            Some(&format!("in-{i}")),
+        );
+        if s != 201 {
+            refused.push(format!("{sku}: {s} {o}"));
+        }
+    }
+    assert!(
+        refused.is_empty(),
+        "{} of {TRIES} stock-ins by barcode refused right after GET /products answered:\n{}",
+        refused.len(),
+        refused.join("\n")
+    );
 }

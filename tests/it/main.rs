@@ -27,3 +27,4 @@ mod pgload;
 mod points;
 mod programme;
 mod staff;
+mod stock;

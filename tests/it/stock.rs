@@ -496,20 +496,12 @@ fn stock_transfer_received_while_the_peers_are_stopped_and_after_a_restart() {
     transfer_across_a_partition_and_a_restart(&mut chain, Cut::Stop);
 }
 
-/// BUG (reported to the lead, not fixed here): a store that answers `GET
-/// /products/{sku}` for a product HQ just added may still refuse a stock
-/// line naming it by barcode, 404 `unknown_product`. The stock API
-/// resolves barcodes from the redb `barcodes` table
-/// (`tongka_api::stock::sku_of` → `Db::product_by_barcode`), written when
-/// the replicated `CatalogueChanged` op commits, while `GET /products` and
-/// checkout (`sales.rs`, `Engine::product`) read the catalogue held in
-/// memory, which `apply_catalogue_remote` updates before it hands the op
-/// to the writer. Seen once in six runs of the scenario above (which now
-/// waits for the commit); polling tightly, as this test does, hits the
-/// window most times (24 of 40 refused on its first run). Ignored until
-/// the fix so the suite stays green: run it with `--ignored`.
+/// A store that answers `GET /products/{sku}` for a product HQ just added
+/// takes a stock line naming it by barcode at once: the stock API resolves
+/// barcodes from the catalogue the engine holds, as `GET /products` and
+/// checkout do (it once read the db's barcode table, written when the
+/// replicated change commits, a moment later: 24 of 40 tries refused).
 #[test]
-#[ignore = "BUG: stock API resolves barcodes from redb, GET /products from the in-memory catalogue"]
 fn stock_in_by_barcode_as_soon_as_the_product_is_readable() {
     const TRIES: usize = 40;
     let chain = Chain::with_hq(1);

@@ -154,7 +154,7 @@ json_schema!(
     OrderStatus,
     r##"{"type": "string", "enum": ["paid", "partially_refunded", "refunded"]}"##
 );
-json_schema!(ErrorBody as "Error", r##"{"type": "object", "properties": {"error": {"type": "object", "properties": {"code": {"type": "string", "description": "Stable snake_case machine code."}, "message": {"type": "string", "description": "English."}, "message_zh": {"type": "string", "description": "简体中文."}, "field": {"type": "string", "description": "The request field at fault, as a JSON path (`lines[0].qty`)."}, "line": {"type": "string", "description": "The order line at fault: 1-based in checkout refusals, the 0-based index in refund refusals."}, "wanted": {"type": "string"}, "available_here": {"type": "string", "description": "Balance usable at this store (insufficient_balance)."}, "tendered": {"type": "string"}, "payable": {"type": "string"}, "remaining": {"type": "string"}, "owner": {"type": "string", "description": "The store that owns the order (refund_wrong_store)."}, "char_class": {"type": "string", "enum": ["control", "invisible", "direction", "separator", "private_use"], "description": "The class of a refused character in free text (the character itself is never echoed)."}, "code_point": {"type": "string", "description": "The refused character's code point, `U+001B`."}}, "required": ["code", "message", "message_zh"], "description": "Details besides code and messages are strings.", "additionalProperties": {"type": "string"}}}, "required": ["error"], "description": "Every error answer: `{\"error\": {\"code\", \"message\", \"message_zh\", ...details}}`."}"##);
+json_schema!(ErrorBody as "Error", r##"{"type": "object", "properties": {"error": {"type": "object", "properties": {"code": {"type": "string", "description": "Stable snake_case machine code."}, "message": {"type": "string", "description": "English."}, "message_zh": {"type": "string", "description": "简体中文."}, "field": {"type": "string", "description": "The request field at fault, as a JSON path (`lines[0].qty`)."}, "line": {"type": "string", "description": "The order line at fault: 1-based in checkout refusals, the 0-based index in refund refusals."}, "wanted": {"type": "string"}, "available_here": {"type": "string", "description": "Balance usable at this store (insufficient_balance)."}, "tendered": {"type": "string"}, "payable": {"type": "string"}, "remaining": {"type": "string"}, "owner": {"type": "string", "description": "The store that owns the order (refund_wrong_store)."}, "char_class": {"type": "string", "enum": ["control", "invisible", "direction", "separator", "private_use"], "description": "The class of a refused character in free text (the character itself is never echoed)."}, "code_point": {"type": "string", "description": "The refused character's code point, `U+001B`."}, "rejected": {"type": "array", "items": {"type": "object", "properties": {"line": {"type": "integer"}, "code": {"type": "string"}, "message": {"type": "string"}, "message_zh": {"type": "string"}}, "required": ["line", "code", "message", "message_zh"]}, "description": "An import's rejected rows (import_rejected)."}}, "required": ["code", "message", "message_zh"], "description": "Details besides code and messages are strings, except `rejected`.", "additionalProperties": {"type": "string"}}}, "required": ["error"], "description": "Every error answer: `{\"error\": {\"code\", \"message\", \"message_zh\", ...details}}`."}"##);
 
 /// Every refusal code an operation can answer: its status and what it
 /// means. One catalogue for the whole API; operations list codes from it.
@@ -690,7 +690,7 @@ pub const CODES: &[(u16, &str, &str)] = &[
     (
         422,
         "invalid_csv_header",
-        r#"The CSV header names an unknown column, a column twice, or misses `sku`, `name` or `price` (English or Chinese names: README)."#,
+        r#"The CSV header names an unknown column, a column twice, or misses a required one: `sku`, `name` and `price` for products; `sku` or `barcode`, `qty` and `unit_cost` for opening stock (English or Chinese names: README)."#,
     ),
     (
         422,
@@ -700,12 +700,12 @@ pub const CODES: &[(u16, &str, &str)] = &[
     (
         422,
         "import_rejected",
-        r#"Rows of the CSV import are rejected (listed in `rejected`, each with its line, code and reasons); nothing was changed."#,
+        r#"Rows of the CSV import are rejected (`rejected`, an array of rows, each with its `line`, `code`, `message` and `message_zh`); nothing was changed. A row's code is a code of this catalogue, or for opening stock one of: `unknown_product` (no product of the sku or barcode, or the two of different products), `product_not_stocked` (the product's stock is not kept), `invalid_stock_qty`, `invalid_unit_cost`, `duplicate_sku` (on an earlier row), `invalid_text` (a control or invisible character), `invalid_supplier`, `invalid_csv` (a wrong number of fields). 导入的行被拒绝，未做任何变动。"#,
     ),
     (
         422,
         "invalid_import_query",
-        r#"The only query parameter of an import is `dry_run`, `true` or `false`."#,
+        r#"The query parameters of an import are `dry_run` (`true` or `false`) and, for opening stock, `supplier`; each at most once."#,
     ),
     (
         422,
@@ -1074,6 +1074,7 @@ const SIGNED_IN: &[&str] = &[
         crate::staff::get_one,
         crate::staff::patch,
         crate::stock::stock_in,
+        crate::stock_import::import_stock,
         crate::stock::stock_return,
         crate::stock::ship,
         crate::stock::receive,

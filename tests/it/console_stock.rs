@@ -1,7 +1,10 @@
 //! The stock screen (库存) in a real browser against a real node: goods in
 //! of 10 through the 入库 form, a stocktake counting 8 through the 盘点
 //! form, the variance −2 on the screen, and on hand 8 both on the screen
-//! and in the API afterwards.
+//! and in the API afterwards; then at the till (收银), the scanned cola
+//! shows this store's on hand, 8, flagged below its minimum of 10.
+
+use fantoccini::key::Key;
 
 use crate::console::{click, dt, fill, open_console, screenshot, text, wait_for, with_browser};
 use crate::harness::Node;
@@ -61,10 +64,40 @@ fn console_stock_in_and_stocktake() {
         screenshot(c, "console-stock").await;
         assert_eq!(on_hand(&node, &store, "cola"), "8");
 
+        // At the till: the scanned cola shows 8 on hand here, below the
+        // minimum of 10 set over the API.
+        let (status, m) = node.put(
+            "/stock/minimums",
+            json!({"lines": [{"sku": "cola", "min": "10"}]}),
+        );
+        assert_eq!(status, 200, "minimums: {m}");
+        click(c, "tab-checkout").await;
+        fill(
+            c,
+            "checkout-code-0",
+            &format!("6909990000017{}", Key::Enter),
+        )
+        .await;
+        let tag = format!(
+            r#"{}[data-on-hand="8"][data-level="low"]"#,
+            dt("checkout-stock-0")
+        );
+        wait_for(c, &tag).await;
+        let shown = text(c, &tag).await;
+        assert!(
+            shown.contains("本店在库") && shown.contains('8') && shown.contains("低于安全库存"),
+            "{shown}"
+        );
+
         // The screen in English keeps its rows and says so in English.
         click(c, "lang-toggle").await;
         wait_for(c, r#"body[data-lang="en"]"#).await;
         assert_eq!(text(c, &dt("tab-stock")).await, "Stock");
+        let shown = text(c, &tag).await;
+        assert!(
+            shown.contains("On hand here") && shown.contains("Below minimum"),
+            "{shown}"
+        );
         wait_for(
             c,
             r#"[data-test="stock-row"][data-sku="cola"][data-on-hand="8"]"#,

@@ -4,7 +4,8 @@
 // a code scanned twice adds one to the line that has it. What a line
 // costs is the quote's to say: a change here only tells checkout.js
 // (`whenLinesChange`), which asks for one, and it writes each line's
-// amount back with `showLineAmounts`.
+// amount back with `showLineAmounts`. A line of a stocked product shows
+// this store's on hand (`GET /stock`), flagged below the minimum or zero.
 import { state } from './state.js';
 import { $, $$, clear, h } from './dom.js';
 import { t } from './i18n.js';
@@ -12,6 +13,7 @@ import { money, parseAmountInput, parseQty, toFen } from './format.js';
 import { ApiError, api } from './api.js';
 import { localError } from './feedback.js';
 import { kindLabel, planText, productLabel } from './card_text.js';
+import { here } from './stock.js';
 
 // What a change of the lines does (checkout.js: ask for a new quote); set
 // by `whenLinesChange`, so that this module needs no quote.
@@ -53,7 +55,8 @@ export function addLine(prefill) {
   const tr = h('tr', { class: 'line' },
     h('td', null, h('input', { type: 'text', class: 'code mono', 'data-field': 'code', list: 'product-list', inputmode: 'text', autocomplete: 'off', value: p.code || '' })),
     h('td', null, h('input', { type: 'text', class: 'desc', 'data-field': 'desc', maxlength: 80, value: p.desc || '' }),
-      h('span', { class: 'tag card-tag', 'data-field': 'card', hidden: true })),
+      h('span', { class: 'tag card-tag', 'data-field': 'card', hidden: true }),
+      h('span', { class: 'tag stock-tag', 'data-field': 'stock', hidden: true })),
     h('td', { class: 'num' }, h('input', { type: 'text', class: 'price num', 'data-field': 'price', inputmode: 'decimal', placeholder: '0.00', value: p.price || '' })),
     h('td', { class: 'num' }, h('input', { type: 'text', class: 'qty num', 'data-field': 'qty', inputmode: 'decimal', value: p.qty || '1' })),
     h('td', { class: 'num money amount', 'data-field': 'amount' }),
@@ -81,6 +84,45 @@ function resolveLine(tr) {
     desc.readOnly = false; price.readOnly = false;
   }
   markCardLine(tr, prod);
+  showStock(tr, prod);
+}
+
+/**
+ * A stocked product's on hand at this store, under its description: the
+ * number as the API gives it (decimal text) with the product's unit, and
+ * a hint when below its minimum (低于安全库存) or below zero (库存为负).
+ * The answer is dropped if the line's product changed meanwhile.
+ */
+async function showStock(tr, prod) {
+  const tag = $('.stock-tag', tr);
+  const sku = prod && prod.stocked ? prod.sku : null;
+  tr.dataset.stockSku = sku || '';
+  if (!sku) {
+    tag.hidden = true;
+    clear(tag);
+    delete tag.dataset.onHand; delete tag.dataset.level;
+    return;
+  }
+  let item = null;
+  try {
+    const q = new URLSearchParams({ store: here(), sku });
+    const r = await api('GET', `/api/v1/stock?${q}`);
+    item = ((r && r.items) || []).find((i) => i.sku === sku) || null;
+  } catch {
+    return; // the sale does not need it; the server decides stock at checkout
+  }
+  if (tr.dataset.stockSku !== sku) return;
+  const onHand = item ? item.on_hand : '0';
+  const level = onHand.startsWith('-') ? 'negative' : (item && item.low ? 'low' : 'ok');
+  tag.dataset.onHand = onHand;
+  tag.dataset.level = level;
+  tag.className = `tag stock-tag stock-${level}`;
+  const hint = { negative: 'stock.till_negative', low: 'stock.till_low' }[level];
+  clear(tag).append(
+    h('span', { 'data-i18n': 'stock.till_on_hand' }, t('stock.till_on_hand')),
+    h('span', { class: 'num' }, ` ${onHand} ${prod.unit_label || ''}`.trimEnd()),
+    ...(hint ? [' · ', h('span', { 'data-i18n': hint }, t(hint))] : []));
+  tag.hidden = false;
 }
 
 /** A line of a card product carries its 次卡/期卡 badge (and plan, as its title). */

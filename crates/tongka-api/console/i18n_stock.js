@@ -27,6 +27,7 @@ export const STOCK_I18N = {
     'stock.done_in': '已入库。', 'stock.done_return': '已退货。', 'stock.done_ship': '已发货：{id}',
     'stock.done_receive': '已收货：{id}', 'stock.done_take': '盘点完成。',
     'stock.need_item': '请填写商品和数量。',
+    'stock.till_on_hand': '本店在库', 'stock.till_low': '低于安全库存', 'stock.till_negative': '库存为负',
   },
   en: {
     'tab.stock': 'Stock',
@@ -51,5 +52,6 @@ export const STOCK_I18N = {
     'stock.done_in': 'Goods received.', 'stock.done_return': 'Returned.', 'stock.done_ship': 'Shipped: {id}',
     'stock.done_receive': 'Received: {id}', 'stock.done_take': 'Stocktake done.',
     'stock.need_item': 'Give a product and a quantity.',
+    'stock.till_on_hand': 'On hand here', 'stock.till_low': 'Below minimum', 'stock.till_negative': 'Below zero',
   },
 };

@@ -22,7 +22,7 @@ const FORMS = {
   take: [['item', 'stock.item'], ['counted', 'stock.counted']],
 };
 
-function here() { return (state.session && state.session.node) || (state.health && state.health.node) || ''; }
+export function here() { return (state.session && state.session.node) || (state.health && state.health.node) || ''; }
 
 /** A product given as a barcode (digits only) or an sku. */
 function product(text) {

@@ -39,6 +39,9 @@ pub struct ApiError {
     pub message: String,
     pub message_zh: String,
     pub details: Vec<(&'static str, String)>,
+    /// Details that are not text (an import's rejected rows, as a JSON
+    /// array a client reads as such, not a string of JSON to parse again).
+    pub structured: Vec<(&'static str, Value)>,
 }
 
 impl ApiError {
@@ -54,6 +57,7 @@ impl ApiError {
             message: message.into(),
             message_zh: message_zh.into(),
             details: Vec::new(),
+            structured: Vec::new(),
         }
     }
 
@@ -65,11 +69,18 @@ impl ApiError {
             message: e.to_string(),
             message_zh: e.message_zh(),
             details: e.details(),
+            structured: Vec::new(),
         }
     }
 
     pub fn with(mut self, name: &'static str, value: impl ToString) -> ApiError {
         self.details.push((name, value.to_string()));
+        self
+    }
+
+    /// A detail that is not text (`structured`).
+    pub fn with_json(mut self, name: &'static str, value: Value) -> ApiError {
+        self.structured.push((name, value));
         self
     }
 
@@ -354,6 +365,7 @@ impl From<EngineError> for ApiError {
             message: e.to_string(),
             message_zh: e.message_zh(),
             details: e.details(),
+            structured: Vec::new(),
         }
     }
 }
@@ -374,6 +386,7 @@ impl From<MemberCodeError> for ApiError {
             message: e.to_string(),
             message_zh: e.message_zh(),
             details: e.details(),
+            structured: Vec::new(),
         }
     }
 }
@@ -391,6 +404,9 @@ impl IntoResponse for ApiError {
         body.insert("message_zh".into(), json!(self.message_zh));
         for (k, v) in self.details {
             body.insert(k.into(), Value::String(v));
+        }
+        for (k, v) in self.structured {
+            body.insert(k.into(), v);
         }
         let mut resp = (self.status, axum::Json(json!({ "error": body }))).into_response();
         // Only a node at its limit of requests in flight is worth retrying

@@ -35,6 +35,7 @@ mod serve;
 mod sessions;
 mod staff;
 mod stock;
+mod stock_import;
 mod stock_read;
 mod sync;
 
@@ -225,6 +226,7 @@ pub fn router(state: AppState) -> Router {
         .route("/stock/movements", get(stock_read::movements))
         .route("/stock/below-zero", get(stock_read::below_zero))
         .route("/stock/in", post(stock::stock_in))
+        .route("/stock/import", post(stock_import::import_stock))
         .route("/stock/returns", post(stock::stock_return))
         .route("/stock/minimums", put(stock::minimums))
         .route("/stocktakes", post(stock::stocktake))

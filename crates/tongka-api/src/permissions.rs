@@ -96,6 +96,7 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
     ("GET", "/transfers", Need::Signed),
     ("GET", "/transfers/{id}", Need::Signed),
     ("POST", "/stock/in", Need::Act(Action::Stock)),
+    ("POST", "/stock/import", Need::Act(Action::Stock)),
     ("POST", "/stock/returns", Need::Act(Action::Stock)),
     ("PUT", "/stock/minimums", Need::Act(Action::Stock)),
     ("POST", "/stocktakes", Need::Act(Action::Stock)),

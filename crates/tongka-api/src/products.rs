@@ -253,13 +253,42 @@ fn product_of(sku: String, req: ProductReq, base: Option<Product>) -> Result<Pro
     Ok(p)
 }
 
-/// A rejected row of an import, its reasons in both languages.
+/// A rejected row of an import (products, opening stock), its reasons in
+/// both languages.
 #[derive(Serialize, ToSchema)]
 pub(crate) struct RejectedRow {
+    /// The file's line (the header is line 1).
     line: usize,
     code: &'static str,
     message: String,
     message_zh: String,
+}
+
+impl RejectedRow {
+    pub(crate) fn of(line: usize, e: &dyn tongka_core::error::DomainError) -> RejectedRow {
+        RejectedRow {
+            line,
+            code: e.code(),
+            message: e.to_string(),
+            message_zh: e.message_zh(),
+        }
+    }
+}
+
+/// A real import with rejected rows, refused whole: `import_rejected`,
+/// the rows a JSON array beside the code (as a dry run lists them).
+pub(crate) fn import_rejected(rows: &[RejectedRow], what_zh: &str) -> ApiError {
+    let n = rows.len();
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "import_rejected",
+        format!("{n} rows are rejected; nothing was imported"),
+        format!("{n} 行被拒绝，未导入任何{what_zh}"),
+    )
+    .with_json(
+        "rejected",
+        serde_json::to_value(rows).unwrap_or(serde_json::Value::Null),
+    )
 }
 
 #[derive(Serialize, ToSchema)]
@@ -326,12 +355,7 @@ pub(crate) async fn import_products(
     let rejected: Vec<RejectedRow> = plan
         .rejected
         .iter()
-        .map(|(line, e)| RejectedRow {
-            line: *line,
-            code: tongka_core::error::DomainError::code(e),
-            message: e.to_string(),
-            message_zh: tongka_core::error::DomainError::message_zh(e),
-        })
+        .map(|(line, e)| RejectedRow::of(*line, e))
         .collect();
     let changed = plan
         .products
@@ -345,18 +369,7 @@ pub(crate) async fn import_products(
         rejected,
     };
     if !dry_run && !view.rejected.is_empty() {
-        let n = view.rejected.len();
-        let mut e = ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "import_rejected",
-            format!("{n} rows are rejected; nothing was imported"),
-            format!("{n} 行被拒绝，未导入任何商品"),
-        );
-        e.details.push((
-            "rejected",
-            serde_json::to_string(&view.rejected).unwrap_or_default(),
-        ));
-        return Err(e);
+        return Err(import_rejected(&view.rejected, "商品"));
     }
     if !dry_run && changed > 0 {
         let products: Vec<Product> = plan.products.into_iter().map(|(_, p)| p).collect();

@@ -49,7 +49,7 @@ fn bad(field: &str, en: &str, zh: &str) -> ApiError {
 
 /// The query's parameters: each at most once, only those `allowed`; an
 /// empty value is as if not given.
-fn params<'a>(
+pub(crate) fn params<'a>(
     pairs: &'a [(String, String)],
     allowed: &[&str],
 ) -> Result<BTreeMap<&'a str, &'a str>, ApiError> {

@@ -84,6 +84,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/stock/movements"),
     ("GET", "/api/v1/stock/below-zero"),
     ("POST", "/api/v1/stock/in"),
+    ("POST", "/api/v1/stock/import"),
     ("POST", "/api/v1/stock/returns"),
     ("PUT", "/api/v1/stock/minimums"),
     ("POST", "/api/v1/stocktakes"),

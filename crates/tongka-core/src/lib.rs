@@ -15,6 +15,7 @@ pub mod clock;
 pub mod codec;
 pub mod consistency;
 pub mod coupon;
+pub mod csv;
 pub mod day;
 pub mod error;
 pub mod escrow;

@@ -72,6 +72,7 @@
 //!   cost variance.
 
 mod error;
+pub mod import;
 pub mod op;
 pub mod stocktake;
 pub mod transfer;

@@ -540,7 +540,7 @@ pub const CODES: &[(u16, &str, &str)] = &[
     (
         422,
         "invalid_csv_header",
-        r#"The CSV header names an unknown column, a column twice, or misses `sku`, `name` or `price` (English or Chinese names: README)."#,
+        r#"The CSV header names an unknown column, a column twice, or misses a required one: `sku`, `name` and `price` for products; `sku` or `barcode`, `qty` and `unit_cost` for opening stock (English or Chinese names: README)."#,
     ),
     (
         422,
@@ -550,12 +550,12 @@ pub const CODES: &[(u16, &str, &str)] = &[
     (
         422,
         "import_rejected",
-        r#"Rows of the CSV import are rejected (listed in `rejected`, each with its line, code and reasons); nothing was changed."#,
+        r#"Rows of the CSV import are rejected (`rejected`, an array of rows, each with its `line`, `code`, `message` and `message_zh`); nothing was changed. A row's code is a code of this catalogue, or for opening stock one of: `unknown_product` (no product of the sku or barcode, or the two of different products), `product_not_stocked` (the product's stock is not kept), `invalid_stock_qty`, `invalid_unit_cost`, `duplicate_sku` (on an earlier row), `invalid_text` (a control or invisible character), `invalid_supplier`, `invalid_csv` (a wrong number of fields). 导入的行被拒绝，未做任何变动。"#,
     ),
     (
         422,
         "invalid_import_query",
-        r#"The only query parameter of an import is `dry_run`, `true` or `false`."#,
+        r#"The query parameters of an import are `dry_run` (`true` or `false`) and, for opening stock, `supplier`; each at most once."#,
     ),
     (
         422,

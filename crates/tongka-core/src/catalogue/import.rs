@@ -2,10 +2,9 @@
 //! the catalogue as it is, pure. The API answers a dry run with `plan`'s
 //! rejected rows and makes one catalogue change of its products otherwise.
 //!
-//! The file: UTF-8 (a BOM is skipped), comma-separated, `"` quotes a field
-//! (`""` inside one is a quote, a quoted field may hold a line break), a
-//! header row naming the columns in English or Chinese (`COLUMNS`); `sku`,
-//! `name` and `price` are required. A row sets only the columns the file
+//! The file is read by the shared reader (`crate::csv`: UTF-8, a BOM
+//! skipped, `"` quoting, line numbers); a header row names the columns in
+//! English or Chinese (`COLUMNS`); `sku`, `name` and `price` are required. A row sets only the columns the file
 //! has and leaves a product's other fields as they are, so importing the
 //! same file again changes nothing (idempotent). `barcodes` lists a
 //! product's other barcodes separated by `|`; `unit` is `whole`/`件` or
@@ -143,52 +142,11 @@ pub struct Plan {
     pub rejected: Vec<(usize, ImportError)>,
 }
 
-/// Records of `text`, each with the line it starts on (1-based).
 fn records(text: &str) -> Result<Vec<(usize, Vec<String>)>, ImportError> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut out = Vec::new();
-    let mut line = 1;
-    let mut chars = text.chars().peekable();
-    while chars.peek().is_some() {
-        let start = line;
-        let mut fields = vec![String::new()];
-        let mut quoted = false;
-        loop {
-            let Some(c) = chars.next() else {
-                if quoted {
-                    return Err(ImportError::Quote);
-                }
-                break;
-            };
-            let f = fields.last_mut().expect("one field at least");
-            match c {
-                '"' if quoted && chars.peek() == Some(&'"') => {
-                    chars.next();
-                    f.push('"');
-                }
-                '"' if quoted => quoted = false,
-                '"' if f.is_empty() => quoted = true,
-                ',' if !quoted => fields.push(String::new()),
-                '\r' if !quoted && chars.peek() == Some(&'\n') => {}
-                '\n' if !quoted => {
-                    line += 1;
-                    break;
-                }
-                '\n' => {
-                    line += 1;
-                    f.push(c);
-                }
-                _ => f.push(c),
-            }
-        }
-        if !(fields.len() == 1 && fields[0].trim().is_empty()) {
-            out.push((start, fields));
-        }
-        if out.len() > ROWS_MAX + 1 {
-            return Err(ImportError::Rows);
-        }
-    }
-    Ok(out)
+    crate::csv::records(text, ROWS_MAX).map_err(|e| match e {
+        crate::csv::CsvError::Rows => ImportError::Rows,
+        crate::csv::CsvError::Quote => ImportError::Quote,
+    })
 }
 
 fn flag(column: &'static str, v: &str) -> Result<bool, ImportError> {
@@ -203,7 +161,7 @@ fn value(column: &'static str, v: &str) -> ImportError {
     // A hostile value is not echoed whole.
     ImportError::Value {
         column,
-        value: v.chars().take(40).collect(),
+        value: crate::csv::cut(v),
     }
 }
 
@@ -285,19 +243,10 @@ fn row(
 pub fn plan(text: &str, current: &Catalogue, cats: &Categories) -> Result<Plan, ImportError> {
     let mut recs = records(text)?.into_iter();
     let (_, header) = recs.next().ok_or(ImportError::Header)?;
-    let mut columns = Vec::with_capacity(header.len());
-    for h in &header {
-        let h = h.trim();
-        let c = COLUMNS
-            .iter()
-            .find(|(_, names)| names.iter().any(|n| n.eq_ignore_ascii_case(h)))
-            .map(|(c, _)| *c)
-            .ok_or_else(|| ImportError::UnknownColumn(h.chars().take(40).collect()))?;
-        if columns.contains(&c) {
-            return Err(ImportError::Header);
-        }
-        columns.push(c);
-    }
+    let columns = crate::csv::columns(&header, COLUMNS).map_err(|e| match e {
+        crate::csv::HeaderError::Unknown(c) => ImportError::UnknownColumn(c),
+        crate::csv::HeaderError::Repeated => ImportError::Header,
+    })?;
     let sku_at = columns.iter().position(|c| *c == Column::Sku);
     let has = |c: Column| columns.contains(&c);
     let Some(sku_at) = sku_at.filter(|_| has(Column::Name) && has(Column::Price)) else {

@@ -828,6 +828,7 @@ fn console_edits_the_programme() {
         // 充1000送150 instead of 100, and 2 points a yuan.
         fill(c, "prog-offer-bonus-0", "150").await;
         fill(c, "prog-points-per-yuan", "2").await;
+        select(c, "prog-negative-stock", "refuse").await;
         click(c, "programme-save").await;
         wait_for(c, r#"#programme-form[data-saved="1"]"#).await;
         let bonus = wait_for(c, &dt("prog-offer-bonus-0")).await;
@@ -838,6 +839,7 @@ fn console_edits_the_programme() {
         let (_, p) = node.get("/programme");
         assert_eq!(p["recharge_offers"][0]["bonus"], "150.00", "{p}");
         assert_eq!(p["points_per_yuan"], "2", "{p}");
+        assert_eq!(p["negative_stock"], "refuse", "{p}");
         assert_eq!(
             p["coupon_templates"], with_template["coupon_templates"],
             "the form's save kept the templates"

@@ -5,6 +5,8 @@
 
 export const STOCK_I18N = {
   zh: {
+    'prog.stock': '库存规则', 'prog.negative_stock': '库存不足时的销售',
+    'prog.negative_allow': '允许（负库存，标记在报表）', 'prog.negative_refuse': '拒绝销售',
     'tab.stock': '库存',
     'action.stock': '变动门店库存',
     'stock.onhand': '在库', 'stock.refresh': '刷新', 'stock.none': '暂无库存。',
@@ -30,6 +32,8 @@ export const STOCK_I18N = {
     'stock.till_on_hand': '本店在库', 'stock.till_low': '低于安全库存', 'stock.till_negative': '库存为负',
   },
   en: {
+    'prog.stock': 'Stock rule', 'prog.negative_stock': 'A sale short of stock',
+    'prog.negative_allow': 'Allow (below zero, flagged on the report)', 'prog.negative_refuse': 'Refuse the sale',
     'tab.stock': 'Stock',
     'action.stock': "change the store's stock",
     'stock.onhand': 'On hand', 'stock.refresh': 'Refresh', 'stock.none': 'No stock yet.',

@@ -88,6 +88,7 @@ function fillProgrammeForm(p) {
   $('#prog-deduction-rate').value = d ? String(d.points_per_yuan) : '';
   $('#prog-deduction-cap').value = d ? String(d.cap) : '';
   $('#prog-deduction-min').value = d ? String(d.min_points) : '';
+  $('#prog-negative-stock').value = (p && p.negative_stock) || 'allow';
   const form = $('#programme-form');
   form.dataset.loaded = p ? '1' : '';
   renumberProgramme();
@@ -139,6 +140,7 @@ function readProgrammeForm() {
     cap: $('#prog-deduction-cap').value.trim(),
     min_points: whole($('#prog-deduction-min').value.trim() || '0'),
   } : null;
+  body.negative_stock = $('#prog-negative-stock').value;
   const coupons = readCoupons();
   if (coupons.error) return { error: coupons.error };
   body.coupon_templates = coupons.templates;

@@ -131,6 +131,11 @@ pub(crate) fn with_browser(name: &str, test: impl AsyncFnOnce(&Client)) {
     }));
     if outcome.is_err() {
         rt.block_on(screenshot(&client, &format!("{name}-failure")));
+        // What the page's console said, for the failure's diagnosis (a
+        // module that did not load leaves the page at auth=starting).
+        if let Ok(log) = rt.block_on(client.issue_cmd(BrowserLog)) {
+            eprintln!("{name}: the browser's console at the failure: {log}");
+        }
     }
     let _ = rt.block_on(client.close());
     if let Err(panic) = outcome {
@@ -147,8 +152,12 @@ async fn page_state(c: &Client) -> String {
     let script = r#"
         const b = document.querySelector('#error-banner');
         const l = document.querySelector('#login-message');
+        const js = performance.getEntriesByType('resource')
+          .filter((e) => e.name.endsWith('.js'))
+          .map((e) => `${e.name.split('/').pop()}:${e.responseStatus || 0}:${Math.round(e.duration)}ms`);
         return `auth=${document.body.dataset.auth} lang=${document.body.dataset.lang} ` +
-          `banner=${b && !b.hidden ? b.innerText : '-'} login=${l && !l.hidden ? l.innerText : '-'}`;
+          `banner=${b && !b.hidden ? b.innerText : '-'} login=${l && !l.hidden ? l.innerText : '-'} ` +
+          `scripts loaded (${js.length}): ${js.join(' ')}`;
     "#;
     match c.execute(script, vec![]).await {
         Ok(v) => v.as_str().unwrap_or_default().to_string(),

@@ -295,6 +295,10 @@ fn connected(node: &Node, peer: &str) -> bool {
 
 #[test]
 fn partition_by_network_namespaces_link_down_and_up() {
+    // Not alongside the stock browser test (`stock::PARTITIONS` says why).
+    let _serial = crate::stock::PARTITIONS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let Some(nc) = NetChain::new(3) else { return };
     let chain = &nc.chain;
     let [s1, s2, s3, hq] = [

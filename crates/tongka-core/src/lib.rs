@@ -35,6 +35,7 @@ pub mod staff;
 pub mod state;
 pub mod stock;
 pub mod text;
+pub mod totals;
 pub mod wallet;
 
 #[cfg(test)]

@@ -185,7 +185,7 @@ impl StockBook {
                     receipt.moves(shipment)
                 }
                 StockChange::Minimums { lines } => {
-                    return Ok(self.set_minimums(origin, lines, &check));
+                    return Ok(self.set_minimums(origin, lines));
                 }
                 other => other.moves(&op.id, None),
             },
@@ -240,13 +240,12 @@ impl StockBook {
         })
     }
 
-    fn set_minimums(&mut self, origin: &NodeId, lines: &[StockQty], check: &Check) -> StockApplied {
+    fn set_minimums(&mut self, origin: &NodeId, lines: &[StockQty]) -> StockApplied {
         let mins = self.minimums.entry(origin.clone()).or_default();
         let mut set = Vec::new();
         for l in lines {
             // A made op was checked by `decide`; a received one applies as
-            // recorded.
-            let _ = check;
+            // recorded: no check here either way.
             if l.qty.is_zero() {
                 mins.remove(&l.sku);
             } else {

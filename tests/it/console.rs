@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use fantoccini::elements::Element;
+use fantoccini::error::CmdError;
 use fantoccini::key::Key;
 use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -182,34 +183,66 @@ pub(crate) async fn wait_for(c: &Client, selector: &str) -> Element {
     }
 }
 
+/// Finds `selector` and acts on it with `act`. The console re-renders lists
+/// when an answer arrives, so the element found can be replaced before `act`
+/// reaches it (chromedriver's "stale element reference"); then it is found
+/// afresh and `act` runs again, within the same `WAIT`. Any other error fails.
+pub(crate) async fn on_element<T>(
+    c: &Client,
+    selector: &str,
+    what: &str,
+    act: impl AsyncFn(&Element) -> Result<T, CmdError>,
+) -> T {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let el = wait_for(c, selector).await;
+        match act(&el).await {
+            Ok(v) => return v,
+            Err(e) if e.is_stale_element_reference() && std::time::Instant::now() < deadline => {
+                continue;
+            }
+            Err(e) => panic!("{what} `{selector}`: {e}; page: {}", page_state(c).await),
+        }
+    }
+}
+
 pub(crate) async fn fill(c: &Client, test_id: &str, text: &str) {
-    let el = wait_for(c, &dt(test_id)).await;
-    el.clear().await.expect("clear field");
-    el.send_keys(text).await.expect("type into field");
+    on_element(c, &dt(test_id), "type into", async |el| {
+        el.clear().await?;
+        el.send_keys(text).await
+    })
+    .await
 }
 
 pub(crate) async fn click(c: &Client, test_id: &str) {
-    wait_for(c, &dt(test_id))
-        .await
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("click {test_id}: {e}"));
+    on_element(c, &dt(test_id), "click", async |el| el.click().await).await
 }
 
 pub(crate) async fn select(c: &Client, test_id: &str, value: &str) {
-    wait_for(c, &dt(test_id))
-        .await
-        .select_by_value(value)
-        .await
-        .unwrap_or_else(|e| panic!("select {value} in {test_id}: {e}"));
+    on_element(c, &dt(test_id), "select", async |el| {
+        el.select_by_value(value).await
+    })
+    .await
 }
 
 pub(crate) async fn text(c: &Client, selector: &str) -> String {
-    wait_for(c, selector)
-        .await
-        .text()
-        .await
-        .expect("element text")
+    on_element(c, selector, "read the text of", async |el| el.text().await).await
+}
+
+/// The property `name` of the element `selector` matches (a field's value).
+pub(crate) async fn prop(c: &Client, selector: &str, name: &str) -> Option<String> {
+    on_element(c, selector, "read a property of", async |el| {
+        el.prop(name).await
+    })
+    .await
+}
+
+/// The attribute `name` of the element `selector` matches.
+pub(crate) async fn attr(c: &Client, selector: &str, name: &str) -> Option<String> {
+    on_element(c, selector, "read an attribute of", async |el| {
+        el.attr(name).await
+    })
+    .await
 }
 
 /// Opens the console with the token in the fragment and waits until it is
@@ -278,12 +311,8 @@ fn console_register_recharge_checkout() {
         )
         .await
         .expect("click recharge");
-        let balance = wait_for(
-            c,
-            &format!(r#"{}[data-value="1100.00"]"#, dt("member-balance")),
-        )
-        .await;
-        assert_eq!(balance.text().await.unwrap(), "¥1100.00");
+        let balance = format!(r#"{}[data-value="1100.00"]"#, dt("member-balance"));
+        assert_eq!(text(c, &balance).await, "¥1100.00");
         let level = text(c, &dt("member-level")).await;
         assert!(level.contains("银卡会员"), "level shown: {level}");
         screenshot(c, "console-member").await;
@@ -315,12 +344,8 @@ fn console_register_recharge_checkout() {
         .await;
         // The level's discount and the payable, as the node's quote has
         // them, before anything is charged.
-        let quoted = wait_for(
-            c,
-            &format!(r#"{}[data-value="95.00"]"#, dt("checkout-quote-payable")),
-        )
-        .await;
-        assert_eq!(quoted.text().await.unwrap(), "¥95.00");
+        let quoted = format!(r#"{}[data-value="95.00"]"#, dt("checkout-quote-payable"));
+        assert_eq!(text(c, &quoted).await, "¥95.00");
         assert_eq!(text(c, &dt("checkout-quote-discount")).await, "-¥5.00");
         assert_eq!(text(c, &dt("checkout-quote-points")).await, "+95");
         assert_eq!(
@@ -329,12 +354,8 @@ fn console_register_recharge_checkout() {
             "a quote spends nothing"
         );
         click(c, "checkout-submit").await;
-        let payable = wait_for(
-            c,
-            &format!(r#"{}[data-value="95.00"]"#, dt("receipt-payable")),
-        )
-        .await;
-        assert_eq!(payable.text().await.unwrap(), "¥95.00");
+        let payable = format!(r#"{}[data-value="95.00"]"#, dt("receipt-payable"));
+        assert_eq!(text(c, &payable).await, "¥95.00");
         assert_eq!(text(c, &dt("receipt-total")).await, "¥100.00");
         assert_eq!(text(c, &dt("receipt-tender-balance")).await, "¥95.00");
         let order_id = text(c, &dt("receipt-id")).await;
@@ -578,8 +599,8 @@ fn console_scanner_and_retry_after_lost_answer() {
             &format!(r#"{}[data-fen="2000"]"#, dt("checkout-amount-0")),
         )
         .await;
-        let desc = wait_for(c, &dt("checkout-desc-0")).await;
-        assert_eq!(desc.prop("value").await.unwrap().as_deref(), Some("绿茶"));
+        let desc = prop(c, &dt("checkout-desc-0"), "value").await;
+        assert_eq!(desc.as_deref(), Some("绿茶"));
         select(c, "checkout-tender-kind-0", "cash").await;
 
         click(c, "checkout-submit").await;
@@ -594,12 +615,8 @@ fn console_scanner_and_retry_after_lost_answer() {
         assert_eq!(orders(&node), before + 1, "the lost sale was still made");
 
         click(c, "checkout-submit").await;
-        let payable = wait_for(
-            c,
-            &format!(r#"{}[data-value="20.00"]"#, dt("receipt-payable")),
-        )
-        .await;
-        assert_eq!(payable.text().await.unwrap(), "¥20.00");
+        let payable = format!(r#"{}[data-value="20.00"]"#, dt("receipt-payable"));
+        assert_eq!(text(c, &payable).await, "¥20.00");
         let keys = c
             .execute("return window.__checkoutKeys", vec![])
             .await
@@ -618,11 +635,7 @@ fn console_scanner_and_retry_after_lost_answer() {
 
 /// Clicks whatever matches `selector` (waiting for it first).
 pub(crate) async fn click_css(c: &Client, selector: &str) {
-    wait_for(c, selector)
-        .await
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("click {selector}: {e}"));
+    on_element(c, selector, "click", async |el| el.click().await).await
 }
 
 fn register(node: &crate::harness::Node, body: Value, key: &str) -> String {
@@ -767,15 +780,9 @@ fn console_merges_duplicates_from_a_partition() {
             !save.is_displayed().await.unwrap(),
             "save shown on a chain store"
         );
-        let offer = wait_for(c, &dt("prog-offer-bonus-0")).await;
-        assert_eq!(
-            offer.prop("value").await.unwrap().as_deref(),
-            Some("100.00")
-        );
-        assert_eq!(
-            offer.prop("readOnly").await.unwrap().as_deref(),
-            Some("true")
-        );
+        let offer = dt("prog-offer-bonus-0");
+        assert_eq!(prop(c, &offer, "value").await.as_deref(), Some("100.00"));
+        assert_eq!(prop(c, &offer, "readOnly").await.as_deref(), Some("true"));
     });
 
     // The survivor holds both balances once store-2 moved its share.
@@ -821,9 +828,8 @@ fn console_edits_the_programme() {
             !readonly.is_displayed().await.unwrap(),
             "read-only notice on a chain-less node"
         );
-        let bonus = wait_for(c, &dt("prog-offer-bonus-0")).await;
         assert_eq!(
-            bonus.prop("value").await.unwrap().as_deref(),
+            prop(c, &dt("prog-offer-bonus-0"), "value").await.as_deref(),
             Some("100.00")
         );
         let coupon = text(c, &dt("prog-coupon")).await;
@@ -840,9 +846,8 @@ fn console_edits_the_programme() {
         select(c, "prog-negative-stock", "refuse").await;
         click(c, "programme-save").await;
         wait_for(c, r#"#programme-form[data-saved="1"]"#).await;
-        let bonus = wait_for(c, &dt("prog-offer-bonus-0")).await;
         assert_eq!(
-            bonus.prop("value").await.unwrap().as_deref(),
+            prop(c, &dt("prog-offer-bonus-0"), "value").await.as_deref(),
             Some("150.00")
         );
         let (_, p) = node.get("/programme");
@@ -1181,15 +1186,10 @@ fn console_scans_a_member_code() {
             &format!(r#"{}[src^="data:image/svg+xml"]"#, dt("member-code-img")),
         )
         .await;
-        let shown = wait_for(
-            c,
-            &format!(r#"{}[data-code^="TK1."]"#, dt("member-code-text")),
-        )
-        .await
-        .attr("data-code")
-        .await
-        .expect("data-code")
-        .expect("a code shown");
+        let code_text = format!(r#"{}[data-code^="TK1."]"#, dt("member-code-text"));
+        let shown = attr(c, &code_text, "data-code")
+            .await
+            .expect("a code shown");
         let (status, m) = node.post("/member-codes/verify", json!({"code": shown}), None);
         assert_eq!((status, m["id"].as_str()), (200, Some(id.as_str())), "{m}");
         click(c, "member-code-close").await;

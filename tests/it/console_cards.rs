@@ -14,7 +14,8 @@ use fantoccini::key::Key;
 use serde_json::{Value, json};
 
 use crate::console::{
-    click, click_css, dt, fill, open_console, screenshot, select, text, wait_for, with_browser,
+    attr, click, click_css, dt, fill, open_console, prop, screenshot, select, text, wait_for,
+    with_browser,
 };
 use crate::harness::Node;
 
@@ -136,18 +137,10 @@ fn console_sells_and_verifies_cards() {
         fill(c, "checkout-code-0", &format!("haircut10{}", Key::Enter)).await;
         wait_for(c, &dt("checkout-code-1")).await;
         fill(c, "checkout-code-1", &format!("gym30{}", Key::Enter)).await;
-        let badge = wait_for(
-            c,
-            &format!(r#"tr[data-card="count"] {}"#, dt("checkout-card-0")),
-        )
-        .await;
-        assert_eq!(badge.text().await.unwrap(), "次卡");
-        let badge = wait_for(
-            c,
-            &format!(r#"tr[data-card="period"] {}"#, dt("checkout-card-1")),
-        )
-        .await;
-        assert_eq!(badge.text().await.unwrap(), "期卡");
+        let badge = format!(r#"tr[data-card="count"] {}"#, dt("checkout-card-0"));
+        assert_eq!(text(c, &badge).await, "次卡");
+        let badge = format!(r#"tr[data-card="period"] {}"#, dt("checkout-card-1"));
+        assert_eq!(text(c, &badge).await, "期卡");
         let offered = c
             .execute(
                 r#"return document.querySelector('#product-list option[value="haircut10"]').textContent"#,
@@ -175,13 +168,11 @@ fn console_sells_and_verifies_cards() {
         select(c, "checkout-tender-kind-0", "cash").await;
         wait_for(c, &format!("{}[data-value]", dt("checkout-quote-payable"))).await;
         click(c, "checkout-submit").await;
-        let sold = wait_for(c, &dt("receipt-line-card-0")).await;
-        let count_code = sold.attr("data-code").await.unwrap().expect("a card code");
-        let period_code = wait_for(c, &dt("receipt-line-card-1"))
+        let count_code = attr(c, &dt("receipt-line-card-0"), "data-code")
             .await
-            .attr("data-code")
+            .expect("a card code");
+        let period_code = attr(c, &dt("receipt-line-card-1"), "data-code")
             .await
-            .unwrap()
             .expect("a card code");
         assert_eq!(
             text(c, &dt("receipt-line-card-0")).await,
@@ -253,9 +244,10 @@ fn console_sells_and_verifies_cards() {
         )
         .await;
         pick_card(c, &count_code).await;
-        let service = wait_for(c, &dt("verify-card-service")).await;
         assert_eq!(
-            service.prop("value").await.unwrap().as_deref(),
+            prop(c, &dt("verify-card-service"), "value")
+                .await
+                .as_deref(),
             Some("haircut")
         );
 

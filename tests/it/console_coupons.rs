@@ -12,7 +12,8 @@ use fantoccini::key::Key;
 use serde_json::{Value, json};
 
 use crate::console::{
-    click, click_css, dt, fill, open_console, screenshot, select, text, wait_for, with_browser,
+    attr, click, click_css, dt, fill, open_console, prop, screenshot, select, text, wait_for,
+    with_browser,
 };
 use crate::harness::Node;
 
@@ -90,12 +91,7 @@ fn console_issues_redeems_and_refuses_a_coupon() {
         select(c, "coupon-issue-template", "cash-5").await;
         click(c, "coupon-issue-submit").await;
         let usable = format!(r#"{}[data-status="usable"]"#, dt("member-coupon"));
-        let code = wait_for(c, &usable)
-            .await
-            .attr("data-code")
-            .await
-            .expect("data-code")
-            .expect("a coupon code");
+        let code = attr(c, &usable, "data-code").await.expect("a coupon code");
         let held = coupons(&node, &id);
         assert_eq!(held.len(), 1, "{held:?}");
         assert_eq!(held[0]["code"], code.as_str(), "{held:?}");
@@ -317,8 +313,8 @@ fn console_redeems_an_exchange_coupon() {
     with_browser("console-coupon-exchange", async |c| {
         open_console(c, &node).await;
         scan(c, "TK1.not-a-member-code").await;
-        let refused = wait_for(c, &format!("{}:not([hidden])", dt("verify-error"))).await;
-        let why = refused.attr("data-code").await.unwrap().unwrap_or_default();
+        let refused = format!("{}:not([hidden])", dt("verify-error"));
+        let why = attr(c, &refused, "data-code").await.unwrap_or_default();
         assert!(why.starts_with("member_code"), "{why:?}");
 
         scan(c, &member_code(&node, &id)).await;
@@ -332,15 +328,8 @@ fn console_redeems_an_exchange_coupon() {
         click(c, "verify-confirm").await;
         wait_for(c, &format!(r#"{}[data-id="{id}"]"#, dt("checkout-member"))).await;
         // The free item's line, priced from the catalogue.
-        let tea = wait_for(
-            c,
-            &format!(r#"tr[data-resolved="sku"] {}"#, dt("checkout-code-0")),
-        )
-        .await;
-        assert_eq!(
-            tea.prop("value").await.unwrap().as_deref(),
-            Some("green-tea")
-        );
+        let tea = format!(r#"tr[data-resolved="sku"] {}"#, dt("checkout-code-0"));
+        assert_eq!(prop(c, &tea, "value").await.as_deref(), Some("green-tea"));
         click(c, "checkout-add-line").await;
         fill(c, "checkout-desc-1", "蛋糕").await;
         fill(c, "checkout-price-1", "20.00").await;
@@ -446,11 +435,8 @@ fn console_issues_a_batch_of_coupons() {
         click(c, "member-search-submit").await;
         wait_for(c, &format!(r#"{}[data-id="{b}"]"#, dt("member-result"))).await;
         click(c, "batch-listed").await;
-        let listed = wait_for(c, &dt("batch-members"))
+        let listed = prop(c, &dt("batch-members"), "value")
             .await
-            .prop("value")
-            .await
-            .expect("textarea value")
             .unwrap_or_default();
         assert_eq!(listed, format!("{a}\n{unknown}\n{b}"));
         click(c, "batch-submit").await;

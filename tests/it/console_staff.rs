@@ -9,7 +9,7 @@
 use fantoccini::Client;
 use serde_json::{Value, json};
 
-use crate::console::{click, dt, fill, screenshot, select, text, wait_for, with_browser};
+use crate::console::{attr, click, dt, fill, screenshot, select, text, wait_for, with_browser};
 use crate::harness::Node;
 
 /// The node's name (a node of no chain: its only store).
@@ -291,12 +291,13 @@ fn console_cashier_refund_approved_by_the_manager() {
         .await;
         fill(c, "approval-password", "manager1-pass").await;
         click(c, "approval-submit").await;
-        let by = wait_for(c, &dt("refund-approved-by")).await;
         // The manager's name: the refund's approved_by_name.
-        let shown = by.text().await.unwrap();
+        let shown = text(c, &dt("refund-approved-by")).await;
         assert_eq!(shown, "店长老张", "approver shown");
         assert_eq!(
-            by.attr("data-value").await.unwrap().as_deref(),
+            attr(c, &dt("refund-approved-by"), "data-value")
+                .await
+                .as_deref(),
             manager["id"].as_str(),
             "the refund's approver"
         );
@@ -391,16 +392,12 @@ fn console_cashier_sees_what_a_cashier_may_do() {
         .expect("install the fetch stub");
         click(c, "tab-duplicates").await;
         wait_for(c, &dt("dup-group")).await;
-        let merge = wait_for(
-            c,
-            &format!(
-                r#"{}[disabled][data-denied="merge_members"]"#,
-                dt("dup-merge")
-            ),
-        )
-        .await;
+        let merge = format!(
+            r#"{}[disabled][data-denied="merge_members"]"#,
+            dt("dup-merge")
+        );
         assert_eq!(
-            merge.attr("title").await.unwrap().as_deref(),
+            attr(c, &merge, "title").await.as_deref(),
             Some("收银员无权合并会员")
         );
         click(c, "lang-toggle").await;

@@ -689,6 +689,9 @@ impl Materialised {
                 ));
             }
             Admitted::Stock => self.apply_stock(op, made)?,
+            Admitted::Withdrawal => {
+                return Err(fail("not_applicable", "withdrawals are not simulated yet"));
+            }
             Admitted::Programme => {
                 // The node's `apply_programme_remote`: the change applied to
                 // the document held, the programme it then holds used from

@@ -33,6 +33,7 @@ mod reads;
 mod remote;
 mod routing;
 mod sales;
+mod settlement;
 mod staff;
 pub mod stock;
 
@@ -142,6 +143,7 @@ impl Engine {
             role: Mutex::new(None),
             merged: Mutex::new(merged),
             merge_lock: tokio::sync::Mutex::new(()),
+            withdrawal_lock: tokio::sync::Mutex::new(()),
             declines: Mutex::new(Default::default()),
         });
         Engine {

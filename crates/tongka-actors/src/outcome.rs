@@ -60,6 +60,9 @@ pub enum Outcome {
     /// A store's stock changed (after `Staff`: stored answers are postcard,
     /// numbered by variant).
     Stock(Box<crate::stock::StockOutcome>),
+    /// A withdrawal after a step (settlement; after `Stock`: stored
+    /// answers are postcard, numbered by variant).
+    Withdrawal(Box<tongka_core::settlement::Withdrawal>),
 }
 
 /// What the body of an idempotency record holds (postcard), as written.

@@ -460,6 +460,7 @@ pub fn facts(body: &OpBody) -> Facts {
             let (amount, en, zh) = stock_facts(change);
             (amount, en, zh, None)
         }
+        OpBody::Withdrawal { id, step } => withdrawal_facts(id, step),
     };
     Facts {
         member,
@@ -653,6 +654,34 @@ impl FromStr for Cursor {
             }
         }
         Ok(Cursor { next })
+    }
+}
+
+/// What the trail shows of a withdrawal step (settlement).
+fn withdrawal_facts(
+    id: &crate::ids::WithdrawalId,
+    step: &crate::settlement::WithdrawalStep,
+) -> (Option<Money>, String, String, Option<String>) {
+    use crate::settlement::WithdrawalStep;
+    match step {
+        WithdrawalStep::Requested { amount, .. } => (
+            Some(*amount),
+            format!("requested withdrawal {id}: {amount}"),
+            format!("申请提现 {id}：{amount}"),
+            None,
+        ),
+        WithdrawalStep::Approved { .. } => (
+            None,
+            format!("approved withdrawal {id}"),
+            format!("批准提现 {id}"),
+            None,
+        ),
+        WithdrawalStep::Rejected { reason } => (
+            None,
+            format!("rejected withdrawal {id}: {reason}"),
+            format!("驳回提现 {id}：{reason}"),
+            None,
+        ),
     }
 }
 

@@ -20,6 +20,10 @@ pub enum Act {
     Stock,
     /// Anything else (members, profiles, transfers, merges, coupons issued).
     Other,
+    /// A withdrawal asked for (提现): by a store, of what it is owed.
+    RequestWithdrawal,
+    /// A withdrawal approved or rejected: by HQ alone.
+    DecideWithdrawal,
 }
 
 impl Act {
@@ -40,6 +44,13 @@ impl Act {
             | OpBody::CouponIssued { .. }
             | OpBody::UsesTransferred { .. }
             | OpBody::StaffChanged { .. } => Act::Other,
+            OpBody::Withdrawal { step, .. } => {
+                if step.is_request() {
+                    Act::RequestWithdrawal
+                } else {
+                    Act::DecideWithdrawal
+                }
+            }
         }
     }
 }
@@ -57,6 +68,10 @@ pub enum NotAuthorised {
     CatalogueHqOnly,
     #[error("HQ holds no stock: goods in, returns, transfers and stocktakes happen at stores")]
     HqHoldsNoStock,
+    #[error("a withdrawal is requested by the store that is owed the money, not by HQ")]
+    WithdrawalAtStores,
+    #[error("a withdrawal is approved or rejected by HQ alone")]
+    WithdrawalHqDecides,
 }
 
 impl DomainError for NotAuthorised {
@@ -66,6 +81,8 @@ impl DomainError for NotAuthorised {
             NotAuthorised::ProgrammeHqOnly => "programme_hq_only",
             NotAuthorised::CatalogueHqOnly => "catalogue_hq_only",
             NotAuthorised::HqHoldsNoStock => "hq_holds_no_stock",
+            NotAuthorised::WithdrawalAtStores => "withdrawal_at_stores",
+            NotAuthorised::WithdrawalHqDecides => "withdrawal_hq_decides",
         }
     }
 
@@ -77,6 +94,8 @@ impl DomainError for NotAuthorised {
                 "商品目录（商品与价格）由总部统一维护，请在总部节点修改"
             }
             NotAuthorised::HqHoldsNoStock => "总部不持有库存：入库、退货、调拨和盘点请在门店进行",
+            NotAuthorised::WithdrawalAtStores => "提现由应收款的门店申请，总部不申请提现",
+            NotAuthorised::WithdrawalHqDecides => "提现只能由总部审批或驳回",
         }
         .into()
     }
@@ -89,10 +108,14 @@ pub fn may(role: Option<OriginRole>, act: Act) -> Result<(), NotAuthorised> {
         (Some(OriginRole::Hq), Act::Stock) => Err(NotAuthorised::HqHoldsNoStock),
         (Some(OriginRole::Store), Act::AuthorProgramme) => Err(NotAuthorised::ProgrammeHqOnly),
         (Some(OriginRole::Store), Act::AuthorCatalogue) => Err(NotAuthorised::CatalogueHqOnly),
+        (Some(OriginRole::Hq), Act::RequestWithdrawal) => Err(NotAuthorised::WithdrawalAtStores),
+        (Some(OriginRole::Store), Act::DecideWithdrawal) => Err(NotAuthorised::WithdrawalHqDecides),
         (None, _)
         | (Some(_), Act::Other)
         | (Some(OriginRole::Store), Act::Sell | Act::Stock)
         | (Some(OriginRole::Hq), Act::AuthorProgramme | Act::AuthorCatalogue) => Ok(()),
+        (Some(OriginRole::Store), Act::RequestWithdrawal)
+        | (Some(OriginRole::Hq), Act::DecideWithdrawal) => Ok(()),
     }
 }
 

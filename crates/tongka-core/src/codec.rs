@@ -40,9 +40,13 @@ pub const FEATURE_STAFF: u64 = 1 << 3;
 /// Stock: a store's stock changed (`stock`), a sale or refund that moves
 /// stock.
 pub const FEATURE_STOCK: u64 = 1 << 4;
+/// Settlement: a store's withdrawal requested, approved or rejected
+/// (`settlement`).
+pub const FEATURE_SETTLEMENT: u64 = 1 << 7;
 /// Every feature this build knows how to apply.
-pub const FEATURES_KNOWN: u64 =
-    FEATURE_POINTS | FEATURE_COUPONS | FEATURE_CARDS | FEATURE_STAFF | FEATURE_STOCK;
+pub const FEATURES_KNOWN: u64 = FEATURE_POINTS | FEATURE_COUPONS | FEATURE_CARDS | FEATURE_STAFF | FEATURE_STOCK
+    // settlement
+    | FEATURE_SETTLEMENT;
 
 /// The name of feature bit `bit`, if this build knows it.
 pub fn feature_name(bit: u32) -> Option<&'static str> {
@@ -52,6 +56,7 @@ pub fn feature_name(bit: u32) -> Option<&'static str> {
         FEATURE_CARDS => Some("cards"),
         FEATURE_STAFF => Some("staff"),
         FEATURE_STOCK => Some("stock"),
+        FEATURE_SETTLEMENT => Some("settlement"),
         _ => None,
     }
 }

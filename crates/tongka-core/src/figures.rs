@@ -27,6 +27,7 @@ use crate::day::Day;
 use crate::ids::{MemberId, NodeId};
 use crate::money::Money;
 use crate::op::{Op, OpBody};
+use crate::settlement::Exchanged;
 use crate::state::LedgerTotals;
 
 /// Money one way through one tender kind.
@@ -76,7 +77,7 @@ pub struct Moved {
 }
 
 impl Moved {
-    fn add(&mut self, principal: Money, bonus: Money, points: i64) {
+    pub(crate) fn add(&mut self, principal: Money, bonus: Money, points: i64) {
         self.count += 1;
         self.principal += principal;
         self.bonus += bonus;
@@ -104,6 +105,11 @@ pub struct Figures {
     /// (kept by whoever holds the set: see the module doc).
     #[n(4)]
     pub active_members: u64,
+    /// Settlement (`settlement`): shares this store gave each other store
+    /// and received from it, per counterparty. A row written before the
+    /// field lacks it (the db recomputes such rows: `figures-2`).
+    #[n(5)]
+    pub shares_with: BTreeMap<NodeId, Exchanged>,
 }
 
 /// The stores whose figures `op` changes: its origin, and the receiver of
@@ -173,11 +179,19 @@ impl Figures {
                     }
                 }
                 OpBody::SharesTransferred {
+                    to,
                     principal,
                     bonus,
                     points,
                     ..
-                } => self.shares_out.add(*principal, *bonus, *points),
+                } => {
+                    self.shares_out.add(*principal, *bonus, *points);
+                    // settlement: given to another store
+                    if to != op.origin() {
+                        let ex = self.shares_with.entry(to.clone()).or_default();
+                        ex.given.add(*principal, *bonus, *points);
+                    }
+                }
                 _ => {}
             }
         }
@@ -191,6 +205,11 @@ impl Figures {
             && to == store
         {
             self.shares_in.add(*principal, *bonus, *points);
+            // settlement: received from another store
+            if to != op.origin() {
+                let ex = self.shares_with.entry(op.origin().clone()).or_default();
+                ex.received.add(*principal, *bonus, *points);
+            }
         }
     }
 

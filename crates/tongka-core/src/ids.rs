@@ -310,6 +310,11 @@ entity_id!(
     StaffId,
     "s-"
 );
+entity_id!(
+    /// A store's withdrawal request (提现, `w-store-1-48`): `settlement`.
+    WithdrawalId,
+    "w-"
+);
 
 #[cfg(test)]
 mod tests {

@@ -30,6 +30,7 @@ pub mod profile_doc;
 pub mod programme;
 pub mod programme_doc;
 pub mod refund;
+pub mod settlement;
 pub mod shares;
 pub mod staff;
 pub mod state;

@@ -12,16 +12,17 @@ use crate::catalogue::Product;
 use crate::checkout::{Order, TenderKind};
 use crate::clock::{Hlc, VersionVector};
 use crate::codec::{
-    FEATURE_CARDS, FEATURE_COUPONS, FEATURE_POINTS, FEATURE_STAFF, FEATURE_STOCK, feature_name,
-    first_unknown_feature,
+    FEATURE_CARDS, FEATURE_COUPONS, FEATURE_POINTS, FEATURE_SETTLEMENT, FEATURE_STAFF,
+    FEATURE_STOCK, feature_name, first_unknown_feature,
 };
 use crate::coupon::Coupon;
 use crate::day::Day;
-use crate::ids::{CardId, CouponId, MemberId, NodeId, OpId, RechargeId, StaffId};
+use crate::ids::{CardId, CouponId, MemberId, NodeId, OpId, RechargeId, StaffId, WithdrawalId};
 use crate::member::{Profile, ProfilePatch};
 use crate::money::Money;
 use crate::programme::Programme;
 use crate::refund::Refund;
+use crate::settlement::WithdrawalStep;
 use crate::staff::StaffPatch;
 use crate::stock::{StockChange, StockQty};
 
@@ -239,6 +240,17 @@ pub enum OpBody {
         #[n(0)]
         change: StockChange,
     },
+    /// A step of a store's withdrawal (提现, `settlement`): its request,
+    /// made by the store (the request's origin is the withdrawing store),
+    /// or HQ's approval or rejection of it. Who is the op's `by`, when its
+    /// clock. Feature `FEATURE_SETTLEMENT`.
+    #[n(17)]
+    Withdrawal {
+        #[n(0)]
+        id: WithdrawalId,
+        #[n(1)]
+        step: WithdrawalStep,
+    },
 }
 
 /// A node's visits of one card moved by a merge, with the card.
@@ -393,6 +405,7 @@ impl OpBody {
             OpBody::CardVisited { .. } => FEATURE_CARDS,
             OpBody::StaffChanged { .. } => FEATURE_STAFF,
             OpBody::StockChanged { .. } => FEATURE_STOCK,
+            OpBody::Withdrawal { .. } => FEATURE_SETTLEMENT,
             OpBody::MergeMoved { coupons, cards, .. } => {
                 let mut f = 0;
                 if !coupons.is_empty() {
@@ -425,6 +438,7 @@ impl OpBody {
             | OpBody::CatalogueChanged { .. }
             | OpBody::StaffChanged { .. }
             | OpBody::StockChanged { .. } => None,
+            OpBody::Withdrawal { .. } => None,
         }
     }
 
@@ -445,6 +459,7 @@ impl OpBody {
             OpBody::CardVisited { .. } => "card_visited",
             OpBody::StaffChanged { .. } => "staff_changed",
             OpBody::StockChanged { change } => change.kind(),
+            OpBody::Withdrawal { step, .. } => step.kind(),
         }
     }
 }

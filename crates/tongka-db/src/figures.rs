@@ -17,16 +17,23 @@ use tongka_core::clock::{Hlc, VersionVector};
 use tongka_core::day::Day;
 use tongka_core::figures::{self, Figures};
 use tongka_core::ids::NodeId;
-use tongka_core::op::Op;
+use tongka_core::op::{Op, OpBody};
+use tongka_core::settlement::{self, Withdrawal};
 
-use crate::tables::{ACTIVE, FIGURES, META, OPS, REJECTED};
+use crate::tables::{ACTIVE, FIGURES, META, OPS, REJECTED, WITHDRAWALS};
 use crate::{Db, DbError};
 
-/// The `meta` key set once the figures hold every op of the log.
-const FIGURES_KEPT: &str = "figures";
+/// The `meta` key set once the figures hold every op of the log, in the
+/// current shape of `Figures`. `figures-2`: rows grew `shares_with`
+/// (settlement), so a database marked only `figures` is recomputed.
+const FIGURES_KEPT: &str = "figures-2";
 
 fn uncbor(b: &[u8]) -> Result<Figures, DbError> {
     minicbor::decode(b).map_err(|e| DbError::Corrupt(format!("figures: {e}")))
+}
+
+fn unwithdrawal(b: &[u8]) -> Result<Withdrawal, DbError> {
+    minicbor::decode(b).map_err(|e| DbError::Corrupt(format!("withdrawal: {e}")))
 }
 
 /// The figures tables of one write transaction, and the rows its ops
@@ -35,6 +42,7 @@ pub(crate) struct FiguresTables<'w> {
     figures: Table<'w, (&'static str, i32), &'static [u8]>,
     active: Table<'w, (&'static str, i32, &'static str), ()>,
     pending: HashMap<(NodeId, i32), Figures>,
+    withdrawals: Table<'w, &'static str, &'static [u8]>,
 }
 
 impl<'w> FiguresTables<'w> {
@@ -43,11 +51,15 @@ impl<'w> FiguresTables<'w> {
             figures: w.open_table(FIGURES)?,
             active: w.open_table(ACTIVE)?,
             pending: HashMap::new(),
+            withdrawals: w.open_table(WITHDRAWALS)?,
         })
     }
 
     /// Count `op`, applied, in the figures of the stores it touched.
     pub(crate) fn apply(&mut self, op: &Op) -> Result<(), DbError> {
+        if let OpBody::Withdrawal { id, .. } = &op.body {
+            self.withdrawal(id.as_str(), op)?;
+        }
         let day = figures::day_of(op).0;
         for store in figures::touched(op) {
             let key = (store, day);
@@ -75,6 +87,21 @@ impl<'w> FiguresTables<'w> {
         Ok(())
     }
 
+    /// A withdrawal's row after `op` (settlement). One that does not apply
+    /// (a decision on a withdrawal this node does not hold, which causal
+    /// delivery rules out; an id reused) leaves the row as it was.
+    fn withdrawal(&mut self, id: &str, op: &Op) -> Result<(), DbError> {
+        let cur = match self.withdrawals.get(id)? {
+            Some(v) => Some(unwithdrawal(v.value())?),
+            None => None,
+        };
+        if let Ok(next) = settlement::apply(cur.as_ref(), op) {
+            let bytes = minicbor::to_vec(&next).expect("encoding to memory cannot fail");
+            self.withdrawals.insert(id, bytes.as_slice())?;
+        }
+        Ok(())
+    }
+
     /// Write the rows changed, once each.
     pub(crate) fn flush(mut self) -> Result<(), DbError> {
         for ((store, day), f) in self.pending.drain() {
@@ -87,15 +114,20 @@ impl<'w> FiguresTables<'w> {
 }
 
 /// Make the figures hold the whole log, once: a database made before the
-/// figures tables (its `meta` lacks `figures`) has them computed from its
-/// log, every op but the rejected, in this transaction; a new one only
-/// gets the mark. Ops this build cannot decode were not applied by it
+/// figures tables, or before their current shape (its `meta` lacks
+/// `FIGURES_KEPT`), has them cleared and computed from its log, every op
+/// but the rejected, in this transaction; a new one computes nothing (its
+/// log is empty) and gets the mark. Ops this build cannot decode were not applied by it
 /// either, and are not counted.
 pub(crate) fn backfill(w: &redb::WriteTransaction) -> Result<(), DbError> {
     let mut meta = w.open_table(META)?;
     if meta.get(FIGURES_KEPT)?.is_some() {
         return Ok(());
     }
+    // Rows of an older shape (or of none) are recomputed from scratch.
+    w.delete_table(FIGURES)?;
+    w.delete_table(ACTIVE)?;
+    w.delete_table(WITHDRAWALS)?;
     let ops = w.open_table(OPS)?;
     let rejected = w.open_table(REJECTED)?;
     let mut tables = FiguresTables::open(w)?;
@@ -189,5 +221,25 @@ impl Db {
             }
         }
         Ok(Freshness { vv, newest })
+    }
+
+    /// Every withdrawal this node holds (settlement), ordered by id. A
+    /// chain makes a few a month per store: read whole.
+    pub fn withdrawals(&self) -> Result<Vec<Withdrawal>, DbError> {
+        let r = self.shared.db.begin_read()?;
+        let t = r.open_table(WITHDRAWALS)?;
+        let mut out = Vec::new();
+        for row in t.iter()? {
+            let (_, v) = row?;
+            out.push(unwithdrawal(v.value())?);
+        }
+        Ok(out)
+    }
+
+    /// One withdrawal, if this node holds it.
+    pub fn withdrawal(&self, id: &str) -> Result<Option<Withdrawal>, DbError> {
+        let r = self.shared.db.begin_read()?;
+        let t = r.open_table(WITHDRAWALS)?;
+        t.get(id)?.map(|v| unwithdrawal(v.value())).transpose()
     }
 }

@@ -118,6 +118,10 @@ pub const FIGURES: TableDefinition<(&str, i32), &[u8]> = TableDefinition::new("f
 /// or a recharge at the store that day; a new key bumps that day's
 /// `Figures::active_members` (distinct members, which a sum cannot count).
 pub const ACTIVE: TableDefinition<(&str, i32, &str), ()> = TableDefinition::new("active-1");
+/// withdrawals: withdrawal id → minicbor `tongka_core::settlement::Withdrawal`
+/// (a store's 提现: its request and HQ's decision), written in the commit
+/// of each `Withdrawal` op applied, with the figures (`crate::figures`).
+pub const WITHDRAWALS: TableDefinition<&str, &[u8]> = TableDefinition::new("withdrawals-1");
 
 /// The format byte of values encoded by `encode`.
 pub const VALUE_FORMAT_V1: u8 = 1;

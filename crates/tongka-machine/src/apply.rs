@@ -136,6 +136,9 @@ pub enum Admitted<'a> {
     /// A store's stock changed: the host applies it to its stock book
     /// (`stock::StockBook::apply`).
     Stock,
+    /// A withdrawal's step (settlement): the host keeps the withdrawal
+    /// (`tongka_core::settlement::apply`).
+    Withdrawal,
 }
 
 impl Admitted<'_> {
@@ -147,7 +150,11 @@ impl Admitted<'_> {
             | Admitted::Merge { member } => Some(member),
             Admitted::Sale { order } => order.member.as_ref(),
             Admitted::Refund { member, .. } => *member,
-            Admitted::Programme | Admitted::Catalogue | Admitted::Staff | Admitted::Stock => None,
+            Admitted::Programme
+            | Admitted::Catalogue
+            | Admitted::Staff
+            | Admitted::Stock
+            | Admitted::Withdrawal => None,
         }
     }
 }
@@ -249,6 +256,7 @@ pub fn admit<'a>(
         OpBody::CatalogueChanged { .. } => Admitted::Catalogue,
         OpBody::StaffChanged { .. } => Admitted::Staff,
         OpBody::StockChanged { .. } => Admitted::Stock,
+        OpBody::Withdrawal { .. } => Admitted::Withdrawal,
     })
 }
 
@@ -383,9 +391,11 @@ pub fn apply(view: &impl View, op: &Op, role: Option<OriginRole>) -> Result<Appl
         Admitted::Sale { order } => out.order = Some(OrderState::new(order.clone())),
         Admitted::Refund { order, .. } => out.order = Some(*order),
         Admitted::Merge { .. } => out.merge = true,
-        Admitted::Programme | Admitted::Catalogue | Admitted::Staff | Admitted::Stock => {
-            out.document = true
-        }
+        Admitted::Programme
+        | Admitted::Catalogue
+        | Admitted::Staff
+        | Admitted::Stock
+        | Admitted::Withdrawal => out.document = true,
         Admitted::Registered { .. } | Admitted::Member { .. } => {}
     }
     Ok(out)

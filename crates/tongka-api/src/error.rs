@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use tongka_actors::EngineError;
 use tongka_core::authority::NotAuthorised;
+use tongka_core::settlement::SettlementError;
 use tongka_core::card::CardError;
 use tongka_core::catalogue::{CategoryError, ProductError};
 use tongka_core::checkout::CheckoutError;
@@ -317,6 +318,13 @@ pub(crate) fn status_of(e: &EngineError) -> StatusCode {
             | StaffError::Incomplete => INVALID,
         },
         EngineError::ApprovalRequired(_) => StatusCode::FORBIDDEN,
+        EngineError::Settlement(e) => match e {
+            SettlementError::ExceedsOwed { .. } | SettlementError::NotPositive => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            SettlementError::Decided(_) | SettlementError::IdTaken(_) => StatusCode::CONFLICT,
+            SettlementError::NotFound(_) => StatusCode::NOT_FOUND,
+        },
         EngineError::Stock(e) => match e {
             StockError::Qty { .. }
             | StockError::UnitCost { .. }
@@ -341,7 +349,9 @@ pub(crate) fn status_of(e: &EngineError) -> StatusCode {
             NotAuthorised::HqSellsNothing
             | NotAuthorised::ProgrammeHqOnly
             | NotAuthorised::CatalogueHqOnly
-            | NotAuthorised::HqHoldsNoStock => StatusCode::FORBIDDEN,
+            | NotAuthorised::HqHoldsNoStock
+            | NotAuthorised::WithdrawalAtStores
+            | NotAuthorised::WithdrawalHqDecides => StatusCode::FORBIDDEN,
         },
         EngineError::Coupon(e) => coupon_status(e),
         EngineError::Card(e) => card_status(e),

@@ -31,6 +31,7 @@ mod programme;
 mod recharges;
 mod render;
 mod reports;
+mod settlement;
 mod serve;
 mod sessions;
 mod staff;
@@ -218,6 +219,14 @@ pub fn router(state: AppState) -> Router {
         .route("/reports/points", get(reports::points))
         .route("/reports/members", get(reports::members))
         .route("/reports/rankings", get(reports::rankings))
+        // settlement
+        .route("/settlement", get(settlement::settlement))
+        .route(
+            "/withdrawals",
+            get(settlement::list).post(settlement::request),
+        )
+        .route("/withdrawals/{id}/approve", post(settlement::approve))
+        .route("/withdrawals/{id}/reject", post(settlement::reject))
         .route("/metrics", metrics::endpoint(&metrics))
         .route("/staff", get(staff::list).post(staff::create))
         .route("/stock", get(stock_read::list))

@@ -102,6 +102,21 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
     ("POST", "/stocktakes", Need::Act(Action::Stock)),
     ("POST", "/transfers", Need::Act(Action::Stock)),
     ("POST", "/transfers/{id}/receive", Need::Act(Action::Stock)),
+    // Settlement (跨店结算) and withdrawals (提现): reading with reports (a
+    // store manager: their stores'); a store asks, HQ decides.
+    ("GET", "/settlement", Need::Act(Action::Reports)),
+    ("GET", "/withdrawals", Need::Act(Action::Reports)),
+    ("POST", "/withdrawals", Need::Act(Action::RequestWithdrawal)),
+    (
+        "POST",
+        "/withdrawals/{id}/approve",
+        Need::Act(Action::DecideWithdrawals),
+    ),
+    (
+        "POST",
+        "/withdrawals/{id}/reject",
+        Need::Act(Action::DecideWithdrawals),
+    ),
 ];
 
 /// What `method` on the routed `path` needs; `None`: not in the table.

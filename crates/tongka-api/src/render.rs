@@ -706,6 +706,7 @@ pub enum OutcomeView<'a> {
     Visit(cards::VisitView<'a>),
     Staff(StaffView<'a>),
     Stock(stock::StockOutcomeView<'a>),
+    Withdrawal(crate::settlement::WithdrawalView),
 }
 
 /// The answer for an outcome, as the first request got it (a coupon's
@@ -767,6 +768,7 @@ pub fn outcome<'a>(
         // The account as changed; its login conflict from the book now.
         Outcome::Staff(a) => OutcomeView::Staff(staff(a, book)),
         Outcome::Stock(o) => OutcomeView::Stock(stock::stock_outcome(o)),
+        Outcome::Withdrawal(w) => OutcomeView::Withdrawal(crate::settlement::withdrawal(w)),
     }
 }
 
@@ -888,6 +890,7 @@ pub fn history_entry(op: &Op, book: &tongka_core::staff::StaffBook) -> HistoryEn
             ("staff_changed", None, None, None, 0, staff.to_string())
         }
         OpBody::StockChanged { change } => (change.kind(), None, None, None, 0, op.id.to_string()),
+        OpBody::Withdrawal { id, step } => (step.kind(), None, None, None, 0, id.to_string()),
     };
     HistoryEntry {
         op: op.id.to_string(),

@@ -52,7 +52,7 @@ const TENDERS: [TenderKind; 5] = [
     TenderKind::Alipay,
 ];
 
-fn bad(field: &'static str, en: &str, zh: &str) -> ApiError {
+pub(crate) fn bad(field: &'static str, en: &str, zh: &str) -> ApiError {
     ApiError::new(
         StatusCode::UNPROCESSABLE_ENTITY,
         "invalid_report_query",
@@ -64,17 +64,17 @@ fn bad(field: &'static str, en: &str, zh: &str) -> ApiError {
 
 /// What a report's query asks.
 #[derive(Debug, Default)]
-struct Asked {
+pub(crate) struct Asked {
     from: Option<Day>,
     to: Option<Day>,
-    store: Option<NodeId>,
+    pub(crate) store: Option<NodeId>,
     channel: Option<TenderKind>,
     by: Option<String>,
 }
 
 /// Read `pairs`, each of `allowed` at most once, none other; an empty value
 /// is as if not given.
-fn parse(pairs: &[(String, String)], allowed: &[&'static str]) -> Result<Asked, ApiError> {
+pub(crate) fn parse(pairs: &[(String, String)], allowed: &[&'static str]) -> Result<Asked, ApiError> {
     let mut q = Asked::default();
     let mut seen: BTreeSet<&str> = BTreeSet::new();
     for (k, v) in pairs {
@@ -145,7 +145,7 @@ fn parse(pairs: &[(String, String)], allowed: &[&'static str]) -> Result<Asked, 
 
 /// The days asked: `from` to `to` inclusive; `to` defaults to today and
 /// `from` to 29 days before `to`.
-fn range(q: &Asked) -> Result<(Day, Day), ApiError> {
+pub(crate) fn range(q: &Asked) -> Result<(Day, Day), ApiError> {
     let to = q.to.unwrap_or_else(today);
     let from = q.from.unwrap_or(to.plus(1 - RANGE_DAYS_DEFAULT));
     if from > to {
@@ -164,7 +164,7 @@ fn range(q: &Asked) -> Result<(Day, Day), ApiError> {
 /// The stores a report covers: the one asked, or every store (`None`) —
 /// for a store manager, their own. A store this node has never heard of
 /// (no op of it held, not this node, not a peer) is refused.
-fn stores(
+pub(crate) fn stores(
     s: &AppState,
     who: &Principal,
     asked: Option<&NodeId>,
@@ -200,7 +200,7 @@ fn stores(
 
 /// The figures rows of `stores` (every store: `None`) from `from` to `to`,
 /// and how fresh they are, read off the async workers.
-async fn read(
+pub(crate) async fn read(
     s: &AppState,
     stores: Option<Vec<NodeId>>,
     from: Day,

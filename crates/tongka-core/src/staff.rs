@@ -135,10 +135,14 @@ pub enum Action {
     /// Change the store's stock: goods in, returns, transfers, stocktakes,
     /// minimums (reading stock needs only sign-in).
     Stock,
+    /// Ask to withdraw what the store is owed in settlement (提现申请).
+    RequestWithdrawal,
+    /// Approve or reject a store's withdrawal (提现审批), at HQ.
+    DecideWithdrawals,
 }
 
 impl Action {
-    pub const ALL: [Action; 12] = [
+    pub const ALL: [Action; 14] = [
         Action::Sell,
         Action::EditMembers,
         Action::Verify,
@@ -151,6 +155,8 @@ impl Action {
         Action::Reports,
         Action::Audit,
         Action::Stock,
+        Action::RequestWithdrawal,
+        Action::DecideWithdrawals,
     ];
 
     /// An action named by a client.
@@ -172,6 +178,8 @@ impl Action {
             Action::Reports => "reports",
             Action::Audit => "audit",
             Action::Stock => "stock",
+            Action::RequestWithdrawal => "request_withdrawal",
+            Action::DecideWithdrawals => "decide_withdrawals",
         }
     }
 
@@ -189,6 +197,8 @@ impl Action {
             Action::Reports => "报表与结算",
             Action::Audit => "审计日志",
             Action::Stock => "入库、退货、调拨、盘点",
+            Action::RequestWithdrawal => "申请提现",
+            Action::DecideWithdrawals => "审批提现",
         }
     }
 
@@ -206,6 +216,8 @@ impl Action {
             Action::Reports => "Reports and settlement",
             Action::Audit => "Audit log",
             Action::Stock => "Stock in, returns, transfers, stocktakes",
+            Action::RequestWithdrawal => "Request a withdrawal",
+            Action::DecideWithdrawals => "Approve or reject withdrawals",
         }
     }
 }
@@ -214,7 +226,7 @@ impl Action {
 /// order: cashier, store manager, HQ finance, HQ admin, owner) may take it. HQ
 /// sells nothing whatever the role (`authority`); a store manager's staff
 /// and audit rights are for the stores they work at (the caller's check).
-const TABLE: [(Action, [bool; 5]); 12] = [
+const TABLE: [(Action, [bool; 5]); 14] = [
     (Action::Sell, [true, true, false, false, true]),
     (Action::EditMembers, [true, true, false, true, true]),
     (Action::Verify, [true, true, false, false, true]),
@@ -227,6 +239,8 @@ const TABLE: [(Action, [bool; 5]); 12] = [
     (Action::Reports, [false, true, true, true, true]),
     (Action::Audit, [false, true, true, true, true]),
     (Action::Stock, [false, true, false, false, true]),
+    (Action::RequestWithdrawal, [false, true, false, false, true]),
+    (Action::DecideWithdrawals, [false, false, true, false, true]),
 ];
 
 /// Whether `role` may take `action`.

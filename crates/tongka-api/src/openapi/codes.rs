@@ -94,6 +94,47 @@ pub const CODES: &[(u16, &str, &str)] = &[
         "invalid_note",
         r#"A note is at most 200 characters, with no control, invisible or direction character. Details: `field`, and for a refused character `char_class`, `code_point`. 备注无效。"#,
     ),
+    // settlement
+    (
+        403,
+        "withdrawal_at_stores",
+        r#"A withdrawal is requested at the store owed the money, not at HQ / 提现由应收款的门店申请，总部不申请。"#,
+    ),
+    (
+        403,
+        "withdrawal_hq_decides",
+        r#"A withdrawal is approved or rejected at the HQ node alone / 提现只能由总部审批或驳回。"#,
+    ),
+    (
+        422,
+        "withdrawal_exceeds_owed",
+        r#"More than the store may withdraw now: what it is owed in settlement less its withdrawals approved (and, for a request, pending) / 超过门店当前可提现金额。Detail: `asked`, `available`."#,
+    ),
+    (
+        422,
+        "withdrawal_not_positive",
+        r#"A withdrawal's amount must be more than 0 / 提现金额须大于 0。"#,
+    ),
+    (
+        409,
+        "withdrawal_decided",
+        r#"The withdrawal was already approved or rejected: each is decided once / 该提现已审批。Detail: `withdrawal`."#,
+    ),
+    (
+        404,
+        "withdrawal_not_found",
+        r#"No such withdrawal on this node (yet: a request made at a store cut off arrives when the network heals) / 没有该提现。Detail: `withdrawal`."#,
+    ),
+    (
+        409,
+        "withdrawal_id_taken",
+        r#"A withdrawal id already requested by another op / 提现编号已被占用。Detail: `withdrawal`."#,
+    ),
+    (
+        422,
+        "invalid_withdrawal_note",
+        r#"A withdrawal's note or reason: one line, at most 200 characters (a rejection needs one) / 提现备注或驳回原因：单行，最多 200 字（驳回须填写）。Detail: `field`."#,
+    ),
     (
         403,
         "hq_holds_no_stock",

@@ -74,7 +74,10 @@ pub(crate) struct Asked {
 
 /// Read `pairs`, each of `allowed` at most once, none other; an empty value
 /// is as if not given.
-pub(crate) fn parse(pairs: &[(String, String)], allowed: &[&'static str]) -> Result<Asked, ApiError> {
+pub(crate) fn parse(
+    pairs: &[(String, String)],
+    allowed: &[&'static str],
+) -> Result<Asked, ApiError> {
     let mut q = Asked::default();
     let mut seen: BTreeSet<&str> = BTreeSet::new();
     for (k, v) in pairs {

@@ -539,17 +539,15 @@ pub(crate) async fn list(
             .filter(|w| shown.as_ref().is_none_or(|l| l.contains(&w.store)))
             .filter(|w| status.flatten().is_none_or(|st| w.status() == st))
             .collect();
-        list.sort_by(|a, b| {
-            (b.requested_at, &b.id).cmp(&(a.requested_at, &a.id))
-        });
+        list.sort_by(|a, b| (b.requested_at, &b.id).cmp(&(a.requested_at, &a.id)));
         let withdrawals = list.into_iter().map(withdrawal).collect();
         Ok::<_, tongka_actors::EngineError>(WithdrawalsView {
             withdrawals,
             balances,
         })
     });
-    let view = read
-        .await
-        .map_err(|e| tongka_actors::EngineError::Internal(format!("the withdrawals read: {e}")))??;
+    let view = read.await.map_err(|e| {
+        tongka_actors::EngineError::Internal(format!("the withdrawals read: {e}"))
+    })??;
     Ok(json_answer(StatusCode::OK, &view))
 }

@@ -94,7 +94,23 @@ impl App {
         App::build_with(|s| s, role, chained, member_codes)
     }
 
+    /// A fresh node named `node` of `role`, in a chain (settlement tests:
+    /// HQ and two stores, each its own router).
+    pub fn named(node: &str, role: &str) -> App {
+        App::build_named(node, |s| s, role, true, true)
+    }
+
     fn build_with(
+        tune: impl FnOnce(tongka_api::AppState) -> tongka_api::AppState,
+        role: &str,
+        chained: bool,
+        member_codes: bool,
+    ) -> App {
+        App::build_named(NODE, tune, role, chained, member_codes)
+    }
+
+    fn build_named(
+        node: &str,
         tune: impl FnOnce(tongka_api::AppState) -> tongka_api::AppState,
         role: &str,
         chained: bool,
@@ -104,7 +120,7 @@ impl App {
         let (db, recovered) = Db::open(
             &dir.path().join("node.redb"),
             DbOptions {
-                node: NodeId::new(NODE).expect("node name"),
+                node: NodeId::new(node).expect("node name"),
                 max_batch: 64,
                 queue_max: 1024,
             },

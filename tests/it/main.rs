@@ -26,5 +26,6 @@ mod netns;
 mod pgload;
 mod points;
 mod programme;
+mod settlement;
 mod staff;
 mod stock;

@@ -489,7 +489,7 @@ fn transfer_across_a_partition_and_a_restart(chain: &mut Chain, cut: Cut<'_>) {
 /// overlap.
 pub(crate) static PARTITIONS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-fn partitions() -> std::sync::MutexGuard<'static, ()> {
+pub(crate) fn partitions() -> std::sync::MutexGuard<'static, ()> {
     PARTITIONS.lock().unwrap_or_else(|e| e.into_inner())
 }
 

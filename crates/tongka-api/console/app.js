@@ -40,6 +40,7 @@ import { bindStaff, renderStaff } from './staff.js';
 import { bindAccount, renderAccount } from './account.js';
 import { bindAudit, renderAudit } from './audit.js';
 import { bindConsistency, renderConsistency } from './consistency.js';
+import { bindSettlement, renderSettlement } from './settlement.js';
 import { bindStock, renderStock } from './stock.js';
 import { bindCatalogue, renderCatalogue } from './catalogue.js';
 import { bindCategories, renderCategories } from './categories.js';
@@ -110,6 +111,7 @@ function renderAll() {
   renderAccount();
   renderAudit();
   renderConsistency();
+  renderSettlement();
   renderStock();
   renderCatalogue();
   renderCategories();
@@ -138,6 +140,7 @@ function bind() {
   bindAccount();
   bindAudit();
   bindConsistency();
+  bindSettlement();
   bindStock();
   bindCatalogue();
   bindCategories();

@@ -113,6 +113,13 @@ const FILES: &[(&str, &str, &str)] = &[
     ("staff.js", JS, include_str!("../console/staff.js")),
     ("account.js", JS, include_str!("../console/account.js")),
     ("audit.js", JS, include_str!("../console/audit.js")),
+    // settlement
+    ("settlement.js", JS, include_str!("../console/settlement.js")),
+    (
+        "i18n_settlement.js",
+        JS,
+        include_str!("../console/i18n_settlement.js"),
+    ),
     (
         "consistency.js",
         JS,

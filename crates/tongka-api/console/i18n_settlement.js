@@ -1,0 +1,41 @@
+// The settlement screen's words (跨店结算与提现). Simplified Chinese first;
+// i18n.js merges them into its one dictionary.
+
+export const SETTLEMENT_I18N = {
+  zh: {
+    'tab.settlement': '跨店结算',
+    'settle.title': '跨店结算与提现',
+    'settle.from': '开始日期', 'settle.to': '结束日期', 'settle.load': '查询',
+    'settle.period': '结算期间：{from} 至 {to}',
+    'settle.rule': '规则：会员在 A 店充值、在 B 店消费时，A 店收了现金、B 店交付商品，A 店欠 B 店所转移的本金与赠送金额；积分不结算。',
+    'settle.pairs': '谁欠谁', 'settle.debtor': '应付门店', 'settle.creditor': '应收门店',
+    'settle.amount': '金额', 'settle.principal': '本金', 'settle.bonus': '赠送', 'settle.transfers': '转移笔数',
+    'settle.stores': '各门店净额（正数为应收）', 'settle.store': '门店', 'settle.net': '净额',
+    'settle.total': '全链合计：{amount}（恒为 0）',
+    'settle.none': '无',
+    'settle.withdrawals': '提现', 'settle.owed': '应收', 'settle.approved': '已批准', 'settle.pending': '待审批',
+    'settle.available': '可提现', 'settle.id': '编号', 'settle.status': '状态',
+    'settle.requested': '申请', 'settle.decided': '审批',
+    'settle.status.pending': '待审批', 'settle.status.approved': '已批准', 'settle.status.rejected': '已驳回',
+    'settle.approve': '批准', 'settle.reject': '驳回', 'settle.reason_prompt': '驳回原因',
+    'settle.request': '申请提现', 'settle.note': '备注', 'settle.submit': '提交申请',
+  },
+  en: {
+    'tab.settlement': 'Settlement',
+    'settle.title': 'Settlement between stores and withdrawals',
+    'settle.from': 'From', 'settle.to': 'To', 'settle.load': 'Show',
+    'settle.period': 'Period: {from} to {to}',
+    'settle.rule': 'Rule: when a member recharged at store A spends at store B, A took the cash and B hands over the goods, so A owes B the principal and bonus moved; points are not settled.',
+    'settle.pairs': 'Who owes whom', 'settle.debtor': 'Owes', 'settle.creditor': 'Is owed',
+    'settle.amount': 'Amount', 'settle.principal': 'Principal', 'settle.bonus': 'Bonus', 'settle.transfers': 'Transfers',
+    'settle.stores': 'Each store\'s net (positive: owed to it)', 'settle.store': 'Store', 'settle.net': 'Net',
+    'settle.total': 'Chain total: {amount} (always 0)',
+    'settle.none': 'None',
+    'settle.withdrawals': 'Withdrawals', 'settle.owed': 'Owed', 'settle.approved': 'Approved', 'settle.pending': 'Pending',
+    'settle.available': 'Available', 'settle.id': 'Id', 'settle.status': 'Status',
+    'settle.requested': 'Requested', 'settle.decided': 'Decided',
+    'settle.status.pending': 'Pending', 'settle.status.approved': 'Approved', 'settle.status.rejected': 'Rejected',
+    'settle.approve': 'Approve', 'settle.reject': 'Reject', 'settle.reason_prompt': 'Reason for rejecting',
+    'settle.request': 'Request a withdrawal', 'settle.note': 'Note', 'settle.submit': 'Submit',
+  },
+};

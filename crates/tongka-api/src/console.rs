@@ -114,7 +114,11 @@ const FILES: &[(&str, &str, &str)] = &[
     ("account.js", JS, include_str!("../console/account.js")),
     ("audit.js", JS, include_str!("../console/audit.js")),
     // settlement
-    ("settlement.js", JS, include_str!("../console/settlement.js")),
+    (
+        "settlement.js",
+        JS,
+        include_str!("../console/settlement.js"),
+    ),
     (
         "i18n_settlement.js",
         JS,

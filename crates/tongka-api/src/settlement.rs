@@ -270,7 +270,7 @@ fn note_of(text: &str, field: &'static str, min: usize) -> Result<String, ApiErr
     tag = "reports",
     summary = r#"A store asks to withdraw what it is owed / 门店申请提现"#,
     description = r#"Made at the store withdrawing (this node; HQ requests none), also while it is cut off from HQ: the request replicates when the network heals. The amount is at most what this node's figures say the store is owed over all time (its settlement position) less its withdrawals approved and pending. HQ then approves or rejects it."#,
-    request_body(content = crate::settlement::WithdrawalReq, examples(("500" = (value = json!({"amount": "500.00", "note": "十二月结算"}))))),
+    request_body(content = crate::settlement::WithdrawalReq),
     extensions(("x-codes" = json!([
         "idempotency_key_required", "invalid_idempotency_key", "invalid_json", "invalid_amount",
         "invalid_withdrawal_note", "withdrawal_exceeds_owed", "withdrawal_not_positive",

@@ -68,6 +68,12 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/reports/points"),
     ("GET", "/api/v1/reports/members"),
     ("GET", "/api/v1/reports/rankings"),
+    // settlement
+    ("GET", "/api/v1/settlement"),
+    ("GET", "/api/v1/withdrawals"),
+    ("POST", "/api/v1/withdrawals"),
+    ("POST", "/api/v1/withdrawals/{id}/approve"),
+    ("POST", "/api/v1/withdrawals/{id}/reject"),
     ("GET", "/api/v1/metrics"),
     ("GET", "/api/v1/setup"),
     ("POST", "/api/v1/setup/first-admin"),

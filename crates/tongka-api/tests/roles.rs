@@ -141,6 +141,11 @@ fn request(w: &World, who: &Member, method: &str, path: &str, n: usize) -> (Stri
         // receive (unknown_transfer); refused for the role or not.
         ("POST", "/transfers") => json!({"to": "store-2", "lines": [{"sku": "latte", "qty": "1"}]}),
         ("POST", "/transfers/{id}/receive") => json!({"lines": [{"sku": "latte", "qty": "1"}]}),
+        // Settlement: nothing owed here (withdrawal_exceeds_owed), no such
+        // withdrawal (withdrawal_not_found); refused for the role or not.
+        ("POST", "/withdrawals") => json!({"amount": "1.00"}),
+        ("POST", "/withdrawals/{id}/approve") => json!({}),
+        ("POST", "/withdrawals/{id}/reject") => json!({"note": "不符"}),
         (_, _) if method == "GET" || method == "DELETE" => Value::Null,
         _ => panic!("{method} {path}: give it a plausible body here"),
     };

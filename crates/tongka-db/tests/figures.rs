@@ -181,7 +181,7 @@ fn figures_are_kept_per_store_and_day_and_backfilled_once() {
         .unwrap();
         w.open_table(redb::TableDefinition::<&str, &[u8]>::new("meta-1"))
             .unwrap()
-            .remove("figures")
+            .remove("figures-2")
             .unwrap();
         w.commit().unwrap();
         let r = raw.begin_read().unwrap();
@@ -202,5 +202,23 @@ fn figures_are_kept_per_store_and_day_and_backfilled_once() {
     assert_eq!(again[0], rows[0]);
     assert_eq!(again[1].2.active_members, 2);
     assert_eq!(again[1].2.totals.recharges, 2);
+    db.close();
+
+    // A database of the figures' older shape (marked `figures` only, its
+    // rows lacking `shares_with`): recomputed from scratch, not added to.
+    {
+        let raw = redb::Database::create(&path).unwrap();
+        let w = raw.begin_write().unwrap();
+        {
+            let mut meta = w
+                .open_table(redb::TableDefinition::<&str, &[u8]>::new("meta-1"))
+                .unwrap();
+            meta.remove("figures-2").unwrap();
+            meta.insert("figures", [1u8].as_slice()).unwrap();
+        }
+        w.commit().unwrap();
+    }
+    let db = open(&path);
+    assert_eq!(all(&db), again, "recomputed once, not counted twice");
     db.close();
 }

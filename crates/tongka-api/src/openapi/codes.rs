@@ -126,11 +126,6 @@ pub const CODES: &[(u16, &str, &str)] = &[
         r#"No such withdrawal on this node (yet: a request made at a store cut off arrives when the network heals) / 没有该提现。Detail: `withdrawal`."#,
     ),
     (
-        409,
-        "withdrawal_id_taken",
-        r#"A withdrawal id already requested by another op / 提现编号已被占用。Detail: `withdrawal`."#,
-    ),
-    (
         422,
         "invalid_withdrawal_note",
         r#"A withdrawal's note or reason: one line, at most 200 characters (a rejection needs one) / 提现备注或驳回原因：单行，最多 200 字（驳回须填写）。Detail: `field`."#,

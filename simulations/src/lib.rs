@@ -144,6 +144,10 @@ pub enum Mutation {
     /// received: it decides the second scan of a delivery note as a first
     /// and applies its moves again (the goods counted twice).
     ReceiveTwice,
+    /// store-1 keeps its settlement figures (`Figures::shares_with`) of
+    /// the share transfers it applies without their bonus: the figures no
+    /// longer say what the transfer ops moved.
+    SettlementDropsBonus,
 }
 
 /// How to run.

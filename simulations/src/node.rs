@@ -361,6 +361,14 @@ pub(crate) struct Materialised {
     /// The `ReceiveTwice` mutation: this node applies a receive of a
     /// transfer it holds as received again instead of refusing it.
     pub stock_receive_twice: bool,
+    /// Settlement (`tongka_core::settlement`): the figures of the share
+    /// transfers applied here, per store and day, as the db keeps them,
+    /// and the settlement of those ops summed from their bodies; the
+    /// settlement check compares the two.
+    pub settle_figures: BTreeMap<(NodeId, tongka_core::day::Day), tongka_core::figures::Figures>,
+    pub settle_ops: tongka_core::settlement::Settlement,
+    /// The `SettlementDropsBonus` mutation.
+    pub settle_drop_bonus: bool,
 }
 
 impl Default for Materialised {
@@ -380,6 +388,9 @@ impl Materialised {
             staff_last_arrived: false,
             stock: StockBook::default(),
             stock_receive_twice: false,
+            settle_figures: BTreeMap::new(),
+            settle_ops: Default::default(),
+            settle_drop_bonus: false,
             members: IdMap::new(ids.members.clone()),
             expect: IdMap::new(ids.members.clone()),
             orders: IdMap::new(ids.orders.clone()),
@@ -711,7 +722,31 @@ impl Materialised {
             }
         }
         self.totals.apply(op);
+        self.settle(op);
         Ok(touched)
+    }
+
+    /// A share transfer between two stores in the settlement books: its
+    /// figures rows (`Figures::apply_as`, the db's rule) and the
+    /// settlement of its body.
+    fn settle(&mut self, op: &Op) {
+        let Some(t) = tongka_core::settlement::transfer_of(op) else {
+            return;
+        };
+        self.settle_ops.add_transfer(&t);
+        let mut counted = std::borrow::Cow::Borrowed(op);
+        if self.settle_drop_bonus
+            && let OpBody::SharesTransferred { bonus, .. } = &mut counted.to_mut().body
+        {
+            *bonus = tongka_core::money::Money::ZERO;
+        }
+        let day = tongka_core::figures::day_of(op);
+        for store in tongka_core::figures::touched(op) {
+            self.settle_figures
+                .entry((store.clone(), day))
+                .or_default()
+                .apply_as(&store, &counted);
+        }
     }
 
     /// `op`'s stock moves by the machine's `StockBook::apply` (a sale or

@@ -417,6 +417,7 @@ impl<'a> Sim<'a> {
         }
         sim.nodes[0].st.staff_last_arrived = sim.mutant(0, Mutation::StaffLastArrivedWins);
         sim.nodes[0].st.stock_receive_twice = sim.mutant(0, Mutation::ReceiveTwice);
+        sim.nodes[0].st.settle_drop_bonus = sim.mutant(0, Mutation::SettlementDropsBonus);
         sim
     }
 

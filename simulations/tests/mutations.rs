@@ -158,6 +158,18 @@ fn futile_transfers_are_caught_by_no_futile_transfer() {
 }
 
 #[test]
+fn settlement_figures_dropping_the_bonus_are_caught() {
+    // store-1 keeps its settlement figures of the transfers it applies
+    // without their bonus: read from its figures, the settlement no longer
+    // equals what the transfer ops moved (the default programme's bonus
+    // rides on recharges of 1000.00 and more).
+    let sc = common::smaller(common::scenario("partition"), 150, 10);
+    let (seed, inv, what) = caught(&sc, Mutation::SettlementDropsBonus);
+    assert_eq!(inv, "settlement", "seed {seed}: {what}");
+    assert!(what.contains("by the ops"), "{what}");
+}
+
+#[test]
 fn a_store_ignoring_idempotency_keys_is_caught_by_at_most_once() {
     // store-1 runs a client's retry as a new request: the machine's
     // idempotency verdict is the only thing that answers it once.

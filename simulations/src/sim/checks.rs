@@ -63,6 +63,49 @@ impl Sim<'_> {
         }
     }
 
+    /// Settlement at a node: read from its figures, as the API does, it
+    /// sums to zero chain-wide and equals the transfers in its ops.
+    pub(super) fn check_settlement(&mut self, n: usize) {
+        use tongka_core::settlement::Settlement;
+        let st = &self.nodes[n].st;
+        let s = Settlement::of_figures(st.settle_figures.iter().map(|((s, _), f)| (s, f)));
+        let total = s.total();
+        let problem = if !total.amount().is_zero() || total.points != 0 {
+            Some((
+                "settlement_zero",
+                format!(
+                    "the stores' positions sum to {} ({} points)",
+                    total.amount(),
+                    total.points
+                ),
+            ))
+        } else if s != st.settle_ops {
+            let diff = s
+                .pairs()
+                .into_iter()
+                .zip(st.settle_ops.pairs())
+                .find(|(a, b)| a != b)
+                .map(|(a, b)| {
+                    format!(
+                        "{} owes {} {} by the figures, {} owes {} {} by the ops",
+                        a.0,
+                        a.1,
+                        a.2.amount(),
+                        b.0,
+                        b.1,
+                        b.2.amount()
+                    )
+                })
+                .unwrap_or_else(|| "the pairs differ".into());
+            Some(("settlement", diff))
+        } else {
+            None
+        };
+        if let Some((inv, d)) = problem {
+            self.violate(inv, Some(n), d);
+        }
+    }
+
     /// Every check over a node's whole state (periodically and at the end).
     /// `cache`: what the sweeps of other nodes found of the member states
     /// this node shares with them (the state is the same: so are its
@@ -77,6 +120,7 @@ impl Sim<'_> {
         self.check_cards(n);
         self.check_staff(n);
         self.check_stock(n);
+        self.check_settlement(n);
         if self.p_redeem > 0 {
             if let Some(d) = crate::points::conservation_problem(&self.nodes[n].st) {
                 self.violate("conservation", Some(n), d);

@@ -26,9 +26,10 @@ function showError(e) {
   st().error = { status: e.status, ...e.err };
 }
 
-async function load() {
+// `keep`: after an action, its refusal stays shown over the reload.
+async function load(keep) {
   const s = st();
-  s.error = null;
+  if (!keep) s.error = null;
   const from = $('#settle-from').value;
   const to = $('#settle-to').value;
   const q = new URLSearchParams();
@@ -61,7 +62,7 @@ async function decide(id, approve) {
   try {
     await postOnce(`withdrawal-${id}-${approve}`, `/api/v1/withdrawals/${encodeURIComponent(id)}/${approve ? 'approve' : 'reject'}`, { note });
   } catch (e) { showError(e); }
-  await load();
+  await load(true);
 }
 
 async function request(ev) {
@@ -75,7 +76,7 @@ async function request(ev) {
     $('#settle-amount').value = '';
     $('#settle-note').value = '';
   } catch (e) { showError(e); }
-  await load();
+  await load(true);
 }
 
 export function renderSettlement() {
@@ -138,7 +139,7 @@ export function renderSettlement() {
 }
 
 export function bindSettlement() {
-  $('#settle-load').addEventListener('click', () => { load().catch(() => {}); });
+  $('#settle-load').addEventListener('click', () => { load(false).catch(() => {}); });
   $('#settle-request').addEventListener('submit', (ev) => { request(ev).catch(() => {}); });
-  onShow('settlement', () => { load().catch(() => {}); });
+  onShow('settlement', () => { load(false).catch(() => {}); });
 }

@@ -15,7 +15,11 @@ fn console_shows_settlement_and_refuses_a_withdrawal_beyond_what_is_owed() {
         wait_for(c, &format!(r#"{}[data-amount="0.00"]"#, dt("settle-total"))).await;
         let total = text(c, &dt("settle-total")).await;
         assert!(total.contains("全链合计"), "{total:?}");
-        wait_for(c, &format!(r#"{}[data-available="0.00"]"#, dt("settle-balance"))).await;
+        wait_for(
+            c,
+            &format!(r#"{}[data-available="0.00"]"#, dt("settle-balance")),
+        )
+        .await;
         fill(c, "settle-amount", "1.00").await;
         click(c, "settle-submit").await;
         wait_for(c, &format!("{}:not([hidden])", dt("settle-error"))).await;

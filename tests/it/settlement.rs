@@ -112,8 +112,16 @@ fn settlement_across_a_partition_sums_to_zero_and_a_withdrawal_is_approved_after
     assert_ne!(s, 201, "a's share is out of reach: {o}");
     // Store-2 asks to withdraw 50.00 of the 80.00 it is owed; not 81.00.
     let (s, v) = s2.post("/withdrawals", json!({"amount": "81.00"}), Some("w-big"));
-    assert_eq!((s, v["error"]["code"].as_str()), (422, Some("withdrawal_exceeds_owed")), "{v}");
-    let (s, w) = s2.post("/withdrawals", json!({"amount": "50.00", "note": "跨店结算"}), Some("w1"));
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (422, Some("withdrawal_exceeds_owed")),
+        "{v}"
+    );
+    let (s, w) = s2.post(
+        "/withdrawals",
+        json!({"amount": "50.00", "note": "跨店结算"}),
+        Some("w1"),
+    );
     assert_eq!((s, &w["status"]), (201, &json!("pending")), "{w}");
     let id = w["id"].as_str().unwrap().to_string();
     // The cut-off store still answers its own settlement.
@@ -137,14 +145,25 @@ fn settlement_across_a_partition_sums_to_zero_and_a_withdrawal_is_approved_after
         let v = settlement(node);
         assert_eq!((&v["pairs"], &v["stores"]), (&pairs, &stores), "{v}");
         assert_eq!(v["chain_total"]["amount"], "0.00", "{v}");
-        assert_eq!(v["freshness"]["version_vector"], settlement(s1)["freshness"]["version_vector"]);
+        assert_eq!(
+            v["freshness"]["version_vector"],
+            settlement(s1)["freshness"]["version_vector"]
+        );
     }
 
     // HQ approves the withdrawal asked while cut off, once.
-    let (s, v) = hq.post(&format!("/withdrawals/{id}/approve"), json!({"note": "已转账"}), Some("a1"));
+    let (s, v) = hq.post(
+        &format!("/withdrawals/{id}/approve"),
+        json!({"note": "已转账"}),
+        Some("a1"),
+    );
     assert_eq!((s, &v["status"]), (200, &json!("approved")), "{v}");
     let (s, v) = hq.post(&format!("/withdrawals/{id}/approve"), json!({}), Some("a2"));
-    assert_eq!((s, v["error"]["code"].as_str()), (409, Some("withdrawal_decided")), "{v}");
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (409, Some("withdrawal_decided")),
+        "{v}"
+    );
     chain.wait_converged(&[0, 1, 2], CONVERGE);
     let (_, l) = s2.get("/withdrawals");
     assert_eq!(l["withdrawals"][0]["status"], "approved", "{l}");
@@ -154,5 +173,9 @@ fn settlement_across_a_partition_sums_to_zero_and_a_withdrawal_is_approved_after
         "{l}"
     );
     let (s, v) = s2.post("/withdrawals", json!({"amount": "10.01"}), Some("w2"));
-    assert_eq!((s, v["error"]["code"].as_str()), (422, Some("withdrawal_exceeds_owed")), "{v}");
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (422, Some("withdrawal_exceeds_owed")),
+        "{v}"
+    );
 }

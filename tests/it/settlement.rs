@@ -6,7 +6,7 @@
 //! at 100%): member a, of store-1, recharges 200.00 there and spends 80.00
 //! at store-2, which holds none of it: store-2 asks store-1, which gives
 //! 80.00 (a share transfer store-1 → store-2). Member b, of store-2,
-//! recharges 100.00 there. Store-2 is cut off (store-1 and HQ stopped):
+//! recharges 100.00 there. Store-2 is cut off (its link down, or store-1 and HQ stopped):
 //! b spends 30.00 there from its own share (no transfer), a's 50.00 there
 //! is declined (its share is out of reach), and store-2 asks to withdraw
 //! 50.00 of the 80.00 it is owed. Healed: b spends 20.00 at store-1,
@@ -70,10 +70,32 @@ fn expected(amount: &str, transfers: u64) -> (Value, Value) {
     )
 }
 
+/// How store-2 is cut off from store-1 and HQ.
+enum Cut<'a> {
+    /// Its link to the chain LAN down (`netns`; root and iproute2).
+    Link(&'a crate::netns::Net),
+    /// Store-1 and HQ stopped (SIGSTOP) and continued: no root needed.
+    Stop,
+}
+
 #[test]
-fn settlement_across_a_partition_sums_to_zero_and_a_withdrawal_is_approved_after_the_heal() {
+fn settlement_across_a_partition_of_stopped_peers() {
     let _serial = crate::stock::partitions();
     let chain = Chain::with_hq(2);
+    scenario(&chain, Cut::Stop);
+}
+
+#[test]
+fn settlement_across_a_link_down_partition() {
+    let _serial = crate::stock::partitions();
+    let Some(nc) = crate::netns::NetChain::new(2) else {
+        return;
+    };
+    scenario(&nc.chain, Cut::Link(&nc.net));
+}
+
+/// The scenario of the module doc, store-2 cut off by `cut`.
+fn scenario(chain: &Chain, cut: Cut<'_>) {
     let [s1, s2, hq] = [&chain.nodes[0], &chain.nodes[1], &chain.nodes[2]];
 
     // a of store-1: 200.00 there, 80.00 spent at store-2 (a transfer).
@@ -94,17 +116,27 @@ fn settlement_across_a_partition_sums_to_zero_and_a_withdrawal_is_approved_after
         assert_eq!((&v["pairs"], &v["stores"]), (&pairs, &stores), "{v}");
     }
 
-    // Store-2 cut off: store-1 and HQ stopped.
-    signal(s1.pid(), libc::SIGSTOP);
-    signal(hq.pid(), libc::SIGSTOP);
-    let cut = Instant::now();
-    let noticed = try_wait_for(NOTICE, || !any_connected(s2));
-    if !noticed {
-        signal(s1.pid(), libc::SIGCONT);
-        signal(hq.pid(), libc::SIGCONT);
+    // Store-2 cut off.
+    let heal = || match &cut {
+        Cut::Link(net) => net.link(2, true),
+        Cut::Stop => {
+            signal(s1.pid(), libc::SIGCONT);
+            signal(hq.pid(), libc::SIGCONT);
+        }
+    };
+    match &cut {
+        Cut::Link(net) => net.link(2, false),
+        Cut::Stop => {
+            signal(s1.pid(), libc::SIGSTOP);
+            signal(hq.pid(), libc::SIGSTOP);
+        }
+    }
+    let cut_at = Instant::now();
+    if !try_wait_for(NOTICE, || !any_connected(s2)) {
+        heal();
         panic!("store-2 did not notice the partition within {NOTICE:?}");
     }
-    println!("partition noticed by store-2 after {:?}", cut.elapsed());
+    println!("partition noticed by store-2 after {:?}", cut_at.elapsed());
     // b spends from store-2's own share; a's spend there is declined.
     let (s, o) = spend(s2, &b, "30.00", "ob1");
     assert_eq!(s, 201, "{o}");
@@ -128,15 +160,21 @@ fn settlement_across_a_partition_sums_to_zero_and_a_withdrawal_is_approved_after
     let v = settlement(s2);
     assert_eq!((&v["pairs"], &v["stores"]), (&pairs, &stores), "{v}");
 
-    // Heal.
-    signal(s1.pid(), libc::SIGCONT);
-    signal(hq.pid(), libc::SIGCONT);
+    if let Cut::Link(_) = cut {
+        // The other side still sees only what it had: the cut is real.
+        let (_, l) = hq.get("/withdrawals");
+        assert_eq!(l["withdrawals"], json!([]), "{l}");
+    }
+    heal();
     chain.wait_converged(&[0, 1, 2], CONVERGE);
     // HQ holds the request now.
     let (s, l) = hq.get("/withdrawals?status=pending");
     assert_eq!(s, 200, "{l}");
     assert_eq!(l["withdrawals"][0]["id"], id.as_str(), "{l}");
-    // b spends 20.00 at store-1: store-2 gives it back (a transfer back).
+    // b spends 20.00 at store-1, which asks store-2 (connected again: the
+    // ops may have converged through HQ before): store-2 gives it back (a
+    // transfer back).
+    chain.wait_connected();
     let (s, o) = spend(s1, &b, "20.00", "ob2");
     assert_eq!(s, 201, "{o}");
     chain.wait_converged(&[0, 1, 2], CONVERGE);

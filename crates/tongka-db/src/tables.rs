@@ -112,7 +112,9 @@ pub const SKU_MOVEMENTS: TableDefinition<(&str, &str, u64, u32), ()> =
 /// in the commit of every op applied (not rejected), made here or received
 /// (`crate::figures`). A database made before this table gets it filled
 /// once at open from its log (`figures::backfill`, marked by `meta`
-/// `figures`), so its figures count every op it holds.
+/// `figures-2`; a database marked only `figures`, whose rows lack
+/// `shares_with`, has them recomputed), so its figures count every op it
+/// holds.
 pub const FIGURES: TableDefinition<(&str, i32), &[u8]> = TableDefinition::new("figures-1");
 /// active: `(store, chain day, member id)` → `()`: the members with a sale
 /// or a recharge at the store that day; a new key bumps that day's

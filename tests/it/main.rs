@@ -7,6 +7,7 @@ mod cards;
 mod catalogue;
 mod chain;
 mod cli;
+mod consistency;
 mod console;
 mod console_cards;
 mod console_catalogue;

@@ -10,6 +10,8 @@ use std::sync::Arc;
 
 use tongka_core::checkout::Order;
 use tongka_core::clock::{HlcClock, VersionVector};
+use tongka_core::day::Day;
+use tongka_core::figures::{self, Figures};
 use tongka_core::ids::{MemberId, NodeId, OpId, OrderId};
 use tongka_core::member::Profile;
 use tongka_core::money::Money;
@@ -361,6 +363,15 @@ pub(crate) struct Materialised {
     /// The `ReceiveTwice` mutation: this node applies a receive of a
     /// transfer it holds as received again instead of refusing it.
     pub stock_receive_twice: bool,
+    /// The report figures of every store and day, from the ops applied
+    /// here: the core's rule (`figures::touched`, `Figures::apply_as`), as
+    /// the db keeps them in each op's commit. Active members (a set per
+    /// store and day in the db) are not kept: a set of a million entries
+    /// per node would double the memory of a large run.
+    pub figures: BTreeMap<(NodeId, Day), Figures>,
+    /// The `FiguresTransferTwice` mutation: this node counts each share
+    /// transfer twice in its figures.
+    pub figures_transfer_twice: bool,
 }
 
 impl Default for Materialised {
@@ -380,6 +391,8 @@ impl Materialised {
             staff_last_arrived: false,
             stock: StockBook::default(),
             stock_receive_twice: false,
+            figures: Default::default(),
+            figures_transfer_twice: false,
             members: IdMap::new(ids.members.clone()),
             expect: IdMap::new(ids.members.clone()),
             orders: IdMap::new(ids.orders.clone()),
@@ -708,6 +721,16 @@ impl Materialised {
             }
         }
         self.totals.apply(op);
+        let twice =
+            self.figures_transfer_twice && matches!(op.body, OpBody::SharesTransferred { .. });
+        let day = figures::day_of(op);
+        for store in figures::touched(op) {
+            let f = self.figures.entry((store.clone(), day)).or_default();
+            f.apply_as(&store, op);
+            if twice {
+                f.apply_as(&store, op);
+            }
+        }
         Ok(touched)
     }
 

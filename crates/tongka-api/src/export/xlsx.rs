@@ -6,15 +6,21 @@
 
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, XlsxError};
 
+use tongka_core::money::Money;
+
 use super::{Cell, Kind, Lang, Table, XLSX_MONEY_FEN_MAX};
 
 /// The widest a column is made, in characters.
 const WIDTH_MAX: usize = 40;
 
 /// The number written for an amount of `fen`, or `None` when it is too
-/// large to be shown to the fen (then it is written as text).
+/// large to be shown to the fen (then it is written as text). Parsing the
+/// decimal text gives the `f64` nearest to it (Rust's float parsing is
+/// correctly rounded), with no float arithmetic in between.
 pub(crate) fn money_number(fen: i64) -> Option<f64> {
-    (fen.unsigned_abs() < XLSX_MONEY_FEN_MAX as u64).then(|| fen as f64 / 100.0)
+    (fen.unsigned_abs() < XLSX_MONEY_FEN_MAX as u64)
+        .then(|| Money::from_fen(fen).to_string().parse::<f64>().ok())
+        .flatten()
 }
 
 /// Display width: CJK and other wide characters count two.

@@ -8,7 +8,7 @@
 // it), and hand the file over as a Blob behind an <a download> link, kept
 // on the screen in case the browser did not save it by itself.
 import { state } from './state.js';
-import { $, clear, h } from './dom.js';
+import { $, $$, clear, h } from './dom.js';
 import { I18N, t } from './i18n.js';
 import { fmtTime, money, tenderName } from './format.js';
 import { ApiError, api } from './api.js';
@@ -146,7 +146,7 @@ async function download(format) {
 function renderControls() {
   const k = kind();
   const takes = REPORTS[k].params;
-  $('#reports-range').hidden = !takes.includes('range');
+  for (const l of $$('.reports-range')) l.hidden = !takes.includes('range');
   $('#reports-store-label').hidden = !takes.includes('store');
   $('#reports-channel-label').hidden = !takes.includes('channel');
   const pick = $('#reports-kind');
@@ -204,9 +204,9 @@ export function renderReports() {
   const spec = REPORTS[view.kind];
   const rows = spec.rows(r);
   root.dataset.kind = view.kind;
+  root.append(h('h3', { 'data-test': 'reports-heading', text: t(`rep.k.${view.kind}`) }));
+  if ((r.rows || r.stores || []).length === 0) root.append(h('p', { class: 'muted', 'data-test': 'reports-none', text: t('rep.none') }));
   root.append(
-    h('h3', { 'data-test': 'reports-heading', text: t(`rep.k.${view.kind}`) }),
-    rows.length === 0 ? h('p', { class: 'muted', 'data-test': 'reports-none', text: t('rep.none') }) : null,
     h('div', { class: 'table-wrap' },
       h('table', { class: 'table', 'data-test': 'reports-table' },
         h('thead', null, h('tr', null, spec.columns.map(([f, type]) => h('th', {

@@ -735,3 +735,41 @@ fn the_document_offers_csv_and_xlsx_on_every_report() {
         );
     }
 }
+
+/// What calamine does not read: the header row is frozen and bold, the
+/// columns have widths, money cells carry the `0.00` format.
+#[tokio::test]
+async fn the_xlsx_header_is_bold_and_frozen() {
+    let app = App::new();
+    let _dir = chain(&app).await;
+    let (from, to) = days();
+    let a = app
+        .call(
+            "GET",
+            &format!("/api/v1/reports/sales?from={from}&to={to}&format=xlsx"),
+            Vec::new(),
+            None,
+        )
+        .await;
+    assert_eq!(a.status, 200);
+    let mut zip = zip::ZipArchive::new(Cursor::new(a.body)).expect("a zip");
+    let mut part = |name: &str| {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut zip.by_name(name).expect(name), &mut s).unwrap();
+        s
+    };
+    let sheet = part("xl/worksheets/sheet1.xml");
+    assert!(
+        sheet.contains(r#"ySplit="1""#) && sheet.contains(r#"state="frozen""#),
+        "{sheet}"
+    );
+    assert!(sheet.contains("<col "), "column widths: {sheet}");
+    let styles = part("xl/styles.xml");
+    assert!(styles.contains("<b/>"), "{styles}");
+    for code in ["0.00", "0", "yyyy-mm-dd"] {
+        assert!(
+            styles.contains(&format!(r#"formatCode="{code}""#)),
+            "{code}: {styles}"
+        );
+    }
+}

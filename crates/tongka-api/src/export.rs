@@ -20,6 +20,10 @@
 //! money and dates are written as they are (`-5.00` stays `-5.00`): they
 //! are ours, never a client's text.
 //!
+//! The .xlsx has a second sheet, how fresh the figures are (数据截至 / As
+//! of): per store whose ops the node holds, how many and when the newest
+//! was made, as the JSON's `freshness`.
+//!
 //! Money in .xlsx (decided once, here): a number cell with the format
 //! `0.00`, so Excel sums and sorts it. The number written is the `f64`
 //! nearest to the amount (its decimal text parsed); Excel shows 15 significant digits, and any
@@ -152,6 +156,19 @@ pub(crate) struct Table {
     pub columns: Vec<Column>,
     /// Each as long as `columns`.
     pub rows: Vec<Vec<Cell>>,
+    /// How fresh the figures are: per origin held, the ops held and when
+    /// the newest was made (the JSON's `freshness.newest`). The .xlsx has
+    /// it as a second sheet; CSV holds one table only, the report's.
+    pub freshness: Vec<Source>,
+}
+
+/// One origin's ops a report holds: (store, ops held, newest op's time).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Source {
+    pub store: String,
+    pub seq: u64,
+    /// RFC 3339, UTC.
+    pub at: String,
 }
 
 impl Table {
@@ -355,6 +372,7 @@ mod tests {
             title_zh: "测试",
             title_en: "Test",
             suffix: vec!["2026-12-01".into()],
+            freshness: vec![],
             columns: vec![
                 Column::new("名称", "Name", Kind::Text),
                 Column::new("金额", "Amount", Kind::Money),

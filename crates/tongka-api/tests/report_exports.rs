@@ -3,7 +3,8 @@
 //! recharge with its bonus, a balance sale and its refund, a walk-in's cash
 //! sale; at store-2 a member's recharge by wechat, shipped here as remote
 //! ops. The CSV is parsed back by an RFC 4180 reader written here; the
-//! .xlsx is opened with `calamine`. Headers are Chinese by default and
+//! .xlsx is opened with `calamine` (its second sheet, how fresh the
+//! figures are, against the JSON's `freshness` too). Headers are Chinese by default and
 //! English with `lang=en`; a bad `format` or `lang` is refused like any
 //! other bad report query, and changes nothing.
 //!
@@ -574,7 +575,34 @@ async fn every_report_as_csv_and_xlsx_holds_what_its_json_says() {
             assert!(disposition(&a).contains(".xlsx\""), "{path}");
             let mut book: Xlsx<_> =
                 calamine::open_workbook_from_rs(Cursor::new(a.body.clone())).expect("an .xlsx");
-            assert_eq!(book.sheet_names(), vec![title.to_string()], "{path}");
+            let fresh_title = if zh { "数据截至" } else { "As of" };
+            assert_eq!(
+                book.sheet_names(),
+                vec![title.to_string(), fresh_title.to_string()],
+                "{path}"
+            );
+            // The second sheet: how fresh the figures are, as the JSON says.
+            let fresh: Vec<Vec<String>> = book
+                .worksheet_range(fresh_title)
+                .unwrap()
+                .rows()
+                .map(|r| r.iter().map(|d| d.to_string()).collect())
+                .collect();
+            let mut want_fresh = vec![
+                if zh {
+                    vec!["门店", "已收操作数", "最新操作时间（UTC）"]
+                } else {
+                    vec!["Store", "Ops held", "Newest op at (UTC)"]
+                }
+                .into_iter()
+                .map(str::to_string)
+                .collect::<Vec<_>>(),
+            ];
+            for n in json["freshness"]["newest"].as_array().unwrap() {
+                want_fresh.push(row(n, &["store", "seq", "at"]));
+            }
+            assert_eq!(fresh, want_fresh, "{path}");
+            assert_eq!(want_fresh.len(), 3, "store-1 and store-2: {path}");
             let range = book.worksheet_range(title).unwrap();
             let got: Vec<Vec<Data>> = range.rows().map(|r| r.to_vec()).collect();
             assert_eq!(got.len(), rows.len() + 1, "{path}");

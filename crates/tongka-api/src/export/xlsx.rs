@@ -1,5 +1,5 @@
-//! A [`Table`] as an .xlsx workbook (`rust_xlsxwriter`): one sheet named
-//! after the report, the header row bold and frozen, columns as wide as
+//! A [`Table`] as an .xlsx workbook (`rust_xlsxwriter`): a sheet named
+//! after the report, then one of how fresh its figures are; in each the header row bold and frozen, columns as wide as
 //! their widest cell (a CJK character counts two), money as numbers with
 //! the format `0.00` (why that is exact: the module doc of `export`),
 //! integers with `0`, days as Excel dates shown `yyyy-mm-dd`.
@@ -9,6 +9,15 @@ use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, XlsxError};
 use tongka_core::money::Money;
 
 use super::{Cell, Kind, Lang, Table, XLSX_MONEY_FEN_MAX};
+
+/// The second sheet: how fresh the figures are.
+pub(crate) const FRESH_ZH: &str = "数据截至";
+pub(crate) const FRESH_EN: &str = "As of";
+const FRESH_HEADERS: [(&str, &str); 3] = [
+    ("门店", "Store"),
+    ("已收操作数", "Ops held"),
+    ("最新操作时间（UTC）", "Newest op at (UTC)"),
+];
 
 /// The widest a column is made, in characters.
 const WIDTH_MAX: usize = 40;
@@ -96,5 +105,27 @@ pub(crate) fn render(table: &Table, lang: Lang) -> Result<Vec<u8>, XlsxError> {
         sheet.set_column_width(c as u16, (w + 2).min(WIDTH_MAX) as f64)?;
     }
     sheet.set_freeze_panes(1, 0)?;
+    let fresh = book.add_worksheet();
+    fresh.set_name(match lang {
+        Lang::Zh => FRESH_ZH,
+        Lang::En => FRESH_EN,
+    })?;
+    for (c, (zh, en)) in FRESH_HEADERS.iter().enumerate() {
+        let h = match lang {
+            Lang::Zh => zh,
+            Lang::En => en,
+        };
+        fresh.write_string_with_format(0, c as u16, *h, &head)?;
+    }
+    for (r, s) in table.freshness.iter().enumerate() {
+        let r = r as u32 + 1;
+        fresh.write_string_with_format(r, 0, &s.store, &text)?;
+        fresh.write_number_with_format(r, 1, s.seq as f64, &integer)?;
+        fresh.write_string_with_format(r, 2, &s.at, &text)?;
+    }
+    for (c, w) in [16, 12, 28].into_iter().enumerate() {
+        fresh.set_column_width(c as u16, w)?;
+    }
+    fresh.set_freeze_panes(1, 0)?;
     book.save_to_buffer()
 }

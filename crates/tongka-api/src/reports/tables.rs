@@ -8,8 +8,11 @@
 
 use tongka_core::day::Day;
 
-use super::{LiabilityReportView, MembersView, PointsView, RankingsView, SalesRowView, SalesView};
-use crate::export::{Cell, Column, Exportable, Kind, Table};
+use super::{
+    FreshnessView, LiabilityReportView, MembersView, PointsView, RankingsView, SalesRowView,
+    SalesView,
+};
+use crate::export::{Cell, Column, Exportable, Kind, Source, Table};
 
 const DAY: Column = Column::new("日期", "Day", Kind::Date);
 const STORE: Column = Column::new("门店", "Store", Kind::Text);
@@ -22,6 +25,18 @@ const CHAIN: Cell = Cell::Label {
     zh: "全链",
     en: "Chain",
 };
+
+/// The report's freshness, as the file's second sheet gives it.
+fn sources(f: &FreshnessView) -> Vec<Source> {
+    f.newest
+        .iter()
+        .map(|n| Source {
+            store: n.store.to_string(),
+            seq: n.seq,
+            at: n.at.0.to_string(),
+        })
+        .collect()
+}
 
 fn range(from: Day, to: Day) -> Vec<String> {
     vec![from.to_string(), to.to_string()]
@@ -85,6 +100,7 @@ impl Exportable for SalesView {
                 Column::new("余额退回赠送", "Balance refunded, bonus", Kind::Money),
             ],
             rows,
+            freshness: sources(&self.freshness),
         }
     }
 }
@@ -117,6 +133,7 @@ impl Exportable for LiabilityReportView {
                 Column::new("赠送", "Bonus", Kind::Money),
             ],
             rows,
+            freshness: sources(&self.freshness),
         }
     }
 }
@@ -179,6 +196,7 @@ impl Exportable for PointsView {
                 ),
             ],
             rows,
+            freshness: sources(&self.freshness),
         }
     }
 }
@@ -217,6 +235,7 @@ impl Exportable for MembersView {
                 Column::new("活跃会员", "Active", Kind::Integer),
             ],
             rows,
+            freshness: sources(&self.freshness),
         }
     }
 }
@@ -250,6 +269,7 @@ impl Exportable for RankingsView {
                     ]
                 })
                 .collect(),
+            freshness: sources(&self.freshness),
         }
     }
 }

@@ -26,11 +26,13 @@
 //!
 //! Money in .xlsx (decided once, here): a number cell with the format
 //! `0.00`, so Excel sums and sorts it. The number written is the `f64`
-//! nearest to the amount (its decimal text parsed); Excel shows 15 significant digits, and any
-//! decimal of at most 15 significant digits survives that round trip, so
-//! every amount below 10¹³ yuan (10¹⁵ fen) is shown and read back to the
-//! fen. An amount beyond that (none the figures can reach: one is at most
-//! 10⁷ yuan) is written as its decimal text rather than lose a fen.
+//! nearest to the amount (its decimal text parsed). Excel shows 15
+//! significant digits, and any decimal of at most 15 significant digits
+//! survives the round trip through the nearest `f64`, so every amount
+//! below 10¹³ yuan (10¹⁵ fen) is shown and read back to the fen. A larger
+//! one is written as its decimal text rather than lose a fen (none is
+//! expected: one amount is at most 10⁷ yuan, and a chain's sums stay far
+//! below 10¹³).
 
 pub(crate) mod xlsx;
 

@@ -58,6 +58,8 @@ import { bindOverview, renderOverview } from './overview.js';
 import { renderCheckoutCoupons } from './checkout_coupons.js';
 import { bindVerify, renderVerify } from './verify.js';
 import { bindCouponBatch, renderCouponBatch } from './coupon_batch.js';
+// The reports screen (报表) and its CSV / Excel downloads; its words in i18n_reports.
+import { bindReports, renderReports } from './reports.js';
 
 const LS_LANG = 'tongka.console.lang';
 
@@ -113,6 +115,7 @@ function renderAll() {
   renderStock();
   renderCatalogue();
   renderCategories();
+  renderReports();
   // The reasons on disabled controls, in the language now chosen.
   applyPermissions();
 }
@@ -141,6 +144,7 @@ function bind() {
   bindStock();
   bindCatalogue();
   bindCategories();
+  bindReports();
   watchPermissions();
 }
 

@@ -128,6 +128,12 @@ const FILES: &[(&str, &str, &str)] = &[
         JS,
         include_str!("../console/refund_approval.js"),
     ),
+    ("reports.js", JS, include_str!("../console/reports.js")),
+    (
+        "i18n_reports.js",
+        JS,
+        include_str!("../console/i18n_reports.js"),
+    ),
     ("app.css", CSS, include_str!("../console/app.css")),
 ];
 

@@ -16,6 +16,8 @@ mod coupon_templates;
 mod coupons;
 mod dto;
 mod error;
+// Reports as CSV and .xlsx files (`?format=`).
+mod export;
 mod health;
 mod ledger;
 mod member_codes;

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::BuildHasherDefault;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -368,11 +368,16 @@ pub(crate) struct Materialised {
     /// the db keeps them in each op's commit. Active members (a set per
     /// store and day in the db) are not kept: a set of a million entries
     /// per node would double the memory of a large run.
-    pub figures: BTreeMap<(NodeId, Day), Figures>,
+    pub figures: FiguresMap,
     /// The `FiguresTransferTwice` mutation: this node counts each share
     /// transfer twice in its figures.
     pub figures_transfer_twice: bool,
 }
+
+/// A node's figures by (store, day): hashed, since 21 nodes each look one
+/// up for every op of a large run (the order is imposed where it matters,
+/// by the checker).
+pub type FiguresMap = HashMap<(NodeId, Day), Figures, BuildHasherDefault<Fx>>;
 
 impl Default for Materialised {
     fn default() -> Self {

@@ -9,19 +9,17 @@
 
 use std::collections::BTreeMap;
 
-use tongka_core::day::Day;
-use tongka_core::figures::Figures;
 use tongka_core::ids::NodeId;
 use tongka_core::money::Money;
 
 use super::Sim;
-use crate::node::Materialised;
+use crate::node::{FiguresMap, Materialised};
 
 /// Per store: (principal, bonus, points).
 type PerStore = BTreeMap<NodeId, (Money, Money, i64)>;
 
 /// What the figures say each store owes members.
-fn from_figures(figures: &BTreeMap<(NodeId, Day), Figures>) -> PerStore {
+fn from_figures(figures: &FiguresMap) -> PerStore {
     let mut out = PerStore::new();
     for ((store, _day), f) in figures {
         let (p, b) = f.liability();
@@ -86,11 +84,15 @@ impl Sim<'_> {
     pub(super) fn figures_final(&mut self) {
         for n in 1..self.nodes.len() {
             let (a, b) = (&self.nodes[0].st.figures, &self.nodes[n].st.figures);
+            // The first (store, day) that differs, in order: the same
+            // one whatever the hashing.
             let at = a
                 .iter()
-                .find(|(k, v)| b.get(*k) != Some(*v))
-                .or_else(|| b.iter().find(|(k, _)| !a.contains_key(*k)));
-            if let Some(((store, day), _)) = at {
+                .filter(|(k, v)| b.get(*k) != Some(*v))
+                .chain(b.iter().filter(|(k, _)| !a.contains_key(*k)))
+                .map(|(k, _)| k)
+                .min();
+            if let Some((store, day)) = at {
                 let d = format!(
                     "{} and {} hold the same ops but their figures of {store} on {day} differ",
                     self.names[0], self.names[n]

@@ -13,6 +13,7 @@ mod console_cards;
 mod console_catalogue;
 mod console_consistency;
 mod console_coupons;
+mod console_dashboard;
 mod console_staff;
 mod console_stock;
 mod coupons;

@@ -237,6 +237,19 @@ fn console_dashboard_shows_a_partitioned_store() {
             r#"body:not(.dash-full) [data-test="panel-dashboard"][hidden]"#,
         )
         .await;
+        // `#dashboard` typed into the address shows it, and a page opened
+        // (or reloaded) at `#dashboard` starts on it: a screen on the wall.
+        c.goto(&format!("{}/#dashboard", hq.url))
+            .await
+            .expect("go to #dashboard");
+        let shown = format!(
+            r#"body.dash-full {}[data-sync="connected"]"#,
+            row("store-2")
+        );
+        wait_for(c, &shown).await;
+        c.refresh().await.expect("reload");
+        wait_for(c, r#"body[data-auth="app"]"#).await;
+        wait_for(c, &shown).await;
     });
     let d = dashboard(hq);
     assert_eq!(store(&d, "store-2")["sync"]["state"], "connected", "{d}");

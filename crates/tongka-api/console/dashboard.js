@@ -289,7 +289,7 @@ function drawCharts() {
     legend: { top: 0, data: [t('dash.trend_sales'), t('dash.trend_recharged')] },
     series: [
       { name: t('dash.trend_sales'), type: 'bar', data: d.series.sales_amount.map(num) },
-      { name: t('dash.trend_recharged'), type: 'line', smooth: true, data: d.series.recharged_principal.map(num) },
+      { name: t('dash.trend_recharged'), type: 'line', data: d.series.recharged_principal.map(num) },
     ],
   }, { replaceMerge: ['series'] });
   dash.charts.stores.setOption({
@@ -318,5 +318,14 @@ export function bindDashboard() {
   });
   // `#dashboard` in the address: the dashboard is the screen shown at start
   // (the token's fragment, `#token=…&dashboard`, too).
-  if (/^#(?:.*&)?dashboard(?:[=&]|$)/.test(location.hash)) state.tab = TAB;
+  const asked = () => /^#(?:.*&)?dashboard(?:[=&]|$)/.test(location.hash);
+  if (asked()) state.tab = TAB;
+  // And typed into the address of an open console.
+  window.addEventListener('hashchange', () => {
+    const tab = $(`.tab[data-tab="${TAB}"]`);
+    if (asked() && state.tab !== TAB && document.body.dataset.auth === 'app' && tab && !tab.hidden) {
+      back = state.tab;
+      showTab(TAB);
+    }
+  });
 }

@@ -236,8 +236,9 @@ pub(crate) struct DashboardView {
     outstanding: OutstandingView,
     /// Stores by name.
     stores: Vec<StoreView>,
-    /// Today's sales amount, highest first (ties by name); HQ itself is
-    /// not ranked (it sells nothing).
+    /// Today's sales amount, highest first (ties by name). Answered by
+    /// HQ, HQ itself is not ranked (it sells nothing); a store does not
+    /// know which of its peers is HQ, and ranks it with no sales.
     ranking: Vec<RankView>,
     series: SeriesView,
     freshness: FreshnessView,

@@ -70,8 +70,10 @@ pub struct PeerStatus {
     pub refused_ops: u64,
     /// While not connected: when its last connection went down (ms since
     /// the Unix epoch, this node's clock), so a dashboard can say
-    /// "partitioned since". `None` while connected, and for a peer not
-    /// connected to since this node started.
+    /// "partitioned since". A peer that stops answering is found gone by
+    /// QUIC's idle timeout (`Options::idle_timeout`, 5 s by default), so
+    /// this is that much after its last packet. `None` while connected, and
+    /// for a peer not connected to since this node started.
     pub disconnected_since: Option<u64>,
 }
 

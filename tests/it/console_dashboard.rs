@@ -64,10 +64,6 @@ fn row(store: &str) -> String {
 
 #[test]
 fn console_dashboard_shows_a_partitioned_store() {
-    // Not alongside the partition tests (`stock::PARTITIONS` says why).
-    let _serial = crate::stock::PARTITIONS
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
     let chain = Chain::with_hq(2);
     let [s1, s2, hq] = [&chain.nodes[0], &chain.nodes[1], &chain.nodes[2]];
 

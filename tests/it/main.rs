@@ -14,6 +14,7 @@ mod console_catalogue;
 mod console_consistency;
 mod console_coupons;
 mod console_reports;
+mod console_dashboard;
 mod console_staff;
 mod console_stock;
 mod coupons;

@@ -20,7 +20,9 @@
 // approval of a refund in refund_approval, the chain's node names in
 // nodes, their words in i18n_staff. The stock screen (库存) in stock,
 // its words in i18n_stock. HQ's catalogue in catalogue and its
-// category tree in categories, their words in i18n_catalogue. The
+// category tree in categories, their words in i18n_catalogue. HQ's live
+// dashboard (数据大屏) in dashboard, its words in i18n_dashboard, its
+// charts by the vendored ECharts (echarts.min.js). The
 // node serves each from its binary (`console.rs`), nothing comes from
 // elsewhere. Screens import one another's functions only to call them on
 // a user's action, never while loading, so the one import cycle (members
@@ -60,6 +62,7 @@ import { bindVerify, renderVerify } from './verify.js';
 import { bindCouponBatch, renderCouponBatch } from './coupon_batch.js';
 // The reports screen (报表) and its CSV / Excel downloads; its words in i18n_reports.
 import { bindReports, renderReports } from './reports.js';
+import { bindDashboard, renderDashboard } from './dashboard.js';
 
 const LS_LANG = 'tongka.console.lang';
 
@@ -116,6 +119,7 @@ function renderAll() {
   renderCatalogue();
   renderCategories();
   renderReports();
+  renderDashboard();
   // The reasons on disabled controls, in the language now chosen.
   applyPermissions();
 }
@@ -145,6 +149,7 @@ function bind() {
   bindCatalogue();
   bindCategories();
   bindReports();
+  bindDashboard();
   watchPermissions();
 }
 

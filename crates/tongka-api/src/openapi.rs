@@ -291,6 +291,7 @@ const SIGNED_IN: &[&str] = &[
         crate::reports::points,
         crate::reports::members,
         crate::reports::rankings,
+        crate::dashboard::dashboard,
         crate::metrics::scrape,
         crate::console::page,
         crate::console::script,

@@ -195,7 +195,7 @@ fn range(q: &Asked) -> Result<(Day, Day), ApiError> {
 /// The stores a report covers: the one asked, or every store (`None`) —
 /// for a store manager, their own. A store this node has never heard of
 /// (no op of it held, not this node, not a peer) is refused.
-fn stores(
+pub(crate) fn stores(
     s: &AppState,
     who: &Principal,
     asked: Option<&NodeId>,
@@ -216,7 +216,7 @@ fn stores(
             || s.inner
                 .peers
                 .as_ref()
-                .is_some_and(|p| p().iter().any(|(n, ..)| n == store.as_str()));
+                .is_some_and(|p| p().iter().any(|p| p.node == store.as_str()));
         if !known {
             return Err(bad(
                 "store",
@@ -231,7 +231,7 @@ fn stores(
 
 /// The figures rows of `stores` (every store: `None`) from `from` to `to`,
 /// and how fresh they are, read off the async workers.
-async fn read(
+pub(crate) async fn read(
     s: &AppState,
     stores: Option<Vec<NodeId>>,
     from: Day,
@@ -272,6 +272,15 @@ struct NewestView {
 }
 
 impl FreshnessView {
+    /// The newest op held of `store`: its number, and when it was made
+    /// (RFC 3339).
+    pub(crate) fn newest_of(&self, store: &NodeId) -> Option<(u64, String)> {
+        self.newest
+            .iter()
+            .find(|n| n.store == *store)
+            .map(|n| (n.seq, n.at.0.to_string()))
+    }
+
     fn new(vv: &VersionVector, newest: Vec<(NodeId, u64, Hlc)>) -> FreshnessView {
         FreshnessView {
             version_vector: vv.iter().map(|(n, s)| (n.to_string(), s)).collect(),

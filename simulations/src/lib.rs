@@ -144,6 +144,10 @@ pub enum Mutation {
     /// received: it decides the second scan of a delivery note as a first
     /// and applies its moves again (the goods counted twice).
     ReceiveTwice,
+    /// store-1 counts every share transfer it applies twice in the figures
+    /// it keeps for the reports (`tongka_core::figures::Book`): the giving
+    /// store's liability falls, the receiver's rises, by the amount again.
+    FiguresTransferTwice,
     /// store-1 keeps its settlement figures (`Figures::shares_with`) of
     /// the share transfers it applies without their bonus: the figures no
     /// longer say what the transfer ops moved.

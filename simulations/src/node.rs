@@ -3,13 +3,15 @@
 
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::BuildHasherDefault;
 use std::rc::Rc;
 use std::sync::Arc;
 
 use tongka_core::checkout::Order;
 use tongka_core::clock::{HlcClock, VersionVector};
+use tongka_core::day::Day;
+use tongka_core::figures::{self, Figures};
 use tongka_core::ids::{MemberId, NodeId, OpId, OrderId};
 use tongka_core::member::Profile;
 use tongka_core::money::Money;
@@ -361,15 +363,27 @@ pub(crate) struct Materialised {
     /// The `ReceiveTwice` mutation: this node applies a receive of a
     /// transfer it holds as received again instead of refusing it.
     pub stock_receive_twice: bool,
-    /// Settlement (`tongka_core::settlement`): the figures of the share
-    /// transfers applied here, per store and day, as the db keeps them,
-    /// and the settlement of those ops summed from their bodies; the
-    /// settlement check compares the two.
-    pub settle_figures: BTreeMap<(NodeId, tongka_core::day::Day), tongka_core::figures::Figures>,
+    /// The report figures of every store and day, from the ops applied
+    /// here: the core's rule (`figures::touched`, `Figures::apply_as`), as
+    /// the db keeps them in each op's commit. Active members (a set per
+    /// store and day in the db) are not kept: a set of a million entries
+    /// per node would double the memory of a large run.
+    pub figures: FiguresMap,
+    /// The `FiguresTransferTwice` mutation: this node counts each share
+    /// transfer twice in its figures.
+    pub figures_transfer_twice: bool,
+    /// Settlement (`tongka_core::settlement`): the settlement of the
+    /// transfer ops applied here, summed from their bodies; the settlement
+    /// check compares it with the one read from `figures`.
     pub settle_ops: tongka_core::settlement::Settlement,
     /// The `SettlementDropsBonus` mutation.
     pub settle_drop_bonus: bool,
 }
+
+/// A node's figures by (store, day): hashed, since 21 nodes each look one
+/// up for every op of a large run (the order is imposed where it matters,
+/// by the checker).
+pub type FiguresMap = HashMap<(NodeId, Day), Figures, BuildHasherDefault<Fx>>;
 
 impl Default for Materialised {
     fn default() -> Self {
@@ -388,7 +402,8 @@ impl Materialised {
             staff_last_arrived: false,
             stock: StockBook::default(),
             stock_receive_twice: false,
-            settle_figures: BTreeMap::new(),
+            figures: Default::default(),
+            figures_transfer_twice: false,
             settle_ops: Default::default(),
             settle_drop_bonus: false,
             members: IdMap::new(ids.members.clone()),
@@ -722,30 +737,43 @@ impl Materialised {
             }
         }
         self.totals.apply(op);
+        let twice =
+            self.figures_transfer_twice && matches!(op.body, OpBody::SharesTransferred { .. });
+        let day = figures::day_of(op);
+        for store in figures::touched(op) {
+            let f = self.figures.entry((store.clone(), day)).or_default();
+            f.apply_as(&store, op);
+            if twice {
+                f.apply_as(&store, op);
+            }
+        }
         self.settle(op);
         Ok(touched)
     }
 
-    /// A share transfer between two stores in the settlement books: its
-    /// figures rows (`Figures::apply_as`, the db's rule) and the
-    /// settlement of its body.
+    /// A share transfer between two stores in the settlement book (the
+    /// settlement of its body; its figures, `shares_with` among them, are
+    /// kept with the others in `figures`). The `SettlementDropsBonus`
+    /// mutant takes the bonus back out of the `shares_with` rows the
+    /// transfer just added to.
     fn settle(&mut self, op: &Op) {
         let Some(t) = tongka_core::settlement::transfer_of(op) else {
             return;
         };
         self.settle_ops.add_transfer(&t);
-        let mut counted = std::borrow::Cow::Borrowed(op);
-        if self.settle_drop_bonus
-            && let OpBody::SharesTransferred { bonus, .. } = &mut counted.to_mut().body
-        {
-            *bonus = tongka_core::money::Money::ZERO;
-        }
-        let day = tongka_core::figures::day_of(op);
-        for store in tongka_core::figures::touched(op) {
-            self.settle_figures
-                .entry((store.clone(), day))
-                .or_default()
-                .apply_as(&store, &counted);
+        if self.settle_drop_bonus {
+            let day = figures::day_of(op);
+            let rows = [(&t.from, &t.to, true), (&t.to, &t.from, false)];
+            for (store, other, given) in rows {
+                if let Some(ex) = self
+                    .figures
+                    .get_mut(&(store.clone(), day))
+                    .and_then(|f| f.shares_with.get_mut(other))
+                {
+                    let m = if given { &mut ex.given } else { &mut ex.received };
+                    m.bonus -= t.bonus;
+                }
+            }
         }
     }
 

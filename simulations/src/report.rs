@@ -182,6 +182,10 @@ pub const INVARIANTS: &[(&str, &str)] = &[
         "no replica refuses a peer (the protocol never breaks its own rules)",
     ),
     (
+        "figures",
+        "full sweeps: each store's liability and points in the report figures kept from the ops (the core's rule, as the db keeps them) equal what the members' shares held there say, to the fen and the point; at the end every node holds the same figures, store by store and day by day",
+    ),
+    (
         "no_futile_transfer",
         "no escrow transfer for a spend whose store knew the stores in reach held too little to cover it",
     ),

@@ -34,6 +34,7 @@ mod convergence;
 mod coupons;
 mod escrow;
 mod faults;
+mod figures;
 mod log;
 mod merges;
 mod network;
@@ -417,6 +418,7 @@ impl<'a> Sim<'a> {
         }
         sim.nodes[0].st.staff_last_arrived = sim.mutant(0, Mutation::StaffLastArrivedWins);
         sim.nodes[0].st.stock_receive_twice = sim.mutant(0, Mutation::ReceiveTwice);
+        sim.nodes[0].st.figures_transfer_twice = sim.mutant(0, Mutation::FiguresTransferTwice);
         sim.nodes[0].st.settle_drop_bonus = sim.mutant(0, Mutation::SettlementDropsBonus);
         sim
     }

@@ -178,3 +178,15 @@ fn a_store_ignoring_idempotency_keys_is_caught_by_at_most_once() {
     assert_eq!(inv, "at_most_once", "seed {seed}: {what}");
     assert!(what.contains("decided twice"), "{what}");
 }
+
+#[test]
+fn figures_counting_a_transfer_twice_are_caught_by_figures() {
+    // store-1 counts each share transfer twice in the figures the reports
+    // read: at the next sweep its figures say a store owes members more
+    // (or less) than their shares there hold.
+    let sc = common::smaller(common::scenario("small"), 150, 6);
+    let (seed, inv, what) = caught(&sc, Mutation::FiguresTransferTwice);
+    assert_eq!(inv, "figures", "seed {seed}: {what}");
+    assert!(what.contains("the figures say"), "{what}");
+    assert!(what.contains("store-1"), "{what}");
+}

@@ -113,6 +113,11 @@ pub(crate) async fn screenshot(c: &Client, name: &str) {
 /// Runs `test` against a fresh headless Chromium. The browser session is
 /// closed whatever happens; a failing test leaves `<name>-failure.png`.
 pub(crate) fn with_browser(name: &str, test: impl AsyncFnOnce(&Client)) {
+    // Not while a test's links come and go in the root namespace
+    // (`netns::ROOT_LINKS` says why).
+    let _links = crate::netns::ROOT_LINKS
+        .read()
+        .unwrap_or_else(|e| e.into_inner());
     let driver = harness::chromedriver();
     let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
     let client = rt.block_on(async {

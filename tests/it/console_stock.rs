@@ -19,10 +19,6 @@ fn on_hand(node: &Node, store: &str, sku: &str) -> String {
 
 #[test]
 fn console_stock_in_and_stocktake() {
-    // Not alongside the stock partition tests (`stock::PARTITIONS` says why).
-    let _serial = crate::stock::PARTITIONS
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
     let node = Node::up();
     let (status, p) = node.put(
         "/products/cola",

@@ -20,7 +20,9 @@
 // approval of a refund in refund_approval, the chain's node names in
 // nodes, their words in i18n_staff. The stock screen (库存) in stock,
 // its words in i18n_stock. HQ's catalogue in catalogue and its
-// category tree in categories, their words in i18n_catalogue. The
+// category tree in categories, their words in i18n_catalogue. HQ's live
+// dashboard (数据大屏) in dashboard, its words in i18n_dashboard, its
+// charts by the vendored ECharts (echarts.min.js). The
 // node serves each from its binary (`console.rs`), nothing comes from
 // elsewhere. Screens import one another's functions only to call them on
 // a user's action, never while loading, so the one import cycle (members
@@ -59,6 +61,9 @@ import { bindOverview, renderOverview } from './overview.js';
 import { renderCheckoutCoupons } from './checkout_coupons.js';
 import { bindVerify, renderVerify } from './verify.js';
 import { bindCouponBatch, renderCouponBatch } from './coupon_batch.js';
+// The reports screen (报表) and its CSV / Excel downloads; its words in i18n_reports.
+import { bindReports, renderReports } from './reports.js';
+import { bindDashboard, renderDashboard } from './dashboard.js';
 
 const LS_LANG = 'tongka.console.lang';
 
@@ -115,6 +120,8 @@ function renderAll() {
   renderStock();
   renderCatalogue();
   renderCategories();
+  renderReports();
+  renderDashboard();
   // The reasons on disabled controls, in the language now chosen.
   applyPermissions();
 }
@@ -144,6 +151,8 @@ function bind() {
   bindStock();
   bindCatalogue();
   bindCategories();
+  bindReports();
+  bindDashboard();
   watchPermissions();
 }
 

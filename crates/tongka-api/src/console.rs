@@ -139,7 +139,31 @@ const FILES: &[(&str, &str, &str)] = &[
         JS,
         include_str!("../console/refund_approval.js"),
     ),
+    ("reports.js", JS, include_str!("../console/reports.js")),
+    (
+        "i18n_reports.js",
+        JS,
+        include_str!("../console/i18n_reports.js"),
+    ),
+    // The dashboard (数据大屏) and ECharts, vendored: a classic script the
+    // dashboard loads when first shown (`console/vendor/README.md`).
+    ("dashboard.js", JS, include_str!("../console/dashboard.js")),
+    (
+        "i18n_dashboard.js",
+        JS,
+        include_str!("../console/i18n_dashboard.js"),
+    ),
+    (
+        "echarts.min.js",
+        JS,
+        include_str!("../console/vendor/echarts.min.js"),
+    ),
     ("app.css", CSS, include_str!("../console/app.css")),
+    (
+        "dashboard.css",
+        CSS,
+        include_str!("../console/dashboard.css"),
+    ),
 ];
 
 /// The file `name`, or `404 not_found` as for any unknown path. The name

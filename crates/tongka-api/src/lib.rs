@@ -14,8 +14,11 @@ mod consistency;
 mod console;
 mod coupon_templates;
 mod coupons;
+mod dashboard;
 mod dto;
 mod error;
+// Reports as CSV and .xlsx files (`?format=`).
+mod export;
 mod health;
 mod ledger;
 mod member_codes;
@@ -87,8 +90,23 @@ struct Inner {
     member_codes: Option<MemberCodes>,
 }
 
-/// Reports the peers: `(node, connected, lag_ops, refused_ops)` each.
-pub type PeerStatusFn = Arc<dyn Fn() -> Vec<(String, bool, u64, u64)> + Send + Sync>;
+/// Reports the peers, each as [`PeerState`].
+pub type PeerStatusFn = Arc<dyn Fn() -> Vec<PeerState> + Send + Sync>;
+
+/// One replication peer as the replication layer reports it
+/// (`/sync/status`, `/dashboard`, `/metrics`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PeerState {
+    pub node: String,
+    pub connected: bool,
+    /// Ops this node holds that the peer is not known to hold.
+    pub lag_ops: u64,
+    /// Ops the peer sent that failed verification, since start.
+    pub refused_ops: u64,
+    /// While not connected: when its connection went down (ms since the
+    /// Unix epoch). `None` while connected, or never connected since start.
+    pub disconnected_since: Option<u64>,
+}
 
 impl AppState {
     pub fn new(engine: Engine, token: String, role: &str, console: bool) -> AppState {
@@ -219,6 +237,7 @@ pub fn router(state: AppState) -> Router {
         .route("/reports/points", get(reports::points))
         .route("/reports/members", get(reports::members))
         .route("/reports/rankings", get(reports::rankings))
+        .route("/dashboard", get(dashboard::dashboard))
         // settlement
         .route("/settlement", get(settlement::settlement))
         .route(

@@ -267,9 +267,9 @@ impl Collector for Node {
             None,
             MetricType::Gauge,
         )?;
-        for (peer, _, lag_ops, _) in &peers {
-            lag.encode_family(&[("peer", peer.as_str())])?
-                .encode_gauge(lag_ops)?;
+        for p in &peers {
+            lag.encode_family(&[("peer", p.node.as_str())])?
+                .encode_gauge(&p.lag_ops)?;
         }
         let mut connected = enc.encode_descriptor(
             "tongka_replication_peer_connected",
@@ -277,10 +277,10 @@ impl Collector for Node {
             None,
             MetricType::Gauge,
         )?;
-        for (peer, up, _, _) in &peers {
+        for p in &peers {
             connected
-                .encode_family(&[("peer", peer.as_str())])?
-                .encode_gauge(&u64::from(*up))?;
+                .encode_family(&[("peer", p.node.as_str())])?
+                .encode_gauge(&u64::from(p.connected))?;
         }
         let mut refused = enc.encode_descriptor(
             "tongka_replication_refused_ops",
@@ -288,10 +288,10 @@ impl Collector for Node {
             None,
             MetricType::Counter,
         )?;
-        for (peer, _, _, n) in &peers {
+        for p in &peers {
             refused
-                .encode_family(&[("peer", peer.as_str())])?
-                .encode_counter::<NoLabelSet, _, u64>(n, None)?;
+                .encode_family(&[("peer", p.node.as_str())])?
+                .encode_counter::<NoLabelSet, _, u64>(&p.refused_ops, None)?;
         }
         Ok(())
     }

@@ -291,6 +291,7 @@ const SIGNED_IN: &[&str] = &[
         crate::reports::points,
         crate::reports::members,
         crate::reports::rankings,
+        crate::dashboard::dashboard,
         crate::settlement::settlement,
         crate::settlement::request,
         crate::settlement::approve,

@@ -76,6 +76,9 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
     ("GET", "/reports/points", Need::Act(Action::Reports)),
     ("GET", "/reports/members", Need::Act(Action::Reports)),
     ("GET", "/reports/rankings", Need::Act(Action::Reports)),
+    // The live dashboard (数据大屏): as the reports (a store manager sees
+    // their own stores).
+    ("GET", "/dashboard", Need::Act(Action::Reports)),
     ("GET", "/metrics", Need::Act(Action::Reports)),
     ("GET", "/staff", Need::Act(Action::ManageStaff)),
     ("POST", "/staff", Need::Act(Action::ManageStaff)),

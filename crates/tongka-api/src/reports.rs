@@ -21,6 +21,9 @@
 //! Query parameters are parsed strictly: a bad one is 422
 //! `invalid_report_query` with the `field` at fault (the value sent is
 //! never echoed). A store manager sees their own stores only.
+//!
+//! Every report is also a file: `format=csv|xlsx` (and `lang=zh|en` for
+//! its headers) answers its table (`reports/tables.rs`) through `export`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -36,8 +39,12 @@ use tongka_core::ids::NodeId;
 use tongka_core::money::Money;
 use utoipa::ToSchema;
 
+use crate::export::Export;
 use crate::render::Text;
 use crate::*;
+
+/// Each report's table, for its CSV and .xlsx (`export`).
+mod tables;
 
 /// The longest range a report covers, in days.
 pub const RANGE_DAYS_MAX: i32 = 366;
@@ -70,6 +77,8 @@ pub(crate) struct Asked {
     pub(crate) store: Option<NodeId>,
     channel: Option<TenderKind>,
     by: Option<String>,
+    /// `format` and `lang` (every report takes them: `export::PARAMS`).
+    export: Export,
 }
 
 /// Read `pairs`, each of `allowed` at most once, none other; an empty value
@@ -81,8 +90,12 @@ pub(crate) fn parse(
     let mut q = Asked::default();
     let mut seen: BTreeSet<&str> = BTreeSet::new();
     for (k, v) in pairs {
-        let Some(&field) = allowed.iter().find(|a| **a == k.as_str()) else {
-            let list = allowed.join(", ");
+        let Some(&field) = allowed
+            .iter()
+            .chain(&crate::export::PARAMS)
+            .find(|a| **a == k.as_str())
+        else {
+            let list = [allowed, &crate::export::PARAMS[..]].concat().join(", ");
             return Err(bad(
                 "query",
                 &format!("unknown parameter: give {list}"),
@@ -140,6 +153,24 @@ pub(crate) fn parse(
                 }
                 q.by = Some(v.clone());
             }
+            "format" => {
+                q.export.format = crate::export::Format::parse(v).ok_or_else(|| {
+                    bad(
+                        field,
+                        "a file format: json, csv or xlsx",
+                        "应为文件格式：json、csv 或 xlsx",
+                    )
+                })?;
+            }
+            "lang" => {
+                q.export.lang = crate::export::Lang::parse(v).ok_or_else(|| {
+                    bad(
+                        field,
+                        "the headers' language: zh or en",
+                        "应为表头语言：zh 或 en",
+                    )
+                })?;
+            }
             _ => unreachable!("the parameters allowed"),
         }
     }
@@ -188,7 +219,7 @@ pub(crate) fn stores(
             || s.inner
                 .peers
                 .as_ref()
-                .is_some_and(|p| p().iter().any(|(n, ..)| n == store.as_str()));
+                .is_some_and(|p| p().iter().any(|p| p.node == store.as_str()));
         if !known {
             return Err(bad(
                 "store",
@@ -244,6 +275,15 @@ struct NewestView {
 }
 
 impl FreshnessView {
+    /// The newest op held of `store`: its number, and when it was made
+    /// (RFC 3339).
+    pub(crate) fn newest_of(&self, store: &NodeId) -> Option<(u64, String)> {
+        self.newest
+            .iter()
+            .find(|n| n.store == *store)
+            .map(|n| (n.seq, n.at.0.to_string()))
+    }
+
     fn new(vv: &VersionVector, newest: Vec<(NodeId, u64, Hlc)>) -> FreshnessView {
         FreshnessView {
             version_vector: vv.iter().map(|(n, s)| (n.to_string(), s)).collect(),
@@ -421,6 +461,8 @@ pub(crate) struct SalesView {
         ("to" = Option<String>, Query, description = r#"Last day, included; not before `from`, at most 365 days after it."#, example = "2026-12-06"),
         ("store" = Option<String>, Query, description = r#"One store (a node name); default every store."#, example = "store-1"),
         ("channel" = Option<String>, Query, description = r#"One tender kind: balance, cash, card, wechat or alipay."#, example = "cash"),
+        ("format" = Option<String>, Query, description = r#"`json` (the default), `csv` (UTF-8 with BOM, CRLF, RFC 4180) or `xlsx` (Excel): the report's table as a file to download (`Content-Disposition: attachment`)."#, example = "csv"),
+        ("lang" = Option<String>, Query, description = r#"The file's headers: `zh` (Chinese, the default) or `en`."#, example = "zh"),
     ),
     // The refusal codes this handler answers (statuses and meanings:
     // `openapi::CODES`).
@@ -428,7 +470,11 @@ pub(crate) struct SalesView {
         "invalid_report_query", "unauthorized", "not_at_this_store", "internal", "storage_unavailable",
     ]))),
     responses(
-        (status = 200, description = r#"The report."#, body = crate::reports::SalesView, content_type = "application/json")
+        (status = 200, description = r#"The report. JSON; with `format`, its table as a CSV or .xlsx file."#, content(
+            (crate::reports::SalesView = "application/json"),
+            (crate::export::CsvFile = "text/csv"),
+            (crate::export::XlsxFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        ), headers(("Content-Disposition" = String, description = r#"With `format=csv|xlsx`: `attachment`, an ASCII `filename` (`sales_2026-12-01_2026-12-06.csv`) and an RFC 5987 `filename*` in the headers' language."#)))
     )
 )]
 pub(crate) async fn sales(
@@ -454,8 +500,8 @@ pub(crate) async fn sales(
             row
         })
         .collect();
-    Ok(json_answer(
-        StatusCode::OK,
+    Ok(crate::export::answer(
+        q.export,
         &SalesView {
             from: Text(from),
             to: Text(to),
@@ -512,12 +558,18 @@ pub(crate) struct LiabilityReportView {
     description = r#"What members may still spend, principal and bonus apart. A store's part is recharged − spent + refunded at it, plus the shares other stores gave it less the shares it gave (escrow transfers), over all its days; the stores' parts sum to the chain-wide figure, recharged − spent + refunded. A store manager sees their own stores only, without the chain-wide figure."#,
     params(
         ("store" = Option<String>, Query, description = r#"One store (a node name); default every store."#, example = "store-1"),
+        ("format" = Option<String>, Query, description = r#"`json` (the default), `csv` (UTF-8 with BOM, CRLF, RFC 4180) or `xlsx` (Excel): the report's table as a file to download (`Content-Disposition: attachment`)."#, example = "csv"),
+        ("lang" = Option<String>, Query, description = r#"The file's headers: `zh` (Chinese, the default) or `en`."#, example = "zh"),
     ),
     extensions(("x-codes" = json!([
         "invalid_report_query", "unauthorized", "not_at_this_store", "internal", "storage_unavailable",
     ]))),
     responses(
-        (status = 200, description = r#"The report."#, body = crate::reports::LiabilityReportView, content_type = "application/json")
+        (status = 200, description = r#"The report. JSON; with `format`, its table as a CSV or .xlsx file."#, content(
+            (crate::reports::LiabilityReportView = "application/json"),
+            (crate::export::CsvFile = "text/csv"),
+            (crate::export::XlsxFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        ), headers(("Content-Disposition" = String, description = r#"With `format=csv|xlsx`: `attachment`, an ASCII `filename` (`sales_2026-12-01_2026-12-06.csv`) and an RFC 5987 `filename*` in the headers' language."#)))
     )
 )]
 pub(crate) async fn liability(
@@ -544,8 +596,8 @@ pub(crate) async fn liability(
             .fold((Money::ZERO, Money::ZERO), |a, v| (a.0 + v.0, a.1 + v.1));
         LiabilityView { principal, bonus }
     });
-    Ok(json_answer(
-        StatusCode::OK,
+    Ok(crate::export::answer(
+        q.export,
         &LiabilityReportView {
             stores: per
                 .into_iter()
@@ -625,12 +677,18 @@ pub(crate) struct PointsView {
         ("from" = Option<String>, Query, description = r#"First day, included (`YYYY-MM-DD`, China time)."#, example = "2026-12-01"),
         ("to" = Option<String>, Query, description = r#"Last day, included."#, example = "2026-12-06"),
         ("store" = Option<String>, Query, description = r#"One store (a node name); default every store."#, example = "store-1"),
+        ("format" = Option<String>, Query, description = r#"`json` (the default), `csv` (UTF-8 with BOM, CRLF, RFC 4180) or `xlsx` (Excel): the report's table as a file to download (`Content-Disposition: attachment`)."#, example = "csv"),
+        ("lang" = Option<String>, Query, description = r#"The file's headers: `zh` (Chinese, the default) or `en`."#, example = "zh"),
     ),
     extensions(("x-codes" = json!([
         "invalid_report_query", "unauthorized", "not_at_this_store", "internal", "storage_unavailable",
     ]))),
     responses(
-        (status = 200, description = r#"The report."#, body = crate::reports::PointsView, content_type = "application/json")
+        (status = 200, description = r#"The report. JSON; with `format`, its table as a CSV or .xlsx file."#, content(
+            (crate::reports::PointsView = "application/json"),
+            (crate::export::CsvFile = "text/csv"),
+            (crate::export::XlsxFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        ), headers(("Content-Disposition" = String, description = r#"With `format=csv|xlsx`: `attachment`, an ASCII `filename` (`sales_2026-12-01_2026-12-06.csv`) and an RFC 5987 `filename*` in the headers' language."#)))
     )
 )]
 pub(crate) async fn points(
@@ -665,8 +723,8 @@ pub(crate) async fn points(
         });
     }
     let chain_outstanding = whole.then(|| outstanding.values().sum());
-    Ok(json_answer(
-        StatusCode::OK,
+    Ok(crate::export::answer(
+        q.export,
         &PointsView {
             from: Text(from),
             to: Text(to),
@@ -723,12 +781,18 @@ pub(crate) struct MembersView {
         ("from" = Option<String>, Query, description = r#"First day, included (`YYYY-MM-DD`, China time)."#, example = "2026-12-01"),
         ("to" = Option<String>, Query, description = r#"Last day, included."#, example = "2026-12-06"),
         ("store" = Option<String>, Query, description = r#"One store (a node name); default every store."#, example = "store-1"),
+        ("format" = Option<String>, Query, description = r#"`json` (the default), `csv` (UTF-8 with BOM, CRLF, RFC 4180) or `xlsx` (Excel): the report's table as a file to download (`Content-Disposition: attachment`)."#, example = "csv"),
+        ("lang" = Option<String>, Query, description = r#"The file's headers: `zh` (Chinese, the default) or `en`."#, example = "zh"),
     ),
     extensions(("x-codes" = json!([
         "invalid_report_query", "unauthorized", "not_at_this_store", "internal", "storage_unavailable",
     ]))),
     responses(
-        (status = 200, description = r#"The report."#, body = crate::reports::MembersView, content_type = "application/json")
+        (status = 200, description = r#"The report. JSON; with `format`, its table as a CSV or .xlsx file."#, content(
+            (crate::reports::MembersView = "application/json"),
+            (crate::export::CsvFile = "text/csv"),
+            (crate::export::XlsxFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        ), headers(("Content-Disposition" = String, description = r#"With `format=csv|xlsx`: `attachment`, an ASCII `filename` (`sales_2026-12-01_2026-12-06.csv`) and an RFC 5987 `filename*` in the headers' language."#)))
     )
 )]
 pub(crate) async fn members(
@@ -749,8 +813,8 @@ pub(crate) async fn members(
             active: f.active_members,
         })
         .collect();
-    Ok(json_answer(
-        StatusCode::OK,
+    Ok(crate::export::answer(
+        q.export,
         &MembersView {
             from: Text(from),
             to: Text(to),
@@ -805,12 +869,18 @@ pub(crate) struct RankingsView {
         ("from" = Option<String>, Query, description = r#"First day, included (`YYYY-MM-DD`, China time)."#, example = "2026-12-01"),
         ("to" = Option<String>, Query, description = r#"Last day, included."#, example = "2026-12-06"),
         ("by" = Option<String>, Query, description = r#"What to rank: `stores` (the default and, for now, the only one)."#, example = "stores"),
+        ("format" = Option<String>, Query, description = r#"`json` (the default), `csv` (UTF-8 with BOM, CRLF, RFC 4180) or `xlsx` (Excel): the report's table as a file to download (`Content-Disposition: attachment`)."#, example = "csv"),
+        ("lang" = Option<String>, Query, description = r#"The file's headers: `zh` (Chinese, the default) or `en`."#, example = "zh"),
     ),
     extensions(("x-codes" = json!([
         "invalid_report_query", "unauthorized", "internal", "storage_unavailable",
     ]))),
     responses(
-        (status = 200, description = r#"The ranking."#, body = crate::reports::RankingsView, content_type = "application/json")
+        (status = 200, description = r#"The ranking. JSON; with `format`, its table as a CSV or .xlsx file."#, content(
+            (crate::reports::RankingsView = "application/json"),
+            (crate::export::CsvFile = "text/csv"),
+            (crate::export::XlsxFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        ), headers(("Content-Disposition" = String, description = r#"With `format=csv|xlsx`: `attachment`, an ASCII `filename` (`sales_2026-12-01_2026-12-06.csv`) and an RFC 5987 `filename*` in the headers' language."#)))
     )
 )]
 pub(crate) async fn rankings(
@@ -828,8 +898,8 @@ pub(crate) async fn rankings(
     }
     let mut ranked: Vec<(NodeId, SalesRowView)> = per.into_iter().collect();
     ranked.sort_by(|a, b| b.1.sales_amount.cmp(&a.1.sales_amount).then(a.0.cmp(&b.0)));
-    Ok(json_answer(
-        StatusCode::OK,
+    Ok(crate::export::answer(
+        q.export,
         &RankingsView {
             from: Text(from),
             to: Text(to),

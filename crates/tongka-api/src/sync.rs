@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::render::Text;
 use crate::*;
 
 /// What `GET /sync/status` answers.
@@ -35,6 +36,19 @@ pub(crate) struct PeerView {
     lag_ops: u64,
     /// Ops this peer sent that failed verification (origin signature, certificate, origin's role) since this node started: refused, logged, never applied; the connection was closed each time.
     refused_ops: u64,
+    /// While not connected: when the connection to it was lost (RFC 3339,
+    /// UTC, milliseconds; this node's clock). Absent while connected, and
+    /// for a peer not connected to since this node started.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    disconnected_since: Option<Text<humantime::Rfc3339Timestamp>>,
+}
+
+/// `ms` since the Unix epoch as RFC 3339, UTC, milliseconds.
+pub(crate) fn rfc3339_ms(ms: u64) -> Text<humantime::Rfc3339Timestamp> {
+    Text(humantime::format_rfc3339_millis(
+        std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms),
+    ))
 }
 
 #[utoipa::path(
@@ -65,11 +79,12 @@ pub(crate) async fn sync_status(State(s): State<AppState>) -> Json<SyncView> {
             .map(|f| f())
             .unwrap_or_default()
             .into_iter()
-            .map(|(node, connected, lag_ops, refused_ops)| PeerView {
-                node,
-                connected,
-                lag_ops,
-                refused_ops,
+            .map(|p| PeerView {
+                disconnected_since: p.disconnected_since.map(rfc3339_ms),
+                node: p.node,
+                connected: p.connected,
+                lag_ops: p.lag_ops,
+                refused_ops: p.refused_ops,
             })
             .collect(),
         version_vector: sum.vv.iter().map(|(n, q)| (n.to_string(), q)).collect(),

@@ -16,28 +16,39 @@ use serde_json::json;
 const JS: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
 
-/// The files of `console/` but the page, by name.
+/// The files of `console/` but the page, and the vendored scripts of
+/// `console/vendor/` (served under `/console/` by their name; the licences
+/// and README beside them are not served), by name.
 fn console_files() -> BTreeSet<String> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("console");
-    std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| {
-            e.expect("directory entry")
-                .file_name()
-                .into_string()
-                .expect("UTF-8 name")
-        })
-        .filter(|n| n != "index.html")
-        .collect()
+    let names = |dir: &Path| -> Vec<(String, bool)> {
+        std::fs::read_dir(dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|e| {
+                let e = e.expect("directory entry");
+                let is_dir = e.file_type().expect("file type").is_dir();
+                (e.file_name().into_string().expect("UTF-8 name"), is_dir)
+            })
+            .collect()
+    };
+    let mut files: BTreeSet<String> = names(&dir)
+        .into_iter()
+        .filter(|(n, is_dir)| n != "index.html" && !is_dir)
+        .map(|(n, _)| n)
+        .collect();
+    for (n, _) in names(&dir.join("vendor")) {
+        if n.ends_with(".js") {
+            assert!(files.insert(n.clone()), "vendor/{n} shadows console/{n}");
+        }
+    }
+    files
 }
 
 fn source(name: &str) -> Vec<u8> {
-    std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("console")
-            .join(name),
-    )
-    .expect("read console file")
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("console");
+    std::fs::read(dir.join(name))
+        .or_else(|_| std::fs::read(dir.join("vendor").join(name)))
+        .expect("read console file")
 }
 
 /// The module specifiers of `import … from '…'` in a module's text.

@@ -125,8 +125,18 @@ impl EscrowBroker for Silent {
 async fn a_scrape_shows_what_was_done() {
     let app = App::with_peers(Arc::new(|| {
         vec![
-            ("hq".to_string(), true, 5, 0),
-            ("store-2".to_string(), false, 0, 2),
+            tongka_api::PeerState {
+                node: "hq".to_string(),
+                connected: true,
+                lag_ops: 5,
+                ..Default::default()
+            },
+            tongka_api::PeerState {
+                node: "store-2".to_string(),
+                refused_ops: 2,
+                disconnected_since: Some(1_796_486_400_000),
+                ..Default::default()
+            },
         ]
     }));
     app.engine.set_broker(Arc::new(Silent));

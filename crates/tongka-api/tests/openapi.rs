@@ -68,6 +68,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/reports/points"),
     ("GET", "/api/v1/reports/members"),
     ("GET", "/api/v1/reports/rankings"),
+    ("GET", "/api/v1/dashboard"),
     // settlement
     ("GET", "/api/v1/settlement"),
     ("GET", "/api/v1/withdrawals"),

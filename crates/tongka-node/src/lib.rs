@@ -334,7 +334,13 @@ pub async fn start(
         state = state.with_peers(Arc::new(move || {
             rep.status()
                 .into_iter()
-                .map(|p| (p.node.to_string(), p.connected, p.lag_ops, p.refused_ops))
+                .map(|p| tongka_api::PeerState {
+                    node: p.node.to_string(),
+                    connected: p.connected,
+                    lag_ops: p.lag_ops,
+                    refused_ops: p.refused_ops,
+                    disconnected_since: p.disconnected_since,
+                })
                 .collect()
         }));
     }

@@ -68,6 +68,13 @@ pub struct PeerStatus {
     /// Ops the peer sent that were refused at verification (forged, of an
     /// unknown origin, or not their origin's to make), since start.
     pub refused_ops: u64,
+    /// While not connected: when its last connection went down (ms since
+    /// the Unix epoch, this node's clock), so a dashboard can say
+    /// "partitioned since". A peer that stops answering is found gone by
+    /// QUIC's idle timeout (`Options::idle_timeout`, 5 s by default), so
+    /// this is that much after its last packet. `None` while connected, and
+    /// for a peer not connected to since this node started.
+    pub disconnected_since: Option<u64>,
 }
 
 /// Signs this node's ops with its chain key (`Db::set_signer`).
@@ -174,6 +181,9 @@ struct Inner {
     next_conn: AtomicU64,
     /// Known peers (static and discovered), for status.
     known: Mutex<Vec<NodeId>>,
+    /// Peers whose connection went down, and when (ms since the epoch):
+    /// set when a peer's live connection ends, cleared when one is up.
+    down_since: Mutex<HashMap<NodeId, u64>>,
     asks: Mutex<HashMap<u64, oneshot::Sender<Vec<OpId>>>>,
     next_ask: AtomicU64,
     /// Escrow requests answered (or being answered) here, by asker and
@@ -285,6 +295,7 @@ impl Replication {
             peers: Mutex::new(HashMap::new()),
             next_conn: AtomicU64::new(1),
             known: Mutex::new(peers.iter().map(|(n, _)| n.clone()).collect()),
+            down_since: Mutex::new(HashMap::new()),
             asks: Mutex::new(HashMap::new()),
             // Request numbers of a restarted node do not repeat those of
             // its previous run, which a giver may still remember.
@@ -394,6 +405,11 @@ impl Replication {
             if !known.contains(&peer) {
                 known.push(peer.clone());
             }
+            self.inner
+                .down_since
+                .lock()
+                .expect("down_since lock")
+                .remove(&peer);
         }
         if self.inner.me == peer {
             return;
@@ -518,6 +534,14 @@ impl Replication {
         };
         self.inner.links.notify_waiters();
         if ours {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+            self.inner
+                .down_since
+                .lock()
+                .expect("down_since lock")
+                .insert(peer.clone(), now);
             self.inner
                 .replica
                 .lock()
@@ -970,15 +994,29 @@ impl Replication {
     pub fn status(&self) -> Vec<PeerStatus> {
         let known = self.inner.known.lock().expect("known lock").clone();
         let refused = self.inner.refused.lock().expect("refused lock").clone();
+        let down = self
+            .inner
+            .down_since
+            .lock()
+            .expect("down_since lock")
+            .clone();
         let r = self.inner.replica.lock().expect("replica lock");
         let mut out: Vec<PeerStatus> = known
             .into_iter()
             .filter(|n| *n != self.inner.me)
-            .map(|node| PeerStatus {
-                connected: r.is_connected(&node),
-                lag_ops: r.lag(&node),
-                refused_ops: refused.get(&node).copied().unwrap_or(0),
-                node,
+            .map(|node| {
+                let connected = r.is_connected(&node);
+                PeerStatus {
+                    connected,
+                    lag_ops: r.lag(&node),
+                    refused_ops: refused.get(&node).copied().unwrap_or(0),
+                    disconnected_since: if connected {
+                        None
+                    } else {
+                        down.get(&node).copied()
+                    },
+                    node,
+                }
             })
             .collect();
         out.sort_by(|a, b| a.node.cmp(&b.node));

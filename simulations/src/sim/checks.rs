@@ -68,7 +68,7 @@ impl Sim<'_> {
     pub(super) fn check_settlement(&mut self, n: usize) {
         use tongka_core::settlement::Settlement;
         let st = &self.nodes[n].st;
-        let s = Settlement::of_figures(st.settle_figures.iter().map(|((s, _), f)| (s, f)));
+        let s = Settlement::of_figures(st.figures.iter().map(|((s, _), f)| (s, f)));
         let total = s.total();
         let problem = if !total.amount().is_zero() || total.points != 0 {
             Some((
@@ -120,6 +120,7 @@ impl Sim<'_> {
         self.check_cards(n);
         self.check_staff(n);
         self.check_stock(n);
+        self.check_figures(n);
         self.check_settlement(n);
         if self.p_redeem > 0 {
             if let Some(d) = crate::points::conservation_problem(&self.nodes[n].st) {

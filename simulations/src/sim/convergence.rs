@@ -147,6 +147,7 @@ impl Sim<'_> {
             self.report.state_hash = h0.iter().map(|b| format!("{b:02x}")).collect();
             // Stock books first: a difference is named by store and sku.
             self.stock_final();
+            self.figures_final();
             if self.violation.is_some() {
                 return;
             }

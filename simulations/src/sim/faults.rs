@@ -157,6 +157,7 @@ impl Sim<'_> {
         let ignore_prog = self.mutant(n, Mutation::IgnoresProgramme);
         let last_arrived = self.mutant(n, Mutation::StaffLastArrivedWins);
         let receive_twice = self.mutant(n, Mutation::ReceiveTwice);
+        let figures_twice = self.mutant(n, Mutation::FiguresTransferTwice);
         let settle_drop_bonus = self.mutant(n, Mutation::SettlementDropsBonus);
         let names = self.names.clone();
         let node = &mut self.nodes[n];
@@ -167,6 +168,7 @@ impl Sim<'_> {
         }
         st.staff_last_arrived = last_arrived;
         st.stock_receive_twice = receive_twice;
+        st.figures_transfer_twice = figures_twice;
         st.settle_drop_bonus = settle_drop_bonus;
         let mut max_hlc = Hlc::default();
         let mut replay_errors = Vec::new();

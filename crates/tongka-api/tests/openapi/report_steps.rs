@@ -37,6 +37,7 @@ pub fn steps() -> Vec<Step<'static>> {
         get(POINTS, "", 200, None),
         get(MEMBERS, "?store=store-1", 200, None),
         get(RANKINGS, "?by=stores", 200, None),
+        get("/api/v1/dashboard", "", 200, None),
         bad(SALES, "?from=2026-12-32"),
         bad(SALES, "?channel=bitcoin"),
         bad(LIABILITY, "?store=store-77"),

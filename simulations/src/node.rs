@@ -770,7 +770,11 @@ impl Materialised {
                     .get_mut(&(store.clone(), day))
                     .and_then(|f| f.shares_with.get_mut(other))
                 {
-                    let m = if given { &mut ex.given } else { &mut ex.received };
+                    let m = if given {
+                        &mut ex.given
+                    } else {
+                        &mut ex.received
+                    };
                     m.bonus -= t.bonus;
                 }
             }

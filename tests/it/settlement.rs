@@ -80,14 +80,12 @@ enum Cut<'a> {
 
 #[test]
 fn settlement_across_a_partition_of_stopped_peers() {
-    let _serial = crate::stock::partitions();
     let chain = Chain::with_hq(2);
     scenario(&chain, Cut::Stop);
 }
 
 #[test]
 fn settlement_across_a_link_down_partition() {
-    let _serial = crate::stock::partitions();
     let Some(nc) = crate::netns::NetChain::new(2) else {
         return;
     };

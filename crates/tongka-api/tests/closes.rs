@@ -147,7 +147,7 @@ async fn a_day_previewed_closed_once_and_printed() {
     let before = app.snapshot().await;
     let (s, v) = app.send_as(&mgr, "POST", "/api/v1/closes", &body, Some("c-2")).await;
     assert_eq!((s, code(&v)), (409, "already_closed"), "{v}");
-    assert_eq!(v["error"]["details"]["last_closed"], day["day"]);
+    assert_eq!(v["error"]["last_closed"], day["day"]);
     assert!(v["error"]["message_zh"].as_str().unwrap().contains("已日结"), "{v}");
     assert_eq!(app.snapshot().await, before);
     let (s, v) = app.get("/api/v1/closes/preview?kind=day").await;
@@ -173,11 +173,12 @@ async fn a_day_previewed_closed_once_and_printed() {
     assert_eq!(tender(&sh, "cash")["sold"], "59.00");
     assert_eq!(sh["expected_cash"], "522.00");
     assert_eq!(sh["result"], "even");
-    // The next shift starts after it, with nothing in it yet.
+    // The next shift starts after it: only the shift close's own op so far.
     let (s, next) = app.get("/api/v1/closes/preview?kind=shift").await;
     assert_eq!(s, 200, "{next}");
     assert_eq!(next["seq_from"].as_u64(), Some(sh["seq_to"].as_u64().unwrap() + 1));
-    assert_eq!((next["ops"].as_u64(), next["expected_cash"].as_str()), (Some(0), Some("0.00")));
+    assert_eq!(next["seq_to"], next["seq_from"]);
+    assert_eq!((next["orders"].as_u64(), next["expected_cash"].as_str()), (Some(0), Some("0.00")));
 
     // The list, one close, its slip.
     let (s, list) = app.get("/api/v1/closes?store=store-1").await;

@@ -89,7 +89,11 @@ fn a_store_cut_off_closes_its_day_and_hq_sees_the_same_close() {
     chain.wait_converged(&all, CONVERGE);
     let hq = &chain.nodes[2];
     let (s, seen) = hq.get(&format!("/closes/{id}"));
-    assert_eq!((s, &seen), (200, &close), "HQ holds store-2's close as recorded");
+    assert_eq!(
+        (s, &seen),
+        (200, &close),
+        "HQ holds store-2's close as recorded"
+    );
     assert_eq!(closes_of(hq, "store-2"), vec![close.clone()]);
     assert_eq!(closes_of(&chain.nodes[0], "store-2"), vec![close.clone()]);
     assert!(closes_of(hq, "store-1").is_empty());
@@ -99,11 +103,19 @@ fn a_store_cut_off_closes_its_day_and_hq_sees_the_same_close() {
         json!({"kind": "day", "counted_cash": "0"}),
         Some("e2e-hq"),
     );
-    assert_eq!((s, v["error"]["code"].as_str()), (403, Some("hq_closes_nothing")), "{v}");
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (403, Some("hq_closes_nothing")),
+        "{v}"
+    );
     let (s, v) = chain.nodes[1].post(
         "/closes",
         json!({"kind": "day", "counted_cash": "0"}),
         Some("e2e-c2"),
     );
-    assert_eq!((s, v["error"]["code"].as_str()), (409, Some("already_closed")), "{v}");
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (409, Some("already_closed")),
+        "{v}"
+    );
 }

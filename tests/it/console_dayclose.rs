@@ -5,7 +5,9 @@
 //! closes the day, shows the printed slip, lists the close; and the API
 //! holds the same close.
 
-use crate::console::{attr, click, dt, fill, open_console, screenshot, select, text, wait_for, with_browser};
+use crate::console::{
+    attr, click, dt, fill, open_console, screenshot, select, text, wait_for, with_browser,
+};
 use crate::harness::Node;
 use serde_json::json;
 
@@ -36,9 +38,17 @@ fn console_closes_the_day() {
         open_console(c, &node).await;
         click(c, "tab-dayclose").await;
         wait_for(c, r#"[data-test="panel-dayclose"]:not([hidden])"#).await;
-        wait_for(c, r#"[data-test="close-tender"][data-tender="cash"][data-net="337.00"]"#).await;
+        wait_for(
+            c,
+            r#"[data-test="close-tender"][data-tender="cash"][data-net="337.00"]"#,
+        )
+        .await;
         select(c, "close-kind", "day").await;
-        wait_for(c, r#"[data-test="close-tender"][data-tender="balance"][data-net="37.00"]"#).await;
+        wait_for(
+            c,
+            r#"[data-test="close-tender"][data-tender="balance"][data-net="37.00"]"#,
+        )
+        .await;
         assert_eq!(
             attr(c, &dt("close-orders"), "data-value").await.as_deref(),
             Some("2")
@@ -51,7 +61,11 @@ fn console_closes_the_day() {
         wait_for(c, diff).await;
         assert!(text(c, diff).await.contains("短款"));
         fill(c, "close-counted", "437").await;
-        wait_for(c, r#"[data-test="close-difference"][data-value="0.00"][data-result="even"]"#).await;
+        wait_for(
+            c,
+            r#"[data-test="close-difference"][data-value="0.00"][data-result="even"]"#,
+        )
+        .await;
         fill(c, "close-counted", "435.50").await;
         wait_for(c, diff).await;
         fill(c, "close-note", "少1.5元待查").await;
@@ -61,8 +75,14 @@ fn console_closes_the_day() {
         let slip = r#"[data-test="close-slip"]:not([hidden])"#;
         wait_for(c, slip).await;
         let printed = text(c, &dt("close-slip-text")).await;
-        assert!(printed.contains("日结") && printed.contains("437.00"), "{printed}");
-        assert!(printed.contains("短款 Short") && printed.contains("-1.50"), "{printed}");
+        assert!(
+            printed.contains("日结") && printed.contains("437.00"),
+            "{printed}"
+        );
+        assert!(
+            printed.contains("短款 Short") && printed.contains("-1.50"),
+            "{printed}"
+        );
         let row = r#"[data-test="close-row"][data-kind="day"][data-difference="-1.50"]"#;
         wait_for(c, row).await;
         let id = attr(c, row, "data-id").await.expect("the close's id");
@@ -80,6 +100,10 @@ fn console_closes_the_day() {
 
         // A second day close is refused on the screen's preview.
         click(c, "close-refresh").await;
-        wait_for(c, r#"[data-test="close-preview-error"][data-code="already_closed"]"#).await;
+        wait_for(
+            c,
+            r#"[data-test="close-preview-error"][data-code="already_closed"]"#,
+        )
+        .await;
     });
 }

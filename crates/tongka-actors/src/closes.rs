@@ -163,7 +163,8 @@ impl Engine {
     }
 
     /// The op that recorded `close` made here (the first answer to a close
-    /// does not know its number; this finds it among the day's closes).
+    /// does not know its number; this finds it among the day's closes: the
+    /// one equal to it, period end in ms included).
     pub fn close_op_of(&self, close: &Close) -> Result<Option<ClosedOp>, EngineError> {
         let node = &self.core.node;
         Ok(self
@@ -171,6 +172,6 @@ impl Engine {
             .db
             .closes(Some(node), close.day, close.day, usize::MAX)?
             .into_iter()
-            .find(|c| c.close().kind == close.kind && c.close().seq_from == close.seq_from))
+            .find(|c| c.close() == close))
     }
 }

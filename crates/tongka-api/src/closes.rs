@@ -17,6 +17,7 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tongka_actors::closes::CloseOutcome;
+use tongka_actors::closes::ClosedOp;
 use tongka_core::authority::Act;
 use tongka_core::checkout::TenderKind;
 use tongka_core::clock::Hlc;
@@ -26,7 +27,6 @@ use tongka_core::ids::{NodeId, OpId};
 use tongka_core::money::Money;
 use tongka_core::staff::Action;
 use tongka_core::text::printable;
-use tongka_actors::closes::ClosedOp;
 use utoipa::ToSchema;
 
 use crate::auth::Principal;
@@ -355,10 +355,7 @@ pub fn slip(c: &CloseView) -> String {
     };
     out.push_str(&format!(
         "通卡 tongka  {}\n{} {} close\n日期 Day {}\n",
-        c.store,
-        c.kind_zh,
-        c.kind,
-        c.day
+        c.store, c.kind_zh, c.kind, c.day
     ));
     if let Some(id) = &c.id {
         out.push_str(&format!("编号 No. {id}\n"));
@@ -372,7 +369,11 @@ pub fn slip(c: &CloseView) -> String {
     line(&mut out, "退款 Refunds", &c.refunds);
     line(&mut out, "  金额 amount", &c.refunded);
     out.push_str(&format!("{rule}\n按支付方式 By tender\n"));
-    for t in c.tenders.iter().filter(|t| t.sales + t.recharges + t.refunds > 0) {
+    for t in c
+        .tenders
+        .iter()
+        .filter(|t| t.sales + t.recharges + t.refunds > 0)
+    {
         out.push_str(&format!("{}\n", t.tender));
         line(&mut out, "  销售 sold", &t.sold);
         if t.recharges > 0 {
@@ -575,7 +576,10 @@ pub(crate) async fn list(
             })
         })
         .transpose()?;
-    let to = get("to").map(|v| day("to", v)).transpose()?.unwrap_or_else(today);
+    let to = get("to")
+        .map(|v| day("to", v))
+        .transpose()?
+        .unwrap_or_else(today);
     let from = get("from")
         .map(|v| day("from", v))
         .transpose()?
@@ -690,7 +694,15 @@ mod tests {
             seq: 57,
         };
         assert_eq!(parse_close_id(&close_id(&id)), Some(id));
-        for bad in ["", "store-1", "store-1.", "store-1.0", ".5", "Store.5", "s.x"] {
+        for bad in [
+            "",
+            "store-1",
+            "store-1.",
+            "store-1.0",
+            ".5",
+            "Store.5",
+            "s.x",
+        ] {
             assert_eq!(parse_close_id(bad), None, "{bad}");
         }
     }

@@ -769,9 +769,7 @@ pub fn outcome<'a>(
         // The account as changed; its login conflict from the book now.
         Outcome::Staff(a) => OutcomeView::Staff(staff(a, book)),
         Outcome::Stock(o) => OutcomeView::Stock(stock::stock_outcome(o)),
-        Outcome::Close(o) => {
-            OutcomeView::Close(crate::closes::view(&o.store, &o.close, None))
-        }
+        Outcome::Close(o) => OutcomeView::Close(crate::closes::view(&o.store, &o.close, None)),
     }
 }
 

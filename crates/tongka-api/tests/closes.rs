@@ -35,8 +35,22 @@ async fn a_day(app: &App) {
     .await;
     let member = m["id"].as_str().unwrap().to_string();
     let recharges = format!("/api/v1/members/{member}/recharges");
-    ok(app, "POST", &recharges, json!({"amount": "500.00", "tender": "cash"}), "r1").await;
-    ok(app, "POST", &recharges, json!({"amount": "200", "tender": "wechat"}), "r2").await;
+    ok(
+        app,
+        "POST",
+        &recharges,
+        json!({"amount": "500.00", "tender": "cash"}),
+        "r1",
+    )
+    .await;
+    ok(
+        app,
+        "POST",
+        &recharges,
+        json!({"amount": "200", "tender": "wechat"}),
+        "r2",
+    )
+    .await;
     let walk_in = ok(
         app,
         "POST",
@@ -67,7 +81,14 @@ async fn a_day(app: &App) {
     .await;
     for (order, key) in [(&walk_in, "f1"), (&beans, "f2")] {
         let id = order["id"].as_str().unwrap();
-        ok(app, "POST", &format!("/api/v1/orders/{id}/refunds"), json!({}), key).await;
+        ok(
+            app,
+            "POST",
+            &format!("/api/v1/orders/{id}/refunds"),
+            json!({}),
+            key,
+        )
+        .await;
     }
 }
 
@@ -96,19 +117,38 @@ async fn a_day_previewed_closed_once_and_printed() {
         .await;
     assert_eq!(s, 200, "{p}");
     assert_eq!(p["id"], Value::Null);
-    assert_eq!((p["kind"].as_str(), p["kind_zh"].as_str()), (Some("day"), Some("日结")));
+    assert_eq!(
+        (p["kind"].as_str(), p["kind_zh"].as_str()),
+        (Some("day"), Some("日结"))
+    );
     assert_eq!(p["seq_from"], 1);
     assert_eq!(p["orders"], 3);
     assert_eq!(p["sales"], "197.00");
-    assert_eq!((p["refunds"].as_u64(), p["refunded"].as_str()), (Some(2), Some("137.00")));
-    assert_eq!((p["recharges"].as_u64(), p["recharged"].as_str()), (Some(2), Some("700.00")));
+    assert_eq!(
+        (p["refunds"].as_u64(), p["refunded"].as_str()),
+        (Some(2), Some("137.00"))
+    );
+    assert_eq!(
+        (p["recharges"].as_u64(), p["recharged"].as_str()),
+        (Some(2), Some("700.00"))
+    );
     let cash = tender(&p, "cash");
-    assert_eq!((cash["sales"].as_u64(), cash["sold"].as_str()), (Some(2), Some("57.00")), "{p}");
+    assert_eq!(
+        (cash["sales"].as_u64(), cash["sold"].as_str()),
+        (Some(2), Some("57.00")),
+        "{p}"
+    );
     assert_eq!(cash["recharged"], "500.00");
-    assert_eq!((cash["refunds"].as_u64(), cash["refunded"].as_str()), (Some(1), Some("37.00")));
+    assert_eq!(
+        (cash["refunds"].as_u64(), cash["refunded"].as_str()),
+        (Some(1), Some("37.00"))
+    );
     assert_eq!(cash["net"], "520.00");
     let balance = tender(&p, "balance");
-    assert_eq!((balance["sales"].as_u64(), balance["sold"].as_str()), (Some(2), Some("140.00")));
+    assert_eq!(
+        (balance["sales"].as_u64(), balance["sold"].as_str()),
+        (Some(2), Some("140.00"))
+    );
     assert_eq!(balance["refunded"], "100.00");
     assert_eq!(tender(&p, "wechat")["recharged"], "200.00");
     assert_eq!(tender(&p, "alipay")["net"], "0.00");
@@ -118,17 +158,27 @@ async fn a_day_previewed_closed_once_and_printed() {
     assert_eq!(p["result"], "short");
 
     // A cashier previews and closes a shift, not the day.
-    let (s, v) = app
-        .get_as(&till, "/api/v1/closes/preview?kind=day")
-        .await;
+    let (s, v) = app.get_as(&till, "/api/v1/closes/preview?kind=day").await;
     assert_eq!((s, code(&v)), (403, "forbidden_for_role"), "{v}");
     let body = json!({"kind": "day", "opening_float": "200.00", "counted_cash": "718.50", "note": "两张50元已存银行"});
-    let (s, v) = app.send_as(&till, "POST", "/api/v1/closes", &body, Some("c-till")).await;
+    let (s, v) = app
+        .send_as(&till, "POST", "/api/v1/closes", &body, Some("c-till"))
+        .await;
     assert_eq!((s, code(&v)), (403, "forbidden_for_role"), "{v}");
 
-    let (s, day) = app.send_as(&mgr, "POST", "/api/v1/closes", &body, Some("c-1")).await;
+    let (s, day) = app
+        .send_as(&mgr, "POST", "/api/v1/closes", &body, Some("c-1"))
+        .await;
     assert_eq!(s, 201, "{day}");
-    for k in ["orders", "sales", "tenders", "expected_cash", "difference", "seq_from", "seq_to"] {
+    for k in [
+        "orders",
+        "sales",
+        "tenders",
+        "expected_cash",
+        "difference",
+        "seq_from",
+        "seq_to",
+    ] {
         assert_eq!(day[k], p[k], "{k}: {day} against the preview {p}");
     }
     assert_eq!(day["counted_cash"], "718.50");
@@ -138,17 +188,31 @@ async fn a_day_previewed_closed_once_and_printed() {
     assert!(id.starts_with("store-1."), "{id}");
     // The same key: the first answer.
     let a = app
-        .call_as(&mgr, "POST", "/api/v1/closes", body.to_string().into_bytes(), Some("c-1"))
+        .call_as(
+            &mgr,
+            "POST",
+            "/api/v1/closes",
+            body.to_string().into_bytes(),
+            Some("c-1"),
+        )
         .await;
     assert_eq!(a.status, 201);
     assert_eq!(a.headers.get("idempotent-replayed").unwrap(), "true");
     assert_eq!(a.json().unwrap(), day);
     // A second close of the day is refused, and changes nothing.
     let before = app.snapshot().await;
-    let (s, v) = app.send_as(&mgr, "POST", "/api/v1/closes", &body, Some("c-2")).await;
+    let (s, v) = app
+        .send_as(&mgr, "POST", "/api/v1/closes", &body, Some("c-2"))
+        .await;
     assert_eq!((s, code(&v)), (409, "already_closed"), "{v}");
     assert_eq!(v["error"]["last_closed"], day["day"]);
-    assert!(v["error"]["message_zh"].as_str().unwrap().contains("已日结"), "{v}");
+    assert!(
+        v["error"]["message_zh"]
+            .as_str()
+            .unwrap()
+            .contains("已日结"),
+        "{v}"
+    );
     assert_eq!(app.snapshot().await, before);
     let (s, v) = app.get("/api/v1/closes/preview?kind=day").await;
     assert_eq!((s, code(&v)), (409, "already_closed"), "{v}");
@@ -164,7 +228,9 @@ async fn a_day_previewed_closed_once_and_printed() {
     )
     .await;
     let shift = json!({"kind": "shift", "counted_cash": "522.00"});
-    let (s, sh) = app.send_as(&till, "POST", "/api/v1/closes", &shift, Some("c-3")).await;
+    let (s, sh) = app
+        .send_as(&till, "POST", "/api/v1/closes", &shift, Some("c-3"))
+        .await;
     assert_eq!(s, 201, "{sh}");
     assert_eq!(sh["kind"], "shift");
     // The first shift close covers the whole log, the day close's op too.
@@ -176,9 +242,15 @@ async fn a_day_previewed_closed_once_and_printed() {
     // The next shift starts after it: only the shift close's own op so far.
     let (s, next) = app.get("/api/v1/closes/preview?kind=shift").await;
     assert_eq!(s, 200, "{next}");
-    assert_eq!(next["seq_from"].as_u64(), Some(sh["seq_to"].as_u64().unwrap() + 1));
+    assert_eq!(
+        next["seq_from"].as_u64(),
+        Some(sh["seq_to"].as_u64().unwrap() + 1)
+    );
     assert_eq!(next["seq_to"], next["seq_from"]);
-    assert_eq!((next["orders"].as_u64(), next["expected_cash"].as_str()), (Some(0), Some("0.00")));
+    assert_eq!(
+        (next["orders"].as_u64(), next["expected_cash"].as_str()),
+        (Some(0), Some("0.00"))
+    );
 
     // The list, one close, its slip.
     let (s, list) = app.get("/api/v1/closes?store=store-1").await;
@@ -192,13 +264,24 @@ async fn a_day_previewed_closed_once_and_printed() {
     let (s, one) = app.get(&format!("/api/v1/closes/{id}")).await;
     assert_eq!((s, &one), (200, &day));
     let a = app
-        .call("GET", &format!("/api/v1/closes/{id}/receipt"), Vec::new(), None)
+        .call(
+            "GET",
+            &format!("/api/v1/closes/{id}/receipt"),
+            Vec::new(),
+            None,
+        )
         .await;
     assert_eq!(a.status, 200);
     let slip = String::from_utf8(a.body.clone()).unwrap();
     assert!(slip.contains("日结"), "{slip}");
-    assert!(slip.contains("应有现金 Expected") && slip.contains("720.00"), "{slip}");
-    assert!(slip.contains("短款 Short") && slip.contains("-1.50"), "{slip}");
+    assert!(
+        slip.contains("应有现金 Expected") && slip.contains("720.00"),
+        "{slip}"
+    );
+    assert!(
+        slip.contains("短款 Short") && slip.contains("-1.50"),
+        "{slip}"
+    );
     assert!(slip.contains("两张50元已存银行"), "{slip}");
     for bad in ["store-1.999", "nope", "store-1.0"] {
         let (s, v) = app.get(&format!("/api/v1/closes/{bad}")).await;
@@ -212,18 +295,54 @@ async fn bad_input_is_refused_and_changes_nothing() {
     a_day(&app).await;
     let before = app.snapshot().await;
     let cases = [
-        (json!({"kind": "day", "counted_cash": "-1"}), "invalid_amount"),
-        (json!({"kind": "day", "counted_cash": "1.234"}), "invalid_amount"),
-        (json!({"kind": "day", "counted_cash": "10000000.01"}), "invalid_amount"),
-        (json!({"kind": "day", "counted_cash": "abc"}), "invalid_amount"),
-        (json!({"kind": "day", "counted_cash": "1", "opening_float": "-0.01"}), "invalid_amount"),
-        (json!({"kind": "day", "counted_cash": "1", "note": "ok\u{7}"}), "invalid_note"),
-        (json!({"kind": "day", "counted_cash": "1", "note": "x".repeat(201)}), "invalid_note"),
-        (json!({"kind": "week", "counted_cash": "1"}), "invalid_close_kind"),
-        (json!({"kind": "shift", "counted_cash": "1", "day": "2026-01-01"}), "invalid_close_query"),
-        (json!({"kind": "day", "counted_cash": "1", "day": "2026-02-30"}), "invalid_close_query"),
-        (json!({"kind": "day", "counted_cash": "1", "day": "2100-01-01"}), "close_day_not_begun"),
-        (json!({"kind": "day", "counted_cash": "1", "extra": 1}), "invalid_json"),
+        (
+            json!({"kind": "day", "counted_cash": "-1"}),
+            "invalid_amount",
+        ),
+        (
+            json!({"kind": "day", "counted_cash": "1.234"}),
+            "invalid_amount",
+        ),
+        (
+            json!({"kind": "day", "counted_cash": "10000000.01"}),
+            "invalid_amount",
+        ),
+        (
+            json!({"kind": "day", "counted_cash": "abc"}),
+            "invalid_amount",
+        ),
+        (
+            json!({"kind": "day", "counted_cash": "1", "opening_float": "-0.01"}),
+            "invalid_amount",
+        ),
+        (
+            json!({"kind": "day", "counted_cash": "1", "note": "ok\u{7}"}),
+            "invalid_note",
+        ),
+        (
+            json!({"kind": "day", "counted_cash": "1", "note": "x".repeat(201)}),
+            "invalid_note",
+        ),
+        (
+            json!({"kind": "week", "counted_cash": "1"}),
+            "invalid_close_kind",
+        ),
+        (
+            json!({"kind": "shift", "counted_cash": "1", "day": "2026-01-01"}),
+            "invalid_close_query",
+        ),
+        (
+            json!({"kind": "day", "counted_cash": "1", "day": "2026-02-30"}),
+            "invalid_close_query",
+        ),
+        (
+            json!({"kind": "day", "counted_cash": "1", "day": "2100-01-01"}),
+            "close_day_not_begun",
+        ),
+        (
+            json!({"kind": "day", "counted_cash": "1", "extra": 1}),
+            "invalid_json",
+        ),
         (json!({"kind": "day"}), "invalid_json"),
     ];
     for (i, (body, want)) in cases.iter().enumerate() {
@@ -232,11 +351,26 @@ async fn bad_input_is_refused_and_changes_nothing() {
             .await;
         assert_eq!(code(&v), *want, "{body}: {v}");
         assert!((400..500).contains(&s), "{body}: {s}");
-        assert!(v["error"]["message_zh"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
-        assert!(v["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
+        assert!(
+            v["error"]["message_zh"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{v}"
+        );
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{v}"
+        );
     }
     let (s, v) = app
-        .send("POST", "/api/v1/closes", &json!({"kind": "day", "counted_cash": "1"}), None)
+        .send(
+            "POST",
+            "/api/v1/closes",
+            &json!({"kind": "day", "counted_cash": "1"}),
+            None,
+        )
         .await;
     assert_eq!((s, code(&v)), (400, "idempotency_key_required"), "{v}");
     for q in [
@@ -250,7 +384,13 @@ async fn bad_input_is_refused_and_changes_nothing() {
         let (s, v) = app.get(&format!("/api/v1/closes/preview?{q}")).await;
         assert!((400..500).contains(&s), "{q}: {s} {v}");
     }
-    for q in ["from=2026-13-01", "from=2026-02-01&to=2026-01-01", "limit=0", "store=BAD", "from=2020-01-01&to=2026-01-01"] {
+    for q in [
+        "from=2026-13-01",
+        "from=2026-02-01&to=2026-01-01",
+        "limit=0",
+        "store=BAD",
+        "from=2020-01-01&to=2026-01-01",
+    ] {
         let (s, v) = app.get(&format!("/api/v1/closes?{q}")).await;
         assert_eq!((s, code(&v)), (422, "invalid_close_query"), "{q}: {v}");
     }
@@ -264,10 +404,21 @@ async fn bad_input_is_refused_and_changes_nothing() {
 async fn hq_closes_nothing() {
     let app = App::as_node("hq", true);
     let (s, v) = app
-        .send("POST", "/api/v1/closes", &json!({"kind": "day", "counted_cash": "0"}), Some("hq-1"))
+        .send(
+            "POST",
+            "/api/v1/closes",
+            &json!({"kind": "day", "counted_cash": "0"}),
+            Some("hq-1"),
+        )
         .await;
     assert_eq!((s, code(&v)), (403, "hq_closes_nothing"), "{v}");
-    assert!(v["error"]["message_zh"].as_str().unwrap().contains("总部不收款"), "{v}");
+    assert!(
+        v["error"]["message_zh"]
+            .as_str()
+            .unwrap()
+            .contains("总部不收款"),
+        "{v}"
+    );
     let (s, v) = app.get("/api/v1/closes/preview?kind=shift").await;
     assert_eq!((s, code(&v)), (403, "hq_closes_nothing"), "{v}");
     // HQ reads the closes it holds (none here).

@@ -7,6 +7,8 @@
 mod audit_steps;
 #[path = "openapi/card_steps.rs"]
 mod card_steps;
+#[path = "openapi/close_steps.rs"]
+mod close_steps;
 mod common;
 #[path = "openapi/consistency_steps.rs"]
 mod consistency_steps;
@@ -14,8 +16,6 @@ mod consistency_steps;
 mod coupon_steps;
 #[path = "openapi/report_steps.rs"]
 mod report_steps;
-#[path = "openapi/close_steps.rs"]
-mod close_steps;
 #[path = "openapi/steps.rs"]
 mod steps;
 

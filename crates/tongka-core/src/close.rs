@@ -499,7 +499,11 @@ impl DomainError for CloseError {
     fn message_zh(&self) -> String {
         match self {
             CloseError::AlreadyClosed { kind, day, last } => {
-                format!("{day} 已{}（最近一次{}为 {last}）", kind.label_zh(), kind.label_zh())
+                format!(
+                    "{day} 已{}（最近一次{}为 {last}）",
+                    kind.label_zh(),
+                    kind.label_zh()
+                )
             }
             CloseError::DayNotBegun { day } => format!("{day} 尚未开始，不能日结"),
             CloseError::Amount { field, reason } => {

@@ -83,19 +83,20 @@ fn decode(bytes: &[u8]) -> Result<Op, DbError> {
 
 impl Db {
     /// The last close of `kind` of `store` this node holds.
-    pub fn last_close(
-        &self,
-        store: &NodeId,
-        kind: CloseKind,
-    ) -> Result<Option<ClosedOp>, DbError> {
+    pub fn last_close(&self, store: &NodeId, kind: CloseKind) -> Result<Option<ClosedOp>, DbError> {
         let r = self.shared.db.begin_read()?;
         let last = r.open_table(LAST_CLOSE)?;
-        let Some(seq) = last.get((store.as_str(), kind_byte(kind)))?.map(|v| v.value()) else {
+        let Some(seq) = last
+            .get((store.as_str(), kind_byte(kind)))?
+            .map(|v| v.value())
+        else {
             return Ok(None);
         };
         let ops = r.open_table(OPS)?;
         let Some(v) = ops.get((store.as_str(), seq))? else {
-            return Err(DbError::Corrupt(format!("close {store}/{seq} not in the log")));
+            return Err(DbError::Corrupt(format!(
+                "close {store}/{seq} not in the log"
+            )));
         };
         Ok(ClosedOp::of(decode(v.value())?))
     }
@@ -131,7 +132,9 @@ impl Db {
                 continue;
             }
             let Some(v) = ops.get((origin, seq))? else {
-                return Err(DbError::Corrupt(format!("close {origin}/{seq} not in the log")));
+                return Err(DbError::Corrupt(format!(
+                    "close {origin}/{seq} not in the log"
+                )));
             };
             if let Some(c) = ClosedOp::of(decode(v.value())?) {
                 out.push(c);

@@ -128,7 +128,13 @@ fn a_shift_by_hand() {
     let s = "store-1";
     let ops = vec![
         sale(s, 1, DAY0_MS + 9 * HOUR, &[(Cash, 3550)], 1450),
-        sale(s, 2, DAY0_MS + 10 * HOUR, &[(Balance, 2000), (Cash, 1000)], 0),
+        sale(
+            s,
+            2,
+            DAY0_MS + 10 * HOUR,
+            &[(Balance, 2000), (Cash, 1000)],
+            0,
+        ),
         sale(s, 3, DAY0_MS + 11 * HOUR, &[(Card, 8800)], 0),
         recharge(s, 4, DAY0_MS + 12 * HOUR, 20000, 2000, Cash),
         recharge(s, 5, DAY0_MS + 13 * HOUR, 10000, 0, Wechat),
@@ -189,7 +195,13 @@ fn a_shift_by_hand() {
 #[test]
 fn a_day_closed_twice_or_before_it_begins_is_refused() {
     let s = n("store-1");
-    let ops = vec![sale("store-1", 1, DAY0_MS + HOUR, &[(TenderKind::Cash, 100)], 0)];
+    let ops = vec![sale(
+        "store-1",
+        1,
+        DAY0_MS + HOUR,
+        &[(TenderKind::Cash, 100)],
+        0,
+    )];
     let now = DAY0_MS + 20 * HOUR;
     let first = decide(&s, &ask(CloseKind::Day, 0, 100), None, &ops, now, today()).unwrap();
     assert_eq!(first.day, today());
@@ -256,7 +268,12 @@ fn a_close_that_says_two_things_fails_its_check_and_round_trips() {
     forged.difference = Money::ZERO;
     assert!(forged.check().is_err());
     let mut forged = c;
-    forged.totals.tenders.get_mut(&TenderKind::Cash).unwrap().sold = fen(1);
+    forged
+        .totals
+        .tenders
+        .get_mut(&TenderKind::Cash)
+        .unwrap()
+        .sold = fen(1);
     assert!(forged.check().is_err());
 }
 

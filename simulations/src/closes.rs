@@ -108,10 +108,7 @@ pub fn log_problem(log: &[&Op]) -> (Option<String>, u64) {
             return (
                 Some(format!(
                     "close {} of {} records {:?}, its ops fold to {:?}",
-                    op.id,
-                    close.day,
-                    close.totals,
-                    folded
+                    op.id, close.day, close.totals, folded
                 )),
                 checked,
             );

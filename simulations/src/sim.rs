@@ -30,6 +30,7 @@ use crate::{Mutation, Violation};
 
 mod cards;
 mod checks;
+mod closes;
 mod convergence;
 mod coupons;
 mod escrow;
@@ -41,7 +42,6 @@ mod network;
 mod requests;
 mod staff;
 mod stock;
-mod closes;
 mod workload;
 
 use escrow::escrow_config;

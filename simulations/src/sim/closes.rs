@@ -98,22 +98,31 @@ impl Sim<'_> {
         let name = self.names[s].clone();
         let expected = close::expected_cash(
             Money::from_yuan(200),
-            &CloseTotals::of(&name, ops.iter().take_while(|o| {
-                kind == CloseKind::Shift || Day::of_ms(o.hlc.ms) <= today
-            })),
+            &CloseTotals::of(
+                &name,
+                ops.iter()
+                    .take_while(|o| kind == CloseKind::Shift || Day::of_ms(o.hlc.ms) <= today),
+            ),
         );
         let counted = (expected + off).max(Money::ZERO);
-        let decided: Close = match close::decide(&name, &ask(counted), previous.as_ref(), &ops, at.ms, today) {
-            Ok(c) => c,
-            Err(e) => {
-                assert_eq!(tongka_core::DomainError::code(&e), "already_closed", "{e}");
-                self.close_stats().already_closed += 1;
-                return;
-            }
-        };
+        let decided: Close =
+            match close::decide(&name, &ask(counted), previous.as_ref(), &ops, at.ms, today) {
+                Ok(c) => c,
+                Err(e) => {
+                    assert_eq!(tongka_core::DomainError::code(&e), "already_closed", "{e}");
+                    self.close_stats().already_closed += 1;
+                    return;
+                }
+            };
         let diff = decided.difference;
         let idem = self.idem();
-        let rec = self.make(s, at, "clerk", Some(idem), OpBody::DayClosed { close: decided });
+        let rec = self.make(
+            s,
+            at,
+            "clerk",
+            Some(idem),
+            OpBody::DayClosed { close: decided },
+        );
         self.ack(s, &rec);
         let st = self.close_stats();
         match kind {

@@ -150,16 +150,17 @@ impl Engine {
         Ok(self.core.db.close_op(id)?)
     }
 
-    /// Closes of days `from` to `to`, of `store` or every store, newest
-    /// first, at most `limit`.
+    /// Closes of days `from` to `to`, of `store` or every store, of
+    /// `kind` or both, newest first, at most `limit`.
     pub fn closes(
         &self,
         store: Option<&NodeId>,
+        kind: Option<CloseKind>,
         from: Day,
         to: Day,
         limit: usize,
     ) -> Result<Vec<ClosedOp>, EngineError> {
-        Ok(self.core.db.closes(store, from, to, limit)?)
+        Ok(self.core.db.closes(store, kind, from, to, limit)?)
     }
 
     /// The op that recorded `close` made here (the first answer to a close
@@ -170,7 +171,13 @@ impl Engine {
         Ok(self
             .core
             .db
-            .closes(Some(node), close.day, close.day, usize::MAX)?
+            .closes(
+                Some(node),
+                Some(close.kind),
+                close.day,
+                close.day,
+                usize::MAX,
+            )?
             .into_iter()
             .find(|c| c.close() == close))
     }

@@ -599,13 +599,8 @@ pub(crate) async fn list(
             .filter(|n| (1..=CLOSES_LIST_MAX).contains(n))
             .ok_or_else(|| bad("limit", "1 to 500", "应为 1 到 500"))?,
     };
-    let found = s.engine().closes(store.as_ref(), from, to, usize::MAX)?;
-    let closes = found
-        .iter()
-        .filter(|c| only.is_none_or(|k| c.close().kind == k))
-        .take(limit)
-        .map(view_of)
-        .collect();
+    let found = s.engine().closes(store.as_ref(), only, from, to, limit)?;
+    let closes = found.iter().map(view_of).collect();
     Ok(json_answer(
         StatusCode::OK,
         &ListView {

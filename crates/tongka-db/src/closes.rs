@@ -107,11 +107,13 @@ impl Db {
     }
 
     /// Closes of days `from` to `to` (inclusive), of `store` or of every
-    /// store, newest day first (then store, then newest first), at most
-    /// `limit`: one range scan of `closes-1`, one log read per close.
+    /// store, of `kind` or both, newest day first (then store, then newest
+    /// first), at most `limit`: one range scan of `closes-1`, one log read
+    /// per close looked at.
     pub fn closes(
         &self,
         store: Option<&NodeId>,
+        kind: Option<CloseKind>,
         from: Day,
         to: Day,
         limit: usize,
@@ -136,7 +138,9 @@ impl Db {
                     "close {origin}/{seq} not in the log"
                 )));
             };
-            if let Some(c) = ClosedOp::of(decode(v.value())?) {
+            if let Some(c) = ClosedOp::of(decode(v.value())?)
+                && kind.is_none_or(|k| c.close().kind == k)
+            {
                 out.push(c);
             }
         }

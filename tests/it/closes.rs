@@ -43,9 +43,6 @@ fn closes_of(node: &Node, store: &str) -> Vec<Value> {
 
 #[test]
 fn a_store_cut_off_closes_its_day_and_hq_sees_the_same_close() {
-    let _serial = crate::stock::PARTITIONS
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
     let chain = Chain::with_hq(2);
     let all = [0, 1, 2];
     let s2 = &chain.nodes[1];

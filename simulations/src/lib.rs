@@ -27,6 +27,7 @@
 //! ```
 
 pub mod cards;
+pub mod closes;
 pub mod coupons;
 mod ids;
 mod node;
@@ -148,6 +149,9 @@ pub enum Mutation {
     /// it keeps for the reports (`tongka_core::figures::Book`): the giving
     /// store's liability falls, the receiver's rises, by the amount again.
     FiguresTransferTwice,
+    /// store-1 leaves refunds out of its closes' totals (日结 / 交班): the
+    /// close records less refunded than its ops did.
+    CloseDropsRefunds,
 }
 
 /// How to run.

@@ -707,6 +707,9 @@ impl Materialised {
                 ));
             }
             Admitted::Stock => self.apply_stock(op, made)?,
+            // A close changes no state: it is in the log, where its
+            // checker reads it (`sim/closes.rs`).
+            Admitted::Close => {}
             Admitted::Programme => {
                 // The node's `apply_programme_remote`: the change applied to
                 // the document held, the programme it then holds used from

@@ -67,6 +67,9 @@ pub(crate) struct Core {
     /// Held while a merge or a merge move involves two account actors, so
     /// no two actors ever wait on each other.
     pub(crate) merge_lock: tokio::sync::Mutex<()>,
+    /// Held while this store makes a close, to its commit, so its closes
+    /// are made one after another (`closes`).
+    pub(crate) close_lock: tokio::sync::Mutex<()>,
     /// Spends declined after asking other stores, since start: `(refusal
     /// code, cause)` → count (`Engine::declines`).
     pub(crate) declines: Mutex<std::collections::BTreeMap<(&'static str, &'static str), u64>>,

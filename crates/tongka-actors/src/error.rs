@@ -46,6 +46,9 @@ pub enum EngineError {
     /// A stock move, transfer or stocktake (and a sale short of stock).
     #[error(transparent)]
     Stock(#[from] tongka_core::stock::StockError),
+    /// A shift or day close (`tongka_core::close`).
+    #[error(transparent)]
+    Close(tongka_core::close::CloseError),
     /// A cashier's refund above the programme's limit, unapproved.
     #[error(transparent)]
     ApprovalRequired(#[from] tongka_core::staff::ApprovalRequired),
@@ -82,6 +85,7 @@ impl DomainError for EngineError {
             EngineError::NotAuthorised(e) => e.code(),
             EngineError::Staff(e) => e.code(),
             EngineError::Stock(e) => e.code(),
+            EngineError::Close(e) => e.code(),
             EngineError::ApprovalRequired(e) => e.code(),
             EngineError::OrderNotFound(_) => "order_not_found",
             EngineError::IdemConflict(_) => "idempotency_key_reused",
@@ -106,6 +110,7 @@ impl DomainError for EngineError {
             EngineError::NotAuthorised(e) => e.message_zh(),
             EngineError::Staff(e) => e.message_zh(),
             EngineError::Stock(e) => e.message_zh(),
+            EngineError::Close(e) => e.message_zh(),
             EngineError::ApprovalRequired(e) => e.message_zh(),
             EngineError::OrderNotFound(id) => format!("订单 {id} 不存在"),
             EngineError::IdemConflict(k) => format!("幂等键 {k:?} 已用于另一个不同的请求"),
@@ -129,6 +134,7 @@ impl DomainError for EngineError {
             EngineError::Programme(e) => e.details(),
             EngineError::Staff(e) => e.details(),
             EngineError::Stock(e) => e.details(),
+            EngineError::Close(e) => e.details(),
             EngineError::ApprovalRequired(e) => e.details(),
             _ => Vec::new(),
         }

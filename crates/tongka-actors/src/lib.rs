@@ -18,6 +18,7 @@
 
 mod account;
 mod cards;
+pub mod closes;
 mod core;
 mod coupons;
 mod detach;
@@ -142,6 +143,7 @@ impl Engine {
             role: Mutex::new(None),
             merged: Mutex::new(merged),
             merge_lock: tokio::sync::Mutex::new(()),
+            close_lock: tokio::sync::Mutex::new(()),
             declines: Mutex::new(Default::default()),
         });
         Engine {

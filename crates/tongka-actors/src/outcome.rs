@@ -60,6 +60,9 @@ pub enum Outcome {
     /// A store's stock changed (after `Staff`: stored answers are postcard,
     /// numbered by variant).
     Stock(Box<crate::stock::StockOutcome>),
+    /// A shift or day closed (after `Stock`: stored answers are postcard,
+    /// numbered by variant).
+    Close(Box<crate::closes::CloseOutcome>),
 }
 
 /// What the body of an idempotency record holds (postcard), as written.

@@ -81,6 +81,10 @@ impl Engine {
                     self.apply_remote_run(std::mem::take(&mut run)).await?;
                     self.apply_stock_remote(op, encoded, on_durable);
                 }
+                OpBody::DayClosed { .. } => {
+                    self.apply_remote_run(std::mem::take(&mut run)).await?;
+                    self.apply_close_remote(op, encoded, on_durable);
+                }
                 OpBody::MergeMoved { member, into, .. } => {
                     // It changes two accounts: one at a time, in its place.
                     // It notes nothing (`settle::touches`).

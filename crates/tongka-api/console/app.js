@@ -63,6 +63,8 @@ import { bindCouponBatch, renderCouponBatch } from './coupon_batch.js';
 // The reports screen (报表) and its CSV / Excel downloads; its words in i18n_reports.
 import { bindReports, renderReports } from './reports.js';
 import { bindDashboard, renderDashboard } from './dashboard.js';
+// Day close and shift handover (日结/交班), its words in i18n_dayclose.
+import { bindDayclose, renderCloses, renderDayclose } from './dayclose.js';
 
 const LS_LANG = 'tongka.console.lang';
 
@@ -120,6 +122,8 @@ function renderAll() {
   renderCategories();
   renderReports();
   renderDashboard();
+  renderDayclose();
+  renderCloses();
   // The reasons on disabled controls, in the language now chosen.
   applyPermissions();
 }
@@ -150,6 +154,7 @@ function bind() {
   bindCategories();
   bindReports();
   bindDashboard();
+  bindDayclose();
   watchPermissions();
 }
 

@@ -21,6 +21,7 @@ use tongka_core::authority::NotAuthorised;
 use tongka_core::card::CardError;
 use tongka_core::catalogue::{CategoryError, ProductError};
 use tongka_core::checkout::CheckoutError;
+use tongka_core::close::CloseError;
 use tongka_core::coupon::CouponError;
 use tongka_core::error::DomainError;
 use tongka_core::member::ProfileError;
@@ -341,7 +342,15 @@ pub(crate) fn status_of(e: &EngineError) -> StatusCode {
             NotAuthorised::HqSellsNothing
             | NotAuthorised::ProgrammeHqOnly
             | NotAuthorised::CatalogueHqOnly
-            | NotAuthorised::HqHoldsNoStock => StatusCode::FORBIDDEN,
+            | NotAuthorised::HqHoldsNoStock
+            | NotAuthorised::HqClosesNothing => StatusCode::FORBIDDEN,
+        },
+        EngineError::Close(e) => match e {
+            CloseError::AlreadyClosed { .. } => CONFLICT,
+            CloseError::DayNotBegun { .. }
+            | CloseError::Amount { .. }
+            | CloseError::Note(_)
+            | CloseError::Inconsistent(_) => INVALID,
         },
         EngineError::Coupon(e) => coupon_status(e),
         EngineError::Card(e) => card_status(e),

@@ -10,6 +10,7 @@ mod auth;
 mod cards;
 mod categories;
 mod checkouts;
+mod closes;
 mod consistency;
 mod console;
 mod coupon_templates;
@@ -249,6 +250,10 @@ pub fn router(state: AppState) -> Router {
         .route("/stock/returns", post(stock::stock_return))
         .route("/stock/minimums", put(stock::minimums))
         .route("/stocktakes", post(stock::stocktake))
+        .route("/closes/preview", get(closes::preview))
+        .route("/closes", get(closes::list).post(closes::create))
+        .route("/closes/{id}", get(closes::get_one))
+        .route("/closes/{id}/receipt", get(closes::receipt))
         .route("/transfers", get(stock_read::transfers).post(stock::ship))
         .route("/transfers/{id}", get(stock_read::one_transfer))
         .route("/transfers/{id}/receive", post(stock::receive))

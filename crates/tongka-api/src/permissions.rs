@@ -103,6 +103,12 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
     ("POST", "/stock/returns", Need::Act(Action::Stock)),
     ("PUT", "/stock/minimums", Need::Act(Action::Stock)),
     ("POST", "/stocktakes", Need::Act(Action::Stock)),
+    // Closes (交班 / 日结): a day close needs `CloseDay` too (the handler).
+    ("GET", "/closes/preview", Need::Act(Action::CloseShift)),
+    ("POST", "/closes", Need::Act(Action::CloseShift)),
+    ("GET", "/closes", Need::Signed),
+    ("GET", "/closes/{id}", Need::Signed),
+    ("GET", "/closes/{id}/receipt", Need::Signed),
     ("POST", "/transfers", Need::Act(Action::Stock)),
     ("POST", "/transfers/{id}/receive", Need::Act(Action::Stock)),
 ];

@@ -706,6 +706,8 @@ pub enum OutcomeView<'a> {
     Visit(cards::VisitView<'a>),
     Staff(StaffView<'a>),
     Stock(stock::StockOutcomeView<'a>),
+    /// A close without its id (`closes::replayed` answers closes with it).
+    Close(crate::closes::CloseView),
 }
 
 /// The answer for an outcome, as the first request got it (a coupon's
@@ -767,6 +769,7 @@ pub fn outcome<'a>(
         // The account as changed; its login conflict from the book now.
         Outcome::Staff(a) => OutcomeView::Staff(staff(a, book)),
         Outcome::Stock(o) => OutcomeView::Stock(stock::stock_outcome(o)),
+        Outcome::Close(o) => OutcomeView::Close(crate::closes::view(&o.store, &o.close, None)),
     }
 }
 
@@ -888,6 +891,7 @@ pub fn history_entry(op: &Op, book: &tongka_core::staff::StaffBook) -> HistoryEn
             ("staff_changed", None, None, None, 0, staff.to_string())
         }
         OpBody::StockChanged { change } => (change.kind(), None, None, None, 0, op.id.to_string()),
+        OpBody::DayClosed { .. } => (op.body.kind(), None, None, None, 0, op.id.to_string()),
     };
     HistoryEntry {
         op: op.id.to_string(),

@@ -141,6 +141,8 @@ fn request(w: &World, who: &Member, method: &str, path: &str, n: usize) -> (Stri
         // receive (unknown_transfer); refused for the role or not.
         ("POST", "/transfers") => json!({"to": "store-2", "lines": [{"sku": "latte", "qty": "1"}]}),
         ("POST", "/transfers/{id}/receive") => json!({"lines": [{"sku": "latte", "qty": "1"}]}),
+        // A shift close: a day close needs `close_day` too (closes.rs).
+        ("POST", "/closes") => json!({"kind": "shift", "counted_cash": "0"}),
         (_, _) if method == "GET" || method == "DELETE" => Value::Null,
         _ => panic!("{method} {path}: give it a plausible body here"),
     };

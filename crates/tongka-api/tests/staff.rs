@@ -61,7 +61,7 @@ async fn a_session_shows_who_and_what_they_may_do() {
     assert!(v["expires_at"].is_string(), "{v}");
     assert_eq!(
         v["allowed"],
-        json!(["sell", "edit_members", "verify", "refund"]),
+        json!(["sell", "edit_members", "verify", "refund", "close_shift"]),
         "a cashier's rights, from the core's table"
     );
     let (s, cur) = current(&app, token).await;
@@ -78,7 +78,7 @@ async fn a_session_shows_who_and_what_they_may_do() {
         (&cur["principal"], &cur["integration"], &cur["staff"]),
         (&json!("integration"), &json!("admin"), &Value::Null)
     );
-    assert_eq!(cur["allowed"].as_array().map(Vec::len), Some(12), "{cur}");
+    assert_eq!(cur["allowed"].as_array().map(Vec::len), Some(14), "{cur}");
 }
 
 #[tokio::test]
@@ -853,7 +853,7 @@ async fn the_first_run_creates_the_owner_once() {
     // The owner signs in with every right, but may not use the token's door.
     let token = app.sign_in("boss", PASSWORD).await;
     let (_, cur) = current(&app, &token).await;
-    assert_eq!(cur["allowed"].as_array().map(Vec::len), Some(12), "{cur}");
+    assert_eq!(cur["allowed"].as_array().map(Vec::len), Some(14), "{cur}");
     let (s, v) = app
         .send_as(
             &token,

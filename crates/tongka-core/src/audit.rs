@@ -460,6 +460,26 @@ pub fn facts(body: &OpBody) -> Facts {
             let (amount, en, zh) = stock_facts(change);
             (amount, en, zh, None)
         }
+        OpBody::DayClosed { close } => (
+            Some(close.counted_cash),
+            format!(
+                "{} close of {}: expected cash {}, counted {}, difference {}",
+                close.kind.as_str(),
+                close.day,
+                close.expected_cash,
+                close.counted_cash,
+                close.difference
+            ),
+            format!(
+                "{} {}：应有现金 {}，实点 {}，差额 {}",
+                close.kind.label_zh(),
+                close.day,
+                close.expected_cash,
+                close.counted_cash,
+                close.difference
+            ),
+            None,
+        ),
     };
     Facts {
         member,

@@ -18,6 +18,8 @@ pub enum Act {
     AuthorCatalogue,
     /// A change of the origin's own stock: HQ holds none.
     Stock,
+    /// A close of the origin's own shift or day: HQ takes no money in.
+    Close,
     /// Anything else (members, profiles, transfers, merges, coupons issued).
     Other,
 }
@@ -32,6 +34,7 @@ impl Act {
             OpBody::ProgrammeChanged { .. } => Act::AuthorProgramme,
             OpBody::CatalogueChanged { .. } => Act::AuthorCatalogue,
             OpBody::StockChanged { .. } => Act::Stock,
+            OpBody::DayClosed { .. } => Act::Close,
             OpBody::MemberRegistered { .. }
             | OpBody::ProfileUpdated { .. }
             | OpBody::SharesTransferred { .. }
@@ -57,6 +60,8 @@ pub enum NotAuthorised {
     CatalogueHqOnly,
     #[error("HQ holds no stock: goods in, returns, transfers and stocktakes happen at stores")]
     HqHoldsNoStock,
+    #[error("HQ takes no money in: a store closes its own shifts and days, at the store")]
+    HqClosesNothing,
 }
 
 impl DomainError for NotAuthorised {
@@ -66,6 +71,7 @@ impl DomainError for NotAuthorised {
             NotAuthorised::ProgrammeHqOnly => "programme_hq_only",
             NotAuthorised::CatalogueHqOnly => "catalogue_hq_only",
             NotAuthorised::HqHoldsNoStock => "hq_holds_no_stock",
+            NotAuthorised::HqClosesNothing => "hq_closes_nothing",
         }
     }
 
@@ -77,6 +83,7 @@ impl DomainError for NotAuthorised {
                 "商品目录（商品与价格）由总部统一维护，请在总部节点修改"
             }
             NotAuthorised::HqHoldsNoStock => "总部不持有库存：入库、退货、调拨和盘点请在门店进行",
+            NotAuthorised::HqClosesNothing => "总部不收款：交班和日结由门店在本店进行",
         }
         .into()
     }
@@ -87,11 +94,12 @@ pub fn may(role: Option<OriginRole>, act: Act) -> Result<(), NotAuthorised> {
     match (role, act) {
         (Some(OriginRole::Hq), Act::Sell) => Err(NotAuthorised::HqSellsNothing),
         (Some(OriginRole::Hq), Act::Stock) => Err(NotAuthorised::HqHoldsNoStock),
+        (Some(OriginRole::Hq), Act::Close) => Err(NotAuthorised::HqClosesNothing),
         (Some(OriginRole::Store), Act::AuthorProgramme) => Err(NotAuthorised::ProgrammeHqOnly),
         (Some(OriginRole::Store), Act::AuthorCatalogue) => Err(NotAuthorised::CatalogueHqOnly),
         (None, _)
         | (Some(_), Act::Other)
-        | (Some(OriginRole::Store), Act::Sell | Act::Stock)
+        | (Some(OriginRole::Store), Act::Sell | Act::Stock | Act::Close)
         | (Some(OriginRole::Hq), Act::AuthorProgramme | Act::AuthorCatalogue) => Ok(()),
     }
 }

@@ -40,9 +40,15 @@ pub const FEATURE_STAFF: u64 = 1 << 3;
 /// Stock: a store's stock changed (`stock`), a sale or refund that moves
 /// stock.
 pub const FEATURE_STOCK: u64 = 1 << 4;
+/// Day and shift closes (日结 / 交班): a store's close (`close`).
+pub const FEATURE_CLOSE: u64 = 1 << 5;
 /// Every feature this build knows how to apply.
-pub const FEATURES_KNOWN: u64 =
-    FEATURE_POINTS | FEATURE_COUPONS | FEATURE_CARDS | FEATURE_STAFF | FEATURE_STOCK;
+pub const FEATURES_KNOWN: u64 = FEATURE_POINTS
+    | FEATURE_COUPONS
+    | FEATURE_CARDS
+    | FEATURE_STAFF
+    | FEATURE_STOCK
+    | FEATURE_CLOSE;
 
 /// The name of feature bit `bit`, if this build knows it.
 pub fn feature_name(bit: u32) -> Option<&'static str> {
@@ -52,6 +58,7 @@ pub fn feature_name(bit: u32) -> Option<&'static str> {
         FEATURE_CARDS => Some("cards"),
         FEATURE_STAFF => Some("staff"),
         FEATURE_STOCK => Some("stock"),
+        FEATURE_CLOSE => Some("close"),
         _ => None,
     }
 }
@@ -264,15 +271,16 @@ mod tests {
         assert_eq!(feature_name(1), Some("coupons"));
         assert_eq!(feature_name(2), Some("cards"));
         assert_eq!(feature_name(4), Some("stock"));
-        assert_eq!(feature_name(5), None);
+        assert_eq!(feature_name(5), Some("close"));
+        assert_eq!(feature_name(6), None);
         assert_eq!(feature_name(99), None);
         assert_eq!(
             first_unknown_feature(FEATURE_POINTS | FEATURE_COUPONS),
             None
         );
         assert_eq!(
-            first_unknown_feature(FEATURE_POINTS | 1 << 5 | 1 << 9),
-            Some(5)
+            first_unknown_feature(FEATURE_POINTS | 1 << 6 | 1 << 9),
+            Some(6)
         );
     }
 }

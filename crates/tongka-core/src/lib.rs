@@ -12,6 +12,7 @@ pub mod catalogue;
 pub mod catalogue_doc;
 pub mod checkout;
 pub mod clock;
+pub mod close;
 pub mod codec;
 pub mod consistency;
 pub mod coupon;

@@ -12,8 +12,8 @@ use crate::catalogue::Product;
 use crate::checkout::{Order, TenderKind};
 use crate::clock::{Hlc, VersionVector};
 use crate::codec::{
-    FEATURE_CARDS, FEATURE_COUPONS, FEATURE_POINTS, FEATURE_STAFF, FEATURE_STOCK, feature_name,
-    first_unknown_feature,
+    FEATURE_CARDS, FEATURE_CLOSE, FEATURE_COUPONS, FEATURE_POINTS, FEATURE_STAFF, FEATURE_STOCK,
+    feature_name, first_unknown_feature,
 };
 use crate::coupon::Coupon;
 use crate::day::Day;
@@ -239,6 +239,14 @@ pub enum OpBody {
         #[n(0)]
         change: StockChange,
     },
+    /// A store closes a shift or a day (交班 / 日结, `close`): the totals
+    /// of its own ops the close covers, and the cash counted against the
+    /// cash expected. Feature `FEATURE_CLOSE`.
+    #[n(15)]
+    DayClosed {
+        #[n(0)]
+        close: crate::close::Close,
+    },
 }
 
 /// A node's visits of one card moved by a merge, with the card.
@@ -393,6 +401,7 @@ impl OpBody {
             OpBody::CardVisited { .. } => FEATURE_CARDS,
             OpBody::StaffChanged { .. } => FEATURE_STAFF,
             OpBody::StockChanged { .. } => FEATURE_STOCK,
+            OpBody::DayClosed { .. } => FEATURE_CLOSE,
             OpBody::MergeMoved { coupons, cards, .. } => {
                 let mut f = 0;
                 if !coupons.is_empty() {
@@ -425,6 +434,7 @@ impl OpBody {
             | OpBody::CatalogueChanged { .. }
             | OpBody::StaffChanged { .. }
             | OpBody::StockChanged { .. } => None,
+            OpBody::DayClosed { .. } => None,
         }
     }
 
@@ -445,6 +455,10 @@ impl OpBody {
             OpBody::CardVisited { .. } => "card_visited",
             OpBody::StaffChanged { .. } => "staff_changed",
             OpBody::StockChanged { change } => change.kind(),
+            OpBody::DayClosed { close } => match close.kind {
+                crate::close::CloseKind::Shift => "shift_closed",
+                crate::close::CloseKind::Day => "day_closed",
+            },
         }
     }
 }

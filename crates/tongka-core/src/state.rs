@@ -427,7 +427,8 @@ impl MemberState {
             OpBody::ProgrammeChanged { .. }
             | OpBody::CatalogueChanged { .. }
             | OpBody::StaffChanged { .. }
-            | OpBody::StockChanged { .. } => {
+            | OpBody::StockChanged { .. }
+            | OpBody::DayClosed { .. } => {
                 return Err(ApplyError::NotApplicable(
                     "a programme, catalogue or staff change is not a member's",
                 ));
@@ -690,7 +691,8 @@ fn moves_negative(body: &OpBody) -> bool {
         | OpBody::UsesTransferred { .. }
         | OpBody::CardVisited { .. }
         | OpBody::StaffChanged { .. }
-        | OpBody::StockChanged { .. } => false,
+        | OpBody::StockChanged { .. }
+        | OpBody::DayClosed { .. } => false,
     }
 }
 

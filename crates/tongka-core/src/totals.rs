@@ -86,7 +86,8 @@ impl LedgerTotals {
             | OpBody::CatalogueChanged { .. }
             | OpBody::UsesTransferred { .. }
             | OpBody::StaffChanged { .. }
-            | OpBody::StockChanged { .. } => {}
+            | OpBody::StockChanged { .. }
+            | OpBody::DayClosed { .. } => {}
             OpBody::CardVisited { count, .. } => self.card_visits += i64::from(*count),
             OpBody::CouponIssued { coupon, .. } => {
                 self.coupons_issued += 1;

@@ -22,6 +22,7 @@
 
 mod audit;
 pub mod baseline;
+mod closes;
 mod completion;
 mod effects;
 mod error;
@@ -48,6 +49,7 @@ use tongka_core::op::{OpSigner, StateDigest};
 use tongka_core::state::LedgerTotals;
 
 pub use audit::AuditPage;
+pub use closes::ClosedOp;
 pub use completion::CommitWatcher;
 pub use effects::{CatalogueWrite, Done, Effects, IdemRecord, RefusedOp, Source};
 pub use error::{DbError, RedbError};

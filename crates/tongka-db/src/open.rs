@@ -133,6 +133,7 @@ impl Db {
         w.open_table(REFUSED)?;
         w.open_table(MERGED)?;
         drop(crate::stock::StockTables::open(&w)?);
+        drop(crate::closes::ClosesTables::open(&w)?);
         crate::figures::backfill(&w)?;
         init_catalogue(&w)?;
         w.commit()?;

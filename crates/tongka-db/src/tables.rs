@@ -119,5 +119,12 @@ pub const FIGURES: TableDefinition<(&str, i32), &[u8]> = TableDefinition::new("f
 /// `Figures::active_members` (distinct members, which a sum cannot count).
 pub const ACTIVE: TableDefinition<(&str, i32, &str), ()> = TableDefinition::new("active-1");
 
+/// closes: `(chain day, store, seq)` → `()`: every shift and day close op
+/// applied (`OpBody::DayClosed`), by the day it closes (`crate::closes`).
+pub const CLOSES: TableDefinition<(i32, &str, u64), ()> = TableDefinition::new("closes-1");
+/// last-close: `(store, kind: 0 shift, 1 day)` → seq of the store's last
+/// close of that kind, where its next close starts reading.
+pub const LAST_CLOSE: TableDefinition<(&str, u8), u64> = TableDefinition::new("last-close-1");
+
 /// The format byte of values encoded by `encode`.
 pub const VALUE_FORMAT_V1: u8 = 1;

@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use redb::{Durability, ReadableTable};
 use tongka_core::catalogue::Product;
 use tongka_core::clock::VersionVector;
-use tongka_core::op;
+use tongka_core::op::{self, OpBody};
 use tongka_machine::stamp::{self, Held};
 
 use crate::completion::{Finished, completion_loop};
@@ -306,6 +306,7 @@ fn commit_batch(
             let mut authored = false;
             let mut stock: Option<crate::stock::StockTables> = None;
             let mut figures = crate::figures::FiguresTables::open(&w)?;
+            let mut closes: Option<crate::closes::ClosesTables> = None;
             for job in batch {
                 match job {
                     Job::Op(OpJob {
@@ -354,6 +355,12 @@ fn commit_batch(
                         }
                         summary.totals.apply(&op);
                         figures.apply(&op)?;
+                        if let OpBody::DayClosed { .. } = &op.body {
+                            if closes.is_none() {
+                                closes = Some(crate::closes::ClosesTables::open(&w)?);
+                            }
+                            closes.as_mut().expect("opened above").apply(&op)?;
+                        }
                         for (id, m) in values.member.iter().chain(&values.also) {
                             members.insert(id.as_str(), m.as_slice())?;
                         }
@@ -422,6 +429,7 @@ fn commit_batch(
                 }
             }
             drop(stock);
+            drop(closes);
             figures.flush()?;
             let mut meta = w.open_table(META)?;
             meta.insert("summary", encode(&*summary).as_slice())?;

@@ -136,6 +136,9 @@ pub enum Admitted<'a> {
     /// A store's stock changed: the host applies it to its stock book
     /// (`stock::StockBook::apply`).
     Stock,
+    /// A store's shift or day close (`tongka_core::close`), its figures
+    /// consistent (`Close::check`): the host keeps it.
+    Close,
 }
 
 impl Admitted<'_> {
@@ -147,7 +150,11 @@ impl Admitted<'_> {
             | Admitted::Merge { member } => Some(member),
             Admitted::Sale { order } => order.member.as_ref(),
             Admitted::Refund { member, .. } => *member,
-            Admitted::Programme | Admitted::Catalogue | Admitted::Staff | Admitted::Stock => None,
+            Admitted::Programme
+            | Admitted::Catalogue
+            | Admitted::Staff
+            | Admitted::Stock
+            | Admitted::Close => None,
         }
     }
 }
@@ -249,6 +256,12 @@ pub fn admit<'a>(
         OpBody::CatalogueChanged { .. } => Admitted::Catalogue,
         OpBody::StaffChanged { .. } => Admitted::Staff,
         OpBody::StockChanged { .. } => Admitted::Stock,
+        OpBody::DayClosed { close } => {
+            close
+                .check()
+                .map_err(|e| Rejected::new(Kind::NotApplicable, e.to_string()))?;
+            Admitted::Close
+        }
     })
 }
 
@@ -386,7 +399,8 @@ pub fn apply(view: &impl View, op: &Op, role: Option<OriginRole>) -> Result<Appl
         Admitted::Programme | Admitted::Catalogue | Admitted::Staff | Admitted::Stock => {
             out.document = true
         }
-        Admitted::Registered { .. } | Admitted::Member { .. } => {}
+        // A close changes no state the machine holds: the host keeps it.
+        Admitted::Registered { .. } | Admitted::Member { .. } | Admitted::Close => {}
     }
     Ok(out)
 }

@@ -5,6 +5,36 @@
 /// means. One catalogue for the whole API; operations list codes from it.
 pub const CODES: &[(u16, &str, &str)] = &[
     (
+        409,
+        "already_closed",
+        r#"This store already closed that day (a day close covers the store's ops after its previous day close; a late sale falls into the next). Details: `kind`, `day`, `last_closed`. 该日已日结。"#,
+    ),
+    (
+        422,
+        "close_day_not_begun",
+        r#"A day is closed on or after it, not before. Detail: `day`. 该日尚未开始，不能日结。"#,
+    ),
+    (
+        422,
+        "invalid_close_kind",
+        r#"`kind` is `shift` (交班) or `day` (日结). Detail: `field`. 结账类型应为 shift 或 day。"#,
+    ),
+    (
+        422,
+        "invalid_close_query",
+        r#"A close's query or body field is refused: an unknown or repeated parameter, a control character, a date not `YYYY-MM-DD`, `from` after `to`, more than 366 days, a `limit` outside 1 to 500, a day given to a shift close. Detail: `field`. 查询参数无效。"#,
+    ),
+    (
+        404,
+        "close_not_found",
+        r#"No close of this id (`<store>.<seq>`; also an id of the wrong shape). Detail: `id`. 无此结账记录。"#,
+    ),
+    (
+        403,
+        "hq_closes_nothing",
+        r#"HQ takes no money in: a store closes its own shifts and days, at the store. 总部不收款：交班和日结由门店进行。"#,
+    ),
+    (
         422,
         "invalid_negative_stock",
         r#"`negative_stock` is `allow` (a sale may take stock below zero, flagged on the below-zero report) or `refuse` (refused `insufficient_stock`). Detail: `field`. negative_stock 须为 allow 或 refuse。"#,

@@ -134,6 +134,7 @@ impl Db {
         w.open_table(MERGED)?;
         drop(crate::stock::StockTables::open(&w)?);
         crate::figures::backfill(&w)?;
+        crate::figures_more::backfill(&w)?;
         init_catalogue(&w)?;
         w.commit()?;
         Ok(summary)

@@ -306,6 +306,7 @@ fn commit_batch(
             let mut authored = false;
             let mut stock: Option<crate::stock::StockTables> = None;
             let mut figures = crate::figures::FiguresTables::open(&w)?;
+            let mut more = crate::figures_more::MoreTables::open(&w)?;
             for job in batch {
                 match job {
                     Job::Op(OpJob {
@@ -354,6 +355,10 @@ fn commit_batch(
                         }
                         summary.totals.apply(&op);
                         figures.apply(&op)?;
+                        more.apply(
+                            &op,
+                            crate::figures_more::order_before(&orders, &op)?.as_ref(),
+                        )?;
                         for (id, m) in values.member.iter().chain(&values.also) {
                             members.insert(id.as_str(), m.as_slice())?;
                         }
@@ -423,6 +428,7 @@ fn commit_batch(
             }
             drop(stock);
             figures.flush()?;
+            more.flush()?;
             let mut meta = w.open_table(META)?;
             meta.insert("summary", encode(&*summary).as_slice())?;
             if let Some(doc) = &programme {

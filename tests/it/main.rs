@@ -29,5 +29,6 @@ mod netns;
 mod pgload;
 mod points;
 mod programme;
+mod reports_more;
 mod staff;
 mod stock;

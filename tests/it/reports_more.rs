@@ -65,9 +65,6 @@ fn report(node: &Node, path: &str) -> Value {
 
 #[test]
 fn report_figures_agree_on_every_node_after_a_partition_and_match_the_hand_computed_ones() {
-    let _serial = crate::stock::PARTITIONS
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
     let chain = Chain::with_hq(2);
     let all = [0, 1, 2];
     let [s1, s2, hq] = [&chain.nodes[0], &chain.nodes[1], &chain.nodes[2]];

@@ -320,6 +320,47 @@ async fn the_new_reports_match_figures_computed_by_hand() {
         m["dormant"]["stores"],
         json!([{"store": "store-1", "dormant": 0}])
     );
+    // As files: the members ranked and the coupons, CSV (BOM, CRLF).
+    for (path, want) in [
+        (
+            format!("/api/v1/reports/rankings?{days}&by=members&format=csv&lang=en"),
+            format!("Rank,Member,Sales,Sold,Refunds,Refunded,Spent\r\n1,{a},2,365.00,1,10.00,355.00\r\n2,{b},3,42.00,1,22.00,20.00\r\n"),
+        ),
+        (
+            format!("/api/v1/reports/rankings?{days}&by=products&sort=qty&limit=1&format=csv&lang=en"),
+            "Rank,SKU,Qty,Sold,Returned qty,Returned,Net qty,Net\r\n1,tea,6,60.00,1,10.00,5,50.00\r\n".to_string(),
+        ),
+    ] {
+        let f = app.call("GET", &path, Vec::new(), None).await;
+        assert_eq!(f.status.as_u16(), 200, "{path}");
+        assert_eq!(f.content_type(), "text/csv; charset=utf-8", "{path}");
+        let body = String::from_utf8(f.body.to_vec()).unwrap();
+        assert_eq!(body.trim_start_matches('\u{feff}'), want, "{path}");
+    }
+    let f = app
+        .call(
+            "GET",
+            &format!("/api/v1/reports/coupons?{days}&format=csv"),
+            Vec::new(),
+            None,
+        )
+        .await;
+    let body = String::from_utf8(f.body.to_vec()).unwrap();
+    assert!(
+        body.contains("核销次数") && body.contains("合计,1,1,1,1,10.00,1"),
+        "{body}"
+    );
+    let f = app
+        .call(
+            "GET",
+            &format!("/api/v1/reports/cards?{days}&format=xlsx"),
+            Vec::new(),
+            None,
+        )
+        .await;
+    assert_eq!(f.status.as_u16(), 200);
+    assert!(f.body.starts_with(b"PK"), "an xlsx is a zip");
+
     // The default: 90 days, as of today: nobody.
     let m = get(&app, "/api/v1/reports/members").await;
     assert_eq!(m["dormant"]["days"], 90);

@@ -31,5 +31,6 @@ mod netns;
 mod pgload;
 mod points;
 mod programme;
+mod reports_more;
 mod staff;
 mod stock;

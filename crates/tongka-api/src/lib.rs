@@ -238,6 +238,8 @@ pub fn router(state: AppState) -> Router {
         .route("/reports/members", get(reports::members))
         .route("/reports/rankings", get(reports::rankings))
         .route("/dashboard", get(dashboard::dashboard))
+        .route("/reports/coupons", get(reports::more::coupons))
+        .route("/reports/cards", get(reports::more::cards))
         .route("/metrics", metrics::endpoint(&metrics))
         .route("/staff", get(staff::list).post(staff::create))
         .route("/stock", get(stock_read::list))

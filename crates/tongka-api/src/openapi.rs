@@ -294,6 +294,8 @@ const SIGNED_IN: &[&str] = &[
         crate::reports::members,
         crate::reports::rankings,
         crate::dashboard::dashboard,
+        crate::reports::more::coupons,
+        crate::reports::more::cards,
         crate::metrics::scrape,
         crate::console::page,
         crate::console::script,

@@ -79,6 +79,8 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
     // The live dashboard (数据大屏): as the reports (a store manager sees
     // their own stores).
     ("GET", "/dashboard", Need::Act(Action::Reports)),
+    ("GET", "/reports/coupons", Need::Act(Action::Reports)),
+    ("GET", "/reports/cards", Need::Act(Action::Reports)),
     ("GET", "/metrics", Need::Act(Action::Reports)),
     ("GET", "/staff", Need::Act(Action::ManageStaff)),
     ("POST", "/staff", Need::Act(Action::ManageStaff)),

@@ -71,6 +71,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/reports/members"),
     ("GET", "/api/v1/reports/rankings"),
     ("GET", "/api/v1/dashboard"),
+    ("GET", "/api/v1/reports/coupons"),
+    ("GET", "/api/v1/reports/cards"),
     ("GET", "/api/v1/metrics"),
     ("GET", "/api/v1/setup"),
     ("POST", "/api/v1/setup/first-admin"),

@@ -19,6 +19,12 @@
 //! store that day, [`active`]) need a set, which a sum cannot hold: the db
 //! keeps it (`active-1`) and bumps [`Figures::active_members`] when a
 //! member enters it; [`Book`] is the same rule in memory, for tests.
+//!
+//! Dormant members ([`seen`]) and the rankings of members and products
+//! ([`ranks`]) are kept beside the figures, in the same commits.
+//! Points do not expire in this product (no op expires them, and the
+//! programme has no validity for points), so a report's expired points
+//! are 0.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -223,10 +229,15 @@ impl Figures {
 pub struct Book {
     pub figures: BTreeMap<(NodeId, Day), Figures>,
     pub active: BTreeSet<(NodeId, Day, MemberId)>,
+    /// Members' last days (dormant members) and the rankings' rows.
+    pub seen: seen::LastSeen,
+    pub ranks: ranks::Ranks,
 }
 
 impl Book {
     pub fn apply(&mut self, op: &Op) {
+        self.seen.apply(op);
+        self.ranks.apply(op);
         let day = day_of(op);
         for store in touched(op) {
             let f = self.figures.entry((store.clone(), day)).or_default();
@@ -251,5 +262,10 @@ impl Book {
     }
 }
 
+pub mod ranks;
+pub mod seen;
+
+#[cfg(test)]
+mod ranks_tests;
 #[cfg(test)]
 mod tests;

@@ -135,6 +135,7 @@ impl Db {
         drop(crate::stock::StockTables::open(&w)?);
         drop(crate::closes::ClosesTables::open(&w)?);
         crate::figures::backfill(&w)?;
+        crate::figures_more::backfill(&w)?;
         init_catalogue(&w)?;
         w.commit()?;
         Ok(summary)

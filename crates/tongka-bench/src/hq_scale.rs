@@ -201,6 +201,10 @@ pub struct HqScaleReport {
     pub history_bytes: u64,
     pub rss_after: Option<u64>,
     pub rss_peak: Option<u64>,
+    /// `Db::ledger_sides` timed in process (median of 3, after one): the
+    /// part of `/consistency` that reads every member's wallet, so grows
+    /// with the members.
+    pub ledger_sides_ms: f64,
     pub requests: usize,
     pub endpoints: Vec<EndpointReport>,
     pub load_avg_start: Option<f64>,
@@ -274,6 +278,12 @@ impl fmt::Display for HqScaleReport {
             "  process memory        RSS {} after generation, peak {}",
             opt_mib(self.rss_after),
             opt_mib(self.rss_peak)
+        )?;
+        writeln!(
+            f,
+            "  member scan           Db::ledger_sides (every member's wallet, in /consistency) {:.1} ms in process: {:.2} µs per member",
+            self.ledger_sides_ms,
+            self.ledger_sides_ms * 1e3 / m.members.max(1) as f64
         )?;
         writeln!(
             f,
@@ -489,6 +499,18 @@ pub async fn hq_scale(opts: HqScaleOptions) -> anyhow::Result<HqScaleReport> {
     let history_bytes = chain::file_size(&tongka_db::history_path(&db_file));
     let db_bytes = chain::db_bytes(&data_dir);
     let rss_after = chain::own_memory().0;
+    let ledger_sides_ms = {
+        let mut times = Vec::with_capacity(3);
+        for i in 0..4 {
+            let t = Instant::now();
+            db.ledger_sides()?;
+            if i > 0 {
+                times.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+        }
+        times.sort_by(f64::total_cmp);
+        quantile(&times, 0.5)
+    };
     if opts.progress {
         eprintln!(
             "hq-scale: {} ops durable in {:.1} s; timing the endpoints",
@@ -547,6 +569,7 @@ pub async fn hq_scale(opts: HqScaleOptions) -> anyhow::Result<HqScaleReport> {
         history_bytes,
         rss_after,
         rss_peak,
+        ledger_sides_ms,
         requests: opts.requests,
         endpoints,
         load_avg_start,

@@ -171,6 +171,26 @@ enum BenchCommand {
         #[arg(long)]
         unsigned: bool,
     },
+    /// An HQ node holding a chain's year (members, orders, recharges,
+    /// refunds, share transfers of several stores, received through the op
+    /// path HQ takes): generation rate, database size, and how long each
+    /// report, the consistency report, metrics and the dashboard take.
+    /// The database needs about 2 KB of disk per op: 20–25 GB at the
+    /// defaults.
+    HqScale {
+        #[arg(long, default_value_t = 1_000_000)]
+        members: usize,
+        /// Sales (member and walk-in).
+        #[arg(long, default_value_t = 10_000_000)]
+        orders: usize,
+        #[arg(long, default_value_t = 5)]
+        stores: u16,
+        /// Timed requests per endpoint.
+        #[arg(long, default_value_t = 20)]
+        requests: usize,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
     /// Durable checkouts per second and latency, against raw redb commits.
     Checkout {
         /// `actor` (engine in process, no HTTP) or `http` (the HTTP API).
@@ -499,6 +519,30 @@ async fn main() -> anyhow::Result<()> {
             let report = tongka_bench::stock(opts)
                 .await
                 .context("stock checkout benchmark")?;
+            println!("{report}");
+            Ok(())
+        }
+        Command::Bench {
+            command:
+                BenchCommand::HqScale {
+                    members,
+                    orders,
+                    stores,
+                    requests,
+                    data_dir,
+                },
+        } => {
+            let opts = tongka_bench::HqScaleOptions {
+                members,
+                orders,
+                stores,
+                requests,
+                data_dir,
+                progress: true,
+            };
+            let report = tongka_bench::hq_scale(opts)
+                .await
+                .context("HQ scale benchmark")?;
             println!("{report}");
             Ok(())
         }

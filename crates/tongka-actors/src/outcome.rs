@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use tongka_core::checkout::TenderKind;
 use tongka_core::clock::Hlc;
-use tongka_core::ids::{CardId, CouponId, OrderId, RechargeId};
+use tongka_core::ids::{CardId, CouponId, MemberId, OrderId, RechargeId};
 use tongka_core::money::Money;
 use tongka_core::programme::Programme;
 use tongka_core::refund::{OrderState, Refund};
@@ -60,6 +60,10 @@ pub enum Outcome {
     /// A store's stock changed (after `Staff`: stored answers are postcard,
     /// numbered by variant).
     Stock(Box<crate::stock::StockOutcome>),
+    /// Members imported together (one chunk of a file: `member_import`),
+    /// in the order made (after `Stock`: stored answers are postcard,
+    /// numbered by variant).
+    Imported { first: MemberId, count: u32 },
 }
 
 /// What the body of an idempotency record holds (postcard), as written.

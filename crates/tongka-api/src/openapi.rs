@@ -327,6 +327,7 @@ const SIGNED_IN: &[&str] = &[
         crate::stock_read::movements,
         crate::stock_read::below_zero,
         crate::stock_read::value,
+        crate::member_import::import_members,
     ),
     components(schemas(ErrorBody, LineRequest, SkuLine, BarcodeLine, FreeLine, AmountInput, QtyInput))
 )]

@@ -102,6 +102,8 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
     ("POST", "/stocktakes", Need::Act(Action::Stock)),
     ("POST", "/transfers", Need::Act(Action::Stock)),
     ("POST", "/transfers/{id}/receive", Need::Act(Action::Stock)),
+    // Member import: a store manager or the owner, at a store.
+    ("POST", "/members/import", Need::Act(Action::ImportMembers)),
 ];
 
 /// What `method` on the routed `path` needs; `None`: not in the table.

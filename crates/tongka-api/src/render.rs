@@ -706,6 +706,9 @@ pub enum OutcomeView<'a> {
     Visit(cards::VisitView<'a>),
     Staff(StaffView<'a>),
     Stock(stock::StockOutcomeView<'a>),
+    /// A member import's chunk (never a request's own answer: the import
+    /// answers with its view of every chunk, `member_import`).
+    Imported { first: &'a MemberId, count: u32 },
 }
 
 /// The answer for an outcome, as the first request got it (a coupon's
@@ -767,6 +770,10 @@ pub fn outcome<'a>(
         // The account as changed; its login conflict from the book now.
         Outcome::Staff(a) => OutcomeView::Staff(staff(a, book)),
         Outcome::Stock(o) => OutcomeView::Stock(stock::stock_outcome(o)),
+        Outcome::Imported { first, count } => OutcomeView::Imported {
+            first,
+            count: *count,
+        },
     }
 }
 
@@ -804,6 +811,18 @@ pub struct HistoryEntry {
 
 pub fn history_entry(op: &Op, book: &tongka_core::staff::StaffBook) -> HistoryEntry {
     let (kind, amount, principal, bonus, points, reference) = match &op.body {
+        OpBody::MemberRegistered {
+            member,
+            opening: Some(o),
+            ..
+        } => (
+            "member_imported",
+            Some(o.principal + o.bonus),
+            Some(o.principal),
+            Some(o.bonus),
+            o.points,
+            member.to_string(),
+        ),
         OpBody::MemberRegistered { member, .. } => {
             ("registered", None, None, None, 0, member.to_string())
         }

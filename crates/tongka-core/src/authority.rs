@@ -18,6 +18,8 @@ pub enum Act {
     AuthorCatalogue,
     /// A change of the origin's own stock: HQ holds none.
     Stock,
+    /// Members imported with opening balances: HQ holds no stored value.
+    Import,
     /// Anything else (members, profiles, transfers, merges, coupons issued).
     Other,
 }
@@ -32,6 +34,9 @@ impl Act {
             OpBody::ProgrammeChanged { .. } => Act::AuthorProgramme,
             OpBody::CatalogueChanged { .. } => Act::AuthorCatalogue,
             OpBody::StockChanged { .. } => Act::Stock,
+            OpBody::MemberRegistered {
+                opening: Some(_), ..
+            } => Act::Import,
             OpBody::MemberRegistered { .. }
             | OpBody::ProfileUpdated { .. }
             | OpBody::SharesTransferred { .. }
@@ -57,6 +62,10 @@ pub enum NotAuthorised {
     CatalogueHqOnly,
     #[error("HQ holds no stock: goods in, returns, transfers and stocktakes happen at stores")]
     HqHoldsNoStock,
+    #[error(
+        "HQ holds no stored value: members with opening balances are imported at a store, which holds them"
+    )]
+    HqHoldsNoBalances,
 }
 
 impl DomainError for NotAuthorised {
@@ -66,6 +75,7 @@ impl DomainError for NotAuthorised {
             NotAuthorised::ProgrammeHqOnly => "programme_hq_only",
             NotAuthorised::CatalogueHqOnly => "catalogue_hq_only",
             NotAuthorised::HqHoldsNoStock => "hq_holds_no_stock",
+            NotAuthorised::HqHoldsNoBalances => "hq_holds_no_balances",
         }
     }
 
@@ -77,6 +87,9 @@ impl DomainError for NotAuthorised {
                 "商品目录（商品与价格）由总部统一维护，请在总部节点修改"
             }
             NotAuthorised::HqHoldsNoStock => "总部不持有库存：入库、退货、调拨和盘点请在门店进行",
+            NotAuthorised::HqHoldsNoBalances => {
+                "总部不持有储值：会员导入（含期初余额）请在门店进行，余额归该门店"
+            }
         }
         .into()
     }
@@ -87,11 +100,12 @@ pub fn may(role: Option<OriginRole>, act: Act) -> Result<(), NotAuthorised> {
     match (role, act) {
         (Some(OriginRole::Hq), Act::Sell) => Err(NotAuthorised::HqSellsNothing),
         (Some(OriginRole::Hq), Act::Stock) => Err(NotAuthorised::HqHoldsNoStock),
+        (Some(OriginRole::Hq), Act::Import) => Err(NotAuthorised::HqHoldsNoBalances),
         (Some(OriginRole::Store), Act::AuthorProgramme) => Err(NotAuthorised::ProgrammeHqOnly),
         (Some(OriginRole::Store), Act::AuthorCatalogue) => Err(NotAuthorised::CatalogueHqOnly),
         (None, _)
         | (Some(_), Act::Other)
-        | (Some(OriginRole::Store), Act::Sell | Act::Stock)
+        | (Some(OriginRole::Store), Act::Sell | Act::Stock | Act::Import)
         | (Some(OriginRole::Hq), Act::AuthorProgramme | Act::AuthorCatalogue) => Ok(()),
     }
 }

@@ -40,9 +40,15 @@ pub const FEATURE_STAFF: u64 = 1 << 3;
 /// Stock: a store's stock changed (`stock`), a sale or refund that moves
 /// stock.
 pub const FEATURE_STOCK: u64 = 1 << 4;
+/// Member import: a registration with opening balances (`op::Opening`).
+pub const FEATURE_IMPORT: u64 = 1 << 6;
 /// Every feature this build knows how to apply.
-pub const FEATURES_KNOWN: u64 =
-    FEATURE_POINTS | FEATURE_COUPONS | FEATURE_CARDS | FEATURE_STAFF | FEATURE_STOCK;
+pub const FEATURES_KNOWN: u64 = FEATURE_POINTS
+    | FEATURE_COUPONS
+    | FEATURE_CARDS
+    | FEATURE_STAFF
+    | FEATURE_STOCK
+    | FEATURE_IMPORT;
 
 /// The name of feature bit `bit`, if this build knows it.
 pub fn feature_name(bit: u32) -> Option<&'static str> {
@@ -52,6 +58,7 @@ pub fn feature_name(bit: u32) -> Option<&'static str> {
         FEATURE_CARDS => Some("cards"),
         FEATURE_STAFF => Some("staff"),
         FEATURE_STOCK => Some("stock"),
+        FEATURE_IMPORT => Some("import"),
         _ => None,
     }
 }

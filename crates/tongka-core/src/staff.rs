@@ -135,10 +135,12 @@ pub enum Action {
     /// Change the store's stock: goods in, returns, transfers, stocktakes,
     /// minimums (reading stock needs only sign-in).
     Stock,
+    /// Import members with their opening balances from another system.
+    ImportMembers,
 }
 
 impl Action {
-    pub const ALL: [Action; 12] = [
+    pub const ALL: [Action; 13] = [
         Action::Sell,
         Action::EditMembers,
         Action::Verify,
@@ -151,6 +153,7 @@ impl Action {
         Action::Reports,
         Action::Audit,
         Action::Stock,
+        Action::ImportMembers,
     ];
 
     /// An action named by a client.
@@ -172,6 +175,7 @@ impl Action {
             Action::Reports => "reports",
             Action::Audit => "audit",
             Action::Stock => "stock",
+            Action::ImportMembers => "import_members",
         }
     }
 
@@ -189,6 +193,7 @@ impl Action {
             Action::Reports => "报表与结算",
             Action::Audit => "审计日志",
             Action::Stock => "入库、退货、调拨、盘点",
+            Action::ImportMembers => "导入会员（含期初余额）",
         }
     }
 
@@ -206,6 +211,7 @@ impl Action {
             Action::Reports => "Reports and settlement",
             Action::Audit => "Audit log",
             Action::Stock => "Stock in, returns, transfers, stocktakes",
+            Action::ImportMembers => "Import members with opening balances",
         }
     }
 }
@@ -214,7 +220,7 @@ impl Action {
 /// order: cashier, store manager, HQ finance, HQ admin, owner) may take it. HQ
 /// sells nothing whatever the role (`authority`); a store manager's staff
 /// and audit rights are for the stores they work at (the caller's check).
-const TABLE: [(Action, [bool; 5]); 12] = [
+const TABLE: [(Action, [bool; 5]); 13] = [
     (Action::Sell, [true, true, false, false, true]),
     (Action::EditMembers, [true, true, false, true, true]),
     (Action::Verify, [true, true, false, false, true]),
@@ -227,6 +233,7 @@ const TABLE: [(Action, [bool; 5]); 12] = [
     (Action::Reports, [false, true, true, true, true]),
     (Action::Audit, [false, true, true, true, true]),
     (Action::Stock, [false, true, false, false, true]),
+    (Action::ImportMembers, [false, true, false, false, true]),
 ];
 
 /// Whether `role` may take `action`.

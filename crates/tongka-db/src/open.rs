@@ -116,10 +116,11 @@ impl Db {
                     expected: node.to_string(),
                 });
             }
-            match meta.get("summary")? {
-                Some(v) => decode(v.value(), "summary")?,
-                None => Summary::default(),
-            }
+            let (summary, totals) = (meta.get("summary")?, meta.get("totals")?);
+            Summary::read(
+                summary.as_ref().map(|v| v.value()),
+                totals.as_ref().map(|v| v.value()),
+            )?
         };
         for t in [MEMBERS, ORDERS, IDEM, PRODUCTS] {
             w.open_table(t)?;

@@ -341,7 +341,8 @@ pub(crate) fn status_of(e: &EngineError) -> StatusCode {
             NotAuthorised::HqSellsNothing
             | NotAuthorised::ProgrammeHqOnly
             | NotAuthorised::CatalogueHqOnly
-            | NotAuthorised::HqHoldsNoStock => StatusCode::FORBIDDEN,
+            | NotAuthorised::HqHoldsNoStock
+            | NotAuthorised::HqHoldsNoBalances => StatusCode::FORBIDDEN,
         },
         EngineError::Coupon(e) => coupon_status(e),
         EngineError::Card(e) => card_status(e),

@@ -191,7 +191,11 @@ pub(crate) async fn import_members(
         }
     })
     .await
-    .map_err(|e| ApiError::from(tongka_actors::EngineError::Internal(format!("import plan: {e}"))))??;
+    .map_err(|e| {
+        ApiError::from(tongka_actors::EngineError::Internal(format!(
+            "import plan: {e}"
+        )))
+    })??;
     let (principal, bonus, points) = plan.totals();
     let mut view = ImportView {
         dry_run,
@@ -217,7 +221,12 @@ pub(crate) async fn import_members(
             .collect(),
     };
     if dry_run {
-        view.replayed = view.chunks.iter().filter(|c| c.replayed).map(|c| c.rows).sum();
+        view.replayed = view
+            .chunks
+            .iter()
+            .filter(|c| c.replayed)
+            .map(|c| c.rows)
+            .sum();
         return Ok(json_answer(StatusCode::OK, &view));
     }
     if !view.rejected.is_empty() {
@@ -259,7 +268,11 @@ pub(crate) async fn import_members(
     // The chunks before a failed one are made: the same file again makes
     // the rest (module doc).
     for (n, answer) in answers {
-        let answer = answer.map_err(|e| ApiError::from(tongka_actors::EngineError::Internal(format!("import chunk: {e}"))))?;
+        let answer = answer.map_err(|e| {
+            ApiError::from(tongka_actors::EngineError::Internal(format!(
+                "import chunk: {e}"
+            )))
+        })?;
         let (out, replayed) =
             answer.map_err(|e| ApiError::from(e).with("chunk", n).with("chunks", total))?;
         let Outcome::Imported { count, .. } = out else {

@@ -708,7 +708,10 @@ pub enum OutcomeView<'a> {
     Stock(stock::StockOutcomeView<'a>),
     /// A member import's chunk (never a request's own answer: the import
     /// answers with its view of every chunk, `member_import`).
-    Imported { first: &'a MemberId, count: u32 },
+    Imported {
+        first: &'a MemberId,
+        count: u32,
+    },
 }
 
 /// The answer for an outcome, as the first request got it (a coupon's

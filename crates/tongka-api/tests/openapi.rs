@@ -92,6 +92,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/transfers"),
     ("GET", "/api/v1/transfers/{id}"),
     ("POST", "/api/v1/transfers/{id}/receive"),
+    ("POST", "/api/v1/members/import"),
     ("GET", "/"),
     ("GET", "/console/app.js"),
     ("GET", "/console/app.css"),

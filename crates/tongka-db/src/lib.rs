@@ -112,8 +112,7 @@ impl Summary {
             None => Summary::default(),
         };
         if let Some(t) = totals {
-            s.totals = minicbor::decode(t)
-                .map_err(|e| DbError::Corrupt(format!("totals: {e}")))?;
+            s.totals = minicbor::decode(t).map_err(|e| DbError::Corrupt(format!("totals: {e}")))?;
         }
         Ok(s)
     }

@@ -14,7 +14,7 @@ use tongka_core::ids::NodeId;
 
 use crate::history::{catch_up_index, history_path};
 use crate::tables::*;
-use crate::values::{decode, u64_from};
+use crate::values::u64_from;
 use crate::writer::{CommitStats, write_products, writer_loop};
 use crate::{Db, DbError, Shared, Summary};
 

@@ -20,7 +20,8 @@
 // approval of a refund in refund_approval, the chain's node names in
 // nodes, their words in i18n_staff. The stock screen (库存) in stock,
 // its words in i18n_stock. HQ's catalogue in catalogue and its
-// category tree in categories, their words in i18n_catalogue. The
+// category tree in categories, their words in i18n_catalogue. The member
+// import (会员导入) in member_import, its words in i18n_member_import. The
 // node serves each from its binary (`console.rs`), nothing comes from
 // elsewhere. Screens import one another's functions only to call them on
 // a user's action, never while loading, so the one import cycle (members
@@ -58,6 +59,7 @@ import { bindOverview, renderOverview } from './overview.js';
 import { renderCheckoutCoupons } from './checkout_coupons.js';
 import { bindVerify, renderVerify } from './verify.js';
 import { bindCouponBatch, renderCouponBatch } from './coupon_batch.js';
+import { bindMemberImport, renderMemberImport } from './member_import.js';
 
 const LS_LANG = 'tongka.console.lang';
 
@@ -113,6 +115,7 @@ function renderAll() {
   renderStock();
   renderCatalogue();
   renderCategories();
+  renderMemberImport();
   // The reasons on disabled controls, in the language now chosen.
   applyPermissions();
 }
@@ -141,6 +144,7 @@ function bind() {
   bindStock();
   bindCatalogue();
   bindCategories();
+  bindMemberImport();
   watchPermissions();
 }
 

@@ -42,6 +42,16 @@ const FILES: &[(&str, &str, &str)] = &[
     ("auth.js", JS, include_str!("../console/auth.js")),
     ("stock.js", JS, include_str!("../console/stock.js")),
     (
+        "member_import.js",
+        JS,
+        include_str!("../console/member_import.js"),
+    ),
+    (
+        "i18n_member_import.js",
+        JS,
+        include_str!("../console/i18n_member_import.js"),
+    ),
+    (
         "i18n_stock.js",
         JS,
         include_str!("../console/i18n_stock.js"),

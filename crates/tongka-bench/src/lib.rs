@@ -16,6 +16,9 @@
 //! lines (moving stock in the sale's commit) on one fresh node, in
 //! alternating rounds, and prints both durable rates and their ratio.
 //!
+//! `import` imports a file of 100,000 members through the HTTP route of
+//! one fresh store: dry run, import, the same file again.
+//!
 //! `catchup`, `escrow` and `memory` measure whole nodes: a store that
 //! rejoins after missing half a million ops (two nodes replicating over
 //! QUIC in process), a sale that needs an escrow transfer from a peer
@@ -30,6 +33,7 @@ mod catchup;
 mod chain;
 mod escrow;
 mod http;
+mod import;
 mod memory;
 mod profiles;
 mod raw;
@@ -46,6 +50,7 @@ use hdrhistogram::Histogram;
 pub use catchup::{CatchupBenchOptions, CatchupReport, TARGET_CATCHUP_OPS_PER_SEC, catchup};
 pub use escrow::{EscrowBenchOptions, EscrowReport, Latency, TARGET_ESCROW_P50_MS, escrow};
 pub use http::{InProcessServer, start_in_process_server};
+pub use import::{ImportBenchOptions, ImportReport, TARGET_IMPORT_SECS, import};
 pub use memory::{MemoryBenchOptions, MemoryReport, TARGET_RSS_BYTES, find_tongka_binary, memory};
 pub use profiles::{ProfileBenchOptions, ProfileReport, profiles};
 pub use stock::{STOCK_LINES, StockBenchOptions, StockReport, TARGET_STOCK_RATIO, stock};

@@ -3,7 +3,9 @@
 //! the import button off; a good file's dry run turns it on, and the
 //! import shows the members created, who then exist with their balances.
 
-use crate::console::{click, dt, on_element, open_console, prop, screenshot, wait_for, with_browser};
+use crate::console::{
+    click, dt, on_element, open_console, prop, screenshot, wait_for, with_browser,
+};
 use crate::harness::Node;
 
 async fn choose(c: &fantoccini::Client, path: &std::path::Path) {
@@ -19,7 +21,11 @@ fn console_imports_members_after_a_clean_dry_run() {
     let node = Node::up();
     let dir = tempfile::tempdir().expect("a temp dir");
     let bad = dir.path().join("bad.csv");
-    std::fs::write(&bad, "手机号,姓名,本金\n13822220001,甲,10.00\n13822220001,乙,5\n").unwrap();
+    std::fs::write(
+        &bad,
+        "手机号,姓名,本金\n13822220001,甲,10.00\n13822220001,乙,5\n",
+    )
+    .unwrap();
     let good = dir.path().join("good.csv");
     std::fs::write(
         &good,
@@ -33,7 +39,10 @@ fn console_imports_members_after_a_clean_dry_run() {
         click(c, "mimp-dry-run").await;
         wait_for(c, &format!(r#"{}[data-line="3"]"#, dt("mimp-rejected-row"))).await;
         wait_for(c, &format!(r#"{}[data-value="1"]"#, dt("mimp-accepted"))).await;
-        assert_eq!(prop(c, &dt("mimp-import"), "disabled").await.as_deref(), Some("true"));
+        assert_eq!(
+            prop(c, &dt("mimp-import"), "disabled").await.as_deref(),
+            Some("true")
+        );
 
         choose(c, &good).await;
         click(c, "mimp-dry-run").await;

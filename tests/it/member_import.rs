@@ -59,14 +59,22 @@ fn an_imported_balance_is_spent_elsewhere_and_the_chain_agrees_after_a_partition
     assert_eq!((s, v["created"].as_u64()), (201, Some(2)), "{v}");
     // HQ holds no stored value.
     let (s, v) = import(hq, "", file);
-    assert_eq!((s, v["error"]["code"].as_str()), (403, Some("hq_holds_no_balances")), "{v}");
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (403, Some("hq_holds_no_balances")),
+        "{v}"
+    );
 
     wait_for("the imported member at store-2", REPLICATE, || {
         member(s2, "13811110001").is_some()
     });
     let a = member(s2, "13811110001").unwrap();
     let id = a["id"].as_str().unwrap().to_string();
-    assert_eq!((a["balance"].as_str(), a["available_here"].as_str()), (Some("110.00"), Some("0.00")), "{a}");
+    assert_eq!(
+        (a["balance"].as_str(), a["available_here"].as_str()),
+        (Some("110.00"), Some("0.00")),
+        "{a}"
+    );
     assert_eq!(a["level"]["code"], "gold");
     // Spent at store-2: store-1's share moves over (escrow), at gold's price.
     let (s, o) = s2.post("/checkouts", sale(&id, "30.00"), Some("c1"));
@@ -79,20 +87,33 @@ fn an_imported_balance_is_spent_elsewhere_and_the_chain_agrees_after_a_partition
         .iter()
         .map(|e| e["kind"].as_str().unwrap())
         .collect();
-    assert!(kinds.contains(&"member_imported") && kinds.contains(&"shares_transferred"), "{kinds:?}");
+    assert!(
+        kinds.contains(&"member_imported") && kinds.contains(&"shares_transferred"),
+        "{kinds:?}"
+    );
 
     // Partition: store-1 stops answering; store-2 imports and sells.
     signal(s1.pid(), libc::SIGSTOP);
     let (s, v) = import(s2, "", "phone,name,principal\n13811110003,丙,50.00\n");
     assert_eq!((s, v["created"].as_u64()), (201, Some(1)), "{v}");
     let c = member(s2, "13811110003").unwrap();
-    let (s, o) = s2.post("/checkouts", sale(c["id"].as_str().unwrap(), "5.00"), Some("c2"));
+    let (s, o) = s2.post(
+        "/checkouts",
+        sale(c["id"].as_str().unwrap(), "5.00"),
+        Some("c2"),
+    );
     assert_eq!((s, o["payable"].as_str()), (201, Some("5.00")), "{o}");
     signal(s1.pid(), libc::SIGCONT);
 
     chain.wait_converged(&[0, 1, 2], CONVERGE);
-    let ledgers: Vec<Value> = [s1, s2, hq].iter().map(|n| n.get("/ledger/summary").1).collect();
-    assert!(ledgers.windows(2).all(|w| w[0] == w[1]), "one ledger: {ledgers:?}");
+    let ledgers: Vec<Value> = [s1, s2, hq]
+        .iter()
+        .map(|n| n.get("/ledger/summary").1)
+        .collect();
+    assert!(
+        ledgers.windows(2).all(|w| w[0] == w[1]),
+        "one ledger: {ledgers:?}"
+    );
     let l = &ledgers[0];
     assert_eq!(l["imports"], 3, "{l}");
     assert_eq!(l["imported_principal"], "150.00");
@@ -108,5 +129,9 @@ fn an_imported_balance_is_spent_elsewhere_and_the_chain_agrees_after_a_partition
     }
     // The first file again, at store-1: the same counts, nobody created.
     let (s, v) = import(s1, "", file);
-    assert_eq!((s, v["created"].as_u64(), v["replayed"].as_u64()), (201, Some(0), Some(2)), "{v}");
+    assert_eq!(
+        (s, v["created"].as_u64(), v["replayed"].as_u64()),
+        (201, Some(0), Some(2)),
+        "{v}"
+    );
 }

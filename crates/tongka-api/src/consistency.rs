@@ -66,7 +66,7 @@ struct LedgerView {
     balanced: bool,
     /// Σ over every member of every share they hold.
     held: AmountsView,
-    /// recharged + imported − spent + refunded (principal, bonus); issued − reversed
+    /// recharged − spent + refunded (principal, bonus); issued − reversed
     /// − redeemed + returned (points).
     owed: AmountsView,
 }
@@ -365,7 +365,7 @@ fn reasons(rs: impl IntoIterator<Item = String>) -> Vec<ReasonView> {
     operation_id = "consistency",
     tag = "node",
     summary = r#"The consistency report / 一致性报告"#,
-    description = r#"This node's view of the chain, chain-wide and per store: whether the ledger balances to the fen (what members hold against recharged + imported − spent + refunded), escrow transfers between stores (from the newest ops of the log, at most 20000 examined: `transfers_scan`), spends this node declined after asking the stores that held the shares, by refusal code and cause (counted in memory since this node started), duplicate phone and card numbers and merges, and remote ops rejected (failed their rules) or refused (failed verification) with their reasons. `store` keeps one store's figures in `stores`; a store manager sees their own stores only."#,
+    description = r#"This node's view of the chain, chain-wide and per store: whether the ledger balances to the fen (what members hold against recharged − spent + refunded), escrow transfers between stores (from the newest ops of the log, at most 20000 examined: `transfers_scan`), spends this node declined after asking the stores that held the shares, by refusal code and cause (counted in memory since this node started), duplicate phone and card numbers and merges, and remote ops rejected (failed their rules) or refused (failed verification) with their reasons. `store` keeps one store's figures in `stores`; a store manager sees their own stores only."#,
     params(
         ("store" = Option<String>, Query, description = r#"Only this store in `stores` (a node name)."#, example = "store-1"),
     ),

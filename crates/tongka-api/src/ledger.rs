@@ -109,7 +109,7 @@ struct CouponTotalsView {
     operation_id = "ledgerSummary",
     tag = "node",
     summary = r#"Chain-wide ledger totals as this node knows them / 账本汇总"#,
-    description = r#"outstanding = recharged + imported − spent + refunded, for principal and bonus separately."#,
+    description = r#"outstanding = recharged − spent + refunded, for principal and bonus separately."#,
     // The refusal codes this handler answers (statuses and meanings:
     // `openapi::CODES`).
     extensions(("x-codes" = json!([

@@ -152,6 +152,18 @@ enum BenchCommand {
         #[arg(long, default_value_t = 20_000)]
         members: usize,
     },
+    /// A member import through the HTTP route on one fresh store: the dry
+    /// run, the import and the same file again, timed; rows/s and the
+    /// total for the file (100,000 members by default).
+    Import {
+        #[arg(long, default_value_t = 100_000)]
+        members: usize,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Leave ops unsigned (by default signed, as a chain node signs them).
+        #[arg(long)]
+        unsigned: bool,
+    },
     /// Barcode checkouts of five stocked lines (stock moved in the sale's
     /// commit) against plain checkouts on one fresh node, in alternating
     /// rounds: durable checkouts/s of both and their ratio.
@@ -495,6 +507,25 @@ async fn main() -> anyhow::Result<()> {
                     .await
                     .context("memory benchmark")?
             );
+            Ok(())
+        }
+        Command::Bench {
+            command:
+                BenchCommand::Import {
+                    members,
+                    data_dir,
+                    unsigned,
+                },
+        } => {
+            let opts = tongka_bench::ImportBenchOptions {
+                members,
+                data_dir,
+                unsigned,
+            };
+            let report = tongka_bench::import(opts)
+                .await
+                .context("member import benchmark")?;
+            println!("{report}");
             Ok(())
         }
         Command::Bench {

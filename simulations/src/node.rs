@@ -165,7 +165,9 @@ impl OpRec {
         let members = |m: &MemberId| ids.members.borrow().get(m);
         let mut phone = None;
         let (member, order) = match &op.body {
-            OpBody::MemberRegistered { member, profile } => {
+            OpBody::MemberRegistered {
+                member, profile, ..
+            } => {
                 phone = Some(ids.phones.borrow_mut().intern(&profile.phone));
                 (Some(ids.members.borrow_mut().intern(member)), None)
             }

@@ -161,7 +161,9 @@ impl Engine {
             }
             let mut preload = None;
             let key = match &op.body {
-                OpBody::MemberRegistered { member, profile } => {
+                OpBody::MemberRegistered {
+                    member, profile, ..
+                } => {
                     let state = MemberState::registered(&op)
                         .map_err(|e| EngineError::Internal(e.to_string()))?;
                     let owner = self.core.phone_owner(&profile.phone)?;

@@ -48,6 +48,16 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../console/i18n_dayclose.js"),
     ),
     (
+        "member_import.js",
+        JS,
+        include_str!("../console/member_import.js"),
+    ),
+    (
+        "i18n_member_import.js",
+        JS,
+        include_str!("../console/i18n_member_import.js"),
+    ),
+    (
         "i18n_stock.js",
         JS,
         include_str!("../console/i18n_stock.js"),

@@ -343,7 +343,8 @@ pub(crate) fn status_of(e: &EngineError) -> StatusCode {
             | NotAuthorised::ProgrammeHqOnly
             | NotAuthorised::CatalogueHqOnly
             | NotAuthorised::HqHoldsNoStock
-            | NotAuthorised::HqClosesNothing => StatusCode::FORBIDDEN,
+            | NotAuthorised::HqClosesNothing
+            | NotAuthorised::HqHoldsNoBalances => StatusCode::FORBIDDEN,
         },
         EngineError::Close(e) => match e {
             CloseError::AlreadyClosed { .. } => CONFLICT,

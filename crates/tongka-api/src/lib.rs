@@ -21,8 +21,10 @@ mod error;
 // Reports as CSV and .xlsx files (`?format=`).
 mod export;
 mod health;
+mod imports;
 mod ledger;
 mod member_codes;
+mod member_import;
 mod members;
 mod metrics;
 pub mod openapi;
@@ -190,6 +192,15 @@ pub fn router(state: AppState) -> Router {
             post(members::register).get(members::find_members),
         )
         .route("/members/duplicates", get(members::get_duplicates))
+        // A member import's file is larger than any other body: its own
+        // limit (`member_import::FILE_BYTES_MAX`, refused with its figure
+        // by the handler; past the margin, by this layer).
+        .route(
+            "/members/import",
+            post(member_import::import_members).layer(DefaultBodyLimit::max(
+                tongka_core::member_import::FILE_BYTES_MAX + 1024 * 1024,
+            )),
+        )
         .route(
             "/members/{id}",
             get(members::get_member).patch(members::patch_member),

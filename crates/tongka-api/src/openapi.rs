@@ -337,6 +337,7 @@ const SIGNED_IN: &[&str] = &[
         crate::closes::list,
         crate::closes::get_one,
         crate::closes::receipt,
+        crate::member_import::import_members,
     ),
     components(schemas(ErrorBody, LineRequest, SkuLine, BarcodeLine, FreeLine, AmountInput, QtyInput))
 )]

@@ -113,6 +113,8 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
     ("GET", "/closes/{id}/receipt", Need::Signed),
     ("POST", "/transfers", Need::Act(Action::Stock)),
     ("POST", "/transfers/{id}/receive", Need::Act(Action::Stock)),
+    // Member import: a store manager or the owner, at a store.
+    ("POST", "/members/import", Need::Act(Action::ImportMembers)),
 ];
 
 /// What `method` on the routed `path` needs; `None`: not in the table.

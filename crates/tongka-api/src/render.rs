@@ -708,6 +708,12 @@ pub enum OutcomeView<'a> {
     Stock(stock::StockOutcomeView<'a>),
     /// A close without its id (`closes::replayed` answers closes with it).
     Close(crate::closes::CloseView),
+    /// A member import's chunk (never a request's own answer: the import
+    /// answers with its view of every chunk, `member_import`).
+    Imported {
+        first: &'a MemberId,
+        count: u32,
+    },
 }
 
 /// The answer for an outcome, as the first request got it (a coupon's
@@ -770,6 +776,10 @@ pub fn outcome<'a>(
         Outcome::Staff(a) => OutcomeView::Staff(staff(a, book)),
         Outcome::Stock(o) => OutcomeView::Stock(stock::stock_outcome(o)),
         Outcome::Close(o) => OutcomeView::Close(crate::closes::view(&o.store, &o.close, None)),
+        Outcome::Imported { first, count } => OutcomeView::Imported {
+            first,
+            count: *count,
+        },
     }
 }
 
@@ -807,6 +817,18 @@ pub struct HistoryEntry {
 
 pub fn history_entry(op: &Op, book: &tongka_core::staff::StaffBook) -> HistoryEntry {
     let (kind, amount, principal, bonus, points, reference) = match &op.body {
+        OpBody::MemberRegistered {
+            member,
+            opening: Some(o),
+            ..
+        } => (
+            "member_imported",
+            Some(o.principal + o.bonus),
+            Some(o.principal),
+            Some(o.bonus),
+            o.points,
+            member.to_string(),
+        ),
         OpBody::MemberRegistered { member, .. } => {
             ("registered", None, None, None, 0, member.to_string())
         }

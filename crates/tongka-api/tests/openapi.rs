@@ -102,6 +102,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/closes"),
     ("GET", "/api/v1/closes/{id}"),
     ("GET", "/api/v1/closes/{id}/receipt"),
+    ("POST", "/api/v1/members/import"),
     ("GET", "/"),
     ("GET", "/console/app.js"),
     ("GET", "/console/app.css"),

@@ -303,6 +303,7 @@ impl ChainGen {
                     tags: Vec::new(),
                     notes: String::new(),
                 },
+                opening: None,
             },
         )?;
         let mut state = MemberState::registered(&op)?;

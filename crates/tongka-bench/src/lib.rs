@@ -16,6 +16,9 @@
 //! lines (moving stock in the sale's commit) on one fresh node, in
 //! alternating rounds, and prints both durable rates and their ratio.
 //!
+//! `import` imports a file of 100,000 members through the HTTP route of
+//! one fresh store: dry run, import, the same file again.
+//!
 //! `catchup`, `escrow` and `memory` measure whole nodes: a store that
 //! rejoins after missing half a million ops (two nodes replicating over
 //! QUIC in process), a sale that needs an escrow transfer from a peer
@@ -37,6 +40,7 @@ mod escrow;
 mod hq_gen;
 mod hq_scale;
 mod http;
+mod import;
 mod memory;
 mod profiles;
 mod raw;
@@ -58,6 +62,7 @@ pub use hq_scale::{
     TARGET_REPORT_MS, Timing, hq_scale,
 };
 pub use http::{InProcessServer, start_in_process_server, start_in_process_server_as};
+pub use import::{ImportBenchOptions, ImportReport, TARGET_IMPORT_SECS, import};
 pub use memory::{MemoryBenchOptions, MemoryReport, TARGET_RSS_BYTES, find_tongka_binary, memory};
 pub use profiles::{ProfileBenchOptions, ProfileReport, profiles};
 pub use stock::{STOCK_LINES, StockBenchOptions, StockReport, TARGET_STOCK_RATIO, stock};

@@ -20,6 +20,8 @@ pub enum Act {
     Stock,
     /// A close of the origin's own shift or day: HQ takes no money in.
     Close,
+    /// Members imported with opening balances: HQ holds no stored value.
+    Import,
     /// Anything else (members, profiles, transfers, merges, coupons issued).
     Other,
 }
@@ -35,6 +37,9 @@ impl Act {
             OpBody::CatalogueChanged { .. } => Act::AuthorCatalogue,
             OpBody::StockChanged { .. } => Act::Stock,
             OpBody::DayClosed { .. } => Act::Close,
+            OpBody::MemberRegistered {
+                opening: Some(_), ..
+            } => Act::Import,
             OpBody::MemberRegistered { .. }
             | OpBody::ProfileUpdated { .. }
             | OpBody::SharesTransferred { .. }
@@ -62,6 +67,10 @@ pub enum NotAuthorised {
     HqHoldsNoStock,
     #[error("HQ takes no money in: a store closes its own shifts and days, at the store")]
     HqClosesNothing,
+    #[error(
+        "HQ holds no stored value: members with opening balances are imported at a store, which holds them"
+    )]
+    HqHoldsNoBalances,
 }
 
 impl DomainError for NotAuthorised {
@@ -72,6 +81,7 @@ impl DomainError for NotAuthorised {
             NotAuthorised::CatalogueHqOnly => "catalogue_hq_only",
             NotAuthorised::HqHoldsNoStock => "hq_holds_no_stock",
             NotAuthorised::HqClosesNothing => "hq_closes_nothing",
+            NotAuthorised::HqHoldsNoBalances => "hq_holds_no_balances",
         }
     }
 
@@ -84,6 +94,9 @@ impl DomainError for NotAuthorised {
             }
             NotAuthorised::HqHoldsNoStock => "总部不持有库存：入库、退货、调拨和盘点请在门店进行",
             NotAuthorised::HqClosesNothing => "总部不收款：交班和日结由门店在本店进行",
+            NotAuthorised::HqHoldsNoBalances => {
+                "总部不持有储值：会员导入（含期初余额）请在门店进行，余额归该门店"
+            }
         }
         .into()
     }
@@ -95,11 +108,12 @@ pub fn may(role: Option<OriginRole>, act: Act) -> Result<(), NotAuthorised> {
         (Some(OriginRole::Hq), Act::Sell) => Err(NotAuthorised::HqSellsNothing),
         (Some(OriginRole::Hq), Act::Stock) => Err(NotAuthorised::HqHoldsNoStock),
         (Some(OriginRole::Hq), Act::Close) => Err(NotAuthorised::HqClosesNothing),
+        (Some(OriginRole::Hq), Act::Import) => Err(NotAuthorised::HqHoldsNoBalances),
         (Some(OriginRole::Store), Act::AuthorProgramme) => Err(NotAuthorised::ProgrammeHqOnly),
         (Some(OriginRole::Store), Act::AuthorCatalogue) => Err(NotAuthorised::CatalogueHqOnly),
         (None, _)
         | (Some(_), Act::Other)
-        | (Some(OriginRole::Store), Act::Sell | Act::Stock | Act::Close)
+        | (Some(OriginRole::Store), Act::Sell | Act::Stock | Act::Close | Act::Import)
         | (Some(OriginRole::Hq), Act::AuthorProgramme | Act::AuthorCatalogue) => Ok(()),
     }
 }

@@ -42,13 +42,16 @@ pub const FEATURE_STAFF: u64 = 1 << 3;
 pub const FEATURE_STOCK: u64 = 1 << 4;
 /// Day and shift closes (日结 / 交班): a store's close (`close`).
 pub const FEATURE_CLOSE: u64 = 1 << 5;
+/// Member import: a registration with opening balances (`op::Opening`).
+pub const FEATURE_IMPORT: u64 = 1 << 6;
 /// Every feature this build knows how to apply.
 pub const FEATURES_KNOWN: u64 = FEATURE_POINTS
     | FEATURE_COUPONS
     | FEATURE_CARDS
     | FEATURE_STAFF
     | FEATURE_STOCK
-    | FEATURE_CLOSE;
+    | FEATURE_CLOSE
+    | FEATURE_IMPORT;
 
 /// The name of feature bit `bit`, if this build knows it.
 pub fn feature_name(bit: u32) -> Option<&'static str> {
@@ -59,6 +62,7 @@ pub fn feature_name(bit: u32) -> Option<&'static str> {
         FEATURE_STAFF => Some("staff"),
         FEATURE_STOCK => Some("stock"),
         FEATURE_CLOSE => Some("close"),
+        FEATURE_IMPORT => Some("import"),
         _ => None,
     }
 }

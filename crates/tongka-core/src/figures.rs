@@ -9,8 +9,10 @@
 //!
 //! A store's stored-value liability (what members may still spend that was
 //! paid in at, or escrowed to, this store) over a set of days is
-//! [`Figures::liability`] summed over them: recharged − spent + refunded +
-//! shares in − shares out, principal and bonus apart. Share transfers move
+//! [`Figures::liability`] summed over them: recharged + imported − spent +
+//! refunded + shares in − shares out, principal and bonus apart (a member
+//! import's opening balances are owed, though no money was paid in:
+//! `LedgerTotals::imported_principal`). Share transfers move
 //! a share from one store to another and add nothing chain-wide, so summed
 //! over every store it is [`LedgerTotals::outstanding`] (property test
 //! below). Points likewise ([`Figures::points_outstanding`]).

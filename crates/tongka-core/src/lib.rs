@@ -24,6 +24,7 @@ pub mod figures;
 pub mod ids;
 pub mod member;
 pub mod member_code;
+pub mod member_import;
 pub mod merge;
 pub mod money;
 pub mod op;

@@ -12,8 +12,8 @@ use crate::catalogue::Product;
 use crate::checkout::{Order, TenderKind};
 use crate::clock::{Hlc, VersionVector};
 use crate::codec::{
-    FEATURE_CARDS, FEATURE_CLOSE, FEATURE_COUPONS, FEATURE_POINTS, FEATURE_STAFF, FEATURE_STOCK,
-    feature_name, first_unknown_feature,
+    FEATURE_CARDS, FEATURE_CLOSE, FEATURE_COUPONS, FEATURE_IMPORT, FEATURE_POINTS, FEATURE_STAFF,
+    FEATURE_STOCK, feature_name, first_unknown_feature,
 };
 use crate::coupon::Coupon;
 use crate::day::Day;
@@ -46,12 +46,19 @@ pub const KEY_LEN_MAX: usize = 128;
     Debug, Clone, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode,
 )]
 pub enum OpBody {
+    /// A member registered; with `opening`, imported from another system
+    /// (会员导入) with its opening balances, credited to the origin's share
+    /// in the same op, so an imported member never exists without them.
+    /// Feature `FEATURE_IMPORT` when `opening` is set.
     #[n(0)]
     MemberRegistered {
         #[n(0)]
         member: MemberId,
         #[n(1)]
         profile: Profile,
+        #[n(2)]
+        #[serde(default)]
+        opening: Option<Opening>,
     },
     /// A profile edit: the patch as asked (for history) and the automerge
     /// change its origin made of it (`profile_doc`), which is what applies.
@@ -249,6 +256,42 @@ pub enum OpBody {
     },
 }
 
+/// What an imported member brings from the system it came from
+/// (`member_import`): opening stored value and points, credited to the
+/// importing store's share (as a recharge would be, but it is not one: no
+/// money was paid in now, so it is no revenue; `LedgerTotals` counts it
+/// apart, as liability), and the level it held.
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode,
+)]
+pub struct Opening {
+    #[n(0)]
+    pub principal: Money,
+    #[n(1)]
+    pub bonus: Money,
+    #[n(2)]
+    pub points: i64,
+    /// The level code it held there, as imported (for history), if any.
+    #[n(3)]
+    pub level: Option<String>,
+    /// The cumulative principal the member starts with, toward levels:
+    /// the opening principal, or the imported level's threshold (as the
+    /// programme had it at the import) if higher; so the level is kept,
+    /// and recharges from then on count on from it.
+    #[n(4)]
+    pub counted: Money,
+}
+
+impl Opening {
+    /// Whether every amount is 0 or more (a wallet credits no negative).
+    pub fn is_valid(&self) -> bool {
+        !self.principal.is_negative()
+            && !self.bonus.is_negative()
+            && self.points >= 0
+            && !self.counted.is_negative()
+    }
+}
+
 /// A node's visits of one card moved by a merge, with the card.
 #[derive(
     Debug, Clone, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode,
@@ -394,6 +437,9 @@ impl OpBody {
                 f
             }
             OpBody::CouponIssued { .. } => FEATURE_COUPONS,
+            OpBody::MemberRegistered {
+                opening: Some(_), ..
+            } => FEATURE_IMPORT,
             OpBody::UsesTransferred { of, .. } => match of {
                 UsesOf::Coupon(_) => FEATURE_COUPONS,
                 UsesOf::Card(_) => FEATURE_CARDS,
@@ -440,6 +486,9 @@ impl OpBody {
 
     pub fn kind(&self) -> &'static str {
         match self {
+            OpBody::MemberRegistered {
+                opening: Some(_), ..
+            } => "member_imported",
             OpBody::MemberRegistered { .. } => "member_registered",
             OpBody::ProfileUpdated { .. } => "profile_updated",
             OpBody::Recharged { .. } => "recharged",

@@ -140,10 +140,12 @@ pub enum Action {
     CloseShift,
     /// Close the day (日结).
     CloseDay,
+    /// Import members with their opening balances from another system.
+    ImportMembers,
 }
 
 impl Action {
-    pub const ALL: [Action; 14] = [
+    pub const ALL: [Action; 15] = [
         Action::Sell,
         Action::EditMembers,
         Action::Verify,
@@ -158,6 +160,7 @@ impl Action {
         Action::Stock,
         Action::CloseShift,
         Action::CloseDay,
+        Action::ImportMembers,
     ];
 
     /// An action named by a client.
@@ -181,6 +184,7 @@ impl Action {
             Action::Stock => "stock",
             Action::CloseShift => "close_shift",
             Action::CloseDay => "close_day",
+            Action::ImportMembers => "import_members",
         }
     }
 
@@ -200,6 +204,7 @@ impl Action {
             Action::Stock => "入库、退货、调拨、盘点",
             Action::CloseShift => "交班",
             Action::CloseDay => "日结",
+            Action::ImportMembers => "导入会员（含期初余额）",
         }
     }
 
@@ -219,6 +224,7 @@ impl Action {
             Action::Stock => "Stock in, returns, transfers, stocktakes",
             Action::CloseShift => "Close a shift",
             Action::CloseDay => "Close the day",
+            Action::ImportMembers => "Import members with opening balances",
         }
     }
 }
@@ -227,7 +233,7 @@ impl Action {
 /// order: cashier, store manager, HQ finance, HQ admin, owner) may take it. HQ
 /// sells nothing whatever the role (`authority`); a store manager's staff
 /// and audit rights are for the stores they work at (the caller's check).
-const TABLE: [(Action, [bool; 5]); 14] = [
+const TABLE: [(Action, [bool; 5]); 15] = [
     (Action::Sell, [true, true, false, false, true]),
     (Action::EditMembers, [true, true, false, true, true]),
     (Action::Verify, [true, true, false, false, true]),
@@ -242,6 +248,7 @@ const TABLE: [(Action, [bool; 5]); 14] = [
     (Action::Stock, [false, true, false, false, true]),
     (Action::CloseShift, [true, true, false, false, true]),
     (Action::CloseDay, [false, true, false, false, true]),
+    (Action::ImportMembers, [false, true, false, false, true]),
 ];
 
 /// Whether `role` may take `action`.

@@ -343,7 +343,8 @@ fn body() -> impl Strategy<Value = OpBody> {
     prop_oneof![
         (node(), 1u64..99, profile()).prop_map(|(n, i, profile)| OpBody::MemberRegistered {
             member: MemberId::mint(&n, i),
-            profile
+            profile,
+            opening: None,
         }),
         (node(), patch(), bytes()).prop_map(|(n, patch, change)| OpBody::ProfileUpdated {
             member: MemberId::mint(&n, 1),

@@ -104,6 +104,29 @@ pub struct Summary {
     pub hlc: Hlc,
 }
 
+impl Summary {
+    /// The summary as kept in `meta`: `summary` (postcard, a shape that
+    /// cannot grow) and `totals`, the whole `LedgerTotals` in minicbor
+    /// (index-numbered, so it grows: the fields not in the serde shape,
+    /// such as the imports', live there). A db written before `totals`
+    /// existed had none of those fields' ops: zero is right for it.
+    pub(crate) fn read(summary: Option<&[u8]>, totals: Option<&[u8]>) -> Result<Summary, DbError> {
+        let mut s: Summary = match summary {
+            Some(v) => values::decode(v, "summary")?,
+            None => Summary::default(),
+        };
+        if let Some(t) = totals {
+            s.totals = minicbor::decode(t).map_err(|e| DbError::Corrupt(format!("totals: {e}")))?;
+        }
+        Ok(s)
+    }
+
+    /// `meta` `totals`, written with `summary` in every commit.
+    pub(crate) fn totals_bytes(&self) -> Vec<u8> {
+        minicbor::to_vec(&self.totals).expect("encoding to memory cannot fail")
+    }
+}
+
 /// The node's storage: a handle that is cheap to clone.
 #[derive(Clone)]
 pub struct Db {

@@ -441,6 +441,7 @@ fn commit_batch(
             more.flush()?;
             let mut meta = w.open_table(META)?;
             meta.insert("summary", encode(&*summary).as_slice())?;
+            meta.insert("totals", summary.totals_bytes().as_slice())?;
             if let Some(doc) = &programme {
                 meta.insert("programme", doc.as_slice())?;
             }

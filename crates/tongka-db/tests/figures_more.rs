@@ -94,6 +94,7 @@ fn register(db: &Db, d: u64, i: u64) -> MemberId {
                 tags: vec![],
                 notes: String::new(),
             },
+            opening: None,
         },
     );
     let op = d.clone().stamp(

@@ -580,7 +580,7 @@ pub const CODES: &[(u16, &str, &str)] = &[
     (
         422,
         "import_rejected",
-        r#"Rows of the CSV import are rejected (`rejected`, an array of rows, each with its `line`, `code`, `message` and `message_zh`); nothing was changed. A row's code is a code of this catalogue, or for opening stock one of: `unknown_product` (no product of the sku or barcode, or the two of different products), `product_not_stocked` (the product's stock is not kept), `invalid_stock_qty`, `invalid_unit_cost`, `duplicate_sku` (on an earlier row), `invalid_text` (a control or invisible character), `invalid_supplier`, `invalid_csv` (a wrong number of fields). 导入的行被拒绝，未做任何变动。"#,
+        r#"Rows of the CSV import are rejected (`rejected`, an array of rows, each with its `line`, `code`, `message` and `message_zh`); nothing was changed. A row's code is a code of this catalogue, or for opening stock one of: `unknown_product` (no product of the sku or barcode, or the two of different products), `product_not_stocked` (the product's stock is not kept), `invalid_stock_qty`, `invalid_unit_cost`, `duplicate_sku` (on an earlier row), `invalid_text` (a control or invisible character), `invalid_supplier`, `invalid_csv` (a wrong number of fields); for members one of: `invalid_phone`, `duplicate_phone` (on an earlier row), `phone_taken` (a member's already), `invalid_card_no`, `duplicate_card_no`, `card_taken`, `invalid_name`, `invalid_birthday`, `invalid_amount` (negative, more than two decimals or too large; detail `column`), `invalid_points`, `unknown_level`, `invalid_text`, `invalid_csv`. 导入的行被拒绝，未做任何变动。"#,
     ),
     (
         422,
@@ -802,5 +802,16 @@ pub const CODES: &[(u16, &str, &str)] = &[
         503,
         "storage_unavailable",
         r#"Storage failed (a full disk, an I/O error): the node takes no more writes until it is restarted, after the disk is freed. No `Retry-After`: retrying does not help."#,
+    ),
+    // Member import (会员导入).
+    (
+        403,
+        "hq_holds_no_balances",
+        r#"Refused at the HQ node, which holds no stored value: members with opening balances are imported at a store, whose share they become. 总部不持有储值：请在门店导入会员。"#,
+    ),
+    (
+        413,
+        "file_too_large",
+        r#"The member import's file is larger than 16 MiB (16777216 bytes): split it. 文件过大，请拆分后导入。"#,
     ),
 ];

@@ -48,6 +48,7 @@ fn register(store: &str, seq: u64, d: u64, member: u64) -> Op {
                 tags: vec![],
                 notes: String::new(),
             },
+            opening: None,
         },
     )
 }

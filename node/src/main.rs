@@ -152,6 +152,18 @@ enum BenchCommand {
         #[arg(long, default_value_t = 20_000)]
         members: usize,
     },
+    /// A member import through the HTTP route on one fresh store: the dry
+    /// run, the import and the same file again, timed; rows/s and the
+    /// total for the file (100,000 members by default).
+    Import {
+        #[arg(long, default_value_t = 100_000)]
+        members: usize,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Leave ops unsigned (by default signed, as a chain node signs them).
+        #[arg(long)]
+        unsigned: bool,
+    },
     /// Barcode checkouts of five stocked lines (stock moved in the sale's
     /// commit) against plain checkouts on one fresh node, in alternating
     /// rounds: durable checkouts/s of both and their ratio.
@@ -170,6 +182,26 @@ enum BenchCommand {
         /// Leave ops unsigned (by default signed, as a chain node signs them).
         #[arg(long)]
         unsigned: bool,
+    },
+    /// An HQ node holding a chain's year (members, orders, recharges,
+    /// refunds, share transfers of several stores, received through the op
+    /// path HQ takes): generation rate, database size, and how long each
+    /// report, the consistency report, metrics and the dashboard take.
+    /// The database needs about 2 KB of disk per op: 20–25 GB at the
+    /// defaults.
+    HqScale {
+        #[arg(long, default_value_t = 1_000_000)]
+        members: usize,
+        /// Sales (member and walk-in).
+        #[arg(long, default_value_t = 10_000_000)]
+        orders: usize,
+        #[arg(long, default_value_t = 5)]
+        stores: u16,
+        /// Timed requests per endpoint.
+        #[arg(long, default_value_t = 20)]
+        requests: usize,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
     },
     /// Durable checkouts per second and latency, against raw redb commits.
     Checkout {
@@ -479,6 +511,25 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Bench {
             command:
+                BenchCommand::Import {
+                    members,
+                    data_dir,
+                    unsigned,
+                },
+        } => {
+            let opts = tongka_bench::ImportBenchOptions {
+                members,
+                data_dir,
+                unsigned,
+            };
+            let report = tongka_bench::import(opts)
+                .await
+                .context("member import benchmark")?;
+            println!("{report}");
+            Ok(())
+        }
+        Command::Bench {
+            command:
                 BenchCommand::Stock {
                     members,
                     clients,
@@ -499,6 +550,30 @@ async fn main() -> anyhow::Result<()> {
             let report = tongka_bench::stock(opts)
                 .await
                 .context("stock checkout benchmark")?;
+            println!("{report}");
+            Ok(())
+        }
+        Command::Bench {
+            command:
+                BenchCommand::HqScale {
+                    members,
+                    orders,
+                    stores,
+                    requests,
+                    data_dir,
+                },
+        } => {
+            let opts = tongka_bench::HqScaleOptions {
+                members,
+                orders,
+                stores,
+                requests,
+                data_dir,
+                progress: true,
+            };
+            let report = tongka_bench::hq_scale(opts)
+                .await
+                .context("HQ scale benchmark")?;
             println!("{report}");
             Ok(())
         }

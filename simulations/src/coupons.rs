@@ -372,6 +372,7 @@ mod tests {
         let reg = OpBody::MemberRegistered {
             member: member.clone(),
             profile,
+            opening: None,
         };
         st.apply(&op("store-1", 1, reg), None, false, false, false)
             .unwrap();

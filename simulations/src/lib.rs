@@ -27,6 +27,7 @@
 //! ```
 
 pub mod cards;
+pub mod closes;
 pub mod coupons;
 mod ids;
 mod node;
@@ -152,6 +153,9 @@ pub enum Mutation {
     /// the share transfers it applies without their bonus: the figures no
     /// longer say what the transfer ops moved.
     SettlementDropsBonus,
+    /// store-1 leaves refunds out of its closes' totals (日结 / 交班): the
+    /// close records less refunded than its ops did.
+    CloseDropsRefunds,
 }
 
 /// How to run.

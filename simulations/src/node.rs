@@ -165,7 +165,9 @@ impl OpRec {
         let members = |m: &MemberId| ids.members.borrow().get(m);
         let mut phone = None;
         let (member, order) = match &op.body {
-            OpBody::MemberRegistered { member, profile } => {
+            OpBody::MemberRegistered {
+                member, profile, ..
+            } => {
                 phone = Some(ids.phones.borrow_mut().intern(&profile.phone));
                 (Some(ids.members.borrow_mut().intern(member)), None)
             }
@@ -718,6 +720,9 @@ impl Materialised {
             Admitted::Withdrawal => {
                 return Err(fail("not_applicable", "withdrawals are not simulated yet"));
             }
+            // A close changes no state: it is in the log, where its
+            // checker reads it (`sim/closes.rs`).
+            Admitted::Close => {}
             Admitted::Programme => {
                 // The node's `apply_programme_remote`: the change applied to
                 // the document held, the programme it then holds used from

@@ -267,6 +267,8 @@ pub struct Report {
     pub staff: Option<crate::staff::StaffStats>,
     /// Stock (the scenario's `[stock]`; `None` without).
     pub stock: Option<crate::stock::StockStats>,
+    /// Closes (the scenario's `[closes]`; `None` without).
+    pub closes: Option<crate::closes::CloseStats>,
 }
 
 /// Spends summed over stores.
@@ -342,6 +344,7 @@ impl Report {
             cards: sc.cards.as_ref().map(|_| Default::default()),
             staff: sc.staff.as_ref().map(|_| Default::default()),
             stock: sc.stock.as_ref().map(|_| Default::default()),
+            closes: sc.closes.as_ref().map(|_| Default::default()),
         }
     }
 
@@ -525,6 +528,10 @@ impl Report {
             s.to_text(&mut o);
             o.push('\n');
         }
+        if let Some(s) = &self.closes {
+            s.to_text(&mut o);
+            o.push('\n');
+        }
         let _ = writeln!(o, "activity per store");
         let _ = writeln!(
             o,
@@ -692,7 +699,12 @@ impl Report {
         } else {
             &[]
         };
-        INVARIANTS.iter().chain(staff).chain(stock)
+        let closes = if self.closes.is_some() {
+            crate::closes::CLOSE_INVARIANTS
+        } else {
+            &[]
+        };
+        INVARIANTS.iter().chain(staff).chain(stock).chain(closes)
     }
 
     pub fn to_html(&self) -> String {
@@ -776,6 +788,11 @@ pre{{background:#f6f6f6;padding:1em;overflow:auto}}svg{{background:#fff;border:1
             let mut t = String::new();
             s.to_text(&mut t);
             let _ = write!(h, "<h2>Stock</h2><pre>{}</pre>", esc(&t));
+        }
+        if let Some(s) = &self.closes {
+            let mut t = String::new();
+            s.to_text(&mut t);
+            let _ = write!(h, "<h2>Closes</h2><pre>{}</pre>", esc(&t));
         }
         h.push_str("<h2>Convergence</h2><table><tr><th>when</th><th>what</th><th>every node held every op after</th></tr>");
         for x in &self.heals {

@@ -194,6 +194,9 @@ pub struct Scenario {
     /// returns, transfers, stocktakes, minimums. Absent: none (as before).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stock: Option<crate::stock::Stock>,
+    /// Day and shift closes (`crate::closes`). Absent: none (as before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closes: Option<crate::closes::Closes>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

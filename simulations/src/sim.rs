@@ -30,6 +30,7 @@ use crate::{Mutation, Violation};
 
 mod cards;
 mod checks;
+mod closes;
 mod convergence;
 mod coupons;
 mod escrow;
@@ -109,6 +110,8 @@ enum Ev {
     StaffClash(usize),
     /// A store's stock (`[stock]`): see `stock.rs`.
     Stock(stock::StockEv),
+    /// A store closes a shift or its day (`[closes]`): see `closes.rs`.
+    Close(usize, tongka_core::close::CloseKind),
 }
 
 struct Link {
@@ -236,6 +239,8 @@ pub(crate) struct Sim<'a> {
     staff: staff::StaffWork,
     /// Stock (`[stock]`): see `stock.rs`.
     stock: stock::StockWork,
+    /// Closes (`[closes]`): see `closes.rs`.
+    close: closes::CloseWork,
     /// Room to encode an op in (`OpRec::new`).
     enc: Vec<u8>,
 }
@@ -409,6 +414,7 @@ impl<'a> Sim<'a> {
             card: cards::CardWork::default(),
             staff: staff::StaffWork::new(seed, n),
             stock: stock::StockWork::new(sc, seed, n),
+            close: closes::CloseWork::new(seed),
             enc: Vec::with_capacity(4096),
         };
         if let Some(p) = &sim.start_programme {
@@ -755,6 +761,7 @@ impl<'a> Sim<'a> {
             Ev::StaffEdit => self.staff_edit(),
             Ev::StaffClash(f) => self.staff_clash(f),
             Ev::Stock(e) => self.stock_event(e),
+            Ev::Close(s, kind) => self.close_event(s, kind),
         }
     }
 

@@ -70,6 +70,9 @@ pub(crate) struct Core {
     /// Held while this node decides a withdrawal step until its commit
     /// (settlement), so the next decision sees it.
     pub(crate) withdrawal_lock: tokio::sync::Mutex<()>,
+    /// Held while this store makes a close, to its commit, so its closes
+    /// are made one after another (`closes`).
+    pub(crate) close_lock: tokio::sync::Mutex<()>,
     /// Spends declined after asking other stores, since start: `(refusal
     /// code, cause)` → count (`Engine::declines`).
     pub(crate) declines: Mutex<std::collections::BTreeMap<(&'static str, &'static str), u64>>,

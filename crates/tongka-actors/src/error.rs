@@ -49,6 +49,9 @@ pub enum EngineError {
     /// A withdrawal (提现) requested, approved or rejected (settlement).
     #[error(transparent)]
     Settlement(#[from] tongka_core::settlement::SettlementError),
+    /// A shift or day close (`tongka_core::close`).
+    #[error(transparent)]
+    Close(tongka_core::close::CloseError),
     /// A cashier's refund above the programme's limit, unapproved.
     #[error(transparent)]
     ApprovalRequired(#[from] tongka_core::staff::ApprovalRequired),
@@ -86,6 +89,7 @@ impl DomainError for EngineError {
             EngineError::Staff(e) => e.code(),
             EngineError::Stock(e) => e.code(),
             EngineError::Settlement(e) => e.code(),
+            EngineError::Close(e) => e.code(),
             EngineError::ApprovalRequired(e) => e.code(),
             EngineError::OrderNotFound(_) => "order_not_found",
             EngineError::IdemConflict(_) => "idempotency_key_reused",
@@ -111,6 +115,7 @@ impl DomainError for EngineError {
             EngineError::Staff(e) => e.message_zh(),
             EngineError::Stock(e) => e.message_zh(),
             EngineError::Settlement(e) => e.message_zh(),
+            EngineError::Close(e) => e.message_zh(),
             EngineError::ApprovalRequired(e) => e.message_zh(),
             EngineError::OrderNotFound(id) => format!("订单 {id} 不存在"),
             EngineError::IdemConflict(k) => format!("幂等键 {k:?} 已用于另一个不同的请求"),
@@ -135,6 +140,7 @@ impl DomainError for EngineError {
             EngineError::Staff(e) => e.details(),
             EngineError::Stock(e) => e.details(),
             EngineError::Settlement(e) => e.details(),
+            EngineError::Close(e) => e.details(),
             EngineError::ApprovalRequired(e) => e.details(),
             _ => Vec::new(),
         }

@@ -98,6 +98,46 @@ impl Core {
 }
 
 impl Engine {
+    /// Reserve the phone (and card) numbers of many new members at once,
+    /// under one hold of the claims: all, or none (the first taken one's
+    /// error). A member import's chunk claims its rows so.
+    pub(crate) fn claim_all<'a>(
+        &self,
+        numbers: impl Iterator<Item = (&'a str, Option<&'a str>)>,
+    ) -> Result<Vec<String>, EngineError> {
+        let store = &self.core.db;
+        let mut claims = self.core.claims.lock().expect("claims lock");
+        let mut out: Vec<String> = Vec::new();
+        let taken = (|| {
+            for (phone, card) in numbers {
+                let key = format!("phone:{phone}");
+                if claims.contains(&key) || store.member_by_phone(phone)?.is_some() {
+                    return Err(MemberError::PhoneTaken(phone.to_string()).into());
+                }
+                claims.insert(key.clone());
+                out.push(key);
+                if let Some(card) = card {
+                    let key = format!("card:{card}");
+                    if claims.contains(&key) || store.member_by_card(card)?.is_some() {
+                        return Err(MemberError::CardTaken(card.to_string()).into());
+                    }
+                    claims.insert(key.clone());
+                    out.push(key);
+                }
+            }
+            Ok(())
+        })();
+        match taken {
+            Ok(()) => Ok(out),
+            Err(e) => {
+                for k in &out {
+                    claims.remove(k);
+                }
+                Err(e)
+            }
+        }
+    }
+
     /// Reserve a phone (and card) number for `member` (or a new member).
     pub(crate) fn claim(
         &self,

@@ -18,6 +18,7 @@
 
 mod account;
 mod cards;
+pub mod closes;
 mod core;
 mod coupons;
 mod detach;
@@ -26,6 +27,7 @@ mod error;
 mod escrow;
 mod idem;
 mod index;
+mod member_import;
 mod members;
 mod merging;
 mod outcome;
@@ -58,6 +60,7 @@ pub use coupons::BATCH_MEMBERS_MAX;
 pub use error::EngineError;
 pub use escrow::EscrowBroker;
 pub use idem::Idem;
+pub use member_import::ImportRow;
 pub use outcome::Outcome;
 pub use reads::LIST_MAX;
 pub use sales::{Deduct, LineRequest};
@@ -144,6 +147,7 @@ impl Engine {
             merged: Mutex::new(merged),
             merge_lock: tokio::sync::Mutex::new(()),
             withdrawal_lock: tokio::sync::Mutex::new(()),
+            close_lock: tokio::sync::Mutex::new(()),
             declines: Mutex::new(Default::default()),
         });
         Engine {

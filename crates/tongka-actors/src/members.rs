@@ -34,6 +34,7 @@ impl Engine {
                         OpBody::MemberRegistered {
                             member: member.clone(),
                             profile: profile.clone(),
+                            opening: None,
                         },
                     )
                     .and_then(|(draft, op)| {

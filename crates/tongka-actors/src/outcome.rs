@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use tongka_core::checkout::TenderKind;
 use tongka_core::clock::Hlc;
-use tongka_core::ids::{CardId, CouponId, OrderId, RechargeId};
+use tongka_core::ids::{CardId, CouponId, MemberId, OrderId, RechargeId};
 use tongka_core::money::Money;
 use tongka_core::programme::Programme;
 use tongka_core::refund::{OrderState, Refund};
@@ -60,6 +60,13 @@ pub enum Outcome {
     /// A store's stock changed (after `Staff`: stored answers are postcard,
     /// numbered by variant).
     Stock(Box<crate::stock::StockOutcome>),
+    /// A shift or day closed (after `Stock`: stored answers are postcard,
+    /// numbered by variant).
+    Close(Box<crate::closes::CloseOutcome>),
+    /// Members imported together (one chunk of a file: `member_import`),
+    /// in the order made (after `Stock`: stored answers are postcard,
+    /// numbered by variant).
+    Imported { first: MemberId, count: u32 },
     /// A withdrawal after a step (settlement; after `Stock`: stored
     /// answers are postcard, numbered by variant).
     Withdrawal(Box<tongka_core::settlement::Withdrawal>),

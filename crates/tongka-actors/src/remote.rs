@@ -85,6 +85,10 @@ impl Engine {
                     self.apply_remote_run(std::mem::take(&mut run)).await?;
                     self.apply_withdrawal_remote(op, encoded, on_durable);
                 }
+                OpBody::DayClosed { .. } => {
+                    self.apply_remote_run(std::mem::take(&mut run)).await?;
+                    self.apply_close_remote(op, encoded, on_durable);
+                }
                 OpBody::MergeMoved { member, into, .. } => {
                     // It changes two accounts: one at a time, in its place.
                     // It notes nothing (`settle::touches`).
@@ -161,7 +165,9 @@ impl Engine {
             }
             let mut preload = None;
             let key = match &op.body {
-                OpBody::MemberRegistered { member, profile } => {
+                OpBody::MemberRegistered {
+                    member, profile, ..
+                } => {
                     let state = MemberState::registered(&op)
                         .map_err(|e| EngineError::Internal(e.to_string()))?;
                     let owner = self.core.phone_owner(&profile.phone)?;

@@ -524,6 +524,7 @@ async fn a_member_registered_twice_is_refused_not_replaced() {
     let registration = |member: &MemberId, name: &str| OpBody::MemberRegistered {
         member: member.clone(),
         profile: profile(name),
+        opening: None,
     };
     let (x, y) = (MemberId::mint(&s1, 1), MemberId::mint(&s1, 2));
     let ops = vec![

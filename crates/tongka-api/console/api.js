@@ -49,13 +49,15 @@ export async function api(method, path, opts) {
   if (token) headers.Authorization = `Bearer ${token}`;
   if (o.text) headers.Accept = 'text/plain';
   if (o.body !== undefined) headers['Content-Type'] = 'application/json';
+  // A file sent as it is (a CSV import): `opts.csv`, the text.
+  if (o.csv !== undefined) headers['Content-Type'] = 'text/csv';
   if (o.idem) headers['Idempotency-Key'] = o.idem;
   let res;
   let text;
   try {
     res = await fetch(path, {
       method, headers, cache: 'no-store', credentials: 'omit',
-      body: o.body === undefined ? undefined : JSON.stringify(o.body),
+      body: o.csv !== undefined ? o.csv : (o.body === undefined ? undefined : JSON.stringify(o.body)),
     });
     text = await res.text();
   } catch (e) {

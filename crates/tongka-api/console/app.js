@@ -22,7 +22,8 @@
 // its words in i18n_stock. HQ's catalogue in catalogue and its
 // category tree in categories, their words in i18n_catalogue. HQ's live
 // dashboard (数据大屏) in dashboard, its words in i18n_dashboard, its
-// charts by the vendored ECharts (echarts.min.js). The
+// charts by the vendored ECharts (echarts.min.js). The member
+// import (会员导入) in member_import, its words in i18n_member_import. The
 // node serves each from its binary (`console.rs`), nothing comes from
 // elsewhere. Screens import one another's functions only to call them on
 // a user's action, never while loading, so the one import cycle (members
@@ -64,6 +65,9 @@ import { bindCouponBatch, renderCouponBatch } from './coupon_batch.js';
 // The reports screen (报表) and its CSV / Excel downloads; its words in i18n_reports.
 import { bindReports, renderReports } from './reports.js';
 import { bindDashboard, renderDashboard } from './dashboard.js';
+// Day close and shift handover (日结/交班), its words in i18n_dayclose.
+import { bindDayclose, renderCloses, renderDayclose } from './dayclose.js';
+import { bindMemberImport, renderMemberImport } from './member_import.js';
 
 const LS_LANG = 'tongka.console.lang';
 
@@ -122,6 +126,9 @@ function renderAll() {
   renderCategories();
   renderReports();
   renderDashboard();
+  renderDayclose();
+  renderCloses();
+  renderMemberImport();
   // The reasons on disabled controls, in the language now chosen.
   applyPermissions();
 }
@@ -153,6 +160,8 @@ function bind() {
   bindCategories();
   bindReports();
   bindDashboard();
+  bindDayclose();
+  bindMemberImport();
   watchPermissions();
 }
 

@@ -9,6 +9,7 @@ import { CONSISTENCY_I18N } from './i18n_consistency.js';
 import { SETTLEMENT_I18N } from './i18n_settlement.js';
 import { STOCK_I18N } from './i18n_stock.js';
 import { CATALOGUE_I18N } from './i18n_catalogue.js';
+import { MEMBER_IMPORT_I18N } from './i18n_member_import.js';
 
 export const I18N = {
   zh: {
@@ -328,8 +329,10 @@ export const I18N = {
 // i18n_stock.js, i18n_catalogue.js).
 Object.assign(I18N.zh, COUPON_I18N.zh, CARD_I18N.zh, STAFF_I18N.zh, CONSISTENCY_I18N.zh, STOCK_I18N.zh, CATALOGUE_I18N.zh);
 Object.assign(I18N.zh, SETTLEMENT_I18N.zh);
+Object.assign(I18N.zh, MEMBER_IMPORT_I18N.zh);
 Object.assign(I18N.en, COUPON_I18N.en, CARD_I18N.en, STAFF_I18N.en, CONSISTENCY_I18N.en, STOCK_I18N.en, CATALOGUE_I18N.en);
 Object.assign(I18N.en, SETTLEMENT_I18N.en);
+Object.assign(I18N.en, MEMBER_IMPORT_I18N.en);
 
 export function t(key, vars) {
   const dict = I18N[state.lang] || I18N.zh;

@@ -41,6 +41,22 @@ const FILES: &[(&str, &str, &str)] = &[
     ("nav.js", JS, include_str!("../console/nav.js")),
     ("auth.js", JS, include_str!("../console/auth.js")),
     ("stock.js", JS, include_str!("../console/stock.js")),
+    ("dayclose.js", JS, include_str!("../console/dayclose.js")),
+    (
+        "i18n_dayclose.js",
+        JS,
+        include_str!("../console/i18n_dayclose.js"),
+    ),
+    (
+        "member_import.js",
+        JS,
+        include_str!("../console/member_import.js"),
+    ),
+    (
+        "i18n_member_import.js",
+        JS,
+        include_str!("../console/i18n_member_import.js"),
+    ),
     (
         "i18n_stock.js",
         JS,

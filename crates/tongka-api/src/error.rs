@@ -21,6 +21,7 @@ use tongka_core::authority::NotAuthorised;
 use tongka_core::card::CardError;
 use tongka_core::catalogue::{CategoryError, ProductError};
 use tongka_core::checkout::CheckoutError;
+use tongka_core::close::CloseError;
 use tongka_core::coupon::CouponError;
 use tongka_core::error::DomainError;
 use tongka_core::member::ProfileError;
@@ -351,7 +352,16 @@ pub(crate) fn status_of(e: &EngineError) -> StatusCode {
             | NotAuthorised::CatalogueHqOnly
             | NotAuthorised::HqHoldsNoStock
             | NotAuthorised::WithdrawalAtStores
-            | NotAuthorised::WithdrawalHqDecides => StatusCode::FORBIDDEN,
+            | NotAuthorised::WithdrawalHqDecides
+            | NotAuthorised::HqClosesNothing
+            | NotAuthorised::HqHoldsNoBalances => StatusCode::FORBIDDEN,
+        },
+        EngineError::Close(e) => match e {
+            CloseError::AlreadyClosed { .. } => CONFLICT,
+            CloseError::DayNotBegun { .. }
+            | CloseError::Amount { .. }
+            | CloseError::Note(_)
+            | CloseError::Inconsistent(_) => INVALID,
         },
         EngineError::Coupon(e) => coupon_status(e),
         EngineError::Card(e) => card_status(e),

@@ -48,8 +48,20 @@ struct LedgerView {
     points_redeemed: i64,
     /// Points paid with, given back by refunds.
     points_returned: i64,
-    /// points_issued − points_reversed − points_redeemed + points_returned.
+    /// points_issued − points_reversed − points_redeemed + points_returned
+    /// + imported_points.
     points_outstanding: i64,
+    /// Members imported from another system with opening balances
+    /// (`POST /members/import`; counted in `members` too), and what they
+    /// brought: owed to members (in `outstanding_*`) but not recharged (no
+    /// money paid in now).
+    #[schema(minimum = 0)]
+    imports: u64,
+    #[schema(value_type = crate::openapi::Money)]
+    imported_principal: Money,
+    #[schema(value_type = crate::openapi::Money)]
+    imported_bonus: Money,
+    imported_points: i64,
     coupons: CouponTotalsView,
     cards: CardTotalsView,
 }
@@ -132,6 +144,10 @@ pub(crate) async fn ledger_summary(State(s): State<AppState>) -> Response {
             outstanding_principal,
             outstanding_bonus,
             points_outstanding: t.points_outstanding(),
+            imports: t.imports,
+            imported_principal: t.imported_principal,
+            imported_bonus: t.imported_bonus,
+            imported_points: t.imported_points,
             coupons: CouponTotalsView {
                 issued: t.coupons_issued,
                 uses_issued: t.coupon_uses_issued,

@@ -10,6 +10,7 @@ mod auth;
 mod cards;
 mod categories;
 mod checkouts;
+mod closes;
 mod consistency;
 mod console;
 mod coupon_templates;
@@ -20,8 +21,10 @@ mod error;
 // Reports as CSV and .xlsx files (`?format=`).
 mod export;
 mod health;
+mod imports;
 mod ledger;
 mod member_codes;
+mod member_import;
 mod members;
 mod metrics;
 pub mod openapi;
@@ -190,6 +193,15 @@ pub fn router(state: AppState) -> Router {
             post(members::register).get(members::find_members),
         )
         .route("/members/duplicates", get(members::get_duplicates))
+        // A member import's file is larger than any other body: its own
+        // limit (`member_import::FILE_BYTES_MAX`, refused with its figure
+        // by the handler; past the margin, by this layer).
+        .route(
+            "/members/import",
+            post(member_import::import_members).layer(DefaultBodyLimit::max(
+                tongka_core::member_import::FILE_BYTES_MAX + 1024 * 1024,
+            )),
+        )
         .route(
             "/members/{id}",
             get(members::get_member).patch(members::patch_member),
@@ -246,6 +258,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/withdrawals/{id}/approve", post(settlement::approve))
         .route("/withdrawals/{id}/reject", post(settlement::reject))
+        .route("/reports/coupons", get(reports::more::coupons))
+        .route("/reports/cards", get(reports::more::cards))
         .route("/metrics", metrics::endpoint(&metrics))
         .route("/staff", get(staff::list).post(staff::create))
         .route("/stock", get(stock_read::list))
@@ -258,6 +272,10 @@ pub fn router(state: AppState) -> Router {
         .route("/stock/returns", post(stock::stock_return))
         .route("/stock/minimums", put(stock::minimums))
         .route("/stocktakes", post(stock::stocktake))
+        .route("/closes/preview", get(closes::preview))
+        .route("/closes", get(closes::list).post(closes::create))
+        .route("/closes/{id}", get(closes::get_one))
+        .route("/closes/{id}/receipt", get(closes::receipt))
         .route("/transfers", get(stock_read::transfers).post(stock::ship))
         .route("/transfers/{id}", get(stock_read::one_transfer))
         .route("/transfers/{id}/receive", post(stock::receive))

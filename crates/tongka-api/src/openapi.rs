@@ -203,6 +203,7 @@ const KEY_REQUIRED: &[&str] = &[
     "shipTransfer",
     "receiveTransfer",
     "stocktake",
+    "createClose",
 ];
 const KEY_OPTIONAL: &[&str] = &[
     "registerMember",
@@ -252,6 +253,7 @@ const SIGNED_IN: &[&str] = &[
         (name = "cards", description = "Count and period cards held by members / 次卡与期卡"),
         (name = "staff", description = "Staff accounts, sign-in and sessions / 员工与登录"),
         (name = "stock", description = "Stock per store, transfers and stocktakes / 库存、调拨与盘点"),
+        (name = "closes", description = "Shift and day closes / 交班与日结"),
         (name = "audit", description = "Audit trail / 审计日志"),
         (name = "reports", description = "Reports from the figures each op keeps / 报表"),
         (name = "console", description = "Web console static files / 网页控制台"),
@@ -297,6 +299,8 @@ const SIGNED_IN: &[&str] = &[
         crate::settlement::approve,
         crate::settlement::reject,
         crate::settlement::list,
+        crate::reports::more::coupons,
+        crate::reports::more::cards,
         crate::metrics::scrape,
         crate::console::page,
         crate::console::script,
@@ -333,6 +337,12 @@ const SIGNED_IN: &[&str] = &[
         crate::stock_read::movements,
         crate::stock_read::below_zero,
         crate::stock_read::value,
+        crate::closes::preview,
+        crate::closes::create,
+        crate::closes::list,
+        crate::closes::get_one,
+        crate::closes::receipt,
+        crate::member_import::import_members,
     ),
     components(schemas(ErrorBody, LineRequest, SkuLine, BarcodeLine, FreeLine, AmountInput, QtyInput))
 )]

@@ -79,6 +79,8 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
     // The live dashboard (数据大屏): as the reports (a store manager sees
     // their own stores).
     ("GET", "/dashboard", Need::Act(Action::Reports)),
+    ("GET", "/reports/coupons", Need::Act(Action::Reports)),
+    ("GET", "/reports/cards", Need::Act(Action::Reports)),
     ("GET", "/metrics", Need::Act(Action::Reports)),
     ("GET", "/staff", Need::Act(Action::ManageStaff)),
     ("POST", "/staff", Need::Act(Action::ManageStaff)),
@@ -103,6 +105,12 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
     ("POST", "/stock/returns", Need::Act(Action::Stock)),
     ("PUT", "/stock/minimums", Need::Act(Action::Stock)),
     ("POST", "/stocktakes", Need::Act(Action::Stock)),
+    // Closes (交班 / 日结): a day close needs `CloseDay` too (the handler).
+    ("GET", "/closes/preview", Need::Act(Action::CloseShift)),
+    ("POST", "/closes", Need::Act(Action::CloseShift)),
+    ("GET", "/closes", Need::Signed),
+    ("GET", "/closes/{id}", Need::Signed),
+    ("GET", "/closes/{id}/receipt", Need::Signed),
     ("POST", "/transfers", Need::Act(Action::Stock)),
     ("POST", "/transfers/{id}/receive", Need::Act(Action::Stock)),
     // Settlement (跨店结算) and withdrawals (提现): reading with reports (a
@@ -120,6 +128,8 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
         "/withdrawals/{id}/reject",
         Need::Act(Action::DecideWithdrawals),
     ),
+    // Member import: a store manager or the owner, at a store.
+    ("POST", "/members/import", Need::Act(Action::ImportMembers)),
 ];
 
 /// What `method` on the routed `path` needs; `None`: not in the table.

@@ -706,6 +706,14 @@ pub enum OutcomeView<'a> {
     Visit(cards::VisitView<'a>),
     Staff(StaffView<'a>),
     Stock(stock::StockOutcomeView<'a>),
+    /// A close without its id (`closes::replayed` answers closes with it).
+    Close(crate::closes::CloseView),
+    /// A member import's chunk (never a request's own answer: the import
+    /// answers with its view of every chunk, `member_import`).
+    Imported {
+        first: &'a MemberId,
+        count: u32,
+    },
     Withdrawal(crate::settlement::WithdrawalView),
 }
 
@@ -768,6 +776,11 @@ pub fn outcome<'a>(
         // The account as changed; its login conflict from the book now.
         Outcome::Staff(a) => OutcomeView::Staff(staff(a, book)),
         Outcome::Stock(o) => OutcomeView::Stock(stock::stock_outcome(o)),
+        Outcome::Close(o) => OutcomeView::Close(crate::closes::view(&o.store, &o.close, None)),
+        Outcome::Imported { first, count } => OutcomeView::Imported {
+            first,
+            count: *count,
+        },
         Outcome::Withdrawal(w) => OutcomeView::Withdrawal(crate::settlement::withdrawal(w)),
     }
 }
@@ -806,6 +819,18 @@ pub struct HistoryEntry {
 
 pub fn history_entry(op: &Op, book: &tongka_core::staff::StaffBook) -> HistoryEntry {
     let (kind, amount, principal, bonus, points, reference) = match &op.body {
+        OpBody::MemberRegistered {
+            member,
+            opening: Some(o),
+            ..
+        } => (
+            "member_imported",
+            Some(o.principal + o.bonus),
+            Some(o.principal),
+            Some(o.bonus),
+            o.points,
+            member.to_string(),
+        ),
         OpBody::MemberRegistered { member, .. } => {
             ("registered", None, None, None, 0, member.to_string())
         }
@@ -891,6 +916,7 @@ pub fn history_entry(op: &Op, book: &tongka_core::staff::StaffBook) -> HistoryEn
         }
         OpBody::StockChanged { change } => (change.kind(), None, None, None, 0, op.id.to_string()),
         OpBody::Withdrawal { id, step } => (step.kind(), None, None, None, 0, id.to_string()),
+        OpBody::DayClosed { .. } => (op.body.kind(), None, None, None, 0, op.id.to_string()),
     };
     HistoryEntry {
         op: op.id.to_string(),

@@ -9,10 +9,11 @@
 //!   principal and bonus (the rule: `Figures::liability`);
 //! - `points`: issued, redeemed, reversed, returned, moved between stores
 //!   and outstanding (expired is 0: points do not expire yet);
-//! - `members`: new and active members per day and store (dormant members
-//!   are not there yet: they need a member's last activity indexed by day);
-//! - `rankings`: stores by sales (members and products are not there yet:
-//!   they need figures per member and per product kept per day).
+//! - `members`: new and active members per day and store, and dormant
+//!   members (`more`);
+//! - `rankings`: stores by sales; members and products (`more`).
+//!
+//! Coupons and cards (`/reports/coupons`, `/reports/cards`) are in `more`.
 //!
 //! Every report says how fresh it is (`freshness`): the ops this node
 //! holds of each origin and when the newest of them was made. Every node
@@ -43,6 +44,7 @@ use crate::export::Export;
 use crate::render::Text;
 use crate::*;
 
+pub(crate) mod more;
 /// Each report's table, for its CSV and .xlsx (`export`).
 mod tables;
 
@@ -144,11 +146,11 @@ pub(crate) fn parse(
                 )?);
             }
             "by" => {
-                if v != "stores" {
+                if !["stores", "members", "products"].contains(&v.as_str()) {
                     return Err(bad(
                         field,
-                        "only stores can be ranked for now (members and products need figures of their own)",
-                        "目前只可按门店排名（会员与商品排名尚需各自的数据）",
+                        "stores, members or products is expected",
+                        "应为 stores、members 或 products",
                     ));
                 }
                 q.by = Some(v.clone());
@@ -767,6 +769,8 @@ pub(crate) struct MembersView {
     /// New members in the range, all rows.
     #[schema(minimum = 0)]
     new: u64,
+    /// Dormant members as of `to` (`dormant_days`).
+    dormant: more::DormantView,
     freshness: FreshnessView,
 }
 
@@ -775,12 +779,13 @@ pub(crate) struct MembersView {
     path = "/api/v1/reports/members",
     operation_id = "membersReport",
     tag = "reports",
-    summary = r#"Member growth: new and active members per day / 会员增长"#,
-    description = r#"Per chain day and store: members registered there, and distinct members with a sale or recharge there (a member active at two stores counts at each; one active on two days counts on each). Dormant members (no activity in the range) are not reported yet: they need each member's last activity indexed by day, which is not kept. Days as in the sales report (at most 366)."#,
+    summary = r#"Member growth: new, active and dormant members / 会员增长"#,
+    description = r#"Per chain day and store: members registered there, and distinct members with a sale or recharge there (a member active at two stores counts at each; one active on two days counts on each). `dormant`: as of `to`, members last seen (registered, or a sale or recharge) on or before `to − dormant_days` — chain-wide (anywhere) and per store (at the store; a member of two stores counts at each), merged-away duplicates left out. Counted from each member's last day as it is now: exact for `to` = today; for a past `to`, the members dormant then and not seen since. Days as in the sales report (at most 366)."#,
     params(
         ("from" = Option<String>, Query, description = r#"First day, included (`YYYY-MM-DD`, China time)."#, example = "2026-12-01"),
         ("to" = Option<String>, Query, description = r#"Last day, included."#, example = "2026-12-06"),
         ("store" = Option<String>, Query, description = r#"One store (a node name); default every store."#, example = "store-1"),
+        ("dormant_days" = Option<i32>, Query, description = r#"Days without a sale or recharge that make a member dormant: 1 to 3660, default 90."#, example = 90),
         ("format" = Option<String>, Query, description = r#"`json` (the default), `csv` (UTF-8 with BOM, CRLF, RFC 4180) or `xlsx` (Excel): the report's table as a file to download (`Content-Disposition: attachment`)."#, example = "csv"),
         ("lang" = Option<String>, Query, description = r#"The file's headers: `zh` (Chinese, the default) or `en`."#, example = "zh"),
     ),
@@ -800,9 +805,10 @@ pub(crate) async fn members(
     axum::Extension(who): axum::Extension<Principal>,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
-    let q = parse(&pairs, &["from", "to", "store"])?;
+    let (q, extra) = more::parse_more(&pairs, &["from", "to", "store"], &["dormant_days"])?;
     let (from, to) = range(&q)?;
     let stores = stores(&s, &who, q.store.as_ref())?;
+    let dormant = more::dormant(&s, stores.clone(), to, extra.dormant_days).await?;
     let (rows, freshness) = read(&s, stores, from, to).await?;
     let rows: Vec<MembersRowView> = rows
         .into_iter()
@@ -820,6 +826,7 @@ pub(crate) async fn members(
             to: Text(to),
             new: rows.iter().map(|r| r.new).sum(),
             rows,
+            dormant,
             freshness,
         },
     ))
@@ -851,10 +858,18 @@ pub(crate) struct RankingsView {
     from: Text<Day>,
     #[schema(value_type = String, format = Date)]
     to: Text<Day>,
-    /// What is ranked: `stores`.
+    /// What is ranked: `stores`, `members` or `products`.
     by: &'static str,
-    /// Highest sales amount first (ties: by store name).
+    /// Highest sales amount first (ties: by store name); empty unless
+    /// `by=stores`.
     stores: Vec<RankView>,
+    /// With `by=members`: highest spent first (`sort=count`: most sales).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    members: Option<Vec<more::MemberRankView>>,
+    /// With `by=products`: highest net amount first (`sort=qty`: net
+    /// quantity).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    products: Option<Vec<more::ProductRankView>>,
     freshness: FreshnessView,
 }
 
@@ -863,17 +878,20 @@ pub(crate) struct RankingsView {
     path = "/api/v1/reports/rankings",
     operation_id = "rankingsReport",
     tag = "reports",
-    summary = r#"Top stores by sales / 门店排名"#,
-    description = r#"Stores ranked by what their sales were paid in the range (ties by name), with their sales count, refunds and recharges. Only `by=stores` for now: ranking members and products needs figures per member and per product kept per day, which are not there yet. A store manager sees their own stores only. Days as in the sales report (at most 366)."#,
+    summary = r#"Top stores, members or products / 门店、会员与商品排名"#,
+    description = r#"`by=stores` (the default): stores ranked by what their sales were paid in the range (ties by name), with their sales count, refunds and recharges. `by=members`: members by what they spent (sales paid less refunds given back, refunds on their own day; `sort=count`: by sales made), ties by member id. `by=products`: products (by sku; lines without one are not ranked) by what their lines paid less what refunds took back (`sort=qty`: by quantity sold less refunded), ties by sku. Members and products of one `store` or of every store; `limit` answers the first 1 to 100 (default 20; stores: all unless given). Summed at read time from rows kept per store, day and member or sku. A store manager sees their own stores only. Days as in the sales report (at most 366)."#,
     params(
         ("from" = Option<String>, Query, description = r#"First day, included (`YYYY-MM-DD`, China time)."#, example = "2026-12-01"),
         ("to" = Option<String>, Query, description = r#"Last day, included."#, example = "2026-12-06"),
-        ("by" = Option<String>, Query, description = r#"What to rank: `stores` (the default and, for now, the only one)."#, example = "stores"),
+        ("by" = Option<String>, Query, description = r#"What to rank: `stores` (default), `members` or `products`."#, example = "stores"),
+        ("store" = Option<String>, Query, description = r#"Members or products of one store (a node name); default every store. Not with `by=stores`."#, example = "store-1"),
+        ("sort" = Option<String>, Query, description = r#"`amount` (default); `count` for members, `qty` for products. Not with `by=stores`."#, example = "amount"),
+        ("limit" = Option<u32>, Query, description = r#"How many to answer: 1 to 100; default 20 (stores: all)."#, example = 20),
         ("format" = Option<String>, Query, description = r#"`json` (the default), `csv` (UTF-8 with BOM, CRLF, RFC 4180) or `xlsx` (Excel): the report's table as a file to download (`Content-Disposition: attachment`)."#, example = "csv"),
         ("lang" = Option<String>, Query, description = r#"The file's headers: `zh` (Chinese, the default) or `en`."#, example = "zh"),
     ),
     extensions(("x-codes" = json!([
-        "invalid_report_query", "unauthorized", "internal", "storage_unavailable",
+        "invalid_report_query", "unauthorized", "not_at_this_store", "internal", "storage_unavailable",
     ]))),
     responses(
         (status = 200, description = r#"The ranking. JSON; with `format`, its table as a CSV or .xlsx file."#, content(
@@ -888,8 +906,22 @@ pub(crate) async fn rankings(
     axum::Extension(who): axum::Extension<Principal>,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
-    let q = parse(&pairs, &["from", "to", "by"])?;
+    let (q, extra) = more::parse_more(&pairs, &["from", "to", "by", "store"], &["limit", "sort"])?;
     let (from, to) = range(&q)?;
+    match q.by.as_deref() {
+        Some("members") => {
+            return more::rankings(&s, &who, &q, &extra, (from, to), "members").await;
+        }
+        Some("products") => {
+            return more::rankings(&s, &who, &q, &extra, (from, to), "products").await;
+        }
+        _ => {}
+    }
+    for (given, field) in [(q.store.is_some(), "store"), (extra.sort.is_some(), "sort")] {
+        if given {
+            return Err(bad(field, "not with by=stores", "按门店排名时不可用"));
+        }
+    }
     let stores = stores(&s, &who, None)?;
     let (rows, freshness) = read(&s, stores, from, to).await?;
     let mut per: BTreeMap<NodeId, SalesRowView> = BTreeMap::new();
@@ -898,6 +930,7 @@ pub(crate) async fn rankings(
     }
     let mut ranked: Vec<(NodeId, SalesRowView)> = per.into_iter().collect();
     ranked.sort_by(|a, b| b.1.sales_amount.cmp(&a.1.sales_amount).then(a.0.cmp(&b.0)));
+    ranked.truncate(extra.limit.unwrap_or(usize::MAX));
     Ok(crate::export::answer(
         q.export,
         &RankingsView {
@@ -916,6 +949,8 @@ pub(crate) async fn rankings(
                     recharged_principal: r.recharged_principal,
                 })
                 .collect(),
+            members: None,
+            products: None,
             freshness,
         },
     ))

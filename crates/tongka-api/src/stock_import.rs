@@ -29,6 +29,7 @@ use tongka_machine::stock::{STOCK_LINES_MAX, StockAsk};
 use utoipa::ToSchema;
 
 use crate::auth::Principal;
+use crate::imports;
 use crate::products::{RejectedRow, import_rejected};
 use crate::*;
 
@@ -61,35 +62,14 @@ pub(crate) struct ImportView {
     rejected: Vec<RejectedRow>,
 }
 
-fn bad_query(en: &str, zh: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "invalid_import_query",
-        en.to_string(),
-        zh.to_string(),
-    )
-}
-
 /// The file's hash, as the keys carry it.
 fn file_hash(body: &[u8], supplier: Option<&str>) -> String {
-    let mut h = blake3::Hasher::new();
-    h.update(body);
-    h.update(b"\0supplier=");
-    h.update(supplier.unwrap_or("").as_bytes());
-    h.finalize().to_hex()[..32].to_string()
+    imports::hash(&[body, b"\0supplier=", supplier.unwrap_or("").as_bytes()])
 }
 
-/// A chunk's key and the fingerprint it is held with (the route, the
-/// file's hash and the chunk: a key is never reused for another request).
+/// A chunk's key (`imports::chunk_idem`).
 fn chunk_idem(hash: &str, n: usize) -> Idem {
-    let key = format!("stock-import:{hash}:{n}");
-    let mut h = blake3::Hasher::new();
-    h.update(b"POST /stock/import\n");
-    h.update(key.as_bytes());
-    Idem {
-        key,
-        fingerprint: *h.finalize().as_bytes(),
-    }
+    imports::chunk_idem("POST /stock/import", "stock-import", hash, n)
 }
 
 #[utoipa::path(
@@ -123,31 +103,9 @@ pub(crate) async fn import_stock(
 ) -> Result<Response, ApiError> {
     let _permit = admit(&s)?;
     authorised(&s, Act::Stock)?;
-    let p = crate::stock_read::params(&pairs, &["dry_run", "supplier"]).map_err(|_| {
-        bad_query(
-            "the parameters are dry_run (true or false) and supplier, each once",
-            "参数为 dry_run（true 或 false）和 supplier，各至多一次",
-        )
-    })?;
-    let dry_run = match p.get("dry_run").copied() {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(_) => {
-            return Err(bad_query(
-                "dry_run is true or false",
-                "dry_run 应为 true 或 false",
-            ));
-        }
-    };
+    let (dry_run, p) = imports::query(&pairs, &["dry_run", "supplier"])?;
     let supplier = p.get("supplier").copied();
-    let text = std::str::from_utf8(&body).map_err(|_| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_csv",
-            "the body is not UTF-8 text",
-            "内容不是 UTF-8 文本",
-        )
-    })?;
+    let text = imports::text(&body)?;
     let (current, _) = s.engine().catalogue()?;
     let plan: StockPlan = import::plan(text, &current, supplier)
         .map_err(|e| ApiError::from_domain(StatusCode::UNPROCESSABLE_ENTITY, &e))?;

@@ -110,6 +110,7 @@ impl Store2 {
                 tags: vec![],
                 notes: String::new(),
             },
+            opening: None,
         };
         let op = OpDraft {
             hlc: Hlc {

@@ -7,6 +7,8 @@
 mod audit_steps;
 #[path = "openapi/card_steps.rs"]
 mod card_steps;
+#[path = "openapi/close_steps.rs"]
+mod close_steps;
 mod common;
 #[path = "openapi/consistency_steps.rs"]
 mod consistency_steps;
@@ -75,6 +77,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/withdrawals"),
     ("POST", "/api/v1/withdrawals/{id}/approve"),
     ("POST", "/api/v1/withdrawals/{id}/reject"),
+    ("GET", "/api/v1/reports/coupons"),
+    ("GET", "/api/v1/reports/cards"),
     ("GET", "/api/v1/metrics"),
     ("GET", "/api/v1/setup"),
     ("POST", "/api/v1/setup/first-admin"),
@@ -99,6 +103,12 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/transfers"),
     ("GET", "/api/v1/transfers/{id}"),
     ("POST", "/api/v1/transfers/{id}/receive"),
+    ("GET", "/api/v1/closes/preview"),
+    ("POST", "/api/v1/closes"),
+    ("GET", "/api/v1/closes"),
+    ("GET", "/api/v1/closes/{id}"),
+    ("GET", "/api/v1/closes/{id}/receipt"),
+    ("POST", "/api/v1/members/import"),
     ("GET", "/"),
     ("GET", "/console/app.js"),
     ("GET", "/console/app.css"),
@@ -326,6 +336,7 @@ async fn answers_match_the_documented_schemas() {
             steps.extend(audit_steps::steps());
             steps.extend(consistency_steps::steps());
             steps.extend(report_steps::steps());
+            steps.extend(close_steps::steps());
         }
         for (method, template, path, body, idem, status, code) in std::mem::take(&mut steps) {
             let a = app.call(method, &path, body, idem).await;
@@ -495,6 +506,8 @@ async fn the_documented_examples_are_accepted() {
         ("POST", "/api/v1/staff", "a cashier", Some("ex-10"), 201),
         ("PATCH", "/api/v1/staff/{id}", "disable", None, 200),
         ("PATCH", "/api/v1/staff/{id}", "own password", None, 200),
+        // The day's close, after every sale above.
+        ("POST", "/api/v1/closes", "a day close", Some("ex-c1"), 201),
     ];
     let mut staff_id = String::new();
     let mut seen = 0;

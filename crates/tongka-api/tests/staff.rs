@@ -61,7 +61,7 @@ async fn a_session_shows_who_and_what_they_may_do() {
     assert!(v["expires_at"].is_string(), "{v}");
     assert_eq!(
         v["allowed"],
-        json!(["sell", "edit_members", "verify", "refund"]),
+        json!(["sell", "edit_members", "verify", "refund", "close_shift"]),
         "a cashier's rights, from the core's table"
     );
     let (s, cur) = current(&app, token).await;

@@ -384,6 +384,7 @@ impl Synth {
                         tags: Vec::new(),
                         notes: String::new(),
                     },
+                    opening: None,
                 }
             }
         };

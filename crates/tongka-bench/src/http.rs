@@ -52,10 +52,19 @@ pub async fn start_in_process_server(
     engine: Engine,
     token: String,
 ) -> anyhow::Result<InProcessServer> {
+    start_in_process_server_as(engine, token, "store").await
+}
+
+/// [`start_in_process_server`] for a node of `role` (`store` or `hq`).
+pub async fn start_in_process_server_as(
+    engine: Engine,
+    token: String,
+    role: &str,
+) -> anyhow::Result<InProcessServer> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let state = tongka_api::AppState::new(engine, token, "store", false);
+    let state = tongka_api::AppState::new(engine, token, role, false);
     // Every client of the run holds a connection: no cap below them (the
     // bench measures the node, not its edge limits).
     let options = tongka_api::ServeOptions {

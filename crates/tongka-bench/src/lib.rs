@@ -16,11 +16,19 @@
 //! lines (moving stock in the sale's commit) on one fresh node, in
 //! alternating rounds, and prints both durable rates and their ratio.
 //!
+//! `import` imports a file of 100,000 members through the HTTP route of
+//! one fresh store: dry run, import, the same file again.
+//!
 //! `catchup`, `escrow` and `memory` measure whole nodes: a store that
 //! rejoins after missing half a million ops (two nodes replicating over
 //! QUIC in process), a sale that needs an escrow transfer from a peer
 //! (same), and the resident memory and start-up time of the real `tongka`
 //! binary on a database of a million members (a child process).
+//!
+//! `hq-scale` feeds an HQ node a chain's year of store ops (a million
+//! members and ten million orders by default) through the op path HQ
+//! takes, then times its reports, consistency report, metrics and
+//! dashboard over the real HTTP API.
 
 // Benchmark figures (rates, milliseconds) are floating point; no money is.
 #![allow(clippy::float_arithmetic)]
@@ -29,7 +37,10 @@ mod actor;
 mod catchup;
 mod chain;
 mod escrow;
+mod hq_gen;
+mod hq_scale;
 mod http;
+mod import;
 mod memory;
 mod profiles;
 mod raw;
@@ -45,7 +56,13 @@ use hdrhistogram::Histogram;
 
 pub use catchup::{CatchupBenchOptions, CatchupReport, TARGET_CATCHUP_OPS_PER_SEC, catchup};
 pub use escrow::{EscrowBenchOptions, EscrowReport, Latency, TARGET_ESCROW_P50_MS, escrow};
-pub use http::{InProcessServer, start_in_process_server};
+pub use hq_gen::Made;
+pub use hq_scale::{
+    ENDPOINTS, Endpoint, EndpointReport, HqScaleOptions, HqScaleReport, Span, TARGET_DASHBOARD_MS,
+    TARGET_REPORT_MS, Timing, hq_scale,
+};
+pub use http::{InProcessServer, start_in_process_server, start_in_process_server_as};
+pub use import::{ImportBenchOptions, ImportReport, TARGET_IMPORT_SECS, import};
 pub use memory::{MemoryBenchOptions, MemoryReport, TARGET_RSS_BYTES, find_tongka_binary, memory};
 pub use profiles::{ProfileBenchOptions, ProfileReport, profiles};
 pub use stock::{STOCK_LINES, StockBenchOptions, StockReport, TARGET_STOCK_RATIO, stock};

@@ -150,6 +150,7 @@ fn edited_member(edits: usize) -> MemberState {
         OpBody::MemberRegistered {
             member: MemberId::mint(&home, 1),
             profile: profile(1),
+            opening: None,
         },
     );
     let mut m = MemberState::registered(&reg).expect("registration");

@@ -227,6 +227,28 @@ fn points_zh(points: i64) -> String {
 pub fn facts(body: &OpBody) -> Facts {
     let member = body.member().cloned();
     let (amount, summary, summary_zh, approved_by) = match body {
+        OpBody::MemberRegistered {
+            member,
+            opening: Some(o),
+            ..
+        } => (
+            Some(o.principal + o.bonus),
+            format!(
+                "imported member {member}: opening {} + bonus {}, {} points, level {}",
+                o.principal,
+                o.bonus,
+                o.points,
+                o.level.as_deref().unwrap_or("-")
+            ),
+            format!(
+                "导入会员 {member}：期初本金 {} + 赠送 {}，积分 {}，等级 {}",
+                o.principal,
+                o.bonus,
+                o.points,
+                o.level.as_deref().unwrap_or("-")
+            ),
+            None,
+        ),
         OpBody::MemberRegistered { member, .. } => (
             None,
             format!("registered member {member}"),
@@ -461,6 +483,26 @@ pub fn facts(body: &OpBody) -> Facts {
             (amount, en, zh, None)
         }
         OpBody::Withdrawal { id, step } => withdrawal_facts(id, step),
+        OpBody::DayClosed { close } => (
+            Some(close.counted_cash),
+            format!(
+                "{} close of {}: expected cash {}, counted {}, difference {}",
+                close.kind.as_str(),
+                close.day,
+                close.expected_cash,
+                close.counted_cash,
+                close.difference
+            ),
+            format!(
+                "{} {}：应有现金 {}，实点 {}，差额 {}",
+                close.kind.label_zh(),
+                close.day,
+                close.expected_cash,
+                close.counted_cash,
+                close.difference
+            ),
+            None,
+        ),
     };
     Facts {
         member,

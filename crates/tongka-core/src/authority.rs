@@ -18,6 +18,10 @@ pub enum Act {
     AuthorCatalogue,
     /// A change of the origin's own stock: HQ holds none.
     Stock,
+    /// A close of the origin's own shift or day: HQ takes no money in.
+    Close,
+    /// Members imported with opening balances: HQ holds no stored value.
+    Import,
     /// Anything else (members, profiles, transfers, merges, coupons issued).
     Other,
     /// A withdrawal asked for (提现): by a store, of what it is owed.
@@ -36,6 +40,10 @@ impl Act {
             OpBody::ProgrammeChanged { .. } => Act::AuthorProgramme,
             OpBody::CatalogueChanged { .. } => Act::AuthorCatalogue,
             OpBody::StockChanged { .. } => Act::Stock,
+            OpBody::DayClosed { .. } => Act::Close,
+            OpBody::MemberRegistered {
+                opening: Some(_), ..
+            } => Act::Import,
             OpBody::MemberRegistered { .. }
             | OpBody::ProfileUpdated { .. }
             | OpBody::SharesTransferred { .. }
@@ -72,6 +80,12 @@ pub enum NotAuthorised {
     WithdrawalAtStores,
     #[error("a withdrawal is approved or rejected by HQ alone")]
     WithdrawalHqDecides,
+    #[error("HQ takes no money in: a store closes its own shifts and days, at the store")]
+    HqClosesNothing,
+    #[error(
+        "HQ holds no stored value: members with opening balances are imported at a store, which holds them"
+    )]
+    HqHoldsNoBalances,
 }
 
 impl DomainError for NotAuthorised {
@@ -83,6 +97,8 @@ impl DomainError for NotAuthorised {
             NotAuthorised::HqHoldsNoStock => "hq_holds_no_stock",
             NotAuthorised::WithdrawalAtStores => "withdrawal_at_stores",
             NotAuthorised::WithdrawalHqDecides => "withdrawal_hq_decides",
+            NotAuthorised::HqClosesNothing => "hq_closes_nothing",
+            NotAuthorised::HqHoldsNoBalances => "hq_holds_no_balances",
         }
     }
 
@@ -96,6 +112,10 @@ impl DomainError for NotAuthorised {
             NotAuthorised::HqHoldsNoStock => "总部不持有库存：入库、退货、调拨和盘点请在门店进行",
             NotAuthorised::WithdrawalAtStores => "提现由应收款的门店申请，总部不申请提现",
             NotAuthorised::WithdrawalHqDecides => "提现只能由总部审批或驳回",
+            NotAuthorised::HqClosesNothing => "总部不收款：交班和日结由门店在本店进行",
+            NotAuthorised::HqHoldsNoBalances => {
+                "总部不持有储值：会员导入（含期初余额）请在门店进行，余额归该门店"
+            }
         }
         .into()
     }
@@ -106,13 +126,15 @@ pub fn may(role: Option<OriginRole>, act: Act) -> Result<(), NotAuthorised> {
     match (role, act) {
         (Some(OriginRole::Hq), Act::Sell) => Err(NotAuthorised::HqSellsNothing),
         (Some(OriginRole::Hq), Act::Stock) => Err(NotAuthorised::HqHoldsNoStock),
+        (Some(OriginRole::Hq), Act::Close) => Err(NotAuthorised::HqClosesNothing),
+        (Some(OriginRole::Hq), Act::Import) => Err(NotAuthorised::HqHoldsNoBalances),
         (Some(OriginRole::Store), Act::AuthorProgramme) => Err(NotAuthorised::ProgrammeHqOnly),
         (Some(OriginRole::Store), Act::AuthorCatalogue) => Err(NotAuthorised::CatalogueHqOnly),
         (Some(OriginRole::Hq), Act::RequestWithdrawal) => Err(NotAuthorised::WithdrawalAtStores),
         (Some(OriginRole::Store), Act::DecideWithdrawal) => Err(NotAuthorised::WithdrawalHqDecides),
         (None, _)
         | (Some(_), Act::Other)
-        | (Some(OriginRole::Store), Act::Sell | Act::Stock)
+        | (Some(OriginRole::Store), Act::Sell | Act::Stock | Act::Close | Act::Import)
         | (Some(OriginRole::Hq), Act::AuthorProgramme | Act::AuthorCatalogue) => Ok(()),
         (Some(OriginRole::Store), Act::RequestWithdrawal)
         | (Some(OriginRole::Hq), Act::DecideWithdrawal) => Ok(()),

@@ -40,12 +40,21 @@ pub const FEATURE_STAFF: u64 = 1 << 3;
 /// Stock: a store's stock changed (`stock`), a sale or refund that moves
 /// stock.
 pub const FEATURE_STOCK: u64 = 1 << 4;
+/// Day and shift closes (日结 / 交班): a store's close (`close`).
+pub const FEATURE_CLOSE: u64 = 1 << 5;
+/// Member import: a registration with opening balances (`op::Opening`).
+pub const FEATURE_IMPORT: u64 = 1 << 6;
 /// Settlement: a store's withdrawal requested, approved or rejected
 /// (`settlement`).
 pub const FEATURE_SETTLEMENT: u64 = 1 << 7;
 /// Every feature this build knows how to apply.
-pub const FEATURES_KNOWN: u64 = FEATURE_POINTS | FEATURE_COUPONS | FEATURE_CARDS | FEATURE_STAFF | FEATURE_STOCK
-    // settlement
+pub const FEATURES_KNOWN: u64 = FEATURE_POINTS
+    | FEATURE_COUPONS
+    | FEATURE_CARDS
+    | FEATURE_STAFF
+    | FEATURE_STOCK
+    | FEATURE_CLOSE
+    | FEATURE_IMPORT
     | FEATURE_SETTLEMENT;
 
 /// The name of feature bit `bit`, if this build knows it.
@@ -56,6 +65,8 @@ pub fn feature_name(bit: u32) -> Option<&'static str> {
         FEATURE_CARDS => Some("cards"),
         FEATURE_STAFF => Some("staff"),
         FEATURE_STOCK => Some("stock"),
+        FEATURE_CLOSE => Some("close"),
+        FEATURE_IMPORT => Some("import"),
         FEATURE_SETTLEMENT => Some("settlement"),
         _ => None,
     }
@@ -269,15 +280,16 @@ mod tests {
         assert_eq!(feature_name(1), Some("coupons"));
         assert_eq!(feature_name(2), Some("cards"));
         assert_eq!(feature_name(4), Some("stock"));
-        assert_eq!(feature_name(5), None);
+        assert_eq!(feature_name(5), Some("close"));
+        assert_eq!(feature_name(6), None);
         assert_eq!(feature_name(99), None);
         assert_eq!(
             first_unknown_feature(FEATURE_POINTS | FEATURE_COUPONS),
             None
         );
         assert_eq!(
-            first_unknown_feature(FEATURE_POINTS | 1 << 5 | 1 << 9),
-            Some(5)
+            first_unknown_feature(FEATURE_POINTS | 1 << 6 | 1 << 9),
+            Some(6)
         );
     }
 }

@@ -292,6 +292,7 @@ mod tests {
             body: OpBody::MemberRegistered {
                 member: MemberId::mint(&n("a"), 1),
                 profile,
+                opening: None,
             },
         }
         .stamp(

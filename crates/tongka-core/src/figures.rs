@@ -9,8 +9,10 @@
 //!
 //! A store's stored-value liability (what members may still spend that was
 //! paid in at, or escrowed to, this store) over a set of days is
-//! [`Figures::liability`] summed over them: recharged − spent + refunded +
-//! shares in − shares out, principal and bonus apart. Share transfers move
+//! [`Figures::liability`] summed over them: recharged + imported − spent +
+//! refunded + shares in − shares out, principal and bonus apart (a member
+//! import's opening balances are owed, though no money was paid in:
+//! `LedgerTotals::imported_principal`). Share transfers move
 //! a share from one store to another and add nothing chain-wide, so summed
 //! over every store it is [`LedgerTotals::outstanding`] (property test
 //! below). Points likewise ([`Figures::points_outstanding`]).
@@ -19,6 +21,12 @@
 //! store that day, [`active`]) need a set, which a sum cannot hold: the db
 //! keeps it (`active-1`) and bumps [`Figures::active_members`] when a
 //! member enters it; [`Book`] is the same rule in memory, for tests.
+//!
+//! Dormant members ([`seen`]) and the rankings of members and products
+//! ([`ranks`]) are kept beside the figures, in the same commits.
+//! Points do not expire in this product (no op expires them, and the
+//! programme has no validity for points), so a report's expired points
+//! are 0.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -242,10 +250,15 @@ impl Figures {
 pub struct Book {
     pub figures: BTreeMap<(NodeId, Day), Figures>,
     pub active: BTreeSet<(NodeId, Day, MemberId)>,
+    /// Members' last days (dormant members) and the rankings' rows.
+    pub seen: seen::LastSeen,
+    pub ranks: ranks::Ranks,
 }
 
 impl Book {
     pub fn apply(&mut self, op: &Op) {
+        self.seen.apply(op);
+        self.ranks.apply(op);
         let day = day_of(op);
         for store in touched(op) {
             let f = self.figures.entry((store.clone(), day)).or_default();
@@ -270,5 +283,10 @@ impl Book {
     }
 }
 
+pub mod ranks;
+pub mod seen;
+
+#[cfg(test)]
+mod ranks_tests;
 #[cfg(test)]
 mod tests;

@@ -332,6 +332,7 @@ mod tests {
                 tags: tags.iter().map(|t| t.to_string()).collect(),
                 notes: String::new(),
             },
+            opening: None,
         };
         MemberState::registered(&op(origin, seq, seq, body)).unwrap()
     }

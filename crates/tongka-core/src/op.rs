@@ -12,8 +12,8 @@ use crate::catalogue::Product;
 use crate::checkout::{Order, TenderKind};
 use crate::clock::{Hlc, VersionVector};
 use crate::codec::{
-    FEATURE_CARDS, FEATURE_COUPONS, FEATURE_POINTS, FEATURE_SETTLEMENT, FEATURE_STAFF,
-    FEATURE_STOCK, feature_name, first_unknown_feature,
+    FEATURE_CARDS, FEATURE_CLOSE, FEATURE_COUPONS, FEATURE_IMPORT, FEATURE_POINTS,
+    FEATURE_SETTLEMENT, FEATURE_STAFF, FEATURE_STOCK, feature_name, first_unknown_feature,
 };
 use crate::coupon::Coupon;
 use crate::day::Day;
@@ -47,12 +47,19 @@ pub const KEY_LEN_MAX: usize = 128;
     Debug, Clone, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode,
 )]
 pub enum OpBody {
+    /// A member registered; with `opening`, imported from another system
+    /// (会员导入) with its opening balances, credited to the origin's share
+    /// in the same op, so an imported member never exists without them.
+    /// Feature `FEATURE_IMPORT` when `opening` is set.
     #[n(0)]
     MemberRegistered {
         #[n(0)]
         member: MemberId,
         #[n(1)]
         profile: Profile,
+        #[n(2)]
+        #[serde(default)]
+        opening: Option<Opening>,
     },
     /// A profile edit: the patch as asked (for history) and the automerge
     /// change its origin made of it (`profile_doc`), which is what applies.
@@ -240,6 +247,14 @@ pub enum OpBody {
         #[n(0)]
         change: StockChange,
     },
+    /// A store closes a shift or a day (交班 / 日结, `close`): the totals
+    /// of its own ops the close covers, and the cash counted against the
+    /// cash expected. Feature `FEATURE_CLOSE`.
+    #[n(15)]
+    DayClosed {
+        #[n(0)]
+        close: crate::close::Close,
+    },
     /// A step of a store's withdrawal (提现, `settlement`): its request,
     /// made by the store (the request's origin is the withdrawing store),
     /// or HQ's approval or rejection of it. Who is the op's `by`, when its
@@ -251,6 +266,42 @@ pub enum OpBody {
         #[n(1)]
         step: WithdrawalStep,
     },
+}
+
+/// What an imported member brings from the system it came from
+/// (`member_import`): opening stored value and points, credited to the
+/// importing store's share (as a recharge would be, but it is not one: no
+/// money was paid in now, so it is no revenue; `LedgerTotals` counts it
+/// apart, as liability), and the level it held.
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, minicbor::Encode, minicbor::Decode,
+)]
+pub struct Opening {
+    #[n(0)]
+    pub principal: Money,
+    #[n(1)]
+    pub bonus: Money,
+    #[n(2)]
+    pub points: i64,
+    /// The level code it held there, as imported (for history), if any.
+    #[n(3)]
+    pub level: Option<String>,
+    /// The cumulative principal the member starts with, toward levels:
+    /// the opening principal, or the imported level's threshold (as the
+    /// programme had it at the import) if higher; so the level is kept,
+    /// and recharges from then on count on from it.
+    #[n(4)]
+    pub counted: Money,
+}
+
+impl Opening {
+    /// Whether every amount is 0 or more (a wallet credits no negative).
+    pub fn is_valid(&self) -> bool {
+        !self.principal.is_negative()
+            && !self.bonus.is_negative()
+            && self.points >= 0
+            && !self.counted.is_negative()
+    }
 }
 
 /// A node's visits of one card moved by a merge, with the card.
@@ -398,6 +449,9 @@ impl OpBody {
                 f
             }
             OpBody::CouponIssued { .. } => FEATURE_COUPONS,
+            OpBody::MemberRegistered {
+                opening: Some(_), ..
+            } => FEATURE_IMPORT,
             OpBody::UsesTransferred { of, .. } => match of {
                 UsesOf::Coupon(_) => FEATURE_COUPONS,
                 UsesOf::Card(_) => FEATURE_CARDS,
@@ -405,6 +459,7 @@ impl OpBody {
             OpBody::CardVisited { .. } => FEATURE_CARDS,
             OpBody::StaffChanged { .. } => FEATURE_STAFF,
             OpBody::StockChanged { .. } => FEATURE_STOCK,
+            OpBody::DayClosed { .. } => FEATURE_CLOSE,
             OpBody::Withdrawal { .. } => FEATURE_SETTLEMENT,
             OpBody::MergeMoved { coupons, cards, .. } => {
                 let mut f = 0;
@@ -438,12 +493,16 @@ impl OpBody {
             | OpBody::CatalogueChanged { .. }
             | OpBody::StaffChanged { .. }
             | OpBody::StockChanged { .. } => None,
+            OpBody::DayClosed { .. } => None,
             OpBody::Withdrawal { .. } => None,
         }
     }
 
     pub fn kind(&self) -> &'static str {
         match self {
+            OpBody::MemberRegistered {
+                opening: Some(_), ..
+            } => "member_imported",
             OpBody::MemberRegistered { .. } => "member_registered",
             OpBody::ProfileUpdated { .. } => "profile_updated",
             OpBody::Recharged { .. } => "recharged",
@@ -459,6 +518,10 @@ impl OpBody {
             OpBody::CardVisited { .. } => "card_visited",
             OpBody::StaffChanged { .. } => "staff_changed",
             OpBody::StockChanged { change } => change.kind(),
+            OpBody::DayClosed { close } => match close.kind {
+                crate::close::CloseKind::Shift => "shift_closed",
+                crate::close::CloseKind::Day => "day_closed",
+            },
             OpBody::Withdrawal { step, .. } => step.kind(),
         }
     }

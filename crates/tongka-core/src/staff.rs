@@ -6,10 +6,11 @@
 //!
 //! # The roles
 //! - **Cashier** (收银员): sells, recharges, registers and edits members,
-//!   verifies coupons and card visits, refunds up to the programme's limit.
+//!   verifies coupons and card visits, refunds up to the programme's limit,
+//!   closes a shift (交班).
 //! - **Store manager** (店长): a cashier's rights, and refunds above the
 //!   limit (approving a cashier's at the till), merging members, issuing
-//!   coupons by hand, the store's staff and audit log.
+//!   coupons by hand, the store's staff and audit log, closing the day (日结).
 //! - **HQ finance** (总部财务): reports, settlement and the chain-wide
 //!   audit log; sells nothing.
 //! - **HQ admin** (总部管理员): the programme, the catalogue, coupon
@@ -135,6 +136,12 @@ pub enum Action {
     /// Change the store's stock: goods in, returns, transfers, stocktakes,
     /// minimums (reading stock needs only sign-in).
     Stock,
+    /// Close a shift (交班): totals and cash counted (`close`).
+    CloseShift,
+    /// Close the day (日结).
+    CloseDay,
+    /// Import members with their opening balances from another system.
+    ImportMembers,
     /// Ask to withdraw what the store is owed in settlement (提现申请).
     RequestWithdrawal,
     /// Approve or reject a store's withdrawal (提现审批), at HQ.
@@ -142,7 +149,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 14] = [
+    pub const ALL: [Action; 17] = [
         Action::Sell,
         Action::EditMembers,
         Action::Verify,
@@ -155,6 +162,9 @@ impl Action {
         Action::Reports,
         Action::Audit,
         Action::Stock,
+        Action::CloseShift,
+        Action::CloseDay,
+        Action::ImportMembers,
         Action::RequestWithdrawal,
         Action::DecideWithdrawals,
     ];
@@ -178,6 +188,9 @@ impl Action {
             Action::Reports => "reports",
             Action::Audit => "audit",
             Action::Stock => "stock",
+            Action::CloseShift => "close_shift",
+            Action::CloseDay => "close_day",
+            Action::ImportMembers => "import_members",
             Action::RequestWithdrawal => "request_withdrawal",
             Action::DecideWithdrawals => "decide_withdrawals",
         }
@@ -197,6 +210,9 @@ impl Action {
             Action::Reports => "报表与结算",
             Action::Audit => "审计日志",
             Action::Stock => "入库、退货、调拨、盘点",
+            Action::CloseShift => "交班",
+            Action::CloseDay => "日结",
+            Action::ImportMembers => "导入会员（含期初余额）",
             Action::RequestWithdrawal => "申请提现",
             Action::DecideWithdrawals => "审批提现",
         }
@@ -216,6 +232,9 @@ impl Action {
             Action::Reports => "Reports and settlement",
             Action::Audit => "Audit log",
             Action::Stock => "Stock in, returns, transfers, stocktakes",
+            Action::CloseShift => "Close a shift",
+            Action::CloseDay => "Close the day",
+            Action::ImportMembers => "Import members with opening balances",
             Action::RequestWithdrawal => "Request a withdrawal",
             Action::DecideWithdrawals => "Approve or reject withdrawals",
         }
@@ -226,7 +245,7 @@ impl Action {
 /// order: cashier, store manager, HQ finance, HQ admin, owner) may take it. HQ
 /// sells nothing whatever the role (`authority`); a store manager's staff
 /// and audit rights are for the stores they work at (the caller's check).
-const TABLE: [(Action, [bool; 5]); 14] = [
+const TABLE: [(Action, [bool; 5]); 17] = [
     (Action::Sell, [true, true, false, false, true]),
     (Action::EditMembers, [true, true, false, true, true]),
     (Action::Verify, [true, true, false, false, true]),
@@ -239,6 +258,9 @@ const TABLE: [(Action, [bool; 5]); 14] = [
     (Action::Reports, [false, true, true, true, true]),
     (Action::Audit, [false, true, true, true, true]),
     (Action::Stock, [false, true, false, false, true]),
+    (Action::CloseShift, [true, true, false, false, true]),
+    (Action::CloseDay, [false, true, false, false, true]),
+    (Action::ImportMembers, [false, true, false, false, true]),
     (Action::RequestWithdrawal, [false, true, false, false, true]),
     (Action::DecideWithdrawals, [false, false, true, false, true]),
 ];

@@ -182,17 +182,41 @@ pub fn decide_recharge(
 impl MemberState {
     /// The state a registration op creates.
     pub fn registered(op: &Op) -> Result<MemberState, ApplyError> {
-        let OpBody::MemberRegistered { member, profile } = &op.body else {
+        let OpBody::MemberRegistered {
+            member,
+            profile,
+            opening,
+        } = &op.body
+        else {
             return Err(ApplyError::NotApplicable("not a registration"));
         };
+        // An import's opening balances: the origin's share, as a recharge
+        // credits it; `counted` toward levels (`op::Opening`).
+        let mut wallet = Wallet::default();
+        let (mut cumulative_principal, mut cumulative_bonus) = (Money::ZERO, Money::ZERO);
+        if let Some(o) = opening {
+            if !o.is_valid() {
+                return Err(ApplyError::NotApplicable("negative amount"));
+            }
+            wallet.credit(
+                op.origin(),
+                Share {
+                    principal: o.principal,
+                    bonus: o.bonus,
+                    points: o.points,
+                },
+            );
+            cumulative_principal = o.counted;
+            cumulative_bonus = o.bonus;
+        }
         Ok(MemberState {
             id: member.clone(),
             profile: profile.clone(),
             created: op.hlc,
             home: op.origin().clone(),
-            wallet: Wallet::default(),
-            cumulative_principal: Money::ZERO,
-            cumulative_bonus: Money::ZERO,
+            wallet,
+            cumulative_principal,
+            cumulative_bonus,
             cumulative_spent: Money::ZERO,
             visits: 0,
             last_seen: op.hlc,
@@ -428,7 +452,8 @@ impl MemberState {
             | OpBody::CatalogueChanged { .. }
             | OpBody::StaffChanged { .. }
             | OpBody::StockChanged { .. }
-            | OpBody::Withdrawal { .. } => {
+            | OpBody::Withdrawal { .. }
+            | OpBody::DayClosed { .. } => {
                 return Err(ApplyError::NotApplicable(
                     "a programme, catalogue or staff change is not a member's",
                 ));
@@ -692,7 +717,8 @@ fn moves_negative(body: &OpBody) -> bool {
         | OpBody::CardVisited { .. }
         | OpBody::StaffChanged { .. }
         | OpBody::StockChanged { .. }
-        | OpBody::Withdrawal { .. } => false,
+        | OpBody::Withdrawal { .. }
+        | OpBody::DayClosed { .. } => false,
     }
 }
 
@@ -823,6 +849,7 @@ mod tests {
             OpBody::MemberRegistered {
                 member: m.clone(),
                 profile,
+                opening: None,
             },
         );
         let base = MemberState::registered(&reg).unwrap();
@@ -887,7 +914,7 @@ mod tests {
                 tags: vec!["t0".into()],
                 notes: String::new(),
             };
-            let reg = op("a", 1, 1, OpBody::MemberRegistered { member: m, profile });
+            let reg = op("a", 1, 1, OpBody::MemberRegistered { member: m, profile, opening: None });
             let base = MemberState::registered(&reg).unwrap();
             // ops made so far, with the indices of the ops their maker held.
             let mut ops: Vec<(Op, Vec<usize>)> = Vec::new();
@@ -980,7 +1007,7 @@ mod tests {
                 phone: "13800000000".into(), name: "x".into(), birthday: None, gender: None,
                 card_no: None, invited_by: None, tags: vec![], notes: String::new(),
             };
-            let reg = op("a", 1, 1, OpBody::MemberRegistered { member: member.clone(), profile });
+            let reg = op("a", 1, 1, OpBody::MemberRegistered { member: member.clone(), profile, opening: None });
             let mut m = MemberState::registered(&reg).unwrap();
             let mut totals = LedgerTotals::default();
             totals.apply(&reg);

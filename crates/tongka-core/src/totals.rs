@@ -72,12 +72,39 @@ pub struct LedgerTotals {
     pub cards_refunded: u64,
     #[n(24)]
     pub card_kept: Money,
+    /// Members imported with opening balances (`op::Opening`; counted in
+    /// `members` too), and what they brought: stored value owed to members
+    /// (liability) that is not a recharge (no money paid in now: not
+    /// revenue), and points. Not in the serde shape (the db's postcard
+    /// `Summary` does not grow: the db keeps the whole totals in minicbor
+    /// beside it, `meta` `totals`); missing in figures rows written before,
+    /// so read as 0 (`cbor(default)`), which they were.
+    #[cbor(n(25), default)]
+    #[serde(skip)]
+    pub imports: u64,
+    #[cbor(n(26), default)]
+    #[serde(skip)]
+    pub imported_principal: Money,
+    #[cbor(n(27), default)]
+    #[serde(skip)]
+    pub imported_bonus: Money,
+    #[cbor(n(28), default)]
+    #[serde(skip)]
+    pub imported_points: i64,
 }
 
 impl LedgerTotals {
     pub fn apply(&mut self, op: &Op) {
         match &op.body {
-            OpBody::MemberRegistered { .. } => self.members += 1,
+            OpBody::MemberRegistered { opening, .. } => {
+                self.members += 1;
+                if let Some(o) = opening {
+                    self.imports += 1;
+                    self.imported_principal += o.principal;
+                    self.imported_bonus += o.bonus;
+                    self.imported_points += o.points;
+                }
+            }
             OpBody::ProfileUpdated { .. }
             | OpBody::SharesTransferred { .. }
             | OpBody::MembersMerged { .. }
@@ -87,7 +114,8 @@ impl LedgerTotals {
             | OpBody::UsesTransferred { .. }
             | OpBody::StaffChanged { .. }
             | OpBody::StockChanged { .. }
-            | OpBody::Withdrawal { .. } => {}
+            | OpBody::Withdrawal { .. }
+            | OpBody::DayClosed { .. } => {}
             OpBody::CardVisited { count, .. } => self.card_visits += i64::from(*count),
             OpBody::CouponIssued { coupon, .. } => {
                 self.coupons_issued += 1;
@@ -131,19 +159,22 @@ impl LedgerTotals {
         self.coupon_uses_issued - self.coupon_uses + self.coupon_uses_returned
     }
 
-    /// Points members hold, as far as sales and refunds tell (conservation
-    /// of points, with `Σ share.points` over all members): issued −
-    /// reversed − redeemed + returned.
+    /// Points members hold, as far as sales, refunds and imports tell
+    /// (conservation of points, with `Σ share.points` over all members):
+    /// issued − reversed − redeemed + returned + imported.
     pub fn points_outstanding(&self) -> i64 {
-        self.points_issued - self.points_reversed - self.points_redeemed + self.points_returned
+        self.points_issued - self.points_reversed - self.points_redeemed
+            + self.points_returned
+            + self.imported_points
     }
 
     /// Stored value still owed to members (invariant 1, conservation):
-    /// recharged − spent + refunded.
+    /// recharged + imported − spent + refunded.
     pub fn outstanding(&self) -> (Money, Money) {
         (
-            self.recharged_principal - self.spent_principal + self.refunded_principal,
-            self.recharged_bonus - self.spent_bonus + self.refunded_bonus,
+            self.recharged_principal + self.imported_principal - self.spent_principal
+                + self.refunded_principal,
+            self.recharged_bonus + self.imported_bonus - self.spent_bonus + self.refunded_bonus,
         )
     }
 }

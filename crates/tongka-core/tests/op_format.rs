@@ -343,7 +343,8 @@ fn body() -> impl Strategy<Value = OpBody> {
     prop_oneof![
         (node(), 1u64..99, profile()).prop_map(|(n, i, profile)| OpBody::MemberRegistered {
             member: MemberId::mint(&n, i),
-            profile
+            profile,
+            opening: None,
         }),
         (node(), patch(), bytes()).prop_map(|(n, patch, change)| OpBody::ProfileUpdated {
             member: MemberId::mint(&n, 1),
@@ -618,9 +619,9 @@ struct NextOrder {
     stock: Vec<String>,
 }
 
-/// A feature the next version gives stock (bit 4 is this build's own stock;
-/// this stands for one it does not know).
-const FEATURE_STOCK: u64 = 1 << 5;
+/// A feature the next version gives stock (bit 4 is this build's own stock,
+/// bits 5 to 7 are taken; this stands for one it does not know).
+const FEATURE_STOCK: u64 = 1 << 20;
 
 impl NextOrder {
     fn of(o: &Order, staff: Option<&str>, stock: &[&str]) -> NextOrder {
@@ -780,19 +781,20 @@ fn a_sale_needing_an_unknown_feature_is_refused() {
         FEATURE_POINTS | FEATURE_STOCK,
     );
     let err = Op::decode(&bytes).unwrap_err();
-    assert_eq!(err, DecodeError::UnknownFeature(5));
-    assert_eq!(feature_name(5), None);
+    assert_eq!(err, DecodeError::UnknownFeature(20));
+    assert_eq!(feature_name(20), None);
+    assert_eq!(feature_name(5), Some("close"));
     assert_eq!(feature_name(4), Some("stock"));
     assert_eq!(feature_name(3), Some("staff"));
     assert_eq!(feature_name(1), Some("coupons"));
     assert_eq!(feature_name(2), Some("cards"));
     assert_eq!(err.code(), "unknown_feature");
-    assert!(err.to_string().contains("feature 5"), "{err}");
-    assert!(err.message_zh().contains("功能 5"), "{}", err.message_zh());
-    assert_eq!(err.details(), vec![("feature", "5".to_string())]);
+    assert!(err.to_string().contains("feature 20"), "{err}");
+    assert!(err.message_zh().contains("功能 20"), "{}", err.message_zh());
+    assert_eq!(err.details(), vec![("feature", "20".to_string())]);
     assert_eq!(
         EncodedOp::decode(bytes).unwrap_err(),
-        DecodeError::UnknownFeature(5)
+        DecodeError::UnknownFeature(20)
     );
 }
 

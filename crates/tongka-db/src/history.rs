@@ -196,10 +196,11 @@ impl Db {
         let rejected = r.open_table(REJECTED)?;
         let meta = r.open_table(META)?;
         let committed = {
-            let summary: Summary = match meta.get("summary")? {
-                Some(v) => decode(v.value(), "summary")?,
-                None => Summary::default(),
-            };
+            let (summary, totals) = (meta.get("summary")?, meta.get("totals")?);
+            let summary = Summary::read(
+                summary.as_ref().map(|v| v.value()),
+                totals.as_ref().map(|v| v.value()),
+            )?;
             summary.vv
         };
         let decode_op = |b: &[u8]| Op::decode(b).map_err(|e| DbError::Corrupt(e.to_string()));

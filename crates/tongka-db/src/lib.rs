@@ -22,10 +22,12 @@
 
 mod audit;
 pub mod baseline;
+mod closes;
 mod completion;
 mod effects;
 mod error;
 mod figures;
+mod figures_more;
 mod history;
 mod open;
 mod reads;
@@ -48,10 +50,12 @@ use tongka_core::op::{OpSigner, StateDigest};
 use tongka_core::state::LedgerTotals;
 
 pub use audit::AuditPage;
+pub use closes::ClosedOp;
 pub use completion::CommitWatcher;
 pub use effects::{CatalogueWrite, Done, Effects, IdemRecord, RefusedOp, Source};
 pub use error::{DbError, RedbError};
 pub use figures::Freshness;
+pub use figures_more::Dormant;
 pub use history::history_path;
 pub use open::{DbOptions, Recovered};
 pub use stock::{MovementCursor, StockParts, StockWrite};
@@ -98,6 +102,29 @@ pub struct Summary {
     pub digest: StateDigest,
     pub totals: LedgerTotals,
     pub hlc: Hlc,
+}
+
+impl Summary {
+    /// The summary as kept in `meta`: `summary` (postcard, a shape that
+    /// cannot grow) and `totals`, the whole `LedgerTotals` in minicbor
+    /// (index-numbered, so it grows: the fields not in the serde shape,
+    /// such as the imports', live there). A db written before `totals`
+    /// existed had none of those fields' ops: zero is right for it.
+    pub(crate) fn read(summary: Option<&[u8]>, totals: Option<&[u8]>) -> Result<Summary, DbError> {
+        let mut s: Summary = match summary {
+            Some(v) => values::decode(v, "summary")?,
+            None => Summary::default(),
+        };
+        if let Some(t) = totals {
+            s.totals = minicbor::decode(t).map_err(|e| DbError::Corrupt(format!("totals: {e}")))?;
+        }
+        Ok(s)
+    }
+
+    /// `meta` `totals`, written with `summary` in every commit.
+    pub(crate) fn totals_bytes(&self) -> Vec<u8> {
+        minicbor::to_vec(&self.totals).expect("encoding to memory cannot fail")
+    }
 }
 
 /// The node's storage: a handle that is cheap to clone.

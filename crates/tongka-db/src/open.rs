@@ -14,7 +14,7 @@ use tongka_core::ids::NodeId;
 
 use crate::history::{catch_up_index, history_path};
 use crate::tables::*;
-use crate::values::{decode, u64_from};
+use crate::values::u64_from;
 use crate::writer::{CommitStats, write_products, writer_loop};
 use crate::{Db, DbError, Shared, Summary};
 
@@ -116,10 +116,11 @@ impl Db {
                     expected: node.to_string(),
                 });
             }
-            match meta.get("summary")? {
-                Some(v) => decode(v.value(), "summary")?,
-                None => Summary::default(),
-            }
+            let (summary, totals) = (meta.get("summary")?, meta.get("totals")?);
+            Summary::read(
+                summary.as_ref().map(|v| v.value()),
+                totals.as_ref().map(|v| v.value()),
+            )?
         };
         for t in [MEMBERS, ORDERS, IDEM, PRODUCTS] {
             w.open_table(t)?;
@@ -133,7 +134,9 @@ impl Db {
         w.open_table(REFUSED)?;
         w.open_table(MERGED)?;
         drop(crate::stock::StockTables::open(&w)?);
+        drop(crate::closes::ClosesTables::open(&w)?);
         crate::figures::backfill(&w)?;
+        crate::figures_more::backfill(&w)?;
         init_catalogue(&w)?;
         w.commit()?;
         Ok(summary)

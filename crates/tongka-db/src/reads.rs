@@ -293,10 +293,11 @@ impl Db {
     ) -> Result<(tongka_core::state::LedgerTotals, tongka_core::wallet::Share), DbError> {
         let r = self.shared.db.begin_read()?;
         let meta = r.open_table(META)?;
-        let summary: Summary = match meta.get("summary")? {
-            Some(v) => decode(v.value(), "summary")?,
-            None => Summary::default(),
-        };
+        let (summary, totals) = (meta.get("summary")?, meta.get("totals")?);
+        let summary = Summary::read(
+            summary.as_ref().map(|v| v.value()),
+            totals.as_ref().map(|v| v.value()),
+        )?;
         let t = r.open_table(MEMBERS)?;
         let mut held = tongka_core::wallet::Share::default();
         for item in t.iter()? {

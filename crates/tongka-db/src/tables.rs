@@ -33,7 +33,8 @@ pub const SCHEMA_VERSION: u32 = 9;
 /// minicbor, which grows by new fields), `catalogue` (the catalogue
 /// document's saved bytes, raw), `authored-documents` (present once this
 /// node authored a programme or catalogue change), `figures` (present
-/// once `figures-1` counts the whole log), `summary`
+/// once `figures-1` counts the whole log), `figures-more` (present once
+/// `member-last-1`, `last-day-1`, `spend-1`, `product-sales-1` do), `summary`
 /// (`Summary`: seq, version vector, digest, totals, hlc).
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta-1");
 /// ops: `(origin, seq)` → encoded `Op` (`Op::encode`). The op log; append-only.
@@ -124,6 +125,35 @@ pub const ACTIVE: TableDefinition<(&str, i32, &str), ()> = TableDefinition::new(
 /// (a store's 提现: its request and HQ's decision), written in the commit
 /// of each `Withdrawal` op applied, with the figures (`crate::figures`).
 pub const WITHDRAWALS: TableDefinition<&str, &[u8]> = TableDefinition::new("withdrawals-1");
+
+/// closes: `(chain day, store, seq)` → `()`: every shift and day close op
+/// applied (`OpBody::DayClosed`), by the day it closes (`crate::closes`).
+pub const CLOSES: TableDefinition<(i32, &str, u64), ()> = TableDefinition::new("closes-1");
+/// last-close: `(store, kind: 0 shift, 1 day)` → seq of the store's last
+/// close of that kind, where its next close starts reading.
+pub const LAST_CLOSE: TableDefinition<(&str, u8), u64> = TableDefinition::new("last-close-1");
+/// member-last: `(member id, scope)` → `(chain day, gone)`, scope `""` (the
+/// chain) or a store: the last day the member was registered, made a sale
+/// or recharged there, and whether it was merged away
+/// (`tongka_core::figures::seen`). Written in the op's commit
+/// (`crate::figures_more`); a database made before it is backfilled once
+/// at open from its log (marked by `meta` `figures-more`), like the four
+/// tables below.
+pub const MEMBER_LAST: TableDefinition<(&str, &str), (i32, bool)> =
+    TableDefinition::new("member-last-1");
+/// last-day: `(scope, chain day)` → members of the scope, not gone, whose
+/// last day it is (no row for 0): dormant as of D after N days is the sum
+/// of the rows of days ≤ D − N.
+pub const LAST_DAY: TableDefinition<(&str, i32), u64> = TableDefinition::new("last-day-1");
+/// spend: `(store, chain day, member id)` → minicbor
+/// `tongka_core::figures::ranks::Spend`: the member's sales less refunds
+/// at the store that day (the top members).
+pub const SPEND: TableDefinition<(&str, i32, &str), &[u8]> = TableDefinition::new("spend-1");
+/// product-sales: `(store, chain day, sku)` → minicbor
+/// `tongka_core::figures::ranks::ProductFigures`: quantity and amount sold
+/// less refunded (the top products).
+pub const PRODUCT_SALES: TableDefinition<(&str, i32, &str), &[u8]> =
+    TableDefinition::new("product-sales-1");
 
 /// The format byte of values encoded by `encode`.
 pub const VALUE_FORMAT_V1: u8 = 1;

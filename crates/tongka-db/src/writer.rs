@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use redb::{Durability, ReadableTable};
 use tongka_core::catalogue::Product;
 use tongka_core::clock::VersionVector;
-use tongka_core::op;
+use tongka_core::op::{self, OpBody};
 use tongka_machine::stamp::{self, Held};
 
 use crate::completion::{Finished, completion_loop};
@@ -281,7 +281,7 @@ fn stamp_and_sign(shared: &Shared, summary: &mut Summary, batch: &mut Vec<Job>) 
 fn commit_batch(
     shared: &Shared,
     summary: &mut Summary,
-    batch: impl Iterator<Item = Job>,
+    mut batch: impl Iterator<Item = Job>,
     mut finished: Vec<Finished>,
 ) -> BatchResult {
     let result = (|| -> Result<(), DbError> {
@@ -306,7 +306,9 @@ fn commit_batch(
             let mut authored = false;
             let mut stock: Option<crate::stock::StockTables> = None;
             let mut figures = crate::figures::FiguresTables::open(&w)?;
-            for job in batch {
+            let mut closes: Option<crate::closes::ClosesTables> = None;
+            let mut more = crate::figures_more::MoreTables::open(&w)?;
+            for job in batch.by_ref() {
                 match job {
                     Job::Op(OpJob {
                         source,
@@ -341,19 +343,37 @@ fn commit_batch(
                         summary.vv.advance(&op.id);
                         summary.hlc = summary.hlc.max(op.hlc);
                         summary.digest.add(&hash);
+                        // Listed before its writes, so that one failing
+                        // mid-op still answers it (with the batch's
+                        // failure) rather than dropping its answer.
+                        finished.push(Finished::Op {
+                            rejected: values.rejected.is_some(),
+                            op,
+                            done,
+                            _held: (bytes, values),
+                        });
+                        let Some(Finished::Op {
+                            op,
+                            _held: (bytes, values),
+                            ..
+                        }) = finished.last()
+                        else {
+                            unreachable!("pushed above")
+                        };
                         ops.insert((op.id.origin.as_str(), op.id.seq), bytes.as_slice())?;
                         if let Some(reason) = &values.rejected {
                             rejected.insert((op.id.origin.as_str(), op.id.seq), reason.as_str())?;
-                            finished.push(Finished::Op {
-                                op,
-                                rejected: true,
-                                done,
-                                _held: (bytes, values),
-                            });
                             continue;
                         }
-                        summary.totals.apply(&op);
-                        figures.apply(&op)?;
+                        summary.totals.apply(op);
+                        figures.apply(op)?;
+                        more.apply(op, crate::figures_more::order_before(&orders, op)?.as_ref())?;
+                        if let OpBody::DayClosed { .. } = &op.body {
+                            if closes.is_none() {
+                                closes = Some(crate::closes::ClosesTables::open(&w)?);
+                            }
+                            closes.as_mut().expect("opened above").apply(op)?;
+                        }
                         for (id, m) in values.member.iter().chain(&values.also) {
                             members.insert(id.as_str(), m.as_slice())?;
                         }
@@ -391,7 +411,7 @@ fn commit_batch(
                             if stock.is_none() {
                                 stock = Some(crate::stock::StockTables::open(&w)?);
                             }
-                            stock.as_mut().expect("opened above").write(&op, s)?;
+                            stock.as_mut().expect("opened above").write(op, s)?;
                         }
                         if let Some(c) = &values.catalogue {
                             write_products(&mut products, &mut barcodes, &c.products)?;
@@ -402,12 +422,6 @@ fn commit_batch(
                         {
                             authored = true;
                         }
-                        finished.push(Finished::Op {
-                            op,
-                            rejected: false,
-                            done,
-                            _held: (bytes, values),
-                        });
                     }
                     Job::Refused { entry, done } => {
                         refused.insert(
@@ -422,9 +436,12 @@ fn commit_batch(
                 }
             }
             drop(stock);
+            drop(closes);
             figures.flush()?;
+            more.flush()?;
             let mut meta = w.open_table(META)?;
             meta.insert("summary", encode(&*summary).as_slice())?;
+            meta.insert("totals", summary.totals_bytes().as_slice())?;
             if let Some(doc) = &programme {
                 meta.insert("programme", doc.as_slice())?;
             }
@@ -451,7 +468,13 @@ fn commit_batch(
     })();
     match result {
         Ok(()) => Ok(finished),
-        Err(e) => Err((e, finished)),
+        Err(e) => {
+            // Failed mid-batch: the jobs not reached are answered too.
+            for job in batch {
+                refuse(job, || DbError::Poisoned(e.to_string()));
+            }
+            Err((e, finished))
+        }
     }
 }
 

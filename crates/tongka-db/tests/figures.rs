@@ -68,6 +68,7 @@ fn register(db: &Db, ms: u64) -> MemberId {
         OpBody::MemberRegistered {
             member: member.clone(),
             profile,
+            opening: None,
         },
     );
     let op = d.clone().stamp(

@@ -61,6 +61,7 @@ fn register(db: &Db, n: u64) -> (MemberId, OpId) {
         body: OpBody::MemberRegistered {
             member: member.clone(),
             profile: profile(&phone),
+            opening: None,
         },
     };
     let op = draft.clone().stamp(
@@ -165,6 +166,7 @@ fn concurrent_requests_share_commits() {
             body: OpBody::MemberRegistered {
                 member,
                 profile: profile(&format!("139{i:08}")),
+                opening: None,
             },
         };
         let tx = tx.clone();
@@ -471,6 +473,7 @@ fn ops_made_here_are_signed_together_over_their_encodings_without_signatures() {
             body: OpBody::MemberRegistered {
                 member: member.clone(),
                 profile: profile(&format!("139{i:08}")),
+                opening: None,
             },
         };
         let tx = tx.clone();
@@ -487,6 +490,7 @@ fn ops_made_here_are_signed_together_over_their_encodings_without_signatures() {
         body: OpBody::MemberRegistered {
             member: MemberId::mint(&NodeId::new("store-2").unwrap(), 1),
             profile: profile("13700000001"),
+            opening: None,
         },
     }
     .stamp(

@@ -139,6 +139,9 @@ pub enum Admitted<'a> {
     /// A withdrawal's step (settlement): the host keeps the withdrawal
     /// (`tongka_core::settlement::apply`).
     Withdrawal,
+    /// A store's shift or day close (`tongka_core::close`), its figures
+    /// consistent (`Close::check`): the host keeps it.
+    Close,
 }
 
 impl Admitted<'_> {
@@ -154,7 +157,8 @@ impl Admitted<'_> {
             | Admitted::Catalogue
             | Admitted::Staff
             | Admitted::Stock
-            | Admitted::Withdrawal => None,
+            | Admitted::Withdrawal
+            | Admitted::Close => None,
         }
     }
 }
@@ -257,6 +261,12 @@ pub fn admit<'a>(
         OpBody::StaffChanged { .. } => Admitted::Staff,
         OpBody::StockChanged { .. } => Admitted::Stock,
         OpBody::Withdrawal { .. } => Admitted::Withdrawal,
+        OpBody::DayClosed { close } => {
+            close
+                .check()
+                .map_err(|e| Rejected::new(Kind::NotApplicable, e.to_string()))?;
+            Admitted::Close
+        }
     })
 }
 
@@ -396,7 +406,8 @@ pub fn apply(view: &impl View, op: &Op, role: Option<OriginRole>) -> Result<Appl
         | Admitted::Staff
         | Admitted::Stock
         | Admitted::Withdrawal => out.document = true,
-        Admitted::Registered { .. } | Admitted::Member { .. } => {}
+        // A close changes no state the machine holds: the host keeps it.
+        Admitted::Registered { .. } | Admitted::Member { .. } | Admitted::Close => {}
     }
     Ok(out)
 }

@@ -74,6 +74,7 @@ fn registration(origin: &str, phone: &str) -> OpBody {
             tags: Vec::new(),
             notes: String::new(),
         },
+        opening: None,
     }
 }
 

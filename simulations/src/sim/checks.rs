@@ -122,6 +122,7 @@ impl Sim<'_> {
         self.check_stock(n);
         self.check_figures(n);
         self.check_settlement(n);
+        self.check_closes(n);
         if self.p_redeem > 0 {
             if let Some(d) = crate::points::conservation_problem(&self.nodes[n].st) {
                 self.violate("conservation", Some(n), d);

@@ -148,6 +148,7 @@ impl Sim<'_> {
             // Stock books first: a difference is named by store and sku.
             self.stock_final();
             self.figures_final();
+            self.closes_final();
             if self.violation.is_some() {
                 return;
             }

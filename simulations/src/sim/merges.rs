@@ -427,6 +427,7 @@ mod tests {
         let body = OpBody::MemberRegistered {
             member: member.clone(),
             profile,
+            opening: None,
         };
         st.apply(&op(origin, seq, body), None, false, false, false)
             .unwrap();

@@ -272,6 +272,7 @@ impl Sim<'_> {
             OpBody::MemberRegistered {
                 member: member.clone(),
                 profile,
+                opening: None,
             },
         );
         self.ack(s, &rec);

@@ -155,6 +155,8 @@ impl Sim<'_> {
         self.schedule_staff(start, span, frac);
         // Stock: drawn (from its own stream) only with `[stock]`.
         self.schedule_stock(start, span, frac);
+        // Closes: drawn (from their own stream) only with `[closes]`.
+        self.schedule_closes(start, span, frac);
         self.schedule_merge_scan(start, span);
         if end < sc.time.duration.ms() {
             self.at(end, Ev::Chunk(hour + 1));

@@ -5,6 +5,36 @@
 /// means. One catalogue for the whole API; operations list codes from it.
 pub const CODES: &[(u16, &str, &str)] = &[
     (
+        409,
+        "already_closed",
+        r#"This store already closed that day (a day close covers the store's ops after its previous day close; a late sale falls into the next). Details: `kind`, `day`, `last_closed`. 该日已日结。"#,
+    ),
+    (
+        422,
+        "close_day_not_begun",
+        r#"A day is closed on or after it, not before. Detail: `day`. 该日尚未开始，不能日结。"#,
+    ),
+    (
+        422,
+        "invalid_close_kind",
+        r#"`kind` is `shift` (交班) or `day` (日结). Detail: `field`. 结账类型应为 shift 或 day。"#,
+    ),
+    (
+        422,
+        "invalid_close_query",
+        r#"A close's query or body field is refused: an unknown or repeated parameter, a control character, a date not `YYYY-MM-DD`, `from` after `to`, more than 366 days, a `limit` outside 1 to 500, a day given to a shift close. Detail: `field`. 查询参数无效。"#,
+    ),
+    (
+        404,
+        "close_not_found",
+        r#"No close of this id (`<store>.<seq>`; also an id of the wrong shape). Detail: `id`. 无此结账记录。"#,
+    ),
+    (
+        403,
+        "hq_closes_nothing",
+        r#"HQ takes no money in: a store closes its own shifts and days, at the store. 总部不收款：交班和日结由门店进行。"#,
+    ),
+    (
         422,
         "invalid_negative_stock",
         r#"`negative_stock` is `allow` (a sale may take stock below zero, flagged on the below-zero report) or `refuse` (refused `insufficient_stock`). Detail: `field`. negative_stock 须为 allow 或 refuse。"#,
@@ -586,7 +616,7 @@ pub const CODES: &[(u16, &str, &str)] = &[
     (
         422,
         "import_rejected",
-        r#"Rows of the CSV import are rejected (`rejected`, an array of rows, each with its `line`, `code`, `message` and `message_zh`); nothing was changed. A row's code is a code of this catalogue, or for opening stock one of: `unknown_product` (no product of the sku or barcode, or the two of different products), `product_not_stocked` (the product's stock is not kept), `invalid_stock_qty`, `invalid_unit_cost`, `duplicate_sku` (on an earlier row), `invalid_text` (a control or invisible character), `invalid_supplier`, `invalid_csv` (a wrong number of fields). 导入的行被拒绝，未做任何变动。"#,
+        r#"Rows of the CSV import are rejected (`rejected`, an array of rows, each with its `line`, `code`, `message` and `message_zh`); nothing was changed. A row's code is a code of this catalogue, or for opening stock one of: `unknown_product` (no product of the sku or barcode, or the two of different products), `product_not_stocked` (the product's stock is not kept), `invalid_stock_qty`, `invalid_unit_cost`, `duplicate_sku` (on an earlier row), `invalid_text` (a control or invisible character), `invalid_supplier`, `invalid_csv` (a wrong number of fields); for members one of: `invalid_phone`, `duplicate_phone` (on an earlier row), `phone_taken` (a member's already), `invalid_card_no`, `duplicate_card_no`, `card_taken`, `invalid_name`, `invalid_birthday`, `invalid_amount` (negative, more than two decimals or too large; detail `column`), `invalid_points`, `unknown_level`, `invalid_text`, `invalid_csv`. 导入的行被拒绝，未做任何变动。"#,
     ),
     (
         422,
@@ -808,5 +838,16 @@ pub const CODES: &[(u16, &str, &str)] = &[
         503,
         "storage_unavailable",
         r#"Storage failed (a full disk, an I/O error): the node takes no more writes until it is restarted, after the disk is freed. No `Retry-After`: retrying does not help."#,
+    ),
+    // Member import (会员导入).
+    (
+        403,
+        "hq_holds_no_balances",
+        r#"Refused at the HQ node, which holds no stored value: members with opening balances are imported at a store, whose share they become. 总部不持有储值：请在门店导入会员。"#,
+    ),
+    (
+        413,
+        "file_too_large",
+        r#"The member import's file is larger than 16 MiB (16777216 bytes): split it. 文件过大，请拆分后导入。"#,
     ),
 ];

@@ -14,10 +14,10 @@ use super::{
 };
 use crate::export::{Cell, Column, Exportable, Kind, Source, Table};
 
-const DAY: Column = Column::new("日期", "Day", Kind::Date);
-const STORE: Column = Column::new("门店", "Store", Kind::Text);
+pub(super) const DAY: Column = Column::new("日期", "Day", Kind::Date);
+pub(super) const STORE: Column = Column::new("门店", "Store", Kind::Text);
 
-const TOTAL: Cell = Cell::Label {
+pub(super) const TOTAL: Cell = Cell::Label {
     zh: "合计",
     en: "Total",
 };
@@ -27,7 +27,7 @@ const CHAIN: Cell = Cell::Label {
 };
 
 /// The report's freshness, as the file's second sheet gives it.
-fn sources(f: &FreshnessView) -> Vec<Source> {
+pub(super) fn sources(f: &FreshnessView) -> Vec<Source> {
     f.newest
         .iter()
         .map(|n| Source {
@@ -38,7 +38,7 @@ fn sources(f: &FreshnessView) -> Vec<Source> {
         .collect()
 }
 
-fn range(from: Day, to: Day) -> Vec<String> {
+pub(super) fn range(from: Day, to: Day) -> Vec<String> {
     vec![from.to_string(), to.to_string()]
 }
 
@@ -242,6 +242,10 @@ impl Exportable for MembersView {
 
 impl Exportable for RankingsView {
     fn table(&self) -> Table {
+        // Members or products ranked: their tables (`more`).
+        if let Some(t) = super::more::ranked_table(self) {
+            return t;
+        }
         Table {
             name: "rankings",
             title_zh: "门店排名",

@@ -22,6 +22,8 @@ pub fn steps() -> Vec<Step<'static>> {
     const POINTS: &str = "/api/v1/reports/points";
     const MEMBERS: &str = "/api/v1/reports/members";
     const RANKINGS: &str = "/api/v1/reports/rankings";
+    const COUPONS: &str = "/api/v1/reports/coupons";
+    const CARDS: &str = "/api/v1/reports/cards";
     let bad = |path: &'static str, q: &str| get(path, q, 422, Some("invalid_report_query"));
     vec![
         get(SALES, "", 200, None),
@@ -43,6 +45,17 @@ pub fn steps() -> Vec<Step<'static>> {
         bad(LIABILITY, "?store=store-77"),
         bad(POINTS, "?from=2000-01-01&to=2001-01-02"),
         bad(MEMBERS, "?dormant=1"),
-        bad(RANKINGS, "?by=products"),
+        bad(RANKINGS, "?by=coupons"),
+        // reports::more (dormant members, members and products ranked,
+        // coupons and cards).
+        get(MEMBERS, "?dormant_days=30", 200, None),
+        get(RANKINGS, "?by=members&limit=5", 200, None),
+        get(RANKINGS, "?by=products&sort=qty&store=store-1", 200, None),
+        get(COUPONS, "", 200, None),
+        get(CARDS, "?store=store-1", 200, None),
+        bad(MEMBERS, "?dormant_days=0"),
+        bad(RANKINGS, "?by=members&limit=101"),
+        bad(COUPONS, "?channel=cash"),
+        bad(CARDS, "?from=2026-02-30"),
     ]
 }

@@ -115,6 +115,7 @@ fn one_of_each() -> Vec<OpBody> {
                 tags: vec![],
                 notes: String::new(),
             },
+            opening: None,
         },
         OpBody::ProfileUpdated {
             member: m(1),

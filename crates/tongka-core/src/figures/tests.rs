@@ -185,6 +185,7 @@ fn registration(store: &str, seq: u64, ms: u64, member: u64) -> Op {
                 tags: vec![],
                 notes: String::new(),
             },
+            opening: None,
         },
     )
 }

@@ -51,6 +51,7 @@ pub fn member() -> MemberState {
         OpBody::MemberRegistered {
             member: MemberId::mint(&n("s1"), 1),
             profile,
+            opening: None,
         },
     );
     MemberState::registered(&reg).unwrap()

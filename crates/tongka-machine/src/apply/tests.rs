@@ -122,6 +122,7 @@ fn refusals_come_from_the_rule() {
         OpBody::MemberRegistered {
             member: m.clone(),
             profile: profile("13800000001"),
+            opening: None,
         },
     );
     s.apply(&reg, OriginRole::Store).unwrap();
@@ -274,6 +275,7 @@ fn body(kind: u8, who: u8, store: u8, amount: i64) -> (String, OpBody) {
         0 => OpBody::MemberRegistered {
             member,
             profile: profile(&format!("1380000000{}", who % 3)),
+            opening: None,
         },
         1 => OpBody::Recharged {
             member,
@@ -352,6 +354,7 @@ fn negative_amounts_are_refused() {
     let reg = OpBody::MemberRegistered {
         member: m.clone(),
         profile: profile("13800000001"),
+        opening: None,
     };
     s.apply(&op("a", 1, reg), OriginRole::Store).unwrap();
     let transfer = OpBody::SharesTransferred {

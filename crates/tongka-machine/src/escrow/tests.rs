@@ -40,6 +40,7 @@ fn member(shares: &[(&str, i64, i64)]) -> MemberState {
         body: OpBody::MemberRegistered {
             member: MemberId::mint(&n("a"), 1),
             profile,
+            opening: None,
         },
     }
     .stamp(

@@ -53,6 +53,7 @@ fn registered(i: u8) -> MemberState {
             tags: vec![],
             notes: String::new(),
         },
+        opening: None,
     };
     MemberState::registered(&op("store-1", u64::from(i) + 1, body)).unwrap()
 }

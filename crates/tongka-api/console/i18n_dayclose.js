@@ -1,0 +1,48 @@
+// The console's words for shift and day closes (交班 / 日结). Simplified
+// Chinese first. dayclose.js merges them into i18n.js's one dictionary
+// when it loads.
+
+export const DAYCLOSE_I18N = {
+  zh: {
+    'tab.dayclose': '日结/交班',
+    'action.close_shift': '交班', 'action.close_day': '日结',
+    'close.title': '日结 / 交班', 'close.kind': '类型',
+    'close.kind_shift': '交班（本班次）', 'close.kind_day': '日结（整天）',
+    'close.float': '备用金', 'close.counted': '实点现金', 'close.note': '备注（可选）',
+    'close.preview': '刷新预览', 'close.confirm': '确认结账',
+    'close.period': '时段 {from} — {to}', 'close.ops': '本店操作 {n} 条（序号 {a}–{b}）',
+    'close.tender': '支付方式', 'close.sales': '笔数', 'close.sold': '销售',
+    'close.recharged': '充值本金', 'close.refunded': '退款', 'close.net': '净收',
+    'close.orders': '订单数', 'close.sales_total': '销售额', 'close.refunds': '退款',
+    'close.recharges': '充值', 'close.bonus': '充值赠送',
+    'close.expected': '应有现金', 'close.difference': '差额',
+    'close.over': '长款', 'close.short': '短款', 'close.even': '相符',
+    'close.rule': '应有现金 = 备用金 + 现金销售 + 现金充值 − 现金退款',
+    'close.done': '已{kind}：{id}', 'close.print': '打印',
+    'close.slip': '结账单', 'close.history': '结账记录', 'close.none': '暂无结账记录。',
+    'close.day': '日期', 'close.store': '门店', 'close.by': '经办', 'close.at': '时间',
+    'close.need_counted': '请输入实点现金（最多两位小数）',
+    'close.bad_float': '备用金应为不小于 0、最多两位小数的金额',
+  },
+  en: {
+    'tab.dayclose': 'Day close / shift',
+    'action.close_shift': 'close a shift', 'action.close_day': 'close the day',
+    'close.title': 'Day close / shift handover', 'close.kind': 'Kind',
+    'close.kind_shift': 'Shift (this shift)', 'close.kind_day': 'Day (the whole day)',
+    'close.float': 'Opening float', 'close.counted': 'Cash counted', 'close.note': 'Note (optional)',
+    'close.preview': 'Refresh preview', 'close.confirm': 'Confirm close',
+    'close.period': 'Period {from} — {to}', 'close.ops': '{n} ops of this store (seq {a}–{b})',
+    'close.tender': 'Tender', 'close.sales': 'Sales', 'close.sold': 'Sold',
+    'close.recharged': 'Recharged', 'close.refunded': 'Refunded', 'close.net': 'Net',
+    'close.orders': 'Orders', 'close.sales_total': 'Sales', 'close.refunds': 'Refunds',
+    'close.recharges': 'Recharges', 'close.bonus': 'Bonus given',
+    'close.expected': 'Expected cash', 'close.difference': 'Difference',
+    'close.over': 'Over', 'close.short': 'Short', 'close.even': 'Even',
+    'close.rule': 'Expected cash = float + cash sales + cash recharges − cash refunds',
+    'close.done': '{kind} closed: {id}', 'close.print': 'Print',
+    'close.slip': 'Close slip', 'close.history': 'Past closes', 'close.none': 'No closes yet.',
+    'close.day': 'Day', 'close.store': 'Store', 'close.by': 'By', 'close.at': 'At',
+    'close.need_counted': 'Enter the cash counted (at most two decimals)',
+    'close.bad_float': 'The float is an amount of 0 or more, at most two decimals',
+  },
+};

@@ -281,15 +281,17 @@ mod tests {
         assert_eq!(feature_name(2), Some("cards"));
         assert_eq!(feature_name(4), Some("stock"));
         assert_eq!(feature_name(5), Some("close"));
-        assert_eq!(feature_name(6), None);
+        assert_eq!(feature_name(6), Some("import"));
+        assert_eq!(feature_name(7), Some("settlement"));
+        assert_eq!(feature_name(8), None);
         assert_eq!(feature_name(99), None);
         assert_eq!(
             first_unknown_feature(FEATURE_POINTS | FEATURE_COUPONS),
             None
         );
         assert_eq!(
-            first_unknown_feature(FEATURE_POINTS | 1 << 6 | 1 << 9),
-            Some(6)
+            first_unknown_feature(FEATURE_POINTS | 1 << 8 | 1 << 9),
+            Some(8)
         );
     }
 }

@@ -3,6 +3,7 @@
 //! modules, so the suite links once.
 
 mod api;
+mod browser;
 mod cards;
 mod catalogue;
 mod chain;

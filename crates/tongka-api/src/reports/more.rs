@@ -469,6 +469,26 @@ pub(crate) struct CouponsView {
     freshness: FreshnessView,
 }
 
+/// Each `(store, day)` row of figures as a report row (`at` names it, `add`
+/// counts it), and every row summed into one with no store and no day.
+fn day_rows<R: Default>(
+    rows: &[(NodeId, Day, Figures)],
+    add: fn(&mut R, &Figures),
+    at: impl Fn(&NodeId, Day) -> R,
+) -> (Vec<R>, R) {
+    let mut totals = R::default();
+    let rows = rows
+        .iter()
+        .map(|(store, day, f)| {
+            add(&mut totals, f);
+            let mut row = at(store, *day);
+            add(&mut row, f);
+            row
+        })
+        .collect();
+    (rows, totals)
+}
+
 #[utoipa::path(
     get,
     path = "/api/v1/reports/coupons",
@@ -503,20 +523,11 @@ pub(crate) async fn coupons(
     let (from, to) = range(&q)?;
     let stores = stores(&s, &who, q.store.as_ref())?;
     let (rows, freshness) = read(&s, stores, from, to).await?;
-    let mut totals = CouponsRowView::default();
-    let rows = rows
-        .iter()
-        .map(|(store, day, f)| {
-            totals.add(f);
-            let mut row = CouponsRowView {
-                day: Some(Text(*day)),
-                store: Some(store.clone()),
-                ..CouponsRowView::default()
-            };
-            row.add(f);
-            row
-        })
-        .collect();
+    let (rows, totals) = day_rows(&rows, CouponsRowView::add, |store, day| CouponsRowView {
+        day: Some(Text(day)),
+        store: Some(store.clone()),
+        ..CouponsRowView::default()
+    });
     Ok(crate::export::answer(
         q.export,
         &CouponsView {
@@ -611,20 +622,11 @@ pub(crate) async fn cards(
     let (from, to) = range(&q)?;
     let stores = stores(&s, &who, q.store.as_ref())?;
     let (rows, freshness) = read(&s, stores, from, to).await?;
-    let mut totals = CardsRowView::default();
-    let rows = rows
-        .iter()
-        .map(|(store, day, f)| {
-            totals.add(f);
-            let mut row = CardsRowView {
-                day: Some(Text(*day)),
-                store: Some(store.clone()),
-                ..CardsRowView::default()
-            };
-            row.add(f);
-            row
-        })
-        .collect();
+    let (rows, totals) = day_rows(&rows, CardsRowView::add, |store, day| CardsRowView {
+        day: Some(Text(day)),
+        store: Some(store.clone()),
+        ..CardsRowView::default()
+    });
     Ok(crate::export::answer(
         q.export,
         &CardsView {

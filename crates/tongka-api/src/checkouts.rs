@@ -44,6 +44,7 @@ use tongka_core::ids::CouponId;
         "balance_needs_member", "order_too_large", "invalid_points",
         "points_need_member", "points_below_minimum", "points_over_cap", "internal",
         "overloaded", "storage_unavailable", "payload_too_large", "hq_sells_nothing",
+        "invalid_stock_qty", "insufficient_stock",
     ]))),
     responses(
         (status = 201, description = r#"The order (or the first answer, replayed)."#, body = crate::render::OrderView, content_type = "application/json")
@@ -109,7 +110,7 @@ pub(crate) async fn checkout(
         "invalid_lines", "invalid_description", "invalid_tenders", "tender_mismatch",
         "balance_needs_member", "order_too_large", "invalid_points",
         "points_need_member", "points_below_minimum", "points_over_cap", "internal",
-        "overloaded", "storage_unavailable",
+        "overloaded", "storage_unavailable", "invalid_stock_qty",
     ]))),
     responses(
         (status = 200, description = r#"What the sale would be."#, body = crate::render::QuoteView, content_type = "application/json")

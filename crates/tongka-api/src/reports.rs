@@ -15,6 +15,32 @@
 //!
 //! Coupons and cards (`/reports/coupons`, `/reports/cards`) are in `more`.
 //!
+//! **Channels** (`channel`, the one place this is said; README's reports
+//! section says it too). A channel is how something came in, and a report
+//! takes it where its figures record it:
+//! - `sales` and `rankings` `by=stores`: a tender kind (`balance`, `cash`,
+//!   `card`, `wechat`, `alipay`): money through it (stores ranked by what
+//!   that tender took);
+//! - `members`: how a member joined: `store` (registered at a till) or
+//!   `import` (`POST /members/import`). Each row gives `registered` and
+//!   `imported`, and `new` = registered + imported;
+//! - `points`: where points were issued: `sale` (earned by sales, less
+//!   what their refunds reversed) or `import` (imported opening points,
+//!   `imported`).
+//!
+//! Under a channel, a figure that records none is 0 (or left out: `null`,
+//! no rows), never a figure of every channel: the sales report's balance
+//! columns for a tender other than balance; the members report's `active`
+//! and `dormant` (a sale does not record how its member joined); the
+//! points report's redeemed, returned, moved and outstanding points (a
+//! point held is spent or moved whatever its source). The other reports
+//! refuse `channel` (422 `invalid_report_query`, field `channel`, saying
+//! why): stored value is one balance per member, recharged and imported
+//! money cannot be told apart once spent (liability); coupon ops record no
+//! tender or source (coupons); a card is one line of a sale paid as a
+//! whole (cards); the rows kept per member and per product are not split
+//! by tender (rankings `by=members|products`).
+//!
 //! Every report says how fresh it is (`freshness`): the ops this node
 //! holds of each origin and when the newest of them was made. Every node
 //! holding the same ops answers the same figures.
@@ -77,7 +103,8 @@ pub(crate) struct Asked {
     from: Option<Day>,
     to: Option<Day>,
     pub(crate) store: Option<NodeId>,
-    channel: Option<TenderKind>,
+    /// As given; each report reads it its own way (module doc, "Channels").
+    channel: Option<String>,
     by: Option<String>,
     /// `format` and `lang` (every report takes them: `export::PARAMS`).
     export: Export,
@@ -134,17 +161,7 @@ pub(crate) fn parse(
                     )
                 })?);
             }
-            "channel" => {
-                q.channel = Some(TENDERS.into_iter().find(|t| t.as_str() == v).ok_or_else(
-                    || {
-                        bad(
-                            field,
-                            "a tender kind: balance, cash, card, wechat or alipay",
-                            "应为支付方式：balance、cash、card、wechat 或 alipay",
-                        )
-                    },
-                )?);
-            }
+            "channel" => q.channel = Some(v.clone()),
             "by" => {
                 if !["stores", "members", "products"].contains(&v.as_str()) {
                     return Err(bad(
@@ -177,6 +194,54 @@ pub(crate) fn parse(
         }
     }
     Ok(q)
+}
+
+impl Asked {
+    /// `channel` as a tender kind (sales, the stores ranking).
+    pub(crate) fn tender(&self) -> Result<Option<TenderKind>, ApiError> {
+        let Some(v) = &self.channel else {
+            return Ok(None);
+        };
+        TENDERS
+            .into_iter()
+            .find(|t| t.as_str() == v)
+            .map(Some)
+            .ok_or_else(|| {
+                bad(
+                    "channel",
+                    "a tender kind: balance, cash, card, wechat or alipay",
+                    "应为支付方式：balance、cash、card、wechat 或 alipay",
+                )
+            })
+    }
+
+    /// `channel` as one of `kinds` (refused with `en` / `zh`, which list
+    /// them).
+    pub(crate) fn channel_of(
+        &self,
+        kinds: &[&'static str],
+        en: &str,
+        zh: &str,
+    ) -> Result<Option<&'static str>, ApiError> {
+        let Some(v) = &self.channel else {
+            return Ok(None);
+        };
+        kinds
+            .iter()
+            .find(|k| **k == v.as_str())
+            .copied()
+            .map(Some)
+            .ok_or_else(|| bad("channel", en, zh))
+    }
+
+    /// A report whose figures record no channel: `channel` refused, `en` /
+    /// `zh` saying why.
+    pub(crate) fn no_channel(&self, en: &str, zh: &str) -> Result<(), ApiError> {
+        match self.channel {
+            Some(_) => Err(bad("channel", en, zh)),
+            None => Ok(()),
+        }
+    }
 }
 
 /// The days asked: `from` to `to` inclusive; `to` defaults to today and
@@ -485,6 +550,7 @@ pub(crate) async fn sales(
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
     let q = parse(&pairs, &["from", "to", "store", "channel"])?;
+    let channel = q.tender()?;
     let (from, to) = range(&q)?;
     let stores = stores(&s, &who, q.store.as_ref())?;
     let (rows, freshness) = read(&s, stores, from, to).await?;
@@ -492,13 +558,13 @@ pub(crate) async fn sales(
     let rows = rows
         .iter()
         .map(|(store, day, f)| {
-            totals.add(f, q.channel);
+            totals.add(f, channel);
             let mut row = SalesRowView {
                 day: Some(Text(*day)),
                 store: Some(store.clone()),
                 ..SalesRowView::default()
             };
-            row.add(f, q.channel);
+            row.add(f, channel);
             row
         })
         .collect();
@@ -507,7 +573,7 @@ pub(crate) async fn sales(
         &SalesView {
             from: Text(from),
             to: Text(to),
-            channel: q.channel.map(TenderKind::as_str),
+            channel: channel.map(TenderKind::as_str),
             rows,
             totals,
             freshness,
@@ -560,6 +626,7 @@ pub(crate) struct LiabilityReportView {
     description = r#"What members may still spend, principal and bonus apart. A store's part is recharged − spent + refunded at it, plus the shares other stores gave it less the shares it gave (escrow transfers), over all its days; the stores' parts sum to the chain-wide figure, recharged − spent + refunded. A store manager sees their own stores only, without the chain-wide figure."#,
     params(
         ("store" = Option<String>, Query, description = r#"One store (a node name); default every store."#, example = "store-1"),
+        ("channel" = Option<String>, Query, description = r#"Not taken: refused (422 `invalid_report_query`, field `channel`): stored value is one balance per member, and what was recharged or imported cannot be told apart once spent."#),
         ("format" = Option<String>, Query, description = r#"`json` (the default), `csv` (UTF-8 with BOM, CRLF, RFC 4180) or `xlsx` (Excel): the report's table as a file to download (`Content-Disposition: attachment`)."#, example = "csv"),
         ("lang" = Option<String>, Query, description = r#"The file's headers: `zh` (Chinese, the default) or `en`."#, example = "zh"),
     ),
@@ -579,7 +646,11 @@ pub(crate) async fn liability(
     axum::Extension(who): axum::Extension<Principal>,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
-    let q = parse(&pairs, &["store"])?;
+    let q = parse(&pairs, &["store", "channel"])?;
+    q.no_channel(
+        "the liability is not split by channel: a member's stored value is one balance, and what was recharged or imported cannot be told apart once spent (recharges per tender: the sales report; imports: the members report)",
+        "储值负债不分渠道：会员储值是一笔余额，充值与导入的部分一经消费便无法区分（各支付方式的充值见销售日报，导入见会员增长）",
+    )?;
     let stores = stores(&s, &who, q.store.as_ref())?;
     let whole = stores.is_none();
     let (rows, freshness) = read(&s, stores, Day(i32::MIN), Day(i32::MAX)).await?;
@@ -625,6 +696,9 @@ struct PointsRowView {
     store: NodeId,
     /// Earned by sales.
     issued: i64,
+    /// Opening points of members imported at the store that day
+    /// (`POST /members/import`), apart from `issued`.
+    imported: i64,
     /// Paid with at checkout (积分抵现).
     redeemed: i64,
     /// Taken back by refunds of the sales that earned them.
@@ -636,9 +710,44 @@ struct PointsRowView {
     /// Points shares other stores gave this one, and it gave others.
     moved_in: i64,
     moved_out: i64,
-    /// issued − redeemed − reversed + returned − expired + moved in −
-    /// moved out.
+    /// issued + imported − redeemed − reversed + returned − expired +
+    /// moved in − moved out (with `channel`: of that channel's figures,
+    /// the others 0).
     net: i64,
+}
+
+impl PointsRowView {
+    /// `f`'s points, or (`channel`) those issued that way alone: `sale`
+    /// keeps issued and reversed, `import` the imported; every other
+    /// figure records no channel and is 0 (module doc, "Channels").
+    fn of(store: &NodeId, day: Day, f: &Figures, channel: Option<&str>) -> PointsRowView {
+        let t = &f.totals;
+        let (sale, spent, import) = match channel {
+            None => (true, true, true),
+            Some("sale") => (true, false, false),
+            Some(_) => (false, false, true),
+        };
+        let keep = |yes: bool, n: i64| if yes { n } else { 0 };
+        let mut row = PointsRowView {
+            day: Text(day),
+            store: store.clone(),
+            issued: keep(sale, t.points_issued),
+            imported: keep(import, t.imported_points),
+            redeemed: keep(spent, t.points_redeemed),
+            reversed: keep(sale, t.points_reversed),
+            returned: keep(spent, t.points_returned),
+            expired: 0,
+            moved_in: keep(spent, f.shares_in.points),
+            moved_out: keep(spent, f.shares_out.points),
+            net: 0,
+        };
+        row.net = row.issued + row.imported - row.redeemed - row.reversed + row.returned
+            - row.expired
+            + row.moved_in
+            - row.moved_out;
+        debug_assert!(channel.is_some() || row.net == f.points_outstanding());
+        row
+    }
 }
 
 /// One store's points outstanding.
@@ -659,10 +768,15 @@ pub(crate) struct PointsView {
     from: Text<Day>,
     #[schema(value_type = String, format = Date)]
     to: Text<Day>,
+    /// Where the points asked were issued (`sale`, `import`), if asked.
+    #[schema(value_type = Option<String>, required = true, example = "import")]
+    channel: Option<&'static str>,
     rows: Vec<PointsRowView>,
+    /// Each store's points outstanding; empty with `channel` (a point held
+    /// is not told apart by where it was issued).
     stores: Vec<StorePointsView>,
-    /// Chain-wide points members hold; null for a store manager or when
-    /// one store is asked.
+    /// Chain-wide points members hold; null for a store manager, when one
+    /// store is asked, or with `channel`.
     #[schema(required = true)]
     chain_outstanding: Option<i64>,
     freshness: FreshnessView,
@@ -674,11 +788,12 @@ pub(crate) struct PointsView {
     operation_id = "pointsReport",
     tag = "reports",
     summary = r#"Points issued, redeemed, reversed, returned and outstanding / 积分报表"#,
-    description = r#"Per chain day and store: points issued by sales, redeemed at checkout, reversed and returned by refunds, and moved between stores by escrow transfers; `expired` is always 0 (points do not expire yet). `stores` gives each store's points outstanding over all its days, and `chain_outstanding` the chain's. Days as in the sales report (at most 366)."#,
+    description = r#"Per chain day and store: points issued by sales, imported (opening points of members imported there), redeemed at checkout, reversed and returned by refunds, and moved between stores by escrow transfers; `expired` is always 0 (points do not expire yet). `stores` gives each store's points outstanding over all its days, and `chain_outstanding` the chain's. `channel` keeps the points issued one way (`sale`, `import`). Days as in the sales report (at most 366)."#,
     params(
         ("from" = Option<String>, Query, description = r#"First day, included (`YYYY-MM-DD`, China time)."#, example = "2026-12-01"),
         ("to" = Option<String>, Query, description = r#"Last day, included."#, example = "2026-12-06"),
         ("store" = Option<String>, Query, description = r#"One store (a node name); default every store."#, example = "store-1"),
+        ("channel" = Option<String>, Query, description = r#"Where points were issued: `sale` (earned by sales; reversed by their refunds) or `import` (imported opening points). The other figures record no channel and are 0; `stores` is then empty and `chain_outstanding` null."#, example = "import"),
         ("format" = Option<String>, Query, description = r#"`json` (the default), `csv` (UTF-8 with BOM, CRLF, RFC 4180) or `xlsx` (Excel): the report's table as a file to download (`Content-Disposition: attachment`)."#, example = "csv"),
         ("lang" = Option<String>, Query, description = r#"The file's headers: `zh` (Chinese, the default) or `en`."#, example = "zh"),
     ),
@@ -698,31 +813,26 @@ pub(crate) async fn points(
     axum::Extension(who): axum::Extension<Principal>,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
-    let q = parse(&pairs, &["from", "to", "store"])?;
+    let q = parse(&pairs, &["from", "to", "store", "channel"])?;
+    let channel = q.channel_of(
+        &["sale", "import"],
+        "where points were issued: sale or import",
+        "应为积分来源：sale（消费）或 import（导入）",
+    )?;
     let (from, to) = range(&q)?;
     let stores = stores(&s, &who, q.store.as_ref())?;
-    let whole = stores.is_none();
+    let whole = stores.is_none() && channel.is_none();
     let (all, freshness) = read(&s, stores, Day(i32::MIN), Day(i32::MAX)).await?;
     let mut outstanding: BTreeMap<NodeId, i64> = BTreeMap::new();
     let mut rows = Vec::new();
     for (store, day, f) in &all {
-        *outstanding.entry(store.clone()).or_default() += f.points_outstanding();
+        if channel.is_none() {
+            *outstanding.entry(store.clone()).or_default() += f.points_outstanding();
+        }
         if *day < from || *day > to {
             continue;
         }
-        let t = &f.totals;
-        rows.push(PointsRowView {
-            day: Text(*day),
-            store: store.clone(),
-            issued: t.points_issued,
-            redeemed: t.points_redeemed,
-            reversed: t.points_reversed,
-            returned: t.points_returned,
-            expired: 0,
-            moved_in: f.shares_in.points,
-            moved_out: f.shares_out.points,
-            net: f.points_outstanding(),
-        });
+        rows.push(PointsRowView::of(store, *day, f, channel));
     }
     let chain_outstanding = whole.then(|| outstanding.values().sum());
     Ok(crate::export::answer(
@@ -730,6 +840,7 @@ pub(crate) async fn points(
         &PointsView {
             from: Text(from),
             to: Text(to),
+            channel,
             rows,
             stores: outstanding
                 .into_iter()
@@ -749,10 +860,19 @@ struct MembersRowView {
     day: Text<Day>,
     #[schema(value_type = crate::openapi::NodeName)]
     store: NodeId,
-    /// Registered at the store that day.
+    /// Joined at the store that day: registered + imported (with
+    /// `channel`, that channel's).
     #[schema(minimum = 0)]
     new: u64,
-    /// Distinct members with a sale or a recharge at the store that day.
+    /// Registered at a till (channel `store`).
+    #[schema(minimum = 0)]
+    registered: u64,
+    /// Imported from another system (channel `import`,
+    /// `POST /members/import`).
+    #[schema(minimum = 0)]
+    imported: u64,
+    /// Distinct members with a sale or a recharge at the store that day
+    /// (0 with `channel`: a sale does not record how its member joined).
     #[schema(minimum = 0)]
     active: u64,
 }
@@ -765,11 +885,20 @@ pub(crate) struct MembersView {
     from: Text<Day>,
     #[schema(value_type = String, format = Date)]
     to: Text<Day>,
+    /// How the members counted joined (`store`, `import`), if asked.
+    #[schema(value_type = Option<String>, required = true, example = "import")]
+    channel: Option<&'static str>,
     rows: Vec<MembersRowView>,
-    /// New members in the range, all rows.
+    /// New members in the range, all rows; and of them registered and
+    /// imported.
     #[schema(minimum = 0)]
     new: u64,
-    /// Dormant members as of `to` (`dormant_days`).
+    #[schema(minimum = 0)]
+    registered: u64,
+    #[schema(minimum = 0)]
+    imported: u64,
+    /// Dormant members as of `to` (`dormant_days`); with `channel`, none
+    /// counted (`chain` null, no stores).
     dormant: more::DormantView,
     freshness: FreshnessView,
 }
@@ -780,11 +909,12 @@ pub(crate) struct MembersView {
     operation_id = "membersReport",
     tag = "reports",
     summary = r#"Member growth: new, active and dormant members / 会员增长"#,
-    description = r#"Per chain day and store: members registered there, and distinct members with a sale or recharge there (a member active at two stores counts at each; one active on two days counts on each). `dormant`: as of `to`, members last seen (registered, or a sale or recharge) on or before `to − dormant_days` — chain-wide (anywhere) and per store (at the store; a member of two stores counts at each), merged-away duplicates left out. Counted from each member's last day as it is now: exact for `to` = today; for a past `to`, the members dormant then and not seen since. Days as in the sales report (at most 366)."#,
+    description = r#"Per chain day and store: members who joined there (`new`), registered at a till (`registered`) or imported from another system (`imported`); `channel` keeps one way (`store`, `import`). And distinct members with a sale or recharge there (a member active at two stores counts at each; one active on two days counts on each). `dormant`: as of `to`, members last seen (registered, or a sale or recharge) on or before `to − dormant_days` — chain-wide (anywhere) and per store (at the store; a member of two stores counts at each), merged-away duplicates left out. Counted from each member's last day as it is now: exact for `to` = today; for a past `to`, the members dormant then and not seen since. With `channel`, active and dormant members are not counted (0, none): a sale does not record how its member joined. Days as in the sales report (at most 366)."#,
     params(
         ("from" = Option<String>, Query, description = r#"First day, included (`YYYY-MM-DD`, China time)."#, example = "2026-12-01"),
         ("to" = Option<String>, Query, description = r#"Last day, included."#, example = "2026-12-06"),
         ("store" = Option<String>, Query, description = r#"One store (a node name); default every store."#, example = "store-1"),
+        ("channel" = Option<String>, Query, description = r#"How members joined: `store` (registered at a till) or `import` (imported from another system)."#, example = "import"),
         ("dormant_days" = Option<i32>, Query, description = r#"Days without a sale or recharge that make a member dormant: 1 to 3660, default 90."#, example = 90),
         ("format" = Option<String>, Query, description = r#"`json` (the default), `csv` (UTF-8 with BOM, CRLF, RFC 4180) or `xlsx` (Excel): the report's table as a file to download (`Content-Disposition: attachment`)."#, example = "csv"),
         ("lang" = Option<String>, Query, description = r#"The file's headers: `zh` (Chinese, the default) or `en`."#, example = "zh"),
@@ -805,18 +935,38 @@ pub(crate) async fn members(
     axum::Extension(who): axum::Extension<Principal>,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
-    let (q, extra) = more::parse_more(&pairs, &["from", "to", "store"], &["dormant_days"])?;
+    let (q, extra) = more::parse_more(
+        &pairs,
+        &["from", "to", "store", "channel"],
+        &["dormant_days"],
+    )?;
+    let channel = q.channel_of(
+        &["store", "import"],
+        "how members joined: store or import",
+        "应为入会渠道：store（门店注册）或 import（导入）",
+    )?;
     let (from, to) = range(&q)?;
     let stores = stores(&s, &who, q.store.as_ref())?;
-    let dormant = more::dormant(&s, stores.clone(), to, extra.dormant_days).await?;
+    let dormant = more::dormant(&s, stores.clone(), to, extra.dormant_days, channel.is_none()).await?;
     let (rows, freshness) = read(&s, stores, from, to).await?;
     let rows: Vec<MembersRowView> = rows
         .into_iter()
-        .map(|(store, day, f)| MembersRowView {
-            day: Text(day),
-            store,
-            new: f.totals.members,
-            active: f.active_members,
+        .map(|(store, day, f)| {
+            let t = &f.totals;
+            let imported = if channel == Some("store") { 0 } else { t.imports };
+            let registered = if channel == Some("import") {
+                0
+            } else {
+                t.members - t.imports
+            };
+            MembersRowView {
+                day: Text(day),
+                store,
+                new: registered + imported,
+                registered,
+                imported,
+                active: if channel.is_none() { f.active_members } else { 0 },
+            }
         })
         .collect();
     Ok(crate::export::answer(
@@ -824,7 +974,10 @@ pub(crate) async fn members(
         &MembersView {
             from: Text(from),
             to: Text(to),
+            channel,
             new: rows.iter().map(|r| r.new).sum(),
+            registered: rows.iter().map(|r| r.registered).sum(),
+            imported: rows.iter().map(|r| r.imported).sum(),
             rows,
             dormant,
             freshness,
@@ -860,6 +1013,9 @@ pub(crate) struct RankingsView {
     to: Text<Day>,
     /// What is ranked: `stores`, `members` or `products`.
     by: &'static str,
+    /// The tender kind stores are ranked by, if asked (`by=stores` only).
+    #[schema(value_type = Option<crate::openapi::TenderKind>, required = true)]
+    channel: Option<&'static str>,
     /// Highest sales amount first (ties: by store name); empty unless
     /// `by=stores`.
     stores: Vec<RankView>,
@@ -879,13 +1035,14 @@ pub(crate) struct RankingsView {
     operation_id = "rankingsReport",
     tag = "reports",
     summary = r#"Top stores, members or products / 门店、会员与商品排名"#,
-    description = r#"`by=stores` (the default): stores ranked by what their sales were paid in the range (ties by name), with their sales count, refunds and recharges. `by=members`: members by what they spent (sales paid less refunds given back, refunds on their own day; `sort=count`: by sales made), ties by member id. `by=products`: products (by sku; lines without one are not ranked) by what their lines paid less what refunds took back (`sort=qty`: by quantity sold less refunded), ties by sku. Members and products of one `store` or of every store; `limit` answers the first 1 to 100 (default 20; stores: all unless given). Summed at read time from rows kept per store, day and member or sku. A store manager sees their own stores only. Days as in the sales report (at most 366)."#,
+    description = r#"`by=stores` (the default): stores ranked by what their sales were paid in the range (ties by name), with their sales count, refunds and recharges; `channel` (a tender kind) ranks them by what that tender took, the figures then that tender's. `by=members`: members by what they spent (sales paid less refunds given back, refunds on their own day; `sort=count`: by sales made), ties by member id. `by=products`: products (by sku; lines without one are not ranked) by what their lines paid less what refunds took back (`sort=qty`: by quantity sold less refunded), ties by sku. Members and products of one `store` or of every store; `limit` answers the first 1 to 100 (default 20; stores: all unless given). Summed at read time from rows kept per store, day and member or sku. A store manager sees their own stores only. Days as in the sales report (at most 366)."#,
     params(
         ("from" = Option<String>, Query, description = r#"First day, included (`YYYY-MM-DD`, China time)."#, example = "2026-12-01"),
         ("to" = Option<String>, Query, description = r#"Last day, included."#, example = "2026-12-06"),
         ("by" = Option<String>, Query, description = r#"What to rank: `stores` (default), `members` or `products`."#, example = "stores"),
         ("store" = Option<String>, Query, description = r#"Members or products of one store (a node name); default every store. Not with `by=stores`."#, example = "store-1"),
         ("sort" = Option<String>, Query, description = r#"`amount` (default); `count` for members, `qty` for products. Not with `by=stores`."#, example = "amount"),
+        ("channel" = Option<String>, Query, description = r#"With `by=stores`: one tender kind (balance, cash, card, wechat or alipay). Refused with `by=members|products`: the rows kept per member and product are not split by tender."#, example = "wechat"),
         ("limit" = Option<u32>, Query, description = r#"How many to answer: 1 to 100; default 20 (stores: all)."#, example = 20),
         ("format" = Option<String>, Query, description = r#"`json` (the default), `csv` (UTF-8 with BOM, CRLF, RFC 4180) or `xlsx` (Excel): the report's table as a file to download (`Content-Disposition: attachment`)."#, example = "csv"),
         ("lang" = Option<String>, Query, description = r#"The file's headers: `zh` (Chinese, the default) or `en`."#, example = "zh"),
@@ -906,17 +1063,21 @@ pub(crate) async fn rankings(
     axum::Extension(who): axum::Extension<Principal>,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
-    let (q, extra) = more::parse_more(&pairs, &["from", "to", "by", "store"], &["limit", "sort"])?;
+    let (q, extra) = more::parse_more(
+        &pairs,
+        &["from", "to", "by", "store", "channel"],
+        &["limit", "sort"],
+    )?;
     let (from, to) = range(&q)?;
-    match q.by.as_deref() {
-        Some("members") => {
-            return more::rankings(&s, &who, &q, &extra, (from, to), "members").await;
-        }
-        Some("products") => {
-            return more::rankings(&s, &who, &q, &extra, (from, to), "products").await;
-        }
-        _ => {}
+    if let Some(by @ ("members" | "products")) = q.by.as_deref() {
+        q.no_channel(
+            "only with by=stores: the rows kept per member and per product are not split by tender",
+            "仅用于按门店排名：按会员、按商品保存的数据不分支付方式",
+        )?;
+        let by = if by == "members" { "members" } else { "products" };
+        return more::rankings(&s, &who, &q, &extra, (from, to), by).await;
     }
+    let channel = q.tender()?;
     for (given, field) in [(q.store.is_some(), "store"), (extra.sort.is_some(), "sort")] {
         if given {
             return Err(bad(field, "not with by=stores", "按门店排名时不可用"));
@@ -926,7 +1087,7 @@ pub(crate) async fn rankings(
     let (rows, freshness) = read(&s, stores, from, to).await?;
     let mut per: BTreeMap<NodeId, SalesRowView> = BTreeMap::new();
     for (store, _, f) in &rows {
-        per.entry(store.clone()).or_default().add(f, None);
+        per.entry(store.clone()).or_default().add(f, channel);
     }
     let mut ranked: Vec<(NodeId, SalesRowView)> = per.into_iter().collect();
     ranked.sort_by(|a, b| b.1.sales_amount.cmp(&a.1.sales_amount).then(a.0.cmp(&b.0)));
@@ -937,6 +1098,7 @@ pub(crate) async fn rankings(
             from: Text(from),
             to: Text(to),
             by: "stores",
+            channel: channel.map(TenderKind::as_str),
             stores: ranked
                 .into_iter()
                 .enumerate()

@@ -176,6 +176,7 @@ const SALES: &[&str] = &[
 ];
 const POINTS: &[&str] = &[
     "issued",
+    "imported",
     "redeemed",
     "reversed",
     "returned",
@@ -253,7 +254,7 @@ fn points_rows(v: &Value, zh: bool) -> Vec<Vec<String>> {
         .collect();
     let outstanding = |store: String, n: &Value| {
         let mut r = vec![String::new(), store];
-        r.extend(std::iter::repeat_n(String::new(), 8));
+        r.extend(std::iter::repeat_n(String::new(), 9));
         r.push(s(n));
         r
     };
@@ -274,12 +275,14 @@ fn members_rows(v: &Value, zh: bool) -> Vec<Vec<String>> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| row(r, &["day", "store", "new", "active"]))
+        .map(|r| row(r, &["day", "store", "new", "registered", "imported", "active"]))
         .collect();
     out.push(vec![
         String::new(),
         label(zh, "合计", "Total"),
         s(&v["new"]),
+        s(&v["registered"]),
+        s(&v["imported"]),
         String::new(),
     ]);
     out
@@ -371,6 +374,7 @@ fn cases(from: Day, to: Day) -> Vec<Case> {
                 "日期",
                 "门店",
                 "发放",
+                "导入",
                 "抵现",
                 "冲回",
                 "退回",
@@ -384,6 +388,7 @@ fn cases(from: Day, to: Day) -> Vec<Case> {
                 "Day",
                 "Store",
                 "Issued",
+                "Imported",
                 "Redeemed",
                 "Reversed",
                 "Returned",
@@ -399,8 +404,8 @@ fn cases(from: Day, to: Day) -> Vec<Case> {
             path: format!("/api/v1/reports/members?{range}"),
             name: "members",
             sheet: ("会员增长", "Members"),
-            zh: &["日期", "门店", "新会员", "活跃会员"],
-            en: &["Day", "Store", "New", "Active"],
+            zh: &["日期", "门店", "新会员", "门店注册", "导入", "活跃会员"],
+            en: &["Day", "Store", "New", "Registered", "Imported", "Active"],
             rows: members_rows,
         },
         Case {
@@ -679,7 +684,7 @@ async fn a_bad_format_or_lang_is_refused_in_both_languages_and_changes_nothing()
         v["error"]["message"]
             .as_str()
             .unwrap()
-            .contains("store, format, lang"),
+            .contains("store, channel, format, lang"),
         "{v}"
     );
     assert_eq!(app.snapshot().await, before);

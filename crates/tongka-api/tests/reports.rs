@@ -444,7 +444,7 @@ async fn bad_queries_are_refused_in_both_languages() {
         ("/api/v1/reports/sales?store=store-1&store=store-1", "store"),
         ("/api/v1/reports/sales?limit=1", "query"),
         ("/api/v1/reports/liability?from=2026-12-01", "query"),
-        ("/api/v1/reports/points?channel=cash", "query"),
+        ("/api/v1/reports/points?channel=cash", "channel"),
         ("/api/v1/reports/members?to=2026-02-30", "to"),
         ("/api/v1/reports/rankings?by=coupons", "by"),
     ] {

@@ -399,7 +399,7 @@ async fn bad_queries_of_the_new_reports_are_refused_in_both_languages() {
             "/api/v1/reports/rankings?by=products&from=2026-12-02&to=2026-12-01",
             "from",
         ),
-        ("/api/v1/reports/coupons?channel=cash", "query"),
+        ("/api/v1/reports/coupons?channel=cash", "channel"),
         ("/api/v1/reports/coupons?store=store-9", "store"),
         ("/api/v1/reports/cards?from=2026-02-30", "from"),
         ("/api/v1/reports/cards?limit=1", "query"),

@@ -162,15 +162,26 @@ pub(super) struct DormantView {
 }
 
 /// Dormant members as of `as_of` after `days` (default 90) at `stores`
-/// (`None`: every store, and the chain).
+/// (`None`: every store, and the chain); none counted unless `counted`
+/// (a channel asked: a member's last day does not record how they joined).
 pub(super) async fn dormant(
     s: &AppState,
     stores: Option<Vec<NodeId>>,
     as_of: Day,
     days: Option<i32>,
+    counted: bool,
 ) -> Result<DormantView, ApiError> {
     let days = days.unwrap_or(DORMANT_DAYS_DEFAULT);
     let cutoff = seen::cutoff(as_of, days);
+    if !counted {
+        return Ok(DormantView {
+            as_of: Text(as_of),
+            days,
+            last_seen_by: Text(cutoff),
+            chain: None,
+            stores: Vec::new(),
+        });
+    }
     let whole = stores.is_none();
     let db = s.engine().db().clone();
     let d = tokio::task::spawn_blocking(move || db.dormant(stores.as_deref(), cutoff))
@@ -279,6 +290,7 @@ pub(super) async fn rankings(
         from: Text(from),
         to: Text(to),
         by,
+        channel: None,
         stores: Vec::new(),
         members: None,
         products: None,
@@ -500,6 +512,7 @@ fn day_rows<R: Default>(
         ("from" = Option<String>, Query, description = r#"First day, included (`YYYY-MM-DD`, China time)."#, example = "2026-12-01"),
         ("to" = Option<String>, Query, description = r#"Last day, included."#, example = "2026-12-06"),
         ("store" = Option<String>, Query, description = r#"One store (a node name); default every store."#, example = "store-1"),
+        ("channel" = Option<String>, Query, description = r#"Not taken: refused (422 `invalid_report_query`, field `channel`): coupon ops record no tender or source."#),
         ("format" = Option<String>, Query, description = r#"`json` (the default), `csv` (UTF-8 with BOM, CRLF, RFC 4180) or `xlsx` (Excel): the report's table as a file to download (`Content-Disposition: attachment`)."#, example = "csv"),
         ("lang" = Option<String>, Query, description = r#"The file's headers: `zh` (Chinese, the default) or `en`."#, example = "zh"),
     ),
@@ -519,7 +532,11 @@ pub(crate) async fn coupons(
     axum::Extension(who): axum::Extension<Principal>,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
-    let q = parse(&pairs, &["from", "to", "store"])?;
+    let q = parse(&pairs, &["from", "to", "store", "channel"])?;
+    q.no_channel(
+        "the coupons report is not split by channel: issuing, using and giving back a coupon record no tender or source",
+        "优惠券报表不分渠道：发券、核销与退回都不记录支付方式或来源",
+    )?;
     let (from, to) = range(&q)?;
     let stores = stores(&s, &who, q.store.as_ref())?;
     let (rows, freshness) = read(&s, stores, from, to).await?;
@@ -599,6 +616,7 @@ pub(crate) struct CardsView {
         ("from" = Option<String>, Query, description = r#"First day, included (`YYYY-MM-DD`, China time)."#, example = "2026-12-01"),
         ("to" = Option<String>, Query, description = r#"Last day, included."#, example = "2026-12-06"),
         ("store" = Option<String>, Query, description = r#"One store (a node name); default every store."#, example = "store-1"),
+        ("channel" = Option<String>, Query, description = r#"Not taken: refused (422 `invalid_report_query`, field `channel`): a card is one line of a sale paid as a whole."#),
         ("format" = Option<String>, Query, description = r#"`json` (the default), `csv` (UTF-8 with BOM, CRLF, RFC 4180) or `xlsx` (Excel): the report's table as a file to download (`Content-Disposition: attachment`)."#, example = "csv"),
         ("lang" = Option<String>, Query, description = r#"The file's headers: `zh` (Chinese, the default) or `en`."#, example = "zh"),
     ),
@@ -618,7 +636,11 @@ pub(crate) async fn cards(
     axum::Extension(who): axum::Extension<Principal>,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
-    let q = parse(&pairs, &["from", "to", "store"])?;
+    let q = parse(&pairs, &["from", "to", "store", "channel"])?;
+    q.no_channel(
+        "the cards report is not split by channel: a card is one line of a sale paid as a whole, so no tender pays for it alone",
+        "次卡报表不分渠道：次卡是整笔支付的销售中的一行，没有单独为它付款的支付方式",
+    )?;
     let (from, to) = range(&q)?;
     let stores = stores(&s, &who, q.store.as_ref())?;
     let (rows, freshness) = read(&s, stores, from, to).await?;

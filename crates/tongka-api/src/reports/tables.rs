@@ -4,7 +4,8 @@
 //! summaries (totals, the chain, points outstanding) as the last rows,
 //! labelled in the store column ("合计", "全链"). A sales row's
 //! per-tender breakdown is not a column: `channel` gives one tender's
-//! figures as a whole table.
+//! figures as a whole table. A file of a report asked with a `channel`
+//! names it in its file name, as the JSON's `channel` does.
 
 use tongka_core::day::Day;
 
@@ -148,6 +149,7 @@ impl Exportable for PointsView {
                     Cell::Date(r.day.0),
                     Cell::Text(r.store.to_string()),
                     Cell::Int(r.issued),
+                    Cell::Int(r.imported),
                     Cell::Int(r.redeemed),
                     Cell::Int(r.reversed),
                     Cell::Int(r.returned),
@@ -163,7 +165,7 @@ impl Exportable for PointsView {
         // chain's: the last column only.
         let outstanding = |store: Cell, n: i64| {
             let mut row = vec![Cell::Empty, store];
-            row.extend(std::iter::repeat_n(Cell::Empty, 8));
+            row.extend(std::iter::repeat_n(Cell::Empty, 9));
             row.push(Cell::Int(n));
             row
         };
@@ -173,15 +175,18 @@ impl Exportable for PointsView {
         if let Some(n) = self.chain_outstanding {
             rows.push(outstanding(CHAIN, n));
         }
+        let mut suffix = range(self.from.0, self.to.0);
+        suffix.extend(self.channel.map(str::to_string));
         Table {
             name: "points",
             title_zh: "积分报表",
             title_en: "Points",
-            suffix: range(self.from.0, self.to.0),
+            suffix,
             columns: vec![
                 DAY,
                 STORE,
                 Column::new("发放", "Issued", Kind::Integer),
+                Column::new("导入", "Imported", Kind::Integer),
                 Column::new("抵现", "Redeemed", Kind::Integer),
                 Column::new("冲回", "Reversed", Kind::Integer),
                 Column::new("退回", "Returned", Kind::Integer),
@@ -211,6 +216,8 @@ impl Exportable for MembersView {
                     Cell::Date(r.day.0),
                     Cell::Text(r.store.to_string()),
                     Cell::Int(r.new as i64),
+                    Cell::Int(r.registered as i64),
+                    Cell::Int(r.imported as i64),
                     Cell::Int(r.active as i64),
                 ]
             })
@@ -221,17 +228,23 @@ impl Exportable for MembersView {
             Cell::Empty,
             TOTAL,
             Cell::Int(self.new as i64),
+            Cell::Int(self.registered as i64),
+            Cell::Int(self.imported as i64),
             Cell::Empty,
         ]);
+        let mut suffix = range(self.from.0, self.to.0);
+        suffix.extend(self.channel.map(str::to_string));
         Table {
             name: "members",
             title_zh: "会员增长",
             title_en: "Members",
-            suffix: range(self.from.0, self.to.0),
+            suffix,
             columns: vec![
                 DAY,
                 STORE,
                 Column::new("新会员", "New", Kind::Integer),
+                Column::new("门店注册", "Registered", Kind::Integer),
+                Column::new("导入", "Imported", Kind::Integer),
                 Column::new("活跃会员", "Active", Kind::Integer),
             ],
             rows,
@@ -246,11 +259,13 @@ impl Exportable for RankingsView {
         if let Some(t) = super::more::ranked_table(self) {
             return t;
         }
+        let mut suffix = range(self.from.0, self.to.0);
+        suffix.extend(self.channel.map(str::to_string));
         Table {
             name: "rankings",
             title_zh: "门店排名",
             title_en: "Rankings",
-            suffix: range(self.from.0, self.to.0),
+            suffix,
             columns: vec![
                 Column::new("名次", "Rank", Kind::Integer),
                 STORE,

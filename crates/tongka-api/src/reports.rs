@@ -947,13 +947,24 @@ pub(crate) async fn members(
     )?;
     let (from, to) = range(&q)?;
     let stores = stores(&s, &who, q.store.as_ref())?;
-    let dormant = more::dormant(&s, stores.clone(), to, extra.dormant_days, channel.is_none()).await?;
+    let dormant = more::dormant(
+        &s,
+        stores.clone(),
+        to,
+        extra.dormant_days,
+        channel.is_none(),
+    )
+    .await?;
     let (rows, freshness) = read(&s, stores, from, to).await?;
     let rows: Vec<MembersRowView> = rows
         .into_iter()
         .map(|(store, day, f)| {
             let t = &f.totals;
-            let imported = if channel == Some("store") { 0 } else { t.imports };
+            let imported = if channel == Some("store") {
+                0
+            } else {
+                t.imports
+            };
             let registered = if channel == Some("import") {
                 0
             } else {
@@ -965,7 +976,11 @@ pub(crate) async fn members(
                 new: registered + imported,
                 registered,
                 imported,
-                active: if channel.is_none() { f.active_members } else { 0 },
+                active: if channel.is_none() {
+                    f.active_members
+                } else {
+                    0
+                },
             }
         })
         .collect();
@@ -1074,7 +1089,11 @@ pub(crate) async fn rankings(
             "only with by=stores: the rows kept per member and per product are not split by tender",
             "仅用于按门店排名：按会员、按商品保存的数据不分支付方式",
         )?;
-        let by = if by == "members" { "members" } else { "products" };
+        let by = if by == "members" {
+            "members"
+        } else {
+            "products"
+        };
         return more::rankings(&s, &who, &q, &extra, (from, to), by).await;
     }
     let channel = q.tender()?;

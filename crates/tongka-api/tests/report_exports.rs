@@ -275,7 +275,12 @@ fn members_rows(v: &Value, zh: bool) -> Vec<Vec<String>> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| row(r, &["day", "store", "new", "registered", "imported", "active"]))
+        .map(|r| {
+            row(
+                r,
+                &["day", "store", "new", "registered", "imported", "active"],
+            )
+        })
         .collect();
     out.push(vec![
         String::new(),

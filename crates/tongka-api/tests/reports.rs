@@ -9,6 +9,7 @@ mod common;
 
 use std::time::Duration;
 
+use common::reports::{days, summed};
 use common::{App, code};
 use serde_json::{Value, json};
 use tongka_actors::{Engine, EngineConfig, Outcome};
@@ -67,43 +68,6 @@ async fn apply_batched(to: &Engine, mut ops: Vec<Op>) {
     let last = ops.pop().unwrap();
     to.apply_remote_batch(ops).await.unwrap();
     apply_one_by_one(to, vec![last]).await;
-}
-
-/// The chain days a test made its ops on: today, and tomorrow if it
-/// crossed midnight (China time).
-fn days() -> String {
-    let today = Day::of_ms(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as u64,
-    );
-    format!("from={}&to={}", today.plus(-1), today.plus(1))
-}
-
-/// The rows of `store`, summed field by field (a test crossing midnight
-/// has two).
-fn summed(report: &Value, store: &str, fields: &[&str]) -> Value {
-    let rows: Vec<&Value> = report["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["store"] == store)
-        .collect();
-    let mut out = serde_json::Map::new();
-    for f in fields {
-        let v = if rows.iter().any(|r| r[*f].is_string()) {
-            let sum: Money = rows
-                .iter()
-                .map(|r| Money::parse_amount(r[*f].as_str().unwrap(), false).unwrap())
-                .sum();
-            json!(sum.to_string())
-        } else {
-            json!(rows.iter().map(|r| r[*f].as_i64().unwrap()).sum::<i64>())
-        };
-        out.insert(f.to_string(), v);
-    }
-    Value::Object(out)
 }
 
 async fn post(app: &App, path: &str, body: Value, key: &str) -> Value {

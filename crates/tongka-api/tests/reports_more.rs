@@ -10,24 +10,9 @@
 
 mod common;
 
+use common::reports::{days, today};
 use common::{App, code};
 use serde_json::{Value, json};
-use tongka_core::day::Day;
-
-fn today() -> Day {
-    Day::of_ms(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as u64,
-    )
-}
-
-/// The days the test made its ops on: today, and tomorrow if it crossed
-/// midnight (China time).
-fn days() -> String {
-    format!("from={}&to={}", today().plus(-1), today().plus(1))
-}
 
 async fn post(app: &App, path: &str, body: Value, key: &str) -> Value {
     let (s, v) = app.send("POST", path, &body, Some(key)).await;

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod reports;
 pub mod schema;
 
 use std::time::Duration;

@@ -57,5 +57,14 @@ pub fn steps() -> Vec<Step<'static>> {
         bad(RANKINGS, "?by=members&limit=101"),
         bad(COUPONS, "?channel=cash"),
         bad(CARDS, "?from=2026-02-30"),
+        // Channels (the reports module doc): members by how they joined,
+        // points by where issued, stores by tender; refused where the
+        // figures record none.
+        get(MEMBERS, "?channel=import", 200, None),
+        get(POINTS, "?channel=sale", 200, None),
+        get(RANKINGS, "?channel=cash", 200, None),
+        bad(LIABILITY, "?channel=import"),
+        bad(RANKINGS, "?by=members&channel=cash"),
+        bad(POINTS, "?channel=cash"),
     ]
 }

@@ -1,6 +1,7 @@
 // The reports screen (报表, for those who may see reports): pick a report
-// (sales, liability, points, members, rankings), the stores, the days and,
-// for sales, a tender kind; the table is the report's JSON
+// (sales, liability, points, members with the dormant ones, stores,
+// members or products ranked, coupons, cards), the stores, the days and
+// the channel where the report takes one; the table is the report's JSON
 // (GET /reports/<name>), laid out as its CSV and Excel exports are
 // (reports/tables.rs: same columns, same summary rows), under a line that
 // says how fresh the figures are. The download buttons fetch the same
@@ -21,48 +22,86 @@ import { REPORTS_I18N } from './i18n_reports.js';
 Object.assign(I18N.zh, REPORTS_I18N.zh);
 Object.assign(I18N.en, REPORTS_I18N.en);
 
-const CHANNELS = ['balance', 'cash', 'card', 'wechat', 'alipay'];
+// What `channel` means in each report (reports.rs, "Channels"): a tender
+// kind; how a member joined; where points were issued. A report taking
+// none says why under the form (the API refuses it, naming why).
+const CHANNELS = {
+  tender: { name: 'rep.channel', values: ['balance', 'cash', 'card', 'wechat', 'alipay'], label: tenderName },
+  joined: { name: 'rep.channel.joined', values: ['store', 'import'], label: (v) => t(`rep.joined.${v}`) },
+  issued: { name: 'rep.channel.issued', values: ['sale', 'import'], label: (v) => t(`rep.issued.${v}`) },
+};
 
-// Each report: the query parameters it takes, its columns (JSON field,
-// kind), and its rows as the exports write them: the JSON's rows, then
-// its summaries labelled in the store column.
+// Each report: its path and fixed query, the parameters it takes, its
+// channel (or none), its columns (JSON field, kind, header key when it is
+// not `rep.c.<field>`), and its rows as the exports write them: the JSON's
+// rows, then its summaries labelled in the store column.
 const SALES_FIGURES = [['sales', 'int'], ['sales_amount', 'money'], ['recharges', 'int'],
   ['recharged_principal', 'money'], ['recharged_bonus', 'money'], ['refunds', 'int'], ['refunded', 'money'],
   ['balance_spent_principal', 'money'], ['balance_spent_bonus', 'money'],
   ['balance_refunded_principal', 'money'], ['balance_refunded_bonus', 'money']];
-const POINTS_FIGURES = ['issued', 'redeemed', 'reversed', 'returned', 'expired', 'moved_in', 'moved_out', 'net']
+const POINTS_FIGURES = ['issued', 'imported', 'redeemed', 'reversed', 'returned', 'expired', 'moved_in', 'moved_out', 'net']
   .map((f) => [f, 'int']);
+const DAY_STORE = [['day', 'date'], ['store', 'text']];
 const label = (key) => ({ label: key });
+const withTotals = (r) => [...r.rows, { ...r.totals, store: label('rep.total') }];
 
 const REPORTS = {
   sales: {
-    params: ['range', 'store', 'channel'],
-    columns: [['day', 'date'], ['store', 'text'], ...SALES_FIGURES],
-    rows: (r) => [...r.rows, { ...r.totals, store: label('rep.total') }],
+    path: 'sales', params: ['range', 'store'], channel: 'tender',
+    columns: [...DAY_STORE, ...SALES_FIGURES],
+    rows: withTotals,
   },
   liability: {
-    params: ['store'],
+    path: 'liability', params: ['store'],
     columns: [['store', 'text'], ['principal', 'money'], ['bonus', 'money']],
     rows: (r) => [...r.stores, ...(r.chain ? [{ ...r.chain, store: label('rep.chain') }] : [])],
   },
   points: {
-    params: ['range', 'store'],
-    columns: [['day', 'date'], ['store', 'text'], ...POINTS_FIGURES, ['outstanding', 'int']],
+    path: 'points', params: ['range', 'store'], channel: 'issued',
+    columns: [...DAY_STORE, ...POINTS_FIGURES, ['outstanding', 'int']],
     rows: (r) => [...r.rows, ...r.stores,
       ...(r.chain_outstanding === null ? [] : [{ store: label('rep.chain'), outstanding: r.chain_outstanding }])],
   },
   members: {
-    params: ['range', 'store'],
-    columns: [['day', 'date'], ['store', 'text'], ['new', 'int'], ['active', 'int']],
-    rows: (r) => [...r.rows, { store: label('rep.total'), new: r.new }],
+    path: 'members', params: ['range', 'store', 'dormant'], channel: 'joined',
+    columns: [...DAY_STORE, ['new', 'int'], ['registered', 'int'], ['imported', 'int'], ['active', 'int']],
+    rows: (r) => [...r.rows, { store: label('rep.total'), new: r.new, registered: r.registered, imported: r.imported }],
+    // Dormant members (not in the files: their own small table here).
+    more: (r) => renderDormant(r.dormant),
   },
   rankings: {
-    params: ['range'],
+    path: 'rankings', query: { by: 'stores' }, params: ['range'], channel: 'tender',
     columns: [['rank', 'int'], ['store', 'text'], ['sales_amount', 'money'], ['sales', 'int'],
       ['refunded', 'money'], ['recharged_principal', 'money']],
     rows: (r) => r.stores,
   },
+  rankings_members: {
+    path: 'rankings', query: { by: 'members' }, params: ['range', 'store'],
+    columns: [['rank', 'int'], ['member', 'text'], ['sales', 'int'], ['sold', 'money'], ['refunds', 'int'],
+      ['refunded', 'money'], ['spent', 'money']],
+    rows: (r) => r.members || [],
+  },
+  rankings_products: {
+    path: 'rankings', query: { by: 'products' }, params: ['range', 'store'],
+    columns: [['rank', 'int'], ['sku', 'text'], ['qty', 'qty'], ['sold', 'money'],
+      ['returned_qty', 'qty'], ['returned', 'money', 'rep.c.returned_amount'],
+      ['net_qty', 'qty'], ['net', 'money', 'rep.c.net_amount']],
+    rows: (r) => r.products || [],
+  },
+  coupons: {
+    path: 'coupons', params: ['range', 'store'],
+    columns: [...DAY_STORE, ['issued', 'int', 'rep.c.coupons_issued'], ['uses_issued', 'int'], ['used', 'int'],
+      ['returned', 'int', 'rep.c.uses_returned'], ['off', 'money'], ['net_uses', 'int']],
+    rows: withTotals,
+  },
+  cards: {
+    path: 'cards', params: ['range', 'store'],
+    columns: [...DAY_STORE, ['sold', 'int', 'rep.c.cards_sold'], ['visits', 'int'],
+      ['refunded', 'int', 'rep.c.cards_refunded'], ['kept', 'money']],
+    rows: withTotals,
+  },
 };
+const NUMERIC = ['money', 'int', 'qty'];
 
 // What the screen holds: the last answer and the query it answered, the
 // last refusal, the chain's nodes, the last file made.
@@ -73,13 +112,17 @@ function isoDay(d) {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
 }
 
-function kind() { return $('#reports-kind').value || 'sales'; }
+function kind() {
+  const k = $('#reports-kind').value;
+  return REPORTS[k] ? k : 'sales';
+}
 
 /** The query of the report chosen, in `format` (json: none). */
 function query(format) {
   const k = kind();
-  const takes = REPORTS[k].params;
-  const q = new URLSearchParams();
+  const spec = REPORTS[k];
+  const takes = spec.params;
+  const q = new URLSearchParams(spec.query || {});
   if (takes.includes('range')) {
     for (const [name, sel] of [['from', '#reports-from'], ['to', '#reports-to']]) {
       const v = $(sel).value.trim();
@@ -87,10 +130,12 @@ function query(format) {
     }
   }
   if (takes.includes('store') && $('#reports-store').value) q.set('store', $('#reports-store').value);
-  if (takes.includes('channel') && $('#reports-channel').value) q.set('channel', $('#reports-channel').value);
+  if (spec.channel && $('#reports-channel').value) q.set('channel', $('#reports-channel').value);
+  const dormant = $('#reports-dormant-days').value.trim();
+  if (takes.includes('dormant') && dormant) q.set('dormant_days', dormant);
   if (format) { q.set('format', format); q.set('lang', state.lang === 'en' ? 'en' : 'zh'); }
   const s = q.toString();
-  return `/api/v1/reports/${k}${s ? `?${s}` : ''}`;
+  return `/api/v1/reports/${spec.path}${s ? `?${s}` : ''}`;
 }
 
 async function load() {
@@ -148,29 +193,79 @@ function renderControls() {
   const takes = REPORTS[k].params;
   for (const l of $$('.reports-range')) l.hidden = !takes.includes('range');
   $('#reports-store-label').hidden = !takes.includes('store');
-  $('#reports-channel-label').hidden = !takes.includes('channel');
+  $('#reports-dormant-label').hidden = !takes.includes('dormant');
   const pick = $('#reports-kind');
   for (const o of pick.options) o.textContent = t(`rep.k.${o.value}`);
+  renderChannel(k);
   const stores = $('#reports-store');
   const keep = stores.value;
   clear(stores);
   stores.append(h('option', { value: '', text: t('rep.all_stores') }));
   for (const n of view.nodes || []) stores.append(h('option', { value: n, text: n }));
   if ((view.nodes || []).includes(keep)) stores.value = keep;
+}
+
+/** The channel picker of report `k`: its values, its name; or, for a
+ * report whose figures record no channel, a line saying why. Under a
+ * channel, a line says which figures it leaves at 0. */
+function renderChannel(k) {
+  const spec = REPORTS[k];
+  const kindOf = spec.channel ? CHANNELS[spec.channel] : null;
+  $('#reports-channel-label').hidden = !kindOf;
   const ch = $('#reports-channel');
   const was = ch.value;
   clear(ch);
   ch.append(h('option', { value: '', text: t('rep.all_channels') }));
-  for (const c of CHANNELS) ch.append(h('option', { value: c, text: tenderName(c) }));
-  ch.value = was;
+  for (const c of (kindOf ? kindOf.values : [])) ch.append(h('option', { value: c, text: kindOf.label(c) }));
+  ch.value = kindOf && kindOf.values.includes(was) ? was : '';
+  if (kindOf) {
+    const name = $('#reports-channel-name');
+    name.dataset.i18n = kindOf.name;
+    name.textContent = t(kindOf.name);
+  }
+  const note = $('#reports-channel-note');
+  const key = !kindOf ? `rep.no_channel.${k}` : (ch.value ? `rep.channel_note.${k}` : null);
+  const shown = key && I18N.zh[key] ? key : null;
+  note.hidden = !shown;
+  note.dataset.note = shown || '';
+  note.textContent = shown ? t(shown) : '';
 }
 
 function cell(row, [field, type]) {
   const v = row[field];
-  const attrs = { 'data-field': field, class: type === 'money' || type === 'int' ? 'num' : null };
+  const attrs = { 'data-field': field, class: NUMERIC.includes(type) ? 'num' : null };
   if (v === undefined || v === null) return h('td', { ...attrs, 'data-value': '' });
   if (v && typeof v === 'object' && v.label) return h('td', { ...attrs, 'data-label': v.label, text: t(v.label) });
   return h('td', { ...attrs, 'data-value': String(v), text: type === 'money' ? money(v) : String(v) });
+}
+
+/** Dormant members as of the report's `to`: per store, then the chain's
+ * (none counted under a channel: the API's `chain` null, no stores). */
+function renderDormant(d) {
+  if (!d) return null;
+  const rows = [...d.stores, ...(d.chain === null ? [] : [{ store: label('rep.chain'), dormant: d.chain }])];
+  const columns = [['store', 'text'], ['dormant', 'int']];
+  return h('div', { 'data-test': 'reports-dormant' },
+    h('h4', { text: t('rep.dormant_title', { as_of: d.as_of, days: d.days, by: d.last_seen_by }) }),
+    rows.length === 0
+      ? h('p', { class: 'muted', 'data-test': 'reports-dormant-none', text: t('rep.dormant_none') })
+      : table(columns, rows, 'reports-dormant-row'));
+}
+
+/** A table of `rows` under `columns`, each row tagged `test`. */
+function table(columns, rows, test) {
+  return h('div', { class: 'table-wrap' },
+    h('table', { class: 'table', 'data-test': test === 'reports-row' ? 'reports-table' : `${test}s` },
+      h('thead', null, h('tr', null, columns.map(([f, type, key]) => h('th', {
+        class: NUMERIC.includes(type) ? 'num' : null, 'data-field': f, text: t(key || `rep.c.${f}`),
+      })))),
+      h('tbody', null, rows.map((row) => h('tr', {
+        'data-test': test,
+        'data-store': typeof row.store === 'string' ? row.store : '',
+        'data-day': row.day || '',
+        'data-id': row.member || row.sku || null,
+        'data-summary': typeof row.store === 'object' && row.store ? row.store.label : null,
+      }, columns.map((c) => cell(row, c)))))));
 }
 
 function renderFreshness(f) {
@@ -204,21 +299,14 @@ export function renderReports() {
   const spec = REPORTS[view.kind];
   const rows = spec.rows(r);
   root.dataset.kind = view.kind;
+  root.dataset.channel = r.channel || '';
   root.append(h('h3', { 'data-test': 'reports-heading', text: t(`rep.k.${view.kind}`) }));
-  if ((r.rows || r.stores || []).length === 0) root.append(h('p', { class: 'muted', 'data-test': 'reports-none', text: t('rep.none') }));
-  root.append(
-    h('div', { class: 'table-wrap' },
-      h('table', { class: 'table', 'data-test': 'reports-table' },
-        h('thead', null, h('tr', null, spec.columns.map(([f, type]) => h('th', {
-          class: type === 'money' || type === 'int' ? 'num' : null, 'data-field': f, text: t(`rep.c.${f}`),
-        })))),
-        h('tbody', null, rows.map((row) => h('tr', {
-          'data-test': 'reports-row',
-          'data-store': typeof row.store === 'string' ? row.store : '',
-          'data-day': row.day || '',
-          'data-summary': typeof row.store === 'object' && row.store ? row.store.label : null,
-        }, spec.columns.map((c) => cell(row, c))))))),
-  );
+  // Summary rows (totals, the chain) are not data: with none else, say so.
+  if (rows.every((row) => typeof row.store === 'object' && row.store)) {
+    root.append(h('p', { class: 'muted', 'data-test': 'reports-none', text: t('rep.none') }));
+  }
+  root.append(table(spec.columns, rows, 'reports-row'));
+  if (spec.more) root.append(spec.more(r));
 }
 
 export function bindReports() {
@@ -235,6 +323,7 @@ export function bindReports() {
     renderReports();
     busy($('#reports-show'), load);
   });
+  $('#reports-channel').addEventListener('change', () => renderChannel(kind()));
   $('#reports-form').addEventListener('submit', (ev) => {
     ev.preventDefault(); clearError(); busy($('#reports-show'), load);
   });

@@ -6,11 +6,13 @@
 //! - `sales`: per day and store, sales, recharges, refunds and the balance
 //!   spent, optionally of one tender kind (`channel`);
 //! - `liability`: stored value owed to members per store and chain-wide,
-//!   principal and bonus (the rule: `Figures::liability`);
-//! - `points`: issued, redeemed, reversed, returned, moved between stores
-//!   and outstanding (expired is 0: points do not expire yet);
-//! - `members`: new and active members per day and store, and dormant
-//!   members (`more`);
+//!   principal and bonus (the rule: `Figures::liability`, imports
+//!   included);
+//! - `points`: issued, imported, redeemed, reversed, returned, moved
+//!   between stores and outstanding (expired is 0: points do not expire
+//!   yet);
+//! - `members`: new (registered and imported) and active members per day
+//!   and store, and dormant members (`more`);
 //! - `rankings`: stores by sales; members and products (`more`).
 //!
 //! Coupons and cards (`/reports/coupons`, `/reports/cards`) are in `more`.
@@ -607,11 +609,11 @@ struct StoreLiabilityView {
 #[derive(Serialize, ToSchema)]
 #[schema(as = LiabilityReport)]
 pub(crate) struct LiabilityReportView {
-    /// Per store: recharged − spent + refunded + shares received − shares
-    /// given, over all its days.
+    /// Per store: recharged + imported − spent + refunded + shares
+    /// received − shares given, over all its days.
     stores: Vec<StoreLiabilityView>,
-    /// Chain-wide (recharged − spent + refunded); null for a store manager
-    /// or when one store is asked.
+    /// Chain-wide (recharged + imported − spent + refunded); null for a
+    /// store manager or when one store is asked.
     #[schema(required = true)]
     chain: Option<LiabilityView>,
     freshness: FreshnessView,
@@ -623,7 +625,7 @@ pub(crate) struct LiabilityReportView {
     operation_id = "liabilityReport",
     tag = "reports",
     summary = r#"Stored value owed to members, per store and chain-wide / 储值负债"#,
-    description = r#"What members may still spend, principal and bonus apart. A store's part is recharged − spent + refunded at it, plus the shares other stores gave it less the shares it gave (escrow transfers), over all its days; the stores' parts sum to the chain-wide figure, recharged − spent + refunded. A store manager sees their own stores only, without the chain-wide figure."#,
+    description = r#"What members may still spend, principal and bonus apart. A store's part is recharged + imported (opening balances of members imported there) − spent + refunded at it, plus the shares other stores gave it less the shares it gave (escrow transfers), over all its days; the stores' parts sum to the chain-wide figure, recharged + imported − spent + refunded. No `channel`: a member's stored value is one balance. A store manager sees their own stores only, without the chain-wide figure."#,
     params(
         ("store" = Option<String>, Query, description = r#"One store (a node name); default every store."#, example = "store-1"),
         ("channel" = Option<String>, Query, description = r#"Not taken: refused (422 `invalid_report_query`, field `channel`): stored value is one balance per member, and what was recharged or imported cannot be told apart once spent."#),

@@ -7,23 +7,9 @@
 
 mod common;
 
-use common::{App, TOKEN, code};
+use common::reports::import;
+use common::{App, code};
 use serde_json::{Value, json};
-
-async fn import(app: &App, query: &str, csv: &[u8]) -> (u16, Value) {
-    let a = app
-        .raw(
-            "POST",
-            &format!("/api/v1/members/import{query}"),
-            &[
-                ("authorization", &format!("Bearer {TOKEN}")),
-                ("content-type", "text/csv"),
-            ],
-            csv.to_vec(),
-        )
-        .await;
-    (a.status.as_u16(), a.json().unwrap_or(Value::Null))
-}
 
 async fn by_phone(app: &App, phone: &str) -> Value {
     let (s, v) = app.get(&format!("/api/v1/members?phone={phone}")).await;

@@ -18,6 +18,7 @@ use std::io::Cursor;
 use std::time::Duration;
 
 use calamine::{Data, Reader, Xlsx};
+use common::reports::POINTS;
 use common::{App, code};
 use serde_json::{Value, json};
 use tongka_actors::{Engine, EngineConfig, Outcome};
@@ -173,17 +174,6 @@ const SALES: &[&str] = &[
     "balance_spent_bonus",
     "balance_refunded_principal",
     "balance_refunded_bonus",
-];
-const POINTS: &[&str] = &[
-    "issued",
-    "imported",
-    "redeemed",
-    "reversed",
-    "returned",
-    "expired",
-    "moved_in",
-    "moved_out",
-    "net",
 ];
 
 /// One report: its path, its name in file names, its sheet's names, its

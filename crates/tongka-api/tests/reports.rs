@@ -9,7 +9,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::reports::{days, summed};
+use common::reports::{days, refused, summed};
 use common::{App, code};
 use serde_json::{Value, json};
 use tongka_actors::{Engine, EngineConfig, Outcome};
@@ -412,18 +412,7 @@ async fn bad_queries_are_refused_in_both_languages() {
         ("/api/v1/reports/members?to=2026-02-30", "to"),
         ("/api/v1/reports/rankings?by=coupons", "by"),
     ] {
-        let (s, v) = app.get(path).await;
-        assert_eq!((s, code(&v)), (422, "invalid_report_query"), "{path}: {v}");
-        assert_eq!(v["error"]["field"], field, "{path}: {v}");
-        assert!(!v["error"]["message"].as_str().unwrap().is_empty());
-        assert!(
-            v["error"]["message_zh"]
-                .as_str()
-                .unwrap()
-                .chars()
-                .any(|c| c > '\u{2e80}'),
-            "{path}: {v}"
-        );
+        let v = refused(&app, path, field).await;
         assert!(
             !v.to_string().contains("bitcoin") && !v.to_string().contains("store-9"),
             "not echoed: {v}"

@@ -10,8 +10,8 @@
 
 mod common;
 
-use common::reports::{days, today};
-use common::{App, code};
+use common::App;
+use common::reports::{days, refused, today};
 use serde_json::{Value, json};
 
 async fn post(app: &App, path: &str, body: Value, key: &str) -> Value {
@@ -389,18 +389,7 @@ async fn bad_queries_of_the_new_reports_are_refused_in_both_languages() {
         ("/api/v1/reports/cards?from=2026-02-30", "from"),
         ("/api/v1/reports/cards?limit=1", "query"),
     ] {
-        let (s, v) = app.get(path).await;
-        assert_eq!((s, code(&v)), (422, "invalid_report_query"), "{path}: {v}");
-        assert_eq!(v["error"]["field"], field, "{path}: {v}");
-        assert!(!v["error"]["message"].as_str().unwrap().is_empty());
-        assert!(
-            v["error"]["message_zh"]
-                .as_str()
-                .unwrap()
-                .chars()
-                .any(|c| c > '\u{2e80}'),
-            "{path}: {v}"
-        );
+        let v = refused(&app, path, field).await;
         assert!(
             !v.to_string().contains("bitcoin") && !v.to_string().contains("store-9"),
             "not echoed: {v}"

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use tongka_core::Money;
 use tongka_core::day::Day;
 
-use super::{App, TOKEN};
+use super::{App, TOKEN, code};
 
 /// Today, China time (the chain's calendar).
 pub fn today() -> Day {
@@ -48,6 +48,37 @@ pub fn summed(report: &Value, store: &str, fields: &[&str]) -> Value {
         out.insert(f.to_string(), v);
     }
     Value::Object(out)
+}
+
+/// The points report's figures of a row, in its columns' order.
+pub const POINTS: &[&str] = &[
+    "issued",
+    "imported",
+    "redeemed",
+    "reversed",
+    "returned",
+    "expired",
+    "moved_in",
+    "moved_out",
+    "net",
+];
+
+/// `GET path`, which must be refused `422 invalid_report_query` naming
+/// `field`, with a message in English and in Chinese: the answer.
+pub async fn refused(app: &App, path: &str, field: &str) -> Value {
+    let (s, v) = app.get(path).await;
+    assert_eq!((s, code(&v)), (422, "invalid_report_query"), "{path}: {v}");
+    assert_eq!(v["error"]["field"], field, "{path}: {v}");
+    assert!(!v["error"]["message"].as_str().unwrap().is_empty(), "{v}");
+    assert!(
+        v["error"]["message_zh"]
+            .as_str()
+            .unwrap()
+            .chars()
+            .any(|c| c > '\u{2e80}'),
+        "{path}: {v}"
+    );
+    v
 }
 
 /// `POST /members/import` of `csv` (`query`: `?dry_run=true` or empty).

@@ -317,6 +317,12 @@ fn console_lists_every_report_and_filters_members_by_channel_after_an_import() {
         (&json!(2), &json!(0), &json!(2)),
         "{members}"
     );
+    let (status, points) = node.get(&format!("/reports/points?{range}&channel=import"));
+    assert_eq!(status, 200, "{points}");
+    assert_eq!(points["rows"][0]["imported"], 20, "{points}");
+    let (status, products) = node.get(&format!("/reports/rankings?{range}&by=products"));
+    assert_eq!(status, 200, "{products}");
+    assert_eq!(products["products"][0]["sku"], "haircut10", "{products}");
     let (status, cards) = node.get(&format!("/reports/cards?{range}"));
     assert_eq!(status, 200, "{cards}");
     assert_eq!(cards["totals"]["sold"], 1, "{cards}");
@@ -396,6 +402,49 @@ fn console_lists_every_report_and_filters_members_by_channel_after_an_import() {
         .await;
         assert_eq!(th, "导入");
         screenshot(c, "console-reports-members-import").await;
+
+        // Points by where they were issued: the imported ones alone.
+        select(c, "reports-kind", "points").await;
+        wait_for(c, r#"[data-test="reports-body"][data-kind="points"]"#).await;
+        assert_eq!(text(c, "#reports-channel-name").await, "积分来源");
+        set_range(c, &from, &to).await;
+        select(c, "reports-channel", "import").await;
+        click(c, "reports-show").await;
+        wait_for(c, r#"[data-test="reports-body"][data-channel="import"]"#).await;
+        same_as_api(
+            c,
+            &points,
+            &["issued", "imported", "redeemed", "net"],
+            (&Value::Null, ""),
+        )
+        .await;
+
+        // Products ranked: the card sold, as the API ranks it.
+        select(c, "reports-kind", "rankings_products").await;
+        wait_for(
+            c,
+            r#"[data-test="reports-body"][data-kind="rankings_products"]"#,
+        )
+        .await;
+        wait_for(
+            c,
+            r#"[data-test="reports-channel-note"][data-note="rep.no_channel.rankings_products"]"#,
+        )
+        .await;
+        set_range(c, &from, &to).await;
+        click(c, "reports-show").await;
+        let top = &products["products"][0];
+        for f in ["rank", "qty", "sold", "net_qty", "net"] {
+            wait_for(
+                c,
+                &format!(
+                    r#"{}[data-id="haircut10"] td[data-field="{f}"][data-value="{}"]"#,
+                    dt("reports-row"),
+                    value(&top[f])
+                ),
+            )
+            .await;
+        }
 
         // Cards: no channel (the screen says why), the API's figures.
         select(c, "reports-kind", "cards").await;

@@ -30,6 +30,7 @@ pub mod cards;
 pub mod closes;
 pub mod coupons;
 mod ids;
+pub mod imports;
 mod node;
 mod points;
 mod queue;
@@ -38,6 +39,7 @@ pub mod scenario;
 mod sim;
 pub mod staff;
 pub mod stock;
+pub mod withdrawals;
 
 use std::fmt;
 use std::ops::Range;
@@ -156,6 +158,14 @@ pub enum Mutation {
     /// store-1 leaves refunds out of its closes' totals (日结 / 交班): the
     /// close records less refunded than its ops did.
     CloseDropsRefunds,
+    /// store-1 asks to withdraw more than it is owed and makes the
+    /// request anyway when the settlement rule refuses it
+    /// (`withdrawal_exceeds_owed` skipped).
+    WithdrawalSkipsOwed,
+    /// store-1, running a member import file again, skips the
+    /// idempotency verdict of its chunks: it plans them as made (their
+    /// keys are recorded) and registers their members again.
+    ImportRerunRegisters,
 }
 
 /// How to run.

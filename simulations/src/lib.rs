@@ -166,6 +166,10 @@ pub enum Mutation {
     /// idempotency verdict of its chunks: it plans them as made (their
     /// keys are recorded) and registers their members again.
     ImportRerunRegisters,
+    /// HQ (the one node deciding withdrawals, not store-1) decides a
+    /// withdrawal it already decided again, skipping the rule's
+    /// `withdrawal_decided` refusal.
+    WithdrawalDecidedTwice,
 }
 
 /// How to run.

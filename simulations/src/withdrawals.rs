@@ -17,7 +17,8 @@
 //!   bodies, not the figures the decision read); when HQ approves one, the
 //!   store's approved withdrawals sum to at most what HQ's transfer ops
 //!   say.
-//! - withdrawal_once: in full sweeps and at the end, at every node, each
+//! - withdrawal_once: as each step is made (at its node), in full sweeps
+//!   and at the end, at every node, each
 //!   withdrawal is requested by one op and decided by at most one (one HQ
 //!   decides), and the row the node keeps says what those ops say (store,
 //!   amount, status). After the final heal every node holds the same rows

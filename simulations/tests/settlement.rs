@@ -2,8 +2,8 @@
 //! closes scenario, where stores also import members with opening
 //! balances and ask HQ to withdraw what they are owed, passes every
 //! checker while the chain is split and a store restarts; a store asking
-//! more than it is owed, and a store registering a file's members again
-//! on a re-run, are caught.
+//! more than it is owed, HQ deciding a withdrawal twice, and a store
+//! registering a file's members again on a re-run, are caught.
 
 mod common;
 
@@ -26,6 +26,7 @@ fn withdrawals_and_imports_pass_seeds_1_to_3() {
     let w = out.report.withdrawals.as_ref().expect("withdrawal figures");
     assert!(w.requested > 0 && w.refused_over > 0, "{text}");
     assert!(w.approved > 0 && w.rejected > 0, "{text}");
+    assert!(w.decided_refused > 0, "{text}");
     assert!(w.checked >= w.requested, "{text}");
     let i = out.report.imports.as_ref().expect("import figures");
     assert!(i.files > 0 && i.reruns > 0 && i.replayed > 0, "{text}");
@@ -61,6 +62,13 @@ fn a_withdrawal_beyond_what_is_owed_is_caught() {
     let (seed, v) = caught(Mutation::WithdrawalSkipsOwed);
     assert_eq!(v.invariant, "withdrawal_owed", "seed {seed}: {v}");
     assert_eq!(v.node.as_deref(), Some("store-1"), "seed {seed}: {v}");
+}
+
+#[test]
+fn a_withdrawal_decided_twice_is_caught() {
+    let (seed, v) = caught(Mutation::WithdrawalDecidedTwice);
+    assert_eq!(v.invariant, "withdrawal_once", "seed {seed}: {v}");
+    assert!(v.detail.contains("decided twice"), "seed {seed}: {v}");
 }
 
 #[test]

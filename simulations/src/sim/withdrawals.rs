@@ -4,7 +4,7 @@
 //! `Engine::owed`) and the withdrawals it holds; HQ approves or rejects by
 //! `decide_approval` likewise; each step made through `Sim::make` and
 //! replicated as any op. The checks: withdrawal_owed as each step is
-//! made, withdrawal_once in full sweeps and at the end.
+//! made, withdrawal_once then too, in full sweeps and at the end.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -132,6 +132,7 @@ impl Sim<'_> {
         st.requested_amount += amount;
         st.requested_cut_off += u64::from(cut_off);
         self.check_withdrawal_owed(s, &name, false);
+        self.check_withdrawals(s);
         let t = self.now + between(&mut self.withdraw.rng, review[0].ms(), review[1].ms());
         self.at(t, Ev::Review(id, false));
     }
@@ -157,6 +158,9 @@ impl Sim<'_> {
         let mut approve = !chance(&mut self.withdraw.rng, rejects);
         match settlement::decide_approval(&w, approve, owed, &rows) {
             Ok(()) => {}
+            // The bug: HQ decides it again.
+            Err(SettlementError::Decided(_))
+                if self.mutation == Mutation::WithdrawalDecidedTwice => {}
             Err(SettlementError::Decided(_)) => {
                 self.withdrawal_stats().decided_refused += 1;
                 return;
@@ -200,6 +204,7 @@ impl Sim<'_> {
         if approve {
             self.check_withdrawal_owed(hq, &w.store, true);
         }
+        self.check_withdrawals(hq);
         if !again && chance(&mut self.withdraw.rng, twice) {
             let t = self.now + between(&mut self.withdraw.rng, 60_000, 30 * 60_000);
             self.at(t, Ev::Review(id, true));

@@ -6,8 +6,9 @@
 //! crashes and restarts, clock skew and full disks, under a workload of
 //! registrations, recharges, balance checkouts, refunds, profile edits,
 //! duplicate registrations, client retries and, when a scenario has them,
-//! points redemptions, member merges, coupons, count/period cards and
-//! staff accounts. Every node runs the real
+//! points redemptions, member merges, coupons, count/period cards, staff
+//! accounts, stock, closes, withdrawals and member imports. Every node
+//! runs the real
 //! rules: `tongka-core` decides and applies, `tongka-sync`'s `Replica`
 //! replicates, `tongka_core::escrow` says whom to ask for shares. The
 //! simulator only drives them, as the real node's actors, writer and

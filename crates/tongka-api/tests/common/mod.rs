@@ -100,6 +100,12 @@ impl App {
         App::build_named(node, |s| s, role, true, true)
     }
 
+    /// A fresh node named `node` of `role` whose replication layer reports
+    /// `peers` (the dashboard at HQ).
+    pub fn named_with_peers(node: &str, role: &str, peers: tongka_api::PeerStatusFn) -> App {
+        App::build_named(node, |s| s.with_peers(peers), role, true, true)
+    }
+
     fn build_with(
         tune: impl FnOnce(tongka_api::AppState) -> tongka_api::AppState,
         role: &str,

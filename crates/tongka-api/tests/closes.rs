@@ -429,14 +429,8 @@ async fn hq_closes_nothing() {
 /// Store-2's ops, made at `two`, applied at `app` (as replication would).
 async fn ship(app: &App, two: &App) {
     let store2 = tongka_core::ids::NodeId::new("store-2").unwrap();
-    for op in two.engine.db().ops_from(&store2, 1, 1000).unwrap() {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        app.engine
-            .apply_remote(op, Box::new(move |r| tx.send(r).unwrap()))
-            .await
-            .unwrap();
-        rx.await.unwrap().unwrap();
-    }
+    app.receive(two.engine.db().ops_from(&store2, 1, 1000).unwrap())
+        .await;
 }
 
 fn ids(list: &Value) -> Vec<String> {

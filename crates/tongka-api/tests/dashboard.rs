@@ -352,18 +352,7 @@ async fn the_dashboard_matches_figures_computed_by_hand() {
     );
 
     // Ranked by today's sales: store-1, then store-2 at 0.00.
-    let ranking: Vec<(&str, &str)> = d["ranking"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["store"].as_str().unwrap(),
-                r["sales_amount"].as_str().unwrap(),
-            )
-        })
-        .collect();
-    assert_eq!(ranking, [("store-1", "164.00"), ("store-2", "0.00")]);
+    assert_eq!(ranking(&d), [("store-1", "164.00"), ("store-2", "0.00")]);
 
     // The 30 days, oldest first: today is the last (29), yesterday 28,
     // three days ago 26.
@@ -408,14 +397,33 @@ async fn the_dashboard_matches_figures_computed_by_hand() {
 
 /// Store-2's ops, made by `two`, applied at `app`.
 async fn ship(app: &App, two: &Store2) {
-    for op in two.db.ops_from(&n("store-2"), 1, 100).unwrap() {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        app.engine
-            .apply_remote(op, Box::new(move |r| tx.send(r).unwrap()))
-            .await
-            .unwrap();
-        rx.await.unwrap().unwrap();
-    }
+    app.receive(two.db.ops_from(&n("store-2"), 1, 100).unwrap())
+        .await;
+}
+
+/// The ranking's (store, today's sales amount), in order.
+fn ranking(d: &Value) -> Vec<(&str, &str)> {
+    d["ranking"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["store"].as_str().unwrap(),
+                r["sales_amount"].as_str().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// The names of the list `list` of `d` (`stores`; `store` of each).
+fn names<'a>(d: &'a Value, list: &str) -> Vec<&'a str> {
+    d[list]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["store"].as_str().unwrap())
+        .collect()
 }
 
 /// HQ's own dashboard: HQ (this node, which registered a member today, so
@@ -471,34 +479,11 @@ async fn hq_is_shown_apart_on_its_own_dashboard() {
                          "newest_op": d["hq"][0]["sync"]["newest_op"].clone()}}])
     );
     assert_eq!(d["hq"][0]["sync"]["newest_op"]["seq"], 1, "{d}");
-    let stores: Vec<&str> = d["stores"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["store"].as_str().unwrap())
-        .collect();
-    assert_eq!(stores, ["store-1", "store-2"], "{d}");
+    assert_eq!(names(&d, "stores"), ["store-1", "store-2"], "{d}");
     assert_eq!(store(&d, "store-2")["sync"]["state"], "partitioned");
     assert_eq!(store(&d, "store-1")["sync"]["lag_ops"], 1);
-    let ranking: Vec<(&str, &str)> = d["ranking"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["store"].as_str().unwrap(),
-                r["sales_amount"].as_str().unwrap(),
-            )
-        })
-        .collect();
-    assert_eq!(ranking, [("store-2", "80.00"), ("store-1", "0.00")]);
-    let per: Vec<&str> = d["series"]["stores"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["store"].as_str().unwrap())
-        .collect();
-    assert_eq!(per, ["store-2"], "{d}");
+    assert_eq!(ranking(&d), [("store-2", "80.00"), ("store-1", "0.00")]);
+    assert_eq!(names(&d["series"], "stores"), ["store-2"], "{d}");
     // HQ's member counts in the chain's members, as every member does.
     assert_eq!(
         d["members"],
@@ -536,20 +521,8 @@ async fn a_store_shows_hq_partitioned_apart() {
                          "partitioned_since": "2026-12-05T16:00:00.000Z",
                          "newest_op": null}}])
     );
-    let stores: Vec<&str> = d["stores"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["store"].as_str().unwrap())
-        .collect();
-    assert_eq!(stores, ["store-1", "store-3"], "{d}");
-    let ranked: Vec<&str> = d["ranking"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["store"].as_str().unwrap())
-        .collect();
-    assert_eq!(ranked, ["store-1", "store-3"]);
+    assert_eq!(names(&d, "stores"), ["store-1", "store-3"], "{d}");
+    assert_eq!(names(&d, "ranking"), ["store-1", "store-3"]);
 }
 
 #[tokio::test]
@@ -587,13 +560,7 @@ async fn a_store_manager_sees_their_store_and_a_cashier_nothing() {
         d["outstanding"],
         json!({"principal": "896.36", "bonus": "89.64", "points": 114})
     );
-    let stores: Vec<&str> = d["stores"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["store"].as_str().unwrap())
-        .collect();
-    assert_eq!(stores, ["store-1"]);
+    assert_eq!(names(&d, "stores"), ["store-1"]);
     assert_eq!(d["series"]["sales_amount"], days(&[(29, "164.00")]));
     assert_eq!(d["series"]["stores"].as_array().unwrap().len(), 1);
 

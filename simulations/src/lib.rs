@@ -6,8 +6,9 @@
 //! crashes and restarts, clock skew and full disks, under a workload of
 //! registrations, recharges, balance checkouts, refunds, profile edits,
 //! duplicate registrations, client retries and, when a scenario has them,
-//! points redemptions, member merges, coupons, count/period cards and
-//! staff accounts. Every node runs the real
+//! points redemptions, member merges, coupons, count/period cards, staff
+//! accounts, stock, closes, withdrawals and member imports. Every node
+//! runs the real
 //! rules: `tongka-core` decides and applies, `tongka-sync`'s `Replica`
 //! replicates, `tongka_core::escrow` says whom to ask for shares. The
 //! simulator only drives them, as the real node's actors, writer and
@@ -30,6 +31,7 @@ pub mod cards;
 pub mod closes;
 pub mod coupons;
 mod ids;
+pub mod imports;
 mod node;
 mod points;
 mod queue;
@@ -38,6 +40,7 @@ pub mod scenario;
 mod sim;
 pub mod staff;
 pub mod stock;
+pub mod withdrawals;
 
 use std::fmt;
 use std::ops::Range;
@@ -156,6 +159,18 @@ pub enum Mutation {
     /// store-1 leaves refunds out of its closes' totals (日结 / 交班): the
     /// close records less refunded than its ops did.
     CloseDropsRefunds,
+    /// store-1 asks to withdraw more than it is owed and makes the
+    /// request anyway when the settlement rule refuses it
+    /// (`withdrawal_exceeds_owed` skipped).
+    WithdrawalSkipsOwed,
+    /// store-1, running a member import file again, skips the
+    /// idempotency verdict of its chunks: it plans them as made (their
+    /// keys are recorded) and registers their members again.
+    ImportRerunRegisters,
+    /// HQ (the one node deciding withdrawals, not store-1) decides a
+    /// withdrawal it already decided again, skipping the rule's
+    /// `withdrawal_decided` refusal.
+    WithdrawalDecidedTwice,
 }
 
 /// How to run.

@@ -12,13 +12,14 @@ use tongka_core::checkout::Order;
 use tongka_core::clock::{HlcClock, VersionVector};
 use tongka_core::day::Day;
 use tongka_core::figures::{self, Figures};
-use tongka_core::ids::{MemberId, NodeId, OpId, OrderId};
+use tongka_core::ids::{MemberId, NodeId, OpId, OrderId, WithdrawalId};
 use tongka_core::member::Profile;
 use tongka_core::money::Money;
 use tongka_core::op::{Op, OpBody, OriginRole, StateDigest};
 use tongka_core::programme::Programme;
 use tongka_core::programme_doc;
 use tongka_core::refund::OrderState;
+use tongka_core::settlement::Withdrawal;
 use tongka_core::state::{LedgerTotals, MemberState};
 use tongka_core::stock::{NegativeStock, StockChange, StockError, StoreStock, Unit};
 use tongka_core::wallet::Share;
@@ -380,6 +381,10 @@ pub(crate) struct Materialised {
     pub settle_ops: tongka_core::settlement::Settlement,
     /// The `SettlementDropsBonus` mutation.
     pub settle_drop_bonus: bool,
+    /// Every withdrawal held here as `settlement::apply` makes it (the
+    /// db's `withdrawals-1` rows); the state hash covers them once not
+    /// empty.
+    pub withdrawals: BTreeMap<WithdrawalId, Withdrawal>,
 }
 
 /// A node's figures by (store, day): hashed, since 21 nodes each look one
@@ -408,6 +413,7 @@ impl Materialised {
             figures_transfer_twice: false,
             settle_ops: Default::default(),
             settle_drop_bonus: false,
+            withdrawals: BTreeMap::new(),
             members: IdMap::new(ids.members.clone()),
             expect: IdMap::new(ids.members.clone()),
             orders: IdMap::new(ids.orders.clone()),
@@ -598,8 +604,20 @@ impl Materialised {
                     Some(p) => p,
                     None => self.phones.intern(&m.profile.phone),
                 };
+                // An import's opening balances are what its wallet holds.
+                let e = match &op.body {
+                    OpBody::MemberRegistered {
+                        opening: Some(o), ..
+                    } => Expect {
+                        principal: o.principal,
+                        bonus: o.bonus,
+                    },
+                    _ => Expect::default(),
+                };
+                self.held.principal += e.principal;
+                self.held.bonus += e.bonus;
                 self.members.put(i, m);
-                self.expect.put(i, Expect::default());
+                self.expect.put(i, e);
                 if self.phones.at(p).is_none() {
                     self.phones.put(p, Holders::default());
                 }
@@ -717,8 +735,16 @@ impl Materialised {
                 ));
             }
             Admitted::Stock => self.apply_stock(op, made)?,
+            // The withdrawal's row after the op, as the db keeps it: one
+            // that does not apply leaves the row as it was (the
+            // withdrawal_once check compares the rows with the ops).
             Admitted::Withdrawal => {
-                return Err(fail("not_applicable", "withdrawals are not simulated yet"));
+                let OpBody::Withdrawal { id, .. } = &op.body else {
+                    unreachable!("admitted as a withdrawal")
+                };
+                if let Ok(w) = tongka_core::settlement::apply(self.withdrawals.get(id), op) {
+                    self.withdrawals.insert(id.clone(), w);
+                }
             }
             // A close changes no state: it is in the log, where its
             // checker reads it (`sim/closes.rs`).
@@ -905,6 +931,10 @@ impl Materialised {
             h.update(&postcard::to_allocvec(&self.stock.minimums).expect("encoding to memory"));
             h.update(&postcard::to_allocvec(&self.stock.transfers).expect("encoding to memory"));
         }
+        if !self.withdrawals.is_empty() {
+            h.update(b"withdrawals");
+            h.update(&postcard::to_allocvec(&self.withdrawals).expect("encoding to memory"));
+        }
         // Merges, once any was applied (runs without hash as before).
         for (absorbed, survivor) in &self.merge_pairs {
             h.update(b"merged");
@@ -940,6 +970,7 @@ impl Materialised {
             && self.merge_pairs == other.merge_pairs
             && self.staff == other.staff
             && self.stock == other.stock
+            && self.withdrawals == other.withdrawals
     }
 }
 

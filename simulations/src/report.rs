@@ -269,6 +269,10 @@ pub struct Report {
     pub stock: Option<crate::stock::StockStats>,
     /// Closes (the scenario's `[closes]`; `None` without).
     pub closes: Option<crate::closes::CloseStats>,
+    /// Withdrawals (the scenario's `[withdrawals]`; `None` without).
+    pub withdrawals: Option<crate::withdrawals::WithdrawalStats>,
+    /// Member imports (the scenario's `[imports]`; `None` without).
+    pub imports: Option<crate::imports::ImportStats>,
 }
 
 /// Spends summed over stores.
@@ -345,6 +349,8 @@ impl Report {
             staff: sc.staff.as_ref().map(|_| Default::default()),
             stock: sc.stock.as_ref().map(|_| Default::default()),
             closes: sc.closes.as_ref().map(|_| Default::default()),
+            withdrawals: sc.withdrawals.as_ref().map(|_| Default::default()),
+            imports: sc.imports.as_ref().map(|_| Default::default()),
         }
     }
 
@@ -532,6 +538,14 @@ impl Report {
             s.to_text(&mut o);
             o.push('\n');
         }
+        if let Some(s) = &self.withdrawals {
+            s.to_text(&mut o);
+            o.push('\n');
+        }
+        if let Some(s) = &self.imports {
+            s.to_text(&mut o);
+            o.push('\n');
+        }
         let _ = writeln!(o, "activity per store");
         let _ = writeln!(
             o,
@@ -704,7 +718,23 @@ impl Report {
         } else {
             &[]
         };
-        INVARIANTS.iter().chain(staff).chain(stock).chain(closes)
+        let withdrawals = if self.withdrawals.is_some() {
+            crate::withdrawals::WITHDRAWAL_INVARIANTS
+        } else {
+            &[]
+        };
+        let imports = if self.imports.is_some() {
+            crate::imports::IMPORT_INVARIANTS
+        } else {
+            &[]
+        };
+        INVARIANTS
+            .iter()
+            .chain(staff)
+            .chain(stock)
+            .chain(closes)
+            .chain(withdrawals)
+            .chain(imports)
     }
 
     pub fn to_html(&self) -> String {
@@ -793,6 +823,16 @@ pre{{background:#f6f6f6;padding:1em;overflow:auto}}svg{{background:#fff;border:1
             let mut t = String::new();
             s.to_text(&mut t);
             let _ = write!(h, "<h2>Closes</h2><pre>{}</pre>", esc(&t));
+        }
+        if let Some(s) = &self.withdrawals {
+            let mut t = String::new();
+            s.to_text(&mut t);
+            let _ = write!(h, "<h2>Withdrawals</h2><pre>{}</pre>", esc(&t));
+        }
+        if let Some(s) = &self.imports {
+            let mut t = String::new();
+            s.to_text(&mut t);
+            let _ = write!(h, "<h2>Member imports</h2><pre>{}</pre>", esc(&t));
         }
         h.push_str("<h2>Convergence</h2><table><tr><th>when</th><th>what</th><th>every node held every op after</th></tr>");
         for x in &self.heals {

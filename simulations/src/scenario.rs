@@ -197,6 +197,14 @@ pub struct Scenario {
     /// Day and shift closes (`crate::closes`). Absent: none (as before).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closes: Option<crate::closes::Closes>,
+    /// Withdrawals (`crate::withdrawals`): stores ask, HQ decides. Absent:
+    /// none (as before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withdrawals: Option<crate::withdrawals::Withdrawals>,
+    /// Member imports with opening balances (`crate::imports`). Absent:
+    /// none (as before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imports: Option<crate::imports::Imports>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -635,6 +643,16 @@ impl Scenario {
             .as_ref()
             .and_then(|s| s.problem(self.chain.stores))
         {
+            return bad(p);
+        }
+        if let Some(p) = self
+            .withdrawals
+            .as_ref()
+            .and_then(|w| w.problem(self.chain.hq))
+        {
+            return bad(p);
+        }
+        if let Some(p) = self.imports.as_ref().and_then(|i| i.problem()) {
             return bad(p);
         }
         if self.escrow.ask_timeout.0 == 0 {

@@ -36,12 +36,14 @@ mod coupons;
 mod escrow;
 mod faults;
 mod figures;
+mod imports;
 mod log;
 mod merges;
 mod network;
 mod requests;
 mod staff;
 mod stock;
+mod withdrawals;
 mod workload;
 
 use escrow::escrow_config;
@@ -112,6 +114,13 @@ enum Ev {
     Stock(stock::StockEv),
     /// A store closes a shift or its day (`[closes]`): see `closes.rs`.
     Close(usize, tongka_core::close::CloseKind),
+    /// A store asks to withdraw (`[withdrawals]`): see `withdrawals.rs`.
+    Withdraw(usize),
+    /// HQ decides a withdrawal (again: a second decision).
+    Review(tongka_core::ids::WithdrawalId, bool),
+    /// A store imports a member file, or runs one again (`[imports]`):
+    /// see `imports.rs`.
+    Import(usize, Option<Rc<str>>),
 }
 
 struct Link {
@@ -136,6 +145,9 @@ struct MemberModel {
     edits: u64,
     /// The coupons the member was issued, as they know them.
     coupons: Vec<crate::coupons::Known>,
+    /// An imported member: the probability of a visit elsewhere than
+    /// home (`imports.away`), in ppm; others go by `members.other_store`.
+    away: Option<u32>,
 }
 
 struct HealWatch {
@@ -241,6 +253,10 @@ pub(crate) struct Sim<'a> {
     stock: stock::StockWork,
     /// Closes (`[closes]`): see `closes.rs`.
     close: closes::CloseWork,
+    /// Withdrawals (`[withdrawals]`): see `withdrawals.rs`.
+    withdraw: withdrawals::WithdrawalWork,
+    /// Member imports (`[imports]`): see `imports.rs`.
+    import: imports::ImportWork,
     /// Room to encode an op in (`OpRec::new`).
     enc: Vec<u8>,
 }
@@ -415,6 +431,8 @@ impl<'a> Sim<'a> {
             staff: staff::StaffWork::new(seed, n),
             stock: stock::StockWork::new(sc, seed, n),
             close: closes::CloseWork::new(seed),
+            withdraw: withdrawals::WithdrawalWork::new(seed),
+            import: imports::ImportWork::new(seed),
             enc: Vec::with_capacity(4096),
         };
         if let Some(p) = &sim.start_programme {
@@ -570,6 +588,7 @@ impl<'a> Sim<'a> {
                             crate::points::ask(member.wallet.total().points, price, &st.programme);
                     }
                 }
+                self.import_away(m, store, balance);
                 // Drawn only when the scenario has coupons.
                 let coupon = self.present_coupon(m);
                 let idem = self.idem();
@@ -762,6 +781,9 @@ impl<'a> Sim<'a> {
             Ev::StaffClash(f) => self.staff_clash(f),
             Ev::Stock(e) => self.stock_event(e),
             Ev::Close(s, kind) => self.close_event(s, kind),
+            Ev::Withdraw(s) => self.withdraw_event(s),
+            Ev::Review(id, again) => self.review_event(id, again),
+            Ev::Import(s, file) => self.import_event(s, file),
         }
     }
 

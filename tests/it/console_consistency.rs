@@ -57,6 +57,18 @@ fn console_shows_the_consistency_report_live() {
             &format!(r#"{} td[data-value="120.00"]"#, dt("consistency-owed")),
         )
         .await;
+        // The deep check, on demand: every member read, the same sum.
+        click(c, "consistency-deep").await;
+        wait_for(
+            c,
+            &format!(r#"{}[data-matches="true"]"#, dt("consistency-deep-result")),
+        )
+        .await;
+        wait_for(
+            c,
+            &format!(r#"{} td[data-value="120.00"]"#, dt("consistency-scanned")),
+        )
+        .await;
         screenshot(c, "console-consistency").await;
     });
     let (status, report) = node.get("/consistency");

@@ -100,6 +100,22 @@ fn console_dashboard_shows_a_partitioned_store() {
     assert_eq!(before["scope"], "chain");
     assert_eq!(before["members"]["total"], 2, "{before}");
     assert_eq!(store(&before, "store-2")["sync"]["state"], "connected");
+    // HQ is not a store: shown apart (this node), neither a row nor ranked.
+    assert_eq!(before["hq"][0]["node"], "hq", "{before}");
+    assert_eq!(before["hq"][0]["sync"]["state"], "this_node");
+    assert_eq!(before["hq"].as_array().unwrap().len(), 1);
+    assert_no_hq_store(&before);
+    // At a store, HQ is known by its certificate: shown apart, connected.
+    let at1 = dashboard(s1);
+    assert_eq!(
+        (
+            at1["hq"][0]["node"].as_str(),
+            at1["hq"][0]["sync"]["state"].as_str()
+        ),
+        (Some("hq"), Some("connected")),
+        "{at1}"
+    );
+    assert_no_hq_store(&at1);
 
     with_browser("console-dashboard", async |c| {
         open_console(c, hq).await;
@@ -159,6 +175,18 @@ fn console_dashboard_shows_a_partitioned_store() {
             );
             assert_eq!(text(c, &format!("{r} {}", dt("dash-sync"))).await, "已连接");
         }
+        // HQ's link apart, in the header; no store row of it.
+        let hq_link = format!(
+            r#"{}[data-node="hq"][data-sync="this_node"]"#,
+            dt("dash-hq-link")
+        );
+        wait_for(c, &hq_link).await;
+        assert_eq!(text(c, &hq_link).await, "总部 hq：本节点");
+        let rows = c
+            .find_all(fantoccini::Locator::Css(&row("hq")))
+            .await
+            .expect("find rows");
+        assert!(rows.is_empty(), "no store row for HQ");
         // Store-1 first in today's ranking; the charts drawn.
         wait_for(
             c,
@@ -252,6 +280,28 @@ fn console_dashboard_shows_a_partitioned_store() {
     assert_eq!(
         store(&d, "store-2")["sync"]["partitioned_since"],
         Value::Null
+    );
+}
+
+/// HQ is neither among the stores nor in the ranking of `d`.
+fn assert_no_hq_store(d: &Value) {
+    for list in ["stores", "ranking"] {
+        assert!(
+            d[list]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|s| s["store"] != "hq"),
+            "{list}: {d}"
+        );
+    }
+    assert!(
+        d["series"]["stores"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["store"] != "hq"),
+        "{d}"
     );
 }
 

@@ -3,7 +3,7 @@
 //! API; the screen's preview shows the cash by tender; the float and the
 //! counted cash typed in show the difference live (short 1.50); confirm
 //! closes the day, shows the printed slip, lists the close; and the API
-//! holds the same close.
+//! holds the same close, which the audit log's kind selector finds (日结).
 
 use crate::console::{
     attr, click, dt, fill, open_console, screenshot, select, text, wait_for, with_browser,
@@ -105,5 +105,21 @@ fn console_closes_the_day() {
             r#"[data-test="close-preview-error"][data-code="already_closed"]"#,
         )
         .await;
+
+        // The audit log's kind selector offers the close (日结), and finds it.
+        click(c, "tab-audit").await;
+        let option = format!(r#"{} option[value="day_closed"]"#, dt("audit-kind"));
+        wait_for(c, &option).await;
+        assert_eq!(text(c, &option).await, "日结");
+        select(c, "audit-kind", "day_closed").await;
+        click(c, "audit-search").await;
+        let found = format!(r#"{}[data-kind="day_closed"]"#, dt("audit-row"));
+        wait_for(c, &found).await;
+        let rows = c
+            .find_all(fantoccini::Locator::Css(&dt("audit-row")))
+            .await
+            .expect("find rows");
+        assert_eq!(rows.len(), 1, "the day close alone");
+        assert!(text(c, &found).await.contains("435.50"));
     });
 }

@@ -2,7 +2,9 @@
 // see reports: big numbers (members, today's sales and recharges, stored
 // value and points owed), two charts over the last 30 chain days, each
 // store's figures today with its sync state (已连接 / 断开自 hh:mm, lag,
-// newest op held), and today's ranking. Shown, it takes the whole window
+// newest op held), and today's ranking. HQ is not a store (it sells
+// nothing): its link is shown apart in the header (总部：已连接 / 断开自 …;
+// on HQ itself, 本节点), from the answer's `hq`. Shown, it takes the whole window
 // (the console's top bar is hidden; 退出大屏 brings it back); `#dashboard`
 // in the address opens it at start, for a screen on the wall.
 //
@@ -123,6 +125,7 @@ function skeleton() {
       h('h1', { class: 'dash-title', id: 'dash-title', 'data-test': 'dash-title' }),
       h('span', { class: 'dash-node', id: 'dash-node', 'data-test': 'dash-node' }),
       h('span', { class: 'dash-updated', id: 'dash-updated', 'data-test': 'dash-updated' }),
+      h('span', { class: 'dash-node', id: 'dash-hq', 'data-test': 'dash-hq' }),
       h('span', { class: 'dash-actions' },
         h('button', { type: 'button', class: 'dash-btn', id: 'dash-fullscreen', 'data-test': 'dash-fullscreen',
           onclick: () => { const el = document.documentElement; if (el.requestFullscreen) el.requestFullscreen().catch(() => {}); } }),
@@ -171,6 +174,17 @@ function syncText(sync) {
       ? t('dash.sync_partitioned', { time: clock(sync.partitioned_since, false) }) : t('dash.sync_never');
     default: return t('dash.sync_not_a_peer');
   }
+}
+
+/** HQ's link (a chain has one HQ; none known: nothing shown). */
+function hqLinks(hq) {
+  return (hq || []).map((x) => h('span', {
+    'data-test': 'dash-hq-link', 'data-node': x.node, 'data-sync': x.sync.state,
+    'data-partitioned-since': x.sync.partitioned_since || null,
+  },
+  h('span', { class: `dot ${x.sync.state === 'partitioned' ? 'bad' : 'ok'}` }),
+  t('dash.hq', { node: x.node, state: syncText(x.sync) }),
+  x.sync.lag_ops ? ` · ${t('dash.hq_lag', { n: x.sync.lag_ops })}` : ''));
 }
 
 function storeTable(stores) {
@@ -224,6 +238,7 @@ export function renderDashboard() {
   $('#dash-node').textContent = `${d.node} · ${t(d.scope === 'chain' ? 'dash.scope_chain' : 'dash.scope_stores')}`;
   updated.dataset.at = d.at;
   updated.textContent = `${t('dash.updated', { time: clock(d.at, true) })} · ${t('dash.refresh_every', { s: REFRESH_MS / 1000 })}`;
+  clear($('#dash-hq')).append(...hqLinks(d.hq));
 
   clear($('#dash-kpis')).append(
     kpi('dash-members-total', t('dash.members_total'), d.members.total, String(d.members.total)),

@@ -18,6 +18,8 @@ export const CONSISTENCY_I18N = {
     'cons.declined_short': '拒绝消费', 'cons.rejected_short': '被拒绝', 'cons.refused_short': '被拒收',
     'cons.stores': '各门店', 'cons.store': '门店', 'cons.given': '转出', 'cons.received': '转入',
     'cons.updated': '更新于 {time}，每 5 秒刷新',
+    'cons.deep': '深度核对（逐个读取会员）', 'cons.scanned': '逐个会员合计',
+    'cons.deep_ok': '{time} 深度核对：与累计一致', 'cons.deep_bad': '{time} 深度核对：与累计不一致！',
   },
   en: {
     'tab.consistency': 'Consistency',
@@ -35,5 +37,7 @@ export const CONSISTENCY_I18N = {
     'cons.declined_short': 'Declined', 'cons.rejected_short': 'Rejected', 'cons.refused_short': 'Refused',
     'cons.stores': 'Per store', 'cons.store': 'Store', 'cons.given': 'Given', 'cons.received': 'Received',
     'cons.updated': 'Updated {time}, refreshed every 5 s',
+    'cons.deep': 'Deep check (read every member)', 'cons.scanned': 'Members read one by one',
+    'cons.deep_ok': 'Deep check at {time}: matches the running sum', 'cons.deep_bad': 'Deep check at {time}: differs from the running sum!',
   },
 };

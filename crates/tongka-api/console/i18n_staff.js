@@ -58,6 +58,13 @@ export const STAFF_I18N = {
     'audit.kind.programme_changed': '修改会员方案', 'audit.kind.catalogue_changed': '修改商品',
     'audit.kind.staff_changed': '员工变更', 'audit.kind.member_registered': '登记会员',
     'audit.kind.profile_updated': '修改资料',
+    'audit.kind.member_imported': '导入会员',
+    'audit.kind.stock_in': '入库', 'audit.kind.stock_return': '退货给供应商',
+    'audit.kind.transfer_shipped': '调拨出库', 'audit.kind.transfer_received': '调拨入库',
+    'audit.kind.stocktake': '盘点', 'audit.kind.stock_minimums': '设置库存下限',
+    'audit.kind.shift_closed': '交班', 'audit.kind.day_closed': '日结',
+    'audit.kind.withdrawal_requested': '申请提现', 'audit.kind.withdrawal_approved': '批准提现',
+    'audit.kind.withdrawal_rejected': '驳回提现',
     'approval.title': '需要店长授权',
     'approval.text': '退款金额 {amount} 超过限额 {limit}，需要店长输入登录名和密码授权。',
     'approval.login': '店长登录名', 'approval.password': '店长密码',
@@ -118,6 +125,13 @@ export const STAFF_I18N = {
     'audit.kind.programme_changed': 'Programme changed', 'audit.kind.catalogue_changed': 'Catalogue changed',
     'audit.kind.staff_changed': 'Staff changed', 'audit.kind.member_registered': 'Member registered',
     'audit.kind.profile_updated': 'Profile changed',
+    'audit.kind.member_imported': 'Member imported',
+    'audit.kind.stock_in': 'Stock in', 'audit.kind.stock_return': 'Returned to supplier',
+    'audit.kind.transfer_shipped': 'Transfer shipped', 'audit.kind.transfer_received': 'Transfer received',
+    'audit.kind.stocktake': 'Stocktake', 'audit.kind.stock_minimums': 'Stock minimums set',
+    'audit.kind.shift_closed': 'Shift closed', 'audit.kind.day_closed': 'Day closed',
+    'audit.kind.withdrawal_requested': 'Withdrawal requested', 'audit.kind.withdrawal_approved': 'Withdrawal approved',
+    'audit.kind.withdrawal_rejected': 'Withdrawal rejected',
     'approval.title': "A manager's approval is needed",
     'approval.text': 'The refund of {amount} is above the limit of {limit}: a store manager approves it with their login and password.',
     'approval.login': "Manager's login", 'approval.password': "Manager's password",
@@ -127,10 +141,14 @@ export const STAFF_I18N = {
   },
 };
 
-/** The audit's kinds, in the order the filter lists them. */
+/** The audit's kinds, in the order the filter lists them: every one of
+ * the core's `tongka_core::audit::KINDS`, each with a zh and an en label
+ * (`tests/audit.rs` holds them to it). */
 export const AUDIT_KINDS = ['recharged', 'checked_out', 'refunded', 'card_visited', 'coupon_issued',
   'shares_transferred', 'uses_transferred', 'members_merged', 'merge_moved', 'programme_changed',
-  'catalogue_changed', 'staff_changed', 'member_registered', 'profile_updated'];
+  'catalogue_changed', 'staff_changed', 'member_registered', 'profile_updated', 'member_imported',
+  'shift_closed', 'day_closed', 'withdrawal_requested', 'withdrawal_approved', 'withdrawal_rejected',
+  'stock_in', 'stock_return', 'transfer_shipped', 'transfer_received', 'stocktake', 'stock_minimums'];
 
 /** The roles, in the order the staff form lists them. */
 export const ROLES = ['cashier', 'store_manager', 'hq_finance', 'hq_admin', 'owner'];

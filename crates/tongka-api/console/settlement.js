@@ -51,14 +51,13 @@ function table(test, head, rows) {
       h('tbody', null, rows)));
 }
 
-async function decide(id, approve) {
+// A rejection's reason is typed in its row (no window.prompt: a kiosk
+// browser may block dialogs); an empty one is the API's to refuse
+// (`invalid_withdrawal_note`), shown like any refusal.
+async function decide(id, approve, reasonField) {
   const s = st();
   s.error = null;
-  let note = '';
-  if (!approve) {
-    note = window.prompt(t('settle.reason_prompt')) || '';
-    if (!note.trim()) return;
-  }
+  const note = approve ? '' : (reasonField ? reasonField.value.trim() : '');
   try {
     await postOnce(`withdrawal-${id}-${approve}`, `/api/v1/withdrawals/${encodeURIComponent(id)}/${approve ? 'approve' : 'reject'}`, { note });
   } catch (e) { showError(e); }
@@ -77,6 +76,19 @@ async function request(ev) {
     $('#settle-note').value = '';
   } catch (e) { showError(e); }
   await load(true);
+}
+
+/** HQ's approve, and reject with the reason typed beside it. */
+function decideButtons(id) {
+  const reason = h('input', { type: 'text', maxlength: '200', 'data-test': 'settle-reason',
+    placeholder: t('settle.reason_prompt'), 'aria-label': t('settle.reason_prompt') });
+  return [
+    h('button', { type: 'button', class: 'primary', 'data-test': 'settle-approve', text: t('settle.approve'),
+      onclick: () => { decide(id, true).catch(() => {}); } }),
+    ' ', reason, ' ',
+    h('button', { type: 'button', 'data-test': 'settle-reject', text: t('settle.reject'),
+      onclick: () => { decide(id, false, reason).catch(() => {}); } }),
+  ];
 }
 
 export function renderSettlement() {
@@ -130,11 +142,7 @@ export function renderSettlement() {
             h('td', { text: t(`settle.status.${w.status}`) }),
             h('td', { class: 'small', text: `${w.requested_by} · ${w.requested_at}${w.note ? ` · ${w.note}` : ''}` }),
             h('td', { class: 'small', text: w.decided_by ? `${w.decided_by} · ${w.decided_at}${w.decision_note ? ` · ${w.decision_note}` : ''}` : '' }),
-            h('td', null, hq && w.status === 'pending' && can('decide_withdrawals') ? [
-              h('button', { type: 'button', class: 'primary', 'data-test': 'settle-approve', text: t('settle.approve'), onclick: () => decide(w.id, true) }),
-              ' ',
-              h('button', { type: 'button', 'data-test': 'settle-reject', text: t('settle.reject'), onclick: () => decide(w.id, false) }),
-            ] : null))))));
+            h('td', null, hq && w.status === 'pending' && can('decide_withdrawals') ? decideButtons(w.id) : null))))));
   }
 }
 

@@ -9,6 +9,12 @@
 //! A cashier closes a shift, a store manager or the owner the day
 //! (`Action::CloseShift`, `Action::CloseDay`: the route needs the first,
 //! a day close the second). HQ closes nothing (`hq_closes_nothing`).
+//!
+//! Reading closes follows the reports' rule (`reports::stores`): staff of a
+//! store role (a cashier, a store manager) see their own stores' closes
+//! only — a list narrowed to them, another store asked for or one of its
+//! closes refused 403 `not_at_this_store`; HQ's roles and the admin token
+//! see every store's.
 
 use axum::Extension;
 use axum::body::Bytes;
@@ -543,7 +549,7 @@ pub struct ListView {
     operation_id = "listCloses",
     tag = "closes",
     summary = r#"Closes of a range of days / 结账记录"#,
-    description = r#"Shift and day closes of days `from` to `to` (default the 30 days up to today; at most 366), of one store or of every store this node holds (HQ: the whole chain's, as replicated), newest first, at most `limit` (default 100, at most 500). 结账记录，最新在前。"#,
+    description = r#"Shift and day closes of days `from` to `to` (default the 30 days up to today; at most 366), of one store or of every store this node holds (HQ: the whole chain's, as replicated), newest first, at most `limit` (default 100, at most 500). A cashier or store manager sees their own stores' only (another store asked for: 403 `not_at_this_store`), as in the reports. 结账记录，最新在前；门店员工只看到自己门店的。"#,
     params(
         ("store" = Option<String>, Query, description = r#"One store."#, example = "store-1"),
         ("from" = Option<String>, Query, description = r#"First day, `YYYY-MM-DD`."#),
@@ -552,8 +558,8 @@ pub struct ListView {
         ("limit" = Option<u32>, Query, description = r#"1 to 500."#),
     ),
     extensions(("x-codes" = json!([
-        "unauthorized", "invalid_close_query", "invalid_close_kind", "internal",
-        "storage_unavailable",
+        "unauthorized", "not_at_this_store", "invalid_close_query", "invalid_close_kind",
+        "internal", "storage_unavailable",
     ]))),
     responses(
         (status = 200, description = r#"The closes."#, body = crate::closes::ListView, content_type = "application/json")
@@ -561,6 +567,7 @@ pub struct ListView {
 )]
 pub(crate) async fn list(
     State(s): State<AppState>,
+    Extension(who): Extension<Principal>,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
     let q = query(&pairs, &["store", "from", "to", "kind", "limit"])?;
@@ -599,7 +606,33 @@ pub(crate) async fn list(
             .filter(|n| (1..=CLOSES_LIST_MAX).contains(n))
             .ok_or_else(|| bad("limit", "1 to 500", "应为 1 到 500"))?,
     };
-    let found = s.engine().closes(store.as_ref(), only, from, to, limit)?;
+    let found = match mine(&who) {
+        // HQ's roles, the token: every store, or the one asked.
+        None => s.engine().closes(store.as_ref(), only, from, to, limit)?,
+        Some(mine) => match store {
+            Some(store) => {
+                at_mine(mine, &store)?;
+                s.engine().closes(Some(&store), only, from, to, limit)?
+            }
+            // Each of their stores (a few), merged in the list's order:
+            // newest day first, then store and number, both descending.
+            None => {
+                let mut all = Vec::new();
+                for store in mine {
+                    all.extend(s.engine().closes(Some(store), only, from, to, limit)?);
+                }
+                all.sort_by(|a, b| {
+                    (b.close().day, &b.op.id.origin, b.op.id.seq).cmp(&(
+                        a.close().day,
+                        &a.op.id.origin,
+                        a.op.id.seq,
+                    ))
+                });
+                all.truncate(limit);
+                all
+            }
+        },
+    };
     let closes = found.iter().map(view_of).collect();
     Ok(json_answer(
         StatusCode::OK,
@@ -621,8 +654,30 @@ fn not_found(id: &str) -> ApiError {
     .with("id", printable(id).chars().take(80).collect::<String>())
 }
 
-fn find(s: &AppState, id: &str) -> Result<ClosedOp, ApiError> {
+/// The stores whose closes `who` may read: `None` for every store (HQ's
+/// roles, the admin token), else a store role's own (as the reports).
+fn mine(who: &Principal) -> Option<&[NodeId]> {
+    who.account()
+        .filter(|a| a.role.is_store_role())
+        .map(|a| a.stores.as_slice())
+}
+
+/// `store` is one of `mine`, or the reports' refusal of another store.
+fn at_mine(mine: &[NodeId], store: &NodeId) -> Result<(), ApiError> {
+    if mine.contains(store) {
+        Ok(())
+    } else {
+        Err(crate::auth::not_at_this_store(store.as_str()))
+    }
+}
+
+/// The close `id`, if `who` may read it: another store's is refused before
+/// it is looked up, so the refusal says nothing of whether it exists.
+fn find(s: &AppState, who: &Principal, id: &str) -> Result<ClosedOp, ApiError> {
     let op = parse_close_id(id).ok_or_else(|| not_found(id))?;
+    if let Some(mine) = mine(who) {
+        at_mine(mine, &op.origin)?;
+    }
     s.engine().close_of(&op)?.ok_or_else(|| not_found(id))
 }
 
@@ -632,11 +687,13 @@ fn find(s: &AppState, id: &str) -> Result<ClosedOp, ApiError> {
     operation_id = "getClose",
     tag = "closes",
     summary = r#"One close / 结账记录"#,
+    description = r#"A cashier or store manager reads their own stores' closes only: another store's is refused 403 `not_at_this_store`, whether it exists or not."#,
     params(
         ("id" = String, Path, description = r#"`<store>.<seq>`."#, example = "store-1.57")
     ),
     extensions(("x-codes" = json!([
-        "unauthorized", "close_not_found", "internal", "storage_unavailable", "invalid_request",
+        "unauthorized", "not_at_this_store", "close_not_found", "internal",
+        "storage_unavailable", "invalid_request",
     ]))),
     responses(
         (status = 200, description = r#"The close."#, body = crate::closes::CloseView, content_type = "application/json")
@@ -644,9 +701,10 @@ fn find(s: &AppState, id: &str) -> Result<ClosedOp, ApiError> {
 )]
 pub(crate) async fn get_one(
     State(s): State<AppState>,
+    Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    Ok(json_answer(StatusCode::OK, &view_of(&find(&s, &id)?)))
+    Ok(json_answer(StatusCode::OK, &view_of(&find(&s, &who, &id)?)))
 }
 
 #[utoipa::path(
@@ -655,12 +713,13 @@ pub(crate) async fn get_one(
     operation_id = "getCloseReceipt",
     tag = "closes",
     summary = r#"A close's slip for the receipt printer / 结账单"#,
-    description = r#"Plain text for a 58 mm printer (32 columns; CJK characters take two), with a line to sign."#,
+    description = r#"Plain text for a 58 mm printer (32 columns; CJK characters take two), with a line to sign. Another store's close is refused to a cashier or store manager, as `GET /closes/{id}`."#,
     params(
         ("id" = String, Path, description = r#"`<store>.<seq>`."#, example = "store-1.57")
     ),
     extensions(("x-codes" = json!([
-        "unauthorized", "close_not_found", "internal", "storage_unavailable", "invalid_request",
+        "unauthorized", "not_at_this_store", "close_not_found", "internal",
+        "storage_unavailable", "invalid_request",
     ]))),
     responses(
         (status = 200, description = r#"The slip."#, body = String, content_type = "text/plain")
@@ -668,9 +727,10 @@ pub(crate) async fn get_one(
 )]
 pub(crate) async fn receipt(
     State(s): State<AppState>,
+    Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let c = find(&s, &id)?;
+    let c = find(&s, &who, &id)?;
     Ok((
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
         slip(&view_of(&c)),

@@ -6,9 +6,11 @@
 //! verification), with why.
 //!
 //! Where each figure comes from, and what it costs:
-//! - the ledger check: `Db::ledger_sides`, the totals and every member's
-//!   wallet in one read transaction, compared by
-//!   `tongka_core::consistency::check` (reads every member);
+//! - the ledger check: `Db::ledger_sides`, the totals and what members
+//!   hold (a running sum each commit keeps: `tongka-db` `held`), compared
+//!   by `tongka_core::consistency::check`: O(1) at any number of members;
+//!   with `deep=true`, `Db::ledger_sides_deep` also reads every member and
+//!   compares their sum with the running one (about 2 µs a member);
 //! - escrow transfers: the op log's `shares_transferred` and
 //!   `uses_transferred` ops, read newest first through `Db::audit`
 //!   examining at most `TRANSFER_SCAN` ops (`transfers.complete` says
@@ -64,11 +66,27 @@ struct AmountsView {
 struct LedgerView {
     /// `held` equals `owed`, to the fen and to the point.
     balanced: bool,
-    /// Σ over every member of every share they hold.
+    /// Σ over every member of every share they hold (the running sum each
+    /// commit keeps).
     held: AmountsView,
     /// recharged − spent + refunded (principal, bonus); issued − reversed
     /// − redeemed + returned (points).
     owed: AmountsView,
+    /// With `deep=true`: `held` made afresh from every member (and
+    /// `balanced` requires it to equal the running sum).
+    #[schema(required = false)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deep: Option<DeepView>,
+}
+
+/// The deep check: every member read.
+#[derive(Serialize, ToSchema)]
+#[schema(as = LedgerDeepCheck)]
+struct DeepView {
+    /// Σ over every member read now.
+    scanned: AmountsView,
+    /// `scanned` equals the running sum `held`.
+    matches: bool,
 }
 
 /// Escrow transfers one way.
@@ -273,50 +291,80 @@ fn cause_zh(cause: &str) -> &'static str {
     }
 }
 
-fn bad(en: &str, zh: &str) -> ApiError {
+fn bad(field: &'static str, en: &str, zh: &str) -> ApiError {
     ApiError::new(
         StatusCode::UNPROCESSABLE_ENTITY,
         "invalid_consistency_query",
-        format!("store: {en}"),
-        format!("store：{zh}"),
+        format!("{field}: {en}"),
+        format!("{field}：{zh}"),
     )
-    .with("field", "store")
+    .with("field", field)
 }
 
-/// The query: `store` (one store's figures only), at most once; nothing
-/// else.
-fn parse_query(pairs: &[(String, String)]) -> Result<Option<NodeId>, ApiError> {
-    let mut store = None;
-    let mut seen = false;
+/// What the query asks: one store's figures (`store`), and the deep check
+/// (`deep`).
+#[derive(Debug, Default)]
+struct Asked {
+    store: Option<NodeId>,
+    deep: bool,
+}
+
+/// The query: `store` and `deep`, each at most once; nothing else. An
+/// empty value is as if not given.
+fn parse_query(pairs: &[(String, String)]) -> Result<Asked, ApiError> {
+    let mut asked = Asked::default();
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
     for (k, v) in pairs {
-        if k != "store" {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_consistency_query",
-                "query: unknown parameter: give store or nothing",
-                "query：未知参数：只可用 store",
-            )
-            .with("field", "query"));
-        }
-        if std::mem::replace(&mut seen, true) {
-            return Err(bad("given twice", "重复给出"));
+        let field = match k.as_str() {
+            "store" => "store",
+            "deep" => "deep",
+            _ => {
+                return Err(bad(
+                    "query",
+                    "unknown parameter: give store, deep or nothing",
+                    "未知参数：只可用 store 或 deep",
+                ));
+            }
+        };
+        if !seen.insert(field) {
+            return Err(bad(field, "given twice", "重复给出"));
         }
         if v.is_empty() {
             continue;
         }
-        store = Some(NodeId::new(v.as_str()).map_err(|_| {
-            bad(
-                "a node name is 1 to 32 of a-z, 0-9 and -, starting with a letter",
-                "门店名应为 1 到 32 个 a-z、0-9 或 -，以字母开头",
-            )
-        })?);
+        match field {
+            "store" => {
+                asked.store = Some(NodeId::new(v.as_str()).map_err(|_| {
+                    bad(
+                        field,
+                        "a node name is 1 to 32 of a-z, 0-9 and -, starting with a letter",
+                        "门店名应为 1 到 32 个 a-z、0-9 或 -，以字母开头",
+                    )
+                })?);
+            }
+            _ => {
+                asked.deep = match v.as_str() {
+                    "true" => true,
+                    "false" => false,
+                    _ => {
+                        return Err(bad(
+                            field,
+                            "true or false is expected",
+                            "应为 true 或 false",
+                        ));
+                    }
+                };
+            }
+        }
     }
-    Ok(store)
+    Ok(asked)
 }
 
 /// Everything read from the db, off the async workers.
 struct Read {
     ledger: LedgerCheck,
+    /// With `deep`: what members hold, every member read.
+    scanned: Option<tongka_core::wallet::Share>,
     transfers: consistency::Transfers,
     examined: usize,
     complete: bool,
@@ -327,9 +375,15 @@ struct Read {
     refused: Vec<(tongka_core::ids::OpId, NodeId, String)>,
 }
 
-fn read(engine: &tongka_actors::Engine) -> Result<Read, tongka_actors::EngineError> {
+fn read(engine: &tongka_actors::Engine, deep: bool) -> Result<Read, tongka_actors::EngineError> {
     let db = engine.db();
-    let (totals, held) = db.ledger_sides()?;
+    let (totals, held, scanned) = if deep {
+        let (totals, held, scanned) = db.ledger_sides_deep()?;
+        (totals, held, Some(scanned))
+    } else {
+        let (totals, held) = db.ledger_sides()?;
+        (totals, held, None)
+    };
     let filter = Filter {
         kinds: Some(BTreeSet::from(["shares_transferred", "uses_transferred"])),
         ..Filter::default()
@@ -337,6 +391,7 @@ fn read(engine: &tongka_actors::Engine) -> Result<Read, tongka_actors::EngineErr
     let page = db.audit(&filter, None, usize::MAX, TRANSFER_SCAN)?;
     Ok(Read {
         ledger: consistency::check(&totals, held),
+        scanned,
         transfers: consistency::transfers(&page.ops),
         examined: page.examined,
         complete: page.next.is_none(),
@@ -368,6 +423,7 @@ fn reasons(rs: impl IntoIterator<Item = String>) -> Vec<ReasonView> {
     description = r#"This node's view of the chain, chain-wide and per store: whether the ledger balances to the fen (what members hold against recharged − spent + refunded), escrow transfers between stores (from the newest ops of the log, at most 20000 examined: `transfers_scan`), spends this node declined after asking the stores that held the shares, by refusal code and cause (counted in memory since this node started), duplicate phone and card numbers and merges, and remote ops rejected (failed their rules) or refused (failed verification) with their reasons. `store` keeps one store's figures in `stores`; a store manager sees their own stores only."#,
     params(
         ("store" = Option<String>, Query, description = r#"Only this store in `stores` (a node name)."#, example = "store-1"),
+        ("deep" = Option<bool>, Query, description = r#"Also read every member and compare what they hold with the running sum the node keeps (`ledger.deep`); costs about 2 µs a member. Default false."#, example = true),
     ),
     // The refusal codes this handler answers (statuses and meanings:
     // `openapi::CODES`).
@@ -383,7 +439,7 @@ pub(crate) async fn consistency(
     axum::Extension(who): axum::Extension<Principal>,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
-    let asked = parse_query(&pairs)?;
+    let Asked { store: asked, deep } = parse_query(&pairs)?;
     // A store manager sees their own stores only: asked for none, theirs;
     // asked for another, refused (as the audit trail).
     let mine: Option<BTreeSet<NodeId>> = who
@@ -397,7 +453,7 @@ pub(crate) async fn consistency(
     }
     let engine = s.engine();
     let e2 = engine.clone();
-    let r = tokio::task::spawn_blocking(move || read(&e2))
+    let r = tokio::task::spawn_blocking(move || read(&e2, deep))
         .await
         .map_err(|e| {
             tongka_actors::EngineError::Internal(format!("the consistency read: {e}"))
@@ -496,9 +552,13 @@ pub(crate) async fn consistency(
             .map(|(n, s)| (n.clone(), s))
             .collect(),
         ledger: LedgerView {
-            balanced: r.ledger.balanced,
+            balanced: r.ledger.balanced && r.scanned.is_none_or(|s| s == r.ledger.held),
             held: amounts(r.ledger.held),
             owed: amounts(r.ledger.owed),
+            deep: r.scanned.map(|s| DeepView {
+                matches: s == r.ledger.held,
+                scanned: amounts(s),
+            }),
         },
         chain: ChainView {
             transfers: r.transfers.chain.into(),

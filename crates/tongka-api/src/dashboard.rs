@@ -18,6 +18,13 @@
 //! stores only (`reports::stores`), and the totals are then theirs: the
 //! members registered there, and the stored value and points owed there
 //! (`Figures::liability`, summed over all their days).
+//!
+//! HQ is not a store: it sells nothing, so it has no row among the stores
+//! and no place in the ranking. Its link is shown apart (`hq`), on HQ's
+//! own dashboard (this node) and on a store's (connected or partitioned
+//! since when). A node knows which peer is HQ by the peer's chain
+//! certificate (`PeerState::role`, from the replication layer's `Trust`);
+//! a peer whose certificate it has not learnt yet is taken for a store.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -29,6 +36,7 @@ use tongka_core::day::Day;
 use tongka_core::figures::Figures;
 use tongka_core::ids::NodeId;
 use tongka_core::money::Money;
+use tongka_core::op::OriginRole;
 use utoipa::ToSchema;
 
 use crate::render::Text;
@@ -163,6 +171,17 @@ struct SyncView {
     newest_op: Option<NewestView>,
 }
 
+/// HQ's link: HQ sells nothing, so it is shown apart from the stores.
+#[derive(Serialize, ToSchema)]
+#[schema(as = DashboardHq)]
+struct HqView {
+    #[schema(value_type = crate::openapi::NodeName)]
+    node: NodeId,
+    /// The node answering is HQ.
+    this_node: bool,
+    sync: SyncView,
+}
+
 /// One store on the dashboard.
 #[derive(Serialize, ToSchema)]
 #[schema(as = DashboardStore)]
@@ -234,11 +253,14 @@ pub(crate) struct DashboardView {
     sales_today: SalesView,
     recharges_today: RechargesView,
     outstanding: OutstandingView,
-    /// Stores by name.
+    /// Stores by name (HQ is not one: see `hq`).
     stores: Vec<StoreView>,
-    /// Today's sales amount, highest first (ties by name). Answered by
-    /// HQ, HQ itself is not ranked (it sells nothing); a store does not
-    /// know which of its peers is HQ, and ranks it with no sales.
+    /// HQ's link as this node sees it, by name (a chain has one HQ): on
+    /// HQ, itself (`this_node`); on a store, the peers whose chain
+    /// certificate says HQ. Empty when this node knows of no HQ.
+    hq: Vec<HqView>,
+    /// The stores by today's sales amount, highest first (ties by name);
+    /// HQ is not ranked (it sells nothing).
     ranking: Vec<RankView>,
     series: SeriesView,
     freshness: FreshnessView,
@@ -256,7 +278,7 @@ fn now_ms() -> u64 {
     operation_id = "dashboard",
     tag = "reports",
     summary = r#"The live dashboard: the chain today, the last 30 days and each store's sync state / 数据大屏"#,
-    description = r#"One answer for HQ's dashboard, polled every few seconds: members (all, new and active today), today's sales and recharges, stored value (principal, bonus) and points still owed, each store's figures today and their ranking by sales, the last 30 chain days (sales amount and recharged principal, chain-wide and per store), and each store's sync state as this node sees it: connected or partitioned since when, its lag in ops, and the newest op held of it. Read from the figures each op keeps and the ledger totals, never the op log. On a store it is the chain as that store holds it. A store manager sees their own stores only, and the totals are theirs."#,
+    description = r#"One answer for HQ's dashboard, polled every few seconds: members (all, new and active today), today's sales and recharges, stored value (principal, bonus) and points still owed, each store's figures today and their ranking by sales, the last 30 chain days (sales amount and recharged principal, chain-wide and per store), and each store's sync state as this node sees it: connected or partitioned since when, its lag in ops, and the newest op held of it; HQ's link the same, apart (`hq`: HQ sells nothing, so it is neither a store row nor ranked). Read from the figures each op keeps and the ledger totals, never the op log. On a store it is the chain as that store holds it. A store manager sees their own stores only, and the totals are theirs."#,
     extensions(("x-codes" = json!([
         "unauthorized", "internal", "storage_unavailable",
     ]))),
@@ -282,7 +304,7 @@ pub(crate) async fn dashboard(
     };
     let engine = s.engine();
     let me = engine.node().clone();
-    let hq_here = engine.role() == Some(tongka_core::op::OriginRole::Hq);
+    let hq_here = engine.role() == Some(OriginRole::Hq);
 
     let days = usize::try_from(RANGE_DAYS_DEFAULT).unwrap_or(30);
     let mut today_of: BTreeMap<NodeId, TodayView> = BTreeMap::new();
@@ -326,18 +348,52 @@ pub(crate) async fn dashboard(
         }
     };
 
-    // The stores shown: those with figures, the peers, and this node
-    // unless it is HQ — for a store manager, their own.
+    // HQ: this node if it is HQ, and the peers whose certificate says so.
     let peers = s.inner.peers.as_ref().map(|f| f()).unwrap_or_default();
+    let mut hq_names: BTreeSet<NodeId> = peers
+        .iter()
+        .filter(|p| p.role == Some(OriginRole::Hq))
+        .filter_map(|p| NodeId::new(&p.node).ok())
+        .collect();
+    if hq_here {
+        hq_names.insert(me.clone());
+    }
+    // The stores shown: those with figures, the peers, and this node, but
+    // HQ — for a store manager, their own.
     let mut names: BTreeSet<NodeId> = per_day.keys().cloned().collect();
     names.extend(today_of.keys().cloned());
     names.extend(peers.iter().filter_map(|p| NodeId::new(&p.node).ok()));
-    if !hq_here {
-        names.insert(me.clone());
-    }
+    names.insert(me.clone());
+    names.retain(|n| !hq_names.contains(n));
     if let Some(mine) = &mine {
         names.retain(|n| mine.contains(n));
     }
+    let sync_of = |node: &NodeId| {
+        let peer = peers.iter().find(|p| p.node == node.as_str());
+        let this_node = *node == me;
+        let state = match (this_node, peer) {
+            (true, _) => "this_node",
+            (false, Some(p)) if p.connected => "connected",
+            (false, Some(_)) => "partitioned",
+            (false, None) => "not_a_peer",
+        };
+        SyncView {
+            state,
+            connected: this_node || peer.is_some_and(|p| p.connected),
+            lag_ops: if this_node {
+                None
+            } else {
+                peer.map(|p| p.lag_ops)
+            },
+            partitioned_since: peer
+                .filter(|p| !p.connected && !this_node)
+                .and_then(|p| p.disconnected_since)
+                .map(rfc3339_ms),
+            newest_op: freshness
+                .newest_of(node)
+                .map(|(seq, at)| NewestView { seq, at }),
+        }
+    };
 
     let mut total = TodayView::default();
     for t in today_of.values() {
@@ -352,43 +408,23 @@ pub(crate) async fn dashboard(
 
     let stores: Vec<StoreView> = names
         .iter()
-        .map(|store| {
-            let peer = peers.iter().find(|p| p.node == store.as_str());
-            let this_node = *store == me;
-            let state = match (this_node, peer) {
-                (true, _) => "this_node",
-                (false, Some(p)) if p.connected => "connected",
-                (false, Some(_)) => "partitioned",
-                (false, None) => "not_a_peer",
-            };
-            StoreView {
-                store: store.clone(),
-                this_node,
-                today: today_of.remove(store).unwrap_or_default(),
-                sync: SyncView {
-                    state,
-                    connected: this_node || peer.is_some_and(|p| p.connected),
-                    lag_ops: if this_node {
-                        None
-                    } else {
-                        peer.map(|p| p.lag_ops)
-                    },
-                    partitioned_since: peer
-                        .filter(|p| !p.connected && !this_node)
-                        .and_then(|p| p.disconnected_since)
-                        .map(rfc3339_ms),
-                    newest_op: freshness
-                        .newest_of(store)
-                        .map(|(seq, at)| NewestView { seq, at }),
-                },
-            }
+        .map(|store| StoreView {
+            store: store.clone(),
+            this_node: *store == me,
+            today: today_of.remove(store).unwrap_or_default(),
+            sync: sync_of(store),
+        })
+        .collect();
+    let hq = hq_names
+        .iter()
+        .map(|node| HqView {
+            node: node.clone(),
+            this_node: *node == me,
+            sync: sync_of(node),
         })
         .collect();
 
-    let mut ranked: Vec<&StoreView> = stores
-        .iter()
-        .filter(|v| !(hq_here && v.this_node))
-        .collect();
+    let mut ranked: Vec<&StoreView> = stores.iter().collect();
     ranked.sort_by(|a, b| {
         b.today
             .sales_amount
@@ -456,6 +492,7 @@ pub(crate) async fn dashboard(
             },
             outstanding,
             stores,
+            hq,
             ranking,
             series,
             freshness,

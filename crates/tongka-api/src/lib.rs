@@ -109,6 +109,11 @@ pub struct PeerState {
     /// While not connected: when its connection went down (ms since the
     /// Unix epoch). `None` while connected, or never connected since start.
     pub disconnected_since: Option<u64>,
+    /// What its chain certificate says it is, when this node knows it:
+    /// `/dashboard` shows HQ's link apart from the stores (HQ sells
+    /// nothing: no sales row, no place in the ranking). `None`: not known
+    /// yet, taken for a store.
+    pub role: Option<tongka_core::op::OriginRole>,
 }
 
 impl AppState {

@@ -329,6 +329,44 @@ fn the_documented_kinds_are_the_cores() {
     );
 }
 
+/// The console's kind selector (`AUDIT_KINDS` of `console/i18n_staff.js`)
+/// offers the core's kinds, each once, and each has a Chinese and an
+/// English label in the dictionary.
+#[test]
+fn the_consoles_kinds_are_the_cores_with_labels() {
+    let js = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("console/i18n_staff.js"),
+    )
+    .unwrap();
+    let list = js
+        .split("export const AUDIT_KINDS = [")
+        .nth(1)
+        .and_then(|rest| rest.split("];").next())
+        .expect("AUDIT_KINDS in i18n_staff.js");
+    let offered: Vec<&str> = list
+        .split(',')
+        .map(|k| k.trim().trim_matches('\''))
+        .filter(|k| !k.is_empty())
+        .collect();
+    let set: BTreeSet<&str> = offered.iter().copied().collect();
+    assert_eq!(set.len(), offered.len(), "a kind twice: {offered:?}");
+    assert_eq!(
+        set,
+        tongka_core::audit::KINDS
+            .iter()
+            .copied()
+            .collect::<BTreeSet<_>>()
+    );
+    let (zh, en) = js
+        .split_once("\n  en: {")
+        .expect("the zh and en dictionaries");
+    for kind in tongka_core::audit::KINDS {
+        let key = format!("'audit.kind.{kind}': '");
+        assert_eq!(zh.matches(&key).count(), 1, "zh label of {kind}");
+        assert_eq!(en.matches(&key).count(), 1, "en label of {kind}");
+    }
+}
+
 /// A POST as the holder of `bearer`, answered 201: the answer.
 async fn post_as(app: &App, bearer: &str, path: &str, body: Value, key: &str) -> Value {
     let headers = [
@@ -419,4 +457,40 @@ async fn a_staff_members_ops_name_them() {
         "{summary}"
     );
     assert!(!summary.contains("argon2"), "{summary}");
+}
+
+/// The newer kinds filter the trail like the first ones: a shift close and
+/// a day close, each found by its kind alone, with the cash counted as its
+/// amount; every kind of the core is accepted as a filter.
+#[tokio::test]
+async fn closes_are_found_by_their_kinds() {
+    let app = App::new();
+    for (kind, counted, key) in [("shift", "12.50", "c-shift"), ("day", "30.00", "c-day")] {
+        let (s, v) = app
+            .send(
+                "POST",
+                "/api/v1/closes",
+                &json!({"kind": kind, "counted_cash": counted}),
+                Some(key),
+            )
+            .await;
+        assert_eq!(s, 201, "{v}");
+    }
+    for (kind, amount) in [("shift_closed", "12.50"), ("day_closed", "30.00")] {
+        let (s, v) = app.get(&format!("/api/v1/audit?kind={kind}")).await;
+        assert_eq!(s, 200, "{v}");
+        let e = v["entries"].as_array().unwrap();
+        assert_eq!(e.len(), 1, "{kind}: {v}");
+        assert_eq!(
+            (e[0]["kind"].as_str(), e[0]["amount"].as_str()),
+            (Some(kind), Some(amount))
+        );
+    }
+    let (s, v) = app.get("/api/v1/audit?kind=shift_closed,day_closed").await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["entries"].as_array().unwrap().len(), 2, "{v}");
+    for kind in tongka_core::audit::KINDS {
+        let (s, v) = app.get(&format!("/api/v1/audit?kind={kind}")).await;
+        assert_eq!(s, 200, "{kind}: {v}");
+    }
 }

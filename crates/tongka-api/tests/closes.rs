@@ -425,3 +425,136 @@ async fn hq_closes_nothing() {
     let (s, v) = app.get("/api/v1/closes").await;
     assert_eq!((s, v["closes"].clone()), (200, json!([])));
 }
+
+/// Store-2's ops, made at `two`, applied at `app` (as replication would).
+async fn ship(app: &App, two: &App) {
+    let store2 = tongka_core::ids::NodeId::new("store-2").unwrap();
+    app.receive(two.engine.db().ops_from(&store2, 1, 1000).unwrap())
+        .await;
+}
+
+fn ids(list: &Value) -> Vec<String> {
+    list["closes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("closes in {list}"))
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Reading closes follows the reports' rule: at store-1, which holds
+/// store-2's closes too, a cashier and a manager of store-1 see store-1's
+/// only (the list narrowed; store-2's list, one close and its slip refused
+/// 403 `not_at_this_store`, a close that does not exist alike); a manager
+/// of both stores and HQ finance see both; the token sees all.
+#[tokio::test]
+async fn store_staff_read_their_own_stores_closes_only() {
+    let app = App::new();
+    let two = App::named("store-2", "store");
+    ok(
+        &app,
+        "POST",
+        "/api/v1/closes",
+        json!({"kind": "shift", "counted_cash": "0"}),
+        "c1-shift",
+    )
+    .await;
+    ok(
+        &app,
+        "POST",
+        "/api/v1/closes",
+        json!({"kind": "day", "counted_cash": "0"}),
+        "c1-day",
+    )
+    .await;
+    ok(
+        &two,
+        "POST",
+        "/api/v1/closes",
+        json!({"kind": "day", "counted_cash": "0"}),
+        "c2-day",
+    )
+    .await;
+    ship(&app, &two).await;
+    let (s, all) = app.get("/api/v1/closes").await;
+    assert_eq!(s, 200, "{all}");
+    let all = ids(&all);
+    assert_eq!(all.len(), 3, "{all:?}");
+    let mine: Vec<String> = all
+        .iter()
+        .filter(|i| i.starts_with("store-1."))
+        .cloned()
+        .collect();
+    let theirs = all
+        .iter()
+        .find(|i| i.starts_with("store-2."))
+        .unwrap()
+        .clone();
+    assert_eq!(mine.len(), 2);
+
+    let pw = "correct horse battery";
+    app.create_staff("till", "cashier", &["store-1"], pw).await;
+    app.create_staff("mgr", "store_manager", &["store-1"], pw)
+        .await;
+    app.create_staff("both", "store_manager", &["store-1", "store-2"], pw)
+        .await;
+    app.create_staff("fin", "hq_finance", &[], pw).await;
+    for login in ["till", "mgr"] {
+        let who = app.sign_in(login, pw).await;
+        let (s, v) = app.get_as(&who, "/api/v1/closes").await;
+        assert_eq!(s, 200, "{login}: {v}");
+        assert_eq!(ids(&v), mine, "{login}: newest first, store-1's only");
+        let (s, v) = app.get_as(&who, "/api/v1/closes?kind=day").await;
+        assert_eq!((s, ids(&v).len()), (200, 1), "{login}: {v}");
+        let (s, v) = app.get_as(&who, "/api/v1/closes?store=store-1").await;
+        assert_eq!((s, ids(&v)), (200, mine.clone()), "{login}: {v}");
+        let (s, v) = app
+            .get_as(&who, &format!("/api/v1/closes/{}", mine[0]))
+            .await;
+        assert_eq!(s, 200, "{login}: {v}");
+        for path in [
+            "/api/v1/closes?store=store-2".to_string(),
+            format!("/api/v1/closes/{theirs}"),
+            format!("/api/v1/closes/{theirs}/receipt"),
+            "/api/v1/closes/store-2.999".to_string(),
+        ] {
+            let (s, v) = app.get_as(&who, &path).await;
+            assert_eq!(
+                (s, code(&v)),
+                (403, "not_at_this_store"),
+                "{login} {path}: {v}"
+            );
+            assert_eq!(v["error"]["store"], "store-2", "{v}");
+            assert!(
+                v["error"]["message_zh"]
+                    .as_str()
+                    .unwrap()
+                    .contains("store-2"),
+                "{v}"
+            );
+        }
+    }
+    for login in ["both", "fin"] {
+        let who = app.sign_in(login, pw).await;
+        let (s, v) = app.get_as(&who, "/api/v1/closes").await;
+        assert_eq!((s, ids(&v)), (200, all.clone()), "{login}: {v}");
+        let (s, v) = app.get_as(&who, "/api/v1/closes?limit=1").await;
+        assert_eq!((s, ids(&v)), (200, vec![all[0].clone()]), "{login}: {v}");
+        let (s, v) = app.get_as(&who, &format!("/api/v1/closes/{theirs}")).await;
+        assert_eq!(
+            (s, v["store"].as_str()),
+            (200, Some("store-2")),
+            "{login}: {v}"
+        );
+        let a = app
+            .call_as(
+                &who,
+                "GET",
+                &format!("/api/v1/closes/{theirs}/receipt"),
+                Vec::new(),
+                None,
+            )
+            .await;
+        assert_eq!(a.status, 200, "{login}");
+    }
+}

@@ -325,6 +325,17 @@ async fn the_report_counts_transfers_declines_duplicates_merges_and_refusals() {
     assert_eq!(one["stores"].as_array().unwrap().len(), 1);
     assert_eq!(one["stores"][0]["store"], "store-2");
     assert_eq!(one["chain"], r["chain"]);
+    assert!(
+        r["ledger"].get("deep").is_none(),
+        "no deep check unless asked"
+    );
+
+    // The deep check: every member read, the same sum as the running one.
+    let (s, deep) = app.get("/api/v1/consistency?deep=true").await;
+    assert_eq!(s, 200, "{deep}");
+    assert_eq!(deep["ledger"]["deep"]["scanned"], ledger["held"], "{deep}");
+    assert_eq!(deep["ledger"]["deep"]["matches"], true);
+    assert_eq!(deep["ledger"]["balanced"], true);
     let _ = MemberId::parse(&a).expect("a member id");
 }
 
@@ -335,6 +346,10 @@ async fn bad_queries_are_refused_with_the_field() {
         ("?page=2", "query"),
         ("?store=Store_1", "store"),
         ("?store=store-1&store=store-2", "store"),
+        ("?deep=yes", "deep"),
+        ("?deep=1", "deep"),
+        ("?deep=true&deep=false", "deep"),
+        ("?deep=tr%00ue", "deep"),
     ] {
         let (s, e) = app.get(&format!("/api/v1/consistency{q}")).await;
         assert_eq!(s, 422, "{q}: {e}");

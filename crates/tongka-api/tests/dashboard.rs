@@ -21,7 +21,7 @@ use tongka_core::clock::Hlc;
 use tongka_core::day::Day;
 use tongka_core::ids::{MemberId, NodeId, OpId, OrderId, RechargeId};
 use tongka_core::member::Profile;
-use tongka_core::op::{OpBody, OpDraft};
+use tongka_core::op::{OpBody, OpDraft, OriginRole};
 use tongka_core::state::MemberState;
 use tongka_core::{Money, Programme, TenderKind};
 use tongka_db::{Db, DbOptions, Effects, Source};
@@ -243,16 +243,8 @@ async fn chain(app: &App, today: Day) -> Store2 {
     two.walk_in_sale(ten_am(today.plus(-1)), 80);
     // Today, now (not 10:00: that may be later than now).
     two.recharge(now_ms() as i64, &b, 300, 30, TenderKind::Cash);
-    let ops = two.db.ops_from(&n("store-2"), 1, 100).unwrap();
-    assert_eq!(ops.len(), 4);
-    for op in ops {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        app.engine
-            .apply_remote(op, Box::new(move |r| tx.send(r).unwrap()))
-            .await
-            .unwrap();
-        rx.await.unwrap().unwrap();
-    }
+    assert_eq!(two.db.ops_from(&n("store-2"), 1, 100).unwrap().len(), 4);
+    ship(app, &two).await;
     two
 }
 
@@ -284,6 +276,7 @@ async fn the_dashboard_matches_figures_computed_by_hand() {
                 node: "hq".into(),
                 connected: true,
                 lag_ops: 0,
+                role: Some(OriginRole::Hq),
                 ..Default::default()
             },
             tongka_api::PeerState {
@@ -291,6 +284,7 @@ async fn the_dashboard_matches_figures_computed_by_hand() {
                 connected: false,
                 lag_ops: 3,
                 disconnected_since: Some(DOWN_MS),
+                role: Some(OriginRole::Store),
                 ..Default::default()
             },
         ]
@@ -347,33 +341,18 @@ async fn the_dashboard_matches_figures_computed_by_hand() {
                "newest_op": two["sync"]["newest_op"].clone()})
     );
     assert_eq!(two["sync"]["newest_op"]["seq"], 4);
-    let hq = store(&d, "hq");
+    // HQ (its certificate says so) is not a store: no row, not ranked;
+    // its link is shown apart.
+    assert_eq!(d["stores"].as_array().unwrap().len(), 2, "{d}");
     assert_eq!(
-        (
-            &hq["sync"]["state"],
-            &hq["sync"]["connected"],
-            &hq["sync"]["newest_op"]
-        ),
-        (&json!("connected"), &json!(true), &Value::Null)
+        d["hq"],
+        json!([{"node": "hq", "this_node": false,
+                "sync": {"state": "connected", "connected": true, "lag_ops": 0,
+                         "partitioned_since": null, "newest_op": null}}])
     );
-    assert_eq!(d["stores"].as_array().unwrap().len(), 3);
 
-    // Ranked by today's sales: store-1, then hq and store-2 at 0.00 by name.
-    let ranking: Vec<(&str, &str)> = d["ranking"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["store"].as_str().unwrap(),
-                r["sales_amount"].as_str().unwrap(),
-            )
-        })
-        .collect();
-    assert_eq!(
-        ranking,
-        [("store-1", "164.00"), ("hq", "0.00"), ("store-2", "0.00")]
-    );
+    // Ranked by today's sales: store-1, then store-2 at 0.00.
+    assert_eq!(ranking(&d), [("store-1", "164.00"), ("store-2", "0.00")]);
 
     // The 30 days, oldest first: today is the last (29), yesterday 28,
     // three days ago 26.
@@ -416,6 +395,136 @@ async fn the_dashboard_matches_figures_computed_by_hand() {
     assert!(peers[0].get("disconnected_since").is_none(), "{sync}");
 }
 
+/// Store-2's ops, made by `two`, applied at `app`.
+async fn ship(app: &App, two: &Store2) {
+    app.receive(two.db.ops_from(&n("store-2"), 1, 100).unwrap())
+        .await;
+}
+
+/// The ranking's (store, today's sales amount), in order.
+fn ranking(d: &Value) -> Vec<(&str, &str)> {
+    d["ranking"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["store"].as_str().unwrap(),
+                r["sales_amount"].as_str().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// The names of the list `list` of `d` (`stores`; `store` of each).
+fn names<'a>(d: &'a Value, list: &str) -> Vec<&'a str> {
+    d[list]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["store"].as_str().unwrap())
+        .collect()
+}
+
+/// HQ's own dashboard: HQ (this node, which registered a member today, so
+/// it has figures of its own) is shown apart, never as a store nor ranked;
+/// the stores are its peers and the origins of the figures it holds.
+#[tokio::test]
+async fn hq_is_shown_apart_on_its_own_dashboard() {
+    let today = today();
+    let app = App::named_with_peers(
+        "hq",
+        "hq",
+        Arc::new(|| {
+            vec![
+                tongka_api::PeerState {
+                    node: "store-1".into(),
+                    connected: true,
+                    lag_ops: 1,
+                    role: Some(OriginRole::Store),
+                    ..Default::default()
+                },
+                tongka_api::PeerState {
+                    node: "store-2".into(),
+                    connected: false,
+                    lag_ops: 2,
+                    disconnected_since: Some(DOWN_MS),
+                    role: Some(OriginRole::Store),
+                    ..Default::default()
+                },
+            ]
+        }),
+    );
+    post(
+        &app,
+        "/api/v1/members",
+        json!({"phone": "13900000009", "name": "总"}),
+        "m-hq",
+    )
+    .await;
+    let two = Store2::new();
+    let b = two.register(today.start_ms() + 1);
+    two.recharge(now_ms() as i64 - 1, &b, 200, 20, TenderKind::Wechat);
+    two.walk_in_sale(now_ms() as i64, 80);
+    ship(&app, &two).await;
+
+    let (s, d) = app.get("/api/v1/dashboard").await;
+    assert_eq!(s, 200, "{d}");
+    assert_eq!(d["node"], "hq");
+    assert_eq!(
+        d["hq"],
+        json!([{"node": "hq", "this_node": true,
+                "sync": {"state": "this_node", "connected": true, "lag_ops": null,
+                         "partitioned_since": null,
+                         "newest_op": d["hq"][0]["sync"]["newest_op"].clone()}}])
+    );
+    assert_eq!(d["hq"][0]["sync"]["newest_op"]["seq"], 1, "{d}");
+    assert_eq!(names(&d, "stores"), ["store-1", "store-2"], "{d}");
+    assert_eq!(store(&d, "store-2")["sync"]["state"], "partitioned");
+    assert_eq!(store(&d, "store-1")["sync"]["lag_ops"], 1);
+    assert_eq!(ranking(&d), [("store-2", "80.00"), ("store-1", "0.00")]);
+    assert_eq!(names(&d["series"], "stores"), ["store-2"], "{d}");
+    // HQ's member counts in the chain's members, as every member does.
+    assert_eq!(
+        d["members"],
+        json!({"total": 2, "new_today": 2, "active_today": 1})
+    );
+}
+
+/// A store whose HQ peer is cut off shows HQ partitioned, apart; a peer
+/// whose certificate it has not learnt yet is taken for a store.
+#[tokio::test]
+async fn a_store_shows_hq_partitioned_apart() {
+    let app = App::with_peers(Arc::new(|| {
+        vec![
+            tongka_api::PeerState {
+                node: "hq".into(),
+                connected: false,
+                lag_ops: 7,
+                disconnected_since: Some(DOWN_MS),
+                role: Some(OriginRole::Hq),
+                ..Default::default()
+            },
+            tongka_api::PeerState {
+                node: "store-3".into(),
+                connected: true,
+                ..Default::default()
+            },
+        ]
+    }));
+    let (s, d) = app.get("/api/v1/dashboard").await;
+    assert_eq!(s, 200, "{d}");
+    assert_eq!(
+        d["hq"],
+        json!([{"node": "hq", "this_node": false,
+                "sync": {"state": "partitioned", "connected": false, "lag_ops": 7,
+                         "partitioned_since": "2026-12-05T16:00:00.000Z",
+                         "newest_op": null}}])
+    );
+    assert_eq!(names(&d, "stores"), ["store-1", "store-3"], "{d}");
+    assert_eq!(names(&d, "ranking"), ["store-1", "store-3"]);
+}
+
 #[tokio::test]
 async fn a_store_manager_sees_their_store_and_a_cashier_nothing() {
     let today = today();
@@ -451,13 +560,7 @@ async fn a_store_manager_sees_their_store_and_a_cashier_nothing() {
         d["outstanding"],
         json!({"principal": "896.36", "bonus": "89.64", "points": 114})
     );
-    let stores: Vec<&str> = d["stores"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["store"].as_str().unwrap())
-        .collect();
-    assert_eq!(stores, ["store-1"]);
+    assert_eq!(names(&d, "stores"), ["store-1"]);
     assert_eq!(d["series"]["sales_amount"], days(&[(29, "164.00")]));
     assert_eq!(d["series"]["stores"].as_array().unwrap().len(), 1);
 

@@ -25,9 +25,13 @@ use crate::stock::StockChange;
 use crate::text::printable;
 
 /// Every kind of op the trail shows, as `OpBody::kind` names them: the
-/// names a `kind` filter accepts. A new `OpBody` variant fails to compile
-/// in `facts` until it is given its facts; give its kind a place here too
-/// (the unit test `every_kind_maps` holds this list to one op of each).
+/// names a `kind` filter accepts, the API's `AuditKind`, the console's
+/// kind selector. Nothing new can be left out: a new `OpBody` variant (or
+/// a new stock change, close kind or withdrawal step) fails to compile in
+/// `facts` and in the tests' `variant` (a match with no wildcard) until it
+/// is given a number there; `every_kind_maps` then wants a sample op of
+/// it, and its kind here. The API's test holds `AuditKind` to this list,
+/// and the console's (`i18n_staff.js`, with zh and en labels) likewise.
 pub const KINDS: &[&str] = &[
     "member_registered",
     "profile_updated",
@@ -43,6 +47,18 @@ pub const KINDS: &[&str] = &[
     "uses_transferred",
     "card_visited",
     "staff_changed",
+    "member_imported",
+    "stock_in",
+    "stock_return",
+    "transfer_shipped",
+    "transfer_received",
+    "stocktake",
+    "stock_minimums",
+    "shift_closed",
+    "day_closed",
+    "withdrawal_requested",
+    "withdrawal_approved",
+    "withdrawal_rejected",
 ];
 
 /// The name in `KINDS` spelled `s`, if any.
@@ -720,8 +736,8 @@ fn withdrawal_facts(
         ),
         WithdrawalStep::Rejected { reason } => (
             None,
-            format!("rejected withdrawal {id}: {reason}"),
-            format!("驳回提现 {id}：{reason}"),
+            format!("rejected withdrawal {id}: {}", short(reason)),
+            format!("驳回提现 {id}：{}", short(reason)),
             None,
         ),
     }

@@ -28,6 +28,7 @@ mod effects;
 mod error;
 mod figures;
 mod figures_more;
+mod held;
 mod history;
 mod open;
 mod reads;
@@ -94,7 +95,8 @@ struct Shared {
 
 /// The replicated state in brief, as of a commit: this node's last op
 /// number, the version vector, the state digest, the ledger totals and the
-/// highest clock seen (`meta` `summary`).
+/// highest clock seen (`meta` `summary`), and what the members hold
+/// (`meta` `held-1`, see `held`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Summary {
     pub seq: u64,
@@ -102,6 +104,9 @@ pub struct Summary {
     pub digest: StateDigest,
     pub totals: LedgerTotals,
     pub hlc: Hlc,
+    /// Not in the postcard shape (it cannot grow): kept apart, `held-1`.
+    #[serde(skip)]
+    pub held: tongka_core::wallet::Share,
 }
 
 impl Summary {

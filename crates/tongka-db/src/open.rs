@@ -82,7 +82,7 @@ impl Db {
     fn init(db: &Database, node: &NodeId) -> Result<Summary, DbError> {
         let mut w = db.begin_write()?;
         w.set_durability(Durability::Immediate)?;
-        let summary = {
+        let mut summary = {
             let mut meta = w.open_table(META)?;
             let schema = meta
                 .get("schema")?
@@ -137,6 +137,7 @@ impl Db {
         drop(crate::closes::ClosesTables::open(&w)?);
         crate::figures::backfill(&w)?;
         crate::figures_more::backfill(&w)?;
+        summary.held = crate::held::backfill(&w)?;
         init_catalogue(&w)?;
         w.commit()?;
         Ok(summary)

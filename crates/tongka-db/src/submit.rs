@@ -8,6 +8,7 @@ use std::sync::mpsc;
 
 use tongka_core::ids::{MemberId, OrderId};
 use tongka_core::op::{EncodedOp, OpSigner};
+use tongka_core::wallet::Share;
 
 use crate::values::encode;
 use crate::writer::refuse;
@@ -56,8 +57,9 @@ pub(crate) enum Pre {
 
 /// `Effects` with the member, order and idempotency record encoded.
 pub(crate) struct Values {
-    pub(crate) member: Option<(MemberId, Vec<u8>)>,
-    pub(crate) also: Option<(MemberId, Vec<u8>)>,
+    /// A member row: its id, its bytes, and what it holds (`held`).
+    pub(crate) member: Option<(MemberId, Vec<u8>, Share)>,
+    pub(crate) also: Option<(MemberId, Vec<u8>, Share)>,
     pub(crate) merged: Vec<(MemberId, MemberId)>,
     pub(crate) order: Option<(OrderId, Vec<u8>)>,
     pub(crate) phones: Vec<(String, Option<MemberId>)>,
@@ -75,12 +77,12 @@ impl Values {
     fn encode(e: Effects) -> Values {
         Values {
             member: e.member.map(|m| {
-                let bytes = encode(&m);
-                (m.id, bytes)
+                let (bytes, held) = (encode(&m), crate::held::of(&m));
+                (m.id, bytes, held)
             }),
             also: e.also.map(|m| {
-                let bytes = encode(&m);
-                (m.id, bytes)
+                let (bytes, held) = (encode(&m), crate::held::of(&m));
+                (m.id, bytes, held)
             }),
             merged: e.merged,
             order: e.order.map(|o| {

@@ -374,8 +374,16 @@ fn commit_batch(
                             }
                             closes.as_mut().expect("opened above").apply(op)?;
                         }
-                        for (id, m) in values.member.iter().chain(&values.also) {
-                            members.insert(id.as_str(), m.as_slice())?;
+                        for (id, m, held) in values.member.iter().chain(&values.also) {
+                            // The running sum of what members hold
+                            // (`held`): the row replaced out, the new in.
+                            if let Some(old) = members.insert(id.as_str(), m.as_slice())? {
+                                summary.held = crate::held::minus(
+                                    summary.held,
+                                    crate::held::of_row(old.value())?,
+                                );
+                            }
+                            summary.held = crate::held::plus(summary.held, *held);
                         }
                         for (absorbed, survivor) in &values.merged {
                             merged.insert((absorbed.as_str(), survivor.as_str()), ())?;
@@ -442,6 +450,10 @@ fn commit_batch(
             let mut meta = w.open_table(META)?;
             meta.insert("summary", encode(&*summary).as_slice())?;
             meta.insert("totals", summary.totals_bytes().as_slice())?;
+            meta.insert(
+                crate::held::KEY,
+                crate::held::bytes(&summary.held).as_slice(),
+            )?;
             if let Some(doc) = &programme {
                 meta.insert("programme", doc.as_slice())?;
             }

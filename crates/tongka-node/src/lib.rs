@@ -340,6 +340,7 @@ pub async fn start(
                     lag_ops: p.lag_ops,
                     refused_ops: p.refused_ops,
                     disconnected_since: p.disconnected_since,
+                    role: p.role,
                 })
                 .collect()
         }));

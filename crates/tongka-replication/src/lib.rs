@@ -75,6 +75,11 @@ pub struct PeerStatus {
     /// this is that much after its last packet. `None` while connected, and
     /// for a peer not connected to since this node started.
     pub disconnected_since: Option<u64>,
+    /// What its chain certificate says it is (a store or HQ), once this
+    /// node knows the certificate (`Trust::role`: learnt at a connection or
+    /// relayed, kept in `certs/`); `None` before. A dashboard tells HQ from
+    /// the stores by it.
+    pub role: Option<OriginRole>,
 }
 
 /// Signs this node's ops with its chain key (`Db::set_signer`).
@@ -103,12 +108,15 @@ pub fn verify_encoded(trust: &Trust, op: &EncodedOp) -> Result<(), String> {
     }
 }
 
-fn authorised(role: CertRole, op: &Op) -> Result<(), String> {
-    let role = match role {
+fn origin_role(role: CertRole) -> OriginRole {
+    match role {
         CertRole::Store => OriginRole::Store,
         CertRole::Hq => OriginRole::Hq,
-    };
-    op::check_authority(role, &op.body).map_err(|e| e.to_string())
+    }
+}
+
+fn authorised(role: CertRole, op: &Op) -> Result<(), String> {
+    op::check_authority(origin_role(role), &op.body).map_err(|e| e.to_string())
 }
 
 /// Verify `ops` (signature, certificate, role); the index of the first
@@ -1015,6 +1023,7 @@ impl Replication {
                     } else {
                         down.get(&node).copied()
                     },
+                    role: self.inner.trust.role(node.as_str()).map(origin_role),
                     node,
                 }
             })

@@ -123,6 +123,8 @@ impl Sim<'_> {
         self.check_figures(n);
         self.check_settlement(n);
         self.check_closes(n);
+        self.check_withdrawals(n);
+        self.check_imports(n);
         if self.p_redeem > 0 {
             if let Some(d) = crate::points::conservation_problem(&self.nodes[n].st) {
                 self.violate("conservation", Some(n), d);

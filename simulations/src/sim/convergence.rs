@@ -149,6 +149,8 @@ impl Sim<'_> {
             self.stock_final();
             self.figures_final();
             self.closes_final();
+            self.withdrawals_final();
+            self.imports_final();
             if self.violation.is_some() {
                 return;
             }

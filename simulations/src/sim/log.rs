@@ -211,6 +211,21 @@ impl Sim<'_> {
         idem: Option<String>,
         body: OpBody,
     ) -> Rc<OpRec> {
+        self.make_keyed(n, hlc, by, idem, body, true)
+    }
+
+    /// `make`; `record`: the op answers its idempotency key (else the
+    /// caller records it with `record_key`, once for several ops made
+    /// under one key: an import chunk's).
+    pub(super) fn make_keyed(
+        &mut self,
+        n: usize,
+        hlc: Hlc,
+        by: &str,
+        idem: Option<String>,
+        body: OpBody,
+        record: bool,
+    ) -> Rc<OpRec> {
         let draft = OpDraft {
             hlc,
             by: by.into(),
@@ -243,25 +258,30 @@ impl Sim<'_> {
             &self.ids,
             &mut self.enc,
         ));
-        if let Some(k) = idem {
-            if let Some(&(fo, fs)) = self.idem_ops.get(&k) {
-                let first = OpId {
-                    origin: self.names[fo as usize].clone(),
-                    seq: fs,
-                };
-                self.violate(
-                    "at_most_once",
-                    Some(n),
-                    format!("idempotency key {k} decided twice: {first} and {id}"),
-                );
-            }
-            self.idem_ops.insert(k.clone(), (n as u32, id.seq));
-            self.nodes[n].idem.record(k, (), ());
+        if let Some(k) = idem.filter(|_| record) {
+            self.record_key(n, k, &id);
         }
         self.ops[n].push(rec.clone());
         self.append(n, rec.clone(), true, false);
         self.report.ops_made += 1;
         rec
+    }
+
+    /// Key `k` answered by op `id` of node `n` (chain-wide at most once).
+    pub(super) fn record_key(&mut self, n: usize, k: String, id: &OpId) {
+        if let Some(&(fo, fs)) = self.idem_ops.get(&k) {
+            let first = OpId {
+                origin: self.names[fo as usize].clone(),
+                seq: fs,
+            };
+            self.violate(
+                "at_most_once",
+                Some(n),
+                format!("idempotency key {k} decided twice: {first} and {id}"),
+            );
+        }
+        self.idem_ops.insert(k.clone(), (n as u32, id.seq));
+        self.nodes[n].idem.record(k, (), ());
     }
 
     /// Group commit at `n`: everything appended is durable now; tell the

@@ -86,6 +86,7 @@ impl Sim<'_> {
             balance: Money::ZERO,
             edits: 0,
             coupons: Vec::new(),
+            away: None,
         });
         i
     }
@@ -157,6 +158,9 @@ impl Sim<'_> {
         self.schedule_stock(start, span, frac);
         // Closes: drawn (from their own stream) only with `[closes]`.
         self.schedule_closes(start, span, frac);
+        // Withdrawals and imports: likewise, streams 5 and 6.
+        self.schedule_withdrawals(start, span, frac);
+        self.schedule_imports(start, span, frac);
         self.schedule_merge_scan(start, span);
         if end < sc.time.duration.ms() {
             self.at(end, Ev::Chunk(hour + 1));
@@ -165,7 +169,8 @@ impl Sim<'_> {
 
     pub(super) fn pick_store(&mut self, model: usize) -> usize {
         let home = self.models[model].home;
-        if self.stores > 1 && chance(&mut self.rng_work, self.p_other) {
+        let p = self.models[model].away.unwrap_or(self.p_other);
+        if self.stores > 1 && chance(&mut self.rng_work, p) {
             let k = self.rng_work.random_range(0..self.stores - 1);
             if k >= home { k + 1 } else { k }
         } else {

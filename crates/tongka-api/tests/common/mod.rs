@@ -101,6 +101,25 @@ impl App {
         App::build_named(node, |s| s, role, true, true)
     }
 
+    /// Apply `ops`, made at another node, as replication would (one at a
+    /// time, each committed before the next).
+    pub async fn receive(&self, ops: Vec<tongka_core::op::Op>) {
+        for op in ops {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            self.engine
+                .apply_remote(op, Box::new(move |r| tx.send(r).unwrap()))
+                .await
+                .unwrap();
+            rx.await.unwrap().unwrap();
+        }
+    }
+
+    /// A fresh node named `node` of `role` whose replication layer reports
+    /// `peers` (the dashboard at HQ).
+    pub fn named_with_peers(node: &str, role: &str, peers: tongka_api::PeerStatusFn) -> App {
+        App::build_named(node, |s| s.with_peers(peers), role, true, true)
+    }
+
     fn build_with(
         tune: impl FnOnce(tongka_api::AppState) -> tongka_api::AppState,
         role: &str,

@@ -6,13 +6,20 @@ use super::*;
 use crate::catalogue::Product;
 use crate::checkout::{Buyer, CheckoutContext, LineInput, TenderInput, checkout};
 use crate::clock::Hlc;
+use crate::close::{Close, CloseKind};
 use crate::coupon::{Benefit, Coupon, CouponKind, CouponTemplate, Scope, Validity};
+use crate::ids::WithdrawalId;
 use crate::ids::{CardId, CouponId, OrderId, RechargeId, RefundId, StaffId};
 use crate::member::Profile;
 use crate::op::MergedFigures;
+use crate::op::Opening;
 use crate::programme::Programme;
 use crate::refund::OrderState;
+use crate::settlement::WithdrawalStep;
 use crate::staff::{Role, StaffPatch};
+use crate::stock::StockCount;
+use crate::stock::op::{StockInLine, StockQty};
+use crate::stock::transfer::{Receipt, ReceivedLine, Shipment, TransferId, TransferLine};
 use crate::testkit::{n, op};
 use crate::wallet::{Share, Wallet};
 
@@ -197,14 +204,191 @@ fn one_of_each() -> Vec<OpBody> {
                 password: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
             },
         },
+        OpBody::MemberRegistered {
+            member: m(7),
+            profile: Profile {
+                phone: "13812345678".into(),
+                name: "王五".into(),
+                birthday: None,
+                gender: None,
+                card_no: Some("A0001".into()),
+                invited_by: None,
+                tags: vec![],
+                notes: String::new(),
+            },
+            opening: Some(Opening {
+                principal: yuan(300),
+                bonus: yuan(30),
+                points: 12,
+                level: Some("gold".into()),
+                counted: yuan(300),
+            }),
+        },
+        stock(StockChange::In {
+            supplier: "甲供应商".into(),
+            note: String::new(),
+            lines: vec![StockInLine {
+                sku: "latte".into(),
+                qty: Decimal::from(3),
+                unit_cost: yuan(4),
+            }],
+        }),
+        stock(StockChange::Return {
+            supplier: "甲供应商".into(),
+            note: String::new(),
+            lines: vec![qty("latte", 1)],
+        }),
+        stock(StockChange::Ship {
+            shipment: Shipment {
+                id: TransferId::mint(&store, 8),
+                from: store.clone(),
+                to: n("store-2"),
+                lines: vec![TransferLine {
+                    sku: "latte".into(),
+                    qty: Decimal::from(2),
+                    value: yuan(8),
+                }],
+            },
+            note: String::new(),
+        }),
+        stock(StockChange::Receive {
+            receipt: Receipt {
+                id: TransferId::mint(&n("store-2"), 9),
+                at: store.clone(),
+                lines: vec![ReceivedLine {
+                    sku: "latte".into(),
+                    qty: Decimal::ONE,
+                }],
+            },
+            note: String::new(),
+        }),
+        stock(StockChange::Count {
+            counts: vec![StockCount {
+                sku: "latte".into(),
+                counted: Decimal::from(4),
+            }],
+            adjust: vec![qty("latte", -1)],
+            note: String::new(),
+        }),
+        stock(StockChange::Minimums {
+            lines: vec![qty("latte", 5)],
+        }),
+        closed(CloseKind::Shift, "500.00", "499.50"),
+        closed(CloseKind::Day, "720.00", "720.00"),
+        OpBody::Withdrawal {
+            id: WithdrawalId::mint(&store, 10),
+            step: WithdrawalStep::Requested {
+                amount: yuan(50),
+                note: "月结".into(),
+            },
+        },
+        OpBody::Withdrawal {
+            id: WithdrawalId::mint(&store, 10),
+            step: WithdrawalStep::Approved {
+                note: String::new(),
+            },
+        },
+        OpBody::Withdrawal {
+            id: WithdrawalId::mint(&store, 11),
+            step: WithdrawalStep::Rejected {
+                reason: "金额有误\u{1b}[2J".into(),
+            },
+        },
     ]
 }
+
+fn stock(change: StockChange) -> OpBody {
+    OpBody::StockChanged { change }
+}
+
+fn qty(sku: &str, q: i64) -> StockQty {
+    StockQty {
+        sku: sku.into(),
+        qty: Decimal::from(q),
+    }
+}
+
+/// A close of `kind` on day 20000, expecting and counting the cash given.
+fn closed(kind: CloseKind, expected: &str, counted: &str) -> OpBody {
+    let money = |s: &str| Money::parse_amount(s, false).expect("money");
+    OpBody::DayClosed {
+        close: Close {
+            kind,
+            day: Day(20_000),
+            from_ms: 0,
+            to_ms: 1,
+            seq_from: 1,
+            seq_to: 9,
+            totals: Default::default(),
+            opening_float: Money::ZERO,
+            expected_cash: money(expected),
+            counted_cash: money(counted),
+            difference: money(counted) - money(expected),
+            note: String::new(),
+        },
+    }
+}
+
+/// Which kind of op `b` is, numbered: a match with no wildcard over
+/// `OpBody` and the parts that name a kind (an import's opening, the stock
+/// change, the close's kind, the withdrawal's step), so a new one does not
+/// compile here until it is numbered; `every_kind_maps` then wants a sample
+/// of each number, and `KINDS` the sample's kind.
+fn variant(b: &OpBody) -> usize {
+    match b {
+        OpBody::MemberRegistered { opening: None, .. } => 0,
+        OpBody::ProfileUpdated { .. } => 1,
+        OpBody::Recharged { .. } => 2,
+        OpBody::CheckedOut { .. } => 3,
+        OpBody::Refunded { .. } => 4,
+        OpBody::SharesTransferred { .. } => 5,
+        OpBody::MembersMerged { .. } => 6,
+        OpBody::MergeMoved { .. } => 7,
+        OpBody::ProgrammeChanged { .. } => 8,
+        OpBody::CatalogueChanged { .. } => 9,
+        OpBody::CouponIssued { .. } => 10,
+        OpBody::UsesTransferred { .. } => 11,
+        OpBody::CardVisited { .. } => 12,
+        OpBody::StaffChanged { .. } => 13,
+        OpBody::MemberRegistered {
+            opening: Some(_), ..
+        } => 14,
+        OpBody::StockChanged { change } => match change {
+            StockChange::In { .. } => 15,
+            StockChange::Return { .. } => 16,
+            StockChange::Ship { .. } => 17,
+            StockChange::Receive { .. } => 18,
+            StockChange::Count { .. } => 19,
+            StockChange::Minimums { .. } => 20,
+        },
+        OpBody::DayClosed { close } => match close.kind {
+            CloseKind::Shift => 21,
+            CloseKind::Day => 22,
+        },
+        OpBody::Withdrawal { step, .. } => match step {
+            WithdrawalStep::Requested { .. } => 23,
+            WithdrawalStep::Approved { .. } => 24,
+            WithdrawalStep::Rejected { .. } => 25,
+        },
+    }
+}
+
+/// How many numbers `variant` gives.
+const VARIANTS: usize = 26;
 
 #[test]
 fn every_kind_maps() {
     let bodies = one_of_each();
     let kinds: BTreeSet<&str> = bodies.iter().map(OpBody::kind).collect();
-    // One body of each kind, and KINDS is exactly them, each once.
+    // One body of each variant, in KINDS' order, and KINDS is exactly
+    // their kinds, each once.
+    let numbers: Vec<usize> = bodies.iter().map(variant).collect();
+    assert_eq!(numbers, (0..VARIANTS).collect::<Vec<_>>());
+    assert_eq!(
+        bodies.iter().map(OpBody::kind).collect::<Vec<_>>(),
+        KINDS,
+        "the samples in KINDS' order"
+    );
     assert_eq!(kinds.len(), bodies.len(), "a kind twice among the samples");
     assert_eq!(kinds, KINDS.iter().copied().collect::<BTreeSet<_>>());
     assert_eq!(KINDS.len(), kinds.len(), "a kind twice in KINDS");
@@ -255,6 +439,18 @@ fn the_money_each_kind_moves() {
             ("uses_transferred", None),
             ("card_visited", None),
             ("staff_changed", None),
+            ("member_imported", s("330.00")),
+            ("stock_in", s("12.00")),
+            ("stock_return", None),
+            ("transfer_shipped", s("8.00")),
+            ("transfer_received", None),
+            ("stocktake", None),
+            ("stock_minimums", None),
+            ("shift_closed", s("499.50")),
+            ("day_closed", s("720.00")),
+            ("withdrawal_requested", s("50.00")),
+            ("withdrawal_approved", None),
+            ("withdrawal_rejected", None),
         ]
     );
 }
@@ -284,6 +480,23 @@ fn summaries_say_what_happened() {
         f.summary,
         "refund f-store-1-3 of sale o-store-1-2: 50.00 (顾客\u{fffd}退货)"
     );
+    let d = by_kind("day_closed");
+    assert_eq!(
+        (d.summary.as_str(), d.summary_zh.as_str()),
+        (
+            "day close of 2024-10-04: expected cash 720.00, counted 720.00, difference 0.00",
+            "日结 2024-10-04：应有现金 720.00，实点 720.00，差额 0.00"
+        )
+    );
+    // A rejection's reason, free text, is made printable like any other.
+    let w = by_kind("withdrawal_rejected");
+    assert_eq!(
+        (w.summary.as_str(), w.summary_zh.as_str()),
+        (
+            "rejected withdrawal w-store-1-11: 金额有误\u{fffd}[2J",
+            "驳回提现 w-store-1-11：金额有误\u{fffd}[2J"
+        )
+    );
     let c = by_kind("catalogue_changed");
     assert_eq!(c.summary, "catalogue changed: latte, mocha, tea, +2");
     assert_eq!(c.summary_zh, "商品目录修改：latte、mocha、tea、+2");
@@ -296,8 +509,11 @@ fn summaries_say_what_happened() {
         st.summary_zh,
         "新建员工账号 s-hq-3：登录名 li.si，姓名，角色 收银员，门店 store-1、store-2，密码"
     );
-    let OpBody::StaffChanged { staff, .. } = one_of_each().pop().unwrap() else {
-        unreachable!("the last sample")
+    let Some(OpBody::StaffChanged { staff, .. }) = one_of_each()
+        .into_iter()
+        .find(|b| b.kind() == "staff_changed")
+    else {
+        unreachable!("a staff sample")
     };
     let disable = OpBody::StaffChanged {
         staff,

@@ -1,7 +1,9 @@
 //! Figures kept in the op's commit, and backfilled once from the log of a
 //! database made before them.
 
-use std::sync::mpsc;
+mod common;
+
+use common::{draft, node, open, submit_wait};
 
 use redb::ReadableDatabase;
 use tongka_core::Money;
@@ -9,86 +11,17 @@ use tongka_core::checkout::TenderKind;
 use tongka_core::clock::Hlc;
 use tongka_core::day::Day;
 use tongka_core::figures::Figures;
-use tongka_core::ids::{MemberId, NodeId, OpId, RechargeId};
-use tongka_core::member::Profile;
-use tongka_core::op::{OpBody, OpDraft};
-use tongka_core::state::MemberState;
-use tongka_db::{Db, DbError, DbOptions, Effects, Source};
+use tongka_core::ids::{MemberId, NodeId, RechargeId};
+use tongka_core::op::OpBody;
+use tongka_db::{Db, Effects, Source};
 
 /// 2026-12-06 00:00 in the chain's calendar (UTC+8), in ms.
 const DAY0_MS: u64 = 1_796_486_400_000;
 const HOUR: u64 = 3_600_000;
 
-fn node() -> NodeId {
-    NodeId::new("store-1").unwrap()
-}
-
-fn open(path: &std::path::Path) -> Db {
-    Db::open(
-        path,
-        DbOptions {
-            node: node(),
-            max_batch: 64,
-            queue_max: 1024,
-        },
-    )
-    .unwrap()
-    .0
-}
-
-fn submit_wait(db: &Db, source: Source, effects: Effects) -> Result<OpId, DbError> {
-    let (tx, rx) = mpsc::channel();
-    db.submit(source, effects, Box::new(move |r| tx.send(r).unwrap()));
-    rx.recv().unwrap()
-}
-
-fn draft(ms: u64, body: OpBody) -> OpDraft {
-    OpDraft {
-        hlc: Hlc { ms, count: 0 },
-        by: "t".into(),
-        idem: None,
-        body,
-    }
-}
-
 fn register(db: &Db, ms: u64) -> MemberId {
-    let member = MemberId::mint(&node(), db.next_entity());
-    let profile = Profile {
-        phone: format!("138{:08}", ms % 100_000_000),
-        name: "测试".into(),
-        birthday: None,
-        gender: None,
-        card_no: None,
-        invited_by: None,
-        tags: vec![],
-        notes: String::new(),
-    };
-    let d = draft(
-        ms,
-        OpBody::MemberRegistered {
-            member: member.clone(),
-            profile,
-            opening: None,
-        },
-    );
-    let op = d.clone().stamp(
-        OpId {
-            origin: node(),
-            seq: 0,
-        },
-        Default::default(),
-    );
-    let state = MemberState::registered(&op).unwrap();
-    submit_wait(
-        db,
-        Source::Local(d),
-        Effects {
-            member: Some(state),
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    member
+    let phone = format!("138{:08}", ms % 100_000_000);
+    common::register(db, ms, &phone).0.id
 }
 
 fn recharge(db: &Db, m: &MemberId, ms: u64, yuan: i64, tender: TenderKind) {

@@ -3,7 +3,9 @@
 //! the core's rule (`figures::Book`) and to figures by hand, and
 //! backfilled once from the log of a database made before them.
 
-use std::sync::mpsc;
+mod common;
+
+use common::{open, submit_wait};
 
 use rust_decimal::Decimal;
 use tongka_core::Money;
@@ -13,11 +15,9 @@ use tongka_core::day::Day;
 use tongka_core::figures::Book;
 use tongka_core::figures::ranks::{ProductFigures, Spend};
 use tongka_core::ids::{MemberId, NodeId, OpId, OrderId, RechargeId, RefundId};
-use tongka_core::member::Profile;
 use tongka_core::op::{Op, OpBody, OpDraft};
 use tongka_core::refund::{OrderState, Refund, RefundLine};
-use tongka_core::state::MemberState;
-use tongka_db::{Db, DbError, DbOptions, Dormant, Effects, Source};
+use tongka_db::{Db, Dormant, Effects, Source};
 
 /// 2026-12-06 00:00 in the chain's calendar (UTC+8), in ms.
 const DAY0_MS: u64 = 1_796_486_400_000;
@@ -35,35 +35,8 @@ fn at(d: u64) -> u64 {
     DAY0_MS + d * DAY + 3_600_000
 }
 
-fn open(path: &std::path::Path) -> Db {
-    Db::open(
-        path,
-        DbOptions {
-            node: n("store-1"),
-            max_batch: 64,
-            queue_max: 1024,
-        },
-    )
-    .unwrap()
-    .0
-}
-
-fn submit_wait(db: &Db, source: Source, effects: Effects) -> Result<OpId, DbError> {
-    let (tx, rx) = mpsc::channel();
-    db.submit(source, effects, Box::new(move |r| tx.send(r).unwrap()));
-    rx.recv().unwrap()
-}
-
 fn draft(d: u64, body: OpBody) -> OpDraft {
-    OpDraft {
-        hlc: Hlc {
-            ms: at(d),
-            count: 0,
-        },
-        by: "t".into(),
-        idem: None,
-        body,
-    }
+    common::draft(at(d), body)
 }
 
 /// A remote op of store-2 (number `seq`).
@@ -79,42 +52,7 @@ fn remote(db: &Db, seq: u64, d: u64, body: OpBody) {
 }
 
 fn register(db: &Db, d: u64, i: u64) -> MemberId {
-    let member = MemberId::mint(&n("store-1"), db.next_entity());
-    let d = draft(
-        d,
-        OpBody::MemberRegistered {
-            member: member.clone(),
-            profile: Profile {
-                phone: format!("138{i:08}"),
-                name: "测试".into(),
-                birthday: None,
-                gender: None,
-                card_no: None,
-                invited_by: None,
-                tags: vec![],
-                notes: String::new(),
-            },
-            opening: None,
-        },
-    );
-    let op = d.clone().stamp(
-        OpId {
-            origin: n("store-1"),
-            seq: 0,
-        },
-        Default::default(),
-    );
-    let state = MemberState::registered(&op).unwrap();
-    submit_wait(
-        db,
-        Source::Local(d),
-        Effects {
-            member: Some(state),
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    member
+    common::register(db, at(d), &format!("138{i:08}")).0.id
 }
 
 fn line(sku: &str, qty: i64, fen: i64) -> OrderLine {

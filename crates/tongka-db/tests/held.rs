@@ -2,104 +2,35 @@
 //! `held-1`): always equal to the sum read member by member, across
 //! reopening, and made by one scan for a db written before it.
 
-use std::sync::mpsc;
+mod common;
 
+use common::{draft, node, open, submit_wait};
 use redb::ReadableDatabase;
 use tongka_core::Money;
-use tongka_core::clock::Hlc;
-use tongka_core::ids::{MemberId, NodeId, OpId};
-use tongka_core::member::Profile;
-use tongka_core::op::{OpBody, OpDraft};
+use tongka_core::ids::NodeId;
+use tongka_core::op::OpBody;
 use tongka_core::state::MemberState;
 use tongka_core::wallet::Share;
-use tongka_db::{Db, DbError, DbOptions, Effects, Source};
+use tongka_db::{Db, Effects, Source};
 
 const DAY0_MS: u64 = 1_796_486_400_000;
 
-fn node() -> NodeId {
-    NodeId::new("store-1").unwrap()
-}
-
-fn open(path: &std::path::Path) -> Db {
-    Db::open(
-        path,
-        DbOptions {
-            node: node(),
-            max_batch: 64,
-            queue_max: 1024,
-        },
-    )
-    .unwrap()
-    .0
-}
-
-fn submit_wait(db: &Db, source: Source, effects: Effects) -> Result<OpId, DbError> {
-    let (tx, rx) = mpsc::channel();
-    db.submit(source, effects, Box::new(move |r| tx.send(r).unwrap()));
-    rx.recv().unwrap()
-}
-
 /// A member registered by a real op, its state as the op leaves it.
 fn register(db: &Db, i: u64) -> MemberState {
-    let member = MemberId::mint(&node(), db.next_entity());
-    let d = OpDraft {
-        hlc: Hlc {
-            ms: DAY0_MS + i,
-            count: 0,
-        },
-        by: "t".into(),
-        idem: None,
-        body: OpBody::MemberRegistered {
-            member,
-            profile: Profile {
-                phone: format!("139{i:08}"),
-                name: "测试".into(),
-                birthday: None,
-                gender: None,
-                card_no: None,
-                invited_by: None,
-                tags: vec![],
-                notes: String::new(),
-            },
-            opening: None,
-        },
-    };
-    let op = d.clone().stamp(
-        OpId {
-            origin: node(),
-            seq: 0,
-        },
-        Default::default(),
-    );
-    let state = MemberState::registered(&op).unwrap();
-    submit_wait(
-        db,
-        Source::Local(d),
-        Effects {
-            member: Some(state.clone()),
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    state
+    common::register(db, DAY0_MS + i, &format!("139{i:08}")).0
 }
 
 /// Write `member` (and `also`) as an op's effects would: the db keeps the
 /// rows and the running sum; what the op says is not its business here.
 fn write(db: &Db, i: u64, member: &MemberState, also: Option<&MemberState>) {
-    let d = OpDraft {
-        hlc: Hlc {
-            ms: DAY0_MS + 1_000 + i,
-            count: 0,
-        },
-        by: "t".into(),
-        idem: None,
-        body: OpBody::ProfileUpdated {
+    let d = draft(
+        DAY0_MS + 1_000 + i,
+        OpBody::ProfileUpdated {
             member: member.id.clone(),
             patch: Default::default(),
             change: vec![],
         },
-    };
+    );
     submit_wait(
         db,
         Source::Local(d),

@@ -1,88 +1,21 @@
 //! The store on real redb files: durability across reopen, group commit,
 //! schema and node checks.
 
+mod common;
+
+use common::{node, open, profile, submit_wait};
 use std::sync::mpsc;
 
 use tongka_core::Money;
 use tongka_core::checkout::TenderKind;
 use tongka_core::clock::Hlc;
 use tongka_core::ids::{MemberId, NodeId, OpId, RechargeId};
-use tongka_core::member::Profile;
 use tongka_core::op::{OpBody, OpDraft};
-use tongka_core::state::MemberState;
 use tongka_db::{Db, DbError, DbOptions, Effects, IdemRecord, Source};
 
-fn node() -> NodeId {
-    NodeId::new("store-1").unwrap()
-}
-
-fn open(path: &std::path::Path) -> Db {
-    Db::open(
-        path,
-        DbOptions {
-            node: node(),
-            max_batch: 64,
-            queue_max: 1024,
-        },
-    )
-    .unwrap()
-    .0
-}
-
-fn profile(phone: &str) -> Profile {
-    Profile {
-        phone: phone.into(),
-        name: "测试".into(),
-        birthday: None,
-        gender: None,
-        card_no: None,
-        invited_by: None,
-        tags: vec![],
-        notes: String::new(),
-    }
-}
-
-fn submit_wait(db: &Db, source: Source, effects: Effects) -> Result<OpId, DbError> {
-    let (tx, rx) = mpsc::channel();
-    db.submit(source, effects, Box::new(move |r| tx.send(r).unwrap()));
-    rx.recv().unwrap()
-}
-
 fn register(db: &Db, n: u64) -> (MemberId, OpId) {
-    let member = MemberId::mint(&node(), db.next_entity());
-    let phone = format!("138{n:08}");
-    let draft = OpDraft {
-        hlc: Hlc {
-            ms: 1000 + n,
-            count: 0,
-        },
-        by: "t".into(),
-        idem: None,
-        body: OpBody::MemberRegistered {
-            member: member.clone(),
-            profile: profile(&phone),
-            opening: None,
-        },
-    };
-    let op = draft.clone().stamp(
-        OpId {
-            origin: node(),
-            seq: 0,
-        },
-        Default::default(),
-    );
-    let state = MemberState::registered(&op).unwrap();
-    let id = submit_wait(
-        db,
-        Source::Local(draft),
-        Effects {
-            member: Some(state),
-            phones: vec![(phone, Some(member.clone()))],
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    (member, id)
+    let (state, id) = common::register(db, 1000 + n, &format!("138{n:08}"));
+    (state.id, id)
 }
 
 #[test]

@@ -27,6 +27,7 @@ use tongka_core::figures::ranks::{self, ProductFigures, Spend};
 use tongka_core::figures::seen::{self, Last, Seen};
 use tongka_core::figures::{self};
 use tongka_core::ids::{MemberId, NodeId, OrderId};
+use tongka_core::money::Money;
 use tongka_core::op::{Op, OpBody};
 use tongka_core::refund::OrderState;
 
@@ -310,23 +311,81 @@ impl Db {
         from: Day,
         to: Day,
     ) -> Result<Vec<(MemberId, Spend)>, DbError> {
+        let mut all = self.spend_by_member(stores, from, to)?;
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all.into_iter()
+            .map(|(m, s)| Ok((member_id(&m)?, s)))
+            .collect()
+    }
+
+    /// The first `limit` members in `order` by their spend from `from` to
+    /// `to` at `stores` (every store: `None`), ranked. Reads every row of
+    /// the range (up to members × days), keeps nothing but a sum per
+    /// member, and parses the ids of the kept ones only.
+    pub fn member_spend_top(
+        &self,
+        stores: Option<&[NodeId]>,
+        from: Day,
+        to: Day,
+        order: tongka_core::figures::ranks::MemberOrder,
+        limit: usize,
+    ) -> Result<Vec<(MemberId, Spend)>, DbError> {
+        let all = self.spend_by_member(stores, from, to)?;
+        order
+            .top(all, limit)
+            .into_iter()
+            .map(|(m, s)| Ok((member_id(&m)?, s)))
+            .collect()
+    }
+
+    /// The spend rows of the range summed per member (id as stored, in no
+    /// order). The sums are kept in fen and counts (exact integers: every
+    /// amount is held to the fen, `money`), one hash entry per member, so
+    /// a row costs a lookup and four additions; each becomes a [`Spend`]
+    /// once, at the end.
+    fn spend_by_member(
+        &self,
+        stores: Option<&[NodeId]>,
+        from: Day,
+        to: Day,
+    ) -> Result<Vec<(String, Spend)>, DbError> {
+        #[derive(Default)]
+        struct Sum {
+            sales: u64,
+            sold: i64,
+            refunds: u64,
+            refunded: i64,
+        }
         let r = self.shared.db.begin_read()?;
         let t = r.open_table(SPEND)?;
-        let mut per: std::collections::BTreeMap<String, Spend> = Default::default();
+        let mut per: HashMap<String, Sum> = HashMap::new();
         for store in scan_list(&t, stores)? {
             for row in t.range((store.as_str(), from.0, "")..(store.as_str(), to.0 + 1, ""))? {
                 let (k, v) = row?;
                 let s: Spend = minicbor::decode(v.value()).map_err(|e| corrupt("spend", e))?;
-                per.entry(k.value().2.to_string()).or_default().add(&s);
+                let key = k.value();
+                let sum = match per.get_mut(key.2) {
+                    Some(sum) => sum,
+                    None => per.entry(key.2.to_string()).or_default(),
+                };
+                sum.sales += s.sales;
+                sum.sold += s.sold.fen();
+                sum.refunds += s.refunds;
+                sum.refunded += s.refunded.fen();
             }
         }
-        per.into_iter()
-            .map(|(m, s)| {
-                MemberId::parse(&m)
-                    .map(|m| (m, s))
-                    .ok_or_else(|| corrupt("spend", format!("member {m:?}")))
+        Ok(per
+            .into_iter()
+            .map(|(m, x)| {
+                let spend = Spend {
+                    sales: x.sales,
+                    sold: Money::from_fen(x.sold),
+                    refunds: x.refunds,
+                    refunded: Money::from_fen(x.refunded),
+                };
+                (m, spend)
             })
-            .collect()
+            .collect())
     }
 
     /// Each product's figures from `from` to `to` at `stores` (every
@@ -377,4 +436,8 @@ fn scan_list(
             out
         }
     })
+}
+
+fn member_id(m: &str) -> Result<MemberId, DbError> {
+    MemberId::parse(m).ok_or_else(|| corrupt("spend", format!("member {m:?}")))
 }

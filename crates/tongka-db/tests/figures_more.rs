@@ -13,7 +13,7 @@ use tongka_core::checkout::{Order, OrderLine, Tender, TenderKind};
 use tongka_core::clock::{Hlc, VersionVector};
 use tongka_core::day::Day;
 use tongka_core::figures::Book;
-use tongka_core::figures::ranks::{ProductFigures, Spend};
+use tongka_core::figures::ranks::{MemberOrder, ProductFigures, Spend};
 use tongka_core::ids::{MemberId, NodeId, OpId, OrderId, RechargeId, RefundId};
 use tongka_core::op::{Op, OpBody, OpDraft};
 use tongka_core::refund::{OrderState, Refund, RefundLine};
@@ -301,6 +301,33 @@ fn dormant_and_rankings_are_kept_per_op_and_backfilled_once() {
         tongka_core::figures::ranks::rank_members(&mut s);
         s
     });
+    // The ranked read: the head of the book's ranking, whatever the limit,
+    // at one store or all.
+    for limit in [0, 1, 2, 100] {
+        assert_eq!(
+            db.member_spend_top(None, day(-1), day(9), MemberOrder::Amount, limit)
+                .unwrap(),
+            book.ranks.top_members(None, day(-1), day(9), limit)
+        );
+        let s1 = n("store-1");
+        assert_eq!(
+            db.member_spend_top(
+                Some(&[s1.clone()]),
+                day(0),
+                day(3),
+                MemberOrder::Amount,
+                limit
+            )
+            .unwrap(),
+            book.ranks.top_members(Some(&s1), day(0), day(3), limit)
+        );
+    }
+    let by_count = db
+        .member_spend_top(None, day(-1), day(9), MemberOrder::Count, 100)
+        .unwrap();
+    let mut expected = spend.clone();
+    expected.sort_by(|a, b| MemberOrder::Count.cmp(a, b));
+    assert_eq!(by_count, expected);
     assert_eq!(book.seen.dormant(&None, day(0), 0), dormant.chain);
     assert_eq!(
         book.seen.dormant(&Some(n("store-1")), day(0), 0),

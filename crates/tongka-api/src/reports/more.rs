@@ -274,16 +274,22 @@ pub(super) async fn rankings(
     let stores = stores(s, who, q.store.as_ref())?;
     let db = s.engine().db().clone();
     let members = by == "members";
+    let order = if sort == "count" {
+        ranks::MemberOrder::Count
+    } else {
+        ranks::MemberOrder::Amount
+    };
     let read = tokio::task::spawn_blocking(move || {
         let rows = if members {
-            (db.member_spend(stores.as_deref(), from, to)?, Vec::new())
+            let top = db.member_spend_top(stores.as_deref(), from, to, order, limit)?;
+            (top, Vec::new())
         } else {
             (Vec::new(), db.product_sales(stores.as_deref(), from, to)?)
         };
         let f = db.freshness()?;
         Ok::<_, tongka_actors::EngineError>((rows, FreshnessView::new(&f.vv, f.newest)))
     });
-    let ((mut spend, mut products), freshness) = read
+    let ((spend, mut products), freshness) = read
         .await
         .map_err(|e| tongka_actors::EngineError::Internal(format!("the report read: {e}")))??;
     let mut view = RankingsView {
@@ -297,16 +303,7 @@ pub(super) async fn rankings(
         freshness,
     };
     if members {
-        if sort == "count" {
-            spend.sort_by(|a, b| {
-                b.1.sales
-                    .cmp(&a.1.sales)
-                    .then(b.1.net().cmp(&a.1.net()))
-                    .then(a.0.cmp(&b.0))
-            });
-        } else {
-            ranks::rank_members(&mut spend);
-        }
+        // Ranked and cut to `limit` by the read (`MemberOrder::top`).
         view.members = Some(
             spend
                 .into_iter()

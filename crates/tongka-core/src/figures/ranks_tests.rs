@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 
-use super::ranks::{ProductFigures, Spend};
+use super::ranks::{MemberOrder, ProductFigures, Spend};
 use super::seen::{LastSeen, Scope};
 use super::*;
 use crate::checkout::{Order, OrderLine, Tender};
@@ -453,6 +453,36 @@ proptest! {
                 .filter(|((mm, sc), d)| *sc == scope && !gone.contains(mm) && **d <= day(as_of).plus(-days))
                 .count() as u64;
             prop_assert_eq!(seen.dormant(&scope, day(as_of), days), want);
+        }
+    }
+}
+
+proptest! {
+    /// The selection answers the first `limit` of the full sort, in
+    /// order, for both orders, with ties of amount and count broken by id.
+    #[test]
+    fn the_top_is_the_head_of_the_full_sort(
+        rows in proptest::collection::vec((0u64..40, 0u64..6, 0i64..500, 0i64..200), 0..120),
+        limit in 0usize..30,
+    ) {
+        let v: Vec<(MemberId, Spend)> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, &(id, sales, sold, refunded))| {
+                // Ids may repeat in the input's shape; make them distinct.
+                (m(id * 1000 + i as u64), Spend {
+                    sales,
+                    sold: Money::from_fen(sold * 10),
+                    refunds: 0,
+                    refunded: Money::from_fen(refunded * 10),
+                })
+            })
+            .collect();
+        for order in [MemberOrder::Amount, MemberOrder::Count] {
+            let mut all = v.clone();
+            all.sort_by(|a, b| order.cmp(a, b));
+            all.truncate(limit);
+            prop_assert_eq!(order.top(v.clone(), limit), all);
         }
     }
 }

@@ -338,7 +338,10 @@ impl ChainGen {
         Ok(())
     }
 
-    /// One to three lines of the shop's prices, and their list total.
+    /// One to three lines, and their list total. Each line names its
+    /// product by sku (so the products ranking has a catalogue to rank):
+    /// half of them one of six best sellers, half one of a tail of
+    /// `TAIL_SKUS` products.
     fn lines(&mut self) -> (Vec<LineInput>, Money) {
         const PRICES: [(&str, i64); 6] = [
             ("美式咖啡", 1800),
@@ -348,17 +351,25 @@ impl ChainGen {
             ("咖啡豆 250g", 8800),
             ("礼盒", 16800),
         ];
+        const TAIL_SKUS: u64 = 2_000;
         let n = 1 + self.rng.below(3) as usize;
         let mut total = Money::ZERO;
         let lines = (0..n)
             .map(|_| {
-                let (name, fen) = PRICES[self.rng.below(PRICES.len() as u64) as usize];
+                let (sku, name, fen) = if self.rng.below(2) == 0 {
+                    let i = self.rng.below(PRICES.len() as u64) as usize;
+                    let (name, fen) = PRICES[i];
+                    (format!("B{i:02}"), name.to_string(), fen)
+                } else {
+                    let i = self.rng.below(TAIL_SKUS) as i64;
+                    (format!("T{i:04}"), format!("商品 {i}"), 500 + (i * 37) % 9_500)
+                };
                 let qty = 1 + self.rng.below(2) as i64;
                 total += Money::from_fen(fen * qty);
                 LineInput {
-                    sku: None,
+                    sku: Some(sku),
                     barcode: None,
-                    description: name.into(),
+                    description: name,
                     unit_price: Money::from_fen(fen),
                     qty: Decimal::from(qty),
                     card: None,

@@ -362,7 +362,11 @@ impl ChainGen {
                     (format!("B{i:02}"), name.to_string(), fen)
                 } else {
                     let i = self.rng.below(TAIL_SKUS) as i64;
-                    (format!("T{i:04}"), format!("商品 {i}"), 500 + (i * 37) % 9_500)
+                    (
+                        format!("T{i:04}"),
+                        format!("商品 {i}"),
+                        500 + (i * 37) % 9_500,
+                    )
                 };
                 let qty = 1 + self.rng.below(2) as i64;
                 total += Money::from_fen(fen * qty);

@@ -312,7 +312,7 @@ fn dormant_and_rankings_are_kept_per_op_and_backfilled_once() {
         let s1 = n("store-1");
         assert_eq!(
             db.member_spend_top(
-                Some(&[s1.clone()]),
+                Some(std::slice::from_ref(&s1)),
                 day(0),
                 day(3),
                 MemberOrder::Amount,

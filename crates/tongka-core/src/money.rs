@@ -69,7 +69,13 @@ impl Money {
     }
 
     /// The whole number of fen (exact: amounts are always held to the fen).
+    /// An amount at scale 2 (as decoded) is its mantissa: no arithmetic.
     pub fn fen(self) -> i64 {
+        if self.0.scale() == 2
+            && let Ok(fen) = i64::try_from(self.0.mantissa())
+        {
+            return fen;
+        }
         (self.0 * Decimal::ONE_HUNDRED)
             .to_i64()
             .expect("money amounts are bounded far below i64::MAX fen")
@@ -508,6 +514,10 @@ mod tests {
         fn fen_round_trip(fen in -1_000_000_000i64..1_000_000_000) {
             let m = Money::from_fen(fen);
             proptest::prop_assert_eq!(m.fen(), fen);
+            // At any scale the same amount is the same number of fen.
+            proptest::prop_assert_eq!(Money(Decimal::new(fen, 0)).fen(), fen * 100);
+            proptest::prop_assert_eq!(Money(Decimal::new(fen * 10, 1)).fen(), fen * 100);
+            proptest::prop_assert_eq!(Money(Decimal::new(fen * 10, 3)).fen(), fen);
             let text = m.to_string();
             proptest::prop_assert_eq!(Money::round_half_up(Decimal::from_str(&text).unwrap()), m);
         }

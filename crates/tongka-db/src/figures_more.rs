@@ -22,6 +22,7 @@ use std::collections::HashMap;
 
 use redb::{ReadableDatabase, ReadableTable, Table};
 use rust_decimal::Decimal;
+use smol_str::SmolStr;
 use tongka_core::day::Day;
 use tongka_core::figures::ranks::{self, ProductFigures, Spend};
 use tongka_core::figures::seen::{self, Last, Seen};
@@ -348,7 +349,7 @@ impl Db {
         stores: Option<&[NodeId]>,
         from: Day,
         to: Day,
-    ) -> Result<Vec<(String, Spend)>, DbError> {
+    ) -> Result<Vec<(SmolStr, Spend)>, DbError> {
         #[derive(Default)]
         struct Sum {
             sales: u64,
@@ -356,10 +357,14 @@ impl Db {
             refunds: u64,
             refunded: i64,
         }
+        // Room for every member at once: a map that grows rehashes them all
+        // on the way (a million members, a few times).
+        let members = self.member_count()?;
         let per = self.fold_range(
             SPEND,
             stores,
             (from, to),
+            usize::try_from(members).unwrap_or(0),
             |sum: &mut Sum, v| {
                 let s: Spend = minicbor::decode(v).map_err(|e| corrupt("spend", e))?;
                 sum.sales += s.sales;
@@ -400,21 +405,22 @@ impl Db {
         def: redb::TableDefinition<(&'static str, i32, &'static str), &'static [u8]>,
         stores: Option<&[NodeId]>,
         (from, to): (Day, Day),
+        capacity: usize,
         add: impl Fn(&mut A, &[u8]) -> Result<(), DbError> + Sync,
         join: impl Fn(&mut A, A),
-    ) -> Result<HashMap<String, A>, DbError> {
+    ) -> Result<Sums<A>, DbError> {
         let r = self.shared.db.begin_read()?;
         let t = r.open_table(def)?;
         let list = scan_list(&t, stores)?;
         let half = |part: Vec<&String>| {
-            let mut per: HashMap<String, A> = HashMap::new();
+            let mut per: Sums<A> = Sums::with_capacity_and_hasher(capacity, Default::default());
             for store in part {
                 for row in t.range((store.as_str(), from.0, "")..(store.as_str(), to.0 + 1, ""))? {
                     let (k, v) = row?;
                     let key = k.value();
                     let sum = match per.get_mut(key.2) {
                         Some(sum) => sum,
-                        None => per.entry(key.2.to_string()).or_default(),
+                        None => per.entry(SmolStr::new(key.2)).or_default(),
                     };
                     add(sum, v.value())?;
                 }
@@ -424,7 +430,7 @@ impl Db {
         let odd: Vec<&String> = list.iter().skip(1).step_by(2).collect();
         let even: Vec<&String> = list.iter().step_by(2).collect();
         let (a, b) = if odd.is_empty() {
-            (half(even)?, HashMap::new())
+            (half(even)?, Sums::default())
         } else {
             std::thread::scope(|sc| {
                 let other = sc.spawn(|| half(odd));
@@ -459,6 +465,7 @@ impl Db {
             PRODUCT_SALES,
             stores,
             (from, to),
+            0,
             |sum: &mut ProductFigures, v| {
                 let p: ProductFigures =
                     minicbor::decode(v).map_err(|e| corrupt("product sales", e))?;
@@ -467,7 +474,8 @@ impl Db {
             },
             |a, b| a.add(&b),
         )?;
-        let mut all: Vec<(String, ProductFigures)> = per.into_iter().collect();
+        let mut all: Vec<(String, ProductFigures)> =
+            per.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
         all.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(all)
     }
@@ -499,6 +507,9 @@ fn scan_list(
         }
     })
 }
+
+/// Sums per name (member id or sku), read from a table's rows.
+type Sums<A> = HashMap<SmolStr, A, rustc_hash::FxBuildHasher>;
 
 fn member_id(m: &str) -> Result<MemberId, DbError> {
     MemberId::parse(m).ok_or_else(|| corrupt("spend", format!("member {m:?}")))

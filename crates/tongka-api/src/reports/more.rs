@@ -8,11 +8,13 @@
 //!   `tongka_core::figures::seen`: the rule), a range read of one row per
 //!   day a member was last seen, per scope;
 //! - top members and products: the rows per store, day and member or sku
-//!   (`Db::member_spend`, `Db::product_sales`), summed over the range at
-//!   read time: the cost is the number of (store, day, member) or (store,
-//!   day, sku) rows with a sale or refund in the range — with every member
-//!   of a large chain buying every day, up to members × days. The answer
-//!   is bounded by `limit` (default 20, at most 100);
+//!   (`Db::member_spend_top`, `Db::product_sales`), summed over the range
+//!   at read time on two threads, then the first `limit` selected
+//!   (`ranks::MemberOrder::top`): the cost is the number of (store, day,
+//!   member) or (store, day, sku) rows with a sale or refund in the range
+//!   (at 1,000,000 members and 10,000,000 orders a year, some 5.5 million
+//!   member rows: BENCHMARKS.md). The answer is bounded by `limit`
+//!   (default 20, at most 100);
 //! - coupons and cards: the figures per store and day (`Figures::totals`,
 //!   which count coupons issued, uses made and given back, cards sold,
 //!   visits and cards refunded). Coupons that expire unused are not

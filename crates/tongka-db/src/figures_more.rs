@@ -18,7 +18,7 @@
 //! A database whose log predates these tables is backfilled once at open
 //! (`backfill`, marked by `meta` `figures-more`).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use redb::{ReadableDatabase, ReadableTable, Table};
 use rust_decimal::Decimal;
@@ -32,12 +32,21 @@ use tongka_core::money::Money;
 use tongka_core::op::{Op, OpBody};
 use tongka_core::refund::OrderState;
 
-use crate::tables::{LAST_DAY, MEMBER_LAST, META, OPS, ORDERS, PRODUCT_SALES, REJECTED, SPEND};
+use crate::tables::{
+    LAST_DAY, MEMBER_LAST, META, OPS, ORDERS, PRODUCT_SALES, REJECTED, SPEND, SPEND_V1,
+};
 use crate::values::decode;
 use crate::{Db, DbError};
 
 /// The `meta` key set once these tables hold every op of the log.
 const KEPT: &str = "figures-more";
+/// The `meta` key set once the members' spend is kept in buckets
+/// (`spend-2`).
+const PACKED: &str = "spend-2";
+/// Buckets per store and day in `spend-2`: a chain's store-day of 3,000
+/// members buying is rows of some 25 members each, rewritten whole when
+/// one changes (a few µs in a commit).
+pub(crate) const BUCKETS: u16 = 128;
 /// The chain's scope in `member-last-1` and `last-day-1` (no store is
 /// named "").
 const CHAIN: &str = "";
@@ -51,8 +60,10 @@ fn corrupt(what: &str, e: impl std::fmt::Display) -> DbError {
 pub(crate) struct MoreTables<'w> {
     member_last: Table<'w, (&'static str, &'static str), (i32, bool)>,
     last_day: Table<'w, (&'static str, i32), u64>,
-    spend: Table<'w, (&'static str, i32, &'static str), &'static [u8]>,
+    spend: Table<'w, (&'static str, i32, u16), &'static [u8]>,
     products: Table<'w, (&'static str, i32, &'static str), &'static [u8]>,
+    /// What this transaction's ops add to each member's row (added to the
+    /// stored bucket at `flush`).
     pending_spend: HashMap<(NodeId, i32, MemberId), Spend>,
     pending_products: HashMap<(NodeId, i32, String), ProductFigures>,
 }
@@ -110,18 +121,10 @@ impl<'w> MoreTables<'w> {
         let day = figures::day_of(op).0;
         let store = op.origin();
         if let Some((m, s)) = ranks::spend(op) {
-            let key = (store.clone(), day, m.clone());
-            let row = match self.pending_spend.get_mut(&key) {
-                Some(row) => row,
-                None => {
-                    let stored = match self.spend.get((store.as_str(), day, m.as_str()))? {
-                        Some(v) => minicbor::decode(v.value()).map_err(|e| corrupt("spend", e))?,
-                        None => Spend::default(),
-                    };
-                    self.pending_spend.entry(key).or_insert(stored)
-                }
-            };
-            row.add(&s);
+            self.pending_spend
+                .entry((store.clone(), day, m.clone()))
+                .or_default()
+                .add(&s);
         }
         for (sku, p) in ranks::products(op, before) {
             let key = (store.clone(), day, sku);
@@ -176,12 +179,28 @@ impl<'w> MoreTables<'w> {
         Ok(new)
     }
 
-    /// Write the rows changed, once each.
+    /// Write the rows changed, once each: each bucket of `spend-2` its
+    /// members' additions merged in.
     pub(crate) fn flush(mut self) -> Result<(), DbError> {
+        let mut buckets: BTreeMap<(NodeId, i32, u16), Vec<(MemberId, Spend)>> = BTreeMap::new();
         for ((store, day, m), s) in self.pending_spend.drain() {
-            let bytes = minicbor::to_vec(&s).expect("encoding to memory cannot fail");
-            self.spend
-                .insert((store.as_str(), day, m.as_str()), bytes.as_slice())?;
+            let b = bucket(m.as_str());
+            buckets.entry((store, day, b)).or_default().push((m, s));
+        }
+        for ((store, day, b), adds) in buckets {
+            let key = (store.as_str(), day, b);
+            let mut row: Vec<(String, Spend)> = match self.spend.get(key)? {
+                Some(v) => minicbor::decode(v.value()).map_err(|e| corrupt("spend", e))?,
+                None => Vec::new(),
+            };
+            for (m, s) in adds {
+                match row.binary_search_by(|(id, _)| id.as_str().cmp(m.as_str())) {
+                    Ok(i) => row[i].1.add(&s),
+                    Err(i) => row.insert(i, (m.to_string(), s)),
+                }
+            }
+            let bytes = minicbor::to_vec(&row).expect("encoding to memory cannot fail");
+            self.spend.insert(key, bytes.as_slice())?;
         }
         for ((store, day, sku), p) in self.pending_products.drain() {
             let bytes = minicbor::to_vec(&p).expect("encoding to memory cannot fail");
@@ -213,8 +232,15 @@ pub(crate) fn order_before(
 pub(crate) fn backfill(w: &redb::WriteTransaction) -> Result<(), DbError> {
     let mut meta = w.open_table(META)?;
     if meta.get(KEPT)?.is_some() {
+        if meta.get(PACKED)?.is_none() {
+            pack_spend(w)?;
+            meta.insert(PACKED, [1u8].as_slice())?;
+        }
         return Ok(());
     }
+    // Made from the log below, packed from the start.
+    w.delete_table(SPEND_V1)?;
+    meta.insert(PACKED, [1u8].as_slice())?;
     let ops = w.open_table(OPS)?;
     let rejected = w.open_table(REJECTED)?;
     let orders = w.open_table(ORDERS)?;
@@ -248,6 +274,36 @@ pub(crate) fn backfill(w: &redb::WriteTransaction) -> Result<(), DbError> {
     tables.flush()?;
     meta.insert(KEPT, [1u8].as_slice())?;
     Ok(())
+}
+
+/// Move a db's `spend-1` rows (one per store, day and member) into
+/// `spend-2`'s buckets, and delete `spend-1`: once, at open.
+fn pack_spend(w: &redb::WriteTransaction) -> Result<(), DbError> {
+    let mut tables = MoreTables::open(w)?;
+    {
+        let old = w.open_table(SPEND_V1)?;
+        for row in old.iter()? {
+            let (k, v) = row?;
+            let (store, day, m) = k.value();
+            let s: Spend = minicbor::decode(v.value()).map_err(|e| corrupt("spend", e))?;
+            let store = NodeId::new(store).map_err(|_| corrupt("spend", store))?;
+            tables.pending_spend.insert((store, day, member_id(m)?), s);
+        }
+    }
+    tables.flush()?;
+    w.delete_table(SPEND_V1)?;
+    Ok(())
+}
+
+/// Which bucket of `spend-2` a member's rows are in: FNV-1a of the id
+/// (fixed here, so a db reads what it wrote), modulo [`BUCKETS`].
+pub(crate) fn bucket(member: &str) -> u16 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in member.bytes() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    (h % u32::from(BUCKETS)) as u16
 }
 
 /// Dormant members as of a day: the chain's and each store's asked.
@@ -342,8 +398,8 @@ impl Db {
     /// The spend rows of the range summed per member (id as stored, in no
     /// order). The sums are kept in fen and counts (exact integers: every
     /// amount is held to the fen, `money`), one hash entry per member, so
-    /// a row costs a lookup and four additions; each becomes a [`Spend`]
-    /// once, at the end.
+    /// an entry costs a lookup and four additions; each becomes a [`Spend`]
+    /// once, at the end. The ids are read in place from the bucket rows.
     fn spend_by_member(
         &self,
         stores: Option<&[NodeId]>,
@@ -359,19 +415,50 @@ impl Db {
         }
         // Room for every member at once: a map that grows rehashes them all
         // on the way (a million members, a few times).
-        let members = self.member_count()?;
-        let per = self.fold_range(
-            SPEND,
-            stores,
-            (from, to),
-            usize::try_from(members).unwrap_or(0),
-            |sum: &mut Sum, v| {
-                let s: Spend = minicbor::decode(v).map_err(|e| corrupt("spend", e))?;
-                sum.sales += s.sales;
-                sum.sold += s.sold.fen();
-                sum.refunds += s.refunds;
-                sum.refunded += s.refunded.fen();
-                Ok(())
+        let capacity = usize::try_from(self.member_count()?).unwrap_or(0);
+        let r = self.shared.db.begin_read()?;
+        let t = r.open_table(SPEND)?;
+        let mut list: Vec<String> = Vec::new();
+        match stores {
+            Some(s) => list.extend(s.iter().map(|s| s.to_string())),
+            None => {
+                let mut next = t.first()?.map(|(k, _)| k.value().0.to_string());
+                while let Some(store) = next {
+                    next = match t.range((store.as_str(), i32::MAX, u16::MAX)..)?.next() {
+                        Some(row) => Some(row?.0.value().0.to_string()).filter(|s| *s != store),
+                        None => None,
+                    };
+                    list.push(store);
+                }
+            }
+        }
+        let per = in_halves(
+            &list,
+            |part| {
+                let mut per: Sums<Sum> =
+                    Sums::with_capacity_and_hasher(capacity, Default::default());
+                for store in part {
+                    let (lo, hi) = (
+                        (store.as_str(), from.0, 0u16),
+                        (store.as_str(), to.0, u16::MAX),
+                    );
+                    for row in t.range(lo..=hi)? {
+                        let (_, v) = row?;
+                        let entries: Vec<(&str, Spend)> =
+                            minicbor::decode(v.value()).map_err(|e| corrupt("spend", e))?;
+                        for (m, s) in entries {
+                            let sum = match per.get_mut(m) {
+                                Some(sum) => sum,
+                                None => per.entry(SmolStr::new(m)).or_default(),
+                            };
+                            sum.sales += s.sales;
+                            sum.sold += s.sold.fen();
+                            sum.refunds += s.refunds;
+                            sum.refunded += s.refunded.fen();
+                        }
+                    }
+                }
+                Ok(per)
             },
             |a, b| {
                 a.sales += b.sales;
@@ -394,65 +481,6 @@ impl Db {
             .collect())
     }
 
-    /// Fold the rows of `def` from `from` to `to` at `stores` (every
-    /// store: `None`) into one sum per name (the key's third part): `add`
-    /// a row's value to its name's sum, `join` two sums of a name. The
-    /// stores are read in two halves on two threads, from one read
-    /// transaction (one commit), then the halves joined: a ranking of a
-    /// million members is a few million rows, and the machine has cores.
-    fn fold_range<A: Default + Send>(
-        &self,
-        def: redb::TableDefinition<(&'static str, i32, &'static str), &'static [u8]>,
-        stores: Option<&[NodeId]>,
-        (from, to): (Day, Day),
-        capacity: usize,
-        add: impl Fn(&mut A, &[u8]) -> Result<(), DbError> + Sync,
-        join: impl Fn(&mut A, A),
-    ) -> Result<Sums<A>, DbError> {
-        let r = self.shared.db.begin_read()?;
-        let t = r.open_table(def)?;
-        let list = scan_list(&t, stores)?;
-        let half = |part: Vec<&String>| {
-            let mut per: Sums<A> = Sums::with_capacity_and_hasher(capacity, Default::default());
-            for store in part {
-                for row in t.range((store.as_str(), from.0, "")..(store.as_str(), to.0 + 1, ""))? {
-                    let (k, v) = row?;
-                    let key = k.value();
-                    let sum = match per.get_mut(key.2) {
-                        Some(sum) => sum,
-                        None => per.entry(SmolStr::new(key.2)).or_default(),
-                    };
-                    add(sum, v.value())?;
-                }
-            }
-            Ok::<_, DbError>(per)
-        };
-        let odd: Vec<&String> = list.iter().skip(1).step_by(2).collect();
-        let even: Vec<&String> = list.iter().step_by(2).collect();
-        let (a, b) = if odd.is_empty() {
-            (half(even)?, Sums::default())
-        } else {
-            std::thread::scope(|sc| {
-                let other = sc.spawn(|| half(odd));
-                let mine = half(even);
-                let other = other
-                    .join()
-                    .map_err(|_| corrupt("report read", "a reading thread panicked"))?;
-                Ok::<_, DbError>((mine?, other?))
-            })?
-        };
-        let (mut a, b) = if a.len() >= b.len() { (a, b) } else { (b, a) };
-        for (k, v) in b {
-            match a.get_mut(&k) {
-                Some(x) => join(x, v),
-                None => {
-                    a.insert(k, v);
-                }
-            }
-        }
-        Ok(a)
-    }
-
     /// Each product's figures from `from` to `to` at `stores` (every
     /// store: `None`), summed; in sku order. Reads every row of the range.
     pub fn product_sales(
@@ -461,16 +489,29 @@ impl Db {
         from: Day,
         to: Day,
     ) -> Result<Vec<(String, ProductFigures)>, DbError> {
-        let per = self.fold_range(
-            PRODUCT_SALES,
-            stores,
-            (from, to),
-            0,
-            |sum: &mut ProductFigures, v| {
-                let p: ProductFigures =
-                    minicbor::decode(v).map_err(|e| corrupt("product sales", e))?;
-                sum.add(&p);
-                Ok(())
+        let r = self.shared.db.begin_read()?;
+        let t = r.open_table(PRODUCT_SALES)?;
+        let list = scan_list(&t, stores)?;
+        let per = in_halves(
+            &list,
+            |part| {
+                let mut per: Sums<ProductFigures> = Sums::default();
+                for store in part {
+                    let (lo, hi) = ((store.as_str(), from.0, ""), (store.as_str(), to.0 + 1, ""));
+                    for row in t.range(lo..hi)? {
+                        let (k, v) = row?;
+                        let key = k.value();
+                        let p: ProductFigures =
+                            minicbor::decode(v.value()).map_err(|e| corrupt("product sales", e))?;
+                        match per.get_mut(key.2) {
+                            Some(sum) => sum.add(&p),
+                            None => {
+                                per.insert(SmolStr::new(key.2), p);
+                            }
+                        }
+                    }
+                }
+                Ok(per)
             },
             |a, b| a.add(&b),
         )?;
@@ -479,6 +520,41 @@ impl Db {
         all.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(all)
     }
+}
+
+/// Run `half` on the even and on the odd stores of `list` (two threads,
+/// reading the one transaction the caller opened), then join the two sums
+/// per name: a ranking of a million members reads a few million entries,
+/// and the machine has cores.
+fn in_halves<A: Send>(
+    list: &[String],
+    half: impl Fn(Vec<&String>) -> Result<Sums<A>, DbError> + Sync,
+    join: impl Fn(&mut A, A),
+) -> Result<Sums<A>, DbError> {
+    let odd: Vec<&String> = list.iter().skip(1).step_by(2).collect();
+    let even: Vec<&String> = list.iter().step_by(2).collect();
+    let (a, b) = if odd.is_empty() {
+        (half(even)?, Sums::default())
+    } else {
+        std::thread::scope(|sc| {
+            let other = sc.spawn(|| half(odd));
+            let mine = half(even);
+            let other = other
+                .join()
+                .map_err(|_| corrupt("report read", "a reading thread panicked"))?;
+            Ok::<_, DbError>((mine?, other?))
+        })?
+    };
+    let (mut a, b) = if a.len() >= b.len() { (a, b) } else { (b, a) };
+    for (k, v) in b {
+        match a.get_mut(&k) {
+            Some(x) => join(x, v),
+            None => {
+                a.insert(k, v);
+            }
+        }
+    }
+    Ok(a)
 }
 
 /// The stores to read of a `(store, day, name)` table.

@@ -145,10 +145,17 @@ pub const MEMBER_LAST: TableDefinition<(&str, &str), (i32, bool)> =
 /// last day it is (no row for 0): dormant as of D after N days is the sum
 /// of the rows of days ≤ D − N.
 pub const LAST_DAY: TableDefinition<(&str, i32), u64> = TableDefinition::new("last-day-1");
-/// spend: `(store, chain day, member id)` → minicbor
-/// `tongka_core::figures::ranks::Spend`: the member's sales less refunds
-/// at the store that day (the top members).
-pub const SPEND: TableDefinition<(&str, i32, &str), &[u8]> = TableDefinition::new("spend-1");
+/// spend: `(store, chain day, bucket)` → minicbor list of `(member id,
+/// tongka_core::figures::ranks::Spend)`, by id: each member's sales less
+/// refunds at the store that day (the top members), for the members whose
+/// id falls in the bucket (`figures_more::bucket`, 0 to
+/// `figures_more::BUCKETS` − 1). Packed, so that ranking a million members
+/// over a year reads some hundred thousand rows, not a row per member and
+/// day (as `spend-1`, moved into it at open, did).
+pub const SPEND: TableDefinition<(&str, i32, u16), &[u8]> = TableDefinition::new("spend-2");
+/// spend, as kept before `spend-2`: `(store, chain day, member id)` → one
+/// member's `Spend`. Read once at open to fill `spend-2`, then deleted.
+pub const SPEND_V1: TableDefinition<(&str, i32, &str), &[u8]> = TableDefinition::new("spend-1");
 /// product-sales: `(store, chain day, sku)` → minicbor
 /// `tongka_core::figures::ranks::ProductFigures`: quantity and amount sold
 /// less refunded (the top products).

@@ -7,6 +7,7 @@ mod common;
 
 use common::{open, submit_wait};
 
+use redb::{ReadableDatabase, ReadableTable};
 use rust_decimal::Decimal;
 use tongka_core::Money;
 use tongka_core::checkout::{Order, OrderLine, Tender, TenderKind};
@@ -345,16 +346,22 @@ fn dormant_and_rankings_are_kept_per_op_and_backfilled_once() {
         .unwrap();
         w.delete_table(redb::TableDefinition::<(&str, i32), u64>::new("last-day-1"))
             .unwrap();
-        for t in ["spend-1", "product-sales-1"] {
-            assert!(
-                w.delete_table(redb::TableDefinition::<(&str, i32, &str), &[u8]>::new(t))
-                    .unwrap()
-            );
-        }
-        w.open_table(redb::TableDefinition::<&str, &[u8]>::new("meta-1"))
+        assert!(
+            w.delete_table(SPEND_2).unwrap(),
+            "the members' spend is kept in buckets"
+        );
+        assert!(
+            w.delete_table(redb::TableDefinition::<(&str, i32, &str), &[u8]>::new(
+                "product-sales-1"
+            ))
             .unwrap()
-            .remove("figures-more")
+        );
+        let mut meta = w
+            .open_table(redb::TableDefinition::<&str, &[u8]>::new("meta-1"))
             .unwrap();
+        meta.remove("figures-more").unwrap();
+        meta.remove("spend-2").unwrap();
+        drop(meta);
         w.commit().unwrap();
     }
     let db = open(&path);
@@ -402,5 +409,47 @@ fn dormant_and_rankings_are_kept_per_op_and_backfilled_once() {
             stores: vec![(n("store-1"), 1), (n("store-2"), 1)],
         }
     );
+    let before = answers(&db);
     db.close();
+
+    // A database of the layout before the buckets: a row per store, day
+    // and member in `spend-1`. Packed into `spend-2` at open, once.
+    {
+        let raw = redb::Database::create(&path).unwrap();
+        let w = raw.begin_write().unwrap();
+        let mut rows = 0;
+        {
+            let packed = w.open_table(SPEND_2).unwrap();
+            let mut old = w.open_table(SPEND_1).unwrap();
+            for row in packed.iter().unwrap() {
+                let (k, v) = row.unwrap();
+                let (store, day, _) = k.value();
+                let entries: Vec<(String, Spend)> = minicbor::decode(v.value()).unwrap();
+                for (m, s) in entries {
+                    let bytes = minicbor::to_vec(&s).unwrap();
+                    old.insert((store, day, m.as_str()), bytes.as_slice())
+                        .unwrap();
+                    rows += 1;
+                }
+            }
+        }
+        assert!(rows > 3, "spend rows to move: {rows}");
+        w.delete_table(SPEND_2).unwrap();
+        w.open_table(redb::TableDefinition::<&str, &[u8]>::new("meta-1"))
+            .unwrap()
+            .remove("spend-2")
+            .unwrap();
+        w.commit().unwrap();
+    }
+    let db = open(&path);
+    assert_eq!(answers(&db), before, "the same figures from the buckets");
+    db.close();
+    let raw = redb::Database::create(&path).unwrap();
+    let r = raw.begin_read().unwrap();
+    assert!(r.open_table(SPEND_1).is_err(), "spend-1 is gone");
 }
+
+const SPEND_1: redb::TableDefinition<(&str, i32, &str), &[u8]> =
+    redb::TableDefinition::new("spend-1");
+const SPEND_2: redb::TableDefinition<(&str, i32, u16), &[u8]> =
+    redb::TableDefinition::new("spend-2");

@@ -9,8 +9,10 @@
 //!   absorbed member's entries gone (a prefix scan of their few scopes).
 //!   Dormant as of a day is a range read of `last-day-1`: one row per day
 //!   a member was last seen, per scope.
-//! - `spend-1` and `product-sales-1`: per store, day and member or sku,
-//!   read once and written once per commit (like `figures-1`). A refund's
+//! - `spend-2`: per store, day and bucket of member ids (`bucket`), the
+//!   members' spend in the bucket, each row read once and written once
+//!   per commit with the additions of the commit's ops merged in;
+//!   `product-sales-1`: per store, day and sku, likewise. A refund's
 //!   product rows need its order as it was before it: the caller reads it
 //!   from `orders-1`, which at that point holds it (the refund's own state
 //!   is written after).
@@ -55,7 +57,7 @@ fn corrupt(what: &str, e: impl std::fmt::Display) -> DbError {
     DbError::Corrupt(format!("{what}: {e}"))
 }
 
-/// The tables of one write transaction, and the rows of `spend-1` and
+/// The tables of one write transaction, and the rows of `spend-2` and
 /// `product-sales-1` its ops changed so far (written by `flush`).
 pub(crate) struct MoreTables<'w> {
     member_last: Table<'w, (&'static str, &'static str), (i32, bool)>,

@@ -182,7 +182,7 @@ pub fn products(op: &Op, before: Option<&OrderState>) -> BTreeMap<String, Produc
     out
 }
 
-/// The rankings' rows in memory: the rule the db keeps in `spend-1` and
+/// The rankings' rows in memory: the rule the db keeps in `spend-2` and
 /// `product-sales-1`, with the orders refunds need.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Ranks {

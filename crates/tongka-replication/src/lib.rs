@@ -409,15 +409,18 @@ impl Replication {
 
     pub fn add_peer(&self, peer: NodeId, addr: SocketAddr) {
         {
+            // A peer found again (mDNS announces a node now and then)
+            // stays down since when its link went down, until it is up:
+            // only a peer new to this node starts with no such time.
             let mut known = self.inner.known.lock().expect("known lock");
             if !known.contains(&peer) {
                 known.push(peer.clone());
+                self.inner
+                    .down_since
+                    .lock()
+                    .expect("down_since lock")
+                    .remove(&peer);
             }
-            self.inner
-                .down_since
-                .lock()
-                .expect("down_since lock")
-                .remove(&peer);
         }
         if self.inner.me == peer {
             return;

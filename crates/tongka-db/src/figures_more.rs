@@ -315,19 +315,15 @@ pub struct Dormant {
     pub stores: Vec<(NodeId, u64)>,
 }
 
-/// Every scope with a row in `last-day-1`: found by skipping from one
-/// scope's rows to the next's.
+/// Every scope with a row in `last-day-1`.
 fn scopes(t: &redb::ReadOnlyTable<(&'static str, i32), u64>) -> Result<Vec<String>, DbError> {
-    let mut out: Vec<String> = Vec::new();
-    let mut next = t.first()?.map(|(k, _)| k.value().0.to_string());
-    while let Some(scope) = next {
-        next = match t.range((scope.as_str(), i32::MAX)..)?.next() {
-            Some(row) => Some(row?.0.value().0.to_string()).filter(|s| *s != scope),
-            None => None,
-        };
-        out.push(scope);
-    }
-    Ok(out)
+    let first = t.first()?.map(|(k, _)| k.value().0.to_string());
+    listed(None, first, |scope| {
+        Ok(t.range((scope, i32::MAX)..)?
+            .next()
+            .transpose()?
+            .map(|(k, _)| k.value().0.to_string()))
+    })
 }
 
 impl Db {
@@ -420,20 +416,13 @@ impl Db {
         let capacity = usize::try_from(self.member_count()?).unwrap_or(0);
         let r = self.shared.db.begin_read()?;
         let t = r.open_table(SPEND)?;
-        let mut list: Vec<String> = Vec::new();
-        match stores {
-            Some(s) => list.extend(s.iter().map(|s| s.to_string())),
-            None => {
-                let mut next = t.first()?.map(|(k, _)| k.value().0.to_string());
-                while let Some(store) = next {
-                    next = match t.range((store.as_str(), i32::MAX, u16::MAX)..)?.next() {
-                        Some(row) => Some(row?.0.value().0.to_string()).filter(|s| *s != store),
-                        None => None,
-                    };
-                    list.push(store);
-                }
-            }
-        }
+        let first = t.first()?.map(|(k, _)| k.value().0.to_string());
+        let list = listed(stores, first, |store| {
+            Ok(t.range((store, i32::MAX, u16::MAX)..)?
+                .next()
+                .transpose()?
+                .map(|(k, _)| k.value().0.to_string()))
+        })?;
         let per = in_halves(
             &list,
             |part| {
@@ -564,26 +553,37 @@ fn scan_list(
     t: &redb::ReadOnlyTable<(&'static str, i32, &'static str), &'static [u8]>,
     stores: Option<&[NodeId]>,
 ) -> Result<Vec<String>, DbError> {
-    Ok(match stores {
-        Some(list) => {
-            let mut v: Vec<String> = list.iter().map(|s| s.to_string()).collect();
-            v.sort();
-            v.dedup();
-            v
-        }
-        None => {
-            let mut out: Vec<String> = Vec::new();
-            let mut next = t.first()?.map(|(k, _)| k.value().0.to_string());
-            while let Some(store) = next {
-                next = match t.range((store.as_str(), i32::MAX, "\u{10FFFF}")..)?.next() {
-                    Some(row) => Some(row?.0.value().0.to_string()).filter(|s| *s != store),
-                    None => None,
-                };
-                out.push(store);
-            }
-            out
-        }
+    let first = t.first()?.map(|(k, _)| k.value().0.to_string());
+    listed(stores, first, |store| {
+        Ok(t.range((store, i32::MAX, "\u{10FFFF}")..)?
+            .next()
+            .transpose()?
+            .map(|(k, _)| k.value().0.to_string()))
     })
+}
+
+/// The stores (or scopes) to read: those asked, each once, in order; or
+/// (`None`) every first key part of a table, found by skipping from one's
+/// rows to the next's: `first` is the first row's, `after(s)` the first
+/// row's past all of `s`'s rows.
+fn listed(
+    stores: Option<&[NodeId]>,
+    first: Option<String>,
+    after: impl Fn(&str) -> Result<Option<String>, DbError>,
+) -> Result<Vec<String>, DbError> {
+    if let Some(list) = stores {
+        let mut v: Vec<String> = list.iter().map(|s| s.to_string()).collect();
+        v.sort();
+        v.dedup();
+        return Ok(v);
+    }
+    let mut out: Vec<String> = Vec::new();
+    let mut next = first;
+    while let Some(store) = next {
+        next = after(&store)?.filter(|s| *s != store);
+        out.push(store);
+    }
+    Ok(out)
 }
 
 /// Sums per name (member id or sku), read from a table's rows.

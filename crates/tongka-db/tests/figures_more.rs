@@ -323,6 +323,19 @@ fn dormant_and_rankings_are_kept_per_op_and_backfilled_once() {
             book.ranks.top_members(Some(&s1), day(0), day(3), limit)
         );
     }
+    // A store asked twice is read once.
+    let s1 = n("store-1");
+    assert_eq!(
+        db.member_spend_top(
+            Some(&[s1.clone(), s1.clone()]),
+            day(-1),
+            day(9),
+            MemberOrder::Amount,
+            100
+        )
+        .unwrap(),
+        book.ranks.top_members(Some(&s1), day(-1), day(9), 100)
+    );
     let by_count = db
         .member_spend_top(None, day(-1), day(9), MemberOrder::Count, 100)
         .unwrap();

@@ -114,7 +114,14 @@ fn console_closes_the_day() {
         select(c, "audit-kind", "day_closed").await;
         click(c, "audit-search").await;
         let found = format!(r#"{}[data-kind="day_closed"]"#, dt("audit-row"));
-        wait_for(c, &found).await;
+        // The unfiltered trail lists the close too: wait until the list
+        // holds day closes only (the search's answer drawn).
+        let row = dt("audit-row");
+        wait_for(
+            c,
+            &format!(r#"tbody:has(> {row}):not(:has(> {row}:not([data-kind="day_closed"])))"#),
+        )
+        .await;
         let rows = c
             .find_all(fantoccini::Locator::Css(&dt("audit-row")))
             .await
